@@ -1,0 +1,137 @@
+//! The leniencies every endpoint shares (decisions §1): an empty body is `{}`,
+//! optional fields are "not provided" when absent, `null`, `""` or `0`, legacy
+//! names are aliases, unknown fields are ignored.
+
+use serde_json::{Map, Value};
+
+use crate::RequestError;
+
+/// The top-level fields of a request body, parsed once from the raw bytes that
+/// were signed.
+#[derive(Debug, Default)]
+pub struct Fields(Map<String, Value>);
+
+impl Fields {
+    pub fn parse(body: &[u8]) -> Result<Fields, RequestError> {
+        let text = std::str::from_utf8(body).map_err(|_| RequestError::NotUtf8)?;
+        if text.trim().is_empty() {
+            return Ok(Fields::default());
+        }
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(map)) => Ok(Fields(map)),
+            Ok(other) => Err(RequestError::InvalidJson(format!(
+                "found {}",
+                json_kind(&other)
+            ))),
+            // serde_json's syntax errors name a line and column, never the input.
+            Err(err) => Err(RequestError::InvalidJson(err.to_string())),
+        }
+    }
+
+    /// The first of `names` that is provided, as a string. `names[0]` is the
+    /// current name and the rest are legacy aliases; a value of the wrong type is
+    /// an error naming the current field.
+    pub fn optional_str(&self, names: &[&'static str]) -> Result<Option<&str>, RequestError> {
+        for name in names {
+            match self.0.get(*name) {
+                None | Some(Value::Null) => continue,
+                Some(Value::String(s)) if s.is_empty() => continue,
+                Some(Value::String(s)) => return Ok(Some(s)),
+                Some(Value::Number(n)) if n.as_u64() == Some(0) => continue,
+                Some(_) => {
+                    return Err(RequestError::FieldType {
+                        field: names[0],
+                        expected: "a string",
+                    });
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn coin_id(body: &str) -> Result<Option<String>, RequestError> {
+        let fields = Fields::parse(body.as_bytes())?;
+        Ok(fields
+            .optional_str(&["coin_id", "token_id"])?
+            .map(str::to_owned))
+    }
+
+    #[test]
+    fn not_provided_forms() {
+        for body in [
+            "",
+            "  \n",
+            "{}",
+            r#"{"coin_id":null}"#,
+            r#"{"coin_id":""}"#,
+            r#"{"coin_id":0}"#,
+            r#"{"other":[1,2]}"#,
+        ] {
+            assert_eq!(coin_id(body), Ok(None), "body {body:?}");
+        }
+    }
+
+    #[test]
+    fn aliases_and_precedence() {
+        assert_eq!(coin_id(r#"{"token_id":"t"}"#), Ok(Some("t".into())));
+        assert_eq!(
+            coin_id(r#"{"coin_id":"c","token_id":"t"}"#),
+            Ok(Some("c".into()))
+        );
+        assert_eq!(
+            coin_id(r#"{"coin_id":"","token_id":"t"}"#),
+            Ok(Some("t".into()))
+        );
+        assert_eq!(coin_id("{\n\t\"coin_id\": \"c\"\n}"), Ok(Some("c".into())));
+    }
+
+    #[test]
+    fn refusals() {
+        assert!(matches!(coin_id("[]"), Err(RequestError::InvalidJson(_))));
+        assert!(matches!(coin_id("nope"), Err(RequestError::InvalidJson(_))));
+        assert!(matches!(
+            coin_id("\"x\""),
+            Err(RequestError::InvalidJson(_))
+        ));
+        assert_eq!(
+            Fields::parse(&[b'{', 0xff, b'}']).err(),
+            Some(RequestError::NotUtf8)
+        );
+        assert_eq!(
+            coin_id(r#"{"coin_id":5}"#),
+            Err(RequestError::FieldType {
+                field: "coin_id",
+                expected: "a string"
+            })
+        );
+        assert!(matches!(
+            coin_id(r#"{"token_id":{"a":1}}"#),
+            Err(RequestError::FieldType {
+                field: "coin_id",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let body = format!("{{\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(matches!(coin_id(&body), Err(RequestError::InvalidJson(_))));
+    }
+}

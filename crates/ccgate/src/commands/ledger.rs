@@ -1,0 +1,162 @@
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use ccgate_ledger::{Account, JournalEntry, MerchantId, Registry, SignedAmount};
+use ccgate_store::{EntryMeta, SqliteStore, Store, verify_ledger};
+use serde_json::json;
+
+use super::unix_now;
+use crate::LedgerCommand;
+use crate::data_dir::DataDir;
+
+/// The journal's word for an operator's manual entry.
+const ADJUSTMENT_KIND: &str = "adjustment";
+
+pub async fn run(data_dir: &DataDir, command: LedgerCommand) -> anyhow::Result<ExitCode> {
+    let store = data_dir.open_store().await?;
+    let registry = Registry::builtin();
+    let outcome = match command {
+        LedgerCommand::Adjust {
+            app_id,
+            coin,
+            amount,
+            reason,
+            json,
+        } => adjust(&store, &registry, app_id, &coin, &amount, reason, json).await,
+        LedgerCommand::Balances { app_id, json } => {
+            balances(&store, &registry, &MerchantId::new(app_id), json).await
+        }
+        LedgerCommand::Verify => verify(&store).await,
+    };
+    store.close().await;
+    outcome
+}
+
+async fn adjust(
+    store: &SqliteStore,
+    registry: &Registry,
+    app_id: String,
+    coin: &str,
+    amount: &str,
+    reason: String,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let coin = registry.resolve_coin_or_symbol(coin).with_context(|| {
+        format!(
+            "no coin {coin:?}; `ccgate` knows {}",
+            known_symbols(registry)
+        )
+    })?;
+    let amount = SignedAmount::parse_decimal(amount, coin.precision)
+        .with_context(|| format!("read --amount {amount:?} as a {} amount", coin.symbol))?;
+    if amount.magnitude.is_zero() {
+        bail!("--amount must not be zero");
+    }
+    if reason.trim().is_empty() {
+        bail!("--reason must say why");
+    }
+    let merchant = MerchantId::new(app_id);
+    if store
+        .merchant_credentials(merchant.as_str())
+        .await?
+        .is_none()
+    {
+        bail!("no merchant has the Appid {merchant}");
+    }
+    let merchant_account = Account::MerchantAvailable(merchant.clone());
+    let entry = if amount.negative {
+        JournalEntry::transfer(
+            merchant_account,
+            Account::OperatorAdjustments,
+            coin.id.clone(),
+            amount.magnitude,
+        )
+    } else {
+        JournalEntry::transfer(
+            Account::OperatorAdjustments,
+            merchant_account,
+            coin.id.clone(),
+            amount.magnitude,
+        )
+    }?;
+    let meta = EntryMeta {
+        kind: ADJUSTMENT_KIND,
+        reason,
+        created_at: unix_now(),
+    };
+    let entry_id = store
+        .post_entry(&entry, &meta)
+        .await
+        .context("refused: the adjustment would make the balance negative or overflow")?;
+    if !json {
+        println!("Journal entry {entry_id} posted.");
+    }
+    balances(store, registry, &merchant, json).await
+}
+
+async fn balances(
+    store: &SqliteStore,
+    registry: &Registry,
+    merchant: &MerchantId,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let held = store.merchant_balances(merchant).await?;
+    let mut rows = Vec::new();
+    for balance in &held {
+        let (symbol, value) = match registry.coin(&balance.coin) {
+            Some(coin) => (
+                coin.symbol.clone(),
+                balance
+                    .balance
+                    .available()
+                    .map(|a| a.to_decimal_string(coin.precision))
+                    .unwrap_or_else(|| "negative (corrupt)".to_owned()),
+            ),
+            None => ("?".to_owned(), "coin not in registry".to_owned()),
+        };
+        rows.push((balance.coin.to_string(), symbol, value));
+    }
+    if json {
+        let list: Vec<_> = rows
+            .iter()
+            .map(|(coin_id, crypto, value)| json!({"coin_id": coin_id, "crypto": crypto, "value": value}))
+            .collect();
+        println!("{}", serde_json::Value::Array(list));
+    } else {
+        println!("{:<8} {:<38} VALUE", "COIN", "COIN_ID");
+        for (coin_id, crypto, value) in &rows {
+            println!("{crypto:<8} {coin_id:<38} {value}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn verify(store: &SqliteStore) -> anyhow::Result<ExitCode> {
+    let audit = verify_ledger(store).await?;
+    println!(
+        "{} journal entries replayed against {} stored balances: {}",
+        audit.entries,
+        audit.balances,
+        if audit.mismatches.is_empty() {
+            "all equal"
+        } else {
+            "MISMATCH"
+        }
+    );
+    for mismatch in &audit.mismatches {
+        println!("  {mismatch}");
+    }
+    Ok(if audit.mismatches.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn known_symbols(registry: &Registry) -> String {
+    registry
+        .coins()
+        .map(|c| c.symbol.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

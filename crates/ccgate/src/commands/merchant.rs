@@ -1,0 +1,68 @@
+use ccgate_ledger::MerchantId;
+use ccgate_store::{MerchantStatus, Store, generate_app_id, generate_app_secret};
+use secrecy::ExposeSecret;
+use serde_json::json;
+
+use super::unix_now;
+use crate::MerchantCommand;
+use crate::data_dir::DataDir;
+
+pub async fn run(data_dir: &DataDir, command: MerchantCommand) -> anyhow::Result<()> {
+    let store = data_dir.open_store().await?;
+    match command {
+        MerchantCommand::Create { name, json } => {
+            let app_id = MerchantId::new(generate_app_id(unix_now()));
+            let secret = generate_app_secret();
+            store
+                .create_merchant(&app_id, &secret, &name, unix_now())
+                .await?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"app_id": app_id.as_str(), "app_secret": secret.expose_secret()})
+                );
+            } else {
+                println!("Appid:     {app_id}\nAppSecret: {}", secret.expose_secret());
+            }
+        }
+        MerchantCommand::List { json } => {
+            let merchants = store.list_merchants().await?;
+            if json {
+                let list: Vec<_> = merchants
+                    .iter()
+                    .map(|m| {
+                        json!({"app_id": m.app_id.as_str(), "name": m.name, "status": m.status.as_str(), "created_at": m.created_at})
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                println!("{:<34} {:<9} NAME", "APPID", "STATUS");
+                for m in &merchants {
+                    println!("{:<34} {:<9} {}", m.app_id, m.status.as_str(), m.name);
+                }
+            }
+        }
+        MerchantCommand::RotateSecret { app_id, json } => {
+            let app_id = MerchantId::new(app_id);
+            let secret = generate_app_secret();
+            store.replace_secret(&app_id, &secret, unix_now()).await?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"app_id": app_id.as_str(), "app_secret": secret.expose_secret()})
+                );
+            } else {
+                println!("Appid:     {app_id}\nAppSecret: {}", secret.expose_secret());
+            }
+        }
+        MerchantCommand::Disable { app_id } => {
+            let app_id = MerchantId::new(app_id);
+            store
+                .set_merchant_status(&app_id, MerchantStatus::Disabled, unix_now())
+                .await?;
+            println!("Merchant {app_id} is disabled.");
+        }
+    }
+    store.close().await;
+    Ok(())
+}

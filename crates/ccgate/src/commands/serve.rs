@@ -1,0 +1,82 @@
+use std::sync::Arc;
+
+use anyhow::Context;
+use ccgate_ledger::{MerchantId, PriceTable, Registry};
+use ccgate_server::{AppState, ServerConfig};
+use ccgate_store::{Store, generate_app_id, generate_app_secret};
+use secrecy::ExposeSecret;
+
+use super::unix_now;
+use crate::ServeArgs;
+use crate::data_dir::DataDir;
+
+pub async fn run(data_dir: &DataDir, args: ServeArgs) -> anyhow::Result<()> {
+    let store = Arc::new(data_dir.open_store().await?);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listen on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    let base_url = format!("http://{address}");
+
+    let merchants = store.list_merchants().await?;
+    if merchants.is_empty() {
+        let app_id = MerchantId::new(generate_app_id(unix_now()));
+        let secret = generate_app_secret();
+        store
+            .create_merchant(&app_id, &secret, "demo", unix_now())
+            .await?;
+        println!(
+            "Created a demo merchant (its secret is shown only now; `ccgate merchant rotate-secret` issues a new one):"
+        );
+        println!("  Appid:     {app_id}");
+        println!("  AppSecret: {}", secret.expose_secret());
+        println!("  Base URL:  {base_url}");
+    } else {
+        println!(
+            "{} merchant(s) in {} (`ccgate merchant list`)",
+            merchants.len(),
+            data_dir.path().display()
+        );
+    }
+
+    let config = ServerConfig {
+        body_limit_bytes: args.body_limit_bytes,
+        rate_limit_per_sec: (!args.no_rate_limit).then_some(args.rate_limit_per_sec),
+    };
+    let state = AppState {
+        store: store.clone(),
+        registry: Arc::new(Registry::builtin()),
+        prices: Arc::new(PriceTable::builtin()),
+        config: Arc::new(config),
+    };
+    // Scripts and tests wait for this exact line.
+    println!("ccgate listening on {base_url}");
+    tracing::info!(%address, data_dir = %data_dir.path().display(), "serve");
+    ccgate_server::serve(listener, state, shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM: stop accepting, finish requests in flight, close the database.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

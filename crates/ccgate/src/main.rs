@@ -1,0 +1,173 @@
+//! `ccgate`: the gateway (`serve`) and the operator's commands, all working on
+//! one data directory, also while `serve` runs on it.
+
+mod commands;
+mod data_dir;
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ccgate",
+    version,
+    about = "Self-hosted crypto payment gateway speaking the CCPayment v1 API"
+)]
+struct Cli {
+    /// Where the database and the master key live (default: a per-user data directory).
+    #[arg(long, global = true, env = "CCGATE_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gateway.
+    Serve(ServeArgs),
+    /// Create, list, rotate and disable merchants.
+    #[command(subcommand)]
+    Merchant(MerchantCommand),
+    /// Manual adjustments, balances and the journal audit.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+    /// Measure the HTTP API against a bare axum baseline.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the ready line prints it).
+    #[arg(long, env = "CCGATE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Largest accepted request body.
+    #[arg(long, env = "CCGATE_BODY_LIMIT_BYTES", default_value_t = ccgate_server::BODY_LIMIT_BYTES_DEFAULT)]
+    body_limit_bytes: usize,
+    /// Requests per second allowed from one source IP.
+    #[arg(long, env = "CCGATE_RATE_LIMIT_PER_SEC", default_value_t = ccgate_server::RATE_LIMIT_PER_SEC_DEFAULT)]
+    rate_limit_per_sec: u32,
+    /// Turn the per-source rate limit off (sandbox, benchmarks).
+    #[arg(long, env = "CCGATE_NO_RATE_LIMIT")]
+    no_rate_limit: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum MerchantCommand {
+    /// Create a merchant and print its Appid and app secret.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List merchants (never their secrets).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Issue a new app secret; the old one stops working at once.
+    RotateSecret {
+        #[arg(long)]
+        app_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Refuse every further request of this merchant (code 220002).
+    Disable {
+        #[arg(long)]
+        app_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LedgerCommand {
+    /// Credit (positive amount) or debit (negative) a merchant against the operator's adjustments account.
+    Adjust {
+        #[arg(long)]
+        app_id: String,
+        /// Coin symbol (USDT), coin id or token id.
+        #[arg(long)]
+        coin: String,
+        /// Decimal amount, e.g. 12.5 or -0.001.
+        #[arg(long, allow_hyphen_values = true)]
+        amount: String,
+        /// Why; kept in the journal.
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A merchant's balances per coin.
+    Balances {
+        #[arg(long)]
+        app_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replay the whole journal and compare it with the stored balances.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Signed `assets` calls against the real server vs a bare axum route, same machine, same run.
+    Assets(commands::bench::BenchArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Bench(BenchCommand::Assets(args)) = &cli.command {
+        commands::bench::assets(args).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let data_dir = data_dir::DataDir::resolve(cli.data_dir)?;
+    match cli.command {
+        Command::Serve(args) => commands::serve::run(&data_dir, args).await?,
+        Command::Merchant(command) => commands::merchant::run(&data_dir, command).await?,
+        Command::Ledger(command) => return commands::ledger::run(&data_dir, command).await,
+        Command::Bench(_) => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Logs go to stderr so that stdout stays for the command's own output;
+/// `CCGATE_LOG` filters (default `info`), `CCGATE_LOG_FORMAT=json` structures.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CCGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    if std::env::var("CCGATE_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

@@ -1,0 +1,677 @@
+//! Double-entry bookkeeping in the style of TigerBeetle: every account keeps posted debits and
+//! posted credits separately (both only grow), and a per-account rule says which way it may lean.
+
+use std::collections::BTreeMap;
+
+use crate::LedgerError;
+use crate::amount::Amount;
+use crate::registry::CoinId;
+
+string_id!(
+    /// A merchant, identified by its Appid.
+    MerchantId
+);
+
+/// Every account is kept per coin; the coin is not part of the account itself.
+///
+/// Adding a kind means one variant plus one arm in each of `key`, `from_key` and
+/// `balance_rule`; the compiler points at all of them.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum Account {
+    /// What the merchant may withdraw: a liability of the gateway towards the merchant.
+    MerchantAvailable(MerchantId),
+    /// Contra account for manual credits and debits made by the operator.
+    OperatorAdjustments,
+}
+
+const MERCHANT_PREFIX: &str = "merchant:";
+const OPERATOR_PREFIX: &str = "operator:";
+
+impl Account {
+    /// Storage key. Merchant keys end in the account kind so that the Appid in between is
+    /// recovered exactly, whatever it contains.
+    pub fn key(&self) -> String {
+        match self {
+            Account::MerchantAvailable(merchant) => {
+                format!("{MERCHANT_PREFIX}{merchant}:available")
+            }
+            Account::OperatorAdjustments => format!("{OPERATOR_PREFIX}adjustments"),
+        }
+    }
+
+    pub fn from_key(key: &str) -> Result<Account, LedgerError> {
+        let account = if let Some(rest) = key.strip_prefix(MERCHANT_PREFIX) {
+            match rest.rsplit_once(':') {
+                Some((appid, "available")) => {
+                    Some(Account::MerchantAvailable(MerchantId::new(appid)))
+                }
+                _ => None,
+            }
+        } else {
+            match key.strip_prefix(OPERATOR_PREFIX) {
+                Some("adjustments") => Some(Account::OperatorAdjustments),
+                _ => None,
+            }
+        };
+        account.ok_or_else(|| LedgerError::malformed_account_key(key))
+    }
+
+    pub fn balance_rule(&self) -> BalanceRule {
+        match self {
+            Account::MerchantAvailable(_) => BalanceRule::DebitsMustNotExceedCredits,
+            Account::OperatorAdjustments => BalanceRule::Unrestricted,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum Direction {
+    Debit,
+    Credit,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum BalanceRule {
+    /// A liability: what is paid out may never exceed what came in.
+    DebitsMustNotExceedCredits,
+    /// May lean either way, e.g. a contra account that absorbs manual adjustments.
+    Unrestricted,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Posting {
+    pub account: Account,
+    pub coin: CoinId,
+    pub direction: Direction,
+    pub amount: Amount,
+}
+
+/// A set of postings that balances per coin. The only way to get one is through the checks in
+/// `new`, so anything holding a `JournalEntry` may rely on them.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct JournalEntry {
+    postings: Vec<Posting>,
+}
+
+impl JournalEntry {
+    pub fn new(postings: Vec<Posting>) -> Result<JournalEntry, LedgerError> {
+        if postings.len() < 2 {
+            return Err(LedgerError::TooFewPostings);
+        }
+        let mut totals: BTreeMap<&CoinId, (Amount, Amount)> = BTreeMap::new();
+        let mut sides: BTreeMap<(&Account, &CoinId), Direction> = BTreeMap::new();
+        for posting in &postings {
+            if posting.amount.is_zero() {
+                return Err(LedgerError::ZeroPosting);
+            }
+            // One direction per account and coin keeps an entry's effect independent of the
+            // order of its postings, which is what makes all-or-nothing application simple.
+            let side = sides
+                .entry((&posting.account, &posting.coin))
+                .or_insert(posting.direction);
+            if *side != posting.direction {
+                return Err(LedgerError::SameAccountBothSides {
+                    account_key: posting.account.key(),
+                    coin: posting.coin.clone(),
+                });
+            }
+            let (debits, credits) = totals.entry(&posting.coin).or_default();
+            let total = match posting.direction {
+                Direction::Debit => debits,
+                Direction::Credit => credits,
+            };
+            *total = total
+                .checked_add(posting.amount)
+                .ok_or(LedgerError::AmountOverflow)?;
+        }
+        if let Some((coin, _)) = totals
+            .iter()
+            .find(|(_, (debits, credits))| debits != credits)
+        {
+            return Err(LedgerError::Unbalanced {
+                coin: (*coin).clone(),
+            });
+        }
+        Ok(JournalEntry { postings })
+    }
+
+    pub fn transfer(
+        debit: Account,
+        credit: Account,
+        coin: CoinId,
+        amount: Amount,
+    ) -> Result<JournalEntry, LedgerError> {
+        JournalEntry::new(vec![
+            Posting {
+                account: debit,
+                coin: coin.clone(),
+                direction: Direction::Debit,
+                amount,
+            },
+            Posting {
+                account: credit,
+                coin,
+                direction: Direction::Credit,
+                amount,
+            },
+        ])
+    }
+
+    pub fn postings(&self) -> &[Posting] {
+        &self.postings
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct AccountBalance {
+    pub debits_posted: Amount,
+    pub credits_posted: Amount,
+}
+
+impl AccountBalance {
+    /// Does not know which account it belongs to, so a broken rule is reported as
+    /// `BalanceRuleViolated`; `apply_entry` names the account.
+    pub fn apply(
+        &self,
+        direction: Direction,
+        amount: Amount,
+        rule: BalanceRule,
+    ) -> Result<AccountBalance, LedgerError> {
+        let mut next = *self;
+        let side = match direction {
+            Direction::Debit => &mut next.debits_posted,
+            Direction::Credit => &mut next.credits_posted,
+        };
+        *side = side
+            .checked_add(amount)
+            .ok_or(LedgerError::AmountOverflow)?;
+        next.check(rule)?;
+        Ok(next)
+    }
+
+    pub fn available(&self) -> Option<Amount> {
+        self.credits_posted.checked_sub(self.debits_posted)
+    }
+
+    pub fn check(&self, rule: BalanceRule) -> Result<(), LedgerError> {
+        match rule {
+            BalanceRule::DebitsMustNotExceedCredits if self.debits_posted > self.credits_posted => {
+                Err(LedgerError::BalanceRuleViolated)
+            }
+            BalanceRule::DebitsMustNotExceedCredits | BalanceRule::Unrestricted => Ok(()),
+        }
+    }
+}
+
+/// Applies `entry` to `balances`, all or nothing: on error `balances` is left untouched.
+pub fn apply_entry(
+    entry: &JournalEntry,
+    balances: &mut BTreeMap<(Account, CoinId), AccountBalance>,
+) -> Result<(), LedgerError> {
+    let mut staged: BTreeMap<(Account, CoinId), AccountBalance> = BTreeMap::new();
+    for posting in entry.postings() {
+        let key = (posting.account.clone(), posting.coin.clone());
+        let current = staged
+            .get(&key)
+            .or_else(|| balances.get(&key))
+            .copied()
+            .unwrap_or_default();
+        let next = current
+            .apply(
+                posting.direction,
+                posting.amount,
+                posting.account.balance_rule(),
+            )
+            .map_err(|err| match err {
+                LedgerError::BalanceRuleViolated => LedgerError::InsufficientBalance {
+                    account_key: posting.account.key(),
+                    coin: posting.coin.clone(),
+                },
+                other => other,
+            })?;
+        staged.insert(key, next);
+    }
+    balances.extend(staged);
+    Ok(())
+}
+
+/// An in-memory ledger: the journal and the balances it produces.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct Books {
+    journal: Vec<JournalEntry>,
+    balances: BTreeMap<(Account, CoinId), AccountBalance>,
+}
+
+impl Books {
+    pub fn post(&mut self, entry: JournalEntry) -> Result<(), LedgerError> {
+        apply_entry(&entry, &mut self.balances)?;
+        self.journal.push(entry);
+        Ok(())
+    }
+
+    pub fn balance(&self, account: &Account, coin: &CoinId) -> AccountBalance {
+        self.balances
+            .get(&(account.clone(), coin.clone()))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    pub fn balances(&self) -> &BTreeMap<(Account, CoinId), AccountBalance> {
+        &self.balances
+    }
+
+    pub fn journal(&self) -> &[JournalEntry] {
+        &self.journal
+    }
+
+    /// Rebuilds books from a journal; balances are a pure function of the entries.
+    pub fn replay<'a>(
+        entries: impl IntoIterator<Item = &'a JournalEntry>,
+    ) -> Result<Books, LedgerError> {
+        let mut books = Books::default();
+        for entry in entries {
+            books.post(entry.clone())?;
+        }
+        Ok(books)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use proptest::prelude::*;
+
+    fn merchant(appid: &str) -> Account {
+        Account::MerchantAvailable(MerchantId::new(appid))
+    }
+
+    fn usdt() -> CoinId {
+        CoinId::new("usdt")
+    }
+
+    fn units(n: u128) -> Amount {
+        Amount::from_base_units(n)
+    }
+
+    fn posting(account: Account, coin: &str, direction: Direction, amount: u128) -> Posting {
+        Posting {
+            account,
+            coin: CoinId::new(coin),
+            direction,
+            amount: units(amount),
+        }
+    }
+
+    fn credit_merchant(appid: &str, amount: u128) -> JournalEntry {
+        JournalEntry::transfer(
+            Account::OperatorAdjustments,
+            merchant(appid),
+            usdt(),
+            units(amount),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn account_keys_round_trip() {
+        for (account, key) in [
+            (
+                merchant("202302200951001627606736097771520"),
+                "merchant:202302200951001627606736097771520:available",
+            ),
+            (merchant("a:b"), "merchant:a:b:available"),
+            (merchant(""), "merchant::available"),
+            (Account::OperatorAdjustments, "operator:adjustments"),
+        ] {
+            assert_eq!(account.key(), key);
+            assert_eq!(Account::from_key(key), Ok(account));
+        }
+    }
+
+    #[test]
+    fn unknown_account_keys_are_refused() {
+        for key in [
+            "",
+            "merchant:",
+            "merchant:available",
+            "merchant:x:reserved",
+            "merchant:x:available ",
+            "Merchant:x:available",
+            "operator:",
+            "operator:adjustments:x",
+            "operator:fees",
+            "adjustments",
+        ] {
+            assert_eq!(
+                Account::from_key(key),
+                Err(LedgerError::malformed_account_key(key)),
+                "{key:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn balance_rules() {
+        assert_eq!(
+            merchant("m").balance_rule(),
+            BalanceRule::DebitsMustNotExceedCredits
+        );
+        assert_eq!(
+            Account::OperatorAdjustments.balance_rule(),
+            BalanceRule::Unrestricted
+        );
+    }
+
+    #[test]
+    fn entry_validation() {
+        use Direction::{Credit, Debit};
+
+        let check = |postings: Vec<Posting>, expected: LedgerError| {
+            assert_eq!(JournalEntry::new(postings), Err(expected));
+        };
+        check(vec![], LedgerError::TooFewPostings);
+        check(
+            vec![posting(merchant("m"), "usdt", Credit, 1)],
+            LedgerError::TooFewPostings,
+        );
+        check(
+            vec![
+                posting(Account::OperatorAdjustments, "usdt", Debit, 0),
+                posting(merchant("m"), "usdt", Credit, 0),
+            ],
+            LedgerError::ZeroPosting,
+        );
+        check(
+            vec![
+                posting(Account::OperatorAdjustments, "usdt", Debit, 2),
+                posting(merchant("m"), "usdt", Credit, 1),
+            ],
+            LedgerError::Unbalanced { coin: usdt() },
+        );
+        // Balanced in total but not per coin.
+        check(
+            vec![
+                posting(Account::OperatorAdjustments, "btc", Debit, 1),
+                posting(merchant("m"), "usdt", Credit, 1),
+            ],
+            LedgerError::Unbalanced {
+                coin: CoinId::new("btc"),
+            },
+        );
+        check(
+            vec![
+                posting(merchant("m"), "usdt", Debit, 1),
+                posting(merchant("m"), "usdt", Credit, 1),
+            ],
+            LedgerError::SameAccountBothSides {
+                account_key: "merchant:m:available".into(),
+                coin: usdt(),
+            },
+        );
+        check(
+            vec![
+                posting(Account::OperatorAdjustments, "usdt", Debit, u128::MAX),
+                posting(Account::OperatorAdjustments, "usdt", Debit, 1),
+                posting(merchant("m"), "usdt", Credit, 1),
+            ],
+            LedgerError::AmountOverflow,
+        );
+        assert_eq!(
+            JournalEntry::transfer(merchant("m"), merchant("m"), usdt(), units(5)),
+            Err(LedgerError::SameAccountBothSides {
+                account_key: "merchant:m:available".into(),
+                coin: usdt(),
+            })
+        );
+
+        // The same account may take part in several coins, on different sides.
+        let swap = JournalEntry::new(vec![
+            posting(merchant("m"), "usdt", Debit, 10),
+            posting(Account::OperatorAdjustments, "usdt", Credit, 10),
+            posting(Account::OperatorAdjustments, "btc", Debit, 1),
+            posting(merchant("m"), "btc", Credit, 1),
+        ])
+        .unwrap();
+        assert_eq!(swap.postings().len(), 4);
+    }
+
+    #[test]
+    fn account_balance_rules() {
+        let strict = BalanceRule::DebitsMustNotExceedCredits;
+        let zero = AccountBalance::default();
+        assert_eq!(zero.available(), Some(Amount::ZERO));
+        assert_eq!(
+            zero.apply(Direction::Debit, units(1), strict),
+            Err(LedgerError::BalanceRuleViolated)
+        );
+
+        let funded = zero.apply(Direction::Credit, units(10), strict).unwrap();
+        let spent = funded.apply(Direction::Debit, units(10), strict).unwrap();
+        assert_eq!(spent.available(), Some(Amount::ZERO));
+        assert_eq!(
+            spent,
+            AccountBalance {
+                debits_posted: units(10),
+                credits_posted: units(10)
+            }
+        );
+
+        let negative = zero
+            .apply(Direction::Debit, units(3), BalanceRule::Unrestricted)
+            .unwrap();
+        assert_eq!(negative.available(), None);
+        assert_eq!(negative.check(BalanceRule::Unrestricted), Ok(()));
+        assert_eq!(
+            negative.check(strict),
+            Err(LedgerError::BalanceRuleViolated)
+        );
+
+        let full = AccountBalance {
+            debits_posted: Amount::ZERO,
+            credits_posted: units(u128::MAX),
+        };
+        assert_eq!(
+            full.apply(Direction::Credit, units(1), strict),
+            Err(LedgerError::AmountOverflow)
+        );
+    }
+
+    #[test]
+    fn refused_entry_changes_nothing() {
+        let mut books = Books::default();
+        books.post(credit_merchant("a", 100)).unwrap();
+        let before = books.clone();
+
+        // First posting would succeed, the second must not; neither may stick.
+        let entry = JournalEntry::new(vec![
+            posting(merchant("a"), "usdt", Direction::Debit, 60),
+            posting(merchant("b"), "usdt", Direction::Debit, 40),
+            posting(Account::OperatorAdjustments, "usdt", Direction::Credit, 100),
+        ])
+        .unwrap();
+        let refused = Err(LedgerError::InsufficientBalance {
+            account_key: "merchant:b:available".into(),
+            coin: usdt(),
+        });
+        assert_eq!(books.post(entry.clone()), refused);
+        assert_eq!(books, before);
+        assert_eq!(books.post(entry), refused);
+        assert_eq!(books, before);
+
+        let payout = JournalEntry::transfer(
+            merchant("a"),
+            Account::OperatorAdjustments,
+            usdt(),
+            units(100),
+        );
+        books.post(payout.unwrap()).unwrap();
+        let a = books.balance(&merchant("a"), &usdt());
+        assert_eq!(a.available(), Some(Amount::ZERO));
+        let operator = books.balance(&Account::OperatorAdjustments, &usdt());
+        assert_eq!(
+            operator,
+            AccountBalance {
+                debits_posted: units(100),
+                credits_posted: units(100)
+            }
+        );
+        assert_eq!(
+            books.balance(&merchant("nobody"), &usdt()),
+            AccountBalance::default()
+        );
+        assert_eq!(books.journal().len(), 2);
+        assert_eq!(Books::replay(books.journal()), Ok(books));
+    }
+
+    const MERCHANTS: [&str; 3] = ["m0", "m1", "m2"];
+    const COINS: [&str; 2] = ["btc", "usdt"];
+
+    /// The operator's share is `operator_weight` in four. Sources lean on the operator, since
+    /// merchants only have something to spend once they have been funded.
+    fn weighted_account(operator_weight: u32) -> impl Strategy<Value = Account> {
+        prop_oneof![
+            4 - operator_weight => proptest::sample::select(&MERCHANTS[..]).prop_map(merchant),
+            operator_weight => Just(Account::OperatorAdjustments),
+        ]
+    }
+
+    fn any_account() -> impl Strategy<Value = Account> {
+        weighted_account(1)
+    }
+
+    fn any_coin() -> impl Strategy<Value = CoinId> {
+        proptest::sample::select(&COINS[..]).prop_map(CoinId::new)
+    }
+
+    fn any_amount() -> impl Strategy<Value = Amount> {
+        prop_oneof![
+            8 => 0..1_000u128,
+            1 => Just(u128::MAX / 2 + 1),
+            1 => any::<u128>(),
+        ]
+        .prop_map(Amount::from_base_units)
+    }
+
+    fn any_direction() -> impl Strategy<Value = Direction> {
+        prop_oneof![Just(Direction::Debit), Just(Direction::Credit)]
+    }
+
+    fn any_posting() -> impl Strategy<Value = Posting> {
+        (any_account(), any_coin(), any_direction(), any_amount()).prop_map(
+            |(account, coin, direction, amount)| Posting {
+                account,
+                coin,
+                direction,
+                amount,
+            },
+        )
+    }
+
+    /// Postings made of one or more transfers, so they balance unless amounts overflow; the
+    /// other checks still refuse some of them.
+    fn transfer_postings() -> impl Strategy<Value = Vec<Posting>> {
+        proptest::collection::vec(
+            (weighted_account(2), any_account(), any_coin(), any_amount()),
+            1..4,
+        )
+        .prop_map(|transfers| {
+            transfers
+                .into_iter()
+                .flat_map(|(from, to, coin, amount)| {
+                    [
+                        Posting {
+                            account: from,
+                            coin: coin.clone(),
+                            direction: Direction::Debit,
+                            amount,
+                        },
+                        Posting {
+                            account: to,
+                            coin,
+                            direction: Direction::Credit,
+                            amount,
+                        },
+                    ]
+                })
+                .collect()
+        })
+    }
+
+    fn any_postings() -> impl Strategy<Value = Vec<Posting>> {
+        prop_oneof![
+            proptest::collection::vec(any_posting(), 0..6),
+            transfer_postings(),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn account_key_round_trips_any_appid(appid in ".*") {
+            let account = merchant(&appid);
+            prop_assert_eq!(Account::from_key(&account.key()), Ok(account));
+        }
+
+        #[test]
+        fn built_entries_balance_per_coin(postings in any_postings()) {
+            if let Ok(entry) = JournalEntry::new(postings.clone()) {
+                prop_assert_eq!(entry.postings(), &postings[..]);
+                prop_assert!(entry.postings().len() >= 2);
+                let mut sums: BTreeMap<&CoinId, (u128, u128)> = BTreeMap::new();
+                let mut sides = BTreeMap::new();
+                for p in entry.postings() {
+                    prop_assert!(!p.amount.is_zero());
+                    let side = sides.entry((&p.account, &p.coin)).or_insert(p.direction);
+                    prop_assert_eq!(*side, p.direction);
+                    let (debits, credits) = sums.entry(&p.coin).or_default();
+                    let total = if p.direction == Direction::Debit { debits } else { credits };
+                    *total = total.checked_add(p.amount.base_units()).unwrap();
+                }
+                for (debits, credits) in sums.values() {
+                    prop_assert_eq!(debits, credits);
+                }
+            }
+        }
+
+        #[test]
+        fn posting_keeps_invariants(entries in proptest::collection::vec(transfer_postings(), 0..40)) {
+            let mut books = Books::default();
+            for postings in entries {
+                let Ok(entry) = JournalEntry::new(postings) else { continue };
+                let before = books.clone();
+                if let Err(err) = books.post(entry.clone()) {
+                    prop_assert_eq!(&books, &before);
+                    // Refusal is a pure function of the state, so retrying is refused alike.
+                    prop_assert_eq!(books.post(entry.clone()), Err(err.clone()));
+                    prop_assert_eq!(&books, &before);
+                    let mut balances = books.balances().clone();
+                    prop_assert_eq!(apply_entry(&entry, &mut balances), Err(err));
+                    prop_assert_eq!(&balances, books.balances());
+                }
+
+                // Summed modulo 2^128: per account nothing overflows, but across accounts the
+                // same money is counted once per hop.
+                let mut totals: BTreeMap<&CoinId, (u128, u128)> = BTreeMap::new();
+                for ((account, coin), balance) in books.balances() {
+                    prop_assert_eq!(balance.check(account.balance_rule()), Ok(()));
+                    if let Account::MerchantAvailable(_) = account {
+                        prop_assert!(balance.debits_posted <= balance.credits_posted);
+                        prop_assert!(balance.available().is_some());
+                    }
+                    let (debits, credits) = totals.entry(coin).or_default();
+                    *debits = debits.wrapping_add(balance.debits_posted.base_units());
+                    *credits = credits.wrapping_add(balance.credits_posted.base_units());
+                }
+                // Money is only ever moved, never created: the books as a whole stay balanced.
+                for (debits, credits) in totals.values() {
+                    prop_assert_eq!(debits, credits);
+                }
+            }
+
+            let replayed = Books::replay(books.journal()).unwrap();
+            prop_assert_eq!(replayed.balances(), books.balances());
+            prop_assert_eq!(replayed, books);
+        }
+    }
+}

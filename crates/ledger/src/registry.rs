@@ -1,0 +1,648 @@
+//! The coins the gateway knows, their networks (tokens), and their USD prices.
+
+use std::collections::BTreeMap;
+
+use crate::LedgerError;
+use crate::amount::{Amount, Decimal, Precision};
+
+string_id!(
+    /// A coin (`coin_id`), the unit balances are kept in across all of its networks.
+    CoinId
+);
+string_id!(
+    /// One network of a coin (`token_id`).
+    TokenId
+);
+string_id!(
+    /// CCPayment's chain code (`ETH`, `TRX`, `BSC`, ...).
+    ChainCode
+);
+
+/// Status codes as CCPayment sends them in `coin/all`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[repr(u8)]
+pub enum AssetStatus {
+    Normal = 1,
+    Maintenance = 2,
+    Delisting = 3,
+}
+
+impl AssetStatus {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Token {
+    pub id: TokenId,
+    pub coin_id: CoinId,
+    pub symbol: String,
+    pub chain: ChainCode,
+    pub chain_name: String,
+    pub network: String,
+    pub contract: String,
+    pub precision: Precision,
+    pub memo_supported: bool,
+    pub status: AssetStatus,
+    pub logo: String,
+    pub chain_logo: String,
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Coin {
+    pub id: CoinId,
+    pub symbol: String,
+    pub name: String,
+    pub logo: String,
+    /// Balances are kept and printed at this precision; it is the largest of the tokens'
+    /// precisions so that a deposit on any network is representable exactly.
+    pub precision: Precision,
+    pub min: Amount,
+    pub status: AssetStatus,
+    pub tokens: Vec<Token>,
+}
+
+/// A validated set of coins. Lookups are indexed; iteration keeps the order given.
+#[derive(Clone, Debug)]
+pub struct Registry {
+    coins: Vec<Coin>,
+    by_coin_id: BTreeMap<String, usize>,
+    /// (coin index, token index within that coin)
+    by_token_id: BTreeMap<String, (usize, usize)>,
+    /// Upper-cased, because operators and merchants type `usdt` as often as `USDT`.
+    by_symbol: BTreeMap<String, usize>,
+}
+
+impl Registry {
+    pub fn new(coins: Vec<Coin>) -> Result<Registry, LedgerError> {
+        let mut by_coin_id = BTreeMap::new();
+        let mut by_symbol = BTreeMap::new();
+        for (index, coin) in coins.iter().enumerate() {
+            if by_coin_id.insert(coin.id.0.clone(), index).is_some() {
+                return Err(LedgerError::DuplicateCoinId {
+                    id: coin.id.0.clone(),
+                });
+            }
+            if by_symbol
+                .insert(coin.symbol.to_ascii_uppercase(), index)
+                .is_some()
+            {
+                return Err(LedgerError::DuplicateCoinSymbol {
+                    symbol: coin.symbol.clone(),
+                });
+            }
+        }
+
+        let mut by_token_id = BTreeMap::new();
+        for (coin_index, coin) in coins.iter().enumerate() {
+            for (token_index, token) in coin.tokens.iter().enumerate() {
+                let id = || token.id.0.clone();
+                if token.coin_id != coin.id {
+                    return Err(LedgerError::TokenCoinMismatch {
+                        id: id(),
+                        coin_id: token.coin_id.0.clone(),
+                    });
+                }
+                if token.precision > coin.precision {
+                    return Err(LedgerError::TokenPrecisionAboveCoin {
+                        id: id(),
+                        token: token.precision.get(),
+                        coin: coin.precision.get(),
+                    });
+                }
+                // A token may share its own coin's id (CCPayment does this for single-network
+                // coins), but sharing another coin's id would make `resolve_coin` ambiguous.
+                if by_coin_id
+                    .get(token.id.as_str())
+                    .is_some_and(|owner| *owner != coin_index)
+                {
+                    return Err(LedgerError::TokenIdIsOtherCoin { id: id() });
+                }
+                if by_token_id
+                    .insert(id(), (coin_index, token_index))
+                    .is_some()
+                {
+                    return Err(LedgerError::DuplicateTokenId { id: id() });
+                }
+            }
+        }
+
+        Ok(Registry {
+            coins,
+            by_coin_id,
+            by_token_id,
+            by_symbol,
+        })
+    }
+
+    /// The registry a fresh install starts with.
+    pub fn builtin() -> Registry {
+        match builtin_coins().and_then(Registry::new) {
+            Ok(registry) => registry,
+            // Constant data, validated by `builtin_registry_validates`.
+            Err(err) => unreachable!("built-in registry is invalid: {err}"),
+        }
+    }
+
+    pub fn coins(&self) -> impl Iterator<Item = &Coin> {
+        self.coins.iter()
+    }
+
+    pub fn coin(&self, id: &CoinId) -> Option<&Coin> {
+        self.coin_by_id(id.as_str())
+    }
+
+    pub fn token(&self, id: &TokenId) -> Option<(&Coin, &Token)> {
+        self.token_by_id(id.as_str())
+    }
+
+    /// Balances are per coin, so wherever a coin is expected a token id names its coin too.
+    pub fn resolve_coin(&self, id: &str) -> Option<&Coin> {
+        self.coin_by_id(id)
+            .or_else(|| self.token_by_id(id).map(|(coin, _)| coin))
+    }
+
+    pub fn coin_by_symbol(&self, symbol: &str) -> Option<&Coin> {
+        let index = *self.by_symbol.get(&symbol.to_ascii_uppercase())?;
+        self.coins.get(index)
+    }
+
+    pub fn resolve_coin_or_symbol(&self, s: &str) -> Option<&Coin> {
+        self.resolve_coin(s).or_else(|| self.coin_by_symbol(s))
+    }
+
+    fn coin_by_id(&self, id: &str) -> Option<&Coin> {
+        self.coins.get(*self.by_coin_id.get(id)?)
+    }
+
+    fn token_by_id(&self, id: &str) -> Option<(&Coin, &Token)> {
+        let &(coin_index, token_index) = self.by_token_id.get(id)?;
+        let coin = self.coins.get(coin_index)?;
+        Some((coin, coin.tokens.get(token_index)?))
+    }
+}
+
+/// Exact USD price of each coin.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct PriceTable {
+    prices: BTreeMap<CoinId, Decimal>,
+}
+
+impl PriceTable {
+    pub fn new(prices: BTreeMap<CoinId, Decimal>) -> PriceTable {
+        PriceTable { prices }
+    }
+
+    /// Static prices for the built-in coins, used until a price source is configured.
+    pub fn builtin() -> PriceTable {
+        let prices = BUILTIN_PRICES
+            .iter()
+            .map(|&(coin, price)| Ok((CoinId::new(coin), Decimal::parse(price)?)))
+            .collect::<Result<_, LedgerError>>();
+        match prices {
+            Ok(prices) => PriceTable::new(prices),
+            // Constant data, validated by `every_builtin_coin_has_a_price`.
+            Err(err) => unreachable!("built-in price table is invalid: {err}"),
+        }
+    }
+
+    pub fn price(&self, coin: &CoinId) -> Option<Decimal> {
+        self.prices.get(coin).copied()
+    }
+}
+
+// CCPayment's published ids where known (ccpayment-v1.md §5.6); the rest were generated once
+// and must never change, since merchants store them.
+const BTC_COIN: &str = "f36ad1cf-222a-4933-9ad0-86df8069f916";
+const ETH_COIN: &str = "4ee317d0-15f1-4dfb-810c-4986a9a704ab";
+const USDT_COIN: &str = "8e5741cf-6e51-4892-9d04-3d40e1dd0128";
+const USDC_COIN: &str = "ce387d66-1c3b-4333-8bb7-7d6ad98ae9bb";
+const TRX_COIN: &str = "aa27d020-2b34-491f-b084-d632545868e4";
+const BNB_COIN: &str = "2ca99467-e239-40a3-8bb2-a51cd7990e38";
+const MATIC_COIN: &str = "c60f174e-97e5-418c-86df-707d30ad3d8a";
+
+const BUILTIN_PRICES: [(&str, &str); 7] = [
+    (BTC_COIN, "96250.5"),
+    (ETH_COIN, "3412.75"),
+    (USDT_COIN, "1"),
+    (USDC_COIN, "1"),
+    (TRX_COIN, "0.25"),
+    (BNB_COIN, "612.4"),
+    (MATIC_COIN, "0.52"),
+];
+
+struct ChainInfo {
+    code: &'static str,
+    name: &'static str,
+    /// Symbol of the chain's native coin, whose icon CCPayment uses as the chain logo.
+    native: &'static str,
+}
+
+const BITCOIN: ChainInfo = ChainInfo {
+    code: "BTC",
+    name: "Bitcoin",
+    native: "btc",
+};
+const ETHEREUM: ChainInfo = ChainInfo {
+    code: "ETH",
+    name: "Ethereum",
+    native: "eth",
+};
+const TRON: ChainInfo = ChainInfo {
+    code: "TRX",
+    name: "Tron",
+    native: "trx",
+};
+const BSC: ChainInfo = ChainInfo {
+    code: "BSC",
+    name: "BNB Smart Chain",
+    native: "bnb",
+};
+const POLYGON: ChainInfo = ChainInfo {
+    code: "POLYGON",
+    name: "Polygon",
+    native: "matic",
+};
+
+/// (token id, chain, network label, contract, precision)
+type TokenRow = (&'static str, ChainInfo, &'static str, &'static str, u8);
+
+fn icon(symbol: &str) -> String {
+    format!(
+        "https://resource.cwallet.com/token/icon/{}.png",
+        symbol.to_ascii_lowercase()
+    )
+}
+
+fn builtin_coin(
+    id: &str,
+    symbol: &str,
+    name: &str,
+    precision: u8,
+    min: &str,
+    tokens: Vec<TokenRow>,
+) -> Result<Coin, LedgerError> {
+    let precision = Precision::new(precision)?;
+    let tokens = tokens
+        .into_iter()
+        .map(|(token_id, chain, network, contract, token_precision)| {
+            Ok(Token {
+                id: TokenId::new(token_id),
+                coin_id: CoinId::new(id),
+                symbol: symbol.to_owned(),
+                chain: ChainCode::new(chain.code),
+                chain_name: chain.name.to_owned(),
+                network: network.to_owned(),
+                contract: contract.to_owned(),
+                precision: Precision::new(token_precision)?,
+                memo_supported: false,
+                status: AssetStatus::Normal,
+                logo: icon(symbol),
+                chain_logo: icon(chain.native),
+            })
+        })
+        .collect::<Result<_, LedgerError>>()?;
+    Ok(Coin {
+        id: CoinId::new(id),
+        symbol: symbol.to_owned(),
+        name: name.to_owned(),
+        logo: icon(symbol),
+        precision,
+        min: Amount::parse_decimal(min, precision)?,
+        status: AssetStatus::Normal,
+        tokens,
+    })
+}
+
+fn builtin_coins() -> Result<Vec<Coin>, LedgerError> {
+    // Native coins carry a chain marker instead of a contract address, as CCPayment's examples
+    // do ("1" for ETH).
+    Ok(vec![
+        // The BTC token reuses the coin id: CCPayment's own examples pass it as a token_id.
+        builtin_coin(
+            BTC_COIN,
+            "BTC",
+            "Bitcoin",
+            8,
+            "0.00008",
+            vec![(BTC_COIN, BITCOIN, "BTC", "BTC", 8)],
+        )?,
+        builtin_coin(
+            ETH_COIN,
+            "ETH",
+            "Ethereum",
+            18,
+            "0",
+            vec![(
+                "e8f64d3d-df5b-411d-897f-c6d8d30206b7",
+                ETHEREUM,
+                "ERC20",
+                "1",
+                18,
+            )],
+        )?,
+        builtin_coin(
+            USDT_COIN,
+            "USDT",
+            "Tether USD",
+            18,
+            "1",
+            vec![
+                (
+                    "2728e271-9f5d-4c05-8aa7-4a87b1afcc95",
+                    ETHEREUM,
+                    "ERC20",
+                    "0xdAC17F958D2ee523a2206206994597C13D831ec7",
+                    6,
+                ),
+                (
+                    "0912e09a-d8e2-41d7-a0bc-a25530892988",
+                    TRON,
+                    "TRC20",
+                    "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
+                    6,
+                ),
+                (
+                    "5ff9da14-2e1c-40e6-8171-37436ec3c531",
+                    BSC,
+                    "BEP20",
+                    "0x55d398326f99059ff775485246999027b3197955",
+                    18,
+                ),
+                (
+                    "f137d42c-f3a6-4f23-9402-76f0395d0cfe",
+                    POLYGON,
+                    "POLYGON",
+                    "0xc2132D05D31c914a87C6611C10748AEb04B58e8F",
+                    6,
+                ),
+            ],
+        )?,
+        builtin_coin(
+            USDC_COIN,
+            "USDC",
+            "USD Coin",
+            6,
+            "1",
+            vec![
+                (
+                    "c6b7c878-8a01-4f7f-8d2e-99a72787b1ac",
+                    POLYGON,
+                    "POLYGON",
+                    "0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359",
+                    6,
+                ),
+                (
+                    "a297ce61-ee6a-4d18-b6c3-91475f765b27",
+                    ETHEREUM,
+                    "ERC20",
+                    "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48",
+                    6,
+                ),
+            ],
+        )?,
+        builtin_coin(
+            TRX_COIN,
+            "TRX",
+            "Tron",
+            6,
+            "0",
+            vec![(
+                "60dad7f7-6477-4a3f-9915-1cd1f5b68151",
+                TRON,
+                "TRC20",
+                "TRX",
+                6,
+            )],
+        )?,
+        builtin_coin(
+            BNB_COIN,
+            "BNB",
+            "BNB",
+            18,
+            "0",
+            vec![(
+                "038073e6-a784-4e3e-b6a7-36456a39055f",
+                BSC,
+                "BEP20",
+                "56",
+                18,
+            )],
+        )?,
+        builtin_coin(
+            MATIC_COIN,
+            "MATIC",
+            "Polygon",
+            18,
+            "0",
+            vec![(
+                "85db36af-3282-4501-9357-67da32691ab7",
+                POLYGON,
+                "POLYGON",
+                "137",
+                18,
+            )],
+        )?,
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn coin(id: &str, symbol: &str, precision: u8, tokens: &[(&str, u8)]) -> Coin {
+        Coin {
+            id: CoinId::new(id),
+            symbol: symbol.to_owned(),
+            name: symbol.to_owned(),
+            logo: String::new(),
+            precision: Precision::new(precision).unwrap(),
+            min: Amount::ZERO,
+            status: AssetStatus::Normal,
+            tokens: tokens
+                .iter()
+                .map(|&(token_id, token_precision)| Token {
+                    id: TokenId::new(token_id),
+                    coin_id: CoinId::new(id),
+                    symbol: symbol.to_owned(),
+                    chain: ChainCode::new("ETH"),
+                    chain_name: "Ethereum".to_owned(),
+                    network: "ERC20".to_owned(),
+                    contract: String::new(),
+                    precision: Precision::new(token_precision).unwrap(),
+                    memo_supported: false,
+                    status: AssetStatus::Normal,
+                    logo: String::new(),
+                    chain_logo: String::new(),
+                })
+                .collect(),
+        }
+    }
+
+    fn check(coins: Vec<Coin>, expected: LedgerError) {
+        assert_eq!(Registry::new(coins).map(|_| ()), Err(expected));
+    }
+
+    #[test]
+    fn builtin_registry_validates() {
+        let registry = Registry::new(builtin_coins().unwrap()).unwrap();
+        let symbols: Vec<_> = registry.coins().map(|c| c.symbol.as_str()).collect();
+        assert_eq!(
+            symbols,
+            ["BTC", "ETH", "USDT", "USDC", "TRX", "BNB", "MATIC"]
+        );
+        assert_eq!(Registry::builtin().coins().count(), 7);
+        for coin in registry.coins() {
+            assert_eq!(coin.logo, icon(&coin.symbol));
+            // The coin keeps exactly the finest precision of its networks, not more.
+            let finest = coin.tokens.iter().map(|t| t.precision).max();
+            assert_eq!(finest, Some(coin.precision), "{}", coin.symbol);
+        }
+    }
+
+    #[test]
+    fn builtin_lookups() {
+        let registry = Registry::builtin();
+        let usdt = registry.coin(&CoinId::new(USDT_COIN)).unwrap();
+        assert_eq!(usdt.name, "Tether USD");
+        assert_eq!(
+            usdt.logo,
+            "https://resource.cwallet.com/token/icon/usdt.png"
+        );
+        assert_eq!(usdt.min.to_decimal_string(usdt.precision), "1");
+
+        let trc20 = TokenId::new("0912e09a-d8e2-41d7-a0bc-a25530892988");
+        let (coin, token) = registry.token(&trc20).unwrap();
+        assert_eq!(coin.symbol, "USDT");
+        assert_eq!(token.chain.as_str(), "TRX");
+        assert_eq!(token.network, "TRC20");
+        assert_eq!(token.precision.get(), 6);
+        assert_eq!(
+            token.chain_logo,
+            "https://resource.cwallet.com/token/icon/trx.png"
+        );
+
+        let btc = registry.resolve_coin(BTC_COIN).unwrap();
+        assert_eq!(btc.min.to_decimal_string(btc.precision), "0.00008");
+        assert_eq!(
+            registry.token(&TokenId::new(BTC_COIN)).unwrap().0.symbol,
+            "BTC"
+        );
+
+        let by_token = registry
+            .resolve_coin("f137d42c-f3a6-4f23-9402-76f0395d0cfe")
+            .unwrap();
+        assert_eq!(by_token.symbol, "USDT");
+        assert!(registry.resolve_coin("USDT").is_none());
+        assert!(registry.coin(&CoinId::new("nope")).is_none());
+        assert!(registry.token(&TokenId::new(USDT_COIN)).is_none());
+
+        for s in [
+            "usdt",
+            "USDT",
+            "Usdt",
+            USDT_COIN,
+            "2728e271-9f5d-4c05-8aa7-4a87b1afcc95",
+        ] {
+            assert_eq!(registry.resolve_coin_or_symbol(s).unwrap().symbol, "USDT");
+        }
+        assert_eq!(
+            registry.coin_by_symbol("matic").unwrap().id.as_str(),
+            MATIC_COIN
+        );
+        assert!(registry.resolve_coin_or_symbol("DOGE").is_none());
+    }
+
+    #[test]
+    fn every_builtin_coin_has_a_price() {
+        let prices = PriceTable::builtin();
+        for coin in Registry::builtin().coins() {
+            assert!(prices.price(&coin.id).is_some(), "{}", coin.symbol);
+        }
+        assert_eq!(BUILTIN_PRICES.len(), Registry::builtin().coins().count());
+        let btc = prices.price(&CoinId::new(BTC_COIN)).unwrap();
+        assert_eq!(btc.to_string(), "96250.5");
+        assert_eq!(prices.price(&CoinId::new("nope")), None);
+    }
+
+    #[test]
+    fn rejects_duplicate_coin_id() {
+        check(
+            vec![coin("a", "AAA", 6, &[]), coin("a", "BBB", 6, &[])],
+            LedgerError::DuplicateCoinId { id: "a".into() },
+        );
+    }
+
+    #[test]
+    fn rejects_duplicate_symbol_ignoring_case() {
+        check(
+            vec![coin("a", "usdt", 6, &[]), coin("b", "USDT", 6, &[])],
+            LedgerError::DuplicateCoinSymbol {
+                symbol: "USDT".into(),
+            },
+        );
+    }
+
+    #[test]
+    fn rejects_duplicate_token_id() {
+        check(
+            vec![
+                coin("a", "A", 6, &[("t", 6)]),
+                coin("b", "B", 6, &[("t", 6)]),
+            ],
+            LedgerError::DuplicateTokenId { id: "t".into() },
+        );
+        check(
+            vec![coin("a", "A", 6, &[("t", 6), ("t", 6)])],
+            LedgerError::DuplicateTokenId { id: "t".into() },
+        );
+    }
+
+    #[test]
+    fn token_id_may_be_own_coin_id_but_not_another() {
+        assert!(Registry::new(vec![coin("a", "A", 6, &[("a", 6)])]).is_ok());
+        check(
+            vec![coin("a", "A", 6, &[]), coin("b", "B", 6, &[("a", 6)])],
+            LedgerError::TokenIdIsOtherCoin { id: "a".into() },
+        );
+        check(
+            vec![coin("a", "A", 6, &[("b", 6)]), coin("b", "B", 6, &[])],
+            LedgerError::TokenIdIsOtherCoin { id: "b".into() },
+        );
+    }
+
+    #[test]
+    fn rejects_token_of_another_coin() {
+        let mut a = coin("a", "A", 6, &[("t", 6)]);
+        a.tokens[0].coin_id = CoinId::new("b");
+        check(
+            vec![a, coin("b", "B", 6, &[])],
+            LedgerError::TokenCoinMismatch {
+                id: "t".into(),
+                coin_id: "b".into(),
+            },
+        );
+    }
+
+    #[test]
+    fn rejects_token_finer_than_coin() {
+        check(
+            vec![coin("a", "A", 6, &[("t", 6), ("u", 18)])],
+            LedgerError::TokenPrecisionAboveCoin {
+                id: "u".into(),
+                token: 18,
+                coin: 6,
+            },
+        );
+    }
+
+    #[test]
+    fn status_codes_match_ccpayment() {
+        assert_eq!(AssetStatus::Normal.code(), 1);
+        assert_eq!(AssetStatus::Maintenance.code(), 2);
+        assert_eq!(AssetStatus::Delisting.code(), 3);
+    }
+}

@@ -1,0 +1,193 @@
+//! The v1 pipeline every merchant endpoint runs behind: read the raw body
+//! within the limit, authenticate `Appid`/`Timestamp`/`Sign` over those exact
+//! bytes, hand the handler the bytes and the merchant, and sign whatever it
+//! answers (decisions §1).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use ccgate_api::sign;
+use ccgate_store::{MerchantCredentials, MerchantStatus};
+use http_body_util::BodyExt;
+use secrecy::ExposeSecret;
+
+use crate::AppState;
+use crate::failure::Failure;
+
+/// After refusing an oversized body we still read (and discard) up to this much
+/// of it, so the client, still sending, receives the 413 envelope instead of a
+/// connection reset. Past it the connection is simply closed.
+const BODY_DRAIN_BYTES_MAX: usize = 16 * 1024 * 1024;
+/// Our own answers are small; this only bounds a bug.
+const RESPONSE_BYTES_MAX: usize = 16 * 1024 * 1024;
+
+/// The merchant whose signature checked out.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub MerchantCredentials);
+
+/// The request body exactly as received and signed.
+#[derive(Debug, Clone)]
+pub struct RawBody(pub Bytes);
+
+pub async fn v1_pipeline(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let bytes = match read_body(body, &parts.headers, state.config.body_limit_bytes).await {
+        Ok(bytes) => bytes,
+        Err(failure) => return failure.into_response(),
+    };
+    let credentials = match find_merchant(&state, &parts.headers).await {
+        Ok(credentials) => credentials,
+        Err(failure) => return failure.into_response(),
+    };
+    // From here the merchant is known, so every answer is signed.
+    let response = match check_signature(&parts.headers, &credentials, &bytes) {
+        Err(failure) => failure.into_response(),
+        Ok(()) => {
+            parts.extensions.insert(Authenticated(credentials.clone()));
+            parts.extensions.insert(RawBody(bytes));
+            next.run(Request::from_parts(parts, Body::empty())).await
+        }
+    };
+    sign_response(&credentials, response).await
+}
+
+async fn read_body(body: Body, headers: &HeaderMap, limit_bytes: usize) -> Result<Bytes, Failure> {
+    let too_large = Failure::BodyTooLarge { limit_bytes };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut body = body;
+    if declared.is_some_and(|len| len > limit_bytes as u64) {
+        drain(body, 0).await;
+        return Err(too_large);
+    }
+    let mut collected = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err(Failure::Request(ccgate_api::RequestError::InvalidJson(
+                "the request body could not be read".to_owned(),
+            )));
+        };
+        if let Ok(data) = frame.into_data() {
+            if collected.len() + data.len() > limit_bytes {
+                drain(body, collected.len() + data.len()).await;
+                return Err(too_large);
+            }
+            collected.extend_from_slice(&data);
+        }
+    }
+    Ok(Bytes::from(collected))
+}
+
+async fn drain(mut body: Body, mut seen: usize) {
+    while seen < BODY_DRAIN_BYTES_MAX {
+        match body.frame().await {
+            Some(Ok(frame)) => seen += frame.data_ref().map_or(0, |d| d.len()),
+            _ => return,
+        }
+    }
+}
+
+/// A header's value as text; an empty or absent header counts as missing.
+fn header_text<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, Failure> {
+    match headers.get(name) {
+        None => Err(Failure::HeaderMissing(name_for_humans(name))),
+        Some(value) if value.is_empty() => Err(Failure::HeaderMissing(name_for_humans(name))),
+        // Non-visible-ASCII bytes cannot be a valid value; treat as an empty
+        // string so the specific check below refuses it with its own code.
+        Some(value) => Ok(value.to_str().unwrap_or("")),
+    }
+}
+
+fn name_for_humans(name: &'static str) -> &'static str {
+    match name {
+        "appid" => "Appid",
+        "timestamp" => "Timestamp",
+        _ => "Sign",
+    }
+}
+
+async fn find_merchant(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<MerchantCredentials, Failure> {
+    let app_id = header_text(headers, "appid")?;
+    header_text(headers, "timestamp")?;
+    header_text(headers, "sign")?;
+    let credentials = state
+        .store
+        .merchant_credentials(app_id.trim())
+        .await?
+        .ok_or(Failure::AppIdUnknown)?;
+    if credentials.status != MerchantStatus::Active {
+        return Err(Failure::AppIdDisabled);
+    }
+    Ok(credentials)
+}
+
+fn check_signature(
+    headers: &HeaderMap,
+    credentials: &MerchantCredentials,
+    body: &[u8],
+) -> Result<(), Failure> {
+    let timestamp = header_text(headers, "timestamp")?;
+    sign::check_timestamp(timestamp, unix_now())?;
+    let provided = header_text(headers, "sign")?;
+    let verified = sign::verify(
+        credentials.app_id.as_str(),
+        credentials.app_secret.expose_secret(),
+        timestamp.trim(),
+        body,
+        provided,
+    );
+    if verified {
+        Ok(())
+    } else {
+        Err(Failure::SignatureInvalid)
+    }
+}
+
+async fn sign_response(credentials: &MerchantCredentials, response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, RESPONSE_BYTES_MAX).await {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            tracing::error!(error = %err, "collect the response body");
+            parts.status = axum::http::StatusCode::OK;
+            let code = ccgate_api::Code::ServiceError;
+            Bytes::from(ccgate_api::error_body(code, code.default_msg()))
+        }
+    };
+    let timestamp = unix_now().to_string();
+    let signature = sign::sign(
+        credentials.app_id.as_str(),
+        credentials.app_secret.expose_secret(),
+        &timestamp,
+        &bytes,
+    );
+    let headers = &mut parts.headers;
+    if let Ok(app_id) = HeaderValue::from_str(credentials.app_id.as_str()) {
+        headers.insert("appid", app_id);
+    }
+    if let Ok(timestamp) = HeaderValue::from_str(&timestamp) {
+        headers.insert("timestamp", timestamp);
+    }
+    if let Ok(signature) = HeaderValue::from_str(&signature) {
+        headers.insert("sign", signature);
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Timestamps are checked against the real clock, also in the sandbox, whose
+/// virtual clock moves business time only (decisions §1).
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,153 @@
+//! The one place where every failure becomes a v1 code, a message and an HTTP
+//! status. Nothing else in the server chooses a code.
+
+use std::any::Any;
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ccgate_api::{Code, RequestError, error_body};
+use ccgate_ledger::LedgerError;
+use ccgate_store::StoreError;
+
+/// Echoed client input is cut to this many characters, so an answer never
+/// grows with what was sent.
+const ECHO_CHARS_MAX: usize = 64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("the {0} header is required")]
+    HeaderMissing(&'static str),
+    #[error("no merchant has this Appid")]
+    AppIdUnknown,
+    #[error("the merchant with this Appid is disabled")]
+    AppIdDisabled,
+    #[error("the Sign header does not match the request")]
+    SignatureInvalid,
+    #[error("the request body is over the {limit_bytes}-byte limit")]
+    BodyTooLarge { limit_bytes: usize },
+    #[error("too many requests from this address; the limit is {per_sec} per second")]
+    RateLimited { per_sec: u32 },
+    #[error("no endpoint at {0}")]
+    RouteNotFound(String),
+    #[error("{0} is not allowed here; every v1 endpoint is POST")]
+    MethodNotAllowed(String),
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error("coin {0:?} is not a coin or token id this gateway knows")]
+    CoinNotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Failure {
+    pub fn coin_not_found(id: &str) -> Failure {
+        Failure::CoinNotFound(truncate(id))
+    }
+
+    pub fn code(&self) -> Code {
+        match self {
+            Failure::HeaderMissing(_) => Code::HeaderMissing,
+            Failure::AppIdUnknown | Failure::AppIdDisabled => Code::AppIdNotFound,
+            Failure::SignatureInvalid => Code::SignatureInvalid,
+            Failure::BodyTooLarge { .. } => Code::BodyTooLarge,
+            Failure::RateLimited { .. } => Code::RateLimited,
+            Failure::RouteNotFound(_) | Failure::MethodNotAllowed(_) => Code::NotFound,
+            Failure::Request(err) => match err {
+                RequestError::InvalidJson(_) | RequestError::NotUtf8 => Code::InvalidJson,
+                RequestError::FieldType { .. } | RequestError::FieldTooLong { .. } => {
+                    Code::ParamInvalid
+                }
+                RequestError::TimestampNotANumber | RequestError::TimestampOutOfWindow { .. } => {
+                    Code::TimestampExpired
+                }
+            },
+            Failure::CoinNotFound(_) => Code::CoinNotFound,
+            Failure::Store(StoreError::Ledger(LedgerError::InsufficientBalance { .. })) => {
+                Code::InsufficientBalance
+            }
+            Failure::Store(_) | Failure::Internal(_) => Code::ServiceError,
+        }
+    }
+
+    fn http_status(&self) -> StatusCode {
+        match self {
+            Failure::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            other => StatusCode::from_u16(other.code().http_status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        }
+    }
+
+    /// What the client reads. Internal failures say only the documented
+    /// sentence; their detail goes to the log, once, with the request id.
+    fn message(&self) -> String {
+        match self.code() {
+            Code::ServiceError => Code::ServiceError.default_msg().to_owned(),
+            _ => self.to_string(),
+        }
+    }
+}
+
+fn truncate(text: &str) -> String {
+    text.chars().take(ECHO_CHARS_MAX).collect()
+}
+
+/// A JSON response with the given status and body; the v1 pipeline signs it.
+pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        if self.code() == Code::ServiceError {
+            tracing::error!(error = %self, "answer service error");
+        }
+        json_response(self.http_status(), error_body(self.code(), &self.message()))
+    }
+}
+
+/// A handler panic still answers the envelope; the process keeps serving.
+pub(crate) fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    Failure::Internal(format!("handler panicked: {detail}")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_errors_hide_their_detail() {
+        let failure = Failure::Internal("db password is hunter2".into());
+        assert_eq!(failure.code(), Code::ServiceError);
+        assert_eq!(failure.message(), "service err, please try again");
+    }
+
+    #[test]
+    fn echo_is_bounded() {
+        let failure = Failure::coin_not_found(&"x".repeat(10_000));
+        assert!(failure.message().len() < 200);
+        assert_eq!(failure.code(), Code::CoinNotFound);
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(Failure::MethodNotAllowed("GET".into()).http_status(), 405);
+        assert_eq!(Failure::RouteNotFound("/x".into()).http_status(), 404);
+        assert_eq!(Failure::BodyTooLarge { limit_bytes: 1 }.http_status(), 413);
+        assert_eq!(Failure::RateLimited { per_sec: 1 }.http_status(), 429);
+        assert_eq!(Failure::SignatureInvalid.http_status(), 200);
+    }
+}

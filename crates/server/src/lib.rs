@@ -1,0 +1,130 @@
+//! The HTTP edge of ccgate: the axum router, the v1 pipeline (body limit,
+//! authentication, response signing), the per-source rate limit, and the one
+//! place where errors become v1 codes ([`failure`]).
+//!
+//! Invariant: handlers see only authenticated requests and return typed
+//! failures; no handler builds an error envelope itself.
+
+mod auth;
+pub mod failure;
+mod rate_limit;
+mod routes;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderName, Request};
+use axum::routing::{get, post};
+use ccgate_ledger::{PriceTable, Registry};
+use ccgate_store::Store;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+pub use rate_limit::RateLimit;
+
+/// Default request body limit (decisions §1).
+pub const BODY_LIMIT_BYTES_DEFAULT: usize = 64 * 1024;
+/// Default per-source-IP rate (decisions §1).
+pub const RATE_LIMIT_PER_SEC_DEFAULT: u32 = 100;
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub body_limit_bytes: usize,
+    /// `None` turns rate limiting off (benchmarks, the sandbox).
+    pub rate_limit_per_sec: Option<u32>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            body_limit_bytes: BODY_LIMIT_BYTES_DEFAULT,
+            rate_limit_per_sec: Some(RATE_LIMIT_PER_SEC_DEFAULT),
+        }
+    }
+}
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub registry: Arc<Registry>,
+    pub prices: Arc<PriceTable>,
+    pub config: Arc<ServerConfig>,
+}
+
+const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Request ids that are unique within a process run and cheap to make.
+#[derive(Clone, Default)]
+struct SequentialRequestId {
+    next: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl MakeRequestId for SequentialRequestId {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        axum::http::HeaderValue::from_str(&format!("req-{n:x}"))
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+/// The whole application: every v1 route behind the v1 pipeline, `GET /healthz`,
+/// and envelopes for unknown paths and methods.
+pub fn router(state: AppState) -> Router {
+    let v1 = Router::new()
+        .route("/ccpayment/v1/assets", post(routes::assets::assets))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::v1_pipeline,
+        ));
+    let mut app = Router::new()
+        .merge(v1)
+        .route("/healthz", get(routes::health::healthz))
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .with_state(state.clone());
+    if let Some(per_sec) = state.config.rate_limit_per_sec {
+        let limiter = Arc::new(RateLimit::new(per_sec));
+        app = app.layer(axum::middleware::from_fn_with_state(
+            limiter,
+            rate_limit::limit_by_source,
+        ));
+    }
+    app.layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<axum::body::Body>| {
+                let request_id = request
+                    .headers()
+                    .get(&REQUEST_ID_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", id = %request_id, method = %request.method(), path = %request.uri().path())
+            })
+            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::new(
+            REQUEST_ID_HEADER,
+            SequentialRequestId::default(),
+        ))
+        .layer(CatchPanicLayer::custom(failure::panic_response))
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and lets requests in
+/// flight finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

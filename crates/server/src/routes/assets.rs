@@ -1,0 +1,72 @@
+//! `POST /ccpayment/v1/assets` (spec §2.10).
+
+use axum::Extension;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use ccgate_api::assets::{AssetBalance, AssetsData, AssetsRequest};
+use ccgate_api::request::Fields;
+use ccgate_api::success_body;
+use ccgate_ledger::{Amount, Coin};
+
+use crate::AppState;
+use crate::auth::{Authenticated, RawBody};
+use crate::failure::{Failure, json_response};
+
+pub async fn assets(
+    State(state): State<AppState>,
+    Extension(Authenticated(merchant)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> Result<Response, Failure> {
+    let request = AssetsRequest::from_fields(&Fields::parse(&body)?)?;
+    let wanted = match &request.coin_id {
+        Some(id) => Some(
+            state
+                .registry
+                .resolve_coin(id)
+                .ok_or_else(|| Failure::coin_not_found(id))?,
+        ),
+        None => None,
+    };
+    let held = state.store.merchant_balances(&merchant.app_id).await?;
+    let available = |coin: &Coin| -> Result<Amount, Failure> {
+        match held.iter().find(|b| b.coin == coin.id) {
+            None => Ok(Amount::ZERO),
+            Some(b) => b.balance.available().ok_or_else(|| {
+                Failure::Internal(format!("merchant balance of {} is negative", coin.id))
+            }),
+        }
+    };
+    // One coin asked for: its balance, zero included. None: every coin held,
+    // in registry order.
+    let coins: Vec<&Coin> = match wanted {
+        Some(coin) => vec![coin],
+        None => state
+            .registry
+            .coins()
+            .filter(|coin| held.iter().any(|b| b.coin == coin.id))
+            .collect(),
+    };
+    let mut list = Vec::with_capacity(coins.len());
+    for coin in coins {
+        let value = available(coin)?;
+        if wanted.is_none() && value.is_zero() {
+            continue;
+        }
+        let price = state
+            .prices
+            .price(&coin.id)
+            .ok_or_else(|| Failure::Internal(format!("no price for coin {}", coin.id)))?;
+        list.push(AssetBalance {
+            coin_id: coin.id.to_string(),
+            crypto: coin.symbol.clone(),
+            name: coin.name.clone(),
+            value: value.to_decimal_string(coin.precision),
+            price: price.to_string(),
+            logo: coin.logo.clone(),
+        });
+    }
+    let body = success_body(&AssetsData { list })
+        .map_err(|err| Failure::Internal(format!("serialise assets: {err}")))?;
+    Ok(json_response(StatusCode::OK, body))
+}

@@ -1,0 +1,30 @@
+use ccgate_ledger::LedgerError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("open the database at {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("apply database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("no merchant has the Appid {0}")]
+    MerchantNotFound(String),
+    #[error("a merchant with the Appid {0} already exists")]
+    MerchantExists(String),
+    #[error(
+        "cannot decrypt the app secret of {app_id}: the master key is not the one it was stored with"
+    )]
+    SecretUndecryptable { app_id: String },
+    #[error("the master key is invalid: {0}")]
+    MasterKey(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}

@@ -1,0 +1,173 @@
+//! Persistence for ccgate. The only crate that speaks SQL: everything above it
+//! talks to the [`Store`] trait, so a PostgreSQL backend is a second
+//! implementation, not a change to callers.
+//!
+//! Invariant: a journal entry, its postings and the balance changes they imply
+//! commit in one DB transaction, and the balances are computed by the pure
+//! `ccgate_ledger::journal::apply_entry`, never by SQL arithmetic.
+
+mod credentials;
+mod error;
+mod master_key;
+mod sqlite;
+
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+
+use ccgate_ledger::{Account, AccountBalance, Books, CoinId, JournalEntry, MerchantId};
+use secrecy::SecretString;
+
+pub use credentials::{generate_app_id, generate_app_secret};
+pub use error::StoreError;
+pub use master_key::MasterKey;
+pub use sqlite::SqliteStore;
+
+/// Whether a merchant may call the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MerchantStatus {
+    Active,
+    Disabled,
+}
+
+impl MerchantStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MerchantStatus::Active => "active",
+            MerchantStatus::Disabled => "disabled",
+        }
+    }
+}
+
+/// A merchant as listed to operators: no secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MerchantSummary {
+    pub app_id: MerchantId,
+    pub name: String,
+    pub status: MerchantStatus,
+    pub created_at: i64,
+}
+
+/// What the signature check needs. The secret stays wrapped so that it can't
+/// reach a log line or a `Debug` print by accident.
+#[derive(Debug, Clone)]
+pub struct MerchantCredentials {
+    pub app_id: MerchantId,
+    pub app_secret: SecretString,
+    pub status: MerchantStatus,
+}
+
+/// Why a journal entry was written; kept beside it for audits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryMeta {
+    /// A stable machine word, e.g. `adjustment`.
+    pub kind: &'static str,
+    /// The operator's or the system's sentence.
+    pub reason: String,
+    pub created_at: i64,
+}
+
+/// One balance of one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoinBalance {
+    pub coin: CoinId,
+    pub balance: AccountBalance,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Stores a new merchant with the given credentials.
+    async fn create_merchant(
+        &self,
+        app_id: &MerchantId,
+        app_secret: &SecretString,
+        name: &str,
+        now_unix_secs: i64,
+    ) -> Result<(), StoreError>;
+
+    async fn list_merchants(&self) -> Result<Vec<MerchantSummary>, StoreError>;
+
+    /// The credentials of a merchant, active or not; `None` if unknown.
+    async fn merchant_credentials(
+        &self,
+        app_id: &str,
+    ) -> Result<Option<MerchantCredentials>, StoreError>;
+
+    async fn replace_secret(
+        &self,
+        app_id: &MerchantId,
+        app_secret: &SecretString,
+        now_unix_secs: i64,
+    ) -> Result<(), StoreError>;
+
+    async fn set_merchant_status(
+        &self,
+        app_id: &MerchantId,
+        status: MerchantStatus,
+        now_unix_secs: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Appends an entry to the journal and applies it to the balances, all or
+    /// nothing. Returns the entry's id. Fails with `StoreError::Ledger` (and
+    /// writes nothing) if a balance rule would be broken.
+    async fn post_entry(&self, entry: &JournalEntry, meta: &EntryMeta) -> Result<i64, StoreError>;
+
+    /// Fails unless the database answers; for health checks.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Every journal entry in posting order, rebuilt (and so re-validated)
+    /// from the stored postings.
+    async fn journal(&self) -> Result<Vec<JournalEntry>, StoreError>;
+
+    /// Every stored running balance.
+    async fn all_balances(&self)
+    -> Result<BTreeMap<(Account, CoinId), AccountBalance>, StoreError>;
+
+    /// The balances of the merchant's available account, one per coin it has
+    /// ever held, in coin-id order.
+    async fn merchant_balances(&self, app_id: &MerchantId) -> Result<Vec<CoinBalance>, StoreError>;
+}
+
+/// Replays the whole journal and compares the result with the stored running
+/// balances: the audit behind `ccgate ledger verify`.
+pub async fn verify_ledger(store: &dyn Store) -> Result<LedgerAudit, StoreError> {
+    let journal = store.journal().await?;
+    let entries = journal.len();
+    let replayed = Books::replay(&journal)?;
+    let stored = store.all_balances().await?;
+    let mut mismatches = Vec::new();
+    for (key, balance) in &stored {
+        let expected = replayed.balance(&key.0, &key.1);
+        if expected != *balance {
+            mismatches.push(format!(
+                "{} {}: stored {:?}, replayed {:?}",
+                key.0.key(),
+                key.1,
+                balance,
+                expected
+            ));
+        }
+    }
+    for key in replayed.balances().keys() {
+        if !stored.contains_key(key) {
+            mismatches.push(format!(
+                "{} {}: missing from stored balances",
+                key.0.key(),
+                key.1
+            ));
+        }
+    }
+    Ok(LedgerAudit {
+        entries,
+        balances: stored.len(),
+        mismatches,
+    })
+}
+
+/// The outcome of [`verify_ledger`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerAudit {
+    pub entries: usize,
+    pub balances: usize,
+    /// Empty when every stored balance equals the replayed one.
+    pub mismatches: Vec<String>,
+}

@@ -1,0 +1,351 @@
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use ccgate_ledger::journal::apply_entry;
+use ccgate_ledger::{
+    Account, AccountBalance, Amount, CoinId, Direction, JournalEntry, MerchantId, Posting,
+};
+use secrecy::SecretString;
+use sqlx::Row;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::{
+    CoinBalance, EntryMeta, MasterKey, MerchantCredentials, MerchantStatus, MerchantSummary, Store,
+    StoreError,
+};
+
+/// How long a writer waits for another process (the CLI beside `serve`) to
+/// release SQLite's single write lock before giving up.
+const BUSY_TIMEOUT_MS: u64 = 5_000;
+/// SQLite serialises writers anyway; a few connections let reads proceed
+/// alongside one write in WAL mode.
+const POOL_CONNECTIONS_MAX: u32 = 8;
+
+/// SQLite in WAL mode: one file, safe for `serve` and operator commands to use
+/// at once.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    key: MasterKey,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database file and applies pending
+    /// migrations.
+    pub async fn open(path: &Path, key: MasterKey) -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a committed payment survives a power cut, not only a crash.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(POOL_CONNECTIONS_MAX)
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Open {
+                path: path.display().to_string(),
+                source,
+            })?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(SqliteStore { pool, key })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn parse_status(text: &str) -> Result<MerchantStatus, StoreError> {
+    match text {
+        "active" => Ok(MerchantStatus::Active),
+        "disabled" => Ok(MerchantStatus::Disabled),
+        other => Err(StoreError::Corrupt(format!("merchant status {other:?}"))),
+    }
+}
+
+fn parse_amount(text: &str) -> Result<Amount, StoreError> {
+    u128::from_str(text)
+        .map(Amount::from_base_units)
+        .map_err(|_| StoreError::Corrupt(format!("amount {text:?} is not an integer")))
+}
+
+fn balance_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<AccountBalance, StoreError> {
+    Ok(AccountBalance {
+        debits_posted: parse_amount(row.try_get("debits_posted")?)?,
+        credits_posted: parse_amount(row.try_get("credits_posted")?)?,
+    })
+}
+
+fn direction_word(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Debit => "debit",
+        Direction::Credit => "credit",
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_merchant(
+        &self,
+        app_id: &MerchantId,
+        app_secret: &SecretString,
+        name: &str,
+        now_unix_secs: i64,
+    ) -> Result<(), StoreError> {
+        let sealed = self.key.seal(app_id.as_str(), app_secret)?;
+        let inserted = sqlx::query(
+            "INSERT INTO merchants (app_id, name, secret_ciphertext, status, created_at, updated_at)
+             VALUES (?, ?, ?, 'active', ?, ?) ON CONFLICT (app_id) DO NOTHING",
+        )
+        .bind(app_id.as_str())
+        .bind(name)
+        .bind(sealed)
+        .bind(now_unix_secs)
+        .bind(now_unix_secs)
+        .execute(&self.pool)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::MerchantExists(app_id.to_string()));
+        }
+        Ok(())
+    }
+
+    async fn list_merchants(&self) -> Result<Vec<MerchantSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT app_id, name, status, created_at FROM merchants ORDER BY created_at, app_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(MerchantSummary {
+                    app_id: MerchantId::new(row.try_get::<String, _>("app_id")?),
+                    name: row.try_get("name")?,
+                    status: parse_status(row.try_get("status")?)?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn merchant_credentials(
+        &self,
+        app_id: &str,
+    ) -> Result<Option<MerchantCredentials>, StoreError> {
+        let row = sqlx::query("SELECT secret_ciphertext, status FROM merchants WHERE app_id = ?")
+            .bind(app_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let sealed: Vec<u8> = row.try_get("secret_ciphertext")?;
+        Ok(Some(MerchantCredentials {
+            app_id: MerchantId::new(app_id),
+            app_secret: self.key.open(app_id, &sealed)?,
+            status: parse_status(row.try_get("status")?)?,
+        }))
+    }
+
+    async fn replace_secret(
+        &self,
+        app_id: &MerchantId,
+        app_secret: &SecretString,
+        now_unix_secs: i64,
+    ) -> Result<(), StoreError> {
+        let sealed = self.key.seal(app_id.as_str(), app_secret)?;
+        let updated = sqlx::query(
+            "UPDATE merchants SET secret_ciphertext = ?, updated_at = ? WHERE app_id = ?",
+        )
+        .bind(sealed)
+        .bind(now_unix_secs)
+        .bind(app_id.as_str())
+        .execute(&self.pool)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::MerchantNotFound(app_id.to_string()));
+        }
+        Ok(())
+    }
+
+    async fn set_merchant_status(
+        &self,
+        app_id: &MerchantId,
+        status: MerchantStatus,
+        now_unix_secs: i64,
+    ) -> Result<(), StoreError> {
+        let updated =
+            sqlx::query("UPDATE merchants SET status = ?, updated_at = ? WHERE app_id = ?")
+                .bind(status.as_str())
+                .bind(now_unix_secs)
+                .bind(app_id.as_str())
+                .execute(&self.pool)
+                .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::MerchantNotFound(app_id.to_string()));
+        }
+        Ok(())
+    }
+
+    async fn post_entry(&self, entry: &JournalEntry, meta: &EntryMeta) -> Result<i64, StoreError> {
+        let mut db_tx = self.pool.begin().await?;
+        // Writing first takes SQLite's write lock at the start of the DB
+        // transaction, so the balances read below are current and cannot change
+        // before commit (a read-then-write upgrade could fail with BUSY instead).
+        let entry_id: i64 = sqlx::query_scalar(
+            "INSERT INTO journal_entries (kind, reason, created_at) VALUES (?, ?, ?) RETURNING id",
+        )
+        .bind(meta.kind)
+        .bind(&meta.reason)
+        .bind(meta.created_at)
+        .fetch_one(&mut *db_tx)
+        .await?;
+
+        let mut balances: BTreeMap<(Account, CoinId), AccountBalance> = BTreeMap::new();
+        for posting in entry.postings() {
+            let key = (posting.account.clone(), posting.coin.clone());
+            if balances.contains_key(&key) {
+                continue;
+            }
+            let row = sqlx::query(
+                "SELECT debits_posted, credits_posted FROM balances WHERE account = ? AND coin_id = ?",
+            )
+            .bind(posting.account.key())
+            .bind(posting.coin.as_str())
+            .fetch_optional(&mut *db_tx)
+            .await?;
+            let balance = match row {
+                Some(row) => balance_from_row(&row)?,
+                None => AccountBalance::default(),
+            };
+            balance.check(posting.account.balance_rule())?;
+            balances.insert(key, balance);
+        }
+        // On a refused entry the DB transaction is dropped, which rolls back the
+        // journal row inserted above: nothing is written.
+        apply_entry(entry, &mut balances)?;
+
+        for (seq, posting) in entry.postings().iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO postings (entry_id, seq, account, coin_id, direction, amount)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(entry_id)
+            .bind(i64::try_from(seq).map_err(|_| StoreError::Corrupt("too many postings".into()))?)
+            .bind(posting.account.key())
+            .bind(posting.coin.as_str())
+            .bind(direction_word(posting.direction))
+            .bind(posting.amount.base_units().to_string())
+            .execute(&mut *db_tx)
+            .await?;
+        }
+        for ((account, coin), balance) in &balances {
+            sqlx::query(
+                "INSERT INTO balances (account, coin_id, debits_posted, credits_posted)
+                 VALUES (?, ?, ?, ?)
+                 ON CONFLICT (account, coin_id) DO UPDATE
+                 SET debits_posted = excluded.debits_posted,
+                     credits_posted = excluded.credits_posted",
+            )
+            .bind(account.key())
+            .bind(coin.as_str())
+            .bind(balance.debits_posted.base_units().to_string())
+            .bind(balance.credits_posted.base_units().to_string())
+            .execute(&mut *db_tx)
+            .await?;
+        }
+        db_tx.commit().await?;
+        Ok(entry_id)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn journal(&self) -> Result<Vec<JournalEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT entry_id, account, coin_id, direction, amount FROM postings
+             ORDER BY entry_id, seq",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut entries = Vec::new();
+        let mut current: Option<(i64, Vec<Posting>)> = None;
+        for row in &rows {
+            let entry_id: i64 = row.try_get("entry_id")?;
+            let posting = Posting {
+                account: Account::from_key(row.try_get("account")?)?,
+                coin: CoinId::new(row.try_get::<String, _>("coin_id")?),
+                direction: match row.try_get::<&str, _>("direction")? {
+                    "debit" => Direction::Debit,
+                    "credit" => Direction::Credit,
+                    other => return Err(StoreError::Corrupt(format!("direction {other:?}"))),
+                },
+                amount: parse_amount(row.try_get("amount")?)?,
+            };
+            match &mut current {
+                Some((id, postings)) if *id == entry_id => postings.push(posting),
+                _ => {
+                    if let Some((_, postings)) = current.take() {
+                        entries.push(JournalEntry::new(postings)?);
+                    }
+                    current = Some((entry_id, vec![posting]));
+                }
+            }
+        }
+        if let Some((_, postings)) = current {
+            entries.push(JournalEntry::new(postings)?);
+        }
+        Ok(entries)
+    }
+
+    async fn all_balances(
+        &self,
+    ) -> Result<BTreeMap<(Account, CoinId), AccountBalance>, StoreError> {
+        let rows =
+            sqlx::query("SELECT account, coin_id, debits_posted, credits_posted FROM balances")
+                .fetch_all(&self.pool)
+                .await?;
+        let mut balances = BTreeMap::new();
+        for row in &rows {
+            let account = Account::from_key(row.try_get("account")?)?;
+            let balance = balance_from_row(row)?;
+            balance.check(account.balance_rule())?;
+            balances.insert(
+                (account, CoinId::new(row.try_get::<String, _>("coin_id")?)),
+                balance,
+            );
+        }
+        Ok(balances)
+    }
+
+    async fn merchant_balances(&self, app_id: &MerchantId) -> Result<Vec<CoinBalance>, StoreError> {
+        let account = Account::MerchantAvailable(app_id.clone());
+        let rows = sqlx::query(
+            "SELECT coin_id, debits_posted, credits_posted FROM balances
+             WHERE account = ? ORDER BY coin_id",
+        )
+        .bind(account.key())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let balance = balance_from_row(row)?;
+                balance.check(account.balance_rule())?;
+                Ok(CoinBalance {
+                    coin: CoinId::new(row.try_get::<String, _>("coin_id")?),
+                    balance,
+                })
+            })
+            .collect()
+    }
+}

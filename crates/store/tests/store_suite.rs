@@ -1,0 +1,259 @@
+//! One behavioural suite for every `Store` backend. Each check takes a fresh
+//! store; the SQLite runner below gives it a real database file. (The PostgreSQL
+//! backend will run the same checks.)
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use ccgate_ledger::{Account, Amount, CoinId, JournalEntry, LedgerError, MerchantId};
+use ccgate_store::{
+    EntryMeta, MasterKey, MerchantStatus, SqliteStore, Store, StoreError, generate_app_id,
+    generate_app_secret, verify_ledger,
+};
+use secrecy::ExposeSecret;
+
+const NOW: i64 = 1_700_000_000;
+
+fn usdt() -> CoinId {
+    CoinId::new("8e5741cf-6e51-4892-9d04-3d40e1dd0128")
+}
+
+fn meta(reason: &str) -> EntryMeta {
+    EntryMeta {
+        kind: "adjustment",
+        reason: reason.to_owned(),
+        created_at: NOW,
+    }
+}
+
+fn credit(merchant: &MerchantId, units: u128) -> JournalEntry {
+    JournalEntry::transfer(
+        Account::OperatorAdjustments,
+        Account::MerchantAvailable(merchant.clone()),
+        usdt(),
+        Amount::from_base_units(units),
+    )
+    .unwrap()
+}
+
+fn debit(merchant: &MerchantId, units: u128) -> JournalEntry {
+    JournalEntry::transfer(
+        Account::MerchantAvailable(merchant.clone()),
+        Account::OperatorAdjustments,
+        usdt(),
+        Amount::from_base_units(units),
+    )
+    .unwrap()
+}
+
+async fn new_merchant(store: &dyn Store) -> MerchantId {
+    let app_id = MerchantId::new(generate_app_id(NOW));
+    store
+        .create_merchant(&app_id, &generate_app_secret(), "shop", NOW)
+        .await
+        .unwrap();
+    app_id
+}
+
+async fn available(store: &dyn Store, merchant: &MerchantId) -> u128 {
+    store
+        .merchant_balances(merchant)
+        .await
+        .unwrap()
+        .iter()
+        .find(|b| b.coin == usdt())
+        .map(|b| b.balance.available().unwrap().base_units())
+        .unwrap_or(0)
+}
+
+async fn merchants_lifecycle(store: &dyn Store) {
+    let app_id = MerchantId::new(generate_app_id(NOW));
+    let secret = generate_app_secret();
+    store
+        .create_merchant(&app_id, &secret, "shop", NOW)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.create_merchant(&app_id, &secret, "again", NOW).await,
+        Err(StoreError::MerchantExists(_))
+    ));
+    let creds = store
+        .merchant_credentials(app_id.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(creds.app_secret.expose_secret(), secret.expose_secret());
+    assert_eq!(creds.status, MerchantStatus::Active);
+    assert!(!format!("{creds:?}").contains(secret.expose_secret()));
+
+    let rotated = generate_app_secret();
+    store
+        .replace_secret(&app_id, &rotated, NOW + 1)
+        .await
+        .unwrap();
+    let creds = store
+        .merchant_credentials(app_id.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(creds.app_secret.expose_secret(), rotated.expose_secret());
+
+    store
+        .set_merchant_status(&app_id, MerchantStatus::Disabled, NOW + 2)
+        .await
+        .unwrap();
+    let listed = store.list_merchants().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].status, MerchantStatus::Disabled);
+    assert!(store.merchant_credentials("nope").await.unwrap().is_none());
+    let ghost = MerchantId::new("ghost");
+    assert!(matches!(
+        store.replace_secret(&ghost, &rotated, NOW).await,
+        Err(StoreError::MerchantNotFound(_))
+    ));
+}
+
+async fn refused_entry_writes_nothing(store: &dyn Store) {
+    let merchant = new_merchant(store).await;
+    store
+        .post_entry(&credit(&merchant, 500), &meta("seed"))
+        .await
+        .unwrap();
+    let err = store
+        .post_entry(&debit(&merchant, 501), &meta("too much"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Ledger(LedgerError::InsufficientBalance { .. })
+        ),
+        "{err:?}"
+    );
+    assert_eq!(available(store, &merchant).await, 500);
+    assert_eq!(store.journal().await.unwrap().len(), 1);
+    store
+        .post_entry(&debit(&merchant, 500), &meta("all of it"))
+        .await
+        .unwrap();
+    assert_eq!(available(store, &merchant).await, 0);
+    let audit = verify_ledger(store).await.unwrap();
+    assert_eq!(audit.entries, 2);
+    assert!(audit.mismatches.is_empty(), "{:?}", audit.mismatches);
+}
+
+async fn huge_amounts_are_exact(store: &dyn Store) {
+    let merchant = new_merchant(store).await;
+    let big = u128::MAX / 2;
+    store
+        .post_entry(&credit(&merchant, big), &meta("big"))
+        .await
+        .unwrap();
+    store
+        .post_entry(&credit(&merchant, big), &meta("big"))
+        .await
+        .unwrap();
+    assert_eq!(available(store, &merchant).await, big * 2);
+    let err = store
+        .post_entry(&credit(&merchant, 2), &meta("overflow"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Ledger(_)), "{err:?}");
+    assert_eq!(available(store, &merchant).await, big * 2);
+}
+
+/// Writers racing on one merchant (as `serve` and the CLI do) lose no update
+/// and never overdraw.
+async fn concurrent_writers(stores: Vec<Arc<dyn Store>>) {
+    let merchant = new_merchant(stores[0].as_ref()).await;
+    stores[0]
+        .post_entry(&credit(&merchant, 100), &meta("seed"))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for (i, store) in stores.iter().cycle().take(40).enumerate() {
+        let store = Arc::clone(store);
+        let merchant = merchant.clone();
+        tasks.push(tokio::spawn(async move {
+            let entry = if i % 2 == 0 {
+                credit(&merchant, 3)
+            } else {
+                debit(&merchant, 7)
+            };
+            store.post_entry(&entry, &meta("race")).await
+        }));
+    }
+    let mut credits = 0u128;
+    let mut debits = 0u128;
+    for (i, task) in tasks.into_iter().enumerate() {
+        match task.await.unwrap() {
+            Ok(_) if i % 2 == 0 => credits += 3,
+            Ok(_) => debits += 7,
+            Err(StoreError::Ledger(LedgerError::InsufficientBalance { .. })) => {}
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(
+        available(stores[0].as_ref(), &merchant).await,
+        100 + credits - debits
+    );
+    let audit = verify_ledger(stores[0].as_ref()).await.unwrap();
+    assert!(audit.mismatches.is_empty(), "{:?}", audit.mismatches);
+}
+
+async fn sqlite_store(dir: &tempfile::TempDir, key: &MasterKey) -> SqliteStore {
+    SqliteStore::open(&dir.path().join("ccgate.db"), key.clone())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sqlite_merchants_lifecycle() {
+    let dir = tempfile::tempdir().unwrap();
+    merchants_lifecycle(&sqlite_store(&dir, &MasterKey::generate()).await).await;
+}
+
+#[tokio::test]
+async fn sqlite_refused_entry_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    refused_entry_writes_nothing(&sqlite_store(&dir, &MasterKey::generate()).await).await;
+}
+
+#[tokio::test]
+async fn sqlite_huge_amounts_are_exact() {
+    let dir = tempfile::tempdir().unwrap();
+    huge_amounts_are_exact(&sqlite_store(&dir, &MasterKey::generate()).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_concurrent_writers_from_two_pools() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate();
+    let first: Arc<dyn Store> = Arc::new(sqlite_store(&dir, &key).await);
+    let second: Arc<dyn Store> = Arc::new(sqlite_store(&dir, &key).await);
+    concurrent_writers(vec![first, second]).await;
+}
+
+#[tokio::test]
+async fn sqlite_secret_is_not_stored_in_clear_and_needs_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate();
+    let store = sqlite_store(&dir, &key).await;
+    let app_id = MerchantId::new(generate_app_id(NOW));
+    let secret = generate_app_secret();
+    store
+        .create_merchant(&app_id, &secret, "shop", NOW)
+        .await
+        .unwrap();
+    store.close().await;
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let needle = secret.expose_secret().as_bytes();
+        assert!(!bytes.windows(needle.len()).any(|w| w == needle));
+    }
+    let wrong = sqlite_store(&dir, &MasterKey::generate()).await;
+    assert!(matches!(
+        wrong.merchant_credentials(app_id.as_str()).await,
+        Err(StoreError::SecretUndecryptable { .. })
+    ));
+}

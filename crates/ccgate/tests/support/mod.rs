@@ -1,0 +1,256 @@
+//! Starts the real binary and talks to it over loopback with a minimal HTTP/1.1
+//! client that writes requests byte for byte (exact header names, any body).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_ccgate");
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[derive(Debug, Clone)]
+pub struct Merchant {
+    pub app_id: String,
+    pub app_secret: String,
+}
+
+pub struct Gateway {
+    child: Child,
+    address: SocketAddr,
+    data_dir: tempfile::TempDir,
+    /// The demo merchant printed at first start.
+    pub demo: Option<Merchant>,
+}
+
+impl Gateway {
+    /// `ccgate serve` on a free port with a fresh data directory; returns once
+    /// the ready line is printed.
+    pub fn start(extra_args: &[&str]) -> Gateway {
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(BINARY)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir.path())
+            .args(extra_args)
+            .env("CCGATE_LOG", "warn")
+            .env_remove("CCGATE_MASTER_KEY")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let deadline = Instant::now() + START_TIMEOUT;
+        let (mut app_id, mut app_secret) = (None, None);
+        let address = loop {
+            assert!(Instant::now() < deadline, "ccgate did not become ready");
+            let line = lines
+                .next()
+                .expect("ccgate exited before it was ready")
+                .unwrap();
+            if let Some(rest) = line.trim().strip_prefix("Appid:") {
+                app_id = Some(rest.trim().to_owned());
+            }
+            if let Some(rest) = line.trim().strip_prefix("AppSecret:") {
+                app_secret = Some(rest.trim().to_owned());
+            }
+            if let Some(url) = line.strip_prefix("ccgate listening on http://") {
+                break url.trim().parse().unwrap();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        let demo = app_id
+            .zip(app_secret)
+            .map(|(app_id, app_secret)| Merchant { app_id, app_secret });
+        Gateway {
+            child,
+            address,
+            data_dir,
+            demo,
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.data_dir.path()
+    }
+
+    /// Runs a CLI command on the same data directory as the server.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(BINARY)
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.data_dir.path())
+            .env("CCGATE_LOG", "warn")
+            .env_remove("CCGATE_MASTER_KEY")
+            .output()
+            .unwrap()
+    }
+
+    pub fn cli_ok(&self, args: &[&str]) -> String {
+        let output = self.cli(args);
+        assert!(
+            output.status.success(),
+            "ccgate {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    pub fn create_merchant(&self, name: &str) -> Merchant {
+        let created: Value =
+            serde_json::from_str(&self.cli_ok(&["merchant", "create", "--name", name, "--json"]))
+                .unwrap();
+        Merchant {
+            app_id: created["app_id"].as_str().unwrap().to_owned(),
+            app_secret: created["app_secret"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// A POST signed the way every SDK signs: over the exact body bytes.
+    pub fn post_signed(
+        &self,
+        merchant: &Merchant,
+        path: &str,
+        body: &[u8],
+        content_type: Option<&str>,
+    ) -> HttpResponse {
+        let timestamp = now().to_string();
+        let sign = ccgate_api::sign::sign(&merchant.app_id, &merchant.app_secret, &timestamp, body);
+        let mut headers = vec![
+            ("Appid", merchant.app_id.as_str()),
+            ("Timestamp", timestamp.as_str()),
+            ("Sign", sign.as_str()),
+        ];
+        if let Some(content_type) = content_type {
+            headers.push(("Content-Type", content_type));
+        }
+        self.raw_request("POST", path, &headers, body)
+    }
+
+    pub fn raw_post(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> HttpResponse {
+        self.raw_request("POST", path, headers, body)
+    }
+
+    pub fn raw_request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> HttpResponse {
+        let mut stream = TcpStream::connect(self.address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.address,
+            body.len()
+        );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).unwrap();
+        // The server may answer (413) before reading a large body; a write error
+        // then is expected, and the answer is still readable.
+        let _ = stream.write_all(body);
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).unwrap();
+        HttpResponse::parse(&raw)
+    }
+
+    /// SIGTERM, then wait for the exit status.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    fn parse(raw: &[u8]) -> HttpResponse {
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("no end of headers");
+        let head = std::str::from_utf8(&raw[..split]).unwrap();
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .unwrap()
+            .split(' ')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        HttpResponse {
+            status,
+            headers,
+            body: raw[split + 4..].to_vec(),
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> &str {
+        std::str::from_utf8(&self.body).unwrap()
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    /// Checks the Appid/Timestamp/Sign response headers as the Go, Java and
+    /// Python SDKs do: SHA-256 over the raw body with the merchant's secret.
+    pub fn assert_signed_by(&self, merchant: &Merchant) {
+        assert_eq!(self.header("appid"), Some(merchant.app_id.as_str()));
+        let timestamp = self.header("timestamp").expect("Timestamp header");
+        assert!((timestamp.parse::<i64>().unwrap() - now()).abs() <= 5);
+        let sign = self.header("sign").expect("Sign header");
+        assert!(
+            ccgate_api::sign::verify(
+                &merchant.app_id,
+                &merchant.app_secret,
+                timestamp,
+                &self.body,
+                sign
+            ),
+            "response signature does not verify"
+        );
+    }
+}

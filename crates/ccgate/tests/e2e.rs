@@ -382,6 +382,25 @@ fn bad_input_gets_its_code_writes_nothing_and_the_server_goes_on() {
     assert_eq!(response.status, 413);
     assert_eq!(response.json()["code"], 220007);
 
+    // The same without Content-Length (chunked), counted while it is read.
+    let chunk = vec![b' '; 32 * 1024];
+    let mut chunked = Vec::new();
+    for _ in 0..4 {
+        chunked.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        chunked.extend_from_slice(&chunk);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let response = gateway.raw_request_chunked(
+        path,
+        &[("Appid", app), ("Timestamp", &ts), ("Sign", &good_sign)],
+        &chunked,
+    );
+    assert_eq!(
+        (response.status, response.json()["code"].as_u64()),
+        (413, Some(220007))
+    );
+
     // Below the API: unknown path and wrong method also answer the envelope.
     let response = gateway.raw_request("POST", "/ccpayment/v1/nothing", &[], b"{}");
     assert_eq!(

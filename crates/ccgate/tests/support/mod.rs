@@ -148,14 +148,38 @@ impl Gateway {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> HttpResponse {
+        let length = body.len().to_string();
+        let mut all_headers = vec![("Content-Length", length.as_str())];
+        all_headers.extend_from_slice(headers);
+        self.send(method, path, &all_headers, body)
+    }
+
+    /// A POST whose body is already chunk-encoded, without Content-Length.
+    pub fn raw_request_chunked(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        encoded_body: &[u8],
+    ) -> HttpResponse {
+        let mut all_headers = vec![("Transfer-Encoding", "chunked")];
+        all_headers.extend_from_slice(headers);
+        self.send("POST", path, &all_headers, encoded_body)
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> HttpResponse {
         let mut stream = TcpStream::connect(self.address).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
             .unwrap();
         let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
-            self.address,
-            body.len()
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+            self.address
         );
         for (name, value) in headers {
             head.push_str(&format!("{name}: {value}\r\n"));

@@ -54,6 +54,11 @@ struct ServeArgs {
     /// Turn the per-source rate limit off (sandbox, benchmarks).
     #[arg(long, env = "CCGATE_NO_RATE_LIMIT")]
     no_rate_limit: bool,
+    /// How long a merchant's credentials and balances are served from memory.
+    /// Changes made through this server show at once; changes made by another
+    /// process (the CLI, another instance) within this time. 0 turns caching off.
+    #[arg(long, env = "CCGATE_CACHE_TTL_MS", default_value_t = commands::serve::CACHE_TTL_MS_DEFAULT)]
+    cache_ttl_ms: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -121,7 +126,9 @@ enum BenchCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    // A bench would otherwise print a log line per request it makes.
+    let quiet = matches!(cli.command, Command::Bench(_));
+    init_tracing(if quiet { "warn" } else { "info" });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -157,10 +164,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Logs go to stderr so that stdout stays for the command's own output;
-/// `CCGATE_LOG` filters (default `info`), `CCGATE_LOG_FORMAT=json` structures.
-fn init_tracing() {
+/// `CCGATE_LOG` filters (default `info`, `warn` for benches),
+/// `CCGATE_LOG_FORMAT=json` structures.
+fn init_tracing(default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CCGATE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -456,10 +456,18 @@ fn rate_limit_answers_429_with_the_envelope() {
     assert_eq!(limited.json()["code"], 220008);
 }
 
+/// The server caches credentials for `--cache-ttl-ms` (1 s by default); a
+/// secret rotated by the CLI, another process, takes over within that time.
+/// The deadline only bounds a hung test.
 #[test]
-fn rotated_secret_replaces_the_old_one_at_once() {
+fn rotated_secret_takes_over_within_the_cache_ttl() {
     let gateway = Gateway::start(&[]);
     let merchant = gateway.create_merchant("shop");
+    let path = "/ccpayment/v1/assets";
+    assert_eq!(
+        gateway.post_signed(&merchant, path, b"{}", None).json()["code"],
+        10000
+    );
     let out: Value = serde_json::from_str(&gateway.cli_ok(&[
         "merchant",
         "rotate-secret",
@@ -473,16 +481,46 @@ fn rotated_secret_replaces_the_old_one_at_once() {
         app_secret: out["app_secret"].as_str().unwrap().to_owned(),
     };
     assert_ne!(rotated.app_secret, merchant.app_secret);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while gateway.post_signed(&merchant, path, b"{}", None).json()["code"] != 220003 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the old secret kept working"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let response = gateway.post_signed(&rotated, path, b"{}", None);
+    assert_eq!(response.json()["code"], 10000);
+    response.assert_signed_by(&rotated);
+}
+
+#[test]
+fn without_cache_a_rotated_secret_takes_over_at_once() {
+    let gateway = Gateway::start(&["--cache-ttl-ms", "0"]);
+    let merchant = gateway.create_merchant("shop");
+    let path = "/ccpayment/v1/assets";
     assert_eq!(
-        gateway
-            .post_signed(&merchant, "/ccpayment/v1/assets", b"{}", None)
-            .json()["code"],
+        gateway.post_signed(&merchant, path, b"{}", None).json()["code"],
+        10000
+    );
+    let out: Value = serde_json::from_str(&gateway.cli_ok(&[
+        "merchant",
+        "rotate-secret",
+        "--app-id",
+        &merchant.app_id,
+        "--json",
+    ]))
+    .unwrap();
+    let rotated = Merchant {
+        app_id: merchant.app_id.clone(),
+        app_secret: out["app_secret"].as_str().unwrap().to_owned(),
+    };
+    assert_eq!(
+        gateway.post_signed(&merchant, path, b"{}", None).json()["code"],
         220003
     );
     assert_eq!(
-        gateway
-            .post_signed(&rotated, "/ccpayment/v1/assets", b"{}", None)
-            .json()["code"],
+        gateway.post_signed(&rotated, path, b"{}", None).json()["code"],
         10000
     );
 }

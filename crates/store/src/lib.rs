@@ -6,6 +6,7 @@
 //! commit in one DB transaction, and the balances are computed by the pure
 //! `ccgate_ledger::journal::apply_entry`, never by SQL arithmetic.
 
+mod cache;
 mod credentials;
 mod error;
 mod master_key;
@@ -17,6 +18,7 @@ use std::collections::BTreeMap;
 use ccgate_ledger::{Account, AccountBalance, Books, CoinId, JournalEntry, MerchantId};
 use secrecy::SecretString;
 
+pub use cache::CachingStore;
 pub use credentials::{generate_app_id, generate_app_secret};
 pub use error::StoreError;
 pub use master_key::MasterKey;

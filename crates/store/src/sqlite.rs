@@ -24,7 +24,7 @@ use crate::{
 const BUSY_TIMEOUT_MS: u64 = 5_000;
 /// SQLite serialises writers anyway; a few connections let reads proceed
 /// alongside one write in WAL mode.
-const POOL_CONNECTIONS_MAX: u32 = 8;
+const POOL_CONNECTIONS_MAX: u32 = 4;
 
 /// SQLite in WAL mode: one file, safe for `serve` and operator commands to use
 /// at once.
@@ -48,6 +48,9 @@ impl SqliteStore {
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(POOL_CONNECTIONS_MAX)
+            // A local file does not drop connections; a ping per acquire would
+            // double the cost of every query.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Open {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use ccgate_ledger::{Account, Amount, CoinId, JournalEntry, LedgerError, MerchantId};
 use ccgate_store::{
-    EntryMeta, MasterKey, MerchantStatus, SqliteStore, Store, StoreError, generate_app_id,
-    generate_app_secret, verify_ledger,
+    CachingStore, EntryMeta, MasterKey, MerchantStatus, SqliteStore, Store, StoreError,
+    generate_app_id, generate_app_secret, verify_ledger,
 };
 use secrecy::ExposeSecret;
 
@@ -256,4 +256,101 @@ async fn sqlite_secret_is_not_stored_in_clear_and_needs_the_key() {
         wrong.merchant_credentials(app_id.as_str()).await,
         Err(StoreError::SecretUndecryptable { .. })
     ));
+}
+
+/// The same checks through the cache: its own writes are visible at once.
+#[tokio::test]
+async fn cached_sqlite_passes_the_suite() {
+    async fn fresh() -> (tempfile::TempDir, CachingStore<SqliteStore>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CachingStore::new(sqlite_store(&dir, &MasterKey::generate()).await, LONG_TTL);
+        (dir, store)
+    }
+    let (_dir, store) = fresh().await;
+    merchants_lifecycle(&store).await;
+    let (_dir, store) = fresh().await;
+    refused_entry_writes_nothing(&store).await;
+    let (_dir, store) = fresh().await;
+    huge_amounts_are_exact(&store).await;
+}
+
+const LONG_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Writes by another process (the CLI beside `serve`) show once the TTL has
+/// passed; the deadline only bounds a hung test, it is not a timing claim.
+#[tokio::test]
+async fn cache_sees_other_writers_after_its_ttl() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate();
+    let cached = CachingStore::new(
+        sqlite_store(&dir, &key).await,
+        std::time::Duration::from_millis(50),
+    );
+    let other = sqlite_store(&dir, &key).await;
+    let merchant = new_merchant(&cached).await;
+    assert_eq!(available(&cached, &merchant).await, 0);
+    cached
+        .merchant_credentials(merchant.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+
+    other
+        .post_entry(&credit(&merchant, 42), &meta("from the CLI"))
+        .await
+        .unwrap();
+    let rotated = generate_app_secret();
+    other
+        .replace_secret(&merchant, &rotated, NOW)
+        .await
+        .unwrap();
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let secret = cached
+            .merchant_credentials(merchant.as_str())
+            .await
+            .unwrap()
+            .unwrap()
+            .app_secret;
+        if available(&cached, &merchant).await == 42
+            && secret.expose_secret() == rotated.expose_secret()
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "other writers never became visible"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn cache_shows_its_own_writes_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let cached = CachingStore::new(sqlite_store(&dir, &MasterKey::generate()).await, LONG_TTL);
+    let merchant = new_merchant(&cached).await;
+    assert_eq!(available(&cached, &merchant).await, 0);
+    cached
+        .post_entry(&credit(&merchant, 7), &meta("own"))
+        .await
+        .unwrap();
+    assert_eq!(available(&cached, &merchant).await, 7);
+    cached
+        .merchant_credentials(merchant.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    cached
+        .set_merchant_status(&merchant, MerchantStatus::Disabled, NOW)
+        .await
+        .unwrap();
+    let status = cached
+        .merchant_credentials(merchant.as_str())
+        .await
+        .unwrap()
+        .unwrap()
+        .status;
+    assert_eq!(status, MerchantStatus::Disabled);
 }

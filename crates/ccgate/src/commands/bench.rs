@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use axum::routing::post;
-use ccgate_ledger::{Account, Amount, JournalEntry, MerchantId, PriceTable, Registry};
-use ccgate_server::{AppState, ServerConfig};
+use ccgate_ledger::{Account, Amount, JournalEntry, MerchantId, Registry};
+use ccgate_server::ServerConfig;
 use ccgate_store::{
-    EntryMeta, MasterKey, SqliteStore, Store, generate_app_id, generate_app_secret,
+    CachingStore, EntryMeta, MasterKey, SqliteStore, Store, generate_app_id, generate_app_secret,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -21,10 +21,17 @@ pub struct BenchArgs {
     /// Concurrent connections (one client task each).
     #[arg(long, default_value_t = 32)]
     pub connections: usize,
-    /// Measured seconds per target.
-    #[arg(long, default_value_t = 5)]
+    /// Measured seconds per target in each round.
+    #[arg(long, default_value_t = 3)]
     pub seconds: u64,
-    /// Unmeasured warm-up seconds per target.
+    /// Rounds, each measuring the baseline and then ccgate, so that drift in
+    /// a noisy machine's speed hits both alike.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: u32,
+    /// As `serve --cache-ttl-ms`; 0 measures every request reading the database.
+    #[arg(long, default_value_t = super::serve::CACHE_TTL_MS_DEFAULT)]
+    pub cache_ttl_ms: u64,
+    /// Unmeasured warm-up seconds per target, before the first round.
     #[arg(long, default_value_t = 1)]
     pub warmup_seconds: u64,
 }
@@ -38,6 +45,7 @@ struct Target {
     app_secret: SecretString,
 }
 
+#[derive(Default)]
 struct Measured {
     requests: usize,
     failures: usize,
@@ -47,6 +55,15 @@ struct Measured {
 }
 
 impl Measured {
+    fn merge(mut self, mut other: Measured) -> Measured {
+        self.requests += other.requests;
+        self.failures += other.failures;
+        self.elapsed += other.elapsed;
+        self.latencies_us.append(&mut other.latencies_us);
+        self.latencies_us.sort_unstable();
+        self
+    }
+
     fn per_sec(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64()
     }
@@ -61,12 +78,14 @@ impl Measured {
 }
 
 pub async fn assets(args: &BenchArgs) -> anyhow::Result<()> {
-    if args.connections == 0 || args.seconds == 0 {
-        bail!("--connections and --seconds must be at least 1");
+    if args.connections == 0 || args.seconds == 0 || args.rounds == 0 {
+        bail!("--connections, --seconds and --rounds must be at least 1");
     }
     let scratch = tempfile::tempdir().context("create a scratch data directory")?;
-    let store =
-        Arc::new(SqliteStore::open(&scratch.path().join("bench.db"), MasterKey::generate()).await?);
+    let store = Arc::new(CachingStore::new(
+        SqliteStore::open(&scratch.path().join("bench.db"), MasterKey::generate()).await?,
+        Duration::from_millis(args.cache_ttl_ms),
+    ));
     let app_id = MerchantId::new(generate_app_id(unix_now()));
     let app_secret = generate_app_secret();
     store
@@ -87,15 +106,11 @@ pub async fn assets(args: &BenchArgs) -> anyhow::Result<()> {
         };
         store.post_entry(&entry, &meta).await?;
     }
-    let state = AppState {
-        store: store.clone(),
-        registry: Arc::new(registry),
-        prices: Arc::new(PriceTable::builtin()),
-        config: Arc::new(ServerConfig {
-            rate_limit_per_sec: None,
-            ..ServerConfig::default()
-        }),
+    let config = ServerConfig {
+        rate_limit_per_sec: None,
+        ..ServerConfig::default()
     };
+    let state = super::serve::app_state(store.clone(), config);
     let real = spawn_server(ccgate_server::router(state)).await?;
     let real_target = Target {
         url: format!("http://{real}{ASSETS_PATH}"),
@@ -120,14 +135,29 @@ pub async fn assets(args: &BenchArgs) -> anyhow::Result<()> {
     };
 
     println!(
-        "ccgate bench assets: {} connections, {} s warm-up + {} s measured per target, {} cores",
+        "ccgate bench assets: {} connections, {} s warm-up, {} rounds of {} s per target, {} cores",
         args.connections,
         args.warmup_seconds,
+        args.rounds,
         args.seconds,
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    let bare_result = drive(&client, &bare_target, args).await;
-    let real_result = drive(&client, &real_target, args).await;
+    let mut bare_result = Measured::default();
+    let mut real_result = Measured::default();
+    for round in 0..args.rounds {
+        let warmup = Duration::from_secs(if round == 0 { args.warmup_seconds } else { 0 });
+        let bare_round = drive(&client, &bare_target, args, warmup).await;
+        let real_round = drive(&client, &real_target, args, warmup).await;
+        println!(
+            "round {}: bare {:.0}/s, assets {:.0}/s, ratio {:.2}",
+            round + 1,
+            bare_round.per_sec(),
+            real_round.per_sec(),
+            real_round.per_sec() / bare_round.per_sec()
+        );
+        bare_result = bare_result.merge(bare_round);
+        real_result = real_result.merge(real_round);
+    }
     println!(
         "{:<8} {:>12} {:>10} {:>10} {:>9}",
         "target", "requests/s", "p50 ms", "p99 ms", "failures"
@@ -148,7 +178,7 @@ pub async fn assets(args: &BenchArgs) -> anyhow::Result<()> {
     if real_result.failures + bare_result.failures > 0 {
         bail!("some requests failed; the figures above are not valid");
     }
-    store.close().await;
+    store.backend().close().await;
     Ok(())
 }
 
@@ -236,8 +266,13 @@ fn header(response: &reqwest::Response, name: &str) -> anyhow::Result<String> {
         .to_owned())
 }
 
-async fn drive(client: &reqwest::Client, target: &Target, args: &BenchArgs) -> Measured {
-    let warmup_end = Instant::now() + Duration::from_secs(args.warmup_seconds);
+async fn drive(
+    client: &reqwest::Client,
+    target: &Target,
+    args: &BenchArgs,
+    warmup: Duration,
+) -> Measured {
+    let warmup_end = Instant::now() + warmup;
     let measure = Duration::from_secs(args.seconds);
     let target = Arc::new(target.clone_with_secret());
     let mut tasks = Vec::with_capacity(args.connections);

@@ -1,17 +1,33 @@
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use ccgate_ledger::{MerchantId, PriceTable, Registry};
 use ccgate_server::{AppState, ServerConfig};
-use ccgate_store::{Store, generate_app_id, generate_app_secret};
+use ccgate_store::{CachingStore, SqliteStore, Store, generate_app_id, generate_app_secret};
 use secrecy::ExposeSecret;
 
 use super::unix_now;
 use crate::ServeArgs;
 use crate::data_dir::DataDir;
 
+pub const CACHE_TTL_MS_DEFAULT: u64 = 1_000;
+
+/// The state `serve` runs with; `bench` builds the same.
+pub fn app_state(store: Arc<CachingStore<SqliteStore>>, config: ServerConfig) -> AppState {
+    AppState {
+        store,
+        registry: Arc::new(Registry::builtin()),
+        prices: Arc::new(PriceTable::builtin()),
+        config: Arc::new(config),
+    }
+}
+
 pub async fn run(data_dir: &DataDir, args: ServeArgs) -> anyhow::Result<()> {
-    let store = Arc::new(data_dir.open_store().await?);
+    let store = Arc::new(CachingStore::new(
+        data_dir.open_store().await?,
+        Duration::from_millis(args.cache_ttl_ms),
+    ));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listen on {}", args.listen))?;
@@ -43,17 +59,12 @@ pub async fn run(data_dir: &DataDir, args: ServeArgs) -> anyhow::Result<()> {
         body_limit_bytes: args.body_limit_bytes,
         rate_limit_per_sec: (!args.no_rate_limit).then_some(args.rate_limit_per_sec),
     };
-    let state = AppState {
-        store: store.clone(),
-        registry: Arc::new(Registry::builtin()),
-        prices: Arc::new(PriceTable::builtin()),
-        config: Arc::new(config),
-    };
+    let state = app_state(store.clone(), config);
     // Scripts and tests wait for this exact line.
     println!("ccgate listening on {base_url}");
     tracing::info!(%address, data_dir = %data_dir.path().display(), "serve");
     ccgate_server::serve(listener, state, shutdown_signal()).await?;
-    store.close().await;
+    store.backend().close().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -468,18 +468,7 @@ fn rotated_secret_takes_over_within_the_cache_ttl() {
         gateway.post_signed(&merchant, path, b"{}", None).json()["code"],
         10000
     );
-    let out: Value = serde_json::from_str(&gateway.cli_ok(&[
-        "merchant",
-        "rotate-secret",
-        "--app-id",
-        &merchant.app_id,
-        "--json",
-    ]))
-    .unwrap();
-    let rotated = Merchant {
-        app_id: merchant.app_id.clone(),
-        app_secret: out["app_secret"].as_str().unwrap().to_owned(),
-    };
+    let rotated = gateway.rotate_secret(&merchant);
     assert_ne!(rotated.app_secret, merchant.app_secret);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while gateway.post_signed(&merchant, path, b"{}", None).json()["code"] != 220003 {
@@ -503,18 +492,7 @@ fn without_cache_a_rotated_secret_takes_over_at_once() {
         gateway.post_signed(&merchant, path, b"{}", None).json()["code"],
         10000
     );
-    let out: Value = serde_json::from_str(&gateway.cli_ok(&[
-        "merchant",
-        "rotate-secret",
-        "--app-id",
-        &merchant.app_id,
-        "--json",
-    ]))
-    .unwrap();
-    let rotated = Merchant {
-        app_id: merchant.app_id.clone(),
-        app_secret: out["app_secret"].as_str().unwrap().to_owned(),
-    };
+    let rotated = gateway.rotate_secret(&merchant);
     assert_eq!(
         gateway.post_signed(&merchant, path, b"{}", None).json()["code"],
         220003

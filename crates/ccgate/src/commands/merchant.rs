@@ -1,6 +1,6 @@
 use ccgate_ledger::MerchantId;
 use ccgate_store::{MerchantStatus, Store, generate_app_id, generate_app_secret};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use super::unix_now;
@@ -16,14 +16,7 @@ pub async fn run(data_dir: &DataDir, command: MerchantCommand) -> anyhow::Result
             store
                 .create_merchant(&app_id, &secret, &name, unix_now())
                 .await?;
-            if json {
-                println!(
-                    "{}",
-                    json!({"app_id": app_id.as_str(), "app_secret": secret.expose_secret()})
-                );
-            } else {
-                println!("Appid:     {app_id}\nAppSecret: {}", secret.expose_secret());
-            }
+            print_credentials(&app_id, &secret, json);
         }
         MerchantCommand::List { json } => {
             let merchants = store.list_merchants().await?;
@@ -46,14 +39,7 @@ pub async fn run(data_dir: &DataDir, command: MerchantCommand) -> anyhow::Result
             let app_id = MerchantId::new(app_id);
             let secret = generate_app_secret();
             store.replace_secret(&app_id, &secret, unix_now()).await?;
-            if json {
-                println!(
-                    "{}",
-                    json!({"app_id": app_id.as_str(), "app_secret": secret.expose_secret()})
-                );
-            } else {
-                println!("Appid:     {app_id}\nAppSecret: {}", secret.expose_secret());
-            }
+            print_credentials(&app_id, &secret, json);
         }
         MerchantCommand::Disable { app_id } => {
             let app_id = MerchantId::new(app_id);
@@ -65,4 +51,15 @@ pub async fn run(data_dir: &DataDir, command: MerchantCommand) -> anyhow::Result
     }
     store.close().await;
     Ok(())
+}
+
+fn print_credentials(app_id: &MerchantId, secret: &SecretString, json: bool) {
+    if json {
+        println!(
+            "{}",
+            json!({"app_id": app_id.as_str(), "app_secret": secret.expose_secret()})
+        );
+    } else {
+        println!("Appid:     {app_id}\nAppSecret: {}", secret.expose_secret());
+    }
 }

@@ -107,13 +107,18 @@ impl Gateway {
     }
 
     pub fn create_merchant(&self, name: &str) -> Merchant {
-        let created: Value =
-            serde_json::from_str(&self.cli_ok(&["merchant", "create", "--name", name, "--json"]))
-                .unwrap();
-        Merchant {
-            app_id: created["app_id"].as_str().unwrap().to_owned(),
-            app_secret: created["app_secret"].as_str().unwrap().to_owned(),
-        }
+        credentials(&self.cli_ok(&["merchant", "create", "--name", name, "--json"]))
+    }
+
+    /// `merchant rotate-secret` through the CLI: the merchant with its new secret.
+    pub fn rotate_secret(&self, merchant: &Merchant) -> Merchant {
+        credentials(&self.cli_ok(&[
+            "merchant",
+            "rotate-secret",
+            "--app-id",
+            &merchant.app_id,
+            "--json",
+        ]))
     }
 
     /// A POST signed the way every SDK signs: over the exact body bytes.
@@ -206,6 +211,15 @@ impl Drop for Gateway {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Reads the CLI's `{"app_id":…,"app_secret":…}`.
+fn credentials(json: &str) -> Merchant {
+    let value: Value = serde_json::from_str(json).unwrap();
+    Merchant {
+        app_id: value["app_id"].as_str().unwrap().to_owned(),
+        app_secret: value["app_secret"].as_str().unwrap().to_owned(),
     }
 }
 

@@ -15,6 +15,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("ccgate-api", &[]),
     ("ccgate-ledger", &[]),
     ("ccgate-store", &["ccgate-ledger"]),
+    ("ccgate-chain", &["ccgate-ledger"]),
+    ("ccgate-pricefeed", &["ccgate-ledger"]),
     (
         "ccgate-server",
         &["ccgate-api", "ccgate-ledger", "ccgate-store"],

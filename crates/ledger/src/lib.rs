@@ -40,4 +40,6 @@ pub use error::LedgerError;
 pub use journal::{
     Account, AccountBalance, BalanceRule, Books, Direction, JournalEntry, MerchantId, Posting,
 };
-pub use registry::{AssetStatus, ChainCode, Coin, CoinId, PriceTable, Registry, Token, TokenId};
+pub use registry::{
+    AssetStatus, ChainCode, ChainFamily, Coin, CoinId, PriceTable, Registry, Token, TokenId,
+};

@@ -33,6 +33,28 @@ impl AssetStatus {
     }
 }
 
+/// How a chain's addresses and transactions look; adapters and address
+/// validation are chosen by family, not by chain code.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum ChainFamily {
+    /// Ethereum and its kin (BSC, Polygon…): `0x` + 40 hex, EIP-55 checksum.
+    Evm,
+    /// Tron: base58check `T…`.
+    Tron,
+    /// Bitcoin: bech32/bech32m `bc1…` or base58check `1…`/`3…`.
+    Bitcoin,
+}
+
+impl ChainFamily {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChainFamily::Evm => "evm",
+            ChainFamily::Tron => "tron",
+            ChainFamily::Bitcoin => "bitcoin",
+        }
+    }
+}
+
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Token {
     pub id: TokenId,

@@ -1,0 +1,1 @@
+//! Chain adapters (being written).

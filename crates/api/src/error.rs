@@ -9,6 +9,8 @@ pub enum RequestError {
     InvalidJson(String),
     #[error("the request body is not valid UTF-8")]
     NotUtf8,
+    #[error("{field} is required")]
+    MissingField { field: &'static str },
     #[error("{field} must be {expected}")]
     FieldType {
         field: &'static str,

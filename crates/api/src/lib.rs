@@ -10,6 +10,7 @@ mod code;
 mod envelope;
 mod error;
 pub mod request;
+pub mod resources;
 pub mod sign;
 
 pub use code::Code;

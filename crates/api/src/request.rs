@@ -28,6 +28,12 @@ impl Fields {
         }
     }
 
+    /// Like [`Fields::optional_str`], but absence is an error naming the field.
+    pub fn required_str(&self, names: &[&'static str]) -> Result<&str, RequestError> {
+        self.optional_str(names)?
+            .ok_or(RequestError::MissingField { field: names[0] })
+    }
+
     /// The first of `names` that is provided, as a string. `names[0]` is the
     /// current name and the rest are legacy aliases; a value of the wrong type is
     /// an error naming the current field.

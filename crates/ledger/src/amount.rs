@@ -99,6 +99,15 @@ impl SignedAmount {
     }
 }
 
+/// How a quotient with more digits than the precision is cut.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Rounding {
+    /// To the nearest, halves away from zero: for quotes shown to people.
+    HalfUp,
+    /// Away from zero: for amounts a payer owes, who must never pay less.
+    Up,
+}
+
 /// An exact non-negative decimal for prices and rates, whose scale is not tied to any coin.
 /// Always normalised (no trailing fraction zeros) so that derived equality is numeric equality.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -130,6 +139,50 @@ impl Decimal {
 
     pub fn mantissa(self) -> u128 {
         self.mantissa
+    }
+
+    pub fn is_zero(self) -> bool {
+        self.mantissa == 0
+    }
+
+    /// `self / divisor` as an amount of base units at `precision`, rounded as
+    /// asked. Exact long division in integers: the intermediate `self × 10^k`
+    /// is never formed, so it cannot overflow before the result does.
+    pub fn checked_div(
+        self,
+        divisor: Decimal,
+        precision: Precision,
+        rounding: Rounding,
+    ) -> Result<Amount, LedgerError> {
+        if divisor.mantissa == 0 {
+            return Err(LedgerError::DivisionByZero);
+        }
+        // (m1 / 10^s1) / (m2 / 10^s2) × 10^p = m1 × 10^(s2 + p) / (m2 × 10^s1)
+        let denominator = 10u128
+            .checked_pow(u32::from(self.scale))
+            .and_then(|scale| divisor.mantissa.checked_mul(scale))
+            .ok_or(LedgerError::AmountOverflow)?;
+        let mut quotient = self.mantissa / denominator;
+        let mut remainder = self.mantissa % denominator;
+        for _ in 0..(u32::from(divisor.scale) + u32::from(precision.get())) {
+            let widened = remainder
+                .checked_mul(10)
+                .ok_or(LedgerError::AmountOverflow)?;
+            quotient = quotient
+                .checked_mul(10)
+                .and_then(|q| q.checked_add(widened / denominator))
+                .ok_or(LedgerError::AmountOverflow)?;
+            remainder = widened % denominator;
+        }
+        let round_up = match rounding {
+            Rounding::Up => remainder > 0,
+            // remainder ≥ denominator / 2, without forming 2 × remainder.
+            Rounding::HalfUp => remainder >= denominator - remainder,
+        };
+        if round_up {
+            quotient = quotient.checked_add(1).ok_or(LedgerError::AmountOverflow)?;
+        }
+        Ok(Amount(quotient))
     }
 
     pub fn scale(self) -> u8 {
@@ -425,5 +478,47 @@ mod tests {
             let _ = Amount::parse_decimal(&text, p(places));
             let _ = Decimal::parse(&text);
         }
+    }
+
+    fn quotient(a: &str, b: &str, places: u8, rounding: Rounding) -> String {
+        let value = Decimal::parse(a)
+            .unwrap()
+            .checked_div(Decimal::parse(b).unwrap(), p(places), rounding)
+            .unwrap();
+        value.to_decimal_string(p(places))
+    }
+
+    #[test]
+    fn division_rounds_as_asked() {
+        // The doc's token/rate example: 1000 USD at 16944.3 USD per BTC.
+        assert_eq!(
+            quotient("1000", "16944.3", 8, Rounding::HalfUp),
+            "0.0590169"
+        );
+        assert_eq!(
+            quotient("1000", "16944.3", 16, Rounding::HalfUp),
+            "0.0590168965374787"
+        );
+        assert_eq!(quotient("1", "3", 6, Rounding::HalfUp), "0.333333");
+        assert_eq!(quotient("2", "3", 6, Rounding::HalfUp), "0.666667");
+        assert_eq!(quotient("1", "3", 6, Rounding::Up), "0.333334");
+        assert_eq!(quotient("0.5", "1", 0, Rounding::HalfUp), "1");
+        assert_eq!(quotient("0.49", "1", 0, Rounding::HalfUp), "0");
+        assert_eq!(quotient("6", "3", 18, Rounding::Up), "2");
+        assert_eq!(
+            quotient("0.000001", "96250.5", 8, Rounding::Up),
+            "0.00000001"
+        );
+        assert_eq!(quotient("0", "7", 8, Rounding::Up), "0");
+        let one = Decimal::parse("1").unwrap();
+        assert_eq!(
+            one.checked_div(Decimal::ZERO, p(6), Rounding::Up),
+            Err(LedgerError::DivisionByZero)
+        );
+        let huge = Decimal::parse(&u128::MAX.to_string()).unwrap();
+        assert_eq!(
+            huge.checked_div(one, p(6), Rounding::Up),
+            Err(LedgerError::AmountOverflow)
+        );
     }
 }

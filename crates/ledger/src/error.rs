@@ -23,6 +23,14 @@ pub enum LedgerError {
     #[error("amount is too large")]
     AmountOverflow,
 
+    #[error("division by zero")]
+    DivisionByZero,
+    #[error("chain {code} is listed twice")]
+    DuplicateChain { code: String },
+    #[error("chain {code} has a block time of 0 ms")]
+    ZeroBlockTime { code: String },
+    #[error("token id {id} is on chain {chain}, which is not configured")]
+    TokenOnUnknownChain { id: String, chain: String },
     #[error("coin id {id} is listed twice")]
     DuplicateCoinId { id: String },
     #[error("token id {id} is listed twice")]

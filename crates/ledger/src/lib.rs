@@ -35,7 +35,7 @@ mod error;
 pub mod journal;
 pub mod registry;
 
-pub use amount::{Amount, Decimal, Precision, SignedAmount};
+pub use amount::{Amount, Decimal, Precision, Rounding, SignedAmount};
 pub use error::LedgerError;
 pub use journal::{
     Account, AccountBalance, BalanceRule, Books, Direction, JournalEntry, MerchantId, Posting,

@@ -61,14 +61,26 @@ pub struct Token {
     pub coin_id: CoinId,
     pub symbol: String,
     pub chain: ChainCode,
-    pub chain_name: String,
     pub network: String,
     pub contract: String,
     pub precision: Precision,
     pub memo_supported: bool,
     pub status: AssetStatus,
     pub logo: String,
-    pub chain_logo: String,
+    /// What a withdrawal on this network costs, in the coin's base units.
+    pub network_fee: Amount,
+}
+
+/// A blockchain the gateway takes deposits on and pays out from.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Chain {
+    pub code: ChainCode,
+    pub name: String,
+    pub family: ChainFamily,
+    /// Blocks on top of a payment's block before it is credited.
+    pub confirmations_required: u64,
+    pub block_time_ms: u64,
+    pub logo: String,
 }
 
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -85,9 +97,10 @@ pub struct Coin {
     pub tokens: Vec<Token>,
 }
 
-/// A validated set of coins. Lookups are indexed; iteration keeps the order given.
+/// A validated set of chains and coins. Lookups are indexed; iteration keeps the order given.
 #[derive(Clone, Debug)]
 pub struct Registry {
+    chains: Vec<Chain>,
     coins: Vec<Coin>,
     by_coin_id: BTreeMap<String, usize>,
     /// (coin index, token index within that coin)
@@ -97,7 +110,20 @@ pub struct Registry {
 }
 
 impl Registry {
-    pub fn new(coins: Vec<Coin>) -> Result<Registry, LedgerError> {
+    pub fn new(chains: Vec<Chain>, coins: Vec<Coin>) -> Result<Registry, LedgerError> {
+        let mut chain_codes = std::collections::BTreeSet::new();
+        for chain in &chains {
+            if !chain_codes.insert(chain.code.as_str()) {
+                return Err(LedgerError::DuplicateChain {
+                    code: chain.code.0.clone(),
+                });
+            }
+            if chain.block_time_ms == 0 {
+                return Err(LedgerError::ZeroBlockTime {
+                    code: chain.code.0.clone(),
+                });
+            }
+        }
         let mut by_coin_id = BTreeMap::new();
         let mut by_symbol = BTreeMap::new();
         for (index, coin) in coins.iter().enumerate() {
@@ -126,6 +152,12 @@ impl Registry {
                         coin_id: token.coin_id.0.clone(),
                     });
                 }
+                if !chain_codes.contains(token.chain.as_str()) {
+                    return Err(LedgerError::TokenOnUnknownChain {
+                        id: id(),
+                        chain: token.chain.0.clone(),
+                    });
+                }
                 if token.precision > coin.precision {
                     return Err(LedgerError::TokenPrecisionAboveCoin {
                         id: id(),
@@ -151,6 +183,7 @@ impl Registry {
         }
 
         Ok(Registry {
+            chains,
             coins,
             by_coin_id,
             by_token_id,
@@ -160,7 +193,7 @@ impl Registry {
 
     /// The registry a fresh install starts with.
     pub fn builtin() -> Registry {
-        match builtin_coins().and_then(Registry::new) {
+        match builtin_coins().and_then(|coins| Registry::new(builtin_chains(), coins)) {
             Ok(registry) => registry,
             // Constant data, validated by `builtin_registry_validates`.
             Err(err) => unreachable!("built-in registry is invalid: {err}"),
@@ -169,6 +202,22 @@ impl Registry {
 
     pub fn coins(&self) -> impl Iterator<Item = &Coin> {
         self.coins.iter()
+    }
+
+    pub fn chains(&self) -> impl Iterator<Item = &Chain> {
+        self.chains.iter()
+    }
+
+    /// Chain codes are matched case-insensitively (`eth` is `ETH`).
+    pub fn chain(&self, code: &str) -> Option<&Chain> {
+        self.chains
+            .iter()
+            .find(|chain| chain.code.as_str().eq_ignore_ascii_case(code))
+    }
+
+    /// Takes the registry apart, for a configuration to edit and rebuild.
+    pub fn into_parts(self) -> (Vec<Chain>, Vec<Coin>) {
+        (self.chains, self.coins)
     }
 
     pub fn coin(&self, id: &CoinId) -> Option<&Coin> {
@@ -254,41 +303,50 @@ const BUILTIN_PRICES: [(&str, &str); 7] = [
     (MATIC_COIN, "0.52"),
 ];
 
-struct ChainInfo {
-    code: &'static str,
-    name: &'static str,
-    /// Symbol of the chain's native coin, whose icon CCPayment uses as the chain logo.
-    native: &'static str,
+fn builtin_chain(
+    code: &str,
+    name: &str,
+    family: ChainFamily,
+    confirmations_required: u64,
+    block_time_ms: u64,
+    native_symbol: &str,
+) -> Chain {
+    Chain {
+        code: ChainCode::new(code),
+        name: name.to_owned(),
+        family,
+        confirmations_required,
+        block_time_ms,
+        // CCPayment uses the chain's native coin icon as the chain logo.
+        logo: icon(native_symbol),
+    }
 }
 
-const BITCOIN: ChainInfo = ChainInfo {
-    code: "BTC",
-    name: "Bitcoin",
-    native: "btc",
-};
-const ETHEREUM: ChainInfo = ChainInfo {
-    code: "ETH",
-    name: "Ethereum",
-    native: "eth",
-};
-const TRON: ChainInfo = ChainInfo {
-    code: "TRX",
-    name: "Tron",
-    native: "trx",
-};
-const BSC: ChainInfo = ChainInfo {
-    code: "BSC",
-    name: "BNB Smart Chain",
-    native: "bnb",
-};
-const POLYGON: ChainInfo = ChainInfo {
-    code: "POLYGON",
-    name: "Polygon",
-    native: "matic",
-};
+fn builtin_chains() -> Vec<Chain> {
+    vec![
+        builtin_chain("BTC", "Bitcoin", ChainFamily::Bitcoin, 2, 600_000, "btc"),
+        builtin_chain("ETH", "Ethereum", ChainFamily::Evm, 12, 12_000, "eth"),
+        builtin_chain("TRX", "Tron", ChainFamily::Tron, 20, 3_000, "trx"),
+        builtin_chain("BSC", "BNB Smart Chain", ChainFamily::Evm, 15, 3_000, "bnb"),
+        builtin_chain("POLYGON", "Polygon", ChainFamily::Evm, 64, 2_000, "matic"),
+    ]
+}
 
-/// (token id, chain, network label, contract, precision)
-type TokenRow = (&'static str, ChainInfo, &'static str, &'static str, u8);
+const BITCOIN: &str = "BTC";
+const ETHEREUM: &str = "ETH";
+const TRON: &str = "TRX";
+const BSC: &str = "BSC";
+const POLYGON: &str = "POLYGON";
+
+/// (token id, chain code, network label, contract, precision, network fee)
+type TokenRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    u8,
+    &'static str,
+);
 
 fn icon(symbol: &str) -> String {
     format!(
@@ -308,22 +366,23 @@ fn builtin_coin(
     let precision = Precision::new(precision)?;
     let tokens = tokens
         .into_iter()
-        .map(|(token_id, chain, network, contract, token_precision)| {
-            Ok(Token {
-                id: TokenId::new(token_id),
-                coin_id: CoinId::new(id),
-                symbol: symbol.to_owned(),
-                chain: ChainCode::new(chain.code),
-                chain_name: chain.name.to_owned(),
-                network: network.to_owned(),
-                contract: contract.to_owned(),
-                precision: Precision::new(token_precision)?,
-                memo_supported: false,
-                status: AssetStatus::Normal,
-                logo: icon(symbol),
-                chain_logo: icon(chain.native),
-            })
-        })
+        .map(
+            |(token_id, chain, network, contract, token_precision, fee)| {
+                Ok(Token {
+                    id: TokenId::new(token_id),
+                    coin_id: CoinId::new(id),
+                    symbol: symbol.to_owned(),
+                    chain: ChainCode::new(chain),
+                    network: network.to_owned(),
+                    contract: contract.to_owned(),
+                    precision: Precision::new(token_precision)?,
+                    memo_supported: false,
+                    status: AssetStatus::Normal,
+                    logo: icon(symbol),
+                    network_fee: Amount::parse_decimal(fee, precision)?,
+                })
+            },
+        )
         .collect::<Result<_, LedgerError>>()?;
     Ok(Coin {
         id: CoinId::new(id),
@@ -348,7 +407,7 @@ fn builtin_coins() -> Result<Vec<Coin>, LedgerError> {
             "Bitcoin",
             8,
             "0.00008",
-            vec![(BTC_COIN, BITCOIN, "BTC", "BTC", 8)],
+            vec![(BTC_COIN, BITCOIN, "BTC", "BTC", 8, "0.0001")],
         )?,
         builtin_coin(
             ETH_COIN,
@@ -362,6 +421,7 @@ fn builtin_coins() -> Result<Vec<Coin>, LedgerError> {
                 "ERC20",
                 "1",
                 18,
+                "0.0012",
             )],
         )?,
         builtin_coin(
@@ -377,6 +437,7 @@ fn builtin_coins() -> Result<Vec<Coin>, LedgerError> {
                     "ERC20",
                     "0xdAC17F958D2ee523a2206206994597C13D831ec7",
                     6,
+                    "3.5",
                 ),
                 (
                     "0912e09a-d8e2-41d7-a0bc-a25530892988",
@@ -384,6 +445,7 @@ fn builtin_coins() -> Result<Vec<Coin>, LedgerError> {
                     "TRC20",
                     "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
                     6,
+                    "1",
                 ),
                 (
                     "5ff9da14-2e1c-40e6-8171-37436ec3c531",
@@ -391,6 +453,7 @@ fn builtin_coins() -> Result<Vec<Coin>, LedgerError> {
                     "BEP20",
                     "0x55d398326f99059ff775485246999027b3197955",
                     18,
+                    "0.3",
                 ),
                 (
                     "f137d42c-f3a6-4f23-9402-76f0395d0cfe",
@@ -398,6 +461,7 @@ fn builtin_coins() -> Result<Vec<Coin>, LedgerError> {
                     "POLYGON",
                     "0xc2132D05D31c914a87C6611C10748AEb04B58e8F",
                     6,
+                    "0.0344",
                 ),
             ],
         )?,
@@ -414,6 +478,7 @@ fn builtin_coins() -> Result<Vec<Coin>, LedgerError> {
                     "POLYGON",
                     "0x3c499c542cEF5E3811e1192ce70d8cC03d5c3359",
                     6,
+                    "0.05",
                 ),
                 (
                     "a297ce61-ee6a-4d18-b6c3-91475f765b27",
@@ -421,6 +486,7 @@ fn builtin_coins() -> Result<Vec<Coin>, LedgerError> {
                     "ERC20",
                     "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48",
                     6,
+                    "3.5",
                 ),
             ],
         )?,
@@ -436,6 +502,7 @@ fn builtin_coins() -> Result<Vec<Coin>, LedgerError> {
                 "TRC20",
                 "TRX",
                 6,
+                "1.1",
             )],
         )?,
         builtin_coin(
@@ -450,6 +517,7 @@ fn builtin_coins() -> Result<Vec<Coin>, LedgerError> {
                 "BEP20",
                 "56",
                 18,
+                "0.0005",
             )],
         )?,
         builtin_coin(
@@ -464,6 +532,7 @@ fn builtin_coins() -> Result<Vec<Coin>, LedgerError> {
                 "POLYGON",
                 "137",
                 18,
+                "0.01",
             )],
         )?,
     ])
@@ -491,26 +560,28 @@ mod tests {
                     coin_id: CoinId::new(id),
                     symbol: symbol.to_owned(),
                     chain: ChainCode::new("ETH"),
-                    chain_name: "Ethereum".to_owned(),
                     network: "ERC20".to_owned(),
                     contract: String::new(),
                     precision: Precision::new(token_precision).unwrap(),
                     memo_supported: false,
                     status: AssetStatus::Normal,
                     logo: String::new(),
-                    chain_logo: String::new(),
+                    network_fee: Amount::ZERO,
                 })
                 .collect(),
         }
     }
 
     fn check(coins: Vec<Coin>, expected: LedgerError) {
-        assert_eq!(Registry::new(coins).map(|_| ()), Err(expected));
+        assert_eq!(
+            Registry::new(builtin_chains(), coins).map(|_| ()),
+            Err(expected)
+        );
     }
 
     #[test]
     fn builtin_registry_validates() {
-        let registry = Registry::new(builtin_coins().unwrap()).unwrap();
+        let registry = Registry::new(builtin_chains(), builtin_coins().unwrap()).unwrap();
         let symbols: Vec<_> = registry.coins().map(|c| c.symbol.as_str()).collect();
         assert_eq!(
             symbols,
@@ -523,6 +594,31 @@ mod tests {
             let finest = coin.tokens.iter().map(|t| t.precision).max();
             assert_eq!(finest, Some(coin.precision), "{}", coin.symbol);
         }
+    }
+
+    #[test]
+    fn chains_are_checked() {
+        let mut chains = builtin_chains();
+        chains.push(chains[0].clone());
+        assert_eq!(
+            Registry::new(chains, vec![]).map(|_| ()),
+            Err(LedgerError::DuplicateChain { code: "BTC".into() })
+        );
+        let mut chains = builtin_chains();
+        chains[1].block_time_ms = 0;
+        assert_eq!(
+            Registry::new(chains, vec![]).map(|_| ()),
+            Err(LedgerError::ZeroBlockTime { code: "ETH".into() })
+        );
+        let mut orphan = coin("c", "C", 6, &[("t", 6)]);
+        orphan.tokens[0].chain = ChainCode::new("SOL");
+        check(
+            vec![orphan],
+            LedgerError::TokenOnUnknownChain {
+                id: "t".into(),
+                chain: "SOL".into(),
+            },
+        );
     }
 
     #[test]
@@ -543,9 +639,10 @@ mod tests {
         assert_eq!(token.network, "TRC20");
         assert_eq!(token.precision.get(), 6);
         assert_eq!(
-            token.chain_logo,
+            registry.chain("trx").unwrap().logo,
             "https://resource.cwallet.com/token/icon/trx.png"
         );
+        assert_eq!(token.network_fee.to_decimal_string(coin.precision), "1");
 
         let btc = registry.resolve_coin(BTC_COIN).unwrap();
         assert_eq!(btc.min.to_decimal_string(btc.precision), "0.00008");
@@ -625,7 +722,7 @@ mod tests {
 
     #[test]
     fn token_id_may_be_own_coin_id_but_not_another() {
-        assert!(Registry::new(vec![coin("a", "A", 6, &[("a", 6)])]).is_ok());
+        assert!(Registry::new(builtin_chains(), vec![coin("a", "A", 6, &[("a", 6)])]).is_ok());
         check(
             vec![coin("a", "A", 6, &[]), coin("b", "B", 6, &[("a", 6)])],
             LedgerError::TokenIdIsOtherCoin { id: "a".into() },

@@ -18,7 +18,7 @@ use ccgate_ledger::{Account, AccountBalance, CoinId, JournalEntry, MerchantId};
 use secrecy::SecretString;
 
 use crate::{
-    CoinBalance, EntryMeta, MerchantCredentials, MerchantStatus, MerchantSummary, Store, StoreError,
+    CoinBalance, CwalletAccount, DevnetChainState, EntryMeta, MerchantCredentials, MerchantStatus, MerchantSummary, Store, StoreError,
 };
 
 /// Entries kept per map; past it the map is emptied, which costs only misses.
@@ -166,6 +166,35 @@ impl<S: Store> Store for CachingStore<S> {
             }
         }
         outcome
+    }
+
+    async fn create_cwallet(
+        &self,
+        account: &CwalletAccount,
+        now_unix_secs: i64,
+    ) -> Result<(), StoreError> {
+        self.inner.create_cwallet(account, now_unix_secs).await
+    }
+
+    async fn cwallet(&self, c_id: &str) -> Result<Option<CwalletAccount>, StoreError> {
+        self.inner.cwallet(c_id).await
+    }
+
+    async fn devnet_chain(
+        &self,
+        chain: &str,
+        now_unix_ms: i64,
+    ) -> Result<DevnetChainState, StoreError> {
+        self.inner.devnet_chain(chain, now_unix_ms).await
+    }
+
+    async fn devnet_mine(
+        &self,
+        chain: &str,
+        blocks: u64,
+        now_unix_ms: i64,
+    ) -> Result<DevnetChainState, StoreError> {
+        self.inner.devnet_mine(chain, blocks, now_unix_ms).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

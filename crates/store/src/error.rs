@@ -17,6 +17,8 @@ pub enum StoreError {
     Ledger(#[from] LedgerError),
     #[error("no merchant has the Appid {0}")]
     MerchantNotFound(String),
+    #[error("the Cwallet id {0} is taken")]
+    CwalletExists(String),
     #[error("a merchant with the Appid {0} already exists")]
     MerchantExists(String),
     #[error(

@@ -68,6 +68,21 @@ pub struct EntryMeta {
     pub created_at: i64,
 }
 
+/// A Cwallet account (decisions §8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CwalletAccount {
+    pub c_id: String,
+    pub nickname: String,
+}
+
+/// What the devnet keeps of one simulated chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DevnetChainState {
+    pub genesis_unix_ms: i64,
+    /// Blocks produced on demand, on top of those produced by time.
+    pub mined_blocks: u64,
+}
+
 /// One balance of one account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CoinBalance {
@@ -112,6 +127,31 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// nothing. Returns the entry's id. Fails with `StoreError::Ledger` (and
     /// writes nothing) if a balance rule would be broken.
     async fn post_entry(&self, entry: &JournalEntry, meta: &EntryMeta) -> Result<i64, StoreError>;
+
+    /// Stores a new Cwallet account; fails with `CwalletExists` if the id is taken.
+    async fn create_cwallet(
+        &self,
+        account: &CwalletAccount,
+        now_unix_secs: i64,
+    ) -> Result<(), StoreError>;
+
+    async fn cwallet(&self, c_id: &str) -> Result<Option<CwalletAccount>, StoreError>;
+
+    /// The state of a simulated chain, started at `now_unix_ms` if it has none yet.
+    async fn devnet_chain(
+        &self,
+        chain: &str,
+        now_unix_ms: i64,
+    ) -> Result<DevnetChainState, StoreError>;
+
+    /// Adds `blocks` on-demand blocks to a simulated chain (started at
+    /// `now_unix_ms` if new) and returns its new state.
+    async fn devnet_mine(
+        &self,
+        chain: &str,
+        blocks: u64,
+        now_unix_ms: i64,
+    ) -> Result<DevnetChainState, StoreError>;
 
     /// Fails unless the database answers; for health checks.
     async fn ping(&self) -> Result<(), StoreError>;

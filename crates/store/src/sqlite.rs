@@ -15,7 +15,7 @@ use sqlx::sqlite::{
 };
 
 use crate::{
-    CoinBalance, EntryMeta, MasterKey, MerchantCredentials, MerchantStatus, MerchantSummary, Store,
+    CoinBalance, CwalletAccount, DevnetChainState, EntryMeta, MasterKey, MerchantCredentials, MerchantStatus, MerchantSummary, Store,
     StoreError,
 };
 
@@ -267,6 +267,74 @@ impl Store for SqliteStore {
         }
         db_tx.commit().await?;
         Ok(entry_id)
+    }
+
+    async fn create_cwallet(
+        &self,
+        account: &CwalletAccount,
+        now_unix_secs: i64,
+    ) -> Result<(), StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO cwallet_accounts (c_id, nickname, created_at) VALUES (?, ?, ?)
+             ON CONFLICT (c_id) DO NOTHING",
+        )
+        .bind(&account.c_id)
+        .bind(&account.nickname)
+        .bind(now_unix_secs)
+        .execute(&self.pool)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::CwalletExists(account.c_id.clone()));
+        }
+        Ok(())
+    }
+
+    async fn cwallet(&self, c_id: &str) -> Result<Option<CwalletAccount>, StoreError> {
+        let row = sqlx::query("SELECT nickname FROM cwallet_accounts WHERE c_id = ?")
+            .bind(c_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(CwalletAccount {
+                c_id: c_id.to_owned(),
+                nickname: row.try_get("nickname")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn devnet_chain(
+        &self,
+        chain: &str,
+        now_unix_ms: i64,
+    ) -> Result<DevnetChainState, StoreError> {
+        self.devnet_mine(chain, 0, now_unix_ms).await
+    }
+
+    async fn devnet_mine(
+        &self,
+        chain: &str,
+        blocks: u64,
+        now_unix_ms: i64,
+    ) -> Result<DevnetChainState, StoreError> {
+        let blocks = i64::try_from(blocks)
+            .map_err(|_| StoreError::Corrupt(format!("cannot mine {blocks} blocks at once")))?;
+        let row = sqlx::query(
+            "INSERT INTO devnet_chains (chain, genesis_unix_ms, mined_blocks) VALUES (?, ?, ?)
+             ON CONFLICT (chain) DO UPDATE SET mined_blocks = mined_blocks + excluded.mined_blocks
+             RETURNING genesis_unix_ms, mined_blocks",
+        )
+        .bind(chain)
+        .bind(now_unix_ms)
+        .bind(blocks)
+        .fetch_one(&self.pool)
+        .await?;
+        let mined: i64 = row.try_get("mined_blocks")?;
+        Ok(DevnetChainState {
+            genesis_unix_ms: row.try_get("genesis_unix_ms")?,
+            mined_blocks: u64::try_from(mined)
+                .map_err(|_| StoreError::Corrupt(format!("devnet {chain} mined {mined}")))?,
+        })
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use ccgate_ledger::{Account, Amount, CoinId, JournalEntry, LedgerError, MerchantId};
 use ccgate_store::{
-    CachingStore, EntryMeta, MasterKey, MerchantStatus, SqliteStore, Store, StoreError,
+    CachingStore, CwalletAccount, EntryMeta, MasterKey, MerchantStatus, SqliteStore, Store, StoreError,
     generate_app_id, generate_app_secret, verify_ledger,
 };
 use secrecy::ExposeSecret;
@@ -199,6 +199,41 @@ async fn concurrent_writers(stores: Vec<Arc<dyn Store>>) {
     );
     let audit = verify_ledger(stores[0].as_ref()).await.unwrap();
     assert!(audit.mismatches.is_empty(), "{:?}", audit.mismatches);
+}
+
+async fn cwallets_and_devnet(store: &dyn Store) {
+    let account = CwalletAccount {
+        c_id: "9454818".into(),
+        nickname: "alvin".into(),
+    };
+    store.create_cwallet(&account, NOW).await.unwrap();
+    assert!(matches!(
+        store.create_cwallet(&account, NOW).await,
+        Err(StoreError::CwalletExists(_))
+    ));
+    assert_eq!(store.cwallet("9454818").await.unwrap(), Some(account));
+    assert_eq!(store.cwallet("1").await.unwrap(), None);
+
+    let started = store.devnet_chain("ETH", 1_000).await.unwrap();
+    assert_eq!((started.genesis_unix_ms, started.mined_blocks), (1_000, 0));
+    let again = store.devnet_chain("ETH", 9_999).await.unwrap();
+    assert_eq!(again, started, "the genesis is set once");
+    let mined = store.devnet_mine("ETH", 5, 9_999).await.unwrap();
+    assert_eq!((mined.genesis_unix_ms, mined.mined_blocks), (1_000, 5));
+    let other = store.devnet_mine("BTC", 2, 7_000).await.unwrap();
+    assert_eq!((other.genesis_unix_ms, other.mined_blocks), (7_000, 2));
+}
+
+#[tokio::test]
+async fn sqlite_cwallets_and_devnet_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate();
+    let store = sqlite_store(&dir, &key).await;
+    cwallets_and_devnet(&store).await;
+    store.close().await;
+    let reopened = sqlite_store(&dir, &key).await;
+    assert_eq!(reopened.devnet_chain("ETH", 50_000).await.unwrap().mined_blocks, 5);
+    assert!(reopened.cwallet("9454818").await.unwrap().is_some());
 }
 
 async fn sqlite_store(dir: &tempfile::TempDir, key: &MasterKey) -> SqliteStore {

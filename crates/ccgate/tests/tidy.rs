@@ -15,7 +15,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("ccgate-api", &[]),
     ("ccgate-ledger", &[]),
     ("ccgate-store", &["ccgate-ledger"]),
-    ("ccgate-chain", &["ccgate-ledger"]),
+    ("ccgate-chain", &["ccgate-ledger", "ccgate-store"]),
     ("ccgate-pricefeed", &["ccgate-ledger"]),
     (
         "ccgate-server",

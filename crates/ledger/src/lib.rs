@@ -41,5 +41,5 @@ pub use journal::{
     Account, AccountBalance, BalanceRule, Books, Direction, JournalEntry, MerchantId, Posting,
 };
 pub use registry::{
-    AssetStatus, ChainCode, ChainFamily, Coin, CoinId, PriceTable, Registry, Token, TokenId,
+    AssetStatus, Chain, ChainCode, ChainFamily, Coin, CoinId, PriceTable, Registry, Token, TokenId,
 };

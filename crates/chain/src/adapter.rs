@@ -1,0 +1,80 @@
+//! The interface every chain adapter implements, and the set of adapters the
+//! gateway runs with (one per configured chain).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ccgate_ledger::{Amount, Chain, Registry, Token};
+use ccgate_store::{Store, StoreError};
+
+use crate::address::{AddressError, validate_address};
+use crate::devnet::DevnetChain;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    #[error("chain {0} is not configured")]
+    UnknownChain(String),
+    #[error("at most {max} blocks can be mined at once")]
+    TooManyBlocks { max: u64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the gateway asks of a chain. Deposits and withdrawals will add their
+/// operations here; `chain()` carries the configuration (confirmations
+/// required, block time), so adapters only answer what only the chain knows.
+#[async_trait]
+pub trait ChainAdapter: Send + Sync + std::fmt::Debug {
+    fn chain(&self) -> &Chain;
+
+    /// The current block height at `now_unix_ms` (business time).
+    async fn height(&self, now_unix_ms: i64) -> Result<u64, ChainError>;
+
+    /// What a withdrawal of `token` costs, in the coin's base units.
+    fn fee_estimate(&self, token: &Token) -> Amount {
+        token.network_fee
+    }
+
+    fn validate_address(&self, address: &str) -> Result<(), AddressError> {
+        validate_address(self.chain().family, address)
+    }
+}
+
+/// The adapters by chain code, in registry order.
+#[derive(Debug, Clone)]
+pub struct ChainSet {
+    adapters: Vec<Arc<dyn ChainAdapter>>,
+    by_code: BTreeMap<String, usize>,
+}
+
+impl ChainSet {
+    /// Every configured chain simulated by the devnet.
+    pub fn devnet(registry: &Registry, store: Arc<dyn Store>) -> ChainSet {
+        let adapters: Vec<Arc<dyn ChainAdapter>> = registry
+            .chains()
+            .map(|chain| {
+                Arc::new(DevnetChain::new(chain.clone(), Arc::clone(&store)))
+                    as Arc<dyn ChainAdapter>
+            })
+            .collect();
+        let by_code = adapters
+            .iter()
+            .enumerate()
+            .map(|(index, adapter)| (adapter.chain().code.as_str().to_ascii_uppercase(), index))
+            .collect();
+        ChainSet { adapters, by_code }
+    }
+
+    pub fn adapters(&self) -> impl Iterator<Item = &Arc<dyn ChainAdapter>> {
+        self.adapters.iter()
+    }
+
+    /// By chain code, case-insensitively.
+    pub fn get(&self, code: &str) -> Result<&Arc<dyn ChainAdapter>, ChainError> {
+        self.by_code
+            .get(&code.to_ascii_uppercase())
+            .and_then(|index| self.adapters.get(*index))
+            .ok_or_else(|| ChainError::UnknownChain(code.chars().take(32).collect()))
+    }
+}

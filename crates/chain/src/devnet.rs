@@ -1,0 +1,94 @@
+//! The simulated chain ("devnet"): one per configured chain code. Its height
+//! is derived from when it started, its block time and the blocks mined on
+//! demand, all kept in the database, so heights survive restarts and several
+//! processes (the server, `ccgate devnet mine`) agree on them without a
+//! background writer.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ccgate_ledger::Chain;
+use ccgate_store::{DevnetChainState, Store};
+
+use crate::adapter::{ChainAdapter, ChainError};
+
+/// The height of a devnet chain at its start.
+pub const GENESIS_HEIGHT: u64 = 1;
+/// The most blocks one `mine` call may add.
+pub const MINE_BLOCKS_MAX: u64 = 1_000_000;
+
+#[derive(Debug, Clone)]
+pub struct DevnetChain {
+    chain: Chain,
+    store: Arc<dyn Store>,
+}
+
+impl DevnetChain {
+    pub fn new(chain: Chain, store: Arc<dyn Store>) -> DevnetChain {
+        DevnetChain { chain, store }
+    }
+
+    /// Produces `blocks` blocks now, on top of those produced by time; returns
+    /// the new height.
+    pub async fn mine(&self, blocks: u64, now_unix_ms: i64) -> Result<u64, ChainError> {
+        if blocks > MINE_BLOCKS_MAX {
+            return Err(ChainError::TooManyBlocks {
+                max: MINE_BLOCKS_MAX,
+            });
+        }
+        let state = self
+            .store
+            .devnet_mine(self.chain.code.as_str(), blocks, now_unix_ms)
+            .await?;
+        Ok(height_at(state, self.chain.block_time_ms, now_unix_ms))
+    }
+}
+
+/// `GENESIS_HEIGHT` + mined blocks + one block per elapsed block time.
+pub fn height_at(state: DevnetChainState, block_time_ms: u64, now_unix_ms: i64) -> u64 {
+    let elapsed_ms = u64::try_from(now_unix_ms.saturating_sub(state.genesis_unix_ms)).unwrap_or(0);
+    GENESIS_HEIGHT
+        .saturating_add(state.mined_blocks)
+        .saturating_add(elapsed_ms / block_time_ms.max(1))
+}
+
+#[async_trait]
+impl ChainAdapter for DevnetChain {
+    fn chain(&self) -> &Chain {
+        &self.chain
+    }
+
+    async fn height(&self, now_unix_ms: i64) -> Result<u64, ChainError> {
+        let state = self
+            .store
+            .devnet_chain(self.chain.code.as_str(), now_unix_ms)
+            .await?;
+        Ok(height_at(state, self.chain.block_time_ms, now_unix_ms))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn height_grows_with_time_and_mining() {
+        let state = DevnetChainState {
+            genesis_unix_ms: 1_000_000,
+            mined_blocks: 0,
+        };
+        assert_eq!(height_at(state, 12_000, 1_000_000), 1);
+        assert_eq!(height_at(state, 12_000, 1_011_999), 1);
+        assert_eq!(height_at(state, 12_000, 1_012_000), 2);
+        assert_eq!(
+            height_at(state, 12_000, 999_000),
+            1,
+            "a clock behind genesis"
+        );
+        let mined = DevnetChainState {
+            mined_blocks: 10,
+            ..state
+        };
+        assert_eq!(height_at(mined, 12_000, 1_024_000), 13);
+    }
+}

@@ -2,6 +2,7 @@
 //! one data directory, also while `serve` runs on it.
 
 mod commands;
+mod config;
 mod data_dir;
 
 use std::io::IsTerminal;
@@ -21,6 +22,9 @@ struct Cli {
     /// Where the database and the master key live (default: a per-user data directory).
     #[arg(long, global = true, env = "CCGATE_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// A TOML file that adds, replaces or disables chains and coins, sets prices and fiat rates.
+    #[arg(long, global = true, env = "CCGATE_CONFIG")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -35,9 +39,49 @@ enum Command {
     /// Manual adjustments, balances and the journal audit.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// The effective coin, chain and price registry.
+    #[command(subcommand)]
+    Coins(CoinsCommand),
+    /// Drive the simulated chains.
+    #[command(subcommand)]
+    Devnet(DevnetCommand),
+    /// Cwallet ids: accounts inside this gateway.
+    #[command(subcommand)]
+    Cwallet(CwalletCommand),
     /// Measure the HTTP API against a bare axum baseline.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum CoinsCommand {
+    /// Coins with their networks, fees and prices; chains; fiat rates.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DevnetCommand {
+    /// Produce blocks now, on top of those produced by time.
+    Mine {
+        #[arg(long)]
+        chain: String,
+        #[arg(long, default_value_t = 1)]
+        blocks: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CwalletCommand {
+    /// Create a Cwallet id; `--json` prints `{"c_id":"…"}`.
+    Create {
+        #[arg(long)]
+        nickname: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -153,12 +197,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         commands::bench::assets(args).await?;
         return Ok(ExitCode::SUCCESS);
     }
+    let settings = config::Settings::load(cli.config.as_deref())?;
+    if let Command::Coins(CoinsCommand::List { json }) = cli.command {
+        commands::coins::list(&settings, json);
+        return Ok(ExitCode::SUCCESS);
+    }
     let data_dir = data_dir::DataDir::resolve(cli.data_dir)?;
     match cli.command {
-        Command::Serve(args) => commands::serve::run(&data_dir, args).await?,
+        Command::Serve(args) => commands::serve::run(&data_dir, &settings, args).await?,
         Command::Merchant(command) => commands::merchant::run(&data_dir, command).await?,
-        Command::Ledger(command) => return commands::ledger::run(&data_dir, command).await,
-        Command::Bench(_) => {}
+        Command::Ledger(command) => {
+            return commands::ledger::run(&data_dir, &settings.registry, command).await;
+        }
+        Command::Devnet(DevnetCommand::Mine { chain, blocks }) => {
+            commands::devnet::mine(&data_dir, &settings, &chain, blocks).await?;
+        }
+        Command::Cwallet(CwalletCommand::Create { nickname, json }) => {
+            commands::cwallet::create(&data_dir, &nickname, json).await?;
+        }
+        Command::Coins(_) | Command::Bench(_) => {}
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,9 @@
 
 mod support;
 
+#[path = "e2e/resources.rs"]
+mod resources;
+
 use serde_json::Value;
 use support::{Gateway, Merchant, now};
 

@@ -19,7 +19,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("ccgate-pricefeed", &["ccgate-ledger"]),
     (
         "ccgate-server",
-        &["ccgate-api", "ccgate-ledger", "ccgate-store"],
+        &[
+            "ccgate-api",
+            "ccgate-ledger",
+            "ccgate-store",
+            "ccgate-chain",
+            "ccgate-pricefeed",
+        ],
     ),
     (
         "ccgate",
@@ -28,6 +34,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "ccgate-ledger",
             "ccgate-store",
             "ccgate-server",
+            "ccgate-chain",
+            "ccgate-pricefeed",
         ],
     ),
 ];

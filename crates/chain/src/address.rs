@@ -439,10 +439,7 @@ mod tests {
         }
         // BIP-350's valid v16 and v2 addresses decode, but nothing can spend
         // them today, so they are refused as destinations.
-        for address in [
-            "BC1SW50QGDZ25J",
-            "bc1zw508d6qejxtdg4y5r3zarvaryvaxxpcs",
-        ] {
+        for address in ["BC1SW50QGDZ25J", "bc1zw508d6qejxtdg4y5r3zarvaryvaxxpcs"] {
             check(
                 ChainFamily::Bitcoin,
                 address,

@@ -7,7 +7,9 @@ use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ccgate_api::{Code, RequestError, error_body};
+use ccgate_chain::ChainError;
 use ccgate_ledger::LedgerError;
+use ccgate_pricefeed::PriceError;
 use ccgate_store::StoreError;
 
 /// Echoed client input is cut to this many characters, so an answer never
@@ -36,6 +38,18 @@ pub enum Failure {
     Request(#[from] RequestError),
     #[error("coin {0:?} is not a coin or token id this gateway knows")]
     CoinNotFound(String),
+    #[error("{0:?} is not a token id this gateway knows")]
+    TokenNotFound(String),
+    #[error("coin {0:?} has several networks; pass the token_id of one of them")]
+    NetworkAmbiguous(String),
+    #[error("{field} must be a positive decimal number of at most {max_places} decimal places")]
+    AmountInvalid { field: &'static str, max_places: u8 },
+    #[error("users do not exist")]
+    UserNotFound,
+    #[error(transparent)]
+    Price(#[from] PriceError),
+    #[error(transparent)]
+    Chain(#[from] ChainError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -45,6 +59,10 @@ pub enum Failure {
 impl Failure {
     pub fn coin_not_found(id: &str) -> Failure {
         Failure::CoinNotFound(truncate(id))
+    }
+
+    pub fn token_not_found(id: &str) -> Failure {
+        Failure::TokenNotFound(truncate(id))
     }
 
     pub fn code(&self) -> Code {
@@ -57,14 +75,22 @@ impl Failure {
             Failure::RouteNotFound(_) | Failure::MethodNotAllowed(_) => Code::NotFound,
             Failure::Request(err) => match err {
                 RequestError::InvalidJson(_) | RequestError::NotUtf8 => Code::InvalidJson,
-                RequestError::FieldType { .. } | RequestError::FieldTooLong { .. } => {
-                    Code::ParamInvalid
-                }
+                RequestError::FieldType { .. }
+                | RequestError::FieldTooLong { .. }
+                | RequestError::MissingField { .. } => Code::ParamInvalid,
                 RequestError::TimestampNotANumber | RequestError::TimestampOutOfWindow { .. } => {
                     Code::TimestampExpired
                 }
             },
-            Failure::CoinNotFound(_) => Code::CoinNotFound,
+            Failure::CoinNotFound(_) | Failure::TokenNotFound(_) | Failure::NetworkAmbiguous(_) => {
+                Code::CoinNotFound
+            }
+            Failure::AmountInvalid { .. } => Code::AmountInvalid,
+            Failure::UserNotFound => Code::ToUserNotFound,
+            Failure::Chain(ChainError::UnknownChain(_)) => Code::ChainNotSupported,
+            Failure::Chain(ChainError::TooManyBlocks { .. }) => Code::ParamInvalid,
+            // A price too old to use, or none at all: retrying later may help.
+            Failure::Price(_) | Failure::Chain(ChainError::Store(_)) => Code::ServiceError,
             Failure::Store(StoreError::Ledger(LedgerError::InsufficientBalance { .. })) => {
                 Code::InsufficientBalance
             }

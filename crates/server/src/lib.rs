@@ -6,6 +6,7 @@
 //! failures; no handler builds an error envelope itself.
 
 mod auth;
+mod clock;
 pub mod failure;
 mod rate_limit;
 mod routes;
@@ -16,7 +17,9 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::{HeaderName, Request};
 use axum::routing::{get, post};
-use ccgate_ledger::{PriceTable, Registry};
+use ccgate_chain::ChainSet;
+use ccgate_ledger::Registry;
+use ccgate_pricefeed::PriceSource;
 use ccgate_store::Store;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
@@ -24,6 +27,7 @@ use tower_http::request_id::{
 };
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
+pub use clock::{Clock, SystemClock};
 pub use rate_limit::RateLimit;
 
 /// Default request body limit (decisions §1).
@@ -52,7 +56,10 @@ impl Default for ServerConfig {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub registry: Arc<Registry>,
-    pub prices: Arc<PriceTable>,
+    pub prices: Arc<dyn PriceSource>,
+    pub chains: Arc<ChainSet>,
+    /// Business time: prices' age, chain heights.
+    pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
 }
 
@@ -78,6 +85,28 @@ impl MakeRequestId for SequentialRequestId {
 pub fn router(state: AppState) -> Router {
     let v1 = Router::new()
         .route("/ccpayment/v1/assets", post(routes::assets::assets))
+        .route("/ccpayment/v1/coin/all", post(routes::coins::coin_all))
+        .route(
+            "/ccpayment/v1/support/token",
+            post(routes::coins::support_token),
+        )
+        .route(
+            "/ccpayment/v1/token/chain",
+            post(routes::coins::token_chain),
+        )
+        .route("/ccpayment/v1/token/rate", post(routes::rates::token_rate))
+        .route(
+            "/ccpayment/v1/network/fee",
+            post(routes::network::network_fee),
+        )
+        .route(
+            "/ccpayment/v1/get/network/height/info",
+            post(routes::network::height_info),
+        )
+        .route(
+            "/ccpayment/v1/check/user",
+            post(routes::cwallet::check_user),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::v1_pipeline,

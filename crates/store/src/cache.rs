@@ -18,7 +18,8 @@ use ccgate_ledger::{Account, AccountBalance, CoinId, JournalEntry, MerchantId};
 use secrecy::SecretString;
 
 use crate::{
-    CoinBalance, CwalletAccount, DevnetChainState, EntryMeta, MerchantCredentials, MerchantStatus, MerchantSummary, Store, StoreError,
+    CoinBalance, CwalletAccount, DevnetChainState, EntryMeta, MerchantCredentials, MerchantStatus,
+    MerchantSummary, Store, StoreError,
 };
 
 /// Entries kept per map; past it the map is emptied, which costs only misses.

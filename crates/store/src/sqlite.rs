@@ -15,8 +15,8 @@ use sqlx::sqlite::{
 };
 
 use crate::{
-    CoinBalance, CwalletAccount, DevnetChainState, EntryMeta, MasterKey, MerchantCredentials, MerchantStatus, MerchantSummary, Store,
-    StoreError,
+    CoinBalance, CwalletAccount, DevnetChainState, EntryMeta, MasterKey, MerchantCredentials,
+    MerchantStatus, MerchantSummary, Store, StoreError,
 };
 
 /// How long a writer waits for another process (the CLI beside `serve`) to

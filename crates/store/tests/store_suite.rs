@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use ccgate_ledger::{Account, Amount, CoinId, JournalEntry, LedgerError, MerchantId};
 use ccgate_store::{
-    CachingStore, CwalletAccount, EntryMeta, MasterKey, MerchantStatus, SqliteStore, Store, StoreError,
-    generate_app_id, generate_app_secret, verify_ledger,
+    CachingStore, CwalletAccount, EntryMeta, MasterKey, MerchantStatus, SqliteStore, Store,
+    StoreError, generate_app_id, generate_app_secret, verify_ledger,
 };
 use secrecy::ExposeSecret;
 
@@ -232,7 +232,14 @@ async fn sqlite_cwallets_and_devnet_survive_a_reopen() {
     cwallets_and_devnet(&store).await;
     store.close().await;
     let reopened = sqlite_store(&dir, &key).await;
-    assert_eq!(reopened.devnet_chain("ETH", 50_000).await.unwrap().mined_blocks, 5);
+    assert_eq!(
+        reopened
+            .devnet_chain("ETH", 50_000)
+            .await
+            .unwrap()
+            .mined_blocks,
+        5
+    );
     assert!(reopened.cwallet("9454818").await.unwrap().is_some());
 }
 

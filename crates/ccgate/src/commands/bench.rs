@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use axum::routing::post;
-use ccgate_ledger::{Account, Amount, JournalEntry, MerchantId, Registry};
+use ccgate_ledger::{Account, Amount, JournalEntry, MerchantId};
 use ccgate_server::ServerConfig;
 use ccgate_store::{
     CachingStore, EntryMeta, MasterKey, SqliteStore, Store, generate_app_id, generate_app_secret,
@@ -15,6 +15,7 @@ use ccgate_store::{
 use secrecy::{ExposeSecret, SecretString};
 
 use super::unix_now;
+use crate::config::Settings;
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
@@ -91,8 +92,8 @@ pub async fn assets(args: &BenchArgs) -> anyhow::Result<()> {
     store
         .create_merchant(&app_id, &app_secret, "bench", unix_now())
         .await?;
-    let registry = Registry::builtin();
-    for coin in registry.coins().take(3) {
+    let settings = Settings::builtin()?;
+    for coin in settings.registry.coins().take(3) {
         let entry = JournalEntry::transfer(
             Account::OperatorAdjustments,
             Account::MerchantAvailable(app_id.clone()),
@@ -110,7 +111,7 @@ pub async fn assets(args: &BenchArgs) -> anyhow::Result<()> {
         rate_limit_per_sec: None,
         ..ServerConfig::default()
     };
-    let state = super::serve::app_state(store.clone(), config);
+    let state = super::serve::app_state(store.clone(), &settings, config)?;
     let real = spawn_server(ccgate_server::router(state)).await?;
     let real_target = Target {
         url: format!("http://{real}{ASSETS_PATH}"),

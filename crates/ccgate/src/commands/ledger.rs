@@ -12,9 +12,12 @@ use crate::data_dir::DataDir;
 /// The journal's word for an operator's manual entry.
 const ADJUSTMENT_KIND: &str = "adjustment";
 
-pub async fn run(data_dir: &DataDir, command: LedgerCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    data_dir: &DataDir,
+    registry: &Registry,
+    command: LedgerCommand,
+) -> anyhow::Result<ExitCode> {
     let store = data_dir.open_store().await?;
-    let registry = Registry::builtin();
     let outcome = match command {
         LedgerCommand::Adjust {
             app_id,
@@ -22,9 +25,9 @@ pub async fn run(data_dir: &DataDir, command: LedgerCommand) -> anyhow::Result<E
             amount,
             reason,
             json,
-        } => adjust(&store, &registry, app_id, &coin, &amount, reason, json).await,
+        } => adjust(&store, registry, app_id, &coin, &amount, reason, json).await,
         LedgerCommand::Balances { app_id, json } => {
-            balances(&store, &registry, &MerchantId::new(app_id), json).await
+            balances(&store, registry, &MerchantId::new(app_id), json).await
         }
         LedgerCommand::Verify => verify(&store).await,
     };

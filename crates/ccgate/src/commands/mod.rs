@@ -1,4 +1,7 @@
 pub mod bench;
+pub mod coins;
+pub mod cwallet;
+pub mod devnet;
 pub mod ledger;
 pub mod merchant;
 pub mod serve;
@@ -10,5 +13,12 @@ pub fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+pub fn unix_now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
 }

@@ -2,28 +2,48 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use ccgate_ledger::{MerchantId, PriceTable, Registry};
-use ccgate_server::{AppState, ServerConfig};
+use ccgate_chain::ChainSet;
+use ccgate_ledger::MerchantId;
+use ccgate_pricefeed::{HttpPriceFeed, PriceSource, StaticPrices};
+use ccgate_server::{AppState, ServerConfig, SystemClock};
 use ccgate_store::{CachingStore, SqliteStore, Store, generate_app_id, generate_app_secret};
 use secrecy::ExposeSecret;
 
 use super::unix_now;
 use crate::ServeArgs;
+use crate::config::Settings;
 use crate::data_dir::DataDir;
 
 pub const CACHE_TTL_MS_DEFAULT: u64 = 1_000;
 
-/// The state `serve` runs with; `bench` builds the same.
-pub fn app_state(store: Arc<CachingStore<SqliteStore>>, config: ServerConfig) -> AppState {
-    AppState {
+/// The state `serve` runs with; `bench` builds the same. A live price feed
+/// starts refreshing here, in the background.
+pub fn app_state(
+    store: Arc<CachingStore<SqliteStore>>,
+    settings: &Settings,
+    config: ServerConfig,
+) -> anyhow::Result<AppState> {
+    let prices: Arc<dyn PriceSource> = match &settings.price_feed {
+        Some(feed) => {
+            let feed = Arc::new(HttpPriceFeed::new(feed.clone())?);
+            Arc::clone(&feed).spawn_refresher(ccgate_pricefeed::system_clock_ms);
+            feed
+        }
+        None => Arc::new(StaticPrices::new(settings.prices.clone())),
+    };
+    let registry = Arc::new(settings.registry.clone());
+    let chains = Arc::new(ChainSet::devnet(&registry, store.clone()));
+    Ok(AppState {
         store,
-        registry: Arc::new(Registry::builtin()),
-        prices: Arc::new(PriceTable::builtin()),
+        registry,
+        prices,
+        chains,
+        clock: Arc::new(SystemClock),
         config: Arc::new(config),
-    }
+    })
 }
 
-pub async fn run(data_dir: &DataDir, args: ServeArgs) -> anyhow::Result<()> {
+pub async fn run(data_dir: &DataDir, settings: &Settings, args: ServeArgs) -> anyhow::Result<()> {
     let store = Arc::new(CachingStore::new(
         data_dir.open_store().await?,
         Duration::from_millis(args.cache_ttl_ms),
@@ -59,7 +79,7 @@ pub async fn run(data_dir: &DataDir, args: ServeArgs) -> anyhow::Result<()> {
         body_limit_bytes: args.body_limit_bytes,
         rate_limit_per_sec: (!args.no_rate_limit).then_some(args.rate_limit_per_sec),
     };
-    let state = app_state(store.clone(), config);
+    let state = app_state(store.clone(), settings, config)?;
     let shutdown = shutdown_signal().context("install the signal handlers")?;
     // Scripts and tests wait for this exact line.
     println!("ccgate listening on {base_url}");

@@ -5,6 +5,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
@@ -28,7 +29,7 @@ pub struct Merchant {
 pub struct Gateway {
     child: Child,
     address: SocketAddr,
-    data_dir: tempfile::TempDir,
+    data_dir: Arc<tempfile::TempDir>,
     /// The demo merchant printed at first start.
     pub demo: Option<Merchant>,
 }
@@ -37,7 +38,15 @@ impl Gateway {
     /// `ccgate serve` on a free port with a fresh data directory; returns once
     /// the ready line is printed.
     pub fn start(extra_args: &[&str]) -> Gateway {
-        let data_dir = tempfile::tempdir().unwrap();
+        Gateway::spawn(Arc::new(tempfile::tempdir().unwrap()), extra_args)
+    }
+
+    /// Another server on the same data directory (after `terminate`).
+    pub fn restart(&self, extra_args: &[&str]) -> Gateway {
+        Gateway::spawn(Arc::clone(&self.data_dir), extra_args)
+    }
+
+    fn spawn(data_dir: Arc<tempfile::TempDir>, extra_args: &[&str]) -> Gateway {
         let mut child = Command::new(BINARY)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir.path())
@@ -212,6 +221,24 @@ impl Drop for Gateway {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Compares an answer with `tests/golden/<name>`; `UPDATE_GOLDEN=1` rewrites
+/// the file instead (review the diff).
+pub fn assert_golden(name: &str, actual: &[u8]) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+    }
+    let expected = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(
+        expected == actual,
+        "{name} changed; rerun with UPDATE_GOLDEN=1 if intended.\nexpected: {}\nactual:   {}",
+        String::from_utf8_lossy(&expected),
+        String::from_utf8_lossy(actual)
+    );
 }
 
 /// Reads the CLI's `{"app_id":…,"app_secret":…}`.

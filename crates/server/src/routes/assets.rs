@@ -2,16 +2,15 @@
 
 use axum::Extension;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use ccgate_api::assets::{AssetBalance, AssetsData, AssetsRequest};
 use ccgate_api::request::Fields;
-use ccgate_api::success_body;
 use ccgate_ledger::{Amount, Coin};
 
+use super::success;
 use crate::AppState;
 use crate::auth::{Authenticated, RawBody};
-use crate::failure::{Failure, json_response};
+use crate::failure::Failure;
 
 pub async fn assets(
     State(state): State<AppState>,
@@ -29,6 +28,7 @@ pub async fn assets(
         None => None,
     };
     let held = state.store.merchant_balances(&merchant.app_id).await?;
+    let now = state.clock.now_unix_ms();
     let available = |coin: &Coin| -> Result<Amount, Failure> {
         match held.iter().find(|b| b.coin == coin.id) {
             None => Ok(Amount::ZERO),
@@ -53,10 +53,7 @@ pub async fn assets(
         if wanted.is_none() && value.is_zero() {
             continue;
         }
-        let price = state
-            .prices
-            .price(&coin.id)
-            .ok_or_else(|| Failure::Internal(format!("no price for coin {}", coin.id)))?;
+        let price = state.prices.coin_price(&coin.id, now)?;
         list.push(AssetBalance {
             coin_id: coin.id.to_string(),
             crypto: coin.symbol.clone(),
@@ -66,7 +63,5 @@ pub async fn assets(
             logo: coin.logo.clone(),
         });
     }
-    let body = success_body(&AssetsData { list })
-        .map_err(|err| Failure::Internal(format!("serialise assets: {err}")))?;
-    Ok(json_response(StatusCode::OK, body))
+    success(&AssetsData { list })
 }

@@ -1,9 +1,16 @@
 pub mod assets;
+pub mod coins;
+pub mod cwallet;
 pub mod health;
+pub mod network;
+pub mod rates;
 
-use axum::http::{Method, Uri};
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::Response;
+use ccgate_api::success_body;
+use ccgate_ledger::{Coin, CoinId, Registry, Token, TokenId};
 
-use crate::failure::Failure;
+use crate::failure::{Failure, json_response};
 
 pub async fn not_found(uri: Uri) -> Failure {
     Failure::RouteNotFound(uri.path().chars().take(200).collect())
@@ -11,4 +18,29 @@ pub async fn not_found(uri: Uri) -> Failure {
 
 pub async fn method_not_allowed(method: Method) -> Failure {
     Failure::MethodNotAllowed(method.to_string())
+}
+
+/// The network a request names: a token id, or (decisions §4) a coin id when
+/// that coin has exactly one network.
+pub fn token_for_network<'r>(
+    registry: &'r Registry,
+    id: &str,
+) -> Result<(&'r Coin, &'r Token), Failure> {
+    if let Some(found) = registry.token(&TokenId::new(id)) {
+        return Ok(found);
+    }
+    let coin = registry
+        .coin(&CoinId::new(id))
+        .ok_or_else(|| Failure::token_not_found(id))?;
+    match coin.tokens.as_slice() {
+        [only] => Ok((coin, only)),
+        _ => Err(Failure::NetworkAmbiguous(coin.symbol.clone())),
+    }
+}
+
+/// A JSON success answer; the v1 pipeline signs it.
+pub fn success<T: serde::Serialize>(data: &T) -> Result<Response, Failure> {
+    let body = success_body(data)
+        .map_err(|err| Failure::Internal(format!("serialise the answer: {err}")))?;
+    Ok(json_response(StatusCode::OK, body))
 }

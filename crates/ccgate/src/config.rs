@@ -1,0 +1,429 @@
+//! The configuration file (`--config FILE` / `CCGATE_CONFIG`): it adds,
+//! replaces or disables chains and coins of the built-in registry, overrides
+//! static prices and fiat rates, and can switch prices to a live HTTP feed.
+//! Every problem stops start-up with the file, the key and what is wrong.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use ccgate_ledger::{
+    Amount, AssetStatus, Chain, ChainCode, ChainFamily, Coin, CoinId, Decimal, Precision,
+    PriceTable, Registry, Token, TokenId,
+};
+use ccgate_pricefeed::HttpPriceFeedConfig;
+use serde::Deserialize;
+
+/// Everything the configuration decides, validated.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub registry: Registry,
+    pub prices: PriceTable,
+    /// Units of each currency one US dollar buys (USD = 1).
+    pub fiat_rates: BTreeMap<String, Decimal>,
+    pub price_feed: Option<HttpPriceFeedConfig>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("config {file}: {key}: {problem}")]
+pub struct ConfigError {
+    file: String,
+    key: String,
+    problem: String,
+}
+
+/// Fiat rates until configured otherwise: units per USD.
+const BUILTIN_FIAT_RATES: [(&str, &str); 12] = [
+    ("USD", "1"),
+    ("EUR", "0.92"),
+    ("GBP", "0.79"),
+    ("JPY", "151.2"),
+    ("CNY", "7.24"),
+    ("HKD", "7.81"),
+    ("SGD", "1.34"),
+    ("AUD", "1.52"),
+    ("CAD", "1.37"),
+    ("INR", "83.4"),
+    ("KRW", "1380"),
+    ("BRL", "5.6"),
+];
+
+const FEED_REFRESH_INTERVAL_MS_DEFAULT: u64 = 60_000;
+const FEED_STALENESS_LIMIT_MS_DEFAULT: u64 = 300_000;
+const FEED_REQUEST_TIMEOUT_MS_DEFAULT: u64 = 10_000;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    chains: Vec<ChainSection>,
+    #[serde(default)]
+    coins: Vec<CoinSection>,
+    /// Coin symbols or ids to remove.
+    #[serde(default)]
+    disable_coins: Vec<String>,
+    /// Chain codes to remove, with every token on them.
+    #[serde(default)]
+    disable_chains: Vec<String>,
+    /// Static USD prices by coin symbol or id.
+    #[serde(default)]
+    prices: BTreeMap<String, String>,
+    /// Units per USD by currency code.
+    #[serde(default)]
+    fiat: BTreeMap<String, String>,
+    price_feed: Option<FeedSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChainSection {
+    code: String,
+    name: String,
+    family: String,
+    confirmations: u64,
+    block_time_ms: u64,
+    #[serde(default)]
+    logo: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CoinSection {
+    id: String,
+    symbol: String,
+    name: String,
+    precision: u8,
+    #[serde(default = "zero_text")]
+    min: String,
+    #[serde(default = "normal_status")]
+    status: u8,
+    logo: Option<String>,
+    price: Option<String>,
+    #[serde(default)]
+    tokens: Vec<TokenSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenSection {
+    id: String,
+    chain: String,
+    network: String,
+    contract: String,
+    precision: u8,
+    #[serde(default)]
+    memo: bool,
+    #[serde(default = "normal_status")]
+    status: u8,
+    #[serde(default = "zero_text")]
+    fee: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedSection {
+    url: String,
+    /// Feed id by coin symbol or id (e.g. `BTC = "bitcoin"`).
+    ids: BTreeMap<String, String>,
+    refresh_interval_ms: Option<u64>,
+    staleness_limit_ms: Option<u64>,
+    request_timeout_ms: Option<u64>,
+}
+
+fn zero_text() -> String {
+    "0".to_owned()
+}
+
+fn normal_status() -> u8 {
+    AssetStatus::Normal.code()
+}
+
+impl Settings {
+    /// The built-in registry, prices and fiat rates.
+    pub fn builtin() -> Result<Settings, ConfigError> {
+        Settings::from_file(File::default(), Path::new("(built-in)"))
+    }
+
+    /// Reads `path`, or the built-in settings when there is none.
+    pub fn load(path: Option<&Path>) -> Result<Settings, ConfigError> {
+        let Some(path) = path else {
+            return Settings::builtin();
+        };
+        let text = std::fs::read_to_string(path).map_err(|err| ConfigError {
+            file: path.display().to_string(),
+            key: "(file)".to_owned(),
+            problem: format!("cannot be read: {err}"),
+        })?;
+        Settings::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Settings, ConfigError> {
+        let file: File = toml::from_str(text).map_err(|err| ConfigError {
+            file: path.display().to_string(),
+            key: err
+                .span()
+                .map(|span| format!("byte {}", span.start))
+                .unwrap_or_else(|| "(syntax)".to_owned()),
+            problem: err.message().to_owned(),
+        })?;
+        Settings::from_file(file, path)
+    }
+
+    fn from_file(file: File, path: &Path) -> Result<Settings, ConfigError> {
+        let fail = |key: String, problem: String| ConfigError {
+            file: path.display().to_string(),
+            key,
+            problem,
+        };
+        let (mut chains, mut coins) = Registry::builtin().into_parts();
+        let mut prices: BTreeMap<CoinId, Decimal> = coins
+            .iter()
+            .filter_map(|coin| Some((coin.id.clone(), PriceTable::builtin().price(&coin.id)?)))
+            .collect();
+
+        let mut seen_chains = BTreeSet::new();
+        for (index, section) in file.chains.iter().enumerate() {
+            let key = format!("chains[{index}]");
+            let chain = chain_from(section).map_err(|p| fail(key.clone(), p))?;
+            if !seen_chains.insert(chain.code.as_str().to_owned()) {
+                return Err(fail(
+                    format!("{key}.code"),
+                    format!("chain {} is listed twice", chain.code),
+                ));
+            }
+            match chains.iter_mut().find(|c| c.code == chain.code) {
+                Some(existing) => *existing = chain,
+                None => chains.push(chain),
+            }
+        }
+
+        let mut seen_coins = BTreeSet::new();
+        for (index, section) in file.coins.iter().enumerate() {
+            let key = format!("coins[{index}]");
+            let (coin, price) =
+                coin_from(section).map_err(|(k, p)| fail(format!("{key}{k}"), p))?;
+            if !seen_coins.insert(coin.id.as_str().to_owned()) {
+                return Err(fail(
+                    format!("{key}.id"),
+                    format!("coin {} is listed twice", coin.id),
+                ));
+            }
+            if let Some(price) = price {
+                prices.insert(coin.id.clone(), price);
+            }
+            match coins.iter_mut().find(|c| c.id == coin.id) {
+                Some(existing) => *existing = coin,
+                None => coins.push(coin),
+            }
+        }
+
+        for (index, code) in file.disable_chains.iter().enumerate() {
+            let before = chains.len();
+            chains.retain(|c| !c.code.as_str().eq_ignore_ascii_case(code));
+            if chains.len() == before {
+                return Err(fail(
+                    format!("disable_chains[{index}]"),
+                    format!("no chain {code:?}"),
+                ));
+            }
+            for coin in &mut coins {
+                coin.tokens
+                    .retain(|t| !t.chain.as_str().eq_ignore_ascii_case(code));
+            }
+        }
+        // A coin whose every network was disabled cannot be paid or withdrawn.
+        coins.retain(|coin| !coin.tokens.is_empty());
+        for (index, name) in file.disable_coins.iter().enumerate() {
+            let before = coins.len();
+            coins.retain(|c| c.id.as_str() != name && !c.symbol.eq_ignore_ascii_case(name));
+            if coins.len() == before {
+                return Err(fail(
+                    format!("disable_coins[{index}]"),
+                    format!("no coin {name:?}"),
+                ));
+            }
+        }
+
+        let registry = Registry::new(chains, coins)
+            .map_err(|err| fail("coins".to_owned(), err.to_string()))?;
+        for (name, text) in &file.prices {
+            let coin = registry
+                .resolve_coin_or_symbol(name)
+                .ok_or_else(|| fail(format!("prices.{name}"), "no such coin".to_owned()))?;
+            let price = positive_decimal(text).map_err(|p| fail(format!("prices.{name}"), p))?;
+            prices.insert(coin.id.clone(), price);
+        }
+        prices.retain(|coin, _| registry.coin(coin).is_some());
+
+        let mut fiat_rates = BTreeMap::new();
+        for (code, rate) in BUILTIN_FIAT_RATES {
+            fiat_rates.insert(
+                code.to_owned(),
+                Decimal::parse(rate).map_err(|e| fail(format!("fiat.{code}"), e.to_string()))?,
+            );
+        }
+        for (code, text) in &file.fiat {
+            let upper = code.to_ascii_uppercase();
+            if upper.len() != 3 || !upper.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(fail(
+                    format!("fiat.{code}"),
+                    "a currency code is three letters".to_owned(),
+                ));
+            }
+            let rate = positive_decimal(text).map_err(|p| fail(format!("fiat.{code}"), p))?;
+            fiat_rates.insert(upper, rate);
+        }
+
+        let price_feed = match &file.price_feed {
+            None => {
+                if let Some(coin) = registry.coins().find(|c| !prices.contains_key(&c.id)) {
+                    return Err(fail(
+                        format!("coins.{}", coin.symbol),
+                        "has no price: give it `price = \"…\"` or set up [price_feed]".to_owned(),
+                    ));
+                }
+                None
+            }
+            Some(feed) => {
+                let mut feed_ids = BTreeMap::new();
+                for (name, feed_id) in &feed.ids {
+                    let coin = registry.resolve_coin_or_symbol(name).ok_or_else(|| {
+                        fail(format!("price_feed.ids.{name}"), "no such coin".to_owned())
+                    })?;
+                    feed_ids.insert(coin.id.clone(), feed_id.clone());
+                }
+                if let Some(coin) = registry.coins().find(|c| !feed_ids.contains_key(&c.id)) {
+                    return Err(fail(
+                        "price_feed.ids".to_owned(),
+                        format!("coin {} has no feed id", coin.symbol),
+                    ));
+                }
+                let config = HttpPriceFeedConfig {
+                    url: feed.url.clone(),
+                    feed_ids,
+                    refresh_interval_ms: feed
+                        .refresh_interval_ms
+                        .unwrap_or(FEED_REFRESH_INTERVAL_MS_DEFAULT),
+                    staleness_limit_ms: feed
+                        .staleness_limit_ms
+                        .unwrap_or(FEED_STALENESS_LIMIT_MS_DEFAULT),
+                    request_timeout_ms: feed
+                        .request_timeout_ms
+                        .unwrap_or(FEED_REQUEST_TIMEOUT_MS_DEFAULT),
+                };
+                // Validate now so a bad feed stops start-up, not the first request.
+                ccgate_pricefeed::HttpPriceFeed::new(config.clone())
+                    .map_err(|err| fail("price_feed".to_owned(), err.to_string()))?;
+                Some(config)
+            }
+        };
+
+        Ok(Settings {
+            registry,
+            prices: PriceTable::new(prices),
+            fiat_rates,
+            price_feed,
+        })
+    }
+}
+
+fn positive_decimal(text: &str) -> Result<Decimal, String> {
+    match Decimal::parse(text) {
+        Ok(value) if !value.is_zero() => Ok(value),
+        Ok(_) => Err("must be greater than 0".to_owned()),
+        Err(err) => Err(format!("{text:?} is not a decimal number: {err}")),
+    }
+}
+
+fn status_from(code: u8) -> Result<AssetStatus, String> {
+    match code {
+        1 => Ok(AssetStatus::Normal),
+        2 => Ok(AssetStatus::Maintenance),
+        3 => Ok(AssetStatus::Delisting),
+        other => Err(format!(
+            "status {other} is not 1 (normal), 2 (maintenance) or 3 (delisting)"
+        )),
+    }
+}
+
+fn chain_from(section: &ChainSection) -> Result<Chain, String> {
+    let family = match section.family.to_ascii_lowercase().as_str() {
+        "evm" => ChainFamily::Evm,
+        "tron" => ChainFamily::Tron,
+        "bitcoin" => ChainFamily::Bitcoin,
+        other => return Err(format!("family {other:?} is not evm, tron or bitcoin")),
+    };
+    if section.block_time_ms == 0 {
+        return Err("block_time_ms must be greater than 0".to_owned());
+    }
+    let code = section.code.trim().to_ascii_uppercase();
+    if code.is_empty() {
+        return Err("code is empty".to_owned());
+    }
+    Ok(Chain {
+        code: ChainCode::new(code),
+        name: section.name.clone(),
+        family,
+        confirmations_required: section.confirmations,
+        block_time_ms: section.block_time_ms,
+        logo: section.logo.clone(),
+    })
+}
+
+/// Errors are (key suffix, problem).
+fn coin_from(section: &CoinSection) -> Result<(Coin, Option<Decimal>), (String, String)> {
+    let precision =
+        Precision::new(section.precision).map_err(|e| (".precision".to_owned(), e.to_string()))?;
+    let amount = |key: String, text: &str| {
+        Amount::parse_decimal(text, precision).map_err(|e| (key, format!("{text:?}: {e}")))
+    };
+    let coin_id = CoinId::new(section.id.trim());
+    let logo = section.logo.clone().unwrap_or_else(|| {
+        format!(
+            "https://resource.cwallet.com/token/icon/{}.png",
+            section.symbol.to_ascii_lowercase()
+        )
+    });
+    if section.tokens.is_empty() {
+        return Err((
+            ".tokens".to_owned(),
+            "a coin needs at least one [[coins.tokens]] network".to_owned(),
+        ));
+    }
+    let mut tokens = Vec::new();
+    for (index, token) in section.tokens.iter().enumerate() {
+        let key = |field: &str| format!(".tokens[{index}].{field}");
+        tokens.push(Token {
+            id: TokenId::new(token.id.trim()),
+            coin_id: coin_id.clone(),
+            symbol: section.symbol.clone(),
+            chain: ChainCode::new(token.chain.trim().to_ascii_uppercase()),
+            network: token.network.clone(),
+            contract: token.contract.clone(),
+            precision: Precision::new(token.precision)
+                .map_err(|e| (key("precision"), e.to_string()))?,
+            memo_supported: token.memo,
+            status: status_from(token.status).map_err(|p| (key("status"), p))?,
+            logo: logo.clone(),
+            network_fee: amount(key("fee"), &token.fee)?,
+        });
+    }
+    let price = section
+        .price
+        .as_deref()
+        .map(positive_decimal)
+        .transpose()
+        .map_err(|p| (".price".to_owned(), p))?;
+    Ok((
+        Coin {
+            id: coin_id,
+            symbol: section.symbol.clone(),
+            name: section.name.clone(),
+            logo,
+            precision,
+            min: amount(".min".to_owned(), &section.min)?,
+            status: status_from(section.status).map_err(|p| (".status".to_owned(), p))?,
+            tokens,
+        },
+        price,
+    ))
+}

@@ -1,0 +1,28 @@
+//! `check/user` (spec §2.13): whether a Cwallet id exists here.
+
+use axum::Extension;
+use axum::extract::State;
+use axum::response::Response;
+use ccgate_api::request::Fields;
+use ccgate_api::resources::{CheckUserRequest, CwalletUser};
+
+use super::success;
+use crate::AppState;
+use crate::auth::RawBody;
+use crate::failure::Failure;
+
+pub async fn check_user(
+    State(state): State<AppState>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> Result<Response, Failure> {
+    let request = CheckUserRequest::from_fields(&Fields::parse(&body)?)?;
+    let account = state
+        .store
+        .cwallet(request.c_id.trim())
+        .await?
+        .ok_or(Failure::UserNotFound)?;
+    success(&CwalletUser {
+        c_id: account.c_id,
+        nickname: account.nickname,
+    })
+}

@@ -1,0 +1,54 @@
+//! `network/fee` and `get/network/height/info` (spec §2.11–§2.12).
+
+use axum::Extension;
+use axum::extract::State;
+use axum::response::Response;
+use ccgate_api::request::Fields;
+use ccgate_api::resources::{BlockRate, ChainHeight, NetworkFee, NetworkFeeRequest};
+use ccgate_ledger::Amount;
+
+use super::{success, token_for_network};
+use crate::AppState;
+use crate::auth::RawBody;
+use crate::failure::Failure;
+
+pub async fn network_fee(
+    State(state): State<AppState>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> Result<Response, Failure> {
+    let request = NetworkFeeRequest::from_fields(&Fields::parse(&body)?)?;
+    let (coin, token) = token_for_network(&state.registry, &request.token_id)?;
+    let adapter = state.chains.get(token.chain.as_str())?;
+    // Moving money to an account inside this gateway costs no chain fee.
+    let internal = match &request.address {
+        Some(address) => state.store.cwallet(address.trim()).await?.is_some(),
+        None => false,
+    };
+    let fee = if internal {
+        Amount::ZERO
+    } else {
+        adapter.fee_estimate(token)
+    };
+    success(&NetworkFee {
+        token_id: token.id.to_string(),
+        crypto: coin.symbol.clone(),
+        fee: fee.to_decimal_string(coin.precision),
+    })
+}
+
+pub async fn height_info(State(state): State<AppState>) -> Result<Response, Failure> {
+    let now = state.clock.now_unix_ms();
+    let mut heights = Vec::new();
+    for adapter in state.chains.adapters() {
+        let chain = adapter.chain();
+        heights.push(ChainHeight {
+            chain: chain.code.to_string(),
+            current_chain_height: adapter.height(now).await?,
+            tx_confirm_block_num: chain.confirmations_required,
+            block_rate: BlockRate {
+                block_time_ms: chain.block_time_ms,
+            },
+        });
+    }
+    success(&heights)
+}

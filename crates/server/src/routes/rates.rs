@@ -1,0 +1,45 @@
+//! `token/rate` (spec §2.9): a USD amount in token units at the current price.
+
+use axum::Extension;
+use axum::extract::State;
+use axum::response::Response;
+use ccgate_api::request::Fields;
+use ccgate_api::resources::{TokenRate, TokenRateRequest};
+use ccgate_ledger::{Decimal, Rounding};
+
+use super::success;
+use crate::AppState;
+use crate::auth::RawBody;
+use crate::failure::Failure;
+
+/// USD amounts carry at most this many decimal places (cents and far below).
+const USD_AMOUNT_PLACES_MAX: u8 = 18;
+
+pub async fn token_rate(
+    State(state): State<AppState>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> Result<Response, Failure> {
+    let request = TokenRateRequest::from_fields(&Fields::parse(&body)?)?;
+    let invalid_amount = || Failure::AmountInvalid {
+        field: "amount",
+        max_places: USD_AMOUNT_PLACES_MAX,
+    };
+    let amount = Decimal::parse(request.amount.trim())
+        .ok()
+        .filter(|a| !a.is_zero() && a.scale() <= USD_AMOUNT_PLACES_MAX)
+        .ok_or_else(invalid_amount)?;
+    let coin = state
+        .registry
+        .resolve_coin(&request.token_id)
+        .ok_or_else(|| Failure::token_not_found(&request.token_id))?;
+    let price = state
+        .prices
+        .coin_price(&coin.id, state.clock.now_unix_ms())?;
+    let value = amount
+        .checked_div(price, coin.precision, Rounding::HalfUp)
+        .map_err(|_| invalid_amount())?;
+    success(&TokenRate {
+        price: price.to_string(),
+        value: value.to_decimal_string(coin.precision),
+    })
+}

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::support::{Gateway, Merchant, assert_golden};
+use crate::support::{FakeFeed, Gateway, Merchant, assert_golden};
 
 fn call(gateway: &Gateway, merchant: &Merchant, path: &str, body: &str) -> Value {
     let response = gateway.post_signed(merchant, path, body.as_bytes(), Some("application/json"));
@@ -339,5 +339,80 @@ price = "150.5"
             stderr.contains("ccgate.toml") && stderr.contains(expected),
             "{expected}: {stderr}"
         );
+    }
+}
+
+const FEED_BODY: &str = r#"{"bitcoin":{"usd":50000.5},"ethereum":{"usd":3000},"tether":{"usd":1.0},"usd-coin":{"usd":0.9999},"tron":{"usd":2.5e-1},"binancecoin":{"usd":600},"matic-network":{"usd":0.5}}"#;
+
+/// Prices from a live feed; when they grow older than the staleness limit,
+/// priced endpoints answer 224066 instead of using them. The deadlines only
+/// bound a hung test; the feed refreshes every 100 ms and goes stale after 1 s.
+#[test]
+fn live_prices_are_used_and_stale_ones_refused() {
+    let feed = FakeFeed::start(200, FEED_BODY);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("feed.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[price_feed]
+url = "{}"
+refresh_interval_ms = 100
+staleness_limit_ms = 1000
+[price_feed.ids]
+BTC = "bitcoin"
+ETH = "ethereum"
+USDT = "tether"
+USDC = "usd-coin"
+TRX = "tron"
+BNB = "binancecoin"
+MATIC = "matic-network"
+"#,
+            feed.url
+        ),
+    )
+    .unwrap();
+    let gateway = Gateway::start(&["--config", config.to_str().unwrap()]);
+    let merchant = gateway.demo.clone().unwrap();
+    let rate = r#"{"amount":"100001","token_id":"f36ad1cf-222a-4933-9ad0-86df8069f916"}"#;
+    let answer = wait_for(&gateway, &merchant, rate, |json| json["code"] == 10000);
+    assert_eq!(answer["data"]["price"], "50000.5");
+    assert_eq!(answer["data"]["value"], "2");
+    let coins = call(&gateway, &merchant, "/ccpayment/v1/coin/all", "");
+    assert_eq!(
+        coins["data"]["list"][4]["price"], "0.25",
+        "exponent form read exactly"
+    );
+
+    feed.answer(500, "down");
+    let stale = wait_for(&gateway, &merchant, rate, |json| json["code"] != 10000);
+    assert_eq!(stale["code"], 224066);
+    assert_eq!(
+        call(&gateway, &merchant, "/ccpayment/v1/coin/all", "")["code"],
+        224066
+    );
+
+    feed.answer(200, FEED_BODY);
+    wait_for(&gateway, &merchant, rate, |json| json["code"] == 10000);
+}
+
+fn wait_for(
+    gateway: &Gateway,
+    merchant: &Merchant,
+    body: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let json = call(gateway, merchant, "/ccpayment/v1/token/rate", body);
+        if done(&json) {
+            return json;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never reached; last answer {json}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }

@@ -319,3 +319,38 @@ impl HttpResponse {
         );
     }
 }
+
+/// A stand-in for a third-party price feed (the internet is not reachable
+/// here): a real HTTP server on loopback that answers whatever the test sets,
+/// so the gateway's production feed client runs unchanged against it.
+pub struct FakeFeed {
+    pub url: String,
+    answer: Arc<std::sync::Mutex<(u16, String)>>,
+}
+
+impl FakeFeed {
+    pub fn start(status: u16, body: &str) -> FakeFeed {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/simple/price", listener.local_addr().unwrap());
+        let answer = Arc::new(std::sync::Mutex::new((status, body.to_owned())));
+        let shared = Arc::clone(&answer);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let (status, body) = shared.lock().unwrap().clone();
+                let response = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(response.as_bytes());
+            }
+        });
+        FakeFeed { url, answer }
+    }
+
+    pub fn answer(&self, status: u16, body: &str) {
+        *self.answer.lock().unwrap() = (status, body.to_owned());
+    }
+}

@@ -427,3 +427,64 @@ fn coin_from(section: &CoinSection) -> Result<(Coin, Option<Decimal>), (String, 
         price,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn parse(text: &str) -> Result<Settings, ConfigError> {
+        Settings::parse(text, Path::new("test.toml"))
+    }
+
+    #[test]
+    fn builtin_settings_are_complete() {
+        let settings = Settings::builtin().unwrap();
+        assert_eq!(settings.registry.coins().count(), 7);
+        assert!(settings.price_feed.is_none());
+        assert_eq!(settings.fiat_rates["USD"].to_string(), "1");
+    }
+
+    #[test]
+    fn the_shipped_example_is_valid() {
+        let example = include_str!("../../../ccgate.example.toml");
+        let settings = parse(example).unwrap();
+        assert!(settings.registry.coin_by_symbol("SOL").is_some());
+        assert!(settings.registry.coin_by_symbol("MATIC").is_none());
+        let btc = settings.registry.coin_by_symbol("BTC").unwrap();
+        assert_eq!(settings.prices.price(&btc.id).unwrap().to_string(), "97000");
+    }
+
+    #[test]
+    fn disabling_a_chain_drops_its_tokens_and_orphaned_coins() {
+        let settings = parse("disable_chains = [\"polygon\"]").unwrap();
+        let registry = &settings.registry;
+        assert!(registry.chain("POLYGON").is_none());
+        assert!(registry.coin_by_symbol("MATIC").is_none());
+        let usdt = registry.coin_by_symbol("USDT").unwrap();
+        assert!(usdt.tokens.iter().all(|t| t.chain.as_str() != "POLYGON"));
+        assert_eq!(usdt.tokens.len(), 3);
+    }
+
+    #[test]
+    fn problems_name_the_key() {
+        for (text, key) in [
+            ("disable_coins = [\"DOGE\"]", "disable_coins[0]"),
+            ("[fiat]\nEURO = \"1\"", "fiat.EURO"),
+            ("[fiat]\nEUR = \"0\"", "fiat.EUR"),
+            (
+                "[[chains]]\ncode = \"X\"\nname = \"X\"\nfamily = \"cosmos\"\nconfirmations = 1\nblock_time_ms = 1",
+                "chains[0]",
+            ),
+            (
+                "[price_feed]\nurl = \"http://127.0.0.1:9/\"\n[price_feed.ids]\nBTC = \"bitcoin\"",
+                "price_feed.ids",
+            ),
+        ] {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.starts_with("config test.toml: "), "{err}");
+            assert!(err.contains(key), "{key}: {err}");
+        }
+    }
+}

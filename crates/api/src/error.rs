@@ -16,6 +16,12 @@ pub enum RequestError {
         field: &'static str,
         expected: &'static str,
     },
+    #[error("{field} must be {min_chars} to {max_chars} characters long")]
+    FieldLength {
+        field: &'static str,
+        min_chars: usize,
+        max_chars: usize,
+    },
     #[error("{field} is longer than {max_chars} characters")]
     FieldTooLong {
         field: &'static str,

@@ -7,6 +7,7 @@
 
 pub mod assets;
 mod code;
+pub mod deposits;
 mod envelope;
 mod error;
 pub mod request;

@@ -48,6 +48,9 @@ enum Command {
     /// Cwallet ids: accounts inside this gateway.
     #[command(subcommand)]
     Cwallet(CwalletCommand),
+    /// The webhook outbox and its delivery log.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
     /// Measure the HTTP API against a bare axum baseline.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -70,6 +73,22 @@ enum DevnetCommand {
         chain: String,
         #[arg(long, default_value_t = 1)]
         blocks: u64,
+    },
+    /// Send a transfer to an address; it lands in the next block of the token's chain.
+    Pay {
+        #[arg(long)]
+        to: String,
+        /// The token (coin on one network), from `ccgate coins list`.
+        #[arg(long)]
+        token_id: String,
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        memo: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -103,6 +122,13 @@ struct ServeArgs {
     /// process (the CLI, another instance) within this time. 0 turns caching off.
     #[arg(long, env = "CCGATE_CACHE_TTL_MS", default_value_t = commands::serve::CACHE_TTL_MS_DEFAULT)]
     cache_ttl_ms: u64,
+    /// When failed webhooks are retried, in ms after the first attempt, comma-separated.
+    #[arg(long, env = "CCGATE_WEBHOOK_RETRY_MS", value_delimiter = ',',
+          default_values_t = ccgate_engine::webhooks::RETRY_AFTER_FIRST_MS_DEFAULT)]
+    webhook_retry_ms: Vec<u64>,
+    /// How long a webhook receiver may take to answer.
+    #[arg(long, env = "CCGATE_WEBHOOK_TIMEOUT_MS", default_value_t = ccgate_engine::webhooks::DELIVERY_TIMEOUT_MS_DEFAULT)]
+    webhook_timeout_ms: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,6 +156,35 @@ enum MerchantCommand {
     Disable {
         #[arg(long)]
         app_id: String,
+    },
+    /// Where this merchant's webhooks go (a per-order or per-address notify_url wins).
+    SetWebhook {
+        #[arg(long)]
+        app_id: String,
+        #[arg(long)]
+        url: String,
+        /// Also notify pending and processing states, not only final ones.
+        #[arg(long)]
+        notify_pending: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum WebhooksCommand {
+    /// Webhooks, newest first.
+    List {
+        #[arg(long)]
+        app_id: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One webhook with its body and every delivery attempt.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -206,11 +261,39 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => commands::serve::run(&data_dir, &settings, args).await?,
         Command::Merchant(command) => commands::merchant::run(&data_dir, command).await?,
+        Command::Webhooks(WebhooksCommand::List {
+            app_id,
+            limit,
+            json,
+        }) => {
+            commands::webhooks::list(&data_dir, app_id.as_deref(), limit, json).await?;
+        }
+        Command::Webhooks(WebhooksCommand::Show { id, json }) => {
+            commands::webhooks::show(&data_dir, id, json).await?;
+        }
         Command::Ledger(command) => {
             return commands::ledger::run(&data_dir, &settings.registry, command).await;
         }
         Command::Devnet(DevnetCommand::Mine { chain, blocks }) => {
             commands::devnet::mine(&data_dir, &settings, &chain, blocks).await?;
+        }
+        Command::Devnet(DevnetCommand::Pay {
+            to,
+            token_id,
+            amount,
+            from,
+            memo,
+            json,
+        }) => {
+            let request = commands::devnet::PayRequest {
+                to,
+                token_id,
+                amount,
+                from,
+                memo,
+                json,
+            };
+            commands::devnet::pay(&data_dir, &settings, request).await?;
         }
         Command::Cwallet(CwalletCommand::Create { nickname, json }) => {
             commands::cwallet::create(&data_dir, &nickname, json).await?;

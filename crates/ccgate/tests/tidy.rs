@@ -18,6 +18,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("ccgate-chain", &["ccgate-ledger", "ccgate-store"]),
     ("ccgate-pricefeed", &["ccgate-ledger"]),
     (
+        "ccgate-engine",
+        &[
+            "ccgate-api",
+            "ccgate-ledger",
+            "ccgate-store",
+            "ccgate-chain",
+        ],
+    ),
+    (
         "ccgate-server",
         &[
             "ccgate-api",
@@ -25,6 +34,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "ccgate-store",
             "ccgate-chain",
             "ccgate-pricefeed",
+            "ccgate-engine",
         ],
     ),
     (
@@ -36,6 +46,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "ccgate-server",
             "ccgate-chain",
             "ccgate-pricefeed",
+            "ccgate-engine",
         ],
     ),
 ];

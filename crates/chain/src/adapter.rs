@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ccgate_ledger::{Amount, Chain, Registry, Token};
-use ccgate_store::{Store, StoreError};
+use ccgate_store::{ChainTransfer, DepositStore, Store, StoreError};
 
 use crate::address::{AddressError, validate_address};
 use crate::devnet::DevnetChain;
@@ -17,6 +17,8 @@ pub enum ChainError {
     UnknownChain(String),
     #[error("at most {max} blocks can be mined at once")]
     TooManyBlocks { max: u64 },
+    #[error("{0}")]
+    InvalidAddress(#[from] AddressError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -30,6 +32,13 @@ pub trait ChainAdapter: Send + Sync + std::fmt::Debug {
 
     /// The current block height at `now_unix_ms` (business time).
     async fn height(&self, now_unix_ms: i64) -> Result<u64, ChainError>;
+
+    /// Token transfers in blocks `from_height..=to_height`, in block order.
+    async fn transfers(
+        &self,
+        from_height: u64,
+        to_height: u64,
+    ) -> Result<Vec<ChainTransfer>, ChainError>;
 
     /// What a withdrawal of `token` costs, in the coin's base units.
     fn fee_estimate(&self, token: &Token) -> Amount {
@@ -50,12 +59,19 @@ pub struct ChainSet {
 
 impl ChainSet {
     /// Every configured chain simulated by the devnet.
-    pub fn devnet(registry: &Registry, store: Arc<dyn Store>) -> ChainSet {
+    pub fn devnet(
+        registry: &Registry,
+        store: Arc<dyn Store>,
+        transfers: Arc<dyn DepositStore>,
+    ) -> ChainSet {
         let adapters: Vec<Arc<dyn ChainAdapter>> = registry
             .chains()
             .map(|chain| {
-                Arc::new(DevnetChain::new(chain.clone(), Arc::clone(&store)))
-                    as Arc<dyn ChainAdapter>
+                Arc::new(DevnetChain::new(
+                    chain.clone(),
+                    Arc::clone(&store),
+                    Arc::clone(&transfers),
+                )) as Arc<dyn ChainAdapter>
             })
             .collect();
         let by_code = adapters

@@ -7,10 +7,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use ccgate_ledger::Chain;
-use ccgate_store::{DevnetChainState, Store};
+use ccgate_ledger::{Amount, Chain, ChainFamily, TokenId};
+use ccgate_store::{ChainTransfer, DepositStore, DevnetChainState, Store};
 
 use crate::adapter::{ChainAdapter, ChainError};
+use crate::address::validate_address;
 
 /// The height of a devnet chain at its start.
 pub const GENESIS_HEIGHT: u64 = 1;
@@ -21,11 +22,61 @@ pub const MINE_BLOCKS_MAX: u64 = 1_000_000;
 pub struct DevnetChain {
     chain: Chain,
     store: Arc<dyn Store>,
+    transfers: Arc<dyn DepositStore>,
+}
+
+/// A transfer to put on a devnet chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevnetPayment {
+    pub to_address: String,
+    pub from_address: String,
+    pub memo: String,
+    pub token_id: TokenId,
+    /// In the coin's base units.
+    pub amount: Amount,
 }
 
 impl DevnetChain {
-    pub fn new(chain: Chain, store: Arc<dyn Store>) -> DevnetChain {
-        DevnetChain { chain, store }
+    pub fn new(
+        chain: Chain,
+        store: Arc<dyn Store>,
+        transfers: Arc<dyn DepositStore>,
+    ) -> DevnetChain {
+        DevnetChain {
+            chain,
+            store,
+            transfers,
+        }
+    }
+
+    /// Puts a transfer in the next block (the current height + 1), as a
+    /// wallet's payment would land; the deposit watcher sees it once that block
+    /// exists and credits it at the chain's required confirmations.
+    pub async fn pay(
+        &self,
+        payment: DevnetPayment,
+        now_unix_ms: i64,
+    ) -> Result<ChainTransfer, ChainError> {
+        validate_address(self.chain.family, &payment.to_address)?;
+        let next_block = self.height(now_unix_ms).await?.saturating_add(1);
+        let hash: [u8; 32] = rand::random();
+        let txid = match self.chain.family {
+            ChainFamily::Evm => format!("0x{}", hex::encode(hash)),
+            ChainFamily::Tron | ChainFamily::Bitcoin => hex::encode(hash),
+        };
+        let transfer = ChainTransfer {
+            chain: self.chain.code.to_string(),
+            txid,
+            log_index: 0,
+            block_height: next_block,
+            from_address: payment.from_address,
+            to_address: payment.to_address,
+            memo: payment.memo,
+            token_id: payment.token_id,
+            amount: payment.amount,
+        };
+        self.transfers.devnet_add_transfer(&transfer).await?;
+        Ok(transfer)
     }
 
     /// Produces `blocks` blocks now, on top of those produced by time; returns
@@ -64,6 +115,17 @@ impl ChainAdapter for DevnetChain {
             .devnet_chain(self.chain.code.as_str(), now_unix_ms)
             .await?;
         Ok(height_at(state, self.chain.block_time_ms, now_unix_ms))
+    }
+
+    async fn transfers(
+        &self,
+        from_height: u64,
+        to_height: u64,
+    ) -> Result<Vec<ChainTransfer>, ChainError> {
+        Ok(self
+            .transfers
+            .devnet_transfers(self.chain.code.as_str(), from_height, to_height)
+            .await?)
     }
 }
 

@@ -4,7 +4,8 @@
 pub mod adapter;
 pub mod address;
 pub mod devnet;
+pub mod keys;
 
 pub use adapter::{ChainAdapter, ChainError, ChainSet};
 pub use address::{AddressError, validate_address};
-pub use devnet::DevnetChain;
+pub use devnet::{DevnetChain, DevnetPayment};

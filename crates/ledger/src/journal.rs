@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::LedgerError;
 use crate::amount::Amount;
-use crate::registry::CoinId;
+use crate::registry::{ChainCode, CoinId};
 
 string_id!(
     /// A merchant, identified by its Appid.
@@ -22,10 +22,16 @@ pub enum Account {
     MerchantAvailable(MerchantId),
     /// Contra account for manual credits and debits made by the operator.
     OperatorAdjustments,
+    /// What the gateway's deposit addresses on one chain hold: an asset, fed by
+    /// confirmed deposits and drained by withdrawals.
+    ChainCustody(ChainCode),
+    /// Service fees the operator has earned.
+    OperatorFees,
 }
 
 const MERCHANT_PREFIX: &str = "merchant:";
 const OPERATOR_PREFIX: &str = "operator:";
+const CUSTODY_PREFIX: &str = "custody:";
 
 impl Account {
     /// Storage key. Merchant keys end in the account kind so that the Appid in between is
@@ -36,6 +42,8 @@ impl Account {
                 format!("{MERCHANT_PREFIX}{merchant}:available")
             }
             Account::OperatorAdjustments => format!("{OPERATOR_PREFIX}adjustments"),
+            Account::ChainCustody(chain) => format!("{CUSTODY_PREFIX}{chain}"),
+            Account::OperatorFees => format!("{OPERATOR_PREFIX}fees"),
         }
     }
 
@@ -47,9 +55,12 @@ impl Account {
                 }
                 _ => None,
             }
+        } else if let Some(chain) = key.strip_prefix(CUSTODY_PREFIX) {
+            (!chain.is_empty()).then(|| Account::ChainCustody(ChainCode::new(chain)))
         } else {
             match key.strip_prefix(OPERATOR_PREFIX) {
                 Some("adjustments") => Some(Account::OperatorAdjustments),
+                Some("fees") => Some(Account::OperatorFees),
                 _ => None,
             }
         };
@@ -58,7 +69,11 @@ impl Account {
 
     pub fn balance_rule(&self) -> BalanceRule {
         match self {
-            Account::MerchantAvailable(_) => BalanceRule::DebitsMustNotExceedCredits,
+            Account::MerchantAvailable(_) | Account::OperatorFees => {
+                BalanceRule::DebitsMustNotExceedCredits
+            }
+            // Nothing can leave a chain's addresses that did not arrive there.
+            Account::ChainCustody(_) => BalanceRule::CreditsMustNotExceedDebits,
             Account::OperatorAdjustments => BalanceRule::Unrestricted,
         }
     }
@@ -74,6 +89,8 @@ pub enum Direction {
 pub enum BalanceRule {
     /// A liability: what is paid out may never exceed what came in.
     DebitsMustNotExceedCredits,
+    /// An asset: what goes out may never exceed what came in.
+    CreditsMustNotExceedDebits,
     /// May lean either way, e.g. a contra account that absorbs manual adjustments.
     Unrestricted,
 }
@@ -198,7 +215,12 @@ impl AccountBalance {
             BalanceRule::DebitsMustNotExceedCredits if self.debits_posted > self.credits_posted => {
                 Err(LedgerError::BalanceRuleViolated)
             }
-            BalanceRule::DebitsMustNotExceedCredits | BalanceRule::Unrestricted => Ok(()),
+            BalanceRule::CreditsMustNotExceedDebits if self.credits_posted > self.debits_posted => {
+                Err(LedgerError::BalanceRuleViolated)
+            }
+            BalanceRule::DebitsMustNotExceedCredits
+            | BalanceRule::CreditsMustNotExceedDebits
+            | BalanceRule::Unrestricted => Ok(()),
         }
     }
 }
@@ -324,6 +346,8 @@ mod tests {
             (merchant("a:b"), "merchant:a:b:available"),
             (merchant(""), "merchant::available"),
             (Account::OperatorAdjustments, "operator:adjustments"),
+            (Account::OperatorFees, "operator:fees"),
+            (Account::ChainCustody(ChainCode::new("ETH")), "custody:ETH"),
         ] {
             assert_eq!(account.key(), key);
             assert_eq!(Account::from_key(key), Ok(account));
@@ -341,7 +365,8 @@ mod tests {
             "Merchant:x:available",
             "operator:",
             "operator:adjustments:x",
-            "operator:fees",
+            "operator:tips",
+            "custody:",
             "adjustments",
         ] {
             assert_eq!(

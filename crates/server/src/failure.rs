@@ -8,6 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ccgate_api::{Code, RequestError, error_body};
 use ccgate_chain::ChainError;
+use ccgate_engine::EngineError;
 use ccgate_ledger::LedgerError;
 use ccgate_pricefeed::PriceError;
 use ccgate_store::StoreError;
@@ -48,6 +49,10 @@ pub enum Failure {
     UserNotFound,
     #[error(transparent)]
     Price(#[from] PriceError),
+    #[error("chain {0:?} is not supported")]
+    ChainNotSupported(String),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
     #[error(transparent)]
     Chain(#[from] ChainError),
     #[error(transparent)]
@@ -59,6 +64,10 @@ pub enum Failure {
 impl Failure {
     pub fn coin_not_found(id: &str) -> Failure {
         Failure::CoinNotFound(truncate(id))
+    }
+
+    pub fn chain_not_supported(code: &str) -> Failure {
+        Failure::ChainNotSupported(truncate(code))
     }
 
     pub fn token_not_found(id: &str) -> Failure {
@@ -77,6 +86,7 @@ impl Failure {
                 RequestError::InvalidJson(_) | RequestError::NotUtf8 => Code::InvalidJson,
                 RequestError::FieldType { .. }
                 | RequestError::FieldTooLong { .. }
+                | RequestError::FieldLength { .. }
                 | RequestError::MissingField { .. } => Code::ParamInvalid,
                 RequestError::TimestampNotANumber | RequestError::TimestampOutOfWindow { .. } => {
                     Code::TimestampExpired
@@ -91,6 +101,12 @@ impl Failure {
             Failure::Chain(ChainError::TooManyBlocks { .. }) => Code::ParamInvalid,
             // A price too old to use, or none at all: retrying later may help.
             Failure::Price(_) | Failure::Chain(ChainError::Store(_)) => Code::ServiceError,
+            Failure::ChainNotSupported(_) | Failure::Engine(EngineError::UnknownChain(_)) => {
+                Code::ChainNotSupported
+            }
+            Failure::Engine(EngineError::AddressQuota { .. }) => Code::AddressLimitReached,
+            Failure::Chain(ChainError::InvalidAddress(_)) => Code::AddressInvalid,
+            Failure::Engine(_) => Code::ServiceError,
             Failure::Store(StoreError::Ledger(LedgerError::InsufficientBalance { .. })) => {
                 Code::InsufficientBalance
             }

@@ -18,6 +18,7 @@ use axum::Router;
 use axum::http::{HeaderName, Request};
 use axum::routing::{get, post};
 use ccgate_chain::ChainSet;
+use ccgate_engine::addresses::AddressBook;
 use ccgate_ledger::Registry;
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::Store;
@@ -58,6 +59,7 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     pub prices: Arc<dyn PriceSource>,
     pub chains: Arc<ChainSet>,
+    pub addresses: Arc<AddressBook>,
     /// Business time: prices' age, chain heights.
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
@@ -106,6 +108,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/ccpayment/v1/check/user",
             post(routes::cwallet::check_user),
+        )
+        .route(
+            "/ccpayment/v1/payment/address/get",
+            post(routes::addresses::permanent_address),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

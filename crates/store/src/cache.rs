@@ -198,6 +198,10 @@ impl<S: Store> Store for CachingStore<S> {
         self.inner.devnet_mine(chain, blocks, now_unix_ms).await
     }
 
+    fn balances_changed(&self, app_id: &MerchantId) {
+        self.balances.invalidate(app_id);
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.inner.ping().await
     }

@@ -22,9 +22,9 @@ pub enum StoreError {
     #[error("a merchant with the Appid {0} already exists")]
     MerchantExists(String),
     #[error(
-        "cannot decrypt the app secret of {app_id}: the master key is not the one it was stored with"
+        "cannot decrypt the secret of {owner}: the master key is not the one it was stored with"
     )]
-    SecretUndecryptable { app_id: String },
+    SecretUndecryptable { owner: String },
     #[error("the master key is invalid: {0}")]
     MasterKey(String),
     #[error("stored data is corrupt: {0}")]

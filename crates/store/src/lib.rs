@@ -8,9 +8,11 @@
 
 mod cache;
 mod credentials;
+mod deposits;
 mod error;
 mod master_key;
 mod sqlite;
+mod sqlite_deposits;
 
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -20,6 +22,10 @@ use secrecy::SecretString;
 
 pub use cache::CachingStore;
 pub use credentials::{generate_app_id, generate_app_secret};
+pub use deposits::{
+    ChainTransfer, DepositAddress, DepositStore, MerchantSettings, NewDeposit, NewWebhook,
+    OutboxStore, OutboxWebhook, WebhookAttempt, WebhookNext, WebhookRow,
+};
 pub use error::StoreError;
 pub use master_key::MasterKey;
 pub use sqlite::SqliteStore;
@@ -152,6 +158,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         blocks: u64,
         now_unix_ms: i64,
     ) -> Result<DevnetChainState, StoreError>;
+
+    /// Tells caches that a merchant's balances changed elsewhere (e.g. a deposit
+    /// credited through a [`DepositStore`]).
+    fn balances_changed(&self, _app_id: &MerchantId) {}
 
     /// Fails unless the database answers; for health checks.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -1,7 +1,7 @@
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use rand::Rng;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
 use crate::StoreError;
 
@@ -36,17 +36,17 @@ impl MasterKey {
         SecretString::from(hex::encode(self.0))
     }
 
-    /// `nonce || ciphertext`, with `app_id` as associated data so a ciphertext
-    /// copied onto another merchant's row does not decrypt.
-    pub(crate) fn seal(&self, app_id: &str, secret: &SecretString) -> Result<Vec<u8>, StoreError> {
+    /// `nonce || ciphertext`, with `owner` (the Appid, or the secret's name) as
+    /// associated data so a ciphertext copied onto another row does not decrypt.
+    pub(crate) fn seal(&self, owner: &str, plain: &[u8]) -> Result<Vec<u8>, StoreError> {
         let nonce_bytes: [u8; NONCE_LEN] = rand::rng().random();
         let nonce = Nonce::from(nonce_bytes);
         let sealed = ChaCha20Poly1305::new(&self.0)
             .encrypt(
                 &nonce,
                 Payload {
-                    msg: secret.expose_secret().as_bytes(),
-                    aad: app_id.as_bytes(),
+                    msg: plain,
+                    aad: owner.as_bytes(),
                 },
             )
             .map_err(|_| StoreError::MasterKey("encryption failed".to_owned()))?;
@@ -56,9 +56,9 @@ impl MasterKey {
         Ok(out)
     }
 
-    pub(crate) fn open(&self, app_id: &str, stored: &[u8]) -> Result<SecretString, StoreError> {
+    pub(crate) fn open(&self, owner: &str, stored: &[u8]) -> Result<SecretSlice<u8>, StoreError> {
         let undecryptable = || StoreError::SecretUndecryptable {
-            app_id: app_id.to_owned(),
+            owner: owner.to_owned(),
         };
         if stored.len() < NONCE_LEN {
             return Err(undecryptable());
@@ -69,13 +69,29 @@ impl MasterKey {
                 Nonce::from_slice(nonce),
                 Payload {
                     msg: sealed,
-                    aad: app_id.as_bytes(),
+                    aad: owner.as_bytes(),
                 },
             )
             .map_err(|_| undecryptable())?;
-        String::from_utf8(plain)
+        Ok(SecretSlice::from(plain))
+    }
+
+    /// Seals a text secret (an app secret).
+    pub(crate) fn seal_text(
+        &self,
+        owner: &str,
+        secret: &SecretString,
+    ) -> Result<Vec<u8>, StoreError> {
+        self.seal(owner, secret.expose_secret().as_bytes())
+    }
+
+    pub(crate) fn open_text(&self, owner: &str, stored: &[u8]) -> Result<SecretString, StoreError> {
+        let plain = self.open(owner, stored)?;
+        String::from_utf8(plain.expose_secret().to_vec())
             .map(SecretString::from)
-            .map_err(|_| undecryptable())
+            .map_err(|_| StoreError::SecretUndecryptable {
+                owner: owner.to_owned(),
+            })
     }
 }
 
@@ -87,9 +103,9 @@ mod tests {
     fn seal_open_round_trip_and_binding() {
         let key = MasterKey::generate();
         let secret = SecretString::from("caddaa522ad547ebb42fd77e8b759372".to_owned());
-        let sealed = key.seal("app-1", &secret).expect("seal");
+        let sealed = key.seal_text("app-1", &secret).expect("seal");
         assert!(!sealed.windows(8).any(|w| w == b"caddaa52"));
-        let opened = key.open("app-1", &sealed).expect("open");
+        let opened = key.open_text("app-1", &sealed).expect("open");
         assert_eq!(opened.expose_secret(), secret.expose_secret());
         assert!(key.open("app-2", &sealed).is_err());
         assert!(MasterKey::generate().open("app-1", &sealed).is_err());

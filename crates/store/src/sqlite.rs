@@ -30,8 +30,8 @@ const POOL_CONNECTIONS_MAX: u32 = 4;
 /// at once.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
-    key: MasterKey,
+    pub(crate) pool: SqlitePool,
+    pub(crate) key: MasterKey,
 }
 
 impl SqliteStore {
@@ -66,6 +66,81 @@ impl SqliteStore {
     }
 }
 
+/// Appends `entry` to the journal and applies it to the balances inside the
+/// caller's DB transaction; on error the caller drops it, which writes nothing.
+pub(crate) async fn post_entry_in(
+    conn: &mut sqlx::SqliteConnection,
+    entry: &JournalEntry,
+    meta: &EntryMeta,
+) -> Result<i64, StoreError> {
+    // Writing first takes SQLite's write lock at the start of the DB
+    // transaction, so the balances read below are current and cannot change
+    // before commit (a read-then-write upgrade could fail with BUSY instead).
+    let entry_id: i64 = sqlx::query_scalar(
+        "INSERT INTO journal_entries (kind, reason, created_at) VALUES (?, ?, ?) RETURNING id",
+    )
+    .bind(meta.kind)
+    .bind(&meta.reason)
+    .bind(meta.created_at)
+    .fetch_one(&mut *conn)
+    .await?;
+
+    let mut balances: BTreeMap<(Account, CoinId), AccountBalance> = BTreeMap::new();
+    for posting in entry.postings() {
+        let key = (posting.account.clone(), posting.coin.clone());
+        if balances.contains_key(&key) {
+            continue;
+        }
+        let row = sqlx::query(
+            "SELECT debits_posted, credits_posted FROM balances WHERE account = ? AND coin_id = ?",
+        )
+        .bind(posting.account.key())
+        .bind(posting.coin.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+        let balance = match row {
+            Some(row) => balance_from_row(&row)?,
+            None => AccountBalance::default(),
+        };
+        balance.check(posting.account.balance_rule())?;
+        balances.insert(key, balance);
+    }
+    // On a refused entry the DB transaction is dropped, which rolls back the
+    // journal row inserted above: nothing is written.
+    apply_entry(entry, &mut balances)?;
+
+    for (seq, posting) in entry.postings().iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO postings (entry_id, seq, account, coin_id, direction, amount)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(entry_id)
+        .bind(i64::try_from(seq).map_err(|_| StoreError::Corrupt("too many postings".into()))?)
+        .bind(posting.account.key())
+        .bind(posting.coin.as_str())
+        .bind(direction_word(posting.direction))
+        .bind(posting.amount.base_units().to_string())
+        .execute(&mut *conn)
+        .await?;
+    }
+    for ((account, coin), balance) in &balances {
+        sqlx::query(
+            "INSERT INTO balances (account, coin_id, debits_posted, credits_posted)
+             VALUES (?, ?, ?, ?)
+             ON CONFLICT (account, coin_id) DO UPDATE
+             SET debits_posted = excluded.debits_posted,
+                 credits_posted = excluded.credits_posted",
+        )
+        .bind(account.key())
+        .bind(coin.as_str())
+        .bind(balance.debits_posted.base_units().to_string())
+        .bind(balance.credits_posted.base_units().to_string())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(entry_id)
+}
+
 fn parse_status(text: &str) -> Result<MerchantStatus, StoreError> {
     match text {
         "active" => Ok(MerchantStatus::Active),
@@ -74,7 +149,7 @@ fn parse_status(text: &str) -> Result<MerchantStatus, StoreError> {
     }
 }
 
-fn parse_amount(text: &str) -> Result<Amount, StoreError> {
+pub(crate) fn parse_amount(text: &str) -> Result<Amount, StoreError> {
     u128::from_str(text)
         .map(Amount::from_base_units)
         .map_err(|_| StoreError::Corrupt(format!("amount {text:?} is not an integer")))
@@ -103,7 +178,7 @@ impl Store for SqliteStore {
         name: &str,
         now_unix_secs: i64,
     ) -> Result<(), StoreError> {
-        let sealed = self.key.seal(app_id.as_str(), app_secret)?;
+        let sealed = self.key.seal_text(app_id.as_str(), app_secret)?;
         let inserted = sqlx::query(
             "INSERT INTO merchants (app_id, name, secret_ciphertext, status, created_at, updated_at)
              VALUES (?, ?, ?, 'active', ?, ?) ON CONFLICT (app_id) DO NOTHING",
@@ -153,7 +228,7 @@ impl Store for SqliteStore {
         let sealed: Vec<u8> = row.try_get("secret_ciphertext")?;
         Ok(Some(MerchantCredentials {
             app_id: MerchantId::new(app_id),
-            app_secret: self.key.open(app_id, &sealed)?,
+            app_secret: self.key.open_text(app_id, &sealed)?,
             status: parse_status(row.try_get("status")?)?,
         }))
     }
@@ -164,7 +239,7 @@ impl Store for SqliteStore {
         app_secret: &SecretString,
         now_unix_secs: i64,
     ) -> Result<(), StoreError> {
-        let sealed = self.key.seal(app_id.as_str(), app_secret)?;
+        let sealed = self.key.seal_text(app_id.as_str(), app_secret)?;
         let updated = sqlx::query(
             "UPDATE merchants SET secret_ciphertext = ?, updated_at = ? WHERE app_id = ?",
         )
@@ -200,71 +275,7 @@ impl Store for SqliteStore {
 
     async fn post_entry(&self, entry: &JournalEntry, meta: &EntryMeta) -> Result<i64, StoreError> {
         let mut db_tx = self.pool.begin().await?;
-        // Writing first takes SQLite's write lock at the start of the DB
-        // transaction, so the balances read below are current and cannot change
-        // before commit (a read-then-write upgrade could fail with BUSY instead).
-        let entry_id: i64 = sqlx::query_scalar(
-            "INSERT INTO journal_entries (kind, reason, created_at) VALUES (?, ?, ?) RETURNING id",
-        )
-        .bind(meta.kind)
-        .bind(&meta.reason)
-        .bind(meta.created_at)
-        .fetch_one(&mut *db_tx)
-        .await?;
-
-        let mut balances: BTreeMap<(Account, CoinId), AccountBalance> = BTreeMap::new();
-        for posting in entry.postings() {
-            let key = (posting.account.clone(), posting.coin.clone());
-            if balances.contains_key(&key) {
-                continue;
-            }
-            let row = sqlx::query(
-                "SELECT debits_posted, credits_posted FROM balances WHERE account = ? AND coin_id = ?",
-            )
-            .bind(posting.account.key())
-            .bind(posting.coin.as_str())
-            .fetch_optional(&mut *db_tx)
-            .await?;
-            let balance = match row {
-                Some(row) => balance_from_row(&row)?,
-                None => AccountBalance::default(),
-            };
-            balance.check(posting.account.balance_rule())?;
-            balances.insert(key, balance);
-        }
-        // On a refused entry the DB transaction is dropped, which rolls back the
-        // journal row inserted above: nothing is written.
-        apply_entry(entry, &mut balances)?;
-
-        for (seq, posting) in entry.postings().iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO postings (entry_id, seq, account, coin_id, direction, amount)
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(entry_id)
-            .bind(i64::try_from(seq).map_err(|_| StoreError::Corrupt("too many postings".into()))?)
-            .bind(posting.account.key())
-            .bind(posting.coin.as_str())
-            .bind(direction_word(posting.direction))
-            .bind(posting.amount.base_units().to_string())
-            .execute(&mut *db_tx)
-            .await?;
-        }
-        for ((account, coin), balance) in &balances {
-            sqlx::query(
-                "INSERT INTO balances (account, coin_id, debits_posted, credits_posted)
-                 VALUES (?, ?, ?, ?)
-                 ON CONFLICT (account, coin_id) DO UPDATE
-                 SET debits_posted = excluded.debits_posted,
-                     credits_posted = excluded.credits_posted",
-            )
-            .bind(account.key())
-            .bind(coin.as_str())
-            .bind(balance.debits_posted.base_units().to_string())
-            .bind(balance.credits_posted.base_units().to_string())
-            .execute(&mut *db_tx)
-            .await?;
-        }
+        let entry_id = post_entry_in(&mut db_tx, entry, meta).await?;
         db_tx.commit().await?;
         Ok(entry_id)
     }

@@ -1,5 +1,6 @@
+use anyhow::bail;
 use ccgate_ledger::MerchantId;
-use ccgate_store::{MerchantStatus, Store, generate_app_id, generate_app_secret};
+use ccgate_store::{DepositStore, MerchantStatus, Store, generate_app_id, generate_app_secret};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
@@ -47,6 +48,25 @@ pub async fn run(data_dir: &DataDir, command: MerchantCommand) -> anyhow::Result
                 .set_merchant_status(&app_id, MerchantStatus::Disabled, unix_now())
                 .await?;
             println!("Merchant {app_id} is disabled.");
+        }
+        MerchantCommand::SetWebhook {
+            app_id,
+            url,
+            notify_pending,
+        } => {
+            let url = url.trim();
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                bail!("--url must start with http:// or https://");
+            }
+            store
+                .set_merchant_webhook(&MerchantId::new(app_id.as_str()), Some(url), notify_pending)
+                .await?;
+            let pending = if notify_pending {
+                ", pending and processing included"
+            } else {
+                ""
+            };
+            println!("Webhooks of {app_id} go to {url}{pending}.");
         }
     }
     store.close().await;

@@ -1,3 +1,4 @@
+pub mod background;
 pub mod bench;
 pub mod coins;
 pub mod cwallet;
@@ -5,6 +6,7 @@ pub mod devnet;
 pub mod ledger;
 pub mod merchant;
 pub mod serve;
+pub mod webhooks;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -3,13 +3,15 @@ use std::time::Duration;
 
 use anyhow::Context;
 use ccgate_chain::ChainSet;
+use ccgate_engine::addresses::{AddressBook, PERMANENT_ADDRESSES_PER_MERCHANT_DEFAULT};
+use ccgate_engine::webhooks::DeliveryConfig;
 use ccgate_ledger::MerchantId;
 use ccgate_pricefeed::{HttpPriceFeed, PriceSource, StaticPrices};
 use ccgate_server::{AppState, ServerConfig, SystemClock};
 use ccgate_store::{CachingStore, SqliteStore, Store, generate_app_id, generate_app_secret};
 use secrecy::ExposeSecret;
 
-use super::unix_now;
+use super::{background, unix_now};
 use crate::ServeArgs;
 use crate::config::Settings;
 use crate::data_dir::DataDir;
@@ -18,7 +20,7 @@ pub const CACHE_TTL_MS_DEFAULT: u64 = 1_000;
 
 /// The state `serve` runs with; `bench` builds the same. A live price feed
 /// starts refreshing here, in the background.
-pub fn app_state(
+pub async fn app_state(
     store: Arc<CachingStore<SqliteStore>>,
     settings: &Settings,
     config: ServerConfig,
@@ -32,12 +34,19 @@ pub fn app_state(
         None => Arc::new(StaticPrices::new(settings.prices.clone())),
     };
     let registry = Arc::new(settings.registry.clone());
-    let chains = Arc::new(ChainSet::devnet(&registry, store.clone()));
+    let backend = Arc::new(store.backend().clone());
+    let chains = Arc::new(ChainSet::devnet(&registry, store.clone(), backend.clone()));
+    let addresses = Arc::new(
+        AddressBook::open(backend, PERMANENT_ADDRESSES_PER_MERCHANT_DEFAULT)
+            .await
+            .context("load the deposit seed")?,
+    );
     Ok(AppState {
         store,
         registry,
         prices,
         chains,
+        addresses,
         clock: Arc::new(SystemClock),
         config: Arc::new(config),
     })
@@ -79,12 +88,22 @@ pub async fn run(data_dir: &DataDir, settings: &Settings, args: ServeArgs) -> an
         body_limit_bytes: args.body_limit_bytes,
         rate_limit_per_sec: (!args.no_rate_limit).then_some(args.rate_limit_per_sec),
     };
-    let state = app_state(store.clone(), settings, config)?;
+    let state = app_state(store.clone(), settings, config).await?;
+    let delivery = DeliveryConfig {
+        retry_after_first_ms: args.webhook_retry_ms.clone(),
+        timeout_ms: args.webhook_timeout_ms,
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let loops = background::spawn(&state, store.backend(), delivery, stopped)?;
     let shutdown = shutdown_signal().context("install the signal handlers")?;
     // Scripts and tests wait for this exact line.
     println!("ccgate listening on {base_url}");
     tracing::info!(%address, data_dir = %data_dir.path().display(), "serve");
     ccgate_server::serve(listener, state, shutdown).await?;
+    let _ = stop.send(true);
+    for task in loops {
+        let _ = task.await;
+    }
     store.backend().close().await;
     tracing::info!("stopped");
     Ok(())

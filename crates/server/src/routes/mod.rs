@@ -1,3 +1,4 @@
+pub mod addresses;
 pub mod assets;
 pub mod coins;
 pub mod cwallet;

@@ -1,0 +1,227 @@
+//! The deposit watcher: follows each chain, and credits every transfer to one
+//! of our addresses once it has the chain's required confirmations — in one
+//! DB transaction with its journal entry and its webhook, and at most once.
+
+use std::sync::Arc;
+
+use ccgate_api::deposits::{DIRECT_DEPOSIT, DirectDepositWebhook};
+use ccgate_chain::{ChainAdapter, ChainSet};
+use ccgate_ledger::{Account, Amount, Chain, Direction, JournalEntry, Posting, Registry};
+use ccgate_store::{ChainTransfer, DepositStore, EntryMeta, NewDeposit, NewWebhook, Store};
+
+use crate::{EngineError, RecordIds};
+
+/// Blocks one tick looks at per chain, so a long backlog is worked off in
+/// bounded steps.
+const SCAN_BLOCKS_PER_TICK_MAX: u64 = 1_000;
+/// Service fees are parts per million.
+const PPM: u128 = 1_000_000;
+/// The service fee when a merchant has none set (decisions §5: 0.03 %).
+pub const SERVICE_FEE_PPM_DEFAULT: u32 = 300;
+const DEPOSIT_KIND: &str = "deposit";
+
+#[derive(Debug)]
+pub struct DepositWatcher {
+    registry: Arc<Registry>,
+    chains: Arc<ChainSet>,
+    store: Arc<dyn Store>,
+    deposits: Arc<dyn DepositStore>,
+    ids: RecordIds,
+}
+
+/// `amount × ppm / 10^6`, rounded down (the merchant is never charged more
+/// than the rate), without overflowing for any u128 amount.
+pub fn service_fee(amount: Amount, fee_ppm: u32) -> Amount {
+    let units = amount.base_units();
+    let ppm = u128::from(fee_ppm.min(1_000_000));
+    Amount::from_base_units(units / PPM * ppm + units % PPM * ppm / PPM)
+}
+
+impl DepositWatcher {
+    pub fn new(
+        registry: Arc<Registry>,
+        chains: Arc<ChainSet>,
+        store: Arc<dyn Store>,
+        deposits: Arc<dyn DepositStore>,
+    ) -> DepositWatcher {
+        DepositWatcher {
+            registry,
+            chains,
+            store,
+            deposits,
+            ids: RecordIds::default(),
+        }
+    }
+
+    /// One pass over every chain; returns how many deposits were credited.
+    pub async fn tick(&self, now_unix_ms: i64) -> Result<usize, EngineError> {
+        let mut credited = 0;
+        for adapter in self.chains.adapters() {
+            credited += self.scan(adapter.as_ref(), now_unix_ms).await?;
+        }
+        Ok(credited)
+    }
+
+    async fn scan(
+        &self,
+        adapter: &dyn ChainAdapter,
+        now_unix_ms: i64,
+    ) -> Result<usize, EngineError> {
+        let chain = adapter.chain();
+        let code = chain.code.as_str();
+        let height = adapter.height(now_unix_ms).await?;
+        // A transfer in block b has `height - b + 1` confirmations.
+        let required = chain.confirmations_required.max(1);
+        let Some(confirmed_up_to) = height.checked_sub(required - 1) else {
+            return Ok(0);
+        };
+        let from = match self.deposits.chain_cursor(code).await? {
+            Some(scanned) => scanned.saturating_add(1),
+            None => 0,
+        };
+        if from > confirmed_up_to {
+            return Ok(0);
+        }
+        let to = confirmed_up_to.min(from.saturating_add(SCAN_BLOCKS_PER_TICK_MAX - 1));
+        let mut credited = 0;
+        for transfer in adapter.transfers(from, to).await? {
+            if self.credit(chain, &transfer, now_unix_ms).await? {
+                credited += 1;
+            }
+        }
+        // Crediting is idempotent, so a crash before this line only means the
+        // same blocks are looked at again.
+        self.deposits.set_chain_cursor(code, to).await?;
+        Ok(credited)
+    }
+
+    async fn credit(
+        &self,
+        chain: &Chain,
+        transfer: &ChainTransfer,
+        now_unix_ms: i64,
+    ) -> Result<bool, EngineError> {
+        let Some(address) = self
+            .deposits
+            .deposit_address(&transfer.chain, &transfer.to_address)
+            .await?
+        else {
+            return Ok(false);
+        };
+        let Some((coin, token)) = self.registry.token(&transfer.token_id) else {
+            tracing::warn!(chain = %chain.code, txid = %transfer.txid, token = %transfer.token_id,
+                "a deposit of a token not in the registry is left uncredited");
+            return Ok(false);
+        };
+        if token.chain != chain.code || transfer.amount.is_zero() {
+            return Ok(false);
+        }
+        let fee_ppm = self
+            .deposits
+            .merchant_settings(&address.app_id)
+            .await?
+            .map_or(SERVICE_FEE_PPM_DEFAULT, |s| s.service_fee_ppm);
+        let fee = service_fee(transfer.amount, fee_ppm);
+        let credit = transfer
+            .amount
+            .checked_sub(fee)
+            .ok_or(ccgate_ledger::LedgerError::AmountOverflow)?;
+        let mut postings = vec![Posting {
+            account: Account::ChainCustody(chain.code.clone()),
+            coin: coin.id.clone(),
+            direction: Direction::Debit,
+            amount: transfer.amount,
+        }];
+        for (account, amount) in [
+            (Account::MerchantAvailable(address.app_id.clone()), credit),
+            (Account::OperatorFees, fee),
+        ] {
+            if !amount.is_zero() {
+                postings.push(Posting {
+                    account,
+                    coin: coin.id.clone(),
+                    direction: Direction::Credit,
+                    amount,
+                });
+            }
+        }
+        let entry = JournalEntry::new(postings)?;
+        let record_id = self.ids.next(now_unix_ms);
+        let print = |amount: Amount| amount.to_decimal_string(coin.precision);
+        let payload = serde_json::to_string(&DirectDepositWebhook {
+            pay_status: "success".to_owned(),
+            order_type: DIRECT_DEPOSIT.to_owned(),
+            record_id: record_id.clone(),
+            paid_amount: print(transfer.amount),
+            credit_amount: print(credit),
+            chain: chain.code.to_string(),
+            from_address: transfer.from_address.clone(),
+            to_address: transfer.to_address.clone(),
+            contract: token.contract.clone(),
+            crypto: coin.symbol.clone(),
+            txid: transfer.txid.clone(),
+            service_fee: print(fee),
+            memo: transfer.memo.clone(),
+            user_id: address.user_id.clone().unwrap_or_default(),
+        })?;
+        let now_secs = now_unix_ms.div_euclid(1000);
+        let credited = self
+            .deposits
+            .credit_deposit(
+                &NewDeposit {
+                    record_id: record_id.clone(),
+                    transfer: transfer.clone(),
+                    app_id: address.app_id.clone(),
+                    user_id: address.user_id.clone(),
+                    coin_id: coin.id.clone(),
+                    service_fee: fee,
+                    credit_amount: credit,
+                    credited_at: now_secs,
+                },
+                &entry,
+                &EntryMeta {
+                    kind: DEPOSIT_KIND,
+                    reason: format!("{} {} #{}", chain.code, transfer.txid, transfer.log_index),
+                    created_at: now_secs,
+                },
+                &NewWebhook {
+                    app_id: address.app_id.clone(),
+                    record_id,
+                    order_type: DIRECT_DEPOSIT,
+                    url: address.notify_url.clone(),
+                    payload,
+                    created_at_ms: now_unix_ms,
+                },
+            )
+            .await?;
+        if credited {
+            self.store.balances_changed(&address.app_id);
+            tracing::info!(chain = %chain.code, txid = %transfer.txid, merchant = %address.app_id,
+                amount = %print(transfer.amount), crypto = %coin.symbol, "deposit credited");
+        }
+        Ok(credited)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fee(units: u128, ppm: u32) -> u128 {
+        service_fee(Amount::from_base_units(units), ppm).base_units()
+    }
+
+    #[test]
+    fn service_fee_rounds_down_and_never_overflows() {
+        // The documentation's example: 0.03 % of 666 USDT (6 places) is 0.1998.
+        assert_eq!(fee(666_000_000, 300), 199_800);
+        assert_eq!(fee(3_333, 300), 0);
+        assert_eq!(fee(10_000, 300), 3);
+        assert_eq!(fee(u128::MAX, 1_000_000), u128::MAX);
+        assert_eq!(
+            fee(u128::MAX, 300),
+            u128::MAX / 1_000_000 * 300 + u128::MAX % 1_000_000 * 300 / 1_000_000
+        );
+        assert_eq!(fee(5, 0), 0);
+    }
+}

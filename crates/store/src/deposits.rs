@@ -1,0 +1,225 @@
+//! What deposits and webhooks keep: derived addresses, chain transfers seen,
+//! credited deposits, and the webhook outbox with its delivery log.
+
+use async_trait::async_trait;
+use ccgate_ledger::{Amount, CoinId, JournalEntry, MerchantId, TokenId};
+use secrecy::SecretSlice;
+
+use crate::{EntryMeta, StoreError};
+
+/// An address the gateway derived for a merchant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DepositAddress {
+    pub chain: String,
+    pub address: String,
+    pub app_id: MerchantId,
+    /// The merchant's user, for a permanent address.
+    pub user_id: Option<String>,
+    pub notify_url: Option<String>,
+    pub derivation_index: u32,
+}
+
+/// One token transfer in one block of a chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainTransfer {
+    pub chain: String,
+    pub txid: String,
+    /// Position of the transfer within its chain transaction.
+    pub log_index: u32,
+    pub block_height: u64,
+    pub from_address: String,
+    pub to_address: String,
+    pub memo: String,
+    pub token_id: TokenId,
+    /// In the coin's base units.
+    pub amount: Amount,
+}
+
+/// A merchant's deposit and webhook settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MerchantSettings {
+    pub webhook_url: Option<String>,
+    /// Also notify `pending`/`processing`, not only final states (decisions §7).
+    pub notify_pending: bool,
+    /// Service fee in parts per million of each deposit.
+    pub service_fee_ppm: u32,
+}
+
+/// A confirmed transfer to one of our addresses, about to be credited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDeposit {
+    pub record_id: String,
+    pub transfer: ChainTransfer,
+    pub app_id: MerchantId,
+    pub user_id: Option<String>,
+    pub coin_id: CoinId,
+    pub service_fee: Amount,
+    pub credit_amount: Amount,
+    pub credited_at: i64,
+}
+
+/// A webhook to put in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewWebhook {
+    pub app_id: MerchantId,
+    pub record_id: String,
+    pub order_type: &'static str,
+    /// `None`: the merchant's webhook URL at delivery time.
+    pub url: Option<String>,
+    pub payload: String,
+    pub created_at_ms: i64,
+}
+
+/// A webhook claimed for delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxWebhook {
+    pub id: i64,
+    pub app_id: MerchantId,
+    pub record_id: String,
+    pub order_type: String,
+    pub url: Option<String>,
+    pub payload: String,
+    /// Attempts made before this one.
+    pub attempts: u32,
+}
+
+/// One delivery attempt, as logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookAttempt {
+    pub attempt: u32,
+    pub at_ms: i64,
+    pub http_status: Option<u16>,
+    pub latency_ms: u64,
+    /// `delivered`, or why not (`HTTP 500`, `timeout`, `no success in body`…).
+    pub outcome: String,
+    /// The first bytes of the answer.
+    pub response_head: String,
+}
+
+/// What happens to a webhook after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookNext {
+    Delivered,
+    RetryAt { at_ms: i64 },
+    GiveUp,
+}
+
+/// A webhook as listed to operators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookRow {
+    pub id: i64,
+    pub app_id: MerchantId,
+    pub record_id: String,
+    pub order_type: String,
+    pub status: String,
+    pub attempts: u32,
+    pub next_attempt_at_ms: i64,
+    pub created_at_ms: i64,
+    pub url: Option<String>,
+    pub payload: String,
+}
+
+#[async_trait]
+pub trait DepositStore: Send + Sync + std::fmt::Debug + 'static {
+    /// The secret stored under `name`, storing `fresh` first if there is none,
+    /// so that concurrent first starts agree on one value.
+    async fn load_or_init_secret(
+        &self,
+        name: &str,
+        fresh: &SecretSlice<u8>,
+    ) -> Result<SecretSlice<u8>, StoreError>;
+
+    async fn permanent_address(
+        &self,
+        app_id: &MerchantId,
+        user_id: &str,
+        chain: &str,
+    ) -> Result<Option<DepositAddress>, StoreError>;
+
+    async fn count_permanent_addresses(&self, app_id: &MerchantId) -> Result<u64, StoreError>;
+
+    /// Reserves the next derivation index of a chain family.
+    async fn next_derivation_index(&self, family: &str) -> Result<u32, StoreError>;
+
+    /// Stores a permanent address; if the (merchant, user, chain) already has
+    /// one (a concurrent request), that one is returned instead.
+    async fn insert_permanent_address(
+        &self,
+        address: &DepositAddress,
+        now_unix_secs: i64,
+    ) -> Result<DepositAddress, StoreError>;
+
+    async fn deposit_address(
+        &self,
+        chain: &str,
+        address: &str,
+    ) -> Result<Option<DepositAddress>, StoreError>;
+
+    async fn merchant_settings(
+        &self,
+        app_id: &MerchantId,
+    ) -> Result<Option<MerchantSettings>, StoreError>;
+
+    async fn set_merchant_webhook(
+        &self,
+        app_id: &MerchantId,
+        url: Option<&str>,
+        notify_pending: bool,
+    ) -> Result<(), StoreError>;
+
+    async fn devnet_add_transfer(&self, transfer: &ChainTransfer) -> Result<(), StoreError>;
+
+    /// Devnet transfers in blocks `from_height..=to_height`, in block order.
+    async fn devnet_transfers(
+        &self,
+        chain: &str,
+        from_height: u64,
+        to_height: u64,
+    ) -> Result<Vec<ChainTransfer>, StoreError>;
+
+    async fn chain_cursor(&self, chain: &str) -> Result<Option<u64>, StoreError>;
+
+    async fn set_chain_cursor(&self, chain: &str, scanned_height: u64) -> Result<(), StoreError>;
+
+    /// Records the deposit, posts its journal entry and queues its webhook in
+    /// one DB transaction. `false` (and nothing written) if that transfer was
+    /// credited before.
+    async fn credit_deposit(
+        &self,
+        deposit: &NewDeposit,
+        entry: &JournalEntry,
+        meta: &EntryMeta,
+        webhook: &NewWebhook,
+    ) -> Result<bool, StoreError>;
+}
+
+#[async_trait]
+pub trait OutboxStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Up to `limit` webhooks due at `now_ms`, claimed for `lease_ms` (their
+    /// next attempt moves past the lease, so no other worker takes them).
+    async fn claim_due_webhooks(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxWebhook>, StoreError>;
+
+    async fn record_webhook_attempt(
+        &self,
+        id: i64,
+        attempt: &WebhookAttempt,
+        next: WebhookNext,
+    ) -> Result<(), StoreError>;
+
+    /// Newest first.
+    async fn list_webhooks(
+        &self,
+        app_id: Option<&MerchantId>,
+        limit: u32,
+    ) -> Result<Vec<WebhookRow>, StoreError>;
+
+    async fn webhook_with_attempts(
+        &self,
+        id: i64,
+    ) -> Result<Option<(WebhookRow, Vec<WebhookAttempt>)>, StoreError>;
+}

@@ -1,0 +1,480 @@
+//! `DepositStore` and `OutboxStore` on SQLite.
+
+use async_trait::async_trait;
+use ccgate_ledger::{JournalEntry, MerchantId, TokenId};
+use secrecy::{ExposeSecret, SecretSlice};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use crate::deposits::{
+    ChainTransfer, DepositAddress, DepositStore, MerchantSettings, NewDeposit, NewWebhook,
+    OutboxStore, OutboxWebhook, WebhookAttempt, WebhookNext, WebhookRow,
+};
+use crate::sqlite::{parse_amount, post_entry_in};
+use crate::{EntryMeta, SqliteStore, StoreError};
+
+/// Answers kept in the delivery log are cut to this many bytes.
+const RESPONSE_HEAD_BYTES_MAX: usize = 256;
+
+fn to_i64(value: u64, what: &str) -> Result<i64, StoreError> {
+    i64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value} is too large")))
+}
+
+fn to_u32(value: i64, what: &str) -> Result<u32, StoreError> {
+    u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value}")))
+}
+
+fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value}")))
+}
+
+fn address_from_row(row: &SqliteRow) -> Result<DepositAddress, StoreError> {
+    Ok(DepositAddress {
+        chain: row.try_get("chain")?,
+        address: row.try_get("address")?,
+        app_id: MerchantId::new(row.try_get::<String, _>("app_id")?),
+        user_id: row.try_get("user_id")?,
+        notify_url: row.try_get("notify_url")?,
+        derivation_index: to_u32(row.try_get("derivation_index")?, "derivation index")?,
+    })
+}
+
+fn transfer_from_row(row: &SqliteRow) -> Result<ChainTransfer, StoreError> {
+    Ok(ChainTransfer {
+        chain: row.try_get("chain")?,
+        txid: row.try_get("txid")?,
+        log_index: to_u32(row.try_get("log_index")?, "log index")?,
+        block_height: to_u64(row.try_get("block_height")?, "block height")?,
+        from_address: row.try_get("from_address")?,
+        to_address: row.try_get("to_address")?,
+        memo: row.try_get("memo")?,
+        token_id: TokenId::new(row.try_get::<String, _>("token_id")?),
+        amount: parse_amount(row.try_get("amount")?)?,
+    })
+}
+
+fn webhook_row(row: &SqliteRow) -> Result<WebhookRow, StoreError> {
+    Ok(WebhookRow {
+        id: row.try_get("id")?,
+        app_id: MerchantId::new(row.try_get::<String, _>("app_id")?),
+        record_id: row.try_get("record_id")?,
+        order_type: row.try_get("order_type")?,
+        status: row.try_get("status")?,
+        attempts: to_u32(row.try_get("attempts")?, "attempts")?,
+        next_attempt_at_ms: row.try_get("next_attempt_at_ms")?,
+        created_at_ms: row.try_get("created_at_ms")?,
+        url: row.try_get("url")?,
+        payload: row.try_get("payload")?,
+    })
+}
+
+const ADDRESS_COLUMNS: &str = "chain, address, app_id, user_id, notify_url, derivation_index";
+const WEBHOOK_COLUMNS: &str = "id, app_id, record_id, order_type, status, attempts, next_attempt_at_ms, created_at_ms, url, payload";
+
+#[async_trait]
+impl DepositStore for SqliteStore {
+    async fn load_or_init_secret(
+        &self,
+        name: &str,
+        fresh: &SecretSlice<u8>,
+    ) -> Result<SecretSlice<u8>, StoreError> {
+        let sealed = self.key.seal(name, fresh.expose_secret())?;
+        sqlx::query(
+            "INSERT INTO sealed_secrets (name, ciphertext) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(sealed)
+        .execute(&self.pool)
+        .await?;
+        let stored: Vec<u8> =
+            sqlx::query_scalar("SELECT ciphertext FROM sealed_secrets WHERE name = ?")
+                .bind(name)
+                .fetch_one(&self.pool)
+                .await?;
+        self.key.open(name, &stored)
+    }
+
+    async fn permanent_address(
+        &self,
+        app_id: &MerchantId,
+        user_id: &str,
+        chain: &str,
+    ) -> Result<Option<DepositAddress>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ADDRESS_COLUMNS} FROM deposit_addresses
+             WHERE app_id = ? AND user_id = ? AND chain = ?"
+        ))
+        .bind(app_id.as_str())
+        .bind(user_id)
+        .bind(chain)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(address_from_row).transpose()
+    }
+
+    async fn count_permanent_addresses(&self, app_id: &MerchantId) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM deposit_addresses WHERE app_id = ? AND user_id IS NOT NULL",
+        )
+        .bind(app_id.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        to_u64(count, "address count")
+    }
+
+    async fn next_derivation_index(&self, family: &str) -> Result<u32, StoreError> {
+        let next: i64 = sqlx::query_scalar(
+            "INSERT INTO derivation_counters (family, next_index) VALUES (?, 1)
+             ON CONFLICT (family) DO UPDATE SET next_index = next_index + 1
+             RETURNING next_index - 1",
+        )
+        .bind(family)
+        .fetch_one(&self.pool)
+        .await?;
+        to_u32(next, "derivation index")
+    }
+
+    async fn insert_permanent_address(
+        &self,
+        address: &DepositAddress,
+        now_unix_secs: i64,
+    ) -> Result<DepositAddress, StoreError> {
+        let user_id = address
+            .user_id
+            .as_deref()
+            .ok_or_else(|| StoreError::Corrupt("a permanent address needs a user id".into()))?;
+        sqlx::query(
+            "INSERT INTO deposit_addresses
+                 (chain, address, app_id, user_id, notify_url, derivation_index, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (app_id, user_id, chain) WHERE user_id IS NOT NULL DO NOTHING",
+        )
+        .bind(&address.chain)
+        .bind(&address.address)
+        .bind(address.app_id.as_str())
+        .bind(user_id)
+        .bind(&address.notify_url)
+        .bind(i64::from(address.derivation_index))
+        .bind(now_unix_secs)
+        .execute(&self.pool)
+        .await?;
+        self.permanent_address(&address.app_id, user_id, &address.chain)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a stored address vanished".into()))
+    }
+
+    async fn deposit_address(
+        &self,
+        chain: &str,
+        address: &str,
+    ) -> Result<Option<DepositAddress>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ADDRESS_COLUMNS} FROM deposit_addresses WHERE chain = ? AND address = ?"
+        ))
+        .bind(chain)
+        .bind(address)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(address_from_row).transpose()
+    }
+
+    async fn merchant_settings(
+        &self,
+        app_id: &MerchantId,
+    ) -> Result<Option<MerchantSettings>, StoreError> {
+        let row = sqlx::query(
+            "SELECT webhook_url, notify_pending, service_fee_ppm FROM merchants WHERE app_id = ?",
+        )
+        .bind(app_id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(MerchantSettings {
+                webhook_url: row.try_get("webhook_url")?,
+                notify_pending: row.try_get::<i64, _>("notify_pending")? != 0,
+                service_fee_ppm: to_u32(row.try_get("service_fee_ppm")?, "service fee")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn set_merchant_webhook(
+        &self,
+        app_id: &MerchantId,
+        url: Option<&str>,
+        notify_pending: bool,
+    ) -> Result<(), StoreError> {
+        let updated = sqlx::query(
+            "UPDATE merchants SET webhook_url = ?, notify_pending = ? WHERE app_id = ?",
+        )
+        .bind(url)
+        .bind(i64::from(notify_pending))
+        .bind(app_id.as_str())
+        .execute(&self.pool)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::MerchantNotFound(app_id.to_string()));
+        }
+        Ok(())
+    }
+
+    async fn devnet_add_transfer(&self, transfer: &ChainTransfer) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO devnet_transfers
+                 (chain, txid, log_index, block_height, from_address, to_address, memo, token_id, amount)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&transfer.chain)
+        .bind(&transfer.txid)
+        .bind(i64::from(transfer.log_index))
+        .bind(to_i64(transfer.block_height, "block height")?)
+        .bind(&transfer.from_address)
+        .bind(&transfer.to_address)
+        .bind(&transfer.memo)
+        .bind(transfer.token_id.as_str())
+        .bind(transfer.amount.base_units().to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn devnet_transfers(
+        &self,
+        chain: &str,
+        from_height: u64,
+        to_height: u64,
+    ) -> Result<Vec<ChainTransfer>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT chain, txid, log_index, block_height, from_address, to_address, memo, token_id, amount
+             FROM devnet_transfers
+             WHERE chain = ? AND block_height BETWEEN ? AND ?
+             ORDER BY block_height, txid, log_index",
+        )
+        .bind(chain)
+        .bind(to_i64(from_height, "height")?)
+        .bind(to_i64(to_height, "height")?)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(transfer_from_row).collect()
+    }
+
+    async fn chain_cursor(&self, chain: &str) -> Result<Option<u64>, StoreError> {
+        let height: Option<i64> =
+            sqlx::query_scalar("SELECT scanned_height FROM chain_cursors WHERE chain = ?")
+                .bind(chain)
+                .fetch_optional(&self.pool)
+                .await?;
+        height.map(|h| to_u64(h, "cursor")).transpose()
+    }
+
+    async fn set_chain_cursor(&self, chain: &str, scanned_height: u64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO chain_cursors (chain, scanned_height) VALUES (?, ?)
+             ON CONFLICT (chain) DO UPDATE SET scanned_height = excluded.scanned_height",
+        )
+        .bind(chain)
+        .bind(to_i64(scanned_height, "height")?)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn credit_deposit(
+        &self,
+        deposit: &NewDeposit,
+        entry: &JournalEntry,
+        meta: &EntryMeta,
+        webhook: &NewWebhook,
+    ) -> Result<bool, StoreError> {
+        let transfer = &deposit.transfer;
+        let mut db_tx = self.pool.begin().await?;
+        let entry_id = post_entry_in(&mut db_tx, entry, meta).await?;
+        // The unique (chain, txid, log_index) makes a second credit of the same
+        // transfer a no-op, whichever process or restart attempts it: the DB
+        // transaction is dropped, taking the journal entry above with it.
+        let claimed = sqlx::query(
+            "INSERT INTO deposits
+                 (record_id, chain, txid, log_index, app_id, address, user_id, token_id, coin_id,
+                  paid_amount, service_fee, credit_amount, from_address, memo, block_height,
+                  journal_entry_id, credited_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (chain, txid, log_index) DO NOTHING",
+        )
+        .bind(&deposit.record_id)
+        .bind(&transfer.chain)
+        .bind(&transfer.txid)
+        .bind(i64::from(transfer.log_index))
+        .bind(deposit.app_id.as_str())
+        .bind(&transfer.to_address)
+        .bind(&deposit.user_id)
+        .bind(transfer.token_id.as_str())
+        .bind(deposit.coin_id.as_str())
+        .bind(transfer.amount.base_units().to_string())
+        .bind(deposit.service_fee.base_units().to_string())
+        .bind(deposit.credit_amount.base_units().to_string())
+        .bind(&transfer.from_address)
+        .bind(&transfer.memo)
+        .bind(to_i64(transfer.block_height, "block height")?)
+        .bind(entry_id)
+        .bind(deposit.credited_at)
+        .execute(&mut *db_tx)
+        .await?;
+        if claimed.rows_affected() == 0 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO webhook_outbox
+                 (app_id, record_id, order_type, url, payload, status, attempts,
+                  next_attempt_at_ms, created_at_ms)
+             VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+        )
+        .bind(webhook.app_id.as_str())
+        .bind(&webhook.record_id)
+        .bind(webhook.order_type)
+        .bind(&webhook.url)
+        .bind(&webhook.payload)
+        .bind(webhook.created_at_ms)
+        .bind(webhook.created_at_ms)
+        .execute(&mut *db_tx)
+        .await?;
+        db_tx.commit().await?;
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl OutboxStore for SqliteStore {
+    async fn claim_due_webhooks(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxWebhook>, StoreError> {
+        let rows = sqlx::query(
+            "UPDATE webhook_outbox SET next_attempt_at_ms = ?
+             WHERE id IN (SELECT id FROM webhook_outbox
+                          WHERE status = 'pending' AND next_attempt_at_ms <= ?
+                          ORDER BY next_attempt_at_ms, id LIMIT ?)
+             RETURNING id, app_id, record_id, order_type, url, payload, attempts",
+        )
+        .bind(now_ms.saturating_add(lease_ms))
+        .bind(now_ms)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut claimed = rows
+            .iter()
+            .map(|row| {
+                Ok(OutboxWebhook {
+                    id: row.try_get("id")?,
+                    app_id: MerchantId::new(row.try_get::<String, _>("app_id")?),
+                    record_id: row.try_get("record_id")?,
+                    order_type: row.try_get("order_type")?,
+                    url: row.try_get("url")?,
+                    payload: row.try_get("payload")?,
+                    attempts: to_u32(row.try_get("attempts")?, "attempts")?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        claimed.sort_by_key(|webhook| webhook.id);
+        Ok(claimed)
+    }
+
+    async fn record_webhook_attempt(
+        &self,
+        id: i64,
+        attempt: &WebhookAttempt,
+        next: WebhookNext,
+    ) -> Result<(), StoreError> {
+        let head: String = attempt
+            .response_head
+            .char_indices()
+            .take_while(|(at, _)| *at < RESPONSE_HEAD_BYTES_MAX)
+            .map(|(_, c)| c)
+            .collect();
+        let mut db_tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO webhook_attempts
+                 (outbox_id, attempt, at_ms, http_status, latency_ms, outcome, response_head)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(i64::from(attempt.attempt))
+        .bind(attempt.at_ms)
+        .bind(attempt.http_status.map(i64::from))
+        .bind(to_i64(attempt.latency_ms, "latency")?)
+        .bind(&attempt.outcome)
+        .bind(head)
+        .execute(&mut *db_tx)
+        .await?;
+        let (status, next_at) = match next {
+            WebhookNext::Delivered => ("delivered", attempt.at_ms),
+            WebhookNext::RetryAt { at_ms } => ("pending", at_ms),
+            WebhookNext::GiveUp => ("failed", attempt.at_ms),
+        };
+        sqlx::query(
+            "UPDATE webhook_outbox SET status = ?, attempts = ?, next_attempt_at_ms = ? WHERE id = ?",
+        )
+        .bind(status)
+        .bind(i64::from(attempt.attempt))
+        .bind(next_at)
+        .bind(id)
+        .execute(&mut *db_tx)
+        .await?;
+        db_tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_webhooks(
+        &self,
+        app_id: Option<&MerchantId>,
+        limit: u32,
+    ) -> Result<Vec<WebhookRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {WEBHOOK_COLUMNS} FROM webhook_outbox
+             WHERE ?1 IS NULL OR app_id = ?1 ORDER BY id DESC LIMIT ?2"
+        ))
+        .bind(app_id.map(MerchantId::as_str))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(webhook_row).collect()
+    }
+
+    async fn webhook_with_attempts(
+        &self,
+        id: i64,
+    ) -> Result<Option<(WebhookRow, Vec<WebhookAttempt>)>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {WEBHOOK_COLUMNS} FROM webhook_outbox WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let attempts = sqlx::query(
+            "SELECT attempt, at_ms, http_status, latency_ms, outcome, response_head
+             FROM webhook_attempts WHERE outbox_id = ? ORDER BY attempt",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|a| {
+            Ok(WebhookAttempt {
+                attempt: to_u32(a.try_get("attempt")?, "attempt")?,
+                at_ms: a.try_get("at_ms")?,
+                http_status: a
+                    .try_get::<Option<i64>, _>("http_status")?
+                    .and_then(|s| u16::try_from(s).ok()),
+                latency_ms: to_u64(a.try_get("latency_ms")?, "latency")?,
+                outcome: a.try_get("outcome")?,
+                response_head: a.try_get("response_head")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Some((webhook_row(&row)?, attempts)))
+    }
+}

@@ -126,6 +126,10 @@ struct ServeArgs {
     #[arg(long, env = "CCGATE_WEBHOOK_RETRY_MS", value_delimiter = ',',
           default_values_t = ccgate_engine::webhooks::RETRY_AFTER_FIRST_MS_DEFAULT)]
     webhook_retry_ms: Vec<u64>,
+    /// Permanent deposit addresses one merchant may hold.
+    #[arg(long, env = "CCGATE_ADDRESS_QUOTA",
+          default_value_t = ccgate_engine::addresses::PERMANENT_ADDRESSES_PER_MERCHANT_DEFAULT)]
+    address_quota: u64,
     /// How long a webhook receiver may take to answer.
     #[arg(long, env = "CCGATE_WEBHOOK_TIMEOUT_MS", default_value_t = ccgate_engine::webhooks::DELIVERY_TIMEOUT_MS_DEFAULT)]
     webhook_timeout_ms: u64,

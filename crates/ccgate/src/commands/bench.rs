@@ -111,7 +111,8 @@ pub async fn assets(args: &BenchArgs) -> anyhow::Result<()> {
         rate_limit_per_sec: None,
         ..ServerConfig::default()
     };
-    let state = super::serve::app_state(store.clone(), &settings, config).await?;
+    let quota = ccgate_engine::addresses::PERMANENT_ADDRESSES_PER_MERCHANT_DEFAULT;
+    let state = super::serve::app_state(store.clone(), &settings, config, quota).await?;
     let real = spawn_server(ccgate_server::router(state)).await?;
     let real_target = Target {
         url: format!("http://{real}{ASSETS_PATH}"),

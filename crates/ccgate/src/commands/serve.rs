@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use ccgate_chain::ChainSet;
-use ccgate_engine::addresses::{AddressBook, PERMANENT_ADDRESSES_PER_MERCHANT_DEFAULT};
+use ccgate_engine::addresses::AddressBook;
 use ccgate_engine::webhooks::DeliveryConfig;
 use ccgate_ledger::MerchantId;
 use ccgate_pricefeed::{HttpPriceFeed, PriceSource, StaticPrices};
@@ -24,6 +24,7 @@ pub async fn app_state(
     store: Arc<CachingStore<SqliteStore>>,
     settings: &Settings,
     config: ServerConfig,
+    address_quota: u64,
 ) -> anyhow::Result<AppState> {
     let prices: Arc<dyn PriceSource> = match &settings.price_feed {
         Some(feed) => {
@@ -37,7 +38,7 @@ pub async fn app_state(
     let backend = Arc::new(store.backend().clone());
     let chains = Arc::new(ChainSet::devnet(&registry, store.clone(), backend.clone()));
     let addresses = Arc::new(
-        AddressBook::open(backend, PERMANENT_ADDRESSES_PER_MERCHANT_DEFAULT)
+        AddressBook::open(backend, address_quota)
             .await
             .context("load the deposit seed")?,
     );
@@ -88,7 +89,7 @@ pub async fn run(data_dir: &DataDir, settings: &Settings, args: ServeArgs) -> an
         body_limit_bytes: args.body_limit_bytes,
         rate_limit_per_sec: (!args.no_rate_limit).then_some(args.rate_limit_per_sec),
     };
-    let state = app_state(store.clone(), settings, config).await?;
+    let state = app_state(store.clone(), settings, config, args.address_quota).await?;
     let delivery = DeliveryConfig {
         retry_after_first_ms: args.webhook_retry_ms.clone(),
         timeout_ms: args.webhook_timeout_ms,

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::support::{FakeFeed, Gateway, Merchant, assert_golden};
+use crate::support::{Gateway, HttpStub, Merchant, assert_golden};
 
 fn call(gateway: &Gateway, merchant: &Merchant, path: &str, body: &str) -> Value {
     let response = gateway.post_signed(merchant, path, body.as_bytes(), Some("application/json"));
@@ -349,7 +349,7 @@ const FEED_BODY: &str = r#"{"bitcoin":{"usd":50000.5},"ethereum":{"usd":3000},"t
 /// bound a hung test; the feed refreshes every 100 ms and goes stale after 1 s.
 #[test]
 fn live_prices_are_used_and_stale_ones_refused() {
-    let feed = FakeFeed::start(200, FEED_BODY);
+    let feed = HttpStub::start(200, FEED_BODY);
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("feed.toml");
     std::fs::write(

@@ -208,6 +208,12 @@ impl Gateway {
         HttpResponse::parse(&raw)
     }
 
+    /// SIGKILL: the process gets no chance to finish anything.
+    pub fn kill_hard(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
     /// SIGTERM, then wait for the exit status.
     pub fn terminate(&mut self) -> ExitStatus {
         let pid = self.child.id().to_string();
@@ -320,37 +326,126 @@ impl HttpResponse {
     }
 }
 
-/// A stand-in for a third-party price feed (the internet is not reachable
-/// here): a real HTTP server on loopback that answers whatever the test sets,
-/// so the gateway's production feed client runs unchanged against it.
-pub struct FakeFeed {
+/// A real HTTP server on loopback standing in for what the gateway calls out
+/// to: a third-party price feed (the internet is not reachable here) or a
+/// merchant's webhook receiver. It answers what the test sets and records every
+/// request, so the gateway's production HTTP clients run unchanged against it.
+pub struct HttpStub {
     pub url: String,
-    answer: Arc<std::sync::Mutex<(u16, String)>>,
+    state: Arc<std::sync::Mutex<StubState>>,
 }
 
-impl FakeFeed {
-    pub fn start(status: u16, body: &str) -> FakeFeed {
+struct StubState {
+    /// Answers to give, in order; the last one repeats.
+    answers: Vec<(u16, String)>,
+    received: Vec<ReceivedRequest>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReceivedRequest {
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl ReceivedRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl HttpStub {
+    pub fn start(status: u16, body: &str) -> HttpStub {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/simple/price", listener.local_addr().unwrap());
-        let answer = Arc::new(std::sync::Mutex::new((status, body.to_owned())));
-        let shared = Arc::clone(&answer);
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let state = Arc::new(std::sync::Mutex::new(StubState {
+            answers: vec![(status, body.to_owned())],
+            received: Vec::new(),
+        }));
+        let shared = Arc::clone(&state);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { return };
-                let mut request = [0u8; 4096];
-                let _ = stream.read(&mut request);
-                let (status, body) = shared.lock().unwrap().clone();
-                let response = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = stream.write_all(response.as_bytes());
+                let Ok(stream) = stream else { return };
+                let shared = Arc::clone(&shared);
+                std::thread::spawn(move || serve_one(stream, &shared));
             }
         });
-        FakeFeed { url, answer }
+        HttpStub { url, state }
+    }
+
+    /// Answers to give from now on, in order; the last one repeats.
+    pub fn answer_with(&self, answers: &[(u16, &str)]) {
+        self.state.lock().unwrap().answers =
+            answers.iter().map(|(s, b)| (*s, (*b).to_owned())).collect();
     }
 
     pub fn answer(&self, status: u16, body: &str) {
-        *self.answer.lock().unwrap() = (status, body.to_owned());
+        self.answer_with(&[(status, body)]);
     }
+
+    pub fn received(&self) -> Vec<ReceivedRequest> {
+        self.state.lock().unwrap().received.clone()
+    }
+
+    /// Waits (bounded) until `count` requests have arrived.
+    pub fn wait_for_requests(&self, count: usize) -> Vec<ReceivedRequest> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let received = self.received();
+            if received.len() >= count {
+                return received;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {count} requests arrived",
+                received.len()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn serve_one(mut stream: TcpStream, state: &std::sync::Mutex<StubState>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut headers = Vec::new();
+    let mut line = String::new();
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return;
+    }
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+    }
+    let length: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    let _ = reader.read_exact(&mut body);
+    let (status, answer) = {
+        let mut state = state.lock().unwrap();
+        state.received.push(ReceivedRequest { headers, body });
+        let answer = state
+            .answers
+            .first()
+            .cloned()
+            .unwrap_or((200, String::new()));
+        if state.answers.len() > 1 {
+            state.answers.remove(0);
+        }
+        answer
+    };
+    let response = format!(
+        "HTTP/1.1 {status} X\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+        answer.len()
+    );
+    let _ = stream.write_all(response.as_bytes());
 }

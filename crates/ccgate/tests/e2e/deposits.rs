@@ -1,0 +1,309 @@
+//! Deposits to permanent addresses through the real binary: the address, a
+//! devnet payment, confirmations, the credit (minus the service fee), and the
+//! signed Direct Deposit webhook, including a failing receiver and a crash.
+
+use serde_json::Value;
+
+use crate::support::{Gateway, HttpStub, Merchant};
+
+const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
+const ADDRESS_PATH: &str = "/ccpayment/v1/payment/address/get";
+/// Retries in milliseconds, so a whole ladder runs inside a test.
+const FAST_LADDER: &[&str] = &["--webhook-retry-ms", "50,100,150,200"];
+
+fn address(gateway: &Gateway, merchant: &Merchant, user_id: &str, chain: &str) -> Value {
+    let body = format!(r#"{{"user_id":"{user_id}","chain":"{chain}"}}"#);
+    let response = gateway.post_signed(merchant, ADDRESS_PATH, body.as_bytes(), None);
+    response.assert_signed_by(merchant);
+    response.json()
+}
+
+fn pay_and_confirm(gateway: &Gateway, to: &str, amount: &str) -> Value {
+    let paid: Value = serde_json::from_str(&gateway.cli_ok(&[
+        "devnet",
+        "pay",
+        "--to",
+        to,
+        "--token-id",
+        USDT_ERC20,
+        "--amount",
+        amount,
+        "--json",
+    ]))
+    .unwrap();
+    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
+    paid
+}
+
+fn usdt_balance(gateway: &Gateway, merchant: &Merchant) -> String {
+    let body = br#"{"coin_id":"8e5741cf-6e51-4892-9d04-3d40e1dd0128"}"#;
+    let json = gateway
+        .post_signed(merchant, "/ccpayment/v1/assets", body, None)
+        .json();
+    json["data"]["list"][0]["value"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn permanent_addresses_are_stable_valid_and_bounded() {
+    let gateway = Gateway::start(&["--address-quota", "3"]);
+    let merchant = gateway.demo.clone().unwrap();
+    let first = address(&gateway, &merchant, "user-1", "ETH");
+    assert_eq!(first["code"], 10000);
+    let eth = first["data"]["address"].as_str().unwrap().to_owned();
+    assert!(eth.starts_with("0x") && eth.len() == 42, "{eth}");
+    assert_eq!(first["data"]["memo"], "");
+    assert_eq!(
+        address(&gateway, &merchant, "user-1", "eth")["data"]["address"],
+        eth.as_str(),
+        "same user, same address"
+    );
+    let tron = address(&gateway, &merchant, "user-1", "TRX")["data"]["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(tron.starts_with('T') && tron.len() == 34, "{tron}");
+    let btc = address(&gateway, &merchant, "user-2", "BTC")["data"]["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(btc.starts_with("bc1q"), "{btc}");
+    // The quota counts addresses, and a known one is still answered past it.
+    assert_eq!(
+        address(&gateway, &merchant, "user-3", "ETH")["code"],
+        222004
+    );
+    assert_eq!(
+        address(&gateway, &merchant, "user-1", "ETH")["data"]["address"],
+        eth.as_str()
+    );
+
+    for (body, code) in [
+        (r#"{"user_id":"ab","chain":"ETH"}"#, 220006),
+        (r#"{"chain":"ETH"}"#, 220006),
+        (r#"{"user_id":"user-9"}"#, 220006),
+        (r#"{"user_id":"user-9","chain":"SOL"}"#, 221003),
+    ] {
+        let json = gateway
+            .post_signed(&merchant, ADDRESS_PATH, body.as_bytes(), None)
+            .json();
+        assert_eq!(json["code"], code, "{body}: {json}");
+    }
+    let long = format!(r#"{{"user_id":"{}","chain":"ETH"}}"#, "u".repeat(65));
+    assert_eq!(
+        gateway
+            .post_signed(&merchant, ADDRESS_PATH, long.as_bytes(), None)
+            .json()["code"],
+        220006
+    );
+}
+
+#[test]
+fn a_deposit_is_credited_at_its_confirmations_and_notified_once() {
+    let receiver = HttpStub::start(200, "success");
+    let gateway = Gateway::start(FAST_LADDER);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.cli_ok(&[
+        "merchant",
+        "set-webhook",
+        "--app-id",
+        &merchant.app_id,
+        "--url",
+        &receiver.url,
+    ]);
+    let to = address(&gateway, &merchant, "user-42", "ETH")["data"]["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let paid: Value = serde_json::from_str(&gateway.cli_ok(&[
+        "devnet",
+        "pay",
+        "--to",
+        &to,
+        "--token-id",
+        USDT_ERC20,
+        "--amount",
+        "666",
+        "--json",
+    ]))
+    .unwrap();
+    // Eleven confirmations are not enough on ETH (12 required).
+    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "11"]);
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    assert!(
+        receiver.received().is_empty(),
+        "nothing is credited before the confirmations"
+    );
+    assert_eq!(usdt_balance(&gateway, &merchant), "0");
+    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "1"]);
+
+    let hooks = receiver.wait_for_requests(1);
+    let hook = &hooks[0];
+    let body: Value = serde_json::from_slice(&hook.body).unwrap();
+    let expected_prefix = format!(
+        r#"{{"pay_status":"success","order_type":"Direct Deposit","record_id":"{}","paid_amount":"666","credit_amount":"665.8002","chain":"ETH","from_address":"0x0000000000000000000000000000000000000000","to_address":"{to}","contract":"0xdAC17F958D2ee523a2206206994597C13D831ec7","crypto":"USDT","txid":"{}","service_fee":"0.1998","memo":"","user_id":"user-42"}}"#,
+        body["record_id"].as_str().unwrap(),
+        paid["txid"].as_str().unwrap()
+    );
+    assert_eq!(
+        String::from_utf8(hook.body.clone()).unwrap(),
+        expected_prefix,
+        "exact bytes, documented field order"
+    );
+    assert_eq!(body["record_id"].as_str().unwrap().len(), 33);
+    assert_eq!(hook.header("appid"), Some(merchant.app_id.as_str()));
+    assert!(
+        hook.header("content-type")
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let timestamp = hook.header("timestamp").unwrap();
+    assert!(ccgate_api::sign::verify(
+        &merchant.app_id,
+        &merchant.app_secret,
+        timestamp,
+        &hook.body,
+        hook.header("sign").unwrap()
+    ));
+
+    assert_eq!(usdt_balance(&gateway, &merchant), "665.8002");
+    // More blocks and a restart change nothing: a transfer is credited once.
+    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "50"]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(receiver.received().len(), 1);
+    assert!(
+        gateway
+            .cli_ok(&["ledger", "verify"])
+            .contains("1 journal entries")
+    );
+    let listed: Value =
+        serde_json::from_str(&gateway.cli_ok(&["webhooks", "list", "--json"])).unwrap();
+    assert_eq!(listed[0]["status"], "delivered");
+}
+
+#[test]
+fn a_failing_receiver_that_recovers_gets_every_webhook() {
+    let receiver = HttpStub::start(500, "oops");
+    // 500, then 200 without "success", then a body that says it: acknowledged.
+    receiver.answer_with(&[(500, "oops"), (200, "ok"), (200, "SUCCESS")]);
+    let gateway = Gateway::start(FAST_LADDER);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.cli_ok(&[
+        "merchant",
+        "set-webhook",
+        "--app-id",
+        &merchant.app_id,
+        "--url",
+        &receiver.url,
+    ]);
+    let to = address(&gateway, &merchant, "user-7", "ETH")["data"]["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    pay_and_confirm(&gateway, &to, "10");
+    let hooks = receiver.wait_for_requests(3);
+    assert!(
+        hooks.iter().all(|h| h.body == hooks[0].body),
+        "every attempt sends the same webhook"
+    );
+    let id = {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let listed: Value =
+                serde_json::from_str(&gateway.cli_ok(&["webhooks", "list", "--json"])).unwrap();
+            if listed[0]["status"] == "delivered" {
+                break listed[0]["id"].as_i64().unwrap();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never delivered: {listed}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let shown: Value =
+        serde_json::from_str(&gateway.cli_ok(&["webhooks", "show", &id.to_string(), "--json"]))
+            .unwrap();
+    let outcomes: Vec<&str> = shown["attempts_log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "HTTP 500",
+            "HTTP 200 without \"success\" in the body",
+            "delivered"
+        ]
+    );
+    assert_eq!(receiver.received().len(), 3);
+}
+
+#[test]
+fn a_webhook_survives_a_kill_9_between_credit_and_delivery() {
+    // The receiver is down (nothing listens on its port) when the credit happens.
+    let receiver = HttpStub::start(200, "success");
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    // The first retry is due 2 s after the first attempt: after the restart.
+    let ladder = ["--webhook-retry-ms", "2000,4000"];
+    let mut gateway = Gateway::start(&ladder);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.cli_ok(&[
+        "merchant",
+        "set-webhook",
+        "--app-id",
+        &merchant.app_id,
+        "--url",
+        &format!("http://127.0.0.1:{closed_port}/down"),
+    ]);
+    let to = address(&gateway, &merchant, "user-9", "ETH")["data"]["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    pay_and_confirm(&gateway, &to, "3");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let listed: Value =
+            serde_json::from_str(&gateway.cli_ok(&["webhooks", "list", "--json"])).unwrap();
+        if listed
+            .as_array()
+            .is_some_and(|l| l.first().is_some_and(|w| w["attempts"] == 1))
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no failed first attempt: {listed}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    gateway.kill_hard();
+
+    // The receiver comes up, and the webhook written before the crash goes out.
+    gateway.cli_ok(&[
+        "merchant",
+        "set-webhook",
+        "--app-id",
+        &merchant.app_id,
+        "--url",
+        &receiver.url,
+    ]);
+    let restarted = gateway.restart(&ladder);
+    let hooks = receiver.wait_for_requests(1);
+    let body: Value = serde_json::from_slice(&hooks[0].body).unwrap();
+    assert_eq!(body["paid_amount"], "3");
+    assert_eq!(usdt_balance(&restarted, &merchant), "2.9991");
+    assert!(
+        restarted
+            .cli_ok(&["ledger", "verify"])
+            .contains("all equal")
+    );
+}

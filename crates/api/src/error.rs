@@ -22,6 +22,8 @@ pub enum RequestError {
         min_chars: usize,
         max_chars: usize,
     },
+    #[error("{field} has more than {max_len} elements")]
+    TooManyItems { field: &'static str, max_len: usize },
     #[error("{field} is longer than {max_chars} characters")]
     FieldTooLong {
         field: &'static str,

@@ -10,6 +10,7 @@ mod code;
 pub mod deposits;
 mod envelope;
 mod error;
+pub mod orders;
 pub mod request;
 pub mod resources;
 pub mod sign;

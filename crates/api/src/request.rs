@@ -56,6 +56,54 @@ impl Fields {
     }
 }
 
+impl Fields {
+    /// An optional whole number (a JSON number, or digits in a string as some
+    /// clients send); `null`, `""` and `0` are "not provided".
+    pub fn optional_u64(&self, names: &[&'static str]) -> Result<Option<u64>, RequestError> {
+        let wrong = RequestError::FieldType {
+            field: names[0],
+            expected: "a whole number",
+        };
+        for name in names {
+            let value = match self.0.get(*name) {
+                None | Some(Value::Null) => continue,
+                Some(Value::Number(n)) => n.as_u64().ok_or(wrong.clone())?,
+                Some(Value::String(s)) if s.is_empty() => continue,
+                Some(Value::String(s)) => s.trim().parse::<u64>().map_err(|_| wrong.clone())?,
+                Some(_) => return Err(wrong),
+            };
+            if value != 0 {
+                return Ok(Some(value));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A required array of strings of at most `max_len` elements.
+    pub fn string_list(
+        &self,
+        name: &'static str,
+        max_len: usize,
+    ) -> Result<Vec<String>, RequestError> {
+        let wrong = RequestError::FieldType {
+            field: name,
+            expected: "an array of strings",
+        };
+        match self.0.get(name) {
+            None | Some(Value::Null) => Err(RequestError::MissingField { field: name }),
+            Some(Value::Array(items)) if items.len() > max_len => Err(RequestError::TooManyItems {
+                field: name,
+                max_len,
+            }),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|item| item.as_str().map(str::to_owned).ok_or(wrong.clone()))
+                .collect(),
+            Some(_) => Err(wrong),
+        }
+    }
+}
+
 fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",

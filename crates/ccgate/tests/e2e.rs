@@ -7,6 +7,8 @@ mod support;
 
 #[path = "e2e/deposits.rs"]
 mod deposits;
+#[path = "e2e/orders.rs"]
+mod orders;
 #[path = "e2e/resources.rs"]
 mod resources;
 

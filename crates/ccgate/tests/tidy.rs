@@ -24,6 +24,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "ccgate-ledger",
             "ccgate-store",
             "ccgate-chain",
+            "ccgate-pricefeed",
         ],
     ),
     (

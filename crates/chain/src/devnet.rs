@@ -69,6 +69,7 @@ impl DevnetChain {
             txid,
             log_index: 0,
             block_height: next_block,
+            block_time_ms: now_unix_ms,
             from_address: payment.from_address,
             to_address: payment.to_address,
             memo: payment.memo,

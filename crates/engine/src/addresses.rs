@@ -43,6 +43,29 @@ impl AddressBook {
         })
     }
 
+    /// A new address on `chain` for one order (stored with the order).
+    pub async fn order_address(
+        &self,
+        app_id: &MerchantId,
+        order_id: &str,
+        chain: &Chain,
+        notify_url: Option<&str>,
+    ) -> Result<DepositAddress, EngineError> {
+        let index = self
+            .deposits
+            .next_derivation_index(chain.family.as_str())
+            .await?;
+        Ok(DepositAddress {
+            chain: chain.code.to_string(),
+            address: self.keys.address(chain.family, index)?,
+            app_id: app_id.clone(),
+            user_id: None,
+            order_id: Some(order_id.to_owned()),
+            notify_url: notify_url.map(str::to_owned),
+            derivation_index: index,
+        })
+    }
+
     /// The merchant user's address on `chain`: the same on every call.
     pub async fn permanent_address(
         &self,
@@ -72,6 +95,7 @@ impl AddressBook {
             address: self.keys.address(chain.family, index)?,
             app_id: app_id.clone(),
             user_id: Some(user_id.to_owned()),
+            order_id: None,
             notify_url: notify_url.map(str::to_owned),
             derivation_index: index,
         };

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use ccgate_api::deposits::{DIRECT_DEPOSIT, DirectDepositWebhook};
+use ccgate_api::orders::{API_DEPOSIT, ApiDepositExtend, ApiDepositWebhook};
 use ccgate_chain::{ChainAdapter, ChainSet};
 use ccgate_ledger::{Account, Amount, Chain, Direction, JournalEntry, Posting, Registry};
 use ccgate_store::{ChainTransfer, DepositStore, EntryMeta, NewDeposit, NewWebhook, Store};
@@ -148,22 +149,55 @@ impl DepositWatcher {
         let entry = JournalEntry::new(postings)?;
         let record_id = self.ids.next(now_unix_ms);
         let print = |amount: Amount| amount.to_decimal_string(coin.precision);
-        let payload = serde_json::to_string(&DirectDepositWebhook {
-            pay_status: "success".to_owned(),
-            order_type: DIRECT_DEPOSIT.to_owned(),
-            record_id: record_id.clone(),
-            paid_amount: print(transfer.amount),
-            credit_amount: print(credit),
-            chain: chain.code.to_string(),
-            from_address: transfer.from_address.clone(),
-            to_address: transfer.to_address.clone(),
-            contract: token.contract.clone(),
-            crypto: coin.symbol.clone(),
-            txid: transfer.txid.clone(),
-            service_fee: print(fee),
-            memo: transfer.memo.clone(),
-            user_id: address.user_id.clone().unwrap_or_default(),
-        })?;
+        let (order_type, payload, url) = match &address.order_id {
+            Some(order_id) => {
+                let order = self.deposits.order(order_id).await?.ok_or_else(|| {
+                    ccgate_store::StoreError::Corrupt(format!(
+                        "address of a missing order {order_id}"
+                    ))
+                })?;
+                let payload = serde_json::to_string(&ApiDepositWebhook {
+                    pay_status: "success".to_owned(),
+                    order_type: API_DEPOSIT.to_owned(),
+                    record_id: record_id.clone(),
+                    order_id: order.order_id.clone(),
+                    product_price: order.product_price.clone(),
+                    denominated_currency: order.denominated_currency.clone(),
+                    order_amount: print(order.order_amount),
+                    fiat_rate: order.fiat_rate.clone(),
+                    paid_amount: print(transfer.amount),
+                    token_rate: order.token_rate.clone(),
+                    chain: chain.code.to_string(),
+                    txid: transfer.txid.clone(),
+                    contract: token.contract.clone(),
+                    crypto: coin.symbol.clone(),
+                    extend: ApiDepositExtend {
+                        merchant_order_id: order.merchant_order_id.clone(),
+                        custom_value: order.custom_value.clone(),
+                    },
+                })?;
+                (API_DEPOSIT, payload, order.notify_url)
+            }
+            None => {
+                let payload = serde_json::to_string(&DirectDepositWebhook {
+                    pay_status: "success".to_owned(),
+                    order_type: DIRECT_DEPOSIT.to_owned(),
+                    record_id: record_id.clone(),
+                    paid_amount: print(transfer.amount),
+                    credit_amount: print(credit),
+                    chain: chain.code.to_string(),
+                    from_address: transfer.from_address.clone(),
+                    to_address: transfer.to_address.clone(),
+                    contract: token.contract.clone(),
+                    crypto: coin.symbol.clone(),
+                    txid: transfer.txid.clone(),
+                    service_fee: print(fee),
+                    memo: transfer.memo.clone(),
+                    user_id: address.user_id.clone().unwrap_or_default(),
+                })?;
+                (DIRECT_DEPOSIT, payload, address.notify_url.clone())
+            }
+        };
         let now_secs = now_unix_ms.div_euclid(1000);
         let credited = self
             .deposits
@@ -173,6 +207,7 @@ impl DepositWatcher {
                     transfer: transfer.clone(),
                     app_id: address.app_id.clone(),
                     user_id: address.user_id.clone(),
+                    order_id: address.order_id.clone(),
                     coin_id: coin.id.clone(),
                     service_fee: fee,
                     credit_amount: credit,
@@ -187,8 +222,8 @@ impl DepositWatcher {
                 &NewWebhook {
                     app_id: address.app_id.clone(),
                     record_id,
-                    order_type: DIRECT_DEPOSIT,
-                    url: address.notify_url.clone(),
+                    order_type,
+                    url,
                     payload,
                     created_at_ms: now_unix_ms,
                 },

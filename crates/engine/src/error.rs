@@ -19,6 +19,18 @@ pub enum EngineError {
     AddressQuota { max: u64 },
     #[error("set up webhook delivery: {0}")]
     Delivery(String),
+    #[error("the coin or network {0} is suspended")]
+    CoinSuspended(String),
+    #[error("the denominated currency {0:?} is not supported")]
+    CurrencyNotSupported(String),
+    #[error("{0}")]
+    AmountInvalid(String),
+    #[error("order_valid_period must be at most {max_secs} seconds")]
+    ValidityOutOfRange { max_secs: u64 },
+    #[error("merchant_order_id {0:?} was already used with different parameters")]
+    DuplicateMerchantOrderId(String),
+    #[error(transparent)]
+    Price(#[from] ccgate_pricefeed::PriceError),
     #[error("serialise a webhook: {0}")]
     Serialise(#[from] serde_json::Error),
 }

@@ -7,6 +7,7 @@ pub mod addresses;
 pub mod deposits;
 mod error;
 mod ids;
+pub mod orders;
 pub mod webhooks;
 
 pub use error::EngineError;

@@ -52,6 +52,21 @@ impl Amount {
         self.0.checked_add(other.0).map(Amount)
     }
 
+    /// The same value in the base units of a finer (or equal) precision.
+    pub fn rescale(self, from: Precision, to: Precision) -> Result<Amount, LedgerError> {
+        let places = to
+            .get()
+            .checked_sub(from.get())
+            .ok_or(LedgerError::TooManyDecimals {
+                precision: to.get(),
+            })?;
+        10u128
+            .checked_pow(u32::from(places))
+            .and_then(|factor| self.0.checked_mul(factor))
+            .map(Amount)
+            .ok_or(LedgerError::AmountOverflow)
+    }
+
     pub fn checked_sub(self, other: Amount) -> Option<Amount> {
         self.0.checked_sub(other.0).map(Amount)
     }
@@ -143,6 +158,40 @@ impl Decimal {
 
     pub fn is_zero(self) -> bool {
         self.mantissa == 0
+    }
+
+    /// The exact product; an error if it overflows or needs more than
+    /// [`Precision::MAX`] decimal places.
+    pub fn checked_mul(self, other: Decimal) -> Result<Decimal, LedgerError> {
+        let mut mantissa = self
+            .mantissa
+            .checked_mul(other.mantissa)
+            .ok_or(LedgerError::AmountOverflow)?;
+        let mut scale = self.scale.saturating_add(other.scale);
+        while scale > 0 && mantissa % 10 == 0 {
+            mantissa /= 10;
+            scale -= 1;
+        }
+        if scale > Precision::MAX.get() {
+            return Err(LedgerError::TooManyDecimals {
+                precision: Precision::MAX.get(),
+            });
+        }
+        Ok(Decimal { mantissa, scale })
+    }
+
+    /// The value as an amount at `precision`, if it has no more decimal places.
+    pub fn to_amount(self, precision: Precision) -> Result<Amount, LedgerError> {
+        if self.scale > precision.get() {
+            return Err(LedgerError::TooManyDecimals {
+                precision: precision.get(),
+            });
+        }
+        10u128
+            .checked_pow(u32::from(precision.get() - self.scale))
+            .and_then(|factor| self.mantissa.checked_mul(factor))
+            .map(Amount)
+            .ok_or(LedgerError::AmountOverflow)
     }
 
     /// `self / divisor` as an amount of base units at `precision`, rounded as
@@ -520,5 +569,29 @@ mod tests {
             huge.checked_div(one, p(6), Rounding::Up),
             Err(LedgerError::AmountOverflow)
         );
+    }
+
+    #[test]
+    fn products_and_conversions_are_exact() {
+        let d = |t: &str| Decimal::parse(t).unwrap();
+        assert_eq!(
+            d("0.92").checked_mul(d("96250.5")).unwrap().to_string(),
+            "88550.46"
+        );
+        assert_eq!(d("2.5").checked_mul(d("4")).unwrap().to_string(), "10");
+        assert_eq!(d("0").checked_mul(d("4")).unwrap(), Decimal::ZERO);
+        let tiny = d("0.000000000000001");
+        assert_eq!(
+            tiny.checked_mul(d("0.0000000000000001")),
+            Err(LedgerError::TooManyDecimals { precision: 30 })
+        );
+        assert_eq!(d("12.5").to_amount(p(6)).unwrap().base_units(), 12_500_000);
+        assert!(d("0.0000001").to_amount(p(6)).is_err());
+        let usdt = Amount::from_base_units(1_500_000);
+        assert_eq!(
+            usdt.rescale(p(6), p(18)).unwrap().base_units(),
+            1_500_000_000_000_000_000
+        );
+        assert!(usdt.rescale(p(18), p(6)).is_err());
     }
 }

@@ -87,6 +87,7 @@ impl Failure {
                 RequestError::FieldType { .. }
                 | RequestError::FieldTooLong { .. }
                 | RequestError::FieldLength { .. }
+                | RequestError::TooManyItems { .. }
                 | RequestError::MissingField { .. } => Code::ParamInvalid,
                 RequestError::TimestampNotANumber | RequestError::TimestampOutOfWindow { .. } => {
                     Code::TimestampExpired
@@ -105,6 +106,13 @@ impl Failure {
                 Code::ChainNotSupported
             }
             Failure::Engine(EngineError::AddressQuota { .. }) => Code::AddressLimitReached,
+            Failure::Engine(EngineError::CoinSuspended(_)) => Code::CoinSuspended,
+            Failure::Engine(EngineError::CurrencyNotSupported(_)) => Code::CurrencyNotSupported,
+            Failure::Engine(EngineError::AmountInvalid(_)) => Code::AmountInvalid,
+            Failure::Engine(EngineError::ValidityOutOfRange { .. }) => Code::ParamInvalid,
+            Failure::Engine(EngineError::DuplicateMerchantOrderId(_)) => {
+                Code::DuplicateMerchantOrderId
+            }
             Failure::Chain(ChainError::InvalidAddress(_)) => Code::AddressInvalid,
             Failure::Engine(_) => Code::ServiceError,
             Failure::Store(StoreError::Ledger(LedgerError::InsufficientBalance { .. })) => {

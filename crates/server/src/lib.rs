@@ -19,9 +19,10 @@ use axum::http::{HeaderName, Request};
 use axum::routing::{get, post};
 use ccgate_chain::ChainSet;
 use ccgate_engine::addresses::AddressBook;
+use ccgate_engine::orders::Orders;
 use ccgate_ledger::Registry;
 use ccgate_pricefeed::PriceSource;
-use ccgate_store::Store;
+use ccgate_store::{DepositStore, Store};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -60,6 +61,9 @@ pub struct AppState {
     pub prices: Arc<dyn PriceSource>,
     pub chains: Arc<ChainSet>,
     pub addresses: Arc<AddressBook>,
+    pub orders: Arc<Orders>,
+    /// Deposit addresses, orders and their payments (not cached).
+    pub deposits: Arc<dyn DepositStore>,
     /// Business time: prices' age, chain heights.
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
@@ -113,6 +117,11 @@ pub fn router(state: AppState) -> Router {
             "/ccpayment/v1/payment/address/get",
             post(routes::addresses::permanent_address),
         )
+        .route(
+            "/ccpayment/v1/bill/create",
+            post(routes::orders::bill_create),
+        )
+        .route("/ccpayment/v1/bill/info", post(routes::orders::bill_info))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::v1_pipeline,

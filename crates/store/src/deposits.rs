@@ -15,6 +15,8 @@ pub struct DepositAddress {
     pub app_id: MerchantId,
     /// The merchant's user, for a permanent address.
     pub user_id: Option<String>,
+    /// The order, for an order's address.
+    pub order_id: Option<String>,
     pub notify_url: Option<String>,
     pub derivation_index: u32,
 }
@@ -27,6 +29,8 @@ pub struct ChainTransfer {
     /// Position of the transfer within its chain transaction.
     pub log_index: u32,
     pub block_height: u64,
+    /// When the block was made.
+    pub block_time_ms: i64,
     pub from_address: String,
     pub to_address: String,
     pub memo: String,
@@ -52,10 +56,52 @@ pub struct NewDeposit {
     pub transfer: ChainTransfer,
     pub app_id: MerchantId,
     pub user_id: Option<String>,
+    pub order_id: Option<String>,
     pub coin_id: CoinId,
     pub service_fee: Amount,
     pub credit_amount: Amount,
     pub credited_at: i64,
+}
+
+/// A payment order, as created (decisions §5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    pub order_id: String,
+    pub app_id: MerchantId,
+    pub merchant_order_id: String,
+    /// `native` (bill/create) or `hosted` (concise/url/get).
+    pub kind: String,
+    /// The creating request's parameters: a repeat with other ones is refused.
+    pub fingerprint: String,
+    pub token_id: TokenId,
+    pub coin_id: CoinId,
+    pub chain: String,
+    pub pay_address: String,
+    pub product_price: String,
+    pub product_name: String,
+    pub denominated_currency: String,
+    pub fiat_rate: String,
+    pub token_rate: String,
+    /// What the payer owes, in the coin's base units.
+    pub order_amount: Amount,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub notify_url: Option<String>,
+    pub custom_value: Option<String>,
+    pub remark: Option<String>,
+}
+
+/// A credited payment to an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderPayment {
+    pub record_id: String,
+    pub txid: String,
+    pub amount: Amount,
+    pub service_fee: Amount,
+    /// When it was credited (unix seconds).
+    pub pay_time: i64,
+    /// When its block was made.
+    pub block_time_ms: i64,
 }
 
 /// A webhook to put in the outbox.
@@ -180,6 +226,34 @@ pub trait DepositStore: Send + Sync + std::fmt::Debug + 'static {
     async fn chain_cursor(&self, chain: &str) -> Result<Option<u64>, StoreError>;
 
     async fn set_chain_cursor(&self, chain: &str, scanned_height: u64) -> Result<(), StoreError>;
+
+    /// Stores an order and its deposit address. If the merchant already has an
+    /// order of that kind with that merchant_order_id (a concurrent request),
+    /// nothing is written and that order is returned instead.
+    async fn create_order(
+        &self,
+        order: &Order,
+        address: &DepositAddress,
+    ) -> Result<Order, StoreError>;
+
+    async fn order_by_merchant_order_id(
+        &self,
+        app_id: &MerchantId,
+        merchant_order_id: &str,
+        kind: &str,
+    ) -> Result<Option<Order>, StoreError>;
+
+    /// The merchant's orders with these merchant_order_ids, of any kind.
+    async fn orders_by_merchant_order_ids(
+        &self,
+        app_id: &MerchantId,
+        merchant_order_ids: &[String],
+    ) -> Result<Vec<Order>, StoreError>;
+
+    async fn order(&self, order_id: &str) -> Result<Option<Order>, StoreError>;
+
+    /// Credited payments of an order, oldest first.
+    async fn order_payments(&self, order_id: &str) -> Result<Vec<OrderPayment>, StoreError>;
 
     /// Records the deposit, posts its journal entry and queues its webhook in
     /// one DB transaction. `false` (and nothing written) if that transfer was

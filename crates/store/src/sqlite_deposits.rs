@@ -1,14 +1,14 @@
 //! `DepositStore` and `OutboxStore` on SQLite.
 
 use async_trait::async_trait;
-use ccgate_ledger::{JournalEntry, MerchantId, TokenId};
+use ccgate_ledger::{CoinId, JournalEntry, MerchantId, TokenId};
 use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use crate::deposits::{
-    ChainTransfer, DepositAddress, DepositStore, MerchantSettings, NewDeposit, NewWebhook,
-    OutboxStore, OutboxWebhook, WebhookAttempt, WebhookNext, WebhookRow,
+    ChainTransfer, DepositAddress, DepositStore, MerchantSettings, NewDeposit, NewWebhook, Order,
+    OrderPayment, OutboxStore, OutboxWebhook, WebhookAttempt, WebhookNext, WebhookRow,
 };
 use crate::sqlite::{parse_amount, post_entry_in};
 use crate::{EntryMeta, SqliteStore, StoreError};
@@ -34,6 +34,7 @@ fn address_from_row(row: &SqliteRow) -> Result<DepositAddress, StoreError> {
         address: row.try_get("address")?,
         app_id: MerchantId::new(row.try_get::<String, _>("app_id")?),
         user_id: row.try_get("user_id")?,
+        order_id: row.try_get("order_id")?,
         notify_url: row.try_get("notify_url")?,
         derivation_index: to_u32(row.try_get("derivation_index")?, "derivation index")?,
     })
@@ -45,6 +46,7 @@ fn transfer_from_row(row: &SqliteRow) -> Result<ChainTransfer, StoreError> {
         txid: row.try_get("txid")?,
         log_index: to_u32(row.try_get("log_index")?, "log index")?,
         block_height: to_u64(row.try_get("block_height")?, "block height")?,
+        block_time_ms: row.try_get("block_time_ms")?,
         from_address: row.try_get("from_address")?,
         to_address: row.try_get("to_address")?,
         memo: row.try_get("memo")?,
@@ -68,7 +70,36 @@ fn webhook_row(row: &SqliteRow) -> Result<WebhookRow, StoreError> {
     })
 }
 
-const ADDRESS_COLUMNS: &str = "chain, address, app_id, user_id, notify_url, derivation_index";
+const ADDRESS_COLUMNS: &str =
+    "chain, address, app_id, user_id, order_id, notify_url, derivation_index";
+const ORDER_COLUMNS: &str = "order_id, app_id, merchant_order_id, kind, fingerprint, token_id, \
+    coin_id, chain, pay_address, product_price, product_name, denominated_currency, fiat_rate, \
+    token_rate, order_amount, created_at, expires_at, notify_url, custom_value, remark";
+
+fn order_from_row(row: &SqliteRow) -> Result<Order, StoreError> {
+    Ok(Order {
+        order_id: row.try_get("order_id")?,
+        app_id: MerchantId::new(row.try_get::<String, _>("app_id")?),
+        merchant_order_id: row.try_get("merchant_order_id")?,
+        kind: row.try_get("kind")?,
+        fingerprint: row.try_get("fingerprint")?,
+        token_id: TokenId::new(row.try_get::<String, _>("token_id")?),
+        coin_id: CoinId::new(row.try_get::<String, _>("coin_id")?),
+        chain: row.try_get("chain")?,
+        pay_address: row.try_get("pay_address")?,
+        product_price: row.try_get("product_price")?,
+        product_name: row.try_get("product_name")?,
+        denominated_currency: row.try_get("denominated_currency")?,
+        fiat_rate: row.try_get("fiat_rate")?,
+        token_rate: row.try_get("token_rate")?,
+        order_amount: parse_amount(row.try_get("order_amount")?)?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        notify_url: row.try_get("notify_url")?,
+        custom_value: row.try_get("custom_value")?,
+        remark: row.try_get("remark")?,
+    })
+}
 const WEBHOOK_COLUMNS: &str = "id, app_id, record_id, order_type, status, attempts, next_attempt_at_ms, created_at_ms, url, payload";
 
 #[async_trait]
@@ -221,13 +252,15 @@ impl DepositStore for SqliteStore {
     async fn devnet_add_transfer(&self, transfer: &ChainTransfer) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO devnet_transfers
-                 (chain, txid, log_index, block_height, from_address, to_address, memo, token_id, amount)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 (chain, txid, log_index, block_height, block_time_ms, from_address, to_address,
+                  memo, token_id, amount)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&transfer.chain)
         .bind(&transfer.txid)
         .bind(i64::from(transfer.log_index))
         .bind(to_i64(transfer.block_height, "block height")?)
+        .bind(transfer.block_time_ms)
         .bind(&transfer.from_address)
         .bind(&transfer.to_address)
         .bind(&transfer.memo)
@@ -245,7 +278,8 @@ impl DepositStore for SqliteStore {
         to_height: u64,
     ) -> Result<Vec<ChainTransfer>, StoreError> {
         let rows = sqlx::query(
-            "SELECT chain, txid, log_index, block_height, from_address, to_address, memo, token_id, amount
+            "SELECT chain, txid, log_index, block_height, block_time_ms, from_address, to_address,
+                    memo, token_id, amount
              FROM devnet_transfers
              WHERE chain = ? AND block_height BETWEEN ? AND ?
              ORDER BY block_height, txid, log_index",
@@ -279,6 +313,133 @@ impl DepositStore for SqliteStore {
         Ok(())
     }
 
+    async fn create_order(
+        &self,
+        order: &Order,
+        address: &DepositAddress,
+    ) -> Result<Order, StoreError> {
+        let mut db_tx = self.pool.begin().await?;
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO orders ({ORDER_COLUMNS})
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (app_id, merchant_order_id, kind) DO NOTHING"
+        ))
+        .bind(&order.order_id)
+        .bind(order.app_id.as_str())
+        .bind(&order.merchant_order_id)
+        .bind(&order.kind)
+        .bind(&order.fingerprint)
+        .bind(order.token_id.as_str())
+        .bind(order.coin_id.as_str())
+        .bind(&order.chain)
+        .bind(&order.pay_address)
+        .bind(&order.product_price)
+        .bind(&order.product_name)
+        .bind(&order.denominated_currency)
+        .bind(&order.fiat_rate)
+        .bind(&order.token_rate)
+        .bind(order.order_amount.base_units().to_string())
+        .bind(order.created_at)
+        .bind(order.expires_at)
+        .bind(&order.notify_url)
+        .bind(&order.custom_value)
+        .bind(&order.remark)
+        .execute(&mut *db_tx)
+        .await?;
+        if inserted.rows_affected() == 1 {
+            sqlx::query(
+                "INSERT INTO deposit_addresses
+                     (chain, address, app_id, order_id, notify_url, derivation_index, created_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&address.chain)
+            .bind(&address.address)
+            .bind(address.app_id.as_str())
+            .bind(&order.order_id)
+            .bind(&address.notify_url)
+            .bind(i64::from(address.derivation_index))
+            .bind(order.created_at)
+            .execute(&mut *db_tx)
+            .await?;
+        }
+        db_tx.commit().await?;
+        self.order_by_merchant_order_id(&order.app_id, &order.merchant_order_id, &order.kind)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a stored order vanished".into()))
+    }
+
+    async fn order_by_merchant_order_id(
+        &self,
+        app_id: &MerchantId,
+        merchant_order_id: &str,
+        kind: &str,
+    ) -> Result<Option<Order>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders
+             WHERE app_id = ? AND merchant_order_id = ? AND kind = ?"
+        ))
+        .bind(app_id.as_str())
+        .bind(merchant_order_id)
+        .bind(kind)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(order_from_row).transpose()
+    }
+
+    async fn orders_by_merchant_order_ids(
+        &self,
+        app_id: &MerchantId,
+        merchant_order_ids: &[String],
+    ) -> Result<Vec<Order>, StoreError> {
+        let mut orders = Vec::new();
+        for merchant_order_id in merchant_order_ids {
+            let rows = sqlx::query(&format!(
+                "SELECT {ORDER_COLUMNS} FROM orders
+                 WHERE app_id = ? AND merchant_order_id = ? ORDER BY created_at, order_id"
+            ))
+            .bind(app_id.as_str())
+            .bind(merchant_order_id)
+            .fetch_all(&self.pool)
+            .await?;
+            for row in &rows {
+                orders.push(order_from_row(row)?);
+            }
+        }
+        Ok(orders)
+    }
+
+    async fn order(&self, order_id: &str) -> Result<Option<Order>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE order_id = ?"
+        ))
+        .bind(order_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(order_from_row).transpose()
+    }
+
+    async fn order_payments(&self, order_id: &str) -> Result<Vec<OrderPayment>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT record_id, txid, paid_amount, service_fee, credited_at, block_time_ms
+             FROM deposits WHERE order_id = ? ORDER BY credited_at, record_id",
+        )
+        .bind(order_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(OrderPayment {
+                    record_id: row.try_get("record_id")?,
+                    txid: row.try_get("txid")?,
+                    amount: parse_amount(row.try_get("paid_amount")?)?,
+                    service_fee: parse_amount(row.try_get("service_fee")?)?,
+                    pay_time: row.try_get("credited_at")?,
+                    block_time_ms: row.try_get("block_time_ms")?,
+                })
+            })
+            .collect()
+    }
+
     async fn credit_deposit(
         &self,
         deposit: &NewDeposit,
@@ -294,10 +455,10 @@ impl DepositStore for SqliteStore {
         // transaction is dropped, taking the journal entry above with it.
         let claimed = sqlx::query(
             "INSERT INTO deposits
-                 (record_id, chain, txid, log_index, app_id, address, user_id, token_id, coin_id,
-                  paid_amount, service_fee, credit_amount, from_address, memo, block_height,
-                  journal_entry_id, credited_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 (record_id, chain, txid, log_index, app_id, address, user_id, order_id, token_id,
+                  coin_id, paid_amount, service_fee, credit_amount, from_address, memo,
+                  block_height, block_time_ms, journal_entry_id, credited_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (chain, txid, log_index) DO NOTHING",
         )
         .bind(&deposit.record_id)
@@ -307,6 +468,7 @@ impl DepositStore for SqliteStore {
         .bind(deposit.app_id.as_str())
         .bind(&transfer.to_address)
         .bind(&deposit.user_id)
+        .bind(&deposit.order_id)
         .bind(transfer.token_id.as_str())
         .bind(deposit.coin_id.as_str())
         .bind(transfer.amount.base_units().to_string())
@@ -315,6 +477,7 @@ impl DepositStore for SqliteStore {
         .bind(&transfer.from_address)
         .bind(&transfer.memo)
         .bind(to_i64(transfer.block_height, "block height")?)
+        .bind(transfer.block_time_ms)
         .bind(entry_id)
         .bind(deposit.credited_at)
         .execute(&mut *db_tx)

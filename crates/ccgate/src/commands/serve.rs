@@ -4,6 +4,7 @@ use std::time::Duration;
 use anyhow::Context;
 use ccgate_chain::ChainSet;
 use ccgate_engine::addresses::AddressBook;
+use ccgate_engine::orders::Orders;
 use ccgate_engine::webhooks::DeliveryConfig;
 use ccgate_ledger::MerchantId;
 use ccgate_pricefeed::{HttpPriceFeed, PriceSource, StaticPrices};
@@ -38,16 +39,24 @@ pub async fn app_state(
     let backend = Arc::new(store.backend().clone());
     let chains = Arc::new(ChainSet::devnet(&registry, store.clone(), backend.clone()));
     let addresses = Arc::new(
-        AddressBook::open(backend, address_quota)
+        AddressBook::open(backend.clone(), address_quota)
             .await
             .context("load the deposit seed")?,
     );
+    let orders = Arc::new(Orders::new(
+        Arc::clone(&prices),
+        Arc::new(settings.fiat_rates.clone()),
+        Arc::clone(&addresses),
+        backend.clone(),
+    ));
     Ok(AppState {
         store,
         registry,
         prices,
         chains,
         addresses,
+        orders,
+        deposits: backend,
         clock: Arc::new(SystemClock),
         config: Arc::new(config),
     })

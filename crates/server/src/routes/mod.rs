@@ -4,6 +4,7 @@ pub mod coins;
 pub mod cwallet;
 pub mod health;
 pub mod network;
+pub mod orders;
 pub mod rates;
 
 use axum::http::{Method, StatusCode, Uri};

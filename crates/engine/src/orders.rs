@@ -1,0 +1,355 @@
+//! Payment orders (decisions §5): creation with the rate locked, idempotent
+//! `merchant_order_id`, and the order's state derived from its payments.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ccgate_ledger::{Amount, AssetStatus, Coin, Decimal, MerchantId, Rounding, Token};
+use ccgate_pricefeed::PriceSource;
+use ccgate_store::{DepositStore, Order, OrderPayment};
+
+use crate::addresses::AddressBook;
+use crate::{EngineError, RecordIds};
+
+/// An order's validity when none is asked for, and the most allowed (spec §2.1).
+pub const ORDER_VALID_SECS_DEFAULT: u64 = 86_400;
+pub const ORDER_VALID_SECS_MAX: u64 = 864_000;
+/// Fiat prices carry at most cents (spec §2.2).
+const FIAT_PRICE_PLACES_MAX: u8 = 2;
+/// The `denominated_currency` that prices an order in the token itself.
+const TOKEN_PRICING: &str = "token";
+pub const NATIVE: &str = "native";
+
+/// What `bill/create` asks for, after parsing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NativeOrderRequest {
+    pub product_price: String,
+    pub merchant_order_id: String,
+    pub denominated_currency: Option<String>,
+    pub order_valid_period: Option<u64>,
+    pub notify_url: Option<String>,
+    pub custom_value: Option<String>,
+    pub remark: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Orders {
+    prices: Arc<dyn PriceSource>,
+    /// Units of each currency per USD.
+    fiat_rates: Arc<BTreeMap<String, Decimal>>,
+    addresses: Arc<AddressBook>,
+    deposits: Arc<dyn DepositStore>,
+    ids: RecordIds,
+}
+
+/// The order's state (decisions §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderStatus {
+    Pending,
+    Successful,
+    Expired,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "Pending",
+            OrderStatus::Successful => "Successful",
+            OrderStatus::Expired => "Expired",
+        }
+    }
+}
+
+/// An order's payments summed up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderProgress {
+    pub status: OrderStatus,
+    /// Everything confirmed, late payments included.
+    pub paid: Amount,
+    pub underpaid: bool,
+    pub overpaid: bool,
+}
+
+/// Derived, never stored: paid in full by payments made before the order
+/// expired → Successful; otherwise past its validity → Expired; else Pending.
+/// A payment made after expiry is credited and counted in `paid`, but the
+/// order stays Expired.
+pub fn order_progress(
+    order: &Order,
+    payments: &[OrderPayment],
+    now_unix_secs: i64,
+) -> OrderProgress {
+    let expires_at_ms = order.expires_at.saturating_mul(1000);
+    let sum = |in_time_only: bool| {
+        payments
+            .iter()
+            .filter(|p| !in_time_only || p.block_time_ms <= expires_at_ms)
+            .fold(Amount::ZERO, |total, p| {
+                total.checked_add(p.amount).unwrap_or(total)
+            })
+    };
+    let paid = sum(false);
+    let paid_in_time = sum(true);
+    let status = if paid_in_time >= order.order_amount {
+        OrderStatus::Successful
+    } else if now_unix_secs > order.expires_at {
+        OrderStatus::Expired
+    } else {
+        OrderStatus::Pending
+    };
+    OrderProgress {
+        status,
+        paid,
+        underpaid: !payments.is_empty() && paid < order.order_amount,
+        overpaid: paid > order.order_amount,
+    }
+}
+
+/// Parameters that make two requests "the same order".
+fn fingerprint(
+    token: &Token,
+    request: &NativeOrderRequest,
+    currency: &str,
+    valid_secs: u64,
+) -> String {
+    let price = Decimal::parse(&request.product_price)
+        .map_or_else(|_| request.product_price.clone(), |d| d.to_string());
+    let optional = |value: &Option<String>| value.clone().unwrap_or_default();
+    format!(
+        "{}|{price}|{currency}|{valid_secs}|{}|{}|{}",
+        token.id,
+        optional(&request.notify_url),
+        optional(&request.custom_value),
+        optional(&request.remark)
+    )
+}
+
+impl Orders {
+    pub fn new(
+        prices: Arc<dyn PriceSource>,
+        fiat_rates: Arc<BTreeMap<String, Decimal>>,
+        addresses: Arc<AddressBook>,
+        deposits: Arc<dyn DepositStore>,
+    ) -> Orders {
+        Orders {
+            prices,
+            fiat_rates,
+            addresses,
+            deposits,
+            ids: RecordIds::default(),
+        }
+    }
+
+    /// `bill/create`: a new order with its own address, or the same order
+    /// again for a repeated identical request.
+    pub async fn create_native(
+        &self,
+        app_id: &MerchantId,
+        coin: &Coin,
+        token: &Token,
+        chain: &ccgate_ledger::Chain,
+        request: &NativeOrderRequest,
+        now_unix_ms: i64,
+    ) -> Result<Order, EngineError> {
+        if coin.status != AssetStatus::Normal || token.status != AssetStatus::Normal {
+            return Err(EngineError::CoinSuspended(format!(
+                "{} on {}",
+                coin.symbol, token.chain
+            )));
+        }
+        let valid_secs = request
+            .order_valid_period
+            .unwrap_or(ORDER_VALID_SECS_DEFAULT);
+        if valid_secs > ORDER_VALID_SECS_MAX {
+            return Err(EngineError::ValidityOutOfRange {
+                max_secs: ORDER_VALID_SECS_MAX,
+            });
+        }
+        let currency = match request.denominated_currency.as_deref() {
+            None => "USD".to_owned(),
+            Some(c) if c.eq_ignore_ascii_case(TOKEN_PRICING) => TOKEN_PRICING.to_owned(),
+            Some(c) => c.to_ascii_uppercase(),
+        };
+        let print = fingerprint(token, request, &currency, valid_secs);
+        if let Some(existing) = self
+            .deposits
+            .order_by_merchant_order_id(app_id, &request.merchant_order_id, NATIVE)
+            .await?
+        {
+            return same_or_duplicate(existing, &print, &request.merchant_order_id);
+        }
+
+        let token_rate = self.prices.coin_price(&coin.id, now_unix_ms)?;
+        let (order_amount, fiat_rate) =
+            self.amount_due(coin, token, request, &currency, token_rate)?;
+        let order_id = self.ids.next(now_unix_ms);
+        let address = self
+            .addresses
+            .order_address(app_id, &order_id, chain, request.notify_url.as_deref())
+            .await?;
+        let created_at = now_unix_ms.div_euclid(1000);
+        let order = Order {
+            order_id,
+            app_id: app_id.clone(),
+            merchant_order_id: request.merchant_order_id.clone(),
+            kind: NATIVE.to_owned(),
+            fingerprint: print.clone(),
+            token_id: token.id.clone(),
+            coin_id: coin.id.clone(),
+            chain: chain.code.to_string(),
+            pay_address: address.address.clone(),
+            product_price: request.product_price.clone(),
+            product_name: String::new(),
+            denominated_currency: currency,
+            fiat_rate: fiat_rate.to_string(),
+            token_rate: token_rate.to_string(),
+            order_amount,
+            created_at,
+            expires_at: created_at.saturating_add(i64::try_from(valid_secs).unwrap_or(i64::MAX)),
+            notify_url: request.notify_url.clone(),
+            custom_value: request.custom_value.clone(),
+            remark: request.remark.clone(),
+        };
+        let stored = self.deposits.create_order(&order, &address).await?;
+        // A concurrent twin may have won the race: it decides, like a repeat.
+        same_or_duplicate(stored, &print, &request.merchant_order_id)
+    }
+
+    /// What the payer owes, in the coin's base units, and the fiat rate used:
+    /// `product_price / fiat_rate / token_rate` rounded up to the network's
+    /// precision (the payer never pays less than the price), or the price
+    /// itself when priced in the token.
+    fn amount_due(
+        &self,
+        coin: &Coin,
+        token: &Token,
+        request: &NativeOrderRequest,
+        currency: &str,
+        token_rate: Decimal,
+    ) -> Result<(Amount, Decimal), EngineError> {
+        let invalid = |why: &str| EngineError::AmountInvalid(format!("product_price {why}"));
+        let price = Decimal::parse(&request.product_price)
+            .ok()
+            .filter(|p| !p.is_zero())
+            .ok_or_else(|| invalid("must be a positive decimal number"))?;
+        let (due_on_network, fiat_rate) = if currency == TOKEN_PRICING {
+            let due = price.to_amount(token.precision).map_err(|_| {
+                invalid(&format!(
+                    "has more than the {} decimal places of {}",
+                    token.precision.get(),
+                    coin.symbol
+                ))
+            })?;
+            (due, Decimal::parse("1")?)
+        } else {
+            let fiat_rate = *self
+                .fiat_rates
+                .get(currency)
+                .ok_or_else(|| EngineError::CurrencyNotSupported(currency.to_owned()))?;
+            if price.scale() > FIAT_PRICE_PLACES_MAX {
+                return Err(invalid("in a fiat currency has at most 2 decimal places"));
+            }
+            let per_token = fiat_rate.checked_mul(token_rate)?;
+            let due = price
+                .checked_div(per_token, token.precision, Rounding::Up)
+                .map_err(|_| invalid("is too large"))?;
+            (due, fiat_rate)
+        };
+        if due_on_network.is_zero() {
+            return Err(invalid("is too small to pay"));
+        }
+        Ok((
+            due_on_network.rescale(token.precision, coin.precision)?,
+            fiat_rate,
+        ))
+    }
+}
+
+fn same_or_duplicate(
+    order: Order,
+    fingerprint: &str,
+    merchant_order_id: &str,
+) -> Result<Order, EngineError> {
+    if order.fingerprint == fingerprint {
+        Ok(order)
+    } else {
+        Err(EngineError::DuplicateMerchantOrderId(
+            merchant_order_id.chars().take(64).collect(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ccgate_ledger::{CoinId, TokenId};
+
+    fn order(due: u128, expires_at: i64) -> Order {
+        Order {
+            order_id: "o".into(),
+            app_id: MerchantId::new("m"),
+            merchant_order_id: "mo".into(),
+            kind: NATIVE.into(),
+            fingerprint: String::new(),
+            token_id: TokenId::new("t"),
+            coin_id: CoinId::new("c"),
+            chain: "ETH".into(),
+            pay_address: "0x".into(),
+            product_price: "1".into(),
+            product_name: String::new(),
+            denominated_currency: "USD".into(),
+            fiat_rate: "1".into(),
+            token_rate: "1".into(),
+            order_amount: Amount::from_base_units(due),
+            created_at: 0,
+            expires_at,
+            notify_url: None,
+            custom_value: None,
+            remark: None,
+        }
+    }
+
+    fn paid(amount: u128, block_time_ms: i64) -> OrderPayment {
+        OrderPayment {
+            record_id: "r".into(),
+            txid: "x".into(),
+            amount: Amount::from_base_units(amount),
+            service_fee: Amount::ZERO,
+            pay_time: block_time_ms / 1000,
+            block_time_ms,
+        }
+    }
+
+    #[test]
+    fn progress_follows_the_decisions() {
+        let o = order(100, 1_000);
+        let check = |payments: &[OrderPayment], now: i64| {
+            let p = order_progress(&o, payments, now);
+            (p.status, p.paid.base_units(), p.underpaid, p.overpaid)
+        };
+        assert_eq!(check(&[], 10), (OrderStatus::Pending, 0, false, false));
+        assert_eq!(check(&[], 1_001), (OrderStatus::Expired, 0, false, false));
+        assert_eq!(
+            check(&[paid(40, 5_000)], 10),
+            (OrderStatus::Pending, 40, true, false)
+        );
+        assert_eq!(
+            check(&[paid(40, 5_000), paid(60, 6_000)], 10),
+            (OrderStatus::Successful, 100, false, false)
+        );
+        assert_eq!(
+            check(&[paid(150, 5_000)], 2_000),
+            (OrderStatus::Successful, 150, false, true)
+        );
+        // Paid in full, but after expiry: credited and counted, still Expired.
+        assert_eq!(
+            check(&[paid(100, 1_000_001)], 2_000),
+            (OrderStatus::Expired, 100, false, false)
+        );
+        // Made before expiry, confirmed after: it counts.
+        assert_eq!(
+            check(&[paid(100, 999_000)], 5_000),
+            (OrderStatus::Successful, 100, false, false)
+        );
+    }
+}

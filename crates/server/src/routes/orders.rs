@@ -1,0 +1,128 @@
+//! `bill/create` (native checkout, spec §2.2) and `bill/info` (§2.3).
+
+use axum::Extension;
+use axum::extract::State;
+use axum::response::Response;
+use ccgate_api::orders::{
+    BillCreateRequest, BillCreated, BillInfo, BillInfoRequest, OrderDetail, Trade,
+};
+use ccgate_api::request::Fields;
+use ccgate_engine::orders::{NativeOrderRequest, order_progress};
+use ccgate_ledger::Amount;
+
+use super::{success, token_for_network};
+use crate::AppState;
+use crate::auth::{Authenticated, RawBody};
+use crate::failure::Failure;
+
+pub async fn bill_create(
+    State(state): State<AppState>,
+    Extension(Authenticated(merchant)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> Result<Response, Failure> {
+    let request = BillCreateRequest::from_fields(&Fields::parse(&body)?)?;
+    let (coin, token) = token_for_network(&state.registry, &request.token_id)?;
+    let chain = state
+        .registry
+        .chain(token.chain.as_str())
+        .ok_or_else(|| Failure::chain_not_supported(token.chain.as_str()))?;
+    let now = state.clock.now_unix_ms();
+    let order = state
+        .orders
+        .create_native(
+            &merchant.app_id,
+            coin,
+            token,
+            chain,
+            &NativeOrderRequest {
+                product_price: request.product_price,
+                merchant_order_id: request.merchant_order_id,
+                denominated_currency: request.denominated_currency,
+                order_valid_period: request.order_valid_period,
+                notify_url: request.notify_url,
+                custom_value: request.custom_value,
+                remark: request.remark,
+            },
+            now,
+        )
+        .await?;
+    // What is left of the validity, for a repeated request too.
+    let remaining = order.expires_at.saturating_sub(now.div_euclid(1000)).max(0);
+    success(&BillCreated {
+        order_id: order.order_id,
+        amount: order.order_amount.to_decimal_string(coin.precision),
+        logo: token.logo.clone(),
+        network: token.network.clone(),
+        pay_address: order.pay_address,
+        crypto: coin.symbol.clone(),
+        token_id: token.id.to_string(),
+        memo: String::new(),
+        order_valid_period: u64::try_from(remaining).unwrap_or(0),
+    })
+}
+
+pub async fn bill_info(
+    State(state): State<AppState>,
+    Extension(Authenticated(merchant)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> Result<Response, Failure> {
+    let request = BillInfoRequest::from_fields(&Fields::parse(&body)?)?;
+    let orders = state
+        .deposits
+        .orders_by_merchant_order_ids(&merchant.app_id, &request.merchant_order_ids)
+        .await?;
+    let now_secs = state.clock.now_unix_ms().div_euclid(1000);
+    let mut answer = Vec::with_capacity(orders.len());
+    for order in orders {
+        let payments = state.deposits.order_payments(&order.order_id).await?;
+        let progress = order_progress(&order, &payments, now_secs);
+        let found = state.registry.token(&order.token_id);
+        let (crypto, contract, precision) = match found {
+            Some((coin, token)) => (coin.symbol.clone(), token.contract.clone(), coin.precision),
+            None => {
+                return Err(Failure::Internal(format!(
+                    "order {} is for token {}, no longer configured",
+                    order.order_id, order.token_id
+                )));
+            }
+        };
+        let print = |amount: Amount| amount.to_decimal_string(precision);
+        let trade_list = payments
+            .iter()
+            .map(|payment| Trade {
+                amount: print(payment.amount),
+                chain: order.chain.clone(),
+                contract: contract.clone(),
+                crypto: crypto.clone(),
+                service_fee: print(payment.service_fee),
+                network_fee: "0".to_owned(),
+                txid: payment.txid.clone(),
+                pay_time: payment.pay_time,
+                token_rate: order.token_rate.clone(),
+                status: "Successful".to_owned(),
+            })
+            .collect();
+        answer.push(BillInfo {
+            order_detail: OrderDetail {
+                order_id: order.order_id.clone(),
+                product_price: order.product_price.clone(),
+                denominated_currency: order.denominated_currency.clone(),
+                product_name: order.product_name.clone(),
+                merchant_order_id: order.merchant_order_id.clone(),
+                chain: order.chain.clone(),
+                contract,
+                crypto,
+                order_amount: print(order.order_amount),
+                status: progress.status.as_str().to_owned(),
+                token_rate: order.token_rate.clone(),
+                created: order.created_at,
+                paid_amount: print(progress.paid),
+                underpaid: progress.underpaid,
+                overpaid: progress.overpaid,
+            },
+            trade_list,
+            refund_list: Vec::new(),
+        });
+    }
+    success(&answer)
+}

@@ -14,6 +14,7 @@ pub mod orders;
 pub mod request;
 pub mod resources;
 pub mod sign;
+pub mod webhooks;
 
 pub use code::Code;
 pub use envelope::{error_body, success_body};

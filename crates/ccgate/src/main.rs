@@ -126,6 +126,12 @@ struct ServeArgs {
     #[arg(long, env = "CCGATE_WEBHOOK_RETRY_MS", value_delimiter = ',',
           default_values_t = ccgate_engine::webhooks::RETRY_AFTER_FIRST_MS_DEFAULT)]
     webhook_retry_ms: Vec<u64>,
+    /// `webhook/resend` calls allowed per merchant and minute.
+    #[arg(long, env = "CCGATE_RESEND_PER_MINUTE", default_value_t = ccgate_server::RESEND_PER_MINUTE_DEFAULT)]
+    resend_per_minute: u32,
+    /// `webhook/resend` calls allowed per merchant and day.
+    #[arg(long, env = "CCGATE_RESEND_PER_DAY", default_value_t = ccgate_server::RESEND_PER_DAY_DEFAULT)]
+    resend_per_day: u32,
     /// Permanent deposit addresses one merchant may hold.
     #[arg(long, env = "CCGATE_ADDRESS_QUOTA",
           default_value_t = ccgate_engine::addresses::PERMANENT_ADDRESSES_PER_MERCHANT_DEFAULT)]

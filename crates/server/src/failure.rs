@@ -31,6 +31,8 @@ pub enum Failure {
     BodyTooLarge { limit_bytes: usize },
     #[error("too many requests from this address; the limit is {per_sec} per second")]
     RateLimited { per_sec: u32 },
+    #[error("webhook/resend allows {per_minute} call(s) a minute and {per_day} a day")]
+    ResendLimited { per_minute: u32, per_day: u32 },
     #[error("no endpoint at {0}")]
     RouteNotFound(String),
     #[error("{0} is not allowed here; every v1 endpoint is POST")]
@@ -80,7 +82,7 @@ impl Failure {
             Failure::AppIdUnknown | Failure::AppIdDisabled => Code::AppIdNotFound,
             Failure::SignatureInvalid => Code::SignatureInvalid,
             Failure::BodyTooLarge { .. } => Code::BodyTooLarge,
-            Failure::RateLimited { .. } => Code::RateLimited,
+            Failure::RateLimited { .. } | Failure::ResendLimited { .. } => Code::RateLimited,
             Failure::RouteNotFound(_) | Failure::MethodNotAllowed(_) => Code::NotFound,
             Failure::Request(err) => match err {
                 RequestError::InvalidJson(_) | RequestError::NotUtf8 => Code::InvalidJson,

@@ -22,7 +22,7 @@ use ccgate_engine::addresses::AddressBook;
 use ccgate_engine::orders::Orders;
 use ccgate_ledger::Registry;
 use ccgate_pricefeed::PriceSource;
-use ccgate_store::{DepositStore, Store};
+use ccgate_store::{DepositStore, OutboxStore, Store};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -36,12 +36,18 @@ pub use rate_limit::RateLimit;
 pub const BODY_LIMIT_BYTES_DEFAULT: usize = 64 * 1024;
 /// Default per-source-IP rate (decisions §1).
 pub const RATE_LIMIT_PER_SEC_DEFAULT: u32 = 100;
+/// Default `webhook/resend` limits per merchant (spec §2.14).
+pub const RESEND_PER_MINUTE_DEFAULT: u32 = 1;
+pub const RESEND_PER_DAY_DEFAULT: u32 = 25;
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub body_limit_bytes: usize,
     /// `None` turns rate limiting off (benchmarks, the sandbox).
     pub rate_limit_per_sec: Option<u32>,
+    /// `webhook/resend` calls allowed per merchant (decisions §7).
+    pub resend_per_minute: u32,
+    pub resend_per_day: u32,
 }
 
 impl Default for ServerConfig {
@@ -49,6 +55,8 @@ impl Default for ServerConfig {
         ServerConfig {
             body_limit_bytes: BODY_LIMIT_BYTES_DEFAULT,
             rate_limit_per_sec: Some(RATE_LIMIT_PER_SEC_DEFAULT),
+            resend_per_minute: RESEND_PER_MINUTE_DEFAULT,
+            resend_per_day: RESEND_PER_DAY_DEFAULT,
         }
     }
 }
@@ -64,6 +72,7 @@ pub struct AppState {
     pub orders: Arc<Orders>,
     /// Deposit addresses, orders and their payments (not cached).
     pub deposits: Arc<dyn DepositStore>,
+    pub outbox: Arc<dyn OutboxStore>,
     /// Business time: prices' age, chain heights.
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
@@ -122,6 +131,10 @@ pub fn router(state: AppState) -> Router {
             post(routes::orders::bill_create),
         )
         .route("/ccpayment/v1/bill/info", post(routes::orders::bill_info))
+        .route(
+            "/ccpayment/v1/webhook/resend",
+            post(routes::webhooks::resend),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::v1_pipeline,

@@ -285,6 +285,29 @@ pub trait OutboxStore: Send + Sync + std::fmt::Debug + 'static {
         next: WebhookNext,
     ) -> Result<(), StoreError>;
 
+    /// Counts a `webhook/resend` call if the merchant is within its limits;
+    /// `false` (and nothing counted) when one is reached.
+    async fn record_resend_call(
+        &self,
+        app_id: &MerchantId,
+        now_ms: i64,
+        per_minute: u32,
+        per_day: u32,
+    ) -> Result<bool, StoreError>;
+
+    /// Queues the merchant's webhooks created in `from_ms..=to_ms` for one more
+    /// attempt now: only unacknowledged ones unless `all_results`, only of
+    /// `order_type` if given. Returns how many.
+    async fn resend_webhooks(
+        &self,
+        app_id: &MerchantId,
+        from_ms: i64,
+        to_ms: i64,
+        all_results: bool,
+        order_type: Option<&str>,
+        now_ms: i64,
+    ) -> Result<u64, StoreError>;
+
     /// Newest first.
     async fn list_webhooks(
         &self,

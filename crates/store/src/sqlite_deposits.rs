@@ -588,6 +588,68 @@ impl OutboxStore for SqliteStore {
         Ok(())
     }
 
+    async fn record_resend_call(
+        &self,
+        app_id: &MerchantId,
+        now_ms: i64,
+        per_minute: u32,
+        per_day: u32,
+    ) -> Result<bool, StoreError> {
+        const MINUTE_MS: i64 = 60_000;
+        const DAY_MS: i64 = 86_400_000;
+        let mut db_tx = self.pool.begin().await?;
+        // A write first: the limit check and the insert see the same state.
+        sqlx::query("DELETE FROM resend_calls WHERE app_id = ? AND at_ms < ?")
+            .bind(app_id.as_str())
+            .bind(now_ms.saturating_sub(DAY_MS))
+            .execute(&mut *db_tx)
+            .await?;
+        let (last_minute, last_day): (i64, i64) = sqlx::query_as(
+            "SELECT COALESCE(SUM(at_ms > ?), 0), COUNT(*) FROM resend_calls WHERE app_id = ?",
+        )
+        .bind(now_ms.saturating_sub(MINUTE_MS))
+        .bind(app_id.as_str())
+        .fetch_one(&mut *db_tx)
+        .await?;
+        if last_minute >= i64::from(per_minute) || last_day >= i64::from(per_day) {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO resend_calls (app_id, at_ms) VALUES (?, ?)")
+            .bind(app_id.as_str())
+            .bind(now_ms)
+            .execute(&mut *db_tx)
+            .await?;
+        db_tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn resend_webhooks(
+        &self,
+        app_id: &MerchantId,
+        from_ms: i64,
+        to_ms: i64,
+        all_results: bool,
+        order_type: Option<&str>,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE webhook_outbox SET status = 'pending', next_attempt_at_ms = ?
+             WHERE app_id = ? AND created_at_ms BETWEEN ? AND ?
+               AND (? OR status != 'delivered')
+               AND (? IS NULL OR order_type = ?)",
+        )
+        .bind(now_ms)
+        .bind(app_id.as_str())
+        .bind(from_ms)
+        .bind(to_ms)
+        .bind(all_results)
+        .bind(order_type)
+        .bind(order_type)
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected())
+    }
+
     async fn list_webhooks(
         &self,
         app_id: Option<&MerchantId>,

@@ -56,7 +56,8 @@ pub async fn app_state(
         chains,
         addresses,
         orders,
-        deposits: backend,
+        deposits: backend.clone(),
+        outbox: backend,
         clock: Arc::new(SystemClock),
         config: Arc::new(config),
     })
@@ -97,6 +98,8 @@ pub async fn run(data_dir: &DataDir, settings: &Settings, args: ServeArgs) -> an
     let config = ServerConfig {
         body_limit_bytes: args.body_limit_bytes,
         rate_limit_per_sec: (!args.no_rate_limit).then_some(args.rate_limit_per_sec),
+        resend_per_minute: args.resend_per_minute,
+        resend_per_day: args.resend_per_day,
     };
     let state = app_state(store.clone(), settings, config, args.address_quota).await?;
     let delivery = DeliveryConfig {

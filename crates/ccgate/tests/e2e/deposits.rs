@@ -307,3 +307,74 @@ fn a_webhook_survives_a_kill_9_between_credit_and_delivery() {
             .contains("all equal")
     );
 }
+
+#[test]
+fn webhook_resend_sends_failed_webhooks_again_within_its_limits() {
+    let receiver = HttpStub::start(500, "down");
+    let gateway = Gateway::start(&["--webhook-retry-ms", "50"]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.cli_ok(&[
+        "merchant",
+        "set-webhook",
+        "--app-id",
+        &merchant.app_id,
+        "--url",
+        &receiver.url,
+    ]);
+    let to = address(&gateway, &merchant, "user-5", "ETH")["data"]["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let started = crate::support::now();
+    pay_and_confirm(&gateway, &to, "1");
+    receiver.wait_for_requests(2);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let listed: Value =
+            serde_json::from_str(&gateway.cli_ok(&["webhooks", "list", "--json"])).unwrap();
+        if listed[0]["status"] == "failed" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never gave up: {listed}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
+    receiver.answer(200, "success");
+    let body = format!(
+        r#"{{"start_timestamp":{},"webhook_result":"Failed","transaction_type":"Direct Deposit"}}"#,
+        started - 5
+    );
+    let response = gateway.post_signed(
+        &merchant,
+        "/ccpayment/v1/webhook/resend",
+        body.as_bytes(),
+        None,
+    );
+    assert_eq!(
+        response.text(),
+        r#"{"code":10000,"msg":"success","data":{"resend_count":1}}"#
+    );
+    let hooks = receiver.wait_for_requests(3);
+    assert_eq!(hooks[2].body, hooks[0].body);
+    // One call a minute.
+    let again = gateway.post_signed(
+        &merchant,
+        "/ccpayment/v1/webhook/resend",
+        body.as_bytes(),
+        None,
+    );
+    assert_eq!(
+        (again.status, again.json()["code"].as_u64()),
+        (429, Some(220008))
+    );
+    let bad = gateway.post_signed(
+        &merchant,
+        "/ccpayment/v1/webhook/resend",
+        br#"{"start_timestamp":1700000000,"end_timestamp":1700007200}"#,
+        None,
+    );
+    assert_eq!(bad.json()["code"], 220006);
+}

@@ -6,6 +6,7 @@ pub mod health;
 pub mod network;
 pub mod orders;
 pub mod rates;
+pub mod webhooks;
 
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::Response;

@@ -231,6 +231,8 @@ enum LedgerCommand {
 enum BenchCommand {
     /// Signed `assets` calls against the real server vs a bare axum route, same machine, same run.
     Assets(commands::bench::BenchArgs),
+    /// Deposits credited per second (vs plain journal postings) and deposit-to-webhook latency.
+    Deposits(commands::bench_deposits::DepositBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -258,9 +260,16 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    if let Command::Bench(BenchCommand::Assets(args)) = &cli.command {
-        commands::bench::assets(args).await?;
-        return Ok(ExitCode::SUCCESS);
+    match &cli.command {
+        Command::Bench(BenchCommand::Assets(args)) => {
+            commands::bench::assets(args).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Bench(BenchCommand::Deposits(args)) => {
+            commands::bench_deposits::deposits(args).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
     }
     let settings = config::Settings::load(cli.config.as_deref())?;
     if let Command::Coins(CoinsCommand::List { json }) = cli.command {

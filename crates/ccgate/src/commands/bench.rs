@@ -219,7 +219,7 @@ fn client(connections: usize) -> anyhow::Result<reqwest::Client> {
         .context("build the HTTP client")
 }
 
-async fn spawn_server(router: axum::Router) -> anyhow::Result<std::net::SocketAddr> {
+pub(super) async fn spawn_server(router: axum::Router) -> anyhow::Result<std::net::SocketAddr> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     tokio::spawn(async move {

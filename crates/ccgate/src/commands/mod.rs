@@ -1,5 +1,6 @@
 pub mod background;
 pub mod bench;
+pub mod bench_deposits;
 pub mod coins;
 pub mod cwallet;
 pub mod devnet;

@@ -59,9 +59,10 @@ pub fn spawn(
     ])
 }
 
-/// Runs `tick` every `interval_ms` until told to stop. A failing tick is
-/// logged and retried at the next interval: the work it did not finish is
-/// still in the database.
+/// Runs `tick` until told to stop: again at once while it finds work (a
+/// backlog drains at full speed), every `interval_ms` while idle. A failing
+/// tick is logged and retried at the next interval: the work it did not finish
+/// is still in the database.
 async fn every<F, Fut>(
     interval_ms: u64,
     name: &'static str,
@@ -76,8 +77,16 @@ async fn every<F, Fut>(
     loop {
         tokio::select! {
             _ = interval.tick() => {
-                if let Err(err) = tick().await {
-                    tracing::error!(error = %err, loop_name = name, "background tick failed");
+                loop {
+                    match tick().await {
+                        Ok(0) => break,
+                        Ok(_) if *stopped.borrow() => return,
+                        Ok(_) => continue,
+                        Err(err) => {
+                            tracing::error!(error = %err, loop_name = name, "background tick failed");
+                            break;
+                        }
+                    }
                 }
             }
             _ = stopped.changed() => return,

@@ -7,8 +7,13 @@ use std::sync::Arc;
 use ccgate_api::deposits::{DIRECT_DEPOSIT, DirectDepositWebhook};
 use ccgate_api::orders::{API_DEPOSIT, ApiDepositExtend, ApiDepositWebhook};
 use ccgate_chain::{ChainAdapter, ChainSet};
-use ccgate_ledger::{Account, Amount, Chain, Direction, JournalEntry, Posting, Registry};
-use ccgate_store::{ChainTransfer, DepositStore, EntryMeta, NewDeposit, NewWebhook, Store};
+use ccgate_ledger::{
+    Account, Amount, Chain, Coin, Direction, JournalEntry, Posting, Registry, Token,
+};
+use ccgate_store::{
+    ChainTransfer, DepositAddress, DepositStore, EntryMeta, NewDeposit, NewWebhook, SeenTransfer,
+    Store,
+};
 
 use crate::{EngineError, RecordIds};
 
@@ -73,81 +78,101 @@ impl DepositWatcher {
         let height = adapter.height(now_unix_ms).await?;
         // A transfer in block b has `height - b + 1` confirmations.
         let required = chain.confirmations_required.max(1);
-        let Some(confirmed_up_to) = height.checked_sub(required - 1) else {
-            return Ok(0);
-        };
-        let from = match self.deposits.chain_cursor(code).await? {
-            Some(scanned) => scanned.saturating_add(1),
-            None => 0,
-        };
-        if from > confirmed_up_to {
-            return Ok(0);
-        }
-        let to = confirmed_up_to.min(from.saturating_add(SCAN_BLOCKS_PER_TICK_MAX - 1));
+        let confirmed_up_to = height.checked_sub(required - 1);
         let mut credited = 0;
-        for transfer in adapter.transfers(from, to).await? {
-            if self.credit(chain, &transfer, now_unix_ms).await? {
-                credited += 1;
+        if let Some(confirmed_up_to) = confirmed_up_to {
+            let from = match self.deposits.chain_cursor(code).await? {
+                Some(scanned) => scanned.saturating_add(1),
+                None => 0,
+            };
+            if from <= confirmed_up_to {
+                let to = confirmed_up_to.min(from.saturating_add(SCAN_BLOCKS_PER_TICK_MAX - 1));
+                for transfer in adapter.transfers(from, to).await? {
+                    if self.credit(chain, &transfer, now_unix_ms).await? {
+                        credited += 1;
+                    }
+                }
+                // Crediting is idempotent, so a crash before this line only
+                // means the same blocks are looked at again.
+                self.deposits.set_chain_cursor(code, to).await?;
             }
         }
-        // Crediting is idempotent, so a crash before this line only means the
-        // same blocks are looked at again.
-        self.deposits.set_chain_cursor(code, to).await?;
+        // Blocks past the confirmed height: payments seen, not yet credited.
+        let unconfirmed_from = confirmed_up_to.map_or(0, |h| h.saturating_add(1));
+        let seen_from = match self.deposits.seen_cursor(code).await? {
+            Some(seen) => unconfirmed_from.max(seen.saturating_add(1)),
+            None => unconfirmed_from,
+        };
+        if seen_from <= height {
+            let to = height.min(seen_from.saturating_add(SCAN_BLOCKS_PER_TICK_MAX - 1));
+            for transfer in adapter.transfers(seen_from, to).await? {
+                self.see(chain, &transfer, now_unix_ms).await?;
+            }
+            self.deposits.set_seen_cursor(code, to).await?;
+        }
         Ok(credited)
     }
 
-    async fn credit(
-        &self,
+    /// What a transfer is to us: whose address, which coin, and the split of
+    /// its amount. `None` if it is not ours or not creditable.
+    async fn assess<'r>(
+        &'r self,
         chain: &Chain,
         transfer: &ChainTransfer,
-        now_unix_ms: i64,
-    ) -> Result<bool, EngineError> {
+    ) -> Result<Option<Assessed<'r>>, EngineError> {
         let Some(address) = self
             .deposits
             .deposit_address(&transfer.chain, &transfer.to_address)
             .await?
         else {
-            return Ok(false);
+            return Ok(None);
         };
         let Some((coin, token)) = self.registry.token(&transfer.token_id) else {
             tracing::warn!(chain = %chain.code, txid = %transfer.txid, token = %transfer.token_id,
                 "a deposit of a token not in the registry is left uncredited");
-            return Ok(false);
+            return Ok(None);
         };
         if token.chain != chain.code || transfer.amount.is_zero() {
-            return Ok(false);
+            return Ok(None);
         }
-        let fee_ppm = self
-            .deposits
-            .merchant_settings(&address.app_id)
-            .await?
+        let settings = self.deposits.merchant_settings(&address.app_id).await?;
+        let fee_ppm = settings
+            .as_ref()
             .map_or(SERVICE_FEE_PPM_DEFAULT, |s| s.service_fee_ppm);
         let fee = service_fee(transfer.amount, fee_ppm);
         let credit = transfer
             .amount
             .checked_sub(fee)
             .ok_or(ccgate_ledger::LedgerError::AmountOverflow)?;
-        let mut postings = vec![Posting {
-            account: Account::ChainCustody(chain.code.clone()),
-            coin: coin.id.clone(),
-            direction: Direction::Debit,
-            amount: transfer.amount,
-        }];
-        for (account, amount) in [
-            (Account::MerchantAvailable(address.app_id.clone()), credit),
-            (Account::OperatorFees, fee),
-        ] {
-            if !amount.is_zero() {
-                postings.push(Posting {
-                    account,
-                    coin: coin.id.clone(),
-                    direction: Direction::Credit,
-                    amount,
-                });
-            }
-        }
-        let entry = JournalEntry::new(postings)?;
-        let record_id = self.ids.next(now_unix_ms);
+        Ok(Some(Assessed {
+            address,
+            coin,
+            token,
+            fee,
+            credit,
+            notify_pending: settings.is_some_and(|s| s.notify_pending),
+        }))
+    }
+
+    /// The webhook reporting a transfer in state `pay_status`: API Deposit for
+    /// an order's address, Direct Deposit for a permanent one.
+    async fn webhook(
+        &self,
+        chain: &Chain,
+        transfer: &ChainTransfer,
+        assessed: &Assessed<'_>,
+        record_id: &str,
+        pay_status: &str,
+        now_unix_ms: i64,
+    ) -> Result<NewWebhook, EngineError> {
+        let Assessed {
+            address,
+            coin,
+            token,
+            fee,
+            credit,
+            ..
+        } = assessed;
         let print = |amount: Amount| amount.to_decimal_string(coin.precision);
         let (order_type, payload, url) = match &address.order_id {
             Some(order_id) => {
@@ -157,9 +182,9 @@ impl DepositWatcher {
                     ))
                 })?;
                 let payload = serde_json::to_string(&ApiDepositWebhook {
-                    pay_status: "success".to_owned(),
+                    pay_status: pay_status.to_owned(),
                     order_type: API_DEPOSIT.to_owned(),
-                    record_id: record_id.clone(),
+                    record_id: record_id.to_owned(),
                     order_id: order.order_id.clone(),
                     product_price: order.product_price.clone(),
                     denominated_currency: order.denominated_currency.clone(),
@@ -180,37 +205,148 @@ impl DepositWatcher {
             }
             None => {
                 let payload = serde_json::to_string(&DirectDepositWebhook {
-                    pay_status: "success".to_owned(),
+                    pay_status: pay_status.to_owned(),
                     order_type: DIRECT_DEPOSIT.to_owned(),
-                    record_id: record_id.clone(),
+                    record_id: record_id.to_owned(),
                     paid_amount: print(transfer.amount),
-                    credit_amount: print(credit),
+                    credit_amount: print(*credit),
                     chain: chain.code.to_string(),
                     from_address: transfer.from_address.clone(),
                     to_address: transfer.to_address.clone(),
                     contract: token.contract.clone(),
                     crypto: coin.symbol.clone(),
                     txid: transfer.txid.clone(),
-                    service_fee: print(fee),
+                    service_fee: print(*fee),
                     memo: transfer.memo.clone(),
                     user_id: address.user_id.clone().unwrap_or_default(),
                 })?;
                 (DIRECT_DEPOSIT, payload, address.notify_url.clone())
             }
         };
+        Ok(NewWebhook {
+            app_id: address.app_id.clone(),
+            record_id: record_id.to_owned(),
+            order_type,
+            url,
+            payload,
+            created_at_ms: now_unix_ms,
+        })
+    }
+
+    /// A payment to us in a block without its confirmations yet: noted once
+    /// (its order is Processing), and notified if the merchant opted in.
+    async fn see(
+        &self,
+        chain: &Chain,
+        transfer: &ChainTransfer,
+        now_unix_ms: i64,
+    ) -> Result<(), EngineError> {
+        let Some(assessed) = self.assess(chain, transfer).await? else {
+            return Ok(());
+        };
+        let record_id = self.ids.next(now_unix_ms);
+        let webhook = if assessed.notify_pending {
+            Some(
+                self.webhook(
+                    chain,
+                    transfer,
+                    &assessed,
+                    &record_id,
+                    "processing",
+                    now_unix_ms,
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        self.deposits
+            .record_seen_transfer(
+                &SeenTransfer {
+                    chain: transfer.chain.clone(),
+                    txid: transfer.txid.clone(),
+                    log_index: transfer.log_index,
+                    record_id,
+                    app_id: assessed.address.app_id.clone(),
+                    order_id: assessed.address.order_id.clone(),
+                    block_time_ms: transfer.block_time_ms,
+                    seen_at_ms: now_unix_ms,
+                },
+                webhook.as_ref(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn credit(
+        &self,
+        chain: &Chain,
+        transfer: &ChainTransfer,
+        now_unix_ms: i64,
+    ) -> Result<bool, EngineError> {
+        let Some(assessed) = self.assess(chain, transfer).await? else {
+            return Ok(false);
+        };
+        let Assessed {
+            address,
+            coin,
+            fee,
+            credit,
+            ..
+        } = &assessed;
+        let mut postings = vec![Posting {
+            account: Account::ChainCustody(chain.code.clone()),
+            coin: coin.id.clone(),
+            direction: Direction::Debit,
+            amount: transfer.amount,
+        }];
+        for (account, amount) in [
+            (Account::MerchantAvailable(address.app_id.clone()), *credit),
+            (Account::OperatorFees, *fee),
+        ] {
+            if !amount.is_zero() {
+                postings.push(Posting {
+                    account,
+                    coin: coin.id.clone(),
+                    direction: Direction::Credit,
+                    amount,
+                });
+            }
+        }
+        let entry = JournalEntry::new(postings)?;
+        // The id given when the payment was first seen, so both notifications
+        // carry the same record.
+        let record_id = match self
+            .deposits
+            .seen_record_id(&transfer.chain, &transfer.txid, transfer.log_index)
+            .await?
+        {
+            Some(seen) => seen,
+            None => self.ids.next(now_unix_ms),
+        };
+        let webhook = self
+            .webhook(
+                chain,
+                transfer,
+                &assessed,
+                &record_id,
+                "success",
+                now_unix_ms,
+            )
+            .await?;
         let now_secs = now_unix_ms.div_euclid(1000);
         let credited = self
             .deposits
             .credit_deposit(
                 &NewDeposit {
-                    record_id: record_id.clone(),
+                    record_id,
                     transfer: transfer.clone(),
                     app_id: address.app_id.clone(),
                     user_id: address.user_id.clone(),
                     order_id: address.order_id.clone(),
                     coin_id: coin.id.clone(),
-                    service_fee: fee,
-                    credit_amount: credit,
+                    service_fee: *fee,
+                    credit_amount: *credit,
                     credited_at: now_secs,
                 },
                 &entry,
@@ -219,23 +355,27 @@ impl DepositWatcher {
                     reason: format!("{} {} #{}", chain.code, transfer.txid, transfer.log_index),
                     created_at: now_secs,
                 },
-                &NewWebhook {
-                    app_id: address.app_id.clone(),
-                    record_id,
-                    order_type,
-                    url,
-                    payload,
-                    created_at_ms: now_unix_ms,
-                },
+                &webhook,
             )
             .await?;
         if credited {
             self.store.balances_changed(&address.app_id);
             tracing::info!(chain = %chain.code, txid = %transfer.txid, merchant = %address.app_id,
-                amount = %print(transfer.amount), crypto = %coin.symbol, "deposit credited");
+                amount = %transfer.amount.to_decimal_string(coin.precision), crypto = %coin.symbol,
+                "deposit credited");
         }
         Ok(credited)
     }
+}
+
+/// A transfer to one of our addresses, with what it means for the merchant.
+struct Assessed<'r> {
+    address: DepositAddress,
+    coin: &'r Coin,
+    token: &'r Token,
+    fee: Amount,
+    credit: Amount,
+    notify_pending: bool,
 }
 
 #[cfg(test)]

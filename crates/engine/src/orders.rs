@@ -46,6 +46,7 @@ pub struct Orders {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderStatus {
     Pending,
+    Processing,
     Successful,
     Expired,
 }
@@ -54,6 +55,7 @@ impl OrderStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             OrderStatus::Pending => "Pending",
+            OrderStatus::Processing => "Processing",
             OrderStatus::Successful => "Successful",
             OrderStatus::Expired => "Expired",
         }
@@ -71,12 +73,13 @@ pub struct OrderProgress {
 }
 
 /// Derived, never stored: paid in full by payments made before the order
-/// expired → Successful; otherwise past its validity → Expired; else Pending.
-/// A payment made after expiry is credited and counted in `paid`, but the
-/// order stays Expired.
+/// expired → Successful; else a payment made in time still confirming →
+/// Processing; else past its validity → Expired; else Pending. A payment made
+/// after expiry is credited and counted in `paid`, but the order stays Expired.
 pub fn order_progress(
     order: &Order,
     payments: &[OrderPayment],
+    confirming_in_time: bool,
     now_unix_secs: i64,
 ) -> OrderProgress {
     let expires_at_ms = order.expires_at.saturating_mul(1000);
@@ -92,6 +95,8 @@ pub fn order_progress(
     let paid_in_time = sum(true);
     let status = if paid_in_time >= order.order_amount {
         OrderStatus::Successful
+    } else if confirming_in_time {
+        OrderStatus::Processing
     } else if now_unix_secs > order.expires_at {
         OrderStatus::Expired
     } else {
@@ -324,7 +329,7 @@ mod tests {
     fn progress_follows_the_decisions() {
         let o = order(100, 1_000);
         let check = |payments: &[OrderPayment], now: i64| {
-            let p = order_progress(&o, payments, now);
+            let p = order_progress(&o, payments, false, now);
             (p.status, p.paid.base_units(), p.underpaid, p.overpaid)
         };
         assert_eq!(check(&[], 10), (OrderStatus::Pending, 0, false, false));

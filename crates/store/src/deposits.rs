@@ -104,6 +104,19 @@ pub struct OrderPayment {
     pub block_time_ms: i64,
 }
 
+/// A transfer to one of our addresses seen before its confirmations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenTransfer {
+    pub chain: String,
+    pub txid: String,
+    pub log_index: u32,
+    pub record_id: String,
+    pub app_id: MerchantId,
+    pub order_id: Option<String>,
+    pub block_time_ms: i64,
+    pub seen_at_ms: i64,
+}
+
 /// A webhook to put in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewWebhook {
@@ -254,6 +267,35 @@ pub trait DepositStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// Credited payments of an order, oldest first.
     async fn order_payments(&self, order_id: &str) -> Result<Vec<OrderPayment>, StoreError>;
+
+    /// Records a transfer seen before its confirmations, with its `processing`
+    /// webhook if the merchant wants one, in one DB transaction. `false` (and
+    /// nothing written) if it was seen before.
+    async fn record_seen_transfer(
+        &self,
+        seen: &SeenTransfer,
+        webhook: Option<&NewWebhook>,
+    ) -> Result<bool, StoreError>;
+
+    /// The record id given to a transfer when it was first seen, if it was.
+    async fn seen_record_id(
+        &self,
+        chain: &str,
+        txid: &str,
+        log_index: u32,
+    ) -> Result<Option<String>, StoreError>;
+
+    /// Whether the order has a payment made by `made_by_ms` that is seen but
+    /// not credited yet.
+    async fn order_has_unconfirmed_payment(
+        &self,
+        order_id: &str,
+        made_by_ms: i64,
+    ) -> Result<bool, StoreError>;
+
+    async fn seen_cursor(&self, chain: &str) -> Result<Option<u64>, StoreError>;
+
+    async fn set_seen_cursor(&self, chain: &str, seen_height: u64) -> Result<(), StoreError>;
 
     /// Records the deposit, posts its journal entry and queues its webhook in
     /// one DB transaction. `false` (and nothing written) if that transfer was

@@ -24,7 +24,8 @@ pub use cache::CachingStore;
 pub use credentials::{generate_app_id, generate_app_secret};
 pub use deposits::{
     ChainTransfer, DepositAddress, DepositStore, MerchantSettings, NewDeposit, NewWebhook, Order,
-    OrderPayment, OutboxStore, OutboxWebhook, WebhookAttempt, WebhookNext, WebhookRow,
+    OrderPayment, OutboxStore, OutboxWebhook, SeenTransfer, WebhookAttempt, WebhookNext,
+    WebhookRow,
 };
 pub use error::StoreError;
 pub use master_key::MasterKey;

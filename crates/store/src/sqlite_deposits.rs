@@ -8,7 +8,8 @@ use sqlx::sqlite::SqliteRow;
 
 use crate::deposits::{
     ChainTransfer, DepositAddress, DepositStore, MerchantSettings, NewDeposit, NewWebhook, Order,
-    OrderPayment, OutboxStore, OutboxWebhook, WebhookAttempt, WebhookNext, WebhookRow,
+    OrderPayment, OutboxStore, OutboxWebhook, SeenTransfer, WebhookAttempt, WebhookNext,
+    WebhookRow,
 };
 use crate::sqlite::{parse_amount, post_entry_in};
 use crate::{EntryMeta, SqliteStore, StoreError};
@@ -101,6 +102,29 @@ fn order_from_row(row: &SqliteRow) -> Result<Order, StoreError> {
     })
 }
 const WEBHOOK_COLUMNS: &str = "id, app_id, record_id, order_type, status, attempts, next_attempt_at_ms, created_at_ms, url, payload";
+
+/// Queues a webhook inside the caller's DB transaction.
+async fn insert_webhook(
+    conn: &mut sqlx::SqliteConnection,
+    webhook: &NewWebhook,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO webhook_outbox
+             (app_id, record_id, order_type, url, payload, status, attempts,
+              next_attempt_at_ms, created_at_ms)
+         VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+    )
+    .bind(webhook.app_id.as_str())
+    .bind(&webhook.record_id)
+    .bind(webhook.order_type)
+    .bind(&webhook.url)
+    .bind(&webhook.payload)
+    .bind(webhook.created_at_ms)
+    .bind(webhook.created_at_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
 
 #[async_trait]
 impl DepositStore for SqliteStore {
@@ -440,6 +464,95 @@ impl DepositStore for SqliteStore {
             .collect()
     }
 
+    async fn record_seen_transfer(
+        &self,
+        seen: &SeenTransfer,
+        webhook: Option<&NewWebhook>,
+    ) -> Result<bool, StoreError> {
+        let mut db_tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO seen_transfers
+                 (chain, txid, log_index, record_id, app_id, order_id, block_time_ms, seen_at_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (chain, txid, log_index) DO NOTHING",
+        )
+        .bind(&seen.chain)
+        .bind(&seen.txid)
+        .bind(i64::from(seen.log_index))
+        .bind(&seen.record_id)
+        .bind(seen.app_id.as_str())
+        .bind(&seen.order_id)
+        .bind(seen.block_time_ms)
+        .bind(seen.seen_at_ms)
+        .execute(&mut *db_tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        if let Some(webhook) = webhook {
+            insert_webhook(&mut db_tx, webhook).await?;
+        }
+        db_tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn seen_record_id(
+        &self,
+        chain: &str,
+        txid: &str,
+        log_index: u32,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT record_id FROM seen_transfers WHERE chain = ? AND txid = ? AND log_index = ?",
+        )
+        .bind(chain)
+        .bind(txid)
+        .bind(i64::from(log_index))
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn order_has_unconfirmed_payment(
+        &self,
+        order_id: &str,
+        made_by_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let found: i64 = sqlx::query_scalar(
+            "SELECT EXISTS (
+                 SELECT 1 FROM seen_transfers s
+                 WHERE s.order_id = ? AND s.block_time_ms <= ?
+                   AND NOT EXISTS (SELECT 1 FROM deposits d
+                                   WHERE d.chain = s.chain AND d.txid = s.txid
+                                     AND d.log_index = s.log_index))",
+        )
+        .bind(order_id)
+        .bind(made_by_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(found != 0)
+    }
+
+    async fn seen_cursor(&self, chain: &str) -> Result<Option<u64>, StoreError> {
+        let height: Option<i64> =
+            sqlx::query_scalar("SELECT seen_height FROM chain_seen_cursors WHERE chain = ?")
+                .bind(chain)
+                .fetch_optional(&self.pool)
+                .await?;
+        height.map(|h| to_u64(h, "cursor")).transpose()
+    }
+
+    async fn set_seen_cursor(&self, chain: &str, seen_height: u64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO chain_seen_cursors (chain, seen_height) VALUES (?, ?)
+             ON CONFLICT (chain) DO UPDATE SET seen_height = excluded.seen_height",
+        )
+        .bind(chain)
+        .bind(to_i64(seen_height, "height")?)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn credit_deposit(
         &self,
         deposit: &NewDeposit,
@@ -485,21 +598,7 @@ impl DepositStore for SqliteStore {
         if claimed.rows_affected() == 0 {
             return Ok(false);
         }
-        sqlx::query(
-            "INSERT INTO webhook_outbox
-                 (app_id, record_id, order_type, url, payload, status, attempts,
-                  next_attempt_at_ms, created_at_ms)
-             VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
-        )
-        .bind(webhook.app_id.as_str())
-        .bind(&webhook.record_id)
-        .bind(webhook.order_type)
-        .bind(&webhook.url)
-        .bind(&webhook.payload)
-        .bind(webhook.created_at_ms)
-        .bind(webhook.created_at_ms)
-        .execute(&mut *db_tx)
-        .await?;
+        insert_webhook(&mut db_tx, webhook).await?;
         db_tx.commit().await?;
         Ok(true)
     }

@@ -255,3 +255,65 @@ fn partial_multiple_over_and_late_payments() {
     assert_eq!(assets["data"]["list"][0]["value"], "15.9952");
     assert!(gateway.cli_ok(&["ledger", "verify"]).contains("all equal"));
 }
+
+#[test]
+fn a_confirming_payment_makes_the_order_processing_and_opted_in_merchants_hear_of_it() {
+    let receiver = HttpStub::start(200, "success");
+    let gateway = Gateway::start(&[]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.cli_ok(&[
+        "merchant",
+        "set-webhook",
+        "--app-id",
+        &merchant.app_id,
+        "--url",
+        &receiver.url,
+        "--notify-pending",
+    ]);
+    let created = create(
+        &gateway,
+        &merchant,
+        &format!(
+            r#"{{"token_id":"{USDT_ERC20}","product_price":"5","merchant_order_id":"proc","denominated_currency":"token"}}"#
+        ),
+    );
+    let address = created["data"]["pay_address"].as_str().unwrap().to_owned();
+    gateway.cli_ok(&[
+        "devnet",
+        "pay",
+        "--to",
+        &address,
+        "--token-id",
+        USDT_ERC20,
+        "--amount",
+        "5",
+    ]);
+    // The payment's block exists (one confirmation of twelve).
+    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "1"]);
+    let first = receiver.wait_for_requests(1);
+    let processing: Value = serde_json::from_slice(&first[0].body).unwrap();
+    assert_eq!(
+        (
+            processing["pay_status"].as_str(),
+            processing["order_type"].as_str()
+        ),
+        (Some("processing"), Some("API Deposit"))
+    );
+    assert_eq!(
+        info(&gateway, &merchant, &["proc"])["data"][0]["order_detail"]["status"],
+        "Processing"
+    );
+
+    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "11"]);
+    let both = receiver.wait_for_requests(2);
+    let success: Value = serde_json::from_slice(&both[1].body).unwrap();
+    assert_eq!(success["pay_status"], "success");
+    assert_eq!(
+        success["record_id"], processing["record_id"],
+        "one record, two notifications"
+    );
+    assert_eq!(
+        wait_for_status(&gateway, &merchant, "proc", "5")["order_detail"]["status"],
+        "Successful"
+    );
+}

@@ -19,9 +19,17 @@ pub async fn network_fee(
     let request = NetworkFeeRequest::from_fields(&Fields::parse(&body)?)?;
     let (coin, token) = token_for_network(&state.registry, &request.token_id)?;
     let adapter = state.chains.get(token.chain.as_str())?;
-    // Moving money to an account inside this gateway costs no chain fee.
-    let internal = match &request.address {
-        Some(address) => state.store.cwallet(address.trim()).await?.is_some(),
+    // Moving money to an account or address inside this gateway costs no
+    // chain fee: it never touches the chain.
+    let internal = match request.address.as_deref().map(str::trim) {
+        Some(address) => {
+            state.store.cwallet(address).await?.is_some()
+                || state
+                    .deposits
+                    .deposit_address(token.chain.as_str(), address)
+                    .await?
+                    .is_some()
+        }
         None => false,
     };
     let fee = if internal {

@@ -75,7 +75,11 @@ pub async fn bill_info(
     let mut answer = Vec::with_capacity(orders.len());
     for order in orders {
         let payments = state.deposits.order_payments(&order.order_id).await?;
-        let progress = order_progress(&order, &payments, now_secs);
+        let confirming = state
+            .deposits
+            .order_has_unconfirmed_payment(&order.order_id, order.expires_at.saturating_mul(1000))
+            .await?;
+        let progress = order_progress(&order, &payments, confirming, now_secs);
         let found = state.registry.token(&order.token_id);
         let (crypto, contract, precision) = match found {
             Some((coin, token)) => (coin.symbol.clone(), token.contract.clone(), coin.precision),

@@ -114,6 +114,12 @@ struct ServeArgs {
     /// Requests per second allowed from one source IP.
     #[arg(long, env = "CCGATE_RATE_LIMIT_PER_SEC", default_value_t = ccgate_server::RATE_LIMIT_PER_SEC_DEFAULT)]
     rate_limit_per_sec: u32,
+    /// The operator's admin API (devnet pay and mine); loopback addresses only.
+    #[arg(long, env = "CCGATE_ADMIN_LISTEN", default_value = "127.0.0.1:0")]
+    admin_listen: SocketAddr,
+    /// Do not open the admin listener.
+    #[arg(long, env = "CCGATE_NO_ADMIN")]
+    no_admin: bool,
     /// Turn the per-source rate limit off (sandbox, benchmarks).
     #[arg(long, env = "CCGATE_NO_RATE_LIMIT")]
     no_rate_limit: bool,
@@ -304,15 +310,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             memo,
             json,
         }) => {
-            let request = commands::devnet::PayRequest {
+            let request = ccgate_engine::devnet::PayRequest {
                 to,
                 token_id,
                 amount,
                 from,
                 memo,
-                json,
             };
-            commands::devnet::pay(&data_dir, &settings, request).await?;
+            commands::devnet::pay(&data_dir, &settings, request, json).await?;
         }
         Command::Cwallet(CwalletCommand::Create { nickname, json }) => {
             commands::cwallet::create(&data_dir, &nickname, json).await?;

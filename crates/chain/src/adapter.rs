@@ -55,31 +55,47 @@ pub trait ChainAdapter: Send + Sync + std::fmt::Debug {
 pub struct ChainSet {
     adapters: Vec<Arc<dyn ChainAdapter>>,
     by_code: BTreeMap<String, usize>,
+    /// The simulated ones, for the devnet's own operations (pay, mine).
+    devnets: BTreeMap<String, Arc<DevnetChain>>,
 }
 
 impl ChainSet {
     /// Every configured chain simulated by the devnet.
-    pub fn devnet(
+    pub fn simulated(
         registry: &Registry,
         store: Arc<dyn Store>,
         transfers: Arc<dyn DepositStore>,
     ) -> ChainSet {
-        let adapters: Vec<Arc<dyn ChainAdapter>> = registry
+        let devnets: BTreeMap<String, Arc<DevnetChain>> = registry
             .chains()
             .map(|chain| {
-                Arc::new(DevnetChain::new(
-                    chain.clone(),
-                    Arc::clone(&store),
-                    Arc::clone(&transfers),
-                )) as Arc<dyn ChainAdapter>
+                let devnet =
+                    DevnetChain::new(chain.clone(), Arc::clone(&store), Arc::clone(&transfers));
+                (chain.code.as_str().to_ascii_uppercase(), Arc::new(devnet))
             })
+            .collect();
+        let adapters: Vec<Arc<dyn ChainAdapter>> = registry
+            .chains()
+            .filter_map(|chain| devnets.get(&chain.code.as_str().to_ascii_uppercase()))
+            .map(|devnet| Arc::clone(devnet) as Arc<dyn ChainAdapter>)
             .collect();
         let by_code = adapters
             .iter()
             .enumerate()
             .map(|(index, adapter)| (adapter.chain().code.as_str().to_ascii_uppercase(), index))
             .collect();
-        ChainSet { adapters, by_code }
+        ChainSet {
+            adapters,
+            by_code,
+            devnets,
+        }
+    }
+
+    /// The simulated chain with this code, case-insensitively.
+    pub fn devnet(&self, code: &str) -> Result<&Arc<DevnetChain>, ChainError> {
+        self.devnets
+            .get(&code.to_ascii_uppercase())
+            .ok_or_else(|| ChainError::UnknownChain(code.chars().take(32).collect()))
     }
 
     pub fn adapters(&self) -> impl Iterator<Item = &Arc<dyn ChainAdapter>> {

@@ -13,6 +13,8 @@ pub enum EngineError {
     Key(#[from] KeyError),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    #[error("no token {0:?} (a token id from `ccgate coins list`)")]
+    TokenNotFound(String),
     #[error("chain {0} is not supported")]
     UnknownChain(String),
     #[error("the merchant already has {max} permanent addresses, its quota")]

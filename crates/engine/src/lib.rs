@@ -5,6 +5,7 @@
 
 pub mod addresses;
 pub mod deposits;
+pub mod devnet;
 mod error;
 mod ids;
 pub mod orders;

@@ -5,6 +5,7 @@
 //! Invariant: handlers see only authenticated requests and return typed
 //! failures; no handler builds an error envelope itself.
 
+mod admin;
 mod auth;
 mod clock;
 pub mod failure;
@@ -29,6 +30,7 @@ use tower_http::request_id::{
 };
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
+pub use admin::admin_router;
 pub use clock::{Clock, SystemClock};
 pub use rate_limit::RateLimit;
 

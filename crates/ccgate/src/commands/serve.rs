@@ -37,7 +37,11 @@ pub async fn app_state(
     };
     let registry = Arc::new(settings.registry.clone());
     let backend = Arc::new(store.backend().clone());
-    let chains = Arc::new(ChainSet::devnet(&registry, store.clone(), backend.clone()));
+    let chains = Arc::new(ChainSet::simulated(
+        &registry,
+        store.clone(),
+        backend.clone(),
+    ));
     let addresses = Arc::new(
         AddressBook::open(backend.clone(), address_quota)
             .await
@@ -108,6 +112,30 @@ pub async fn run(data_dir: &DataDir, settings: &Settings, args: ServeArgs) -> an
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let loops = background::spawn(&state, store.backend(), delivery, stopped)?;
+    if !args.no_admin {
+        if !args.admin_listen.ip().is_loopback() {
+            anyhow::bail!(
+                "--admin-listen {} is not a loopback address; the admin API has no authentication",
+                args.admin_listen
+            );
+        }
+        let admin = tokio::net::TcpListener::bind(args.admin_listen)
+            .await
+            .with_context(|| format!("listen on {} for the admin API", args.admin_listen))?;
+        println!("ccgate admin listening on http://{}", admin.local_addr()?);
+        let router = ccgate_server::admin_router(state.clone());
+        let mut stopped = stop.subscribe();
+        tokio::spawn(async move {
+            let served = axum::serve(admin, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.changed().await;
+                })
+                .await;
+            if let Err(err) = served {
+                tracing::error!(error = %err, "admin listener stopped");
+            }
+        });
+    }
     let shutdown = shutdown_signal().context("install the signal handlers")?;
     // Scripts and tests wait for this exact line.
     println!("ccgate listening on {base_url}");

@@ -378,3 +378,64 @@ fn webhook_resend_sends_failed_webhooks_again_within_its_limits() {
     );
     assert_eq!(bad.json()["code"], 220006);
 }
+
+#[test]
+fn the_admin_listener_drives_the_devnet_and_stays_on_loopback() {
+    let receiver = HttpStub::start(200, "success");
+    let gateway = Gateway::start(&[]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.cli_ok(&[
+        "merchant",
+        "set-webhook",
+        "--app-id",
+        &merchant.app_id,
+        "--url",
+        &receiver.url,
+    ]);
+    let to = address(&gateway, &merchant, "user-admin", "ETH")["data"]["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let paid = gateway.admin_post(
+        "/admin/devnet/pay",
+        &format!(r#"{{"to":"{to}","token_id":"{USDT_ERC20}","amount":"2"}}"#),
+    );
+    assert_eq!(paid.status, 200, "{}", paid.text());
+    assert_eq!(paid.json()["confirmations_required"], 12);
+    let mined = gateway.admin_post("/admin/devnet/mine", r#"{"chain":"eth","blocks":12}"#);
+    assert_eq!(mined.json()["chain"], "ETH");
+    let hooks = receiver.wait_for_requests(1);
+    let body: Value = serde_json::from_slice(&hooks[0].body).unwrap();
+    assert_eq!(body["txid"], paid.json()["txid"]);
+
+    let refused = gateway.admin_post(
+        "/admin/devnet/pay",
+        &format!(r#"{{"to":"not-an-address","token_id":"{USDT_ERC20}","amount":"2"}}"#),
+    );
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.json()["error"].as_str().unwrap().contains("EVM"),
+        "{}",
+        refused.text()
+    );
+    let refused = gateway.admin_post(
+        "/admin/devnet/pay",
+        &format!(r#"{{"to":"{to}","token_id":"{USDT_ERC20}","amount":"0.0000001"}}"#),
+    );
+    assert_eq!(refused.status, 400);
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ccgate"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "0.0.0.0:0",
+            "--data-dir",
+        ])
+        .arg(gateway.data_dir())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not a loopback address"));
+}

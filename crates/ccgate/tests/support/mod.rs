@@ -29,6 +29,8 @@ pub struct Merchant {
 pub struct Gateway {
     child: Child,
     address: SocketAddr,
+    /// The loopback admin listener, when open.
+    pub admin: Option<SocketAddr>,
     data_dir: Arc<tempfile::TempDir>,
     /// The demo merchant printed at first start.
     pub demo: Option<Merchant>,
@@ -59,7 +61,7 @@ impl Gateway {
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let deadline = Instant::now() + START_TIMEOUT;
-        let (mut app_id, mut app_secret) = (None, None);
+        let (mut app_id, mut app_secret, mut admin) = (None, None, None);
         let address = loop {
             assert!(Instant::now() < deadline, "ccgate did not become ready");
             let line = lines
@@ -71,6 +73,9 @@ impl Gateway {
             }
             if let Some(rest) = line.trim().strip_prefix("AppSecret:") {
                 app_secret = Some(rest.trim().to_owned());
+            }
+            if let Some(url) = line.strip_prefix("ccgate admin listening on http://") {
+                admin = Some(url.trim().parse().unwrap());
             }
             if let Some(url) = line.strip_prefix("ccgate listening on http://") {
                 break url.trim().parse().unwrap();
@@ -84,6 +89,7 @@ impl Gateway {
         Gateway {
             child,
             address,
+            admin,
             data_dir,
             demo,
         }
@@ -151,6 +157,21 @@ impl Gateway {
         self.raw_request("POST", path, &headers, body)
     }
 
+    /// A JSON POST to the admin listener.
+    pub fn admin_post(&self, path: &str, body: &str) -> HttpResponse {
+        let length = body.len().to_string();
+        send_to(
+            self.admin.expect("the admin listener is open"),
+            "POST",
+            path,
+            &[
+                ("Content-Type", "application/json"),
+                ("Content-Length", length.as_str()),
+            ],
+            body.as_bytes(),
+        )
+    }
+
     pub fn raw_post(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> HttpResponse {
         self.raw_request("POST", path, headers, body)
     }
@@ -187,25 +208,7 @@ impl Gateway {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> HttpResponse {
-        let mut stream = TcpStream::connect(self.address).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
-            self.address
-        );
-        for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str("\r\n");
-        stream.write_all(head.as_bytes()).unwrap();
-        // The server may answer (413) before reading a large body; a write error
-        // then is expected, and the answer is still readable.
-        let _ = stream.write_all(body);
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).unwrap();
-        HttpResponse::parse(&raw)
+        send_to(self.address, method, path, headers, body)
     }
 
     /// SIGKILL: the process gets no chance to finish anything.
@@ -220,6 +223,32 @@ impl Gateway {
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         self.child.wait().unwrap()
     }
+}
+
+/// One HTTP/1.1 request over a fresh connection, written byte for byte.
+fn send_to(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpResponse {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    // The server may answer (413) before reading a large body; a write error
+    // then is expected, and the answer is still readable.
+    let _ = stream.write_all(body);
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    HttpResponse::parse(&raw)
 }
 
 impl Drop for Gateway {

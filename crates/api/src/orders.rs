@@ -230,3 +230,43 @@ mod tests {
         assert!(BillInfoRequest::from_fields(&fields).is_err());
     }
 }
+
+/// `concise/url/get` request (spec §2.1), with its legacy names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConciseUrlRequest {
+    /// In USD.
+    pub product_price: String,
+    pub merchant_order_id: String,
+    pub product_name: String,
+    pub order_valid_period: Option<u64>,
+    pub return_url: Option<String>,
+    pub notify_url: Option<String>,
+    pub custom_value: Option<String>,
+}
+
+impl ConciseUrlRequest {
+    pub fn from_fields(fields: &Fields) -> Result<ConciseUrlRequest, RequestError> {
+        let required =
+            |field: &'static str, names: &[&'static str]| -> Result<String, RequestError> {
+                Ok(bounded(field, Some(fields.required_str(names)?))?.unwrap_or_default())
+            };
+        Ok(ConciseUrlRequest {
+            product_price: fields
+                .required_str(&["product_price", "amount"])?
+                .trim()
+                .to_owned(),
+            merchant_order_id: required("merchant_order_id", &["merchant_order_id"])?,
+            product_name: required("product_name", &["product_name"])?,
+            order_valid_period: fields.optional_u64(&["order_valid_period", "valid_timestamp"])?,
+            return_url: bounded("return_url", fields.optional_str(&["return_url"])?)?,
+            notify_url: bounded("notify_url", fields.optional_str(&["notify_url"])?)?,
+            custom_value: bounded("custom_value", fields.optional_str(&["custom_value"])?)?,
+        })
+    }
+}
+
+/// `concise/url/get` → `data`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PaymentUrl {
+    pub payment_url: String,
+}

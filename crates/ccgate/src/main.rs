@@ -114,6 +114,9 @@ struct ServeArgs {
     /// Requests per second allowed from one source IP.
     #[arg(long, env = "CCGATE_RATE_LIMIT_PER_SEC", default_value_t = ccgate_server::RATE_LIMIT_PER_SEC_DEFAULT)]
     rate_limit_per_sec: u32,
+    /// Where payers reach this server (hosted checkout URLs); default: the listen address.
+    #[arg(long, env = "CCGATE_PUBLIC_URL")]
+    public_url: Option<String>,
     /// The operator's admin API (devnet pay and mine); loopback addresses only.
     #[arg(long, env = "CCGATE_ADMIN_LISTEN", default_value = "127.0.0.1:0")]
     admin_listen: SocketAddr,

@@ -5,6 +5,8 @@
 
 mod support;
 
+#[path = "e2e/checkout.rs"]
+mod checkout;
 #[path = "e2e/deposits.rs"]
 mod deposits;
 #[path = "e2e/orders.rs"]

@@ -27,6 +27,8 @@ pub enum EngineError {
     CurrencyNotSupported(String),
     #[error("{0}")]
     AmountInvalid(String),
+    #[error("this checkout has expired")]
+    CheckoutExpired,
     #[error("order_valid_period must be at most {max_secs} seconds")]
     ValidityOutOfRange { max_secs: u64 },
     #[error("merchant_order_id {0:?} was already used with different parameters")]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ccgate_ledger::{Amount, AssetStatus, Coin, Decimal, MerchantId, Rounding, Token};
 use ccgate_pricefeed::PriceSource;
-use ccgate_store::{DepositStore, Order, OrderPayment};
+use ccgate_store::{Checkout, DepositStore, Order, OrderPayment};
 
 use crate::addresses::AddressBook;
 use crate::{EngineError, RecordIds};
@@ -19,6 +19,44 @@ const FIAT_PRICE_PLACES_MAX: u8 = 2;
 /// The `denominated_currency` that prices an order in the token itself.
 const TOKEN_PRICING: &str = "token";
 pub const NATIVE: &str = "native";
+pub const HOSTED: &str = "hosted";
+
+/// What `concise/url/get` asks for, after parsing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostedCheckoutRequest {
+    /// In USD.
+    pub product_price: String,
+    pub merchant_order_id: String,
+    pub product_name: String,
+    pub order_valid_period: Option<u64>,
+    pub return_url: Option<String>,
+    pub notify_url: Option<String>,
+    pub custom_value: Option<String>,
+}
+
+/// What an order is made of, whichever endpoint asked for it.
+struct OrderDraft<'a> {
+    kind: &'static str,
+    merchant_order_id: &'a str,
+    product_price: &'a str,
+    product_name: &'a str,
+    currency: &'a str,
+    expires_at: i64,
+    notify_url: Option<&'a str>,
+    custom_value: Option<&'a str>,
+    remark: Option<&'a str>,
+    fingerprint: &'a str,
+}
+
+fn validity(asked: Option<u64>) -> Result<u64, EngineError> {
+    let secs = asked.unwrap_or(ORDER_VALID_SECS_DEFAULT);
+    if secs > ORDER_VALID_SECS_MAX {
+        return Err(EngineError::ValidityOutOfRange {
+            max_secs: ORDER_VALID_SECS_MAX,
+        });
+    }
+    Ok(secs)
+}
 
 /// What `bill/create` asks for, after parsing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,20 +194,7 @@ impl Orders {
         request: &NativeOrderRequest,
         now_unix_ms: i64,
     ) -> Result<Order, EngineError> {
-        if coin.status != AssetStatus::Normal || token.status != AssetStatus::Normal {
-            return Err(EngineError::CoinSuspended(format!(
-                "{} on {}",
-                coin.symbol, token.chain
-            )));
-        }
-        let valid_secs = request
-            .order_valid_period
-            .unwrap_or(ORDER_VALID_SECS_DEFAULT);
-        if valid_secs > ORDER_VALID_SECS_MAX {
-            return Err(EngineError::ValidityOutOfRange {
-                max_secs: ORDER_VALID_SECS_MAX,
-            });
-        }
+        let valid_secs = validity(request.order_valid_period)?;
         let currency = match request.denominated_currency.as_deref() {
             None => "USD".to_owned(),
             Some(c) if c.eq_ignore_ascii_case(TOKEN_PRICING) => TOKEN_PRICING.to_owned(),
@@ -183,41 +208,196 @@ impl Orders {
         {
             return same_or_duplicate(existing, &print, &request.merchant_order_id);
         }
+        let created_at = now_unix_ms.div_euclid(1000);
+        let draft = OrderDraft {
+            kind: NATIVE,
+            merchant_order_id: &request.merchant_order_id,
+            product_price: &request.product_price,
+            product_name: "",
+            currency: &currency,
+            expires_at: created_at.saturating_add(i64::try_from(valid_secs).unwrap_or(i64::MAX)),
+            notify_url: request.notify_url.as_deref(),
+            custom_value: request.custom_value.as_deref(),
+            remark: request.remark.as_deref(),
+            fingerprint: &print,
+        };
+        self.place(app_id, coin, token, chain, &draft, now_unix_ms)
+            .await
+    }
 
+    /// `concise/url/get`: a hosted checkout priced in USD, or the same one
+    /// again for a repeated identical request.
+    pub async fn create_hosted(
+        &self,
+        app_id: &MerchantId,
+        request: &HostedCheckoutRequest,
+        now_unix_ms: i64,
+    ) -> Result<Checkout, EngineError> {
+        let valid_secs = validity(request.order_valid_period)?;
+        let price = Decimal::parse(&request.product_price)
+            .ok()
+            .filter(|p| !p.is_zero() && p.scale() <= FIAT_PRICE_PLACES_MAX)
+            .ok_or_else(|| {
+                EngineError::AmountInvalid(
+                    "product_price must be a positive number of USD with at most 2 decimal places"
+                        .to_owned(),
+                )
+            })?;
+        let optional = |value: &Option<String>| value.clone().unwrap_or_default();
+        let print = format!(
+            "{price}|{}|{valid_secs}|{}|{}|{}",
+            request.product_name,
+            optional(&request.return_url),
+            optional(&request.notify_url),
+            optional(&request.custom_value)
+        );
+        let created_at = now_unix_ms.div_euclid(1000);
+        let checkout = Checkout {
+            key: self.ids.next(now_unix_ms),
+            app_id: app_id.clone(),
+            merchant_order_id: request.merchant_order_id.clone(),
+            fingerprint: print.clone(),
+            product_price: price.to_string(),
+            product_name: request.product_name.clone(),
+            return_url: request.return_url.clone(),
+            notify_url: request.notify_url.clone(),
+            custom_value: request.custom_value.clone(),
+            created_at,
+            expires_at: created_at.saturating_add(i64::try_from(valid_secs).unwrap_or(i64::MAX)),
+            order_id: None,
+        };
+        let stored = self.deposits.create_checkout(&checkout).await?;
+        if stored.fingerprint == print {
+            Ok(stored)
+        } else {
+            Err(EngineError::DuplicateMerchantOrderId(
+                request.merchant_order_id.chars().take(64).collect(),
+            ))
+        }
+    }
+
+    /// The payer picked a network on the hosted page: the order, at the rate
+    /// of this moment, valid until the checkout expires. Once chosen, the
+    /// choice stands.
+    pub async fn choose_network(
+        &self,
+        checkout: &Checkout,
+        coin: &Coin,
+        token: &Token,
+        chain: &ccgate_ledger::Chain,
+        now_unix_ms: i64,
+    ) -> Result<Order, EngineError> {
+        if let Some(order) = self.checkout_order(checkout).await? {
+            return Ok(order);
+        }
+        if now_unix_ms.div_euclid(1000) > checkout.expires_at {
+            return Err(EngineError::CheckoutExpired);
+        }
+        let print = format!("{}|{}", checkout.key, token.id);
+        let draft = OrderDraft {
+            kind: HOSTED,
+            merchant_order_id: &checkout.merchant_order_id,
+            product_price: &checkout.product_price,
+            product_name: &checkout.product_name,
+            currency: "USD",
+            expires_at: checkout.expires_at,
+            notify_url: checkout.notify_url.as_deref(),
+            custom_value: checkout.custom_value.as_deref(),
+            remark: None,
+            fingerprint: &print,
+        };
+        let order = match self
+            .deposits
+            .order_by_merchant_order_id(&checkout.app_id, &checkout.merchant_order_id, HOSTED)
+            .await?
+        {
+            // A concurrent choice made it first; it stands.
+            Some(existing) => existing,
+            None => {
+                self.place(&checkout.app_id, coin, token, chain, &draft, now_unix_ms)
+                    .await?
+            }
+        };
+        self.deposits
+            .attach_checkout_order(&checkout.key, &order.order_id)
+            .await?;
+        Ok(order)
+    }
+
+    /// The order a hosted checkout's payer chose, if any.
+    pub async fn checkout_order(&self, checkout: &Checkout) -> Result<Option<Order>, EngineError> {
+        match &checkout.order_id {
+            Some(order_id) => Ok(self.deposits.order(order_id).await?),
+            None => Ok(None),
+        }
+    }
+
+    /// An order's payments and state now.
+    pub async fn progress(
+        &self,
+        order: &Order,
+        now_unix_secs: i64,
+    ) -> Result<(OrderProgress, Vec<OrderPayment>), EngineError> {
+        let payments = self.deposits.order_payments(&order.order_id).await?;
+        let confirming = self
+            .deposits
+            .order_has_unconfirmed_payment(&order.order_id, order.expires_at.saturating_mul(1000))
+            .await?;
+        Ok((
+            order_progress(order, &payments, confirming, now_unix_secs),
+            payments,
+        ))
+    }
+
+    /// Prices, addresses and stores a new order.
+    async fn place(
+        &self,
+        app_id: &MerchantId,
+        coin: &Coin,
+        token: &Token,
+        chain: &ccgate_ledger::Chain,
+        draft: &OrderDraft<'_>,
+        now_unix_ms: i64,
+    ) -> Result<Order, EngineError> {
+        if coin.status != AssetStatus::Normal || token.status != AssetStatus::Normal {
+            return Err(EngineError::CoinSuspended(format!(
+                "{} on {}",
+                coin.symbol, token.chain
+            )));
+        }
         let token_rate = self.prices.coin_price(&coin.id, now_unix_ms)?;
         let (order_amount, fiat_rate) =
-            self.amount_due(coin, token, request, &currency, token_rate)?;
+            self.amount_due(coin, token, draft.product_price, draft.currency, token_rate)?;
         let order_id = self.ids.next(now_unix_ms);
         let address = self
             .addresses
-            .order_address(app_id, &order_id, chain, request.notify_url.as_deref())
+            .order_address(app_id, &order_id, chain, draft.notify_url)
             .await?;
-        let created_at = now_unix_ms.div_euclid(1000);
         let order = Order {
             order_id,
             app_id: app_id.clone(),
-            merchant_order_id: request.merchant_order_id.clone(),
-            kind: NATIVE.to_owned(),
-            fingerprint: print.clone(),
+            merchant_order_id: draft.merchant_order_id.to_owned(),
+            kind: draft.kind.to_owned(),
+            fingerprint: draft.fingerprint.to_owned(),
             token_id: token.id.clone(),
             coin_id: coin.id.clone(),
             chain: chain.code.to_string(),
             pay_address: address.address.clone(),
-            product_price: request.product_price.clone(),
-            product_name: String::new(),
-            denominated_currency: currency,
+            product_price: draft.product_price.to_owned(),
+            product_name: draft.product_name.to_owned(),
+            denominated_currency: draft.currency.to_owned(),
             fiat_rate: fiat_rate.to_string(),
             token_rate: token_rate.to_string(),
             order_amount,
-            created_at,
-            expires_at: created_at.saturating_add(i64::try_from(valid_secs).unwrap_or(i64::MAX)),
-            notify_url: request.notify_url.clone(),
-            custom_value: request.custom_value.clone(),
-            remark: request.remark.clone(),
+            created_at: now_unix_ms.div_euclid(1000),
+            expires_at: draft.expires_at,
+            notify_url: draft.notify_url.map(str::to_owned),
+            custom_value: draft.custom_value.map(str::to_owned),
+            remark: draft.remark.map(str::to_owned),
         };
         let stored = self.deposits.create_order(&order, &address).await?;
         // A concurrent twin may have won the race: it decides, like a repeat.
-        same_or_duplicate(stored, &print, &request.merchant_order_id)
+        same_or_duplicate(stored, draft.fingerprint, draft.merchant_order_id)
     }
 
     /// What the payer owes, in the coin's base units, and the fiat rate used:
@@ -228,12 +408,12 @@ impl Orders {
         &self,
         coin: &Coin,
         token: &Token,
-        request: &NativeOrderRequest,
+        product_price: &str,
         currency: &str,
         token_rate: Decimal,
     ) -> Result<(Amount, Decimal), EngineError> {
         let invalid = |why: &str| EngineError::AmountInvalid(format!("product_price {why}"));
-        let price = Decimal::parse(&request.product_price)
+        let price = Decimal::parse(product_price)
             .ok()
             .filter(|p| !p.is_zero())
             .ok_or_else(|| invalid("must be a positive decimal number"))?;

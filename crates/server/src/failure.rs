@@ -109,6 +109,8 @@ impl Failure {
             }
             Failure::Engine(EngineError::AddressQuota { .. }) => Code::AddressLimitReached,
             Failure::Engine(EngineError::CoinSuspended(_)) => Code::CoinSuspended,
+            Failure::Engine(EngineError::CheckoutExpired) => Code::OrderNotFound,
+            Failure::Engine(EngineError::TokenNotFound(_)) => Code::CoinNotFound,
             Failure::Engine(EngineError::CurrencyNotSupported(_)) => Code::CurrencyNotSupported,
             Failure::Engine(EngineError::AmountInvalid(_)) => Code::AmountInvalid,
             Failure::Engine(EngineError::ValidityOutOfRange { .. }) => Code::ParamInvalid,

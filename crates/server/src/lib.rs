@@ -47,6 +47,8 @@ pub struct ServerConfig {
     pub body_limit_bytes: usize,
     /// `None` turns rate limiting off (benchmarks, the sandbox).
     pub rate_limit_per_sec: Option<u32>,
+    /// Where payers reach this server: the base of hosted checkout URLs.
+    pub public_url: String,
     /// `webhook/resend` calls allowed per merchant (decisions §7).
     pub resend_per_minute: u32,
     pub resend_per_day: u32,
@@ -57,6 +59,7 @@ impl Default for ServerConfig {
         ServerConfig {
             body_limit_bytes: BODY_LIMIT_BYTES_DEFAULT,
             rate_limit_per_sec: Some(RATE_LIMIT_PER_SEC_DEFAULT),
+            public_url: "http://127.0.0.1:8080".to_owned(),
             resend_per_minute: RESEND_PER_MINUTE_DEFAULT,
             resend_per_day: RESEND_PER_DAY_DEFAULT,
         }
@@ -137,6 +140,10 @@ pub fn router(state: AppState) -> Router {
             "/ccpayment/v1/webhook/resend",
             post(routes::webhooks::resend),
         )
+        .route(
+            "/ccpayment/v1/concise/url/get",
+            post(routes::checkout::concise_url_get),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::v1_pipeline,
@@ -144,6 +151,9 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .merge(v1)
         .route("/healthz", get(routes::health::healthz))
+        .route("/pay/{key}", get(routes::checkout::show))
+        .route("/pay/{key}/select", post(routes::checkout::select))
+        .route("/pay/{key}/status", get(routes::checkout::status))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .with_state(state.clone());

@@ -91,6 +91,26 @@ pub struct Order {
     pub remark: Option<String>,
 }
 
+/// A hosted checkout: what the payer is asked for before choosing how to pay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkout {
+    /// The key in the payment URL.
+    pub key: String,
+    pub app_id: MerchantId,
+    pub merchant_order_id: String,
+    pub fingerprint: String,
+    /// In USD.
+    pub product_price: String,
+    pub product_name: String,
+    pub return_url: Option<String>,
+    pub notify_url: Option<String>,
+    pub custom_value: Option<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// The order made when the payer picked a network.
+    pub order_id: Option<String>,
+}
+
 /// A credited payment to an order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderPayment {
@@ -264,6 +284,16 @@ pub trait DepositStore: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Vec<Order>, StoreError>;
 
     async fn order(&self, order_id: &str) -> Result<Option<Order>, StoreError>;
+
+    /// Stores a hosted checkout, or returns the merchant's existing one with
+    /// the same merchant_order_id.
+    async fn create_checkout(&self, checkout: &Checkout) -> Result<Checkout, StoreError>;
+
+    async fn checkout(&self, key: &str) -> Result<Option<Checkout>, StoreError>;
+
+    /// Links the order the payer's choice created; `false` if one was linked
+    /// already (a concurrent choice won).
+    async fn attach_checkout_order(&self, key: &str, order_id: &str) -> Result<bool, StoreError>;
 
     /// Credited payments of an order, oldest first.
     async fn order_payments(&self, order_id: &str) -> Result<Vec<OrderPayment>, StoreError>;

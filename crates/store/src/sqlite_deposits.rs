@@ -7,9 +7,9 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use crate::deposits::{
-    ChainTransfer, DepositAddress, DepositStore, MerchantSettings, NewDeposit, NewWebhook, Order,
-    OrderPayment, OutboxStore, OutboxWebhook, SeenTransfer, WebhookAttempt, WebhookNext,
-    WebhookRow,
+    ChainTransfer, Checkout, DepositAddress, DepositStore, MerchantSettings, NewDeposit,
+    NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook, SeenTransfer, WebhookAttempt,
+    WebhookNext, WebhookRow,
 };
 use crate::sqlite::{parse_amount, post_entry_in};
 use crate::{EntryMeta, SqliteStore, StoreError};
@@ -76,6 +76,27 @@ const ADDRESS_COLUMNS: &str =
 const ORDER_COLUMNS: &str = "order_id, app_id, merchant_order_id, kind, fingerprint, token_id, \
     coin_id, chain, pay_address, product_price, product_name, denominated_currency, fiat_rate, \
     token_rate, order_amount, created_at, expires_at, notify_url, custom_value, remark";
+
+const CHECKOUT_COLUMNS: &str = "checkout_key, app_id, merchant_order_id, fingerprint, \
+    product_price, product_name, return_url, notify_url, custom_value, created_at, expires_at, \
+    order_id";
+
+fn checkout_from_row(row: &SqliteRow) -> Result<Checkout, StoreError> {
+    Ok(Checkout {
+        key: row.try_get("checkout_key")?,
+        app_id: MerchantId::new(row.try_get::<String, _>("app_id")?),
+        merchant_order_id: row.try_get("merchant_order_id")?,
+        fingerprint: row.try_get("fingerprint")?,
+        product_price: row.try_get("product_price")?,
+        product_name: row.try_get("product_name")?,
+        return_url: row.try_get("return_url")?,
+        notify_url: row.try_get("notify_url")?,
+        custom_value: row.try_get("custom_value")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        order_id: row.try_get("order_id")?,
+    })
+}
 
 fn order_from_row(row: &SqliteRow) -> Result<Order, StoreError> {
     Ok(Order {
@@ -440,6 +461,55 @@ impl DepositStore for SqliteStore {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(order_from_row).transpose()
+    }
+
+    async fn create_checkout(&self, checkout: &Checkout) -> Result<Checkout, StoreError> {
+        sqlx::query(&format!(
+            "INSERT INTO checkouts ({CHECKOUT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)
+             ON CONFLICT (app_id, merchant_order_id) DO NOTHING"
+        ))
+        .bind(&checkout.key)
+        .bind(checkout.app_id.as_str())
+        .bind(&checkout.merchant_order_id)
+        .bind(&checkout.fingerprint)
+        .bind(&checkout.product_price)
+        .bind(&checkout.product_name)
+        .bind(&checkout.return_url)
+        .bind(&checkout.notify_url)
+        .bind(&checkout.custom_value)
+        .bind(checkout.created_at)
+        .bind(checkout.expires_at)
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {CHECKOUT_COLUMNS} FROM checkouts WHERE app_id = ? AND merchant_order_id = ?"
+        ))
+        .bind(checkout.app_id.as_str())
+        .bind(&checkout.merchant_order_id)
+        .fetch_one(&self.pool)
+        .await?;
+        checkout_from_row(&row)
+    }
+
+    async fn checkout(&self, key: &str) -> Result<Option<Checkout>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {CHECKOUT_COLUMNS} FROM checkouts WHERE checkout_key = ?"
+        ))
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(checkout_from_row).transpose()
+    }
+
+    async fn attach_checkout_order(&self, key: &str, order_id: &str) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE checkouts SET order_id = ? WHERE checkout_key = ? AND order_id IS NULL",
+        )
+        .bind(order_id)
+        .bind(key)
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected() == 1)
     }
 
     async fn order_payments(&self, order_id: &str) -> Result<Vec<OrderPayment>, StoreError> {

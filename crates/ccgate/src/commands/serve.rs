@@ -102,6 +102,7 @@ pub async fn run(data_dir: &DataDir, settings: &Settings, args: ServeArgs) -> an
     let config = ServerConfig {
         body_limit_bytes: args.body_limit_bytes,
         rate_limit_per_sec: (!args.no_rate_limit).then_some(args.rate_limit_per_sec),
+        public_url: args.public_url.clone().unwrap_or_else(|| base_url.clone()),
         resend_per_minute: args.resend_per_minute,
         resend_per_day: args.resend_per_day,
     };

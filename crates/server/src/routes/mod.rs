@@ -1,5 +1,6 @@
 pub mod addresses;
 pub mod assets;
+pub mod checkout;
 pub mod coins;
 pub mod cwallet;
 pub mod health;

@@ -7,7 +7,7 @@ use ccgate_api::orders::{
     BillCreateRequest, BillCreated, BillInfo, BillInfoRequest, OrderDetail, Trade,
 };
 use ccgate_api::request::Fields;
-use ccgate_engine::orders::{NativeOrderRequest, order_progress};
+use ccgate_engine::orders::NativeOrderRequest;
 use ccgate_ledger::Amount;
 
 use super::{success, token_for_network};
@@ -74,12 +74,7 @@ pub async fn bill_info(
     let now_secs = state.clock.now_unix_ms().div_euclid(1000);
     let mut answer = Vec::with_capacity(orders.len());
     for order in orders {
-        let payments = state.deposits.order_payments(&order.order_id).await?;
-        let confirming = state
-            .deposits
-            .order_has_unconfirmed_payment(&order.order_id, order.expires_at.saturating_mul(1000))
-            .await?;
-        let progress = order_progress(&order, &payments, confirming, now_secs);
+        let (progress, payments) = state.orders.progress(&order, now_secs).await?;
         let found = state.registry.token(&order.token_id);
         let (crypto, contract, precision) = match found {
             Some((coin, token)) => (coin.symbol.clone(), token.contract.clone(), coin.precision),

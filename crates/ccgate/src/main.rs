@@ -186,6 +186,14 @@ enum MerchantCommand {
         #[arg(long)]
         notify_pending: bool,
     },
+    /// The service fee kept from each of the merchant's deposits (default 0.03 %).
+    SetFee {
+        #[arg(long)]
+        app_id: String,
+        /// A percentage with at most 4 decimal places, e.g. 0.03 or 1.5.
+        #[arg(long)]
+        percent: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

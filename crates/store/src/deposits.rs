@@ -246,6 +246,9 @@ pub trait DepositStore: Send + Sync + std::fmt::Debug + 'static {
         notify_pending: bool,
     ) -> Result<(), StoreError>;
 
+    /// The merchant's service fee, in parts per million of each deposit.
+    async fn set_service_fee(&self, app_id: &MerchantId, fee_ppm: u32) -> Result<(), StoreError>;
+
     async fn devnet_add_transfer(&self, transfer: &ChainTransfer) -> Result<(), StoreError>;
 
     /// Devnet transfers in blocks `from_height..=to_height`, in block order.

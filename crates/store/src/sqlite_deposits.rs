@@ -294,6 +294,18 @@ impl DepositStore for SqliteStore {
         Ok(())
     }
 
+    async fn set_service_fee(&self, app_id: &MerchantId, fee_ppm: u32) -> Result<(), StoreError> {
+        let updated = sqlx::query("UPDATE merchants SET service_fee_ppm = ? WHERE app_id = ?")
+            .bind(i64::from(fee_ppm))
+            .bind(app_id.as_str())
+            .execute(&self.pool)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::MerchantNotFound(app_id.to_string()));
+        }
+        Ok(())
+    }
+
     async fn devnet_add_transfer(&self, transfer: &ChainTransfer) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO devnet_transfers

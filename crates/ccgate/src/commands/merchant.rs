@@ -1,5 +1,5 @@
-use anyhow::bail;
-use ccgate_ledger::MerchantId;
+use anyhow::{Context, bail};
+use ccgate_ledger::{Decimal, MerchantId, Precision};
 use ccgate_store::{DepositStore, MerchantStatus, Store, generate_app_id, generate_app_secret};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -67,6 +67,21 @@ pub async fn run(data_dir: &DataDir, command: MerchantCommand) -> anyhow::Result
                 ""
             };
             println!("Webhooks of {app_id} go to {url}{pending}.");
+        }
+        MerchantCommand::SetFee { app_id, percent } => {
+            // A percentage with 4 places is an integer of parts per million.
+            let ppm = Decimal::parse(percent.trim())
+                .ok()
+                .and_then(|p| p.to_amount(Precision::new(4).ok()?).ok())
+                .map(|units| units.base_units())
+                .filter(|ppm| *ppm <= 1_000_000)
+                .with_context(|| {
+                    format!("--percent {percent:?} is not a percentage from 0 to 100 with at most 4 decimal places")
+                })?;
+            store
+                .set_service_fee(&MerchantId::new(app_id.as_str()), u32::try_from(ppm)?)
+                .await?;
+            println!("Merchant {app_id} pays a service fee of {percent} % of each deposit.");
         }
     }
     store.close().await;

@@ -439,3 +439,131 @@ fn the_admin_listener_drives_the_devnet_and_stays_on_loopback() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("not a loopback address"));
 }
+
+/// A receiver that hangs or hangs up delays only its own webhooks; the
+/// merchant's service fee setting decides the credit.
+#[test]
+fn stuck_receivers_never_block_other_deliveries() {
+    use crate::support::{CLOSE, HANG};
+    let hanging = HttpStub::start(HANG, "");
+    let closing = HttpStub::start(CLOSE, "");
+    let healthy = HttpStub::start(200, "success");
+    let gateway = Gateway::start(&[
+        "--webhook-timeout-ms",
+        "3000",
+        "--webhook-retry-ms",
+        "60000",
+    ]);
+    let mut paid = Vec::new();
+    for (name, receiver) in [
+        ("hangs", &hanging),
+        ("closes", &closing),
+        ("healthy", &healthy),
+    ] {
+        let merchant = gateway.create_merchant(name);
+        gateway.cli_ok(&[
+            "merchant",
+            "set-webhook",
+            "--app-id",
+            &merchant.app_id,
+            "--url",
+            &receiver.url,
+        ]);
+        if name == "healthy" {
+            gateway.cli_ok(&[
+                "merchant",
+                "set-fee",
+                "--app-id",
+                &merchant.app_id,
+                "--percent",
+                "1.5",
+            ]);
+        }
+        let to = address(&gateway, &merchant, "user-1", "ETH")["data"]["address"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        gateway.cli_ok(&[
+            "devnet",
+            "pay",
+            "--to",
+            &to,
+            "--token-id",
+            USDT_ERC20,
+            "--amount",
+            "100",
+        ]);
+        paid.push(merchant);
+    }
+    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
+    let started = std::time::Instant::now();
+    let hooks = healthy.wait_for_requests(1);
+    // Delivered while the hanging receiver still holds its connection open.
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(2_500),
+        "blocked for {:?}",
+        started.elapsed()
+    );
+    let body: Value = serde_json::from_slice(&hooks[0].body).unwrap();
+    assert_eq!(
+        (body["service_fee"].as_str(), body["credit_amount"].as_str()),
+        (Some("1.5"), Some("98.5"))
+    );
+    assert!(
+        !gateway
+            .cli(&[
+                "merchant",
+                "set-fee",
+                "--app-id",
+                &paid[2].app_id,
+                "--percent",
+                "101"
+            ])
+            .status
+            .success()
+    );
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let listed: Value =
+            serde_json::from_str(&gateway.cli_ok(&["webhooks", "list", "--json"])).unwrap();
+        let attempted = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["attempts"] == 1)
+            .count();
+        if attempted == 3 {
+            let outcomes: Vec<String> = listed
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|w| {
+                    let shown: Value = serde_json::from_str(&gateway.cli_ok(&[
+                        "webhooks",
+                        "show",
+                        &w["id"].to_string(),
+                        "--json",
+                    ]))
+                    .unwrap();
+                    shown["attempts_log"][0]["outcome"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+                })
+                .collect();
+            assert!(outcomes.iter().any(|o| o == "timed out"), "{outcomes:?}");
+            assert!(
+                outcomes.iter().any(|o| o.starts_with("transport error")),
+                "{outcomes:?}"
+            );
+            assert!(outcomes.iter().any(|o| o == "delivered"), "{outcomes:?}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "attempts never finished: {listed}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -359,6 +359,10 @@ impl HttpResponse {
 /// to: a third-party price feed (the internet is not reachable here) or a
 /// merchant's webhook receiver. It answers what the test sets and records every
 /// request, so the gateway's production HTTP clients run unchanged against it.
+/// Stub "statuses" that are behaviours instead of answers.
+pub const CLOSE: u16 = 0;
+pub const HANG: u16 = 1;
+
 pub struct HttpStub {
     pub url: String,
     state: Arc<std::sync::Mutex<StubState>>,
@@ -472,6 +476,16 @@ fn serve_one(mut stream: TcpStream, state: &std::sync::Mutex<StubState>) {
         }
         answer
     };
+    match status {
+        // Close without answering.
+        CLOSE => return,
+        // Never answer (until long after any client gives up).
+        HANG => {
+            std::thread::sleep(Duration::from_secs(60));
+            return;
+        }
+        _ => {}
+    }
     let response = format!(
         "HTTP/1.1 {status} X\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
         answer.len()

@@ -15,6 +15,7 @@ pub mod request;
 pub mod resources;
 pub mod sign;
 pub mod webhooks;
+pub mod withdrawals;
 
 pub use code::Code;
 pub use envelope::{error_body, success_body};

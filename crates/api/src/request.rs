@@ -12,6 +12,11 @@ use crate::RequestError;
 pub struct Fields(Map<String, Value>);
 
 impl Fields {
+    /// The raw value of a field.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0.get(name)
+    }
+
     pub fn parse(body: &[u8]) -> Result<Fields, RequestError> {
         let text = std::str::from_utf8(body).map_err(|_| RequestError::NotUtf8)?;
         if text.trim().is_empty() {

@@ -74,6 +74,13 @@ enum DevnetCommand {
         #[arg(long, default_value_t = 1)]
         blocks: u64,
     },
+    /// Make the next withdrawal sent on a chain fail (its reservation is then voided).
+    FailNextWithdrawal {
+        #[arg(long, default_value = "ETH")]
+        chain: String,
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+    },
     /// Send a transfer to an address; it lands in the next block of the token's chain.
     Pay {
         #[arg(long)]
@@ -309,6 +316,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Ledger(command) => {
             return commands::ledger::run(&data_dir, &settings.registry, command).await;
+        }
+        Command::Devnet(DevnetCommand::FailNextWithdrawal { chain, count }) => {
+            commands::devnet::fail_next_withdrawal(&data_dir, &settings, &chain, count).await?;
         }
         Command::Devnet(DevnetCommand::Mine { chain, blocks }) => {
             commands::devnet::mine(&data_dir, &settings, &chain, blocks).await?;

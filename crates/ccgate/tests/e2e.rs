@@ -13,6 +13,8 @@ mod deposits;
 mod orders;
 #[path = "e2e/resources.rs"]
 mod resources;
+#[path = "e2e/withdrawals.rs"]
+mod withdrawals;
 
 use serde_json::Value;
 use support::{Gateway, Merchant, now};

@@ -19,8 +19,17 @@ pub enum ChainError {
     TooManyBlocks { max: u64 },
     #[error("{0}")]
     InvalidAddress(#[from] AddressError),
+    #[error("the chain refused the transaction: {0}")]
+    SendFailed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// A broadcast transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub txid: String,
+    pub block_height: u64,
 }
 
 /// What the gateway asks of a chain. Deposits and withdrawals will add their
@@ -39,6 +48,19 @@ pub trait ChainAdapter: Send + Sync + std::fmt::Debug {
         from_height: u64,
         to_height: u64,
     ) -> Result<Vec<ChainTransfer>, ChainError>;
+
+    /// Broadcasts a payment of `amount` (the coin's base units) of `token` to
+    /// `to`; where it landed. Its confirmations are counted like a deposit's.
+    /// Sending the same `payout_id` again returns the first broadcast instead
+    /// of paying twice.
+    async fn send(
+        &self,
+        payout_id: &str,
+        to: &str,
+        token: &Token,
+        amount: Amount,
+        now_unix_ms: i64,
+    ) -> Result<Sent, ChainError>;
 
     /// What a withdrawal of `token` costs, in the coin's base units.
     fn fee_estimate(&self, token: &Token) -> Amount {

@@ -7,14 +7,17 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use ccgate_ledger::{Amount, Chain, ChainFamily, TokenId};
+use ccgate_ledger::{Amount, Chain, ChainFamily, Token, TokenId};
 use ccgate_store::{ChainTransfer, DepositStore, DevnetChainState, Store};
+use sha2::{Digest, Sha256};
 
-use crate::adapter::{ChainAdapter, ChainError};
+use crate::adapter::{ChainAdapter, ChainError, Sent};
 use crate::address::validate_address;
 
 /// The height of a devnet chain at its start.
 pub const GENESIS_HEIGHT: u64 = 1;
+/// The sender of the gateway's payouts on the devnet.
+const HOT_WALLET: &str = "devnet-hot-wallet";
 /// The most blocks one `mine` call may add.
 pub const MINE_BLOCKS_MAX: u64 = 1_000_000;
 
@@ -57,13 +60,20 @@ impl DevnetChain {
         payment: DevnetPayment,
         now_unix_ms: i64,
     ) -> Result<ChainTransfer, ChainError> {
+        self.pay_as(payment, rand::random(), now_unix_ms).await
+    }
+
+    /// `pay` with the transaction hash given, so that sending the same
+    /// payout again (after a crash) finds the first one instead of paying twice.
+    async fn pay_as(
+        &self,
+        payment: DevnetPayment,
+        hash: [u8; 32],
+        now_unix_ms: i64,
+    ) -> Result<ChainTransfer, ChainError> {
         validate_address(self.chain.family, &payment.to_address)?;
         let next_block = self.height(now_unix_ms).await?.saturating_add(1);
-        let hash: [u8; 32] = rand::random();
-        let txid = match self.chain.family {
-            ChainFamily::Evm => format!("0x{}", hex::encode(hash)),
-            ChainFamily::Tron | ChainFamily::Bitcoin => hex::encode(hash),
-        };
+        let txid = txid_text(self.chain.family, &hash);
         let transfer = ChainTransfer {
             chain: self.chain.code.to_string(),
             txid,
@@ -96,6 +106,14 @@ impl DevnetChain {
     }
 }
 
+/// A transaction hash as the family writes it.
+fn txid_text(family: ChainFamily, hash: &[u8; 32]) -> String {
+    match family {
+        ChainFamily::Evm => format!("0x{}", hex::encode(hash)),
+        ChainFamily::Tron | ChainFamily::Bitcoin => hex::encode(hash),
+    }
+}
+
 /// `GENESIS_HEIGHT` + mined blocks + one block per elapsed block time.
 pub fn height_at(state: DevnetChainState, block_time_ms: u64, now_unix_ms: i64) -> u64 {
     let elapsed_ms = u64::try_from(now_unix_ms.saturating_sub(state.genesis_unix_ms)).unwrap_or(0);
@@ -116,6 +134,55 @@ impl ChainAdapter for DevnetChain {
             .devnet_chain(self.chain.code.as_str(), now_unix_ms)
             .await?;
         Ok(height_at(state, self.chain.block_time_ms, now_unix_ms))
+    }
+
+    async fn send(
+        &self,
+        payout_id: &str,
+        to: &str,
+        token: &Token,
+        amount: Amount,
+        now_unix_ms: i64,
+    ) -> Result<Sent, ChainError> {
+        let hash: [u8; 32] = Sha256::digest(format!("devnet payout {payout_id}").as_bytes()).into();
+        let txid = txid_text(self.chain.family, &hash);
+        if let Some(sent) = self
+            .transfers
+            .devnet_transfer(self.chain.code.as_str(), &txid)
+            .await?
+        {
+            return Ok(Sent {
+                txid: sent.txid,
+                block_height: sent.block_height,
+            });
+        }
+        if self
+            .store
+            .devnet_take_send_failure(self.chain.code.as_str())
+            .await?
+        {
+            return Err(ChainError::SendFailed(
+                "the devnet was told to fail this send (`ccgate devnet fail-next-withdrawal`)"
+                    .to_owned(),
+            ));
+        }
+        let transfer = self
+            .pay_as(
+                DevnetPayment {
+                    to_address: to.to_owned(),
+                    from_address: HOT_WALLET.to_owned(),
+                    memo: String::new(),
+                    token_id: token.id.clone(),
+                    amount,
+                },
+                hash,
+                now_unix_ms,
+            )
+            .await?;
+        Ok(Sent {
+            txid: transfer.txid,
+            block_height: transfer.block_height,
+        })
     }
 
     async fn transfers(

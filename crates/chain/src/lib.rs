@@ -6,6 +6,6 @@ pub mod address;
 pub mod devnet;
 pub mod keys;
 
-pub use adapter::{ChainAdapter, ChainError, ChainSet};
+pub use adapter::{ChainAdapter, ChainError, ChainSet, Sent};
 pub use address::{AddressError, validate_address};
 pub use devnet::{DevnetChain, DevnetPayment};

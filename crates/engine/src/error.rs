@@ -27,6 +27,12 @@ pub enum EngineError {
     CurrencyNotSupported(String),
     #[error("{0}")]
     AmountInvalid(String),
+    #[error("coin {0} has several networks; pass the token_id of one of them")]
+    NetworkAmbiguous(String),
+    #[error("the available {0} balance does not cover this withdrawal and its fee")]
+    InsufficientBalance(String),
+    #[error("a memo is required for withdrawals on {0}")]
+    MemoRequired(String),
     #[error("this checkout has expired")]
     CheckoutExpired,
     #[error("order_valid_period must be at most {max_secs} seconds")]

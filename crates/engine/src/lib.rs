@@ -10,6 +10,7 @@ mod error;
 mod ids;
 pub mod orders;
 pub mod webhooks;
+pub mod withdrawals;
 
 pub use error::EngineError;
 pub use ids::RecordIds;

@@ -22,7 +22,13 @@ pub enum Account {
     MerchantAvailable(MerchantId),
     /// Contra account for manual credits and debits made by the operator.
     OperatorAdjustments,
-    /// What the gateway's deposit addresses on one chain hold: an asset, fed by
+    /// Held for the merchant's withdrawals in flight: reserved when a
+    /// withdrawal is accepted, posted out when the chain confirms it, or
+    /// returned to available when it fails.
+    MerchantReserved(MerchantId),
+    /// A Cwallet account inside this gateway (decisions §8), by its id.
+    Cwallet(String),
+    /// What the gateway's addresses on one chain hold: an asset, fed by
     /// confirmed deposits and drained by withdrawals.
     ChainCustody(ChainCode),
     /// Service fees the operator has earned.
@@ -32,6 +38,7 @@ pub enum Account {
 const MERCHANT_PREFIX: &str = "merchant:";
 const OPERATOR_PREFIX: &str = "operator:";
 const CUSTODY_PREFIX: &str = "custody:";
+const CWALLET_PREFIX: &str = "cwallet:";
 
 impl Account {
     /// Storage key. Merchant keys end in the account kind so that the Appid in between is
@@ -41,6 +48,10 @@ impl Account {
             Account::MerchantAvailable(merchant) => {
                 format!("{MERCHANT_PREFIX}{merchant}:available")
             }
+            Account::MerchantReserved(merchant) => {
+                format!("{MERCHANT_PREFIX}{merchant}:reserved")
+            }
+            Account::Cwallet(c_id) => format!("{CWALLET_PREFIX}{c_id}"),
             Account::OperatorAdjustments => format!("{OPERATOR_PREFIX}adjustments"),
             Account::ChainCustody(chain) => format!("{CUSTODY_PREFIX}{chain}"),
             Account::OperatorFees => format!("{OPERATOR_PREFIX}fees"),
@@ -53,8 +64,13 @@ impl Account {
                 Some((appid, "available")) => {
                     Some(Account::MerchantAvailable(MerchantId::new(appid)))
                 }
+                Some((appid, "reserved")) => {
+                    Some(Account::MerchantReserved(MerchantId::new(appid)))
+                }
                 _ => None,
             }
+        } else if let Some(c_id) = key.strip_prefix(CWALLET_PREFIX) {
+            (!c_id.is_empty()).then(|| Account::Cwallet(c_id.to_owned()))
         } else if let Some(chain) = key.strip_prefix(CUSTODY_PREFIX) {
             (!chain.is_empty()).then(|| Account::ChainCustody(ChainCode::new(chain)))
         } else {
@@ -69,12 +85,15 @@ impl Account {
 
     pub fn balance_rule(&self) -> BalanceRule {
         match self {
-            Account::MerchantAvailable(_) | Account::OperatorFees => {
-                BalanceRule::DebitsMustNotExceedCredits
-            }
-            // Nothing can leave a chain's addresses that did not arrive there.
-            Account::ChainCustody(_) => BalanceRule::CreditsMustNotExceedDebits,
-            Account::OperatorAdjustments => BalanceRule::Unrestricted,
+            Account::MerchantAvailable(_)
+            | Account::MerchantReserved(_)
+            | Account::Cwallet(_)
+            | Account::OperatorFees => BalanceRule::DebitsMustNotExceedCredits,
+            // Balances are per coin across chains (spec §6, "aggregation"): a
+            // withdrawal on one chain may be paid with what arrived on another,
+            // so one chain's custody can lean negative — the operator's signal
+            // to move funds between chains, not a broken invariant.
+            Account::ChainCustody(_) | Account::OperatorAdjustments => BalanceRule::Unrestricted,
         }
     }
 }
@@ -89,8 +108,6 @@ pub enum Direction {
 pub enum BalanceRule {
     /// A liability: what is paid out may never exceed what came in.
     DebitsMustNotExceedCredits,
-    /// An asset: what goes out may never exceed what came in.
-    CreditsMustNotExceedDebits,
     /// May lean either way, e.g. a contra account that absorbs manual adjustments.
     Unrestricted,
 }
@@ -215,12 +232,7 @@ impl AccountBalance {
             BalanceRule::DebitsMustNotExceedCredits if self.debits_posted > self.credits_posted => {
                 Err(LedgerError::BalanceRuleViolated)
             }
-            BalanceRule::CreditsMustNotExceedDebits if self.credits_posted > self.debits_posted => {
-                Err(LedgerError::BalanceRuleViolated)
-            }
-            BalanceRule::DebitsMustNotExceedCredits
-            | BalanceRule::CreditsMustNotExceedDebits
-            | BalanceRule::Unrestricted => Ok(()),
+            BalanceRule::DebitsMustNotExceedCredits | BalanceRule::Unrestricted => Ok(()),
         }
     }
 }
@@ -347,6 +359,12 @@ mod tests {
             (merchant(""), "merchant::available"),
             (Account::OperatorAdjustments, "operator:adjustments"),
             (Account::OperatorFees, "operator:fees"),
+            (merchant("m1"), "merchant:m1:available"),
+            (
+                Account::MerchantReserved(MerchantId::new("m1")),
+                "merchant:m1:reserved",
+            ),
+            (Account::Cwallet("9454818".into()), "cwallet:9454818"),
             (Account::ChainCustody(ChainCode::new("ETH")), "custody:ETH"),
         ] {
             assert_eq!(account.key(), key);
@@ -360,7 +378,8 @@ mod tests {
             "",
             "merchant:",
             "merchant:available",
-            "merchant:x:reserved",
+            "merchant:x:pending",
+            "cwallet:",
             "merchant:x:available ",
             "Merchant:x:available",
             "operator:",

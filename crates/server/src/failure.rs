@@ -45,6 +45,8 @@ pub enum Failure {
     TokenNotFound(String),
     #[error("coin {0:?} has several networks; pass the token_id of one of them")]
     NetworkAmbiguous(String),
+    #[error("merchant_order_ids mixes deposit orders and withdrawals; ask for one kind at a time")]
+    MixedOrderKinds,
     #[error("{field} must be a positive decimal number of at most {max_places} decimal places")]
     AmountInvalid { field: &'static str, max_places: u8 },
     #[error("users do not exist")]
@@ -99,18 +101,30 @@ impl Failure {
                 Code::CoinNotFound
             }
             Failure::AmountInvalid { .. } => Code::AmountInvalid,
+            Failure::MixedOrderKinds => Code::ParamInvalid,
             Failure::UserNotFound => Code::ToUserNotFound,
             Failure::Chain(ChainError::UnknownChain(_)) => Code::ChainNotSupported,
             Failure::Chain(ChainError::TooManyBlocks { .. }) => Code::ParamInvalid,
             // A price too old to use, or none at all: retrying later may help.
-            Failure::Price(_) | Failure::Chain(ChainError::Store(_)) => Code::ServiceError,
+            Failure::Price(_)
+            | Failure::Chain(ChainError::Store(_))
+            | Failure::Chain(ChainError::SendFailed(_)) => Code::ServiceError,
             Failure::ChainNotSupported(_) | Failure::Engine(EngineError::UnknownChain(_)) => {
                 Code::ChainNotSupported
             }
             Failure::Engine(EngineError::AddressQuota { .. }) => Code::AddressLimitReached,
             Failure::Engine(EngineError::CoinSuspended(_)) => Code::CoinSuspended,
             Failure::Engine(EngineError::CheckoutExpired) => Code::OrderNotFound,
-            Failure::Engine(EngineError::TokenNotFound(_)) => Code::CoinNotFound,
+            Failure::Engine(EngineError::TokenNotFound(_))
+            | Failure::Engine(EngineError::NetworkAmbiguous(_)) => Code::CoinNotFound,
+            Failure::Engine(EngineError::InsufficientBalance(_)) => Code::InsufficientBalance,
+            Failure::Engine(EngineError::MemoRequired(_)) => Code::MemoRequired,
+            Failure::Engine(EngineError::Chain(ChainError::InvalidAddress(_))) => {
+                Code::AddressInvalid
+            }
+            Failure::Engine(EngineError::Chain(ChainError::UnknownChain(_))) => {
+                Code::ChainNotSupported
+            }
             Failure::Engine(EngineError::CurrencyNotSupported(_)) => Code::CurrencyNotSupported,
             Failure::Engine(EngineError::AmountInvalid(_)) => Code::AmountInvalid,
             Failure::Engine(EngineError::ValidityOutOfRange { .. }) => Code::ParamInvalid,

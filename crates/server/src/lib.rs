@@ -21,9 +21,10 @@ use axum::routing::{get, post};
 use ccgate_chain::ChainSet;
 use ccgate_engine::addresses::AddressBook;
 use ccgate_engine::orders::Orders;
+use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::Registry;
 use ccgate_pricefeed::PriceSource;
-use ccgate_store::{DepositStore, OutboxStore, Store};
+use ccgate_store::{DepositStore, OutboxStore, Store, WithdrawalStore};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -78,6 +79,8 @@ pub struct AppState {
     /// Deposit addresses, orders and their payments (not cached).
     pub deposits: Arc<dyn DepositStore>,
     pub outbox: Arc<dyn OutboxStore>,
+    pub withdrawals: Arc<Withdrawals>,
+    pub withdrawal_store: Arc<dyn WithdrawalStore>,
     /// Business time: prices' age, chain heights.
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
@@ -143,6 +146,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/ccpayment/v1/concise/url/get",
             post(routes::checkout::concise_url_get),
+        )
+        .route(
+            "/ccpayment/v1/withdraw",
+            post(routes::withdrawals::withdraw),
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -198,6 +198,14 @@ impl<S: Store> Store for CachingStore<S> {
         self.inner.devnet_mine(chain, blocks, now_unix_ms).await
     }
 
+    async fn devnet_fail_next_sends(&self, chain: &str, count: u32) -> Result<(), StoreError> {
+        self.inner.devnet_fail_next_sends(chain, count).await
+    }
+
+    async fn devnet_take_send_failure(&self, chain: &str) -> Result<bool, StoreError> {
+        self.inner.devnet_take_send_failure(chain).await
+    }
+
     fn balances_changed(&self, app_id: &MerchantId) {
         self.balances.invalidate(app_id);
     }

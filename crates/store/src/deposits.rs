@@ -251,6 +251,13 @@ pub trait DepositStore: Send + Sync + std::fmt::Debug + 'static {
 
     async fn devnet_add_transfer(&self, transfer: &ChainTransfer) -> Result<(), StoreError>;
 
+    /// The devnet transfer with this txid, if any.
+    async fn devnet_transfer(
+        &self,
+        chain: &str,
+        txid: &str,
+    ) -> Result<Option<ChainTransfer>, StoreError>;
+
     /// Devnet transfers in blocks `from_height..=to_height`, in block order.
     async fn devnet_transfers(
         &self,

@@ -13,6 +13,8 @@ mod error;
 mod master_key;
 mod sqlite;
 mod sqlite_deposits;
+mod sqlite_withdrawals;
+mod withdrawals;
 
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -30,6 +32,7 @@ pub use deposits::{
 pub use error::StoreError;
 pub use master_key::MasterKey;
 pub use sqlite::SqliteStore;
+pub use withdrawals::{Withdrawal, WithdrawalStatus, WithdrawalStore};
 
 /// Whether a merchant may call the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,6 +162,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         blocks: u64,
         now_unix_ms: i64,
     ) -> Result<DevnetChainState, StoreError>;
+
+    /// Makes the next `count` devnet sends on `chain` fail.
+    async fn devnet_fail_next_sends(&self, chain: &str, count: u32) -> Result<(), StoreError>;
+
+    /// Uses up one planned failure; `true` if this send is to fail.
+    async fn devnet_take_send_failure(&self, chain: &str) -> Result<bool, StoreError>;
 
     /// Tells caches that a merchant's balances changed elsewhere (e.g. a deposit
     /// credited through a [`DepositStore`]).

@@ -348,6 +348,29 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn devnet_fail_next_sends(&self, chain: &str, count: u32) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO devnet_send_failures (chain, remaining) VALUES (?, ?)
+             ON CONFLICT (chain) DO UPDATE SET remaining = remaining + excluded.remaining",
+        )
+        .bind(chain)
+        .bind(i64::from(count))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn devnet_take_send_failure(&self, chain: &str) -> Result<bool, StoreError> {
+        let taken = sqlx::query(
+            "UPDATE devnet_send_failures SET remaining = remaining - 1
+             WHERE chain = ? AND remaining > 0",
+        )
+        .bind(chain)
+        .execute(&self.pool)
+        .await?;
+        Ok(taken.rows_affected() == 1)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

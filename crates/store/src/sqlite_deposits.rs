@@ -17,7 +17,7 @@ use crate::{EntryMeta, SqliteStore, StoreError};
 /// Answers kept in the delivery log are cut to this many bytes.
 const RESPONSE_HEAD_BYTES_MAX: usize = 256;
 
-fn to_i64(value: u64, what: &str) -> Result<i64, StoreError> {
+pub(crate) fn to_i64(value: u64, what: &str) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value} is too large")))
 }
 
@@ -25,7 +25,7 @@ fn to_u32(value: i64, what: &str) -> Result<u32, StoreError> {
     u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value}")))
 }
 
-fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
+pub(crate) fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
     u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value}")))
 }
 
@@ -125,7 +125,7 @@ fn order_from_row(row: &SqliteRow) -> Result<Order, StoreError> {
 const WEBHOOK_COLUMNS: &str = "id, app_id, record_id, order_type, status, attempts, next_attempt_at_ms, created_at_ms, url, payload";
 
 /// Queues a webhook inside the caller's DB transaction.
-async fn insert_webhook(
+pub(crate) async fn insert_webhook(
     conn: &mut sqlx::SqliteConnection,
     webhook: &NewWebhook,
 ) -> Result<(), StoreError> {
@@ -326,6 +326,23 @@ impl DepositStore for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn devnet_transfer(
+        &self,
+        chain: &str,
+        txid: &str,
+    ) -> Result<Option<ChainTransfer>, StoreError> {
+        let row = sqlx::query(
+            "SELECT chain, txid, log_index, block_height, block_time_ms, from_address, to_address,
+                    memo, token_id, amount
+             FROM devnet_transfers WHERE chain = ? AND txid = ? ORDER BY log_index LIMIT 1",
+        )
+        .bind(chain)
+        .bind(txid)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(transfer_from_row).transpose()
     }
 
     async fn devnet_transfers(

@@ -1,5 +1,5 @@
-//! The loops `serve` runs beside the HTTP server: the deposit watcher and
-//! webhook delivery. Each can be stopped and awaited, so shutdown waits for
+//! The loops `serve` runs beside the HTTP server: the deposit watcher, the
+//! withdrawal worker and webhook delivery. Each can be stopped and awaited, so shutdown waits for
 //! the tick in progress instead of cutting it.
 
 use std::future::Future;
@@ -35,6 +35,8 @@ pub fn spawn(
     let sender = WebhookSender::new(backend.clone(), Arc::clone(&state.store), backend, delivery)?;
     let clock = Arc::clone(&state.clock);
     let watch_clock = Arc::clone(&clock);
+    let payout_clock = Arc::clone(&clock);
+    let withdrawals = Arc::clone(&state.withdrawals);
     Ok(vec![
         tokio::spawn(every(
             WATCH_INTERVAL_MS,
@@ -44,6 +46,16 @@ pub fn spawn(
                 let watcher = Arc::clone(&watcher);
                 let now = watch_clock.now_unix_ms();
                 async move { watcher.tick(now).await }
+            },
+        )),
+        tokio::spawn(every(
+            WATCH_INTERVAL_MS,
+            "withdrawals",
+            stopped.clone(),
+            move || {
+                let withdrawals = Arc::clone(&withdrawals);
+                let now = payout_clock.now_unix_ms();
+                async move { withdrawals.tick(now).await }
             },
         )),
         tokio::spawn(every(

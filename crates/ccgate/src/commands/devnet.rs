@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use ccgate_chain::ChainSet;
 use ccgate_engine::devnet::{self, PayRequest};
+use ccgate_store::Store;
 use serde_json::json;
 
 use super::unix_now_ms;
@@ -59,6 +60,23 @@ pub async fn pay(
             paid.confirmations_required
         );
     }
+    store.close().await;
+    Ok(())
+}
+
+/// `ccgate devnet fail-next-withdrawal`.
+pub async fn fail_next_withdrawal(
+    data_dir: &DataDir,
+    settings: &Settings,
+    chain: &str,
+    count: u32,
+) -> anyhow::Result<()> {
+    let (store, chains) = open(data_dir, settings).await?;
+    let code = ccgate_chain::ChainAdapter::chain(chains.devnet(chain)?.as_ref())
+        .code
+        .to_string();
+    store.devnet_fail_next_sends(&code, count).await?;
+    println!("The next {count} withdrawal(s) sent on {code} will fail.");
     store.close().await;
     Ok(())
 }

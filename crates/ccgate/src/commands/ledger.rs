@@ -1,7 +1,8 @@
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use ccgate_ledger::{Account, JournalEntry, MerchantId, Registry, SignedAmount};
+use ccgate_ledger::{Account, Amount, CoinId, JournalEntry, MerchantId, Registry, SignedAmount};
 use ccgate_store::{EntryMeta, SqliteStore, Store, verify_ledger};
 use serde_json::json;
 
@@ -97,38 +98,53 @@ async fn adjust(
     balances(store, registry, &merchant, json).await
 }
 
+/// Available and reserved (withdrawals in flight) per coin.
 async fn balances(
     store: &SqliteStore,
     registry: &Registry,
     merchant: &MerchantId,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let held = store.merchant_balances(merchant).await?;
-    let mut rows = Vec::new();
-    for balance in &held {
-        let (symbol, value) = match registry.coin(&balance.coin) {
-            Some(coin) => (
-                coin.symbol.clone(),
-                balance
-                    .balance
-                    .available()
-                    .map(|a| a.to_decimal_string(coin.precision))
-                    .unwrap_or_else(|| "negative (corrupt)".to_owned()),
-            ),
-            None => ("?".to_owned(), "coin not in registry".to_owned()),
-        };
-        rows.push((balance.coin.to_string(), symbol, value));
+    let available = Account::MerchantAvailable(merchant.clone());
+    let reserved = Account::MerchantReserved(merchant.clone());
+    let mut rows: BTreeMap<CoinId, (Option<Amount>, Option<Amount>)> = BTreeMap::new();
+    for ((account, coin), balance) in store.all_balances().await? {
+        let row = rows.entry(coin).or_default();
+        if account == available {
+            row.0 = balance.available();
+        } else if account == reserved {
+            row.1 = balance.available();
+        }
     }
+    rows.retain(|_, (a, r)| a.is_some() || r.is_some());
+    let printed: Vec<(String, String, String, String)> = rows
+        .iter()
+        .map(|(coin_id, (a, r))| {
+            let coin = registry.coin(coin_id);
+            let show = |amount: &Option<Amount>| match (coin, amount) {
+                (Some(coin), Some(amount)) => amount.to_decimal_string(coin.precision),
+                (None, Some(amount)) => format!("{} base units", amount.base_units()),
+                (_, None) => "0".to_owned(),
+            };
+            let symbol = coin.map_or_else(|| "?".to_owned(), |c| c.symbol.clone());
+            (coin_id.to_string(), symbol, show(a), show(r))
+        })
+        .collect();
     if json {
-        let list: Vec<_> = rows
+        let list: Vec<_> = printed
             .iter()
-            .map(|(coin_id, crypto, value)| json!({"coin_id": coin_id, "crypto": crypto, "value": value}))
+            .map(|(coin_id, crypto, value, reserved)| {
+                json!({"coin_id": coin_id, "crypto": crypto, "value": value, "reserved": reserved})
+            })
             .collect();
         println!("{}", serde_json::Value::Array(list));
     } else {
-        println!("{:<8} {:<38} VALUE", "COIN", "COIN_ID");
-        for (coin_id, crypto, value) in &rows {
-            println!("{crypto:<8} {coin_id:<38} {value}");
+        println!(
+            "{:<8} {:<38} {:>24} RESERVED",
+            "COIN", "COIN_ID", "AVAILABLE"
+        );
+        for (coin_id, crypto, value, reserved) in &printed {
+            println!("{crypto:<8} {coin_id:<38} {value:>24} {reserved}");
         }
     }
     Ok(ExitCode::SUCCESS)

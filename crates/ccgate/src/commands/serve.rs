@@ -6,6 +6,7 @@ use ccgate_chain::ChainSet;
 use ccgate_engine::addresses::AddressBook;
 use ccgate_engine::orders::Orders;
 use ccgate_engine::webhooks::DeliveryConfig;
+use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::MerchantId;
 use ccgate_pricefeed::{HttpPriceFeed, PriceSource, StaticPrices};
 use ccgate_server::{AppState, ServerConfig, SystemClock};
@@ -53,11 +54,20 @@ pub async fn app_state(
         Arc::clone(&addresses),
         backend.clone(),
     ));
+    let withdrawals = Arc::new(Withdrawals::new(
+        Arc::clone(&registry),
+        Arc::clone(&chains),
+        Arc::clone(&prices),
+        store.clone(),
+        backend.clone(),
+    ));
     Ok(AppState {
         store,
         registry,
         prices,
         chains,
+        withdrawals,
+        withdrawal_store: backend.clone(),
         addresses,
         orders,
         deposits: backend.clone(),

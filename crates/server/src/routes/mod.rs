@@ -8,6 +8,7 @@ pub mod network;
 pub mod orders;
 pub mod rates;
 pub mod webhooks;
+pub mod withdrawals;
 
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::Response;

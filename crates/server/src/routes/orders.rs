@@ -71,6 +71,21 @@ pub async fn bill_info(
         .deposits
         .orders_by_merchant_order_ids(&merchant.app_id, &request.merchant_order_ids)
         .await?;
+    let mut withdrawals = Vec::new();
+    for id in &request.merchant_order_ids {
+        if let Some(withdrawal) = state
+            .withdrawal_store
+            .withdrawal_by_merchant_order_id(&merchant.app_id, id)
+            .await?
+        {
+            withdrawals.push(super::withdrawals::withdraw_info(&state, &withdrawal)?);
+        }
+    }
+    match (orders.is_empty(), withdrawals.is_empty()) {
+        (false, false) => return Err(Failure::MixedOrderKinds),
+        (true, false) => return success(&withdrawals),
+        _ => {}
+    }
     let now_secs = state.clock.now_unix_ms().div_euclid(1000);
     let mut answer = Vec::with_capacity(orders.len());
     for order in orders {

@@ -1,0 +1,499 @@
+//! Withdrawals through the real binary: chain and Cwallet destinations, the
+//! fee paid by either side, failure and void, idempotent retries, bad input,
+//! a race over one balance, and a kill -9 in the middle.
+
+use serde_json::Value;
+
+use crate::support::{Gateway, HttpStub, Merchant};
+
+const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
+const USDT_TRC20: &str = "0912e09a-d8e2-41d7-a0bc-a25530892988";
+const PAYEE_EVM: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+const PAYEE_TRON: &str = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
+
+fn fund(gateway: &Gateway, merchant: &Merchant, amount: &str) {
+    gateway.cli_ok(&[
+        "ledger",
+        "adjust",
+        "--app-id",
+        &merchant.app_id,
+        "--coin",
+        "USDT",
+        "--amount",
+        amount,
+        "--reason",
+        "float",
+    ]);
+}
+
+fn withdraw(gateway: &Gateway, merchant: &Merchant, body: &str) -> Value {
+    let response = gateway.post_signed(merchant, "/ccpayment/v1/withdraw", body.as_bytes(), None);
+    response.assert_signed_by(merchant);
+    response.json()
+}
+
+/// (available, reserved) of USDT, from the operator's view.
+fn usdt(gateway: &Gateway, merchant: &Merchant) -> (String, String) {
+    let balances: Value = serde_json::from_str(&gateway.cli_ok(&[
+        "ledger",
+        "balances",
+        "--app-id",
+        &merchant.app_id,
+        "--json",
+    ]))
+    .unwrap();
+    let row = balances
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["crypto"] == "USDT")
+        .cloned()
+        .unwrap_or_default();
+    (
+        row["value"].as_str().unwrap_or("0").to_owned(),
+        row["reserved"].as_str().unwrap_or("0").to_owned(),
+    )
+}
+
+fn detail(gateway: &Gateway, merchant: &Merchant, id: &str) -> Value {
+    let body = format!(r#"{{"merchant_order_ids":["{id}"]}}"#);
+    gateway
+        .post_signed(merchant, "/ccpayment/v1/bill/info", body.as_bytes(), None)
+        .json()["data"][0]["withdraw_detail"]
+        .clone()
+}
+
+fn wait_for_status(gateway: &Gateway, merchant: &Merchant, id: &str, status: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let found = detail(gateway, merchant, id);
+        if found["status"] == status {
+            return found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{id} never became {status}: {found}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn chain_withdrawals_reserve_then_post_with_the_fee_on_either_side() {
+    let receiver = HttpStub::start(200, "success");
+    let gateway = Gateway::start(&[]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.cli_ok(&[
+        "merchant",
+        "set-webhook",
+        "--app-id",
+        &merchant.app_id,
+        "--url",
+        &receiver.url,
+    ]);
+    fund(&gateway, &merchant, "100");
+
+    let payee_pays = withdraw(
+        &gateway,
+        &merchant,
+        &format!(
+            r#"{{"token_id":"{USDT_ERC20}","address":"{PAYEE_EVM}","value":"10","merchant_order_id":"w-1","merchant_pays_fee":false}}"#
+        ),
+    );
+    assert_eq!(payee_pays["code"], 10000, "{payee_pays}");
+    let data = &payee_pays["data"];
+    assert_eq!(
+        (
+            data["network_fee"].as_str(),
+            data["net_receivable"].as_str()
+        ),
+        (Some("3.5"), Some("6.5"))
+    );
+    assert_eq!(
+        (
+            data["network_fee_crypto"].as_str(),
+            data["network_coin_id"].as_str()
+        ),
+        (Some("USDT"), Some("8e5741cf-6e51-4892-9d04-3d40e1dd0128"))
+    );
+    assert_eq!(data["network_fee_value"], "3.5");
+    assert_eq!(
+        (
+            data["order_id"].as_str().unwrap().len(),
+            data["record_id"].as_str().unwrap().len()
+        ),
+        (33, 33)
+    );
+    assert_eq!(
+        usdt(&gateway, &merchant),
+        ("90".to_owned(), "10".to_owned()),
+        "reserved in the same step"
+    );
+
+    let merchant_pays = withdraw(
+        &gateway,
+        &merchant,
+        &format!(
+            r#"{{"token_id":"{USDT_ERC20}","address":"{PAYEE_EVM}","value":"10","merchant_order_id":"w-2","merchant_pays_fee":true}}"#
+        ),
+    );
+    assert_eq!(merchant_pays["data"]["net_receivable"], "10");
+    assert_eq!(
+        usdt(&gateway, &merchant),
+        ("76.5".to_owned(), "23.5".to_owned())
+    );
+
+    wait_for_status(&gateway, &merchant, "w-1", "Processing");
+    wait_for_status(&gateway, &merchant, "w-2", "Processing");
+    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
+    let posted = wait_for_status(&gateway, &merchant, "w-1", "Successful");
+    assert!(posted["txid"].as_str().unwrap().starts_with("0x"));
+    assert_eq!(
+        (posted["value"].as_str(), posted["to_address"].as_str()),
+        (Some("10"), Some(PAYEE_EVM))
+    );
+    wait_for_status(&gateway, &merchant, "w-2", "Successful");
+    assert_eq!(
+        usdt(&gateway, &merchant),
+        ("76.5".to_owned(), "0".to_owned())
+    );
+
+    let hooks = receiver.wait_for_requests(2);
+    let bodies: Vec<Value> = hooks
+        .iter()
+        .map(|h| serde_json::from_slice(&h.body).unwrap())
+        .collect();
+    let first = bodies
+        .iter()
+        .find(|b| b["merchant_order_id"] == "w-1")
+        .unwrap();
+    let expected = format!(
+        r#"{{"pay_status":"success","order_type":"API Withdrawal","order_id":"{}","record_id":"{}","withdraw_amount":"10","net_receivable":"6.5","network_fee":"3.5","network_fee_crypto":"USDT","network_coin_id":"8e5741cf-6e51-4892-9d04-3d40e1dd0128","network_fee_value":"3.5","chain":"ETH","contract":"0xdAC17F958D2ee523a2206206994597C13D831ec7","crypto":"USDT","to_address":"{PAYEE_EVM}","memo":"","txid":"{}","merchant_order_id":"w-1","merchant_pays_fee":false}}"#,
+        data["order_id"].as_str().unwrap(),
+        data["record_id"].as_str().unwrap(),
+        posted["txid"].as_str().unwrap()
+    );
+    let raw = hooks
+        .iter()
+        .find(|h| String::from_utf8_lossy(&h.body).contains("\"w-1\""))
+        .unwrap();
+    assert_eq!(String::from_utf8(raw.body.clone()).unwrap(), expected);
+    assert_eq!(first["pay_status"], "success");
+    assert!(gateway.cli_ok(&["ledger", "verify"]).contains("all equal"));
+
+    // Deposit and withdrawal ids are not mixed in one bill/info call.
+    let created = gateway.post_signed(
+        &merchant,
+        "/ccpayment/v1/bill/create",
+        format!(r#"{{"token_id":"{USDT_ERC20}","product_price":"1","merchant_order_id":"d-1"}}"#)
+            .as_bytes(),
+        None,
+    );
+    assert_eq!(created.json()["code"], 10000);
+    let mixed = gateway.post_signed(
+        &merchant,
+        "/ccpayment/v1/bill/info",
+        br#"{"merchant_order_ids":["d-1","w-1"]}"#,
+        None,
+    );
+    assert_eq!(mixed.json()["code"], 220006);
+}
+
+#[test]
+fn cwallet_withdrawals_are_instant_and_free() {
+    let receiver = HttpStub::start(200, "success");
+    let gateway = Gateway::start(&[]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.cli_ok(&[
+        "merchant",
+        "set-webhook",
+        "--app-id",
+        &merchant.app_id,
+        "--url",
+        &receiver.url,
+    ]);
+    fund(&gateway, &merchant, "20");
+    let c_id: Value = serde_json::from_str(&gateway.cli_ok(&[
+        "cwallet",
+        "create",
+        "--nickname",
+        "alvin",
+        "--json",
+    ]))
+    .unwrap();
+    let c_id = c_id["c_id"].as_str().unwrap();
+    // Any token id of the coin works for a Cwallet, even the multi-network coin's id.
+    let sent = withdraw(
+        &gateway,
+        &merchant,
+        &format!(
+            r#"{{"token_id":"8e5741cf-6e51-4892-9d04-3d40e1dd0128","address":"{c_id}","value":"12.5","merchant_order_id":"cw-1"}}"#
+        ),
+    );
+    assert_eq!(
+        (
+            sent["data"]["network_fee"].as_str(),
+            sent["data"]["net_receivable"].as_str()
+        ),
+        (Some("0"), Some("12.5"))
+    );
+    assert_eq!(
+        usdt(&gateway, &merchant),
+        ("7.5".to_owned(), "0".to_owned())
+    );
+    let found = detail(&gateway, &merchant, "cw-1");
+    assert_eq!(
+        (found["status"].as_str(), found["txid"].as_str()),
+        (Some("Successful"), Some("internal transfer"))
+    );
+    let hooks = receiver.wait_for_requests(1);
+    let hook: Value = serde_json::from_slice(&hooks[0].body).unwrap();
+    assert_eq!(
+        (hook["txid"].as_str(), hook["to_address"].as_str()),
+        (Some("internal transfer"), Some(c_id))
+    );
+    assert!(gateway.cli_ok(&["ledger", "verify"]).contains("all equal"));
+}
+
+#[test]
+fn a_failed_send_is_voided_and_retries_are_idempotent() {
+    let receiver = HttpStub::start(200, "success");
+    let gateway = Gateway::start(&[]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.cli_ok(&[
+        "merchant",
+        "set-webhook",
+        "--app-id",
+        &merchant.app_id,
+        "--url",
+        &receiver.url,
+    ]);
+    fund(&gateway, &merchant, "30");
+    gateway.cli_ok(&["devnet", "fail-next-withdrawal", "--chain", "TRX"]);
+    let body = format!(
+        r#"{{"token_id":"{USDT_TRC20}","address":"{PAYEE_TRON}","value":"5","merchant_order_id":"f-1"}}"#
+    );
+    let first = withdraw(&gateway, &merchant, &body);
+    assert_eq!(first["code"], 10000);
+    // The same request again: the same withdrawal, nothing more reserved.
+    let again = withdraw(&gateway, &merchant, &body);
+    assert_eq!(again["data"]["order_id"], first["data"]["order_id"]);
+    assert_eq!(
+        withdraw(
+            &gateway,
+            &merchant,
+            &body.replace(r#""value":"5""#, r#""value":"6""#)
+        )["code"],
+        222001
+    );
+
+    let failed = wait_for_status(&gateway, &merchant, "f-1", "Failed");
+    assert_eq!(failed["txid"], "");
+    assert_eq!(
+        usdt(&gateway, &merchant),
+        ("30".to_owned(), "0".to_owned()),
+        "the reservation came back"
+    );
+    let hooks = receiver.wait_for_requests(1);
+    let hook: Value = serde_json::from_slice(&hooks[0].body).unwrap();
+    assert_eq!(hook["pay_status"], "failed");
+    // A retry after the failure is still the same (failed) withdrawal.
+    assert_eq!(
+        withdraw(&gateway, &merchant, &body)["data"]["order_id"],
+        first["data"]["order_id"]
+    );
+    assert!(gateway.cli_ok(&["ledger", "verify"]).contains("all equal"));
+}
+
+#[test]
+fn bad_withdrawals_get_their_code_and_reserve_nothing() {
+    let gateway = Gateway::start(&[]);
+    let merchant = gateway.demo.clone().unwrap();
+    fund(&gateway, &merchant, "10");
+    let cases = [
+        (
+            format!(
+                r#"{{"token_id":"{USDT_ERC20}","address":"{PAYEE_EVM}","value":"10","merchant_order_id":"b1","merchant_pays_fee":true}}"#
+            ),
+            223001,
+        ),
+        (
+            format!(
+                r#"{{"token_id":"{USDT_ERC20}","address":"0x5aaeb6053F3E94C9b9A09f33669435E7Ef1BeAed","value":"5","merchant_order_id":"b2"}}"#
+            ),
+            223002,
+        ),
+        (
+            format!(
+                r#"{{"token_id":"{USDT_ERC20}","address":"{PAYEE_TRON}","value":"5","merchant_order_id":"b3"}}"#
+            ),
+            223002,
+        ),
+        (
+            format!(
+                r#"{{"token_id":"{USDT_ERC20}","address":"{PAYEE_EVM}","value":"0","merchant_order_id":"b4"}}"#
+            ),
+            222003,
+        ),
+        (
+            format!(
+                r#"{{"token_id":"{USDT_ERC20}","address":"{PAYEE_EVM}","value":"-1","merchant_order_id":"b5"}}"#
+            ),
+            222003,
+        ),
+        (
+            format!(
+                r#"{{"token_id":"{USDT_ERC20}","address":"{PAYEE_EVM}","value":"5.0000001","merchant_order_id":"b6"}}"#
+            ),
+            222003,
+        ),
+        (
+            format!(
+                r#"{{"token_id":"{USDT_ERC20}","address":"{PAYEE_EVM}","value":"3","merchant_order_id":"b7"}}"#
+            ),
+            222003,
+        ),
+        (
+            format!(
+                r#"{{"token_id":"8e5741cf-6e51-4892-9d04-3d40e1dd0128","address":"{PAYEE_EVM}","value":"5","merchant_order_id":"b8"}}"#
+            ),
+            221001,
+        ),
+        (
+            format!(
+                r#"{{"token_id":"nope","address":"{PAYEE_EVM}","value":"5","merchant_order_id":"b9"}}"#
+            ),
+            221001,
+        ),
+        (
+            format!(r#"{{"token_id":"{USDT_ERC20}","value":"5","merchant_order_id":"b10"}}"#),
+            220006,
+        ),
+    ];
+    for (body, code) in &cases {
+        let answer = withdraw(&gateway, &merchant, body);
+        assert_eq!(answer["code"], *code, "{body}: {answer}");
+    }
+    assert_eq!(usdt(&gateway, &merchant), ("10".to_owned(), "0".to_owned()));
+    assert!(
+        gateway
+            .cli_ok(&["ledger", "verify"])
+            .contains("1 journal entries")
+    );
+}
+
+/// 1,000 concurrent withdrawals over a balance that covers exactly 100.
+#[test]
+fn concurrent_withdrawals_never_overdraw() {
+    let gateway = Gateway::start(&["--no-rate-limit"]);
+    let merchant = gateway.demo.clone().unwrap();
+    fund(&gateway, &merchant, "200");
+    let results: Vec<u64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..50)
+            .map(|thread| {
+                let gateway = &gateway;
+                let merchant = &merchant;
+                scope.spawn(move || {
+                    (0..20)
+                        .map(|i| {
+                            let body = format!(r#"{{"token_id":"{USDT_TRC20}","address":"{PAYEE_TRON}","value":"2","merchant_order_id":"race-{thread}-{i}"}}"#);
+                            gateway.post_signed(merchant, "/ccpayment/v1/withdraw", body.as_bytes(), None).json()["code"].as_u64().unwrap()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert_eq!(results.len(), 1_000);
+    let accepted = results.iter().filter(|c| **c == 10000).count();
+    let refused = results.iter().filter(|c| **c == 223001).count();
+    assert_eq!(
+        (accepted, refused),
+        (100, 900),
+        "every answer is one of the two"
+    );
+    assert_eq!(usdt(&gateway, &merchant).0, "0");
+    assert!(gateway.cli_ok(&["ledger", "verify"]).contains("all equal"));
+}
+
+/// Withdrawals in flight when the server is killed are resolved exactly once
+/// after the restart.
+#[test]
+fn a_kill_9_during_withdrawals_resolves_each_exactly_once() {
+    let receiver = HttpStub::start(200, "success");
+    let mut gateway = Gateway::start(&["--no-rate-limit"]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.cli_ok(&[
+        "merchant",
+        "set-webhook",
+        "--app-id",
+        &merchant.app_id,
+        "--url",
+        &receiver.url,
+    ]);
+    fund(&gateway, &merchant, "100");
+    for i in 0..20 {
+        let body = format!(
+            r#"{{"token_id":"{USDT_TRC20}","address":"{PAYEE_TRON}","value":"3","merchant_order_id":"k-{i}"}}"#
+        );
+        assert_eq!(withdraw(&gateway, &merchant, &body)["code"], 10000);
+        if i == 10 {
+            gateway.cli_ok(&["devnet", "mine", "--chain", "TRX", "--blocks", "25"]);
+        }
+    }
+    gateway.kill_hard();
+    let restarted = gateway.restart(&["--no-rate-limit"]);
+    restarted.cli_ok(&["devnet", "mine", "--chain", "TRX", "--blocks", "25"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let statuses: Vec<String> = (0..20)
+            .map(|i| {
+                detail(&restarted, &merchant, &format!("k-{i}"))["status"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        if statuses.iter().all(|s| s == "Successful") {
+            break;
+        }
+        if statuses.iter().any(|s| s == "Processing") {
+            restarted.cli_ok(&["devnet", "mine", "--chain", "TRX", "--blocks", "25"]);
+        }
+        assert!(std::time::Instant::now() < deadline, "{statuses:?}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        usdt(&restarted, &merchant),
+        ("40".to_owned(), "0".to_owned())
+    );
+    // Exactly one success webhook per withdrawal, however often it was sent.
+    receiver.wait_for_requests(20);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let received = receiver.received();
+    let mut ids: Vec<String> = received
+        .iter()
+        .map(|h| {
+            serde_json::from_slice::<Value>(&h.body).unwrap()["merchant_order_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(
+        (ids.len(), received.len()),
+        (20, 20),
+        "one webhook each, none twice"
+    );
+    assert!(
+        restarted
+            .cli_ok(&["ledger", "verify"])
+            .contains("all equal")
+    );
+}

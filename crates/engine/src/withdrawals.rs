@@ -1,0 +1,424 @@
+//! Withdrawals (decisions §6): accepted with their debit reserved in the same
+//! DB transaction; sent by the worker; posted when the chain confirms them or
+//! voided when it refuses them — each exactly once, across restarts too.
+//! A withdrawal to a Cwallet id is an internal transfer, posted at once.
+
+use std::sync::Arc;
+
+use ccgate_api::withdrawals::{API_WITHDRAWAL, WithdrawWebhook};
+use ccgate_chain::{ChainAdapter, ChainError, ChainSet};
+use ccgate_ledger::{
+    Account, Amount, AssetStatus, Coin, CoinId, Decimal, JournalEntry, LedgerError, MerchantId,
+    Registry, Token, TokenId,
+};
+use ccgate_pricefeed::PriceSource;
+use ccgate_store::{
+    EntryMeta, NewWebhook, Store, StoreError, Withdrawal, WithdrawalStatus, WithdrawalStore,
+};
+
+use crate::{EngineError, RecordIds};
+
+/// Open withdrawals one worker tick looks at.
+const WORKER_BATCH_MAX: u32 = 256;
+/// The `txid` of a transfer that never touches a chain (spec §2.5).
+pub const INTERNAL_TRANSFER: &str = "internal transfer";
+const WITHDRAWAL_KIND: &str = "withdrawal";
+
+/// A withdrawal as asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WithdrawalRequest {
+    pub token_id: String,
+    pub address: String,
+    pub value: String,
+    pub merchant_order_id: String,
+    pub memo: Option<String>,
+    pub merchant_pays_fee: bool,
+}
+
+#[derive(Debug)]
+pub struct Withdrawals {
+    registry: Arc<Registry>,
+    chains: Arc<ChainSet>,
+    prices: Arc<dyn PriceSource>,
+    store: Arc<dyn Store>,
+    withdrawals: Arc<dyn WithdrawalStore>,
+    ids: RecordIds,
+}
+
+fn fingerprint(request: &WithdrawalRequest, value: Amount) -> String {
+    format!(
+        "{}|{}|{}|{}|{}",
+        request.token_id,
+        request.address,
+        value.base_units(),
+        request.memo.clone().unwrap_or_default(),
+        request.merchant_pays_fee
+    )
+}
+
+impl Withdrawals {
+    pub fn new(
+        registry: Arc<Registry>,
+        chains: Arc<ChainSet>,
+        prices: Arc<dyn PriceSource>,
+        store: Arc<dyn Store>,
+        withdrawals: Arc<dyn WithdrawalStore>,
+    ) -> Withdrawals {
+        Withdrawals {
+            registry,
+            chains,
+            prices,
+            store,
+            withdrawals,
+            ids: RecordIds::default(),
+        }
+    }
+
+    /// The coin and network of a withdrawal. A Cwallet destination accepts any
+    /// token (or coin) id of the coin; a chain one needs the network.
+    fn network(&self, token_id: &str, to_cwallet: bool) -> Result<(&Coin, &Token), EngineError> {
+        if let Some(found) = self.registry.token(&TokenId::new(token_id)) {
+            return Ok(found);
+        }
+        let coin = self
+            .registry
+            .coin(&CoinId::new(token_id))
+            .ok_or_else(|| EngineError::TokenNotFound(token_id.chars().take(64).collect()))?;
+        match coin.tokens.as_slice() {
+            [only] => Ok((coin, only)),
+            [first, ..] if to_cwallet => Ok((coin, first)),
+            _ => Err(EngineError::NetworkAmbiguous(coin.symbol.clone())),
+        }
+    }
+
+    /// `withdraw`: a new withdrawal (its debit reserved, or for a Cwallet id
+    /// transferred), or the same one again for a repeated identical request.
+    pub async fn request(
+        &self,
+        app_id: &MerchantId,
+        request: &WithdrawalRequest,
+        now_unix_ms: i64,
+    ) -> Result<Withdrawal, EngineError> {
+        let cwallet = self.store.cwallet(&request.address).await?;
+        let (coin, token) = self.network(&request.token_id, cwallet.is_some())?;
+        let invalid = |why: String| EngineError::AmountInvalid(why);
+        // Precision: what the network can carry; a Cwallet transfer is the coin's.
+        let precision = if cwallet.is_some() {
+            coin.precision
+        } else {
+            token.precision
+        };
+        let value = Amount::parse_decimal(&request.value, precision)
+            .ok()
+            .filter(|v| !v.is_zero())
+            .ok_or_else(|| {
+                invalid(format!(
+                    "value must be a positive decimal with at most {} decimal places for {}",
+                    precision.get(),
+                    coin.symbol
+                ))
+            })?
+            .rescale(precision, coin.precision)?;
+        let print = fingerprint(request, value);
+        if let Some(existing) = self
+            .withdrawals
+            .withdrawal_by_merchant_order_id(app_id, &request.merchant_order_id)
+            .await?
+        {
+            return same_or_duplicate(existing, &print, &request.merchant_order_id);
+        }
+        // Delisting coins may still be withdrawn; maintenance stops everything.
+        if coin.status == AssetStatus::Maintenance || token.status == AssetStatus::Maintenance {
+            return Err(EngineError::CoinSuspended(format!(
+                "{} on {}",
+                coin.symbol, token.chain
+            )));
+        }
+        let adapter = self.chains.get(token.chain.as_str())?;
+        let fee = if cwallet.is_some() {
+            Amount::ZERO
+        } else {
+            adapter
+                .validate_address(&request.address)
+                .map_err(ChainError::InvalidAddress)?;
+            if token.memo_supported && request.memo.is_none() {
+                return Err(EngineError::MemoRequired(token.chain.to_string()));
+            }
+            adapter.fee_estimate(token)
+        };
+        let (debit, net_receivable) = if request.merchant_pays_fee {
+            (
+                value.checked_add(fee).ok_or(LedgerError::AmountOverflow)?,
+                value,
+            )
+        } else {
+            let net = value
+                .checked_sub(fee)
+                .filter(|net| !net.is_zero())
+                .ok_or_else(|| invalid("value must be more than the network fee".to_owned()))?;
+            (value, net)
+        };
+        let now_secs = now_unix_ms.div_euclid(1000);
+        let mut withdrawal = Withdrawal {
+            order_id: self.ids.next(now_unix_ms),
+            record_id: self.ids.next(now_unix_ms),
+            app_id: app_id.clone(),
+            merchant_order_id: request.merchant_order_id.clone(),
+            fingerprint: print.clone(),
+            token_id: token.id.clone(),
+            coin_id: coin.id.clone(),
+            chain: token.chain.to_string(),
+            to_address: request.address.clone(),
+            memo: request.memo.clone().unwrap_or_default(),
+            value,
+            network_fee: fee,
+            net_receivable,
+            debit,
+            merchant_pays_fee: request.merchant_pays_fee,
+            to_cwallet: cwallet.is_some(),
+            status: WithdrawalStatus::Pending,
+            txid: String::new(),
+            block_height: None,
+            created_at: now_secs,
+            resolved_at: None,
+        };
+        let available = Account::MerchantAvailable(app_id.clone());
+        let (entry, webhook) = match &cwallet {
+            Some(account) => {
+                withdrawal.status = WithdrawalStatus::Successful;
+                withdrawal.txid = INTERNAL_TRANSFER.to_owned();
+                withdrawal.resolved_at = Some(now_secs);
+                let entry = JournalEntry::transfer(
+                    available,
+                    Account::Cwallet(account.c_id.clone()),
+                    coin.id.clone(),
+                    debit,
+                )?;
+                let webhook = self.webhook(&withdrawal, coin, token, "success", now_unix_ms)?;
+                (entry, Some(webhook))
+            }
+            None => {
+                let reserved = Account::MerchantReserved(app_id.clone());
+                (
+                    JournalEntry::transfer(available, reserved, coin.id.clone(), debit)?,
+                    None,
+                )
+            }
+        };
+        let meta = EntryMeta {
+            kind: WITHDRAWAL_KIND,
+            reason: format!("withdrawal {} reserved", withdrawal.order_id),
+            created_at: now_secs,
+        };
+        let stored = self
+            .withdrawals
+            .accept_withdrawal(&withdrawal, &entry, &meta, webhook.as_ref())
+            .await
+            .map_err(|err| match err {
+                StoreError::Ledger(LedgerError::InsufficientBalance { .. }) => {
+                    EngineError::InsufficientBalance(coin.symbol.clone())
+                }
+                other => other.into(),
+            })?;
+        self.store.balances_changed(app_id);
+        same_or_duplicate(stored, &print, &request.merchant_order_id)
+    }
+
+    /// The USD value of a fee, when the price is at hand.
+    pub fn fee_value(&self, coin: &Coin, fee: Amount, now_unix_ms: i64) -> Option<String> {
+        let price = self.prices.coin_price(&coin.id, now_unix_ms).ok()?;
+        let fee = Decimal::parse(&fee.to_decimal_string(coin.precision)).ok()?;
+        fee.checked_mul(price).ok().map(|value| value.to_string())
+    }
+
+    fn webhook(
+        &self,
+        withdrawal: &Withdrawal,
+        coin: &Coin,
+        token: &Token,
+        pay_status: &str,
+        now_unix_ms: i64,
+    ) -> Result<NewWebhook, EngineError> {
+        let print = |amount: Amount| amount.to_decimal_string(coin.precision);
+        let payload = serde_json::to_string(&WithdrawWebhook {
+            pay_status: pay_status.to_owned(),
+            order_type: API_WITHDRAWAL.to_owned(),
+            order_id: withdrawal.order_id.clone(),
+            record_id: withdrawal.record_id.clone(),
+            withdraw_amount: print(withdrawal.debit),
+            net_receivable: print(withdrawal.net_receivable),
+            network_fee: print(withdrawal.network_fee),
+            network_fee_crypto: coin.symbol.clone(),
+            network_coin_id: coin.id.to_string(),
+            network_fee_value: self.fee_value(coin, withdrawal.network_fee, now_unix_ms),
+            chain: withdrawal.chain.clone(),
+            contract: token.contract.clone(),
+            crypto: coin.symbol.clone(),
+            to_address: withdrawal.to_address.clone(),
+            memo: withdrawal.memo.clone(),
+            txid: withdrawal.txid.clone(),
+            merchant_order_id: withdrawal.merchant_order_id.clone(),
+            merchant_pays_fee: withdrawal.merchant_pays_fee,
+        })?;
+        Ok(NewWebhook {
+            app_id: withdrawal.app_id.clone(),
+            record_id: withdrawal.record_id.clone(),
+            order_type: API_WITHDRAWAL,
+            url: None,
+            payload,
+            created_at_ms: now_unix_ms,
+        })
+    }
+
+    /// One pass of the worker: sends accepted withdrawals, then posts the
+    /// confirmed and voids the refused ones. Returns how many moved.
+    pub async fn tick(&self, now_unix_ms: i64) -> Result<usize, EngineError> {
+        let mut moved = 0;
+        for withdrawal in self.withdrawals.open_withdrawals(WORKER_BATCH_MAX).await? {
+            let Some((coin, token)) = self.registry.token(&withdrawal.token_id) else {
+                tracing::warn!(order_id = %withdrawal.order_id, "withdrawal of a token no longer configured waits");
+                continue;
+            };
+            let adapter = self.chains.get(&withdrawal.chain)?;
+            let resolved = match withdrawal.status {
+                WithdrawalStatus::Pending => {
+                    self.send(adapter.as_ref(), &withdrawal, coin, token, now_unix_ms)
+                        .await?
+                }
+                WithdrawalStatus::Processing => {
+                    self.confirm(adapter.as_ref(), &withdrawal, coin, token, now_unix_ms)
+                        .await?
+                }
+                WithdrawalStatus::Successful | WithdrawalStatus::Failed => false,
+            };
+            if resolved {
+                self.store.balances_changed(&withdrawal.app_id);
+                moved += 1;
+            }
+        }
+        Ok(moved)
+    }
+
+    async fn send(
+        &self,
+        adapter: &dyn ChainAdapter,
+        withdrawal: &Withdrawal,
+        coin: &Coin,
+        token: &Token,
+        now_unix_ms: i64,
+    ) -> Result<bool, EngineError> {
+        let sent = adapter
+            .send(
+                &withdrawal.order_id,
+                &withdrawal.to_address,
+                token,
+                withdrawal.net_receivable,
+                now_unix_ms,
+            )
+            .await;
+        match sent {
+            Ok(sent) => {
+                self.withdrawals
+                    .mark_withdrawal_sent(&withdrawal.order_id, &sent.txid, sent.block_height)
+                    .await?;
+                Ok(false)
+            }
+            Err(ChainError::SendFailed(reason)) => {
+                tracing::warn!(order_id = %withdrawal.order_id, %reason, "withdrawal failed; voided");
+                self.resolve(
+                    withdrawal,
+                    coin,
+                    token,
+                    WithdrawalStatus::Failed,
+                    now_unix_ms,
+                )
+                .await
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    async fn confirm(
+        &self,
+        adapter: &dyn ChainAdapter,
+        withdrawal: &Withdrawal,
+        coin: &Coin,
+        token: &Token,
+        now_unix_ms: i64,
+    ) -> Result<bool, EngineError> {
+        let Some(block) = withdrawal.block_height else {
+            return Ok(false);
+        };
+        let required = adapter.chain().confirmations_required.max(1);
+        if adapter.height(now_unix_ms).await? < block.saturating_add(required - 1) {
+            return Ok(false);
+        }
+        self.resolve(
+            withdrawal,
+            coin,
+            token,
+            WithdrawalStatus::Successful,
+            now_unix_ms,
+        )
+        .await
+    }
+
+    /// Posts (success) or voids (failure) the reservation, once.
+    async fn resolve(
+        &self,
+        withdrawal: &Withdrawal,
+        coin: &Coin,
+        token: &Token,
+        status: WithdrawalStatus,
+        now_unix_ms: i64,
+    ) -> Result<bool, EngineError> {
+        let reserved = Account::MerchantReserved(withdrawal.app_id.clone());
+        let (to, pay_status, what) = match status {
+            WithdrawalStatus::Successful => (
+                Account::ChainCustody(token.chain.clone()),
+                "success",
+                "posted",
+            ),
+            _ => (
+                Account::MerchantAvailable(withdrawal.app_id.clone()),
+                "failed",
+                "voided",
+            ),
+        };
+        let entry = JournalEntry::transfer(reserved, to, coin.id.clone(), withdrawal.debit)?;
+        let mut resolved = withdrawal.clone();
+        resolved.status = status;
+        let webhook = self.webhook(&resolved, coin, token, pay_status, now_unix_ms)?;
+        let now_secs = now_unix_ms.div_euclid(1000);
+        let meta = EntryMeta {
+            kind: WITHDRAWAL_KIND,
+            reason: format!("withdrawal {} {what}", withdrawal.order_id),
+            created_at: now_secs,
+        };
+        Ok(self
+            .withdrawals
+            .resolve_withdrawal(
+                &withdrawal.order_id,
+                status,
+                now_secs,
+                &entry,
+                &meta,
+                &webhook,
+            )
+            .await?)
+    }
+}
+
+fn same_or_duplicate(
+    withdrawal: Withdrawal,
+    fingerprint: &str,
+    merchant_order_id: &str,
+) -> Result<Withdrawal, EngineError> {
+    if withdrawal.fingerprint == fingerprint {
+        Ok(withdrawal)
+    } else {
+        Err(EngineError::DuplicateMerchantOrderId(
+            merchant_order_id.chars().take(64).collect(),
+        ))
+    }
+}

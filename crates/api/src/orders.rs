@@ -131,9 +131,43 @@ pub struct Trade {
     pub status: String,
 }
 
-/// Refunds are made from the dashboard in CCPayment; ccgate has none yet.
+/// A refund of the order (`ccgate order refund`; CCPayment's dashboard).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Refund {}
+pub struct Refund {
+    pub refund_amount: String,
+    pub network_fee: String,
+    pub actual_received_amount: String,
+    pub chain: String,
+    pub contract: String,
+    pub crypto: String,
+    pub txid: String,
+    pub address: String,
+    pub pay_time: i64,
+    pub status: String,
+}
+
+/// The Refund webhook body (spec §3.6; `network_crypto` as documented).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefundWebhook {
+    pub pay_status: String,
+    pub order_type: String,
+    pub record_id: String,
+    pub amount: String,
+    pub net_receivable: String,
+    pub network_fee: String,
+    pub network_crypto: String,
+    pub network_coin_id: String,
+    pub chain: String,
+    pub contract: String,
+    pub crypto: String,
+    pub to_address: String,
+    pub memo: String,
+    pub txid: String,
+    pub merchant_order_id: String,
+}
+
+/// `order_type` of a Refund webhook.
+pub const REFUND: &str = "Refund";
 
 /// The API Deposit webhook body (spec §3.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -48,6 +48,9 @@ enum Command {
     /// Cwallet ids: accounts inside this gateway.
     #[command(subcommand)]
     Cwallet(CwalletCommand),
+    /// Operator actions on deposit orders.
+    #[command(subcommand)]
+    Order(OrderCommand),
     /// The webhook outbox and its delivery log.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
@@ -204,6 +207,23 @@ enum MerchantCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum OrderCommand {
+    /// Refund a paid order to an address on its network; the payee bears the network fee.
+    Refund {
+        #[arg(long)]
+        app_id: String,
+        #[arg(long)]
+        merchant_order_id: String,
+        #[arg(long)]
+        address: String,
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum WebhooksCommand {
     /// Webhooks, newest first.
     List {
@@ -313,6 +333,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Webhooks(WebhooksCommand::Show { id, json }) => {
             commands::webhooks::show(&data_dir, id, json).await?;
+        }
+        Command::Order(OrderCommand::Refund {
+            app_id,
+            merchant_order_id,
+            address,
+            amount,
+            json,
+        }) => {
+            let request = commands::order::RefundRequest {
+                app_id,
+                merchant_order_id,
+                address,
+                amount,
+                json,
+            };
+            commands::order::refund(&data_dir, &settings, request).await?;
         }
         Command::Ledger(command) => {
             return commands::ledger::run(&data_dir, &settings.registry, command).await;

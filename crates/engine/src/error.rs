@@ -33,6 +33,8 @@ pub enum EngineError {
     InsufficientBalance(String),
     #[error("a memo is required for withdrawals on {0}")]
     MemoRequired(String),
+    #[error("no order has the merchant_order_id {0:?}")]
+    OrderNotFound(String),
     #[error("this checkout has expired")]
     CheckoutExpired,
     #[error("order_valid_period must be at most {max_secs} seconds")]

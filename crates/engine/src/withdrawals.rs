@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use ccgate_api::orders::{REFUND, RefundWebhook};
 use ccgate_api::withdrawals::{API_WITHDRAWAL, WithdrawWebhook};
 use ccgate_chain::{ChainAdapter, ChainError, ChainSet};
 use ccgate_ledger::{
@@ -13,7 +14,8 @@ use ccgate_ledger::{
 };
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
-    EntryMeta, NewWebhook, Store, StoreError, Withdrawal, WithdrawalStatus, WithdrawalStore,
+    DepositStore, EntryMeta, NewWebhook, Order, Store, StoreError, Withdrawal, WithdrawalStatus,
+    WithdrawalStore,
 };
 
 use crate::{EngineError, RecordIds};
@@ -41,6 +43,7 @@ pub struct Withdrawals {
     chains: Arc<ChainSet>,
     prices: Arc<dyn PriceSource>,
     store: Arc<dyn Store>,
+    deposits: Arc<dyn DepositStore>,
     withdrawals: Arc<dyn WithdrawalStore>,
     ids: RecordIds,
 }
@@ -62,6 +65,7 @@ impl Withdrawals {
         chains: Arc<ChainSet>,
         prices: Arc<dyn PriceSource>,
         store: Arc<dyn Store>,
+        deposits: Arc<dyn DepositStore>,
         withdrawals: Arc<dyn WithdrawalStore>,
     ) -> Withdrawals {
         Withdrawals {
@@ -69,6 +73,7 @@ impl Withdrawals {
             chains,
             prices,
             store,
+            deposits,
             withdrawals,
             ids: RecordIds::default(),
         }
@@ -181,6 +186,7 @@ impl Withdrawals {
             block_height: None,
             created_at: now_secs,
             resolved_at: None,
+            refund_of: None,
         };
         let available = Account::MerchantAvailable(app_id.clone());
         let (entry, webhook) = match &cwallet {
@@ -194,7 +200,9 @@ impl Withdrawals {
                     coin.id.clone(),
                     debit,
                 )?;
-                let webhook = self.webhook(&withdrawal, coin, token, "success", now_unix_ms)?;
+                let webhook = self
+                    .webhook(&withdrawal, coin, token, "success", now_unix_ms)
+                    .await?;
                 (entry, Some(webhook))
             }
             None => {
@@ -224,6 +232,148 @@ impl Withdrawals {
         same_or_duplicate(stored, &print, &request.merchant_order_id)
     }
 
+    /// `refund`, for the order the merchant knows by `merchant_order_id`.
+    pub async fn refund_order(
+        &self,
+        app_id: &MerchantId,
+        merchant_order_id: &str,
+        address: &str,
+        amount: &str,
+        now_unix_ms: i64,
+    ) -> Result<Withdrawal, EngineError> {
+        let orders = self
+            .deposits
+            .orders_by_merchant_order_ids(app_id, &[merchant_order_id.to_owned()])
+            .await?;
+        let order = match orders.as_slice() {
+            [only] => only,
+            [] => {
+                return Err(EngineError::OrderNotFound(
+                    merchant_order_id.chars().take(64).collect(),
+                ));
+            }
+            _ => {
+                return Err(EngineError::AmountInvalid(format!(
+                    "{merchant_order_id:?} names both a native and a hosted order"
+                )));
+            }
+        };
+        self.refund(order, address, amount, now_unix_ms).await
+    }
+
+    /// A refund of a deposit order (CCPayment makes them from its dashboard):
+    /// paid to `address` on the order's network, the payee bearing the network
+    /// fee, reserved and then posted or voided like a withdrawal. All refunds
+    /// of an order together stay within what it received.
+    pub async fn refund(
+        &self,
+        order: &Order,
+        address: &str,
+        amount: &str,
+        now_unix_ms: i64,
+    ) -> Result<Withdrawal, EngineError> {
+        let (coin, token) = self
+            .registry
+            .token(&order.token_id)
+            .ok_or_else(|| EngineError::TokenNotFound(order.token_id.to_string()))?;
+        let invalid = |why: String| EngineError::AmountInvalid(why);
+        let value = Amount::parse_decimal(amount, token.precision)
+            .ok()
+            .filter(|v| !v.is_zero())
+            .ok_or_else(|| {
+                invalid(format!(
+                    "amount must be a positive decimal with at most {} decimal places",
+                    token.precision.get()
+                ))
+            })?
+            .rescale(token.precision, coin.precision)?;
+        let received = self
+            .deposits
+            .order_payments(&order.order_id)
+            .await?
+            .iter()
+            .try_fold(Amount::ZERO, |sum, p| sum.checked_add(p.amount))
+            .ok_or(LedgerError::AmountOverflow)?;
+        let refunded = self
+            .withdrawals
+            .refunds_of(&order.order_id)
+            .await?
+            .iter()
+            .filter(|r| r.status != WithdrawalStatus::Failed)
+            .try_fold(Amount::ZERO, |sum, r| sum.checked_add(r.value))
+            .ok_or(LedgerError::AmountOverflow)?;
+        let left = received.checked_sub(refunded).unwrap_or(Amount::ZERO);
+        if value > left {
+            return Err(invalid(format!(
+                "a refund may not exceed what the order received and was not refunded yet: {} {}",
+                left.to_decimal_string(coin.precision),
+                coin.symbol
+            )));
+        }
+        let adapter = self.chains.get(token.chain.as_str())?;
+        adapter
+            .validate_address(address)
+            .map_err(ChainError::InvalidAddress)?;
+        let fee = adapter.fee_estimate(token);
+        let net_receivable = value
+            .checked_sub(fee)
+            .filter(|net| !net.is_zero())
+            .ok_or_else(|| invalid("amount must be more than the network fee".to_owned()))?;
+        let record_id = self.ids.next(now_unix_ms);
+        let refund = Withdrawal {
+            order_id: self.ids.next(now_unix_ms),
+            // Refunds share the withdrawals' unique merchant_order_id; theirs
+            // is derived, so it never meets a merchant's own.
+            merchant_order_id: format!("refund:{record_id}"),
+            record_id,
+            app_id: order.app_id.clone(),
+            fingerprint: String::new(),
+            token_id: token.id.clone(),
+            coin_id: coin.id.clone(),
+            chain: token.chain.to_string(),
+            to_address: address.to_owned(),
+            memo: String::new(),
+            value,
+            network_fee: fee,
+            net_receivable,
+            debit: value,
+            merchant_pays_fee: false,
+            to_cwallet: false,
+            status: WithdrawalStatus::Pending,
+            txid: String::new(),
+            block_height: None,
+            created_at: now_unix_ms.div_euclid(1000),
+            resolved_at: None,
+            refund_of: Some(order.order_id.clone()),
+        };
+        let entry = JournalEntry::transfer(
+            Account::MerchantAvailable(order.app_id.clone()),
+            Account::MerchantReserved(order.app_id.clone()),
+            coin.id.clone(),
+            value,
+        )?;
+        let meta = EntryMeta {
+            kind: WITHDRAWAL_KIND,
+            reason: format!(
+                "refund {} of order {} reserved",
+                refund.order_id, order.order_id
+            ),
+            created_at: refund.created_at,
+        };
+        let stored = self
+            .withdrawals
+            .accept_withdrawal(&refund, &entry, &meta, None)
+            .await
+            .map_err(|err| match err {
+                StoreError::Ledger(LedgerError::InsufficientBalance { .. }) => {
+                    EngineError::InsufficientBalance(coin.symbol.clone())
+                }
+                other => other.into(),
+            })?;
+        self.store.balances_changed(&order.app_id);
+        Ok(stored)
+    }
+
     /// The USD value of a fee, when the price is at hand.
     pub fn fee_value(&self, coin: &Coin, fee: Amount, now_unix_ms: i64) -> Option<String> {
         let price = self.prices.coin_price(&coin.id, now_unix_ms).ok()?;
@@ -231,7 +381,7 @@ impl Withdrawals {
         fee.checked_mul(price).ok().map(|value| value.to_string())
     }
 
-    fn webhook(
+    async fn webhook(
         &self,
         withdrawal: &Withdrawal,
         coin: &Coin,
@@ -240,6 +390,39 @@ impl Withdrawals {
         now_unix_ms: i64,
     ) -> Result<NewWebhook, EngineError> {
         let print = |amount: Amount| amount.to_decimal_string(coin.precision);
+        if let Some(order_id) = &withdrawal.refund_of {
+            let order_merchant_id = self
+                .deposits
+                .order(order_id)
+                .await?
+                .map(|order| order.merchant_order_id)
+                .unwrap_or_default();
+            let payload = serde_json::to_string(&RefundWebhook {
+                pay_status: pay_status.to_owned(),
+                order_type: REFUND.to_owned(),
+                record_id: withdrawal.record_id.clone(),
+                amount: print(withdrawal.value),
+                net_receivable: print(withdrawal.net_receivable),
+                network_fee: print(withdrawal.network_fee),
+                network_crypto: coin.symbol.clone(),
+                network_coin_id: coin.id.to_string(),
+                chain: withdrawal.chain.clone(),
+                contract: token.contract.clone(),
+                crypto: coin.symbol.clone(),
+                to_address: withdrawal.to_address.clone(),
+                memo: withdrawal.memo.clone(),
+                txid: withdrawal.txid.clone(),
+                merchant_order_id: order_merchant_id,
+            })?;
+            return Ok(NewWebhook {
+                app_id: withdrawal.app_id.clone(),
+                record_id: withdrawal.record_id.clone(),
+                order_type: REFUND,
+                url: None,
+                payload,
+                created_at_ms: now_unix_ms,
+            });
+        }
         let payload = serde_json::to_string(&WithdrawWebhook {
             pay_status: pay_status.to_owned(),
             order_type: API_WITHDRAWAL.to_owned(),
@@ -388,7 +571,9 @@ impl Withdrawals {
         let entry = JournalEntry::transfer(reserved, to, coin.id.clone(), withdrawal.debit)?;
         let mut resolved = withdrawal.clone();
         resolved.status = status;
-        let webhook = self.webhook(&resolved, coin, token, pay_status, now_unix_ms)?;
+        let webhook = self
+            .webhook(&resolved, coin, token, pay_status, now_unix_ms)
+            .await?;
         let now_secs = now_unix_ms.div_euclid(1000);
         let meta = EntryMeta {
             kind: WITHDRAWAL_KIND,

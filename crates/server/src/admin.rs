@@ -1,5 +1,5 @@
 //! The operator's HTTP API, on its own loopback-only listener: the devnet's
-//! `pay` and `mine`, for CI scripts in any language. Plain JSON in and out
+//! `pay` and `mine`, and order refunds, for CI scripts in any language. Plain JSON in and out
 //! (`{"error": "…"}` with HTTP 400 on a refusal); no signature, because only
 //! processes on this machine can reach it.
 
@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use ccgate_engine::devnet::{self, PayRequest};
+use ccgate_ledger::MerchantId;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -19,6 +20,7 @@ pub fn admin_router(state: AppState) -> Router {
     Router::new()
         .route("/admin/devnet/pay", post(pay))
         .route("/admin/devnet/mine", post(mine))
+        .route("/admin/orders/refund", post(refund))
         .with_state(state)
 }
 
@@ -85,6 +87,37 @@ async fn mine(State(state): State<AppState>, Json(body): Json<MineBody>) -> Resp
     .await
     {
         Ok((chain, height)) => Json(json!({"chain": chain, "height": height})).into_response(),
+        Err(err) => refused(err),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefundBody {
+    app_id: String,
+    merchant_order_id: String,
+    address: String,
+    amount: String,
+}
+
+async fn refund(State(state): State<AppState>, Json(body): Json<RefundBody>) -> Response {
+    let refunded = state
+        .withdrawals
+        .refund_order(
+            &MerchantId::new(body.app_id),
+            &body.merchant_order_id,
+            body.address.trim(),
+            body.amount.trim(),
+            state.clock.now_unix_ms(),
+        )
+        .await;
+    match refunded {
+        Ok(refund) => Json(json!({
+            "refund_id": refund.order_id,
+            "record_id": refund.record_id,
+            "status": refund.status.as_str(),
+        }))
+        .into_response(),
         Err(err) => refused(err),
     }
 }

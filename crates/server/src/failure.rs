@@ -114,7 +114,8 @@ impl Failure {
             }
             Failure::Engine(EngineError::AddressQuota { .. }) => Code::AddressLimitReached,
             Failure::Engine(EngineError::CoinSuspended(_)) => Code::CoinSuspended,
-            Failure::Engine(EngineError::CheckoutExpired) => Code::OrderNotFound,
+            Failure::Engine(EngineError::CheckoutExpired)
+            | Failure::Engine(EngineError::OrderNotFound(_)) => Code::OrderNotFound,
             Failure::Engine(EngineError::TokenNotFound(_))
             | Failure::Engine(EngineError::NetworkAmbiguous(_)) => Code::CoinNotFound,
             Failure::Engine(EngineError::InsufficientBalance(_)) => Code::InsufficientBalance,

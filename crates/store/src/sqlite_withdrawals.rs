@@ -13,7 +13,8 @@ use crate::{EntryMeta, SqliteStore, StoreError};
 
 const COLUMNS: &str = "order_id, record_id, app_id, merchant_order_id, fingerprint, token_id, \
     coin_id, chain, to_address, memo, value, network_fee, net_receivable, debit, \
-    merchant_pays_fee, to_cwallet, status, txid, block_height, created_at, resolved_at";
+    merchant_pays_fee, to_cwallet, status, txid, block_height, created_at, resolved_at, kind, \
+    refund_of";
 
 fn from_row(row: &SqliteRow) -> Result<Withdrawal, StoreError> {
     Ok(Withdrawal {
@@ -41,6 +42,7 @@ fn from_row(row: &SqliteRow) -> Result<Withdrawal, StoreError> {
             .transpose()?,
         created_at: row.try_get("created_at")?,
         resolved_at: row.try_get("resolved_at")?,
+        refund_of: row.try_get("refund_of")?,
     })
 }
 
@@ -57,7 +59,7 @@ impl WithdrawalStore for SqliteStore {
         let mut db_tx = self.pool.begin().await?;
         let inserted = sqlx::query(&format!(
             "INSERT INTO withdrawals ({COLUMNS})
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (app_id, merchant_order_id) DO NOTHING"
         ))
         .bind(&w.order_id)
@@ -85,6 +87,12 @@ impl WithdrawalStore for SqliteStore {
         )
         .bind(w.created_at)
         .bind(w.resolved_at)
+        .bind(if w.is_refund() {
+            "refund"
+        } else {
+            "withdrawal"
+        })
+        .bind(&w.refund_of)
         .execute(&mut *db_tx)
         .await?;
         if inserted.rows_affected() == 1 {
@@ -116,6 +124,16 @@ impl WithdrawalStore for SqliteStore {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(from_row).transpose()
+    }
+
+    async fn refunds_of(&self, order_id: &str) -> Result<Vec<Withdrawal>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM withdrawals WHERE refund_of = ? ORDER BY created_at, order_id"
+        ))
+        .bind(order_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(from_row).collect()
     }
 
     async fn open_withdrawals(&self, limit: u32) -> Result<Vec<Withdrawal>, StoreError> {

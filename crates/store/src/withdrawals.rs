@@ -61,6 +61,14 @@ pub struct Withdrawal {
     pub block_height: Option<u64>,
     pub created_at: i64,
     pub resolved_at: Option<i64>,
+    /// For a refund, the deposit order it gives money back for.
+    pub refund_of: Option<String>,
+}
+
+impl Withdrawal {
+    pub fn is_refund(&self) -> bool {
+        self.refund_of.is_some()
+    }
 }
 
 #[async_trait]
@@ -84,6 +92,9 @@ pub trait WithdrawalStore: Send + Sync + std::fmt::Debug + 'static {
         app_id: &MerchantId,
         merchant_order_id: &str,
     ) -> Result<Option<Withdrawal>, StoreError>;
+
+    /// The refunds of a deposit order, oldest first.
+    async fn refunds_of(&self, order_id: &str) -> Result<Vec<Withdrawal>, StoreError>;
 
     /// Chain withdrawals not resolved yet (pending or processing), oldest first.
     async fn open_withdrawals(&self, limit: u32) -> Result<Vec<Withdrawal>, StoreError>;

@@ -6,6 +6,7 @@ pub mod cwallet;
 pub mod devnet;
 pub mod ledger;
 pub mod merchant;
+pub mod order;
 pub mod serve;
 pub mod webhooks;
 

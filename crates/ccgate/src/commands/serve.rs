@@ -60,6 +60,7 @@ pub async fn app_state(
         Arc::clone(&prices),
         store.clone(),
         backend.clone(),
+        backend.clone(),
     ));
     Ok(AppState {
         store,

@@ -497,3 +497,124 @@ fn a_kill_9_during_withdrawals_resolves_each_exactly_once() {
             .contains("all equal")
     );
 }
+
+#[test]
+fn refunds_go_back_to_the_payer_like_withdrawals() {
+    let receiver = HttpStub::start(200, "success");
+    let gateway = Gateway::start(&[]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.cli_ok(&[
+        "merchant",
+        "set-webhook",
+        "--app-id",
+        &merchant.app_id,
+        "--url",
+        &receiver.url,
+    ]);
+    let created = gateway.post_signed(&merchant, "/ccpayment/v1/bill/create", format!(r#"{{"token_id":"{USDT_ERC20}","product_price":"10","merchant_order_id":"r-1","denominated_currency":"token"}}"#).as_bytes(), None);
+    let address = created.json()["data"]["pay_address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    gateway.cli_ok(&[
+        "devnet",
+        "pay",
+        "--to",
+        &address,
+        "--token-id",
+        USDT_ERC20,
+        "--amount",
+        "10",
+    ]);
+    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
+    receiver.wait_for_requests(1);
+
+    let refund: Value = serde_json::from_str(&gateway.cli_ok(&[
+        "order",
+        "refund",
+        "--app-id",
+        &merchant.app_id,
+        "--merchant-order-id",
+        "r-1",
+        "--address",
+        PAYEE_EVM,
+        "--amount",
+        "4",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(refund["status"], "pending");
+    let too_much = gateway.cli(&[
+        "order",
+        "refund",
+        "--app-id",
+        &merchant.app_id,
+        "--merchant-order-id",
+        "r-1",
+        "--address",
+        PAYEE_EVM,
+        "--amount",
+        "7",
+    ]);
+    assert!(!too_much.status.success());
+    assert!(String::from_utf8_lossy(&too_much.stderr).contains("may not exceed"));
+    let by_admin = gateway.admin_post(
+        "/admin/orders/refund",
+        &format!(
+            r#"{{"app_id":"{}","merchant_order_id":"r-1","address":"{PAYEE_EVM}","amount":"5"}}"#,
+            merchant.app_id
+        ),
+    );
+    assert_eq!(by_admin.status, 200, "{}", by_admin.text());
+    assert_eq!(
+        usdt(&gateway, &merchant),
+        ("0.997".to_owned(), "9".to_owned())
+    );
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let refunds = loop {
+        gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
+        let info = gateway
+            .post_signed(
+                &merchant,
+                "/ccpayment/v1/bill/info",
+                br#"{"merchant_order_ids":["r-1"]}"#,
+                None,
+            )
+            .json();
+        let list = info["data"][0]["refund_list"].as_array().unwrap().clone();
+        if list.len() == 2 && list.iter().all(|r| r["status"] == "Successful") {
+            break list;
+        }
+        assert!(std::time::Instant::now() < deadline, "{info}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(
+        (
+            refunds[0]["refund_amount"].as_str(),
+            refunds[0]["network_fee"].as_str(),
+            refunds[0]["actual_received_amount"].as_str()
+        ),
+        (Some("4"), Some("3.5"), Some("0.5"))
+    );
+    assert_eq!(refunds[0]["address"], PAYEE_EVM);
+    assert_eq!(
+        usdt(&gateway, &merchant),
+        ("0.997".to_owned(), "0".to_owned())
+    );
+    let hooks = receiver.wait_for_requests(3);
+    let refund_hook: Value = hooks
+        .iter()
+        .map(|h| serde_json::from_slice::<Value>(&h.body).unwrap())
+        .find(|b| b["order_type"] == "Refund")
+        .unwrap();
+    assert_eq!(
+        (
+            refund_hook["amount"].as_str(),
+            refund_hook["network_crypto"].as_str(),
+            refund_hook["merchant_order_id"].as_str()
+        ),
+        (Some("4"), Some("USDT"), Some("r-1"))
+    );
+    assert!(gateway.cli_ok(&["ledger", "verify"]).contains("all equal"));
+}

@@ -4,7 +4,7 @@ use axum::Extension;
 use axum::extract::State;
 use axum::response::Response;
 use ccgate_api::orders::{
-    BillCreateRequest, BillCreated, BillInfo, BillInfoRequest, OrderDetail, Trade,
+    BillCreateRequest, BillCreated, BillInfo, BillInfoRequest, OrderDetail, Refund, Trade,
 };
 use ccgate_api::request::Fields;
 use ccgate_engine::orders::NativeOrderRequest;
@@ -116,6 +116,24 @@ pub async fn bill_info(
                 status: "Successful".to_owned(),
             })
             .collect();
+        let refund_list = state
+            .withdrawal_store
+            .refunds_of(&order.order_id)
+            .await?
+            .iter()
+            .map(|refund| Refund {
+                refund_amount: print(refund.value),
+                network_fee: print(refund.network_fee),
+                actual_received_amount: print(refund.net_receivable),
+                chain: refund.chain.clone(),
+                contract: contract.clone(),
+                crypto: crypto.clone(),
+                txid: refund.txid.clone(),
+                address: refund.to_address.clone(),
+                pay_time: refund.resolved_at.unwrap_or(refund.created_at),
+                status: super::withdrawals::status_word(refund.status).to_owned(),
+            })
+            .collect();
         answer.push(BillInfo {
             order_detail: OrderDetail {
                 order_id: order.order_id.clone(),
@@ -135,7 +153,7 @@ pub async fn bill_info(
                 overpaid: progress.overpaid,
             },
             trade_list,
-            refund_list: Vec::new(),
+            refund_list,
         });
     }
     success(&answer)

@@ -60,12 +60,7 @@ pub fn withdraw_info(state: &AppState, withdrawal: &Withdrawal) -> Result<Withdr
         .token(&withdrawal.token_id)
         .ok_or_else(|| Failure::Internal(format!("token {} vanished", withdrawal.token_id)))?;
     let print = |amount: ccgate_ledger::Amount| amount.to_decimal_string(coin.precision);
-    let status = match withdrawal.status {
-        WithdrawalStatus::Pending => "Pending",
-        WithdrawalStatus::Processing => "Processing",
-        WithdrawalStatus::Successful => "Successful",
-        WithdrawalStatus::Failed => "Failed",
-    };
+    let status = status_word(withdrawal.status);
     Ok(WithdrawInfo {
         withdraw_detail: WithdrawDetail {
             order_id: withdrawal.order_id.clone(),
@@ -86,4 +81,14 @@ pub fn withdraw_info(state: &AppState, withdrawal: &Withdrawal) -> Result<Withdr
             created: withdrawal.created_at,
         },
     })
+}
+
+/// How `bill/info` writes a withdrawal's or refund's status.
+pub fn status_word(status: WithdrawalStatus) -> &'static str {
+    match status {
+        WithdrawalStatus::Pending => "Pending",
+        WithdrawalStatus::Processing => "Processing",
+        WithdrawalStatus::Successful => "Successful",
+        WithdrawalStatus::Failed => "Failed",
+    }
 }

@@ -1,0 +1,63 @@
+use std::sync::Arc;
+
+use ccgate_chain::ChainSet;
+use ccgate_engine::withdrawals::Withdrawals;
+use ccgate_ledger::MerchantId;
+use ccgate_pricefeed::StaticPrices;
+use serde_json::json;
+
+use super::unix_now_ms;
+use crate::config::Settings;
+use crate::data_dir::DataDir;
+
+/// What `ccgate order refund` is asked for.
+#[derive(Debug)]
+pub struct RefundRequest {
+    pub app_id: String,
+    pub merchant_order_id: String,
+    pub address: String,
+    pub amount: String,
+    pub json: bool,
+}
+
+/// `ccgate order refund`: reserves the refund now; `serve` sends it and posts
+/// it at its confirmations, like a withdrawal.
+pub async fn refund(
+    data_dir: &DataDir,
+    settings: &Settings,
+    request: RefundRequest,
+) -> anyhow::Result<()> {
+    let store = Arc::new(data_dir.open_store().await?);
+    let registry = Arc::new(settings.registry.clone());
+    let chains = Arc::new(ChainSet::simulated(&registry, store.clone(), store.clone()));
+    let withdrawals = Withdrawals::new(
+        registry,
+        chains,
+        Arc::new(StaticPrices::new(settings.prices.clone())),
+        store.clone(),
+        store.clone(),
+        store.clone(),
+    );
+    let refund = withdrawals
+        .refund_order(
+            &MerchantId::new(request.app_id.as_str()),
+            &request.merchant_order_id,
+            request.address.trim(),
+            request.amount.trim(),
+            unix_now_ms(),
+        )
+        .await?;
+    if request.json {
+        println!(
+            "{}",
+            json!({"refund_id": refund.order_id, "record_id": refund.record_id, "status": refund.status.as_str()})
+        );
+    } else {
+        println!(
+            "Refund {} of order {} reserved; `ccgate serve` sends it (record {}).",
+            refund.order_id, request.merchant_order_id, refund.record_id
+        );
+    }
+    store.close().await;
+    Ok(())
+}

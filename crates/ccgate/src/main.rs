@@ -277,6 +277,8 @@ enum BenchCommand {
     Assets(commands::bench::BenchArgs),
     /// Deposits credited per second (vs plain journal postings) and deposit-to-webhook latency.
     Deposits(commands::bench_deposits::DepositBenchArgs),
+    /// Withdrawals accepted per second through the server, with the race invariants checked.
+    Withdrawals(commands::bench_withdrawals::WithdrawalBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -311,6 +313,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(BenchCommand::Deposits(args)) => {
             commands::bench_deposits::deposits(args).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Bench(BenchCommand::Withdrawals(args)) => {
+            commands::bench_withdrawals::withdrawals(args).await?;
             return Ok(ExitCode::SUCCESS);
         }
         _ => {}

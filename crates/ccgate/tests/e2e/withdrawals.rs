@@ -618,3 +618,118 @@ fn refunds_go_back_to_the_payer_like_withdrawals() {
     );
     assert!(gateway.cli_ok(&["ledger", "verify"]).contains("all equal"));
 }
+
+/// Memo rules and coin status come from the registry configuration.
+#[test]
+fn memos_and_suspended_coins_follow_the_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("memo.toml");
+    std::fs::write(
+        &config,
+        r#"
+[[coins]]
+id = "7d1b1c1e-0d3a-4a55-9a5e-3c1f5d9b0a11"
+symbol = "MEMO"
+name = "Memo coin"
+precision = 6
+price = "1"
+  [[coins.tokens]]
+  id = "7d1b1c1e-0d3a-4a55-9a5e-3c1f5d9b0a12"
+  chain = "ETH"
+  network = "ERC20"
+  contract = "0x0000000000000000000000000000000000000001"
+  precision = 6
+  memo = true
+  fee = "0.1"
+
+[[coins]]
+id = "7d1b1c1e-0d3a-4a55-9a5e-3c1f5d9b0a21"
+symbol = "PAUSED"
+name = "Paused coin"
+precision = 6
+status = 2
+price = "1"
+  [[coins.tokens]]
+  id = "7d1b1c1e-0d3a-4a55-9a5e-3c1f5d9b0a22"
+  chain = "ETH"
+  network = "ERC20"
+  contract = "0x0000000000000000000000000000000000000002"
+  precision = 6
+  fee = "0.1"
+
+[[coins]]
+id = "7d1b1c1e-0d3a-4a55-9a5e-3c1f5d9b0a31"
+symbol = "LEAVING"
+name = "Delisting coin"
+precision = 6
+status = 3
+price = "1"
+  [[coins.tokens]]
+  id = "7d1b1c1e-0d3a-4a55-9a5e-3c1f5d9b0a32"
+  chain = "ETH"
+  network = "ERC20"
+  contract = "0x0000000000000000000000000000000000000003"
+  precision = 6
+  fee = "0.1"
+"#,
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let gateway = Gateway::start(&["--config", config]);
+    let merchant = gateway.demo.clone().unwrap();
+    for coin in ["MEMO", "PAUSED", "LEAVING"] {
+        gateway.cli_ok(&[
+            "ledger",
+            "adjust",
+            "--app-id",
+            &merchant.app_id,
+            "--coin",
+            coin,
+            "--amount",
+            "10",
+            "--reason",
+            "float",
+            "--config",
+            config,
+        ]);
+    }
+    let body = |token: &str, id: &str, memo: &str| {
+        format!(
+            r#"{{"token_id":"{token}","address":"{PAYEE_EVM}","value":"1","merchant_order_id":"{id}","memo":"{memo}"}}"#
+        )
+    };
+    assert_eq!(
+        withdraw(
+            &gateway,
+            &merchant,
+            &body("7d1b1c1e-0d3a-4a55-9a5e-3c1f5d9b0a12", "m1", "")
+        )["code"],
+        223003
+    );
+    assert_eq!(
+        withdraw(
+            &gateway,
+            &merchant,
+            &body("7d1b1c1e-0d3a-4a55-9a5e-3c1f5d9b0a12", "m2", "42")
+        )["code"],
+        10000
+    );
+    assert_eq!(
+        withdraw(
+            &gateway,
+            &merchant,
+            &body("7d1b1c1e-0d3a-4a55-9a5e-3c1f5d9b0a22", "p1", "")
+        )["code"],
+        221002
+    );
+    assert_eq!(
+        withdraw(
+            &gateway,
+            &merchant,
+            &body("7d1b1c1e-0d3a-4a55-9a5e-3c1f5d9b0a32", "l1", "")
+        )["code"],
+        10000,
+        "delisting coins may still be withdrawn"
+    );
+    assert_eq!(detail(&gateway, &merchant, "m2")["memo"], "42");
+}

@@ -718,4 +718,75 @@ mod tests {
             prop_assert_eq!(replayed, books);
         }
     }
+
+    /// One step of a merchant's money life, as the engine drives it.
+    #[derive(Clone, Debug)]
+    enum Step {
+        Deposit(u128),
+        Reserve(u128),
+        /// Resolve the open reservation at this index (modulo their count).
+        Post(usize),
+        Void(usize),
+        ToCwallet(u128),
+    }
+
+    fn any_step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (1..1_000u128).prop_map(Step::Deposit),
+            (1..1_000u128).prop_map(Step::Reserve),
+            any::<usize>().prop_map(Step::Post),
+            any::<usize>().prop_map(Step::Void),
+            (1..500u128).prop_map(Step::ToCwallet),
+        ]
+    }
+
+    proptest! {
+        /// Two-phase withdrawals: whatever the order of deposits, reservations,
+        /// posts, voids and Cwallet transfers, available and reserved never go
+        /// negative, reserved equals the open reservations, every reservation
+        /// resolves once, and all postings balance.
+        #[test]
+        fn two_phase_withdrawals_keep_every_invariant(steps in proptest::collection::vec(any_step(), 0..60)) {
+            let m = MerchantId::new("m");
+            let coin = CoinId::new("usdt");
+            let available = Account::MerchantAvailable(m.clone());
+            let reserved = Account::MerchantReserved(m);
+            let custody = Account::ChainCustody(ChainCode::new("ETH"));
+            let mut books = Books::default();
+            let mut open: Vec<u128> = Vec::new();
+            let transfer = |from: &Account, to: &Account, units: u128| {
+                JournalEntry::transfer(from.clone(), to.clone(), coin.clone(), Amount::from_base_units(units)).unwrap()
+            };
+            for step in steps {
+                match step {
+                    Step::Deposit(units) => books.post(transfer(&custody, &available, units)).unwrap(),
+                    Step::Reserve(units) => {
+                        if books.post(transfer(&available, &reserved, units)).is_ok() {
+                            open.push(units);
+                        }
+                    }
+                    Step::Post(i) | Step::Void(i) if !open.is_empty() => {
+                        let units = open.remove(i % open.len());
+                        let to = if matches!(step, Step::Post(_)) { &custody } else { &available };
+                        // A reservation always covers its own resolution.
+                        books.post(transfer(&reserved, to, units)).unwrap();
+                    }
+                    Step::Post(_) | Step::Void(_) => {}
+                    Step::ToCwallet(units) => {
+                        let _ = books.post(transfer(&available, &Account::Cwallet("1".into()), units));
+                    }
+                }
+                let reserved_now = books.balance(&reserved, &coin).available();
+                prop_assert_eq!(reserved_now.map(Amount::base_units), Some(open.iter().sum::<u128>()));
+                prop_assert!(books.balance(&available, &coin).available().is_some());
+            }
+            let (mut debits, mut credits) = (0u128, 0u128);
+            for balance in books.balances().values() {
+                debits += balance.debits_posted.base_units();
+                credits += balance.credits_posted.base_units();
+            }
+            prop_assert_eq!(debits, credits);
+            prop_assert_eq!(Books::replay(books.journal()).unwrap(), books);
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! `POST /ccpayment/v1/assets` — the Asset Balance Interface (spec §2.10).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::RequestError;
 use crate::request::Fields;
@@ -25,12 +25,14 @@ impl AssetsRequest {
 }
 
 /// `data` of a successful answer. Field order is part of the wire contract.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AssetsData {
     pub list: Vec<AssetBalance>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AssetBalance {
     pub coin_id: String,
     pub crypto: String,

@@ -1,6 +1,6 @@
 //! Permanent deposit addresses (spec §2.4) and the deposit webhooks (§3.3).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::RequestError;
 use crate::request::Fields;
@@ -46,14 +46,16 @@ impl PermanentAddressRequest {
 }
 
 /// `payment/address/get` → `data`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PermanentAddress {
     pub address: String,
     pub memo: String,
 }
 
 /// The Direct Deposit webhook body (spec §3.3), field order as documented.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DirectDepositWebhook {
     pub pay_status: String,
     pub order_type: String,

@@ -1,7 +1,7 @@
 //! Payment orders: `bill/create` (spec §2.2), `bill/info` (§2.3) and the API
 //! Deposit webhook (§3.2). Field order is wire contract.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::RequestError;
 use crate::request::Fields;
@@ -62,7 +62,8 @@ impl BillCreateRequest {
 }
 
 /// `bill/create` → `data` (the shape since 2023-07-31).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct BillCreated {
     pub order_id: String,
     pub amount: String,
@@ -90,14 +91,18 @@ impl BillInfoRequest {
 }
 
 /// One element of `bill/info` → `data` (an array).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+// No `default`: the key tells a withdrawal from an order apart.
 pub struct BillInfo {
     pub order_detail: OrderDetail,
+    #[serde(default)]
     pub trade_list: Vec<Trade>,
+    #[serde(default)]
     pub refund_list: Vec<Refund>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct OrderDetail {
     pub order_id: String,
     pub product_price: String,
@@ -117,7 +122,8 @@ pub struct OrderDetail {
     pub overpaid: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Trade {
     pub amount: String,
     pub chain: String,
@@ -132,7 +138,8 @@ pub struct Trade {
 }
 
 /// A refund of the order (`ccgate order refund`; CCPayment's dashboard).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Refund {
     pub refund_amount: String,
     pub network_fee: String,
@@ -147,7 +154,8 @@ pub struct Refund {
 }
 
 /// The Refund webhook body (spec §3.6; `network_crypto` as documented).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RefundWebhook {
     pub pay_status: String,
     pub order_type: String,
@@ -170,7 +178,8 @@ pub struct RefundWebhook {
 pub const REFUND: &str = "Refund";
 
 /// The API Deposit webhook body (spec §3.2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ApiDepositWebhook {
     pub pay_status: String,
     pub order_type: String,
@@ -189,7 +198,8 @@ pub struct ApiDepositWebhook {
     pub extend: ApiDepositExtend,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ApiDepositExtend {
     pub merchant_order_id: String,
     /// The order's `custom_value`, echoed (decisions §7).
@@ -300,7 +310,8 @@ impl ConciseUrlRequest {
 }
 
 /// `concise/url/get` → `data`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PaymentUrl {
     pub payment_url: String,
 }

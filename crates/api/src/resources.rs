@@ -1,18 +1,20 @@
 //! The resource endpoints (spec §2.6–§2.13): coins and their networks, rates,
 //! network fees, block heights and Cwallet ids. Field order is wire contract.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::RequestError;
 use crate::request::Fields;
 
 /// `coin/all` → `data`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CoinList {
     pub list: Vec<CoinEntry>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CoinEntry {
     pub symbol: String,
     pub crypto: String,
@@ -27,7 +29,8 @@ pub struct CoinEntry {
 }
 
 /// One network of a coin, in `coin/all` `tokens[]` and `token/chain` `list[]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct NetworkEntry {
     pub token_id: String,
     pub crypto: String,
@@ -46,18 +49,21 @@ pub struct NetworkEntry {
 }
 
 /// `token/chain` → `data`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct NetworkList {
     pub list: Vec<NetworkEntry>,
 }
 
 /// `support/token` → `data` (deprecated endpoint, still called by every SDK).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SupportedTokens {
     pub list: Vec<SupportedToken>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SupportedToken {
     pub crypto: String,
     pub name: String,
@@ -99,7 +105,8 @@ impl TokenRateRequest {
 }
 
 /// `token/rate` → `data`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TokenRate {
     pub price: String,
     pub value: String,
@@ -124,7 +131,8 @@ impl NetworkFeeRequest {
 }
 
 /// `network/fee` → `data`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct NetworkFee {
     pub token_id: String,
     pub crypto: String,
@@ -132,7 +140,8 @@ pub struct NetworkFee {
 }
 
 /// One element of `get/network/height/info` → `data` (an array).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ChainHeight {
     pub chain: String,
     pub current_chain_height: u64,
@@ -142,7 +151,7 @@ pub struct ChainHeight {
 
 /// Seconds per block, printed as a JSON number the way JavaScript prints it
 /// (`12`, `0.4`, never `12.0`), so the Node SDK's re-serialisation matches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct BlockRate {
     pub block_time_ms: u64,
 }
@@ -162,6 +171,23 @@ impl Serialize for BlockRate {
     }
 }
 
+impl<'de> Deserialize<'de> for BlockRate {
+    /// From the number's text, exactly: `12`, `0.4`, `2.25` (milliseconds
+    /// beyond the third decimal are dropped).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let number = serde_json::Number::deserialize(deserializer)?;
+        let text = number.to_string();
+        let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+        let whole: u64 = whole.parse().map_err(serde::de::Error::custom)?;
+        let millis: u64 = format!("{:0<3}", &fraction[..fraction.len().min(3)])
+            .parse()
+            .map_err(serde::de::Error::custom)?;
+        Ok(BlockRate {
+            block_time_ms: whole.saturating_mul(1000).saturating_add(millis),
+        })
+    }
+}
+
 /// `check/user` request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckUserRequest {
@@ -177,7 +203,8 @@ impl CheckUserRequest {
 }
 
 /// `check/user` → `data`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CwalletUser {
     pub c_id: String,
     pub nickname: String,
@@ -189,6 +216,14 @@ mod tests {
 
     fn rate(ms: u64) -> String {
         serde_json::to_string(&BlockRate { block_time_ms: ms }).unwrap_or_default()
+    }
+
+    #[test]
+    fn block_rate_reads_back() {
+        for ms in [0, 400, 2_250, 12_000, 600_001] {
+            let back: BlockRate = serde_json::from_str(&rate(ms)).unwrap_or_default();
+            assert_eq!(back.block_time_ms, ms);
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `webhook/resend` (spec §2.14).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::RequestError;
 use crate::request::Fields;
@@ -77,7 +77,8 @@ impl ResendRequest {
 }
 
 /// `webhook/resend` → `data` (decisions §7).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ResendData {
     pub resend_count: u64,
 }

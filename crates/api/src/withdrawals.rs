@@ -1,7 +1,7 @@
 //! `withdraw` (spec §2.5), the Withdraw webhook (§3.5) and the withdrawal
 //! element of `bill/info` (decisions §6). Field order is wire contract.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::RequestError;
@@ -58,7 +58,8 @@ impl WithdrawRequest {
 }
 
 /// `withdraw` → `data`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Withdrawn {
     pub order_id: String,
     pub record_id: String,
@@ -71,7 +72,8 @@ pub struct Withdrawn {
 }
 
 /// The Withdraw webhook body (spec §3.5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct WithdrawWebhook {
     pub pay_status: String,
     pub order_type: String,
@@ -98,12 +100,14 @@ pub struct WithdrawWebhook {
 pub const API_WITHDRAWAL: &str = "API Withdrawal";
 
 /// One element of `bill/info` for withdrawal ids (decisions §6).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+// No `default`: the key tells a withdrawal from an order apart.
 pub struct WithdrawInfo {
     pub withdraw_detail: WithdrawDetail,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct WithdrawDetail {
     pub order_id: String,
     pub merchant_order_id: String,

@@ -54,9 +54,26 @@ enum Command {
     /// The webhook outbox and its delivery log.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// Send a signed request to ccgate or to CCPayment itself, print the answer and whether its signature verifies.
+    Call(CallArgs),
     /// Measure the HTTP API against a bare axum baseline.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Args)]
+struct CallArgs {
+    /// The endpoint after /ccpayment/v1/, e.g. `assets` or `bill/info`.
+    endpoint: String,
+    /// The JSON body, sent byte for byte (default: empty).
+    #[arg(default_value = "")]
+    json: String,
+    #[arg(long, env = "CCGATE_APP_ID")]
+    app_id: String,
+    #[arg(long, env = "CCGATE_APP_SECRET", hide_env_values = true)]
+    secret: String,
+    #[arg(long, env = "CCGATE_BASE_URL", default_value = "http://127.0.0.1:8080")]
+    base_url: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -319,6 +336,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             commands::bench_withdrawals::withdrawals(args).await?;
             return Ok(ExitCode::SUCCESS);
         }
+        Command::Call(args) => return commands::call::run(args).await,
         _ => {}
     }
     let settings = config::Settings::load(cli.config.as_deref())?;
@@ -385,7 +403,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cwallet(CwalletCommand::Create { nickname, json }) => {
             commands::cwallet::create(&data_dir, &nickname, json).await?;
         }
-        Command::Coins(_) | Command::Bench(_) => {}
+        Command::Coins(_) | Command::Bench(_) | Command::Call(_) => {}
     }
     Ok(ExitCode::SUCCESS)
 }

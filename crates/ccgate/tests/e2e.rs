@@ -7,6 +7,8 @@ mod support;
 
 #[path = "e2e/checkout.rs"]
 mod checkout;
+#[path = "e2e/client.rs"]
+mod client;
 #[path = "e2e/deposits.rs"]
 mod deposits;
 #[path = "e2e/orders.rs"]

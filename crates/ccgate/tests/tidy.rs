@@ -17,6 +17,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("ccgate-store", &["ccgate-ledger"]),
     ("ccgate-chain", &["ccgate-ledger", "ccgate-store"]),
     ("ccgate-pricefeed", &["ccgate-ledger"]),
+    ("ccgate-client", &["ccgate-api"]),
     (
         "ccgate-engine",
         &[
@@ -48,6 +49,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "ccgate-chain",
             "ccgate-pricefeed",
             "ccgate-engine",
+            "ccgate-client",
         ],
     ),
 ];

@@ -2,6 +2,7 @@ pub mod background;
 pub mod bench;
 pub mod bench_deposits;
 pub mod bench_withdrawals;
+pub mod call;
 pub mod coins;
 pub mod cwallet;
 pub mod devnet;

@@ -95,6 +95,10 @@ impl Gateway {
         }
     }
 
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
     pub fn data_dir(&self) -> &Path {
         self.data_dir.path()
     }

@@ -1,0 +1,251 @@
+//! A client for the CCPayment v1 merchant API — against CCPayment itself or
+//! against ccgate (change the base URL, nothing else).
+//!
+//! Every request is signed over its exact body bytes; every successful answer's
+//! signature is checked before it is parsed (a mismatch is an error, as the
+//! official SDKs intend). Failures carry the v1 `code`, `msg` and `reason`.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), ccgate_client::ClientError> {
+//! use ccgate_client::{Client, CreateOrder};
+//!
+//! let client = Client::new("http://127.0.0.1:8080", "202302010636261620672405236006912", "c4600b8125b7ed23b5b7b8ee4acb42f4")?;
+//! let order = client
+//!     .create_order(&CreateOrder {
+//!         token_id: "2728e271-9f5d-4c05-8aa7-4a87b1afcc95".into(),
+//!         product_price: "10".into(),
+//!         merchant_order_id: "order-1".into(),
+//!         denominated_currency: "USD".into(),
+//!         ..CreateOrder::default()
+//!     })
+//!     .await?;
+//! println!("pay {} {} to {}", order.amount, order.crypto, order.pay_address);
+//! # Ok(()) }
+//! ```
+//!
+//! Webhooks are verified and typed by [`verify_webhook`]:
+//!
+//! ```
+//! use ccgate_client::{Webhook, WebhookHeaders, verify_webhook};
+//!
+//! let body = br#"{"pay_status":"success","order_type":"Direct Deposit","record_id":"1","paid_amount":"666","credit_amount":"665.8002","chain":"BSC","from_address":"","to_address":"0x1","contract":"","crypto":"USDT","txid":"internal transfer","service_fee":"0.1998","memo":"","user_id":"u1"}"#;
+//! let headers = WebhookHeaders {
+//!     app_id: "app".into(),
+//!     timestamp: "1700000000".into(),
+//!     sign: ccgate_api::sign::sign("app", "secret", "1700000000", body),
+//! };
+//! match verify_webhook("app", "secret", &headers, body, 1_700_000_030, 300) {
+//!     Ok(Webhook::DirectDeposit(deposit)) => assert_eq!(deposit.credit_amount, "665.8002"),
+//!     other => panic!("{other:?}"),
+//! }
+//! ```
+
+mod calls;
+mod webhook;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use ccgate_api::sign;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+pub use calls::{BillInfoItem, CheckoutUrl, CreateOrder, Withdraw};
+pub use webhook::{Webhook, WebhookError, WebhookHeaders, verify_webhook};
+
+/// How long a request may take unless set otherwise.
+pub const TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);
+/// Attempts of a call that is safe to repeat (a read, or a write carrying a
+/// `merchant_order_id`, which the server makes idempotent).
+pub const ATTEMPTS_MAX: u32 = 3;
+const RETRY_PAUSE: Duration = Duration::from_millis(250);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("the request could not be sent or answered: {0}")]
+    Transport(#[from] reqwest::Error),
+    #[error("the server answered HTTP {status} without a v1 envelope")]
+    Status { status: u16 },
+    #[error("CCPayment code {code}: {msg}")]
+    Api {
+        code: u32,
+        msg: String,
+        reason: Option<String>,
+    },
+    #[error("the answer's Sign does not verify: it may have been tampered with")]
+    SignatureMismatch,
+    #[error("the answer lacks the {0} header")]
+    MissingHeader(&'static str),
+    #[error("the answer is not the expected JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("invalid client settings: {0}")]
+    Settings(String),
+}
+
+/// A signed-request client. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base_url: String,
+    app_id: String,
+    app_secret: SecretString,
+    http: reqwest::Client,
+}
+
+/// An answer as it came, for tools that show it (`ccgate call`).
+#[derive(Debug, Clone)]
+pub struct RawAnswer {
+    pub status: u16,
+    pub body: Vec<u8>,
+    /// `None` when the answer carried no signature to check.
+    pub signature_verified: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct Envelope<T> {
+    code: u32,
+    #[serde(default)]
+    msg: String,
+    #[serde(default)]
+    reason: Option<String>,
+    data: Option<T>,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Client {
+    /// `base_url` is e.g. `https://admin.ccpayment.com` or
+    /// `http://127.0.0.1:8080` (the `/ccpayment/v1/…` paths are added).
+    pub fn new(
+        base_url: impl Into<String>,
+        app_id: impl Into<String>,
+        app_secret: impl Into<String>,
+    ) -> Result<Client, ClientError> {
+        Client::with_timeout(base_url, app_id, app_secret, TIMEOUT_DEFAULT)
+    }
+
+    pub fn with_timeout(
+        base_url: impl Into<String>,
+        app_id: impl Into<String>,
+        app_secret: impl Into<String>,
+        timeout: Duration,
+    ) -> Result<Client, ClientError> {
+        let base_url: String = base_url.into();
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            return Err(ClientError::Settings(
+                "the base URL must start with http:// or https://".to_owned(),
+            ));
+        }
+        Ok(Client {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            app_id: app_id.into(),
+            app_secret: SecretString::from(app_secret.into()),
+            http: reqwest::Client::builder().timeout(timeout).build()?,
+        })
+    }
+
+    /// Sends `body` as is (the bytes that are signed) to `/ccpayment/v1/{endpoint}`.
+    pub async fn call_raw(&self, endpoint: &str, body: &[u8]) -> Result<RawAnswer, ClientError> {
+        let timestamp = unix_now().to_string();
+        let signature = sign::sign(
+            &self.app_id,
+            self.app_secret.expose_secret(),
+            &timestamp,
+            body,
+        );
+        let url = format!(
+            "{}/ccpayment/v1/{}",
+            self.base_url,
+            endpoint.trim_start_matches('/')
+        );
+        let response = self
+            .http
+            .post(url)
+            .header("Content-Type", "application/json")
+            .header("Appid", &self.app_id)
+            .header("Timestamp", timestamp)
+            .header("Sign", signature)
+            .body(body.to_vec())
+            .send()
+            .await?;
+        let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let (timestamp, sign) = (header("timestamp"), header("sign"));
+        let body = response.bytes().await?.to_vec();
+        let signature_verified = match (timestamp, sign) {
+            (Some(timestamp), Some(sign)) => Some(sign::verify(
+                &self.app_id,
+                self.app_secret.expose_secret(),
+                &timestamp,
+                &body,
+                &sign,
+            )),
+            _ => None,
+        };
+        Ok(RawAnswer {
+            status,
+            body,
+            signature_verified,
+        })
+    }
+
+    /// A typed call: the envelope is opened, a failure code is an error, and
+    /// a success must carry a valid signature.
+    pub async fn call<Q: Serialize, T: DeserializeOwned>(
+        &self,
+        endpoint: &str,
+        request: &Q,
+        safe_to_repeat: bool,
+    ) -> Result<T, ClientError> {
+        let body = serde_json::to_vec(request)?;
+        let attempts = if safe_to_repeat { ATTEMPTS_MAX } else { 1 };
+        let mut attempt = 1;
+        let answer = loop {
+            match self.call_raw(endpoint, &body).await {
+                Ok(answer) => break answer,
+                Err(ClientError::Transport(err))
+                    if attempt < attempts && (err.is_connect() || err.is_timeout()) =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(RETRY_PAUSE).await;
+                }
+                Err(err) => return Err(err),
+            }
+        };
+        let envelope: Envelope<T> = match serde_json::from_slice(&answer.body) {
+            Ok(envelope) => envelope,
+            Err(_) if answer.status != 200 => {
+                return Err(ClientError::Status {
+                    status: answer.status,
+                });
+            }
+            Err(err) => return Err(err.into()),
+        };
+        if envelope.code != ccgate_api::Code::Success.number() {
+            return Err(ClientError::Api {
+                code: envelope.code,
+                msg: envelope.msg,
+                reason: envelope.reason,
+            });
+        }
+        match answer.signature_verified {
+            Some(true) => {}
+            Some(false) => return Err(ClientError::SignatureMismatch),
+            None => return Err(ClientError::MissingHeader("Sign")),
+        }
+        envelope.data.ok_or(ClientError::Api {
+            code: envelope.code,
+            msg: "the answer carries no data".to_owned(),
+            reason: None,
+        })
+    }
+}

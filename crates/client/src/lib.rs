@@ -41,6 +41,8 @@
 //! ```
 
 mod calls;
+#[cfg(feature = "axum")]
+mod extract;
 mod webhook;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -51,6 +53,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use calls::{BillInfoItem, CheckoutUrl, CreateOrder, Withdraw};
+#[cfg(feature = "axum")]
+pub use extract::{VerifiedWebhook, WEBHOOK_WINDOW_SECS_DEFAULT, WebhookKeys};
 pub use webhook::{Webhook, WebhookError, WebhookHeaders, verify_webhook};
 
 /// How long a request may take unless set otherwise.

@@ -9,6 +9,7 @@ mod admin;
 mod auth;
 mod clock;
 pub mod failure;
+pub mod openapi;
 mod rate_limit;
 mod routes;
 
@@ -17,7 +18,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{HeaderName, Request};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use ccgate_chain::ChainSet;
 use ccgate_engine::addresses::AddressBook;
 use ccgate_engine::orders::Orders;
@@ -103,54 +104,42 @@ impl MakeRequestId for SequentialRequestId {
     }
 }
 
+/// Every v1 endpoint (the path after `/ccpayment/v1/`) and its handler: the
+/// router is built from this table, and the OpenAPI document is checked
+/// against it.
+pub fn v1_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("assets", post(routes::assets::assets)),
+        ("coin/all", post(routes::coins::coin_all)),
+        ("support/token", post(routes::coins::support_token)),
+        ("token/chain", post(routes::coins::token_chain)),
+        ("token/rate", post(routes::rates::token_rate)),
+        ("network/fee", post(routes::network::network_fee)),
+        (
+            "get/network/height/info",
+            post(routes::network::height_info),
+        ),
+        ("check/user", post(routes::cwallet::check_user)),
+        (
+            "payment/address/get",
+            post(routes::addresses::permanent_address),
+        ),
+        ("bill/create", post(routes::orders::bill_create)),
+        ("concise/url/get", post(routes::checkout::concise_url_get)),
+        ("bill/info", post(routes::orders::bill_info)),
+        ("withdraw", post(routes::withdrawals::withdraw)),
+        ("webhook/resend", post(routes::webhooks::resend)),
+    ]
+}
+
 /// The whole application: every v1 route behind the v1 pipeline, `GET /healthz`,
 /// and envelopes for unknown paths and methods.
 pub fn router(state: AppState) -> Router {
-    let v1 = Router::new()
-        .route("/ccpayment/v1/assets", post(routes::assets::assets))
-        .route("/ccpayment/v1/coin/all", post(routes::coins::coin_all))
-        .route(
-            "/ccpayment/v1/support/token",
-            post(routes::coins::support_token),
-        )
-        .route(
-            "/ccpayment/v1/token/chain",
-            post(routes::coins::token_chain),
-        )
-        .route("/ccpayment/v1/token/rate", post(routes::rates::token_rate))
-        .route(
-            "/ccpayment/v1/network/fee",
-            post(routes::network::network_fee),
-        )
-        .route(
-            "/ccpayment/v1/get/network/height/info",
-            post(routes::network::height_info),
-        )
-        .route(
-            "/ccpayment/v1/check/user",
-            post(routes::cwallet::check_user),
-        )
-        .route(
-            "/ccpayment/v1/payment/address/get",
-            post(routes::addresses::permanent_address),
-        )
-        .route(
-            "/ccpayment/v1/bill/create",
-            post(routes::orders::bill_create),
-        )
-        .route("/ccpayment/v1/bill/info", post(routes::orders::bill_info))
-        .route(
-            "/ccpayment/v1/webhook/resend",
-            post(routes::webhooks::resend),
-        )
-        .route(
-            "/ccpayment/v1/concise/url/get",
-            post(routes::checkout::concise_url_get),
-        )
-        .route(
-            "/ccpayment/v1/withdraw",
-            post(routes::withdrawals::withdraw),
-        )
+    let v1 = v1_routes()
+        .into_iter()
+        .fold(Router::new(), |router, (endpoint, handler)| {
+            router.route(&format!("/ccpayment/v1/{endpoint}"), handler)
+        })
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::v1_pipeline,
@@ -158,6 +147,8 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .merge(v1)
         .route("/healthz", get(routes::health::healthz))
+        .route("/openapi.json", get(routes::docs::openapi_json))
+        .route("/docs", get(routes::docs::docs_page))
         .route("/pay/{key}", get(routes::checkout::show))
         .route("/pay/{key}/select", post(routes::checkout::select))
         .route("/pay/{key}/status", get(routes::checkout::status))

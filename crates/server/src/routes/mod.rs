@@ -3,6 +3,7 @@ pub mod assets;
 pub mod checkout;
 pub mod coins;
 pub mod cwallet;
+pub mod docs;
 pub mod health;
 pub mod network;
 pub mod orders;

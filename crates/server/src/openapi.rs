@@ -1,0 +1,496 @@
+//! The OpenAPI 3.1 description of the v1 API as ccgate serves it: every
+//! endpoint with its headers, request and response schemas, the webhooks and
+//! the code table. Served at `GET /openapi.json`; tests hold it and the server
+//! to each other (every route documented, real answers valid).
+
+use ccgate_api::Code;
+use serde_json::{Map, Value, json};
+
+/// `(field, JSON type)`: every field is required in what ccgate answers.
+fn object(fields: &[(&str, Value)]) -> Value {
+    let properties: Map<String, Value> = fields
+        .iter()
+        .map(|(name, schema)| ((*name).to_owned(), schema.clone()))
+        .collect();
+    let required: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
+    json!({"type": "object", "required": required, "properties": properties})
+}
+
+fn string() -> Value {
+    json!({"type": "string"})
+}
+
+/// Amounts, prices and rates travel as decimal strings (spec §1.5).
+fn decimal() -> Value {
+    json!({"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$"})
+}
+
+fn integer() -> Value {
+    json!({"type": "integer"})
+}
+
+fn boolean() -> Value {
+    json!({"type": "boolean"})
+}
+
+fn list_of(item: Value) -> Value {
+    json!({"type": "array", "items": item})
+}
+
+fn reference(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn schemas() -> Map<String, Value> {
+    let network = object(&[
+        ("token_id", string()),
+        ("crypto", string()),
+        ("logo", string()),
+        ("name", string()),
+        ("is_support_memo", boolean()),
+        ("network", string()),
+        ("chain", string()),
+        ("contract", string()),
+        ("chain_logo", string()),
+        ("status", integer()),
+        ("precision", integer()),
+        ("network_fee_crypto", string()),
+        ("network_coin_id", string()),
+    ]);
+    let withdraw_detail = object(&[
+        ("order_id", string()),
+        ("merchant_order_id", string()),
+        ("coin_id", string()),
+        ("token_id", string()),
+        ("chain", string()),
+        ("contract", string()),
+        ("crypto", string()),
+        ("value", decimal()),
+        ("network_fee", decimal()),
+        ("net_receivable", decimal()),
+        ("merchant_pays_fee", boolean()),
+        ("to_address", string()),
+        ("memo", string()),
+        ("txid", string()),
+        ("status", string()),
+        ("created", integer()),
+    ]);
+    let order_detail = object(&[
+        ("order_id", string()),
+        ("product_price", decimal()),
+        ("denominated_currency", string()),
+        ("product_name", string()),
+        ("merchant_order_id", string()),
+        ("chain", string()),
+        ("contract", string()),
+        ("crypto", string()),
+        ("order_amount", decimal()),
+        (
+            "status",
+            json!({"type": "string", "enum": ["Pending", "Processing", "Successful", "Expired", "Failed"]}),
+        ),
+        ("token_rate", decimal()),
+        ("created", integer()),
+        ("paid_amount", decimal()),
+        ("underpaid", boolean()),
+        ("overpaid", boolean()),
+    ]);
+    let trade = object(&[
+        ("amount", decimal()),
+        ("chain", string()),
+        ("contract", string()),
+        ("crypto", string()),
+        ("service_fee", decimal()),
+        ("network_fee", decimal()),
+        ("txid", string()),
+        ("pay_time", integer()),
+        ("token_rate", decimal()),
+        ("status", string()),
+    ]);
+    let refund = object(&[
+        ("refund_amount", decimal()),
+        ("network_fee", decimal()),
+        ("actual_received_amount", decimal()),
+        ("chain", string()),
+        ("contract", string()),
+        ("crypto", string()),
+        ("txid", string()),
+        ("address", string()),
+        ("pay_time", integer()),
+        ("status", string()),
+    ]);
+    let mut map = Map::new();
+    let mut add = |name: &str, schema: Value| {
+        map.insert(name.to_owned(), schema);
+    };
+    add(
+        "Error",
+        object(&[
+            (
+                "code",
+                json!({"type": "integer", "enum": Code::ALL.iter().filter(|c| **c != Code::Success).map(|c| c.number()).collect::<Vec<_>>()}),
+            ),
+            ("msg", string()),
+            ("reason", string()),
+        ]),
+    );
+    add(
+        "Assets",
+        object(&[(
+            "list",
+            list_of(object(&[
+                ("coin_id", string()),
+                ("crypto", string()),
+                ("name", string()),
+                ("value", decimal()),
+                ("price", decimal()),
+                ("logo", string()),
+            ])),
+        )]),
+    );
+    add("Network", network.clone());
+    add(
+        "CoinList",
+        object(&[(
+            "list",
+            list_of(object(&[
+                ("symbol", string()),
+                ("crypto", string()),
+                ("name", string()),
+                ("logo", string()),
+                ("min", decimal()),
+                ("price", decimal()),
+                ("precision", integer()),
+                ("coin_id", string()),
+                ("status", integer()),
+                ("tokens", list_of(reference("Network"))),
+            ])),
+        )]),
+    );
+    add(
+        "SupportedTokens",
+        object(&[(
+            "list",
+            list_of(object(&[
+                ("crypto", string()),
+                ("name", string()),
+                ("logo", string()),
+                ("min", decimal()),
+                ("price", decimal()),
+                ("token_id", string()),
+            ])),
+        )]),
+    );
+    add(
+        "NetworkList",
+        object(&[("list", list_of(reference("Network")))]),
+    );
+    add(
+        "TokenRate",
+        object(&[("price", decimal()), ("value", decimal())]),
+    );
+    add(
+        "NetworkFee",
+        object(&[
+            ("token_id", string()),
+            ("crypto", string()),
+            ("fee", decimal()),
+        ]),
+    );
+    add(
+        "ChainHeights",
+        list_of(object(&[
+            ("chain", string()),
+            ("current_chain_height", integer()),
+            ("tx_confirm_block_num", integer()),
+            ("block_rate", json!({"type": "number"})),
+        ])),
+    );
+    add(
+        "CwalletUser",
+        object(&[("c_id", string()), ("nickname", string())]),
+    );
+    add(
+        "PermanentAddress",
+        object(&[("address", string()), ("memo", string())]),
+    );
+    add(
+        "BillCreated",
+        object(&[
+            ("order_id", string()),
+            ("amount", decimal()),
+            ("logo", string()),
+            ("network", string()),
+            ("pay_address", string()),
+            ("crypto", string()),
+            ("token_id", string()),
+            ("memo", string()),
+            ("order_valid_period", integer()),
+        ]),
+    );
+    add("PaymentUrl", object(&[("payment_url", string())]));
+    add(
+        "BillInfo",
+        list_of(json!({"oneOf": [
+            object(&[("order_detail", order_detail), ("trade_list", list_of(trade)), ("refund_list", list_of(refund))]),
+            object(&[("withdraw_detail", withdraw_detail)]),
+        ]})),
+    );
+    add(
+        "Withdrawn",
+        object(&[
+            ("order_id", string()),
+            ("record_id", string()),
+            ("network_fee", decimal()),
+            ("net_receivable", decimal()),
+            ("network_fee_crypto", string()),
+            ("network_coin_id", string()),
+        ]),
+    );
+    add("Resent", object(&[("resend_count", integer())]));
+    map
+}
+
+/// A request field: name, schema, required.
+type RequestField = (&'static str, Value, bool);
+/// An endpoint: path after `/ccpayment/v1/`, summary, request fields, response schema.
+type Endpoint = (&'static str, &'static str, Vec<RequestField>, &'static str);
+
+fn endpoints() -> Vec<Endpoint> {
+    vec![
+        (
+            "assets",
+            "Balances per coin (all held, or one)",
+            vec![("coin_id", string(), false), ("token_id", string(), false)],
+            "Assets",
+        ),
+        ("coin/all", "Coins with their networks", vec![], "CoinList"),
+        (
+            "support/token",
+            "Supported tokens (deprecated, still served)",
+            vec![],
+            "SupportedTokens",
+        ),
+        (
+            "token/chain",
+            "Networks of a token's coin (deprecated, still served)",
+            vec![("token_id", string(), true)],
+            "NetworkList",
+        ),
+        (
+            "token/rate",
+            "A USD amount in token units",
+            vec![("amount", decimal(), true), ("token_id", string(), true)],
+            "TokenRate",
+        ),
+        (
+            "network/fee",
+            "Withdrawal network fee",
+            vec![
+                ("token_id", string(), true),
+                ("address", string(), false),
+                ("memo", string(), false),
+            ],
+            "NetworkFee",
+        ),
+        (
+            "get/network/height/info",
+            "Chain heights and required confirmations",
+            vec![],
+            "ChainHeights",
+        ),
+        (
+            "check/user",
+            "Whether a Cwallet id exists",
+            vec![("c_id", string(), true)],
+            "CwalletUser",
+        ),
+        (
+            "payment/address/get",
+            "Permanent deposit address of a user on a chain",
+            vec![
+                ("user_id", string(), true),
+                ("chain", string(), true),
+                ("notify_url", string(), false),
+            ],
+            "PermanentAddress",
+        ),
+        (
+            "bill/create",
+            "Native checkout order",
+            vec![
+                ("token_id", string(), true),
+                ("product_price", decimal(), true),
+                ("merchant_order_id", string(), true),
+                ("denominated_currency", string(), false),
+                ("order_valid_period", integer(), false),
+                ("notify_url", string(), false),
+                ("custom_value", string(), false),
+                ("remark", string(), false),
+            ],
+            "BillCreated",
+        ),
+        (
+            "concise/url/get",
+            "Hosted checkout URL",
+            vec![
+                ("product_price", decimal(), true),
+                ("merchant_order_id", string(), true),
+                ("product_name", string(), true),
+                ("order_valid_period", integer(), false),
+                ("return_url", string(), false),
+                ("notify_url", string(), false),
+                ("custom_value", string(), false),
+            ],
+            "PaymentUrl",
+        ),
+        (
+            "bill/info",
+            "Deposit orders or withdrawals by merchant_order_id (one kind per call, at most 100)",
+            vec![("merchant_order_ids", list_of(string()), true)],
+            "BillInfo",
+        ),
+        (
+            "withdraw",
+            "Withdrawal to a chain address or a Cwallet id",
+            vec![
+                ("token_id", string(), true),
+                ("address", string(), true),
+                ("value", decimal(), true),
+                ("merchant_order_id", string(), true),
+                ("memo", string(), false),
+                ("merchant_pays_fee", boolean(), false),
+            ],
+            "Withdrawn",
+        ),
+        (
+            "webhook/resend",
+            "Queue a window of webhooks for another attempt",
+            vec![
+                ("start_timestamp", integer(), true),
+                ("end_timestamp", integer(), false),
+                ("webhook_result", string(), false),
+                ("transaction_type", string(), false),
+            ],
+            "Resent",
+        ),
+    ]
+}
+
+/// The v1 endpoints the document describes (paths after `/ccpayment/v1/`).
+pub fn documented_endpoints() -> Vec<&'static str> {
+    endpoints()
+        .into_iter()
+        .map(|(endpoint, ..)| endpoint)
+        .collect()
+}
+
+fn header(name: &str, description: &str) -> Value {
+    json!({"name": name, "in": "header", "required": true, "schema": {"type": "string"}, "description": description})
+}
+
+pub fn document(public_url: &str) -> Value {
+    let mut paths = Map::new();
+    for (endpoint, summary, fields, response) in endpoints() {
+        let properties: Map<String, Value> = fields
+            .iter()
+            .map(|(n, s, _)| ((*n).to_owned(), s.clone()))
+            .collect();
+        let required: Vec<&str> = fields
+            .iter()
+            .filter(|(_, _, r)| *r)
+            .map(|(n, ..)| *n)
+            .collect();
+        paths.insert(
+            format!("/ccpayment/v1/{endpoint}"),
+            json!({"post": {
+                "summary": summary,
+                "parameters": [
+                    header("Appid", "The merchant's Appid."),
+                    header("Timestamp", "Unix seconds; within 120 s of the server's clock."),
+                    header("Sign", "hex(SHA-256(Appid + AppSecret + Timestamp + raw body)), either case."),
+                ],
+                "requestBody": {"required": false, "content": {"application/json": {"schema": {
+                    "type": "object", "properties": properties, "required": required,
+                }}}},
+                "responses": {"200": {
+                    "description": "The v1 envelope, signed in the Appid, Timestamp and Sign headers. `code` 10000 carries `data`; any other code is an error without it.",
+                    "headers": {
+                        "Appid": {"schema": {"type": "string"}},
+                        "Timestamp": {"schema": {"type": "string"}},
+                        "Sign": {"schema": {"type": "string"}},
+                    },
+                    "content": {"application/json": {"schema": {"oneOf": [
+                        {"type": "object", "required": ["code", "msg", "data"], "properties": {
+                            "code": {"const": 10000}, "msg": {"const": "success"}, "data": reference(response),
+                        }},
+                        reference("Error"),
+                    ]}}},
+                }},
+            }}),
+        );
+    }
+    let codes: Vec<Value> = Code::ALL
+        .iter()
+        .map(|c| json!({"code": c.number(), "reason": c.reason(), "http_status": c.http_status(), "msg": c.default_msg()}))
+        .collect();
+    let webhook = |summary: &str| {
+        json!({"post": {
+            "summary": summary,
+            "description": "Signed like responses (Appid, Timestamp, Sign over the raw body). Acknowledge with HTTP 200 and a body containing `success`; otherwise it is retried.",
+            "responses": {"200": {"description": "Acknowledged."}},
+        }})
+    };
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "ccgate — CCPayment v1 merchant API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Wire-compatible with CCPayment's v1 API. Every endpoint is POST; the body may be empty or any JSON object; the signature is over the exact body bytes.",
+        },
+        "servers": [{"url": public_url}],
+        "paths": paths,
+        "webhooks": {
+            "apiDeposit": webhook("API Deposit: a payment to an order"),
+            "directDeposit": webhook("Direct Deposit: a payment to a permanent address"),
+            "withdrawal": webhook("API Withdrawal: a withdrawal resolved"),
+            "refund": webhook("Refund: a refund resolved"),
+        },
+        "components": {"schemas": schemas()},
+        "x-error-codes": codes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_documented_and_nothing_else() {
+        let served: Vec<&str> = crate::v1_routes()
+            .into_iter()
+            .map(|(endpoint, _)| endpoint)
+            .collect();
+        assert_eq!(documented_endpoints(), served);
+        let doc = document("http://127.0.0.1:8080");
+        assert_eq!(
+            doc["paths"].as_object().map(|p| p.len()),
+            Some(served.len())
+        );
+        // Every $ref points at a schema that exists.
+        let text = doc.to_string();
+        for name in text.split("#/components/schemas/").skip(1) {
+            let name: String = name.chars().take_while(|c| c.is_alphanumeric()).collect();
+            assert!(doc["components"]["schemas"].get(&name).is_some(), "{name}");
+        }
+    }
+
+    #[test]
+    fn every_code_is_listed() {
+        let doc = document("http://x");
+        assert_eq!(
+            doc["x-error-codes"].as_array().map(Vec::len),
+            Some(Code::ALL.len())
+        );
+    }
+}

@@ -174,6 +174,40 @@ pub struct RefundWebhook {
     pub merchant_order_id: String,
 }
 
+/// The Invoice webhook body (spec §3.4): dashboard invoices, which CCPayment
+/// sends and ccgate does not (it has no dashboard); typed for SDK users.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InvoiceWebhook {
+    pub pay_status: String,
+    pub order_type: String,
+    pub record_id: String,
+    pub order_id: String,
+    pub product_price: String,
+    pub order_amount: String,
+    pub fiat_rate: String,
+    pub denominated_currency: String,
+    pub paid_amount: String,
+    pub credit_amount: String,
+    pub token_rate: String,
+    pub chain: String,
+    pub contract: String,
+    pub crypto: String,
+    pub txid: String,
+    pub network_fee: String,
+    pub service_fee: String,
+    pub memo: String,
+    pub extend: InvoiceExtend,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InvoiceExtend {
+    pub invoice_id: String,
+    pub user_email: String,
+    pub merchant_order_id: String,
+}
+
 /// `order_type` of a Refund webhook.
 pub const REFUND: &str = "Refund";
 

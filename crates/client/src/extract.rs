@@ -47,6 +47,7 @@ pub struct WebhookKeys {
 }
 
 impl WebhookKeys {
+    /// The merchant's Appid and secret, with the default window.
     pub fn new(app_id: impl Into<String>, app_secret: impl Into<String>) -> WebhookKeys {
         WebhookKeys {
             app_id: app_id.into(),
@@ -55,6 +56,7 @@ impl WebhookKeys {
         }
     }
 
+    /// How old (either way) a webhook may be.
     pub fn with_window_secs(mut self, window_secs: i64) -> WebhookKeys {
         self.window_secs = window_secs;
         self

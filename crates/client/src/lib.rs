@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! A client for the CCPayment v1 merchant API — against CCPayment itself or
 //! against ccgate (change the base URL, nothing else).
 //!
@@ -64,24 +65,38 @@ pub const TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);
 pub const ATTEMPTS_MAX: u32 = 3;
 const RETRY_PAUSE: Duration = Duration::from_millis(250);
 
+/// Why a call did not return what was asked for.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
+    /// Nothing came back: connection, timeout or TLS trouble.
     #[error("the request could not be sent or answered: {0}")]
     Transport(#[from] reqwest::Error),
+    /// An HTTP status without a v1 envelope in the body.
     #[error("the server answered HTTP {status} without a v1 envelope")]
-    Status { status: u16 },
+    Status {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The server refused the request with a v1 code.
     #[error("CCPayment code {code}: {msg}")]
     Api {
+        /// The v1 code, e.g. `223001`.
         code: u32,
+        /// The server's sentence.
         msg: String,
+        /// The machine-readable name, e.g. `InsufficientBalance`, when sent.
         reason: Option<String>,
     },
+    /// A success whose signature does not verify: do not trust its data.
     #[error("the answer's Sign does not verify: it may have been tampered with")]
     SignatureMismatch,
+    /// A success without the header needed to check it.
     #[error("the answer lacks the {0} header")]
     MissingHeader(&'static str),
+    /// A body that is not the expected JSON.
     #[error("the answer is not the expected JSON: {0}")]
     Json(#[from] serde_json::Error),
+    /// Settings the client cannot work with.
     #[error("invalid client settings: {0}")]
     Settings(String),
 }
@@ -98,7 +113,9 @@ pub struct Client {
 /// An answer as it came, for tools that show it (`ccgate call`).
 #[derive(Debug, Clone)]
 pub struct RawAnswer {
+    /// The HTTP status.
     pub status: u16,
+    /// The body exactly as received.
     pub body: Vec<u8>,
     /// `None` when the answer carried no signature to check.
     pub signature_verified: Option<bool>,
@@ -131,6 +148,7 @@ impl Client {
         Client::with_timeout(base_url, app_id, app_secret, TIMEOUT_DEFAULT)
     }
 
+    /// `new`, with a timeout for each request instead of [`TIMEOUT_DEFAULT`].
     pub fn with_timeout(
         base_url: impl Into<String>,
         app_id: impl Into<String>,

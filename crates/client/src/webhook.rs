@@ -1,7 +1,7 @@
 //! Verifying and reading the webhooks CCPayment (or ccgate) sends.
 
 use ccgate_api::deposits::DirectDepositWebhook;
-use ccgate_api::orders::{ApiDepositWebhook, RefundWebhook};
+use ccgate_api::orders::{ApiDepositWebhook, InvoiceWebhook, RefundWebhook};
 use ccgate_api::sign;
 use ccgate_api::withdrawals::WithdrawWebhook;
 use serde_json::Value;
@@ -9,32 +9,50 @@ use serde_json::Value;
 /// The headers a webhook arrives with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookHeaders {
+    /// `Appid`.
     pub app_id: String,
+    /// `Timestamp`, unix seconds as sent.
     pub timestamp: String,
+    /// `Sign`, hex.
     pub sign: String,
 }
 
 /// A verified webhook, by `order_type`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Webhook {
+    /// `API Deposit`: a payment to an order.
     ApiDeposit(ApiDepositWebhook),
+    /// `Direct Deposit`: a payment to a permanent address.
     DirectDeposit(DirectDepositWebhook),
+    /// `API Withdrawal`: a withdrawal resolved.
     Withdrawal(WithdrawWebhook),
+    /// `Refund`: a refund resolved.
     Refund(RefundWebhook),
-    /// Dashboard invoices: kept as JSON.
-    Invoice(Value),
+    /// `Invoice`: a dashboard invoice paid (CCPayment only).
+    Invoice(InvoiceWebhook),
 }
 
+/// Why a webhook was not accepted.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum WebhookError {
+    /// Sent for another merchant.
     #[error("the webhook is for Appid {0:?}, not this merchant")]
     WrongAppId(String),
+    /// A Timestamp that is not unix seconds.
     #[error("the webhook's Timestamp is not unix seconds")]
     BadTimestamp,
+    /// Outside the allowed window (a replay, or a clock far off).
     #[error("the webhook is {age_secs} s old, more than the {window_secs} s allowed")]
-    TooOld { age_secs: i64, window_secs: i64 },
+    TooOld {
+        /// Seconds since the Timestamp (negative: in the future).
+        age_secs: i64,
+        /// The allowed window, either way.
+        window_secs: i64,
+    },
+    /// Not signed with this merchant's secret, or altered.
     #[error("the webhook's Sign does not verify")]
     SignatureMismatch,
+    /// Not a webhook this client knows.
     #[error("the webhook body is not a known webhook: {0}")]
     Unreadable(String),
 }
@@ -86,7 +104,9 @@ pub fn verify_webhook(
         }
         "API Withdrawal" => Webhook::Withdrawal(serde_json::from_value(value).map_err(unreadable)?),
         "Refund" => Webhook::Refund(serde_json::from_value(value).map_err(unreadable)?),
-        "Invoice" | "Invocie" => Webhook::Invoice(value),
+        "Invoice" | "Invocie" => {
+            Webhook::Invoice(serde_json::from_value(value).map_err(unreadable)?)
+        }
         other => {
             return Err(WebhookError::Unreadable(format!(
                 "unknown order_type {:?}",

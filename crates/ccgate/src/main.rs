@@ -1,6 +1,7 @@
 //! `ccgate`: the gateway (`serve`) and the operator's commands, all working on
 //! one data directory, also while `serve` runs on it.
 
+mod backend;
 mod commands;
 mod config;
 mod data_dir;

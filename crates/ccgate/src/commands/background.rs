@@ -10,7 +10,7 @@ use ccgate_engine::EngineError;
 use ccgate_engine::deposits::DepositWatcher;
 use ccgate_engine::webhooks::{DeliveryConfig, WebhookSender};
 use ccgate_server::AppState;
-use ccgate_store::SqliteStore;
+use crate::backend::Backend;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -19,9 +19,9 @@ const WATCH_INTERVAL_MS: u64 = 200;
 /// How often due webhooks are looked for.
 const DELIVERY_INTERVAL_MS: u64 = 100;
 
-pub fn spawn(
+pub fn spawn<B: Backend>(
     state: &AppState,
-    backend: &SqliteStore,
+    backend: &B,
     delivery: DeliveryConfig,
     stopped: watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<JoinHandle<()>>> {

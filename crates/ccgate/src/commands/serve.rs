@@ -10,11 +10,12 @@ use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::MerchantId;
 use ccgate_pricefeed::{HttpPriceFeed, PriceSource, StaticPrices};
 use ccgate_server::{AppState, ServerConfig, SystemClock};
-use ccgate_store::{CachingStore, SqliteStore, Store, generate_app_id, generate_app_secret};
+use ccgate_store::{CachingStore, Store, generate_app_id, generate_app_secret};
 use secrecy::ExposeSecret;
 
 use super::{background, unix_now};
 use crate::ServeArgs;
+use crate::backend::Backend;
 use crate::config::Settings;
 use crate::data_dir::DataDir;
 
@@ -22,8 +23,8 @@ pub const CACHE_TTL_MS_DEFAULT: u64 = 1_000;
 
 /// The state `serve` runs with; `bench` builds the same. A live price feed
 /// starts refreshing here, in the background.
-pub async fn app_state(
-    store: Arc<CachingStore<SqliteStore>>,
+pub async fn app_state<B: Backend>(
+    store: Arc<CachingStore<B>>,
     settings: &Settings,
     config: ServerConfig,
     address_quota: u64,
@@ -79,8 +80,20 @@ pub async fn app_state(
 }
 
 pub async fn run(data_dir: &DataDir, settings: &Settings, args: ServeArgs) -> anyhow::Result<()> {
+    let backend = data_dir.open_store().await?;
+    let location = data_dir.path().display().to_string();
+    run_with(backend, &location, settings, args).await
+}
+
+/// `serve` on any backend; `location` says where its data is, for people.
+async fn run_with<B: Backend>(
+    backend: B,
+    location: &str,
+    settings: &Settings,
+    args: ServeArgs,
+) -> anyhow::Result<()> {
     let store = Arc::new(CachingStore::new(
-        data_dir.open_store().await?,
+        backend,
         Duration::from_millis(args.cache_ttl_ms),
     ));
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -106,7 +119,7 @@ pub async fn run(data_dir: &DataDir, settings: &Settings, args: ServeArgs) -> an
         println!(
             "{} merchant(s) in {} (`ccgate merchant list`)",
             merchants.len(),
-            data_dir.path().display()
+            location
         );
     }
 
@@ -151,13 +164,13 @@ pub async fn run(data_dir: &DataDir, settings: &Settings, args: ServeArgs) -> an
     let shutdown = shutdown_signal().context("install the signal handlers")?;
     // Scripts and tests wait for this exact line.
     println!("ccgate listening on {base_url}");
-    tracing::info!(%address, data_dir = %data_dir.path().display(), "serve");
+    tracing::info!(%address, data = %location, "serve");
     ccgate_server::serve(listener, state, shutdown).await?;
     let _ = stop.send(true);
     for task in loops {
         let _ = task.await;
     }
-    store.backend().close().await;
+    Backend::close(store.backend()).await;
     tracing::info!("stopped");
     Ok(())
 }

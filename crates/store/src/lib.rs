@@ -11,6 +11,8 @@ mod credentials;
 mod deposits;
 mod error;
 mod master_key;
+mod postgres;
+mod rows;
 mod sqlite;
 mod sqlite_deposits;
 mod sqlite_withdrawals;
@@ -31,6 +33,7 @@ pub use deposits::{
 };
 pub use error::StoreError;
 pub use master_key::MasterKey;
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use withdrawals::{Withdrawal, WithdrawalStatus, WithdrawalStore};
 

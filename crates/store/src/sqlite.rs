@@ -1,19 +1,21 @@
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use ccgate_ledger::journal::apply_entry;
-use ccgate_ledger::{
-    Account, AccountBalance, Amount, CoinId, Direction, JournalEntry, MerchantId, Posting,
-};
+use ccgate_ledger::{Account, AccountBalance, CoinId, JournalEntry, MerchantId};
 use secrecy::SecretString;
 use sqlx::Row;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use crate::rows::{
+    balance_from_row, balances_from_rows, blocks_to_mine, coin_balance_from_row,
+    devnet_state_from_row, direction_word, journal_from_rows, merchant_summary_from_row,
+    seq_number, status_from_row,
+};
 use crate::{
     CoinBalance, CwalletAccount, DevnetChainState, EntryMeta, MasterKey, MerchantCredentials,
     MerchantStatus, MerchantSummary, Store, StoreError,
@@ -115,7 +117,7 @@ pub(crate) async fn post_entry_in(
              VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(entry_id)
-        .bind(i64::try_from(seq).map_err(|_| StoreError::Corrupt("too many postings".into()))?)
+        .bind(seq_number(seq)?)
         .bind(posting.account.key())
         .bind(posting.coin.as_str())
         .bind(direction_word(posting.direction))
@@ -139,34 +141,6 @@ pub(crate) async fn post_entry_in(
         .await?;
     }
     Ok(entry_id)
-}
-
-fn parse_status(text: &str) -> Result<MerchantStatus, StoreError> {
-    match text {
-        "active" => Ok(MerchantStatus::Active),
-        "disabled" => Ok(MerchantStatus::Disabled),
-        other => Err(StoreError::Corrupt(format!("merchant status {other:?}"))),
-    }
-}
-
-pub(crate) fn parse_amount(text: &str) -> Result<Amount, StoreError> {
-    u128::from_str(text)
-        .map(Amount::from_base_units)
-        .map_err(|_| StoreError::Corrupt(format!("amount {text:?} is not an integer")))
-}
-
-fn balance_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<AccountBalance, StoreError> {
-    Ok(AccountBalance {
-        debits_posted: parse_amount(row.try_get("debits_posted")?)?,
-        credits_posted: parse_amount(row.try_get("credits_posted")?)?,
-    })
-}
-
-fn direction_word(direction: Direction) -> &'static str {
-    match direction {
-        Direction::Debit => "debit",
-        Direction::Credit => "credit",
-    }
 }
 
 #[async_trait]
@@ -202,16 +176,7 @@ impl Store for SqliteStore {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(MerchantSummary {
-                    app_id: MerchantId::new(row.try_get::<String, _>("app_id")?),
-                    name: row.try_get("name")?,
-                    status: parse_status(row.try_get("status")?)?,
-                    created_at: row.try_get("created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(merchant_summary_from_row).collect()
     }
 
     async fn merchant_credentials(
@@ -229,7 +194,7 @@ impl Store for SqliteStore {
         Ok(Some(MerchantCredentials {
             app_id: MerchantId::new(app_id),
             app_secret: self.key.open_text(app_id, &sealed)?,
-            status: parse_status(row.try_get("status")?)?,
+            status: status_from_row(&row)?,
         }))
     }
 
@@ -328,8 +293,7 @@ impl Store for SqliteStore {
         blocks: u64,
         now_unix_ms: i64,
     ) -> Result<DevnetChainState, StoreError> {
-        let blocks = i64::try_from(blocks)
-            .map_err(|_| StoreError::Corrupt(format!("cannot mine {blocks} blocks at once")))?;
+        let blocks = blocks_to_mine(blocks)?;
         let row = sqlx::query(
             "INSERT INTO devnet_chains (chain, genesis_unix_ms, mined_blocks) VALUES (?, ?, ?)
              ON CONFLICT (chain) DO UPDATE SET mined_blocks = mined_blocks + excluded.mined_blocks
@@ -340,12 +304,7 @@ impl Store for SqliteStore {
         .bind(blocks)
         .fetch_one(&self.pool)
         .await?;
-        let mined: i64 = row.try_get("mined_blocks")?;
-        Ok(DevnetChainState {
-            genesis_unix_ms: row.try_get("genesis_unix_ms")?,
-            mined_blocks: u64::try_from(mined)
-                .map_err(|_| StoreError::Corrupt(format!("devnet {chain} mined {mined}")))?,
-        })
+        devnet_state_from_row(&row, chain)
     }
 
     async fn devnet_fail_next_sends(&self, chain: &str, count: u32) -> Result<(), StoreError> {
@@ -383,34 +342,7 @@ impl Store for SqliteStore {
         )
         .fetch_all(&self.pool)
         .await?;
-        let mut entries = Vec::new();
-        let mut current: Option<(i64, Vec<Posting>)> = None;
-        for row in &rows {
-            let entry_id: i64 = row.try_get("entry_id")?;
-            let posting = Posting {
-                account: Account::from_key(row.try_get("account")?)?,
-                coin: CoinId::new(row.try_get::<String, _>("coin_id")?),
-                direction: match row.try_get::<&str, _>("direction")? {
-                    "debit" => Direction::Debit,
-                    "credit" => Direction::Credit,
-                    other => return Err(StoreError::Corrupt(format!("direction {other:?}"))),
-                },
-                amount: parse_amount(row.try_get("amount")?)?,
-            };
-            match &mut current {
-                Some((id, postings)) if *id == entry_id => postings.push(posting),
-                _ => {
-                    if let Some((_, postings)) = current.take() {
-                        entries.push(JournalEntry::new(postings)?);
-                    }
-                    current = Some((entry_id, vec![posting]));
-                }
-            }
-        }
-        if let Some((_, postings)) = current {
-            entries.push(JournalEntry::new(postings)?);
-        }
-        Ok(entries)
+        journal_from_rows(&rows)
     }
 
     async fn all_balances(
@@ -420,17 +352,7 @@ impl Store for SqliteStore {
             sqlx::query("SELECT account, coin_id, debits_posted, credits_posted FROM balances")
                 .fetch_all(&self.pool)
                 .await?;
-        let mut balances = BTreeMap::new();
-        for row in &rows {
-            let account = Account::from_key(row.try_get("account")?)?;
-            let balance = balance_from_row(row)?;
-            balance.check(account.balance_rule())?;
-            balances.insert(
-                (account, CoinId::new(row.try_get::<String, _>("coin_id")?)),
-                balance,
-            );
-        }
-        Ok(balances)
+        balances_from_rows(&rows)
     }
 
     async fn merchant_balances(&self, app_id: &MerchantId) -> Result<Vec<CoinBalance>, StoreError> {
@@ -443,14 +365,7 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|row| {
-                let balance = balance_from_row(row)?;
-                balance.check(account.balance_rule())?;
-                Ok(CoinBalance {
-                    coin: CoinId::new(row.try_get::<String, _>("coin_id")?),
-                    balance,
-                })
-            })
+            .map(|row| coin_balance_from_row(row, &account))
             .collect()
     }
 }

@@ -1,128 +1,22 @@
 //! `DepositStore` and `OutboxStore` on SQLite.
 
 use async_trait::async_trait;
-use ccgate_ledger::{CoinId, JournalEntry, MerchantId, TokenId};
+use ccgate_ledger::{JournalEntry, MerchantId};
 use secrecy::{ExposeSecret, SecretSlice};
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
 use crate::deposits::{
     ChainTransfer, Checkout, DepositAddress, DepositStore, MerchantSettings, NewDeposit,
     NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook, SeenTransfer, WebhookAttempt,
     WebhookNext, WebhookRow,
 };
-use crate::sqlite::{parse_amount, post_entry_in};
+use crate::rows::{
+    ADDRESS_COLUMNS, CHECKOUT_COLUMNS, ORDER_COLUMNS, TRANSFER_COLUMNS, WEBHOOK_COLUMNS,
+    address_from_row, attempt_from_row, checkout_from_row, claimed_from_rows, order_from_row,
+    outbox_after, payment_from_row, response_head, settings_from_row, to_i64, to_u32, to_u64,
+    transfer_from_row, webhook_row,
+};
+use crate::sqlite::post_entry_in;
 use crate::{EntryMeta, SqliteStore, StoreError};
-
-/// Answers kept in the delivery log are cut to this many bytes.
-const RESPONSE_HEAD_BYTES_MAX: usize = 256;
-
-pub(crate) fn to_i64(value: u64, what: &str) -> Result<i64, StoreError> {
-    i64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value} is too large")))
-}
-
-fn to_u32(value: i64, what: &str) -> Result<u32, StoreError> {
-    u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value}")))
-}
-
-pub(crate) fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} {value}")))
-}
-
-fn address_from_row(row: &SqliteRow) -> Result<DepositAddress, StoreError> {
-    Ok(DepositAddress {
-        chain: row.try_get("chain")?,
-        address: row.try_get("address")?,
-        app_id: MerchantId::new(row.try_get::<String, _>("app_id")?),
-        user_id: row.try_get("user_id")?,
-        order_id: row.try_get("order_id")?,
-        notify_url: row.try_get("notify_url")?,
-        derivation_index: to_u32(row.try_get("derivation_index")?, "derivation index")?,
-    })
-}
-
-fn transfer_from_row(row: &SqliteRow) -> Result<ChainTransfer, StoreError> {
-    Ok(ChainTransfer {
-        chain: row.try_get("chain")?,
-        txid: row.try_get("txid")?,
-        log_index: to_u32(row.try_get("log_index")?, "log index")?,
-        block_height: to_u64(row.try_get("block_height")?, "block height")?,
-        block_time_ms: row.try_get("block_time_ms")?,
-        from_address: row.try_get("from_address")?,
-        to_address: row.try_get("to_address")?,
-        memo: row.try_get("memo")?,
-        token_id: TokenId::new(row.try_get::<String, _>("token_id")?),
-        amount: parse_amount(row.try_get("amount")?)?,
-    })
-}
-
-fn webhook_row(row: &SqliteRow) -> Result<WebhookRow, StoreError> {
-    Ok(WebhookRow {
-        id: row.try_get("id")?,
-        app_id: MerchantId::new(row.try_get::<String, _>("app_id")?),
-        record_id: row.try_get("record_id")?,
-        order_type: row.try_get("order_type")?,
-        status: row.try_get("status")?,
-        attempts: to_u32(row.try_get("attempts")?, "attempts")?,
-        next_attempt_at_ms: row.try_get("next_attempt_at_ms")?,
-        created_at_ms: row.try_get("created_at_ms")?,
-        url: row.try_get("url")?,
-        payload: row.try_get("payload")?,
-    })
-}
-
-const ADDRESS_COLUMNS: &str =
-    "chain, address, app_id, user_id, order_id, notify_url, derivation_index";
-const ORDER_COLUMNS: &str = "order_id, app_id, merchant_order_id, kind, fingerprint, token_id, \
-    coin_id, chain, pay_address, product_price, product_name, denominated_currency, fiat_rate, \
-    token_rate, order_amount, created_at, expires_at, notify_url, custom_value, remark";
-
-const CHECKOUT_COLUMNS: &str = "checkout_key, app_id, merchant_order_id, fingerprint, \
-    product_price, product_name, return_url, notify_url, custom_value, created_at, expires_at, \
-    order_id";
-
-fn checkout_from_row(row: &SqliteRow) -> Result<Checkout, StoreError> {
-    Ok(Checkout {
-        key: row.try_get("checkout_key")?,
-        app_id: MerchantId::new(row.try_get::<String, _>("app_id")?),
-        merchant_order_id: row.try_get("merchant_order_id")?,
-        fingerprint: row.try_get("fingerprint")?,
-        product_price: row.try_get("product_price")?,
-        product_name: row.try_get("product_name")?,
-        return_url: row.try_get("return_url")?,
-        notify_url: row.try_get("notify_url")?,
-        custom_value: row.try_get("custom_value")?,
-        created_at: row.try_get("created_at")?,
-        expires_at: row.try_get("expires_at")?,
-        order_id: row.try_get("order_id")?,
-    })
-}
-
-fn order_from_row(row: &SqliteRow) -> Result<Order, StoreError> {
-    Ok(Order {
-        order_id: row.try_get("order_id")?,
-        app_id: MerchantId::new(row.try_get::<String, _>("app_id")?),
-        merchant_order_id: row.try_get("merchant_order_id")?,
-        kind: row.try_get("kind")?,
-        fingerprint: row.try_get("fingerprint")?,
-        token_id: TokenId::new(row.try_get::<String, _>("token_id")?),
-        coin_id: CoinId::new(row.try_get::<String, _>("coin_id")?),
-        chain: row.try_get("chain")?,
-        pay_address: row.try_get("pay_address")?,
-        product_price: row.try_get("product_price")?,
-        product_name: row.try_get("product_name")?,
-        denominated_currency: row.try_get("denominated_currency")?,
-        fiat_rate: row.try_get("fiat_rate")?,
-        token_rate: row.try_get("token_rate")?,
-        order_amount: parse_amount(row.try_get("order_amount")?)?,
-        created_at: row.try_get("created_at")?,
-        expires_at: row.try_get("expires_at")?,
-        notify_url: row.try_get("notify_url")?,
-        custom_value: row.try_get("custom_value")?,
-        remark: row.try_get("remark")?,
-    })
-}
-const WEBHOOK_COLUMNS: &str = "id, app_id, record_id, order_type, status, attempts, next_attempt_at_ms, created_at_ms, url, payload";
 
 /// Queues a webhook inside the caller's DB transaction.
 pub(crate) async fn insert_webhook(
@@ -264,14 +158,7 @@ impl DepositStore for SqliteStore {
         .bind(app_id.as_str())
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            Ok(MerchantSettings {
-                webhook_url: row.try_get("webhook_url")?,
-                notify_pending: row.try_get::<i64, _>("notify_pending")? != 0,
-                service_fee_ppm: to_u32(row.try_get("service_fee_ppm")?, "service fee")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(settings_from_row).transpose()
     }
 
     async fn set_merchant_webhook(
@@ -333,11 +220,10 @@ impl DepositStore for SqliteStore {
         chain: &str,
         txid: &str,
     ) -> Result<Option<ChainTransfer>, StoreError> {
-        let row = sqlx::query(
-            "SELECT chain, txid, log_index, block_height, block_time_ms, from_address, to_address,
-                    memo, token_id, amount
-             FROM devnet_transfers WHERE chain = ? AND txid = ? ORDER BY log_index LIMIT 1",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT {TRANSFER_COLUMNS}
+             FROM devnet_transfers WHERE chain = ? AND txid = ? ORDER BY log_index LIMIT 1"
+        ))
         .bind(chain)
         .bind(txid)
         .fetch_optional(&self.pool)
@@ -351,13 +237,12 @@ impl DepositStore for SqliteStore {
         from_height: u64,
         to_height: u64,
     ) -> Result<Vec<ChainTransfer>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT chain, txid, log_index, block_height, block_time_ms, from_address, to_address,
-                    memo, token_id, amount
+        let rows = sqlx::query(&format!(
+            "SELECT {TRANSFER_COLUMNS}
              FROM devnet_transfers
              WHERE chain = ? AND block_height BETWEEN ? AND ?
-             ORDER BY block_height, txid, log_index",
-        )
+             ORDER BY block_height, txid, log_index"
+        ))
         .bind(chain)
         .bind(to_i64(from_height, "height")?)
         .bind(to_i64(to_height, "height")?)
@@ -549,18 +434,7 @@ impl DepositStore for SqliteStore {
         .bind(order_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(OrderPayment {
-                    record_id: row.try_get("record_id")?,
-                    txid: row.try_get("txid")?,
-                    amount: parse_amount(row.try_get("paid_amount")?)?,
-                    service_fee: parse_amount(row.try_get("service_fee")?)?,
-                    pay_time: row.try_get("credited_at")?,
-                    block_time_ms: row.try_get("block_time_ms")?,
-                })
-            })
-            .collect()
+        rows.iter().map(payment_from_row).collect()
     }
 
     async fn record_seen_transfer(
@@ -723,22 +597,7 @@ impl OutboxStore for SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        let mut claimed = rows
-            .iter()
-            .map(|row| {
-                Ok(OutboxWebhook {
-                    id: row.try_get("id")?,
-                    app_id: MerchantId::new(row.try_get::<String, _>("app_id")?),
-                    record_id: row.try_get("record_id")?,
-                    order_type: row.try_get("order_type")?,
-                    url: row.try_get("url")?,
-                    payload: row.try_get("payload")?,
-                    attempts: to_u32(row.try_get("attempts")?, "attempts")?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        claimed.sort_by_key(|webhook| webhook.id);
-        Ok(claimed)
+        claimed_from_rows(&rows)
     }
 
     async fn record_webhook_attempt(
@@ -747,12 +606,7 @@ impl OutboxStore for SqliteStore {
         attempt: &WebhookAttempt,
         next: WebhookNext,
     ) -> Result<(), StoreError> {
-        let head: String = attempt
-            .response_head
-            .char_indices()
-            .take_while(|(at, _)| *at < RESPONSE_HEAD_BYTES_MAX)
-            .map(|(_, c)| c)
-            .collect();
+        let head = response_head(attempt);
         let mut db_tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO webhook_attempts
@@ -768,11 +622,7 @@ impl OutboxStore for SqliteStore {
         .bind(head)
         .execute(&mut *db_tx)
         .await?;
-        let (status, next_at) = match next {
-            WebhookNext::Delivered => ("delivered", attempt.at_ms),
-            WebhookNext::RetryAt { at_ms } => ("pending", at_ms),
-            WebhookNext::GiveUp => ("failed", attempt.at_ms),
-        };
+        let (status, next_at) = outbox_after(attempt, next);
         sqlx::query(
             "UPDATE webhook_outbox SET status = ?, attempts = ?, next_attempt_at_ms = ? WHERE id = ?",
         )
@@ -885,18 +735,7 @@ impl OutboxStore for SqliteStore {
         .fetch_all(&self.pool)
         .await?
         .iter()
-        .map(|a| {
-            Ok(WebhookAttempt {
-                attempt: to_u32(a.try_get("attempt")?, "attempt")?,
-                at_ms: a.try_get("at_ms")?,
-                http_status: a
-                    .try_get::<Option<i64>, _>("http_status")?
-                    .and_then(|s| u16::try_from(s).ok()),
-                latency_ms: to_u64(a.try_get("latency_ms")?, "latency")?,
-                outcome: a.try_get("outcome")?,
-                response_head: a.try_get("response_head")?,
-            })
-        })
+        .map(attempt_from_row)
         .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(Some((webhook_row(&row)?, attempts)))
     }

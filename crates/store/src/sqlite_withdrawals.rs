@@ -1,50 +1,14 @@
 //! `WithdrawalStore` on SQLite.
 
 use async_trait::async_trait;
-use ccgate_ledger::{CoinId, JournalEntry, MerchantId, TokenId};
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use ccgate_ledger::{JournalEntry, MerchantId};
 
 use crate::deposits::NewWebhook;
-use crate::sqlite::{parse_amount, post_entry_in};
-use crate::sqlite_deposits::{insert_webhook, to_i64, to_u64};
+use crate::rows::{WITHDRAWAL_COLUMNS, to_i64, withdrawal_from_row, withdrawal_kind};
+use crate::sqlite::post_entry_in;
+use crate::sqlite_deposits::insert_webhook;
 use crate::withdrawals::{Withdrawal, WithdrawalStatus, WithdrawalStore};
 use crate::{EntryMeta, SqliteStore, StoreError};
-
-const COLUMNS: &str = "order_id, record_id, app_id, merchant_order_id, fingerprint, token_id, \
-    coin_id, chain, to_address, memo, value, network_fee, net_receivable, debit, \
-    merchant_pays_fee, to_cwallet, status, txid, block_height, created_at, resolved_at, kind, \
-    refund_of";
-
-fn from_row(row: &SqliteRow) -> Result<Withdrawal, StoreError> {
-    Ok(Withdrawal {
-        order_id: row.try_get("order_id")?,
-        record_id: row.try_get("record_id")?,
-        app_id: MerchantId::new(row.try_get::<String, _>("app_id")?),
-        merchant_order_id: row.try_get("merchant_order_id")?,
-        fingerprint: row.try_get("fingerprint")?,
-        token_id: TokenId::new(row.try_get::<String, _>("token_id")?),
-        coin_id: CoinId::new(row.try_get::<String, _>("coin_id")?),
-        chain: row.try_get("chain")?,
-        to_address: row.try_get("to_address")?,
-        memo: row.try_get("memo")?,
-        value: parse_amount(row.try_get("value")?)?,
-        network_fee: parse_amount(row.try_get("network_fee")?)?,
-        net_receivable: parse_amount(row.try_get("net_receivable")?)?,
-        debit: parse_amount(row.try_get("debit")?)?,
-        merchant_pays_fee: row.try_get::<i64, _>("merchant_pays_fee")? != 0,
-        to_cwallet: row.try_get::<i64, _>("to_cwallet")? != 0,
-        status: WithdrawalStatus::parse(row.try_get("status")?)?,
-        txid: row.try_get("txid")?,
-        block_height: row
-            .try_get::<Option<i64>, _>("block_height")?
-            .map(|h| to_u64(h, "block height"))
-            .transpose()?,
-        created_at: row.try_get("created_at")?,
-        resolved_at: row.try_get("resolved_at")?,
-        refund_of: row.try_get("refund_of")?,
-    })
-}
 
 #[async_trait]
 impl WithdrawalStore for SqliteStore {
@@ -58,7 +22,7 @@ impl WithdrawalStore for SqliteStore {
         let w = withdrawal;
         let mut db_tx = self.pool.begin().await?;
         let inserted = sqlx::query(&format!(
-            "INSERT INTO withdrawals ({COLUMNS})
+            "INSERT INTO withdrawals ({WITHDRAWAL_COLUMNS})
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (app_id, merchant_order_id) DO NOTHING"
         ))
@@ -87,11 +51,7 @@ impl WithdrawalStore for SqliteStore {
         )
         .bind(w.created_at)
         .bind(w.resolved_at)
-        .bind(if w.is_refund() {
-            "refund"
-        } else {
-            "withdrawal"
-        })
+        .bind(withdrawal_kind(w))
         .bind(&w.refund_of)
         .execute(&mut *db_tx)
         .await?;
@@ -117,34 +77,34 @@ impl WithdrawalStore for SqliteStore {
         merchant_order_id: &str,
     ) -> Result<Option<Withdrawal>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM withdrawals WHERE app_id = ? AND merchant_order_id = ?"
+            "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE app_id = ? AND merchant_order_id = ?"
         ))
         .bind(app_id.as_str())
         .bind(merchant_order_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(from_row).transpose()
+        row.as_ref().map(withdrawal_from_row).transpose()
     }
 
     async fn refunds_of(&self, order_id: &str) -> Result<Vec<Withdrawal>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM withdrawals WHERE refund_of = ? ORDER BY created_at, order_id"
+            "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE refund_of = ? ORDER BY created_at, order_id"
         ))
         .bind(order_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(from_row).collect()
+        rows.iter().map(withdrawal_from_row).collect()
     }
 
     async fn open_withdrawals(&self, limit: u32) -> Result<Vec<Withdrawal>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM withdrawals
+            "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals
              WHERE status IN ('pending', 'processing') ORDER BY created_at, order_id LIMIT ?"
         ))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(from_row).collect()
+        rows.iter().map(withdrawal_from_row).collect()
     }
 
     async fn mark_withdrawal_sent(

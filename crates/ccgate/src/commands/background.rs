@@ -6,11 +6,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::backend::Backend;
 use ccgate_engine::EngineError;
 use ccgate_engine::deposits::DepositWatcher;
 use ccgate_engine::webhooks::{DeliveryConfig, WebhookSender};
 use ccgate_server::AppState;
-use crate::backend::Backend;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use ccgate_store::{DepositStore, OutboxStore, SqliteStore, Store, WithdrawalStore};
+use ccgate_store::{DepositStore, OutboxStore, PgStore, SqliteStore, Store, WithdrawalStore};
 
 pub trait Backend: Store + DepositStore + OutboxStore + WithdrawalStore + Clone {
     /// Waits for the pool's connections to close.
@@ -14,5 +14,11 @@ pub trait Backend: Store + DepositStore + OutboxStore + WithdrawalStore + Clone 
 impl Backend for SqliteStore {
     fn close(&self) -> impl Future<Output = ()> + Send {
         SqliteStore::close(self)
+    }
+}
+
+impl Backend for PgStore {
+    fn close(&self) -> impl Future<Output = ()> + Send {
+        PgStore::close(self)
     }
 }

@@ -43,7 +43,7 @@ impl DataDir {
 
     /// `CCGATE_MASTER_KEY` (64 hex characters) wins; otherwise the key file,
     /// created with mode 0600 on first use.
-    fn master_key(&self) -> anyhow::Result<MasterKey> {
+    pub fn master_key(&self) -> anyhow::Result<MasterKey> {
         if let Ok(hex) = std::env::var("CCGATE_MASTER_KEY") {
             return MasterKey::from_hex(&hex).context("read CCGATE_MASTER_KEY");
         }

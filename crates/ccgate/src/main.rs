@@ -142,6 +142,14 @@ struct ServeArgs {
     /// Requests per second allowed from one source IP.
     #[arg(long, env = "CCGATE_RATE_LIMIT_PER_SEC", default_value_t = ccgate_server::RATE_LIMIT_PER_SEC_DEFAULT)]
     rate_limit_per_sec: u32,
+    /// PostgreSQL instead of the SQLite file in the data directory, e.g.
+    /// `postgres://user:password@host/db`; several instances may share it
+    /// (give them the same CCGATE_MASTER_KEY).
+    #[arg(long, env = "CCGATE_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// The PostgreSQL schema to use (created if missing); default: the user's search path.
+    #[arg(long, env = "CCGATE_DATABASE_SCHEMA", requires = "database_url")]
+    database_schema: Option<String>,
     /// Where payers reach this server (hosted checkout URLs); default: the listen address.
     #[arg(long, env = "CCGATE_PUBLIC_URL")]
     public_url: Option<String>,

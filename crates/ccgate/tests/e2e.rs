@@ -15,6 +15,8 @@ mod deposits;
 mod openapi;
 #[path = "e2e/orders.rs"]
 mod orders;
+#[path = "e2e/postgres.rs"]
+mod postgres;
 #[path = "e2e/resources.rs"]
 mod resources;
 #[path = "e2e/withdrawals.rs"]

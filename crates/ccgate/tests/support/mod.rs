@@ -43,6 +43,12 @@ impl Gateway {
         Gateway::spawn(Arc::new(tempfile::tempdir().unwrap()), extra_args)
     }
 
+    /// A second server on the same data directory, running beside this one
+    /// (on a shared PostgreSQL database).
+    pub fn another(&self, extra_args: &[&str]) -> Gateway {
+        Gateway::spawn(Arc::clone(&self.data_dir), extra_args)
+    }
+
     /// Another server on the same data directory (after `terminate`).
     pub fn restart(&self, extra_args: &[&str]) -> Gateway {
         Gateway::spawn(Arc::clone(&self.data_dir), extra_args)

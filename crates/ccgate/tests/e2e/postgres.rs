@@ -1,0 +1,174 @@
+//! Two gateways on one PostgreSQL database: a deposit is credited and
+//! notified once, a withdrawal resolved once, whichever instance does the work.
+
+use std::net::TcpStream;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::{Gateway, HttpStub};
+
+const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
+
+/// The test database, or `None` (with a message) where there is none; on CI
+/// there must be one.
+fn database_url() -> Option<String> {
+    let url = std::env::var("CCGATE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    if TcpStream::connect("127.0.0.1:5432").is_ok()
+        || std::env::var_os("CCGATE_TEST_DATABASE_URL").is_some()
+    {
+        return Some(url);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must run the PostgreSQL test: nothing listens on 127.0.0.1:5432"
+    );
+    eprintln!("skipping the PostgreSQL test: nothing listens on 127.0.0.1:5432");
+    None
+}
+
+/// Drops the test's schema when the test ends, passed or failed.
+struct Schema(String);
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-d",
+                "test",
+                "-q",
+                "-c",
+            ])
+            .arg(format!("DROP SCHEMA IF EXISTS {} CASCADE", self.0))
+            .output();
+    }
+}
+
+#[test]
+fn two_instances_on_one_postgres_credit_and_pay_out_once() {
+    let Some(url) = database_url() else { return };
+    let schema = Schema(format!("t_e2e_{:016x}", rand::random::<u64>()));
+    let args = [
+        "--database-url",
+        url.as_str(),
+        "--database-schema",
+        schema.0.as_str(),
+    ];
+    let first = Gateway::start(&args);
+    let second = first.another(&args);
+    let merchant = first
+        .demo
+        .clone()
+        .expect("the first instance creates the demo merchant");
+    assert!(second.demo.is_none(), "the second instance finds it");
+
+    let receiver = HttpStub::start(200, "success");
+    let body = format!(
+        r#"{{"user_id":"user-pg","chain":"ETH","notify_url":"{}"}}"#,
+        receiver.url
+    );
+    let address = first
+        .post_signed(
+            &merchant,
+            "/ccpayment/v1/payment/address/get",
+            body.as_bytes(),
+            None,
+        )
+        .json();
+    let address = address["data"]["address"].as_str().unwrap().to_owned();
+    let again = second
+        .post_signed(
+            &merchant,
+            "/ccpayment/v1/payment/address/get",
+            body.as_bytes(),
+            None,
+        )
+        .json();
+    assert_eq!(
+        again["data"]["address"],
+        address.as_str(),
+        "both instances answer the same address"
+    );
+
+    let paid = first.admin_post(
+        "/admin/devnet/pay",
+        &format!(r#"{{"to":"{address}","token_id":"{USDT_ERC20}","amount":"50"}}"#),
+    );
+    assert_eq!(paid.status, 200, "{}", paid.text());
+    second.admin_post("/admin/devnet/mine", r#"{"chain":"ETH","blocks":12}"#);
+    let hooks = receiver.wait_for_requests(1);
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    assert_eq!(
+        receiver.received().len(),
+        1,
+        "one credit, one webhook, though both instances watch"
+    );
+    let hook: Value = serde_json::from_slice(&hooks[0].body).unwrap();
+    assert_eq!(hook["credit_amount"], "49.985");
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let balance = |gateway: &Gateway| {
+        gateway
+            .post_signed(&merchant, "/ccpayment/v1/assets", b"{}", None)
+            .json()["data"]["list"][0]["value"]
+            .clone()
+    };
+    while balance(&second) != "49.985" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second instance never saw the credit"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    // A withdrawal accepted by one instance is sent and resolved once by either.
+    let withdraw = format!(
+        r#"{{"token_id":"{USDT_ERC20}","address":"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed","value":"10","merchant_order_id":"pg-w1"}}"#
+    );
+    assert_eq!(
+        second
+            .post_signed(
+                &merchant,
+                "/ccpayment/v1/withdraw",
+                withdraw.as_bytes(),
+                None
+            )
+            .json()["code"],
+        10000
+    );
+    let status = |gateway: &Gateway| {
+        let info = gateway
+            .post_signed(
+                &merchant,
+                "/ccpayment/v1/bill/info",
+                br#"{"merchant_order_ids":["pg-w1"]}"#,
+                None,
+            )
+            .json();
+        info["data"][0]["withdraw_detail"]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    while status(&first) != "Processing" {
+        assert!(std::time::Instant::now() < deadline, "never sent");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    first.admin_post("/admin/devnet/mine", r#"{"chain":"ETH","blocks":12}"#);
+    while status(&second) != "Successful" {
+        assert!(std::time::Instant::now() < deadline, "never confirmed");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    while balance(&first) != "39.985" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the debit never showed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

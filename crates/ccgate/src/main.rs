@@ -23,11 +23,20 @@ struct Cli {
     /// Where the database and the master key live (default: a per-user data directory).
     #[arg(long, global = true, env = "CCGATE_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Log lines as `text` (default) or `json`, to stderr.
+    #[arg(long, global = true, env = "CCGATE_LOG_FORMAT", default_value = "text")]
+    log_format: LogFormat,
     /// A TOML file that adds, replaces or disables chains and coins, sets prices and fiat rates.
     #[arg(long, global = true, env = "CCGATE_CONFIG")]
     config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -55,6 +64,23 @@ enum Command {
     /// The webhook outbox and its delivery log.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
+    /// A consistent copy of the SQLite database, taken while `serve` runs
+    /// (for PostgreSQL use pg_dump; see the README).
+    Backup {
+        /// The new file (it must not exist).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Apply pending database migrations and say where the schema stands.
+    Migrate {
+        /// PostgreSQL instead of the SQLite data directory.
+        #[arg(long, env = "CCGATE_DATABASE_URL", hide_env_values = true)]
+        database_url: Option<String>,
+        #[arg(long, env = "CCGATE_DATABASE_SCHEMA", requires = "database_url")]
+        database_schema: Option<String>,
+    },
+    /// Check the configuration, the data directory, the database and the chains, and say what is wrong.
+    Doctor,
     /// Send a signed request to ccgate or to CCPayment itself, print the answer and whether its signature verifies.
     Call(CallArgs),
     /// Measure the HTTP API against a bare axum baseline.
@@ -311,7 +337,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // A bench would otherwise print a log line per request it makes.
     let quiet = matches!(cli.command, Command::Bench(_));
-    init_tracing(if quiet { "warn" } else { "info" });
+    init_tracing(if quiet { "warn" } else { "info" }, cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -412,22 +438,28 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cwallet(CwalletCommand::Create { nickname, json }) => {
             commands::cwallet::create(&data_dir, &nickname, json).await?;
         }
+        Command::Backup { to } => commands::ops::backup(&data_dir, &to).await?,
+        Command::Migrate {
+            database_url,
+            database_schema,
+        } => commands::ops::migrate(&data_dir, database_url, database_schema).await?,
+        Command::Doctor => return commands::ops::doctor(&data_dir, &settings).await,
         Command::Coins(_) | Command::Bench(_) | Command::Call(_) => {}
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Logs go to stderr so that stdout stays for the command's own output;
-/// `CCGATE_LOG` filters (default `info`, `warn` for benches),
-/// `CCGATE_LOG_FORMAT=json` structures.
-fn init_tracing(default_filter: &str) {
+/// `CCGATE_LOG` filters (default `info`, `warn` for benches); `--log-format
+/// json` (or `CCGATE_LOG_FORMAT=json`) structures them.
+fn init_tracing(default_filter: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CCGATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal());
-    if std::env::var("CCGATE_LOG_FORMAT").is_ok_and(|f| f == "json") {
+    if format == LogFormat::Json {
         builder.json().init();
     } else {
         builder.init();

@@ -580,3 +580,57 @@ fn master_key_file_is_private_and_sigterm_stops_cleanly() {
     assert_eq!(mode & 0o777, 0o600);
     assert!(gateway.terminate().success());
 }
+
+/// `backup` while `serve` runs gives a consistent copy that opens as a data
+/// directory with the same key; `doctor` says what is wrong.
+#[test]
+fn backup_while_serving_and_doctor() {
+    let gateway = Gateway::start(&[]);
+    let merchant = funded_merchant(&gateway);
+    let doctor = gateway.cli(&["doctor"]);
+    assert!(
+        doctor.status.success(),
+        "{}",
+        String::from_utf8_lossy(&doctor.stdout)
+    );
+    assert!(String::from_utf8_lossy(&doctor.stdout).contains("2 entries replay"));
+
+    let restored = tempfile::tempdir().unwrap();
+    let copy = restored.path().join("ccgate.db");
+    gateway.cli_ok(&["backup", "--to", copy.to_str().unwrap()]);
+    assert!(
+        !gateway
+            .cli(&["backup", "--to", copy.to_str().unwrap()])
+            .status
+            .success(),
+        "never overwrites"
+    );
+    std::fs::copy(
+        gateway.data_dir().join("master.key"),
+        restored.path().join("master.key"),
+    )
+    .unwrap();
+    let balances = std::process::Command::new(env!("CARGO_BIN_EXE_ccgate"))
+        .args([
+            "ledger",
+            "balances",
+            "--app-id",
+            &merchant.app_id,
+            "--json",
+            "--data-dir",
+        ])
+        .arg(restored.path())
+        .output()
+        .unwrap();
+    let balances: Value = serde_json::from_slice(&balances.stdout).unwrap();
+    assert_eq!(balances.as_array().unwrap().len(), 2, "{balances}");
+
+    let wrong_key = std::process::Command::new(env!("CARGO_BIN_EXE_ccgate"))
+        .args(["doctor", "--data-dir"])
+        .arg(gateway.data_dir())
+        .env("CCGATE_MASTER_KEY", "00".repeat(32))
+        .output()
+        .unwrap();
+    assert!(!wrong_key.status.success());
+    assert!(String::from_utf8_lossy(&wrong_key.stdout).contains("PROBLEM merchants"));
+}

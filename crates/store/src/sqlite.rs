@@ -66,6 +66,20 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// A consistent copy of the whole database in a new file at `to`, taken
+    /// while the gateway keeps running (SQLite's `VACUUM INTO`): a snapshot
+    /// of one moment, never a half-written mix.
+    pub async fn backup_to(&self, to: &Path) -> Result<(), StoreError> {
+        let target = to.to_str().ok_or_else(|| {
+            StoreError::Corrupt(format!("the backup path {} is not UTF-8", to.display()))
+        })?;
+        sqlx::query("VACUUM INTO ?")
+            .bind(target)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
 }
 
 /// Appends `entry` to the journal and applies it to the balances inside the

@@ -8,6 +8,7 @@ pub mod cwallet;
 pub mod devnet;
 pub mod ledger;
 pub mod merchant;
+pub mod ops;
 pub mod order;
 pub mod serve;
 pub mod webhooks;

@@ -1,0 +1,159 @@
+//! Operations: backup, migrate, doctor.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use ccgate_chain::ChainSet;
+use ccgate_store::{PgStore, Store, verify_ledger};
+
+use super::unix_now_ms;
+use crate::config::Settings;
+use crate::data_dir::DataDir;
+
+/// `ccgate backup --to FILE`.
+pub async fn backup(data_dir: &DataDir, to: &Path) -> anyhow::Result<()> {
+    if to.exists() {
+        bail!("{} exists; a backup goes to a new file", to.display());
+    }
+    let store = data_dir.open_store().await?;
+    store
+        .backup_to(to)
+        .await
+        .with_context(|| format!("back up to {}", to.display()))?;
+    store.close().await;
+    println!(
+        "Backed up to {}. Keep the master key ({} or CCGATE_MASTER_KEY) with it: the app secrets and the deposit seed cannot be read without it.",
+        to.display(),
+        data_dir.path().join("master.key").display()
+    );
+    Ok(())
+}
+
+/// `ccgate migrate`: opening a store applies its pending migrations.
+pub async fn migrate(
+    data_dir: &DataDir,
+    database_url: Option<String>,
+    database_schema: Option<String>,
+) -> anyhow::Result<()> {
+    match database_url {
+        Some(url) => {
+            let key = data_dir.master_key()?;
+            let store = match &database_schema {
+                Some(schema) => PgStore::connect_in_schema(&url, schema, key).await,
+                None => PgStore::connect(&url, key).await,
+            }
+            .context("open the PostgreSQL database")?;
+            store.close().await;
+            println!("PostgreSQL schema is up to date.");
+        }
+        None => {
+            data_dir.open_store().await?.close().await;
+            println!(
+                "SQLite database in {} is up to date.",
+                data_dir.path().display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `ccgate doctor`: each check on a line, `ok` or what is wrong; exit 1 if
+/// anything is.
+pub async fn doctor(data_dir: &DataDir, settings: &Settings) -> anyhow::Result<ExitCode> {
+    let mut problems = 0;
+    let mut report = |what: &str, outcome: Result<String, String>| match outcome {
+        Ok(detail) => println!("ok      {what}: {detail}"),
+        Err(problem) => {
+            problems += 1;
+            println!("PROBLEM {what}: {problem}");
+        }
+    };
+    report(
+        "configuration",
+        Ok(format!(
+            "{} chains, {} coins, {} fiat rates, prices {}",
+            settings.registry.chains().count(),
+            settings.registry.coins().count(),
+            settings.fiat_rates.len(),
+            if settings.price_feed.is_some() {
+                "from a live feed"
+            } else {
+                "static"
+            }
+        )),
+    );
+    report(
+        "master key",
+        data_dir
+            .master_key()
+            .map(|_| "readable".to_owned())
+            .map_err(|e| format!("{e:#}")),
+    );
+    match data_dir.open_store().await {
+        Err(err) => report("database", Err(format!("{err:#}"))),
+        Ok(store) => {
+            let store = Arc::new(store);
+            report(
+                "database",
+                store
+                    .ping()
+                    .await
+                    .map(|()| "answers".to_owned())
+                    .map_err(|e| e.to_string()),
+            );
+            report(
+                "merchants",
+                match store.list_merchants().await {
+                    Ok(merchants) => match merchants.first() {
+                        None => Ok("none yet (serve creates a demo merchant)".to_owned()),
+                        Some(first) => store
+                            .merchant_credentials(first.app_id.as_str())
+                            .await
+                            .map(|_| {
+                                format!(
+                                    "{} (secrets decrypt with this master key)",
+                                    merchants.len()
+                                )
+                            })
+                            .map_err(|e| e.to_string()),
+                    },
+                    Err(err) => Err(err.to_string()),
+                },
+            );
+            report(
+                "ledger",
+                match verify_ledger(store.as_ref()).await {
+                    Ok(audit) if audit.mismatches.is_empty() => Ok(format!(
+                        "{} entries replay to the stored balances",
+                        audit.entries
+                    )),
+                    Ok(audit) => Err(format!(
+                        "{} balances differ from the journal",
+                        audit.mismatches.len()
+                    )),
+                    Err(err) => Err(err.to_string()),
+                },
+            );
+            let chains = ChainSet::simulated(&settings.registry, store.clone(), store.clone());
+            for adapter in chains.adapters() {
+                let code = adapter.chain().code.to_string();
+                report(
+                    &format!("chain {code}"),
+                    adapter
+                        .height(unix_now_ms())
+                        .await
+                        .map(|h| format!("devnet height {h}"))
+                        .map_err(|e| e.to_string()),
+                );
+            }
+            store.close().await;
+        }
+    }
+    Ok(if problems == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,5 +1,5 @@
 //! The operator's HTTP API, on its own loopback-only listener: the devnet's
-//! `pay` and `mine`, and order refunds, for CI scripts in any language. Plain JSON in and out
+//! `pay` and `mine`, order refunds, and Prometheus `/metrics`, for CI scripts in any language. Plain JSON in and out
 //! (`{"error": "…"}` with HTTP 400 on a refusal); no signature, because only
 //! processes on this machine can reach it.
 
@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use ccgate_engine::devnet::{self, PayRequest};
 use ccgate_ledger::MerchantId;
 use serde::Deserialize;
@@ -21,6 +21,7 @@ pub fn admin_router(state: AppState) -> Router {
         .route("/admin/devnet/pay", post(pay))
         .route("/admin/devnet/mine", post(mine))
         .route("/admin/orders/refund", post(refund))
+        .route("/metrics", get(crate::metrics::scrape))
         .with_state(state)
 }
 

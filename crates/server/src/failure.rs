@@ -174,12 +174,19 @@ pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     response
 }
 
+/// The v1 code an answer carries, kept beside it for the request metrics.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AnsweredCode(pub Code);
+
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         if self.code() == Code::ServiceError {
             tracing::error!(error = %self, "answer service error");
         }
-        json_response(self.http_status(), error_body(self.code(), &self.message()))
+        let mut response =
+            json_response(self.http_status(), error_body(self.code(), &self.message()));
+        response.extensions_mut().insert(AnsweredCode(self.code()));
+        response
     }
 }
 

@@ -9,6 +9,7 @@ mod admin;
 mod auth;
 mod clock;
 pub mod failure;
+mod metrics;
 pub mod openapi;
 mod rate_limit;
 mod routes;
@@ -34,6 +35,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 pub use admin::admin_router;
 pub use clock::{Clock, SystemClock};
+pub use metrics::Metrics;
 pub use rate_limit::RateLimit;
 
 /// Default request body limit (decisions §1).
@@ -85,6 +87,7 @@ pub struct AppState {
     /// Business time: prices' age, chain heights.
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
+    pub metrics: Arc<Metrics>,
 }
 
 const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -143,6 +146,10 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::v1_pipeline,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record_v1_request,
         ));
     let mut app = Router::new()
         .merge(v1)

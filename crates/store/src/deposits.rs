@@ -183,6 +183,16 @@ pub enum WebhookNext {
     GiveUp,
 }
 
+/// The outbox by delivery status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WebhookCounts {
+    /// Not yet acknowledged; attempts continue.
+    pub pending: u64,
+    pub delivered: u64,
+    /// Past the last rung of the retry ladder.
+    pub failed: u64,
+}
+
 /// A webhook as listed to operators.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookRow {
@@ -389,6 +399,9 @@ pub trait OutboxStore: Send + Sync + std::fmt::Debug + 'static {
         order_type: Option<&str>,
         now_ms: i64,
     ) -> Result<u64, StoreError>;
+
+    /// How many webhooks are waiting, delivered and given up on, for monitoring.
+    async fn webhook_counts(&self) -> Result<WebhookCounts, StoreError>;
 
     /// Newest first.
     async fn list_webhooks(

@@ -29,7 +29,7 @@ pub use credentials::{generate_app_id, generate_app_secret};
 pub use deposits::{
     ChainTransfer, Checkout, DepositAddress, DepositStore, MerchantSettings, NewDeposit,
     NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook, SeenTransfer, WebhookAttempt,
-    WebhookNext, WebhookRow,
+    WebhookCounts, WebhookNext, WebhookRow,
 };
 pub use error::StoreError;
 pub use master_key::MasterKey;

@@ -13,7 +13,7 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::deposits::{
     ChainTransfer, Checkout, DepositAddress, MerchantSettings, Order, OrderPayment, OutboxWebhook,
-    WebhookAttempt, WebhookNext, WebhookRow,
+    WebhookAttempt, WebhookCounts, WebhookNext, WebhookRow,
 };
 use crate::withdrawals::{Withdrawal, WithdrawalStatus};
 use crate::{CoinBalance, DevnetChainState, MerchantStatus, MerchantSummary, StoreError};
@@ -76,6 +76,25 @@ where
     fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
         Ok(self.try_get(column)?)
     }
+}
+
+/// Folds `(status, count)` rows of the outbox into [`WebhookCounts`].
+pub(crate) fn webhook_counts(rows: Vec<(String, i64)>) -> Result<WebhookCounts, StoreError> {
+    let mut counts = WebhookCounts::default();
+    for (status, count) in rows {
+        let count = to_u64(count, "webhook count")?;
+        match status.as_str() {
+            "pending" => counts.pending = count,
+            "delivered" => counts.delivered = count,
+            "failed" => counts.failed = count,
+            other => {
+                return Err(StoreError::Corrupt(format!(
+                    "webhook status {other:?} is not pending, delivered or failed"
+                )));
+            }
+        }
+    }
+    Ok(counts)
 }
 
 pub(crate) fn parse_amount(text: &str) -> Result<Amount, StoreError> {

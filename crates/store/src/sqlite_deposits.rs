@@ -7,13 +7,13 @@ use secrecy::{ExposeSecret, SecretSlice};
 use crate::deposits::{
     ChainTransfer, Checkout, DepositAddress, DepositStore, MerchantSettings, NewDeposit,
     NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook, SeenTransfer, WebhookAttempt,
-    WebhookNext, WebhookRow,
+    WebhookCounts, WebhookNext, WebhookRow,
 };
 use crate::rows::{
     ADDRESS_COLUMNS, CHECKOUT_COLUMNS, ORDER_COLUMNS, TRANSFER_COLUMNS, WEBHOOK_COLUMNS,
     address_from_row, attempt_from_row, checkout_from_row, claimed_from_rows, order_from_row,
     outbox_after, payment_from_row, response_head, settings_from_row, to_i64, to_u32, to_u64,
-    transfer_from_row, webhook_row,
+    transfer_from_row, webhook_counts, webhook_row,
 };
 use crate::sqlite::post_entry_in;
 use crate::{EntryMeta, SqliteStore, StoreError};
@@ -696,6 +696,14 @@ impl OutboxStore for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(updated.rows_affected())
+    }
+
+    async fn webhook_counts(&self) -> Result<WebhookCounts, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM webhook_outbox GROUP BY status")
+                .fetch_all(&self.pool)
+                .await?;
+        webhook_counts(rows)
     }
 
     async fn list_webhooks(

@@ -17,7 +17,7 @@ use ccgate_store::{
     CachingStore, ChainTransfer, Checkout, CwalletAccount, DepositAddress, DepositStore, EntryMeta,
     MasterKey, MerchantSettings, MerchantStatus, NewDeposit, NewWebhook, Order, OrderPayment,
     OutboxStore, PgStore, SeenTransfer, SqliteStore, Store, StoreError, WebhookAttempt,
-    WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore, generate_app_id,
+    WebhookCounts, WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore, generate_app_id,
     generate_app_secret, verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
@@ -678,6 +678,14 @@ where
         vec![claimed[1].id, claimed[0].id]
     );
     assert_eq!(listed[0].status, "delivered");
+    assert_eq!(
+        store.webhook_counts().await.unwrap(),
+        WebhookCounts {
+            pending: 1,
+            delivered: 1,
+            failed: 0
+        }
+    );
     assert_eq!(store.list_webhooks(None, 1).await.unwrap().len(), 1);
     assert!(
         store

@@ -9,7 +9,7 @@ use ccgate_engine::webhooks::DeliveryConfig;
 use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::MerchantId;
 use ccgate_pricefeed::{HttpPriceFeed, PriceSource, StaticPrices};
-use ccgate_server::{AppState, ServerConfig, SystemClock};
+use ccgate_server::{AppState, Metrics, ServerConfig, SystemClock};
 use ccgate_store::{CachingStore, PgStore, Store, generate_app_id, generate_app_secret};
 use secrecy::ExposeSecret;
 
@@ -76,6 +76,7 @@ pub async fn app_state<B: Backend>(
         outbox: backend,
         clock: Arc::new(SystemClock),
         config: Arc::new(config),
+        metrics: Arc::new(Metrics::default()),
     })
 }
 

@@ -418,6 +418,46 @@ fn the_admin_listener_drives_the_devnet_and_stays_on_loopback() {
         "{}",
         refused.text()
     );
+
+    // Prometheus figures: requests by endpoint and code, the outbox, heights.
+    let forged = gateway.raw_post(
+        "/ccpayment/v1/assets",
+        &[
+            ("Appid", merchant.app_id.as_str()),
+            ("Timestamp", &crate::support::now().to_string()),
+            ("Sign", "0000"),
+        ],
+        b"{}",
+    );
+    assert_eq!(forged.json()["code"], 220003, "{}", forged.text());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let metrics = loop {
+        let scraped = gateway.admin_get("/metrics");
+        assert_eq!(scraped.status, 200);
+        let text = scraped.text().to_owned();
+        if text.contains("ccgate_webhooks{status=\"delivered\"} 1")
+            || std::time::Instant::now() > deadline
+        {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    for line in [
+        "ccgate_v1_requests_total{endpoint=\"/ccpayment/v1/payment/address/get\",code=\"10000\"} 1",
+        "ccgate_v1_requests_total{endpoint=\"/ccpayment/v1/assets\",code=\"220003\"} 1",
+        "ccgate_v1_request_seconds_count{endpoint=\"/ccpayment/v1/assets\"} 1",
+        "ccgate_webhooks{status=\"delivered\"} 1",
+        "ccgate_webhooks{status=\"pending\"} 0",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from\n{metrics}");
+    }
+    let eth_height: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("ccgate_chain_height{chain=\"ETH\"} "))
+        .expect("ETH height")
+        .parse()
+        .unwrap();
+    assert!(eth_height >= 12, "{metrics}");
     let refused = gateway.admin_post(
         "/admin/devnet/pay",
         &format!(r#"{{"to":"{to}","token_id":"{USDT_ERC20}","amount":"0.0000001"}}"#),

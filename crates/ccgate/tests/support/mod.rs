@@ -182,6 +182,17 @@ impl Gateway {
         )
     }
 
+    /// A GET to the admin listener.
+    pub fn admin_get(&self, path: &str) -> HttpResponse {
+        send_to(
+            self.admin.expect("the admin listener is open"),
+            "GET",
+            path,
+            &[],
+            b"",
+        )
+    }
+
     pub fn raw_post(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> HttpResponse {
         self.raw_request("POST", path, headers, body)
     }

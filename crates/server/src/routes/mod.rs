@@ -16,7 +16,7 @@ use axum::response::Response;
 use ccgate_api::success_body;
 use ccgate_ledger::{Coin, CoinId, Registry, Token, TokenId};
 
-use crate::failure::{Failure, json_response};
+use crate::failure::{AnsweredCode, Failure, json_response};
 
 pub async fn not_found(uri: Uri) -> Failure {
     Failure::RouteNotFound(uri.path().chars().take(200).collect())
@@ -48,5 +48,9 @@ pub fn token_for_network<'r>(
 pub fn success<T: serde::Serialize>(data: &T) -> Result<Response, Failure> {
     let body = success_body(data)
         .map_err(|err| Failure::Internal(format!("serialise the answer: {err}")))?;
-    Ok(json_response(StatusCode::OK, body))
+    let mut response = json_response(StatusCode::OK, body);
+    response
+        .extensions_mut()
+        .insert(AnsweredCode(ccgate_api::Code::Success));
+    Ok(response)
 }

@@ -1,0 +1,177 @@
+//! Prometheus metrics, served as `GET /metrics` on the admin listener: v1
+//! requests by endpoint and answered code with their latency (counted as they
+//! happen), and the outbox and chain heights (read when scraped, so several
+//! instances on one database report the same figures).
+
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use ccgate_api::Code;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::AppState;
+use crate::failure::AnsweredCode;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    endpoint: String,
+    code: u32,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EndpointLabels {
+    endpoint: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabels {
+    status: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ChainLabels {
+    chain: String,
+}
+
+fn request_seconds_histogram() -> Histogram {
+    // 0.25 ms … ~8 s.
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
+}
+
+/// The process's metrics; one per `serve`.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    request_seconds: Family<EndpointLabels, Histogram, fn() -> Histogram>,
+    webhooks: Family<StatusLabels, Gauge>,
+    chain_height: Family<ChainLabels, Gauge>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("ccgate");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "v1_requests",
+            "v1 API requests by endpoint and answered code",
+            requests.clone(),
+        );
+        let request_seconds =
+            Family::<EndpointLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                request_seconds_histogram,
+            );
+        registry.register(
+            "v1_request_seconds",
+            "Time to answer a v1 request, signature checks and signing included",
+            request_seconds.clone(),
+        );
+        let webhooks = Family::<StatusLabels, Gauge>::default();
+        registry.register(
+            "webhooks",
+            "Webhooks in the outbox by delivery status (all instances)",
+            webhooks.clone(),
+        );
+        let chain_height = Family::<ChainLabels, Gauge>::default();
+        registry.register(
+            "chain_height",
+            "The latest block height each chain adapter reports",
+            chain_height.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            request_seconds,
+            webhooks,
+            chain_height,
+        }
+    }
+}
+
+/// Counts and times every v1 request; sits outside the v1 pipeline so refused
+/// signatures are counted too.
+pub async fn record_v1_request(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    // A route layer only sees matched routes, and v1 paths have no parameters:
+    // the path is the endpoint, so labels stay few.
+    let endpoint = request.uri().path().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let code = response
+        .extensions()
+        .get::<AnsweredCode>()
+        .map_or(Code::ServiceError, |answered| answered.0);
+    state
+        .metrics
+        .request_seconds
+        .get_or_create(&EndpointLabels {
+            endpoint: endpoint.clone(),
+        })
+        .observe(started.elapsed().as_secs_f64());
+    state
+        .metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            endpoint,
+            code: code.number(),
+        })
+        .inc();
+    response
+}
+
+/// `GET /metrics` in the Prometheus text format. A figure that cannot be read
+/// (database or chain down) is left at its last value and logged; the scrape
+/// itself still answers, because the counters are what an operator needs then.
+pub async fn scrape(State(state): State<AppState>) -> Response {
+    let metrics = &state.metrics;
+    match state.outbox.webhook_counts().await {
+        Ok(counts) => {
+            for (status, count) in [
+                ("pending", counts.pending),
+                ("delivered", counts.delivered),
+                ("failed", counts.failed),
+            ] {
+                metrics
+                    .webhooks
+                    .get_or_create(&StatusLabels { status })
+                    .set(i64::try_from(count).unwrap_or(i64::MAX));
+            }
+        }
+        Err(err) => tracing::warn!(error = %err, "metrics: count the outbox"),
+    }
+    let now_ms = state.clock.now_unix_ms();
+    for adapter in state.chains.adapters() {
+        let chain = adapter.chain().code.to_string();
+        match adapter.height(now_ms).await {
+            Ok(height) => {
+                metrics
+                    .chain_height
+                    .get_or_create(&ChainLabels { chain })
+                    .set(i64::try_from(height).unwrap_or(i64::MAX));
+            }
+            Err(err) => tracing::warn!(%chain, error = %err, "metrics: read the chain height"),
+        }
+    }
+    let mut text = String::new();
+    if let Err(err) = prometheus_client::encoding::text::encode(&mut text, &metrics.registry) {
+        tracing::error!(error = %err, "metrics: encode");
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    let mut response = text.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    response
+}

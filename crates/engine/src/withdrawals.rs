@@ -368,6 +368,17 @@ impl Withdrawals {
                 StoreError::Ledger(LedgerError::InsufficientBalance { .. }) => {
                     EngineError::InsufficientBalance(coin.symbol.clone())
                 }
+                // Another refund of this order was accepted since the check above.
+                StoreError::RefundExceedsReceived {
+                    received, refunded, ..
+                } => invalid(format!(
+                    "a refund may not exceed what the order received and was not refunded yet: {} {}",
+                    received
+                        .checked_sub(refunded.checked_sub(value).unwrap_or(Amount::ZERO))
+                        .unwrap_or(Amount::ZERO)
+                        .to_decimal_string(coin.precision),
+                    coin.symbol
+                )),
                 other => other.into(),
             })?;
         self.store.balances_changed(&order.app_id);

@@ -1,4 +1,4 @@
-use ccgate_ledger::LedgerError;
+use ccgate_ledger::{Amount, LedgerError};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -27,6 +27,17 @@ pub enum StoreError {
     SecretUndecryptable { owner: String },
     #[error("the master key is invalid: {0}")]
     MasterKey(String),
+    #[error(
+        "refunds of order {order_id} would reach {} base units, more than the {} it received",
+        refunded.base_units(),
+        received.base_units()
+    )]
+    RefundExceedsReceived {
+        order_id: String,
+        received: Amount,
+        /// Including the refused refund.
+        refunded: Amount,
+    },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }

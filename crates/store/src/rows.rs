@@ -97,6 +97,31 @@ pub(crate) fn webhook_counts(rows: Vec<(String, i64)>) -> Result<WebhookCounts, 
     Ok(counts)
 }
 
+/// Refuses a refund (already among `refund_values`) that takes the refunds of
+/// `order_id` past what its `payment_values` brought in.
+pub(crate) fn refunds_within_received(
+    order_id: &str,
+    payment_values: &[String],
+    refund_values: &[String],
+) -> Result<(), StoreError> {
+    let total = |values: &[String]| -> Result<Amount, StoreError> {
+        values.iter().try_fold(Amount::ZERO, |sum, text| {
+            sum.checked_add(parse_amount(text)?)
+                .ok_or_else(|| StoreError::Corrupt("an order's amounts overflow".into()))
+        })
+    };
+    let received = total(payment_values)?;
+    let refunded = total(refund_values)?;
+    if refunded > received {
+        return Err(StoreError::RefundExceedsReceived {
+            order_id: order_id.to_owned(),
+            received,
+            refunded,
+        });
+    }
+    Ok(())
+}
+
 pub(crate) fn parse_amount(text: &str) -> Result<Amount, StoreError> {
     u128::from_str(text)
         .map(Amount::from_base_units)

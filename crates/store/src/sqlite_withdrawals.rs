@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use ccgate_ledger::{JournalEntry, MerchantId};
 
 use crate::deposits::NewWebhook;
-use crate::rows::{WITHDRAWAL_COLUMNS, to_i64, withdrawal_from_row, withdrawal_kind};
+use crate::rows::{
+    WITHDRAWAL_COLUMNS, refunds_within_received, to_i64, withdrawal_from_row, withdrawal_kind,
+};
 use crate::sqlite::post_entry_in;
 use crate::sqlite_deposits::insert_webhook;
 use crate::withdrawals::{Withdrawal, WithdrawalStatus, WithdrawalStore};
@@ -56,6 +58,22 @@ impl WithdrawalStore for SqliteStore {
         .execute(&mut *db_tx)
         .await?;
         if inserted.rows_affected() == 1 {
+            if let Some(order_id) = &w.refund_of {
+                // Checked here, not only by the caller: two refunds of one
+                // order at once must not both fit in what it received.
+                let payments: Vec<String> =
+                    sqlx::query_scalar("SELECT paid_amount FROM deposits WHERE order_id = ?")
+                        .bind(order_id)
+                        .fetch_all(&mut *db_tx)
+                        .await?;
+                let refunds: Vec<String> = sqlx::query_scalar(
+                    "SELECT value FROM withdrawals WHERE refund_of = ? AND status <> 'failed'",
+                )
+                .bind(order_id)
+                .fetch_all(&mut *db_tx)
+                .await?;
+                refunds_within_received(order_id, &payments, &refunds)?;
+            }
             // A refused entry (insufficient balance) drops the DB transaction:
             // the withdrawal row goes with it.
             post_entry_in(&mut db_tx, entry, meta).await?;

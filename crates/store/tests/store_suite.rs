@@ -916,7 +916,46 @@ where
         )
         .await
         .unwrap();
-    assert_eq!(store.refunds_of("order-1").await.unwrap(), vec![refund]);
+    assert_eq!(
+        store.refunds_of("order-1").await.unwrap(),
+        vec![refund.clone()]
+    );
+    // The order received 1 000 000 and 1 000 went back: 999 001 more is too much.
+    let too_much = Withdrawal {
+        order_id: "rf-2".into(),
+        record_id: "rf-record-2".into(),
+        merchant_order_id: "shop-rf-2".into(),
+        value: Amount::from_base_units(999_001),
+        net_receivable: Amount::from_base_units(999_001),
+        debit: Amount::from_base_units(999_001),
+        ..refund.clone()
+    };
+    let refused = store
+        .accept_withdrawal(
+            &too_much,
+            &move_units(
+                Account::MerchantAvailable(merchant.clone()),
+                Account::Cwallet("9454818".into()),
+                999_001,
+            ),
+            &meta("refund"),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            StoreError::RefundExceedsReceived { received, refunded, .. }
+                if received == Amount::from_base_units(1_000_000)
+                    && refunded == Amount::from_base_units(1_000_001)
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.refunds_of("order-1").await.unwrap(),
+        vec![refund.clone()]
+    );
     assert!(store.refunds_of("order-2").await.unwrap().is_empty());
     assert!(store.open_withdrawals(10).await.unwrap().is_empty());
 

@@ -172,3 +172,90 @@ fn two_instances_on_one_postgres_credit_and_pay_out_once() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+/// Refunds of one order sent to two instances at once stay within what the
+/// order received, though the merchant's balance would cover them all.
+#[test]
+fn racing_refunds_on_two_instances_stay_within_the_order() {
+    let Some(url) = database_url() else { return };
+    let schema = Schema(format!("t_e2e_{:016x}", rand::random::<u64>()));
+    let args = [
+        "--database-url",
+        url.as_str(),
+        "--database-schema",
+        schema.0.as_str(),
+    ];
+    let first = Gateway::start(&args);
+    let second = first.another(&args);
+    let merchant = first.demo.clone().unwrap();
+
+    let order = first.post_signed(
+        &merchant,
+        "/ccpayment/v1/bill/create",
+        format!(r#"{{"token_id":"{USDT_ERC20}","product_price":"10","merchant_order_id":"race-pg","denominated_currency":"token"}}"#).as_bytes(),
+        None,
+    );
+    let order_address = order.json()["data"]["pay_address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let funds = first.post_signed(
+        &merchant,
+        "/ccpayment/v1/payment/address/get",
+        br#"{"user_id":"funds","chain":"ETH"}"#,
+        None,
+    );
+    let funds_address = funds.json()["data"]["address"].as_str().unwrap().to_owned();
+    for (to, amount) in [(order_address, "10"), (funds_address, "100")] {
+        let paid = first.admin_post(
+            "/admin/devnet/pay",
+            &format!(r#"{{"to":"{to}","token_id":"{USDT_ERC20}","amount":"{amount}"}}"#),
+        );
+        assert_eq!(paid.status, 200, "{}", paid.text());
+    }
+    first.admin_post("/admin/devnet/mine", r#"{"chain":"ETH","blocks":12}"#);
+    let balance = |gateway: &Gateway| {
+        gateway
+            .post_signed(&merchant, "/ccpayment/v1/assets", b"{}", None)
+            .json()["data"]["list"][0]["value"]
+            .clone()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while balance(&second) != "109.967" {
+        assert!(std::time::Instant::now() < deadline, "never credited");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    let body = format!(
+        r#"{{"app_id":"{}","merchant_order_id":"race-pg","address":"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed","amount":"6"}}"#,
+        merchant.app_id
+    );
+    let accepted = std::thread::scope(|scope| {
+        let racers: Vec<_> = (0..8)
+            .map(|i| {
+                let gateway = if i % 2 == 0 { &first } else { &second };
+                let body = body.as_str();
+                scope.spawn(move || gateway.admin_post("/admin/orders/refund", body))
+            })
+            .collect();
+        racers
+            .into_iter()
+            .map(|racer| racer.join().unwrap())
+            .inspect(|answer| {
+                if answer.status != 200 {
+                    assert!(
+                        answer.text().contains("may not exceed"),
+                        "{}",
+                        answer.text()
+                    );
+                }
+            })
+            .filter(|answer| answer.status == 200)
+            .count()
+    });
+    assert_eq!(accepted, 1);
+    while balance(&first) != "103.967" {
+        assert!(std::time::Instant::now() < deadline, "{}", balance(&first));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}

@@ -623,6 +623,80 @@ fn refunds_go_back_to_the_payer_like_withdrawals() {
     assert!(gateway.cli_ok(&["ledger", "verify"]).contains("all equal"));
 }
 
+/// Refunds of one order racing each other still stay within what it received,
+/// even when the merchant's balance would cover them all.
+#[test]
+fn racing_refunds_never_exceed_what_the_order_received() {
+    let gateway = Gateway::start(&[]);
+    let merchant = gateway.demo.clone().unwrap();
+    for (order, price) in [("race-1", "10"), ("funds-1", "100")] {
+        let created = gateway.post_signed(
+            &merchant,
+            "/ccpayment/v1/bill/create",
+            format!(r#"{{"token_id":"{USDT_ERC20}","product_price":"{price}","merchant_order_id":"{order}","denominated_currency":"token"}}"#).as_bytes(),
+            None,
+        );
+        let address = created.json()["data"]["pay_address"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        gateway.cli_ok(&[
+            "devnet",
+            "pay",
+            "--to",
+            &address,
+            "--token-id",
+            USDT_ERC20,
+            "--amount",
+            price,
+        ]);
+    }
+    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while usdt(&gateway, &merchant).0 != "109.967" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            usdt(&gateway, &merchant)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    let body = format!(
+        r#"{{"app_id":"{}","merchant_order_id":"race-1","address":"{PAYEE_EVM}","amount":"6"}}"#,
+        merchant.app_id
+    );
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let racers: Vec<_> = (0..8)
+            .map(|_| scope.spawn(|| gateway.admin_post("/admin/orders/refund", &body)))
+            .collect();
+        racers
+            .into_iter()
+            .map(|racer| {
+                let answer = racer.join().unwrap();
+                if answer.status != 200 {
+                    assert!(
+                        answer.text().contains("may not exceed"),
+                        "{}",
+                        answer.text()
+                    );
+                }
+                answer.status
+            })
+            .collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|status| **status == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        usdt(&gateway, &merchant),
+        ("103.967".to_owned(), "6".to_owned())
+    );
+    assert!(gateway.cli_ok(&["ledger", "verify"]).contains("all equal"));
+}
+
 /// Memo rules and coin status come from the registry configuration.
 #[test]
 fn memos_and_suspended_coins_follow_the_registry() {

@@ -6,7 +6,9 @@ use ccgate_ledger::{JournalEntry, MerchantId};
 use crate::deposits::NewWebhook;
 use crate::postgres::deposits::insert_webhook;
 use crate::postgres::post_entry_in;
-use crate::rows::{WITHDRAWAL_COLUMNS, to_i64, withdrawal_from_row, withdrawal_kind};
+use crate::rows::{
+    WITHDRAWAL_COLUMNS, refunds_within_received, to_i64, withdrawal_from_row, withdrawal_kind,
+};
 use crate::withdrawals::{Withdrawal, WithdrawalStatus, WithdrawalStore};
 use crate::{EntryMeta, PgStore, StoreError};
 
@@ -21,6 +23,15 @@ impl WithdrawalStore for PgStore {
     ) -> Result<Withdrawal, StoreError> {
         let w = withdrawal;
         let mut db_tx = self.pool.begin().await?;
+        if let Some(order_id) = &w.refund_of {
+            // Refunds of one order take turns (the refund check below reads
+            // their rows); only refunds take this lock, so it cannot deadlock
+            // with the balance locks every entry takes after it.
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(order_id)
+                .execute(&mut *db_tx)
+                .await?;
+        }
         // A concurrent accept of the same merchant_order_id waits on this
         // insert, then writes nothing and returns this withdrawal.
         let inserted = sqlx::query(&format!(
@@ -59,6 +70,22 @@ impl WithdrawalStore for PgStore {
         .execute(&mut *db_tx)
         .await?;
         if inserted.rows_affected() == 1 {
+            if let Some(order_id) = &w.refund_of {
+                // Checked here, not only by the caller: two refunds of one
+                // order at once must not both fit in what it received.
+                let payments: Vec<String> =
+                    sqlx::query_scalar("SELECT paid_amount FROM deposits WHERE order_id = $1")
+                        .bind(order_id)
+                        .fetch_all(&mut *db_tx)
+                        .await?;
+                let refunds: Vec<String> = sqlx::query_scalar(
+                    "SELECT value FROM withdrawals WHERE refund_of = $1 AND status <> 'failed'",
+                )
+                .bind(order_id)
+                .fetch_all(&mut *db_tx)
+                .await?;
+                refunds_within_received(order_id, &payments, &refunds)?;
+            }
             // A refused entry (insufficient balance) drops the DB transaction:
             // the withdrawal row goes with it.
             post_entry_in(&mut db_tx, entry, meta).await?;

@@ -1,11 +1,17 @@
-//! What `serve` needs of a storage backend: every store interface, cheap
-//! clones sharing one pool, and a way to close it. SQLite (one file) and
-//! PostgreSQL (one database, several instances) both provide it.
+//! Which database a command works on: the data directory's SQLite file, or
+//! PostgreSQL when `--database-url` is given (`serve` and the operator
+//! commands alike, so an operator manages a PostgreSQL deployment with the
+//! same commands as a laptop).
 
 use std::future::Future;
+use std::sync::Arc;
 
+use anyhow::Context;
 use ccgate_store::{DepositStore, OutboxStore, PgStore, SqliteStore, Store, WithdrawalStore};
 
+use crate::data_dir::DataDir;
+
+/// Everything `serve` needs of a store, for its generic start-up.
 pub trait Backend: Store + DepositStore + OutboxStore + WithdrawalStore + Clone {
     /// Waits for the pool's connections to close.
     fn close(&self) -> impl Future<Output = ()> + Send;
@@ -20,5 +26,94 @@ impl Backend for SqliteStore {
 impl Backend for PgStore {
     fn close(&self) -> impl Future<Output = ()> + Send {
         PgStore::close(self)
+    }
+}
+
+/// `--database-url` / `--database-schema`, shared by every command.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL (`postgres://user:password@host/db`) instead of the data
+    /// directory's SQLite file; several `serve` instances may share it (give
+    /// them the same CCGATE_MASTER_KEY).
+    #[arg(
+        long,
+        global = true,
+        env = "CCGATE_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// The PostgreSQL schema to use (created if missing); default: the user's search path.
+    #[arg(long, global = true, env = "CCGATE_DATABASE_SCHEMA")]
+    pub database_schema: Option<String>,
+}
+
+/// An open database of either kind.
+#[derive(Debug, Clone)]
+pub enum Database {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+impl Database {
+    /// Opens (and migrates) the database `args` name; the master key comes
+    /// from the data directory or CCGATE_MASTER_KEY either way.
+    pub async fn open(data_dir: &DataDir, args: &DatabaseArgs) -> anyhow::Result<Database> {
+        match (&args.database_url, &args.database_schema) {
+            (None, Some(_)) => anyhow::bail!("--database-schema needs --database-url"),
+            (None, None) => Ok(Database::Sqlite(data_dir.open_store().await?)),
+            (Some(url), schema) => {
+                let key = data_dir.master_key()?;
+                let store = match schema {
+                    Some(schema) => PgStore::connect_in_schema(url, schema, key).await,
+                    None => PgStore::connect(url, key).await,
+                }
+                .context("open the PostgreSQL database")?;
+                Ok(Database::Postgres(store))
+            }
+        }
+    }
+
+    /// Where the data is, for people; never the URL, which may carry a password.
+    pub fn describe(data_dir: &DataDir, args: &DatabaseArgs) -> String {
+        match (&args.database_url, &args.database_schema) {
+            (None, _) => data_dir.path().display().to_string(),
+            (Some(_), None) => "PostgreSQL".to_owned(),
+            (Some(_), Some(schema)) => format!("PostgreSQL (schema {schema})"),
+        }
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        match self {
+            Database::Sqlite(db) => Arc::new(db.clone()),
+            Database::Postgres(db) => Arc::new(db.clone()),
+        }
+    }
+
+    pub fn deposits(&self) -> Arc<dyn DepositStore> {
+        match self {
+            Database::Sqlite(db) => Arc::new(db.clone()),
+            Database::Postgres(db) => Arc::new(db.clone()),
+        }
+    }
+
+    pub fn outbox(&self) -> Arc<dyn OutboxStore> {
+        match self {
+            Database::Sqlite(db) => Arc::new(db.clone()),
+            Database::Postgres(db) => Arc::new(db.clone()),
+        }
+    }
+
+    pub fn withdrawals(&self) -> Arc<dyn WithdrawalStore> {
+        match self {
+            Database::Sqlite(db) => Arc::new(db.clone()),
+            Database::Postgres(db) => Arc::new(db.clone()),
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Database::Sqlite(db) => db.close().await,
+            Database::Postgres(db) => db.close().await,
+        }
     }
 }

@@ -29,6 +29,8 @@ struct Cli {
     /// A TOML file that adds, replaces or disables chains and coins, sets prices and fiat rates.
     #[arg(long, global = true, env = "CCGATE_CONFIG")]
     config: Option<PathBuf>,
+    #[command(flatten)]
+    database: backend::DatabaseArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -72,13 +74,7 @@ enum Command {
         to: PathBuf,
     },
     /// Apply pending database migrations and say where the schema stands.
-    Migrate {
-        /// PostgreSQL instead of the SQLite data directory.
-        #[arg(long, env = "CCGATE_DATABASE_URL", hide_env_values = true)]
-        database_url: Option<String>,
-        #[arg(long, env = "CCGATE_DATABASE_SCHEMA", requires = "database_url")]
-        database_schema: Option<String>,
-    },
+    Migrate,
     /// Check the configuration, the data directory, the database and the chains, and say what is wrong.
     Doctor,
     /// Send a signed request to ccgate or to CCPayment itself, print the answer and whether its signature verifies.
@@ -168,14 +164,6 @@ struct ServeArgs {
     /// Requests per second allowed from one source IP.
     #[arg(long, env = "CCGATE_RATE_LIMIT_PER_SEC", default_value_t = ccgate_server::RATE_LIMIT_PER_SEC_DEFAULT)]
     rate_limit_per_sec: u32,
-    /// PostgreSQL instead of the SQLite file in the data directory, e.g.
-    /// `postgres://user:password@host/db`; several instances may share it
-    /// (give them the same CCGATE_MASTER_KEY).
-    #[arg(long, env = "CCGATE_DATABASE_URL", hide_env_values = true)]
-    database_url: Option<String>,
-    /// The PostgreSQL schema to use (created if missing); default: the user's search path.
-    #[arg(long, env = "CCGATE_DATABASE_SCHEMA", requires = "database_url")]
-    database_schema: Option<String>,
     /// Where payers reach this server (hosted checkout URLs); default: the listen address.
     #[arg(long, env = "CCGATE_PUBLIC_URL")]
     public_url: Option<String>,
@@ -380,18 +368,46 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let data_dir = data_dir::DataDir::resolve(cli.data_dir)?;
+    let database = cli.database;
     match cli.command {
-        Command::Serve(args) => commands::serve::run(&data_dir, &settings, args).await?,
-        Command::Merchant(command) => commands::merchant::run(&data_dir, command).await?,
+        Command::Serve(args) => {
+            commands::serve::run(&data_dir, &database, &settings, args).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Backup { to } => {
+            commands::ops::backup(&data_dir, &database, &to).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Migrate => {
+            commands::ops::migrate(&data_dir, &database).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Doctor => return commands::ops::doctor(&data_dir, &database, &settings).await,
+        _ => {}
+    }
+    let database = backend::Database::open(&data_dir, &database).await?;
+    let outcome = operate(&database, &settings, cli.command).await;
+    database.close().await;
+    outcome
+}
+
+/// The operator commands, on whichever database `--database-url` chose.
+async fn operate(
+    database: &backend::Database,
+    settings: &config::Settings,
+    command: Command,
+) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Merchant(command) => commands::merchant::run(database, command).await?,
         Command::Webhooks(WebhooksCommand::List {
             app_id,
             limit,
             json,
         }) => {
-            commands::webhooks::list(&data_dir, app_id.as_deref(), limit, json).await?;
+            commands::webhooks::list(database, app_id.as_deref(), limit, json).await?;
         }
         Command::Webhooks(WebhooksCommand::Show { id, json }) => {
-            commands::webhooks::show(&data_dir, id, json).await?;
+            commands::webhooks::show(database, id, json).await?;
         }
         Command::Order(OrderCommand::Refund {
             app_id,
@@ -407,16 +423,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 amount,
                 json,
             };
-            commands::order::refund(&data_dir, &settings, request).await?;
+            commands::order::refund(database, settings, request).await?;
         }
         Command::Ledger(command) => {
-            return commands::ledger::run(&data_dir, &settings.registry, command).await;
+            return commands::ledger::run(database, &settings.registry, command).await;
         }
         Command::Devnet(DevnetCommand::FailNextWithdrawal { chain, count }) => {
-            commands::devnet::fail_next_withdrawal(&data_dir, &settings, &chain, count).await?;
+            commands::devnet::fail_next_withdrawal(database, settings, &chain, count).await?;
         }
         Command::Devnet(DevnetCommand::Mine { chain, blocks }) => {
-            commands::devnet::mine(&data_dir, &settings, &chain, blocks).await?;
+            commands::devnet::mine(database, settings, &chain, blocks).await?;
         }
         Command::Devnet(DevnetCommand::Pay {
             to,
@@ -433,18 +449,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 from,
                 memo,
             };
-            commands::devnet::pay(&data_dir, &settings, request, json).await?;
+            commands::devnet::pay(database, settings, request, json).await?;
         }
         Command::Cwallet(CwalletCommand::Create { nickname, json }) => {
-            commands::cwallet::create(&data_dir, &nickname, json).await?;
+            commands::cwallet::create(database, &nickname, json).await?;
         }
-        Command::Backup { to } => commands::ops::backup(&data_dir, &to).await?,
-        Command::Migrate {
-            database_url,
-            database_schema,
-        } => commands::ops::migrate(&data_dir, database_url, database_schema).await?,
-        Command::Doctor => return commands::ops::doctor(&data_dir, &settings).await,
-        Command::Coins(_) | Command::Bench(_) | Command::Call(_) => {}
+        Command::Serve(_)
+        | Command::Backup { .. }
+        | Command::Migrate
+        | Command::Doctor
+        | Command::Coins(_)
+        | Command::Bench(_)
+        | Command::Call(_) => {}
     }
     Ok(ExitCode::SUCCESS)
 }

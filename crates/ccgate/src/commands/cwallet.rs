@@ -1,20 +1,20 @@
 use anyhow::bail;
-use ccgate_store::{CwalletAccount, Store, StoreError};
+use ccgate_store::{CwalletAccount, StoreError};
 use rand::Rng;
 use serde_json::json;
 
-use crate::data_dir::DataDir;
+use crate::backend::Database;
 
 /// Tries before giving up on finding a free id (each try is a fresh random id).
 const ID_ATTEMPTS_MAX: u32 = 8;
 
 /// `ccgate cwallet create`: an account inside this gateway, paid instantly by
 /// withdrawals. Ids are 8 digits, like Cwallet's.
-pub async fn create(data_dir: &DataDir, nickname: &str, json: bool) -> anyhow::Result<()> {
+pub async fn create(database: &Database, nickname: &str, json: bool) -> anyhow::Result<()> {
     if nickname.trim().is_empty() {
         bail!("--nickname must not be empty");
     }
-    let store = data_dir.open_store().await?;
+    let store = database.store();
     for _ in 0..ID_ATTEMPTS_MAX {
         let account = CwalletAccount {
             c_id: rand::rng()
@@ -29,7 +29,6 @@ pub async fn create(data_dir: &DataDir, nickname: &str, json: bool) -> anyhow::R
                 } else {
                     println!("Cwallet id: {}", account.c_id);
                 }
-                store.close().await;
                 return Ok(());
             }
             Err(StoreError::CwalletExists(_)) => continue,

@@ -3,41 +3,50 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use ccgate_ledger::{Account, Amount, CoinId, JournalEntry, MerchantId, Registry, SignedAmount};
-use ccgate_store::{EntryMeta, SqliteStore, Store, verify_ledger};
+use ccgate_store::{EntryMeta, Store, verify_ledger};
 use serde_json::json;
 
 use super::unix_now;
 use crate::LedgerCommand;
-use crate::data_dir::DataDir;
+use crate::backend::Database;
 
 /// The journal's word for an operator's manual entry.
 const ADJUSTMENT_KIND: &str = "adjustment";
 
 pub async fn run(
-    data_dir: &DataDir,
+    database: &Database,
     registry: &Registry,
     command: LedgerCommand,
 ) -> anyhow::Result<ExitCode> {
-    let store = data_dir.open_store().await?;
-    let outcome = match command {
+    let store = database.store();
+    match command {
         LedgerCommand::Adjust {
             app_id,
             coin,
             amount,
             reason,
             json,
-        } => adjust(&store, registry, app_id, &coin, &amount, reason, json).await,
-        LedgerCommand::Balances { app_id, json } => {
-            balances(&store, registry, &MerchantId::new(app_id), json).await
+        } => {
+            adjust(
+                store.as_ref(),
+                registry,
+                app_id,
+                &coin,
+                &amount,
+                reason,
+                json,
+            )
+            .await
         }
-        LedgerCommand::Verify => verify(&store).await,
-    };
-    store.close().await;
-    outcome
+        LedgerCommand::Balances { app_id, json } => {
+            balances(store.as_ref(), registry, &MerchantId::new(app_id), json).await
+        }
+        LedgerCommand::Verify => verify(store.as_ref()).await,
+    }
 }
 
 async fn adjust(
-    store: &SqliteStore,
+    store: &dyn Store,
     registry: &Registry,
     app_id: String,
     coin: &str,
@@ -100,7 +109,7 @@ async fn adjust(
 
 /// Available and reserved (withdrawals in flight) per coin.
 async fn balances(
-    store: &SqliteStore,
+    store: &dyn Store,
     registry: &Registry,
     merchant: &MerchantId,
     json: bool,
@@ -150,7 +159,7 @@ async fn balances(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn verify(store: &SqliteStore) -> anyhow::Result<ExitCode> {
+async fn verify(store: &dyn Store) -> anyhow::Result<ExitCode> {
     let audit = verify_ledger(store).await?;
     println!(
         "{} journal entries replayed against {} stored balances: {}",

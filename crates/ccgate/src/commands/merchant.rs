@@ -1,15 +1,16 @@
 use anyhow::{Context, bail};
 use ccgate_ledger::{Decimal, MerchantId, Precision};
-use ccgate_store::{DepositStore, MerchantStatus, Store, generate_app_id, generate_app_secret};
+use ccgate_store::{MerchantStatus, generate_app_id, generate_app_secret};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use super::unix_now;
 use crate::MerchantCommand;
-use crate::data_dir::DataDir;
+use crate::backend::Database;
 
-pub async fn run(data_dir: &DataDir, command: MerchantCommand) -> anyhow::Result<()> {
-    let store = data_dir.open_store().await?;
+pub async fn run(database: &Database, command: MerchantCommand) -> anyhow::Result<()> {
+    let store = database.store();
+    let deposits = database.deposits();
     match command {
         MerchantCommand::Create { name, json } => {
             let app_id = MerchantId::new(generate_app_id(unix_now()));
@@ -58,7 +59,7 @@ pub async fn run(data_dir: &DataDir, command: MerchantCommand) -> anyhow::Result
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 bail!("--url must start with http:// or https://");
             }
-            store
+            deposits
                 .set_merchant_webhook(&MerchantId::new(app_id.as_str()), Some(url), notify_pending)
                 .await?;
             let pending = if notify_pending {
@@ -78,13 +79,12 @@ pub async fn run(data_dir: &DataDir, command: MerchantCommand) -> anyhow::Result
                 .with_context(|| {
                     format!("--percent {percent:?} is not a percentage from 0 to 100 with at most 4 decimal places")
                 })?;
-            store
+            deposits
                 .set_service_fee(&MerchantId::new(app_id.as_str()), u32::try_from(ppm)?)
                 .await?;
             println!("Merchant {app_id} pays a service fee of {percent} % of each deposit.");
         }
     }
-    store.close().await;
     Ok(())
 }
 

@@ -2,18 +2,23 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use ccgate_chain::ChainSet;
-use ccgate_store::{PgStore, Store, verify_ledger};
+use ccgate_store::verify_ledger;
 
 use super::unix_now_ms;
+use crate::backend::{Database, DatabaseArgs};
 use crate::config::Settings;
 use crate::data_dir::DataDir;
 
 /// `ccgate backup --to FILE`.
-pub async fn backup(data_dir: &DataDir, to: &Path) -> anyhow::Result<()> {
+pub async fn backup(data_dir: &DataDir, args: &DatabaseArgs, to: &Path) -> anyhow::Result<()> {
+    if args.database_url.is_some() {
+        bail!(
+            "ccgate backup copies the SQLite data directory; back PostgreSQL up with pg_dump (see README, Operations)"
+        );
+    }
     if to.exists() {
         bail!("{} exists; a backup goes to a new file", to.display());
     }
@@ -31,37 +36,23 @@ pub async fn backup(data_dir: &DataDir, to: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `ccgate migrate`: opening a store applies its pending migrations.
-pub async fn migrate(
-    data_dir: &DataDir,
-    database_url: Option<String>,
-    database_schema: Option<String>,
-) -> anyhow::Result<()> {
-    match database_url {
-        Some(url) => {
-            let key = data_dir.master_key()?;
-            let store = match &database_schema {
-                Some(schema) => PgStore::connect_in_schema(&url, schema, key).await,
-                None => PgStore::connect(&url, key).await,
-            }
-            .context("open the PostgreSQL database")?;
-            store.close().await;
-            println!("PostgreSQL schema is up to date.");
-        }
-        None => {
-            data_dir.open_store().await?.close().await;
-            println!(
-                "SQLite database in {} is up to date.",
-                data_dir.path().display()
-            );
-        }
-    }
+/// `ccgate migrate`: opening a database applies its pending migrations.
+pub async fn migrate(data_dir: &DataDir, args: &DatabaseArgs) -> anyhow::Result<()> {
+    Database::open(data_dir, args).await?.close().await;
+    println!(
+        "The database in {} is up to date.",
+        Database::describe(data_dir, args)
+    );
     Ok(())
 }
 
 /// `ccgate doctor`: each check on a line, `ok` or what is wrong; exit 1 if
 /// anything is.
-pub async fn doctor(data_dir: &DataDir, settings: &Settings) -> anyhow::Result<ExitCode> {
+pub async fn doctor(
+    data_dir: &DataDir,
+    args: &DatabaseArgs,
+    settings: &Settings,
+) -> anyhow::Result<ExitCode> {
     let mut problems = 0;
     let mut report = |what: &str, outcome: Result<String, String>| match outcome {
         Ok(detail) => println!("ok      {what}: {detail}"),
@@ -91,10 +82,10 @@ pub async fn doctor(data_dir: &DataDir, settings: &Settings) -> anyhow::Result<E
             .map(|_| "readable".to_owned())
             .map_err(|e| format!("{e:#}")),
     );
-    match data_dir.open_store().await {
+    match Database::open(data_dir, args).await {
         Err(err) => report("database", Err(format!("{err:#}"))),
-        Ok(store) => {
-            let store = Arc::new(store);
+        Ok(database) => {
+            let store = database.store();
             report(
                 "database",
                 store
@@ -136,7 +127,8 @@ pub async fn doctor(data_dir: &DataDir, settings: &Settings) -> anyhow::Result<E
                     Err(err) => Err(err.to_string()),
                 },
             );
-            let chains = ChainSet::simulated(&settings.registry, store.clone(), store.clone());
+            let chains =
+                ChainSet::simulated(&settings.registry, store.clone(), database.deposits());
             for adapter in chains.adapters() {
                 let code = adapter.chain().code.to_string();
                 report(
@@ -148,7 +140,7 @@ pub async fn doctor(data_dir: &DataDir, settings: &Settings) -> anyhow::Result<E
                         .map_err(|e| e.to_string()),
                 );
             }
-            store.close().await;
+            database.close().await;
         }
     }
     Ok(if problems == 0 {

@@ -7,8 +7,8 @@ use ccgate_pricefeed::StaticPrices;
 use serde_json::json;
 
 use super::unix_now_ms;
+use crate::backend::Database;
 use crate::config::Settings;
-use crate::data_dir::DataDir;
 
 /// What `ccgate order refund` is asked for.
 #[derive(Debug)]
@@ -23,20 +23,23 @@ pub struct RefundRequest {
 /// `ccgate order refund`: reserves the refund now; `serve` sends it and posts
 /// it at its confirmations, like a withdrawal.
 pub async fn refund(
-    data_dir: &DataDir,
+    database: &Database,
     settings: &Settings,
     request: RefundRequest,
 ) -> anyhow::Result<()> {
-    let store = Arc::new(data_dir.open_store().await?);
     let registry = Arc::new(settings.registry.clone());
-    let chains = Arc::new(ChainSet::simulated(&registry, store.clone(), store.clone()));
+    let chains = Arc::new(ChainSet::simulated(
+        &registry,
+        database.store(),
+        database.deposits(),
+    ));
     let withdrawals = Withdrawals::new(
         registry,
         chains,
         Arc::new(StaticPrices::new(settings.prices.clone())),
-        store.clone(),
-        store.clone(),
-        store.clone(),
+        database.store(),
+        database.deposits(),
+        database.withdrawals(),
     );
     let refund = withdrawals
         .refund_order(
@@ -58,6 +61,5 @@ pub async fn refund(
             refund.order_id, request.merchant_order_id, refund.record_id
         );
     }
-    store.close().await;
     Ok(())
 }

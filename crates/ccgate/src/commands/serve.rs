@@ -10,12 +10,12 @@ use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::MerchantId;
 use ccgate_pricefeed::{HttpPriceFeed, PriceSource, StaticPrices};
 use ccgate_server::{AppState, Metrics, ServerConfig, SystemClock};
-use ccgate_store::{CachingStore, PgStore, Store, generate_app_id, generate_app_secret};
+use ccgate_store::{CachingStore, Store, generate_app_id, generate_app_secret};
 use secrecy::ExposeSecret;
 
 use super::{background, unix_now};
 use crate::ServeArgs;
-use crate::backend::Backend;
+use crate::backend::{Backend, Database, DatabaseArgs};
 use crate::config::Settings;
 use crate::data_dir::DataDir;
 
@@ -80,30 +80,16 @@ pub async fn app_state<B: Backend>(
     })
 }
 
-pub async fn run(data_dir: &DataDir, settings: &Settings, args: ServeArgs) -> anyhow::Result<()> {
-    match args.database_url.clone() {
-        Some(url) => {
-            let key = data_dir.master_key()?;
-            let backend = match &args.database_schema {
-                Some(schema) => PgStore::connect_in_schema(&url, schema, key).await,
-                None => PgStore::connect(&url, key).await,
-            }
-            .context("open the PostgreSQL database")?;
-            // The URL may carry a password: say only which kind of database.
-            let location = format!(
-                "PostgreSQL{}",
-                args.database_schema
-                    .as_deref()
-                    .map(|s| format!(" (schema {s})"))
-                    .unwrap_or_default()
-            );
-            run_with(backend, &location, settings, args).await
-        }
-        None => {
-            let backend = data_dir.open_store().await?;
-            let location = data_dir.path().display().to_string();
-            run_with(backend, &location, settings, args).await
-        }
+pub async fn run(
+    data_dir: &DataDir,
+    database: &DatabaseArgs,
+    settings: &Settings,
+    args: ServeArgs,
+) -> anyhow::Result<()> {
+    let location = Database::describe(data_dir, database);
+    match Database::open(data_dir, database).await? {
+        Database::Sqlite(backend) => run_with(backend, &location, settings, args).await,
+        Database::Postgres(backend) => run_with(backend, &location, settings, args).await,
     }
 }
 

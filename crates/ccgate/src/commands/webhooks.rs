@@ -1,9 +1,9 @@
 use anyhow::Context;
 use ccgate_ledger::MerchantId;
-use ccgate_store::{OutboxStore, WebhookRow};
+use ccgate_store::WebhookRow;
 use serde_json::json;
 
-use crate::data_dir::DataDir;
+use crate::backend::Database;
 
 fn row_json(row: &WebhookRow) -> serde_json::Value {
     json!({"id": row.id, "app_id": row.app_id.as_str(), "record_id": row.record_id, "order_type": row.order_type,
@@ -13,12 +13,12 @@ fn row_json(row: &WebhookRow) -> serde_json::Value {
 
 /// `ccgate webhooks list`: newest first.
 pub async fn list(
-    data_dir: &DataDir,
+    database: &Database,
     app_id: Option<&str>,
     limit: u32,
     json: bool,
 ) -> anyhow::Result<()> {
-    let store = data_dir.open_store().await?;
+    let store = database.outbox();
     let merchant = app_id.map(MerchantId::new);
     let rows = store.list_webhooks(merchant.as_ref(), limit).await?;
     if json {
@@ -38,13 +38,12 @@ pub async fn list(
             );
         }
     }
-    store.close().await;
     Ok(())
 }
 
 /// `ccgate webhooks show`: one webhook, its body and every attempt.
-pub async fn show(data_dir: &DataDir, id: i64, json: bool) -> anyhow::Result<()> {
-    let store = data_dir.open_store().await?;
+pub async fn show(database: &Database, id: i64, json: bool) -> anyhow::Result<()> {
+    let store = database.outbox();
     let (row, attempts) = store
         .webhook_with_attempts(id)
         .await?
@@ -73,6 +72,5 @@ pub async fn show(data_dir: &DataDir, id: i64, json: bool) -> anyhow::Result<()>
             );
         }
     }
-    store.close().await;
     Ok(())
 }

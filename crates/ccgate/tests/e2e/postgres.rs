@@ -258,4 +258,29 @@ fn racing_refunds_on_two_instances_stay_within_the_order() {
         assert!(std::time::Instant::now() < deadline, "{}", balance(&first));
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+
+    // The operator commands work on the same database.
+    let on_pg = |command: &[&str]| {
+        let mut full = args.to_vec();
+        full.extend_from_slice(command);
+        first.cli_ok(&full)
+    };
+    assert!(on_pg(&["ledger", "verify"]).contains("all equal"));
+    let balances: Value = serde_json::from_str(&on_pg(&[
+        "ledger",
+        "balances",
+        "--app-id",
+        &merchant.app_id,
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(balances[0]["reserved"], "6", "{balances}");
+    let merchants: Value = serde_json::from_str(&on_pg(&["merchant", "list", "--json"])).unwrap();
+    assert_eq!(merchants[0]["app_id"], merchant.app_id.as_str());
+    assert!(on_pg(&["migrate"]).contains(&format!("schema {}", schema.0)));
+    let refused = first.cli(&[&args[..], &["backup", "--to", "/tmp/never.db"]].concat());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("pg_dump"),
+        "{refused:?}"
+    );
 }

@@ -23,7 +23,7 @@ mod resources;
 mod withdrawals;
 
 use serde_json::Value;
-use support::{Gateway, Merchant, now};
+use support::{Gateway, Merchant, eventually, now};
 
 const USDT: &str = "8e5741cf-6e51-4892-9d04-3d40e1dd0128";
 const USDT_TRC20_TOKEN: &str = "0912e09a-d8e2-41d7-a0bc-a25530892988";
@@ -487,14 +487,14 @@ fn rotated_secret_takes_over_within_the_cache_ttl() {
     );
     let rotated = gateway.rotate_secret(&merchant);
     assert_ne!(rotated.app_secret, merchant.app_secret);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while gateway.post_signed(&merchant, path, b"{}", None).json()["code"] != 220003 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the old secret kept working"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    eventually(10, "the old secret kept working", || {
+        let answer = gateway.post_signed(&merchant, path, b"{}", None).json();
+        if answer["code"] == 220003 {
+            Ok(())
+        } else {
+            Err(answer.to_string())
+        }
+    });
     let response = gateway.post_signed(&rotated, path, b"{}", None);
     assert_eq!(response.json()["code"], 10000);
     response.assert_signed_by(&rotated);

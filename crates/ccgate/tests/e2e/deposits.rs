@@ -4,12 +4,25 @@
 
 use serde_json::Value;
 
-use crate::support::{Gateway, HttpStub, Merchant};
+use crate::support::{Gateway, HttpStub, Merchant, eventually};
 
 const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
 const ADDRESS_PATH: &str = "/ccpayment/v1/payment/address/get";
 /// Retries in milliseconds, so a whole ladder runs inside a test.
 const FAST_LADDER: &[&str] = &["--webhook-retry-ms", "50,100,150,200"];
+
+/// `ccgate webhooks list --json` once `done` holds for it (within 20 s).
+fn webhooks_once(gateway: &Gateway, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    eventually(20, what, || {
+        let listed: Value =
+            serde_json::from_str(&gateway.cli_ok(&["webhooks", "list", "--json"])).unwrap();
+        if done(&listed) {
+            Ok(listed)
+        } else {
+            Err(listed.to_string())
+        }
+    })
+}
 
 fn address(gateway: &Gateway, merchant: &Merchant, user_id: &str, chain: &str) -> Value {
     let body = format!(r#"{{"user_id":"{user_id}","chain":"{chain}"}}"#);
@@ -209,21 +222,11 @@ fn a_failing_receiver_that_recovers_gets_every_webhook() {
         hooks.iter().all(|h| h.body == hooks[0].body),
         "every attempt sends the same webhook"
     );
-    let id = {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            let listed: Value =
-                serde_json::from_str(&gateway.cli_ok(&["webhooks", "list", "--json"])).unwrap();
-            if listed[0]["status"] == "delivered" {
-                break listed[0]["id"].as_i64().unwrap();
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "never delivered: {listed}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-    };
+    let id = webhooks_once(&gateway, "never delivered", |listed| {
+        listed[0]["status"] == "delivered"
+    })[0]["id"]
+        .as_i64()
+        .unwrap();
     let shown: Value =
         serde_json::from_str(&gateway.cli_ok(&["webhooks", "show", &id.to_string(), "--json"]))
             .unwrap();
@@ -269,22 +272,9 @@ fn a_webhook_survives_a_kill_9_between_credit_and_delivery() {
         .unwrap()
         .to_owned();
     pay_and_confirm(&gateway, &to, "3");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let listed: Value =
-            serde_json::from_str(&gateway.cli_ok(&["webhooks", "list", "--json"])).unwrap();
-        if listed
-            .as_array()
-            .is_some_and(|l| l.first().is_some_and(|w| w["attempts"] == 1))
-        {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no failed first attempt: {listed}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    webhooks_once(&gateway, "no failed first attempt", |listed| {
+        listed[0]["attempts"] == 1
+    });
     gateway.kill_hard();
 
     // The receiver comes up, and the webhook written before the crash goes out.
@@ -328,19 +318,9 @@ fn webhook_resend_sends_failed_webhooks_again_within_its_limits() {
     let started = crate::support::now();
     pay_and_confirm(&gateway, &to, "1");
     receiver.wait_for_requests(2);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let listed: Value =
-            serde_json::from_str(&gateway.cli_ok(&["webhooks", "list", "--json"])).unwrap();
-        if listed[0]["status"] == "failed" {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never gave up: {listed}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    webhooks_once(&gateway, "never gave up", |listed| {
+        listed[0]["status"] == "failed"
+    });
 
     receiver.answer(200, "success");
     let body = format!(
@@ -430,18 +410,16 @@ fn the_admin_listener_drives_the_devnet_and_stays_on_loopback() {
         b"{}",
     );
     assert_eq!(forged.json()["code"], 220003, "{}", forged.text());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let metrics = loop {
+    let metrics = eventually(10, "the delivery never counted", || {
         let scraped = gateway.admin_get("/metrics");
         assert_eq!(scraped.status, 200);
         let text = scraped.text().to_owned();
-        if text.contains("ccgate_webhooks{status=\"delivered\"} 1")
-            || std::time::Instant::now() > deadline
-        {
-            break text;
+        if text.contains("ccgate_webhooks{status=\"delivered\"} 1") {
+            Ok(text)
+        } else {
+            Err(text)
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    };
+    });
     for line in [
         "ccgate_v1_requests_total{endpoint=\"/ccpayment/v1/payment/address/get\",code=\"10000\"} 1",
         "ccgate_v1_requests_total{endpoint=\"/ccpayment/v1/assets\",code=\"220003\"} 1",
@@ -564,47 +542,37 @@ fn stuck_receivers_never_block_other_deliveries() {
             .success()
     );
 
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let listed: Value =
-            serde_json::from_str(&gateway.cli_ok(&["webhooks", "list", "--json"])).unwrap();
-        let attempted = listed
+    let listed = webhooks_once(&gateway, "attempts never finished", |listed| {
+        listed
             .as_array()
             .unwrap()
             .iter()
             .filter(|w| w["attempts"] == 1)
-            .count();
-        if attempted == 3 {
-            let outcomes: Vec<String> = listed
-                .as_array()
+            .count()
+            == 3
+    });
+    let outcomes: Vec<String> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            let shown: Value = serde_json::from_str(&gateway.cli_ok(&[
+                "webhooks",
+                "show",
+                &w["id"].to_string(),
+                "--json",
+            ]))
+            .unwrap();
+            shown["attempts_log"][0]["outcome"]
+                .as_str()
                 .unwrap()
-                .iter()
-                .map(|w| {
-                    let shown: Value = serde_json::from_str(&gateway.cli_ok(&[
-                        "webhooks",
-                        "show",
-                        &w["id"].to_string(),
-                        "--json",
-                    ]))
-                    .unwrap();
-                    shown["attempts_log"][0]["outcome"]
-                        .as_str()
-                        .unwrap()
-                        .to_owned()
-                })
-                .collect();
-            assert!(outcomes.iter().any(|o| o == "timed out"), "{outcomes:?}");
-            assert!(
-                outcomes.iter().any(|o| o.starts_with("transport error")),
-                "{outcomes:?}"
-            );
-            assert!(outcomes.iter().any(|o| o == "delivered"), "{outcomes:?}");
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "attempts never finished: {listed}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+                .to_owned()
+        })
+        .collect();
+    assert!(outcomes.iter().any(|o| o == "timed out"), "{outcomes:?}");
+    assert!(
+        outcomes.iter().any(|o| o.starts_with("transport error")),
+        "{outcomes:?}"
+    );
+    assert!(outcomes.iter().any(|o| o == "delivered"), "{outcomes:?}");
 }

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::support::{Gateway, HttpStub, Merchant};
+use crate::support::{Gateway, HttpStub, Merchant, eventually};
 
 const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
 const BTC: &str = "f36ad1cf-222a-4933-9ad0-86df8069f916";
@@ -44,18 +44,14 @@ fn pay(gateway: &Gateway, to: &str, amount: &str) {
 }
 
 fn wait_for_status(gateway: &Gateway, merchant: &Merchant, id: &str, paid: &str) -> Value {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
+    eventually(20, &format!("never paid {paid}"), || {
         let detail = info(gateway, merchant, &[id])["data"][0].clone();
         if detail["order_detail"]["paid_amount"] == paid {
-            return detail;
+            Ok(detail)
+        } else {
+            Err(detail.to_string())
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never paid {paid}: {detail}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    })
 }
 
 #[test]
@@ -241,11 +237,15 @@ fn partial_multiple_over_and_late_payments() {
         ),
     );
     let late_address = short["data"]["pay_address"].as_str().unwrap().to_owned();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while info(&gateway, &merchant, &["late"])["data"][0]["order_detail"]["status"] != "Expired" {
-        assert!(std::time::Instant::now() < deadline, "never expired");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    eventually(10, "never expired", || {
+        let status =
+            info(&gateway, &merchant, &["late"])["data"][0]["order_detail"]["status"].clone();
+        if status == "Expired" {
+            Ok(())
+        } else {
+            Err(status.to_string())
+        }
+    });
     pay(&gateway, &late_address, "5");
     let late = wait_for_status(&gateway, &merchant, "late", "5");
     assert_eq!(late["order_detail"]["status"], "Expired");

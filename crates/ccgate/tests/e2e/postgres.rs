@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{Gateway, HttpStub};
+use crate::support::{Gateway, HttpStub, eventually};
 
 const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
 
@@ -26,6 +26,21 @@ fn database_url() -> Option<String> {
     );
     eprintln!("skipping the PostgreSQL test: nothing listens on 127.0.0.1:5432");
     None
+}
+
+/// Waits (up to 20 s) until `read` answers `expected`.
+fn wait_for<T>(what: &str, expected: &'static str, read: impl Fn() -> T)
+where
+    T: PartialEq<&'static str> + std::fmt::Display,
+{
+    eventually(20, what, || {
+        let seen = read();
+        if seen == expected {
+            Ok(())
+        } else {
+            Err(seen.to_string())
+        }
+    });
 }
 
 /// Drops the test's schema when the test ends, passed or failed.
@@ -111,20 +126,15 @@ fn two_instances_on_one_postgres_credit_and_pay_out_once() {
     let hook: Value = serde_json::from_slice(&hooks[0].body).unwrap();
     assert_eq!(hook["credit_amount"], "49.985");
 
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let balance = |gateway: &Gateway| {
         gateway
             .post_signed(&merchant, "/ccpayment/v1/assets", b"{}", None)
             .json()["data"]["list"][0]["value"]
             .clone()
     };
-    while balance(&second) != "49.985" {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the second instance never saw the credit"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    wait_for("the second instance never saw the credit", "49.985", || {
+        balance(&second)
+    });
 
     // A withdrawal accepted by one instance is sent and resolved once by either.
     let withdraw = format!(
@@ -155,22 +165,10 @@ fn two_instances_on_one_postgres_credit_and_pay_out_once() {
             .unwrap_or_default()
             .to_owned()
     };
-    while status(&first) != "Processing" {
-        assert!(std::time::Instant::now() < deadline, "never sent");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    wait_for("never sent", "Processing", || status(&first));
     first.admin_post("/admin/devnet/mine", r#"{"chain":"ETH","blocks":12}"#);
-    while status(&second) != "Successful" {
-        assert!(std::time::Instant::now() < deadline, "never confirmed");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    while balance(&first) != "39.985" {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the debit never showed"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    wait_for("never confirmed", "Successful", || status(&second));
+    wait_for("the debit never showed", "39.985", || balance(&first));
 }
 
 /// Refunds of one order sent to two instances at once stay within what the
@@ -220,11 +218,7 @@ fn racing_refunds_on_two_instances_stay_within_the_order() {
             .json()["data"]["list"][0]["value"]
             .clone()
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while balance(&second) != "109.967" {
-        assert!(std::time::Instant::now() < deadline, "never credited");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    wait_for("never credited", "109.967", || balance(&second));
 
     let body = format!(
         r#"{{"app_id":"{}","merchant_order_id":"race-pg","address":"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed","amount":"6"}}"#,
@@ -254,10 +248,7 @@ fn racing_refunds_on_two_instances_stay_within_the_order() {
             .count()
     });
     assert_eq!(accepted, 1);
-    while balance(&first) != "103.967" {
-        assert!(std::time::Instant::now() < deadline, "{}", balance(&first));
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    wait_for("the refund never reserved", "103.967", || balance(&first));
 
     // The operator commands work on the same database.
     let on_pg = |command: &[&str]| {

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::support::{Gateway, HttpStub, Merchant, assert_golden};
+use crate::support::{Gateway, HttpStub, Merchant, assert_golden, eventually};
 
 fn call(gateway: &Gateway, merchant: &Merchant, path: &str, body: &str) -> Value {
     let response = gateway.post_signed(merchant, path, body.as_bytes(), Some("application/json"));
@@ -403,16 +403,12 @@ fn wait_for(
     body: &str,
     done: impl Fn(&Value) -> bool,
 ) -> Value {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
+    eventually(20, "never reached", || {
         let json = call(gateway, merchant, "/ccpayment/v1/token/rate", body);
         if done(&json) {
-            return json;
+            Ok(json)
+        } else {
+            Err(json.to_string())
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "never reached; last answer {json}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    })
 }

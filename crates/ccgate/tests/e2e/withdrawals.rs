@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::support::{Gateway, HttpStub, Merchant};
+use crate::support::{Gateway, HttpStub, Merchant, eventually};
 
 const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
 const USDT_TRC20: &str = "0912e09a-d8e2-41d7-a0bc-a25530892988";
@@ -64,18 +64,14 @@ fn detail(gateway: &Gateway, merchant: &Merchant, id: &str) -> Value {
 }
 
 fn wait_for_status(gateway: &Gateway, merchant: &Merchant, id: &str, status: &str) -> Value {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
+    eventually(20, &format!("{id} never became {status}"), || {
         let found = detail(gateway, merchant, id);
         if found["status"] == status {
-            return found;
+            Ok(found)
+        } else {
+            Err(found.to_string())
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{id} never became {status}: {found}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    })
 }
 
 #[test]
@@ -448,8 +444,7 @@ fn a_kill_9_during_withdrawals_resolves_each_exactly_once() {
     gateway.kill_hard();
     let restarted = gateway.restart(&["--no-rate-limit"]);
     restarted.cli_ok(&["devnet", "mine", "--chain", "TRX", "--blocks", "25"]);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
+    eventually(30, "the withdrawals never all succeeded", || {
         let statuses: Vec<String> = (0..20)
             .map(|i| {
                 detail(&restarted, &merchant, &format!("k-{i}"))["status"]
@@ -459,14 +454,13 @@ fn a_kill_9_during_withdrawals_resolves_each_exactly_once() {
             })
             .collect();
         if statuses.iter().all(|s| s == "Successful") {
-            break;
+            return Ok(());
         }
         if statuses.iter().any(|s| s == "Processing") {
             restarted.cli_ok(&["devnet", "mine", "--chain", "TRX", "--blocks", "25"]);
         }
-        assert!(std::time::Instant::now() < deadline, "{statuses:?}");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+        Err(format!("{statuses:?}"))
+    });
     assert_eq!(
         usdt(&restarted, &merchant),
         ("40".to_owned(), "0".to_owned())
@@ -571,8 +565,7 @@ fn refunds_go_back_to_the_payer_like_withdrawals() {
         ("0.997".to_owned(), "9".to_owned())
     );
 
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let refunds = loop {
+    let refunds = eventually(20, "the refunds never succeeded", || {
         gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
         let info = gateway
             .post_signed(
@@ -584,11 +577,11 @@ fn refunds_go_back_to_the_payer_like_withdrawals() {
             .json();
         let list = info["data"][0]["refund_list"].as_array().unwrap().clone();
         if list.len() == 2 && list.iter().all(|r| r["status"] == "Successful") {
-            break list;
+            Ok(list)
+        } else {
+            Err(info.to_string())
         }
-        assert!(std::time::Instant::now() < deadline, "{info}");
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    };
+    });
     assert_eq!(
         (
             refunds[0]["refund_amount"].as_str(),
@@ -652,15 +645,10 @@ fn racing_refunds_never_exceed_what_the_order_received() {
         ]);
     }
     gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while usdt(&gateway, &merchant).0 != "109.967" {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{:?}",
-            usdt(&gateway, &merchant)
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    eventually(20, "never credited", || match usdt(&gateway, &merchant) {
+        (available, _) if available == "109.967" => Ok(()),
+        other => Err(format!("{other:?}")),
+    });
 
     let body = format!(
         r#"{{"app_id":"{}","merchant_order_id":"race-1","address":"{PAYEE_EVM}","amount":"6"}}"#,

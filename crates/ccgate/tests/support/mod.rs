@@ -20,6 +20,20 @@ pub fn now() -> i64 {
         .as_secs() as i64
 }
 
+/// Asks `probe` every 50 ms until it answers `Ok`, and returns that. The
+/// background loops work on their own time, so tests wait for outcomes rather
+/// than sleep; after `seconds` the test fails with `what` and the last `Err`.
+pub fn eventually<T>(seconds: u64, what: &str, mut probe: impl FnMut() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        match probe() {
+            Ok(value) => return value,
+            Err(last) => assert!(Instant::now() < deadline, "{what}; last seen: {last}"),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Merchant {
     pub app_id: String,

@@ -1,6 +1,7 @@
 //! Prometheus metrics, served as `GET /metrics` on the admin listener: v1
 //! requests by endpoint and answered code with their latency (counted as they
-//! happen), and the outbox and chain heights (read when scraped, so several
+//! happen by this process), and the outbox, delivery attempts, journal size,
+//! chain heights and scan lag (read from the database when scraped, so several
 //! instances on one database report the same figures).
 
 use std::time::Instant;
@@ -37,6 +38,11 @@ struct StatusLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ChainLabels {
     chain: String,
 }
@@ -53,7 +59,10 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     request_seconds: Family<EndpointLabels, Histogram, fn() -> Histogram>,
     webhooks: Family<StatusLabels, Gauge>,
+    webhook_attempts: Family<OutcomeLabels, Gauge>,
+    journal_entries: Gauge,
     chain_height: Family<ChainLabels, Gauge>,
+    chain_scan_lag: Family<ChainLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -80,18 +89,39 @@ impl Default for Metrics {
             "Webhooks in the outbox by delivery status (all instances)",
             webhooks.clone(),
         );
+        let webhook_attempts = Family::<OutcomeLabels, Gauge>::default();
+        registry.register(
+            "webhook_attempts",
+            "Webhook delivery attempts ever made, acknowledged or failed (all instances)",
+            webhook_attempts.clone(),
+        );
+        let journal_entries = Gauge::default();
+        registry.register(
+            "journal_entries",
+            "Entries in the ledger journal (all instances)",
+            journal_entries.clone(),
+        );
         let chain_height = Family::<ChainLabels, Gauge>::default();
         registry.register(
             "chain_height",
             "The latest block height each chain adapter reports",
             chain_height.clone(),
         );
+        let chain_scan_lag = Family::<ChainLabels, Gauge>::default();
+        registry.register(
+            "chain_scan_lag_blocks",
+            "Blocks with enough confirmations whose deposits are not credited yet",
+            chain_scan_lag.clone(),
+        );
         Metrics {
             registry,
             requests,
             request_seconds,
             webhooks,
+            webhook_attempts,
+            journal_entries,
             chain_height,
+            chain_scan_lag,
         }
     }
 }
@@ -145,22 +175,60 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
                 metrics
                     .webhooks
                     .get_or_create(&StatusLabels { status })
-                    .set(i64::try_from(count).unwrap_or(i64::MAX));
+                    .set(gauge_value(count));
+            }
+            for (outcome, count) in [
+                ("delivered", counts.attempts_delivered),
+                ("failed", counts.attempts_failed),
+            ] {
+                metrics
+                    .webhook_attempts
+                    .get_or_create(&OutcomeLabels { outcome })
+                    .set(gauge_value(count));
             }
         }
         Err(err) => tracing::warn!(error = %err, "metrics: count the outbox"),
     }
+    match state.store.journal_len().await {
+        Ok(entries) => {
+            metrics.journal_entries.set(gauge_value(entries));
+        }
+        Err(err) => tracing::warn!(error = %err, "metrics: count the journal"),
+    }
     let now_ms = state.clock.now_unix_ms();
     for adapter in state.chains.adapters() {
-        let chain = adapter.chain().code.to_string();
-        match adapter.height(now_ms).await {
-            Ok(height) => {
-                metrics
-                    .chain_height
-                    .get_or_create(&ChainLabels { chain })
-                    .set(i64::try_from(height).unwrap_or(i64::MAX));
+        let labels = ChainLabels {
+            chain: adapter.chain().code.to_string(),
+        };
+        let height = match adapter.height(now_ms).await {
+            Ok(height) => height,
+            Err(err) => {
+                tracing::warn!(chain = %labels.chain, error = %err, "metrics: read the chain height");
+                continue;
             }
-            Err(err) => tracing::warn!(%chain, error = %err, "metrics: read the chain height"),
+        };
+        metrics
+            .chain_height
+            .get_or_create(&labels)
+            .set(gauge_value(height));
+        // Same arithmetic as the watcher: a block is creditable once it has
+        // the chain's confirmations.
+        let confirmed = height.checked_sub(adapter.chain().confirmations_required.max(1) - 1);
+        match state.deposits.chain_cursor(&labels.chain).await {
+            Ok(credited) => {
+                let lag = match (confirmed, credited) {
+                    (None, _) => 0,
+                    (Some(confirmed), None) => confirmed.saturating_add(1),
+                    (Some(confirmed), Some(credited)) => confirmed.saturating_sub(credited),
+                };
+                metrics
+                    .chain_scan_lag
+                    .get_or_create(&labels)
+                    .set(gauge_value(lag));
+            }
+            Err(err) => {
+                tracing::warn!(chain = %labels.chain, error = %err, "metrics: read the chain cursor");
+            }
         }
     }
     let mut text = String::new();
@@ -174,4 +242,9 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
     );
     response
+}
+
+/// Gauges are signed 64-bit; counts from the database never get near the limit.
+fn gauge_value(count: u64) -> i64 {
+    i64::try_from(count).unwrap_or(i64::MAX)
 }

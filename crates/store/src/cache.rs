@@ -218,6 +218,10 @@ impl<S: Store> Store for CachingStore<S> {
         self.inner.journal().await
     }
 
+    async fn journal_len(&self) -> Result<u64, StoreError> {
+        self.inner.journal_len().await
+    }
+
     async fn all_balances(
         &self,
     ) -> Result<BTreeMap<(Account, CoinId), AccountBalance>, StoreError> {

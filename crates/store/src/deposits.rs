@@ -191,6 +191,10 @@ pub struct WebhookCounts {
     pub delivered: u64,
     /// Past the last rung of the retry ladder.
     pub failed: u64,
+    /// Delivery attempts the receiver acknowledged.
+    pub attempts_delivered: u64,
+    /// Delivery attempts that failed (any other answer, a timeout, no connection).
+    pub attempts_failed: u64,
 }
 
 /// A webhook as listed to operators.

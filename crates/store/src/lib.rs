@@ -183,6 +183,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// from the stored postings.
     async fn journal(&self) -> Result<Vec<JournalEntry>, StoreError>;
 
+    /// How many journal entries there are, without reading them.
+    async fn journal_len(&self) -> Result<u64, StoreError>;
+
     /// Every stored running balance.
     async fn all_balances(&self)
     -> Result<BTreeMap<(Account, CoinId), AccountBalance>, StoreError>;

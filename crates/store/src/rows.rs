@@ -78,9 +78,21 @@ where
     }
 }
 
-/// Folds `(status, count)` rows of the outbox into [`WebhookCounts`].
-pub(crate) fn webhook_counts(rows: Vec<(String, i64)>) -> Result<WebhookCounts, StoreError> {
+/// Folds `(status, count)` rows of the outbox and `(delivered, count)` rows
+/// of its attempts into [`WebhookCounts`].
+pub(crate) fn webhook_counts(
+    rows: Vec<(String, i64)>,
+    attempts: Vec<(bool, i64)>,
+) -> Result<WebhookCounts, StoreError> {
     let mut counts = WebhookCounts::default();
+    for (delivered, count) in attempts {
+        let count = to_u64(count, "webhook attempt count")?;
+        if delivered {
+            counts.attempts_delivered = count;
+        } else {
+            counts.attempts_failed = count;
+        }
+    }
     for (status, count) in rows {
         let count = to_u64(count, "webhook count")?;
         match status.as_str() {

@@ -14,7 +14,7 @@ use sqlx::sqlite::{
 use crate::rows::{
     balance_from_row, balances_from_rows, blocks_to_mine, coin_balance_from_row,
     devnet_state_from_row, direction_word, journal_from_rows, merchant_summary_from_row,
-    seq_number, status_from_row,
+    seq_number, status_from_row, to_u64,
 };
 use crate::{
     CoinBalance, CwalletAccount, DevnetChainState, EntryMeta, MasterKey, MerchantCredentials,
@@ -347,6 +347,13 @@ impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn journal_len(&self) -> Result<u64, StoreError> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM journal_entries")
+            .fetch_one(&self.pool)
+            .await?;
+        to_u64(count, "journal length")
     }
 
     async fn journal(&self) -> Result<Vec<JournalEntry>, StoreError> {

@@ -703,7 +703,12 @@ impl OutboxStore for SqliteStore {
             sqlx::query_as("SELECT status, COUNT(*) FROM webhook_outbox GROUP BY status")
                 .fetch_all(&self.pool)
                 .await?;
-        webhook_counts(rows)
+        let attempts: Vec<(bool, i64)> = sqlx::query_as(
+            "SELECT outcome = 'delivered', COUNT(*) FROM webhook_attempts GROUP BY outcome = 'delivered'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        webhook_counts(rows, attempts)
     }
 
     async fn list_webhooks(

@@ -683,7 +683,9 @@ where
         WebhookCounts {
             pending: 1,
             delivered: 1,
-            failed: 0
+            failed: 0,
+            attempts_delivered: 1,
+            attempts_failed: 1,
         }
     );
     assert_eq!(store.list_webhooks(None, 1).await.unwrap().len(), 1);
@@ -969,6 +971,7 @@ where
 
     let audit = verify_ledger(store).await.unwrap();
     assert_eq!(audit.entries, 4);
+    assert_eq!(store.journal_len().await.unwrap(), 4);
     assert!(audit.mismatches.is_empty(), "{:?}", audit.mismatches);
 }
 

@@ -426,6 +426,10 @@ fn the_admin_listener_drives_the_devnet_and_stays_on_loopback() {
         "ccgate_v1_request_seconds_count{endpoint=\"/ccpayment/v1/assets\"} 1",
         "ccgate_webhooks{status=\"delivered\"} 1",
         "ccgate_webhooks{status=\"pending\"} 0",
+        "ccgate_webhook_attempts{outcome=\"delivered\"} 1",
+        "ccgate_webhook_attempts{outcome=\"failed\"} 0",
+        "ccgate_journal_entries 1",
+        "ccgate_chain_scan_lag_blocks{chain=\"ETH\"} ",
     ] {
         assert!(metrics.contains(line), "{line} missing from\n{metrics}");
     }

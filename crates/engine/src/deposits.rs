@@ -76,9 +76,7 @@ impl DepositWatcher {
         let chain = adapter.chain();
         let code = chain.code.as_str();
         let height = adapter.height(now_unix_ms).await?;
-        // A transfer in block b has `height - b + 1` confirmations.
-        let required = chain.confirmations_required.max(1);
-        let confirmed_up_to = height.checked_sub(required - 1);
+        let confirmed_up_to = chain.confirmed_height(height);
         let mut credited = 0;
         if let Some(confirmed_up_to) = confirmed_up_to {
             let from = match self.deposits.chain_cursor(code).await? {

@@ -543,8 +543,12 @@ impl Withdrawals {
         let Some(block) = withdrawal.block_height else {
             return Ok(false);
         };
-        let required = adapter.chain().confirmations_required.max(1);
-        if adapter.height(now_unix_ms).await? < block.saturating_add(required - 1) {
+        let height = adapter.height(now_unix_ms).await?;
+        if adapter
+            .chain()
+            .confirmed_height(height)
+            .is_none_or(|confirmed| confirmed < block)
+        {
             return Ok(false);
         }
         self.resolve(

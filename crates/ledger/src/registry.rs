@@ -83,6 +83,14 @@ pub struct Chain {
     pub logo: String,
 }
 
+impl Chain {
+    /// The highest block with the required confirmations while the chain is at
+    /// `height` (a block `b` has `height - b + 1`); `None` while no block has.
+    pub fn confirmed_height(&self, height: u64) -> Option<u64> {
+        height.checked_sub(self.confirmations_required.max(1) - 1)
+    }
+}
+
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Coin {
     pub id: CoinId,
@@ -594,6 +602,18 @@ mod tests {
             let finest = coin.tokens.iter().map(|t| t.precision).max();
             assert_eq!(finest, Some(coin.precision), "{}", coin.symbol);
         }
+    }
+
+    #[test]
+    fn a_block_is_confirmed_once_it_has_the_chains_confirmations() {
+        let mut chain = builtin_chains()[0].clone();
+        chain.confirmations_required = 12;
+        assert_eq!(chain.confirmed_height(10), None);
+        assert_eq!(chain.confirmed_height(11), Some(0));
+        assert_eq!(chain.confirmed_height(111), Some(100));
+        // Zero confirmations count as one: a payment is at least in a block.
+        chain.confirmations_required = 0;
+        assert_eq!(chain.confirmed_height(5), Some(5));
     }
 
     #[test]

@@ -211,9 +211,7 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
             .chain_height
             .get_or_create(&labels)
             .set(gauge_value(height));
-        // Same arithmetic as the watcher: a block is creditable once it has
-        // the chain's confirmations.
-        let confirmed = height.checked_sub(adapter.chain().confirmations_required.max(1) - 1);
+        let confirmed = adapter.chain().confirmed_height(height);
         match state.deposits.chain_cursor(&labels.chain).await {
             Ok(credited) => {
                 let lag = match (confirmed, credited) {

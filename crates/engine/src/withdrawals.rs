@@ -287,29 +287,6 @@ impl Withdrawals {
                 ))
             })?
             .rescale(token.precision, coin.precision)?;
-        let received = self
-            .deposits
-            .order_payments(&order.order_id)
-            .await?
-            .iter()
-            .try_fold(Amount::ZERO, |sum, p| sum.checked_add(p.amount))
-            .ok_or(LedgerError::AmountOverflow)?;
-        let refunded = self
-            .withdrawals
-            .refunds_of(&order.order_id)
-            .await?
-            .iter()
-            .filter(|r| r.status != WithdrawalStatus::Failed)
-            .try_fold(Amount::ZERO, |sum, r| sum.checked_add(r.value))
-            .ok_or(LedgerError::AmountOverflow)?;
-        let left = received.checked_sub(refunded).unwrap_or(Amount::ZERO);
-        if value > left {
-            return Err(invalid(format!(
-                "a refund may not exceed what the order received and was not refunded yet: {} {}",
-                left.to_decimal_string(coin.precision),
-                coin.symbol
-            )));
-        }
         let adapter = self.chains.get(token.chain.as_str())?;
         adapter
             .validate_address(address)
@@ -368,7 +345,8 @@ impl Withdrawals {
                 StoreError::Ledger(LedgerError::InsufficientBalance { .. }) => {
                     EngineError::InsufficientBalance(coin.symbol.clone())
                 }
-                // Another refund of this order was accepted since the check above.
+                // Checked by the store in the accepting transaction, so racing
+                // refunds of one order cannot both fit.
                 StoreError::RefundExceedsReceived {
                     received, refunded, ..
                 } => invalid(format!(

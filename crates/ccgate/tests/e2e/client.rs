@@ -22,14 +22,7 @@ fn the_client_crate_speaks_to_every_endpoint_group() {
     let receiver = HttpStub::start(200, "success");
     let gateway = Gateway::start(&[]);
     let merchant = gateway.demo.clone().unwrap();
-    gateway.cli_ok(&[
-        "merchant",
-        "set-webhook",
-        "--app-id",
-        &merchant.app_id,
-        "--url",
-        &receiver.url,
-    ]);
+    gateway.set_webhook(&merchant, &receiver.url);
     let base = format!("http://{}", gateway.address());
     let client = Client::new(base.as_str(), &merchant.app_id, &merchant.app_secret).unwrap();
     runtime().block_on(async {

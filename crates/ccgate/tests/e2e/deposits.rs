@@ -118,14 +118,7 @@ fn a_deposit_is_credited_at_its_confirmations_and_notified_once() {
     let receiver = HttpStub::start(200, "success");
     let gateway = Gateway::start(FAST_LADDER);
     let merchant = gateway.demo.clone().unwrap();
-    gateway.cli_ok(&[
-        "merchant",
-        "set-webhook",
-        "--app-id",
-        &merchant.app_id,
-        "--url",
-        &receiver.url,
-    ]);
+    gateway.set_webhook(&merchant, &receiver.url);
     let to = address(&gateway, &merchant, "user-42", "ETH")["data"]["address"]
         .as_str()
         .unwrap()
@@ -204,14 +197,7 @@ fn a_failing_receiver_that_recovers_gets_every_webhook() {
     receiver.answer_with(&[(500, "oops"), (200, "ok"), (200, "SUCCESS")]);
     let gateway = Gateway::start(FAST_LADDER);
     let merchant = gateway.demo.clone().unwrap();
-    gateway.cli_ok(&[
-        "merchant",
-        "set-webhook",
-        "--app-id",
-        &merchant.app_id,
-        "--url",
-        &receiver.url,
-    ]);
+    gateway.set_webhook(&merchant, &receiver.url);
     let to = address(&gateway, &merchant, "user-7", "ETH")["data"]["address"]
         .as_str()
         .unwrap()
@@ -259,14 +245,7 @@ fn a_webhook_survives_a_kill_9_between_credit_and_delivery() {
     let ladder = ["--webhook-retry-ms", "2000,4000"];
     let mut gateway = Gateway::start(&ladder);
     let merchant = gateway.demo.clone().unwrap();
-    gateway.cli_ok(&[
-        "merchant",
-        "set-webhook",
-        "--app-id",
-        &merchant.app_id,
-        "--url",
-        &format!("http://127.0.0.1:{closed_port}/down"),
-    ]);
+    gateway.set_webhook(&merchant, &format!("http://127.0.0.1:{closed_port}/down"));
     let to = address(&gateway, &merchant, "user-9", "ETH")["data"]["address"]
         .as_str()
         .unwrap()
@@ -278,14 +257,7 @@ fn a_webhook_survives_a_kill_9_between_credit_and_delivery() {
     gateway.kill_hard();
 
     // The receiver comes up, and the webhook written before the crash goes out.
-    gateway.cli_ok(&[
-        "merchant",
-        "set-webhook",
-        "--app-id",
-        &merchant.app_id,
-        "--url",
-        &receiver.url,
-    ]);
+    gateway.set_webhook(&merchant, &receiver.url);
     let restarted = gateway.restart(&ladder);
     let hooks = receiver.wait_for_requests(1);
     let body: Value = serde_json::from_slice(&hooks[0].body).unwrap();
@@ -303,14 +275,7 @@ fn webhook_resend_sends_failed_webhooks_again_within_its_limits() {
     let receiver = HttpStub::start(500, "down");
     let gateway = Gateway::start(&["--webhook-retry-ms", "50"]);
     let merchant = gateway.demo.clone().unwrap();
-    gateway.cli_ok(&[
-        "merchant",
-        "set-webhook",
-        "--app-id",
-        &merchant.app_id,
-        "--url",
-        &receiver.url,
-    ]);
+    gateway.set_webhook(&merchant, &receiver.url);
     let to = address(&gateway, &merchant, "user-5", "ETH")["data"]["address"]
         .as_str()
         .unwrap()
@@ -364,14 +329,7 @@ fn the_admin_listener_drives_the_devnet_and_stays_on_loopback() {
     let receiver = HttpStub::start(200, "success");
     let gateway = Gateway::start(&[]);
     let merchant = gateway.demo.clone().unwrap();
-    gateway.cli_ok(&[
-        "merchant",
-        "set-webhook",
-        "--app-id",
-        &merchant.app_id,
-        "--url",
-        &receiver.url,
-    ]);
+    gateway.set_webhook(&merchant, &receiver.url);
     let to = address(&gateway, &merchant, "user-admin", "ETH")["data"]["address"]
         .as_str()
         .unwrap()
@@ -483,14 +441,7 @@ fn stuck_receivers_never_block_other_deliveries() {
         ("healthy", &healthy),
     ] {
         let merchant = gateway.create_merchant(name);
-        gateway.cli_ok(&[
-            "merchant",
-            "set-webhook",
-            "--app-id",
-            &merchant.app_id,
-            "--url",
-            &receiver.url,
-        ]);
+        gateway.set_webhook(&merchant, &receiver.url);
         if name == "healthy" {
             gateway.cli_ok(&[
                 "merchant",

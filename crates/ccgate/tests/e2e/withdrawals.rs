@@ -79,14 +79,7 @@ fn chain_withdrawals_reserve_then_post_with_the_fee_on_either_side() {
     let receiver = HttpStub::start(200, "success");
     let gateway = Gateway::start(&[]);
     let merchant = gateway.demo.clone().unwrap();
-    gateway.cli_ok(&[
-        "merchant",
-        "set-webhook",
-        "--app-id",
-        &merchant.app_id,
-        "--url",
-        &receiver.url,
-    ]);
+    gateway.set_webhook(&merchant, &receiver.url);
     fund(&gateway, &merchant, "100");
 
     let payee_pays = withdraw(
@@ -200,14 +193,7 @@ fn cwallet_withdrawals_are_instant_and_free() {
     let receiver = HttpStub::start(200, "success");
     let gateway = Gateway::start(&[]);
     let merchant = gateway.demo.clone().unwrap();
-    gateway.cli_ok(&[
-        "merchant",
-        "set-webhook",
-        "--app-id",
-        &merchant.app_id,
-        "--url",
-        &receiver.url,
-    ]);
+    gateway.set_webhook(&merchant, &receiver.url);
     fund(&gateway, &merchant, "20");
     let c_id: Value = serde_json::from_str(&gateway.cli_ok(&[
         "cwallet",
@@ -256,14 +242,7 @@ fn a_failed_send_is_voided_and_retries_are_idempotent() {
     let receiver = HttpStub::start(200, "success");
     let gateway = Gateway::start(&[]);
     let merchant = gateway.demo.clone().unwrap();
-    gateway.cli_ok(&[
-        "merchant",
-        "set-webhook",
-        "--app-id",
-        &merchant.app_id,
-        "--url",
-        &receiver.url,
-    ]);
+    gateway.set_webhook(&merchant, &receiver.url);
     fund(&gateway, &merchant, "30");
     gateway.cli_ok(&["devnet", "fail-next-withdrawal", "--chain", "TRX"]);
     let body = format!(
@@ -423,14 +402,7 @@ fn a_kill_9_during_withdrawals_resolves_each_exactly_once() {
     let receiver = HttpStub::start(200, "success");
     let mut gateway = Gateway::start(&["--no-rate-limit"]);
     let merchant = gateway.demo.clone().unwrap();
-    gateway.cli_ok(&[
-        "merchant",
-        "set-webhook",
-        "--app-id",
-        &merchant.app_id,
-        "--url",
-        &receiver.url,
-    ]);
+    gateway.set_webhook(&merchant, &receiver.url);
     fund(&gateway, &merchant, "100");
     for i in 0..20 {
         let body = format!(
@@ -497,14 +469,7 @@ fn refunds_go_back_to_the_payer_like_withdrawals() {
     let receiver = HttpStub::start(200, "success");
     let gateway = Gateway::start(&[]);
     let merchant = gateway.demo.clone().unwrap();
-    gateway.cli_ok(&[
-        "merchant",
-        "set-webhook",
-        "--app-id",
-        &merchant.app_id,
-        "--url",
-        &receiver.url,
-    ]);
+    gateway.set_webhook(&merchant, &receiver.url);
     let created = gateway.post_signed(&merchant, "/ccpayment/v1/bill/create", format!(r#"{{"token_id":"{USDT_ERC20}","product_price":"10","merchant_order_id":"r-1","denominated_currency":"token"}}"#).as_bytes(), None);
     let address = created.json()["data"]["pay_address"]
         .as_str()

@@ -181,6 +181,18 @@ impl Gateway {
         self.raw_request("POST", path, &headers, body)
     }
 
+    /// Sends `merchant`'s webhooks to `url` (`ccgate merchant set-webhook`).
+    pub fn set_webhook(&self, merchant: &Merchant, url: &str) {
+        self.cli_ok(&[
+            "merchant",
+            "set-webhook",
+            "--app-id",
+            &merchant.app_id,
+            "--url",
+            url,
+        ]);
+    }
+
     /// A JSON POST to the admin listener.
     pub fn admin_post(&self, path: &str, body: &str) -> HttpResponse {
         let length = body.len().to_string();

@@ -123,6 +123,9 @@ pub struct NetworkFeeRequest {
 
 impl NetworkFeeRequest {
     pub fn from_fields(fields: &Fields) -> Result<NetworkFeeRequest, RequestError> {
+        // The fee does not depend on the memo, but a memo of the wrong type is
+        // refused here as it is on `withdraw`.
+        fields.optional_text_or_number(&["memo"])?;
         Ok(NetworkFeeRequest {
             token_id: fields.required_str(&["token_id", "coin_id"])?.to_owned(),
             address: fields.optional_str(&["address"])?.map(str::to_owned),

@@ -48,27 +48,35 @@ pub struct Gateway {
     data_dir: Arc<tempfile::TempDir>,
     /// The demo merchant printed at first start.
     pub demo: Option<Merchant>,
+    /// Reads the server's log (its stderr) to the end, when it is captured.
+    log: Option<std::thread::JoinHandle<String>>,
 }
 
 impl Gateway {
     /// `ccgate serve` on a free port with a fresh data directory; returns once
     /// the ready line is printed.
     pub fn start(extra_args: &[&str]) -> Gateway {
-        Gateway::spawn(Arc::new(tempfile::tempdir().unwrap()), extra_args)
+        Gateway::spawn(Arc::new(tempfile::tempdir().unwrap()), extra_args, false)
+    }
+
+    /// Like [`Gateway::start`], but the server's log is kept for
+    /// [`Gateway::terminate_and_read_log`] instead of shown.
+    pub fn start_capturing_log(extra_args: &[&str]) -> Gateway {
+        Gateway::spawn(Arc::new(tempfile::tempdir().unwrap()), extra_args, true)
     }
 
     /// A second server on the same data directory, running beside this one
     /// (on a shared PostgreSQL database).
     pub fn another(&self, extra_args: &[&str]) -> Gateway {
-        Gateway::spawn(Arc::clone(&self.data_dir), extra_args)
+        Gateway::spawn(Arc::clone(&self.data_dir), extra_args, false)
     }
 
     /// Another server on the same data directory (after `terminate`).
     pub fn restart(&self, extra_args: &[&str]) -> Gateway {
-        Gateway::spawn(Arc::clone(&self.data_dir), extra_args)
+        Gateway::spawn(Arc::clone(&self.data_dir), extra_args, false)
     }
 
-    fn spawn(data_dir: Arc<tempfile::TempDir>, extra_args: &[&str]) -> Gateway {
+    fn spawn(data_dir: Arc<tempfile::TempDir>, extra_args: &[&str], capture_log: bool) -> Gateway {
         let mut child = Command::new(BINARY)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir.path())
@@ -76,9 +84,20 @@ impl Gateway {
             .env("CCGATE_LOG", "error")
             .env_remove("CCGATE_MASTER_KEY")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(if capture_log {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            })
             .spawn()
             .unwrap();
+        let log = child.stderr.take().map(|mut stderr| {
+            std::thread::spawn(move || {
+                let mut log = String::new();
+                let _ = stderr.read_to_string(&mut log);
+                log
+            })
+        });
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let deadline = Instant::now() + START_TIMEOUT;
         let (mut app_id, mut app_secret, mut admin) = (None, None, None);
@@ -112,6 +131,7 @@ impl Gateway {
             admin,
             data_dir,
             demo,
+            log,
         }
     }
 
@@ -269,6 +289,13 @@ impl Gateway {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         self.child.wait().unwrap()
+    }
+
+    /// SIGTERM, then the exit status and everything the server logged.
+    pub fn terminate_and_read_log(&mut self) -> (ExitStatus, String) {
+        let status = self.terminate();
+        let log = self.log.take().expect("started with start_capturing_log");
+        (status, log.join().unwrap())
     }
 }
 

@@ -15,7 +15,13 @@ use crate::AppState;
 use crate::auth::RawBody;
 use crate::failure::Failure;
 
-pub async fn coin_all(State(state): State<AppState>) -> Result<Response, Failure> {
+/// Takes no fields, but a body that is not a JSON object is still refused
+/// like on every endpoint (decisions §2, 220005).
+pub async fn coin_all(
+    State(state): State<AppState>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> Result<Response, Failure> {
+    Fields::parse(&body)?;
     let now = state.clock.now_unix_ms();
     let mut list = Vec::new();
     for coin in state.registry.coins() {
@@ -39,8 +45,13 @@ pub async fn coin_all(State(state): State<AppState>) -> Result<Response, Failure
     success(&CoinList { list })
 }
 
-/// One entry per network, as the deprecated endpoint listed tokens.
-pub async fn support_token(State(state): State<AppState>) -> Result<Response, Failure> {
+/// One entry per network, as the deprecated endpoint listed tokens. Takes no
+/// fields; a body that is not a JSON object is refused as on `coin/all`.
+pub async fn support_token(
+    State(state): State<AppState>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> Result<Response, Failure> {
+    Fields::parse(&body)?;
     let now = state.clock.now_unix_ms();
     let mut list = Vec::new();
     for coin in state.registry.coins() {

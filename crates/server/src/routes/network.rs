@@ -44,7 +44,13 @@ pub async fn network_fee(
     })
 }
 
-pub async fn height_info(State(state): State<AppState>) -> Result<Response, Failure> {
+/// Takes no fields, but a body that is not a JSON object is still refused
+/// like on every endpoint (decisions §2, 220005).
+pub async fn height_info(
+    State(state): State<AppState>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> Result<Response, Failure> {
+    Fields::parse(&body)?;
     let now = state.clock.now_unix_ms();
     let mut heights = Vec::new();
     for adapter in state.chains.adapters() {

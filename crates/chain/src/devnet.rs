@@ -166,7 +166,7 @@ impl ChainAdapter for DevnetChain {
                     .to_owned(),
             ));
         }
-        let transfer = self
+        let paid = self
             .pay_as(
                 DevnetPayment {
                     to_address: to.to_owned(),
@@ -178,7 +178,18 @@ impl ChainAdapter for DevnetChain {
                 hash,
                 now_unix_ms,
             )
-            .await?;
+            .await;
+        let transfer = match paid {
+            Ok(transfer) => transfer,
+            // Another instance on the same database sent this payout between
+            // the look-up above and this write: the payout id's unique txid
+            // refused the second transfer, and the first one is the send.
+            Err(refused) => self
+                .transfers
+                .devnet_transfer(self.chain.code.as_str(), &txid)
+                .await?
+                .ok_or(refused)?,
+        };
         Ok(Sent {
             txid: transfer.txid,
             block_height: transfer.block_height,

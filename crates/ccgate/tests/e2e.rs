@@ -19,6 +19,8 @@ mod openapi;
 mod orders;
 #[path = "e2e/postgres.rs"]
 mod postgres;
+#[path = "e2e/reliability.rs"]
+mod reliability;
 #[path = "e2e/resources.rs"]
 mod resources;
 #[path = "e2e/withdrawals.rs"]

@@ -275,3 +275,129 @@ fn racing_refunds_on_two_instances_stay_within_the_order() {
         "{refused:?}"
     );
 }
+
+/// 1,000 concurrent withdrawals, each with its own merchant_order_id, split
+/// across two instances on one database, over a balance that covers exactly
+/// 100 of them: 100 are accepted, the rest refused for the balance, and the
+/// money that leaves is exactly the balance.
+#[test]
+fn a_thousand_withdrawals_through_two_instances_never_overdraw() {
+    const USDT_TRC20: &str = "0912e09a-d8e2-41d7-a0bc-a25530892988";
+    const PAYEE_TRON: &str = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
+    /// Client threads, half on each instance: enough to keep both busy,
+    /// few enough for two cores.
+    const CLIENTS: usize = 20;
+    const WITHDRAWALS: usize = 1_000;
+    let Some(url) = database_url() else { return };
+    let schema = Schema(format!("t_e2e_{:016x}", rand::random::<u64>()));
+    let args = [
+        "--database-url",
+        url.as_str(),
+        "--database-schema",
+        schema.0.as_str(),
+        "--no-rate-limit",
+    ];
+    let first = Gateway::start(&args);
+    let second = first.another(&args);
+    let merchant = first.demo.clone().unwrap();
+    let on_pg = |command: &[&str]| first.cli_ok(&[&args[..4], command].concat());
+    on_pg(&[
+        "ledger",
+        "adjust",
+        "--app-id",
+        &merchant.app_id,
+        "--coin",
+        "USDT",
+        "--amount",
+        "200",
+        "--reason",
+        "float",
+    ]);
+    let usdt = || {
+        let balances: Value = serde_json::from_str(&on_pg(&[
+            "ledger",
+            "balances",
+            "--app-id",
+            &merchant.app_id,
+            "--json",
+        ]))
+        .unwrap();
+        (
+            balances[0]["value"].as_str().unwrap().to_owned(),
+            balances[0]["reserved"].as_str().unwrap().to_owned(),
+        )
+    };
+
+    let answers: Vec<(String, u64)> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|client| {
+                let gateway = if client % 2 == 0 { &first } else { &second };
+                let merchant = &merchant;
+                scope.spawn(move || {
+                    (0..WITHDRAWALS / CLIENTS)
+                        .map(|i| {
+                            let id = format!("race-{client}-{i}");
+                            let body = format!(
+                                r#"{{"token_id":"{USDT_TRC20}","address":"{PAYEE_TRON}","value":"2","merchant_order_id":"{id}"}}"#
+                            );
+                            let answer = gateway
+                                .post_signed(merchant, "/ccpayment/v1/withdraw", body.as_bytes(), None)
+                                .json();
+                            (id, answer["code"].as_u64().unwrap())
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        clients
+            .into_iter()
+            .flat_map(|client| client.join().unwrap())
+            .collect()
+    });
+    assert_eq!(answers.len(), WITHDRAWALS);
+    let accepted: Vec<&str> = answers
+        .iter()
+        .filter(|(_, code)| *code == 10000)
+        .map(|(id, _)| id.as_str())
+        .collect();
+    let refused: Vec<&str> = answers
+        .iter()
+        .filter(|(_, code)| *code == 223001)
+        .map(|(id, _)| id.as_str())
+        .collect();
+    assert_eq!(
+        (accepted.len(), refused.len()),
+        (100, 900),
+        "every answer is one of the two"
+    );
+    assert_eq!(usdt(), ("0".to_owned(), "200".to_owned()));
+    // A refused withdrawal left no record; each accepted one has its own.
+    let info = |gateway: &Gateway, ids: &[&str]| {
+        ids.chunks(100)
+            .flat_map(|chunk| {
+                let body = serde_json::json!({ "merchant_order_ids": chunk }).to_string();
+                let answer = gateway
+                    .post_signed(&merchant, "/ccpayment/v1/bill/info", body.as_bytes(), None)
+                    .json();
+                answer["data"].as_array().unwrap().clone()
+            })
+            .collect::<Vec<Value>>()
+    };
+    assert!(info(&second, &refused).is_empty());
+
+    // Sent and posted, each once, by whichever instance gets to it.
+    eventually(60, "the accepted withdrawals never all succeeded", || {
+        let details = info(&first, &accepted);
+        let open = details
+            .iter()
+            .filter(|d| d["withdraw_detail"]["status"] != "Successful")
+            .count();
+        if details.len() == accepted.len() && open == 0 {
+            return Ok(());
+        }
+        second.admin_post("/admin/devnet/mine", r#"{"chain":"TRX","blocks":20}"#);
+        Err(format!("{} listed, {open} not successful", details.len()))
+    });
+    assert_eq!(usdt(), ("0".to_owned(), "0".to_owned()));
+    assert!(on_pg(&["ledger", "verify"]).contains("all equal"));
+}

@@ -325,6 +325,91 @@ fn send_to(
     HttpResponse::parse(&raw)
 }
 
+/// Why a request got no answer from a server that died under it (kill -9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoAnswer {
+    /// The connection was refused: the server never saw the request.
+    NotSent,
+    /// The request may have been read and acted on; its answer never came.
+    AnswerLost,
+}
+
+/// A signed POST to `address` that reports a dead server instead of
+/// panicking, for load that runs while the server is killed.
+pub fn try_post_signed(
+    address: SocketAddr,
+    merchant: &Merchant,
+    path: &str,
+    body: &[u8],
+) -> Result<HttpResponse, NoAnswer> {
+    let timestamp = now().to_string();
+    let sign = ccgate_api::sign::sign(&merchant.app_id, &merchant.app_secret, &timestamp, body);
+    try_send_to(
+        address,
+        path,
+        &[
+            ("Appid", merchant.app_id.as_str()),
+            ("Timestamp", timestamp.as_str()),
+            ("Sign", sign.as_str()),
+        ],
+        body,
+    )
+}
+
+/// A JSON POST (the admin listener's) to `address`, reporting a dead server
+/// instead of panicking.
+pub fn try_post_json(
+    address: SocketAddr,
+    path: &str,
+    body: &str,
+) -> Result<HttpResponse, NoAnswer> {
+    try_send_to(
+        address,
+        path,
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    )
+}
+
+fn try_send_to(
+    address: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<HttpResponse, NoAnswer> {
+    let mut stream = TcpStream::connect(address).map_err(|_| NoAnswer::NotSent)?;
+    let lost = |_| NoAnswer::AnswerLost;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(lost)?;
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).map_err(lost)?;
+    stream.write_all(body).map_err(lost)?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).map_err(lost)?;
+    // A server killed while answering leaves a truncated answer.
+    if !raw.windows(4).any(|w| w == b"\r\n\r\n") {
+        return Err(NoAnswer::AnswerLost);
+    }
+    let response = HttpResponse::parse(&raw);
+    let complete = response
+        .header("content-length")
+        .and_then(|length| length.parse::<usize>().ok())
+        .is_some_and(|length| length == response.body.len());
+    if complete {
+        Ok(response)
+    } else {
+        Err(NoAnswer::AnswerLost)
+    }
+}
+
 impl Drop for Gateway {
     fn drop(&mut self) {
         let _ = self.child.kill();

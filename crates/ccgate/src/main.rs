@@ -319,6 +319,8 @@ enum BenchCommand {
     Deposits(commands::bench_deposits::DepositBenchArgs),
     /// Withdrawals accepted per second through the server, with the race invariants checked.
     Withdrawals(commands::bench_withdrawals::WithdrawalBenchArgs),
+    /// Durable ledger postings per second (group commit) on SQLite and PostgreSQL, vs pgbench.
+    Ledger(commands::bench_ledger::LedgerBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -357,6 +359,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(BenchCommand::Withdrawals(args)) => {
             commands::bench_withdrawals::withdrawals(args).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Bench(BenchCommand::Ledger(args)) => {
+            commands::bench_ledger::ledger(args).await?;
             return Ok(ExitCode::SUCCESS);
         }
         Command::Call(args) => return commands::call::run(args).await,

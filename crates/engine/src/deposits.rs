@@ -11,8 +11,8 @@ use ccgate_ledger::{
     Account, Amount, Chain, Coin, Direction, JournalEntry, Posting, Registry, Token,
 };
 use ccgate_store::{
-    ChainTransfer, DepositAddress, DepositStore, EntryMeta, NewDeposit, NewWebhook, SeenTransfer,
-    Store,
+    ChainTransfer, DepositAddress, DepositCredit, DepositStore, EntryMeta, NewDeposit, NewWebhook,
+    SeenTransfer, Store,
 };
 
 use crate::{EngineError, RecordIds};
@@ -20,6 +20,9 @@ use crate::{EngineError, RecordIds};
 /// Blocks one tick looks at per chain, so a long backlog is worked off in
 /// bounded steps.
 const SCAN_BLOCKS_PER_TICK_MAX: u64 = 1_000;
+/// Deposits credited per DB transaction: one commit (one durable write) for a
+/// block's worth of deposits, bounded so one transaction stays short.
+const CREDITS_PER_COMMIT_MAX: usize = 2_000;
 /// Service fees are parts per million.
 const PPM: u128 = 1_000_000;
 /// The service fee when a merchant has none set (decisions §5: 0.03 %).
@@ -85,14 +88,10 @@ impl DepositWatcher {
             };
             if from <= confirmed_up_to {
                 let to = confirmed_up_to.min(from.saturating_add(SCAN_BLOCKS_PER_TICK_MAX - 1));
-                for transfer in adapter.transfers(from, to).await? {
-                    if self.credit(chain, &transfer, now_unix_ms).await? {
-                        credited += 1;
-                    }
-                }
-                // Crediting is idempotent, so a crash before this line only
-                // means the same blocks are looked at again.
-                self.deposits.set_chain_cursor(code, to).await?;
+                let transfers = adapter.transfers(from, to).await?;
+                credited += self
+                    .credit_range(chain, &transfers, to, now_unix_ms)
+                    .await?;
             }
         }
         // Blocks past the confirmed height: payments seen, not yet credited.
@@ -276,14 +275,59 @@ impl DepositWatcher {
         Ok(())
     }
 
-    async fn credit(
+    /// Credits the confirmed transfers of blocks up to `to` and moves the
+    /// chain's cursor there: a group commit per batch of transfers, the last
+    /// one moving the cursor, so a crash in between only means some blocks
+    /// are looked at again (crediting skips what it credited before).
+    async fn credit_range(
+        &self,
+        chain: &Chain,
+        transfers: &[ChainTransfer],
+        to: u64,
+        now_unix_ms: i64,
+    ) -> Result<usize, EngineError> {
+        let mut credits = Vec::new();
+        for transfer in transfers {
+            if let Some(credit) = self.prepare_credit(chain, transfer, now_unix_ms).await? {
+                credits.push(credit);
+            }
+        }
+        let mut batches = credits.chunks(CREDITS_PER_COMMIT_MAX).peekable();
+        if batches.peek().is_none() {
+            // Nothing ours in these blocks: crediting is idempotent, so a crash
+            // before this line only means the same blocks are looked at again.
+            self.deposits
+                .set_chain_cursor(chain.code.as_str(), to)
+                .await?;
+            return Ok(0);
+        }
+        let mut credited = 0;
+        while let Some(batch) = batches.next() {
+            let scanned_height = batches.peek().is_none().then_some(to);
+            let applied = self
+                .deposits
+                .credit_deposits(chain.code.as_str(), scanned_height, batch)
+                .await?;
+            for (credit, _) in batch.iter().zip(applied).filter(|(_, now)| *now) {
+                credited += 1;
+                let deposit = &credit.deposit;
+                self.store.balances_changed(&deposit.app_id);
+                tracing::info!(chain = %chain.code, txid = %deposit.transfer.txid,
+                    merchant = %deposit.app_id, record = %deposit.record_id, "deposit credited");
+            }
+        }
+        Ok(credited)
+    }
+
+    /// What crediting `transfer` writes, or `None` if it is not ours to credit.
+    async fn prepare_credit(
         &self,
         chain: &Chain,
         transfer: &ChainTransfer,
         now_unix_ms: i64,
-    ) -> Result<bool, EngineError> {
+    ) -> Result<Option<DepositCredit>, EngineError> {
         let Some(assessed) = self.assess(chain, transfer).await? else {
-            return Ok(false);
+            return Ok(None);
         };
         let Assessed {
             address,
@@ -333,36 +377,26 @@ impl DepositWatcher {
             )
             .await?;
         let now_secs = now_unix_ms.div_euclid(1000);
-        let credited = self
-            .deposits
-            .credit_deposit(
-                &NewDeposit {
-                    record_id,
-                    transfer: transfer.clone(),
-                    app_id: address.app_id.clone(),
-                    user_id: address.user_id.clone(),
-                    order_id: address.order_id.clone(),
-                    coin_id: coin.id.clone(),
-                    service_fee: *fee,
-                    credit_amount: *credit,
-                    credited_at: now_secs,
-                },
-                &entry,
-                &EntryMeta {
-                    kind: DEPOSIT_KIND,
-                    reason: format!("{} {} #{}", chain.code, transfer.txid, transfer.log_index),
-                    created_at: now_secs,
-                },
-                &webhook,
-            )
-            .await?;
-        if credited {
-            self.store.balances_changed(&address.app_id);
-            tracing::info!(chain = %chain.code, txid = %transfer.txid, merchant = %address.app_id,
-                amount = %transfer.amount.to_decimal_string(coin.precision), crypto = %coin.symbol,
-                "deposit credited");
-        }
-        Ok(credited)
+        Ok(Some(DepositCredit {
+            deposit: NewDeposit {
+                record_id,
+                transfer: transfer.clone(),
+                app_id: address.app_id.clone(),
+                user_id: address.user_id.clone(),
+                order_id: address.order_id.clone(),
+                coin_id: coin.id.clone(),
+                service_fee: *fee,
+                credit_amount: *credit,
+                credited_at: now_secs,
+            },
+            entry,
+            meta: EntryMeta {
+                kind: DEPOSIT_KIND,
+                reason: format!("{} {} #{}", chain.code, transfer.txid, transfer.log_index),
+                created_at: now_secs,
+            },
+            webhook,
+        }))
     }
 }
 

@@ -63,6 +63,15 @@ pub struct NewDeposit {
     pub credited_at: i64,
 }
 
+/// A deposit with what crediting it writes: its journal entry and webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DepositCredit {
+    pub deposit: NewDeposit,
+    pub entry: JournalEntry,
+    pub meta: EntryMeta,
+    pub webhook: NewWebhook,
+}
+
 /// A payment order, as created (decisions §5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
@@ -351,16 +360,18 @@ pub trait DepositStore: Send + Sync + std::fmt::Debug + 'static {
 
     async fn set_seen_cursor(&self, chain: &str, seen_height: u64) -> Result<(), StoreError>;
 
-    /// Records the deposit, posts its journal entry and queues its webhook in
-    /// one DB transaction. `false` (and nothing written) if that transfer was
-    /// credited before.
-    async fn credit_deposit(
+    /// Credits confirmed transfers of `chain` and, if given, moves its cursor
+    /// to `scanned_height`, in one DB transaction: each deposit is recorded,
+    /// its journal entry posted and its webhook queued, and the whole batch (a
+    /// block range's deposits) is one durable commit. A transfer credited
+    /// before, by any instance or an earlier run, is skipped; the answer says,
+    /// per credit, whether it was applied now.
+    async fn credit_deposits(
         &self,
-        deposit: &NewDeposit,
-        entry: &JournalEntry,
-        meta: &EntryMeta,
-        webhook: &NewWebhook,
-    ) -> Result<bool, StoreError>;
+        chain: &str,
+        scanned_height: Option<u64>,
+        credits: &[DepositCredit],
+    ) -> Result<Vec<bool>, StoreError>;
 }
 
 #[async_trait]

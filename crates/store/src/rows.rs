@@ -12,8 +12,8 @@ use ccgate_ledger::{
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::deposits::{
-    ChainTransfer, Checkout, DepositAddress, MerchantSettings, Order, OrderPayment, OutboxWebhook,
-    WebhookAttempt, WebhookCounts, WebhookNext, WebhookRow,
+    ChainTransfer, Checkout, DepositAddress, DepositCredit, MerchantSettings, Order, OrderPayment,
+    OutboxWebhook, WebhookAttempt, WebhookCounts, WebhookNext, WebhookRow,
 };
 use crate::withdrawals::{Withdrawal, WithdrawalStatus};
 use crate::{CoinBalance, DevnetChainState, MerchantStatus, MerchantSummary, StoreError};
@@ -457,4 +457,16 @@ pub(crate) fn withdrawal_from_row(row: &impl Columns) -> Result<Withdrawal, Stor
         resolved_at: row.opt_int("resolved_at")?,
         refund_of: row.opt_text("refund_of")?,
     })
+}
+
+/// Clears `fresh` for a transfer that appears earlier in the same batch, so a
+/// chain adapter repeating itself cannot credit one transfer twice.
+pub(crate) fn mark_repeats_within(credits: &[DepositCredit], fresh: &mut [bool]) {
+    let mut keys = std::collections::HashSet::with_capacity(credits.len());
+    for (credit, is_fresh) in credits.iter().zip(fresh.iter_mut()) {
+        let transfer = &credit.deposit.transfer;
+        if !keys.insert((&transfer.txid, transfer.log_index)) {
+            *is_fresh = false;
+        }
+    }
 }

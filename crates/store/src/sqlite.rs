@@ -89,55 +89,80 @@ pub(crate) async fn post_entry_in(
     entry: &JournalEntry,
     meta: &EntryMeta,
 ) -> Result<i64, StoreError> {
+    let ids = post_entries_in(conn, &[(entry, meta)]).await?;
+    ids.first()
+        .copied()
+        .ok_or_else(|| StoreError::Corrupt("no journal id for an entry".into()))
+}
+
+/// Appends `entries` to the journal in order and applies them to the balances
+/// inside the caller's DB transaction (a group commit when there are many); if
+/// any one is refused the caller drops the DB transaction, which writes
+/// nothing. Each touched balance is read and written once per batch.
+pub(crate) async fn post_entries_in(
+    conn: &mut sqlx::SqliteConnection,
+    entries: &[(&JournalEntry, &EntryMeta)],
+) -> Result<Vec<i64>, StoreError> {
     // Writing first takes SQLite's write lock at the start of the DB
     // transaction, so the balances read below are current and cannot change
     // before commit (a read-then-write upgrade could fail with BUSY instead).
-    let entry_id: i64 = sqlx::query_scalar(
-        "INSERT INTO journal_entries (kind, reason, created_at) VALUES (?, ?, ?) RETURNING id",
-    )
-    .bind(meta.kind)
-    .bind(&meta.reason)
-    .bind(meta.created_at)
-    .fetch_one(&mut *conn)
-    .await?;
+    let mut ids = Vec::with_capacity(entries.len());
+    for (_, meta) in entries {
+        let entry_id: i64 = sqlx::query_scalar(
+            "INSERT INTO journal_entries (kind, reason, created_at) VALUES (?, ?, ?) RETURNING id",
+        )
+        .bind(meta.kind)
+        .bind(&meta.reason)
+        .bind(meta.created_at)
+        .fetch_one(&mut *conn)
+        .await?;
+        ids.push(entry_id);
+    }
 
     let mut balances: BTreeMap<(Account, CoinId), AccountBalance> = BTreeMap::new();
-    for posting in entry.postings() {
-        let key = (posting.account.clone(), posting.coin.clone());
-        if balances.contains_key(&key) {
-            continue;
+    for (entry, _) in entries {
+        for posting in entry.postings() {
+            let key = (posting.account.clone(), posting.coin.clone());
+            if balances.contains_key(&key) {
+                continue;
+            }
+            let row = sqlx::query(
+                "SELECT debits_posted, credits_posted FROM balances
+                 WHERE account = ? AND coin_id = ?",
+            )
+            .bind(posting.account.key())
+            .bind(posting.coin.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+            let balance = match row {
+                Some(row) => balance_from_row(&row)?,
+                None => AccountBalance::default(),
+            };
+            balance.check(posting.account.balance_rule())?;
+            balances.insert(key, balance);
         }
-        let row = sqlx::query(
-            "SELECT debits_posted, credits_posted FROM balances WHERE account = ? AND coin_id = ?",
-        )
-        .bind(posting.account.key())
-        .bind(posting.coin.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-        let balance = match row {
-            Some(row) => balance_from_row(&row)?,
-            None => AccountBalance::default(),
-        };
-        balance.check(posting.account.balance_rule())?;
-        balances.insert(key, balance);
     }
     // On a refused entry the DB transaction is dropped, which rolls back the
-    // journal row inserted above: nothing is written.
-    apply_entry(entry, &mut balances)?;
+    // journal rows inserted above: nothing is written.
+    for (entry, _) in entries {
+        apply_entry(entry, &mut balances)?;
+    }
 
-    for (seq, posting) in entry.postings().iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO postings (entry_id, seq, account, coin_id, direction, amount)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(entry_id)
-        .bind(seq_number(seq)?)
-        .bind(posting.account.key())
-        .bind(posting.coin.as_str())
-        .bind(direction_word(posting.direction))
-        .bind(posting.amount.base_units().to_string())
-        .execute(&mut *conn)
-        .await?;
+    for ((entry, _), &entry_id) in entries.iter().zip(&ids) {
+        for (seq, posting) in entry.postings().iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO postings (entry_id, seq, account, coin_id, direction, amount)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(entry_id)
+            .bind(seq_number(seq)?)
+            .bind(posting.account.key())
+            .bind(posting.coin.as_str())
+            .bind(direction_word(posting.direction))
+            .bind(posting.amount.base_units().to_string())
+            .execute(&mut *conn)
+            .await?;
+        }
     }
     for ((account, coin), balance) in &balances {
         sqlx::query(
@@ -154,7 +179,7 @@ pub(crate) async fn post_entry_in(
         .execute(&mut *conn)
         .await?;
     }
-    Ok(entry_id)
+    Ok(ids)
 }
 
 #[async_trait]

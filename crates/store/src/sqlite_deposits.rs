@@ -1,22 +1,22 @@
 //! `DepositStore` and `OutboxStore` on SQLite.
 
 use async_trait::async_trait;
-use ccgate_ledger::{JournalEntry, MerchantId};
+use ccgate_ledger::MerchantId;
 use secrecy::{ExposeSecret, SecretSlice};
 
 use crate::deposits::{
-    ChainTransfer, Checkout, DepositAddress, DepositStore, MerchantSettings, NewDeposit,
+    ChainTransfer, Checkout, DepositAddress, DepositCredit, DepositStore, MerchantSettings,
     NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook, SeenTransfer, WebhookAttempt,
     WebhookCounts, WebhookNext, WebhookRow,
 };
 use crate::rows::{
     ADDRESS_COLUMNS, CHECKOUT_COLUMNS, ORDER_COLUMNS, TRANSFER_COLUMNS, WEBHOOK_COLUMNS,
-    address_from_row, attempt_from_row, checkout_from_row, claimed_from_rows, order_from_row,
-    outbox_after, payment_from_row, response_head, settings_from_row, to_i64, to_u32, to_u64,
-    transfer_from_row, webhook_counts, webhook_row,
+    address_from_row, attempt_from_row, checkout_from_row, claimed_from_rows, mark_repeats_within,
+    order_from_row, outbox_after, payment_from_row, response_head, settings_from_row, to_i64,
+    to_u32, to_u64, transfer_from_row, webhook_counts, webhook_row,
 };
-use crate::sqlite::post_entry_in;
-use crate::{EntryMeta, SqliteStore, StoreError};
+use crate::sqlite::post_entries_in;
+use crate::{SqliteStore, StoreError};
 
 /// Queues a webhook inside the caller's DB transaction.
 pub(crate) async fn insert_webhook(
@@ -526,54 +526,83 @@ impl DepositStore for SqliteStore {
         Ok(())
     }
 
-    async fn credit_deposit(
+    async fn credit_deposits(
         &self,
-        deposit: &NewDeposit,
-        entry: &JournalEntry,
-        meta: &EntryMeta,
-        webhook: &NewWebhook,
-    ) -> Result<bool, StoreError> {
-        let transfer = &deposit.transfer;
-        let mut db_tx = self.pool.begin().await?;
-        let entry_id = post_entry_in(&mut db_tx, entry, meta).await?;
-        // The unique (chain, txid, log_index) makes a second credit of the same
-        // transfer a no-op, whichever process or restart attempts it: the DB
-        // transaction is dropped, taking the journal entry above with it.
-        let claimed = sqlx::query(
-            "INSERT INTO deposits
-                 (record_id, chain, txid, log_index, app_id, address, user_id, order_id, token_id,
-                  coin_id, paid_amount, service_fee, credit_amount, from_address, memo,
-                  block_height, block_time_ms, journal_entry_id, credited_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (chain, txid, log_index) DO NOTHING",
-        )
-        .bind(&deposit.record_id)
-        .bind(&transfer.chain)
-        .bind(&transfer.txid)
-        .bind(i64::from(transfer.log_index))
-        .bind(deposit.app_id.as_str())
-        .bind(&transfer.to_address)
-        .bind(&deposit.user_id)
-        .bind(&deposit.order_id)
-        .bind(transfer.token_id.as_str())
-        .bind(deposit.coin_id.as_str())
-        .bind(transfer.amount.base_units().to_string())
-        .bind(deposit.service_fee.base_units().to_string())
-        .bind(deposit.credit_amount.base_units().to_string())
-        .bind(&transfer.from_address)
-        .bind(&transfer.memo)
-        .bind(to_i64(transfer.block_height, "block height")?)
-        .bind(transfer.block_time_ms)
-        .bind(entry_id)
-        .bind(deposit.credited_at)
-        .execute(&mut *db_tx)
-        .await?;
-        if claimed.rows_affected() == 0 {
-            return Ok(false);
+        chain: &str,
+        scanned_height: Option<u64>,
+        credits: &[DepositCredit],
+    ) -> Result<Vec<bool>, StoreError> {
+        // IMMEDIATE takes SQLite's write lock at once, so no other process can
+        // credit between the look-up below and the commit.
+        let mut db_tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        if let Some(height) = scanned_height {
+            sqlx::query(
+                "INSERT INTO chain_cursors (chain, scanned_height) VALUES (?, ?)
+                 ON CONFLICT (chain) DO UPDATE SET scanned_height = excluded.scanned_height",
+            )
+            .bind(chain)
+            .bind(to_i64(height, "height")?)
+            .execute(&mut *db_tx)
+            .await?;
         }
-        insert_webhook(&mut db_tx, webhook).await?;
+        let mut fresh = Vec::with_capacity(credits.len());
+        for credit in credits {
+            let transfer = &credit.deposit.transfer;
+            let credited_before: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM deposits WHERE chain = ? AND txid = ? AND log_index = ?",
+            )
+            .bind(&transfer.chain)
+            .bind(&transfer.txid)
+            .bind(i64::from(transfer.log_index))
+            .fetch_optional(&mut *db_tx)
+            .await?;
+            fresh.push(credited_before.is_none());
+        }
+        mark_repeats_within(credits, &mut fresh);
+        let applied: Vec<&DepositCredit> = credits
+            .iter()
+            .zip(&fresh)
+            .filter_map(|(credit, &is_fresh)| is_fresh.then_some(credit))
+            .collect();
+        let entries: Vec<_> = applied.iter().map(|c| (&c.entry, &c.meta)).collect();
+        let entry_ids = post_entries_in(&mut db_tx, &entries).await?;
+        for (credit, entry_id) in applied.iter().zip(entry_ids) {
+            let deposit = &credit.deposit;
+            let transfer = &deposit.transfer;
+            // No ON CONFLICT: the look-up above under the write lock is what
+            // skips repeats, so a conflict here is a fault and fails the batch.
+            sqlx::query(
+                "INSERT INTO deposits
+                     (record_id, chain, txid, log_index, app_id, address, user_id, order_id,
+                      token_id, coin_id, paid_amount, service_fee, credit_amount, from_address,
+                      memo, block_height, block_time_ms, journal_entry_id, credited_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&deposit.record_id)
+            .bind(&transfer.chain)
+            .bind(&transfer.txid)
+            .bind(i64::from(transfer.log_index))
+            .bind(deposit.app_id.as_str())
+            .bind(&transfer.to_address)
+            .bind(&deposit.user_id)
+            .bind(&deposit.order_id)
+            .bind(transfer.token_id.as_str())
+            .bind(deposit.coin_id.as_str())
+            .bind(transfer.amount.base_units().to_string())
+            .bind(deposit.service_fee.base_units().to_string())
+            .bind(deposit.credit_amount.base_units().to_string())
+            .bind(&transfer.from_address)
+            .bind(&transfer.memo)
+            .bind(to_i64(transfer.block_height, "block height")?)
+            .bind(transfer.block_time_ms)
+            .bind(entry_id)
+            .bind(deposit.credited_at)
+            .execute(&mut *db_tx)
+            .await?;
+            insert_webhook(&mut db_tx, &credit.webhook).await?;
+        }
         db_tx.commit().await?;
-        Ok(true)
+        Ok(fresh)
     }
 }
 

@@ -14,11 +14,11 @@ use ccgate_ledger::{
     TokenId,
 };
 use ccgate_store::{
-    CachingStore, ChainTransfer, Checkout, CwalletAccount, DepositAddress, DepositStore, EntryMeta,
-    MasterKey, MerchantSettings, MerchantStatus, NewDeposit, NewWebhook, Order, OrderPayment,
-    OutboxStore, PgStore, SeenTransfer, SqliteStore, Store, StoreError, WebhookAttempt,
-    WebhookCounts, WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore, generate_app_id,
-    generate_app_secret, verify_ledger,
+    CachingStore, ChainTransfer, Checkout, CwalletAccount, DepositAddress, DepositCredit,
+    DepositStore, EntryMeta, MasterKey, MerchantSettings, MerchantStatus, NewDeposit, NewWebhook,
+    Order, OrderPayment, OutboxStore, PgStore, SeenTransfer, SqliteStore, Store, StoreError,
+    WebhookAttempt, WebhookCounts, WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore,
+    generate_app_id, generate_app_secret, verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Connection;
@@ -209,6 +209,85 @@ async fn concurrent_writers(stores: Vec<Arc<dyn Store>>) {
         100 + credits - debits
     );
     let audit = verify_ledger(stores[0].as_ref()).await.unwrap();
+    assert!(audit.mismatches.is_empty(), "{:?}", audit.mismatches);
+}
+
+/// Two creditors (two pools: two processes or instances) commit the same
+/// block of deposits at once, as two watchers can: each transfer is credited
+/// exactly once, with one entry and one webhook, and the books balance.
+async fn racing_group_commits_credit_each_transfer_once<S>(stores: Vec<Arc<S>>)
+where
+    S: Store + DepositStore + OutboxStore,
+{
+    const TRANSFERS: usize = 300;
+    let merchant = new_merchant(stores[0].as_ref()).await;
+    let block: Vec<DepositCredit> = (0..TRANSFERS)
+        .map(|i| {
+            let units = 1_000 + u128::try_from(i).unwrap();
+            let record_id = format!("record-{i}");
+            DepositCredit {
+                deposit: NewDeposit {
+                    record_id: record_id.clone(),
+                    transfer: ChainTransfer {
+                        chain: "ETH".into(),
+                        txid: format!("0x{i:064x}"),
+                        log_index: 0,
+                        block_height: 9,
+                        block_time_ms: NOW_MS,
+                        from_address: "0xfrom".into(),
+                        to_address: "0xto".into(),
+                        memo: String::new(),
+                        token_id: TokenId::new("usdt-eth"),
+                        amount: Amount::from_base_units(units),
+                    },
+                    app_id: merchant.clone(),
+                    user_id: Some("user-1".into()),
+                    order_id: None,
+                    coin_id: usdt(),
+                    service_fee: Amount::from_base_units(0),
+                    credit_amount: Amount::from_base_units(units),
+                    credited_at: NOW,
+                },
+                entry: JournalEntry::transfer(
+                    custody(),
+                    Account::MerchantAvailable(merchant.clone()),
+                    usdt(),
+                    Amount::from_base_units(units),
+                )
+                .unwrap(),
+                meta: meta("deposit"),
+                webhook: webhook(&merchant, &record_id, "DirectDeposit"),
+            }
+        })
+        .collect();
+    let block = Arc::new(block);
+    let mut tasks = Vec::new();
+    for store in stores.iter().cycle().take(4) {
+        let store = Arc::clone(store);
+        let block = Arc::clone(&block);
+        tasks.push(tokio::spawn(async move {
+            store.credit_deposits("ETH", Some(9), &block).await
+        }));
+    }
+    let mut applied = vec![0u32; TRANSFERS];
+    for task in tasks {
+        for (count, now) in applied.iter_mut().zip(task.await.unwrap().unwrap()) {
+            *count += u32::from(now);
+        }
+    }
+    assert!(applied.iter().all(|&count| count == 1), "{applied:?}");
+    let store = stores[0].as_ref();
+    assert_eq!(store.journal().await.unwrap().len(), TRANSFERS);
+    let expected: u128 = (0..TRANSFERS)
+        .map(|i| 1_000 + u128::try_from(i).unwrap())
+        .sum();
+    assert_eq!(available(store, &merchant).await, expected);
+    assert_eq!(
+        store.webhook_counts().await.unwrap().pending,
+        u64::try_from(TRANSFERS).unwrap()
+    );
+    assert_eq!(store.chain_cursor("ETH").await.unwrap(), Some(9));
+    let audit = verify_ledger(store).await.unwrap();
     assert!(audit.mismatches.is_empty(), "{:?}", audit.mismatches);
 }
 
@@ -576,20 +655,30 @@ where
         posting(Account::OperatorFees, Direction::Credit, 500),
     ])
     .unwrap();
-    let deposited = webhook(&merchant, "record-1", "Invoice");
-    assert!(
+    let credit = DepositCredit {
+        deposit,
+        entry: deposit_entry,
+        meta: meta("deposit"),
+        webhook: webhook(&merchant, "record-1", "Invoice"),
+    };
+    assert_eq!(
         store
-            .credit_deposit(&deposit, &deposit_entry, &meta("deposit"), &deposited)
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .credit_deposit(&deposit, &deposit_entry, &meta("deposit"), &deposited)
+            .credit_deposits("ETH", Some(7), &[credit.clone(), credit.clone()])
             .await
             .unwrap(),
+        vec![true, false],
+        "a transfer repeated within a batch is credited once"
+    );
+    assert_eq!(store.chain_cursor("ETH").await.unwrap(), Some(7));
+    assert_eq!(
+        store
+            .credit_deposits("ETH", None, std::slice::from_ref(&credit))
+            .await
+            .unwrap(),
+        vec![false],
         "a transfer is credited once"
     );
+    assert_eq!(store.chain_cursor("ETH").await.unwrap(), Some(7));
     assert_eq!(store.journal().await.unwrap().len(), 1);
     assert_eq!(available(store, &merchant).await, 999_500);
     assert!(
@@ -1033,6 +1122,15 @@ async fn sqlite_concurrent_writers_from_two_pools() {
     concurrent_writers(vec![first, second]).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_racing_group_commits_credit_each_transfer_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate();
+    let first = Arc::new(sqlite_store(&dir, &key).await);
+    let second = Arc::new(sqlite_store(&dir, &key).await);
+    racing_group_commits_credit_each_transfer_once(vec![first, second]).await;
+}
+
 #[tokio::test]
 async fn sqlite_secret_is_not_stored_in_clear_and_needs_the_key() {
     let dir = tempfile::tempdir().unwrap();
@@ -1306,6 +1404,16 @@ async fn pg_concurrent_writers_from_two_pools() {
     // Started together, as two instances may be: both create the schema.
     let (first, second) = tokio::join!(pg.store(&key), pg.store(&key));
     concurrent_writers(vec![Arc::new(first), Arc::new(second)]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_racing_group_commits_credit_each_transfer_once() {
+    let Some(pg) = PgSchema::new().await else {
+        return;
+    };
+    let key = MasterKey::generate();
+    let (first, second) = tokio::join!(pg.store(&key), pg.store(&key));
+    racing_group_commits_credit_each_transfer_once(vec![Arc::new(first), Arc::new(second)]).await;
 }
 
 #[tokio::test]

@@ -3,23 +3,25 @@
 //! `INSERT … ON CONFLICT DO NOTHING` on its unique key: a concurrent writer of
 //! the same key waits for the first DB transaction and then writes nothing.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
-use ccgate_ledger::{JournalEntry, MerchantId};
+use ccgate_ledger::MerchantId;
 use secrecy::{ExposeSecret, SecretSlice};
 
 use crate::deposits::{
-    ChainTransfer, Checkout, DepositAddress, DepositStore, MerchantSettings, NewDeposit,
+    ChainTransfer, Checkout, DepositAddress, DepositCredit, DepositStore, MerchantSettings,
     NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook, SeenTransfer, WebhookAttempt,
     WebhookCounts, WebhookNext, WebhookRow,
 };
-use crate::postgres::post_entry_in;
+use crate::postgres::post_entries_in;
 use crate::rows::{
     ADDRESS_COLUMNS, CHECKOUT_COLUMNS, ORDER_COLUMNS, TRANSFER_COLUMNS, WEBHOOK_COLUMNS,
-    address_from_row, attempt_from_row, checkout_from_row, claimed_from_rows, order_from_row,
-    outbox_after, payment_from_row, response_head, settings_from_row, to_i64, to_u32, to_u64,
-    transfer_from_row, webhook_counts, webhook_row,
+    address_from_row, attempt_from_row, checkout_from_row, claimed_from_rows, mark_repeats_within,
+    order_from_row, outbox_after, payment_from_row, response_head, settings_from_row, to_i64,
+    to_u32, to_u64, transfer_from_row, webhook_counts, webhook_row,
 };
-use crate::{EntryMeta, PgStore, StoreError};
+use crate::{PgStore, StoreError};
 
 /// Queues a webhook inside the caller's DB transaction.
 pub(crate) async fn insert_webhook(
@@ -531,57 +533,201 @@ impl DepositStore for PgStore {
         Ok(())
     }
 
-    async fn credit_deposit(
+    async fn credit_deposits(
         &self,
-        deposit: &NewDeposit,
-        entry: &JournalEntry,
-        meta: &EntryMeta,
-        webhook: &NewWebhook,
-    ) -> Result<bool, StoreError> {
-        let transfer = &deposit.transfer;
+        chain: &str,
+        scanned_height: Option<u64>,
+        credits: &[DepositCredit],
+    ) -> Result<Vec<bool>, StoreError> {
         let mut db_tx = self.pool.begin().await?;
-        let entry_id = post_entry_in(&mut db_tx, entry, meta).await?;
-        // The unique (chain, txid, log_index) makes a second credit of the same
-        // transfer a no-op, whichever instance or restart attempts it (a
-        // concurrent one waits for the first to commit): the DB transaction is
-        // dropped, taking the journal entry above with it.
-        let claimed = sqlx::query(
-            "INSERT INTO deposits
-                 (record_id, chain, txid, log_index, app_id, address, user_id, order_id, token_id,
-                  coin_id, paid_amount, service_fee, credit_amount, from_address, memo,
-                  block_height, block_time_ms, journal_entry_id, credited_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                     $17, $18, $19)
-             ON CONFLICT (chain, txid, log_index) DO NOTHING",
-        )
-        .bind(&deposit.record_id)
-        .bind(&transfer.chain)
-        .bind(&transfer.txid)
-        .bind(i64::from(transfer.log_index))
-        .bind(deposit.app_id.as_str())
-        .bind(&transfer.to_address)
-        .bind(&deposit.user_id)
-        .bind(&deposit.order_id)
-        .bind(transfer.token_id.as_str())
-        .bind(deposit.coin_id.as_str())
-        .bind(transfer.amount.base_units().to_string())
-        .bind(deposit.service_fee.base_units().to_string())
-        .bind(deposit.credit_amount.base_units().to_string())
-        .bind(&transfer.from_address)
-        .bind(&transfer.memo)
-        .bind(to_i64(transfer.block_height, "block height")?)
-        .bind(transfer.block_time_ms)
-        .bind(entry_id)
-        .bind(deposit.credited_at)
-        .execute(&mut *db_tx)
-        .await?;
-        if claimed.rows_affected() == 0 {
-            return Ok(false);
+        // One creditor per chain at a time, whichever instance: the look-up
+        // below then cannot miss a concurrent credit of the same transfer.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(format!("ccgate deposits {chain}"))
+            .execute(&mut *db_tx)
+            .await?;
+        let mut txids = Vec::with_capacity(credits.len());
+        let mut log_indexes = Vec::with_capacity(credits.len());
+        for credit in credits {
+            txids.push(credit.deposit.transfer.txid.as_str());
+            log_indexes.push(i64::from(credit.deposit.transfer.log_index));
         }
-        insert_webhook(&mut db_tx, webhook).await?;
+        let credited_before: HashSet<(String, i64)> = sqlx::query_as(
+            "SELECT d.txid, d.log_index FROM deposits d
+             JOIN UNNEST($2::text[], $3::bigint[]) AS t(txid, log_index)
+               ON d.txid = t.txid AND d.log_index = t.log_index
+             WHERE d.chain = $1",
+        )
+        .bind(chain)
+        .bind(&txids)
+        .bind(&log_indexes)
+        .fetch_all(&mut *db_tx)
+        .await?
+        .into_iter()
+        .collect();
+        let mut fresh: Vec<bool> = txids
+            .iter()
+            .zip(&log_indexes)
+            .map(|(txid, &log_index)| !credited_before.contains(&((*txid).to_owned(), log_index)))
+            .collect();
+        mark_repeats_within(credits, &mut fresh);
+        let applied: Vec<&DepositCredit> = credits
+            .iter()
+            .zip(&fresh)
+            .filter_map(|(credit, &is_fresh)| is_fresh.then_some(credit))
+            .collect();
+        let entries: Vec<_> = applied.iter().map(|c| (&c.entry, &c.meta)).collect();
+        let entry_ids = post_entries_in(&mut db_tx, &entries).await?;
+        insert_deposits(&mut db_tx, &applied, &entry_ids).await?;
+        insert_webhooks(&mut db_tx, applied.iter().map(|c| &c.webhook)).await?;
+        if let Some(height) = scanned_height {
+            sqlx::query(
+                "INSERT INTO chain_cursors (chain, scanned_height) VALUES ($1, $2)
+                 ON CONFLICT (chain) DO UPDATE SET scanned_height = excluded.scanned_height",
+            )
+            .bind(chain)
+            .bind(to_i64(height, "height")?)
+            .execute(&mut *db_tx)
+            .await?;
+        }
         db_tx.commit().await?;
-        Ok(true)
+        Ok(fresh)
     }
+}
+
+/// Records credited deposits in one statement; no ON CONFLICT, because the
+/// caller's look-up under the chain's lock is what skips repeats, so a
+/// conflict here is a fault and fails the batch.
+async fn insert_deposits(
+    conn: &mut sqlx::PgConnection,
+    applied: &[&DepositCredit],
+    entry_ids: &[i64],
+) -> Result<(), StoreError> {
+    let mut columns = DepositColumns::default();
+    for (credit, &entry_id) in applied.iter().zip(entry_ids) {
+        let deposit = &credit.deposit;
+        let transfer = &deposit.transfer;
+        columns.record_ids.push(deposit.record_id.as_str());
+        columns.chains.push(transfer.chain.as_str());
+        columns.txids.push(transfer.txid.as_str());
+        columns.log_indexes.push(i64::from(transfer.log_index));
+        columns.app_ids.push(deposit.app_id.as_str());
+        columns.addresses.push(transfer.to_address.as_str());
+        columns.user_ids.push(deposit.user_id.as_deref());
+        columns.order_ids.push(deposit.order_id.as_deref());
+        columns.token_ids.push(transfer.token_id.as_str());
+        columns.coin_ids.push(deposit.coin_id.as_str());
+        columns.paid.push(transfer.amount.base_units().to_string());
+        columns
+            .fees
+            .push(deposit.service_fee.base_units().to_string());
+        columns
+            .credited
+            .push(deposit.credit_amount.base_units().to_string());
+        columns.from_addresses.push(transfer.from_address.as_str());
+        columns.memos.push(transfer.memo.as_str());
+        columns
+            .heights
+            .push(to_i64(transfer.block_height, "block height")?);
+        columns.block_times.push(transfer.block_time_ms);
+        columns.entry_ids.push(entry_id);
+        columns.credited_at.push(deposit.credited_at);
+    }
+    sqlx::query(
+        "INSERT INTO deposits
+             (record_id, chain, txid, log_index, app_id, address, user_id, order_id, token_id,
+              coin_id, paid_amount, service_fee, credit_amount, from_address, memo,
+              block_height, block_time_ms, journal_entry_id, credited_at)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[],
+                              $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+                              $11::text[], $12::text[], $13::text[], $14::text[], $15::text[],
+                              $16::bigint[], $17::bigint[], $18::bigint[], $19::bigint[])",
+    )
+    .bind(&columns.record_ids)
+    .bind(&columns.chains)
+    .bind(&columns.txids)
+    .bind(&columns.log_indexes)
+    .bind(&columns.app_ids)
+    .bind(&columns.addresses)
+    .bind(&columns.user_ids)
+    .bind(&columns.order_ids)
+    .bind(&columns.token_ids)
+    .bind(&columns.coin_ids)
+    .bind(&columns.paid)
+    .bind(&columns.fees)
+    .bind(&columns.credited)
+    .bind(&columns.from_addresses)
+    .bind(&columns.memos)
+    .bind(&columns.heights)
+    .bind(&columns.block_times)
+    .bind(&columns.entry_ids)
+    .bind(&columns.credited_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The deposits of a batch as columns, for one `UNNEST` insert.
+#[derive(Default)]
+struct DepositColumns<'a> {
+    record_ids: Vec<&'a str>,
+    chains: Vec<&'a str>,
+    txids: Vec<&'a str>,
+    log_indexes: Vec<i64>,
+    app_ids: Vec<&'a str>,
+    addresses: Vec<&'a str>,
+    user_ids: Vec<Option<&'a str>>,
+    order_ids: Vec<Option<&'a str>>,
+    token_ids: Vec<&'a str>,
+    coin_ids: Vec<&'a str>,
+    paid: Vec<String>,
+    fees: Vec<String>,
+    credited: Vec<String>,
+    from_addresses: Vec<&'a str>,
+    memos: Vec<&'a str>,
+    heights: Vec<i64>,
+    block_times: Vec<i64>,
+    entry_ids: Vec<i64>,
+    credited_at: Vec<i64>,
+}
+
+/// Queues webhooks inside the caller's DB transaction, in one statement.
+async fn insert_webhooks<'w>(
+    conn: &mut sqlx::PgConnection,
+    webhooks: impl Iterator<Item = &'w NewWebhook>,
+) -> Result<(), StoreError> {
+    let mut app_ids = Vec::new();
+    let mut record_ids = Vec::new();
+    let mut order_types = Vec::new();
+    let mut urls = Vec::new();
+    let mut payloads = Vec::new();
+    let mut created = Vec::new();
+    for webhook in webhooks {
+        app_ids.push(webhook.app_id.as_str());
+        record_ids.push(webhook.record_id.as_str());
+        order_types.push(webhook.order_type);
+        urls.push(webhook.url.as_deref());
+        payloads.push(webhook.payload.as_str());
+        created.push(webhook.created_at_ms);
+    }
+    sqlx::query(
+        "INSERT INTO webhook_outbox
+             (app_id, record_id, order_type, url, payload, status, attempts,
+              next_attempt_at_ms, created_at_ms)
+         SELECT app_id, record_id, order_type, url, payload, 'pending', 0, created, created
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])
+              WITH ORDINALITY AS t(app_id, record_id, order_type, url, payload, created, n)
+         ORDER BY n",
+    )
+    .bind(&app_ids)
+    .bind(&record_ids)
+    .bind(&order_types)
+    .bind(&urls)
+    .bind(&payloads)
+    .bind(&created)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 #[async_trait]

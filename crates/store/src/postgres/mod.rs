@@ -135,14 +135,34 @@ pub(crate) async fn post_entry_in(
     entry: &JournalEntry,
     meta: &EntryMeta,
 ) -> Result<i64, StoreError> {
+    let ids = post_entries_in(conn, &[(entry, meta)]).await?;
+    ids.first()
+        .copied()
+        .ok_or_else(|| StoreError::Corrupt("no journal id drawn for an entry".into()))
+}
+
+/// Appends `entries` to the journal in order and applies them to the balances
+/// inside the caller's DB transaction (a group commit when there are many); if
+/// any one is refused the caller drops the DB transaction, which writes
+/// nothing. The statements are per batch, not per entry: the round trips of a
+/// block's worth of deposits are a handful, and its commit one durable write.
+pub(crate) async fn post_entries_in(
+    conn: &mut PgConnection,
+    entries: &[(&JournalEntry, &EntryMeta)],
+) -> Result<Vec<i64>, StoreError> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
     // Every balance row is locked before any is read, in one order shared by
-    // all writers (account key, then coin, by bytes), so two entries touching
+    // all writers (account key, then coin, by bytes), so two batches touching
     // the same accounts wait for each other instead of deadlocking.
     let mut touched: BTreeMap<(String, String), (Account, CoinId)> = BTreeMap::new();
-    for posting in entry.postings() {
-        touched
-            .entry((posting.account.key(), posting.coin.as_str().to_owned()))
-            .or_insert_with(|| (posting.account.clone(), posting.coin.clone()));
+    for (entry, _) in entries {
+        for posting in entry.postings() {
+            touched
+                .entry((posting.account.key(), posting.coin.as_str().to_owned()))
+                .or_insert_with(|| (posting.account.clone(), posting.coin.clone()));
+        }
     }
     let mut balances: BTreeMap<(Account, CoinId), AccountBalance> = BTreeMap::new();
     for ((account_key, coin), (account, coin_id)) in &touched {
@@ -171,33 +191,69 @@ pub(crate) async fn post_entry_in(
     }
     // On a refused entry the DB transaction is dropped, taking the zero rows
     // above with it: nothing is written.
-    apply_entry(entry, &mut balances)?;
+    for (entry, _) in entries {
+        apply_entry(entry, &mut balances)?;
+    }
 
-    // The id is drawn only now, with the locks held: an entry that depends on
+    // Ids are drawn only now, with the locks held: an entry that depends on
     // another one's balances always gets a later id, so replaying the journal
     // in id order (`verify_ledger`) meets them in the order they were applied.
-    let entry_id: i64 = sqlx::query_scalar(
-        "INSERT INTO journal_entries (kind, reason, created_at) VALUES ($1, $2, $3) RETURNING id",
+    let mut ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT nextval(pg_get_serial_sequence('journal_entries', 'id'))
+         FROM generate_series(1, $1)",
     )
-    .bind(meta.kind)
-    .bind(&meta.reason)
-    .bind(meta.created_at)
-    .fetch_one(&mut *conn)
+    .bind(i64::try_from(entries.len()).map_err(|_| StoreError::Corrupt("batch too large".into()))?)
+    .fetch_all(&mut *conn)
     .await?;
-    for (seq, posting) in entry.postings().iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO postings (entry_id, seq, account, coin_id, direction, amount)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(entry_id)
-        .bind(seq_number(seq)?)
-        .bind(posting.account.key())
-        .bind(posting.coin.as_str())
-        .bind(direction_word(posting.direction))
-        .bind(posting.amount.base_units().to_string())
-        .execute(&mut *conn)
-        .await?;
+    ids.sort_unstable();
+    if ids.len() != entries.len() {
+        return Err(StoreError::Corrupt("journal ids drawn short".into()));
     }
+
+    let mut kinds = Vec::with_capacity(entries.len());
+    let mut reasons = Vec::with_capacity(entries.len());
+    let mut created = Vec::with_capacity(entries.len());
+    let mut posting_rows = PostingColumns::default();
+    for ((entry, meta), &entry_id) in entries.iter().zip(&ids) {
+        kinds.push(meta.kind);
+        reasons.push(meta.reason.as_str());
+        created.push(meta.created_at);
+        for (seq, posting) in entry.postings().iter().enumerate() {
+            posting_rows.entry_ids.push(entry_id);
+            posting_rows.seqs.push(seq_number(seq)?);
+            posting_rows.accounts.push(posting.account.key());
+            posting_rows.coins.push(posting.coin.as_str());
+            posting_rows
+                .directions
+                .push(direction_word(posting.direction));
+            posting_rows
+                .amounts
+                .push(posting.amount.base_units().to_string());
+        }
+    }
+    sqlx::query(
+        "INSERT INTO journal_entries (id, kind, reason, created_at) OVERRIDING SYSTEM VALUE
+         SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bigint[])",
+    )
+    .bind(&ids)
+    .bind(&kinds)
+    .bind(&reasons)
+    .bind(&created)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO postings (entry_id, seq, account, coin_id, direction, amount)
+         SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[],
+                              $6::text[])",
+    )
+    .bind(&posting_rows.entry_ids)
+    .bind(&posting_rows.seqs)
+    .bind(&posting_rows.accounts)
+    .bind(&posting_rows.coins)
+    .bind(&posting_rows.directions)
+    .bind(&posting_rows.amounts)
+    .execute(&mut *conn)
+    .await?;
     for ((account, coin), balance) in &balances {
         sqlx::query(
             "UPDATE balances SET debits_posted = $3, credits_posted = $4
@@ -210,7 +266,18 @@ pub(crate) async fn post_entry_in(
         .execute(&mut *conn)
         .await?;
     }
-    Ok(entry_id)
+    Ok(ids)
+}
+
+/// The postings of a batch as columns, for one `UNNEST` insert.
+#[derive(Default)]
+struct PostingColumns<'a> {
+    entry_ids: Vec<i64>,
+    seqs: Vec<i64>,
+    accounts: Vec<String>,
+    coins: Vec<&'a str>,
+    directions: Vec<&'static str>,
+    amounts: Vec<String>,
 }
 
 #[async_trait]

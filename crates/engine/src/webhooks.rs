@@ -3,12 +3,14 @@
 //! with `success` in the body as acknowledged, and otherwise retries on the
 //! ladder of decisions §7, logging every attempt.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ccgate_api::sign;
 use ccgate_store::{DepositStore, OutboxStore, OutboxWebhook, Store, WebhookAttempt, WebhookNext};
 use secrecy::ExposeSecret;
+use tokio::sync::watch;
 
 use crate::EngineError;
 
@@ -21,6 +23,9 @@ pub const DELIVERY_TIMEOUT_MS_DEFAULT: u64 = 10_000;
 const BATCH_MAX: u32 = 64;
 /// Bytes of a receiver's answer read and kept for the log.
 const RESPONSE_HEAD_BYTES_MAX: usize = 256;
+/// How long deliveries in flight may still finish once the worker is told to
+/// stop; the rest are cut and their claims handed back.
+const HAND_BACK_AFTER_MS: u64 = 2_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryConfig {
@@ -62,6 +67,8 @@ pub struct WebhookSender {
     deposits: Arc<dyn DepositStore>,
     client: reqwest::Client,
     config: Arc<DeliveryConfig>,
+    /// Becomes `true` when the process is stopping.
+    stopping: Option<watch::Receiver<bool>>,
 }
 
 impl WebhookSender {
@@ -82,7 +89,17 @@ impl WebhookSender {
             deposits,
             client,
             config: Arc::new(config),
+            stopping: None,
         })
+    }
+
+    /// Once `stopping` turns `true`, deliveries in flight get
+    /// [`HAND_BACK_AFTER_MS`] to finish; the claims of those that do not are
+    /// handed back, so another instance (or the next start) sends them at
+    /// once instead of after the lease runs out.
+    pub fn hand_back_when(mut self, stopping: watch::Receiver<bool>) -> WebhookSender {
+        self.stopping = Some(stopping);
+        self
     }
 
     /// Delivers every webhook due at `now_unix_ms`; returns how many attempts
@@ -90,24 +107,61 @@ impl WebhookSender {
     pub async fn tick(&self, now_unix_ms: i64) -> Result<usize, EngineError> {
         // The claim outlasts an attempt, so a crash mid-delivery only delays it.
         let lease_ms = i64::try_from(self.config.timeout_ms.saturating_mul(2)).unwrap_or(i64::MAX);
+        let claimed_until_ms = now_unix_ms.saturating_add(lease_ms);
         let due = self
             .outbox
             .claim_due_webhooks(now_unix_ms, lease_ms, BATCH_MAX)
             .await?;
         let count = due.len();
+        let mut in_flight: HashSet<i64> = due.iter().map(|webhook| webhook.id).collect();
         let mut deliveries = tokio::task::JoinSet::new();
         for webhook in due {
             let sender = self.clone();
-            deliveries.spawn(async move { sender.deliver(webhook, now_unix_ms).await });
+            deliveries.spawn(async move {
+                let id = webhook.id;
+                (id, sender.deliver(webhook, now_unix_ms).await)
+            });
         }
-        while let Some(done) = deliveries.join_next().await {
-            match done {
-                Ok(Ok(())) => {}
-                Ok(Err(err)) => tracing::error!(error = %err, "record a webhook attempt"),
-                Err(err) => tracing::error!(error = %err, "webhook delivery task failed"),
+        let cut_off = self.stopped_for(Duration::from_millis(HAND_BACK_AFTER_MS));
+        tokio::pin!(cut_off);
+        loop {
+            tokio::select! {
+                done = deliveries.join_next() => match done {
+                    None => break,
+                    Some(Ok((id, recorded))) => {
+                        in_flight.remove(&id);
+                        if let Err(err) = recorded {
+                            tracing::error!(error = %err, "record a webhook attempt");
+                        }
+                    }
+                    Some(Err(err)) => tracing::error!(error = %err, "webhook delivery task failed"),
+                },
+                () = &mut cut_off => {
+                    deliveries.abort_all();
+                    // Due from the tick's start: at once for whoever looks next.
+                    let ids: Vec<i64> = in_flight.into_iter().collect();
+                    let handed_back = self
+                        .outbox
+                        .release_webhooks(&ids, claimed_until_ms, now_unix_ms)
+                        .await?;
+                    tracing::info!(handed_back, "stopping: unfinished webhook deliveries handed back");
+                    break;
+                }
             }
         }
         Ok(count)
+    }
+
+    /// Resolves `grace` after the stop signal; never without one.
+    async fn stopped_for(&self, grace: Duration) {
+        let Some(mut stopping) = self.stopping.clone() else {
+            return std::future::pending().await;
+        };
+        if stopping.wait_for(|stop| *stop).await.is_err() {
+            // The signal's sender is gone: no stop will come.
+            return std::future::pending().await;
+        }
+        tokio::time::sleep(grace).await;
     }
 
     async fn deliver(&self, webhook: OutboxWebhook, now_unix_ms: i64) -> Result<(), EngineError> {

@@ -392,6 +392,18 @@ pub trait OutboxStore: Send + Sync + std::fmt::Debug + 'static {
         next: WebhookNext,
     ) -> Result<(), StoreError>;
 
+    /// Hands claimed webhooks back without an attempt (a worker stopping):
+    /// each of `ids` still pending under the claim that ran to
+    /// `claimed_until_ms` becomes due at `now_ms`, for any worker to take.
+    /// One whose claim has since changed (attempted, or claimed again after
+    /// its lease ran out) is left alone. Returns how many were handed back.
+    async fn release_webhooks(
+        &self,
+        ids: &[i64],
+        claimed_until_ms: i64,
+        now_ms: i64,
+    ) -> Result<u64, StoreError>;
+
     /// Counts a `webhook/resend` call if the merchant is within its limits;
     /// `false` (and nothing counted) when one is reached.
     async fn record_resend_call(

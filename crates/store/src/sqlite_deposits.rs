@@ -629,6 +629,30 @@ impl OutboxStore for SqliteStore {
         claimed_from_rows(&rows)
     }
 
+    async fn release_webhooks(
+        &self,
+        ids: &[i64],
+        claimed_until_ms: i64,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let mut db_tx = self.pool.begin().await?;
+        let mut released = 0;
+        for id in ids {
+            released += sqlx::query(
+                "UPDATE webhook_outbox SET next_attempt_at_ms = ?
+                 WHERE id = ? AND status = 'pending' AND next_attempt_at_ms = ?",
+            )
+            .bind(now_ms)
+            .bind(id)
+            .bind(claimed_until_ms)
+            .execute(&mut *db_tx)
+            .await?
+            .rows_affected();
+        }
+        db_tx.commit().await?;
+        Ok(released)
+    }
+
     async fn record_webhook_attempt(
         &self,
         id: i64,

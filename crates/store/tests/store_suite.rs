@@ -713,6 +713,30 @@ where
             .is_empty(),
         "leased"
     );
+    // A stopping worker hands its claim back: due at once, no attempt counted;
+    // only under the claim it still holds.
+    let both = [claimed[0].id, claimed[1].id];
+    assert_eq!(
+        store
+            .release_webhooks(&both, NOW_MS + 29_000, NOW_MS + 10)
+            .await
+            .unwrap(),
+        0,
+        "not under that claim"
+    );
+    assert_eq!(
+        store
+            .release_webhooks(&both[..1], NOW_MS + 30_000, NOW_MS + 10)
+            .await
+            .unwrap(),
+        1
+    );
+    let reclaimed = store
+        .claim_due_webhooks(NOW_MS + 10, 30_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(reclaimed.len(), 1);
+    assert_eq!((reclaimed[0].id, reclaimed[0].attempts), (claimed[0].id, 0));
     let long_head = "é".repeat(200);
     let failed = WebhookAttempt {
         attempt: 1,

@@ -32,7 +32,8 @@ pub fn spawn<B: Backend>(
         Arc::clone(&state.store),
         backend.clone(),
     ));
-    let sender = WebhookSender::new(backend.clone(), Arc::clone(&state.store), backend, delivery)?;
+    let sender = WebhookSender::new(backend.clone(), Arc::clone(&state.store), backend, delivery)?
+        .hand_back_when(stopped.clone());
     let clock = Arc::clone(&state.clock);
     let watch_clock = Arc::clone(&clock);
     let payout_clock = Arc::clone(&clock);

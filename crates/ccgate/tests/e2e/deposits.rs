@@ -271,6 +271,54 @@ fn a_webhook_survives_a_kill_9_between_credit_and_delivery() {
 }
 
 #[test]
+fn stopping_hands_an_unfinished_delivery_back_at_once() {
+    // A receiver that takes the request and never answers: the delivery is in
+    // flight (under a 20 s claim, twice the 10 s timeout) when SIGTERM comes.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("http://{}/hook", silent.local_addr().unwrap());
+    let (accepted, connections) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in silent.incoming() {
+            if accepted.send(stream).is_err() {
+                return;
+            }
+        }
+    });
+    let mut gateway = Gateway::start(&[]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.set_webhook(&merchant, &silent_url);
+    let to = address(&gateway, &merchant, "user-3", "ETH")["data"]["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    pay_and_confirm(&gateway, &to, "2");
+    let _held = connections
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the delivery reaches the receiver");
+    assert!(gateway.terminate().success());
+
+    // Handed back: no attempt counted, due now rather than when the claim
+    // would have run out.
+    let stopped_at_ms = crate::support::now() * 1000;
+    let listed: Value =
+        serde_json::from_str(&gateway.cli_ok(&["webhooks", "list", "--json"])).unwrap();
+    assert_eq!(listed[0]["status"], "pending");
+    assert_eq!(listed[0]["attempts"], 0);
+    let due_ms = listed[0]["next_attempt_at_ms"].as_i64().unwrap();
+    assert!(
+        due_ms <= stopped_at_ms + 1_000,
+        "due at {due_ms}, stopped at {stopped_at_ms}: the claim was kept"
+    );
+
+    let receiver = HttpStub::start(200, "success");
+    gateway.set_webhook(&merchant, &receiver.url);
+    let _restarted = gateway.restart(&[]);
+    let hooks = receiver.wait_for_requests(1);
+    let body: Value = serde_json::from_slice(&hooks[0].body).unwrap();
+    assert_eq!(body["paid_amount"], "2");
+}
+
+#[test]
 fn webhook_resend_sends_failed_webhooks_again_within_its_limits() {
     let receiver = HttpStub::start(500, "down");
     let gateway = Gateway::start(&["--webhook-retry-ms", "50"]);

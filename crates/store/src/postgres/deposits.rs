@@ -756,6 +756,24 @@ impl OutboxStore for PgStore {
         claimed_from_rows(&rows)
     }
 
+    async fn release_webhooks(
+        &self,
+        ids: &[i64],
+        claimed_until_ms: i64,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let released = sqlx::query(
+            "UPDATE webhook_outbox SET next_attempt_at_ms = $1
+             WHERE id = ANY($2) AND status = 'pending' AND next_attempt_at_ms = $3",
+        )
+        .bind(now_ms)
+        .bind(ids)
+        .bind(claimed_until_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(released.rows_affected())
+    }
+
     async fn record_webhook_attempt(
         &self,
         id: i64,

@@ -7,12 +7,16 @@ use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
-use ccgate_store::{DepositStore, OutboxStore, PgStore, SqliteStore, Store, WithdrawalStore};
+use ccgate_store::{
+    DepositStore, OutboxStore, PgStore, SandboxStore, SqliteStore, Store, WithdrawalStore,
+};
 
 use crate::data_dir::DataDir;
 
 /// Everything `serve` needs of a store, for its generic start-up.
-pub trait Backend: Store + DepositStore + OutboxStore + WithdrawalStore + Clone {
+pub trait Backend:
+    Store + DepositStore + OutboxStore + WithdrawalStore + SandboxStore + Clone
+{
     /// Waits for the pool's connections to close.
     fn close(&self) -> impl Future<Output = ()> + Send;
 }
@@ -108,6 +112,27 @@ impl Database {
             Database::Sqlite(db) => Arc::new(db.clone()),
             Database::Postgres(db) => Arc::new(db.clone()),
         }
+    }
+
+    pub fn sandbox(&self) -> Arc<dyn SandboxStore> {
+        match self {
+            Database::Sqlite(db) => Arc::new(db.clone()),
+            Database::Postgres(db) => Arc::new(db.clone()),
+        }
+    }
+
+    /// "Now" in business time: the sandbox's clock if it has moved it, so an
+    /// operator command (a devnet payment, say) lands where the server is.
+    pub async fn business_now_ms(&self) -> anyhow::Result<i64> {
+        let real = ccgate_engine::clock::real_now_ms();
+        Ok(match self.sandbox().sandbox_clock().await? {
+            Some(stored) => ccgate_engine::clock::ClockSetting {
+                offset_ms: stored.offset_ms,
+                frozen_at_ms: stored.frozen_at_ms,
+            }
+            .now_at(real),
+            None => real,
+        })
     }
 
     pub async fn close(&self) {

@@ -21,6 +21,9 @@ pub struct Settings {
     /// Units of each currency one US dollar buys (USD = 1).
     pub fiat_rates: BTreeMap<String, Decimal>,
     pub price_feed: Option<HttpPriceFeedConfig>,
+    /// Run `serve` as a sandbox (virtual clock, sandbox controls), as
+    /// `serve --sandbox` does.
+    pub sandbox: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +74,8 @@ struct File {
     #[serde(default)]
     fiat: BTreeMap<String, String>,
     price_feed: Option<FeedSection>,
+    #[serde(default)]
+    sandbox: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -322,6 +327,7 @@ impl Settings {
             prices: PriceTable::new(prices),
             fiat_rates,
             price_feed,
+            sandbox: file.sandbox,
         })
     }
 }

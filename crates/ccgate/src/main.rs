@@ -82,6 +82,50 @@ enum Command {
     /// Measure the HTTP API against a bare axum baseline.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Drive a `serve --sandbox`: its virtual clock (through its admin API).
+    Sandbox(SandboxArgs),
+}
+
+#[derive(Debug, Args)]
+struct SandboxArgs {
+    /// The sandbox's admin API; default: the one the server on --data-dir wrote.
+    #[arg(long, env = "CCGATE_ADMIN_URL", global = true)]
+    admin_url: Option<String>,
+    #[command(subcommand)]
+    command: SandboxCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum SandboxCommand {
+    /// The business clock: show, advance, freeze, resume.
+    #[command(subcommand)]
+    Clock(ClockCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ClockCommand {
+    /// Where business time stands (`--json`: {"now": UNIX_SECONDS, "now_ms", "frozen", "offset_ms"}).
+    Show {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move business time forward (e.g. `31m30s`, `2h`, `90s`, `1500ms`), firing
+    /// what falls due on the way in order; returns once it has settled.
+    Advance {
+        by: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop business time.
+    Freeze {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Let business time run on from where it stands.
+    Resume {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -198,6 +242,10 @@ struct ServeArgs {
     /// How long a webhook receiver may take to answer.
     #[arg(long, env = "CCGATE_WEBHOOK_TIMEOUT_MS", default_value_t = ccgate_engine::webhooks::DELIVERY_TIMEOUT_MS_DEFAULT)]
     webhook_timeout_ms: u64,
+    /// Run as a sandbox: a virtual business clock and the sandbox controls on
+    /// the admin API (also `sandbox = true` in the config file).
+    #[arg(long, env = "CCGATE_SANDBOX")]
+    sandbox: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -389,6 +437,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Command::Doctor => return commands::ops::doctor(&data_dir, &database, &settings).await,
+        Command::Sandbox(args) => {
+            let api = commands::sandbox::AdminApi::locate(&data_dir, args.admin_url.as_deref())?;
+            let SandboxCommand::Clock(clock) = args.command;
+            let (action, json) = match clock {
+                ClockCommand::Show { json } => (commands::sandbox::ClockAction::Show, json),
+                ClockCommand::Advance { by, json } => {
+                    (commands::sandbox::ClockAction::Advance(by), json)
+                }
+                ClockCommand::Freeze { json } => (commands::sandbox::ClockAction::Freeze, json),
+                ClockCommand::Resume { json } => (commands::sandbox::ClockAction::Resume, json),
+            };
+            commands::sandbox::clock(&api, action, json).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
         _ => {}
     }
     let database = backend::Database::open(&data_dir, &database).await?;
@@ -466,7 +528,8 @@ async fn operate(
         | Command::Doctor
         | Command::Coins(_)
         | Command::Bench(_)
-        | Command::Call(_) => {}
+        | Command::Call(_)
+        | Command::Sandbox(_) => {}
     }
     Ok(ExitCode::SUCCESS)
 }

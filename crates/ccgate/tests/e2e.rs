@@ -23,6 +23,8 @@ mod postgres;
 mod reliability;
 #[path = "e2e/resources.rs"]
 mod resources;
+#[path = "e2e/sandbox.rs"]
+mod sandbox;
 #[path = "e2e/withdrawals.rs"]
 mod withdrawals;
 

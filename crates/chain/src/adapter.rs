@@ -120,6 +120,11 @@ impl ChainSet {
             .ok_or_else(|| ChainError::UnknownChain(code.chars().take(32).collect()))
     }
 
+    /// The simulated chains, in chain-code order.
+    pub fn devnets(&self) -> impl Iterator<Item = &Arc<DevnetChain>> {
+        self.devnets.values()
+    }
+
     pub fn adapters(&self) -> impl Iterator<Item = &Arc<dyn ChainAdapter>> {
         self.adapters.iter()
     }

@@ -106,6 +106,27 @@ impl DevnetChain {
     }
 }
 
+impl DevnetChain {
+    /// When the next block produced by time appears after `now_unix_ms`.
+    pub async fn next_block_at(&self, now_unix_ms: i64) -> Result<i64, ChainError> {
+        let state = self
+            .store
+            .devnet_chain(self.chain.code.as_str(), now_unix_ms)
+            .await?;
+        Ok(next_block_at(state, self.chain.block_time_ms, now_unix_ms))
+    }
+}
+
+/// The first moment after `now_unix_ms` at which [`height_at`] grows.
+pub fn next_block_at(state: DevnetChainState, block_time_ms: u64, now_unix_ms: i64) -> i64 {
+    let block_time = i64::try_from(block_time_ms.max(1)).unwrap_or(i64::MAX);
+    let elapsed = now_unix_ms.saturating_sub(state.genesis_unix_ms).max(0);
+    let blocks = elapsed / block_time;
+    state
+        .genesis_unix_ms
+        .saturating_add(blocks.saturating_add(1).saturating_mul(block_time))
+}
+
 /// A transaction hash as the family writes it.
 fn txid_text(family: ChainFamily, hash: &[u8; 32]) -> String {
     match family {
@@ -231,5 +252,28 @@ mod tests {
             ..state
         };
         assert_eq!(height_at(mined, 12_000, 1_024_000), 13);
+    }
+
+    #[test]
+    fn the_next_block_is_where_the_height_grows() {
+        let state = DevnetChainState {
+            genesis_unix_ms: 1_000_000,
+            mined_blocks: 3,
+        };
+        for now in [
+            999_000, 1_000_000, 1_005_000, 1_011_999, 1_012_000, 1_030_000,
+        ] {
+            let next = next_block_at(state, 12_000, now);
+            assert!(next > now);
+            assert_eq!(
+                height_at(state, 12_000, next),
+                height_at(state, 12_000, now.max(1_000_000)) + 1,
+                "at {now}"
+            );
+            assert_eq!(
+                height_at(state, 12_000, next - 1),
+                height_at(state, 12_000, now)
+            );
+        }
     }
 }

@@ -43,6 +43,8 @@ pub enum EngineError {
     DuplicateMerchantOrderId(String),
     #[error(transparent)]
     Price(#[from] ccgate_pricefeed::PriceError),
+    #[error("sandbox: {0}")]
+    Sandbox(String),
     #[error("serialise a webhook: {0}")]
     Serialise(#[from] serde_json::Error),
 }

@@ -4,13 +4,24 @@
 //! every loop can be driven one tick at a time.
 
 pub mod addresses;
+pub mod clock;
 pub mod deposits;
 pub mod devnet;
 mod error;
 mod ids;
 pub mod orders;
+pub mod sandbox;
 pub mod webhooks;
 pub mod withdrawals;
 
 pub use error::EngineError;
 pub use ids::RecordIds;
+
+/// The background work, built once: `serve` runs it on intervals, and the
+/// sandbox drives the same loops through its clock advances.
+#[derive(Debug, Clone)]
+pub struct Loops {
+    pub watcher: std::sync::Arc<deposits::DepositWatcher>,
+    pub withdrawals: std::sync::Arc<withdrawals::Withdrawals>,
+    pub sender: webhooks::WebhookSender,
+}

@@ -1,5 +1,6 @@
 //! The operator's HTTP API, on its own loopback-only listener: the devnet's
-//! `pay` and `mine`, order refunds, and Prometheus `/metrics`, for CI scripts in any language. Plain JSON in and out
+//! `pay` and `mine`, order refunds, Prometheus `/metrics`, and in sandbox mode
+//! the sandbox's controls, for CI scripts in any language. Plain JSON in and out
 //! (`{"error": "…"}` with HTTP 400 on a refusal); no signature, because only
 //! processes on this machine can reach it.
 
@@ -10,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use ccgate_engine::devnet::{self, PayRequest};
+use ccgate_engine::sandbox::ClockView;
 use ccgate_ledger::MerchantId;
 use serde::Deserialize;
 use serde_json::json;
@@ -17,12 +19,23 @@ use serde_json::json;
 use crate::AppState;
 
 pub fn admin_router(state: AppState) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/admin/devnet/pay", post(pay))
         .route("/admin/devnet/mine", post(mine))
         .route("/admin/orders/refund", post(refund))
-        .route("/metrics", get(crate::metrics::scrape))
-        .with_state(state)
+        .route("/metrics", get(crate::metrics::scrape));
+    // The sandbox's controls exist only in sandbox mode: a production
+    // gateway has no endpoint that moves its clock.
+    let router = if state.sandbox.is_some() {
+        router
+            .route("/admin/sandbox/clock", get(clock_show))
+            .route("/admin/sandbox/clock/advance", post(clock_advance))
+            .route("/admin/sandbox/clock/freeze", post(clock_freeze))
+            .route("/admin/sandbox/clock/resume", post(clock_resume))
+    } else {
+        router
+    };
+    router.with_state(state)
 }
 
 #[derive(Debug, Deserialize)]
@@ -119,6 +132,78 @@ async fn refund(State(state): State<AppState>, Json(body): Json<RefundBody>) -> 
             "status": refund.status.as_str(),
         }))
         .into_response(),
+        Err(err) => refused(err),
+    }
+}
+
+fn not_a_sandbox() -> Response {
+    refused("this gateway is not a sandbox (start it with `serve --sandbox`)")
+}
+
+fn clock_json(clock: ClockView) -> serde_json::Value {
+    json!({
+        "now": clock.now_ms.div_euclid(1000),
+        "now_ms": clock.now_ms,
+        "frozen": clock.frozen,
+        "offset_ms": clock.offset_ms,
+    })
+}
+
+async fn clock_show(State(state): State<AppState>) -> Response {
+    match state.sandbox.as_deref() {
+        Some(sandbox) => Json(clock_json(sandbox.view())).into_response(),
+        None => not_a_sandbox(),
+    }
+}
+
+async fn clock_freeze(State(state): State<AppState>) -> Response {
+    let Some(sandbox) = state.sandbox.as_deref() else {
+        return not_a_sandbox();
+    };
+    match sandbox.freeze().await {
+        Ok(clock) => Json(clock_json(clock)).into_response(),
+        Err(err) => refused(err),
+    }
+}
+
+async fn clock_resume(State(state): State<AppState>) -> Response {
+    let Some(sandbox) = state.sandbox.as_deref() else {
+        return not_a_sandbox();
+    };
+    match sandbox.resume().await {
+        Ok(clock) => Json(clock_json(clock)).into_response(),
+        Err(err) => refused(err),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdvanceBody {
+    /// A duration such as `31m30s`, `2h`, `90s` or `1500ms`.
+    by: String,
+}
+
+async fn clock_advance(State(state): State<AppState>, Json(body): Json<AdvanceBody>) -> Response {
+    let Some(sandbox) = state.sandbox.as_deref() else {
+        return not_a_sandbox();
+    };
+    let by = match humantime::parse_duration(body.by.trim()) {
+        Ok(by) => by,
+        Err(err) => {
+            return refused(format!(
+                "`by` {:?} is not a duration like 31m30s, 2h or 1500ms: {err}",
+                body.by
+            ));
+        }
+    };
+    let by_ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+    match sandbox.advance(by_ms).await {
+        Ok(advanced) => {
+            let mut answer = clock_json(advanced.clock);
+            answer["steps"] = json!(advanced.steps);
+            answer["work_done"] = json!(advanced.work_done);
+            Json(answer).into_response()
+        }
         Err(err) => refused(err),
     }
 }

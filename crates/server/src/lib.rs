@@ -7,7 +7,6 @@
 
 mod admin;
 mod auth;
-mod clock;
 pub mod failure;
 mod metrics;
 pub mod openapi;
@@ -34,7 +33,8 @@ use tower_http::request_id::{
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 pub use admin::admin_router;
-pub use clock::{Clock, SystemClock};
+pub use ccgate_engine::clock::{Clock, SystemClock};
+use ccgate_engine::sandbox::Sandbox;
 pub use metrics::Metrics;
 pub use rate_limit::RateLimit;
 
@@ -88,6 +88,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<Metrics>,
+    /// Present only in sandbox mode (`serve --sandbox`): the clock's controls.
+    pub sandbox: Option<Arc<Sandbox>>,
 }
 
 const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");

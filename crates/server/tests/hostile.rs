@@ -295,6 +295,7 @@ async fn app_state(store: Arc<SqliteStore>, registry: Registry) -> AppState {
         withdrawals,
         withdrawal_store: store,
         clock: Arc::new(SystemClock),
+        sandbox: None,
         config: Arc::new(ServerConfig {
             // `oneshot` requests carry no source address, so nothing to limit.
             rate_limit_per_sec: None,

@@ -13,6 +13,7 @@ mod error;
 mod master_key;
 mod postgres;
 mod rows;
+mod sandbox;
 mod sqlite;
 mod sqlite_deposits;
 mod sqlite_withdrawals;
@@ -34,6 +35,7 @@ pub use deposits::{
 pub use error::StoreError;
 pub use master_key::MasterKey;
 pub use postgres::PgStore;
+pub use sandbox::{SandboxStore, StoredClock};
 pub use sqlite::SqliteStore;
 pub use withdrawals::{Withdrawal, WithdrawalStatus, WithdrawalStore};
 

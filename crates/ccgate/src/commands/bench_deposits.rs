@@ -51,6 +51,7 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<()> {
         &settings,
         config,
         u64::from(args.deposits) + 1,
+        Arc::new(ccgate_server::SystemClock),
     )
     .await?;
     let merchant = MerchantId::new(generate_app_id(unix_now()));
@@ -153,7 +154,8 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<()> {
 
     // Latency with the production loops running: a second block of payments
     // to the same addresses, timed from the block that confirms it.
-    let loops = background::spawn(&state, &sqlite, DeliveryConfig::default(), stopped)?;
+    let loops = background::loops(&state, &sqlite, DeliveryConfig::default(), stopped.clone())?;
+    let loops = background::spawn(&loops, &state.clock, &stopped, None);
     wait_for_webhooks(&arrivals, &first_round).await?;
     let txids = pay_everyone(&devnet, &addresses).await?;
     devnet

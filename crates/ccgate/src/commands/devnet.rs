@@ -2,7 +2,6 @@ use ccgate_chain::ChainSet;
 use ccgate_engine::devnet::{self, PayRequest};
 use serde_json::json;
 
-use super::unix_now_ms;
 use crate::backend::Database;
 use crate::config::Settings;
 
@@ -18,7 +17,8 @@ pub async fn mine(
     blocks: u64,
 ) -> anyhow::Result<()> {
     let chains = chains(database, settings);
-    let (code, height) = devnet::mine(&chains, chain, blocks, unix_now_ms()).await?;
+    let (code, height) =
+        devnet::mine(&chains, chain, blocks, database.business_now_ms().await?).await?;
     println!("{code} height {height}");
     Ok(())
 }
@@ -31,7 +31,13 @@ pub async fn pay(
     json: bool,
 ) -> anyhow::Result<()> {
     let chains = chains(database, settings);
-    let paid = devnet::pay(&settings.registry, &chains, request, unix_now_ms()).await?;
+    let paid = devnet::pay(
+        &settings.registry,
+        &chains,
+        request,
+        database.business_now_ms().await?,
+    )
+    .await?;
     let transfer = &paid.transfer;
     if json {
         println!(

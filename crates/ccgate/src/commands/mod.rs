@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod merchant;
 pub mod ops;
 pub mod order;
+pub mod sandbox;
 pub mod serve;
 pub mod webhooks;
 

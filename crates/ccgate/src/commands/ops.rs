@@ -129,12 +129,16 @@ pub async fn doctor(
             );
             let chains =
                 ChainSet::simulated(&settings.registry, store.clone(), database.deposits());
+            let now_ms = match database.business_now_ms().await {
+                Ok(now_ms) => now_ms,
+                Err(_) => unix_now_ms(),
+            };
             for adapter in chains.adapters() {
                 let code = adapter.chain().code.to_string();
                 report(
                     &format!("chain {code}"),
                     adapter
-                        .height(unix_now_ms())
+                        .height(now_ms)
                         .await
                         .map(|h| format!("devnet height {h}"))
                         .map_err(|e| e.to_string()),

@@ -6,7 +6,6 @@ use ccgate_ledger::MerchantId;
 use ccgate_pricefeed::StaticPrices;
 use serde_json::json;
 
-use super::unix_now_ms;
 use crate::backend::Database;
 use crate::config::Settings;
 
@@ -47,7 +46,7 @@ pub async fn refund(
             &request.merchant_order_id,
             request.address.trim(),
             request.amount.trim(),
-            unix_now_ms(),
+            database.business_now_ms().await?,
         )
         .await?;
     if request.json {

@@ -1,10 +1,13 @@
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use ccgate_chain::ChainSet;
 use ccgate_engine::addresses::AddressBook;
+use ccgate_engine::clock::Clock;
 use ccgate_engine::orders::Orders;
+use ccgate_engine::sandbox::Sandbox;
 use ccgate_engine::webhooks::DeliveryConfig;
 use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::MerchantId;
@@ -20,6 +23,8 @@ use crate::config::Settings;
 use crate::data_dir::DataDir;
 
 pub const CACHE_TTL_MS_DEFAULT: u64 = 1_000;
+/// In the data directory while `serve` runs: its admin API's base URL.
+pub const ADMIN_URL_FILE: &str = "admin.url";
 
 /// The state `serve` runs with; `bench` builds the same. A live price feed
 /// starts refreshing here, in the background.
@@ -28,6 +33,7 @@ pub async fn app_state<B: Backend>(
     settings: &Settings,
     config: ServerConfig,
     address_quota: u64,
+    clock: Arc<dyn Clock>,
 ) -> anyhow::Result<AppState> {
     let prices: Arc<dyn PriceSource> = match &settings.price_feed {
         Some(feed) => {
@@ -74,9 +80,10 @@ pub async fn app_state<B: Backend>(
         orders,
         deposits: backend.clone(),
         outbox: backend,
-        clock: Arc::new(SystemClock),
+        clock,
         config: Arc::new(config),
         metrics: Arc::new(Metrics::default()),
+        sandbox: None,
     })
 }
 
@@ -87,9 +94,14 @@ pub async fn run(
     args: ServeArgs,
 ) -> anyhow::Result<()> {
     let location = Database::describe(data_dir, database);
+    let admin_url_file = data_dir.path().join(ADMIN_URL_FILE);
     match Database::open(data_dir, database).await? {
-        Database::Sqlite(backend) => run_with(backend, &location, settings, args).await,
-        Database::Postgres(backend) => run_with(backend, &location, settings, args).await,
+        Database::Sqlite(backend) => {
+            run_with(backend, &location, &admin_url_file, settings, args).await
+        }
+        Database::Postgres(backend) => {
+            run_with(backend, &location, &admin_url_file, settings, args).await
+        }
     }
 }
 
@@ -97,9 +109,26 @@ pub async fn run(
 async fn run_with<B: Backend>(
     backend: B,
     location: &str,
+    admin_url_file: &Path,
     settings: &Settings,
     args: ServeArgs,
 ) -> anyhow::Result<()> {
+    // One virtual clock in sandbox mode: the state's time and the controls'.
+    let virtual_clock = if args.sandbox || settings.sandbox {
+        Some(Sandbox::load_clock(&backend).await?)
+    } else {
+        if backend.sandbox_clock().await?.is_some() {
+            anyhow::bail!(
+                "this database's business clock was moved by the sandbox, so its data only makes \
+                 sense on that clock: serve it with --sandbox (or use a fresh data directory)"
+            );
+        }
+        None
+    };
+    let clock: Arc<dyn Clock> = match &virtual_clock {
+        Some(virtual_clock) => virtual_clock.clone(),
+        None => Arc::new(SystemClock),
+    };
     let store = Arc::new(CachingStore::new(
         backend,
         Duration::from_millis(args.cache_ttl_ms),
@@ -138,13 +167,39 @@ async fn run_with<B: Backend>(
         resend_per_minute: args.resend_per_minute,
         resend_per_day: args.resend_per_day,
     };
-    let state = app_state(store.clone(), settings, config, args.address_quota).await?;
+    let mut state = app_state(
+        store.clone(),
+        settings,
+        config,
+        args.address_quota,
+        Arc::clone(&clock),
+    )
+    .await?;
     let delivery = DeliveryConfig {
         retry_after_first_ms: args.webhook_retry_ms.clone(),
         timeout_ms: args.webhook_timeout_ms,
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let loops = background::spawn(&state, store.backend(), delivery, stopped)?;
+    let loops = background::loops(&state, store.backend(), delivery, stopped.clone())?;
+    let gate = if let Some(virtual_clock) = virtual_clock {
+        let controls = Sandbox::new(
+            virtual_clock,
+            Arc::new(store.backend().clone()),
+            Arc::new(store.backend().clone()),
+            Arc::clone(&state.chains),
+            loops.clone(),
+        );
+        let gate = controls.gate();
+        state.sandbox = Some(Arc::new(controls));
+        println!(
+            "SANDBOX MODE: business time is virtual (`ccgate sandbox clock show`) and the sandbox \
+             controls are on the admin API; nothing here moves real money"
+        );
+        Some(gate)
+    } else {
+        None
+    };
+    let loops = background::spawn(&loops, &state.clock, &stopped, gate);
     if !args.no_admin {
         if !args.admin_listen.ip().is_loopback() {
             anyhow::bail!(
@@ -155,7 +210,11 @@ async fn run_with<B: Backend>(
         let admin = tokio::net::TcpListener::bind(args.admin_listen)
             .await
             .with_context(|| format!("listen on {} for the admin API", args.admin_listen))?;
-        println!("ccgate admin listening on http://{}", admin.local_addr()?);
+        let admin_url = format!("http://{}", admin.local_addr()?);
+        println!("ccgate admin listening on {admin_url}");
+        // Where `ccgate sandbox …` and `ccgate listen` find this server.
+        std::fs::write(admin_url_file, &admin_url)
+            .with_context(|| format!("write {}", admin_url_file.display()))?;
         let router = ccgate_server::admin_router(state.clone());
         let mut stopped = stop.subscribe();
         tokio::spawn(async move {
@@ -177,6 +236,9 @@ async fn run_with<B: Backend>(
     let _ = stop.send(true);
     for task in loops {
         let _ = task.await;
+    }
+    if !args.no_admin {
+        let _ = std::fs::remove_file(admin_url_file);
     }
     Backend::close(store.backend()).await;
     tracing::info!("stopped");

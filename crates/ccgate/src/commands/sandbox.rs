@@ -1,0 +1,139 @@
+//! `ccgate sandbox …`: the sandbox's controls, through the running server's
+//! admin API (an advance must run the server's own loops, so it cannot be
+//! done beside the server on the database alone).
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+
+use super::serve::ADMIN_URL_FILE;
+use crate::data_dir::DataDir;
+
+/// The admin API of the `serve` running on a data directory.
+pub struct AdminApi {
+    base_url: String,
+    http: reqwest::Client,
+}
+
+impl AdminApi {
+    /// `explicit` (`--admin-url`), else the URL the server on `data_dir`
+    /// wrote when it started.
+    pub fn locate(data_dir: &DataDir, explicit: Option<&str>) -> anyhow::Result<AdminApi> {
+        let base_url = match explicit {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => {
+                let file = data_dir.path().join(ADMIN_URL_FILE);
+                std::fs::read_to_string(&file)
+                    .with_context(|| {
+                        format!(
+                            "no running `ccgate serve --sandbox` found on {} (no {}); start one, \
+                             or pass --admin-url",
+                            data_dir.path().display(),
+                            file.display()
+                        )
+                    })?
+                    .trim()
+                    .to_owned()
+            }
+        };
+        Ok(AdminApi {
+            base_url,
+            http: reqwest::Client::new(),
+        })
+    }
+
+    pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        let answer = self
+            .http
+            .get(format!("{}{path}", self.base_url))
+            .send()
+            .await;
+        self.read(path, answer).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        let answer = self
+            .http
+            .post(format!("{}{path}", self.base_url))
+            .json(body)
+            .send()
+            .await;
+        self.read(path, answer).await
+    }
+
+    async fn read(
+        &self,
+        path: &str,
+        answer: Result<reqwest::Response, reqwest::Error>,
+    ) -> anyhow::Result<Value> {
+        let answer = answer.with_context(|| {
+            format!(
+                "reach the admin API at {} (is `ccgate serve --sandbox` running?)",
+                self.base_url
+            )
+        })?;
+        let status = answer.status();
+        if status == reqwest::StatusCode::NOT_FOUND {
+            bail!(
+                "{} has no {path}: this server is not a sandbox (start it with `serve --sandbox`)",
+                self.base_url
+            );
+        }
+        let body: Value = answer
+            .json()
+            .await
+            .with_context(|| format!("read the admin API's answer to {path} (HTTP {status})"))?;
+        if status.is_success() {
+            return Ok(body);
+        }
+        match body["error"].as_str() {
+            Some(error) => bail!("{error}"),
+            None => bail!("{path} answered HTTP {status}"),
+        }
+    }
+}
+
+/// What to do with the clock.
+pub enum ClockAction {
+    Show,
+    Advance(String),
+    Freeze,
+    Resume,
+}
+
+pub async fn clock(api: &AdminApi, action: ClockAction, as_json: bool) -> anyhow::Result<()> {
+    let answer = match action {
+        ClockAction::Show => api.get("/admin/sandbox/clock").await?,
+        ClockAction::Advance(by) => {
+            api.post("/admin/sandbox/clock/advance", &json!({ "by": by }))
+                .await?
+        }
+        ClockAction::Freeze => api.post("/admin/sandbox/clock/freeze", &json!({})).await?,
+        ClockAction::Resume => api.post("/admin/sandbox/clock/resume", &json!({})).await?,
+    };
+    if as_json {
+        println!("{answer}");
+        return Ok(());
+    }
+    let now = answer["now"].as_i64().unwrap_or_default();
+    let when = time::OffsetDateTime::from_unix_timestamp(now)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| now.to_string());
+    let state = if answer["frozen"].as_bool() == Some(true) {
+        "frozen"
+    } else {
+        "running"
+    };
+    let offset_secs = answer["offset_ms"].as_i64().unwrap_or_default() / 1000;
+    println!("business time {when} ({now}), {state}, {offset_secs} s ahead of the real clock");
+    if let Some(steps) = answer["steps"].as_u64() {
+        println!(
+            "advanced through {steps} moment(s) where something fell due; {} piece(s) of work done",
+            answer["work_done"].as_u64().unwrap_or_default()
+        );
+    }
+    Ok(())
+}

@@ -84,6 +84,31 @@ enum Command {
     Bench(BenchCommand),
     /// Drive a `serve --sandbox`: its virtual clock (through its admin API).
     Sandbox(SandboxArgs),
+    /// Make a business event happen in a running sandbox (`--list` names them): builds what it
+    /// needs, drives the devnet and the clock, prints what happened and which webhooks went out.
+    Trigger(TriggerArgs),
+}
+
+#[derive(Debug, Args)]
+struct TriggerArgs {
+    /// The event, e.g. `order.paid` (see `--list`).
+    #[arg(required_unless_present = "list")]
+    name: Option<String>,
+    /// List the triggers and what each does.
+    #[arg(long)]
+    list: bool,
+    #[arg(long, required_unless_present = "list")]
+    app_id: Option<String>,
+    /// Use the merchant's order (or withdrawal) with this id instead of a new one.
+    #[arg(long)]
+    merchant_order_id: Option<String>,
+    /// Pay in this token (default: USDT on ETH).
+    #[arg(long)]
+    token_id: Option<String>,
+    #[arg(long, env = "CCGATE_ADMIN_URL")]
+    admin_url: Option<String>,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -451,6 +476,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             commands::sandbox::clock(&api, action, json).await?;
             return Ok(ExitCode::SUCCESS);
         }
+        Command::Trigger(args) => {
+            let api = commands::sandbox::AdminApi::locate(&data_dir, args.admin_url.as_deref())?;
+            match (args.list, args.name, args.app_id) {
+                (false, Some(name), Some(app_id)) => {
+                    let request = commands::sandbox::TriggerCall {
+                        name,
+                        app_id,
+                        merchant_order_id: args.merchant_order_id,
+                        token_id: args.token_id,
+                    };
+                    commands::sandbox::trigger(&api, &request, args.json).await?;
+                }
+                _ => commands::sandbox::list_triggers(&api, args.json).await?,
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         _ => {}
     }
     let database = backend::Database::open(&data_dir, &database).await?;
@@ -529,7 +570,8 @@ async fn operate(
         | Command::Coins(_)
         | Command::Bench(_)
         | Command::Call(_)
-        | Command::Sandbox(_) => {}
+        | Command::Sandbox(_)
+        | Command::Trigger(_) => {}
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -11,6 +11,7 @@ mod error;
 mod ids;
 pub mod orders;
 pub mod sandbox;
+pub mod triggers;
 pub mod webhooks;
 pub mod withdrawals;
 

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use ccgate_engine::devnet::{self, PayRequest};
 use ccgate_engine::sandbox::ClockView;
+use ccgate_engine::triggers::{TRIGGERS, TriggerRequest, Triggers};
 use ccgate_ledger::MerchantId;
 use serde::Deserialize;
 use serde_json::json;
@@ -32,6 +33,8 @@ pub fn admin_router(state: AppState) -> Router {
             .route("/admin/sandbox/clock/advance", post(clock_advance))
             .route("/admin/sandbox/clock/freeze", post(clock_freeze))
             .route("/admin/sandbox/clock/resume", post(clock_resume))
+            .route("/admin/sandbox/triggers", get(trigger_list))
+            .route("/admin/sandbox/trigger", post(trigger))
     } else {
         router
     };
@@ -203,6 +206,77 @@ async fn clock_advance(State(state): State<AppState>, Json(body): Json<AdvanceBo
             answer["steps"] = json!(advanced.steps);
             answer["work_done"] = json!(advanced.work_done);
             Json(answer).into_response()
+        }
+        Err(err) => refused(err),
+    }
+}
+
+async fn trigger_list() -> Response {
+    let triggers: Vec<_> = TRIGGERS
+        .iter()
+        .map(|(name, what)| json!({"name": name, "description": what}))
+        .collect();
+    Json(json!({ "triggers": triggers })).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TriggerBody {
+    name: String,
+    app_id: String,
+    merchant_order_id: Option<String>,
+    token_id: Option<String>,
+}
+
+async fn trigger(State(state): State<AppState>, Json(body): Json<TriggerBody>) -> Response {
+    let Some(sandbox) = state.sandbox.as_deref() else {
+        return not_a_sandbox();
+    };
+    let triggers = Triggers {
+        registry: &state.registry,
+        chains: &state.chains,
+        orders: &state.orders,
+        addresses: &state.addresses,
+        withdrawals: &state.withdrawals,
+        store: state.store.as_ref(),
+        deposits: state.deposits.as_ref(),
+        outbox: state.outbox.as_ref(),
+        withdrawal_store: state.withdrawal_store.as_ref(),
+        clock: state.clock.as_ref(),
+        sandbox,
+    };
+    let request = TriggerRequest {
+        name: body.name,
+        app_id: MerchantId::new(body.app_id),
+        merchant_order_id: body.merchant_order_id,
+        token_id: body.token_id,
+    };
+    match triggers.run(&request).await {
+        Ok(report) => {
+            let webhooks: Vec<_> = report
+                .webhooks
+                .iter()
+                .map(|row| {
+                    let payload: serde_json::Value =
+                        serde_json::from_str(&row.payload).unwrap_or_default();
+                    json!({
+                        "id": row.id,
+                        "type": row.order_type,
+                        "record_id": row.record_id,
+                        "status": row.status,
+                        "attempts": row.attempts,
+                        "payload": payload,
+                    })
+                })
+                .collect();
+            Json(json!({
+                "trigger": report.name,
+                "steps": report.steps,
+                "objects": report.objects,
+                "webhooks": webhooks,
+                "clock": clock_json(sandbox.view()),
+            }))
+            .into_response()
         }
         Err(err) => refused(err),
     }

@@ -137,3 +137,67 @@ pub async fn clock(api: &AdminApi, action: ClockAction, as_json: bool) -> anyhow
     }
     Ok(())
 }
+
+/// A trigger to run, as typed.
+pub struct TriggerCall {
+    pub name: String,
+    pub app_id: String,
+    pub merchant_order_id: Option<String>,
+    pub token_id: Option<String>,
+}
+
+pub async fn list_triggers(api: &AdminApi, as_json: bool) -> anyhow::Result<()> {
+    let answer = api.get("/admin/sandbox/triggers").await?;
+    if as_json {
+        println!("{answer}");
+        return Ok(());
+    }
+    for trigger in answer["triggers"].as_array().into_iter().flatten() {
+        println!(
+            "{:<22} {}",
+            trigger["name"].as_str().unwrap_or_default(),
+            trigger["description"].as_str().unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+pub async fn trigger(api: &AdminApi, call: &TriggerCall, as_json: bool) -> anyhow::Result<()> {
+    let mut body = json!({ "name": call.name, "app_id": call.app_id });
+    if let Some(id) = &call.merchant_order_id {
+        body["merchant_order_id"] = json!(id);
+    }
+    if let Some(token) = &call.token_id {
+        body["token_id"] = json!(token);
+    }
+    let answer = api.post("/admin/sandbox/trigger", &body).await?;
+    if as_json {
+        println!("{answer}");
+        return Ok(());
+    }
+    println!("trigger {}", call.name);
+    for step in answer["steps"].as_array().into_iter().flatten() {
+        println!("  - {}", step.as_str().unwrap_or_default());
+    }
+    println!("objects: {}", answer["objects"]);
+    let webhooks = answer["webhooks"].as_array().cloned().unwrap_or_default();
+    if webhooks.is_empty() {
+        println!("no webhooks went out");
+    }
+    for webhook in &webhooks {
+        let payload = &webhook["payload"];
+        let state = payload["pay_status"]
+            .as_str()
+            .or_else(|| payload["status"].as_str())
+            .unwrap_or("-");
+        println!(
+            "webhook #{} {} record {} ({state}): {} after {} attempt(s)",
+            webhook["id"],
+            webhook["type"].as_str().unwrap_or_default(),
+            webhook["record_id"].as_str().unwrap_or_default(),
+            webhook["status"].as_str().unwrap_or_default(),
+            webhook["attempts"]
+        );
+    }
+    Ok(())
+}

@@ -231,3 +231,142 @@ fn the_whole_retry_ladder_runs_in_one_advance() {
         real_time.as_millis()
     );
 }
+
+fn trigger(gateway: &Gateway, merchant: &Merchant, name: &str) -> Value {
+    serde_json::from_str(&gateway.cli_ok(&[
+        "trigger",
+        name,
+        "--app-id",
+        &merchant.app_id,
+        "--json",
+    ]))
+    .unwrap()
+}
+
+/// (type, pay_status or status) of each webhook a trigger reports, all delivered.
+fn delivered_webhooks(report: &Value) -> Vec<(String, String)> {
+    report["webhooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|webhook| {
+            assert_eq!(webhook["status"], "delivered", "{webhook}");
+            let payload = &webhook["payload"];
+            let state = payload["pay_status"]
+                .as_str()
+                .or_else(|| payload["status"].as_str())
+                .unwrap();
+            (
+                webhook["type"].as_str().unwrap().to_owned(),
+                state.to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn pair(kind: &str, state: &str) -> (String, String) {
+    (kind.to_owned(), state.to_owned())
+}
+
+#[test]
+fn every_trigger_makes_its_event_happen_and_reports_its_webhooks() {
+    let receiver = HttpStub::start(200, "success");
+    let gateway = Gateway::start(&["--sandbox"]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.set_webhook(&merchant, &receiver.url);
+
+    let listed: Value =
+        serde_json::from_str(&gateway.cli_ok(&["trigger", "--list", "--json"])).unwrap();
+    let names: Vec<&str> = listed["triggers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "order.paid",
+            "order.underpaid",
+            "order.overpaid",
+            "order.paid_late",
+            "order.expired",
+            "deposit.direct",
+            "withdrawal.succeeded",
+            "withdrawal.failed",
+            "refund.succeeded"
+        ]
+    );
+
+    let paid = trigger(&gateway, &merchant, "order.paid");
+    assert_eq!(paid["objects"]["order"]["status"], "Successful");
+    assert_eq!(delivered_webhooks(&paid), [pair("API Deposit", "success")]);
+
+    let under = trigger(&gateway, &merchant, "order.underpaid");
+    assert_eq!(under["objects"]["order"]["status"], "Pending");
+    assert_eq!(under["objects"]["order"]["underpaid"], true);
+    assert_eq!(under["objects"]["order"]["paid"], "5");
+    assert_eq!(delivered_webhooks(&under), [pair("API Deposit", "success")]);
+
+    let over = trigger(&gateway, &merchant, "order.overpaid");
+    assert_eq!(over["objects"]["order"]["status"], "Successful");
+    assert_eq!(over["objects"]["order"]["overpaid"], true);
+    assert_eq!(over["objects"]["order"]["paid"], "15");
+
+    let late = trigger(&gateway, &merchant, "order.paid_late");
+    assert_eq!(late["objects"]["order"]["status"], "Expired");
+    assert_eq!(late["objects"]["order"]["paid"], "10");
+    assert_eq!(delivered_webhooks(&late), [pair("API Deposit", "success")]);
+
+    let expired = trigger(&gateway, &merchant, "order.expired");
+    assert_eq!(expired["objects"]["order"]["status"], "Expired");
+    assert!(delivered_webhooks(&expired).is_empty());
+
+    let direct = trigger(&gateway, &merchant, "deposit.direct");
+    assert_eq!(
+        delivered_webhooks(&direct),
+        [pair("Direct Deposit", "success")]
+    );
+
+    let sent = trigger(&gateway, &merchant, "withdrawal.succeeded");
+    assert_eq!(sent["objects"]["withdrawal"]["status"], "successful");
+    assert_eq!(
+        delivered_webhooks(&sent),
+        [
+            pair("Direct Deposit", "success"),
+            pair("API Withdrawal", "success")
+        ]
+    );
+
+    let failed = trigger(&gateway, &merchant, "withdrawal.failed");
+    assert_eq!(failed["objects"]["withdrawal"]["status"], "failed");
+    assert_eq!(
+        delivered_webhooks(&failed),
+        [
+            pair("Direct Deposit", "success"),
+            pair("API Withdrawal", "failed")
+        ]
+    );
+
+    let refund = trigger(&gateway, &merchant, "refund.succeeded");
+    assert_eq!(refund["objects"]["refunds"][0]["status"], "successful");
+    assert_eq!(refund["objects"]["refunds"][0]["amount"], "5");
+    assert_eq!(
+        delivered_webhooks(&refund),
+        [pair("API Deposit", "success"), pair("Refund", "success")]
+    );
+
+    // Every webhook reported reached the receiver, and the books balance.
+    let reported: usize = [
+        &paid, &under, &over, &late, &expired, &direct, &sent, &failed, &refund,
+    ]
+    .iter()
+    .map(|r| r["webhooks"].as_array().unwrap().len())
+    .sum();
+    assert_eq!(receiver.received().len(), reported);
+    assert!(gateway.cli_ok(&["ledger", "verify"]).contains("all equal"));
+
+    let unknown = gateway.cli(&["trigger", "order.refunded", "--app-id", &merchant.app_id]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("refund.succeeded"));
+}

@@ -1,0 +1,511 @@
+//! Sandbox triggers (like `stripe trigger`): each builds what it needs for one
+//! business event — an order, a deposit address, a balance, a withdrawal —
+//! drives the devnet and the virtual clock until the event has happened and
+//! settled, and reports what happened and which webhooks went out.
+
+use ccgate_chain::address::to_checksum_address;
+use ccgate_chain::{ChainSet, DevnetPayment};
+use ccgate_ledger::{Amount, Chain, Coin, MerchantId, Registry, Token, TokenId};
+use ccgate_store::{DepositStore, Order, OutboxStore, Store, WebhookRow, WithdrawalStore};
+use serde_json::{Value, json};
+
+use crate::EngineError;
+use crate::addresses::AddressBook;
+use crate::clock::Clock;
+use crate::orders::{NativeOrderRequest, Orders};
+use crate::sandbox::Sandbox;
+use crate::withdrawals::{WithdrawalRequest, Withdrawals};
+
+/// The triggers, with what each does.
+pub const TRIGGERS: [(&str, &str); 9] = [
+    (
+        "order.paid",
+        "a native order (bill/create) paid in full and confirmed: API Deposit webhook, order Successful",
+    ),
+    (
+        "order.underpaid",
+        "an order paid half its amount and confirmed: the order stays Pending, the payment is credited",
+    ),
+    (
+        "order.overpaid",
+        "an order paid one and a half times its amount and confirmed: Successful, all of it credited",
+    ),
+    (
+        "order.paid_late",
+        "an order left to expire, then paid in full: credited, the order stays Expired",
+    ),
+    (
+        "order.expired",
+        "an order nobody pays, past its validity: Expired",
+    ),
+    (
+        "deposit.direct",
+        "a deposit to the merchant's permanent address for user `trigger-user`, confirmed: Direct Deposit webhook",
+    ),
+    (
+        "withdrawal.succeeded",
+        "a deposit to fund it, then a withdrawal sent and confirmed: API Withdrawal webhook `success`",
+    ),
+    (
+        "withdrawal.failed",
+        "a deposit to fund it, then a withdrawal whose send the devnet refuses: voided, webhook `failed`",
+    ),
+    (
+        "refund.succeeded",
+        "a paid order, then half of it refunded to the payer and confirmed: Refund webhook",
+    ),
+];
+
+/// USDT on ETH (ERC20): what triggers pay in unless told otherwise.
+pub const TRIGGER_TOKEN_DEFAULT: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
+/// Each trigger's order is priced at this many USD.
+const ORDER_PRICE_USD: &str = "10";
+/// Seconds a trigger's order is valid for.
+const ORDER_VALID_SECS: u64 = 1_800;
+/// What a trigger withdraws or refunds, in the token.
+const PAYOUT: &str = "5";
+/// What a funding deposit brings, in the token.
+const FUNDING: &str = "100";
+
+/// What to trigger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggerRequest {
+    pub name: String,
+    pub app_id: MerchantId,
+    /// An order (or withdrawal) id of the merchant's to use instead of a new one.
+    pub merchant_order_id: Option<String>,
+    pub token_id: Option<String>,
+}
+
+/// What a trigger did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TriggerReport {
+    pub name: String,
+    /// One sentence per step, in order.
+    pub steps: Vec<String>,
+    /// The objects involved and their state at the end.
+    pub objects: Value,
+    /// Webhooks queued while it ran, oldest first.
+    pub webhooks: Vec<WebhookRow>,
+}
+
+/// What a trigger runs on: the running gateway's parts.
+#[derive(Debug, Clone, Copy)]
+pub struct Triggers<'a> {
+    pub registry: &'a Registry,
+    pub chains: &'a ChainSet,
+    pub orders: &'a Orders,
+    pub addresses: &'a AddressBook,
+    pub withdrawals: &'a Withdrawals,
+    pub store: &'a dyn Store,
+    pub deposits: &'a dyn DepositStore,
+    pub outbox: &'a dyn OutboxStore,
+    pub withdrawal_store: &'a dyn WithdrawalStore,
+    pub clock: &'a dyn Clock,
+    pub sandbox: &'a Sandbox,
+}
+
+/// One run: the request's choices resolved, and the steps told so far.
+struct Run<'a> {
+    triggers: Triggers<'a>,
+    app_id: MerchantId,
+    coin: &'a Coin,
+    token: &'a Token,
+    chain: &'a Chain,
+    merchant_order_id: String,
+    steps: Vec<String>,
+}
+
+impl<'a> Triggers<'a> {
+    pub async fn run(&self, request: &TriggerRequest) -> Result<TriggerReport, EngineError> {
+        if !TRIGGERS.iter().any(|(name, _)| *name == request.name) {
+            let known: Vec<&str> = TRIGGERS.iter().map(|(name, _)| *name).collect();
+            return Err(EngineError::Sandbox(format!(
+                "no trigger {:?}; there are {}",
+                request.name.chars().take(64).collect::<String>(),
+                known.join(", ")
+            )));
+        }
+        if self
+            .store
+            .merchant_credentials(request.app_id.as_str())
+            .await?
+            .is_none()
+        {
+            return Err(EngineError::Sandbox(format!(
+                "no merchant {}",
+                request.app_id.as_str().chars().take(64).collect::<String>()
+            )));
+        }
+        let token_id = request
+            .token_id
+            .clone()
+            .unwrap_or_else(|| TRIGGER_TOKEN_DEFAULT.to_owned());
+        let (coin, token) = self
+            .registry
+            .token(&TokenId::new(token_id.as_str()))
+            .ok_or_else(|| EngineError::TokenNotFound(token_id.chars().take(64).collect()))?;
+        let chain = self
+            .registry
+            .chain(token.chain.as_str())
+            .ok_or_else(|| EngineError::UnknownChain(token.chain.to_string()))?;
+        let before = self.last_webhook_id(&request.app_id).await?;
+        let merchant_order_id = request.merchant_order_id.clone().unwrap_or_else(|| {
+            format!(
+                "trigger-{}-{}",
+                request.name.replace('.', "-"),
+                self.clock.now_unix_ms()
+            )
+        });
+        let mut run = Run {
+            triggers: *self,
+            app_id: request.app_id.clone(),
+            coin,
+            token,
+            chain,
+            merchant_order_id,
+            steps: Vec::new(),
+        };
+        let objects = match request.name.as_str() {
+            "order.paid" => run.order_paid_with(1, 1, false).await?,
+            "order.underpaid" => run.order_paid_with(1, 2, false).await?,
+            "order.overpaid" => run.order_paid_with(3, 2, false).await?,
+            "order.paid_late" => run.order_paid_with(1, 1, true).await?,
+            "order.expired" => run.order_expired().await?,
+            "deposit.direct" => run.direct_deposit(FUNDING).await?,
+            "withdrawal.succeeded" => run.withdrawal(false).await?,
+            "withdrawal.failed" => run.withdrawal(true).await?,
+            _ => run.refund().await?,
+        };
+        let webhooks = self.webhooks_since(&request.app_id, before).await?;
+        Ok(TriggerReport {
+            name: request.name.clone(),
+            steps: run.steps,
+            objects,
+            webhooks,
+        })
+    }
+
+    async fn last_webhook_id(&self, app_id: &MerchantId) -> Result<i64, EngineError> {
+        Ok(self
+            .outbox
+            .list_webhooks(Some(app_id), 1)
+            .await?
+            .first()
+            .map_or(0, |row| row.id))
+    }
+
+    async fn webhooks_since(
+        &self,
+        app_id: &MerchantId,
+        after_id: i64,
+    ) -> Result<Vec<WebhookRow>, EngineError> {
+        let mut rows: Vec<WebhookRow> = self
+            .outbox
+            .list_webhooks(Some(app_id), 1_000)
+            .await?
+            .into_iter()
+            .filter(|row| row.id > after_id)
+            .collect();
+        rows.reverse();
+        Ok(rows)
+    }
+}
+
+impl Run<'_> {
+    fn now_ms(&self) -> i64 {
+        self.triggers.clock.now_unix_ms()
+    }
+
+    fn decimal(&self, amount: Amount) -> String {
+        amount.to_decimal_string(self.coin.precision)
+    }
+
+    /// Advances the clock far enough for a payment made now to be confirmed
+    /// and everything it causes to settle.
+    async fn confirm(&mut self) -> Result<(), EngineError> {
+        let blocks = self.chain.confirmations_required.saturating_add(2);
+        let by_ms = blocks.saturating_mul(self.chain.block_time_ms.max(1));
+        let advanced = self.triggers.sandbox.advance(by_ms).await?;
+        self.steps.push(format!(
+            "advanced the clock {} s to {} confirmations on {}",
+            by_ms / 1000,
+            self.chain.confirmations_required,
+            self.chain.code
+        ));
+        if advanced.work_done == 0 {
+            self.steps.push("nothing fell due on the way".to_owned());
+        }
+        Ok(())
+    }
+
+    async fn advance_secs(&mut self, secs: u64, why: &str) -> Result<(), EngineError> {
+        self.triggers
+            .sandbox
+            .advance(secs.saturating_mul(1000))
+            .await?;
+        self.steps
+            .push(format!("advanced the clock {secs} s {why}"));
+        Ok(())
+    }
+
+    async fn pay(&mut self, to: &str, amount: Amount) -> Result<String, EngineError> {
+        let devnet = self.triggers.chains.devnet(self.chain.code.as_str())?;
+        let transfer = devnet
+            .pay(
+                DevnetPayment {
+                    to_address: to.to_owned(),
+                    from_address: payer_address(self.chain),
+                    memo: String::new(),
+                    token_id: self.token.id.clone(),
+                    amount,
+                },
+                self.now_ms(),
+            )
+            .await?;
+        self.steps.push(format!(
+            "paid {} {} to {to} on {} (txid {}, block {})",
+            self.decimal(amount),
+            self.coin.symbol,
+            self.chain.code,
+            transfer.txid,
+            transfer.block_height
+        ));
+        Ok(transfer.txid)
+    }
+
+    /// The merchant's order with the run's merchant_order_id, made now if new.
+    async fn order(&mut self) -> Result<Order, EngineError> {
+        if let Some(existing) = self
+            .triggers
+            .deposits
+            .order_by_merchant_order_id(&self.app_id, &self.merchant_order_id, "native")
+            .await?
+        {
+            self.steps.push(format!(
+                "using order {} ({})",
+                existing.order_id, existing.merchant_order_id
+            ));
+            return Ok(existing);
+        }
+        let order = self
+            .triggers
+            .orders
+            .create_native(
+                &self.app_id,
+                self.coin,
+                self.token,
+                self.chain,
+                &NativeOrderRequest {
+                    product_price: ORDER_PRICE_USD.to_owned(),
+                    merchant_order_id: self.merchant_order_id.clone(),
+                    denominated_currency: None,
+                    order_valid_period: Some(ORDER_VALID_SECS),
+                    notify_url: None,
+                    custom_value: None,
+                    remark: Some("sandbox trigger".to_owned()),
+                },
+                self.now_ms(),
+            )
+            .await?;
+        self.steps.push(format!(
+            "created order {} ({}) for {} {} at {}, valid {} s",
+            order.order_id,
+            order.merchant_order_id,
+            self.decimal(order.order_amount),
+            self.coin.symbol,
+            order.pay_address,
+            ORDER_VALID_SECS
+        ));
+        Ok(order)
+    }
+
+    async fn order_state(&self, order: &Order) -> Result<Value, EngineError> {
+        let (progress, payments) = self
+            .triggers
+            .orders
+            .progress(order, self.now_ms().div_euclid(1000))
+            .await?;
+        Ok(json!({
+            "order_id": order.order_id,
+            "merchant_order_id": order.merchant_order_id,
+            "pay_address": order.pay_address,
+            "order_amount": self.decimal(order.order_amount),
+            "paid": self.decimal(progress.paid),
+            "status": progress.status.as_str(),
+            "underpaid": progress.underpaid,
+            "overpaid": progress.overpaid,
+            "payments": payments.iter().map(|p| p.txid.clone()).collect::<Vec<_>>(),
+        }))
+    }
+
+    /// Pays `numerator / denominator` of a new order (after its expiry if
+    /// `late`) and confirms it.
+    async fn order_paid_with(
+        &mut self,
+        numerator: u128,
+        denominator: u128,
+        late: bool,
+    ) -> Result<Value, EngineError> {
+        let order = self.order().await?;
+        if late {
+            let left = order
+                .expires_at
+                .saturating_sub(self.now_ms().div_euclid(1000))
+                .max(0);
+            self.advance_secs(
+                left.unsigned_abs().saturating_add(1),
+                "past the order's expiry",
+            )
+            .await?;
+        }
+        let units = order.order_amount.base_units();
+        let amount = Amount::from_base_units(
+            units / denominator * numerator + units % denominator * numerator / denominator,
+        );
+        self.pay(&order.pay_address, amount).await?;
+        self.confirm().await?;
+        Ok(json!({ "order": self.order_state(&order).await? }))
+    }
+
+    async fn order_expired(&mut self) -> Result<Value, EngineError> {
+        let order = self.order().await?;
+        let left = order
+            .expires_at
+            .saturating_sub(self.now_ms().div_euclid(1000))
+            .max(0);
+        self.advance_secs(
+            left.unsigned_abs().saturating_add(1),
+            "past the order's expiry",
+        )
+        .await?;
+        Ok(json!({ "order": self.order_state(&order).await? }))
+    }
+
+    async fn direct_deposit(&mut self, amount: &str) -> Result<Value, EngineError> {
+        let address = self
+            .triggers
+            .addresses
+            .permanent_address(
+                &self.app_id,
+                "trigger-user",
+                self.chain,
+                None,
+                self.now_ms().div_euclid(1000),
+            )
+            .await?;
+        let amount = Amount::parse_decimal(amount, self.coin.precision)?;
+        let txid = self.pay(&address.address, amount).await?;
+        self.confirm().await?;
+        Ok(json!({
+            "deposit": {
+                "user_id": "trigger-user",
+                "address": address.address,
+                "txid": txid,
+                "amount": self.decimal(amount),
+            }
+        }))
+    }
+
+    async fn withdrawal(&mut self, refused_by_chain: bool) -> Result<Value, EngineError> {
+        let funding = self.direct_deposit(FUNDING).await?;
+        if refused_by_chain {
+            self.triggers
+                .store
+                .devnet_fail_next_sends(self.chain.code.as_str(), 1)
+                .await?;
+            self.steps.push(format!(
+                "told the {} devnet to refuse the next send",
+                self.chain.code
+            ));
+        }
+        let to = payer_address(self.chain);
+        let accepted = self
+            .triggers
+            .withdrawals
+            .request(
+                &self.app_id,
+                &WithdrawalRequest {
+                    token_id: self.token.id.to_string(),
+                    address: to.clone(),
+                    value: PAYOUT.to_owned(),
+                    merchant_order_id: self.merchant_order_id.clone(),
+                    memo: None,
+                    merchant_pays_fee: false,
+                },
+                self.now_ms(),
+            )
+            .await?;
+        self.steps.push(format!(
+            "requested withdrawal {} ({}) of {PAYOUT} {} to {to}",
+            accepted.order_id, accepted.merchant_order_id, self.coin.symbol
+        ));
+        self.confirm().await?;
+        let withdrawal = self
+            .triggers
+            .withdrawal_store
+            .withdrawal_by_merchant_order_id(&self.app_id, &self.merchant_order_id)
+            .await?
+            .unwrap_or(accepted);
+        Ok(json!({
+            "funding": funding["deposit"],
+            "withdrawal": {
+                "order_id": withdrawal.order_id,
+                "merchant_order_id": withdrawal.merchant_order_id,
+                "status": withdrawal.status.as_str(),
+                "txid": withdrawal.txid,
+                "amount": self.decimal(withdrawal.value),
+            }
+        }))
+    }
+
+    async fn refund(&mut self) -> Result<Value, EngineError> {
+        let paid = self.order_paid_with(1, 1, false).await?;
+        let order = self
+            .triggers
+            .deposits
+            .order_by_merchant_order_id(&self.app_id, &self.merchant_order_id, "native")
+            .await?
+            .ok_or_else(|| EngineError::OrderNotFound(self.merchant_order_id.clone()))?;
+        let to = payer_address(self.chain);
+        let half = Amount::from_base_units(order.order_amount.base_units() / 2);
+        let refund = self
+            .triggers
+            .withdrawals
+            .refund(&order, &to, &self.decimal(half), self.now_ms())
+            .await?;
+        self.steps.push(format!(
+            "refunded {} {} of order {} to {to} (refund {})",
+            self.decimal(half),
+            self.coin.symbol,
+            order.order_id,
+            refund.order_id
+        ));
+        self.confirm().await?;
+        let refunds = self
+            .triggers
+            .withdrawal_store
+            .refunds_of(&order.order_id)
+            .await?;
+        Ok(json!({
+            "order": paid["order"],
+            "refunds": refunds.iter().map(|r| json!({
+                "refund_id": r.order_id,
+                "status": r.status.as_str(),
+                "amount": self.decimal(r.value),
+                "txid": r.txid,
+            })).collect::<Vec<_>>(),
+        }))
+    }
+}
+
+/// A payer's (and payee's) address on the chain: a fixed outside wallet.
+fn payer_address(chain: &Chain) -> String {
+    match chain.family {
+        ccgate_ledger::ChainFamily::Evm => to_checksum_address(&[0x5a; 20]),
+        ccgate_ledger::ChainFamily::Tron => ccgate_chain::address::tron_address(&[0x5a; 20]),
+        ccgate_ledger::ChainFamily::Bitcoin => {
+            ccgate_chain::address::bitcoin_p2wpkh_address(&[0x5a; 20])
+        }
+    }
+}

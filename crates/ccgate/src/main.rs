@@ -193,6 +193,24 @@ enum DevnetCommand {
         #[arg(long, default_value_t = 1)]
         count: u32,
     },
+    /// Rewrite the newest blocks of a devnet chain: by default their transfers are mined again
+    /// in the next block (confirmations start over); `--drop TXID` removes one transaction;
+    /// `--replace` removes them all. Reaching confirmed blocks needs `--force` (credits there are
+    /// kept and recorded as incidents, never reversed).
+    Reorg {
+        #[arg(long)]
+        chain: String,
+        #[arg(long)]
+        depth: u64,
+        #[arg(long, conflicts_with = "replace")]
+        drop: Option<String>,
+        #[arg(long)]
+        replace: bool,
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Send a transfer to an address; it lands in the next block of the token's chain.
     Pay {
         #[arg(long)]
@@ -542,6 +560,27 @@ async fn operate(
         }
         Command::Devnet(DevnetCommand::Mine { chain, blocks }) => {
             commands::devnet::mine(database, settings, &chain, blocks).await?;
+        }
+        Command::Devnet(DevnetCommand::Reorg {
+            chain,
+            depth,
+            drop,
+            replace,
+            force,
+            json,
+        }) => {
+            let mode = match drop {
+                Some(txid) => ccgate_engine::deposits::ReorgMode::Drop(txid),
+                None if replace => ccgate_engine::deposits::ReorgMode::Replace,
+                None => ccgate_engine::deposits::ReorgMode::Move,
+            };
+            let request = ccgate_engine::deposits::ReorgRequest {
+                chain,
+                depth,
+                mode,
+                force,
+            };
+            commands::devnet::reorg(database, settings, &request, json).await?;
         }
         Command::Devnet(DevnetCommand::Pay {
             to,

@@ -11,8 +11,8 @@ use ccgate_ledger::{
     Account, Amount, Chain, Coin, Direction, JournalEntry, Posting, Registry, Token,
 };
 use ccgate_store::{
-    ChainTransfer, DepositAddress, DepositCredit, DepositStore, EntryMeta, NewDeposit, NewWebhook,
-    SeenTransfer, Store,
+    ChainTransfer, DepositAddress, DepositCredit, DepositStore, DevnetReorg, EntryMeta, NewDeposit,
+    NewWebhook, ReorgIncident, SandboxStore, SeenTransfer, Store, TransferKey,
 };
 
 use crate::{EngineError, RecordIds};
@@ -397,6 +397,196 @@ impl DepositWatcher {
             },
             webhook,
         }))
+    }
+}
+
+/// How a devnet reorg rewrites its blocks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReorgMode {
+    /// Every transfer of the rewritten blocks is mined again in the next
+    /// block: they keep their txids and count their confirmations anew.
+    Move,
+    /// This transaction is gone (a double-spend won); the rest stay put.
+    Drop(String),
+    /// The rewritten blocks hold none of their transfers any more.
+    Replace,
+}
+
+/// A reorg to make on a devnet chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReorgRequest {
+    pub chain: String,
+    /// How many of the newest blocks are rewritten.
+    pub depth: u64,
+    pub mode: ReorgMode,
+    /// Allow rewriting confirmed blocks (credits there are flagged, never reversed).
+    pub force: bool,
+}
+
+/// What a reorg did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReorgReport {
+    pub chain: String,
+    pub height: u64,
+    pub from_height: u64,
+    pub dropped: Vec<String>,
+    /// Txids and the block they were mined again in.
+    pub moved: Vec<(String, u64)>,
+    /// `failed` webhooks queued for payments merchants were told were processing.
+    pub vanished_notices: usize,
+    pub incidents: Vec<ReorgIncident>,
+}
+
+impl DepositWatcher {
+    /// Rewrites the newest `depth` blocks of a devnet chain: payments there
+    /// are dropped or mined again, order states follow from what remains, a
+    /// `processing` payment that vanishes is reported `failed` to a merchant
+    /// who was told of it, and a credit in a rewritten block (only with
+    /// `force`) is kept and recorded as an incident for the operator.
+    pub async fn reorg(
+        &self,
+        sandbox: &dyn SandboxStore,
+        request: &ReorgRequest,
+        now_unix_ms: i64,
+    ) -> Result<ReorgReport, EngineError> {
+        let devnet = self.chains.devnet(&request.chain)?;
+        let chain = devnet.chain();
+        let code = chain.code.as_str();
+        let height = devnet.height(now_unix_ms).await?;
+        if request.depth == 0 || request.depth > height {
+            return Err(EngineError::Sandbox(format!(
+                "a reorg of {code} rewrites 1 to {height} blocks (its height), not {}",
+                request.depth
+            )));
+        }
+        let from_height = height - request.depth + 1;
+        let reaches_confirmed = chain
+            .confirmed_height(height)
+            .is_some_and(|confirmed| from_height <= confirmed);
+        if reaches_confirmed && !request.force {
+            return Err(EngineError::Sandbox(format!(
+                "a reorg of {} blocks reaches blocks with {code}'s {} confirmations, whose \
+                 deposits may be credited; pass --force to rewrite them anyway (credits are kept \
+                 and flagged, never reversed)",
+                request.depth, chain.confirmations_required
+            )));
+        }
+        let transfers = self
+            .deposits
+            .devnet_transfers(code, from_height, height)
+            .await?;
+        if let ReorgMode::Drop(txid) = &request.mode {
+            if !transfers.iter().any(|t| &t.txid == txid) {
+                return Err(EngineError::Sandbox(format!(
+                    "no transaction {} in the last {} blocks of {code}",
+                    txid.chars().take(80).collect::<String>(),
+                    request.depth
+                )));
+            }
+        }
+        let mut reorg = DevnetReorg {
+            chain: code.to_owned(),
+            from_height,
+            dropped: Vec::new(),
+            moved: Vec::new(),
+            vanished_webhooks: Vec::new(),
+            incidents: Vec::new(),
+        };
+        for transfer in &transfers {
+            let dropped = match &request.mode {
+                ReorgMode::Move => false,
+                ReorgMode::Replace => true,
+                ReorgMode::Drop(txid) if *txid == transfer.txid => true,
+                ReorgMode::Drop(_) => continue,
+            };
+            let key = TransferKey {
+                txid: transfer.txid.clone(),
+                log_index: transfer.log_index,
+            };
+            let new_height = height.saturating_add(1);
+            if let Some(record_id) = sandbox.credited_record_id(code, &key).await? {
+                let what = if dropped {
+                    format!(
+                        "credited, then dropped by a reorg of {} blocks: the credit stands; \
+                         reconcile it by hand (`ccgate ledger adjust`)",
+                        request.depth
+                    )
+                } else {
+                    format!(
+                        "credited, then mined again in block {new_height} by a reorg of {} \
+                         blocks: the credit stands",
+                        request.depth
+                    )
+                };
+                tracing::warn!(chain = code, txid = %key.txid, record = %record_id, %what, "reorg touched a credit");
+                reorg.incidents.push(ReorgIncident {
+                    chain: code.to_owned(),
+                    txid: key.txid.clone(),
+                    log_index: key.log_index,
+                    record_id,
+                    what,
+                    at_ms: now_unix_ms,
+                });
+            } else if dropped {
+                self.report_vanished(chain, transfer, now_unix_ms, &mut reorg)
+                    .await?;
+            }
+            if dropped {
+                reorg.dropped.push(key);
+            } else {
+                reorg.moved.push((key, new_height));
+            }
+        }
+        sandbox.apply_devnet_reorg(&reorg).await?;
+        Ok(ReorgReport {
+            chain: code.to_owned(),
+            height,
+            from_height,
+            dropped: reorg.dropped.iter().map(|k| k.txid.clone()).collect(),
+            moved: reorg
+                .moved
+                .iter()
+                .map(|(k, h)| (k.txid.clone(), *h))
+                .collect(),
+            vanished_notices: reorg.vanished_webhooks.len(),
+            incidents: reorg.incidents,
+        })
+    }
+
+    /// A payment seen (and, if the merchant opted in, notified as
+    /// `processing`) that a reorg removed: the same record is notified
+    /// `failed`, so the merchant's view does not keep a payment that is gone.
+    async fn report_vanished(
+        &self,
+        chain: &Chain,
+        transfer: &ChainTransfer,
+        now_unix_ms: i64,
+        reorg: &mut DevnetReorg,
+    ) -> Result<(), EngineError> {
+        let Some(record_id) = self
+            .deposits
+            .seen_record_id(&transfer.chain, &transfer.txid, transfer.log_index)
+            .await?
+        else {
+            return Ok(());
+        };
+        let Some(assessed) = self.assess(chain, transfer).await? else {
+            return Ok(());
+        };
+        if assessed.notify_pending {
+            let webhook = self
+                .webhook(
+                    chain,
+                    transfer,
+                    &assessed,
+                    &record_id,
+                    "failed",
+                    now_unix_ms,
+                )
+                .await?;
+            reorg.vanished_webhooks.push(webhook);
+        }
+        Ok(())
     }
 }
 

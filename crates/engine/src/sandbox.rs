@@ -11,6 +11,7 @@ use ccgate_store::{DepositStore, SandboxStore, StoredClock};
 use tokio::sync::Mutex;
 
 use crate::clock::{Clock, ClockSetting, VirtualClock, real_now_ms};
+use crate::deposits::{ReorgReport, ReorgRequest};
 use crate::{EngineError, Loops};
 
 /// Rounds of ticks at one moment before an advance gives up settling: each
@@ -198,6 +199,15 @@ impl Sandbox {
             next = Some(next.map_or(block_at, |due| due.min(block_at)));
         }
         Ok(next)
+    }
+
+    /// A devnet reorg with no loop running beside it.
+    pub async fn reorg(&self, request: &ReorgRequest) -> Result<ReorgReport, EngineError> {
+        let _gate = self.gate.lock().await;
+        self.loops
+            .watcher
+            .reorg(self.store.as_ref(), request, self.clock.now_unix_ms())
+            .await
     }
 
     async fn store_setting(&self, setting: ClockSetting) -> Result<(), EngineError> {

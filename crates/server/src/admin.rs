@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use ccgate_engine::deposits::{ReorgMode, ReorgReport, ReorgRequest};
 use ccgate_engine::devnet::{self, PayRequest};
 use ccgate_engine::sandbox::ClockView;
 use ccgate_engine::triggers::{TRIGGERS, TriggerRequest, Triggers};
@@ -34,6 +35,7 @@ pub fn admin_router(state: AppState) -> Router {
             .route("/admin/sandbox/clock/freeze", post(clock_freeze))
             .route("/admin/sandbox/clock/resume", post(clock_resume))
             .route("/admin/sandbox/triggers", get(trigger_list))
+            .route("/admin/devnet/reorg", post(reorg))
             .route("/admin/sandbox/trigger", post(trigger))
     } else {
         router
@@ -280,4 +282,56 @@ async fn trigger(State(state): State<AppState>, Json(body): Json<TriggerBody>) -
         }
         Err(err) => refused(err),
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReorgBody {
+    chain: String,
+    depth: u64,
+    /// Drop this transaction; the rest of the blocks stay.
+    drop: Option<String>,
+    /// The blocks lose all their transfers.
+    #[serde(default)]
+    replace: bool,
+    #[serde(default)]
+    force: bool,
+}
+
+async fn reorg(State(state): State<AppState>, Json(body): Json<ReorgBody>) -> Response {
+    let Some(sandbox) = state.sandbox.as_deref() else {
+        return not_a_sandbox();
+    };
+    let mode = match (body.drop, body.replace) {
+        (Some(_), true) => return refused("pass `drop` or `replace`, not both"),
+        (Some(txid), false) => ReorgMode::Drop(txid),
+        (None, true) => ReorgMode::Replace,
+        (None, false) => ReorgMode::Move,
+    };
+    let request = ReorgRequest {
+        chain: body.chain,
+        depth: body.depth,
+        mode,
+        force: body.force,
+    };
+    match sandbox.reorg(&request).await {
+        Ok(report) => Json(reorg_json(&report)).into_response(),
+        Err(err) => refused(err),
+    }
+}
+
+/// A reorg's report as the admin API and `ccgate devnet reorg --json` show it.
+pub fn reorg_json(report: &ReorgReport) -> serde_json::Value {
+    json!({
+        "chain": report.chain,
+        "height": report.height,
+        "from_height": report.from_height,
+        "dropped": report.dropped,
+        "moved": report.moved.iter().map(|(txid, height)| json!({"txid": txid, "block_height": height})).collect::<Vec<_>>(),
+        "vanished_notices": report.vanished_notices,
+        "incidents": report.incidents.iter().map(|i| json!({
+            "chain": i.chain, "txid": i.txid, "log_index": i.log_index,
+            "record_id": i.record_id, "what": i.what, "at_ms": i.at_ms,
+        })).collect::<Vec<_>>(),
+    })
 }

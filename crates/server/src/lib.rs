@@ -5,7 +5,7 @@
 //! Invariant: handlers see only authenticated requests and return typed
 //! failures; no handler builds an error envelope itself.
 
-mod admin;
+pub mod admin;
 mod auth;
 pub mod failure;
 mod metrics;

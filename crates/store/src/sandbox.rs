@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 
-use crate::rows::to_u64;
+use crate::deposits::NewWebhook;
+use crate::rows::{to_i64, to_u64};
 use crate::{PgStore, SqliteStore, StoreError};
 
 /// The business clock as stored: running `offset_ms` ahead of the real clock,
@@ -12,6 +13,39 @@ use crate::{PgStore, SqliteStore, StoreError};
 pub struct StoredClock {
     pub offset_ms: i64,
     pub frozen_at_ms: Option<i64>,
+}
+
+/// One transfer of a devnet chain, by its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferKey {
+    pub txid: String,
+    pub log_index: u32,
+}
+
+/// What a devnet reorg rewrites, decided by the engine, written at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevnetReorg {
+    pub chain: String,
+    /// The first block rewritten: both scan cursors move back before it.
+    pub from_height: u64,
+    /// Transfers gone from the chain (and a payout among them is sent again).
+    pub dropped: Vec<TransferKey>,
+    /// Transfers mined again in a later block: (transfer, its new block).
+    pub moved: Vec<(TransferKey, u64)>,
+    /// `failed` webhooks for payments a merchant was told were processing.
+    pub vanished_webhooks: Vec<NewWebhook>,
+    pub incidents: Vec<ReorgIncident>,
+}
+
+/// A credited deposit that a reorg deeper than the confirmations touched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReorgIncident {
+    pub chain: String,
+    pub txid: String,
+    pub log_index: u32,
+    pub record_id: String,
+    pub what: String,
+    pub at_ms: i64,
 }
 
 #[async_trait]
@@ -26,6 +60,23 @@ pub trait SandboxStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// The highest block of `chain` holding a devnet transfer, if any.
     async fn devnet_last_transfer_height(&self, chain: &str) -> Result<Option<u64>, StoreError>;
+
+    /// The record id of the deposit crediting that transfer, if credited.
+    async fn credited_record_id(
+        &self,
+        chain: &str,
+        key: &TransferKey,
+    ) -> Result<Option<String>, StoreError>;
+
+    /// Rewrites the devnet chain as decided, in one DB transaction: dropped
+    /// transfers deleted (with what was seen of them, and a payout among them
+    /// back to pending so it is sent again), moved ones re-mined in their new
+    /// block (a payout's too), the scan cursors moved back before the first
+    /// rewritten block, `failed` webhooks queued and incidents recorded.
+    async fn apply_devnet_reorg(&self, reorg: &DevnetReorg) -> Result<(), StoreError>;
+
+    /// Every incident recorded, oldest first.
+    async fn reorg_incidents(&self) -> Result<Vec<ReorgIncident>, StoreError>;
 }
 
 #[async_trait]
@@ -69,6 +120,111 @@ impl SandboxStore for SqliteStore {
                 .fetch_one(&self.pool)
                 .await?;
         height.map(|h| to_u64(h, "block height")).transpose()
+    }
+    async fn credited_record_id(
+        &self,
+        chain: &str,
+        key: &TransferKey,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT record_id FROM deposits WHERE chain = ? AND txid = ? AND log_index = ?",
+        )
+        .bind(chain)
+        .bind(&key.txid)
+        .bind(i64::from(key.log_index))
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn apply_devnet_reorg(&self, reorg: &DevnetReorg) -> Result<(), StoreError> {
+        let chain = reorg.chain.as_str();
+        let before = to_i64(reorg.from_height.saturating_sub(1), "height")?;
+        let mut db_tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for key in &reorg.dropped {
+            let log_index = i64::from(key.log_index);
+            for table in ["devnet_transfers", "seen_transfers"] {
+                sqlx::query(&format!(
+                    "DELETE FROM {table} WHERE chain = ? AND txid = ? AND log_index = ?"
+                ))
+                .bind(chain)
+                .bind(&key.txid)
+                .bind(log_index)
+                .execute(&mut *db_tx)
+                .await?;
+            }
+            sqlx::query(
+                "UPDATE withdrawals SET status = 'pending', txid = '', block_height = NULL
+                 WHERE chain = ? AND txid = ? AND status = 'processing'",
+            )
+            .bind(chain)
+            .bind(&key.txid)
+            .execute(&mut *db_tx)
+            .await?;
+        }
+        for (key, height) in &reorg.moved {
+            let height = to_i64(*height, "height")?;
+            sqlx::query(
+                "UPDATE devnet_transfers SET block_height = ?
+                 WHERE chain = ? AND txid = ? AND log_index = ?",
+            )
+            .bind(height)
+            .bind(chain)
+            .bind(&key.txid)
+            .bind(i64::from(key.log_index))
+            .execute(&mut *db_tx)
+            .await?;
+            sqlx::query(
+                "UPDATE withdrawals SET block_height = ?
+                 WHERE chain = ? AND txid = ? AND status = 'processing'",
+            )
+            .bind(height)
+            .bind(chain)
+            .bind(&key.txid)
+            .execute(&mut *db_tx)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE chain_cursors SET scanned_height = MIN(scanned_height, ?) WHERE chain = ?",
+        )
+        .bind(before)
+        .bind(chain)
+        .execute(&mut *db_tx)
+        .await?;
+        sqlx::query(
+            "UPDATE chain_seen_cursors SET seen_height = MIN(seen_height, ?) WHERE chain = ?",
+        )
+        .bind(before)
+        .bind(chain)
+        .execute(&mut *db_tx)
+        .await?;
+        for webhook in &reorg.vanished_webhooks {
+            crate::sqlite_deposits::insert_webhook(&mut db_tx, webhook).await?;
+        }
+        for incident in &reorg.incidents {
+            sqlx::query(
+                "INSERT INTO reorg_incidents (chain, txid, log_index, record_id, what, at_ms)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&incident.chain)
+            .bind(&incident.txid)
+            .bind(i64::from(incident.log_index))
+            .bind(&incident.record_id)
+            .bind(&incident.what)
+            .bind(incident.at_ms)
+            .execute(&mut *db_tx)
+            .await?;
+        }
+        db_tx.commit().await?;
+        Ok(())
+    }
+
+    async fn reorg_incidents(&self) -> Result<Vec<ReorgIncident>, StoreError> {
+        let rows: Vec<(String, String, i64, String, String, i64)> = sqlx::query_as(
+            "SELECT chain, txid, log_index, record_id, what, at_ms FROM reorg_incidents ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(incident_from_row).collect()
     }
 }
 
@@ -114,4 +270,123 @@ impl SandboxStore for PgStore {
                 .await?;
         height.map(|h| to_u64(h, "block height")).transpose()
     }
+
+    async fn credited_record_id(
+        &self,
+        chain: &str,
+        key: &TransferKey,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT record_id FROM deposits WHERE chain = $1 AND txid = $2 AND log_index = $3",
+        )
+        .bind(chain)
+        .bind(&key.txid)
+        .bind(i64::from(key.log_index))
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn apply_devnet_reorg(&self, reorg: &DevnetReorg) -> Result<(), StoreError> {
+        let chain = reorg.chain.as_str();
+        let before = to_i64(reorg.from_height.saturating_sub(1), "height")?;
+        let mut db_tx = self.pool.begin().await?;
+        for key in &reorg.dropped {
+            let log_index = i64::from(key.log_index);
+            for table in ["devnet_transfers", "seen_transfers"] {
+                sqlx::query(&format!(
+                    "DELETE FROM {table} WHERE chain = $1 AND txid = $2 AND log_index = $3"
+                ))
+                .bind(chain)
+                .bind(&key.txid)
+                .bind(log_index)
+                .execute(&mut *db_tx)
+                .await?;
+            }
+            sqlx::query(
+                "UPDATE withdrawals SET status = 'pending', txid = '', block_height = NULL
+                 WHERE chain = $1 AND txid = $2 AND status = 'processing'",
+            )
+            .bind(chain)
+            .bind(&key.txid)
+            .execute(&mut *db_tx)
+            .await?;
+        }
+        for (key, height) in &reorg.moved {
+            let height = to_i64(*height, "height")?;
+            sqlx::query(
+                "UPDATE devnet_transfers SET block_height = $1
+                 WHERE chain = $2 AND txid = $3 AND log_index = $4",
+            )
+            .bind(height)
+            .bind(chain)
+            .bind(&key.txid)
+            .bind(i64::from(key.log_index))
+            .execute(&mut *db_tx)
+            .await?;
+            sqlx::query(
+                "UPDATE withdrawals SET block_height = $1
+                 WHERE chain = $2 AND txid = $3 AND status = 'processing'",
+            )
+            .bind(height)
+            .bind(chain)
+            .bind(&key.txid)
+            .execute(&mut *db_tx)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE chain_cursors SET scanned_height = LEAST(scanned_height, $1) WHERE chain = $2",
+        )
+        .bind(before)
+        .bind(chain)
+        .execute(&mut *db_tx)
+        .await?;
+        sqlx::query(
+            "UPDATE chain_seen_cursors SET seen_height = LEAST(seen_height, $1) WHERE chain = $2",
+        )
+        .bind(before)
+        .bind(chain)
+        .execute(&mut *db_tx)
+        .await?;
+        for webhook in &reorg.vanished_webhooks {
+            crate::postgres::deposits::insert_webhook(&mut db_tx, webhook).await?;
+        }
+        for incident in &reorg.incidents {
+            sqlx::query(
+                "INSERT INTO reorg_incidents (chain, txid, log_index, record_id, what, at_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&incident.chain)
+            .bind(&incident.txid)
+            .bind(i64::from(incident.log_index))
+            .bind(&incident.record_id)
+            .bind(&incident.what)
+            .bind(incident.at_ms)
+            .execute(&mut *db_tx)
+            .await?;
+        }
+        db_tx.commit().await?;
+        Ok(())
+    }
+
+    async fn reorg_incidents(&self) -> Result<Vec<ReorgIncident>, StoreError> {
+        let rows: Vec<(String, String, i64, String, String, i64)> = sqlx::query_as(
+            "SELECT chain, txid, log_index, record_id, what, at_ms FROM reorg_incidents ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(incident_from_row).collect()
+    }
+}
+
+fn incident_from_row(
+    (chain, txid, log_index, record_id, what, at_ms): (String, String, i64, String, String, i64),
+) -> Result<ReorgIncident, StoreError> {
+    Ok(ReorgIncident {
+        chain,
+        txid,
+        log_index: crate::rows::to_u32(log_index, "log index")?,
+        record_id,
+        what,
+        at_ms,
+    })
 }

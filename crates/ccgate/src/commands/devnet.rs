@@ -1,4 +1,7 @@
+use std::sync::Arc;
+
 use ccgate_chain::ChainSet;
+use ccgate_engine::deposits::{DepositWatcher, ReorgRequest};
 use ccgate_engine::devnet::{self, PayRequest};
 use serde_json::json;
 
@@ -7,6 +10,61 @@ use crate::config::Settings;
 
 fn chains(database: &Database, settings: &Settings) -> ChainSet {
     ChainSet::simulated(&settings.registry, database.store(), database.deposits())
+}
+
+/// `ccgate devnet reorg`: rewrites the newest blocks of a simulated chain,
+/// here on the database (a running server's loops pick the change up).
+pub async fn reorg(
+    database: &Database,
+    settings: &Settings,
+    request: &ReorgRequest,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let chains = Arc::new(chains(database, settings));
+    let watcher = DepositWatcher::new(
+        Arc::new(settings.registry.clone()),
+        chains,
+        database.store(),
+        database.deposits(),
+    );
+    let report = watcher
+        .reorg(
+            database.sandbox().as_ref(),
+            request,
+            database.business_now_ms().await?,
+        )
+        .await?;
+    if as_json {
+        println!("{}", ccgate_server::admin::reorg_json(&report));
+        return Ok(());
+    }
+    println!(
+        "{} blocks {}..={} rewritten: {} transfer(s) dropped, {} mined again",
+        report.chain,
+        report.from_height,
+        report.height,
+        report.dropped.len(),
+        report.moved.len()
+    );
+    for txid in &report.dropped {
+        println!("  dropped {txid}");
+    }
+    for (txid, height) in &report.moved {
+        println!("  mined again in block {height}: {txid}");
+    }
+    if report.vanished_notices > 0 {
+        println!(
+            "  {} `failed` webhook(s) queued for payments merchants were told were processing",
+            report.vanished_notices
+        );
+    }
+    for incident in &report.incidents {
+        println!(
+            "  INCIDENT {} #{} (record {}): {}",
+            incident.txid, incident.log_index, incident.record_id, incident.what
+        );
+    }
+    Ok(())
 }
 
 /// `ccgate devnet mine`: produce blocks on a simulated chain now.

@@ -127,6 +127,25 @@ pub async fn doctor(
                     Err(err) => Err(err.to_string()),
                 },
             );
+            report(
+                "reorgs",
+                match database.sandbox().reorg_incidents().await {
+                    Ok(incidents) if incidents.is_empty() => {
+                        Ok("no credited deposit was touched by a reorg".to_owned())
+                    }
+                    Ok(incidents) => Err(incidents
+                        .iter()
+                        .map(|i| {
+                            format!(
+                                "{} {} #{} (record {}): {}",
+                                i.chain, i.txid, i.log_index, i.record_id, i.what
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ")),
+                    Err(err) => Err(err.to_string()),
+                },
+            );
             let chains =
                 ChainSet::simulated(&settings.registry, store.clone(), database.deposits());
             let now_ms = match database.business_now_ms().await {

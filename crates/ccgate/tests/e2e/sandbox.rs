@@ -370,3 +370,176 @@ fn every_trigger_makes_its_event_happen_and_reports_its_webhooks() {
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("refund.succeeded"));
 }
+
+fn order_status(gateway: &Gateway, merchant: &Merchant, merchant_order_id: &str) -> Value {
+    let body = format!(r#"{{"merchant_order_ids":["{merchant_order_id}"]}}"#);
+    let answer = gateway
+        .post_signed(merchant, "/ccpayment/v1/bill/info", body.as_bytes(), None)
+        .json();
+    answer["data"][0]["order_detail"].clone()
+}
+
+/// (order_type, record_id, pay_status) of every webhook the receiver got, in order.
+fn notices(receiver: &HttpStub) -> Vec<(String, String, String)> {
+    receiver
+        .received()
+        .iter()
+        .map(|request| {
+            let body: Value = serde_json::from_slice(&request.body).unwrap();
+            let text = |key: &str| body[key].as_str().unwrap().to_owned();
+            (text("order_type"), text("record_id"), text("pay_status"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_reorg_before_confirmation_drops_or_moves_payments_and_says_so() {
+    let receiver = HttpStub::start(200, "success");
+    let gateway = Gateway::start(&["--sandbox"]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.cli_ok(&[
+        "merchant",
+        "set-webhook",
+        "--app-id",
+        &merchant.app_id,
+        "--url",
+        &receiver.url,
+        "--notify-pending",
+    ]);
+    clock(&gateway, &["freeze"]);
+    let body = format!(
+        r#"{{"token_id":"{USDT_ERC20}","product_price":"10","merchant_order_id":"reorg-1"}}"#
+    );
+    let created = gateway
+        .post_signed(
+            &merchant,
+            "/ccpayment/v1/bill/create",
+            body.as_bytes(),
+            None,
+        )
+        .json();
+    let order_address = created["data"]["pay_address"].as_str().unwrap().to_owned();
+    let doomed = pay(&gateway, &order_address, "10");
+    let user_address = permanent_address(&gateway, &merchant, "user-7");
+    pay(&gateway, &user_address, "4");
+
+    // Two blocks on: both seen, both `processing`, the order Processing.
+    clock(&gateway, &["advance", "30s"]);
+    assert_eq!(
+        order_status(&gateway, &merchant, "reorg-1")["status"],
+        "Processing"
+    );
+    let seen = notices(&receiver);
+    assert_eq!(seen.len(), 2);
+    assert!(seen.iter().all(|(_, _, status)| status == "processing"));
+
+    // The payment to the order is double-spent away.
+    let reorg: Value = serde_json::from_str(&gateway.cli_ok(&[
+        "devnet",
+        "reorg",
+        "--chain",
+        "ETH",
+        "--depth",
+        "3",
+        "--drop",
+        doomed["txid"].as_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(reorg["dropped"], serde_json::json!([doomed["txid"]]));
+    assert_eq!(reorg["vanished_notices"], 1);
+    assert_eq!(reorg["incidents"], serde_json::json!([]));
+
+    clock(&gateway, &["advance", "5m"]);
+    let order = order_status(&gateway, &merchant, "reorg-1");
+    assert_eq!(order["status"], "Pending", "{order}");
+    assert_eq!(order["paid_amount"], "0");
+    assert_eq!(usdt_available(&gateway, &merchant), "3.9988");
+    // The order's payment: `processing`, then `failed` under the same
+    // record; the other one confirmed as usual.
+    let statuses = |order_type: &str| -> Vec<(String, String)> {
+        notices(&receiver)
+            .into_iter()
+            .filter(|(kind, _, _)| kind == order_type)
+            .map(|(_, record, status)| (record, status))
+            .collect()
+    };
+    let order_notices = statuses("API Deposit");
+    assert_eq!(
+        order_notices
+            .iter()
+            .map(|(_, s)| s.as_str())
+            .collect::<Vec<_>>(),
+        ["processing", "failed"]
+    );
+    assert_eq!(order_notices[0].0, order_notices[1].0, "one record");
+    let direct_notices = statuses("Direct Deposit");
+    assert_eq!(
+        direct_notices
+            .iter()
+            .map(|(_, s)| s.as_str())
+            .collect::<Vec<_>>(),
+        ["processing", "success"]
+    );
+
+    // A reorg that only re-mines: the payment confirms later, credited once.
+    let moved_payment = pay(&gateway, &user_address, "2");
+    clock(&gateway, &["advance", "24s"]);
+    let moved: Value = serde_json::from_str(&gateway.cli_ok(&[
+        "devnet", "reorg", "--chain", "ETH", "--depth", "2", "--json",
+    ]))
+    .unwrap();
+    assert_eq!(moved["moved"][0]["txid"], moved_payment["txid"]);
+    assert!(
+        moved["moved"][0]["block_height"].as_u64().unwrap()
+            > moved_payment["block_height"].as_u64().unwrap()
+    );
+    clock(&gateway, &["advance", "5m"]);
+    assert_eq!(usdt_available(&gateway, &merchant), "5.9982");
+    assert!(gateway.cli_ok(&["ledger", "verify"]).contains("all equal"));
+}
+
+#[test]
+fn a_reorg_past_the_confirmations_needs_force_and_flags_the_credit() {
+    let gateway = Gateway::start(&["--sandbox"]);
+    let merchant = gateway.demo.clone().unwrap();
+    clock(&gateway, &["freeze"]);
+    let to = permanent_address(&gateway, &merchant, "user-8");
+    let paid = pay(&gateway, &to, "10");
+    clock(&gateway, &["advance", "5m"]);
+    assert_eq!(usdt_available(&gateway, &merchant), "9.997");
+
+    let refused = gateway.cli(&["devnet", "reorg", "--chain", "ETH", "--depth", "20"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--force"));
+
+    // The payment is in block 2 of 26: a reorg of 25 blocks reaches it.
+    let forced: Value = serde_json::from_str(&gateway.cli_ok(&[
+        "devnet",
+        "reorg",
+        "--chain",
+        "ETH",
+        "--depth",
+        "25",
+        "--replace",
+        "--force",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(forced["dropped"], serde_json::json!([paid["txid"]]));
+    assert_eq!(forced["incidents"][0]["txid"], paid["txid"]);
+    assert!(
+        forced["incidents"][0]["what"]
+            .as_str()
+            .unwrap()
+            .contains("credit stands")
+    );
+    // Never silently reversed: the balance stays, the books balance, and the
+    // operator is told.
+    clock(&gateway, &["advance", "5m"]);
+    assert_eq!(usdt_available(&gateway, &merchant), "9.997");
+    assert!(gateway.cli_ok(&["ledger", "verify"]).contains("all equal"));
+    let doctor = gateway.cli(&["doctor"]);
+    assert!(!doctor.status.success());
+    assert!(String::from_utf8_lossy(&doctor.stdout).contains(paid["txid"].as_str().unwrap()));
+}

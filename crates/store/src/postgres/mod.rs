@@ -3,7 +3,7 @@
 //! every read that decides a write either locks what it read or is folded into
 //! a single guarded statement (`ON CONFLICT`, `UPDATE … WHERE`).
 
-mod deposits;
+pub(crate) mod deposits;
 mod withdrawals;
 
 use std::collections::BTreeMap;

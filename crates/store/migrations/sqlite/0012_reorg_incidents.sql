@@ -1,0 +1,11 @@
+-- What a devnet reorg deeper than the confirmations did to credited deposits:
+-- the credit is kept (never silently reversed) and the operator told here.
+CREATE TABLE reorg_incidents (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    chain     TEXT NOT NULL,
+    txid      TEXT NOT NULL,
+    log_index INTEGER NOT NULL,
+    record_id TEXT NOT NULL,
+    what      TEXT NOT NULL,
+    at_ms     INTEGER NOT NULL
+) STRICT;

@@ -15,10 +15,11 @@ use ccgate_ledger::{
 };
 use ccgate_store::{
     CachingStore, ChainTransfer, Checkout, CwalletAccount, DepositAddress, DepositCredit,
-    DepositStore, EntryMeta, MasterKey, MerchantSettings, MerchantStatus, NewDeposit, NewWebhook,
-    Order, OrderPayment, OutboxStore, PgStore, SeenTransfer, SqliteStore, Store, StoreError,
-    WebhookAttempt, WebhookCounts, WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore,
-    generate_app_id, generate_app_secret, verify_ledger,
+    DepositStore, DevnetReorg, EntryMeta, MasterKey, MerchantSettings, MerchantStatus, NewDeposit,
+    NewWebhook, Order, OrderPayment, OutboxStore, PgStore, ReorgIncident, SandboxStore,
+    SeenTransfer, SqliteStore, Store, StoreError, StoredClock, TransferKey, WebhookAttempt,
+    WebhookCounts, WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore, generate_app_id,
+    generate_app_secret, verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Connection;
@@ -289,6 +290,133 @@ where
     assert_eq!(store.chain_cursor("ETH").await.unwrap(), Some(9));
     let audit = verify_ledger(store).await.unwrap();
     assert!(audit.mismatches.is_empty(), "{:?}", audit.mismatches);
+}
+
+/// The sandbox's state: its clock, what falls due next, and a devnet reorg
+/// applied in one go.
+async fn sandbox_state<S>(store: &S)
+where
+    S: Store + DepositStore + OutboxStore + SandboxStore,
+{
+    assert_eq!(store.sandbox_clock().await.unwrap(), None);
+    let frozen = StoredClock {
+        offset_ms: 0,
+        frozen_at_ms: Some(NOW_MS),
+    };
+    store.set_sandbox_clock(frozen).await.unwrap();
+    let running = StoredClock {
+        offset_ms: 90_000,
+        frozen_at_ms: None,
+    };
+    store.set_sandbox_clock(running).await.unwrap();
+    assert_eq!(store.sandbox_clock().await.unwrap(), Some(running));
+
+    let merchant = new_merchant(store).await;
+    assert_eq!(store.next_webhook_due_ms().await.unwrap(), None);
+    let mut later = webhook(&merchant, "r-2", "DirectDeposit");
+    later.created_at_ms = NOW_MS + 500;
+    let earlier = webhook(&merchant, "r-1", "DirectDeposit");
+    store
+        .record_seen_transfer(&seen("0xa1", "r-1", &merchant), Some(&earlier))
+        .await
+        .unwrap();
+    store
+        .record_seen_transfer(&seen("0xa2", "r-2", &merchant), Some(&later))
+        .await
+        .unwrap();
+    assert_eq!(store.next_webhook_due_ms().await.unwrap(), Some(NOW_MS));
+
+    assert_eq!(
+        store.devnet_last_transfer_height("ETH").await.unwrap(),
+        None
+    );
+    for (txid, height) in [("0xa1", 5), ("0xa2", 6), ("0xa3", 6)] {
+        store
+            .devnet_add_transfer(&devnet_transfer(txid, height))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.devnet_last_transfer_height("ETH").await.unwrap(),
+        Some(6)
+    );
+    store.set_chain_cursor("ETH", 5).await.unwrap();
+    store.set_seen_cursor("ETH", 6).await.unwrap();
+    let key = |txid: &str| TransferKey {
+        txid: txid.to_owned(),
+        log_index: 0,
+    };
+    assert_eq!(
+        store.credited_record_id("ETH", &key("0xa1")).await.unwrap(),
+        None
+    );
+
+    let incident = ReorgIncident {
+        chain: "ETH".into(),
+        txid: "0xa1".into(),
+        log_index: 0,
+        record_id: "r-1".into(),
+        what: "credited, then dropped".into(),
+        at_ms: NOW_MS,
+    };
+    let mut failed = webhook(&merchant, "r-2", "DirectDeposit");
+    failed.payload = "{\"pay_status\":\"failed\"}".into();
+    store
+        .apply_devnet_reorg(&DevnetReorg {
+            chain: "ETH".into(),
+            from_height: 5,
+            dropped: vec![key("0xa2")],
+            moved: vec![(key("0xa3"), 7)],
+            vanished_webhooks: vec![failed],
+            incidents: vec![incident.clone()],
+        })
+        .await
+        .unwrap();
+    let remaining: Vec<(String, u64)> = store
+        .devnet_transfers("ETH", 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.txid, t.block_height))
+        .collect();
+    assert_eq!(remaining, [("0xa1".into(), 5), ("0xa3".into(), 7)]);
+    assert_eq!(store.seen_record_id("ETH", "0xa2", 0).await.unwrap(), None);
+    assert_eq!(
+        store.seen_record_id("ETH", "0xa1", 0).await.unwrap(),
+        Some("r-1".into())
+    );
+    assert_eq!(store.chain_cursor("ETH").await.unwrap(), Some(4));
+    assert_eq!(store.seen_cursor("ETH").await.unwrap(), Some(4));
+    assert_eq!(store.webhook_counts().await.unwrap().pending, 3);
+    assert_eq!(store.reorg_incidents().await.unwrap(), [incident]);
+}
+
+fn seen(txid: &str, record_id: &str, merchant: &MerchantId) -> SeenTransfer {
+    SeenTransfer {
+        chain: "ETH".into(),
+        txid: txid.into(),
+        log_index: 0,
+        record_id: record_id.into(),
+        app_id: merchant.clone(),
+        order_id: None,
+        block_time_ms: NOW_MS,
+        seen_at_ms: NOW_MS,
+    }
+}
+
+fn devnet_transfer(txid: &str, height: u64) -> ChainTransfer {
+    ChainTransfer {
+        chain: "ETH".into(),
+        txid: txid.into(),
+        log_index: 0,
+        block_height: height,
+        block_time_ms: NOW_MS,
+        from_address: "0xfrom".into(),
+        to_address: "0xto".into(),
+        memo: String::new(),
+        token_id: TokenId::new("usdt-eth"),
+        amount: Amount::from_base_units(1),
+    }
 }
 
 async fn cwallets_and_devnet(store: &dyn Store) {
@@ -1120,6 +1248,12 @@ async fn sqlite_store(dir: &tempfile::TempDir, key: &MasterKey) -> SqliteStore {
 }
 
 #[tokio::test]
+async fn sqlite_sandbox_state() {
+    let dir = tempfile::tempdir().unwrap();
+    sandbox_state(&sqlite_store(&dir, &MasterKey::generate()).await).await;
+}
+
+#[tokio::test]
 async fn sqlite_merchants_lifecycle() {
     let dir = tempfile::tempdir().unwrap();
     merchants_lifecycle(&sqlite_store(&dir, &MasterKey::generate()).await).await;
@@ -1385,6 +1519,14 @@ async fn pg_schema_names_are_checked() {
             Err(StoreError::Open { .. })
         ));
     }
+}
+
+#[tokio::test]
+async fn pg_sandbox_state() {
+    let Some(pg) = PgSchema::new().await else {
+        return;
+    };
+    sandbox_state(&pg.store(&MasterKey::generate()).await).await;
 }
 
 #[tokio::test]

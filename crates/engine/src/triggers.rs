@@ -239,13 +239,21 @@ impl Run<'_> {
         Ok(())
     }
 
-    async fn advance_secs(&mut self, secs: u64, why: &str) -> Result<(), EngineError> {
+    /// Advances the clock to one second past the order's validity.
+    async fn advance_past_expiry(&mut self, order: &Order) -> Result<(), EngineError> {
+        let left = order
+            .expires_at
+            .saturating_sub(self.now_ms().div_euclid(1000))
+            .max(0)
+            .unsigned_abs()
+            .saturating_add(1);
         self.triggers
             .sandbox
-            .advance(secs.saturating_mul(1000))
+            .advance(left.saturating_mul(1000))
             .await?;
-        self.steps
-            .push(format!("advanced the clock {secs} s {why}"));
+        self.steps.push(format!(
+            "advanced the clock {left} s, past the order's expiry"
+        ));
         Ok(())
     }
 
@@ -349,15 +357,7 @@ impl Run<'_> {
     ) -> Result<Value, EngineError> {
         let order = self.order().await?;
         if late {
-            let left = order
-                .expires_at
-                .saturating_sub(self.now_ms().div_euclid(1000))
-                .max(0);
-            self.advance_secs(
-                left.unsigned_abs().saturating_add(1),
-                "past the order's expiry",
-            )
-            .await?;
+            self.advance_past_expiry(&order).await?;
         }
         let units = order.order_amount.base_units();
         let amount = Amount::from_base_units(
@@ -370,15 +370,7 @@ impl Run<'_> {
 
     async fn order_expired(&mut self) -> Result<Value, EngineError> {
         let order = self.order().await?;
-        let left = order
-            .expires_at
-            .saturating_sub(self.now_ms().div_euclid(1000))
-            .max(0);
-        self.advance_secs(
-            left.unsigned_abs().saturating_add(1),
-            "past the order's expiry",
-        )
-        .await?;
+        self.advance_past_expiry(&order).await?;
         Ok(json!({ "order": self.order_state(&order).await? }))
     }
 

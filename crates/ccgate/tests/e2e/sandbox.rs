@@ -88,6 +88,19 @@ fn a_sandbox_says_so_and_only_a_sandbox_has_clock_controls() {
 }
 
 #[test]
+fn the_config_file_can_make_a_sandbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ccgate.toml");
+    std::fs::write(&config, "sandbox = true\n").unwrap();
+    let gateway = Gateway::start(&["--config", config.to_str().unwrap()]);
+    assert_eq!(
+        gateway.raw_request("GET", "/healthz", &[], b"").json()["sandbox"],
+        true
+    );
+    assert_eq!(gateway.admin_get("/admin/sandbox/clock").status, 200);
+}
+
+#[test]
 fn a_frozen_clock_stands_still_and_advances_exactly() {
     let gateway = Gateway::start(&["--sandbox"]);
     let frozen = clock(&gateway, &["freeze"]);

@@ -82,7 +82,8 @@ enum Command {
     /// Measure the HTTP API against a bare axum baseline.
     #[command(subcommand)]
     Bench(BenchCommand),
-    /// Drive a `serve --sandbox`: its virtual clock (through its admin API).
+    /// Drive a `serve --sandbox` through its admin API: its virtual clock and
+    /// the faults injected into webhook deliveries.
     Sandbox(SandboxArgs),
     /// Make a business event happen in a running sandbox (`--list` names them): builds what it
     /// needs, drives the devnet and the clock, prints what happened and which webhooks went out.
@@ -125,6 +126,40 @@ enum SandboxCommand {
     /// The business clock: show, advance, freeze, resume.
     #[command(subcommand)]
     Clock(ClockCommand),
+    /// Faults injected into a merchant's webhook deliveries: fault, clear.
+    #[command(subcommand)]
+    Webhooks(SandboxWebhooksCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SandboxWebhooksCommand {
+    /// Inject faults into the merchant's webhook deliveries (replacing any it
+    /// had): delay=5s (held before sending), drop=0.3 (not sent, a failed
+    /// attempt), duplicate=0.2 (sent twice), reorder (a batch newest first),
+    /// bad-signature (Sign does not match), status=500 (sent, but the attempt
+    /// fails as if the receiver answered 500). Probabilities draw from a
+    /// seeded sequence, so a run repeats exactly.
+    Fault {
+        #[arg(long)]
+        app_id: String,
+        #[arg(required = true, value_name = "FAULT")]
+        faults: Vec<String>,
+        /// Deliveries to affect (default: every one until cleared).
+        #[arg(long)]
+        count: Option<u32>,
+        /// Starts the probabilistic faults' draws.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop injecting faults into the merchant's webhook deliveries.
+    Clear {
+        #[arg(long)]
+        app_id: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -482,16 +517,41 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor => return commands::ops::doctor(&data_dir, &database, &settings).await,
         Command::Sandbox(args) => {
             let api = commands::sandbox::AdminApi::locate(&data_dir, args.admin_url.as_deref())?;
-            let SandboxCommand::Clock(clock) = args.command;
-            let (action, json) = match clock {
-                ClockCommand::Show { json } => (commands::sandbox::ClockAction::Show, json),
-                ClockCommand::Advance { by, json } => {
-                    (commands::sandbox::ClockAction::Advance(by), json)
+            match args.command {
+                SandboxCommand::Clock(clock) => {
+                    let (action, json) = match clock {
+                        ClockCommand::Show { json } => (commands::sandbox::ClockAction::Show, json),
+                        ClockCommand::Advance { by, json } => {
+                            (commands::sandbox::ClockAction::Advance(by), json)
+                        }
+                        ClockCommand::Freeze { json } => {
+                            (commands::sandbox::ClockAction::Freeze, json)
+                        }
+                        ClockCommand::Resume { json } => {
+                            (commands::sandbox::ClockAction::Resume, json)
+                        }
+                    };
+                    commands::sandbox::clock(&api, action, json).await?;
                 }
-                ClockCommand::Freeze { json } => (commands::sandbox::ClockAction::Freeze, json),
-                ClockCommand::Resume { json } => (commands::sandbox::ClockAction::Resume, json),
-            };
-            commands::sandbox::clock(&api, action, json).await?;
+                SandboxCommand::Webhooks(SandboxWebhooksCommand::Fault {
+                    app_id,
+                    faults,
+                    count,
+                    seed,
+                    json,
+                }) => {
+                    let request = commands::sandbox::FaultRequest {
+                        app_id,
+                        faults,
+                        count,
+                        seed,
+                    };
+                    commands::sandbox::webhooks_fault(&api, request, json).await?;
+                }
+                SandboxCommand::Webhooks(SandboxWebhooksCommand::Clear { app_id, json }) => {
+                    commands::sandbox::webhooks_clear(&api, &app_id, json).await?;
+                }
+            }
             return Ok(ExitCode::SUCCESS);
         }
         Command::Trigger(args) => {

@@ -25,6 +25,8 @@ mod reliability;
 mod resources;
 #[path = "e2e/sandbox.rs"]
 mod sandbox;
+#[path = "e2e/sandbox_faults.rs"]
+mod sandbox_faults;
 #[path = "e2e/withdrawals.rs"]
 mod withdrawals;
 

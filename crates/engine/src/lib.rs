@@ -8,6 +8,7 @@ pub mod clock;
 pub mod deposits;
 pub mod devnet;
 mod error;
+pub mod faults;
 mod ids;
 pub mod orders;
 pub mod sandbox;

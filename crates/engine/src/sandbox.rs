@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use ccgate_chain::{ChainAdapter, ChainSet};
-use ccgate_store::{DepositStore, SandboxStore, StoredClock};
+use ccgate_ledger::MerchantId;
+use ccgate_store::{DepositStore, SandboxStore, StoredClock, WebhookFaults};
 use tokio::sync::Mutex;
 
 use crate::clock::{Clock, ClockSetting, VirtualClock, real_now_ms};
@@ -208,6 +209,43 @@ impl Sandbox {
             .watcher
             .reorg(self.store.as_ref(), request, self.clock.now_unix_ms())
             .await
+    }
+
+    /// Injects faults (`delay=5s`, `drop=0.3`… see [`crate::faults`]) into
+    /// the merchant's webhook deliveries: the next `count` of them, or all
+    /// until cleared. Replaces any it had; `seed` starts their random draws.
+    pub async fn set_webhook_faults(
+        &self,
+        app_id: &MerchantId,
+        words: &[String],
+        count: Option<u32>,
+        seed: u64,
+    ) -> Result<WebhookFaults, EngineError> {
+        if count == Some(0) {
+            return Err(EngineError::Sandbox(
+                "--count must be at least 1 (leave it out to affect every delivery until cleared)"
+                    .to_owned(),
+            ));
+        }
+        if i64::try_from(seed).is_err() {
+            return Err(EngineError::Sandbox(format!(
+                "the seed must be at most {}",
+                i64::MAX
+            )));
+        }
+        let faults = WebhookFaults {
+            remaining: count,
+            seed,
+            ..crate::faults::parse_faults(words)?
+        };
+        self.store.set_webhook_faults(app_id, &faults).await?;
+        Ok(faults)
+    }
+
+    /// Stops injecting faults into the merchant's deliveries; `false` if it
+    /// had none.
+    pub async fn clear_webhook_faults(&self, app_id: &MerchantId) -> Result<bool, EngineError> {
+        Ok(self.store.clear_webhook_faults(app_id).await?)
     }
 
     async fn store_setting(&self, setting: ClockSetting) -> Result<(), EngineError> {

@@ -1,18 +1,23 @@
 //! Webhook delivery: claims due webhooks from the outbox, signs and POSTs them
 //! concurrently (a slow receiver delays only its own webhooks), treats HTTP 200
 //! with `success` in the body as acknowledged, and otherwise retries on the
-//! ladder of decisions §7, logging every attempt.
+//! ladder of decisions §7, logging every attempt. In the sandbox, faults set
+//! for a merchant (`crate::faults`) are applied to its deliveries; without a
+//! sandbox no fault is ever looked up.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ccgate_api::sign;
-use ccgate_store::{DepositStore, OutboxStore, OutboxWebhook, Store, WebhookAttempt, WebhookNext};
+use ccgate_store::{
+    DepositStore, OutboxStore, OutboxWebhook, SandboxStore, Store, WebhookAttempt, WebhookNext,
+};
 use secrecy::ExposeSecret;
 use tokio::sync::watch;
 
 use crate::EngineError;
+use crate::faults::{self, DeliveryFaults};
 
 /// When the retries happen, counted from the first attempt (decisions §7):
 /// 30 s, 1 min 30 s, 3 min 30 s, 7 min 30 s, 15 min 30 s, 31 min 30 s.
@@ -26,6 +31,8 @@ const RESPONSE_HEAD_BYTES_MAX: usize = 256;
 /// How long deliveries in flight may still finish once the worker is told to
 /// stop; the rest are cut and their claims handed back.
 const HAND_BACK_AFTER_MS: u64 = 2_000;
+/// The outcome of an acknowledged attempt.
+const DELIVERED: &str = "delivered";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryConfig {
@@ -69,7 +76,31 @@ pub struct WebhookSender {
     config: Arc<DeliveryConfig>,
     /// Becomes `true` when the process is stopping.
     stopping: Option<watch::Receiver<bool>>,
+    /// Where merchants' injected faults are kept; only in the sandbox.
+    faults: Option<Arc<dyn SandboxStore>>,
 }
+
+/// A delivery's attempt as the receiver (or an injected fault) settled it.
+struct Answer {
+    http_status: Option<u16>,
+    outcome: String,
+    response_head: String,
+    acknowledged: bool,
+}
+
+impl Answer {
+    fn failed(outcome: String) -> Answer {
+        Answer {
+            http_status: None,
+            outcome,
+            response_head: String::new(),
+            acknowledged: false,
+        }
+    }
+}
+
+/// Claimed webhooks delivered one after another, with the faults each gets.
+type Run = Vec<(OutboxWebhook, Option<DeliveryFaults>)>;
 
 impl WebhookSender {
     pub fn new(
@@ -90,7 +121,28 @@ impl WebhookSender {
             client,
             config: Arc::new(config),
             stopping: None,
+            faults: None,
         })
+    }
+
+    /// Sandbox only: deliveries of a merchant with faults set in `store`
+    /// (`ccgate sandbox webhooks fault`) get them.
+    pub fn inject_faults_from(mut self, store: Arc<dyn SandboxStore>) -> WebhookSender {
+        self.faults = Some(store);
+        self
+    }
+
+    /// How long a claim lasts: beyond an attempt, so a crash mid-delivery
+    /// only delays it; with faults, beyond a held delivery sent twice.
+    fn lease_ms(&self) -> i64 {
+        let attempt_ms = self.config.timeout_ms.saturating_mul(2);
+        let lease_ms = if self.faults.is_some() {
+            let delay_max_ms = u64::try_from(faults::DELAY_MAX.as_millis()).unwrap_or(u64::MAX);
+            attempt_ms.saturating_mul(2).saturating_add(delay_max_ms)
+        } else {
+            attempt_ms
+        };
+        i64::try_from(lease_ms).unwrap_or(i64::MAX)
     }
 
     /// Once `stopping` turns `true`, deliveries in flight get
@@ -105,8 +157,7 @@ impl WebhookSender {
     /// Delivers every webhook due at `now_unix_ms`; returns how many attempts
     /// were made.
     pub async fn tick(&self, now_unix_ms: i64) -> Result<usize, EngineError> {
-        // The claim outlasts an attempt, so a crash mid-delivery only delays it.
-        let lease_ms = i64::try_from(self.config.timeout_ms.saturating_mul(2)).unwrap_or(i64::MAX);
+        let lease_ms = self.lease_ms();
         let claimed_until_ms = now_unix_ms.saturating_add(lease_ms);
         let due = self
             .outbox
@@ -115,11 +166,15 @@ impl WebhookSender {
         let count = due.len();
         let mut in_flight: HashSet<i64> = due.iter().map(|webhook| webhook.id).collect();
         let mut deliveries = tokio::task::JoinSet::new();
-        for webhook in due {
+        for run in self.plan_runs(due).await? {
             let sender = self.clone();
             deliveries.spawn(async move {
-                let id = webhook.id;
-                (id, sender.deliver(webhook, now_unix_ms).await)
+                let mut recorded = Vec::with_capacity(run.len());
+                for (webhook, faults) in run {
+                    let id = webhook.id;
+                    recorded.push((id, sender.deliver(webhook, now_unix_ms, faults).await));
+                }
+                recorded
             });
         }
         let cut_off = self.stopped_for(Duration::from_millis(HAND_BACK_AFTER_MS));
@@ -128,10 +183,12 @@ impl WebhookSender {
             tokio::select! {
                 done = deliveries.join_next() => match done {
                     None => break,
-                    Some(Ok((id, recorded))) => {
-                        in_flight.remove(&id);
-                        if let Err(err) = recorded {
-                            tracing::error!(error = %err, "record a webhook attempt");
+                    Some(Ok(recorded)) => {
+                        for (id, outcome) in recorded {
+                            in_flight.remove(&id);
+                            if let Err(err) = outcome {
+                                tracing::error!(error = %err, "record a webhook attempt");
+                            }
                         }
                     }
                     Some(Err(err)) => tracing::error!(error = %err, "webhook delivery task failed"),
@@ -164,14 +221,57 @@ impl WebhookSender {
         tokio::time::sleep(grace).await;
     }
 
-    async fn deliver(&self, webhook: OutboxWebhook, now_unix_ms: i64) -> Result<(), EngineError> {
+    /// The claimed webhooks as runs, delivered concurrently, each in its own
+    /// order: one webhook a run, except that a merchant whose faults say
+    /// `reorder` gets its share of the batch as one run, newest first. Faults
+    /// are taken here in claim order, so the seeded draws follow the outbox.
+    async fn plan_runs(&self, due: Vec<OutboxWebhook>) -> Result<Vec<Run>, EngineError> {
+        let Some(store) = &self.faults else {
+            return Ok(due
+                .into_iter()
+                .map(|webhook| vec![(webhook, None)])
+                .collect());
+        };
+        let mut runs = Vec::new();
+        let mut reordered: BTreeMap<String, Run> = BTreeMap::new();
+        for webhook in due {
+            let faults = store
+                .take_webhook_fault(&webhook.app_id)
+                .await?
+                .map(|taken| DeliveryFaults::draw(&taken));
+            if faults.is_some_and(|faults| faults.reordered) {
+                reordered
+                    .entry(webhook.app_id.as_str().to_owned())
+                    .or_default()
+                    .push((webhook, faults));
+            } else {
+                runs.push(vec![(webhook, faults)]);
+            }
+        }
+        for mut batch in reordered.into_values() {
+            batch.sort_by_key(|(webhook, _)| std::cmp::Reverse(webhook.id));
+            runs.push(batch);
+        }
+        Ok(runs)
+    }
+
+    async fn deliver(
+        &self,
+        webhook: OutboxWebhook,
+        now_unix_ms: i64,
+        faults: Option<DeliveryFaults>,
+    ) -> Result<(), EngineError> {
         let attempt_number = webhook.attempts.saturating_add(1);
         let started = Instant::now();
-        let (http_status, outcome, response_head) = match self.post(&webhook).await {
-            Ok(answer) => answer,
-            Err(reason) => (None, reason, String::new()),
+        let Answer {
+            http_status,
+            outcome,
+            response_head,
+            acknowledged,
+        } = match faults {
+            None => self.send(&webhook, false).await,
+            Some(faults) => self.send_with_faults(&webhook, faults).await,
         };
-        let acknowledged = outcome == "delivered";
         let next = if acknowledged {
             WebhookNext::Delivered
         } else {
@@ -204,8 +304,63 @@ impl WebhookSender {
         Ok(())
     }
 
+    /// The delivery with its injected faults applied; the outcome names
+    /// every one that fired (`injected: dropped (not sent)`…).
+    async fn send_with_faults(&self, webhook: &OutboxWebhook, faults: DeliveryFaults) -> Answer {
+        let labels = faults.labels().join(", ");
+        if faults.dropped {
+            return Answer::failed(format!("injected: {labels}"));
+        }
+        tokio::time::sleep(faults.delay).await;
+        let mut answer = self.send(webhook, faults.bad_signature).await;
+        if faults.duplicated {
+            // The receiver sees the same webhook twice; the second answer counts.
+            answer = self.send(webhook, faults.bad_signature).await;
+        }
+        if labels.is_empty() {
+            return answer;
+        }
+        let (outcome, acknowledged) = if faults.status.is_some() {
+            // Whatever the receiver said, the attempt fails and the ladder runs.
+            (
+                format!(
+                    "injected: {labels}; the receiver answered: {}",
+                    answer.outcome
+                ),
+                false,
+            )
+        } else {
+            (
+                format!("injected: {labels}; {}", answer.outcome),
+                answer.acknowledged,
+            )
+        };
+        Answer {
+            outcome,
+            acknowledged,
+            ..answer
+        }
+    }
+
+    /// One POST, its answer read; `corrupt_signature` signs another body.
+    async fn send(&self, webhook: &OutboxWebhook, corrupt_signature: bool) -> Answer {
+        match self.post(webhook, corrupt_signature).await {
+            Ok((http_status, outcome, response_head)) => Answer {
+                http_status,
+                acknowledged: outcome == DELIVERED,
+                outcome,
+                response_head,
+            },
+            Err(reason) => Answer::failed(reason),
+        }
+    }
+
     /// One POST; `Err` is why it could not be made or answered.
-    async fn post(&self, webhook: &OutboxWebhook) -> Result<(Option<u16>, String, String), String> {
+    async fn post(
+        &self,
+        webhook: &OutboxWebhook,
+        corrupt_signature: bool,
+    ) -> Result<(Option<u16>, String, String), String> {
         let url = match &webhook.url {
             Some(url) => url.clone(),
             None => self
@@ -228,11 +383,19 @@ impl WebhookSender {
             .map(|d| d.as_secs())
             .unwrap_or(0)
             .to_string();
+        let signed = if corrupt_signature {
+            // A well-formed signature of another body: only a real check catches it.
+            let mut tampered = webhook.payload.clone().into_bytes();
+            tampered.push(b' ');
+            tampered
+        } else {
+            webhook.payload.clone().into_bytes()
+        };
         let signature = sign::sign(
             credentials.app_id.as_str(),
             credentials.app_secret.expose_secret(),
             &timestamp,
-            webhook.payload.as_bytes(),
+            &signed,
         );
         let mut response = self
             .client
@@ -257,7 +420,7 @@ impl WebhookSender {
         let head = lossy(&head);
         let acknowledged = status == 200 && head.to_ascii_lowercase().contains("success");
         let outcome = match (status, acknowledged) {
-            (_, true) => "delivered".to_owned(),
+            (_, true) => DELIVERED.to_owned(),
             (200, false) => "HTTP 200 without \"success\" in the body".to_owned(),
             (other, false) => format!("HTTP {other}"),
         };

@@ -37,6 +37,8 @@ pub fn admin_router(state: AppState) -> Router {
             .route("/admin/sandbox/triggers", get(trigger_list))
             .route("/admin/devnet/reorg", post(reorg))
             .route("/admin/sandbox/trigger", post(trigger))
+            .route("/admin/sandbox/webhooks/fault", post(webhooks_fault))
+            .route("/admin/sandbox/webhooks/clear", post(webhooks_clear))
     } else {
         router
     };
@@ -334,4 +336,55 @@ pub fn reorg_json(report: &ReorgReport) -> serde_json::Value {
             "record_id": i.record_id, "what": i.what, "at_ms": i.at_ms,
         })).collect::<Vec<_>>(),
     })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultBody {
+    app_id: String,
+    /// Fault words: `delay=5s`, `drop=0.3`, `duplicate=0.2`, `reorder`,
+    /// `bad-signature`, `status=500`.
+    faults: Vec<String>,
+    /// Deliveries to affect; absent: every one until cleared.
+    count: Option<u32>,
+    /// Starts the faults' random draws (default 0).
+    seed: Option<u64>,
+}
+
+async fn webhooks_fault(State(state): State<AppState>, Json(body): Json<FaultBody>) -> Response {
+    let Some(sandbox) = state.sandbox.as_deref() else {
+        return not_a_sandbox();
+    };
+    let app_id = MerchantId::new(body.app_id.trim());
+    let seed = body.seed.unwrap_or(0);
+    match sandbox
+        .set_webhook_faults(&app_id, &body.faults, body.count, seed)
+        .await
+    {
+        Ok(faults) => Json(json!({
+            "app_id": app_id.as_str(),
+            "faults": ccgate_engine::faults::describe(&faults),
+            "count": faults.remaining,
+            "seed": faults.seed,
+        }))
+        .into_response(),
+        Err(err) => refused(err),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClearBody {
+    app_id: String,
+}
+
+async fn webhooks_clear(State(state): State<AppState>, Json(body): Json<ClearBody>) -> Response {
+    let Some(sandbox) = state.sandbox.as_deref() else {
+        return not_a_sandbox();
+    };
+    let app_id = MerchantId::new(body.app_id.trim());
+    match sandbox.clear_webhook_faults(&app_id).await {
+        Ok(cleared) => Json(json!({"app_id": app_id.as_str(), "cleared": cleared})).into_response(),
+        Err(err) => refused(err),
+    }
 }

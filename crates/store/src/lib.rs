@@ -35,7 +35,9 @@ pub use deposits::{
 pub use error::StoreError;
 pub use master_key::MasterKey;
 pub use postgres::PgStore;
-pub use sandbox::{DevnetReorg, ReorgIncident, SandboxStore, StoredClock, TransferKey};
+pub use sandbox::{
+    DevnetReorg, ReorgIncident, SandboxStore, StoredClock, TakenFault, TransferKey, WebhookFaults,
+};
 pub use sqlite::SqliteStore;
 pub use withdrawals::{Withdrawal, WithdrawalStatus, WithdrawalStore};
 

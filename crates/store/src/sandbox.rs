@@ -1,11 +1,45 @@
 //! What the sandbox keeps beyond the gateway's own state: the business
-//! clock's setting, and the look-ups that tell it when something is next due.
+//! clock's setting, the look-ups that tell it when something is next due, and
+//! the faults it injects into webhook deliveries.
 
 use async_trait::async_trait;
+use ccgate_ledger::MerchantId;
 
 use crate::deposits::NewWebhook;
-use crate::rows::{to_i64, to_u64};
+use crate::rows::{Columns, to_i64, to_u32, to_u64};
 use crate::{PgStore, SqliteStore, StoreError};
+
+/// Faults injected into one merchant's webhook deliveries (sandbox only).
+/// Probabilities are parts per million: 1 000 000 always, 0 never.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WebhookFaults {
+    /// Held this long before sending.
+    pub delay_ms: u64,
+    /// Not sent; the attempt counts as failed, so the retry ladder runs.
+    pub drop_ppm: u32,
+    /// Sent twice.
+    pub duplicate_ppm: u32,
+    /// A batch due together goes out one by one, newest first.
+    pub reorder: bool,
+    /// The `Sign` header does not match the body.
+    pub bad_signature: bool,
+    /// Sent, but the attempt is recorded as if the receiver answered this.
+    pub status: Option<u16>,
+    /// Deliveries still to affect; `None`: until cleared.
+    pub remaining: Option<u32>,
+    /// Seeds the set's random sequence (see [`TakenFault::sequence`]).
+    pub seed: u64,
+}
+
+/// The faults applied to one delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TakenFault {
+    /// As set (`remaining` as it is after this delivery).
+    pub faults: WebhookFaults,
+    /// How many deliveries the set affected before this one: with the seed,
+    /// what makes its random draws repeatable.
+    pub sequence: u64,
+}
 
 /// The business clock as stored: running `offset_ms` ahead of the real clock,
 /// or stopped at `frozen_at_ms`.
@@ -77,6 +111,94 @@ pub trait SandboxStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// Every incident recorded, oldest first.
     async fn reorg_incidents(&self) -> Result<Vec<ReorgIncident>, StoreError>;
+    /// Replaces the merchant's webhook faults (their random sequence starts
+    /// over); `MerchantNotFound` for an unknown merchant.
+    async fn set_webhook_faults(
+        &self,
+        app_id: &MerchantId,
+        faults: &WebhookFaults,
+    ) -> Result<(), StoreError>;
+
+    /// Removes the merchant's webhook faults; `false` if it had none.
+    async fn clear_webhook_faults(&self, app_id: &MerchantId) -> Result<bool, StoreError>;
+
+    /// Uses up one delivery of the merchant's faults, if it has any: the
+    /// faults to apply to this delivery, with its place in their sequence.
+    /// The set is removed once its count is used up.
+    async fn take_webhook_fault(
+        &self,
+        app_id: &MerchantId,
+    ) -> Result<Option<TakenFault>, StoreError>;
+}
+
+/// Columns returned by the take, in this order.
+const TAKEN_COLUMNS: &str = "delay_ms, drop_ppm, duplicate_ppm, reorder, bad_signature, status, \
+                             remaining, seed, used";
+
+fn taken_from_row(row: &impl Columns) -> Result<TakenFault, StoreError> {
+    let ppm = |column: &str| -> Result<u32, StoreError> { to_u32(row.int(column)?, column) };
+    let status = row
+        .opt_int("status")?
+        .map(|status| {
+            u16::try_from(status)
+                .map_err(|_| StoreError::Corrupt(format!("webhook fault status {status}")))
+        })
+        .transpose()?;
+    let used = to_u64(row.int("used")?, "webhook fault use count")?;
+    Ok(TakenFault {
+        faults: WebhookFaults {
+            delay_ms: to_u64(row.int("delay_ms")?, "webhook fault delay")?,
+            drop_ppm: ppm("drop_ppm")?,
+            duplicate_ppm: ppm("duplicate_ppm")?,
+            reorder: row.int("reorder")? != 0,
+            bad_signature: row.int("bad_signature")? != 0,
+            status,
+            remaining: row
+                .opt_int("remaining")?
+                .map(|left| to_u32(left, "webhook fault count"))
+                .transpose()?,
+            seed: to_u64(row.int("seed")?, "webhook fault seed")?,
+        },
+        // `used` is read after its increment.
+        sequence: used.saturating_sub(1),
+    })
+}
+
+/// The stored forms of a fault set's fields, bound in column order.
+struct FaultColumns {
+    delay_ms: i64,
+    drop_ppm: i64,
+    duplicate_ppm: i64,
+    reorder: i64,
+    bad_signature: i64,
+    status: Option<i64>,
+    remaining: Option<i64>,
+    seed: i64,
+}
+
+impl FaultColumns {
+    fn of(faults: &WebhookFaults) -> Result<FaultColumns, StoreError> {
+        Ok(FaultColumns {
+            delay_ms: to_i64(faults.delay_ms, "webhook fault delay")?,
+            drop_ppm: i64::from(faults.drop_ppm),
+            duplicate_ppm: i64::from(faults.duplicate_ppm),
+            reorder: i64::from(faults.reorder),
+            bad_signature: i64::from(faults.bad_signature),
+            status: faults.status.map(i64::from),
+            remaining: faults.remaining.map(i64::from),
+            seed: to_i64(faults.seed, "webhook fault seed")?,
+        })
+    }
+}
+
+/// A foreign-key refusal on `webhook_faults.app_id` means no such merchant.
+fn unknown_merchant(app_id: &MerchantId, error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            StoreError::MerchantNotFound(app_id.as_str().to_owned())
+        }
+        _ => StoreError::Database(error),
+    }
 }
 
 #[async_trait]
@@ -226,6 +348,69 @@ impl SandboxStore for SqliteStore {
         .await?;
         rows.into_iter().map(incident_from_row).collect()
     }
+
+    async fn set_webhook_faults(
+        &self,
+        app_id: &MerchantId,
+        faults: &WebhookFaults,
+    ) -> Result<(), StoreError> {
+        let columns = FaultColumns::of(faults)?;
+        sqlx::query(
+            "INSERT INTO webhook_faults (app_id, delay_ms, drop_ppm, duplicate_ppm, reorder,
+                 bad_signature, status, remaining, seed, used)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+             ON CONFLICT (app_id) DO UPDATE SET delay_ms = excluded.delay_ms,
+                 drop_ppm = excluded.drop_ppm, duplicate_ppm = excluded.duplicate_ppm,
+                 reorder = excluded.reorder, bad_signature = excluded.bad_signature,
+                 status = excluded.status, remaining = excluded.remaining,
+                 seed = excluded.seed, used = 0",
+        )
+        .bind(app_id.as_str())
+        .bind(columns.delay_ms)
+        .bind(columns.drop_ppm)
+        .bind(columns.duplicate_ppm)
+        .bind(columns.reorder)
+        .bind(columns.bad_signature)
+        .bind(columns.status)
+        .bind(columns.remaining)
+        .bind(columns.seed)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| unknown_merchant(app_id, e))?;
+        Ok(())
+    }
+
+    async fn clear_webhook_faults(&self, app_id: &MerchantId) -> Result<bool, StoreError> {
+        let cleared = sqlx::query("DELETE FROM webhook_faults WHERE app_id = ?")
+            .bind(app_id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(cleared.rows_affected() > 0)
+    }
+
+    async fn take_webhook_fault(
+        &self,
+        app_id: &MerchantId,
+    ) -> Result<Option<TakenFault>, StoreError> {
+        // One statement: two deliveries never take the same place.
+        let row = sqlx::query(&format!(
+            "UPDATE webhook_faults SET used = used + 1, remaining = remaining - 1
+             WHERE app_id = ? AND (remaining IS NULL OR remaining > 0)
+             RETURNING {TAKEN_COLUMNS}"
+        ))
+        .bind(app_id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let taken = taken_from_row(&row)?;
+        if taken.faults.remaining == Some(0) {
+            sqlx::query("DELETE FROM webhook_faults WHERE app_id = ? AND remaining = 0")
+                .bind(app_id.as_str())
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(Some(taken))
+    }
 }
 
 #[async_trait]
@@ -271,6 +456,68 @@ impl SandboxStore for PgStore {
         height.map(|h| to_u64(h, "block height")).transpose()
     }
 
+    async fn set_webhook_faults(
+        &self,
+        app_id: &MerchantId,
+        faults: &WebhookFaults,
+    ) -> Result<(), StoreError> {
+        let columns = FaultColumns::of(faults)?;
+        sqlx::query(
+            "INSERT INTO webhook_faults (app_id, delay_ms, drop_ppm, duplicate_ppm, reorder,
+                 bad_signature, status, remaining, seed, used)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0)
+             ON CONFLICT (app_id) DO UPDATE SET delay_ms = excluded.delay_ms,
+                 drop_ppm = excluded.drop_ppm, duplicate_ppm = excluded.duplicate_ppm,
+                 reorder = excluded.reorder, bad_signature = excluded.bad_signature,
+                 status = excluded.status, remaining = excluded.remaining,
+                 seed = excluded.seed, used = 0",
+        )
+        .bind(app_id.as_str())
+        .bind(columns.delay_ms)
+        .bind(columns.drop_ppm)
+        .bind(columns.duplicate_ppm)
+        .bind(columns.reorder)
+        .bind(columns.bad_signature)
+        .bind(columns.status)
+        .bind(columns.remaining)
+        .bind(columns.seed)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| unknown_merchant(app_id, e))?;
+        Ok(())
+    }
+
+    async fn clear_webhook_faults(&self, app_id: &MerchantId) -> Result<bool, StoreError> {
+        let cleared = sqlx::query("DELETE FROM webhook_faults WHERE app_id = $1")
+            .bind(app_id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(cleared.rows_affected() > 0)
+    }
+
+    async fn take_webhook_fault(
+        &self,
+        app_id: &MerchantId,
+    ) -> Result<Option<TakenFault>, StoreError> {
+        // One statement: two deliveries never take the same place.
+        let row = sqlx::query(&format!(
+            "UPDATE webhook_faults SET used = used + 1, remaining = remaining - 1
+             WHERE app_id = $1 AND (remaining IS NULL OR remaining > 0)
+             RETURNING {TAKEN_COLUMNS}"
+        ))
+        .bind(app_id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let taken = taken_from_row(&row)?;
+        if taken.faults.remaining == Some(0) {
+            sqlx::query("DELETE FROM webhook_faults WHERE app_id = $1 AND remaining = 0")
+                .bind(app_id.as_str())
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(Some(taken))
+    }
     async fn credited_record_id(
         &self,
         chain: &str,

@@ -17,9 +17,9 @@ use ccgate_store::{
     CachingStore, ChainTransfer, Checkout, CwalletAccount, DepositAddress, DepositCredit,
     DepositStore, DevnetReorg, EntryMeta, MasterKey, MerchantSettings, MerchantStatus, NewDeposit,
     NewWebhook, Order, OrderPayment, OutboxStore, PgStore, ReorgIncident, SandboxStore,
-    SeenTransfer, SqliteStore, Store, StoreError, StoredClock, TransferKey, WebhookAttempt,
-    WebhookCounts, WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore, generate_app_id,
-    generate_app_secret, verify_ledger,
+    SeenTransfer, SqliteStore, Store, StoreError, StoredClock, TakenFault, TransferKey,
+    WebhookAttempt, WebhookCounts, WebhookFaults, WebhookNext, Withdrawal, WithdrawalStatus,
+    WithdrawalStore, generate_app_id, generate_app_secret, verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Connection;
@@ -1421,6 +1421,73 @@ async fn cache_shows_its_own_writes_at_once() {
     cache_shows_own_writes(&cached).await;
 }
 
+/// Webhook faults: replaced whole, taken one delivery at a time in sequence,
+/// gone once their count is used up, cleared on demand; only for merchants.
+async fn webhook_faults_are_taken_in_sequence<S: Store + SandboxStore>(store: &S) {
+    let merchant = new_merchant(store).await;
+    assert_eq!(store.take_webhook_fault(&merchant).await.unwrap(), None);
+    let faults = WebhookFaults {
+        delay_ms: 5_000,
+        drop_ppm: 300_000,
+        duplicate_ppm: 1_000_000,
+        reorder: true,
+        bad_signature: true,
+        status: Some(503),
+        remaining: Some(2),
+        seed: u64::try_from(i64::MAX).unwrap(),
+    };
+    store.set_webhook_faults(&merchant, &faults).await.unwrap();
+    let first = store.take_webhook_fault(&merchant).await.unwrap().unwrap();
+    assert_eq!(
+        first,
+        TakenFault {
+            faults: WebhookFaults {
+                remaining: Some(1),
+                ..faults
+            },
+            sequence: 0
+        }
+    );
+    let second = store.take_webhook_fault(&merchant).await.unwrap().unwrap();
+    assert_eq!((second.sequence, second.faults.remaining), (1, Some(0)));
+    assert_eq!(store.take_webhook_fault(&merchant).await.unwrap(), None);
+    assert!(!store.clear_webhook_faults(&merchant).await.unwrap());
+
+    // Until cleared; setting again starts the sequence over.
+    let endless = WebhookFaults {
+        drop_ppm: 1_000_000,
+        ..WebhookFaults::default()
+    };
+    store.set_webhook_faults(&merchant, &endless).await.unwrap();
+    for sequence in 0..3 {
+        let taken = store.take_webhook_fault(&merchant).await.unwrap().unwrap();
+        assert_eq!(
+            taken,
+            TakenFault {
+                faults: endless,
+                sequence
+            }
+        );
+    }
+    store.set_webhook_faults(&merchant, &endless).await.unwrap();
+    let again = store.take_webhook_fault(&merchant).await.unwrap().unwrap();
+    assert_eq!(again.sequence, 0);
+    assert!(store.clear_webhook_faults(&merchant).await.unwrap());
+    assert_eq!(store.take_webhook_fault(&merchant).await.unwrap(), None);
+
+    let stranger = MerchantId::new("404");
+    assert!(matches!(
+        store.set_webhook_faults(&stranger, &endless).await,
+        Err(StoreError::MerchantNotFound(id)) if id == "404"
+    ));
+}
+
+#[tokio::test]
+async fn sqlite_webhook_faults_are_taken_in_sequence() {
+    let dir = tempfile::tempdir().unwrap();
+    webhook_faults_are_taken_in_sequence(&sqlite_store(&dir, &MasterKey::generate()).await).await;
+}
+
 // PostgreSQL runners.
 
 const PG_DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -1551,6 +1618,14 @@ async fn pg_huge_amounts_are_exact() {
         return;
     };
     huge_amounts_are_exact(&pg.store(&MasterKey::generate()).await).await;
+}
+
+#[tokio::test]
+async fn pg_webhook_faults_are_taken_in_sequence() {
+    let Some(pg) = PgSchema::new().await else {
+        return;
+    };
+    webhook_faults_are_taken_in_sequence(&pg.store(&MasterKey::generate()).await).await;
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! `ccgate sandbox …`: the sandbox's controls, through the running server's
 //! admin API (an advance must run the server's own loops, so it cannot be
-//! done beside the server on the database alone).
+//! done beside the server on the database alone; and a production server has
+//! none of these endpoints, so nothing here can reach one).
 
 use anyhow::{Context, bail};
 use serde_json::{Value, json};
@@ -198,6 +199,68 @@ pub async fn trigger(api: &AdminApi, call: &TriggerCall, as_json: bool) -> anyho
             webhook["status"].as_str().unwrap_or_default(),
             webhook["attempts"]
         );
+    }
+    Ok(())
+}
+
+/// `ccgate sandbox webhooks fault`'s arguments.
+pub struct FaultRequest {
+    pub app_id: String,
+    pub faults: Vec<String>,
+    pub count: Option<u32>,
+    pub seed: u64,
+}
+
+pub async fn webhooks_fault(
+    api: &AdminApi,
+    request: FaultRequest,
+    as_json: bool,
+) -> anyhow::Result<()> {
+    let answer = api
+        .post(
+            "/admin/sandbox/webhooks/fault",
+            &json!({
+                "app_id": request.app_id,
+                "faults": request.faults,
+                "count": request.count,
+                "seed": request.seed,
+            }),
+        )
+        .await?;
+    if as_json {
+        println!("{answer}");
+        return Ok(());
+    }
+    let words: Vec<&str> = answer["faults"]
+        .as_array()
+        .map(|faults| faults.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let reach = match answer["count"].as_u64() {
+        Some(count) => format!("the next {count} delivery attempt(s)"),
+        None => "every delivery attempt until `ccgate sandbox webhooks clear`".to_owned(),
+    };
+    println!(
+        "webhooks of {}: {} on {reach} (seed {})",
+        answer["app_id"].as_str().unwrap_or_default(),
+        words.join(" "),
+        answer["seed"]
+    );
+    Ok(())
+}
+
+pub async fn webhooks_clear(api: &AdminApi, app_id: &str, as_json: bool) -> anyhow::Result<()> {
+    let answer = api
+        .post(
+            "/admin/sandbox/webhooks/clear",
+            &json!({ "app_id": app_id }),
+        )
+        .await?;
+    if as_json {
+        println!("{answer}");
+    } else if answer["cleared"].as_bool() == Some(true) {
+        println!("webhooks of {app_id}: faults cleared");
+    } else {
+        println!("webhooks of {app_id}: no faults were set");
     }
     Ok(())
 }

@@ -180,8 +180,12 @@ async fn run_with<B: Backend>(
         timeout_ms: args.webhook_timeout_ms,
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let loops = background::loops(&state, store.backend(), delivery, stopped.clone())?;
+    let mut loops = background::loops(&state, store.backend(), delivery, stopped.clone())?;
     let gate = if let Some(virtual_clock) = virtual_clock {
+        // Faults are the sandbox's alone: a production sender never looks one up.
+        loops.sender = loops
+            .sender
+            .inject_faults_from(Arc::new(store.backend().clone()));
         let controls = Sandbox::new(
             virtual_clock,
             Arc::new(store.backend().clone()),

@@ -11,14 +11,14 @@ use crate::support::{Gateway, HttpStub, Merchant};
 
 const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
 
-fn clock(gateway: &Gateway, args: &[&str]) -> Value {
+pub(crate) fn clock(gateway: &Gateway, args: &[&str]) -> Value {
     let mut command = vec!["sandbox", "clock"];
     command.extend_from_slice(args);
     command.push("--json");
     serde_json::from_str(&gateway.cli_ok(&command)).unwrap()
 }
 
-fn permanent_address(gateway: &Gateway, merchant: &Merchant, user_id: &str) -> String {
+pub(crate) fn permanent_address(gateway: &Gateway, merchant: &Merchant, user_id: &str) -> String {
     let body = format!(r#"{{"user_id":"{user_id}","chain":"ETH"}}"#);
     let answer = gateway
         .post_signed(
@@ -31,7 +31,7 @@ fn permanent_address(gateway: &Gateway, merchant: &Merchant, user_id: &str) -> S
     answer["data"]["address"].as_str().unwrap().to_owned()
 }
 
-fn pay(gateway: &Gateway, to: &str, amount: &str) -> Value {
+pub(crate) fn pay(gateway: &Gateway, to: &str, amount: &str) -> Value {
     serde_json::from_str(&gateway.cli_ok(&[
         "devnet",
         "pay",
@@ -46,7 +46,7 @@ fn pay(gateway: &Gateway, to: &str, amount: &str) -> Value {
     .unwrap()
 }
 
-fn usdt_available(gateway: &Gateway, merchant: &Merchant) -> String {
+pub(crate) fn usdt_available(gateway: &Gateway, merchant: &Merchant) -> String {
     let body = br#"{"coin_id":"8e5741cf-6e51-4892-9d04-3d40e1dd0128"}"#;
     let answer = gateway
         .post_signed(merchant, "/ccpayment/v1/assets", body, None)

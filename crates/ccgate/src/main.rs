@@ -82,6 +82,9 @@ enum Command {
     /// Measure the HTTP API against a bare axum baseline.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Forward a merchant's webhooks, as the running server sends them, to a
+    /// local URL with the same signed headers; one line per delivery.
+    Listen(ListenArgs),
     /// Drive a `serve --sandbox` through its admin API: its virtual clock and
     /// the faults injected into webhook deliveries.
     Sandbox(SandboxArgs),
@@ -110,6 +113,18 @@ struct TriggerArgs {
     admin_url: Option<String>,
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Debug, Args)]
+struct ListenArgs {
+    #[arg(long)]
+    app_id: String,
+    /// Where each webhook is POSTed, e.g. http://127.0.0.1:9000/hook.
+    #[arg(long)]
+    forward_to: String,
+    /// The server's admin API; default: the one the server on --data-dir wrote.
+    #[arg(long, env = "CCGATE_ADMIN_URL")]
+    admin_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -515,6 +530,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         Command::Doctor => return commands::ops::doctor(&data_dir, &database, &settings).await,
+        Command::Listen(args) => {
+            let api = commands::sandbox::AdminApi::locate(&data_dir, args.admin_url.as_deref())?;
+            commands::listen::run(&api, &args.app_id, &args.forward_to).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
         Command::Sandbox(args) => {
             let api = commands::sandbox::AdminApi::locate(&data_dir, args.admin_url.as_deref())?;
             match args.command {
@@ -669,6 +689,7 @@ async fn operate(
         | Command::Coins(_)
         | Command::Bench(_)
         | Command::Call(_)
+        | Command::Listen(_)
         | Command::Sandbox(_)
         | Command::Trigger(_) => {}
     }

@@ -13,6 +13,8 @@ mod client;
 mod deposits;
 #[path = "e2e/hostile.rs"]
 mod hostile;
+#[path = "e2e/listen.rs"]
+mod listen;
 #[path = "e2e/openapi.rs"]
 mod openapi;
 #[path = "e2e/orders.rs"]

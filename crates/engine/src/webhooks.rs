@@ -10,11 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ccgate_api::sign;
+use ccgate_ledger::MerchantId;
 use ccgate_store::{
     DepositStore, OutboxStore, OutboxWebhook, SandboxStore, Store, WebhookAttempt, WebhookNext,
 };
 use secrecy::ExposeSecret;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use crate::EngineError;
 use crate::faults::{self, DeliveryFaults};
@@ -33,6 +34,47 @@ const RESPONSE_HEAD_BYTES_MAX: usize = 256;
 const HAND_BACK_AFTER_MS: u64 = 2_000;
 /// The outcome of an acknowledged attempt.
 const DELIVERED: &str = "delivered";
+/// Webhooks a slow listener may fall behind by before it misses some.
+const FEED_BUFFER: usize = 1_024;
+
+/// One webhook as it was sent: the exact body and the signed headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentWebhook {
+    pub app_id: MerchantId,
+    pub record_id: String,
+    pub order_type: String,
+    pub payload: String,
+    pub timestamp: String,
+    pub sign: String,
+}
+
+/// Every webhook as it is sent, for whoever listens (`ccgate listen`, through
+/// the admin API). While nobody does, publishing builds nothing.
+#[derive(Debug, Clone)]
+pub struct WebhookFeed {
+    sender: broadcast::Sender<SentWebhook>,
+}
+
+impl Default for WebhookFeed {
+    fn default() -> Self {
+        WebhookFeed {
+            sender: broadcast::channel(FEED_BUFFER).0,
+        }
+    }
+}
+
+impl WebhookFeed {
+    pub fn subscribe(&self) -> broadcast::Receiver<SentWebhook> {
+        self.sender.subscribe()
+    }
+
+    fn publish(&self, sent: impl FnOnce() -> SentWebhook) {
+        if self.sender.receiver_count() > 0 {
+            // A listener that went away in between is no one's problem.
+            let _ = self.sender.send(sent());
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryConfig {
@@ -78,6 +120,8 @@ pub struct WebhookSender {
     stopping: Option<watch::Receiver<bool>>,
     /// Where merchants' injected faults are kept; only in the sandbox.
     faults: Option<Arc<dyn SandboxStore>>,
+    /// Where each webhook is published as it is sent.
+    feed: Option<WebhookFeed>,
 }
 
 /// A delivery's attempt as the receiver (or an injected fault) settled it.
@@ -122,7 +166,14 @@ impl WebhookSender {
             config: Arc::new(config),
             stopping: None,
             faults: None,
+            feed: None,
         })
+    }
+
+    /// Publishes every webhook sent (body and signed headers) to `feed`.
+    pub fn publish_to(mut self, feed: WebhookFeed) -> WebhookSender {
+        self.feed = Some(feed);
+        self
     }
 
     /// Sandbox only: deliveries of a merchant with faults set in `store`
@@ -355,22 +406,14 @@ impl WebhookSender {
         }
     }
 
-    /// One POST; `Err` is why it could not be made or answered.
+    /// One POST; `Err` is why it could not be made or answered. Published to
+    /// the feed once signed, also when the merchant has no webhook URL, so a
+    /// listener sees every webhook.
     async fn post(
         &self,
         webhook: &OutboxWebhook,
         corrupt_signature: bool,
     ) -> Result<(Option<u16>, String, String), String> {
-        let url = match &webhook.url {
-            Some(url) => url.clone(),
-            None => self
-                .deposits
-                .merchant_settings(&webhook.app_id)
-                .await
-                .map_err(|e| format!("load the merchant's settings: {e}"))?
-                .and_then(|settings| settings.webhook_url)
-                .ok_or_else(|| "no webhook URL is configured".to_owned())?,
-        };
         let credentials = self
             .store
             .merchant_credentials(webhook.app_id.as_str())
@@ -397,6 +440,26 @@ impl WebhookSender {
             &timestamp,
             &signed,
         );
+        if let Some(feed) = &self.feed {
+            feed.publish(|| SentWebhook {
+                app_id: credentials.app_id.clone(),
+                record_id: webhook.record_id.clone(),
+                order_type: webhook.order_type.clone(),
+                payload: webhook.payload.clone(),
+                timestamp: timestamp.clone(),
+                sign: signature.clone(),
+            });
+        }
+        let url = match &webhook.url {
+            Some(url) => url.clone(),
+            None => self
+                .deposits
+                .merchant_settings(&webhook.app_id)
+                .await
+                .map_err(|e| format!("load the merchant's settings: {e}"))?
+                .and_then(|settings| settings.webhook_url)
+                .ok_or_else(|| "no webhook URL is configured".to_owned())?,
+        };
         let mut response = self
             .client
             .post(&url)

@@ -1,19 +1,25 @@
 //! The operator's HTTP API, on its own loopback-only listener: the devnet's
-//! `pay` and `mine`, order refunds, Prometheus `/metrics`, and in sandbox mode
-//! the sandbox's controls, for CI scripts in any language. Plain JSON in and out
+//! `pay` and `mine`, order refunds, the stream of webhooks as they are sent
+//! (`ccgate listen`), Prometheus `/metrics`, and in sandbox mode the sandbox's
+//! controls, for CI scripts in any language. Plain JSON in and out
 //! (`{"error": "…"}` with HTTP 400 on a refusal); no signature, because only
 //! processes on this machine can reach it.
 
+use std::convert::Infallible;
+
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use ccgate_engine::deposits::{ReorgMode, ReorgReport, ReorgRequest};
 use ccgate_engine::devnet::{self, PayRequest};
 use ccgate_engine::sandbox::ClockView;
 use ccgate_engine::triggers::{TRIGGERS, TriggerRequest, Triggers};
+use ccgate_engine::webhooks::SentWebhook;
 use ccgate_ledger::MerchantId;
 use serde::Deserialize;
 use serde_json::json;
@@ -25,6 +31,7 @@ pub fn admin_router(state: AppState) -> Router {
         .route("/admin/devnet/pay", post(pay))
         .route("/admin/devnet/mine", post(mine))
         .route("/admin/orders/refund", post(refund))
+        .route("/admin/webhooks/stream", get(webhooks_stream))
         .route("/metrics", get(crate::metrics::scrape));
     // The sandbox's controls exist only in sandbox mode: a production
     // gateway has no endpoint that moves its clock.
@@ -387,4 +394,70 @@ async fn webhooks_clear(State(state): State<AppState>, Json(body): Json<ClearBod
         Ok(cleared) => Json(json!({"app_id": app_id.as_str(), "cleared": cleared})).into_response(),
         Err(err) => refused(err),
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StreamQuery {
+    app_id: String,
+}
+
+/// Lines a listener that does not read may fall behind by, before the feed
+/// itself starts counting what it missed.
+const STREAM_LINES_BUFFERED: usize = 64;
+
+/// `GET /admin/webhooks/stream?app_id=…`: the merchant's webhooks as they are
+/// sent, one JSON object a line (`application/x-ndjson`): first
+/// `{"listening": APPID}`, then per delivery `{"app_id", "record_id",
+/// "order_type", "payload", "headers": {"Appid", "Timestamp", "Sign"}}`, and
+/// `{"missed": N}` if the listener fell too far behind.
+async fn webhooks_stream(
+    State(state): State<AppState>,
+    Query(query): Query<StreamQuery>,
+) -> Response {
+    let app_id = MerchantId::new(query.app_id.trim());
+    match state.store.merchant_credentials(app_id.as_str()).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return refused(format!("no merchant has the Appid {app_id}")),
+        Err(err) => return refused(err),
+    }
+    // Subscribed before answering: nothing sent after the first line is missed.
+    let mut feed = state.webhook_feed.subscribe();
+    let (mut lines, body) =
+        http_body_util::channel::Channel::<Bytes, Infallible>::new(STREAM_LINES_BUFFERED);
+    tokio::spawn(async move {
+        let mut line = json!({"listening": app_id.as_str()});
+        loop {
+            if lines.send_data(json_line(&line)).await.is_err() {
+                return; // the listener hung up
+            }
+            line = loop {
+                match feed.recv().await {
+                    Ok(sent) if sent.app_id == app_id => break sent_json(&sent),
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                        break json!({"missed": missed});
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            };
+        }
+    });
+    ([(CONTENT_TYPE, "application/x-ndjson")], Body::new(body)).into_response()
+}
+
+fn json_line(value: &serde_json::Value) -> Bytes {
+    let mut line = value.to_string().into_bytes();
+    line.push(b'\n');
+    Bytes::from(line)
+}
+
+fn sent_json(sent: &SentWebhook) -> serde_json::Value {
+    json!({
+        "app_id": sent.app_id.as_str(),
+        "record_id": sent.record_id,
+        "order_type": sent.order_type,
+        "payload": sent.payload,
+        "headers": {"Appid": sent.app_id.as_str(), "Timestamp": sent.timestamp, "Sign": sent.sign},
+    })
 }

@@ -35,6 +35,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 pub use admin::admin_router;
 pub use ccgate_engine::clock::{Clock, SystemClock};
 use ccgate_engine::sandbox::Sandbox;
+use ccgate_engine::webhooks::WebhookFeed;
 pub use metrics::Metrics;
 pub use rate_limit::RateLimit;
 
@@ -90,6 +91,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Present only in sandbox mode (`serve --sandbox`): the clock's controls.
     pub sandbox: Option<Arc<Sandbox>>,
+    /// Webhooks as they are sent, for the admin API's stream (`ccgate listen`).
+    pub webhook_feed: WebhookFeed,
 }
 
 const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");

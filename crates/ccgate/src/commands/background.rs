@@ -38,7 +38,8 @@ pub fn loops<B: Backend>(
         backend.clone(),
     ));
     let sender = WebhookSender::new(backend.clone(), Arc::clone(&state.store), backend, delivery)?
-        .hand_back_when(stopped);
+        .hand_back_when(stopped)
+        .publish_to(state.webhook_feed.clone());
     Ok(Loops {
         watcher,
         withdrawals: Arc::clone(&state.withdrawals),

@@ -8,6 +8,7 @@ pub mod coins;
 pub mod cwallet;
 pub mod devnet;
 pub mod ledger;
+pub mod listen;
 pub mod merchant;
 pub mod ops;
 pub mod order;

@@ -26,8 +26,8 @@ impl AdminApi {
                 std::fs::read_to_string(&file)
                     .with_context(|| {
                         format!(
-                            "no running `ccgate serve --sandbox` found on {} (no {}); start one, \
-                             or pass --admin-url",
+                            "no running `ccgate serve` found on {} (no {}); start one, or pass \
+                             --admin-url",
                             data_dir.path().display(),
                             file.display()
                         )
@@ -59,6 +59,30 @@ impl AdminApi {
             .send()
             .await;
         self.read(path, answer).await
+    }
+
+    /// A GET whose answer is read as it comes (a stream), once it says yes.
+    pub async fn open_stream(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> anyhow::Result<reqwest::Response> {
+        let answer = self
+            .http
+            .get(format!("{}{path}", self.base_url))
+            .query(query)
+            .send()
+            .await
+            .with_context(|| format!("reach the admin API at {}", self.base_url))?;
+        if answer.status().is_success() {
+            return Ok(answer);
+        }
+        let status = answer.status();
+        let body: Value = answer.json().await.unwrap_or_default();
+        match body["error"].as_str() {
+            Some(error) => bail!("{error}"),
+            None => bail!("{path} answered HTTP {status}"),
+        }
     }
 
     async fn read(

@@ -8,7 +8,7 @@ use ccgate_engine::addresses::AddressBook;
 use ccgate_engine::clock::Clock;
 use ccgate_engine::orders::Orders;
 use ccgate_engine::sandbox::Sandbox;
-use ccgate_engine::webhooks::DeliveryConfig;
+use ccgate_engine::webhooks::{DeliveryConfig, WebhookFeed};
 use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::MerchantId;
 use ccgate_pricefeed::{HttpPriceFeed, PriceSource, StaticPrices};
@@ -84,6 +84,7 @@ pub async fn app_state<B: Backend>(
         config: Arc::new(config),
         metrics: Arc::new(Metrics::default()),
         sandbox: None,
+        webhook_feed: WebhookFeed::default(),
     })
 }
 

@@ -155,6 +155,20 @@ impl Gateway {
             .unwrap()
     }
 
+    /// Starts a long-running CLI command on the same data directory, its
+    /// stdout piped; the caller ends it.
+    pub fn cli_spawn(&self, args: &[&str]) -> Child {
+        Command::new(BINARY)
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.data_dir.path())
+            .env("CCGATE_LOG", "error")
+            .env_remove("CCGATE_MASTER_KEY")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     pub fn cli_ok(&self, args: &[&str]) -> String {
         let output = self.cli(args);
         assert!(

@@ -1,0 +1,78 @@
+//! `ccgate listen --app-id ID --forward-to URL` (like `stripe listen`): reads
+//! the running server's stream of the merchant's webhooks as they are sent
+//! (admin API) and forwards each to a local URL with the same body and the
+//! same signed headers, printing one line per delivery.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+use super::sandbox::AdminApi;
+
+/// How long the local receiver may take to answer.
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub async fn run(api: &AdminApi, app_id: &str, forward_to: &str) -> anyhow::Result<()> {
+    let forwarder = reqwest::Client::builder()
+        .timeout(FORWARD_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .context("set up the forwarding client")?;
+    let mut stream = api
+        .open_stream("/admin/webhooks/stream", &[("app_id", app_id)])
+        .await?;
+    let mut pending = Vec::new();
+    loop {
+        // The stream only ends when the server stops (or the connection breaks).
+        let Some(chunk) = stream
+            .chunk()
+            .await
+            .context("the webhook stream broke off (did the server stop?)")?
+        else {
+            bail!("the server closed the webhook stream (did it stop?)");
+        };
+        pending.extend_from_slice(&chunk);
+        while let Some(end) = pending.iter().position(|byte| *byte == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            let event: Value = serde_json::from_slice(&line)
+                .with_context(|| format!("read a line of the webhook stream: {line:?}"))?;
+            handle(&forwarder, &event, app_id, forward_to).await;
+        }
+    }
+}
+
+async fn handle(forwarder: &reqwest::Client, event: &Value, app_id: &str, forward_to: &str) {
+    if event.get("listening").is_some() {
+        println!("Ready: forwarding the webhooks of {app_id} to {forward_to} (Ctrl-C to stop)");
+        return;
+    }
+    if let Some(missed) = event["missed"].as_u64() {
+        println!("missed {missed} webhook(s): this listener fell behind");
+        return;
+    }
+    let text = |key: &str| event[key].as_str().unwrap_or_default();
+    let header = |name: &str| event["headers"][name].as_str().unwrap_or_default();
+    let started = Instant::now();
+    let forwarded = forwarder
+        .post(forward_to)
+        .header("Content-Type", "application/json; charset=utf-8")
+        .header("Appid", header("Appid"))
+        .header("Timestamp", header("Timestamp"))
+        .header("Sign", header("Sign"))
+        .body(text("payload").to_owned())
+        .send()
+        .await;
+    let latency_ms = started.elapsed().as_millis();
+    let answer = match forwarded {
+        Ok(response) => format!("HTTP {}", response.status().as_u16()),
+        Err(err) if err.is_timeout() => "timed out".to_owned(),
+        Err(err) if err.is_connect() => "could not connect".to_owned(),
+        Err(err) => format!("failed: {err}"),
+    };
+    println!(
+        "{}  {}  {answer}  {latency_ms} ms",
+        text("order_type"),
+        text("record_id")
+    );
+}

@@ -8,14 +8,15 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use ccgate_store::{
-    DepositStore, OutboxStore, PgStore, SandboxStore, SqliteStore, Store, WithdrawalStore,
+    DepositStore, OutboxStore, PgStore, SandboxStore, SnapshotStore, SqliteStore, Store,
+    WithdrawalStore,
 };
 
 use crate::data_dir::DataDir;
 
 /// Everything `serve` needs of a store, for its generic start-up.
 pub trait Backend:
-    Store + DepositStore + OutboxStore + WithdrawalStore + SandboxStore + Clone
+    Store + DepositStore + OutboxStore + WithdrawalStore + SandboxStore + SnapshotStore + Clone
 {
     /// Waits for the pool's connections to close.
     fn close(&self) -> impl Future<Output = ()> + Send;

@@ -85,8 +85,8 @@ enum Command {
     /// Forward a merchant's webhooks, as the running server sends them, to a
     /// local URL with the same signed headers; one line per delivery.
     Listen(ListenArgs),
-    /// Drive a `serve --sandbox` through its admin API: its virtual clock and
-    /// the faults injected into webhook deliveries.
+    /// Drive a `serve --sandbox` through its admin API: its virtual clock,
+    /// the faults injected into webhook deliveries, and snapshots.
     Sandbox(SandboxArgs),
     /// Make a business event happen in a running sandbox (`--list` names them): builds what it
     /// needs, drives the devnet and the clock, prints what happened and which webhooks went out.
@@ -144,6 +144,36 @@ enum SandboxCommand {
     /// Faults injected into a merchant's webhook deliveries: fault, clear.
     #[command(subcommand)]
     Webhooks(SandboxWebhooksCommand),
+    /// The whole state saved and restored (SQLite): save, restore, list, delete.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum SnapshotCommand {
+    /// Save the whole state as NAME (replacing a snapshot of that name).
+    Save {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put the whole state back as snapshot NAME has it, while the server runs.
+    Restore {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The saved snapshots.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete snapshot NAME.
+    Delete {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -570,6 +600,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 SandboxCommand::Webhooks(SandboxWebhooksCommand::Clear { app_id, json }) => {
                     commands::sandbox::webhooks_clear(&api, &app_id, json).await?;
+                }
+                SandboxCommand::Snapshot(command) => {
+                    use commands::sandbox::SnapshotAction;
+                    let (action, json) = match command {
+                        SnapshotCommand::Save { name, json } => (SnapshotAction::Save(name), json),
+                        SnapshotCommand::Restore { name, json } => {
+                            (SnapshotAction::Restore(name), json)
+                        }
+                        SnapshotCommand::List { json } => (SnapshotAction::List, json),
+                        SnapshotCommand::Delete { name, json } => {
+                            (SnapshotAction::Delete(name), json)
+                        }
+                    };
+                    commands::sandbox::snapshot(&api, action, json).await?;
                 }
             }
             return Ok(ExitCode::SUCCESS);

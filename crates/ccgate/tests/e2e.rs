@@ -29,6 +29,8 @@ mod resources;
 mod sandbox;
 #[path = "e2e/sandbox_faults.rs"]
 mod sandbox_faults;
+#[path = "e2e/snapshots.rs"]
+mod snapshots;
 #[path = "e2e/withdrawals.rs"]
 mod withdrawals;
 

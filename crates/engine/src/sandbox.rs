@@ -4,11 +4,12 @@
 //! retry), settling the background work at each, so what would have happened
 //! over that time happens in order, and the call returns once it has.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ccgate_chain::{ChainAdapter, ChainSet};
 use ccgate_ledger::MerchantId;
-use ccgate_store::{DepositStore, SandboxStore, StoredClock, WebhookFaults};
+use ccgate_store::{DepositStore, SandboxStore, SnapshotStore, Store, StoredClock, WebhookFaults};
 use tokio::sync::Mutex;
 
 use crate::clock::{Clock, ClockSetting, VirtualClock, real_now_ms};
@@ -50,20 +51,33 @@ pub struct Sandbox {
     /// Held by every background tick and by a whole advance, so an advance
     /// settles with no loop working behind its back.
     gate: Arc<Mutex<()>>,
+    /// Saving and restoring the whole state, when the server has a place
+    /// for snapshots.
+    snapshots: Option<Snapshots>,
+}
+
+/// Where snapshots are kept, and what a restore must refresh.
+#[derive(Debug)]
+struct Snapshots {
+    dir: PathBuf,
+    store: Arc<dyn SnapshotStore>,
+    /// The server's caching store, emptied after a restore.
+    cache: Arc<dyn Store>,
+}
+
+/// A saved snapshot, as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotInfo {
+    pub name: String,
+    pub bytes: u64,
+    /// When it was saved, on the real clock.
+    pub saved_at_unix: i64,
 }
 
 impl Sandbox {
     /// The clock as last stored (running on real time if never moved).
     pub async fn load_clock(store: &dyn SandboxStore) -> Result<Arc<VirtualClock>, EngineError> {
-        let setting = store
-            .sandbox_clock()
-            .await?
-            .map(|stored| ClockSetting {
-                offset_ms: stored.offset_ms,
-                frozen_at_ms: stored.frozen_at_ms,
-            })
-            .unwrap_or_default();
-        Ok(Arc::new(VirtualClock::new(setting)))
+        Ok(Arc::new(VirtualClock::new(stored_setting(store).await?)))
     }
 
     pub fn new(
@@ -80,7 +94,20 @@ impl Sandbox {
             chains,
             loops,
             gate: Arc::default(),
+            snapshots: None,
         }
+    }
+
+    /// Snapshots are saved in `dir` (`NAME.db`) through `store`; a restore
+    /// empties `cache`, the server's read cache.
+    pub fn with_snapshots(
+        mut self,
+        dir: PathBuf,
+        store: Arc<dyn SnapshotStore>,
+        cache: Arc<dyn Store>,
+    ) -> Sandbox {
+        self.snapshots = Some(Snapshots { dir, store, cache });
+        self
     }
 
     /// What background ticks hold while they work.
@@ -248,6 +275,85 @@ impl Sandbox {
         Ok(self.store.clear_webhook_faults(app_id).await?)
     }
 
+    /// Saves the whole state as snapshot `name` (replacing one of that
+    /// name), with no loop working meanwhile.
+    pub async fn save_snapshot(&self, name: &str) -> Result<SnapshotInfo, EngineError> {
+        let snapshots = self.snapshots()?;
+        let path = snapshot_path(&snapshots.dir, name)?;
+        let _gate = self.gate.lock().await;
+        tokio::fs::create_dir_all(&snapshots.dir)
+            .await
+            .map_err(|e| io_failed("create", &snapshots.dir, &e))?;
+        // Written beside it, then renamed: a snapshot is whole or absent.
+        let partial = snapshots.dir.join(format!(".{name}.partial"));
+        remove_if_present(&partial).await?;
+        snapshots.store.save_snapshot(&partial).await?;
+        tokio::fs::rename(&partial, &path)
+            .await
+            .map_err(|e| io_failed("rename", &partial, &e))?;
+        snapshot_info(name, &path).await
+    }
+
+    /// Replaces the whole state with snapshot `name`'s, with no loop working
+    /// meanwhile; the read cache is emptied and the clock set as the
+    /// snapshot has it (a frozen clock exactly where it stood).
+    pub async fn restore_snapshot(&self, name: &str) -> Result<ClockView, EngineError> {
+        let snapshots = self.snapshots()?;
+        let path = snapshot_path(&snapshots.dir, name)?;
+        if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+            return Err(no_snapshot(name));
+        }
+        let _gate = self.gate.lock().await;
+        snapshots.store.restore_snapshot(&path).await?;
+        snapshots.cache.everything_changed();
+        self.clock.set(stored_setting(self.store.as_ref()).await?);
+        Ok(self.view())
+    }
+
+    /// Every saved snapshot, by name.
+    pub async fn list_snapshots(&self) -> Result<Vec<SnapshotInfo>, EngineError> {
+        let snapshots = self.snapshots()?;
+        let mut listed = Vec::new();
+        let mut entries = match tokio::fs::read_dir(&snapshots.dir).await {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(listed),
+            Err(e) => return Err(io_failed("read", &snapshots.dir, &e)),
+        };
+        while let Some(entry) = entries
+            .next_entry()
+            .await
+            .map_err(|e| io_failed("read", &snapshots.dir, &e))?
+        {
+            let file_name = entry.file_name();
+            let Some(name) = file_name
+                .to_str()
+                .and_then(|file| file.strip_suffix(SNAPSHOT_SUFFIX))
+                .filter(|name| valid_name(name))
+            else {
+                continue;
+            };
+            listed.push(snapshot_info(name, &entry.path()).await?);
+        }
+        listed.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(listed)
+    }
+
+    pub async fn delete_snapshot(&self, name: &str) -> Result<(), EngineError> {
+        let snapshots = self.snapshots()?;
+        let path = snapshot_path(&snapshots.dir, name)?;
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(no_snapshot(name)),
+            Err(e) => Err(io_failed("delete", &path, &e)),
+        }
+    }
+
+    fn snapshots(&self) -> Result<&Snapshots, EngineError> {
+        self.snapshots.as_ref().ok_or_else(|| {
+            EngineError::Sandbox("this sandbox has no place to keep snapshots".to_owned())
+        })
+    }
+
     async fn store_setting(&self, setting: ClockSetting) -> Result<(), EngineError> {
         self.store
             .set_sandbox_clock(StoredClock {
@@ -258,4 +364,76 @@ impl Sandbox {
         self.clock.set(setting);
         Ok(())
     }
+}
+
+const SNAPSHOT_SUFFIX: &str = ".db";
+const SNAPSHOT_NAME_MAX: usize = 64;
+
+/// The clock's stored setting; the real clock's if the sandbox never moved it.
+async fn stored_setting(store: &dyn SandboxStore) -> Result<ClockSetting, EngineError> {
+    Ok(store
+        .sandbox_clock()
+        .await?
+        .map(|stored| ClockSetting {
+            offset_ms: stored.offset_ms,
+            frozen_at_ms: stored.frozen_at_ms,
+        })
+        .unwrap_or_default())
+}
+
+/// Letters, digits, `-`, `_` and `.` (not first), at most 64: a file name
+/// that stays inside the snapshots directory.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= SNAPSHOT_NAME_MAX
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+fn snapshot_path(dir: &Path, name: &str) -> Result<PathBuf, EngineError> {
+    if !valid_name(name) {
+        return Err(EngineError::Sandbox(format!(
+            "snapshot name {name:?}: use letters, digits, '-', '_' and '.' (not first), at most \
+             {SNAPSHOT_NAME_MAX}"
+        )));
+    }
+    Ok(dir.join(format!("{name}{SNAPSHOT_SUFFIX}")))
+}
+
+async fn snapshot_info(name: &str, path: &Path) -> Result<SnapshotInfo, EngineError> {
+    let metadata = tokio::fs::metadata(path)
+        .await
+        .map_err(|e| io_failed("read", path, &e))?;
+    let saved_at_unix = metadata
+        .modified()
+        .ok()
+        .and_then(|at| at.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |since| {
+            i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+        });
+    Ok(SnapshotInfo {
+        name: name.to_owned(),
+        bytes: metadata.len(),
+        saved_at_unix,
+    })
+}
+
+async fn remove_if_present(path: &Path) -> Result<(), EngineError> {
+    match tokio::fs::remove_file(path).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_failed("delete", path, &e)),
+    }
+}
+
+fn no_snapshot(name: &str) -> EngineError {
+    EngineError::Sandbox(format!(
+        "no snapshot {name:?} (`ccgate sandbox snapshot list`)"
+    ))
+}
+
+fn io_failed(what: &str, path: &Path, error: &std::io::Error) -> EngineError {
+    EngineError::Sandbox(format!("{what} {}: {error}", path.display()))
 }

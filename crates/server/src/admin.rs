@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use ccgate_engine::deposits::{ReorgMode, ReorgReport, ReorgRequest};
 use ccgate_engine::devnet::{self, PayRequest};
-use ccgate_engine::sandbox::ClockView;
+use ccgate_engine::sandbox::{ClockView, SnapshotInfo};
 use ccgate_engine::triggers::{TRIGGERS, TriggerRequest, Triggers};
 use ccgate_engine::webhooks::SentWebhook;
 use ccgate_ledger::MerchantId;
@@ -46,6 +46,10 @@ pub fn admin_router(state: AppState) -> Router {
             .route("/admin/sandbox/trigger", post(trigger))
             .route("/admin/sandbox/webhooks/fault", post(webhooks_fault))
             .route("/admin/sandbox/webhooks/clear", post(webhooks_clear))
+            .route("/admin/sandbox/snapshots", get(snapshot_list))
+            .route("/admin/sandbox/snapshot/save", post(snapshot_save))
+            .route("/admin/sandbox/snapshot/restore", post(snapshot_restore))
+            .route("/admin/sandbox/snapshot/delete", post(snapshot_delete))
     } else {
         router
     };
@@ -460,4 +464,65 @@ fn sent_json(sent: &SentWebhook) -> serde_json::Value {
         "payload": sent.payload,
         "headers": {"Appid": sent.app_id.as_str(), "Timestamp": sent.timestamp, "Sign": sent.sign},
     })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotBody {
+    name: String,
+}
+
+fn snapshot_json(snapshot: &SnapshotInfo) -> serde_json::Value {
+    json!({"name": snapshot.name, "bytes": snapshot.bytes, "saved_at": snapshot.saved_at_unix})
+}
+
+async fn snapshot_list(State(state): State<AppState>) -> Response {
+    let Some(sandbox) = state.sandbox.as_deref() else {
+        return not_a_sandbox();
+    };
+    match sandbox.list_snapshots().await {
+        Ok(snapshots) => {
+            let listed: Vec<_> = snapshots.iter().map(snapshot_json).collect();
+            Json(json!({ "snapshots": listed })).into_response()
+        }
+        Err(err) => refused(err),
+    }
+}
+
+async fn snapshot_save(State(state): State<AppState>, Json(body): Json<SnapshotBody>) -> Response {
+    let Some(sandbox) = state.sandbox.as_deref() else {
+        return not_a_sandbox();
+    };
+    match sandbox.save_snapshot(body.name.trim()).await {
+        Ok(snapshot) => Json(snapshot_json(&snapshot)).into_response(),
+        Err(err) => refused(err),
+    }
+}
+
+async fn snapshot_restore(
+    State(state): State<AppState>,
+    Json(body): Json<SnapshotBody>,
+) -> Response {
+    let Some(sandbox) = state.sandbox.as_deref() else {
+        return not_a_sandbox();
+    };
+    let name = body.name.trim();
+    match sandbox.restore_snapshot(name).await {
+        Ok(clock) => Json(json!({"name": name, "clock": clock_json(clock)})).into_response(),
+        Err(err) => refused(err),
+    }
+}
+
+async fn snapshot_delete(
+    State(state): State<AppState>,
+    Json(body): Json<SnapshotBody>,
+) -> Response {
+    let Some(sandbox) = state.sandbox.as_deref() else {
+        return not_a_sandbox();
+    };
+    let name = body.name.trim();
+    match sandbox.delete_snapshot(name).await {
+        Ok(()) => Json(json!({"name": name, "deleted": true})).into_response(),
+        Err(err) => refused(err),
+    }
 }

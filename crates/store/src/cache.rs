@@ -94,6 +94,12 @@ impl<K: Eq + Hash, V: Clone> Cache<K, V> {
         self.generation.fetch_add(1, Ordering::AcqRel);
         entries.remove(key);
     }
+
+    fn invalidate_all(&self) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries.clear();
+    }
 }
 
 #[async_trait]
@@ -208,6 +214,11 @@ impl<S: Store> Store for CachingStore<S> {
 
     fn balances_changed(&self, app_id: &MerchantId) {
         self.balances.invalidate(app_id);
+    }
+
+    fn everything_changed(&self) {
+        self.credentials.invalidate_all();
+        self.balances.invalidate_all();
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

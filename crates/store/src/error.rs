@@ -40,4 +40,11 @@ pub enum StoreError {
     },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("cannot restore this snapshot: {0}")]
+    Snapshot(String),
+    #[error(
+        "snapshots are SQLite-only for now; on PostgreSQL save and restore a schema with pg_dump \
+         and pg_restore (see the README)"
+    )]
+    SnapshotsUnsupported,
 }

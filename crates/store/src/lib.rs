@@ -14,6 +14,7 @@ mod master_key;
 mod postgres;
 mod rows;
 mod sandbox;
+mod snapshots;
 mod sqlite;
 mod sqlite_deposits;
 mod sqlite_withdrawals;
@@ -38,6 +39,7 @@ pub use postgres::PgStore;
 pub use sandbox::{
     DevnetReorg, ReorgIncident, SandboxStore, StoredClock, TakenFault, TransferKey, WebhookFaults,
 };
+pub use snapshots::SnapshotStore;
 pub use sqlite::SqliteStore;
 pub use withdrawals::{Withdrawal, WithdrawalStatus, WithdrawalStore};
 
@@ -179,6 +181,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Tells caches that a merchant's balances changed elsewhere (e.g. a deposit
     /// credited through a [`DepositStore`]).
     fn balances_changed(&self, _app_id: &MerchantId) {}
+
+    /// Tells caches that the whole state was replaced elsewhere (a sandbox
+    /// snapshot restored).
+    fn everything_changed(&self) {}
 
     /// Fails unless the database answers; for health checks.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -17,9 +17,9 @@ use ccgate_store::{
     CachingStore, ChainTransfer, Checkout, CwalletAccount, DepositAddress, DepositCredit,
     DepositStore, DevnetReorg, EntryMeta, MasterKey, MerchantSettings, MerchantStatus, NewDeposit,
     NewWebhook, Order, OrderPayment, OutboxStore, PgStore, ReorgIncident, SandboxStore,
-    SeenTransfer, SqliteStore, Store, StoreError, StoredClock, TakenFault, TransferKey,
-    WebhookAttempt, WebhookCounts, WebhookFaults, WebhookNext, Withdrawal, WithdrawalStatus,
-    WithdrawalStore, generate_app_id, generate_app_secret, verify_ledger,
+    SeenTransfer, SnapshotStore, SqliteStore, Store, StoreError, StoredClock, TakenFault,
+    TransferKey, WebhookAttempt, WebhookCounts, WebhookFaults, WebhookNext, Withdrawal,
+    WithdrawalStatus, WithdrawalStore, generate_app_id, generate_app_secret, verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Connection;
@@ -1486,6 +1486,98 @@ async fn webhook_faults_are_taken_in_sequence<S: Store + SandboxStore>(store: &S
 async fn sqlite_webhook_faults_are_taken_in_sequence() {
     let dir = tempfile::tempdir().unwrap();
     webhook_faults_are_taken_in_sequence(&sqlite_store(&dir, &MasterKey::generate()).await).await;
+}
+
+/// A snapshot restored into the live database brings back every table as
+/// saved (ids included) and refuses a snapshot of another data directory.
+#[tokio::test]
+async fn sqlite_snapshots_restore_the_saved_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate();
+    let store = sqlite_store(&dir, &key).await;
+    let seed = SecretSlice::from(vec![7u8; 32]);
+    store
+        .load_or_init_secret("deposit_seed", &seed)
+        .await
+        .unwrap();
+    let merchant = new_merchant(&store).await;
+    store
+        .post_entry(&credit(&merchant, 500), &meta("before"))
+        .await
+        .unwrap();
+    store.devnet_mine("ETH", 3, 1_000).await.unwrap();
+    let saved_at = dir.path().join("saved.db");
+    store.save_snapshot(&saved_at).await.unwrap();
+    let journal = store.journal().await.unwrap();
+    let balances = store.all_balances().await.unwrap();
+    let merchants = store.list_merchants().await.unwrap();
+
+    let later = new_merchant(&store).await;
+    store
+        .post_entry(&credit(&later, 9), &meta("after"))
+        .await
+        .unwrap();
+    store
+        .post_entry(&debit(&merchant, 100), &meta("after"))
+        .await
+        .unwrap();
+    store.devnet_mine("ETH", 4, 1_000).await.unwrap();
+
+    store.restore_snapshot(&saved_at).await.unwrap();
+    assert_eq!(store.journal().await.unwrap(), journal);
+    assert_eq!(store.all_balances().await.unwrap(), balances);
+    assert_eq!(store.list_merchants().await.unwrap(), merchants);
+    assert_eq!(store.devnet_chain("ETH", 0).await.unwrap().mined_blocks, 3);
+    assert!(verify_ledger(&store).await.unwrap().mismatches.is_empty());
+    // Journal ids continue from the snapshot's.
+    let next = store
+        .post_entry(&credit(&merchant, 1), &meta("next"))
+        .await
+        .unwrap();
+    assert_eq!(next, 2);
+
+    // Another data directory's snapshot (another deposit seed) is refused,
+    // and nothing changes.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = sqlite_store(&other_dir, &key).await;
+    other
+        .load_or_init_secret("deposit_seed", &SecretSlice::from(vec![8u8; 32]))
+        .await
+        .unwrap();
+    let foreign = other_dir.path().join("foreign.db");
+    other.save_snapshot(&foreign).await.unwrap();
+    let before = store.journal().await.unwrap();
+    assert!(matches!(
+        store.restore_snapshot(&foreign).await,
+        Err(StoreError::Snapshot(why)) if why.contains("another data directory")
+    ));
+    assert_eq!(store.journal().await.unwrap(), before);
+    // The connection that tried is back to enforcing references.
+    for _ in 0..8 {
+        assert!(matches!(
+            store
+                .set_webhook_faults(&MerchantId::new("404"), &WebhookFaults::default())
+                .await,
+            Err(StoreError::MerchantNotFound(_))
+        ));
+    }
+}
+
+#[tokio::test]
+async fn pg_snapshots_are_refused_clearly() {
+    let Some(pg) = PgSchema::new().await else {
+        return;
+    };
+    let store = pg.store(&MasterKey::generate()).await;
+    let path = std::path::Path::new("unused.db");
+    for refused in [
+        store.save_snapshot(path).await,
+        store.restore_snapshot(path).await,
+    ] {
+        let why = refused.unwrap_err();
+        assert!(matches!(why, StoreError::SnapshotsUnsupported));
+        assert!(why.to_string().contains("SQLite-only"), "{why}");
+    }
 }
 
 // PostgreSQL runners.

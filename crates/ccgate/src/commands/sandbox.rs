@@ -288,3 +288,64 @@ pub async fn webhooks_clear(api: &AdminApi, app_id: &str, as_json: bool) -> anyh
     }
     Ok(())
 }
+
+/// What to do with snapshots.
+pub enum SnapshotAction {
+    Save(String),
+    Restore(String),
+    List,
+    Delete(String),
+}
+
+pub async fn snapshot(api: &AdminApi, action: SnapshotAction, as_json: bool) -> anyhow::Result<()> {
+    let answer = match &action {
+        SnapshotAction::Save(name) => {
+            api.post("/admin/sandbox/snapshot/save", &json!({ "name": name }))
+                .await?
+        }
+        SnapshotAction::Restore(name) => {
+            api.post("/admin/sandbox/snapshot/restore", &json!({ "name": name }))
+                .await?
+        }
+        SnapshotAction::List => api.get("/admin/sandbox/snapshots").await?,
+        SnapshotAction::Delete(name) => {
+            api.post("/admin/sandbox/snapshot/delete", &json!({ "name": name }))
+                .await?
+        }
+    };
+    if as_json {
+        println!("{answer}");
+        return Ok(());
+    }
+    match action {
+        SnapshotAction::Save(name) => println!(
+            "saved snapshot {name} ({} bytes)",
+            answer["bytes"].as_u64().unwrap_or_default()
+        ),
+        SnapshotAction::Restore(name) => println!(
+            "restored snapshot {name}; business time {} ({})",
+            answer["clock"]["now"],
+            if answer["clock"]["frozen"].as_bool() == Some(true) {
+                "frozen"
+            } else {
+                "running"
+            }
+        ),
+        SnapshotAction::List => {
+            let snapshots = answer["snapshots"].as_array().cloned().unwrap_or_default();
+            if snapshots.is_empty() {
+                println!("no snapshots");
+            }
+            for snapshot in &snapshots {
+                println!(
+                    "{:<32} {:>12} bytes  saved at {}",
+                    snapshot["name"].as_str().unwrap_or_default(),
+                    snapshot["bytes"].as_u64().unwrap_or_default(),
+                    snapshot["saved_at"].as_i64().unwrap_or_default()
+                );
+            }
+        }
+        SnapshotAction::Delete(name) => println!("deleted snapshot {name}"),
+    }
+    Ok(())
+}

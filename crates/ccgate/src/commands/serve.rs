@@ -1,4 +1,4 @@
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +25,8 @@ use crate::data_dir::DataDir;
 pub const CACHE_TTL_MS_DEFAULT: u64 = 1_000;
 /// In the data directory while `serve` runs: its admin API's base URL.
 pub const ADMIN_URL_FILE: &str = "admin.url";
+/// In the data directory: the sandbox's snapshots, `NAME.db` each.
+const SNAPSHOTS_DIR: &str = "snapshots";
 
 /// The state `serve` runs with; `bench` builds the same. A live price feed
 /// starts refreshing here, in the background.
@@ -96,12 +98,29 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let location = Database::describe(data_dir, database);
     let admin_url_file = data_dir.path().join(ADMIN_URL_FILE);
+    let snapshots_dir = data_dir.path().join(SNAPSHOTS_DIR);
     match Database::open(data_dir, database).await? {
         Database::Sqlite(backend) => {
-            run_with(backend, &location, &admin_url_file, settings, args).await
+            run_with(
+                backend,
+                &location,
+                &admin_url_file,
+                snapshots_dir,
+                settings,
+                args,
+            )
+            .await
         }
         Database::Postgres(backend) => {
-            run_with(backend, &location, &admin_url_file, settings, args).await
+            run_with(
+                backend,
+                &location,
+                &admin_url_file,
+                snapshots_dir,
+                settings,
+                args,
+            )
+            .await
         }
     }
 }
@@ -111,6 +130,7 @@ async fn run_with<B: Backend>(
     backend: B,
     location: &str,
     admin_url_file: &Path,
+    snapshots_dir: PathBuf,
     settings: &Settings,
     args: ServeArgs,
 ) -> anyhow::Result<()> {
@@ -193,6 +213,11 @@ async fn run_with<B: Backend>(
             Arc::new(store.backend().clone()),
             Arc::clone(&state.chains),
             loops.clone(),
+        )
+        .with_snapshots(
+            snapshots_dir,
+            Arc::new(store.backend().clone()),
+            Arc::clone(&state.store),
         );
         let gate = controls.gate();
         state.sandbox = Some(Arc::new(controls));

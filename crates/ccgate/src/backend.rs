@@ -8,15 +8,23 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use ccgate_store::{
-    DepositStore, OutboxStore, PgStore, SandboxStore, SnapshotStore, SqliteStore, Store,
-    WithdrawalStore,
+    DepositStore, OutboxStore, PayoutStore, PgStore, ReorgStore, SandboxStore, SnapshotStore,
+    SqliteStore, Store, WithdrawalStore,
 };
 
 use crate::data_dir::DataDir;
 
 /// Everything `serve` needs of a store, for its generic start-up.
 pub trait Backend:
-    Store + DepositStore + OutboxStore + WithdrawalStore + SandboxStore + SnapshotStore + Clone
+    Store
+    + DepositStore
+    + OutboxStore
+    + WithdrawalStore
+    + SandboxStore
+    + SnapshotStore
+    + PayoutStore
+    + ReorgStore
+    + Clone
 {
     /// Waits for the pool's connections to close.
     fn close(&self) -> impl Future<Output = ()> + Send;
@@ -122,6 +130,13 @@ impl Database {
         }
     }
 
+    pub fn payouts(&self) -> Arc<dyn PayoutStore> {
+        match self {
+            Database::Sqlite(db) => Arc::new(db.clone()),
+            Database::Postgres(db) => Arc::new(db.clone()),
+        }
+    }
+
     /// "Now" in business time: the sandbox's clock if it has moved it, so an
     /// operator command (a devnet payment, say) lands where the server is.
     pub async fn business_now_ms(&self) -> anyhow::Result<i64> {
@@ -134,6 +149,13 @@ impl Database {
             .now_at(real),
             None => real,
         })
+    }
+
+    pub fn reorgs(&self) -> Arc<dyn ReorgStore> {
+        match self {
+            Database::Sqlite(db) => Arc::new(db.clone()),
+            Database::Postgres(db) => Arc::new(db.clone()),
+        }
     }
 
     pub async fn close(&self) {

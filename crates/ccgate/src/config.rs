@@ -6,6 +6,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use ccgate_chain::EvmNodeConfig;
+use ccgate_chain::evm::{
+    LOG_RANGE_BLOCKS_DEFAULT, POLL_INTERVAL_MS_DEFAULT, TOKEN_TRANSFER_GAS_DEFAULT,
+};
 use ccgate_ledger::{
     Amount, AssetStatus, Chain, ChainCode, ChainFamily, Coin, CoinId, Decimal, Precision,
     PriceTable, Registry, Token, TokenId,
@@ -24,6 +28,9 @@ pub struct Settings {
     /// Run `serve` as a sandbox (virtual clock, sandbox controls), as
     /// `serve --sandbox` does.
     pub sandbox: bool,
+    /// The chains followed on a real EVM node, by chain code; the others run
+    /// on the devnet.
+    pub evm: BTreeMap<String, EvmNodeConfig>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +83,21 @@ struct File {
     price_feed: Option<FeedSection>,
     #[serde(default)]
     sandbox: bool,
+    /// Nodes of EVM chains, by chain code (`[evm.ETH]`).
+    #[serde(default)]
+    evm: BTreeMap<String, EvmSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvmSection {
+    rpc_url: String,
+    chain_id: u64,
+    poll_interval_ms: Option<u64>,
+    #[serde(default)]
+    start_block: u64,
+    token_transfer_gas: Option<u64>,
+    log_range_blocks: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -322,12 +344,62 @@ impl Settings {
             }
         };
 
+        let mut evm = BTreeMap::new();
+        for (code, section) in &file.evm {
+            let key = format!("evm.{code}");
+            let upper = code.to_ascii_uppercase();
+            let chain = registry
+                .chain(&upper)
+                .ok_or_else(|| fail(key.clone(), "no such chain".to_owned()))?;
+            if chain.family != ChainFamily::Evm {
+                return Err(fail(key, format!("chain {upper} is not of the evm family")));
+            }
+            if !section.rpc_url.starts_with("http://") {
+                return Err(fail(
+                    format!("{key}.rpc_url"),
+                    "must be an http:// URL (TLS to the node is not built in: use a local node or a TLS-terminating proxy)".to_owned(),
+                ));
+            }
+            let positive = |field: &str, value: Option<u64>, default: u64| match value {
+                Some(0) => Err(fail(
+                    format!("{key}.{field}"),
+                    "must be greater than 0".to_owned(),
+                )),
+                Some(value) => Ok(value),
+                None => Ok(default),
+            };
+            evm.insert(
+                upper,
+                EvmNodeConfig {
+                    rpc_url: section.rpc_url.clone(),
+                    chain_id: section.chain_id,
+                    poll_interval_ms: positive(
+                        "poll_interval_ms",
+                        section.poll_interval_ms,
+                        POLL_INTERVAL_MS_DEFAULT,
+                    )?,
+                    start_block: section.start_block,
+                    token_transfer_gas: positive(
+                        "token_transfer_gas",
+                        section.token_transfer_gas,
+                        TOKEN_TRANSFER_GAS_DEFAULT,
+                    )?,
+                    log_range_blocks: positive(
+                        "log_range_blocks",
+                        section.log_range_blocks,
+                        LOG_RANGE_BLOCKS_DEFAULT,
+                    )?,
+                },
+            );
+        }
+
         Ok(Settings {
             registry,
             prices: PriceTable::new(prices),
             fiat_rates,
             price_feed,
             sandbox: file.sandbox,
+            evm,
         })
     }
 }
@@ -463,6 +535,24 @@ mod tests {
     }
 
     #[test]
+    fn an_evm_node_is_configured_per_chain_code() {
+        let settings = parse(
+            "[evm.eth]\nrpc_url = \"http://127.0.0.1:8545\"\nchain_id = 1337\npoll_interval_ms = 250\nstart_block = 7",
+        )
+        .unwrap();
+        let node = &settings.evm["ETH"];
+        assert_eq!(node.chain_id, 1337);
+        assert_eq!(node.poll_interval_ms, 250);
+        assert_eq!(node.start_block, 7);
+        assert_eq!(node.token_transfer_gas, TOKEN_TRANSFER_GAS_DEFAULT);
+        assert_eq!(node.log_range_blocks, LOG_RANGE_BLOCKS_DEFAULT);
+        assert!(
+            Settings::builtin().unwrap().evm.is_empty(),
+            "devnet by default"
+        );
+    }
+
+    #[test]
     fn disabling_a_chain_drops_its_tokens_and_orphaned_coins() {
         let settings = parse("disable_chains = [\"polygon\"]").unwrap();
         let registry = &settings.registry;
@@ -486,6 +576,22 @@ mod tests {
             (
                 "[price_feed]\nurl = \"http://127.0.0.1:9/\"\n[price_feed.ids]\nBTC = \"bitcoin\"",
                 "price_feed.ids",
+            ),
+            (
+                "[evm.DOGE]\nrpc_url = \"http://127.0.0.1:8545\"\nchain_id = 1",
+                "evm.DOGE",
+            ),
+            (
+                "[evm.TRX]\nrpc_url = \"http://127.0.0.1:8545\"\nchain_id = 1",
+                "evm.TRX",
+            ),
+            (
+                "[evm.ETH]\nrpc_url = \"https://node\"\nchain_id = 1",
+                "evm.ETH.rpc_url",
+            ),
+            (
+                "[evm.ETH]\nrpc_url = \"http://127.0.0.1:8545\"\nchain_id = 1\npoll_interval_ms = 0",
+                "evm.ETH.poll_interval_ms",
             ),
         ] {
             let err = parse(text).unwrap_err().to_string();

@@ -57,6 +57,9 @@ enum Command {
     /// Drive the simulated chains.
     #[command(subcommand)]
     Devnet(DevnetCommand),
+    /// EVM chains followed on a node.
+    #[command(subcommand)]
+    Evm(EvmCommand),
     /// Cwallet ids: accounts inside this gateway.
     #[command(subcommand)]
     Cwallet(CwalletCommand),
@@ -304,6 +307,16 @@ enum DevnetCommand {
         from: Option<String>,
         #[arg(long)]
         memo: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum EvmCommand {
+    /// The address EVM payouts come from (the same on every EVM chain): fund
+    /// it with the native coin for gas and with the tokens paid out.
+    HotWallet {
         #[arg(long)]
         json: bool,
     },
@@ -722,6 +735,9 @@ async fn operate(
                 memo,
             };
             commands::devnet::pay(database, settings, request, json).await?;
+        }
+        Command::Evm(EvmCommand::HotWallet { json }) => {
+            commands::evm::hot_wallet(database, json).await?;
         }
         Command::Cwallet(CwalletCommand::Create { nickname, json }) => {
             commands::cwallet::create(database, &nickname, json).await?;

@@ -11,6 +11,8 @@ mod checkout;
 mod client;
 #[path = "e2e/deposits.rs"]
 mod deposits;
+#[path = "e2e/evm.rs"]
+mod evm;
 #[path = "e2e/hostile.rs"]
 mod hostile;
 #[path = "e2e/listen.rs"]

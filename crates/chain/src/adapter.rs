@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use ccgate_ledger::{Amount, Chain, Registry, Token};
-use ccgate_store::{ChainTransfer, DepositStore, Store, StoreError};
+use ccgate_ledger::{Amount, Chain, CoinId, Precision, Registry, Token};
+use ccgate_store::{BlockLink, ChainTransfer, DepositStore, Store, StoreError};
 
 use crate::address::{AddressError, validate_address};
 use crate::devnet::DevnetChain;
+use crate::evm::{EvmChain, EvmNodeConfig, HotWallet};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
@@ -21,15 +22,47 @@ pub enum ChainError {
     InvalidAddress(#[from] AddressError),
     #[error("the chain refused the transaction: {0}")]
     SendFailed(String),
+    /// The node could not be reached or answered nonsense; the work is
+    /// retried at the next tick.
+    #[error("node of chain {chain}: {detail}")]
+    Node { chain: String, detail: String },
+    #[error("an amount on the chain does not fit 128 bits of base units")]
+    AmountOverflow,
+    #[error("chain configuration: {0}")]
+    Config(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// A broadcast transaction.
+/// A broadcast chain_tx.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sent {
     pub txid: String,
-    pub block_height: u64,
+    /// The block it landed in, when sending already tells (the devnet);
+    /// `None` until mined, then `payout_state` says.
+    pub block_height: Option<u64>,
+}
+
+/// What a payout of a token costs in gas, paid in the chain's native coin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GasFee {
+    /// The native coin.
+    pub coin_id: CoinId,
+    pub coin_precision: Precision,
+    /// In the native coin's base units.
+    pub amount: Amount,
+}
+
+/// Where a sent payout stands on the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayoutState {
+    /// Not in a block yet.
+    Pending,
+    /// Included and executed in this block (it may still be reorganised away
+    /// before its confirmations: asked again until then).
+    Included { block_height: u64 },
+    /// Included, but its execution failed: nothing was paid.
+    Reverted { block_height: u64 },
 }
 
 /// What the gateway asks of a chain. Deposits and withdrawals will add their
@@ -38,6 +71,23 @@ pub struct Sent {
 #[async_trait]
 pub trait ChainAdapter: Send + Sync + std::fmt::Debug {
     fn chain(&self) -> &Chain;
+
+    /// Whether blocks can be replaced (a reorganisation): then the watcher
+    /// follows the hashes of the recent blocks through `block_link`.
+    fn reorgs_possible(&self) -> bool {
+        false
+    }
+
+    /// The block at `height` with its hash and its parent's; `None` if the
+    /// chain has no such block (any more).
+    async fn block_link(&self, _height: u64) -> Result<Option<BlockLink>, ChainError> {
+        Ok(None)
+    }
+
+    /// The first block to scan on a chain never scanned before.
+    fn first_block(&self) -> u64 {
+        0
+    }
 
     /// The current block height at `now_unix_ms` (business time).
     async fn height(&self, now_unix_ms: i64) -> Result<u64, ChainError>;
@@ -62,6 +112,17 @@ pub trait ChainAdapter: Send + Sync + std::fmt::Debug {
         now_unix_ms: i64,
     ) -> Result<Sent, ChainError>;
 
+    /// Where payout `payout_id`, sent as `txid`, stands. An adapter may send
+    /// it again meanwhile (the same chain_tx, e.g. one a node dropped).
+    async fn payout_state(&self, payout_id: &str, txid: &str) -> Result<PayoutState, ChainError>;
+
+    /// For a token whose payouts burn gas of another coin (an ERC-20's, the
+    /// chain's native coin), that gas at the current price; the caller,
+    /// which has prices, turns it into the token. `None`: `fee_estimate`.
+    fn gas_fee(&self, _token: &Token) -> Option<GasFee> {
+        None
+    }
+
     /// What a withdrawal of `token` costs, in the coin's base units.
     fn fee_estimate(&self, token: &Token) -> Amount {
         token.network_fee
@@ -79,6 +140,8 @@ pub struct ChainSet {
     by_code: BTreeMap<String, usize>,
     /// The simulated ones, for the devnet's own operations (pay, mine).
     devnets: BTreeMap<String, Arc<DevnetChain>>,
+    /// The ones behind a real node.
+    evm: BTreeMap<String, Arc<EvmChain>>,
 }
 
 impl ChainSet {
@@ -88,7 +151,7 @@ impl ChainSet {
         store: Arc<dyn Store>,
         transfers: Arc<dyn DepositStore>,
     ) -> ChainSet {
-        let devnets: BTreeMap<String, Arc<DevnetChain>> = registry
+        let devnets = registry
             .chains()
             .map(|chain| {
                 let devnet =
@@ -96,10 +159,57 @@ impl ChainSet {
                 (chain.code.as_str().to_ascii_uppercase(), Arc::new(devnet))
             })
             .collect();
+        ChainSet::assemble(registry, devnets, BTreeMap::new())
+    }
+
+    /// The chains with a node configured (`evm`, by chain code) follow that
+    /// node, paying out from `hot_wallet` (`None` in processes that never
+    /// pay out); every other one is simulated by the devnet.
+    pub fn new(
+        registry: &Registry,
+        store: Arc<dyn Store>,
+        transfers: Arc<dyn DepositStore>,
+        evm: &BTreeMap<String, EvmNodeConfig>,
+        hot_wallet: Option<HotWallet>,
+    ) -> Result<ChainSet, ChainError> {
+        let mut devnets = BTreeMap::new();
+        let mut nodes = BTreeMap::new();
+        for chain in registry.chains() {
+            let code = chain.code.as_str().to_ascii_uppercase();
+            match evm.get(&code) {
+                Some(config) => {
+                    let adapter =
+                        EvmChain::new(chain.clone(), config.clone(), registry, hot_wallet.clone())?;
+                    nodes.insert(code, Arc::new(adapter));
+                }
+                None => {
+                    let devnet =
+                        DevnetChain::new(chain.clone(), Arc::clone(&store), Arc::clone(&transfers));
+                    devnets.insert(code, Arc::new(devnet));
+                }
+            }
+        }
+        if let Some(code) = evm.keys().find(|code| registry.chain(code).is_none()) {
+            return Err(ChainError::UnknownChain(code.clone()));
+        }
+        Ok(ChainSet::assemble(registry, devnets, nodes))
+    }
+
+    fn assemble(
+        registry: &Registry,
+        devnets: BTreeMap<String, Arc<DevnetChain>>,
+        evm: BTreeMap<String, Arc<EvmChain>>,
+    ) -> ChainSet {
         let adapters: Vec<Arc<dyn ChainAdapter>> = registry
             .chains()
-            .filter_map(|chain| devnets.get(&chain.code.as_str().to_ascii_uppercase()))
-            .map(|devnet| Arc::clone(devnet) as Arc<dyn ChainAdapter>)
+            .filter_map(|chain| {
+                let code = chain.code.as_str().to_ascii_uppercase();
+                match (devnets.get(&code), evm.get(&code)) {
+                    (_, Some(node)) => Some(Arc::clone(node) as Arc<dyn ChainAdapter>),
+                    (Some(devnet), None) => Some(Arc::clone(devnet) as Arc<dyn ChainAdapter>),
+                    (None, None) => None,
+                }
+            })
             .collect();
         let by_code = adapters
             .iter()
@@ -110,7 +220,13 @@ impl ChainSet {
             adapters,
             by_code,
             devnets,
+            evm,
         }
+    }
+
+    /// The chains behind a real EVM node.
+    pub fn evm_chains(&self) -> impl Iterator<Item = &Arc<EvmChain>> {
+        self.evm.values()
     }
 
     /// The simulated chain with this code, case-insensitively.

@@ -11,7 +11,7 @@ use ccgate_ledger::{Amount, Chain, ChainFamily, Token, TokenId};
 use ccgate_store::{ChainTransfer, DepositStore, DevnetChainState, Store};
 use sha2::{Digest, Sha256};
 
-use crate::adapter::{ChainAdapter, ChainError, Sent};
+use crate::adapter::{ChainAdapter, ChainError, PayoutState, Sent};
 use crate::address::validate_address;
 
 /// The height of a devnet chain at its start.
@@ -174,7 +174,7 @@ impl ChainAdapter for DevnetChain {
         {
             return Ok(Sent {
                 txid: sent.txid,
-                block_height: sent.block_height,
+                block_height: Some(sent.block_height),
             });
         }
         if self
@@ -213,8 +213,23 @@ impl ChainAdapter for DevnetChain {
         };
         Ok(Sent {
             txid: transfer.txid,
-            block_height: transfer.block_height,
+            block_height: Some(transfer.block_height),
         })
+    }
+
+    async fn payout_state(&self, _payout_id: &str, txid: &str) -> Result<PayoutState, ChainError> {
+        Ok(
+            match self
+                .transfers
+                .devnet_transfer(self.chain.code.as_str(), txid)
+                .await?
+            {
+                Some(transfer) => PayoutState::Included {
+                    block_height: transfer.block_height,
+                },
+                None => PayoutState::Pending,
+            },
+        )
     }
 
     async fn transfers(

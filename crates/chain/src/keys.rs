@@ -24,6 +24,9 @@ const HARDENED: u32 = ChildNumber::HARDENED_FLAG;
 // is the one step left below them.
 /// m/44'/60'/0'/0
 const EVM_CHAIN_PATH: [u32; 4] = [44 | HARDENED, 60 | HARDENED, HARDENED, 0];
+/// m/44'/60'/1'/0: the EVM hot wallet's account, apart from the deposit
+/// addresses' account 0' so no deposit index can ever be the hot wallet.
+const EVM_HOT_WALLET_CHAIN_PATH: [u32; 4] = [44 | HARDENED, 60 | HARDENED, 1 | HARDENED, 0];
 /// m/44'/195'/0'/0
 const TRON_CHAIN_PATH: [u32; 4] = [44 | HARDENED, 195 | HARDENED, HARDENED, 0];
 /// m/84'/0'/0'/0
@@ -141,6 +144,26 @@ impl std::fmt::Debug for DepositKeys {
     }
 }
 
+/// The private key that signs EVM payouts: m/44'/60'/1'/0/0 of the deposit
+/// seed (the same key on every EVM chain), so the operator's seed backup
+/// covers the hot wallet too.
+pub fn evm_hot_wallet_key(seed: &DepositSeed) -> Result<SecretBox<[u8; 32]>, KeyError> {
+    evm_private_key(seed, EVM_HOT_WALLET_CHAIN_PATH, 0)
+}
+
+fn evm_private_key(
+    seed: &DepositSeed,
+    path: [u32; 4],
+    index: u32,
+) -> Result<SecretBox<[u8; 32]>, KeyError> {
+    let master = XPrv::new(seed.as_bytes())?;
+    let mut key = master;
+    for step in path.into_iter().chain([index]) {
+        key = key.derive_child(ChildNumber::from(step))?;
+    }
+    Ok(SecretBox::new(Box::new(key.to_bytes())))
+}
+
 fn chain_key(master: &XPrv, path: [u32; 4]) -> Result<XPub, KeyError> {
     let mut key = master.derive_child(ChildNumber::from(path[0]))?;
     for step in &path[1..] {
@@ -199,6 +222,30 @@ mod tests {
             keys.address(ChainFamily::Evm, 1).unwrap(),
             "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
         );
+    }
+
+    /// The private keys the Hardhat/Anvil tools print for their accounts 0
+    /// and 1 (m/44'/60'/0'/0/0 and /1): private derivation along the EVM
+    /// path is the wallets' own.
+    #[test]
+    fn evm_private_keys_match_the_hardhat_accounts() {
+        let seed = DepositSeed::from_bytes(&hex::decode(HARDHAT_SEED).unwrap()).unwrap();
+        for (index, expected) in [
+            (
+                0,
+                "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+            ),
+            (
+                1,
+                "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+            ),
+        ] {
+            let key = evm_private_key(&seed, EVM_CHAIN_PATH, index).unwrap();
+            assert_eq!(hex::encode(key.expose_secret()), expected);
+        }
+        let hot = evm_hot_wallet_key(&seed).unwrap();
+        let deposit_zero = evm_private_key(&seed, EVM_CHAIN_PATH, 0).unwrap();
+        assert_ne!(hot.expose_secret(), deposit_zero.expose_secret());
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! Chain adapters behind one interface: address formats, the simulated devnet
-//! (EVM JSON-RPC to come). The only crate that talks to chains.
+//! and EVM chains behind a JSON-RPC node. The only crate that talks to chains.
 
 pub mod adapter;
 pub mod address;
 pub mod devnet;
+pub mod evm;
 pub mod keys;
 
-pub use adapter::{ChainAdapter, ChainError, ChainSet, Sent};
+pub use adapter::{ChainAdapter, ChainError, ChainSet, GasFee, PayoutState, Sent};
 pub use address::{AddressError, validate_address};
 pub use devnet::{DevnetChain, DevnetPayment};
+pub use evm::{EvmChain, EvmNodeConfig, HotWallet};

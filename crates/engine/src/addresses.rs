@@ -15,6 +15,19 @@ pub const PERMANENT_ADDRESSES_PER_MERCHANT_DEFAULT: u64 = 1_000;
 /// Where the deposit seed is kept, sealed with the master key.
 const DEPOSIT_SEED_NAME: &str = "deposit-seed";
 
+/// The seed deposit addresses and the EVM hot wallet derive from, created on
+/// the first start (concurrent first starts agree on one).
+pub async fn load_deposit_seed(deposits: &dyn DepositStore) -> Result<DepositSeed, EngineError> {
+    let fresh = DepositSeed::generate()?;
+    let stored = deposits
+        .load_or_init_secret(
+            DEPOSIT_SEED_NAME,
+            &SecretSlice::from(fresh.as_bytes().to_vec()),
+        )
+        .await?;
+    Ok(DepositSeed::from_bytes(stored.expose_secret())?)
+}
+
 #[derive(Debug)]
 pub struct AddressBook {
     keys: DepositKeys,
@@ -28,16 +41,17 @@ impl AddressBook {
         deposits: Arc<dyn DepositStore>,
         quota: u64,
     ) -> Result<AddressBook, EngineError> {
-        let fresh = DepositSeed::generate()?;
-        let stored = deposits
-            .load_or_init_secret(
-                DEPOSIT_SEED_NAME,
-                &SecretSlice::from(fresh.as_bytes().to_vec()),
-            )
-            .await?;
-        let seed = DepositSeed::from_bytes(stored.expose_secret())?;
+        let seed = load_deposit_seed(deposits.as_ref()).await?;
+        AddressBook::from_seed(&seed, deposits, quota)
+    }
+
+    pub fn from_seed(
+        seed: &DepositSeed,
+        deposits: Arc<dyn DepositStore>,
+        quota: u64,
+    ) -> Result<AddressBook, EngineError> {
         Ok(AddressBook {
-            keys: DepositKeys::new(&seed)?,
+            keys: DepositKeys::new(seed)?,
             deposits,
             quota,
         })

@@ -11,8 +11,9 @@ use ccgate_ledger::{
     Account, Amount, Chain, Coin, Direction, JournalEntry, Posting, Registry, Token,
 };
 use ccgate_store::{
-    ChainTransfer, DepositAddress, DepositCredit, DepositStore, DevnetReorg, EntryMeta, NewDeposit,
-    NewWebhook, ReorgIncident, SandboxStore, SeenTransfer, Store, TransferKey,
+    BlockLink, ChainTransfer, DepositAddress, DepositCredit, DepositStore, DevnetReorg, EntryMeta,
+    NewDeposit, NewWebhook, ReorgIncident, ReorgStore, SandboxStore, SeenTransfer, Store,
+    TransferKey,
 };
 
 use crate::{EngineError, RecordIds};
@@ -23,6 +24,10 @@ const SCAN_BLOCKS_PER_TICK_MAX: u64 = 1_000;
 /// Deposits credited per DB transaction: one commit (one durable write) for a
 /// block's worth of deposits, bounded so one transaction stays short.
 const CREDITS_PER_COMMIT_MAX: usize = 2_000;
+/// Recent blocks whose hashes are kept, at least: a reorganisation deeper
+/// than this (or than twice the confirmations, if more) is still noticed,
+/// but its fork point is taken as the oldest block kept.
+const BLOCK_LINKS_KEPT_MIN: u64 = 64;
 /// Service fees are parts per million.
 const PPM: u128 = 1_000_000;
 /// The service fee when a merchant has none set (decisions §5: 0.03 %).
@@ -35,6 +40,7 @@ pub struct DepositWatcher {
     chains: Arc<ChainSet>,
     store: Arc<dyn Store>,
     deposits: Arc<dyn DepositStore>,
+    reorgs: Arc<dyn ReorgStore>,
     ids: RecordIds,
 }
 
@@ -52,12 +58,14 @@ impl DepositWatcher {
         chains: Arc<ChainSet>,
         store: Arc<dyn Store>,
         deposits: Arc<dyn DepositStore>,
+        reorgs: Arc<dyn ReorgStore>,
     ) -> DepositWatcher {
         DepositWatcher {
             registry,
             chains,
             store,
             deposits,
+            reorgs,
             ids: RecordIds::default(),
         }
     }
@@ -79,12 +87,15 @@ impl DepositWatcher {
         let chain = adapter.chain();
         let code = chain.code.as_str();
         let height = adapter.height(now_unix_ms).await?;
+        if adapter.reorgs_possible() {
+            self.follow_blocks(adapter, height, now_unix_ms).await?;
+        }
         let confirmed_up_to = chain.confirmed_height(height);
         let mut credited = 0;
         if let Some(confirmed_up_to) = confirmed_up_to {
             let from = match self.deposits.chain_cursor(code).await? {
                 Some(scanned) => scanned.saturating_add(1),
-                None => 0,
+                None => adapter.first_block(),
             };
             if from <= confirmed_up_to {
                 let to = confirmed_up_to.min(from.saturating_add(SCAN_BLOCKS_PER_TICK_MAX - 1));
@@ -95,7 +106,9 @@ impl DepositWatcher {
             }
         }
         // Blocks past the confirmed height: payments seen, not yet credited.
-        let unconfirmed_from = confirmed_up_to.map_or(0, |h| h.saturating_add(1));
+        let unconfirmed_from = confirmed_up_to
+            .map_or(0, |h| h.saturating_add(1))
+            .max(adapter.first_block());
         let seen_from = match self.deposits.seen_cursor(code).await? {
             Some(seen) => unconfirmed_from.max(seen.saturating_add(1)),
             None => unconfirmed_from,
@@ -108,6 +121,113 @@ impl DepositWatcher {
             self.deposits.set_seen_cursor(code, to).await?;
         }
         Ok(credited)
+    }
+
+    /// Links the new blocks up to `head` by their hashes. A block whose
+    /// parent is not the block linked below it — or a linked block the node
+    /// no longer has — means the chain was reorganised: the watcher is rolled
+    /// back to the fork point, so the new branch is scanned again.
+    async fn follow_blocks(
+        &self,
+        adapter: &dyn ChainAdapter,
+        head: u64,
+        now_unix_ms: i64,
+    ) -> Result<(), EngineError> {
+        let chain = adapter.chain();
+        let code = chain.code.as_str();
+        let kept = chain
+            .confirmations_required
+            .saturating_mul(2)
+            .max(BLOCK_LINKS_KEPT_MIN);
+        let mut below = self.reorgs.latest_block_link(code).await?;
+        if let Some(latest) = &below {
+            // Same height: a replaced head is noticed when the next block comes.
+            if latest.height == head {
+                return Ok(());
+            }
+            // Asked at the linked height itself: a head read before another
+            // instance linked further is only an older view, not a shorter chain.
+            let still_there = adapter
+                .block_link(latest.height)
+                .await?
+                .is_some_and(|node| node.hash == latest.hash);
+            if !still_there {
+                return self
+                    .roll_back(adapter, latest.height.min(head), kept, now_unix_ms)
+                    .await;
+            }
+            if latest.height > head {
+                return Ok(());
+            }
+        }
+        let from = match &below {
+            Some(latest) => latest.height.saturating_add(1),
+            None => head.saturating_sub(kept).max(adapter.first_block()),
+        }
+        .max(head.saturating_sub(kept));
+        let mut links = Vec::new();
+        for height in from..=head {
+            let Some(link) = adapter.block_link(height).await? else {
+                break;
+            };
+            if let Some(parent) = below.as_ref().filter(|b| b.height + 1 == height)
+                && parent.hash != link.parent_hash
+            {
+                self.reorgs
+                    .record_block_links(code, &links, head.saturating_sub(kept))
+                    .await?;
+                return self
+                    .roll_back(adapter, parent.height, kept, now_unix_ms)
+                    .await;
+            }
+            below = Some(link.clone());
+            links.push(link);
+        }
+        self.reorgs
+            .record_block_links(code, &links, head.saturating_sub(kept))
+            .await?;
+        Ok(())
+    }
+
+    /// Finds the fork point at or below `from_height` (the highest linked
+    /// block the node still has) and rolls the watcher back to it.
+    async fn roll_back(
+        &self,
+        adapter: &dyn ChainAdapter,
+        from_height: u64,
+        kept: u64,
+        now_unix_ms: i64,
+    ) -> Result<(), EngineError> {
+        let chain = adapter.chain();
+        let code = chain.code.as_str();
+        let linked: Vec<BlockLink> = self
+            .reorgs
+            .block_links_down_from(code, from_height, u32::try_from(kept).unwrap_or(u32::MAX))
+            .await?;
+        let mut fork = linked
+            .last()
+            .map_or(0, |oldest| oldest.height.saturating_sub(1));
+        for link in &linked {
+            if adapter
+                .block_link(link.height)
+                .await?
+                .is_some_and(|node| node.hash == link.hash)
+            {
+                fork = link.height;
+                break;
+            }
+        }
+        let rolled = self.reorgs.roll_back_chain(code, fork, now_unix_ms).await?;
+        if rolled.flagged_credits > 0 {
+            tracing::error!(chain = %chain.code, fork_height = fork, credits = rolled.flagged_credits,
+                "reorganisation deeper than the confirmations: blocks already credited were replaced; \
+                 their credits stand and are reported (`ccgate doctor`) for the operator to look at");
+        } else {
+            tracing::warn!(chain = %chain.code, fork_height = fork,
+                dropped = rolled.dropped_unconfirmed,
+                "reorganisation: rolled back to the fork; unconfirmed payments in the replaced blocks dropped");
+        }
+        Ok(())
     }
 
     /// What a transfer is to us: whose address, which coin, and the split of
@@ -266,6 +386,7 @@ impl DepositWatcher {
                     record_id,
                     app_id: assessed.address.app_id.clone(),
                     order_id: assessed.address.order_id.clone(),
+                    block_height: transfer.block_height,
                     block_time_ms: transfer.block_time_ms,
                     seen_at_ms: now_unix_ms,
                 },
@@ -475,14 +596,14 @@ impl DepositWatcher {
             .deposits
             .devnet_transfers(code, from_height, height)
             .await?;
-        if let ReorgMode::Drop(txid) = &request.mode {
-            if !transfers.iter().any(|t| &t.txid == txid) {
-                return Err(EngineError::Sandbox(format!(
-                    "no transaction {} in the last {} blocks of {code}",
-                    txid.chars().take(80).collect::<String>(),
-                    request.depth
-                )));
-            }
+        if let ReorgMode::Drop(txid) = &request.mode
+            && !transfers.iter().any(|t| &t.txid == txid)
+        {
+            return Err(EngineError::Sandbox(format!(
+                "no transaction {} in the last {} blocks of {code}",
+                txid.chars().take(80).collect::<String>(),
+                request.depth
+            )));
         }
         let mut reorg = DevnetReorg {
             chain: code.to_owned(),

@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use ccgate_api::orders::{REFUND, RefundWebhook};
 use ccgate_api::withdrawals::{API_WITHDRAWAL, WithdrawWebhook};
-use ccgate_chain::{ChainAdapter, ChainError, ChainSet};
+use ccgate_chain::{ChainAdapter, ChainError, ChainSet, GasFee, PayoutState};
 use ccgate_ledger::{
     Account, Amount, AssetStatus, Coin, CoinId, Decimal, JournalEntry, LedgerError, MerchantId,
-    Registry, Token, TokenId,
+    Registry, Rounding, Token, TokenId,
 };
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
@@ -149,7 +149,7 @@ impl Withdrawals {
             if token.memo_supported && request.memo.is_none() {
                 return Err(EngineError::MemoRequired(token.chain.to_string()));
             }
-            adapter.fee_estimate(token)
+            self.network_fee(adapter.as_ref(), coin, token, now_unix_ms)
         };
         let (debit, net_receivable) = if request.merchant_pays_fee {
             (
@@ -291,7 +291,7 @@ impl Withdrawals {
         adapter
             .validate_address(address)
             .map_err(ChainError::InvalidAddress)?;
-        let fee = adapter.fee_estimate(token);
+        let fee = self.network_fee(adapter.as_ref(), coin, token, now_unix_ms);
         let net_receivable = value
             .checked_sub(fee)
             .filter(|net| !net.is_zero())
@@ -361,6 +361,46 @@ impl Withdrawals {
             })?;
         self.store.balances_changed(&order.app_id);
         Ok(stored)
+    }
+
+    /// What a chain payout of `token` costs, in `coin`'s base units: a gas
+    /// fee paid in another coin (an ERC-20's gas, in the native coin) is
+    /// turned into the token at the current prices, rounded up; without both
+    /// prices, the adapter's estimate (the configured fee) stands.
+    pub fn network_fee(
+        &self,
+        adapter: &dyn ChainAdapter,
+        coin: &Coin,
+        token: &Token,
+        now_unix_ms: i64,
+    ) -> Amount {
+        let Some(gas) = adapter.gas_fee(token) else {
+            return adapter.fee_estimate(token);
+        };
+        match self.gas_in_coin(&gas, coin, now_unix_ms) {
+            Ok(fee) => fee,
+            Err(why) => {
+                tracing::debug!(token = %token.id, %why, "gas fee not converted; configured fee used");
+                adapter.fee_estimate(token)
+            }
+        }
+    }
+
+    fn gas_in_coin(&self, gas: &GasFee, coin: &Coin, now_unix_ms: i64) -> Result<Amount, String> {
+        let gas_price = self
+            .prices
+            .coin_price(&gas.coin_id, now_unix_ms)
+            .map_err(|err| err.to_string())?;
+        let coin_price = self
+            .prices
+            .coin_price(&coin.id, now_unix_ms)
+            .map_err(|err| err.to_string())?;
+        let gas_amount = Decimal::parse(&gas.amount.to_decimal_string(gas.coin_precision))
+            .map_err(|err| err.to_string())?;
+        gas_amount
+            .checked_mul(gas_price)
+            .and_then(|usd| usd.checked_div(coin_price, coin.precision, Rounding::Up))
+            .map_err(|err| err.to_string())
     }
 
     /// The USD value of a fee, when the price is at hand.
@@ -518,8 +558,40 @@ impl Withdrawals {
         token: &Token,
         now_unix_ms: i64,
     ) -> Result<bool, EngineError> {
-        let Some(block) = withdrawal.block_height else {
-            return Ok(false);
+        let block = match withdrawal.block_height {
+            Some(block) => block,
+            // Asked on every tick until posted: a reorganisation may move
+            // the chain_tx to another block, or back to the mempool.
+            None => match adapter
+                .payout_state(&withdrawal.order_id, &withdrawal.txid)
+                .await?
+            {
+                PayoutState::Pending => return Ok(false),
+                PayoutState::Included { block_height } => block_height,
+                // Voided only once the failure itself is confirmed: a
+                // reorganisation could still include it again, and succeed.
+                PayoutState::Reverted { block_height } => {
+                    let height = adapter.height(now_unix_ms).await?;
+                    if adapter
+                        .chain()
+                        .confirmed_height(height)
+                        .is_none_or(|confirmed| confirmed < block_height)
+                    {
+                        return Ok(false);
+                    }
+                    tracing::warn!(order_id = %withdrawal.order_id, txid = %withdrawal.txid,
+                        block_height, "withdrawal reverted on chain; voided");
+                    return self
+                        .resolve(
+                            withdrawal,
+                            coin,
+                            token,
+                            WithdrawalStatus::Failed,
+                            now_unix_ms,
+                        )
+                        .await;
+                }
+            },
         };
         let height = adapter.height(now_unix_ms).await?;
         if adapter

@@ -519,7 +519,7 @@ mod tests {
             let decimal = Decimal::parse(&text).unwrap();
             prop_assert_eq!(decimal.to_string(), text);
             prop_assert_eq!(Decimal::parse(&decimal.to_string()), Ok(decimal));
-            prop_assert!(decimal.scale() == 0 || decimal.mantissa() % 10 != 0);
+            prop_assert!(decimal.scale() == 0 || !decimal.mantissa().is_multiple_of(10));
         }
 
         #[test]

@@ -108,7 +108,10 @@ impl Failure {
             // A price too old to use, or none at all: retrying later may help.
             Failure::Price(_)
             | Failure::Chain(ChainError::Store(_))
-            | Failure::Chain(ChainError::SendFailed(_)) => Code::ServiceError,
+            | Failure::Chain(ChainError::SendFailed(_))
+            | Failure::Chain(ChainError::Node { .. })
+            | Failure::Chain(ChainError::AmountOverflow)
+            | Failure::Chain(ChainError::Config(_)) => Code::ServiceError,
             Failure::ChainNotSupported(_) | Failure::Engine(EngineError::UnknownChain(_)) => {
                 Code::ChainNotSupported
             }

@@ -142,6 +142,8 @@ pub struct SeenTransfer {
     pub record_id: String,
     pub app_id: MerchantId,
     pub order_id: Option<String>,
+    /// The block it was seen in; a reorganisation below it forgets it.
+    pub block_height: u64,
     pub block_time_ms: i64,
     pub seen_at_ms: i64,
 }

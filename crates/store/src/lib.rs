@@ -11,12 +11,16 @@ mod credentials;
 mod deposits;
 mod error;
 mod master_key;
+mod payouts;
 mod postgres;
+mod reorgs;
 mod rows;
 mod sandbox;
 mod snapshots;
 mod sqlite;
 mod sqlite_deposits;
+mod sqlite_payouts;
+mod sqlite_reorgs;
 mod sqlite_withdrawals;
 mod withdrawals;
 
@@ -35,7 +39,9 @@ pub use deposits::{
 };
 pub use error::StoreError;
 pub use master_key::MasterKey;
+pub use payouts::{PayoutInsert, PayoutStore, SignedPayout};
 pub use postgres::PgStore;
+pub use reorgs::{BlockLink, ReorgStore, RollBack};
 pub use sandbox::{
     DevnetReorg, ReorgIncident, SandboxStore, StoredClock, TakenFault, TransferKey, WebhookFaults,
 };

@@ -15,6 +15,8 @@ use crate::deposits::{
     ChainTransfer, Checkout, DepositAddress, DepositCredit, MerchantSettings, Order, OrderPayment,
     OutboxWebhook, WebhookAttempt, WebhookCounts, WebhookNext, WebhookRow,
 };
+use crate::payouts::SignedPayout;
+use crate::reorgs::BlockLink;
 use crate::withdrawals::{Withdrawal, WithdrawalStatus};
 use crate::{CoinBalance, DevnetChainState, MerchantStatus, MerchantSummary, StoreError};
 
@@ -469,4 +471,27 @@ pub(crate) fn mark_repeats_within(credits: &[DepositCredit], fresh: &mut [bool])
             *is_fresh = false;
         }
     }
+}
+
+pub(crate) const PAYOUT_COLUMNS: &str =
+    "chain, payout_id, from_address, nonce, txid, raw_tx, created_at_ms";
+
+pub(crate) fn payout_from_row(row: &impl Columns) -> Result<SignedPayout, StoreError> {
+    Ok(SignedPayout {
+        chain: row.text("chain")?,
+        payout_id: row.text("payout_id")?,
+        from_address: row.text("from_address")?,
+        nonce: to_u64(row.int("nonce")?, "payout nonce")?,
+        txid: row.text("txid")?,
+        raw_tx: row.text("raw_tx")?,
+        created_at_ms: row.int("created_at_ms")?,
+    })
+}
+
+pub(crate) fn block_link_from_row(row: &impl Columns) -> Result<BlockLink, StoreError> {
+    Ok(BlockLink {
+        height: to_u64(row.int("height")?, "block height")?,
+        hash: row.text("hash")?,
+        parent_hash: row.text("parent_hash")?,
+    })
 }

@@ -445,8 +445,9 @@ impl DepositStore for SqliteStore {
         let mut db_tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO seen_transfers
-                 (chain, txid, log_index, record_id, app_id, order_id, block_time_ms, seen_at_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                 (chain, txid, log_index, record_id, app_id, order_id, block_time_ms, seen_at_ms,
+                  block_height)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (chain, txid, log_index) DO NOTHING",
         )
         .bind(&seen.chain)
@@ -457,6 +458,7 @@ impl DepositStore for SqliteStore {
         .bind(&seen.order_id)
         .bind(seen.block_time_ms)
         .bind(seen.seen_at_ms)
+        .bind(to_i64(seen.block_height, "block height")?)
         .execute(&mut *db_tx)
         .await?;
         if inserted.rows_affected() == 0 {

@@ -99,12 +99,13 @@ pub trait WithdrawalStore: Send + Sync + std::fmt::Debug + 'static {
     /// Chain withdrawals not resolved yet (pending or processing), oldest first.
     async fn open_withdrawals(&self, limit: u32) -> Result<Vec<Withdrawal>, StoreError>;
 
-    /// Records the send: `processing`, with its chain transaction.
+    /// Records the send: `processing`, with its chain_tx and, when the chain
+    /// already knows it, the block it landed in (else its receipt tells).
     async fn mark_withdrawal_sent(
         &self,
         order_id: &str,
         txid: &str,
-        block_height: u64,
+        block_height: Option<u64>,
     ) -> Result<(), StoreError>;
 
     /// Resolves an open withdrawal once: its status, `entry` (the posting or

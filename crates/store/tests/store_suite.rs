@@ -14,10 +14,11 @@ use ccgate_ledger::{
     TokenId,
 };
 use ccgate_store::{
-    CachingStore, ChainTransfer, Checkout, CwalletAccount, DepositAddress, DepositCredit,
-    DepositStore, DevnetReorg, EntryMeta, MasterKey, MerchantSettings, MerchantStatus, NewDeposit,
-    NewWebhook, Order, OrderPayment, OutboxStore, PgStore, ReorgIncident, SandboxStore,
-    SeenTransfer, SnapshotStore, SqliteStore, Store, StoreError, StoredClock, TakenFault,
+    BlockLink, CachingStore, ChainTransfer, Checkout, CwalletAccount, DepositAddress,
+    DepositCredit, DepositStore, DevnetReorg, EntryMeta, MasterKey, MerchantSettings,
+    MerchantStatus, NewDeposit, NewWebhook, Order, OrderPayment, OutboxStore, PayoutInsert,
+    PayoutStore, PgStore, ReorgIncident, ReorgStore, RollBack, SandboxStore, SeenTransfer,
+    SignedPayout, SnapshotStore, SqliteStore, Store, StoreError, StoredClock, TakenFault,
     TransferKey, WebhookAttempt, WebhookCounts, WebhookFaults, WebhookNext, Withdrawal,
     WithdrawalStatus, WithdrawalStore, generate_app_id, generate_app_secret, verify_ledger,
 };
@@ -399,6 +400,7 @@ fn seen(txid: &str, record_id: &str, merchant: &MerchantId) -> SeenTransfer {
         record_id: record_id.into(),
         app_id: merchant.clone(),
         order_id: None,
+        block_height: 1,
         block_time_ms: NOW_MS,
         seen_at_ms: NOW_MS,
     }
@@ -728,6 +730,7 @@ where
         record_id: "record-1".into(),
         app_id: merchant.clone(),
         order_id: Some("order-1".into()),
+        block_height: 3,
         block_time_ms: NOW_MS,
         seen_at_ms: NOW_MS + 1,
     };
@@ -1077,7 +1080,7 @@ where
         vec![withdrawal.clone()]
     );
     store
-        .mark_withdrawal_sent("wd-1", "0xsent", 12)
+        .mark_withdrawal_sent("wd-1", "0xsent", Some(12))
         .await
         .unwrap();
     let sent = store
@@ -1214,6 +1217,232 @@ where
     assert_eq!(audit.entries, 4);
     assert_eq!(store.journal_len().await.unwrap(), 4);
     assert!(audit.mismatches.is_empty(), "{:?}", audit.mismatches);
+}
+
+/// One signed chain_tx per payout id, one payout per (wallet, nonce); a
+/// refused payout frees its nonce.
+async fn signed_payouts_are_insert_once(store: &dyn PayoutStore) {
+    let payout = |id: &str, nonce: u64| SignedPayout {
+        chain: "ETH".to_owned(),
+        payout_id: id.to_owned(),
+        from_address: "0xHot".to_owned(),
+        nonce,
+        txid: format!("0x{id}"),
+        raw_tx: format!("0x02{id}"),
+        created_at_ms: NOW,
+    };
+    assert_eq!(store.signed_payout("ETH", "p1").await.unwrap(), None);
+    assert_eq!(
+        store.insert_signed_payout(&payout("p1", 7)).await.unwrap(),
+        PayoutInsert::Inserted
+    );
+    // Signed again (another instance, or after a crash): the first one wins.
+    let mut again = payout("p1", 8);
+    again.txid = "0xother".to_owned();
+    assert_eq!(
+        store.insert_signed_payout(&again).await.unwrap(),
+        PayoutInsert::Existing(payout("p1", 7))
+    );
+    assert_eq!(
+        store.insert_signed_payout(&payout("p2", 7)).await.unwrap(),
+        PayoutInsert::NonceTaken
+    );
+    let mut other_chain = payout("p2", 7);
+    other_chain.chain = "BSC".to_owned();
+    assert_eq!(
+        store.insert_signed_payout(&other_chain).await.unwrap(),
+        PayoutInsert::Inserted
+    );
+    assert_eq!(
+        store.insert_signed_payout(&payout("p3", 9)).await.unwrap(),
+        PayoutInsert::Inserted
+    );
+    assert_eq!(
+        store.payout_nonces("ETH", "0xHot", 0, 10).await.unwrap(),
+        [7, 9]
+    );
+    assert_eq!(
+        store.payout_nonces("ETH", "0xHot", 8, 1).await.unwrap(),
+        [9]
+    );
+    store.forget_signed_payout("ETH", "p1").await.unwrap();
+    assert_eq!(
+        store.payout_nonces("ETH", "0xHot", 0, 10).await.unwrap(),
+        [9]
+    );
+    assert_eq!(store.signed_payout("ETH", "p1").await.unwrap(), None);
+    assert_eq!(
+        store.signed_payout("ETH", "p3").await.unwrap(),
+        Some(payout("p3", 9))
+    );
+}
+
+/// Block links kept and pruned; a roll-back moves the cursors back, forgets
+/// uncredited payments above the fork, and reports one below credited blocks.
+async fn chains_roll_back_to_the_fork<S: DepositStore + ReorgStore + SandboxStore>(store: &S) {
+    let link = |height: u64, branch: &str| BlockLink {
+        height,
+        hash: format!("{branch}{height}"),
+        parent_hash: format!("{branch}{}", height.saturating_sub(1)),
+    };
+    assert_eq!(store.latest_block_link("ETH").await.unwrap(), None);
+    let links: Vec<BlockLink> = (1..=10).map(|h| link(h, "a")).collect();
+    store.record_block_links("ETH", &links, 3).await.unwrap();
+    assert_eq!(
+        store.latest_block_link("ETH").await.unwrap(),
+        Some(link(10, "a"))
+    );
+    let down = store.block_links_down_from("ETH", 9, 100).await.unwrap();
+    assert_eq!(down.first(), Some(&link(9, "a")));
+    assert_eq!(down.last(), Some(&link(3, "a")), "links below 3 pruned");
+
+    let merchant = MerchantId::new("app-reorg");
+    let seen = |txid: &str, block_height: u64| SeenTransfer {
+        chain: "ETH".into(),
+        txid: txid.into(),
+        log_index: 0,
+        record_id: format!("record-{txid}"),
+        app_id: merchant.clone(),
+        order_id: None,
+        block_height,
+        block_time_ms: NOW_MS,
+        seen_at_ms: NOW_MS,
+    };
+    store.set_chain_cursor("ETH", 6).await.unwrap();
+    store.set_seen_cursor("ETH", 10).await.unwrap();
+    for (txid, height) in [("0xkept", 8), ("0xgone", 9)] {
+        assert!(
+            store
+                .record_seen_transfer(&seen(txid, height), None)
+                .await
+                .unwrap()
+        );
+    }
+    // Shallow: blocks 9 and 10 replaced, nothing credited there.
+    assert_eq!(
+        store.roll_back_chain("ETH", 8, NOW_MS).await.unwrap(),
+        RollBack {
+            dropped_unconfirmed: 1,
+            flagged_credits: 0
+        }
+    );
+    assert_eq!(
+        store.latest_block_link("ETH").await.unwrap(),
+        Some(link(8, "a"))
+    );
+    assert_eq!(store.seen_cursor("ETH").await.unwrap(), Some(8));
+    assert_eq!(store.chain_cursor("ETH").await.unwrap(), Some(6));
+    assert!(
+        store
+            .seen_record_id("ETH", "0xgone", 0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .seen_record_id("ETH", "0xkept", 0)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(store.reorg_incidents().await.unwrap().is_empty());
+
+    // Deep: below the credited cursor; each credit there reported, kept.
+    let credited = ChainTransfer {
+        chain: "ETH".into(),
+        txid: "0xcredited".into(),
+        log_index: 2,
+        block_height: 6,
+        block_time_ms: NOW_MS,
+        from_address: "0xfrom".into(),
+        to_address: "0xto".into(),
+        memo: String::new(),
+        token_id: TokenId::new("usdt-erc20"),
+        amount: Amount::from_base_units(5),
+    };
+    let entry = JournalEntry::transfer(
+        custody(),
+        Account::MerchantAvailable(merchant.clone()),
+        usdt(),
+        Amount::from_base_units(5),
+    )
+    .unwrap();
+    let credit = DepositCredit {
+        deposit: NewDeposit {
+            record_id: "record-credited".into(),
+            transfer: credited,
+            app_id: merchant.clone(),
+            user_id: None,
+            order_id: None,
+            coin_id: usdt(),
+            service_fee: Amount::ZERO,
+            credit_amount: Amount::from_base_units(5),
+            credited_at: NOW,
+        },
+        entry,
+        meta: meta("deposit"),
+        webhook: webhook(&merchant, "record-credited", "DirectDeposit"),
+    };
+    assert_eq!(
+        store
+            .credit_deposits("ETH", Some(6), &[credit])
+            .await
+            .unwrap(),
+        [true]
+    );
+    assert_eq!(
+        store.roll_back_chain("ETH", 4, NOW_MS + 5).await.unwrap(),
+        RollBack {
+            dropped_unconfirmed: 1,
+            flagged_credits: 1
+        }
+    );
+    assert_eq!(store.chain_cursor("ETH").await.unwrap(), Some(4));
+    assert_eq!(store.seen_cursor("ETH").await.unwrap(), Some(4));
+    let incidents = store.reorg_incidents().await.unwrap();
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    assert_eq!(
+        (
+            incidents[0].txid.as_str(),
+            incidents[0].log_index,
+            incidents[0].record_id.as_str()
+        ),
+        ("0xcredited", 2, "record-credited")
+    );
+    assert!(
+        incidents[0].what.contains("the credit stands"),
+        "{incidents:?}"
+    );
+    assert_eq!(incidents[0].at_ms, NOW_MS + 5);
+}
+
+#[tokio::test]
+async fn sqlite_chains_roll_back_to_the_fork() {
+    let dir = tempfile::tempdir().unwrap();
+    chains_roll_back_to_the_fork(&sqlite_store(&dir, &MasterKey::generate()).await).await;
+}
+
+#[tokio::test]
+async fn pg_chains_roll_back_to_the_fork() {
+    let Some(pg) = PgSchema::new().await else {
+        return;
+    };
+    chains_roll_back_to_the_fork(&pg.store(&MasterKey::generate()).await).await;
+}
+
+#[tokio::test]
+async fn sqlite_signed_payouts_are_insert_once() {
+    let dir = tempfile::tempdir().unwrap();
+    signed_payouts_are_insert_once(&sqlite_store(&dir, &MasterKey::generate()).await).await;
+}
+
+#[tokio::test]
+async fn pg_signed_payouts_are_insert_once() {
+    let Some(pg) = PgSchema::new().await else {
+        return;
+    };
+    signed_payouts_are_insert_once(&pg.store(&MasterKey::generate()).await).await;
 }
 
 #[tokio::test]
@@ -1961,6 +2190,7 @@ async fn pg_racing_claims_never_share_a_webhook() {
             record_id: format!("record-{i}"),
             app_id: app_id.clone(),
             order_id: None,
+            block_height: 3,
             block_time_ms: NOW_MS,
             seen_at_ms: NOW_MS,
         };

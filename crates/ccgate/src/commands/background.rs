@@ -36,6 +36,7 @@ pub fn loops<B: Backend>(
         Arc::clone(&state.chains),
         Arc::clone(&state.store),
         backend.clone(),
+        backend.clone(),
     ));
     let sender = WebhookSender::new(backend.clone(), Arc::clone(&state.store), backend, delivery)?
         .hand_back_when(stopped)

@@ -141,6 +141,7 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<()> {
         Arc::clone(&state.chains),
         Arc::clone(&state.store),
         Arc::new(sqlite.clone()),
+        Arc::new(sqlite.clone()),
     );
     let mut credited = 0;
     while credited < count {

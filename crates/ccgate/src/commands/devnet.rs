@@ -8,8 +8,16 @@ use serde_json::json;
 use crate::backend::Database;
 use crate::config::Settings;
 
-fn chains(database: &Database, settings: &Settings) -> ChainSet {
-    ChainSet::simulated(&settings.registry, database.store(), database.deposits())
+/// A chain followed on a real node has no devnet: paying or mining on it is
+/// refused as an unknown chain.
+fn chains(database: &Database, settings: &Settings) -> anyhow::Result<ChainSet> {
+    Ok(ChainSet::new(
+        &settings.registry,
+        database.store(),
+        database.deposits(),
+        &settings.evm,
+        None,
+    )?)
 }
 
 /// `ccgate devnet reorg`: rewrites the newest blocks of a simulated chain,
@@ -20,12 +28,13 @@ pub async fn reorg(
     request: &ReorgRequest,
     as_json: bool,
 ) -> anyhow::Result<()> {
-    let chains = Arc::new(chains(database, settings));
+    let chains = Arc::new(chains(database, settings)?);
     let watcher = DepositWatcher::new(
         Arc::new(settings.registry.clone()),
         chains,
         database.store(),
         database.deposits(),
+        database.reorgs(),
     );
     let report = watcher
         .reorg(
@@ -74,7 +83,7 @@ pub async fn mine(
     chain: &str,
     blocks: u64,
 ) -> anyhow::Result<()> {
-    let chains = chains(database, settings);
+    let chains = chains(database, settings)?;
     let (code, height) =
         devnet::mine(&chains, chain, blocks, database.business_now_ms().await?).await?;
     println!("{code} height {height}");
@@ -88,7 +97,7 @@ pub async fn pay(
     request: PayRequest,
     json: bool,
 ) -> anyhow::Result<()> {
-    let chains = chains(database, settings);
+    let chains = chains(database, settings)?;
     let paid = devnet::pay(
         &settings.registry,
         &chains,
@@ -125,7 +134,7 @@ pub async fn fail_next_withdrawal(
     chain: &str,
     count: u32,
 ) -> anyhow::Result<()> {
-    let chains = chains(database, settings);
+    let chains = chains(database, settings)?;
     let code = ccgate_chain::ChainAdapter::chain(chains.devnet(chain)?.as_ref())
         .code
         .to_string();

@@ -7,6 +7,7 @@ pub mod call;
 pub mod coins;
 pub mod cwallet;
 pub mod devnet;
+pub mod evm;
 pub mod ledger;
 pub mod listen;
 pub mod merchant;

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use ccgate_chain::ChainSet;
+use ccgate_chain::{ChainAdapter, ChainSet};
 use ccgate_store::verify_ledger;
 
 use super::unix_now_ms;
@@ -146,22 +146,50 @@ pub async fn doctor(
                     Err(err) => Err(err.to_string()),
                 },
             );
-            let chains =
-                ChainSet::simulated(&settings.registry, store.clone(), database.deposits());
             let now_ms = match database.business_now_ms().await {
                 Ok(now_ms) => now_ms,
                 Err(_) => unix_now_ms(),
             };
-            for adapter in chains.adapters() {
-                let code = adapter.chain().code.to_string();
-                report(
-                    &format!("chain {code}"),
-                    adapter
-                        .height(now_ms)
-                        .await
-                        .map(|h| format!("devnet height {h}"))
-                        .map_err(|e| e.to_string()),
-                );
+            match ChainSet::new(
+                &settings.registry,
+                store.clone(),
+                database.deposits(),
+                &settings.evm,
+                None,
+            ) {
+                Ok(chains) => {
+                    for adapter in chains.adapters() {
+                        let code = adapter.chain().code.to_string();
+                        let kind = if settings.evm.contains_key(&code) {
+                            "node"
+                        } else {
+                            "devnet"
+                        };
+                        report(
+                            &format!("chain {code}"),
+                            adapter
+                                .height(now_ms)
+                                .await
+                                .map(|h| format!("{kind} height {h}"))
+                                .map_err(|e| e.to_string()),
+                        );
+                    }
+                    for node in chains.evm_chains() {
+                        let code = node.chain().code.to_string();
+                        let configured = node.config().chain_id;
+                        report(
+                            &format!("chain {code} id"),
+                            match node.node_chain_id().await {
+                                Ok(id) if id == configured => Ok(format!("node is chain {id}")),
+                                Ok(id) => Err(format!(
+                                    "node is chain {id}, configured chain_id is {configured}"
+                                )),
+                                Err(err) => Err(err.to_string()),
+                            },
+                        );
+                    }
+                }
+                Err(err) => report("chains", Err(err.to_string())),
             }
             database.close().await;
         }

@@ -27,11 +27,13 @@ pub async fn refund(
     request: RefundRequest,
 ) -> anyhow::Result<()> {
     let registry = Arc::new(settings.registry.clone());
-    let chains = Arc::new(ChainSet::simulated(
+    let chains = Arc::new(ChainSet::new(
         &registry,
         database.store(),
         database.deposits(),
-    ));
+        &settings.evm,
+        None,
+    )?);
     let withdrawals = Withdrawals::new(
         registry,
         chains,

@@ -3,8 +3,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use ccgate_chain::ChainSet;
-use ccgate_engine::addresses::AddressBook;
+use ccgate_chain::keys::evm_hot_wallet_key;
+use ccgate_chain::{ChainSet, HotWallet};
+use ccgate_engine::addresses::{AddressBook, load_deposit_seed};
 use ccgate_engine::clock::Clock;
 use ccgate_engine::orders::Orders;
 use ccgate_engine::sandbox::Sandbox;
@@ -47,16 +48,25 @@ pub async fn app_state<B: Backend>(
     };
     let registry = Arc::new(settings.registry.clone());
     let backend = Arc::new(store.backend().clone());
-    let chains = Arc::new(ChainSet::simulated(
-        &registry,
-        store.clone(),
-        backend.clone(),
-    ));
-    let addresses = Arc::new(
-        AddressBook::open(backend.clone(), address_quota)
-            .await
-            .context("load the deposit seed")?,
+    let seed = load_deposit_seed(backend.as_ref())
+        .await
+        .context("load the deposit seed")?;
+    let hot_wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?, backend.clone())?;
+    let chains = Arc::new(
+        ChainSet::new(
+            &registry,
+            store.clone(),
+            backend.clone(),
+            &settings.evm,
+            Some(hot_wallet),
+        )
+        .context("set up the chains")?,
     );
+    let addresses = Arc::new(AddressBook::from_seed(
+        &seed,
+        backend.clone(),
+        address_quota,
+    )?);
     let orders = Arc::new(Orders::new(
         Arc::clone(&prices),
         Arc::new(settings.fiat_rates.clone()),

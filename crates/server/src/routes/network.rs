@@ -35,7 +35,9 @@ pub async fn network_fee(
     let fee = if internal {
         Amount::ZERO
     } else {
-        adapter.fee_estimate(token)
+        state
+            .withdrawals
+            .network_fee(adapter.as_ref(), coin, token, state.clock.now_unix_ms())
     };
     success(&NetworkFee {
         token_id: token.id.to_string(),

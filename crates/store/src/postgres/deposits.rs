@@ -452,8 +452,9 @@ impl DepositStore for PgStore {
         let mut db_tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO seen_transfers
-                 (chain, txid, log_index, record_id, app_id, order_id, block_time_ms, seen_at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 (chain, txid, log_index, record_id, app_id, order_id, block_time_ms, seen_at_ms,
+                  block_height)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (chain, txid, log_index) DO NOTHING",
         )
         .bind(&seen.chain)
@@ -464,6 +465,7 @@ impl DepositStore for PgStore {
         .bind(&seen.order_id)
         .bind(seen.block_time_ms)
         .bind(seen.seen_at_ms)
+        .bind(to_i64(seen.block_height, "block height")?)
         .execute(&mut *db_tx)
         .await?;
         if inserted.rows_affected() == 0 {

@@ -4,6 +4,8 @@
 //! a single guarded statement (`ON CONFLICT`, `UPDATE … WHERE`).
 
 pub(crate) mod deposits;
+mod payouts;
+mod reorgs;
 mod withdrawals;
 
 use std::collections::BTreeMap;

@@ -141,14 +141,18 @@ impl WithdrawalStore for PgStore {
         &self,
         order_id: &str,
         txid: &str,
-        block_height: u64,
+        block_height: Option<u64>,
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE withdrawals SET status = 'processing', txid = $1, block_height = $2
              WHERE order_id = $3 AND status = 'pending'",
         )
         .bind(txid)
-        .bind(to_i64(block_height, "block height")?)
+        .bind(
+            block_height
+                .map(|height| to_i64(height, "block height"))
+                .transpose()?,
+        )
         .bind(order_id)
         .execute(&self.pool)
         .await?;

@@ -1,0 +1,864 @@
+//! The EVM adapter against a real node: ganache (tests/evm/package.json) on a
+//! free loopback port, with an ERC-20 of our own deployed (tests/evm/TestToken.sol),
+//! and `ccgate serve` following it. Orders paid in the token and in the native
+//! coin, credited at the confirmations and notified; a restart between blocks.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{Gateway, HttpStub, Merchant, eventually};
+
+/// The accounts ganache funds, from the Hardhat development mnemonic.
+const MNEMONIC: &str = "test test test test test test test test test test test junk";
+const CHAIN_ID: u64 = 1337;
+const NATIVE_TOKEN: &str = "6d1c8b1e-0000-4000-8000-00000000e001";
+const TOKEN: &str = "6d1c8b1e-0000-4000-8000-00000000e002";
+/// Required confirmations of the test chain.
+const CONFIRMATIONS: u64 = 3;
+/// The deployer's token supply, in base units (6 decimals).
+const TOKEN_SUPPLY: u128 = 1_000_000_000_000;
+
+/// Where `npm ci` puts ganache; `None` (and a message) when it is not there,
+/// except on CI, which must run these tests.
+fn ganache_installed() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/evm");
+    let cli = dir.join("node_modules/ganache/dist/node/cli.js");
+    let ready = cli.is_file()
+        && Command::new("node")
+            .arg("--version")
+            .output()
+            .is_ok_and(|out| out.status.success());
+    if ready {
+        return Some(cli);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must run the EVM tests: `npm ci` in {} (see .ci/run)",
+        dir.display()
+    );
+    eprintln!(
+        "skipping the EVM test: run `npm ci` in {} (needs node)",
+        dir.display()
+    );
+    None
+}
+
+/// A ganache node for one test, killed when dropped.
+struct Ganache {
+    child: Child,
+    address: SocketAddr,
+    /// The funded, unlocked accounts.
+    accounts: Vec<String>,
+}
+
+impl Ganache {
+    fn start(cli: &Path) -> Ganache {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new("node")
+            .arg(cli)
+            .args(["--server.host", "127.0.0.1", "--server.port"])
+            .arg(port.to_string())
+            .args(["--wallet.mnemonic", MNEMONIC, "--wallet.totalAccounts", "3"])
+            .args(["--chain.chainId", &CHAIN_ID.to_string()])
+            .args(["--logging.quiet", "true"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        // Keep its output drained so it never blocks on a full pipe.
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || for _ in BufReader::new(stdout).lines() {});
+        let address: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut ganache = Ganache {
+            child,
+            address,
+            accounts: Vec::new(),
+        };
+        let accounts = loop {
+            if let Ok(answer) = try_rpc(address, "eth_accounts", json!([])) {
+                break answer;
+            }
+            assert!(Instant::now() < deadline, "ganache did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        ganache.accounts = serde_json::from_value(accounts).unwrap();
+        ganache
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    fn rpc(&self, method: &str, params: Value) -> Value {
+        try_rpc(self.address, method, params).unwrap_or_else(|err| panic!("{method}: {err}"))
+    }
+
+    fn height(&self) -> u64 {
+        hex_u64(&self.rpc("eth_blockNumber", json!([])))
+    }
+
+    fn mine(&self, blocks: u64) {
+        for _ in 0..blocks {
+            self.rpc("evm_mine", json!([]));
+        }
+    }
+
+    /// Sends from an unlocked account and waits for the receipt (ganache
+    /// mines each chain_tx in a block of its own).
+    fn send(&self, tx: Value) -> Value {
+        let hash = self.rpc("eth_sendTransaction", json!([tx]));
+        eventually(30, "the receipt", || {
+            match self.rpc("eth_getTransactionReceipt", json!([hash])) {
+                Value::Null => Err("none yet".to_owned()),
+                receipt => Ok(receipt),
+            }
+        })
+    }
+
+    /// Deploys TestToken with the whole supply to the first account.
+    fn deploy_token(&self) -> String {
+        let bytecode = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/evm/TestToken.bin"),
+        )
+        .unwrap();
+        let data = format!("0x{}{}", bytecode.trim(), word(TOKEN_SUPPLY));
+        let receipt = self.send(json!({"from": self.accounts[0], "data": data, "gas": "0x200000"}));
+        assert_eq!(receipt["status"], "0x1", "{receipt}");
+        receipt["contractAddress"].as_str().unwrap().to_owned()
+    }
+
+    fn pay_native(&self, to: &str, wei: u128) -> Value {
+        self.send(json!({"from": self.accounts[1], "to": to, "value": format!("{wei:#x}")}))
+    }
+
+    fn pay_token(&self, contract: &str, to: &str, units: u128) -> Value {
+        let data = format!(
+            "0xa9059cbb{:0>64}{}",
+            to.trim_start_matches("0x").to_lowercase(),
+            word(units)
+        );
+        let receipt = self.send(
+            json!({"from": self.accounts[0], "to": contract, "data": data, "gas": "0x30000"}),
+        );
+        assert_eq!(receipt["status"], "0x1", "{receipt}");
+        receipt
+    }
+}
+
+impl Drop for Ganache {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A decimal amount in base units of `places` decimals (exactly, no float).
+fn units(decimal: &str, places: usize) -> u128 {
+    let (whole, fraction) = decimal.split_once('.').unwrap_or((decimal, ""));
+    let fraction = format!("{fraction:0<places$}");
+    whole.parse::<u128>().unwrap() * 10u128.pow(places as u32) + fraction.parse::<u128>().unwrap()
+}
+
+/// `network/fee` once it comes from the node's gas price (until the node was
+/// first asked, the configured fee stands in: 0.001 GETH, 1 TUSDT).
+fn live_fee(gateway: &Gateway, merchant: &Merchant, token_id: &str) -> String {
+    eventually(10, "a fee from the node's gas price", || {
+        let fee = post(
+            gateway,
+            merchant,
+            "/ccpayment/v1/network/fee",
+            &format!(r#"{{"token_id":"{token_id}"}}"#),
+        );
+        match fee["data"]["fee"].as_str() {
+            Some("0.001") | Some("1") | None => Err(fee.to_string()),
+            Some(live) => Ok(live.to_owned()),
+        }
+    })
+}
+
+/// A 32-byte ABI word.
+fn word(value: u128) -> String {
+    format!("{value:064x}")
+}
+
+fn hex_u64(value: &Value) -> u64 {
+    u64::from_str_radix(value.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+}
+
+/// One JSON-RPC call over a fresh HTTP/1.1 connection.
+fn try_rpc(address: SocketAddr, method: &str, params: Value) -> Result<Value, String> {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+    let mut stream = TcpStream::connect(address).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).map_err(|e| e.to_string())?;
+    let (_, payload) = raw.split_once("\r\n\r\n").ok_or("no HTTP body")?;
+    let answer: Value = serde_json::from_str(payload).map_err(|e| format!("{e}: {payload}"))?;
+    match answer.get("error") {
+        Some(error) => Err(error.to_string()),
+        None => Ok(answer["result"].clone()),
+    }
+}
+
+/// A configuration with one EVM chain, GANACHE, on the node: its native coin
+/// and the deployed token.
+fn config_file(dir: &Path, ganache: &Ganache, contract: &str, log_range_blocks: u64) -> PathBuf {
+    let text = format!(
+        r#"
+[[chains]]
+code = "GANACHE"
+name = "Ganache"
+family = "evm"
+confirmations = {CONFIRMATIONS}
+block_time_ms = 1000
+
+[[coins]]
+id = "6d1c8b1e-0000-4000-8000-00000000c001"
+symbol = "GETH"
+name = "Ganache Ether"
+precision = 18
+price = "2000"
+  [[coins.tokens]]
+  id = "{NATIVE_TOKEN}"
+  chain = "GANACHE"
+  network = "GANACHE"
+  contract = "GETH"
+  precision = 18
+  fee = "0.001"
+
+[[coins]]
+id = "6d1c8b1e-0000-4000-8000-00000000c002"
+symbol = "TUSDT"
+name = "Test Tether"
+precision = 6
+price = "1"
+  [[coins.tokens]]
+  id = "{TOKEN}"
+  chain = "GANACHE"
+  network = "ERC20"
+  contract = "{contract}"
+  precision = 6
+  fee = "1"
+
+[evm.GANACHE]
+rpc_url = "{url}"
+chain_id = {CHAIN_ID}
+poll_interval_ms = 250
+log_range_blocks = {log_range_blocks}
+"#,
+        url = ganache.url(),
+    );
+    let path = dir.join("ccgate-evm.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn post(gateway: &Gateway, merchant: &Merchant, path: &str, body: &str) -> Value {
+    let response = gateway.post_signed(merchant, path, body.as_bytes(), Some("application/json"));
+    response.assert_signed_by(merchant);
+    response.json()
+}
+
+/// An order for `amount` of `token_id`; its pay address.
+fn order(
+    gateway: &Gateway,
+    merchant: &Merchant,
+    token_id: &str,
+    id: &str,
+    amount: &str,
+    notify: &str,
+) -> String {
+    let created = post(
+        gateway,
+        merchant,
+        "/ccpayment/v1/bill/create",
+        &format!(
+            r#"{{"token_id":"{token_id}","amount":"{amount}","merchant_order_id":"{id}","fiat_currency":"token","notify_url":"{notify}"}}"#
+        ),
+    );
+    assert_eq!(created["code"], 10000, "{created}");
+    created["data"]["pay_address"].as_str().unwrap().to_owned()
+}
+
+fn order_status(gateway: &Gateway, merchant: &Merchant, id: &str) -> Value {
+    let info = post(
+        gateway,
+        merchant,
+        "/ccpayment/v1/bill/info",
+        &format!(r#"{{"merchant_order_ids":["{id}"]}}"#),
+    );
+    info["data"][0].clone()
+}
+
+fn webhooks(receiver: &HttpStub) -> Vec<Value> {
+    receiver
+        .received()
+        .iter()
+        .map(|request| serde_json::from_slice(&request.body).unwrap())
+        .collect()
+}
+
+#[test]
+fn evm_orders_paid_in_the_token_and_the_native_coin_are_credited_at_the_confirmations() {
+    let Some(cli) = ganache_installed() else {
+        return;
+    };
+    let ganache = Ganache::start(&cli);
+    let contract = ganache.deploy_token();
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_file(config_dir.path(), &ganache, &contract, 500);
+    let config = config.to_str().unwrap();
+    let gateway = Gateway::start(&["--config", config]);
+    let merchant = gateway.demo.clone().unwrap();
+    let receiver = HttpStub::start(200, "success");
+
+    // The height and the fee come from the node.
+    let height = post(
+        &gateway,
+        &merchant,
+        "/ccpayment/v1/get/network/height/info",
+        "{}",
+    );
+    let ganache_height = height["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|chain| chain["chain"] == "GANACHE")
+        .unwrap_or_else(|| panic!("{height}"))["current_chain_height"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(ganache_height, ganache.height(), "{height}");
+    let fee = live_fee(&gateway, &merchant, NATIVE_TOKEN);
+    // ganache: base fee ≤ 1 gwei, tip 1 gwei → at most 3 gwei × 21 000.
+    let fee_wei = units(&fee, 18);
+    assert!(fee_wei > 0 && fee_wei <= 63_000_000_000_000, "{fee}");
+    // The token's: its transfer gas (65 000) in GETH, at 2000 USD per GETH
+    // and 1 USD per TUSDT: at most 0.39 TUSDT, rounded up.
+    let token_fee = live_fee(&gateway, &merchant, TOKEN);
+    let token_fee_units = units(&token_fee, 6);
+    assert!(
+        token_fee_units > 0 && token_fee_units <= 390_000,
+        "{token_fee}"
+    );
+
+    let token_address = order(
+        &gateway,
+        &merchant,
+        TOKEN,
+        "evm-token-1",
+        "12.5",
+        &receiver.url,
+    );
+    let native_address = order(
+        &gateway,
+        &merchant,
+        NATIVE_TOKEN,
+        "evm-native-1",
+        "0.25",
+        &receiver.url,
+    );
+    let token_receipt = ganache.pay_token(&contract, &token_address, 12_500_000);
+    let native_receipt = ganache.pay_native(&native_address, 250_000_000_000_000_000);
+
+    // Seen in a block, not yet confirmed: Processing, no webhook yet.
+    eventually(15, "the token payment seen", || {
+        let order = order_status(&gateway, &merchant, "evm-token-1");
+        (order["order_detail"]["status"] == "Processing")
+            .then_some(())
+            .ok_or(order.to_string())
+    });
+    assert!(receiver.received().is_empty());
+
+    ganache.mine(CONFIRMATIONS - 1);
+    receiver.wait_for_requests(2);
+    let hooks = webhooks(&receiver);
+    for (receipt, amount, crypto) in [
+        (&token_receipt, "12.5", "TUSDT"),
+        (&native_receipt, "0.25", "GETH"),
+    ] {
+        let txid = receipt["transactionHash"].as_str().unwrap();
+        let hook = hooks
+            .iter()
+            .find(|hook| hook["txid"] == txid)
+            .unwrap_or_else(|| panic!("no webhook for {txid}: {hooks:?}"));
+        assert_eq!(hook["order_type"], "API Deposit", "{hook}");
+        assert_eq!(hook["pay_status"], "success", "{hook}");
+        assert_eq!(hook["paid_amount"], amount, "{hook}");
+        assert_eq!(hook["crypto"], crypto, "{hook}");
+        assert_eq!(hook["chain"], "GANACHE", "{hook}");
+    }
+    for id in ["evm-token-1", "evm-native-1"] {
+        let order = order_status(&gateway, &merchant, id);
+        assert_eq!(order["order_detail"]["status"], "Successful", "{order}");
+    }
+    assert!(
+        gateway
+            .cli_ok(&["ledger", "verify", "--config", config])
+            .contains("all equal")
+    );
+}
+
+/// A payment made while ccgate is down, in blocks scanned in ranges of two,
+/// is credited once after a restart, and nothing credited before is again.
+#[test]
+fn evm_deposits_resume_from_the_cursor_after_a_restart() {
+    let Some(cli) = ganache_installed() else {
+        return;
+    };
+    let ganache = Ganache::start(&cli);
+    let contract = ganache.deploy_token();
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_file(config_dir.path(), &ganache, &contract, 2);
+    let config = config.to_str().unwrap();
+    let mut gateway = Gateway::start(&["--config", config]);
+    let merchant = gateway.demo.clone().unwrap();
+    let receiver = HttpStub::start(200, "success");
+    let first = order(&gateway, &merchant, TOKEN, "before", "1", &receiver.url);
+    let second = order(&gateway, &merchant, TOKEN, "during", "2", &receiver.url);
+    let third = order(
+        &gateway,
+        &merchant,
+        NATIVE_TOKEN,
+        "after",
+        "0.5",
+        &receiver.url,
+    );
+
+    ganache.pay_token(&contract, &first, 1_000_000);
+    ganache.mine(CONFIRMATIONS - 1);
+    receiver.wait_for_requests(1);
+
+    gateway.kill_hard();
+    ganache.pay_token(&contract, &second, 2_000_000);
+    ganache.mine(3);
+    ganache.pay_native(&third, 500_000_000_000_000_000);
+    ganache.mine(CONFIRMATIONS - 1);
+    let gateway = gateway.restart(&["--config", config]);
+
+    receiver.wait_for_requests(3);
+    for id in ["before", "during", "after"] {
+        eventually(15, "every order paid", || {
+            let order = order_status(&gateway, &merchant, id);
+            (order["order_detail"]["status"] == "Successful")
+                .then_some(())
+                .ok_or(order.to_string())
+        });
+    }
+    // Nothing twice: one webhook per payment, one payment per order.
+    ganache.mine(2);
+    let hooks = webhooks(&receiver);
+    let mut txids: Vec<&str> = hooks.iter().filter_map(|h| h["txid"].as_str()).collect();
+    txids.sort_unstable();
+    txids.dedup();
+    assert_eq!(txids.len(), 3, "{hooks:?}");
+    for id in ["before", "during", "after"] {
+        let order = order_status(&gateway, &merchant, id);
+        assert_eq!(order["trade_list"].as_array().unwrap().len(), 1, "{order}");
+    }
+}
+
+fn balance_of(ganache: &Ganache, contract: &str, owner: &str) -> u128 {
+    let data = format!(
+        "0x70a08231{:0>64}",
+        owner.trim_start_matches("0x").to_lowercase()
+    );
+    let answer = ganache.rpc(
+        "eth_call",
+        json!([{"to": contract, "data": data}, "latest"]),
+    );
+    u128::from_str_radix(answer.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+}
+
+fn native_balance(ganache: &Ganache, owner: &str) -> u128 {
+    let answer = ganache.rpc("eth_getBalance", json!([owner, "latest"]));
+    u128::from_str_radix(answer.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+}
+
+fn withdraw(
+    gateway: &Gateway,
+    merchant: &Merchant,
+    token_id: &str,
+    to: &str,
+    value: &str,
+    id: &str,
+    merchant_pays_fee: bool,
+) {
+    let answer = post(
+        gateway,
+        merchant,
+        "/ccpayment/v1/withdraw",
+        &format!(
+            r#"{{"token_id":"{token_id}","address":"{to}","value":"{value}","merchant_order_id":"{id}","merchant_pays_fee":{merchant_pays_fee}}}"#
+        ),
+    );
+    assert_eq!(answer["code"], 10000, "{answer}");
+}
+
+/// (available, reserved) of a coin, from the operator's view.
+fn balance(gateway: &Gateway, config: &str, merchant: &Merchant, symbol: &str) -> (String, String) {
+    let balances: Value = serde_json::from_str(&gateway.cli_ok(&[
+        "ledger",
+        "balances",
+        "--app-id",
+        &merchant.app_id,
+        "--json",
+        "--config",
+        config,
+    ]))
+    .unwrap();
+    let row = balances
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["crypto"] == symbol)
+        .cloned()
+        .unwrap_or_default();
+    (
+        row["value"].as_str().unwrap_or("0").to_owned(),
+        row["reserved"].as_str().unwrap_or("0").to_owned(),
+    )
+}
+
+/// Payouts from the hot wallet (derived from the deposit seed, funded here
+/// from ganache's accounts): a token and a native withdrawal sent, mined and
+/// posted at the confirmations; one the hot wallet cannot cover voided.
+#[test]
+fn evm_withdrawals_are_paid_from_the_hot_wallet_posted_or_voided() {
+    let Some(cli) = ganache_installed() else {
+        return;
+    };
+    let ganache = Ganache::start(&cli);
+    let contract = ganache.deploy_token();
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_file(config_dir.path(), &ganache, &contract, 500);
+    let config = config.to_str().unwrap();
+    let gateway = Gateway::start(&["--config", config]);
+    let merchant = gateway.demo.clone().unwrap();
+    let receiver = HttpStub::start(200, "success");
+    gateway.set_webhook(&merchant, &receiver.url);
+
+    let hot: Value =
+        serde_json::from_str(&gateway.cli_ok(&["evm", "hot-wallet", "--json", "--config", config]))
+            .unwrap();
+    let hot = hot["address"].as_str().unwrap().to_owned();
+    ganache.pay_native(&hot, 5_000_000_000_000_000_000);
+    ganache.pay_token(&contract, &hot, 100_000_000);
+    for (coin, amount) in [("TUSDT", "1000"), ("GETH", "2")] {
+        gateway.cli_ok(&[
+            "ledger",
+            "adjust",
+            "--app-id",
+            &merchant.app_id,
+            "--coin",
+            coin,
+            "--amount",
+            amount,
+            "--reason",
+            "float",
+            "--config",
+            config,
+        ]);
+    }
+    let payee = ganache.accounts[2].clone();
+    live_fee(&gateway, &merchant, TOKEN);
+    let payee_native_before = native_balance(&ganache, &payee);
+
+    withdraw(&gateway, &merchant, TOKEN, &payee, "10", "w-token", false);
+    withdraw(
+        &gateway,
+        &merchant,
+        NATIVE_TOKEN,
+        &payee,
+        "0.5",
+        "w-native",
+        true,
+    );
+    // The hot wallet holds 100 TUSDT: the node refuses the transfer of ~500.
+    withdraw(
+        &gateway,
+        &merchant,
+        TOKEN,
+        &payee,
+        "500",
+        "w-too-much",
+        false,
+    );
+
+    // ganache mines each chain_tx at once; the confirmations are mined here.
+    let hooks = eventually(60, "all three withdrawals resolved", || {
+        ganache.mine(1);
+        let hooks: Vec<Value> = webhooks(&receiver)
+            .into_iter()
+            .filter(|hook| hook["order_type"] == "API Withdrawal")
+            .collect();
+        if hooks.len() >= 3 {
+            Ok(hooks)
+        } else {
+            Err(format!("{hooks:?}"))
+        }
+    });
+    let hook = |id: &str| {
+        hooks
+            .iter()
+            .find(|hook| hook["merchant_order_id"] == id)
+            .unwrap_or_else(|| panic!("no webhook for {id}: {hooks:?}"))
+            .clone()
+    };
+    let (token_hook, native_hook, failed_hook) =
+        (hook("w-token"), hook("w-native"), hook("w-too-much"));
+    assert_eq!(token_hook["pay_status"], "success", "{token_hook}");
+    // The fee is the token transfer's gas in TUSDT, at the prices.
+    let token_net = units(token_hook["net_receivable"].as_str().unwrap(), 6);
+    let token_fee = units(token_hook["network_fee"].as_str().unwrap(), 6);
+    assert_eq!(token_net + token_fee, 10_000_000, "{token_hook}");
+    assert!(token_fee > 0 && token_fee <= 390_000, "{token_hook}");
+    assert_eq!(native_hook["pay_status"], "success", "{native_hook}");
+    assert_eq!(native_hook["net_receivable"], "0.5", "{native_hook}");
+    assert_eq!(failed_hook["pay_status"], "failed", "{failed_hook}");
+
+    // What the chain shows: paid once each, from the hot wallet.
+    assert_eq!(balance_of(&ganache, &contract, &payee), token_net);
+    assert_eq!(
+        native_balance(&ganache, &payee) - payee_native_before,
+        500_000_000_000_000_000
+    );
+    for hook in [&token_hook, &native_hook] {
+        let chain_tx = ganache.rpc("eth_getTransactionByHash", json!([hook["txid"]]));
+        assert_eq!(
+            chain_tx["from"].as_str().unwrap().to_lowercase(),
+            hot.to_lowercase()
+        );
+        assert_eq!(chain_tx["type"], "0x2", "EIP-1559: {chain_tx}");
+    }
+    // The voided one came back; the posted ones left.
+    assert_eq!(
+        balance(&gateway, config, &merchant, "TUSDT"),
+        ("990".to_owned(), "0".to_owned())
+    );
+    let (geth, geth_reserved) = balance(&gateway, config, &merchant, "GETH");
+    assert_eq!(geth_reserved, "0");
+    let fee = native_hook["network_fee"].as_str().unwrap();
+    assert_eq!(
+        units(&geth, 18),
+        1_500_000_000_000_000_000 - units(fee, 18),
+        "{geth} {fee}"
+    );
+    assert!(
+        gateway
+            .cli_ok(&["ledger", "verify", "--config", config])
+            .contains("all equal")
+    );
+}
+
+/// Reorganisations made with `evm_snapshot`/`evm_revert`: a payment seen in
+/// a block that is replaced before its confirmations is dropped (its order
+/// back to Pending, never credited); one replaced after it was credited keeps
+/// its credit and is reported by `doctor`.
+#[test]
+fn evm_reorgs_drop_unconfirmed_payments_and_report_credited_ones() {
+    let Some(cli) = ganache_installed() else {
+        return;
+    };
+    let ganache = Ganache::start(&cli);
+    let contract = ganache.deploy_token();
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_file(config_dir.path(), &ganache, &contract, 500);
+    let config = config.to_str().unwrap();
+    let gateway = Gateway::start(&["--config", config]);
+    let merchant = gateway.demo.clone().unwrap();
+    let receiver = HttpStub::start(200, "success");
+    let status = |id: &str| order_status(&gateway, &merchant, id)["order_detail"]["status"].clone();
+
+    // Shallow: replaced before its confirmations.
+    let vanished = order(&gateway, &merchant, TOKEN, "vanished", "5", &receiver.url);
+    let snapshot = ganache.rpc("evm_snapshot", json!([]));
+    ganache.pay_token(&contract, &vanished, 5_000_000);
+    eventually(15, "the payment seen", || {
+        (status("vanished") == "Processing")
+            .then_some(())
+            .ok_or(status("vanished").to_string())
+    });
+    assert_eq!(ganache.rpc("evm_revert", json!([snapshot])), true);
+    ganache.mine(2);
+    eventually(15, "the vanished payment dropped", || {
+        (status("vanished") == "Pending")
+            .then_some(())
+            .ok_or(status("vanished").to_string())
+    });
+    // A later payment is credited; by then the replaced heights were scanned.
+    let later = order(
+        &gateway,
+        &merchant,
+        NATIVE_TOKEN,
+        "later",
+        "0.1",
+        &receiver.url,
+    );
+    ganache.pay_native(&later, 100_000_000_000_000_000);
+    ganache.mine(CONFIRMATIONS - 1);
+    receiver.wait_for_requests(1);
+    assert_eq!(status("later"), "Successful");
+    assert_eq!(status("vanished"), "Pending");
+    assert!(
+        webhooks(&receiver)
+            .iter()
+            .all(|hook| hook["extend"]["merchant_order_id"] != "vanished"),
+        "{:?}",
+        webhooks(&receiver)
+    );
+
+    // Deep: replaced after it was credited.
+    let credited = order(&gateway, &merchant, TOKEN, "credited", "7", &receiver.url);
+    let snapshot = ganache.rpc("evm_snapshot", json!([]));
+    ganache.pay_token(&contract, &credited, 7_000_000);
+    ganache.mine(CONFIRMATIONS - 1);
+    receiver.wait_for_requests(2);
+    assert_eq!(ganache.rpc("evm_revert", json!([snapshot])), true);
+    ganache.mine(CONFIRMATIONS + 2);
+    let report = eventually(15, "the deep reorganisation reported", || {
+        let doctor = gateway.cli(&["doctor", "--config", config]);
+        let out = String::from_utf8_lossy(&doctor.stdout).into_owned();
+        if out.contains("PROBLEM reorgs") {
+            Ok(out)
+        } else {
+            Err(out)
+        }
+    });
+    assert!(
+        report.contains("was replaced by a reorganisation"),
+        "{report}"
+    );
+    // Never silently reversed: the credit stands.
+    assert_eq!(status("credited"), "Successful");
+    assert!(
+        gateway
+            .cli_ok(&["ledger", "verify", "--config", config])
+            .contains("all equal")
+    );
+}
+
+/// Two instances on one database both send the open withdrawals: the signed
+/// chain_tx stored per payout is the one both broadcast, so each payout is
+/// paid once (one nonce each) and posted once.
+#[test]
+fn evm_two_instances_pay_each_withdrawal_once() {
+    let Some(cli) = ganache_installed() else {
+        return;
+    };
+    let ganache = Ganache::start(&cli);
+    let contract = ganache.deploy_token();
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_file(config_dir.path(), &ganache, &contract, 500);
+    let config = config.to_str().unwrap();
+    let first = Gateway::start(&["--config", config]);
+    let second = first.another(&["--config", config]);
+    let merchant = first.demo.clone().unwrap();
+    let receiver = HttpStub::start(200, "success");
+    first.set_webhook(&merchant, &receiver.url);
+    let hot: Value =
+        serde_json::from_str(&first.cli_ok(&["evm", "hot-wallet", "--json", "--config", config]))
+            .unwrap();
+    let hot = hot["address"].as_str().unwrap().to_owned();
+    ganache.pay_native(&hot, 5_000_000_000_000_000_000);
+    first.cli_ok(&[
+        "ledger",
+        "adjust",
+        "--app-id",
+        &merchant.app_id,
+        "--coin",
+        "GETH",
+        "--amount",
+        "1",
+        "--reason",
+        "float",
+        "--config",
+        config,
+    ]);
+    let payee = ganache.accounts[2].clone();
+    let before = native_balance(&ganache, &payee);
+    const PAYOUTS: u128 = 6;
+    for index in 0..PAYOUTS {
+        let gateway = if index % 2 == 0 { &first } else { &second };
+        withdraw(
+            gateway,
+            &merchant,
+            NATIVE_TOKEN,
+            &payee,
+            "0.01",
+            &format!("w-{index}"),
+            true,
+        );
+    }
+    eventually(60, "every withdrawal posted", || {
+        ganache.mine(1);
+        let posted = webhooks(&receiver)
+            .iter()
+            .filter(|hook| {
+                hook["order_type"] == "API Withdrawal" && hook["pay_status"] == "success"
+            })
+            .count();
+        (posted >= PAYOUTS as usize)
+            .then_some(())
+            .ok_or(format!("{posted} posted"))
+    });
+    // One signed chain_tx per payout, whichever instance broadcast it. (The
+    // payee's balance is not the measure: ganache 7 sometimes executes one
+    // chain_tx twice when two clients submit it at the same moment, which a
+    // real node refuses by the nonce rule.)
+    let hooks = webhooks(&receiver);
+    let mut payout_txids: Vec<String> = hooks
+        .iter()
+        .map(|hook| hook["txid"].as_str().unwrap().to_owned())
+        .collect();
+    payout_txids.sort_unstable();
+    payout_txids.dedup();
+    assert_eq!(payout_txids.len(), PAYOUTS as usize, "{hooks:?}");
+    let mut mined_txids = Vec::new();
+    for height in 0..=ganache.height() {
+        let block = ganache.rpc(
+            "eth_getBlockByNumber",
+            json!([format!("{height:#x}"), true]),
+        );
+        for chain_tx in block["transactions"].as_array().unwrap() {
+            if chain_tx["from"]
+                .as_str()
+                .unwrap()
+                .eq_ignore_ascii_case(&hot)
+            {
+                assert_eq!(
+                    chain_tx["value"], "0x2386f26fc10000",
+                    "0.01 each: {chain_tx}"
+                );
+                mined_txids.push(chain_tx["hash"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    mined_txids.sort_unstable();
+    mined_txids.dedup();
+    assert_eq!(mined_txids, payout_txids, "only the payouts' own chain_txs");
+    assert!(native_balance(&ganache, &payee) - before >= PAYOUTS * 10_000_000_000_000_000);
+    assert_eq!(
+        webhooks(&receiver).len(),
+        PAYOUTS as usize,
+        "each posted once"
+    );
+}

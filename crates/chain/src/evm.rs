@@ -1,0 +1,875 @@
+//! An EVM chain behind a JSON-RPC node (Ethereum, BSC, Polygon, a local
+//! ganache…), through alloy: the head and the gas price from the node, native
+//! transfers from blocks' transactions and ERC-20 `Transfer` logs from
+//! `eth_getLogs` in bounded block ranges.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use alloy::consensus::{SignableTransaction, Transaction as _, TxEip1559, TxEnvelope};
+use alloy::eips::BlockNumberOrTag;
+use alloy::eips::eip2718::Encodable2718;
+use alloy::network::{TransactionBuilder, TransactionResponse as _, TxSignerSync};
+use alloy::primitives::{Address, B256, Bytes, TxHash, TxKind, U256};
+use alloy::providers::{Provider, RootProvider};
+use alloy::rpc::types::{Filter, Log, TransactionRequest};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol;
+use alloy::sol_types::{SolCall, SolEvent};
+use alloy::transports::TransportError;
+use ccgate_ledger::{Amount, Chain, Precision, Registry, Token};
+use ccgate_store::{BlockLink, ChainTransfer, PayoutInsert, PayoutStore, SignedPayout};
+use secrecy::{ExposeSecret, SecretBox};
+
+use crate::adapter::{ChainAdapter, ChainError, GasFee, PayoutState, Sent};
+
+sol! {
+    /// The ERC-20 event every token transfer emits.
+    event Transfer(address indexed from, address indexed to, uint256 value);
+    /// The ERC-20 call a payout makes.
+    function transfer(address to, uint256 value) external returns (bool);
+}
+
+/// Gas of a plain native transfer to an account without code.
+pub const NATIVE_TRANSFER_GAS: u64 = 21_000;
+/// An ERC-20 `transfer` to an account that held none of the token before
+/// (the costlier case: a fresh storage slot), with a margin.
+pub const TOKEN_TRANSFER_GAS_DEFAULT: u64 = 65_000;
+/// How often the head is asked for when none is configured.
+pub const POLL_INTERVAL_MS_DEFAULT: u64 = 1_000;
+/// Blocks per `eth_getLogs` call: public nodes refuse wide ranges.
+pub const LOG_RANGE_BLOCKS_DEFAULT: u64 = 500;
+/// How long a gas price read from the node is used for estimates.
+const GAS_PRICE_MAX_AGE_MS: i64 = 5_000;
+/// Nonces tried per payout when other instances take them at the same time.
+const NONCE_ATTEMPTS_MAX: u32 = 16;
+/// Nodes' answers to a re-broadcast of a chain_tx they have already seen (in
+/// the mempool, or mined): the payout is out, its receipt will tell.
+const ALREADY_SENT_ANSWERS: [&str; 5] = [
+    "already known",
+    "known transaction",
+    "already imported",
+    "nonce too low",
+    "correct nonce",
+];
+
+/// The log index a native (value) transfer is keyed by: a chain_tx carries at
+/// most one, and no log of a real block reaches this index, so it never meets
+/// an ERC-20 transfer's key in the same chain_tx.
+pub const NATIVE_TRANSFER_INDEX: u32 = u32::MAX;
+
+/// How to reach and read one EVM chain (the `[evm.CODE]` section).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvmNodeConfig {
+    /// The node's JSON-RPC endpoint (`http://…`).
+    pub rpc_url: String,
+    /// EIP-155 chain id; payouts are signed for it and the node must agree.
+    pub chain_id: u64,
+    /// The head is asked for at most this often.
+    pub poll_interval_ms: u64,
+    /// The first block to scan when the chain has no cursor yet (a new
+    /// deployment need not read the chain's whole history).
+    pub start_block: u64,
+    /// Gas limit of an ERC-20 payout and of its fee estimate.
+    pub token_transfer_gas: u64,
+    /// Blocks per `eth_getLogs` call.
+    pub log_range_blocks: u64,
+}
+
+impl EvmNodeConfig {
+    /// The defaults for everything but where the node is and which chain it is.
+    pub fn new(rpc_url: String, chain_id: u64) -> EvmNodeConfig {
+        EvmNodeConfig {
+            rpc_url,
+            chain_id,
+            poll_interval_ms: POLL_INTERVAL_MS_DEFAULT,
+            start_block: 0,
+            token_transfer_gas: TOKEN_TRANSFER_GAS_DEFAULT,
+            log_range_blocks: LOG_RANGE_BLOCKS_DEFAULT,
+        }
+    }
+}
+
+/// A token of this chain as the adapter reads it: its registry entry and the
+/// places between the chain's units and the coin's base units.
+#[derive(Debug, Clone)]
+struct ChainToken {
+    token: Token,
+    coin_precision: Precision,
+}
+
+impl ChainToken {
+    /// Chain units (the token's decimals) → the coin's base units.
+    fn amount(&self, units: U256) -> Result<Amount, ChainError> {
+        let units = u128::try_from(units).map_err(|_| ChainError::AmountOverflow)?;
+        Amount::from_base_units(units)
+            .rescale(self.token.precision, self.coin_precision)
+            .map_err(|_| ChainError::AmountOverflow)
+    }
+
+    /// The coin's base units → chain units; refused unless exact (a payout
+    /// never rounds).
+    fn chain_units(&self, amount: Amount) -> Result<U256, ChainError> {
+        let places = self
+            .coin_precision
+            .get()
+            .checked_sub(self.token.precision.get())
+            .ok_or(ChainError::AmountOverflow)?;
+        let factor = 10u128
+            .checked_pow(u32::from(places))
+            .ok_or(ChainError::AmountOverflow)?;
+        let units = amount.base_units();
+        if !units.is_multiple_of(factor) {
+            return Err(ChainError::SendFailed(format!(
+                "{units} base units are not a whole number of {}'s chain units",
+                self.token.id
+            )));
+        }
+        Ok(U256::from(units / factor))
+    }
+}
+
+/// What the node last said, kept so the watcher's frequent ticks do not all
+/// reach the node.
+#[derive(Debug, Clone, Copy, Default)]
+struct NodeView {
+    /// (height, when it was read).
+    head: Option<(u64, i64)>,
+    /// (max fee per gas in wei, when it was read).
+    max_fee_per_gas: Option<(u128, i64)>,
+}
+
+/// What signs payouts, and where signed ones are kept.
+#[derive(Debug, Clone)]
+pub struct HotWallet {
+    signer: PrivateKeySigner,
+    payouts: Arc<dyn PayoutStore>,
+}
+
+impl HotWallet {
+    pub fn new(
+        key: &SecretBox<[u8; 32]>,
+        payouts: Arc<dyn PayoutStore>,
+    ) -> Result<HotWallet, ChainError> {
+        let signer =
+            PrivateKeySigner::from_bytes(&B256::from(*key.expose_secret())).map_err(|_| {
+                ChainError::Config("the hot wallet key is not a valid secp256k1 key".to_owned())
+            })?;
+        Ok(HotWallet { signer, payouts })
+    }
+
+    /// The address payouts come from: fund it with the native coin (gas) and
+    /// the tokens paid out.
+    pub fn address(&self) -> String {
+        self.signer.address().to_checksum(None)
+    }
+}
+
+#[derive(Debug)]
+pub struct EvmChain {
+    chain: Chain,
+    config: EvmNodeConfig,
+    provider: RootProvider,
+    native: Option<ChainToken>,
+    erc20: BTreeMap<Address, ChainToken>,
+    view: Mutex<NodeView>,
+    /// `None` in processes that never pay out (the CLI).
+    hot_wallet: Option<HotWallet>,
+}
+
+impl EvmChain {
+    /// The adapter of `chain`, with its tokens from the registry: the one
+    /// whose contract is not an address (e.g. `ETH`) is the native coin, the
+    /// others are ERC-20 contracts. Does not reach the node yet.
+    pub fn new(
+        chain: Chain,
+        config: EvmNodeConfig,
+        registry: &Registry,
+        hot_wallet: Option<HotWallet>,
+    ) -> Result<EvmChain, ChainError> {
+        let url = config
+            .rpc_url
+            .parse()
+            .map_err(|err| ChainError::Config(format!("rpc_url {:?}: {err}", config.rpc_url)))?;
+        let mut native = None;
+        let mut erc20 = BTreeMap::new();
+        for coin in registry.coins() {
+            for token in coin.tokens.iter().filter(|t| t.chain == chain.code) {
+                let entry = ChainToken {
+                    token: token.clone(),
+                    coin_precision: coin.precision,
+                };
+                match token.contract.parse::<Address>() {
+                    Ok(contract) => {
+                        erc20.insert(contract, entry);
+                    }
+                    Err(_) if native.is_none() => native = Some(entry),
+                    Err(_) => {
+                        return Err(ChainError::Config(format!(
+                            "chain {}: tokens {} and {} both look native (a contract that is not an address)",
+                            chain.code,
+                            native
+                                .as_ref()
+                                .map_or("", |n: &ChainToken| n.token.id.as_str()),
+                            token.id
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(EvmChain {
+            chain,
+            provider: RootProvider::new_http(url),
+            config,
+            native,
+            erc20,
+            view: Mutex::new(NodeView::default()),
+            hot_wallet,
+        })
+    }
+
+    pub fn config(&self) -> &EvmNodeConfig {
+        &self.config
+    }
+
+    /// A refusal by the node (a JSON-RPC error answer) is the chain's word on
+    /// this chain_tx; anything else (no connection, a timeout) is the node's
+    /// trouble, retried later.
+    fn refusal_or_node_error(&self, what: &str, err: TransportError) -> Result<String, ChainError> {
+        match err.as_error_resp() {
+            Some(payload) => Ok(payload.message.to_string()),
+            None => Err(self.node_error(what, err)),
+        }
+    }
+
+    fn token_of(&self, token: &Token) -> Result<(&ChainToken, Option<Address>), ChainError> {
+        if let Some(native) = self.native.as_ref().filter(|n| n.token.id == token.id) {
+            return Ok((native, None));
+        }
+        self.erc20
+            .iter()
+            .find(|(_, entry)| entry.token.id == token.id)
+            .map(|(contract, entry)| (entry, Some(*contract)))
+            .ok_or_else(|| {
+                ChainError::Config(format!(
+                    "token {} is not on chain {}",
+                    token.id, self.chain.code
+                ))
+            })
+    }
+
+    /// The lowest nonce from the node's pending count up that no stored
+    /// payout of the wallet holds: a payout forgotten after a refusal leaves
+    /// no gap that later ones would wait behind.
+    async fn free_nonce(&self, wallet: &HotWallet, from: Address) -> Result<u64, ChainError> {
+        const NONCES_PER_READ: u32 = 256;
+        let mut candidate = self
+            .provider
+            .get_transaction_count(from)
+            .pending()
+            .await
+            .map_err(|err| self.node_error("eth_getTransactionCount", err))?;
+        loop {
+            let held = wallet
+                .payouts
+                .payout_nonces(
+                    self.chain.code.as_str(),
+                    &from.to_checksum(None),
+                    candidate,
+                    NONCES_PER_READ,
+                )
+                .await?;
+            let full_page = held.len() == NONCES_PER_READ as usize;
+            for nonce in held {
+                if nonce != candidate {
+                    return Ok(candidate);
+                }
+                candidate = candidate.checked_add(1).ok_or(ChainError::AmountOverflow)?;
+            }
+            if !full_page {
+                return Ok(candidate);
+            }
+        }
+    }
+
+    /// Signs the payout as an EIP-1559 chain_tx and stores it, unless it was
+    /// signed before: then that one. Gas is estimated by the node, which also
+    /// refuses a payout that would fail (a token balance too low…).
+    async fn sign_payout(
+        &self,
+        wallet: &HotWallet,
+        payout_id: &str,
+        to: Address,
+        token: &Token,
+        amount: Amount,
+        now_unix_ms: i64,
+    ) -> Result<SignedPayout, ChainError> {
+        let (entry, contract) = self.token_of(token)?;
+        let units = entry.chain_units(amount)?;
+        let from = wallet.signer.address();
+        let (kind, value, input) = match contract {
+            None => (TxKind::Call(to), units, Bytes::new()),
+            Some(contract) => (
+                TxKind::Call(contract),
+                U256::ZERO,
+                Bytes::from(transferCall { to, value: units }.abi_encode()),
+            ),
+        };
+        let request = TransactionRequest::default()
+            .with_from(from)
+            .with_kind(kind)
+            .with_value(value)
+            .with_input(input.clone());
+        let estimated_gas = match self.provider.estimate_gas(request).await {
+            Ok(gas) => gas,
+            Err(err) => {
+                let refusal = self.refusal_or_node_error("eth_estimateGas", err)?;
+                // Another instance may have signed this payout meanwhile, and
+                // its chain_tx be what makes this estimate fail (the balance
+                // it spent): then that one stands, and nothing is voided.
+                if let Some(signed) = wallet
+                    .payouts
+                    .signed_payout(self.chain.code.as_str(), payout_id)
+                    .await?
+                {
+                    return Ok(signed);
+                }
+                return Err(ChainError::SendFailed(format!(
+                    "the node refused the payout: {refusal}"
+                )));
+            }
+        };
+        // A token's gas use varies with its storage; a margin keeps a payout
+        // from running out of gas when state moved since the estimate.
+        let gas_limit = match contract {
+            None => estimated_gas,
+            Some(_) => estimated_gas.saturating_add(estimated_gas / 5),
+        };
+        let max_fee_per_gas = self.read_max_fee_per_gas().await?;
+        let max_priority_fee_per_gas = self
+            .provider
+            .get_max_priority_fee_per_gas()
+            .await
+            .map_err(|err| self.node_error("eth_maxPriorityFeePerGas", err))?
+            .min(max_fee_per_gas);
+        for _ in 0..NONCE_ATTEMPTS_MAX {
+            let nonce = self.free_nonce(wallet, from).await?;
+            let mut chain_tx = TxEip1559 {
+                chain_id: self.config.chain_id,
+                nonce,
+                gas_limit,
+                max_fee_per_gas,
+                max_priority_fee_per_gas,
+                to: kind,
+                value,
+                access_list: Default::default(),
+                input: input.clone(),
+            };
+            let signature = wallet
+                .signer
+                .sign_transaction_sync(&mut chain_tx)
+                .map_err(|err| ChainError::Config(format!("sign a payout: {err}")))?;
+            let envelope = TxEnvelope::from(chain_tx.into_signed(signature));
+            let payout = SignedPayout {
+                chain: self.chain.code.to_string(),
+                payout_id: payout_id.to_owned(),
+                from_address: from.to_checksum(None),
+                nonce,
+                txid: envelope.tx_hash().to_string(),
+                raw_tx: format!("0x{}", hex::encode(envelope.encoded_2718())),
+                created_at_ms: now_unix_ms,
+            };
+            match wallet.payouts.insert_signed_payout(&payout).await? {
+                PayoutInsert::Inserted => return Ok(payout),
+                PayoutInsert::Existing(first) => return Ok(first),
+                PayoutInsert::NonceTaken => continue,
+            }
+        }
+        Err(self.node_error(
+            "sign a payout",
+            format!("no free nonce after {NONCE_ATTEMPTS_MAX} attempts"),
+        ))
+    }
+
+    /// Broadcasts a stored payout. The node refusing it outright (it knows
+    /// no such chain_tx afterwards) forgets it, freeing its nonce, and fails
+    /// the send.
+    async fn broadcast(&self, wallet: &HotWallet, payout: &SignedPayout) -> Result<(), ChainError> {
+        let refusal = match self
+            .provider
+            .send_raw_transaction(&raw_bytes(payout)?)
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(err) => self.refusal_or_node_error("eth_sendRawTransaction", err)?,
+        };
+        let lower = refusal.to_ascii_lowercase();
+        // Whatever the wording, a chain_tx the node knows (pending or mined)
+        // is out: forgetting it would void a payout that is paid.
+        if ALREADY_SENT_ANSWERS
+            .iter()
+            .any(|answer| lower.contains(answer))
+            || self.node_knows(payout).await?
+        {
+            return Ok(());
+        }
+        tracing::warn!(chain = %self.chain.code, payout_id = %payout.payout_id, %refusal,
+            "the node refused the payout; forgotten, the withdrawal is voided");
+        wallet
+            .payouts
+            .forget_signed_payout(&payout.chain, &payout.payout_id)
+            .await?;
+        Err(ChainError::SendFailed(format!(
+            "the node refused the payout: {refusal}"
+        )))
+    }
+
+    /// For a sent payout without a receipt: a chain_tx the node does not know
+    /// (dropped from its mempool, or refused while an earlier nonce was still
+    /// missing) is broadcast again, the same stored bytes. The withdrawal is
+    /// sent whatever the node says now; a refusal is tried again next tick.
+    async fn broadcast_again_if_unknown(&self, payout_id: &str) -> Result<(), ChainError> {
+        let Some(wallet) = self.hot_wallet.as_ref() else {
+            return Ok(());
+        };
+        let Some(payout) = wallet
+            .payouts
+            .signed_payout(self.chain.code.as_str(), payout_id)
+            .await?
+        else {
+            return Ok(());
+        };
+        if self.node_knows(&payout).await? {
+            return Ok(());
+        }
+        if let Err(err) = self
+            .provider
+            .send_raw_transaction(&raw_bytes(&payout)?)
+            .await
+        {
+            tracing::warn!(chain = %self.chain.code, payout_id, error = %err,
+                "payout not known to the node; broadcasting it again was refused");
+        }
+        Ok(())
+    }
+
+    /// Whether the node has the payout's chain_tx, pending or mined.
+    async fn node_knows(&self, payout: &SignedPayout) -> Result<bool, ChainError> {
+        let hash: TxHash = payout.txid.parse().map_err(|_| {
+            ChainError::Config(format!(
+                "stored payout {} has no valid txid",
+                payout.payout_id
+            ))
+        })?;
+        Ok(self
+            .provider
+            .get_transaction_by_hash(hash)
+            .await
+            .map_err(|err| self.node_error("eth_getTransactionByHash", err))?
+            .is_some())
+    }
+
+    fn node_error(&self, what: &str, err: impl std::fmt::Display) -> ChainError {
+        ChainError::Node {
+            chain: self.chain.code.to_string(),
+            detail: format!("{what}: {err}"),
+        }
+    }
+
+    fn view(&self) -> NodeView {
+        // A poisoned lock only means another tick panicked mid-update of
+        // plain numbers; they are still a valid (older) view.
+        *self
+            .view
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    fn update_view(&self, update: impl FnOnce(&mut NodeView)) {
+        update(
+            &mut self
+                .view
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner()),
+        );
+    }
+
+    /// The node's chain id, to check it is the configured one.
+    pub async fn node_chain_id(&self) -> Result<u64, ChainError> {
+        self.provider
+            .get_chain_id()
+            .await
+            .map_err(|err| self.node_error("eth_chainId", err))
+    }
+
+    /// EIP-1559 max fee per gas: twice the latest base fee (room for six
+    /// full blocks of growth) plus the node's suggested tip.
+    async fn read_max_fee_per_gas(&self) -> Result<u128, ChainError> {
+        let latest = self
+            .provider
+            .get_block_by_number(BlockNumberOrTag::Latest)
+            .await
+            .map_err(|err| self.node_error("eth_getBlockByNumber(latest)", err))?
+            .ok_or_else(|| self.node_error("eth_getBlockByNumber(latest)", "no block"))?;
+        let base_fee = u128::from(latest.header.base_fee_per_gas.unwrap_or(0));
+        let tip = self
+            .provider
+            .get_max_priority_fee_per_gas()
+            .await
+            .map_err(|err| self.node_error("eth_maxPriorityFeePerGas", err))?;
+        base_fee
+            .checked_mul(2)
+            .and_then(|fee| fee.checked_add(tip))
+            .ok_or(ChainError::AmountOverflow)
+    }
+
+    /// Native transfers in blocks `from..=to`: chain_txs with value to an
+    /// address. A plain value transfer cannot revert (its gas is fixed and
+    /// checked before inclusion), so no receipt is needed to trust it;
+    /// transfers made by contracts (internal transactions) are not seen.
+    async fn native_transfers(
+        &self,
+        native: &ChainToken,
+        from: u64,
+        to: u64,
+        found: &mut Vec<(u64, u64, ChainTransfer)>,
+    ) -> Result<(), ChainError> {
+        for number in from..=to {
+            let block = self
+                .provider
+                .get_block_by_number(BlockNumberOrTag::Number(number))
+                .full()
+                .await
+                .map_err(|err| self.node_error("eth_getBlockByNumber", err))?
+                .ok_or_else(|| {
+                    self.node_error("eth_getBlockByNumber", format!("no block {number}"))
+                })?;
+            let block_time_ms = block_time_ms(block.header.timestamp);
+            for (position, chain_tx) in block.transactions.txns().enumerate() {
+                let (Some(recipient), value) = (chain_tx.to(), chain_tx.value()) else {
+                    continue;
+                };
+                if value.is_zero() {
+                    continue;
+                }
+                found.push((
+                    number,
+                    u64::try_from(position).unwrap_or(u64::MAX),
+                    ChainTransfer {
+                        chain: self.chain.code.to_string(),
+                        txid: chain_tx.tx_hash().to_string(),
+                        log_index: NATIVE_TRANSFER_INDEX,
+                        block_height: number,
+                        block_time_ms,
+                        from_address: chain_tx.from().to_checksum(None),
+                        to_address: recipient.to_checksum(None),
+                        memo: String::new(),
+                        token_id: native.token.id.clone(),
+                        amount: native.amount(value)?,
+                    },
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// ERC-20 `Transfer` logs of the configured contracts in `from..=to`, one
+    /// bounded `eth_getLogs` range at a time.
+    async fn token_transfers(
+        &self,
+        from: u64,
+        to: u64,
+        found: &mut Vec<(u64, u64, ChainTransfer)>,
+    ) -> Result<(), ChainError> {
+        if self.erc20.is_empty() {
+            return Ok(());
+        }
+        let contracts: Vec<Address> = self.erc20.keys().copied().collect();
+        let step = self.config.log_range_blocks.max(1);
+        let mut start = from;
+        while start <= to {
+            let end = to.min(start.saturating_add(step - 1));
+            let filter = Filter::new()
+                .address(contracts.clone())
+                .event_signature(Transfer::SIGNATURE_HASH)
+                .from_block(start)
+                .to_block(end);
+            let logs = self
+                .provider
+                .get_logs(&filter)
+                .await
+                .map_err(|err| self.node_error("eth_getLogs", err))?;
+            let mut block_times = BTreeMap::new();
+            for log in logs.iter().filter(|log| !log.removed) {
+                if let Some(found_transfer) = self.token_transfer(log, &mut block_times).await? {
+                    found.push(found_transfer);
+                }
+            }
+            let Some(next) = end.checked_add(1) else {
+                break;
+            };
+            start = next;
+        }
+        Ok(())
+    }
+
+    async fn token_transfer(
+        &self,
+        log: &Log,
+        block_times: &mut BTreeMap<u64, i64>,
+    ) -> Result<Option<(u64, u64, ChainTransfer)>, ChainError> {
+        let Some(token) = self.erc20.get(&log.address()) else {
+            return Ok(None);
+        };
+        // A contract may emit a `Transfer` with another indexing; not a
+        // standard transfer, not a payment.
+        let Ok(decoded) = log.log_decode::<Transfer>() else {
+            return Ok(None);
+        };
+        let (Some(number), Some(txid), Some(log_index)) =
+            (log.block_number, log.transaction_hash, log.log_index)
+        else {
+            return Err(self.node_error("eth_getLogs", "a mined log without its position"));
+        };
+        let block_time_ms = match (log.block_timestamp, block_times.get(&number)) {
+            (Some(seconds), _) => block_time_ms(seconds),
+            (None, Some(known)) => *known,
+            (None, None) => {
+                let header = self
+                    .provider
+                    .get_block_by_number(BlockNumberOrTag::Number(number))
+                    .await
+                    .map_err(|err| self.node_error("eth_getBlockByNumber", err))?
+                    .ok_or_else(|| {
+                        self.node_error("eth_getBlockByNumber", format!("no block {number}"))
+                    })?;
+                let time = block_time_ms(header.header.timestamp);
+                block_times.insert(number, time);
+                time
+            }
+        };
+        let event = decoded.inner.data;
+        Ok(Some((
+            number,
+            log.transaction_index.unwrap_or(0),
+            ChainTransfer {
+                chain: self.chain.code.to_string(),
+                txid: txid.to_string(),
+                log_index: u32::try_from(log_index)
+                    .ok()
+                    .filter(|index| *index != NATIVE_TRANSFER_INDEX)
+                    .ok_or_else(|| self.node_error("eth_getLogs", "log index out of range"))?,
+                block_height: number,
+                block_time_ms,
+                from_address: event.from.to_checksum(None),
+                to_address: event.to.to_checksum(None),
+                memo: String::new(),
+                token_id: token.token.id.clone(),
+                amount: token.amount(event.value)?,
+            },
+        )))
+    }
+}
+
+/// The signed chain_tx as stored.
+fn raw_bytes(payout: &SignedPayout) -> Result<Vec<u8>, ChainError> {
+    hex::decode(payout.raw_tx.trim_start_matches("0x")).map_err(|err| {
+        ChainError::Config(format!(
+            "stored payout {} is not hex: {err}",
+            payout.payout_id
+        ))
+    })
+}
+
+fn block_time_ms(timestamp_secs: u64) -> i64 {
+    i64::try_from(timestamp_secs)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(1000)
+}
+
+#[async_trait::async_trait]
+impl ChainAdapter for EvmChain {
+    fn chain(&self) -> &Chain {
+        &self.chain
+    }
+
+    fn first_block(&self) -> u64 {
+        self.config.start_block
+    }
+
+    fn reorgs_possible(&self) -> bool {
+        true
+    }
+
+    async fn block_link(&self, height: u64) -> Result<Option<BlockLink>, ChainError> {
+        let block = self
+            .provider
+            .get_block_by_number(BlockNumberOrTag::Number(height))
+            .await
+            .map_err(|err| self.node_error("eth_getBlockByNumber", err))?;
+        Ok(block.map(|block| BlockLink {
+            height,
+            hash: block.header.hash.to_string(),
+            parent_hash: block.header.parent_hash.to_string(),
+        }))
+    }
+
+    /// The node's head, asked for at most once per poll interval; the gas
+    /// price for estimates is refreshed alongside, less often.
+    async fn height(&self, now_unix_ms: i64) -> Result<u64, ChainError> {
+        let poll_ms = i64::try_from(self.config.poll_interval_ms).unwrap_or(i64::MAX);
+        let view = self.view();
+        if let Some((height, read_at)) = view.head
+            && now_unix_ms.saturating_sub(read_at) < poll_ms
+            && now_unix_ms >= read_at
+        {
+            return Ok(height);
+        }
+        let height = self
+            .provider
+            .get_block_number()
+            .await
+            .map_err(|err| self.node_error("eth_blockNumber", err))?;
+        let gas_stale = view
+            .max_fee_per_gas
+            .is_none_or(|(_, read_at)| now_unix_ms.saturating_sub(read_at) >= GAS_PRICE_MAX_AGE_MS);
+        let fee = if gas_stale {
+            Some(self.read_max_fee_per_gas().await?)
+        } else {
+            None
+        };
+        self.update_view(|view| {
+            view.head = Some((height, now_unix_ms));
+            if let Some(fee) = fee {
+                view.max_fee_per_gas = Some((fee, now_unix_ms));
+            }
+        });
+        Ok(height)
+    }
+
+    async fn transfers(
+        &self,
+        from_height: u64,
+        to_height: u64,
+    ) -> Result<Vec<ChainTransfer>, ChainError> {
+        let mut found = Vec::new();
+        if let Some(native) = &self.native {
+            self.native_transfers(native, from_height, to_height, &mut found)
+                .await?;
+        }
+        self.token_transfers(from_height, to_height, &mut found)
+            .await?;
+        // Block order, then the order inside the block (native transfers
+        // before their chain_tx's logs).
+        found.sort_by_key(|(block, position, transfer)| {
+            (*block, *position, transfer.log_index.wrapping_add(1))
+        });
+        Ok(found.into_iter().map(|(_, _, transfer)| transfer).collect())
+    }
+
+    /// Signs once per payout id (the stored chain_tx is the single source
+    /// of truth: a re-send, by this or another instance, broadcasts the same
+    /// bytes), then broadcasts. Where it lands, `payout_state` tells.
+    async fn send(
+        &self,
+        payout_id: &str,
+        to: &str,
+        token: &Token,
+        amount: Amount,
+        now_unix_ms: i64,
+    ) -> Result<Sent, ChainError> {
+        let wallet = self
+            .hot_wallet
+            .as_ref()
+            .ok_or_else(|| ChainError::Config("this process holds no hot wallet".to_owned()))?;
+        let payout = match wallet
+            .payouts
+            .signed_payout(self.chain.code.as_str(), payout_id)
+            .await?
+        {
+            // Signed before (by another instance, or before a crash): sent
+            // again only if the node does not know it.
+            Some(signed) if self.node_knows(&signed).await? => {
+                return Ok(Sent {
+                    txid: signed.txid,
+                    block_height: None,
+                });
+            }
+            Some(signed) => signed,
+            None => {
+                let to: Address = to
+                    .parse()
+                    .map_err(|_| ChainError::SendFailed(format!("{to:?} is not an EVM address")))?;
+                self.sign_payout(wallet, payout_id, to, token, amount, now_unix_ms)
+                    .await?
+            }
+        };
+        self.broadcast(wallet, &payout).await?;
+        Ok(Sent {
+            txid: payout.txid,
+            block_height: None,
+        })
+    }
+
+    /// The receipt decides. Without one, a chain_tx the node does not know
+    /// (dropped from its mempool, or refused while an earlier nonce was
+    /// still missing) is broadcast again: the same stored bytes.
+    async fn payout_state(&self, payout_id: &str, txid: &str) -> Result<PayoutState, ChainError> {
+        let hash: TxHash = txid
+            .parse()
+            .map_err(|_| ChainError::Config(format!("{txid:?} is not a transaction hash")))?;
+        let receipt = self
+            .provider
+            .get_transaction_receipt(hash)
+            .await
+            .map_err(|err| self.node_error("eth_getTransactionReceipt", err))?;
+        Ok(match receipt {
+            None => {
+                self.broadcast_again_if_unknown(payout_id).await?;
+                PayoutState::Pending
+            }
+            Some(receipt) => {
+                let block_height = receipt.block_number.ok_or_else(|| {
+                    self.node_error("eth_getTransactionReceipt", "a receipt without its block")
+                })?;
+                if receipt.status() {
+                    PayoutState::Included { block_height }
+                } else {
+                    PayoutState::Reverted { block_height }
+                }
+            }
+        })
+    }
+
+    /// An ERC-20 payout's gas (`token_transfer_gas` at the node's current
+    /// max fee), in the native coin; `None` for the native coin itself, or
+    /// before the node was first asked, or without a native coin configured.
+    fn gas_fee(&self, token: &Token) -> Option<GasFee> {
+        let native = self.native.as_ref()?;
+        if native.token.id == token.id {
+            return None;
+        }
+        let (max_fee_per_gas, _) = self.view().max_fee_per_gas?;
+        let wei = U256::from(max_fee_per_gas) * U256::from(self.config.token_transfer_gas);
+        Some(GasFee {
+            coin_id: native.token.coin_id.clone(),
+            coin_precision: native.coin_precision,
+            amount: native.amount(wei).ok()?,
+        })
+    }
+
+    /// Native: the gas of a transfer at the node's current max fee. ERC-20
+    /// (see `gas_fee`), and until the node was first asked: the configured fee.
+    fn fee_estimate(&self, token: &Token) -> Amount {
+        let Some((max_fee_per_gas, _)) = self.view().max_fee_per_gas else {
+            return token.network_fee;
+        };
+        match &self.native {
+            Some(native) if native.token.id == token.id => {
+                let wei = U256::from(max_fee_per_gas) * U256::from(NATIVE_TRANSFER_GAS);
+                native.amount(wei).unwrap_or(token.network_fee)
+            }
+            _ => token.network_fee,
+        }
+    }
+}

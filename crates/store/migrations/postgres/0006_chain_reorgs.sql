@@ -1,0 +1,14 @@
+-- Following chains through reorganisations (crates/store/src/reorgs.rs); credits
+-- in replaced blocks are reported in reorg_incidents.
+-- The block a seen payment was in, so a reorganisation can drop it (NULL for
+-- payments seen before this migration).
+ALTER TABLE seen_transfers ADD COLUMN block_height BIGINT;
+
+-- The hashes of each chain's recent blocks.
+CREATE TABLE chain_block_links (
+    chain        TEXT NOT NULL,
+    height       BIGINT NOT NULL,
+    hash         TEXT NOT NULL,
+    parent_hash  TEXT NOT NULL,
+    PRIMARY KEY (chain, height)
+);

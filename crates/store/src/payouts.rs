@@ -1,0 +1,60 @@
+//! Payouts signed for EVM chains: one record per payout id, written before
+//! the broadcast, so every instance and every re-send after a crash
+//! broadcasts those same bytes and a payout can never be paid twice.
+
+use async_trait::async_trait;
+
+use crate::StoreError;
+
+/// A signed chain_tx paying out one withdrawal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedPayout {
+    pub chain: String,
+    /// The withdrawal's order id.
+    pub payout_id: String,
+    /// The hot wallet that signed it.
+    pub from_address: String,
+    pub nonce: u64,
+    pub txid: String,
+    /// The signed EIP-2718 envelope, `0x` hex, exactly as broadcast.
+    pub raw_tx: String,
+    pub created_at_ms: i64,
+}
+
+/// What storing a signed payout did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PayoutInsert {
+    Inserted,
+    /// The payout was signed before (by another instance, or before a
+    /// crash): that chain_tx is the one to broadcast.
+    Existing(SignedPayout),
+    /// Another payout of the wallet holds this nonce; sign again with another.
+    NonceTaken,
+}
+
+#[async_trait]
+pub trait PayoutStore: Send + Sync + std::fmt::Debug + 'static {
+    async fn signed_payout(
+        &self,
+        chain: &str,
+        payout_id: &str,
+    ) -> Result<Option<SignedPayout>, StoreError>;
+
+    /// Stores `payout` unless its payout id or its (wallet, nonce) is taken.
+    async fn insert_signed_payout(&self, payout: &SignedPayout)
+    -> Result<PayoutInsert, StoreError>;
+
+    /// The nonces at or above `from_nonce` held by payouts of `from_address`,
+    /// ascending, at most `limit`.
+    async fn payout_nonces(
+        &self,
+        chain: &str,
+        from_address: &str,
+        from_nonce: u64,
+        limit: u32,
+    ) -> Result<Vec<u64>, StoreError>;
+
+    /// Drops a payout the node refused outright (never in any mempool), so
+    /// its nonce is free again and no later payout waits behind a gap.
+    async fn forget_signed_payout(&self, chain: &str, payout_id: &str) -> Result<(), StoreError>;
+}

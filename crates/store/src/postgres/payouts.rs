@@ -1,0 +1,87 @@
+//! `PayoutStore` on PostgreSQL.
+
+use async_trait::async_trait;
+
+use crate::payouts::{PayoutInsert, PayoutStore, SignedPayout};
+use crate::rows::{Columns, PAYOUT_COLUMNS, payout_from_row, to_i64, to_u64};
+use crate::{PgStore, StoreError};
+
+#[async_trait]
+impl PayoutStore for PgStore {
+    async fn signed_payout(
+        &self,
+        chain: &str,
+        payout_id: &str,
+    ) -> Result<Option<SignedPayout>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {PAYOUT_COLUMNS} FROM evm_payouts WHERE chain = $1 AND payout_id = $2"
+        ))
+        .bind(chain)
+        .bind(payout_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(payout_from_row).transpose()
+    }
+
+    async fn insert_signed_payout(
+        &self,
+        payout: &SignedPayout,
+    ) -> Result<PayoutInsert, StoreError> {
+        // Either uniqueness (payout id, or wallet and nonce) refuses the row;
+        // which one decides what the caller does next.
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO evm_payouts ({PAYOUT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT DO NOTHING"
+        ))
+        .bind(&payout.chain)
+        .bind(&payout.payout_id)
+        .bind(&payout.from_address)
+        .bind(to_i64(payout.nonce, "payout nonce")?)
+        .bind(&payout.txid)
+        .bind(&payout.raw_tx)
+        .bind(payout.created_at_ms)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(PayoutInsert::Inserted);
+        }
+        Ok(
+            match self.signed_payout(&payout.chain, &payout.payout_id).await? {
+                Some(existing) => PayoutInsert::Existing(existing),
+                None => PayoutInsert::NonceTaken,
+            },
+        )
+    }
+
+    async fn payout_nonces(
+        &self,
+        chain: &str,
+        from_address: &str,
+        from_nonce: u64,
+        limit: u32,
+    ) -> Result<Vec<u64>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT nonce FROM evm_payouts WHERE chain = $1 AND from_address = $2 AND nonce >= $3
+             ORDER BY nonce LIMIT $4",
+        )
+        .bind(chain)
+        .bind(from_address)
+        .bind(to_i64(from_nonce, "payout nonce")?)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| to_u64(row.int("nonce")?, "payout nonce"))
+            .collect()
+    }
+
+    async fn forget_signed_payout(&self, chain: &str, payout_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM evm_payouts WHERE chain = $1 AND payout_id = $2")
+            .bind(chain)
+            .bind(payout_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

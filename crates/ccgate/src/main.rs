@@ -505,6 +505,8 @@ enum BenchCommand {
     Withdrawals(commands::bench_withdrawals::WithdrawalBenchArgs),
     /// Durable ledger postings per second (group commit) on SQLite and PostgreSQL, vs pgbench.
     Ledger(commands::bench_ledger::LedgerBenchArgs),
+    /// On a ganache node: deposit-to-webhook latency after the confirming block.
+    Evm(commands::bench_evm::EvmBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -539,6 +541,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(BenchCommand::Deposits(args)) => {
             commands::bench_deposits::deposits(args).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Bench(BenchCommand::Evm(args)) => {
+            commands::bench_evm::evm(args).await?;
             return Ok(ExitCode::SUCCESS);
         }
         Command::Bench(BenchCommand::Withdrawals(args)) => {

@@ -59,25 +59,7 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<()> {
         .create_merchant(&merchant, &generate_app_secret(), "bench", unix_now())
         .await?;
 
-    // A receiver that notes when each webhook arrives.
-    let arrivals: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
-    let noted = Arc::clone(&arrivals);
-    let receiver = axum::Router::new().route(
-        "/hook",
-        post(move |body: String| {
-            let noted = Arc::clone(&noted);
-            async move {
-                if let Ok(json) = serde_json::from_str::<serde_json::Value>(&body) {
-                    let txid = json["txid"].as_str().unwrap_or_default().to_owned();
-                    noted
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(txid, Instant::now());
-                }
-                "success"
-            }
-        }),
-    );
+    let (receiver, arrivals) = arrival_receiver();
     let receiver_address = super::bench::spawn_server(receiver).await?;
     sqlite
         .set_merchant_webhook(
@@ -203,6 +185,32 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Arrival times of webhooks by txid.
+pub(super) type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
+
+/// A webhook receiver that notes when each webhook arrives, by its txid.
+pub(super) fn arrival_receiver() -> (axum::Router, Arrivals) {
+    let arrivals: Arrivals = Arc::default();
+    let noted = Arc::clone(&arrivals);
+    let receiver = axum::Router::new().route(
+        "/hook",
+        post(move |body: String| {
+            let noted = Arc::clone(&noted);
+            async move {
+                if let Ok(json) = serde_json::from_str::<serde_json::Value>(&body) {
+                    let txid = json["txid"].as_str().unwrap_or_default().to_owned();
+                    noted
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(txid, Instant::now());
+                }
+                "success"
+            }
+        }),
+    );
+    (receiver, arrivals)
+}
+
 /// One payment to each address, all in the next block; their txids.
 async fn pay_everyone(devnet: &DevnetChain, addresses: &[String]) -> anyhow::Result<Vec<String>> {
     let mut txids = Vec::with_capacity(addresses.len());
@@ -224,7 +232,7 @@ async fn pay_everyone(devnet: &DevnetChain, addresses: &[String]) -> anyhow::Res
     Ok(txids)
 }
 
-async fn wait_for_webhooks(
+pub(super) async fn wait_for_webhooks(
     arrivals: &Mutex<HashMap<String, Instant>>,
     txids: &[String],
 ) -> anyhow::Result<()> {

@@ -1,6 +1,7 @@
 pub mod background;
 pub mod bench;
 pub mod bench_deposits;
+pub mod bench_evm;
 pub mod bench_ledger;
 pub mod bench_withdrawals;
 pub mod call;

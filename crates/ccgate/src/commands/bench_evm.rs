@@ -1,0 +1,211 @@
+//! `ccgate bench evm`: on a ganache node, how long after the block that
+//! confirms a native deposit its webhook arrives, with the deposit watcher
+//! reading the node's head every `--poll-interval-ms`. Payments go one at a
+//! time, so each latency is measured alone.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use ccgate_engine::webhooks::DeliveryConfig;
+use ccgate_ledger::MerchantId;
+use ccgate_server::{ServerConfig, SystemClock};
+use ccgate_store::{
+    CachingStore, DepositStore, MasterKey, SqliteStore, Store, generate_app_id, generate_app_secret,
+};
+use serde_json::{Value, json};
+
+use super::bench_deposits::{arrival_receiver, wait_for_webhooks};
+use super::{background, unix_now};
+use crate::config::Settings;
+
+#[derive(Debug, clap::Args)]
+pub struct EvmBenchArgs {
+    /// A ganache node (its unlocked accounts pay, `evm_mine` makes the
+    /// confirming blocks), e.g. `npx ganache@7 --server.port 8545`.
+    #[arg(long)]
+    pub rpc_url: String,
+    #[arg(long, default_value_t = 1337)]
+    pub chain_id: u64,
+    /// Deposits measured, one after the other.
+    #[arg(long, default_value_t = 50)]
+    pub payments: u32,
+    #[arg(long, default_value_t = 250)]
+    pub poll_interval_ms: u64,
+}
+
+/// Confirmations of the benchmark chain: the payment's block and one more.
+const CONFIRMATIONS: u64 = 2;
+const NATIVE_TOKEN: &str = "6d1c8b1e-0000-4000-8000-00000000b001";
+/// 0.01 of the native coin, in wei.
+const PAYMENT_WEI: &str = "0x2386f26fc10000";
+
+pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<()> {
+    if args.payments == 0 || args.poll_interval_ms == 0 {
+        bail!("--payments and --poll-interval-ms must be at least 1");
+    }
+    let node = Node {
+        client: reqwest::Client::new(),
+        url: args.rpc_url.clone(),
+    };
+    let accounts: Vec<String> = serde_json::from_value(node.call("eth_accounts", json!([])).await?)
+        .context("eth_accounts")?;
+    let payer = accounts
+        .first()
+        .context("the node has no unlocked account")?;
+    let settings = Settings::parse(&config_text(args), Path::new("(bench evm)"))?;
+    let chain = settings
+        .registry
+        .chain("BENCH")
+        .context("the benchmark chain")?
+        .clone();
+
+    let scratch = tempfile::tempdir().context("create a scratch data directory")?;
+    let sqlite = SqliteStore::open(&scratch.path().join("bench.db"), MasterKey::generate()).await?;
+    let store = Arc::new(CachingStore::new(
+        sqlite.clone(),
+        Duration::from_millis(1_000),
+    ));
+    let config = ServerConfig {
+        rate_limit_per_sec: None,
+        ..ServerConfig::default()
+    };
+    let state = super::serve::app_state(
+        store.clone(),
+        &settings,
+        config,
+        u64::from(args.payments) + 1,
+        Arc::new(SystemClock),
+    )
+    .await?;
+    let merchant = MerchantId::new(generate_app_id(unix_now()));
+    store
+        .create_merchant(&merchant, &generate_app_secret(), "bench", unix_now())
+        .await?;
+    let (receiver, arrivals) = arrival_receiver();
+    let receiver_address = super::bench::spawn_server(receiver).await?;
+    sqlite
+        .set_merchant_webhook(
+            &merchant,
+            Some(&format!("http://{receiver_address}/hook")),
+            false,
+        )
+        .await?;
+
+    println!(
+        "ccgate bench evm: {} native deposits on {} (chain id {}), {CONFIRMATIONS} confirmations, \
+         head read every {} ms; webhook latency after the confirming block",
+        args.payments, args.rpc_url, args.chain_id, args.poll_interval_ms
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let loops = background::loops(&state, &sqlite, DeliveryConfig::default(), stopped.clone())?;
+    let loops = background::spawn(&loops, &state.clock, &stopped, None);
+    let mut latencies_ms = Vec::with_capacity(args.payments as usize);
+    for user in 0..args.payments {
+        let address = state
+            .addresses
+            .permanent_address(&merchant, &format!("user-{user}"), &chain, None, unix_now())
+            .await?
+            .address;
+        let txid = node
+            .call(
+                "eth_sendTransaction",
+                json!([{"from": payer, "to": address, "value": PAYMENT_WEI}]),
+            )
+            .await?
+            .as_str()
+            .context("eth_sendTransaction answered no hash")?
+            .to_owned();
+        // ganache mines the payment at once; the blocks on top confirm it.
+        for _ in 1..CONFIRMATIONS {
+            node.call("evm_mine", json!([])).await?;
+        }
+        let confirmed_at = Instant::now();
+        wait_for_webhooks(&arrivals, std::slice::from_ref(&txid)).await?;
+        let arrived_at = arrivals
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&txid)
+            .copied()
+            .context("the webhook's arrival")?;
+        latencies_ms.push(arrived_at.duration_since(confirmed_at).as_secs_f64() * 1000.0);
+    }
+    let _ = stop.send(true);
+    for task in loops {
+        let _ = task.await;
+    }
+    latencies_ms.sort_by(f64::total_cmp);
+    let percentile =
+        |pct: usize| latencies_ms[(latencies_ms.len() * pct / 100).min(latencies_ms.len() - 1)];
+    println!(
+        "webhook after the confirming block: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} deposits)",
+        percentile(50),
+        percentile(99),
+        latencies_ms.last().copied().unwrap_or(0.0),
+        latencies_ms.len()
+    );
+    store.backend().close().await;
+    Ok(())
+}
+
+/// One EVM chain on the node, with its native coin.
+fn config_text(args: &EvmBenchArgs) -> String {
+    format!(
+        r#"
+[[chains]]
+code = "BENCH"
+name = "Benchmark chain"
+family = "evm"
+confirmations = {CONFIRMATIONS}
+block_time_ms = 1000
+
+[[coins]]
+id = "6d1c8b1e-0000-4000-8000-00000000b000"
+symbol = "BETH"
+name = "Benchmark Ether"
+precision = 18
+price = "2000"
+  [[coins.tokens]]
+  id = "{NATIVE_TOKEN}"
+  chain = "BENCH"
+  network = "BENCH"
+  contract = "BETH"
+  precision = 18
+  fee = "0.001"
+
+[evm.BENCH]
+rpc_url = "{url}"
+chain_id = {chain_id}
+poll_interval_ms = {poll}
+"#,
+        url = args.rpc_url,
+        chain_id = args.chain_id,
+        poll = args.poll_interval_ms,
+    )
+}
+
+/// The node, driven as a test node (unlocked accounts, `evm_mine`).
+struct Node {
+    client: reqwest::Client,
+    url: String,
+}
+
+impl Node {
+    async fn call(&self, method: &str, params: Value) -> anyhow::Result<Value> {
+        let answer: Value = self
+            .client
+            .post(&self.url)
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+            .send()
+            .await
+            .with_context(|| format!("{method} to {}", self.url))?
+            .json()
+            .await
+            .with_context(|| format!("{method}: the answer"))?;
+        if let Some(error) = answer.get("error") {
+            bail!("{method}: {error}");
+        }
+        Ok(answer["result"].clone())
+    }
+}

@@ -76,20 +76,6 @@ pub struct EvmNodeConfig {
     pub log_range_blocks: u64,
 }
 
-impl EvmNodeConfig {
-    /// The defaults for everything but where the node is and which chain it is.
-    pub fn new(rpc_url: String, chain_id: u64) -> EvmNodeConfig {
-        EvmNodeConfig {
-            rpc_url,
-            chain_id,
-            poll_interval_ms: POLL_INTERVAL_MS_DEFAULT,
-            start_block: 0,
-            token_transfer_gas: TOKEN_TRANSFER_GAS_DEFAULT,
-            log_range_blocks: LOG_RANGE_BLOCKS_DEFAULT,
-        }
-    }
-}
-
 /// A token of this chain as the adapter reads it: its registry entry and the
 /// places between the chain's units and the coin's base units.
 #[derive(Debug, Clone)]
@@ -524,9 +510,10 @@ impl EvmChain {
     }
 
     /// Native transfers in blocks `from..=to`: chain_txs with value to an
-    /// address. A plain value transfer cannot revert (its gas is fixed and
-    /// checked before inclusion), so no receipt is needed to trust it;
-    /// transfers made by contracts (internal transactions) are not seen.
+    /// address. A value transfer to an account without code — every deposit
+    /// address — cannot revert once included, so no receipt is read (the
+    /// watcher ignores the others, to addresses not ours); transfers made by
+    /// contracts (internal transactions) are not seen.
     async fn native_transfers(
         &self,
         native: &ChainToken,
@@ -871,5 +858,75 @@ impl ChainAdapter for EvmChain {
             }
             _ => token.network_fee,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use ccgate_ledger::{AssetStatus, ChainCode, CoinId, TokenId};
+
+    use super::*;
+
+    fn token(token_places: u8, coin_places: u8) -> ChainToken {
+        ChainToken {
+            token: Token {
+                id: TokenId::new("t"),
+                coin_id: CoinId::new("c"),
+                symbol: "USDT".into(),
+                chain: ChainCode::new("ETH".to_owned()),
+                network: "ERC20".into(),
+                contract: "0xdAC17F958D2ee523a2206206994597C13D831ec7".into(),
+                precision: Precision::new(token_places).unwrap(),
+                memo_supported: false,
+                status: AssetStatus::Normal,
+                logo: String::new(),
+                network_fee: Amount::ZERO,
+            },
+            coin_precision: Precision::new(coin_places).unwrap(),
+        }
+    }
+
+    #[test]
+    fn chain_units_become_the_coins_base_units_exactly_or_not_at_all() {
+        let usdt = token(6, 8);
+        assert_eq!(
+            usdt.amount(U256::from(1_500_000u64)).unwrap(),
+            Amount::from_base_units(150_000_000)
+        );
+        assert!(matches!(
+            usdt.amount(U256::from(u128::MAX) + U256::from(1u8)),
+            Err(ChainError::AmountOverflow)
+        ));
+        assert!(matches!(
+            token(6, 6).amount(U256::MAX),
+            Err(ChainError::AmountOverflow)
+        ));
+        // Scaling up past u128 is an error too, never a wrapped number.
+        assert!(matches!(
+            usdt.amount(U256::from(u128::MAX)),
+            Err(ChainError::AmountOverflow)
+        ));
+    }
+
+    #[test]
+    fn payouts_are_whole_chain_units() {
+        let usdt = token(6, 8);
+        assert_eq!(
+            usdt.chain_units(Amount::from_base_units(150_000_000))
+                .unwrap(),
+            U256::from(1_500_000u64)
+        );
+        assert!(matches!(
+            usdt.chain_units(Amount::from_base_units(150_000_001)),
+            Err(ChainError::SendFailed(_))
+        ));
+        assert_eq!(
+            token(18, 18)
+                .chain_units(Amount::from_base_units(u128::MAX))
+                .unwrap(),
+            U256::from(u128::MAX)
+        );
     }
 }

@@ -33,6 +33,10 @@ pub struct EvmBenchArgs {
     pub payments: u32,
     #[arg(long, default_value_t = 250)]
     pub poll_interval_ms: u64,
+    /// Then this many deposits in one block (to as many addresses): how long
+    /// until all are credited and notified. 0 skips it.
+    #[arg(long, default_value_t = 1_000)]
+    pub block_transfers: u32,
 }
 
 /// Confirmations of the benchmark chain: the payment's block and one more.
@@ -75,7 +79,7 @@ pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<()> {
         store.clone(),
         &settings,
         config,
-        u64::from(args.payments) + 1,
+        u64::from(args.payments) + u64::from(args.block_transfers) + 1,
         Arc::new(SystemClock),
     )
     .await?;
@@ -131,22 +135,104 @@ pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<()> {
             .context("the webhook's arrival")?;
         latencies_ms.push(arrived_at.duration_since(confirmed_at).as_secs_f64() * 1000.0);
     }
+    print_latencies("one deposit per block", &mut latencies_ms);
+
+    if args.block_transfers > 0 {
+        let mut addresses = Vec::with_capacity(args.block_transfers as usize);
+        for user in 0..args.block_transfers {
+            let address = state
+                .addresses
+                .permanent_address(
+                    &merchant,
+                    &format!("block-{user}"),
+                    &chain,
+                    None,
+                    unix_now(),
+                )
+                .await?
+                .address;
+            addresses.push(address);
+        }
+        // Held in the mempool while they are sent, then mined in one block.
+        node.call("miner_stop", json!([])).await?;
+        let mut txids = Vec::with_capacity(addresses.len());
+        for address in &addresses {
+            let txid = node
+                .call(
+                    "eth_sendTransaction",
+                    json!([{"from": payer, "to": address, "value": PAYMENT_WEI}]),
+                )
+                .await?;
+            txids.push(txid.as_str().context("no hash")?.to_owned());
+        }
+        node.call("evm_mine", json!([])).await?;
+        let paid_in = node.call("eth_blockNumber", json!([])).await?;
+        let block = node
+            .call("eth_getBlockByNumber", json!([paid_in, false]))
+            .await?;
+        let in_block = block["transactions"].as_array().map_or(0, Vec::len);
+        if in_block != txids.len() {
+            bail!(
+                "only {in_block} of {} transfers fit one block: start ganache with a higher \
+                 --miner.blockGasLimit",
+                txids.len()
+            );
+        }
+        // Restarting the miner may mine a block itself; the confirming block
+        // is whichever brings the payment to its confirmations.
+        node.call("miner_start", json!([])).await?;
+        let paid_in = hex_number(&paid_in)?;
+        while hex_number(&node.call("eth_blockNumber", json!([])).await?)?
+            < paid_in + CONFIRMATIONS - 1
+        {
+            node.call("evm_mine", json!([])).await?;
+        }
+        let confirmed_at = Instant::now();
+        wait_for_webhooks(&arrivals, &txids).await?;
+        let all_in = confirmed_at.elapsed();
+        let mut block_latencies_ms: Vec<f64> = {
+            let arrivals = arrivals.lock().unwrap_or_else(|p| p.into_inner());
+            txids
+                .iter()
+                .filter_map(|txid| arrivals.get(txid))
+                .map(|at| at.duration_since(confirmed_at).as_secs_f64() * 1000.0)
+                .collect()
+        };
+        print_latencies(
+            &format!("{} deposits in one block", txids.len()),
+            &mut block_latencies_ms,
+        );
+        println!(
+            "  all {} credited and notified {:.0} ms after the confirming block ({:.0} deposits/s)",
+            txids.len(),
+            all_in.as_secs_f64() * 1000.0,
+            txids.len() as f64 / all_in.as_secs_f64()
+        );
+    }
     let _ = stop.send(true);
     for task in loops {
         let _ = task.await;
     }
+    store.backend().close().await;
+    Ok(())
+}
+
+fn hex_number(value: &Value) -> anyhow::Result<u64> {
+    let text = value.as_str().context("a hex number")?;
+    Ok(u64::from_str_radix(text.trim_start_matches("0x"), 16)?)
+}
+
+fn print_latencies(what: &str, latencies_ms: &mut [f64]) {
     latencies_ms.sort_by(f64::total_cmp);
     let percentile =
         |pct: usize| latencies_ms[(latencies_ms.len() * pct / 100).min(latencies_ms.len() - 1)];
     println!(
-        "webhook after the confirming block: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} deposits)",
+        "{what}: webhook after the confirming block p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} deposits)",
         percentile(50),
         percentile(99),
         latencies_ms.last().copied().unwrap_or(0.0),
         latencies_ms.len()
     );
-    store.backend().close().await;
-    Ok(())
 }
 
 /// One EVM chain on the node, with its native coin.

@@ -45,8 +45,10 @@ const GAS_PRICE_MAX_AGE_MS: i64 = 5_000;
 const NONCE_ATTEMPTS_MAX: u32 = 16;
 /// Nodes' answers to a re-broadcast of a chain_tx they have already seen (in
 /// the mempool, or mined): the payout is out, its receipt will tell.
-const ALREADY_SENT_ANSWERS: [&str; 5] = [
+const ALREADY_SENT_ANSWERS: [&str; 6] = [
     "already known",
+    // ganache's answer when the same chain_tx waits in its pool.
+    "underpriced",
     "known transaction",
     "already imported",
     "nonce too low",
@@ -289,7 +291,7 @@ impl EvmChain {
         token: &Token,
         amount: Amount,
         now_unix_ms: i64,
-    ) -> Result<SignedPayout, ChainError> {
+    ) -> Result<(SignedPayout, bool), ChainError> {
         let (entry, contract) = self.token_of(token)?;
         let units = entry.chain_units(amount)?;
         let from = wallet.signer.address();
@@ -318,7 +320,7 @@ impl EvmChain {
                     .signed_payout(self.chain.code.as_str(), payout_id)
                     .await?
                 {
-                    return Ok(signed);
+                    return Ok((signed, false));
                 }
                 return Err(ChainError::SendFailed(format!(
                     "the node refused the payout: {refusal}"
@@ -366,8 +368,8 @@ impl EvmChain {
                 created_at_ms: now_unix_ms,
             };
             match wallet.payouts.insert_signed_payout(&payout).await? {
-                PayoutInsert::Inserted => return Ok(payout),
-                PayoutInsert::Existing(first) => return Ok(first),
+                PayoutInsert::Inserted => return Ok((payout, true)),
+                PayoutInsert::Existing(first) => return Ok((first, false)),
                 PayoutInsert::NonceTaken => continue,
             }
         }
@@ -377,10 +379,17 @@ impl EvmChain {
         ))
     }
 
-    /// Broadcasts a stored payout. The node refusing it outright (it knows
-    /// no such chain_tx afterwards) forgets it, freeing its nonce, and fails
-    /// the send.
-    async fn broadcast(&self, wallet: &HotWallet, payout: &SignedPayout) -> Result<(), ChainError> {
+    /// Broadcasts a stored payout. Only a payout this call signed (`fresh`)
+    /// and the node refuses outright (it knows no such chain_tx afterwards) is
+    /// forgotten, freeing its nonce, and fails the send: one signed before may
+    /// be out already through another instance, and voiding it could void a
+    /// payout that is paid, so a refusal of it only waits for its receipt.
+    async fn broadcast(
+        &self,
+        wallet: &HotWallet,
+        payout: &SignedPayout,
+        fresh: bool,
+    ) -> Result<(), ChainError> {
         let refusal = match self
             .provider
             .send_raw_transaction(&raw_bytes(payout)?)
@@ -397,6 +406,11 @@ impl EvmChain {
             .any(|answer| lower.contains(answer))
             || self.node_knows(payout).await?
         {
+            return Ok(());
+        }
+        if !fresh {
+            tracing::warn!(chain = %self.chain.code, payout_id = %payout.payout_id, %refusal,
+                "the node refused a payout signed before; it waits for its receipt");
             return Ok(());
         }
         tracing::warn!(chain = %self.chain.code, payout_id = %payout.payout_id, %refusal,
@@ -782,7 +796,7 @@ impl ChainAdapter for EvmChain {
                     block_height: None,
                 });
             }
-            Some(signed) => signed,
+            Some(signed) => (signed, false),
             None => {
                 let to: Address = to
                     .parse()
@@ -791,7 +805,8 @@ impl ChainAdapter for EvmChain {
                     .await?
             }
         };
-        self.broadcast(wallet, &payout).await?;
+        let (payout, fresh) = payout;
+        self.broadcast(wallet, &payout, fresh).await?;
         Ok(Sent {
             txid: payout.txid,
             block_height: None,

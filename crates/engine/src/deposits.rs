@@ -217,7 +217,32 @@ impl DepositWatcher {
                 break;
             }
         }
-        let rolled = self.reorgs.roll_back_chain(code, fork, now_unix_ms).await?;
+        // A payment merchants were told is processing and that the new
+        // branch may not hold: notified `failed` under the same record (if
+        // the new branch holds it after all, it is seen and credited again).
+        let mut vanished = Vec::new();
+        for payment in self.reorgs.unconfirmed_payments_above(code, fork).await? {
+            let Some(assessed) = self.assess(chain, &payment.transfer).await? else {
+                continue;
+            };
+            if assessed.notify_pending {
+                vanished.push(
+                    self.webhook(
+                        chain,
+                        &payment.transfer,
+                        &assessed,
+                        &payment.record_id,
+                        "failed",
+                        now_unix_ms,
+                    )
+                    .await?,
+                );
+            }
+        }
+        let rolled = self
+            .reorgs
+            .roll_back_chain(code, fork, now_unix_ms, &vanished)
+            .await?;
         if rolled.flagged_credits > 0 {
             tracing::error!(chain = %chain.code, fork_height = fork, credits = rolled.flagged_credits,
                 "reorganisation deeper than the confirmations: blocks already credited were replaced; \
@@ -389,6 +414,11 @@ impl DepositWatcher {
                     block_height: transfer.block_height,
                     block_time_ms: transfer.block_time_ms,
                     seen_at_ms: now_unix_ms,
+                    from_address: transfer.from_address.clone(),
+                    to_address: transfer.to_address.clone(),
+                    memo: transfer.memo.clone(),
+                    token_id: transfer.token_id.clone(),
+                    amount: transfer.amount,
                 },
                 webhook.as_ref(),
             )

@@ -146,6 +146,14 @@ pub struct SeenTransfer {
     pub block_height: u64,
     pub block_time_ms: i64,
     pub seen_at_ms: i64,
+    /// The payment itself, kept so a reorganisation that removes it before
+    /// its confirmations can still notify it `failed`.
+    pub from_address: String,
+    pub to_address: String,
+    pub memo: String,
+    pub token_id: TokenId,
+    /// In the coin's base units.
+    pub amount: Amount,
 }
 
 /// A webhook to put in the outbox.

@@ -41,7 +41,7 @@ pub use error::StoreError;
 pub use master_key::MasterKey;
 pub use payouts::{PayoutInsert, PayoutStore, SignedPayout};
 pub use postgres::PgStore;
-pub use reorgs::{BlockLink, ReorgStore, RollBack};
+pub use reorgs::{BlockLink, ReorgStore, RollBack, UnconfirmedPayment};
 pub use sandbox::{
     DevnetReorg, ReorgIncident, SandboxStore, StoredClock, TakenFault, TransferKey, WebhookFaults,
 };

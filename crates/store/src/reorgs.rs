@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 
 use crate::StoreError;
+use crate::deposits::{ChainTransfer, NewWebhook};
 
 /// A block as linked into its chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +14,14 @@ pub struct BlockLink {
     pub height: u64,
     pub hash: String,
     pub parent_hash: String,
+}
+
+/// A payment seen before its confirmations that a reorganisation may remove.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnconfirmedPayment {
+    pub transfer: ChainTransfer,
+    /// The record id its `processing` webhook carried.
+    pub record_id: String,
 }
 
 /// What rolling a chain back did.
@@ -47,14 +56,23 @@ pub trait ReorgStore: Send + Sync + std::fmt::Debug + 'static {
         keep_from_height: u64,
     ) -> Result<(), StoreError>;
 
+    /// Payments of `chain` seen in blocks above `height` and not credited.
+    async fn unconfirmed_payments_above(
+        &self,
+        chain: &str,
+        height: u64,
+    ) -> Result<Vec<UnconfirmedPayment>, StoreError>;
+
     /// Rolls `chain` back to `fork_height`, in one DB transaction: links
     /// above it are dropped, both cursors moved back to it (so the new branch
-    /// is scanned again), payments seen above it and not credited forgotten,
-    /// and each credit above it reported as a reorg incident.
+    /// is scanned again), payments seen above it and not credited forgotten
+    /// (`webhooks`, their `failed` notices, queued), and each credit above it
+    /// reported as a reorg incident.
     async fn roll_back_chain(
         &self,
         chain: &str,
         fork_height: u64,
         detected_at_ms: i64,
+        webhooks: &[NewWebhook],
     ) -> Result<RollBack, StoreError>;
 }

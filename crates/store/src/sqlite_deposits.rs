@@ -446,8 +446,8 @@ impl DepositStore for SqliteStore {
         let inserted = sqlx::query(
             "INSERT INTO seen_transfers
                  (chain, txid, log_index, record_id, app_id, order_id, block_time_ms, seen_at_ms,
-                  block_height)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                  block_height, from_address, to_address, memo, token_id, amount)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (chain, txid, log_index) DO NOTHING",
         )
         .bind(&seen.chain)
@@ -459,6 +459,11 @@ impl DepositStore for SqliteStore {
         .bind(seen.block_time_ms)
         .bind(seen.seen_at_ms)
         .bind(to_i64(seen.block_height, "block height")?)
+        .bind(&seen.from_address)
+        .bind(&seen.to_address)
+        .bind(&seen.memo)
+        .bind(seen.token_id.as_str())
+        .bind(seen.amount.base_units().to_string())
         .execute(&mut *db_tx)
         .await?;
         if inserted.rows_affected() == 0 {

@@ -2,8 +2,10 @@
 
 use async_trait::async_trait;
 
-use crate::reorgs::{BlockLink, ReorgStore, RollBack};
-use crate::rows::{block_link_from_row, to_i64};
+use crate::deposits::{ChainTransfer, NewWebhook};
+use crate::reorgs::{BlockLink, ReorgStore, RollBack, UnconfirmedPayment};
+use crate::rows::{Columns, block_link_from_row, parse_amount, to_i64, to_u32, to_u64};
+use crate::sqlite_deposits::insert_webhook;
 use crate::{SqliteStore, StoreError};
 
 #[async_trait]
@@ -67,11 +69,56 @@ impl ReorgStore for SqliteStore {
         Ok(())
     }
 
+    async fn unconfirmed_payments_above(
+        &self,
+        chain: &str,
+        height: u64,
+    ) -> Result<Vec<UnconfirmedPayment>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT chain, txid, log_index, record_id, block_height, block_time_ms, from_address,
+                    to_address, memo, token_id, amount
+             FROM seen_transfers s WHERE chain = ?1 AND block_height > ?2 AND amount IS NOT NULL
+             AND NOT EXISTS (SELECT 1 FROM deposits d WHERE d.chain = s.chain
+                             AND d.txid = s.txid AND d.log_index = s.log_index)
+             ORDER BY block_height, txid, log_index",
+        )
+        .bind(chain)
+        .bind(to_i64(height, "block height")?)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let text = |column: &str| -> Result<String, StoreError> {
+                    Ok(row.opt_text(column)?.unwrap_or_default())
+                };
+                Ok(UnconfirmedPayment {
+                    transfer: ChainTransfer {
+                        chain: row.text("chain")?,
+                        txid: row.text("txid")?,
+                        log_index: to_u32(row.int("log_index")?, "log index")?,
+                        block_height: to_u64(
+                            row.opt_int("block_height")?.unwrap_or_default(),
+                            "block height",
+                        )?,
+                        block_time_ms: row.int("block_time_ms")?,
+                        from_address: text("from_address")?,
+                        to_address: text("to_address")?,
+                        memo: text("memo")?,
+                        token_id: ccgate_ledger::TokenId::new(text("token_id")?),
+                        amount: parse_amount(&text("amount")?)?,
+                    },
+                    record_id: row.text("record_id")?,
+                })
+            })
+            .collect()
+    }
+
     async fn roll_back_chain(
         &self,
         chain: &str,
         fork_height: u64,
         detected_at_ms: i64,
+        webhooks: &[NewWebhook],
     ) -> Result<RollBack, StoreError> {
         let fork = to_i64(fork_height, "block height")?;
         let mut db_tx = self.pool.begin().await?;
@@ -104,6 +151,9 @@ impl ReorgStore for SqliteStore {
         .execute(&mut *db_tx)
         .await?
         .rows_affected();
+        for webhook in webhooks {
+            insert_webhook(&mut db_tx, webhook).await?;
+        }
         // Credits stand; each one in a replaced block is reported.
         let what = format!(
             "credited, then its block (above {fork_height}) was replaced by a reorganisation \

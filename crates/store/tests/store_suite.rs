@@ -403,6 +403,11 @@ fn seen(txid: &str, record_id: &str, merchant: &MerchantId) -> SeenTransfer {
         block_height: 1,
         block_time_ms: NOW_MS,
         seen_at_ms: NOW_MS,
+        from_address: "0xfrom".into(),
+        to_address: "0xto".into(),
+        memo: String::new(),
+        token_id: TokenId::new("usdt-erc20"),
+        amount: Amount::from_base_units(5),
     }
 }
 
@@ -733,6 +738,11 @@ where
         block_height: 3,
         block_time_ms: NOW_MS,
         seen_at_ms: NOW_MS + 1,
+        from_address: "0xfrom".into(),
+        to_address: "0xto".into(),
+        memo: String::new(),
+        token_id: TokenId::new("usdt-erc20"),
+        amount: Amount::from_base_units(5),
     };
     let processing = webhook(&merchant, "record-1", "Invoice");
     assert!(
@@ -1279,7 +1289,9 @@ async fn signed_payouts_are_insert_once(store: &dyn PayoutStore) {
 
 /// Block links kept and pruned; a roll-back moves the cursors back, forgets
 /// uncredited payments above the fork, and reports one below credited blocks.
-async fn chains_roll_back_to_the_fork<S: DepositStore + ReorgStore + SandboxStore>(store: &S) {
+async fn chains_roll_back_to_the_fork<S: DepositStore + ReorgStore + SandboxStore + OutboxStore>(
+    store: &S,
+) {
     let link = |height: u64, branch: &str| BlockLink {
         height,
         hash: format!("{branch}{height}"),
@@ -1307,6 +1319,11 @@ async fn chains_roll_back_to_the_fork<S: DepositStore + ReorgStore + SandboxStor
         block_height,
         block_time_ms: NOW_MS,
         seen_at_ms: NOW_MS,
+        from_address: "0xfrom".into(),
+        to_address: "0xto".into(),
+        memo: String::new(),
+        token_id: TokenId::new("usdt-erc20"),
+        amount: Amount::from_base_units(5),
     };
     store.set_chain_cursor("ETH", 6).await.unwrap();
     store.set_seen_cursor("ETH", 10).await.unwrap();
@@ -1320,7 +1337,7 @@ async fn chains_roll_back_to_the_fork<S: DepositStore + ReorgStore + SandboxStor
     }
     // Shallow: blocks 9 and 10 replaced, nothing credited there.
     assert_eq!(
-        store.roll_back_chain("ETH", 8, NOW_MS).await.unwrap(),
+        store.roll_back_chain("ETH", 8, NOW_MS, &[]).await.unwrap(),
         RollBack {
             dropped_unconfirmed: 1,
             flagged_credits: 0
@@ -1391,8 +1408,19 @@ async fn chains_roll_back_to_the_fork<S: DepositStore + ReorgStore + SandboxStor
             .unwrap(),
         [true]
     );
+    let failed = webhook(&merchant, "record-0xkept", "Invoice");
+    let vanished = store.unconfirmed_payments_above("ETH", 4).await.unwrap();
+    assert_eq!(vanished.len(), 1, "{vanished:?}");
     assert_eq!(
-        store.roll_back_chain("ETH", 4, NOW_MS + 5).await.unwrap(),
+        (vanished[0].record_id.as_str(), vanished[0].transfer.amount),
+        ("record-0xkept", Amount::from_base_units(5))
+    );
+    let outbox_before = store.webhook_counts().await.unwrap().pending;
+    assert_eq!(
+        store
+            .roll_back_chain("ETH", 4, NOW_MS + 5, &[failed])
+            .await
+            .unwrap(),
         RollBack {
             dropped_unconfirmed: 1,
             flagged_credits: 1
@@ -1400,6 +1428,11 @@ async fn chains_roll_back_to_the_fork<S: DepositStore + ReorgStore + SandboxStor
     );
     assert_eq!(store.chain_cursor("ETH").await.unwrap(), Some(4));
     assert_eq!(store.seen_cursor("ETH").await.unwrap(), Some(4));
+    assert_eq!(
+        store.webhook_counts().await.unwrap().pending,
+        outbox_before + 1,
+        "the failed notice queued with the roll-back"
+    );
     let incidents = store.reorg_incidents().await.unwrap();
     assert_eq!(incidents.len(), 1, "{incidents:?}");
     assert_eq!(
@@ -2193,6 +2226,11 @@ async fn pg_racing_claims_never_share_a_webhook() {
             block_height: 3,
             block_time_ms: NOW_MS,
             seen_at_ms: NOW_MS,
+            from_address: "0xfrom".into(),
+            to_address: "0xto".into(),
+            memo: String::new(),
+            token_id: TokenId::new("usdt-erc20"),
+            amount: Amount::from_base_units(5),
         };
         let webhook = webhook(&app_id, &seen.record_id, "DirectDeposit");
         assert!(

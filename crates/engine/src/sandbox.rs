@@ -298,6 +298,15 @@ impl Sandbox {
     /// meanwhile; the read cache is emptied and the clock set as the
     /// snapshot has it (a frozen clock exactly where it stood).
     pub async fn restore_snapshot(&self, name: &str) -> Result<ClockView, EngineError> {
+        // Payouts broadcast on a real chain since the snapshot would be
+        // forgotten by the restore and could be paid a second time.
+        if let Some(evm) = self.chains.evm_chains().next() {
+            return Err(EngineError::Sandbox(format!(
+                "snapshots cannot be restored while {} follows a real node: payouts broadcast \
+                 since the snapshot would be forgotten and could be paid twice",
+                evm.chain().code
+            )));
+        }
         let snapshots = self.snapshots()?;
         let path = snapshot_path(&snapshots.dir, name)?;
         if !tokio::fs::try_exists(&path).await.unwrap_or(false) {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use ccgate_store::{
     DepositStore, OutboxStore, PayoutStore, PgStore, ReorgStore, SandboxStore, SnapshotStore,
-    SqliteStore, Store, WithdrawalStore,
+    SqliteStore, Store, SweepStore, WithdrawalStore,
 };
 
 use crate::data_dir::DataDir;
@@ -23,6 +23,7 @@ pub trait Backend:
     + SandboxStore
     + SnapshotStore
     + PayoutStore
+    + SweepStore
     + ReorgStore
     + Clone
 {
@@ -124,6 +125,13 @@ impl Database {
     }
 
     pub fn sandbox(&self) -> Arc<dyn SandboxStore> {
+        match self {
+            Database::Sqlite(db) => Arc::new(db.clone()),
+            Database::Postgres(db) => Arc::new(db.clone()),
+        }
+    }
+
+    pub fn sweeps(&self) -> Arc<dyn SweepStore> {
         match self {
             Database::Sqlite(db) => Arc::new(db.clone()),
             Database::Postgres(db) => Arc::new(db.clone()),

@@ -98,6 +98,10 @@ struct EvmSection {
     start_block: u64,
     token_transfer_gas: Option<u64>,
     log_range_blocks: Option<u64>,
+    /// Per token symbol of this chain (`USDT`, `ETH`): the smallest balance
+    /// of a deposit address worth sweeping, a decimal in the coin's units.
+    #[serde(default)]
+    sweep_min: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -368,6 +372,25 @@ impl Settings {
                 Some(value) => Ok(value),
                 None => Ok(default),
             };
+            let mut sweep_min = BTreeMap::new();
+            for (symbol, minimum) in &section.sweep_min {
+                let field = format!("{key}.sweep_min.{symbol}");
+                let (token, precision) = registry
+                    .coins()
+                    .flat_map(|coin| coin.tokens.iter().map(move |token| (token, coin.precision)))
+                    .find(|(token, _)| {
+                        token.chain == chain.code && token.symbol.eq_ignore_ascii_case(symbol)
+                    })
+                    .ok_or_else(|| {
+                        fail(
+                            field.clone(),
+                            format!("no token {symbol:?} on chain {upper}"),
+                        )
+                    })?;
+                let minimum = Amount::parse_decimal(minimum, precision)
+                    .map_err(|err| fail(field.clone(), err.to_string()))?;
+                sweep_min.insert(token.id.clone(), minimum);
+            }
             evm.insert(
                 upper,
                 EvmNodeConfig {
@@ -389,6 +412,7 @@ impl Settings {
                         section.log_range_blocks,
                         LOG_RANGE_BLOCKS_DEFAULT,
                     )?,
+                    sweep_min,
                 },
             );
         }
@@ -546,10 +570,36 @@ mod tests {
         assert_eq!(node.start_block, 7);
         assert_eq!(node.token_transfer_gas, TOKEN_TRANSFER_GAS_DEFAULT);
         assert_eq!(node.log_range_blocks, LOG_RANGE_BLOCKS_DEFAULT);
+        assert!(node.sweep_min.is_empty(), "nothing swept unless configured");
         assert!(
             Settings::builtin().unwrap().evm.is_empty(),
             "devnet by default"
         );
+    }
+
+    #[test]
+    fn sweep_thresholds_are_per_token_symbol_in_the_coins_units() {
+        let settings = parse(
+            "[evm.ETH]\nrpc_url = \"http://127.0.0.1:8545\"\nchain_id = 1\nsweep_min = { usdt = \"10\", ETH = \"0.01\" }",
+        )
+        .unwrap();
+        let registry = &settings.registry;
+        let on_eth = |symbol: &str| {
+            registry
+                .coins()
+                .flat_map(|coin| coin.tokens.iter().map(move |token| (coin, token)))
+                .find(|(_, token)| token.chain.as_str() == "ETH" && token.symbol == symbol)
+                .unwrap()
+        };
+        let minimums = &settings.evm["ETH"].sweep_min;
+        assert_eq!(minimums.len(), 2);
+        for (symbol, decimal) in [("USDT", "10"), ("ETH", "0.01")] {
+            let (coin, token) = on_eth(symbol);
+            assert_eq!(
+                minimums[&token.id],
+                Amount::parse_decimal(decimal, coin.precision).unwrap()
+            );
+        }
     }
 
     #[test]
@@ -592,6 +642,14 @@ mod tests {
             (
                 "[evm.ETH]\nrpc_url = \"http://127.0.0.1:8545\"\nchain_id = 1\npoll_interval_ms = 0",
                 "evm.ETH.poll_interval_ms",
+            ),
+            (
+                "[evm.ETH]\nrpc_url = \"http://127.0.0.1:8545\"\nchain_id = 1\nsweep_min = { TRX = \"1\" }",
+                "evm.ETH.sweep_min.TRX",
+            ),
+            (
+                "[evm.ETH]\nrpc_url = \"http://127.0.0.1:8545\"\nchain_id = 1\nsweep_min = { USDT = \"ten\" }",
+                "evm.ETH.sweep_min.USDT",
             ),
         ] {
             let err = parse(text).unwrap_err().to_string();

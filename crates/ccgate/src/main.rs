@@ -320,6 +320,14 @@ enum EvmCommand {
         #[arg(long)]
         json: bool,
     },
+    /// What waits to be swept into the hot wallet, per EVM chain with a node:
+    /// each credited deposit address's balance per token against its
+    /// `sweep_min`, and the sweeps in flight and done (balances read from
+    /// the node).
+    Sweeps {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -744,6 +752,9 @@ async fn operate(
         }
         Command::Evm(EvmCommand::HotWallet { json }) => {
             commands::evm::hot_wallet(database, json).await?;
+        }
+        Command::Evm(EvmCommand::Sweeps { json }) => {
+            commands::evm::sweeps(database, settings, json).await?;
         }
         Command::Cwallet(CwalletCommand::Create { nickname, json }) => {
             commands::cwallet::create(database, &nickname, json).await?;

@@ -1,7 +1,8 @@
 //! An EVM chain behind a JSON-RPC node (Ethereum, BSC, Polygon, a local
 //! ganache…), through alloy: the head and the gas price from the node, native
 //! transfers from blocks' transactions and ERC-20 `Transfer` logs from
-//! `eth_getLogs` in bounded block ranges.
+//! `eth_getLogs` in bounded block ranges; payouts from the hot wallet, and
+//! sweeps of deposit addresses into it (`sweeps`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -17,7 +18,7 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::sol;
 use alloy::sol_types::{SolCall, SolEvent};
 use alloy::transports::TransportError;
-use ccgate_ledger::{Amount, Chain, Precision, Registry, Token};
+use ccgate_ledger::{Amount, Chain, Precision, Registry, Token, TokenId};
 use ccgate_store::{BlockLink, ChainTransfer, PayoutInsert, PayoutStore, SignedPayout};
 use secrecy::{ExposeSecret, SecretBox};
 
@@ -28,7 +29,13 @@ sol! {
     event Transfer(address indexed from, address indexed to, uint256 value);
     /// The ERC-20 call a payout makes.
     function transfer(address to, uint256 value) external returns (bool);
+    /// What a deposit address holds of a token, before sweeping it.
+    function balanceOf(address owner) external view returns (uint256);
 }
+
+mod sweeps;
+
+pub use sweeps::{SweepTick, Sweeper, WaitingBalance};
 
 /// Gas of a plain native transfer to an account without code.
 pub const NATIVE_TRANSFER_GAS: u64 = 21_000;
@@ -76,6 +83,10 @@ pub struct EvmNodeConfig {
     pub token_transfer_gas: u64,
     /// Blocks per `eth_getLogs` call.
     pub log_range_blocks: u64,
+    /// Per token: the smallest balance of a deposit address worth sweeping
+    /// into the hot wallet, in the coin's base units; tokens absent are not
+    /// swept.
+    pub sweep_min: BTreeMap<TokenId, Amount>,
 }
 
 /// A token of this chain as the adapter reads it: its registry entry and the
@@ -220,6 +231,11 @@ impl EvmChain {
         &self.config
     }
 
+    /// The token gas is paid in, if the chain has one configured.
+    pub fn native_token_id(&self) -> Option<&TokenId> {
+        self.native.as_ref().map(|native| &native.token.id)
+    }
+
     /// A refusal by the node (a JSON-RPC error answer) is the chain's word on
     /// this chain_tx; anything else (no connection, a timeout) is the node's
     /// trouble, retried later.
@@ -231,17 +247,24 @@ impl EvmChain {
     }
 
     fn token_of(&self, token: &Token) -> Result<(&ChainToken, Option<Address>), ChainError> {
-        if let Some(native) = self.native.as_ref().filter(|n| n.token.id == token.id) {
+        self.token_of_id(&token.id)
+    }
+
+    fn token_of_id(
+        &self,
+        token_id: &TokenId,
+    ) -> Result<(&ChainToken, Option<Address>), ChainError> {
+        if let Some(native) = self.native.as_ref().filter(|n| &n.token.id == token_id) {
             return Ok((native, None));
         }
         self.erc20
             .iter()
-            .find(|(_, entry)| entry.token.id == token.id)
+            .find(|(_, entry)| &entry.token.id == token_id)
             .map(|(contract, entry)| (entry, Some(*contract)))
             .ok_or_else(|| {
                 ChainError::Config(format!(
-                    "token {} is not on chain {}",
-                    token.id, self.chain.code
+                    "token {token_id} is not on chain {}",
+                    self.chain.code
                 ))
             })
     }
@@ -550,7 +573,11 @@ impl EvmChain {
                 let (Some(recipient), value) = (chain_tx.to(), chain_tx.value()) else {
                     continue;
                 };
-                if value.is_zero() {
+                if value.is_zero()
+                    || self
+                        .is_sweep_top_up(chain_tx.from(), chain_tx.tx_hash())
+                        .await?
+                {
                     continue;
                 }
                 found.push((
@@ -572,6 +599,24 @@ impl EvmChain {
             }
         }
         Ok(())
+    }
+
+    /// Whether a chain_tx is a sweep's gas top-up (the hot wallet paying a
+    /// deposit address): value moving within custody, never a deposit. A
+    /// process without the hot wallet never scans for deposits.
+    async fn is_sweep_top_up(&self, from: Address, txid: TxHash) -> Result<bool, ChainError> {
+        let Some(wallet) = self
+            .hot_wallet
+            .as_ref()
+            .filter(|wallet| wallet.signer.address() == from)
+        else {
+            return Ok(false);
+        };
+        Ok(wallet
+            .payouts
+            .payout_by_txid(self.chain.code.as_str(), &txid.to_string())
+            .await?
+            .is_some_and(|payout| payout.payout_id.starts_with(sweeps::TOP_UP_PAYOUT_PREFIX)))
     }
 
     /// ERC-20 `Transfer` logs of the configured contracts in `from..=to`, one

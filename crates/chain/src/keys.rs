@@ -151,6 +151,16 @@ pub fn evm_hot_wallet_key(seed: &DepositSeed) -> Result<SecretBox<[u8; 32]>, Key
     evm_private_key(seed, EVM_HOT_WALLET_CHAIN_PATH, 0)
 }
 
+/// The private key of the EVM deposit address at `index`
+/// (m/44'/60'/0'/0/index, the address `DepositKeys::address` gives): it signs
+/// that address's sweeps into the hot wallet.
+pub fn evm_deposit_key(seed: &DepositSeed, index: u32) -> Result<SecretBox<[u8; 32]>, KeyError> {
+    if index >= HARDENED {
+        return Err(KeyError::IndexOutOfRange { index });
+    }
+    evm_private_key(seed, EVM_CHAIN_PATH, index)
+}
+
 fn evm_private_key(
     seed: &DepositSeed,
     path: [u32; 4],
@@ -240,11 +250,15 @@ mod tests {
                 "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
             ),
         ] {
-            let key = evm_private_key(&seed, EVM_CHAIN_PATH, index).unwrap();
+            let key = evm_deposit_key(&seed, index).unwrap();
             assert_eq!(hex::encode(key.expose_secret()), expected);
         }
+        assert_eq!(
+            evm_deposit_key(&seed, HARDENED).err(),
+            Some(KeyError::IndexOutOfRange { index: HARDENED })
+        );
         let hot = evm_hot_wallet_key(&seed).unwrap();
-        let deposit_zero = evm_private_key(&seed, EVM_CHAIN_PATH, 0).unwrap();
+        let deposit_zero = evm_deposit_key(&seed, 0).unwrap();
         assert_ne!(hot.expose_secret(), deposit_zero.expose_secret());
     }
 

@@ -10,4 +10,4 @@ pub mod keys;
 pub use adapter::{ChainAdapter, ChainError, ChainSet, GasFee, PayoutState, Sent};
 pub use address::{AddressError, validate_address};
 pub use devnet::{DevnetChain, DevnetPayment};
-pub use evm::{EvmChain, EvmNodeConfig, HotWallet};
+pub use evm::{EvmChain, EvmNodeConfig, HotWallet, SweepTick, Sweeper, WaitingBalance};

@@ -33,6 +33,9 @@ pub enum Account {
     ChainCustody(ChainCode),
     /// Service fees the operator has earned.
     OperatorFees,
+    /// What running the chains costs the operator, e.g. the gas of sweeps:
+    /// debited as custody pays it, so it only grows.
+    OperatorNetworkCosts,
 }
 
 const MERCHANT_PREFIX: &str = "merchant:";
@@ -55,6 +58,7 @@ impl Account {
             Account::OperatorAdjustments => format!("{OPERATOR_PREFIX}adjustments"),
             Account::ChainCustody(chain) => format!("{CUSTODY_PREFIX}{chain}"),
             Account::OperatorFees => format!("{OPERATOR_PREFIX}fees"),
+            Account::OperatorNetworkCosts => format!("{OPERATOR_PREFIX}network_costs"),
         }
     }
 
@@ -77,6 +81,7 @@ impl Account {
             match key.strip_prefix(OPERATOR_PREFIX) {
                 Some("adjustments") => Some(Account::OperatorAdjustments),
                 Some("fees") => Some(Account::OperatorFees),
+                Some("network_costs") => Some(Account::OperatorNetworkCosts),
                 _ => None,
             }
         };
@@ -93,7 +98,10 @@ impl Account {
             // withdrawal on one chain may be paid with what arrived on another,
             // so one chain's custody can lean negative — the operator's signal
             // to move funds between chains, not a broken invariant.
-            Account::ChainCustody(_) | Account::OperatorAdjustments => BalanceRule::Unrestricted,
+            // An expense is a debit balance: it never has credits to exceed.
+            Account::ChainCustody(_)
+            | Account::OperatorAdjustments
+            | Account::OperatorNetworkCosts => BalanceRule::Unrestricted,
         }
     }
 }
@@ -359,6 +367,7 @@ mod tests {
             (merchant(""), "merchant::available"),
             (Account::OperatorAdjustments, "operator:adjustments"),
             (Account::OperatorFees, "operator:fees"),
+            (Account::OperatorNetworkCosts, "operator:network_costs"),
             (merchant("m1"), "merchant:m1:available"),
             (
                 Account::MerchantReserved(MerchantId::new("m1")),

@@ -21,7 +21,9 @@ mod sqlite;
 mod sqlite_deposits;
 mod sqlite_payouts;
 mod sqlite_reorgs;
+mod sqlite_sweeps;
 mod sqlite_withdrawals;
+mod sweeps;
 mod withdrawals;
 
 use async_trait::async_trait;
@@ -47,6 +49,7 @@ pub use sandbox::{
 };
 pub use snapshots::SnapshotStore;
 pub use sqlite::SqliteStore;
+pub use sweeps::{SignedSweep, SweepInsert, SweepRecord, SweepSettlement, SweepStore};
 pub use withdrawals::{Withdrawal, WithdrawalStatus, WithdrawalStore};
 
 /// Whether a merchant may call the API.

@@ -40,6 +40,13 @@ pub trait PayoutStore: Send + Sync + std::fmt::Debug + 'static {
         payout_id: &str,
     ) -> Result<Option<SignedPayout>, StoreError>;
 
+    /// The payout whose chain_tx is `txid`, if one of ours.
+    async fn payout_by_txid(
+        &self,
+        chain: &str,
+        txid: &str,
+    ) -> Result<Option<SignedPayout>, StoreError>;
+
     /// Stores `payout` unless its payout id or its (wallet, nonce) is taken.
     async fn insert_signed_payout(&self, payout: &SignedPayout)
     -> Result<PayoutInsert, StoreError>;

@@ -17,6 +17,7 @@ use crate::deposits::{
 };
 use crate::payouts::SignedPayout;
 use crate::reorgs::BlockLink;
+use crate::sweeps::{SignedSweep, SweepRecord, SweepSettlement};
 use crate::withdrawals::{Withdrawal, WithdrawalStatus};
 use crate::{CoinBalance, DevnetChainState, MerchantStatus, MerchantSummary, StoreError};
 
@@ -494,4 +495,49 @@ pub(crate) fn block_link_from_row(row: &impl Columns) -> Result<BlockLink, Store
         hash: row.text("hash")?,
         parent_hash: row.text("parent_hash")?,
     })
+}
+
+pub(crate) const SWEEP_COLUMNS: &str = "chain, sweep_id, from_address, to_address, token_id, amount, \
+     nonce, txid, raw_tx, top_up_payout_id, created_at_ms, outcome, gas_cost, settled_at_ms";
+
+/// The stored words for a settled sweep's outcome.
+pub(crate) const SWEEP_SUCCEEDED: &str = "succeeded";
+pub(crate) const SWEEP_REVERTED: &str = "reverted";
+
+pub(crate) fn sweep_record_from_row(row: &impl Columns) -> Result<SweepRecord, StoreError> {
+    let sweep = SignedSweep {
+        chain: row.text("chain")?,
+        sweep_id: row.text("sweep_id")?,
+        from_address: row.text("from_address")?,
+        to_address: row.text("to_address")?,
+        token_id: row.text("token_id")?,
+        amount: parse_amount(&row.text("amount")?)?,
+        nonce: to_u64(row.int("nonce")?, "sweep nonce")?,
+        txid: row.text("txid")?,
+        raw_tx: row.text("raw_tx")?,
+        top_up_payout_id: row.opt_text("top_up_payout_id")?,
+        created_at_ms: row.int("created_at_ms")?,
+    };
+    let settled = match (
+        row.opt_text("outcome")?,
+        row.opt_text("gas_cost")?,
+        row.opt_int("settled_at_ms")?,
+    ) {
+        (Some(outcome), Some(gas_cost), Some(settled_at_ms)) => Some(SweepSettlement {
+            succeeded: match outcome.as_str() {
+                SWEEP_SUCCEEDED => true,
+                SWEEP_REVERTED => false,
+                other => {
+                    return Err(StoreError::Corrupt(format!(
+                        "sweep {}: outcome {other:?}",
+                        sweep.sweep_id
+                    )));
+                }
+            },
+            gas_cost: parse_amount(&gas_cost)?,
+            settled_at_ms,
+        }),
+        _ => None,
+    };
+    Ok(SweepRecord { sweep, settled })
 }

@@ -23,6 +23,21 @@ impl PayoutStore for SqliteStore {
         row.as_ref().map(payout_from_row).transpose()
     }
 
+    async fn payout_by_txid(
+        &self,
+        chain: &str,
+        txid: &str,
+    ) -> Result<Option<SignedPayout>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {PAYOUT_COLUMNS} FROM evm_payouts WHERE chain = ? AND txid = ?"
+        ))
+        .bind(chain)
+        .bind(txid)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(payout_from_row).transpose()
+    }
+
     async fn insert_signed_payout(
         &self,
         payout: &SignedPayout,

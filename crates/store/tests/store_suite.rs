@@ -18,9 +18,10 @@ use ccgate_store::{
     DepositCredit, DepositStore, DevnetReorg, EntryMeta, MasterKey, MerchantSettings,
     MerchantStatus, NewDeposit, NewWebhook, Order, OrderPayment, OutboxStore, PayoutInsert,
     PayoutStore, PgStore, ReorgIncident, ReorgStore, RollBack, SandboxStore, SeenTransfer,
-    SignedPayout, SnapshotStore, SqliteStore, Store, StoreError, StoredClock, TakenFault,
-    TransferKey, WebhookAttempt, WebhookCounts, WebhookFaults, WebhookNext, Withdrawal,
-    WithdrawalStatus, WithdrawalStore, generate_app_id, generate_app_secret, verify_ledger,
+    SignedPayout, SignedSweep, SnapshotStore, SqliteStore, Store, StoreError, StoredClock,
+    SweepInsert, SweepSettlement, SweepStore, TakenFault, TransferKey, WebhookAttempt,
+    WebhookCounts, WebhookFaults, WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore,
+    generate_app_id, generate_app_secret, verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Connection;
@@ -1285,6 +1286,12 @@ async fn signed_payouts_are_insert_once(store: &dyn PayoutStore) {
         store.signed_payout("ETH", "p3").await.unwrap(),
         Some(payout("p3", 9))
     );
+    assert_eq!(
+        store.payout_by_txid("ETH", "0xp3").await.unwrap(),
+        Some(payout("p3", 9))
+    );
+    assert_eq!(store.payout_by_txid("BSC", "0xp3").await.unwrap(), None);
+    assert_eq!(store.payout_by_txid("ETH", "0xp1").await.unwrap(), None);
 }
 
 /// Block links kept and pruned; a roll-back moves the cursors back, forgets
@@ -1462,6 +1469,176 @@ async fn pg_chains_roll_back_to_the_fork() {
         return;
     };
     chains_roll_back_to_the_fork(&pg.store(&MasterKey::generate()).await).await;
+}
+
+/// One signed chain_tx per sweep id and per (address, nonce); the addresses
+/// worth a look are the credited ones; settling posts the gas once, in the
+/// same DB transaction.
+async fn sweeps_are_insert_once_and_settle_once<S: Store + DepositStore + SweepStore>(store: &S) {
+    let merchant = new_merchant(store).await;
+    for (address, index) in [("0xA", 3), ("0xB", 4), ("0xC", 5)] {
+        let owned = DepositAddress {
+            chain: "ETH".into(),
+            address: address.into(),
+            app_id: merchant.clone(),
+            user_id: Some(format!("user-{index}")),
+            order_id: None,
+            notify_url: None,
+            derivation_index: index,
+        };
+        store.insert_permanent_address(&owned, NOW).await.unwrap();
+    }
+    // 0xA and 0xC were paid; 0xB never was.
+    for (address, txid) in [("0xA", "0x0a"), ("0xC", "0x0c")] {
+        let transfer = ChainTransfer {
+            to_address: address.into(),
+            ..devnet_transfer(txid, 1)
+        };
+        let credit = DepositCredit {
+            deposit: NewDeposit {
+                record_id: format!("record-{txid}"),
+                transfer,
+                app_id: merchant.clone(),
+                user_id: None,
+                order_id: None,
+                coin_id: usdt(),
+                service_fee: Amount::ZERO,
+                credit_amount: Amount::from_base_units(1),
+                credited_at: NOW,
+            },
+            entry: move_units(custody(), Account::MerchantAvailable(merchant.clone()), 1),
+            meta: meta("deposit"),
+            webhook: webhook(&merchant, &format!("record-{txid}"), "Direct Deposit"),
+        };
+        store.credit_deposits("ETH", None, &[credit]).await.unwrap();
+    }
+    assert_eq!(
+        store
+            .credited_deposit_addresses("ETH", "", 10)
+            .await
+            .unwrap(),
+        [("0xA".to_owned(), 3), ("0xC".to_owned(), 5)]
+    );
+    assert_eq!(
+        store
+            .credited_deposit_addresses("ETH", "0xA", 1)
+            .await
+            .unwrap(),
+        [("0xC".to_owned(), 5)]
+    );
+    assert!(
+        store
+            .credited_deposit_addresses("BSC", "", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let sweep = |nonce: u64| SignedSweep {
+        chain: "ETH".to_owned(),
+        sweep_id: format!("0xA:{nonce}"),
+        from_address: "0xA".to_owned(),
+        to_address: "0xHot".to_owned(),
+        token_id: "usdt-eth".to_owned(),
+        amount: Amount::from_base_units(u128::MAX),
+        nonce,
+        txid: format!("0x{nonce}"),
+        raw_tx: format!("0x02{nonce}"),
+        top_up_payout_id: Some(format!("sweep-top-up:0xA:{nonce}")),
+        created_at_ms: NOW_MS + i64::try_from(nonce).unwrap(),
+    };
+    assert_eq!(
+        store.insert_signed_sweep(&sweep(0)).await.unwrap(),
+        SweepInsert::Inserted
+    );
+    // Signed again (another instance, or after a crash): the first one wins.
+    let again = SignedSweep {
+        txid: "0xother".to_owned(),
+        ..sweep(0)
+    };
+    assert_eq!(
+        store.insert_signed_sweep(&again).await.unwrap(),
+        SweepInsert::Existing(Box::new(sweep(0)))
+    );
+    let same_nonce = SignedSweep {
+        sweep_id: "0xA:other".to_owned(),
+        ..sweep(0)
+    };
+    assert_eq!(
+        store.insert_signed_sweep(&same_nonce).await.unwrap(),
+        SweepInsert::NonceTaken
+    );
+    assert_eq!(store.open_sweeps("ETH").await.unwrap(), [sweep(0)]);
+
+    // Settled once: the gas posted with it; a second settlement posts nothing.
+    let entries_before = store.journal_len().await.unwrap();
+    let gas = JournalEntry::transfer(
+        Account::OperatorNetworkCosts,
+        custody(),
+        usdt(),
+        Amount::from_base_units(21_000),
+    )
+    .unwrap();
+    let settlement = SweepSettlement {
+        succeeded: true,
+        gas_cost: Amount::from_base_units(21_000),
+        settled_at_ms: NOW_MS + 5,
+    };
+    for expected in [true, false] {
+        assert_eq!(
+            store
+                .settle_sweep(
+                    "ETH",
+                    "0xA:0",
+                    &settlement,
+                    Some((&gas, &meta("sweep gas")))
+                )
+                .await
+                .unwrap(),
+            expected
+        );
+    }
+    assert_eq!(store.journal_len().await.unwrap(), entries_before + 1);
+    assert!(store.open_sweeps("ETH").await.unwrap().is_empty());
+    let balances = store.all_balances().await.unwrap();
+    let costs = &balances[&(Account::OperatorNetworkCosts, usdt())];
+    assert_eq!(costs.debits_posted, Amount::from_base_units(21_000));
+
+    // A refused sweep is forgotten, its nonce free again; a settled one stays.
+    let refused = SignedSweep {
+        top_up_payout_id: None,
+        ..sweep(1)
+    };
+    store.insert_signed_sweep(&refused).await.unwrap();
+    store.forget_signed_sweep("ETH", "0xA:1").await.unwrap();
+    store.forget_signed_sweep("ETH", "0xA:0").await.unwrap();
+    assert_eq!(
+        store.insert_signed_sweep(&sweep(1)).await.unwrap(),
+        SweepInsert::Inserted
+    );
+    let listed = store.sweeps("ETH", 10).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!((&listed[0].sweep, &listed[0].settled), (&sweep(1), &None));
+    assert_eq!(
+        (&listed[1].sweep, &listed[1].settled),
+        (&sweep(0), &Some(settlement))
+    );
+    assert_eq!(store.sweeps("ETH", 1).await.unwrap().len(), 1);
+    assert!(verify_ledger(store).await.unwrap().mismatches.is_empty());
+}
+
+#[tokio::test]
+async fn sqlite_sweeps_are_insert_once_and_settle_once() {
+    let dir = tempfile::tempdir().unwrap();
+    sweeps_are_insert_once_and_settle_once(&sqlite_store(&dir, &MasterKey::generate()).await).await;
+}
+
+#[tokio::test]
+async fn pg_sweeps_are_insert_once_and_settle_once() {
+    let Some(pg) = PgSchema::new().await else {
+        return;
+    };
+    sweeps_are_insert_once_and_settle_once(&pg.store(&MasterKey::generate()).await).await;
 }
 
 #[tokio::test]

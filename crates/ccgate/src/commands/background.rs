@@ -1,5 +1,6 @@
 //! The loops `serve` runs beside the HTTP server: the deposit watcher, the
-//! withdrawal worker and webhook delivery. Each can be stopped and awaited, so
+//! withdrawal worker, webhook delivery and, per EVM chain with a node, the
+//! sweeper. Each can be stopped and awaited, so
 //! shutdown waits for the tick in progress instead of cutting it. In sandbox
 //! mode each tick holds the sandbox's gate, so a clock advance (which drives
 //! the same loops itself) never runs beside one.
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backend::Backend;
+use ccgate_chain::Sweeper;
 use ccgate_engine::clock::Clock;
 use ccgate_engine::deposits::DepositWatcher;
 use ccgate_engine::webhooks::{DeliveryConfig, WebhookSender};
@@ -21,6 +23,9 @@ use tokio::task::JoinHandle;
 const WATCH_INTERVAL_MS: u64 = 200;
 /// How often due webhooks are looked for.
 const DELIVERY_INTERVAL_MS: u64 = 100;
+/// How often deposit addresses' balances are read for sweeping: each look
+/// asks the node for every credited address's balances.
+const SWEEP_INTERVAL_MS: u64 = 1_000;
 
 /// The loops over `state`'s chains and `backend`; delivery hands its claims
 /// back once `stopped` turns `true`.
@@ -48,9 +53,11 @@ pub fn loops<B: Backend>(
     })
 }
 
-/// Runs `loops` on their intervals, on `clock`'s time, until `stopped`.
+/// Runs `loops` and `sweepers` on their intervals, on `clock`'s time, until
+/// `stopped`.
 pub fn spawn(
     loops: &Loops,
+    sweepers: &[Sweeper],
     clock: &Arc<dyn Clock>,
     stopped: &watch::Receiver<bool>,
     gate: Option<Arc<Mutex<()>>>,
@@ -65,7 +72,7 @@ pub fn spawn(
     let watcher = Arc::clone(&loops.watcher);
     let withdrawals = Arc::clone(&loops.withdrawals);
     let sender = loops.sender.clone();
-    vec![
+    let mut handles = vec![
         tokio::spawn(every(WATCH_INTERVAL_MS, "deposit watcher").run(move |now| {
             let watcher = Arc::clone(&watcher);
             async move { watcher.tick(now).await }
@@ -80,7 +87,20 @@ pub fn spawn(
                 async move { sender.tick(now).await }
             }),
         ),
-    ]
+    ];
+    for sweeper in sweepers {
+        let sweeper = sweeper.clone();
+        handles.push(tokio::spawn(every(SWEEP_INTERVAL_MS, "sweeper").run(
+            move |now| {
+                let sweeper = sweeper.clone();
+                async move {
+                    let done = sweeper.tick(now).await?;
+                    Ok(done.sent + done.topped_up + done.settled)
+                }
+            },
+        )));
+    }
+    handles
 }
 
 struct Every {

@@ -138,7 +138,7 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<()> {
     // Latency with the production loops running: a second block of payments
     // to the same addresses, timed from the block that confirms it.
     let loops = background::loops(&state, &sqlite, DeliveryConfig::default(), stopped.clone())?;
-    let loops = background::spawn(&loops, &state.clock, &stopped, None);
+    let loops = background::spawn(&loops, &[], &state.clock, &stopped, None);
     wait_for_webhooks(&arrivals, &first_round).await?;
     let txids = pay_everyone(&devnet, &addresses).await?;
     devnet

@@ -104,7 +104,7 @@ pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<()> {
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let loops = background::loops(&state, &sqlite, DeliveryConfig::default(), stopped.clone())?;
-    let loops = background::spawn(&loops, &state.clock, &stopped, None);
+    let loops = background::spawn(&loops, &[], &state.clock, &stopped, None);
     let mut latencies_ms = Vec::with_capacity(args.payments as usize);
     for user in 0..args.payments {
         let address = state

@@ -1,9 +1,12 @@
-use ccgate_chain::HotWallet;
 use ccgate_chain::keys::evm_hot_wallet_key;
+use ccgate_chain::{ChainAdapter, ChainSet, HotWallet};
 use ccgate_engine::addresses::load_deposit_seed;
+use ccgate_ledger::{Amount, TokenId};
+use ccgate_store::SweepRecord;
 use serde_json::json;
 
 use crate::backend::Database;
+use crate::config::Settings;
 
 /// `ccgate evm hot-wallet`: where payouts come from, for the operator to fund.
 pub async fn hot_wallet(database: &Database, json: bool) -> anyhow::Result<()> {
@@ -15,4 +18,124 @@ pub async fn hot_wallet(database: &Database, json: bool) -> anyhow::Result<()> {
         println!("EVM hot wallet: {}", wallet.address());
     }
     Ok(())
+}
+
+/// Sweeps listed per chain by `ccgate evm sweeps`.
+const SWEEPS_LISTED: u32 = 50;
+
+/// `ccgate evm sweeps`: per EVM chain with a node, each credited deposit
+/// address's balance per token (read from the node) against its threshold,
+/// and the latest sweeps.
+pub async fn sweeps(database: &Database, settings: &Settings, json: bool) -> anyhow::Result<()> {
+    let chains = ChainSet::new(
+        &settings.registry,
+        database.store(),
+        database.deposits(),
+        &settings.evm,
+        None,
+    )?;
+    let store = database.sweeps();
+    let mut report = Vec::new();
+    for chain in chains.evm_chains() {
+        let code = chain.chain().code.to_string();
+        let waiting = chain.waiting_balances(store.as_ref()).await?;
+        let sweeps = store.sweeps(&code, SWEEPS_LISTED).await?;
+        let native = chain.native_token_id().cloned();
+        report.push((code, native, waiting, sweeps));
+    }
+    let decimal =
+        |token_id: &str, amount: Amount| match settings.registry.token(&TokenId::new(token_id)) {
+            Some((coin, _)) => amount.to_decimal_string(coin.precision),
+            None => amount.base_units().to_string(),
+        };
+    if json {
+        let chains: Vec<_> = report
+            .iter()
+            .map(|(code, native, waiting, sweeps)| {
+                let balances: Vec<_> = waiting
+                    .iter()
+                    .map(|balance| {
+                        json!({
+                            "address": balance.address,
+                            "token_id": balance.token_id.as_str(),
+                            "symbol": balance.symbol,
+                            "balance": decimal(balance.token_id.as_str(), balance.balance),
+                            "sweep_min": balance.threshold.map(|min| decimal(balance.token_id.as_str(), min)),
+                            "above_threshold": balance.above_threshold(),
+                            "sweep_in_flight": balance.in_flight,
+                        })
+                    })
+                    .collect();
+                let sweeps: Vec<_> = sweeps
+                    .iter()
+                    .map(|record| {
+                        let sweep = &record.sweep;
+                        json!({
+                            "sweep_id": sweep.sweep_id,
+                            "from_address": sweep.from_address,
+                            "to_address": sweep.to_address,
+                            "token_id": sweep.token_id,
+                            "amount": decimal(&sweep.token_id, sweep.amount),
+                            "txid": sweep.txid,
+                            "top_up_payout_id": sweep.top_up_payout_id,
+                            "state": sweep_state(record),
+                            "gas_cost": record.settled.as_ref().map(|settled| match native {
+                                Some(native) => decimal(native.as_str(), settled.gas_cost),
+                                None => settled.gas_cost.base_units().to_string(),
+                            }),
+                        })
+                    })
+                    .collect();
+                json!({"chain": code, "balances": balances, "sweeps": sweeps})
+            })
+            .collect();
+        println!("{}", json!({ "chains": chains }));
+        return Ok(());
+    }
+    if report.is_empty() {
+        println!("no EVM chain has a node configured ([evm.CODE] in the config file)");
+    }
+    for (code, _, waiting, sweeps) in &report {
+        println!("{code}: balances at deposit addresses");
+        for balance in waiting {
+            let threshold = match balance.threshold {
+                Some(min) => format!("sweep_min {}", decimal(balance.token_id.as_str(), min)),
+                None => "not swept (no sweep_min)".to_owned(),
+            };
+            let status = if balance.in_flight {
+                "sweep in flight"
+            } else if balance.above_threshold() {
+                "above threshold, to sweep"
+            } else {
+                "waiting"
+            };
+            println!(
+                "  {} {} {} ({threshold}): {status}",
+                balance.address,
+                decimal(balance.token_id.as_str(), balance.balance),
+                balance.symbol
+            );
+        }
+        println!("{code}: sweeps (newest first)");
+        for record in sweeps {
+            let sweep = &record.sweep;
+            println!(
+                "  {} {} {} {} txid {}",
+                sweep.sweep_id,
+                decimal(&sweep.token_id, sweep.amount),
+                sweep.token_id,
+                sweep_state(record),
+                sweep.txid
+            );
+        }
+    }
+    Ok(())
+}
+
+fn sweep_state(record: &SweepRecord) -> &'static str {
+    match &record.settled {
+        None => "in_flight",
+        Some(settled) if settled.succeeded => "done",
+        Some(_) => "reverted",
+    }
 }

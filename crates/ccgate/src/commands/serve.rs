@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use ccgate_chain::keys::evm_hot_wallet_key;
-use ccgate_chain::{ChainSet, HotWallet};
+use ccgate_chain::{ChainSet, HotWallet, Sweeper};
 use ccgate_engine::addresses::{AddressBook, load_deposit_seed};
 use ccgate_engine::clock::Clock;
 use ccgate_engine::orders::Orders;
@@ -239,7 +239,24 @@ async fn run_with<B: Backend>(
     } else {
         None
     };
-    let loops = background::spawn(&loops, &state.clock, &stopped, gate);
+    // Sweeping signs with deposit addresses' keys: the seed is read here, for
+    // the chains with a node only.
+    let sweepers = if state.chains.evm_chains().next().is_some() {
+        let seed = Arc::new(
+            load_deposit_seed(store.backend())
+                .await
+                .context("load the deposit seed")?,
+        );
+        let sweeps = Arc::new(store.backend().clone());
+        state
+            .chains
+            .evm_chains()
+            .map(|chain| Sweeper::new(Arc::clone(chain), Arc::clone(&seed), sweeps.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let loops = background::spawn(&loops, &sweepers, &state.clock, &stopped, gate);
     if !args.no_admin {
         if !args.admin_listen.ip().is_loopback() {
             anyhow::bail!(

@@ -784,3 +784,178 @@ fn evm_reorgs_drop_unconfirmed_payments_and_report_credited_ones() {
             .contains("all equal")
     );
 }
+
+/// The `ledger verify` line's count of journal entries.
+fn journal_entries(gateway: &Gateway, config: &str) -> u64 {
+    let verified = gateway.cli_ok(&["ledger", "verify", "--config", config]);
+    assert!(verified.contains("all equal"), "{verified}");
+    verified
+        .split_whitespace()
+        .next()
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("{verified}"))
+}
+
+/// The gas a mined chain_tx paid, in wei.
+fn gas_paid(ganache: &Ganache, txid: &str) -> u128 {
+    let receipt = ganache.rpc("eth_getTransactionReceipt", json!([txid]));
+    let quantity = |field: &str| {
+        u128::from_str_radix(
+            receipt[field].as_str().unwrap().trim_start_matches("0x"),
+            16,
+        )
+        .unwrap()
+    };
+    quantity("gasUsed") * quantity("effectiveGasPrice")
+}
+
+/// Sweeping: a native deposit and a token deposit above their `sweep_min`
+/// moved to the hot wallet (the token after a gas top-up from it), the gas
+/// of both posted to the journal as network costs; a token deposit below its
+/// threshold left where it is and shown waiting by `ccgate evm sweeps`.
+#[test]
+fn evm_deposits_above_the_threshold_are_swept_into_the_hot_wallet() {
+    let Some(cli) = ganache_installed() else {
+        return;
+    };
+    let ganache = Ganache::start(&cli);
+    let contract = ganache.deploy_token();
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_file(config_dir.path(), &ganache, &contract, 500);
+    // [evm.GANACHE] is the file's last section: this line lands in it.
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&config)
+        .unwrap();
+    writeln!(file, "sweep_min = {{ TUSDT = \"5\", GETH = \"0.1\" }}").unwrap();
+    let config = config.to_str().unwrap();
+    let gateway = Gateway::start(&["--config", config]);
+    let merchant = gateway.demo.clone().unwrap();
+    let receiver = HttpStub::start(200, "success");
+
+    let hot: Value =
+        serde_json::from_str(&gateway.cli_ok(&["evm", "hot-wallet", "--json", "--config", config]))
+            .unwrap();
+    let hot = hot["address"].as_str().unwrap().to_owned();
+    // Gas for the token sweep's top-up.
+    ganache.pay_native(&hot, 1_000_000_000_000_000_000);
+    let hot_native_before = native_balance(&ganache, &hot);
+
+    let token_address = order(
+        &gateway,
+        &merchant,
+        TOKEN,
+        "sweep-token",
+        "20",
+        &receiver.url,
+    );
+    let native_address = order(
+        &gateway,
+        &merchant,
+        NATIVE_TOKEN,
+        "sweep-native",
+        "1",
+        &receiver.url,
+    );
+    let small_address = order(
+        &gateway,
+        &merchant,
+        TOKEN,
+        "sweep-small",
+        "2",
+        &receiver.url,
+    );
+    ganache.pay_token(&contract, &token_address, 20_000_000);
+    ganache.pay_native(&native_address, 1_000_000_000_000_000_000);
+    ganache.pay_token(&contract, &small_address, 2_000_000);
+    ganache.mine(CONFIRMATIONS);
+    receiver.wait_for_requests(3);
+    let entries_credited = journal_entries(&gateway, config);
+
+    let sweeps_of = || -> Value {
+        let listed: Value =
+            serde_json::from_str(&gateway.cli_ok(&["evm", "sweeps", "--json", "--config", config]))
+                .unwrap();
+        listed["chains"][0].clone()
+    };
+    // Settled at the confirmations, mined here.
+    let done = eventually(60, "both sweeps settled", || {
+        ganache.mine(1);
+        let chain = sweeps_of();
+        let sweeps = chain["sweeps"].as_array().unwrap().clone();
+        let settled = sweeps
+            .iter()
+            .filter(|sweep| sweep["state"] == "done")
+            .count();
+        if settled == 2 {
+            Ok(chain)
+        } else {
+            Err(chain.to_string())
+        }
+    });
+    let sweeps = done["sweeps"].as_array().unwrap();
+    let sweep_from = |address: &str| {
+        sweeps
+            .iter()
+            .find(|sweep| sweep["from_address"] == address)
+            .unwrap_or_else(|| panic!("no sweep from {address}: {done}"))
+            .clone()
+    };
+
+    // The token: all of it at the hot wallet, after a top-up of gas.
+    let token_sweep = sweep_from(&token_address);
+    assert_eq!(token_sweep["amount"], "20", "{token_sweep}");
+    assert!(token_sweep["top_up_payout_id"].is_string(), "{token_sweep}");
+    assert_eq!(balance_of(&ganache, &contract, &token_address), 0);
+    assert_eq!(balance_of(&ganache, &contract, &hot), 20_000_000);
+    let token_sweep_gas = gas_paid(&ganache, token_sweep["txid"].as_str().unwrap());
+    // Its cost is its own gas and its top-up's.
+    assert!(
+        units(token_sweep["gas_cost"].as_str().unwrap(), 18) > token_sweep_gas,
+        "{token_sweep}"
+    );
+
+    // The native coin: the balance less the gas, at the hot wallet.
+    let native_sweep = sweep_from(&native_address);
+    let native_swept = units(native_sweep["amount"].as_str().unwrap(), 18);
+    let native_gas = units(native_sweep["gas_cost"].as_str().unwrap(), 18);
+    assert_eq!(
+        native_gas,
+        gas_paid(&ganache, native_sweep["txid"].as_str().unwrap())
+    );
+    assert_eq!(
+        native_balance(&ganache, &native_address),
+        1_000_000_000_000_000_000 - native_swept - native_gas
+    );
+    assert!(native_swept > 999_000_000_000_000_000, "{native_sweep}");
+    // The hot wallet gained the swept coin, less the top-up it paid.
+    let hot_native_after = native_balance(&ganache, &hot);
+    assert!(
+        hot_native_after > hot_native_before && hot_native_after < hot_native_before + native_swept,
+        "{hot_native_before} → {hot_native_after}"
+    );
+
+    // Below its threshold: left at its address, shown waiting.
+    assert_eq!(balance_of(&ganache, &contract, &small_address), 2_000_000);
+    let small = done["balances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|balance| balance["address"] == small_address && balance["symbol"] == "TUSDT")
+        .unwrap_or_else(|| panic!("{done}"))
+        .clone();
+    assert_eq!(small["balance"], "2", "{small}");
+    assert_eq!(small["sweep_min"], "5", "{small}");
+    assert_eq!(small["above_threshold"], false, "{small}");
+    let text = gateway.cli_ok(&["evm", "sweeps", "--config", config]);
+    assert!(text.contains(&small_address), "{text}");
+
+    // The top-up paid a deposit address but is no deposit: once a later
+    // payment (in a later block) is credited, the watcher has scanned past it
+    // and only that payment was added — with one gas entry per sweep.
+    ganache.pay_native(&small_address, 10_000_000_000_000_000);
+    ganache.mine(CONFIRMATIONS);
+    receiver.wait_for_requests(4);
+    assert_eq!(journal_entries(&gateway, config), entries_credited + 2 + 1);
+    assert_eq!(webhooks(&receiver).len(), 4);
+}

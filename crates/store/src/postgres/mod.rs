@@ -6,6 +6,7 @@
 pub(crate) mod deposits;
 mod payouts;
 mod reorgs;
+mod sweeps;
 mod withdrawals;
 
 use std::collections::BTreeMap;

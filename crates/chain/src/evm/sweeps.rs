@@ -1,0 +1,605 @@
+//! Sweeping (CCPayment's "token aggregation"): what deposit addresses hold is
+//! moved to the hot wallet — the native coin directly (its balance less the
+//! gas), a token after the hot wallet sent the address the gas for it. Each
+//! sweep chain_tx is signed by the address's own key, stored before its
+//! broadcast (insert-once per `<address>:<nonce>`), and settled from its
+//! receipt: the gas it and its top-up cost is posted to the journal as a
+//! network cost (operator:network_costs ← custody), in the DB transaction
+//! that marks it settled. Value moving between our own addresses stays in
+//! custody, so the gas is the only entry.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy::eips::eip2718::Encodable2718;
+use alloy::network::{TransactionBuilder, TxSignerSync};
+use alloy::primitives::{Address, B256, Bytes, TxHash, TxKind, U256};
+use alloy::providers::Provider;
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolCall;
+use ccgate_ledger::{Account, Amount, JournalEntry, TokenId};
+use ccgate_store::{EntryMeta, SignedSweep, SweepInsert, SweepSettlement, SweepStore};
+use secrecy::ExposeSecret;
+
+use super::{
+    ALREADY_SENT_ANSWERS, ChainToken, EvmChain, NATIVE_TRANSFER_GAS, balanceOfCall, transferCall,
+};
+use crate::adapter::{ChainAdapter, ChainError};
+use crate::keys::{DepositSeed, evm_deposit_key};
+
+/// How a sweep's gas top-up payout id starts: `sweep-top-up:<sweep id>`.
+pub(super) const TOP_UP_PAYOUT_PREFIX: &str = "sweep-top-up:";
+
+/// Deposit addresses read from the store per page.
+const ADDRESSES_PER_PAGE: u32 = 500;
+
+/// One token's balance at one deposit address, and whether it is worth a sweep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingBalance {
+    pub address: String,
+    pub derivation_index: u32,
+    pub token_id: TokenId,
+    pub symbol: String,
+    /// In the coin's base units.
+    pub balance: Amount,
+    /// The configured minimum (`sweep_min`); `None`: this token is not swept.
+    pub threshold: Option<Amount>,
+    /// A sweep of this address is signed and not settled yet.
+    pub in_flight: bool,
+}
+
+impl WaitingBalance {
+    pub fn above_threshold(&self) -> bool {
+        self.threshold
+            .is_some_and(|min| !self.balance.is_zero() && self.balance >= min)
+    }
+}
+
+/// What one sweeping tick did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepTick {
+    /// Sweeps signed and broadcast.
+    pub sent: usize,
+    /// Top-ups of gas sent to deposit addresses.
+    pub topped_up: usize,
+    /// Sweeps whose receipt settled them (gas posted).
+    pub settled: usize,
+}
+
+/// The sweeping loop of one EVM chain: what signs (the deposit seed) and
+/// where sweeps are kept.
+#[derive(Debug, Clone)]
+pub struct Sweeper {
+    chain: Arc<EvmChain>,
+    seed: Arc<DepositSeed>,
+    sweeps: Arc<dyn SweepStore>,
+}
+
+impl Sweeper {
+    pub fn new(chain: Arc<EvmChain>, seed: Arc<DepositSeed>, sweeps: Arc<dyn SweepStore>) -> Self {
+        Sweeper {
+            chain,
+            seed,
+            sweeps,
+        }
+    }
+
+    /// Settles the sweeps whose receipts arrived, then starts a sweep (or its
+    /// gas top-up) for every address holding a token above its threshold
+    /// with no sweep in flight.
+    pub async fn tick(&self, now_unix_ms: i64) -> Result<SweepTick, ChainError> {
+        let mut done = SweepTick {
+            settled: self.settle_open_sweeps(now_unix_ms).await?,
+            ..SweepTick::default()
+        };
+        let waiting = self.chain.waiting_balances(self.sweeps.as_ref()).await?;
+        // One sweep at a time per address: its nonce and its gas budget.
+        let mut busy: BTreeSet<String> = waiting
+            .iter()
+            .filter(|balance| balance.in_flight)
+            .map(|balance| balance.address.clone())
+            .collect();
+        for balance in waiting.iter().filter(|balance| balance.above_threshold()) {
+            if busy.contains(&balance.address) {
+                continue;
+            }
+            // One address the node refuses to sweep (a token that reverts
+            // its transfers…) must not hold back the others.
+            match self.sweep(balance, now_unix_ms).await {
+                Ok(SweepStep::Sent) => done.sent += 1,
+                Ok(SweepStep::ToppedUp) => done.topped_up += 1,
+                Ok(SweepStep::Waiting) => {}
+                Err(err) => {
+                    tracing::warn!(chain = %self.chain.chain.code, address = %balance.address,
+                        token_id = %balance.token_id, error = %err, "sweep not started");
+                }
+            }
+            busy.insert(balance.address.clone());
+        }
+        Ok(done)
+    }
+
+    async fn settle_open_sweeps(&self, now_unix_ms: i64) -> Result<usize, ChainError> {
+        let chain = &self.chain;
+        let mut settled = 0;
+        let open = self.sweeps.open_sweeps(chain.chain.code.as_str()).await?;
+        if open.is_empty() {
+            return Ok(0);
+        }
+        let confirmed = chain
+            .chain
+            .confirmed_height(chain.height(now_unix_ms).await?);
+        for sweep in open {
+            let Some(mined) = chain.mined(&sweep.txid).await? else {
+                chain
+                    .broadcast_if_unknown(&sweep.txid, &sweep.raw_tx)
+                    .await?;
+                continue;
+            };
+            // Settled, and its gas posted, only at the chain's confirmations:
+            // a reorganisation before them may drop it (its bytes then go
+            // out again), and it stays in flight until then.
+            if confirmed.is_none_or(|confirmed| confirmed < mined.block_height) {
+                continue;
+            }
+            let top_up_gas = match &sweep.top_up_payout_id {
+                Some(payout_id) => chain.top_up_gas(payout_id).await?,
+                None => U256::ZERO,
+            };
+            let native = chain.native_token()?;
+            let gas_cost = native.amount(mined.gas_wei.saturating_add(top_up_gas))?;
+            let settlement = SweepSettlement {
+                succeeded: mined.succeeded,
+                gas_cost,
+                settled_at_ms: now_unix_ms,
+            };
+            let entry = if gas_cost.is_zero() {
+                None
+            } else {
+                Some(
+                    JournalEntry::transfer(
+                        Account::OperatorNetworkCosts,
+                        Account::ChainCustody(chain.chain.code.clone()),
+                        native.token.coin_id.clone(),
+                        gas_cost,
+                    )
+                    .map_err(|err| ChainError::Config(format!("sweep gas entry: {err}")))?,
+                )
+            };
+            let meta = EntryMeta {
+                kind: "sweep_gas",
+                reason: format!("gas of sweep {} ({})", sweep.sweep_id, sweep.txid),
+                created_at: now_unix_ms / 1000,
+            };
+            if self
+                .sweeps
+                .settle_sweep(
+                    &sweep.chain,
+                    &sweep.sweep_id,
+                    &settlement,
+                    entry.as_ref().map(|entry| (entry, &meta)),
+                )
+                .await?
+            {
+                settled += 1;
+            }
+        }
+        Ok(settled)
+    }
+
+    async fn sweep(
+        &self,
+        balance: &WaitingBalance,
+        now_unix_ms: i64,
+    ) -> Result<SweepStep, ChainError> {
+        let chain = &self.chain;
+        let key = evm_deposit_key(&self.seed, balance.derivation_index)
+            .map_err(|err| ChainError::Config(format!("deposit key: {err}")))?;
+        let signer = PrivateKeySigner::from_bytes(&B256::from(*key.expose_secret()))
+            .map_err(|_| ChainError::Config("a deposit key is not a valid secp256k1 key".into()))?;
+        let from = signer.address();
+        if from.to_checksum(None) != balance.address {
+            return Err(ChainError::Config(format!(
+                "deposit address {} is not index {} of this seed",
+                balance.address, balance.derivation_index
+            )));
+        }
+        let Some(wallet) = chain.hot_wallet.as_ref() else {
+            return Err(ChainError::Config(
+                "this process holds no hot wallet".to_owned(),
+            ));
+        };
+        let hot_wallet = wallet.signer.address();
+        let (entry, contract) = chain.token_of_id(&balance.token_id)?;
+        let nonce = chain
+            .provider
+            .get_transaction_count(from)
+            .pending()
+            .await
+            .map_err(|err| chain.node_error("eth_getTransactionCount", err))?;
+        // Another instance may have swept this address since the balances
+        // were read: its sweep is stored before its broadcast, so after the
+        // nonce it took is counted, either its row is open here or its
+        // receipt is in the balance read now. Either way nothing stale is
+        // signed at the next nonce.
+        if self
+            .sweeps
+            .open_sweeps(chain.chain.code.as_str())
+            .await?
+            .iter()
+            .any(|open| open.from_address == balance.address)
+        {
+            return Ok(SweepStep::Waiting);
+        }
+        let current = chain
+            .balances_of(from)
+            .await?
+            .into_iter()
+            .find(|(held, _)| held.token.id == balance.token_id)
+            .map_or(Amount::ZERO, |(_, amount)| amount);
+        if !(WaitingBalance {
+            balance: current,
+            ..balance.clone()
+        })
+        .above_threshold()
+        {
+            return Ok(SweepStep::Waiting);
+        }
+        let units = entry.chain_units(current)?;
+        let sweep_id = format!("{}:{nonce}", balance.address);
+        let top_up_id = format!("{TOP_UP_PAYOUT_PREFIX}{sweep_id}");
+        let mut max_fee_per_gas = chain.read_max_fee_per_gas().await?;
+        let native_wei = chain
+            .provider
+            .get_balance(from)
+            .await
+            .map_err(|err| chain.node_error("eth_getBalance", err))?;
+        let (kind, value, input, gas_limit, amount, top_up) = match contract {
+            None => {
+                let gas = U256::from(max_fee_per_gas) * U256::from(NATIVE_TRANSFER_GAS);
+                // What is left after the gas; nothing worth a chain_tx
+                // when the gas would eat it all.
+                let Some(value) = units.checked_sub(gas).filter(|value| !value.is_zero()) else {
+                    return Ok(SweepStep::Waiting);
+                };
+                (
+                    TxKind::Call(hot_wallet),
+                    value,
+                    Bytes::new(),
+                    NATIVE_TRANSFER_GAS,
+                    entry.amount(value)?,
+                    None,
+                )
+            }
+            Some(contract) => {
+                let input = Bytes::from(
+                    transferCall {
+                        to: hot_wallet,
+                        value: units,
+                    }
+                    .abi_encode(),
+                );
+                let request = TransactionRequest::default()
+                    .with_from(from)
+                    .with_to(contract)
+                    .with_input(input.clone());
+                let estimated = chain
+                    .provider
+                    .estimate_gas(request)
+                    .await
+                    .map_err(|err| chain.node_error("eth_estimateGas", err))?;
+                // The same margin as a token payout: state may move before
+                // the sweep is mined.
+                let gas_limit = estimated.saturating_add(estimated / 5);
+                let needed = U256::from(max_fee_per_gas) * U256::from(gas_limit);
+                let topped_up = wallet
+                    .payouts
+                    .signed_payout(chain.chain.code.as_str(), &top_up_id)
+                    .await?;
+                if native_wei < needed {
+                    match topped_up {
+                        None => {
+                            self.send_top_up(&top_up_id, from, needed - native_wei, now_unix_ms)
+                                .await?;
+                            return Ok(SweepStep::ToppedUp);
+                        }
+                        Some(top_up) => {
+                            let Some(_) = chain.mined(&top_up.txid).await? else {
+                                chain
+                                    .broadcast_if_unknown(&top_up.txid, &top_up.raw_tx)
+                                    .await?;
+                                return Ok(SweepStep::Waiting);
+                            };
+                            // The top-up arrived but the fee rose since:
+                            // sign within what the address holds.
+                            let affordable = native_wei / U256::from(gas_limit);
+                            max_fee_per_gas = u128::try_from(affordable)
+                                .unwrap_or(u128::MAX)
+                                .min(max_fee_per_gas);
+                        }
+                    }
+                }
+                (
+                    TxKind::Call(contract),
+                    U256::ZERO,
+                    input,
+                    gas_limit,
+                    current,
+                    Some(top_up_id),
+                )
+            }
+        };
+        let max_priority_fee_per_gas = chain
+            .provider
+            .get_max_priority_fee_per_gas()
+            .await
+            .map_err(|err| chain.node_error("eth_maxPriorityFeePerGas", err))?
+            .min(max_fee_per_gas);
+        let mut chain_tx = TxEip1559 {
+            chain_id: chain.config.chain_id,
+            nonce,
+            gas_limit,
+            max_fee_per_gas,
+            max_priority_fee_per_gas,
+            to: kind,
+            value,
+            access_list: Default::default(),
+            input,
+        };
+        let signature = signer
+            .sign_transaction_sync(&mut chain_tx)
+            .map_err(|err| ChainError::Config(format!("sign a sweep: {err}")))?;
+        let envelope = TxEnvelope::from(chain_tx.into_signed(signature));
+        let top_up_payout_id = match top_up {
+            // Only a top-up that was sent belongs to this sweep's cost.
+            Some(id) => wallet
+                .payouts
+                .signed_payout(chain.chain.code.as_str(), &id)
+                .await?
+                .map(|_| id),
+            None => None,
+        };
+        let sweep = SignedSweep {
+            chain: chain.chain.code.to_string(),
+            sweep_id,
+            from_address: balance.address.clone(),
+            to_address: hot_wallet.to_checksum(None),
+            token_id: balance.token_id.to_string(),
+            amount,
+            nonce,
+            txid: envelope.tx_hash().to_string(),
+            raw_tx: format!("0x{}", hex::encode(envelope.encoded_2718())),
+            top_up_payout_id,
+            created_at_ms: now_unix_ms,
+        };
+        let (sweep, fresh) = match self.sweeps.insert_signed_sweep(&sweep).await? {
+            SweepInsert::Inserted => (sweep, true),
+            SweepInsert::Existing(first) => (*first, false),
+            // Another instance signed this address's nonce for another sweep
+            // id: impossible with ids made of the nonce, but never sent twice.
+            SweepInsert::NonceTaken => return Ok(SweepStep::Waiting),
+        };
+        if let Some(refusal) = chain.broadcast_raw(&sweep.txid, &sweep.raw_tx).await?
+            && fresh
+        {
+            tracing::warn!(chain = %chain.chain.code, sweep_id = %sweep.sweep_id, %refusal,
+                "the node refused the sweep; forgotten, tried again next tick");
+            self.sweeps
+                .forget_signed_sweep(&sweep.chain, &sweep.sweep_id)
+                .await?;
+            return Ok(SweepStep::Waiting);
+        }
+        Ok(SweepStep::Sent)
+    }
+
+    /// Sends the address the native coin its token sweep's gas needs, as a
+    /// payout of the hot wallet (its nonce shared with withdrawals').
+    async fn send_top_up(
+        &self,
+        top_up_id: &str,
+        to: Address,
+        wei: U256,
+        now_unix_ms: i64,
+    ) -> Result<(), ChainError> {
+        let chain = &self.chain;
+        let wallet = chain
+            .hot_wallet
+            .as_ref()
+            .ok_or_else(|| ChainError::Config("this process holds no hot wallet".to_owned()))?;
+        let native = chain.native_token()?;
+        let amount = native.amount(wei)?;
+        let token = native.token.clone();
+        let (payout, fresh) = chain
+            .sign_payout(wallet, top_up_id, to, &token, amount, now_unix_ms)
+            .await?;
+        chain.broadcast(wallet, &payout, fresh).await
+    }
+}
+
+/// A mined chain_tx, from its receipt.
+struct Mined {
+    succeeded: bool,
+    /// Gas used × effective gas price.
+    gas_wei: U256,
+    block_height: u64,
+}
+
+/// What `Sweeper::sweep` did for one balance.
+enum SweepStep {
+    Sent,
+    ToppedUp,
+    /// Nothing this tick (a top-up not mined yet, a balance the gas eats).
+    Waiting,
+}
+
+impl EvmChain {
+    /// Every token balance at the chain's credited deposit addresses, with
+    /// its threshold and whether a sweep of the address is in flight.
+    pub async fn waiting_balances(
+        &self,
+        sweeps: &dyn SweepStore,
+    ) -> Result<Vec<WaitingBalance>, ChainError> {
+        let code = self.chain.code.as_str();
+        let in_flight: BTreeSet<String> = sweeps
+            .open_sweeps(code)
+            .await?
+            .into_iter()
+            .map(|sweep| sweep.from_address)
+            .collect();
+        let mut waiting = Vec::new();
+        let mut after = String::new();
+        loop {
+            let page = sweeps
+                .credited_deposit_addresses(code, &after, ADDRESSES_PER_PAGE)
+                .await?;
+            let full_page = page.len() == ADDRESSES_PER_PAGE as usize;
+            for (address, derivation_index) in page {
+                let owner: Address = address.parse().map_err(|_| {
+                    ChainError::Config(format!("stored deposit address {address:?}"))
+                })?;
+                for (entry, balance) in self.balances_of(owner).await? {
+                    waiting.push(WaitingBalance {
+                        address: address.clone(),
+                        derivation_index,
+                        token_id: entry.token.id.clone(),
+                        symbol: entry.token.symbol.clone(),
+                        balance,
+                        threshold: self.config.sweep_min.get(&entry.token.id).copied(),
+                        in_flight: in_flight.contains(&address),
+                    });
+                }
+                after = address;
+            }
+            if !full_page {
+                return Ok(waiting);
+            }
+        }
+    }
+
+    /// The native coin's and every configured token's balance of `owner`.
+    async fn balances_of(&self, owner: Address) -> Result<Vec<(&ChainToken, Amount)>, ChainError> {
+        let mut balances = Vec::new();
+        if let Some(native) = &self.native {
+            let wei = self
+                .provider
+                .get_balance(owner)
+                .await
+                .map_err(|err| self.node_error("eth_getBalance", err))?;
+            balances.push((native, native.amount(wei)?));
+        }
+        for (contract, entry) in &self.erc20 {
+            let request = TransactionRequest::default()
+                .with_to(*contract)
+                .with_input(Bytes::from(balanceOfCall { owner }.abi_encode()));
+            let answer = self
+                .provider
+                .call(request)
+                .await
+                .map_err(|err| self.node_error("eth_call(balanceOf)", err))?;
+            let units = balanceOfCall::abi_decode_returns(&answer)
+                .map_err(|err| self.node_error("eth_call(balanceOf)", err))?;
+            balances.push((entry, entry.amount(units)?));
+        }
+        Ok(balances)
+    }
+
+    fn native_token(&self) -> Result<&ChainToken, ChainError> {
+        self.native.as_ref().ok_or_else(|| {
+            ChainError::Config(format!(
+                "chain {} has no native coin configured to pay gas",
+                self.chain.code
+            ))
+        })
+    }
+
+    /// A chain_tx's receipt, as sweeping reads it; `None` before it is mined.
+    async fn mined(&self, txid: &str) -> Result<Option<Mined>, ChainError> {
+        let hash: TxHash = txid
+            .parse()
+            .map_err(|_| ChainError::Config(format!("{txid:?} is not a transaction hash")))?;
+        let receipt = self
+            .provider
+            .get_transaction_receipt(hash)
+            .await
+            .map_err(|err| self.node_error("eth_getTransactionReceipt", err))?;
+        receipt
+            .map(|receipt| {
+                let block_height = receipt.block_number.ok_or_else(|| {
+                    self.node_error("eth_getTransactionReceipt", "a receipt without its block")
+                })?;
+                Ok(Mined {
+                    succeeded: receipt.status(),
+                    gas_wei: U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price),
+                    block_height,
+                })
+            })
+            .transpose()
+    }
+
+    /// The gas a sweep's top-up paid; it is mined before its sweep is signed.
+    async fn top_up_gas(&self, payout_id: &str) -> Result<U256, ChainError> {
+        let wallet = self
+            .hot_wallet
+            .as_ref()
+            .ok_or_else(|| ChainError::Config("this process holds no hot wallet".to_owned()))?;
+        let Some(top_up) = wallet
+            .payouts
+            .signed_payout(self.chain.code.as_str(), payout_id)
+            .await?
+        else {
+            return Ok(U256::ZERO);
+        };
+        Ok(self
+            .mined(&top_up.txid)
+            .await?
+            .map_or(U256::ZERO, |mined| mined.gas_wei))
+    }
+
+    /// Broadcasts stored bytes; `Some(refusal)` when the node refuses them
+    /// and does not know them (a chain_tx it already has is out).
+    async fn broadcast_raw(&self, txid: &str, raw_tx: &str) -> Result<Option<String>, ChainError> {
+        let bytes = hex::decode(raw_tx.trim_start_matches("0x")).map_err(|err| {
+            ChainError::Config(format!("stored chain_tx {txid} is not hex: {err}"))
+        })?;
+        let refusal = match self.provider.send_raw_transaction(&bytes).await {
+            Ok(_) => return Ok(None),
+            Err(err) => self.refusal_or_node_error("eth_sendRawTransaction", err)?,
+        };
+        let lower = refusal.to_ascii_lowercase();
+        if ALREADY_SENT_ANSWERS
+            .iter()
+            .any(|answer| lower.contains(answer))
+            || self.knows_txid(txid).await?
+        {
+            return Ok(None);
+        }
+        Ok(Some(refusal))
+    }
+
+    /// A stored chain_tx without a receipt that the node does not know
+    /// (dropped from its mempool) goes out again, the same bytes.
+    async fn broadcast_if_unknown(&self, txid: &str, raw_tx: &str) -> Result<(), ChainError> {
+        if self.knows_txid(txid).await? {
+            return Ok(());
+        }
+        if let Some(refusal) = self.broadcast_raw(txid, raw_tx).await? {
+            tracing::warn!(chain = %self.chain.code, %txid, %refusal,
+                "a stored chain_tx unknown to the node; broadcasting it again was refused");
+        }
+        Ok(())
+    }
+
+    async fn knows_txid(&self, txid: &str) -> Result<bool, ChainError> {
+        let hash: TxHash = txid
+            .parse()
+            .map_err(|_| ChainError::Config(format!("{txid:?} is not a transaction hash")))?;
+        Ok(self
+            .provider
+            .get_transaction_by_hash(hash)
+            .await
+            .map_err(|err| self.node_error("eth_getTransactionByHash", err))?
+            .is_some())
+    }
+}

@@ -8,7 +8,8 @@ use std::path::Path;
 
 use ccgate_chain::EvmNodeConfig;
 use ccgate_chain::evm::{
-    LOG_RANGE_BLOCKS_DEFAULT, POLL_INTERVAL_MS_DEFAULT, TOKEN_TRANSFER_GAS_DEFAULT,
+    LOG_RANGE_BLOCKS_DEFAULT, POLL_INTERVAL_MS_DEFAULT, RPC_TIMEOUT_MS_DEFAULT,
+    TOKEN_TRANSFER_GAS_DEFAULT,
 };
 use ccgate_ledger::{
     Amount, AssetStatus, Chain, ChainCode, ChainFamily, Coin, CoinId, Decimal, Precision,
@@ -98,6 +99,7 @@ struct EvmSection {
     start_block: u64,
     token_transfer_gas: Option<u64>,
     log_range_blocks: Option<u64>,
+    rpc_timeout_ms: Option<u64>,
     /// Per token symbol of this chain (`USDT`, `ETH`): the smallest balance
     /// of a deposit address worth sweeping, a decimal in the coin's units.
     #[serde(default)]
@@ -412,6 +414,11 @@ impl Settings {
                         section.log_range_blocks,
                         LOG_RANGE_BLOCKS_DEFAULT,
                     )?,
+                    rpc_timeout_ms: positive(
+                        "rpc_timeout_ms",
+                        section.rpc_timeout_ms,
+                        RPC_TIMEOUT_MS_DEFAULT,
+                    )?,
                     sweep_min,
                 },
             );
@@ -570,6 +577,7 @@ mod tests {
         assert_eq!(node.start_block, 7);
         assert_eq!(node.token_transfer_gas, TOKEN_TRANSFER_GAS_DEFAULT);
         assert_eq!(node.log_range_blocks, LOG_RANGE_BLOCKS_DEFAULT);
+        assert_eq!(node.rpc_timeout_ms, RPC_TIMEOUT_MS_DEFAULT);
         assert!(node.sweep_min.is_empty(), "nothing swept unless configured");
         assert!(
             Settings::builtin().unwrap().evm.is_empty(),

@@ -13,11 +13,13 @@ use alloy::eips::eip2718::Encodable2718;
 use alloy::network::{TransactionBuilder, TransactionResponse as _, TxSignerSync};
 use alloy::primitives::{Address, B256, Bytes, TxHash, TxKind, U256};
 use alloy::providers::{Provider, RootProvider};
+use alloy::rpc::client::RpcClient;
 use alloy::rpc::types::{Filter, Log, TransactionRequest};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol;
 use alloy::sol_types::{SolCall, SolEvent};
 use alloy::transports::TransportError;
+use alloy::transports::http::{Http, reqwest};
 use ccgate_ledger::{Amount, Chain, Precision, Registry, Token, TokenId};
 use ccgate_store::{BlockLink, ChainTransfer, PayoutInsert, PayoutStore, SignedPayout};
 use secrecy::{ExposeSecret, SecretBox};
@@ -36,6 +38,9 @@ sol! {
 mod sweeps;
 
 pub use sweeps::{SweepTick, Sweeper, WaitingBalance};
+
+/// How long one JSON-RPC call may take when none is configured.
+pub const RPC_TIMEOUT_MS_DEFAULT: u64 = 10_000;
 
 /// Gas of a plain native transfer to an account without code.
 pub const NATIVE_TRANSFER_GAS: u64 = 21_000;
@@ -83,6 +88,10 @@ pub struct EvmNodeConfig {
     pub token_transfer_gas: u64,
     /// Blocks per `eth_getLogs` call.
     pub log_range_blocks: u64,
+    /// How long one JSON-RPC call may take: a node that stops answering fails
+    /// the tick (retried at the next) instead of holding the watcher, or the
+    /// sandbox's gate, forever.
+    pub rpc_timeout_ms: u64,
     /// Per token: the smallest balance of a deposit address worth sweeping
     /// into the hot wallet, in the coin's base units; tokens absent are not
     /// swept.
@@ -218,7 +227,10 @@ impl EvmChain {
         }
         Ok(EvmChain {
             chain,
-            provider: RootProvider::new_http(url),
+            provider: RootProvider::new(RpcClient::new(
+                Http::with_client(rpc_http_client(config.rpc_timeout_ms)?, url),
+                false,
+            )),
             config,
             native,
             erc20,
@@ -919,6 +931,14 @@ impl ChainAdapter for EvmChain {
             _ => token.network_fee,
         }
     }
+}
+
+/// The HTTP client every call to a node goes through.
+fn rpc_http_client(timeout_ms: u64) -> Result<reqwest::Client, ChainError> {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(timeout_ms))
+        .build()
+        .map_err(|err| ChainError::Config(format!("build the JSON-RPC client: {err}")))
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ pub enum ChainError {
     Store(#[from] StoreError),
 }
 
-/// A broadcast chain_tx.
+/// A broadcast transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sent {
     pub txid: String,
@@ -113,7 +113,7 @@ pub trait ChainAdapter: Send + Sync + std::fmt::Debug {
     ) -> Result<Sent, ChainError>;
 
     /// Where payout `payout_id`, sent as `txid`, stands. An adapter may send
-    /// it again meanwhile (the same chain_tx, e.g. one a node dropped).
+    /// it again meanwhile (the same transaction, e.g. one a node dropped).
     async fn payout_state(&self, payout_id: &str, txid: &str) -> Result<PayoutState, ChainError>;
 
     /// For a token whose payouts burn gas of another coin (an ERC-20's, the

@@ -55,11 +55,11 @@ pub const LOG_RANGE_BLOCKS_DEFAULT: u64 = 500;
 const GAS_PRICE_MAX_AGE_MS: i64 = 5_000;
 /// Nonces tried per payout when other instances take them at the same time.
 const NONCE_ATTEMPTS_MAX: u32 = 16;
-/// Nodes' answers to a re-broadcast of a chain_tx they have already seen (in
+/// Nodes' answers to a re-broadcast of a transaction they have already seen (in
 /// the mempool, or mined): the payout is out, its receipt will tell.
 const ALREADY_SENT_ANSWERS: [&str; 6] = [
     "already known",
-    // ganache's answer when the same chain_tx waits in its pool.
+    // ganache's answer when the same transaction waits in its pool.
     "underpriced",
     "known transaction",
     "already imported",
@@ -67,9 +67,9 @@ const ALREADY_SENT_ANSWERS: [&str; 6] = [
     "correct nonce",
 ];
 
-/// The log index a native (value) transfer is keyed by: a chain_tx carries at
+/// The log index a native (value) transfer is keyed by: a transaction carries at
 /// most one, and no log of a real block reaches this index, so it never meets
-/// an ERC-20 transfer's key in the same chain_tx.
+/// an ERC-20 transfer's key in the same transaction.
 pub const NATIVE_TRANSFER_INDEX: u32 = u32::MAX;
 
 /// How to reach and read one EVM chain (the `[evm.CODE]` section).
@@ -249,7 +249,7 @@ impl EvmChain {
     }
 
     /// A refusal by the node (a JSON-RPC error answer) is the chain's word on
-    /// this chain_tx; anything else (no connection, a timeout) is the node's
+    /// this transaction; anything else (no connection, a timeout) is the node's
     /// trouble, retried later.
     fn refusal_or_node_error(&self, what: &str, err: TransportError) -> Result<String, ChainError> {
         match err.as_error_resp() {
@@ -315,7 +315,7 @@ impl EvmChain {
         }
     }
 
-    /// Signs the payout as an EIP-1559 chain_tx and stores it, unless it was
+    /// Signs the payout as an EIP-1559 transaction and stores it, unless it was
     /// signed before: then that one. Gas is estimated by the node, which also
     /// refuses a payout that would fail (a token balance too low…).
     async fn sign_payout(
@@ -348,7 +348,7 @@ impl EvmChain {
             Err(err) => {
                 let refusal = self.refusal_or_node_error("eth_estimateGas", err)?;
                 // Another instance may have signed this payout meanwhile, and
-                // its chain_tx be what makes this estimate fail (the balance
+                // its transaction be what makes this estimate fail (the balance
                 // it spent): then that one stands, and nothing is voided.
                 if let Some(signed) = wallet
                     .payouts
@@ -415,7 +415,7 @@ impl EvmChain {
     }
 
     /// Broadcasts a stored payout. Only a payout this call signed (`fresh`)
-    /// and the node refuses outright (it knows no such chain_tx afterwards) is
+    /// and the node refuses outright (it knows no such transaction afterwards) is
     /// forgotten, freeing its nonce, and fails the send: one signed before may
     /// be out already through another instance, and voiding it could void a
     /// payout that is paid, so a refusal of it only waits for its receipt.
@@ -434,7 +434,7 @@ impl EvmChain {
             Err(err) => self.refusal_or_node_error("eth_sendRawTransaction", err)?,
         };
         let lower = refusal.to_ascii_lowercase();
-        // Whatever the wording, a chain_tx the node knows (pending or mined)
+        // Whatever the wording, a transaction the node knows (pending or mined)
         // is out: forgetting it would void a payout that is paid.
         if ALREADY_SENT_ANSWERS
             .iter()
@@ -459,7 +459,7 @@ impl EvmChain {
         )))
     }
 
-    /// For a sent payout without a receipt: a chain_tx the node does not know
+    /// For a sent payout without a receipt: a transaction the node does not know
     /// (dropped from its mempool, or refused while an earlier nonce was still
     /// missing) is broadcast again, the same stored bytes. The withdrawal is
     /// sent whatever the node says now; a refusal is tried again next tick.
@@ -488,7 +488,7 @@ impl EvmChain {
         Ok(())
     }
 
-    /// Whether the node has the payout's chain_tx, pending or mined.
+    /// Whether the node has the payout's transaction, pending or mined.
     async fn node_knows(&self, payout: &SignedPayout) -> Result<bool, ChainError> {
         let hash: TxHash = payout.txid.parse().map_err(|_| {
             ChainError::Config(format!(
@@ -558,7 +558,7 @@ impl EvmChain {
             .ok_or(ChainError::AmountOverflow)
     }
 
-    /// Native transfers in blocks `from..=to`: chain_txs with value to an
+    /// Native transfers in blocks `from..=to`: transactions with value to an
     /// address. A value transfer to an account without code — every deposit
     /// address — cannot revert once included, so no receipt is read (the
     /// watcher ignores the others, to addresses not ours); transfers made by
@@ -613,7 +613,7 @@ impl EvmChain {
         Ok(())
     }
 
-    /// Whether a chain_tx is a sweep's gas top-up (the hot wallet paying a
+    /// Whether a transaction is a sweep's gas top-up (the hot wallet paying a
     /// deposit address): value moving within custody, never a deposit. A
     /// process without the hot wallet never scans for deposits.
     async fn is_sweep_top_up(&self, from: Address, txid: TxHash) -> Result<bool, ChainError> {
@@ -729,7 +729,7 @@ impl EvmChain {
     }
 }
 
-/// The signed chain_tx as stored.
+/// The signed transaction as stored.
 fn raw_bytes(payout: &SignedPayout) -> Result<Vec<u8>, ChainError> {
     hex::decode(payout.raw_tx.trim_start_matches("0x")).map_err(|err| {
         ChainError::Config(format!(
@@ -818,14 +818,14 @@ impl ChainAdapter for EvmChain {
         self.token_transfers(from_height, to_height, &mut found)
             .await?;
         // Block order, then the order inside the block (native transfers
-        // before their chain_tx's logs).
+        // before their transaction's logs).
         found.sort_by_key(|(block, position, transfer)| {
             (*block, *position, transfer.log_index.wrapping_add(1))
         });
         Ok(found.into_iter().map(|(_, _, transfer)| transfer).collect())
     }
 
-    /// Signs once per payout id (the stored chain_tx is the single source
+    /// Signs once per payout id (the stored transaction is the single source
     /// of truth: a re-send, by this or another instance, broadcasts the same
     /// bytes), then broadcasts. Where it lands, `payout_state` tells.
     async fn send(
@@ -870,7 +870,7 @@ impl ChainAdapter for EvmChain {
         })
     }
 
-    /// The receipt decides. Without one, a chain_tx the node does not know
+    /// The receipt decides. Without one, a transaction the node does not know
     /// (dropped from its mempool, or refused while an earlier nonce was
     /// still missing) is broadcast again: the same stored bytes.
     async fn payout_state(&self, payout_id: &str, txid: &str) -> Result<PayoutState, ChainError> {

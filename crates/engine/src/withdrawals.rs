@@ -561,7 +561,7 @@ impl Withdrawals {
         let block = match withdrawal.block_height {
             Some(block) => block,
             // Asked on every tick until posted: a reorganisation may move
-            // the chain_tx to another block, or back to the mempool.
+            // the transaction to another block, or back to the mempool.
             None => match adapter
                 .payout_state(&withdrawal.order_id, &withdrawal.txid)
                 .await?

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use crate::StoreError;
 
-/// A signed chain_tx paying out one withdrawal.
+/// A signed transaction paying out one withdrawal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedPayout {
     pub chain: String,
@@ -26,7 +26,7 @@ pub struct SignedPayout {
 pub enum PayoutInsert {
     Inserted,
     /// The payout was signed before (by another instance, or before a
-    /// crash): that chain_tx is the one to broadcast.
+    /// crash): that transaction is the one to broadcast.
     Existing(SignedPayout),
     /// Another payout of the wallet holds this nonce; sign again with another.
     NonceTaken,
@@ -40,7 +40,7 @@ pub trait PayoutStore: Send + Sync + std::fmt::Debug + 'static {
         payout_id: &str,
     ) -> Result<Option<SignedPayout>, StoreError>;
 
-    /// The payout whose chain_tx is `txid`, if one of ours.
+    /// The payout whose transaction is `txid`, if one of ours.
     async fn payout_by_txid(
         &self,
         chain: &str,

@@ -1,6 +1,6 @@
 //! Sweeps on EVM chains: a deposit address's balance of one token moved to
-//! the hot wallet. Each sweep's chain_tx is signed once and stored before its
-//! broadcast (insert-once per sweep id, one chain_tx per (address, nonce)),
+//! the hot wallet. Each sweep's transaction is signed once and stored before its
+//! broadcast (insert-once per sweep id, one transaction per (address, nonce)),
 //! so restarts and several instances never send two; once its receipt is
 //! read, the gas it cost is posted to the journal in the same DB transaction
 //! that marks it settled.
@@ -10,7 +10,7 @@ use ccgate_ledger::{Amount, JournalEntry};
 
 use crate::{EntryMeta, StoreError};
 
-/// A signed sweep chain_tx, as stored before its broadcast.
+/// A signed sweep transaction, as stored before its broadcast.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedSweep {
     pub chain: String,
@@ -45,7 +45,7 @@ pub struct SweepRecord {
 /// How a sweep ended, read from its receipt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SweepSettlement {
-    /// Whether the chain_tx succeeded (a reverted one moved nothing but
+    /// Whether the transaction succeeded (a reverted one moved nothing but
     /// still paid its gas).
     pub succeeded: bool,
     /// Gas paid by the sweep and its top-up, in the native coin's base units.
@@ -57,7 +57,7 @@ pub struct SweepSettlement {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SweepInsert {
     Inserted,
-    /// Signed before (by another instance, or before a crash): that chain_tx
+    /// Signed before (by another instance, or before a crash): that transaction
     /// is the one to broadcast.
     Existing(Box<SignedSweep>),
     /// Another sweep of the address holds this nonce.

@@ -99,7 +99,7 @@ pub trait WithdrawalStore: Send + Sync + std::fmt::Debug + 'static {
     /// Chain withdrawals not resolved yet (pending or processing), oldest first.
     async fn open_withdrawals(&self, limit: u32) -> Result<Vec<Withdrawal>, StoreError>;
 
-    /// Records the send: `processing`, with its chain_tx and, when the chain
+    /// Records the send: `processing`, with its transaction and, when the chain
     /// already knows it, the block it landed in (else its receipt tells).
     async fn mark_withdrawal_sent(
         &self,

@@ -1230,7 +1230,7 @@ where
     assert!(audit.mismatches.is_empty(), "{:?}", audit.mismatches);
 }
 
-/// One signed chain_tx per payout id, one payout per (wallet, nonce); a
+/// One signed transaction per payout id, one payout per (wallet, nonce); a
 /// refused payout frees its nonce.
 async fn signed_payouts_are_insert_once(store: &dyn PayoutStore) {
     let payout = |id: &str, nonce: u64| SignedPayout {
@@ -1471,7 +1471,7 @@ async fn pg_chains_roll_back_to_the_fork() {
     chains_roll_back_to_the_fork(&pg.store(&MasterKey::generate()).await).await;
 }
 
-/// One signed chain_tx per sweep id and per (address, nonce); the addresses
+/// One signed transaction per sweep id and per (address, nonce); the addresses
 /// worth a look are the credited ones; settling posts the gas once, in the
 /// same DB transaction.
 async fn sweeps_are_insert_once_and_settle_once<S: Store + DepositStore + SweepStore>(store: &S) {

@@ -114,7 +114,7 @@ impl Ganache {
     }
 
     /// Sends from an unlocked account and waits for the receipt (ganache
-    /// mines each chain_tx in a block of its own).
+    /// mines each transaction in a block of its own).
     fn send(&self, tx: Value) -> Value {
         let hash = self.rpc("eth_sendTransaction", json!([tx]));
         eventually(30, "the receipt", || {
@@ -603,7 +603,7 @@ fn evm_withdrawals_are_paid_from_the_hot_wallet_posted_or_voided() {
         false,
     );
 
-    // ganache mines each chain_tx at once; the confirmations are mined here.
+    // ganache mines each transaction at once; the confirmations are mined here.
     let hooks = eventually(60, "all three withdrawals resolved", || {
         ganache.mine(1);
         let hooks: Vec<Value> = webhooks(&receiver)
@@ -796,7 +796,7 @@ fn journal_entries(gateway: &Gateway, config: &str) -> u64 {
         .unwrap_or_else(|| panic!("{verified}"))
 }
 
-/// The gas a mined chain_tx paid, in wei.
+/// The gas a mined transaction paid, in wei.
 fn gas_paid(ganache: &Ganache, txid: &str) -> u128 {
     let receipt = ganache.rpc("eth_getTransactionReceipt", json!([txid]));
     let quantity = |field: &str| {

@@ -1,7 +1,7 @@
 //! Sweeping (CCPayment's "token aggregation"): what deposit addresses hold is
 //! moved to the hot wallet — the native coin directly (its balance less the
 //! gas), a token after the hot wallet sent the address the gas for it. Each
-//! sweep chain_tx is signed by the address's own key, stored before its
+//! sweep transaction is signed by the address's own key, stored before its
 //! broadcast (insert-once per `<address>:<nonce>`), and settled from its
 //! receipt: the gas it and its top-up cost is posted to the journal as a
 //! network cost (operator:network_costs ← custody), in the DB transaction
@@ -259,7 +259,7 @@ impl Sweeper {
         let (kind, value, input, gas_limit, amount, top_up) = match contract {
             None => {
                 let gas = U256::from(max_fee_per_gas) * U256::from(NATIVE_TRANSFER_GAS);
-                // What is left after the gas; nothing worth a chain_tx
+                // What is left after the gas; nothing worth a transaction
                 // when the gas would eat it all.
                 let Some(value) = units.checked_sub(gas).filter(|value| !value.is_zero()) else {
                     return Ok(SweepStep::Waiting);
@@ -418,7 +418,7 @@ impl Sweeper {
     }
 }
 
-/// A mined chain_tx, from its receipt.
+/// A mined transaction, from its receipt.
 struct Mined {
     succeeded: bool,
     /// Gas used × effective gas price.
@@ -514,7 +514,7 @@ impl EvmChain {
         })
     }
 
-    /// A chain_tx's receipt, as sweeping reads it; `None` before it is mined.
+    /// A transaction's receipt, as sweeping reads it; `None` before it is mined.
     async fn mined(&self, txid: &str) -> Result<Option<Mined>, ChainError> {
         let hash: TxHash = txid
             .parse()
@@ -558,10 +558,10 @@ impl EvmChain {
     }
 
     /// Broadcasts stored bytes; `Some(refusal)` when the node refuses them
-    /// and does not know them (a chain_tx it already has is out).
+    /// and does not know them (a transaction it already has is out).
     async fn broadcast_raw(&self, txid: &str, raw_tx: &str) -> Result<Option<String>, ChainError> {
         let bytes = hex::decode(raw_tx.trim_start_matches("0x")).map_err(|err| {
-            ChainError::Config(format!("stored chain_tx {txid} is not hex: {err}"))
+            ChainError::Config(format!("stored transaction {txid} is not hex: {err}"))
         })?;
         let refusal = match self.provider.send_raw_transaction(&bytes).await {
             Ok(_) => return Ok(None),
@@ -578,7 +578,7 @@ impl EvmChain {
         Ok(Some(refusal))
     }
 
-    /// A stored chain_tx without a receipt that the node does not know
+    /// A stored transaction without a receipt that the node does not know
     /// (dropped from its mempool) goes out again, the same bytes.
     async fn broadcast_if_unknown(&self, txid: &str, raw_tx: &str) -> Result<(), ChainError> {
         if self.knows_txid(txid).await? {
@@ -586,7 +586,7 @@ impl EvmChain {
         }
         if let Some(refusal) = self.broadcast_raw(txid, raw_tx).await? {
             tracing::warn!(chain = %self.chain.code, %txid, %refusal,
-                "a stored chain_tx unknown to the node; broadcasting it again was refused");
+                "a stored transaction unknown to the node; broadcasting it again was refused");
         }
         Ok(())
     }

@@ -148,15 +148,8 @@ impl Database {
     /// "Now" in business time: the sandbox's clock if it has moved it, so an
     /// operator command (a devnet payment, say) lands where the server is.
     pub async fn business_now_ms(&self) -> anyhow::Result<i64> {
-        let real = ccgate_engine::clock::real_now_ms();
-        Ok(match self.sandbox().sandbox_clock().await? {
-            Some(stored) => ccgate_engine::clock::ClockSetting {
-                offset_ms: stored.offset_ms,
-                frozen_at_ms: stored.frozen_at_ms,
-            }
-            .now_at(real),
-            None => real,
-        })
+        let setting = ccgate_engine::sandbox::stored_setting(self.sandbox().as_ref()).await?;
+        Ok(setting.now_at(ccgate_engine::clock::real_now_ms()))
     }
 
     pub fn reorgs(&self) -> Arc<dyn ReorgStore> {

@@ -378,8 +378,9 @@ impl Sandbox {
 const SNAPSHOT_SUFFIX: &str = ".db";
 const SNAPSHOT_NAME_MAX: usize = 64;
 
-/// The clock's stored setting; the real clock's if the sandbox never moved it.
-async fn stored_setting(store: &dyn SandboxStore) -> Result<ClockSetting, EngineError> {
+/// The clock's setting as stored (running on real time if never moved): what
+/// the server starts from and what operator commands read "now" from.
+pub async fn stored_setting(store: &dyn SandboxStore) -> Result<ClockSetting, EngineError> {
     Ok(store
         .sandbox_clock()
         .await?

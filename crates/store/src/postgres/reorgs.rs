@@ -157,7 +157,7 @@ impl ReorgStore for PgStore {
         // Credits stand; each one in a replaced block is reported.
         let what = format!(
             "credited, then its block (above {fork_height}) was replaced by a reorganisation \
-             deeper than the confirmations: the credit stands; check the chain_tx is in the \
+             deeper than the confirmations: the credit stands; check the transaction is in the \
              chain again, else reconcile by hand (`ccgate ledger adjust`)"
         );
         let flagged = sqlx::query(

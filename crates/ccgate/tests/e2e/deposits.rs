@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use crate::sandbox::usdt_available;
 use crate::support::{Gateway, HttpStub, Merchant, eventually};
 
 const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
@@ -46,17 +47,6 @@ fn pay_and_confirm(gateway: &Gateway, to: &str, amount: &str) -> Value {
     .unwrap();
     gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
     paid
-}
-
-fn usdt_balance(gateway: &Gateway, merchant: &Merchant) -> String {
-    let body = br#"{"coin_id":"8e5741cf-6e51-4892-9d04-3d40e1dd0128"}"#;
-    let json = gateway
-        .post_signed(merchant, "/ccpayment/v1/assets", body, None)
-        .json();
-    json["data"]["list"][0]["value"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 #[test]
@@ -143,7 +133,7 @@ fn a_deposit_is_credited_at_its_confirmations_and_notified_once() {
         receiver.received().is_empty(),
         "nothing is credited before the confirmations"
     );
-    assert_eq!(usdt_balance(&gateway, &merchant), "0");
+    assert_eq!(usdt_available(&gateway, &merchant), "0");
     gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "1"]);
 
     let hooks = receiver.wait_for_requests(1);
@@ -175,7 +165,7 @@ fn a_deposit_is_credited_at_its_confirmations_and_notified_once() {
         hook.header("sign").unwrap()
     ));
 
-    assert_eq!(usdt_balance(&gateway, &merchant), "665.8002");
+    assert_eq!(usdt_available(&gateway, &merchant), "665.8002");
     // More blocks and a restart change nothing: a transfer is credited once.
     gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "50"]);
     std::thread::sleep(std::time::Duration::from_millis(500));
@@ -262,7 +252,7 @@ fn a_webhook_survives_a_kill_9_between_credit_and_delivery() {
     let hooks = receiver.wait_for_requests(1);
     let body: Value = serde_json::from_slice(&hooks[0].body).unwrap();
     assert_eq!(body["paid_amount"], "3");
-    assert_eq!(usdt_balance(&restarted, &merchant), "2.9991");
+    assert_eq!(usdt_available(&restarted, &merchant), "2.9991");
     assert!(
         restarted
             .cli_ok(&["ledger", "verify"])

@@ -222,22 +222,10 @@ impl DepositWatcher {
         // the new branch holds it after all, it is seen and credited again).
         let mut vanished = Vec::new();
         for payment in self.reorgs.unconfirmed_payments_above(code, fork).await? {
-            let Some(assessed) = self.assess(chain, &payment.transfer).await? else {
-                continue;
-            };
-            if assessed.notify_pending {
-                vanished.push(
-                    self.webhook(
-                        chain,
-                        &payment.transfer,
-                        &assessed,
-                        &payment.record_id,
-                        "failed",
-                        now_unix_ms,
-                    )
+            vanished.extend(
+                self.vanished_notice(chain, &payment.transfer, &payment.record_id, now_unix_ms)
                     .await?,
-                );
-            }
+            );
         }
         let rolled = self
             .reorgs
@@ -714,30 +702,39 @@ impl DepositWatcher {
         now_unix_ms: i64,
         reorg: &mut DevnetReorg,
     ) -> Result<(), EngineError> {
-        let Some(record_id) = self
+        if let Some(record_id) = self
             .deposits
             .seen_record_id(&transfer.chain, &transfer.txid, transfer.log_index)
             .await?
-        else {
-            return Ok(());
-        };
-        let Some(assessed) = self.assess(chain, transfer).await? else {
-            return Ok(());
-        };
-        if assessed.notify_pending {
-            let webhook = self
-                .webhook(
-                    chain,
-                    transfer,
-                    &assessed,
-                    &record_id,
-                    "failed",
-                    now_unix_ms,
-                )
-                .await?;
-            reorg.vanished_webhooks.push(webhook);
+        {
+            reorg.vanished_webhooks.extend(
+                self.vanished_notice(chain, transfer, &record_id, now_unix_ms)
+                    .await?,
+            );
         }
         Ok(())
+    }
+
+    /// The `failed` webhook for a seen payment a reorg removed, if its
+    /// merchant opted into hearing of payments before they are final (and so
+    /// was told `processing` under `record_id`).
+    async fn vanished_notice(
+        &self,
+        chain: &Chain,
+        transfer: &ChainTransfer,
+        record_id: &str,
+        now_unix_ms: i64,
+    ) -> Result<Option<NewWebhook>, EngineError> {
+        let Some(assessed) = self.assess(chain, transfer).await? else {
+            return Ok(None);
+        };
+        if !assessed.notify_pending {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.webhook(chain, transfer, &assessed, record_id, "failed", now_unix_ms)
+                .await?,
+        ))
     }
 }
 

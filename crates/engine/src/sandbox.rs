@@ -19,6 +19,9 @@ use crate::{EngineError, Loops};
 /// Rounds of ticks at one moment before an advance gives up settling: each
 /// round does all the work then due, so more means a loop keeps finding work.
 const SETTLE_ROUNDS_MAX: usize = 1_000;
+/// The longest single advance: ten years keeps every business time far
+/// inside what dates and heights are computed for.
+const ADVANCE_MS_MAX: u64 = 3_650 * 86_400_000;
 /// Moments one advance may stop at; a longer one says so instead of hanging.
 const ADVANCE_STEPS_MAX: usize = 100_000;
 
@@ -147,6 +150,12 @@ impl Sandbox {
     /// falls due, settling the work due at each; a frozen clock stays frozen
     /// at the end, a running one runs on from there.
     pub async fn advance(&self, by_ms: u64) -> Result<Advanced, EngineError> {
+        if by_ms > ADVANCE_MS_MAX {
+            return Err(EngineError::Sandbox(format!(
+                "an advance moves the clock at most {} days at once",
+                ADVANCE_MS_MAX / 86_400_000
+            )));
+        }
         let _gate = self.gate.lock().await;
         let before = self.clock.setting();
         let start = self.clock.now_unix_ms();

@@ -139,6 +139,14 @@ fn a_frozen_clock_stands_still_and_advances_exactly() {
     let answer = bad.admin_post("/admin/sandbox/clock/advance", r#"{"by":"soon"}"#);
     assert_eq!(answer.status, 400);
     assert!(answer.json()["error"].as_str().unwrap().contains("31m30s"));
+    let too_far = bad.admin_post("/admin/sandbox/clock/advance", r#"{"by":"100000d"}"#);
+    assert_eq!(too_far.status, 400);
+    assert!(
+        too_far.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("3650 days")
+    );
 }
 
 #[test]

@@ -18,7 +18,12 @@ pub struct SignedPayout {
     pub txid: String,
     /// The signed EIP-2718 envelope, `0x` hex, exactly as broadcast.
     pub raw_tx: String,
+    /// When this transaction (the newest of the payout) was signed.
     pub created_at_ms: i64,
+    /// How many times the payout was signed again, stuck in the mempool: the
+    /// transactions replaced are kept (`replaced_payout_txids`), since any
+    /// one of them may still be the one mined.
+    pub replacements: u32,
 }
 
 /// What storing a signed payout did.
@@ -60,6 +65,24 @@ pub trait PayoutStore: Send + Sync + std::fmt::Debug + 'static {
         from_nonce: u64,
         limit: u32,
     ) -> Result<Vec<u64>, StoreError>;
+
+    /// Makes `replacement` (same payout, same nonce, higher fees) the
+    /// payout's transaction and keeps `current` among the replaced, in one DB
+    /// transaction — unless `current` is no longer the payout's newest
+    /// (another instance replaced it first): then `false`, nothing written,
+    /// and `replacement` must never be broadcast.
+    async fn replace_signed_payout(
+        &self,
+        current: &SignedPayout,
+        replacement: &SignedPayout,
+    ) -> Result<bool, StoreError>;
+
+    /// The transactions `replace_signed_payout` replaced, oldest first.
+    async fn replaced_payout_txids(
+        &self,
+        chain: &str,
+        payout_id: &str,
+    ) -> Result<Vec<String>, StoreError>;
 
     /// Drops a payout the node refused outright (never in any mempool), so
     /// its nonce is free again and no later payout waits behind a gap.

@@ -475,7 +475,7 @@ pub(crate) fn mark_repeats_within(credits: &[DepositCredit], fresh: &mut [bool])
 }
 
 pub(crate) const PAYOUT_COLUMNS: &str =
-    "chain, payout_id, from_address, nonce, txid, raw_tx, created_at_ms";
+    "chain, payout_id, from_address, nonce, txid, raw_tx, created_at_ms, replacements";
 
 pub(crate) fn payout_from_row(row: &impl Columns) -> Result<SignedPayout, StoreError> {
     Ok(SignedPayout {
@@ -486,6 +486,7 @@ pub(crate) fn payout_from_row(row: &impl Columns) -> Result<SignedPayout, StoreE
         txid: row.text("txid")?,
         raw_tx: row.text("raw_tx")?,
         created_at_ms: row.int("created_at_ms")?,
+        replacements: to_u32(row.int("replacements")?, "payout replacements")?,
     })
 }
 

@@ -1241,6 +1241,7 @@ async fn signed_payouts_are_insert_once(store: &dyn PayoutStore) {
         txid: format!("0x{id}"),
         raw_tx: format!("0x02{id}"),
         created_at_ms: NOW,
+        replacements: 0,
     };
     assert_eq!(store.signed_payout("ETH", "p1").await.unwrap(), None);
     assert_eq!(
@@ -1292,6 +1293,78 @@ async fn signed_payouts_are_insert_once(store: &dyn PayoutStore) {
     );
     assert_eq!(store.payout_by_txid("BSC", "0xp3").await.unwrap(), None);
     assert_eq!(store.payout_by_txid("ETH", "0xp1").await.unwrap(), None);
+}
+
+/// A stuck payout signed again: one replacement of a transaction wins, even
+/// when two instances race; the replaced ones are kept in order.
+async fn payout_replacements_are_guarded(store: &dyn PayoutStore) {
+    let first = SignedPayout {
+        chain: "ETH".to_owned(),
+        payout_id: "p1".to_owned(),
+        from_address: "0xHot".to_owned(),
+        nonce: 3,
+        txid: "0xfirst".to_owned(),
+        raw_tx: "0x02first".to_owned(),
+        created_at_ms: NOW,
+        replacements: 0,
+    };
+    let signed_again = |txid: &str, replacements: u32| SignedPayout {
+        txid: txid.to_owned(),
+        raw_tx: format!("0x02{txid}"),
+        created_at_ms: NOW + 60_000,
+        replacements,
+        ..first.clone()
+    };
+    assert_eq!(
+        store.insert_signed_payout(&first).await.unwrap(),
+        PayoutInsert::Inserted
+    );
+    let (by_a, by_b) = (signed_again("0xa", 1), signed_again("0xb", 1));
+    let (a, b) = tokio::join!(
+        store.replace_signed_payout(&first, &by_a),
+        store.replace_signed_payout(&first, &by_b),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert!(a ^ b, "exactly one replacement wins: {a} {b}");
+    let winner = signed_again(if a { "0xa" } else { "0xb" }, 1);
+    assert_eq!(
+        store.signed_payout("ETH", "p1").await.unwrap(),
+        Some(winner.clone())
+    );
+    // A replacement of a transaction that is no longer the newest is refused.
+    assert!(
+        !store
+            .replace_signed_payout(&first, &signed_again("0xc", 1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .replace_signed_payout(&winner, &signed_again("0xd", 2))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.replaced_payout_txids("ETH", "p1").await.unwrap(),
+        ["0xfirst".to_owned(), winner.txid.clone()]
+    );
+    assert_eq!(
+        store.signed_payout("ETH", "p1").await.unwrap(),
+        Some(signed_again("0xd", 2))
+    );
+    assert_eq!(
+        store.payout_by_txid("ETH", "0xd").await.unwrap(),
+        Some(signed_again("0xd", 2))
+    );
+    // The nonce stays the payout's: no other payout can take it.
+    assert_eq!(store.payout_nonces("ETH", "0xHot", 0, 10).await.unwrap(), [3]);
+    assert!(
+        store
+            .replaced_payout_txids("ETH", "p2")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// Block links kept and pruned; a roll-back moves the cursors back, forgets
@@ -1653,6 +1726,20 @@ async fn pg_signed_payouts_are_insert_once() {
         return;
     };
     signed_payouts_are_insert_once(&pg.store(&MasterKey::generate()).await).await;
+}
+
+#[tokio::test]
+async fn sqlite_payout_replacements_are_guarded() {
+    let dir = tempfile::tempdir().unwrap();
+    payout_replacements_are_guarded(&sqlite_store(&dir, &MasterKey::generate()).await).await;
+}
+
+#[tokio::test]
+async fn pg_payout_replacements_are_guarded() {
+    let Some(pg) = PgSchema::new().await else {
+        return;
+    };
+    payout_replacements_are_guarded(&pg.store(&MasterKey::generate()).await).await;
 }
 
 #[tokio::test]

@@ -8,8 +8,8 @@ use std::path::Path;
 
 use ccgate_chain::EvmNodeConfig;
 use ccgate_chain::evm::{
-    LOG_RANGE_BLOCKS_DEFAULT, POLL_INTERVAL_MS_DEFAULT, RPC_TIMEOUT_MS_DEFAULT,
-    TOKEN_TRANSFER_GAS_DEFAULT,
+    LOG_RANGE_BLOCKS_DEFAULT, MAX_REPLACEMENTS_DEFAULT, POLL_INTERVAL_MS_DEFAULT,
+    REPLACE_AFTER_MS_DEFAULT, RPC_TIMEOUT_MS_DEFAULT, TOKEN_TRANSFER_GAS_DEFAULT,
 };
 use ccgate_ledger::{
     Amount, AssetStatus, Chain, ChainCode, ChainFamily, Coin, CoinId, Decimal, Precision,
@@ -100,6 +100,10 @@ struct EvmSection {
     token_transfer_gas: Option<u64>,
     log_range_blocks: Option<u64>,
     rpc_timeout_ms: Option<u64>,
+    /// Seconds a payout may wait in the mempool before it is signed again
+    /// with higher fees.
+    replace_after_secs: Option<u64>,
+    max_replacements: Option<u32>,
     /// Per token symbol of this chain (`USDT`, `ETH`): the smallest balance
     /// of a deposit address worth sweeping, a decimal in the coin's units.
     #[serde(default)]
@@ -419,6 +423,13 @@ impl Settings {
                         section.rpc_timeout_ms,
                         RPC_TIMEOUT_MS_DEFAULT,
                     )?,
+                    replace_after_ms: positive(
+                        "replace_after_secs",
+                        section.replace_after_secs,
+                        REPLACE_AFTER_MS_DEFAULT / 1000,
+                    )?
+                    .saturating_mul(1000),
+                    max_replacements: section.max_replacements.unwrap_or(MAX_REPLACEMENTS_DEFAULT),
                     sweep_min,
                 },
             );
@@ -578,7 +589,21 @@ mod tests {
         assert_eq!(node.token_transfer_gas, TOKEN_TRANSFER_GAS_DEFAULT);
         assert_eq!(node.log_range_blocks, LOG_RANGE_BLOCKS_DEFAULT);
         assert_eq!(node.rpc_timeout_ms, RPC_TIMEOUT_MS_DEFAULT);
+        assert_eq!(node.replace_after_ms, REPLACE_AFTER_MS_DEFAULT);
+        assert_eq!(node.max_replacements, MAX_REPLACEMENTS_DEFAULT);
         assert!(node.sweep_min.is_empty(), "nothing swept unless configured");
+        let never_replaced = parse(
+            "[evm.ETH]\nrpc_url = \"http://127.0.0.1:8545\"\nchain_id = 1337\nreplace_after_secs = 30\nmax_replacements = 0",
+        )
+        .unwrap();
+        assert_eq!(never_replaced.evm["ETH"].replace_after_ms, 30_000);
+        assert_eq!(never_replaced.evm["ETH"].max_replacements, 0);
+        let err = parse(
+            "[evm.ETH]\nrpc_url = \"http://127.0.0.1:8545\"\nchain_id = 1337\nreplace_after_secs = 0",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("replace_after_secs"), "{err}");
         assert!(
             Settings::builtin().unwrap().evm.is_empty(),
             "devnet by default"

@@ -53,16 +53,29 @@ pub struct GasFee {
     pub amount: Amount,
 }
 
-/// Where a sent payout stands on the chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a sent payout stands on the chain, and through which transaction:
+/// an adapter may replace a payout stuck in the mempool (same nonce, higher
+/// fees), so the transaction that lands need not be the one first sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PayoutState {
-    /// Not in a block yet.
-    Pending,
+    /// Not in a block yet; `txid` is the transaction now waiting.
+    Pending { txid: String },
     /// Included and executed in this block (it may still be reorganised away
     /// before its confirmations: asked again until then).
-    Included { block_height: u64 },
+    Included { txid: String, block_height: u64 },
     /// Included, but its execution failed: nothing was paid.
-    Reverted { block_height: u64 },
+    Reverted { txid: String, block_height: u64 },
+}
+
+impl PayoutState {
+    /// The payout's transaction as the chain now has it.
+    pub fn txid(&self) -> &str {
+        match self {
+            PayoutState::Pending { txid }
+            | PayoutState::Included { txid, .. }
+            | PayoutState::Reverted { txid, .. } => txid,
+        }
+    }
 }
 
 /// What the gateway asks of a chain. Deposits and withdrawals will add their
@@ -113,8 +126,14 @@ pub trait ChainAdapter: Send + Sync + std::fmt::Debug {
     ) -> Result<Sent, ChainError>;
 
     /// Where payout `payout_id`, sent as `txid`, stands. An adapter may send
-    /// it again meanwhile (the same transaction, e.g. one a node dropped).
-    async fn payout_state(&self, payout_id: &str, txid: &str) -> Result<PayoutState, ChainError>;
+    /// it again meanwhile (the same transaction, e.g. one a node dropped), or
+    /// replace it when it waited too long by `now_unix_ms` (business time).
+    async fn payout_state(
+        &self,
+        payout_id: &str,
+        txid: &str,
+        now_unix_ms: i64,
+    ) -> Result<PayoutState, ChainError>;
 
     /// For a token whose payouts burn gas of another coin (an ERC-20's, the
     /// chain's native coin), that gas at the current price; the caller,

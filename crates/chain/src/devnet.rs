@@ -217,7 +217,12 @@ impl ChainAdapter for DevnetChain {
         })
     }
 
-    async fn payout_state(&self, _payout_id: &str, txid: &str) -> Result<PayoutState, ChainError> {
+    async fn payout_state(
+        &self,
+        _payout_id: &str,
+        txid: &str,
+        _now_unix_ms: i64,
+    ) -> Result<PayoutState, ChainError> {
         Ok(
             match self
                 .transfers
@@ -225,9 +230,12 @@ impl ChainAdapter for DevnetChain {
                 .await?
             {
                 Some(transfer) => PayoutState::Included {
+                    txid: transfer.txid,
                     block_height: transfer.block_height,
                 },
-                None => PayoutState::Pending,
+                None => PayoutState::Pending {
+                    txid: txid.to_owned(),
+                },
             },
         )
     }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use alloy::consensus::{SignableTransaction, Transaction as _, TxEip1559, TxEnvelope};
 use alloy::eips::BlockNumberOrTag;
-use alloy::eips::eip2718::Encodable2718;
+use alloy::eips::eip2718::{Decodable2718, Encodable2718};
 use alloy::network::{TransactionBuilder, TransactionResponse as _, TxSignerSync};
 use alloy::primitives::{Address, B256, Bytes, TxHash, TxKind, U256};
 use alloy::providers::{Provider, RootProvider};
@@ -53,6 +53,13 @@ pub const POLL_INTERVAL_MS_DEFAULT: u64 = 1_000;
 pub const LOG_RANGE_BLOCKS_DEFAULT: u64 = 500;
 /// How long a gas price read from the node is used for estimates.
 const GAS_PRICE_MAX_AGE_MS: i64 = 5_000;
+/// How long a payout may wait in the mempool before it is signed again with
+/// higher fees, when none is configured.
+pub const REPLACE_AFTER_MS_DEFAULT: u64 = 180_000;
+/// How many times one payout may be signed again, when none is configured:
+/// each round raises its fees by an eighth (at least), so five stay under
+/// twice the first fees unless the network's own price rose further.
+pub const MAX_REPLACEMENTS_DEFAULT: u32 = 5;
 /// Nonces tried per payout when other instances take them at the same time.
 const NONCE_ATTEMPTS_MAX: u32 = 16;
 /// Nodes' answers to a re-broadcast of a transaction they have already seen (in
@@ -92,6 +99,12 @@ pub struct EvmNodeConfig {
     /// the tick (retried at the next) instead of holding the watcher, or the
     /// sandbox's gate, forever.
     pub rpc_timeout_ms: u64,
+    /// A payout still without a receipt this long after it was signed is
+    /// signed again: same nonce, fees raised (business time).
+    pub replace_after_ms: u64,
+    /// How many times one payout may be signed again; 0 never replaces (for
+    /// nodes that do not honour a same-nonce replacement, e.g. ganache 7).
+    pub max_replacements: u32,
     /// Per token: the smallest balance of a deposit address worth sweeping
     /// into the hot wallet, in the coin's base units; tokens absent are not
     /// swept.
@@ -401,6 +414,7 @@ impl EvmChain {
                 txid: envelope.tx_hash().to_string(),
                 raw_tx: format!("0x{}", hex::encode(envelope.encoded_2718())),
                 created_at_ms: now_unix_ms,
+                replacements: 0,
             };
             match wallet.payouts.insert_signed_payout(&payout).await? {
                 PayoutInsert::Inserted => return Ok((payout, true)),
@@ -463,29 +477,118 @@ impl EvmChain {
     /// (dropped from its mempool, or refused while an earlier nonce was still
     /// missing) is broadcast again, the same stored bytes. The withdrawal is
     /// sent whatever the node says now; a refusal is tried again next tick.
-    async fn broadcast_again_if_unknown(&self, payout_id: &str) -> Result<(), ChainError> {
-        let Some(wallet) = self.hot_wallet.as_ref() else {
-            return Ok(());
-        };
-        let Some(payout) = wallet
-            .payouts
-            .signed_payout(self.chain.code.as_str(), payout_id)
-            .await?
-        else {
-            return Ok(());
-        };
-        if self.node_knows(&payout).await? {
+    async fn broadcast_again_if_unknown(&self, payout: &SignedPayout) -> Result<(), ChainError> {
+        if self.node_knows(payout).await? {
             return Ok(());
         }
         if let Err(err) = self
             .provider
-            .send_raw_transaction(&raw_bytes(&payout)?)
+            .send_raw_transaction(&raw_bytes(payout)?)
             .await
         {
-            tracing::warn!(chain = %self.chain.code, payout_id, error = %err,
+            tracing::warn!(chain = %self.chain.code, payout_id = %payout.payout_id, error = %err,
                 "payout not known to the node; broadcasting it again was refused");
         }
         Ok(())
+    }
+
+    /// Where transaction `txid` landed, if it did.
+    async fn receipt_state(&self, txid: &str) -> Result<Option<PayoutState>, ChainError> {
+        let hash: TxHash = txid
+            .parse()
+            .map_err(|_| ChainError::Config(format!("{txid:?} is not a transaction hash")))?;
+        let Some(receipt) = self
+            .provider
+            .get_transaction_receipt(hash)
+            .await
+            .map_err(|err| self.node_error("eth_getTransactionReceipt", err))?
+        else {
+            return Ok(None);
+        };
+        let block_height = receipt.block_number.ok_or_else(|| {
+            self.node_error("eth_getTransactionReceipt", "a receipt without its block")
+        })?;
+        let txid = txid.to_owned();
+        Ok(Some(if receipt.status() {
+            PayoutState::Included { txid, block_height }
+        } else {
+            PayoutState::Reverted { txid, block_height }
+        }))
+    }
+
+    /// Signs a payout stuck in the mempool again: the same nonce, call and
+    /// gas limit, fees raised by at least an eighth (nodes ask for a tenth to
+    /// take a replacement) and to at least the network's current price.
+    /// Stored before the broadcast, and only if no other instance replaced
+    /// the same transaction first; the one now waiting is returned.
+    async fn replace_stuck_payout(
+        &self,
+        wallet: &HotWallet,
+        current: &SignedPayout,
+        now_unix_ms: i64,
+    ) -> Result<String, ChainError> {
+        let stored = raw_bytes(current)?;
+        let TxEnvelope::Eip1559(signed) =
+            TxEnvelope::decode_2718(&mut stored.as_slice()).map_err(|err| {
+                ChainError::Config(format!(
+                    "stored payout {} does not decode: {err}",
+                    current.payout_id
+                ))
+            })?
+        else {
+            return Err(ChainError::Config(format!(
+                "stored payout {} is not an EIP-1559 transaction",
+                current.payout_id
+            )));
+        };
+        let mut chain_tx = signed.strip_signature();
+        let network_max_fee = self.read_max_fee_per_gas().await?;
+        let network_tip = self
+            .provider
+            .get_max_priority_fee_per_gas()
+            .await
+            .map_err(|err| self.node_error("eth_maxPriorityFeePerGas", err))?;
+        chain_tx.max_priority_fee_per_gas =
+            raised_fee(chain_tx.max_priority_fee_per_gas).max(network_tip);
+        chain_tx.max_fee_per_gas = raised_fee(chain_tx.max_fee_per_gas)
+            .max(network_max_fee)
+            .max(chain_tx.max_priority_fee_per_gas);
+        let signature = wallet
+            .signer
+            .sign_transaction_sync(&mut chain_tx)
+            .map_err(|err| ChainError::Config(format!("sign a replacement: {err}")))?;
+        let envelope = TxEnvelope::from(chain_tx.into_signed(signature));
+        let replacement = SignedPayout {
+            txid: envelope.tx_hash().to_string(),
+            raw_tx: format!("0x{}", hex::encode(envelope.encoded_2718())),
+            created_at_ms: now_unix_ms,
+            replacements: current.replacements.saturating_add(1),
+            ..current.clone()
+        };
+        if !wallet
+            .payouts
+            .replace_signed_payout(current, &replacement)
+            .await?
+        {
+            return Ok(current.txid.clone());
+        }
+        tracing::warn!(chain = %self.chain.code, payout_id = %current.payout_id,
+            replaced = %current.txid, txid = %replacement.txid, round = replacement.replacements,
+            max_fee_per_gas = envelope.max_fee_per_gas(),
+            "payout stuck in the mempool; signed again with higher fees");
+        // A refusal leaves both stored: "nonce too low" means one of them was
+        // mined (the next tick finds its receipt); any other refusal is
+        // answered by the next round.
+        if let Err(err) = self
+            .provider
+            .send_raw_transaction(&raw_bytes(&replacement)?)
+            .await
+        {
+            let refusal = self.refusal_or_node_error("eth_sendRawTransaction", err)?;
+            tracing::warn!(chain = %self.chain.code, payout_id = %current.payout_id, %refusal,
+                "the node refused the replacement payout");
+        }
+        Ok(replacement.txid)
     }
 
     /// Whether the node has the payout's transaction, pending or mined.
@@ -739,6 +842,12 @@ fn raw_bytes(payout: &SignedPayout) -> Result<Vec<u8>, ChainError> {
     })
 }
 
+/// A fee raised enough for nodes to take a same-nonce replacement (geth
+/// asks for a tenth more): an eighth more, and at least one wei.
+fn raised_fee(fee: u128) -> u128 {
+    fee.saturating_add(fee / 8).saturating_add(1)
+}
+
 fn block_time_ms(timestamp_secs: u64) -> i64 {
     i64::try_from(timestamp_secs)
         .unwrap_or(i64::MAX)
@@ -870,34 +979,53 @@ impl ChainAdapter for EvmChain {
         })
     }
 
-    /// The receipt decides. Without one, a transaction the node does not know
-    /// (dropped from its mempool, or refused while an earlier nonce was
-    /// still missing) is broadcast again: the same stored bytes.
-    async fn payout_state(&self, payout_id: &str, txid: &str) -> Result<PayoutState, ChainError> {
-        let hash: TxHash = txid
-            .parse()
-            .map_err(|_| ChainError::Config(format!("{txid:?} is not a transaction hash")))?;
-        let receipt = self
-            .provider
-            .get_transaction_receipt(hash)
-            .await
-            .map_err(|err| self.node_error("eth_getTransactionReceipt", err))?;
-        Ok(match receipt {
-            None => {
-                self.broadcast_again_if_unknown(payout_id).await?;
-                PayoutState::Pending
+    /// A receipt of any of the payout's transactions decides (they share
+    /// one nonce: at most one is ever mined). Without one, a transaction the
+    /// node does not know is broadcast again (the same stored bytes), and one
+    /// waiting past `replace_after_ms` is replaced with higher fees.
+    async fn payout_state(
+        &self,
+        payout_id: &str,
+        txid: &str,
+        now_unix_ms: i64,
+    ) -> Result<PayoutState, ChainError> {
+        let stored = match &self.hot_wallet {
+            Some(wallet) => wallet
+                .payouts
+                .signed_payout(self.chain.code.as_str(), payout_id)
+                .await?
+                .map(|payout| (wallet, payout)),
+            None => None,
+        };
+        let Some((wallet, current)) = stored else {
+            return Ok(self
+                .receipt_state(txid)
+                .await?
+                .unwrap_or_else(|| PayoutState::Pending {
+                    txid: txid.to_owned(),
+                }));
+        };
+        let replaced = wallet
+            .payouts
+            .replaced_payout_txids(self.chain.code.as_str(), payout_id)
+            .await?;
+        // Newest first: the one most likely mined.
+        for candidate in std::iter::once(&current.txid).chain(replaced.iter().rev()) {
+            if let Some(state) = self.receipt_state(candidate).await? {
+                return Ok(state);
             }
-            Some(receipt) => {
-                let block_height = receipt.block_number.ok_or_else(|| {
-                    self.node_error("eth_getTransactionReceipt", "a receipt without its block")
-                })?;
-                if receipt.status() {
-                    PayoutState::Included { block_height }
-                } else {
-                    PayoutState::Reverted { block_height }
-                }
-            }
-        })
+        }
+        self.broadcast_again_if_unknown(&current).await?;
+        let waited_ms = now_unix_ms.saturating_sub(current.created_at_ms);
+        let txid = if current.replacements < self.config.max_replacements
+            && u64::try_from(waited_ms).is_ok_and(|waited| waited >= self.config.replace_after_ms)
+        {
+            self.replace_stuck_payout(wallet, &current, now_unix_ms)
+                .await?
+        } else {
+            current.txid
+        };
+        Ok(PayoutState::Pending { txid })
     }
 
     /// An ERC-20 payout's gas (`token_transfer_gas` at the node's current
@@ -966,6 +1094,18 @@ mod tests {
             },
             coin_precision: Precision::new(coin_places).unwrap(),
         }
+    }
+
+    #[test]
+    fn a_raised_fee_is_enough_for_a_node_to_take_the_replacement() {
+        // geth takes a replacement whose fees are at least 10 % higher.
+        for fee in [0u128, 1, 7, 9, 10, 1_000_000_000, 123_456_789_012] {
+            let raised = raised_fee(fee);
+            assert!(raised * 10 >= fee * 11, "{fee} → {raised}");
+            assert!(raised > fee);
+        }
+        assert_eq!(raised_fee(8_000_000_000), 9_000_000_001);
+        assert_eq!(raised_fee(u128::MAX), u128::MAX);
     }
 
     #[test]

@@ -558,40 +558,51 @@ impl Withdrawals {
         token: &Token,
         now_unix_ms: i64,
     ) -> Result<bool, EngineError> {
+        let mut withdrawal = withdrawal.clone();
         let block = match withdrawal.block_height {
             Some(block) => block,
             // Asked on every tick until posted: a reorganisation may move
             // the transaction to another block, or back to the mempool.
-            None => match adapter
-                .payout_state(&withdrawal.order_id, &withdrawal.txid)
-                .await?
-            {
-                PayoutState::Pending => return Ok(false),
-                PayoutState::Included { block_height } => block_height,
-                // Voided only once the failure itself is confirmed: a
-                // reorganisation could still include it again, and succeed.
-                PayoutState::Reverted { block_height } => {
-                    let height = adapter.height(now_unix_ms).await?;
-                    if adapter
-                        .chain()
-                        .confirmed_height(height)
-                        .is_none_or(|confirmed| confirmed < block_height)
-                    {
-                        return Ok(false);
-                    }
-                    tracing::warn!(order_id = %withdrawal.order_id, txid = %withdrawal.txid,
-                        block_height, "withdrawal reverted on chain; voided");
-                    return self
-                        .resolve(
-                            withdrawal,
-                            coin,
-                            token,
-                            WithdrawalStatus::Failed,
-                            now_unix_ms,
-                        )
-                        .await;
+            None => {
+                let state = adapter
+                    .payout_state(&withdrawal.order_id, &withdrawal.txid, now_unix_ms)
+                    .await?;
+                // A payout replaced in the mempool lands (or waits) under
+                // another transaction: the record and its webhook say which.
+                if state.txid() != withdrawal.txid {
+                    self.withdrawals
+                        .record_withdrawal_txid(&withdrawal.order_id, state.txid())
+                        .await?;
+                    withdrawal.txid = state.txid().to_owned();
                 }
-            },
+                match state {
+                    PayoutState::Pending { .. } => return Ok(false),
+                    PayoutState::Included { block_height, .. } => block_height,
+                    // Voided only once the failure itself is confirmed: a
+                    // reorganisation could still include it again, and succeed.
+                    PayoutState::Reverted { block_height, .. } => {
+                        let height = adapter.height(now_unix_ms).await?;
+                        if adapter
+                            .chain()
+                            .confirmed_height(height)
+                            .is_none_or(|confirmed| confirmed < block_height)
+                        {
+                            return Ok(false);
+                        }
+                        tracing::warn!(order_id = %withdrawal.order_id, txid = %withdrawal.txid,
+                            block_height, "withdrawal reverted on chain; voided");
+                        return self
+                            .resolve(
+                                &withdrawal,
+                                coin,
+                                token,
+                                WithdrawalStatus::Failed,
+                                now_unix_ms,
+                            )
+                            .await;
+                    }
+                }
+            }
         };
         let height = adapter.height(now_unix_ms).await?;
         if adapter
@@ -602,7 +613,7 @@ impl Withdrawals {
             return Ok(false);
         }
         self.resolve(
-            withdrawal,
+            &withdrawal,
             coin,
             token,
             WithdrawalStatus::Successful,

@@ -147,6 +147,15 @@ impl WithdrawalStore for SqliteStore {
         Ok(())
     }
 
+    async fn record_withdrawal_txid(&self, order_id: &str, txid: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE withdrawals SET txid = ? WHERE order_id = ? AND status = 'processing'")
+            .bind(txid)
+            .bind(order_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn resolve_withdrawal(
         &self,
         order_id: &str,

@@ -108,6 +108,10 @@ pub trait WithdrawalStore: Send + Sync + std::fmt::Debug + 'static {
         block_height: Option<u64>,
     ) -> Result<(), StoreError>;
 
+    /// The transaction a `processing` withdrawal now waits for or landed in,
+    /// when the chain adapter replaced the one first sent.
+    async fn record_withdrawal_txid(&self, order_id: &str, txid: &str) -> Result<(), StoreError>;
+
     /// Resolves an open withdrawal once: its status, `entry` (the posting or
     /// the void) and its webhook in one DB transaction. `false` (and nothing
     /// written) if it was resolved before.

@@ -1357,7 +1357,10 @@ async fn payout_replacements_are_guarded(store: &dyn PayoutStore) {
         Some(signed_again("0xd", 2))
     );
     // The nonce stays the payout's: no other payout can take it.
-    assert_eq!(store.payout_nonces("ETH", "0xHot", 0, 10).await.unwrap(), [3]);
+    assert_eq!(
+        store.payout_nonces("ETH", "0xHot", 0, 10).await.unwrap(),
+        [3]
+    );
     assert!(
         store
             .replaced_payout_txids("ETH", "p2")

@@ -1,7 +1,9 @@
 //! The EVM adapter against a real node: ganache (tests/evm/package.json) on a
 //! free loopback port, with an ERC-20 of our own deployed (tests/evm/TestToken.sol),
 //! and `ccgate serve` following it. Orders paid in the token and in the native
-//! coin, credited at the confirmations and notified; a restart between blocks.
+//! coin, credited at the confirmations and notified; a restart between blocks;
+//! payouts, reorgs, sweeps. Hardhat (same package.json) where ganache falls
+//! short: the replacement of a payout stuck in the mempool.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -26,8 +28,17 @@ const TOKEN_SUPPLY: u128 = 1_000_000_000_000;
 /// Where `npm ci` puts ganache; `None` (and a message) when it is not there,
 /// except on CI, which must run these tests.
 fn ganache_installed() -> Option<PathBuf> {
+    node_cli_installed("node_modules/ganache/dist/node/cli.js")
+}
+
+/// Where `npm ci` puts hardhat's command line, as `ganache_installed`.
+fn hardhat_installed() -> Option<PathBuf> {
+    node_cli_installed("node_modules/hardhat/internal/cli/cli.js")
+}
+
+fn node_cli_installed(path: &str) -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/evm");
-    let cli = dir.join("node_modules/ganache/dist/node/cli.js");
+    let cli = dir.join(path);
     let ready = cli.is_file()
         && Command::new("node")
             .arg("--version")
@@ -48,28 +59,45 @@ fn ganache_installed() -> Option<PathBuf> {
     None
 }
 
-/// A ganache node for one test, killed when dropped.
-struct Ganache {
+/// An EVM node for one test (ganache, or hardhat), killed when dropped.
+struct EvmNode {
     child: Child,
     address: SocketAddr,
     /// The funded, unlocked accounts.
     accounts: Vec<String>,
 }
 
-impl Ganache {
-    fn start(cli: &Path) -> Ganache {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new("node")
+impl EvmNode {
+    fn ganache(cli: &Path) -> EvmNode {
+        let port = free_port();
+        let mut command = Command::new("node");
+        command
             .arg(cli)
             .args(["--server.host", "127.0.0.1", "--server.port"])
             .arg(port.to_string())
             .args(["--wallet.mnemonic", MNEMONIC, "--wallet.totalAccounts", "3"])
             .args(["--chain.chainId", &CHAIN_ID.to_string()])
-            .args(["--logging.quiet", "true"])
+            .args(["--logging.quiet", "true"]);
+        EvmNode::start(command, port)
+    }
+
+    /// Hardhat's network (tests/evm/hardhat.config.js: the same mnemonic and
+    /// chain id), mining each transaction at once like ganache until a test
+    /// turns that off.
+    fn hardhat(cli: &Path) -> EvmNode {
+        let port = free_port();
+        let mut command = Command::new("node");
+        command
+            .arg(cli)
+            .args(["node", "--hostname", "127.0.0.1", "--port"])
+            .arg(port.to_string())
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/evm"))
+            .env("HARDHAT_DISABLE_TELEMETRY_PROMPT", "true");
+        EvmNode::start(command, port)
+    }
+
+    fn start(mut command: Command, port: u16) -> EvmNode {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -79,7 +107,7 @@ impl Ganache {
         std::thread::spawn(move || for _ in BufReader::new(stdout).lines() {});
         let address: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
-        let mut ganache = Ganache {
+        let mut node = EvmNode {
             child,
             address,
             accounts: Vec::new(),
@@ -88,11 +116,11 @@ impl Ganache {
             if let Ok(answer) = try_rpc(address, "eth_accounts", json!([])) {
                 break answer;
             }
-            assert!(Instant::now() < deadline, "ganache did not start");
+            assert!(Instant::now() < deadline, "the EVM node did not start");
             std::thread::sleep(Duration::from_millis(100));
         };
-        ganache.accounts = serde_json::from_value(accounts).unwrap();
-        ganache
+        node.accounts = serde_json::from_value(accounts).unwrap();
+        node
     }
 
     fn url(&self) -> String {
@@ -155,7 +183,15 @@ impl Ganache {
     }
 }
 
-impl Drop for Ganache {
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Drop for EvmNode {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -211,17 +247,42 @@ fn try_rpc(address: SocketAddr, method: &str, params: Value) -> Result<Value, St
         .map_err(|e| e.to_string())?;
     let mut raw = String::new();
     stream.read_to_string(&mut raw).map_err(|e| e.to_string())?;
-    let (_, payload) = raw.split_once("\r\n\r\n").ok_or("no HTTP body")?;
-    let answer: Value = serde_json::from_str(payload).map_err(|e| format!("{e}: {payload}"))?;
+    let (head, payload) = raw.split_once("\r\n\r\n").ok_or("no HTTP body")?;
+    // hardhat answers in chunks; ganache in one piece.
+    let payload = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(payload)?
+    } else {
+        payload.to_owned()
+    };
+    let answer: Value = serde_json::from_str(&payload).map_err(|e| format!("{e}: {payload}"))?;
     match answer.get("error") {
         Some(error) => Err(error.to_string()),
         None => Ok(answer["result"].clone()),
     }
 }
 
+/// An HTTP/1.1 chunked body, joined.
+fn dechunk(mut chunked: &str) -> Result<String, String> {
+    let mut body = String::new();
+    loop {
+        let (size, rest) = chunked
+            .split_once("\r\n")
+            .ok_or("a chunk without its size")?;
+        let size = usize::from_str_radix(size.trim(), 16).map_err(|e| e.to_string())?;
+        if size == 0 {
+            return Ok(body);
+        }
+        body.push_str(rest.get(..size).ok_or("a chunk cut short")?);
+        chunked = rest.get(size + 2..).ok_or("a chunk cut short")?;
+    }
+}
+
 /// A configuration with one EVM chain, GANACHE, on the node: its native coin
 /// and the deployed token.
-fn config_file(dir: &Path, ganache: &Ganache, contract: &str, log_range_blocks: u64) -> PathBuf {
+fn config_file(dir: &Path, ganache: &EvmNode, contract: &str, log_range_blocks: u64) -> PathBuf {
     let text = format!(
         r#"
 [[chains]]
@@ -322,7 +383,7 @@ fn evm_orders_paid_in_the_token_and_the_native_coin_are_credited_at_the_confirma
     let Some(cli) = ganache_installed() else {
         return;
     };
-    let ganache = Ganache::start(&cli);
+    let ganache = EvmNode::ganache(&cli);
     let contract = ganache.deploy_token();
     let config_dir = tempfile::tempdir().unwrap();
     let config = config_file(config_dir.path(), &ganache, &contract, 500);
@@ -424,7 +485,7 @@ fn evm_deposits_resume_from_the_cursor_after_a_restart() {
     let Some(cli) = ganache_installed() else {
         return;
     };
-    let ganache = Ganache::start(&cli);
+    let ganache = EvmNode::ganache(&cli);
     let contract = ganache.deploy_token();
     let config_dir = tempfile::tempdir().unwrap();
     let config = config_file(config_dir.path(), &ganache, &contract, 2);
@@ -476,7 +537,7 @@ fn evm_deposits_resume_from_the_cursor_after_a_restart() {
     }
 }
 
-fn balance_of(ganache: &Ganache, contract: &str, owner: &str) -> u128 {
+fn balance_of(ganache: &EvmNode, contract: &str, owner: &str) -> u128 {
     let data = format!(
         "0x70a08231{:0>64}",
         owner.trim_start_matches("0x").to_lowercase()
@@ -488,7 +549,7 @@ fn balance_of(ganache: &Ganache, contract: &str, owner: &str) -> u128 {
     u128::from_str_radix(answer.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
 }
 
-fn native_balance(ganache: &Ganache, owner: &str) -> u128 {
+fn native_balance(ganache: &EvmNode, owner: &str) -> u128 {
     let answer = ganache.rpc("eth_getBalance", json!([owner, "latest"]));
     u128::from_str_radix(answer.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
 }
@@ -546,7 +607,7 @@ fn evm_withdrawals_are_paid_from_the_hot_wallet_posted_or_voided() {
     let Some(cli) = ganache_installed() else {
         return;
     };
-    let ganache = Ganache::start(&cli);
+    let ganache = EvmNode::ganache(&cli);
     let contract = ganache.deploy_token();
     let config_dir = tempfile::tempdir().unwrap();
     let config = config_file(config_dir.path(), &ganache, &contract, 500);
@@ -678,7 +739,7 @@ fn evm_reorgs_drop_unconfirmed_payments_and_report_credited_ones() {
     let Some(cli) = ganache_installed() else {
         return;
     };
-    let ganache = Ganache::start(&cli);
+    let ganache = EvmNode::ganache(&cli);
     let contract = ganache.deploy_token();
     let config_dir = tempfile::tempdir().unwrap();
     let config = config_file(config_dir.path(), &ganache, &contract, 500);
@@ -797,7 +858,7 @@ fn journal_entries(gateway: &Gateway, config: &str) -> u64 {
 }
 
 /// The gas a mined transaction paid, in wei.
-fn gas_paid(ganache: &Ganache, txid: &str) -> u128 {
+fn gas_paid(ganache: &EvmNode, txid: &str) -> u128 {
     let receipt = ganache.rpc("eth_getTransactionReceipt", json!([txid]));
     let quantity = |field: &str| {
         u128::from_str_radix(
@@ -818,7 +879,7 @@ fn evm_deposits_above_the_threshold_are_swept_into_the_hot_wallet() {
     let Some(cli) = ganache_installed() else {
         return;
     };
-    let ganache = Ganache::start(&cli);
+    let ganache = EvmNode::ganache(&cli);
     let contract = ganache.deploy_token();
     let config_dir = tempfile::tempdir().unwrap();
     let config = config_file(config_dir.path(), &ganache, &contract, 500);
@@ -958,4 +1019,168 @@ fn evm_deposits_above_the_threshold_are_swept_into_the_hot_wallet() {
     receiver.wait_for_requests(4);
     assert_eq!(journal_entries(&gateway, config), entries_credited + 2 + 1);
     assert_eq!(webhooks(&receiver).len(), 4);
+}
+
+/// A payout stuck in the mempool (the base fee jumped past its max fee) is
+/// signed again with the same nonce and fees that follow the market; the
+/// replacement is mined, the first never is, the payee is paid once, and the
+/// withdrawal, its record and its webhook name the transaction that landed.
+/// On hardhat: ganache 7 does not honour a same-nonce replacement.
+#[test]
+fn evm_a_payout_stuck_in_the_mempool_is_replaced_and_paid_once() {
+    let Some(cli) = hardhat_installed() else {
+        return;
+    };
+    let hardhat = EvmNode::hardhat(&cli);
+    let contract = hardhat.deploy_token();
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_file(config_dir.path(), &hardhat, &contract, 500);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("replace_after_secs = 2\nmax_replacements = 3\n");
+    std::fs::write(&config, text).unwrap();
+    let config = config.to_str().unwrap();
+    let gateway = Gateway::start(&["--config", config]);
+    let merchant = gateway.demo.clone().unwrap();
+    let receiver = HttpStub::start(200, "success");
+    gateway.set_webhook(&merchant, &receiver.url);
+
+    let hot: Value =
+        serde_json::from_str(&gateway.cli_ok(&["evm", "hot-wallet", "--json", "--config", config]))
+            .unwrap();
+    let hot = hot["address"].as_str().unwrap().to_owned();
+    hardhat.pay_native(&hot, 5_000_000_000_000_000_000);
+    gateway.cli_ok(&[
+        "ledger",
+        "adjust",
+        "--app-id",
+        &merchant.app_id,
+        "--coin",
+        "GETH",
+        "--amount",
+        "2",
+        "--reason",
+        "float",
+        "--config",
+        config,
+    ]);
+    let payee = hardhat.accounts[2].clone();
+    let payee_before = native_balance(&hardhat, &payee);
+
+    // From here on blocks come only when the test mines them.
+    hardhat.rpc("evm_setAutomine", json!([false]));
+    withdraw(
+        &gateway,
+        &merchant,
+        NATIVE_TOKEN,
+        &payee,
+        "0.5",
+        "w-stuck",
+        true,
+    );
+    let first = eventually(30, "the payout broadcast", || {
+        let status = order_status(&gateway, &merchant, "w-stuck")["withdraw_detail"].clone();
+        match status["txid"].as_str() {
+            Some(txid) if !txid.is_empty() => Ok(txid.to_owned()),
+            _ => Err(status.to_string()),
+        }
+    });
+    let first_tx = hardhat.rpc("eth_getTransactionByHash", json!([first]));
+    assert_eq!(first_tx["blockNumber"], Value::Null, "pending: {first_tx}");
+    let first_max_fee = u128::from_str_radix(
+        first_tx["maxFeePerGas"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("0x"),
+        16,
+    )
+    .unwrap();
+    // The base fee jumps far above what the payout offers: a block is mined
+    // without it, and it stays stuck.
+    let spiked_base_fee = first_max_fee * 10;
+    hardhat.rpc(
+        "hardhat_setNextBlockBaseFeePerGas",
+        json!([format!("{spiked_base_fee:#x}")]),
+    );
+    hardhat.mine(1);
+    assert_eq!(
+        hardhat.rpc("eth_getTransactionReceipt", json!([first])),
+        Value::Null,
+        "the first payout must not fit a block at the spiked base fee"
+    );
+
+    let replacement = eventually(30, "the payout replaced", || {
+        match order_status(&gateway, &merchant, "w-stuck")["withdraw_detail"]["txid"].as_str() {
+            Some(txid) if txid != first => Ok(txid.to_owned()),
+            other => Err(format!("{other:?}")),
+        }
+    });
+    let replacement_tx = hardhat.rpc("eth_getTransactionByHash", json!([replacement]));
+    assert_eq!(
+        replacement_tx["nonce"], first_tx["nonce"],
+        "{replacement_tx}"
+    );
+    assert_eq!(
+        replacement_tx["value"], first_tx["value"],
+        "{replacement_tx}"
+    );
+    assert_eq!(replacement_tx["to"], first_tx["to"], "{replacement_tx}");
+    let replacement_max_fee = u128::from_str_radix(
+        replacement_tx["maxFeePerGas"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("0x"),
+        16,
+    )
+    .unwrap();
+    assert!(
+        replacement_max_fee >= spiked_base_fee,
+        "the replacement follows the market: {replacement_max_fee} < {spiked_base_fee}"
+    );
+
+    let hook = eventually(60, "the withdrawal posted", || {
+        hardhat.mine(1);
+        webhooks(&receiver)
+            .into_iter()
+            .find(|hook| hook["merchant_order_id"] == "w-stuck")
+            .ok_or_else(|| "no webhook yet".to_owned())
+    });
+    assert_eq!(hook["pay_status"], "success", "{hook}");
+    // The webhook and the record name the transaction that landed, which
+    // may be a later round than the one seen above if the test was slow.
+    let landed = hook["txid"].as_str().unwrap().to_owned();
+    assert_ne!(landed, first, "{hook}");
+    assert_eq!(
+        order_status(&gateway, &merchant, "w-stuck")["withdraw_detail"]["txid"],
+        landed
+    );
+    let receipt = hardhat.rpc("eth_getTransactionReceipt", json!([landed]));
+    assert_eq!(receipt["status"], "0x1", "{receipt}");
+    assert_eq!(
+        hardhat.rpc("eth_getTransactionReceipt", json!([first])),
+        Value::Null,
+        "the first transaction is never mined"
+    );
+    // Paid exactly once.
+    assert_eq!(
+        native_balance(&hardhat, &payee) - payee_before,
+        500_000_000_000_000_000
+    );
+    assert_eq!(
+        hardhat.rpc("eth_getTransactionCount", json!([hot, "latest"])),
+        json!("0x1"),
+        "one payout transaction mined from the hot wallet"
+    );
+    let (geth, reserved) = balance(&gateway, config, &merchant, "GETH");
+    assert_eq!(reserved, "0");
+    let fee = hook["network_fee"].as_str().unwrap();
+    assert_eq!(
+        units(&geth, 18),
+        1_500_000_000_000_000_000 - units(fee, 18),
+        "{geth} {fee}"
+    );
+    assert!(
+        gateway
+            .cli_ok(&["ledger", "verify", "--config", config])
+            .contains("all equal")
+    );
 }

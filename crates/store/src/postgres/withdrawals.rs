@@ -159,6 +159,17 @@ impl WithdrawalStore for PgStore {
         Ok(())
     }
 
+    async fn record_withdrawal_txid(&self, order_id: &str, txid: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE withdrawals SET txid = $1 WHERE order_id = $2 AND status = 'processing'",
+        )
+        .bind(txid)
+        .bind(order_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn resolve_withdrawal(
         &self,
         order_id: &str,

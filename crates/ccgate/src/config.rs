@@ -4,7 +4,7 @@
 //! Every problem stops start-up with the file, the key and what is wrong.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ccgate_chain::EvmNodeConfig;
 use ccgate_chain::evm::{
@@ -104,6 +104,9 @@ struct EvmSection {
     /// with higher fees.
     replace_after_secs: Option<u64>,
     max_replacements: Option<u32>,
+    /// PEM CA certificates trusted for an `https://` node besides the
+    /// built-in roots.
+    rpc_ca_file: Option<PathBuf>,
     /// Per token symbol of this chain (`USDT`, `ETH`): the smallest balance
     /// of a deposit address worth sweeping, a decimal in the coin's units.
     #[serde(default)]
@@ -364,11 +367,19 @@ impl Settings {
             if chain.family != ChainFamily::Evm {
                 return Err(fail(key, format!("chain {upper} is not of the evm family")));
             }
-            if !section.rpc_url.starts_with("http://") {
-                return Err(fail(
-                    format!("{key}.rpc_url"),
-                    "must be an http:// URL (TLS to the node is not built in: use a local node or a TLS-terminating proxy)".to_owned(),
-                ));
+            ccgate_chain::evm::rpc_url_checked(&section.rpc_url)
+                .map_err(|err| fail(format!("{key}.rpc_url"), chain_problem(err)))?;
+            // Relative to the configuration file, which usually sits beside
+            // it, not to wherever the service happens to be started from.
+            let rpc_ca_file = section
+                .rpc_ca_file
+                .as_ref()
+                .map(|ca_file| path.parent().unwrap_or(Path::new("")).join(ca_file));
+            // Read and parse the CA file now: a missing or broken one stops
+            // start-up here, with its key, not at the first call to the node.
+            if let Some(ca_file) = &rpc_ca_file {
+                ccgate_chain::evm::rpc_http_client(RPC_TIMEOUT_MS_DEFAULT, Some(ca_file))
+                    .map_err(|err| fail(format!("{key}.rpc_ca_file"), chain_problem(err)))?;
             }
             let positive = |field: &str, value: Option<u64>, default: u64| match value {
                 Some(0) => Err(fail(
@@ -401,6 +412,7 @@ impl Settings {
                 upper,
                 EvmNodeConfig {
                     rpc_url: section.rpc_url.clone(),
+                    rpc_ca_file,
                     chain_id: section.chain_id,
                     poll_interval_ms: positive(
                         "poll_interval_ms",
@@ -443,6 +455,15 @@ impl Settings {
             sandbox: file.sandbox,
             evm,
         })
+    }
+}
+
+/// The words of a chain configuration error without its generic prefix (the
+/// config error already names the file and the key).
+fn chain_problem(err: ccgate_chain::ChainError) -> String {
+    match err {
+        ccgate_chain::ChainError::Config(problem) => problem,
+        other => other.to_string(),
     }
 }
 
@@ -610,6 +631,115 @@ mod tests {
         );
     }
 
+    /// A self-signed CA certificate (P-256; its key was thrown away).
+    const TEST_CA_PEM: &str = "-----BEGIN CERTIFICATE-----
+MIIBiTCCAS+gAwIBAgIUXWPVwrStn7RDrB9ciXf8/w09KnQwCgYIKoZIzj0EAwIw
+GTEXMBUGA1UEAwwOY2NnYXRlIHRlc3QgQ0EwIBcNMjYxMTI3MTIzMjM2WhgPMjEy
+NjExMDMxMjMyMzZaMBkxFzAVBgNVBAMMDmNjZ2F0ZSB0ZXN0IENBMFkwEwYHKoZI
+zj0CAQYIKoZIzj0DAQcDQgAE4ENCKWG/sZBzSx2rsIreNuPy+QQO/80k6Sq+fi83
+c0S5UK48Q2nzsgtqAyTWziYpPWXMfu2JUp01A6C+AnsD3qNTMFEwHQYDVR0OBBYE
+FAgpp2VavyUK1fqMBOwEjDEikjwfMB8GA1UdIwQYMBaAFAgpp2VavyUK1fqMBOwE
+jDEikjwfMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIgCfIjzdiY
+XuiwjuzOPwxd3n5uh3C09HgiIZ5aQ3iHF1MCIQCefOhB1x1PbhnQ7/Z+sBuw8S5d
+2Yl0nN7JcT1oPBix1w==
+-----END CERTIFICATE-----
+";
+
+    fn https_node_with_ca(ca_file: &Path) -> Result<Settings, ConfigError> {
+        parse(&format!(
+            "[evm.ETH]\nrpc_url = \"https://node.example:8545/key\"\nchain_id = 1\nrpc_ca_file = {:?}",
+            ca_file.to_str().unwrap()
+        ))
+    }
+
+    #[test]
+    fn an_https_node_is_accepted_with_or_without_a_ca_file() {
+        let settings =
+            parse("[evm.ETH]\nrpc_url = \"https://mainnet.example/v3/key\"\nchain_id = 1").unwrap();
+        let node = &settings.evm["ETH"];
+        assert_eq!(node.rpc_url, "https://mainnet.example/v3/key");
+        assert_eq!(node.rpc_ca_file, None, "the built-in roots by default");
+
+        let dir = tempfile::tempdir().unwrap();
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, TEST_CA_PEM).unwrap();
+        let settings = https_node_with_ca(&ca_file).unwrap();
+        assert_eq!(
+            settings.evm["ETH"].rpc_ca_file.as_deref(),
+            Some(ca_file.as_path())
+        );
+    }
+
+    #[test]
+    fn a_relative_ca_file_is_found_beside_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("certs")).unwrap();
+        std::fs::write(dir.path().join("certs/ca.pem"), TEST_CA_PEM).unwrap();
+        let settings = Settings::parse(
+            "[evm.ETH]\nrpc_url = \"https://node.example\"\nchain_id = 1\nrpc_ca_file = \"certs/ca.pem\"",
+            &dir.path().join("ccgate.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            settings.evm["ETH"].rpc_ca_file.as_deref(),
+            Some(dir.path().join("certs/ca.pem").as_path())
+        );
+    }
+
+    #[test]
+    fn a_missing_or_broken_ca_file_stops_the_config_with_its_key_and_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let not_pem = dir.path().join("not-pem.pem");
+        std::fs::write(&not_pem, "just some text\n").unwrap();
+        let a_key = dir.path().join("key.pem");
+        std::fs::write(
+            &a_key,
+            "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----\n",
+        )
+        .unwrap();
+        let garbage = dir.path().join("garbage.pem");
+        std::fs::write(
+            &garbage,
+            "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        for (file, reason) in [
+            (&missing, "cannot be read"),
+            (&not_pem, "holds no PEM certificate"),
+            (&a_key, "holds no PEM certificate"),
+            (&garbage, "not a usable CA certificate"),
+        ] {
+            let err = https_node_with_ca(file).unwrap_err().to_string();
+            assert!(
+                err.starts_with("config test.toml: evm.ETH.rpc_ca_file: rpc_ca_file "),
+                "{err}"
+            );
+            assert!(err.contains(file.to_str().unwrap()), "{err}");
+            assert!(err.contains(reason), "{reason}: {err}");
+        }
+    }
+
+    #[test]
+    fn only_http_and_https_nodes_are_accepted() {
+        for url in [
+            "ws://127.0.0.1:8546",
+            "wss://node.example",
+            "127.0.0.1:8545",
+            "ftp://node",
+        ] {
+            let err = parse(&format!("[evm.ETH]\nrpc_url = {url:?}\nchain_id = 1"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("evm.ETH.rpc_url"), "{url}: {err}");
+            assert!(
+                err.contains("http or https") || err.contains("relative URL"),
+                "{url}: {err}"
+            );
+        }
+        assert!(parse("[evm.ETH]\nrpc_url = \"http://127.0.0.1:8545\"\nchain_id = 1").is_ok());
+    }
+
     #[test]
     fn sweep_thresholds_are_per_token_symbol_in_the_coins_units() {
         let settings = parse(
@@ -669,8 +799,16 @@ mod tests {
                 "evm.TRX",
             ),
             (
-                "[evm.ETH]\nrpc_url = \"https://node\"\nchain_id = 1",
+                "[evm.ETH]\nrpc_url = \"ws://127.0.0.1:8546\"\nchain_id = 1",
                 "evm.ETH.rpc_url",
+            ),
+            (
+                "[evm.ETH]\nrpc_url = \"https://\"\nchain_id = 1",
+                "evm.ETH.rpc_url",
+            ),
+            (
+                "[evm.ETH]\nrpc_url = \"https://node\"\nchain_id = 1\nrpc_ca_file = \"/nonexistent/ca.pem\"",
+                "evm.ETH.rpc_ca_file",
             ),
             (
                 "[evm.ETH]\nrpc_url = \"http://127.0.0.1:8545\"\nchain_id = 1\npoll_interval_ms = 0",

@@ -5,6 +5,7 @@
 //! sweeps of deposit addresses into it (`sweeps`).
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use alloy::consensus::{SignableTransaction, Transaction as _, TxEip1559, TxEnvelope};
@@ -19,12 +20,12 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::sol;
 use alloy::sol_types::{SolCall, SolEvent};
 use alloy::transports::TransportError;
-use alloy::transports::http::{Http, reqwest};
 use ccgate_ledger::{Amount, Chain, Precision, Registry, Token, TokenId};
 use ccgate_store::{BlockLink, ChainTransfer, PayoutInsert, PayoutStore, SignedPayout};
 use secrecy::{ExposeSecret, SecretBox};
 
 use crate::adapter::{ChainAdapter, ChainError, GasFee, PayoutState, Sent};
+use rpc::RpcHttp;
 
 sol! {
     /// The ERC-20 event every token transfer emits.
@@ -35,8 +36,10 @@ sol! {
     function balanceOf(address owner) external view returns (uint256);
 }
 
+mod rpc;
 mod sweeps;
 
+pub use rpc::{rpc_http_client, rpc_url_checked};
 pub use sweeps::{SweepTick, Sweeper, WaitingBalance};
 
 /// How long one JSON-RPC call may take when none is configured.
@@ -82,8 +85,11 @@ pub const NATIVE_TRANSFER_INDEX: u32 = u32::MAX;
 /// How to reach and read one EVM chain (the `[evm.CODE]` section).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EvmNodeConfig {
-    /// The node's JSON-RPC endpoint (`http://…`).
+    /// The node's JSON-RPC endpoint (`http://…` or `https://…`).
     pub rpc_url: String,
+    /// PEM certificates trusted for an `https://` node besides the webpki
+    /// roots: a private node's own CA.
+    pub rpc_ca_file: Option<PathBuf>,
     /// EIP-155 chain id; payouts are signed for it and the node must agree.
     pub chain_id: u64,
     /// The head is asked for at most this often.
@@ -208,10 +214,11 @@ impl EvmChain {
         registry: &Registry,
         hot_wallet: Option<HotWallet>,
     ) -> Result<EvmChain, ChainError> {
-        let url = config
-            .rpc_url
-            .parse()
-            .map_err(|err| ChainError::Config(format!("rpc_url {:?}: {err}", config.rpc_url)))?;
+        let transport = RpcHttp::new(
+            &config.rpc_url,
+            config.rpc_timeout_ms,
+            config.rpc_ca_file.as_deref(),
+        )?;
         let mut native = None;
         let mut erc20 = BTreeMap::new();
         for coin in registry.coins() {
@@ -240,10 +247,7 @@ impl EvmChain {
         }
         Ok(EvmChain {
             chain,
-            provider: RootProvider::new(RpcClient::new(
-                Http::with_client(rpc_http_client(config.rpc_timeout_ms)?, url),
-                false,
-            )),
+            provider: RootProvider::new(RpcClient::new(transport, false)),
             config,
             native,
             erc20,
@@ -1059,14 +1063,6 @@ impl ChainAdapter for EvmChain {
             _ => token.network_fee,
         }
     }
-}
-
-/// The HTTP client every call to a node goes through.
-fn rpc_http_client(timeout_ms: u64) -> Result<reqwest::Client, ChainError> {
-    reqwest::Client::builder()
-        .timeout(std::time::Duration::from_millis(timeout_ms))
-        .build()
-        .map_err(|err| ChainError::Config(format!("build the JSON-RPC client: {err}")))
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 //! free loopback port, with an ERC-20 of our own deployed (tests/evm/TestToken.sol),
 //! and `ccgate serve` following it. Orders paid in the token and in the native
 //! coin, credited at the confirmations and notified; a restart between blocks;
-//! payouts, reorgs, sweeps. Hardhat (same package.json) where ganache falls
-//! short: the replacement of a payout stuck in the mempool.
+//! payouts, reorgs, sweeps; the node behind https (tests/evm/tls_proxy.js)
+//! with and without its CA. Hardhat (same package.json) where ganache
+//! falls short: the replacement of a payout stuck in the mempool.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -1182,5 +1183,195 @@ fn evm_a_payout_stuck_in_the_mempool_is_replaced_and_paid_once() {
         gateway
             .cli_ok(&["ledger", "verify", "--config", config])
             .contains("all equal")
+    );
+}
+
+/// Whether the openssl CLI is here (it makes the test's certificates); CI
+/// must have it.
+fn openssl_installed() -> bool {
+    let here = Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|out| out.status.success());
+    assert!(
+        here || std::env::var_os("CI").is_none(),
+        "CI must run the https node test: it needs the openssl CLI"
+    );
+    if !here {
+        eprintln!("skipping the https node test: it needs the openssl CLI");
+    }
+    here
+}
+
+/// A CA (ca.pem) and a node certificate it signed for 127.0.0.1 (server.pem,
+/// key server.key), in `dir`.
+fn make_certificates(dir: &Path) {
+    let openssl = |args: String| {
+        let out = Command::new("openssl")
+            .current_dir(dir)
+            .args(args.split_whitespace())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let p256 = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    openssl(format!(
+        "req -x509 {p256} -keyout ca.key -out ca.pem -days 2 -subj /CN=ccgate-test-CA \
+         -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign"
+    ));
+    openssl(format!(
+        "req -new {p256} -keyout server.key -out server.csr -subj /CN=ccgate-test-node"
+    ));
+    std::fs::write(
+        dir.join("server.ext"),
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+         extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n",
+    )
+    .unwrap();
+    openssl(
+        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem \
+         -days 2 -extfile server.ext"
+            .to_owned(),
+    );
+}
+
+/// tests/evm/tls_proxy.js: https on a free loopback port, forwarded to
+/// ganache; ended when dropped (and by itself when the tests end, as its
+/// stdin closes).
+struct TlsProxy {
+    child: Child,
+    _stdin: std::process::ChildStdin,
+    url: String,
+}
+
+impl TlsProxy {
+    fn start(certificates: &Path, backend: &str) -> TlsProxy {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/evm/tls_proxy.js");
+        let mut child = Command::new("node")
+            .arg(script)
+            .arg(certificates.join("server.key"))
+            .arg(certificates.join("server.pem"))
+            .arg(backend)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("listening ")
+            .unwrap_or_else(|| panic!("the TLS proxy did not start: {line:?}"));
+        TlsProxy {
+            child,
+            _stdin: stdin,
+            url: format!("https://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for TlsProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `ccgate serve` follows a node over https:// with the node's CA in
+/// `rpc_ca_file`: the height, the live fee and a deposit come through TLS,
+/// and `ccgate doctor` agrees on the chain id. Without the CA file doctor
+/// reports the refused certificate.
+#[test]
+fn evm_node_over_https_is_followed_with_its_ca_file_and_refused_without() {
+    let Some(cli) = ganache_installed() else {
+        return;
+    };
+    if !openssl_installed() {
+        return;
+    }
+    let ganache = EvmNode::ganache(&cli);
+    let contract = ganache.deploy_token();
+    let config_dir = tempfile::tempdir().unwrap();
+    make_certificates(config_dir.path());
+    let proxy = TlsProxy::start(config_dir.path(), &ganache.url());
+
+    let plain = config_file(config_dir.path(), &ganache, &contract, 500);
+    let text = std::fs::read_to_string(&plain).unwrap().replace(
+        &format!("rpc_url = \"{}\"", ganache.url()),
+        &format!("rpc_url = \"{}\"", proxy.url),
+    );
+    assert!(text.contains(&proxy.url), "{text}");
+    // [evm.GANACHE] is the file's last section: these lines land in it.
+    // Relative: found beside the configuration file.
+    let trusting = config_dir.path().join("https-ca.toml");
+    std::fs::write(&trusting, format!("{text}rpc_ca_file = \"ca.pem\"\n")).unwrap();
+    let untrusting = config_dir.path().join("https-no-ca.toml");
+    std::fs::write(&untrusting, &text).unwrap();
+    let trusting = trusting.to_str().unwrap();
+    let untrusting = untrusting.to_str().unwrap();
+
+    let gateway = Gateway::start(&["--config", trusting]);
+    let merchant = gateway.demo.clone().unwrap();
+    let height = post(
+        &gateway,
+        &merchant,
+        "/ccpayment/v1/get/network/height/info",
+        "{}",
+    );
+    let ganache_height = height["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|chain| chain["chain"] == "GANACHE")
+        .unwrap_or_else(|| panic!("{height}"))["current_chain_height"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(ganache_height, ganache.height(), "{height}");
+    live_fee(&gateway, &merchant, NATIVE_TOKEN);
+
+    let receiver = HttpStub::start(200, "success");
+    let address = order(
+        &gateway,
+        &merchant,
+        NATIVE_TOKEN,
+        "evm-https-1",
+        "0.25",
+        &receiver.url,
+    );
+    ganache.pay_native(&address, 250_000_000_000_000_000);
+    eventually(15, "the payment seen over https", || {
+        let order = order_status(&gateway, &merchant, "evm-https-1");
+        (order["order_detail"]["status"] == "Processing")
+            .then_some(())
+            .ok_or(order.to_string())
+    });
+
+    let doctor = gateway.cli(&["doctor", "--config", trusting]);
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    assert!(
+        report.contains(&format!(
+            "ok      chain GANACHE id: node is chain {CHAIN_ID}"
+        )),
+        "{report}"
+    );
+
+    let doctor = gateway.cli(&["doctor", "--config", untrusting]);
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    assert!(!doctor.status.success(), "{report}");
+    let line = report
+        .lines()
+        .find(|line| line.starts_with("PROBLEM chain GANACHE id:"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(
+        line.contains("invalid peer certificate: UnknownIssuer"),
+        "{line}"
     );
 }

@@ -499,6 +499,12 @@ enum LedgerCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The operator's side of the books per coin: custody per chain, fees
+    /// earned, network costs (gas), manual adjustments.
+    Accounts {
+        #[arg(long)]
+        json: bool,
+    },
     /// Replay the whole journal and compare it with the stored balances.
     Verify,
 }

@@ -43,7 +43,8 @@ pub struct Sent {
     pub block_height: Option<u64>,
 }
 
-/// What a payout of a token costs in gas, paid in the chain's native coin.
+/// Gas in the chain's native coin: what a payout of a token will cost (an
+/// estimate), or what a mined transaction cost.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GasFee {
     /// The native coin.
@@ -56,15 +57,25 @@ pub struct GasFee {
 /// Where a sent payout stands on the chain, and through which transaction:
 /// an adapter may replace a payout stuck in the mempool (same nonce, higher
 /// fees), so the transaction that lands need not be the one first sent.
+/// `gas` is what the mined transaction burnt in the chain's native coin, where
+/// the chain charges it to the sender (not the devnet).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PayoutState {
     /// Not in a block yet; `txid` is the transaction now waiting.
     Pending { txid: String },
     /// Included and executed in this block (it may still be reorganised away
     /// before its confirmations: asked again until then).
-    Included { txid: String, block_height: u64 },
-    /// Included, but its execution failed: nothing was paid.
-    Reverted { txid: String, block_height: u64 },
+    Included {
+        txid: String,
+        block_height: u64,
+        gas: Option<GasFee>,
+    },
+    /// Included, but its execution failed: nothing was paid, the gas was.
+    Reverted {
+        txid: String,
+        block_height: u64,
+        gas: Option<GasFee>,
+    },
 }
 
 impl PayoutState {

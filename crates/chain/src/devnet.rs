@@ -232,6 +232,7 @@ impl ChainAdapter for DevnetChain {
                 Some(transfer) => PayoutState::Included {
                     txid: transfer.txid,
                     block_height: transfer.block_height,
+                    gas: None,
                 },
                 None => PayoutState::Pending {
                     txid: txid.to_owned(),

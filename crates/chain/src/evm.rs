@@ -513,10 +513,28 @@ impl EvmChain {
             self.node_error("eth_getTransactionReceipt", "a receipt without its block")
         })?;
         let txid = txid.to_owned();
+        let gas = match &self.native {
+            Some(native) => Some(GasFee {
+                coin_id: native.token.coin_id.clone(),
+                coin_precision: native.coin_precision,
+                amount: native.amount(
+                    U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price),
+                )?,
+            }),
+            None => None,
+        };
         Ok(Some(if receipt.status() {
-            PayoutState::Included { txid, block_height }
+            PayoutState::Included {
+                txid,
+                block_height,
+                gas,
+            }
         } else {
-            PayoutState::Reverted { txid, block_height }
+            PayoutState::Reverted {
+                txid,
+                block_height,
+                gas,
+            }
         }))
     }
 

@@ -9,8 +9,8 @@ use ccgate_api::orders::{REFUND, RefundWebhook};
 use ccgate_api::withdrawals::{API_WITHDRAWAL, WithdrawWebhook};
 use ccgate_chain::{ChainAdapter, ChainError, ChainSet, GasFee, PayoutState};
 use ccgate_ledger::{
-    Account, Amount, AssetStatus, Coin, CoinId, Decimal, JournalEntry, LedgerError, MerchantId,
-    Registry, Rounding, Token, TokenId,
+    Account, Amount, AssetStatus, Coin, CoinId, Decimal, Direction, JournalEntry, LedgerError,
+    MerchantId, Posting, Registry, Rounding, Token, TokenId,
 };
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
@@ -542,6 +542,7 @@ impl Withdrawals {
                     coin,
                     token,
                     WithdrawalStatus::Failed,
+                    None,
                     now_unix_ms,
                 )
                 .await
@@ -559,8 +560,8 @@ impl Withdrawals {
         now_unix_ms: i64,
     ) -> Result<bool, EngineError> {
         let mut withdrawal = withdrawal.clone();
-        let block = match withdrawal.block_height {
-            Some(block) => block,
+        let (block, gas) = match withdrawal.block_height {
+            Some(block) => (block, None),
             // Asked on every tick until posted: a reorganisation may move
             // the transaction to another block, or back to the mempool.
             None => {
@@ -577,10 +578,14 @@ impl Withdrawals {
                 }
                 match state {
                     PayoutState::Pending { .. } => return Ok(false),
-                    PayoutState::Included { block_height, .. } => block_height,
+                    PayoutState::Included {
+                        block_height, gas, ..
+                    } => (block_height, gas),
                     // Voided only once the failure itself is confirmed: a
                     // reorganisation could still include it again, and succeed.
-                    PayoutState::Reverted { block_height, .. } => {
+                    PayoutState::Reverted {
+                        block_height, gas, ..
+                    } => {
                         let height = adapter.height(now_unix_ms).await?;
                         if adapter
                             .chain()
@@ -597,6 +602,7 @@ impl Withdrawals {
                                 coin,
                                 token,
                                 WithdrawalStatus::Failed,
+                                gas.as_ref(),
                                 now_unix_ms,
                             )
                             .await;
@@ -617,34 +623,81 @@ impl Withdrawals {
             coin,
             token,
             WithdrawalStatus::Successful,
+            gas.as_ref(),
             now_unix_ms,
         )
         .await
     }
 
-    /// Posts (success) or voids (failure) the reservation, once.
+    /// Posts (success) or voids (failure) the reservation, once. A payout
+    /// posted sends the net to the chain (custody) and keeps the network
+    /// fee the merchant paid as the operator's (like a deposit's fee); the
+    /// gas the chain charged, paid or not, is the operator's cost, taken from
+    /// custody in the native coin — so custody follows what the chain holds.
     async fn resolve(
         &self,
         withdrawal: &Withdrawal,
         coin: &Coin,
         token: &Token,
         status: WithdrawalStatus,
+        gas: Option<&GasFee>,
         now_unix_ms: i64,
     ) -> Result<bool, EngineError> {
         let reserved = Account::MerchantReserved(withdrawal.app_id.clone());
-        let (to, pay_status, what) = match status {
-            WithdrawalStatus::Successful => (
-                Account::ChainCustody(token.chain.clone()),
-                "success",
-                "posted",
-            ),
-            _ => (
-                Account::MerchantAvailable(withdrawal.app_id.clone()),
-                "failed",
-                "voided",
-            ),
+        let custody = Account::ChainCustody(token.chain.clone());
+        let (pay_status, what) = match status {
+            WithdrawalStatus::Successful => ("success", "posted"),
+            _ => ("failed", "voided"),
         };
-        let entry = JournalEntry::transfer(reserved, to, coin.id.clone(), withdrawal.debit)?;
+        let mut postings = vec![posting(
+            reserved,
+            &coin.id,
+            Direction::Debit,
+            withdrawal.debit,
+        )];
+        match status {
+            WithdrawalStatus::Successful => {
+                // The debit is the net plus the fee, whoever paid the fee.
+                let fee = withdrawal
+                    .debit
+                    .checked_sub(withdrawal.net_receivable)
+                    .ok_or(LedgerError::AmountOverflow)?;
+                postings.push(posting(
+                    custody.clone(),
+                    &coin.id,
+                    Direction::Credit,
+                    withdrawal.net_receivable,
+                ));
+                postings.push(posting(
+                    Account::OperatorFees,
+                    &coin.id,
+                    Direction::Credit,
+                    fee,
+                ));
+            }
+            _ => postings.push(posting(
+                Account::MerchantAvailable(withdrawal.app_id.clone()),
+                &coin.id,
+                Direction::Credit,
+                withdrawal.debit,
+            )),
+        }
+        if let Some(gas) = gas {
+            postings.push(posting(
+                Account::OperatorNetworkCosts,
+                &gas.coin_id,
+                Direction::Debit,
+                gas.amount,
+            ));
+            postings.push(posting(
+                custody,
+                &gas.coin_id,
+                Direction::Credit,
+                gas.amount,
+            ));
+        }
+        postings.retain(|posting| !posting.amount.is_zero());
+        let entry = JournalEntry::new(postings)?;
         let mut resolved = withdrawal.clone();
         resolved.status = status;
         let webhook = self
@@ -667,6 +720,15 @@ impl Withdrawals {
                 &webhook,
             )
             .await?)
+    }
+}
+
+fn posting(account: Account, coin: &CoinId, direction: Direction, amount: Amount) -> Posting {
+    Posting {
+        account,
+        coin: coin.clone(),
+        direction,
+        amount,
     }
 }
 

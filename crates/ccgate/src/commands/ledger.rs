@@ -41,6 +41,7 @@ pub async fn run(
         LedgerCommand::Balances { app_id, json } => {
             balances(store.as_ref(), registry, &MerchantId::new(app_id), json).await
         }
+        LedgerCommand::Accounts { json } => accounts(store.as_ref(), registry, json).await,
         LedgerCommand::Verify => verify(store.as_ref()).await,
     }
 }
@@ -154,6 +155,59 @@ async fn balances(
         );
         for (coin_id, crypto, value, reserved) in &printed {
             println!("{crypto:<8} {coin_id:<38} {value:>24} {reserved}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every operator and custody account's debits and credits per coin. Custody
+/// is an asset (its debits are what the chain should hold); fees are earned
+/// as credits; network costs grow as debits.
+async fn accounts(store: &dyn Store, registry: &Registry, json: bool) -> anyhow::Result<ExitCode> {
+    let rows: Vec<_> = store
+        .all_balances()
+        .await?
+        .into_iter()
+        .filter(|((account, _), _)| {
+            matches!(
+                account,
+                Account::ChainCustody(_)
+                    | Account::OperatorFees
+                    | Account::OperatorNetworkCosts
+                    | Account::OperatorAdjustments
+            )
+        })
+        .map(|((account, coin_id), balance)| {
+            let coin = registry.coin(&coin_id);
+            let show = |amount: Amount| match coin {
+                Some(coin) => amount.to_decimal_string(coin.precision),
+                None => format!("{} base units", amount.base_units()),
+            };
+            let symbol = coin.map_or_else(|| "?".to_owned(), |c| c.symbol.clone());
+            (
+                account.key(),
+                coin_id.to_string(),
+                symbol,
+                show(balance.debits_posted),
+                show(balance.credits_posted),
+            )
+        })
+        .collect();
+    if json {
+        let list: Vec<_> = rows
+            .iter()
+            .map(|(account, coin_id, crypto, debits, credits)| {
+                json!({"account": account, "coin_id": coin_id, "crypto": crypto, "debits": debits, "credits": credits})
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(list));
+    } else {
+        println!(
+            "{:<28} {:<8} {:>24} {:>24}",
+            "ACCOUNT", "COIN", "DEBITS", "CREDITS"
+        );
+        for (account, _, crypto, debits, credits) in &rows {
+            println!("{account:<28} {crypto:<8} {debits:>24} {credits:>24}");
         }
     }
     Ok(ExitCode::SUCCESS)

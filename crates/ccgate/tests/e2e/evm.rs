@@ -643,6 +643,7 @@ fn evm_withdrawals_are_paid_from_the_hot_wallet_posted_or_voided() {
     let payee = ganache.accounts[2].clone();
     live_fee(&gateway, &merchant, TOKEN);
     let payee_native_before = native_balance(&ganache, &payee);
+    let hot_native_before = native_balance(&ganache, &hot);
 
     withdraw(&gateway, &merchant, TOKEN, &payee, "10", "w-token", false);
     withdraw(
@@ -724,11 +725,62 @@ fn evm_withdrawals_are_paid_from_the_hot_wallet_posted_or_voided() {
         1_500_000_000_000_000_000 - units(fee, 18),
         "{geth} {fee}"
     );
+    // The books follow the chain: custody paid out exactly what left the hot
+    // wallet (the payouts and their gas), the fees are the operator's, and
+    // the gas is its network cost.
+    let books = operator_accounts(&gateway, config);
+    let gas = gas_paid(&ganache, token_hook["txid"].as_str().unwrap())
+        + gas_paid(&ganache, native_hook["txid"].as_str().unwrap());
+    assert_eq!(
+        units(
+            &books.amount("operator:network_costs", "GETH", "debits"),
+            18
+        ),
+        gas
+    );
+    assert_eq!(
+        units(&books.amount("custody:GANACHE", "GETH", "credits"), 18),
+        hot_native_before - native_balance(&ganache, &hot)
+    );
+    assert_eq!(
+        units(&books.amount("custody:GANACHE", "TUSDT", "credits"), 6),
+        token_net
+    );
+    assert_eq!(
+        units(&books.amount("operator:fees", "TUSDT", "credits"), 6),
+        token_fee
+    );
+    assert_eq!(books.amount("operator:fees", "GETH", "credits"), fee);
     assert!(
         gateway
             .cli_ok(&["ledger", "verify", "--config", config])
             .contains("all equal")
     );
+}
+
+/// `ccgate ledger accounts --json`: the operator's side of the books.
+struct Books(Vec<Value>);
+
+impl Books {
+    /// `debits` or `credits` of an account in a coin; "0" when it has none.
+    fn amount(&self, account: &str, crypto: &str, side: &str) -> String {
+        self.0
+            .iter()
+            .find(|row| row["account"] == account && row["crypto"] == crypto)
+            .map_or_else(
+                || "0".to_owned(),
+                |row| row[side].as_str().unwrap().to_owned(),
+            )
+    }
+}
+
+fn operator_accounts(gateway: &Gateway, config: &str) -> Books {
+    Books(
+        serde_json::from_str(
+            &gateway.cli_ok(&["ledger", "accounts", "--json", "--config", config]),
+        )
+        .unwrap(),
+    )
 }
 
 /// Reorganisations made with `evm_snapshot`/`evm_revert`: a payment seen in
@@ -1179,6 +1231,17 @@ fn evm_a_payout_stuck_in_the_mempool_is_replaced_and_paid_once() {
         1_500_000_000_000_000_000 - units(fee, 18),
         "{geth} {fee}"
     );
+    // The higher gas of the replacement is the operator's network cost; the
+    // merchant paid the fee quoted when the withdrawal was accepted.
+    let books = operator_accounts(&gateway, config);
+    assert_eq!(
+        units(
+            &books.amount("operator:network_costs", "GETH", "debits"),
+            18
+        ),
+        gas_paid(&hardhat, &landed)
+    );
+    assert_eq!(books.amount("operator:fees", "GETH", "credits"), fee);
     assert!(
         gateway
             .cli_ok(&["ledger", "verify", "--config", config])

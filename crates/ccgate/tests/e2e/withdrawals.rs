@@ -168,6 +168,25 @@ fn chain_withdrawals_reserve_then_post_with_the_fee_on_either_side() {
         .unwrap();
     assert_eq!(String::from_utf8(raw.body.clone()).unwrap(), expected);
     assert_eq!(first["pay_status"], "success");
+    // On the books: the nets (6.5 + 10) left custody, the fees (3.5 + 3.5)
+    // are the operator's; the devnet charges no gas.
+    let books: Value =
+        serde_json::from_str(&gateway.cli_ok(&["ledger", "accounts", "--json"])).unwrap();
+    let row = |account: &str| {
+        books
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["account"] == account && row["crypto"] == "USDT")
+            .cloned()
+            .unwrap_or_else(|| panic!("no {account} in {books}"))
+    };
+    assert_eq!(row("custody:ETH")["credits"], "16.5", "{books}");
+    assert_eq!(row("operator:fees")["credits"], "7", "{books}");
+    assert!(
+        !books.to_string().contains("network_costs"),
+        "no gas on the devnet: {books}"
+    );
     assert!(gateway.cli_ok(&["ledger", "verify"]).contains("all equal"));
 
     // Deposit and withdrawal ids are not mixed in one bill/info call.

@@ -76,6 +76,10 @@ pub enum PayoutState {
         block_height: u64,
         gas: Option<GasFee>,
     },
+    /// Never mined, and now never can be: another transaction of the sender
+    /// (the hot wallet used outside the gateway) took its nonce, and that one
+    /// has the confirmations. Nothing was paid, no gas either.
+    Superseded { txid: String },
 }
 
 impl PayoutState {
@@ -84,7 +88,8 @@ impl PayoutState {
         match self {
             PayoutState::Pending { txid }
             | PayoutState::Included { txid, .. }
-            | PayoutState::Reverted { txid, .. } => txid,
+            | PayoutState::Reverted { txid, .. }
+            | PayoutState::Superseded { txid } => txid,
         }
     }
 }

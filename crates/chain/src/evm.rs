@@ -496,6 +496,33 @@ impl EvmChain {
         Ok(())
     }
 
+    /// Whether the wallet's nonce count at the confirmed height is past the
+    /// payout's: some transaction used that nonce and is confirmed. Asked
+    /// only once none of the payout's own transactions has a receipt, so that
+    /// transaction is not one of them.
+    async fn nonce_taken_elsewhere(
+        &self,
+        payout: &SignedPayout,
+        now_unix_ms: i64,
+    ) -> Result<bool, ChainError> {
+        let Some(confirmed) = self.chain.confirmed_height(self.height(now_unix_ms).await?) else {
+            return Ok(false);
+        };
+        let from: Address = payout.from_address.parse().map_err(|_| {
+            ChainError::Config(format!(
+                "stored payout {} has no valid sender",
+                payout.payout_id
+            ))
+        })?;
+        let used = self
+            .provider
+            .get_transaction_count(from)
+            .number(confirmed)
+            .await
+            .map_err(|err| self.node_error("eth_getTransactionCount", err))?;
+        Ok(used > payout.nonce)
+    }
+
     /// Where transaction `txid` landed, if it did.
     async fn receipt_state(&self, txid: &str) -> Result<Option<PayoutState>, ChainError> {
         let hash: TxHash = txid
@@ -1036,6 +1063,11 @@ impl ChainAdapter for EvmChain {
             if let Some(state) = self.receipt_state(candidate).await? {
                 return Ok(state);
             }
+        }
+        if self.nonce_taken_elsewhere(&current, now_unix_ms).await? {
+            tracing::warn!(chain = %self.chain.code, payout_id, nonce = current.nonce,
+                "another transaction of the hot wallet took the payout's nonce and has the confirmations; the payout can never be mined");
+            return Ok(PayoutState::Superseded { txid: current.txid });
         }
         self.broadcast_again_if_unknown(&current).await?;
         let waited_ms = now_unix_ms.saturating_sub(current.created_at_ms);

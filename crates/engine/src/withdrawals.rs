@@ -578,6 +578,20 @@ impl Withdrawals {
                 }
                 match state {
                     PayoutState::Pending { .. } => return Ok(false),
+                    PayoutState::Superseded { .. } => {
+                        tracing::warn!(order_id = %withdrawal.order_id, txid = %withdrawal.txid,
+                            "another transaction took the payout's nonce; voided");
+                        return self
+                            .resolve(
+                                &withdrawal,
+                                coin,
+                                token,
+                                WithdrawalStatus::Failed,
+                                None,
+                                now_unix_ms,
+                            )
+                            .await;
+                    }
                     PayoutState::Included {
                         block_height, gas, ..
                     } => (block_height, gas),

@@ -1074,6 +1074,98 @@ fn evm_deposits_above_the_threshold_are_swept_into_the_hot_wallet() {
     assert_eq!(webhooks(&receiver).len(), 4);
 }
 
+/// A hardhat node mining only when told, a gateway following it with a
+/// funded hot wallet and a merchant holding 2 GETH, and one payout of
+/// 0.5 GETH sent and waiting in the mempool.
+struct PendingPayout {
+    hardhat: EvmNode,
+    gateway: Gateway,
+    merchant: Merchant,
+    receiver: HttpStub,
+    config: String,
+    hot: String,
+    payee: String,
+    payee_before: u128,
+    _config_dir: tempfile::TempDir,
+}
+
+impl PendingPayout {
+    /// `evm_settings`: lines added to the chain's `[evm.GANACHE]` section.
+    fn start(cli: &Path, evm_settings: &str) -> PendingPayout {
+        let hardhat = EvmNode::hardhat(cli);
+        let contract = hardhat.deploy_token();
+        let config_dir = tempfile::tempdir().unwrap();
+        let config = config_file(config_dir.path(), &hardhat, &contract, 500);
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str(evm_settings);
+        std::fs::write(&config, text).unwrap();
+        let config = config.to_str().unwrap().to_owned();
+        let gateway = Gateway::start(&["--config", &config]);
+        let merchant = gateway.demo.clone().unwrap();
+        let receiver = HttpStub::start(200, "success");
+        gateway.set_webhook(&merchant, &receiver.url);
+        let hot: Value = serde_json::from_str(&gateway.cli_ok(&[
+            "evm",
+            "hot-wallet",
+            "--json",
+            "--config",
+            &config,
+        ]))
+        .unwrap();
+        let hot = hot["address"].as_str().unwrap().to_owned();
+        hardhat.pay_native(&hot, 5_000_000_000_000_000_000);
+        gateway.cli_ok(&[
+            "ledger",
+            "adjust",
+            "--app-id",
+            &merchant.app_id,
+            "--coin",
+            "GETH",
+            "--amount",
+            "2",
+            "--reason",
+            "float",
+            "--config",
+            &config,
+        ]);
+        let payee = hardhat.accounts[2].clone();
+        let payee_before = native_balance(&hardhat, &payee);
+        // From here on blocks come only when the test mines them.
+        hardhat.rpc("evm_setAutomine", json!([false]));
+        PendingPayout {
+            hardhat,
+            gateway,
+            merchant,
+            receiver,
+            config,
+            hot,
+            payee,
+            payee_before,
+            _config_dir: config_dir,
+        }
+    }
+
+    /// Withdraws 0.5 GETH as `id`; the transaction sent, still pending.
+    fn first_txid(&self, id: &str) -> String {
+        withdraw(
+            &self.gateway,
+            &self.merchant,
+            NATIVE_TOKEN,
+            &self.payee,
+            "0.5",
+            id,
+            true,
+        );
+        eventually(30, "the payout broadcast", || {
+            let status = order_status(&self.gateway, &self.merchant, id)["withdraw_detail"].clone();
+            match status["txid"].as_str() {
+                Some(txid) if !txid.is_empty() => Ok(txid.to_owned()),
+                _ => Err(status.to_string()),
+            }
+        })
+    }
+}
+
 /// A payout stuck in the mempool (the base fee jumped past its max fee) is
 /// signed again with the same nonce and fees that follow the market; the
 /// replacement is mined, the first never is, the payee is paid once, and the
@@ -1084,59 +1176,20 @@ fn evm_a_payout_stuck_in_the_mempool_is_replaced_and_paid_once() {
     let Some(cli) = hardhat_installed() else {
         return;
     };
-    let hardhat = EvmNode::hardhat(&cli);
-    let contract = hardhat.deploy_token();
-    let config_dir = tempfile::tempdir().unwrap();
-    let config = config_file(config_dir.path(), &hardhat, &contract, 500);
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str("replace_after_secs = 2\nmax_replacements = 3\n");
-    std::fs::write(&config, text).unwrap();
-    let config = config.to_str().unwrap();
-    let gateway = Gateway::start(&["--config", config]);
-    let merchant = gateway.demo.clone().unwrap();
-    let receiver = HttpStub::start(200, "success");
-    gateway.set_webhook(&merchant, &receiver.url);
-
-    let hot: Value =
-        serde_json::from_str(&gateway.cli_ok(&["evm", "hot-wallet", "--json", "--config", config]))
-            .unwrap();
-    let hot = hot["address"].as_str().unwrap().to_owned();
-    hardhat.pay_native(&hot, 5_000_000_000_000_000_000);
-    gateway.cli_ok(&[
-        "ledger",
-        "adjust",
-        "--app-id",
-        &merchant.app_id,
-        "--coin",
-        "GETH",
-        "--amount",
-        "2",
-        "--reason",
-        "float",
-        "--config",
+    let payout = PendingPayout::start(&cli, "replace_after_secs = 2\nmax_replacements = 3\n");
+    let PendingPayout {
+        hardhat,
+        gateway,
+        merchant,
+        receiver,
         config,
-    ]);
-    let payee = hardhat.accounts[2].clone();
-    let payee_before = native_balance(&hardhat, &payee);
-
-    // From here on blocks come only when the test mines them.
-    hardhat.rpc("evm_setAutomine", json!([false]));
-    withdraw(
-        &gateway,
-        &merchant,
-        NATIVE_TOKEN,
-        &payee,
-        "0.5",
-        "w-stuck",
-        true,
-    );
-    let first = eventually(30, "the payout broadcast", || {
-        let status = order_status(&gateway, &merchant, "w-stuck")["withdraw_detail"].clone();
-        match status["txid"].as_str() {
-            Some(txid) if !txid.is_empty() => Ok(txid.to_owned()),
-            _ => Err(status.to_string()),
-        }
-    });
+        hot,
+        payee,
+        payee_before,
+        ..
+    } = &payout;
+    let config = config.as_str();
+    let first = payout.first_txid("w-stuck");
     let first_tx = hardhat.rpc("eth_getTransactionByHash", json!([first]));
     assert_eq!(first_tx["blockNumber"], Value::Null, "pending: {first_tx}");
     let first_max_fee = u128::from_str_radix(
@@ -1162,7 +1215,7 @@ fn evm_a_payout_stuck_in_the_mempool_is_replaced_and_paid_once() {
     );
 
     let replacement = eventually(30, "the payout replaced", || {
-        match order_status(&gateway, &merchant, "w-stuck")["withdraw_detail"]["txid"].as_str() {
+        match order_status(gateway, merchant, "w-stuck")["withdraw_detail"]["txid"].as_str() {
             Some(txid) if txid != first => Ok(txid.to_owned()),
             other => Err(format!("{other:?}")),
         }
@@ -1192,7 +1245,7 @@ fn evm_a_payout_stuck_in_the_mempool_is_replaced_and_paid_once() {
 
     let hook = eventually(60, "the withdrawal posted", || {
         hardhat.mine(1);
-        webhooks(&receiver)
+        webhooks(receiver)
             .into_iter()
             .find(|hook| hook["merchant_order_id"] == "w-stuck")
             .ok_or_else(|| "no webhook yet".to_owned())
@@ -1203,7 +1256,7 @@ fn evm_a_payout_stuck_in_the_mempool_is_replaced_and_paid_once() {
     let landed = hook["txid"].as_str().unwrap().to_owned();
     assert_ne!(landed, first, "{hook}");
     assert_eq!(
-        order_status(&gateway, &merchant, "w-stuck")["withdraw_detail"]["txid"],
+        order_status(gateway, merchant, "w-stuck")["withdraw_detail"]["txid"],
         landed
     );
     let receipt = hardhat.rpc("eth_getTransactionReceipt", json!([landed]));
@@ -1215,7 +1268,7 @@ fn evm_a_payout_stuck_in_the_mempool_is_replaced_and_paid_once() {
     );
     // Paid exactly once.
     assert_eq!(
-        native_balance(&hardhat, &payee) - payee_before,
+        native_balance(hardhat, payee) - payee_before,
         500_000_000_000_000_000
     );
     assert_eq!(
@@ -1223,7 +1276,7 @@ fn evm_a_payout_stuck_in_the_mempool_is_replaced_and_paid_once() {
         json!("0x1"),
         "one payout transaction mined from the hot wallet"
     );
-    let (geth, reserved) = balance(&gateway, config, &merchant, "GETH");
+    let (geth, reserved) = balance(gateway, config, merchant, "GETH");
     assert_eq!(reserved, "0");
     let fee = hook["network_fee"].as_str().unwrap();
     assert_eq!(
@@ -1233,15 +1286,98 @@ fn evm_a_payout_stuck_in_the_mempool_is_replaced_and_paid_once() {
     );
     // The higher gas of the replacement is the operator's network cost; the
     // merchant paid the fee quoted when the withdrawal was accepted.
-    let books = operator_accounts(&gateway, config);
+    let books = operator_accounts(gateway, config);
     assert_eq!(
         units(
             &books.amount("operator:network_costs", "GETH", "debits"),
             18
         ),
-        gas_paid(&hardhat, &landed)
+        gas_paid(hardhat, &landed)
     );
     assert_eq!(books.amount("operator:fees", "GETH", "credits"), fee);
+    assert!(
+        gateway
+            .cli_ok(&["ledger", "verify", "--config", config])
+            .contains("all equal")
+    );
+}
+
+/// The hot wallet used outside the gateway: another transaction takes a
+/// pending payout's nonce and is confirmed. The payout can never be mined,
+/// so the withdrawal is voided (the merchant's balance back, nothing paid,
+/// no gas posted) instead of waiting in Processing forever.
+#[test]
+fn evm_a_payout_whose_nonce_another_transaction_took_is_voided() {
+    let Some(cli) = hardhat_installed() else {
+        return;
+    };
+    let payout = PendingPayout::start(&cli, "");
+    let PendingPayout {
+        hardhat,
+        gateway,
+        merchant,
+        receiver,
+        config,
+        hot,
+        payee,
+        payee_before,
+        ..
+    } = &payout;
+    let first = payout.first_txid("w-taken");
+    let first_tx = hardhat.rpc("eth_getTransactionByHash", json!([first]));
+    let doubled = |field: &str| {
+        let fee = u128::from_str_radix(
+            first_tx[field].as_str().unwrap().trim_start_matches("0x"),
+            16,
+        )
+        .unwrap();
+        format!("{:#x}", fee * 2)
+    };
+    // The same nonce, sent from the hot wallet by someone else (hardhat
+    // impersonates it): it replaces the payout in the mempool and is mined.
+    hardhat.rpc("hardhat_impersonateAccount", json!([hot]));
+    let foreign = hardhat.rpc(
+        "eth_sendTransaction",
+        json!([{
+            "from": hot,
+            "to": hardhat.accounts[0],
+            "value": "0x1",
+            "nonce": first_tx["nonce"],
+            "maxFeePerGas": doubled("maxFeePerGas"),
+            "maxPriorityFeePerGas": doubled("maxPriorityFeePerGas"),
+        }]),
+    );
+    let hook = eventually(60, "the withdrawal voided", || {
+        hardhat.mine(1);
+        webhooks(receiver)
+            .into_iter()
+            .find(|hook| hook["merchant_order_id"] == "w-taken")
+            .ok_or_else(|| "no webhook yet".to_owned())
+    });
+    assert_eq!(hook["pay_status"], "failed", "{hook}");
+    assert_eq!(
+        hardhat.rpc("eth_getTransactionReceipt", json!([foreign]))["status"],
+        "0x1"
+    );
+    assert_eq!(
+        hardhat.rpc("eth_getTransactionReceipt", json!([first])),
+        Value::Null
+    );
+    assert_eq!(
+        native_balance(hardhat, payee),
+        *payee_before,
+        "nothing paid"
+    );
+    assert_eq!(
+        balance(gateway, config, merchant, "GETH"),
+        ("2".to_owned(), "0".to_owned())
+    );
+    let books = operator_accounts(gateway, config);
+    assert_eq!(
+        books.amount("operator:network_costs", "GETH", "debits"),
+        "0"
+    );
+    assert_eq!(books.amount("custody:GANACHE", "GETH", "credits"), "0");
     assert!(
         gateway
             .cli_ok(&["ledger", "verify", "--config", config])

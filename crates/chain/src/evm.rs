@@ -12,7 +12,7 @@ use alloy::consensus::{SignableTransaction, Transaction as _, TxEip1559, TxEnvel
 use alloy::eips::BlockNumberOrTag;
 use alloy::eips::eip2718::{Decodable2718, Encodable2718};
 use alloy::network::{TransactionBuilder, TransactionResponse as _, TxSignerSync};
-use alloy::primitives::{Address, B256, Bytes, TxHash, TxKind, U256};
+use alloy::primitives::{Address, Bytes, TxHash, TxKind, U256};
 use alloy::providers::{Provider, RootProvider};
 use alloy::rpc::client::RpcClient;
 use alloy::rpc::types::{Filter, Log, TransactionRequest};
@@ -178,10 +178,9 @@ impl HotWallet {
         key: &SecretBox<[u8; 32]>,
         payouts: Arc<dyn PayoutStore>,
     ) -> Result<HotWallet, ChainError> {
-        let signer =
-            PrivateKeySigner::from_bytes(&B256::from(*key.expose_secret())).map_err(|_| {
-                ChainError::Config("the hot wallet key is not a valid secp256k1 key".to_owned())
-            })?;
+        let signer = PrivateKeySigner::from_slice(key.expose_secret()).map_err(|_| {
+            ChainError::Config("the hot wallet key is not a valid secp256k1 key".to_owned())
+        })?;
         Ok(HotWallet { signer, payouts })
     }
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy::eips::eip2718::Encodable2718;
 use alloy::network::{TransactionBuilder, TxSignerSync};
-use alloy::primitives::{Address, B256, Bytes, TxHash, TxKind, U256};
+use alloy::primitives::{Address, Bytes, TxHash, TxKind, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
@@ -197,7 +197,7 @@ impl Sweeper {
         let chain = &self.chain;
         let key = evm_deposit_key(&self.seed, balance.derivation_index)
             .map_err(|err| ChainError::Config(format!("deposit key: {err}")))?;
-        let signer = PrivateKeySigner::from_bytes(&B256::from(*key.expose_secret()))
+        let signer = PrivateKeySigner::from_slice(key.expose_secret())
             .map_err(|_| ChainError::Config("a deposit key is not a valid secp256k1 key".into()))?;
         let from = signer.address();
         if from.to_checksum(None) != balance.address {

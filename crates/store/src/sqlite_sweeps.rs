@@ -165,4 +165,25 @@ impl SweepStore for SqliteStore {
         .await?;
         rows.iter().map(sweep_record_from_row).collect()
     }
+
+    async fn sweeps_of(
+        &self,
+        chain: &str,
+        from_address: &str,
+        token_id: &str,
+        limit: u32,
+    ) -> Result<Vec<SweepRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SWEEP_COLUMNS} FROM evm_sweeps
+             WHERE chain = ? AND from_address = ? AND token_id = ?
+             ORDER BY created_at_ms DESC, sweep_id DESC LIMIT ?"
+        ))
+        .bind(chain)
+        .bind(from_address)
+        .bind(token_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(sweep_record_from_row).collect()
+    }
 }

@@ -99,4 +99,14 @@ pub trait SweepStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// The chain's sweeps, newest first, at most `limit`.
     async fn sweeps(&self, chain: &str, limit: u32) -> Result<Vec<SweepRecord>, StoreError>;
+
+    /// The sweeps of one token from one deposit address, newest first, at
+    /// most `limit`: how its last attempts ended.
+    async fn sweeps_of(
+        &self,
+        chain: &str,
+        from_address: &str,
+        token_id: &str,
+        limit: u32,
+    ) -> Result<Vec<SweepRecord>, StoreError>;
 }

@@ -1700,6 +1700,31 @@ async fn sweeps_are_insert_once_and_settle_once<S: Store + DepositStore + SweepS
         (&sweep(0), &Some(settlement))
     );
     assert_eq!(store.sweeps("ETH", 1).await.unwrap().len(), 1);
+    // One address and token's sweeps: how its last attempts ended.
+    let of_a = store.sweeps_of("ETH", "0xA", "usdt-eth", 10).await.unwrap();
+    assert_eq!(of_a, listed);
+    assert_eq!(
+        store
+            .sweeps_of("ETH", "0xA", "usdt-eth", 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .sweeps_of("ETH", "0xA", "eth", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .sweeps_of("ETH", "0xB", "usdt-eth", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(verify_ledger(store).await.unwrap().mismatches.is_empty());
 }
 

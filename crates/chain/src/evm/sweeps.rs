@@ -20,7 +20,7 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use ccgate_ledger::{Account, Amount, JournalEntry, TokenId};
-use ccgate_store::{EntryMeta, SignedSweep, SweepInsert, SweepSettlement, SweepStore};
+use ccgate_store::{EntryMeta, SignedSweep, SweepInsert, SweepRecord, SweepSettlement, SweepStore};
 use secrecy::ExposeSecret;
 
 use super::{
@@ -34,6 +34,15 @@ pub(super) const TOP_UP_PAYOUT_PREFIX: &str = "sweep-top-up:";
 
 /// Deposit addresses read from the store per page.
 const ADDRESSES_PER_PAGE: u32 = 500;
+
+/// After a sweep of a token from an address reverted (a token that refuses
+/// the transfer once mined: paused, the address blacklisted…), the next
+/// attempt waits this long, doubled for each further revert in a row…
+const REVERT_BACK_OFF_FIRST_MS: i64 = 60_000;
+/// …up to this: a token that always reverts costs one sweep's gas a day.
+const REVERT_BACK_OFF_MAX_MS: i64 = 86_400_000;
+/// Reverts in a row counted: enough for the wait to reach its maximum.
+const REVERTS_COUNTED_MAX: u32 = 12;
 
 /// One token's balance at one deposit address, and whether it is worth a sweep.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +114,20 @@ impl Sweeper {
             if busy.contains(&balance.address) {
                 continue;
             }
+            let history = self
+                .sweeps
+                .sweeps_of(
+                    self.chain.chain.code.as_str(),
+                    &balance.address,
+                    balance.token_id.as_str(),
+                    REVERTS_COUNTED_MAX,
+                )
+                .await?;
+            if let Some(retry_at_ms) = revert_back_off_until(&history, now_unix_ms) {
+                tracing::debug!(chain = %self.chain.chain.code, address = %balance.address,
+                    token_id = %balance.token_id, retry_at_ms, "sweep backing off after reverts");
+                continue;
+            }
             // One address the node refuses to sweep (a token that reverts
             // its transfers…) must not hold back the others.
             match self.sweep(balance, now_unix_ms).await {
@@ -150,6 +173,11 @@ impl Sweeper {
             };
             let native = chain.native_token()?;
             let gas_cost = native.amount(mined.gas_wei.saturating_add(top_up_gas))?;
+            if !mined.succeeded {
+                tracing::warn!(chain = %chain.chain.code, sweep_id = %sweep.sweep_id,
+                    txid = %sweep.txid, token_id = %sweep.token_id,
+                    "sweep reverted on chain (its gas is still paid); the next sweep of this token from this address waits, longer after each revert");
+            }
             let settlement = SweepSettlement {
                 succeeded: mined.succeeded,
                 gas_cost,
@@ -601,5 +629,91 @@ impl EvmChain {
             .await
             .map_err(|err| self.node_error("eth_getTransactionByHash", err))?
             .is_some())
+    }
+}
+
+/// When the sweeps of one token from one address (newest first) ended in
+/// reverts, the moment before which it is not swept again; `None` when the
+/// latest did not revert, or the wait is over.
+fn revert_back_off_until(history: &[SweepRecord], now_unix_ms: i64) -> Option<i64> {
+    let reverts: Vec<i64> = history
+        .iter()
+        .map_while(|record| match &record.settled {
+            Some(settled) if !settled.succeeded => Some(settled.settled_at_ms),
+            _ => None,
+        })
+        .collect();
+    let last_revert_ms = *reverts.first()?;
+    let doublings = u32::try_from(reverts.len() - 1).unwrap_or(u32::MAX).min(20);
+    let wait_ms = REVERT_BACK_OFF_FIRST_MS
+        .saturating_mul(1_i64 << doublings)
+        .min(REVERT_BACK_OFF_MAX_MS);
+    let retry_at_ms = last_revert_ms.saturating_add(wait_ms);
+    (now_unix_ms < retry_at_ms).then_some(retry_at_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use ccgate_ledger::Amount;
+
+    use super::*;
+
+    fn record(settled: Option<(bool, i64)>) -> SweepRecord {
+        SweepRecord {
+            sweep: SignedSweep {
+                chain: "ETH".to_owned(),
+                sweep_id: "0xA:0".to_owned(),
+                from_address: "0xA".to_owned(),
+                to_address: "0xHot".to_owned(),
+                token_id: "usdt".to_owned(),
+                amount: Amount::from_base_units(1),
+                nonce: 0,
+                txid: "0x1".to_owned(),
+                raw_tx: "0x02".to_owned(),
+                top_up_payout_id: None,
+                created_at_ms: 0,
+            },
+            settled: settled.map(|(succeeded, settled_at_ms)| SweepSettlement {
+                succeeded,
+                gas_cost: Amount::from_base_units(1),
+                settled_at_ms,
+            }),
+        }
+    }
+
+    #[test]
+    fn reverted_sweeps_back_off_doubling_up_to_a_day() {
+        let reverted = |at| record(Some((false, at)));
+        // Nothing reverted, or the latest sweep succeeded: no wait.
+        assert_eq!(revert_back_off_until(&[], 0), None);
+        assert_eq!(
+            revert_back_off_until(&[record(Some((true, 0))), reverted(0)], 1),
+            None
+        );
+        // One revert: a minute after it.
+        assert_eq!(
+            revert_back_off_until(&[reverted(1_000)], 1_000),
+            Some(61_000)
+        );
+        assert_eq!(revert_back_off_until(&[reverted(1_000)], 61_000), None);
+        // Three in a row: four minutes after the latest; a success further
+        // down breaks the run.
+        let history = [
+            reverted(500_000),
+            reverted(300_000),
+            reverted(100_000),
+            record(Some((true, 0))),
+            reverted(0),
+        ];
+        assert_eq!(
+            revert_back_off_until(&history, 500_000),
+            Some(500_000 + 240_000)
+        );
+        // Many: never more than a day.
+        let many: Vec<SweepRecord> = (0..12).map(|_| reverted(0)).collect();
+        assert_eq!(revert_back_off_until(&many, 0), Some(86_400_000));
+        // A sweep in flight is the newest: nothing to wait for here (the
+        // address is busy anyway).
+        assert_eq!(revert_back_off_until(&[record(None), reverted(0)], 0), None);
     }
 }

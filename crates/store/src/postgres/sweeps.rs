@@ -165,4 +165,25 @@ impl SweepStore for PgStore {
         .await?;
         rows.iter().map(sweep_record_from_row).collect()
     }
+
+    async fn sweeps_of(
+        &self,
+        chain: &str,
+        from_address: &str,
+        token_id: &str,
+        limit: u32,
+    ) -> Result<Vec<SweepRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SWEEP_COLUMNS} FROM evm_sweeps
+             WHERE chain = $1 AND from_address = $2 AND token_id = $3
+             ORDER BY created_at_ms DESC, sweep_id DESC LIMIT $4"
+        ))
+        .bind(chain)
+        .bind(from_address)
+        .bind(token_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(sweep_record_from_row).collect()
+    }
 }

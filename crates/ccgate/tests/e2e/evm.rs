@@ -758,6 +758,120 @@ fn evm_withdrawals_are_paid_from_the_hot_wallet_posted_or_voided() {
     );
 }
 
+/// Two instances on one PostgreSQL database pay out concurrent withdrawals
+/// from one hot wallet: every payout gets its own nonce (no two signed with
+/// one, no gap left), each is mined and posted once, the payee is paid the
+/// sum exactly.
+#[test]
+fn evm_concurrent_payouts_through_two_instances_take_distinct_nonces() {
+    const WITHDRAWALS: usize = 16;
+    let Some(cli) = ganache_installed() else {
+        return;
+    };
+    let Some(url) = crate::postgres::database_url() else {
+        return;
+    };
+    let schema = crate::postgres::Schema::new();
+    let ganache = EvmNode::ganache(&cli);
+    let contract = ganache.deploy_token();
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_file(config_dir.path(), &ganache, &contract, 500);
+    let config = config.to_str().unwrap();
+    let args = [
+        "--config",
+        config,
+        "--database-url",
+        url.as_str(),
+        "--database-schema",
+        schema.0.as_str(),
+    ];
+    let first = Gateway::start(&args);
+    let second = first.another(&args);
+    let merchant = first.demo.clone().unwrap();
+    let receiver = HttpStub::start(200, "success");
+    let cli_args = |command: &[&'static str]| {
+        let mut all: Vec<&str> = command.to_vec();
+        all.extend_from_slice(&args);
+        all.into_iter().map(str::to_owned).collect::<Vec<String>>()
+    };
+    let run = |command: Vec<String>| {
+        first.cli_ok(&command.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let mut set_webhook = cli_args(&["merchant", "set-webhook"]);
+    set_webhook.extend(["--app-id", &merchant.app_id, "--url", &receiver.url].map(str::to_owned));
+    run(set_webhook);
+    let hot: Value =
+        serde_json::from_str(&run(cli_args(&["evm", "hot-wallet", "--json"]))).unwrap();
+    let hot = hot["address"].as_str().unwrap().to_owned();
+    ganache.pay_native(&hot, 5_000_000_000_000_000_000);
+    let mut adjust = cli_args(&["ledger", "adjust"]);
+    adjust.extend(
+        [
+            "--app-id",
+            &merchant.app_id,
+            "--coin",
+            "GETH",
+            "--amount",
+            "2",
+            "--reason",
+            "float",
+        ]
+        .map(str::to_owned),
+    );
+    run(adjust);
+    let payee = ganache.accounts[2].clone();
+    let payee_before = native_balance(&ganache, &payee);
+    let hot_nonce_before = hex_u64(&ganache.rpc("eth_getTransactionCount", json!([hot, "latest"])));
+
+    std::thread::scope(|scope| {
+        for n in 0..WITHDRAWALS {
+            let (gateway, merchant, payee) =
+                (if n % 2 == 0 { &first } else { &second }, &merchant, &payee);
+            scope.spawn(move || {
+                withdraw(
+                    gateway,
+                    merchant,
+                    NATIVE_TOKEN,
+                    payee,
+                    "0.01",
+                    &format!("w-{n}"),
+                    true,
+                );
+            });
+        }
+    });
+    let hooks = eventually(90, "every withdrawal posted", || {
+        ganache.mine(1);
+        let hooks: Vec<Value> = webhooks(&receiver)
+            .into_iter()
+            .filter(|hook| hook["order_type"] == "API Withdrawal")
+            .collect();
+        if hooks.len() >= WITHDRAWALS {
+            Ok(hooks)
+        } else {
+            Err(format!("{} of {WITHDRAWALS}", hooks.len()))
+        }
+    });
+    assert_eq!(hooks.len(), WITHDRAWALS, "each notified once");
+    let mut nonces = std::collections::BTreeSet::new();
+    for hook in &hooks {
+        assert_eq!(hook["pay_status"], "success", "{hook}");
+        let chain_tx = ganache.rpc("eth_getTransactionByHash", json!([hook["txid"]]));
+        assert!(
+            nonces.insert(hex_u64(&chain_tx["nonce"])),
+            "two payouts with one nonce: {chain_tx}"
+        );
+    }
+    let expected: std::collections::BTreeSet<u64> =
+        (hot_nonce_before..hot_nonce_before + WITHDRAWALS as u64).collect();
+    assert_eq!(nonces, expected, "the nonces follow on, no gap");
+    assert_eq!(
+        native_balance(&ganache, &payee) - payee_before,
+        WITHDRAWALS as u128 * 10_000_000_000_000_000
+    );
+    assert!(run(cli_args(&["ledger", "verify"])).contains("all equal"));
+}
+
 /// `ccgate ledger accounts --json`: the operator's side of the books.
 struct Books(Vec<Value>);
 

@@ -12,7 +12,7 @@ const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
 
 /// The test database, or `None` (with a message) where there is none; on CI
 /// there must be one.
-fn database_url() -> Option<String> {
+pub(crate) fn database_url() -> Option<String> {
     let url = std::env::var("CCGATE_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
     if TcpStream::connect("127.0.0.1:5432").is_ok()
@@ -43,8 +43,15 @@ where
     });
 }
 
+/// A fresh schema for one test, dropped when the test ends, passed or failed.
+impl Schema {
+    pub(crate) fn new() -> Schema {
+        Schema(format!("t_e2e_{:016x}", rand::random::<u64>()))
+    }
+}
+
 /// Drops the test's schema when the test ends, passed or failed.
-struct Schema(String);
+pub(crate) struct Schema(pub(crate) String);
 
 impl Drop for Schema {
     fn drop(&mut self) {
@@ -67,7 +74,7 @@ impl Drop for Schema {
 #[test]
 fn two_instances_on_one_postgres_credit_and_pay_out_once() {
     let Some(url) = database_url() else { return };
-    let schema = Schema(format!("t_e2e_{:016x}", rand::random::<u64>()));
+    let schema = Schema::new();
     let args = [
         "--database-url",
         url.as_str(),
@@ -176,7 +183,7 @@ fn two_instances_on_one_postgres_credit_and_pay_out_once() {
 #[test]
 fn racing_refunds_on_two_instances_stay_within_the_order() {
     let Some(url) = database_url() else { return };
-    let schema = Schema(format!("t_e2e_{:016x}", rand::random::<u64>()));
+    let schema = Schema::new();
     let args = [
         "--database-url",
         url.as_str(),
@@ -289,7 +296,7 @@ fn a_thousand_withdrawals_through_two_instances_never_overdraw() {
     const CLIENTS: usize = 20;
     const WITHDRAWALS: usize = 1_000;
     let Some(url) = database_url() else { return };
-    let schema = Schema(format!("t_e2e_{:016x}", rand::random::<u64>()));
+    let schema = Schema::new();
     let args = [
         "--database-url",
         url.as_str(),

@@ -6,6 +6,7 @@
 //! commit in one DB transaction, and the balances are computed by the pure
 //! `ccgate_ledger::journal::apply_entry`, never by SQL arithmetic.
 
+mod backend;
 mod cache;
 mod credentials;
 mod deposits;
@@ -19,9 +20,6 @@ mod sandbox;
 mod snapshots;
 mod sqlite;
 mod sqlite_deposits;
-mod sqlite_payouts;
-mod sqlite_reorgs;
-mod sqlite_sweeps;
 mod sqlite_withdrawals;
 mod sweeps;
 mod withdrawals;

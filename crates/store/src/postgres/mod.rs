@@ -4,9 +4,6 @@
 //! a single guarded statement (`ON CONFLICT`, `UPDATE … WHERE`).
 
 pub(crate) mod deposits;
-mod payouts;
-mod reorgs;
-mod sweeps;
 mod withdrawals;
 
 use std::collections::BTreeMap;

@@ -40,6 +40,14 @@ pub(crate) trait Backend: Database<QueryResult: RowsAffected, Row: Columns> {
         conn: &'c mut Self::Connection,
         webhook: &'c NewWebhook,
     ) -> impl Future<Output = Result<(), StoreError>> + Send + 'c;
+
+    /// Makes refunds of one deposit order take turns from here to the end of
+    /// the caller's DB transaction, since each checks the sum of the others'
+    /// rows before committing its own.
+    fn lock_refunds_of<'c>(
+        conn: &'c mut Self::Connection,
+        order_id: &'c str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'c;
 }
 
 impl Backend for Sqlite {
@@ -59,6 +67,15 @@ impl Backend for Sqlite {
     ) -> impl Future<Output = Result<(), StoreError>> + Send + 'c {
         crate::sqlite_deposits::insert_webhook(conn, webhook)
     }
+
+    fn lock_refunds_of<'c>(
+        _conn: &'c mut SqliteConnection,
+        _order_id: &'c str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'c {
+        // Nothing to take: the refund's insert, its first write, takes
+        // SQLite's one write lock, held until the end of the DB transaction.
+        std::future::ready(Ok(()))
+    }
 }
 
 impl Backend for Postgres {
@@ -77,6 +94,16 @@ impl Backend for Postgres {
         webhook: &'c NewWebhook,
     ) -> impl Future<Output = Result<(), StoreError>> + Send + 'c {
         crate::postgres::deposits::insert_webhook(conn, webhook)
+    }
+
+    async fn lock_refunds_of(conn: &mut PgConnection, order_id: &str) -> Result<(), StoreError> {
+        // Only refunds take this lock, and before any row lock, so it cannot
+        // deadlock with the balance locks every entry takes after it.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(order_id)
+            .execute(conn)
+            .await?;
+        Ok(())
     }
 }
 

@@ -20,7 +20,6 @@ mod sandbox;
 mod snapshots;
 mod sqlite;
 mod sqlite_deposits;
-mod sqlite_withdrawals;
 mod sweeps;
 mod withdrawals;
 

@@ -4,10 +4,12 @@
 
 use async_trait::async_trait;
 use ccgate_ledger::MerchantId;
+use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
+use crate::StoreError;
+use crate::backend::{Backend, RowsAffected, SqlStore};
 use crate::deposits::NewWebhook;
 use crate::rows::{Columns, to_i64, to_u32, to_u64};
-use crate::{PgStore, SqliteStore, StoreError};
 
 /// Faults injected into one merchant's webhook deliveries (sandbox only).
 /// Probabilities are parts per million: 1 000 000 always, 0 never.
@@ -201,229 +203,30 @@ fn unknown_merchant(app_id: &MerchantId, error: sqlx::Error) -> StoreError {
     }
 }
 
+// One body of SQL for both backends; see `backend.rs`.
 #[async_trait]
-impl SandboxStore for SqliteStore {
+impl<S> SandboxStore for S
+where
+    S: SqlStore,
+    for<'c> &'c mut <S::Db as Database>::Connection: Executor<'c, Database = S::Db>,
+    for<'q> <S::Db as Database>::Arguments<'q>: IntoArguments<'q, S::Db>,
+    for<'q> &'q str: Encode<'q, S::Db> + Type<S::Db>,
+    for<'q> String: Encode<'q, S::Db> + Type<S::Db>,
+    for<'q> i64: Encode<'q, S::Db> + Type<S::Db>,
+    // sqlx encodes `Option` per backend, not for every `T: Encode`.
+    for<'q> Option<i64>: Encode<'q, S::Db>,
+{
     async fn sandbox_clock(&self) -> Result<Option<StoredClock>, StoreError> {
-        let row: Option<(i64, Option<i64>)> =
-            sqlx::query_as("SELECT offset_ms, frozen_at_ms FROM sandbox_clock WHERE id = 1")
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(|(offset_ms, frozen_at_ms)| StoredClock {
-            offset_ms,
-            frozen_at_ms,
-        }))
-    }
-
-    async fn set_sandbox_clock(&self, clock: StoredClock) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO sandbox_clock (id, offset_ms, frozen_at_ms) VALUES (1, ?, ?)
-             ON CONFLICT (id) DO UPDATE
-             SET offset_ms = excluded.offset_ms, frozen_at_ms = excluded.frozen_at_ms",
-        )
-        .bind(clock.offset_ms)
-        .bind(clock.frozen_at_ms)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn next_webhook_due_ms(&self) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT MIN(next_attempt_at_ms) FROM webhook_outbox WHERE status = 'pending'",
-        )
-        .fetch_one(&self.pool)
-        .await?)
-    }
-
-    async fn devnet_last_transfer_height(&self, chain: &str) -> Result<Option<u64>, StoreError> {
-        let height: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(block_height) FROM devnet_transfers WHERE chain = ?")
-                .bind(chain)
-                .fetch_one(&self.pool)
-                .await?;
-        height.map(|h| to_u64(h, "block height")).transpose()
-    }
-    async fn credited_record_id(
-        &self,
-        chain: &str,
-        key: &TransferKey,
-    ) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT record_id FROM deposits WHERE chain = ? AND txid = ? AND log_index = ?",
-        )
-        .bind(chain)
-        .bind(&key.txid)
-        .bind(i64::from(key.log_index))
-        .fetch_optional(&self.pool)
-        .await?)
-    }
-
-    async fn apply_devnet_reorg(&self, reorg: &DevnetReorg) -> Result<(), StoreError> {
-        let chain = reorg.chain.as_str();
-        let before = to_i64(reorg.from_height.saturating_sub(1), "height")?;
-        let mut db_tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for key in &reorg.dropped {
-            let log_index = i64::from(key.log_index);
-            for table in ["devnet_transfers", "seen_transfers"] {
-                sqlx::query(&format!(
-                    "DELETE FROM {table} WHERE chain = ? AND txid = ? AND log_index = ?"
-                ))
-                .bind(chain)
-                .bind(&key.txid)
-                .bind(log_index)
-                .execute(&mut *db_tx)
-                .await?;
-            }
-            sqlx::query(
-                "UPDATE withdrawals SET status = 'pending', txid = '', block_height = NULL
-                 WHERE chain = ? AND txid = ? AND status = 'processing'",
-            )
-            .bind(chain)
-            .bind(&key.txid)
-            .execute(&mut *db_tx)
+        let row = sqlx::query("SELECT offset_ms, frozen_at_ms FROM sandbox_clock WHERE id = 1")
+            .fetch_optional(self.pool())
             .await?;
-        }
-        for (key, height) in &reorg.moved {
-            let height = to_i64(*height, "height")?;
-            sqlx::query(
-                "UPDATE devnet_transfers SET block_height = ?
-                 WHERE chain = ? AND txid = ? AND log_index = ?",
-            )
-            .bind(height)
-            .bind(chain)
-            .bind(&key.txid)
-            .bind(i64::from(key.log_index))
-            .execute(&mut *db_tx)
-            .await?;
-            sqlx::query(
-                "UPDATE withdrawals SET block_height = ?
-                 WHERE chain = ? AND txid = ? AND status = 'processing'",
-            )
-            .bind(height)
-            .bind(chain)
-            .bind(&key.txid)
-            .execute(&mut *db_tx)
-            .await?;
-        }
-        sqlx::query(
-            "UPDATE chain_cursors SET scanned_height = MIN(scanned_height, ?) WHERE chain = ?",
-        )
-        .bind(before)
-        .bind(chain)
-        .execute(&mut *db_tx)
-        .await?;
-        sqlx::query(
-            "UPDATE chain_seen_cursors SET seen_height = MIN(seen_height, ?) WHERE chain = ?",
-        )
-        .bind(before)
-        .bind(chain)
-        .execute(&mut *db_tx)
-        .await?;
-        for webhook in &reorg.vanished_webhooks {
-            crate::sqlite_deposits::insert_webhook(&mut db_tx, webhook).await?;
-        }
-        for incident in &reorg.incidents {
-            sqlx::query(
-                "INSERT INTO reorg_incidents (chain, txid, log_index, record_id, what, at_ms)
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&incident.chain)
-            .bind(&incident.txid)
-            .bind(i64::from(incident.log_index))
-            .bind(&incident.record_id)
-            .bind(&incident.what)
-            .bind(incident.at_ms)
-            .execute(&mut *db_tx)
-            .await?;
-        }
-        db_tx.commit().await?;
-        Ok(())
-    }
-
-    async fn reorg_incidents(&self) -> Result<Vec<ReorgIncident>, StoreError> {
-        let rows: Vec<(String, String, i64, String, String, i64)> = sqlx::query_as(
-            "SELECT chain, txid, log_index, record_id, what, at_ms FROM reorg_incidents ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter().map(incident_from_row).collect()
-    }
-
-    async fn set_webhook_faults(
-        &self,
-        app_id: &MerchantId,
-        faults: &WebhookFaults,
-    ) -> Result<(), StoreError> {
-        let columns = FaultColumns::of(faults)?;
-        sqlx::query(
-            "INSERT INTO webhook_faults (app_id, delay_ms, drop_ppm, duplicate_ppm, reorder,
-                 bad_signature, status, remaining, seed, used)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
-             ON CONFLICT (app_id) DO UPDATE SET delay_ms = excluded.delay_ms,
-                 drop_ppm = excluded.drop_ppm, duplicate_ppm = excluded.duplicate_ppm,
-                 reorder = excluded.reorder, bad_signature = excluded.bad_signature,
-                 status = excluded.status, remaining = excluded.remaining,
-                 seed = excluded.seed, used = 0",
-        )
-        .bind(app_id.as_str())
-        .bind(columns.delay_ms)
-        .bind(columns.drop_ppm)
-        .bind(columns.duplicate_ppm)
-        .bind(columns.reorder)
-        .bind(columns.bad_signature)
-        .bind(columns.status)
-        .bind(columns.remaining)
-        .bind(columns.seed)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| unknown_merchant(app_id, e))?;
-        Ok(())
-    }
-
-    async fn clear_webhook_faults(&self, app_id: &MerchantId) -> Result<bool, StoreError> {
-        let cleared = sqlx::query("DELETE FROM webhook_faults WHERE app_id = ?")
-            .bind(app_id.as_str())
-            .execute(&self.pool)
-            .await?;
-        Ok(cleared.rows_affected() > 0)
-    }
-
-    async fn take_webhook_fault(
-        &self,
-        app_id: &MerchantId,
-    ) -> Result<Option<TakenFault>, StoreError> {
-        // One statement: two deliveries never take the same place.
-        let row = sqlx::query(&format!(
-            "UPDATE webhook_faults SET used = used + 1, remaining = remaining - 1
-             WHERE app_id = ? AND (remaining IS NULL OR remaining > 0)
-             RETURNING {TAKEN_COLUMNS}"
-        ))
-        .bind(app_id.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let taken = taken_from_row(&row)?;
-        if taken.faults.remaining == Some(0) {
-            sqlx::query("DELETE FROM webhook_faults WHERE app_id = ? AND remaining = 0")
-                .bind(app_id.as_str())
-                .execute(&self.pool)
-                .await?;
-        }
-        Ok(Some(taken))
-    }
-}
-
-#[async_trait]
-impl SandboxStore for PgStore {
-    async fn sandbox_clock(&self) -> Result<Option<StoredClock>, StoreError> {
-        let row: Option<(i64, Option<i64>)> =
-            sqlx::query_as("SELECT offset_ms, frozen_at_ms FROM sandbox_clock WHERE id = 1")
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.map(|(offset_ms, frozen_at_ms)| StoredClock {
-            offset_ms,
-            frozen_at_ms,
-        }))
+        row.map(|row| {
+            Ok(StoredClock {
+                offset_ms: row.int("offset_ms")?,
+                frozen_at_ms: row.opt_int("frozen_at_ms")?,
+            })
+        })
+        .transpose()
     }
 
     async fn set_sandbox_clock(&self, clock: StoredClock) -> Result<(), StoreError> {
@@ -434,109 +237,51 @@ impl SandboxStore for PgStore {
         )
         .bind(clock.offset_ms)
         .bind(clock.frozen_at_ms)
-        .execute(&self.pool)
+        .execute(self.pool())
         .await?;
         Ok(())
     }
 
     async fn next_webhook_due_ms(&self) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT MIN(next_attempt_at_ms) FROM webhook_outbox WHERE status = 'pending'",
+        sqlx::query(
+            "SELECT MIN(next_attempt_at_ms) AS due FROM webhook_outbox WHERE status = 'pending'",
         )
-        .fetch_one(&self.pool)
-        .await?)
+        .fetch_one(self.pool())
+        .await?
+        .opt_int("due")
     }
 
     async fn devnet_last_transfer_height(&self, chain: &str) -> Result<Option<u64>, StoreError> {
-        let height: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(block_height) FROM devnet_transfers WHERE chain = $1")
-                .bind(chain)
-                .fetch_one(&self.pool)
-                .await?;
+        let height = sqlx::query(
+            "SELECT MAX(block_height) AS height FROM devnet_transfers WHERE chain = $1",
+        )
+        .bind(chain)
+        .fetch_one(self.pool())
+        .await?
+        .opt_int("height")?;
         height.map(|h| to_u64(h, "block height")).transpose()
     }
 
-    async fn set_webhook_faults(
-        &self,
-        app_id: &MerchantId,
-        faults: &WebhookFaults,
-    ) -> Result<(), StoreError> {
-        let columns = FaultColumns::of(faults)?;
-        sqlx::query(
-            "INSERT INTO webhook_faults (app_id, delay_ms, drop_ppm, duplicate_ppm, reorder,
-                 bad_signature, status, remaining, seed, used)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0)
-             ON CONFLICT (app_id) DO UPDATE SET delay_ms = excluded.delay_ms,
-                 drop_ppm = excluded.drop_ppm, duplicate_ppm = excluded.duplicate_ppm,
-                 reorder = excluded.reorder, bad_signature = excluded.bad_signature,
-                 status = excluded.status, remaining = excluded.remaining,
-                 seed = excluded.seed, used = 0",
-        )
-        .bind(app_id.as_str())
-        .bind(columns.delay_ms)
-        .bind(columns.drop_ppm)
-        .bind(columns.duplicate_ppm)
-        .bind(columns.reorder)
-        .bind(columns.bad_signature)
-        .bind(columns.status)
-        .bind(columns.remaining)
-        .bind(columns.seed)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| unknown_merchant(app_id, e))?;
-        Ok(())
-    }
-
-    async fn clear_webhook_faults(&self, app_id: &MerchantId) -> Result<bool, StoreError> {
-        let cleared = sqlx::query("DELETE FROM webhook_faults WHERE app_id = $1")
-            .bind(app_id.as_str())
-            .execute(&self.pool)
-            .await?;
-        Ok(cleared.rows_affected() > 0)
-    }
-
-    async fn take_webhook_fault(
-        &self,
-        app_id: &MerchantId,
-    ) -> Result<Option<TakenFault>, StoreError> {
-        // One statement: two deliveries never take the same place.
-        let row = sqlx::query(&format!(
-            "UPDATE webhook_faults SET used = used + 1, remaining = remaining - 1
-             WHERE app_id = $1 AND (remaining IS NULL OR remaining > 0)
-             RETURNING {TAKEN_COLUMNS}"
-        ))
-        .bind(app_id.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let taken = taken_from_row(&row)?;
-        if taken.faults.remaining == Some(0) {
-            sqlx::query("DELETE FROM webhook_faults WHERE app_id = $1 AND remaining = 0")
-                .bind(app_id.as_str())
-                .execute(&self.pool)
-                .await?;
-        }
-        Ok(Some(taken))
-    }
     async fn credited_record_id(
         &self,
         chain: &str,
         key: &TransferKey,
     ) -> Result<Option<String>, StoreError> {
-        Ok(sqlx::query_scalar(
+        let row = sqlx::query(
             "SELECT record_id FROM deposits WHERE chain = $1 AND txid = $2 AND log_index = $3",
         )
         .bind(chain)
         .bind(&key.txid)
         .bind(i64::from(key.log_index))
-        .fetch_optional(&self.pool)
-        .await?)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|row| row.text("record_id")).transpose()
     }
 
     async fn apply_devnet_reorg(&self, reorg: &DevnetReorg) -> Result<(), StoreError> {
         let chain = reorg.chain.as_str();
         let before = to_i64(reorg.from_height.saturating_sub(1), "height")?;
-        let mut db_tx = self.pool.begin().await?;
+        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
         for key in &reorg.dropped {
             let log_index = i64::from(key.log_index);
             for table in ["devnet_transfers", "seen_transfers"] {
@@ -580,22 +325,24 @@ impl SandboxStore for PgStore {
             .execute(&mut *db_tx)
             .await?;
         }
-        sqlx::query(
-            "UPDATE chain_cursors SET scanned_height = LEAST(scanned_height, $1) WHERE chain = $2",
-        )
-        .bind(before)
-        .bind(chain)
-        .execute(&mut *db_tx)
-        .await?;
-        sqlx::query(
-            "UPDATE chain_seen_cursors SET seen_height = LEAST(seen_height, $1) WHERE chain = $2",
-        )
-        .bind(before)
-        .bind(chain)
-        .execute(&mut *db_tx)
-        .await?;
+        // The smaller of two values is `MIN` on SQLite and `LEAST` on
+        // PostgreSQL; a CASE reads the same on both (the heights are NOT NULL).
+        for (table, column) in [
+            ("chain_cursors", "scanned_height"),
+            ("chain_seen_cursors", "seen_height"),
+        ] {
+            sqlx::query(&format!(
+                "UPDATE {table}
+                 SET {column} = CASE WHEN {column} < $1 THEN {column} ELSE $1 END
+                 WHERE chain = $2"
+            ))
+            .bind(before)
+            .bind(chain)
+            .execute(&mut *db_tx)
+            .await?;
+        }
         for webhook in &reorg.vanished_webhooks {
-            crate::postgres::deposits::insert_webhook(&mut db_tx, webhook).await?;
+            S::Db::insert_webhook(&mut db_tx, webhook).await?;
         }
         for incident in &reorg.incidents {
             sqlx::query(
@@ -616,24 +363,85 @@ impl SandboxStore for PgStore {
     }
 
     async fn reorg_incidents(&self) -> Result<Vec<ReorgIncident>, StoreError> {
-        let rows: Vec<(String, String, i64, String, String, i64)> = sqlx::query_as(
+        let rows = sqlx::query(
             "SELECT chain, txid, log_index, record_id, what, at_ms FROM reorg_incidents ORDER BY id",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?;
-        rows.into_iter().map(incident_from_row).collect()
+        rows.iter().map(incident_from_row).collect()
+    }
+
+    async fn set_webhook_faults(
+        &self,
+        app_id: &MerchantId,
+        faults: &WebhookFaults,
+    ) -> Result<(), StoreError> {
+        let columns = FaultColumns::of(faults)?;
+        sqlx::query(
+            "INSERT INTO webhook_faults (app_id, delay_ms, drop_ppm, duplicate_ppm, reorder,
+                 bad_signature, status, remaining, seed, used)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0)
+             ON CONFLICT (app_id) DO UPDATE SET delay_ms = excluded.delay_ms,
+                 drop_ppm = excluded.drop_ppm, duplicate_ppm = excluded.duplicate_ppm,
+                 reorder = excluded.reorder, bad_signature = excluded.bad_signature,
+                 status = excluded.status, remaining = excluded.remaining,
+                 seed = excluded.seed, used = 0",
+        )
+        .bind(app_id.as_str())
+        .bind(columns.delay_ms)
+        .bind(columns.drop_ppm)
+        .bind(columns.duplicate_ppm)
+        .bind(columns.reorder)
+        .bind(columns.bad_signature)
+        .bind(columns.status)
+        .bind(columns.remaining)
+        .bind(columns.seed)
+        .execute(self.pool())
+        .await
+        .map_err(|e| unknown_merchant(app_id, e))?;
+        Ok(())
+    }
+
+    async fn clear_webhook_faults(&self, app_id: &MerchantId) -> Result<bool, StoreError> {
+        let cleared = sqlx::query("DELETE FROM webhook_faults WHERE app_id = $1")
+            .bind(app_id.as_str())
+            .execute(self.pool())
+            .await?;
+        Ok(cleared.rows_affected() > 0)
+    }
+
+    async fn take_webhook_fault(
+        &self,
+        app_id: &MerchantId,
+    ) -> Result<Option<TakenFault>, StoreError> {
+        // One statement: two deliveries never take the same place.
+        let row = sqlx::query(&format!(
+            "UPDATE webhook_faults SET used = used + 1, remaining = remaining - 1
+             WHERE app_id = $1 AND (remaining IS NULL OR remaining > 0)
+             RETURNING {TAKEN_COLUMNS}"
+        ))
+        .bind(app_id.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let taken = taken_from_row(&row)?;
+        if taken.faults.remaining == Some(0) {
+            sqlx::query("DELETE FROM webhook_faults WHERE app_id = $1 AND remaining = 0")
+                .bind(app_id.as_str())
+                .execute(self.pool())
+                .await?;
+        }
+        Ok(Some(taken))
     }
 }
 
-fn incident_from_row(
-    (chain, txid, log_index, record_id, what, at_ms): (String, String, i64, String, String, i64),
-) -> Result<ReorgIncident, StoreError> {
+fn incident_from_row(row: &impl Columns) -> Result<ReorgIncident, StoreError> {
     Ok(ReorgIncident {
-        chain,
-        txid,
-        log_index: crate::rows::to_u32(log_index, "log index")?,
-        record_id,
-        what,
-        at_ms,
+        chain: row.text("chain")?,
+        txid: row.text("txid")?,
+        log_index: to_u32(row.int("log_index")?, "log index")?,
+        record_id: row.text("record_id")?,
+        what: row.text("what")?,
+        at_ms: row.int("at_ms")?,
     })
 }

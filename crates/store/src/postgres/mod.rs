@@ -4,7 +4,6 @@
 //! a single guarded statement (`ON CONFLICT`, `UPDATE … WHERE`).
 
 pub(crate) mod deposits;
-mod withdrawals;
 
 use std::collections::BTreeMap;
 

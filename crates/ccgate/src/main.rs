@@ -328,6 +328,13 @@ enum EvmCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The latest payouts signed per EVM chain with a node (withdrawals,
+    /// refunds, sweeps' gas top-ups): nonce, transaction, and how many times
+    /// a stuck one was signed again (from the database; no node is asked).
+    Payouts {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -761,6 +768,9 @@ async fn operate(
         }
         Command::Evm(EvmCommand::Sweeps { json }) => {
             commands::evm::sweeps(database, settings, json).await?;
+        }
+        Command::Evm(EvmCommand::Payouts { json }) => {
+            commands::evm::payouts(database, settings, json).await?;
         }
         Command::Cwallet(CwalletCommand::Create { nickname, json }) => {
             commands::cwallet::create(database, &nickname, json).await?;

@@ -80,6 +80,14 @@ pub trait PayoutStore: Send + Sync + std::fmt::Debug + 'static {
         replacement: &SignedPayout,
     ) -> Result<bool, StoreError>;
 
+    /// The chain's signed payouts (withdrawals, refunds, sweeps' gas
+    /// top-ups), highest nonce first, at most `limit`.
+    async fn signed_payouts(
+        &self,
+        chain: &str,
+        limit: u32,
+    ) -> Result<Vec<SignedPayout>, StoreError>;
+
     /// The transactions `replace_signed_payout` replaced, oldest first.
     async fn replaced_payout_txids(
         &self,
@@ -116,6 +124,22 @@ where
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(payout_from_row).transpose()
+    }
+
+    async fn signed_payouts(
+        &self,
+        chain: &str,
+        limit: u32,
+    ) -> Result<Vec<SignedPayout>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PAYOUT_COLUMNS} FROM evm_payouts WHERE chain = $1
+             ORDER BY nonce DESC, from_address LIMIT $2"
+        ))
+        .bind(chain)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(payout_from_row).collect()
     }
 
     async fn payout_by_txid(

@@ -1361,6 +1361,19 @@ async fn payout_replacements_are_guarded(store: &dyn PayoutStore) {
         store.payout_nonces("ETH", "0xHot", 0, 10).await.unwrap(),
         [3]
     );
+    let second = SignedPayout {
+        payout_id: "p2".to_owned(),
+        nonce: 4,
+        txid: "0xsecond".to_owned(),
+        ..first.clone()
+    };
+    store.insert_signed_payout(&second).await.unwrap();
+    assert_eq!(
+        store.signed_payouts("ETH", 10).await.unwrap(),
+        [second.clone(), signed_again("0xd", 2)]
+    );
+    assert_eq!(store.signed_payouts("ETH", 1).await.unwrap(), [second]);
+    assert!(store.signed_payouts("BSC", 10).await.unwrap().is_empty());
     assert!(
         store
             .replaced_payout_txids("ETH", "p2")

@@ -20,6 +20,71 @@ pub async fn hot_wallet(database: &Database, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Payouts listed per chain by `ccgate evm payouts`.
+const PAYOUTS_LISTED: u32 = 50;
+
+/// `ccgate evm payouts`: per EVM chain with a node, the latest payouts
+/// signed, with the transactions a stuck one replaced.
+pub async fn payouts(database: &Database, settings: &Settings, json: bool) -> anyhow::Result<()> {
+    let store = database.payouts();
+    let mut report = Vec::new();
+    for code in settings.evm.keys() {
+        let mut payouts = Vec::new();
+        for payout in store.signed_payouts(code, PAYOUTS_LISTED).await? {
+            let replaced = store.replaced_payout_txids(code, &payout.payout_id).await?;
+            payouts.push((payout, replaced));
+        }
+        report.push((code, payouts));
+    }
+    if json {
+        let chains: Vec<_> = report
+            .iter()
+            .map(|(code, payouts)| {
+                let payouts: Vec<_> = payouts
+                    .iter()
+                    .map(|(payout, replaced)| {
+                        json!({
+                            "payout_id": payout.payout_id,
+                            "from_address": payout.from_address,
+                            "nonce": payout.nonce,
+                            "txid": payout.txid,
+                            "signed_at_ms": payout.created_at_ms,
+                            "replacements": payout.replacements,
+                            "replaced_txids": replaced,
+                        })
+                    })
+                    .collect();
+                json!({"chain": code, "payouts": payouts})
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(chains));
+        return Ok(());
+    }
+    if report.is_empty() {
+        println!("No EVM chain follows a node (`[evm.CODE]` in the configuration).");
+    }
+    for (code, payouts) in &report {
+        println!(
+            "{code}: {} payouts (latest {PAYOUTS_LISTED})",
+            payouts.len()
+        );
+        println!(
+            "  {:>6}  {:<66}  {:>8}  PAYOUT",
+            "NONCE", "TXID", "REPLACED"
+        );
+        for (payout, replaced) in payouts {
+            println!(
+                "  {:>6}  {:<66}  {:>8}  {}",
+                payout.nonce,
+                payout.txid,
+                replaced.len(),
+                payout.payout_id
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Sweeps listed per chain by `ccgate evm sweeps`.
 const SWEEPS_LISTED: u32 = 50;
 

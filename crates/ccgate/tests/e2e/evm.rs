@@ -1402,6 +1402,22 @@ fn evm_a_payout_stuck_in_the_mempool_is_replaced_and_paid_once() {
         1_500_000_000_000_000_000 - units(fee, 18),
         "{geth} {fee}"
     );
+    // The operator's view: the payout, its newest transaction and the ones
+    // it replaced.
+    let listed: Value =
+        serde_json::from_str(&gateway.cli_ok(&["evm", "payouts", "--json", "--config", config]))
+            .unwrap();
+    let payouts = listed[0]["payouts"].as_array().unwrap();
+    assert_eq!(payouts.len(), 1, "{listed}");
+    assert_eq!(payouts[0]["payout_id"], hook["order_id"], "{listed}");
+    assert_eq!(payouts[0]["txid"], landed.as_str(), "{listed}");
+    let replaced = payouts[0]["replaced_txids"].as_array().unwrap();
+    assert_eq!(replaced[0], first.as_str(), "{listed}");
+    assert_eq!(
+        payouts[0]["replacements"].as_u64(),
+        Some(replaced.len() as u64),
+        "{listed}"
+    );
     // The higher gas of the replacement is the operator's network cost; the
     // merchant paid the fee quoted when the withdrawal was accepted.
     let books = operator_accounts(gateway, config);

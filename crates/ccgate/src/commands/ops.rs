@@ -4,7 +4,11 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use ccgate_chain::{ChainAdapter, ChainSet};
+use ccgate_chain::evm::EvmChain;
+use ccgate_chain::keys::evm_hot_wallet_key;
+use ccgate_chain::{ChainAdapter, ChainSet, HotWallet};
+use ccgate_engine::addresses::load_deposit_seed;
+use ccgate_ledger::Registry;
 use ccgate_store::verify_ledger;
 
 use super::unix_now_ms;
@@ -174,8 +178,24 @@ pub async fn doctor(
                                 .map_err(|e| e.to_string()),
                         );
                     }
+                    let hot_wallet = if settings.evm.is_empty() {
+                        None
+                    } else {
+                        Some(hot_wallet_address(&database).await)
+                    };
                     for node in chains.evm_chains() {
                         let code = node.chain().code.to_string();
+                        if let Some(address) = &hot_wallet {
+                            report(
+                                &format!("chain {code} hot wallet"),
+                                match address {
+                                    Ok(address) => {
+                                        hot_wallet_holdings(node, address, &settings.registry).await
+                                    }
+                                    Err(err) => Err(err.clone()),
+                                },
+                            );
+                        }
                         let configured = node.config().chain_id;
                         report(
                             &format!("chain {code} id"),
@@ -199,4 +219,51 @@ pub async fn doctor(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The EVM hot wallet's address (the same on every EVM chain).
+async fn hot_wallet_address(database: &Database) -> Result<String, String> {
+    let seed = load_deposit_seed(database.deposits().as_ref())
+        .await
+        .map_err(|err| err.to_string())?;
+    let key = evm_hot_wallet_key(&seed).map_err(|err| err.to_string())?;
+    HotWallet::new(&key, database.payouts())
+        .map(|wallet| wallet.address())
+        .map_err(|err| err.to_string())
+}
+
+/// What the hot wallet holds on one chain; a problem when it has none of the
+/// native coin, which every payout and every gas top-up spends.
+async fn hot_wallet_holdings(
+    node: &EvmChain,
+    address: &str,
+    registry: &Registry,
+) -> Result<String, String> {
+    let holdings = node
+        .holdings(address)
+        .await
+        .map_err(|err| err.to_string())?;
+    let shown: Vec<String> = holdings
+        .iter()
+        .map(|(token_id, amount)| match registry.token(token_id) {
+            Some((coin, token)) => format!(
+                "{} {}",
+                amount.to_decimal_string(coin.precision),
+                token.symbol
+            ),
+            None => format!("{} base units of {token_id}", amount.base_units()),
+        })
+        .collect();
+    let native_empty = node.native_token_id().is_some_and(|native| {
+        holdings
+            .iter()
+            .any(|(token_id, amount)| token_id == native && amount.is_zero())
+    });
+    if native_empty {
+        return Err(format!(
+            "{address} holds none of the native coin ({}): payouts and sweeps' gas top-ups cannot be paid; fund it",
+            shown.join(", ")
+        ));
+    }
+    Ok(format!("{address} holds {}", shown.join(", ")))
 }

@@ -622,8 +622,25 @@ fn evm_withdrawals_are_paid_from_the_hot_wallet_posted_or_voided() {
         serde_json::from_str(&gateway.cli_ok(&["evm", "hot-wallet", "--json", "--config", config]))
             .unwrap();
     let hot = hot["address"].as_str().unwrap().to_owned();
+    // `doctor` says what the hot wallet holds, and that an empty one cannot pay.
+    let doctor = gateway.cli(&["doctor", "--config", config]);
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    assert!(!doctor.status.success(), "{report}");
+    assert!(
+        report.contains(&format!(
+            "PROBLEM chain GANACHE hot wallet: {hot} holds none of the native coin"
+        )),
+        "{report}"
+    );
     ganache.pay_native(&hot, 5_000_000_000_000_000_000);
     ganache.pay_token(&contract, &hot, 100_000_000);
+    let report = gateway.cli_ok(&["doctor", "--config", config]);
+    assert!(
+        report.contains(&format!(
+            "ok      chain GANACHE hot wallet: {hot} holds 5 GETH, 100 TUSDT"
+        )),
+        "{report}"
+    );
     for (coin, amount) in [("TUSDT", "1000"), ("GETH", "2")] {
         gateway.cli_ok(&[
             "ledger",

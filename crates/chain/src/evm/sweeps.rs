@@ -533,6 +533,20 @@ impl EvmChain {
         Ok(balances)
     }
 
+    /// What `address` holds of each of the chain's tokens, native coin
+    /// first: the operator's view of the hot wallet (`ccgate doctor`).
+    pub async fn holdings(&self, address: &str) -> Result<Vec<(TokenId, Amount)>, ChainError> {
+        let owner: Address = address
+            .parse()
+            .map_err(|_| ChainError::Config(format!("{address:?} is not an EVM address")))?;
+        Ok(self
+            .balances_of(owner)
+            .await?
+            .into_iter()
+            .map(|(entry, amount)| (entry.token.id.clone(), amount))
+            .collect())
+    }
+
     fn native_token(&self) -> Result<&ChainToken, ChainError> {
         self.native.as_ref().ok_or_else(|| {
             ChainError::Config(format!(

@@ -442,24 +442,9 @@ impl EvmChain {
         payout: &SignedPayout,
         fresh: bool,
     ) -> Result<(), ChainError> {
-        let refusal = match self
-            .provider
-            .send_raw_transaction(&raw_bytes(payout)?)
-            .await
-        {
-            Ok(_) => return Ok(()),
-            Err(err) => self.refusal_or_node_error("eth_sendRawTransaction", err)?,
-        };
-        let lower = refusal.to_ascii_lowercase();
-        // Whatever the wording, a transaction the node knows (pending or mined)
-        // is out: forgetting it would void a payout that is paid.
-        if ALREADY_SENT_ANSWERS
-            .iter()
-            .any(|answer| lower.contains(answer))
-            || self.node_knows(payout).await?
-        {
+        let Some(refusal) = self.broadcast_raw(&payout.txid, &payout.raw_tx).await? else {
             return Ok(());
-        }
+        };
         if !fresh {
             tracing::warn!(chain = %self.chain.code, payout_id = %payout.payout_id, %refusal,
                 "the node refused a payout signed before; it waits for its receipt");
@@ -474,25 +459,6 @@ impl EvmChain {
         Err(ChainError::SendFailed(format!(
             "the node refused the payout: {refusal}"
         )))
-    }
-
-    /// For a sent payout without a receipt: a transaction the node does not know
-    /// (dropped from its mempool, or refused while an earlier nonce was still
-    /// missing) is broadcast again, the same stored bytes. The withdrawal is
-    /// sent whatever the node says now; a refusal is tried again next tick.
-    async fn broadcast_again_if_unknown(&self, payout: &SignedPayout) -> Result<(), ChainError> {
-        if self.node_knows(payout).await? {
-            return Ok(());
-        }
-        if let Err(err) = self
-            .provider
-            .send_raw_transaction(&raw_bytes(payout)?)
-            .await
-        {
-            tracing::warn!(chain = %self.chain.code, payout_id = %payout.payout_id, error = %err,
-                "payout not known to the node; broadcasting it again was refused");
-        }
-        Ok(())
     }
 
     /// Whether the wallet's nonce count at the confirmed height is past the
@@ -524,32 +490,19 @@ impl EvmChain {
 
     /// Where transaction `txid` landed, if it did.
     async fn receipt_state(&self, txid: &str) -> Result<Option<PayoutState>, ChainError> {
-        let hash: TxHash = txid
-            .parse()
-            .map_err(|_| ChainError::Config(format!("{txid:?} is not a transaction hash")))?;
-        let Some(receipt) = self
-            .provider
-            .get_transaction_receipt(hash)
-            .await
-            .map_err(|err| self.node_error("eth_getTransactionReceipt", err))?
-        else {
+        let Some(mined) = self.mined(txid).await? else {
             return Ok(None);
         };
-        let block_height = receipt.block_number.ok_or_else(|| {
-            self.node_error("eth_getTransactionReceipt", "a receipt without its block")
-        })?;
-        let txid = txid.to_owned();
         let gas = match &self.native {
             Some(native) => Some(GasFee {
                 coin_id: native.token.coin_id.clone(),
                 coin_precision: native.coin_precision,
-                amount: native.amount(
-                    U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price),
-                )?,
+                amount: native.amount(mined.gas_wei)?,
             }),
             None => None,
         };
-        Ok(Some(if receipt.status() {
+        let (txid, block_height) = (txid.to_owned(), mined.block_height);
+        Ok(Some(if mined.succeeded {
             PayoutState::Included {
                 txid,
                 block_height,
@@ -564,6 +517,85 @@ impl EvmChain {
         }))
     }
 
+    /// A transaction's receipt; `None` before it is mined.
+    pub(crate) async fn mined(&self, txid: &str) -> Result<Option<Mined>, ChainError> {
+        let hash: TxHash = txid
+            .parse()
+            .map_err(|_| ChainError::Config(format!("{txid:?} is not a transaction hash")))?;
+        let receipt = self
+            .provider
+            .get_transaction_receipt(hash)
+            .await
+            .map_err(|err| self.node_error("eth_getTransactionReceipt", err))?;
+        receipt
+            .map(|receipt| {
+                let block_height = receipt.block_number.ok_or_else(|| {
+                    self.node_error("eth_getTransactionReceipt", "a receipt without its block")
+                })?;
+                Ok(Mined {
+                    succeeded: receipt.status(),
+                    gas_wei: U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price),
+                    block_height,
+                })
+            })
+            .transpose()
+    }
+
+    /// Broadcasts stored bytes; `Some(refusal)` when the node refuses them
+    /// and does not know them (a transaction it already has is out).
+    pub(crate) async fn broadcast_raw(
+        &self,
+        txid: &str,
+        raw_tx: &str,
+    ) -> Result<Option<String>, ChainError> {
+        let refusal = match self
+            .provider
+            .send_raw_transaction(&decode_raw(txid, raw_tx)?)
+            .await
+        {
+            Ok(_) => return Ok(None),
+            Err(err) => self.refusal_or_node_error("eth_sendRawTransaction", err)?,
+        };
+        let lower = refusal.to_ascii_lowercase();
+        if ALREADY_SENT_ANSWERS
+            .iter()
+            .any(|answer| lower.contains(answer))
+            || self.knows_txid(txid).await?
+        {
+            return Ok(None);
+        }
+        Ok(Some(refusal))
+    }
+
+    /// A stored transaction without a receipt that the node does not know
+    /// (dropped from its mempool) goes out again, the same bytes.
+    pub(crate) async fn broadcast_if_unknown(
+        &self,
+        txid: &str,
+        raw_tx: &str,
+    ) -> Result<(), ChainError> {
+        if self.knows_txid(txid).await? {
+            return Ok(());
+        }
+        if let Some(refusal) = self.broadcast_raw(txid, raw_tx).await? {
+            tracing::warn!(chain = %self.chain.code, %txid, %refusal,
+                "a stored transaction unknown to the node; broadcasting it again was refused");
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn knows_txid(&self, txid: &str) -> Result<bool, ChainError> {
+        let hash: TxHash = txid
+            .parse()
+            .map_err(|_| ChainError::Config(format!("{txid:?} is not a transaction hash")))?;
+        Ok(self
+            .provider
+            .get_transaction_by_hash(hash)
+            .await
+            .map_err(|err| self.node_error("eth_getTransactionByHash", err))?
+            .is_some())
+    }
+
     /// Signs a payout stuck in the mempool again: the same nonce, call and
     /// gas limit, fees raised by at least an eighth (nodes ask for a tenth to
     /// take a replacement) and to at least the network's current price.
@@ -575,7 +607,7 @@ impl EvmChain {
         current: &SignedPayout,
         now_unix_ms: i64,
     ) -> Result<String, ChainError> {
-        let stored = raw_bytes(current)?;
+        let stored = decode_raw(&current.txid, &current.raw_tx)?;
         let TxEnvelope::Eip1559(signed) =
             TxEnvelope::decode_2718(&mut stored.as_slice()).map_err(|err| {
                 ChainError::Config(format!(
@@ -627,32 +659,14 @@ impl EvmChain {
         // A refusal leaves both stored: "nonce too low" means one of them was
         // mined (the next tick finds its receipt); any other refusal is
         // answered by the next round.
-        if let Err(err) = self
-            .provider
-            .send_raw_transaction(&raw_bytes(&replacement)?)
-            .await
+        if let Some(refusal) = self
+            .broadcast_raw(&replacement.txid, &replacement.raw_tx)
+            .await?
         {
-            let refusal = self.refusal_or_node_error("eth_sendRawTransaction", err)?;
             tracing::warn!(chain = %self.chain.code, payout_id = %current.payout_id, %refusal,
                 "the node refused the replacement payout");
         }
         Ok(replacement.txid)
-    }
-
-    /// Whether the node has the payout's transaction, pending or mined.
-    async fn node_knows(&self, payout: &SignedPayout) -> Result<bool, ChainError> {
-        let hash: TxHash = payout.txid.parse().map_err(|_| {
-            ChainError::Config(format!(
-                "stored payout {} has no valid txid",
-                payout.payout_id
-            ))
-        })?;
-        Ok(self
-            .provider
-            .get_transaction_by_hash(hash)
-            .await
-            .map_err(|err| self.node_error("eth_getTransactionByHash", err))?
-            .is_some())
     }
 
     fn node_error(&self, what: &str, err: impl std::fmt::Display) -> ChainError {
@@ -880,14 +894,18 @@ impl EvmChain {
     }
 }
 
-/// The signed transaction as stored.
-fn raw_bytes(payout: &SignedPayout) -> Result<Vec<u8>, ChainError> {
-    hex::decode(payout.raw_tx.trim_start_matches("0x")).map_err(|err| {
-        ChainError::Config(format!(
-            "stored payout {} is not hex: {err}",
-            payout.payout_id
-        ))
-    })
+/// A stored signed transaction's bytes.
+fn decode_raw(txid: &str, raw_tx: &str) -> Result<Vec<u8>, ChainError> {
+    hex::decode(raw_tx.trim_start_matches("0x"))
+        .map_err(|err| ChainError::Config(format!("stored transaction {txid} is not hex: {err}")))
+}
+
+/// A mined transaction, from its receipt.
+pub(crate) struct Mined {
+    pub(crate) succeeded: bool,
+    /// Gas used × effective gas price.
+    pub(crate) gas_wei: U256,
+    pub(crate) block_height: u64,
 }
 
 /// A fee raised enough for nodes to take a same-nonce replacement (geth
@@ -1004,7 +1022,7 @@ impl ChainAdapter for EvmChain {
         {
             // Signed before (by another instance, or before a crash): sent
             // again only if the node does not know it.
-            Some(signed) if self.node_knows(&signed).await? => {
+            Some(signed) if self.knows_txid(&signed.txid).await? => {
                 return Ok(Sent {
                     txid: signed.txid,
                     block_height: None,
@@ -1068,7 +1086,8 @@ impl ChainAdapter for EvmChain {
                 "another transaction of the hot wallet took the payout's nonce and has the confirmations; the payout can never be mined");
             return Ok(PayoutState::Superseded { txid: current.txid });
         }
-        self.broadcast_again_if_unknown(&current).await?;
+        self.broadcast_if_unknown(&current.txid, &current.raw_tx)
+            .await?;
         let waited_ms = now_unix_ms.saturating_sub(current.created_at_ms);
         let txid = if current.replacements < self.config.max_replacements
             && u64::try_from(waited_ms).is_ok_and(|waited| waited >= self.config.replace_after_ms)

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy::eips::eip2718::Encodable2718;
 use alloy::network::{TransactionBuilder, TxSignerSync};
-use alloy::primitives::{Address, Bytes, TxHash, TxKind, U256};
+use alloy::primitives::{Address, Bytes, TxKind, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
@@ -23,9 +23,7 @@ use ccgate_ledger::{Account, Amount, JournalEntry, TokenId};
 use ccgate_store::{EntryMeta, SignedSweep, SweepInsert, SweepRecord, SweepSettlement, SweepStore};
 use secrecy::ExposeSecret;
 
-use super::{
-    ALREADY_SENT_ANSWERS, ChainToken, EvmChain, NATIVE_TRANSFER_GAS, balanceOfCall, transferCall,
-};
+use super::{ChainToken, EvmChain, NATIVE_TRANSFER_GAS, balanceOfCall, transferCall};
 use crate::adapter::{ChainAdapter, ChainError};
 use crate::keys::{DepositSeed, evm_deposit_key};
 
@@ -446,14 +444,6 @@ impl Sweeper {
     }
 }
 
-/// A mined transaction, from its receipt.
-struct Mined {
-    succeeded: bool,
-    /// Gas used × effective gas price.
-    gas_wei: U256,
-    block_height: u64,
-}
-
 /// What `Sweeper::sweep` did for one balance.
 enum SweepStep {
     Sent,
@@ -556,30 +546,6 @@ impl EvmChain {
         })
     }
 
-    /// A transaction's receipt, as sweeping reads it; `None` before it is mined.
-    async fn mined(&self, txid: &str) -> Result<Option<Mined>, ChainError> {
-        let hash: TxHash = txid
-            .parse()
-            .map_err(|_| ChainError::Config(format!("{txid:?} is not a transaction hash")))?;
-        let receipt = self
-            .provider
-            .get_transaction_receipt(hash)
-            .await
-            .map_err(|err| self.node_error("eth_getTransactionReceipt", err))?;
-        receipt
-            .map(|receipt| {
-                let block_height = receipt.block_number.ok_or_else(|| {
-                    self.node_error("eth_getTransactionReceipt", "a receipt without its block")
-                })?;
-                Ok(Mined {
-                    succeeded: receipt.status(),
-                    gas_wei: U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price),
-                    block_height,
-                })
-            })
-            .transpose()
-    }
-
     /// The gas a sweep's top-up paid; it is mined before its sweep is signed.
     async fn top_up_gas(&self, payout_id: &str) -> Result<U256, ChainError> {
         let wallet = self
@@ -597,52 +563,6 @@ impl EvmChain {
             .mined(&top_up.txid)
             .await?
             .map_or(U256::ZERO, |mined| mined.gas_wei))
-    }
-
-    /// Broadcasts stored bytes; `Some(refusal)` when the node refuses them
-    /// and does not know them (a transaction it already has is out).
-    async fn broadcast_raw(&self, txid: &str, raw_tx: &str) -> Result<Option<String>, ChainError> {
-        let bytes = hex::decode(raw_tx.trim_start_matches("0x")).map_err(|err| {
-            ChainError::Config(format!("stored transaction {txid} is not hex: {err}"))
-        })?;
-        let refusal = match self.provider.send_raw_transaction(&bytes).await {
-            Ok(_) => return Ok(None),
-            Err(err) => self.refusal_or_node_error("eth_sendRawTransaction", err)?,
-        };
-        let lower = refusal.to_ascii_lowercase();
-        if ALREADY_SENT_ANSWERS
-            .iter()
-            .any(|answer| lower.contains(answer))
-            || self.knows_txid(txid).await?
-        {
-            return Ok(None);
-        }
-        Ok(Some(refusal))
-    }
-
-    /// A stored transaction without a receipt that the node does not know
-    /// (dropped from its mempool) goes out again, the same bytes.
-    async fn broadcast_if_unknown(&self, txid: &str, raw_tx: &str) -> Result<(), ChainError> {
-        if self.knows_txid(txid).await? {
-            return Ok(());
-        }
-        if let Some(refusal) = self.broadcast_raw(txid, raw_tx).await? {
-            tracing::warn!(chain = %self.chain.code, %txid, %refusal,
-                "a stored transaction unknown to the node; broadcasting it again was refused");
-        }
-        Ok(())
-    }
-
-    async fn knows_txid(&self, txid: &str) -> Result<bool, ChainError> {
-        let hash: TxHash = txid
-            .parse()
-            .map_err(|_| ChainError::Config(format!("{txid:?} is not a transaction hash")))?;
-        Ok(self
-            .provider
-            .get_transaction_by_hash(hash)
-            .await
-            .map_err(|err| self.node_error("eth_getTransactionByHash", err))?
-            .is_some())
     }
 }
 

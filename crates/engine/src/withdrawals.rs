@@ -560,8 +560,10 @@ impl Withdrawals {
         now_unix_ms: i64,
     ) -> Result<bool, EngineError> {
         let mut withdrawal = withdrawal.clone();
-        let (block, gas) = match withdrawal.block_height {
-            Some(block) => (block, None),
+        // The block to wait for (confirmations), the outcome once it has
+        // them, and the gas the chain charged.
+        let (block, status, gas) = match withdrawal.block_height {
+            Some(block) => (Some(block), WithdrawalStatus::Successful, None),
             // Asked on every tick until posted: a reorganisation may move
             // the transaction to another block, or back to the mempool.
             None => {
@@ -578,69 +580,36 @@ impl Withdrawals {
                 }
                 match state {
                     PayoutState::Pending { .. } => return Ok(false),
-                    PayoutState::Superseded { .. } => {
-                        tracing::warn!(order_id = %withdrawal.order_id, txid = %withdrawal.txid,
-                            "another transaction took the payout's nonce; voided");
-                        return self
-                            .resolve(
-                                &withdrawal,
-                                coin,
-                                token,
-                                WithdrawalStatus::Failed,
-                                None,
-                                now_unix_ms,
-                            )
-                            .await;
-                    }
+                    // Another transaction took its nonce and is confirmed
+                    // already: it can never be mined.
+                    PayoutState::Superseded { .. } => (None, WithdrawalStatus::Failed, None),
                     PayoutState::Included {
                         block_height, gas, ..
-                    } => (block_height, gas),
+                    } => (Some(block_height), WithdrawalStatus::Successful, gas),
                     // Voided only once the failure itself is confirmed: a
                     // reorganisation could still include it again, and succeed.
                     PayoutState::Reverted {
                         block_height, gas, ..
-                    } => {
-                        let height = adapter.height(now_unix_ms).await?;
-                        if adapter
-                            .chain()
-                            .confirmed_height(height)
-                            .is_none_or(|confirmed| confirmed < block_height)
-                        {
-                            return Ok(false);
-                        }
-                        tracing::warn!(order_id = %withdrawal.order_id, txid = %withdrawal.txid,
-                            block_height, "withdrawal reverted on chain; voided");
-                        return self
-                            .resolve(
-                                &withdrawal,
-                                coin,
-                                token,
-                                WithdrawalStatus::Failed,
-                                gas.as_ref(),
-                                now_unix_ms,
-                            )
-                            .await;
-                    }
+                    } => (Some(block_height), WithdrawalStatus::Failed, gas),
                 }
             }
         };
-        let height = adapter.height(now_unix_ms).await?;
-        if adapter
-            .chain()
-            .confirmed_height(height)
-            .is_none_or(|confirmed| confirmed < block)
-        {
-            return Ok(false);
+        if let Some(block) = block {
+            let height = adapter.height(now_unix_ms).await?;
+            if adapter
+                .chain()
+                .confirmed_height(height)
+                .is_none_or(|confirmed| confirmed < block)
+            {
+                return Ok(false);
+            }
         }
-        self.resolve(
-            &withdrawal,
-            coin,
-            token,
-            WithdrawalStatus::Successful,
-            gas.as_ref(),
-            now_unix_ms,
-        )
-        .await
+        if status == WithdrawalStatus::Failed {
+            tracing::warn!(order_id = %withdrawal.order_id, txid = %withdrawal.txid, ?block,
+                "withdrawal reverted on chain, or its nonce taken by another transaction; voided");
+        }
+        self.resolve(&withdrawal, coin, token, status, gas.as_ref(), now_unix_ms)
+            .await
     }
 
     /// Posts (success) or voids (failure) the reservation, once. A payout

@@ -642,20 +642,7 @@ fn evm_withdrawals_are_paid_from_the_hot_wallet_posted_or_voided() {
         "{report}"
     );
     for (coin, amount) in [("TUSDT", "1000"), ("GETH", "2")] {
-        gateway.cli_ok(&[
-            "ledger",
-            "adjust",
-            "--app-id",
-            &merchant.app_id,
-            "--coin",
-            coin,
-            "--amount",
-            amount,
-            "--reason",
-            "float",
-            "--config",
-            config,
-        ]);
+        gateway.adjust(&merchant, coin, amount, &["--config", config]);
     }
     let payee = ganache.accounts[2].clone();
     live_fee(&gateway, &merchant, TOKEN);
@@ -825,21 +812,7 @@ fn evm_concurrent_payouts_through_two_instances_take_distinct_nonces() {
         serde_json::from_str(&run(cli_args(&["evm", "hot-wallet", "--json"]))).unwrap();
     let hot = hot["address"].as_str().unwrap().to_owned();
     ganache.pay_native(&hot, 5_000_000_000_000_000_000);
-    let mut adjust = cli_args(&["ledger", "adjust"]);
-    adjust.extend(
-        [
-            "--app-id",
-            &merchant.app_id,
-            "--coin",
-            "GETH",
-            "--amount",
-            "2",
-            "--reason",
-            "float",
-        ]
-        .map(str::to_owned),
-    );
-    run(adjust);
+    first.adjust(&merchant, "GETH", "2", &args);
     let payee = ganache.accounts[2].clone();
     let payee_before = native_balance(&ganache, &payee);
     let hot_nonce_before = hex_u64(&ganache.rpc("eth_getTransactionCount", json!([hot, "latest"])));
@@ -1249,20 +1222,7 @@ impl PendingPayout {
         .unwrap();
         let hot = hot["address"].as_str().unwrap().to_owned();
         hardhat.pay_native(&hot, 5_000_000_000_000_000_000);
-        gateway.cli_ok(&[
-            "ledger",
-            "adjust",
-            "--app-id",
-            &merchant.app_id,
-            "--coin",
-            "GETH",
-            "--amount",
-            "2",
-            "--reason",
-            "float",
-            "--config",
-            &config,
-        ]);
+        gateway.adjust(&merchant, "GETH", "2", &["--config", &config]);
         let payee = hardhat.accounts[2].clone();
         let payee_before = native_balance(&hardhat, &payee);
         // From here on blocks come only when the test mines them.

@@ -74,18 +74,7 @@ fn a_restore_brings_back_the_saved_state_exactly_and_the_sandbox_carries_on() {
     let order_address = created["data"]["pay_address"].as_str().unwrap().to_owned();
     pay(&gateway, &order_address, "4");
     clock(&gateway, &["advance", "4m"]);
-    gateway.cli_ok(&[
-        "ledger",
-        "adjust",
-        "--app-id",
-        &merchant.app_id,
-        "--coin",
-        "USDT",
-        "--amount",
-        "5",
-        "--reason",
-        "fixture",
-    ]);
+    gateway.adjust(&merchant, "USDT", "5", &[]);
     let saved_state = state(&gateway, &merchant);
     assert_eq!(saved_state.available, "18.9958", "{saved_state:?}");
     assert_eq!(
@@ -102,18 +91,7 @@ fn a_restore_brings_back_the_saved_state_exactly_and_the_sandbox_carries_on() {
     pay(&gateway, &order_address, "6");
     clock(&gateway, &["advance", "1h"]);
     gateway.create_merchant("after the snapshot");
-    gateway.cli_ok(&[
-        "ledger",
-        "adjust",
-        "--app-id",
-        &merchant.app_id,
-        "--coin",
-        "USDT",
-        "--amount",
-        "-1",
-        "--reason",
-        "after",
-    ]);
+    gateway.adjust(&merchant, "USDT", "-1", &[]);
     let changed = state(&gateway, &merchant);
     assert_ne!(changed.order, saved_state.order);
     assert_ne!(changed.merchants, saved_state.merchants);

@@ -12,18 +12,7 @@ const PAYEE_EVM: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
 const PAYEE_TRON: &str = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
 
 fn fund(gateway: &Gateway, merchant: &Merchant, amount: &str) {
-    gateway.cli_ok(&[
-        "ledger",
-        "adjust",
-        "--app-id",
-        &merchant.app_id,
-        "--coin",
-        "USDT",
-        "--amount",
-        amount,
-        "--reason",
-        "float",
-    ]);
+    gateway.adjust(merchant, "USDT", amount, &[]);
 }
 
 fn withdraw(gateway: &Gateway, merchant: &Merchant, body: &str) -> Value {

@@ -179,6 +179,25 @@ impl Gateway {
         String::from_utf8(output.stdout).unwrap()
     }
 
+    /// `ledger adjust`: credits (or, negative, debits) a merchant's
+    /// available balance; `extra_args` for `--config`, `--database-url`….
+    pub fn adjust(&self, merchant: &Merchant, coin: &str, amount: &str, extra_args: &[&str]) {
+        let mut args = vec![
+            "ledger",
+            "adjust",
+            "--app-id",
+            &merchant.app_id,
+            "--coin",
+            coin,
+            "--amount",
+            amount,
+            "--reason",
+            "test fixture",
+        ];
+        args.extend_from_slice(extra_args);
+        self.cli_ok(&args);
+    }
+
     pub fn create_merchant(&self, name: &str) -> Merchant {
         credentials(&self.cli_ok(&["merchant", "create", "--name", name, "--json"]))
     }

@@ -54,20 +54,7 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<()> {
         Arc::new(ccgate_server::SystemClock),
     )
     .await?;
-    let merchant = MerchantId::new(generate_app_id(unix_now()));
-    store
-        .create_merchant(&merchant, &generate_app_secret(), "bench", unix_now())
-        .await?;
-
-    let (receiver, arrivals) = arrival_receiver();
-    let receiver_address = super::bench::spawn_server(receiver).await?;
-    sqlite
-        .set_merchant_webhook(
-            &merchant,
-            Some(&format!("http://{receiver_address}/hook")),
-            false,
-        )
-        .await?;
+    let (merchant, arrivals) = merchant_with_webhook_receiver(&sqlite).await?;
 
     println!(
         "ccgate bench deposits: {count} deposits to {count} addresses in one ETH block, twice"
@@ -189,7 +176,28 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<()> {
 pub(super) type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
 
 /// A webhook receiver that notes when each webhook arrives, by its txid.
-pub(super) fn arrival_receiver() -> (axum::Router, Arrivals) {
+/// A merchant for a bench, its webhooks sent to a receiver on loopback that
+/// notes when each arrives.
+pub(super) async fn merchant_with_webhook_receiver(
+    sqlite: &SqliteStore,
+) -> anyhow::Result<(MerchantId, Arrivals)> {
+    let merchant = MerchantId::new(generate_app_id(unix_now()));
+    sqlite
+        .create_merchant(&merchant, &generate_app_secret(), "bench", unix_now())
+        .await?;
+    let (receiver, arrivals) = arrival_receiver();
+    let receiver_address = super::bench::spawn_server(receiver).await?;
+    sqlite
+        .set_merchant_webhook(
+            &merchant,
+            Some(&format!("http://{receiver_address}/hook")),
+            false,
+        )
+        .await?;
+    Ok((merchant, arrivals))
+}
+
+fn arrival_receiver() -> (axum::Router, Arrivals) {
     let arrivals: Arrivals = Arc::default();
     let noted = Arc::clone(&arrivals);
     let receiver = axum::Router::new().route(

@@ -9,14 +9,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use ccgate_engine::webhooks::DeliveryConfig;
-use ccgate_ledger::MerchantId;
 use ccgate_server::{ServerConfig, SystemClock};
-use ccgate_store::{
-    CachingStore, DepositStore, MasterKey, SqliteStore, Store, generate_app_id, generate_app_secret,
-};
+use ccgate_store::{CachingStore, MasterKey, SqliteStore};
 use serde_json::{Value, json};
 
-use super::bench_deposits::{arrival_receiver, wait_for_webhooks};
+use super::bench_deposits::{merchant_with_webhook_receiver, wait_for_webhooks};
 use super::{background, unix_now};
 use crate::config::Settings;
 
@@ -83,19 +80,7 @@ pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<()> {
         Arc::new(SystemClock),
     )
     .await?;
-    let merchant = MerchantId::new(generate_app_id(unix_now()));
-    store
-        .create_merchant(&merchant, &generate_app_secret(), "bench", unix_now())
-        .await?;
-    let (receiver, arrivals) = arrival_receiver();
-    let receiver_address = super::bench::spawn_server(receiver).await?;
-    sqlite
-        .set_merchant_webhook(
-            &merchant,
-            Some(&format!("http://{receiver_address}/hook")),
-            false,
-        )
-        .await?;
+    let (merchant, arrivals) = merchant_with_webhook_receiver(&sqlite).await?;
 
     println!(
         "ccgate bench evm: {} native deposits on {} (chain id {}), {CONFIRMATIONS} confirmations, \

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use ccgate_store::{
-    DepositStore, OutboxStore, PayoutStore, PgStore, ReorgStore, SandboxStore, SnapshotStore,
+    CreditHistory, DepositStore, OutboxStore, PayoutStore, PgStore, ReorgStore, SandboxStore, SnapshotStore,
     SqliteStore, Store, SweepStore, WithdrawalStore,
 };
 
@@ -25,6 +25,7 @@ pub trait Backend:
     + PayoutStore
     + SweepStore
     + ReorgStore
+    + CreditHistory
     + Clone
 {
     /// Waits for the pool's connections to close.
@@ -153,6 +154,13 @@ impl Database {
     }
 
     pub fn reorgs(&self) -> Arc<dyn ReorgStore> {
+        match self {
+            Database::Sqlite(db) => Arc::new(db.clone()),
+            Database::Postgres(db) => Arc::new(db.clone()),
+        }
+    }
+
+    pub fn history(&self) -> Arc<dyn CreditHistory> {
         match self {
             Database::Sqlite(db) => Arc::new(db.clone()),
             Database::Postgres(db) => Arc::new(db.clone()),

@@ -15,6 +15,7 @@ use ccgate_ledger::{
     Amount, AssetStatus, Chain, ChainCode, ChainFamily, Coin, CoinId, Decimal, Precision,
     PriceTable, Registry, Token, TokenId,
 };
+use ccgate_engine::mode::Mode;
 use ccgate_pricefeed::HttpPriceFeedConfig;
 use serde::Deserialize;
 
@@ -30,8 +31,12 @@ pub struct Settings {
     /// `serve --sandbox` does.
     pub sandbox: bool,
     /// The chains followed on a real EVM node, by chain code; the others run
-    /// on the devnet.
+    /// on the devnet (simulated mode, or live with the opt-in) or are disabled.
     pub evm: BTreeMap<String, EvmNodeConfig>,
+    /// Live or simulated money (docs/decisions.md §1).
+    pub mode: Mode,
+    /// Live mode: the chains taken out because no node follows them.
+    pub disabled_chains: Vec<ChainCode>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +89,13 @@ struct File {
     price_feed: Option<FeedSection>,
     #[serde(default)]
     sandbox: bool,
+    /// `live` or `simulated`; without it, live exactly when a chain follows
+    /// a node.
+    mode: Option<String>,
+    /// Live mode: keep the chains without a node as devnets, their tokens
+    /// belonging to separate devnet coins.
+    #[serde(default)]
+    allow_devnet_beside_live: bool,
     /// Nodes of EVM chains, by chain code (`[evm.ETH]`).
     #[serde(default)]
     evm: BTreeMap<String, EvmSection>,
@@ -447,6 +459,66 @@ impl Settings {
             );
         }
 
+        let mode = mode_from(&file, &evm).map_err(|(key, problem)| fail(key, problem))?;
+        let mut price_feed = price_feed;
+        let mut disabled_chains = Vec::new();
+        let registry = match mode {
+            Mode::Simulated => registry,
+            Mode::Live {
+                devnet_beside_live: false,
+            } => {
+                let (chains, coins) = registry.into_parts();
+                let (live, disabled): (Vec<Chain>, Vec<Chain>) = chains
+                    .into_iter()
+                    .partition(|chain| evm.contains_key(chain.code.as_str()));
+                disabled_chains = disabled.into_iter().map(|chain| chain.code).collect();
+                let coins = coins
+                    .into_iter()
+                    .filter_map(|mut coin| {
+                        coin.tokens
+                            .retain(|token| evm.contains_key(token.chain.as_str()));
+                        (!coin.tokens.is_empty()).then_some(coin)
+                    })
+                    .collect();
+                Registry::new(live, coins)
+                    .map_err(|err| fail("mode".to_owned(), err.to_string()))?
+            }
+            Mode::Live {
+                devnet_beside_live: true,
+            } => {
+                let (chains, coins) = registry.into_parts();
+                let mut split = Vec::new();
+                for mut coin in coins {
+                    let (live, devnet): (Vec<Token>, Vec<Token>) = coin
+                        .tokens
+                        .drain(..)
+                        .partition(|token| evm.contains_key(token.chain.as_str()));
+                    coin.tokens = live;
+                    if !devnet.is_empty() {
+                        let devnet_coin = devnet_coin_of(&coin, devnet);
+                        if let Some(price) = prices.get(&coin.id).cloned() {
+                            prices.insert(devnet_coin.id.clone(), price);
+                        }
+                        if let Some(feed) = &mut price_feed
+                            && let Some(feed_id) = feed.feed_ids.get(&coin.id).cloned()
+                        {
+                            feed.feed_ids.insert(devnet_coin.id.clone(), feed_id);
+                        }
+                        split.push(devnet_coin);
+                    }
+                    if !coin.tokens.is_empty() {
+                        split.push(coin);
+                    }
+                }
+                Registry::new(chains, split)
+                    .map_err(|err| fail("allow_devnet_beside_live".to_owned(), err.to_string()))?
+            }
+        };
+        prices.retain(|coin, _| registry.coin(coin).is_some());
+        if let Some(feed) = &mut price_feed {
+            feed.feed_ids.retain(|coin, _| registry.coin(coin).is_some());
+        }
+
         Ok(Settings {
             registry,
             prices: PriceTable::new(prices),
@@ -454,8 +526,140 @@ impl Settings {
             price_feed,
             sandbox: file.sandbox,
             evm,
+            mode,
+            disabled_chains,
         })
     }
+
+    /// The chains followed on a node, for people: `ETH, BSC`.
+    pub fn live_chains_text(&self) -> String {
+        if self.evm.is_empty() {
+            return "no chain yet".to_owned();
+        }
+        self.evm.keys().map(String::as_str).collect::<Vec<_>>().join(", ")
+    }
+
+    /// The chains that run on the devnet here, by code.
+    pub fn devnet_chains(&self) -> impl Iterator<Item = &Chain> {
+        self.registry
+            .chains()
+            .filter(|chain| !self.evm.contains_key(chain.code.as_str()))
+    }
+}
+
+/// Live or simulated, from the file's `mode`, its nodes and its other
+/// choices; errors are (key, problem). A file that asks for simulated money
+/// beside real money is refused unless it opts in (docs/decisions.md §1).
+fn mode_from(
+    file: &File,
+    evm: &BTreeMap<String, EvmNodeConfig>,
+) -> Result<Mode, (String, String)> {
+    let nodes = || evm.keys().cloned().collect::<Vec<_>>().join(", ");
+    let live = match file.mode.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => !evm.is_empty(),
+        Some("live") => true,
+        Some("simulated") if evm.is_empty() => false,
+        Some("simulated") => {
+            return Err((
+                "mode".to_owned(),
+                format!(
+                    "\"simulated\", but [evm.{}] follows a real node: a node moves real money; \
+                     remove the node or say mode = \"live\"",
+                    nodes()
+                ),
+            ));
+        }
+        Some(other) => {
+            return Err((
+                "mode".to_owned(),
+                format!("{other:?} is not \"live\" or \"simulated\""),
+            ));
+        }
+    };
+    if !live {
+        if file.allow_devnet_beside_live {
+            return Err((
+                "allow_devnet_beside_live".to_owned(),
+                "only means something in live mode (a chain on a node, or mode = \"live\")"
+                    .to_owned(),
+            ));
+        }
+        return Ok(Mode::Simulated);
+    }
+    if file.sandbox {
+        return Err((
+            "sandbox".to_owned(),
+            "a sandbox cannot run in live mode: its virtual clock and devnet controls have no \
+             place beside real money"
+                .to_owned(),
+        ));
+    }
+    let simulated: Vec<String> = file
+        .chains
+        .iter()
+        .map(|section| section.code.trim().to_ascii_uppercase())
+        .filter(|code| !evm.contains_key(code))
+        .collect();
+    if !simulated.is_empty() && !file.allow_devnet_beside_live {
+        return Err((
+            "chains".to_owned(),
+            format!(
+                "live mode (mode = \"live\" or a chain on a node), but chain(s) {} have no \
+                 [evm.CODE] node and would run simulated beside real money: give them a node, \
+                 remove them, or set allow_devnet_beside_live = true",
+                simulated.join(", ")
+            ),
+        ));
+    }
+    Ok(Mode::Live {
+        devnet_beside_live: file.allow_devnet_beside_live,
+    })
+}
+
+/// The devnet coin that holds `coin`'s devnet tokens when devnets run beside
+/// live chains: its own id and symbol, so its balances are never the live
+/// coin's (docs/decisions.md §1).
+fn devnet_coin_of(coin: &Coin, tokens: Vec<Token>) -> Coin {
+    let id = devnet_coin_id(&coin.id);
+    let symbol = format!("{}{DEVNET_COIN_SUFFIX}", coin.symbol);
+    let tokens = tokens
+        .into_iter()
+        .map(|token| Token {
+            coin_id: id.clone(),
+            symbol: symbol.clone(),
+            ..token
+        })
+        .collect();
+    Coin {
+        id,
+        symbol,
+        name: format!("{} (devnet)", coin.name),
+        tokens,
+        ..coin.clone()
+    }
+}
+
+/// What a devnet coin's symbol ends with.
+pub const DEVNET_COIN_SUFFIX: &str = "-DEVNET";
+
+/// A UUID-shaped id derived from the live coin's (RFC 9562 version 8: made
+/// by us), the same on every start so stored balances keep their coin.
+fn devnet_coin_id(live: &CoinId) -> CoinId {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("ccgate devnet coin of {}", live.as_str()));
+    let mut bytes = [0_u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    bytes[6] = (bytes[6] & 0x0f) | 0x80;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    CoinId::new(format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    ))
 }
 
 /// The words of a chain configuration error without its generic prefix (the
@@ -827,5 +1031,99 @@ XuiwjuzOPwxd3n5uh3C09HgiIZ5aQ3iHF1MCIQCefOhB1x1PbhnQ7/Z+sBuw8S5d
             assert!(err.starts_with("config test.toml: "), "{err}");
             assert!(err.contains(key), "{key}: {err}");
         }
+    }
+
+    const ETH_NODE: &str = "[evm.ETH]\nrpc_url = \"http://127.0.0.1:8545\"\nchain_id = 1\n";
+
+    #[test]
+    fn without_a_node_the_gateway_is_simulated_and_with_one_live() {
+        assert_eq!(Settings::builtin().unwrap().mode, Mode::Simulated);
+        assert_eq!(
+            parse("mode = \"simulated\"").unwrap().mode,
+            Mode::Simulated
+        );
+        let live = parse(ETH_NODE).unwrap();
+        assert_eq!(
+            live.mode,
+            Mode::Live {
+                devnet_beside_live: false
+            }
+        );
+        assert!(parse("mode = \"live\"").unwrap().mode.is_live());
+    }
+
+    #[test]
+    fn live_mode_disables_every_chain_without_a_node() {
+        let live = parse(ETH_NODE).unwrap();
+        let chains: Vec<&str> = live.registry.chains().map(|c| c.code.as_str()).collect();
+        assert_eq!(chains, ["ETH"]);
+        assert_eq!(live.devnet_chains().count(), 0);
+        assert!(live.disabled_chains.iter().any(|c| c.as_str() == "TRX"));
+        // USDT keeps its ERC-20 network only; BTC, with no live network, is gone.
+        let usdt = live.registry.coin_by_symbol("USDT").unwrap();
+        assert!(usdt.tokens.iter().all(|t| t.chain.as_str() == "ETH"));
+        assert!(live.registry.coin_by_symbol("BTC").is_none());
+        assert!(live.prices.price(&usdt.id).is_some());
+        // `mode = "live"` without a node: nothing at all can be paid.
+        assert_eq!(parse("mode = \"live\"").unwrap().registry.coins().count(), 0);
+    }
+
+    #[test]
+    fn a_config_that_mixes_devnet_and_live_chains_is_refused_naming_them() {
+        let chain = "[[chains]]\ncode = \"SOL\"\nname = \"Solana\"\nfamily = \"evm\"\nconfirmations = 1\nblock_time_ms = 400\n";
+        for (text, key, words) in [
+            (format!("{chain}{ETH_NODE}"), "chains", "SOL"),
+            (format!("sandbox = true\n{ETH_NODE}"), "sandbox", "live mode"),
+            (
+                format!("sandbox = true\nallow_devnet_beside_live = true\n{ETH_NODE}"),
+                "sandbox",
+                "live mode",
+            ),
+            (format!("mode = \"simulated\"\n{ETH_NODE}"), "mode", "evm.ETH"),
+            ("mode = \"real\"".to_owned(), "mode", "\"real\""),
+            (
+                "allow_devnet_beside_live = true".to_owned(),
+                "allow_devnet_beside_live",
+                "live mode",
+            ),
+        ] {
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(err.contains(&format!(": {key}: ")), "{key}: {err}");
+            assert!(err.contains(words), "{words}: {err}");
+        }
+        let opted_in = parse(&format!("allow_devnet_beside_live = true\n{chain}{ETH_NODE}")).unwrap();
+        assert!(opted_in.registry.chain("SOL").is_some());
+    }
+
+    #[test]
+    fn beside_live_chains_devnet_tokens_belong_to_separate_devnet_coins() {
+        let settings = parse(&format!("allow_devnet_beside_live = true\n{ETH_NODE}")).unwrap();
+        assert_eq!(
+            settings.mode,
+            Mode::Live {
+                devnet_beside_live: true
+            }
+        );
+        let registry = &settings.registry;
+        let usdt = registry.coin_by_symbol("USDT").unwrap();
+        let devnet_usdt = registry.coin_by_symbol("USDT-DEVNET").unwrap();
+        assert_ne!(usdt.id, devnet_usdt.id);
+        assert!(usdt.tokens.iter().all(|t| t.chain.as_str() == "ETH"));
+        assert!(!devnet_usdt.tokens.is_empty());
+        assert!(devnet_usdt.tokens.iter().all(|t| t.chain.as_str() != "ETH"));
+        // The TRC-20 token id now resolves to the devnet coin, never to USDT.
+        let (coin, _) = registry
+            .token(&TokenId::new("0912e09a-d8e2-41d7-a0bc-a25530892988"))
+            .unwrap();
+        assert_eq!(coin.id, devnet_usdt.id);
+        // Same price, an id stable across starts, and UUID-shaped.
+        assert_eq!(settings.prices.price(&devnet_usdt.id), settings.prices.price(&usdt.id));
+        let again = parse(&format!("allow_devnet_beside_live = true\n{ETH_NODE}")).unwrap();
+        assert!(again.registry.coin(&devnet_usdt.id).is_some());
+        let shape: Vec<usize> = devnet_usdt.id.as_str().split('-').map(str::len).collect();
+        assert_eq!(shape, [8, 4, 4, 4, 12]);
+        // BTC has no live network: all of it is devnet money.
+        assert!(registry.coin_by_symbol("BTC").is_none());
+        assert!(registry.coin_by_symbol("BTC-DEVNET").is_some());
     }
 }

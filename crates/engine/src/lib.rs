@@ -10,6 +10,7 @@ pub mod devnet;
 mod error;
 pub mod faults;
 mod ids;
+pub mod mode;
 pub mod orders;
 pub mod sandbox;
 pub mod triggers;

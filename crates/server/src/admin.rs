@@ -28,11 +28,18 @@ use crate::AppState;
 
 pub fn admin_router(state: AppState) -> Router {
     let router = Router::new()
-        .route("/admin/devnet/pay", post(pay))
-        .route("/admin/devnet/mine", post(mine))
         .route("/admin/orders/refund", post(refund))
         .route("/admin/webhooks/stream", get(webhooks_stream))
         .route("/metrics", get(crate::metrics::scrape));
+    // A live gateway has no devnet, so nothing here mints simulated money;
+    // with the operator's opt-in its devnets mint devnet coins only.
+    let router = if state.chains.devnets().next().is_some() {
+        router
+            .route("/admin/devnet/pay", post(pay))
+            .route("/admin/devnet/mine", post(mine))
+    } else {
+        router
+    };
     // The sandbox's controls exist only in sandbox mode: a production
     // gateway has no endpoint that moves its clock.
     let router = if state.sandbox.is_some() {

@@ -21,6 +21,7 @@ use axum::http::{HeaderName, Request};
 use axum::routing::{MethodRouter, get, post};
 use ccgate_chain::ChainSet;
 use ccgate_engine::addresses::AddressBook;
+use ccgate_engine::mode::Mode;
 use ccgate_engine::orders::Orders;
 use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::Registry;
@@ -57,6 +58,8 @@ pub struct ServerConfig {
     /// `webhook/resend` calls allowed per merchant (decisions §7).
     pub resend_per_minute: u32,
     pub resend_per_day: u32,
+    /// Live or simulated money, as `/healthz` reports it.
+    pub mode: Mode,
 }
 
 impl Default for ServerConfig {
@@ -67,6 +70,7 @@ impl Default for ServerConfig {
             public_url: "http://127.0.0.1:8080".to_owned(),
             resend_per_minute: RESEND_PER_MINUTE_DEFAULT,
             resend_per_day: RESEND_PER_DAY_DEFAULT,
+            mode: Mode::Simulated,
         }
     }
 }

@@ -11,6 +11,7 @@ mod cache;
 mod credentials;
 mod deposits;
 mod error;
+mod history;
 mod master_key;
 mod payouts;
 mod postgres;
@@ -37,6 +38,7 @@ pub use deposits::{
     WebhookAttempt, WebhookCounts, WebhookNext, WebhookRow,
 };
 pub use error::StoreError;
+pub use history::{CreditHistory, CreditedDeposits};
 pub use master_key::MasterKey;
 pub use payouts::{PayoutInsert, PayoutStore, SignedPayout};
 pub use postgres::PgStore;

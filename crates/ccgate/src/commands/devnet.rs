@@ -9,8 +9,16 @@ use crate::backend::Database;
 use crate::config::Settings;
 
 /// A chain followed on a real node has no devnet: paying or mining on it is
-/// refused as an unknown chain.
+/// refused as an unknown chain, and a live gateway without the opt-in has no
+/// devnet at all.
 fn chains(database: &Database, settings: &Settings) -> anyhow::Result<ChainSet> {
+    if settings.devnet_chains().next().is_none() {
+        anyhow::bail!(
+            "this gateway is live (real money on {}): it has no devnet, so devnet commands are \
+             refused",
+            settings.live_chains_text()
+        );
+    }
     Ok(ChainSet::new(
         &settings.registry,
         database.store(),

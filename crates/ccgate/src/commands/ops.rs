@@ -1,5 +1,6 @@
 //! Operations: backup, migrate, doctor.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -8,6 +9,7 @@ use ccgate_chain::evm::EvmChain;
 use ccgate_chain::keys::evm_hot_wallet_key;
 use ccgate_chain::{ChainAdapter, ChainSet, HotWallet};
 use ccgate_engine::addresses::load_deposit_seed;
+use ccgate_engine::mode::{Mode, simulated_credits_in_live_coins};
 use ccgate_ledger::Registry;
 use ccgate_store::verify_ledger;
 
@@ -80,6 +82,27 @@ pub async fn doctor(
         )),
     );
     report(
+        "mode",
+        match settings.mode {
+            Mode::Simulated => Ok("simulated: every chain is a devnet, nothing here is real money".to_owned()),
+            Mode::Live {
+                devnet_beside_live: false,
+            } => Ok(format!("live on {}", settings.live_chains_text())),
+            Mode::Live {
+                devnet_beside_live: true,
+            } => Err(format!(
+                "live on {}, with allow_devnet_beside_live: simulated chains {} run beside real \
+                 money (their tokens are separate devnet coins); turn it off unless you need it",
+                settings.live_chains_text(),
+                settings
+                    .devnet_chains()
+                    .map(|chain| chain.code.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        },
+    );
+    report(
         "master key",
         data_dir
             .master_key()
@@ -131,6 +154,35 @@ pub async fn doctor(
                     Err(err) => Err(err.to_string()),
                 },
             );
+            if settings.mode.is_live() {
+                let live: BTreeSet<String> = settings.evm.keys().cloned().collect();
+                report(
+                    "simulated credits",
+                    match database.history().credited_deposits().await {
+                        Ok(credited) => {
+                            let simulated =
+                                simulated_credits_in_live_coins(&settings.registry, &live, &credited);
+                            if simulated.is_empty() {
+                                Ok("no devnet deposit sits in a coin a live chain pays out".to_owned())
+                            } else {
+                                Err(format!(
+                                    "{} devnet deposit(s) credited to coins a live chain pays out \
+                                     (on {}): serve refuses this database live",
+                                    simulated.iter().map(|credit| credit.count).sum::<u64>(),
+                                    simulated
+                                        .iter()
+                                        .map(|credit| credit.chain.as_str())
+                                        .collect::<BTreeSet<_>>()
+                                        .into_iter()
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                ))
+                            }
+                        }
+                        Err(err) => Err(err.to_string()),
+                    },
+                );
+            }
             report(
                 "reorgs",
                 match database.sandbox().reorg_incidents().await {

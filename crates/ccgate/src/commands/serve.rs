@@ -1,3 +1,4 @@
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,6 +8,7 @@ use ccgate_chain::keys::evm_hot_wallet_key;
 use ccgate_chain::{ChainSet, HotWallet, Sweeper};
 use ccgate_engine::addresses::{AddressBook, load_deposit_seed};
 use ccgate_engine::clock::Clock;
+use ccgate_engine::mode::{Mode, simulated_credits_in_live_coins};
 use ccgate_engine::orders::Orders;
 use ccgate_engine::sandbox::Sandbox;
 use ccgate_engine::webhooks::{DeliveryConfig, WebhookFeed};
@@ -20,7 +22,7 @@ use secrecy::ExposeSecret;
 use super::{background, unix_now};
 use crate::ServeArgs;
 use crate::backend::{Backend, Database, DatabaseArgs};
-use crate::config::Settings;
+use crate::config::{DEVNET_COIN_SUFFIX, Settings};
 use crate::data_dir::DataDir;
 
 pub const CACHE_TTL_MS_DEFAULT: u64 = 1_000;
@@ -144,6 +146,17 @@ async fn run_with<B: Backend>(
     settings: &Settings,
     args: ServeArgs,
 ) -> anyhow::Result<()> {
+    announce_mode(settings);
+    if settings.mode.is_live() {
+        if args.sandbox {
+            anyhow::bail!(
+                "--sandbox refused: this configuration is live (a chain follows a node, or \
+                 mode = \"live\"), and a sandbox's virtual clock and devnet controls have no \
+                 place beside real money"
+            );
+        }
+        refuse_simulated_credits(&backend, settings).await?;
+    }
     // One virtual clock in sandbox mode: the state's time and the controls'.
     let virtual_clock = if args.sandbox || settings.sandbox {
         Some(Sandbox::load_clock(&backend).await?)
@@ -171,7 +184,9 @@ async fn run_with<B: Backend>(
     let base_url = format!("http://{address}");
 
     let merchants = store.list_merchants().await?;
-    if merchants.is_empty() {
+    // A live gateway gets its merchants from its operator, never a demo one
+    // whose secret went to a terminal.
+    if merchants.is_empty() && !settings.mode.is_live() {
         let app_id = MerchantId::new(generate_app_id(unix_now()));
         let secret = generate_app_secret();
         store
@@ -197,6 +212,7 @@ async fn run_with<B: Backend>(
         public_url: args.public_url.clone().unwrap_or_else(|| base_url.clone()),
         resend_per_minute: args.resend_per_minute,
         resend_per_day: args.resend_per_day,
+        mode: settings.mode,
     };
     let mut state = app_state(
         store.clone(),
@@ -300,6 +316,84 @@ async fn run_with<B: Backend>(
     Backend::close(store.backend()).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The first lines `serve` prints: which kind of money it moves, and where.
+fn announce_mode(settings: &Settings) {
+    let prices = if settings.price_feed.is_some() {
+        "from the live price feed"
+    } else {
+        "static (the built-in table and the configuration file)"
+    };
+    let devnets: Vec<&str> = settings
+        .devnet_chains()
+        .map(|chain| chain.code.as_str())
+        .collect();
+    match settings.mode {
+        Mode::Simulated => {
+            println!(
+                "SIMULATED MODE: every chain is simulated (devnet: {}), prices are {prices}; \
+                 nothing here moves real money",
+                devnets.join(", ")
+            );
+        }
+        Mode::Live { devnet_beside_live } => {
+            println!(
+                "LIVE MODE: real money on {}; prices are {prices}",
+                settings.live_chains_text()
+            );
+            if !settings.disabled_chains.is_empty() {
+                let disabled: Vec<&str> = settings
+                    .disabled_chains
+                    .iter()
+                    .map(|code| code.as_str())
+                    .collect();
+                println!("  disabled (no node follows them): {}", disabled.join(", "));
+            }
+            if devnet_beside_live {
+                let warning = format!(
+                    "allow_devnet_beside_live: simulated chains {} run beside real money; their \
+                     tokens are separate *{DEVNET_COIN_SUFFIX} coins that no live chain pays out",
+                    devnets.join(", ")
+                );
+                println!("WARNING: {warning}");
+                tracing::warn!("{warning}");
+            }
+        }
+    }
+}
+
+/// A live gateway does not start on a database whose simulated credits sit
+/// in the balances its live chains pay out (docs/decisions.md §1).
+async fn refuse_simulated_credits<B: Backend>(
+    backend: &B,
+    settings: &Settings,
+) -> anyhow::Result<()> {
+    let credited = backend
+        .credited_deposits()
+        .await
+        .context("read the credited deposits")?;
+    let live: BTreeSet<String> = settings.evm.keys().cloned().collect();
+    let simulated = simulated_credits_in_live_coins(&settings.registry, &live, &credited);
+    if simulated.is_empty() {
+        return Ok(());
+    }
+    let described: Vec<String> = simulated
+        .iter()
+        .map(|credit| {
+            let coin = settings
+                .registry
+                .resolve_coin(&credit.coin_id)
+                .map_or(credit.coin_id.as_str(), |coin| coin.symbol.as_str());
+            format!("{} {coin} on {}", credit.count, credit.chain)
+        })
+        .collect();
+    anyhow::bail!(
+        "refusing to serve live: this database holds simulated (devnet) deposits credited to \
+         coins that a live chain pays out ({}), so fake money would be spendable as real; run \
+         live on a fresh data directory (or a new database)",
+        described.join(", ")
+    )
 }
 
 /// Ctrl-C or SIGTERM: stop accepting, finish requests in flight, close the

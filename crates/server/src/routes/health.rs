@@ -1,18 +1,28 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use serde_json::json;
 
 use crate::AppState;
 use crate::failure::{Failure, json_response};
 
-/// `GET /healthz`: 200 when the database answers, for load balancers; a
-/// sandbox says so, so nobody mistakes it for a gateway moving real money.
+/// `GET /healthz`: 200 when the database answers, for load balancers. It
+/// says which kind of money this gateway moves — live (and on which chains)
+/// or simulated, and whether it is a sandbox — so nobody mistakes one for
+/// the other.
 pub async fn healthz(State(state): State<AppState>) -> Result<Response, Failure> {
     state.store.ping().await?;
-    let body: &[u8] = if state.sandbox.is_some() {
-        br#"{"status":"ok","sandbox":true}"#
-    } else {
-        br#"{"status":"ok"}"#
-    };
-    Ok(json_response(StatusCode::OK, body.to_vec()))
+    let mut body = json!({"status": "ok", "mode": state.config.mode.as_str()});
+    if state.config.mode.is_live() {
+        let live: Vec<&str> = state
+            .chains
+            .evm_chains()
+            .map(|chain| ccgate_chain::ChainAdapter::chain(chain.as_ref()).code.as_str())
+            .collect();
+        body["live_chains"] = json!(live);
+    }
+    if state.sandbox.is_some() {
+        body["sandbox"] = json!(true);
+    }
+    Ok(json_response(StatusCode::OK, body.to_string().into_bytes()))
 }

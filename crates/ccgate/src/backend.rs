@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use ccgate_store::{
-    CreditHistory, DepositStore, OutboxStore, PayoutStore, PgStore, ReorgStore, SandboxStore, SnapshotStore,
-    SqliteStore, Store, SweepStore, WithdrawalStore,
+    CreditHistory, DepositStore, OutboxStore, PayoutStore, PgStore, ReorgStore, SandboxStore,
+    SnapshotStore, SqliteStore, Store, SweepStore, WithdrawalStore,
 };
 
 use crate::data_dir::DataDir;

@@ -11,11 +11,11 @@ use ccgate_chain::evm::{
     LOG_RANGE_BLOCKS_DEFAULT, MAX_REPLACEMENTS_DEFAULT, POLL_INTERVAL_MS_DEFAULT,
     REPLACE_AFTER_MS_DEFAULT, RPC_TIMEOUT_MS_DEFAULT, TOKEN_TRANSFER_GAS_DEFAULT,
 };
+use ccgate_engine::mode::Mode;
 use ccgate_ledger::{
     Amount, AssetStatus, Chain, ChainCode, ChainFamily, Coin, CoinId, Decimal, Precision,
     PriceTable, Registry, Token, TokenId,
 };
-use ccgate_engine::mode::Mode;
 use ccgate_pricefeed::HttpPriceFeedConfig;
 use serde::Deserialize;
 
@@ -516,7 +516,8 @@ impl Settings {
         };
         prices.retain(|coin, _| registry.coin(coin).is_some());
         if let Some(feed) = &mut price_feed {
-            feed.feed_ids.retain(|coin, _| registry.coin(coin).is_some());
+            feed.feed_ids
+                .retain(|coin, _| registry.coin(coin).is_some());
         }
 
         Ok(Settings {
@@ -536,7 +537,11 @@ impl Settings {
         if self.evm.is_empty() {
             return "no chain yet".to_owned();
         }
-        self.evm.keys().map(String::as_str).collect::<Vec<_>>().join(", ")
+        self.evm
+            .keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// The chains that run on the devnet here, by code.
@@ -550,10 +555,7 @@ impl Settings {
 /// Live or simulated, from the file's `mode`, its nodes and its other
 /// choices; errors are (key, problem). A file that asks for simulated money
 /// beside real money is refused unless it opts in (docs/decisions.md §1).
-fn mode_from(
-    file: &File,
-    evm: &BTreeMap<String, EvmNodeConfig>,
-) -> Result<Mode, (String, String)> {
+fn mode_from(file: &File, evm: &BTreeMap<String, EvmNodeConfig>) -> Result<Mode, (String, String)> {
     let nodes = || evm.keys().cloned().collect::<Vec<_>>().join(", ");
     let live = match file.mode.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None => !evm.is_empty(),
@@ -1038,10 +1040,7 @@ XuiwjuzOPwxd3n5uh3C09HgiIZ5aQ3iHF1MCIQCefOhB1x1PbhnQ7/Z+sBuw8S5d
     #[test]
     fn without_a_node_the_gateway_is_simulated_and_with_one_live() {
         assert_eq!(Settings::builtin().unwrap().mode, Mode::Simulated);
-        assert_eq!(
-            parse("mode = \"simulated\"").unwrap().mode,
-            Mode::Simulated
-        );
+        assert_eq!(parse("mode = \"simulated\"").unwrap().mode, Mode::Simulated);
         let live = parse(ETH_NODE).unwrap();
         assert_eq!(
             live.mode,
@@ -1065,7 +1064,10 @@ XuiwjuzOPwxd3n5uh3C09HgiIZ5aQ3iHF1MCIQCefOhB1x1PbhnQ7/Z+sBuw8S5d
         assert!(live.registry.coin_by_symbol("BTC").is_none());
         assert!(live.prices.price(&usdt.id).is_some());
         // `mode = "live"` without a node: nothing at all can be paid.
-        assert_eq!(parse("mode = \"live\"").unwrap().registry.coins().count(), 0);
+        assert_eq!(
+            parse("mode = \"live\"").unwrap().registry.coins().count(),
+            0
+        );
     }
 
     #[test]
@@ -1073,13 +1075,21 @@ XuiwjuzOPwxd3n5uh3C09HgiIZ5aQ3iHF1MCIQCefOhB1x1PbhnQ7/Z+sBuw8S5d
         let chain = "[[chains]]\ncode = \"SOL\"\nname = \"Solana\"\nfamily = \"evm\"\nconfirmations = 1\nblock_time_ms = 400\n";
         for (text, key, words) in [
             (format!("{chain}{ETH_NODE}"), "chains", "SOL"),
-            (format!("sandbox = true\n{ETH_NODE}"), "sandbox", "live mode"),
+            (
+                format!("sandbox = true\n{ETH_NODE}"),
+                "sandbox",
+                "live mode",
+            ),
             (
                 format!("sandbox = true\nallow_devnet_beside_live = true\n{ETH_NODE}"),
                 "sandbox",
                 "live mode",
             ),
-            (format!("mode = \"simulated\"\n{ETH_NODE}"), "mode", "evm.ETH"),
+            (
+                format!("mode = \"simulated\"\n{ETH_NODE}"),
+                "mode",
+                "evm.ETH",
+            ),
             ("mode = \"real\"".to_owned(), "mode", "\"real\""),
             (
                 "allow_devnet_beside_live = true".to_owned(),
@@ -1091,7 +1101,10 @@ XuiwjuzOPwxd3n5uh3C09HgiIZ5aQ3iHF1MCIQCefOhB1x1PbhnQ7/Z+sBuw8S5d
             assert!(err.contains(&format!(": {key}: ")), "{key}: {err}");
             assert!(err.contains(words), "{words}: {err}");
         }
-        let opted_in = parse(&format!("allow_devnet_beside_live = true\n{chain}{ETH_NODE}")).unwrap();
+        let opted_in = parse(&format!(
+            "allow_devnet_beside_live = true\n{chain}{ETH_NODE}"
+        ))
+        .unwrap();
         assert!(opted_in.registry.chain("SOL").is_some());
     }
 
@@ -1117,7 +1130,10 @@ XuiwjuzOPwxd3n5uh3C09HgiIZ5aQ3iHF1MCIQCefOhB1x1PbhnQ7/Z+sBuw8S5d
             .unwrap();
         assert_eq!(coin.id, devnet_usdt.id);
         // Same price, an id stable across starts, and UUID-shaped.
-        assert_eq!(settings.prices.price(&devnet_usdt.id), settings.prices.price(&usdt.id));
+        assert_eq!(
+            settings.prices.price(&devnet_usdt.id),
+            settings.prices.price(&usdt.id)
+        );
         let again = parse(&format!("allow_devnet_beside_live = true\n{ETH_NODE}")).unwrap();
         assert!(again.registry.coin(&devnet_usdt.id).is_some());
         let shape: Vec<usize> = devnet_usdt.id.as_str().split('-').map(str::len).collect();

@@ -461,8 +461,8 @@ fn bad_input_gets_its_code_writes_nothing_and_the_server_goes_on() {
             .contains("2 journal entries")
     );
     assert_eq!(
-        gateway.raw_request("GET", "/healthz", &[], b"").text(),
-        r#"{"status":"ok"}"#
+        gateway.raw_request("GET", "/healthz", &[], b"").json(),
+        serde_json::json!({"status": "ok", "mode": "simulated"})
     );
     assert_eq!(
         gateway.post_signed(&merchant, path, good_body, None).text(),

@@ -58,6 +58,8 @@ pub fn simulated_credits_in_live_coins<'a>(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     fn credited(chain: &str, coin_id: &str) -> CreditedDeposits {
@@ -71,8 +73,18 @@ mod tests {
     #[test]
     fn devnet_credits_of_a_coin_with_a_live_network_are_found() {
         let registry = Registry::builtin();
-        let usdt = registry.coin_by_symbol("USDT").unwrap().id.as_str().to_owned();
-        let btc = registry.coin_by_symbol("BTC").unwrap().id.as_str().to_owned();
+        let usdt = registry
+            .coin_by_symbol("USDT")
+            .unwrap()
+            .id
+            .as_str()
+            .to_owned();
+        let btc = registry
+            .coin_by_symbol("BTC")
+            .unwrap()
+            .id
+            .as_str()
+            .to_owned();
         let live: BTreeSet<String> = ["ETH".to_owned()].into();
         let history = [
             credited("ETH", &usdt),

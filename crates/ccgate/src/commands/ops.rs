@@ -84,7 +84,9 @@ pub async fn doctor(
     report(
         "mode",
         match settings.mode {
-            Mode::Simulated => Ok("simulated: every chain is a devnet, nothing here is real money".to_owned()),
+            Mode::Simulated => {
+                Ok("simulated: every chain is a devnet, nothing here is real money".to_owned())
+            }
             Mode::Live {
                 devnet_beside_live: false,
             } => Ok(format!("live on {}", settings.live_chains_text())),
@@ -125,6 +127,9 @@ pub async fn doctor(
                 "merchants",
                 match store.list_merchants().await {
                     Ok(merchants) => match merchants.first() {
+                        None if settings.mode.is_live() => {
+                            Ok("none yet (`ccgate merchant create`)".to_owned())
+                        }
                         None => Ok("none yet (serve creates a demo merchant)".to_owned()),
                         Some(first) => store
                             .merchant_credentials(first.app_id.as_str())
@@ -160,10 +165,14 @@ pub async fn doctor(
                     "simulated credits",
                     match database.history().credited_deposits().await {
                         Ok(credited) => {
-                            let simulated =
-                                simulated_credits_in_live_coins(&settings.registry, &live, &credited);
+                            let simulated = simulated_credits_in_live_coins(
+                                &settings.registry,
+                                &live,
+                                &credited,
+                            );
                             if simulated.is_empty() {
-                                Ok("no devnet deposit sits in a coin a live chain pays out".to_owned())
+                                Ok("no devnet deposit sits in a coin a live chain pays out"
+                                    .to_owned())
                             } else {
                                 Err(format!(
                                     "{} devnet deposit(s) credited to coins a live chain pays out \

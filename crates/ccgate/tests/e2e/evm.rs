@@ -16,6 +16,9 @@ use serde_json::{Value, json};
 
 use crate::support::{Gateway, HttpStub, Merchant, eventually};
 
+#[path = "evm/live_mode.rs"]
+mod live_mode;
+
 /// The accounts ganache funds, from the Hardhat development mnemonic.
 const MNEMONIC: &str = "test test test test test test test test test test test junk";
 const CHAIN_ID: u64 = 1337;
@@ -390,7 +393,7 @@ fn evm_orders_paid_in_the_token_and_the_native_coin_are_credited_at_the_confirma
     let config = config_file(config_dir.path(), &ganache, &contract, 500);
     let config = config.to_str().unwrap();
     let gateway = Gateway::start(&["--config", config]);
-    let merchant = gateway.demo.clone().unwrap();
+    let merchant = gateway.create_merchant("shop");
     let receiver = HttpStub::start(200, "success");
 
     // The height and the fee come from the node.
@@ -492,7 +495,7 @@ fn evm_deposits_resume_from_the_cursor_after_a_restart() {
     let config = config_file(config_dir.path(), &ganache, &contract, 2);
     let config = config.to_str().unwrap();
     let mut gateway = Gateway::start(&["--config", config]);
-    let merchant = gateway.demo.clone().unwrap();
+    let merchant = gateway.create_merchant("shop");
     let receiver = HttpStub::start(200, "success");
     let first = order(&gateway, &merchant, TOKEN, "before", "1", &receiver.url);
     let second = order(&gateway, &merchant, TOKEN, "during", "2", &receiver.url);
@@ -614,7 +617,7 @@ fn evm_withdrawals_are_paid_from_the_hot_wallet_posted_or_voided() {
     let config = config_file(config_dir.path(), &ganache, &contract, 500);
     let config = config.to_str().unwrap();
     let gateway = Gateway::start(&["--config", config]);
-    let merchant = gateway.demo.clone().unwrap();
+    let merchant = gateway.create_merchant("shop");
     let receiver = HttpStub::start(200, "success");
     gateway.set_webhook(&merchant, &receiver.url);
 
@@ -795,7 +798,7 @@ fn evm_concurrent_payouts_through_two_instances_take_distinct_nonces() {
     ];
     let first = Gateway::start(&args);
     let second = first.another(&args);
-    let merchant = first.demo.clone().unwrap();
+    let merchant = first.create_merchant_on("shop", &args[2..]);
     let receiver = HttpStub::start(200, "success");
     let cli_args = |command: &[&'static str]| {
         let mut all: Vec<&str> = command.to_vec();
@@ -906,7 +909,7 @@ fn evm_reorgs_drop_unconfirmed_payments_and_report_credited_ones() {
     let config = config_file(config_dir.path(), &ganache, &contract, 500);
     let config = config.to_str().unwrap();
     let gateway = Gateway::start(&["--config", config]);
-    let merchant = gateway.demo.clone().unwrap();
+    let merchant = gateway.create_merchant("shop");
     let receiver = HttpStub::start(200, "success");
     let status = |id: &str| order_status(&gateway, &merchant, id)["order_detail"]["status"].clone();
     // The merchant hears of payments in a block before their confirmations.
@@ -1052,7 +1055,7 @@ fn evm_deposits_above_the_threshold_are_swept_into_the_hot_wallet() {
     writeln!(file, "sweep_min = {{ TUSDT = \"5\", GETH = \"0.1\" }}").unwrap();
     let config = config.to_str().unwrap();
     let gateway = Gateway::start(&["--config", config]);
-    let merchant = gateway.demo.clone().unwrap();
+    let merchant = gateway.create_merchant("shop");
     let receiver = HttpStub::start(200, "success");
 
     let hot: Value =
@@ -1209,7 +1212,7 @@ impl PendingPayout {
         std::fs::write(&config, text).unwrap();
         let config = config.to_str().unwrap().to_owned();
         let gateway = Gateway::start(&["--config", &config]);
-        let merchant = gateway.demo.clone().unwrap();
+        let merchant = gateway.create_merchant("shop");
         let receiver = HttpStub::start(200, "success");
         gateway.set_webhook(&merchant, &receiver.url);
         let hot: Value = serde_json::from_str(&gateway.cli_ok(&[
@@ -1629,7 +1632,7 @@ fn evm_node_over_https_is_followed_with_its_ca_file_and_refused_without() {
     let untrusting = untrusting.to_str().unwrap();
 
     let gateway = Gateway::start(&["--config", trusting]);
-    let merchant = gateway.demo.clone().unwrap();
+    let merchant = gateway.create_merchant("shop");
     let height = post(
         &gateway,
         &merchant,

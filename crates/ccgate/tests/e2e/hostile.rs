@@ -330,8 +330,8 @@ fn hostile_traffic_gets_an_envelope_or_a_clean_refusal_and_the_server_stays_up()
 
     assert_serves(&gateway, &merchant);
     assert_eq!(
-        gateway.raw_request("GET", "/healthz", &[], b"").text(),
-        r#"{"status":"ok"}"#
+        gateway.raw_request("GET", "/healthz", &[], b"").json(),
+        serde_json::json!({"status": "ok", "mode": "simulated"})
     );
     let (status, log) = gateway.terminate_and_read_log();
     assert!(status.success(), "the server did not stop cleanly: {log}");

@@ -62,7 +62,7 @@ fn a_sandbox_says_so_and_only_a_sandbox_has_clock_controls() {
     let sandbox = Gateway::start(&["--sandbox"]);
     assert_eq!(
         sandbox.raw_request("GET", "/healthz", &[], b"").json(),
-        serde_json::json!({"status": "ok", "sandbox": true})
+        serde_json::json!({"status": "ok", "mode": "simulated", "sandbox": true})
     );
     let shown = clock(&sandbox, &["show"]);
     let real_now = crate::support::now();
@@ -75,7 +75,7 @@ fn a_sandbox_says_so_and_only_a_sandbox_has_clock_controls() {
     let production = Gateway::start(&[]);
     assert_eq!(
         production.raw_request("GET", "/healthz", &[], b"").json(),
-        serde_json::json!({"status": "ok"})
+        serde_json::json!({"status": "ok", "mode": "simulated"})
     );
     assert_eq!(production.admin_get("/admin/sandbox/clock").status, 404);
     let refused = production.cli(&["sandbox", "clock", "show"]);

@@ -169,6 +169,20 @@ impl Gateway {
             .unwrap()
     }
 
+    /// Like [`Gateway::cli_spawn`], with stderr piped too.
+    pub fn cli_spawn_with_stderr(&self, args: &[&str]) -> Child {
+        Command::new(BINARY)
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.data_dir.path())
+            .env("CCGATE_LOG", "error")
+            .env_remove("CCGATE_MASTER_KEY")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     pub fn cli_ok(&self, args: &[&str]) -> String {
         let output = self.cli(args);
         assert!(
@@ -199,7 +213,14 @@ impl Gateway {
     }
 
     pub fn create_merchant(&self, name: &str) -> Merchant {
-        credentials(&self.cli_ok(&["merchant", "create", "--name", name, "--json"]))
+        self.create_merchant_on(name, &[])
+    }
+
+    /// [`Gateway::create_merchant`] with `extra_args` (`--database-url`…).
+    pub fn create_merchant_on(&self, name: &str, extra_args: &[&str]) -> Merchant {
+        let mut args = vec!["merchant", "create", "--name", name, "--json"];
+        args.extend_from_slice(extra_args);
+        credentials(&self.cli_ok(&args))
     }
 
     /// `merchant rotate-secret` through the CLI: the merchant with its new secret.

@@ -17,7 +17,11 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Response, Failure>
         let live: Vec<&str> = state
             .chains
             .evm_chains()
-            .map(|chain| ccgate_chain::ChainAdapter::chain(chain.as_ref()).code.as_str())
+            .map(|chain| {
+                ccgate_chain::ChainAdapter::chain(chain.as_ref())
+                    .code
+                    .as_str()
+            })
             .collect();
         body["live_chains"] = json!(live);
     }

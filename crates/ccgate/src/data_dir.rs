@@ -36,6 +36,15 @@ impl DataDir {
     pub async fn open_store(&self) -> anyhow::Result<SqliteStore> {
         let key = self.master_key()?;
         let db = self.path.join(DATABASE_FILE);
+        // Owner-only from the first byte; SQLite gives its -wal and -shm
+        // files the database file's permissions.
+        match create_private_empty(&db) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(err) => {
+                return Err(err).with_context(|| format!("create the database {}", db.display()));
+            }
+        }
         SqliteStore::open(&db, key)
             .await
             .with_context(|| format!("open the database {}", db.display()))
@@ -68,6 +77,68 @@ impl DataDir {
             Err(err) => Err(err).with_context(|| format!("read the master key {}", file.display())),
         }
     }
+
+    /// What in the data directory others than its owner may read or write
+    /// (an existing directory made with a looser umask): `serve` warns about
+    /// each, `doctor` reports them as a problem. Empty off Unix.
+    pub fn loose_permissions(&self) -> Vec<String> {
+        let mut paths = vec![self.path.clone()];
+        paths.extend(
+            PRIVATE_FILES
+                .iter()
+                .map(|name| self.path.join(name))
+                .filter(|path| path.exists()),
+        );
+        paths
+            .into_iter()
+            .filter_map(|path| {
+                let mode = permission_bits(&path)?;
+                (mode & 0o077 != 0).then(|| {
+                    format!(
+                        "{} is mode {mode:o}, readable or writable by others (chmod {} it)",
+                        path.display(),
+                        if path.is_dir() { "700" } else { "600" }
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+/// The data directory's files that only its owner may read.
+const PRIVATE_FILES: [&str; 6] = [
+    DATABASE_FILE,
+    "ccgate.db-wal",
+    "ccgate.db-shm",
+    MASTER_KEY_FILE,
+    crate::commands::serve::ADMIN_URL_FILE,
+    "admin.token",
+];
+
+#[cfg(unix)]
+fn permission_bits(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .ok()
+        .map(|meta| meta.permissions().mode() & 0o777)
+}
+
+#[cfg(not(unix))]
+fn permission_bits(_path: &Path) -> Option<u32> {
+    None
+}
+
+/// Creates an empty file readable by the owner only; `AlreadyExists` if
+/// there is one.
+fn create_private_empty(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map(drop)
 }
 
 #[cfg(unix)]

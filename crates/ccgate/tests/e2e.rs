@@ -378,7 +378,12 @@ fn bad_input_gets_its_code_writes_nothing_and_the_server_goes_on() {
             !response.text().contains(&merchant.app_secret),
             "{case}: secret leaked"
         );
-        if *code >= 220003 && *code != 220002 {
+        if (220001..=220004).contains(code) {
+            // A refused authentication is not signed: no signature oracle.
+            for header in ["sign", "timestamp", "appid"] {
+                assert!(response.header(header).is_none(), "{case}: {header}");
+            }
+        } else {
             response.assert_signed_by(&merchant);
         }
     }
@@ -584,15 +589,43 @@ fn ledger_adjust_refuses_overdrafts_and_bad_amounts() {
 
 #[cfg(unix)]
 #[test]
-fn master_key_file_is_private_and_sigterm_stops_cleanly() {
+fn data_files_are_private_and_sigterm_stops_cleanly() {
     use std::os::unix::fs::PermissionsExt;
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
     let mut gateway = Gateway::start(&[]);
-    let mode = std::fs::metadata(gateway.data_dir().join("master.key"))
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(mode & 0o777, 0o600);
+    let data = gateway.data_dir().to_owned();
+    for file in ["master.key", "ccgate.db", "ccgate.db-wal"] {
+        assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+    }
+    assert_eq!(mode(&data), 0o700);
+    assert!(
+        gateway
+            .cli_ok(&["doctor"])
+            .contains("ok      file permissions")
+    );
+
+    // A data directory left readable by others is reported, not ignored.
+    std::fs::set_permissions(
+        data.join("ccgate.db"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let doctor = gateway.cli(&["doctor"]);
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    assert!(!doctor.status.success(), "{report}");
+    assert!(
+        report.contains("PROBLEM file permissions:") && report.contains("ccgate.db is mode 644"),
+        "{report}"
+    );
     assert!(gateway.terminate().success());
+    let mut restarted = gateway.restart_capturing_log(&[]);
+    let (status, log) = restarted.terminate_and_read_log();
+    assert!(status.success());
+    assert!(
+        log.contains("WARNING: ") && log.contains("ccgate.db is mode 644"),
+        "{log}"
+    );
 }
 
 /// `backup` while `serve` runs gives a consistent copy that opens as a data

@@ -253,7 +253,7 @@ impl Orders {
         );
         let created_at = now_unix_ms.div_euclid(1000);
         let checkout = Checkout {
-            key: self.ids.next(now_unix_ms),
+            key: checkout_key(),
             app_id: app_id.clone(),
             merchant_order_id: request.merchant_order_id.clone(),
             fingerprint: print.clone(),
@@ -462,6 +462,15 @@ fn same_or_duplicate(
             merchant_order_id.chars().take(64).collect(),
         ))
     }
+}
+
+/// A hosted checkout's key: the payment link's only credential, so 128 bits
+/// from the operating system's CSPRNG (through `rand`'s thread-local
+/// generator, a ChaCha seeded from it), not a guessable timestamp.
+fn checkout_key() -> String {
+    use rand::Rng;
+    let bytes: [u8; 16] = rand::rng().random();
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 #[cfg(test)]

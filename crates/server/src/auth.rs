@@ -43,15 +43,17 @@ pub async fn v1_pipeline(State(state): State<AppState>, request: Request, next: 
         Ok(credentials) => credentials,
         Err(failure) => return failure.into_response(),
     };
-    // From here the merchant is known, so every answer is signed.
-    let response = match check_signature(&parts.headers, &credentials, &bytes) {
-        Err(failure) => failure.into_response(),
-        Ok(()) => {
-            parts.extensions.insert(Authenticated(credentials.clone()));
-            parts.extensions.insert(RawBody(bytes));
-            next.run(Request::from_parts(parts, Body::empty())).await
-        }
-    };
+    // Only an authenticated request gets a signed answer: signing the
+    // refusal of a forged or replayed request would hand its sender our
+    // signature of a body of its choosing's neighbour, an oracle for the
+    // secret. Every official SDK checks signatures on code 10000 only, which
+    // an unauthenticated request never gets (docs/decisions.md §6).
+    if let Err(failure) = check_signature(&parts.headers, &credentials, &bytes) {
+        return failure.into_response();
+    }
+    parts.extensions.insert(Authenticated(credentials.clone()));
+    parts.extensions.insert(RawBody(bytes));
+    let response = next.run(Request::from_parts(parts, Body::empty())).await;
     sign_response(&credentials, response).await
 }
 

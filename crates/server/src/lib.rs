@@ -165,6 +165,11 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(routes::health::healthz))
         .route("/openapi.json", get(routes::docs::openapi_json))
         .route("/docs", get(routes::docs::docs_page))
+        .route(
+            routes::checkout::STYLESHEET_PATH,
+            get(routes::checkout::stylesheet),
+        )
+        .route(routes::checkout::SCRIPT_PATH, get(routes::checkout::script))
         .route("/pay/{key}", get(routes::checkout::show))
         .route("/pay/{key}/select", post(routes::checkout::select))
         .route("/pay/{key}/status", get(routes::checkout::status))

@@ -104,6 +104,18 @@ pub async fn doctor(
             )),
         },
     );
+    let loose = data_dir.loose_permissions();
+    report(
+        "file permissions",
+        if loose.is_empty() {
+            Ok(format!(
+                "{} is private to its owner",
+                data_dir.path().display()
+            ))
+        } else {
+            Err(loose.join("; "))
+        },
+    );
     report(
         "master key",
         data_dir

@@ -108,6 +108,10 @@ pub async fn run(
     settings: &Settings,
     args: ServeArgs,
 ) -> anyhow::Result<()> {
+    for loose in data_dir.loose_permissions() {
+        eprintln!("WARNING: {loose}");
+        tracing::warn!("{loose}");
+    }
     let location = Database::describe(data_dir, database);
     let admin_url_file = data_dir.path().join(ADMIN_URL_FILE);
     let snapshots_dir = data_dir.path().join(SNAPSHOTS_DIR);

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{Gateway, Merchant};
+use crate::support::{Gateway, Merchant, eventually};
 
 const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
 
@@ -123,6 +123,68 @@ fn checkout_urls_and_the_page_without_javascript() {
             .status,
         404
     );
+}
+
+/// Issue #14 §6: the page's security headers, keys nobody can guess, and a
+/// disabled merchant's links that stop taking orders.
+#[test]
+fn checkout_pages_are_hardened_and_die_with_their_merchant() {
+    let gateway = Gateway::start(&[]);
+    let merchant = gateway.create_merchant("shop");
+    let key = |id: &str| {
+        let body =
+            format!(r#"{{"product_price":"25","merchant_order_id":"{id}","product_name":"Tea"}}"#);
+        let url = checkout_url(&gateway, &merchant, &body)["data"]["payment_url"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        url.rsplit('/').next().unwrap().to_owned()
+    };
+    let (first, second) = (key("k-1"), key("k-2"));
+    for key in [&first, &second] {
+        assert_eq!(key.len(), 32, "{key}");
+        assert!(key.bytes().all(|b| b.is_ascii_hexdigit()), "{key}");
+    }
+    // 128 random bits: no shared prefix the way timestamp keys had.
+    assert_ne!(first[..8], second[..8]);
+
+    for path in [
+        format!("/pay/{first}"),
+        "/assets/checkout.js".to_owned(),
+        "/assets/checkout.css".to_owned(),
+    ] {
+        let page = gateway.raw_request("GET", &path, &[], b"");
+        assert_eq!(page.status, 200, "{path}");
+        let csp = page.header("content-security-policy").unwrap_or_default();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    }
+    let page = gateway.raw_request("GET", &format!("/pay/{first}"), &[], b"");
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    assert!(!page.text().contains("<script>") && !page.text().contains("<style>"));
+
+    gateway.cli_ok(&["merchant", "disable", "--app-id", &merchant.app_id]);
+    eventually(10, "the disabled merchant's page gone", || {
+        match gateway
+            .raw_request("GET", &format!("/pay/{first}"), &[], b"")
+            .status
+        {
+            404 => Ok(()),
+            other => Err(format!("HTTP {other}")),
+        }
+    });
+    let form = format!("token_id={USDT_ERC20}");
+    let chosen = gateway.raw_request(
+        "POST",
+        &format!("/pay/{second}/select"),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        form.as_bytes(),
+    );
+    assert_eq!(chosen.status, 404, "{}", chosen.text());
+    let status = gateway.raw_request("GET", &format!("/pay/{second}/status"), &[], b"");
+    assert_eq!(status.status, 404);
 }
 
 fn bill_info(gateway: &Gateway, merchant: &Merchant) -> Vec<Value> {

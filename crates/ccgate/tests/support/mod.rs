@@ -40,6 +40,15 @@ pub struct Merchant {
     pub app_secret: String,
 }
 
+/// A fresh data directory as `serve` makes one: private to its owner (a
+/// looser one is warned about).
+pub fn private_tempdir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    dir
+}
+
 pub struct Gateway {
     child: Child,
     address: SocketAddr,
@@ -56,13 +65,13 @@ impl Gateway {
     /// `ccgate serve` on a free port with a fresh data directory; returns once
     /// the ready line is printed.
     pub fn start(extra_args: &[&str]) -> Gateway {
-        Gateway::spawn(Arc::new(tempfile::tempdir().unwrap()), extra_args, false)
+        Gateway::spawn(Arc::new(private_tempdir()), extra_args, false)
     }
 
     /// Like [`Gateway::start`], but the server's log is kept for
     /// [`Gateway::terminate_and_read_log`] instead of shown.
     pub fn start_capturing_log(extra_args: &[&str]) -> Gateway {
-        Gateway::spawn(Arc::new(tempfile::tempdir().unwrap()), extra_args, true)
+        Gateway::spawn(Arc::new(private_tempdir()), extra_args, true)
     }
 
     /// A second server on the same data directory, running beside this one
@@ -74,6 +83,11 @@ impl Gateway {
     /// Another server on the same data directory (after `terminate`).
     pub fn restart(&self, extra_args: &[&str]) -> Gateway {
         Gateway::spawn(Arc::clone(&self.data_dir), extra_args, false)
+    }
+
+    /// [`Gateway::restart`], its log kept as [`Gateway::start_capturing_log`] does.
+    pub fn restart_capturing_log(&self, extra_args: &[&str]) -> Gateway {
+        Gateway::spawn(Arc::clone(&self.data_dir), extra_args, true)
     }
 
     fn spawn(data_dir: Arc<tempfile::TempDir>, extra_args: &[&str], capture_log: bool) -> Gateway {

@@ -7,6 +7,8 @@
 
 mod page;
 
+pub use page::{SCRIPT_PATH, STYLESHEET_PATH};
+
 use axum::extract::{Form, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -15,7 +17,7 @@ use ccgate_api::orders::{ConciseUrlRequest, PaymentUrl};
 use ccgate_api::request::Fields;
 use ccgate_engine::orders::HostedCheckoutRequest;
 use ccgate_ledger::TokenId;
-use ccgate_store::Checkout;
+use ccgate_store::{Checkout, MerchantStatus};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -24,7 +26,7 @@ use crate::AppState;
 use crate::auth::{Authenticated, RawBody};
 use crate::failure::Failure;
 
-/// Longest checkout key accepted in a URL (they are 33 digits).
+/// Longest checkout key accepted in a URL (32 hex digits; 33 decimal digits before).
 const CHECKOUT_KEY_CHARS_MAX: usize = 64;
 
 pub async fn concise_url_get(
@@ -58,8 +60,23 @@ pub async fn concise_url_get(
     })
 }
 
+/// The page loads only its own stylesheet and script, talks only to this
+/// server, and may not be framed (clickjacking a payer into paying).
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    connect-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; \
+    frame-ancestors 'none'";
+
+/// What every answer of the hosted page carries, besides its content type.
+const PAGE_HEADERS: [(header::HeaderName, &str); 4] = [
+    (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    // The checkout key in the URL is the payment's only credential.
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+];
+
 fn html(status: StatusCode, body: String) -> Response {
-    (
+    let mut response = (
         status,
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -67,14 +84,57 @@ fn html(status: StatusCode, body: String) -> Response {
         ],
         body,
     )
-        .into_response()
+        .into_response();
+    let headers = response.headers_mut();
+    for (name, value) in PAGE_HEADERS {
+        headers.insert(name, header::HeaderValue::from_static(value));
+    }
+    response
 }
 
+/// The page's stylesheet and script: the same bytes for the whole run.
+fn asset(content_type: &'static str, body: String) -> Response {
+    let mut response = (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response();
+    let headers = response.headers_mut();
+    for (name, value) in PAGE_HEADERS {
+        headers.insert(name, header::HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// `GET /assets/checkout.css`.
+pub async fn stylesheet() -> Response {
+    asset("text/css; charset=utf-8", page::STYLE.to_owned())
+}
+
+/// `GET /assets/checkout.js`.
+pub async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", page::script())
+}
+
+/// The checkout behind `key`, while its merchant may take payments: a
+/// disabled merchant's links stop working, as its API calls do.
 async fn find_checkout(state: &AppState, key: &str) -> Result<Option<Checkout>, Failure> {
     if key.len() > CHECKOUT_KEY_CHARS_MAX {
         return Ok(None);
     }
-    Ok(state.deposits.checkout(key).await?)
+    let Some(checkout) = state.deposits.checkout(key).await? else {
+        return Ok(None);
+    };
+    let active = state
+        .store
+        .merchant_credentials(checkout.app_id.as_str())
+        .await?
+        .is_some_and(|merchant| merchant.status == MerchantStatus::Active);
+    Ok(active.then_some(checkout))
 }
 
 fn not_found() -> Response {

@@ -11,7 +11,9 @@ use qrcode::render::svg;
 /// How often the page asks for the status, in milliseconds.
 const STATUS_POLL_MS: u32 = 2_000;
 
-const STYLE: &str = r#"
+/// Served at [`STYLESHEET_PATH`]: the page carries no inline style, so its
+/// Content-Security-Policy needs no `'unsafe-inline'`.
+pub const STYLE: &str = r#"
 :root { color-scheme: light dark; --accent: #2563eb; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; background: #f3f4f6; color: #111827; }
@@ -33,6 +35,8 @@ h1 { font-size: 1.25rem; margin: 0 0 .25rem; word-break: break-word; }
 .muted { opacity: .75; font-size: .9rem; }
 "#;
 
+/// Served at [`SCRIPT_PATH`], for the same reason as [`STYLE`]; `POLL_MS` is
+/// filled in by [`script`].
 const SCRIPT: &str = r#"
 (function () {
   var root = document.getElementById('checkout');
@@ -81,6 +85,14 @@ const SCRIPT: &str = r#"
 })();
 "#;
 
+pub const STYLESHEET_PATH: &str = "/assets/checkout.css";
+pub const SCRIPT_PATH: &str = "/assets/checkout.js";
+
+/// The page's script as served.
+pub fn script() -> String {
+    SCRIPT.replace("POLL_MS", &STATUS_POLL_MS.to_string())
+}
+
 /// Escapes text for HTML content and attribute values.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -101,7 +113,7 @@ fn document(title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{}</title><style>{STYLE}</style></head><body><main class=\"card\">{body}</main></body></html>",
+         <title>{}</title><link rel=\"stylesheet\" href=\"{STYLESHEET_PATH}\"></head><body><main class=\"card\">{body}</main></body></html>",
         escape(title)
     )
 }
@@ -238,8 +250,7 @@ pub fn payment(view: &PaymentView<'_>) -> String {
     }
     let _ = write!(
         body,
-        "<noscript><p><a href=\"/pay/{key}\">Refresh the status</a></p></noscript></section><script>{}</script>",
-        SCRIPT.replace("POLL_MS", &STATUS_POLL_MS.to_string())
+        "<noscript><p><a href=\"/pay/{key}\">Refresh the status</a></p></noscript></section><script src=\"{SCRIPT_PATH}\"></script>",
     );
     document(&format!("Pay {}", view.checkout.product_name), &body)
 }

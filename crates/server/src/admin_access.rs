@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, HOST, ORIGIN, WWW_AUTHENTICATE};
-use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
@@ -29,8 +29,8 @@ struct Access {
 
 impl AdminAccess {
     /// `listener` is the admin listener's own address; `operator_hosts` the
-    /// names the operator reaches it by (`--admin-host`), each accepted with
-    /// or without the listener's port.
+    /// names the operator reaches it by (`--admin-host`): `NAME` on the
+    /// listener's port, `NAME:PORT` as written.
     pub fn new(token: SecretString, listener: SocketAddr, operator_hosts: &[String]) -> Self {
         let port = listener.port();
         let own = match listener {
@@ -77,27 +77,27 @@ impl AdminAccess {
 /// The middleware in front of every admin route.
 pub async fn guard(State(access): State<AdminAccess>, request: Request, next: Next) -> Response {
     let headers = request.headers();
-    let host = headers.get(HOST).map(HeaderValue::to_str);
-    // An absolute-form request target names its host too; both must be ours.
-    let target = request
-        .uri()
-        .authority()
-        .map(|authority| authority.as_str());
-    match host {
-        None => return forbidden("the request has no Host header; the admin API needs one"),
-        Some(Err(_)) => return forbidden("the request's Host header is not readable text"),
-        Some(Ok(host)) => {
-            if let Some(named) = [Some(host), target]
-                .into_iter()
-                .flatten()
-                .find(|name| !access.allows_host(name))
-            {
-                return forbidden(&format!(
-                    "the admin API answers only requests addressed to it ({}), not to {named:?}; \
-                     add a name it is reached by with --admin-host (CCGATE_ADMIN_HOSTS)",
-                    access.0.hosts.join(", ")
-                ));
-            }
+    if !headers.contains_key(HOST) {
+        return forbidden("the request has no Host header; the admin API needs one");
+    }
+    // Every Host header, and the target's host in absolute form, must be ours.
+    let named = headers
+        .get_all(HOST)
+        .iter()
+        .map(|value| value.to_str().unwrap_or("(not readable text)"))
+        .chain(
+            request
+                .uri()
+                .authority()
+                .map(|authority| authority.as_str()),
+        );
+    for name in named {
+        if !access.allows_host(name) {
+            return forbidden(&format!(
+                "the admin API answers only requests addressed to it ({}), not to {name:?}; \
+                 add a name it is reached by with --admin-host (CCGATE_ADMIN_HOSTS)",
+                access.0.hosts.join(", ")
+            ));
         }
     }
     if headers.contains_key(ORIGIN) {

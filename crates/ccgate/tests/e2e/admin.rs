@@ -122,6 +122,18 @@ fn admin_requests_for_another_host_or_from_a_web_page_are_refused_before_the_tok
         b"",
     );
     assert_eq!(absolute.status, 403, "{}", absolute.text());
+    let own = gateway.admin.unwrap().to_string();
+    let twice = gateway.admin_request(
+        "GET",
+        "/metrics",
+        &[
+            ("Host", &own),
+            ("Host", &rebound),
+            ("Authorization", &token),
+        ],
+        b"",
+    );
+    assert_ne!(twice.status, 200, "{}", twice.text());
     let localhost = format!("LocalHost:{port}");
     let by_name = gateway.admin_request(
         "GET",

@@ -363,8 +363,14 @@ struct ServeArgs {
     #[arg(long, env = "CCGATE_PUBLIC_URL")]
     public_url: Option<String>,
     /// The operator's admin API (devnet pay and mine); loopback addresses only.
+    /// Its token: `admin.token` in the data directory, or `CCGATE_ADMIN_TOKEN`.
     #[arg(long, env = "CCGATE_ADMIN_LISTEN", default_value = "127.0.0.1:0")]
     admin_listen: SocketAddr,
+    /// A name the admin API is reached by besides 127.0.0.1/localhost (an SSH
+    /// tunnel's or a proxy's, `NAME` or `NAME:PORT`); requests addressed to
+    /// any other `Host` are refused. Repeat or separate with commas.
+    #[arg(long = "admin-host", env = "CCGATE_ADMIN_HOSTS", value_delimiter = ',')]
+    admin_hosts: Vec<String>,
     /// Do not open the admin listener.
     #[arg(long, env = "CCGATE_NO_ADMIN")]
     no_admin: bool,

@@ -5,6 +5,8 @@
 
 mod support;
 
+#[path = "e2e/admin.rs"]
+mod admin;
 #[path = "e2e/checkout.rs"]
 mod checkout;
 #[path = "e2e/client.rs"]

@@ -2,8 +2,9 @@
 //! `pay` and `mine`, order refunds, the stream of webhooks as they are sent
 //! (`ccgate listen`), Prometheus `/metrics`, and in sandbox mode the sandbox's
 //! controls, for CI scripts in any language. Plain JSON in and out
-//! (`{"error": "…"}` with HTTP 400 on a refusal); no signature, because only
-//! processes on this machine can reach it.
+//! (`{"error": "…"}` with HTTP 400 on a refusal). Every request, `/metrics`
+//! included, passes [`crate::admin_access`] first: addressed to this listener,
+//! from no web page, with the admin token.
 
 use std::convert::Infallible;
 
@@ -25,8 +26,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::AppState;
+use crate::admin_access::AdminAccess;
 
-pub fn admin_router(state: AppState) -> Router {
+pub fn admin_router(state: AppState, access: AdminAccess) -> Router {
     let router = Router::new()
         .route("/admin/orders/refund", post(refund))
         .route("/admin/webhooks/stream", get(webhooks_stream))
@@ -60,7 +62,12 @@ pub fn admin_router(state: AppState) -> Router {
     } else {
         router
     };
-    router.with_state(state)
+    router
+        .layer(axum::middleware::from_fn_with_state(
+            access,
+            crate::admin_access::guard,
+        ))
+        .with_state(state)
 }
 
 #[derive(Debug, Deserialize)]

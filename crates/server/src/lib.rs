@@ -6,6 +6,7 @@
 //! failures; no handler builds an error envelope itself.
 
 pub mod admin;
+mod admin_access;
 mod auth;
 pub mod failure;
 mod metrics;
@@ -34,6 +35,7 @@ use tower_http::request_id::{
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 pub use admin::admin_router;
+pub use admin_access::AdminAccess;
 pub use ccgate_engine::clock::{Clock, SystemClock};
 use ccgate_engine::sandbox::Sandbox;
 use ccgate_engine::webhooks::WebhookFeed;

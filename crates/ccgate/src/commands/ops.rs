@@ -16,7 +16,7 @@ use ccgate_store::verify_ledger;
 use super::unix_now_ms;
 use crate::backend::{Database, DatabaseArgs};
 use crate::config::Settings;
-use crate::data_dir::DataDir;
+use crate::data_dir::{ADMIN_TOKEN_ENV, DataDir};
 
 /// `ccgate backup --to FILE`.
 pub async fn backup(data_dir: &DataDir, args: &DatabaseArgs, to: &Path) -> anyhow::Result<()> {
@@ -50,6 +50,43 @@ pub async fn migrate(data_dir: &DataDir, args: &DatabaseArgs) -> anyhow::Result<
         Database::describe(data_dir, args)
     );
     Ok(())
+}
+
+/// Whoever reads the admin token controls the admin API (refunds included),
+/// so its file must be the owner's alone.
+fn admin_token_check(data_dir: &DataDir) -> Result<String, String> {
+    let file = data_dir.admin_token_file();
+    match std::fs::metadata(&file) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(if std::env::var_os(ADMIN_TOKEN_ENV).is_some() {
+                format!("from {ADMIN_TOKEN_ENV}")
+            } else {
+                "none yet (`ccgate serve` creates admin.token at its first start)".to_owned()
+            });
+        }
+        Err(err) => return Err(format!("read {}: {err}", file.display())),
+        Ok(metadata) => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = metadata.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    return Err(format!(
+                        "{} has mode {mode:o}: other users can read the admin token; run \
+                         `chmod 600 {}`",
+                        file.display(),
+                        file.display()
+                    ));
+                }
+            }
+            #[cfg(not(unix))]
+            let _ = metadata;
+        }
+    }
+    data_dir
+        .admin_token()
+        .map(|_| format!("{} readable by its owner only", file.display()))
+        .map_err(|e| format!("{e:#}"))
 }
 
 /// `ccgate doctor`: each check on a line, `ok` or what is wrong; exit 1 if
@@ -123,6 +160,7 @@ pub async fn doctor(
             .map(|_| "readable".to_owned())
             .map_err(|e| format!("{e:#}")),
     );
+    report("admin token", admin_token_check(data_dir));
     match Database::open(data_dir, args).await {
         Err(err) => report("database", Err(format!("{err:#}"))),
         Ok(database) => {

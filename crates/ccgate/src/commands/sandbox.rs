@@ -4,6 +4,7 @@
 //! none of these endpoints, so nothing here can reach one).
 
 use anyhow::{Context, bail};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
 use super::serve::ADMIN_URL_FILE;
@@ -12,12 +13,14 @@ use crate::data_dir::DataDir;
 /// The admin API of the `serve` running on a data directory.
 pub struct AdminApi {
     base_url: String,
+    token: SecretString,
     http: reqwest::Client,
 }
 
 impl AdminApi {
     /// `explicit` (`--admin-url`), else the URL the server on `data_dir`
-    /// wrote when it started.
+    /// wrote when it started; the token from `CCGATE_ADMIN_TOKEN` or the
+    /// data directory.
     pub fn locate(data_dir: &DataDir, explicit: Option<&str>) -> anyhow::Result<AdminApi> {
         let base_url = match explicit {
             Some(url) => url.trim_end_matches('/').to_owned(),
@@ -38,23 +41,25 @@ impl AdminApi {
         };
         Ok(AdminApi {
             base_url,
+            token: data_dir.admin_token()?,
             http: reqwest::Client::new(),
         })
     }
 
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base_url))
+            .bearer_auth(self.token.expose_secret())
+    }
+
     pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
-        let answer = self
-            .http
-            .get(format!("{}{path}", self.base_url))
-            .send()
-            .await;
+        let answer = self.request(reqwest::Method::GET, path).send().await;
         self.read(path, answer).await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
         let answer = self
-            .http
-            .post(format!("{}{path}", self.base_url))
+            .request(reqwest::Method::POST, path)
             .json(body)
             .send()
             .await;
@@ -68,8 +73,7 @@ impl AdminApi {
         query: &[(&str, &str)],
     ) -> anyhow::Result<reqwest::Response> {
         let answer = self
-            .http
-            .get(format!("{}{path}", self.base_url))
+            .request(reqwest::Method::GET, path)
             .query(query)
             .send()
             .await

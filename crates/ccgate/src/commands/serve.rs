@@ -1,5 +1,5 @@
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,15 +15,15 @@ use ccgate_engine::webhooks::{DeliveryConfig, WebhookFeed};
 use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::MerchantId;
 use ccgate_pricefeed::{HttpPriceFeed, PriceSource, StaticPrices};
-use ccgate_server::{AppState, Metrics, ServerConfig, SystemClock};
+use ccgate_server::{AdminAccess, AppState, Metrics, ServerConfig, SystemClock};
 use ccgate_store::{CachingStore, Store, generate_app_id, generate_app_secret};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::{background, unix_now};
 use crate::ServeArgs;
 use crate::backend::{Backend, Database, DatabaseArgs};
 use crate::config::{DEVNET_COIN_SUFFIX, Settings};
-use crate::data_dir::DataDir;
+use crate::data_dir::{DataDir, write_private};
 
 pub const CACHE_TTL_MS_DEFAULT: u64 = 1_000;
 /// In the data directory while `serve` runs: its admin API's base URL.
@@ -113,14 +113,20 @@ pub async fn run(
         tracing::warn!("{loose}");
     }
     let location = Database::describe(data_dir, database);
-    let admin_url_file = data_dir.path().join(ADMIN_URL_FILE);
+    // Read (or made) before anything starts, so a bad one stops `serve` at once.
+    let admin_token = if args.no_admin {
+        None
+    } else {
+        Some(data_dir.admin_token_or_create()?)
+    };
     let snapshots_dir = data_dir.path().join(SNAPSHOTS_DIR);
     match Database::open(data_dir, database).await? {
         Database::Sqlite(backend) => {
             run_with(
                 backend,
                 &location,
-                &admin_url_file,
+                data_dir,
+                admin_token,
                 snapshots_dir,
                 settings,
                 args,
@@ -131,7 +137,8 @@ pub async fn run(
             run_with(
                 backend,
                 &location,
-                &admin_url_file,
+                data_dir,
+                admin_token,
                 snapshots_dir,
                 settings,
                 args,
@@ -145,7 +152,8 @@ pub async fn run(
 async fn run_with<B: Backend>(
     backend: B,
     location: &str,
-    admin_url_file: &Path,
+    data_dir: &DataDir,
+    admin_token: Option<SecretString>,
     snapshots_dir: PathBuf,
     settings: &Settings,
     args: ServeArgs,
@@ -277,22 +285,26 @@ async fn run_with<B: Backend>(
         Vec::new()
     };
     let loops = background::spawn(&loops, &sweepers, &state.clock, &stopped, gate);
-    if !args.no_admin {
+    let admin_url_file = data_dir.path().join(ADMIN_URL_FILE);
+    if let Some(token) = admin_token {
         if !args.admin_listen.ip().is_loopback() {
             anyhow::bail!(
-                "--admin-listen {} is not a loopback address; the admin API has no authentication",
+                "--admin-listen {} is not a loopback address; the admin API serves this machine \
+                 only (reach it from another through an SSH tunnel)",
                 args.admin_listen
             );
         }
         let admin = tokio::net::TcpListener::bind(args.admin_listen)
             .await
             .with_context(|| format!("listen on {} for the admin API", args.admin_listen))?;
-        let admin_url = format!("http://{}", admin.local_addr()?);
+        let admin_address = admin.local_addr()?;
+        let admin_url = format!("http://{admin_address}");
         println!("ccgate admin listening on {admin_url}");
         // Where `ccgate sandbox …` and `ccgate listen` find this server.
-        std::fs::write(admin_url_file, &admin_url)
+        write_private(&admin_url_file, admin_url.as_bytes())
             .with_context(|| format!("write {}", admin_url_file.display()))?;
-        let router = ccgate_server::admin_router(state.clone());
+        let access = AdminAccess::new(token, admin_address, &args.admin_hosts);
+        let router = ccgate_server::admin_router(state.clone(), access);
         let mut stopped = stop.subscribe();
         tokio::spawn(async move {
             let served = axum::serve(admin, router)
@@ -315,7 +327,7 @@ async fn run_with<B: Backend>(
         let _ = task.await;
     }
     if !args.no_admin {
-        let _ = std::fs::remove_file(admin_url_file);
+        let _ = std::fs::remove_file(&admin_url_file);
     }
     Backend::close(store.backend()).await;
     tracing::info!("stopped");

@@ -3,19 +3,20 @@
 // (through ccgate's admin API) and mine the confirmations, then waits for the
 // page to show "Paid" by itself — no reload — and the link back to the shop.
 //
-// usage: node checkout.mjs PAYMENT_URL ADMIN_URL SCREENSHOT_DIR
+// usage: CCGATE_ADMIN_TOKEN=TOKEN node checkout.mjs PAYMENT_URL ADMIN_URL SCREENSHOT_DIR
 import { chromium } from 'playwright-core';
 
 const [paymentUrl, adminUrl, screenshots] = process.argv.slice(2);
-if (!paymentUrl || !adminUrl || !screenshots) {
-  console.error('usage: node checkout.mjs PAYMENT_URL ADMIN_URL SCREENSHOT_DIR');
+const adminToken = process.env.CCGATE_ADMIN_TOKEN;
+if (!paymentUrl || !adminUrl || !screenshots || !adminToken) {
+  console.error('usage: CCGATE_ADMIN_TOKEN=TOKEN node checkout.mjs PAYMENT_URL ADMIN_URL SCREENSHOT_DIR');
   process.exit(2);
 }
 
 async function admin(path, body) {
   const response = await fetch(adminUrl + path, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
     body: JSON.stringify(body),
   });
   const answer = await response.json();

@@ -238,6 +238,7 @@ fn a_payer_pays_the_hosted_checkout_in_a_real_browser() {
         .arg(url)
         .arg(format!("http://{}", gateway.admin.unwrap()))
         .arg(&screenshots)
+        .env("CCGATE_ADMIN_TOKEN", gateway.admin_token())
         .output()
         .unwrap();
     assert!(

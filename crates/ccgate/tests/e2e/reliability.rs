@@ -54,7 +54,11 @@ const RECEIVER_MOODS: [(u16, &str); 5] = [
 /// Where the live server listens; `None` from just before a kill until the
 /// restarted server is ready, so the load waits instead of knocking on a
 /// dead port (which another test's server might reuse).
-struct Live(RwLock<Option<Endpoints>>);
+struct Live {
+    endpoints: RwLock<Option<Endpoints>>,
+    /// The same across restarts: it is kept in the data directory.
+    admin_token: String,
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Endpoints {
@@ -71,12 +75,12 @@ impl Live {
     }
 
     fn set(&self, endpoints: Option<Endpoints>) {
-        *self.0.write().unwrap() = endpoints;
+        *self.endpoints.write().unwrap() = endpoints;
     }
 
     fn wait(&self) -> Endpoints {
         loop {
-            if let Some(endpoints) = *self.0.read().unwrap() {
+            if let Some(endpoints) = *self.endpoints.read().unwrap() {
                 return endpoints;
             }
             std::thread::sleep(Duration::from_millis(5));
@@ -173,7 +177,12 @@ fn pay_load(
             r#"{{"to":"{}","token_id":"{}","amount":"{amount}"}}"#,
             target.address, target.token_id
         );
-        let outcome = match try_post_json(live.wait().admin, "/admin/devnet/pay", &body) {
+        let outcome = match try_post_json(
+            live.wait().admin,
+            &live.admin_token,
+            "/admin/devnet/pay",
+            &body,
+        ) {
             Ok(answer) => {
                 assert_eq!(answer.status, 200, "pay {body}: {}", answer.text());
                 let txid = answer.json()["txid"].as_str().unwrap().to_owned();
@@ -199,7 +208,12 @@ fn mine_load(live: &Live, stop: &AtomicBool, mut rng: StdRng) {
         let chain = CHAINS[rng.random_range(0..CHAINS.len())].0;
         let blocks = rng.random_range(1..=4);
         let body = format!(r#"{{"chain":"{chain}","blocks":{blocks}}}"#);
-        if let Ok(answer) = try_post_json(live.wait().admin, "/admin/devnet/mine", &body) {
+        if let Ok(answer) = try_post_json(
+            live.wait().admin,
+            &live.admin_token,
+            "/admin/devnet/mine",
+            &body,
+        ) {
             assert_eq!(answer.status, 200, "mine: {}", answer.text());
         }
         std::thread::sleep(Duration::from_millis(rng.random_range(20..120)));
@@ -354,7 +368,10 @@ fn kill_9_at_random_moments_loses_and_doubles_nothing() {
         }
     }
 
-    let live = Live(RwLock::new(Some(Live::of(&gateway))));
+    let live = Live {
+        endpoints: RwLock::new(Some(Live::of(&gateway))),
+        admin_token: gateway.admin_token().to_owned(),
+    };
     let stop = AtomicBool::new(false);
     let next_amount = AtomicU64::new(1);
     let (payments, withdrawals) = std::thread::scope(|scope| {

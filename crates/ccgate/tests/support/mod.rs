@@ -54,6 +54,8 @@ pub struct Gateway {
     address: SocketAddr,
     /// The loopback admin listener, when open.
     pub admin: Option<SocketAddr>,
+    /// Its token, as the server read it (`admin.token` or `CCGATE_ADMIN_TOKEN`).
+    admin_token: Option<String>,
     data_dir: Arc<tempfile::TempDir>,
     /// The demo merchant printed at first start.
     pub demo: Option<Merchant>,
@@ -65,38 +67,50 @@ impl Gateway {
     /// `ccgate serve` on a free port with a fresh data directory; returns once
     /// the ready line is printed.
     pub fn start(extra_args: &[&str]) -> Gateway {
-        Gateway::spawn(Arc::new(private_tempdir()), extra_args, false)
+        Gateway::spawn(Arc::new(private_tempdir()), extra_args, &[], false)
+    }
+
+    /// Like [`Gateway::start`], with these environment variables set.
+    pub fn start_with_env(extra_args: &[&str], env: &[(&str, &str)]) -> Gateway {
+        Gateway::spawn(Arc::new(private_tempdir()), extra_args, env, false)
     }
 
     /// Like [`Gateway::start`], but the server's log is kept for
     /// [`Gateway::terminate_and_read_log`] instead of shown.
     pub fn start_capturing_log(extra_args: &[&str]) -> Gateway {
-        Gateway::spawn(Arc::new(private_tempdir()), extra_args, true)
+        Gateway::spawn(Arc::new(private_tempdir()), extra_args, &[], true)
     }
 
     /// A second server on the same data directory, running beside this one
     /// (on a shared PostgreSQL database).
     pub fn another(&self, extra_args: &[&str]) -> Gateway {
-        Gateway::spawn(Arc::clone(&self.data_dir), extra_args, false)
+        Gateway::spawn(Arc::clone(&self.data_dir), extra_args, &[], false)
     }
 
     /// Another server on the same data directory (after `terminate`).
     pub fn restart(&self, extra_args: &[&str]) -> Gateway {
-        Gateway::spawn(Arc::clone(&self.data_dir), extra_args, false)
+        Gateway::spawn(Arc::clone(&self.data_dir), extra_args, &[], false)
     }
 
     /// [`Gateway::restart`], its log kept as [`Gateway::start_capturing_log`] does.
     pub fn restart_capturing_log(&self, extra_args: &[&str]) -> Gateway {
-        Gateway::spawn(Arc::clone(&self.data_dir), extra_args, true)
+        Gateway::spawn(Arc::clone(&self.data_dir), extra_args, &[], true)
     }
 
-    fn spawn(data_dir: Arc<tempfile::TempDir>, extra_args: &[&str], capture_log: bool) -> Gateway {
+    fn spawn(
+        data_dir: Arc<tempfile::TempDir>,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+        capture_log: bool,
+    ) -> Gateway {
         let mut child = Command::new(BINARY)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir.path())
             .args(extra_args)
             .env("CCGATE_LOG", "error")
             .env_remove("CCGATE_MASTER_KEY")
+            .env_remove("CCGATE_ADMIN_TOKEN")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(if capture_log {
                 Stdio::piped()
@@ -139,10 +153,18 @@ impl Gateway {
         let demo = app_id
             .zip(app_secret)
             .map(|(app_id, app_secret)| Merchant { app_id, app_secret });
+        let admin_token =
+            admin.map(
+                |_| match env.iter().find(|(name, _)| *name == "CCGATE_ADMIN_TOKEN") {
+                    Some((_, token)) => (*token).to_owned(),
+                    None => std::fs::read_to_string(data_dir.path().join("admin.token")).unwrap(),
+                },
+            );
         Gateway {
             child,
             address,
             admin,
+            admin_token,
             data_dir,
             demo,
             log,
@@ -165,6 +187,7 @@ impl Gateway {
             .arg(self.data_dir.path())
             .env("CCGATE_LOG", "error")
             .env_remove("CCGATE_MASTER_KEY")
+            .env_remove("CCGATE_ADMIN_TOKEN")
             .output()
             .unwrap()
     }
@@ -178,6 +201,7 @@ impl Gateway {
             .arg(self.data_dir.path())
             .env("CCGATE_LOG", "error")
             .env_remove("CCGATE_MASTER_KEY")
+            .env_remove("CCGATE_ADMIN_TOKEN")
             .stdout(Stdio::piped())
             .spawn()
             .unwrap()
@@ -281,29 +305,51 @@ impl Gateway {
         ]);
     }
 
-    /// A JSON POST to the admin listener.
+    /// The admin API's token.
+    pub fn admin_token(&self) -> &str {
+        self.admin_token
+            .as_deref()
+            .expect("the admin listener is open")
+    }
+
+    /// A JSON POST to the admin listener, with its token.
     pub fn admin_post(&self, path: &str, body: &str) -> HttpResponse {
-        let length = body.len().to_string();
-        send_to(
-            self.admin.expect("the admin listener is open"),
+        let bearer = format!("Bearer {}", self.admin_token());
+        self.admin_request(
             "POST",
             path,
             &[
+                ("Authorization", bearer.as_str()),
                 ("Content-Type", "application/json"),
-                ("Content-Length", length.as_str()),
             ],
             body.as_bytes(),
         )
     }
 
-    /// A GET to the admin listener.
+    /// A GET to the admin listener, with its token.
     pub fn admin_get(&self, path: &str) -> HttpResponse {
+        let bearer = format!("Bearer {}", self.admin_token());
+        self.admin_request("GET", path, &[("Authorization", bearer.as_str())], b"")
+    }
+
+    /// A request to the admin listener with exactly these headers (and
+    /// `Host: <its address>` unless given): no token unless one is among them.
+    pub fn admin_request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> HttpResponse {
+        let length = body.len().to_string();
+        let mut all_headers = vec![("Content-Length", length.as_str())];
+        all_headers.extend_from_slice(headers);
         send_to(
             self.admin.expect("the admin listener is open"),
-            "GET",
+            method,
             path,
-            &[],
-            b"",
+            &all_headers,
+            body,
         )
     }
 
@@ -379,7 +425,13 @@ fn send_to(
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
+        head.push_str(&format!("Host: {address}\r\n"));
+    }
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -424,17 +476,22 @@ pub fn try_post_signed(
     )
 }
 
-/// A JSON POST (the admin listener's) to `address`, reporting a dead server
-/// instead of panicking.
+/// A JSON POST to the admin listener at `address`, with its token, reporting
+/// a dead server instead of panicking.
 pub fn try_post_json(
     address: SocketAddr,
+    admin_token: &str,
     path: &str,
     body: &str,
 ) -> Result<HttpResponse, NoAnswer> {
+    let bearer = format!("Bearer {admin_token}");
     try_send_to(
         address,
         path,
-        &[("Content-Type", "application/json")],
+        &[
+            ("Authorization", bearer.as_str()),
+            ("Content-Type", "application/json"),
+        ],
         body.as_bytes(),
     )
 }

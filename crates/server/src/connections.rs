@@ -470,3 +470,37 @@ impl AsyncWrite for Deadlines {
         Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_per_ip_slot_is_given_back_when_dropped() {
+        let connections = Arc::new(ConnectionsPerIp::default());
+        let ip = IpAddr::from([192, 0, 2, 1]);
+        let first = connections.enter(ip, 2);
+        let second = connections.enter(ip, 2);
+        assert!(first.is_some() && second.is_some());
+        assert!(
+            connections.enter(ip, 2).is_none(),
+            "a third is over the cap"
+        );
+        // The same address seen through an IPv6 socket is the same client.
+        let mapped = IpAddr::from([0, 0, 0, 0, 0, 0xffff, 0xc000, 0x0201]);
+        assert!(connections.enter(mapped, 2).is_none());
+        assert!(connections.enter(IpAddr::from([192, 0, 2, 2]), 2).is_some());
+        drop(first);
+        let third = connections.enter(ip, 2);
+        assert!(third.is_some());
+        drop((second, third));
+        let open = connections
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        assert!(
+            open.is_empty(),
+            "addresses with no connection are forgotten: {open:?}"
+        );
+    }
+}

@@ -403,6 +403,32 @@ struct ServeArgs {
     /// the admin API (also `sandbox = true` in the config file).
     #[arg(long, env = "CCGATE_SANDBOX")]
     sandbox: bool,
+    /// How long a client may take to send a request's headers, from connecting
+    /// (or from a next request's first byte on a kept-alive connection).
+    #[arg(long, env = "CCGATE_HEADER_READ_TIMEOUT_MS",
+          default_value_t = ccgate_server::connections::HEADER_READ_TIMEOUT_MS_DEFAULT,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    header_read_timeout_ms: u64,
+    /// How long a kept-alive connection may wait for its next request.
+    #[arg(long, env = "CCGATE_IDLE_TIMEOUT_MS",
+          default_value_t = ccgate_server::connections::IDLE_TIMEOUT_MS_DEFAULT,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout_ms: u64,
+    /// Open connections in all; a connection beyond gets 503 and is closed.
+    #[arg(long, env = "CCGATE_CONNECTIONS_MAX",
+          default_value_t = ccgate_server::connections::CONNECTIONS_MAX_DEFAULT,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    connections_max: u32,
+    /// Open connections from one IP address; trusted proxies are exempt.
+    #[arg(long, env = "CCGATE_CONNECTIONS_PER_IP_MAX",
+          default_value_t = ccgate_server::connections::CONNECTIONS_PER_IP_MAX_DEFAULT,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    connections_per_ip_max: u32,
+    /// Reverse proxies whose X-Forwarded-For (or Forwarded) names the client
+    /// the rate limit counts, comma-separated: CIDR ranges or addresses.
+    #[arg(long, env = "CCGATE_TRUSTED_PROXIES", value_delimiter = ',',
+          value_parser = ccgate_server::parse_trusted_proxy)]
+    trusted_proxies: Vec<ccgate_server::IpNet>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -17,6 +17,8 @@ mod deposits;
 mod evm;
 #[path = "e2e/hostile.rs"]
 mod hostile;
+#[path = "e2e/limits.rs"]
+mod limits;
 #[path = "e2e/listen.rs"]
 mod listen;
 #[path = "e2e/openapi.rs"]

@@ -1,6 +1,8 @@
-//! The HTTP edge of ccgate: the axum router, the v1 pipeline (body limit,
-//! authentication, response signing), the per-source rate limit, and the one
-//! place where errors become v1 codes ([`failure`]).
+//! The HTTP edge of ccgate: the accept loop with its connection limits
+//! ([`connections`]), the axum router, the v1 pipeline (body limit,
+//! authentication, response signing), the per-client rate limit (the client
+//! found behind trusted proxies by [`client_ip`]), and the one place where
+//! errors become v1 codes ([`failure`]).
 //!
 //! Invariant: handlers see only authenticated requests and return typed
 //! failures; no handler builds an error envelope itself.
@@ -8,13 +10,14 @@
 pub mod admin;
 mod admin_access;
 mod auth;
+pub mod client_ip;
+pub mod connections;
 pub mod failure;
 mod metrics;
 pub mod openapi;
 mod rate_limit;
 mod routes;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -39,6 +42,8 @@ pub use admin_access::AdminAccess;
 pub use ccgate_engine::clock::{Clock, SystemClock};
 use ccgate_engine::sandbox::Sandbox;
 use ccgate_engine::webhooks::WebhookFeed;
+pub use client_ip::{IpNet, TrustedProxies, parse_trusted_proxy};
+pub use connections::{ConnectionLimits, serve_router};
 pub use metrics::Metrics;
 pub use rate_limit::RateLimit;
 
@@ -62,6 +67,10 @@ pub struct ServerConfig {
     pub resend_per_day: u32,
     /// Live or simulated money, as `/healthz` reports it.
     pub mode: Mode,
+    /// Timeouts and caps of the connections `serve` accepts (decisions §5).
+    pub connections: ConnectionLimits,
+    /// Whose forwarding headers name the client the rate limit counts.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for ServerConfig {
@@ -73,6 +82,8 @@ impl Default for ServerConfig {
             resend_per_minute: RESEND_PER_MINUTE_DEFAULT,
             resend_per_day: RESEND_PER_DAY_DEFAULT,
             mode: Mode::Simulated,
+            connections: ConnectionLimits::default(),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -179,7 +190,10 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(routes::method_not_allowed)
         .with_state(state.clone());
     if let Some(per_sec) = state.config.rate_limit_per_sec {
-        let limiter = Arc::new(RateLimit::new(per_sec));
+        let limiter = Arc::new(RateLimit::new(
+            per_sec,
+            state.config.trusted_proxies.clone(),
+        ));
         app = app.layer(axum::middleware::from_fn_with_state(
             limiter,
             rate_limit::limit_by_source,
@@ -204,17 +218,20 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(failure::panic_response))
 }
 
-/// Serves until `shutdown` resolves, then stops accepting and lets requests in
-/// flight finish.
+/// Serves the application until `shutdown` resolves, within the configured
+/// connection limits; then stops accepting and lets requests in flight finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(
+) {
+    let config = Arc::clone(&state.config);
+    serve_router(
         listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        router(state),
+        &config.connections,
+        &config.trusted_proxies,
+        shutdown,
     )
-    .with_graceful_shutdown(shutdown)
-    .await
+    .await;
 }

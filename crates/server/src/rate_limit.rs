@@ -1,4 +1,5 @@
-//! A token bucket per source IP (decisions §1: 100 requests/s by default).
+//! A token bucket per client IP (decisions §1: 100 requests/s by default);
+//! behind trusted proxies the client is the forwarded one (decisions §5).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -9,6 +10,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::client_ip::{TrustedProxies, client_ip};
 use crate::failure::Failure;
 
 /// How many sources are remembered at once. Past it, sources whose bucket has
@@ -19,6 +21,7 @@ const TRACKED_SOURCES_MAX: usize = 65_536;
 pub struct RateLimit {
     per_sec: u32,
     buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    trusted_proxies: TrustedProxies,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -31,11 +34,14 @@ struct Bucket {
 const MICRO: u64 = 1_000_000;
 
 impl RateLimit {
-    /// Allows `per_sec` requests per second per source, with a burst of the same size.
-    pub fn new(per_sec: u32) -> RateLimit {
+    /// Allows `per_sec` requests per second per client, with a burst of the
+    /// same size; a request from one of `trusted_proxies` counts against the
+    /// client it forwards for.
+    pub fn new(per_sec: u32, trusted_proxies: TrustedProxies) -> RateLimit {
         RateLimit {
             per_sec: per_sec.max(1),
             buckets: Mutex::new(HashMap::new()),
+            trusted_proxies,
         }
     }
 
@@ -89,7 +95,7 @@ pub async fn limit_by_source(
     let source = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.ip());
+        .map(|info| client_ip(info.0.ip(), request.headers(), &limit.trusted_proxies));
     match source {
         Some(ip) if !limit.try_acquire(ip, Instant::now()) => Failure::RateLimited {
             per_sec: limit.per_sec,
@@ -106,7 +112,7 @@ mod tests {
 
     #[test]
     fn burst_then_refill_per_source() {
-        let limit = RateLimit::new(3);
+        let limit = RateLimit::new(3, TrustedProxies::default());
         let a: IpAddr = [127, 0, 0, 1].into();
         let b: IpAddr = [127, 0, 0, 2].into();
         let t0 = Instant::now();
@@ -121,7 +127,7 @@ mod tests {
 
     #[test]
     fn memory_is_bounded() {
-        let limit = RateLimit::new(1);
+        let limit = RateLimit::new(1, TrustedProxies::default());
         let t0 = Instant::now();
         for i in 0..(TRACKED_SOURCES_MAX as u32 + 10) {
             limit.try_acquire(IpAddr::from(i.to_be_bytes()), t0);

@@ -15,7 +15,9 @@ use ccgate_engine::webhooks::{DeliveryConfig, WebhookFeed};
 use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::MerchantId;
 use ccgate_pricefeed::{HttpPriceFeed, PriceSource, StaticPrices};
-use ccgate_server::{AdminAccess, AppState, Metrics, ServerConfig, SystemClock};
+use ccgate_server::{
+    AdminAccess, AppState, ConnectionLimits, Metrics, ServerConfig, SystemClock, TrustedProxies,
+};
 use ccgate_store::{CachingStore, Store, generate_app_id, generate_app_secret};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -225,6 +227,13 @@ async fn run_with<B: Backend>(
         resend_per_minute: args.resend_per_minute,
         resend_per_day: args.resend_per_day,
         mode: settings.mode,
+        connections: ConnectionLimits {
+            header_read_timeout: Duration::from_millis(args.header_read_timeout_ms),
+            idle_timeout: Duration::from_millis(args.idle_timeout_ms),
+            connections_max: args.connections_max,
+            connections_per_ip_max: args.connections_per_ip_max,
+        },
+        trusted_proxies: TrustedProxies::new(args.trusted_proxies.clone()),
     };
     let mut state = app_state(
         store.clone(),
@@ -305,23 +314,28 @@ async fn run_with<B: Backend>(
             .with_context(|| format!("write {}", admin_url_file.display()))?;
         let access = AdminAccess::new(token, admin_address, &args.admin_hosts);
         let router = ccgate_server::admin_router(state.clone(), access);
+        let limits = state.config.connections.clone();
         let mut stopped = stop.subscribe();
+        // Only loopback clients reach it, so no proxy is trusted.
         tokio::spawn(async move {
-            let served = axum::serve(admin, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.changed().await;
-                })
-                .await;
-            if let Err(err) = served {
-                tracing::error!(error = %err, "admin listener stopped");
-            }
+            let shutdown = async move {
+                let _ = stopped.changed().await;
+            };
+            ccgate_server::serve_router(
+                admin,
+                router,
+                &limits,
+                &TrustedProxies::default(),
+                shutdown,
+            )
+            .await;
         });
     }
     let shutdown = shutdown_signal().context("install the signal handlers")?;
     // Scripts and tests wait for this exact line.
     println!("ccgate listening on {base_url}");
-    tracing::info!(%address, data = %location, "serve");
-    ccgate_server::serve(listener, state, shutdown).await?;
+    tracing::info!(%address, data = %location, trusted_proxies = ?state.config.trusted_proxies.nets(), "serve");
+    ccgate_server::serve(listener, state, shutdown).await;
     let _ = stop.send(true);
     for task in loops {
         let _ = task.await;

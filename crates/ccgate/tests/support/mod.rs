@@ -2,7 +2,7 @@
 //! client that writes requests byte for byte (exact header names, any body).
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::Arc;
@@ -67,34 +67,47 @@ impl Gateway {
     /// `ccgate serve` on a free port with a fresh data directory; returns once
     /// the ready line is printed.
     pub fn start(extra_args: &[&str]) -> Gateway {
-        Gateway::spawn(Arc::new(private_tempdir()), extra_args, &[], false)
+        Gateway::spawn(Arc::new(private_tempdir()), extra_args, &[], false, None)
     }
 
     /// Like [`Gateway::start`], with these environment variables set.
     pub fn start_with_env(extra_args: &[&str], env: &[(&str, &str)]) -> Gateway {
-        Gateway::spawn(Arc::new(private_tempdir()), extra_args, env, false)
+        Gateway::spawn(Arc::new(private_tempdir()), extra_args, env, false, None)
+    }
+
+    /// Like [`Gateway::start`], with the process allowed only
+    /// `open_files_max` file descriptors (`ulimit -n`), as a small machine's
+    /// default would, so running out of them shows in a test.
+    pub fn start_with_open_files_max(open_files_max: u32, extra_args: &[&str]) -> Gateway {
+        Gateway::spawn(
+            Arc::new(private_tempdir()),
+            extra_args,
+            &[],
+            false,
+            Some(open_files_max),
+        )
     }
 
     /// Like [`Gateway::start`], but the server's log is kept for
     /// [`Gateway::terminate_and_read_log`] instead of shown.
     pub fn start_capturing_log(extra_args: &[&str]) -> Gateway {
-        Gateway::spawn(Arc::new(private_tempdir()), extra_args, &[], true)
+        Gateway::spawn(Arc::new(private_tempdir()), extra_args, &[], true, None)
     }
 
     /// A second server on the same data directory, running beside this one
     /// (on a shared PostgreSQL database).
     pub fn another(&self, extra_args: &[&str]) -> Gateway {
-        Gateway::spawn(Arc::clone(&self.data_dir), extra_args, &[], false)
+        Gateway::spawn(Arc::clone(&self.data_dir), extra_args, &[], false, None)
     }
 
     /// Another server on the same data directory (after `terminate`).
     pub fn restart(&self, extra_args: &[&str]) -> Gateway {
-        Gateway::spawn(Arc::clone(&self.data_dir), extra_args, &[], false)
+        Gateway::spawn(Arc::clone(&self.data_dir), extra_args, &[], false, None)
     }
 
     /// [`Gateway::restart`], its log kept as [`Gateway::start_capturing_log`] does.
     pub fn restart_capturing_log(&self, extra_args: &[&str]) -> Gateway {
-        Gateway::spawn(Arc::clone(&self.data_dir), extra_args, &[], true)
+        Gateway::spawn(Arc::clone(&self.data_dir), extra_args, &[], true, None)
     }
 
     fn spawn(
@@ -102,8 +115,22 @@ impl Gateway {
         extra_args: &[&str],
         env: &[(&str, &str)],
         capture_log: bool,
+        open_files_max: Option<u32>,
     ) -> Gateway {
-        let mut child = Command::new(BINARY)
+        let mut command = match open_files_max {
+            // `exec` keeps the pid, so signals still reach the server.
+            Some(max) => {
+                let mut shell = Command::new("sh");
+                shell.args([
+                    "-c",
+                    &format!("ulimit -n {max} && exec \"$0\" \"$@\""),
+                    BINARY,
+                ]);
+                shell
+            }
+            None => Command::new(BINARY),
+        };
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir.path())
             .args(extra_args)
@@ -445,6 +472,26 @@ fn send_to(
     HttpResponse::parse(&raw)
 }
 
+/// A connection to `address` from the loopback address `source` (Linux
+/// routes all of 127.0.0.0/8 to itself), to be a client other than 127.0.0.1.
+pub fn connect_from(source: IpAddr, address: SocketAddr) -> TcpStream {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    let stream = runtime.block_on(async {
+        let socket = match source {
+            IpAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+            IpAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+        }
+        .unwrap();
+        socket.bind(SocketAddr::new(source, 0)).unwrap();
+        socket.connect(address).await.unwrap().into_std().unwrap()
+    });
+    stream.set_nonblocking(false).unwrap();
+    stream
+}
+
 /// Why a request got no answer from a server that died under it (kill -9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoAnswer {
@@ -601,6 +648,24 @@ impl HttpResponse {
             headers,
             body: raw[split + 4..].to_vec(),
         }
+    }
+
+    /// One answer from a connection that stays open: its head, then
+    /// Content-Length bytes of body.
+    pub fn read_one(stream: &mut TcpStream) -> HttpResponse {
+        let mut raw = Vec::new();
+        let mut byte = [0u8];
+        while !raw.ends_with(b"\r\n\r\n") {
+            stream.read_exact(&mut byte).unwrap();
+            raw.push(byte[0]);
+        }
+        let head = HttpResponse::parse(&raw);
+        let length = head
+            .header("content-length")
+            .map_or(0, |length| length.parse().unwrap());
+        let mut body = vec![0; length];
+        stream.read_exact(&mut body).unwrap();
+        HttpResponse { body, ..head }
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {

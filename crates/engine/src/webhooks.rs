@@ -177,7 +177,12 @@ struct InFlight {
 }
 
 impl InFlight {
-    fn start(&mut self, claimed_at_ms: i64, ids: Vec<i64>, run: impl Future<Output = Recorded> + Send + 'static) {
+    fn start(
+        &mut self,
+        claimed_at_ms: i64,
+        ids: Vec<i64>,
+        run: impl Future<Output = Recorded> + Send + 'static,
+    ) {
         self.claimed += ids.len();
         let task = self.deliveries.spawn(run);
         self.runs.insert(task.id(), (claimed_at_ms, ids));

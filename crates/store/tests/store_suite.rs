@@ -842,7 +842,10 @@ where
     );
 
     // The outbox: claimed under a lease, attempts logged, resent on demand.
-    let claimed = store.claim_due_webhooks(NOW_MS, 30_000, 10, 10).await.unwrap();
+    let claimed = store
+        .claim_due_webhooks(NOW_MS, 30_000, 10, 10)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 2);
     assert!(claimed[0].id < claimed[1].id);
     assert_eq!(claimed[0].payload, processing.payload);
@@ -1795,7 +1798,10 @@ async fn claims_take_a_few_per_merchant<S: DepositStore + OutboxStore>(store: &S
         let mut webhook = webhook(&flooder, &record_id, "Withdraw");
         webhook.created_at_ms = NOW_MS - 100 + i;
         store
-            .record_seen_transfer(&seen(&format!("0xf{i}"), &record_id, &flooder), Some(&webhook))
+            .record_seen_transfer(
+                &seen(&format!("0xf{i}"), &record_id, &flooder),
+                Some(&webhook),
+            )
             .await
             .unwrap();
     }
@@ -1809,7 +1815,10 @@ async fn claims_take_a_few_per_merchant<S: DepositStore + OutboxStore>(store: &S
     let merchants = |claimed: &[ccgate_store::OutboxWebhook]| {
         let mut per_merchant: Vec<(String, usize)> = Vec::new();
         for webhook in claimed {
-            match per_merchant.iter_mut().find(|(app_id, _)| app_id == webhook.app_id.as_str()) {
+            match per_merchant
+                .iter_mut()
+                .find(|(app_id, _)| app_id == webhook.app_id.as_str())
+            {
                 Some((_, count)) => *count += 1,
                 None => per_merchant.push((webhook.app_id.as_str().to_owned(), 1)),
             }
@@ -1826,7 +1835,11 @@ async fn claims_take_a_few_per_merchant<S: DepositStore + OutboxStore>(store: &S
         .claim_due_webhooks(NOW_MS, 30_000, 64, 4)
         .await
         .unwrap();
-    assert_eq!(merchants(&first), expected, "four of the flood, and the other's one");
+    assert_eq!(
+        merchants(&first),
+        expected,
+        "four of the flood, and the other's one"
+    );
     assert!(
         first
             .iter()
@@ -1843,7 +1856,10 @@ async fn claims_take_a_few_per_merchant<S: DepositStore + OutboxStore>(store: &S
             .is_empty()
     );
     // One attempt frees one slot (a retry waits, and is not a claim).
-    let done = first.iter().find(|webhook| webhook.app_id == flooder).unwrap();
+    let done = first
+        .iter()
+        .find(|webhook| webhook.app_id == flooder)
+        .unwrap();
     store
         .record_webhook_attempt(
             done.id,
@@ -1890,7 +1906,10 @@ async fn claims_take_a_few_per_merchant<S: DepositStore + OutboxStore>(store: &S
         .claim_due_webhooks(NOW_MS + 40_000, 30_000, 2, 4)
         .await
         .unwrap();
-    assert_eq!(merchants(&after_leases), vec![(flooder.as_str().to_owned(), 2)]);
+    assert_eq!(
+        merchants(&after_leases),
+        vec![(flooder.as_str().to_owned(), 2)]
+    );
 }
 
 #[tokio::test]
@@ -2677,7 +2696,10 @@ async fn pg_racing_claims_never_share_a_webhook() {
             tokio::spawn(async move {
                 let mut ids = Vec::new();
                 loop {
-                    let claimed = store.claim_due_webhooks(NOW_MS, 60_000, 3, 64).await.unwrap();
+                    let claimed = store
+                        .claim_due_webhooks(NOW_MS, 60_000, 3, 64)
+                        .await
+                        .unwrap();
                     if claimed.is_empty() {
                         return ids;
                     }

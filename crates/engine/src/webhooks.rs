@@ -289,17 +289,19 @@ impl WebhookSender {
         let cut_off = self.stopped_for(Duration::from_millis(HAND_BACK_AFTER_MS));
         tokio::pin!(cut_off);
         let mut claimed = 0;
+        // A claim that fails ends the claiming; the deliveries under way
+        // still finish and are recorded before the error is returned.
+        let mut failed = None;
         loop {
-            match self.claim(&mut flight, now_unix_ms).await {
-                Ok(count) => claimed += count,
-                Err(err) => {
-                    self.hand_back(&mut flight).await?;
-                    return Err(err);
+            if failed.is_none() {
+                match self.claim(&mut flight, now_unix_ms).await {
+                    Ok(count) => claimed += count,
+                    Err(err) => failed = Some(err),
                 }
             }
             tokio::select! {
                 done = flight.deliveries.join_next_with_id() => match done {
-                    None => return Ok(claimed),
+                    None => return failed.map_or(Ok(claimed), Err),
                     Some(done) => flight.finished(done),
                 },
                 () = &mut cut_off => {
@@ -347,11 +349,9 @@ impl WebhookSender {
             if stop_requested && flight.claimed == 0 {
                 return;
             }
-            if claim_now {
-                if let Err(err) = self.claim(&mut flight, clock.now_unix_ms()).await {
-                    // Still due in the database: claimed at the next poll.
-                    tracing::error!(error = %err, "claim due webhooks");
-                }
+            if claim_now && let Err(err) = self.claim(&mut flight, clock.now_unix_ms()).await {
+                // Still due in the database: claimed at the next poll.
+                tracing::error!(error = %err, "claim due webhooks");
             }
         }
     }

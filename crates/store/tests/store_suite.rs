@@ -1844,7 +1844,7 @@ async fn claims_take_a_few_per_merchant<S: DepositStore + OutboxStore>(store: &S
         first
             .iter()
             .filter(|webhook| webhook.app_id == flooder)
-            .all(|webhook| webhook.record_id < "flood-4".to_owned()),
+            .all(|webhook| webhook.record_id.as_str() < "flood-4"),
         "the earliest due first: {first:?}"
     );
     // While those four claims hold, the flooder is at its cap.

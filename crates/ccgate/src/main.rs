@@ -399,6 +399,17 @@ struct ServeArgs {
     /// How long a webhook receiver may take to answer.
     #[arg(long, env = "CCGATE_WEBHOOK_TIMEOUT_MS", default_value_t = ccgate_engine::webhooks::DELIVERY_TIMEOUT_MS_DEFAULT)]
     webhook_timeout_ms: u64,
+    /// Webhook deliveries of one merchant in flight at once (across
+    /// instances): all one slow receiver can hold up.
+    #[arg(long, env = "CCGATE_WEBHOOK_DELIVERIES_PER_MERCHANT_MAX",
+          default_value_t = ccgate_engine::webhooks::DELIVERIES_PER_MERCHANT_MAX_DEFAULT,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    webhook_deliveries_per_merchant_max: u32,
+    /// Webhook deliveries this instance has in flight at once.
+    #[arg(long, env = "CCGATE_WEBHOOK_DELIVERIES_MAX",
+          default_value_t = ccgate_engine::webhooks::DELIVERIES_MAX_DEFAULT,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    webhook_deliveries_max: u32,
     /// Run as a sandbox: a virtual business clock and the sandbox controls on
     /// the admin API (also `sandbox = true` in the config file).
     #[arg(long, env = "CCGATE_SANDBOX")]

@@ -11,6 +11,8 @@ mod admin;
 mod checkout;
 #[path = "e2e/client.rs"]
 mod client;
+#[path = "e2e/delivery.rs"]
+mod delivery;
 #[path = "e2e/deposits.rs"]
 mod deposits;
 #[path = "e2e/evm.rs"]

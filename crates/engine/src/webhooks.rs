@@ -1,11 +1,16 @@
 //! Webhook delivery: claims due webhooks from the outbox, signs and POSTs them
-//! concurrently (a slow receiver delays only its own webhooks), treats HTTP 200
+//! concurrently, each delivery on its own — at most
+//! [`DeliveryConfig::deliveries_max`] at once, of which at most
+//! [`DeliveryConfig::deliveries_per_merchant_max`] for one merchant, so a
+//! slow receiver (or a flood of one merchant's webhooks) holds only its own
+//! merchant's slots — treats HTTP 200
 //! with `success` in the body as acknowledged, and otherwise retries on the
 //! ladder of decisions §7, logging every attempt. In the sandbox, faults set
 //! for a merchant (`crate::faults`) are applied to its deliveries; without a
 //! sandbox no fault is ever looked up.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -16,8 +21,10 @@ use ccgate_store::{
 };
 use secrecy::ExposeSecret;
 use tokio::sync::{broadcast, watch};
+use tokio::task::JoinSet;
 
 use crate::EngineError;
+use crate::clock::Clock;
 use crate::faults::{self, DeliveryFaults};
 
 /// When the retries happen, counted from the first attempt (decisions §7):
@@ -25,8 +32,10 @@ use crate::faults::{self, DeliveryFaults};
 pub const RETRY_AFTER_FIRST_MS_DEFAULT: [u64; 6] =
     [30_000, 90_000, 210_000, 450_000, 930_000, 1_890_000];
 pub const DELIVERY_TIMEOUT_MS_DEFAULT: u64 = 10_000;
-/// Webhooks claimed per tick.
-const BATCH_MAX: u32 = 64;
+/// Deliveries of one merchant in flight at once, across instances.
+pub const DELIVERIES_PER_MERCHANT_MAX_DEFAULT: u32 = 4;
+/// Deliveries in flight at once in one instance.
+pub const DELIVERIES_MAX_DEFAULT: u32 = 64;
 /// Bytes of a receiver's answer read and kept for the log.
 const RESPONSE_HEAD_BYTES_MAX: usize = 256;
 /// How long deliveries in flight may still finish once the worker is told to
@@ -82,6 +91,12 @@ pub struct DeliveryConfig {
     /// number of retries.
     pub retry_after_first_ms: Vec<u64>,
     pub timeout_ms: u64,
+    /// Webhooks of one merchant under claim at once, counted across
+    /// instances: what one merchant's slow receiver can hold up.
+    pub deliveries_per_merchant_max: u32,
+    /// Deliveries this instance has in flight at once, all merchants
+    /// together.
+    pub deliveries_max: u32,
 }
 
 impl Default for DeliveryConfig {
@@ -89,6 +104,8 @@ impl Default for DeliveryConfig {
         DeliveryConfig {
             retry_after_first_ms: RETRY_AFTER_FIRST_MS_DEFAULT.to_vec(),
             timeout_ms: DELIVERY_TIMEOUT_MS_DEFAULT,
+            deliveries_per_merchant_max: DELIVERIES_PER_MERCHANT_MAX_DEFAULT,
+            deliveries_max: DELIVERIES_MAX_DEFAULT,
         }
     }
 }
@@ -145,6 +162,64 @@ impl Answer {
 
 /// Claimed webhooks delivered one after another, with the faults each gets.
 type Run = Vec<(OutboxWebhook, Option<DeliveryFaults>)>;
+
+/// Whether each of a run's attempts was recorded.
+type Recorded = Vec<Result<(), EngineError>>;
+
+/// The deliveries in flight and the claims they hold.
+#[derive(Default)]
+struct InFlight {
+    deliveries: JoinSet<Recorded>,
+    /// Each run's webhooks, with when they were claimed, until its task ends.
+    runs: HashMap<tokio::task::Id, (i64, Vec<i64>)>,
+    /// Webhooks in those runs: the slots taken.
+    claimed: usize,
+}
+
+impl InFlight {
+    fn start(
+        &mut self,
+        claimed_at_ms: i64,
+        ids: Vec<i64>,
+        run: impl Future<Output = Recorded> + Send + 'static,
+    ) {
+        self.claimed += ids.len();
+        let task = self.deliveries.spawn(run);
+        self.runs.insert(task.id(), (claimed_at_ms, ids));
+    }
+
+    /// A run's task is over, attempts recorded or not: its slots are free
+    /// (a claim not recorded holds its webhook until its lease runs out).
+    fn finished(&mut self, done: Result<(tokio::task::Id, Recorded), tokio::task::JoinError>) {
+        let task = match done {
+            Ok((task, recorded)) => {
+                for err in recorded.into_iter().filter_map(Result::err) {
+                    tracing::error!(error = %err, "record a webhook attempt");
+                }
+                task
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "webhook delivery task failed");
+                err.id()
+            }
+        };
+        if let Some((_, ids)) = self.runs.remove(&task) {
+            self.claimed = self.claimed.saturating_sub(ids.len());
+        }
+    }
+}
+
+/// Whether the stop signal is on, once it changes; never without one.
+async fn stopped(stopping: &mut Option<watch::Receiver<bool>>) -> bool {
+    let Some(receiver) = stopping else {
+        return std::future::pending().await;
+    };
+    if receiver.changed().await.is_err() {
+        // The signal's sender is gone: no stop will come.
+        return std::future::pending().await;
+    }
+    *receiver.borrow()
+}
 
 impl WebhookSender {
     pub fn new(
@@ -205,59 +280,138 @@ impl WebhookSender {
         self
     }
 
-    /// Delivers every webhook due at `now_unix_ms`; returns how many attempts
-    /// were made.
+    /// Delivers every webhook due at `now_unix_ms` and returns once each has
+    /// been attempted (the sandbox settles a moment with it); returns how
+    /// many were claimed. Slots are refilled as deliveries finish, fairly
+    /// (see [`WebhookSender::run`]), but the moment stays `now_unix_ms`.
     pub async fn tick(&self, now_unix_ms: i64) -> Result<usize, EngineError> {
-        let lease_ms = self.lease_ms();
-        let claimed_until_ms = now_unix_ms.saturating_add(lease_ms);
+        let mut flight = InFlight::default();
+        let cut_off = self.stopped_for(Duration::from_millis(HAND_BACK_AFTER_MS));
+        tokio::pin!(cut_off);
+        let mut claimed = 0;
+        // A claim that fails ends the claiming; the deliveries under way
+        // still finish and are recorded before the error is returned.
+        let mut failed = None;
+        loop {
+            if failed.is_none() {
+                match self.claim(&mut flight, now_unix_ms).await {
+                    Ok(count) => claimed += count,
+                    Err(err) => failed = Some(err),
+                }
+            }
+            tokio::select! {
+                done = flight.deliveries.join_next_with_id() => match done {
+                    None => return failed.map_or(Ok(claimed), Err),
+                    Some(done) => flight.finished(done),
+                },
+                () = &mut cut_off => {
+                    self.hand_back(&mut flight).await?;
+                    return Ok(claimed);
+                }
+            }
+        }
+    }
+
+    /// Delivers webhooks as they fall due on `clock`'s time, until the stop
+    /// signal of [`WebhookSender::hand_back_when`] (without one, for ever):
+    /// claims for the free slots every `poll` and whenever a delivery
+    /// finishes, so each delivery runs on its own and frees its slot as soon
+    /// as it is recorded. The claim takes at most
+    /// `deliveries_per_merchant_max` of a merchant's webhooks, counting those
+    /// still in flight, so a merchant at its cap waits for its own slots
+    /// while the others' webhooks go out.
+    pub async fn run(self, clock: Arc<dyn Clock>, poll: Duration) {
+        let mut flight = InFlight::default();
+        let mut interval = tokio::time::interval(poll);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut stopping = self.stopping.clone();
+        let mut stop_requested = false;
+        let cut_off = self.stopped_for(Duration::from_millis(HAND_BACK_AFTER_MS));
+        tokio::pin!(cut_off);
+        loop {
+            let claim_now = tokio::select! {
+                _ = interval.tick(), if !stop_requested => true,
+                Some(done) = flight.deliveries.join_next_with_id() => {
+                    flight.finished(done);
+                    !stop_requested
+                }
+                stop = stopped(&mut stopping), if !stop_requested => {
+                    stop_requested = stop;
+                    false
+                }
+                () = &mut cut_off => {
+                    if let Err(err) = self.hand_back(&mut flight).await {
+                        tracing::error!(error = %err, "hand webhook claims back");
+                    }
+                    return;
+                }
+            };
+            if stop_requested && flight.claimed == 0 {
+                return;
+            }
+            if claim_now && let Err(err) = self.claim(&mut flight, clock.now_unix_ms()).await {
+                // Still due in the database: claimed at the next poll.
+                tracing::error!(error = %err, "claim due webhooks");
+            }
+        }
+    }
+
+    /// Claims what is due at `now_unix_ms` for the free slots and starts
+    /// delivering it; returns how many webhooks were claimed.
+    async fn claim(&self, flight: &mut InFlight, now_unix_ms: i64) -> Result<usize, EngineError> {
+        let in_flight = u32::try_from(flight.claimed).unwrap_or(u32::MAX);
+        let free = self.config.deliveries_max.saturating_sub(in_flight);
+        if free == 0 {
+            return Ok(0);
+        }
         let due = self
             .outbox
-            .claim_due_webhooks(now_unix_ms, lease_ms, BATCH_MAX)
+            .claim_due_webhooks(
+                now_unix_ms,
+                self.lease_ms(),
+                free,
+                self.config.deliveries_per_merchant_max,
+            )
             .await?;
         let count = due.len();
-        let mut in_flight: HashSet<i64> = due.iter().map(|webhook| webhook.id).collect();
-        let mut deliveries = tokio::task::JoinSet::new();
         for run in self.plan_runs(due).await? {
+            let ids = run.iter().map(|(webhook, _)| webhook.id).collect();
             let sender = self.clone();
-            deliveries.spawn(async move {
+            flight.start(now_unix_ms, ids, async move {
                 let mut recorded = Vec::with_capacity(run.len());
                 for (webhook, faults) in run {
-                    let id = webhook.id;
-                    recorded.push((id, sender.deliver(webhook, now_unix_ms, faults).await));
+                    recorded.push(sender.deliver(webhook, now_unix_ms, faults).await);
                 }
                 recorded
             });
         }
-        let cut_off = self.stopped_for(Duration::from_millis(HAND_BACK_AFTER_MS));
-        tokio::pin!(cut_off);
-        loop {
-            tokio::select! {
-                done = deliveries.join_next() => match done {
-                    None => break,
-                    Some(Ok(recorded)) => {
-                        for (id, outcome) in recorded {
-                            in_flight.remove(&id);
-                            if let Err(err) = outcome {
-                                tracing::error!(error = %err, "record a webhook attempt");
-                            }
-                        }
-                    }
-                    Some(Err(err)) => tracing::error!(error = %err, "webhook delivery task failed"),
-                },
-                () = &mut cut_off => {
-                    deliveries.abort_all();
-                    // Due from the tick's start: at once for whoever looks next.
-                    let ids: Vec<i64> = in_flight.into_iter().collect();
-                    let handed_back = self
-                        .outbox
-                        .release_webhooks(&ids, claimed_until_ms, now_unix_ms)
-                        .await?;
-                    tracing::info!(handed_back, "stopping: unfinished webhook deliveries handed back");
-                    break;
-                }
-            }
-        }
         Ok(count)
+    }
+
+    /// Cuts the deliveries in flight and hands their claims back, due from
+    /// when they were claimed: at once for whoever looks next.
+    async fn hand_back(&self, flight: &mut InFlight) -> Result<(), EngineError> {
+        flight.deliveries.abort_all();
+        flight.claimed = 0;
+        let mut by_claim: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for (_, (claimed_at_ms, ids)) in flight.runs.drain() {
+            by_claim.entry(claimed_at_ms).or_default().extend(ids);
+        }
+        let mut handed_back = 0;
+        for (claimed_at_ms, ids) in by_claim {
+            let claimed_until_ms = claimed_at_ms.saturating_add(self.lease_ms());
+            handed_back += self
+                .outbox
+                .release_webhooks(&ids, claimed_until_ms, claimed_at_ms)
+                .await?;
+        }
+        if handed_back > 0 {
+            tracing::info!(
+                handed_back,
+                "stopping: unfinished webhook deliveries handed back"
+            );
+        }
+        Ok(())
     }
 
     /// Resolves `grace` after the stop signal; never without one.

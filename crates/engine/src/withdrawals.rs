@@ -132,6 +132,15 @@ impl Withdrawals {
         {
             return same_or_duplicate(existing, &print, &request.merchant_order_id);
         }
+        // Also to a Cwallet id: free and instant, each one still costs a
+        // webhook, so without a floor a flood of dust withdrawals is free.
+        if value < coin.min {
+            return Err(invalid(format!(
+                "value must be at least {} {}, the minimum withdrawal",
+                coin.min.to_decimal_string(coin.precision),
+                coin.symbol
+            )));
+        }
         // Delisting coins may still be withdrawn; maintenance stops everything.
         if coin.status == AssetStatus::Maintenance || token.status == AssetStatus::Maintenance {
             return Err(EngineError::CoinSuspended(format!(

@@ -422,7 +422,7 @@ fn builtin_coins() -> Result<Vec<Coin>, LedgerError> {
             "ETH",
             "Ethereum",
             18,
-            "0",
+            "0.0005",
             vec![(
                 "e8f64d3d-df5b-411d-897f-c6d8d30206b7",
                 ETHEREUM,
@@ -503,7 +503,7 @@ fn builtin_coins() -> Result<Vec<Coin>, LedgerError> {
             "TRX",
             "Tron",
             6,
-            "0",
+            "1",
             vec![(
                 "60dad7f7-6477-4a3f-9915-1cd1f5b68151",
                 TRON,
@@ -518,7 +518,7 @@ fn builtin_coins() -> Result<Vec<Coin>, LedgerError> {
             "BNB",
             "BNB",
             18,
-            "0",
+            "0.002",
             vec![(
                 "038073e6-a784-4e3e-b6a7-36456a39055f",
                 BSC,
@@ -533,7 +533,7 @@ fn builtin_coins() -> Result<Vec<Coin>, LedgerError> {
             "MATIC",
             "Polygon",
             18,
-            "0",
+            "1",
             vec![(
                 "85db36af-3282-4501-9357-67da32691ab7",
                 POLYGON,

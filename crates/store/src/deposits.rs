@@ -386,13 +386,18 @@ pub trait DepositStore: Send + Sync + std::fmt::Debug + 'static {
 
 #[async_trait]
 pub trait OutboxStore: Send + Sync + std::fmt::Debug + 'static {
-    /// Up to `limit` webhooks due at `now_ms`, claimed for `lease_ms` (their
-    /// next attempt moves past the lease, so no other worker takes them).
+    /// Up to `limit` webhooks due at `now_ms`, the earliest due first,
+    /// claimed for `lease_ms` (their next attempt moves past the lease, so no
+    /// other worker takes them). Fair: a merchant gets at most
+    /// `per_merchant_max` webhooks under claim at once, counting those whose
+    /// claim (by any worker) still holds, so one merchant's backlog or slow
+    /// receiver leaves the other slots to the other merchants.
     async fn claim_due_webhooks(
         &self,
         now_ms: i64,
         lease_ms: i64,
         limit: u32,
+        per_merchant_max: u32,
     ) -> Result<Vec<OutboxWebhook>, StoreError>;
 
     async fn record_webhook_attempt(

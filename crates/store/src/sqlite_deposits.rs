@@ -620,17 +620,35 @@ impl OutboxStore for SqliteStore {
         now_ms: i64,
         lease_ms: i64,
         limit: u32,
+        per_merchant_max: u32,
     ) -> Result<Vec<OutboxWebhook>, StoreError> {
+        // Each merchant's due webhooks are numbered in due order; those whose
+        // number, added to the merchant's claims still held, stays within
+        // the cap are the candidates. One statement under SQLite's one
+        // writer, so no two workers claim the same row.
         let rows = sqlx::query(
-            "UPDATE webhook_outbox SET next_attempt_at_ms = ?
-             WHERE id IN (SELECT id FROM webhook_outbox
-                          WHERE status = 'pending' AND next_attempt_at_ms <= ?
-                          ORDER BY next_attempt_at_ms, id LIMIT ?)
+            "UPDATE webhook_outbox SET next_attempt_at_ms = $1, claimed_until_ms = $1
+             WHERE id IN (
+                 SELECT ranked.id
+                 FROM (SELECT id, app_id, next_attempt_at_ms,
+                              ROW_NUMBER() OVER (PARTITION BY app_id
+                                                 ORDER BY next_attempt_at_ms, id) AS nth
+                       FROM webhook_outbox
+                       WHERE status = 'pending' AND next_attempt_at_ms <= $2) AS ranked
+                 LEFT JOIN (SELECT app_id, COUNT(*) AS held
+                            FROM webhook_outbox
+                            WHERE status = 'pending' AND claimed_until_ms > $2
+                            GROUP BY app_id) AS claims
+                   ON claims.app_id = ranked.app_id
+                 WHERE ranked.nth + COALESCE(claims.held, 0) <= $4
+                 ORDER BY ranked.next_attempt_at_ms, ranked.id
+                 LIMIT $3)
              RETURNING id, app_id, record_id, order_type, url, payload, attempts",
         )
         .bind(now_ms.saturating_add(lease_ms))
         .bind(now_ms)
         .bind(i64::from(limit))
+        .bind(i64::from(per_merchant_max))
         .fetch_all(&self.pool)
         .await?;
         claimed_from_rows(&rows)
@@ -646,7 +664,7 @@ impl OutboxStore for SqliteStore {
         let mut released = 0;
         for id in ids {
             released += sqlx::query(
-                "UPDATE webhook_outbox SET next_attempt_at_ms = ?
+                "UPDATE webhook_outbox SET next_attempt_at_ms = ?, claimed_until_ms = NULL
                  WHERE id = ? AND status = 'pending' AND next_attempt_at_ms = ?",
             )
             .bind(now_ms)
@@ -684,7 +702,9 @@ impl OutboxStore for SqliteStore {
         .await?;
         let (status, next_at) = outbox_after(attempt, next);
         sqlx::query(
-            "UPDATE webhook_outbox SET status = ?, attempts = ?, next_attempt_at_ms = ? WHERE id = ?",
+            "UPDATE webhook_outbox
+             SET status = ?, attempts = ?, next_attempt_at_ms = ?, claimed_until_ms = NULL
+             WHERE id = ?",
         )
         .bind(status)
         .bind(i64::from(attempt.attempt))
@@ -741,7 +761,7 @@ impl OutboxStore for SqliteStore {
         now_ms: i64,
     ) -> Result<u64, StoreError> {
         let updated = sqlx::query(
-            "UPDATE webhook_outbox SET status = 'pending', next_attempt_at_ms = ?
+            "UPDATE webhook_outbox SET status = 'pending', next_attempt_at_ms = ?, claimed_until_ms = NULL
              WHERE app_id = ? AND created_at_ms BETWEEN ? AND ?
                AND (? OR status != 'delivered')
                AND (? IS NULL OR order_type = ?)",

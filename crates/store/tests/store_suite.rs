@@ -842,14 +842,17 @@ where
     );
 
     // The outbox: claimed under a lease, attempts logged, resent on demand.
-    let claimed = store.claim_due_webhooks(NOW_MS, 30_000, 10).await.unwrap();
+    let claimed = store
+        .claim_due_webhooks(NOW_MS, 30_000, 10, 10)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 2);
     assert!(claimed[0].id < claimed[1].id);
     assert_eq!(claimed[0].payload, processing.payload);
     assert_eq!(claimed[0].attempts, 0);
     assert!(
         store
-            .claim_due_webhooks(NOW_MS + 29_999, 30_000, 10)
+            .claim_due_webhooks(NOW_MS + 29_999, 30_000, 10, 10)
             .await
             .unwrap()
             .is_empty(),
@@ -874,7 +877,7 @@ where
         1
     );
     let reclaimed = store
-        .claim_due_webhooks(NOW_MS + 10, 30_000, 10)
+        .claim_due_webhooks(NOW_MS + 10, 30_000, 10, 10)
         .await
         .unwrap();
     assert_eq!(reclaimed.len(), 1);
@@ -993,7 +996,7 @@ where
     assert_eq!(resend(true, Some("Invoice")).await.unwrap(), 2);
     assert_eq!(
         store
-            .claim_due_webhooks(NOW_MS + 100, 30_000, 10)
+            .claim_due_webhooks(NOW_MS + 100, 30_000, 10, 10)
             .await
             .unwrap()
             .len(),
@@ -1783,6 +1786,146 @@ async fn pg_payout_replacements_are_guarded() {
     payout_replacements_are_guarded(&pg.store(&MasterKey::generate()).await).await;
 }
 
+/// A claim is fair: at most `per_merchant_max` of a merchant's webhooks are
+/// under claim at once, counting claims still held from before; a merchant
+/// at its cap is skipped, so the others' webhooks are claimed beside it.
+async fn claims_take_a_few_per_merchant<S: DepositStore + OutboxStore>(store: &S) {
+    let flooder = MerchantId::new(generate_app_id(NOW));
+    let other = MerchantId::new(generate_app_id(NOW + 1));
+    // The flooder's ten fall due before the other's one.
+    for i in 0..10 {
+        let record_id = format!("flood-{i}");
+        let mut webhook = webhook(&flooder, &record_id, "Withdraw");
+        webhook.created_at_ms = NOW_MS - 100 + i;
+        store
+            .record_seen_transfer(
+                &seen(&format!("0xf{i}"), &record_id, &flooder),
+                Some(&webhook),
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .record_seen_transfer(
+            &seen("0xother", "other-0", &other),
+            Some(&webhook(&other, "other-0", "Withdraw")),
+        )
+        .await
+        .unwrap();
+    let merchants = |claimed: &[ccgate_store::OutboxWebhook]| {
+        let mut per_merchant: Vec<(String, usize)> = Vec::new();
+        for webhook in claimed {
+            match per_merchant
+                .iter_mut()
+                .find(|(app_id, _)| app_id == webhook.app_id.as_str())
+            {
+                Some((_, count)) => *count += 1,
+                None => per_merchant.push((webhook.app_id.as_str().to_owned(), 1)),
+            }
+        }
+        per_merchant.sort();
+        per_merchant
+    };
+    let mut expected = vec![
+        (flooder.as_str().to_owned(), 4),
+        (other.as_str().to_owned(), 1),
+    ];
+    expected.sort();
+    let first = store
+        .claim_due_webhooks(NOW_MS, 30_000, 64, 4)
+        .await
+        .unwrap();
+    assert_eq!(
+        merchants(&first),
+        expected,
+        "four of the flood, and the other's one"
+    );
+    assert!(
+        first
+            .iter()
+            .filter(|webhook| webhook.app_id == flooder)
+            .all(|webhook| webhook.record_id.as_str() < "flood-4"),
+        "the earliest due first: {first:?}"
+    );
+    // While those four claims hold, the flooder is at its cap.
+    assert!(
+        store
+            .claim_due_webhooks(NOW_MS + 1, 30_000, 64, 4)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // One attempt frees one slot (a retry waits, and is not a claim).
+    let done = first
+        .iter()
+        .find(|webhook| webhook.app_id == flooder)
+        .unwrap();
+    store
+        .record_webhook_attempt(
+            done.id,
+            &WebhookAttempt {
+                attempt: 1,
+                at_ms: NOW_MS + 2,
+                http_status: None,
+                latency_ms: 2,
+                outcome: "timed out".into(),
+                response_head: String::new(),
+            },
+            WebhookNext::RetryAt {
+                at_ms: NOW_MS + 60_000,
+            },
+        )
+        .await
+        .unwrap();
+    let second = store
+        .claim_due_webhooks(NOW_MS + 2, 30_000, 64, 4)
+        .await
+        .unwrap();
+    assert_eq!(merchants(&second), vec![(flooder.as_str().to_owned(), 1)]);
+    // A handed-back claim frees its slot too.
+    let held: Vec<i64> = first
+        .iter()
+        .filter(|webhook| webhook.app_id == flooder && webhook.id != done.id)
+        .map(|webhook| webhook.id)
+        .collect();
+    assert_eq!(
+        store
+            .release_webhooks(&held, NOW_MS + 30_000, NOW_MS + 3)
+            .await
+            .unwrap(),
+        3
+    );
+    let third = store
+        .claim_due_webhooks(NOW_MS + 3, 30_000, 64, 4)
+        .await
+        .unwrap();
+    assert_eq!(merchants(&third), vec![(flooder.as_str().to_owned(), 3)]);
+    // Claims whose lease ran out hold nothing: the cap is free again, and
+    // the overall limit still applies.
+    let after_leases = store
+        .claim_due_webhooks(NOW_MS + 40_000, 30_000, 2, 4)
+        .await
+        .unwrap();
+    assert_eq!(
+        merchants(&after_leases),
+        vec![(flooder.as_str().to_owned(), 2)]
+    );
+}
+
+#[tokio::test]
+async fn sqlite_claims_take_a_few_per_merchant() {
+    let dir = tempfile::tempdir().unwrap();
+    claims_take_a_few_per_merchant(&sqlite_store(&dir, &MasterKey::generate()).await).await;
+}
+
+#[tokio::test]
+async fn pg_claims_take_a_few_per_merchant() {
+    let Some(pg) = PgSchema::new().await else {
+        return;
+    };
+    claims_take_a_few_per_merchant(&pg.store(&MasterKey::generate()).await).await;
+}
+
 #[tokio::test]
 async fn sqlite_deposits_outbox_and_withdrawals() {
     let dir = tempfile::tempdir().unwrap();
@@ -2553,7 +2696,10 @@ async fn pg_racing_claims_never_share_a_webhook() {
             tokio::spawn(async move {
                 let mut ids = Vec::new();
                 loop {
-                    let claimed = store.claim_due_webhooks(NOW_MS, 60_000, 3).await.unwrap();
+                    let claimed = store
+                        .claim_due_webhooks(NOW_MS, 60_000, 3, 64)
+                        .await
+                        .unwrap();
                     if claimed.is_empty() {
                         return ids;
                     }

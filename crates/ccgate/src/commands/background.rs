@@ -3,7 +3,9 @@
 //! sweeper. Each can be stopped and awaited, so
 //! shutdown waits for the tick in progress instead of cutting it. In sandbox
 //! mode each tick holds the sandbox's gate, so a clock advance (which drives
-//! the same loops itself) never runs beside one.
+//! the same loops itself) never runs beside one. Webhook delivery is no tick
+//! outside the sandbox: its dispatcher keeps claiming as deliveries finish
+//! (`WebhookSender::run`), so no delivery waits for a batch to end.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -21,7 +23,8 @@ use tokio::task::JoinHandle;
 
 /// How often the deposit watcher looks at the chains.
 const WATCH_INTERVAL_MS: u64 = 200;
-/// How often due webhooks are looked for.
+/// How often due webhooks are looked for (besides whenever a delivery
+/// finishes).
 const DELIVERY_INTERVAL_MS: u64 = 100;
 /// How often deposit addresses' balances are read for sweeping: each look
 /// asks the node for every credited address's balances.
@@ -81,13 +84,22 @@ pub fn spawn(
             let withdrawals = Arc::clone(&withdrawals);
             async move { withdrawals.tick(now).await }
         })),
+    ];
+    handles.push(if gate.is_some() {
+        // The sandbox settles every due webhook at each moment of an advance:
+        // a delivery never runs outside the gate, so none is missed.
         tokio::spawn(
             every(DELIVERY_INTERVAL_MS, "webhook delivery").run(move |now| {
                 let sender = sender.clone();
                 async move { sender.tick(now).await }
             }),
-        ),
-    ];
+        )
+    } else {
+        tokio::spawn(sender.run(
+            Arc::clone(clock),
+            Duration::from_millis(DELIVERY_INTERVAL_MS),
+        ))
+    });
     for sweeper in sweepers {
         let sweeper = sweeper.clone();
         handles.push(tokio::spawn(every(SWEEP_INTERVAL_MS, "sweeper").run(

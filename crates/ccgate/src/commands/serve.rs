@@ -246,6 +246,8 @@ async fn run_with<B: Backend>(
     let delivery = DeliveryConfig {
         retry_after_first_ms: args.webhook_retry_ms.clone(),
         timeout_ms: args.webhook_timeout_ms,
+        deliveries_per_merchant_max: args.webhook_deliveries_per_merchant_max,
+        deliveries_max: args.webhook_deliveries_max,
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut loops = background::loops(&state, store.backend(), delivery, stopped.clone())?;

@@ -245,6 +245,65 @@ fn cwallet_withdrawals_are_instant_and_free() {
     assert!(gateway.cli_ok(&["ledger", "verify"]).contains("all equal"));
 }
 
+/// USDT's minimum withdrawal (`min` in `coin/all`) holds for a chain
+/// address and for a Cwallet id alike: at the minimum accepted, below it
+/// refused with 222003, the message naming the minimum.
+#[test]
+fn withdrawals_below_the_minimum_are_refused_also_to_a_cwallet() {
+    let gateway = Gateway::start(&[]);
+    let merchant = gateway.demo.clone().unwrap();
+    fund(&gateway, &merchant, "10");
+    let coins = gateway
+        .post_signed(&merchant, "/ccpayment/v1/coin/all", b"{}", None)
+        .json();
+    let listed_min = coins["data"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|coin| coin["symbol"] == "USDT")
+        .unwrap()["min"]
+        .clone();
+    assert_eq!(listed_min, "1");
+    let c_id: Value = serde_json::from_str(&gateway.cli_ok(&[
+        "cwallet",
+        "create",
+        "--nickname",
+        "dust",
+        "--json",
+    ]))
+    .unwrap();
+    let c_id = c_id["c_id"].as_str().unwrap();
+    let to_chain = |value: &str, id: &str| {
+        format!(
+            r#"{{"token_id":"{USDT_TRC20}","address":"{PAYEE_TRON}","value":"{value}","merchant_order_id":"{id}","merchant_pays_fee":true}}"#
+        )
+    };
+    let to_cwallet = |value: &str, id: &str| {
+        format!(
+            r#"{{"token_id":"8e5741cf-6e51-4892-9d04-3d40e1dd0128","address":"{c_id}","value":"{value}","merchant_order_id":"{id}"}}"#
+        )
+    };
+    for body in [
+        to_chain("0.999999", "chain-below"),
+        to_cwallet("0.999999999999999999", "cwallet-below"),
+        to_cwallet("0.000000000000000001", "cwallet-dust"),
+    ] {
+        let refused = withdraw(&gateway, &merchant, &body);
+        assert_eq!(refused["code"], 222003, "{body}: {refused}");
+        assert!(
+            refused["msg"].as_str().unwrap().contains("at least 1 USDT"),
+            "{refused}"
+        );
+    }
+    assert_eq!(usdt(&gateway, &merchant), ("10".to_owned(), "0".to_owned()));
+    for body in [to_chain("1", "chain-min"), to_cwallet("1", "cwallet-min")] {
+        let accepted = withdraw(&gateway, &merchant, &body);
+        assert_eq!(accepted["code"], 10000, "{body}: {accepted}");
+    }
+    // 1 to the chain plus its 1 USDT fee, 1 to the Cwallet.
+    assert_eq!(usdt(&gateway, &merchant), ("7".to_owned(), "2".to_owned()));
+}
+
 #[test]
 fn a_failed_send_is_voided_and_retries_are_idempotent() {
     let receiver = HttpStub::start(200, "success");

@@ -744,20 +744,42 @@ impl OutboxStore for PgStore {
         now_ms: i64,
         lease_ms: i64,
         limit: u32,
+        per_merchant_max: u32,
     ) -> Result<Vec<OutboxWebhook>, StoreError> {
-        // SKIP LOCKED: rows another instance is claiming right now are left to
-        // it rather than waited for (and then claimed a second time).
+        // Each merchant's due webhooks are numbered in due order; those whose
+        // number, added to the merchant's claims still held, stays within
+        // the cap are the candidates (PostgreSQL locks no rows of a window
+        // query, so the candidates are locked in a select of their own).
+        // SKIP LOCKED: candidates another instance is claiming right now are
+        // left to it rather than waited for (and then claimed a second time),
+        // and each locked one is checked to be still due.
         let rows = sqlx::query(
-            "UPDATE webhook_outbox SET next_attempt_at_ms = $1
-             WHERE id IN (SELECT id FROM webhook_outbox
-                          WHERE status = 'pending' AND next_attempt_at_ms <= $2
-                          ORDER BY next_attempt_at_ms, id LIMIT $3
-                          FOR UPDATE SKIP LOCKED)
+            "UPDATE webhook_outbox SET next_attempt_at_ms = $1, claimed_until_ms = $1
+             WHERE id IN (
+                 SELECT id FROM webhook_outbox
+                 WHERE id IN (
+                     SELECT ranked.id
+                     FROM (SELECT id, app_id, next_attempt_at_ms,
+                                  ROW_NUMBER() OVER (PARTITION BY app_id
+                                                     ORDER BY next_attempt_at_ms, id) AS nth
+                           FROM webhook_outbox
+                           WHERE status = 'pending' AND next_attempt_at_ms <= $2) AS ranked
+                     LEFT JOIN (SELECT app_id, COUNT(*) AS held
+                                FROM webhook_outbox
+                                WHERE status = 'pending' AND claimed_until_ms > $2
+                                GROUP BY app_id) AS claims
+                       ON claims.app_id = ranked.app_id
+                     WHERE ranked.nth + COALESCE(claims.held, 0) <= $4
+                     ORDER BY ranked.next_attempt_at_ms, ranked.id
+                     LIMIT $3)
+                   AND status = 'pending' AND next_attempt_at_ms <= $2
+                 FOR UPDATE SKIP LOCKED)
              RETURNING id, app_id, record_id, order_type, url, payload, attempts",
         )
         .bind(now_ms.saturating_add(lease_ms))
         .bind(now_ms)
         .bind(i64::from(limit))
+        .bind(i64::from(per_merchant_max))
         .fetch_all(&self.pool)
         .await?;
         claimed_from_rows(&rows)
@@ -770,7 +792,7 @@ impl OutboxStore for PgStore {
         now_ms: i64,
     ) -> Result<u64, StoreError> {
         let released = sqlx::query(
-            "UPDATE webhook_outbox SET next_attempt_at_ms = $1
+            "UPDATE webhook_outbox SET next_attempt_at_ms = $1, claimed_until_ms = NULL
              WHERE id = ANY($2) AND status = 'pending' AND next_attempt_at_ms = $3",
         )
         .bind(now_ms)
@@ -805,7 +827,9 @@ impl OutboxStore for PgStore {
         .await?;
         let (status, next_at) = outbox_after(attempt, next);
         sqlx::query(
-            "UPDATE webhook_outbox SET status = $1, attempts = $2, next_attempt_at_ms = $3 WHERE id = $4",
+            "UPDATE webhook_outbox
+             SET status = $1, attempts = $2, next_attempt_at_ms = $3, claimed_until_ms = NULL
+             WHERE id = $4",
         )
         .bind(status)
         .bind(i64::from(attempt.attempt))
@@ -868,7 +892,7 @@ impl OutboxStore for PgStore {
         now_ms: i64,
     ) -> Result<u64, StoreError> {
         let updated = sqlx::query(
-            "UPDATE webhook_outbox SET status = 'pending', next_attempt_at_ms = $1
+            "UPDATE webhook_outbox SET status = 'pending', next_attempt_at_ms = $1, claimed_until_ms = NULL
              WHERE app_id = $2 AND created_at_ms BETWEEN $3 AND $4
                AND ($5 OR status != 'delivered')
                AND ($6::text IS NULL OR order_type = $6)",

@@ -281,7 +281,7 @@ mod tests {
             ),
             Err(RequestError::FieldType {
                 field: "order_valid_period",
-                expected: "a whole number"
+                expected: "a positive whole number"
             })
         );
         assert_eq!(

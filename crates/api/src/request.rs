@@ -65,9 +65,10 @@ impl Fields {
     /// An optional whole number (a JSON number, or digits in a string as some
     /// clients send); `null`, `""` and `0` are "not provided".
     pub fn optional_u64(&self, names: &[&'static str]) -> Result<Option<u64>, RequestError> {
+        // Negative numbers land here too: "positive" tells the client which.
         let wrong = RequestError::FieldType {
             field: names[0],
-            expected: "a whole number",
+            expected: "a positive whole number",
         };
         for name in names {
             let value = match self.0.get(*name) {

@@ -4,6 +4,7 @@
 //! every loop can be driven one tick at a time.
 
 pub mod addresses;
+pub mod amounts;
 pub mod clock;
 pub mod deposits;
 pub mod devnet;

@@ -18,6 +18,7 @@ use ccgate_store::{
     WithdrawalStore,
 };
 
+use crate::amounts::positive_amount;
 use crate::{EngineError, RecordIds};
 
 /// Open withdrawals one worker tick looks at.
@@ -113,17 +114,13 @@ impl Withdrawals {
         } else {
             token.precision
         };
-        let value = Amount::parse_decimal(&request.value, precision)
-            .ok()
-            .filter(|v| !v.is_zero())
-            .ok_or_else(|| {
-                invalid(format!(
-                    "value must be a positive decimal with at most {} decimal places for {}",
-                    precision.get(),
-                    coin.symbol
-                ))
-            })?
-            .rescale(precision, coin.precision)?;
+        let value = positive_amount(
+            "value",
+            &request.value,
+            precision,
+            coin.precision,
+            &coin.symbol,
+        )?;
         let print = fingerprint(request, value);
         if let Some(existing) = self
             .withdrawals
@@ -286,16 +283,13 @@ impl Withdrawals {
             .token(&order.token_id)
             .ok_or_else(|| EngineError::TokenNotFound(order.token_id.to_string()))?;
         let invalid = |why: String| EngineError::AmountInvalid(why);
-        let value = Amount::parse_decimal(amount, token.precision)
-            .ok()
-            .filter(|v| !v.is_zero())
-            .ok_or_else(|| {
-                invalid(format!(
-                    "amount must be a positive decimal with at most {} decimal places",
-                    token.precision.get()
-                ))
-            })?
-            .rescale(token.precision, coin.precision)?;
+        let value = positive_amount(
+            "amount",
+            amount,
+            token.precision,
+            coin.precision,
+            &coin.symbol,
+        )?;
         let adapter = self.chains.get(token.chain.as_str())?;
         adapter
             .validate_address(address)

@@ -187,11 +187,16 @@ mod tests {
         ] {
             assert_eq!(
                 check_merchant_url("notify_url", bad),
-                Err(RequestError::NotAnHttpUrl { field: "notify_url" }),
+                Err(RequestError::NotAnHttpUrl {
+                    field: "notify_url"
+                }),
                 "{bad}"
             );
         }
-        let long = format!("https://shop.example/{}", "a".repeat(MERCHANT_URL_CHARS_MAX));
+        let long = format!(
+            "https://shop.example/{}",
+            "a".repeat(MERCHANT_URL_CHARS_MAX)
+        );
         assert_eq!(
             check_merchant_url("return_url", &long),
             Err(RequestError::FieldTooLong {
@@ -199,10 +204,13 @@ mod tests {
                 max_chars: MERCHANT_URL_CHARS_MAX
             })
         );
-        let fields = Fields::parse(br#"{"notify_url":"ftp://x","return_url":""}"#).unwrap_or_default();
+        let fields =
+            Fields::parse(br#"{"notify_url":"ftp://x","return_url":""}"#).unwrap_or_default();
         assert_eq!(
             fields.optional_url("notify_url"),
-            Err(RequestError::NotAnHttpUrl { field: "notify_url" })
+            Err(RequestError::NotAnHttpUrl {
+                field: "notify_url"
+            })
         );
         assert_eq!(fields.optional_url("return_url"), Ok(None));
     }

@@ -11,6 +11,7 @@ mod error;
 pub mod faults;
 mod ids;
 pub mod orders;
+pub mod outbound;
 pub mod sandbox;
 pub mod triggers;
 pub mod webhooks;

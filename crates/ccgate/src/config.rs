@@ -29,6 +29,10 @@ pub struct Settings {
     /// Run `serve` as a sandbox (virtual clock, sandbox controls), as
     /// `serve --sandbox` does.
     pub sandbox: bool,
+    /// With live money, let webhooks reach loopback and private addresses
+    /// (a receiver on the gateway's host or network), as
+    /// `serve --allow-private-webhooks` does.
+    pub allow_private_webhooks: bool,
     /// The chains followed on a real EVM node, by chain code; the others run
     /// on the devnet.
     pub evm: BTreeMap<String, EvmNodeConfig>,
@@ -84,6 +88,8 @@ struct File {
     price_feed: Option<FeedSection>,
     #[serde(default)]
     sandbox: bool,
+    #[serde(default)]
+    allow_private_webhooks: bool,
     /// Nodes of EVM chains, by chain code (`[evm.ETH]`).
     #[serde(default)]
     evm: BTreeMap<String, EvmSection>,
@@ -453,6 +459,7 @@ impl Settings {
             fiat_rates,
             price_feed,
             sandbox: file.sandbox,
+            allow_private_webhooks: file.allow_private_webhooks,
             evm,
         })
     }

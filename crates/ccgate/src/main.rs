@@ -397,6 +397,12 @@ struct ServeArgs {
     /// the admin API (also `sandbox = true` in the config file).
     #[arg(long, env = "CCGATE_SANDBOX")]
     sandbox: bool,
+    /// With live money, let webhooks reach loopback and private addresses
+    /// (refused by default); link-local addresses and this gateway's own
+    /// listeners stay refused (also `allow_private_webhooks = true` in the
+    /// config file).
+    #[arg(long, env = "CCGATE_ALLOW_PRIVATE_WEBHOOKS")]
+    allow_private_webhooks: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use ccgate_engine::outbound::OutboundPolicy;
 use ccgate_engine::webhooks::DeliveryConfig;
 use ccgate_server::{ServerConfig, SystemClock};
 use ccgate_store::{CachingStore, MasterKey, SqliteStore};
@@ -88,7 +89,13 @@ pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<()> {
         args.payments, args.rpc_url, args.chain_id, args.poll_interval_ms
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let loops = background::loops(&state, &sqlite, DeliveryConfig::default(), stopped.clone())?;
+    let loops = background::loops(
+        &state,
+        &sqlite,
+        DeliveryConfig::default(),
+        OutboundPolicy::simulated(),
+        stopped.clone(),
+    )?;
     let loops = background::spawn(&loops, &[], &state.clock, &stopped, None);
     let mut latencies_ms = Vec::with_capacity(args.payments as usize);
     for user in 0..args.payments {

@@ -79,6 +79,24 @@ pub async fn doctor(
             }
         )),
     );
+    // live mode: replaced by settings.mode when merged
+    let live = !settings.evm.is_empty() && !settings.sandbox;
+    report(
+        "webhook targets",
+        match (live, settings.allow_private_webhooks) {
+            (true, true) => Err(
+                "allow_private_webhooks is on with live money: a merchant's webhook URL may reach \
+                 loopback and private addresses (services on this host and its network)"
+                    .to_owned(),
+            ),
+            (true, false) => Ok("public addresses only".to_owned()),
+            (false, _) => Ok(
+                "simulated money: loopback and private addresses allowed; link-local and this \
+                 gateway's own listeners refused"
+                    .to_owned(),
+            ),
+        },
+    );
     report(
         "master key",
         data_dir

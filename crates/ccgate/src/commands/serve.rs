@@ -8,6 +8,7 @@ use ccgate_chain::{ChainSet, HotWallet, Sweeper};
 use ccgate_engine::addresses::{AddressBook, load_deposit_seed};
 use ccgate_engine::clock::Clock;
 use ccgate_engine::orders::Orders;
+use ccgate_engine::outbound::OutboundPolicy;
 use ccgate_engine::sandbox::Sandbox;
 use ccgate_engine::webhooks::{DeliveryConfig, WebhookFeed};
 use ccgate_engine::withdrawals::Withdrawals;
@@ -144,8 +145,9 @@ async fn run_with<B: Backend>(
     settings: &Settings,
     args: ServeArgs,
 ) -> anyhow::Result<()> {
+    let sandbox = args.sandbox || settings.sandbox;
     // One virtual clock in sandbox mode: the state's time and the controls'.
-    let virtual_clock = if args.sandbox || settings.sandbox {
+    let virtual_clock = if sandbox {
         Some(Sandbox::load_clock(&backend).await?)
     } else {
         if backend.sandbox_clock().await?.is_some() {
@@ -210,8 +212,38 @@ async fn run_with<B: Backend>(
         retry_after_first_ms: args.webhook_retry_ms.clone(),
         timeout_ms: args.webhook_timeout_ms,
     };
+    // Bound before delivery starts: webhooks must never reach either listener.
+    let admin = if args.no_admin {
+        None
+    } else {
+        if !args.admin_listen.ip().is_loopback() {
+            anyhow::bail!(
+                "--admin-listen {} is not a loopback address; the admin API has no authentication",
+                args.admin_listen
+            );
+        }
+        let admin = tokio::net::TcpListener::bind(args.admin_listen)
+            .await
+            .with_context(|| format!("listen on {} for the admin API", args.admin_listen))?;
+        Some(admin)
+    };
+    let mut own_listeners = vec![address];
+    if let Some(admin) = &admin {
+        own_listeners.push(admin.local_addr()?);
+    }
+    // live mode: replaced by settings.mode when merged
+    let live = !settings.evm.is_empty() && !sandbox;
+    let allow_private_webhooks = args.allow_private_webhooks || settings.allow_private_webhooks;
+    if live && allow_private_webhooks {
+        tracing::warn!(
+            "allow_private_webhooks is on with live money: merchants' webhooks may reach loopback \
+             and private addresses"
+        );
+    }
+    let outbound = OutboundPolicy::new(live, allow_private_webhooks, own_listeners);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut loops = background::loops(&state, store.backend(), delivery, stopped.clone())?;
+    let mut loops =
+        background::loops(&state, store.backend(), delivery, outbound, stopped.clone())?;
     let gate = if let Some(virtual_clock) = virtual_clock {
         // Faults are the sandbox's alone: a production sender never looks one up.
         loops.sender = loops
@@ -257,16 +289,7 @@ async fn run_with<B: Backend>(
         Vec::new()
     };
     let loops = background::spawn(&loops, &sweepers, &state.clock, &stopped, gate);
-    if !args.no_admin {
-        if !args.admin_listen.ip().is_loopback() {
-            anyhow::bail!(
-                "--admin-listen {} is not a loopback address; the admin API has no authentication",
-                args.admin_listen
-            );
-        }
-        let admin = tokio::net::TcpListener::bind(args.admin_listen)
-            .await
-            .with_context(|| format!("listen on {} for the admin API", args.admin_listen))?;
+    if let Some(admin) = admin {
         let admin_url = format!("http://{}", admin.local_addr()?);
         println!("ccgate admin listening on {admin_url}");
         // Where `ccgate sandbox …` and `ccgate listen` find this server.

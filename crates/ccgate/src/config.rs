@@ -602,6 +602,8 @@ mod tests {
         assert!(settings.registry.coin_by_symbol("MATIC").is_none());
         let btc = settings.registry.coin_by_symbol("BTC").unwrap();
         assert_eq!(settings.prices.price(&btc.id).unwrap().to_string(), "97000");
+        assert!(!settings.allow_private_webhooks);
+        assert!(parse("allow_private_webhooks = true").unwrap().allow_private_webhooks);
     }
 
     #[test]

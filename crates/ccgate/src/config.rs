@@ -603,7 +603,11 @@ mod tests {
         let btc = settings.registry.coin_by_symbol("BTC").unwrap();
         assert_eq!(settings.prices.price(&btc.id).unwrap().to_string(), "97000");
         assert!(!settings.allow_private_webhooks);
-        assert!(parse("allow_private_webhooks = true").unwrap().allow_private_webhooks);
+        assert!(
+            parse("allow_private_webhooks = true")
+                .unwrap()
+                .allow_private_webhooks
+        );
     }
 
     #[test]

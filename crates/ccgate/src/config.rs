@@ -30,6 +30,10 @@ pub struct Settings {
     /// Run `serve` as a sandbox (virtual clock, sandbox controls), as
     /// `serve --sandbox` does.
     pub sandbox: bool,
+    /// With live money, let webhooks reach loopback and private addresses
+    /// (a receiver on the gateway's host or network), as
+    /// `serve --allow-private-webhooks` does.
+    pub allow_private_webhooks: bool,
     /// The chains followed on a real EVM node, by chain code; the others run
     /// on the devnet (simulated mode, or live with the opt-in) or are disabled.
     pub evm: BTreeMap<String, EvmNodeConfig>,
@@ -96,6 +100,8 @@ struct File {
     /// belonging to separate devnet coins.
     #[serde(default)]
     allow_devnet_beside_live: bool,
+    #[serde(default)]
+    allow_private_webhooks: bool,
     /// Nodes of EVM chains, by chain code (`[evm.ETH]`).
     #[serde(default)]
     evm: BTreeMap<String, EvmSection>,
@@ -526,6 +532,7 @@ impl Settings {
             fiat_rates,
             price_feed,
             sandbox: file.sandbox,
+            allow_private_webhooks: file.allow_private_webhooks,
             evm,
             mode,
             disabled_chains,
@@ -801,6 +808,12 @@ mod tests {
         assert!(settings.registry.coin_by_symbol("MATIC").is_none());
         let btc = settings.registry.coin_by_symbol("BTC").unwrap();
         assert_eq!(settings.prices.price(&btc.id).unwrap().to_string(), "97000");
+        assert!(!settings.allow_private_webhooks);
+        assert!(
+            parse("allow_private_webhooks = true")
+                .unwrap()
+                .allow_private_webhooks
+        );
     }
 
     #[test]

@@ -440,6 +440,12 @@ struct ServeArgs {
     #[arg(long, env = "CCGATE_TRUSTED_PROXIES", value_delimiter = ',',
           value_parser = ccgate_server::parse_trusted_proxy)]
     trusted_proxies: Vec<ccgate_server::IpNet>,
+    /// With live money, let webhooks reach loopback and private addresses
+    /// (refused by default); link-local addresses and this gateway's own
+    /// listeners stay refused (also `allow_private_webhooks = true` in the
+    /// config file).
+    #[arg(long, env = "CCGATE_ALLOW_PRIVATE_WEBHOOKS")]
+    allow_private_webhooks: bool,
 }
 
 #[derive(Debug, Subcommand)]

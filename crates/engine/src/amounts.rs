@@ -96,7 +96,8 @@ mod tests {
             message(amount("1000000000000000000000000000")),
             "value is too large"
         );
-        assert_eq!(message(amount(&"9".repeat(45))), "value is too large");
+        let forty_five_nines = "9".repeat(45);
+        assert_eq!(message(amount(&forty_five_nines)), "value is too large");
         assert_eq!(
             message(amount("1.0000001")),
             "value has more than the 6 decimal places of USDT"

@@ -13,6 +13,7 @@ pub mod faults;
 mod ids;
 pub mod mode;
 pub mod orders;
+pub mod outbound;
 pub mod sandbox;
 pub mod triggers;
 pub mod webhooks;

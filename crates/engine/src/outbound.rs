@@ -292,6 +292,9 @@ impl Resolve for PinnedResolver {
 /// checked by the policy, redirects are never followed (a receiver could
 /// otherwise send the request anywhere after the check), and no proxy is
 /// used (a proxy would connect to a name the check never saw).
+/// Who is calling, on every webhook: `ccgate/0.1.0`.
+pub const USER_AGENT: &str = concat!("ccgate/", env!("CARGO_PKG_VERSION"));
+
 #[derive(Debug, Clone)]
 pub struct OutboundClient {
     client: reqwest::Client,
@@ -305,6 +308,10 @@ impl OutboundClient {
     pub fn new(timeout: Duration, policy: OutboundPolicy) -> Result<OutboundClient, String> {
         let pins = Arc::new(Pins::default());
         let client = reqwest::Client::builder()
+            // `Appid`, not `appid`: merchants' code often reads header names
+            // case-sensitively, as CCPayment writes them.
+            .http1_title_case_headers()
+            .user_agent(USER_AGENT)
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()

@@ -629,7 +629,7 @@ impl WebhookSender {
             .client
             .post(&url, |request| {
                 request
-                    .header("Content-Type", "application/json; charset=utf-8")
+                    .header("Content-Type", "application/json")
                     .header("Appid", credentials.app_id.as_str())
                     .header("Timestamp", timestamp)
                     .header("Sign", signature)

@@ -746,6 +746,12 @@ fn coin_from(section: &CoinSection) -> Result<(Coin, Option<Decimal>), (String, 
     let mut tokens = Vec::new();
     for (index, token) in section.tokens.iter().enumerate() {
         let key = |field: &str| format!(".tokens[{index}].{field}");
+        let token_precision =
+            Precision::new(token.precision).map_err(|e| (key("precision"), e.to_string()))?;
+        // A fee is paid on the chain: whole units of the token there.
+        let network_fee = Amount::parse_decimal(&token.fee, token_precision)
+            .and_then(|fee| fee.rescale(token_precision, precision))
+            .map_err(|e| (key("fee"), format!("{:?}: {e}", token.fee)))?;
         tokens.push(Token {
             id: TokenId::new(token.id.trim()),
             coin_id: coin_id.clone(),
@@ -753,12 +759,11 @@ fn coin_from(section: &CoinSection) -> Result<(Coin, Option<Decimal>), (String, 
             chain: ChainCode::new(token.chain.trim().to_ascii_uppercase()),
             network: token.network.clone(),
             contract: token.contract.clone(),
-            precision: Precision::new(token.precision)
-                .map_err(|e| (key("precision"), e.to_string()))?,
+            precision: token_precision,
             memo_supported: token.memo,
             status: status_from(token.status).map_err(|p| (key("status"), p))?,
             logo: logo.clone(),
-            network_fee: amount(key("fee"), &token.fee)?,
+            network_fee,
         });
     }
     let price = section

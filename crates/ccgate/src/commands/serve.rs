@@ -26,11 +26,9 @@ use super::{background, unix_now};
 use crate::ServeArgs;
 use crate::backend::{Backend, Database, DatabaseArgs};
 use crate::config::{DEVNET_COIN_SUFFIX, Settings};
-use crate::data_dir::{DataDir, write_private};
+use crate::data_dir::{ADMIN_URL_FILE, DataDir, write_private};
 
 pub const CACHE_TTL_MS_DEFAULT: u64 = 1_000;
-/// In the data directory while `serve` runs: its admin API's base URL.
-pub const ADMIN_URL_FILE: &str = "admin.url";
 /// In the data directory: the sandbox's snapshots, `NAME.db` each.
 const SNAPSHOTS_DIR: &str = "snapshots";
 

@@ -135,6 +135,8 @@ struct ChainSection {
     block_time_ms: u64,
     #[serde(default)]
     logo: String,
+    evm_chain_id: Option<u64>,
+    explorer_tx_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -470,6 +472,7 @@ impl Settings {
                 let (chains, coins) = registry.into_parts();
                 let (live, disabled): (Vec<Chain>, Vec<Chain>) = chains
                     .into_iter()
+                    .map(|chain| follow_node(chain, &evm))
                     .partition(|chain| evm.contains_key(chain.code.as_str()));
                 disabled_chains = disabled.into_iter().map(|chain| chain.code).collect();
                 let coins = coins
@@ -510,6 +513,10 @@ impl Settings {
                         split.push(coin);
                     }
                 }
+                let chains = chains
+                    .into_iter()
+                    .map(|chain| follow_node(chain, &evm))
+                    .collect();
                 Registry::new(chains, split)
                     .map_err(|err| fail("allow_devnet_beside_live".to_owned(), err.to_string()))?
             }
@@ -692,6 +699,19 @@ fn status_from(code: u8) -> Result<AssetStatus, String> {
     }
 }
 
+/// A chain followed by a node is the network the node says: its chain id
+/// goes into payment URIs, and an explorer named for another network (a
+/// built-in mainnet one, while the node is a testnet) is dropped.
+fn follow_node(mut chain: Chain, evm: &BTreeMap<String, EvmNodeConfig>) -> Chain {
+    if let Some(node) = evm.get(chain.code.as_str())
+        && chain.evm_chain_id != Some(node.chain_id)
+    {
+        chain.evm_chain_id = Some(node.chain_id);
+        chain.explorer_tx_url = None;
+    }
+    chain
+}
+
 fn chain_from(section: &ChainSection) -> Result<Chain, String> {
     let family = match section.family.to_ascii_lowercase().as_str() {
         "evm" => ChainFamily::Evm,
@@ -713,6 +733,11 @@ fn chain_from(section: &ChainSection) -> Result<Chain, String> {
         confirmations_required: section.confirmations,
         block_time_ms: section.block_time_ms,
         logo: section.logo.clone(),
+        evm_chain_id: section.evm_chain_id.filter(|_| family == ChainFamily::Evm),
+        explorer_tx_url: section
+            .explorer_tx_url
+            .clone()
+            .filter(|url| !url.trim().is_empty()),
     })
 }
 

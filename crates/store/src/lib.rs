@@ -33,6 +33,7 @@ use secrecy::SecretString;
 pub use cache::CachingStore;
 pub use credentials::{generate_app_id, generate_app_secret};
 pub use deposits::{
+    ConfirmingPayment,
     ChainTransfer, Checkout, DepositAddress, DepositCredit, DepositStore, MerchantSettings,
     NewDeposit, NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook, SeenTransfer,
     WebhookAttempt, WebhookCounts, WebhookNext, WebhookRow,

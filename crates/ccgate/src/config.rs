@@ -829,6 +829,33 @@ mod tests {
     }
 
     #[test]
+    fn payment_links_follow_the_network_a_chain_really_is() {
+        let settings = parse(
+            "[[chains]]\ncode = \"ARB\"\nname = \"Arbitrum\"\nfamily = \"evm\"\nconfirmations = 20\n\
+             block_time_ms = 250\nevm_chain_id = 42161\nexplorer_tx_url = \"https://arbiscan.io/tx/{txid}\"",
+        )
+        .unwrap();
+        let arb = settings.registry.chain("ARB").unwrap();
+        assert_eq!(arb.evm_chain_id, Some(42161));
+        assert_eq!(
+            arb.explorer_tx("0x1").as_deref(),
+            Some("https://arbiscan.io/tx/0x1")
+        );
+        let eth = settings.registry.chain("ETH").unwrap();
+        assert_eq!(
+            (eth.evm_chain_id, eth.explorer_tx_url.is_some()),
+            (Some(1), true)
+        );
+        // A node on a testnet: its chain id, and no mainnet explorer.
+        let sepolia =
+            parse("[evm.ETH]\nrpc_url = \"http://127.0.0.1:8545\"\nchain_id = 11155111").unwrap();
+        let eth = sepolia.registry.chain("ETH").unwrap();
+        assert_eq!((eth.evm_chain_id, eth.explorer_tx_url.as_deref()), (Some(11_155_111), None));
+        let mainnet = parse("[evm.ETH]\nrpc_url = \"http://127.0.0.1:8545\"\nchain_id = 1").unwrap();
+        assert!(mainnet.registry.chain("ETH").unwrap().explorer_tx_url.is_some());
+    }
+
+    #[test]
     fn an_evm_node_is_configured_per_chain_code() {
         let settings = parse(
             "[evm.eth]\nrpc_url = \"http://127.0.0.1:8545\"\nchain_id = 1337\npoll_interval_ms = 250\nstart_block = 7",

@@ -471,24 +471,58 @@ fn browser_ready() -> Option<PathBuf> {
     None
 }
 
+/// Where the browser test keeps its screenshots: `CCGATE_SCREENSHOTS_DIR`,
+/// or `checkout-screenshots` in the test's target directory.
+fn screenshots_dir() -> PathBuf {
+    std::env::var_os("CCGATE_SCREENSHOTS_DIR").map_or_else(
+        || Path::new(env!("CARGO_TARGET_TMPDIR")).join("checkout-screenshots"),
+        PathBuf::from,
+    )
+}
+
 #[test]
 fn a_payer_pays_the_hosted_checkout_in_a_real_browser() {
     let Some(browser_dir) = browser_ready() else {
         return;
     };
-    let gateway = Gateway::start(&[]);
+    let gateway = Gateway::start(&["--sandbox"]);
     let merchant = gateway.demo.clone().unwrap();
-    let created = checkout_url(
-        &gateway,
-        &merchant,
-        r#"{"product_price":"12.5","merchant_order_id":"browser-1","product_name":"Tea","return_url":"https://shop.example/thanks"}"#,
+    let url = |body: &str| {
+        checkout_url(&gateway, &merchant, body)["data"]["payment_url"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let paying = url(
+        r#"{"product_price":"12.5","merchant_order_id":"browser-1","product_name":"Tea","return_url":"https://shop.example/thanks","order_valid_period":7200}"#,
     );
-    let url = created["data"]["payment_url"].as_str().unwrap();
-    let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("checkout-screenshots");
+    let expiring = url(
+        r#"{"product_price":"12.5","merchant_order_id":"browser-2","product_name":"Tea","order_valid_period":3600}"#,
+    );
+    let screenshots = screenshots_dir();
     std::fs::create_dir_all(&screenshots).unwrap();
+    let states = [
+        "choose",
+        "waiting",
+        "underpaid",
+        "confirming",
+        "paid",
+        "expired",
+    ];
+    let shots: Vec<PathBuf> = states
+        .iter()
+        .flat_map(|state| {
+            ["desktop", "phone"].map(|size| screenshots.join(format!("checkout-{state}-{size}.png")))
+        })
+        .collect();
+    for shot in &shots {
+        // A stale picture from an earlier run must not pass for this one's.
+        let _ = std::fs::remove_file(shot);
+    }
     let output = Command::new("node")
         .arg(browser_dir.join("checkout.mjs"))
-        .arg(url)
+        .arg(&paying)
+        .arg(&expiring)
         .arg(format!("http://{}", gateway.admin.unwrap()))
         .arg(&screenshots)
         .env("CCGATE_ADMIN_TOKEN", gateway.admin_token())
@@ -505,17 +539,13 @@ fn a_payer_pays_the_hosted_checkout_in_a_real_browser() {
         (result["amount"].as_str(), result["symbol"].as_str()),
         (Some("12.5"), Some("USDT"))
     );
-    for shot in [
-        "checkout-choose.png",
-        "checkout-pending.png",
-        "checkout-paid.png",
-    ] {
-        let size = std::fs::metadata(screenshots.join(shot)).unwrap().len();
-        assert!(size > 1_000, "{shot} is {size} bytes");
+    for shot in &shots {
+        let size = std::fs::metadata(shot).unwrap().len();
+        assert!(size > 1_000, "{} is {size} bytes", shot.display());
     }
     eprintln!("screenshots kept in {}", screenshots.display());
-    let status = bill_info_of(&gateway, &merchant, "browser-1");
-    assert_eq!(status, "Successful");
+    assert_eq!(bill_info_of(&gateway, &merchant, "browser-1"), "Successful");
+    assert_eq!(bill_info_of(&gateway, &merchant, "browser-2"), "Expired");
 }
 
 fn bill_info_of(gateway: &Gateway, merchant: &Merchant, id: &str) -> String {

@@ -25,9 +25,9 @@ h1 { font-size: 1.25rem; margin: 0 0 .25rem; word-break: break-word; }
 h2 { font-size: 1.05rem; margin: 1rem 0 .5rem; }
 .price { font-size: 1.1rem; margin: 0 0 1rem; opacity: .8; }
 .networks { display: grid; gap: .5rem; }
-.networks button { display: flex; justify-content: space-between; align-items: baseline; gap: .75rem; width: 100%; padding: .75rem 1rem; font: inherit; text-align: left; border: 1px solid #d1d5db; border-radius: 8px; background: transparent; color: inherit; cursor: pointer; }
+.networks button { display: flex; flex-wrap: wrap; justify-content: space-between; align-items: baseline; gap: .25rem .75rem; width: 100%; padding: .75rem 1rem; font: inherit; text-align: left; border: 1px solid #d1d5db; border-radius: 8px; background: transparent; color: inherit; cursor: pointer; }
 .networks button:hover, .networks button:focus { border-color: var(--accent); outline: none; }
-.quote { font-variant-numeric: tabular-nums; white-space: nowrap; }
+.quote { margin-left: auto; font-variant-numeric: tabular-nums; word-break: break-all; }
 .amount { font-size: 1.5rem; font-weight: 700; margin: .25rem 0; word-break: break-all; }
 .address { display: block; padding: .5rem; border-radius: 6px; background: rgba(127,127,127,.12); word-break: break-all; font-size: .95rem; }
 .warning { margin: .75rem 0; padding: .5rem .75rem; border-left: 4px solid #d97706; background: rgba(217,119,6,.12); border-radius: 4px; font-size: .95rem; }
@@ -360,7 +360,7 @@ pub fn payment(view: &PaymentView<'_>) -> String {
                 );
                 let _ = write!(
                     body,
-                    "<dt>Transaction</dt><dd>{link}</dd><dt>Time</dt><dd>{} UTC · {} {symbol}</dd>",
+                    "<dt>Paid at</dt><dd>{} UTC ({} {symbol})</dd><dt>Transaction</dt><dd>{link}</dd>",
                     utc(receipt.pay_time),
                     escape(&receipt.amount)
                 );
@@ -532,6 +532,75 @@ mod tests {
             uri("0912e09a-d8e2-41d7-a0bc-a25530892988", tron, "3.5"),
             tron
         );
+    }
+
+    #[test]
+    fn a_paid_page_is_a_receipt_with_escaped_merchant_text() {
+        let checkout = Checkout {
+            key: "k".into(),
+            app_id: ccgate_ledger::MerchantId::new("m"),
+            merchant_order_id: "mo".into(),
+            fingerprint: String::new(),
+            product_price: "15".into(),
+            product_name: "<i>Tea</i>".into(),
+            return_url: Some("https://shop.example/?a=1&b=\"2\"".into()),
+            notify_url: None,
+            custom_value: None,
+            created_at: 0,
+            expires_at: 600,
+            order_id: Some("o-1".into()),
+        };
+        let order = Order {
+            order_id: "o-1".into(),
+            app_id: checkout.app_id.clone(),
+            merchant_order_id: "mo".into(),
+            kind: "hosted".into(),
+            fingerprint: String::new(),
+            token_id: ccgate_ledger::TokenId::new("t"),
+            coin_id: ccgate_ledger::CoinId::new("c"),
+            chain: "ETH".into(),
+            pay_address: "0xpay".into(),
+            product_price: "15".into(),
+            product_name: "<i>Tea</i>".into(),
+            denominated_currency: "USD".into(),
+            fiat_rate: "1".into(),
+            token_rate: "1".into(),
+            order_amount: Amount::from_base_units(15),
+            created_at: 0,
+            expires_at: 600,
+            notify_url: None,
+            custom_value: None,
+            remark: None,
+        };
+        let view = PaymentView {
+            checkout: &checkout,
+            merchant_name: "Bob's <shop>",
+            order: &order,
+            symbol: "USDT",
+            chain_name: "Ethereum",
+            standard: Some("ERC20"),
+            status: OrderStatus::Successful,
+            order_amount: "15".into(),
+            paid: "15".into(),
+            still_due: None,
+            payment_uri: "0xpay".into(),
+            confirmations: None,
+            receipts: vec![Receipt {
+                amount: "15".into(),
+                txid: "0xab".into(),
+                explorer_url: Some("https://etherscan.io/tx/0xab".into()),
+                pay_time: 60,
+            }],
+            now_secs: 100,
+        };
+        let html = payment(&view);
+        assert!(html.contains(
+            r#"<a class="txid" href="https://etherscan.io/tx/0xab" rel="noopener noreferrer">0xab</a>"#
+        ));
+        assert!(html.contains("Payment to Bob&#39;s &lt;shop&gt;"));
+        assert!(html.contains("&lt;i&gt;Tea&lt;/i&gt;") && !html.contains("<i>"));
+        assert!(html.contains(r#"href="https://shop.example/?a=1&amp;b=&quot;2&quot;""#));
+        assert!(!html.contains("0xpay"), "no address on a receipt");
     }
 
     #[test]

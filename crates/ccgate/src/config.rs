@@ -850,9 +850,20 @@ mod tests {
         let sepolia =
             parse("[evm.ETH]\nrpc_url = \"http://127.0.0.1:8545\"\nchain_id = 11155111").unwrap();
         let eth = sepolia.registry.chain("ETH").unwrap();
-        assert_eq!((eth.evm_chain_id, eth.explorer_tx_url.as_deref()), (Some(11_155_111), None));
-        let mainnet = parse("[evm.ETH]\nrpc_url = \"http://127.0.0.1:8545\"\nchain_id = 1").unwrap();
-        assert!(mainnet.registry.chain("ETH").unwrap().explorer_tx_url.is_some());
+        assert_eq!(
+            (eth.evm_chain_id, eth.explorer_tx_url.as_deref()),
+            (Some(11_155_111), None)
+        );
+        let mainnet =
+            parse("[evm.ETH]\nrpc_url = \"http://127.0.0.1:8545\"\nchain_id = 1").unwrap();
+        assert!(
+            mainnet
+                .registry
+                .chain("ETH")
+                .unwrap()
+                .explorer_tx_url
+                .is_some()
+        );
     }
 
     #[test]

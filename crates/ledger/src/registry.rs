@@ -350,7 +350,16 @@ type ChainRow = (
 );
 
 fn builtin_chain(
-    (code, name, family, confirmations_required, block_time_ms, native_symbol, evm_chain_id, explorer): ChainRow,
+    (
+        code,
+        name,
+        family,
+        confirmations_required,
+        block_time_ms,
+        native_symbol,
+        evm_chain_id,
+        explorer,
+    ): ChainRow,
 ) -> Chain {
     Chain {
         code: ChainCode::new(code),
@@ -367,11 +376,56 @@ fn builtin_chain(
 
 fn builtin_chains() -> Vec<Chain> {
     [
-        ("BTC", "Bitcoin", ChainFamily::Bitcoin, 2, 600_000, "btc", None, "https://mempool.space/tx/{txid}"),
-        ("ETH", "Ethereum", ChainFamily::Evm, 12, 12_000, "eth", Some(1), "https://etherscan.io/tx/{txid}"),
-        ("TRX", "Tron", ChainFamily::Tron, 20, 3_000, "trx", None, "https://tronscan.org/#/transaction/{txid}"),
-        ("BSC", "BNB Smart Chain", ChainFamily::Evm, 15, 3_000, "bnb", Some(56), "https://bscscan.com/tx/{txid}"),
-        ("POLYGON", "Polygon", ChainFamily::Evm, 64, 2_000, "matic", Some(137), "https://polygonscan.com/tx/{txid}"),
+        (
+            "BTC",
+            "Bitcoin",
+            ChainFamily::Bitcoin,
+            2,
+            600_000,
+            "btc",
+            None,
+            "https://mempool.space/tx/{txid}",
+        ),
+        (
+            "ETH",
+            "Ethereum",
+            ChainFamily::Evm,
+            12,
+            12_000,
+            "eth",
+            Some(1),
+            "https://etherscan.io/tx/{txid}",
+        ),
+        (
+            "TRX",
+            "Tron",
+            ChainFamily::Tron,
+            20,
+            3_000,
+            "trx",
+            None,
+            "https://tronscan.org/#/transaction/{txid}",
+        ),
+        (
+            "BSC",
+            "BNB Smart Chain",
+            ChainFamily::Evm,
+            15,
+            3_000,
+            "bnb",
+            Some(56),
+            "https://bscscan.com/tx/{txid}",
+        ),
+        (
+            "POLYGON",
+            "Polygon",
+            ChainFamily::Evm,
+            64,
+            2_000,
+            "matic",
+            Some(137),
+            "https://polygonscan.com/tx/{txid}",
+        ),
     ]
     .into_iter()
     .map(builtin_chain)

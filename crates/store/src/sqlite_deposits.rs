@@ -5,9 +5,9 @@ use ccgate_ledger::MerchantId;
 use secrecy::{ExposeSecret, SecretSlice};
 
 use crate::deposits::{
-    ChainTransfer, Checkout, ConfirmingPayment, DepositAddress, DepositCredit, DepositStore, MerchantSettings,
-    NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook, SeenTransfer, WebhookAttempt,
-    WebhookCounts, WebhookNext, WebhookRow,
+    ChainTransfer, Checkout, ConfirmingPayment, DepositAddress, DepositCredit, DepositStore,
+    MerchantSettings, NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook, SeenTransfer,
+    WebhookAttempt, WebhookCounts, WebhookNext, WebhookRow,
 };
 use crate::rows::{
     ADDRESS_COLUMNS, CHECKOUT_COLUMNS, ORDER_COLUMNS, TRANSFER_COLUMNS, WEBHOOK_COLUMNS,
@@ -534,7 +534,9 @@ impl DepositStore for SqliteStore {
             return Ok(None);
         }
         Ok(Some(ConfirmingPayment {
-            block_height: block.map(|height| to_u64(height, "block height")).transpose()?,
+            block_height: block
+                .map(|height| to_u64(height, "block height"))
+                .transpose()?,
         }))
     }
 

@@ -14,13 +14,12 @@ use ccgate_ledger::{
     TokenId,
 };
 use ccgate_store::{
-    ConfirmingPayment,
-    BlockLink, CachingStore, ChainTransfer, Checkout, CwalletAccount, DepositAddress,
-    DepositCredit, DepositStore, DevnetReorg, EntryMeta, MasterKey, MerchantSettings,
-    MerchantStatus, NewDeposit, NewWebhook, Order, OrderPayment, OutboxStore, PayoutInsert,
-    PayoutStore, PgStore, ReorgIncident, ReorgStore, RollBack, SandboxStore, SeenTransfer,
-    SignedPayout, SignedSweep, SnapshotStore, SqliteStore, Store, StoreError, StoredClock,
-    SweepInsert, SweepSettlement, SweepStore, TakenFault, TransferKey, WebhookAttempt,
+    BlockLink, CachingStore, ChainTransfer, Checkout, ConfirmingPayment, CwalletAccount,
+    DepositAddress, DepositCredit, DepositStore, DevnetReorg, EntryMeta, MasterKey,
+    MerchantSettings, MerchantStatus, NewDeposit, NewWebhook, Order, OrderPayment, OutboxStore,
+    PayoutInsert, PayoutStore, PgStore, ReorgIncident, ReorgStore, RollBack, SandboxStore,
+    SeenTransfer, SignedPayout, SignedSweep, SnapshotStore, SqliteStore, Store, StoreError,
+    StoredClock, SweepInsert, SweepSettlement, SweepStore, TakenFault, TransferKey, WebhookAttempt,
     WebhookCounts, WebhookFaults, WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore,
     generate_app_id, generate_app_secret, verify_ledger,
 };
@@ -673,7 +672,10 @@ where
         address: "0xtwin".into(),
         ..order_address.clone()
     };
-    assert_eq!(store.create_order(&twin, &twin_address).await.unwrap(), order);
+    assert_eq!(
+        store.create_order(&twin, &twin_address).await.unwrap(),
+        order
+    );
     assert_eq!(store.deposit_address("ETH", "0xtwin").await.unwrap(), None);
     assert_eq!(
         store.deposit_address("ETH", "0xorder").await.unwrap(),
@@ -766,7 +768,10 @@ where
             .iter()
             .map(|c| (c.key.as_str(), c.order_id.as_deref()))
             .collect::<Vec<_>>(),
-        vec![("key-3", Some("order-reserved")), ("key-1", Some("order-1"))]
+        vec![
+            ("key-3", Some("order-reserved")),
+            ("key-1", Some("order-1"))
+        ]
     );
 
     // A payment seen before its confirmations, then credited once.

@@ -141,7 +141,11 @@ fn checkout_urls_and_the_page_without_javascript() {
     assert_eq!(orders.len(), 1, "one order, chosen: {orders:?}");
     let detail = &orders[0]["order_detail"];
     assert_eq!(detail["product_name"], "Coffee <b>beans</b>");
-    assert_eq!(detail["order_id"], order_id.as_str(), "same id after the choice");
+    assert_eq!(
+        detail["order_id"],
+        order_id.as_str(),
+        "same id after the choice"
+    );
     assert_eq!(detail["created"], created, "created when the checkout was");
     assert_eq!(
         (
@@ -256,7 +260,10 @@ fn hosted_orders_exist_from_creation_and_the_page_follows_each_state() {
     choose(&gateway, &key, USDT_ERC20);
     let chosen = order_detail(&gateway, &merchant, "st-1");
     assert_eq!(chosen["order_id"], before["order_id"]);
-    assert_eq!(chosen["created"], before["created"], "created with the checkout");
+    assert_eq!(
+        chosen["created"], before["created"],
+        "created with the checkout"
+    );
     assert_eq!(
         (chosen["crypto"].as_str(), chosen["order_amount"].as_str()),
         (Some("USDT"), Some("15"))
@@ -282,7 +289,9 @@ fn hosted_orders_exist_from_creation_and_the_page_follows_each_state() {
         )),
         "{html}"
     );
-    assert!(html.contains(r#"<p class="countdown" id="countdown"></p><p class="muted" id="expiry">Expires at"#));
+    assert!(html.contains(
+        r#"<p class="countdown" id="countdown"></p><p class="muted" id="expiry">Expires at"#
+    ));
     assert!(!html.contains("id=\"return\""), "no way back before paying");
 
     // Underpaid: what is still due, on the same address.
@@ -332,9 +341,15 @@ fn hosted_orders_exist_from_creation_and_the_page_follows_each_state() {
         before["order_id"].as_str().unwrap()
     )));
     assert!(html.contains(r#"id="return" href="https://shop.example/thanks">Back to the shop<"#));
-    assert!(!html.contains("etherscan"), "a devnet txid is on no explorer");
+    assert!(
+        !html.contains("etherscan"),
+        "a devnet txid is on no explorer"
+    );
     assert_asks_for_nothing(&html);
-    assert_eq!(order_detail(&gateway, &merchant, "st-1")["status"], "Successful");
+    assert_eq!(
+        order_detail(&gateway, &merchant, "st-1")["status"],
+        "Successful"
+    );
 
     // Expired, network chosen: no address, what to do if already paid.
     let late = checkout_key(
@@ -512,7 +527,8 @@ fn a_payer_pays_the_hosted_checkout_in_a_real_browser() {
     let shots: Vec<PathBuf> = states
         .iter()
         .flat_map(|state| {
-            ["desktop", "phone"].map(|size| screenshots.join(format!("checkout-{state}-{size}.png")))
+            ["desktop", "phone"]
+                .map(|size| screenshots.join(format!("checkout-{state}-{size}.png")))
         })
         .collect();
     for shot in &shots {

@@ -94,7 +94,10 @@ pub async fn bill_info(
             withdrawals.push(super::withdrawals::withdraw_info(&state, &withdrawal)?);
         }
     }
-    match (orders.is_empty() && unchosen.is_empty(), withdrawals.is_empty()) {
+    match (
+        orders.is_empty() && unchosen.is_empty(),
+        withdrawals.is_empty(),
+    ) {
         (false, false) => return Err(Failure::MixedOrderKinds),
         (true, false) => return success(&withdrawals),
         _ => {}

@@ -10,9 +10,9 @@ use ccgate_ledger::MerchantId;
 use secrecy::{ExposeSecret, SecretSlice};
 
 use crate::deposits::{
-    ChainTransfer, Checkout, ConfirmingPayment, DepositAddress, DepositCredit, DepositStore, MerchantSettings,
-    NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook, SeenTransfer, WebhookAttempt,
-    WebhookCounts, WebhookNext, WebhookRow,
+    ChainTransfer, Checkout, ConfirmingPayment, DepositAddress, DepositCredit, DepositStore,
+    MerchantSettings, NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook, SeenTransfer,
+    WebhookAttempt, WebhookCounts, WebhookNext, WebhookRow,
 };
 use crate::postgres::post_entries_in;
 use crate::rows::{
@@ -541,7 +541,9 @@ impl DepositStore for PgStore {
             return Ok(None);
         }
         Ok(Some(ConfirmingPayment {
-            block_height: block.map(|height| to_u64(height, "block height")).transpose()?,
+            block_height: block
+                .map(|height| to_u64(height, "block height"))
+                .transpose()?,
         }))
     }
 

@@ -224,7 +224,11 @@ async fn confirmations(
     block: u64,
     now_ms: i64,
 ) -> Result<(u64, u64), Failure> {
-    let height = state.chains.get(chain.code.as_str())?.height(now_ms).await?;
+    let height = state
+        .chains
+        .get(chain.code.as_str())?
+        .height(now_ms)
+        .await?;
     let required = chain.confirmations_required.max(1);
     let seen = height.saturating_add(1).saturating_sub(block).min(required);
     Ok((seen, required))

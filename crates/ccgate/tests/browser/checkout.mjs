@@ -124,6 +124,14 @@ try {
   check(/^\d+ of 12 confirmations$/.test(confirming), `confirmations read "${confirming}"`);
   check(!(await page.isVisible('#address')), 'confirming: the address is still asked for');
   await shoot(page, 'confirming');
+  // More blocks: the count follows without the page being reloaded.
+  const seenBefore = Number(await text(page, '#confirmations-seen'));
+  await page.evaluate(() => { window.notReloaded = true; });
+  await advance('36s');
+  await page.waitForFunction((before) => Number(document.getElementById('confirmations-seen').textContent) > before,
+    seenBefore, { timeout: 30_000 });
+  check(await page.evaluate(() => window.notReloaded === true), 'the page reloaded to count confirmations');
+  check(Number(await page.getAttribute('#confirmations-bar', 'value')) > seenBefore, 'the bar did not move');
 
   // Paid: a receipt and the way back to the shop.
   await advance('5m');

@@ -147,7 +147,10 @@ fn every_endpoint_answers_as_the_document_says() {
             r#"{"product_price":"5","merchant_order_id":"h-1","product_name":"Tea"}"#.into(),
         ),
         // A native order and a hosted one whose payer has not chosen yet.
-        ("bill/info", r#"{"merchant_order_ids":["o-1","h-1"]}"#.into()),
+        (
+            "bill/info",
+            r#"{"merchant_order_ids":["o-1","h-1"]}"#.into(),
+        ),
         (
             "withdraw",
             format!(

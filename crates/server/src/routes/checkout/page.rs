@@ -43,7 +43,8 @@ h2 { font-size: 1.05rem; margin: 1rem 0 .5rem; }
 .countdown { margin: .75rem 0 0; font-size: 1.25rem; font-weight: 600; font-variant-numeric: tabular-nums; }
 .receipt { display: grid; grid-template-columns: max-content 1fr; gap: .25rem .75rem; margin: 1rem 0; }
 .receipt dt { opacity: .75; }
-.receipt dd { margin: 0; word-break: break-all; }
+.receipt dd { margin: 0; overflow-wrap: anywhere; }
+.txid { word-break: break-all; }
 .shop { display: inline-block; margin-top: .5rem; padding: .6rem 1rem; border-radius: 6px; background: var(--accent); color: #fff; text-decoration: none; }
 .muted { opacity: .75; font-size: .9rem; }
 "#;

@@ -141,6 +141,8 @@ struct ChainSection {
     block_time_ms: u64,
     #[serde(default)]
     logo: String,
+    evm_chain_id: Option<u64>,
+    explorer_tx_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -476,6 +478,7 @@ impl Settings {
                 let (chains, coins) = registry.into_parts();
                 let (live, disabled): (Vec<Chain>, Vec<Chain>) = chains
                     .into_iter()
+                    .map(|chain| follow_node(chain, &evm))
                     .partition(|chain| evm.contains_key(chain.code.as_str()));
                 disabled_chains = disabled.into_iter().map(|chain| chain.code).collect();
                 let coins = coins
@@ -516,6 +519,10 @@ impl Settings {
                         split.push(coin);
                     }
                 }
+                let chains = chains
+                    .into_iter()
+                    .map(|chain| follow_node(chain, &evm))
+                    .collect();
                 Registry::new(chains, split)
                     .map_err(|err| fail("allow_devnet_beside_live".to_owned(), err.to_string()))?
             }
@@ -699,6 +706,19 @@ fn status_from(code: u8) -> Result<AssetStatus, String> {
     }
 }
 
+/// A chain followed by a node is the network the node says: its chain id
+/// goes into payment URIs, and an explorer named for another network (a
+/// built-in mainnet one, while the node is a testnet) is dropped.
+fn follow_node(mut chain: Chain, evm: &BTreeMap<String, EvmNodeConfig>) -> Chain {
+    if let Some(node) = evm.get(chain.code.as_str())
+        && chain.evm_chain_id != Some(node.chain_id)
+    {
+        chain.evm_chain_id = Some(node.chain_id);
+        chain.explorer_tx_url = None;
+    }
+    chain
+}
+
 fn chain_from(section: &ChainSection) -> Result<Chain, String> {
     let family = match section.family.to_ascii_lowercase().as_str() {
         "evm" => ChainFamily::Evm,
@@ -720,6 +740,11 @@ fn chain_from(section: &ChainSection) -> Result<Chain, String> {
         confirmations_required: section.confirmations,
         block_time_ms: section.block_time_ms,
         logo: section.logo.clone(),
+        evm_chain_id: section.evm_chain_id.filter(|_| family == ChainFamily::Evm),
+        explorer_tx_url: section
+            .explorer_tx_url
+            .clone()
+            .filter(|url| !url.trim().is_empty()),
     })
 }
 
@@ -818,6 +843,44 @@ mod tests {
             parse("allow_private_webhooks = true")
                 .unwrap()
                 .allow_private_webhooks
+        );
+    }
+
+    #[test]
+    fn payment_links_follow_the_network_a_chain_really_is() {
+        let settings = parse(
+            "[[chains]]\ncode = \"ARB\"\nname = \"Arbitrum\"\nfamily = \"evm\"\nconfirmations = 20\n\
+             block_time_ms = 250\nevm_chain_id = 42161\nexplorer_tx_url = \"https://arbiscan.io/tx/{txid}\"",
+        )
+        .unwrap();
+        let arb = settings.registry.chain("ARB").unwrap();
+        assert_eq!(arb.evm_chain_id, Some(42161));
+        assert_eq!(
+            arb.explorer_tx("0x1").as_deref(),
+            Some("https://arbiscan.io/tx/0x1")
+        );
+        let eth = settings.registry.chain("ETH").unwrap();
+        assert_eq!(
+            (eth.evm_chain_id, eth.explorer_tx_url.is_some()),
+            (Some(1), true)
+        );
+        // A node on a testnet: its chain id, and no mainnet explorer.
+        let sepolia =
+            parse("[evm.ETH]\nrpc_url = \"http://127.0.0.1:8545\"\nchain_id = 11155111").unwrap();
+        let eth = sepolia.registry.chain("ETH").unwrap();
+        assert_eq!(
+            (eth.evm_chain_id, eth.explorer_tx_url.as_deref()),
+            (Some(11_155_111), None)
+        );
+        let mainnet =
+            parse("[evm.ETH]\nrpc_url = \"http://127.0.0.1:8545\"\nchain_id = 1").unwrap();
+        assert!(
+            mainnet
+                .registry
+                .chain("ETH")
+                .unwrap()
+                .explorer_tx_url
+                .is_some()
         );
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ccgate_ledger::{Amount, AssetStatus, Coin, Decimal, LedgerError, MerchantId, Rounding, Token};
 use ccgate_pricefeed::PriceSource;
-use ccgate_store::{Checkout, DepositStore, Order, OrderPayment};
+use ccgate_store::{Checkout, ConfirmingPayment, DepositStore, Order, OrderPayment};
 
 use crate::addresses::AddressBook;
 use crate::amounts::{fiat_price, positive_decimal};
@@ -37,6 +37,9 @@ pub struct HostedCheckoutRequest {
 
 /// What an order is made of, whichever endpoint asked for it.
 struct OrderDraft<'a> {
+    order_id: String,
+    /// Unix seconds: a hosted order was created with its checkout.
+    created_at: i64,
     kind: &'static str,
     merchant_order_id: &'a str,
     product_price: &'a str,
@@ -109,6 +112,15 @@ pub struct OrderProgress {
     pub paid: Amount,
     pub underpaid: bool,
     pub overpaid: bool,
+}
+
+/// An order's state with what it was derived from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderState {
+    pub progress: OrderProgress,
+    pub payments: Vec<OrderPayment>,
+    /// The earliest payment made in time still confirming, if any.
+    pub confirming: Option<ConfirmingPayment>,
 }
 
 /// Derived, never stored: paid in full by payments made before the order
@@ -211,6 +223,8 @@ impl Orders {
         }
         let created_at = now_unix_ms.div_euclid(1000);
         let draft = OrderDraft {
+            order_id: self.ids.next(now_unix_ms),
+            created_at,
             kind: NATIVE,
             merchant_order_id: &request.merchant_order_id,
             product_price: &request.product_price,
@@ -261,7 +275,9 @@ impl Orders {
             custom_value: request.custom_value.clone(),
             created_at,
             expires_at: created_at.saturating_add(i64::try_from(valid_secs).unwrap_or(i64::MAX)),
-            order_id: None,
+            // Reserved now, so `bill/info` answers with the same id before
+            // and after the payer's choice (decisions §8).
+            order_id: Some(self.ids.next(now_unix_ms)),
         };
         let stored = self.deposits.create_checkout(&checkout).await?;
         if stored.fingerprint == print {
@@ -274,8 +290,8 @@ impl Orders {
     }
 
     /// The payer picked a network on the hosted page: the order, at the rate
-    /// of this moment, valid until the checkout expires. Once chosen, the
-    /// choice stands.
+    /// of this moment, valid until the checkout expires, under the id and
+    /// creation time of the checkout. Once chosen, the choice stands.
     pub async fn choose_network(
         &self,
         checkout: &Checkout,
@@ -292,6 +308,8 @@ impl Orders {
         }
         let print = format!("{}|{}", checkout.key, token.id);
         let draft = OrderDraft {
+            order_id: self.hosted_order_id(checkout, now_unix_ms).await?,
+            created_at: checkout.created_at,
             kind: HOSTED,
             merchant_order_id: &checkout.merchant_order_id,
             product_price: &checkout.product_price,
@@ -303,22 +321,55 @@ impl Orders {
             remark: None,
             fingerprint: &print,
         };
-        let order = match self
+        match self
             .deposits
             .order_by_merchant_order_id(&checkout.app_id, &checkout.merchant_order_id, HOSTED)
             .await?
         {
             // A concurrent choice made it first; it stands.
-            Some(existing) => existing,
+            Some(existing) => Ok(existing),
             None => {
-                self.place(&checkout.app_id, coin, token, chain, &draft, now_unix_ms)
-                    .await?
+                let stored = self
+                    .place(&checkout.app_id, coin, token, chain, &draft, now_unix_ms)
+                    .await;
+                match stored {
+                    // A concurrent choice of another network won the race.
+                    Err(EngineError::DuplicateMerchantOrderId(_)) => self
+                        .deposits
+                        .order_by_merchant_order_id(
+                            &checkout.app_id,
+                            &checkout.merchant_order_id,
+                            HOSTED,
+                        )
+                        .await?
+                        .ok_or_else(|| {
+                            EngineError::OrderNotFound(checkout.merchant_order_id.clone())
+                        }),
+                    other => other,
+                }
             }
-        };
+        }
+    }
+
+    /// The id of a hosted checkout's order, chosen or not: reserved at
+    /// creation, or now for a checkout stored before ids were reserved (the
+    /// first reservation stands).
+    pub async fn hosted_order_id(
+        &self,
+        checkout: &Checkout,
+        now_unix_ms: i64,
+    ) -> Result<String, EngineError> {
+        if let Some(order_id) = &checkout.order_id {
+            return Ok(order_id.clone());
+        }
         self.deposits
-            .attach_checkout_order(&checkout.key, &order.order_id)
+            .attach_checkout_order(&checkout.key, &self.ids.next(now_unix_ms))
             .await?;
-        Ok(order)
+        self.deposits
+            .checkout(&checkout.key)
+            .await?
+            .and_then(|stored| stored.order_id)
+            .ok_or_else(|| EngineError::OrderNotFound(checkout.merchant_order_id.clone()))
     }
 
     /// The order a hosted checkout's payer chose, if any.
@@ -334,16 +385,32 @@ impl Orders {
         &self,
         order: &Order,
         now_unix_secs: i64,
-    ) -> Result<(OrderProgress, Vec<OrderPayment>), EngineError> {
+    ) -> Result<OrderState, EngineError> {
         let payments = self.deposits.order_payments(&order.order_id).await?;
         let confirming = self
             .deposits
-            .order_has_unconfirmed_payment(&order.order_id, order.expires_at.saturating_mul(1000))
+            .order_confirming_payment(&order.order_id, order.expires_at.saturating_mul(1000))
             .await?;
-        Ok((
-            order_progress(order, &payments, confirming, now_unix_secs),
+        Ok(OrderState {
+            progress: order_progress(order, &payments, confirming.is_some(), now_unix_secs),
             payments,
-        ))
+            confirming,
+        })
+    }
+
+    /// What a hosted checkout's price comes to on a network at this moment's
+    /// rate, in the coin's base units: what choosing it would ask for.
+    pub fn hosted_quote(
+        &self,
+        coin: &Coin,
+        token: &Token,
+        product_price: &str,
+        now_unix_ms: i64,
+    ) -> Result<Amount, EngineError> {
+        let token_rate = self.prices.coin_price(&coin.id, now_unix_ms)?;
+        Ok(self
+            .amount_due(coin, token, product_price, "USD", token_rate)?
+            .0)
     }
 
     /// Prices, addresses and stores a new order.
@@ -365,13 +432,12 @@ impl Orders {
         let token_rate = self.prices.coin_price(&coin.id, now_unix_ms)?;
         let (order_amount, fiat_rate) =
             self.amount_due(coin, token, draft.product_price, draft.currency, token_rate)?;
-        let order_id = self.ids.next(now_unix_ms);
         let address = self
             .addresses
-            .order_address(app_id, &order_id, chain, draft.notify_url)
+            .order_address(app_id, &draft.order_id, chain, draft.notify_url)
             .await?;
         let order = Order {
-            order_id,
+            order_id: draft.order_id.clone(),
             app_id: app_id.clone(),
             merchant_order_id: draft.merchant_order_id.to_owned(),
             kind: draft.kind.to_owned(),
@@ -386,7 +452,7 @@ impl Orders {
             fiat_rate: fiat_rate.to_string(),
             token_rate: token_rate.to_string(),
             order_amount,
-            created_at: now_unix_ms.div_euclid(1000),
+            created_at: draft.created_at,
             expires_at: draft.expires_at,
             notify_url: draft.notify_url.map(str::to_owned),
             custom_value: draft.custom_value.map(str::to_owned),

@@ -329,7 +329,9 @@ impl Run<'_> {
     }
 
     async fn order_state(&self, order: &Order) -> Result<Value, EngineError> {
-        let (progress, payments) = self
+        let crate::orders::OrderState {
+            progress, payments, ..
+        } = self
             .triggers
             .orders
             .progress(order, self.now_ms().div_euclid(1000))

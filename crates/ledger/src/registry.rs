@@ -81,9 +81,34 @@ pub struct Chain {
     pub confirmations_required: u64,
     pub block_time_ms: u64,
     pub logo: String,
+    /// EIP-155 chain id of an EVM chain, for payment URIs (EIP-681).
+    pub evm_chain_id: Option<u64>,
+    /// A transaction's page on a block explorer, `{txid}` standing for its id.
+    pub explorer_tx_url: Option<String>,
 }
 
 impl Chain {
+    /// The explorer page of a transaction, if the chain names an explorer.
+    pub fn explorer_tx(&self, txid: &str) -> Option<String> {
+        self.explorer_tx_url
+            .as_deref()
+            .map(|template| template.replace("{txid}", txid))
+    }
+
+    /// Whether a token's `contract` is a contract address on this chain, not
+    /// the marker a native coin carries instead ("1" for ETH, "BTC").
+    pub fn is_contract(&self, contract: &str) -> bool {
+        match self.family {
+            ChainFamily::Evm => {
+                contract.len() == 42
+                    && contract.starts_with("0x")
+                    && contract[2..].bytes().all(|b| b.is_ascii_hexdigit())
+            }
+            ChainFamily::Tron => contract.len() == 34 && contract.starts_with('T'),
+            ChainFamily::Bitcoin => false,
+        }
+    }
+
     /// The highest block with the required confirmations while the chain is at
     /// `height` (a block `b` has `height - b + 1`); `None` while no block has.
     pub fn confirmed_height(&self, height: u64) -> Option<u64> {
@@ -311,13 +336,30 @@ const BUILTIN_PRICES: [(&str, &str); 7] = [
     (MATIC_COIN, "0.52"),
 ];
 
+/// (code, name, family, confirmations, block time in ms, native symbol,
+/// EVM chain id, explorer transaction URL)
+type ChainRow = (
+    &'static str,
+    &'static str,
+    ChainFamily,
+    u64,
+    u64,
+    &'static str,
+    Option<u64>,
+    &'static str,
+);
+
 fn builtin_chain(
-    code: &str,
-    name: &str,
-    family: ChainFamily,
-    confirmations_required: u64,
-    block_time_ms: u64,
-    native_symbol: &str,
+    (
+        code,
+        name,
+        family,
+        confirmations_required,
+        block_time_ms,
+        native_symbol,
+        evm_chain_id,
+        explorer,
+    ): ChainRow,
 ) -> Chain {
     Chain {
         code: ChainCode::new(code),
@@ -327,17 +369,67 @@ fn builtin_chain(
         block_time_ms,
         // CCPayment uses the chain's native coin icon as the chain logo.
         logo: icon(native_symbol),
+        evm_chain_id,
+        explorer_tx_url: Some(explorer.to_owned()),
     }
 }
 
 fn builtin_chains() -> Vec<Chain> {
-    vec![
-        builtin_chain("BTC", "Bitcoin", ChainFamily::Bitcoin, 2, 600_000, "btc"),
-        builtin_chain("ETH", "Ethereum", ChainFamily::Evm, 12, 12_000, "eth"),
-        builtin_chain("TRX", "Tron", ChainFamily::Tron, 20, 3_000, "trx"),
-        builtin_chain("BSC", "BNB Smart Chain", ChainFamily::Evm, 15, 3_000, "bnb"),
-        builtin_chain("POLYGON", "Polygon", ChainFamily::Evm, 64, 2_000, "matic"),
+    [
+        (
+            "BTC",
+            "Bitcoin",
+            ChainFamily::Bitcoin,
+            2,
+            600_000,
+            "btc",
+            None,
+            "https://mempool.space/tx/{txid}",
+        ),
+        (
+            "ETH",
+            "Ethereum",
+            ChainFamily::Evm,
+            12,
+            12_000,
+            "eth",
+            Some(1),
+            "https://etherscan.io/tx/{txid}",
+        ),
+        (
+            "TRX",
+            "Tron",
+            ChainFamily::Tron,
+            20,
+            3_000,
+            "trx",
+            None,
+            "https://tronscan.org/#/transaction/{txid}",
+        ),
+        (
+            "BSC",
+            "BNB Smart Chain",
+            ChainFamily::Evm,
+            15,
+            3_000,
+            "bnb",
+            Some(56),
+            "https://bscscan.com/tx/{txid}",
+        ),
+        (
+            "POLYGON",
+            "Polygon",
+            ChainFamily::Evm,
+            64,
+            2_000,
+            "matic",
+            Some(137),
+            "https://polygonscan.com/tx/{txid}",
+        ),
     ]
+    .into_iter()
+    .map(builtin_chain)
+    .collect()
 }
 
 const BITCOIN: &str = "BTC";
@@ -587,6 +679,31 @@ mod tests {
         assert_eq!(
             Registry::new(builtin_chains(), coins).map(|_| ()),
             Err(expected)
+        );
+    }
+
+    #[test]
+    fn native_coins_carry_no_contract_address() {
+        let registry = Registry::builtin();
+        let native: Vec<_> = registry
+            .coins()
+            .flat_map(|coin| coin.tokens.iter())
+            .filter(|token| {
+                registry
+                    .chain(token.chain.as_str())
+                    .is_some_and(|chain| !chain.is_contract(&token.contract))
+            })
+            .map(|token| format!("{} on {}", token.symbol, token.chain.as_str()))
+            .collect();
+        assert_eq!(native.len(), 5, "{native:?}");
+        for expected in ["ETH on ETH", "BTC on BTC", "TRX on TRX"] {
+            assert!(native.iter().any(|n| n == expected), "{native:?}");
+        }
+        let eth = registry.chain("ETH").unwrap();
+        assert_eq!(eth.evm_chain_id, Some(1));
+        assert_eq!(
+            eth.explorer_tx("0xab").as_deref(),
+            Some("https://etherscan.io/tx/0xab")
         );
     }
 

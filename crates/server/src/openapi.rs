@@ -25,6 +25,12 @@ fn decimal() -> Value {
     json!({"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?$"})
 }
 
+/// A decimal, or `""` where it is not known yet: a hosted checkout's order
+/// before the payer picks a network (decisions §8).
+fn decimal_or_empty() -> Value {
+    json!({"type": "string", "pattern": "^([0-9]+(\\.[0-9]+)?)?$"})
+}
+
 fn integer() -> Value {
     json!({"type": "integer"})
 }
@@ -84,12 +90,12 @@ fn schemas() -> Map<String, Value> {
         ("chain", string()),
         ("contract", string()),
         ("crypto", string()),
-        ("order_amount", decimal()),
+        ("order_amount", decimal_or_empty()),
         (
             "status",
             json!({"type": "string", "enum": ["Pending", "Processing", "Successful", "Expired", "Failed"]}),
         ),
-        ("token_rate", decimal()),
+        ("token_rate", decimal_or_empty()),
         ("created", integer()),
         ("paid_amount", decimal()),
         ("underpaid", boolean()),

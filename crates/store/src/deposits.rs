@@ -116,8 +116,17 @@ pub struct Checkout {
     pub custom_value: Option<String>,
     pub created_at: i64,
     pub expires_at: i64,
-    /// The order made when the payer picked a network.
+    /// The id of its order, reserved at creation; the order itself exists
+    /// once the payer picks a network. `None` only for checkouts stored
+    /// before ids were reserved, until [`DepositStore::attach_checkout_order`].
     pub order_id: Option<String>,
+}
+
+/// A payment to an order seen on chain, still confirming.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfirmingPayment {
+    /// Its block; `None` if it was seen before blocks were recorded with it.
+    pub block_height: Option<u64>,
 }
 
 /// A credited payment to an order.
@@ -304,8 +313,9 @@ pub trait DepositStore: Send + Sync + std::fmt::Debug + 'static {
     async fn set_chain_cursor(&self, chain: &str, scanned_height: u64) -> Result<(), StoreError>;
 
     /// Stores an order and its deposit address. If the merchant already has an
-    /// order of that kind with that merchant_order_id (a concurrent request),
-    /// nothing is written and that order is returned instead.
+    /// order of that kind with that merchant_order_id, or the order's id is
+    /// taken (a hosted checkout's reserved id, chosen twice at once), nothing
+    /// is written and the merchant's order of that kind is returned instead.
     async fn create_order(
         &self,
         order: &Order,
@@ -334,8 +344,15 @@ pub trait DepositStore: Send + Sync + std::fmt::Debug + 'static {
 
     async fn checkout(&self, key: &str) -> Result<Option<Checkout>, StoreError>;
 
-    /// Links the order the payer's choice created; `false` if one was linked
-    /// already (a concurrent choice won).
+    /// The merchant's hosted checkouts with these merchant_order_ids.
+    async fn checkouts_by_merchant_order_ids(
+        &self,
+        app_id: &MerchantId,
+        merchant_order_ids: &[String],
+    ) -> Result<Vec<Checkout>, StoreError>;
+
+    /// Reserves the order id of a checkout stored without one (before
+    /// checkouts got theirs at creation); `false` if it has one already.
     async fn attach_checkout_order(&self, key: &str, order_id: &str) -> Result<bool, StoreError>;
 
     /// Credited payments of an order, oldest first.
@@ -358,13 +375,13 @@ pub trait DepositStore: Send + Sync + std::fmt::Debug + 'static {
         log_index: u32,
     ) -> Result<Option<String>, StoreError>;
 
-    /// Whether the order has a payment made by `made_by_ms` that is seen but
-    /// not credited yet.
-    async fn order_has_unconfirmed_payment(
+    /// The order's earliest payment made by `made_by_ms` that is seen but not
+    /// credited yet, if any.
+    async fn order_confirming_payment(
         &self,
         order_id: &str,
         made_by_ms: i64,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Option<ConfirmingPayment>, StoreError>;
 
     async fn seen_cursor(&self, chain: &str) -> Result<Option<u64>, StoreError>;
 

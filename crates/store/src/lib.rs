@@ -33,9 +33,9 @@ use secrecy::SecretString;
 pub use cache::CachingStore;
 pub use credentials::{generate_app_id, generate_app_secret};
 pub use deposits::{
-    ChainTransfer, Checkout, DepositAddress, DepositCredit, DepositStore, MerchantSettings,
-    NewDeposit, NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook, SeenTransfer,
-    WebhookAttempt, WebhookCounts, WebhookNext, WebhookRow,
+    ChainTransfer, Checkout, ConfirmingPayment, DepositAddress, DepositCredit, DepositStore,
+    MerchantSettings, NewDeposit, NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook,
+    SeenTransfer, WebhookAttempt, WebhookCounts, WebhookNext, WebhookRow,
 };
 pub use error::StoreError;
 pub use history::{CreditHistory, CreditedDeposits};

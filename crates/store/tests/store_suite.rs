@@ -14,12 +14,12 @@ use ccgate_ledger::{
     TokenId,
 };
 use ccgate_store::{
-    BlockLink, CachingStore, ChainTransfer, Checkout, CwalletAccount, DepositAddress,
-    DepositCredit, DepositStore, DevnetReorg, EntryMeta, MasterKey, MerchantSettings,
-    MerchantStatus, NewDeposit, NewWebhook, Order, OrderPayment, OutboxStore, PayoutInsert,
-    PayoutStore, PgStore, ReorgIncident, ReorgStore, RollBack, SandboxStore, SeenTransfer,
-    SignedPayout, SignedSweep, SnapshotStore, SqliteStore, Store, StoreError, StoredClock,
-    SweepInsert, SweepSettlement, SweepStore, TakenFault, TransferKey, WebhookAttempt,
+    BlockLink, CachingStore, ChainTransfer, Checkout, ConfirmingPayment, CwalletAccount,
+    DepositAddress, DepositCredit, DepositStore, DevnetReorg, EntryMeta, MasterKey,
+    MerchantSettings, MerchantStatus, NewDeposit, NewWebhook, Order, OrderPayment, OutboxStore,
+    PayoutInsert, PayoutStore, PgStore, ReorgIncident, ReorgStore, RollBack, SandboxStore,
+    SeenTransfer, SignedPayout, SignedSweep, SnapshotStore, SqliteStore, Store, StoreError,
+    StoredClock, SweepInsert, SweepSettlement, SweepStore, TakenFault, TransferKey, WebhookAttempt,
     WebhookCounts, WebhookFaults, WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore,
     generate_app_id, generate_app_secret, verify_ledger,
 };
@@ -662,6 +662,21 @@ where
         store.deposit_address("ETH", "0xunused").await.unwrap(),
         None
     );
+    // Two choices of one hosted checkout share its reserved order id: the
+    // second writes nothing and gets the first.
+    let twin = Order {
+        pay_address: "0xtwin".into(),
+        ..order.clone()
+    };
+    let twin_address = DepositAddress {
+        address: "0xtwin".into(),
+        ..order_address.clone()
+    };
+    assert_eq!(
+        store.create_order(&twin, &twin_address).await.unwrap(),
+        order
+    );
+    assert_eq!(store.deposit_address("ETH", "0xtwin").await.unwrap(), None);
     assert_eq!(
         store.deposit_address("ETH", "0xorder").await.unwrap(),
         Some(order_address)
@@ -727,6 +742,37 @@ where
         Some("order-1".into())
     );
     assert_eq!(store.checkout("key-2").await.unwrap(), None);
+    // A checkout stored with its order id reserved keeps it, and is found by
+    // its merchant_order_id before any order exists.
+    let reserved = Checkout {
+        key: "key-3".into(),
+        merchant_order_id: "shop-hosted-2".into(),
+        order_id: Some("order-reserved".into()),
+        ..checkout.clone()
+    };
+    assert_eq!(store.create_checkout(&reserved).await.unwrap(), reserved);
+    assert!(
+        !store
+            .attach_checkout_order("key-3", "order-other")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .checkouts_by_merchant_order_ids(
+                &merchant,
+                &["shop-hosted-2".into(), "nope".into(), "shop-hosted".into()]
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| (c.key.as_str(), c.order_id.as_deref()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("key-3", Some("order-reserved")),
+            ("key-1", Some("order-1"))
+        ]
+    );
 
     // A payment seen before its confirmations, then credited once.
     let seen = SeenTransfer {
@@ -763,17 +809,21 @@ where
         Some("record-1".into())
     );
     assert_eq!(store.seen_record_id("ETH", "0x01", 1).await.unwrap(), None);
-    assert!(
+    assert_eq!(
         store
-            .order_has_unconfirmed_payment("order-1", NOW_MS)
+            .order_confirming_payment("order-1", NOW_MS)
             .await
-            .unwrap()
+            .unwrap(),
+        Some(ConfirmingPayment {
+            block_height: Some(3)
+        })
     );
-    assert!(
-        !store
-            .order_has_unconfirmed_payment("order-1", NOW_MS - 1)
+    assert_eq!(
+        store
+            .order_confirming_payment("order-1", NOW_MS - 1)
             .await
-            .unwrap()
+            .unwrap(),
+        None
     );
 
     let deposit = NewDeposit {
@@ -823,11 +873,12 @@ where
     assert_eq!(store.chain_cursor("ETH").await.unwrap(), Some(7));
     assert_eq!(store.journal().await.unwrap().len(), 1);
     assert_eq!(available(store, &merchant).await, 999_500);
-    assert!(
-        !store
-            .order_has_unconfirmed_payment("order-1", NOW_MS)
+    assert_eq!(
+        store
+            .order_confirming_payment("order-1", NOW_MS)
             .await
-            .unwrap()
+            .unwrap(),
+        None
     );
     assert_eq!(
         store.order_payments("order-1").await.unwrap(),

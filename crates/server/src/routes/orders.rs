@@ -7,7 +7,7 @@ use ccgate_api::orders::{
     BillCreateRequest, BillCreated, BillInfo, BillInfoRequest, OrderDetail, Refund, Trade,
 };
 use ccgate_api::request::Fields;
-use ccgate_engine::orders::NativeOrderRequest;
+use ccgate_engine::orders::{HOSTED, NativeOrderRequest, OrderState, OrderStatus};
 use ccgate_ledger::Amount;
 
 use super::{success, token_for_network};
@@ -71,6 +71,19 @@ pub async fn bill_info(
         .deposits
         .orders_by_merchant_order_ids(&merchant.app_id, &request.merchant_order_ids)
         .await?;
+    // Hosted checkouts whose payer has not picked a network yet: their order
+    // exists from creation, without a coin (decisions §8).
+    let unchosen: Vec<_> = state
+        .deposits
+        .checkouts_by_merchant_order_ids(&merchant.app_id, &request.merchant_order_ids)
+        .await?
+        .into_iter()
+        .filter(|checkout| {
+            !orders.iter().any(|order| {
+                order.kind == HOSTED && order.merchant_order_id == checkout.merchant_order_id
+            })
+        })
+        .collect();
     let mut withdrawals = Vec::new();
     for id in &request.merchant_order_ids {
         if let Some(withdrawal) = state
@@ -81,15 +94,21 @@ pub async fn bill_info(
             withdrawals.push(super::withdrawals::withdraw_info(&state, &withdrawal)?);
         }
     }
-    match (orders.is_empty(), withdrawals.is_empty()) {
+    match (
+        orders.is_empty() && unchosen.is_empty(),
+        withdrawals.is_empty(),
+    ) {
         (false, false) => return Err(Failure::MixedOrderKinds),
         (true, false) => return success(&withdrawals),
         _ => {}
     }
-    let now_secs = state.clock.now_unix_ms().div_euclid(1000);
-    let mut answer = Vec::with_capacity(orders.len());
+    let now_ms = state.clock.now_unix_ms();
+    let now_secs = now_ms.div_euclid(1000);
+    let mut answer = Vec::with_capacity(orders.len() + unchosen.len());
     for order in orders {
-        let (progress, payments) = state.orders.progress(&order, now_secs).await?;
+        let OrderState {
+            progress, payments, ..
+        } = state.orders.progress(&order, now_secs).await?;
         let found = state.registry.token(&order.token_id);
         let (crypto, contract, precision) = match found {
             Some((coin, token)) => (coin.symbol.clone(), token.contract.clone(), coin.precision),
@@ -154,6 +173,28 @@ pub async fn bill_info(
             },
             trade_list,
             refund_list,
+        });
+    }
+    for checkout in &unchosen {
+        let status = if now_secs > checkout.expires_at {
+            OrderStatus::Expired
+        } else {
+            OrderStatus::Pending
+        };
+        answer.push(BillInfo {
+            order_detail: OrderDetail {
+                order_id: state.orders.hosted_order_id(checkout, now_ms).await?,
+                product_price: checkout.product_price.clone(),
+                denominated_currency: "USD".to_owned(),
+                product_name: checkout.product_name.clone(),
+                merchant_order_id: checkout.merchant_order_id.clone(),
+                status: status.as_str().to_owned(),
+                created: checkout.created_at,
+                paid_amount: "0".to_owned(),
+                ..OrderDetail::default()
+            },
+            trade_list: Vec::new(),
+            refund_list: Vec::new(),
         });
     }
     success(&answer)

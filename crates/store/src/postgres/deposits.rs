@@ -10,9 +10,9 @@ use ccgate_ledger::MerchantId;
 use secrecy::{ExposeSecret, SecretSlice};
 
 use crate::deposits::{
-    ChainTransfer, Checkout, DepositAddress, DepositCredit, DepositStore, MerchantSettings,
-    NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook, SeenTransfer, WebhookAttempt,
-    WebhookCounts, WebhookNext, WebhookRow,
+    ChainTransfer, Checkout, ConfirmingPayment, DepositAddress, DepositCredit, DepositStore,
+    MerchantSettings, NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook, SeenTransfer,
+    WebhookAttempt, WebhookCounts, WebhookNext, WebhookRow,
 };
 use crate::postgres::post_entries_in;
 use crate::rows::{
@@ -287,7 +287,7 @@ impl DepositStore for PgStore {
             "INSERT INTO orders ({ORDER_COLUMNS})
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
                      $17, $18, $19, $20)
-             ON CONFLICT (app_id, merchant_order_id, kind) DO NOTHING"
+             ON CONFLICT DO NOTHING"
         ))
         .bind(&order.order_id)
         .bind(order.app_id.as_str())
@@ -386,7 +386,7 @@ impl DepositStore for PgStore {
     async fn create_checkout(&self, checkout: &Checkout) -> Result<Checkout, StoreError> {
         sqlx::query(&format!(
             "INSERT INTO checkouts ({CHECKOUT_COLUMNS})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
              ON CONFLICT (app_id, merchant_order_id) DO NOTHING"
         ))
         .bind(&checkout.key)
@@ -400,6 +400,7 @@ impl DepositStore for PgStore {
         .bind(&checkout.custom_value)
         .bind(checkout.created_at)
         .bind(checkout.expires_at)
+        .bind(&checkout.order_id)
         .execute(&self.pool)
         .await?;
         let row = sqlx::query(&format!(
@@ -420,6 +421,27 @@ impl DepositStore for PgStore {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(checkout_from_row).transpose()
+    }
+
+    async fn checkouts_by_merchant_order_ids(
+        &self,
+        app_id: &MerchantId,
+        merchant_order_ids: &[String],
+    ) -> Result<Vec<Checkout>, StoreError> {
+        let mut checkouts = Vec::new();
+        for merchant_order_id in merchant_order_ids {
+            let row = sqlx::query(&format!(
+                "SELECT {CHECKOUT_COLUMNS} FROM checkouts WHERE app_id = $1 AND merchant_order_id = $2"
+            ))
+            .bind(app_id.as_str())
+            .bind(merchant_order_id)
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = row {
+                checkouts.push(checkout_from_row(&row)?);
+            }
+        }
+        Ok(checkouts)
     }
 
     async fn attach_checkout_order(&self, key: &str, order_id: &str) -> Result<bool, StoreError> {
@@ -499,24 +521,30 @@ impl DepositStore for PgStore {
         .await?)
     }
 
-    async fn order_has_unconfirmed_payment(
+    async fn order_confirming_payment(
         &self,
         order_id: &str,
         made_by_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let found: bool = sqlx::query_scalar(
-            "SELECT EXISTS (
-                 SELECT 1 FROM seen_transfers s
-                 WHERE s.order_id = $1 AND s.block_time_ms <= $2
-                   AND NOT EXISTS (SELECT 1 FROM deposits d
-                                   WHERE d.chain = s.chain AND d.txid = s.txid
-                                     AND d.log_index = s.log_index))",
+    ) -> Result<Option<ConfirmingPayment>, StoreError> {
+        let (count, block): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), MIN(s.block_height) FROM seen_transfers s
+             WHERE s.order_id = $1 AND s.block_time_ms <= $2
+               AND NOT EXISTS (SELECT 1 FROM deposits d
+                               WHERE d.chain = s.chain AND d.txid = s.txid
+                                 AND d.log_index = s.log_index)",
         )
         .bind(order_id)
         .bind(made_by_ms)
         .fetch_one(&self.pool)
         .await?;
-        Ok(found)
+        if count == 0 {
+            return Ok(None);
+        }
+        Ok(Some(ConfirmingPayment {
+            block_height: block
+                .map(|height| to_u64(height, "block height"))
+                .transpose()?,
+        }))
     }
 
     async fn seen_cursor(&self, chain: &str) -> Result<Option<u64>, StoreError> {

@@ -15,8 +15,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
 use ccgate_api::orders::{ConciseUrlRequest, PaymentUrl};
 use ccgate_api::request::Fields;
-use ccgate_engine::orders::HostedCheckoutRequest;
-use ccgate_ledger::TokenId;
+use ccgate_engine::orders::{HostedCheckoutRequest, OrderState, OrderStatus};
+use ccgate_ledger::{Amount, AssetStatus, Chain, Token, TokenId};
 use ccgate_store::{Checkout, MerchantStatus};
 use serde::Deserialize;
 use serde_json::json;
@@ -158,37 +158,155 @@ pub async fn show(State(state): State<AppState>, Path(key): Path<String>) -> Res
     }
 }
 
+/// The merchant's name as the payer sees it.
+async fn merchant_name(state: &AppState, checkout: &Checkout) -> Result<String, Failure> {
+    Ok(state
+        .store
+        .list_merchants()
+        .await?
+        .into_iter()
+        .find(|merchant| merchant.app_id == checkout.app_id)
+        .map(|merchant| merchant.name)
+        .filter(|name| !name.trim().is_empty())
+        .unwrap_or_else(|| "the merchant".to_owned()))
+}
+
+/// A contract token's standard ("ERC20"); nothing for a chain's own coin,
+/// which the registry labels with its network all the same.
+fn standard<'a>(chain: &Chain, token: &'a Token) -> Option<&'a str> {
+    chain
+        .is_contract(&token.contract)
+        .then_some(token.network.as_str())
+}
+
+/// Every enabled coin and network, with the price in it at this moment.
+fn network_options<'a>(
+    state: &'a AppState,
+    checkout: &Checkout,
+    now_ms: i64,
+) -> Vec<page::NetworkOption<'a>> {
+    let registry = &state.registry;
+    let mut options = Vec::new();
+    for coin in registry.coins().filter(|c| c.status == AssetStatus::Normal) {
+        for token in coin
+            .tokens
+            .iter()
+            .filter(|t| t.status == AssetStatus::Normal)
+        {
+            let Some(chain) = registry.chain(token.chain.as_str()) else {
+                continue;
+            };
+            let quote = state
+                .orders
+                .hosted_quote(coin, token, &checkout.product_price, now_ms)
+                .ok()
+                .map(|amount| amount.to_decimal_string(coin.precision));
+            options.push(page::NetworkOption {
+                token_id: token.id.as_str(),
+                symbol: &coin.symbol,
+                chain_code: chain.code.as_str(),
+                chain_name: &chain.name,
+                standard: standard(chain, token),
+                quote,
+            });
+        }
+    }
+    options
+}
+
+/// (seen, required) confirmations of a payment in `block`.
+async fn confirmations(
+    state: &AppState,
+    chain: &Chain,
+    block: u64,
+    now_ms: i64,
+) -> Result<(u64, u64), Failure> {
+    let height = state
+        .chains
+        .get(chain.code.as_str())?
+        .height(now_ms)
+        .await?;
+    let required = chain.confirmations_required.max(1);
+    let seen = height.saturating_add(1).saturating_sub(block).min(required);
+    Ok((seen, required))
+}
+
 async fn render(state: &AppState, key: &str) -> Result<Response, Failure> {
     let Some(checkout) = find_checkout(state, key).await? else {
         return Ok(not_found());
     };
-    let now_secs = state.clock.now_unix_ms().div_euclid(1000);
+    let merchant_name = merchant_name(state, &checkout).await?;
+    let now_ms = state.clock.now_unix_ms();
+    let now_secs = now_ms.div_euclid(1000);
     let Some(order) = state.orders.checkout_order(&checkout).await? else {
-        let expired = now_secs > checkout.expires_at;
-        return Ok(html(
-            StatusCode::OK,
-            page::choose(&checkout, &state.registry, expired),
-        ));
+        let order_id = state.orders.hosted_order_id(&checkout, now_ms).await?;
+        let view = page::ChoiceView {
+            checkout: &checkout,
+            merchant_name: &merchant_name,
+            order_id: &order_id,
+            options: network_options(state, &checkout, now_ms),
+            expired: now_secs > checkout.expires_at,
+        };
+        return Ok(html(StatusCode::OK, page::choose(&view)));
     };
-    let (progress, _) = state.orders.progress(&order, now_secs).await?;
+    let OrderState {
+        progress,
+        payments,
+        confirming,
+    } = state.orders.progress(&order, now_secs).await?;
     let Some((coin, token)) = state.registry.token(&order.token_id) else {
         return Err(Failure::Internal(format!(
             "order {} has an unknown token",
             order.order_id
         )));
     };
-    let chain_name = state
+    let chain = state
         .registry
         .chain(&order.chain)
-        .map_or_else(|| order.chain.clone(), |c| c.name.clone());
+        .ok_or_else(|| Failure::chain_not_supported(&order.chain))?;
+    let print = |amount: Amount| amount.to_decimal_string(coin.precision);
+    let still_due = (progress.status == OrderStatus::Pending && progress.underpaid)
+        .then(|| order.order_amount.checked_sub(progress.paid))
+        .flatten();
+    let confirmations = match confirming.and_then(|payment| payment.block_height) {
+        Some(block) if progress.status == OrderStatus::Processing => {
+            Some(confirmations(state, chain, block, now_ms).await?)
+        }
+        _ => None,
+    };
+    // A devnet's transactions are on no explorer.
+    let on_explorer = state.chains.devnet(chain.code.as_str()).is_err();
+    let receipts = payments
+        .iter()
+        .map(|payment| page::Receipt {
+            amount: print(payment.amount),
+            txid: payment.txid.clone(),
+            explorer_url: on_explorer
+                .then(|| chain.explorer_tx(&payment.txid))
+                .flatten(),
+            pay_time: payment.pay_time,
+        })
+        .collect();
     let view = page::PaymentView {
         checkout: &checkout,
+        merchant_name: &merchant_name,
         order: &order,
         symbol: &coin.symbol,
-        network: &token.network,
-        chain_name: &chain_name,
-        amount: order.order_amount.to_decimal_string(coin.precision),
-        status: progress.status.as_str(),
+        chain_name: &chain.name,
+        standard: standard(chain, token),
+        status: progress.status,
+        order_amount: print(order.order_amount),
+        paid: print(progress.paid),
+        still_due: still_due.map(print),
+        payment_uri: page::payment_uri(
+            chain,
+            token,
+            coin.precision,
+            &order.pay_address,
+            still_due.unwrap_or(order.order_amount),
+        ),
+        confirmations,
+        receipts,
         now_secs,
     };
     Ok(html(StatusCode::OK, page::payment(&view)))
@@ -250,18 +368,35 @@ pub async fn status(State(state): State<AppState>, Path(key): Path<String>) -> R
                 "now": now_secs,
             }),
             Some(order) => {
-                let (progress, _) = state.orders.progress(&order, now_secs).await?;
-                let precision = state.registry.coin(&order.coin_id).map(|c| c.precision);
-                let print = |amount: ccgate_ledger::Amount| {
-                    precision.map_or_else(String::new, |p| amount.to_decimal_string(p))
+                let OrderState {
+                    progress,
+                    confirming,
+                    ..
+                } = state.orders.progress(&order, now_secs).await?;
+                let Some(coin) = state.registry.coin(&order.coin_id) else {
+                    return Err(Failure::Internal(format!(
+                        "order {} has an unknown coin",
+                        order.order_id
+                    )));
                 };
-                json!({
+                let print = |amount: Amount| amount.to_decimal_string(coin.precision);
+                let mut answer = json!({
                     "status": progress.status.as_str(),
                     "paid_amount": print(progress.paid),
                     "order_amount": print(order.order_amount),
                     "expires_at": order.expires_at,
                     "now": now_secs,
-                })
+                });
+                let block = confirming.and_then(|payment| payment.block_height);
+                if let (Some(block), Some(chain), OrderStatus::Processing) =
+                    (block, state.registry.chain(&order.chain), progress.status)
+                {
+                    let (seen, required) =
+                        confirmations(&state, chain, block, state.clock.now_unix_ms()).await?;
+                    answer["confirmations"] = json!(seen);
+                    answer["confirmations_required"] = json!(required);
+                }
+                answer
             }
         };
         Ok::<_, Failure>(Some(answer))

@@ -41,6 +41,8 @@ pub enum EngineError {
     ValidityOutOfRange { max_secs: u64 },
     #[error("merchant_order_id {0:?} was already used with different parameters")]
     DuplicateMerchantOrderId(String),
+    #[error("merchant_order_id {id:?} is already used by one of this merchant's {by}")]
+    MerchantOrderIdTaken { id: String, by: &'static str },
     #[error(transparent)]
     Price(#[from] ccgate_pricefeed::PriceError),
     #[error("sandbox: {0}")]

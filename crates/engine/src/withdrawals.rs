@@ -19,6 +19,7 @@ use ccgate_store::{
 };
 
 use crate::amounts::positive_amount;
+use crate::orders::{OrderIdUser, merchant_order_id_user};
 use crate::{EngineError, RecordIds};
 
 /// Open withdrawals one worker tick looks at.
@@ -128,6 +129,17 @@ impl Withdrawals {
             .await?
         {
             return same_or_duplicate(existing, &print, &request.merchant_order_id);
+        }
+        if let Some(user) = merchant_order_id_user(
+            self.deposits.as_ref(),
+            self.withdrawals.as_ref(),
+            app_id,
+            &request.merchant_order_id,
+            OrderIdUser::Withdrawal,
+        )
+        .await?
+        {
+            return Err(user.refusal(&request.merchant_order_id));
         }
         // Also to a Cwallet id: free and instant, each one still costs a
         // webhook, so without a floor a flood of dust withdrawals is free.

@@ -133,7 +133,8 @@ impl Failure {
             Failure::Engine(EngineError::CurrencyNotSupported(_)) => Code::CurrencyNotSupported,
             Failure::Engine(EngineError::AmountInvalid(_)) => Code::AmountInvalid,
             Failure::Engine(EngineError::ValidityOutOfRange { .. }) => Code::ParamInvalid,
-            Failure::Engine(EngineError::DuplicateMerchantOrderId(_)) => {
+            Failure::Engine(EngineError::DuplicateMerchantOrderId(_))
+            | Failure::Engine(EngineError::MerchantOrderIdTaken { .. }) => {
                 Code::DuplicateMerchantOrderId
             }
             Failure::Chain(ChainError::InvalidAddress(_)) => Code::AddressInvalid,

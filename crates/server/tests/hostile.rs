@@ -274,6 +274,7 @@ async fn app_state(store: Arc<SqliteStore>, registry: Registry) -> AppState {
         Arc::new(fiat_rates),
         Arc::clone(&addresses),
         store.clone(),
+        store.clone(),
     ));
     let withdrawals = Arc::new(Withdrawals::new(
         Arc::clone(&registry),

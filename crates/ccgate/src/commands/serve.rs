@@ -75,6 +75,7 @@ pub async fn app_state<B: Backend>(
         Arc::new(settings.fiat_rates.clone()),
         Arc::clone(&addresses),
         backend.clone(),
+        backend.clone(),
     ));
     let withdrawals = Arc::new(Withdrawals::new(
         Arc::clone(&registry),

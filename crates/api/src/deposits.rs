@@ -8,8 +8,6 @@ use crate::request::Fields;
 /// `user_id` length bounds, in characters (spec §2.4).
 pub const USER_ID_CHARS_MIN: usize = 3;
 pub const USER_ID_CHARS_MAX: usize = 64;
-/// Longest `notify_url` accepted.
-pub const NOTIFY_URL_CHARS_MAX: usize = 2048;
 
 /// `payment/address/get` request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,13 +28,7 @@ impl PermanentAddressRequest {
                 max_chars: USER_ID_CHARS_MAX,
             });
         }
-        let notify_url = fields.optional_str(&["notify_url"])?;
-        if notify_url.is_some_and(|url| url.chars().count() > NOTIFY_URL_CHARS_MAX) {
-            return Err(RequestError::FieldTooLong {
-                field: "notify_url",
-                max_chars: NOTIFY_URL_CHARS_MAX,
-            });
-        }
+        let notify_url = fields.optional_url("notify_url")?;
         Ok(PermanentAddressRequest {
             user_id: user_id.to_owned(),
             chain: fields.required_str(&["chain"])?.trim().to_owned(),

@@ -29,6 +29,8 @@ pub enum RequestError {
         field: &'static str,
         max_chars: usize,
     },
+    #[error("{field} must be an http:// or https:// URL with a host")]
+    NotAnHttpUrl { field: &'static str },
     #[error("the Timestamp header must be unix seconds")]
     TimestampNotANumber,
     #[error(

@@ -54,7 +54,7 @@ impl BillCreateRequest {
                 .optional_str(&["denominated_currency", "fiat_currency"])?
                 .map(|c| c.trim().to_owned()),
             order_valid_period: fields.optional_u64(&["order_valid_period", "valid_timestamp"])?,
-            notify_url: bounded("notify_url", fields.optional_str(&["notify_url"])?)?,
+            notify_url: bounded("notify_url", fields.optional_url("notify_url")?)?,
             custom_value: bounded("custom_value", fields.optional_str(&["custom_value"])?)?,
             remark: bounded("remark", fields.optional_str(&["remark"])?)?,
         })
@@ -281,7 +281,7 @@ mod tests {
             ),
             Err(RequestError::FieldType {
                 field: "order_valid_period",
-                expected: "a whole number"
+                expected: "a positive whole number"
             })
         );
         assert_eq!(
@@ -336,8 +336,8 @@ impl ConciseUrlRequest {
             merchant_order_id: required("merchant_order_id", &["merchant_order_id"])?,
             product_name: required("product_name", &["product_name"])?,
             order_valid_period: fields.optional_u64(&["order_valid_period", "valid_timestamp"])?,
-            return_url: bounded("return_url", fields.optional_str(&["return_url"])?)?,
-            notify_url: bounded("notify_url", fields.optional_str(&["notify_url"])?)?,
+            return_url: bounded("return_url", fields.optional_url("return_url")?)?,
+            notify_url: bounded("notify_url", fields.optional_url("notify_url")?)?,
             custom_value: bounded("custom_value", fields.optional_str(&["custom_value"])?)?,
         })
     }

@@ -6,6 +6,32 @@ use serde_json::{Map, Value};
 
 use crate::RequestError;
 
+/// Longest URL a merchant may give the gateway to call or to send a payer to;
+/// endpoints may bound theirs tighter.
+pub const MERCHANT_URL_CHARS_MAX: usize = 2048;
+
+/// A URL a merchant gives the gateway (a `notify_url`, a `return_url`, the
+/// webhook URL): `http` or `https`, parseable, with a host, at most
+/// [`MERCHANT_URL_CHARS_MAX`] characters. Anything else (`javascript:`, `ftp:`,
+/// `file:`) would be stored and only fail, or do harm, when it is used.
+pub fn check_merchant_url(field: &'static str, text: &str) -> Result<(), RequestError> {
+    if text.chars().count() > MERCHANT_URL_CHARS_MAX {
+        return Err(RequestError::FieldTooLong {
+            field,
+            max_chars: MERCHANT_URL_CHARS_MAX,
+        });
+    }
+    match url::Url::parse(text) {
+        Ok(url)
+            if matches!(url.scheme(), "http" | "https")
+                && url.host_str().is_some_and(|host| !host.is_empty()) =>
+        {
+            Ok(())
+        }
+        _ => Err(RequestError::NotAnHttpUrl { field }),
+    }
+}
+
 /// The top-level fields of a request body, parsed once from the raw bytes that
 /// were signed.
 #[derive(Debug, Default)]
@@ -31,6 +57,15 @@ impl Fields {
             // serde_json's syntax errors name a line and column, never the input.
             Err(err) => Err(RequestError::InvalidJson(err.to_string())),
         }
+    }
+
+    /// An optional merchant URL (see [`check_merchant_url`]) under `name`.
+    pub fn optional_url(&self, name: &'static str) -> Result<Option<&str>, RequestError> {
+        let url = self.optional_str(&[name])?;
+        if let Some(text) = url {
+            check_merchant_url(name, text)?;
+        }
+        Ok(url)
     }
 
     /// Like [`Fields::optional_str`], but absence is an error naming the field.
@@ -65,9 +100,10 @@ impl Fields {
     /// An optional whole number (a JSON number, or digits in a string as some
     /// clients send); `null`, `""` and `0` are "not provided".
     pub fn optional_u64(&self, names: &[&'static str]) -> Result<Option<u64>, RequestError> {
+        // Negative numbers land here too: "positive" tells the client which.
         let wrong = RequestError::FieldType {
             field: names[0],
-            expected: "a whole number",
+            expected: "a positive whole number",
         };
         for name in names {
             let value = match self.0.get(*name) {
@@ -129,6 +165,55 @@ mod tests {
         Ok(fields
             .optional_str(&["coin_id", "token_id"])?
             .map(str::to_owned))
+    }
+
+    #[test]
+    fn merchant_urls_are_http_with_a_host() {
+        for good in [
+            "https://shop.example/hook",
+            "http://127.0.0.1:9000/hook?x=1",
+            "http://[::1]/hook",
+            "https://user:pw@shop.example:8443/a",
+        ] {
+            assert_eq!(check_merchant_url("notify_url", good), Ok(()), "{good}");
+        }
+        for bad in [
+            "ftp://x",
+            "javascript:alert(1)",
+            "not a url",
+            "file:///etc/passwd",
+            "http://",
+            "shop.example/hook",
+            "data:text/plain,hi",
+        ] {
+            assert_eq!(
+                check_merchant_url("notify_url", bad),
+                Err(RequestError::NotAnHttpUrl {
+                    field: "notify_url"
+                }),
+                "{bad}"
+            );
+        }
+        let long = format!(
+            "https://shop.example/{}",
+            "a".repeat(MERCHANT_URL_CHARS_MAX)
+        );
+        assert_eq!(
+            check_merchant_url("return_url", &long),
+            Err(RequestError::FieldTooLong {
+                field: "return_url",
+                max_chars: MERCHANT_URL_CHARS_MAX
+            })
+        );
+        let fields =
+            Fields::parse(br#"{"notify_url":"ftp://x","return_url":""}"#).unwrap_or_default();
+        assert_eq!(
+            fields.optional_url("notify_url"),
+            Err(RequestError::NotAnHttpUrl {
+                field: "notify_url"
+            })
+        );
+        assert_eq!(fields.optional_url("return_url"), Ok(None));
     }
 
     #[test]

@@ -30,6 +30,10 @@ pub struct Settings {
     /// Run `serve` as a sandbox (virtual clock, sandbox controls), as
     /// `serve --sandbox` does.
     pub sandbox: bool,
+    /// With live money, let webhooks reach loopback and private addresses
+    /// (a receiver on the gateway's host or network), as
+    /// `serve --allow-private-webhooks` does.
+    pub allow_private_webhooks: bool,
     /// The chains followed on a real EVM node, by chain code; the others run
     /// on the devnet (simulated mode, or live with the opt-in) or are disabled.
     pub evm: BTreeMap<String, EvmNodeConfig>,
@@ -96,6 +100,8 @@ struct File {
     /// belonging to separate devnet coins.
     #[serde(default)]
     allow_devnet_beside_live: bool,
+    #[serde(default)]
+    allow_private_webhooks: bool,
     /// Nodes of EVM chains, by chain code (`[evm.ETH]`).
     #[serde(default)]
     evm: BTreeMap<String, EvmSection>,
@@ -526,6 +532,7 @@ impl Settings {
             fiat_rates,
             price_feed,
             sandbox: file.sandbox,
+            allow_private_webhooks: file.allow_private_webhooks,
             evm,
             mode,
             disabled_chains,
@@ -739,6 +746,12 @@ fn coin_from(section: &CoinSection) -> Result<(Coin, Option<Decimal>), (String, 
     let mut tokens = Vec::new();
     for (index, token) in section.tokens.iter().enumerate() {
         let key = |field: &str| format!(".tokens[{index}].{field}");
+        let token_precision =
+            Precision::new(token.precision).map_err(|e| (key("precision"), e.to_string()))?;
+        // A fee is paid on the chain: whole units of the token there.
+        let network_fee = Amount::parse_decimal(&token.fee, token_precision)
+            .and_then(|fee| fee.rescale(token_precision, precision))
+            .map_err(|e| (key("fee"), format!("{:?}: {e}", token.fee)))?;
         tokens.push(Token {
             id: TokenId::new(token.id.trim()),
             coin_id: coin_id.clone(),
@@ -746,12 +759,11 @@ fn coin_from(section: &CoinSection) -> Result<(Coin, Option<Decimal>), (String, 
             chain: ChainCode::new(token.chain.trim().to_ascii_uppercase()),
             network: token.network.clone(),
             contract: token.contract.clone(),
-            precision: Precision::new(token.precision)
-                .map_err(|e| (key("precision"), e.to_string()))?,
+            precision: token_precision,
             memo_supported: token.memo,
             status: status_from(token.status).map_err(|p| (key("status"), p))?,
             logo: logo.clone(),
-            network_fee: amount(key("fee"), &token.fee)?,
+            network_fee,
         });
     }
     let price = section
@@ -801,6 +813,12 @@ mod tests {
         assert!(settings.registry.coin_by_symbol("MATIC").is_none());
         let btc = settings.registry.coin_by_symbol("BTC").unwrap();
         assert_eq!(settings.prices.price(&btc.id).unwrap().to_string(), "97000");
+        assert!(!settings.allow_private_webhooks);
+        assert!(
+            parse("allow_private_webhooks = true")
+                .unwrap()
+                .allow_private_webhooks
+        );
     }
 
     #[test]

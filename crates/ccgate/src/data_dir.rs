@@ -12,6 +12,8 @@ use secrecy::{ExposeSecret, SecretString};
 const DATABASE_FILE: &str = "ccgate.db";
 const MASTER_KEY_FILE: &str = "master.key";
 const ADMIN_TOKEN_FILE: &str = "admin.token";
+/// In the data directory while `serve` runs: its admin API's base URL.
+pub const ADMIN_URL_FILE: &str = "admin.url";
 /// Overrides the token file, for the server and the CLI alike.
 pub const ADMIN_TOKEN_ENV: &str = "CCGATE_ADMIN_TOKEN";
 /// 128 bits as hex: a shorter token could be guessed.
@@ -171,7 +173,7 @@ const PRIVATE_FILES: [&str; 6] = [
     "ccgate.db-wal",
     "ccgate.db-shm",
     MASTER_KEY_FILE,
-    crate::commands::serve::ADMIN_URL_FILE,
+    ADMIN_URL_FILE,
     ADMIN_TOKEN_FILE,
 ];
 

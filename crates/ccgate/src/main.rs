@@ -446,6 +446,12 @@ struct ServeArgs {
     #[arg(long, env = "CCGATE_TRUSTED_PROXIES", value_delimiter = ',',
           value_parser = ccgate_server::parse_trusted_proxy)]
     trusted_proxies: Vec<ccgate_server::IpNet>,
+    /// With live money, let webhooks reach loopback and private addresses
+    /// (refused by default); link-local addresses and this gateway's own
+    /// listeners stay refused (also `allow_private_webhooks = true` in the
+    /// config file).
+    #[arg(long, env = "CCGATE_ALLOW_PRIVATE_WEBHOOKS")]
+    allow_private_webhooks: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -668,6 +674,11 @@ enum WebhooksCommand {
         /// The merchant's Appid.
         #[arg(long)]
         app_id: String,
+        /// As `serve --allow-private-webhooks`: with live money, let the ping
+        /// reach loopback and private addresses (also the config file's
+        /// `allow_private_webhooks`).
+        #[arg(long, env = "CCGATE_ALLOW_PRIVATE_WEBHOOKS")]
+        allow_private_webhooks: bool,
         /// Print the outcome as JSON.
         #[arg(long)]
         json: bool,
@@ -893,8 +904,17 @@ async fn operate(
         Command::Webhooks(WebhooksCommand::Show { id, json }) => {
             commands::webhooks::show(database, id, json).await?;
         }
-        Command::Webhooks(WebhooksCommand::Ping { app_id, json }) => {
-            return commands::webhooks::ping(database, &app_id, json).await;
+        Command::Webhooks(WebhooksCommand::Ping {
+            app_id,
+            allow_private_webhooks,
+            json,
+        }) => {
+            let policy = ccgate_engine::outbound::OutboundPolicy::new(
+                settings.mode.is_live(),
+                allow_private_webhooks || settings.allow_private_webhooks,
+                Vec::new(),
+            );
+            return commands::webhooks::ping(database, &app_id, policy, json).await;
         }
         Command::Order(OrderCommand::List { listing, status }) => {
             let (filters, format) = listing.split();

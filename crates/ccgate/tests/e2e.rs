@@ -29,6 +29,8 @@ mod listen;
 mod openapi;
 #[path = "e2e/orders.rs"]
 mod orders;
+#[path = "e2e/outbound.rs"]
+mod outbound;
 #[path = "e2e/postgres.rs"]
 mod postgres;
 #[path = "e2e/reliability.rs"]

@@ -39,7 +39,7 @@ sol! {
 mod rpc;
 mod sweeps;
 
-pub use rpc::{rpc_http_client, rpc_url_checked};
+pub use rpc::{RPC_ANSWER_BYTES_MAX, redacted_rpc_url, rpc_http_client, rpc_url_checked};
 pub use sweeps::{SweepTick, Sweeper, WaitingBalance};
 
 /// How long one JSON-RPC call may take when none is configured.
@@ -83,7 +83,7 @@ const ALREADY_SENT_ANSWERS: [&str; 6] = [
 pub const NATIVE_TRANSFER_INDEX: u32 = u32::MAX;
 
 /// How to reach and read one EVM chain (the `[evm.CODE]` section).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct EvmNodeConfig {
     /// The node's JSON-RPC endpoint (`http://…` or `https://…`).
     pub rpc_url: String,
@@ -115,6 +115,38 @@ pub struct EvmNodeConfig {
     /// into the hot wallet, in the coin's base units; tokens absent are not
     /// swept.
     pub sweep_min: BTreeMap<TokenId, Amount>,
+}
+
+impl std::fmt::Debug for EvmNodeConfig {
+    // By hand: `rpc_url` may carry the provider's API key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let EvmNodeConfig {
+            rpc_url,
+            rpc_ca_file,
+            chain_id,
+            poll_interval_ms,
+            start_block,
+            token_transfer_gas,
+            log_range_blocks,
+            rpc_timeout_ms,
+            replace_after_ms,
+            max_replacements,
+            sweep_min,
+        } = self;
+        f.debug_struct("EvmNodeConfig")
+            .field("rpc_url", &redacted_rpc_url(rpc_url))
+            .field("rpc_ca_file", rpc_ca_file)
+            .field("chain_id", chain_id)
+            .field("poll_interval_ms", poll_interval_ms)
+            .field("start_block", start_block)
+            .field("token_transfer_gas", token_transfer_gas)
+            .field("log_range_blocks", log_range_blocks)
+            .field("rpc_timeout_ms", rpc_timeout_ms)
+            .field("replace_after_ms", replace_after_ms)
+            .field("max_replacements", max_replacements)
+            .field("sweep_min", sweep_min)
+            .finish()
+    }
 }
 
 /// A token of this chain as the adapter reads it: its registry entry and the

@@ -4,6 +4,7 @@
 //! every loop can be driven one tick at a time.
 
 pub mod addresses;
+pub mod amounts;
 pub mod clock;
 pub mod deposits;
 pub mod devnet;
@@ -12,6 +13,7 @@ pub mod faults;
 mod ids;
 pub mod mode;
 pub mod orders;
+pub mod outbound;
 pub mod sandbox;
 pub mod triggers;
 pub mod webhooks;

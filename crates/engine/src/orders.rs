@@ -4,11 +4,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use ccgate_ledger::{Amount, AssetStatus, Coin, Decimal, MerchantId, Rounding, Token};
+use ccgate_ledger::{Amount, AssetStatus, Coin, Decimal, LedgerError, MerchantId, Rounding, Token};
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{Checkout, DepositStore, Order, OrderPayment};
 
 use crate::addresses::AddressBook;
+use crate::amounts::{fiat_price, positive_decimal};
 use crate::{EngineError, RecordIds};
 
 /// An order's validity when none is asked for, and the most allowed (spec §2.1).
@@ -234,15 +235,11 @@ impl Orders {
         now_unix_ms: i64,
     ) -> Result<Checkout, EngineError> {
         let valid_secs = validity(request.order_valid_period)?;
-        let price = Decimal::parse(&request.product_price)
-            .ok()
-            .filter(|p| !p.is_zero() && p.scale() <= FIAT_PRICE_PLACES_MAX)
-            .ok_or_else(|| {
-                EngineError::AmountInvalid(
-                    "product_price must be a positive number of USD with at most 2 decimal places"
-                        .to_owned(),
-                )
-            })?;
+        let price = fiat_price(
+            "product_price",
+            &request.product_price,
+            FIAT_PRICE_PLACES_MAX,
+        )?;
         let optional = |value: &Option<String>| value.clone().unwrap_or_default();
         let print = format!(
             "{price}|{}|{valid_secs}|{}|{}|{}",
@@ -413,17 +410,15 @@ impl Orders {
         token_rate: Decimal,
     ) -> Result<(Amount, Decimal), EngineError> {
         let invalid = |why: &str| EngineError::AmountInvalid(format!("product_price {why}"));
-        let price = Decimal::parse(product_price)
-            .ok()
-            .filter(|p| !p.is_zero())
-            .ok_or_else(|| invalid("must be a positive decimal number"))?;
         let (due_on_network, fiat_rate) = if currency == TOKEN_PRICING {
-            let due = price.to_amount(token.precision).map_err(|_| {
-                invalid(&format!(
+            let price = positive_decimal("product_price", product_price)?;
+            let due = price.to_amount(token.precision).map_err(|err| match err {
+                LedgerError::AmountOverflow => invalid("is too large"),
+                _ => invalid(&format!(
                     "has more than the {} decimal places of {}",
                     token.precision.get(),
                     coin.symbol
-                ))
+                )),
             })?;
             (due, Decimal::parse("1")?)
         } else {
@@ -431,9 +426,7 @@ impl Orders {
                 .fiat_rates
                 .get(currency)
                 .ok_or_else(|| EngineError::CurrencyNotSupported(currency.to_owned()))?;
-            if price.scale() > FIAT_PRICE_PLACES_MAX {
-                return Err(invalid("in a fiat currency has at most 2 decimal places"));
-            }
+            let price = fiat_price("product_price", product_price, FIAT_PRICE_PLACES_MAX)?;
             let per_token = fiat_rate.checked_mul(token_rate)?;
             let due = price
                 .checked_div(per_token, token.precision, Rounding::Up)
@@ -444,7 +437,9 @@ impl Orders {
             return Err(invalid("is too small to pay"));
         }
         Ok((
-            due_on_network.rescale(token.precision, coin.precision)?,
+            due_on_network
+                .rescale(token.precision, coin.precision)
+                .map_err(|_| invalid("is too large"))?,
             fiat_rate,
         ))
     }

@@ -26,6 +26,7 @@ use tokio::task::JoinSet;
 use crate::EngineError;
 use crate::clock::Clock;
 use crate::faults::{self, DeliveryFaults};
+use crate::outbound::{OutboundClient, OutboundPolicy, describe};
 
 /// When the retries happen, counted from the first attempt (decisions §7):
 /// 30 s, 1 min 30 s, 3 min 30 s, 7 min 30 s, 15 min 30 s, 31 min 30 s.
@@ -144,7 +145,8 @@ pub struct WebhookSender {
     outbox: Arc<dyn OutboxStore>,
     store: Arc<dyn Store>,
     deposits: Arc<dyn DepositStore>,
-    client: reqwest::Client,
+    /// Every POST goes through it: only to addresses its policy allows.
+    client: OutboundClient,
     config: Arc<DeliveryConfig>,
     /// Becomes `true` when the process is stopping.
     stopping: Option<watch::Receiver<bool>>,
@@ -235,17 +237,19 @@ async fn stopped(stopping: &mut Option<watch::Receiver<bool>>) -> bool {
 }
 
 impl WebhookSender {
+    /// A sender with simulated money's [`OutboundPolicy`]; `serve` sets its
+    /// own with [`WebhookSender::reaching_only`].
     pub fn new(
         outbox: Arc<dyn OutboxStore>,
         store: Arc<dyn Store>,
         deposits: Arc<dyn DepositStore>,
         config: DeliveryConfig,
     ) -> Result<WebhookSender, EngineError> {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_millis(config.timeout_ms))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| EngineError::Delivery(e.to_string()))?;
+        let client = OutboundClient::new(
+            Duration::from_millis(config.timeout_ms),
+            OutboundPolicy::simulated(),
+        )
+        .map_err(EngineError::Delivery)?;
         Ok(WebhookSender {
             outbox,
             store,
@@ -256,6 +260,13 @@ impl WebhookSender {
             faults: None,
             feed: None,
         })
+    }
+
+    /// Webhooks reach only the addresses `policy` allows; a refused one is a
+    /// failed attempt (`refused: …`) and is retried on the ladder.
+    pub fn reaching_only(mut self, policy: OutboundPolicy) -> WebhookSender {
+        self.client = self.client.with_policy(policy);
+        self
     }
 
     /// Publishes every webhook sent (body and signed headers) to `feed`.
@@ -659,15 +670,15 @@ impl WebhookSender {
         };
         let mut response = self
             .client
-            .post(&url)
-            .header("Content-Type", "application/json; charset=utf-8")
-            .header("Appid", credentials.app_id.as_str())
-            .header("Timestamp", timestamp)
-            .header("Sign", signature)
-            .body(webhook.payload.clone())
-            .send()
-            .await
-            .map_err(|e| describe(&e))?;
+            .post(&url, |request| {
+                request
+                    .header("Content-Type", "application/json")
+                    .header("Appid", credentials.app_id.as_str())
+                    .header("Timestamp", timestamp)
+                    .header("Sign", signature)
+                    .body(webhook.payload.clone())
+            })
+            .await?;
         let status = response.status().as_u16();
         let mut head = Vec::new();
         while head.len() < RESPONSE_HEAD_BYTES_MAX {
@@ -690,16 +701,6 @@ impl WebhookSender {
 
 fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&bytes[..bytes.len().min(RESPONSE_HEAD_BYTES_MAX)]).into_owned()
-}
-
-fn describe(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        "timed out".to_owned()
-    } else if error.is_connect() {
-        "could not connect".to_owned()
-    } else {
-        format!("transport error: {error}")
-    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use ccgate_store::{
     WithdrawalStore,
 };
 
+use crate::amounts::positive_amount;
 use crate::{EngineError, RecordIds};
 
 /// Open withdrawals one worker tick looks at.
@@ -113,17 +114,13 @@ impl Withdrawals {
         } else {
             token.precision
         };
-        let value = Amount::parse_decimal(&request.value, precision)
-            .ok()
-            .filter(|v| !v.is_zero())
-            .ok_or_else(|| {
-                invalid(format!(
-                    "value must be a positive decimal with at most {} decimal places for {}",
-                    precision.get(),
-                    coin.symbol
-                ))
-            })?
-            .rescale(precision, coin.precision)?;
+        let value = positive_amount(
+            "value",
+            &request.value,
+            precision,
+            coin.precision,
+            &coin.symbol,
+        )?;
         let print = fingerprint(request, value);
         if let Some(existing) = self
             .withdrawals
@@ -286,16 +283,13 @@ impl Withdrawals {
             .token(&order.token_id)
             .ok_or_else(|| EngineError::TokenNotFound(order.token_id.to_string()))?;
         let invalid = |why: String| EngineError::AmountInvalid(why);
-        let value = Amount::parse_decimal(amount, token.precision)
-            .ok()
-            .filter(|v| !v.is_zero())
-            .ok_or_else(|| {
-                invalid(format!(
-                    "amount must be a positive decimal with at most {} decimal places",
-                    token.precision.get()
-                ))
-            })?
-            .rescale(token.precision, coin.precision)?;
+        let value = positive_amount(
+            "amount",
+            amount,
+            token.precision,
+            coin.precision,
+            &coin.symbol,
+        )?;
         let adapter = self.chains.get(token.chain.as_str())?;
         adapter
             .validate_address(address)
@@ -386,7 +380,7 @@ impl Withdrawals {
         let Some(gas) = adapter.gas_fee(token) else {
             return adapter.fee_estimate(token);
         };
-        match self.gas_in_coin(&gas, coin, now_unix_ms) {
+        match self.gas_in_coin(&gas, coin, token, now_unix_ms) {
             Ok(fee) => fee,
             Err(why) => {
                 tracing::debug!(token = %token.id, %why, "gas fee not converted; configured fee used");
@@ -395,7 +389,13 @@ impl Withdrawals {
         }
     }
 
-    fn gas_in_coin(&self, gas: &GasFee, coin: &Coin, now_unix_ms: i64) -> Result<Amount, String> {
+    fn gas_in_coin(
+        &self,
+        gas: &GasFee,
+        coin: &Coin,
+        token: &Token,
+        now_unix_ms: i64,
+    ) -> Result<Amount, String> {
         let gas_price = self
             .prices
             .coin_price(&gas.coin_id, now_unix_ms)
@@ -406,10 +406,7 @@ impl Withdrawals {
             .map_err(|err| err.to_string())?;
         let gas_amount = Decimal::parse(&gas.amount.to_decimal_string(gas.coin_precision))
             .map_err(|err| err.to_string())?;
-        gas_amount
-            .checked_mul(gas_price)
-            .and_then(|usd| usd.checked_div(coin_price, coin.precision, Rounding::Up))
-            .map_err(|err| err.to_string())
+        gas_in_token(gas_amount, gas_price, coin_price, coin, token).map_err(|err| err.to_string())
     }
 
     /// The USD value of a fee, when the price is at hand.
@@ -735,5 +732,93 @@ fn same_or_duplicate(
         Err(EngineError::DuplicateMerchantOrderId(
             merchant_order_id.chars().take(64).collect(),
         ))
+    }
+}
+
+/// Gas paid in another coin (`gas_amount` of a coin worth `gas_price`) as a
+/// fee in `token`, rounded **up at the token's precision** on its chain and
+/// held at the coin's: the fee, and so the net a payee receives, must be a
+/// whole number of the token's chain units (USDT keeps 18 places for BSC, but
+/// an ERC-20 USDT moves in units of 10^-6).
+fn gas_in_token(
+    gas_amount: Decimal,
+    gas_price: Decimal,
+    coin_price: Decimal,
+    coin: &Coin,
+    token: &Token,
+) -> Result<Amount, LedgerError> {
+    gas_amount
+        .checked_mul(gas_price)?
+        .checked_div(coin_price, token.precision, Rounding::Up)?
+        .rescale(token.precision, coin.precision)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use ccgate_ledger::Registry;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn decimal(units: u64, places: u8) -> Decimal {
+        Decimal::parse(
+            &Amount::from_base_units(u128::from(units))
+                .to_decimal_string(ccgate_ledger::Precision::new(places).unwrap()),
+        )
+        .unwrap()
+    }
+
+    /// The quote that voided every payee-pays ERC-20 withdrawal: 0.30468940918
+    /// USDT is no amount an ERC-20 USDT (6 places) can move.
+    #[test]
+    fn an_erc20_fee_is_whole_in_the_tokens_units() {
+        let registry = Registry::builtin();
+        let (usdt, erc20) = registry
+            .token(&TokenId::new("2728e271-9f5d-4c05-8aa7-4a87b1afcc95"))
+            .unwrap();
+        let fee = gas_in_token(
+            Decimal::parse("0.00010323").unwrap(),
+            Decimal::parse("2951.5").unwrap(),
+            Decimal::parse("1").unwrap(),
+            usdt,
+            erc20,
+        )
+        .unwrap();
+        assert_eq!(fee.to_decimal_string(usdt.precision), "0.304684");
+    }
+
+    proptest! {
+        /// Over every built-in token: whatever the gas and the prices, the fee
+        /// and the net of any whole amount are whole chain units of the token.
+        #[test]
+        fn fee_and_net_are_whole_chain_units_of_every_token(
+            gas_units in 1u64..10_000_000_000,
+            gas_price_cents in 1u64..100_000_000,
+            coin_price_cents in 1u64..100_000_000,
+            value_units in 1u64..u64::MAX,
+        ) {
+            let registry = Registry::builtin();
+            for coin in registry.coins() {
+                for token in &coin.tokens {
+                    let unit = 10u128.pow(u32::from(coin.precision.get() - token.precision.get()));
+                    let fee = gas_in_token(
+                        decimal(gas_units, 9),
+                        decimal(gas_price_cents, 2),
+                        decimal(coin_price_cents, 2),
+                        coin,
+                        token,
+                    )
+                    .unwrap();
+                    prop_assert_eq!(fee.base_units() % unit, 0, "{} fee {:?}", token.id, fee);
+                    prop_assert!(!fee.is_zero());
+                    let value = Amount::from_base_units(u128::from(value_units) * unit);
+                    if let Some(net) = value.checked_sub(fee) {
+                        prop_assert_eq!(net.base_units() % unit, 0);
+                    }
+                }
+            }
+        }
     }
 }

@@ -376,6 +376,7 @@ fn builtin_coin(
         .into_iter()
         .map(
             |(token_id, chain, network, contract, token_precision, fee)| {
+                let token_precision = Precision::new(token_precision)?;
                 Ok(Token {
                     id: TokenId::new(token_id),
                     coin_id: CoinId::new(id),
@@ -383,11 +384,13 @@ fn builtin_coin(
                     chain: ChainCode::new(chain),
                     network: network.to_owned(),
                     contract: contract.to_owned(),
-                    precision: Precision::new(token_precision)?,
+                    precision: token_precision,
                     memo_supported: false,
                     status: AssetStatus::Normal,
                     logo: icon(symbol),
-                    network_fee: Amount::parse_decimal(fee, precision)?,
+                    // Whole chain units of the token, held at the coin's precision.
+                    network_fee: Amount::parse_decimal(fee, token_precision)?
+                        .rescale(token_precision, precision)?,
                 })
             },
         )

@@ -75,8 +75,11 @@ impl HttpPriceFeed {
                 config.staleness_limit_ms, config.refresh_interval_ms
             ));
         }
+        // A redirect would carry the query (and its API key) wherever the
+        // answer says; a feed has no reason to give one.
         let client = reqwest::Client::builder()
             .timeout(Duration::from_millis(config.request_timeout_ms))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|err| PriceError::Config(format!("cannot build the HTTP client: {err}")))?;
 

@@ -343,3 +343,25 @@ fn configuration_is_validated() {
     };
     assert!(HttpPriceFeed::new(edge).is_ok());
 }
+
+#[tokio::test]
+async fn a_redirect_is_not_followed() {
+    let (_target, target_url, mut target_hits) = start_feed().await;
+    let app = Router::new().route(
+        "/simple/price",
+        get(move || async move { axum::response::Redirect::temporary(&target_url) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/simple/price?ids=bitcoin&vs_currencies=usd",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let feed = HttpPriceFeed::new(config(&url)).unwrap();
+    let err = feed.refresh(T).await.unwrap_err();
+    assert!(
+        matches!(&err, PriceError::Fetch(why) if why.contains("307")),
+        "{err:?}"
+    );
+    assert!(target_hits.try_recv().is_err(), "the redirect was followed");
+}

@@ -92,7 +92,8 @@ impl Failure {
                 | RequestError::FieldTooLong { .. }
                 | RequestError::FieldLength { .. }
                 | RequestError::TooManyItems { .. }
-                | RequestError::MissingField { .. } => Code::ParamInvalid,
+                | RequestError::MissingField { .. }
+                | RequestError::NotAnHttpUrl { .. } => Code::ParamInvalid,
                 RequestError::TimestampNotANumber | RequestError::TimestampOutOfWindow { .. } => {
                     Code::TimestampExpired
                 }

@@ -441,6 +441,7 @@ fn acceptable_value(field: &str, schema: &Value) -> Value {
         ("denominated_currency", _) => json!("USD"),
         ("webhook_result", _) => json!("All Result"),
         ("transaction_type", _) => json!("All Type"),
+        ("notify_url" | "return_url", _) => json!("https://shop.example/hook"),
         ("start_timestamp", _) => json!(unix_now() - 600),
         ("end_timestamp", _) => json!(unix_now() - 60),
         (_, Some("integer")) => json!(600),

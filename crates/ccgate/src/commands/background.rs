@@ -15,6 +15,7 @@ use crate::backend::Backend;
 use ccgate_chain::Sweeper;
 use ccgate_engine::clock::Clock;
 use ccgate_engine::deposits::DepositWatcher;
+use ccgate_engine::outbound::OutboundPolicy;
 use ccgate_engine::webhooks::{DeliveryConfig, WebhookSender};
 use ccgate_engine::{EngineError, Loops};
 use ccgate_server::AppState;
@@ -30,12 +31,13 @@ const DELIVERY_INTERVAL_MS: u64 = 100;
 /// asks the node for every credited address's balances.
 const SWEEP_INTERVAL_MS: u64 = 1_000;
 
-/// The loops over `state`'s chains and `backend`; delivery hands its claims
-/// back once `stopped` turns `true`.
+/// The loops over `state`'s chains and `backend`; delivery reaches only what
+/// `outbound` allows and hands its claims back once `stopped` turns `true`.
 pub fn loops<B: Backend>(
     state: &AppState,
     backend: &B,
     delivery: DeliveryConfig,
+    outbound: OutboundPolicy,
     stopped: watch::Receiver<bool>,
 ) -> anyhow::Result<Loops> {
     let backend = Arc::new(backend.clone());
@@ -47,6 +49,7 @@ pub fn loops<B: Backend>(
         backend.clone(),
     ));
     let sender = WebhookSender::new(backend.clone(), Arc::clone(&state.store), backend, delivery)?
+        .reaching_only(outbound)
         .hand_back_when(stopped)
         .publish_to(state.webhook_feed.clone());
     Ok(Loops {

@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use axum::routing::post;
 use ccgate_chain::{DevnetChain, DevnetPayment};
 use ccgate_engine::deposits::DepositWatcher;
+use ccgate_engine::outbound::OutboundPolicy;
 use ccgate_engine::webhooks::DeliveryConfig;
 use ccgate_ledger::{Account, Amount, JournalEntry, MerchantId, TokenId};
 use ccgate_server::ServerConfig;
@@ -124,7 +125,13 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<()> {
 
     // Latency with the production loops running: a second block of payments
     // to the same addresses, timed from the block that confirms it.
-    let loops = background::loops(&state, &sqlite, DeliveryConfig::default(), stopped.clone())?;
+    let loops = background::loops(
+        &state,
+        &sqlite,
+        DeliveryConfig::default(),
+        OutboundPolicy::simulated(),
+        stopped.clone(),
+    )?;
     let loops = background::spawn(&loops, &[], &state.clock, &stopped, None);
     wait_for_webhooks(&arrivals, &first_round).await?;
     let txids = pay_everyone(&devnet, &addresses).await?;

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use ccgate_chain::evm::redacted_rpc_url;
+use ccgate_engine::outbound::OutboundPolicy;
 use ccgate_engine::webhooks::DeliveryConfig;
 use ccgate_server::{ServerConfig, SystemClock};
 use ccgate_store::{CachingStore, MasterKey, SqliteStore};
@@ -85,10 +87,19 @@ pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<()> {
     println!(
         "ccgate bench evm: {} native deposits on {} (chain id {}), {CONFIRMATIONS} confirmations, \
          head read every {} ms; webhook latency after the confirming block",
-        args.payments, args.rpc_url, args.chain_id, args.poll_interval_ms
+        args.payments,
+        redacted_rpc_url(&args.rpc_url),
+        args.chain_id,
+        args.poll_interval_ms
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let loops = background::loops(&state, &sqlite, DeliveryConfig::default(), stopped.clone())?;
+    let loops = background::loops(
+        &state,
+        &sqlite,
+        DeliveryConfig::default(),
+        OutboundPolicy::simulated(),
+        stopped.clone(),
+    )?;
     let loops = background::spawn(&loops, &[], &state.clock, &stopped, None);
     let mut latencies_ms = Vec::with_capacity(args.payments as usize);
     for user in 0..args.payments {
@@ -270,7 +281,8 @@ impl Node {
             .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
             .send()
             .await
-            .with_context(|| format!("{method} to {}", self.url))?
+            .map_err(reqwest::Error::without_url)
+            .with_context(|| format!("{method} to {}", redacted_rpc_url(&self.url)))?
             .json()
             .await
             .with_context(|| format!("{method}: the answer"))?;

@@ -76,8 +76,8 @@ pub async fn run(database: &Database, command: MerchantCommand) -> anyhow::Resul
             notify_pending,
         } => {
             let url = url.trim();
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                bail!("--url must start with http:// or https://");
+            if let Err(err) = ccgate_api::request::check_merchant_url("--url", url) {
+                bail!("{err}");
             }
             deposits
                 .set_merchant_webhook(&MerchantId::new(app_id.as_str()), Some(url), notify_pending)

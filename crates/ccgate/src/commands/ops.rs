@@ -118,6 +118,23 @@ pub async fn doctor(
             }
         )),
     );
+    let live = settings.mode.is_live();
+    report(
+        "webhook targets",
+        match (live, settings.allow_private_webhooks) {
+            (true, true) => Err(
+                "allow_private_webhooks is on with live money: a merchant's webhook URL may reach \
+                 loopback and private addresses (services on this host and its network)"
+                    .to_owned(),
+            ),
+            (true, false) => Ok("public addresses only".to_owned()),
+            (false, _) => Ok(
+                "simulated money: loopback and private addresses allowed; link-local and this \
+                 gateway's own listeners refused"
+                    .to_owned(),
+            ),
+        },
+    );
     report(
         "mode",
         match settings.mode {

@@ -7,8 +7,7 @@ use anyhow::{Context, bail};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
-use super::serve::ADMIN_URL_FILE;
-use crate::data_dir::DataDir;
+use crate::data_dir::{ADMIN_URL_FILE, DataDir};
 
 /// The admin API of the `serve` running on a data directory.
 pub struct AdminApi {

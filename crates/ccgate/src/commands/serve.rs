@@ -10,6 +10,7 @@ use ccgate_engine::addresses::{AddressBook, load_deposit_seed};
 use ccgate_engine::clock::Clock;
 use ccgate_engine::mode::{Mode, simulated_credits_in_live_coins};
 use ccgate_engine::orders::Orders;
+use ccgate_engine::outbound::OutboundPolicy;
 use ccgate_engine::sandbox::Sandbox;
 use ccgate_engine::webhooks::{DeliveryConfig, WebhookFeed};
 use ccgate_engine::withdrawals::Withdrawals;
@@ -25,11 +26,9 @@ use super::{background, unix_now};
 use crate::ServeArgs;
 use crate::backend::{Backend, Database, DatabaseArgs};
 use crate::config::{DEVNET_COIN_SUFFIX, Settings};
-use crate::data_dir::{DataDir, write_private};
+use crate::data_dir::{ADMIN_URL_FILE, DataDir, write_private};
 
 pub const CACHE_TTL_MS_DEFAULT: u64 = 1_000;
-/// In the data directory while `serve` runs: its admin API's base URL.
-pub const ADMIN_URL_FILE: &str = "admin.url";
 /// In the data directory: the sandbox's snapshots, `NAME.db` each.
 const SNAPSHOTS_DIR: &str = "snapshots";
 
@@ -171,8 +170,9 @@ async fn run_with<B: Backend>(
         }
         refuse_simulated_credits(&backend, settings).await?;
     }
+    let sandbox = args.sandbox || settings.sandbox;
     // One virtual clock in sandbox mode: the state's time and the controls'.
-    let virtual_clock = if args.sandbox || settings.sandbox {
+    let virtual_clock = if sandbox {
         Some(Sandbox::load_clock(&backend).await?)
     } else {
         if backend.sandbox_clock().await?.is_some() {
@@ -249,8 +249,39 @@ async fn run_with<B: Backend>(
         deliveries_per_merchant_max: args.webhook_deliveries_per_merchant_max,
         deliveries_max: args.webhook_deliveries_max,
     };
+    // Bound before delivery starts: webhooks must never reach either listener.
+    let admin = match admin_token {
+        None => None,
+        Some(token) => {
+            if !args.admin_listen.ip().is_loopback() {
+                anyhow::bail!(
+                    "--admin-listen {} is not a loopback address; the admin API serves this \
+                     machine only (reach it from another through an SSH tunnel)",
+                    args.admin_listen
+                );
+            }
+            let admin = tokio::net::TcpListener::bind(args.admin_listen)
+                .await
+                .with_context(|| format!("listen on {} for the admin API", args.admin_listen))?;
+            Some((admin, token))
+        }
+    };
+    let mut own_listeners = vec![address];
+    if let Some((admin, _)) = &admin {
+        own_listeners.push(admin.local_addr()?);
+    }
+    let live = settings.mode.is_live();
+    let allow_private_webhooks = args.allow_private_webhooks || settings.allow_private_webhooks;
+    if live && allow_private_webhooks {
+        tracing::warn!(
+            "allow_private_webhooks is on with live money: merchants' webhooks may reach loopback \
+             and private addresses"
+        );
+    }
+    let outbound = OutboundPolicy::new(live, allow_private_webhooks, own_listeners);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut loops = background::loops(&state, store.backend(), delivery, stopped.clone())?;
+    let mut loops =
+        background::loops(&state, store.backend(), delivery, outbound, stopped.clone())?;
     let gate = if let Some(virtual_clock) = virtual_clock {
         // Faults are the sandbox's alone: a production sender never looks one up.
         loops.sender = loops
@@ -297,17 +328,7 @@ async fn run_with<B: Backend>(
     };
     let loops = background::spawn(&loops, &sweepers, &state.clock, &stopped, gate);
     let admin_url_file = data_dir.path().join(ADMIN_URL_FILE);
-    if let Some(token) = admin_token {
-        if !args.admin_listen.ip().is_loopback() {
-            anyhow::bail!(
-                "--admin-listen {} is not a loopback address; the admin API serves this machine \
-                 only (reach it from another through an SSH tunnel)",
-                args.admin_listen
-            );
-        }
-        let admin = tokio::net::TcpListener::bind(args.admin_listen)
-            .await
-            .with_context(|| format!("listen on {} for the admin API", args.admin_listen))?;
+    if let Some((admin, token)) = admin {
         let admin_address = admin.local_addr()?;
         let admin_url = format!("http://{admin_address}");
         println!("ccgate admin listening on {admin_url}");

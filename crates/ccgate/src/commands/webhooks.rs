@@ -1,6 +1,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use ccgate_engine::outbound::OutboundPolicy;
 use ccgate_engine::webhooks::{DeliveryConfig, WebhookSender};
 use ccgate_ledger::MerchantId;
 use ccgate_store::WebhookRow;
@@ -80,8 +81,16 @@ pub async fn show(database: &Database, id: i64, json: bool) -> anyhow::Result<()
 }
 
 /// `ccgate webhooks ping`: a signed test delivery now, through the same sender
-/// (client, timeout, signature) as every webhook; exits 1 unless acknowledged.
-pub async fn ping(database: &Database, app_id: &str, json: bool) -> anyhow::Result<ExitCode> {
+/// (client, timeout, signature, address policy) as every webhook; exits 1
+/// unless acknowledged. The policy knows no listener of a running server (this
+/// process has none): in live mode loopback and private addresses are refused
+/// anyway; with simulated money the ping may reach them, as webhooks may.
+pub async fn ping(
+    database: &Database,
+    app_id: &str,
+    policy: OutboundPolicy,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let merchant = MerchantId::new(app_id);
     if database
         .store()
@@ -104,7 +113,8 @@ pub async fn ping(database: &Database, app_id: &str, json: bool) -> anyhow::Resu
         database.store(),
         database.deposits(),
         DeliveryConfig::default(),
-    )?;
+    )?
+    .reaching_only(policy);
     let outcome = sender.ping(&merchant, unix_now()).await;
     if json {
         println!(

@@ -19,6 +19,10 @@ use crate::support::{Gateway, HttpStub, Merchant, eventually};
 #[path = "evm/live_mode.rs"]
 mod live_mode;
 
+/// A node makes the money live, where webhooks to loopback (the tests'
+/// `HttpStub` receivers) need the operator's opt-in.
+const PRIVATE_RECEIVERS: &str = "--allow-private-webhooks";
+
 /// The accounts ganache funds, from the Hardhat development mnemonic.
 const MNEMONIC: &str = "test test test test test test test test test test test junk";
 const CHAIN_ID: u64 = 1337;
@@ -388,7 +392,7 @@ fn evm_orders_paid_in_the_token_and_the_native_coin_are_credited_at_the_confirma
     let config_dir = tempfile::tempdir().unwrap();
     let config = config_file(config_dir.path(), &ganache, &contract, 500);
     let config = config.to_str().unwrap();
-    let gateway = Gateway::start(&["--config", config]);
+    let gateway = Gateway::start(&["--config", config, PRIVATE_RECEIVERS]);
     let merchant = gateway.create_merchant("shop");
     let receiver = HttpStub::start(200, "success");
 
@@ -488,7 +492,7 @@ fn evm_deposits_resume_from_the_cursor_after_a_restart() {
     let config_dir = tempfile::tempdir().unwrap();
     let config = config_file(config_dir.path(), &ganache, &contract, 2);
     let config = config.to_str().unwrap();
-    let mut gateway = Gateway::start(&["--config", config]);
+    let mut gateway = Gateway::start(&["--config", config, PRIVATE_RECEIVERS]);
     let merchant = gateway.create_merchant("shop");
     let receiver = HttpStub::start(200, "success");
     let first = order(&gateway, &merchant, TOKEN, "before", "1", &receiver.url);
@@ -511,7 +515,7 @@ fn evm_deposits_resume_from_the_cursor_after_a_restart() {
     ganache.mine(3);
     ganache.pay_native(&third, 500_000_000_000_000_000);
     ganache.mine(CONFIRMATIONS - 1);
-    let gateway = gateway.restart(&["--config", config]);
+    let gateway = gateway.restart(&["--config", config, PRIVATE_RECEIVERS]);
 
     receiver.wait_for_requests(3);
     for id in ["before", "during", "after"] {
@@ -608,7 +612,7 @@ fn evm_withdrawals_are_paid_from_the_hot_wallet_posted_or_voided() {
     let config_dir = tempfile::tempdir().unwrap();
     let config = config_file(config_dir.path(), &ganache, &contract, 500);
     let config = config.to_str().unwrap();
-    let gateway = Gateway::start(&["--config", config]);
+    let gateway = Gateway::start(&["--config", config, PRIVATE_RECEIVERS]);
     let merchant = gateway.create_merchant("shop");
     let receiver = HttpStub::start(200, "success");
     gateway.set_webhook(&merchant, &receiver.url);
@@ -786,8 +790,9 @@ fn evm_concurrent_payouts_through_two_instances_take_distinct_nonces() {
         "--database-schema",
         schema.0.as_str(),
     ];
-    let first = Gateway::start(&args);
-    let second = first.another(&args);
+    let serve_args = [args.as_slice(), &[PRIVATE_RECEIVERS]].concat();
+    let first = Gateway::start(&serve_args);
+    let second = first.another(&serve_args);
     let merchant = first.create_merchant_on("shop", &args[2..]);
     let receiver = HttpStub::start(200, "success");
     let cli_args = |command: &[&'static str]| {
@@ -896,7 +901,7 @@ fn evm_reorgs_drop_unconfirmed_payments_and_report_credited_ones() {
     let config_dir = tempfile::tempdir().unwrap();
     let config = config_file(config_dir.path(), &ganache, &contract, 500);
     let config = config.to_str().unwrap();
-    let gateway = Gateway::start(&["--config", config]);
+    let gateway = Gateway::start(&["--config", config, PRIVATE_RECEIVERS]);
     let merchant = gateway.create_merchant("shop");
     let receiver = HttpStub::start(200, "success");
     let status = |id: &str| order_status(&gateway, &merchant, id)["order_detail"]["status"].clone();
@@ -1040,7 +1045,7 @@ fn evm_deposits_above_the_threshold_are_swept_into_the_hot_wallet() {
         .unwrap();
     writeln!(file, "sweep_min = {{ TUSDT = \"5\", GETH = \"0.1\" }}").unwrap();
     let config = config.to_str().unwrap();
-    let gateway = Gateway::start(&["--config", config]);
+    let gateway = Gateway::start(&["--config", config, PRIVATE_RECEIVERS]);
     let merchant = gateway.create_merchant("shop");
     let receiver = HttpStub::start(200, "success");
 
@@ -1197,7 +1202,7 @@ impl PendingPayout {
         text.push_str(evm_settings);
         std::fs::write(&config, text).unwrap();
         let config = config.to_str().unwrap().to_owned();
-        let gateway = Gateway::start(&["--config", &config]);
+        let gateway = Gateway::start(&["--config", &config, PRIVATE_RECEIVERS]);
         let merchant = gateway.create_merchant("shop");
         let receiver = HttpStub::start(200, "success");
         gateway.set_webhook(&merchant, &receiver.url);
@@ -1605,7 +1610,7 @@ fn evm_node_over_https_is_followed_with_its_ca_file_and_refused_without() {
     let trusting = trusting.to_str().unwrap();
     let untrusting = untrusting.to_str().unwrap();
 
-    let gateway = Gateway::start(&["--config", trusting]);
+    let gateway = Gateway::start(&["--config", trusting, PRIVATE_RECEIVERS]);
     let merchant = gateway.create_merchant("shop");
     let height = post(
         &gateway,

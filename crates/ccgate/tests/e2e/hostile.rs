@@ -337,3 +337,90 @@ fn hostile_traffic_gets_an_envelope_or_a_clean_refusal_and_the_server_stays_up()
     assert!(status.success(), "the server did not stop cleanly: {log}");
     assert!(!log.contains("panicked"), "the server panicked:\n{log}");
 }
+
+/// Issue #15 §3: an amount or price that does not fit is the client's bad
+/// amount (222003, naming the field), never a server error a retry could fix.
+#[test]
+fn amounts_too_large_to_hold_are_bad_amounts_not_server_errors() {
+    const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
+    let gateway = Gateway::start_capturing_log(&[]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.adjust(&merchant, "USDT", "100", &[]);
+    let huge = "1000000000000000000000000000";
+    let forty_one = "9".repeat(41);
+    for (endpoint, body, words) in [
+        (
+            "withdraw",
+            format!(
+                r#"{{"token_id":"{USDT_ERC20}","address":"0xC85107D6E6DE7F8A1dD423d77d139a42cB573829","value":"{huge}","merchant_order_id":"w-huge"}}"#
+            ),
+            "value is too large",
+        ),
+        (
+            "bill/create",
+            format!(
+                r#"{{"token_id":"{USDT_ERC20}","product_price":"{huge}00","merchant_order_id":"o-token","denominated_currency":"token"}}"#
+            ),
+            "product_price is too large",
+        ),
+        (
+            "bill/create",
+            format!(
+                r#"{{"token_id":"{USDT_ERC20}","product_price":"{forty_one}","merchant_order_id":"o-fiat"}}"#
+            ),
+            "product_price is too large",
+        ),
+        (
+            "bill/create",
+            format!(
+                r#"{{"token_id":"{USDT_ERC20}","product_price":"1000000000000","merchant_order_id":"o-bound"}}"#
+            ),
+            "product_price is too large",
+        ),
+        (
+            "concise/url/get",
+            format!(
+                r#"{{"product_price":"{forty_one}","merchant_order_id":"h-fiat","product_name":"x"}}"#
+            ),
+            "product_price is too large",
+        ),
+        (
+            "token/rate",
+            format!(r#"{{"token_id":"{USDT_ERC20}","amount":"{forty_one}"}}"#),
+            "amount is too large",
+        ),
+    ] {
+        let path = format!("/ccpayment/v1/{endpoint}");
+        let answer = gateway
+            .post_signed(&merchant, &path, body.as_bytes(), None)
+            .json();
+        assert_eq!(answer["code"], 222003, "{endpoint}: {answer}");
+        assert!(
+            answer["msg"].as_str().unwrap().contains(words),
+            "{endpoint}: {answer}"
+        );
+    }
+    let negative = gateway
+        .post_signed(
+            &merchant,
+            "/ccpayment/v1/bill/create",
+            format!(
+                r#"{{"token_id":"{USDT_ERC20}","product_price":"10","merchant_order_id":"o-neg","order_valid_period":-5}}"#
+            )
+            .as_bytes(),
+            None,
+        )
+        .json();
+    assert_eq!(negative["code"], 220006, "{negative}");
+    assert_eq!(
+        negative["msg"], "order_valid_period must be a positive whole number",
+        "{negative}"
+    );
+    let mut gateway = gateway;
+    let (status, log) = gateway.terminate_and_read_log();
+    assert!(status.success());
+    assert!(
+        !log.contains("service err") && !log.contains("answer service error"),
+        "{log}"
+    );
+}

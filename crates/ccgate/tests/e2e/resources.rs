@@ -102,7 +102,7 @@ fn token_rate_converts_exactly() {
 }
 
 #[test]
-fn network_fee_is_zero_for_cwallet_ids() {
+fn network_fee_is_zero_for_cwallet_ids_and_what_withdraw_charges_elsewhere() {
     let gateway = Gateway::start(&[]);
     let merchant = gateway.demo.clone().unwrap();
     let path = "/ccpayment/v1/network/fee";
@@ -135,6 +135,42 @@ fn network_fee_is_zero_for_cwallet_ids() {
         ),
     );
     assert_eq!(internal["data"]["fee"], "0");
+
+    // Issue #15 §2: to one of this gateway's own deposit addresses the quote
+    // is what `withdraw` then charges — the network fee, since it is sent on
+    // the chain like any other withdrawal.
+    let own = call(
+        &gateway,
+        &merchant,
+        "/ccpayment/v1/payment/address/get",
+        r#"{"user_id":"user-7","chain":"POLYGON"}"#,
+    );
+    let own = own["data"]["address"].as_str().unwrap().to_owned();
+    let quoted = call(
+        &gateway,
+        &merchant,
+        path,
+        &format!(r#"{{"token_id":"f137d42c-f3a6-4f23-9402-76f0395d0cfe","address":"{own}"}}"#),
+    );
+    assert_eq!(quoted["data"]["fee"], "0.0344", "{quoted}");
+    gateway.adjust(&merchant, "USDT", "10", &[]);
+    let withdrawn = call(
+        &gateway,
+        &merchant,
+        "/ccpayment/v1/withdraw",
+        &format!(
+            r#"{{"token_id":"f137d42c-f3a6-4f23-9402-76f0395d0cfe","address":"{own}","value":"5","merchant_order_id":"to-self"}}"#
+        ),
+    );
+    assert_eq!(withdrawn["code"], 10000, "{withdrawn}");
+    let record = call(
+        &gateway,
+        &merchant,
+        "/ccpayment/v1/bill/info",
+        r#"{"merchant_order_ids":["to-self"]}"#,
+    );
+    let detail = &record["data"][0]["withdraw_detail"];
+    assert_eq!(detail["network_fee"], quoted["data"]["fee"], "{record}");
     // A single-network coin may be named by its coin id; a multi-network one may not.
     let btc = call(
         &gateway,

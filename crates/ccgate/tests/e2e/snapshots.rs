@@ -157,31 +157,6 @@ fn snapshots_refuse_unknown_names_and_exist_only_in_a_sandbox() {
     );
 }
 
-#[test]
-fn a_restore_is_refused_while_a_chain_follows_a_real_node() {
-    // Nothing listens on this port: only the configuration matters here.
-    let closed_port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("ccgate.toml");
-    std::fs::write(
-        &config,
-        format!("[evm.ETH]\nrpc_url = \"http://127.0.0.1:{closed_port}\"\nchain_id = 1\n"),
-    )
-    .unwrap();
-    let gateway = Gateway::start(&["--sandbox", "--config", config.to_str().unwrap()]);
-    snapshot(&gateway, &["save", "before"]);
-    let refused = gateway.cli(&["sandbox", "snapshot", "restore", "before"]);
-    assert!(!refused.status.success());
-    assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("paid twice"),
-        "{}",
-        String::from_utf8_lossy(&refused.stderr)
-    );
-}
-
 /// A sandbox follows no real node: `--sandbox` beside `[evm.ETH]` is live
 /// money under a virtual clock, refused at start (docs/decisions.md §1).
 #[test]

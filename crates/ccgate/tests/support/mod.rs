@@ -725,7 +725,10 @@ struct StubState {
 
 #[derive(Debug, Clone)]
 pub struct ReceivedRequest {
+    /// Lower-cased names, for lookups.
     pub headers: Vec<(String, String)>,
+    /// The header names exactly as they arrived, in order.
+    pub names_as_sent: Vec<String>,
     pub body: Vec<u8>,
 }
 
@@ -792,6 +795,7 @@ impl HttpStub {
 fn serve_one(mut stream: TcpStream, state: &std::sync::Mutex<StubState>) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut headers = Vec::new();
+    let mut names_as_sent = Vec::new();
     let mut line = String::new();
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
         return;
@@ -802,6 +806,7 @@ fn serve_one(mut stream: TcpStream, state: &std::sync::Mutex<StubState>) {
             break;
         }
         if let Some((name, value)) = line.split_once(':') {
+            names_as_sent.push(name.trim().to_owned());
             headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
         }
     }
@@ -814,7 +819,11 @@ fn serve_one(mut stream: TcpStream, state: &std::sync::Mutex<StubState>) {
     let _ = reader.read_exact(&mut body);
     let (status, answer) = {
         let mut state = state.lock().unwrap();
-        state.received.push(ReceivedRequest { headers, body });
+        state.received.push(ReceivedRequest {
+            headers,
+            names_as_sent,
+            body,
+        });
         let answer = state
             .answers
             .first()

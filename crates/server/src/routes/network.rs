@@ -19,20 +19,15 @@ pub async fn network_fee(
     let request = NetworkFeeRequest::from_fields(&Fields::parse(&body)?)?;
     let (coin, token) = token_for_network(&state.registry, &request.token_id)?;
     let adapter = state.chains.get(token.chain.as_str())?;
-    // Moving money to an account or address inside this gateway costs no
-    // chain fee: it never touches the chain.
-    let internal = match request.address.as_deref().map(str::trim) {
-        Some(address) => {
-            state.store.cwallet(address).await?.is_some()
-                || state
-                    .deposits
-                    .deposit_address(token.chain.as_str(), address)
-                    .await?
-                    .is_some()
-        }
+    // The quote is what `withdraw` charges (docs/decisions.md §9): nothing to
+    // a Cwallet id, which never touches the chain; the network fee to any
+    // chain address, this gateway's own deposit addresses included, since
+    // such a withdrawal is sent on the chain like any other.
+    let to_cwallet = match request.address.as_deref().map(str::trim) {
+        Some(address) => state.store.cwallet(address).await?.is_some(),
         None => false,
     };
-    let fee = if internal {
+    let fee = if to_cwallet {
         Amount::ZERO
     } else {
         state

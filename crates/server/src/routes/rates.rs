@@ -5,7 +5,9 @@ use axum::extract::State;
 use axum::response::Response;
 use ccgate_api::request::Fields;
 use ccgate_api::resources::{TokenRate, TokenRateRequest};
-use ccgate_ledger::{Decimal, Rounding};
+use ccgate_engine::EngineError;
+use ccgate_engine::amounts::positive_decimal;
+use ccgate_ledger::Rounding;
 
 use super::success;
 use crate::AppState;
@@ -20,14 +22,13 @@ pub async fn token_rate(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> Result<Response, Failure> {
     let request = TokenRateRequest::from_fields(&Fields::parse(&body)?)?;
-    let invalid_amount = || Failure::AmountInvalid {
-        field: "amount",
-        max_places: USD_AMOUNT_PLACES_MAX,
-    };
-    let amount = Decimal::parse(request.amount.trim())
-        .ok()
-        .filter(|a| !a.is_zero() && a.scale() <= USD_AMOUNT_PLACES_MAX)
-        .ok_or_else(invalid_amount)?;
+    let amount = positive_decimal("amount", &request.amount)?;
+    if amount.scale() > USD_AMOUNT_PLACES_MAX {
+        return Err(Failure::AmountInvalid {
+            field: "amount",
+            max_places: USD_AMOUNT_PLACES_MAX,
+        });
+    }
     let coin = state
         .registry
         .resolve_coin(&request.token_id)
@@ -37,7 +38,7 @@ pub async fn token_rate(
         .coin_price(&coin.id, state.clock.now_unix_ms())?;
     let value = amount
         .checked_div(price, coin.precision, Rounding::HalfUp)
-        .map_err(|_| invalid_amount())?;
+        .map_err(|_| EngineError::AmountInvalid("amount is too large".to_owned()))?;
     success(&TokenRate {
         price: price.to_string(),
         value: value.to_decimal_string(coin.precision),

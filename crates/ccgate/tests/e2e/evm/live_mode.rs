@@ -54,6 +54,35 @@ fn devnet_pay(gateway: &Gateway, config: &str, to: &str, amount: &str) -> std::p
     ])
 }
 
+/// 1000 TUSDT paid on the TRX devnet to a permanent address of `merchant`
+/// and mined to its confirmations; waits until the merchant's `symbol`
+/// balance shows it.
+fn pay_trx_and_confirm(gateway: &Gateway, config: &str, merchant: &Merchant, symbol: &str) {
+    let address = post(
+        gateway,
+        merchant,
+        "/ccpayment/v1/payment/address/get",
+        r#"{"user_id":"user-1","chain":"TRX"}"#,
+    );
+    assert_eq!(address["code"], 10000, "{address}");
+    let address = address["data"]["address"].as_str().unwrap().to_owned();
+    let paid = devnet_pay(gateway, config, &address, "1000");
+    assert!(
+        paid.status.success(),
+        "{}",
+        String::from_utf8_lossy(&paid.stderr)
+    );
+    eventually(30, "the devnet payment credited", || {
+        gateway.cli_ok(&[
+            "devnet", "mine", "--chain", "TRX", "--blocks", "30", "--config", config,
+        ]);
+        match balance(gateway, config, merchant, symbol).0.as_str() {
+            "0" => Err("not yet".to_owned()),
+            _ => Ok(()),
+        }
+    });
+}
+
 fn withdraw_answer(gateway: &Gateway, merchant: &Merchant, token_id: &str, to: &str) -> Value {
     post(
         gateway,
@@ -147,34 +176,9 @@ fn beside_live_chains_devnet_money_is_a_separate_coin_that_never_leaves_on_a_liv
     let health = gateway.raw_request("GET", "/healthz", &[], b"").json();
     assert_eq!(health["mode"], "live", "{health}");
 
-    // The attack's first half works, on purpose: the devnet pays.
-    let address = post(
-        &gateway,
-        &merchant,
-        "/ccpayment/v1/payment/address/get",
-        r#"{"user_id":"user-1","chain":"TRX"}"#,
-    );
-    assert_eq!(address["code"], 10000, "{address}");
-    let address = address["data"]["address"].as_str().unwrap().to_owned();
-    let paid = devnet_pay(&gateway, config, &address, "1000");
-    assert!(
-        paid.status.success(),
-        "{}",
-        String::from_utf8_lossy(&paid.stderr)
-    );
-    // …and its credit lands in the devnet coin, never in TUSDT.
-    eventually(30, "the devnet payment credited", || {
-        gateway.cli_ok(&[
-            "devnet", "mine", "--chain", "TRX", "--blocks", "30", "--config", config,
-        ]);
-        match balance(&gateway, config, &merchant, "TUSDT-DEVNET")
-            .0
-            .as_str()
-        {
-            "0" => Err("not yet".to_owned()),
-            credited => Ok(credited.to_owned()),
-        }
-    });
+    // The attack's first half works, on purpose: the devnet pays, and its
+    // credit lands in the devnet coin, never in TUSDT.
+    pay_trx_and_confirm(&gateway, config, &merchant, "TUSDT-DEVNET");
     assert_eq!(balance(&gateway, config, &merchant, "TUSDT").0, "0");
 
     // The second half: withdrawing TUSDT on the live chain finds no balance.
@@ -210,28 +214,7 @@ fn a_database_with_simulated_credits_is_not_served_live() {
 
     let mut gateway = Gateway::start(&["--config", simulated]);
     let merchant = gateway.demo.clone().unwrap();
-    let address = post(
-        &gateway,
-        &merchant,
-        "/ccpayment/v1/payment/address/get",
-        r#"{"user_id":"user-1","chain":"TRX"}"#,
-    );
-    let address = address["data"]["address"].as_str().unwrap().to_owned();
-    let paid = devnet_pay(&gateway, simulated, &address, "1000");
-    assert!(
-        paid.status.success(),
-        "{}",
-        String::from_utf8_lossy(&paid.stderr)
-    );
-    eventually(30, "the devnet payment credited", || {
-        gateway.cli_ok(&[
-            "devnet", "mine", "--chain", "TRX", "--blocks", "30", "--config", simulated,
-        ]);
-        match balance(&gateway, simulated, &merchant, "TUSDT").0.as_str() {
-            "0" => Err("not yet".to_owned()),
-            _ => Ok(()),
-        }
-    });
+    pay_trx_and_confirm(&gateway, simulated, &merchant, "TUSDT");
     gateway.terminate();
 
     let refused = serve_until_it_exits(&gateway, &live);

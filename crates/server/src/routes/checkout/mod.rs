@@ -76,29 +76,26 @@ const PAGE_HEADERS: [(header::HeaderName, &str); 4] = [
 ];
 
 fn html(status: StatusCode, body: String) -> Response {
-    let mut response = (
-        status,
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        body,
-    )
-        .into_response();
-    let headers = response.headers_mut();
-    for (name, value) in PAGE_HEADERS {
-        headers.insert(name, header::HeaderValue::from_static(value));
-    }
-    response
+    hardened(status, "text/html; charset=utf-8", "no-store", body)
 }
 
 /// The page's stylesheet and script: the same bytes for the whole run.
 fn asset(content_type: &'static str, body: String) -> Response {
+    hardened(StatusCode::OK, content_type, "no-cache", body)
+}
+
+/// An answer of the hosted page, with [`PAGE_HEADERS`].
+fn hardened(
+    status: StatusCode,
+    content_type: &'static str,
+    cache_control: &'static str,
+    body: String,
+) -> Response {
     let mut response = (
-        StatusCode::OK,
+        status,
         [
             (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "no-cache"),
+            (header::CACHE_CONTROL, cache_control),
         ],
         body,
     )

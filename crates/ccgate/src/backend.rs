@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use ccgate_store::{
-    CreditHistory, DepositStore, OutboxStore, PayoutStore, PgStore, ReorgStore, SandboxStore,
-    SnapshotStore, SqliteStore, Store, SweepStore, WithdrawalStore,
+    CreditHistory, DepositStore, Listings, OutboxStore, PayoutStore, PgStore, ReorgStore,
+    SandboxStore, SnapshotStore, SqliteStore, Store, SweepStore, WithdrawalStore,
 };
 
 use crate::data_dir::DataDir;
@@ -154,6 +154,13 @@ impl Database {
     }
 
     pub fn reorgs(&self) -> Arc<dyn ReorgStore> {
+        match self {
+            Database::Sqlite(db) => Arc::new(db.clone()),
+            Database::Postgres(db) => Arc::new(db.clone()),
+        }
+    }
+
+    pub fn listings(&self) -> Arc<dyn Listings> {
         match self {
             Database::Sqlite(db) => Arc::new(db.clone()),
             Database::Postgres(db) => Arc::new(db.clone()),

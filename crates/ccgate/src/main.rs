@@ -45,7 +45,7 @@ enum LogFormat {
 enum Command {
     /// Run the gateway.
     Serve(ServeArgs),
-    /// Create, list, rotate and disable merchants.
+    /// Create, list, rotate, disable and enable merchants.
     #[command(subcommand)]
     Merchant(MerchantCommand),
     /// Manual adjustments, balances and the journal audit.
@@ -63,9 +63,12 @@ enum Command {
     /// Cwallet ids: accounts inside this gateway.
     #[command(subcommand)]
     Cwallet(CwalletCommand),
-    /// Operator actions on deposit orders.
+    /// Deposit orders: list them, refund one.
     #[command(subcommand)]
     Order(OrderCommand),
+    /// Withdrawals and refunds.
+    #[command(subcommand)]
+    Withdrawal(WithdrawalCommand),
     /// The webhook outbox and its delivery log.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
@@ -243,10 +246,13 @@ struct CallArgs {
     /// The JSON body, sent byte for byte (default: empty).
     #[arg(default_value = "")]
     json: String,
+    /// The merchant's Appid, sent in the `Appid` header.
     #[arg(long, env = "CCGATE_APP_ID")]
     app_id: String,
+    /// The merchant's app secret: signs the request and verifies the answer.
     #[arg(long, env = "CCGATE_APP_SECRET", hide_env_values = true)]
     secret: String,
+    /// Where the API is: a ccgate, or CCPayment's own (https://ccpayment.com).
     #[arg(long, env = "CCGATE_BASE_URL", default_value = "http://127.0.0.1:8080")]
     base_url: String,
 }
@@ -452,32 +458,47 @@ struct ServeArgs {
 enum MerchantCommand {
     /// Create a merchant and print its Appid and app secret.
     Create {
+        /// What operators call it; unique among merchants.
         #[arg(long)]
         name: String,
+        /// Print the credentials as JSON.
         #[arg(long)]
         json: bool,
     },
     /// List merchants (never their secrets).
     List {
+        /// Print the merchants as JSON.
         #[arg(long)]
         json: bool,
     },
-    /// Issue a new app secret; the old one stops working at once.
+    /// Issue a new app secret. The running server keeps accepting the old one
+    /// for up to its `--cache-ttl-ms` (1 s by default), then refuses it.
     RotateSecret {
+        /// The merchant's Appid.
         #[arg(long)]
         app_id: String,
+        /// Print the new credentials as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Refuse every further request of this merchant (code 220002).
     Disable {
+        /// The merchant's Appid.
+        #[arg(long)]
+        app_id: String,
+    },
+    /// Accept this merchant's requests again, after `merchant disable`.
+    Enable {
+        /// The merchant's Appid.
         #[arg(long)]
         app_id: String,
     },
     /// Where this merchant's webhooks go (a per-order or per-address notify_url wins).
     SetWebhook {
+        /// The merchant's Appid.
         #[arg(long)]
         app_id: String,
+        /// The receiver: an http:// or https:// URL.
         #[arg(long)]
         url: String,
         /// Also notify pending and processing states, not only final ones.
@@ -486,6 +507,7 @@ enum MerchantCommand {
     },
     /// The service fee kept from each of the merchant's deposits (default 0.03 %).
     SetFee {
+        /// The merchant's Appid.
         #[arg(long)]
         app_id: String,
         /// A percentage with at most 4 decimal places, e.g. 0.03 or 1.5.
@@ -494,20 +516,129 @@ enum MerchantCommand {
     },
 }
 
+/// What `order list` and `withdrawal list` filter by.
+#[derive(Debug, Args)]
+struct ListingArgs {
+    /// Only this merchant's (its Appid).
+    #[arg(long)]
+    app_id: Option<String>,
+    /// Created at or after: unix seconds, a date (2026-12-06, midnight UTC) or
+    /// an RFC 3339 time (2026-12-06T07:00:00Z).
+    #[arg(long)]
+    since: Option<String>,
+    /// Created before (same forms as --since).
+    #[arg(long)]
+    until: Option<String>,
+    /// At most this many, the newest.
+    #[arg(long, default_value_t = 50)]
+    limit: u32,
+    /// Print JSON: an array of objects named by the table's columns.
+    #[arg(long, conflicts_with = "csv")]
+    json: bool,
+    /// Print CSV (RFC 4180, a header line first), for a spreadsheet.
+    #[arg(long)]
+    csv: bool,
+}
+
+impl ListingArgs {
+    fn split(self) -> (commands::listing::Filters, commands::listing::Format) {
+        let filters = commands::listing::Filters {
+            app_id: self.app_id,
+            since: self.since,
+            until: self.until,
+            limit: self.limit,
+        };
+        (
+            filters,
+            commands::listing::Format::from_flags(self.json, self.csv),
+        )
+    }
+}
+
+/// An order's state, as `bill/info` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum OrderStatusArg {
+    Pending,
+    Processing,
+    Successful,
+    Expired,
+}
+
+impl From<OrderStatusArg> for ccgate_engine::orders::OrderStatus {
+    fn from(status: OrderStatusArg) -> Self {
+        use ccgate_engine::orders::OrderStatus;
+        match status {
+            OrderStatusArg::Pending => OrderStatus::Pending,
+            OrderStatusArg::Processing => OrderStatus::Processing,
+            OrderStatusArg::Successful => OrderStatus::Successful,
+            OrderStatusArg::Expired => OrderStatus::Expired,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum OrderCommand {
+    /// Deposit orders (native and hosted checkouts), newest first.
+    List {
+        #[command(flatten)]
+        listing: ListingArgs,
+        /// Only orders in this state. The state is derived from the payments
+        /// and the time, never stored, so it filters the page of --limit
+        /// newest orders loaded: fewer may show; raise --limit to look further.
+        #[arg(long, value_enum)]
+        status: Option<OrderStatusArg>,
+    },
     /// Refund a paid order to an address on its network; the payee bears the network fee.
     Refund {
+        /// The merchant's Appid.
         #[arg(long)]
         app_id: String,
+        /// The order, by the id the merchant gave it.
         #[arg(long)]
         merchant_order_id: String,
+        /// Where the refund goes, on the order's network.
         #[arg(long)]
         address: String,
+        /// How much, in the coin (e.g. 10.5); at most what the order received, less earlier refunds.
         #[arg(long)]
         amount: String,
+        /// Print the refund as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// A withdrawal's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum WithdrawalStatusArg {
+    Pending,
+    Processing,
+    Successful,
+    Failed,
+}
+
+impl From<WithdrawalStatusArg> for ccgate_store::WithdrawalStatus {
+    fn from(status: WithdrawalStatusArg) -> Self {
+        use ccgate_store::WithdrawalStatus;
+        match status {
+            WithdrawalStatusArg::Pending => WithdrawalStatus::Pending,
+            WithdrawalStatusArg::Processing => WithdrawalStatus::Processing,
+            WithdrawalStatusArg::Successful => WithdrawalStatus::Successful,
+            WithdrawalStatusArg::Failed => WithdrawalStatus::Failed,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum WithdrawalCommand {
+    /// Withdrawals and refunds, newest first.
+    List {
+        #[command(flatten)]
+        listing: ListingArgs,
+        /// Only withdrawals in this state (pending: reserved, not sent;
+        /// processing: sent, confirming).
+        #[arg(long, value_enum)]
+        status: Option<WithdrawalStatusArg>,
     },
 }
 
@@ -515,16 +646,40 @@ enum OrderCommand {
 enum WebhooksCommand {
     /// Webhooks, newest first.
     List {
+        /// Only this merchant's (its Appid).
         #[arg(long)]
         app_id: Option<String>,
+        /// At most this many, the newest.
         #[arg(long, default_value_t = 50)]
         limit: u32,
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
     /// One webhook with its body and every delivery attempt.
     Show {
+        /// The webhook's id, from `webhooks list`.
         id: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a signed test webhook to the merchant's webhook URL now and print
+    /// what the receiver answered. The body is
+    /// `{"type":"ping","msg":{"app_id":"…","sent_at":<unix seconds>}}`,
+    /// signed like every webhook (Appid, Timestamp, Sign headers); it is not
+    /// stored in the outbox nor retried. Exits 1 unless acknowledged (HTTP 200
+    /// with "success" in the body).
+    Ping {
+        /// The merchant's Appid.
+        #[arg(long)]
+        app_id: String,
+        /// As `serve --allow-private-webhooks`: with live money, let the ping
+        /// reach loopback and private addresses (also the config file's
+        /// `allow_private_webhooks`).
+        #[arg(long, env = "CCGATE_ALLOW_PRIVATE_WEBHOOKS")]
+        allow_private_webhooks: bool,
+        /// Print the outcome as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -748,6 +903,40 @@ async fn operate(
         }
         Command::Webhooks(WebhooksCommand::Show { id, json }) => {
             commands::webhooks::show(database, id, json).await?;
+        }
+        Command::Webhooks(WebhooksCommand::Ping {
+            app_id,
+            allow_private_webhooks,
+            json,
+        }) => {
+            let policy = ccgate_engine::outbound::OutboundPolicy::new(
+                settings.mode.is_live(),
+                allow_private_webhooks || settings.allow_private_webhooks,
+                Vec::new(),
+            );
+            return commands::webhooks::ping(database, &app_id, policy, json).await;
+        }
+        Command::Order(OrderCommand::List { listing, status }) => {
+            let (filters, format) = listing.split();
+            commands::listing::orders(
+                database,
+                &settings.registry,
+                &filters,
+                status.map(Into::into),
+                format,
+            )
+            .await?;
+        }
+        Command::Withdrawal(WithdrawalCommand::List { listing, status }) => {
+            let (filters, format) = listing.split();
+            commands::listing::withdrawals(
+                database,
+                &settings.registry,
+                &filters,
+                status.map(Into::into),
+                format,
+            )
+            .await?;
         }
         Command::Order(OrderCommand::Refund {
             app_id,

@@ -9,6 +9,8 @@ mod support;
 mod admin;
 #[path = "e2e/checkout.rs"]
 mod checkout;
+#[path = "e2e/cli.rs"]
+mod cli;
 #[path = "e2e/client.rs"]
 mod client;
 #[path = "e2e/delivery.rs"]

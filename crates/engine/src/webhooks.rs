@@ -86,6 +86,19 @@ impl WebhookFeed {
     }
 }
 
+/// What a test delivery met: the body sent, the receiver's answer (its first
+/// bytes) and how long it took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PingOutcome {
+    pub payload: String,
+    pub http_status: Option<u16>,
+    /// HTTP 200 with `success` in the body, as for every webhook.
+    pub acknowledged: bool,
+    pub outcome: String,
+    pub response_head: String,
+    pub latency_ms: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryConfig {
     /// Retry times after the first attempt, ascending; its length is the
@@ -289,6 +302,36 @@ impl WebhookSender {
     pub fn hand_back_when(mut self, stopping: watch::Receiver<bool>) -> WebhookSender {
         self.stopping = Some(stopping);
         self
+    }
+
+    /// A test delivery to the merchant's webhook URL now (`ccgate webhooks
+    /// ping`): the body `{"type":"ping","msg":{"app_id":…,"sent_at":…}}`,
+    /// signed like every webhook, never stored in the outbox nor retried.
+    pub async fn ping(&self, app_id: &MerchantId, now_unix_secs: i64) -> PingOutcome {
+        let payload = serde_json::json!({
+            "type": "ping",
+            "msg": {"app_id": app_id.as_str(), "sent_at": now_unix_secs},
+        })
+        .to_string();
+        let webhook = OutboxWebhook {
+            id: 0,
+            app_id: app_id.clone(),
+            record_id: String::new(),
+            order_type: "ping".to_owned(),
+            url: None,
+            payload: payload.clone(),
+            attempts: 0,
+        };
+        let started = Instant::now();
+        let answer = self.send(&webhook, false).await;
+        PingOutcome {
+            payload,
+            http_status: answer.http_status,
+            acknowledged: answer.acknowledged,
+            outcome: answer.outcome,
+            response_head: answer.response_head,
+            latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        }
     }
 
     /// Delivers every webhook due at `now_unix_ms` and returns once each has

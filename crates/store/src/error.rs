@@ -21,6 +21,8 @@ pub enum StoreError {
     CwalletExists(String),
     #[error("a merchant with the Appid {0} already exists")]
     MerchantExists(String),
+    #[error("a merchant named {0:?} already exists: merchant names are unique")]
+    MerchantNameTaken(String),
     #[error(
         "cannot decrypt the secret of {owner}: the master key is not the one it was stored with"
     )]

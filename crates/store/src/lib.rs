@@ -12,6 +12,7 @@ mod credentials;
 mod deposits;
 mod error;
 mod history;
+mod listings;
 mod master_key;
 mod payouts;
 mod postgres;
@@ -39,6 +40,7 @@ pub use deposits::{
 };
 pub use error::StoreError;
 pub use history::{CreditHistory, CreditedDeposits};
+pub use listings::{ListingFilter, Listings};
 pub use master_key::MasterKey;
 pub use payouts::{PayoutInsert, PayoutStore, SignedPayout};
 pub use postgres::PgStore;

@@ -37,6 +37,19 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Why a merchant insert wrote nothing: its Appid or its name was taken.
+    async fn merchant_not_created(&self, app_id: &MerchantId, name: &str) -> StoreError {
+        let taken = sqlx::query("SELECT 1 FROM merchants WHERE app_id = ?")
+            .bind(app_id.as_str())
+            .fetch_optional(&self.pool)
+            .await;
+        match taken {
+            Ok(Some(_)) => StoreError::MerchantExists(app_id.to_string()),
+            Ok(None) => StoreError::MerchantNameTaken(name.to_owned()),
+            Err(err) => StoreError::Database(err),
+        }
+    }
+
     /// Opens (creating if missing) the database file and applies pending
     /// migrations.
     pub async fn open(path: &Path, key: MasterKey) -> Result<SqliteStore, StoreError> {
@@ -192,19 +205,23 @@ impl Store for SqliteStore {
         now_unix_secs: i64,
     ) -> Result<(), StoreError> {
         let sealed = self.key.seal_text(app_id.as_str(), app_secret)?;
+        // Names are unique by this check, not by an index: databases made
+        // before it may hold duplicates, which stay. One statement, so two
+        // creations cannot both pass it.
         let inserted = sqlx::query(
             "INSERT INTO merchants (app_id, name, secret_ciphertext, status, created_at, updated_at)
-             VALUES (?, ?, ?, 'active', ?, ?) ON CONFLICT (app_id) DO NOTHING",
+             SELECT ?1, ?2, ?3, 'active', ?4, ?4
+             WHERE NOT EXISTS (SELECT 1 FROM merchants WHERE name = ?2)
+             ON CONFLICT (app_id) DO NOTHING",
         )
         .bind(app_id.as_str())
         .bind(name)
         .bind(sealed)
         .bind(now_unix_secs)
-        .bind(now_unix_secs)
         .execute(&self.pool)
         .await?;
         if inserted.rows_affected() == 0 {
-            return Err(StoreError::MerchantExists(app_id.to_string()));
+            return Err(self.merchant_not_created(app_id, name).await);
         }
         Ok(())
     }

@@ -15,13 +15,13 @@ use ccgate_ledger::{
 };
 use ccgate_store::{
     BlockLink, CachingStore, ChainTransfer, Checkout, ConfirmingPayment, CwalletAccount,
-    DepositAddress, DepositCredit, DepositStore, DevnetReorg, EntryMeta, MasterKey,
-    MerchantSettings, MerchantStatus, NewDeposit, NewWebhook, Order, OrderPayment, OutboxStore,
-    PayoutInsert, PayoutStore, PgStore, ReorgIncident, ReorgStore, RollBack, SandboxStore,
-    SeenTransfer, SignedPayout, SignedSweep, SnapshotStore, SqliteStore, Store, StoreError,
-    StoredClock, SweepInsert, SweepSettlement, SweepStore, TakenFault, TransferKey, WebhookAttempt,
-    WebhookCounts, WebhookFaults, WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore,
-    generate_app_id, generate_app_secret, verify_ledger,
+    DepositAddress, DepositCredit, DepositStore, DevnetReorg, EntryMeta, ListingFilter, Listings,
+    MasterKey, MerchantSettings, MerchantStatus, NewDeposit, NewWebhook, Order, OrderPayment,
+    OutboxStore, PayoutInsert, PayoutStore, PgStore, ReorgIncident, ReorgStore, RollBack,
+    SandboxStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore, SqliteStore, Store,
+    StoreError, StoredClock, SweepInsert, SweepSettlement, SweepStore, TakenFault, TransferKey,
+    WebhookAttempt, WebhookCounts, WebhookFaults, WebhookNext, Withdrawal, WithdrawalStatus,
+    WithdrawalStore, generate_app_id, generate_app_secret, verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Connection;
@@ -63,7 +63,12 @@ fn debit(merchant: &MerchantId, units: u128) -> JournalEntry {
 async fn new_merchant(store: &dyn Store) -> MerchantId {
     let app_id = MerchantId::new(generate_app_id(NOW));
     store
-        .create_merchant(&app_id, &generate_app_secret(), "shop", NOW)
+        .create_merchant(
+            &app_id,
+            &generate_app_secret(),
+            &format!("shop {app_id}"),
+            NOW,
+        )
         .await
         .unwrap();
     app_id
@@ -91,6 +96,20 @@ async fn merchants_lifecycle(store: &dyn Store) {
         store.create_merchant(&app_id, &secret, "again", NOW).await,
         Err(StoreError::MerchantExists(_))
     ));
+    // Names are unique: another Appid with a taken name is refused, and
+    // nothing is written.
+    let namesake = MerchantId::new(generate_app_id(NOW));
+    match store.create_merchant(&namesake, &secret, "shop", NOW).await {
+        Err(StoreError::MerchantNameTaken(name)) => assert_eq!(name, "shop"),
+        other => panic!("a taken name must be refused, got {other:?}"),
+    }
+    assert!(
+        store
+            .merchant_credentials(namesake.as_str())
+            .await
+            .unwrap()
+            .is_none()
+    );
     let creds = store
         .merchant_credentials(app_id.as_str())
         .await
@@ -1975,6 +1994,186 @@ async fn pg_claims_take_a_few_per_merchant() {
         return;
     };
     claims_take_a_few_per_merchant(&pg.store(&MasterKey::generate()).await).await;
+}
+
+/// `ccgate order list` and `ccgate withdrawal list`: newest first, each filter
+/// narrowing, the page bounded.
+async fn listings_filter_and_page<S>(store: &S)
+where
+    S: Store + DepositStore + WithdrawalStore + Listings,
+{
+    let shop = new_merchant(store).await;
+    let other = new_merchant(store).await;
+    for (i, merchant) in [&shop, &other, &shop].into_iter().enumerate() {
+        let n = i64::try_from(i).unwrap();
+        let order = Order {
+            order_id: format!("order-{i}"),
+            app_id: merchant.clone(),
+            merchant_order_id: format!("listed-{i}"),
+            kind: "native".into(),
+            fingerprint: "fp".into(),
+            token_id: TokenId::new("usdt-eth"),
+            coin_id: usdt(),
+            chain: "ETH".into(),
+            pay_address: format!("0xlisted{i}"),
+            product_price: "1".into(),
+            product_name: "tea".into(),
+            denominated_currency: "USDT".into(),
+            fiat_rate: "1".into(),
+            token_rate: "1".into(),
+            order_amount: Amount::from_base_units(1_000_000),
+            created_at: NOW + 100 * n,
+            expires_at: NOW + 100 * n + 600,
+            notify_url: None,
+            custom_value: None,
+            remark: None,
+        };
+        let address = DepositAddress {
+            chain: "ETH".into(),
+            address: order.pay_address.clone(),
+            app_id: merchant.clone(),
+            user_id: None,
+            order_id: Some(order.order_id.clone()),
+            notify_url: None,
+            derivation_index: u32::try_from(i).unwrap(),
+        };
+        store.create_order(&order, &address).await.unwrap();
+
+        store
+            .post_entry(&credit(merchant, 1_000), &meta("seed"))
+            .await
+            .unwrap();
+        let withdrawal = Withdrawal {
+            order_id: format!("wd-{i}"),
+            record_id: format!("wd-record-{i}"),
+            app_id: merchant.clone(),
+            merchant_order_id: format!("listed-wd-{i}"),
+            fingerprint: "fp".into(),
+            token_id: TokenId::new("usdt-eth"),
+            coin_id: usdt(),
+            chain: "ETH".into(),
+            to_address: "0xpayee".into(),
+            memo: String::new(),
+            value: Amount::from_base_units(100),
+            network_fee: Amount::ZERO,
+            net_receivable: Amount::from_base_units(100),
+            debit: Amount::from_base_units(100),
+            merchant_pays_fee: true,
+            to_cwallet: false,
+            status: WithdrawalStatus::Pending,
+            txid: String::new(),
+            block_height: None,
+            created_at: NOW + 100 * n,
+            resolved_at: None,
+            refund_of: None,
+        };
+        let reserve = move_units(
+            Account::MerchantAvailable(merchant.clone()),
+            Account::MerchantReserved(merchant.clone()),
+            100,
+        );
+        store
+            .accept_withdrawal(&withdrawal, &reserve, &meta("reserve"), None)
+            .await
+            .unwrap();
+    }
+    store
+        .mark_withdrawal_sent("wd-2", "0xsent", Some(7))
+        .await
+        .unwrap();
+
+    let all = ListingFilter {
+        app_id: None,
+        since: None,
+        until: None,
+        limit: 50,
+    };
+    let order_ids = |orders: Vec<Order>| -> Vec<String> {
+        orders.into_iter().map(|order| order.order_id).collect()
+    };
+    let withdrawal_ids = |withdrawals: Vec<Withdrawal>| -> Vec<String> {
+        withdrawals.into_iter().map(|w| w.order_id).collect()
+    };
+    assert_eq!(
+        order_ids(store.list_orders(&all).await.unwrap()),
+        ["order-2", "order-1", "order-0"]
+    );
+    let of_shop = ListingFilter {
+        app_id: Some(shop.clone()),
+        ..all.clone()
+    };
+    assert_eq!(
+        order_ids(store.list_orders(&of_shop).await.unwrap()),
+        ["order-2", "order-0"]
+    );
+    // `since` is inclusive, `until` exclusive.
+    let window = ListingFilter {
+        since: Some(NOW + 100),
+        until: Some(NOW + 200),
+        ..all.clone()
+    };
+    assert_eq!(
+        order_ids(store.list_orders(&window).await.unwrap()),
+        ["order-1"]
+    );
+    let page = ListingFilter {
+        limit: 2,
+        ..all.clone()
+    };
+    assert_eq!(
+        order_ids(store.list_orders(&page).await.unwrap()),
+        ["order-2", "order-1"]
+    );
+    let nobody = ListingFilter {
+        app_id: Some(MerchantId::new("1".repeat(33))),
+        ..all.clone()
+    };
+    assert!(store.list_orders(&nobody).await.unwrap().is_empty());
+
+    assert_eq!(
+        withdrawal_ids(store.list_withdrawals(&all, None).await.unwrap()),
+        ["wd-2", "wd-1", "wd-0"]
+    );
+    assert_eq!(
+        withdrawal_ids(
+            store
+                .list_withdrawals(&all, Some(WithdrawalStatus::Pending))
+                .await
+                .unwrap()
+        ),
+        ["wd-1", "wd-0"]
+    );
+    assert_eq!(
+        withdrawal_ids(
+            store
+                .list_withdrawals(&of_shop, Some(WithdrawalStatus::Processing))
+                .await
+                .unwrap()
+        ),
+        ["wd-2"]
+    );
+    assert_eq!(
+        withdrawal_ids(store.list_withdrawals(&window, None).await.unwrap()),
+        ["wd-1"]
+    );
+    assert_eq!(
+        withdrawal_ids(store.list_withdrawals(&page, None).await.unwrap()),
+        ["wd-2", "wd-1"]
+    );
+}
+
+#[tokio::test]
+async fn sqlite_listings_filter_and_page() {
+    let dir = tempfile::tempdir().unwrap();
+    listings_filter_and_page(&sqlite_store(&dir, &MasterKey::generate()).await).await;
+}
+
+#[tokio::test]
+async fn pg_listings_filter_and_page() {
+    let Some(pg) = PgSchema::new().await else {
+        return;
+    };
+    listings_filter_and_page(&pg.store(&MasterKey::generate()).await).await;
 }
 
 #[tokio::test]

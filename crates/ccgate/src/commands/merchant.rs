@@ -4,7 +4,7 @@ use ccgate_store::{MerchantStatus, generate_app_id, generate_app_secret};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use super::unix_now;
+use super::{table, unix_now, utc};
 use crate::MerchantCommand;
 use crate::backend::Database;
 
@@ -13,10 +13,14 @@ pub async fn run(database: &Database, command: MerchantCommand) -> anyhow::Resul
     let deposits = database.deposits();
     match command {
         MerchantCommand::Create { name, json } => {
+            let name = name.trim();
+            if name.is_empty() {
+                bail!("--name must not be empty: merchants are told apart by it");
+            }
             let app_id = MerchantId::new(generate_app_id(unix_now()));
             let secret = generate_app_secret();
             store
-                .create_merchant(&app_id, &secret, &name, unix_now())
+                .create_merchant(&app_id, &secret, name, unix_now())
                 .await?;
             print_credentials(&app_id, &secret, json);
         }
@@ -31,10 +35,19 @@ pub async fn run(database: &Database, command: MerchantCommand) -> anyhow::Resul
                     .collect();
                 println!("{}", serde_json::Value::Array(list));
             } else {
-                println!("{:<34} {:<9} NAME", "APPID", "STATUS");
-                for m in &merchants {
-                    println!("{:<34} {:<9} {}", m.app_id, m.status.as_str(), m.name);
-                }
+                let header = ["APPID", "STATUS", "CREATED", "NAME"].map(str::to_owned);
+                let rows: Vec<Vec<String>> = merchants
+                    .iter()
+                    .map(|m| {
+                        vec![
+                            m.app_id.to_string(),
+                            m.status.as_str().to_owned(),
+                            utc(m.created_at),
+                            m.name.clone(),
+                        ]
+                    })
+                    .collect();
+                print!("{}", table(&header, &rows));
             }
         }
         MerchantCommand::RotateSecret { app_id, json } => {
@@ -49,6 +62,13 @@ pub async fn run(database: &Database, command: MerchantCommand) -> anyhow::Resul
                 .set_merchant_status(&app_id, MerchantStatus::Disabled, unix_now())
                 .await?;
             println!("Merchant {app_id} is disabled.");
+        }
+        MerchantCommand::Enable { app_id } => {
+            let app_id = MerchantId::new(app_id);
+            store
+                .set_merchant_status(&app_id, MerchantStatus::Active, unix_now())
+                .await?;
+            println!("Merchant {app_id} is enabled.");
         }
         MerchantCommand::SetWebhook {
             app_id,

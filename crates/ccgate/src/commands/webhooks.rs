@@ -1,8 +1,13 @@
-use anyhow::Context;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use ccgate_engine::outbound::OutboundPolicy;
+use ccgate_engine::webhooks::{DeliveryConfig, WebhookSender};
 use ccgate_ledger::MerchantId;
 use ccgate_store::WebhookRow;
 use serde_json::json;
 
+use super::unix_now;
 use crate::backend::Database;
 
 fn row_json(row: &WebhookRow) -> serde_json::Value {
@@ -73,4 +78,66 @@ pub async fn show(database: &Database, id: i64, json: bool) -> anyhow::Result<()
         }
     }
     Ok(())
+}
+
+/// `ccgate webhooks ping`: a signed test delivery now, through the same sender
+/// (client, timeout, signature, address policy) as every webhook; exits 1
+/// unless acknowledged. The policy knows no listener of a running server (this
+/// process has none): in live mode loopback and private addresses are refused
+/// anyway; with simulated money the ping may reach them, as webhooks may.
+pub async fn ping(
+    database: &Database,
+    app_id: &str,
+    policy: OutboundPolicy,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let merchant = MerchantId::new(app_id);
+    if database
+        .store()
+        .merchant_credentials(app_id)
+        .await?
+        .is_none()
+    {
+        bail!("no merchant has the Appid {app_id}");
+    }
+    let url = database
+        .deposits()
+        .merchant_settings(&merchant)
+        .await?
+        .and_then(|settings| settings.webhook_url)
+        .with_context(|| {
+            format!("merchant {app_id} has no webhook URL: `ccgate merchant set-webhook` sets one")
+        })?;
+    let sender = WebhookSender::new(
+        database.outbox(),
+        database.store(),
+        database.deposits(),
+        DeliveryConfig::default(),
+    )?
+    .reaching_only(policy);
+    let outcome = sender.ping(&merchant, unix_now()).await;
+    if json {
+        println!(
+            "{}",
+            json!({"url": url, "payload": outcome.payload, "http_status": outcome.http_status,
+                   "acknowledged": outcome.acknowledged, "outcome": outcome.outcome,
+                   "latency_ms": outcome.latency_ms, "response_head": outcome.response_head})
+        );
+    } else {
+        let status = outcome
+            .http_status
+            .map_or_else(|| "no answer".to_owned(), |status| format!("HTTP {status}"));
+        println!("POST {url}");
+        println!("body:     {}", outcome.payload);
+        println!(
+            "answer:   {status} in {} ms: {}",
+            outcome.latency_ms, outcome.outcome
+        );
+        println!("received: {:?}", outcome.response_head);
+    }
+    Ok(if outcome.acknowledged {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

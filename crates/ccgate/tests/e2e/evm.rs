@@ -33,38 +33,36 @@ const CONFIRMATIONS: u64 = 3;
 /// The deployer's token supply, in base units (6 decimals).
 const TOKEN_SUPPLY: u128 = 1_000_000_000_000;
 
-/// Where `npm ci` puts ganache; `None` (and a message) when it is not there,
-/// except on CI, which must run these tests.
-fn ganache_installed() -> Option<PathBuf> {
+/// Where `npm ci` puts ganache. Missing, the test fails naming the command
+/// that installs it: a test that cannot run its real part never passes.
+fn ganache_installed() -> PathBuf {
     node_cli_installed("node_modules/ganache/dist/node/cli.js")
 }
 
 /// Where `npm ci` puts hardhat's command line, as `ganache_installed`.
-fn hardhat_installed() -> Option<PathBuf> {
+fn hardhat_installed() -> PathBuf {
     node_cli_installed("node_modules/hardhat/internal/cli/cli.js")
 }
 
-fn node_cli_installed(path: &str) -> Option<PathBuf> {
+fn node_cli_installed(path: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/evm");
     let cli = dir.join(path);
-    let ready = cli.is_file()
-        && Command::new("node")
-            .arg("--version")
-            .output()
-            .is_ok_and(|out| out.status.success());
-    if ready {
-        return Some(cli);
-    }
+    let node = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success());
     assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must run the EVM tests: `npm ci` in {} (see .ci/run)",
+        node,
+        "the EVM tests need node: `sudo apt-get install nodejs npm`, then `cargo xtask test`"
+    );
+    assert!(
+        cli.is_file(),
+        "the EVM tests need {} (npm packages): run `cargo xtask test`, which installs them, \
+         or `npm ci` in {}",
+        cli.display(),
         dir.display()
     );
-    eprintln!(
-        "skipping the EVM test: run `npm ci` in {} (needs node)",
-        dir.display()
-    );
-    None
+    cli
 }
 
 /// An EVM node for one test (ganache, or hardhat), killed when dropped.
@@ -388,9 +386,7 @@ fn webhooks(receiver: &HttpStub) -> Vec<Value> {
 
 #[test]
 fn evm_orders_paid_in_the_token_and_the_native_coin_are_credited_at_the_confirmations() {
-    let Some(cli) = ganache_installed() else {
-        return;
-    };
+    let cli = ganache_installed();
     let ganache = EvmNode::ganache(&cli);
     let contract = ganache.deploy_token();
     let config_dir = tempfile::tempdir().unwrap();
@@ -490,9 +486,7 @@ fn evm_orders_paid_in_the_token_and_the_native_coin_are_credited_at_the_confirma
 /// is credited once after a restart, and nothing credited before is again.
 #[test]
 fn evm_deposits_resume_from_the_cursor_after_a_restart() {
-    let Some(cli) = ganache_installed() else {
-        return;
-    };
+    let cli = ganache_installed();
     let ganache = EvmNode::ganache(&cli);
     let contract = ganache.deploy_token();
     let config_dir = tempfile::tempdir().unwrap();
@@ -612,9 +606,7 @@ fn balance(gateway: &Gateway, config: &str, merchant: &Merchant, symbol: &str) -
 /// posted at the confirmations; one the hot wallet cannot cover voided.
 #[test]
 fn evm_withdrawals_are_paid_from_the_hot_wallet_posted_or_voided() {
-    let Some(cli) = ganache_installed() else {
-        return;
-    };
+    let cli = ganache_installed();
     let ganache = EvmNode::ganache(&cli);
     let contract = ganache.deploy_token();
     let config_dir = tempfile::tempdir().unwrap();
@@ -780,9 +772,7 @@ fn evm_concurrent_payouts_through_two_instances_take_distinct_nonces() {
     // holds a raw transaction's answer until a nonce gap below it is filled
     // (seen timing out here); hardhat queues it and answers at once, as
     // geth does.
-    let Some(cli) = hardhat_installed() else {
-        return;
-    };
+    let cli = hardhat_installed();
     let Some(url) = crate::postgres::database_url() else {
         return;
     };
@@ -905,9 +895,7 @@ fn operator_accounts(gateway: &Gateway, config: &str) -> Books {
 /// its credit and is reported by `doctor`.
 #[test]
 fn evm_reorgs_drop_unconfirmed_payments_and_report_credited_ones() {
-    let Some(cli) = ganache_installed() else {
-        return;
-    };
+    let cli = ganache_installed();
     let ganache = EvmNode::ganache(&cli);
     let contract = ganache.deploy_token();
     let config_dir = tempfile::tempdir().unwrap();
@@ -1045,9 +1033,7 @@ fn gas_paid(ganache: &EvmNode, txid: &str) -> u128 {
 /// threshold left where it is and shown waiting by `ccgate evm sweeps`.
 #[test]
 fn evm_deposits_above_the_threshold_are_swept_into_the_hot_wallet() {
-    let Some(cli) = ganache_installed() else {
-        return;
-    };
+    let cli = ganache_installed();
     let ganache = EvmNode::ganache(&cli);
     let contract = ganache.deploy_token();
     let config_dir = tempfile::tempdir().unwrap();
@@ -1276,9 +1262,7 @@ impl PendingPayout {
 /// On hardhat: ganache 7 does not honour a same-nonce replacement.
 #[test]
 fn evm_a_payout_stuck_in_the_mempool_is_replaced_and_paid_once() {
-    let Some(cli) = hardhat_installed() else {
-        return;
-    };
+    let cli = hardhat_installed();
     let payout = PendingPayout::start(&cli, "replace_after_secs = 2\nmax_replacements = 3\n");
     let PendingPayout {
         hardhat,
@@ -1427,9 +1411,7 @@ fn evm_a_payout_stuck_in_the_mempool_is_replaced_and_paid_once() {
 /// no gas posted) instead of waiting in Processing forever.
 #[test]
 fn evm_a_payout_whose_nonce_another_transaction_took_is_voided() {
-    let Some(cli) = hardhat_installed() else {
-        return;
-    };
+    let cli = hardhat_installed();
     let payout = PendingPayout::start(&cli, "");
     let PendingPayout {
         hardhat,
@@ -1504,21 +1486,17 @@ fn evm_a_payout_whose_nonce_another_transaction_took_is_voided() {
     );
 }
 
-/// Whether the openssl CLI is here (it makes the test's certificates); CI
-/// must have it.
-fn openssl_installed() -> bool {
+/// Fails, naming the command that installs it, unless the openssl CLI (which
+/// makes the test's certificates) is here.
+fn require_openssl() {
     let here = Command::new("openssl")
         .arg("version")
         .output()
         .is_ok_and(|out| out.status.success());
     assert!(
-        here || std::env::var_os("CI").is_none(),
-        "CI must run the https node test: it needs the openssl CLI"
+        here,
+        "the https node test needs the openssl CLI: `sudo apt-get install openssl`"
     );
-    if !here {
-        eprintln!("skipping the https node test: it needs the openssl CLI");
-    }
-    here
 }
 
 /// A CA (ca.pem) and a node certificate it signed for 127.0.0.1 (server.pem,
@@ -1609,12 +1587,8 @@ impl Drop for TlsProxy {
 /// reports the refused certificate.
 #[test]
 fn evm_node_over_https_is_followed_with_its_ca_file_and_refused_without() {
-    let Some(cli) = ganache_installed() else {
-        return;
-    };
-    if !openssl_installed() {
-        return;
-    }
+    let cli = ganache_installed();
+    require_openssl();
     let ganache = EvmNode::ganache(&cli);
     let contract = ganache.deploy_token();
     let config_dir = tempfile::tempdir().unwrap();

@@ -38,6 +38,19 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// Why a merchant insert wrote nothing: its Appid or its name was taken.
+    async fn merchant_not_created(&self, app_id: &MerchantId, name: &str) -> StoreError {
+        let taken = sqlx::query("SELECT 1 FROM merchants WHERE app_id = $1")
+            .bind(app_id.as_str())
+            .fetch_optional(&self.pool)
+            .await;
+        match taken {
+            Ok(Some(_)) => StoreError::MerchantExists(app_id.to_string()),
+            Ok(None) => StoreError::MerchantNameTaken(name.to_owned()),
+            Err(err) => StoreError::Database(err),
+        }
+    }
+
     /// Connects to the database at `url` (`postgres://user:password@host/db`)
     /// and applies pending migrations.
     pub async fn connect(url: &str, key: MasterKey) -> Result<PgStore, StoreError> {
@@ -289,9 +302,15 @@ impl Store for PgStore {
         now_unix_secs: i64,
     ) -> Result<(), StoreError> {
         let sealed = self.key.seal_text(app_id.as_str(), app_secret)?;
+        // Names are unique by this check, not by an index: databases made
+        // before it may hold duplicates, which stay. (Two creations of one
+        // name at the same instant may both pass it; operators create
+        // merchants one at a time.)
         let inserted = sqlx::query(
             "INSERT INTO merchants (app_id, name, secret_ciphertext, status, created_at, updated_at)
-             VALUES ($1, $2, $3, 'active', $4, $4) ON CONFLICT (app_id) DO NOTHING",
+             SELECT $1, $2, $3, 'active', $4, $4
+             WHERE NOT EXISTS (SELECT 1 FROM merchants WHERE name = $2)
+             ON CONFLICT (app_id) DO NOTHING",
         )
         .bind(app_id.as_str())
         .bind(name)
@@ -300,7 +319,7 @@ impl Store for PgStore {
         .execute(&self.pool)
         .await?;
         if inserted.rows_affected() == 0 {
-            return Err(StoreError::MerchantExists(app_id.to_string()));
+            return Err(self.merchant_not_created(app_id, name).await);
         }
         Ok(())
     }

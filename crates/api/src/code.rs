@@ -218,11 +218,15 @@ impl Code {
             Code::AddressInvalid => {
                 "Send a valid address of the token's chain (for EVM chains EIP-55 checksummed or all lower case), or an existing Cwallet id."
             }
-            Code::MemoRequired => "Send the memo (destination tag) that the receiving address needs.",
+            Code::MemoRequired => {
+                "Send the memo (destination tag) that the receiving address needs."
+            }
             Code::ServiceError => {
                 "Retry later with the same merchant_order_id (safe: it is idempotent); if it persists, give the operator the time of the call."
             }
-            Code::ToUserNotFound => "Check the Cwallet id with check/user before withdrawing to it.",
+            Code::ToUserNotFound => {
+                "Check the Cwallet id with check/user before withdrawing to it."
+            }
         }
     }
 }

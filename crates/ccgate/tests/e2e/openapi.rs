@@ -379,7 +379,7 @@ fn docs_page_has_a_worked_signature_that_verifies() {
     // Every endpoint in the table of contents and with its examples, every
     // webhook kind, every code with what to do about it.
     let text = unescape(html);
-    for endpoint in ccgate_server_endpoints(&gateway) {
+    for endpoint in documented_endpoints(&gateway) {
         assert!(
             html.contains(&format!(
                 "href=\"#ccpayment-v1-{}\"",
@@ -404,7 +404,7 @@ fn docs_page_has_a_worked_signature_that_verifies() {
 }
 
 /// The endpoints `/openapi.json` lists, as the server describes itself.
-fn ccgate_server_endpoints(gateway: &Gateway) -> Vec<String> {
+fn documented_endpoints(gateway: &Gateway) -> Vec<String> {
     let doc: Value =
         serde_json::from_str(gateway.raw_request("GET", "/openapi.json", &[], b"").text()).unwrap();
     doc["paths"]
@@ -442,6 +442,7 @@ fn home_page_says_what_this_is_and_links_the_description() {
         gateway.raw_request("GET", "/index.html", &[], b"").status,
         404
     );
+    assert_eq!(gateway.raw_request("POST", "/", &[], b"{}").status, 405);
 
     let sandbox = Gateway::start(&["--sandbox"]);
     let html = sandbox.raw_request("GET", "/", &[], b"").text().to_owned();

@@ -57,7 +57,7 @@ pub fn html_page(title: &str, body: &str) -> Response {
         .into_response()
 }
 
-fn text<'a>(value: &'a Value) -> &'a str {
+fn text(value: &Value) -> &str {
     value.as_str().unwrap_or_default()
 }
 
@@ -252,7 +252,7 @@ pub async fn docs_page(State(state): State<AppState>) -> Response {
     }
     body.push_str("</ol></li><li><a href=\"#codes\">Codes</a></li></ol></nav>");
     signing_section(&doc, &mut body);
-    body.push_str("<section id=\"endpoints\"><h2>Endpoints</h2><p>Examples are answers of a gateway with the built-in coins; ids, addresses and heights differ on yours. A test sends every example request to the real server and checks the answer has the example's fields and code.</p>");
+    body.push_str("<section id=\"endpoints\"><h2>Endpoints</h2><p>Examples are answers of a gateway with the built-in coins; ids, addresses and heights differ on yours. A test sends every example request to the real server and checks the answer has the example's fields and code. Examples show keys sorted; on the wire each object's keys come in a fixed order, CCPayment's.</p>");
     for (path, item) in &paths {
         endpoint_section(path, &item["post"], &mut body);
     }

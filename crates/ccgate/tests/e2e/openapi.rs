@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::support::Gateway;
+use crate::support::{Gateway, HttpStub};
 
 const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
 
@@ -448,4 +448,79 @@ fn home_page_says_what_this_is_and_links_the_description() {
     let html = sandbox.raw_request("GET", "/", &[], b"").text().to_owned();
     assert!(html.contains("id=\"mode\">simulated<"));
     assert!(html.contains("<strong>sandbox</strong>"));
+}
+
+/// Whether every key of `value` is one `schema` (with its nested objects)
+/// names: a field the engine sends but the document lacks is drift too.
+fn only_documented_keys(schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+    let (Some(properties), Some(object)) = (schema["properties"].as_object(), value.as_object())
+    else {
+        return Ok(());
+    };
+    for (key, inner) in object {
+        let field = properties
+            .get(key)
+            .ok_or(format!("{at}: {key} is not documented"))?;
+        only_documented_keys(field, inner, &format!("{at}.{key}"))?;
+    }
+    Ok(())
+}
+
+#[test]
+fn every_webhook_sent_is_shaped_as_documented() {
+    let receiver = HttpStub::start(200, "success");
+    let gateway = Gateway::start(&["--sandbox"]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.set_webhook(&merchant, &receiver.url);
+    let doc: Value =
+        serde_json::from_str(gateway.raw_request("GET", "/openapi.json", &[], b"").text()).unwrap();
+    let documented = doc["webhooks"].as_object().unwrap();
+    let mut kinds_seen = Vec::new();
+    for event in [
+        "order.paid",
+        "deposit.direct",
+        "withdrawal.succeeded",
+        "refund.succeeded",
+    ] {
+        let report: Value = serde_json::from_str(&gateway.cli_ok(&[
+            "trigger",
+            event,
+            "--app-id",
+            &merchant.app_id,
+            "--json",
+        ]))
+        .unwrap();
+        for webhook in report["webhooks"].as_array().unwrap() {
+            let payload = &webhook["payload"];
+            let kind = payload["order_type"].as_str().unwrap();
+            let post = &documented
+                .values()
+                .find(|w| w["post"]["summary"] == kind)
+                .unwrap_or_else(|| panic!("{kind} is not documented"))["post"];
+            let schema = &post["requestBody"]["content"]["application/json"]["schema"];
+            validate(&doc, schema, payload, kind).unwrap();
+            only_documented_keys(schema, payload, kind).unwrap();
+            kinds_seen.push(kind.to_owned());
+        }
+    }
+    kinds_seen.sort_unstable();
+    kinds_seen.dedup();
+    assert_eq!(
+        kinds_seen,
+        ["API Deposit", "API Withdrawal", "Direct Deposit", "Refund"]
+    );
+    // The validator refuses a body missing a documented field.
+    let schema = &documented["directDeposit"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"];
+    assert!(
+        validate(
+            &doc,
+            schema,
+            &serde_json::json!({"order_type": "Direct Deposit"}),
+            ""
+        )
+        .is_err()
+    );
+    assert!(only_documented_keys(schema, &serde_json::json!({"surprise": 1}), "").is_err());
+    assert!(!receiver.received().is_empty());
 }

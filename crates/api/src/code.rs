@@ -157,6 +157,78 @@ impl Code {
             Code::ToUserNotFound => "users do not exist",
         }
     }
+
+    /// What an integrator should do about this code: one sentence, shown in
+    /// the documentation's code table.
+    pub fn remedy(self) -> &'static str {
+        match self {
+            Code::Success => "Nothing: the request was done; read `data`.",
+            Code::HeaderMissing => {
+                "Send the Appid, Timestamp and Sign headers, spelled exactly so, on every request."
+            }
+            Code::AppIdNotFound => {
+                "Check the Appid against the one the operator gave you; a disabled merchant is refused too."
+            }
+            Code::SignatureInvalid => {
+                "Sign the exact bytes you send (Appid + AppSecret + Timestamp + body, no re-formatting) with the current AppSecret, and send the Timestamp you signed."
+            }
+            Code::TimestampExpired => {
+                "Sync the clock (NTP) and send the current unix time in seconds; the Timestamp must be within 120 s of the server's."
+            }
+            Code::InvalidJson => "Send an empty body or one JSON object, encoded as UTF-8.",
+            Code::ParamInvalid => {
+                "Fix the field the message names (missing, wrong type or too long) and send again."
+            }
+            Code::BodyTooLarge => {
+                "Send a smaller body: no endpoint needs more than a few kilobytes (bill/info takes at most 100 ids)."
+            }
+            Code::RateLimited => {
+                "Slow down and retry after a pause; webhook/resend is limited per merchant to 1 call a minute and 25 a day by default."
+            }
+            Code::NotFound => {
+                "Use POST and one of the documented paths under /ccpayment/v1/, spelled exactly."
+            }
+            Code::CoinNotFound => {
+                "Use a coin_id or token_id from coin/all; ids are the UUIDs it lists, not symbols."
+            }
+            Code::CoinSuspended => {
+                "Choose another coin or network; coin/all shows which are available (status 1)."
+            }
+            Code::ChainNotSupported => {
+                "Use a chain code listed in coin/all (the `chain` of a token, such as ETH or TRX)."
+            }
+            Code::CurrencyNotSupported => {
+                "Price the order in a supported currency (USD by default), or in the token itself by omitting denominated_currency."
+            }
+            Code::DuplicateMerchantOrderId => {
+                "Use a new merchant_order_id for a new order, or repeat the first request exactly to get the same order back."
+            }
+            Code::OrderNotFound => {
+                "Check the merchant_order_id or order id: it must be one this merchant created."
+            }
+            Code::AmountInvalid => {
+                "Send the amount as a positive decimal string within the coin's precision and size limits, as the message says."
+            }
+            Code::AddressLimitReached => {
+                "Reuse the permanent addresses you already have (one per user_id and chain) or ask the operator to raise the quota."
+            }
+            Code::InsufficientBalance => {
+                "Check assets and network/fee: the available balance must cover the amount and its network fee."
+            }
+            Code::AddressInvalid => {
+                "Send a valid address of the token's chain (for EVM chains EIP-55 checksummed or all lower case), or an existing Cwallet id."
+            }
+            Code::MemoRequired => {
+                "Send the memo (destination tag) that the receiving address needs."
+            }
+            Code::ServiceError => {
+                "Retry later with the same merchant_order_id (safe: it is idempotent); if it persists, give the operator the time of the call."
+            }
+            Code::ToUserNotFound => {
+                "Check the Cwallet id with check/user before withdrawing to it."
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -170,6 +242,21 @@ mod tests {
         let reasons: HashSet<&str> = Code::ALL.iter().filter_map(|c| c.reason()).collect();
         assert_eq!(numbers.len(), Code::ALL.len());
         assert_eq!(reasons.len(), Code::ALL.len() - 1);
+    }
+
+    #[test]
+    fn every_code_has_a_remedy_of_one_sentence() {
+        for code in Code::ALL {
+            let remedy = code.remedy();
+            assert!(remedy.len() > 20, "{code:?}: {remedy:?}");
+            assert!(remedy.ends_with('.'), "{code:?}: {remedy:?}");
+            assert_eq!(
+                remedy.matches(". ").count(),
+                0,
+                "{code:?}: one sentence: {remedy:?}"
+            );
+        }
+        assert!(Code::TimestampExpired.remedy().contains("120 s"));
     }
 
     #[test]

@@ -157,8 +157,9 @@ pub fn v1_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     ]
 }
 
-/// The whole application: every v1 route behind the v1 pipeline, `GET /healthz`,
-/// and envelopes for unknown paths and methods.
+/// The whole application: every v1 route behind the v1 pipeline, `GET /` (a
+/// page saying what this is), `GET /healthz`, the API description, the hosted
+/// checkout, and envelopes for unknown paths and methods.
 pub fn router(state: AppState) -> Router {
     let v1 = v1_routes()
         .into_iter()
@@ -175,6 +176,7 @@ pub fn router(state: AppState) -> Router {
         ));
     let mut app = Router::new()
         .merge(v1)
+        .route("/", get(routes::home::home))
         .route("/healthz", get(routes::health::healthz))
         .route("/openapi.json", get(routes::docs::openapi_json))
         .route("/docs", get(routes::docs::docs_page))

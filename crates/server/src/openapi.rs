@@ -1,9 +1,15 @@
 //! The OpenAPI 3.1 description of the v1 API as ccgate serves it: every
 //! endpoint with its headers, request and response schemas, the webhooks and
-//! the code table. Served at `GET /openapi.json`; tests hold it and the server
-//! to each other (every route documented, real answers valid).
+//! the code table with what to do about each code, examples of every request,
+//! answer and webhook body, and the signature worked through. Served at
+//! `GET /openapi.json` and rendered at `GET /docs`; tests hold it and the
+//! server to each other (every route documented, real answers valid, every
+//! example request answered as its example says).
+
+pub(crate) mod examples;
 
 use ccgate_api::Code;
+use ccgate_api::sign::TIMESTAMP_WINDOW_SECS;
 use serde_json::{Map, Value, json};
 
 /// `(field, JSON type)`: every field is required in what ccgate answers.
@@ -395,6 +401,65 @@ fn header(name: &str, description: &str) -> Value {
     json!({"name": name, "in": "header", "required": true, "schema": {"type": "string"}, "description": description})
 }
 
+/// The schema of a JSON value shaped like `example`: every field required
+/// but those named `optional`. Webhook bodies are described this way, from
+/// an example serialised by their real type, so the two cannot part.
+fn schema_of(example: &Value, optional: &[&str]) -> Value {
+    match example {
+        Value::Object(fields) => {
+            let properties: Map<String, Value> = fields
+                .iter()
+                .map(|(name, value)| (name.clone(), schema_of(value, optional)))
+                .collect();
+            let required: Vec<&String> = fields
+                .keys()
+                .filter(|name| !optional.contains(&name.as_str()))
+                .collect();
+            json!({"type": "object", "required": required, "properties": properties})
+        }
+        Value::Array(items) => list_of(
+            items
+                .first()
+                .map_or_else(|| json!({}), |item| schema_of(item, optional)),
+        ),
+        Value::String(_) => string(),
+        Value::Bool(_) => boolean(),
+        Value::Number(_) => integer(),
+        Value::Null => json!({}),
+    }
+}
+
+fn signed_headers() -> Value {
+    json!([
+        header("Appid", "The merchant's Appid."),
+        header(
+            "Timestamp",
+            "Unix seconds; within 120 s of the server's clock."
+        ),
+        header(
+            "Sign",
+            "hex(SHA-256(Appid + AppSecret + Timestamp + raw body)), either case."
+        ),
+    ])
+}
+
+/// How to sign, with worked examples computed by `ccgate_api::sign`.
+fn signature() -> Value {
+    json!({
+        "formula": "Sign = lower-case hex of SHA-256 over the UTF-8 bytes of Appid + AppSecret + Timestamp + body",
+        "rules": [
+            "Plain concatenation, no separators; Timestamp is the exact header text (unix seconds).",
+            "The body is the raw bytes as sent on the wire: sign after serialising and send exactly those bytes. Re-formatting (a tool's pretty-printing, another JSON library, a trailing newline) changes the Sign.",
+            "An empty body is allowed on every endpoint and means {}; its Sign is over Appid + AppSecret + Timestamp alone.",
+            format!("The Timestamp must be within {TIMESTAMP_WINDOW_SECS} s of the server's clock, either way."),
+            "The server accepts the Sign in either case and compares in constant time.",
+            "Every answer to an authenticated request carries Appid, Timestamp (the server's) and Sign headers, signed the same way over the exact answer bytes; verify them before trusting the answer. Answers to refused requests (bad headers, Sign or Timestamp) are not signed.",
+            "Webhooks are signed the same way with the same AppSecret, in the Appid, Timestamp and Sign headers: verify over the raw request body before parsing it, then answer HTTP 200 with a body containing success.",
+        ],
+        "examples": examples::signature_examples(),
+    })
+}
+
 pub fn document(public_url: &str) -> Value {
     let mut paths = Map::new();
     for (endpoint, summary, fields, response) in endpoints() {
@@ -407,18 +472,32 @@ pub fn document(public_url: &str) -> Value {
             .filter(|(_, _, r)| *r)
             .map(|(n, ..)| *n)
             .collect();
+        let mut request = json!({"schema": {
+            "type": "object", "properties": properties, "required": required,
+        }});
+        let mut answer = json!({"schema": {"oneOf": [
+            {"type": "object", "required": ["code", "msg", "data"], "properties": {
+                "code": {"const": 10000}, "msg": {"const": "success"}, "data": reference(response),
+            }},
+            reference("Error"),
+        ]}});
+        if let Some(examples) = examples::of_endpoint(endpoint, public_url) {
+            let (success, error) = (examples.success, examples.error);
+            request["examples"] = json!({
+                "success": {"summary": success.summary, "value": success.request},
+                "error": {"summary": error.summary, "value": error.request},
+            });
+            answer["examples"] = json!({
+                "success": {"summary": success.summary, "value": success.answer},
+                "error": {"summary": error.summary, "value": error.answer},
+            });
+        }
         paths.insert(
             format!("/ccpayment/v1/{endpoint}"),
             json!({"post": {
                 "summary": summary,
-                "parameters": [
-                    header("Appid", "The merchant's Appid."),
-                    header("Timestamp", "Unix seconds; within 120 s of the server's clock."),
-                    header("Sign", "hex(SHA-256(Appid + AppSecret + Timestamp + raw body)), either case."),
-                ],
-                "requestBody": {"required": false, "content": {"application/json": {"schema": {
-                    "type": "object", "properties": properties, "required": required,
-                }}}},
+                "parameters": signed_headers(),
+                "requestBody": {"required": false, "content": {"application/json": request}},
                 "responses": {"200": {
                     "description": "The v1 envelope, signed in the Appid, Timestamp and Sign headers. `code` 10000 carries `data`; any other code is an error without it.",
                     "headers": {
@@ -426,27 +505,31 @@ pub fn document(public_url: &str) -> Value {
                         "Timestamp": {"schema": {"type": "string"}},
                         "Sign": {"schema": {"type": "string"}},
                     },
-                    "content": {"application/json": {"schema": {"oneOf": [
-                        {"type": "object", "required": ["code", "msg", "data"], "properties": {
-                            "code": {"const": 10000}, "msg": {"const": "success"}, "data": reference(response),
-                        }},
-                        reference("Error"),
-                    ]}}},
+                    "content": {"application/json": answer},
                 }},
             }}),
         );
     }
     let codes: Vec<Value> = Code::ALL
         .iter()
-        .map(|c| json!({"code": c.number(), "reason": c.reason(), "http_status": c.http_status(), "msg": c.default_msg()}))
+        .map(|c| json!({"code": c.number(), "reason": c.reason(), "http_status": c.http_status(), "msg": c.default_msg(), "remedy": c.remedy()}))
         .collect();
-    let webhook = |summary: &str| {
-        json!({"post": {
-            "summary": summary,
-            "description": "Signed like responses (Appid, Timestamp, Sign over the raw body). Acknowledge with HTTP 200 and a body containing `success`; otherwise it is retried.",
-            "responses": {"200": {"description": "Acknowledged."}},
-        }})
-    };
+    let webhooks: Map<String, Value> = examples::webhooks()
+        .into_iter()
+        .map(|webhook| {
+            let item = json!({"post": {
+                "summary": webhook.order_type,
+                "description": format!("{} Signed like answers: Appid, Timestamp and Sign over the raw body. Acknowledge with HTTP 200 and a body containing `success`; anything else is retried. Tell the kinds apart by `order_type`; only `pay_status` `success` means the money moved.", webhook.when),
+                "parameters": signed_headers(),
+                "requestBody": {"required": true, "content": {"application/json": {
+                    "schema": schema_of(&webhook.body, webhook.optional),
+                    "example": webhook.body,
+                }}},
+                "responses": {"200": {"description": "Acknowledged: the body contains `success`."}},
+            }});
+            (webhook.key.to_owned(), item)
+        })
+        .collect();
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -456,14 +539,10 @@ pub fn document(public_url: &str) -> Value {
         },
         "servers": [{"url": public_url}],
         "paths": paths,
-        "webhooks": {
-            "apiDeposit": webhook("API Deposit: a payment to an order"),
-            "directDeposit": webhook("Direct Deposit: a payment to a permanent address"),
-            "withdrawal": webhook("API Withdrawal: a withdrawal resolved"),
-            "refund": webhook("Refund: a refund resolved"),
-        },
+        "webhooks": webhooks,
         "components": {"schemas": schemas()},
         "x-error-codes": codes,
+        "x-signature": signature(),
     })
 }
 
@@ -492,11 +571,83 @@ mod tests {
     }
 
     #[test]
-    fn every_code_is_listed() {
+    fn every_code_is_listed_with_its_remedy() {
         let doc = document("http://x");
+        let codes = doc["x-error-codes"].as_array().cloned().unwrap_or_default();
+        assert_eq!(codes.len(), Code::ALL.len());
+        for (listed, code) in codes.iter().zip(Code::ALL) {
+            assert_eq!(listed["code"], code.number());
+            assert_eq!(listed["remedy"], code.remedy());
+        }
+    }
+
+    #[test]
+    fn every_endpoint_has_a_success_and_an_error_example() {
+        let doc = document("http://x");
+        for endpoint in documented_endpoints() {
+            let post = &doc["paths"][format!("/ccpayment/v1/{endpoint}")]["post"];
+            let requests = &post["requestBody"]["content"]["application/json"]["examples"];
+            let answers = &post["responses"]["200"]["content"]["application/json"]["examples"];
+            assert!(requests["success"]["value"].is_object(), "{endpoint}");
+            assert!(!requests["error"]["value"].is_null(), "{endpoint}");
+            assert_eq!(answers["success"]["value"]["code"], 10000, "{endpoint}");
+            let error = &answers["error"]["value"];
+            let code = Code::ALL
+                .into_iter()
+                .find(|c| error["code"] == c.number())
+                .unwrap_or(Code::Success);
+            assert_ne!(code, Code::Success, "{endpoint}: {error}");
+            assert_eq!(error["reason"], code.reason().unwrap_or_default());
+        }
+    }
+
+    #[test]
+    fn every_webhook_kind_has_an_example_of_its_type() {
+        let doc = document("http://x");
+        let webhooks = doc["webhooks"].as_object().cloned().unwrap_or_default();
+        let kinds: Vec<&str> = webhooks
+            .values()
+            .map(|w| w["post"]["summary"].as_str().unwrap_or_default())
+            .collect();
         assert_eq!(
-            doc["x-error-codes"].as_array().map(Vec::len),
-            Some(Code::ALL.len())
+            kinds,
+            ["API Deposit", "Direct Deposit", "Refund", "API Withdrawal"],
+            "by key: apiDeposit, directDeposit, refund, withdrawal"
         );
+        for webhook in webhooks.values() {
+            let content = &webhook["post"]["requestBody"]["content"]["application/json"];
+            assert_eq!(content["example"]["order_type"], webhook["post"]["summary"]);
+            assert_eq!(content["example"]["pay_status"], "success");
+            let required = content["schema"]["required"].as_array().map(Vec::len);
+            assert!(required > Some(10), "{webhook}");
+        }
+    }
+
+    /// The worked examples are the spec's test vectors: computed here by
+    /// `ccgate_api::sign`, they must come out as every other implementation has them.
+    #[test]
+    fn signature_examples_match_the_spec_vectors() {
+        let vectors: Value =
+            serde_json::from_str(include_str!("../../api/tests/data/vectors.json"))
+                .unwrap_or_default();
+        let examples = examples::signature_examples();
+        assert_eq!(examples.len(), 3);
+        for example in examples {
+            let vector = vectors["vectors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|v| {
+                    v["body"] == example["body"]
+                        && v["app_id"] == example["app_id"]
+                        && v["app_secret"] == example["app_secret"]
+                        && v["timestamp"] == example["timestamp"]
+                });
+            assert_eq!(
+                vector.map(|v| &v["sign"]),
+                Some(&example["sign"]),
+                "{example}"
+            );
+        }
     }
 }

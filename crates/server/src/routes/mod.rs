@@ -5,6 +5,7 @@ pub mod coins;
 pub mod cwallet;
 pub mod docs;
 pub mod health;
+pub mod home;
 pub mod network;
 pub mod orders;
 pub mod rates;

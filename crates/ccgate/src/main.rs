@@ -73,7 +73,7 @@ enum Command {
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
     /// A consistent copy of the SQLite database, taken while `serve` runs
-    /// (for PostgreSQL use pg_dump; see the README).
+    /// (for PostgreSQL use pg_dump; see docs/reference.md).
     Backup {
         /// The new file (it must not exist).
         #[arg(long)]

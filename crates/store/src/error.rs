@@ -46,7 +46,7 @@ pub enum StoreError {
     Snapshot(String),
     #[error(
         "snapshots are SQLite-only for now; on PostgreSQL save and restore a schema with pg_dump \
-         and pg_restore (see the README)"
+         and pg_restore (see docs/sandbox.md)"
     )]
     SnapshotsUnsupported,
 }

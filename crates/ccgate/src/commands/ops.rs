@@ -22,7 +22,7 @@ use crate::data_dir::{ADMIN_TOKEN_ENV, DataDir};
 pub async fn backup(data_dir: &DataDir, args: &DatabaseArgs, to: &Path) -> anyhow::Result<()> {
     if args.database_url.is_some() {
         bail!(
-            "ccgate backup copies the SQLite data directory; back PostgreSQL up with pg_dump (see README, Operations)"
+            "ccgate backup copies the SQLite data directory; back PostgreSQL up with pg_dump (see docs/reference.md, `backup`)"
         );
     }
     if to.exists() {

@@ -25,7 +25,9 @@ use ccgate_engine::orders::Orders;
 use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::{Decimal, MerchantId, PriceTable, Registry};
 use ccgate_pricefeed::StaticPrices;
-use ccgate_server::{AppState, BODY_LIMIT_BYTES_DEFAULT, Metrics, ServerConfig, SystemClock};
+use ccgate_server::{
+    AppState, BODY_LIMIT_BYTES_DEFAULT, Metrics, ServerConfig, Services, SystemClock,
+};
 use ccgate_store::{MasterKey, SqliteStore, Store, generate_app_id, generate_app_secret};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -284,7 +286,7 @@ async fn app_state(store: Arc<SqliteStore>, registry: Registry) -> AppState {
         store.clone(),
         store.clone(),
     ));
-    AppState {
+    AppState::new(Services {
         store: store.clone(),
         registry,
         prices,
@@ -304,7 +306,7 @@ async fn app_state(store: Arc<SqliteStore>, registry: Registry) -> AppState {
             ..ServerConfig::default()
         }),
         metrics: Arc::new(Metrics::default()),
-    }
+    })
 }
 
 /// Every documented v1 endpoint with its request fields and their JSON types,

@@ -18,7 +18,7 @@ use ccgate_engine::deposits::DepositWatcher;
 use ccgate_engine::outbound::OutboundPolicy;
 use ccgate_engine::webhooks::{DeliveryConfig, WebhookSender};
 use ccgate_engine::{EngineError, Loops};
-use ccgate_server::AppState;
+use ccgate_server::Services;
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 
@@ -34,7 +34,7 @@ const SWEEP_INTERVAL_MS: u64 = 1_000;
 /// The loops over `state`'s chains and `backend`; delivery reaches only what
 /// `outbound` allows and hands its claims back once `stopped` turns `true`.
 pub fn loops<B: Backend>(
-    state: &AppState,
+    state: &Services,
     backend: &B,
     delivery: DeliveryConfig,
     outbound: OutboundPolicy,

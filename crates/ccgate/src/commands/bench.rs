@@ -112,14 +112,16 @@ pub async fn assets(args: &BenchArgs) -> anyhow::Result<()> {
         ..ServerConfig::default()
     };
     let quota = ccgate_engine::addresses::PERMANENT_ADDRESSES_PER_MERCHANT_DEFAULT;
-    let state = super::serve::app_state(
-        store.clone(),
-        &settings,
-        config,
-        quota,
-        Arc::new(ccgate_server::SystemClock),
-    )
-    .await?;
+    let state = ccgate_server::AppState::new(
+        super::serve::app_state(
+            store.clone(),
+            &settings,
+            config,
+            quota,
+            Arc::new(ccgate_server::SystemClock),
+        )
+        .await?,
+    );
     let real = spawn_server(ccgate_server::router(state)).await?;
     let real_target = Target {
         url: format!("http://{real}{ASSETS_PATH}"),

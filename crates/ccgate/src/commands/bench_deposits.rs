@@ -47,14 +47,16 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<()> {
         rate_limit_per_sec: None,
         ..ServerConfig::default()
     };
-    let state = super::serve::app_state(
-        store.clone(),
-        &settings,
-        config,
-        u64::from(args.deposits) + 1,
-        Arc::new(ccgate_server::SystemClock),
-    )
-    .await?;
+    let state = ccgate_server::AppState::new(
+        super::serve::app_state(
+            store.clone(),
+            &settings,
+            config,
+            u64::from(args.deposits) + 1,
+            Arc::new(ccgate_server::SystemClock),
+        )
+        .await?,
+    );
     let (merchant, arrivals) = merchant_with_webhook_receiver(&sqlite).await?;
 
     println!(

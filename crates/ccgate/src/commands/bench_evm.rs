@@ -74,14 +74,16 @@ pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<()> {
         rate_limit_per_sec: None,
         ..ServerConfig::default()
     };
-    let state = super::serve::app_state(
-        store.clone(),
-        &settings,
-        config,
-        u64::from(args.payments) + u64::from(args.block_transfers) + 1,
-        Arc::new(SystemClock),
-    )
-    .await?;
+    let state = ccgate_server::AppState::new(
+        super::serve::app_state(
+            store.clone(),
+            &settings,
+            config,
+            u64::from(args.payments) + u64::from(args.block_transfers) + 1,
+            Arc::new(SystemClock),
+        )
+        .await?,
+    );
     let (merchant, arrivals) = merchant_with_webhook_receiver(&sqlite).await?;
 
     println!(

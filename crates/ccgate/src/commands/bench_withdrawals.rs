@@ -89,14 +89,16 @@ pub async fn withdrawals(args: &WithdrawalBenchArgs) -> anyhow::Result<()> {
         ..ServerConfig::default()
     };
     let quota = ccgate_engine::addresses::PERMANENT_ADDRESSES_PER_MERCHANT_DEFAULT;
-    let state = super::serve::app_state(
-        store.clone(),
-        &settings,
-        config,
-        quota,
-        Arc::new(ccgate_server::SystemClock),
-    )
-    .await?;
+    let state = ccgate_server::AppState::new(
+        super::serve::app_state(
+            store.clone(),
+            &settings,
+            config,
+            quota,
+            Arc::new(ccgate_server::SystemClock),
+        )
+        .await?,
+    );
     let address = super::bench::spawn_server(ccgate_server::router(state)).await?;
     let url = format!("http://{address}/ccpayment/v1/withdraw");
     let client = reqwest::Client::builder()

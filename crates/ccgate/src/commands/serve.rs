@@ -17,7 +17,8 @@ use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::MerchantId;
 use ccgate_pricefeed::{HttpPriceFeed, PriceSource, StaticPrices};
 use ccgate_server::{
-    AdminAccess, AppState, ConnectionLimits, Metrics, ServerConfig, SystemClock, TrustedProxies,
+    AdminAccess, AppState, ConnectionLimits, Metrics, ServerConfig, Services, SystemClock,
+    TrustedProxies,
 };
 use ccgate_store::{CachingStore, Store, generate_app_id, generate_app_secret};
 use secrecy::{ExposeSecret, SecretString};
@@ -40,7 +41,7 @@ pub async fn app_state<B: Backend>(
     config: ServerConfig,
     address_quota: u64,
     clock: Arc<dyn Clock>,
-) -> anyhow::Result<AppState> {
+) -> anyhow::Result<Services> {
     let prices: Arc<dyn PriceSource> = match &settings.price_feed {
         Some(feed) => {
             let feed = Arc::new(HttpPriceFeed::new(feed.clone())?);
@@ -85,7 +86,7 @@ pub async fn app_state<B: Backend>(
         backend.clone(),
         backend.clone(),
     ));
-    Ok(AppState {
+    Ok(Services {
         store,
         registry,
         prices,
@@ -236,7 +237,7 @@ async fn run_with<B: Backend>(
         },
         trusted_proxies: TrustedProxies::new(args.trusted_proxies.clone()),
     };
-    let mut state = app_state(
+    let mut services = app_state(
         store.clone(),
         settings,
         config,
@@ -281,8 +282,13 @@ async fn run_with<B: Backend>(
     }
     let outbound = OutboundPolicy::new(live, allow_private_webhooks, own_listeners);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let mut loops =
-        background::loops(&state, store.backend(), delivery, outbound, stopped.clone())?;
+    let mut loops = background::loops(
+        &services,
+        store.backend(),
+        delivery,
+        outbound,
+        stopped.clone(),
+    )?;
     let gate = if let Some(virtual_clock) = virtual_clock {
         // Faults are the sandbox's alone: a production sender never looks one up.
         loops.sender = loops
@@ -292,16 +298,16 @@ async fn run_with<B: Backend>(
             virtual_clock,
             Arc::new(store.backend().clone()),
             Arc::new(store.backend().clone()),
-            Arc::clone(&state.chains),
+            Arc::clone(&services.chains),
             loops.clone(),
         )
         .with_snapshots(
             snapshots_dir,
             Arc::new(store.backend().clone()),
-            Arc::clone(&state.store),
+            Arc::clone(&services.store),
         );
         let gate = controls.gate();
-        state.sandbox = Some(Arc::new(controls));
+        services.sandbox = Some(Arc::new(controls));
         println!(
             "SANDBOX MODE: business time is virtual (`ccgate sandbox clock show`) and the sandbox \
              controls are on the admin API; nothing here moves real money"
@@ -310,6 +316,7 @@ async fn run_with<B: Backend>(
     } else {
         None
     };
+    let state = AppState::new(services);
     // Sweeping signs with deposit addresses' keys: the seed is read here, for
     // the chains with a node only.
     let sweepers = if state.chains.evm_chains().next().is_some() {

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use axum::routing::post;
 use ccgate_ledger::{Account, Amount, JournalEntry, MerchantId};
-use ccgate_server::ServerConfig;
 use ccgate_store::{
     CachingStore, EntryMeta, MasterKey, SqliteStore, Store, generate_app_id, generate_app_secret,
 };
@@ -107,21 +106,8 @@ pub async fn assets(args: &BenchArgs) -> anyhow::Result<()> {
         };
         store.post_entry(&entry, &meta).await?;
     }
-    let config = ServerConfig {
-        rate_limit_per_sec: None,
-        ..ServerConfig::default()
-    };
     let quota = ccgate_engine::addresses::PERMANENT_ADDRESSES_PER_MERCHANT_DEFAULT;
-    let state = ccgate_server::AppState::new(
-        super::serve::app_state(
-            store.clone(),
-            &settings,
-            config,
-            quota,
-            Arc::new(ccgate_server::SystemClock),
-        )
-        .await?,
-    );
+    let state = super::serve::bench_state(store.clone(), &settings, quota).await?;
     let real = spawn_server(ccgate_server::router(state)).await?;
     let real_target = Target {
         url: format!("http://{real}{ASSETS_PATH}"),

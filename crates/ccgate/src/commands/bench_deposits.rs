@@ -13,7 +13,6 @@ use ccgate_engine::deposits::DepositWatcher;
 use ccgate_engine::outbound::OutboundPolicy;
 use ccgate_engine::webhooks::DeliveryConfig;
 use ccgate_ledger::{Account, Amount, JournalEntry, MerchantId, TokenId};
-use ccgate_server::ServerConfig;
 use ccgate_store::{
     CachingStore, DepositStore, EntryMeta, MasterKey, SqliteStore, Store, generate_app_id,
     generate_app_secret,
@@ -43,20 +42,8 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<()> {
         Duration::from_millis(1_000),
     ));
     let settings = Settings::builtin()?;
-    let config = ServerConfig {
-        rate_limit_per_sec: None,
-        ..ServerConfig::default()
-    };
-    let state = ccgate_server::AppState::new(
-        super::serve::app_state(
-            store.clone(),
-            &settings,
-            config,
-            u64::from(args.deposits) + 1,
-            Arc::new(ccgate_server::SystemClock),
-        )
-        .await?,
-    );
+    let state =
+        super::serve::bench_state(store.clone(), &settings, u64::from(args.deposits) + 1).await?;
     let (merchant, arrivals) = merchant_with_webhook_receiver(&sqlite).await?;
 
     println!(

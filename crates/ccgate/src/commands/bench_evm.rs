@@ -11,7 +11,6 @@ use anyhow::{Context, bail};
 use ccgate_chain::evm::redacted_rpc_url;
 use ccgate_engine::outbound::OutboundPolicy;
 use ccgate_engine::webhooks::DeliveryConfig;
-use ccgate_server::{ServerConfig, SystemClock};
 use ccgate_store::{CachingStore, MasterKey, SqliteStore};
 use serde_json::{Value, json};
 
@@ -70,20 +69,12 @@ pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<()> {
         sqlite.clone(),
         Duration::from_millis(1_000),
     ));
-    let config = ServerConfig {
-        rate_limit_per_sec: None,
-        ..ServerConfig::default()
-    };
-    let state = ccgate_server::AppState::new(
-        super::serve::app_state(
-            store.clone(),
-            &settings,
-            config,
-            u64::from(args.payments) + u64::from(args.block_transfers) + 1,
-            Arc::new(SystemClock),
-        )
-        .await?,
-    );
+    let state = super::serve::bench_state(
+        store.clone(),
+        &settings,
+        u64::from(args.payments) + u64::from(args.block_transfers) + 1,
+    )
+    .await?;
     let (merchant, arrivals) = merchant_with_webhook_receiver(&sqlite).await?;
 
     println!(

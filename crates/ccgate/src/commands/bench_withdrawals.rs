@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use ccgate_ledger::{Account, Amount, JournalEntry, MerchantId};
-use ccgate_server::ServerConfig;
 use ccgate_store::{
     CachingStore, EntryMeta, MasterKey, SqliteStore, Store, generate_app_id, generate_app_secret,
     verify_ledger,
@@ -84,21 +83,8 @@ pub async fn withdrawals(args: &WithdrawalBenchArgs) -> anyhow::Result<()> {
     }
     let baseline = baseline_started.elapsed();
 
-    let config = ServerConfig {
-        rate_limit_per_sec: None,
-        ..ServerConfig::default()
-    };
     let quota = ccgate_engine::addresses::PERMANENT_ADDRESSES_PER_MERCHANT_DEFAULT;
-    let state = ccgate_server::AppState::new(
-        super::serve::app_state(
-            store.clone(),
-            &settings,
-            config,
-            quota,
-            Arc::new(ccgate_server::SystemClock),
-        )
-        .await?,
-    );
+    let state = super::serve::bench_state(store.clone(), &settings, quota).await?;
     let address = super::bench::spawn_server(ccgate_server::router(state)).await?;
     let url = format!("http://{address}/ccpayment/v1/withdraw");
     let client = reqwest::Client::builder()

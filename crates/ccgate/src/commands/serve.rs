@@ -105,6 +105,28 @@ pub async fn app_state<B: Backend>(
     })
 }
 
+/// The state a bench serves: `serve`'s, with the rate limit off and the
+/// real clock.
+pub async fn bench_state<B: Backend>(
+    store: Arc<CachingStore<B>>,
+    settings: &Settings,
+    address_quota: u64,
+) -> anyhow::Result<AppState> {
+    let config = ServerConfig {
+        rate_limit_per_sec: None,
+        ..ServerConfig::default()
+    };
+    let services = app_state(
+        store,
+        settings,
+        config,
+        address_quota,
+        Arc::new(SystemClock),
+    )
+    .await?;
+    Ok(AppState::new(services))
+}
+
 pub async fn run(
     data_dir: &DataDir,
     database: &DatabaseArgs,

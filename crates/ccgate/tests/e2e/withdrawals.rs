@@ -587,6 +587,20 @@ fn refunds_go_back_to_the_payer_like_withdrawals() {
     ]);
     assert!(!too_much.status.success());
     assert!(String::from_utf8_lossy(&too_much.stderr).contains("may not exceed"));
+    // Issue #15 §3: an amount too large to hold is a bad amount, said so.
+    let huge = gateway.admin_post(
+        "/admin/orders/refund",
+        &format!(
+            r#"{{"app_id":"{}","merchant_order_id":"r-1","address":"{PAYEE_EVM}","amount":"1000000000000000000000000000"}}"#,
+            merchant.app_id
+        ),
+    );
+    assert_eq!(huge.status, 400, "{}", huge.text());
+    assert!(
+        huge.text().contains("amount is too large"),
+        "{}",
+        huge.text()
+    );
     let by_admin = gateway.admin_post(
         "/admin/orders/refund",
         &format!(

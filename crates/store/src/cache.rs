@@ -120,6 +120,10 @@ impl<S: Store> Store for CachingStore<S> {
         self.inner.list_merchants().await
     }
 
+    async fn merchant(&self, app_id: &MerchantId) -> Result<Option<MerchantSummary>, StoreError> {
+        self.inner.merchant(app_id).await
+    }
+
     async fn merchant_credentials(
         &self,
         app_id: &str,

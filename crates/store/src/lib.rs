@@ -132,6 +132,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     async fn list_merchants(&self) -> Result<Vec<MerchantSummary>, StoreError>;
 
+    /// One merchant's name and status (never its secret); `None` if unknown.
+    async fn merchant(&self, app_id: &MerchantId) -> Result<Option<MerchantSummary>, StoreError>;
+
     /// The credentials of a merchant, active or not; `None` if unknown.
     async fn merchant_credentials(
         &self,

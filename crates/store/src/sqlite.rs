@@ -235,6 +235,15 @@ impl Store for SqliteStore {
         rows.iter().map(merchant_summary_from_row).collect()
     }
 
+    async fn merchant(&self, app_id: &MerchantId) -> Result<Option<MerchantSummary>, StoreError> {
+        let row =
+            sqlx::query("SELECT app_id, name, status, created_at FROM merchants WHERE app_id = ?")
+                .bind(app_id.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref().map(merchant_summary_from_row).transpose()
+    }
+
     async fn merchant_credentials(
         &self,
         app_id: &str,

@@ -138,6 +138,17 @@ async fn merchants_lifecycle(store: &dyn Store) {
     let listed = store.list_merchants().await.unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].status, MerchantStatus::Disabled);
+    assert_eq!(
+        store.merchant(&app_id).await.unwrap().as_ref(),
+        listed.first()
+    );
+    assert!(
+        store
+            .merchant(&MerchantId::new("nope"))
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(store.merchant_credentials("nope").await.unwrap().is_none());
     let ghost = MerchantId::new("ghost");
     assert!(matches!(

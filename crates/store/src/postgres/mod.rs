@@ -333,6 +333,15 @@ impl Store for PgStore {
         rows.iter().map(merchant_summary_from_row).collect()
     }
 
+    async fn merchant(&self, app_id: &MerchantId) -> Result<Option<MerchantSummary>, StoreError> {
+        let row =
+            sqlx::query("SELECT app_id, name, status, created_at FROM merchants WHERE app_id = $1")
+                .bind(app_id.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref().map(merchant_summary_from_row).transpose()
+    }
+
     async fn merchant_credentials(
         &self,
         app_id: &str,

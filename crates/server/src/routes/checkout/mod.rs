@@ -162,10 +162,8 @@ pub async fn show(State(state): State<AppState>, Path(key): Path<String>) -> Res
 async fn merchant_name(state: &AppState, checkout: &Checkout) -> Result<String, Failure> {
     Ok(state
         .store
-        .list_merchants()
+        .merchant(&checkout.app_id)
         .await?
-        .into_iter()
-        .find(|merchant| merchant.app_id == checkout.app_id)
         .map(|merchant| merchant.name)
         .filter(|name| !name.trim().is_empty())
         .unwrap_or_else(|| "the merchant".to_owned()))

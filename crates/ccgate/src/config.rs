@@ -667,7 +667,7 @@ fn devnet_coin_id(live: &CoinId) -> CoinId {
     bytes.copy_from_slice(&digest[..16]);
     bytes[6] = (bytes[6] & 0x0f) | 0x80;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(bytes);
     CoinId::new(format!(
         "{}-{}-{}-{}-{}",
         &hex[..8],

@@ -628,7 +628,7 @@ fn same_or_duplicate(
 fn checkout_key() -> String {
     use rand::Rng;
     let bytes: [u8; 16] = rand::rng().random();
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+    hex::encode(bytes)
 }
 
 #[cfg(test)]

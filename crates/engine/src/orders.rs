@@ -7,7 +7,7 @@ use std::sync::Arc;
 use ccgate_ledger::{Amount, AssetStatus, Coin, Decimal, LedgerError, MerchantId, Rounding, Token};
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
-    Checkout, ConfirmingPayment, DepositStore, Order, OrderPayment, WithdrawalStore,
+    Checkout, ConfirmingPayment, DepositStore, Order, OrderIdHolder, OrderPayment, WithdrawalStore,
 };
 
 use crate::addresses::AddressBook;
@@ -184,65 +184,30 @@ fn fingerprint(
     )
 }
 
-/// What already uses a merchant's `merchant_order_id`, by kind, among those
-/// that are not `except` (the kind asking, whose own repeat is idempotent).
-/// A merchant has one namespace of them across deposit orders, hosted
-/// checkouts and withdrawals (docs/decisions.md §9): `bill/info` answers by
-/// that id alone.
-pub(crate) async fn merchant_order_id_user(
-    deposits: &dyn DepositStore,
+/// Refuses `merchant_order_id` for a request of kind `asking` when another
+/// kind already holds it: a merchant has one namespace of them across
+/// orders, hosted checkouts and withdrawals (docs/decisions.md §9), since
+/// `bill/info` answers by that id alone. A repeat of one's own kind is the
+/// caller's idempotency to judge.
+pub(crate) async fn claim_merchant_order_id(
     withdrawals: &dyn WithdrawalStore,
     app_id: &MerchantId,
     merchant_order_id: &str,
-    except: OrderIdUser,
-) -> Result<Option<OrderIdUser>, EngineError> {
-    let ids = [merchant_order_id.to_owned()];
-    if except != OrderIdUser::NativeOrder
-        && deposits
-            .order_by_merchant_order_id(app_id, merchant_order_id, NATIVE)
-            .await?
-            .is_some()
-    {
-        return Ok(Some(OrderIdUser::NativeOrder));
-    }
-    if except != OrderIdUser::HostedCheckout
-        && !deposits
-            .checkouts_by_merchant_order_ids(app_id, &ids)
-            .await?
-            .is_empty()
-    {
-        return Ok(Some(OrderIdUser::HostedCheckout));
-    }
-    if except != OrderIdUser::Withdrawal
-        && withdrawals
-            .withdrawal_by_merchant_order_id(app_id, merchant_order_id)
-            .await?
-            .is_some()
-    {
-        return Ok(Some(OrderIdUser::Withdrawal));
-    }
-    Ok(None)
-}
-
-/// The kinds of request that take a `merchant_order_id`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum OrderIdUser {
-    NativeOrder,
-    HostedCheckout,
-    Withdrawal,
-}
-
-impl OrderIdUser {
-    /// The error for a request of another kind that wants the id.
-    pub(crate) fn refusal(self, merchant_order_id: &str) -> EngineError {
-        EngineError::MerchantOrderIdTaken {
+    asking: OrderIdHolder,
+) -> Result<(), EngineError> {
+    let holders = withdrawals
+        .merchant_order_id_holders(app_id, merchant_order_id)
+        .await?;
+    match holders.into_iter().find(|holder| *holder != asking) {
+        None => Ok(()),
+        Some(holder) => Err(EngineError::MerchantOrderIdTaken {
             id: merchant_order_id.chars().take(64).collect(),
-            by: match self {
-                OrderIdUser::NativeOrder => "orders (bill/create)",
-                OrderIdUser::HostedCheckout => "hosted checkouts (concise/url/get)",
-                OrderIdUser::Withdrawal => "withdrawals",
+            by: match holder {
+                OrderIdHolder::NativeOrder => "orders (bill/create)",
+                OrderIdHolder::HostedCheckout => "hosted checkouts (concise/url/get)",
+                OrderIdHolder::Withdrawal => "withdrawals",
             },
-        }
+        }),
     }
 }
 
@@ -261,27 +226,6 @@ impl Orders {
             deposits,
             withdrawals,
             ids: RecordIds::default(),
-        }
-    }
-
-    /// Refuses `merchant_order_id` when a request of another kind holds it.
-    async fn claim_merchant_order_id(
-        &self,
-        app_id: &MerchantId,
-        merchant_order_id: &str,
-        asking: OrderIdUser,
-    ) -> Result<(), EngineError> {
-        match merchant_order_id_user(
-            self.deposits.as_ref(),
-            self.withdrawals.as_ref(),
-            app_id,
-            merchant_order_id,
-            asking,
-        )
-        .await?
-        {
-            Some(user) => Err(user.refusal(merchant_order_id)),
-            None => Ok(()),
         }
     }
 
@@ -310,8 +254,13 @@ impl Orders {
         {
             return same_or_duplicate(existing, &print, &request.merchant_order_id);
         }
-        self.claim_merchant_order_id(app_id, &request.merchant_order_id, OrderIdUser::NativeOrder)
-            .await?;
+        claim_merchant_order_id(
+            self.withdrawals.as_ref(),
+            app_id,
+            &request.merchant_order_id,
+            OrderIdHolder::NativeOrder,
+        )
+        .await?;
         let created_at = now_unix_ms.div_euclid(1000);
         let draft = OrderDraft {
             order_id: self.ids.next(now_unix_ms),
@@ -353,10 +302,11 @@ impl Orders {
             optional(&request.notify_url),
             optional(&request.custom_value)
         );
-        self.claim_merchant_order_id(
+        claim_merchant_order_id(
+            self.withdrawals.as_ref(),
             app_id,
             &request.merchant_order_id,
-            OrderIdUser::HostedCheckout,
+            OrderIdHolder::HostedCheckout,
         )
         .await?;
         let created_at = now_unix_ms.div_euclid(1000);

@@ -14,12 +14,12 @@ use ccgate_ledger::{
 };
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
-    DepositStore, EntryMeta, NewWebhook, Order, Store, StoreError, Withdrawal, WithdrawalStatus,
-    WithdrawalStore,
+    DepositStore, EntryMeta, NewWebhook, Order, OrderIdHolder, Store, StoreError, Withdrawal,
+    WithdrawalStatus, WithdrawalStore,
 };
 
 use crate::amounts::positive_amount;
-use crate::orders::{OrderIdUser, merchant_order_id_user};
+use crate::orders::claim_merchant_order_id;
 use crate::{EngineError, RecordIds};
 
 /// Open withdrawals one worker tick looks at.
@@ -130,17 +130,13 @@ impl Withdrawals {
         {
             return same_or_duplicate(existing, &print, &request.merchant_order_id);
         }
-        if let Some(user) = merchant_order_id_user(
-            self.deposits.as_ref(),
+        claim_merchant_order_id(
             self.withdrawals.as_ref(),
             app_id,
             &request.merchant_order_id,
-            OrderIdUser::Withdrawal,
+            OrderIdHolder::Withdrawal,
         )
-        .await?
-        {
-            return Err(user.refusal(&request.merchant_order_id));
-        }
+        .await?;
         // Also to a Cwallet id: free and instant, each one still costs a
         // webhook, so without a floor a flood of dust withdrawals is free.
         if value < coin.min {

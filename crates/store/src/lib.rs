@@ -51,7 +51,7 @@ pub use sandbox::{
 pub use snapshots::SnapshotStore;
 pub use sqlite::SqliteStore;
 pub use sweeps::{SignedSweep, SweepInsert, SweepRecord, SweepSettlement, SweepStore};
-pub use withdrawals::{Withdrawal, WithdrawalStatus, WithdrawalStore};
+pub use withdrawals::{OrderIdHolder, Withdrawal, WithdrawalStatus, WithdrawalStore};
 
 /// Whether a merchant may call the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

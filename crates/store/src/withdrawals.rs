@@ -7,7 +7,8 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 use crate::backend::{Backend, RowsAffected, SqlStore};
 use crate::deposits::NewWebhook;
 use crate::rows::{
-    WITHDRAWAL_COLUMNS, refunds_within_received, to_i64, withdrawal_from_row, withdrawal_kind,
+    Columns, WITHDRAWAL_COLUMNS, refunds_within_received, to_i64, withdrawal_from_row,
+    withdrawal_kind,
 };
 use crate::{EntryMeta, StoreError};
 
@@ -41,6 +42,16 @@ impl WithdrawalStatus {
             other => Err(StoreError::Corrupt(format!("withdrawal status {other:?}"))),
         }
     }
+}
+
+/// What may hold a merchant's `merchant_order_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderIdHolder {
+    /// An order of `bill/create`.
+    NativeOrder,
+    /// A checkout of `concise/url/get` (and, once chosen, its order).
+    HostedCheckout,
+    Withdrawal,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +108,15 @@ pub trait WithdrawalStore: Send + Sync + std::fmt::Debug + 'static {
         app_id: &MerchantId,
         merchant_order_id: &str,
     ) -> Result<Option<Withdrawal>, StoreError>;
+
+    /// What holds a merchant's `merchant_order_id` — a native order, a
+    /// hosted checkout, a withdrawal — in one query: withdrawals share one
+    /// namespace of them with orders (docs/decisions.md §9).
+    async fn merchant_order_id_holders(
+        &self,
+        app_id: &MerchantId,
+        merchant_order_id: &str,
+    ) -> Result<Vec<OrderIdHolder>, StoreError>;
 
     /// The refunds of a deposit order, oldest first.
     async fn refunds_of(&self, order_id: &str) -> Result<Vec<Withdrawal>, StoreError>;
@@ -241,6 +261,33 @@ where
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(withdrawal_from_row).transpose()
+    }
+
+    async fn merchant_order_id_holders(
+        &self,
+        app_id: &MerchantId,
+        merchant_order_id: &str,
+    ) -> Result<Vec<OrderIdHolder>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT 'native' AS holder FROM orders
+               WHERE app_id = $1 AND merchant_order_id = $2 AND kind = 'native'
+             UNION ALL SELECT 'hosted' FROM checkouts
+               WHERE app_id = $1 AND merchant_order_id = $2
+             UNION ALL SELECT 'withdrawal' FROM withdrawals
+               WHERE app_id = $1 AND merchant_order_id = $2",
+        )
+        .bind(app_id.as_str())
+        .bind(merchant_order_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| match row.text("holder")?.as_str() {
+                "native" => Ok(OrderIdHolder::NativeOrder),
+                "hosted" => Ok(OrderIdHolder::HostedCheckout),
+                "withdrawal" => Ok(OrderIdHolder::Withdrawal),
+                other => Err(StoreError::Corrupt(format!("order id holder {other:?}"))),
+            })
+            .collect()
     }
 
     async fn refunds_of(&self, order_id: &str) -> Result<Vec<Withdrawal>, StoreError> {

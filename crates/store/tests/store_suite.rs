@@ -16,12 +16,12 @@ use ccgate_ledger::{
 use ccgate_store::{
     BlockLink, CachingStore, ChainTransfer, Checkout, ConfirmingPayment, CwalletAccount,
     DepositAddress, DepositCredit, DepositStore, DevnetReorg, EntryMeta, ListingFilter, Listings,
-    MasterKey, MerchantSettings, MerchantStatus, NewDeposit, NewWebhook, Order, OrderPayment,
-    OutboxStore, PayoutInsert, PayoutStore, PgStore, ReorgIncident, ReorgStore, RollBack,
-    SandboxStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore, SqliteStore, Store,
-    StoreError, StoredClock, SweepInsert, SweepSettlement, SweepStore, TakenFault, TransferKey,
-    WebhookAttempt, WebhookCounts, WebhookFaults, WebhookNext, Withdrawal, WithdrawalStatus,
-    WithdrawalStore, generate_app_id, generate_app_secret, verify_ledger,
+    MasterKey, MerchantSettings, MerchantStatus, NewDeposit, NewWebhook, Order, OrderIdHolder,
+    OrderPayment, OutboxStore, PayoutInsert, PayoutStore, PgStore, ReorgIncident, ReorgStore,
+    RollBack, SandboxStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore, SqliteStore,
+    Store, StoreError, StoredClock, SweepInsert, SweepSettlement, SweepStore, TakenFault,
+    TransferKey, WebhookAttempt, WebhookCounts, WebhookFaults, WebhookNext, Withdrawal,
+    WithdrawalStatus, WithdrawalStore, generate_app_id, generate_app_secret, verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Connection;
@@ -2092,6 +2092,19 @@ where
         .mark_withdrawal_sent("wd-2", "0xsent", Some(7))
         .await
         .unwrap();
+
+    // One namespace of merchant_order_id per merchant: who holds each.
+    let holders = |app_id, id: &'static str| store.merchant_order_id_holders(app_id, id);
+    assert_eq!(
+        holders(&shop, "listed-0").await.unwrap(),
+        [OrderIdHolder::NativeOrder]
+    );
+    assert_eq!(
+        holders(&shop, "listed-wd-2").await.unwrap(),
+        [OrderIdHolder::Withdrawal]
+    );
+    assert!(holders(&other, "listed-0").await.unwrap().is_empty());
+    assert!(holders(&shop, "nobody").await.unwrap().is_empty());
 
     let all = ListingFilter {
         app_id: None,

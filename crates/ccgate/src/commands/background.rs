@@ -59,6 +59,23 @@ pub fn loops<B: Backend>(
     })
 }
 
+/// The loops as `serve` runs them (no sweepers, no sandbox), with default
+/// delivery and the simulated outbound policy: what a bench measures.
+pub fn spawn_as_serve<B: Backend>(
+    state: &Services,
+    backend: &B,
+    stopped: &watch::Receiver<bool>,
+) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    let loops = loops(
+        state,
+        backend,
+        DeliveryConfig::default(),
+        OutboundPolicy::simulated(),
+        stopped.clone(),
+    )?;
+    Ok(spawn(&loops, &[], &state.clock, stopped, None))
+}
+
 /// Runs `loops` and `sweepers` on their intervals, on `clock`'s time, until
 /// `stopped`.
 pub fn spawn(

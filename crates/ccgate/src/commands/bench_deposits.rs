@@ -10,8 +10,6 @@ use anyhow::{Context, bail};
 use axum::routing::post;
 use ccgate_chain::{DevnetChain, DevnetPayment};
 use ccgate_engine::deposits::DepositWatcher;
-use ccgate_engine::outbound::OutboundPolicy;
-use ccgate_engine::webhooks::DeliveryConfig;
 use ccgate_ledger::{Account, Amount, JournalEntry, MerchantId, TokenId};
 use ccgate_store::{
     CachingStore, DepositStore, EntryMeta, MasterKey, SqliteStore, Store, generate_app_id,
@@ -114,14 +112,7 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<()> {
 
     // Latency with the production loops running: a second block of payments
     // to the same addresses, timed from the block that confirms it.
-    let loops = background::loops(
-        &state,
-        &sqlite,
-        DeliveryConfig::default(),
-        OutboundPolicy::simulated(),
-        stopped.clone(),
-    )?;
-    let loops = background::spawn(&loops, &[], &state.clock, &stopped, None);
+    let loops = background::spawn_as_serve(&state, &sqlite, &stopped)?;
     wait_for_webhooks(&arrivals, &first_round).await?;
     let txids = pay_everyone(&devnet, &addresses).await?;
     devnet

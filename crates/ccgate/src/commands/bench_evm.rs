@@ -9,8 +9,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use ccgate_chain::evm::redacted_rpc_url;
-use ccgate_engine::outbound::OutboundPolicy;
-use ccgate_engine::webhooks::DeliveryConfig;
 use ccgate_store::{CachingStore, MasterKey, SqliteStore};
 use serde_json::{Value, json};
 
@@ -86,14 +84,7 @@ pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<()> {
         args.poll_interval_ms
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let loops = background::loops(
-        &state,
-        &sqlite,
-        DeliveryConfig::default(),
-        OutboundPolicy::simulated(),
-        stopped.clone(),
-    )?;
-    let loops = background::spawn(&loops, &[], &state.clock, &stopped, None);
+    let loops = background::spawn_as_serve(&state, &sqlite, &stopped)?;
     let mut latencies_ms = Vec::with_capacity(args.payments as usize);
     for user in 0..args.payments {
         let address = state

@@ -38,9 +38,15 @@ sol! {
 
 mod rpc;
 mod sweeps;
+mod traces;
 
 pub use rpc::{RPC_ANSWER_BYTES_MAX, redacted_rpc_url, rpc_http_client, rpc_url_checked};
 pub use sweeps::{SweepTick, Sweeper, WaitingBalance};
+pub use traces::{
+    INTERNAL_CALL_INDEX_BASE, INTERNAL_ORDINAL_LIMIT, INTERNAL_SELFDESTRUCT_INDEX_BASE,
+    InternalKind, InternalTransfer, TraceApi, TraceError, from_call_tracer, from_call_tracer_block,
+    from_parity_traces, from_struct_logs, internal_transfer_index,
+};
 
 /// How long one JSON-RPC call may take when none is configured.
 pub const RPC_TIMEOUT_MS_DEFAULT: u64 = 10_000;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use ccgate_store::{
-    CreditHistory, DepositStore, Listings, OutboxStore, PayoutStore, PgStore, ReorgStore,
-    SandboxStore, SnapshotStore, SqliteStore, Store, SweepStore, WithdrawalStore,
+    CreditHistory, DepositStore, Listings, OutboxStore, PayoutStore, PgStore, ReconcileStore,
+    ReorgStore, SandboxStore, SnapshotStore, SqliteStore, Store, SweepStore, WithdrawalStore,
 };
 
 use crate::data_dir::DataDir;
@@ -25,6 +25,7 @@ pub trait Backend:
     + PayoutStore
     + SweepStore
     + ReorgStore
+    + ReconcileStore
     + CreditHistory
     + Clone
 {
@@ -151,6 +152,13 @@ impl Database {
     pub async fn business_now_ms(&self) -> anyhow::Result<i64> {
         let setting = ccgate_engine::sandbox::stored_setting(self.sandbox().as_ref()).await?;
         Ok(setting.now_at(ccgate_engine::clock::real_now_ms()))
+    }
+
+    pub fn reconciliations(&self) -> Arc<dyn ReconcileStore> {
+        match self {
+            Database::Sqlite(db) => Arc::new(db.clone()),
+            Database::Postgres(db) => Arc::new(db.clone()),
+        }
     }
 
     pub fn reorgs(&self) -> Arc<dyn ReorgStore> {

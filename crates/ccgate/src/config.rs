@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use ccgate_chain::EvmNodeConfig;
 use ccgate_chain::evm::{
     LOG_RANGE_BLOCKS_DEFAULT, MAX_REPLACEMENTS_DEFAULT, POLL_INTERVAL_MS_DEFAULT,
-    REPLACE_AFTER_MS_DEFAULT, RPC_TIMEOUT_MS_DEFAULT, TOKEN_TRANSFER_GAS_DEFAULT,
+    RECONCILE_ACTIVE_SECS_DEFAULT, RECONCILE_ADDRESSES_PER_TICK_DEFAULT,
+    RECONCILE_INTERVAL_MS_DEFAULT, REPLACE_AFTER_MS_DEFAULT, RPC_TIMEOUT_MS_DEFAULT,
+    TOKEN_TRANSFER_GAS_DEFAULT, TraceChoice,
 };
 use ccgate_engine::mode::Mode;
 use ccgate_ledger::{
@@ -129,6 +131,15 @@ struct EvmSection {
     /// of a deposit address worth sweeping, a decimal in the coin's units.
     #[serde(default)]
     sweep_min: BTreeMap<String, String>,
+    /// `auto`, `call_tracer`, `trace_block` or `off`: how native coin moved
+    /// by contracts is seen.
+    traces: Option<String>,
+    /// Deposit addresses whose balance is compared with the books per
+    /// reconciliation; 0 turns reconciliation off.
+    reconcile_addresses_per_tick: Option<u32>,
+    reconcile_interval_secs: Option<u64>,
+    /// Addresses made or credited within this many days are reconciled.
+    reconcile_active_days: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -463,6 +474,33 @@ impl Settings {
                     .saturating_mul(1000),
                     max_replacements: section.max_replacements.unwrap_or(MAX_REPLACEMENTS_DEFAULT),
                     sweep_min,
+                    traces: match section.traces.as_deref() {
+                        None | Some("auto") => TraceChoice::Auto,
+                        Some("call_tracer") => TraceChoice::CallTracer,
+                        Some("trace_block") => TraceChoice::TraceBlock,
+                        Some("off") => TraceChoice::Off,
+                        Some(other) => {
+                            return Err(fail(
+                                format!("{key}.traces"),
+                                format!("{other:?} is not auto, call_tracer, trace_block or off"),
+                            ));
+                        }
+                    },
+                    reconcile_addresses_per_tick: section
+                        .reconcile_addresses_per_tick
+                        .unwrap_or(RECONCILE_ADDRESSES_PER_TICK_DEFAULT),
+                    reconcile_interval_ms: positive(
+                        "reconcile_interval_secs",
+                        section.reconcile_interval_secs,
+                        RECONCILE_INTERVAL_MS_DEFAULT / 1000,
+                    )?
+                    .saturating_mul(1000),
+                    reconcile_active_secs: positive(
+                        "reconcile_active_days",
+                        section.reconcile_active_days,
+                        RECONCILE_ACTIVE_SECS_DEFAULT / 86_400,
+                    )?
+                    .saturating_mul(86_400),
                 },
             );
         }

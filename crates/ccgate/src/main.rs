@@ -341,6 +341,19 @@ enum EvmCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Looks at one confirmed transaction again and credits what it paid to
+    /// our addresses and was missed — its value, its token transfers, and
+    /// (where the node traces) what contracts moved inside it — once.
+    Rescan {
+        /// The EVM chain's code (`ETH`, `BSC`…).
+        #[arg(long)]
+        chain: String,
+        /// The transaction's hash.
+        #[arg(long)]
+        txid: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -1009,6 +1022,9 @@ async fn operate(
         }
         Command::Evm(EvmCommand::Payouts { json }) => {
             commands::evm::payouts(database, settings, json).await?;
+        }
+        Command::Evm(EvmCommand::Rescan { chain, txid, json }) => {
+            commands::evm::rescan(database, settings, &chain, &txid, json).await?;
         }
         Command::Cwallet(CwalletCommand::Create { nickname, json }) => {
             commands::cwallet::create(database, &nickname, json).await?;

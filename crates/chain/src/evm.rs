@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use alloy::consensus::{SignableTransaction, Transaction as _, TxEip1559, TxEnvelope};
 use alloy::eips::BlockNumberOrTag;
@@ -36,17 +36,16 @@ sol! {
     function balanceOf(address owner) external view returns (uint256);
 }
 
+mod accounts;
+mod internal;
 mod rpc;
 mod sweeps;
 mod traces;
 
+pub use accounts::MinedTx;
 pub use rpc::{RPC_ANSWER_BYTES_MAX, redacted_rpc_url, rpc_http_client, rpc_url_checked};
 pub use sweeps::{SweepTick, Sweeper, WaitingBalance};
-pub use traces::{
-    INTERNAL_CALL_INDEX_BASE, INTERNAL_ORDINAL_LIMIT, INTERNAL_SELFDESTRUCT_INDEX_BASE,
-    InternalKind, InternalTransfer, TraceApi, TraceError, from_call_tracer, from_call_tracer_block,
-    from_parity_traces, from_struct_logs, internal_transfer_index,
-};
+pub use traces::{INTERNAL_CALL_INDEX_BASE, INTERNAL_SELFDESTRUCT_INDEX_BASE, TraceApi};
 
 /// How long one JSON-RPC call may take when none is configured.
 pub const RPC_TIMEOUT_MS_DEFAULT: u64 = 10_000;
@@ -88,6 +87,37 @@ const ALREADY_SENT_ANSWERS: [&str; 6] = [
 /// an ERC-20 transfer's key in the same transaction.
 pub const NATIVE_TRANSFER_INDEX: u32 = u32::MAX;
 
+/// The log index of a surplus that balance reconciliation credited without
+/// finding its transaction (its txid starts with [`UNKNOWN_TXID_PREFIX`]).
+pub const BALANCE_SURPLUS_INDEX: u32 = u32::MAX - 1;
+/// How the txid of such a surplus starts: `unknown:<from>-<to>:<address>`,
+/// the blocks it appeared in.
+pub const UNKNOWN_TXID_PREFIX: &str = "unknown:";
+
+/// Addresses compared with the node per reconciliation tick, when none is
+/// configured.
+pub const RECONCILE_ADDRESSES_PER_TICK_DEFAULT: u32 = 100;
+/// How often reconciliation runs, when not configured.
+pub const RECONCILE_INTERVAL_MS_DEFAULT: u64 = 30_000;
+/// How long after it was made, or last credited, an address is reconciled,
+/// when not configured.
+pub const RECONCILE_ACTIVE_SECS_DEFAULT: u64 = 7 * 24 * 3600;
+
+/// How the watcher sees native coin that contracts move (internal
+/// transfers): `traces = "auto" | "call_tracer" | "trace_block" | "off"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TraceChoice {
+    /// Whatever the node offers, asked at start.
+    #[default]
+    Auto,
+    /// `debug_traceBlockByNumber` with `callTracer`.
+    CallTracer,
+    /// `trace_block`.
+    TraceBlock,
+    /// No block traces: balance reconciliation is the only net.
+    Off,
+}
+
 /// How to reach and read one EVM chain (the `[evm.CODE]` section).
 #[derive(Clone, PartialEq, Eq)]
 pub struct EvmNodeConfig {
@@ -121,6 +151,39 @@ pub struct EvmNodeConfig {
     /// into the hot wallet, in the coin's base units; tokens absent are not
     /// swept.
     pub sweep_min: BTreeMap<TokenId, Amount>,
+    /// How internal transfers are seen.
+    pub traces: TraceChoice,
+    /// Addresses compared with the node per reconciliation tick; 0 turns
+    /// reconciliation off.
+    pub reconcile_addresses_per_tick: u32,
+    /// How often reconciliation runs (business time).
+    pub reconcile_interval_ms: u64,
+    /// Addresses made, or credited, this recently are the ones reconciled.
+    pub reconcile_active_secs: u64,
+}
+
+impl EvmNodeConfig {
+    /// A node at `rpc_url` for chain id `chain_id`, every other setting at
+    /// its default.
+    pub fn with_defaults(rpc_url: String, chain_id: u64) -> EvmNodeConfig {
+        EvmNodeConfig {
+            rpc_url,
+            rpc_ca_file: None,
+            chain_id,
+            poll_interval_ms: POLL_INTERVAL_MS_DEFAULT,
+            start_block: 0,
+            token_transfer_gas: TOKEN_TRANSFER_GAS_DEFAULT,
+            log_range_blocks: LOG_RANGE_BLOCKS_DEFAULT,
+            rpc_timeout_ms: RPC_TIMEOUT_MS_DEFAULT,
+            replace_after_ms: REPLACE_AFTER_MS_DEFAULT,
+            max_replacements: MAX_REPLACEMENTS_DEFAULT,
+            sweep_min: BTreeMap::new(),
+            traces: TraceChoice::Auto,
+            reconcile_addresses_per_tick: RECONCILE_ADDRESSES_PER_TICK_DEFAULT,
+            reconcile_interval_ms: RECONCILE_INTERVAL_MS_DEFAULT,
+            reconcile_active_secs: RECONCILE_ACTIVE_SECS_DEFAULT,
+        }
+    }
 }
 
 impl std::fmt::Debug for EvmNodeConfig {
@@ -138,6 +201,10 @@ impl std::fmt::Debug for EvmNodeConfig {
             replace_after_ms,
             max_replacements,
             sweep_min,
+            traces,
+            reconcile_addresses_per_tick,
+            reconcile_interval_ms,
+            reconcile_active_secs,
         } = self;
         f.debug_struct("EvmNodeConfig")
             .field("rpc_url", &redacted_rpc_url(rpc_url))
@@ -151,6 +218,10 @@ impl std::fmt::Debug for EvmNodeConfig {
             .field("replace_after_ms", replace_after_ms)
             .field("max_replacements", max_replacements)
             .field("sweep_min", sweep_min)
+            .field("traces", traces)
+            .field("reconcile_addresses_per_tick", reconcile_addresses_per_tick)
+            .field("reconcile_interval_ms", reconcile_interval_ms)
+            .field("reconcile_active_secs", reconcile_active_secs)
             .finish()
     }
 }
@@ -237,6 +308,8 @@ pub struct EvmChain {
     native: Option<ChainToken>,
     erc20: BTreeMap<Address, ChainToken>,
     view: Mutex<NodeView>,
+    /// What the node offers to trace, once asked.
+    trace_api: OnceLock<TraceApi>,
     /// `None` in processes that never pay out (the CLI).
     hot_wallet: Option<HotWallet>,
 }
@@ -289,6 +362,7 @@ impl EvmChain {
             native,
             erc20,
             view: Mutex::new(NodeView::default()),
+            trace_api: OnceLock::new(),
             hot_wallet,
         })
     }
@@ -764,15 +838,16 @@ impl EvmChain {
     /// Native transfers in blocks `from..=to`: transactions with value to an
     /// address. A value transfer to an account without code — every deposit
     /// address — cannot revert once included, so no receipt is read (the
-    /// watcher ignores the others, to addresses not ours); transfers made by
-    /// contracts (internal transactions) are not seen.
+    /// watcher ignores the others, to addresses not ours). Transfers made by
+    /// contracts are `internal_transfers`', from the blocks' facts returned.
     async fn native_transfers(
         &self,
         native: &ChainToken,
         from: u64,
         to: u64,
         found: &mut Vec<(u64, u64, ChainTransfer)>,
-    ) -> Result<(), ChainError> {
+    ) -> Result<BTreeMap<u64, internal::BlockFacts>, ChainError> {
+        let mut blocks = BTreeMap::new();
         for number in from..=to {
             let block = self
                 .provider
@@ -784,6 +859,23 @@ impl EvmChain {
                     self.node_error("eth_getBlockByNumber", format!("no block {number}"))
                 })?;
             let block_time_ms = block_time_ms(block.header.timestamp);
+            blocks.insert(
+                number,
+                internal::BlockFacts {
+                    time_ms: block_time_ms,
+                    positions: block
+                        .transactions
+                        .hashes()
+                        .enumerate()
+                        .map(|(position, txid)| {
+                            (
+                                txid.to_string(),
+                                u64::try_from(position).unwrap_or(u64::MAX),
+                            )
+                        })
+                        .collect(),
+                },
+            );
             for (position, chain_tx) in block.transactions.txns().enumerate() {
                 let (Some(recipient), value) = (chain_tx.to(), chain_tx.value()) else {
                     continue;
@@ -813,7 +905,7 @@ impl EvmChain {
                 ));
             }
         }
-        Ok(())
+        Ok(blocks)
     }
 
     /// Whether a transaction is a sweep's gas top-up (the hot wallet paying a
@@ -831,7 +923,11 @@ impl EvmChain {
             .payouts
             .payout_by_txid(self.chain.code.as_str(), &txid.to_string())
             .await?
-            .is_some_and(|payout| payout.payout_id.starts_with(sweeps::TOP_UP_PAYOUT_PREFIX)))
+            .is_some_and(|payout| {
+                payout
+                    .payout_id
+                    .starts_with(ccgate_store::TOP_UP_PAYOUT_PREFIX)
+            }))
     }
 
     /// ERC-20 `Transfer` logs of the configured contracts in `from..=to`, one
@@ -1025,8 +1121,13 @@ impl ChainAdapter for EvmChain {
     ) -> Result<Vec<ChainTransfer>, ChainError> {
         let mut found = Vec::new();
         if let Some(native) = &self.native {
-            self.native_transfers(native, from_height, to_height, &mut found)
+            let blocks = self
+                .native_transfers(native, from_height, to_height, &mut found)
                 .await?;
+            if let Some(api) = self.block_trace_api().await? {
+                self.internal_transfers(api, native, &blocks, &mut found)
+                    .await?;
+            }
         }
         self.token_transfers(from_height, to_height, &mut found)
             .await?;

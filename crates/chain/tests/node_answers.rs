@@ -22,17 +22,8 @@ fn evm_chain(rpc_url: String) -> EvmChain {
     EvmChain::new(
         chain,
         EvmNodeConfig {
-            rpc_url,
-            rpc_ca_file: None,
-            chain_id: 1,
-            poll_interval_ms: 1000,
-            start_block: 0,
-            token_transfer_gas: 65_000,
-            log_range_blocks: 500,
             rpc_timeout_ms: 20_000,
-            replace_after_ms: 180_000,
-            max_replacements: 5,
-            sweep_min: Default::default(),
+            ..EvmNodeConfig::with_defaults(rpc_url, 1)
         },
         &registry,
         None,

@@ -458,6 +458,45 @@ impl DepositWatcher {
         Ok(credited)
     }
 
+    /// Credits transfers found outside the block scan (balance
+    /// reconciliation, a rescan): the same assessment, fees, journal entry and
+    /// webhook as the scan's, at most once per (chain, txid, log index), and
+    /// the chain's cursor stays where it is. Per transfer: `None` if it is not
+    /// ours, else whether this call credited it (`false`: credited before).
+    pub async fn credit_found(
+        &self,
+        chain: &Chain,
+        transfers: &[ChainTransfer],
+        now_unix_ms: i64,
+    ) -> Result<Vec<Option<bool>>, EngineError> {
+        let mut credits = Vec::new();
+        let mut ours = Vec::with_capacity(transfers.len());
+        for transfer in transfers {
+            let credit = self.prepare_credit(chain, transfer, now_unix_ms).await?;
+            ours.push(credit.is_some());
+            credits.extend(credit);
+        }
+        let applied = if credits.is_empty() {
+            Vec::new()
+        } else {
+            self.deposits
+                .credit_deposits(chain.code.as_str(), None, &credits)
+                .await?
+        };
+        for (credit, _) in credits.iter().zip(&applied).filter(|(_, now)| **now) {
+            let deposit = &credit.deposit;
+            self.store.balances_changed(&deposit.app_id);
+            tracing::info!(chain = %chain.code, txid = %deposit.transfer.txid,
+                merchant = %deposit.app_id, record = %deposit.record_id,
+                "deposit found outside the block scan credited");
+        }
+        let mut applied = applied.into_iter();
+        Ok(ours
+            .into_iter()
+            .map(|ours| if ours { applied.next() } else { None })
+            .collect())
+    }
+
     /// What crediting `transfer` writes, or `None` if it is not ours to credit.
     async fn prepare_credit(
         &self,

@@ -45,6 +45,10 @@ pub enum EngineError {
     MerchantOrderIdTaken { id: String, by: &'static str },
     #[error(transparent)]
     Price(#[from] ccgate_pricefeed::PriceError),
+    /// A rescan that cannot be made (the transaction is not mined, not
+    /// confirmed yet, the chain has no node…).
+    #[error("{0}")]
+    Rescan(String),
     #[error("sandbox: {0}")]
     Sandbox(String),
     #[error("serialise a webhook: {0}")]

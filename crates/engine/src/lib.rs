@@ -14,6 +14,7 @@ mod ids;
 pub mod mode;
 pub mod orders;
 pub mod outbound;
+pub mod reconcile;
 pub mod sandbox;
 pub mod triggers;
 pub mod webhooks;

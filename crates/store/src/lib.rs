@@ -16,6 +16,7 @@ mod listings;
 mod master_key;
 mod payouts;
 mod postgres;
+mod reconciliations;
 mod reorgs;
 mod rows;
 mod sandbox;
@@ -44,6 +45,9 @@ pub use listings::{ListingFilter, Listings};
 pub use master_key::MasterKey;
 pub use payouts::{PayoutInsert, PayoutStore, SignedPayout};
 pub use postgres::PgStore;
+pub use reconciliations::{
+    AddressDeposit, ReconcileStore, ReconcileTarget, Shortfall, TOP_UP_PAYOUT_PREFIX,
+};
 pub use reorgs::{BlockLink, ReorgStore, RollBack, UnconfirmedPayment};
 pub use sandbox::{
     DevnetReorg, ReorgIncident, SandboxStore, StoredClock, TakenFault, TransferKey, WebhookFaults,

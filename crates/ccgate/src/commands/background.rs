@@ -1,6 +1,6 @@
 //! The loops `serve` runs beside the HTTP server: the deposit watcher, the
 //! withdrawal worker, webhook delivery and, per EVM chain with a node, the
-//! sweeper. Each can be stopped and awaited, so
+//! sweeper and balance reconciliation. Each can be stopped and awaited, so
 //! shutdown waits for the tick in progress instead of cutting it. In sandbox
 //! mode each tick holds the sandbox's gate, so a clock advance (which drives
 //! the same loops itself) never runs beside one. Webhook delivery is no tick
@@ -16,6 +16,7 @@ use ccgate_chain::Sweeper;
 use ccgate_engine::clock::Clock;
 use ccgate_engine::deposits::DepositWatcher;
 use ccgate_engine::outbound::OutboundPolicy;
+use ccgate_engine::reconcile::Reconciler;
 use ccgate_engine::webhooks::{DeliveryConfig, WebhookSender};
 use ccgate_engine::{EngineError, Loops};
 use ccgate_server::Services;
@@ -73,14 +74,15 @@ pub fn spawn_as_serve<B: Backend>(
         OutboundPolicy::simulated(),
         stopped.clone(),
     )?;
-    Ok(spawn(&loops, &[], &state.clock, stopped, None))
+    Ok(spawn(&loops, &[], &[], &state.clock, stopped, None))
 }
 
-/// Runs `loops` and `sweepers` on their intervals, on `clock`'s time, until
-/// `stopped`.
+/// Runs `loops`, `sweepers` and `reconcilers` on their intervals, on
+/// `clock`'s time, until `stopped`.
 pub fn spawn(
     loops: &Loops,
     sweepers: &[Sweeper],
+    reconcilers: &[Reconciler],
     clock: &Arc<dyn Clock>,
     stopped: &watch::Receiver<bool>,
     gate: Option<Arc<Mutex<()>>>,
@@ -129,6 +131,16 @@ pub fn spawn(
                     let done = sweeper.tick(now).await?;
                     Ok(done.sent + done.topped_up + done.settled)
                 }
+            },
+        )));
+    }
+    for reconciler in reconcilers {
+        let reconciler = reconciler.clone();
+        let interval_ms = reconciler.chain().config().reconcile_interval_ms;
+        handles.push(tokio::spawn(every(interval_ms, "reconciliation").run(
+            move |now| {
+                let reconciler = reconciler.clone();
+                async move { Ok(reconciler.tick(now).await?.credited) }
             },
         )));
     }

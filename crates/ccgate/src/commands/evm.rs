@@ -1,6 +1,10 @@
+use std::sync::Arc;
+
 use ccgate_chain::keys::evm_hot_wallet_key;
 use ccgate_chain::{ChainAdapter, ChainSet, HotWallet};
 use ccgate_engine::addresses::load_deposit_seed;
+use ccgate_engine::deposits::DepositWatcher;
+use ccgate_engine::reconcile::{Reconciler, RescanOutcome, RescanReport};
 use ccgate_ledger::{Amount, TokenId};
 use ccgate_store::SweepRecord;
 use serde_json::json;
@@ -202,5 +206,149 @@ fn sweep_state(record: &SweepRecord) -> &'static str {
         None => "in_flight",
         Some(settled) if settled.succeeded => "done",
         Some(_) => "reverted",
+    }
+}
+
+/// `ccgate evm rescan --chain C --txid T`: looks at one confirmed transaction
+/// again — its value, its token transfers and, where the node traces, what
+/// contracts moved inside it — and credits what is ours and was missed,
+/// once. Crediting is keyed as the watcher keys it, so running it beside a
+/// serving instance, or twice, credits nothing twice.
+pub async fn rescan(
+    database: &Database,
+    settings: &Settings,
+    chain_code: &str,
+    txid: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    let reconciler = reconciler(database, settings, chain_code).await?;
+    let now_ms = database.business_now_ms().await?;
+    let report = reconciler.rescan(txid, now_ms).await?;
+    print_rescan(&report, settings, json);
+    Ok(())
+}
+
+/// The reconciliation of one EVM chain with a node, crediting through the
+/// deposit watcher's path, with the hot wallet (whose gas top-ups are never
+/// deposits).
+async fn reconciler(
+    database: &Database,
+    settings: &Settings,
+    chain_code: &str,
+) -> anyhow::Result<Reconciler> {
+    let seed = load_deposit_seed(database.deposits().as_ref()).await?;
+    let wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?, database.payouts())?;
+    let chains = Arc::new(ChainSet::new(
+        &settings.registry,
+        database.store(),
+        database.deposits(),
+        &settings.evm,
+        Some(wallet),
+    )?);
+    let chain = chains
+        .evm_chains()
+        .find(|chain| chain.chain().code.as_str().eq_ignore_ascii_case(chain_code))
+        .cloned()
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "chain {chain_code:?} follows no EVM node here (an [evm.CODE] section names it)"
+            )
+        })?;
+    let watcher = Arc::new(DepositWatcher::new(
+        Arc::new(settings.registry.clone()),
+        Arc::clone(&chains),
+        database.store(),
+        database.deposits(),
+        database.reorgs(),
+    ));
+    Ok(Reconciler::new(
+        chain,
+        watcher,
+        database.deposits(),
+        database.reconciliations(),
+        database.payouts(),
+    ))
+}
+
+fn print_rescan(report: &RescanReport, settings: &Settings, json: bool) {
+    let amount = |transfer: &ccgate_store::ChainTransfer| match settings
+        .registry
+        .token(&transfer.token_id)
+    {
+        Some((coin, _)) => format!(
+            "{} {}",
+            transfer.amount.to_decimal_string(coin.precision),
+            coin.symbol
+        ),
+        None => format!(
+            "{} base units of {}",
+            transfer.amount.base_units(),
+            transfer.token_id
+        ),
+    };
+    let outcome = |outcome: &RescanOutcome| match outcome {
+        RescanOutcome::Credited => "credited now".to_owned(),
+        RescanOutcome::AlreadyCredited => "credited before".to_owned(),
+        RescanOutcome::CoveredByReconciliation { txid } => {
+            format!("credited before by balance reconciliation as {txid}")
+        }
+        RescanOutcome::NotOurs => "not to an address of ours".to_owned(),
+    };
+    if json {
+        let transfers: Vec<_> = report
+            .transfers
+            .iter()
+            .map(|(transfer, found)| {
+                json!({
+                    "log_index": transfer.log_index,
+                    "from_address": transfer.from_address,
+                    "to_address": transfer.to_address,
+                    "token_id": transfer.token_id.as_str(),
+                    "amount": amount(transfer),
+                    "outcome": match found {
+                        RescanOutcome::Credited => "credited",
+                        RescanOutcome::AlreadyCredited => "already_credited",
+                        RescanOutcome::CoveredByReconciliation { .. } => "covered_by_reconciliation",
+                        RescanOutcome::NotOurs => "not_ours",
+                    },
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({
+                "txid": report.txid,
+                "block_height": report.block_height,
+                "traced": report.traced,
+                "credited": report.transfers.iter().filter(|(_, o)| *o == RescanOutcome::Credited).count(),
+                "transfers": transfers,
+            })
+        );
+        return;
+    }
+    println!(
+        "{} (block {}): {} transfer(s){}",
+        report.txid,
+        report.block_height,
+        report.transfers.len(),
+        if report.traced {
+            ""
+        } else {
+            "; the node does not trace, so value moved by contracts inside it is not listed \
+             (balance reconciliation finds it)"
+        }
+    );
+    for (transfer, found) in &report.transfers {
+        println!(
+            "  {} → {}: {} — {}",
+            if transfer.from_address.is_empty() {
+                "?"
+            } else {
+                &transfer.from_address
+            },
+            transfer.to_address,
+            amount(transfer),
+            outcome(found)
+        );
     }
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use ccgate_chain::evm::EvmChain;
+use ccgate_chain::evm::{EvmChain, TraceChoice};
 use ccgate_chain::keys::evm_hot_wallet_key;
 use ccgate_chain::{ChainAdapter, ChainSet, HotWallet};
 use ccgate_engine::addresses::load_deposit_seed;
@@ -324,6 +324,14 @@ pub async fn doctor(
                                 },
                             );
                         }
+                        report(
+                            &format!("chain {code} internal transfers"),
+                            internal_transfers_seen(node).await,
+                        );
+                        report(
+                            &format!("chain {code} reconciliation"),
+                            reconciliation_shortfalls(&database, node, &settings.registry).await,
+                        );
                         let configured = node.config().chain_id;
                         report(
                             &format!("chain {code} id"),
@@ -347,6 +355,82 @@ pub async fn doctor(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// How the chain's native coin moved by contracts reaches the books: a
+/// problem when nothing would see it.
+async fn internal_transfers_seen(node: &EvmChain) -> Result<String, String> {
+    let config = node.config();
+    let reconciliation = if config.reconcile_addresses_per_tick == 0 {
+        None
+    } else {
+        Some(format!(
+            "balance reconciliation of up to {} addresses every {} s",
+            config.reconcile_addresses_per_tick,
+            config.reconcile_interval_ms / 1000
+        ))
+    };
+    let offered = node.node_trace_api().await.map_err(|err| err.to_string())?;
+    match (
+        node.block_trace_api().await.map_err(|e| e.to_string())?,
+        reconciliation,
+    ) {
+        (Some(api), Some(net)) => Ok(format!("{api:?} traces of every block, and {net}")),
+        (Some(api), None) => Ok(format!(
+            "{api:?} traces of every block (reconciliation off)"
+        )),
+        (None, Some(net)) => Ok(format!(
+            "the node offers {offered:?} (no whole-block traces{}): found by {net}",
+            if config.traces == TraceChoice::Off {
+                ", or traces = \"off\""
+            } else {
+                ""
+            }
+        )),
+        (None, None) => Err(format!(
+            "the node offers {offered:?}, no whole-block traces, and reconciliation is off \
+             (reconcile_addresses_per_tick = 0): native coin paid by contracts is never credited"
+        )),
+    }
+}
+
+/// Deposit addresses found holding less of the native coin than the books.
+async fn reconciliation_shortfalls(
+    database: &Database,
+    node: &EvmChain,
+    registry: &Registry,
+) -> Result<String, String> {
+    let code = node.chain().code.as_str();
+    let shortfalls = database
+        .reconciliations()
+        .shortfalls(code)
+        .await
+        .map_err(|err| err.to_string())?;
+    if shortfalls.is_empty() {
+        return Ok("no deposit address holds less than the books".to_owned());
+    }
+    let amount = |base: ccgate_ledger::Amount| match node
+        .native_token()
+        .and_then(|token| registry.token(&token.id))
+    {
+        Some((coin, _)) => format!("{} {}", base.to_decimal_string(coin.precision), coin.symbol),
+        None => format!("{} base units", base.base_units()),
+    };
+    Err(format!(
+        "{} deposit address(es) hold less than the books say (a credited deposit the chain no \
+         longer has, or a key used outside the gateway): {}",
+        shortfalls.len(),
+        shortfalls
+            .iter()
+            .map(|s| format!(
+                "{} short {} at block {}",
+                s.address,
+                amount(s.amount),
+                s.height
+            ))
+            .collect::<Vec<_>>()
+            .join("; ")
+    ))
 }
 
 /// The EVM hot wallet's address (the same on every EVM chain).

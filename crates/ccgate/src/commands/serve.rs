@@ -5,12 +5,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use ccgate_chain::keys::evm_hot_wallet_key;
-use ccgate_chain::{ChainSet, HotWallet, Sweeper};
+use ccgate_chain::{ChainAdapter, ChainSet, HotWallet, Sweeper};
+use ccgate_engine::Loops;
 use ccgate_engine::addresses::{AddressBook, load_deposit_seed};
 use ccgate_engine::clock::Clock;
 use ccgate_engine::mode::{Mode, simulated_credits_in_live_coins};
 use ccgate_engine::orders::Orders;
 use ccgate_engine::outbound::OutboundPolicy;
+use ccgate_engine::reconcile::Reconciler;
 use ccgate_engine::sandbox::Sandbox;
 use ccgate_engine::webhooks::{DeliveryConfig, WebhookFeed};
 use ccgate_engine::withdrawals::Withdrawals;
@@ -356,7 +358,15 @@ async fn run_with<B: Backend>(
     } else {
         Vec::new()
     };
-    let loops = background::spawn(&loops, &sweepers, &state.clock, &stopped, gate);
+    let reconcilers = reconcilers(&state, store.backend(), &loops).await?;
+    let loops = background::spawn(
+        &loops,
+        &sweepers,
+        &reconcilers,
+        &state.clock,
+        &stopped,
+        gate,
+    );
     let admin_url_file = data_dir.path().join(ADMIN_URL_FILE);
     if let Some((admin, token)) = admin {
         let admin_address = admin.local_addr()?;
@@ -402,6 +412,50 @@ async fn run_with<B: Backend>(
 }
 
 /// The first lines `serve` prints: which kind of money it moves, and where.
+/// Per EVM chain, its balance reconciliation (crediting through the deposit
+/// watcher's path); says how each chain sees native coin moved by contracts.
+async fn reconcilers<B: Backend>(
+    state: &AppState,
+    backend: &B,
+    loops: &Loops,
+) -> anyhow::Result<Vec<Reconciler>> {
+    let backend = Arc::new(backend.clone());
+    let mut reconcilers = Vec::new();
+    for chain in state.chains.evm_chains() {
+        let config = chain.config();
+        let code = &chain.chain().code;
+        let reconciliation = if config.reconcile_addresses_per_tick == 0 {
+            "off".to_owned()
+        } else {
+            format!(
+                "up to {} addresses every {} s",
+                config.reconcile_addresses_per_tick,
+                config.reconcile_interval_ms / 1000
+            )
+        };
+        match chain.block_trace_api().await {
+            Ok(Some(api)) => println!(
+                "EVM chain {code}: internal transfers from {api:?} traces of every block;                  balance reconciliation {reconciliation}"
+            ),
+            Ok(None) => println!(
+                "EVM chain {code}: the node traces no whole blocks (or traces = \"off\"): internal                  transfers are found by balance reconciliation, {reconciliation}"
+            ),
+            // The node may come up later: the scan asks again when it needs to.
+            Err(err) => {
+                tracing::warn!(chain = %code, error = %err, "could not ask the node what it traces")
+            }
+        }
+        reconcilers.push(Reconciler::new(
+            Arc::clone(chain),
+            Arc::clone(&loops.watcher),
+            backend.clone(),
+            backend.clone(),
+            backend.clone(),
+        ));
+    }
+    Ok(reconcilers)
+}
+
 fn announce_mode(settings: &Settings) {
     let prices = if settings.price_feed.is_some() {
         "from the live price feed"

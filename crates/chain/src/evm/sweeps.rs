@@ -20,15 +20,15 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use ccgate_ledger::{Account, Amount, JournalEntry, TokenId};
-use ccgate_store::{EntryMeta, SignedSweep, SweepInsert, SweepRecord, SweepSettlement, SweepStore};
+use ccgate_store::{
+    EntryMeta, SignedSweep, SweepInsert, SweepRecord, SweepSettlement, SweepStore,
+    TOP_UP_PAYOUT_PREFIX,
+};
 use secrecy::ExposeSecret;
 
 use super::{ChainToken, EvmChain, NATIVE_TRANSFER_GAS, balanceOfCall, transferCall};
 use crate::adapter::{ChainAdapter, ChainError};
 use crate::keys::{DepositSeed, evm_deposit_key};
-
-/// How a sweep's gas top-up payout id starts: `sweep-top-up:<sweep id>`.
-pub(super) const TOP_UP_PAYOUT_PREFIX: &str = "sweep-top-up:";
 
 /// Deposit addresses read from the store per page.
 const ADDRESSES_PER_PAGE: u32 = 500;
@@ -169,7 +169,7 @@ impl Sweeper {
                 Some(payout_id) => chain.top_up_gas(payout_id).await?,
                 None => U256::ZERO,
             };
-            let native = chain.native_token()?;
+            let native = chain.native_token_entry()?;
             let gas_cost = native.amount(mined.gas_wei.saturating_add(top_up_gas))?;
             if !mined.succeeded {
                 tracing::warn!(chain = %chain.chain.code, sweep_id = %sweep.sweep_id,
@@ -434,7 +434,7 @@ impl Sweeper {
             .hot_wallet
             .as_ref()
             .ok_or_else(|| ChainError::Config("this process holds no hot wallet".to_owned()))?;
-        let native = chain.native_token()?;
+        let native = chain.native_token_entry()?;
         let amount = native.amount(wei)?;
         let token = native.token.clone();
         let (payout, fresh) = chain
@@ -537,7 +537,7 @@ impl EvmChain {
             .collect())
     }
 
-    fn native_token(&self) -> Result<&ChainToken, ChainError> {
+    pub(super) fn native_token_entry(&self) -> Result<&ChainToken, ChainError> {
         self.native.as_ref().ok_or_else(|| {
             ChainError::Config(format!(
                 "chain {} has no native coin configured to pay gas",

@@ -137,6 +137,18 @@ pub enum RescanOutcome {
     NotOurs,
 }
 
+impl RescanOutcome {
+    /// Its name on the admin API and in `ccgate evm rescan --json`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            RescanOutcome::Credited => "credited",
+            RescanOutcome::AlreadyCredited => "already_credited",
+            RescanOutcome::CoveredByReconciliation { .. } => "covered_by_reconciliation",
+            RescanOutcome::NotOurs => "not_ours",
+        }
+    }
+}
+
 /// A rescan of one transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RescanReport {

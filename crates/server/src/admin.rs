@@ -16,8 +16,10 @@ use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use ccgate_chain::ChainAdapter;
 use ccgate_engine::deposits::{ReorgMode, ReorgReport, ReorgRequest};
 use ccgate_engine::devnet::{self, PayRequest};
+use ccgate_engine::reconcile::RescanOutcome;
 use ccgate_engine::sandbox::{ClockView, SnapshotInfo};
 use ccgate_engine::triggers::{TRIGGERS, TriggerRequest, Triggers};
 use ccgate_engine::webhooks::SentWebhook;
@@ -31,6 +33,7 @@ use crate::admin_access::AdminAccess;
 pub fn admin_router(state: AppState, access: AdminAccess) -> Router {
     let router = Router::new()
         .route("/admin/orders/refund", post(refund))
+        .route("/admin/evm/rescan", post(rescan))
         .route("/admin/webhooks/stream", get(webhooks_stream))
         .route("/metrics", get(crate::metrics::scrape));
     // A live gateway has no devnet, so nothing here mints simulated money;
@@ -78,6 +81,49 @@ struct PayBody {
     amount: String,
     from: Option<String>,
     memo: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RescanBody {
+    chain: String,
+    txid: String,
+}
+
+/// `ccgate evm rescan` through the running server: one confirmed
+/// transaction looked at again, what is ours and was missed credited once.
+async fn rescan(State(state): State<AppState>, Json(body): Json<RescanBody>) -> Response {
+    let Some(reconciler) = state.reconcilers.iter().find(|reconciler| {
+        reconciler
+            .chain()
+            .chain()
+            .code
+            .as_str()
+            .eq_ignore_ascii_case(&body.chain)
+    }) else {
+        return refused(format!(
+            "chain {:?} follows no EVM node here",
+            body.chain.chars().take(32).collect::<String>()
+        ));
+    };
+    match reconciler.rescan(&body.txid, state.clock.now_unix_ms()).await {
+        Ok(report) => Json(json!({
+            "txid": report.txid,
+            "block_height": report.block_height,
+            "traced": report.traced,
+            "transfers": report.transfers.iter().map(|(transfer, outcome)| json!({
+                "log_index": transfer.log_index,
+                "from_address": transfer.from_address,
+                "to_address": transfer.to_address,
+                "token_id": transfer.token_id.as_str(),
+                "amount_base_units": transfer.amount.base_units().to_string(),
+                "outcome": outcome.as_str(),
+            })).collect::<Vec<_>>(),
+            "credited": report.transfers.iter().filter(|(_, o)| *o == RescanOutcome::Credited).count(),
+        }))
+        .into_response(),
+        Err(err) => refused(err),
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -27,6 +27,7 @@ use ccgate_chain::ChainSet;
 use ccgate_engine::addresses::AddressBook;
 use ccgate_engine::mode::Mode;
 use ccgate_engine::orders::Orders;
+use ccgate_engine::reconcile::Reconciler;
 use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::Registry;
 use ccgate_pricefeed::PriceSource;
@@ -130,6 +131,8 @@ pub struct Services {
     pub sandbox: Option<Arc<Sandbox>>,
     /// Webhooks as they are sent, for the admin API's stream (`ccgate listen`).
     pub webhook_feed: WebhookFeed,
+    /// Balance reconciliation and rescans, per EVM chain with a node.
+    pub reconcilers: Vec<Reconciler>,
 }
 
 const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");

@@ -300,6 +300,7 @@ async fn app_state(store: Arc<SqliteStore>, registry: Registry) -> AppState {
         clock: Arc::new(SystemClock),
         sandbox: None,
         webhook_feed: Default::default(),
+        reconcilers: Vec::new(),
         config: Arc::new(ServerConfig {
             // `oneshot` requests carry no source address, so nothing to limit.
             rate_limit_per_sec: None,

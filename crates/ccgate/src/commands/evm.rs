@@ -305,12 +305,7 @@ fn print_rescan(report: &RescanReport, settings: &Settings, json: bool) {
                     "to_address": transfer.to_address,
                     "token_id": transfer.token_id.as_str(),
                     "amount": amount(transfer),
-                    "outcome": match found {
-                        RescanOutcome::Credited => "credited",
-                        RescanOutcome::AlreadyCredited => "already_credited",
-                        RescanOutcome::CoveredByReconciliation { .. } => "covered_by_reconciliation",
-                        RescanOutcome::NotOurs => "not_ours",
-                    },
+                    "outcome": found.as_str(),
                 })
             })
             .collect();

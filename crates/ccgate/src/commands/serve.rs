@@ -104,6 +104,7 @@ pub async fn app_state<B: Backend>(
         metrics: Arc::new(Metrics::default()),
         sandbox: None,
         webhook_feed: WebhookFeed::default(),
+        reconcilers: Vec::new(),
     })
 }
 
@@ -340,6 +341,7 @@ async fn run_with<B: Backend>(
     } else {
         None
     };
+    services.reconcilers = reconcilers(&services, store.backend(), &loops).await?;
     let state = AppState::new(services);
     // Sweeping signs with deposit addresses' keys: the seed is read here, for
     // the chains with a node only.
@@ -358,11 +360,10 @@ async fn run_with<B: Backend>(
     } else {
         Vec::new()
     };
-    let reconcilers = reconcilers(&state, store.backend(), &loops).await?;
     let loops = background::spawn(
         &loops,
         &sweepers,
-        &reconcilers,
+        &state.reconcilers,
         &state.clock,
         &stopped,
         gate,
@@ -415,7 +416,7 @@ async fn run_with<B: Backend>(
 /// Per EVM chain, its balance reconciliation (crediting through the deposit
 /// watcher's path); says how each chain sees native coin moved by contracts.
 async fn reconcilers<B: Backend>(
-    state: &AppState,
+    state: &Services,
     backend: &B,
     loops: &Loops,
 ) -> anyhow::Result<Vec<Reconciler>> {

@@ -513,6 +513,19 @@ fn evm_rescan_credits_a_missed_internal_payment_once() {
         "evm", "rescan", "--chain", "GANACHE", "--txid", &paid, "--config", config,
     ]);
     assert!(text.contains("credited before"), "{text}");
+    // And through the running server's admin API.
+    let answer = gateway
+        .admin_post(
+            "/admin/evm/rescan",
+            &json!({"chain": "GANACHE", "txid": paid}).to_string(),
+        )
+        .json();
+    assert_eq!(answer["credited"], 0, "{answer}");
+    let refused = gateway.admin_post(
+        "/admin/evm/rescan",
+        &json!({"chain": "NOPE", "txid": paid}).to_string(),
+    );
+    assert_eq!(refused.status, 400);
     std::thread::sleep(std::time::Duration::from_secs(1));
     assert_eq!(hooks_with(&receiver, "missed", "success").len(), 1);
     assert!(

@@ -17,10 +17,10 @@ use ccgate_store::{
     BlockLink, CachingStore, ChainTransfer, Checkout, ConfirmingPayment, CwalletAccount,
     DepositAddress, DepositCredit, DepositStore, DevnetReorg, EntryMeta, ListingFilter, Listings,
     MasterKey, MerchantSettings, MerchantStatus, NewDeposit, NewWebhook, Order, OrderIdHolder,
-    OrderPayment, OutboxStore, PayoutInsert, PayoutStore, PgStore, ReorgIncident, ReorgStore,
-    RollBack, SandboxStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore, SqliteStore,
-    Store, StoreError, StoredClock, SweepInsert, SweepSettlement, SweepStore, TakenFault,
-    TransferKey, WebhookAttempt, WebhookCounts, WebhookFaults, WebhookNext, Withdrawal,
+    OrderPayment, OutboxStore, PayoutInsert, PayoutStore, PgStore, ReconcileStore, ReorgIncident,
+    ReorgStore, RollBack, SandboxStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore,
+    SqliteStore, Store, StoreError, StoredClock, SweepInsert, SweepSettlement, SweepStore,
+    TakenFault, TransferKey, WebhookAttempt, WebhookCounts, WebhookFaults, WebhookNext, Withdrawal,
     WithdrawalStatus, WithdrawalStore, generate_app_id, generate_app_secret, verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
@@ -1647,7 +1647,11 @@ async fn pg_chains_roll_back_to_the_fork() {
 /// One signed transaction per sweep id and per (address, nonce); the addresses
 /// worth a look are the credited ones; settling posts the gas once, in the
 /// same DB transaction.
-async fn sweeps_are_insert_once_and_settle_once<S: Store + DepositStore + SweepStore>(store: &S) {
+async fn sweeps_are_insert_once_and_settle_once<
+    S: Store + DepositStore + SweepStore + PayoutStore + ReconcileStore,
+>(
+    store: &S,
+) {
     let merchant = new_merchant(store).await;
     for (address, index) in [("0xA", 3), ("0xB", 4), ("0xC", 5)] {
         let owned = DepositAddress {
@@ -1822,7 +1826,124 @@ async fn sweeps_are_insert_once_and_settle_once<S: Store + DepositStore + SweepS
             .unwrap()
             .is_empty()
     );
+    reconciliation_reads_and_records(store).await;
     assert!(verify_ledger(store).await.unwrap().mismatches.is_empty());
+}
+
+/// What balance reconciliation reads of 0xA (credited once, swept twice)
+/// and records per address.
+async fn reconciliation_reads_and_records<S: PayoutStore + ReconcileStore>(store: &S) {
+    let credited = store
+        .deposits_to_address("ETH", "0xA", "usdt-eth")
+        .await
+        .unwrap();
+    assert_eq!(
+        credited
+            .iter()
+            .map(|d| (d.block_height, d.amount.base_units(), d.txid.as_str()))
+            .collect::<Vec<_>>(),
+        [(1, 1, "0x0a")]
+    );
+    assert!(
+        store
+            .deposits_to_address("ETH", "0xA", "eth")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let nonces: Vec<u64> = store
+        .sweeps_from("ETH", "0xA")
+        .await
+        .unwrap()
+        .iter()
+        .map(|record| record.sweep.nonce)
+        .collect();
+    assert_eq!(nonces, [0, 1]);
+    // Top-ups by their payout id: 0xAB's share 0xA's first characters only.
+    for (payout_id, nonce) in [
+        ("sweep-top-up:0xA:0", 7),
+        ("sweep-top-up:0xAB:0", 8),
+        ("withdrawal-1", 9),
+    ] {
+        let payout = SignedPayout {
+            chain: "ETH".into(),
+            payout_id: payout_id.into(),
+            from_address: "0xHOT".into(),
+            nonce,
+            txid: format!("0x{nonce:064x}"),
+            raw_tx: "0x00".into(),
+            created_at_ms: NOW_MS,
+            replacements: 0,
+        };
+        store.insert_signed_payout(&payout).await.unwrap();
+    }
+    let top_ups = store.top_ups_to("ETH", "0xA").await.unwrap();
+    assert_eq!(
+        top_ups
+            .iter()
+            .map(|p| p.payout_id.as_str())
+            .collect::<Vec<_>>(),
+        ["sweep-top-up:0xA:0"]
+    );
+
+    // Made (or credited) at NOW: active since then, not after.
+    let due = |targets: Vec<ccgate_store::ReconcileTarget>| {
+        targets
+            .into_iter()
+            .map(|t| (t.address, t.checked_height))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        due(store.addresses_to_reconcile("ETH", NOW, 10).await.unwrap()),
+        [
+            ("0xA".to_owned(), None),
+            ("0xB".to_owned(), None),
+            ("0xC".to_owned(), None)
+        ]
+    );
+    assert!(
+        store
+            .addresses_to_reconcile("ETH", NOW + 1, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Checked ones wait behind the never checked; a check never moves back.
+    store
+        .record_reconciled("ETH", "0xA", 5, NOW_MS)
+        .await
+        .unwrap();
+    store
+        .record_reconciled("ETH", "0xA", 3, NOW_MS + 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        due(store.addresses_to_reconcile("ETH", NOW, 2).await.unwrap()),
+        [("0xB".to_owned(), None), ("0xC".to_owned(), None)]
+    );
+    assert_eq!(
+        due(store.addresses_to_reconcile("ETH", NOW, 10).await.unwrap())[2],
+        ("0xA".to_owned(), Some(5))
+    );
+    // A shortfall is listed until a later check agrees.
+    store
+        .record_shortfall("ETH", "0xC", Amount::from_base_units(42), 9, NOW_MS)
+        .await
+        .unwrap();
+    let shortfalls = store.shortfalls("ETH").await.unwrap();
+    assert_eq!(
+        shortfalls
+            .iter()
+            .map(|s| (s.address.as_str(), s.amount.base_units(), s.height))
+            .collect::<Vec<_>>(),
+        [("0xC", 42, 9)]
+    );
+    assert!(store.shortfalls("BSC").await.unwrap().is_empty());
+    store
+        .record_reconciled("ETH", "0xC", 10, NOW_MS)
+        .await
+        .unwrap();
+    assert!(store.shortfalls("ETH").await.unwrap().is_empty());
 }
 
 #[tokio::test]

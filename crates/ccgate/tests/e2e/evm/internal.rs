@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{
     CHAIN_ID, CONFIRMATIONS, EvmNode, MNEMONIC, NATIVE_TOKEN, PRIVATE_RECEIVERS, config_file,
-    free_port, ganache_installed, order, order_status, webhooks,
+    free_port, ganache_installed, hex_u64, order, order_status, webhooks,
 };
 use crate::support::{Gateway, HttpStub, Merchant, eventually};
 
@@ -103,6 +103,22 @@ impl EvmNode {
             .as_str()
             .unwrap()
             .to_owned()
+    }
+}
+
+impl EvmNode {
+    /// Pays `wei` to `to` by a `SELFDESTRUCT`: a contract creation whose code
+    /// (`PUSH20 to; SELFDESTRUCT`) destroys the new contract at once, its
+    /// value going to `to` — no call, no log, no transaction to `to`.
+    fn pay_by_self_destruct(&self, to: &str, wei: u128) -> Value {
+        let receipt = self.send(json!({
+            "from": self.accounts[1],
+            "value": format!("{wei:#x}"),
+            "data": format!("0x73{}ff", to.trim_start_matches("0x").to_lowercase()),
+            "gas": "0x100000",
+        }));
+        assert_eq!(receipt["status"], "0x1", "{receipt}");
+        receipt
     }
 }
 
@@ -266,6 +282,22 @@ fn evm_internal_payments_are_credited_from_block_traces_with_reorgs_handled() {
         assert_eq!(hooks[0]["txid"], split.as_str());
     }
 
+    // A SELFDESTRUCT pays too: the trace names it.
+    let destroyed = order(
+        &gateway,
+        &merchant,
+        NATIVE_TOKEN,
+        "destroyed",
+        "0.1",
+        &receiver.url,
+    );
+    let destroyer = anvil.pay_by_self_destruct(&destroyed, ONE_TENTH);
+    anvil.mine(CONFIRMATIONS - 1);
+    wait_successful(&gateway, &merchant, "destroyed");
+    let hooks = success_hooks(&receiver, "destroyed", 1);
+    assert_eq!(hooks.len(), 1, "{hooks:?}");
+    assert_eq!(hooks[0]["txid"], txid(&destroyer));
+
     // Replaced before its confirmations: never credited.
     let vanished = order(
         &gateway,
@@ -405,6 +437,30 @@ fn evm_internal_payments_without_traces_are_found_by_balance_reconciliation() {
     expected.sort_unstable();
     assert_eq!(txids, expected, "{both_hooks:?}");
     assert_eq!(hooks_with(&receiver, "internal", "success").len(), 1);
+
+    // A SELFDESTRUCT's value is not in struct logs: the surplus is credited
+    // at the block bisection finds, its transaction unknown.
+    let destroyed = order(
+        &gateway,
+        &merchant,
+        NATIVE_TOKEN,
+        "destroyed",
+        "0.1",
+        &receiver.url,
+    );
+    let destroyer = ganache.pay_by_self_destruct(&destroyed, ONE_TENTH);
+    ganache.mine(CONFIRMATIONS - 1);
+    wait_successful(&gateway, &merchant, "destroyed");
+    let hooks = success_hooks(&receiver, "destroyed", 1);
+    let block = hex_u64(&destroyer["blockNumber"]);
+    assert_eq!(
+        hooks[0]["txid"],
+        format!("unknown:{block}-{block}:{destroyed}"),
+        "{hooks:?}"
+    );
+    assert_eq!(hooks[0]["paid_amount"], "0.1");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(hooks_with(&receiver, "destroyed", "success").len(), 1);
     let report = doctor(&gateway, config);
     assert!(
         report.contains("no deposit address holds less than the books"),

@@ -26,6 +26,10 @@ pub enum ChainError {
     /// retried at the next tick.
     #[error("node of chain {chain}: {detail}")]
     Node { chain: String, detail: String },
+    /// The node refused a trace, or answered one in a shape that cannot be
+    /// read: not a node that is down, so the work is not retried as is.
+    #[error("node of chain {chain} cannot trace: {detail}")]
+    Untraceable { chain: String, detail: String },
     #[error("an amount on the chain does not fit 128 bits of base units")]
     AmountOverflow,
     #[error("chain configuration: {0}")]

@@ -111,6 +111,7 @@ impl Failure {
             | Failure::Chain(ChainError::Store(_))
             | Failure::Chain(ChainError::SendFailed(_))
             | Failure::Chain(ChainError::Node { .. })
+            | Failure::Chain(ChainError::Untraceable { .. })
             | Failure::Chain(ChainError::AmountOverflow)
             | Failure::Chain(ChainError::Config(_)) => Code::ServiceError,
             Failure::ChainNotSupported(_) | Failure::Engine(EngineError::UnknownChain(_)) => {

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use ccgate_chain::evm::{EvmChain, TraceChoice};
+use ccgate_chain::evm::{EvmChain, TraceApi, TraceChoice};
 use ccgate_chain::keys::evm_hot_wallet_key;
 use ccgate_chain::{ChainAdapter, ChainSet, HotWallet};
 use ccgate_engine::addresses::load_deposit_seed;
@@ -370,7 +370,21 @@ async fn internal_transfers_seen(node: &EvmChain) -> Result<String, String> {
             config.reconcile_interval_ms / 1000
         ))
     };
-    let offered = node.node_trace_api().await.map_err(|err| err.to_string())?;
+    let offered = node
+        .detect_trace_api()
+        .await
+        .map_err(|err| err.to_string())?;
+    let configured = match config.traces {
+        TraceChoice::CallTracer => Some(TraceApi::CallTracer),
+        TraceChoice::TraceBlock => Some(TraceApi::TraceBlock),
+        TraceChoice::Auto | TraceChoice::Off => None,
+    };
+    if let Some(configured) = configured.filter(|api| *api != offered) {
+        return Err(format!(
+            "traces = {configured:?} is configured, but the node offers {offered:?}: every \
+             block's trace is refused and only balance reconciliation sees internal transfers"
+        ));
+    }
     match (
         node.block_trace_api().await.map_err(|e| e.to_string())?,
         reconciliation,

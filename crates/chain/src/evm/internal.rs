@@ -86,7 +86,18 @@ impl EvmChain {
         found: &mut Vec<(u64, u64, ChainTransfer)>,
     ) -> Result<(), ChainError> {
         for (number, facts) in blocks {
-            for internal in self.block_internal_transfers(api, *number).await? {
+            let traced = match self.block_internal_transfers(api, *number).await {
+                Ok(traced) => traced,
+                // One block the node will not trace must not stop every
+                // deposit behind it: balance reconciliation is the net.
+                Err(err @ ChainError::Untraceable { .. }) => {
+                    tracing::error!(chain = %self.chain.code, block = number, error = %err,
+                        "a block could not be traced; its internal transfers are left to balance reconciliation");
+                    continue;
+                }
+                Err(err) => return Err(err),
+            };
+            for internal in traced {
                 if internal.value.is_zero() {
                     continue;
                 }
@@ -122,7 +133,11 @@ impl EvmChain {
         let api = self.node_trace_api().await?;
         let internal = match api {
             TraceApi::CallTracer | TraceApi::TraceBlock => {
-                self.block_internal_transfers(api, height).await?
+                match self.block_internal_transfers(api, height).await {
+                    Ok(traced) => traced,
+                    Err(ChainError::Untraceable { .. }) => return Ok(None),
+                    Err(err) => return Err(err),
+                }
             }
             TraceApi::StructLogs => {
                 let block = self
@@ -139,10 +154,14 @@ impl EvmChain {
                 }
                 let mut all = Vec::new();
                 for hash in hashes {
-                    all.extend(
-                        self.transaction_internal_transfers(api, &hash.to_string())
-                            .await?,
-                    );
+                    match self
+                        .transaction_internal_transfers(api, &hash.to_string())
+                        .await
+                    {
+                        Ok(traced) => all.extend(traced),
+                        Err(ChainError::Untraceable { .. }) => return Ok(None),
+                        Err(err) => return Err(err),
+                    }
                 }
                 all
             }

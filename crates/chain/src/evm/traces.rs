@@ -619,10 +619,19 @@ impl EvmChain {
         }
     }
 
+    /// A trace the node refused, or gave in a shape the parsers cannot read:
+    /// the block scan skips it (reconciliation is the net), a rescan says so.
+    fn untraceable(&self, what: &str, detail: impl std::fmt::Display) -> ChainError {
+        ChainError::Untraceable {
+            chain: self.chain.code.to_string(),
+            detail: format!("{what}: {detail}"),
+        }
+    }
+
     async fn trace_call(&self, method: &'static str, params: Value) -> Result<Value, ChainError> {
         self.trace_request(method, params)
             .await?
-            .map_err(|(code, message)| self.node_error(method, format!("{message} ({code})")))
+            .map_err(|(code, message)| self.untraceable(method, format!("{message} ({code})")))
     }
 
     /// What this node offers to see internal transfers, best first.
@@ -680,12 +689,12 @@ impl EvmChain {
                     None
                 };
                 from_call_tracer_block(&answer, txids.as_deref())
-                    .map_err(|err| self.node_error(METHOD, err))
+                    .map_err(|err| self.untraceable(METHOD, err))
             }
             TraceApi::TraceBlock => {
                 const METHOD: &str = "trace_block";
                 let answer = self.trace_call(METHOD, json!([block])).await?;
-                from_parity_traces(&answer).map_err(|err| self.node_error(METHOD, err))
+                from_parity_traces(&answer).map_err(|err| self.untraceable(METHOD, err))
             }
             TraceApi::StructLogs | TraceApi::None => Err(self.node_error(
                 "block_internal_transfers",
@@ -722,12 +731,12 @@ impl EvmChain {
                 let answer = self
                     .trace_call(METHOD, json!([txid, {"tracer": "callTracer"}]))
                     .await?;
-                from_call_tracer(txid, &answer).map_err(|err| self.node_error(METHOD, err))
+                from_call_tracer(txid, &answer).map_err(|err| self.untraceable(METHOD, err))
             }
             TraceApi::TraceBlock => {
                 const METHOD: &str = "trace_transaction";
                 let answer = self.trace_call(METHOD, json!([txid])).await?;
-                from_parity_traces(&answer).map_err(|err| self.node_error(METHOD, err))
+                from_parity_traces(&answer).map_err(|err| self.untraceable(METHOD, err))
             }
             TraceApi::StructLogs => {
                 // Struct logs name neither the transaction's contract nor, on
@@ -750,7 +759,7 @@ impl EvmChain {
                     .trace_call(METHOD, json!([txid, struct_log_options()]))
                     .await?;
                 from_struct_logs(txid, contract, &answer)
-                    .map_err(|err| self.node_error(METHOD, err))
+                    .map_err(|err| self.untraceable(METHOD, err))
             }
             TraceApi::None => Err(self.node_error(
                 "transaction_internal_transfers",

@@ -590,3 +590,56 @@ fn evm_rescan_credits_a_missed_internal_payment_once() {
             .contains("all equal")
     );
 }
+
+/// A node that refuses the traces it was configured to give (ganache has no
+/// `callTracer`): every other deposit is still credited, and the internal
+/// one by reconciliation, its transaction unknown.
+#[test]
+fn evm_a_node_refusing_block_traces_stalls_no_deposit() {
+    let ganache = EvmNode::ganache(&ganache_installed());
+    let forwarder = ganache.deploy_forwarder();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_with(
+        dir.path(),
+        &ganache,
+        "traces = \"call_tracer\"\nreconcile_interval_secs = 1",
+    );
+    let config = config.to_str().unwrap();
+    let gateway = Gateway::start(&["--config", config, PRIVATE_RECEIVERS]);
+    let merchant = gateway.create_merchant("shop");
+    let receiver = HttpStub::start(200, "success");
+    let direct = order(
+        &gateway,
+        &merchant,
+        NATIVE_TOKEN,
+        "direct",
+        "0.1",
+        &receiver.url,
+    );
+    let inner = order(
+        &gateway,
+        &merchant,
+        NATIVE_TOKEN,
+        "inner",
+        "0.1",
+        &receiver.url,
+    );
+    ganache.pay_native(&direct, ONE_TENTH);
+    let paid = ganache.pay_through(&forwarder, &[&inner], ONE_TENTH);
+    ganache.mine(CONFIRMATIONS - 1);
+    wait_successful(&gateway, &merchant, "direct");
+    wait_successful(&gateway, &merchant, "inner");
+    let hooks = success_hooks(&receiver, "inner", 1);
+    let block = hex_u64(&paid["blockNumber"]);
+    assert_eq!(
+        hooks[0]["txid"],
+        format!("unknown:{block}-{block}:{inner}"),
+        "{hooks:?}"
+    );
+    assert_eq!(success_hooks(&receiver, "direct", 1).len(), 1);
+    let report = doctor(&gateway, config);
+    assert!(
+        report.contains("traces = CallTracer is configured, but the node offers StructLogs"),
+        "{report}"
+    );
+}

@@ -54,7 +54,7 @@ pub use sandbox::{
 };
 pub use snapshots::SnapshotStore;
 pub use sqlite::SqliteStore;
-pub use sweeps::{SignedSweep, SweepInsert, SweepRecord, SweepSettlement, SweepStore};
+pub use sweeps::{SignedSweep, SweepDue, SweepInsert, SweepRecord, SweepSettlement, SweepStore};
 pub use withdrawals::{OrderIdHolder, Withdrawal, WithdrawalStatus, WithdrawalStore};
 
 /// Whether a merchant may call the API.

@@ -125,6 +125,15 @@ async fn copy_attached_snapshot(conn: &mut sqlx::SqliteConnection) -> Result<(),
         .execute(&mut *db_tx)
         .await?;
     }
+    // The deposits' trigger counted each restored deposit once more.
+    sqlx::query(
+        "UPDATE main.deposit_addresses SET credits = (
+             SELECT COUNT(*) FROM main.deposits AS credited
+             WHERE credited.chain = deposit_addresses.chain
+               AND credited.address = deposit_addresses.address)",
+    )
+    .execute(&mut *db_tx)
+    .await?;
     let dangling: Vec<(String,)> = sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
         .fetch_all(&mut *db_tx)
         .await?;

@@ -11,7 +11,7 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::backend::{Backend, RowsAffected, SqlStore};
 use crate::rows::{
-    Columns, SWEEP_COLUMNS, SWEEP_REVERTED, SWEEP_SUCCEEDED, sweep_record_from_row, to_i64,
+    Columns, SWEEP_COLUMNS, SWEEP_REVERTED, SWEEP_SUCCEEDED, sweep_record_from_row, to_i64, to_u64,
 };
 use crate::{EntryMeta, StoreError};
 
@@ -58,6 +58,16 @@ pub struct SweepSettlement {
     pub settled_at_ms: i64,
 }
 
+/// A deposit address the sweeper must look at: credited since its last look
+/// that found nothing to sweep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweepDue {
+    pub address: String,
+    pub derivation_index: u32,
+    /// How many deposits it had been credited when listed.
+    pub credits: u64,
+}
+
 /// What storing a signed sweep did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SweepInsert {
@@ -101,6 +111,27 @@ pub trait SweepStore: Send + Sync + std::fmt::Debug + 'static {
         after: &str,
         limit: u32,
     ) -> Result<Vec<(String, u32)>, StoreError>;
+
+    /// The chain's deposit addresses credited since the sweeper last found
+    /// nothing to sweep at them, least recently looked at first, at most
+    /// `limit`: what a sweep tick reads from the node, however many
+    /// addresses the chain has.
+    async fn addresses_due_for_sweep(
+        &self,
+        chain: &str,
+        limit: u32,
+    ) -> Result<Vec<SweepDue>, StoreError>;
+
+    /// The sweeper looked at `address`; `cleared`: nothing was left to sweep
+    /// of its first `credits` deposits, so it is due again only after another.
+    async fn record_sweep_look(
+        &self,
+        chain: &str,
+        address: &str,
+        credits: u64,
+        cleared: bool,
+        at_ms: i64,
+    ) -> Result<(), StoreError>;
 
     /// The chain's sweeps, newest first, at most `limit`.
     async fn sweeps(&self, chain: &str, limit: u32) -> Result<Vec<SweepRecord>, StoreError>;
@@ -255,6 +286,58 @@ where
                 Ok((row.text("address")?, index))
             })
             .collect()
+    }
+
+    async fn addresses_due_for_sweep(
+        &self,
+        chain: &str,
+        limit: u32,
+    ) -> Result<Vec<SweepDue>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT address, derivation_index, credits FROM deposit_addresses
+             WHERE chain = $1 AND credits > sweep_seen
+             ORDER BY sweep_looked_at_ms, address LIMIT $2",
+        )
+        .bind(chain)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SweepDue {
+                    address: row.text("address")?,
+                    derivation_index: u32::try_from(row.int("derivation_index")?).map_err(
+                        |_| StoreError::Corrupt("a derivation index beyond u32".to_owned()),
+                    )?,
+                    credits: to_u64(row.int("credits")?, "credits")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn record_sweep_look(
+        &self,
+        chain: &str,
+        address: &str,
+        credits: u64,
+        cleared: bool,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        let credits = to_i64(credits, "credits")?;
+        sqlx::query(
+            "UPDATE deposit_addresses
+             SET sweep_looked_at_ms = $1,
+                 sweep_seen = CASE WHEN $2 = 1 AND $3 > sweep_seen THEN $3 ELSE sweep_seen END
+             WHERE chain = $4 AND address = $5",
+        )
+        .bind(at_ms)
+        .bind(i64::from(cleared))
+        .bind(credits)
+        .bind(chain)
+        .bind(address)
+        .execute(self.pool())
+        .await?;
+        Ok(())
     }
 
     async fn sweeps(&self, chain: &str, limit: u32) -> Result<Vec<SweepRecord>, StoreError> {

@@ -1826,8 +1826,90 @@ async fn sweeps_are_insert_once_and_settle_once<
             .unwrap()
             .is_empty()
     );
+    sweep_due_follows_credits(store, &merchant).await;
     reconciliation_reads_and_records(store).await;
     assert!(verify_ledger(store).await.unwrap().mismatches.is_empty());
+}
+
+/// The sweeper's due list: addresses credited since their last look that
+/// found nothing to sweep (0xA and 0xC were credited once each, 0xB never).
+async fn sweep_due_follows_credits<S: DepositStore + SweepStore>(store: &S, merchant: &MerchantId) {
+    let due = |list: Vec<ccgate_store::SweepDue>| {
+        list.into_iter()
+            .map(|d| (d.address, d.derivation_index, d.credits))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        due(store.addresses_due_for_sweep("ETH", 10).await.unwrap()),
+        [("0xA".to_owned(), 3, 1), ("0xC".to_owned(), 5, 1)]
+    );
+    assert!(
+        store
+            .addresses_due_for_sweep("BSC", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Nothing to sweep at 0xA: not due until its next credit. 0xC still
+    // had something (not cleared): due, behind the never looked at.
+    store
+        .record_sweep_look("ETH", "0xA", 1, true, NOW_MS)
+        .await
+        .unwrap();
+    store
+        .record_sweep_look("ETH", "0xC", 1, false, NOW_MS)
+        .await
+        .unwrap();
+    assert_eq!(
+        due(store.addresses_due_for_sweep("ETH", 10).await.unwrap()),
+        [("0xC".to_owned(), 5, 1)]
+    );
+    let transfer = ChainTransfer {
+        to_address: "0xA".into(),
+        ..devnet_transfer("0x0a2", 2)
+    };
+    let credit = DepositCredit {
+        deposit: NewDeposit {
+            record_id: "record-0x0a2".to_owned(),
+            transfer,
+            app_id: merchant.clone(),
+            user_id: None,
+            order_id: None,
+            coin_id: usdt(),
+            service_fee: Amount::ZERO,
+            credit_amount: Amount::from_base_units(1),
+            credited_at: NOW,
+        },
+        entry: move_units(custody(), Account::MerchantAvailable(merchant.clone()), 1),
+        meta: meta("deposit"),
+        webhook: webhook(merchant, "record-0x0a2", "Direct Deposit"),
+    };
+    store.credit_deposits("ETH", None, &[credit]).await.unwrap();
+    // Least recently looked at first: 0xA (looked at NOW_MS + 0) ties 0xC,
+    // by address; a look with an older count never clears the newer credit.
+    store
+        .record_sweep_look("ETH", "0xA", 1, true, NOW_MS + 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        due(store.addresses_due_for_sweep("ETH", 10).await.unwrap()),
+        [("0xC".to_owned(), 5, 1), ("0xA".to_owned(), 3, 2)]
+    );
+    store
+        .record_sweep_look("ETH", "0xA", 2, true, NOW_MS + 2)
+        .await
+        .unwrap();
+    store
+        .record_sweep_look("ETH", "0xC", 1, true, NOW_MS + 2)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .addresses_due_for_sweep("ETH", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// What balance reconciliation reads of 0xA (credited once, swept twice)
@@ -1842,7 +1924,7 @@ async fn reconciliation_reads_and_records<S: PayoutStore + ReconcileStore>(store
             .iter()
             .map(|d| (d.block_height, d.amount.base_units(), d.txid.as_str()))
             .collect::<Vec<_>>(),
-        [(1, 1, "0x0a")]
+        [(1, 1, "0x0a"), (2, 1, "0x0a2")]
     );
     assert!(
         store

@@ -21,7 +21,7 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use ccgate_ledger::{Account, Amount, JournalEntry, TokenId};
 use ccgate_store::{
-    EntryMeta, SignedSweep, SweepInsert, SweepRecord, SweepSettlement, SweepStore,
+    EntryMeta, SignedSweep, SweepDue, SweepInsert, SweepRecord, SweepSettlement, SweepStore,
     TOP_UP_PAYOUT_PREFIX,
 };
 use secrecy::ExposeSecret;
@@ -32,6 +32,10 @@ use crate::keys::{DepositSeed, evm_deposit_key};
 
 /// Deposit addresses read from the store per page.
 const ADDRESSES_PER_PAGE: u32 = 500;
+/// Deposit addresses a sweep tick reads from the node, at most: only those
+/// credited since their last look are due, least recently looked at first,
+/// so the node calls per tick stay bounded however many addresses exist.
+pub const SWEEP_ADDRESSES_PER_TICK: u32 = 200;
 
 /// After a sweep of a token from an address reverted (a token that refuses
 /// the transfer once mined: paused, the address blacklisted…), the next
@@ -73,6 +77,8 @@ pub struct SweepTick {
     pub topped_up: usize,
     /// Sweeps whose receipt settled them (gas posted).
     pub settled: usize,
+    /// Deposit addresses whose balances were read from the node.
+    pub looked_at: usize,
 }
 
 /// The sweeping loop of one EVM chain: what signs (the deposit seed) and
@@ -93,53 +99,99 @@ impl Sweeper {
         }
     }
 
-    /// Settles the sweeps whose receipts arrived, then starts a sweep (or its
-    /// gas top-up) for every address holding a token above its threshold
-    /// with no sweep in flight.
+    /// Settles the sweeps whose receipts arrived, then looks at the deposit
+    /// addresses credited since the last look that found nothing to sweep
+    /// (at most `SWEEP_ADDRESSES_PER_TICK`, none with a sweep in flight): a
+    /// token above its threshold is swept (or its gas topped up first), one
+    /// sweep per address at a time; an address with nothing above is not
+    /// read again until its next credit.
     pub async fn tick(&self, now_unix_ms: i64) -> Result<SweepTick, ChainError> {
         let mut done = SweepTick {
             settled: self.settle_open_sweeps(now_unix_ms).await?,
             ..SweepTick::default()
         };
-        let waiting = self.chain.waiting_balances(self.sweeps.as_ref()).await?;
-        // One sweep at a time per address: its nonce and its gas budget.
-        let mut busy: BTreeSet<String> = waiting
-            .iter()
-            .filter(|balance| balance.in_flight)
-            .map(|balance| balance.address.clone())
+        let code = self.chain.chain.code.as_str();
+        let in_flight: BTreeSet<String> = self
+            .sweeps
+            .open_sweeps(code)
+            .await?
+            .into_iter()
+            .map(|sweep| sweep.from_address)
             .collect();
-        for balance in waiting.iter().filter(|balance| balance.above_threshold()) {
-            if busy.contains(&balance.address) {
+        for due in self
+            .sweeps
+            .addresses_due_for_sweep(code, SWEEP_ADDRESSES_PER_TICK)
+            .await?
+        {
+            // Looked at again once its sweep settled.
+            if in_flight.contains(&due.address) {
+                continue;
+            }
+            done.looked_at += 1;
+            let cleared = self.sweep_address(&due, now_unix_ms, &mut done).await?;
+            self.sweeps
+                .record_sweep_look(code, &due.address, due.credits, cleared, now_unix_ms)
+                .await?;
+        }
+        Ok(done)
+    }
+
+    /// Reads one due address's balances and sweeps the first token above
+    /// its threshold; `true` when none is (nothing left to sweep).
+    async fn sweep_address(
+        &self,
+        due: &SweepDue,
+        now_unix_ms: i64,
+        done: &mut SweepTick,
+    ) -> Result<bool, ChainError> {
+        let owner: Address = due
+            .address
+            .parse()
+            .map_err(|_| ChainError::Config(format!("stored deposit address {:?}", due.address)))?;
+        // A token backing off after reverts keeps the address due.
+        let mut cleared = true;
+        for (entry, balance) in self.chain.balances_of(owner).await? {
+            let waiting = WaitingBalance {
+                address: due.address.clone(),
+                derivation_index: due.derivation_index,
+                token_id: entry.token.id.clone(),
+                symbol: entry.token.symbol.clone(),
+                balance,
+                threshold: self.chain.config.sweep_min.get(&entry.token.id).copied(),
+                in_flight: false,
+            };
+            if !waiting.above_threshold() {
                 continue;
             }
             let history = self
                 .sweeps
                 .sweeps_of(
                     self.chain.chain.code.as_str(),
-                    &balance.address,
-                    balance.token_id.as_str(),
+                    &waiting.address,
+                    waiting.token_id.as_str(),
                     REVERTS_COUNTED_MAX,
                 )
                 .await?;
             if let Some(retry_at_ms) = revert_back_off_until(&history, now_unix_ms) {
-                tracing::debug!(chain = %self.chain.chain.code, address = %balance.address,
-                    token_id = %balance.token_id, retry_at_ms, "sweep backing off after reverts");
+                tracing::debug!(chain = %self.chain.chain.code, address = %waiting.address,
+                    token_id = %waiting.token_id, retry_at_ms, "sweep backing off after reverts");
+                cleared = false;
                 continue;
             }
             // One address the node refuses to sweep (a token that reverts
             // its transfers…) must not hold back the others.
-            match self.sweep(balance, now_unix_ms).await {
+            match self.sweep(&waiting, now_unix_ms).await {
                 Ok(SweepStep::Sent) => done.sent += 1,
                 Ok(SweepStep::ToppedUp) => done.topped_up += 1,
                 Ok(SweepStep::Waiting) => {}
                 Err(err) => {
-                    tracing::warn!(chain = %self.chain.chain.code, address = %balance.address,
-                        token_id = %balance.token_id, error = %err, "sweep not started");
+                    tracing::warn!(chain = %self.chain.chain.code, address = %waiting.address,
+                        token_id = %waiting.token_id, error = %err, "sweep not started");
                 }
             }
-            busy.insert(balance.address.clone());
+            return Ok(false);
         }
-        Ok(done)
+        Ok(cleared)
     }
 
     async fn settle_open_sweeps(&self, now_unix_ms: i64) -> Result<usize, ChainError> {

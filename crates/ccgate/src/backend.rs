@@ -13,6 +13,7 @@ use ccgate_store::{
 };
 
 use crate::data_dir::DataDir;
+use ccgate_engine::webhooks::OutboxBell;
 
 /// Everything `serve` needs of a store, for its generic start-up.
 pub trait Backend:
@@ -31,17 +32,48 @@ pub trait Backend:
 {
     /// Waits for the pool's connections to close.
     fn close(&self) -> impl Future<Output = ()> + Send;
+
+    /// Rings `bell` whenever webhooks are queued by another process on the
+    /// same database, until the process ends; delivery's poll is the net.
+    fn ring_on_outbox_inserts(&self, bell: OutboxBell)
+    -> impl Future<Output = ()> + Send + 'static;
 }
 
 impl Backend for SqliteStore {
     fn close(&self) -> impl Future<Output = ()> + Send {
         SqliteStore::close(self)
     }
+
+    /// One SQLite file has one serving process: its own commits ring the
+    /// bell in process; the CLI's (a resend) are found by the poll.
+    fn ring_on_outbox_inserts(
+        &self,
+        _bell: OutboxBell,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        std::future::ready(())
+    }
 }
 
 impl Backend for PgStore {
     fn close(&self) -> impl Future<Output = ()> + Send {
         PgStore::close(self)
+    }
+
+    fn ring_on_outbox_inserts(
+        &self,
+        bell: OutboxBell,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let store = self.clone();
+        async move {
+            loop {
+                let ringing = bell.clone();
+                if let Err(err) = store.follow_outbox_inserts(move || ringing.ring()).await {
+                    tracing::warn!(error = %err,
+                        "listening for other instances' webhooks failed; delivery polls meanwhile");
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
     }
 }
 

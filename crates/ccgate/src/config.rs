@@ -113,6 +113,8 @@ struct File {
 #[serde(deny_unknown_fields)]
 struct EvmSection {
     rpc_url: String,
+    /// The node's WebSocket endpoint: heads by `newHeads` subscription.
+    ws_url: Option<String>,
     chain_id: u64,
     poll_interval_ms: Option<u64>,
     #[serde(default)]
@@ -400,6 +402,10 @@ impl Settings {
             }
             ccgate_chain::evm::rpc_url_checked(&section.rpc_url)
                 .map_err(|err| fail(format!("{key}.rpc_url"), chain_problem(err)))?;
+            if let Some(ws_url) = &section.ws_url {
+                ccgate_chain::evm::ws_url_checked(ws_url)
+                    .map_err(|err| fail(format!("{key}.ws_url"), chain_problem(err)))?;
+            }
             // Relative to the configuration file, which usually sits beside
             // it, not to wherever the service happens to be started from.
             let rpc_ca_file = section
@@ -443,6 +449,7 @@ impl Settings {
                 upper,
                 EvmNodeConfig {
                     rpc_url: section.rpc_url.clone(),
+                    ws_url: section.ws_url.clone(),
                     rpc_ca_file,
                     chain_id: section.chain_id,
                     poll_interval_ms: positive(

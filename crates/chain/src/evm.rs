@@ -37,12 +37,14 @@ sol! {
 }
 
 mod accounts;
+mod heads;
 mod internal;
 mod rpc;
 mod sweeps;
 mod traces;
 
 pub use accounts::MinedTx;
+pub use heads::ws_url_checked;
 pub use rpc::{RPC_ANSWER_BYTES_MAX, redacted_rpc_url, rpc_http_client, rpc_url_checked};
 pub use sweeps::{SweepTick, Sweeper, WaitingBalance};
 pub use traces::{INTERNAL_CALL_INDEX_BASE, INTERNAL_SELFDESTRUCT_INDEX_BASE, TraceApi};
@@ -123,6 +125,9 @@ pub enum TraceChoice {
 pub struct EvmNodeConfig {
     /// The node's JSON-RPC endpoint (`http://…` or `https://…`).
     pub rpc_url: String,
+    /// Its WebSocket endpoint (`ws://…` or `wss://…`), if it has one: new
+    /// heads then arrive by subscription, not by polling.
+    pub ws_url: Option<String>,
     /// PEM certificates trusted for an `https://` node besides the webpki
     /// roots: a private node's own CA.
     pub rpc_ca_file: Option<PathBuf>,
@@ -168,6 +173,7 @@ impl EvmNodeConfig {
     pub fn with_defaults(rpc_url: String, chain_id: u64) -> EvmNodeConfig {
         EvmNodeConfig {
             rpc_url,
+            ws_url: None,
             rpc_ca_file: None,
             chain_id,
             poll_interval_ms: POLL_INTERVAL_MS_DEFAULT,
@@ -191,6 +197,7 @@ impl std::fmt::Debug for EvmNodeConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let EvmNodeConfig {
             rpc_url,
+            ws_url,
             rpc_ca_file,
             chain_id,
             poll_interval_ms,
@@ -208,6 +215,7 @@ impl std::fmt::Debug for EvmNodeConfig {
         } = self;
         f.debug_struct("EvmNodeConfig")
             .field("rpc_url", &redacted_rpc_url(rpc_url))
+            .field("ws_url", &ws_url.as_deref().map(redacted_rpc_url))
             .field("rpc_ca_file", rpc_ca_file)
             .field("chain_id", chain_id)
             .field("poll_interval_ms", poll_interval_ms)
@@ -806,6 +814,26 @@ impl EvmChain {
         );
     }
 
+    /// Keeps a head just read (by the watcher's own poll, or the head
+    /// follower) and refreshes the gas price alongside when it is stale.
+    pub(crate) async fn observe_head(
+        &self,
+        height: u64,
+        now_unix_ms: i64,
+    ) -> Result<(), ChainError> {
+        let gas_stale = self
+            .view()
+            .max_fee_per_gas
+            .is_none_or(|(_, read_at)| now_unix_ms.saturating_sub(read_at) >= GAS_PRICE_MAX_AGE_MS);
+        // The head first: a failing gas read must not hide a new block.
+        self.update_view(|view| view.head = Some((height, now_unix_ms)));
+        if gas_stale {
+            let fee = self.read_max_fee_per_gas().await?;
+            self.update_view(|view| view.max_fee_per_gas = Some((fee, now_unix_ms)));
+        }
+        Ok(())
+    }
+
     /// The node's chain id, to check it is the configured one.
     pub async fn node_chain_id(&self) -> Result<u64, ChainError> {
         self.provider
@@ -1097,20 +1125,7 @@ impl ChainAdapter for EvmChain {
             .get_block_number()
             .await
             .map_err(|err| self.node_error("eth_blockNumber", err))?;
-        let gas_stale = view
-            .max_fee_per_gas
-            .is_none_or(|(_, read_at)| now_unix_ms.saturating_sub(read_at) >= GAS_PRICE_MAX_AGE_MS);
-        let fee = if gas_stale {
-            Some(self.read_max_fee_per_gas().await?)
-        } else {
-            None
-        };
-        self.update_view(|view| {
-            view.head = Some((height, now_unix_ms));
-            if let Some(fee) = fee {
-                view.max_fee_per_gas = Some((fee, now_unix_ms));
-            }
-        });
+        self.observe_head(height, now_unix_ms).await?;
         Ok(height)
     }
 

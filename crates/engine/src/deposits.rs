@@ -16,6 +16,7 @@ use ccgate_store::{
     TransferKey,
 };
 
+use crate::webhooks::OutboxBell;
 use crate::{EngineError, RecordIds};
 
 /// Blocks one tick looks at per chain, so a long backlog is worked off in
@@ -42,6 +43,8 @@ pub struct DepositWatcher {
     deposits: Arc<dyn DepositStore>,
     reorgs: Arc<dyn ReorgStore>,
     ids: RecordIds,
+    /// Rung after each commit that queued webhooks.
+    bell: OutboxBell,
 }
 
 /// `amount × ppm / 10^6`, rounded down (the merchant is never charged more
@@ -67,7 +70,15 @@ impl DepositWatcher {
             deposits,
             reorgs,
             ids: RecordIds::default(),
+            bell: OutboxBell::default(),
         }
+    }
+
+    /// Rings `bell` whenever a credit (or a notice) queued webhooks, so their
+    /// delivery starts at once.
+    pub fn ringing(mut self, bell: OutboxBell) -> DepositWatcher {
+        self.bell = bell;
+        self
     }
 
     /// One pass over every chain; returns how many deposits were credited.
@@ -231,6 +242,9 @@ impl DepositWatcher {
             .reorgs
             .roll_back_chain(code, fork, now_unix_ms, &vanished)
             .await?;
+        if !vanished.is_empty() {
+            self.bell.ring();
+        }
         if rolled.flagged_credits > 0 {
             tracing::error!(chain = %chain.code, fork_height = fork, credits = rolled.flagged_credits,
                 "reorganisation deeper than the confirmations: blocks already credited were replaced; \
@@ -411,6 +425,9 @@ impl DepositWatcher {
                 webhook.as_ref(),
             )
             .await?;
+        if webhook.is_some() {
+            self.bell.ring();
+        }
         Ok(())
     }
 
@@ -447,6 +464,9 @@ impl DepositWatcher {
                 .deposits
                 .credit_deposits(chain.code.as_str(), scanned_height, batch)
                 .await?;
+            if applied.iter().any(|now| *now) {
+                self.bell.ring();
+            }
             for (credit, _) in batch.iter().zip(applied).filter(|(_, now)| *now) {
                 credited += 1;
                 let deposit = &credit.deposit;
@@ -483,6 +503,9 @@ impl DepositWatcher {
                 .credit_deposits(chain.code.as_str(), None, &credits)
                 .await?
         };
+        if applied.iter().any(|now| *now) {
+            self.bell.ring();
+        }
         for (credit, _) in credits.iter().zip(&applied).filter(|(_, now)| **now) {
             let deposit = &credit.deposit;
             self.store.balances_changed(&deposit.app_id);

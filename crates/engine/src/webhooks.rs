@@ -20,7 +20,7 @@ use ccgate_store::{
     DepositStore, OutboxStore, OutboxWebhook, SandboxStore, Store, WebhookAttempt, WebhookNext,
 };
 use secrecy::ExposeSecret;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::JoinSet;
 
 use crate::EngineError;
@@ -56,6 +56,25 @@ pub struct SentWebhook {
     pub payload: String,
     pub timestamp: String,
     pub sign: String,
+}
+
+/// Rung when a DB transaction that queued webhooks commits in this process,
+/// so delivery claims them at once instead of at its next poll (the poll
+/// stays: it catches what other processes queued, and retries).
+#[derive(Debug, Clone, Default)]
+pub struct OutboxBell {
+    rung: Arc<Notify>,
+}
+
+impl OutboxBell {
+    pub fn ring(&self) {
+        // Stored if no one waits yet: the next wait returns at once.
+        self.rung.notify_one();
+    }
+
+    async fn rung(&self) {
+        self.rung.notified().await;
+    }
 }
 
 /// Every webhook as it is sent, for whoever listens (`ccgate listen`, through
@@ -154,6 +173,8 @@ pub struct WebhookSender {
     faults: Option<Arc<dyn SandboxStore>>,
     /// Where each webhook is published as it is sent.
     feed: Option<WebhookFeed>,
+    /// What wakes `run` between its polls.
+    bell: OutboxBell,
 }
 
 /// A delivery's attempt as the receiver (or an injected fault) settled it.
@@ -259,6 +280,7 @@ impl WebhookSender {
             stopping: None,
             faults: None,
             feed: None,
+            bell: OutboxBell::default(),
         })
     }
 
@@ -266,6 +288,12 @@ impl WebhookSender {
     /// failed attempt (`refused: …`) and is retried on the ladder.
     pub fn reaching_only(mut self, policy: OutboundPolicy) -> WebhookSender {
         self.client = self.client.with_policy(policy);
+        self
+    }
+
+    /// Claims as soon as `bell` rings, besides every poll.
+    pub fn woken_by(mut self, bell: OutboxBell) -> WebhookSender {
+        self.bell = bell;
         self
     }
 
@@ -385,6 +413,7 @@ impl WebhookSender {
         loop {
             let claim_now = tokio::select! {
                 _ = interval.tick(), if !stop_requested => true,
+                () = self.bell.rung(), if !stop_requested => true,
                 Some(done) = flight.deliveries.join_next_with_id() => {
                     flight.finished(done);
                     !stop_requested

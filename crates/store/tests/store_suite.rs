@@ -1831,6 +1831,75 @@ async fn sweeps_are_insert_once_and_settle_once<
     assert!(verify_ledger(store).await.unwrap().mismatches.is_empty());
 }
 
+/// Credits one unit to `address` in block `height` (a Direct Deposit webhook
+/// queued with it).
+async fn credit_one<S: DepositStore>(
+    store: &S,
+    merchant: &MerchantId,
+    address: &str,
+    txid: &str,
+    height: u64,
+) {
+    let transfer = ChainTransfer {
+        to_address: address.into(),
+        ..devnet_transfer(txid, height)
+    };
+    let record_id = format!("record-{txid}");
+    let credit = DepositCredit {
+        deposit: NewDeposit {
+            record_id: record_id.clone(),
+            transfer,
+            app_id: merchant.clone(),
+            user_id: None,
+            order_id: None,
+            coin_id: usdt(),
+            service_fee: Amount::ZERO,
+            credit_amount: Amount::from_base_units(1),
+            credited_at: NOW,
+        },
+        entry: move_units(custody(), Account::MerchantAvailable(merchant.clone()), 1),
+        meta: meta("deposit"),
+        webhook: webhook(merchant, &record_id, "Direct Deposit"),
+    };
+    store.credit_deposits("ETH", None, &[credit]).await.unwrap();
+}
+
+/// Every listener hears a commit that queued webhooks, whichever connection
+/// made it: the wake-up other instances' delivery waits on.
+#[tokio::test]
+async fn pg_outbox_inserts_notify_every_listener() {
+    let Some(pg) = PgSchema::new().await else {
+        return;
+    };
+    let store = pg.store(&MasterKey::generate()).await;
+    let merchant = new_merchant(&store).await;
+    let heard = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = Arc::clone(&heard);
+    let listening = store.clone();
+    let listener = tokio::spawn(async move {
+        listening
+            .follow_outbox_inserts(move || {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            })
+            .await
+    });
+    // The listener subscribes on its own connection: credit until it has
+    // heard one (its LISTEN may come after the first commits).
+    for attempt in 0..100 {
+        credit_one(&store, &merchant, "0xN", &format!("0xn{attempt}"), 1).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if heard.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            break;
+        }
+    }
+    assert!(
+        heard.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "no notification heard"
+    );
+    assert!(!listener.is_finished(), "{:?}", listener.await);
+    listener.abort();
+}
+
 /// The sweeper's due list: addresses credited since their last look that
 /// found nothing to sweep (0xA and 0xC were credited once each, 0xB never).
 async fn sweep_due_follows_credits<S: DepositStore + SweepStore>(store: &S, merchant: &MerchantId) {
@@ -1864,27 +1933,7 @@ async fn sweep_due_follows_credits<S: DepositStore + SweepStore>(store: &S, merc
         due(store.addresses_due_for_sweep("ETH", 10).await.unwrap()),
         [("0xC".to_owned(), 5, 1)]
     );
-    let transfer = ChainTransfer {
-        to_address: "0xA".into(),
-        ..devnet_transfer("0x0a2", 2)
-    };
-    let credit = DepositCredit {
-        deposit: NewDeposit {
-            record_id: "record-0x0a2".to_owned(),
-            transfer,
-            app_id: merchant.clone(),
-            user_id: None,
-            order_id: None,
-            coin_id: usdt(),
-            service_fee: Amount::ZERO,
-            credit_amount: Amount::from_base_units(1),
-            credited_at: NOW,
-        },
-        entry: move_units(custody(), Account::MerchantAvailable(merchant.clone()), 1),
-        meta: meta("deposit"),
-        webhook: webhook(merchant, "record-0x0a2", "Direct Deposit"),
-    };
-    store.credit_deposits("ETH", None, &[credit]).await.unwrap();
+    credit_one(store, merchant, "0xA", "0x0a2", 2).await;
     // Least recently looked at first: 0xA (looked at NOW_MS + 0) ties 0xC,
     // by address; a look with an older count never clears the newer credit.
     store

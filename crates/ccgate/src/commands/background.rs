@@ -12,15 +12,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backend::Backend;
-use ccgate_chain::Sweeper;
+use ccgate_chain::{EvmChain, Sweeper};
 use ccgate_engine::clock::Clock;
 use ccgate_engine::deposits::DepositWatcher;
 use ccgate_engine::outbound::OutboundPolicy;
 use ccgate_engine::reconcile::Reconciler;
-use ccgate_engine::webhooks::{DeliveryConfig, WebhookSender};
+use ccgate_engine::webhooks::{DeliveryConfig, OutboxBell, WebhookSender};
 use ccgate_engine::{EngineError, Loops};
 use ccgate_server::Services;
-use tokio::sync::{Mutex, watch};
+use tokio::sync::{Mutex, Notify, watch};
 use tokio::task::JoinHandle;
 
 /// How often the deposit watcher looks at the chains.
@@ -42,14 +42,22 @@ pub fn loops<B: Backend>(
     stopped: watch::Receiver<bool>,
 ) -> anyhow::Result<Loops> {
     let backend = Arc::new(backend.clone());
-    let watcher = Arc::new(DepositWatcher::new(
-        Arc::clone(&state.registry),
-        Arc::clone(&state.chains),
-        Arc::clone(&state.store),
-        backend.clone(),
-        backend.clone(),
-    ));
+    // A credit's webhook goes out as soon as the credit commits.
+    let bell = OutboxBell::default();
+    // And as soon as another instance's does, on a shared PostgreSQL.
+    tokio::spawn(backend.ring_on_outbox_inserts(bell.clone()));
+    let watcher = Arc::new(
+        DepositWatcher::new(
+            Arc::clone(&state.registry),
+            Arc::clone(&state.chains),
+            Arc::clone(&state.store),
+            backend.clone(),
+            backend.clone(),
+        )
+        .ringing(bell.clone()),
+    );
     let sender = WebhookSender::new(backend.clone(), Arc::clone(&state.store), backend, delivery)?
+        .woken_by(bell)
         .reaching_only(outbound)
         .hand_back_when(stopped)
         .publish_to(state.webhook_feed.clone());
@@ -74,15 +82,18 @@ pub fn spawn_as_serve<B: Backend>(
         OutboundPolicy::simulated(),
         stopped.clone(),
     )?;
-    Ok(spawn(&loops, &[], &[], &state.clock, stopped, None))
+    let heads: Vec<_> = state.chains.evm_chains().cloned().collect();
+    Ok(spawn(&loops, &[], &[], &heads, &state.clock, stopped, None))
 }
 
 /// Runs `loops`, `sweepers` and `reconcilers` on their intervals, on
-/// `clock`'s time, until `stopped`.
+/// `clock`'s time, until `stopped`; follows the heads of the `heads` chains,
+/// waking the deposit watcher as each new block arrives.
 pub fn spawn(
     loops: &Loops,
     sweepers: &[Sweeper],
     reconcilers: &[Reconciler],
+    heads: &[Arc<EvmChain>],
     clock: &Arc<dyn Clock>,
     stopped: &watch::Receiver<bool>,
     gate: Option<Arc<Mutex<()>>>,
@@ -93,12 +104,24 @@ pub fn spawn(
         stopped: stopped.clone(),
         clock: Arc::clone(clock),
         gate: gate.clone(),
+        woken_by: None,
     };
     let watcher = Arc::clone(&loops.watcher);
     let withdrawals = Arc::clone(&loops.withdrawals);
     let sender = loops.sender.clone();
-    let mut handles = vec![
-        tokio::spawn(every(WATCH_INTERVAL_MS, "deposit watcher").run(move |now| {
+    let new_head = Arc::new(Notify::new());
+    let mut handles: Vec<JoinHandle<()>> = heads
+        .iter()
+        .map(|chain| {
+            tokio::spawn(Arc::clone(chain).follow_heads(Arc::clone(&new_head), stopped.clone()))
+        })
+        .collect();
+    let watching = Every {
+        woken_by: Some(new_head),
+        ..every(WATCH_INTERVAL_MS, "deposit watcher")
+    };
+    handles.extend([
+        tokio::spawn(watching.run(move |now| {
             let watcher = Arc::clone(&watcher);
             async move { watcher.tick(now).await }
         })),
@@ -106,7 +129,7 @@ pub fn spawn(
             let withdrawals = Arc::clone(&withdrawals);
             async move { withdrawals.tick(now).await }
         })),
-    ];
+    ]);
     handles.push(if gate.is_some() {
         // The sandbox settles every due webhook at each moment of an advance:
         // a delivery never runs outside the gate, so none is missed.
@@ -153,6 +176,8 @@ struct Every {
     stopped: watch::Receiver<bool>,
     clock: Arc<dyn Clock>,
     gate: Option<Arc<Mutex<()>>>,
+    /// Runs a tick at once when this is notified, besides every interval.
+    woken_by: Option<Arc<Notify>>,
 }
 
 impl Every {
@@ -167,30 +192,37 @@ impl Every {
     {
         let mut interval = tokio::time::interval(Duration::from_millis(self.interval_ms));
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let woken_by = self.woken_by.clone();
+        let woken = || async {
+            match &woken_by {
+                Some(notify) => notify.notified().await,
+                None => std::future::pending().await,
+            }
+        };
         loop {
             tokio::select! {
-                _ = interval.tick() => {
-                    loop {
-                        let done = {
-                            let _held = match &self.gate {
-                                Some(gate) => Some(gate.lock().await),
-                                None => None,
-                            };
-                            // Read under the gate: an advance may have moved it.
-                            tick(self.clock.now_unix_ms()).await
-                        };
-                        match done {
-                            Ok(0) => break,
-                            Ok(_) if *self.stopped.borrow() => return,
-                            Ok(_) => continue,
-                            Err(err) => {
-                                tracing::error!(error = %err, loop_name = self.name, "background tick failed");
-                                break;
-                            }
-                        }
+                _ = interval.tick() => {}
+                () = woken() => {}
+                _ = self.stopped.changed() => return,
+            }
+            loop {
+                let done = {
+                    let _held = match &self.gate {
+                        Some(gate) => Some(gate.lock().await),
+                        None => None,
+                    };
+                    // Read under the gate: an advance may have moved it.
+                    tick(self.clock.now_unix_ms()).await
+                };
+                match done {
+                    Ok(0) => break,
+                    Ok(_) if *self.stopped.borrow() => return,
+                    Ok(_) => continue,
+                    Err(err) => {
+                        tracing::error!(error = %err, loop_name = self.name, "background tick failed");
+                        break;
                     }
                 }
-                _ = self.stopped.changed() => return,
             }
         }
     }

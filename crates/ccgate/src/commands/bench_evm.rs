@@ -29,6 +29,11 @@ pub struct EvmBenchArgs {
     pub payments: u32,
     #[arg(long, default_value_t = 250)]
     pub poll_interval_ms: u64,
+    /// The node's WebSocket endpoint (ganache serves one on its HTTP port:
+    /// `ws://127.0.0.1:8545`): heads by `newHeads` subscription instead of
+    /// by polling.
+    #[arg(long)]
+    pub ws_url: Option<String>,
     /// Then this many deposits in one block (to as many addresses): how long
     /// until all are credited and notified. 0 skips it.
     #[arg(long, default_value_t = 1_000)]
@@ -77,11 +82,14 @@ pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<()> {
 
     println!(
         "ccgate bench evm: {} native deposits on {} (chain id {}), {CONFIRMATIONS} confirmations, \
-         head read every {} ms; webhook latency after the confirming block",
+         {}; webhook latency after the confirming block",
         args.payments,
         redacted_rpc_url(&args.rpc_url),
         args.chain_id,
-        args.poll_interval_ms
+        match &args.ws_url {
+            Some(ws) => format!("heads by newHeads subscription on {}", redacted_rpc_url(ws)),
+            None => format!("head read every {} ms", args.poll_interval_ms),
+        }
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let loops = background::spawn_as_serve(&state, &sqlite, &stopped)?;
@@ -244,10 +252,14 @@ price = "2000"
 rpc_url = "{url}"
 chain_id = {chain_id}
 poll_interval_ms = {poll}
-"#,
+{ws}"#,
         url = args.rpc_url,
         chain_id = args.chain_id,
         poll = args.poll_interval_ms,
+        ws = args
+            .ws_url
+            .as_ref()
+            .map_or_else(String::new, |ws| format!("ws_url = \"{ws}\"\n")),
     )
 }
 

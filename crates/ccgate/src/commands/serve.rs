@@ -360,10 +360,12 @@ async fn run_with<B: Backend>(
     } else {
         Vec::new()
     };
+    let heads: Vec<_> = state.chains.evm_chains().cloned().collect();
     let loops = background::spawn(
         &loops,
         &sweepers,
         &state.reconcilers,
+        &heads,
         &state.clock,
         &stopped,
         gate,

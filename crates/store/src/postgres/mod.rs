@@ -138,7 +138,27 @@ impl PgStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// Calls `on_insert` whenever a statement that queued webhooks commits,
+    /// in this process or any other on the same database (the outbox's
+    /// insert trigger notifies `ccgate_outbox`). Returns only if listening
+    /// fails; a lost connection is re-made by sqlx, and a notification lost
+    /// meanwhile is found by delivery's poll.
+    pub async fn follow_outbox_inserts(
+        &self,
+        on_insert: impl Fn() + Send,
+    ) -> Result<(), StoreError> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen(OUTBOX_CHANNEL).await?;
+        loop {
+            listener.recv().await?;
+            on_insert();
+        }
+    }
 }
+
+/// The channel the outbox's insert trigger notifies (migration 0012).
+const OUTBOX_CHANNEL: &str = "ccgate_outbox";
 
 /// Appends `entry` to the journal and applies it to the balances inside the
 /// caller's DB transaction; on error the caller drops it, which writes nothing.

@@ -643,3 +643,33 @@ fn evm_a_node_refusing_block_traces_stalls_no_deposit() {
         "{report}"
     );
 }
+
+/// With `ws_url`, heads arrive by the node's `newHeads` subscription: with
+/// the head polled only every ten minutes, deposits are still credited as
+/// their blocks come.
+#[test]
+fn evm_new_heads_arrive_by_subscription() {
+    let ganache = EvmNode::ganache(&ganache_installed());
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_with(dir.path(), &ganache, "");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "poll_interval_ms = 250",
+        &format!(
+            "poll_interval_ms = 600000\nws_url = \"ws://{}\"",
+            ganache.address
+        ),
+    );
+    std::fs::write(&config, text).unwrap();
+    let config = config.to_str().unwrap();
+    let gateway = Gateway::start(&["--config", config, PRIVATE_RECEIVERS]);
+    let merchant = gateway.create_merchant("shop");
+    let receiver = HttpStub::start(200, "success");
+    for round in 0..3 {
+        let id = format!("by-subscription-{round}");
+        let address = order(&gateway, &merchant, NATIVE_TOKEN, &id, "0.1", &receiver.url);
+        ganache.pay_native(&address, ONE_TENTH);
+        ganache.mine(CONFIRMATIONS - 1);
+        wait_successful(&gateway, &merchant, &id);
+        assert_eq!(success_hooks(&receiver, &id, 1).len(), 1);
+    }
+}

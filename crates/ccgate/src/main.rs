@@ -745,6 +745,8 @@ enum BenchCommand {
     Ledger(commands::bench_ledger::LedgerBenchArgs),
     /// On a ganache node: deposit-to-webhook latency after the confirming block.
     Evm(commands::bench_evm::EvmBenchArgs),
+    /// EVM sweeper: node calls per tick with many credited addresses, vs the old every-address read.
+    Sweeps(commands::bench_sweeps::SweepBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -791,6 +793,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(BenchCommand::Ledger(args)) => {
             commands::bench_ledger::ledger(args).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Bench(BenchCommand::Sweeps(args)) => {
+            commands::bench_sweeps::sweeps(args).await?;
             return Ok(ExitCode::SUCCESS);
         }
         Command::Call(args) => return commands::call::run(args).await,

@@ -341,3 +341,40 @@ fn every_flag_has_help_and_rotate_secret_tells_the_cache_ttl() {
         }
     }
 }
+
+/// `bench sweeps` runs end to end on a small scale (it needs no gateway: a
+/// scratch database and its own stub node), and its idle tick reaches the
+/// node zero times.
+#[test]
+fn bench_sweeps_runs_and_its_idle_tick_calls_the_node_zero_times() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ccgate"))
+        .args(["bench", "sweeps", "--addresses", "500"])
+        .env("CCGATE_LOG", "error")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary = stdout
+        .lines()
+        .find(|line| line.starts_with("sweeps: 500 addresses"))
+        .unwrap_or_else(|| panic!("no summary line: {stdout}"));
+    assert!(summary.contains("idle tick 0 calls in"), "{summary}");
+    // Three balances per address (ETH, USDT and USDC on the built-in ETH
+    // chain): the old tick read them all, a tick now at most 200 addresses.
+    assert!(
+        summary.contains("old tick read 1500 node calls"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("first pass 3 ticks, at most 600 calls per tick"),
+        "{summary}"
+    );
+    assert!(
+        stdout.contains("the next tick read that address only, 3 node calls"),
+        "{stdout}"
+    );
+}

@@ -370,11 +370,11 @@ fn bench_sweeps_runs_and_its_idle_tick_calls_the_node_zero_times() {
         "{summary}"
     );
     assert!(
-        summary.contains("first pass 3 ticks, at most 600 calls per tick"),
+        summary.contains("first pass 3 ticks, at most 400 calls per tick"),
         "{summary}"
     );
     assert!(
-        stdout.contains("the next tick read that address only, 3 node calls"),
+        stdout.contains("the next tick read that address only, 2 node calls"),
         "{stdout}"
     );
 }

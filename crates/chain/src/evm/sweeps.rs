@@ -150,7 +150,10 @@ impl Sweeper {
             .map_err(|_| ChainError::Config(format!("stored deposit address {:?}", due.address)))?;
         // A token backing off after reverts keeps the address due.
         let mut cleared = true;
-        for (entry, balance) in self.chain.balances_of(owner).await? {
+        // Only the tokens that are swept: a token without a `sweep_min` costs
+        // no node call here.
+        let swept = |entry: &ChainToken| self.chain.config.sweep_min.contains_key(&entry.token.id);
+        for (entry, balance) in self.chain.balances_of_tokens(owner, swept).await? {
             let waiting = WaitingBalance {
                 address: due.address.clone(),
                 derivation_index: due.derivation_index,
@@ -550,8 +553,18 @@ impl EvmChain {
 
     /// The native coin's and every configured token's balance of `owner`.
     async fn balances_of(&self, owner: Address) -> Result<Vec<(&ChainToken, Amount)>, ChainError> {
+        self.balances_of_tokens(owner, |_| true).await
+    }
+
+    /// `owner`'s balance of each of the chain's tokens that is `wanted`,
+    /// native coin first; one node call per token read.
+    async fn balances_of_tokens(
+        &self,
+        owner: Address,
+        wanted: impl Fn(&ChainToken) -> bool,
+    ) -> Result<Vec<(&ChainToken, Amount)>, ChainError> {
         let mut balances = Vec::new();
-        if let Some(native) = &self.native {
+        if let Some(native) = self.native.as_ref().filter(|native| wanted(native)) {
             let wei = self
                 .provider
                 .get_balance(owner)
@@ -559,7 +572,7 @@ impl EvmChain {
                 .map_err(|err| self.node_error("eth_getBalance", err))?;
             balances.push((native, native.amount(wei)?));
         }
-        for (contract, entry) in &self.erc20 {
+        for (contract, entry) in self.erc20.iter().filter(|(_, entry)| wanted(entry)) {
             let request = TransactionRequest::default()
                 .with_to(*contract)
                 .with_input(Bytes::from(balanceOfCall { owner }.abi_encode()));

@@ -139,7 +139,36 @@ impl Failure {
                 Code::DuplicateMerchantOrderId
             }
             Failure::Chain(ChainError::InvalidAddress(_)) => Code::AddressInvalid,
-            Failure::Engine(_) => Code::ServiceError,
+            Failure::Engine(EngineError::Store(StoreError::Ledger(
+                LedgerError::InsufficientBalance { .. },
+            )))
+            | Failure::Engine(EngineError::Ledger(LedgerError::InsufficientBalance { .. })) => {
+                Code::InsufficientBalance
+            }
+            Failure::Engine(EngineError::Chain(ChainError::TooManyBlocks { .. })) => {
+                Code::ParamInvalid
+            }
+            // Every variant named, no catch-all: a new engine rejection does
+            // not compile until it has its code here, instead of answering
+            // a server error by default.
+            Failure::Engine(
+                EngineError::Store(_)
+                | EngineError::Chain(
+                    ChainError::Store(_)
+                    | ChainError::SendFailed(_)
+                    | ChainError::Node { .. }
+                    | ChainError::Untraceable { .. }
+                    | ChainError::AmountOverflow
+                    | ChainError::Config(_),
+                )
+                | EngineError::Key(_)
+                | EngineError::Ledger(_)
+                | EngineError::Delivery(_)
+                | EngineError::Price(_)
+                | EngineError::Rescan(_)
+                | EngineError::Sandbox(_)
+                | EngineError::Serialise(_),
+            ) => Code::ServiceError,
             Failure::Store(StoreError::Ledger(LedgerError::InsufficientBalance { .. })) => {
                 Code::InsufficientBalance
             }
@@ -215,6 +244,23 @@ mod tests {
         let failure = Failure::Internal("db password is hunter2".into());
         assert_eq!(failure.code(), Code::ServiceError);
         assert_eq!(failure.message(), "service err, please try again");
+    }
+
+    #[test]
+    fn a_balance_the_ledger_refuses_is_insufficient_balance_whichever_layer_says_it() {
+        let refused = || LedgerError::InsufficientBalance {
+            account_key: "merchant:x:available".into(),
+            coin: ccgate_ledger::CoinId::new("usdt"),
+        };
+        for failure in [
+            Failure::Store(StoreError::Ledger(refused())),
+            Failure::Engine(EngineError::Store(StoreError::Ledger(refused()))),
+            Failure::Engine(EngineError::Ledger(refused())),
+        ] {
+            assert_eq!(failure.code(), Code::InsufficientBalance, "{failure:?}");
+        }
+        let infrastructure = Failure::Engine(EngineError::Store(StoreError::Corrupt("x".into())));
+        assert_eq!(infrastructure.code(), Code::ServiceError);
     }
 
     #[test]

@@ -13,6 +13,12 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+/// mimalloc, not glibc's malloc: the request path allocates and frees small
+/// buffers on every worker thread, where glibc's arena locks showed in the
+/// profile (BENCHMARKS.md, `bench assets`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ccgate",

@@ -96,6 +96,10 @@ pub trait ReconcileStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// The chain's addresses whose last check found a shortfall.
     async fn shortfalls(&self, chain: &str) -> Result<Vec<Shortfall>, StoreError>;
+
+    /// How many of the chain's addresses were ever found to agree with the
+    /// books, and the lowest height any of them was last checked up to.
+    async fn reconciled(&self, chain: &str) -> Result<(u64, Option<u64>), StoreError>;
 }
 
 // One body of SQL for both backends; see `backend.rs`.
@@ -262,6 +266,22 @@ where
         .execute(self.pool())
         .await?;
         Ok(())
+    }
+
+    async fn reconciled(&self, chain: &str) -> Result<(u64, Option<u64>), StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS checked, MIN(checked_height) AS lowest FROM evm_reconciliations
+             WHERE chain = $1 AND checked_height IS NOT NULL",
+        )
+        .bind(chain)
+        .fetch_one(self.pool())
+        .await?;
+        Ok((
+            to_u64(row.int("checked")?, "reconciled addresses")?,
+            row.opt_int("lowest")?
+                .map(|height| to_u64(height, "checked height"))
+                .transpose()?,
+        ))
     }
 
     async fn shortfalls(&self, chain: &str) -> Result<Vec<Shortfall>, StoreError> {

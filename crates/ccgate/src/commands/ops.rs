@@ -421,7 +421,18 @@ async fn reconciliation_shortfalls(
         .await
         .map_err(|err| err.to_string())?;
     if shortfalls.is_empty() {
-        return Ok("no deposit address holds less than the books".to_owned());
+        let (checked, lowest) = database
+            .reconciliations()
+            .reconciled(code)
+            .await
+            .map_err(|err| err.to_string())?;
+        return Ok(match lowest {
+            Some(lowest) => format!(
+                "no deposit address holds less than the books ({checked} reconciled, each up to \
+                 block {lowest} at least)"
+            ),
+            None => "no deposit address holds less than the books (none reconciled yet)".to_owned(),
+        });
     }
     let amount = |base: ccgate_ledger::Amount| match node
         .native_token()

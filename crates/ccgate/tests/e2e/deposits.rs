@@ -128,7 +128,7 @@ fn a_deposit_is_credited_at_its_confirmations_and_notified_once() {
     .unwrap();
     // Eleven confirmations are not enough on ETH (12 required).
     gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "11"]);
-    std::thread::sleep(std::time::Duration::from_millis(600));
+    scanned_every_confirmed_block(&gateway, "ETH");
     assert!(
         receiver.received().is_empty(),
         "nothing is credited before the confirmations"
@@ -168,7 +168,7 @@ fn a_deposit_is_credited_at_its_confirmations_and_notified_once() {
     assert_eq!(usdt_available(&gateway, &merchant), "665.8002");
     // More blocks and a restart change nothing: a transfer is credited once.
     gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "50"]);
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    scanned_every_confirmed_block(&gateway, "ETH");
     assert_eq!(receiver.received().len(), 1);
     assert!(
         gateway
@@ -568,4 +568,23 @@ fn stuck_receivers_never_block_other_deliveries() {
         "{outcomes:?}"
     );
     assert!(outcomes.iter().any(|o| o == "delivered"), "{outcomes:?}");
+}
+
+/// Waits until the deposit watcher has scanned every confirmed block of
+/// `chain` (`/metrics`: no scan lag): what a test that asserts nothing was
+/// credited must see first, or it would pass with a watcher that never ran.
+fn scanned_every_confirmed_block(gateway: &Gateway, chain: &str) {
+    let caught_up = format!("ccgate_chain_scan_lag_blocks{{chain=\"{chain}\"}} 0\n");
+    eventually(
+        15,
+        "the watcher caught up with the confirmed blocks",
+        || {
+            let scraped = gateway.admin_get("/metrics");
+            let metrics = scraped.text();
+            metrics
+                .contains(&caught_up)
+                .then_some(())
+                .ok_or(metrics.to_owned())
+        },
+    );
 }

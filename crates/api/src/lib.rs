@@ -5,6 +5,7 @@
 //! Everything here is what a client can observe on the wire, so every byte is
 //! pinned by golden tests (`tests/golden.rs`) against `shared/spec`.
 
+pub mod admin;
 pub mod assets;
 mod code;
 pub mod deposits;

@@ -7,25 +7,32 @@
 //! from no web page, with the admin token.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use ccgate_api::admin::{
+    AdvanceRequest, ClearRequest, Clock, Deleted, FaultRequest, FaultsCleared, FaultsSet, Incident,
+    MineRequest, Mined, MovedTransfer, Paid, PayRequest, QueuedWebhook, RefundRequest, Refunded,
+    Refusal, Reorganised, RescanRequest, Rescanned, RescannedTransfer, Restored, Snapshot,
+    SnapshotList, SnapshotRequest, StreamLine, StreamQuery, TriggerInfo, TriggerList,
+    TriggerRequest, Triggered,
+};
 use ccgate_chain::ChainAdapter;
-use ccgate_engine::deposits::{ReorgMode, ReorgReport, ReorgRequest};
-use ccgate_engine::devnet::{self, PayRequest};
+use ccgate_engine::deposits::{ReorgMode, ReorgReport};
+use ccgate_engine::devnet;
 use ccgate_engine::reconcile::RescanOutcome;
-use ccgate_engine::sandbox::{ClockView, SnapshotInfo};
-use ccgate_engine::triggers::{TRIGGERS, TriggerRequest, Triggers};
+use ccgate_engine::sandbox::{ClockView, Sandbox, SnapshotInfo};
+use ccgate_engine::triggers::{TRIGGERS, Triggers};
 use ccgate_engine::webhooks::SentWebhook;
 use ccgate_ledger::MerchantId;
-use serde::Deserialize;
-use serde_json::json;
 
 use crate::AppState;
 use crate::admin_access::AdminAccess;
@@ -73,26 +80,39 @@ pub fn admin_router(state: AppState, access: AdminAccess) -> Router {
         .with_state(state)
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PayBody {
-    to: String,
-    token_id: String,
-    amount: String,
-    from: Option<String>,
-    memo: Option<String>,
+/// The sandbox's controls, for the handlers routed only in sandbox mode:
+/// one guard for all of them.
+struct SandboxControls(Arc<Sandbox>);
+
+impl FromRequestParts<AppState> for SandboxControls {
+    type Rejection = Response;
+
+    async fn from_request_parts(_parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        state
+            .sandbox
+            .clone()
+            .map(SandboxControls)
+            .ok_or_else(not_a_sandbox)
+    }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RescanBody {
-    chain: String,
-    txid: String,
+fn refused(error: impl std::fmt::Display) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(Refusal {
+            error: error.to_string(),
+        }),
+    )
+        .into_response()
+}
+
+fn not_a_sandbox() -> Response {
+    refused("this gateway is not a sandbox (start it with `serve --sandbox`)")
 }
 
 /// `ccgate evm rescan` through the running server: one confirmed
 /// transaction looked at again, what is ours and was missed credited once.
-async fn rescan(State(state): State<AppState>, Json(body): Json<RescanBody>) -> Response {
+async fn rescan(State(state): State<AppState>, Json(body): Json<RescanRequest>) -> Response {
     let Some(reconciler) = state.reconcilers.iter().find(|reconciler| {
         reconciler
             .chain()
@@ -106,43 +126,39 @@ async fn rescan(State(state): State<AppState>, Json(body): Json<RescanBody>) -> 
             body.chain.chars().take(32).collect::<String>()
         ));
     };
-    match reconciler.rescan(&body.txid, state.clock.now_unix_ms()).await {
-        Ok(report) => Json(json!({
-            "txid": report.txid,
-            "block_height": report.block_height,
-            "traced": report.traced,
-            "transfers": report.transfers.iter().map(|(transfer, outcome)| json!({
-                "log_index": transfer.log_index,
-                "from_address": transfer.from_address,
-                "to_address": transfer.to_address,
-                "token_id": transfer.token_id.as_str(),
-                "amount_base_units": transfer.amount.base_units().to_string(),
-                "outcome": outcome.as_str(),
-            })).collect::<Vec<_>>(),
-            "credited": report.transfers.iter().filter(|(_, o)| *o == RescanOutcome::Credited).count(),
-        }))
+    match reconciler
+        .rescan(&body.txid, state.clock.now_unix_ms())
+        .await
+    {
+        Ok(report) => Json(Rescanned {
+            txid: report.txid.clone(),
+            block_height: report.block_height,
+            traced: report.traced,
+            credited: report
+                .transfers
+                .iter()
+                .filter(|(_, outcome)| *outcome == RescanOutcome::Credited)
+                .count(),
+            transfers: report
+                .transfers
+                .iter()
+                .map(|(transfer, outcome)| RescannedTransfer {
+                    log_index: transfer.log_index,
+                    from_address: transfer.from_address.clone(),
+                    to_address: transfer.to_address.clone(),
+                    token_id: transfer.token_id.to_string(),
+                    amount_base_units: transfer.amount.base_units().to_string(),
+                    outcome: outcome.as_str().to_owned(),
+                })
+                .collect(),
+        })
         .into_response(),
         Err(err) => refused(err),
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MineBody {
-    chain: String,
-    blocks: Option<u64>,
-}
-
-fn refused(error: impl std::fmt::Display) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        Json(json!({"error": error.to_string()})),
-    )
-        .into_response()
-}
-
-async fn pay(State(state): State<AppState>, Json(body): Json<PayBody>) -> Response {
-    let request = PayRequest {
+async fn pay(State(state): State<AppState>, Json(body): Json<PayRequest>) -> Response {
+    let request = devnet::PayRequest {
         to: body.to,
         token_id: body.token_id,
         amount: body.amount,
@@ -157,18 +173,18 @@ async fn pay(State(state): State<AppState>, Json(body): Json<PayBody>) -> Respon
     )
     .await
     {
-        Ok(paid) => Json(json!({
-            "chain": paid.transfer.chain,
-            "txid": paid.transfer.txid,
-            "block_height": paid.transfer.block_height,
-            "confirmations_required": paid.confirmations_required,
-        }))
+        Ok(paid) => Json(Paid {
+            chain: paid.transfer.chain,
+            txid: paid.transfer.txid,
+            block_height: paid.transfer.block_height,
+            confirmations_required: paid.confirmations_required,
+        })
         .into_response(),
         Err(err) => refused(err),
     }
 }
 
-async fn mine(State(state): State<AppState>, Json(body): Json<MineBody>) -> Response {
+async fn mine(State(state): State<AppState>, Json(body): Json<MineRequest>) -> Response {
     let blocks = body.blocks.unwrap_or(1);
     match devnet::mine(
         &state.chains,
@@ -178,21 +194,12 @@ async fn mine(State(state): State<AppState>, Json(body): Json<MineBody>) -> Resp
     )
     .await
     {
-        Ok((chain, height)) => Json(json!({"chain": chain, "height": height})).into_response(),
+        Ok((chain, height)) => Json(Mined { chain, height }).into_response(),
         Err(err) => refused(err),
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RefundBody {
-    app_id: String,
-    merchant_order_id: String,
-    address: String,
-    amount: String,
-}
-
-async fn refund(State(state): State<AppState>, Json(body): Json<RefundBody>) -> Response {
+async fn refund(State(state): State<AppState>, Json(body): Json<RefundRequest>) -> Response {
     let refunded = state
         .withdrawals
         .refund_order(
@@ -204,67 +211,49 @@ async fn refund(State(state): State<AppState>, Json(body): Json<RefundBody>) -> 
         )
         .await;
     match refunded {
-        Ok(refund) => Json(json!({
-            "refund_id": refund.order_id,
-            "record_id": refund.record_id,
-            "status": refund.status.as_str(),
-        }))
+        Ok(refund) => Json(Refunded {
+            refund_id: refund.order_id,
+            record_id: refund.record_id,
+            status: refund.status.as_str().to_owned(),
+        })
         .into_response(),
         Err(err) => refused(err),
     }
 }
 
-fn not_a_sandbox() -> Response {
-    refused("this gateway is not a sandbox (start it with `serve --sandbox`)")
-}
-
-fn clock_json(clock: ClockView) -> serde_json::Value {
-    json!({
-        "now": clock.now_ms.div_euclid(1000),
-        "now_ms": clock.now_ms,
-        "frozen": clock.frozen,
-        "offset_ms": clock.offset_ms,
-    })
-}
-
-async fn clock_show(State(state): State<AppState>) -> Response {
-    match state.sandbox.as_deref() {
-        Some(sandbox) => Json(clock_json(sandbox.view())).into_response(),
-        None => not_a_sandbox(),
+fn clock(view: ClockView) -> Clock {
+    Clock {
+        now: view.now_ms.div_euclid(1000),
+        now_ms: view.now_ms,
+        frozen: view.frozen,
+        offset_ms: view.offset_ms,
+        steps: None,
+        work_done: None,
     }
 }
 
-async fn clock_freeze(State(state): State<AppState>) -> Response {
-    let Some(sandbox) = state.sandbox.as_deref() else {
-        return not_a_sandbox();
-    };
+async fn clock_show(SandboxControls(sandbox): SandboxControls) -> Response {
+    Json(clock(sandbox.view())).into_response()
+}
+
+async fn clock_freeze(SandboxControls(sandbox): SandboxControls) -> Response {
     match sandbox.freeze().await {
-        Ok(clock) => Json(clock_json(clock)).into_response(),
+        Ok(view) => Json(clock(view)).into_response(),
         Err(err) => refused(err),
     }
 }
 
-async fn clock_resume(State(state): State<AppState>) -> Response {
-    let Some(sandbox) = state.sandbox.as_deref() else {
-        return not_a_sandbox();
-    };
+async fn clock_resume(SandboxControls(sandbox): SandboxControls) -> Response {
     match sandbox.resume().await {
-        Ok(clock) => Json(clock_json(clock)).into_response(),
+        Ok(view) => Json(clock(view)).into_response(),
         Err(err) => refused(err),
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AdvanceBody {
-    /// A duration such as `31m30s`, `2h`, `90s` or `1500ms`.
-    by: String,
-}
-
-async fn clock_advance(State(state): State<AppState>, Json(body): Json<AdvanceBody>) -> Response {
-    let Some(sandbox) = state.sandbox.as_deref() else {
-        return not_a_sandbox();
-    };
+async fn clock_advance(
+    SandboxControls(sandbox): SandboxControls,
+    Json(body): Json<AdvanceRequest>,
+) -> Response {
     let by = match humantime::parse_duration(body.by.trim()) {
         Ok(by) => by,
         Err(err) => {
@@ -276,37 +265,34 @@ async fn clock_advance(State(state): State<AppState>, Json(body): Json<AdvanceBo
     };
     let by_ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
     match sandbox.advance(by_ms).await {
-        Ok(advanced) => {
-            let mut answer = clock_json(advanced.clock);
-            answer["steps"] = json!(advanced.steps);
-            answer["work_done"] = json!(advanced.work_done);
-            Json(answer).into_response()
-        }
+        Ok(advanced) => Json(Clock {
+            steps: Some(advanced.steps),
+            work_done: Some(advanced.work_done),
+            ..clock(advanced.clock)
+        })
+        .into_response(),
         Err(err) => refused(err),
     }
 }
 
 async fn trigger_list() -> Response {
-    let triggers: Vec<_> = TRIGGERS
-        .iter()
-        .map(|(name, what)| json!({"name": name, "description": what}))
-        .collect();
-    Json(json!({ "triggers": triggers })).into_response()
+    Json(TriggerList {
+        triggers: TRIGGERS
+            .iter()
+            .map(|(name, what)| TriggerInfo {
+                name: (*name).to_owned(),
+                description: (*what).to_owned(),
+            })
+            .collect(),
+    })
+    .into_response()
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TriggerBody {
-    name: String,
-    app_id: String,
-    merchant_order_id: Option<String>,
-    token_id: Option<String>,
-}
-
-async fn trigger(State(state): State<AppState>, Json(body): Json<TriggerBody>) -> Response {
-    let Some(sandbox) = state.sandbox.as_deref() else {
-        return not_a_sandbox();
-    };
+async fn trigger(
+    State(state): State<AppState>,
+    SandboxControls(sandbox): SandboxControls,
+    Json(body): Json<TriggerRequest>,
+) -> Response {
     let triggers = Triggers {
         registry: &state.registry,
         chains: &state.chains,
@@ -318,152 +304,125 @@ async fn trigger(State(state): State<AppState>, Json(body): Json<TriggerBody>) -
         outbox: state.outbox.as_ref(),
         withdrawal_store: state.withdrawal_store.as_ref(),
         clock: state.clock.as_ref(),
-        sandbox,
+        sandbox: &sandbox,
     };
-    let request = TriggerRequest {
+    let request = ccgate_engine::triggers::TriggerRequest {
         name: body.name,
         app_id: MerchantId::new(body.app_id),
         merchant_order_id: body.merchant_order_id,
         token_id: body.token_id,
     };
     match triggers.run(&request).await {
-        Ok(report) => {
-            let webhooks: Vec<_> = report
+        Ok(report) => Json(Triggered {
+            trigger: report.name,
+            steps: report.steps,
+            objects: report.objects,
+            webhooks: report
                 .webhooks
                 .iter()
-                .map(|row| {
-                    let payload: serde_json::Value =
-                        serde_json::from_str(&row.payload).unwrap_or_default();
-                    json!({
-                        "id": row.id,
-                        "type": row.order_type,
-                        "record_id": row.record_id,
-                        "status": row.status,
-                        "attempts": row.attempts,
-                        "payload": payload,
-                    })
+                .map(|row| QueuedWebhook {
+                    id: row.id,
+                    order_type: row.order_type.clone(),
+                    record_id: row.record_id.clone(),
+                    status: row.status.clone(),
+                    attempts: row.attempts,
+                    payload: serde_json::from_str(&row.payload).unwrap_or_default(),
                 })
-                .collect();
-            Json(json!({
-                "trigger": report.name,
-                "steps": report.steps,
-                "objects": report.objects,
-                "webhooks": webhooks,
-                "clock": clock_json(sandbox.view()),
-            }))
-            .into_response()
-        }
+                .collect(),
+            clock: clock(sandbox.view()),
+        })
+        .into_response(),
         Err(err) => refused(err),
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReorgBody {
-    chain: String,
-    depth: u64,
-    /// Drop this transaction; the rest of the blocks stay.
-    drop: Option<String>,
-    /// The blocks lose all their transfers.
-    #[serde(default)]
-    replace: bool,
-    #[serde(default)]
-    force: bool,
-}
-
-async fn reorg(State(state): State<AppState>, Json(body): Json<ReorgBody>) -> Response {
-    let Some(sandbox) = state.sandbox.as_deref() else {
-        return not_a_sandbox();
-    };
+async fn reorg(
+    SandboxControls(sandbox): SandboxControls,
+    Json(body): Json<ccgate_api::admin::ReorgRequest>,
+) -> Response {
     let mode = match (body.drop, body.replace) {
         (Some(_), true) => return refused("pass `drop` or `replace`, not both"),
         (Some(txid), false) => ReorgMode::Drop(txid),
         (None, true) => ReorgMode::Replace,
         (None, false) => ReorgMode::Move,
     };
-    let request = ReorgRequest {
+    let request = ccgate_engine::deposits::ReorgRequest {
         chain: body.chain,
         depth: body.depth,
         mode,
         force: body.force,
     };
     match sandbox.reorg(&request).await {
-        Ok(report) => Json(reorg_json(&report)).into_response(),
+        Ok(report) => Json(reorganised(&report)).into_response(),
         Err(err) => refused(err),
     }
 }
 
 /// A reorg's report as the admin API and `ccgate devnet reorg --json` show it.
-pub fn reorg_json(report: &ReorgReport) -> serde_json::Value {
-    json!({
-        "chain": report.chain,
-        "height": report.height,
-        "from_height": report.from_height,
-        "dropped": report.dropped,
-        "moved": report.moved.iter().map(|(txid, height)| json!({"txid": txid, "block_height": height})).collect::<Vec<_>>(),
-        "vanished_notices": report.vanished_notices,
-        "incidents": report.incidents.iter().map(|i| json!({
-            "chain": i.chain, "txid": i.txid, "log_index": i.log_index,
-            "record_id": i.record_id, "what": i.what, "at_ms": i.at_ms,
-        })).collect::<Vec<_>>(),
-    })
+pub fn reorganised(report: &ReorgReport) -> Reorganised {
+    Reorganised {
+        chain: report.chain.clone(),
+        height: report.height,
+        from_height: report.from_height,
+        dropped: report.dropped.clone(),
+        moved: report
+            .moved
+            .iter()
+            .map(|(txid, height)| MovedTransfer {
+                txid: txid.clone(),
+                block_height: *height,
+            })
+            .collect(),
+        vanished_notices: report.vanished_notices,
+        incidents: report
+            .incidents
+            .iter()
+            .map(|incident| Incident {
+                chain: incident.chain.clone(),
+                txid: incident.txid.clone(),
+                log_index: incident.log_index,
+                record_id: incident.record_id.clone(),
+                what: incident.what.clone(),
+                at_ms: incident.at_ms,
+            })
+            .collect(),
+    }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FaultBody {
-    app_id: String,
-    /// Fault words: `delay=5s`, `drop=0.3`, `duplicate=0.2`, `reorder`,
-    /// `bad-signature`, `status=500`.
-    faults: Vec<String>,
-    /// Deliveries to affect; absent: every one until cleared.
-    count: Option<u32>,
-    /// Starts the faults' random draws (default 0).
-    seed: Option<u64>,
-}
-
-async fn webhooks_fault(State(state): State<AppState>, Json(body): Json<FaultBody>) -> Response {
-    let Some(sandbox) = state.sandbox.as_deref() else {
-        return not_a_sandbox();
-    };
+async fn webhooks_fault(
+    SandboxControls(sandbox): SandboxControls,
+    Json(body): Json<FaultRequest>,
+) -> Response {
     let app_id = MerchantId::new(body.app_id.trim());
     let seed = body.seed.unwrap_or(0);
     match sandbox
         .set_webhook_faults(&app_id, &body.faults, body.count, seed)
         .await
     {
-        Ok(faults) => Json(json!({
-            "app_id": app_id.as_str(),
-            "faults": ccgate_engine::faults::describe(&faults),
-            "count": faults.remaining,
-            "seed": faults.seed,
-        }))
+        Ok(faults) => Json(FaultsSet {
+            app_id: app_id.as_str().to_owned(),
+            faults: ccgate_engine::faults::describe(&faults),
+            count: faults.remaining,
+            seed: faults.seed,
+        })
         .into_response(),
         Err(err) => refused(err),
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClearBody {
-    app_id: String,
-}
-
-async fn webhooks_clear(State(state): State<AppState>, Json(body): Json<ClearBody>) -> Response {
-    let Some(sandbox) = state.sandbox.as_deref() else {
-        return not_a_sandbox();
-    };
+async fn webhooks_clear(
+    SandboxControls(sandbox): SandboxControls,
+    Json(body): Json<ClearRequest>,
+) -> Response {
     let app_id = MerchantId::new(body.app_id.trim());
     match sandbox.clear_webhook_faults(&app_id).await {
-        Ok(cleared) => Json(json!({"app_id": app_id.as_str(), "cleared": cleared})).into_response(),
+        Ok(cleared) => Json(FaultsCleared {
+            app_id: app_id.as_str().to_owned(),
+            cleared,
+        })
+        .into_response(),
         Err(err) => refused(err),
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct StreamQuery {
-    app_id: String,
 }
 
 /// Lines a listener that does not read may fall behind by, before the feed
@@ -471,10 +430,9 @@ struct StreamQuery {
 const STREAM_LINES_BUFFERED: usize = 64;
 
 /// `GET /admin/webhooks/stream?app_id=…`: the merchant's webhooks as they are
-/// sent, one JSON object a line (`application/x-ndjson`): first
-/// `{"listening": APPID}`, then per delivery `{"app_id", "record_id",
-/// "order_type", "payload", "headers": {"Appid", "Timestamp", "Sign"}}`, and
-/// `{"missed": N}` if the listener fell too far behind.
+/// sent, one [`StreamLine`] a line (`application/x-ndjson`): first
+/// `{"listening": APPID}`, then one per delivery, and `{"missed": N}` if the
+/// listener fell too far behind.
 async fn webhooks_stream(
     State(state): State<AppState>,
     Query(query): Query<StreamQuery>,
@@ -490,17 +448,19 @@ async fn webhooks_stream(
     let (mut lines, body) =
         http_body_util::channel::Channel::<Bytes, Infallible>::new(STREAM_LINES_BUFFERED);
     tokio::spawn(async move {
-        let mut line = json!({"listening": app_id.as_str()});
+        let mut line = StreamLine::Listening {
+            listening: app_id.as_str().to_owned(),
+        };
         loop {
             if lines.send_data(json_line(&line)).await.is_err() {
                 return; // the listener hung up
             }
             line = loop {
                 match feed.recv().await {
-                    Ok(sent) if sent.app_id == app_id => break sent_json(&sent),
+                    Ok(sent) if sent.app_id == app_id => break sent_line(&sent),
                     Ok(_) => {}
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                        break json!({"missed": missed});
+                        break StreamLine::Missed { missed };
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 }
@@ -510,79 +470,80 @@ async fn webhooks_stream(
     ([(CONTENT_TYPE, "application/x-ndjson")], Body::new(body)).into_response()
 }
 
-fn json_line(value: &serde_json::Value) -> Bytes {
-    let mut line = value.to_string().into_bytes();
-    line.push(b'\n');
-    Bytes::from(line)
+fn json_line(line: &StreamLine) -> Bytes {
+    let mut text = serde_json::to_vec(line).unwrap_or_default();
+    text.push(b'\n');
+    Bytes::from(text)
 }
 
-fn sent_json(sent: &SentWebhook) -> serde_json::Value {
-    json!({
-        "app_id": sent.app_id.as_str(),
-        "record_id": sent.record_id,
-        "order_type": sent.order_type,
-        "payload": sent.payload,
-        "headers": {"Appid": sent.app_id.as_str(), "Timestamp": sent.timestamp, "Sign": sent.sign},
+fn sent_line(sent: &SentWebhook) -> StreamLine {
+    StreamLine::Sent(ccgate_api::admin::SentWebhook {
+        app_id: sent.app_id.as_str().to_owned(),
+        record_id: sent.record_id.clone(),
+        order_type: sent.order_type.to_owned(),
+        payload: sent.payload.clone(),
+        headers: ccgate_api::admin::SentHeaders {
+            appid: sent.app_id.as_str().to_owned(),
+            timestamp: sent.timestamp.clone(),
+            sign: sent.sign.clone(),
+        },
     })
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SnapshotBody {
-    name: String,
+fn snapshot(info: &SnapshotInfo) -> Snapshot {
+    Snapshot {
+        name: info.name.clone(),
+        bytes: info.bytes,
+        saved_at: info.saved_at_unix,
+    }
 }
 
-fn snapshot_json(snapshot: &SnapshotInfo) -> serde_json::Value {
-    json!({"name": snapshot.name, "bytes": snapshot.bytes, "saved_at": snapshot.saved_at_unix})
-}
-
-async fn snapshot_list(State(state): State<AppState>) -> Response {
-    let Some(sandbox) = state.sandbox.as_deref() else {
-        return not_a_sandbox();
-    };
+async fn snapshot_list(SandboxControls(sandbox): SandboxControls) -> Response {
     match sandbox.list_snapshots().await {
-        Ok(snapshots) => {
-            let listed: Vec<_> = snapshots.iter().map(snapshot_json).collect();
-            Json(json!({ "snapshots": listed })).into_response()
-        }
+        Ok(snapshots) => Json(SnapshotList {
+            snapshots: snapshots.iter().map(snapshot).collect(),
+        })
+        .into_response(),
         Err(err) => refused(err),
     }
 }
 
-async fn snapshot_save(State(state): State<AppState>, Json(body): Json<SnapshotBody>) -> Response {
-    let Some(sandbox) = state.sandbox.as_deref() else {
-        return not_a_sandbox();
-    };
+async fn snapshot_save(
+    SandboxControls(sandbox): SandboxControls,
+    Json(body): Json<SnapshotRequest>,
+) -> Response {
     match sandbox.save_snapshot(body.name.trim()).await {
-        Ok(snapshot) => Json(snapshot_json(&snapshot)).into_response(),
+        Ok(saved) => Json(snapshot(&saved)).into_response(),
         Err(err) => refused(err),
     }
 }
 
 async fn snapshot_restore(
-    State(state): State<AppState>,
-    Json(body): Json<SnapshotBody>,
+    SandboxControls(sandbox): SandboxControls,
+    Json(body): Json<SnapshotRequest>,
 ) -> Response {
-    let Some(sandbox) = state.sandbox.as_deref() else {
-        return not_a_sandbox();
-    };
     let name = body.name.trim();
     match sandbox.restore_snapshot(name).await {
-        Ok(clock) => Json(json!({"name": name, "clock": clock_json(clock)})).into_response(),
+        Ok(view) => Json(Restored {
+            name: name.to_owned(),
+            clock: clock(view),
+        })
+        .into_response(),
         Err(err) => refused(err),
     }
 }
 
 async fn snapshot_delete(
-    State(state): State<AppState>,
-    Json(body): Json<SnapshotBody>,
+    SandboxControls(sandbox): SandboxControls,
+    Json(body): Json<SnapshotRequest>,
 ) -> Response {
-    let Some(sandbox) = state.sandbox.as_deref() else {
-        return not_a_sandbox();
-    };
     let name = body.name.trim();
     match sandbox.delete_snapshot(name).await {
-        Ok(()) => Json(json!({"name": name, "deleted": true})).into_response(),
+        Ok(()) => Json(Deleted {
+            name: name.to_owned(),
+            deleted: true,
+        })
+        .into_response(),
         Err(err) => refused(err),
     }
 }

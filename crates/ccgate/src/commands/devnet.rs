@@ -52,7 +52,10 @@ pub async fn reorg(
         )
         .await?;
     if as_json {
-        println!("{}", ccgate_server::admin::reorg_json(&report));
+        println!(
+            "{}",
+            serde_json::to_string(&ccgate_server::admin::reorganised(&report))?
+        );
         return Ok(());
     }
     println!(

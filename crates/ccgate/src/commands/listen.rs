@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use serde_json::Value;
+use ccgate_api::admin::StreamLine;
 
 use super::sandbox::AdminApi;
 
@@ -35,32 +35,33 @@ pub async fn run(api: &AdminApi, app_id: &str, forward_to: &str) -> anyhow::Resu
         pending.extend_from_slice(&chunk);
         while let Some(end) = pending.iter().position(|byte| *byte == b'\n') {
             let line: Vec<u8> = pending.drain(..=end).collect();
-            let event: Value = serde_json::from_slice(&line)
+            let event: StreamLine = serde_json::from_slice(&line)
                 .with_context(|| format!("read a line of the webhook stream: {line:?}"))?;
             handle(&forwarder, &event, app_id, forward_to).await;
         }
     }
 }
 
-async fn handle(forwarder: &reqwest::Client, event: &Value, app_id: &str, forward_to: &str) {
-    if event.get("listening").is_some() {
-        println!("Ready: forwarding the webhooks of {app_id} to {forward_to} (Ctrl-C to stop)");
-        return;
-    }
-    if let Some(missed) = event["missed"].as_u64() {
-        println!("missed {missed} webhook(s): this listener fell behind");
-        return;
-    }
-    let text = |key: &str| event[key].as_str().unwrap_or_default();
-    let header = |name: &str| event["headers"][name].as_str().unwrap_or_default();
+async fn handle(forwarder: &reqwest::Client, event: &StreamLine, app_id: &str, forward_to: &str) {
+    let sent = match event {
+        StreamLine::Listening { .. } => {
+            println!("Ready: forwarding the webhooks of {app_id} to {forward_to} (Ctrl-C to stop)");
+            return;
+        }
+        StreamLine::Missed { missed } => {
+            println!("missed {missed} webhook(s): this listener fell behind");
+            return;
+        }
+        StreamLine::Sent(sent) => sent,
+    };
     let started = Instant::now();
     let forwarded = forwarder
         .post(forward_to)
         .header("Content-Type", "application/json; charset=utf-8")
-        .header("Appid", header("Appid"))
-        .header("Timestamp", header("Timestamp"))
-        .header("Sign", header("Sign"))
-        .body(text("payload").to_owned())
+        .header("Appid", &sent.headers.appid)
+        .header("Timestamp", &sent.headers.timestamp)
+        .header("Sign", &sent.headers.sign)
+        .body(sent.payload.clone())
         .send()
         .await;
     let latency_ms = started.elapsed().as_millis();
@@ -72,7 +73,6 @@ async fn handle(forwarder: &reqwest::Client, event: &Value, app_id: &str, forwar
     };
     println!(
         "{}  {}  {answer}  {latency_ms} ms",
-        text("order_type"),
-        text("record_id")
+        sent.order_type, sent.record_id
     );
 }

@@ -4,8 +4,14 @@
 //! none of these endpoints, so nothing here can reach one).
 
 use anyhow::{Context, bail};
+use ccgate_api::admin::{
+    AdvanceRequest, ClearRequest, Clock, Deleted, FaultsCleared, FaultsSet, Refusal, Restored,
+    Snapshot, SnapshotList, SnapshotRequest, TriggerList, TriggerRequest, Triggered,
+};
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
 
 use crate::data_dir::{ADMIN_URL_FILE, DataDir};
 
@@ -51,12 +57,16 @@ impl AdminApi {
             .bearer_auth(self.token.expose_secret())
     }
 
-    pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
         let answer = self.request(reqwest::Method::GET, path).send().await;
         self.read(path, answer).await
     }
 
-    pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> anyhow::Result<T> {
         let answer = self
             .request(reqwest::Method::POST, path)
             .json(body)
@@ -81,18 +91,17 @@ impl AdminApi {
             return Ok(answer);
         }
         let status = answer.status();
-        let body: Value = answer.json().await.unwrap_or_default();
-        match body["error"].as_str() {
-            Some(error) => bail!("{error}"),
-            None => bail!("{path} answered HTTP {status}"),
+        match answer.json::<Refusal>().await {
+            Ok(refusal) => bail!("{}", refusal.error),
+            Err(_) => bail!("{path} answered HTTP {status}"),
         }
     }
 
-    async fn read(
+    async fn read<T: DeserializeOwned>(
         &self,
         path: &str,
         answer: Result<reqwest::Response, reqwest::Error>,
-    ) -> anyhow::Result<Value> {
+    ) -> anyhow::Result<T> {
         let answer = answer.with_context(|| {
             format!(
                 "reach the admin API at {} (is `ccgate serve --sandbox` running?)",
@@ -106,18 +115,26 @@ impl AdminApi {
                 self.base_url
             );
         }
-        let body: Value = answer
-            .json()
+        let body = answer
+            .bytes()
             .await
             .with_context(|| format!("read the admin API's answer to {path} (HTTP {status})"))?;
         if status.is_success() {
-            return Ok(body);
+            return serde_json::from_slice(&body).with_context(|| {
+                format!("the admin API's answer to {path} is not what this ccgate expects")
+            });
         }
-        match body["error"].as_str() {
-            Some(error) => bail!("{error}"),
-            None => bail!("{path} answered HTTP {status}"),
+        match serde_json::from_slice::<Refusal>(&body) {
+            Ok(refusal) => bail!("{}", refusal.error),
+            Err(_) => bail!("{path} answered HTTP {status}"),
         }
     }
+}
+
+/// An answer as `--json` prints it.
+fn print_json(answer: &impl Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string(answer)?);
+    Ok(())
 }
 
 /// What to do with the clock.
@@ -129,20 +146,19 @@ pub enum ClockAction {
 }
 
 pub async fn clock(api: &AdminApi, action: ClockAction, as_json: bool) -> anyhow::Result<()> {
-    let answer = match action {
+    let answer: Clock = match action {
         ClockAction::Show => api.get("/admin/sandbox/clock").await?,
         ClockAction::Advance(by) => {
-            api.post("/admin/sandbox/clock/advance", &json!({ "by": by }))
+            api.post("/admin/sandbox/clock/advance", &AdvanceRequest { by })
                 .await?
         }
         ClockAction::Freeze => api.post("/admin/sandbox/clock/freeze", &json!({})).await?,
         ClockAction::Resume => api.post("/admin/sandbox/clock/resume", &json!({})).await?,
     };
     if as_json {
-        println!("{answer}");
-        return Ok(());
+        return print_json(&answer);
     }
-    let now = answer["now"].as_i64().unwrap_or_default();
+    let now = answer.now;
     let when = time::OffsetDateTime::from_unix_timestamp(now)
         .ok()
         .and_then(|t| {
@@ -150,17 +166,13 @@ pub async fn clock(api: &AdminApi, action: ClockAction, as_json: bool) -> anyhow
                 .ok()
         })
         .unwrap_or_else(|| now.to_string());
-    let state = if answer["frozen"].as_bool() == Some(true) {
-        "frozen"
-    } else {
-        "running"
-    };
-    let offset_secs = answer["offset_ms"].as_i64().unwrap_or_default() / 1000;
+    let state = if answer.frozen { "frozen" } else { "running" };
+    let offset_secs = answer.offset_ms / 1000;
     println!("business time {when} ({now}), {state}, {offset_secs} s ahead of the real clock");
-    if let Some(steps) = answer["steps"].as_u64() {
+    if let Some(steps) = answer.steps {
         println!(
             "advanced through {steps} moment(s) where something fell due; {} piece(s) of work done",
-            answer["work_done"].as_u64().unwrap_or_default()
+            answer.work_done.unwrap_or_default()
         );
     }
     Ok(())
@@ -175,56 +187,44 @@ pub struct TriggerCall {
 }
 
 pub async fn list_triggers(api: &AdminApi, as_json: bool) -> anyhow::Result<()> {
-    let answer = api.get("/admin/sandbox/triggers").await?;
+    let answer: TriggerList = api.get("/admin/sandbox/triggers").await?;
     if as_json {
-        println!("{answer}");
-        return Ok(());
+        return print_json(&answer);
     }
-    for trigger in answer["triggers"].as_array().into_iter().flatten() {
-        println!(
-            "{:<22} {}",
-            trigger["name"].as_str().unwrap_or_default(),
-            trigger["description"].as_str().unwrap_or_default()
-        );
+    for trigger in &answer.triggers {
+        println!("{:<22} {}", trigger.name, trigger.description);
     }
     Ok(())
 }
 
 pub async fn trigger(api: &AdminApi, call: &TriggerCall, as_json: bool) -> anyhow::Result<()> {
-    let mut body = json!({ "name": call.name, "app_id": call.app_id });
-    if let Some(id) = &call.merchant_order_id {
-        body["merchant_order_id"] = json!(id);
-    }
-    if let Some(token) = &call.token_id {
-        body["token_id"] = json!(token);
-    }
-    let answer = api.post("/admin/sandbox/trigger", &body).await?;
+    let request = TriggerRequest {
+        name: call.name.clone(),
+        app_id: call.app_id.clone(),
+        merchant_order_id: call.merchant_order_id.clone(),
+        token_id: call.token_id.clone(),
+    };
+    let answer: Triggered = api.post("/admin/sandbox/trigger", &request).await?;
     if as_json {
-        println!("{answer}");
-        return Ok(());
+        return print_json(&answer);
     }
     println!("trigger {}", call.name);
-    for step in answer["steps"].as_array().into_iter().flatten() {
-        println!("  - {}", step.as_str().unwrap_or_default());
+    for step in &answer.steps {
+        println!("  - {step}");
     }
-    println!("objects: {}", answer["objects"]);
-    let webhooks = answer["webhooks"].as_array().cloned().unwrap_or_default();
-    if webhooks.is_empty() {
+    println!("objects: {}", answer.objects);
+    if answer.webhooks.is_empty() {
         println!("no webhooks went out");
     }
-    for webhook in &webhooks {
-        let payload = &webhook["payload"];
+    for webhook in &answer.webhooks {
+        let payload = &webhook.payload;
         let state = payload["pay_status"]
             .as_str()
             .or_else(|| payload["status"].as_str())
             .unwrap_or("-");
         println!(
             "webhook #{} {} record {} ({state}): {} after {} attempt(s)",
-            webhook["id"],
-            webhook["type"].as_str().unwrap_or_default(),
-            webhook["record_id"].as_str().unwrap_or_default(),
-            webhook["status"].as_str().unwrap_or_default(),
-            webhook["attempts"]
+            webhook.id, webhook.order_type, webhook.record_id, webhook.status, webhook.attempts
         );
     }
     Ok(())
@@ -243,48 +243,41 @@ pub async fn webhooks_fault(
     request: FaultRequest,
     as_json: bool,
 ) -> anyhow::Result<()> {
-    let answer = api
-        .post(
-            "/admin/sandbox/webhooks/fault",
-            &json!({
-                "app_id": request.app_id,
-                "faults": request.faults,
-                "count": request.count,
-                "seed": request.seed,
-            }),
-        )
-        .await?;
+    let body = ccgate_api::admin::FaultRequest {
+        app_id: request.app_id,
+        faults: request.faults,
+        count: request.count,
+        seed: Some(request.seed),
+    };
+    let answer: FaultsSet = api.post("/admin/sandbox/webhooks/fault", &body).await?;
     if as_json {
-        println!("{answer}");
-        return Ok(());
+        return print_json(&answer);
     }
-    let words: Vec<&str> = answer["faults"]
-        .as_array()
-        .map(|faults| faults.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let reach = match answer["count"].as_u64() {
+    let reach = match answer.count {
         Some(count) => format!("the next {count} delivery attempt(s)"),
         None => "every delivery attempt until `ccgate sandbox webhooks clear`".to_owned(),
     };
     println!(
         "webhooks of {}: {} on {reach} (seed {})",
-        answer["app_id"].as_str().unwrap_or_default(),
-        words.join(" "),
-        answer["seed"]
+        answer.app_id,
+        answer.faults.join(" "),
+        answer.seed
     );
     Ok(())
 }
 
 pub async fn webhooks_clear(api: &AdminApi, app_id: &str, as_json: bool) -> anyhow::Result<()> {
-    let answer = api
+    let answer: FaultsCleared = api
         .post(
             "/admin/sandbox/webhooks/clear",
-            &json!({ "app_id": app_id }),
+            &ClearRequest {
+                app_id: app_id.to_owned(),
+            },
         )
         .await?;
     if as_json {
-        println!("{answer}");
-    } else if answer["cleared"].as_bool() == Some(true) {
+        print_json(&answer)?;
+    } else if answer.cleared {
         println!("webhooks of {app_id}: faults cleared");
     } else {
         println!("webhooks of {app_id}: no faults were set");
@@ -301,54 +294,58 @@ pub enum SnapshotAction {
 }
 
 pub async fn snapshot(api: &AdminApi, action: SnapshotAction, as_json: bool) -> anyhow::Result<()> {
-    let answer = match &action {
+    let named = |name: &String| SnapshotRequest { name: name.clone() };
+    match &action {
         SnapshotAction::Save(name) => {
-            api.post("/admin/sandbox/snapshot/save", &json!({ "name": name }))
-                .await?
+            let saved: Snapshot = api
+                .post("/admin/sandbox/snapshot/save", &named(name))
+                .await?;
+            if as_json {
+                return print_json(&saved);
+            }
+            println!("saved snapshot {name} ({} bytes)", saved.bytes);
         }
         SnapshotAction::Restore(name) => {
-            api.post("/admin/sandbox/snapshot/restore", &json!({ "name": name }))
-                .await?
-        }
-        SnapshotAction::List => api.get("/admin/sandbox/snapshots").await?,
-        SnapshotAction::Delete(name) => {
-            api.post("/admin/sandbox/snapshot/delete", &json!({ "name": name }))
-                .await?
-        }
-    };
-    if as_json {
-        println!("{answer}");
-        return Ok(());
-    }
-    match action {
-        SnapshotAction::Save(name) => println!(
-            "saved snapshot {name} ({} bytes)",
-            answer["bytes"].as_u64().unwrap_or_default()
-        ),
-        SnapshotAction::Restore(name) => println!(
-            "restored snapshot {name}; business time {} ({})",
-            answer["clock"]["now"],
-            if answer["clock"]["frozen"].as_bool() == Some(true) {
-                "frozen"
-            } else {
-                "running"
+            let restored: Restored = api
+                .post("/admin/sandbox/snapshot/restore", &named(name))
+                .await?;
+            if as_json {
+                return print_json(&restored);
             }
-        ),
+            println!(
+                "restored snapshot {name}; business time {} ({})",
+                restored.clock.now,
+                if restored.clock.frozen {
+                    "frozen"
+                } else {
+                    "running"
+                }
+            );
+        }
         SnapshotAction::List => {
-            let snapshots = answer["snapshots"].as_array().cloned().unwrap_or_default();
-            if snapshots.is_empty() {
+            let listed: SnapshotList = api.get("/admin/sandbox/snapshots").await?;
+            if as_json {
+                return print_json(&listed);
+            }
+            if listed.snapshots.is_empty() {
                 println!("no snapshots");
             }
-            for snapshot in &snapshots {
+            for snapshot in &listed.snapshots {
                 println!(
                     "{:<32} {:>12} bytes  saved at {}",
-                    snapshot["name"].as_str().unwrap_or_default(),
-                    snapshot["bytes"].as_u64().unwrap_or_default(),
-                    snapshot["saved_at"].as_i64().unwrap_or_default()
+                    snapshot.name, snapshot.bytes, snapshot.saved_at
                 );
             }
         }
-        SnapshotAction::Delete(name) => println!("deleted snapshot {name}"),
+        SnapshotAction::Delete(name) => {
+            let deleted: Deleted = api
+                .post("/admin/sandbox/snapshot/delete", &named(name))
+                .await?;
+            if as_json {
+                return print_json(&deleted);
+            }
+            println!("deleted snapshot {name}");
+        }
     }
     Ok(())
 }

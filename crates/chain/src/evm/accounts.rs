@@ -10,7 +10,8 @@ use alloy::primitives::Address;
 use alloy::providers::Provider;
 use ccgate_ledger::{Amount, Token};
 
-use super::{EvmChain, decode_raw};
+use super::EvmChain;
+use super::payouts::decode_raw;
 use crate::adapter::ChainError;
 
 /// A mined transaction, as balance reconciliation counts it.

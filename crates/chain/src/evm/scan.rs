@@ -1,0 +1,215 @@
+//! Deposits in a range of blocks: native value from the blocks'
+//! transactions, ERC-20 `Transfer` logs from `eth_getLogs` in bounded
+//! ranges (value moved by contracts is `internal`'s).
+
+use std::collections::BTreeMap;
+
+use alloy::consensus::Transaction as _;
+use alloy::eips::BlockNumberOrTag;
+use alloy::network::TransactionResponse as _;
+use alloy::primitives::{Address, TxHash};
+use alloy::providers::Provider;
+use alloy::rpc::types::{Filter, Log};
+use alloy::sol_types::SolEvent;
+use ccgate_store::ChainTransfer;
+
+use super::{ChainToken, EvmChain, NATIVE_TRANSFER_INDEX, Transfer, block_time_ms, internal};
+use crate::adapter::ChainError;
+
+impl EvmChain {
+    /// Native transfers in blocks `from..=to`: transactions with value to an
+    /// address. A value transfer to an account without code — every deposit
+    /// address — cannot revert once included, so no receipt is read (the
+    /// watcher ignores the others, to addresses not ours). Transfers made by
+    /// contracts are `internal_transfers`', from the blocks' facts returned.
+    pub(super) async fn native_transfers(
+        &self,
+        native: &ChainToken,
+        from: u64,
+        to: u64,
+        found: &mut Vec<(u64, u64, ChainTransfer)>,
+    ) -> Result<BTreeMap<u64, internal::BlockFacts>, ChainError> {
+        let mut blocks = BTreeMap::new();
+        for number in from..=to {
+            let block = self
+                .provider
+                .get_block_by_number(BlockNumberOrTag::Number(number))
+                .full()
+                .await
+                .map_err(|err| self.node_error("eth_getBlockByNumber", err))?
+                .ok_or_else(|| {
+                    self.node_error("eth_getBlockByNumber", format!("no block {number}"))
+                })?;
+            let block_time_ms = block_time_ms(block.header.timestamp);
+            blocks.insert(
+                number,
+                internal::BlockFacts {
+                    time_ms: block_time_ms,
+                    positions: block
+                        .transactions
+                        .hashes()
+                        .enumerate()
+                        .map(|(position, txid)| {
+                            (
+                                txid.to_string(),
+                                u64::try_from(position).unwrap_or(u64::MAX),
+                            )
+                        })
+                        .collect(),
+                },
+            );
+            for (position, chain_tx) in block.transactions.txns().enumerate() {
+                let (Some(recipient), value) = (chain_tx.to(), chain_tx.value()) else {
+                    continue;
+                };
+                if value.is_zero()
+                    || self
+                        .is_sweep_top_up(chain_tx.from(), chain_tx.tx_hash())
+                        .await?
+                {
+                    continue;
+                }
+                found.push((
+                    number,
+                    u64::try_from(position).unwrap_or(u64::MAX),
+                    ChainTransfer {
+                        chain: self.chain.code.to_string(),
+                        txid: chain_tx.tx_hash().to_string(),
+                        log_index: NATIVE_TRANSFER_INDEX,
+                        block_height: number,
+                        block_time_ms,
+                        from_address: chain_tx.from().to_checksum(None),
+                        to_address: recipient.to_checksum(None),
+                        memo: String::new(),
+                        token_id: native.token.id.clone(),
+                        amount: native.amount(value)?,
+                    },
+                ));
+            }
+        }
+        Ok(blocks)
+    }
+
+    /// Whether a transaction is a sweep's gas top-up (the hot wallet paying a
+    /// deposit address): value moving within custody, never a deposit. A
+    /// process without the hot wallet never scans for deposits.
+    pub(super) async fn is_sweep_top_up(
+        &self,
+        from: Address,
+        txid: TxHash,
+    ) -> Result<bool, ChainError> {
+        let Some(wallet) = self
+            .hot_wallet
+            .as_ref()
+            .filter(|wallet| wallet.signer.address() == from)
+        else {
+            return Ok(false);
+        };
+        Ok(wallet
+            .payouts
+            .payout_by_txid(self.chain.code.as_str(), &txid.to_string())
+            .await?
+            .is_some_and(|payout| {
+                payout
+                    .payout_id
+                    .starts_with(ccgate_store::TOP_UP_PAYOUT_PREFIX)
+            }))
+    }
+
+    /// ERC-20 `Transfer` logs of the configured contracts in `from..=to`, one
+    /// bounded `eth_getLogs` range at a time.
+    pub(super) async fn token_transfers(
+        &self,
+        from: u64,
+        to: u64,
+        found: &mut Vec<(u64, u64, ChainTransfer)>,
+    ) -> Result<(), ChainError> {
+        if self.erc20.is_empty() {
+            return Ok(());
+        }
+        let contracts: Vec<Address> = self.erc20.keys().copied().collect();
+        let step = self.config.log_range_blocks.max(1);
+        let mut start = from;
+        while start <= to {
+            let end = to.min(start.saturating_add(step - 1));
+            let filter = Filter::new()
+                .address(contracts.clone())
+                .event_signature(Transfer::SIGNATURE_HASH)
+                .from_block(start)
+                .to_block(end);
+            let logs = self
+                .provider
+                .get_logs(&filter)
+                .await
+                .map_err(|err| self.node_error("eth_getLogs", err))?;
+            let mut block_times = BTreeMap::new();
+            for log in logs.iter().filter(|log| !log.removed) {
+                if let Some(found_transfer) = self.token_transfer(log, &mut block_times).await? {
+                    found.push(found_transfer);
+                }
+            }
+            let Some(next) = end.checked_add(1) else {
+                break;
+            };
+            start = next;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn token_transfer(
+        &self,
+        log: &Log,
+        block_times: &mut BTreeMap<u64, i64>,
+    ) -> Result<Option<(u64, u64, ChainTransfer)>, ChainError> {
+        let Some(token) = self.erc20.get(&log.address()) else {
+            return Ok(None);
+        };
+        // A contract may emit a `Transfer` with another indexing; not a
+        // standard transfer, not a payment.
+        let Ok(decoded) = log.log_decode::<Transfer>() else {
+            return Ok(None);
+        };
+        let (Some(number), Some(txid), Some(log_index)) =
+            (log.block_number, log.transaction_hash, log.log_index)
+        else {
+            return Err(self.node_error("eth_getLogs", "a mined log without its position"));
+        };
+        let block_time_ms = match (log.block_timestamp, block_times.get(&number)) {
+            (Some(seconds), _) => block_time_ms(seconds),
+            (None, Some(known)) => *known,
+            (None, None) => {
+                let header = self
+                    .provider
+                    .get_block_by_number(BlockNumberOrTag::Number(number))
+                    .await
+                    .map_err(|err| self.node_error("eth_getBlockByNumber", err))?
+                    .ok_or_else(|| {
+                        self.node_error("eth_getBlockByNumber", format!("no block {number}"))
+                    })?;
+                let time = block_time_ms(header.header.timestamp);
+                block_times.insert(number, time);
+                time
+            }
+        };
+        let event = decoded.inner.data;
+        Ok(Some((
+            number,
+            log.transaction_index.unwrap_or(0),
+            ChainTransfer {
+                chain: self.chain.code.to_string(),
+                txid: txid.to_string(),
+                log_index: u32::try_from(log_index)
+                    .ok()
+                    .filter(|index| *index != NATIVE_TRANSFER_INDEX)
+                    .ok_or_else(|| self.node_error("eth_getLogs", "log index out of range"))?,
+                block_height: number,
+                block_time_ms,
+                from_address: event.from.to_checksum(None),
+                to_address: event.to.to_checksum(None),
+                memo: String::new(),
+                token_id: token.token.id.clone(),
+                amount: token.amount(event.value)?,
+            },
+        )))
+    }
+}

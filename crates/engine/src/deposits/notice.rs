@@ -1,0 +1,91 @@
+//! The webhook a deposit's state is reported in: API Deposit for an order's
+//! address, Direct Deposit for a permanent one (v1's shapes, `ccgate_api`).
+
+use ccgate_api::deposits::{DIRECT_DEPOSIT, DirectDepositWebhook};
+use ccgate_api::orders::{API_DEPOSIT, ApiDepositExtend, ApiDepositWebhook};
+use ccgate_ledger::{Amount, Chain};
+use ccgate_store::{ChainTransfer, NewWebhook};
+
+use super::{Assessed, DepositWatcher};
+use crate::EngineError;
+
+impl DepositWatcher {
+    /// The webhook reporting a transfer in state `pay_status`: API Deposit for
+    /// an order's address, Direct Deposit for a permanent one.
+    pub(super) async fn webhook(
+        &self,
+        chain: &Chain,
+        transfer: &ChainTransfer,
+        assessed: &Assessed<'_>,
+        record_id: &str,
+        pay_status: &str,
+        now_unix_ms: i64,
+    ) -> Result<NewWebhook, EngineError> {
+        let Assessed {
+            address,
+            coin,
+            token,
+            fee,
+            credit,
+            ..
+        } = assessed;
+        let print = |amount: Amount| amount.to_decimal_string(coin.precision);
+        let (order_type, payload, url) = match &address.order_id {
+            Some(order_id) => {
+                let order = self.deposits.order(order_id).await?.ok_or_else(|| {
+                    ccgate_store::StoreError::Corrupt(format!(
+                        "address of a missing order {order_id}"
+                    ))
+                })?;
+                let payload = serde_json::to_string(&ApiDepositWebhook {
+                    pay_status: pay_status.to_owned(),
+                    order_type: API_DEPOSIT.to_owned(),
+                    record_id: record_id.to_owned(),
+                    order_id: order.order_id.clone(),
+                    product_price: order.product_price.clone(),
+                    denominated_currency: order.denominated_currency.clone(),
+                    order_amount: print(order.order_amount),
+                    fiat_rate: order.fiat_rate.clone(),
+                    paid_amount: print(transfer.amount),
+                    token_rate: order.token_rate.clone(),
+                    chain: chain.code.to_string(),
+                    txid: transfer.txid.clone(),
+                    contract: token.contract.clone(),
+                    crypto: coin.symbol.clone(),
+                    extend: ApiDepositExtend {
+                        merchant_order_id: order.merchant_order_id.clone(),
+                        custom_value: order.custom_value.clone(),
+                    },
+                })?;
+                (API_DEPOSIT, payload, order.notify_url)
+            }
+            None => {
+                let payload = serde_json::to_string(&DirectDepositWebhook {
+                    pay_status: pay_status.to_owned(),
+                    order_type: DIRECT_DEPOSIT.to_owned(),
+                    record_id: record_id.to_owned(),
+                    paid_amount: print(transfer.amount),
+                    credit_amount: print(*credit),
+                    chain: chain.code.to_string(),
+                    from_address: transfer.from_address.clone(),
+                    to_address: transfer.to_address.clone(),
+                    contract: token.contract.clone(),
+                    crypto: coin.symbol.clone(),
+                    txid: transfer.txid.clone(),
+                    service_fee: print(*fee),
+                    memo: transfer.memo.clone(),
+                    user_id: address.user_id.clone().unwrap_or_default(),
+                })?;
+                (DIRECT_DEPOSIT, payload, address.notify_url.clone())
+            }
+        };
+        Ok(NewWebhook {
+            app_id: address.app_id.clone(),
+            record_id: record_id.to_owned(),
+            order_type,
+            url,
+            payload,
+            created_at_ms: now_unix_ms,
+        })
+    }
+}

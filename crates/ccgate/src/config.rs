@@ -45,6 +45,9 @@ pub struct Settings {
     pub disabled_chains: Vec<ChainCode>,
 }
 
+/// A configuration problem before its file is known: the key and what is wrong.
+type Problem = (String, String);
+
 #[derive(Debug, thiserror::Error)]
 #[error("config {file}: {key}: {problem}")]
 pub struct ConfigError {
@@ -242,7 +245,7 @@ impl Settings {
     }
 
     fn from_file(file: File, path: &Path) -> Result<Settings, ConfigError> {
-        let fail = |key: String, problem: String| ConfigError {
+        let fail = |(key, problem): Problem| ConfigError {
             file: path.display().to_string(),
             key,
             problem,
@@ -252,9 +255,44 @@ impl Settings {
             .iter()
             .filter_map(|coin| Some((coin.id.clone(), PriceTable::builtin().price(&coin.id)?)))
             .collect();
+        Self::merge_chains(&mut chains, &file.chains).map_err(fail)?;
+        Self::merge_coins(&mut coins, &mut prices, &file.coins).map_err(fail)?;
+        Self::disable(
+            &mut chains,
+            &mut coins,
+            &file.disable_chains,
+            &file.disable_coins,
+        )
+        .map_err(fail)?;
+        let registry = Registry::new(chains, coins)
+            .map_err(|err| fail(("coins".to_owned(), err.to_string())))?;
+        Self::override_prices(&registry, &mut prices, &file.prices).map_err(fail)?;
+        let fiat_rates = Self::fiat_rates(&file.fiat).map_err(fail)?;
+        let mut price_feed =
+            Self::price_feed(&registry, &prices, file.price_feed.as_ref()).map_err(fail)?;
+        let evm = Self::evm_nodes(&registry, &file.evm, path).map_err(fail)?;
+        let mode = mode_from(&file, &evm).map_err(fail)?;
+        let (registry, disabled_chains) =
+            Self::registry_for_mode(mode, registry, &evm, &mut prices, &mut price_feed)
+                .map_err(fail)?;
+        Ok(Settings {
+            registry,
+            prices: PriceTable::new(prices),
+            fiat_rates,
+            price_feed,
+            sandbox: file.sandbox,
+            allow_private_webhooks: file.allow_private_webhooks,
+            evm,
+            mode,
+            disabled_chains,
+        })
+    }
 
+    /// `[[chains]]`: each replaces the built-in chain of its code, or adds one.
+    fn merge_chains(chains: &mut Vec<Chain>, sections: &[ChainSection]) -> Result<(), Problem> {
+        let fail = |key: String, problem: String| (key, problem);
         let mut seen_chains = BTreeSet::new();
-        for (index, section) in file.chains.iter().enumerate() {
+        for (index, section) in sections.iter().enumerate() {
             let key = format!("chains[{index}]");
             let chain = chain_from(section).map_err(|p| fail(key.clone(), p))?;
             if !seen_chains.insert(chain.code.as_str().to_owned()) {
@@ -268,9 +306,19 @@ impl Settings {
                 None => chains.push(chain),
             }
         }
+        Ok(())
+    }
 
+    /// `[[coins]]`: each replaces the built-in coin of its id, or adds one;
+    /// a coin's `price` goes to `prices`.
+    fn merge_coins(
+        coins: &mut Vec<Coin>,
+        prices: &mut BTreeMap<CoinId, Decimal>,
+        sections: &[CoinSection],
+    ) -> Result<(), Problem> {
+        let fail = |key: String, problem: String| (key, problem);
         let mut seen_coins = BTreeSet::new();
-        for (index, section) in file.coins.iter().enumerate() {
+        for (index, section) in sections.iter().enumerate() {
             let key = format!("coins[{index}]");
             let (coin, price) =
                 coin_from(section).map_err(|(k, p)| fail(format!("{key}{k}"), p))?;
@@ -288,8 +336,18 @@ impl Settings {
                 None => coins.push(coin),
             }
         }
+        Ok(())
+    }
 
-        for (index, code) in file.disable_chains.iter().enumerate() {
+    /// `disable_chains` and `disable_coins`.
+    fn disable(
+        chains: &mut Vec<Chain>,
+        coins: &mut Vec<Coin>,
+        disable_chains: &[String],
+        disable_coins: &[String],
+    ) -> Result<(), Problem> {
+        let fail = |key: String, problem: String| (key, problem);
+        for (index, code) in disable_chains.iter().enumerate() {
             let before = chains.len();
             chains.retain(|c| !c.code.as_str().eq_ignore_ascii_case(code));
             if chains.len() == before {
@@ -298,14 +356,14 @@ impl Settings {
                     format!("no chain {code:?}"),
                 ));
             }
-            for coin in &mut coins {
+            for coin in coins.iter_mut() {
                 coin.tokens
                     .retain(|t| !t.chain.as_str().eq_ignore_ascii_case(code));
             }
         }
         // A coin whose every network was disabled cannot be paid or withdrawn.
         coins.retain(|coin| !coin.tokens.is_empty());
-        for (index, name) in file.disable_coins.iter().enumerate() {
+        for (index, name) in disable_coins.iter().enumerate() {
             let before = coins.len();
             coins.retain(|c| c.id.as_str() != name && !c.symbol.eq_ignore_ascii_case(name));
             if coins.len() == before {
@@ -315,10 +373,17 @@ impl Settings {
                 ));
             }
         }
+        Ok(())
+    }
 
-        let registry = Registry::new(chains, coins)
-            .map_err(|err| fail("coins".to_owned(), err.to_string()))?;
-        for (name, text) in &file.prices {
+    /// `[prices]`: a price per coin id or symbol.
+    fn override_prices(
+        registry: &Registry,
+        prices: &mut BTreeMap<CoinId, Decimal>,
+        overrides: &BTreeMap<String, String>,
+    ) -> Result<(), Problem> {
+        let fail = |key: String, problem: String| (key, problem);
+        for (name, text) in overrides {
             let coin = registry
                 .resolve_coin_or_symbol(name)
                 .ok_or_else(|| fail(format!("prices.{name}"), "no such coin".to_owned()))?;
@@ -326,7 +391,14 @@ impl Settings {
             prices.insert(coin.id.clone(), price);
         }
         prices.retain(|coin, _| registry.coin(coin).is_some());
+        Ok(())
+    }
 
+    /// The built-in fiat rates, with `[fiat]` over them.
+    fn fiat_rates(
+        overrides: &BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, Decimal>, Problem> {
+        let fail = |key: String, problem: String| (key, problem);
         let mut fiat_rates = BTreeMap::new();
         for (code, rate) in BUILTIN_FIAT_RATES {
             fiat_rates.insert(
@@ -334,7 +406,7 @@ impl Settings {
                 Decimal::parse(rate).map_err(|e| fail(format!("fiat.{code}"), e.to_string()))?,
             );
         }
-        for (code, text) in &file.fiat {
+        for (code, text) in overrides {
             let upper = code.to_ascii_uppercase();
             if upper.len() != 3 || !upper.bytes().all(|b| b.is_ascii_uppercase()) {
                 return Err(fail(
@@ -345,8 +417,17 @@ impl Settings {
             let rate = positive_decimal(text).map_err(|p| fail(format!("fiat.{code}"), p))?;
             fiat_rates.insert(upper, rate);
         }
+        Ok(fiat_rates)
+    }
 
-        let price_feed = match &file.price_feed {
+    /// `[price_feed]`, checked now; without one every coin needs a price.
+    fn price_feed(
+        registry: &Registry,
+        prices: &BTreeMap<CoinId, Decimal>,
+        section: Option<&FeedSection>,
+    ) -> Result<Option<HttpPriceFeedConfig>, Problem> {
+        let fail = |key: String, problem: String| (key, problem);
+        let price_feed = match section {
             None => {
                 if let Some(coin) = registry.coins().find(|c| !prices.contains_key(&c.id)) {
                     return Err(fail(
@@ -389,9 +470,19 @@ impl Settings {
                 Some(config)
             }
         };
+        Ok(price_feed)
+    }
 
+    /// `[evm.CODE]`: the node each chain follows, checked now (URLs, CA
+    /// files, thresholds), a relative CA file found beside the config file.
+    fn evm_nodes(
+        registry: &Registry,
+        sections: &BTreeMap<String, EvmSection>,
+        path: &Path,
+    ) -> Result<BTreeMap<String, EvmNodeConfig>, Problem> {
+        let fail = |key: String, problem: String| (key, problem);
         let mut evm = BTreeMap::new();
-        for (code, section) in &file.evm {
+        for (code, section) in sections {
             let key = format!("evm.{code}");
             let upper = code.to_ascii_uppercase();
             let chain = registry
@@ -511,9 +602,19 @@ impl Settings {
                 },
             );
         }
+        Ok(evm)
+    }
 
-        let mode = mode_from(&file, &evm).map_err(|(key, problem)| fail(key, problem))?;
-        let mut price_feed = price_feed;
+    /// The registry as `mode` runs: live mode drops the chains without a
+    /// node (or, beside live ones, moves their tokens to devnet coins).
+    fn registry_for_mode(
+        mode: Mode,
+        registry: Registry,
+        evm: &BTreeMap<String, EvmNodeConfig>,
+        prices: &mut BTreeMap<CoinId, Decimal>,
+        price_feed: &mut Option<HttpPriceFeedConfig>,
+    ) -> Result<(Registry, Vec<ChainCode>), Problem> {
+        let fail = |key: String, problem: String| (key, problem);
         let mut disabled_chains = Vec::new();
         let registry = match mode {
             Mode::Simulated => registry,
@@ -523,7 +624,7 @@ impl Settings {
                 let (chains, coins) = registry.into_parts();
                 let (live, disabled): (Vec<Chain>, Vec<Chain>) = chains
                     .into_iter()
-                    .map(|chain| follow_node(chain, &evm))
+                    .map(|chain| follow_node(chain, evm))
                     .partition(|chain| evm.contains_key(chain.code.as_str()));
                 disabled_chains = disabled.into_iter().map(|chain| chain.code).collect();
                 let coins = coins
@@ -553,7 +654,7 @@ impl Settings {
                         if let Some(price) = prices.get(&coin.id).cloned() {
                             prices.insert(devnet_coin.id.clone(), price);
                         }
-                        if let Some(feed) = &mut price_feed
+                        if let Some(feed) = price_feed.as_mut()
                             && let Some(feed_id) = feed.feed_ids.get(&coin.id).cloned()
                         {
                             feed.feed_ids.insert(devnet_coin.id.clone(), feed_id);
@@ -566,29 +667,18 @@ impl Settings {
                 }
                 let chains = chains
                     .into_iter()
-                    .map(|chain| follow_node(chain, &evm))
+                    .map(|chain| follow_node(chain, evm))
                     .collect();
                 Registry::new(chains, split)
                     .map_err(|err| fail("allow_devnet_beside_live".to_owned(), err.to_string()))?
             }
         };
         prices.retain(|coin, _| registry.coin(coin).is_some());
-        if let Some(feed) = &mut price_feed {
+        if let Some(feed) = price_feed.as_mut() {
             feed.feed_ids
                 .retain(|coin, _| registry.coin(coin).is_some());
         }
-
-        Ok(Settings {
-            registry,
-            prices: PriceTable::new(prices),
-            fiat_rates,
-            price_feed,
-            sandbox: file.sandbox,
-            allow_private_webhooks: file.allow_private_webhooks,
-            evm,
-            mode,
-            disabled_chains,
-        })
+        Ok((registry, disabled_chains))
     }
 
     /// The chains followed on a node, for people: `ETH, BSC`.

@@ -3,11 +3,13 @@
 
 pub mod adapter;
 pub mod address;
+mod chain_set;
 pub mod devnet;
 pub mod evm;
 pub mod keys;
 
-pub use adapter::{ChainAdapter, ChainError, ChainSet, GasFee, PayoutState, Sent};
+pub use adapter::{ChainAdapter, ChainError, GasFee, PayoutState, Sent};
 pub use address::{AddressError, validate_address};
+pub use chain_set::ChainSet;
 pub use devnet::{DevnetChain, DevnetPayment};
 pub use evm::{EvmChain, EvmNodeConfig, HotWallet, SweepTick, Sweeper, WaitingBalance};

@@ -325,6 +325,25 @@ pub async fn doctor(
                             );
                         }
                         report(
+                            &format!("chain {code} heads"),
+                            match &node.config().ws_url {
+                                None => Ok(format!(
+                                    "polled every {} ms (no ws_url: set one for deposits' \
+                                     webhooks within milliseconds of their block)",
+                                    node.config().poll_interval_ms
+                                )),
+                                Some(_) => node
+                                    .check_head_subscription()
+                                    .await
+                                    .map(|()| "by the node's newHeads subscription (ws_url)".to_owned())
+                                    .map_err(|err| format!(
+                                        "ws_url does not take a newHeads subscription ({err}): heads \
+                                         are polled every {} ms instead",
+                                        node.config().poll_interval_ms
+                                    )),
+                            },
+                        );
+                        report(
                             &format!("chain {code} internal transfers"),
                             internal_transfers_seen(node).await,
                         );

@@ -118,6 +118,30 @@ impl EvmChain {
     /// One `newHeads` subscription until the connection ends (an error says
     /// why).
     async fn subscribe_heads(&self, ws_url: &str, moved: &Notify) -> Result<(), ChainError> {
+        self.connect_and_subscribe(ws_url, Some(moved)).await
+    }
+
+    /// Whether the configured `ws_url` takes a `newHeads` subscription (for
+    /// `ccgate doctor`): connects, subscribes, and waits for the node's yes.
+    pub async fn check_head_subscription(&self) -> Result<(), ChainError> {
+        let Some(ws_url) = &self.config.ws_url else {
+            return Err(ChainError::Config("no ws_url is configured".to_owned()));
+        };
+        tokio::time::timeout(
+            Duration::from_millis(self.config.rpc_timeout_ms),
+            self.connect_and_subscribe(ws_url, None),
+        )
+        .await
+        .map_err(|_| self.node_error("eth_subscribe", "no answer in time"))?
+    }
+
+    /// One connection to `ws_url` and its subscription: followed until it
+    /// ends when `moved` is given, else only until the node accepts it.
+    async fn connect_and_subscribe(
+        &self,
+        ws_url: &str,
+        moved: Option<&Notify>,
+    ) -> Result<(), ChainError> {
         let url = ws_url_checked(ws_url)?;
         let fail = |what: &str, err: &dyn std::fmt::Display| self.node_error(what, err);
         let host = url
@@ -150,7 +174,7 @@ impl EvmChain {
         &self,
         url: &str,
         stream: S,
-        moved: &Notify,
+        moved: Option<&Notify>,
     ) -> Result<(), ChainError>
     where
         S: AsyncRead + AsyncWrite + Unpin,
@@ -169,7 +193,9 @@ impl EvmChain {
             .send(Message::text(subscribe.to_string()))
             .await
             .map_err(|err| fail("eth_subscribe", &err))?;
-        tracing::info!(chain = %self.chain.code, "following the head by the node's newHeads subscription");
+        if moved.is_some() {
+            tracing::info!(chain = %self.chain.code, "following the head by the node's newHeads subscription");
+        }
         while let Some(message) = socket.next().await {
             let text = match message.map_err(|err| fail("newHeads", &err))? {
                 Message::Text(text) => text,
@@ -183,6 +209,13 @@ impl EvmChain {
             if let Some(error) = answer.get("error") {
                 return Err(fail("eth_subscribe", &error));
             }
+            let Some(moved) = moved else {
+                // Only checking: the subscription's id is the node's yes.
+                if answer.get("id").is_some() && answer.get("result").is_some() {
+                    return Ok(());
+                }
+                continue;
+            };
             let number = answer
                 .pointer("/params/result/number")
                 .and_then(Value::as_str)

@@ -375,6 +375,7 @@ fn evm_internal_payments_without_traces_are_found_by_balance_reconciliation() {
         report.contains("found by balance reconciliation"),
         "{report}"
     );
+    assert!(report.contains("heads: polled every 250 ms"), "{report}");
 
     // ganache traces single transactions only: the surplus is found, its
     // block bisected, and the block's transactions traced to name it.
@@ -660,6 +661,11 @@ fn evm_new_heads_arrive_by_subscription() {
     let gateway = Gateway::start(&["--config", config, PRIVATE_RECEIVERS]);
     let merchant = gateway.create_merchant("shop");
     let receiver = HttpStub::start(200, "success");
+    let report = doctor(&gateway, config);
+    assert!(
+        report.contains("heads: by the node's newHeads subscription"),
+        "{report}"
+    );
     for round in 0..3 {
         let id = format!("by-subscription-{round}");
         let address = order(&gateway, &merchant, NATIVE_TOKEN, &id, "0.1", &receiver.url);

@@ -16,9 +16,10 @@
 //! once. Below the books is a shortfall: recorded for `ccgate doctor`, never
 //! corrected.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
-use ccgate_chain::evm::{BALANCE_SURPLUS_INDEX, UNKNOWN_TXID_PREFIX};
+use ccgate_chain::evm::{BALANCE_SURPLUS_INDEX, MinedTx, UNKNOWN_TXID_PREFIX};
 use ccgate_chain::{ChainAdapter, EvmChain};
 use ccgate_ledger::{Amount, LedgerError};
 use ccgate_store::{
@@ -32,6 +33,10 @@ use crate::deposits::DepositWatcher;
 /// its block range, and what is left waits for the next tick.
 const SURPLUSES_PER_ADDRESS_MAX: usize = 4;
 
+/// Receipts kept per reconciler, at most: an address swept many times would
+/// otherwise cost a receipt call per sweep at every check.
+const RECEIPTS_KEPT_MAX: usize = 100_000;
+
 /// Balance reconciliation of one EVM chain's deposit addresses.
 #[derive(Debug, Clone)]
 pub struct Reconciler {
@@ -40,6 +45,9 @@ pub struct Reconciler {
     deposits: Arc<dyn DepositStore>,
     books: Arc<dyn ReconcileStore>,
     payouts: Arc<dyn PayoutStore>,
+    /// Receipts of sweeps and top-ups mined deep enough that no
+    /// reorganisation within the confirmations moves them.
+    receipts: Arc<Mutex<HashMap<String, MinedTx>>>,
 }
 
 /// What one reconciliation tick did.
@@ -173,7 +181,34 @@ impl Reconciler {
             deposits,
             books,
             payouts,
+            receipts: Arc::default(),
         }
+    }
+
+    /// A sweep's or top-up's receipt: from memory once it was seen mined at
+    /// or below `settled` (confirmed: a reorganisation within the
+    /// confirmations cannot move it), else from the node.
+    async fn receipt(&self, txid: &str, settled: u64) -> Result<Option<MinedTx>, EngineError> {
+        if let Some(known) = self.kept_receipts().get(txid) {
+            return Ok(Some(*known));
+        }
+        let mined = self.chain.mined_tx(txid).await?;
+        if let Some(mined) = mined.filter(|mined| mined.block_height <= settled) {
+            let mut kept = self.kept_receipts();
+            if kept.len() >= RECEIPTS_KEPT_MAX {
+                kept.clear();
+            }
+            kept.insert(txid.to_owned(), mined);
+        }
+        Ok(mined)
+    }
+
+    fn kept_receipts(&self) -> std::sync::MutexGuard<'_, HashMap<String, MinedTx>> {
+        // A poisoned lock only means a check panicked mid-insert of plain
+        // values; what is there is still right.
+        self.receipts
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     pub fn chain(&self) -> &Arc<EvmChain> {
@@ -233,7 +268,7 @@ impl Reconciler {
         let mut agreed_at = target.checked_height;
         let mut credited = 0;
         for _ in 0..SURPLUSES_PER_ADDRESS_MAX {
-            let books = self.address_books(address).await?;
+            let books = self.address_books(address, settled).await?;
             let Some(standing) = self.standing(&books, address, settled).await? else {
                 tracing::warn!(chain = %code, address, height = settled,
                     "the node has no balance at the settled height; reconciliation waits");
@@ -269,7 +304,13 @@ impl Reconciler {
         Ok((credited, false))
     }
 
-    async fn address_books(&self, address: &str) -> Result<AddressBooks, EngineError> {
+    /// What the books say of `address`; receipts mined at or below
+    /// `settled` (confirmed) are kept for the next check.
+    async fn address_books(
+        &self,
+        address: &str,
+        settled: u64,
+    ) -> Result<AddressBooks, EngineError> {
         let code = self.chain.chain().code.as_str();
         let native = self
             .chain
@@ -284,7 +325,7 @@ impl Reconciler {
             let sweep = &record.sweep;
             // A sweep whose own transaction is not mined took nothing; if its
             // nonce is used all the same, the balance shows a shortfall.
-            let cost = match self.chain.mined_tx(&sweep.txid).await? {
+            let cost = match self.receipt(&sweep.txid, settled).await? {
                 Some(mined) if mined.succeeded && sweep.token_id == native.id.as_str() => mined
                     .gas
                     .checked_add(sweep.amount)
@@ -301,7 +342,7 @@ impl Reconciler {
                 .replaced_payout_txids(code, &payout.payout_id)
                 .await?;
             for txid in std::iter::once(&payout.txid).chain(&replaced) {
-                if let Some(mined) = self.chain.mined_tx(txid).await? {
+                if let Some(mined) = self.receipt(txid, settled).await? {
                     if mined.succeeded {
                         let value = self.chain.signed_value(&payout.txid, &payout.raw_tx)?;
                         top_ups.push((mined.block_height, value));
@@ -458,7 +499,9 @@ impl Reconciler {
         let native = self.chain.native_token().map(|token| token.id.clone());
         for (index, transfer) in transfers.iter().enumerate() {
             if Some(&transfer.token_id) == native.as_ref() {
-                let books = self.address_books(&transfer.to_address).await?;
+                let books = self
+                    .address_books(&transfer.to_address, mined.block_height)
+                    .await?;
                 if books.credited(transfer) {
                     outcomes[index] = Some(RescanOutcome::AlreadyCredited);
                     continue;

@@ -753,13 +753,20 @@ enum BenchCommand {
     Evm(commands::bench_evm::EvmBenchArgs),
     /// EVM sweeper: node calls per tick with many credited addresses, vs the old every-address read.
     Sweeps(commands::bench_sweeps::SweepBenchArgs),
+    /// bill/create, payment/address/get and withdraw vs a bare route and journal postings; SQL per request.
+    Writes(commands::bench_writes::WritesBenchArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // A bench would otherwise print a log line per request it makes.
     let quiet = matches!(cli.command, Command::Bench(_));
-    init_tracing(if quiet { "warn" } else { "info" }, cli.log_format);
+    let count_statements = matches!(cli.command, Command::Bench(BenchCommand::Writes(_)));
+    init_tracing(
+        if quiet { "warn" } else { "info" },
+        cli.log_format,
+        count_statements,
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -803,6 +810,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(BenchCommand::Sweeps(args)) => {
             commands::bench_sweeps::sweeps(args).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Bench(BenchCommand::Writes(args)) => {
+            commands::bench_writes::writes(args).await?;
             return Ok(ExitCode::SUCCESS);
         }
         Command::Call(args) => return commands::call::run(args).await,
@@ -1057,17 +1068,26 @@ async fn operate(
 
 /// Logs go to stderr so that stdout stays for the command's own output;
 /// `CCGATE_LOG` filters (default `info`, `warn` for benches); `--log-format
-/// json` (or `CCGATE_LOG_FORMAT=json`) structures them.
-fn init_tracing(default_filter: &str, format: LogFormat) {
+/// json` (or `CCGATE_LOG_FORMAT=json`) structures them. `count_statements`
+/// adds `bench writes`' counter of sqlx's statements, with its own filter, so
+/// `CCGATE_LOG` does not change what it counts.
+fn init_tracing(default_filter: &str, format: LogFormat, count_statements: bool) {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
     let filter = tracing_subscriber::EnvFilter::try_from_env("CCGATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let lines = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal());
-    if format == LogFormat::Json {
-        builder.json().init();
+    let lines = if format == LogFormat::Json {
+        lines.json().with_filter(filter).boxed()
     } else {
-        builder.init();
-    }
+        lines.with_filter(filter).boxed()
+    };
+    tracing_subscriber::registry()
+        .with(lines)
+        .with(count_statements.then(commands::bench_writes::statement_layer))
+        .init();
 }

@@ -200,14 +200,41 @@ pub(crate) async fn claim_merchant_order_id(
         .await?;
     match holders.into_iter().find(|holder| *holder != asking) {
         None => Ok(()),
-        Some(holder) => Err(EngineError::MerchantOrderIdTaken {
-            id: merchant_order_id.chars().take(64).collect(),
-            by: match holder {
-                OrderIdHolder::NativeOrder => "orders (bill/create)",
-                OrderIdHolder::HostedCheckout => "hosted checkouts (concise/url/get)",
-                OrderIdHolder::Withdrawal => "withdrawals",
-            },
-        }),
+        Some(holder) => Err(taken(merchant_order_id, holder)),
+    }
+}
+
+/// For a request that judges its own repeats: `true` when its own kind
+/// already holds `merchant_order_id` (the caller reads that one and compares,
+/// before anything else), `false` when no one does, the refusal of
+/// `claim_merchant_order_id` when only another kind does. One query on the
+/// common path, a fresh id, where reading the repeat first took two.
+pub(crate) async fn repeat_or_claim(
+    withdrawals: &dyn WithdrawalStore,
+    app_id: &MerchantId,
+    merchant_order_id: &str,
+    asking: OrderIdHolder,
+) -> Result<bool, EngineError> {
+    let holders = withdrawals
+        .merchant_order_id_holders(app_id, merchant_order_id)
+        .await?;
+    if holders.contains(&asking) {
+        return Ok(true);
+    }
+    match holders.into_iter().next() {
+        None => Ok(false),
+        Some(holder) => Err(taken(merchant_order_id, holder)),
+    }
+}
+
+fn taken(merchant_order_id: &str, holder: OrderIdHolder) -> EngineError {
+    EngineError::MerchantOrderIdTaken {
+        id: merchant_order_id.chars().take(64).collect(),
+        by: match holder {
+            OrderIdHolder::NativeOrder => "orders (bill/create)",
+            OrderIdHolder::HostedCheckout => "hosted checkouts (concise/url/get)",
+            OrderIdHolder::Withdrawal => "withdrawals",
+        },
     }
 }
 
@@ -247,20 +274,21 @@ impl Orders {
             Some(c) => c.to_ascii_uppercase(),
         };
         let print = fingerprint(token, request, &currency, valid_secs);
-        if let Some(existing) = self
-            .deposits
-            .order_by_merchant_order_id(app_id, &request.merchant_order_id, NATIVE)
-            .await?
-        {
-            return same_or_duplicate(existing, &print, &request.merchant_order_id);
-        }
-        claim_merchant_order_id(
+        let repeat = repeat_or_claim(
             self.withdrawals.as_ref(),
             app_id,
             &request.merchant_order_id,
             OrderIdHolder::NativeOrder,
         )
         .await?;
+        if repeat
+            && let Some(existing) = self
+                .deposits
+                .order_by_merchant_order_id(app_id, &request.merchant_order_id, NATIVE)
+                .await?
+        {
+            return same_or_duplicate(existing, &print, &request.merchant_order_id);
+        }
         let created_at = now_unix_ms.div_euclid(1000);
         let draft = OrderDraft {
             order_id: self.ids.next(now_unix_ms),

@@ -19,7 +19,7 @@ use ccgate_store::{
 };
 
 use crate::amounts::positive_amount;
-use crate::orders::claim_merchant_order_id;
+use crate::orders::repeat_or_claim;
 use crate::{EngineError, RecordIds};
 
 /// Open withdrawals one worker tick looks at.
@@ -123,20 +123,21 @@ impl Withdrawals {
             &coin.symbol,
         )?;
         let print = fingerprint(request, value);
-        if let Some(existing) = self
-            .withdrawals
-            .withdrawal_by_merchant_order_id(app_id, &request.merchant_order_id)
-            .await?
-        {
-            return same_or_duplicate(existing, &print, &request.merchant_order_id);
-        }
-        claim_merchant_order_id(
+        let repeat = repeat_or_claim(
             self.withdrawals.as_ref(),
             app_id,
             &request.merchant_order_id,
             OrderIdHolder::Withdrawal,
         )
         .await?;
+        if repeat
+            && let Some(existing) = self
+                .withdrawals
+                .withdrawal_by_merchant_order_id(app_id, &request.merchant_order_id)
+                .await?
+        {
+            return same_or_duplicate(existing, &print, &request.merchant_order_id);
+        }
         // Also to a Cwallet id: free and instant, each one still costs a
         // webhook, so without a floor a flood of dust withdrawals is free.
         if value < coin.min {

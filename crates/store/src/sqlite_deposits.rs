@@ -113,7 +113,7 @@ impl DepositStore for SqliteStore {
             .user_id
             .as_deref()
             .ok_or_else(|| StoreError::Corrupt("a permanent address needs a user id".into()))?;
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO deposit_addresses
                  (chain, address, app_id, user_id, notify_url, derivation_index, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -128,6 +128,14 @@ impl DepositStore for SqliteStore {
         .bind(now_unix_secs)
         .execute(&self.pool)
         .await?;
+        if inserted.rows_affected() == 1 {
+            // Stored as given (a permanent address belongs to no order):
+            // reading it back would return the same.
+            return Ok(DepositAddress {
+                order_id: None,
+                ..address.clone()
+            });
+        }
         self.permanent_address(&address.app_id, user_id, &address.chain)
             .await?
             .ok_or_else(|| StoreError::Corrupt("a stored address vanished".into()))
@@ -320,6 +328,9 @@ impl DepositStore for SqliteStore {
             .bind(order.created_at)
             .execute(&mut *db_tx)
             .await?;
+            db_tx.commit().await?;
+            // Stored exactly as given: reading it back would return the same.
+            return Ok(order.clone());
         }
         db_tx.commit().await?;
         self.order_by_merchant_order_id(&order.app_id, &order.merchant_order_id, &order.kind)

@@ -378,3 +378,59 @@ fn bench_sweeps_runs_and_its_idle_tick_calls_the_node_zero_times() {
         "{stdout}"
     );
 }
+
+/// `bench writes` runs at a tiny scale (its own scratch database), every
+/// request of the three writing endpoints succeeds, and each endpoint's SQL
+/// statements are counted from sqlx's own log: none counted would mean the
+/// counting layer is not installed, not that a request is free.
+#[test]
+fn bench_writes_runs_and_counts_the_statements_of_each_endpoint() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ccgate"))
+        .args([
+            "bench",
+            "writes",
+            "--connections",
+            "4",
+            "--seconds",
+            "1",
+            "--rounds",
+            "1",
+            "--sequential",
+            "5",
+        ])
+        .env("CCGATE_LOG", "error")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for endpoint in [
+        "bill/create",
+        "payment/address/get",
+        "withdraw",
+        "journal posting",
+    ] {
+        let count: f64 = stdout
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix("statements per request  ")?
+                    .strip_prefix(endpoint)
+            })
+            .unwrap_or_else(|| panic!("no statement count for {endpoint}: {stdout}"))
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(count > 0.0, "{endpoint}: {count}\n{stdout}");
+        assert!(
+            stdout
+                .lines()
+                .any(|line| line.starts_with(endpoint) && line.split_whitespace().count() > 5),
+            "no throughput line for {endpoint}: {stdout}"
+        );
+    }
+    // What the statements are, listed once: the order's own insert among them.
+    assert!(stdout.contains("INSERT INTO orders"), "{stdout}");
+}

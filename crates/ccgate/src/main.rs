@@ -753,6 +753,8 @@ enum BenchCommand {
     Evm(commands::bench_evm::EvmBenchArgs),
     /// EVM sweeper: node calls per tick with many credited addresses, vs the old every-address read.
     Sweeps(commands::bench_sweeps::SweepBenchArgs),
+    /// Webhook deliveries per second to a fast local receiver vs a bare HTTP client loop.
+    Webhooks(commands::bench_webhooks::WebhookBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -803,6 +805,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(BenchCommand::Sweeps(args)) => {
             commands::bench_sweeps::sweeps(args).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Bench(BenchCommand::Webhooks(args)) => {
+            commands::bench_webhooks::webhooks(args).await?;
             return Ok(ExitCode::SUCCESS);
         }
         Command::Call(args) => return commands::call::run(args).await,

@@ -42,6 +42,9 @@ const RESPONSE_HEAD_BYTES_MAX: usize = 256;
 /// How long deliveries in flight may still finish once the worker is told to
 /// stop; the rest are cut and their claims handed back.
 const HAND_BACK_AFTER_MS: u64 = 2_000;
+/// After a delivery finishes, claim again once this fraction (1/n) of the
+/// slots is free; see [`InFlight::worth_claiming`].
+const CLAIM_REFILL_DIVISOR: u32 = 8;
 /// The outcome of an acknowledged attempt.
 const DELIVERED: &str = "delivered";
 /// Webhooks a slow listener may fall behind by before it misses some.
@@ -290,6 +293,18 @@ impl InFlight {
         self.runs.insert(task.id(), (claimed_at_ms, ids));
     }
 
+    /// Whether a claim after a delivery finished is worth its cost: a claim
+    /// is a write transaction that ranks every due webhook, so refilling
+    /// one slot at a time would run one per delivery. It waits until an
+    /// eighth of the slots are free, or none is in flight; a merchant's cap
+    /// is unaffected (the claim counts its held webhooks either way), and
+    /// the poll and the bell still claim for any free slot.
+    fn worth_claiming(&self, deliveries_max: u32) -> bool {
+        let in_flight = u32::try_from(self.claimed).unwrap_or(u32::MAX);
+        let free = deliveries_max.saturating_sub(in_flight);
+        in_flight == 0 || free >= (deliveries_max / CLAIM_REFILL_DIVISOR).max(1)
+    }
+
     /// A run's task is over, attempts recorded or not: its slots are free
     /// (a claim not recorded holds its webhook until its lease runs out).
     fn finished(&mut self, done: Result<(tokio::task::Id, Recorded), tokio::task::JoinError>) {
@@ -483,7 +498,12 @@ impl WebhookSender {
                 () = self.bell.rung(), if !stop_requested => true,
                 Some(done) = flight.deliveries.join_next_with_id() => {
                     flight.finished(done);
-                    !stop_requested
+                    // What else finished meanwhile frees its slot too, so
+                    // one claim refills them all.
+                    while let Some(done) = flight.deliveries.try_join_next_with_id() {
+                        flight.finished(done);
+                    }
+                    !stop_requested && flight.worth_claiming(self.config.deliveries_max)
                 }
                 stop = stopped(&mut stopping), if !stop_requested => {
                     stop_requested = stop;

@@ -755,6 +755,8 @@ enum BenchCommand {
     Sweeps(commands::bench_sweeps::SweepBenchArgs),
     /// bill/create, payment/address/get and withdraw vs a bare route and journal postings; SQL per request.
     Writes(commands::bench_writes::WritesBenchArgs),
+    /// Webhook deliveries per second to a fast local receiver vs a bare HTTP client loop.
+    Webhooks(commands::bench_webhooks::WebhookBenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -814,6 +816,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(BenchCommand::Writes(args)) => {
             commands::bench_writes::writes(args).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Bench(BenchCommand::Webhooks(args)) => {
+            commands::bench_webhooks::webhooks(args).await?;
             return Ok(ExitCode::SUCCESS);
         }
         Command::Call(args) => return commands::call::run(args).await,

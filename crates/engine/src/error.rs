@@ -21,6 +21,8 @@ pub enum EngineError {
     AddressQuota { max: u64 },
     #[error("set up webhook delivery: {0}")]
     Delivery(String),
+    #[error("record webhook attempts: {0}")]
+    Recording(String),
     #[error("the coin or network {0} is suspended")]
     CoinSuspended(String),
     #[error("the denominated currency {0:?} is not supported")]

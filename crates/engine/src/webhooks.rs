@@ -20,7 +20,7 @@ use ccgate_store::{
     DepositStore, OutboxStore, OutboxWebhook, SandboxStore, Store, WebhookAttempt, WebhookNext,
 };
 use secrecy::ExposeSecret;
-use tokio::sync::{Notify, broadcast, watch};
+use tokio::sync::{Notify, broadcast, oneshot, watch};
 use tokio::task::JoinSet;
 
 use crate::EngineError;
@@ -42,6 +42,9 @@ const RESPONSE_HEAD_BYTES_MAX: usize = 256;
 /// How long deliveries in flight may still finish once the worker is told to
 /// stop; the rest are cut and their claims handed back.
 const HAND_BACK_AFTER_MS: u64 = 2_000;
+/// After a delivery finishes, claim again once this fraction (1/n) of the
+/// slots is free; see [`InFlight::worth_claiming`].
+const CLAIM_REFILL_DIVISOR: u32 = 8;
 /// The outcome of an acknowledged attempt.
 const DELIVERED: &str = "delivered";
 /// Webhooks a slow listener may fall behind by before it misses some.
@@ -175,6 +178,72 @@ pub struct WebhookSender {
     feed: Option<WebhookFeed>,
     /// What wakes `run` between its polls.
     bell: OutboxBell,
+    /// Where finished deliveries' attempts wait to be recorded together.
+    recorder: Arc<Recorder>,
+}
+
+/// One attempt waiting to be recorded, and who waits for it.
+type Queued = (
+    (i64, WebhookAttempt, WebhookNext),
+    oneshot::Sender<Result<(), String>>,
+);
+
+/// Group commit of attempts: each delivery queues its attempt, then the
+/// first to take `committing` records everything queued in one DB
+/// transaction and answers each waiter. Under SQLite's one writer (and a
+/// `synchronous=FULL` commit each) one commit per delivery is what bounds
+/// throughput; deliveries that finish while a commit runs share the next.
+/// Each delivery still returns only once its own attempt is recorded, so its
+/// slot and its merchant's claim are held exactly as long as before.
+#[derive(Debug, Default)]
+struct Recorder {
+    queue: std::sync::Mutex<Vec<Queued>>,
+    committing: tokio::sync::Mutex<()>,
+}
+
+impl Recorder {
+    async fn record(
+        &self,
+        outbox: &dyn OutboxStore,
+        id: i64,
+        attempt: WebhookAttempt,
+        next: WebhookNext,
+    ) -> Result<(), EngineError> {
+        let (answer, answered) = oneshot::channel();
+        self.lock_queue().push(((id, attempt, next), answer));
+        {
+            let _committing = self.committing.lock().await;
+            // Ours, unless a commit that ran while we waited took it (and
+            // answered it before letting go of the lock).
+            let batch = std::mem::take(&mut *self.lock_queue());
+            if !batch.is_empty() {
+                let (attempts, answers): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+                let recorded = outbox
+                    .record_webhook_attempts(&attempts)
+                    .await
+                    .map_err(|err| err.to_string());
+                for answer in answers {
+                    // A waiter cut meanwhile (the worker stopping) needs no answer.
+                    let _ = answer.send(recorded.clone());
+                }
+            }
+        }
+        match answered.await {
+            Ok(recorded) => recorded.map_err(EngineError::Recording),
+            // The commit that took it was cut (the worker stopping): not
+            // recorded, so the claim holds until it is handed back or its
+            // lease runs out, and the webhook is sent again.
+            Err(_) => Err(EngineError::Recording(
+                "cut before the attempt was recorded".to_owned(),
+            )),
+        }
+    }
+
+    fn lock_queue(&self) -> std::sync::MutexGuard<'_, Vec<Queued>> {
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// A delivery's attempt as the receiver (or an injected fault) settled it.
@@ -222,6 +291,18 @@ impl InFlight {
         self.claimed += ids.len();
         let task = self.deliveries.spawn(run);
         self.runs.insert(task.id(), (claimed_at_ms, ids));
+    }
+
+    /// Whether a claim after a delivery finished is worth its cost: a claim
+    /// is a write transaction that ranks every due webhook, so refilling
+    /// one slot at a time would run one per delivery. It waits until an
+    /// eighth of the slots are free, or none is in flight; a merchant's cap
+    /// is unaffected (the claim counts its held webhooks either way), and
+    /// the poll and the bell still claim for any free slot.
+    fn worth_claiming(&self, deliveries_max: u32) -> bool {
+        let in_flight = u32::try_from(self.claimed).unwrap_or(u32::MAX);
+        let free = deliveries_max.saturating_sub(in_flight);
+        in_flight == 0 || free >= (deliveries_max / CLAIM_REFILL_DIVISOR).max(1)
     }
 
     /// A run's task is over, attempts recorded or not: its slots are free
@@ -281,6 +362,7 @@ impl WebhookSender {
             faults: None,
             feed: None,
             bell: OutboxBell::default(),
+            recorder: Arc::default(),
         })
     }
 
@@ -416,7 +498,12 @@ impl WebhookSender {
                 () = self.bell.rung(), if !stop_requested => true,
                 Some(done) = flight.deliveries.join_next_with_id() => {
                     flight.finished(done);
-                    !stop_requested
+                    // What else finished meanwhile frees its slot too, so
+                    // one claim refills them all.
+                    while let Some(done) = flight.deliveries.try_join_next_with_id() {
+                        flight.finished(done);
+                    }
+                    !stop_requested && flight.worth_claiming(self.config.deliveries_max)
                 }
                 stop = stopped(&mut stopping), if !stop_requested => {
                     stop_requested = stop;
@@ -575,10 +662,11 @@ impl WebhookSender {
             record_id = %webhook.record_id, merchant = %webhook.app_id, attempt = attempt_number,
             status = ?http_status, latency_ms, outcome = %outcome, next = ?next, "webhook attempt"
         );
-        self.outbox
-            .record_webhook_attempt(
+        self.recorder
+            .record(
+                self.outbox.as_ref(),
                 webhook.id,
-                &WebhookAttempt {
+                WebhookAttempt {
                     attempt: attempt_number,
                     at_ms: now_unix_ms,
                     http_status,
@@ -588,8 +676,7 @@ impl WebhookSender {
                 },
                 next,
             )
-            .await?;
-        Ok(())
+            .await
     }
 
     /// The delivery with its injected faults applied; the outcome names

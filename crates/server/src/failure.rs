@@ -164,6 +164,7 @@ impl Failure {
                 | EngineError::Key(_)
                 | EngineError::Ledger(_)
                 | EngineError::Delivery(_)
+                | EngineError::Recording(_)
                 | EngineError::Price(_)
                 | EngineError::Rescan(_)
                 | EngineError::Sandbox(_)

@@ -424,6 +424,14 @@ pub trait OutboxStore: Send + Sync + std::fmt::Debug + 'static {
         next: WebhookNext,
     ) -> Result<(), StoreError>;
 
+    /// Records attempts of several webhooks (outbox id, attempt, what
+    /// next) in one DB transaction, one durable commit for them all: a busy
+    /// sender's deliveries that finish together share it. All or none.
+    async fn record_webhook_attempts(
+        &self,
+        attempts: &[(i64, WebhookAttempt, WebhookNext)],
+    ) -> Result<(), StoreError>;
+
     /// Hands claimed webhooks back without an attempt (a worker stopping):
     /// each of `ids` still pending under the claim that ran to
     /// `claimed_until_ms` becomes due at `now_ms`, for any worker to take.

@@ -723,34 +723,44 @@ impl OutboxStore for SqliteStore {
         attempt: &WebhookAttempt,
         next: WebhookNext,
     ) -> Result<(), StoreError> {
-        let head = response_head(attempt);
+        self.record_webhook_attempts(&[(id, attempt.clone(), next)])
+            .await
+    }
+
+    async fn record_webhook_attempts(
+        &self,
+        attempts: &[(i64, WebhookAttempt, WebhookNext)],
+    ) -> Result<(), StoreError> {
         let mut db_tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO webhook_attempts
+        for (id, attempt, next) in attempts {
+            let head = response_head(attempt);
+            sqlx::query(
+                "INSERT INTO webhook_attempts
                  (outbox_id, attempt, at_ms, http_status, latency_ms, outcome, response_head)
              VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id)
-        .bind(i64::from(attempt.attempt))
-        .bind(attempt.at_ms)
-        .bind(attempt.http_status.map(i64::from))
-        .bind(to_i64(attempt.latency_ms, "latency")?)
-        .bind(&attempt.outcome)
-        .bind(head)
-        .execute(&mut *db_tx)
-        .await?;
-        let (status, next_at) = outbox_after(attempt, next);
-        sqlx::query(
-            "UPDATE webhook_outbox
+            )
+            .bind(id)
+            .bind(i64::from(attempt.attempt))
+            .bind(attempt.at_ms)
+            .bind(attempt.http_status.map(i64::from))
+            .bind(to_i64(attempt.latency_ms, "latency")?)
+            .bind(&attempt.outcome)
+            .bind(head)
+            .execute(&mut *db_tx)
+            .await?;
+            let (status, next_at) = outbox_after(attempt, *next);
+            sqlx::query(
+                "UPDATE webhook_outbox
              SET status = ?, attempts = ?, next_attempt_at_ms = ?, claimed_until_ms = NULL
              WHERE id = ?",
-        )
-        .bind(status)
-        .bind(i64::from(attempt.attempt))
-        .bind(next_at)
-        .bind(id)
-        .execute(&mut *db_tx)
-        .await?;
+            )
+            .bind(status)
+            .bind(i64::from(attempt.attempt))
+            .bind(next_at)
+            .bind(id)
+            .execute(&mut *db_tx)
+            .await?;
+        }
         db_tx.commit().await?;
         Ok(())
     }

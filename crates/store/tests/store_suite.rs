@@ -972,16 +972,6 @@ where
         outcome: "HTTP 500".into(),
         response_head: long_head,
     };
-    store
-        .record_webhook_attempt(
-            claimed[0].id,
-            &failed,
-            WebhookNext::RetryAt {
-                at_ms: NOW_MS + 60_000,
-            },
-        )
-        .await
-        .unwrap();
     let delivered = WebhookAttempt {
         attempt: 1,
         at_ms: NOW_MS + 6,
@@ -990,8 +980,19 @@ where
         outcome: "delivered".into(),
         response_head: "success".into(),
     };
+    // Both in one commit, as a busy sender records deliveries that finish
+    // together; each keeps its own outcome.
     store
-        .record_webhook_attempt(claimed[1].id, &delivered, WebhookNext::Delivered)
+        .record_webhook_attempts(&[
+            (
+                claimed[0].id,
+                failed,
+                WebhookNext::RetryAt {
+                    at_ms: NOW_MS + 60_000,
+                },
+            ),
+            (claimed[1].id, delivered, WebhookNext::Delivered),
+        ])
         .await
         .unwrap();
     let (row, attempts) = store

@@ -4,6 +4,7 @@ pub mod bench_deposits;
 pub mod bench_evm;
 pub mod bench_ledger;
 pub mod bench_sweeps;
+pub mod bench_webhooks;
 pub mod bench_withdrawals;
 pub mod bench_writes;
 pub mod call;

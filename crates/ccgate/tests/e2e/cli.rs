@@ -434,3 +434,33 @@ fn bench_writes_runs_and_counts_the_statements_of_each_endpoint() {
     // What the statements are, listed once: the order's own insert among them.
     assert!(stdout.contains("INSERT INTO orders"), "{stdout}");
 }
+
+/// `bench webhooks` runs end to end on a small scale (a scratch database, its
+/// own receiver): every webhook is delivered, recorded and counted once, and
+/// the ratio to the bare client loop is printed.
+#[test]
+fn bench_webhooks_delivers_every_webhook_and_prints_the_ratio() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ccgate"))
+        .args(["bench", "webhooks", "--webhooks", "200", "--merchants", "5"])
+        .env("CCGATE_LOG", "error")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains(
+            "delivered 200 of 200: outbox 200 delivered, 0 pending, 0 failed; \
+             receiver counted 200 (200 attempts recorded)"
+        ),
+        "{stdout}"
+    );
+    let ratio = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("ratio: "))
+        .unwrap_or_else(|| panic!("no ratio line: {stdout}"));
+    assert!(ratio.parse::<f64>().is_ok_and(|r| r > 0.0), "{ratio}");
+}

@@ -258,22 +258,35 @@ impl DepositWatcher {
         let mut credited = 0;
         while let Some(batch) = batches.next() {
             let scanned_height = batches.peek().is_none().then_some(to);
-            let applied = self
-                .deposits
-                .credit_deposits(chain.code.as_str(), scanned_height, batch)
-                .await?;
-            if applied.iter().any(|now| *now) {
-                self.bell.ring();
-            }
-            for (credit, _) in batch.iter().zip(applied).filter(|(_, now)| *now) {
-                credited += 1;
-                let deposit = &credit.deposit;
-                self.store.balances_changed(&deposit.app_id);
-                tracing::info!(chain = %chain.code, txid = %deposit.transfer.txid,
-                    merchant = %deposit.app_id, record = %deposit.record_id, "deposit credited");
-            }
+            let applied = self.commit_credits(chain, scanned_height, batch).await?;
+            credited += applied.iter().filter(|now| **now).count();
         }
         Ok(credited)
+    }
+
+    /// Commits `batch` (and the chain's cursor, if `scanned_height`) in one
+    /// DB transaction; per credit, whether it was new. What changed is told:
+    /// the balances' cache, the log, and delivery (the bell).
+    async fn commit_credits(
+        &self,
+        chain: &Chain,
+        scanned_height: Option<u64>,
+        batch: &[DepositCredit],
+    ) -> Result<Vec<bool>, EngineError> {
+        let applied = self
+            .deposits
+            .credit_deposits(chain.code.as_str(), scanned_height, batch)
+            .await?;
+        if applied.iter().any(|now| *now) {
+            self.bell.ring();
+        }
+        for (credit, _) in batch.iter().zip(&applied).filter(|(_, now)| **now) {
+            let deposit = &credit.deposit;
+            self.store.balances_changed(&deposit.app_id);
+            tracing::info!(chain = %chain.code, txid = %deposit.transfer.txid,
+                merchant = %deposit.app_id, record = %deposit.record_id, "deposit credited");
+        }
+        Ok(applied)
     }
 
     /// Credits transfers found outside the block scan (balance
@@ -297,20 +310,8 @@ impl DepositWatcher {
         let applied = if credits.is_empty() {
             Vec::new()
         } else {
-            self.deposits
-                .credit_deposits(chain.code.as_str(), None, &credits)
-                .await?
+            self.commit_credits(chain, None, &credits).await?
         };
-        if applied.iter().any(|now| *now) {
-            self.bell.ring();
-        }
-        for (credit, _) in credits.iter().zip(&applied).filter(|(_, now)| **now) {
-            let deposit = &credit.deposit;
-            self.store.balances_changed(&deposit.app_id);
-            tracing::info!(chain = %chain.code, txid = %deposit.transfer.txid,
-                merchant = %deposit.app_id, record = %deposit.record_id,
-                "deposit found outside the block scan credited");
-        }
         let mut applied = applied.into_iter();
         Ok(ours
             .into_iter()

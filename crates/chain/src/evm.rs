@@ -191,7 +191,12 @@ impl EvmChain {
 
     /// The token gas is paid in, if the chain has one configured.
     pub fn native_token_id(&self) -> Option<&TokenId> {
-        self.native.as_ref().map(|native| &native.token.id)
+        self.native_token().map(|token| &token.id)
+    }
+
+    /// The chain's native coin (gas), if one is configured.
+    pub fn native_token(&self) -> Option<&Token> {
+        self.native.as_ref().map(|native| &native.token)
     }
 
     /// A refusal by the node (a JSON-RPC error answer) is the chain's word on

@@ -8,7 +8,7 @@ use alloy::eips::BlockNumberOrTag;
 use alloy::eips::eip2718::Decodable2718;
 use alloy::primitives::Address;
 use alloy::providers::Provider;
-use ccgate_ledger::{Amount, Token};
+use ccgate_ledger::Amount;
 
 use super::EvmChain;
 use super::payouts::decode_raw;
@@ -24,11 +24,6 @@ pub struct MinedTx {
 }
 
 impl EvmChain {
-    /// The chain's native coin (gas), if one is configured.
-    pub fn native_token(&self) -> Option<&Token> {
-        self.native.as_ref().map(|native| &native.token)
-    }
-
     fn account(&self, address: &str) -> Result<Address, ChainError> {
         address
             .parse()

@@ -11,7 +11,7 @@ use alloy::providers::Provider;
 use ccgate_store::ChainTransfer;
 
 use super::traces::{InternalTransfer, TraceApi};
-use super::{ChainToken, EvmChain, NATIVE_TRANSFER_INDEX, TraceChoice};
+use super::{ChainToken, EvmChain, NATIVE_TRANSFER_INDEX, TraceChoice, block_time_ms};
 use crate::adapter::ChainError;
 
 /// Transactions of one block traced one by one (a node with struct logs
@@ -131,6 +131,18 @@ impl EvmChain {
             .parse()
             .map_err(|_| ChainError::Config(format!("{address:?} is not an EVM address")))?;
         let api = self.node_trace_api().await?;
+        if api == TraceApi::None {
+            return Ok(None);
+        }
+        // The block's header: its time for the deposits, its transactions
+        // for a node that traces them one by one.
+        let block = self
+            .provider
+            .get_block_by_number(height.into())
+            .await
+            .map_err(|err| self.node_error("eth_getBlockByNumber", err))?
+            .ok_or_else(|| self.node_error("eth_getBlockByNumber", format!("no block {height}")))?;
+        let time_ms = block_time_ms(block.header.timestamp);
         let internal = match api {
             TraceApi::CallTracer | TraceApi::TraceBlock => {
                 match self.block_internal_transfers(api, height).await {
@@ -140,14 +152,6 @@ impl EvmChain {
                 }
             }
             TraceApi::StructLogs => {
-                let block = self
-                    .provider
-                    .get_block_by_number(height.into())
-                    .await
-                    .map_err(|err| self.node_error("eth_getBlockByNumber", err))?
-                    .ok_or_else(|| {
-                        self.node_error("eth_getBlockByNumber", format!("no block {height}"))
-                    })?;
                 let hashes: Vec<TxHash> = block.transactions.hashes().collect();
                 if hashes.len() > TRANSACTIONS_TRACED_ONE_BY_ONE_MAX {
                     return Ok(None);
@@ -167,7 +171,6 @@ impl EvmChain {
             }
             TraceApi::None => return Ok(None),
         };
-        let time_ms = self.block_time_ms(height).await?;
         internal
             .iter()
             .filter(|internal| internal.to == to && !internal.value.is_zero())

@@ -389,14 +389,21 @@ async fn internal_transfers_seen(node: &EvmChain) -> Result<String, String> {
             config.reconcile_interval_ms / 1000
         ))
     };
-    let offered = node
-        .detect_trace_api()
-        .await
-        .map_err(|err| err.to_string())?;
+    // What the adapter uses: asked of the node once unless configured; the
+    // block scan's choice below reads the same answer.
+    let used = node.node_trace_api().await.map_err(|err| err.to_string())?;
     let configured = match config.traces {
         TraceChoice::CallTracer => Some(TraceApi::CallTracer),
         TraceChoice::TraceBlock => Some(TraceApi::TraceBlock),
         TraceChoice::Auto | TraceChoice::Off => None,
+    };
+    let offered = match configured {
+        // Configured, not asked: ask now whether the node has it.
+        Some(_) => node
+            .detect_trace_api()
+            .await
+            .map_err(|err| err.to_string())?,
+        None => used,
     };
     if let Some(configured) = configured.filter(|api| *api != offered) {
         return Err(format!(

@@ -579,7 +579,18 @@ fn evm_rescan_credits_a_missed_internal_payment_once() {
         &json!({"chain": "NOPE", "txid": paid}).to_string(),
     );
     assert_eq!(refused.status, 400);
-    std::thread::sleep(std::time::Duration::from_secs(1));
+    // A credit and its webhook commit together: the outbox holds exactly
+    // the two payments' webhooks (`later` and the rescan's), nothing more.
+    let outbox: Value =
+        serde_json::from_str(&gateway.cli_ok(&["webhooks", "list", "--json", "--config", config]))
+            .unwrap();
+    let deposits: Vec<&Value> = outbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["order_type"] == "API Deposit")
+        .collect();
+    assert_eq!(deposits.len(), 2, "{outbox}");
     assert_eq!(hooks_with(&receiver, "missed", "success").len(), 1);
     assert!(
         gateway

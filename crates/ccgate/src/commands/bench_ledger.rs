@@ -14,7 +14,7 @@ use ccgate_ledger::{
 };
 use ccgate_store::{
     ChainTransfer, DepositCredit, DepositStore, EntryMeta, MasterKey, NewDeposit, NewWebhook,
-    PgStore, SqliteStore, Store, generate_app_id, generate_app_secret, verify_ledger,
+    PgStore, Store, generate_app_id, generate_app_secret, verify_ledger,
 };
 
 use super::unix_now;
@@ -76,8 +76,7 @@ pub async fn ledger(args: &LedgerBenchArgs) -> anyhow::Result<()> {
         args.batch, args.seconds
     );
 
-    let scratch = tempfile::tempdir().context("create a scratch data directory")?;
-    let sqlite = SqliteStore::open(&scratch.path().join("bench.db"), MasterKey::generate()).await?;
+    let (_scratch, sqlite) = super::bench::scratch_sqlite().await?;
     let grouped = measure(&sqlite, args.batch, duration).await?;
     let single = measure(&sqlite, 1, duration).await?;
     check_books(&sqlite).await?;
@@ -150,7 +149,13 @@ async fn measure<S: Store + DepositStore>(
     for _ in 0..MERCHANTS {
         let merchant = MerchantId::new(generate_app_id(unix_now()));
         store
-            .create_merchant(&merchant, &generate_app_secret(), "bench", unix_now())
+            // Names are unique, and each measurement makes merchants anew.
+            .create_merchant(
+                &merchant,
+                &generate_app_secret(),
+                &format!("bench-{merchant}"),
+                unix_now(),
+            )
             .await?;
         merchants.push(merchant);
     }
@@ -164,7 +169,16 @@ async fn measure<S: Store + DepositStore>(
     while measured.elapsed < duration {
         height += 1;
         let credits: Vec<DepositCredit> = (0..batch)
-            .map(|i| deposit_credit(&merchants[i % MERCHANTS], height, i))
+            .map(|i| {
+                deposit_credit(
+                    &merchants[i % MERCHANTS],
+                    &format!("0x{i:040x}"),
+                    height,
+                    i,
+                    1_000_000,
+                    300,
+                )
+            })
             .collect::<anyhow::Result<_>>()?;
         let started = Instant::now();
         let applied = store.credit_deposits(CHAIN, Some(height), &credits).await?;
@@ -180,16 +194,20 @@ async fn measure<S: Store + DepositStore>(
     Ok(measured)
 }
 
-/// A deposit of 1 USDT (0.03 % fee) to a merchant, as the watcher builds it.
-fn deposit_credit(
+/// A deposit of `amount` base units of USDT on ETH to `to_address` of
+/// `merchant`, `fee` of it the operator's, as the watcher builds it: the
+/// journal entry, the deposit row and a webhook in the outbox. Distinct per
+/// (`height`, `index`).
+pub(super) fn deposit_credit(
     merchant: &MerchantId,
+    to_address: &str,
     height: u64,
     index: usize,
+    amount: u128,
+    fee: u128,
 ) -> anyhow::Result<DepositCredit> {
     let usdt = CoinId::new(USDT);
-    let amount = 1_000_000u128;
-    let fee = 300u128;
-    let entry = JournalEntry::new(vec![
+    let mut postings = vec![
         posting(
             Account::ChainCustody(ChainCode::new(CHAIN)),
             &usdt,
@@ -202,8 +220,16 @@ fn deposit_credit(
             Direction::Credit,
             amount - fee,
         ),
-        posting(Account::OperatorFees, &usdt, Direction::Credit, fee),
-    ])?;
+    ];
+    if fee > 0 {
+        postings.push(posting(
+            Account::OperatorFees,
+            &usdt,
+            Direction::Credit,
+            fee,
+        ));
+    }
+    let entry = JournalEntry::new(postings)?;
     let txid = format!("0x{height:032x}{index:032x}");
     let record_id = format!("{height}-{index}");
     let now = unix_now();
@@ -217,7 +243,7 @@ fn deposit_credit(
                 block_height: height,
                 block_time_ms: now * 1000,
                 from_address: "0x0000000000000000000000000000000000000000".into(),
-                to_address: format!("0x{index:040x}"),
+                to_address: to_address.to_owned(),
                 memo: String::new(),
                 token_id: TokenId::new(USDT_ERC20),
                 amount: Amount::from_base_units(amount),

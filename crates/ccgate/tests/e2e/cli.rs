@@ -347,17 +347,7 @@ fn every_flag_has_help_and_rotate_secret_tells_the_cache_ttl() {
 /// node zero times.
 #[test]
 fn bench_sweeps_runs_and_its_idle_tick_calls_the_node_zero_times() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ccgate"))
-        .args(["bench", "sweeps", "--addresses", "500"])
-        .env("CCGATE_LOG", "error")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = bench_output(&["sweeps", "--addresses", "500"]);
     let summary = stdout
         .lines()
         .find(|line| line.starts_with("sweeps: 500 addresses"))
@@ -385,28 +375,17 @@ fn bench_sweeps_runs_and_its_idle_tick_calls_the_node_zero_times() {
 /// counting layer is not installed, not that a request is free.
 #[test]
 fn bench_writes_runs_and_counts_the_statements_of_each_endpoint() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ccgate"))
-        .args([
-            "bench",
-            "writes",
-            "--connections",
-            "4",
-            "--seconds",
-            "1",
-            "--rounds",
-            "1",
-            "--sequential",
-            "5",
-        ])
-        .env("CCGATE_LOG", "error")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = bench_output(&[
+        "writes",
+        "--connections",
+        "4",
+        "--seconds",
+        "1",
+        "--rounds",
+        "1",
+        "--sequential",
+        "5",
+    ]);
     for endpoint in [
         "bill/create",
         "payment/address/get",
@@ -440,17 +419,7 @@ fn bench_writes_runs_and_counts_the_statements_of_each_endpoint() {
 /// the ratio to the bare client loop is printed.
 #[test]
 fn bench_webhooks_delivers_every_webhook_and_prints_the_ratio() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ccgate"))
-        .args(["bench", "webhooks", "--webhooks", "200", "--merchants", "5"])
-        .env("CCGATE_LOG", "error")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = bench_output(&["webhooks", "--webhooks", "200", "--merchants", "5"]);
     assert!(
         stdout.contains(
             "delivered 200 of 200: outbox 200 delivered, 0 pending, 0 failed; \
@@ -463,4 +432,56 @@ fn bench_webhooks_delivers_every_webhook_and_prints_the_ratio() {
         .find_map(|line| line.strip_prefix("ratio: "))
         .unwrap_or_else(|| panic!("no ratio line: {stdout}"));
     assert!(ratio.parse::<f64>().is_ok_and(|r| r > 0.0), "{ratio}");
+}
+
+/// The benches that have no test of their own run end to end at a small
+/// scale, so none breaks unseen between measurements (each checks its own
+/// invariants and fails the run if one does not hold).
+#[test]
+fn the_other_benches_run_at_a_small_scale() {
+    let ledger = bench_output(&["ledger", "--seconds", "1"]);
+    assert!(
+        ledger.contains("SQLite group commit ÷ one commit per deposit"),
+        "{ledger}"
+    );
+    let assets = bench_output(&[
+        "assets",
+        "--seconds",
+        "1",
+        "--rounds",
+        "1",
+        "--warmup-seconds",
+        "0",
+    ]);
+    assert!(
+        assets.lines().any(|line| line.starts_with("ratio: ")),
+        "{assets}"
+    );
+    let deposits = bench_output(&["deposits", "--deposits", "50"]);
+    assert!(deposits.contains("ratio"), "{deposits}");
+    let withdrawals = bench_output(&["withdrawals", "--requests", "50"]);
+    assert!(
+        withdrawals.contains(
+            "exactly 25 accepted: true; balance at zero: true; journal replays to the balances: true"
+        ),
+        "{withdrawals}"
+    );
+}
+
+/// What `ccgate bench ARGS` printed, once it succeeded (a bench needs no
+/// running gateway: it makes its own scratch database).
+fn bench_output(args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ccgate"))
+        .arg("bench")
+        .args(args)
+        .env("CCGATE_LOG", "error")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
 }

@@ -788,38 +788,24 @@ fn main() -> ExitCode {
     }
 }
 
+/// `ccgate bench …`: each runs in a scratch database of its own.
+async fn bench(command: &BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Assets(args) => commands::bench::assets(args).await,
+        BenchCommand::Deposits(args) => commands::bench_deposits::deposits(args).await,
+        BenchCommand::Evm(args) => commands::bench_evm::evm(args).await,
+        BenchCommand::Withdrawals(args) => commands::bench_withdrawals::withdrawals(args).await,
+        BenchCommand::Ledger(args) => commands::bench_ledger::ledger(args).await,
+        BenchCommand::Sweeps(args) => commands::bench_sweeps::sweeps(args).await,
+        BenchCommand::Writes(args) => commands::bench_writes::writes(args).await,
+        BenchCommand::Webhooks(args) => commands::bench_webhooks::webhooks(args).await,
+    }
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
-        Command::Bench(BenchCommand::Assets(args)) => {
-            commands::bench::assets(args).await?;
-            return Ok(ExitCode::SUCCESS);
-        }
-        Command::Bench(BenchCommand::Deposits(args)) => {
-            commands::bench_deposits::deposits(args).await?;
-            return Ok(ExitCode::SUCCESS);
-        }
-        Command::Bench(BenchCommand::Evm(args)) => {
-            commands::bench_evm::evm(args).await?;
-            return Ok(ExitCode::SUCCESS);
-        }
-        Command::Bench(BenchCommand::Withdrawals(args)) => {
-            commands::bench_withdrawals::withdrawals(args).await?;
-            return Ok(ExitCode::SUCCESS);
-        }
-        Command::Bench(BenchCommand::Ledger(args)) => {
-            commands::bench_ledger::ledger(args).await?;
-            return Ok(ExitCode::SUCCESS);
-        }
-        Command::Bench(BenchCommand::Sweeps(args)) => {
-            commands::bench_sweeps::sweeps(args).await?;
-            return Ok(ExitCode::SUCCESS);
-        }
-        Command::Bench(BenchCommand::Writes(args)) => {
-            commands::bench_writes::writes(args).await?;
-            return Ok(ExitCode::SUCCESS);
-        }
-        Command::Bench(BenchCommand::Webhooks(args)) => {
-            commands::bench_webhooks::webhooks(args).await?;
+        Command::Bench(command) => {
+            bench(command).await?;
             return Ok(ExitCode::SUCCESS);
         }
         Command::Call(args) => return commands::call::run(args).await,

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use axum::routing::post;
-use ccgate_ledger::{Account, Amount, JournalEntry, MerchantId};
+use ccgate_ledger::{Account, Amount, CoinId, JournalEntry, MerchantId};
 use ccgate_store::{
     CachingStore, EntryMeta, MasterKey, SqliteStore, Store, generate_app_id, generate_app_secret,
 };
@@ -45,30 +45,30 @@ struct Target {
     app_secret: SecretString,
 }
 
+/// What one target answered in a measured stretch; rounds are added up.
 #[derive(Default)]
-struct Measured {
-    requests: usize,
-    failures: usize,
-    elapsed: Duration,
+pub(super) struct Measured {
+    pub(super) requests: usize,
+    pub(super) failures: usize,
+    pub(super) elapsed: Duration,
     /// Sorted latencies in microseconds.
-    latencies_us: Vec<u64>,
+    pub(super) latencies_us: Vec<u64>,
 }
 
 impl Measured {
-    fn merge(mut self, mut other: Measured) -> Measured {
+    pub(super) fn add(&mut self, mut other: Measured) {
         self.requests += other.requests;
         self.failures += other.failures;
         self.elapsed += other.elapsed;
         self.latencies_us.append(&mut other.latencies_us);
         self.latencies_us.sort_unstable();
-        self
     }
 
-    fn per_sec(&self) -> f64 {
+    pub(super) fn per_sec(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64()
     }
 
-    fn percentile_ms(&self, pct: usize) -> f64 {
+    pub(super) fn percentile_ms(&self, pct: usize) -> f64 {
         if self.latencies_us.is_empty() {
             return 0.0;
         }
@@ -77,15 +77,59 @@ impl Measured {
     }
 }
 
+/// A bench's own database: a new SQLite file in a scratch folder, which
+/// lives as long as the folder returned with it.
+pub(super) async fn scratch_sqlite() -> anyhow::Result<(tempfile::TempDir, SqliteStore)> {
+    let scratch = tempfile::tempdir().context("create a scratch data directory")?;
+    let sqlite = SqliteStore::open(&scratch.path().join("bench.db"), MasterKey::generate()).await?;
+    Ok((scratch, sqlite))
+}
+
+/// `sqlite` behind the cache `serve` puts in front of it, `ttl_ms` long.
+pub(super) fn cached(sqlite: &SqliteStore, ttl_ms: u64) -> Arc<CachingStore<SqliteStore>> {
+    Arc::new(CachingStore::new(
+        sqlite.clone(),
+        Duration::from_millis(ttl_ms),
+    ))
+}
+
+/// Credits `merchant` `amount` of `coin` by an operator adjustment.
+pub(super) async fn fund(
+    store: &dyn Store,
+    merchant: &MerchantId,
+    coin: &CoinId,
+    amount: Amount,
+) -> anyhow::Result<()> {
+    let funding = JournalEntry::transfer(
+        Account::OperatorAdjustments,
+        Account::MerchantAvailable(merchant.clone()),
+        coin.clone(),
+        amount,
+    )?;
+    store.post_entry(&funding, &adjustment()).await?;
+    Ok(())
+}
+
+/// What a bench's own journal entries are.
+pub(super) fn adjustment() -> EntryMeta {
+    EntryMeta {
+        kind: "adjustment",
+        reason: "bench".into(),
+        created_at: unix_now(),
+    }
+}
+
+/// A latency as the measurements keep it.
+pub(super) fn micros(elapsed: Duration) -> u64 {
+    u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX)
+}
+
 pub async fn assets(args: &BenchArgs) -> anyhow::Result<()> {
     if args.connections == 0 || args.seconds == 0 || args.rounds == 0 {
         bail!("--connections, --seconds and --rounds must be at least 1");
     }
-    let scratch = tempfile::tempdir().context("create a scratch data directory")?;
-    let store = Arc::new(CachingStore::new(
-        SqliteStore::open(&scratch.path().join("bench.db"), MasterKey::generate()).await?,
-        Duration::from_millis(args.cache_ttl_ms),
-    ));
+    let (_scratch, sqlite) = scratch_sqlite().await?;
+    let store = cached(&sqlite, args.cache_ttl_ms);
     let app_id = MerchantId::new(generate_app_id(unix_now()));
     let app_secret = generate_app_secret();
     store
@@ -152,8 +196,8 @@ pub async fn assets(args: &BenchArgs) -> anyhow::Result<()> {
             real_round.per_sec(),
             real_round.per_sec() / bare_round.per_sec()
         );
-        bare_result = bare_result.merge(bare_round);
-        real_result = real_result.merge(real_round);
+        bare_result.add(bare_round);
+        real_result.add(real_round);
     }
     println!(
         "{:<8} {:>12} {:>10} {:>10} {:>9}",
@@ -289,8 +333,7 @@ async fn drive(
                     break;
                 }
                 if call(&client, &target).await {
-                    latencies
-                        .push(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+                    latencies.push(micros(started.elapsed()));
                 } else {
                     failures += 1;
                 }

@@ -12,8 +12,7 @@ use ccgate_chain::{DevnetChain, DevnetPayment};
 use ccgate_engine::deposits::DepositWatcher;
 use ccgate_ledger::{Account, Amount, JournalEntry, MerchantId, TokenId};
 use ccgate_store::{
-    CachingStore, DepositStore, EntryMeta, MasterKey, SqliteStore, Store, generate_app_id,
-    generate_app_secret,
+    DepositStore, EntryMeta, SqliteStore, Store, generate_app_id, generate_app_secret,
 };
 
 use super::{background, unix_now, unix_now_ms};
@@ -33,12 +32,8 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<()> {
         bail!("--deposits must be at least 1");
     }
     let count = args.deposits as usize;
-    let scratch = tempfile::tempdir().context("create a scratch data directory")?;
-    let sqlite = SqliteStore::open(&scratch.path().join("bench.db"), MasterKey::generate()).await?;
-    let store = Arc::new(CachingStore::new(
-        sqlite.clone(),
-        Duration::from_millis(1_000),
-    ));
+    let (_scratch, sqlite) = super::bench::scratch_sqlite().await?;
+    let store = super::bench::cached(&sqlite, 1_000);
     let settings = Settings::builtin()?;
     let state =
         super::serve::bench_state(store.clone(), &settings, u64::from(args.deposits) + 1).await?;
@@ -93,21 +88,7 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<()> {
         .mine(chain.confirmations_required, unix_now_ms())
         .await?;
     let confirmed_at = Instant::now();
-    let watcher = DepositWatcher::new(
-        Arc::clone(&state.registry),
-        Arc::clone(&state.chains),
-        Arc::clone(&state.store),
-        Arc::new(sqlite.clone()),
-        Arc::new(sqlite.clone()),
-    );
-    let mut credited = 0;
-    while credited < count {
-        let newly = watcher.tick(unix_now_ms()).await?;
-        if newly == 0 {
-            bail!("only {credited} of {count} deposits were credited");
-        }
-        credited += newly;
-    }
+    credit_confirmed(&state, &sqlite, count).await?;
     let crediting = confirmed_at.elapsed();
 
     // Latency with the production loops running: a second block of payments
@@ -160,6 +141,31 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<()> {
 }
 
 /// Arrival times of webhooks by txid.
+/// Credits the `count` confirmed deposits the devnet holds, as the deposit
+/// watcher does (its ticks, one group commit per block).
+pub(super) async fn credit_confirmed(
+    state: &ccgate_server::AppState,
+    sqlite: &SqliteStore,
+    count: usize,
+) -> anyhow::Result<()> {
+    let watcher = DepositWatcher::new(
+        Arc::clone(&state.registry),
+        Arc::clone(&state.chains),
+        Arc::clone(&state.store),
+        Arc::new(sqlite.clone()),
+        Arc::new(sqlite.clone()),
+    );
+    let mut credited = 0;
+    while credited < count {
+        let newly = watcher.tick(unix_now_ms()).await?;
+        if newly == 0 {
+            bail!("only {credited} of {count} deposits were credited");
+        }
+        credited += newly;
+    }
+    Ok(())
+}
+
 pub(super) type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
 
 /// A webhook receiver that notes when each webhook arrives, by its txid.

@@ -4,12 +4,10 @@
 //! time, so each latency is measured alone.
 
 use std::path::Path;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use ccgate_chain::evm::redacted_rpc_url;
-use ccgate_store::{CachingStore, MasterKey, SqliteStore};
 use serde_json::{Value, json};
 
 use super::bench_deposits::{merchant_with_webhook_receiver, wait_for_webhooks};
@@ -66,12 +64,8 @@ pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<()> {
         .context("the benchmark chain")?
         .clone();
 
-    let scratch = tempfile::tempdir().context("create a scratch data directory")?;
-    let sqlite = SqliteStore::open(&scratch.path().join("bench.db"), MasterKey::generate()).await?;
-    let store = Arc::new(CachingStore::new(
-        sqlite.clone(),
-        Duration::from_millis(1_000),
-    ));
+    let (_scratch, sqlite) = super::bench::scratch_sqlite().await?;
+    let store = super::bench::cached(&sqlite, 1_000);
     let state = super::serve::bench_state(
         store.clone(),
         &settings,

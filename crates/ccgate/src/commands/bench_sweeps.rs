@@ -13,13 +13,13 @@ use ccgate_chain::address::to_checksum_address;
 use ccgate_chain::keys::evm_hot_wallet_key;
 use ccgate_chain::{EvmChain, EvmNodeConfig, HotWallet, SweepTick, Sweeper};
 use ccgate_engine::addresses::load_deposit_seed;
-use ccgate_ledger::{Account, Amount, Chain, CoinId, JournalEntry, MerchantId, TokenId};
+use ccgate_ledger::{Amount, Chain, MerchantId, TokenId};
 use ccgate_store::{
-    ChainTransfer, DepositAddress, DepositCredit, DepositStore, EntryMeta, MasterKey, NewDeposit,
-    NewWebhook, SqliteStore, Store, generate_app_id, generate_app_secret,
+    DepositAddress, DepositStore, SqliteStore, Store, generate_app_id, generate_app_secret,
 };
 use serde_json::{Value, json};
 
+use super::bench_ledger::deposit_credit;
 use super::{unix_now, unix_now_ms};
 use crate::config::Settings;
 
@@ -39,6 +39,8 @@ const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
 /// Deposits per `credit_deposits` call: a block's worth, as the watcher
 /// credits them (one DB transaction each).
 const CREDITS_PER_BATCH: usize = 2_000;
+/// What each deposit pays: above every threshold the bench sets.
+const SWEPT_UNITS: u128 = 1_000_000_000_000_000_000;
 /// Idle ticks timed; their median is reported (one alone is mostly noise).
 const IDLE_TICKS: usize = 10;
 /// A first pass longer than this means the sweeper never runs out of due
@@ -50,19 +52,12 @@ pub async fn sweeps(args: &SweepBenchArgs) -> anyhow::Result<()> {
         bail!("--addresses must be at least 1");
     }
     let count = args.addresses as usize;
-    let scratch = tempfile::tempdir().context("create a scratch data directory")?;
-    let sqlite = SqliteStore::open(&scratch.path().join("bench.db"), MasterKey::generate()).await?;
+    let (_scratch, sqlite) = super::bench::scratch_sqlite().await?;
     let settings = Settings::builtin()?;
     let chain = settings
         .registry
         .chain(CHAIN)
         .context("the built-in ETH chain")?
-        .clone();
-    let usdt = settings
-        .registry
-        .coin_by_symbol("USDT")
-        .context("USDT")?
-        .id
         .clone();
     println!(
         "ccgate bench sweeps: {count} credited deposit addresses on {CHAIN}, balances read from a \
@@ -73,7 +68,7 @@ pub async fn sweeps(args: &SweepBenchArgs) -> anyhow::Result<()> {
     sqlite
         .create_merchant(&merchant, &generate_app_secret(), "bench", unix_now())
         .await?;
-    let addresses = seed(&sqlite, &merchant, &chain, &usdt, count).await?;
+    let addresses = seed(&sqlite, &merchant, &chain, count).await?;
 
     let node = NodeStub::default();
     let node_url = format!(
@@ -167,7 +162,7 @@ pub async fn sweeps(args: &SweepBenchArgs) -> anyhow::Result<()> {
 
     // One more deposit to one address: the next tick reads that one only.
     let target = &addresses[count / 2];
-    let credit = deposit_credit(&merchant, &usdt, target, count)?;
+    let credit = deposit_credit(&merchant, target, 1, count, SWEPT_UNITS, 0)?;
     sqlite.credit_deposits(CHAIN, None, &[credit]).await?;
     let (done, calls, one_time) = timed_tick(&sweeper, &node).await?;
     let asked: HashSet<String> = calls.owners.iter().cloned().collect();
@@ -208,7 +203,6 @@ async fn seed(
     sqlite: &SqliteStore,
     merchant: &MerchantId,
     chain: &Chain,
-    usdt: &CoinId,
     count: usize,
 ) -> anyhow::Result<Vec<String>> {
     let started = Instant::now();
@@ -231,7 +225,14 @@ async fn seed(
                 derivation_index: u32::try_from(index).context("derivation index")?,
             };
             sqlite.insert_permanent_address(&owned, unix_now()).await?;
-            credits.push(deposit_credit(merchant, usdt, &address, index)?);
+            credits.push(deposit_credit(
+                merchant,
+                &address,
+                1,
+                index,
+                SWEPT_UNITS,
+                0,
+            )?);
             addresses.push(address);
         }
         sqlite.credit_deposits(CHAIN, None, &credits).await?;
@@ -253,63 +254,6 @@ fn bench_address(index: usize) -> String {
     let mut bytes = [0xccu8; 20];
     bytes[12..].copy_from_slice(&(index as u64).to_be_bytes());
     to_checksum_address(&bytes)
-}
-
-/// One USDT deposit to `address`, as the watcher credits it (the journal
-/// entry, the deposit row and a webhook in the outbox).
-fn deposit_credit(
-    merchant: &MerchantId,
-    usdt: &CoinId,
-    address: &str,
-    index: usize,
-) -> anyhow::Result<DepositCredit> {
-    let amount = Amount::from_base_units(1_000_000_000_000_000_000);
-    let txid = format!("0x{index:064x}");
-    let record_id = format!("sweepbench-{index}");
-    let now = unix_now();
-    Ok(DepositCredit {
-        deposit: NewDeposit {
-            record_id: record_id.clone(),
-            transfer: ChainTransfer {
-                chain: CHAIN.into(),
-                txid: txid.clone(),
-                log_index: 0,
-                block_height: 1,
-                block_time_ms: now * 1000,
-                from_address: "0x0000000000000000000000000000000000000000".into(),
-                to_address: address.to_owned(),
-                memo: String::new(),
-                token_id: TokenId::new(USDT_ERC20),
-                amount,
-            },
-            app_id: merchant.clone(),
-            user_id: Some(format!("user-{index}")),
-            order_id: None,
-            coin_id: usdt.clone(),
-            service_fee: Amount::ZERO,
-            credit_amount: amount,
-            credited_at: now,
-        },
-        entry: JournalEntry::transfer(
-            Account::ChainCustody(ccgate_ledger::ChainCode::new(CHAIN)),
-            Account::MerchantAvailable(merchant.clone()),
-            usdt.clone(),
-            amount,
-        )?,
-        meta: EntryMeta {
-            kind: "deposit",
-            reason: format!("{CHAIN} {txid} #0"),
-            created_at: now,
-        },
-        webhook: NewWebhook {
-            app_id: merchant.clone(),
-            record_id,
-            order_type: "DirectDeposit",
-            url: None,
-            payload: format!("{{\"type\":\"DirectDeposit\",\"txid\":\"{txid}\"}}"),
-            created_at_ms: now * 1000,
-        },
-    })
 }
 
 /// The production `EvmChain` for ETH pointed at the stub, with the hot

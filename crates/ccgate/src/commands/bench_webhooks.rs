@@ -12,13 +12,9 @@ use axum::extract::{Path, State};
 use axum::routing::post;
 use ccgate_api::sign;
 use ccgate_chain::{DevnetChain, DevnetPayment};
-use ccgate_engine::deposits::DepositWatcher;
 use ccgate_engine::webhooks::DeliveryConfig;
 use ccgate_ledger::{Amount, MerchantId, TokenId};
-use ccgate_store::{
-    CachingStore, DepositStore, MasterKey, OutboxStore, SqliteStore, Store, generate_app_id,
-    generate_app_secret,
-};
+use ccgate_store::{DepositStore, OutboxStore, Store, generate_app_id, generate_app_secret};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{background, unix_now, unix_now_ms};
@@ -74,12 +70,8 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<()> {
     }
     let count = args.webhooks as usize;
     let merchant_count = args.merchants as usize;
-    let scratch = tempfile::tempdir().context("create a scratch data directory")?;
-    let sqlite = SqliteStore::open(&scratch.path().join("bench.db"), MasterKey::generate()).await?;
-    let store = Arc::new(CachingStore::new(
-        sqlite.clone(),
-        Duration::from_millis(1_000),
-    ));
+    let (_scratch, sqlite) = super::bench::scratch_sqlite().await?;
+    let store = super::bench::cached(&sqlite, 1_000);
     let settings = Settings::builtin()?;
     let state = super::serve::bench_state(store.clone(), &settings, 1).await?;
     let config = DeliveryConfig::default();
@@ -149,21 +141,7 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<()> {
     devnet
         .mine(chain.confirmations_required, unix_now_ms())
         .await?;
-    let watcher = DepositWatcher::new(
-        Arc::clone(&state.registry),
-        Arc::clone(&state.chains),
-        Arc::clone(&state.store),
-        Arc::new(sqlite.clone()),
-        Arc::new(sqlite.clone()),
-    );
-    let mut credited = 0;
-    while credited < count {
-        let newly = watcher.tick(unix_now_ms()).await?;
-        if newly == 0 {
-            bail!("only {credited} of {count} deposits were credited");
-        }
-        credited += newly;
-    }
+    super::bench_deposits::credit_confirmed(&state, &sqlite, count).await?;
     let queued = sqlite.webhook_counts().await?;
     if queued.pending != count as u64 {
         bail!("{} webhooks queued, {count} expected", queued.pending);

@@ -10,10 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use ccgate_ledger::{Account, Amount, JournalEntry, MerchantId};
-use ccgate_store::{
-    CachingStore, EntryMeta, MasterKey, SqliteStore, Store, generate_app_id, generate_app_secret,
-    verify_ledger,
-};
+use ccgate_store::{Store, generate_app_id, generate_app_secret, verify_ledger};
 use secrecy::ExposeSecret;
 
 use super::unix_now;
@@ -39,12 +36,8 @@ pub async fn withdrawals(args: &WithdrawalBenchArgs) -> anyhow::Result<()> {
         bail!("--requests must be at least 2 and --connections at least 1");
     }
     let covered = args.requests / 2;
-    let scratch = tempfile::tempdir().context("create a scratch data directory")?;
-    let sqlite = SqliteStore::open(&scratch.path().join("bench.db"), MasterKey::generate()).await?;
-    let store = Arc::new(CachingStore::new(
-        sqlite.clone(),
-        Duration::from_millis(1_000),
-    ));
+    let (_scratch, sqlite) = super::bench::scratch_sqlite().await?;
+    let store = super::bench::cached(&sqlite, 1_000);
     let settings = Settings::builtin()?;
     let usdt = settings
         .registry
@@ -57,18 +50,14 @@ pub async fn withdrawals(args: &WithdrawalBenchArgs) -> anyhow::Result<()> {
     store
         .create_merchant(&merchant, &secret, "bench", unix_now())
         .await?;
-    let funding = JournalEntry::transfer(
-        Account::OperatorAdjustments,
-        Account::MerchantAvailable(merchant.clone()),
-        usdt.id.clone(),
+    super::bench::fund(
+        store.as_ref(),
+        &merchant,
+        &usdt.id,
         Amount::from_base_units(VALUE * unit * covered as u128),
-    )?;
-    let meta = EntryMeta {
-        kind: "adjustment",
-        reason: "bench".into(),
-        created_at: unix_now(),
-    };
-    store.post_entry(&funding, &meta).await?;
+    )
+    .await?;
+    let meta = super::bench::adjustment();
 
     // Baseline: as many plain journal entries as withdrawals will be accepted.
     let baseline_started = Instant::now();

@@ -11,14 +11,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use axum::routing::post;
 use ccgate_ledger::{Account, Amount, JournalEntry, MerchantId};
-use ccgate_store::{
-    CachingStore, EntryMeta, MasterKey, SqliteStore, Store, generate_app_id, generate_app_secret,
-};
+use ccgate_store::{Store, generate_app_id, generate_app_secret};
 use secrecy::{ExposeSecret, SecretString};
 use tracing::field::{Field, Visit};
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::Targets;
 
+use super::bench::{Measured, micros};
 use super::unix_now;
 use crate::config::Settings;
 
@@ -235,41 +234,6 @@ async fn call(
     Ok(answer.to_vec())
 }
 
-#[derive(Default)]
-struct Measured {
-    requests: usize,
-    failures: usize,
-    elapsed: Duration,
-    latencies_us: Vec<u64>,
-}
-
-impl Measured {
-    fn add(&mut self, mut other: Measured) {
-        self.requests += other.requests;
-        self.failures += other.failures;
-        self.elapsed += other.elapsed;
-        self.latencies_us.append(&mut other.latencies_us);
-        self.latencies_us.sort_unstable();
-    }
-
-    fn per_sec(&self) -> f64 {
-        self.requests as f64 / self.elapsed.as_secs_f64()
-    }
-
-    fn percentile_ms(&self, pct: usize) -> f64 {
-        if self.latencies_us.is_empty() {
-            return 0.0;
-        }
-        let index = (self.latencies_us.len() * pct / 100).min(self.latencies_us.len() - 1);
-        self.latencies_us[index] as f64 / 1000.0
-    }
-}
-
-fn micros(elapsed: Duration) -> u64 {
-    u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX)
-}
-
-/// `connections` tasks calling `url` for `seconds`, request `i` from `next`.
 async fn drive(
     client: &reqwest::Client,
     signer: &Arc<Signer>,
@@ -333,11 +297,8 @@ pub async fn writes(args: &WritesBenchArgs) -> anyhow::Result<()> {
     if args.connections == 0 || args.seconds == 0 || args.rounds == 0 || args.sequential == 0 {
         bail!("--connections, --seconds, --rounds and --sequential must be at least 1");
     }
-    let scratch = tempfile::tempdir().context("create a scratch data directory")?;
-    let store = Arc::new(CachingStore::new(
-        SqliteStore::open(&scratch.path().join("bench.db"), MasterKey::generate()).await?,
-        Duration::from_millis(super::serve::CACHE_TTL_MS_DEFAULT),
-    ));
+    let (_scratch, sqlite) = super::bench::scratch_sqlite().await?;
+    let store = super::bench::cached(&sqlite, super::serve::CACHE_TTL_MS_DEFAULT);
     let settings = Settings::builtin()?;
     let usdt = settings
         .registry
@@ -351,18 +312,14 @@ pub async fn writes(args: &WritesBenchArgs) -> anyhow::Result<()> {
         .await?;
     // Far more than any run withdraws: no request is refused for the balance.
     let unit = 10u128.pow(u32::from(usdt.precision.get()));
-    let funding = JournalEntry::transfer(
-        Account::OperatorAdjustments,
-        Account::MerchantAvailable(merchant.clone()),
-        usdt.id.clone(),
+    super::bench::fund(
+        store.as_ref(),
+        &merchant,
+        &usdt.id,
         Amount::from_base_units(1_000_000_000_000 * unit),
-    )?;
-    let meta = EntryMeta {
-        kind: "adjustment",
-        reason: "bench".into(),
-        created_at: unix_now(),
-    };
-    store.post_entry(&funding, &meta).await?;
+    )
+    .await?;
+    let meta = super::bench::adjustment();
     // Every permanent address of the run is new: the quota must not refuse one.
     let state = super::serve::bench_state(store.clone(), &settings, u64::MAX).await?;
     let real = super::bench::spawn_server(ccgate_server::router(state)).await?;

@@ -3,7 +3,6 @@
 //! reconciliation on one that has not (ganache), and by `ccgate evm rescan`
 //! when both were off. tests/evm/Forwarder.sol moves the value.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -164,30 +163,79 @@ fn doctor(gateway: &Gateway, config: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// The node's configuration with `extra` lines in its `[evm.GANACHE]`
-/// section (the file's last).
+/// The node's configuration (TestToken deployed) with `extra` lines
+/// (`key = value`) in its `[evm.GANACHE]` section, the file's last: each
+/// replaces the section's own line of that key, or is added.
 fn config_with(dir: &Path, node: &EvmNode, extra: &str) -> PathBuf {
     let token = node.deploy_token();
     let config = config_file(dir, node, &token, 500);
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&config)
-        .unwrap();
-    writeln!(file, "{extra}").unwrap();
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    for line in extra.lines().filter(|line| !line.trim().is_empty()) {
+        let key = line.split('=').next().unwrap().trim();
+        let own = text
+            .lines()
+            .find(|own| own.split('=').next().is_some_and(|k| k.trim() == key))
+            .map(str::to_owned);
+        match own {
+            Some(own) => text = text.replace(&own, line),
+            None => text = format!("{text}{line}\n"),
+        }
+    }
+    std::fs::write(&config, text).unwrap();
     config
+}
+
+/// A gateway following `node` (its config with `extra`), the Forwarder
+/// deployed, one merchant and a webhook receiver. Fields drop in order:
+/// the gateway stops before its node does.
+struct Shop {
+    gateway: Gateway,
+    merchant: Merchant,
+    receiver: HttpStub,
+    config: String,
+    forwarder: String,
+    node: EvmNode,
+    _dir: tempfile::TempDir,
+}
+
+impl Shop {
+    fn open(node: EvmNode, extra: &str) -> Shop {
+        let forwarder = node.deploy_forwarder();
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_with(dir.path(), &node, extra)
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let gateway = Gateway::start(&["--config", &config, PRIVATE_RECEIVERS]);
+        let merchant = gateway.create_merchant("shop");
+        Shop {
+            gateway,
+            merchant,
+            receiver: HttpStub::start(200, "success"),
+            config,
+            forwarder,
+            node,
+            _dir: dir,
+        }
+    }
 }
 
 #[test]
 fn evm_internal_payments_are_credited_from_block_traces_with_reorgs_handled() {
-    let anvil = EvmNode::anvil(&anvil_installed());
-    let forwarder = anvil.deploy_forwarder();
-    let dir = tempfile::tempdir().unwrap();
-    // Reconciliation off: every credit here comes from the block traces.
-    let config = config_with(dir.path(), &anvil, "reconcile_addresses_per_tick = 0");
-    let config = config.to_str().unwrap();
-    let gateway = Gateway::start(&["--config", config, PRIVATE_RECEIVERS]);
-    let merchant = gateway.create_merchant("shop");
-    let receiver = HttpStub::start(200, "success");
+    let shop = Shop::open(
+        EvmNode::anvil(&anvil_installed()), // Reconciliation off: every credit here comes from the block traces.
+        "reconcile_addresses_per_tick = 0",
+    );
+    let Shop {
+        gateway,
+        merchant,
+        receiver,
+        config,
+        forwarder,
+        node: anvil,
+        _dir,
+    } = &shop;
+    let config = config.as_str();
     gateway.cli_ok(&[
         "merchant",
         "set-webhook",
@@ -197,7 +245,7 @@ fn evm_internal_payments_are_credited_from_block_traces_with_reorgs_handled() {
         &receiver.url,
         "--notify-pending",
     ]);
-    let report = doctor(&gateway, config);
+    let report = doctor(gateway, config);
     assert!(
         report.contains("CallTracer traces of every block"),
         "{report}"
@@ -205,21 +253,21 @@ fn evm_internal_payments_are_credited_from_block_traces_with_reorgs_handled() {
 
     // Paid by a contract: seen, then credited at the confirmations, once.
     let address = order(
-        &gateway,
-        &merchant,
+        gateway,
+        merchant,
         NATIVE_TOKEN,
         "internal",
         "0.2",
         &receiver.url,
     );
-    let paid = anvil.pay_through(&forwarder, &[&address], 2 * ONE_TENTH);
+    let paid = anvil.pay_through(forwarder, &[&address], 2 * ONE_TENTH);
     eventually(15, "the internal payment seen", || {
-        let now = status(&gateway, &merchant, "internal");
+        let now = status(gateway, merchant, "internal");
         (now == "Processing").then_some(()).ok_or(now)
     });
     anvil.mine(CONFIRMATIONS - 1);
-    wait_successful(&gateway, &merchant, "internal");
-    let credited = success_hooks(&receiver, "internal", 1);
+    wait_successful(gateway, merchant, "internal");
+    let credited = success_hooks(receiver, "internal", 1);
     assert_eq!(credited.len(), 1, "{credited:?}");
     assert_eq!(credited[0]["txid"], txid(&paid));
     assert_eq!(credited[0]["paid_amount"], "0.2");
@@ -227,24 +275,24 @@ fn evm_internal_payments_are_credited_from_block_traces_with_reorgs_handled() {
     // A direct payment and an internal one to one address in one block,
     // and a split paying two orders in one transaction: each credited once.
     let both = order(
-        &gateway,
-        &merchant,
+        gateway,
+        merchant,
         NATIVE_TOKEN,
         "both",
         "0.3",
         &receiver.url,
     );
     let left = order(
-        &gateway,
-        &merchant,
+        gateway,
+        merchant,
         NATIVE_TOKEN,
         "left",
         "0.1",
         &receiver.url,
     );
     let right = order(
-        &gateway,
-        &merchant,
+        gateway,
+        merchant,
         NATIVE_TOKEN,
         "right",
         "0.1",
@@ -256,8 +304,8 @@ fn evm_internal_payments_are_credited_from_block_traces_with_reorgs_handled() {
         "to": both,
         "value": format!("{:#x}", ONE_TENTH),
     }));
-    let inner = anvil.submit(anvil.forward_call(&forwarder, &[&both], 2 * ONE_TENTH));
-    let split = anvil.submit(anvil.forward_call(&forwarder, &[&left, &right], 2 * ONE_TENTH));
+    let inner = anvil.submit(anvil.forward_call(forwarder, &[&both], 2 * ONE_TENTH));
+    let split = anvil.submit(anvil.forward_call(forwarder, &[&left, &right], 2 * ONE_TENTH));
     anvil.mine(1);
     anvil.rpc("evm_setAutomine", json!([true]));
     let block =
@@ -265,9 +313,9 @@ fn evm_internal_payments_are_credited_from_block_traces_with_reorgs_handled() {
     assert_eq!(block(&direct), block(&inner), "one block");
     anvil.mine(CONFIRMATIONS - 1);
     for id in ["both", "left", "right"] {
-        wait_successful(&gateway, &merchant, id);
+        wait_successful(gateway, merchant, id);
     }
-    let both_hooks = success_hooks(&receiver, "both", 2);
+    let both_hooks = success_hooks(receiver, "both", 2);
     let mut txids: Vec<&str> = both_hooks
         .iter()
         .map(|h| h["txid"].as_str().unwrap())
@@ -277,15 +325,15 @@ fn evm_internal_payments_are_credited_from_block_traces_with_reorgs_handled() {
     expected.sort_unstable();
     assert_eq!(txids, expected, "{both_hooks:?}");
     for id in ["left", "right"] {
-        let hooks = success_hooks(&receiver, id, 1);
+        let hooks = success_hooks(receiver, id, 1);
         assert_eq!(hooks.len(), 1, "{hooks:?}");
         assert_eq!(hooks[0]["txid"], split.as_str());
     }
 
     // A SELFDESTRUCT pays too: the trace names it.
     let destroyed = order(
-        &gateway,
-        &merchant,
+        gateway,
+        merchant,
         NATIVE_TOKEN,
         "destroyed",
         "0.1",
@@ -293,55 +341,55 @@ fn evm_internal_payments_are_credited_from_block_traces_with_reorgs_handled() {
     );
     let destroyer = anvil.pay_by_self_destruct(&destroyed, ONE_TENTH);
     anvil.mine(CONFIRMATIONS - 1);
-    wait_successful(&gateway, &merchant, "destroyed");
-    let hooks = success_hooks(&receiver, "destroyed", 1);
+    wait_successful(gateway, merchant, "destroyed");
+    let hooks = success_hooks(receiver, "destroyed", 1);
     assert_eq!(hooks.len(), 1, "{hooks:?}");
     assert_eq!(hooks[0]["txid"], txid(&destroyer));
 
     // Replaced before its confirmations: never credited.
     let vanished = order(
-        &gateway,
-        &merchant,
+        gateway,
+        merchant,
         NATIVE_TOKEN,
         "vanished",
         "0.1",
         &receiver.url,
     );
     let snapshot = anvil.rpc("evm_snapshot", json!([]));
-    anvil.pay_through(&forwarder, &[&vanished], ONE_TENTH);
+    anvil.pay_through(forwarder, &[&vanished], ONE_TENTH);
     eventually(15, "the internal payment seen", || {
-        let now = status(&gateway, &merchant, "vanished");
+        let now = status(gateway, merchant, "vanished");
         (now == "Processing").then_some(()).ok_or(now)
     });
     assert_eq!(anvil.rpc("evm_revert", json!([snapshot])), true);
     anvil.mine(2);
     eventually(15, "the vanished internal payment dropped", || {
-        let now = status(&gateway, &merchant, "vanished");
+        let now = status(gateway, merchant, "vanished");
         (now == "Pending").then_some(()).ok_or(now)
     });
     eventually(15, "the merchant told it failed", || {
-        hooks_with(&receiver, "vanished", "failed")
+        hooks_with(receiver, "vanished", "failed")
             .pop()
-            .ok_or(format!("{:?}", webhooks(&receiver)))
+            .ok_or(format!("{:?}", webhooks(receiver)))
     });
 
     // Replaced after it was credited: the credit stands, the operator is told.
     let deep = order(
-        &gateway,
-        &merchant,
+        gateway,
+        merchant,
         NATIVE_TOKEN,
         "deep",
         "0.1",
         &receiver.url,
     );
     let snapshot = anvil.rpc("evm_snapshot", json!([]));
-    anvil.pay_through(&forwarder, &[&deep], ONE_TENTH);
+    anvil.pay_through(forwarder, &[&deep], ONE_TENTH);
     anvil.mine(CONFIRMATIONS - 1);
-    wait_successful(&gateway, &merchant, "deep");
+    wait_successful(gateway, merchant, "deep");
     assert_eq!(anvil.rpc("evm_revert", json!([snapshot])), true);
     anvil.mine(CONFIRMATIONS + 2);
     let report = eventually(15, "the deep reorganisation reported", || {
-        let report = doctor(&gateway, config);
+        let report = doctor(gateway, config);
         report
             .contains("PROBLEM reorgs")
             .then(|| report.clone())
@@ -351,8 +399,8 @@ fn evm_internal_payments_are_credited_from_block_traces_with_reorgs_handled() {
         report.contains("was replaced by a reorganisation"),
         "{report}"
     );
-    assert_eq!(status(&gateway, &merchant, "vanished"), "Pending");
-    assert!(hooks_with(&receiver, "vanished", "success").is_empty());
+    assert_eq!(status(gateway, merchant, "vanished"), "Pending");
+    assert!(hooks_with(receiver, "vanished", "success").is_empty());
     assert!(
         gateway
             .cli_ok(&["ledger", "verify", "--config", config])
@@ -362,15 +410,21 @@ fn evm_internal_payments_are_credited_from_block_traces_with_reorgs_handled() {
 
 #[test]
 fn evm_internal_payments_without_traces_are_found_by_balance_reconciliation() {
-    let ganache = EvmNode::ganache(&ganache_installed());
-    let forwarder = ganache.deploy_forwarder();
-    let dir = tempfile::tempdir().unwrap();
-    let config = config_with(dir.path(), &ganache, "reconcile_interval_secs = 1");
-    let config = config.to_str().unwrap();
-    let gateway = Gateway::start(&["--config", config, PRIVATE_RECEIVERS]);
-    let merchant = gateway.create_merchant("shop");
-    let receiver = HttpStub::start(200, "success");
-    let report = doctor(&gateway, config);
+    let shop = Shop::open(
+        EvmNode::ganache(&ganache_installed()),
+        "reconcile_interval_secs = 1",
+    );
+    let Shop {
+        gateway,
+        merchant,
+        receiver,
+        config,
+        forwarder,
+        node: ganache,
+        _dir,
+    } = &shop;
+    let config = config.as_str();
+    let report = doctor(gateway, config);
     assert!(
         report.contains("found by balance reconciliation"),
         "{report}"
@@ -380,17 +434,17 @@ fn evm_internal_payments_without_traces_are_found_by_balance_reconciliation() {
     // ganache traces single transactions only: the surplus is found, its
     // block bisected, and the block's transactions traced to name it.
     let address = order(
-        &gateway,
-        &merchant,
+        gateway,
+        merchant,
         NATIVE_TOKEN,
         "internal",
         "0.2",
         &receiver.url,
     );
-    let paid = ganache.pay_through(&forwarder, &[&address], 2 * ONE_TENTH);
+    let paid = ganache.pay_through(forwarder, &[&address], 2 * ONE_TENTH);
     ganache.mine(CONFIRMATIONS - 1);
-    wait_successful(&gateway, &merchant, "internal");
-    let credited = success_hooks(&receiver, "internal", 1);
+    wait_successful(gateway, merchant, "internal");
+    let credited = success_hooks(receiver, "internal", 1);
     assert_eq!(credited.len(), 1, "{credited:?}");
     assert_eq!(credited[0]["txid"], txid(&paid));
     assert_eq!(credited[0]["paid_amount"], "0.2");
@@ -398,8 +452,8 @@ fn evm_internal_payments_without_traces_are_found_by_balance_reconciliation() {
     // A direct payment and an internal one in one block: the scan credits
     // the first, reconciliation only the second.
     let both = order(
-        &gateway,
-        &merchant,
+        gateway,
+        merchant,
         NATIVE_TOKEN,
         "both",
         "0.3",
@@ -411,7 +465,7 @@ fn evm_internal_payments_without_traces_are_found_by_balance_reconciliation() {
         "to": both,
         "value": format!("{:#x}", ONE_TENTH),
     }));
-    let inner = ganache.submit(ganache.forward_call(&forwarder, &[&both], 2 * ONE_TENTH));
+    let inner = ganache.submit(ganache.forward_call(forwarder, &[&both], 2 * ONE_TENTH));
     ganache.rpc("evm_mine", json!([]));
     ganache.rpc("miner_start", json!([]));
     let block = |txid: &str| {
@@ -424,11 +478,11 @@ fn evm_internal_payments_without_traces_are_found_by_balance_reconciliation() {
     };
     assert_eq!(block(&direct), block(&inner), "one block");
     ganache.mine(CONFIRMATIONS - 1);
-    wait_successful(&gateway, &merchant, "both");
+    wait_successful(gateway, merchant, "both");
     // Reconciliation keeps running: still two credits, one per transfer.
     ganache.mine(2);
-    reconciled_up_to(&gateway, config, ganache.height() - (CONFIRMATIONS - 1));
-    let both_hooks = success_hooks(&receiver, "both", 2);
+    reconciled_up_to(gateway, config, ganache.height() - (CONFIRMATIONS - 1));
+    let both_hooks = success_hooks(receiver, "both", 2);
     let mut txids: Vec<&str> = both_hooks
         .iter()
         .map(|h| h["txid"].as_str().unwrap())
@@ -437,13 +491,13 @@ fn evm_internal_payments_without_traces_are_found_by_balance_reconciliation() {
     let mut expected = vec![direct.as_str(), inner.as_str()];
     expected.sort_unstable();
     assert_eq!(txids, expected, "{both_hooks:?}");
-    assert_eq!(hooks_with(&receiver, "internal", "success").len(), 1);
+    assert_eq!(hooks_with(receiver, "internal", "success").len(), 1);
 
     // A SELFDESTRUCT's value is not in struct logs: the surplus is credited
     // at the block bisection finds, its transaction unknown.
     let destroyed = order(
-        &gateway,
-        &merchant,
+        gateway,
+        merchant,
         NATIVE_TOKEN,
         "destroyed",
         "0.1",
@@ -451,8 +505,8 @@ fn evm_internal_payments_without_traces_are_found_by_balance_reconciliation() {
     );
     let destroyer = ganache.pay_by_self_destruct(&destroyed, ONE_TENTH);
     ganache.mine(CONFIRMATIONS - 1);
-    wait_successful(&gateway, &merchant, "destroyed");
-    let hooks = success_hooks(&receiver, "destroyed", 1);
+    wait_successful(gateway, merchant, "destroyed");
+    let hooks = success_hooks(receiver, "destroyed", 1);
     let block = hex_u64(&destroyer["blockNumber"]);
     assert_eq!(
         hooks[0]["txid"],
@@ -461,8 +515,8 @@ fn evm_internal_payments_without_traces_are_found_by_balance_reconciliation() {
     );
     assert_eq!(hooks[0]["paid_amount"], "0.1");
     ganache.mine(1);
-    reconciled_up_to(&gateway, config, ganache.height() - (CONFIRMATIONS - 1));
-    assert_eq!(hooks_with(&receiver, "destroyed", "success").len(), 1);
+    reconciled_up_to(gateway, config, ganache.height() - (CONFIRMATIONS - 1));
+    assert_eq!(hooks_with(receiver, "destroyed", "success").len(), 1);
     assert!(
         gateway
             .cli_ok(&["ledger", "verify", "--config", config])
@@ -472,29 +526,34 @@ fn evm_internal_payments_without_traces_are_found_by_balance_reconciliation() {
 
 #[test]
 fn evm_rescan_credits_a_missed_internal_payment_once() {
-    let ganache = EvmNode::ganache(&ganache_installed());
-    let forwarder = ganache.deploy_forwarder();
-    let dir = tempfile::tempdir().unwrap();
-    // Nothing follows internal transfers: the payment is missed.
-    let config = config_with(dir.path(), &ganache, "reconcile_addresses_per_tick = 0");
-    let config = config.to_str().unwrap();
-    let gateway = Gateway::start(&["--config", config, PRIVATE_RECEIVERS]);
-    let merchant = gateway.create_merchant("shop");
-    let receiver = HttpStub::start(200, "success");
-    let report = doctor(&gateway, config);
+    let shop = Shop::open(
+        EvmNode::ganache(&ganache_installed()), // Nothing follows internal transfers: the payment is missed.
+        "reconcile_addresses_per_tick = 0",
+    );
+    let Shop {
+        gateway,
+        merchant,
+        receiver,
+        config,
+        forwarder,
+        node: ganache,
+        _dir,
+    } = &shop;
+    let config = config.as_str();
+    let report = doctor(gateway, config);
     assert!(
         report.contains("native coin paid by contracts is never credited"),
         "{report}"
     );
     let address = order(
-        &gateway,
-        &merchant,
+        gateway,
+        merchant,
         NATIVE_TOKEN,
         "missed",
         "0.1",
         &receiver.url,
     );
-    let paid = txid(&ganache.pay_through(&forwarder, &[&address], ONE_TENTH));
+    let paid = txid(&ganache.pay_through(forwarder, &[&address], ONE_TENTH));
 
     // Not confirmed yet: refused, with why.
     let early = gateway.cli(&[
@@ -507,8 +566,8 @@ fn evm_rescan_credits_a_missed_internal_payment_once() {
     ganache.mine(CONFIRMATIONS + 1);
     // The watcher has scanned past it and credited nothing.
     let later = order(
-        &gateway,
-        &merchant,
+        gateway,
+        merchant,
         NATIVE_TOKEN,
         "later",
         "0.1",
@@ -516,8 +575,8 @@ fn evm_rescan_credits_a_missed_internal_payment_once() {
     );
     ganache.pay_native(&later, ONE_TENTH);
     ganache.mine(CONFIRMATIONS - 1);
-    wait_successful(&gateway, &merchant, "later");
-    assert_eq!(status(&gateway, &merchant, "missed"), "Pending");
+    wait_successful(gateway, merchant, "later");
+    assert_eq!(status(gateway, merchant, "missed"), "Pending");
 
     let rescan = |json: bool| -> Value {
         let mut args = vec![
@@ -543,11 +602,11 @@ fn evm_rescan_credits_a_missed_internal_payment_once() {
         .collect();
     assert_eq!(ours.len(), 1, "{first}");
     assert_eq!(ours[0]["outcome"], "credited", "{first}");
-    wait_successful(&gateway, &merchant, "missed");
+    wait_successful(gateway, merchant, "missed");
     let hook = eventually(15, "the rescan's credit notified", || {
-        hooks_with(&receiver, "missed", "success")
+        hooks_with(receiver, "missed", "success")
             .pop()
-            .ok_or(format!("{:?}", webhooks(&receiver)))
+            .ok_or(format!("{:?}", webhooks(receiver)))
     });
     assert_eq!(hook["txid"], paid.as_str());
 
@@ -591,7 +650,7 @@ fn evm_rescan_credits_a_missed_internal_payment_once() {
         .filter(|row| row["order_type"] == "API Deposit")
         .collect();
     assert_eq!(deposits.len(), 2, "{outbox}");
-    assert_eq!(hooks_with(&receiver, "missed", "success").len(), 1);
+    assert_eq!(hooks_with(receiver, "missed", "success").len(), 1);
     assert!(
         gateway
             .cli_ok(&["ledger", "verify", "--config", config])
@@ -604,48 +663,50 @@ fn evm_rescan_credits_a_missed_internal_payment_once() {
 /// one by reconciliation, its transaction unknown.
 #[test]
 fn evm_a_node_refusing_block_traces_stalls_no_deposit() {
-    let ganache = EvmNode::ganache(&ganache_installed());
-    let forwarder = ganache.deploy_forwarder();
-    let dir = tempfile::tempdir().unwrap();
-    let config = config_with(
-        dir.path(),
-        &ganache,
+    let shop = Shop::open(
+        EvmNode::ganache(&ganache_installed()),
         "traces = \"call_tracer\"\nreconcile_interval_secs = 1",
     );
-    let config = config.to_str().unwrap();
-    let gateway = Gateway::start(&["--config", config, PRIVATE_RECEIVERS]);
-    let merchant = gateway.create_merchant("shop");
-    let receiver = HttpStub::start(200, "success");
+    let Shop {
+        gateway,
+        merchant,
+        receiver,
+        config,
+        forwarder,
+        node: ganache,
+        _dir,
+    } = &shop;
+    let config = config.as_str();
     let direct = order(
-        &gateway,
-        &merchant,
+        gateway,
+        merchant,
         NATIVE_TOKEN,
         "direct",
         "0.1",
         &receiver.url,
     );
     let inner = order(
-        &gateway,
-        &merchant,
+        gateway,
+        merchant,
         NATIVE_TOKEN,
         "inner",
         "0.1",
         &receiver.url,
     );
     ganache.pay_native(&direct, ONE_TENTH);
-    let paid = ganache.pay_through(&forwarder, &[&inner], ONE_TENTH);
+    let paid = ganache.pay_through(forwarder, &[&inner], ONE_TENTH);
     ganache.mine(CONFIRMATIONS - 1);
-    wait_successful(&gateway, &merchant, "direct");
-    wait_successful(&gateway, &merchant, "inner");
-    let hooks = success_hooks(&receiver, "inner", 1);
+    wait_successful(gateway, merchant, "direct");
+    wait_successful(gateway, merchant, "inner");
+    let hooks = success_hooks(receiver, "inner", 1);
     let block = hex_u64(&paid["blockNumber"]);
     assert_eq!(
         hooks[0]["txid"],
         format!("unknown:{block}-{block}:{inner}"),
         "{hooks:?}"
     );
-    assert_eq!(success_hooks(&receiver, "direct", 1).len(), 1);
-    let report = doctor(&gateway, config);
+    assert_eq!(success_hooks(receiver, "direct", 1).len(), 1);
+    let report = doctor(gateway, config);
     assert!(
         report.contains("traces = CallTracer is configured, but the node offers StructLogs"),
         "{report}"
@@ -658,31 +719,28 @@ fn evm_a_node_refusing_block_traces_stalls_no_deposit() {
 #[test]
 fn evm_new_heads_arrive_by_subscription() {
     let ganache = EvmNode::ganache(&ganache_installed());
-    let dir = tempfile::tempdir().unwrap();
-    let config = config_with(dir.path(), &ganache, "");
-    let text = std::fs::read_to_string(&config).unwrap().replace(
-        "poll_interval_ms = 250",
-        &format!(
-            "poll_interval_ms = 600000\nws_url = \"ws://{}\"",
-            ganache.address
-        ),
-    );
-    std::fs::write(&config, text).unwrap();
-    let config = config.to_str().unwrap();
-    let gateway = Gateway::start(&["--config", config, PRIVATE_RECEIVERS]);
-    let merchant = gateway.create_merchant("shop");
-    let receiver = HttpStub::start(200, "success");
-    let report = doctor(&gateway, config);
+    let ws_url = format!("ws_url = \"ws://{}\"", ganache.address);
+    let shop = Shop::open(ganache, &format!("poll_interval_ms = 600000\n{ws_url}"));
+    let Shop {
+        gateway,
+        merchant,
+        receiver,
+        config,
+        node: ganache,
+        ..
+    } = &shop;
+    let config = config.as_str();
+    let report = doctor(gateway, config);
     assert!(
         report.contains("heads: by the node's newHeads subscription"),
         "{report}"
     );
     for round in 0..3 {
         let id = format!("by-subscription-{round}");
-        let address = order(&gateway, &merchant, NATIVE_TOKEN, &id, "0.1", &receiver.url);
+        let address = order(gateway, merchant, NATIVE_TOKEN, &id, "0.1", &receiver.url);
         ganache.pay_native(&address, ONE_TENTH);
         ganache.mine(CONFIRMATIONS - 1);
-        wait_successful(&gateway, &merchant, &id);
-        assert_eq!(success_hooks(&receiver, &id, 1).len(), 1);
+        wait_successful(gateway, merchant, &id);
+        assert_eq!(success_hooks(receiver, &id, 1).len(), 1);
     }
 }

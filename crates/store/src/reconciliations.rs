@@ -11,7 +11,7 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 use crate::backend::SqlStore;
 use crate::rows::{
     Columns, PAYOUT_COLUMNS, SWEEP_COLUMNS, parse_amount, payout_from_row, sweep_record_from_row,
-    to_i64, to_u64,
+    to_i64, to_u32, to_u64,
 };
 use crate::{SignedPayout, StoreError, SweepRecord};
 
@@ -173,8 +173,7 @@ where
                     block_height: to_u64(row.int("block_height")?, "block height")?,
                     amount: parse_amount(&row.text("paid_amount")?)?,
                     txid: row.text("txid")?,
-                    log_index: u32::try_from(row.int("log_index")?)
-                        .map_err(|_| StoreError::Corrupt("a log index beyond u32".to_owned()))?,
+                    log_index: to_u32(row.int("log_index")?, "log index")?,
                 })
             })
             .collect()

@@ -11,7 +11,8 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::backend::{Backend, RowsAffected, SqlStore};
 use crate::rows::{
-    Columns, SWEEP_COLUMNS, SWEEP_REVERTED, SWEEP_SUCCEEDED, sweep_record_from_row, to_i64, to_u64,
+    Columns, SWEEP_COLUMNS, SWEEP_REVERTED, SWEEP_SUCCEEDED, sweep_record_from_row, to_i64, to_u32,
+    to_u64,
 };
 use crate::{EntryMeta, StoreError};
 
@@ -281,8 +282,7 @@ where
         .await?;
         rows.iter()
             .map(|row| {
-                let index = u32::try_from(row.int("derivation_index")?)
-                    .map_err(|_| StoreError::Corrupt("a derivation index beyond u32".to_owned()))?;
+                let index = to_u32(row.int("derivation_index")?, "derivation index")?;
                 Ok((row.text("address")?, index))
             })
             .collect()
@@ -306,9 +306,7 @@ where
             .map(|row| {
                 Ok(SweepDue {
                     address: row.text("address")?,
-                    derivation_index: u32::try_from(row.int("derivation_index")?).map_err(
-                        |_| StoreError::Corrupt("a derivation index beyond u32".to_owned()),
-                    )?,
+                    derivation_index: to_u32(row.int("derivation_index")?, "derivation index")?,
                     credits: to_u64(row.int("credits")?, "credits")?,
                 })
             })

@@ -1668,27 +1668,7 @@ async fn sweeps_are_insert_once_and_settle_once<
     }
     // 0xA and 0xC were paid; 0xB never was.
     for (address, txid) in [("0xA", "0x0a"), ("0xC", "0x0c")] {
-        let transfer = ChainTransfer {
-            to_address: address.into(),
-            ..devnet_transfer(txid, 1)
-        };
-        let credit = DepositCredit {
-            deposit: NewDeposit {
-                record_id: format!("record-{txid}"),
-                transfer,
-                app_id: merchant.clone(),
-                user_id: None,
-                order_id: None,
-                coin_id: usdt(),
-                service_fee: Amount::ZERO,
-                credit_amount: Amount::from_base_units(1),
-                credited_at: NOW,
-            },
-            entry: move_units(custody(), Account::MerchantAvailable(merchant.clone()), 1),
-            meta: meta("deposit"),
-            webhook: webhook(&merchant, &format!("record-{txid}"), "Direct Deposit"),
-        };
-        store.credit_deposits("ETH", None, &[credit]).await.unwrap();
+        credit_one(store, &merchant, address, txid, 1).await;
     }
     assert_eq!(
         store

@@ -48,7 +48,7 @@ pub use config::{
     RECONCILE_INTERVAL_MS_DEFAULT, REPLACE_AFTER_MS_DEFAULT, RPC_TIMEOUT_MS_DEFAULT,
     TOKEN_TRANSFER_GAS_DEFAULT, TraceChoice,
 };
-pub use heads::ws_url_checked;
+pub use heads::{NewHeads, ws_url_checked};
 pub use payouts::HotWallet;
 pub use rpc::{RPC_ANSWER_BYTES_MAX, redacted_rpc_url, rpc_http_client, rpc_url_checked};
 pub use sweeps::{SweepTick, Sweeper, WaitingBalance};

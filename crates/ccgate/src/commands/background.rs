@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backend::Backend;
+use ccgate_chain::evm::NewHeads;
 use ccgate_chain::{EvmChain, Sweeper};
 use ccgate_engine::clock::Clock;
 use ccgate_engine::deposits::DepositWatcher;
@@ -110,10 +111,17 @@ pub fn spawn(
     let withdrawals = Arc::clone(&loops.withdrawals);
     let sender = loops.sender.clone();
     let new_head = Arc::new(Notify::new());
+    let following = {
+        let clock = Arc::clone(clock);
+        NewHeads {
+            moved: Arc::clone(&new_head),
+            now_unix_ms: Arc::new(move || clock.now_unix_ms()),
+        }
+    };
     let mut handles: Vec<JoinHandle<()>> = heads
         .iter()
         .map(|chain| {
-            tokio::spawn(Arc::clone(chain).follow_heads(Arc::clone(&new_head), stopped.clone()))
+            tokio::spawn(Arc::clone(chain).follow_heads(following.clone(), stopped.clone()))
         })
         .collect();
     let watching = Every {

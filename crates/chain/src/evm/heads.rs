@@ -45,25 +45,32 @@ pub fn ws_url_checked(ws_url: &str) -> Result<reqwest::Url, ChainError> {
     }
 }
 
-fn now_unix_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| {
-            i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-        })
+/// Where the head follower tells of a new block, and the time it sees it
+/// at: the caller's business clock, as every other adapter call is given.
+#[derive(Clone)]
+pub struct NewHeads {
+    /// Rung for each head that moved.
+    pub moved: Arc<Notify>,
+    pub now_unix_ms: Arc<dyn Fn() -> i64 + Send + Sync>,
+}
+
+impl std::fmt::Debug for NewHeads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewHeads").finish_non_exhaustive()
+    }
 }
 
 impl EvmChain {
     /// Follows the head until `stopped` turns `true`: by subscription when
     /// `ws_url` is set (polling meanwhile whenever it is lost), else by
     /// polling. Never returns an error: a node down is logged and retried.
-    pub async fn follow_heads(self: Arc<Self>, moved: Arc<Notify>, stopped: watch::Receiver<bool>) {
+    pub async fn follow_heads(self: Arc<Self>, heads: NewHeads, stopped: watch::Receiver<bool>) {
         loop {
             let poll_for = match self.config.ws_url.clone() {
                 Some(ws_url) => {
                     let mut stop = stopped.clone();
                     tokio::select! {
-                        lost = self.subscribe_heads(&ws_url, &moved) => {
+                        lost = self.subscribe_heads(&ws_url, &heads) => {
                             tracing::warn!(chain = %self.chain.code, error = %lost.err().map_or_else(String::new, |err| err.to_string()),
                                 "the node's newHeads subscription ended; polling the head until it is back");
                         }
@@ -75,14 +82,14 @@ impl EvmChain {
             };
             let mut stop = stopped.clone();
             tokio::select! {
-                () = self.poll_heads(&moved, poll_for) => {}
+                () = self.poll_heads(&heads, poll_for) => {}
                 () = until_stopped(&mut stop) => return,
             }
         }
     }
 
     /// Asks for the head every poll interval, for `how_long` or forever.
-    async fn poll_heads(&self, moved: &Notify, how_long: Option<Duration>) {
+    async fn poll_heads(&self, heads: &NewHeads, how_long: Option<Duration>) {
         let started = tokio::time::Instant::now();
         let mut interval =
             tokio::time::interval(Duration::from_millis(self.config.poll_interval_ms));
@@ -93,7 +100,7 @@ impl EvmChain {
                 return;
             }
             match self.provider.get_block_number().await {
-                Ok(height) => self.saw_head(height, moved).await,
+                Ok(height) => self.saw_head(height, heads).await,
                 Err(err) => {
                     tracing::debug!(chain = %self.chain.code, error = %self.node_error("eth_blockNumber", err),
                         "head poll failed; the watcher asks again itself");
@@ -104,21 +111,21 @@ impl EvmChain {
 
     /// A head the node announced: kept in the view, the gas price refreshed
     /// when stale, and the watcher woken if it moved.
-    async fn saw_head(&self, height: u64, moved: &Notify) {
-        let now_ms = now_unix_ms();
+    async fn saw_head(&self, height: u64, heads: &NewHeads) {
+        let now_ms = (heads.now_unix_ms)();
         let before = self.view().head.map(|(known, _)| known);
         if let Err(err) = self.observe_head(height, now_ms).await {
             tracing::debug!(chain = %self.chain.code, %err, "refreshing the gas price with a new head failed");
         }
         if before != Some(height) {
-            moved.notify_one();
+            heads.moved.notify_one();
         }
     }
 
     /// One `newHeads` subscription until the connection ends (an error says
     /// why).
-    async fn subscribe_heads(&self, ws_url: &str, moved: &Notify) -> Result<(), ChainError> {
-        self.connect_and_subscribe(ws_url, Some(moved)).await
+    async fn subscribe_heads(&self, ws_url: &str, heads: &NewHeads) -> Result<(), ChainError> {
+        self.connect_and_subscribe(ws_url, Some(heads)).await
     }
 
     /// Whether the configured `ws_url` takes a `newHeads` subscription (for
@@ -140,7 +147,7 @@ impl EvmChain {
     async fn connect_and_subscribe(
         &self,
         ws_url: &str,
-        moved: Option<&Notify>,
+        heads: Option<&NewHeads>,
     ) -> Result<(), ChainError> {
         let url = ws_url_checked(ws_url)?;
         let fail = |what: &str, err: &dyn std::fmt::Display| self.node_error(what, err);
@@ -164,9 +171,9 @@ impl EvmChain {
                 .connect(name, tcp)
                 .await
                 .map_err(|err| fail("wss handshake", &err))?;
-            self.run_subscription(url.as_str(), stream, moved).await
+            self.run_subscription(url.as_str(), stream, heads).await
         } else {
-            self.run_subscription(url.as_str(), tcp, moved).await
+            self.run_subscription(url.as_str(), tcp, heads).await
         }
     }
 
@@ -174,7 +181,7 @@ impl EvmChain {
         &self,
         url: &str,
         stream: S,
-        moved: Option<&Notify>,
+        heads: Option<&NewHeads>,
     ) -> Result<(), ChainError>
     where
         S: AsyncRead + AsyncWrite + Unpin,
@@ -193,7 +200,7 @@ impl EvmChain {
             .send(Message::text(subscribe.to_string()))
             .await
             .map_err(|err| fail("eth_subscribe", &err))?;
-        if moved.is_some() {
+        if heads.is_some() {
             tracing::info!(chain = %self.chain.code, "following the head by the node's newHeads subscription");
         }
         while let Some(message) = socket.next().await {
@@ -209,7 +216,7 @@ impl EvmChain {
             if let Some(error) = answer.get("error") {
                 return Err(fail("eth_subscribe", &error));
             }
-            let Some(moved) = moved else {
+            let Some(heads) = heads else {
                 // Only checking: the subscription's id is the node's yes.
                 if answer.get("id").is_some() && answer.get("result").is_some() {
                     return Ok(());
@@ -221,7 +228,7 @@ impl EvmChain {
                 .and_then(Value::as_str)
                 .and_then(|hex| u64::from_str_radix(hex.trim_start_matches("0x"), 16).ok());
             if let Some(height) = number {
-                self.saw_head(height, moved).await;
+                self.saw_head(height, heads).await;
             }
         }
         Err(fail("newHeads", &"the node closed the connection"))

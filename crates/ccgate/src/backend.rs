@@ -67,9 +67,11 @@ impl Backend for PgStore {
         async move {
             loop {
                 let ringing = bell.clone();
-                if let Err(err) = store.follow_outbox_inserts(move || ringing.ring()).await {
-                    tracing::warn!(error = %err,
-                        "listening for other instances' webhooks failed; delivery polls meanwhile");
+                match store.follow_outbox_inserts(move || ringing.ring()).await {
+                    // The pool closed: the process is stopping.
+                    Ok(()) => return,
+                    Err(err) => tracing::warn!(error = %err,
+                        "listening for other instances' webhooks failed; delivery polls meanwhile"),
                 }
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }

@@ -142,16 +142,28 @@ impl PgStore {
     /// Calls `on_insert` whenever a statement that queued webhooks commits,
     /// in this process or any other on the same database (the outbox's
     /// insert trigger notifies `ccgate_outbox`). Returns only if listening
-    /// fails; a lost connection is re-made by sqlx, and a notification lost
-    /// meanwhile is found by delivery's poll.
+    /// fails, or `Ok` once the pool is closed (the process stopping); a lost
+    /// connection is re-made by sqlx, and a notification lost meanwhile is
+    /// found by delivery's poll. Holds one of the pool's connections.
     pub async fn follow_outbox_inserts(
         &self,
         on_insert: impl Fn() + Send,
     ) -> Result<(), StoreError> {
-        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
-        listener.listen(OUTBOX_CHANNEL).await?;
+        let closed = |err: sqlx::Error| match err {
+            sqlx::Error::PoolClosed => Ok(()),
+            other => Err(StoreError::from(other)),
+        };
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&self.pool).await {
+            Ok(listener) => listener,
+            Err(err) => return closed(err),
+        };
+        if let Err(err) = listener.listen(OUTBOX_CHANNEL).await {
+            return closed(err);
+        }
         loop {
-            listener.recv().await?;
+            if let Err(err) = listener.recv().await {
+                return closed(err);
+            }
             on_insert();
         }
     }

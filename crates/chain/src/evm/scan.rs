@@ -178,15 +178,7 @@ impl EvmChain {
             (Some(seconds), _) => block_time_ms(seconds),
             (None, Some(known)) => *known,
             (None, None) => {
-                let header = self
-                    .provider
-                    .get_block_by_number(BlockNumberOrTag::Number(number))
-                    .await
-                    .map_err(|err| self.node_error("eth_getBlockByNumber", err))?
-                    .ok_or_else(|| {
-                        self.node_error("eth_getBlockByNumber", format!("no block {number}"))
-                    })?;
-                let time = block_time_ms(header.header.timestamp);
+                let time = self.block_time_ms(number).await?;
                 block_times.insert(number, time);
                 time
             }

@@ -11,7 +11,7 @@ use alloy::providers::Provider;
 use ccgate_store::ChainTransfer;
 
 use super::traces::{InternalTransfer, TraceApi};
-use super::{ChainToken, EvmChain, NATIVE_TRANSFER_INDEX, TraceChoice, block_time_ms};
+use super::{ChainToken, EvmChain, TraceChoice, block_time_ms};
 use crate::adapter::ChainError;
 
 /// Transactions of one block traced one by one (a node with struct logs
@@ -211,18 +211,7 @@ impl EvmChain {
             && !chain_tx.value().is_zero()
             && !self.is_sweep_top_up(chain_tx.from(), hash).await?
         {
-            found.push(ChainTransfer {
-                chain: self.chain.code.to_string(),
-                txid: hash.to_string(),
-                log_index: NATIVE_TRANSFER_INDEX,
-                block_height: number,
-                block_time_ms: time_ms,
-                from_address: chain_tx.from().to_checksum(None),
-                to_address: recipient.to_checksum(None),
-                memo: String::new(),
-                token_id: native.token.id.clone(),
-                amount: native.amount(chain_tx.value())?,
-            });
+            found.push(self.top_level_deposit(native, &chain_tx, recipient, number, time_ms)?);
         }
         let mut block_times = BTreeMap::from([(number, time_ms)]);
         for log in receipt.inner.logs().iter().filter(|log| !log.removed) {

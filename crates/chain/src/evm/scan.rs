@@ -9,7 +9,7 @@ use alloy::eips::BlockNumberOrTag;
 use alloy::network::TransactionResponse as _;
 use alloy::primitives::{Address, TxHash};
 use alloy::providers::Provider;
-use alloy::rpc::types::{Filter, Log};
+use alloy::rpc::types::{Filter, Log, Transaction};
 use alloy::sol_types::SolEvent;
 use ccgate_store::ChainTransfer;
 
@@ -17,6 +17,30 @@ use super::{ChainToken, EvmChain, NATIVE_TRANSFER_INDEX, Transfer, block_time_ms
 use crate::adapter::ChainError;
 
 impl EvmChain {
+    /// A transaction's own native value to `recipient`, as a deposit of
+    /// block `block_height`: keyed by its txid and [`NATIVE_TRANSFER_INDEX`].
+    pub(super) fn top_level_deposit(
+        &self,
+        native: &ChainToken,
+        chain_tx: &Transaction,
+        recipient: Address,
+        block_height: u64,
+        block_time_ms: i64,
+    ) -> Result<ChainTransfer, ChainError> {
+        Ok(ChainTransfer {
+            chain: self.chain.code.to_string(),
+            txid: chain_tx.tx_hash().to_string(),
+            log_index: NATIVE_TRANSFER_INDEX,
+            block_height,
+            block_time_ms,
+            from_address: chain_tx.from().to_checksum(None),
+            to_address: recipient.to_checksum(None),
+            memo: String::new(),
+            token_id: native.token.id.clone(),
+            amount: native.amount(chain_tx.value())?,
+        })
+    }
+
     /// Native transfers in blocks `from..=to`: transactions with value to an
     /// address. A value transfer to an account without code — every deposit
     /// address — cannot revert once included, so no receipt is read (the
@@ -72,18 +96,7 @@ impl EvmChain {
                 found.push((
                     number,
                     u64::try_from(position).unwrap_or(u64::MAX),
-                    ChainTransfer {
-                        chain: self.chain.code.to_string(),
-                        txid: chain_tx.tx_hash().to_string(),
-                        log_index: NATIVE_TRANSFER_INDEX,
-                        block_height: number,
-                        block_time_ms,
-                        from_address: chain_tx.from().to_checksum(None),
-                        to_address: recipient.to_checksum(None),
-                        memo: String::new(),
-                        token_id: native.token.id.clone(),
-                        amount: native.amount(value)?,
-                    },
+                    self.top_level_deposit(native, chain_tx, recipient, number, block_time_ms)?,
                 ));
             }
         }

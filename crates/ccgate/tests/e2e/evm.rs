@@ -477,11 +477,7 @@ fn evm_orders_paid_in_the_token_and_the_native_coin_are_credited_at_the_confirma
         let order = order_status(&gateway, &merchant, id);
         assert_eq!(order["order_detail"]["status"], "Successful", "{order}");
     }
-    assert!(
-        gateway
-            .cli_ok(&["ledger", "verify", "--config", config])
-            .contains("all equal")
-    );
+    books_balance(&gateway, config);
 }
 
 /// A payment made while ccgate is down, in blocks scanned in ranges of two,
@@ -756,11 +752,7 @@ fn evm_withdrawals_are_paid_from_the_hot_wallet_posted_or_voided() {
         token_fee
     );
     assert_eq!(books.amount("operator:fees", "GETH", "credits"), fee);
-    assert!(
-        gateway
-            .cli_ok(&["ledger", "verify", "--config", config])
-            .contains("all equal")
-    );
+    books_balance(&gateway, config);
 }
 
 /// Two instances on one PostgreSQL database pay out concurrent withdrawals
@@ -998,11 +990,13 @@ fn evm_reorgs_drop_unconfirmed_payments_and_report_credited_ones() {
     );
     // Never silently reversed: the credit stands.
     assert_eq!(status("credited"), "Successful");
-    assert!(
-        gateway
-            .cli_ok(&["ledger", "verify", "--config", config])
-            .contains("all equal")
-    );
+    books_balance(&gateway, config);
+}
+
+/// `ccgate ledger verify`: the journal replays to the stored balances.
+fn books_balance(gateway: &Gateway, config: &str) {
+    let verified = gateway.cli_ok(&["ledger", "verify", "--config", config]);
+    assert!(verified.contains("all equal"), "{verified}");
 }
 
 /// The `ledger verify` line's count of journal entries.
@@ -1435,11 +1429,7 @@ fn evm_a_payout_stuck_in_the_mempool_is_replaced_and_paid_once() {
         gas_paid(hardhat, &landed)
     );
     assert_eq!(books.amount("operator:fees", "GETH", "credits"), fee);
-    assert!(
-        gateway
-            .cli_ok(&["ledger", "verify", "--config", config])
-            .contains("all equal")
-    );
+    books_balance(gateway, config);
 }
 
 /// The hot wallet used outside the gateway: another transaction takes a
@@ -1516,11 +1506,7 @@ fn evm_a_payout_whose_nonce_another_transaction_took_is_voided() {
         "0"
     );
     assert_eq!(books.amount("custody:GANACHE", "GETH", "credits"), "0");
-    assert!(
-        gateway
-            .cli_ok(&["ledger", "verify", "--config", config])
-            .contains("all equal")
-    );
+    books_balance(gateway, config);
 }
 
 /// Fails, naming the command that installs it, unless the openssl CLI (which

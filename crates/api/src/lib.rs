@@ -16,6 +16,7 @@ pub mod request;
 pub mod resources;
 pub mod sign;
 pub mod webhooks;
+pub mod v2;
 pub mod withdrawals;
 
 pub use code::Code;

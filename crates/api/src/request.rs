@@ -145,6 +145,84 @@ impl Fields {
     }
 }
 
+impl Fields {
+    /// A required whole number (see [`Fields::optional_u64`]).
+    pub fn required_u64(&self, name: &'static str) -> Result<u64, RequestError> {
+        self.optional_u64(&[name])?
+            .ok_or(RequestError::MissingField { field: name })
+    }
+
+    /// An optional boolean; `null` is "not provided", which is `false`.
+    pub fn flag(&self, name: &'static str) -> Result<bool, RequestError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(RequestError::FieldType {
+                field: name,
+                expected: "true or false",
+            }),
+        }
+    }
+
+    /// An optional array of strings of at most `max_len`; absent or `null`
+    /// is empty.
+    pub fn optional_string_list(
+        &self,
+        name: &'static str,
+        max_len: usize,
+    ) -> Result<Vec<String>, RequestError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(_) => self.string_list(name, max_len),
+        }
+    }
+
+    /// An optional array of whole numbers (each a number or digits in a
+    /// string) of at most `max_len`; absent or `null` is empty.
+    pub fn number_list(&self, name: &'static str, max_len: usize) -> Result<Vec<u64>, RequestError> {
+        let wrong = RequestError::FieldType {
+            field: name,
+            expected: "an array of positive whole numbers",
+        };
+        let items = match self.0.get(name) {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(Value::Array(items)) => items,
+            Some(_) => return Err(wrong),
+        };
+        if items.len() > max_len {
+            return Err(RequestError::TooManyItems {
+                field: name,
+                max_len,
+            });
+        }
+        items
+            .iter()
+            .map(|item| match item {
+                Value::Number(n) => n.as_u64().ok_or(wrong.clone()),
+                Value::String(s) => s.trim().parse::<u64>().map_err(|_| wrong.clone()),
+                _ => Err(wrong.clone()),
+            })
+            .collect()
+    }
+
+    /// A decimal amount as its text: a JSON string, or a whole JSON number
+    /// (v2 spec §1.5 asks for leniency to numbers). A number with a fraction
+    /// is refused: the JSON parser would hold it as a float, and money never
+    /// passes through a float. The caller checks the text against the coin.
+    pub fn optional_decimal_text(&self, name: &'static str) -> Result<Option<String>, RequestError> {
+        match self.0.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.is_empty() => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Number(n)) if n.is_u64() => Ok(Some(n.to_string())),
+            Some(_) => Err(RequestError::FieldType {
+                field: name,
+                expected: "a decimal number in a string, such as \"10.5\"",
+            }),
+        }
+    }
+}
+
 fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",

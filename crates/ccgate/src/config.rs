@@ -16,7 +16,7 @@ use ccgate_chain::evm::{
 use ccgate_engine::mode::Mode;
 use ccgate_ledger::{
     Amount, AssetStatus, Chain, ChainCode, ChainFamily, Coin, CoinId, Decimal, Precision,
-    PriceTable, Registry, Token, TokenId,
+    PriceTable, Registry, Token, TokenId, derived_numeric_id,
 };
 use ccgate_pricefeed::HttpPriceFeedConfig;
 use serde::Deserialize;
@@ -165,6 +165,9 @@ struct ChainSection {
 #[serde(deny_unknown_fields)]
 struct CoinSection {
     id: String,
+    /// The v2 `coinId`; by default the replaced built-in coin's, else one
+    /// derived from the symbol (docs/decisions.md §13).
+    numeric_id: Option<u64>,
     symbol: String,
     name: String,
     precision: u8,
@@ -320,7 +323,7 @@ impl Settings {
         let mut seen_coins = BTreeSet::new();
         for (index, section) in sections.iter().enumerate() {
             let key = format!("coins[{index}]");
-            let (coin, price) =
+            let (mut coin, price) =
                 coin_from(section).map_err(|(k, p)| fail(format!("{key}{k}"), p))?;
             if !seen_coins.insert(coin.id.as_str().to_owned()) {
                 return Err(fail(
@@ -332,7 +335,12 @@ impl Settings {
                 prices.insert(coin.id.clone(), price);
             }
             match coins.iter_mut().find(|c| c.id == coin.id) {
-                Some(existing) => *existing = coin,
+                Some(existing) => {
+                    if section.numeric_id.is_none() {
+                        coin.numeric_id = existing.numeric_id;
+                    }
+                    *existing = coin;
+                }
                 None => coins.push(coin),
             }
         }
@@ -783,12 +791,17 @@ fn devnet_coin_of(coin: &Coin, tokens: Vec<Token>) -> Coin {
         .collect();
     Coin {
         id,
+        numeric_id: coin.numeric_id + DEVNET_NUMERIC_ID_OFFSET,
         symbol,
         name: format!("{} (devnet)", coin.name),
         tokens,
         ..coin.clone()
     }
 }
+
+/// A devnet coin's v2 `coinId` is its live coin's plus this, above every
+/// number CCPayment or [`ccgate_ledger::NUMERIC_IDS_DERIVED`] gives out.
+pub const DEVNET_NUMERIC_ID_OFFSET: u64 = 10_000_000;
 
 /// What a devnet coin's symbol ends with.
 pub const DEVNET_COIN_SUFFIX: &str = "-DEVNET";
@@ -935,6 +948,9 @@ fn coin_from(section: &CoinSection) -> Result<(Coin, Option<Decimal>), (String, 
     Ok((
         Coin {
             id: coin_id,
+            numeric_id: section
+                .numeric_id
+                .unwrap_or_else(|| derived_numeric_id(&section.symbol)),
             symbol: section.symbol.clone(),
             name: section.name.clone(),
             logo,

@@ -43,6 +43,8 @@ mod sandbox;
 mod sandbox_faults;
 #[path = "e2e/snapshots.rs"]
 mod snapshots;
+#[path = "e2e/v2.rs"]
+mod v2;
 #[path = "e2e/withdrawals.rs"]
 mod withdrawals;
 

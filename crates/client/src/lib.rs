@@ -42,6 +42,7 @@
 //! ```
 
 mod calls;
+mod v2;
 #[cfg(feature = "axum")]
 mod extract;
 mod webhook;
@@ -56,6 +57,7 @@ use serde::{Deserialize, Serialize};
 pub use calls::{BillInfoItem, CheckoutUrl, CreateOrder, Withdraw};
 #[cfg(feature = "axum")]
 pub use extract::{VerifiedWebhook, WEBHOOK_WINDOW_SECS_DEFAULT, WebhookKeys};
+pub use v2::V2Client;
 pub use webhook::{Webhook, WebhookError, WebhookHeaders, verify_webhook};
 
 /// How long a request may take unless set otherwise.

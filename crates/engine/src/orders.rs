@@ -256,6 +256,11 @@ impl Orders {
         }
     }
 
+    /// Units of each fiat currency per USD, by ISO code.
+    pub fn fiat_rates(&self) -> &BTreeMap<String, Decimal> {
+        &self.fiat_rates
+    }
+
     /// `bill/create`: a new order with its own address, or the same order
     /// again for a repeated identical request.
     pub async fn create_native(

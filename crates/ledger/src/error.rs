@@ -33,6 +33,10 @@ pub enum LedgerError {
     TokenOnUnknownChain { id: String, chain: String },
     #[error("coin id {id} is listed twice")]
     DuplicateCoinId { id: String },
+    #[error(
+        "coin {symbol} has v2 coinId {numeric_id}, which is 0 or another coin's; set numeric_id to a free number"
+    )]
+    DuplicateNumericCoinId { numeric_id: u64, symbol: String },
     #[error("token id {id} is listed twice")]
     DuplicateTokenId { id: String },
     #[error("token id {id} is already the id of a different coin")]

@@ -41,5 +41,7 @@ pub use journal::{
     Account, AccountBalance, BalanceRule, Books, Direction, JournalEntry, MerchantId, Posting,
 };
 pub use registry::{
-    AssetStatus, Chain, ChainCode, ChainFamily, Coin, CoinId, PriceTable, Registry, Token, TokenId,
+    AssetStatus, Chain, ChainCode, ChainFamily, Coin, CoinId, FIAT_IDS_DERIVED_FROM,
+    NUMERIC_IDS_DERIVED, PriceTable, Registry, Token, TokenId, derived_numeric_id,
+    fiat_numeric_id,
 };

@@ -119,6 +119,9 @@ impl Chain {
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct Coin {
     pub id: CoinId,
+    /// The v2 dialect's `coinId`: CCPayment's number where it is known, one
+    /// from [`NUMERIC_IDS_DERIVED`] otherwise (docs/decisions.md §13).
+    pub numeric_id: u64,
     pub symbol: String,
     pub name: String,
     pub logo: String,
@@ -136,6 +139,7 @@ pub struct Registry {
     chains: Vec<Chain>,
     coins: Vec<Coin>,
     by_coin_id: BTreeMap<String, usize>,
+    by_numeric_id: BTreeMap<u64, usize>,
     /// (coin index, token index within that coin)
     by_token_id: BTreeMap<String, (usize, usize)>,
     /// Upper-cased, because operators and merchants type `usdt` as often as `USDT`.
@@ -158,11 +162,18 @@ impl Registry {
             }
         }
         let mut by_coin_id = BTreeMap::new();
+        let mut by_numeric_id = BTreeMap::new();
         let mut by_symbol = BTreeMap::new();
         for (index, coin) in coins.iter().enumerate() {
             if by_coin_id.insert(coin.id.0.clone(), index).is_some() {
                 return Err(LedgerError::DuplicateCoinId {
                     id: coin.id.0.clone(),
+                });
+            }
+            if coin.numeric_id == 0 || by_numeric_id.insert(coin.numeric_id, index).is_some() {
+                return Err(LedgerError::DuplicateNumericCoinId {
+                    numeric_id: coin.numeric_id,
+                    symbol: coin.symbol.clone(),
                 });
             }
             if by_symbol
@@ -219,6 +230,7 @@ impl Registry {
             chains,
             coins,
             by_coin_id,
+            by_numeric_id,
             by_token_id,
             by_symbol,
         })
@@ -267,6 +279,11 @@ impl Registry {
             .or_else(|| self.token_by_id(id).map(|(coin, _)| coin))
     }
 
+    /// A coin by its v2 `coinId`.
+    pub fn coin_by_numeric_id(&self, numeric_id: u64) -> Option<&Coin> {
+        self.coins.get(*self.by_numeric_id.get(&numeric_id)?)
+    }
+
     pub fn coin_by_symbol(&self, symbol: &str) -> Option<&Coin> {
         let index = *self.by_symbol.get(&symbol.to_ascii_uppercase())?;
         self.coins.get(index)
@@ -286,6 +303,47 @@ impl Registry {
         Some((coin, coin.tokens.get(token_index)?))
     }
 }
+
+/// Where the v2 `coinId`s that CCPayment has not published are drawn from:
+/// `8_000_000 + (FNV-1a of the upper-case symbol mod 1_000_000)`, so a coin
+/// keeps its number across restarts and installations (docs/decisions.md §13).
+pub const NUMERIC_IDS_DERIVED: std::ops::Range<u64> = 8_000_000..9_000_000;
+
+/// The v2 `coinId` of a coin CCPayment has published no number for.
+pub fn derived_numeric_id(symbol: &str) -> u64 {
+    const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const FNV_PRIME: u64 = 0x0100_0000_01b3;
+    let hash = symbol
+        .to_ascii_uppercase()
+        .bytes()
+        .fold(FNV_OFFSET, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(FNV_PRIME)
+        });
+    let span = NUMERIC_IDS_DERIVED.end - NUMERIC_IDS_DERIVED.start;
+    NUMERIC_IDS_DERIVED.start + hash % span
+}
+
+/// The v2 `fiatId` of a currency: CCPayment's number where it is published
+/// (USD 1033, DKK 1022), else `9_000_000` plus the three letters read as a
+/// base-26 number (`AAA` = 0), so every ISO code has one stable id.
+pub fn fiat_numeric_id(code: &str) -> Option<u64> {
+    let upper = code.to_ascii_uppercase();
+    match upper.as_str() {
+        "USD" => return Some(1033),
+        "DKK" => return Some(1022),
+        _ => {}
+    }
+    if upper.len() != 3 || !upper.bytes().all(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    let letters = upper
+        .bytes()
+        .fold(0, |number, letter| number * 26 + u64::from(letter - b'A'));
+    Some(FIAT_IDS_DERIVED_FROM + letters)
+}
+
+/// The first `fiatId` derived from a currency's letters.
+pub const FIAT_IDS_DERIVED_FROM: u64 = 9_000_000;
 
 /// Exact USD price of each coin.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -456,7 +514,7 @@ fn icon(symbol: &str) -> String {
 }
 
 fn builtin_coin(
-    id: &str,
+    (id, numeric_id): (&str, u64),
     symbol: &str,
     name: &str,
     precision: u8,
@@ -489,6 +547,7 @@ fn builtin_coin(
         .collect::<Result<_, LedgerError>>()?;
     Ok(Coin {
         id: CoinId::new(id),
+        numeric_id,
         symbol: symbol.to_owned(),
         name: name.to_owned(),
         logo: icon(symbol),
@@ -505,7 +564,7 @@ fn builtin_coins() -> Result<Vec<Coin>, LedgerError> {
     Ok(vec![
         // The BTC token reuses the coin id: CCPayment's own examples pass it as a token_id.
         builtin_coin(
-            BTC_COIN,
+            (BTC_COIN, derived_numeric_id("BTC")),
             "BTC",
             "Bitcoin",
             8,
@@ -513,7 +572,7 @@ fn builtin_coins() -> Result<Vec<Coin>, LedgerError> {
             vec![(BTC_COIN, BITCOIN, "BTC", "BTC", 8, "0.0001")],
         )?,
         builtin_coin(
-            ETH_COIN,
+            (ETH_COIN, derived_numeric_id("ETH")),
             "ETH",
             "Ethereum",
             18,
@@ -528,7 +587,7 @@ fn builtin_coins() -> Result<Vec<Coin>, LedgerError> {
             )],
         )?,
         builtin_coin(
-            USDT_COIN,
+            (USDT_COIN, 1280),
             "USDT",
             "Tether USD",
             18,
@@ -569,7 +628,7 @@ fn builtin_coins() -> Result<Vec<Coin>, LedgerError> {
             ],
         )?,
         builtin_coin(
-            USDC_COIN,
+            (USDC_COIN, 1282),
             "USDC",
             "USD Coin",
             6,
@@ -594,7 +653,7 @@ fn builtin_coins() -> Result<Vec<Coin>, LedgerError> {
             ],
         )?,
         builtin_coin(
-            TRX_COIN,
+            (TRX_COIN, 1482),
             "TRX",
             "Tron",
             6,
@@ -609,7 +668,7 @@ fn builtin_coins() -> Result<Vec<Coin>, LedgerError> {
             )],
         )?,
         builtin_coin(
-            BNB_COIN,
+            (BNB_COIN, derived_numeric_id("BNB")),
             "BNB",
             "BNB",
             18,
@@ -624,7 +683,7 @@ fn builtin_coins() -> Result<Vec<Coin>, LedgerError> {
             )],
         )?,
         builtin_coin(
-            MATIC_COIN,
+            (MATIC_COIN, 1329),
             "MATIC",
             "Polygon",
             18,
@@ -650,6 +709,7 @@ mod tests {
     fn coin(id: &str, symbol: &str, precision: u8, tokens: &[(&str, u8)]) -> Coin {
         Coin {
             id: CoinId::new(id),
+            numeric_id: derived_numeric_id(symbol),
             symbol: symbol.to_owned(),
             name: symbol.to_owned(),
             logo: String::new(),
@@ -705,6 +765,43 @@ mod tests {
             eth.explorer_tx("0xab").as_deref(),
             Some("https://etherscan.io/tx/0xab")
         );
+    }
+
+    #[test]
+    fn coins_carry_ccpayments_v2_numbers_where_published_and_stable_derived_ones_elsewhere() {
+        let registry = Registry::builtin();
+        for (symbol, number) in [("USDT", 1280), ("USDC", 1282), ("TRX", 1482), ("MATIC", 1329)] {
+            let coin = registry.coin_by_numeric_id(number).unwrap();
+            assert_eq!(coin.symbol, symbol);
+        }
+        for symbol in ["BTC", "ETH", "BNB"] {
+            let number = registry.coin_by_symbol(symbol).unwrap().numeric_id;
+            assert!(NUMERIC_IDS_DERIVED.contains(&number), "{symbol} {number}");
+            assert_eq!(number, derived_numeric_id(&symbol.to_ascii_lowercase()));
+        }
+        let mut twin = coin("b", "TWIN", 6, &[("b-eth", 6)]);
+        twin.numeric_id = 1280;
+        let mut coins = builtin_coins().unwrap();
+        coins.push(twin);
+        check(
+            coins,
+            LedgerError::DuplicateNumericCoinId {
+                numeric_id: 1280,
+                symbol: "TWIN".into(),
+            },
+        );
+    }
+
+    #[test]
+    fn fiat_ids_are_ccpayments_where_published_and_spelled_out_elsewhere() {
+        assert_eq!(fiat_numeric_id("USD"), Some(1033));
+        assert_eq!(fiat_numeric_id("dkk"), Some(1022));
+        assert_eq!(fiat_numeric_id("AAA"), Some(FIAT_IDS_DERIVED_FROM));
+        assert_eq!(fiat_numeric_id("AAB"), Some(FIAT_IDS_DERIVED_FROM + 1));
+        assert_eq!(fiat_numeric_id("ZZZ"), Some(FIAT_IDS_DERIVED_FROM + 26 * 26 * 26 - 1));
+        assert_eq!(fiat_numeric_id("EUR"), fiat_numeric_id("eur"));
+        assert_eq!(fiat_numeric_id("EURO"), None);
+        assert_eq!(fiat_numeric_id("E1R"), None);
     }
 
     #[test]

@@ -57,7 +57,7 @@ pub async fn v1_pipeline(State(state): State<AppState>, request: Request, next: 
     sign_response(&credentials, response).await
 }
 
-async fn read_body(body: Body, headers: &HeaderMap, limit_bytes: usize) -> Result<Bytes, Failure> {
+pub(crate) async fn read_body(body: Body, headers: &HeaderMap, limit_bytes: usize) -> Result<Bytes, Failure> {
     let too_large = Failure::BodyTooLarge { limit_bytes };
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -96,7 +96,7 @@ async fn drain(mut body: Body, mut seen: usize) {
 }
 
 /// A header's value as text; an empty or absent header counts as missing.
-fn header_text<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, Failure> {
+pub(crate) fn header_text<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, Failure> {
     match headers.get(name) {
         None => Err(Failure::HeaderMissing(name_for_humans(name))),
         Some(value) if value.is_empty() => Err(Failure::HeaderMissing(name_for_humans(name))),
@@ -114,7 +114,7 @@ fn name_for_humans(name: &'static str) -> &'static str {
     }
 }
 
-async fn find_merchant(
+pub(crate) async fn find_merchant(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<MerchantCredentials, Failure> {
@@ -187,7 +187,7 @@ async fn sign_response(credentials: &MerchantCredentials, response: Response) ->
 
 /// Timestamps are checked against the real clock, also in the sandbox, whose
 /// virtual clock moves business time only (decisions §1).
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))

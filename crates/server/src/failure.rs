@@ -6,6 +6,7 @@ use std::any::Any;
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use ccgate_api::v2::V2Code;
 use ccgate_api::{Code, RequestError, error_body};
 use ccgate_chain::ChainError;
 use ccgate_engine::EngineError;
@@ -35,7 +36,7 @@ pub enum Failure {
     ResendLimited { per_minute: u32, per_day: u32 },
     #[error("no endpoint at {0}")]
     RouteNotFound(String),
-    #[error("{0} is not allowed here; every v1 endpoint is POST")]
+    #[error("{0} is not allowed here; every API endpoint is POST")]
     MethodNotAllowed(String),
     #[error(transparent)]
     Request(#[from] RequestError),
@@ -177,6 +178,19 @@ impl Failure {
         }
     }
 
+    /// The v2 code (v2 spec §1.9): v1's meaning carried over, where v2
+    /// draws a finer line than v1 the failure itself decides.
+    pub fn v2_code(&self) -> V2Code {
+        match self {
+            Failure::AppIdDisabled => V2Code::MerchantDisabled,
+            Failure::Request(RequestError::TimestampNotANumber) => V2Code::HeaderInvalidArgument,
+            Failure::Engine(EngineError::ValidityOutOfRange { .. }) => V2Code::ExpiredAtTooMax,
+            Failure::Engine(EngineError::CheckoutExpired) => V2Code::OrderExpired,
+            Failure::Price(_) | Failure::Engine(EngineError::Price(_)) => V2Code::AbnormalCoinPrice,
+            other => v2_code_of(other.code()),
+        }
+    }
+
     fn http_status(&self) -> StatusCode {
         match self {
             Failure::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -195,6 +209,36 @@ impl Failure {
     }
 }
 
+/// What each v1 code means in v2; every code named, so a new one does not
+/// compile until it has its v2 counterpart.
+fn v2_code_of(code: Code) -> V2Code {
+    match code {
+        Code::Success => V2Code::Success,
+        Code::HeaderMissing => V2Code::HeaderInvalidArgument,
+        Code::AppIdNotFound => V2Code::MerchantNotFound,
+        Code::SignatureInvalid => V2Code::VerifySignFailed,
+        Code::TimestampExpired => V2Code::ReqExpired,
+        // An unknown path is 11000 with HTTP 404 (v2 spec §1.1).
+        Code::InvalidJson
+        | Code::ParamInvalid
+        | Code::BodyTooLarge
+        | Code::NotFound
+        | Code::CurrencyNotSupported
+        | Code::AmountInvalid => V2Code::InvalidArgument,
+        Code::RateLimited => V2Code::RateLimit,
+        Code::CoinNotFound => V2Code::InvalidCoin,
+        Code::CoinSuspended => V2Code::AbnormalCoinStatus,
+        Code::ChainNotSupported => V2Code::InvalidChain,
+        Code::DuplicateMerchantOrderId => V2Code::OrderDuplicate,
+        Code::OrderNotFound | Code::ToUserNotFound => V2Code::NotFound,
+        Code::AddressLimitReached => V2Code::PaymentAddressNumTooMuch,
+        Code::InsufficientBalance => V2Code::BalanceInsufficient,
+        Code::AddressInvalid => V2Code::WithdrawAddrFormat,
+        Code::MemoRequired => V2Code::AddressEmptyMemo,
+        Code::ServiceError => V2Code::Internal,
+    }
+}
+
 fn truncate(text: &str) -> String {
     text.chars().take(ECHO_CHARS_MAX).collect()
 }
@@ -210,9 +254,44 @@ pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     response
 }
 
-/// The v1 code an answer carries, kept beside it for the request metrics.
+/// The code an answer carries (in its dialect's numbering), kept beside it
+/// for the request metrics.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct AnsweredCode(pub Code);
+pub(crate) struct AnsweredCode(pub u32);
+
+impl Failure {
+    /// The answer in the v2 dialect: HTTP 200 for everything that reached
+    /// the API (v2 spec §1.6), the envelope with `data: {}`, unsigned.
+    pub(crate) fn into_v2_response(self) -> Response {
+        let code = self.v2_code();
+        if code == V2Code::Internal {
+            tracing::error!(error = %self, "answer internal error");
+        }
+        let status = match &self {
+            Failure::RouteNotFound(_) => StatusCode::NOT_FOUND,
+            Failure::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Failure::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::OK,
+        };
+        let message = match code {
+            V2Code::Internal => code.default_msg().to_owned(),
+            _ => self.to_string(),
+        };
+        let mut response = json_response(status, ccgate_api::v2::error_body(code, &message));
+        response.extensions_mut().insert(AnsweredCode(code.number()));
+        response
+    }
+
+    /// The answer in the dialect of the path asked for, for refusals made
+    /// before a dialect's pipeline runs (rate limit, unknown path, method).
+    pub(crate) fn into_response_for(self, path: &str) -> Response {
+        if path.starts_with(crate::v2::PATH_PREFIX) {
+            self.into_v2_response()
+        } else {
+            self.into_response()
+        }
+    }
+}
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
@@ -221,7 +300,9 @@ impl IntoResponse for Failure {
         }
         let mut response =
             json_response(self.http_status(), error_body(self.code(), &self.message()));
-        response.extensions_mut().insert(AnsweredCode(self.code()));
+        response
+            .extensions_mut()
+            .insert(AnsweredCode(self.code().number()));
         response
     }
 }

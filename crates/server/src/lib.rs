@@ -17,6 +17,7 @@ mod metrics;
 pub mod openapi;
 mod rate_limit;
 mod routes;
+pub mod v2;
 
 use std::sync::Arc;
 
@@ -195,10 +196,24 @@ pub fn router(state: AppState) -> Router {
         ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            metrics::record_v1_request,
+            metrics::record_request,
+        ));
+    let v2 = v2::routes()
+        .into_iter()
+        .fold(Router::new(), |router, (endpoint, handler)| {
+            router.route(&format!("{}{endpoint}", v2::PATH_PREFIX), handler)
+        })
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            v2::pipeline,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record_request,
         ));
     let mut app = Router::new()
         .merge(v1)
+        .merge(v2)
         .route("/", get(routes::home::home))
         .route("/healthz", get(routes::health::healthz))
         .route("/openapi.json", get(routes::docs::openapi_json))

@@ -127,20 +127,20 @@ impl Default for Metrics {
     }
 }
 
-/// Counts and times every v1 request; sits outside the v1 pipeline so refused
-/// signatures are counted too.
-pub async fn record_v1_request(
+/// Counts and times every API request of either dialect; sits outside the
+/// dialect's pipeline so refused signatures are counted too.
+pub async fn record_request(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
-    let endpoint = v1_endpoint_label(request.uri().path());
+    let endpoint = endpoint_label(request.uri().path());
     let started = Instant::now();
     let response = next.run(request).await;
     let code = response
         .extensions()
         .get::<AnsweredCode>()
-        .map_or(Code::ServiceError, |answered| answered.0);
+        .map_or(Code::ServiceError.number(), |answered| answered.0);
     state
         .metrics
         .request_seconds
@@ -151,25 +151,28 @@ pub async fn record_v1_request(
         .requests
         .get_or_create(&RequestLabels {
             endpoint,
-            code: code.number(),
+            code,
         })
         .inc();
     response
 }
 
-/// The v1 endpoints' paths, from the route table, once: the labels a
+/// Both dialects' endpoint paths, from the route tables, once: the labels a
 /// request's metrics take without an allocation.
-static V1_PATHS: LazyLock<Vec<String>> = LazyLock::new(|| {
-    crate::v1_routes()
+static API_PATHS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    let v1 = crate::v1_routes()
         .into_iter()
-        .map(|(endpoint, _)| format!("/ccpayment/v1/{endpoint}"))
-        .collect()
+        .map(|(endpoint, _)| format!("/ccpayment/v1/{endpoint}"));
+    let v2 = crate::v2::routes()
+        .into_iter()
+        .map(|(endpoint, _)| format!("{}{endpoint}", crate::v2::PATH_PREFIX));
+    v1.chain(v2).collect()
 });
 
-/// The label of the v1 endpoint at `path` (a route layer only sees matched
-/// routes, so it is one of the table's).
-fn v1_endpoint_label(path: &str) -> &'static str {
-    V1_PATHS
+/// The label of the endpoint at `path` (a route layer only sees matched
+/// routes, so it is one of the tables').
+fn endpoint_label(path: &str) -> &'static str {
+    API_PATHS
         .iter()
         .find(|known| known.as_str() == path)
         .map_or("other", String::as_str)

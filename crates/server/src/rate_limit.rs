@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use crate::client_ip::{TrustedProxies, client_ip};
 use crate::failure::Failure;
@@ -100,7 +100,7 @@ pub async fn limit_by_source(
         Some(ip) if !limit.try_acquire(ip, Instant::now()) => Failure::RateLimited {
             per_sec: limit.per_sec,
         }
-        .into_response(),
+        .into_response_for(request.uri().path()),
         _ => next.run(request).await,
     }
 }

@@ -320,6 +320,35 @@ impl Gateway {
         self.raw_request("POST", path, &headers, body)
     }
 
+    /// A v2 call (`/ccpayment/v2/{endpoint}`) signed as every v2 SDK signs:
+    /// HMAC-SHA256 over `Appid + Timestamp + body`, over the exact bytes.
+    pub fn post_v2(&self, merchant: &Merchant, endpoint: &str, body: &[u8]) -> HttpResponse {
+        self.post_v2_as(merchant, "HTTP/1.1", endpoint, body)
+    }
+
+    /// [`Gateway::post_v2`] in the given HTTP version.
+    pub fn post_v2_as(
+        &self,
+        merchant: &Merchant,
+        version: &str,
+        endpoint: &str,
+        body: &[u8],
+    ) -> HttpResponse {
+        let timestamp = now().to_string();
+        let sign =
+            ccgate_api::v2::sign::sign(&merchant.app_id, &merchant.app_secret, &timestamp, body);
+        let length = body.len().to_string();
+        let headers = [
+            ("Content-Length", length.as_str()),
+            ("Content-Type", "application/json"),
+            ("Appid", merchant.app_id.as_str()),
+            ("Timestamp", timestamp.as_str()),
+            ("Sign", sign.as_str()),
+        ];
+        let path = format!("/ccpayment/v2/{endpoint}");
+        send_as(self.address, version, "POST", &path, &headers, body)
+    }
+
     /// Sends `merchant`'s webhooks to `url` (`ccgate merchant set-webhook`).
     pub fn set_webhook(&self, merchant: &Merchant, url: &str) {
         self.cli_ok(&[
@@ -448,11 +477,23 @@ fn send_to(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> HttpResponse {
+    send_as(address, "HTTP/1.1", method, path, headers, body)
+}
+
+/// [`send_to`] in the given HTTP version (`HTTP/1.0`, as WordPress sends).
+fn send_as(
+    address: SocketAddr,
+    version: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpResponse {
     let mut stream = TcpStream::connect(address).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    let mut head = format!("{method} {path} {version}\r\nConnection: close\r\n");
     if !headers
         .iter()
         .any(|(name, _)| name.eq_ignore_ascii_case("host"))

@@ -19,12 +19,12 @@ use ccgate_ledger::{Coin, CoinId, Registry, Token, TokenId};
 
 use crate::failure::{AnsweredCode, Failure, json_response};
 
-pub async fn not_found(uri: Uri) -> Failure {
-    Failure::RouteNotFound(uri.path().chars().take(200).collect())
+pub async fn not_found(uri: Uri) -> Response {
+    Failure::RouteNotFound(uri.path().chars().take(200).collect()).into_response_for(uri.path())
 }
 
-pub async fn method_not_allowed(method: Method) -> Failure {
-    Failure::MethodNotAllowed(method.to_string())
+pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    Failure::MethodNotAllowed(method.to_string()).into_response_for(uri.path())
 }
 
 /// The network a request names: a token id, or (decisions §4) a coin id when
@@ -52,6 +52,6 @@ pub fn success<T: serde::Serialize>(data: &T) -> Result<Response, Failure> {
     let mut response = json_response(StatusCode::OK, body);
     response
         .extensions_mut()
-        .insert(AnsweredCode(ccgate_api::Code::Success));
+        .insert(AnsweredCode(ccgate_api::Code::Success.number()));
     Ok(response)
 }

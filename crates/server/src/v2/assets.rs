@@ -1,0 +1,53 @@
+//! `getAppCoinAssetList` and `getAppCoinAsset` (v2 spec §2.2): the merchant's
+//! balances, the same figures v1's `assets` answers.
+
+use axum::Extension;
+use axum::extract::State;
+use ccgate_api::v2::coins::{AssetEntity, AssetList, CoinRequest, OneAsset};
+use ccgate_api::v2::fields;
+use ccgate_ledger::{Amount, Coin};
+
+use super::V2Result;
+use super::coins::coin_by_number;
+use crate::AppState;
+use crate::auth::{Authenticated, RawBody};
+use crate::routes::assets::available_balances;
+use crate::routes::success;
+
+fn entity(coin: &Coin, available: Amount) -> AssetEntity {
+    AssetEntity {
+        coin_id: coin.numeric_id,
+        coin_symbol: coin.symbol.clone(),
+        available: available.to_decimal_string(coin.precision),
+    }
+}
+
+/// Every coin the merchant holds a balance of.
+pub async fn asset_list(
+    State(state): State<AppState>,
+    Extension(Authenticated(merchant)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    fields(&body)?;
+    let assets = available_balances(&state, &merchant.app_id, None)
+        .await?
+        .into_iter()
+        .map(|(coin, available)| entity(coin, available))
+        .collect();
+    Ok(success(&AssetList { assets })?)
+}
+
+/// One coin's balance, `"0"` when none is held.
+pub async fn asset(
+    State(state): State<AppState>,
+    Extension(Authenticated(merchant)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    let request = CoinRequest::from_fields(&fields(&body)?)?;
+    let coin = coin_by_number(&state.registry, request.coin_id)?;
+    let balances = available_balances(&state, &merchant.app_id, Some(coin)).await?;
+    let available = balances.first().map_or(Amount::ZERO, |(_, value)| *value);
+    Ok(success(&OneAsset {
+        asset: entity(coin, available),
+    })?)
+}

@@ -1,0 +1,125 @@
+//! The v2 dialect at `/ccpayment/v2/<name>` (v2 spec §1): the same merchants,
+//! secrets, ledger and engine as v1, another envelope and signature. The
+//! pipeline reads the body within the limit, authenticates
+//! `Appid`/`Timestamp`/`Sign` (HMAC-SHA256 over `Appid + Timestamp + body`)
+//! over those exact bytes and hands the handler the bytes and the merchant.
+//! Answers are not signed (no v2 client reads a response signature), and
+//! every failure answers v2's envelope, HTTP 200, through
+//! [`Failure::into_v2_response`] — the one place a failure becomes a v2 code.
+
+mod assets;
+mod coins;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, post};
+use ccgate_api::RequestError;
+use ccgate_chain::ChainError;
+use ccgate_engine::EngineError;
+use ccgate_pricefeed::PriceError;
+use ccgate_store::{MerchantCredentials, StoreError};
+use secrecy::ExposeSecret;
+
+use crate::AppState;
+use crate::auth::{Authenticated, RawBody, find_merchant, header_text, read_body, unix_now};
+use crate::failure::Failure;
+
+/// Where the v2 endpoints live.
+pub const PATH_PREFIX: &str = "/ccpayment/v2/";
+
+/// Every v2 endpoint (the path after [`PATH_PREFIX`]) and its handler: the
+/// router is built from this table, and the metrics take their labels from it.
+pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("getCoinList", post(coins::coin_list)),
+        ("getCoin", post(coins::coin)),
+        ("getCoinUSDTPrice", post(coins::usdt_prices)),
+        ("getFiatList", post(coins::fiat_list)),
+        ("getChainList", post(coins::chain_list)),
+        ("all/chain", post(coins::all_chains)),
+        ("getMainCoinList", post(coins::main_coin_list)),
+        (
+            "checkWithdrawalAddressValidity",
+            post(coins::address_validity),
+        ),
+        ("getCwalletUserId", post(coins::cwallet_user)),
+        ("getAppCoinAssetList", post(assets::asset_list)),
+        ("getAppCoinAsset", post(assets::asset)),
+    ]
+}
+
+/// A failure answered in the v2 envelope. Handlers return it so that `?`
+/// works on every crate's error, as `Failure` does for v1.
+#[derive(Debug)]
+pub struct V2Failure(pub Failure);
+
+impl IntoResponse for V2Failure {
+    fn into_response(self) -> Response {
+        self.0.into_v2_response()
+    }
+}
+
+macro_rules! v2_failure_from {
+    ($($error:ty),*) => {
+        $(impl From<$error> for V2Failure {
+            fn from(error: $error) -> V2Failure {
+                V2Failure(Failure::from(error))
+            }
+        })*
+    };
+}
+
+v2_failure_from!(
+    Failure,
+    RequestError,
+    EngineError,
+    StoreError,
+    ChainError,
+    PriceError
+);
+
+/// What a v2 handler answers.
+pub type V2Result = Result<Response, V2Failure>;
+
+pub async fn pipeline(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let authenticated = async {
+        let bytes = read_body(body, &parts.headers, state.config.body_limit_bytes).await?;
+        let credentials = find_merchant(&state, &parts.headers).await?;
+        check_signature(&parts.headers, &credentials, &bytes)?;
+        Ok::<_, Failure>((credentials, bytes))
+    };
+    match authenticated.await {
+        Ok((credentials, bytes)) => {
+            parts.extensions.insert(Authenticated(credentials));
+            parts.extensions.insert(RawBody(bytes));
+            next.run(Request::from_parts(parts, Body::empty())).await
+        }
+        Err(failure) => failure.into_v2_response(),
+    }
+}
+
+fn check_signature(
+    headers: &HeaderMap,
+    credentials: &MerchantCredentials,
+    body: &[u8],
+) -> Result<(), Failure> {
+    let timestamp = header_text(headers, "timestamp")?;
+    ccgate_api::v2::sign::check_timestamp(timestamp, unix_now())?;
+    let provided = header_text(headers, "sign")?;
+    let verified = ccgate_api::v2::sign::verify(
+        credentials.app_id.as_str(),
+        credentials.app_secret.expose_secret(),
+        timestamp.trim(),
+        body,
+        provided,
+    );
+    if verified {
+        Ok(())
+    } else {
+        Err(Failure::SignatureInvalid)
+    }
+}

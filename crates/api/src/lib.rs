@@ -15,8 +15,8 @@ pub mod orders;
 pub mod request;
 pub mod resources;
 pub mod sign;
-pub mod webhooks;
 pub mod v2;
+pub mod webhooks;
 pub mod withdrawals;
 
 pub use code::Code;

@@ -179,7 +179,11 @@ impl Fields {
 
     /// An optional array of whole numbers (each a number or digits in a
     /// string) of at most `max_len`; absent or `null` is empty.
-    pub fn number_list(&self, name: &'static str, max_len: usize) -> Result<Vec<u64>, RequestError> {
+    pub fn number_list(
+        &self,
+        name: &'static str,
+        max_len: usize,
+    ) -> Result<Vec<u64>, RequestError> {
         let wrong = RequestError::FieldType {
             field: name,
             expected: "an array of positive whole numbers",
@@ -209,7 +213,10 @@ impl Fields {
     /// (v2 spec §1.5 asks for leniency to numbers). A number with a fraction
     /// is refused: the JSON parser would hold it as a float, and money never
     /// passes through a float. The caller checks the text against the coin.
-    pub fn optional_decimal_text(&self, name: &'static str) -> Result<Option<String>, RequestError> {
+    pub fn optional_decimal_text(
+        &self,
+        name: &'static str,
+    ) -> Result<Option<String>, RequestError> {
         match self.0.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if s.is_empty() => Ok(None),

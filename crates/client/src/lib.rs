@@ -42,9 +42,9 @@
 //! ```
 
 mod calls;
-mod v2;
 #[cfg(feature = "axum")]
 mod extract;
+mod v2;
 mod webhook;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -6,7 +6,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{ATTEMPTS_MAX, ClientError, Envelope, RETRY_PAUSE, RawAnswer, TIMEOUT_DEFAULT, unix_now};
+use crate::{
+    ATTEMPTS_MAX, ClientError, Envelope, RETRY_PAUSE, RawAnswer, TIMEOUT_DEFAULT, unix_now,
+};
 
 /// A v2 signed-request client. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -35,7 +37,9 @@ impl V2Client {
             base_url: base_url.trim_end_matches('/').to_owned(),
             app_id: app_id.into(),
             app_secret: SecretString::from(app_secret.into()),
-            http: reqwest::Client::builder().timeout(TIMEOUT_DEFAULT).build()?,
+            http: reqwest::Client::builder()
+                .timeout(TIMEOUT_DEFAULT)
+                .build()?,
         })
     }
 

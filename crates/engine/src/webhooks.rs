@@ -17,7 +17,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ccgate_api::sign;
 use ccgate_ledger::MerchantId;
 use ccgate_store::{
-    DepositStore, OutboxStore, OutboxWebhook, SandboxStore, Store, WebhookAttempt, WebhookNext,
+    DepositStore, OutboxStore, OutboxWebhook, SandboxStore, Store, WebhookAttempt, WebhookDialect,
+    WebhookNext,
 };
 use secrecy::ExposeSecret;
 use tokio::sync::{Notify, broadcast, oneshot, watch};
@@ -428,6 +429,7 @@ impl WebhookSender {
             app_id: app_id.clone(),
             record_id: String::new(),
             order_type: "ping".to_owned(),
+            dialect: WebhookDialect::V1,
             url: None,
             payload: payload.clone(),
             attempts: 0,
@@ -758,7 +760,11 @@ impl WebhookSender {
         } else {
             webhook.payload.clone().into_bytes()
         };
-        let signature = sign::sign(
+        let sign = match webhook.dialect {
+            WebhookDialect::V1 => sign::sign,
+            WebhookDialect::V2 => ccgate_api::v2::sign::sign,
+        };
+        let signature = sign(
             credentials.app_id.as_str(),
             credentials.app_secret.expose_secret(),
             &timestamp,

@@ -459,6 +459,7 @@ impl Withdrawals {
                 merchant_order_id: order_merchant_id,
             })?;
             return Ok(NewWebhook {
+                dialect: ccgate_store::WebhookDialect::V1,
                 app_id: withdrawal.app_id.clone(),
                 record_id: withdrawal.record_id.clone(),
                 order_type: REFUND,
@@ -488,6 +489,7 @@ impl Withdrawals {
             merchant_pays_fee: withdrawal.merchant_pays_fee,
         })?;
         Ok(NewWebhook {
+            dialect: ccgate_store::WebhookDialect::V1,
             app_id: withdrawal.app_id.clone(),
             record_id: withdrawal.record_id.clone(),
             order_type: API_WITHDRAWAL,

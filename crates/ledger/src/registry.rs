@@ -770,7 +770,12 @@ mod tests {
     #[test]
     fn coins_carry_ccpayments_v2_numbers_where_published_and_stable_derived_ones_elsewhere() {
         let registry = Registry::builtin();
-        for (symbol, number) in [("USDT", 1280), ("USDC", 1282), ("TRX", 1482), ("MATIC", 1329)] {
+        for (symbol, number) in [
+            ("USDT", 1280),
+            ("USDC", 1282),
+            ("TRX", 1482),
+            ("MATIC", 1329),
+        ] {
             let coin = registry.coin_by_numeric_id(number).unwrap();
             assert_eq!(coin.symbol, symbol);
         }
@@ -798,7 +803,10 @@ mod tests {
         assert_eq!(fiat_numeric_id("dkk"), Some(1022));
         assert_eq!(fiat_numeric_id("AAA"), Some(FIAT_IDS_DERIVED_FROM));
         assert_eq!(fiat_numeric_id("AAB"), Some(FIAT_IDS_DERIVED_FROM + 1));
-        assert_eq!(fiat_numeric_id("ZZZ"), Some(FIAT_IDS_DERIVED_FROM + 26 * 26 * 26 - 1));
+        assert_eq!(
+            fiat_numeric_id("ZZZ"),
+            Some(FIAT_IDS_DERIVED_FROM + 26 * 26 * 26 - 1)
+        );
         assert_eq!(fiat_numeric_id("EUR"), fiat_numeric_id("eur"));
         assert_eq!(fiat_numeric_id("EURO"), None);
         assert_eq!(fiat_numeric_id("E1R"), None);

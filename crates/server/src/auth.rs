@@ -57,7 +57,11 @@ pub async fn v1_pipeline(State(state): State<AppState>, request: Request, next: 
     sign_response(&credentials, response).await
 }
 
-pub(crate) async fn read_body(body: Body, headers: &HeaderMap, limit_bytes: usize) -> Result<Bytes, Failure> {
+pub(crate) async fn read_body(
+    body: Body,
+    headers: &HeaderMap,
+    limit_bytes: usize,
+) -> Result<Bytes, Failure> {
     let too_large = Failure::BodyTooLarge { limit_bytes };
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -96,7 +100,10 @@ async fn drain(mut body: Body, mut seen: usize) {
 }
 
 /// A header's value as text; an empty or absent header counts as missing.
-pub(crate) fn header_text<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, Failure> {
+pub(crate) fn header_text<'a>(
+    headers: &'a HeaderMap,
+    name: &'static str,
+) -> Result<&'a str, Failure> {
     match headers.get(name) {
         None => Err(Failure::HeaderMissing(name_for_humans(name))),
         Some(value) if value.is_empty() => Err(Failure::HeaderMissing(name_for_humans(name))),

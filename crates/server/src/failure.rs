@@ -278,7 +278,9 @@ impl Failure {
             _ => self.to_string(),
         };
         let mut response = json_response(status, ccgate_api::v2::error_body(code, &message));
-        response.extensions_mut().insert(AnsweredCode(code.number()));
+        response
+            .extensions_mut()
+            .insert(AnsweredCode(code.number()));
         response
     }
 

@@ -149,10 +149,7 @@ pub async fn record_request(
     state
         .metrics
         .requests
-        .get_or_create(&RequestLabels {
-            endpoint,
-            code,
-        })
+        .get_or_create(&RequestLabels { endpoint, code })
         .inc();
     response
 }

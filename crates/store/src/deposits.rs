@@ -165,12 +165,41 @@ pub struct SeenTransfer {
     pub amount: Amount,
 }
 
+/// The API dialect a webhook is written and signed in: the dialect of the
+/// object it reports (docs/decisions.md §13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum WebhookDialect {
+    /// Flat v1 bodies, signed `SHA256(Appid + AppSecret + Timestamp + body)`.
+    #[default]
+    V1,
+    /// `{"type","msg"}` bodies, signed `HMAC-SHA256(AppSecret, Appid + Timestamp + body)`.
+    V2,
+}
+
+impl WebhookDialect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookDialect::V1 => "v1",
+            WebhookDialect::V2 => "v2",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<WebhookDialect> {
+        match text {
+            "v1" => Some(WebhookDialect::V1),
+            "v2" => Some(WebhookDialect::V2),
+            _ => None,
+        }
+    }
+}
+
 /// A webhook to put in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewWebhook {
     pub app_id: MerchantId,
     pub record_id: String,
     pub order_type: &'static str,
+    pub dialect: WebhookDialect,
     /// `None`: the merchant's webhook URL at delivery time.
     pub url: Option<String>,
     pub payload: String,
@@ -184,6 +213,7 @@ pub struct OutboxWebhook {
     pub app_id: MerchantId,
     pub record_id: String,
     pub order_type: String,
+    pub dialect: WebhookDialect,
     pub url: Option<String>,
     pub payload: String,
     /// Attempts made before this one.

@@ -13,7 +13,7 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::deposits::{
     ChainTransfer, Checkout, DepositAddress, DepositCredit, MerchantSettings, Order, OrderPayment,
-    OutboxWebhook, WebhookAttempt, WebhookCounts, WebhookNext, WebhookRow,
+    OutboxWebhook, WebhookAttempt, WebhookCounts, WebhookDialect, WebhookNext, WebhookRow,
 };
 use crate::payouts::SignedPayout;
 use crate::reorgs::BlockLink;
@@ -382,6 +382,7 @@ pub(crate) fn claimed_from_rows(rows: &[impl Columns]) -> Result<Vec<OutboxWebho
                 app_id: MerchantId::new(row.text("app_id")?),
                 record_id: row.text("record_id")?,
                 order_type: row.text("order_type")?,
+                dialect: dialect_from(&row.text("dialect")?)?,
                 url: row.opt_text("url")?,
                 payload: row.text("payload")?,
                 attempts: to_u32(row.int("attempts")?, "attempts")?,
@@ -390,6 +391,11 @@ pub(crate) fn claimed_from_rows(rows: &[impl Columns]) -> Result<Vec<OutboxWebho
         .collect::<Result<Vec<_>, StoreError>>()?;
     claimed.sort_by_key(|webhook| webhook.id);
     Ok(claimed)
+}
+
+fn dialect_from(text: &str) -> Result<WebhookDialect, StoreError> {
+    WebhookDialect::parse(text)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown webhook dialect {text:?}")))
 }
 
 pub(crate) fn attempt_from_row(row: &impl Columns) -> Result<WebhookAttempt, StoreError> {

@@ -25,13 +25,14 @@ pub(crate) async fn insert_webhook(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO webhook_outbox
-             (app_id, record_id, order_type, url, payload, status, attempts,
+             (app_id, record_id, order_type, dialect, url, payload, status, attempts,
               next_attempt_at_ms, created_at_ms)
-         VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)",
     )
     .bind(webhook.app_id.as_str())
     .bind(&webhook.record_id)
     .bind(webhook.order_type)
+    .bind(webhook.dialect.as_str())
     .bind(&webhook.url)
     .bind(&webhook.payload)
     .bind(webhook.created_at_ms)
@@ -682,7 +683,7 @@ impl OutboxStore for SqliteStore {
                  WHERE ranked.nth + COALESCE(claims.held, 0) <= $4
                  ORDER BY ranked.next_attempt_at_ms, ranked.id
                  LIMIT $3)
-             RETURNING id, app_id, record_id, order_type, url, payload, attempts",
+             RETURNING id, app_id, record_id, order_type, dialect, url, payload, attempts",
         )
         .bind(now_ms.saturating_add(lease_ms))
         .bind(now_ms)

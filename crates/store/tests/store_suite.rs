@@ -499,6 +499,7 @@ fn move_units(from: Account, to: Account, units: u128) -> JournalEntry {
 
 fn webhook(app_id: &MerchantId, record_id: &str, order_type: &'static str) -> NewWebhook {
     NewWebhook {
+        dialect: ccgate_store::WebhookDialect::V1,
         app_id: app_id.clone(),
         record_id: record_id.to_owned(),
         order_type,
@@ -821,7 +822,11 @@ where
         token_id: TokenId::new("usdt-erc20"),
         amount: Amount::from_base_units(5),
     };
-    let processing = webhook(&merchant, "record-1", "Invoice");
+    // Written in v2: the dialect travels with the row to the sender.
+    let processing = NewWebhook {
+        dialect: ccgate_store::WebhookDialect::V2,
+        ..webhook(&merchant, "record-1", "Invoice")
+    };
     assert!(
         store
             .record_seen_transfer(&seen, Some(&processing))
@@ -930,6 +935,8 @@ where
     assert_eq!(claimed.len(), 2);
     assert!(claimed[0].id < claimed[1].id);
     assert_eq!(claimed[0].payload, processing.payload);
+    assert_eq!(claimed[0].dialect, ccgate_store::WebhookDialect::V2);
+    assert_eq!(claimed[1].dialect, ccgate_store::WebhookDialect::V1);
     assert_eq!(claimed[0].attempts, 0);
     assert!(
         store

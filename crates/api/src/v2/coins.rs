@@ -295,7 +295,11 @@ mod tests {
 
     #[test]
     fn coin_ids_come_as_numbers_or_digit_strings() {
-        for body in [r#"{"coinId":1280}"#, r#"{"coinId":"1280"}"#, r#"{"coinId": 1280}"#] {
+        for body in [
+            r#"{"coinId":1280}"#,
+            r#"{"coinId":"1280"}"#,
+            r#"{"coinId": 1280}"#,
+        ] {
             let request = CoinRequest::from_fields(&fields(body.as_bytes()).unwrap_or_default());
             assert_eq!(request, Ok(CoinRequest { coin_id: 1280 }), "{body}");
         }
@@ -316,9 +320,13 @@ mod tests {
 
     #[test]
     fn the_chain_filter_is_case_blind_and_empty_means_all() {
-        let all = ChainsRequest::from_fields(&Fields::default()).unwrap_or(ChainsRequest { chains: vec!["x".into()] });
+        let all = ChainsRequest::from_fields(&Fields::default()).unwrap_or(ChainsRequest {
+            chains: vec!["x".into()],
+        });
         assert!(all.wants("ETH"));
-        let some = ChainsRequest { chains: vec!["bsc".into()] };
+        let some = ChainsRequest {
+            chains: vec!["bsc".into()],
+        };
         assert!(some.wants("BSC"));
         assert!(!some.wants("ETH"));
     }

@@ -80,7 +80,11 @@ mod tests {
     #[test]
     fn errors_carry_an_object_for_data() {
         assert_eq!(
-            String::from_utf8(error_body(V2Code::VerifySignFailed, "the Sign header does not match")).unwrap_or_default(),
+            String::from_utf8(error_body(
+                V2Code::VerifySignFailed,
+                "the Sign header does not match"
+            ))
+            .unwrap_or_default(),
             r#"{"code":11005,"msg":"the Sign header does not match","reason":"VerifySignFailed","data":{}}"#
         );
     }

@@ -81,7 +81,13 @@ mod tests {
         let empty = sign("app", "1700000000", b"");
         assert_eq!(empty, sign("app1700000000", "", b""));
         assert!(verify("app", "Jefe", "1700000000", b"", &empty));
-        assert!(verify("app", "Jefe", "1700000000", b"", &empty.to_uppercase()));
+        assert!(verify(
+            "app",
+            "Jefe",
+            "1700000000",
+            b"",
+            &empty.to_uppercase()
+        ));
         assert!(!verify("app", "Jefe", "1700000000", b"{}", &empty));
         assert!(!verify("app", "Jefe", "1700000001", b"", &empty));
         assert!(!verify("app", "jefe", "1700000000", b"", &empty));
@@ -90,9 +96,15 @@ mod tests {
 
     #[test]
     fn milliseconds_are_read_as_seconds_for_the_window() {
-        assert_eq!(check_timestamp("1700000000123", 1_700_000_010), Ok(1_700_000_000));
+        assert_eq!(
+            check_timestamp("1700000000123", 1_700_000_010),
+            Ok(1_700_000_000)
+        );
         assert!(check_timestamp("1700000000123", 1_700_000_500).is_err());
-        assert_eq!(check_timestamp("1700000000", 1_700_000_000), Ok(1_700_000_000));
+        assert_eq!(
+            check_timestamp("1700000000", 1_700_000_000),
+            Ok(1_700_000_000)
+        );
         assert_eq!(
             check_timestamp("17e8", 1_700_000_000),
             Err(RequestError::TimestampNotANumber)

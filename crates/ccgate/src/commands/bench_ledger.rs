@@ -263,6 +263,7 @@ pub(super) fn deposit_credit(
             created_at: now,
         },
         webhook: NewWebhook {
+            dialect: ccgate_store::WebhookDialect::V1,
             app_id: merchant.clone(),
             record_id,
             order_type: "DirectDeposit",

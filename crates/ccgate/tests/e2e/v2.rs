@@ -64,26 +64,96 @@ fn every_refusal_answers_the_v2_envelope() {
     let good = ccgate_api::v2::sign::sign(&merchant.app_id, &merchant.app_secret, &timestamp, body);
     let v1_sign = ccgate_api::sign::sign(&merchant.app_id, &merchant.app_secret, &timestamp, body);
     let stale = (now() - 600).to_string();
-    let stale_sign = ccgate_api::v2::sign::sign(&merchant.app_id, &merchant.app_secret, &stale, body);
+    let stale_sign =
+        ccgate_api::v2::sign::sign(&merchant.app_id, &merchant.app_secret, &stale, body);
     let millis = format!("{timestamp}123");
-    let millis_sign = ccgate_api::v2::sign::sign(&merchant.app_id, &merchant.app_secret, &millis, body);
+    let millis_sign =
+        ccgate_api::v2::sign::sign(&merchant.app_id, &merchant.app_secret, &millis, body);
     let cases: Vec<(Vec<(&str, &str)>, &[u8], u64)> = vec![
-        (vec![("Appid", &merchant.app_id), ("Timestamp", &timestamp), ("Sign", &good)], body, 10000),
+        (
+            vec![
+                ("Appid", &merchant.app_id),
+                ("Timestamp", &timestamp),
+                ("Sign", &good),
+            ],
+            body,
+            10000,
+        ),
         // A 13-digit (millisecond) timestamp, as one client sends (v2 spec §1.4).
-        (vec![("Appid", &merchant.app_id), ("Timestamp", &millis), ("Sign", &millis_sign)], body, 10000),
+        (
+            vec![
+                ("Appid", &merchant.app_id),
+                ("Timestamp", &millis),
+                ("Sign", &millis_sign),
+            ],
+            body,
+            10000,
+        ),
         // A v1 signature is not a v2 one.
-        (vec![("Appid", &merchant.app_id), ("Timestamp", &timestamp), ("Sign", &v1_sign)], body, 11005),
-        (vec![("Appid", &merchant.app_id), ("Timestamp", &timestamp), ("Sign", &good)], b"{\"coinId\":1281}", 11005),
-        (vec![("Appid", &merchant.app_id), ("Timestamp", &stale), ("Sign", &stale_sign)], body, 11006),
-        (vec![("Appid", &merchant.app_id), ("Sign", &good)], body, 11001),
-        (vec![("Appid", &merchant.app_id), ("Timestamp", "soon"), ("Sign", &good)], body, 11001),
-        (vec![("Appid", "nobody"), ("Timestamp", &timestamp), ("Sign", &good)], body, 12001),
+        (
+            vec![
+                ("Appid", &merchant.app_id),
+                ("Timestamp", &timestamp),
+                ("Sign", &v1_sign),
+            ],
+            body,
+            11005,
+        ),
+        (
+            vec![
+                ("Appid", &merchant.app_id),
+                ("Timestamp", &timestamp),
+                ("Sign", &good),
+            ],
+            b"{\"coinId\":1281}",
+            11005,
+        ),
+        (
+            vec![
+                ("Appid", &merchant.app_id),
+                ("Timestamp", &stale),
+                ("Sign", &stale_sign),
+            ],
+            body,
+            11006,
+        ),
+        (
+            vec![("Appid", &merchant.app_id), ("Sign", &good)],
+            body,
+            11001,
+        ),
+        (
+            vec![
+                ("Appid", &merchant.app_id),
+                ("Timestamp", "soon"),
+                ("Sign", &good),
+            ],
+            body,
+            11001,
+        ),
+        (
+            vec![
+                ("Appid", "nobody"),
+                ("Timestamp", &timestamp),
+                ("Sign", &good),
+            ],
+            body,
+            12001,
+        ),
     ];
     for (headers, body, code) in cases {
         let response = gateway.raw_post(path, &headers, body);
         assert_eq!(response.status, 200, "{headers:?}: {}", response.text());
-        assert_eq!(response.json()["code"], code, "{headers:?}: {}", response.text());
-        assert!(response.header("sign").is_none(), "refusals are never signed");
+        assert_eq!(
+            response.json()["code"],
+            code,
+            "{headers:?}: {}",
+            response.text()
+        );
+        assert!(
+            response.header("sign").is_none(),
+            "refusals are never signed"
+        );
     }
     // Validation: a missing field, an unknown coin, a body that is no object.
     for (body, code, says) in [
@@ -118,11 +188,23 @@ fn coin_and_chain_answers_match_their_golden_bytes() {
         ("getCoinList", "", "v2_coin_list.json"),
         ("getCoin", r#"{"coinId":1280}"#, "v2_coin_usdt.json"),
         ("getChainList", "{}", "v2_chain_list.json"),
-        ("getChainList", r#"{"chains":["bsc"]}"#, "v2_chain_list_bsc.json"),
+        (
+            "getChainList",
+            r#"{"chains":["bsc"]}"#,
+            "v2_chain_list_bsc.json",
+        ),
         ("all/chain", "{}", "v2_all_chain.json"),
         ("getFiatList", "[]", "v2_fiat_list.json"),
-        ("getMainCoinList", r#"{"appId":"x"}"#, "v2_main_coin_list.json"),
-        ("getCoinUSDTPrice", r#"{"coinIds":[1280,"1329",7]}"#, "v2_prices.json"),
+        (
+            "getMainCoinList",
+            r#"{"appId":"x"}"#,
+            "v2_main_coin_list.json",
+        ),
+        (
+            "getCoinUSDTPrice",
+            r#"{"coinIds":[1280,"1329",7]}"#,
+            "v2_prices.json",
+        ),
     ] {
         let response = gateway.post_v2(&merchant, endpoint, body.as_bytes());
         assert_eq!(response.status, 200, "{endpoint}");
@@ -144,7 +226,9 @@ fn balances_addresses_and_cwallet_ids_are_the_same_objects_in_both_dialects() {
             {"coinId":1482,"coinSymbol":"TRX","available":"7"}
         ])
     );
-    let v1 = gateway.post_signed(&merchant, "/ccpayment/v1/assets", b"", None).json();
+    let v1 = gateway
+        .post_signed(&merchant, "/ccpayment/v1/assets", b"", None)
+        .json();
     let v1_values: Vec<_> = v1["data"]["list"]
         .as_array()
         .unwrap()
@@ -159,7 +243,10 @@ fn balances_addresses_and_cwallet_ids_are_the_same_objects_in_both_dialects() {
         .collect();
     assert_eq!(v1_values, v2_values);
     let usdc = ok(&gateway, &merchant, "getAppCoinAsset", r#"{"coinId":1282}"#);
-    assert_eq!(usdc["asset"], json!({"coinId":1282,"coinSymbol":"USDC","available":"0"}));
+    assert_eq!(
+        usdc["asset"],
+        json!({"coinId":1282,"coinSymbol":"USDC","available":"0"})
+    );
 
     for (chain, address, valid) in [
         ("ETH", "0x52908400098527886E0F7030069857D2E4169EE7", true),
@@ -178,13 +265,21 @@ fn balances_addresses_and_cwallet_ids_are_the_same_objects_in_both_dialects() {
     );
     assert_eq!(refused(&unknown_chain).0, 13001);
 
-    let cwallet: Value =
-        serde_json::from_str(&gateway.cli_ok(&["cwallet", "create", "--nickname", "j***@proton.me", "--json"]))
-            .unwrap();
+    let cwallet: Value = serde_json::from_str(&gateway.cli_ok(&[
+        "cwallet",
+        "create",
+        "--nickname",
+        "j***@proton.me",
+        "--json",
+    ]))
+    .unwrap();
     let c_id = cwallet["c_id"].as_str().unwrap();
     let body = json!({ "cwalletUserId": c_id }).to_string();
     let user = ok(&gateway, &merchant, "getCwalletUserId", &body);
-    assert_eq!(user, json!({"cwalletUserId": c_id, "cwalletUserName": "j***@proton.me"}));
+    assert_eq!(
+        user,
+        json!({"cwalletUserId": c_id, "cwalletUserName": "j***@proton.me"})
+    );
     let nobody = gateway.post_v2(&merchant, "getCwalletUserId", br#"{"cwalletUserId":"1"}"#);
     assert_eq!(refused(&nobody).0, 11003);
 }
@@ -201,10 +296,20 @@ fn the_client_crate_speaks_v2() {
         .build()
         .unwrap()
         .block_on(async {
-            let coin: Value = client.call("getCoin", &json!({"coinId": 1329}), true).await.unwrap();
+            let coin: Value = client
+                .call("getCoin", &json!({"coinId": 1329}), true)
+                .await
+                .unwrap();
             assert_eq!(coin["coin"]["symbol"], "MATIC");
-            match wrong.call::<_, Value>("getCoin", &json!({"coinId": 1329}), true).await {
-                Err(ClientError::Api { code: 11005, reason, .. }) => {
+            match wrong
+                .call::<_, Value>("getCoin", &json!({"coinId": 1329}), true)
+                .await
+            {
+                Err(ClientError::Api {
+                    code: 11005,
+                    reason,
+                    ..
+                }) => {
                     assert_eq!(reason.as_deref(), Some("VerifySignFailed"));
                 }
                 other => panic!("{other:?}"),

@@ -80,6 +80,7 @@ impl DepositWatcher {
             }
         };
         Ok(NewWebhook {
+            dialect: ccgate_store::WebhookDialect::V1,
             app_id: address.app_id.clone(),
             record_id: record_id.to_owned(),
             order_type,

@@ -243,7 +243,8 @@ pub async fn address_validity(
         .registry
         .chain(&request.chain)
         .ok_or_else(|| Failure::chain_not_supported(&request.chain))?;
-    let addr_is_valid = ccgate_chain::validate_address(chain.family, request.address.trim()).is_ok();
+    let addr_is_valid =
+        ccgate_chain::validate_address(chain.family, request.address.trim()).is_ok();
     Ok(success(&AddressValidity { addr_is_valid })?)
 }
 

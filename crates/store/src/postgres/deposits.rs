@@ -30,13 +30,14 @@ pub(crate) async fn insert_webhook(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO webhook_outbox
-             (app_id, record_id, order_type, url, payload, status, attempts,
+             (app_id, record_id, order_type, dialect, url, payload, status, attempts,
               next_attempt_at_ms, created_at_ms)
-         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7)",
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $8)",
     )
     .bind(webhook.app_id.as_str())
     .bind(&webhook.record_id)
     .bind(webhook.order_type)
+    .bind(webhook.dialect.as_str())
     .bind(&webhook.url)
     .bind(&webhook.payload)
     .bind(webhook.created_at_ms)
@@ -745,6 +746,7 @@ async fn insert_webhooks<'w>(
     let mut app_ids = Vec::new();
     let mut record_ids = Vec::new();
     let mut order_types = Vec::new();
+    let mut dialects = Vec::new();
     let mut urls = Vec::new();
     let mut payloads = Vec::new();
     let mut created = Vec::new();
@@ -752,22 +754,25 @@ async fn insert_webhooks<'w>(
         app_ids.push(webhook.app_id.as_str());
         record_ids.push(webhook.record_id.as_str());
         order_types.push(webhook.order_type);
+        dialects.push(webhook.dialect.as_str());
         urls.push(webhook.url.as_deref());
         payloads.push(webhook.payload.as_str());
         created.push(webhook.created_at_ms);
     }
     sqlx::query(
         "INSERT INTO webhook_outbox
-             (app_id, record_id, order_type, url, payload, status, attempts,
+             (app_id, record_id, order_type, dialect, url, payload, status, attempts,
               next_attempt_at_ms, created_at_ms)
-         SELECT app_id, record_id, order_type, url, payload, 'pending', 0, created, created
-         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])
-              WITH ORDINALITY AS t(app_id, record_id, order_type, url, payload, created, n)
+         SELECT app_id, record_id, order_type, dialect, url, payload, 'pending', 0, created, created
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                     $7::bigint[])
+              WITH ORDINALITY AS t(app_id, record_id, order_type, dialect, url, payload, created, n)
          ORDER BY n",
     )
     .bind(&app_ids)
     .bind(&record_ids)
     .bind(&order_types)
+    .bind(&dialects)
     .bind(&urls)
     .bind(&payloads)
     .bind(&created)
@@ -813,7 +818,7 @@ impl OutboxStore for PgStore {
                      LIMIT $3)
                    AND status = 'pending' AND next_attempt_at_ms <= $2
                  FOR UPDATE SKIP LOCKED)
-             RETURNING id, app_id, record_id, order_type, url, payload, attempts",
+             RETURNING id, app_id, record_id, order_type, dialect, url, payload, attempts",
         )
         .bind(now_ms.saturating_add(lease_ms))
         .bind(now_ms)

@@ -17,6 +17,8 @@ pub struct ResendRequest {
     pub all_results: bool,
     /// `None`: every type (`"All Type"`, the default).
     pub transaction_type: Option<String>,
+    /// Only webhooks about these records, unless empty (v2's `recordIds`).
+    pub record_ids: Vec<String>,
 }
 
 impl ResendRequest {
@@ -72,6 +74,7 @@ impl ResendRequest {
             end_timestamp: end,
             all_results,
             transaction_type,
+            record_ids: Vec::new(),
         })
     }
 }

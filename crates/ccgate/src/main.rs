@@ -90,7 +90,7 @@ enum Command {
     /// Check the configuration, the data directory, the database and the chains, and say what is wrong.
     Doctor,
     /// Send a signed request to ccgate or to CCPayment itself, print the answer and whether its signature verifies.
-    Call(CallArgs),
+    Call(commands::call::CallArgs),
     /// Measure the HTTP API against a bare axum baseline.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -243,24 +243,6 @@ enum ClockCommand {
         #[arg(long)]
         json: bool,
     },
-}
-
-#[derive(Debug, Args)]
-struct CallArgs {
-    /// The endpoint after /ccpayment/v1/, e.g. `assets` or `bill/info`.
-    endpoint: String,
-    /// The JSON body, sent byte for byte (default: empty).
-    #[arg(default_value = "")]
-    json: String,
-    /// The merchant's Appid, sent in the `Appid` header.
-    #[arg(long, env = "CCGATE_APP_ID")]
-    app_id: String,
-    /// The merchant's app secret: signs the request and verifies the answer.
-    #[arg(long, env = "CCGATE_APP_SECRET", hide_env_values = true)]
-    secret: String,
-    /// Where the API is: a ccgate, or CCPayment's own (https://ccpayment.com).
-    #[arg(long, env = "CCGATE_BASE_URL", default_value = "http://127.0.0.1:8080")]
-    base_url: String,
 }
 
 #[derive(Debug, Subcommand)]

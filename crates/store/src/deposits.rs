@@ -206,6 +206,20 @@ pub struct NewWebhook {
     pub created_at_ms: i64,
 }
 
+/// Which of a merchant's webhooks `webhook/resend` queues again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResendFilter<'a> {
+    /// Created in `from_ms..=to_ms`.
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// `false`: only webhooks not acknowledged yet.
+    pub all_results: bool,
+    /// Only of this kind, if given.
+    pub order_type: Option<&'a str>,
+    /// Only about these records, unless empty.
+    pub record_ids: &'a [String],
+}
+
 /// A webhook claimed for delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxWebhook {
@@ -484,16 +498,12 @@ pub trait OutboxStore: Send + Sync + std::fmt::Debug + 'static {
         per_day: u32,
     ) -> Result<bool, StoreError>;
 
-    /// Queues the merchant's webhooks created in `from_ms..=to_ms` for one more
-    /// attempt now: only unacknowledged ones unless `all_results`, only of
-    /// `order_type` if given. Returns how many.
+    /// Queues the merchant's webhooks that `filter` picks for one more
+    /// attempt now. Returns how many.
     async fn resend_webhooks(
         &self,
         app_id: &MerchantId,
-        from_ms: i64,
-        to_ms: i64,
-        all_results: bool,
-        order_type: Option<&str>,
+        filter: &ResendFilter<'_>,
         now_ms: i64,
     ) -> Result<u64, StoreError>;
 

@@ -6,8 +6,8 @@ use secrecy::{ExposeSecret, SecretSlice};
 
 use crate::deposits::{
     ChainTransfer, Checkout, ConfirmingPayment, DepositAddress, DepositCredit, DepositStore,
-    MerchantSettings, NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook, SeenTransfer,
-    WebhookAttempt, WebhookCounts, WebhookNext, WebhookRow,
+    MerchantSettings, NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook, ResendFilter,
+    SeenTransfer, WebhookAttempt, WebhookCounts, WebhookNext, WebhookRow,
 };
 use crate::rows::{
     ADDRESS_COLUMNS, CHECKOUT_COLUMNS, ORDER_COLUMNS, TRANSFER_COLUMNS, WEBHOOK_COLUMNS,
@@ -804,27 +804,35 @@ impl OutboxStore for SqliteStore {
     async fn resend_webhooks(
         &self,
         app_id: &MerchantId,
-        from_ms: i64,
-        to_ms: i64,
-        all_results: bool,
-        order_type: Option<&str>,
+        filter: &ResendFilter<'_>,
         now_ms: i64,
     ) -> Result<u64, StoreError> {
-        let updated = sqlx::query(
+        let only_records = if filter.record_ids.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " AND record_id IN ({})",
+                vec!["?"; filter.record_ids.len()].join(", ")
+            )
+        };
+        let statement = format!(
             "UPDATE webhook_outbox SET status = 'pending', next_attempt_at_ms = ?, claimed_until_ms = NULL
              WHERE app_id = ? AND created_at_ms BETWEEN ? AND ?
                AND (? OR status != 'delivered')
-               AND (? IS NULL OR order_type = ?)",
-        )
-        .bind(now_ms)
-        .bind(app_id.as_str())
-        .bind(from_ms)
-        .bind(to_ms)
-        .bind(all_results)
-        .bind(order_type)
-        .bind(order_type)
-        .execute(&self.pool)
-        .await?;
+               AND (? IS NULL OR order_type = ?){only_records}"
+        );
+        let mut query = sqlx::query(&statement)
+            .bind(now_ms)
+            .bind(app_id.as_str())
+            .bind(filter.from_ms)
+            .bind(filter.to_ms)
+            .bind(filter.all_results)
+            .bind(filter.order_type)
+            .bind(filter.order_type);
+        for record_id in filter.record_ids {
+            query = query.bind(record_id);
+        }
+        let updated = query.execute(&self.pool).await?;
         Ok(updated.rows_affected())
     }
 

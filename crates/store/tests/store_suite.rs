@@ -18,10 +18,11 @@ use ccgate_store::{
     DepositAddress, DepositCredit, DepositStore, DevnetReorg, EntryMeta, ListingFilter, Listings,
     MasterKey, MerchantSettings, MerchantStatus, NewDeposit, NewWebhook, Order, OrderIdHolder,
     OrderPayment, OutboxStore, PayoutInsert, PayoutStore, PgStore, ReconcileStore, ReorgIncident,
-    ReorgStore, RollBack, SandboxStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore,
-    SqliteStore, Store, StoreError, StoredClock, SweepInsert, SweepSettlement, SweepStore,
-    TakenFault, TransferKey, WebhookAttempt, WebhookCounts, WebhookFaults, WebhookNext, Withdrawal,
-    WithdrawalStatus, WithdrawalStore, generate_app_id, generate_app_secret, verify_ledger,
+    ReorgStore, ResendFilter, RollBack, SandboxStore, SeenTransfer, SignedPayout, SignedSweep,
+    SnapshotStore, SqliteStore, Store, StoreError, StoredClock, SweepInsert, SweepSettlement,
+    SweepStore, TakenFault, TransferKey, WebhookAttempt, WebhookCounts, WebhookFaults, WebhookNext,
+    Withdrawal, WithdrawalStatus, WithdrawalStore, generate_app_id, generate_app_secret,
+    verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Connection;
@@ -1070,19 +1071,28 @@ where
             .unwrap(),
         "two a day"
     );
-    let resend = |all_results, order_type| {
-        store.resend_webhooks(
-            &merchant,
-            NOW_MS - 1,
-            NOW_MS + 1,
+    let merchant_ref = &merchant;
+    let resend = |all_results, order_type, record_ids: &'static [String]| async move {
+        let filter = ResendFilter {
+            from_ms: NOW_MS - 1,
+            to_ms: NOW_MS + 1,
             all_results,
             order_type,
-            NOW_MS + 100,
-        )
+            record_ids,
+        };
+        store
+            .resend_webhooks(merchant_ref, &filter, NOW_MS + 100)
+            .await
     };
-    assert_eq!(resend(false, None).await.unwrap(), 1);
-    assert_eq!(resend(true, Some("Withdraw")).await.unwrap(), 0);
-    assert_eq!(resend(true, Some("Invoice")).await.unwrap(), 2);
+    assert_eq!(resend(false, None, &[]).await.unwrap(), 1);
+    assert_eq!(resend(true, Some("Withdraw"), &[]).await.unwrap(), 0);
+    static NO_SUCH_RECORD: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| vec!["no-such-record".to_owned()]);
+    assert_eq!(resend(true, None, &NO_SUCH_RECORD).await.unwrap(), 0);
+    static FIRST_RECORD: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| vec!["record-1".to_owned(), "no-such-record".to_owned()]);
+    assert_eq!(resend(true, None, &FIRST_RECORD).await.unwrap(), 2);
+    assert_eq!(resend(true, Some("Invoice"), &[]).await.unwrap(), 2);
     assert_eq!(
         store
             .claim_due_webhooks(NOW_MS + 100, 30_000, 10, 10)

@@ -285,6 +285,33 @@ fn balances_addresses_and_cwallet_ids_are_the_same_objects_in_both_dialects() {
 }
 
 #[test]
+fn webhook_resend_shares_v1s_outbox_and_limits() {
+    let gateway = Gateway::start(&[]);
+    let merchant = gateway.demo.clone().unwrap();
+    let start = now() - 600;
+    let body = json!({"startTimestamp": start, "webhookResult": "AllResult",
+                      "transactionType": "ApiDeposit", "recordIds": ["r1"]})
+    .to_string();
+    let data = ok(&gateway, &merchant, "webhook/resend", &body);
+    assert_eq!(data, json!({"resendCount": 0}));
+    // One call a minute, as v1's: the second is refused with HTTP 200.
+    let again = gateway.post_v2(&merchant, "webhook/resend", body.as_bytes());
+    assert_eq!(again.status, 200);
+    assert_eq!(refused(&again).0, 11004);
+    let v1 = gateway.post_signed(
+        &merchant,
+        "/ccpayment/v1/webhook/resend",
+        format!(r#"{{"start_timestamp":{start}}}"#).as_bytes(),
+        None,
+    );
+    assert_eq!(
+        v1.json()["code"],
+        220008,
+        "the limit is the merchant's, across dialects"
+    );
+}
+
+#[test]
 fn the_client_crate_speaks_v2() {
     let gateway = Gateway::start(&[]);
     let merchant = gateway.demo.clone().unwrap();
@@ -315,4 +342,34 @@ fn the_client_crate_speaks_v2() {
                 other => panic!("{other:?}"),
             }
         });
+
+    // `ccgate call --dialect v2`, the integrator's probe.
+    let call = |secret: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ccgate"))
+            .args([
+                "call",
+                "--dialect",
+                "v2",
+                "getCoinList",
+                "",
+                "--app-id",
+                &merchant.app_id,
+                "--secret",
+                secret,
+                "--base-url",
+                &base,
+            ])
+            .output()
+            .unwrap()
+    };
+    let ok = call(&merchant.app_secret);
+    let printed = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{printed}");
+    assert!(
+        printed.contains("HTTP 200") && printed.contains("\"coinId\":1280"),
+        "{printed}"
+    );
+    let refused = call(&"0".repeat(32));
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stdout).contains("11005"));
 }

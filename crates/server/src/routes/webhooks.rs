@@ -6,6 +6,8 @@ use axum::extract::State;
 use axum::response::Response;
 use ccgate_api::request::Fields;
 use ccgate_api::webhooks::{ResendData, ResendRequest};
+use ccgate_ledger::MerchantId;
+use ccgate_store::ResendFilter;
 
 use super::success;
 use crate::AppState;
@@ -18,11 +20,22 @@ pub async fn resend(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> Result<Response, Failure> {
     let request = ResendRequest::from_fields(&Fields::parse(&body)?)?;
+    let resend_count = resend_within_limits(&state, &merchant.app_id, &request).await?;
+    success(&ResendData { resend_count })
+}
+
+/// Queues the webhooks `request` picks, if the merchant is within its
+/// `webhook/resend` limits; both dialects' endpoints answer from here.
+pub(crate) async fn resend_within_limits(
+    state: &AppState,
+    app_id: &MerchantId,
+    request: &ResendRequest,
+) -> Result<u64, Failure> {
     let now = state.clock.now_unix_ms();
     let (per_minute, per_day) = (state.config.resend_per_minute, state.config.resend_per_day);
     if !state
         .outbox
-        .record_resend_call(&merchant.app_id, now, per_minute, per_day)
+        .record_resend_call(app_id, now, per_minute, per_day)
         .await?
     {
         return Err(Failure::ResendLimited {
@@ -31,16 +44,12 @@ pub async fn resend(
         });
     }
     let to_ms = |secs: u64| i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX);
-    let resend_count = state
-        .outbox
-        .resend_webhooks(
-            &merchant.app_id,
-            to_ms(request.start_timestamp),
-            to_ms(request.end_timestamp).saturating_add(999),
-            request.all_results,
-            request.transaction_type.as_deref(),
-            now,
-        )
-        .await?;
-    success(&ResendData { resend_count })
+    let filter = ResendFilter {
+        from_ms: to_ms(request.start_timestamp),
+        to_ms: to_ms(request.end_timestamp).saturating_add(999),
+        all_results: request.all_results,
+        order_type: request.transaction_type.as_deref(),
+        record_ids: &request.record_ids,
+    };
+    Ok(state.outbox.resend_webhooks(app_id, &filter, now).await?)
 }

@@ -9,6 +9,7 @@
 
 mod assets;
 mod coins;
+mod webhooks;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -48,6 +49,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("getCwalletUserId", post(coins::cwallet_user)),
         ("getAppCoinAssetList", post(assets::asset_list)),
         ("getAppCoinAsset", post(assets::asset)),
+        ("webhook/resend", post(webhooks::resend)),
     ]
 }
 

@@ -11,8 +11,8 @@ use secrecy::{ExposeSecret, SecretSlice};
 
 use crate::deposits::{
     ChainTransfer, Checkout, ConfirmingPayment, DepositAddress, DepositCredit, DepositStore,
-    MerchantSettings, NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook, SeenTransfer,
-    WebhookAttempt, WebhookCounts, WebhookNext, WebhookRow,
+    MerchantSettings, NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook, ResendFilter,
+    SeenTransfer, WebhookAttempt, WebhookCounts, WebhookNext, WebhookRow,
 };
 use crate::postgres::post_entries_in;
 use crate::rows::{
@@ -939,24 +939,23 @@ impl OutboxStore for PgStore {
     async fn resend_webhooks(
         &self,
         app_id: &MerchantId,
-        from_ms: i64,
-        to_ms: i64,
-        all_results: bool,
-        order_type: Option<&str>,
+        filter: &ResendFilter<'_>,
         now_ms: i64,
     ) -> Result<u64, StoreError> {
         let updated = sqlx::query(
             "UPDATE webhook_outbox SET status = 'pending', next_attempt_at_ms = $1, claimed_until_ms = NULL
              WHERE app_id = $2 AND created_at_ms BETWEEN $3 AND $4
                AND ($5 OR status != 'delivered')
-               AND ($6::text IS NULL OR order_type = $6)",
+               AND ($6::text IS NULL OR order_type = $6)
+               AND (cardinality($7::text[]) = 0 OR record_id = ANY($7))",
         )
         .bind(now_ms)
         .bind(app_id.as_str())
-        .bind(from_ms)
-        .bind(to_ms)
-        .bind(all_results)
-        .bind(order_type)
+        .bind(filter.from_ms)
+        .bind(filter.to_ms)
+        .bind(filter.all_results)
+        .bind(filter.order_type)
+        .bind(filter.record_ids)
         .execute(&self.pool)
         .await?;
         Ok(updated.rows_affected())

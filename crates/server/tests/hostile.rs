@@ -865,7 +865,7 @@ fn odd_methods_and_paths_get_the_not_found_envelope() {
         "/ccpayment/v1/assets/".to_owned(),
         "/ccpayment/v1//assets".to_owned(),
         "/ccpayment/v1/ASSETS".to_owned(),
-        "/ccpayment/v2/assets".to_owned(),
+        "/ccpayment/v3/assets".to_owned(),
         "/ccpayment/v1/assets/../coin/all".to_owned(),
         "/ccpayment/v1/%00".to_owned(),
         "/ccpayment/v1/%ff%fe".to_owned(),

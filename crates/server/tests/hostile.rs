@@ -18,6 +18,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header};
+use ccgate_api::v2::V2Code;
 use ccgate_api::{Code, sign};
 use ccgate_chain::ChainSet;
 use ccgate_engine::addresses::AddressBook;
@@ -411,6 +412,116 @@ fn arbitrary_json_objects_get_an_envelope_from_every_endpoint() {
             prop_assert_ne!(code, Code::InvalidJson, "a JSON object is valid JSON");
             Ok(())
         })
+        .unwrap();
+    gateway.assert_still_serves();
+}
+
+/// The names v2 requests carry, for objects whose keys are worth guessing.
+const V2_FIELDS: [&str; 24] = [
+    "coinId",
+    "coinIds",
+    "chain",
+    "chains",
+    "address",
+    "memo",
+    "amount",
+    "orderId",
+    "price",
+    "fiatId",
+    "fiatSymbol",
+    "expiredAt",
+    "notifyUrl",
+    "returnUrl",
+    "referenceId",
+    "recordId",
+    "recordIds",
+    "nextId",
+    "startTimestamp",
+    "endTimestamp",
+    "cwalletUserId",
+    "cwalletUser",
+    "merchantPayNetworkFee",
+    "networkFeeInquiryID",
+];
+
+impl Gateway {
+    /// A v2 POST with correct Appid, Timestamp and HMAC Sign over `body`.
+    fn signed_v2(&self, endpoint: &str, body: &[u8]) -> Request<Body> {
+        let timestamp = unix_now().to_string();
+        let sign = ccgate_api::v2::sign::sign(&self.app_id, &self.app_secret, &timestamp, body);
+        Request::post(format!("/ccpayment/v2/{endpoint}"))
+            .header("Appid", &self.app_id)
+            .header("Timestamp", &timestamp)
+            .header("Sign", sign)
+            .body(Body::from(body.to_vec()))
+            .unwrap()
+    }
+
+    /// Checks that `answer` is a well-formed v2 envelope that leaks nothing
+    /// (HTTP 200, a code of the table other than Internal, a short sentence,
+    /// `data` an object), and returns the code.
+    fn v2_envelope(&self, answer: &Answer) -> V2Code {
+        let text = String::from_utf8_lossy(&answer.body);
+        for secret in [&self.app_secret, &self.master_key_hex] {
+            assert!(!text.contains(secret.as_str()), "a secret leaked: {text}");
+        }
+        assert_eq!(answer.status, StatusCode::OK, "{text}");
+        let json: Value = serde_json::from_slice(&answer.body)
+            .unwrap_or_else(|err| panic!("not JSON ({err}): {text}"));
+        let number = json["code"].as_u64().unwrap_or_else(|| panic!("{text}"));
+        let code = V2Code::ALL
+            .into_iter()
+            .find(|c| u64::from(c.number()) == number)
+            .unwrap_or_else(|| panic!("code {number} is not in the v2 table: {text}"));
+        assert_ne!(code, V2Code::Internal, "an internal error: {text}");
+        let msg = json["msg"].as_str().unwrap_or_else(|| panic!("{text}"));
+        assert!(
+            !msg.trim().is_empty() && msg.chars().count() <= MSG_CHARS_MAX,
+            "msg is not a short sentence: {text}"
+        );
+        assert!(json["data"].is_object(), "data is not an object: {text}");
+        assert!(
+            answer.headers.get("sign").is_none(),
+            "v2 answers are unsigned"
+        );
+        code
+    }
+}
+
+#[test]
+fn arbitrary_bytes_and_objects_get_a_v2_envelope_from_every_v2_endpoint() {
+    let gateway = Gateway::start();
+    let endpoints: Vec<&str> = ccgate_server::v2::routes()
+        .into_iter()
+        .map(|(endpoint, _)| endpoint)
+        .collect();
+    let strings = gateway.meaningful_strings();
+    let key = prop_oneof![
+        3 => proptest::sample::select(V2_FIELDS.map(str::to_owned).to_vec()),
+        1 => any::<String>(),
+    ];
+    let object =
+        proptest::collection::btree_map(key, json_value(strings), 0..10).prop_map(|fields| {
+            serde_json::to_vec(&Value::Object(fields.into_iter().collect())).unwrap()
+        });
+    let body = prop_oneof![arbitrary_body(), object];
+    runner()
+        .run(
+            &(proptest::sample::select(endpoints), body),
+            |(endpoint, body)| {
+                let answer = gateway.send(gateway.signed_v2(endpoint, &body));
+                let code = gateway.v2_envelope(&answer);
+                let is_object = std::str::from_utf8(&body).is_ok_and(|text| {
+                    text.trim().is_empty()
+                        || matches!(serde_json::from_str(text), Ok(Value::Object(_)))
+                        || matches!(serde_json::from_str(text), Ok(Value::Array(a)) if a.is_empty())
+                });
+                if !is_object {
+                    prop_assert_eq!(code, V2Code::InvalidArgument);
+                }
+                Ok(())
+            },
+        )
         .unwrap();
     gateway.assert_still_serves();
 }

@@ -7,6 +7,7 @@
 //! example request answered as its example says).
 
 pub(crate) mod examples;
+pub(crate) mod v2;
 
 use ccgate_api::Code;
 use ccgate_api::sign::TIMESTAMP_WINDOW_SECS;
@@ -533,16 +534,18 @@ pub fn document(public_url: &str) -> Value {
     json!({
         "openapi": "3.1.0",
         "info": {
-            "title": "ccgate — CCPayment v1 merchant API",
+            "title": "ccgate — CCPayment merchant API, v1 and v2",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Wire-compatible with CCPayment's v1 API. Every endpoint is POST; the body may be empty or any JSON object; the signature is over the exact body bytes.",
+            "description": "Wire-compatible with CCPayment's v1 API, and with its v2 API as far as the paths under /ccpayment/v2/ go (tag v2; their codes in x-v2-error-codes, their signature in x-v2-signature). Every endpoint is POST; the body may be empty or any JSON object; the signature is over the exact body bytes.",
         },
         "servers": [{"url": public_url}],
-        "paths": paths,
+        "paths": paths.into_iter().chain(v2::paths()).collect::<Map<String, Value>>(),
         "webhooks": webhooks,
         "components": {"schemas": schemas()},
         "x-error-codes": codes,
         "x-signature": signature(),
+        "x-v2-error-codes": v2::codes(),
+        "x-v2-signature": v2::signature(),
     })
 }
 
@@ -558,10 +561,13 @@ mod tests {
             .collect();
         assert_eq!(documented_endpoints(), served);
         let doc = document("http://127.0.0.1:8080");
-        assert_eq!(
-            doc["paths"].as_object().map(|p| p.len()),
-            Some(served.len())
-        );
+        let v1_paths = doc["paths"].as_object().map(|paths| {
+            paths
+                .keys()
+                .filter(|p| p.starts_with("/ccpayment/v1/"))
+                .count()
+        });
+        assert_eq!(v1_paths, Some(served.len()));
         // Every $ref points at a schema that exists.
         let text = doc.to_string();
         for name in text.split("#/components/schemas/").skip(1) {

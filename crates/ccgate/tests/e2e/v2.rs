@@ -6,7 +6,148 @@
 use ccgate_client::{ClientError, V2Client};
 use serde_json::{Value, json};
 
+use crate::openapi::{element_text, validate};
 use crate::support::{Gateway, Merchant, assert_golden, now};
+
+/// Fields whose value is a map keyed by data (chain symbols, coin ids).
+const MAP_FIELDS: [&str; 2] = ["networks", "prices"];
+
+/// Whether `answer` has `example`'s shape: the same keys in every object
+/// (a map field's values each shaped like the example's first), each array
+/// element shaped like the example's first, the same JSON kinds.
+fn v2_shape(example: &Value, answer: &Value, at: &str) -> Result<(), String> {
+    match (example, answer) {
+        (Value::Object(expected), Value::Object(got)) => {
+            let expected_keys: Vec<&String> = expected.keys().collect();
+            let got_keys: Vec<&String> = got.keys().collect();
+            if expected_keys != got_keys {
+                return Err(format!(
+                    "{at}: the example has {expected_keys:?}, the answer {got_keys:?}"
+                ));
+            }
+            for (key, value) in expected {
+                let here = format!("{at}.{key}");
+                match (value, &got[key]) {
+                    (Value::Object(map), Value::Object(got_map))
+                        if MAP_FIELDS.contains(&key.as_str()) =>
+                    {
+                        let first = map
+                            .values()
+                            .next()
+                            .ok_or(format!("{here}: an empty example map"))?;
+                        for (name, item) in got_map {
+                            v2_shape(first, item, &format!("{here}.{name}"))?;
+                        }
+                    }
+                    (value, got) => v2_shape(value, got, &here)?,
+                }
+            }
+            Ok(())
+        }
+        (Value::Array(expected), Value::Array(got)) => match expected.first() {
+            Some(first) => got
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, item)| v2_shape(first, item, &format!("{at}[{i}]"))),
+            None => Ok(()),
+        },
+        (Value::String(_), Value::String(_))
+        | (Value::Number(_), Value::Number(_))
+        | (Value::Bool(_), Value::Bool(_))
+        | (Value::Null, Value::Null) => Ok(()),
+        _ => Err(format!(
+            "{at}: the example has {example}, the answer {answer}"
+        )),
+    }
+}
+
+#[test]
+fn every_v2_example_request_is_answered_as_its_example_says() {
+    let gateway = Gateway::start(&[]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.adjust(&merchant, "USDT", "50", &[]);
+    let cwallet: Value =
+        serde_json::from_str(&gateway.cli_ok(&["cwallet", "create", "--nickname", "n", "--json"]))
+            .unwrap();
+    let doc: Value =
+        serde_json::from_str(gateway.raw_request("GET", "/openapi.json", &[], b"").text()).unwrap();
+    assert!(v2_shape(&json!({"a": 1}), &json!({"b": 1}), "").is_err());
+    assert!(
+        v2_shape(
+            &json!({"networks": {"X": {"a": 1}}}),
+            &json!({"networks": {"Y": {"a": "1"}}}),
+            ""
+        )
+        .is_err()
+    );
+    let paths: Vec<(&String, &Value)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(path, _)| path.starts_with("/ccpayment/v2/"))
+        .collect();
+    let served = ccgate_server::v2::routes().len();
+    assert_eq!(paths.len(), served, "every v2 route is documented");
+    for (path, item) in paths {
+        let endpoint = path.trim_start_matches("/ccpayment/v2/");
+        let post = &item["post"];
+        let requests = &post["requestBody"]["content"]["application/json"]["examples"];
+        let answers = &post["responses"]["200"]["content"]["application/json"]["examples"];
+        let schema = &post["responses"]["200"]["content"]["application/json"]["schema"];
+        let mut request = requests["success"]["value"].clone();
+        if endpoint == "getCwalletUserId" {
+            // Cwallet ids are random: ask about the one made above.
+            request["cwalletUserId"] = cwallet["c_id"].clone();
+        }
+        let expected = &answers["success"]["value"];
+        validate(&doc, schema, expected, path).unwrap();
+        let answer = gateway
+            .post_v2(&merchant, endpoint, request.to_string().as_bytes())
+            .json();
+        assert_eq!(answer["code"], 10000, "{path}: {answer}");
+        validate(&doc, schema, &answer, path).unwrap();
+        v2_shape(expected, &answer, path).unwrap();
+
+        // An error answer holds nothing that varies: it is the example exactly.
+        let request = &requests["error"]["value"];
+        let expected = &answers["error"]["value"];
+        validate(&doc, schema, expected, path).unwrap();
+        let answer = gateway
+            .post_v2(&merchant, endpoint, request.to_string().as_bytes())
+            .json();
+        assert_eq!(&answer, expected, "{path}: {request}");
+    }
+}
+
+#[test]
+fn the_docs_page_shows_v2_with_a_worked_signature_that_verifies() {
+    let gateway = Gateway::start(&[]);
+    let page = gateway.raw_request("GET", "/docs", &[], b"");
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    for (endpoint, _) in ccgate_server::v2::routes() {
+        assert!(
+            html.contains(&format!("POST /ccpayment/v2/{endpoint}")),
+            "{endpoint}"
+        );
+    }
+    for index in 0..2 {
+        let text = |what: &str| element_text(html, &format!("v2-sign-{index}-{what}"));
+        let message = text("message");
+        let (app_id, timestamp) = (text("app-id"), text("timestamp"));
+        let body = message
+            .strip_prefix(&format!("{app_id}{timestamp}"))
+            .unwrap_or_else(|| panic!("the message starts with Appid + Timestamp: {message}"));
+        assert!(ccgate_api::v2::sign::verify(
+            &app_id,
+            &text("app-secret"),
+            &timestamp,
+            body.as_bytes(),
+            &text("sign"),
+        ));
+    }
+    assert!(html.contains("id=\"v2-code-11005\""));
+}
 
 fn ok(gateway: &Gateway, merchant: &Merchant, endpoint: &str, body: &str) -> Value {
     let response = gateway.post_v2(merchant, endpoint, body.as_bytes());

@@ -223,17 +223,78 @@ fn codes_section(doc: &Value, out: &mut String) {
     out.push_str("</table></section>");
 }
 
+/// A path of the document and its item.
+type Path<'a> = (&'a String, &'a Value);
+
+/// The v2 dialect: its signature worked through, its endpoints, its codes.
+fn v2_section(doc: &Value, v2_paths: &[Path], out: &mut String) {
+    let signature = &doc["x-v2-signature"];
+    let _ = write!(
+        out,
+        "<section id=\"v2\"><h2>The v2 dialect</h2><p>The same merchants, Appids, secrets, balances, orders and webhooks outbox as v1, at <code>POST /ccpayment/v2/&lt;name&gt;</code>. Answers are HTTP 200 with <code>{{\"code\",\"msg\",\"data\"}}</code>, unsigned.</p><h3 id=\"v2-signing\">Signing</h3><p><code>{}</code></p><ul>",
+        escape(text(&signature["formula"]))
+    );
+    for rule in signature["rules"].as_array().into_iter().flatten() {
+        let _ = write!(out, "<li>{}</li>", escape(text(rule)));
+    }
+    out.push_str("</ul>");
+    for (index, example) in signature["examples"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let field = |name: &str| escape(text(&example[name]));
+        let _ = write!(
+            out,
+            "<h4>{title}</h4><dl>\
+<dt>Appid</dt><dd><code id=\"v2-sign-{index}-app-id\">{app_id}</code></dd>\
+<dt>AppSecret (the key)</dt><dd><code id=\"v2-sign-{index}-app-secret\">{secret}</code></dd>\
+<dt>Timestamp</dt><dd><code id=\"v2-sign-{index}-timestamp\">{timestamp}</code></dd>\
+<dt>The message (Appid + Timestamp + body)</dt><dd><pre id=\"v2-sign-{index}-message\">{signed}</pre></dd>\
+<dt>Sign</dt><dd><code id=\"v2-sign-{index}-sign\">{sign}</code></dd>\
+<dt>In a shell</dt><dd><pre>printf &#39;%s&#39; {shell} | openssl dgst -sha256 -hmac {key} -r\n{sign} *stdin</pre></dd></dl>",
+            title = field("title"),
+            app_id = field("app_id"),
+            secret = field("app_secret"),
+            timestamp = field("timestamp"),
+            signed = field("signed_text"),
+            sign = field("sign"),
+            shell = escape(&shell_quote(text(&example["signed_text"]))),
+            key = escape(&shell_quote(text(&example["app_secret"]))),
+        );
+    }
+    out.push_str("<h3 id=\"v2-endpoints\">Endpoints</h3>");
+    for (path, item) in v2_paths {
+        endpoint_section(path, &item["post"], out);
+    }
+    out.push_str("<h3 id=\"v2-codes\">Codes</h3><table><tr><th>code</th><th>reason</th><th>default message</th></tr>");
+    for code in doc["x-v2-error-codes"].as_array().into_iter().flatten() {
+        let _ = write!(
+            out,
+            "<tr id=\"v2-code-{0}\"><td>{0}</td><td>{1}</td><td>{2}</td></tr>",
+            code["code"],
+            escape(text(&code["reason"])),
+            escape(text(&code["msg"]))
+        );
+    }
+    out.push_str("</table></section>");
+}
+
 /// The whole description as one page with a table of contents.
 pub async fn docs_page(State(state): State<AppState>) -> Response {
     let doc = document(&state.config.public_url);
-    let paths = doc["paths"].as_object().cloned().unwrap_or_default();
+    let all_paths = doc["paths"].as_object().cloned().unwrap_or_default();
+    let (paths, v2_paths): (Vec<Path>, Vec<Path>) = all_paths
+        .iter()
+        .partition(|(path, _)| path.starts_with("/ccpayment/v1/"));
     let mut body = format!(
-        "<h1>ccgate — CCPayment v1 API</h1><p>{} Every endpoint is <code>POST {}/ccpayment/v1/…</code>. Machine-readable, with the same examples: <a href=\"/openapi.json\">/openapi.json</a> (OpenAPI 3.1).</p>",
+        "<h1>ccgate — CCPayment API, v1 and v2</h1><p>{} Every v1 endpoint is <code>POST {}/ccpayment/v1/…</code>; the v2 dialect has <a href=\"#v2\">its own section</a>. Machine-readable, with the same examples: <a href=\"/openapi.json\">/openapi.json</a> (OpenAPI 3.1).</p>",
         escape(text(&doc["info"]["description"])),
         escape(state.config.public_url.trim_end_matches('/'))
     );
     body.push_str("<nav><h2>Contents</h2><ol><li><a href=\"#signing\">Signing</a></li><li><a href=\"#endpoints\">Endpoints</a><ol>");
-    for path in paths.keys() {
+    for (path, _) in &paths {
         let _ = write!(
             body,
             "<li><a href=\"#{}\"><code>{}</code></a></li>",
@@ -250,7 +311,16 @@ pub async fn docs_page(State(state): State<AppState>) -> Response {
             escape(webhook.order_type)
         );
     }
-    body.push_str("</ol></li><li><a href=\"#codes\">Codes</a></li></ol></nav>");
+    body.push_str("</ol></li><li><a href=\"#codes\">Codes</a></li><li><a href=\"#v2\">The v2 dialect</a><ol><li><a href=\"#v2-signing\">Signing</a></li><li><a href=\"#v2-endpoints\">Endpoints</a><ol>");
+    for (path, _) in &v2_paths {
+        let _ = write!(
+            body,
+            "<li><a href=\"#{}\"><code>{}</code></a></li>",
+            escape(&anchor(path)),
+            escape(path.trim_start_matches("/ccpayment/v2/"))
+        );
+    }
+    body.push_str("</ol></li><li><a href=\"#v2-codes\">Codes</a></li></ol></li></ol></nav>");
     signing_section(&doc, &mut body);
     body.push_str("<section id=\"endpoints\"><h2>Endpoints</h2><p>Examples are answers of a gateway with the built-in coins; ids, addresses and heights differ on yours. A test sends every example request to the real server and checks the answer has the example's fields and code. Examples show keys sorted; on the wire each object's keys come in a fixed order, CCPayment's.</p>");
     for (path, item) in &paths {
@@ -259,5 +329,6 @@ pub async fn docs_page(State(state): State<AppState>) -> Response {
     body.push_str("</section>");
     webhooks_section(&doc, &mut body);
     codes_section(&doc, &mut body);
+    v2_section(&doc, &v2_paths, &mut body);
     html_page("ccgate API", &body)
 }

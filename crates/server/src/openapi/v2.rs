@@ -1,0 +1,404 @@
+//! The v2 dialect in the OpenAPI document: every v2 route with its HMAC
+//! headers, request fields, an example of success and of refusal (the
+//! answer's schema derived from the success example), v2's code table and
+//! its signature worked through by `ccgate_api::v2::sign`. An end-to-end test
+//! (`crates/ccgate/tests/e2e/v2.rs`) sends every example request to the real
+//! binary and checks the answers, so the examples cannot drift.
+
+use ccgate_api::v2::V2Code;
+use ccgate_api::v2::sign;
+use serde_json::{Map, Value, json};
+
+use super::{RequestField, boolean, header, integer, list_of, string};
+
+/// Where the v2 paths live in the document.
+pub const PATH_PREFIX: &str = "/ccpayment/v2/";
+
+/// Fields whose value is a map keyed by data (a chain symbol, a coin id):
+/// their schema names the values' shape, not the keys.
+pub const MAP_FIELDS: [&str; 2] = ["networks", "prices"];
+
+/// A v2 endpoint as documented.
+pub struct Endpoint {
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub fields: Vec<RequestField>,
+    pub request: Value,
+    /// `data` of the success answer.
+    pub data: Value,
+    /// Why the error example is refused, its request, code and message.
+    pub error: (&'static str, Value, V2Code, &'static str),
+}
+
+const USDT: u64 = 1280;
+const USDT_LOGO: &str = "https://resource.cwallet.com/token/icon/usdt.png";
+const TRX_LOGO: &str = "https://resource.cwallet.com/token/icon/trx.png";
+/// A valid EIP-55 address.
+const PAYEE_ADDRESS: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+
+fn usdt_on_tron() -> Value {
+    json!({
+        "chain": "TRX", "chainFullName": "Tron", "contract": "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
+        "precision": 6, "canDeposit": true, "canWithdraw": true, "minimumDepositAmount": "0",
+        "minimumWithdrawAmount": "1", "maximumWithdrawAmount": "0", "isSupportMemo": false,
+        "protocol": "TRC20",
+    })
+}
+
+fn usdt_coin() -> Value {
+    json!({
+        "coinId": USDT, "symbol": "USDT", "coinFullName": "Tether USD", "logoUrl": USDT_LOGO,
+        "status": "Normal", "networks": {"TRX": usdt_on_tron()}, "price": "1",
+    })
+}
+
+fn tron() -> Value {
+    json!({
+        "chain": "TRX", "chainFullName": "Tron", "explorer": "https://tronscan.org/",
+        "logoUrl": TRX_LOGO, "status": "Normal", "confirmations": 20,
+        "baseUrl": "https://tronscan.org/#/transaction/%s", "isEVM": false, "supportMemo": false,
+    })
+}
+
+fn unknown_coin() -> (&'static str, Value, V2Code, &'static str) {
+    (
+        "a coinId this gateway does not know",
+        json!({"coinId": 424242}),
+        V2Code::InvalidCoin,
+        "coin \"424242\" is not a coin or token id this gateway knows",
+    )
+}
+
+fn not_an_object() -> (&'static str, Value, V2Code, &'static str) {
+    (
+        "a body that is not a JSON object",
+        json!([1]),
+        V2Code::InvalidArgument,
+        "the request body must be empty or a JSON object: found an array",
+    )
+}
+
+/// Every documented v2 endpoint, in the route table's order.
+pub fn endpoints() -> Vec<Endpoint> {
+    let coin_id = || ("coinId", integer(), true);
+    let chains = || ("chains", list_of(string()), false);
+    vec![
+        Endpoint {
+            name: "getCoinList",
+            summary: "Coins with their networks (keyed by chain) and USD prices",
+            fields: vec![],
+            request: json!({}),
+            data: json!({"coins": [usdt_coin()]}),
+            error: not_an_object(),
+        },
+        Endpoint {
+            name: "getCoin",
+            summary: "One coin with its networks",
+            fields: vec![coin_id()],
+            request: json!({"coinId": USDT}),
+            data: json!({"coin": usdt_coin()}),
+            error: unknown_coin(),
+        },
+        Endpoint {
+            name: "getCoinUSDTPrice",
+            summary: "USDT prices of coins by id (\"0\" for an id the gateway does not know)",
+            fields: vec![("coinIds", list_of(integer()), true)],
+            request: json!({"coinIds": [USDT]}),
+            data: json!({"prices": {"1280": "1"}}),
+            error: (
+                "no coinIds",
+                json!({}),
+                V2Code::InvalidArgument,
+                "coinIds is required",
+            ),
+        },
+        Endpoint {
+            name: "getFiatList",
+            summary: "The fiat currencies orders may be priced in, with their USD rates",
+            fields: vec![],
+            request: json!({}),
+            data: json!({"fiats": [{"fiatId": 1033, "symbol": "USD", "logoUrl": "https://resource.cwallet.com/fiat/USD.png", "mark": "US", "usdRate": "1"}]}),
+            error: not_an_object(),
+        },
+        Endpoint {
+            name: "getChainList",
+            summary: "Chains with explorer, confirmations and memo support",
+            fields: vec![chains()],
+            request: json!({"chains": ["TRX"]}),
+            data: json!({"chains": [tron()]}),
+            error: (
+                "chains not a list of strings",
+                json!({"chains": "TRX"}),
+                V2Code::InvalidArgument,
+                "chains must be an array of strings",
+            ),
+        },
+        Endpoint {
+            name: "all/chain",
+            summary: "Chains, in the shape of CCPayment's internal list (confirmNum)",
+            fields: vec![chains()],
+            request: json!({"chains": ["TRX"]}),
+            data: json!({"chains": [{"chain": "TRX", "chainFullName": "Tron", "explorer": "https://tronscan.org/", "logoUrl": TRX_LOGO, "status": "Normal", "confirmNum": 20, "isEVM": false}]}),
+            error: not_an_object(),
+        },
+        Endpoint {
+            name: "getMainCoinList",
+            summary: "One row per coin and network (the proto's fields and the SDK's chains)",
+            fields: vec![("appId", string(), false)],
+            request: json!({}),
+            data: json!({"coinChainList": [{"coinId": USDT, "symbol": "USDT", "logoUrl": USDT_LOGO, "status": "Normal", "chain": "TRX", "network": "TRC20", "chains": ["TRX"]}]}),
+            error: not_an_object(),
+        },
+        Endpoint {
+            name: "checkWithdrawalAddressValidity",
+            summary: "Whether an address is valid on a chain",
+            fields: vec![("chain", string(), true), ("address", string(), true)],
+            request: json!({"chain": "ETH", "address": PAYEE_ADDRESS}),
+            data: json!({"addrIsValid": true}),
+            error: (
+                "a network label instead of a chain symbol",
+                json!({"chain": "ERC20", "address": PAYEE_ADDRESS}),
+                V2Code::InvalidChain,
+                "chain \"ERC20\" is not supported",
+            ),
+        },
+        Endpoint {
+            name: "getCwalletUserId",
+            summary: "Whether a Cwallet id exists here, with its name",
+            fields: vec![("cwalletUserId", string(), true)],
+            request: json!({"cwalletUserId": "58457837"}),
+            data: json!({"cwalletUserId": "58457837", "cwalletUserName": "n"}),
+            error: (
+                "an id nobody has",
+                json!({"cwalletUserId": "1"}),
+                V2Code::NotFound,
+                "users do not exist",
+            ),
+        },
+        Endpoint {
+            name: "getAppCoinAssetList",
+            summary: "The merchant's balances, every coin held",
+            fields: vec![],
+            request: json!({}),
+            data: json!({"assets": [{"coinId": USDT, "coinSymbol": "USDT", "available": "50"}]}),
+            error: not_an_object(),
+        },
+        Endpoint {
+            name: "getAppCoinAsset",
+            summary: "The merchant's balance of one coin (\"0\" when none is held)",
+            fields: vec![coin_id()],
+            request: json!({"coinId": USDT}),
+            data: json!({"asset": {"coinId": USDT, "coinSymbol": "USDT", "available": "50"}}),
+            error: unknown_coin(),
+        },
+        Endpoint {
+            name: "webhook/resend",
+            summary: "Queue a window of webhooks for another attempt (v1's outbox and limits)",
+            fields: vec![
+                ("startTimestamp", integer(), true),
+                ("endTimestamp", integer(), false),
+                ("webhookResult", string(), false),
+                ("transactionType", string(), false),
+                ("recordIds", list_of(string()), false),
+            ],
+            request: json!({"startTimestamp": 1_765_000_000, "webhookResult": "AllResult"}),
+            data: json!({"resendCount": 0}),
+            error: (
+                "a window over an hour",
+                json!({"startTimestamp": 1_765_000_000, "endTimestamp": 1_765_090_000}),
+                V2Code::InvalidArgument,
+                "endTimestamp must be at most one hour after startTimestamp",
+            ),
+        },
+    ]
+}
+
+/// The schema of a value shaped like `example`, every field required; the
+/// fields of [`MAP_FIELDS`] are maps whose values are shaped like the
+/// example's first.
+pub fn schema_of(example: &Value) -> Value {
+    match example {
+        Value::Object(fields) => {
+            let properties: Map<String, Value> = fields
+                .iter()
+                .map(|(name, value)| {
+                    let schema = match value {
+                        Value::Object(map) if MAP_FIELDS.contains(&name.as_str()) => json!({
+                            "type": "object",
+                            "additionalProperties": map.values().next().map_or_else(|| json!({}), schema_of),
+                        }),
+                        other => schema_of(other),
+                    };
+                    (name.clone(), schema)
+                })
+                .collect();
+            let required: Vec<&String> = fields.keys().collect();
+            json!({"type": "object", "required": required, "properties": properties})
+        }
+        Value::Array(items) => list_of(items.first().map_or_else(|| json!({}), schema_of)),
+        Value::String(_) => string(),
+        Value::Bool(_) => boolean(),
+        Value::Number(_) => integer(),
+        Value::Null => json!({}),
+    }
+}
+
+fn signed_headers() -> Value {
+    json!([
+        header("Appid", "The merchant's Appid (the same as in v1)."),
+        header(
+            "Timestamp",
+            "Unix seconds (13 digits are read as milliseconds); within 120 s of the server's clock."
+        ),
+        header(
+            "Sign",
+            "lower-case hex(HMAC-SHA256(key = AppSecret, Appid + Timestamp + raw body))."
+        ),
+    ])
+}
+
+fn error_answer(code: V2Code, msg: &str) -> Value {
+    json!({"code": code.number(), "msg": msg, "reason": code.tip(), "data": {}})
+}
+
+/// The v2 paths, keyed by full path.
+pub fn paths() -> Map<String, Value> {
+    let error_schema = json!({
+        "type": "object", "required": ["code", "msg", "reason", "data"],
+        "properties": {
+            "code": {"type": "integer", "enum": V2Code::ALL.iter().filter(|c| **c != V2Code::Success).map(|c| c.number()).collect::<Vec<_>>()},
+            "msg": string(), "reason": string(), "data": {"type": "object"},
+        },
+    });
+    endpoints()
+        .into_iter()
+        .map(|endpoint| {
+            let properties: Map<String, Value> = endpoint
+                .fields
+                .iter()
+                .map(|(name, schema, _)| ((*name).to_owned(), schema.clone()))
+                .collect();
+            let required: Vec<&str> = endpoint
+                .fields
+                .iter()
+                .filter(|(_, _, required)| *required)
+                .map(|(name, ..)| *name)
+                .collect();
+            let (why, error_request, code, msg) = endpoint.error;
+            let summary = format!("{} ({}): {why}", code.number(), code.tip());
+            let request = json!({
+                "schema": {"type": "object", "properties": properties, "required": required},
+                "examples": {
+                    "success": {"summary": "success", "value": endpoint.request},
+                    "error": {"summary": summary, "value": error_request},
+                },
+            });
+            let answer = json!({
+                "schema": {"oneOf": [
+                    {"type": "object", "required": ["code", "msg", "data"], "properties": {
+                        "code": {"const": 10000}, "msg": {"const": "success"},
+                        "data": schema_of(&endpoint.data),
+                    }},
+                    error_schema,
+                ]},
+                "examples": {
+                    "success": {"summary": "success", "value": {"code": 10000, "msg": "success", "data": endpoint.data}},
+                    "error": {"summary": summary, "value": error_answer(code, msg)},
+                },
+            });
+            let item = json!({"post": {
+                "tags": ["v2"],
+                "summary": endpoint.summary,
+                "parameters": signed_headers(),
+                "requestBody": {"required": false, "content": {"application/json": request}},
+                "responses": {"200": {
+                    "description": "The v2 envelope, unsigned: `code` 10000 with `data`; any other code is a refusal with `msg`, `reason` (CCPayment's tip name) and `data: {}`. HTTP 200 for every answer that reaches the API.",
+                    "content": {"application/json": answer},
+                }},
+            }});
+            (format!("{PATH_PREFIX}{}", endpoint.name), item)
+        })
+        .collect()
+}
+
+/// v2's code table.
+pub fn codes() -> Vec<Value> {
+    V2Code::ALL
+        .iter()
+        .map(|c| json!({"code": c.number(), "reason": c.tip(), "msg": c.default_msg()}))
+        .collect()
+}
+
+/// How to sign a v2 request, worked through by this server's own code.
+pub fn signature() -> Value {
+    let example = |title: &str, body: &str| {
+        let (app_id, secret, timestamp) = (
+            "8MUCRK6RgzvEZ1ic",
+            "f0ab2d8d1ae0b4a6a4ea2e7de2bcd1a1",
+            "1765016000",
+        );
+        json!({
+            "title": title, "app_id": app_id, "app_secret": secret, "timestamp": timestamp,
+            "body": body, "signed_text": format!("{app_id}{timestamp}{body}"),
+            "sign": sign::sign(app_id, secret, timestamp, body.as_bytes()),
+        })
+    };
+    json!({
+        "formula": "Sign = lower-case hex of HMAC-SHA256, keyed by the UTF-8 AppSecret, over the UTF-8 bytes of Appid + Timestamp + body",
+        "rules": [
+            "Plain concatenation, no separators; the secret is the key, not part of the message.",
+            "The body is the raw bytes as sent; an empty body signs Appid + Timestamp alone. {} and [] also mean no parameters.",
+            "The Timestamp must be within 120 s of the server's clock; 13 digits are read as milliseconds.",
+            "Answers are not signed. Webhooks of objects made through v2 are signed the same way, in the same three headers.",
+        ],
+        "examples": [
+            example("getCoin with a compact JSON body", r#"{"coinId":1280}"#),
+            example("getCoinList without a body: the message is Appid + Timestamp", ""),
+        ],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_v2_route_is_documented_in_route_order() {
+        let served: Vec<&str> = crate::v2::routes()
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        let documented: Vec<&str> = endpoints().iter().map(|e| e.name).collect();
+        assert_eq!(documented, served);
+    }
+
+    #[test]
+    fn success_examples_fit_their_schemas_and_errors_carry_their_tip() {
+        for endpoint in endpoints() {
+            let schema = schema_of(&endpoint.data);
+            let required = schema["required"]
+                .as_array()
+                .map(Vec::len)
+                .unwrap_or_default();
+            assert!(required > 0, "{}", endpoint.name);
+            let (_, _, code, msg) = endpoint.error;
+            assert_ne!(code, V2Code::Success, "{}", endpoint.name);
+            assert!(!msg.is_empty());
+        }
+    }
+
+    #[test]
+    fn the_worked_signature_is_an_hmac_of_appid_timestamp_and_body() {
+        let signature = signature();
+        for example in signature["examples"].as_array().into_iter().flatten() {
+            let text = |key: &str| example[key].as_str().unwrap_or_default().to_owned();
+            assert!(sign::verify(
+                &text("app_id"),
+                &text("app_secret"),
+                &text("timestamp"),
+                text("body").as_bytes(),
+                &text("sign"),
+            ));
+        }
+    }
+}

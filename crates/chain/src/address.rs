@@ -81,6 +81,21 @@ pub fn validate_address(family: ChainFamily, address: &str) -> Result<(), Addres
     }
 }
 
+/// The form addresses are stored in: an EVM address in any letter case
+/// becomes its EIP-55 form (what the gateway derives and stores); every
+/// other address is compared as written.
+pub fn canonical_address(family: ChainFamily, address: &str) -> String {
+    let mut bytes = [0u8; 20];
+    match (family, address.strip_prefix("0x")) {
+        (ChainFamily::Evm, Some(hex_digits))
+            if hex::decode_to_slice(hex_digits, &mut bytes).is_ok() =>
+        {
+            to_checksum_address(&bytes)
+        }
+        _ => address.to_owned(),
+    }
+}
+
 /// The EIP-55 mixed-case `0x…` form of a 20-byte EVM account.
 pub fn to_checksum_address(address_20_bytes: &[u8; 20]) -> String {
     let lower_hex: String = address_20_bytes
@@ -254,6 +269,25 @@ fn decode_base58check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn evm_addresses_are_compared_in_their_eip55_form_in_any_case() {
+        let stored = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+        for written in [
+            stored,
+            &stored.to_lowercase(),
+            &format!("0x{}", stored[2..].to_uppercase()),
+        ] {
+            assert_eq!(
+                canonical_address(ChainFamily::Evm, written),
+                stored,
+                "{written}"
+            );
+        }
+        assert_eq!(canonical_address(ChainFamily::Evm, "0x12"), "0x12");
+        let tron = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
+        assert_eq!(canonical_address(ChainFamily::Tron, tron), tron);
+    }
 
     fn check(family: ChainFamily, address: &str, expected: Result<(), AddressError>) {
         assert_eq!(

@@ -52,6 +52,8 @@ pub enum Failure {
     AmountInvalid { field: &'static str, max_places: u8 },
     #[error("users do not exist")]
     UserNotFound,
+    #[error("{0:?} is not one of this merchant's deposit addresses on that chain")]
+    AddressNotOurs(String),
     #[error(transparent)]
     Price(#[from] PriceError),
     #[error("chain {0:?} is not supported")]
@@ -73,6 +75,10 @@ impl Failure {
 
     pub fn chain_not_supported(code: &str) -> Failure {
         Failure::ChainNotSupported(truncate(code))
+    }
+
+    pub fn address_not_ours(address: &str) -> Failure {
+        Failure::AddressNotOurs(truncate(address))
     }
 
     pub fn token_not_found(id: &str) -> Failure {
@@ -105,6 +111,7 @@ impl Failure {
             Failure::AmountInvalid { .. } => Code::AmountInvalid,
             Failure::MixedOrderKinds => Code::ParamInvalid,
             Failure::UserNotFound => Code::ToUserNotFound,
+            Failure::AddressNotOurs(_) => Code::AddressInvalid,
             Failure::Chain(ChainError::UnknownChain(_)) => Code::ChainNotSupported,
             Failure::Chain(ChainError::TooManyBlocks { .. }) => Code::ParamInvalid,
             // A price too old to use, or none at all: retrying later may help.
@@ -187,6 +194,10 @@ impl Failure {
             Failure::Engine(EngineError::ValidityOutOfRange { .. }) => V2Code::ExpiredAtTooMax,
             Failure::Engine(EngineError::CheckoutExpired) => V2Code::OrderExpired,
             Failure::Price(_) | Failure::Engine(EngineError::Price(_)) => V2Code::AbnormalCoinPrice,
+            Failure::AddressNotOurs(_) => V2Code::AddressNotBelongCcp,
+            // A rescan refused for a reason the caller can act on (not
+            // mined yet, not yet confirmed); its message says which.
+            Failure::Engine(EngineError::Rescan(_)) => V2Code::InvalidArgument,
             other => v2_code_of(other.code()),
         }
     }

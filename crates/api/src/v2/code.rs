@@ -33,10 +33,11 @@ pub enum V2Code {
     CoinPrecisionLimit,
     PaymentAddressNumTooMuch,
     OrderExpired,
+    AddressNotBelongCcp,
 }
 
 impl V2Code {
-    pub const ALL: [V2Code; 27] = [
+    pub const ALL: [V2Code; 28] = [
         V2Code::Success,
         V2Code::InvalidArgument,
         V2Code::HeaderInvalidArgument,
@@ -64,6 +65,7 @@ impl V2Code {
         V2Code::CoinPrecisionLimit,
         V2Code::PaymentAddressNumTooMuch,
         V2Code::OrderExpired,
+        V2Code::AddressNotBelongCcp,
     ];
 
     /// The number on the wire.
@@ -96,6 +98,7 @@ impl V2Code {
             V2Code::CoinPrecisionLimit => 14013,
             V2Code::PaymentAddressNumTooMuch => 15001,
             V2Code::OrderExpired => 15002,
+            V2Code::AddressNotBelongCcp => 17007,
         }
     }
 
@@ -129,6 +132,7 @@ impl V2Code {
             V2Code::CoinPrecisionLimit => "CoinPrecisionLimit",
             V2Code::PaymentAddressNumTooMuch => "PaymentAddressNumTooMuch",
             V2Code::OrderExpired => "OrderExpired",
+            V2Code::AddressNotBelongCcp => "AddressNotBelongCCP",
         }
     }
 

@@ -35,6 +35,7 @@ const USDT_LOGO: &str = "https://resource.cwallet.com/token/icon/usdt.png";
 const TRX_LOGO: &str = "https://resource.cwallet.com/token/icon/trx.png";
 /// A valid EIP-55 address.
 const PAYEE_ADDRESS: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+const TXID: &str = "0x3f6c1e0a0d8f5b9b2c7e4a61d2f0c9b8a7e6d5c4b3a29180f7e6d5c4b3a29180";
 
 fn usdt_on_tron() -> Value {
     json!({
@@ -190,6 +191,24 @@ pub fn endpoints() -> Vec<Endpoint> {
             request: json!({"coinId": USDT}),
             data: json!({"asset": {"coinId": USDT, "coinSymbol": "USDT", "available": "50"}}),
             error: unknown_coin(),
+        },
+        Endpoint {
+            name: "rescanLostTransaction",
+            summary: "Look at one transaction to one of the merchant's deposit addresses again",
+            fields: vec![
+                ("chain", string(), true),
+                ("toAddress", string(), true),
+                ("txId", string(), true),
+                ("memo", string(), false),
+            ],
+            request: json!({"chain": "ETH", "toAddress": "0xd7AB584654ED2aF936f6a3B094CF9728DCfAC3A5", "txId": TXID}),
+            data: json!({"description": "ETH is a simulated chain here: every transfer to a deposit address is credited as it is mined, so there is nothing to rescan."}),
+            error: (
+                "an address that is not one of the merchant's",
+                json!({"chain": "ETH", "toAddress": PAYEE_ADDRESS, "txId": TXID}),
+                V2Code::AddressNotBelongCcp,
+                "\"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\" is not one of this merchant's deposit addresses on that chain",
+            ),
         },
         Endpoint {
             name: "webhook/resend",

@@ -9,6 +9,7 @@
 
 mod assets;
 mod coins;
+mod rescan;
 mod webhooks;
 
 use axum::body::Body;
@@ -49,6 +50,10 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("getCwalletUserId", post(coins::cwallet_user)),
         ("getAppCoinAssetList", post(assets::asset_list)),
         ("getAppCoinAsset", post(assets::asset)),
+        (
+            "rescanLostTransaction",
+            post(rescan::rescan_lost_transaction),
+        ),
         ("webhook/resend", post(webhooks::resend)),
     ]
 }

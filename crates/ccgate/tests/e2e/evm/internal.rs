@@ -555,6 +555,26 @@ fn evm_rescan_credits_a_missed_internal_payment_once() {
     assert!(!early.status.success());
     let said = String::from_utf8_lossy(&early.stderr);
     assert!(said.contains("confirmations"), "{said}");
+    // The merchant's own door to it, v2's rescanLostTransaction, says the same.
+    let lost = |to_address: &str| {
+        let body =
+            json!({"chain": "ganache", "toAddress": to_address.to_lowercase(), "txId": paid});
+        gateway
+            .post_v2(
+                merchant,
+                "rescanLostTransaction",
+                body.to_string().as_bytes(),
+            )
+            .json()
+    };
+    let early = lost(&address);
+    assert_eq!(early["code"], 11000, "{early}");
+    assert!(
+        early["msg"].as_str().unwrap().contains("confirmations"),
+        "{early}"
+    );
+    let foreign = lost("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed");
+    assert_eq!(foreign["code"], 17007, "{foreign}");
 
     ganache.mine(CONFIRMATIONS + 1);
     // The watcher has scanned past it and credited nothing.
@@ -618,6 +638,15 @@ fn evm_rescan_credits_a_missed_internal_payment_once() {
         "evm", "rescan", "--chain", "GANACHE", "--txid", &paid, "--config", config,
     ]);
     assert!(text.contains("credited before"), "{text}");
+    let again = lost(&address);
+    assert_eq!(again["code"], 10000, "{again}");
+    assert!(
+        again["data"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("credited before"),
+        "{again}"
+    );
     // And through the running server's admin API.
     let answer = gateway
         .admin_post(

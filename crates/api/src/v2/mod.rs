@@ -10,6 +10,7 @@
 
 pub mod code;
 pub mod coins;
+pub mod fees;
 pub mod rescan;
 pub mod sign;
 pub mod webhooks;

@@ -193,6 +193,26 @@ pub fn endpoints() -> Vec<Endpoint> {
             error: unknown_coin(),
         },
         Endpoint {
+            name: "getAggregationFeeRecord",
+            summary: "Consolidation fees charged to the merchant: always none here (the operator carries the gas of sweeps)",
+            fields: vec![
+                ("startAt", integer(), true),
+                ("endAt", integer(), true),
+                ("nextId", string(), false),
+                ("limit", integer(), false),
+                ("chain", string(), false),
+                ("address", string(), false),
+            ],
+            request: json!({"startAt": 1_765_000_000, "endAt": 1_765_086_400}),
+            data: json!({"list": [], "nextId": ""}),
+            error: (
+                "a window that ends before it starts",
+                json!({"startAt": 1_765_086_400, "endAt": 1_765_000_000}),
+                V2Code::InvalidArgument,
+                "endAt must be a time at or after startAt",
+            ),
+        },
+        Endpoint {
             name: "rescanLostTransaction",
             summary: "Look at one transaction to one of the merchant's deposit addresses again",
             fields: vec![

@@ -1,9 +1,11 @@
-//! `getAppCoinAssetList` and `getAppCoinAsset` (v2 spec §2.2): the merchant's
-//! balances, the same figures v1's `assets` answers.
+//! `getAppCoinAssetList`, `getAppCoinAsset` and `getAggregationFeeRecord`
+//! (v2 spec §2.2): the merchant's balances, the same figures v1's `assets`
+//! answers, and the consolidation fees it was charged (none).
 
 use axum::Extension;
 use axum::extract::State;
 use ccgate_api::v2::coins::{AssetEntity, AssetList, CoinRequest, OneAsset};
+use ccgate_api::v2::fees::{AggregationFeeRecords, AggregationFeeRequest};
 use ccgate_api::v2::fields;
 use ccgate_ledger::{Amount, Coin};
 
@@ -49,5 +51,14 @@ pub async fn asset(
     let available = balances.first().map_or(Amount::ZERO, |(_, value)| *value);
     Ok(success(&OneAsset {
         asset: entity(coin, available),
+    })?)
+}
+
+/// Always empty: the operator carries the gas of sweeps (decisions §13).
+pub async fn aggregation_fees(Extension(RawBody(body)): Extension<RawBody>) -> V2Result {
+    AggregationFeeRequest::from_fields(&fields(&body)?)?;
+    Ok(success(&AggregationFeeRecords {
+        list: Vec::new(),
+        next_id: String::new(),
     })?)
 }

@@ -50,6 +50,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("getCwalletUserId", post(coins::cwallet_user)),
         ("getAppCoinAssetList", post(assets::asset_list)),
         ("getAppCoinAsset", post(assets::asset)),
+        ("getAggregationFeeRecord", post(assets::aggregation_fees)),
         (
             "rescanLostTransaction",
             post(rescan::rescan_lost_transaction),

@@ -505,6 +505,11 @@ enum MerchantCommand {
         /// Also notify pending and processing states, not only final ones.
         #[arg(long)]
         notify_pending: bool,
+        /// The dialect of webhooks no object decides: the test ping (v2:
+        /// ActivateWebhookURL). Orders, addresses and withdrawals are
+        /// notified in the dialect that made them.
+        #[arg(long, value_enum, default_value_t = commands::Dialect::V1)]
+        dialect: commands::Dialect,
     },
     /// The service fee kept from each of the merchant's deposits (default 0.03 %).
     SetFee {

@@ -416,20 +416,32 @@ impl WebhookSender {
     }
 
     /// A test delivery to the merchant's webhook URL now (`ccgate webhooks
-    /// ping`): the body `{"type":"ping","msg":{"app_id":…,"sent_at":…}}`,
-    /// signed like every webhook, never stored in the outbox nor retried.
+    /// ping`), in the merchant's webhook dialect: v1's body
+    /// `{"type":"ping","msg":{"app_id":…,"sent_at":…}}`, or v2's URL check
+    /// `{"type":"ActivateWebhookURL","msg":{}}`; signed like every webhook of
+    /// that dialect, never stored in the outbox nor retried.
     pub async fn ping(&self, app_id: &MerchantId, now_unix_secs: i64) -> PingOutcome {
-        let payload = serde_json::json!({
-            "type": "ping",
-            "msg": {"app_id": app_id.as_str(), "sent_at": now_unix_secs},
-        })
-        .to_string();
+        // A merchant whose settings cannot be read is pinged in v1, the
+        // default; the delivery itself then reports what is wrong.
+        let dialect = match self.deposits.merchant_settings(app_id).await {
+            Ok(Some(settings)) => settings.webhook_dialect,
+            Ok(None) | Err(_) => WebhookDialect::V1,
+        };
+        let payload = match dialect {
+            WebhookDialect::V1 => serde_json::json!({
+                "type": "ping",
+                "msg": {"app_id": app_id.as_str(), "sent_at": now_unix_secs},
+            })
+            .to_string(),
+            // Written out: v2 bodies put `type` before `msg` (v2 spec §3.1).
+            WebhookDialect::V2 => r#"{"type":"ActivateWebhookURL","msg":{}}"#.to_owned(),
+        };
         let webhook = OutboxWebhook {
             id: 0,
             app_id: app_id.clone(),
             record_id: String::new(),
             order_type: "ping".to_owned(),
-            dialect: WebhookDialect::V1,
+            dialect,
             url: None,
             payload: payload.clone(),
             attempts: 0,

@@ -47,6 +47,8 @@ pub struct MerchantSettings {
     pub notify_pending: bool,
     /// Service fee in parts per million of each deposit.
     pub service_fee_ppm: u32,
+    /// The dialect of webhooks no object's dialect decides (the test ping).
+    pub webhook_dialect: WebhookDialect,
 }
 
 /// A confirmed transfer to one of our addresses, about to be credited.
@@ -325,11 +327,14 @@ pub trait DepositStore: Send + Sync + std::fmt::Debug + 'static {
         app_id: &MerchantId,
     ) -> Result<Option<MerchantSettings>, StoreError>;
 
+    /// The merchant's webhook URL, whether it hears pending states, and the
+    /// dialect of its webhooks that no object's dialect decides.
     async fn set_merchant_webhook(
         &self,
         app_id: &MerchantId,
         url: Option<&str>,
         notify_pending: bool,
+        dialect: WebhookDialect,
     ) -> Result<(), StoreError>;
 
     /// The merchant's service fee, in parts per million of each deposit.

@@ -286,6 +286,7 @@ pub(crate) fn settings_from_row(row: &impl Columns) -> Result<MerchantSettings, 
         webhook_url: row.opt_text("webhook_url")?,
         notify_pending: row.int("notify_pending")? != 0,
         service_fee_ppm: to_u32(row.int("service_fee_ppm")?, "service fee")?,
+        webhook_dialect: dialect_from(&row.text("webhook_dialect")?)?,
     })
 }
 

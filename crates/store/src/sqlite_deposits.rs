@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretSlice};
 use crate::deposits::{
     ChainTransfer, Checkout, ConfirmingPayment, DepositAddress, DepositCredit, DepositStore,
     MerchantSettings, NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook, ResendFilter,
-    SeenTransfer, WebhookAttempt, WebhookCounts, WebhookNext, WebhookRow,
+    SeenTransfer, WebhookAttempt, WebhookCounts, WebhookDialect, WebhookNext, WebhookRow,
 };
 use crate::rows::{
     ADDRESS_COLUMNS, CHECKOUT_COLUMNS, ORDER_COLUMNS, TRANSFER_COLUMNS, WEBHOOK_COLUMNS,
@@ -162,7 +162,7 @@ impl DepositStore for SqliteStore {
         app_id: &MerchantId,
     ) -> Result<Option<MerchantSettings>, StoreError> {
         let row = sqlx::query(
-            "SELECT webhook_url, notify_pending, service_fee_ppm FROM merchants WHERE app_id = ?",
+            "SELECT webhook_url, notify_pending, service_fee_ppm, webhook_dialect FROM merchants WHERE app_id = ?",
         )
         .bind(app_id.as_str())
         .fetch_optional(&self.pool)
@@ -175,12 +175,15 @@ impl DepositStore for SqliteStore {
         app_id: &MerchantId,
         url: Option<&str>,
         notify_pending: bool,
+        dialect: WebhookDialect,
     ) -> Result<(), StoreError> {
         let updated = sqlx::query(
-            "UPDATE merchants SET webhook_url = ?, notify_pending = ? WHERE app_id = ?",
+            "UPDATE merchants SET webhook_url = ?, notify_pending = ?, webhook_dialect = ?
+             WHERE app_id = ?",
         )
         .bind(url)
         .bind(i64::from(notify_pending))
+        .bind(dialect.as_str())
         .bind(app_id.as_str())
         .execute(&self.pool)
         .await?;

@@ -538,11 +538,17 @@ where
         MerchantSettings {
             webhook_url: None,
             notify_pending: false,
-            service_fee_ppm: 300
+            service_fee_ppm: 300,
+            webhook_dialect: ccgate_store::WebhookDialect::V1,
         }
     );
     store
-        .set_merchant_webhook(&merchant, Some("https://shop.example/hook"), true)
+        .set_merchant_webhook(
+            &merchant,
+            Some("https://shop.example/hook"),
+            true,
+            ccgate_store::WebhookDialect::V2,
+        )
         .await
         .unwrap();
     store.set_service_fee(&merchant, 500).await.unwrap();
@@ -552,6 +558,7 @@ where
         Some("https://shop.example/hook")
     );
     assert!(settings.notify_pending);
+    assert_eq!(settings.webhook_dialect, ccgate_store::WebhookDialect::V2);
     assert_eq!(settings.service_fee_ppm, 500);
     let ghost = MerchantId::new("ghost");
     assert!(matches!(

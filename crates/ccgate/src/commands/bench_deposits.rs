@@ -185,6 +185,7 @@ pub(super) async fn merchant_with_webhook_receiver(
             &merchant,
             Some(&format!("http://{receiver_address}/hook")),
             false,
+            ccgate_store::WebhookDialect::V1,
         )
         .await?;
     Ok((merchant, arrivals))

@@ -110,6 +110,7 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<()> {
                 &merchant,
                 Some(&format!("http://{receiver_address}/hook/{index}")),
                 false,
+                ccgate_store::WebhookDialect::V1,
             )
             .await?;
         let address = state

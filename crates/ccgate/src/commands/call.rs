@@ -1,16 +1,9 @@
 use std::process::ExitCode;
 
 use ccgate_client::{Client, V2Client};
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-/// Which API dialect a call speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Dialect {
-    /// `/ccpayment/v1/…`, SHA-256 signatures, signed answers.
-    V1,
-    /// `/ccpayment/v2/…`, HMAC-SHA256 signatures, unsigned answers.
-    V2,
-}
+use super::Dialect;
 
 #[derive(Debug, Args)]
 pub struct CallArgs {

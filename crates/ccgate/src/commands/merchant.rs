@@ -74,20 +74,30 @@ pub async fn run(database: &Database, command: MerchantCommand) -> anyhow::Resul
             app_id,
             url,
             notify_pending,
+            dialect,
         } => {
             let url = url.trim();
             if let Err(err) = ccgate_api::request::check_merchant_url("--url", url) {
                 bail!("{err}");
             }
+            let dialect = dialect.of_webhooks();
             deposits
-                .set_merchant_webhook(&MerchantId::new(app_id.as_str()), Some(url), notify_pending)
+                .set_merchant_webhook(
+                    &MerchantId::new(app_id.as_str()),
+                    Some(url),
+                    notify_pending,
+                    dialect,
+                )
                 .await?;
             let pending = if notify_pending {
                 ", pending and processing included"
             } else {
                 ""
             };
-            println!("Webhooks of {app_id} go to {url}{pending}.");
+            println!(
+                "Webhooks of {app_id} go to {url}{pending}; its test pings are in {}.",
+                dialect.as_str()
+            );
         }
         MerchantCommand::SetFee { app_id, percent } => {
             // A percentage with 4 places is an integer of parts per million.

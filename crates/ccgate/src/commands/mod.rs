@@ -24,6 +24,27 @@ pub mod webhooks;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use ccgate_store::WebhookDialect;
+use clap::ValueEnum;
+
+/// Which API dialect a command speaks or sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Dialect {
+    /// `/ccpayment/v1/…`, SHA-256 signatures, signed answers, flat webhooks.
+    V1,
+    /// `/ccpayment/v2/…`, HMAC-SHA256 signatures, unsigned answers, `{type,msg}` webhooks.
+    V2,
+}
+
+impl Dialect {
+    pub fn of_webhooks(self) -> WebhookDialect {
+        match self {
+            Dialect::V1 => WebhookDialect::V1,
+            Dialect::V2 => WebhookDialect::V2,
+        }
+    }
+}
+
 /// Operator commands stamp their changes with the real clock.
 pub fn unix_now() -> i64 {
     SystemTime::now()

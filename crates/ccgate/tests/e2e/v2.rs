@@ -7,7 +7,7 @@ use ccgate_client::{ClientError, V2Client};
 use serde_json::{Value, json};
 
 use crate::openapi::{element_text, validate};
-use crate::support::{Gateway, Merchant, assert_golden, now};
+use crate::support::{Gateway, HttpStub, Merchant, assert_golden, now};
 
 /// Fields whose value is a map keyed by data (chain symbols, coin ids).
 const MAP_FIELDS: [&str; 2] = ["networks", "prices"];
@@ -529,4 +529,47 @@ fn the_client_crate_speaks_v2() {
     let refused = call(&"0".repeat(32));
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stdout).contains("11005"));
+}
+
+#[test]
+fn a_v2_merchant_is_pinged_with_activate_webhook_url_signed_by_hmac() {
+    let gateway = Gateway::start(&[]);
+    let shop = gateway.demo.clone().unwrap();
+    let receiver = HttpStub::start(200, "{\"msg\":\"Success\"}");
+    let said = gateway.cli_ok(&[
+        "merchant",
+        "set-webhook",
+        "--app-id",
+        &shop.app_id,
+        "--url",
+        &format!("{}?wc-api=wc_gateway_ccpayment", receiver.url),
+        "--dialect",
+        "v2",
+    ]);
+    assert!(said.contains("in v2"), "{said}");
+    let outcome: Value = serde_json::from_str(&gateway.cli_ok(&[
+        "webhooks",
+        "ping",
+        "--app-id",
+        &shop.app_id,
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(outcome["acknowledged"], true, "{outcome}");
+    let received = receiver.wait_for_requests(1);
+    let ping = &received[0];
+    assert_eq!(ping.body, br#"{"type":"ActivateWebhookURL","msg":{}}"#);
+    assert!(
+        ping.target.ends_with("?wc-api=wc_gateway_ccpayment"),
+        "{}",
+        ping.target
+    );
+    let timestamp = ping.header("timestamp").unwrap();
+    assert!(ccgate_api::v2::sign::verify(
+        &shop.app_id,
+        &shop.app_secret,
+        timestamp,
+        &ping.body,
+        ping.header("sign").unwrap(),
+    ));
 }

@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretSlice};
 use crate::deposits::{
     ChainTransfer, Checkout, ConfirmingPayment, DepositAddress, DepositCredit, DepositStore,
     MerchantSettings, NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook, ResendFilter,
-    SeenTransfer, WebhookAttempt, WebhookCounts, WebhookNext, WebhookRow,
+    SeenTransfer, WebhookAttempt, WebhookCounts, WebhookDialect, WebhookNext, WebhookRow,
 };
 use crate::postgres::post_entries_in;
 use crate::rows::{
@@ -167,7 +167,7 @@ impl DepositStore for PgStore {
         app_id: &MerchantId,
     ) -> Result<Option<MerchantSettings>, StoreError> {
         let row = sqlx::query(
-            "SELECT webhook_url, notify_pending, service_fee_ppm FROM merchants WHERE app_id = $1",
+            "SELECT webhook_url, notify_pending, service_fee_ppm, webhook_dialect FROM merchants WHERE app_id = $1",
         )
         .bind(app_id.as_str())
         .fetch_optional(&self.pool)
@@ -180,12 +180,15 @@ impl DepositStore for PgStore {
         app_id: &MerchantId,
         url: Option<&str>,
         notify_pending: bool,
+        dialect: WebhookDialect,
     ) -> Result<(), StoreError> {
         let updated = sqlx::query(
-            "UPDATE merchants SET webhook_url = $1, notify_pending = $2 WHERE app_id = $3",
+            "UPDATE merchants SET webhook_url = $1, notify_pending = $2, webhook_dialect = $3
+             WHERE app_id = $4",
         )
         .bind(url)
         .bind(i64::from(notify_pending))
+        .bind(dialect.as_str())
         .bind(app_id.as_str())
         .execute(&self.pool)
         .await?;

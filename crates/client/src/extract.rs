@@ -31,7 +31,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::webhook::{Webhook, WebhookHeaders, verify_webhook};
+use crate::webhook::{V2Webhook, Webhook, WebhookHeaders, verify_v2_webhook, verify_webhook};
 
 /// How old a webhook may be, either way, unless set otherwise (the Java SDK's 300 s).
 pub const WEBHOOK_WINDOW_SECS_DEFAULT: i64 = 300;
@@ -67,6 +67,39 @@ impl WebhookKeys {
 #[derive(Debug, Clone)]
 pub struct VerifiedWebhook(pub Webhook);
 
+/// A v2 webhook (`{"type","msg"}`, HMAC-signed) whose Appid, age and
+/// signature checked out; answer it with a body containing `Success`.
+#[derive(Debug, Clone)]
+pub struct VerifiedV2Webhook(pub V2Webhook);
+
+/// A webhook's headers, its body (bounded) and the time it is checked at.
+async fn received(request: Request) -> (WebhookHeaders, Bytes, i64) {
+    // In a block of its own: the borrow of the request (whose body is not
+    // `Sync`) must end before the await, or the future is not `Send`.
+    let headers = {
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        WebhookHeaders {
+            app_id: header("appid"),
+            timestamp: header("timestamp"),
+            sign: header("sign"),
+        }
+    };
+    let body = axum::body::to_bytes(request.into_body(), WEBHOOK_BODY_BYTES_MAX)
+        .await
+        .unwrap_or_else(|_| Bytes::new());
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    (headers, body, now)
+}
+
 fn refuse(reason: String) -> Response {
     (StatusCode::UNAUTHORIZED, reason).into_response()
 }
@@ -79,27 +112,7 @@ where
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let keys = state.as_ref();
-        let headers = {
-            let header = |name: &str| {
-                request
-                    .headers()
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            WebhookHeaders {
-                app_id: header("appid"),
-                timestamp: header("timestamp"),
-                sign: header("sign"),
-            }
-        };
-        let body = axum::body::to_bytes(request.into_body(), WEBHOOK_BODY_BYTES_MAX)
-            .await
-            .unwrap_or_else(|_| Bytes::new());
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let (headers, body, now) = received(request).await;
         verify_webhook(
             &keys.app_id,
             keys.app_secret.expose_secret(),
@@ -109,6 +122,28 @@ where
             keys.window_secs,
         )
         .map(VerifiedWebhook)
+        .map_err(|err| refuse(err.to_string()))
+    }
+}
+
+impl<S> FromRequest<S> for VerifiedV2Webhook
+where
+    S: AsRef<WebhookKeys> + Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let keys = state.as_ref();
+        let (headers, body, now) = received(request).await;
+        verify_v2_webhook(
+            &keys.app_id,
+            keys.app_secret.expose_secret(),
+            &headers,
+            &body,
+            now,
+            keys.window_secs,
+        )
+        .map(VerifiedV2Webhook)
         .map_err(|err| refuse(err.to_string()))
     }
 }

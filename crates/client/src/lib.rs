@@ -56,9 +56,11 @@ use serde::{Deserialize, Serialize};
 
 pub use calls::{BillInfoItem, CheckoutUrl, CreateOrder, Withdraw};
 #[cfg(feature = "axum")]
-pub use extract::{VerifiedWebhook, WEBHOOK_WINDOW_SECS_DEFAULT, WebhookKeys};
+pub use extract::{VerifiedV2Webhook, VerifiedWebhook, WEBHOOK_WINDOW_SECS_DEFAULT, WebhookKeys};
 pub use v2::V2Client;
-pub use webhook::{Webhook, WebhookError, WebhookHeaders, verify_webhook};
+pub use webhook::{
+    V2Webhook, Webhook, WebhookError, WebhookHeaders, verify_v2_webhook, verify_webhook,
+};
 
 /// How long a request may take unless set otherwise.
 pub const TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);

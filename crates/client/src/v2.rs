@@ -2,9 +2,15 @@
 //! request signed with HMAC-SHA256 over `Appid + Timestamp + body`, answers
 //! read from v2's envelope. v2 answers are not signed, so none is checked.
 
+use ccgate_api::v2::coins::{
+    AddressValidity, AllChainList, AssetList, ChainList, CoinList, CwalletUser, FiatList,
+    MainCoinList, OneAsset, OneCoin, Prices,
+};
+use ccgate_api::v2::webhooks::Resent;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::json;
 
 use crate::{
     ATTEMPTS_MAX, ClientError, Envelope, RETRY_PAUSE, RawAnswer, TIMEOUT_DEFAULT, unix_now,
@@ -123,5 +129,93 @@ impl V2Client {
             msg: "the answer carries no data".to_owned(),
             reason: None,
         })
+    }
+
+    /// `getCoinList`: every coin with its networks, keyed by chain.
+    pub async fn coin_list(&self) -> Result<CoinList, ClientError> {
+        self.call("getCoinList", &json!({}), true).await
+    }
+
+    /// `getCoin`: one coin by its numeric id (USDT is 1280).
+    pub async fn coin(&self, coin_id: u64) -> Result<OneCoin, ClientError> {
+        self.call("getCoin", &json!({ "coinId": coin_id }), true)
+            .await
+    }
+
+    /// `getCoinUSDTPrice`: prices keyed by coin id as a string.
+    pub async fn usdt_prices(&self, coin_ids: &[u64]) -> Result<Prices, ClientError> {
+        self.call("getCoinUSDTPrice", &json!({ "coinIds": coin_ids }), true)
+            .await
+    }
+
+    /// `getFiatList`.
+    pub async fn fiat_list(&self) -> Result<FiatList, ClientError> {
+        self.call("getFiatList", &json!({}), true).await
+    }
+
+    /// `getChainList`, for the chains named (all when empty).
+    pub async fn chain_list(&self, chains: &[&str]) -> Result<ChainList, ClientError> {
+        self.call("getChainList", &json!({ "chains": chains }), true)
+            .await
+    }
+
+    /// `all/chain`, for the chains named (all when empty).
+    pub async fn all_chains(&self, chains: &[&str]) -> Result<AllChainList, ClientError> {
+        self.call("all/chain", &json!({ "chains": chains }), true)
+            .await
+    }
+
+    /// `getMainCoinList`: one row per coin and network.
+    pub async fn main_coin_list(&self) -> Result<MainCoinList, ClientError> {
+        self.call("getMainCoinList", &json!({ "appId": self.app_id }), true)
+            .await
+    }
+
+    /// `checkWithdrawalAddressValidity`.
+    pub async fn address_is_valid(&self, chain: &str, address: &str) -> Result<bool, ClientError> {
+        let answer: AddressValidity = self
+            .call(
+                "checkWithdrawalAddressValidity",
+                &json!({ "chain": chain, "address": address }),
+                true,
+            )
+            .await?;
+        Ok(answer.addr_is_valid)
+    }
+
+    /// `getCwalletUserId`.
+    pub async fn cwallet_user(&self, cwallet_user_id: &str) -> Result<CwalletUser, ClientError> {
+        self.call(
+            "getCwalletUserId",
+            &json!({ "cwalletUserId": cwallet_user_id }),
+            true,
+        )
+        .await
+    }
+
+    /// `getAppCoinAssetList`: every coin the merchant holds.
+    pub async fn assets(&self) -> Result<AssetList, ClientError> {
+        self.call("getAppCoinAssetList", &json!({}), true).await
+    }
+
+    /// `getAppCoinAsset`: one coin's balance, `"0"` when none is held.
+    pub async fn asset(&self, coin_id: u64) -> Result<OneAsset, ClientError> {
+        self.call("getAppCoinAsset", &json!({ "coinId": coin_id }), true)
+            .await
+    }
+
+    /// `webhook/resend`: queues again the webhooks created in the hour from
+    /// `start_unix_secs` (every one with `all_results`, else only those not
+    /// acknowledged); returns how many. Not retried: a repeat counts against
+    /// the per-minute limit.
+    pub async fn resend_webhooks(
+        &self,
+        start_unix_secs: u64,
+        all_results: bool,
+    ) -> Result<u64, ClientError> {
+        let result = if all_results { "AllResult" } else { "Failed" };
+        let body = json!({ "startTimestamp": start_unix_secs, "webhookResult": result });
+        let answer: Resent = self.call("webhook/resend", &body, false).await?;
+        Ok(answer.resend_count)
     }
 }

@@ -433,8 +433,11 @@ impl WebhookSender {
                 "msg": {"app_id": app_id.as_str(), "sent_at": now_unix_secs},
             })
             .to_string(),
-            // Written out: v2 bodies put `type` before `msg` (v2 spec §3.1).
-            WebhookDialect::V2 => r#"{"type":"ActivateWebhookURL","msg":{}}"#.to_owned(),
+            WebhookDialect::V2 => ccgate_api::v2::webhooks::webhook_body(
+                ccgate_api::v2::webhooks::ACTIVATE_WEBHOOK_URL,
+                &ccgate_api::v2::Empty {},
+            )
+            .unwrap_or_default(),
         };
         let webhook = OutboxWebhook {
             id: 0,

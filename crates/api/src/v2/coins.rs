@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::RequestError;
 use crate::request::Fields;
@@ -17,7 +17,7 @@ pub const PRICE_IDS_MAX: usize = 100;
 pub const CHAIN_FILTER_MAX: usize = 100;
 
 /// A coin with its networks, keyed by chain symbol.
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct CoinEntity {
     pub coin_id: u64,
@@ -25,14 +25,14 @@ pub struct CoinEntity {
     pub coin_full_name: String,
     pub logo_url: String,
     /// `Normal`, `Maintain`, `Pre-delisting` or `Delisted`.
-    pub status: &'static str,
+    pub status: String,
     pub networks: BTreeMap<String, NetworkEntity>,
     /// In USD(T).
     pub price: String,
 }
 
 /// One network of a coin.
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct NetworkEntity {
     pub chain: String,
@@ -50,13 +50,13 @@ pub struct NetworkEntity {
     pub protocol: String,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct CoinList {
     pub coins: Vec<CoinEntity>,
 }
 
 /// `getCoin`: `{coin:{…}}`, as CCPayment's reply and its proto say.
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct OneCoin {
     pub coin: CoinEntity,
 }
@@ -92,12 +92,12 @@ impl PricesRequest {
 }
 
 /// `{"prices":{"1280":"1"}}`: coin id (as a string key) → USDT price.
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct Prices {
     pub prices: BTreeMap<String, String>,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Fiat {
     pub fiat_id: u64,
@@ -108,7 +108,7 @@ pub struct Fiat {
     pub usd_rate: String,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct FiatList {
     pub fiats: Vec<Fiat>,
 }
@@ -132,7 +132,7 @@ impl ChainsRequest {
     }
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct ChainEntity {
     pub chain: String,
@@ -140,7 +140,7 @@ pub struct ChainEntity {
     pub explorer: String,
     pub logo_url: String,
     /// `Normal` or `Maintenance`.
-    pub status: &'static str,
+    pub status: String,
     pub confirmations: u64,
     /// The explorer's transaction URL with `%s` for the txid.
     pub base_url: String,
@@ -149,45 +149,45 @@ pub struct ChainEntity {
     pub support_memo: bool,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct ChainList {
     pub chains: Vec<ChainEntity>,
 }
 
 /// `all/chain`'s item: `confirmNum` where `getChainList` says `confirmations`.
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct AllChainEntity {
     pub chain: String,
     pub chain_full_name: String,
     pub explorer: String,
     pub logo_url: String,
-    pub status: &'static str,
+    pub status: String,
     pub confirm_num: u64,
     #[serde(rename = "isEVM")]
     pub is_evm: bool,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct AllChainList {
     pub chains: Vec<AllChainEntity>,
 }
 
 /// One coin on one chain of `getMainCoinList`: the proto's fields and the
 /// SDK's `chains`, so both decoders find what they read (v2 spec §2.14).
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct MainCoin {
     pub coin_id: u64,
     pub symbol: String,
     pub logo_url: String,
-    pub status: &'static str,
+    pub status: String,
     pub chain: String,
     pub network: String,
     pub chains: Vec<String>,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct MainCoinList {
     pub coin_chain_list: Vec<MainCoin>,
@@ -210,7 +210,7 @@ impl CoinOnChainRequest {
 }
 
 /// A network fee: its coin may differ from the withdrawn one.
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct WithdrawFee {
     pub coin_id: u64,
@@ -218,7 +218,7 @@ pub struct WithdrawFee {
     pub amount: String,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct FeeQuote {
     pub fee: WithdrawFee,
     /// Pass it to a withdrawal to be charged this fee.
@@ -242,14 +242,14 @@ impl AddressRequest {
     }
 }
 
-#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct AddressValidity {
     pub addr_is_valid: bool,
 }
 
 /// A balance of one coin, aggregated over its networks.
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetEntity {
     pub coin_id: u64,
@@ -257,12 +257,12 @@ pub struct AssetEntity {
     pub available: String,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct AssetList {
     pub assets: Vec<AssetEntity>,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct OneAsset {
     pub asset: AssetEntity,
 }
@@ -281,7 +281,7 @@ impl CwalletUserRequest {
     }
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct CwalletUser {
     pub cwallet_user_id: String,

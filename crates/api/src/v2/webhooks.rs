@@ -1,12 +1,76 @@
-//! `webhook/resend` in v2 (v2 spec §2.8.2): camelCase fields, v2's type
-//! names, and `recordIds`. It becomes the same request as v1's, so one
+//! v2's webhooks (v2 spec §3): thin `{"type","msg"}` bodies that name a
+//! record and its state, for the receiver to re-query; and `webhook/resend`
+//! (§2.8.2) with v2's names, which becomes the same request as v1's, so one
 //! outbox answers both.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::RequestError;
 use crate::request::Fields;
 use crate::webhooks::{RESEND_WINDOW_SECS_MAX, ResendRequest};
+
+/// `type` of a payment to an order (`createAppOrderDepositAddress`,
+/// `createInvoiceUrl`, `createCheckoutUrl`).
+pub const API_DEPOSIT: &str = "ApiDeposit";
+/// `type` of a payment to a permanent address (`getOrCreateAppDepositAddress`).
+pub const DIRECT_DEPOSIT: &str = "DirectDeposit";
+/// `type` of a merchant's network withdrawal.
+pub const API_WITHDRAWAL: &str = "ApiWithdrawal";
+/// `type` of the probe sent to a webhook URL being saved.
+pub const ACTIVATE_WEBHOOK_URL: &str = "ActivateWebhookURL";
+
+/// `msg` of an ApiDeposit webhook.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiDepositMsg {
+    pub record_id: String,
+    /// The merchant's order id, verbatim.
+    pub order_id: String,
+    pub coin_id: u64,
+    pub coin_symbol: String,
+    /// `Processing`, `Success` or `Failed`.
+    pub status: String,
+    pub is_flagged_as_risky: bool,
+}
+
+/// `msg` of a DirectDeposit webhook.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectDepositMsg {
+    pub record_id: String,
+    /// The merchant's id for the address's owner.
+    pub reference_id: String,
+    pub coin_id: u64,
+    pub coin_symbol: String,
+    /// `Processing`, `Success` or `Failed`.
+    pub status: String,
+    pub is_flagged_as_risky: bool,
+}
+
+/// `msg` of an ApiWithdrawal webhook.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiWithdrawalMsg {
+    pub record_id: String,
+    pub order_id: String,
+    pub coin_id: u64,
+    pub coin_symbol: String,
+    /// `WaitingApproval`, `Rejected`, `Processing`, `Success` or `Failed`.
+    pub status: String,
+}
+
+#[derive(Serialize)]
+struct Body<'a, T: Serialize> {
+    r#type: &'a str,
+    msg: &'a T,
+}
+
+/// The exact bytes of a v2 webhook: `{"type":…,"msg":{…}}`, compact, `type`
+/// first, as CCPayment sends them (and as `JSON.stringify` of the parsed body
+/// gives back, which some receivers sign instead of the raw bytes).
+pub fn webhook_body<T: Serialize>(kind: &str, msg: &T) -> serde_json::Result<String> {
+    serde_json::to_string(&Body { r#type: kind, msg })
+}
 
 /// Records one resend may name.
 pub const RESEND_RECORD_IDS_MAX: usize = 50;
@@ -71,7 +135,7 @@ pub fn resend_request(fields: &Fields) -> Result<ResendRequest, RequestError> {
 }
 
 /// `webhook/resend` → `data`.
-#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Resent {
     pub resend_count: u64,
@@ -81,6 +145,53 @@ pub struct Resent {
 mod tests {
     use super::*;
     use crate::v2::fields;
+
+    #[test]
+    fn webhook_bodies_are_the_documented_bytes() {
+        // The spec's ApiDeposit example (v2 spec §3.3.1), byte for byte.
+        let msg = ApiDepositMsg {
+            record_id: "20240919035020188328269786624000".into(),
+            order_id: "1726717497".into(),
+            coin_id: 2541,
+            coin_symbol: "POL".into(),
+            status: "Success".into(),
+            is_flagged_as_risky: false,
+        };
+        assert_eq!(
+            webhook_body(API_DEPOSIT, &msg).ok().as_deref(),
+            Some(
+                r#"{"type":"ApiDeposit","msg":{"recordId":"20240919035020188328269786624000","orderId":"1726717497","coinId":2541,"coinSymbol":"POL","status":"Success","isFlaggedAsRisky":false}}"#
+            )
+        );
+        // The spec's DirectDeposit capture (§3.3.2), and an ApiWithdrawal (§3.3.3).
+        let direct = DirectDepositMsg {
+            record_id: "20250321034441254643830061580288".into(),
+            reference_id: "67c34bb3".into(),
+            coin_id: 1280,
+            coin_symbol: "USDT".into(),
+            status: "Success".into(),
+            is_flagged_as_risky: false,
+        };
+        assert_eq!(
+            webhook_body(DIRECT_DEPOSIT, &direct).ok().as_deref(),
+            Some(
+                r#"{"type":"DirectDeposit","msg":{"recordId":"20250321034441254643830061580288","referenceId":"67c34bb3","coinId":1280,"coinSymbol":"USDT","status":"Success","isFlaggedAsRisky":false}}"#
+            )
+        );
+        let withdrawal = ApiWithdrawalMsg {
+            record_id: "20250331161641258456955022073856w".into(),
+            order_id: "w-1".into(),
+            coin_id: 1280,
+            coin_symbol: "USDT".into(),
+            status: "Processing".into(),
+        };
+        assert_eq!(
+            webhook_body(API_WITHDRAWAL, &withdrawal).ok().as_deref(),
+            Some(
+                r#"{"type":"ApiWithdrawal","msg":{"recordId":"20250331161641258456955022073856w","orderId":"w-1","coinId":1280,"coinSymbol":"USDT","status":"Processing"}}"#
+            )
+        );
+    }
 
     fn parse(body: &str) -> Result<ResendRequest, RequestError> {
         resend_request(&fields(body.as_bytes())?)

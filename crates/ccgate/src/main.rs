@@ -744,13 +744,18 @@ enum BenchCommand {
     Writes(commands::bench_writes::WritesBenchArgs),
     /// Webhook deliveries per second to a fast local receiver vs a bare HTTP client loop.
     Webhooks(commands::bench_webhooks::WebhookBenchArgs),
+    /// Every bench in one run, then one line per figure (`--quick`: each at a small scale).
+    All(commands::bench_all::AllBenchArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // A bench would otherwise print a log line per request it makes.
     let quiet = matches!(cli.command, Command::Bench(_));
-    let count_statements = matches!(cli.command, Command::Bench(BenchCommand::Writes(_)));
+    let count_statements = matches!(
+        cli.command,
+        Command::Bench(BenchCommand::Writes(_) | BenchCommand::All(_))
+    );
     init_tracing(
         if quiet { "warn" } else { "info" },
         cli.log_format,
@@ -776,6 +781,7 @@ fn main() -> ExitCode {
 }
 
 /// `ccgate bench …`: each runs in a scratch database of its own.
+/// Runs one bench (each prints as it goes; `all` ends with its figures).
 async fn bench(command: &BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Assets(args) => commands::bench::assets(args).await,
@@ -786,7 +792,9 @@ async fn bench(command: &BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Sweeps(args) => commands::bench_sweeps::sweeps(args).await,
         BenchCommand::Writes(args) => commands::bench_writes::writes(args).await,
         BenchCommand::Webhooks(args) => commands::bench_webhooks::webhooks(args).await,
+        BenchCommand::All(args) => commands::bench_all::all(args).await,
     }
+    .map(drop)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -36,6 +36,48 @@ pub struct BenchArgs {
     pub warmup_seconds: u64,
 }
 
+/// One figure a bench measured, as `bench all` lists it:
+/// `name: value unit (ratio X.XX)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    pub name: String,
+    pub value: f64,
+    pub unit: &'static str,
+    /// Against the bench's own baseline, measured in the same run.
+    pub ratio: Option<f64>,
+}
+
+impl Figure {
+    pub fn new(name: impl Into<String>, value: f64, unit: &'static str) -> Figure {
+        Figure {
+            name: name.into(),
+            value,
+            unit,
+            ratio: None,
+        }
+    }
+
+    pub fn with_ratio(mut self, ratio: f64) -> Figure {
+        self.ratio = Some(ratio);
+        self
+    }
+}
+
+impl std::fmt::Display for Figure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Whole numbers for rates and counts, a decimal for small measures.
+        if self.value.abs() >= 100.0 || self.value.fract() == 0.0 {
+            write!(f, "{}: {:.0} {}", self.name, self.value, self.unit)?;
+        } else {
+            write!(f, "{}: {:.1} {}", self.name, self.value, self.unit)?;
+        }
+        match self.ratio {
+            Some(ratio) => write!(f, " (ratio {ratio:.2})"),
+            None => Ok(()),
+        }
+    }
+}
+
 const ASSETS_PATH: &str = "/ccpayment/v1/assets";
 const REQUEST_BODY: &str = r#"{"coin_id":"8e5741cf-6e51-4892-9d04-3d40e1dd0128"}"#;
 
@@ -124,7 +166,7 @@ pub(super) fn micros(elapsed: Duration) -> u64 {
     u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX)
 }
 
-pub async fn assets(args: &BenchArgs) -> anyhow::Result<()> {
+pub async fn assets(args: &BenchArgs) -> anyhow::Result<Vec<Figure>> {
     if args.connections == 0 || args.seconds == 0 || args.rounds == 0 {
         bail!("--connections, --seconds and --rounds must be at least 1");
     }
@@ -220,7 +262,16 @@ pub async fn assets(args: &BenchArgs) -> anyhow::Result<()> {
         bail!("some requests failed; the figures above are not valid");
     }
     store.backend().close().await;
-    Ok(())
+    let name = if args.cache_ttl_ms == 0 {
+        "assets (uncached)"
+    } else {
+        "assets"
+    };
+    Ok(vec![
+        Figure::new(format!("{name} requests"), real_result.per_sec(), "/s")
+            .with_ratio(real_result.per_sec() / bare_result.per_sec()),
+        Figure::new(format!("{name} p99"), real_result.percentile_ms(99), "ms"),
+    ])
 }
 
 impl Target {

@@ -15,6 +15,7 @@ use ccgate_store::{
     DepositStore, EntryMeta, SqliteStore, Store, generate_app_id, generate_app_secret,
 };
 
+use super::bench::Figure;
 use super::{background, unix_now, unix_now_ms};
 use crate::config::Settings;
 
@@ -27,7 +28,7 @@ pub struct DepositBenchArgs {
 
 const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
 
-pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<()> {
+pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<Vec<Figure>> {
     if args.deposits == 0 {
         bail!("--deposits must be at least 1");
     }
@@ -137,7 +138,15 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<()> {
         latencies_ms.len()
     );
     store.backend().close().await;
-    Ok(())
+    Ok(vec![
+        Figure::new("deposits credited", per_sec(crediting), "/s")
+            .with_ratio(per_sec(crediting) / per_sec(baseline)),
+        Figure::new(
+            "deposit webhook p50 after confirmation",
+            percentile(50),
+            "ms",
+        ),
+    ])
 }
 
 /// Arrival times of webhooks by txid.

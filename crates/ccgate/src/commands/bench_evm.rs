@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use ccgate_chain::evm::redacted_rpc_url;
 use serde_json::{Value, json};
 
+use super::bench::Figure;
 use super::bench_deposits::{merchant_with_webhook_receiver, wait_for_webhooks};
 use super::{background, unix_now};
 use crate::config::Settings;
@@ -44,7 +45,7 @@ const NATIVE_TOKEN: &str = "6d1c8b1e-0000-4000-8000-00000000b001";
 /// 0.01 of the native coin, in wei.
 const PAYMENT_WEI: &str = "0x2386f26fc10000";
 
-pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<()> {
+pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<Vec<Figure>> {
     if args.payments == 0 || args.poll_interval_ms == 0 {
         bail!("--payments and --poll-interval-ms must be at least 1");
     }
@@ -117,7 +118,11 @@ pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<()> {
             .context("the webhook's arrival")?;
         latencies_ms.push(arrived_at.duration_since(confirmed_at).as_secs_f64() * 1000.0);
     }
-    print_latencies("one deposit per block", &mut latencies_ms);
+    let (p50, p99) = print_latencies("one deposit per block", &mut latencies_ms);
+    let mut figures = vec![
+        Figure::new("evm deposit webhook p50 after confirmation", p50, "ms"),
+        Figure::new("evm deposit webhook p99 after confirmation", p99, "ms"),
+    ];
 
     if args.block_transfers > 0 {
         let mut addresses = Vec::with_capacity(args.block_transfers as usize);
@@ -180,10 +185,20 @@ pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<()> {
                 .map(|at| at.duration_since(confirmed_at).as_secs_f64() * 1000.0)
                 .collect()
         };
-        print_latencies(
+        let (block_p50, _) = print_latencies(
             &format!("{} deposits in one block", txids.len()),
             &mut block_latencies_ms,
         );
+        figures.push(Figure::new(
+            format!("evm {}-deposit block webhook p50", txids.len()),
+            block_p50,
+            "ms",
+        ));
+        figures.push(Figure::new(
+            format!("evm {}-deposit block all notified", txids.len()),
+            all_in.as_secs_f64() * 1000.0,
+            "ms",
+        ));
         println!(
             "  all {} credited and notified {:.0} ms after the confirming block ({:.0} deposits/s)",
             txids.len(),
@@ -196,7 +211,7 @@ pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<()> {
         let _ = task.await;
     }
     store.backend().close().await;
-    Ok(())
+    Ok(figures)
 }
 
 fn hex_number(value: &Value) -> anyhow::Result<u64> {
@@ -204,7 +219,8 @@ fn hex_number(value: &Value) -> anyhow::Result<u64> {
     Ok(u64::from_str_radix(text.trim_start_matches("0x"), 16)?)
 }
 
-fn print_latencies(what: &str, latencies_ms: &mut [f64]) {
+/// Prints the latencies' spread; returns their p50 and p99.
+fn print_latencies(what: &str, latencies_ms: &mut [f64]) -> (f64, f64) {
     latencies_ms.sort_by(f64::total_cmp);
     let percentile =
         |pct: usize| latencies_ms[(latencies_ms.len() * pct / 100).min(latencies_ms.len() - 1)];
@@ -215,6 +231,7 @@ fn print_latencies(what: &str, latencies_ms: &mut [f64]) {
         latencies_ms.last().copied().unwrap_or(0.0),
         latencies_ms.len()
     );
+    (percentile(50), percentile(99))
 }
 
 /// One EVM chain on the node, with its native coin.

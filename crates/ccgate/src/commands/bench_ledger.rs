@@ -17,6 +17,7 @@ use ccgate_store::{
     PgStore, Store, generate_app_id, generate_app_secret, verify_ledger,
 };
 
+use super::bench::Figure;
 use super::unix_now;
 
 #[derive(Debug, clap::Args)]
@@ -66,7 +67,7 @@ impl Measured {
     }
 }
 
-pub async fn ledger(args: &LedgerBenchArgs) -> anyhow::Result<()> {
+pub async fn ledger(args: &LedgerBenchArgs) -> anyhow::Result<Vec<Figure>> {
     if args.batch == 0 || args.seconds == 0 {
         bail!("--batch and --seconds must be at least 1");
     }
@@ -87,10 +88,18 @@ pub async fn ledger(args: &LedgerBenchArgs) -> anyhow::Result<()> {
         grouped.postings_per_sec() / single.postings_per_sec()
     );
     sqlite.close().await;
+    let mut figures = vec![
+        Figure::new(
+            "ledger SQLite group commit",
+            grouped.postings_per_sec(),
+            "postings/s",
+        )
+        .with_ratio(grouped.postings_per_sec() / single.postings_per_sec()),
+    ];
 
     let Some(url) = &args.postgres else {
         println!("(PostgreSQL not measured: pass --postgres URL to compare with pgbench)");
-        return Ok(());
+        return Ok(figures);
     };
     let tag = format!("{:08x}", rand::random::<u32>());
     let ledger_schema = format!("ccgate_bench_{tag}");
@@ -104,8 +113,9 @@ pub async fn ledger(args: &LedgerBenchArgs) -> anyhow::Result<()> {
              DROP SCHEMA IF EXISTS {pgbench_schema} CASCADE"
         ),
     );
-    outcome?;
-    dropped
+    figures.push(outcome?);
+    dropped?;
+    Ok(figures)
 }
 
 async fn postgres(
@@ -114,7 +124,7 @@ async fn postgres(
     ledger_schema: &str,
     pgbench_schema: &str,
     duration: Duration,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Figure> {
     let tps = pgbench_tps(url, pgbench_schema, args.pgbench_clients, args.seconds)?;
     let store = PgStore::connect_in_schema(url, ledger_schema, MasterKey::generate()).await?;
     let grouped = measure(&store, args.batch, duration).await?;
@@ -135,7 +145,12 @@ async fn postgres(
         "ratio: {:.2} (durable postings/s ÷ pgbench tps)",
         grouped.postings_per_sec() / tps
     );
-    Ok(())
+    Ok(Figure::new(
+        "ledger PostgreSQL group commit",
+        grouped.postings_per_sec(),
+        "postings/s",
+    )
+    .with_ratio(grouped.postings_per_sec() / tps))
 }
 
 /// Commits blocks of `batch` deposit credits for `duration`; only the time

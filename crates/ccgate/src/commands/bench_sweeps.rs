@@ -19,6 +19,7 @@ use ccgate_store::{
 };
 use serde_json::{Value, json};
 
+use super::bench::Figure;
 use super::bench_ledger::deposit_credit;
 use super::{unix_now, unix_now_ms};
 use crate::config::Settings;
@@ -47,7 +48,7 @@ const IDLE_TICKS: usize = 10;
 /// addresses: the bench stops rather than tick forever.
 const FIRST_PASS_TICKS_MAX: usize = 1_000_000;
 
-pub async fn sweeps(args: &SweepBenchArgs) -> anyhow::Result<()> {
+pub async fn sweeps(args: &SweepBenchArgs) -> anyhow::Result<Vec<Figure>> {
     if args.addresses == 0 {
         bail!("--addresses must be at least 1");
     }
@@ -192,7 +193,23 @@ pub async fn sweeps(args: &SweepBenchArgs) -> anyhow::Result<()> {
         old_time.as_secs_f64() / idle_time.as_secs_f64().max(1e-9)
     );
     sqlite.close().await;
-    Ok(())
+    Ok(vec![
+        Figure::new(
+            format!("sweeps old tick, {count} addresses"),
+            old.total as f64,
+            "node calls",
+        ),
+        Figure::new(
+            format!("sweeps idle tick, {count} addresses"),
+            idle_calls as f64,
+            "node calls",
+        ),
+        Figure::new(
+            "sweeps most node calls per first-pass tick",
+            most_calls as f64,
+            "node calls",
+        ),
+    ])
 }
 
 /// `count` permanent addresses, each credited one deposit, written straight

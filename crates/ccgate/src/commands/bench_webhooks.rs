@@ -17,6 +17,7 @@ use ccgate_ledger::{Amount, MerchantId, TokenId};
 use ccgate_store::{DepositStore, OutboxStore, Store, generate_app_id, generate_app_secret};
 use secrecy::{ExposeSecret, SecretString};
 
+use super::bench::Figure;
 use super::{background, unix_now, unix_now_ms};
 use crate::config::Settings;
 
@@ -64,7 +65,7 @@ struct Post {
     body: String,
 }
 
-pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<()> {
+pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
     if args.webhooks == 0 || args.merchants == 0 {
         bail!("--webhooks and --merchants must be at least 1");
     }
@@ -275,7 +276,10 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<()> {
         );
     }
     store.backend().close().await;
-    Ok(())
+    Ok(vec![
+        Figure::new("webhook deliveries", per_sec(delivery), "/s")
+            .with_ratio(per_sec(delivery) / per_sec(bare)),
+    ])
 }
 
 /// The fast receiver: counts the request for the merchant of its URL and

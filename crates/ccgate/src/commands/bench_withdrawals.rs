@@ -13,6 +13,7 @@ use ccgate_ledger::{Account, Amount, JournalEntry, MerchantId};
 use ccgate_store::{Store, generate_app_id, generate_app_secret, verify_ledger};
 use secrecy::ExposeSecret;
 
+use super::bench::Figure;
 use super::unix_now;
 use crate::config::Settings;
 
@@ -31,7 +32,7 @@ const PAYEE: &str = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
 /// Each withdrawal's value, in USDT.
 const VALUE: u128 = 2;
 
-pub async fn withdrawals(args: &WithdrawalBenchArgs) -> anyhow::Result<()> {
+pub async fn withdrawals(args: &WithdrawalBenchArgs) -> anyhow::Result<Vec<Figure>> {
     if args.requests < 2 || args.connections == 0 {
         bail!("--requests must be at least 2 and --connections at least 1");
     }
@@ -179,5 +180,8 @@ pub async fn withdrawals(args: &WithdrawalBenchArgs) -> anyhow::Result<()> {
     if !holds {
         bail!("an invariant does not hold; the figures above are not valid");
     }
-    Ok(())
+    Ok(vec![
+        Figure::new("withdrawals accepted", per_sec(accepted, elapsed), "/s")
+            .with_ratio(per_sec(accepted, elapsed) / per_sec(covered, baseline)),
+    ])
 }

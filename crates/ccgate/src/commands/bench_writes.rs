@@ -17,7 +17,7 @@ use tracing::field::{Field, Visit};
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::Targets;
 
-use super::bench::{Measured, micros};
+use super::bench::{Figure, Measured, micros};
 use super::unix_now;
 use crate::config::Settings;
 
@@ -293,7 +293,7 @@ async fn drive(
     measured
 }
 
-pub async fn writes(args: &WritesBenchArgs) -> anyhow::Result<()> {
+pub async fn writes(args: &WritesBenchArgs) -> anyhow::Result<Vec<Figure>> {
     if args.connections == 0 || args.seconds == 0 || args.rounds == 0 || args.sequential == 0 {
         bail!("--connections, --seconds, --rounds and --sequential must be at least 1");
     }
@@ -353,6 +353,7 @@ pub async fn writes(args: &WritesBenchArgs) -> anyhow::Result<()> {
     );
     let mut first_answers = Vec::new();
     let mut listings = Vec::new();
+    let mut figures = Vec::new();
     for endpoint in ENDPOINTS {
         let target = url(real, endpoint);
         // The first request of each endpoint answers the bare route's bytes
@@ -370,6 +371,11 @@ pub async fn writes(args: &WritesBenchArgs) -> anyhow::Result<()> {
         call(&client, &signer, &target, body).await?;
         listings.push((endpoint, STATEMENTS.record(false)));
         println!("statements per request  {endpoint:<20} {per_request:>6.2}");
+        figures.push(Figure::new(
+            format!("{endpoint} SQL statements"),
+            per_request,
+            "per request",
+        ));
     }
     let posting = || {
         JournalEntry::transfer(
@@ -492,5 +498,11 @@ pub async fn writes(args: &WritesBenchArgs) -> anyhow::Result<()> {
     if failures > 0 {
         bail!("{failures} requests failed; the figures above are not valid");
     }
-    Ok(())
+    for (endpoint, m) in ENDPOINTS.into_iter().zip(&results) {
+        figures.push(
+            Figure::new(format!("{endpoint} requests"), m.per_sec(), "/s")
+                .with_ratio(m.per_sec() / bare_result.per_sec()),
+        );
+    }
+    Ok(figures)
 }

@@ -1,5 +1,6 @@
 pub mod background;
 pub mod bench;
+pub mod bench_all;
 pub mod bench_deposits;
 pub mod bench_evm;
 pub mod bench_ledger;

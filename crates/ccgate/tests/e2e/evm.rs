@@ -386,6 +386,31 @@ fn webhooks(receiver: &HttpStub) -> Vec<Value> {
         .collect()
 }
 
+/// `bench evm` against a real ganache at a small scale: deposits credited
+/// and notified, their latencies printed as figures.
+#[test]
+fn evm_bench_measures_webhook_latency_on_a_real_node() {
+    let ganache = EvmNode::ganache(&ganache_installed());
+    let url = ganache.url();
+    let stdout = crate::cli::bench_output(&[
+        "evm",
+        "--rpc-url",
+        &url,
+        "--chain-id",
+        &CHAIN_ID.to_string(),
+        "--payments",
+        "3",
+        "--block-transfers",
+        "20",
+    ]);
+    assert!(
+        stdout.contains("one deposit per block: webhook after the confirming block p50"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("20 deposits in one block"), "{stdout}");
+    assert!(stdout.contains("all 20 credited and notified"), "{stdout}");
+}
+
 #[test]
 fn evm_orders_paid_in_the_token_and_the_native_coin_are_credited_at_the_confirmations() {
     let cli = ganache_installed();

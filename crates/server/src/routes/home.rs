@@ -21,7 +21,7 @@ pub async fn home(State(state): State<AppState>) -> Response {
         ""
     };
     let body = format!(
-        "<h1>ccgate</h1><p>ccgate, a CCPayment v1-compatible payment gateway. Merchants call it at <code>{base}/ccpayment/v1/…</code>, signed with their Appid and AppSecret.</p>\
+        "<h1>ccgate</h1><p>ccgate, a CCPayment v1-compatible payment gateway that also speaks v2. Merchants call it at <code>{base}/ccpayment/v1/…</code> or <code>{base}/ccpayment/v2/…</code>, signed with their Appid and AppSecret.</p>\
 <p>Mode: <strong id=\"mode\">{mode}</strong>. {money}</p>{sandbox}\
 <ul><li><a href=\"/docs\">/docs</a> — the API: signing, endpoints with examples, webhooks, codes</li>\
 <li><a href=\"/openapi.json\">/openapi.json</a> — the same as OpenAPI 3.1</li>\

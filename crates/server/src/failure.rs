@@ -52,6 +52,8 @@ pub enum Failure {
     AmountInvalid { field: &'static str, max_places: u8 },
     #[error("users do not exist")]
     UserNotFound,
+    #[error("no withdrawal of this merchant has the id {0:?}")]
+    WithdrawalNotFound(String),
     #[error(transparent)]
     Price(#[from] PriceError),
     #[error("chain {0:?} is not supported")]
@@ -73,6 +75,10 @@ impl Failure {
 
     pub fn chain_not_supported(code: &str) -> Failure {
         Failure::ChainNotSupported(truncate(code))
+    }
+
+    pub fn withdrawal_not_found(id: &str) -> Failure {
+        Failure::WithdrawalNotFound(truncate(id))
     }
 
     pub fn token_not_found(id: &str) -> Failure {
@@ -105,6 +111,7 @@ impl Failure {
             Failure::AmountInvalid { .. } => Code::AmountInvalid,
             Failure::MixedOrderKinds => Code::ParamInvalid,
             Failure::UserNotFound => Code::ToUserNotFound,
+            Failure::WithdrawalNotFound(_) => Code::OrderNotFound,
             Failure::Chain(ChainError::UnknownChain(_)) => Code::ChainNotSupported,
             Failure::Chain(ChainError::TooManyBlocks { .. }) => Code::ParamInvalid,
             // A price too old to use, or none at all: retrying later may help.
@@ -133,7 +140,15 @@ impl Failure {
                 Code::ChainNotSupported
             }
             Failure::Engine(EngineError::CurrencyNotSupported(_)) => Code::CurrencyNotSupported,
-            Failure::Engine(EngineError::AmountInvalid(_)) => Code::AmountInvalid,
+            Failure::Engine(
+                EngineError::AmountInvalid(_)
+                | EngineError::TooManyDecimals(_)
+                | EngineError::BelowMinimumWithdrawal(_)
+                | EngineError::NotAboveNetworkFee(_),
+            ) => Code::AmountInvalid,
+            // Only v2 passes a fee quote; to v1 it would be a bad parameter.
+            Failure::Engine(EngineError::FeeQuoteInvalid(_)) => Code::ParamInvalid,
+            Failure::Engine(EngineError::CwalletUserNotFound(_)) => Code::ToUserNotFound,
             Failure::Engine(EngineError::ValidityOutOfRange { .. }) => Code::ParamInvalid,
             Failure::Engine(EngineError::DuplicateMerchantOrderId(_))
             | Failure::Engine(EngineError::MerchantOrderIdTaken { .. }) => {
@@ -187,6 +202,15 @@ impl Failure {
             Failure::Engine(EngineError::ValidityOutOfRange { .. }) => V2Code::ExpiredAtTooMax,
             Failure::Engine(EngineError::CheckoutExpired) => V2Code::OrderExpired,
             Failure::Price(_) | Failure::Engine(EngineError::Price(_)) => V2Code::AbnormalCoinPrice,
+            Failure::Request(RequestError::TooManyItems { .. }) => V2Code::QueryNumMax,
+            Failure::Engine(EngineError::TooManyDecimals(_)) => V2Code::CoinPrecisionLimit,
+            Failure::Engine(EngineError::BelowMinimumWithdrawal(_)) => {
+                V2Code::WithdrawValueLessThanLimit
+            }
+            Failure::Engine(EngineError::NotAboveNetworkFee(_)) => {
+                V2Code::WithdrawAmountFeeTooLittle
+            }
+            Failure::Engine(EngineError::FeeQuoteInvalid(_)) => V2Code::WithdrawFeeTooLow,
             other => v2_code_of(other.code()),
         }
     }

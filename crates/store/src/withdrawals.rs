@@ -5,10 +5,10 @@ use ccgate_ledger::{Amount, CoinId, JournalEntry, MerchantId, TokenId};
 use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::backend::{Backend, RowsAffected, SqlStore};
-use crate::deposits::NewWebhook;
+use crate::deposits::{NewWebhook, WebhookDialect};
 use crate::rows::{
-    Columns, WITHDRAWAL_COLUMNS, refunds_within_received, to_i64, withdrawal_from_row,
-    withdrawal_kind,
+    Columns, WITHDRAWAL_COLUMNS, fee_quote_from_row, refunds_within_received, to_i64,
+    withdrawal_from_row, withdrawal_kind,
 };
 use crate::{EntryMeta, StoreError};
 
@@ -79,6 +79,50 @@ pub struct Withdrawal {
     pub resolved_at: Option<i64>,
     /// For a refund, the deposit order it gives money back for.
     pub refund_of: Option<String>,
+    /// The API dialect it was asked in: its webhooks are written in it.
+    pub dialect: WebhookDialect,
+    /// Where its webhooks go (v2 `notifyUrl`); `None`: the merchant's URL.
+    pub notify_url: Option<String>,
+}
+
+/// A network fee quoted by v2 `getWithdrawFee` under its
+/// `networkFeeInquiryID`: what a withdrawal of this merchant on this token
+/// that passes the id is charged, until the quote expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeeQuote {
+    pub inquiry_id: String,
+    pub app_id: MerchantId,
+    pub token_id: TokenId,
+    pub fee: Amount,
+    pub expires_at_ms: i64,
+}
+
+/// Where a listed withdrawal went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DestinationFilter {
+    /// To a chain address on this chain.
+    Chain(String),
+    /// To a Cwallet id.
+    Cwallet,
+}
+
+/// Which of one merchant's withdrawals (not refunds) a v2 record list
+/// takes: every filter left empty matches all. Newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WithdrawalQuery {
+    pub coin_id: Option<CoinId>,
+    pub destination: Option<DestinationFilter>,
+    /// Any of these merchant order ids; empty: any.
+    pub merchant_order_ids: Vec<String>,
+    pub to_address: Option<String>,
+    /// Created at or after (unix seconds).
+    pub created_from: Option<i64>,
+    /// Created at or before (unix seconds).
+    pub created_to: Option<i64>,
+    /// The page starts after this withdrawal (its `created_at` and
+    /// `record_id`), the last of the page before.
+    pub after: Option<(i64, String)>,
+    pub limit: u32,
 }
 
 impl Withdrawal {
@@ -108,6 +152,27 @@ pub trait WithdrawalStore: Send + Sync + std::fmt::Debug + 'static {
         app_id: &MerchantId,
         merchant_order_id: &str,
     ) -> Result<Option<Withdrawal>, StoreError>;
+
+    /// The merchant's withdrawal (or refund) with this record id.
+    async fn withdrawal_by_record_id(
+        &self,
+        app_id: &MerchantId,
+        record_id: &str,
+    ) -> Result<Option<Withdrawal>, StoreError>;
+
+    /// A page of one merchant's withdrawals, newest first (`created_at`,
+    /// then `record_id`, descending).
+    async fn merchant_withdrawals(
+        &self,
+        app_id: &MerchantId,
+        query: &WithdrawalQuery,
+    ) -> Result<Vec<Withdrawal>, StoreError>;
+
+    /// Keeps a fee quote, and forgets the quotes expired by `now_ms`.
+    async fn save_fee_quote(&self, quote: &FeeQuote, now_ms: i64) -> Result<(), StoreError>;
+
+    /// A quote by its inquiry id, expired or not.
+    async fn fee_quote(&self, inquiry_id: &str) -> Result<Option<FeeQuote>, StoreError>;
 
     /// What holds a merchant's `merchant_order_id` — a native order, a
     /// hosted checkout, a withdrawal — in one query: withdrawals share one
@@ -184,7 +249,7 @@ where
         let inserted = sqlx::query(&format!(
             "INSERT INTO withdrawals ({WITHDRAWAL_COLUMNS})
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                     $17, $18, $19, $20, $21, $22, $23)
+                     $17, $18, $19, $20, $21, $22, $23, $24, $25)
              ON CONFLICT (app_id, merchant_order_id) DO NOTHING"
         ))
         .bind(&w.order_id)
@@ -214,6 +279,8 @@ where
         .bind(w.resolved_at)
         .bind(withdrawal_kind(w))
         .bind(&w.refund_of)
+        .bind(w.dialect.as_str())
+        .bind(&w.notify_url)
         .execute(&mut *db_tx)
         .await?;
         if inserted.rows_affected() == 1 {
@@ -261,6 +328,109 @@ where
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(withdrawal_from_row).transpose()
+    }
+
+    async fn withdrawal_by_record_id(
+        &self,
+        app_id: &MerchantId,
+        record_id: &str,
+    ) -> Result<Option<Withdrawal>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE app_id = $1 AND record_id = $2"
+        ))
+        .bind(app_id.as_str())
+        .bind(record_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(withdrawal_from_row).transpose()
+    }
+
+    async fn merchant_withdrawals(
+        &self,
+        app_id: &MerchantId,
+        query: &WithdrawalQuery,
+    ) -> Result<Vec<Withdrawal>, StoreError> {
+        let (chain, to_cwallet) = match &query.destination {
+            None => (None, None),
+            Some(DestinationFilter::Chain(chain)) => (Some(chain.clone()), Some(0i64)),
+            Some(DestinationFilter::Cwallet) => (None, Some(1i64)),
+        };
+        // The order ids, if any, as one placeholder each after the fixed ones.
+        const FIXED_PARAMS: usize = 10;
+        let order_ids = if query.merchant_order_ids.is_empty() {
+            String::new()
+        } else {
+            let placeholders: Vec<String> = (0..query.merchant_order_ids.len())
+                .map(|i| format!("${}", FIXED_PARAMS + 1 + i))
+                .collect();
+            format!("AND merchant_order_id IN ({})", placeholders.join(", "))
+        };
+        // A NULL parameter switches its filter off (as in `Listings`).
+        let sql = format!(
+            "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals
+             WHERE app_id = $1 AND kind = 'withdrawal'
+               AND ($2 IS NULL OR coin_id = $2)
+               AND ($3 IS NULL OR chain = $3)
+               AND ($4 IS NULL OR to_cwallet = $4)
+               AND ($5 IS NULL OR to_address = $5)
+               AND ($6 IS NULL OR created_at >= $6)
+               AND ($7 IS NULL OR created_at <= $7)
+               AND ($8 IS NULL OR created_at < $8 OR (created_at = $8 AND record_id < $9))
+               {order_ids}
+             ORDER BY created_at DESC, record_id DESC LIMIT $10"
+        );
+        let (after_created, after_record) = match &query.after {
+            Some((created_at, record_id)) => (Some(*created_at), Some(record_id.clone())),
+            None => (None, None),
+        };
+        let mut statement = sqlx::query(&sql)
+            .bind(app_id.as_str())
+            .bind(query.coin_id.as_ref().map(|id| id.as_str().to_owned()))
+            .bind(chain)
+            .bind(to_cwallet)
+            .bind(query.to_address.clone())
+            .bind(query.created_from)
+            .bind(query.created_to)
+            .bind(after_created)
+            .bind(after_record)
+            .bind(i64::from(query.limit));
+        for merchant_order_id in &query.merchant_order_ids {
+            statement = statement.bind(merchant_order_id);
+        }
+        let rows = statement.fetch_all(self.pool()).await?;
+        rows.iter().map(withdrawal_from_row).collect()
+    }
+
+    async fn save_fee_quote(&self, quote: &FeeQuote, now_ms: i64) -> Result<(), StoreError> {
+        let mut db_tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM withdraw_fee_quotes WHERE expires_at_ms <= $1")
+            .bind(now_ms)
+            .execute(&mut *db_tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO withdraw_fee_quotes (inquiry_id, app_id, token_id, fee, expires_at_ms)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&quote.inquiry_id)
+        .bind(quote.app_id.as_str())
+        .bind(quote.token_id.as_str())
+        .bind(quote.fee.base_units().to_string())
+        .bind(quote.expires_at_ms)
+        .execute(&mut *db_tx)
+        .await?;
+        db_tx.commit().await?;
+        Ok(())
+    }
+
+    async fn fee_quote(&self, inquiry_id: &str) -> Result<Option<FeeQuote>, StoreError> {
+        let row = sqlx::query(
+            "SELECT inquiry_id, app_id, token_id, fee, expires_at_ms
+             FROM withdraw_fee_quotes WHERE inquiry_id = $1",
+        )
+        .bind(inquiry_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(fee_quote_from_row).transpose()
     }
 
     async fn merchant_order_id_holders(

@@ -1116,6 +1116,8 @@ where
         created_at: NOW,
         resolved_at: None,
         refund_of: None,
+        dialect: ccgate_store::WebhookDialect::V1,
+        notify_url: None,
     };
     let reserved = Account::MerchantReserved(merchant.clone());
     let reserve = move_units(
@@ -1249,6 +1251,8 @@ where
         status: WithdrawalStatus::Successful,
         resolved_at: Some(NOW),
         refund_of: Some("order-1".into()),
+        dialect: ccgate_store::WebhookDialect::V1,
+        notify_url: None,
         ..withdrawal.clone()
     };
     let to_cwallet = move_units(
@@ -2317,6 +2321,8 @@ where
             created_at: NOW + 100 * n,
             resolved_at: None,
             refund_of: None,
+            dialect: ccgate_store::WebhookDialect::V1,
+            notify_url: None,
         };
         let reserve = move_units(
             Account::MerchantAvailable(merchant.clone()),

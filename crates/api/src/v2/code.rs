@@ -28,15 +28,17 @@ pub enum V2Code {
     BalanceInsufficient,
     AddressNotActive,
     AddressEmptyMemo,
+    WithdrawFeeTooLow,
     WithdrawValueLessThanLimit,
     WithdrawAddrFormat,
     CoinPrecisionLimit,
+    WithdrawAmountFeeTooLittle,
     PaymentAddressNumTooMuch,
     OrderExpired,
 }
 
 impl V2Code {
-    pub const ALL: [V2Code; 27] = [
+    pub const ALL: [V2Code; 29] = [
         V2Code::Success,
         V2Code::InvalidArgument,
         V2Code::HeaderInvalidArgument,
@@ -59,9 +61,11 @@ impl V2Code {
         V2Code::BalanceInsufficient,
         V2Code::AddressNotActive,
         V2Code::AddressEmptyMemo,
+        V2Code::WithdrawFeeTooLow,
         V2Code::WithdrawValueLessThanLimit,
         V2Code::WithdrawAddrFormat,
         V2Code::CoinPrecisionLimit,
+        V2Code::WithdrawAmountFeeTooLittle,
         V2Code::PaymentAddressNumTooMuch,
         V2Code::OrderExpired,
     ];
@@ -91,9 +95,11 @@ impl V2Code {
             V2Code::BalanceInsufficient => 14000,
             V2Code::AddressNotActive => 14002,
             V2Code::AddressEmptyMemo => 14003,
+            V2Code::WithdrawFeeTooLow => 14001,
             V2Code::WithdrawValueLessThanLimit => 14005,
             V2Code::WithdrawAddrFormat => 14007,
             V2Code::CoinPrecisionLimit => 14013,
+            V2Code::WithdrawAmountFeeTooLittle => 14019,
             V2Code::PaymentAddressNumTooMuch => 15001,
             V2Code::OrderExpired => 15002,
         }
@@ -124,9 +130,11 @@ impl V2Code {
             V2Code::BalanceInsufficient => "BalanceInsufficient",
             V2Code::AddressNotActive => "AddressNotActive",
             V2Code::AddressEmptyMemo => "AddressEmptyMemo",
+            V2Code::WithdrawFeeTooLow => "WithdrawFeeTooLow",
             V2Code::WithdrawValueLessThanLimit => "WithdrawValueLessThanLimit",
             V2Code::WithdrawAddrFormat => "WithdrawAddrFormat",
             V2Code::CoinPrecisionLimit => "CoinPrecisionLimit",
+            V2Code::WithdrawAmountFeeTooLittle => "WithdrawAmountFeeTooLittle",
             V2Code::PaymentAddressNumTooMuch => "PaymentAddressNumTooMuch",
             V2Code::OrderExpired => "OrderExpired",
         }

@@ -11,6 +11,7 @@
 pub mod code;
 pub mod coins;
 pub mod sign;
+pub mod withdrawals;
 
 use serde::Serialize;
 

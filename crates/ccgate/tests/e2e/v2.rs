@@ -54,6 +54,9 @@ fn every_body_a_v2_client_sends_is_verified_over_its_bytes() {
     assert!(old.header("sign").is_none());
 }
 
+/// Request headers, body, and the code the answer must carry.
+type RefusalCase<'a> = (Vec<(&'a str, &'a str)>, &'a [u8], u64);
+
 #[test]
 fn every_refusal_answers_the_v2_envelope() {
     let gateway = Gateway::start(&[]);
@@ -69,7 +72,7 @@ fn every_refusal_answers_the_v2_envelope() {
     let millis = format!("{timestamp}123");
     let millis_sign =
         ccgate_api::v2::sign::sign(&merchant.app_id, &merchant.app_secret, &millis, body);
-    let cases: Vec<(Vec<(&str, &str)>, &[u8], u64)> = vec![
+    let cases: Vec<RefusalCase> = vec![
         (
             vec![
                 ("Appid", &merchant.app_id),

@@ -9,6 +9,7 @@
 
 mod assets;
 mod coins;
+mod withdrawals;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -48,6 +49,11 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("getCwalletUserId", post(coins::cwallet_user)),
         ("getAppCoinAssetList", post(assets::asset_list)),
         ("getAppCoinAsset", post(assets::asset)),
+        ("getWithdrawFee", post(withdrawals::withdraw_fee)),
+        ("applyAppWithdrawToNetwork", post(withdrawals::to_network)),
+        ("applyAppWithdrawToCwallet", post(withdrawals::to_cwallet)),
+        ("getAppWithdrawRecord", post(withdrawals::record)),
+        ("getAppWithdrawRecordList", post(withdrawals::record_list)),
     ]
 }
 

@@ -371,6 +371,67 @@ mod tests {
         assert_eq!(infrastructure.code(), Code::ServiceError);
     }
 
+    /// The withdrawal refusals v2 tells apart keep v1's one code each.
+    #[test]
+    fn withdrawal_refusals_draw_v2_lines_and_keep_their_v1_code() {
+        let engine = |error| Failure::Engine(error);
+        let cases = [
+            (
+                engine(EngineError::TooManyDecimals("x".into())),
+                Code::AmountInvalid,
+                V2Code::CoinPrecisionLimit,
+            ),
+            (
+                engine(EngineError::BelowMinimumWithdrawal("x".into())),
+                Code::AmountInvalid,
+                V2Code::WithdrawValueLessThanLimit,
+            ),
+            (
+                engine(EngineError::NotAboveNetworkFee("x".into())),
+                Code::AmountInvalid,
+                V2Code::WithdrawAmountFeeTooLittle,
+            ),
+            (
+                engine(EngineError::FeeQuoteInvalid("x".into())),
+                Code::ParamInvalid,
+                V2Code::WithdrawFeeTooLow,
+            ),
+            (
+                engine(EngineError::CwalletUserNotFound("x".into())),
+                Code::ToUserNotFound,
+                V2Code::NotFound,
+            ),
+            (
+                Failure::withdrawal_not_found("x"),
+                Code::OrderNotFound,
+                V2Code::NotFound,
+            ),
+            (
+                Failure::Request(RequestError::TooManyItems {
+                    field: "orderIds",
+                    max_len: 20,
+                }),
+                Code::ParamInvalid,
+                V2Code::QueryNumMax,
+            ),
+            (
+                engine(EngineError::InsufficientBalance("USDT".into())),
+                Code::InsufficientBalance,
+                V2Code::BalanceInsufficient,
+            ),
+            (
+                engine(EngineError::Chain(ChainError::InvalidAddress(
+                    ccgate_chain::AddressError::Empty,
+                ))),
+                Code::AddressInvalid,
+                V2Code::WithdrawAddrFormat,
+            ),
+        ];
+        for (failure, v1, v2) in cases {
+            assert_eq!((failure.code(), failure.v2_code()), (v1, v2), "{failure:?}");
+        }
+    }
+
     #[test]
     fn echo_is_bounded() {
         let failure = Failure::coin_not_found(&"x".repeat(10_000));

@@ -633,3 +633,105 @@ fn refusals_carry_their_v2_codes() {
         13000
     );
 }
+
+#[test]
+fn a_payout_the_chain_refuses_is_voided_and_notified_as_failed() {
+    let notified = HttpStub::start(200, "Success");
+    let gateway = Gateway::start(&[]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.adjust(&merchant, "USDT", "30", &[]);
+    gateway.cli_ok(&["devnet", "fail-next-withdrawal", "--chain", "TRX"]);
+    let body = json!({
+        "orderId": "v2-fail-1",
+        "coinId": USDT,
+        "chain": "TRX",
+        "address": "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
+        "amount": "5",
+        "notifyUrl": notified.url,
+    });
+    let record_id = ok(
+        &gateway,
+        &merchant,
+        "applyAppWithdrawToNetwork",
+        &body.to_string(),
+    )["recordId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let failed = wait_for_v2_status(&gateway, &merchant, "v2-fail-1", "Failed");
+    assert_eq!(failed["txId"], "");
+    assert!(!failed["reason"].as_str().unwrap().is_empty(), "{failed}");
+    assert_eq!(
+        usdt_balance(&gateway, &merchant),
+        "30",
+        "the reservation came back"
+    );
+    assert_eq!(
+        v1_detail(&gateway, &merchant, "v2-fail-1")["status"],
+        "Failed"
+    );
+
+    let hooks = notified.wait_for_requests(1);
+    assert_eq!(
+        String::from_utf8(hooks[0].body.clone()).unwrap(),
+        format!(
+            r#"{{"type":"ApiWithdrawal","msg":{{"recordId":"{record_id}","orderId":"v2-fail-1","coinId":1280,"coinSymbol":"USDT","status":"Failed"}}}}"#
+        )
+    );
+    verify_v2_signature(&hooks[0], &merchant);
+    // A retry after the failure is still that withdrawal.
+    let again = ok(
+        &gateway,
+        &merchant,
+        "applyAppWithdrawToNetwork",
+        &body.to_string(),
+    );
+    assert_eq!(again["recordId"], record_id.as_str());
+    assert!(gateway.cli_ok(&["ledger", "verify"]).contains("all equal"));
+}
+
+/// A quote binds for ten minutes of the gateway's clock (the sandbox's
+/// virtual one here), then is refused with 14001.
+#[test]
+fn a_fee_quote_holds_for_ten_minutes() {
+    let gateway = Gateway::start(&["--sandbox"]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.adjust(&merchant, "USDT", "50", &[]);
+    let quote = |gateway: &Gateway| {
+        ok(
+            gateway,
+            &merchant,
+            "getWithdrawFee",
+            r#"{"coinId":1280,"chain":"ETH"}"#,
+        )["networkFeeInquiryID"]
+            .clone()
+    };
+    let withdraw = |order_id: &str, inquiry_id: &Value| {
+        json!({"orderId": order_id, "coinId": USDT, "chain": "ETH", "address": PAYEE_EVM, "amount": "10", "networkFeeInquiryID": inquiry_id})
+            .to_string()
+    };
+
+    let fresh = quote(&gateway);
+    crate::sandbox::clock(&gateway, &["advance", "9m"]);
+    ok(
+        &gateway,
+        &merchant,
+        "applyAppWithdrawToNetwork",
+        &withdraw("q-1", &fresh),
+    );
+    let charged = record(&gateway, &merchant, json!({ "orderId": "q-1" }));
+    assert_eq!(charged["fee"]["amount"], "3.5");
+
+    let stale = quote(&gateway);
+    crate::sandbox::clock(&gateway, &["advance", "10m"]);
+    assert_eq!(
+        code(
+            &gateway,
+            &merchant,
+            "applyAppWithdrawToNetwork",
+            &withdraw("q-2", &stale)
+        ),
+        14001
+    );
+    assert_eq!(usdt_balance(&gateway, &merchant), "40");
+}

@@ -1,8 +1,9 @@
 //! Merchant withdrawals in v2 (v2 spec §2.0, §2.5, §3.3.3): the requests of
 //! `applyAppWithdrawToNetwork`, `applyAppWithdrawToCwallet`,
 //! `getAppWithdrawRecord` and `getAppWithdrawRecordList`, the
-//! AppWithdrawRecord they answer, and the `ApiWithdrawal` webhook. Field
-//! order is wire contract.
+//! AppWithdrawRecord they answer, the `ApiWithdrawal` webhook, and the
+//! (always empty) auto-withdrawal and risky-refund lists. Field order is
+//! wire contract.
 
 use serde::Serialize;
 
@@ -17,6 +18,9 @@ pub const ORDER_ID_CHARS: std::ops::RangeInclusive<usize> = 3..=64;
 pub const NOTIFY_URL_CHARS_MAX: usize = 150;
 /// Order ids one record list may name (v2 spec §1.8).
 pub const ORDER_IDS_MAX: usize = 20;
+/// Record ids one auto-withdrawal or risky-refund list may name ([PROTO]'s
+/// id lists are ≤ 100, v2 spec §1.8).
+pub const RECORD_IDS_MAX: usize = 100;
 /// Records one page of a list holds (v2 spec §1.8).
 pub const PAGE_MAX: u32 = 20;
 /// The `chain` of a Cwallet withdrawal's record (v2 spec §2.0).
@@ -200,6 +204,53 @@ impl RecordListRequest {
             to_address: text("toAddress")?,
         })
     }
+}
+
+/// The request of `getAutoWithdrawRecordList` and `getRiskyRefundRecordList`
+/// (v2 spec §2.5.5–2.5.6): every filter optional. Read so that a malformed
+/// one is refused as anywhere else, though no record can match it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DashboardRecordListRequest {
+    pub coin_id: Option<u64>,
+    pub chain: Option<String>,
+    pub record_ids: Vec<String>,
+    pub start_at: Option<u64>,
+    pub end_at: Option<u64>,
+    pub to_address: Option<String>,
+    pub next_id: Option<String>,
+}
+
+impl DashboardRecordListRequest {
+    pub fn from_fields(fields: &Fields) -> Result<DashboardRecordListRequest, RequestError> {
+        let text = |name: &'static str| -> Result<Option<String>, RequestError> {
+            Ok(fields.optional_str(&[name])?.map(str::to_owned))
+        };
+        Ok(DashboardRecordListRequest {
+            coin_id: fields.optional_u64(&["coinId"])?,
+            chain: text("chain")?,
+            record_ids: fields.optional_string_list("recordIds", RECORD_IDS_MAX)?,
+            start_at: fields.optional_u64(&["startAt"])?,
+            end_at: fields.optional_u64(&["endAt"])?,
+            to_address: text("toAddress")?,
+            next_id: text("nextId")?,
+        })
+    }
+}
+
+/// `{"records":[],"nextId":""}`: a list of records of a kind the gateway
+/// never makes (auto-withdrawals, risky refunds), empty by its type.
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct NoRecords {
+    pub records: [super::Empty; 0],
+    pub next_id: &'static str,
+}
+
+impl NoRecords {
+    pub const EMPTY: NoRecords = NoRecords {
+        records: [],
+        next_id: "",
+    };
 }
 
 /// AppWithdrawRecord (v2 spec §2.0): every field always present.
@@ -460,6 +511,23 @@ mod tests {
                 field: "orderIds",
                 max_len: ORDER_IDS_MAX
             })
+        );
+    }
+
+    #[test]
+    fn dashboard_lists_read_their_filters_and_answer_nothing() {
+        let request = parse(
+            r#"{"coinId":1280,"chain":"ETH","recordIds":["r1"],"startAt":1,"endAt":"2","toAddress":"0xabc","nextId":""}"#,
+            DashboardRecordListRequest::from_fields,
+        );
+        assert_eq!(
+            request.map(|r| (r.coin_id, r.record_ids, r.end_at, r.next_id)),
+            Ok((Some(1280), vec!["r1".to_owned()], Some(2), None))
+        );
+        assert!(parse(r#"{"coinId":"x"}"#, DashboardRecordListRequest::from_fields).is_err());
+        assert_eq!(
+            serde_json::to_string(&NoRecords::EMPTY).unwrap_or_default(),
+            r#"{"records":[],"nextId":""}"#
         );
     }
 

@@ -1,7 +1,8 @@
 //! v2 merchant withdrawals through the real binary (v2 spec §2.1.8, §2.5,
 //! §3.3.3): a quoted network withdrawal paid on the devnet and notified in
 //! v2 at its notifyUrl, Cwallet withdrawals, records and their pages, the
-//! same withdrawal read in both dialects, and each refusal's code.
+//! same withdrawal read in both dialects, each refusal's code, and the
+//! empty auto-withdrawal and risky-refund lists.
 
 use serde_json::{Value, json};
 
@@ -517,6 +518,25 @@ fn records_page_newest_first_and_filter() {
     );
     let one = json!({ "recordId": first["records"][0]["recordId"] }).to_string();
     assert_eq!(code(&gateway, &other, "getAppWithdrawRecord", &one), 11003);
+
+    // No auto-withdrawals, no risky refunds: empty lists, filters still read.
+    for endpoint in ["getAutoWithdrawRecordList", "getRiskyRefundRecordList"] {
+        for body in [
+            "",
+            r#"{"coinId":1280,"chain":"ETH","recordIds":["x"],"startAt":1}"#,
+        ] {
+            let answer = gateway.post_v2(&merchant, endpoint, body.as_bytes());
+            assert_golden("v2_no_dashboard_records.json", &answer.body);
+        }
+        assert_eq!(
+            code(&gateway, &merchant, endpoint, r#"{"coinId":999}"#),
+            13000
+        );
+        assert_eq!(
+            code(&gateway, &merchant, endpoint, r#"{"recordIds":"x"}"#),
+            11000
+        );
+    }
 }
 
 #[test]

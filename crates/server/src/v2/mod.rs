@@ -54,6 +54,14 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("applyAppWithdrawToCwallet", post(withdrawals::to_cwallet)),
         ("getAppWithdrawRecord", post(withdrawals::record)),
         ("getAppWithdrawRecordList", post(withdrawals::record_list)),
+        (
+            "getAutoWithdrawRecordList",
+            post(withdrawals::no_dashboard_records),
+        ),
+        (
+            "getRiskyRefundRecordList",
+            post(withdrawals::no_dashboard_records),
+        ),
     ]
 }
 

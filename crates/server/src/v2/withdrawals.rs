@@ -8,8 +8,9 @@ use ccgate_api::RequestError;
 use ccgate_api::v2::coins::{CoinOnChainRequest, FeeQuote, WithdrawFee};
 use ccgate_api::v2::fields;
 use ccgate_api::v2::withdrawals::{
-    AppWithdrawRecord, CWALLET_CHAIN, CwalletWithdrawRequest, NetworkWithdrawRequest, OneRecord,
-    PAGE_MAX, RecordList, RecordListRequest, RecordRequest, WithdrawAccepted,
+    AppWithdrawRecord, CWALLET_CHAIN, CwalletWithdrawRequest, DashboardRecordListRequest,
+    NetworkWithdrawRequest, NoRecords, OneRecord, PAGE_MAX, RecordList, RecordListRequest,
+    RecordRequest, WithdrawAccepted,
 };
 use ccgate_engine::withdrawals::{Destination, WithdrawalRequest, v2_status};
 use ccgate_ledger::{Amount, Coin, MerchantId, Token};
@@ -220,6 +221,20 @@ pub async fn record_list(
         .map(|withdrawal| app_withdraw_record(&state, withdrawal))
         .collect::<Result<_, _>>()?;
     Ok(success(&RecordList { records, next_id })?)
+}
+
+/// `getAutoWithdrawRecordList` and `getRiskyRefundRecordList`: the gateway
+/// has no dashboard auto-withdrawals and flags no deposit as risky, so there
+/// is never a record (docs/decisions.md §15); the filters are still read.
+pub async fn no_dashboard_records(
+    State(state): State<AppState>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    let request = DashboardRecordListRequest::from_fields(&fields(&body)?)?;
+    if let Some(number) = request.coin_id {
+        coin_by_number(&state.registry, number)?;
+    }
+    Ok(success(&NoRecords::EMPTY)?)
 }
 
 fn fee(coin: &Coin, amount: Amount) -> WithdrawFee {

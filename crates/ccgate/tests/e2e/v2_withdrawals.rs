@@ -271,6 +271,33 @@ fn a_quoted_network_withdrawal_is_paid_notified_in_v2_and_read_in_both_dialects(
     );
     assert_eq!(v1.json()["code"], 10000, "{}", v1.text());
     let v1_record_id = v1.json()["data"]["record_id"].as_str().unwrap().to_owned();
+    // The same withdrawal asked again in v2 is that v1 withdrawal; one
+    // namespace of order ids: a deposit order's id is taken.
+    let same_in_v2 = json!({"orderId": "v1-w-1", "coinId": USDT, "chain": "ETH", "address": PAYEE_EVM, "amount": "5", "merchantPayNetworkFee": true});
+    let repeated = ok(
+        &gateway,
+        &merchant,
+        "applyAppWithdrawToNetwork",
+        &same_in_v2.to_string(),
+    );
+    assert_eq!(repeated["recordId"], v1_record_id.as_str());
+    let order = gateway.post_signed(
+        &merchant,
+        "/ccpayment/v1/bill/create",
+        br#"{"token_id":"2728e271-9f5d-4c05-8aa7-4a87b1afcc95","product_price":"1","merchant_order_id":"d-1"}"#,
+        None,
+    );
+    assert_eq!(order.json()["code"], 10000, "{}", order.text());
+    let taken = json!({"orderId": "d-1", "coinId": USDT, "chain": "ETH", "address": PAYEE_EVM, "amount": "5"});
+    assert_eq!(
+        code(
+            &gateway,
+            &merchant,
+            "applyAppWithdrawToNetwork",
+            &taken.to_string()
+        ),
+        11011
+    );
     eventually(20, "v1-w-1 never went on the chain", || {
         match v1_detail(&gateway, &merchant, "v1-w-1")["status"].as_str() {
             Some("Processing") => Ok(()),

@@ -782,3 +782,103 @@ fn a_fee_quote_holds_for_ten_minutes() {
     );
     assert_eq!(usdt_balance(&gateway, &merchant), "40");
 }
+
+/// The same v2 paths on PostgreSQL (the migrations, the list's filters and
+/// cursor, the quote): this test needs the database and fails without it.
+#[test]
+fn v2_withdrawals_on_postgres() {
+    let url = crate::postgres::database_url()
+        .expect("this test needs PostgreSQL (CCGATE_TEST_DATABASE_URL or 127.0.0.1:5432)");
+    let schema = crate::postgres::Schema::new();
+    let notified = HttpStub::start(200, "Success");
+    let database = [
+        "--database-url",
+        url.as_str(),
+        "--database-schema",
+        schema.0.as_str(),
+    ];
+    let gateway = Gateway::start(&database);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.adjust(&merchant, "USDT", "60", &database);
+    let mut create = vec!["cwallet", "create", "--nickname", "pg", "--json"];
+    create.extend_from_slice(&database);
+    let created: Value = serde_json::from_str(&gateway.cli_ok(&create)).unwrap();
+    let c_id = created["c_id"].as_str().unwrap().to_owned();
+
+    let quote = ok(
+        &gateway,
+        &merchant,
+        "getWithdrawFee",
+        r#"{"coinId":1280,"chain":"ETH"}"#,
+    );
+    let network = json!({
+        "orderId": "pg-v2-net",
+        "coinId": USDT,
+        "chain": "ETH",
+        "address": PAYEE_EVM,
+        "amount": "10",
+        "networkFeeInquiryID": quote["networkFeeInquiryID"],
+        "notifyUrl": format!("{}?pg=1", notified.url),
+    });
+    let record_id = ok(
+        &gateway,
+        &merchant,
+        "applyAppWithdrawToNetwork",
+        &network.to_string(),
+    )["recordId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for n in 0..21 {
+        let body = json!({"orderId": format!("pg-cw-{n:02}"), "coinId": USDT, "cwalletUser": c_id, "amount": "1"});
+        ok(
+            &gateway,
+            &merchant,
+            "applyAppWithdrawToCwallet",
+            &body.to_string(),
+        );
+    }
+    let first = ok(&gateway, &merchant, "getAppWithdrawRecordList", "");
+    assert_eq!(first["records"].as_array().unwrap().len(), 20);
+    assert_eq!(first["records"][0]["orderId"], "pg-cw-20");
+    let second = ok(
+        &gateway,
+        &merchant,
+        "getAppWithdrawRecordList",
+        &json!({ "nextId": first["nextId"] }).to_string(),
+    );
+    let rest: Vec<&str> = second["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["orderId"].as_str().unwrap())
+        .collect();
+    assert_eq!(rest, ["pg-cw-00", "pg-v2-net"]);
+    assert_eq!(second["nextId"], "");
+    let on_eth = ok(
+        &gateway,
+        &merchant,
+        "getAppWithdrawRecordList",
+        r#"{"chain":"ETH","coinId":1280,"startAt":1000000000}"#,
+    );
+    assert_eq!(on_eth["records"][0]["recordId"], record_id.as_str());
+    assert_eq!(on_eth["records"].as_array().unwrap().len(), 1);
+
+    eventually(20, "pg-v2-net never went on the chain", || {
+        let found = record(&gateway, &merchant, json!({ "orderId": "pg-v2-net" }));
+        match found["txId"].as_str() {
+            Some(tx_id) if !tx_id.is_empty() => Ok(()),
+            _ => Err(found.to_string()),
+        }
+    });
+    let mined = gateway.admin_post("/admin/devnet/mine", r#"{"chain":"ETH","blocks":12}"#);
+    assert_eq!(mined.status, 200, "{}", mined.text());
+    wait_for_v2_status(&gateway, &merchant, "pg-v2-net", "Success");
+    let hooks = notified.wait_for_requests(1);
+    assert_eq!(hooks[0].target, "/hook?pg=1");
+    verify_v2_signature(&hooks[0], &merchant);
+    let hook: Value = serde_json::from_slice(&hooks[0].body).unwrap();
+    assert_eq!(hook["msg"]["status"], "Success");
+    // 60 − 10 − 21 × 1
+    assert_eq!(usdt_balance(&gateway, &merchant), "29");
+}

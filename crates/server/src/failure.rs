@@ -58,6 +58,8 @@ pub enum Failure {
     Price(#[from] PriceError),
     #[error("chain {0:?} is not supported")]
     ChainNotSupported(String),
+    #[error("{coin} is not on chain {chain:?}")]
+    CoinNotOnChain { coin: String, chain: String },
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
@@ -75,6 +77,13 @@ impl Failure {
 
     pub fn chain_not_supported(code: &str) -> Failure {
         Failure::ChainNotSupported(truncate(code))
+    }
+
+    pub fn coin_not_on_chain(coin: &str, chain: &str) -> Failure {
+        Failure::CoinNotOnChain {
+            coin: coin.to_owned(),
+            chain: truncate(chain),
+        }
     }
 
     pub fn withdrawal_not_found(id: &str) -> Failure {
@@ -122,9 +131,9 @@ impl Failure {
             | Failure::Chain(ChainError::Untraceable { .. })
             | Failure::Chain(ChainError::AmountOverflow)
             | Failure::Chain(ChainError::Config(_)) => Code::ServiceError,
-            Failure::ChainNotSupported(_) | Failure::Engine(EngineError::UnknownChain(_)) => {
-                Code::ChainNotSupported
-            }
+            Failure::ChainNotSupported(_)
+            | Failure::CoinNotOnChain { .. }
+            | Failure::Engine(EngineError::UnknownChain(_)) => Code::ChainNotSupported,
             Failure::Engine(EngineError::AddressQuota { .. }) => Code::AddressLimitReached,
             Failure::Engine(EngineError::CoinSuspended(_)) => Code::CoinSuspended,
             Failure::Engine(EngineError::CheckoutExpired)
@@ -400,6 +409,11 @@ mod tests {
                 engine(EngineError::CwalletUserNotFound("x".into())),
                 Code::ToUserNotFound,
                 V2Code::NotFound,
+            ),
+            (
+                Failure::coin_not_on_chain("USDT", "BTC"),
+                Code::ChainNotSupported,
+                V2Code::InvalidChain,
             ),
             (
                 Failure::withdrawal_not_found("x"),

@@ -882,3 +882,98 @@ fn v2_withdrawals_on_postgres() {
     // 60 − 10 − 21 × 1
     assert_eq!(usdt_balance(&gateway, &merchant), "29");
 }
+
+/// A coin's settings from the registry hold in v2 too: a memo chain needs
+/// `memo` (14003) and shows it as `toMemo`; a coin in maintenance is 13005;
+/// a coin not on the chain asked for is 13001, named in the message.
+#[test]
+fn memos_and_suspended_coins_in_v2() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("memo.toml");
+    std::fs::write(
+        &config,
+        r#"
+[[coins]]
+id = "7d1b1c1e-0d3a-4a55-9a5e-3c1f5d9b0a11"
+symbol = "MEMO"
+name = "Memo coin"
+precision = 6
+price = "1"
+  [[coins.tokens]]
+  id = "7d1b1c1e-0d3a-4a55-9a5e-3c1f5d9b0a12"
+  chain = "ETH"
+  network = "ERC20"
+  contract = "0x0000000000000000000000000000000000000001"
+  precision = 6
+  memo = true
+  fee = "0.1"
+
+[[coins]]
+id = "7d1b1c1e-0d3a-4a55-9a5e-3c1f5d9b0a21"
+symbol = "PAUSED"
+name = "Paused coin"
+precision = 6
+status = 2
+price = "1"
+  [[coins.tokens]]
+  id = "7d1b1c1e-0d3a-4a55-9a5e-3c1f5d9b0a22"
+  chain = "ETH"
+  network = "ERC20"
+  contract = "0x0000000000000000000000000000000000000002"
+  precision = 6
+  fee = "0.1"
+"#,
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let gateway = Gateway::start(&["--config", config]);
+    let merchant = gateway.demo.clone().unwrap();
+    let coins = ok(&gateway, &merchant, "getCoinList", "");
+    let coin_id = |symbol: &str| {
+        coins["coins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|coin| coin["symbol"] == symbol)
+            .unwrap_or_else(|| panic!("no {symbol} in {coins}"))["coinId"]
+            .as_u64()
+            .unwrap()
+    };
+    for symbol in ["MEMO", "PAUSED"] {
+        gateway.adjust(&merchant, symbol, "10", &["--config", config]);
+    }
+    let body = |order_id: &str, symbol: &str, memo: &str| {
+        json!({"orderId": order_id, "coinId": coin_id(symbol), "chain": "ETH", "address": PAYEE_EVM, "amount": "1", "memo": memo})
+            .to_string()
+    };
+    let endpoint = "applyAppWithdrawToNetwork";
+    assert_eq!(
+        code(&gateway, &merchant, endpoint, &body("m-1", "MEMO", "")),
+        14003
+    );
+    ok(&gateway, &merchant, endpoint, &body("m-2", "MEMO", "42"));
+    let withdrawn = record(&gateway, &merchant, json!({ "orderId": "m-2" }));
+    assert_eq!(
+        (
+            withdrawn["toMemo"].as_str(),
+            withdrawn["coinSymbol"].as_str(),
+            withdrawn["fee"]["amount"].as_str(),
+            withdrawn["fee"]["coinId"].as_u64(),
+        ),
+        (Some("42"), Some("MEMO"), Some("0.1"), Some(coin_id("MEMO")))
+    );
+    assert_eq!(
+        code(&gateway, &merchant, endpoint, &body("p-1", "PAUSED", "")),
+        13005
+    );
+    let elsewhere = gateway.post_v2(
+        &merchant,
+        endpoint,
+        body("m-3", "MEMO", "1")
+            .replace("\"ETH\"", "\"TRX\"")
+            .as_bytes(),
+    );
+    let refused = elsewhere.json();
+    assert_eq!(refused["code"], 13001, "{refused}");
+    assert_eq!(refused["msg"], "MEMO is not on chain \"TRX\"");
+}

@@ -34,7 +34,7 @@ fn token_on_chain<'c>(coin: &'c Coin, chain: &str) -> Result<&'c Token, Failure>
     coin.tokens
         .iter()
         .find(|token| token.chain.as_str().eq_ignore_ascii_case(chain))
-        .ok_or_else(|| Failure::chain_not_supported(&format!("{chain} (for {})", coin.symbol)))
+        .ok_or_else(|| Failure::coin_not_on_chain(&coin.symbol, chain))
 }
 
 pub async fn withdraw_fee(

@@ -44,6 +44,10 @@ pub enum EngineError {
     FeeQuoteInvalid(String),
     #[error("no Cwallet user has the id {0:?}")]
     CwalletUserNotFound(String),
+    #[error("no withdrawal has the order id {0:?}")]
+    WithdrawalNotFound(String),
+    #[error("withdrawal {0} is not waiting for approval")]
+    NotWaitingForApproval(String),
     #[error("coin {0} has several networks; pass the token_id of one of them")]
     NetworkAmbiguous(String),
     #[error("the available {0} balance does not cover this withdrawal and its fee")]

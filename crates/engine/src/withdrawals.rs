@@ -15,8 +15,8 @@ use ccgate_ledger::{
 };
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
-    DepositStore, EntryMeta, FeeQuote, NewWebhook, Order, OrderIdHolder, Store, StoreError,
-    WebhookDialect, Withdrawal, WithdrawalStatus, WithdrawalStore,
+    Approval, DepositStore, EntryMeta, FeeQuote, NewWebhook, Order, OrderIdHolder, Store,
+    StoreError, WebhookDialect, Withdrawal, WithdrawalStatus, WithdrawalStore,
 };
 
 use crate::amounts::positive_amount;
@@ -74,13 +74,16 @@ pub struct WithdrawalRequest {
     pub fee_quote_id: Option<String>,
 }
 
-/// A withdrawal's status in v2's words (v2 spec §4.1): not yet final is
-/// `Processing`, whether or not it is on the chain yet.
-pub fn v2_status(status: WithdrawalStatus) -> &'static str {
-    match status {
-        WithdrawalStatus::Pending | WithdrawalStatus::Processing => "Processing",
-        WithdrawalStatus::Successful => "Success",
-        WithdrawalStatus::Failed => "Failed",
+/// A withdrawal's status in v2's words (v2 spec §4.1): waiting for the
+/// operator or rejected by it, else not yet final is `Processing` (whether
+/// or not it is on the chain yet), then `Success` or `Failed`.
+pub fn v2_status(withdrawal: &Withdrawal) -> &'static str {
+    match (withdrawal.approval, withdrawal.status) {
+        (Approval::Waiting, _) => "WaitingApproval",
+        (Approval::Rejected, _) => "Rejected",
+        (_, WithdrawalStatus::Pending | WithdrawalStatus::Processing) => "Processing",
+        (_, WithdrawalStatus::Successful) => "Success",
+        (_, WithdrawalStatus::Failed) => "Failed",
     }
 }
 
@@ -231,6 +234,17 @@ impl Withdrawals {
                 None => self.network_fee(adapter.as_ref(), coin, token, now_unix_ms),
             }
         };
+        // Only chain withdrawals wait: a Cwallet one is instant by contract.
+        let approval = if cwallet.is_none()
+            && self
+                .withdrawals
+                .withdrawal_approval_required(app_id)
+                .await?
+        {
+            Approval::Waiting
+        } else {
+            Approval::NotNeeded
+        };
         let (debit, net_receivable) = if request.merchant_pays_fee {
             (
                 value.checked_add(fee).ok_or(LedgerError::AmountOverflow)?,
@@ -275,6 +289,7 @@ impl Withdrawals {
             refund_of: None,
             dialect: request.dialect,
             notify_url: request.notify_url.clone(),
+            approval,
         };
         let available = Account::MerchantAvailable(app_id.clone());
         let (entry, webhook) = match &cwallet {
@@ -300,9 +315,16 @@ impl Withdrawals {
             }
             None => {
                 let reserved = Account::MerchantReserved(app_id.clone());
+                // v2 says `WaitingApproval` (spec §3.3.3); v1 has no word for it.
+                let webhook = match (approval, withdrawal.dialect) {
+                    (Approval::Waiting, WebhookDialect::V2) => {
+                        Some(self.v2_webhook(&withdrawal, coin, now_unix_ms)?)
+                    }
+                    _ => None,
+                };
                 (
                     JournalEntry::transfer(available, reserved, coin.id.clone(), debit)?,
-                    None,
+                    webhook,
                 )
             }
         };
@@ -416,6 +438,7 @@ impl Withdrawals {
             // Refunds are made by the operator and notified as v1 `Refund`.
             dialect: WebhookDialect::V1,
             notify_url: None,
+            approval: Approval::NotNeeded,
         };
         let entry = JournalEntry::transfer(
             Account::MerchantAvailable(order.app_id.clone()),
@@ -455,6 +478,76 @@ impl Withdrawals {
             })?;
         self.store.balances_changed(&order.app_id);
         Ok(stored)
+    }
+
+    /// A withdrawal waiting for the operator, by its order id.
+    async fn waiting(&self, order_id: &str) -> Result<Withdrawal, EngineError> {
+        let withdrawal = self
+            .withdrawals
+            .withdrawal_by_order_id(order_id)
+            .await?
+            .ok_or_else(|| EngineError::WithdrawalNotFound(order_id.chars().take(64).collect()))?;
+        if withdrawal.approval == Approval::Waiting {
+            Ok(withdrawal)
+        } else {
+            Err(EngineError::NotWaitingForApproval(withdrawal.order_id))
+        }
+    }
+
+    /// The operator lets a waiting withdrawal go: the worker sends it.
+    pub async fn approve(&self, order_id: &str) -> Result<Withdrawal, EngineError> {
+        let waiting = self.waiting(order_id).await?;
+        if !self.withdrawals.approve_withdrawal(order_id).await? {
+            return Err(EngineError::NotWaitingForApproval(waiting.order_id));
+        }
+        Ok(Withdrawal {
+            approval: Approval::Approved,
+            ..waiting
+        })
+    }
+
+    /// The operator refuses a waiting withdrawal: its reservation goes back
+    /// to the merchant and it is notified (v2 `Rejected`, v1 `failed`), once.
+    pub async fn reject(
+        &self,
+        order_id: &str,
+        now_unix_ms: i64,
+    ) -> Result<Withdrawal, EngineError> {
+        let waiting = self.waiting(order_id).await?;
+        let (coin, token) = self
+            .registry
+            .token(&waiting.token_id)
+            .ok_or_else(|| EngineError::TokenNotFound(waiting.token_id.to_string()))?;
+        let now_secs = now_unix_ms.div_euclid(1000);
+        let rejected = Withdrawal {
+            status: WithdrawalStatus::Failed,
+            approval: Approval::Rejected,
+            resolved_at: Some(now_secs),
+            ..waiting
+        };
+        let entry = JournalEntry::transfer(
+            Account::MerchantReserved(rejected.app_id.clone()),
+            Account::MerchantAvailable(rejected.app_id.clone()),
+            coin.id.clone(),
+            rejected.debit,
+        )?;
+        let meta = EntryMeta {
+            kind: WITHDRAWAL_KIND,
+            reason: format!("withdrawal {} rejected", rejected.order_id),
+            created_at: now_secs,
+        };
+        let webhook = self
+            .webhook(&rejected, coin, token, "failed", now_unix_ms)
+            .await?;
+        if !self
+            .withdrawals
+            .reject_withdrawal(order_id, now_secs, &entry, &meta, &webhook)
+            .await?
+        {
+            return Err(EngineError::NotWaitingForApproval(rejected.order_id));
+        }
+        self.store.balances_changed(&rejected.app_id);
+        Ok(rejected)
     }
 
     /// `getWithdrawFee`: the network fee of `token` now, kept under a new
@@ -654,7 +747,7 @@ impl Withdrawals {
             order_id: withdrawal.merchant_order_id.clone(),
             coin_id: coin.numeric_id,
             coin_symbol: coin.symbol.clone(),
-            status: v2_status(withdrawal.status),
+            status: v2_status(withdrawal),
         }))?;
         Ok(NewWebhook {
             dialect: WebhookDialect::V2,

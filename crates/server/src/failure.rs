@@ -158,6 +158,9 @@ impl Failure {
             // Only v2 passes a fee quote; to v1 it would be a bad parameter.
             Failure::Engine(EngineError::FeeQuoteInvalid(_)) => Code::ParamInvalid,
             Failure::Engine(EngineError::CwalletUserNotFound(_)) => Code::ToUserNotFound,
+            // The operator's approval commands; no merchant endpoint asks.
+            Failure::Engine(EngineError::WithdrawalNotFound(_)) => Code::OrderNotFound,
+            Failure::Engine(EngineError::NotWaitingForApproval(_)) => Code::ParamInvalid,
             Failure::Engine(EngineError::ValidityOutOfRange { .. }) => Code::ParamInvalid,
             Failure::Engine(EngineError::DuplicateMerchantOrderId(_))
             | Failure::Engine(EngineError::MerchantOrderIdTaken { .. }) => {
@@ -409,6 +412,16 @@ mod tests {
                 engine(EngineError::CwalletUserNotFound("x".into())),
                 Code::ToUserNotFound,
                 V2Code::NotFound,
+            ),
+            (
+                engine(EngineError::WithdrawalNotFound("x".into())),
+                Code::OrderNotFound,
+                V2Code::NotFound,
+            ),
+            (
+                engine(EngineError::NotWaitingForApproval("x".into())),
+                Code::ParamInvalid,
+                V2Code::InvalidArgument,
             ),
             (
                 Failure::coin_not_on_chain("USDT", "BTC"),

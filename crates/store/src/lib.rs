@@ -56,8 +56,8 @@ pub use snapshots::SnapshotStore;
 pub use sqlite::SqliteStore;
 pub use sweeps::{SignedSweep, SweepDue, SweepInsert, SweepRecord, SweepSettlement, SweepStore};
 pub use withdrawals::{
-    DestinationFilter, FeeQuote, OrderIdHolder, Withdrawal, WithdrawalQuery, WithdrawalStatus,
-    WithdrawalStore,
+    Approval, DestinationFilter, FeeQuote, OrderIdHolder, Withdrawal, WithdrawalQuery,
+    WithdrawalStatus, WithdrawalStore,
 };
 
 /// Whether a merchant may call the API.

@@ -18,7 +18,7 @@ use crate::deposits::{
 use crate::payouts::SignedPayout;
 use crate::reorgs::BlockLink;
 use crate::sweeps::{SignedSweep, SweepRecord, SweepSettlement};
-use crate::withdrawals::{FeeQuote, Withdrawal, WithdrawalStatus};
+use crate::withdrawals::{Approval, FeeQuote, Withdrawal, WithdrawalStatus};
 use crate::{CoinBalance, DevnetChainState, MerchantStatus, MerchantSummary, StoreError};
 
 /// Answers kept in the delivery log are cut to this many bytes.
@@ -44,7 +44,7 @@ pub(crate) const TRANSFER_COLUMNS: &str = "chain, txid, log_index, block_height,
 pub(crate) const WITHDRAWAL_COLUMNS: &str = "order_id, record_id, app_id, merchant_order_id, \
     fingerprint, token_id, coin_id, chain, to_address, memo, value, network_fee, net_receivable, \
     debit, merchant_pays_fee, to_cwallet, status, txid, block_height, created_at, resolved_at, \
-    kind, refund_of, dialect, notify_url";
+    kind, refund_of, dialect, notify_url, approval";
 
 /// The typed reads the mappers need, for a row of any backend whose driver
 /// decodes text and 64-bit integers.
@@ -477,6 +477,7 @@ pub(crate) fn withdrawal_from_row(row: &impl Columns) -> Result<Withdrawal, Stor
         refund_of: row.opt_text("refund_of")?,
         dialect: dialect_from(&row.text("dialect")?)?,
         notify_url: row.opt_text("notify_url")?,
+        approval: Approval::parse(&row.text("approval")?)?,
     })
 }
 

@@ -44,6 +44,42 @@ impl WithdrawalStatus {
     }
 }
 
+/// Whether a chain withdrawal waits for the operator (docs/decisions.md §15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Approval {
+    /// The merchant's withdrawals need none.
+    NotNeeded,
+    /// Reserved; not sent until approved.
+    Waiting,
+    /// Approved: sent and resolved like any other.
+    Approved,
+    /// Rejected: voided, its status `Failed`.
+    Rejected,
+}
+
+impl Approval {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Approval::NotNeeded => "none",
+            Approval::Waiting => "waiting",
+            Approval::Approved => "approved",
+            Approval::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Approval, StoreError> {
+        match text {
+            "none" => Ok(Approval::NotNeeded),
+            "waiting" => Ok(Approval::Waiting),
+            "approved" => Ok(Approval::Approved),
+            "rejected" => Ok(Approval::Rejected),
+            other => Err(StoreError::Corrupt(format!(
+                "withdrawal approval {other:?}"
+            ))),
+        }
+    }
+}
+
 /// What may hold a merchant's `merchant_order_id`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderIdHolder {
@@ -83,6 +119,7 @@ pub struct Withdrawal {
     pub dialect: WebhookDialect,
     /// Where its webhooks go (v2 `notifyUrl`); `None`: the merchant's URL.
     pub notify_url: Option<String>,
+    pub approval: Approval,
 }
 
 /// A network fee quoted by v2 `getWithdrawFee` under its
@@ -168,6 +205,37 @@ pub trait WithdrawalStore: Send + Sync + std::fmt::Debug + 'static {
         query: &WithdrawalQuery,
     ) -> Result<Vec<Withdrawal>, StoreError>;
 
+    /// The withdrawal (or refund) with this order id.
+    async fn withdrawal_by_order_id(
+        &self,
+        order_id: &str,
+    ) -> Result<Option<Withdrawal>, StoreError>;
+
+    /// Whether the merchant's chain withdrawals wait for approval.
+    async fn withdrawal_approval_required(&self, app_id: &MerchantId) -> Result<bool, StoreError>;
+
+    async fn set_withdrawal_approval_required(
+        &self,
+        app_id: &MerchantId,
+        required: bool,
+    ) -> Result<(), StoreError>;
+
+    /// Lets a waiting withdrawal be sent. `false` (nothing written) if it
+    /// was not waiting.
+    async fn approve_withdrawal(&self, order_id: &str) -> Result<bool, StoreError>;
+
+    /// Rejects a waiting withdrawal: `failed`, its reservation voided by
+    /// `entry`, its webhook queued, in one DB transaction. `false` (nothing
+    /// written) if it was not waiting.
+    async fn reject_withdrawal(
+        &self,
+        order_id: &str,
+        resolved_at: i64,
+        entry: &JournalEntry,
+        meta: &EntryMeta,
+        webhook: &NewWebhook,
+    ) -> Result<bool, StoreError>;
+
     /// Keeps a fee quote, and forgets the quotes expired by `now_ms`.
     async fn save_fee_quote(&self, quote: &FeeQuote, now_ms: i64) -> Result<(), StoreError>;
 
@@ -249,7 +317,7 @@ where
         let inserted = sqlx::query(&format!(
             "INSERT INTO withdrawals ({WITHDRAWAL_COLUMNS})
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                     $17, $18, $19, $20, $21, $22, $23, $24, $25)
+                     $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)
              ON CONFLICT (app_id, merchant_order_id) DO NOTHING"
         ))
         .bind(&w.order_id)
@@ -281,6 +349,7 @@ where
         .bind(&w.refund_of)
         .bind(w.dialect.as_str())
         .bind(&w.notify_url)
+        .bind(w.approval.as_str())
         .execute(&mut *db_tx)
         .await?;
         if inserted.rows_affected() == 1 {
@@ -401,6 +470,84 @@ where
         rows.iter().map(withdrawal_from_row).collect()
     }
 
+    async fn withdrawal_by_order_id(
+        &self,
+        order_id: &str,
+    ) -> Result<Option<Withdrawal>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE order_id = $1"
+        ))
+        .bind(order_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(withdrawal_from_row).transpose()
+    }
+
+    async fn withdrawal_approval_required(&self, app_id: &MerchantId) -> Result<bool, StoreError> {
+        let found: Option<(String,)> =
+            sqlx::query_as("SELECT app_id FROM withdrawal_approval_required WHERE app_id = $1")
+                .bind(app_id.as_str())
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(found.is_some())
+    }
+
+    async fn set_withdrawal_approval_required(
+        &self,
+        app_id: &MerchantId,
+        required: bool,
+    ) -> Result<(), StoreError> {
+        let sql = if required {
+            "INSERT INTO withdrawal_approval_required (app_id) VALUES ($1) ON CONFLICT DO NOTHING"
+        } else {
+            "DELETE FROM withdrawal_approval_required WHERE app_id = $1"
+        };
+        sqlx::query(sql)
+            .bind(app_id.as_str())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn approve_withdrawal(&self, order_id: &str) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE withdrawals SET approval = 'approved'
+             WHERE order_id = $1 AND approval = 'waiting' AND status = 'pending'",
+        )
+        .bind(order_id)
+        .execute(self.pool())
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    async fn reject_withdrawal(
+        &self,
+        order_id: &str,
+        resolved_at: i64,
+        entry: &JournalEntry,
+        meta: &EntryMeta,
+        webhook: &NewWebhook,
+    ) -> Result<bool, StoreError> {
+        let mut db_tx = self.pool().begin().await?;
+        // As in `resolve_withdrawal`: a concurrent approval or rejection
+        // waits for this row, then finds it no longer waiting.
+        let updated = sqlx::query(
+            "UPDATE withdrawals SET approval = 'rejected', status = 'failed', resolved_at = $1
+             WHERE order_id = $2 AND approval = 'waiting' AND status = 'pending'",
+        )
+        .bind(resolved_at)
+        .bind(order_id)
+        .execute(&mut *db_tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Ok(false);
+        }
+        S::Db::post_entry_in(&mut db_tx, entry, meta).await?;
+        S::Db::insert_webhook(&mut db_tx, webhook).await?;
+        db_tx.commit().await?;
+        Ok(true)
+    }
+
     async fn save_fee_quote(&self, quote: &FeeQuote, now_ms: i64) -> Result<(), StoreError> {
         let mut db_tx = self.pool().begin().await?;
         sqlx::query("DELETE FROM withdraw_fee_quotes WHERE expires_at_ms <= $1")
@@ -473,7 +620,8 @@ where
     async fn open_withdrawals(&self, limit: u32) -> Result<Vec<Withdrawal>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals
-             WHERE status IN ('pending', 'processing') ORDER BY created_at, order_id LIMIT $1"
+             WHERE status IN ('pending', 'processing') AND approval <> 'waiting'
+             ORDER BY created_at, order_id LIMIT $1"
         ))
         .bind(i64::from(limit))
         .fetch_all(self.pool())
@@ -489,7 +637,7 @@ where
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE withdrawals SET status = 'processing', txid = $1, block_height = $2
-             WHERE order_id = $3 AND status = 'pending'",
+             WHERE order_id = $3 AND status = 'pending' AND approval <> 'waiting'",
         )
         .bind(txid)
         .bind(
@@ -529,7 +677,8 @@ where
         // resolved, and finds none.
         let updated = sqlx::query(
             "UPDATE withdrawals SET status = $1, resolved_at = $2
-             WHERE order_id = $3 AND status IN ('pending', 'processing')",
+             WHERE order_id = $3 AND status IN ('pending', 'processing')
+               AND approval <> 'waiting'",
         )
         .bind(status.as_str())
         .bind(resolved_at)

@@ -1118,6 +1118,7 @@ where
         refund_of: None,
         dialect: ccgate_store::WebhookDialect::V1,
         notify_url: None,
+        approval: ccgate_store::Approval::NotNeeded,
     };
     let reserved = Account::MerchantReserved(merchant.clone());
     let reserve = move_units(
@@ -1253,6 +1254,7 @@ where
         refund_of: Some("order-1".into()),
         dialect: ccgate_store::WebhookDialect::V1,
         notify_url: None,
+        approval: ccgate_store::Approval::NotNeeded,
         ..withdrawal.clone()
     };
     let to_cwallet = move_units(
@@ -2323,6 +2325,7 @@ where
             refund_of: None,
             dialect: ccgate_store::WebhookDialect::V1,
             notify_url: None,
+            approval: ccgate_store::Approval::NotNeeded,
         };
         let reserve = move_units(
             Account::MerchantAvailable(merchant.clone()),
@@ -2480,6 +2483,7 @@ where
             refund_of: None,
             dialect: WebhookDialect::V2,
             notify_url: Some(format!("https://shop.example/hook?r={record_id}")),
+            approval: ccgate_store::Approval::NotNeeded,
         };
         let reserve = move_units(
             Account::MerchantAvailable(merchant.clone()),
@@ -2594,6 +2598,127 @@ where
     for (query, expected) in cases {
         assert_eq!(listed(query.clone()).await, expected, "{query:?}");
     }
+
+    // Approval: a merchant's setting; a waiting withdrawal is not open for
+    // the worker, and is approved or rejected once.
+    assert!(!store.withdrawal_approval_required(&shop).await.unwrap());
+    store
+        .set_withdrawal_approval_required(&shop, true)
+        .await
+        .unwrap();
+    store
+        .set_withdrawal_approval_required(&shop, true)
+        .await
+        .unwrap();
+    assert!(store.withdrawal_approval_required(&shop).await.unwrap());
+    assert!(!store.withdrawal_approval_required(&other).await.unwrap());
+    for (record_id, n) in [("v2-wait-1", 1), ("v2-wait-2", 2)] {
+        let waiting = Withdrawal {
+            order_id: format!("order-{record_id}"),
+            record_id: record_id.into(),
+            merchant_order_id: format!("shop-{record_id}"),
+            created_at: NOW + 20 + n,
+            approval: ccgate_store::Approval::Waiting,
+            ..found.clone()
+        };
+        let reserve = move_units(
+            Account::MerchantAvailable(shop.clone()),
+            Account::MerchantReserved(shop.clone()),
+            100,
+        );
+        store
+            .accept_withdrawal(&waiting, &reserve, &meta("reserve"), None)
+            .await
+            .unwrap();
+    }
+    let open_ids = |open: Vec<Withdrawal>| -> Vec<String> {
+        open.into_iter()
+            .map(|w| w.record_id)
+            .filter(|id| id.starts_with("v2-"))
+            .collect()
+    };
+    assert_eq!(
+        open_ids(store.open_withdrawals(100).await.unwrap()),
+        ["v2-r0", "v2-r1", "v2-r3", "v2-r2"],
+        "the waiting ones are not open"
+    );
+    assert!(store.approve_withdrawal("order-v2-wait-1").await.unwrap());
+    assert!(!store.approve_withdrawal("order-v2-wait-1").await.unwrap());
+    assert_eq!(
+        store
+            .withdrawal_by_order_id("order-v2-wait-1")
+            .await
+            .unwrap()
+            .map(|w| w.approval),
+        Some(ccgate_store::Approval::Approved)
+    );
+    let before = available(store, &shop).await;
+    let void = move_units(
+        Account::MerchantReserved(shop.clone()),
+        Account::MerchantAvailable(shop.clone()),
+        100,
+    );
+    let rejected_webhook = NewWebhook {
+        dialect: WebhookDialect::V2,
+        ..webhook(&shop, "v2-wait-2", "API Withdrawal")
+    };
+    assert!(
+        store
+            .reject_withdrawal(
+                "order-v2-wait-2",
+                NOW + 30,
+                &void,
+                &meta("reject"),
+                &rejected_webhook
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .reject_withdrawal(
+                "order-v2-wait-2",
+                NOW + 31,
+                &void,
+                &meta("reject"),
+                &rejected_webhook
+            )
+            .await
+            .unwrap(),
+        "rejected once"
+    );
+    assert!(
+        !store
+            .reject_withdrawal(
+                "order-v2-wait-1",
+                NOW + 31,
+                &void,
+                &meta("reject"),
+                &rejected_webhook
+            )
+            .await
+            .unwrap(),
+        "an approved one is not waiting"
+    );
+    assert_eq!(available(store, &shop).await, before + 100);
+    let rejected = store
+        .withdrawal_by_order_id("order-v2-wait-2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (rejected.status, rejected.approval, rejected.resolved_at),
+        (
+            WithdrawalStatus::Failed,
+            ccgate_store::Approval::Rejected,
+            Some(NOW + 30)
+        )
+    );
+    store
+        .set_withdrawal_approval_required(&shop, false)
+        .await
+        .unwrap();
+    assert!(!store.withdrawal_approval_required(&shop).await.unwrap());
 
     let quote = FeeQuote {
         inquiry_id: "quote-1".into(),

@@ -977,3 +977,181 @@ price = "1"
     assert_eq!(refused["code"], 13001, "{refused}");
     assert_eq!(refused["msg"], "MEMO is not on chain \"TRX\"");
 }
+
+/// The ApiWithdrawal webhooks `stub` received, as (orderId, status).
+fn notices(stub: &HttpStub) -> Vec<(String, String)> {
+    stub.received()
+        .iter()
+        .map(|hook| {
+            let body: Value = serde_json::from_slice(&hook.body).unwrap();
+            assert_eq!(body["type"], "ApiWithdrawal", "{body}");
+            (
+                body["msg"]["orderId"].as_str().unwrap().to_owned(),
+                body["msg"]["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn wait_for_notice(stub: &HttpStub, order_id: &str, status: &str) {
+    eventually(20, &format!("no {status} webhook for {order_id}"), || {
+        let seen = notices(stub);
+        if seen.iter().any(|(o, s)| o == order_id && s == status) {
+            Ok(())
+        } else {
+            Err(format!("{seen:?}"))
+        }
+    });
+}
+
+/// With approval required, a chain withdrawal is reserved and waits
+/// (`WaitingApproval`, notified) until the operator approves it — then it is
+/// paid like any other — or rejects it — then it is voided (`Rejected`).
+#[test]
+fn withdrawals_waiting_for_approval_are_sent_or_voided_by_the_operator() {
+    let notified = HttpStub::start(200, "Success");
+    let gateway = Gateway::start(&[]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.adjust(&merchant, "USDT", "100", &[]);
+    gateway.cli_ok(&[
+        "merchant",
+        "set-withdrawal-approval",
+        "--app-id",
+        &merchant.app_id,
+        "--required",
+        "true",
+    ]);
+    let network = |order_id: &str, amount: &str| {
+        json!({"orderId": order_id, "coinId": USDT, "chain": "ETH", "address": PAYEE_EVM, "amount": amount, "notifyUrl": notified.url})
+            .to_string()
+    };
+    let endpoint = "applyAppWithdrawToNetwork";
+    ok(&gateway, &merchant, endpoint, &network("ap-1", "10"));
+    ok(&gateway, &merchant, endpoint, &network("ap-2", "10"));
+    let v1 = gateway.post_signed(
+        &merchant,
+        "/ccpayment/v1/withdraw",
+        format!(
+            r#"{{"token_id":"2728e271-9f5d-4c05-8aa7-4a87b1afcc95","address":"{PAYEE_EVM}","value":"5","merchant_order_id":"ap-v1"}}"#
+        )
+        .as_bytes(),
+        None,
+    );
+    assert_eq!(v1.json()["code"], 10000, "{}", v1.text());
+    // A Cwallet withdrawal never waits.
+    let c_id = cwallet(&gateway, "instant");
+    let to_cwallet =
+        json!({"orderId": "ap-cw", "coinId": USDT, "cwalletUser": c_id, "amount": "1"});
+    ok(
+        &gateway,
+        &merchant,
+        "applyAppWithdrawToCwallet",
+        &to_cwallet.to_string(),
+    );
+    assert_eq!(
+        record(&gateway, &merchant, json!({"orderId": "ap-cw"}))["status"],
+        "Success"
+    );
+
+    let waiting = record(&gateway, &merchant, json!({"orderId": "ap-1"}));
+    assert_eq!(
+        (waiting["status"].as_str(), waiting["txId"].as_str()),
+        (Some("WaitingApproval"), Some(""))
+    );
+    // v1 has no word for it: still `Pending`.
+    assert_eq!(v1_detail(&gateway, &merchant, "ap-v1")["status"], "Pending");
+    assert_eq!(
+        usdt_balance(&gateway, &merchant),
+        "74",
+        "reserved while waiting"
+    );
+    wait_for_notice(&notified, "ap-1", "WaitingApproval");
+    wait_for_notice(&notified, "ap-2", "WaitingApproval");
+
+    // Without approval, a later withdrawal is sent; the worker takes open
+    // withdrawals oldest first, so by then it would have sent the waiting
+    // ones too, had they been open.
+    gateway.cli_ok(&[
+        "merchant",
+        "set-withdrawal-approval",
+        "--app-id",
+        &merchant.app_id,
+        "--required",
+        "false",
+    ]);
+    ok(&gateway, &merchant, endpoint, &network("ap-3", "5"));
+    eventually(20, "ap-3 never went on the chain", || {
+        let found = record(&gateway, &merchant, json!({"orderId": "ap-3"}));
+        match found["txId"].as_str() {
+            Some(tx_id) if !tx_id.is_empty() => Ok(()),
+            _ => Err(found.to_string()),
+        }
+    });
+    for order_id in ["ap-1", "ap-2"] {
+        let still = record(&gateway, &merchant, json!({ "orderId": order_id }));
+        assert_eq!(
+            (still["status"].as_str(), still["txId"].as_str()),
+            (Some("WaitingApproval"), Some("")),
+            "{order_id}"
+        );
+    }
+
+    let order_id_of = |merchant_order_id: &str| {
+        v1_detail(&gateway, &merchant, merchant_order_id)["order_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let rejected = order_id_of("ap-2");
+    gateway.cli_ok(&["withdrawal", "reject", "--order-id", &rejected]);
+    let refused = record(&gateway, &merchant, json!({"orderId": "ap-2"}));
+    assert_eq!(refused["status"], "Rejected");
+    assert!(!refused["reason"].as_str().unwrap().is_empty(), "{refused}");
+    assert_eq!(v1_detail(&gateway, &merchant, "ap-2")["status"], "Failed");
+    assert_eq!(
+        usdt_balance(&gateway, &merchant),
+        "79",
+        "the rejected 10 came back"
+    );
+    wait_for_notice(&notified, "ap-2", "Rejected");
+    // Once only: a rejected withdrawal is no longer waiting.
+    let again = gateway.cli(&["withdrawal", "reject", "--order-id", &rejected]);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("not waiting for approval"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let unknown = gateway.cli(&["withdrawal", "approve", "--order-id", "nope"]);
+    assert!(!unknown.status.success());
+
+    for merchant_order_id in ["ap-1", "ap-v1"] {
+        gateway.cli_ok(&[
+            "withdrawal",
+            "approve",
+            "--order-id",
+            &order_id_of(merchant_order_id),
+        ]);
+    }
+    for order_id in ["ap-1", "ap-v1"] {
+        eventually(20, &format!("{order_id} never went on the chain"), || {
+            let found = record(&gateway, &merchant, json!({ "orderId": order_id }));
+            match found["txId"].as_str() {
+                Some(tx_id) if !tx_id.is_empty() => Ok(()),
+                _ => Err(found.to_string()),
+            }
+        });
+    }
+    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
+    for order_id in ["ap-1", "ap-v1", "ap-3"] {
+        wait_for_v2_status(&gateway, &merchant, order_id, "Success");
+    }
+    wait_for_notice(&notified, "ap-1", "Success");
+    assert_eq!(
+        v1_detail(&gateway, &merchant, "ap-v1")["status"],
+        "Successful"
+    );
+    // 100 − 10 − 5 − 1 − 5: the rejected 10 stayed.
+    assert_eq!(usdt_balance(&gateway, &merchant), "79");
+    assert!(gateway.cli_ok(&["ledger", "verify"]).contains("all equal"));
+}

@@ -15,7 +15,7 @@ use ccgate_api::v2::withdrawals::{
 use ccgate_engine::withdrawals::{Destination, WithdrawalRequest, v2_status};
 use ccgate_ledger::{Amount, Coin, MerchantId, Token};
 use ccgate_store::{
-    DestinationFilter, WebhookDialect, Withdrawal, WithdrawalQuery, WithdrawalStatus,
+    Approval, DestinationFilter, WebhookDialect, Withdrawal, WithdrawalQuery, WithdrawalStatus,
 };
 
 use super::V2Result;
@@ -25,6 +25,8 @@ use crate::auth::{Authenticated, RawBody};
 use crate::failure::Failure;
 use crate::routes::success;
 
+/// What a rejected withdrawal's record gives as its `reason`.
+const REJECTED_REASON: &str = "rejected by the operator; the amount was returned to the balance";
 /// What a failed withdrawal's record gives as its `reason`.
 const FAILED_REASON: &str =
     "the network did not carry the payout; the amount was returned to the balance";
@@ -278,7 +280,7 @@ fn app_withdraw_record(
             withdrawal.txid.clone(),
         )
     };
-    let status = v2_status(withdrawal.status);
+    let status = v2_status(withdrawal);
     Ok(AppWithdrawRecord {
         record_id: withdrawal.record_id.clone(),
         withdraw_type,
@@ -297,10 +299,10 @@ fn app_withdraw_record(
         status,
         amount: withdrawal.value.to_decimal_string(coin.precision),
         fee: fee(coin, withdrawal.network_fee),
-        reason: if withdrawal.status == WithdrawalStatus::Failed {
-            FAILED_REASON.to_owned()
-        } else {
-            String::new()
+        reason: match (withdrawal.approval, withdrawal.status) {
+            (Approval::Rejected, _) => REJECTED_REASON.to_owned(),
+            (_, WithdrawalStatus::Failed) => FAILED_REASON.to_owned(),
+            _ => String::new(),
         },
         coin_usd_price,
     })

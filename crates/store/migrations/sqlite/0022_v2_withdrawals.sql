@@ -3,6 +3,16 @@
 -- notifyUrl it was given; v1 withdrawals keep 'v1' and no URL.
 ALTER TABLE withdrawals ADD COLUMN dialect TEXT NOT NULL DEFAULT 'v1' CHECK (dialect IN ('v1', 'v2'));
 ALTER TABLE withdrawals ADD COLUMN notify_url TEXT;
+-- Whether it waits for the operator (v2 WaitingApproval / Rejected): 'none'
+-- for a merchant without approval; 'waiting' (reserved, not sent), then
+-- 'approved' (sent like any other) or 'rejected' (voided, status 'failed').
+ALTER TABLE withdrawals ADD COLUMN approval TEXT NOT NULL DEFAULT 'none'
+    CHECK (approval IN ('none', 'waiting', 'approved', 'rejected'));
+
+-- Merchants whose chain withdrawals wait for the operator's approval.
+CREATE TABLE withdrawal_approval_required (
+    app_id TEXT PRIMARY KEY NOT NULL REFERENCES merchants (app_id)
+) STRICT;
 
 -- getAppWithdrawRecordList: one merchant's withdrawals, newest first.
 CREATE INDEX withdrawals_by_merchant ON withdrawals (app_id, created_at, record_id);

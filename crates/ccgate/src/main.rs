@@ -511,6 +511,16 @@ enum MerchantCommand {
         #[arg(long, value_enum, default_value_t = commands::Dialect::V1)]
         dialect: commands::Dialect,
     },
+    /// Whether this merchant's chain withdrawals wait for `ccgate withdrawal
+    /// approve` (or `reject`) before they are sent; Cwallet ones never wait.
+    SetWithdrawalApproval {
+        /// The merchant's Appid.
+        #[arg(long)]
+        app_id: String,
+        /// true: each chain withdrawal waits for the operator; false: none does.
+        #[arg(long, action = clap::ArgAction::Set)]
+        required: bool,
+    },
     /// The service fee kept from each of the merchant's deposits (default 0.03 %).
     SetFee {
         /// The merchant's Appid.
@@ -645,6 +655,25 @@ enum WithdrawalCommand {
         /// processing: sent, confirming).
         #[arg(long, value_enum)]
         status: Option<WithdrawalStatusArg>,
+    },
+    /// Let a withdrawal waiting for approval be sent.
+    Approve {
+        /// The withdrawal's order id (as `withdrawal list` shows it).
+        #[arg(long)]
+        order_id: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Refuse a withdrawal waiting for approval: its amount goes back to the
+    /// merchant's balance, and the merchant is notified.
+    Reject {
+        /// The withdrawal's order id (as `withdrawal list` shows it).
+        #[arg(long)]
+        order_id: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -960,6 +989,12 @@ async fn operate(
                 format,
             )
             .await?;
+        }
+        Command::Withdrawal(WithdrawalCommand::Approve { order_id, json }) => {
+            commands::withdrawal::approve(database, settings, &order_id, json).await?;
+        }
+        Command::Withdrawal(WithdrawalCommand::Reject { order_id, json }) => {
+            commands::withdrawal::reject(database, settings, &order_id, json).await?;
         }
         Command::Order(OrderCommand::Refund {
             app_id,

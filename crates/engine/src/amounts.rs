@@ -27,8 +27,8 @@ pub fn positive_amount(
         Ok(amount) if !amount.is_zero() => amount,
         Err(LedgerError::AmountOverflow) => return Err(too_large()),
         Err(LedgerError::TooManyDecimals { .. }) => {
-            return Err(invalid(format!(
-                "has more than the {} decimal places of {symbol}",
+            return Err(EngineError::TooManyDecimals(format!(
+                "{field} has more than the {} decimal places of {symbol}",
                 typed_at.get()
             )));
         }

@@ -29,6 +29,25 @@ pub enum EngineError {
     CurrencyNotSupported(String),
     #[error("{0}")]
     AmountInvalid(String),
+    /// An amount with more decimal places than its coin or network carries.
+    #[error("{0}")]
+    TooManyDecimals(String),
+    /// A withdrawal below its coin's minimum.
+    #[error("{0}")]
+    BelowMinimumWithdrawal(String),
+    /// A withdrawal (or refund) whose amount the network fee would eat.
+    #[error("{0}")]
+    NotAboveNetworkFee(String),
+    /// A `networkFeeInquiryID` that is unknown, another merchant's, for
+    /// another network, or expired.
+    #[error("{0}")]
+    FeeQuoteInvalid(String),
+    #[error("no Cwallet user has the id {0:?}")]
+    CwalletUserNotFound(String),
+    #[error("no withdrawal has the order id {0:?}")]
+    WithdrawalNotFound(String),
+    #[error("withdrawal {0} is not waiting for approval")]
+    NotWaitingForApproval(String),
     #[error("coin {0} has several networks; pass the token_id of one of them")]
     NetworkAmbiguous(String),
     #[error("the available {0} balance does not cover this withdrawal and its fee")]

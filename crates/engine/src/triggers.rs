@@ -6,7 +6,9 @@
 use ccgate_chain::address::to_checksum_address;
 use ccgate_chain::{ChainSet, DevnetPayment};
 use ccgate_ledger::{Amount, Chain, Coin, MerchantId, Registry, Token, TokenId};
-use ccgate_store::{DepositStore, Order, OutboxStore, Store, WebhookRow, WithdrawalStore};
+use ccgate_store::{
+    DepositStore, Order, OutboxStore, Store, WebhookDialect, WebhookRow, WithdrawalStore,
+};
 use serde_json::{Value, json};
 
 use crate::EngineError;
@@ -14,7 +16,7 @@ use crate::addresses::AddressBook;
 use crate::clock::Clock;
 use crate::orders::{NativeOrderRequest, Orders};
 use crate::sandbox::Sandbox;
-use crate::withdrawals::{WithdrawalRequest, Withdrawals};
+use crate::withdrawals::{Destination, WithdrawalRequest, Withdrawals};
 
 /// The triggers, with what each does.
 pub const TRIGGERS: [(&str, &str); 9] = [
@@ -421,11 +423,14 @@ impl Run<'_> {
                 &self.app_id,
                 &WithdrawalRequest {
                     token_id: self.token.id.to_string(),
-                    address: to.clone(),
+                    destination: Destination::AddressOrCwallet(to.clone()),
                     value: PAYOUT.to_owned(),
                     merchant_order_id: self.merchant_order_id.clone(),
                     memo: None,
                     merchant_pays_fee: false,
+                    dialect: WebhookDialect::V1,
+                    notify_url: None,
+                    fee_quote_id: None,
                 },
                 self.now_ms(),
             )

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use ccgate_api::orders::{REFUND, RefundWebhook};
+use ccgate_api::v2::webhooks::{self as v2_webhooks, ApiWithdrawalMsg};
 use ccgate_api::withdrawals::{API_WITHDRAWAL, WithdrawWebhook};
 use ccgate_chain::{ChainAdapter, ChainError, ChainSet, GasFee, PayoutState};
 use ccgate_ledger::{
@@ -14,8 +15,8 @@ use ccgate_ledger::{
 };
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
-    DepositStore, EntryMeta, NewWebhook, Order, OrderIdHolder, Store, StoreError, Withdrawal,
-    WithdrawalStatus, WithdrawalStore,
+    Approval, DepositStore, EntryMeta, FeeQuote, NewWebhook, Order, OrderIdHolder, Store,
+    StoreError, WebhookDialect, Withdrawal, WithdrawalStatus, WithdrawalStore,
 };
 
 use crate::amounts::positive_amount;
@@ -27,16 +28,63 @@ const WORKER_BATCH_MAX: u32 = 256;
 /// The `txid` of a transfer that never touches a chain (spec §2.5).
 pub const INTERNAL_TRANSFER: &str = "internal transfer";
 const WITHDRAWAL_KIND: &str = "withdrawal";
+/// How long a `getWithdrawFee` quote may be passed to a withdrawal
+/// (docs/decisions.md §15).
+pub const FEE_QUOTE_VALID_MS: i64 = 10 * 60 * 1000;
+
+/// Where a withdrawal goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// v1's `address`: a Cwallet id this gateway knows, else a chain address.
+    AddressOrCwallet(String),
+    /// v2 `applyAppWithdrawToNetwork`: a chain address, even if it looks
+    /// like a Cwallet id.
+    ChainAddress(String),
+    /// v2 `applyAppWithdrawToCwallet`: a Cwallet id, which must exist.
+    Cwallet(String),
+}
+
+impl Destination {
+    /// What the merchant typed: the chain address or the Cwallet id.
+    pub fn text(&self) -> &str {
+        match self {
+            Destination::AddressOrCwallet(text)
+            | Destination::ChainAddress(text)
+            | Destination::Cwallet(text) => text,
+        }
+    }
+}
 
 /// A withdrawal as asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WithdrawalRequest {
+    /// A token id, or a coin id (one network, or any for a Cwallet).
     pub token_id: String,
-    pub address: String,
+    pub destination: Destination,
     pub value: String,
     pub merchant_order_id: String,
     pub memo: Option<String>,
     pub merchant_pays_fee: bool,
+    /// The dialect it was asked in: its webhooks are written in it, and its
+    /// refusals name that dialect's amount field.
+    pub dialect: WebhookDialect,
+    /// Where its webhooks go instead of the merchant's webhook URL.
+    pub notify_url: Option<String>,
+    /// A `getWithdrawFee` quote (`networkFeeInquiryID`) whose fee it is charged.
+    pub fee_quote_id: Option<String>,
+}
+
+/// A withdrawal's status in v2's words (v2 spec §4.1): waiting for the
+/// operator or rejected by it, else not yet final is `Processing` (whether
+/// or not it is on the chain yet), then `Success` or `Failed`.
+pub fn v2_status(withdrawal: &Withdrawal) -> &'static str {
+    match (withdrawal.approval, withdrawal.status) {
+        (Approval::Waiting, _) => "WaitingApproval",
+        (Approval::Rejected, _) => "Rejected",
+        (_, WithdrawalStatus::Pending | WithdrawalStatus::Processing) => "Processing",
+        (_, WithdrawalStatus::Successful) => "Success",
+        (_, WithdrawalStatus::Failed) => "Failed",
+    }
 }
 
 #[derive(Debug)]
@@ -50,11 +98,14 @@ pub struct Withdrawals {
     ids: RecordIds,
 }
 
+/// What makes two requests with one `merchant_order_id` the same
+/// withdrawal. The dialect, notifyUrl and fee quote are not part of it
+/// (docs/decisions.md §15), so v1's fingerprints stay as they were.
 fn fingerprint(request: &WithdrawalRequest, value: Amount) -> String {
     format!(
         "{}|{}|{}|{}|{}",
         request.token_id,
-        request.address,
+        request.destination.text(),
         value.base_units(),
         request.memo.clone().unwrap_or_default(),
         request.merchant_pays_fee
@@ -106,9 +157,20 @@ impl Withdrawals {
         request: &WithdrawalRequest,
         now_unix_ms: i64,
     ) -> Result<Withdrawal, EngineError> {
-        let cwallet = self.store.cwallet(&request.address).await?;
+        let cwallet = match &request.destination {
+            Destination::AddressOrCwallet(address) => self.store.cwallet(address).await?,
+            Destination::ChainAddress(_) => None,
+            Destination::Cwallet(c_id) => {
+                Some(self.store.cwallet(c_id).await?.ok_or_else(|| {
+                    EngineError::CwalletUserNotFound(c_id.chars().take(64).collect())
+                })?)
+            }
+        };
         let (coin, token) = self.network(&request.token_id, cwallet.is_some())?;
-        let invalid = |why: String| EngineError::AmountInvalid(why);
+        let amount_field = match request.dialect {
+            WebhookDialect::V1 => "value",
+            WebhookDialect::V2 => "amount",
+        };
         // Precision: what the network can carry; a Cwallet transfer is the coin's.
         let precision = if cwallet.is_some() {
             coin.precision
@@ -116,7 +178,7 @@ impl Withdrawals {
             token.precision
         };
         let value = positive_amount(
-            "value",
+            amount_field,
             &request.value,
             precision,
             coin.precision,
@@ -141,8 +203,8 @@ impl Withdrawals {
         // Also to a Cwallet id: free and instant, each one still costs a
         // webhook, so without a floor a flood of dust withdrawals is free.
         if value < coin.min {
-            return Err(invalid(format!(
-                "value must be at least {} {}, the minimum withdrawal",
+            return Err(EngineError::BelowMinimumWithdrawal(format!(
+                "{amount_field} must be at least {} {}, the minimum withdrawal",
                 coin.min.to_decimal_string(coin.precision),
                 coin.symbol
             )));
@@ -159,12 +221,29 @@ impl Withdrawals {
             Amount::ZERO
         } else {
             adapter
-                .validate_address(&request.address)
+                .validate_address(request.destination.text())
                 .map_err(ChainError::InvalidAddress)?;
             if token.memo_supported && request.memo.is_none() {
                 return Err(EngineError::MemoRequired(token.chain.to_string()));
             }
-            self.network_fee(adapter.as_ref(), coin, token, now_unix_ms)
+            match &request.fee_quote_id {
+                Some(inquiry_id) => {
+                    self.quoted_fee(app_id, inquiry_id, coin, token, now_unix_ms)
+                        .await?
+                }
+                None => self.network_fee(adapter.as_ref(), coin, token, now_unix_ms),
+            }
+        };
+        // Only chain withdrawals wait: a Cwallet one is instant by contract.
+        let approval = if cwallet.is_none()
+            && self
+                .withdrawals
+                .withdrawal_approval_required(app_id)
+                .await?
+        {
+            Approval::Waiting
+        } else {
+            Approval::NotNeeded
         };
         let (debit, net_receivable) = if request.merchant_pays_fee {
             (
@@ -175,7 +254,13 @@ impl Withdrawals {
             let net = value
                 .checked_sub(fee)
                 .filter(|net| !net.is_zero())
-                .ok_or_else(|| invalid("value must be more than the network fee".to_owned()))?;
+                .ok_or_else(|| {
+                    EngineError::NotAboveNetworkFee(format!(
+                        "{amount_field} must be more than the network fee of {} {}",
+                        fee.to_decimal_string(coin.precision),
+                        coin.symbol
+                    ))
+                })?;
             (value, net)
         };
         let now_secs = now_unix_ms.div_euclid(1000);
@@ -188,7 +273,7 @@ impl Withdrawals {
             token_id: token.id.clone(),
             coin_id: coin.id.clone(),
             chain: token.chain.to_string(),
-            to_address: request.address.clone(),
+            to_address: request.destination.text().to_owned(),
             memo: request.memo.clone().unwrap_or_default(),
             value,
             network_fee: fee,
@@ -202,6 +287,9 @@ impl Withdrawals {
             created_at: now_secs,
             resolved_at: None,
             refund_of: None,
+            dialect: request.dialect,
+            notify_url: request.notify_url.clone(),
+            approval,
         };
         let available = Account::MerchantAvailable(app_id.clone());
         let (entry, webhook) = match &cwallet {
@@ -215,16 +303,28 @@ impl Withdrawals {
                     coin.id.clone(),
                     debit,
                 )?;
-                let webhook = self
-                    .webhook(&withdrawal, coin, token, "success", now_unix_ms)
-                    .await?;
-                (entry, Some(webhook))
+                // v2 sends no webhook for a Cwallet withdrawal (v2 spec §3.3.8).
+                let webhook = match withdrawal.dialect {
+                    WebhookDialect::V1 => Some(
+                        self.webhook(&withdrawal, coin, token, "success", now_unix_ms)
+                            .await?,
+                    ),
+                    WebhookDialect::V2 => None,
+                };
+                (entry, webhook)
             }
             None => {
                 let reserved = Account::MerchantReserved(app_id.clone());
+                // v2 says `WaitingApproval` (spec §3.3.3); v1 has no word for it.
+                let webhook = match (approval, withdrawal.dialect) {
+                    (Approval::Waiting, WebhookDialect::V2) => {
+                        Some(self.v2_webhook(&withdrawal, coin, now_unix_ms)?)
+                    }
+                    _ => None,
+                };
                 (
                     JournalEntry::transfer(available, reserved, coin.id.clone(), debit)?,
-                    None,
+                    webhook,
                 )
             }
         };
@@ -291,7 +391,6 @@ impl Withdrawals {
             .registry
             .token(&order.token_id)
             .ok_or_else(|| EngineError::TokenNotFound(order.token_id.to_string()))?;
-        let invalid = |why: String| EngineError::AmountInvalid(why);
         let value = positive_amount(
             "amount",
             amount,
@@ -307,7 +406,9 @@ impl Withdrawals {
         let net_receivable = value
             .checked_sub(fee)
             .filter(|net| !net.is_zero())
-            .ok_or_else(|| invalid("amount must be more than the network fee".to_owned()))?;
+            .ok_or_else(|| {
+                EngineError::NotAboveNetworkFee("amount must be more than the network fee".into())
+            })?;
         let record_id = self.ids.next(now_unix_ms);
         let refund = Withdrawal {
             order_id: self.ids.next(now_unix_ms),
@@ -334,6 +435,10 @@ impl Withdrawals {
             created_at: now_unix_ms.div_euclid(1000),
             resolved_at: None,
             refund_of: Some(order.order_id.clone()),
+            // Refunds are made by the operator and notified as v1 `Refund`.
+            dialect: WebhookDialect::V1,
+            notify_url: None,
+            approval: Approval::NotNeeded,
         };
         let entry = JournalEntry::transfer(
             Account::MerchantAvailable(order.app_id.clone()),
@@ -361,7 +466,7 @@ impl Withdrawals {
                 // refunds of one order cannot both fit.
                 StoreError::RefundExceedsReceived {
                     received, refunded, ..
-                } => invalid(format!(
+                } => EngineError::AmountInvalid(format!(
                     "a refund may not exceed what the order received and was not refunded yet: {} {}",
                     received
                         .checked_sub(refunded.checked_sub(value).unwrap_or(Amount::ZERO))
@@ -373,6 +478,133 @@ impl Withdrawals {
             })?;
         self.store.balances_changed(&order.app_id);
         Ok(stored)
+    }
+
+    /// A withdrawal waiting for the operator, by its order id.
+    async fn waiting(&self, order_id: &str) -> Result<Withdrawal, EngineError> {
+        let withdrawal = self
+            .withdrawals
+            .withdrawal_by_order_id(order_id)
+            .await?
+            .ok_or_else(|| EngineError::WithdrawalNotFound(order_id.chars().take(64).collect()))?;
+        if withdrawal.approval == Approval::Waiting {
+            Ok(withdrawal)
+        } else {
+            Err(EngineError::NotWaitingForApproval(withdrawal.order_id))
+        }
+    }
+
+    /// The operator lets a waiting withdrawal go: the worker sends it.
+    pub async fn approve(&self, order_id: &str) -> Result<Withdrawal, EngineError> {
+        let waiting = self.waiting(order_id).await?;
+        if !self.withdrawals.approve_withdrawal(order_id).await? {
+            return Err(EngineError::NotWaitingForApproval(waiting.order_id));
+        }
+        Ok(Withdrawal {
+            approval: Approval::Approved,
+            ..waiting
+        })
+    }
+
+    /// The operator refuses a waiting withdrawal: its reservation goes back
+    /// to the merchant and it is notified (v2 `Rejected`, v1 `failed`), once.
+    pub async fn reject(
+        &self,
+        order_id: &str,
+        now_unix_ms: i64,
+    ) -> Result<Withdrawal, EngineError> {
+        let waiting = self.waiting(order_id).await?;
+        let (coin, token) = self
+            .registry
+            .token(&waiting.token_id)
+            .ok_or_else(|| EngineError::TokenNotFound(waiting.token_id.to_string()))?;
+        let now_secs = now_unix_ms.div_euclid(1000);
+        let rejected = Withdrawal {
+            status: WithdrawalStatus::Failed,
+            approval: Approval::Rejected,
+            resolved_at: Some(now_secs),
+            ..waiting
+        };
+        let entry = JournalEntry::transfer(
+            Account::MerchantReserved(rejected.app_id.clone()),
+            Account::MerchantAvailable(rejected.app_id.clone()),
+            coin.id.clone(),
+            rejected.debit,
+        )?;
+        let meta = EntryMeta {
+            kind: WITHDRAWAL_KIND,
+            reason: format!("withdrawal {} rejected", rejected.order_id),
+            created_at: now_secs,
+        };
+        let webhook = self
+            .webhook(&rejected, coin, token, "failed", now_unix_ms)
+            .await?;
+        if !self
+            .withdrawals
+            .reject_withdrawal(order_id, now_secs, &entry, &meta, &webhook)
+            .await?
+        {
+            return Err(EngineError::NotWaitingForApproval(rejected.order_id));
+        }
+        self.store.balances_changed(&rejected.app_id);
+        Ok(rejected)
+    }
+
+    /// `getWithdrawFee`: the network fee of `token` now, kept under a new
+    /// inquiry id that a withdrawal of this merchant on this token may pass
+    /// within [`FEE_QUOTE_VALID_MS`] to be charged exactly it.
+    pub async fn quote_fee(
+        &self,
+        app_id: &MerchantId,
+        coin: &Coin,
+        token: &Token,
+        now_unix_ms: i64,
+    ) -> Result<FeeQuote, EngineError> {
+        let adapter = self.chains.get(token.chain.as_str())?;
+        let quote = FeeQuote {
+            inquiry_id: self.ids.next(now_unix_ms),
+            app_id: app_id.clone(),
+            token_id: token.id.clone(),
+            fee: self.network_fee(adapter.as_ref(), coin, token, now_unix_ms),
+            expires_at_ms: now_unix_ms.saturating_add(FEE_QUOTE_VALID_MS),
+        };
+        self.withdrawals.save_fee_quote(&quote, now_unix_ms).await?;
+        Ok(quote)
+    }
+
+    /// The fee of a quote this merchant got for this token and may still use.
+    async fn quoted_fee(
+        &self,
+        app_id: &MerchantId,
+        inquiry_id: &str,
+        coin: &Coin,
+        token: &Token,
+        now_unix_ms: i64,
+    ) -> Result<Amount, EngineError> {
+        let refused = |why: String| {
+            EngineError::FeeQuoteInvalid(format!(
+                "networkFeeInquiryID {why}; ask getWithdrawFee for a new one"
+            ))
+        };
+        // Another merchant's quote is answered like an unknown one: ids are
+        // not a way to learn what others asked.
+        let quote = match self.withdrawals.fee_quote(inquiry_id).await? {
+            Some(quote) if quote.app_id == *app_id => quote,
+            _ => return Err(refused("is not a quote this merchant was given".into())),
+        };
+        if quote.token_id != token.id {
+            return Err(refused(format!(
+                "was quoted for another coin or chain, not {} on {}",
+                coin.symbol, token.chain
+            )));
+        }
+        if quote.expires_at_ms <= now_unix_ms {
+            return Err(refused(format!(
+                "has expired ({} minutes after it was quoted)",
+                FEE_QUOTE_VALID_MS / 60_000
+            )));
+        }
+        Ok(quote.fee)
     }
 
     /// What a chain payout of `token` costs, in `coin`'s base units: a gas
@@ -468,6 +700,9 @@ impl Withdrawals {
                 created_at_ms: now_unix_ms,
             });
         }
+        if withdrawal.dialect == WebhookDialect::V2 {
+            return self.v2_webhook(withdrawal, coin, now_unix_ms);
+        }
         let payload = serde_json::to_string(&WithdrawWebhook {
             pay_status: pay_status.to_owned(),
             order_type: API_WITHDRAWAL.to_owned(),
@@ -494,6 +729,33 @@ impl Withdrawals {
             record_id: withdrawal.record_id.clone(),
             order_type: API_WITHDRAWAL,
             url: None,
+            payload,
+            created_at_ms: now_unix_ms,
+        })
+    }
+
+    /// v2's thin `ApiWithdrawal` (v2 spec §3.3.3): ids and status, to the
+    /// withdrawal's notifyUrl or else the merchant's webhook URL.
+    fn v2_webhook(
+        &self,
+        withdrawal: &Withdrawal,
+        coin: &Coin,
+        now_unix_ms: i64,
+    ) -> Result<NewWebhook, EngineError> {
+        let msg = ApiWithdrawalMsg {
+            record_id: withdrawal.record_id.clone(),
+            order_id: withdrawal.merchant_order_id.clone(),
+            coin_id: coin.numeric_id,
+            coin_symbol: coin.symbol.clone(),
+            status: v2_status(withdrawal).to_owned(),
+        };
+        let payload = v2_webhooks::webhook_body(v2_webhooks::API_WITHDRAWAL, &msg)?;
+        Ok(NewWebhook {
+            dialect: WebhookDialect::V2,
+            app_id: withdrawal.app_id.clone(),
+            record_id: withdrawal.record_id.clone(),
+            order_type: API_WITHDRAWAL,
+            url: withdrawal.notify_url.clone(),
             payload,
             created_at_ms: now_unix_ms,
         })

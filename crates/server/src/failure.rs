@@ -54,10 +54,14 @@ pub enum Failure {
     UserNotFound,
     #[error("{0:?} is not one of this merchant's deposit addresses on that chain")]
     AddressNotOurs(String),
+    #[error("no withdrawal of this merchant has the id {0:?}")]
+    WithdrawalNotFound(String),
     #[error(transparent)]
     Price(#[from] PriceError),
     #[error("chain {0:?} is not supported")]
     ChainNotSupported(String),
+    #[error("{coin} is not on chain {chain:?}")]
+    CoinNotOnChain { coin: String, chain: String },
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
@@ -79,6 +83,17 @@ impl Failure {
 
     pub fn address_not_ours(address: &str) -> Failure {
         Failure::AddressNotOurs(truncate(address))
+    }
+
+    pub fn coin_not_on_chain(coin: &str, chain: &str) -> Failure {
+        Failure::CoinNotOnChain {
+            coin: coin.to_owned(),
+            chain: truncate(chain),
+        }
+    }
+
+    pub fn withdrawal_not_found(id: &str) -> Failure {
+        Failure::WithdrawalNotFound(truncate(id))
     }
 
     pub fn token_not_found(id: &str) -> Failure {
@@ -112,6 +127,7 @@ impl Failure {
             Failure::MixedOrderKinds => Code::ParamInvalid,
             Failure::UserNotFound => Code::ToUserNotFound,
             Failure::AddressNotOurs(_) => Code::AddressInvalid,
+            Failure::WithdrawalNotFound(_) => Code::OrderNotFound,
             Failure::Chain(ChainError::UnknownChain(_)) => Code::ChainNotSupported,
             Failure::Chain(ChainError::TooManyBlocks { .. }) => Code::ParamInvalid,
             // A price too old to use, or none at all: retrying later may help.
@@ -122,9 +138,9 @@ impl Failure {
             | Failure::Chain(ChainError::Untraceable { .. })
             | Failure::Chain(ChainError::AmountOverflow)
             | Failure::Chain(ChainError::Config(_)) => Code::ServiceError,
-            Failure::ChainNotSupported(_) | Failure::Engine(EngineError::UnknownChain(_)) => {
-                Code::ChainNotSupported
-            }
+            Failure::ChainNotSupported(_)
+            | Failure::CoinNotOnChain { .. }
+            | Failure::Engine(EngineError::UnknownChain(_)) => Code::ChainNotSupported,
             Failure::Engine(EngineError::AddressQuota { .. }) => Code::AddressLimitReached,
             Failure::Engine(EngineError::CoinSuspended(_)) => Code::CoinSuspended,
             Failure::Engine(EngineError::CheckoutExpired)
@@ -140,7 +156,18 @@ impl Failure {
                 Code::ChainNotSupported
             }
             Failure::Engine(EngineError::CurrencyNotSupported(_)) => Code::CurrencyNotSupported,
-            Failure::Engine(EngineError::AmountInvalid(_)) => Code::AmountInvalid,
+            Failure::Engine(
+                EngineError::AmountInvalid(_)
+                | EngineError::TooManyDecimals(_)
+                | EngineError::BelowMinimumWithdrawal(_)
+                | EngineError::NotAboveNetworkFee(_),
+            ) => Code::AmountInvalid,
+            // Only v2 passes a fee quote; to v1 it would be a bad parameter.
+            Failure::Engine(EngineError::FeeQuoteInvalid(_)) => Code::ParamInvalid,
+            Failure::Engine(EngineError::CwalletUserNotFound(_)) => Code::ToUserNotFound,
+            // The operator's approval commands; no merchant endpoint asks.
+            Failure::Engine(EngineError::WithdrawalNotFound(_)) => Code::OrderNotFound,
+            Failure::Engine(EngineError::NotWaitingForApproval(_)) => Code::ParamInvalid,
             Failure::Engine(EngineError::ValidityOutOfRange { .. }) => Code::ParamInvalid,
             Failure::Engine(EngineError::DuplicateMerchantOrderId(_))
             | Failure::Engine(EngineError::MerchantOrderIdTaken { .. }) => {
@@ -198,6 +225,15 @@ impl Failure {
             // A rescan refused for a reason the caller can act on (not
             // mined yet, not yet confirmed); its message says which.
             Failure::Engine(EngineError::Rescan(_)) => V2Code::InvalidArgument,
+            Failure::Request(RequestError::TooManyItems { .. }) => V2Code::QueryNumMax,
+            Failure::Engine(EngineError::TooManyDecimals(_)) => V2Code::CoinPrecisionLimit,
+            Failure::Engine(EngineError::BelowMinimumWithdrawal(_)) => {
+                V2Code::WithdrawValueLessThanLimit
+            }
+            Failure::Engine(EngineError::NotAboveNetworkFee(_)) => {
+                V2Code::WithdrawAmountFeeTooLittle
+            }
+            Failure::Engine(EngineError::FeeQuoteInvalid(_)) => V2Code::WithdrawFeeTooLow,
             other => v2_code_of(other.code()),
         }
     }
@@ -356,6 +392,82 @@ mod tests {
         }
         let infrastructure = Failure::Engine(EngineError::Store(StoreError::Corrupt("x".into())));
         assert_eq!(infrastructure.code(), Code::ServiceError);
+    }
+
+    /// The withdrawal refusals v2 tells apart keep v1's one code each.
+    #[test]
+    fn withdrawal_refusals_draw_v2_lines_and_keep_their_v1_code() {
+        let engine = |error| Failure::Engine(error);
+        let cases = [
+            (
+                engine(EngineError::TooManyDecimals("x".into())),
+                Code::AmountInvalid,
+                V2Code::CoinPrecisionLimit,
+            ),
+            (
+                engine(EngineError::BelowMinimumWithdrawal("x".into())),
+                Code::AmountInvalid,
+                V2Code::WithdrawValueLessThanLimit,
+            ),
+            (
+                engine(EngineError::NotAboveNetworkFee("x".into())),
+                Code::AmountInvalid,
+                V2Code::WithdrawAmountFeeTooLittle,
+            ),
+            (
+                engine(EngineError::FeeQuoteInvalid("x".into())),
+                Code::ParamInvalid,
+                V2Code::WithdrawFeeTooLow,
+            ),
+            (
+                engine(EngineError::CwalletUserNotFound("x".into())),
+                Code::ToUserNotFound,
+                V2Code::NotFound,
+            ),
+            (
+                engine(EngineError::WithdrawalNotFound("x".into())),
+                Code::OrderNotFound,
+                V2Code::NotFound,
+            ),
+            (
+                engine(EngineError::NotWaitingForApproval("x".into())),
+                Code::ParamInvalid,
+                V2Code::InvalidArgument,
+            ),
+            (
+                Failure::coin_not_on_chain("USDT", "BTC"),
+                Code::ChainNotSupported,
+                V2Code::InvalidChain,
+            ),
+            (
+                Failure::withdrawal_not_found("x"),
+                Code::OrderNotFound,
+                V2Code::NotFound,
+            ),
+            (
+                Failure::Request(RequestError::TooManyItems {
+                    field: "orderIds",
+                    max_len: 20,
+                }),
+                Code::ParamInvalid,
+                V2Code::QueryNumMax,
+            ),
+            (
+                engine(EngineError::InsufficientBalance("USDT".into())),
+                Code::InsufficientBalance,
+                V2Code::BalanceInsufficient,
+            ),
+            (
+                engine(EngineError::Chain(ChainError::InvalidAddress(
+                    ccgate_chain::AddressError::Empty,
+                ))),
+                Code::AddressInvalid,
+                V2Code::WithdrawAddrFormat,
+            ),
+        ];
+        for (failure, v1, v2) in cases {
+            assert_eq!((failure.code(), failure.v2_code()), (v1, v2), "{failure:?}");
+        }
     }
 
     #[test]

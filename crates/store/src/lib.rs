@@ -56,7 +56,10 @@ pub use sandbox::{
 pub use snapshots::SnapshotStore;
 pub use sqlite::SqliteStore;
 pub use sweeps::{SignedSweep, SweepDue, SweepInsert, SweepRecord, SweepSettlement, SweepStore};
-pub use withdrawals::{OrderIdHolder, Withdrawal, WithdrawalStatus, WithdrawalStore};
+pub use withdrawals::{
+    Approval, DestinationFilter, FeeQuote, OrderIdHolder, Withdrawal, WithdrawalQuery,
+    WithdrawalStatus, WithdrawalStore,
+};
 
 /// Whether a merchant may call the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

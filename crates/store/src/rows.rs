@@ -18,7 +18,7 @@ use crate::deposits::{
 use crate::payouts::SignedPayout;
 use crate::reorgs::BlockLink;
 use crate::sweeps::{SignedSweep, SweepRecord, SweepSettlement};
-use crate::withdrawals::{Withdrawal, WithdrawalStatus};
+use crate::withdrawals::{Approval, FeeQuote, Withdrawal, WithdrawalStatus};
 use crate::{CoinBalance, DevnetChainState, MerchantStatus, MerchantSummary, StoreError};
 
 /// Answers kept in the delivery log are cut to this many bytes.
@@ -44,7 +44,7 @@ pub(crate) const TRANSFER_COLUMNS: &str = "chain, txid, log_index, block_height,
 pub(crate) const WITHDRAWAL_COLUMNS: &str = "order_id, record_id, app_id, merchant_order_id, \
     fingerprint, token_id, coin_id, chain, to_address, memo, value, network_fee, net_receivable, \
     debit, merchant_pays_fee, to_cwallet, status, txid, block_height, created_at, resolved_at, \
-    kind, refund_of";
+    kind, refund_of, dialect, notify_url, approval";
 
 /// The typed reads the mappers need, for a row of any backend whose driver
 /// decodes text and 64-bit integers.
@@ -394,6 +394,16 @@ pub(crate) fn claimed_from_rows(rows: &[impl Columns]) -> Result<Vec<OutboxWebho
     Ok(claimed)
 }
 
+pub(crate) fn fee_quote_from_row(row: &impl Columns) -> Result<FeeQuote, StoreError> {
+    Ok(FeeQuote {
+        inquiry_id: row.text("inquiry_id")?,
+        app_id: MerchantId::new(row.text("app_id")?),
+        token_id: TokenId::new(row.text("token_id")?),
+        fee: parse_amount(&row.text("fee")?)?,
+        expires_at_ms: row.int("expires_at_ms")?,
+    })
+}
+
 fn dialect_from(text: &str) -> Result<WebhookDialect, StoreError> {
     WebhookDialect::parse(text)
         .ok_or_else(|| StoreError::Corrupt(format!("unknown webhook dialect {text:?}")))
@@ -466,6 +476,9 @@ pub(crate) fn withdrawal_from_row(row: &impl Columns) -> Result<Withdrawal, Stor
         created_at: row.int("created_at")?,
         resolved_at: row.opt_int("resolved_at")?,
         refund_of: row.opt_text("refund_of")?,
+        dialect: dialect_from(&row.text("dialect")?)?,
+        notify_url: row.opt_text("notify_url")?,
+        approval: Approval::parse(&row.text("approval")?)?,
     })
 }
 

@@ -5,10 +5,10 @@ use ccgate_ledger::{Amount, CoinId, JournalEntry, MerchantId, TokenId};
 use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::backend::{Backend, RowsAffected, SqlStore};
-use crate::deposits::NewWebhook;
+use crate::deposits::{NewWebhook, WebhookDialect};
 use crate::rows::{
-    Columns, WITHDRAWAL_COLUMNS, refunds_within_received, to_i64, withdrawal_from_row,
-    withdrawal_kind,
+    Columns, WITHDRAWAL_COLUMNS, fee_quote_from_row, refunds_within_received, to_i64,
+    withdrawal_from_row, withdrawal_kind,
 };
 use crate::{EntryMeta, StoreError};
 
@@ -40,6 +40,42 @@ impl WithdrawalStatus {
             "successful" => Ok(WithdrawalStatus::Successful),
             "failed" => Ok(WithdrawalStatus::Failed),
             other => Err(StoreError::Corrupt(format!("withdrawal status {other:?}"))),
+        }
+    }
+}
+
+/// Whether a chain withdrawal waits for the operator (docs/decisions.md §15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Approval {
+    /// The merchant's withdrawals need none.
+    NotNeeded,
+    /// Reserved; not sent until approved.
+    Waiting,
+    /// Approved: sent and resolved like any other.
+    Approved,
+    /// Rejected: voided, its status `Failed`.
+    Rejected,
+}
+
+impl Approval {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Approval::NotNeeded => "none",
+            Approval::Waiting => "waiting",
+            Approval::Approved => "approved",
+            Approval::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Approval, StoreError> {
+        match text {
+            "none" => Ok(Approval::NotNeeded),
+            "waiting" => Ok(Approval::Waiting),
+            "approved" => Ok(Approval::Approved),
+            "rejected" => Ok(Approval::Rejected),
+            other => Err(StoreError::Corrupt(format!(
+                "withdrawal approval {other:?}"
+            ))),
         }
     }
 }
@@ -79,6 +115,51 @@ pub struct Withdrawal {
     pub resolved_at: Option<i64>,
     /// For a refund, the deposit order it gives money back for.
     pub refund_of: Option<String>,
+    /// The API dialect it was asked in: its webhooks are written in it.
+    pub dialect: WebhookDialect,
+    /// Where its webhooks go (v2 `notifyUrl`); `None`: the merchant's URL.
+    pub notify_url: Option<String>,
+    pub approval: Approval,
+}
+
+/// A network fee quoted by v2 `getWithdrawFee` under its
+/// `networkFeeInquiryID`: what a withdrawal of this merchant on this token
+/// that passes the id is charged, until the quote expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeeQuote {
+    pub inquiry_id: String,
+    pub app_id: MerchantId,
+    pub token_id: TokenId,
+    pub fee: Amount,
+    pub expires_at_ms: i64,
+}
+
+/// Where a listed withdrawal went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DestinationFilter {
+    /// To a chain address on this chain.
+    Chain(String),
+    /// To a Cwallet id.
+    Cwallet,
+}
+
+/// Which of one merchant's withdrawals (not refunds) a v2 record list
+/// takes: every filter left empty matches all. Newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WithdrawalQuery {
+    pub coin_id: Option<CoinId>,
+    pub destination: Option<DestinationFilter>,
+    /// Any of these merchant order ids; empty: any.
+    pub merchant_order_ids: Vec<String>,
+    pub to_address: Option<String>,
+    /// Created at or after (unix seconds).
+    pub created_from: Option<i64>,
+    /// Created at or before (unix seconds).
+    pub created_to: Option<i64>,
+    /// The page starts after this withdrawal (its `created_at` and
+    /// `record_id`), the last of the page before.
+    pub after: Option<(i64, String)>,
+    pub limit: u32,
 }
 
 impl Withdrawal {
@@ -108,6 +189,58 @@ pub trait WithdrawalStore: Send + Sync + std::fmt::Debug + 'static {
         app_id: &MerchantId,
         merchant_order_id: &str,
     ) -> Result<Option<Withdrawal>, StoreError>;
+
+    /// The merchant's withdrawal (or refund) with this record id.
+    async fn withdrawal_by_record_id(
+        &self,
+        app_id: &MerchantId,
+        record_id: &str,
+    ) -> Result<Option<Withdrawal>, StoreError>;
+
+    /// A page of one merchant's withdrawals, newest first (`created_at`,
+    /// then `record_id`, descending).
+    async fn merchant_withdrawals(
+        &self,
+        app_id: &MerchantId,
+        query: &WithdrawalQuery,
+    ) -> Result<Vec<Withdrawal>, StoreError>;
+
+    /// The withdrawal (or refund) with this order id.
+    async fn withdrawal_by_order_id(
+        &self,
+        order_id: &str,
+    ) -> Result<Option<Withdrawal>, StoreError>;
+
+    /// Whether the merchant's chain withdrawals wait for approval.
+    async fn withdrawal_approval_required(&self, app_id: &MerchantId) -> Result<bool, StoreError>;
+
+    async fn set_withdrawal_approval_required(
+        &self,
+        app_id: &MerchantId,
+        required: bool,
+    ) -> Result<(), StoreError>;
+
+    /// Lets a waiting withdrawal be sent. `false` (nothing written) if it
+    /// was not waiting.
+    async fn approve_withdrawal(&self, order_id: &str) -> Result<bool, StoreError>;
+
+    /// Rejects a waiting withdrawal: `failed`, its reservation voided by
+    /// `entry`, its webhook queued, in one DB transaction. `false` (nothing
+    /// written) if it was not waiting.
+    async fn reject_withdrawal(
+        &self,
+        order_id: &str,
+        resolved_at: i64,
+        entry: &JournalEntry,
+        meta: &EntryMeta,
+        webhook: &NewWebhook,
+    ) -> Result<bool, StoreError>;
+
+    /// Keeps a fee quote, and forgets the quotes expired by `now_ms`.
+    async fn save_fee_quote(&self, quote: &FeeQuote, now_ms: i64) -> Result<(), StoreError>;
+
+    /// A quote by its inquiry id, expired or not.
+    async fn fee_quote(&self, inquiry_id: &str) -> Result<Option<FeeQuote>, StoreError>;
 
     /// What holds a merchant's `merchant_order_id` — a native order, a
     /// hosted checkout, a withdrawal — in one query: withdrawals share one
@@ -184,7 +317,7 @@ where
         let inserted = sqlx::query(&format!(
             "INSERT INTO withdrawals ({WITHDRAWAL_COLUMNS})
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                     $17, $18, $19, $20, $21, $22, $23)
+                     $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)
              ON CONFLICT (app_id, merchant_order_id) DO NOTHING"
         ))
         .bind(&w.order_id)
@@ -214,6 +347,9 @@ where
         .bind(w.resolved_at)
         .bind(withdrawal_kind(w))
         .bind(&w.refund_of)
+        .bind(w.dialect.as_str())
+        .bind(&w.notify_url)
+        .bind(w.approval.as_str())
         .execute(&mut *db_tx)
         .await?;
         if inserted.rows_affected() == 1 {
@@ -263,6 +399,187 @@ where
         row.as_ref().map(withdrawal_from_row).transpose()
     }
 
+    async fn withdrawal_by_record_id(
+        &self,
+        app_id: &MerchantId,
+        record_id: &str,
+    ) -> Result<Option<Withdrawal>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE app_id = $1 AND record_id = $2"
+        ))
+        .bind(app_id.as_str())
+        .bind(record_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(withdrawal_from_row).transpose()
+    }
+
+    async fn merchant_withdrawals(
+        &self,
+        app_id: &MerchantId,
+        query: &WithdrawalQuery,
+    ) -> Result<Vec<Withdrawal>, StoreError> {
+        let (chain, to_cwallet) = match &query.destination {
+            None => (None, None),
+            Some(DestinationFilter::Chain(chain)) => (Some(chain.clone()), Some(0i64)),
+            Some(DestinationFilter::Cwallet) => (None, Some(1i64)),
+        };
+        // The order ids, if any, as one placeholder each after the fixed ones.
+        const FIXED_PARAMS: usize = 10;
+        let order_ids = if query.merchant_order_ids.is_empty() {
+            String::new()
+        } else {
+            let placeholders: Vec<String> = (0..query.merchant_order_ids.len())
+                .map(|i| format!("${}", FIXED_PARAMS + 1 + i))
+                .collect();
+            format!("AND merchant_order_id IN ({})", placeholders.join(", "))
+        };
+        // A NULL parameter switches its filter off (as in `Listings`).
+        let sql = format!(
+            "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals
+             WHERE app_id = $1 AND kind = 'withdrawal'
+               AND ($2 IS NULL OR coin_id = $2)
+               AND ($3 IS NULL OR chain = $3)
+               AND ($4 IS NULL OR to_cwallet = $4)
+               AND ($5 IS NULL OR to_address = $5)
+               AND ($6 IS NULL OR created_at >= $6)
+               AND ($7 IS NULL OR created_at <= $7)
+               AND ($8 IS NULL OR created_at < $8 OR (created_at = $8 AND record_id < $9))
+               {order_ids}
+             ORDER BY created_at DESC, record_id DESC LIMIT $10"
+        );
+        let (after_created, after_record) = match &query.after {
+            Some((created_at, record_id)) => (Some(*created_at), Some(record_id.clone())),
+            None => (None, None),
+        };
+        let mut statement = sqlx::query(&sql)
+            .bind(app_id.as_str())
+            .bind(query.coin_id.as_ref().map(|id| id.as_str().to_owned()))
+            .bind(chain)
+            .bind(to_cwallet)
+            .bind(query.to_address.clone())
+            .bind(query.created_from)
+            .bind(query.created_to)
+            .bind(after_created)
+            .bind(after_record)
+            .bind(i64::from(query.limit));
+        for merchant_order_id in &query.merchant_order_ids {
+            statement = statement.bind(merchant_order_id);
+        }
+        let rows = statement.fetch_all(self.pool()).await?;
+        rows.iter().map(withdrawal_from_row).collect()
+    }
+
+    async fn withdrawal_by_order_id(
+        &self,
+        order_id: &str,
+    ) -> Result<Option<Withdrawal>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE order_id = $1"
+        ))
+        .bind(order_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(withdrawal_from_row).transpose()
+    }
+
+    async fn withdrawal_approval_required(&self, app_id: &MerchantId) -> Result<bool, StoreError> {
+        let found: Option<(String,)> =
+            sqlx::query_as("SELECT app_id FROM withdrawal_approval_required WHERE app_id = $1")
+                .bind(app_id.as_str())
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(found.is_some())
+    }
+
+    async fn set_withdrawal_approval_required(
+        &self,
+        app_id: &MerchantId,
+        required: bool,
+    ) -> Result<(), StoreError> {
+        let sql = if required {
+            "INSERT INTO withdrawal_approval_required (app_id) VALUES ($1) ON CONFLICT DO NOTHING"
+        } else {
+            "DELETE FROM withdrawal_approval_required WHERE app_id = $1"
+        };
+        sqlx::query(sql)
+            .bind(app_id.as_str())
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    async fn approve_withdrawal(&self, order_id: &str) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE withdrawals SET approval = 'approved'
+             WHERE order_id = $1 AND approval = 'waiting' AND status = 'pending'",
+        )
+        .bind(order_id)
+        .execute(self.pool())
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    async fn reject_withdrawal(
+        &self,
+        order_id: &str,
+        resolved_at: i64,
+        entry: &JournalEntry,
+        meta: &EntryMeta,
+        webhook: &NewWebhook,
+    ) -> Result<bool, StoreError> {
+        let mut db_tx = self.pool().begin().await?;
+        // As in `resolve_withdrawal`: a concurrent approval or rejection
+        // waits for this row, then finds it no longer waiting.
+        let updated = sqlx::query(
+            "UPDATE withdrawals SET approval = 'rejected', status = 'failed', resolved_at = $1
+             WHERE order_id = $2 AND approval = 'waiting' AND status = 'pending'",
+        )
+        .bind(resolved_at)
+        .bind(order_id)
+        .execute(&mut *db_tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Ok(false);
+        }
+        S::Db::post_entry_in(&mut db_tx, entry, meta).await?;
+        S::Db::insert_webhook(&mut db_tx, webhook).await?;
+        db_tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn save_fee_quote(&self, quote: &FeeQuote, now_ms: i64) -> Result<(), StoreError> {
+        let mut db_tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM withdraw_fee_quotes WHERE expires_at_ms <= $1")
+            .bind(now_ms)
+            .execute(&mut *db_tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO withdraw_fee_quotes (inquiry_id, app_id, token_id, fee, expires_at_ms)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&quote.inquiry_id)
+        .bind(quote.app_id.as_str())
+        .bind(quote.token_id.as_str())
+        .bind(quote.fee.base_units().to_string())
+        .bind(quote.expires_at_ms)
+        .execute(&mut *db_tx)
+        .await?;
+        db_tx.commit().await?;
+        Ok(())
+    }
+
+    async fn fee_quote(&self, inquiry_id: &str) -> Result<Option<FeeQuote>, StoreError> {
+        let row = sqlx::query(
+            "SELECT inquiry_id, app_id, token_id, fee, expires_at_ms
+             FROM withdraw_fee_quotes WHERE inquiry_id = $1",
+        )
+        .bind(inquiry_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(fee_quote_from_row).transpose()
+    }
+
     async fn merchant_order_id_holders(
         &self,
         app_id: &MerchantId,
@@ -303,7 +620,8 @@ where
     async fn open_withdrawals(&self, limit: u32) -> Result<Vec<Withdrawal>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals
-             WHERE status IN ('pending', 'processing') ORDER BY created_at, order_id LIMIT $1"
+             WHERE status IN ('pending', 'processing') AND approval <> 'waiting'
+             ORDER BY created_at, order_id LIMIT $1"
         ))
         .bind(i64::from(limit))
         .fetch_all(self.pool())
@@ -319,7 +637,7 @@ where
     ) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE withdrawals SET status = 'processing', txid = $1, block_height = $2
-             WHERE order_id = $3 AND status = 'pending'",
+             WHERE order_id = $3 AND status = 'pending' AND approval <> 'waiting'",
         )
         .bind(txid)
         .bind(
@@ -359,7 +677,8 @@ where
         // resolved, and finds none.
         let updated = sqlx::query(
             "UPDATE withdrawals SET status = $1, resolved_at = $2
-             WHERE order_id = $3 AND status IN ('pending', 'processing')",
+             WHERE order_id = $3 AND status IN ('pending', 'processing')
+               AND approval <> 'waiting'",
         )
         .bind(status.as_str())
         .bind(resolved_at)

@@ -1133,6 +1133,9 @@ where
         created_at: NOW,
         resolved_at: None,
         refund_of: None,
+        dialect: ccgate_store::WebhookDialect::V1,
+        notify_url: None,
+        approval: ccgate_store::Approval::NotNeeded,
     };
     let reserved = Account::MerchantReserved(merchant.clone());
     let reserve = move_units(
@@ -1266,6 +1269,9 @@ where
         status: WithdrawalStatus::Successful,
         resolved_at: Some(NOW),
         refund_of: Some("order-1".into()),
+        dialect: ccgate_store::WebhookDialect::V1,
+        notify_url: None,
+        approval: ccgate_store::Approval::NotNeeded,
         ..withdrawal.clone()
     };
     let to_cwallet = move_units(
@@ -2334,6 +2340,9 @@ where
             created_at: NOW + 100 * n,
             resolved_at: None,
             refund_of: None,
+            dialect: ccgate_store::WebhookDialect::V1,
+            notify_url: None,
+            approval: ccgate_store::Approval::NotNeeded,
         };
         let reserve = move_units(
             Account::MerchantAvailable(merchant.clone()),
@@ -2441,6 +2450,332 @@ where
         withdrawal_ids(store.list_withdrawals(&page, None).await.unwrap()),
         ["wd-2", "wd-1"]
     );
+}
+
+/// v2's reads: a withdrawal keeps its dialect and notifyUrl; a merchant's
+/// withdrawals page newest first (ties by record id) under each filter; a
+/// fee quote is kept until a later quote finds it expired.
+async fn v2_withdrawal_reads_and_fee_quotes<S>(store: &S)
+where
+    S: Store + WithdrawalStore,
+{
+    use ccgate_store::{DestinationFilter, FeeQuote, WebhookDialect, WithdrawalQuery};
+
+    let shop = new_merchant(store).await;
+    let other = new_merchant(store).await;
+    // (merchant, record id, chain, to a Cwallet, address, created at)
+    let rows = [
+        (&shop, "v2-r0", "ETH", false, "0xpayee", NOW),
+        (&shop, "v2-r1", "ETH", true, "9454818", NOW),
+        (&shop, "v2-r2", "TRX", false, "Tpayee", NOW + 10),
+        (&other, "v2-r3", "ETH", false, "0xpayee", NOW),
+    ];
+    for (merchant, record_id, chain, to_cwallet, to_address, created_at) in rows {
+        store
+            .post_entry(&credit(merchant, 1_000), &meta("seed"))
+            .await
+            .unwrap();
+        let withdrawal = Withdrawal {
+            order_id: format!("order-{record_id}"),
+            record_id: record_id.into(),
+            app_id: merchant.clone(),
+            merchant_order_id: format!("shop-{record_id}"),
+            fingerprint: "fp".into(),
+            token_id: TokenId::new(format!("usdt-{chain}")),
+            coin_id: usdt(),
+            chain: chain.into(),
+            to_address: to_address.into(),
+            memo: String::new(),
+            value: Amount::from_base_units(100),
+            network_fee: Amount::ZERO,
+            net_receivable: Amount::from_base_units(100),
+            debit: Amount::from_base_units(100),
+            merchant_pays_fee: false,
+            to_cwallet,
+            status: WithdrawalStatus::Pending,
+            txid: String::new(),
+            block_height: None,
+            created_at,
+            resolved_at: None,
+            refund_of: None,
+            dialect: WebhookDialect::V2,
+            notify_url: Some(format!("https://shop.example/hook?r={record_id}")),
+            approval: ccgate_store::Approval::NotNeeded,
+        };
+        let reserve = move_units(
+            Account::MerchantAvailable(merchant.clone()),
+            Account::MerchantReserved(merchant.clone()),
+            100,
+        );
+        store
+            .accept_withdrawal(&withdrawal, &reserve, &meta("reserve"), None)
+            .await
+            .unwrap();
+    }
+    let found = store
+        .withdrawal_by_record_id(&shop, "v2-r0")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (found.dialect, found.notify_url.as_deref()),
+        (
+            WebhookDialect::V2,
+            Some("https://shop.example/hook?r=v2-r0")
+        )
+    );
+    assert_eq!(
+        store
+            .withdrawal_by_record_id(&other, "v2-r0")
+            .await
+            .unwrap(),
+        None,
+        "another merchant's record"
+    );
+
+    let shop_ref = &shop;
+    let listed = |query: WithdrawalQuery| async move {
+        store
+            .merchant_withdrawals(shop_ref, &query)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|w| w.record_id)
+            .collect::<Vec<_>>()
+    };
+    let all = || WithdrawalQuery {
+        limit: 10,
+        ..WithdrawalQuery::default()
+    };
+    assert_eq!(listed(all()).await, ["v2-r2", "v2-r1", "v2-r0"]);
+    assert_eq!(
+        listed(WithdrawalQuery { limit: 2, ..all() }).await,
+        ["v2-r2", "v2-r1"]
+    );
+    assert_eq!(
+        listed(WithdrawalQuery {
+            after: Some((NOW, "v2-r1".into())),
+            ..all()
+        })
+        .await,
+        ["v2-r0"]
+    );
+    let cases = [
+        (
+            WithdrawalQuery {
+                coin_id: Some(usdt()),
+                destination: Some(DestinationFilter::Chain("ETH".into())),
+                ..all()
+            },
+            vec!["v2-r0"],
+        ),
+        (
+            WithdrawalQuery {
+                destination: Some(DestinationFilter::Cwallet),
+                ..all()
+            },
+            vec!["v2-r1"],
+        ),
+        (
+            WithdrawalQuery {
+                to_address: Some("Tpayee".into()),
+                ..all()
+            },
+            vec!["v2-r2"],
+        ),
+        (
+            WithdrawalQuery {
+                merchant_order_ids: vec!["shop-v2-r0".into(), "shop-v2-r3".into()],
+                ..all()
+            },
+            vec!["v2-r0"],
+        ),
+        (
+            WithdrawalQuery {
+                created_from: Some(NOW + 5),
+                ..all()
+            },
+            vec!["v2-r2"],
+        ),
+        (
+            WithdrawalQuery {
+                created_to: Some(NOW),
+                ..all()
+            },
+            vec!["v2-r1", "v2-r0"],
+        ),
+        (
+            WithdrawalQuery {
+                coin_id: Some(CoinId::new("btc")),
+                ..all()
+            },
+            vec![],
+        ),
+    ];
+    for (query, expected) in cases {
+        assert_eq!(listed(query.clone()).await, expected, "{query:?}");
+    }
+
+    // Approval: a merchant's setting; a waiting withdrawal is not open for
+    // the worker, and is approved or rejected once.
+    assert!(!store.withdrawal_approval_required(&shop).await.unwrap());
+    store
+        .set_withdrawal_approval_required(&shop, true)
+        .await
+        .unwrap();
+    store
+        .set_withdrawal_approval_required(&shop, true)
+        .await
+        .unwrap();
+    assert!(store.withdrawal_approval_required(&shop).await.unwrap());
+    assert!(!store.withdrawal_approval_required(&other).await.unwrap());
+    for (record_id, n) in [("v2-wait-1", 1), ("v2-wait-2", 2)] {
+        let waiting = Withdrawal {
+            order_id: format!("order-{record_id}"),
+            record_id: record_id.into(),
+            merchant_order_id: format!("shop-{record_id}"),
+            created_at: NOW + 20 + n,
+            approval: ccgate_store::Approval::Waiting,
+            ..found.clone()
+        };
+        let reserve = move_units(
+            Account::MerchantAvailable(shop.clone()),
+            Account::MerchantReserved(shop.clone()),
+            100,
+        );
+        store
+            .accept_withdrawal(&waiting, &reserve, &meta("reserve"), None)
+            .await
+            .unwrap();
+    }
+    let open_ids = |open: Vec<Withdrawal>| -> Vec<String> {
+        open.into_iter()
+            .map(|w| w.record_id)
+            .filter(|id| id.starts_with("v2-"))
+            .collect()
+    };
+    assert_eq!(
+        open_ids(store.open_withdrawals(100).await.unwrap()),
+        ["v2-r0", "v2-r1", "v2-r3", "v2-r2"],
+        "the waiting ones are not open"
+    );
+    assert!(store.approve_withdrawal("order-v2-wait-1").await.unwrap());
+    assert!(!store.approve_withdrawal("order-v2-wait-1").await.unwrap());
+    assert_eq!(
+        store
+            .withdrawal_by_order_id("order-v2-wait-1")
+            .await
+            .unwrap()
+            .map(|w| w.approval),
+        Some(ccgate_store::Approval::Approved)
+    );
+    let before = available(store, &shop).await;
+    let void = move_units(
+        Account::MerchantReserved(shop.clone()),
+        Account::MerchantAvailable(shop.clone()),
+        100,
+    );
+    let rejected_webhook = NewWebhook {
+        dialect: WebhookDialect::V2,
+        ..webhook(&shop, "v2-wait-2", "API Withdrawal")
+    };
+    assert!(
+        store
+            .reject_withdrawal(
+                "order-v2-wait-2",
+                NOW + 30,
+                &void,
+                &meta("reject"),
+                &rejected_webhook
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .reject_withdrawal(
+                "order-v2-wait-2",
+                NOW + 31,
+                &void,
+                &meta("reject"),
+                &rejected_webhook
+            )
+            .await
+            .unwrap(),
+        "rejected once"
+    );
+    assert!(
+        !store
+            .reject_withdrawal(
+                "order-v2-wait-1",
+                NOW + 31,
+                &void,
+                &meta("reject"),
+                &rejected_webhook
+            )
+            .await
+            .unwrap(),
+        "an approved one is not waiting"
+    );
+    assert_eq!(available(store, &shop).await, before + 100);
+    let rejected = store
+        .withdrawal_by_order_id("order-v2-wait-2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (rejected.status, rejected.approval, rejected.resolved_at),
+        (
+            WithdrawalStatus::Failed,
+            ccgate_store::Approval::Rejected,
+            Some(NOW + 30)
+        )
+    );
+    store
+        .set_withdrawal_approval_required(&shop, false)
+        .await
+        .unwrap();
+    assert!(!store.withdrawal_approval_required(&shop).await.unwrap());
+
+    let quote = FeeQuote {
+        inquiry_id: "quote-1".into(),
+        app_id: shop.clone(),
+        token_id: TokenId::new("usdt-ETH"),
+        fee: Amount::from_base_units(3_500_000),
+        expires_at_ms: NOW * 1000 + 600_000,
+    };
+    store.save_fee_quote(&quote, NOW * 1000).await.unwrap();
+    assert_eq!(
+        store.fee_quote("quote-1").await.unwrap(),
+        Some(quote.clone())
+    );
+    assert_eq!(store.fee_quote("quote-2").await.unwrap(), None);
+    // A later quote, after the first expired, forgets it.
+    let later = FeeQuote {
+        inquiry_id: "quote-2".into(),
+        expires_at_ms: quote.expires_at_ms + 600_000,
+        ..quote.clone()
+    };
+    store
+        .save_fee_quote(&later, quote.expires_at_ms)
+        .await
+        .unwrap();
+    assert_eq!(store.fee_quote("quote-1").await.unwrap(), None);
+    assert_eq!(store.fee_quote("quote-2").await.unwrap(), Some(later));
+}
+
+#[tokio::test]
+async fn sqlite_v2_withdrawal_reads_and_fee_quotes() {
+    let dir = tempfile::tempdir().unwrap();
+    v2_withdrawal_reads_and_fee_quotes(&sqlite_store(&dir, &MasterKey::generate()).await).await;
+}
+
+#[tokio::test]
+async fn pg_v2_withdrawal_reads_and_fee_quotes() {
+    let Some(pg) = PgSchema::new().await else {
+        return;
+    };
+    v2_withdrawal_reads_and_fee_quotes(&pg.store(&MasterKey::generate()).await).await;
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ pub mod fees;
 pub mod rescan;
 pub mod sign;
 pub mod webhooks;
+pub mod withdrawals;
 
 use serde::Serialize;
 

@@ -99,6 +99,21 @@ pub async fn run(database: &Database, command: MerchantCommand) -> anyhow::Resul
                 dialect.as_str()
             );
         }
+        MerchantCommand::SetWithdrawalApproval { app_id, required } => {
+            let app_id = MerchantId::new(app_id);
+            if store.merchant_credentials(app_id.as_str()).await?.is_none() {
+                bail!("no merchant has the Appid {app_id}");
+            }
+            database
+                .withdrawals()
+                .set_withdrawal_approval_required(&app_id, required)
+                .await?;
+            if required {
+                println!("Chain withdrawals of {app_id} now wait for `ccgate withdrawal approve`.");
+            } else {
+                println!("Chain withdrawals of {app_id} are sent without approval.");
+            }
+        }
         MerchantCommand::SetFee { app_id, percent } => {
             // A percentage with 4 places is an integer of parts per million.
             let ppm = Decimal::parse(percent.trim())

@@ -22,6 +22,7 @@ pub mod order;
 pub mod sandbox;
 pub mod serve;
 pub mod webhooks;
+pub mod withdrawal;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -1,9 +1,4 @@
-use std::sync::Arc;
-
-use ccgate_chain::ChainSet;
-use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::MerchantId;
-use ccgate_pricefeed::StaticPrices;
 use serde_json::json;
 
 use crate::backend::Database;
@@ -26,23 +21,7 @@ pub async fn refund(
     settings: &Settings,
     request: RefundRequest,
 ) -> anyhow::Result<()> {
-    let registry = Arc::new(settings.registry.clone());
-    let chains = Arc::new(ChainSet::new(
-        &registry,
-        database.store(),
-        database.deposits(),
-        &settings.evm,
-        None,
-    )?);
-    let withdrawals = Withdrawals::new(
-        registry,
-        chains,
-        Arc::new(StaticPrices::new(settings.prices.clone())),
-        database.store(),
-        database.deposits(),
-        database.withdrawals(),
-    );
-    let refund = withdrawals
+    let refund = super::withdrawal::engine(database, settings)?
         .refund_order(
             &MerchantId::new(request.app_id.as_str()),
             &request.merchant_order_id,

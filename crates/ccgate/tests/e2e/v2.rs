@@ -104,9 +104,12 @@ fn every_v2_example_request_is_answered_as_its_example_says() {
         let answers = &post["responses"]["200"]["content"]["application/json"]["examples"];
         let schema = &post["responses"]["200"]["content"]["application/json"]["schema"];
         let mut request = requests["success"]["value"].clone();
+        // Cwallet ids are random: name the one made above.
         if endpoint == "getCwalletUserId" {
-            // Cwallet ids are random: ask about the one made above.
             request["cwalletUserId"] = cwallet["c_id"].clone();
+        }
+        if endpoint == "applyAppWithdrawToCwallet" {
+            request["cwalletUser"] = cwallet["c_id"].clone();
         }
         if endpoint == "rescanLostTransaction" {
             // Addresses are derived per installation: name one of this merchant's.
@@ -208,8 +211,8 @@ fn every_body_a_v2_client_sends_is_verified_over_its_bytes() {
     assert!(old.header("sign").is_none());
 }
 
-/// Request headers as sent, in order.
-type Headers<'a> = Vec<(&'a str, &'a str)>;
+/// Request headers, body, and the code the answer must carry.
+type RefusalCase<'a> = (Vec<(&'a str, &'a str)>, &'a [u8], u64);
 
 #[test]
 fn every_refusal_answers_the_v2_envelope() {
@@ -226,7 +229,7 @@ fn every_refusal_answers_the_v2_envelope() {
     let millis = format!("{timestamp}123");
     let millis_sign =
         ccgate_api::v2::sign::sign(&merchant.app_id, &merchant.app_secret, &millis, body);
-    let cases: Vec<(Headers, &[u8], u64)> = vec![
+    let cases: Vec<RefusalCase> = vec![
         (
             vec![
                 ("Appid", &merchant.app_id),

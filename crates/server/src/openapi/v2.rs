@@ -9,7 +9,7 @@ use ccgate_api::v2::V2Code;
 use ccgate_api::v2::sign;
 use serde_json::{Map, Value, json};
 
-use super::{RequestField, boolean, header, integer, list_of, string};
+use super::{RequestField, boolean, decimal, header, integer, list_of, string};
 
 /// Where the v2 paths live in the document.
 pub const PATH_PREFIX: &str = "/ccpayment/v2/";
@@ -76,6 +76,31 @@ fn not_an_object() -> (&'static str, Value, V2Code, &'static str) {
         json!([1]),
         V2Code::InvalidArgument,
         "the request body must be empty or a JSON object: found an array",
+    )
+}
+
+/// A withdrawal record as `getAppWithdrawRecord` answers it.
+fn withdrawal_record() -> Value {
+    json!({
+        "recordId": "202512061013071681607895159659013", "withdrawType": "Network",
+        "appId": "202302010636261620672405236006912", "coinId": USDT, "coinSymbol": "USDT",
+        "chain": "ETH", "fromAddress": "", "toAddress": PAYEE_ADDRESS, "cwalletUser": "",
+        "orderId": "w-2001", "txId": TXID, "toMemo": "", "status": "Processing", "amount": "10",
+        "fee": {"coinId": USDT, "coinSymbol": "USDT", "amount": "3.5"}, "reason": "",
+        "coinUSDPrice": "1",
+    })
+}
+
+fn no_records() -> Value {
+    json!({"records": [], "nextId": ""})
+}
+
+fn not_a_coin_id() -> (&'static str, Value, V2Code, &'static str) {
+    (
+        "a coinId that is not a number",
+        json!({"coinId": "USDT"}),
+        V2Code::InvalidArgument,
+        "coinId must be a positive whole number",
     )
 }
 
@@ -249,6 +274,122 @@ pub fn endpoints() -> Vec<Endpoint> {
                 "endTimestamp must be at most one hour after startTimestamp",
             ),
         },
+        Endpoint {
+            name: "getWithdrawFee",
+            summary: "The network fee of a withdrawal, quoted for ten minutes (pass networkFeeInquiryID to be charged it)",
+            fields: vec![coin_id(), ("chain", string(), true)],
+            request: json!({"coinId": USDT, "chain": "ETH"}),
+            data: json!({"fee": {"coinId": USDT, "coinSymbol": "USDT", "amount": "3.5"}, "networkFeeInquiryID": "b3c1f6a2d4e5f60718293a4b5c6d7e8f"}),
+            error: (
+                "a chain the coin is not on",
+                json!({"coinId": USDT, "chain": "BTC"}),
+                V2Code::InvalidChain,
+                "USDT is not on chain \"BTC\"",
+            ),
+        },
+        Endpoint {
+            name: "applyAppWithdrawToNetwork",
+            summary: "A withdrawal to a chain address (the network fee from the amount unless merchantPayNetworkFee)",
+            fields: vec![
+                ("orderId", string(), true),
+                coin_id(),
+                ("chain", string(), true),
+                ("address", string(), true),
+                ("memo", string(), false),
+                ("amount", decimal(), true),
+                ("merchantPayNetworkFee", boolean(), false),
+                ("networkFeeInquiryID", string(), false),
+                ("notifyUrl", string(), false),
+            ],
+            request: json!({"orderId": "w-2001", "coinId": USDT, "chain": "ETH", "address": PAYEE_ADDRESS, "amount": "10"}),
+            data: json!({"recordId": "202512061013071681607895159659013"}),
+            error: (
+                "more than the balance",
+                json!({"orderId": "w-2002", "coinId": USDT, "chain": "ETH", "address": PAYEE_ADDRESS, "amount": "1000000"}),
+                V2Code::BalanceInsufficient,
+                "the available USDT balance does not cover this withdrawal and its fee",
+            ),
+        },
+        Endpoint {
+            name: "applyAppWithdrawToCwallet",
+            summary: "A withdrawal to a Cwallet id: instant, no fee, no webhook",
+            fields: vec![
+                ("orderId", string(), true),
+                coin_id(),
+                ("cwalletUser", string(), true),
+                ("amount", decimal(), true),
+            ],
+            request: json!({"orderId": "cw-2001", "coinId": USDT, "cwalletUser": "58457837", "amount": "5"}),
+            data: json!({"recordId": "202512061013071681607895159659014"}),
+            error: (
+                "a Cwallet id nobody has",
+                json!({"orderId": "cw-2002", "coinId": USDT, "cwalletUser": "1", "amount": "5"}),
+                V2Code::NotFound,
+                "no Cwallet user has the id \"1\"",
+            ),
+        },
+        Endpoint {
+            name: "getAppWithdrawRecord",
+            summary: "One withdrawal by recordId or orderId, made in either dialect",
+            fields: vec![("recordId", string(), false), ("orderId", string(), false)],
+            request: json!({"orderId": "w-2001"}),
+            data: json!({"record": withdrawal_record()}),
+            error: (
+                "an orderId no withdrawal has",
+                json!({"orderId": "no-such-withdrawal"}),
+                V2Code::NotFound,
+                "no withdrawal of this merchant has the id \"no-such-withdrawal\"",
+            ),
+        },
+        Endpoint {
+            name: "getAppWithdrawRecordList",
+            summary: "Withdrawals, newest first, 20 a page (nextId for the next)",
+            fields: vec![
+                coin_id_filter(),
+                ("orderIds", list_of(string()), false),
+                ("chain", string(), false),
+                ("startAt", integer(), false),
+                ("endAt", integer(), false),
+                ("nextId", string(), false),
+                ("toAddress", string(), false),
+            ],
+            request: json!({}),
+            data: json!({"records": [withdrawal_record()], "nextId": ""}),
+            error: not_a_coin_id(),
+        },
+        Endpoint {
+            name: "getAutoWithdrawRecordList",
+            summary: "Automatic withdrawals: none here (ccgate has no dashboard auto-withdrawal)",
+            fields: dashboard_filters(),
+            request: json!({}),
+            data: no_records(),
+            error: not_a_coin_id(),
+        },
+        Endpoint {
+            name: "getRiskyRefundRecordList",
+            summary: "Refunds of risky deposits: none here (ccgate flags no deposit as risky)",
+            fields: dashboard_filters(),
+            request: json!({}),
+            data: no_records(),
+            error: not_a_coin_id(),
+        },
+    ]
+}
+
+fn coin_id_filter() -> RequestField {
+    ("coinId", integer(), false)
+}
+
+/// The filters of the lists CCPayment fills from its dashboard.
+fn dashboard_filters() -> Vec<RequestField> {
+    vec![
+        coin_id_filter(),
+        ("chain", string(), false),
+        ("recordIds", list_of(string()), false),
+        ("startAt", integer(), false),
+        ("endAt", integer(), false),
+        ("toAddress", string(), false),
+        ("nextId", string(), false),
     ]
 }
 

@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::response::Response;
 use ccgate_api::request::Fields;
 use ccgate_api::withdrawals::{WithdrawDetail, WithdrawInfo, WithdrawRequest, Withdrawn};
-use ccgate_engine::withdrawals::WithdrawalRequest;
-use ccgate_store::{Withdrawal, WithdrawalStatus};
+use ccgate_engine::withdrawals::{Destination, WithdrawalRequest};
+use ccgate_store::{WebhookDialect, Withdrawal, WithdrawalStatus};
 
 use super::success;
 use crate::AppState;
@@ -26,11 +26,14 @@ pub async fn withdraw(
             &merchant.app_id,
             &WithdrawalRequest {
                 token_id: request.token_id,
-                address: request.address,
+                destination: Destination::AddressOrCwallet(request.address),
                 value: request.value,
                 merchant_order_id: request.merchant_order_id,
                 memo: request.memo,
                 merchant_pays_fee: request.merchant_pays_fee,
+                dialect: WebhookDialect::V1,
+                notify_url: None,
+                fee_quote_id: None,
             },
             now,
         )

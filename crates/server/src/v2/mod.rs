@@ -11,6 +11,7 @@ mod assets;
 mod coins;
 mod rescan;
 mod webhooks;
+mod withdrawals;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -56,6 +57,19 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             post(rescan::rescan_lost_transaction),
         ),
         ("webhook/resend", post(webhooks::resend)),
+        ("getWithdrawFee", post(withdrawals::withdraw_fee)),
+        ("applyAppWithdrawToNetwork", post(withdrawals::to_network)),
+        ("applyAppWithdrawToCwallet", post(withdrawals::to_cwallet)),
+        ("getAppWithdrawRecord", post(withdrawals::record)),
+        ("getAppWithdrawRecordList", post(withdrawals::record_list)),
+        (
+            "getAutoWithdrawRecordList",
+            post(withdrawals::no_dashboard_records),
+        ),
+        (
+            "getRiskyRefundRecordList",
+            post(withdrawals::no_dashboard_records),
+        ),
     ]
 }
 

@@ -65,6 +65,23 @@ pub struct Refunded {
     pub status: String,
 }
 
+/// `POST /admin/withdrawals/approve` and `/reject`: the operator's answer to
+/// a withdrawal waiting for approval, by ccgate's order id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawalDecision {
+    pub order_id: String,
+}
+
+/// What a decision made of the withdrawal (also `ccgate withdrawal … --json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decided {
+    pub order_id: String,
+    pub record_id: String,
+    /// `approved` or `rejected`.
+    pub approval: String,
+}
+
 /// `POST /admin/evm/rescan`: one confirmed transaction looked at again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -87,6 +87,16 @@ pub fn v2_status(withdrawal: &Withdrawal) -> &'static str {
     }
 }
 
+/// What an operator's decision made of a withdrawal, as the admin API and
+/// `ccgate withdrawal … --json` print it.
+pub fn decided(withdrawal: &Withdrawal) -> ccgate_api::admin::Decided {
+    ccgate_api::admin::Decided {
+        order_id: withdrawal.order_id.clone(),
+        record_id: withdrawal.record_id.clone(),
+        approval: withdrawal.approval.as_str().to_owned(),
+    }
+}
+
 #[derive(Debug)]
 pub struct Withdrawals {
     registry: Arc<Registry>,

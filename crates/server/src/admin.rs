@@ -23,7 +23,7 @@ use ccgate_api::admin::{
     MineRequest, Mined, MovedTransfer, Paid, PayRequest, QueuedWebhook, RefundRequest, Refunded,
     Refusal, Reorganised, RescanRequest, Rescanned, RescannedTransfer, Restored, Snapshot,
     SnapshotList, SnapshotRequest, StreamLine, StreamQuery, TriggerInfo, TriggerList,
-    TriggerRequest, Triggered,
+    TriggerRequest, Triggered, WithdrawalDecision,
 };
 use ccgate_chain::ChainAdapter;
 use ccgate_engine::deposits::{ReorgMode, ReorgReport};
@@ -32,6 +32,7 @@ use ccgate_engine::reconcile::RescanOutcome;
 use ccgate_engine::sandbox::{ClockView, Sandbox, SnapshotInfo};
 use ccgate_engine::triggers::{TRIGGERS, Triggers};
 use ccgate_engine::webhooks::SentWebhook;
+use ccgate_engine::withdrawals;
 use ccgate_ledger::MerchantId;
 
 use crate::AppState;
@@ -40,6 +41,8 @@ use crate::admin_access::AdminAccess;
 pub fn admin_router(state: AppState, access: AdminAccess) -> Router {
     let router = Router::new()
         .route("/admin/orders/refund", post(refund))
+        .route("/admin/withdrawals/approve", post(approve_withdrawal))
+        .route("/admin/withdrawals/reject", post(reject_withdrawal))
         .route("/admin/evm/rescan", post(rescan))
         .route("/admin/webhooks/stream", get(webhooks_stream))
         .route("/metrics", get(crate::metrics::scrape));
@@ -217,6 +220,30 @@ async fn refund(State(state): State<AppState>, Json(body): Json<RefundRequest>) 
             status: refund.status.as_str().to_owned(),
         })
         .into_response(),
+        Err(err) => refused(err),
+    }
+}
+
+/// `ccgate withdrawal approve` through the running server.
+async fn approve_withdrawal(
+    State(state): State<AppState>,
+    Json(body): Json<WithdrawalDecision>,
+) -> Response {
+    match state.withdrawals.approve(body.order_id.trim()).await {
+        Ok(withdrawal) => Json(withdrawals::decided(&withdrawal)).into_response(),
+        Err(err) => refused(err),
+    }
+}
+
+/// `ccgate withdrawal reject` through the running server: the reservation
+/// goes back to the merchant, the rejection is notified.
+async fn reject_withdrawal(
+    State(state): State<AppState>,
+    Json(body): Json<WithdrawalDecision>,
+) -> Response {
+    let now = state.clock.now_unix_ms();
+    match state.withdrawals.reject(body.order_id.trim(), now).await {
+        Ok(withdrawal) => Json(withdrawals::decided(&withdrawal)).into_response(),
         Err(err) => refused(err),
     }
 }

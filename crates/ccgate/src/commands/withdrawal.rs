@@ -5,9 +5,8 @@
 use std::sync::Arc;
 
 use ccgate_chain::ChainSet;
-use ccgate_engine::withdrawals::Withdrawals;
+use ccgate_engine::withdrawals::{Withdrawals, decided};
 use ccgate_pricefeed::StaticPrices;
-use serde_json::json;
 
 use crate::backend::Database;
 use crate::config::Settings;
@@ -41,10 +40,7 @@ pub async fn approve(
 ) -> anyhow::Result<()> {
     let approved = engine(database, settings)?.approve(order_id.trim()).await?;
     if json {
-        println!(
-            "{}",
-            json!({"order_id": approved.order_id, "record_id": approved.record_id, "approval": approved.approval.as_str()})
-        );
+        println!("{}", serde_json::to_string(&decided(&approved))?);
     } else {
         println!(
             "Withdrawal {} approved; `ccgate serve` sends it.",
@@ -66,10 +62,7 @@ pub async fn reject(
         .reject(order_id.trim(), now)
         .await?;
     if json {
-        println!(
-            "{}",
-            json!({"order_id": rejected.order_id, "record_id": rejected.record_id, "approval": rejected.approval.as_str()})
-        );
+        println!("{}", serde_json::to_string(&decided(&rejected))?);
     } else {
         println!(
             "Withdrawal {} rejected; its amount is back in the merchant's balance.",

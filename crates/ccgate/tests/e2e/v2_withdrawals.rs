@@ -1125,14 +1125,34 @@ fn withdrawals_waiting_for_approval_are_sent_or_voided_by_the_operator() {
     let unknown = gateway.cli(&["withdrawal", "approve", "--order-id", "nope"]);
     assert!(!unknown.status.success());
 
-    for merchant_order_id in ["ap-1", "ap-v1"] {
-        gateway.cli_ok(&[
-            "withdrawal",
-            "approve",
-            "--order-id",
-            &order_id_of(merchant_order_id),
-        ]);
-    }
+    // One through the admin API (what an operator's console calls), one by
+    // the CLI; both answer what the decision made.
+    let approved = gateway.admin_post(
+        "/admin/withdrawals/approve",
+        &json!({"order_id": order_id_of("ap-1")}).to_string(),
+    );
+    assert_eq!(approved.status, 200, "{}", approved.text());
+    assert_eq!(approved.json()["approval"], "approved");
+    assert_eq!(approved.json()["order_id"], order_id_of("ap-1"));
+    let twice = gateway.admin_post(
+        "/admin/withdrawals/approve",
+        &json!({"order_id": order_id_of("ap-1")}).to_string(),
+    );
+    assert_eq!(twice.status, 400);
+    assert!(
+        twice.text().contains("not waiting for approval"),
+        "{}",
+        twice.text()
+    );
+    let by_cli: Value = serde_json::from_str(&gateway.cli_ok(&[
+        "withdrawal",
+        "approve",
+        "--order-id",
+        &order_id_of("ap-v1"),
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(by_cli["approval"], "approved");
     for order_id in ["ap-1", "ap-v1"] {
         eventually(20, &format!("{order_id} never went on the chain"), || {
             let found = record(&gateway, &merchant, json!({ "orderId": order_id }));

@@ -6,13 +6,15 @@
 use ccgate_chain::address::to_checksum_address;
 use ccgate_chain::{ChainSet, DevnetPayment};
 use ccgate_ledger::{Amount, Chain, Coin, MerchantId, Registry, Token, TokenId};
-use ccgate_store::{DepositStore, Order, OutboxStore, Store, WebhookRow, WithdrawalStore};
+use ccgate_store::{
+    DepositStore, Order, OutboxStore, Store, WebhookDialect, WebhookRow, WithdrawalStore,
+};
 use serde_json::{Value, json};
 
 use crate::EngineError;
 use crate::addresses::AddressBook;
 use crate::clock::Clock;
-use crate::orders::{NativeOrderRequest, Orders};
+use crate::orders::{NativeOrderRequest, Orders, Validity};
 use crate::sandbox::Sandbox;
 use crate::withdrawals::{WithdrawalRequest, Withdrawals};
 
@@ -308,10 +310,13 @@ impl Run<'_> {
                     product_price: ORDER_PRICE_USD.to_owned(),
                     merchant_order_id: self.merchant_order_id.clone(),
                     denominated_currency: None,
-                    order_valid_period: Some(ORDER_VALID_SECS),
+                    validity: Validity::Period(Some(ORDER_VALID_SECS)),
                     notify_url: None,
                     custom_value: None,
                     remark: Some("sandbox trigger".to_owned()),
+                    product_name: String::new(),
+                    buyer_email: None,
+                    dialect: WebhookDialect::V1,
                 },
                 self.now_ms(),
             )

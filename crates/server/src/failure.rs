@@ -52,6 +52,12 @@ pub enum Failure {
     AmountInvalid { field: &'static str, max_places: u8 },
     #[error("users do not exist")]
     UserNotFound,
+    #[error("no order has the orderId {0:?}")]
+    OrderIdUnknown(String),
+    #[error("fiatId {0} is not a currency of getFiatList")]
+    FiatIdUnknown(u64),
+    #[error("a checkout is priced in a fiat currency: send fiatSymbol or priceFiatId")]
+    CheckoutPricedInCoin,
     #[error(transparent)]
     Price(#[from] PriceError),
     #[error("chain {0:?} is not supported")]
@@ -73,6 +79,10 @@ impl Failure {
 
     pub fn chain_not_supported(code: &str) -> Failure {
         Failure::ChainNotSupported(truncate(code))
+    }
+
+    pub fn order_id_unknown(id: &str) -> Failure {
+        Failure::OrderIdUnknown(truncate(id))
     }
 
     pub fn token_not_found(id: &str) -> Failure {
@@ -105,6 +115,9 @@ impl Failure {
             Failure::AmountInvalid { .. } => Code::AmountInvalid,
             Failure::MixedOrderKinds => Code::ParamInvalid,
             Failure::UserNotFound => Code::ToUserNotFound,
+            Failure::OrderIdUnknown(_) => Code::OrderNotFound,
+            Failure::FiatIdUnknown(_) => Code::CurrencyNotSupported,
+            Failure::CheckoutPricedInCoin => Code::ParamInvalid,
             Failure::Chain(ChainError::UnknownChain(_)) => Code::ChainNotSupported,
             Failure::Chain(ChainError::TooManyBlocks { .. }) => Code::ParamInvalid,
             // A price too old to use, or none at all: retrying later may help.
@@ -134,7 +147,8 @@ impl Failure {
             }
             Failure::Engine(EngineError::CurrencyNotSupported(_)) => Code::CurrencyNotSupported,
             Failure::Engine(EngineError::AmountInvalid(_)) => Code::AmountInvalid,
-            Failure::Engine(EngineError::ValidityOutOfRange { .. }) => Code::ParamInvalid,
+            Failure::Engine(EngineError::ValidityOutOfRange { .. })
+            | Failure::Engine(EngineError::ExpiryNotAhead(_)) => Code::ParamInvalid,
             Failure::Engine(EngineError::DuplicateMerchantOrderId(_))
             | Failure::Engine(EngineError::MerchantOrderIdTaken { .. }) => {
                 Code::DuplicateMerchantOrderId

@@ -98,6 +98,10 @@ pub struct Order {
     pub notify_url: Option<String>,
     pub custom_value: Option<String>,
     pub remark: Option<String>,
+    /// The dialect that made it, which its webhooks are written in.
+    pub dialect: WebhookDialect,
+    /// v2's `buyerEmail`, kept and answered; ccgate mails no one.
+    pub buyer_email: Option<String>,
 }
 
 /// A hosted checkout: what the payer is asked for before choosing how to pay.
@@ -108,7 +112,7 @@ pub struct Checkout {
     pub app_id: MerchantId,
     pub merchant_order_id: String,
     pub fingerprint: String,
-    /// In USD.
+    /// In `denominated_currency`.
     pub product_price: String,
     pub product_name: String,
     pub return_url: Option<String>,
@@ -120,6 +124,11 @@ pub struct Checkout {
     /// once the payer picks a network. `None` only for checkouts stored
     /// before ids were reserved, until [`DepositStore::attach_checkout_order`].
     pub order_id: Option<String>,
+    /// The dialect that made it, which its order's webhooks are written in.
+    pub dialect: WebhookDialect,
+    pub buyer_email: Option<String>,
+    /// An ISO code of a configured fiat currency: `USD` for every v1 checkout.
+    pub denominated_currency: String,
 }
 
 /// A payment to an order seen on chain, still confirming.
@@ -134,6 +143,7 @@ pub struct ConfirmingPayment {
 pub struct OrderPayment {
     pub record_id: String,
     pub txid: String,
+    pub from_address: String,
     pub amount: Amount,
     pub service_fee: Amount,
     /// When it was credited (unix seconds).

@@ -289,7 +289,7 @@ impl DepositStore for SqliteStore {
         let mut db_tx = self.pool.begin().await?;
         let inserted = sqlx::query(&format!(
             "INSERT INTO orders ({ORDER_COLUMNS})
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT DO NOTHING"
         ))
         .bind(&order.order_id)
@@ -312,6 +312,8 @@ impl DepositStore for SqliteStore {
         .bind(&order.notify_url)
         .bind(&order.custom_value)
         .bind(&order.remark)
+        .bind(order.dialect.as_str())
+        .bind(&order.buyer_email)
         .execute(&mut *db_tx)
         .await?;
         if inserted.rows_affected() == 1 {
@@ -391,7 +393,7 @@ impl DepositStore for SqliteStore {
 
     async fn create_checkout(&self, checkout: &Checkout) -> Result<Checkout, StoreError> {
         sqlx::query(&format!(
-            "INSERT INTO checkouts ({CHECKOUT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO checkouts ({CHECKOUT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (app_id, merchant_order_id) DO NOTHING"
         ))
         .bind(&checkout.key)
@@ -406,6 +408,9 @@ impl DepositStore for SqliteStore {
         .bind(checkout.created_at)
         .bind(checkout.expires_at)
         .bind(&checkout.order_id)
+        .bind(checkout.dialect.as_str())
+        .bind(&checkout.buyer_email)
+        .bind(&checkout.denominated_currency)
         .execute(&self.pool)
         .await?;
         let row = sqlx::query(&format!(
@@ -462,7 +467,7 @@ impl DepositStore for SqliteStore {
 
     async fn order_payments(&self, order_id: &str) -> Result<Vec<OrderPayment>, StoreError> {
         let rows = sqlx::query(
-            "SELECT record_id, txid, paid_amount, service_fee, credited_at, block_time_ms
+            "SELECT record_id, txid, from_address, paid_amount, service_fee, credited_at, block_time_ms
              FROM deposits WHERE order_id = ? ORDER BY credited_at, record_id",
         )
         .bind(order_id)

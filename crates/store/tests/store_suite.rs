@@ -666,6 +666,9 @@ where
         notify_url: None,
         custom_value: Some("cv".into()),
         remark: None,
+        // A v2 order: its dialect and buyer's e-mail round-trip.
+        dialect: ccgate_store::WebhookDialect::V2,
+        buyer_email: Some("buyer@shop.example".into()),
     };
     let order_address = DepositAddress {
         address: "0xorder".into(),
@@ -749,6 +752,9 @@ where
         created_at: NOW,
         expires_at: NOW + 600,
         order_id: None,
+        dialect: ccgate_store::WebhookDialect::V2,
+        buyer_email: None,
+        denominated_currency: "EUR".into(),
     };
     assert_eq!(store.create_checkout(&checkout).await.unwrap(), checkout);
     let other_key = Checkout {
@@ -920,6 +926,7 @@ where
         vec![OrderPayment {
             record_id: "record-1".into(),
             txid: "0x01".into(),
+            from_address: "0xpayer".into(),
             amount: Amount::from_base_units(1_000_000),
             service_fee: Amount::from_base_units(500),
             pay_time: NOW + 10,
@@ -2278,6 +2285,8 @@ where
             notify_url: None,
             custom_value: None,
             remark: None,
+            dialect: ccgate_store::WebhookDialect::V1,
+            buyer_email: None,
         };
         let address = DepositAddress {
             chain: "ETH".into(),

@@ -10,7 +10,9 @@
 
 pub mod code;
 pub mod coins;
+pub mod orders;
 pub mod sign;
+pub mod webhooks;
 
 use serde::Serialize;
 

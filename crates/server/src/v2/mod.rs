@@ -9,6 +9,7 @@
 
 mod assets;
 mod coins;
+mod orders;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -48,6 +49,9 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("getCwalletUserId", post(coins::cwallet_user)),
         ("getAppCoinAssetList", post(assets::asset_list)),
         ("getAppCoinAsset", post(assets::asset)),
+        ("createAppOrderDepositAddress", post(orders::create_order)),
+        ("getAppOrderInfo", post(orders::order_info)),
+        ("createCheckoutUrl", post(orders::create_checkout)),
     ]
 }
 

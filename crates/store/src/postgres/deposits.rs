@@ -295,7 +295,7 @@ impl DepositStore for PgStore {
         let inserted = sqlx::query(&format!(
             "INSERT INTO orders ({ORDER_COLUMNS})
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                     $17, $18, $19, $20)
+                     $17, $18, $19, $20, $21, $22)
              ON CONFLICT DO NOTHING"
         ))
         .bind(&order.order_id)
@@ -318,6 +318,8 @@ impl DepositStore for PgStore {
         .bind(&order.notify_url)
         .bind(&order.custom_value)
         .bind(&order.remark)
+        .bind(order.dialect.as_str())
+        .bind(&order.buyer_email)
         .execute(&mut *db_tx)
         .await?;
         if inserted.rows_affected() == 1 {
@@ -398,7 +400,7 @@ impl DepositStore for PgStore {
     async fn create_checkout(&self, checkout: &Checkout) -> Result<Checkout, StoreError> {
         sqlx::query(&format!(
             "INSERT INTO checkouts ({CHECKOUT_COLUMNS})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
              ON CONFLICT (app_id, merchant_order_id) DO NOTHING"
         ))
         .bind(&checkout.key)
@@ -413,6 +415,9 @@ impl DepositStore for PgStore {
         .bind(checkout.created_at)
         .bind(checkout.expires_at)
         .bind(&checkout.order_id)
+        .bind(checkout.dialect.as_str())
+        .bind(&checkout.buyer_email)
+        .bind(&checkout.denominated_currency)
         .execute(&self.pool)
         .await?;
         let row = sqlx::query(&format!(
@@ -469,7 +474,7 @@ impl DepositStore for PgStore {
 
     async fn order_payments(&self, order_id: &str) -> Result<Vec<OrderPayment>, StoreError> {
         let rows = sqlx::query(
-            "SELECT record_id, txid, paid_amount, service_fee, credited_at, block_time_ms
+            "SELECT record_id, txid, from_address, paid_amount, service_fee, credited_at, block_time_ms
              FROM deposits WHERE order_id = $1 ORDER BY credited_at, record_id",
         )
         .bind(order_id)

@@ -15,9 +15,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
 use ccgate_api::orders::{ConciseUrlRequest, PaymentUrl};
 use ccgate_api::request::Fields;
-use ccgate_engine::orders::{HostedCheckoutRequest, OrderState, OrderStatus};
+use ccgate_engine::orders::{HostedCheckoutRequest, OrderState, OrderStatus, Validity};
 use ccgate_ledger::{Amount, AssetStatus, Chain, Token, TokenId};
-use ccgate_store::{Checkout, MerchantStatus};
+use ccgate_store::{Checkout, MerchantStatus, WebhookDialect};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -41,23 +41,31 @@ pub async fn concise_url_get(
             &merchant.app_id,
             &HostedCheckoutRequest {
                 product_price: request.product_price,
+                currency: "USD".to_owned(),
                 merchant_order_id: request.merchant_order_id,
                 product_name: request.product_name,
-                order_valid_period: request.order_valid_period,
+                validity: Validity::Period(request.order_valid_period),
                 return_url: request.return_url,
                 notify_url: request.notify_url,
                 custom_value: request.custom_value,
+                buyer_email: None,
+                dialect: WebhookDialect::V1,
             },
             state.clock.now_unix_ms(),
         )
         .await?;
     success(&PaymentUrl {
-        payment_url: format!(
-            "{}/pay/{}",
-            state.config.public_url.trim_end_matches('/'),
-            checkout.key
-        ),
+        payment_url: page_url(&state, &checkout),
     })
+}
+
+/// Where the payer opens a checkout: `<public_url>/pay/<key>`.
+pub(crate) fn page_url(state: &AppState, checkout: &Checkout) -> String {
+    format!(
+        "{}/pay/{}",
+        state.config.public_url.trim_end_matches('/'),
+        checkout.key
+    )
 }
 
 /// The page loads only its own stylesheet and script, talks only to this
@@ -196,7 +204,7 @@ fn network_options<'a>(
             };
             let quote = state
                 .orders
-                .hosted_quote(coin, token, &checkout.product_price, now_ms)
+                .hosted_quote(coin, token, checkout, now_ms)
                 .ok()
                 .map(|amount| amount.to_decimal_string(coin.precision));
             options.push(page::NetworkOption {

@@ -1,0 +1,56 @@
+//! v2 webhook bodies (spec §3.3): `{"type":…,"msg":{…}}`, thin — ids and a
+//! status; the receiver re-queries. Compact, keys in this order.
+
+use serde::{Deserialize, Serialize};
+
+/// `type` of a payment to an order (`createAppOrderDepositAddress`,
+/// `createCheckoutUrl`).
+pub const API_DEPOSIT: &str = "ApiDeposit";
+
+/// A webhook: its type and its message.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Webhook<M> {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub msg: M,
+}
+
+/// `ApiDeposit`'s message.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ApiDepositMsg {
+    pub record_id: String,
+    /// The merchant's order id, verbatim.
+    pub order_id: String,
+    pub coin_id: u64,
+    pub coin_symbol: String,
+    /// `Processing`, `Success` or `Failed`.
+    pub status: String,
+    /// Always `false`: ccgate flags no deposit as risky.
+    pub is_flagged_as_risky: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_api_deposit_is_written_as_ccpayment_writes_it() {
+        let body = Webhook {
+            kind: API_DEPOSIT.to_owned(),
+            msg: ApiDepositMsg {
+                record_id: "20240919035020188328269786624000".into(),
+                order_id: "1726717497".into(),
+                coin_id: 2541,
+                coin_symbol: "POL".into(),
+                status: "Success".into(),
+                is_flagged_as_risky: false,
+            },
+        };
+        // The example of v2 spec §3.3.1, byte for byte.
+        assert_eq!(
+            serde_json::to_string(&body).unwrap_or_default(),
+            r#"{"type":"ApiDeposit","msg":{"recordId":"20240919035020188328269786624000","orderId":"1726717497","coinId":2541,"coinSymbol":"POL","status":"Success","isFlaggedAsRisky":false}}"#
+        );
+    }
+}

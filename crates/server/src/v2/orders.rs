@@ -1,0 +1,249 @@
+//! Orders and hosted checkouts in v2 (spec §2.3.2, §2.4.1, §2.4.4): the
+//! engine's native orders and hosted checkouts, the same objects v1's
+//! `bill/create`, `concise/url/get` and `bill/info` make and read.
+
+use axum::Extension;
+use axum::extract::State;
+use ccgate_api::v2::fields;
+use ccgate_api::v2::orders::{
+    CheckoutPricing, CheckoutUrl, CheckoutUrlRequest, OrderDepositAddress,
+    OrderDepositAddressRequest, OrderInfo, OrderInfoRequest, OrderPayInfo,
+};
+use ccgate_engine::orders::{
+    HOSTED, HostedCheckoutRequest, NativeOrderRequest, TOKEN_PRICING, Validity,
+};
+use ccgate_ledger::{Amount, Decimal, fiat_numeric_id};
+use ccgate_store::{Checkout, Order, WebhookDialect};
+
+use super::V2Result;
+use super::coins::coin_by_number;
+use crate::AppState;
+use crate::auth::{Authenticated, RawBody};
+use crate::failure::Failure;
+use crate::routes::checkout::page_url;
+use crate::routes::success;
+
+/// The ISO code of a configured fiat currency, by its v2 number.
+fn fiat_code(state: &AppState, fiat_id: u64) -> Result<String, Failure> {
+    state
+        .orders
+        .fiat_rates()
+        .keys()
+        .find(|code| fiat_numeric_id(code) == Some(fiat_id))
+        .cloned()
+        .ok_or(Failure::FiatIdUnknown(fiat_id))
+}
+
+/// `fiatId` and `fiatSymbol` of what an order is priced in: none for an
+/// order priced in its coin.
+fn fiat_of(currency: &str) -> (u64, String) {
+    if currency == TOKEN_PRICING {
+        (0, String::new())
+    } else {
+        (fiat_numeric_id(currency).unwrap_or(0), currency.to_owned())
+    }
+}
+
+fn expiry(expired_at: Option<i64>) -> Validity {
+    match expired_at {
+        Some(unix_secs) => Validity::Until(unix_secs),
+        // 24 hours, as getAppOrderInfo's documentation and v1 say.
+        None => Validity::Period(None),
+    }
+}
+
+/// `createAppOrderDepositAddress`: v1's `bill/create` order, in a coin by
+/// number on a chain by name.
+pub async fn create_order(
+    State(state): State<AppState>,
+    Extension(Authenticated(merchant)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    let request = OrderDepositAddressRequest::from_fields(&fields(&body)?)?;
+    let coin = coin_by_number(&state.registry, request.coin_id)?;
+    let token = coin
+        .tokens
+        .iter()
+        .find(|token| token.chain.as_str().eq_ignore_ascii_case(&request.chain))
+        .ok_or_else(|| Failure::chain_not_supported(&request.chain))?;
+    let chain = state
+        .registry
+        .chain(token.chain.as_str())
+        .ok_or_else(|| Failure::chain_not_supported(token.chain.as_str()))?;
+    let currency = match request.fiat_id {
+        Some(fiat_id) => fiat_code(&state, fiat_id)?,
+        None => TOKEN_PRICING.to_owned(),
+    };
+    let order = state
+        .orders
+        .create_native(
+            &merchant.app_id,
+            coin,
+            token,
+            chain,
+            &NativeOrderRequest {
+                product_price: request.price,
+                merchant_order_id: request.order_id,
+                denominated_currency: Some(currency),
+                validity: expiry(request.expired_at),
+                notify_url: request.notify_url,
+                custom_value: None,
+                remark: None,
+                product_name: request.product,
+                buyer_email: request.buyer_email,
+                dialect: WebhookDialect::V2,
+            },
+            state.clock.now_unix_ms(),
+        )
+        .await?;
+    Ok(success(&OrderDepositAddress {
+        address: order.pay_address,
+        amount: order.order_amount.to_decimal_string(coin.precision),
+        memo: String::new(),
+        checkout_url: String::new(),
+        confirms_needed: chain.confirmations_required,
+    })?)
+}
+
+/// `createCheckoutUrl`: v1's hosted checkout, priced in any configured fiat
+/// currency; the payer picks the coin and network on the page.
+pub async fn create_checkout(
+    State(state): State<AppState>,
+    Extension(Authenticated(merchant)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    let request = CheckoutUrlRequest::from_fields(&fields(&body)?)?;
+    let currency = match request.pricing {
+        CheckoutPricing::FiatSymbol(code) => code,
+        CheckoutPricing::FiatId(fiat_id) => fiat_code(&state, fiat_id)?,
+        CheckoutPricing::CoinId(_) => return Err(Failure::CheckoutPricedInCoin.into()),
+    };
+    let checkout = state
+        .orders
+        .create_hosted(
+            &merchant.app_id,
+            &HostedCheckoutRequest {
+                product_price: request.price,
+                currency,
+                merchant_order_id: request.order_id,
+                product_name: request.product,
+                validity: expiry(request.expired_at),
+                return_url: request.return_url,
+                notify_url: request.notify_url,
+                custom_value: None,
+                buyer_email: request.buyer_email,
+                dialect: WebhookDialect::V2,
+            },
+            state.clock.now_unix_ms(),
+        )
+        .await?;
+    Ok(success(&CheckoutUrl {
+        checkout_url: page_url(&state, &checkout),
+    })?)
+}
+
+/// `getAppOrderInfo`: an order of either dialect by the merchant's id — a
+/// `bill/create` or `createAppOrderDepositAddress` order, or a hosted
+/// checkout's, from its creation.
+pub async fn order_info(
+    State(state): State<AppState>,
+    Extension(Authenticated(merchant)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    let request = OrderInfoRequest::from_fields(&fields(&body)?)?;
+    let ids = [request.order_id];
+    let order = state
+        .deposits
+        .orders_by_merchant_order_ids(&merchant.app_id, &ids)
+        .await?
+        .into_iter()
+        .next();
+    let checkout = state
+        .deposits
+        .checkouts_by_merchant_order_ids(&merchant.app_id, &ids)
+        .await?
+        .into_iter()
+        .next();
+    let info = match (order, checkout) {
+        (Some(order), checkout) => {
+            let checkout = checkout.filter(|_| order.kind == HOSTED);
+            chosen(&state, &order, checkout.as_ref()).await?
+        }
+        (None, Some(checkout)) => unchosen(&state, &checkout),
+        (None, None) => return Err(Failure::order_id_unknown(&ids[0]).into()),
+    };
+    Ok(success(&info)?)
+}
+
+/// An order with its coin: what is due in it and what was paid.
+async fn chosen(
+    state: &AppState,
+    order: &Order,
+    checkout: Option<&Checkout>,
+) -> Result<OrderInfo, Failure> {
+    let Some((coin, _)) = state.registry.token(&order.token_id) else {
+        return Err(Failure::Internal(format!(
+            "order {} is for token {}, no longer configured",
+            order.order_id, order.token_id
+        )));
+    };
+    let print = |amount: Amount| amount.to_decimal_string(coin.precision);
+    // One coin in the pricing currency: USD per coin × units per USD (1 for
+    // an order priced in its coin, whose rate is then the coin's USD price).
+    let rate = Decimal::parse(&order.token_rate)
+        .and_then(|token_rate| token_rate.checked_mul(Decimal::parse(&order.fiat_rate)?))
+        .map_err(|err| {
+            Failure::Internal(format!("order {} has a bad rate: {err}", order.order_id))
+        })?
+        .to_string();
+    let payments = state.deposits.order_payments(&order.order_id).await?;
+    let paid_list = payments
+        .iter()
+        .map(|payment| OrderPayInfo {
+            record_id: payment.record_id.clone(),
+            from_address: payment.from_address.clone(),
+            amount: print(payment.amount),
+            service_fee: print(payment.service_fee),
+            txid: payment.txid.clone(),
+            // Only credited payments are kept with the order.
+            status: "Success".to_owned(),
+            arrived_at: payment.pay_time,
+            rate: rate.clone(),
+            is_flagged_as_risky: false,
+        })
+        .collect();
+    let (fiat_id, fiat_symbol) = fiat_of(&order.denominated_currency);
+    Ok(OrderInfo {
+        amount_to_pay: print(order.order_amount),
+        coin_id: coin.numeric_id,
+        coin_symbol: coin.symbol.clone(),
+        chain: order.chain.clone(),
+        to_address: order.pay_address.clone(),
+        to_memo: String::new(),
+        create_at: order.created_at,
+        rate,
+        fiat_id,
+        fiat_symbol,
+        expired_at: order.expires_at,
+        checkout_url: checkout.map(|c| page_url(state, c)).unwrap_or_default(),
+        buyer_email: order.buyer_email.clone().unwrap_or_default(),
+        paid_list,
+    })
+}
+
+/// A hosted checkout whose payer has not picked a coin: nothing can have
+/// been paid, and what is due is the price in its fiat currency — never
+/// `"0"`, which a plugin would read as paid (decisions §14).
+fn unchosen(state: &AppState, checkout: &Checkout) -> OrderInfo {
+    let (fiat_id, fiat_symbol) = fiat_of(&checkout.denominated_currency);
+    OrderInfo {
+        amount_to_pay: checkout.product_price.clone(),
+        create_at: checkout.created_at,
+        fiat_id,
+        fiat_symbol,
+        expired_at: checkout.expires_at,
+        checkout_url: page_url(state, checkout),
+        buyer_email: checkout.buyer_email.clone().unwrap_or_default(),
+        ..OrderInfo::default()
+    }
+}

@@ -766,6 +766,8 @@ struct StubState {
 
 #[derive(Debug, Clone)]
 pub struct ReceivedRequest {
+    /// The request line's target: the path and query string as sent.
+    pub target: String,
     /// Lower-cased names, for lookups.
     pub headers: Vec<(String, String)>,
     /// The header names exactly as they arrived, in order.
@@ -841,6 +843,7 @@ fn serve_one(mut stream: TcpStream, state: &std::sync::Mutex<StubState>) {
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
         return;
     }
+    let target = line.split(' ').nth(1).unwrap_or_default().to_owned();
     loop {
         line.clear();
         if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
@@ -861,6 +864,7 @@ fn serve_one(mut stream: TcpStream, state: &std::sync::Mutex<StubState>) {
     let (status, answer) = {
         let mut state = state.lock().unwrap();
         state.received.push(ReceivedRequest {
+            target,
             headers,
             names_as_sent,
             body,

@@ -1,0 +1,571 @@
+//! v2 orders and hosted checkouts through the real binary: an order made
+//! with `createAppOrderDepositAddress`, paid on the devnet, notified in v2
+//! form at its `notifyUrl` and read back with `getAppOrderInfo`; a v1 order
+//! read through v2 ("one object, two dialects"); and the WooCommerce
+//! plugin's flow (v2 spec §6), its order states computed the way it does.
+
+use ccgate_ledger::{Amount, Precision, fiat_numeric_id};
+use serde_json::Value;
+
+use crate::support::{
+    Gateway, HttpResponse, HttpStub, Merchant, ReceivedRequest, assert_golden, eventually, now,
+};
+
+const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
+const USDT: u64 = 1280;
+const PUBLIC_URL: &str = "https://pay.example.com/";
+
+fn eur() -> u64 {
+    fiat_numeric_id("EUR").unwrap()
+}
+
+fn answer(response: &HttpResponse) -> Value {
+    assert_eq!(response.status, 200, "{}", response.text());
+    let answer = response.json();
+    assert!(answer["data"].is_object(), "{answer}");
+    answer
+}
+
+fn call(gateway: &Gateway, merchant: &Merchant, endpoint: &str, body: &str) -> Value {
+    answer(&gateway.post_v2(merchant, endpoint, body.as_bytes()))
+}
+
+fn ok(gateway: &Gateway, merchant: &Merchant, endpoint: &str, body: &str) -> Value {
+    let answer = call(gateway, merchant, endpoint, body);
+    assert_eq!(answer["code"], 10000, "{endpoint}: {answer}");
+    answer["data"].clone()
+}
+
+fn order_info(gateway: &Gateway, merchant: &Merchant, order_id: &str) -> HttpResponse {
+    let body = format!(r#"{{"orderId":"{order_id}"}}"#);
+    gateway.post_v2(merchant, "getAppOrderInfo", body.as_bytes())
+}
+
+/// The bytes of an answer with what varies between runs replaced: each
+/// `(text, placeholder)` pair, and the timestamps by fixed numbers.
+fn redacted(body: &[u8], texts: &[(&str, &str)]) -> Vec<u8> {
+    let mut text = String::from_utf8(body.to_vec()).unwrap();
+    for (value, placeholder) in texts {
+        assert!(text.contains(value), "{value} not in {text}");
+        text = text.replace(value, placeholder);
+    }
+    let data: Value = serde_json::from_str(&text).unwrap();
+    let mut times = vec![
+        ("createAt", data["data"]["createAt"].clone(), 1_700_000_000),
+        (
+            "expiredAt",
+            data["data"]["expiredAt"].clone(),
+            1_700_003_600,
+        ),
+    ];
+    for payment in data["data"]["paidList"].as_array().into_iter().flatten() {
+        times.push(("arrivedAt", payment["arrivedAt"].clone(), 1_700_000_060));
+    }
+    for (field, at, fixed) in times {
+        let Some(at) = at.as_i64() else { continue };
+        text = text.replace(
+            &format!("\"{field}\":{at}"),
+            &format!("\"{field}\":{fixed}"),
+        );
+    }
+    text.into_bytes()
+}
+
+fn pay(gateway: &Gateway, to: &str, amount: &str) {
+    gateway.cli_ok(&[
+        "devnet",
+        "pay",
+        "--to",
+        to,
+        "--token-id",
+        USDT_ERC20,
+        "--amount",
+        amount,
+    ]);
+    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
+}
+
+/// The webhook's body, after checking it is v2's, signed with v2's HMAC
+/// over the exact bytes, and sent to the URL given, query string and all.
+fn verified_v2_webhook(hook: &ReceivedRequest, merchant: &Merchant, target: &str) -> Value {
+    assert_eq!(hook.target, target);
+    assert_eq!(hook.header("appid"), Some(merchant.app_id.as_str()));
+    assert_eq!(hook.header("content-type"), Some("application/json"));
+    assert!(
+        ccgate_api::v2::sign::verify(
+            &merchant.app_id,
+            &merchant.app_secret,
+            hook.header("timestamp").unwrap(),
+            &hook.body,
+            hook.header("sign").unwrap(),
+        ),
+        "v2 HMAC signature"
+    );
+    serde_json::from_slice(&hook.body).unwrap()
+}
+
+/// The path and query of a stub URL plus `query`.
+fn target_of(url: &str, query: &str) -> String {
+    let path = url.splitn(4, '/').nth(3).unwrap();
+    format!("/{path}{query}")
+}
+
+#[test]
+fn a_v2_order_is_paid_notified_in_v2_and_read_back() {
+    let receiver = HttpStub::start(200, "Success");
+    let gateway = Gateway::start(&["--public-url", PUBLIC_URL]);
+    let merchant = gateway.demo.clone().unwrap();
+    let query = "?wc-api=shop&n=1";
+    let expired_at = now() + 3_600;
+    // 9.20 EUR at 0.92 EUR per USD and 1 USD per USDT: 10 USDT.
+    let body = format!(
+        r#"{{"orderId":"v2-order-1","coinId":{USDT},"chain":"ETH","price":"9.20","fiatId":{},"expiredAt":{expired_at},"buyerEmail":"buyer@shop.example","product":"Tea","notifyUrl":"{}{query}","returnUrl":null}}"#,
+        eur(),
+        receiver.url
+    );
+    let created = gateway.post_v2(&merchant, "createAppOrderDepositAddress", body.as_bytes());
+    let data = answer(&created)["data"].clone();
+    let address = data["address"].as_str().unwrap().to_owned();
+    assert_golden(
+        "v2_create_app_order_deposit_address.json",
+        &redacted(&created.body, &[(&address, "0xADDRESS")]),
+    );
+    assert_eq!(data["amount"], "10");
+    assert_eq!(data["confirmsNeeded"], 12);
+
+    // The same request again is the same order; other parameters are 11011.
+    let again = gateway.post_v2(&merchant, "createAppOrderDepositAddress", body.as_bytes());
+    assert_eq!(again.body, created.body);
+    let other = call(
+        &gateway,
+        &merchant,
+        "createAppOrderDepositAddress",
+        &body.replace("9.20", "9.30"),
+    );
+    assert_eq!(other["code"], 11011, "{other}");
+    // Priced in the coin itself; expiries too far or past; unknown ids.
+    let in_coin = ok(
+        &gateway,
+        &merchant,
+        "createAppOrderDepositAddress",
+        &format!(r#"{{"orderId":"v2-order-2","coinId":"{USDT}","chain":"ETH","price":"2.5"}}"#),
+    );
+    assert_eq!(in_coin["amount"], "2.5");
+    for (body, code) in [
+        (
+            format!(
+                r#"{{"orderId":"v2-far","coinId":{USDT},"chain":"ETH","price":"1","expiredAt":{}}}"#,
+                now() + 11 * 86_400
+            ),
+            11012,
+        ),
+        (
+            format!(
+                r#"{{"orderId":"v2-past","coinId":{USDT},"chain":"ETH","price":"1","expiredAt":{}}}"#,
+                now() - 10
+            ),
+            11000,
+        ),
+        (
+            r#"{"orderId":"v2-coin","coinId":99,"chain":"ETH","price":"1"}"#.to_owned(),
+            13000,
+        ),
+        (
+            format!(r#"{{"orderId":"v2-chain","coinId":{USDT},"chain":"XYZ","price":"1"}}"#),
+            13001,
+        ),
+        (
+            format!(
+                r#"{{"orderId":"v2-fiat","coinId":{USDT},"chain":"ETH","price":"1","fiatId":7}}"#
+            ),
+            11000,
+        ),
+        (
+            format!(
+                r#"{{"orderId":"v2-cents","coinId":{USDT},"chain":"ETH","price":"1.001","fiatId":1033}}"#
+            ),
+            11000,
+        ),
+    ] {
+        let refused = call(&gateway, &merchant, "createAppOrderDepositAddress", &body);
+        assert_eq!(refused["code"], code, "{body}: {refused}");
+    }
+
+    let pending = order_info(&gateway, &merchant, "v2-order-1");
+    assert_golden(
+        "v2_app_order_info_pending.json",
+        &redacted(&pending.body, &[(&address, "0xADDRESS")]),
+    );
+    assert_eq!(answer(&pending)["data"]["expiredAt"], expired_at);
+
+    pay(&gateway, &address, "10");
+    let hooks = receiver.wait_for_requests(1);
+    let hook = verified_v2_webhook(&hooks[0], &merchant, &target_of(&receiver.url, query));
+    let record_id = hook["msg"]["recordId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        String::from_utf8(hooks[0].body.clone()).unwrap(),
+        format!(
+            r#"{{"type":"ApiDeposit","msg":{{"recordId":"{record_id}","orderId":"v2-order-1","coinId":1280,"coinSymbol":"USDT","status":"Success","isFlaggedAsRisky":false}}}}"#
+        )
+    );
+
+    let paid = order_info(&gateway, &merchant, "v2-order-1");
+    let info = answer(&paid)["data"].clone();
+    let txid = info["paidList"][0]["txid"].as_str().unwrap().to_owned();
+    let from = info["paidList"][0]["fromAddress"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_golden(
+        "v2_app_order_info_paid.json",
+        &redacted(
+            &paid.body,
+            &[
+                (&address, "0xADDRESS"),
+                (&record_id, "RECORD_ID"),
+                (&txid, "0xTXID"),
+                (&from, "0xPAYER"),
+            ],
+        ),
+    );
+    assert_eq!(info["paidList"][0]["status"], "Success");
+    assert_eq!(info["paidList"][0]["amount"], "10");
+    // The same order through v1: one object, two dialects.
+    let v1 = gateway.post_signed(
+        &merchant,
+        "/ccpayment/v1/bill/info",
+        br#"{"merchant_order_ids":["v2-order-1"]}"#,
+        None,
+    );
+    let detail = &v1.json()["data"][0]["order_detail"];
+    assert_eq!(
+        (detail["status"].as_str(), detail["paid_amount"].as_str()),
+        (Some("Successful"), Some("10"))
+    );
+
+    let unknown = answer(&order_info(&gateway, &merchant, "no-such-order"));
+    assert_eq!(unknown["code"], 11003, "{unknown}");
+}
+
+#[test]
+fn a_v1_order_reads_through_v2_and_keeps_its_v1_webhooks() {
+    let receiver = HttpStub::start(200, "success");
+    let gateway = Gateway::start(&[]);
+    let merchant = gateway.demo.clone().unwrap();
+    let body = format!(
+        r#"{{"token_id":"{USDT_ERC20}","product_price":"10","merchant_order_id":"v1-order","notify_url":"{}"}}"#,
+        receiver.url
+    );
+    let created = gateway.post_signed(
+        &merchant,
+        "/ccpayment/v1/bill/create",
+        body.as_bytes(),
+        None,
+    );
+    let data = created.json()["data"].clone();
+    let address = data["pay_address"].as_str().unwrap().to_owned();
+
+    let info = ok(
+        &gateway,
+        &merchant,
+        "getAppOrderInfo",
+        r#"{"orderId":"v1-order"}"#,
+    );
+    for (field, value) in [
+        ("amountToPay", Value::from("10")),
+        ("coinId", Value::from(USDT)),
+        ("coinSymbol", Value::from("USDT")),
+        ("chain", Value::from("ETH")),
+        ("toAddress", Value::from(address.as_str())),
+        ("rate", Value::from("1")),
+        ("fiatId", Value::from(1033)),
+        ("fiatSymbol", Value::from("USD")),
+        ("checkoutUrl", Value::from("")),
+        ("buyerEmail", Value::from("")),
+        ("paidList", serde_json::json!([])),
+    ] {
+        assert_eq!(info[field], value, "{field} in {info}");
+    }
+
+    pay(&gateway, &address, "10");
+    let hooks = receiver.wait_for_requests(1);
+    let hook: Value = serde_json::from_slice(&hooks[0].body).unwrap();
+    assert_eq!(
+        (hook["order_type"].as_str(), hook["pay_status"].as_str()),
+        (Some("API Deposit"), Some("success")),
+        "a v1 order is notified in v1"
+    );
+    assert!(ccgate_api::sign::verify(
+        &merchant.app_id,
+        &merchant.app_secret,
+        hooks[0].header("timestamp").unwrap(),
+        &hooks[0].body,
+        hooks[0].header("sign").unwrap()
+    ));
+    let paid = eventually(20, "the payment never showed", || {
+        let info = ok(
+            &gateway,
+            &merchant,
+            "getAppOrderInfo",
+            r#"{"orderId":"v1-order"}"#,
+        );
+        if info["paidList"]
+            .as_array()
+            .is_some_and(|list| !list.is_empty())
+        {
+            Ok(info)
+        } else {
+            Err(info.to_string())
+        }
+    });
+    assert_eq!(paid["paidList"][0]["recordId"], hook["record_id"]);
+    assert_eq!(paid["paidList"][0]["txid"], hook["txid"]);
+    assert_eq!(paid["paidList"][0]["status"], "Success");
+}
+
+/// What the WooCommerce plugin makes of `getAppOrderInfo` (v2 spec §6.4):
+/// the sum of `Success` payments at bcmath's 18 places against
+/// `amountToPay`, and `expiredAt` against the clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PluginState {
+    Paid,
+    Overpaid,
+    Underpaid,
+    Pending,
+    Expired,
+    ExpiredUnderpaid,
+}
+
+fn plugin_state(info: &Value, now_secs: i64) -> PluginState {
+    let scale = Precision::new(18).unwrap();
+    let read = |text: &Value| Amount::parse_decimal(text.as_str().unwrap(), scale).unwrap();
+    let paid = info["paidList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|payment| payment["status"] == "Success")
+        .fold(Amount::ZERO, |sum, payment| {
+            sum.checked_add(read(&payment["amount"])).unwrap()
+        });
+    let due = read(&info["amountToPay"]);
+    let expired = now_secs >= info["expiredAt"].as_i64().unwrap();
+    if paid == due {
+        PluginState::Paid
+    } else if paid > due {
+        PluginState::Overpaid
+    } else if !expired && !paid.is_zero() {
+        PluginState::Underpaid
+    } else if expired && paid.is_zero() {
+        PluginState::Expired
+    } else if expired {
+        PluginState::ExpiredUnderpaid
+    } else {
+        PluginState::Pending
+    }
+}
+
+/// `createCheckoutUrl` as the plugin sends it: HTTP/1.0, `wp_json_encode`
+/// with `\/` escapes, a long product, an empty e-mail; the checkout's key.
+fn plugin_checkout(
+    gateway: &Gateway,
+    merchant: &Merchant,
+    order_id: &str,
+    notify_url: &str,
+    expired_at: i64,
+) -> String {
+    let escaped = |url: &str| url.replace('/', "\\/");
+    let product = "Blue mug, Green teapot, ".repeat(8);
+    let body = format!(
+        r#"{{"orderId":"{order_id}","product":"{product}Order #123","price":"9.20","fiatSymbol":"EUR","expiredAt":{expired_at},"buyerEmail":"","notifyUrl":"{}","returnUrl":"{}","plugin":"woocommerce","version":"1.0.0"}}"#,
+        escaped(notify_url),
+        escaped(&return_url(order_id)),
+    );
+    let created = gateway.post_v2_as(merchant, "HTTP/1.0", "createCheckoutUrl", body.as_bytes());
+    let answer = answer(&created);
+    assert_eq!(answer["code"], 10000, "{answer}");
+    let url = answer["data"]["checkoutUrl"].as_str().unwrap();
+    assert!(url.starts_with("https://pay.example.com/pay/"), "{url}");
+    url.rsplit('/').next().unwrap().to_owned()
+}
+
+fn return_url(order_id: &str) -> String {
+    format!("https://shop.example/checkout/order-received/123/?key={order_id}&order-received=123")
+}
+
+fn choose_usdt_on_eth(gateway: &Gateway, key: &str) {
+    let chosen = gateway.raw_request(
+        "POST",
+        &format!("/pay/{key}/select"),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        format!("token_id={USDT_ERC20}").as_bytes(),
+    );
+    assert_eq!(chosen.status, 303, "{}", chosen.text());
+}
+
+/// What the plugin's webhook handler does: check the body and signature,
+/// re-query the order by `msg.orderId` and compute its state.
+fn plugin_receives(
+    gateway: &Gateway,
+    merchant: &Merchant,
+    hook: &ReceivedRequest,
+    target: &str,
+    order_id: &str,
+) -> PluginState {
+    let body = verified_v2_webhook(hook, merchant, target);
+    assert_eq!(body["type"], "ApiDeposit");
+    assert_eq!(
+        body["msg"]["orderId"], order_id,
+        "the plugin's orderId verbatim"
+    );
+    let info = answer(
+        &gateway.post_v2_as(
+            merchant,
+            "HTTP/1.0",
+            "getAppOrderInfo",
+            format!(
+                r#"{{"orderId":"{}"}}"#,
+                body["msg"]["orderId"].as_str().unwrap()
+            )
+            .as_bytes(),
+        ),
+    );
+    assert_eq!(info["code"], 10000, "{info}");
+    plugin_state(&info["data"], now())
+}
+
+#[test]
+fn the_woocommerce_plugin_flow_paid_underpaid_overpaid_and_expired() {
+    let shop = HttpStub::start(200, "Success");
+    let gateway = Gateway::start(&["--public-url", PUBLIC_URL]);
+    let merchant = gateway.demo.clone().unwrap();
+    let query = "?wc-api=wc_gateway_ccpayment";
+    let notify_url = format!("{}{query}", shop.url);
+    let target = target_of(&shop.url, query);
+
+    let mut hooks_seen = 0;
+    for (suffix, paid, expected) in [
+        ("101", "10", PluginState::Paid),
+        ("102", "4", PluginState::Underpaid),
+        ("103", "12", PluginState::Overpaid),
+    ] {
+        let order_id = format!("wc_order_AbCdEfGhIjKlMxY7q-{suffix}");
+        let key = plugin_checkout(&gateway, &merchant, &order_id, &notify_url, now() + 3_600);
+        // From creation, before the payer picks a coin: the fiat price is
+        // due, never "0", and the plugin sees a pending order.
+        let before = gateway.post_v2(
+            &merchant,
+            "getAppOrderInfo",
+            format!(r#"{{"orderId":"{order_id}"}}"#).as_bytes(),
+        );
+        let info = answer(&before)["data"].clone();
+        assert_eq!(plugin_state(&info, now()), PluginState::Pending);
+        if suffix == "101" {
+            assert_golden(
+                "v2_app_order_info_checkout_unchosen.json",
+                &redacted(&before.body, &[(&key, "KEY")]),
+            );
+        }
+
+        choose_usdt_on_eth(&gateway, &key);
+        let chosen = ok(
+            &gateway,
+            &merchant,
+            "getAppOrderInfo",
+            &format!(r#"{{"orderId":"{order_id}"}}"#),
+        );
+        assert_eq!(
+            (
+                chosen["amountToPay"].as_str(),
+                chosen["coinId"].as_u64(),
+                chosen["fiatSymbol"].as_str(),
+                chosen["rate"].as_str()
+            ),
+            (Some("10"), Some(USDT), Some("EUR"), Some("0.92"))
+        );
+        assert_eq!(plugin_state(&chosen, now()), PluginState::Pending);
+
+        pay(&gateway, chosen["toAddress"].as_str().unwrap(), paid);
+        hooks_seen += 1;
+        let hooks = shop.wait_for_requests(hooks_seen);
+        let state = plugin_receives(
+            &gateway,
+            &merchant,
+            &hooks[hooks_seen - 1],
+            &target,
+            &order_id,
+        );
+        assert_eq!(state, expected, "{order_id} paid {paid}");
+
+        // The paid page sends the payer back to returnUrl exactly as given.
+        let page = gateway.raw_request("GET", &format!("/pay/{key}"), &[], b"");
+        let back = format!(r#"href="{}""#, return_url(&order_id).replace('&', "&amp;"));
+        assert_eq!(
+            page.text().contains(&back),
+            expected != PluginState::Underpaid,
+            "{}",
+            page.text()
+        );
+    }
+
+    // Expired with nothing paid: the plugin cancels it.
+    let order_id = "wc_order_ZyXwVuTsRqPoNmA1b-104";
+    let expired_at = now() + 2;
+    plugin_checkout(&gateway, &merchant, order_id, &notify_url, expired_at);
+    let info = eventually(20, "the checkout never expired", || {
+        let info = ok(
+            &gateway,
+            &merchant,
+            "getAppOrderInfo",
+            &format!(r#"{{"orderId":"{order_id}"}}"#),
+        );
+        if now() >= expired_at {
+            Ok(info)
+        } else {
+            Err(info.to_string())
+        }
+    });
+    assert_eq!(info["expiredAt"], expired_at);
+    assert_eq!(plugin_state(&info, now()), PluginState::Expired);
+    assert_eq!(
+        shop.received().len(),
+        hooks_seen,
+        "nothing paid, nothing sent"
+    );
+}
+
+#[test]
+fn checkout_requests_the_plugin_never_sends_wrong_are_refused_in_v2() {
+    let gateway = Gateway::start(&[]);
+    let merchant = gateway.demo.clone().unwrap();
+    for (body, code) in [
+        (r#"{"orderId":"c-1","price":"5","priceCoinId":1280}"#, 11000),
+        (r#"{"orderId":"c-2","price":"5","fiatSymbol":"XYZ"}"#, 11000),
+        (
+            r#"{"orderId":"c-3","price":"5.001","fiatSymbol":"USD"}"#,
+            11000,
+        ),
+        (r#"{"orderId":"c-4","price":"5"}"#, 11000),
+        (
+            r#"{"orderId":"c-5","price":"5","priceFiatId":"1033","expiredAt":1}"#,
+            11000,
+        ),
+    ] {
+        let refused = call(&gateway, &merchant, "createCheckoutUrl", body);
+        assert_eq!(refused["code"], code, "{body}: {refused}");
+    }
+    let made = ok(
+        &gateway,
+        &merchant,
+        "createCheckoutUrl",
+        r#"{"orderId":"c-6","price":"5","priceFiatId":1033}"#,
+    );
+    assert!(made["checkoutUrl"].as_str().unwrap().contains("/pay/"));
+    // One order id namespace across the dialects and kinds.
+    let taken = call(
+        &gateway,
+        &merchant,
+        "createAppOrderDepositAddress",
+        r#"{"orderId":"c-6","coinId":1280,"chain":"ETH","price":"5"}"#,
+    );
+    assert_eq!(taken["code"], 11011, "{taken}");
+}

@@ -54,6 +54,9 @@ fn every_body_a_v2_client_sends_is_verified_over_its_bytes() {
     assert!(old.header("sign").is_none());
 }
 
+/// Request headers, as name and value.
+type Headers<'a> = Vec<(&'a str, &'a str)>;
+
 #[test]
 fn every_refusal_answers_the_v2_envelope() {
     let gateway = Gateway::start(&[]);
@@ -69,7 +72,7 @@ fn every_refusal_answers_the_v2_envelope() {
     let millis = format!("{timestamp}123");
     let millis_sign =
         ccgate_api::v2::sign::sign(&merchant.app_id, &merchant.app_secret, &millis, body);
-    let cases: Vec<(Vec<(&str, &str)>, &[u8], u64)> = vec![
+    let cases: Vec<(Headers, &[u8], u64)> = vec![
         (
             vec![
                 ("Appid", &merchant.app_id),

@@ -464,6 +464,23 @@ fn the_woocommerce_plugin_flow_paid_underpaid_overpaid_and_expired() {
                 "v2_app_order_info_checkout_unchosen.json",
                 &redacted(&before.body, &[(&key, "KEY")]),
             );
+            // v1 reads the same checkout, in its currency.
+            let v1 = gateway.post_signed(
+                &merchant,
+                "/ccpayment/v1/bill/info",
+                format!(r#"{{"merchant_order_ids":["{order_id}"]}}"#).as_bytes(),
+                None,
+            );
+            let detail = &v1.json()["data"][0]["order_detail"];
+            assert_eq!(
+                (
+                    detail["product_price"].as_str(),
+                    detail["denominated_currency"].as_str(),
+                    detail["status"].as_str()
+                ),
+                (Some("9.2"), Some("EUR"), Some("Pending")),
+                "{detail}"
+            );
         }
 
         choose_usdt_on_eth(&gateway, &key);

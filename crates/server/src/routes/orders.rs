@@ -189,7 +189,7 @@ pub async fn bill_info(
             order_detail: OrderDetail {
                 order_id: state.orders.hosted_order_id(checkout, now_ms).await?,
                 product_price: checkout.product_price.clone(),
-                denominated_currency: "USD".to_owned(),
+                denominated_currency: checkout.denominated_currency.clone(),
                 product_name: checkout.product_name.clone(),
                 merchant_order_id: checkout.merchant_order_id.clone(),
                 status: status.as_str().to_owned(),

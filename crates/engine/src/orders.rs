@@ -606,7 +606,13 @@ impl Orders {
             self.amount_due(coin, token, draft.product_price, draft.currency, token_rate)?;
         let address = self
             .addresses
-            .order_address(app_id, &draft.order_id, chain, draft.notify_url)
+            .order_address(
+                app_id,
+                &draft.order_id,
+                chain,
+                draft.notify_url,
+                draft.dialect,
+            )
             .await?;
         let order = Order {
             order_id: draft.order_id.clone(),

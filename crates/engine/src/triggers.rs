@@ -390,6 +390,7 @@ impl Run<'_> {
                 "trigger-user",
                 self.chain,
                 None,
+                WebhookDialect::V1,
                 self.now_ms().div_euclid(1000),
             )
             .await?;

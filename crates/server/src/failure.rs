@@ -54,6 +54,8 @@ pub enum Failure {
     UserNotFound,
     #[error("no order has the orderId {0:?}")]
     OrderIdUnknown(String),
+    #[error("no deposit has the recordId {0:?}")]
+    RecordIdUnknown(String),
     #[error("fiatId {0} is not a currency of getFiatList")]
     FiatIdUnknown(u64),
     #[error("a checkout is priced in a fiat currency: send fiatSymbol or priceFiatId")]
@@ -83,6 +85,10 @@ impl Failure {
 
     pub fn order_id_unknown(id: &str) -> Failure {
         Failure::OrderIdUnknown(truncate(id))
+    }
+
+    pub fn record_id_unknown(id: &str) -> Failure {
+        Failure::RecordIdUnknown(truncate(id))
     }
 
     pub fn token_not_found(id: &str) -> Failure {
@@ -115,7 +121,7 @@ impl Failure {
             Failure::AmountInvalid { .. } => Code::AmountInvalid,
             Failure::MixedOrderKinds => Code::ParamInvalid,
             Failure::UserNotFound => Code::ToUserNotFound,
-            Failure::OrderIdUnknown(_) => Code::OrderNotFound,
+            Failure::OrderIdUnknown(_) | Failure::RecordIdUnknown(_) => Code::OrderNotFound,
             Failure::FiatIdUnknown(_) => Code::CurrencyNotSupported,
             Failure::CheckoutPricedInCoin => Code::ParamInvalid,
             Failure::Chain(ChainError::UnknownChain(_)) => Code::ChainNotSupported,

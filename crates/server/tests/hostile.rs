@@ -294,6 +294,7 @@ async fn app_state(store: Arc<SqliteStore>, registry: Registry) -> AppState {
         addresses,
         orders,
         deposits: store.clone(),
+        deposit_records: store.clone(),
         outbox: store.clone(),
         withdrawals,
         withdrawal_store: store,

@@ -19,6 +19,9 @@ pub struct DepositAddress {
     pub order_id: Option<String>,
     pub notify_url: Option<String>,
     pub derivation_index: u32,
+    /// The dialect that made it (its order's, for an order's address), which
+    /// the webhooks of its deposits are written in.
+    pub dialect: WebhookDialect,
 }
 
 /// One token transfer in one block of a chain.

@@ -25,7 +25,7 @@ use crate::{CoinBalance, DevnetChainState, MerchantStatus, MerchantSummary, Stor
 const RESPONSE_HEAD_BYTES_MAX: usize = 256;
 
 pub(crate) const ADDRESS_COLUMNS: &str =
-    "chain, address, app_id, user_id, order_id, notify_url, derivation_index";
+    "chain, address, app_id, user_id, order_id, notify_url, derivation_index, dialect";
 
 pub(crate) const ORDER_COLUMNS: &str = "order_id, app_id, merchant_order_id, kind, fingerprint, \
     token_id, coin_id, chain, pay_address, product_price, product_name, denominated_currency, \
@@ -279,6 +279,7 @@ pub(crate) fn address_from_row(row: &impl Columns) -> Result<DepositAddress, Sto
         order_id: row.opt_text("order_id")?,
         notify_url: row.opt_text("notify_url")?,
         derivation_index: to_u32(row.int("derivation_index")?, "derivation index")?,
+        dialect: dialect_from(&row.text("dialect")?)?,
     })
 }
 

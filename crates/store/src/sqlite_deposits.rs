@@ -116,8 +116,9 @@ impl DepositStore for SqliteStore {
             .ok_or_else(|| StoreError::Corrupt("a permanent address needs a user id".into()))?;
         let inserted = sqlx::query(
             "INSERT INTO deposit_addresses
-                 (chain, address, app_id, user_id, notify_url, derivation_index, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
+                 (chain, address, app_id, user_id, notify_url, derivation_index, created_at,
+                  dialect)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (app_id, user_id, chain) WHERE user_id IS NOT NULL DO NOTHING",
         )
         .bind(&address.chain)
@@ -127,6 +128,7 @@ impl DepositStore for SqliteStore {
         .bind(&address.notify_url)
         .bind(i64::from(address.derivation_index))
         .bind(now_unix_secs)
+        .bind(address.dialect.as_str())
         .execute(&self.pool)
         .await?;
         if inserted.rows_affected() == 1 {
@@ -319,8 +321,9 @@ impl DepositStore for SqliteStore {
         if inserted.rows_affected() == 1 {
             sqlx::query(
                 "INSERT INTO deposit_addresses
-                     (chain, address, app_id, order_id, notify_url, derivation_index, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     (chain, address, app_id, order_id, notify_url, derivation_index, created_at,
+                      dialect)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&address.chain)
             .bind(&address.address)
@@ -329,6 +332,7 @@ impl DepositStore for SqliteStore {
             .bind(&address.notify_url)
             .bind(i64::from(address.derivation_index))
             .bind(order.created_at)
+            .bind(address.dialect.as_str())
             .execute(&mut *db_tx)
             .await?;
             db_tx.commit().await?;

@@ -10,6 +10,7 @@
 
 pub mod code;
 pub mod coins;
+pub mod deposits;
 pub mod orders;
 pub mod sign;
 pub mod webhooks;

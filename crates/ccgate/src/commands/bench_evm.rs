@@ -91,7 +91,14 @@ pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<()> {
     for user in 0..args.payments {
         let address = state
             .addresses
-            .permanent_address(&merchant, &format!("user-{user}"), &chain, None, unix_now())
+            .permanent_address(
+                &merchant,
+                &format!("user-{user}"),
+                &chain,
+                None,
+                ccgate_store::WebhookDialect::V1,
+                unix_now(),
+            )
             .await?
             .address;
         let txid = node
@@ -129,6 +136,7 @@ pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<()> {
                     &format!("block-{user}"),
                     &chain,
                     None,
+                    ccgate_store::WebhookDialect::V1,
                     unix_now(),
                 )
                 .await?

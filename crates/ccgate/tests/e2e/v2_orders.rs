@@ -230,6 +230,29 @@ fn a_v2_order_is_paid_notified_in_v2_and_read_back() {
     );
     assert_eq!(info["paidList"][0]["status"], "Success");
     assert_eq!(info["paidList"][0]["amount"], "10");
+    // The payment is a deposit record of the order too.
+    let records = ok(
+        &gateway,
+        &merchant,
+        "getAppDepositRecordList",
+        r#"{"orderId":"v2-order-1"}"#,
+    );
+    assert_eq!(records["records"].as_array().unwrap().len(), 1, "{records}");
+    let record = &records["records"][0];
+    assert_eq!(
+        (
+            record["recordId"].as_str(),
+            record["orderId"].as_str(),
+            record["referenceId"].as_str(),
+            record["txId"].as_str()
+        ),
+        (
+            Some(record_id.as_str()),
+            Some("v2-order-1"),
+            Some(""),
+            Some(txid.as_str())
+        )
+    );
     // The same order through v1: one object, two dialects.
     let v1 = gateway.post_signed(
         &merchant,
@@ -585,4 +608,155 @@ fn checkout_requests_the_plugin_never_sends_wrong_are_refused_in_v2() {
         r#"{"orderId":"c-6","coinId":1280,"chain":"ETH","price":"5"}"#,
     );
     assert_eq!(taken["code"], 11011, "{taken}");
+}
+
+#[test]
+fn a_v2_permanent_address_is_notified_in_v2_and_its_deposits_page_as_records() {
+    let receiver = HttpStub::start(200, "success");
+    let gateway = Gateway::start(&[]);
+    let merchant = gateway.demo.clone().unwrap();
+    let query = "?hook=direct";
+    let body = format!(
+        r#"{{"referenceId":"user-77","chain":"ETH","notifyUrl":"{}{query}"}}"#,
+        receiver.url
+    );
+    let made = gateway.post_v2(&merchant, "getOrCreateAppDepositAddress", body.as_bytes());
+    let address = answer(&made)["data"]["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_golden(
+        "v2_get_or_create_app_deposit_address.json",
+        &redacted(&made.body, &[(&address, "0xADDRESS")]),
+    );
+    let again = ok(&gateway, &merchant, "getOrCreateAppDepositAddress", &body);
+    assert_eq!(again["address"], address.as_str(), "the same address");
+    // v1 names the same user's address: one object, two dialects.
+    let v1 = gateway.post_signed(
+        &merchant,
+        "/ccpayment/v1/payment/address/get",
+        br#"{"user_id":"user-77","chain":"ETH"}"#,
+        None,
+    );
+    assert_eq!(v1.json()["data"]["address"], address.as_str());
+    let short = call(
+        &gateway,
+        &merchant,
+        "getOrCreateAppDepositAddress",
+        r#"{"referenceId":"ab","chain":"ETH"}"#,
+    );
+    assert_eq!(short["code"], 11000, "{short}");
+    let chain = call(
+        &gateway,
+        &merchant,
+        "getOrCreateAppDepositAddress",
+        r#"{"referenceId":"user-77","chain":"NOPE"}"#,
+    );
+    assert_eq!(chain["code"], 13001, "{chain}");
+
+    for amount in ["1", "2", "3"] {
+        pay(&gateway, &address, amount);
+    }
+    let hooks = receiver.wait_for_requests(3);
+    let target = target_of(&receiver.url, query);
+    // Deliveries run side by side: the three arrive in any order.
+    let mut notified = Vec::new();
+    for hook in &hooks {
+        let body = verified_v2_webhook(hook, &merchant, &target);
+        let record_id = body["msg"]["recordId"].as_str().unwrap().to_owned();
+        assert_eq!(
+            String::from_utf8(hook.body.clone()).unwrap(),
+            format!(
+                r#"{{"type":"DirectDeposit","msg":{{"recordId":"{record_id}","referenceId":"user-77","coinId":1280,"coinSymbol":"USDT","status":"Success","isFlaggedAsRisky":false}}}}"#
+            )
+        );
+        notified.push(record_id);
+    }
+    // The first payment's record: the oldest, last of the list.
+    let all = ok(&gateway, &merchant, "getAppDepositRecordList", "[]");
+    let record_id = all["records"][2]["recordId"].as_str().unwrap().to_owned();
+    notified.sort();
+    let mut listed: Vec<String> = all["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|record| record["recordId"].as_str().unwrap().to_owned())
+        .collect();
+    listed.sort();
+    assert_eq!(notified, listed, "each deposit notified once");
+
+    let one = gateway.post_v2(
+        &merchant,
+        "getAppDepositRecord",
+        format!(r#"{{"recordId":"{record_id}"}}"#).as_bytes(),
+    );
+    let record = answer(&one)["data"]["record"].clone();
+    let txid = record["txId"].as_str().unwrap().to_owned();
+    let from = record["fromAddress"].as_str().unwrap().to_owned();
+    let mut redactions = vec![
+        (record_id.as_str(), "RECORD_ID"),
+        (txid.as_str(), "0xTXID"),
+        (from.as_str(), "0xPAYER"),
+        (address.as_str(), "0xADDRESS"),
+    ];
+    let arrived = format!("\"arrivedAt\":{}", record["arrivedAt"]);
+    redactions.push((arrived.as_str(), "\"arrivedAt\":1700000060"));
+    assert_golden(
+        "v2_app_deposit_record.json",
+        &redacted(&one.body, &redactions),
+    );
+    assert_eq!(record["amount"], "1");
+
+    // Newest first, two to a page, then the rest with an empty nextId.
+    let page = ok(
+        &gateway,
+        &merchant,
+        "getAppDepositRecordList",
+        r#"{"referenceId":"user-77","limit":2}"#,
+    );
+    let amounts = |page: &Value| -> Vec<String> {
+        page["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|record| record["amount"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(amounts(&page), ["3", "2"]);
+    let next_id = page["nextId"].as_str().unwrap();
+    assert!(!next_id.is_empty(), "{page}");
+    let rest = ok(
+        &gateway,
+        &merchant,
+        "getAppDepositRecordList",
+        &format!(r#"{{"referenceId":"user-77","limit":2,"nextId":"{next_id}"}}"#),
+    );
+    assert_eq!(amounts(&rest), ["1"]);
+    assert_eq!(rest["nextId"], "");
+    assert_eq!(rest["records"][0]["recordId"], record_id.as_str());
+    assert_eq!(amounts(&all), ["3", "2", "1"]);
+    let elsewhere = ok(
+        &gateway,
+        &merchant,
+        "getAppDepositRecordList",
+        r#"{"referenceId":"someone-else","coinId":1280,"chain":"ETH"}"#,
+    );
+    assert_eq!(elsewhere["records"], serde_json::json!([]));
+
+    let unknown = call(
+        &gateway,
+        &merchant,
+        "getAppDepositRecord",
+        r#"{"recordId":"20240101000000000000000000000000"}"#,
+    );
+    assert_eq!(unknown["code"], 11003, "{unknown}");
+    // Another merchant reads none of it.
+    let stranger = gateway.create_merchant("stranger");
+    let theirs = call(
+        &gateway,
+        &stranger,
+        "getAppDepositRecord",
+        &format!(r#"{{"recordId":"{record_id}"}}"#),
+    );
+    assert_eq!(theirs["code"], 11003, "{theirs}");
 }

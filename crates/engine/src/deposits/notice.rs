@@ -1,10 +1,10 @@
 //! The webhook a deposit's state is reported in: API Deposit for an order's
 //! address, Direct Deposit for a permanent one, in the dialect of the order
-//! (v1's flat shapes or v2's `{"type","msg"}`, `ccgate_api`).
+//! or address (v1's flat shapes or v2's `{"type","msg"}`, `ccgate_api`).
 
 use ccgate_api::deposits::{DIRECT_DEPOSIT, DirectDepositWebhook};
 use ccgate_api::orders::{API_DEPOSIT, ApiDepositExtend, ApiDepositWebhook};
-use ccgate_api::v2::webhooks::{self as v2, ApiDepositMsg};
+use ccgate_api::v2::webhooks::{self as v2, ApiDepositMsg, DirectDepositMsg};
 use ccgate_ledger::{Amount, Chain};
 use ccgate_store::{ChainTransfer, NewWebhook, WebhookDialect};
 
@@ -113,6 +113,25 @@ impl DepositWatcher {
                     },
                 })?;
                 (WebhookDialect::V1, API_DEPOSIT, payload, order.notify_url)
+            }
+            None if address.dialect == WebhookDialect::V2 => {
+                let payload = serde_json::to_string(&v2::Webhook {
+                    kind: v2::DIRECT_DEPOSIT.to_owned(),
+                    msg: DirectDepositMsg {
+                        record_id: record_id.to_owned(),
+                        reference_id: address.user_id.clone().unwrap_or_default(),
+                        coin_id: coin.numeric_id,
+                        coin_symbol: coin.symbol.clone(),
+                        status: pay_status.v2().to_owned(),
+                        is_flagged_as_risky: false,
+                    },
+                })?;
+                (
+                    WebhookDialect::V2,
+                    v2::DIRECT_DEPOSIT,
+                    payload,
+                    address.notify_url.clone(),
+                )
             }
             None => {
                 let payload = serde_json::to_string(&DirectDepositWebhook {

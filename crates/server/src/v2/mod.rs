@@ -9,6 +9,7 @@
 
 mod assets;
 mod coins;
+mod deposits;
 mod orders;
 
 use axum::body::Body;
@@ -49,6 +50,15 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("getCwalletUserId", post(coins::cwallet_user)),
         ("getAppCoinAssetList", post(assets::asset_list)),
         ("getAppCoinAsset", post(assets::asset)),
+        (
+            "getOrCreateAppDepositAddress",
+            post(deposits::deposit_address),
+        ),
+        ("getAppDepositRecord", post(deposits::deposit_record)),
+        (
+            "getAppDepositRecordList",
+            post(deposits::deposit_record_list),
+        ),
         ("createAppOrderDepositAddress", post(orders::create_order)),
         ("getAppOrderInfo", post(orders::order_info)),
         ("createCheckoutUrl", post(orders::create_checkout)),

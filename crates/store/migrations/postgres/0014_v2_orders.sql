@@ -1,5 +1,7 @@
--- The API dialect an order or hosted checkout was made in, which its
--- webhooks are written in; what v2 adds to them (docs/decisions.md §14).
+-- The API dialect an order, hosted checkout or permanent address was made
+-- in, which its webhooks are written in; what v2 adds to them
+-- (docs/decisions.md §14).
+ALTER TABLE deposit_addresses ADD COLUMN dialect TEXT NOT NULL DEFAULT 'v1';
 ALTER TABLE orders ADD COLUMN dialect TEXT NOT NULL DEFAULT 'v1';
 ALTER TABLE orders ADD COLUMN buyer_email TEXT;
 ALTER TABLE checkouts ADD COLUMN dialect TEXT NOT NULL DEFAULT 'v1';

@@ -121,8 +121,9 @@ impl DepositStore for PgStore {
             .ok_or_else(|| StoreError::Corrupt("a permanent address needs a user id".into()))?;
         let inserted = sqlx::query(
             "INSERT INTO deposit_addresses
-                 (chain, address, app_id, user_id, notify_url, derivation_index, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 (chain, address, app_id, user_id, notify_url, derivation_index, created_at,
+                  dialect)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (app_id, user_id, chain) WHERE user_id IS NOT NULL DO NOTHING",
         )
         .bind(&address.chain)
@@ -132,6 +133,7 @@ impl DepositStore for PgStore {
         .bind(&address.notify_url)
         .bind(i64::from(address.derivation_index))
         .bind(now_unix_secs)
+        .bind(address.dialect.as_str())
         .execute(&self.pool)
         .await?;
         if inserted.rows_affected() == 1 {
@@ -325,8 +327,9 @@ impl DepositStore for PgStore {
         if inserted.rows_affected() == 1 {
             sqlx::query(
                 "INSERT INTO deposit_addresses
-                     (chain, address, app_id, order_id, notify_url, derivation_index, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                     (chain, address, app_id, order_id, notify_url, derivation_index, created_at,
+                      dialect)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(&address.chain)
             .bind(&address.address)
@@ -335,6 +338,7 @@ impl DepositStore for PgStore {
             .bind(&address.notify_url)
             .bind(i64::from(address.derivation_index))
             .bind(order.created_at)
+            .bind(address.dialect.as_str())
             .execute(&mut *db_tx)
             .await?;
             db_tx.commit().await?;

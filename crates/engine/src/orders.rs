@@ -546,13 +546,21 @@ impl Orders {
         }
     }
 
-    /// An order's payments and state now.
+    /// An order's payments and state now. Only payments in the order's coin
+    /// count: another token sent to its address is credited to the merchant
+    /// but pays nothing of the order, whose amounts are in another unit.
     pub async fn progress(
         &self,
         order: &Order,
         now_unix_secs: i64,
     ) -> Result<OrderState, EngineError> {
-        let payments = self.deposits.order_payments(&order.order_id).await?;
+        let payments: Vec<OrderPayment> = self
+            .deposits
+            .order_payments(&order.order_id)
+            .await?
+            .into_iter()
+            .filter(|payment| payment.coin_id == order.coin_id)
+            .collect();
         let confirming = self
             .deposits
             .order_confirming_payment(&order.order_id, order.expires_at.saturating_mul(1000))
@@ -751,6 +759,7 @@ mod tests {
             record_id: "r".into(),
             txid: "x".into(),
             from_address: "0xpayer".into(),
+            coin_id: CoinId::new("c"),
             amount: Amount::from_base_units(amount),
             service_fee: Amount::ZERO,
             pay_time: block_time_ms / 1000,

@@ -147,6 +147,8 @@ pub struct OrderPayment {
     pub record_id: String,
     pub txid: String,
     pub from_address: String,
+    /// The coin paid: an order's address can receive any token of its chain.
+    pub coin_id: CoinId,
     pub amount: Amount,
     pub service_fee: Amount,
     /// When it was credited (unix seconds).

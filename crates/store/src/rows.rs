@@ -358,6 +358,7 @@ pub(crate) fn payment_from_row(row: &impl Columns) -> Result<OrderPayment, Store
         record_id: row.text("record_id")?,
         txid: row.text("txid")?,
         from_address: row.text("from_address")?,
+        coin_id: CoinId::new(row.text("coin_id")?),
         amount: parse_amount(&row.text("paid_amount")?)?,
         service_fee: parse_amount(&row.text("service_fee")?)?,
         pay_time: row.int("credited_at")?,

@@ -471,7 +471,8 @@ impl DepositStore for SqliteStore {
 
     async fn order_payments(&self, order_id: &str) -> Result<Vec<OrderPayment>, StoreError> {
         let rows = sqlx::query(
-            "SELECT record_id, txid, from_address, paid_amount, service_fee, credited_at, block_time_ms
+            "SELECT record_id, txid, from_address, coin_id, paid_amount, service_fee, credited_at,
+                    block_time_ms
              FROM deposits WHERE order_id = ? ORDER BY credited_at, record_id",
         )
         .bind(order_id)

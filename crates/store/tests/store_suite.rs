@@ -929,6 +929,7 @@ where
             record_id: "record-1".into(),
             txid: "0x01".into(),
             from_address: "0xpayer".into(),
+            coin_id: usdt(),
             amount: Amount::from_base_units(1_000_000),
             service_fee: Amount::from_base_units(500),
             pay_time: NOW + 10,

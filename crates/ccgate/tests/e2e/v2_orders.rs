@@ -13,6 +13,7 @@ use crate::support::{
 
 const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
 const USDT: u64 = 1280;
+const USDC_ERC20: &str = "a297ce61-ee6a-4d18-b6c3-91475f765b27";
 const PUBLIC_URL: &str = "https://pay.example.com/";
 
 fn eur() -> u64 {
@@ -72,13 +73,17 @@ fn redacted(body: &[u8], texts: &[(&str, &str)]) -> Vec<u8> {
 }
 
 fn pay(gateway: &Gateway, to: &str, amount: &str) {
+    pay_in(gateway, USDT_ERC20, to, amount);
+}
+
+fn pay_in(gateway: &Gateway, token_id: &str, to: &str, amount: &str) {
     gateway.cli_ok(&[
         "devnet",
         "pay",
         "--to",
         to,
         "--token-id",
-        USDT_ERC20,
+        token_id,
         "--amount",
         amount,
     ]);
@@ -230,12 +235,31 @@ fn a_v2_order_is_paid_notified_in_v2_and_read_back() {
     );
     assert_eq!(info["paidList"][0]["status"], "Success");
     assert_eq!(info["paidList"][0]["amount"], "10");
+    // USDC sent to the USDT order's address: notified, credited, but not
+    // one of the order's payments (its amount is in another unit).
+    pay_in(&gateway, USDC_ERC20, &address, "5");
+    let hooks = receiver.wait_for_requests(2);
+    let usdc = verified_v2_webhook(&hooks[1], &merchant, &target_of(&receiver.url, query));
+    assert_eq!(
+        (
+            usdc["msg"]["coinId"].as_u64(),
+            usdc["msg"]["orderId"].as_str()
+        ),
+        (Some(1282), Some("v2-order-1"))
+    );
+    let after = ok(
+        &gateway,
+        &merchant,
+        "getAppOrderInfo",
+        r#"{"orderId":"v2-order-1"}"#,
+    );
+    assert_eq!(after["paidList"], info["paidList"], "{after}");
     // The payment is a deposit record of the order too.
     let records = ok(
         &gateway,
         &merchant,
         "getAppDepositRecordList",
-        r#"{"orderId":"v2-order-1"}"#,
+        r#"{"orderId":"v2-order-1","coinId":1280}"#,
     );
     assert_eq!(records["records"].as_array().unwrap().len(), 1, "{records}");
     let record = &records["records"][0];

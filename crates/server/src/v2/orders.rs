@@ -196,7 +196,9 @@ async fn chosen(
             Failure::Internal(format!("order {} has a bad rate: {err}", order.order_id))
         })?
         .to_string();
-    let payments = state.deposits.order_payments(&order.order_id).await?;
+    // The order's own coin only (v2 spec §2.4.1).
+    let now_secs = state.clock.now_unix_ms().div_euclid(1000);
+    let payments = state.orders.progress(order, now_secs).await?.payments;
     let paid_list = payments
         .iter()
         .map(|payment| OrderPayInfo {

@@ -478,7 +478,8 @@ impl DepositStore for PgStore {
 
     async fn order_payments(&self, order_id: &str) -> Result<Vec<OrderPayment>, StoreError> {
         let rows = sqlx::query(
-            "SELECT record_id, txid, from_address, paid_amount, service_fee, credited_at, block_time_ms
+            "SELECT record_id, txid, from_address, coin_id, paid_amount, service_fee, credited_at,
+                    block_time_ms
              FROM deposits WHERE order_id = $1 ORDER BY credited_at, record_id",
         )
         .bind(order_id)

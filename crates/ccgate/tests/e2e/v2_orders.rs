@@ -784,3 +784,76 @@ fn a_v2_permanent_address_is_notified_in_v2_and_its_deposits_page_as_records() {
     );
     assert_eq!(theirs["code"], 11003, "{theirs}");
 }
+
+#[test]
+fn the_client_crate_reads_orders_checkouts_and_records_as_typed_answers() {
+    use ccgate_api::v2::deposits::{DepositAddress, DepositRecordList};
+    use ccgate_api::v2::orders::{CheckoutUrl, OrderDepositAddress, OrderInfo};
+    use ccgate_client::{ClientError, V2Client};
+    use serde_json::json;
+
+    let gateway = Gateway::start(&[]);
+    let merchant = gateway.demo.clone().unwrap();
+    let base = format!("http://{}", gateway.address());
+    let client = V2Client::new(base.as_str(), &merchant.app_id, &merchant.app_secret).unwrap();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let order: OrderDepositAddress = client
+                .call(
+                    "createAppOrderDepositAddress",
+                    &json!({"orderId": "sdk-1", "coinId": USDT, "chain": "ETH", "price": "3", "fiatId": 1033}),
+                    true,
+                )
+                .await
+                .unwrap();
+            assert_eq!(order.amount, "3");
+            let info: OrderInfo = client
+                .call("getAppOrderInfo", &json!({"orderId": "sdk-1"}), true)
+                .await
+                .unwrap();
+            assert_eq!(
+                (info.to_address, info.amount_to_pay, info.fiat_symbol),
+                (order.address, "3".to_owned(), "USD".to_owned())
+            );
+            let checkout: CheckoutUrl = client
+                .call(
+                    "createCheckoutUrl",
+                    &json!({"orderId": "sdk-2", "price": "4.50", "fiatSymbol": "usd"}),
+                    true,
+                )
+                .await
+                .unwrap();
+            let unchosen: OrderInfo = client
+                .call("getAppOrderInfo", &json!({"orderId": "sdk-2"}), true)
+                .await
+                .unwrap();
+            assert_eq!(unchosen.checkout_url, checkout.checkout_url);
+            assert_eq!((unchosen.amount_to_pay.as_str(), unchosen.coin_id), ("4.5", 0));
+            let address: DepositAddress = client
+                .call(
+                    "getOrCreateAppDepositAddress",
+                    &json!({"referenceId": "sdk-user", "chain": "ETH"}),
+                    true,
+                )
+                .await
+                .unwrap();
+            assert!(address.address.starts_with("0x"));
+            let none: DepositRecordList = client
+                .call("getAppDepositRecordList", &json!({}), true)
+                .await
+                .unwrap();
+            assert_eq!(none, DepositRecordList::default());
+            match client
+                .call::<_, OrderInfo>("getAppOrderInfo", &json!({"orderId": "nope"}), true)
+                .await
+            {
+                Err(ClientError::Api { code: 11003, reason, .. }) => {
+                    assert_eq!(reason.as_deref(), Some("NotFound"));
+                }
+                other => panic!("{other:?}"),
+            }
+        });
+}

@@ -857,3 +857,71 @@ fn the_client_crate_reads_orders_checkouts_and_records_as_typed_answers() {
             }
         });
 }
+
+/// A v2 order's payment that a reorganisation takes away before its
+/// confirmations: `Processing`, then `Failed` under the same record, in v2
+/// form at the merchant's webhook URL (the order has no `notifyUrl`).
+#[test]
+fn a_reorganised_payment_is_processing_then_failed_in_v2() {
+    use crate::sandbox::{clock, pay as pay_json};
+
+    let receiver = HttpStub::start(200, "Success");
+    let gateway = Gateway::start(&["--sandbox"]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.cli_ok(&[
+        "merchant",
+        "set-webhook",
+        "--app-id",
+        &merchant.app_id,
+        "--url",
+        &receiver.url,
+        "--notify-pending",
+    ]);
+    clock(&gateway, &["freeze"]);
+    let order = ok(
+        &gateway,
+        &merchant,
+        "createAppOrderDepositAddress",
+        &format!(r#"{{"orderId":"reorg-v2","coinId":{USDT},"chain":"ETH","price":"10"}}"#),
+    );
+    let doomed = pay_json(&gateway, order["address"].as_str().unwrap(), "10");
+    clock(&gateway, &["advance", "30s"]);
+    let processing = receiver.wait_for_requests(1);
+    let target = target_of(&receiver.url, "");
+    let seen = verified_v2_webhook(&processing[0], &merchant, &target);
+    assert_eq!(
+        (
+            seen["msg"]["status"].as_str(),
+            seen["msg"]["orderId"].as_str()
+        ),
+        (Some("Processing"), Some("reorg-v2"))
+    );
+
+    gateway.cli_ok(&[
+        "devnet",
+        "reorg",
+        "--chain",
+        "ETH",
+        "--depth",
+        "3",
+        "--drop",
+        doomed["txid"].as_str().unwrap(),
+        "--json",
+    ]);
+    clock(&gateway, &["advance", "5m"]);
+    let hooks = receiver.wait_for_requests(2);
+    let failed = verified_v2_webhook(&hooks[1], &merchant, &target);
+    assert_eq!(failed["type"], "ApiDeposit");
+    assert_eq!(failed["msg"]["status"], "Failed");
+    assert_eq!(
+        failed["msg"]["recordId"], seen["msg"]["recordId"],
+        "one record"
+    );
+    let info = ok(
+        &gateway,
+        &merchant,
+        "getAppOrderInfo",
+        r#"{"orderId":"reorg-v2"}"#,
+    );
+    assert_eq!(info["paidList"], serde_json::json!([]));
+}

@@ -1,6 +1,7 @@
 //! A merchant's credited deposits as records (v2's `getAppDepositRecord`
 //! and `getAppDepositRecordList`): read-only, newest first, a page at a time
-//! from a cursor. Written once for both backends.
+//! from a cursor; and an order's payments still confirming, each. Written
+//! once for both backends.
 
 use async_trait::async_trait;
 use ccgate_ledger::{Amount, CoinId, MerchantId, TokenId};
@@ -53,6 +54,19 @@ pub struct DepositRecordFilter {
     pub limit: u32,
 }
 
+/// A payment to an order seen in a block, not confirmed (nor credited) yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfirmingOrderPayment {
+    /// The record id it will be credited under.
+    pub record_id: String,
+    pub txid: String,
+    pub from_address: String,
+    pub token_id: TokenId,
+    /// In the coin's base units.
+    pub amount: Amount,
+    pub seen_at_ms: i64,
+}
+
 #[async_trait]
 pub trait DepositRecords: Send + Sync + std::fmt::Debug + 'static {
     /// The filter's deposits, newest first (record ids are time-ordered).
@@ -60,6 +74,13 @@ pub trait DepositRecords: Send + Sync + std::fmt::Debug + 'static {
         &self,
         filter: &DepositRecordFilter,
     ) -> Result<Vec<DepositRecord>, StoreError>;
+
+    /// The order's payments seen and still confirming, oldest first; those
+    /// seen before payments were kept with them are left out.
+    async fn confirming_order_payments(
+        &self,
+        order_id: &str,
+    ) -> Result<Vec<ConfirmingOrderPayment>, StoreError>;
 }
 
 #[async_trait]
@@ -127,6 +148,36 @@ where
                     amount: parse_amount(&row.text("paid_amount")?)?,
                     service_fee: parse_amount(&row.text("service_fee")?)?,
                     credited_at: row.int("credited_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn confirming_order_payments(
+        &self,
+        order_id: &str,
+    ) -> Result<Vec<ConfirmingOrderPayment>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.record_id, s.txid, s.from_address, s.token_id, s.amount, s.seen_at_ms
+             FROM seen_transfers s
+             WHERE s.order_id = $1 AND s.amount IS NOT NULL AND s.token_id IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM deposits d
+                               WHERE d.chain = s.chain AND d.txid = s.txid
+                                 AND d.log_index = s.log_index)
+             ORDER BY s.seen_at_ms, s.record_id",
+        )
+        .bind(order_id.to_owned())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ConfirmingOrderPayment {
+                    record_id: row.text("record_id")?,
+                    txid: row.text("txid")?,
+                    from_address: row.opt_text("from_address")?.unwrap_or_default(),
+                    token_id: TokenId::new(row.text("token_id")?),
+                    amount: parse_amount(&row.text("amount")?)?,
+                    seen_at_ms: row.int("seen_at_ms")?,
                 })
             })
             .collect()

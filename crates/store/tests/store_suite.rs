@@ -3289,6 +3289,40 @@ where
         dialect: ccgate_store::WebhookDialect::V2,
     };
     store.create_order(&order, &order_address).await.unwrap();
+    // Two payments to the order seen before their confirmations; the first
+    // is credited below, the other is still confirming at the end.
+    for (txid, log_index, record_id, seen_ms) in [
+        ("0x1", 1, "record-1", NOW_MS),
+        ("0xlater", 0, "record-9", NOW_MS + 1),
+    ] {
+        let seen = SeenTransfer {
+            chain: "ETH".into(),
+            txid: txid.into(),
+            log_index,
+            record_id: record_id.into(),
+            app_id: shop.clone(),
+            order_id: Some("order-r".into()),
+            block_height: 1,
+            block_time_ms: NOW_MS,
+            seen_at_ms: seen_ms,
+            from_address: "0xfrom".into(),
+            to_address: "0xorder-r".into(),
+            memo: String::new(),
+            token_id: TokenId::new("usdt-eth"),
+            amount: Amount::from_base_units(7),
+        };
+        assert!(store.record_seen_transfer(&seen, None).await.unwrap());
+    }
+    let confirming = |payments: Vec<ccgate_store::ConfirmingOrderPayment>| {
+        payments
+            .into_iter()
+            .map(|payment| (payment.record_id, payment.amount.base_units()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        confirming(store.confirming_order_payments("order-r").await.unwrap()),
+        [("record-1".to_owned(), 7), ("record-9".to_owned(), 7)]
+    );
     let deposits = [
         (&shop, Some("alice"), None, "0xalice"),
         (&shop, None, Some("order-r"), "0xorder-r"),
@@ -3339,6 +3373,11 @@ where
             .map(|record| record.record_id)
             .collect::<Vec<_>>()
     };
+    assert_eq!(
+        confirming(store.confirming_order_payments("order-r").await.unwrap()),
+        [("record-9".to_owned(), 7)],
+        "a credited payment is confirming no more"
+    );
     let records = store.deposit_records(&all).await.unwrap();
     assert_eq!(records.len(), 3, "only the merchant's own");
     assert_eq!(records[1].merchant_order_id.as_deref(), Some("shop-order"));

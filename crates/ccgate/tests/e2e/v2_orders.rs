@@ -858,11 +858,13 @@ fn the_client_crate_reads_orders_checkouts_and_records_as_typed_answers() {
         });
 }
 
-/// A v2 order's payment that a reorganisation takes away before its
-/// confirmations: `Processing`, then `Failed` under the same record, in v2
-/// form at the merchant's webhook URL (the order has no `notifyUrl`).
+/// Two v2 orders paid in the sandbox: while their payments confirm,
+/// `getAppOrderInfo` lists them `Processing` and the webhooks say so; one is
+/// then confirmed (`Success` under the same record), the other taken away by
+/// a reorganisation (`Failed`, and gone from the order). In v2 form at the
+/// merchant's webhook URL: the orders have no `notifyUrl`.
 #[test]
-fn a_reorganised_payment_is_processing_then_failed_in_v2() {
+fn payments_are_processing_then_success_or_failed_in_v2() {
     use crate::sandbox::{clock, pay as pay_json};
 
     let receiver = HttpStub::start(200, "Success");
@@ -878,50 +880,92 @@ fn a_reorganised_payment_is_processing_then_failed_in_v2() {
         "--notify-pending",
     ]);
     clock(&gateway, &["freeze"]);
-    let order = ok(
-        &gateway,
-        &merchant,
-        "createAppOrderDepositAddress",
-        &format!(r#"{{"orderId":"reorg-v2","coinId":{USDT},"chain":"ETH","price":"10"}}"#),
-    );
-    let doomed = pay_json(&gateway, order["address"].as_str().unwrap(), "10");
-    clock(&gateway, &["advance", "30s"]);
-    let processing = receiver.wait_for_requests(1);
+    let mut txids = Vec::new();
+    for order_id in ["reorg-v2", "confirm-v2"] {
+        let order = ok(
+            &gateway,
+            &merchant,
+            "createAppOrderDepositAddress",
+            &format!(r#"{{"orderId":"{order_id}","coinId":{USDT},"chain":"ETH","price":"10"}}"#),
+        );
+        let paid = pay_json(&gateway, order["address"].as_str().unwrap(), "10");
+        txids.push(paid["txid"].as_str().unwrap().to_owned());
+    }
+    let info = |order_id: &str| {
+        ok(
+            &gateway,
+            &merchant,
+            "getAppOrderInfo",
+            &format!(r#"{{"orderId":"{order_id}"}}"#),
+        )
+    };
     let target = target_of(&receiver.url, "");
-    let seen = verified_v2_webhook(&processing[0], &merchant, &target);
-    assert_eq!(
-        (
-            seen["msg"]["status"].as_str(),
-            seen["msg"]["orderId"].as_str()
-        ),
-        (Some("Processing"), Some("reorg-v2"))
-    );
+    // The webhooks of one order, as (recordId, status), in arrival order.
+    let notices = |order_id: &str| -> Vec<(String, String)> {
+        receiver
+            .received()
+            .iter()
+            .map(|hook| verified_v2_webhook(hook, &merchant, &target))
+            .filter(|hook| hook["msg"]["orderId"] == order_id)
+            .map(|hook| {
+                let text = |key: &str| hook["msg"][key].as_str().unwrap().to_owned();
+                (text("recordId"), text("status"))
+            })
+            .collect()
+    };
+
+    clock(&gateway, &["advance", "30s"]);
+    receiver.wait_for_requests(2);
+    let mut seen = Vec::new();
+    for (order_id, txid) in ["reorg-v2", "confirm-v2"].into_iter().zip(&txids) {
+        let notified = notices(order_id);
+        assert_eq!(notified.len(), 1, "{notified:?}");
+        assert_eq!(notified[0].1, "Processing");
+        let confirming = info(order_id);
+        let listed = &confirming["paidList"];
+        assert_eq!(listed.as_array().unwrap().len(), 1, "{confirming}");
+        assert_eq!(
+            (
+                listed[0]["recordId"].as_str(),
+                listed[0]["status"].as_str(),
+                listed[0]["amount"].as_str(),
+                listed[0]["txid"].as_str()
+            ),
+            (
+                Some(notified[0].0.as_str()),
+                Some("Processing"),
+                Some("10"),
+                Some(txid.as_str())
+            )
+        );
+        // The plugin counts only `Success`: still pending.
+        assert_eq!(plugin_state(&confirming, now()), PluginState::Pending);
+        seen.push(notified[0].0.clone());
+    }
 
     gateway.cli_ok(&[
-        "devnet",
-        "reorg",
-        "--chain",
-        "ETH",
-        "--depth",
-        "3",
-        "--drop",
-        doomed["txid"].as_str().unwrap(),
-        "--json",
+        "devnet", "reorg", "--chain", "ETH", "--depth", "3", "--drop", &txids[0], "--json",
     ]);
     clock(&gateway, &["advance", "5m"]);
-    let hooks = receiver.wait_for_requests(2);
-    let failed = verified_v2_webhook(&hooks[1], &merchant, &target);
-    assert_eq!(failed["type"], "ApiDeposit");
-    assert_eq!(failed["msg"]["status"], "Failed");
+    receiver.wait_for_requests(4);
     assert_eq!(
-        failed["msg"]["recordId"], seen["msg"]["recordId"],
-        "one record"
+        notices("reorg-v2"),
+        [
+            (seen[0].clone(), "Processing".to_owned()),
+            (seen[0].clone(), "Failed".to_owned())
+        ]
     );
-    let info = ok(
-        &gateway,
-        &merchant,
-        "getAppOrderInfo",
-        r#"{"orderId":"reorg-v2"}"#,
+    assert_eq!(info("reorg-v2")["paidList"], serde_json::json!([]));
+    assert_eq!(
+        notices("confirm-v2"),
+        [
+            (seen[1].clone(), "Processing".to_owned()),
+            (seen[1].clone(), "Success".to_owned())
+        ]
     );
-    assert_eq!(info["paidList"], serde_json::json!([]));
+    let confirmed = info("confirm-v2");
+    assert_eq!(confirmed["paidList"][0]["recordId"], seen[1].as_str());
+    assert_eq!(confirmed["paidList"][0]["status"], "Success");
+    assert_eq!(confirmed["paidList"].as_array().unwrap().len(), 1);
+    assert_eq!(plugin_state(&confirmed, now()), PluginState::Paid);
 }

@@ -12,7 +12,7 @@ use ccgate_api::v2::orders::{
 use ccgate_engine::orders::{
     HOSTED, HostedCheckoutRequest, NativeOrderRequest, TOKEN_PRICING, Validity,
 };
-use ccgate_ledger::{Amount, Decimal, fiat_numeric_id};
+use ccgate_ledger::{Amount, Decimal, TokenId, fiat_numeric_id};
 use ccgate_store::{Checkout, Order, WebhookDialect};
 
 use super::V2Result;
@@ -199,21 +199,43 @@ async fn chosen(
     // The order's own coin only (v2 spec §2.4.1).
     let now_secs = state.clock.now_unix_ms().div_euclid(1000);
     let payments = state.orders.progress(order, now_secs).await?.payments;
-    let paid_list = payments
+    let credited = payments.iter().map(|payment| OrderPayInfo {
+        record_id: payment.record_id.clone(),
+        from_address: payment.from_address.clone(),
+        amount: print(payment.amount),
+        service_fee: print(payment.service_fee),
+        txid: payment.txid.clone(),
+        status: "Success".to_owned(),
+        arrived_at: payment.pay_time,
+        rate: rate.clone(),
+        is_flagged_as_risky: false,
+    });
+    let confirming = state
+        .deposit_records
+        .confirming_order_payments(&order.order_id)
+        .await?;
+    let in_the_orders_coin = |token_id: &TokenId| {
+        state
+            .registry
+            .token(token_id)
+            .is_some_and(|(paid, _)| paid.id == order.coin_id)
+    };
+    let still_confirming = confirming
         .iter()
+        .filter(|payment| in_the_orders_coin(&payment.token_id))
         .map(|payment| OrderPayInfo {
             record_id: payment.record_id.clone(),
             from_address: payment.from_address.clone(),
             amount: print(payment.amount),
-            service_fee: print(payment.service_fee),
+            // Charged when credited.
+            service_fee: "0".to_owned(),
             txid: payment.txid.clone(),
-            // Only credited payments are kept with the order.
-            status: "Success".to_owned(),
-            arrived_at: payment.pay_time,
+            status: "Processing".to_owned(),
+            arrived_at: payment.seen_at_ms.div_euclid(1000),
             rate: rate.clone(),
             is_flagged_as_risky: false,
-        })
-        .collect();
+        });
+    let paid_list = credited.chain(still_confirming).collect();
     let (fiat_id, fiat_symbol) = fiat_of(&order.denominated_currency);
     Ok(OrderInfo {
         amount_to_pay: print(order.order_amount),

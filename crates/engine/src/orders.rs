@@ -424,6 +424,24 @@ impl Orders {
         )
         .await?;
         let created_at = now_unix_ms.div_euclid(1000);
+        let expires_at = match request.validity.expires_at(created_at) {
+            Ok(expires_at) => expires_at,
+            // An `expiredAt` now past may still name a checkout made while
+            // it was ahead: a repeat of that request is that checkout.
+            Err(refused) => {
+                let ids = [request.merchant_order_id.clone()];
+                return match self
+                    .deposits
+                    .checkouts_by_merchant_order_ids(app_id, &ids)
+                    .await?
+                    .into_iter()
+                    .find(|stored| stored.fingerprint == print)
+                {
+                    Some(stored) => Ok(stored),
+                    None => Err(refused),
+                };
+            }
+        };
         let checkout = Checkout {
             key: checkout_key(),
             app_id: app_id.clone(),
@@ -435,7 +453,7 @@ impl Orders {
             notify_url: request.notify_url.clone(),
             custom_value: request.custom_value.clone(),
             created_at,
-            expires_at: request.validity.expires_at(created_at)?,
+            expires_at,
             // Reserved now, so `bill/info` answers with the same id before
             // and after the payer's choice (decisions §8).
             order_id: Some(self.ids.next(now_unix_ms)),

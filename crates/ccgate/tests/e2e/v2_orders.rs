@@ -574,7 +574,7 @@ fn the_woocommerce_plugin_flow_paid_underpaid_overpaid_and_expired() {
     // Expired with nothing paid: the plugin cancels it.
     let order_id = "wc_order_ZyXwVuTsRqPoNmA1b-104";
     let expired_at = now() + 2;
-    plugin_checkout(&gateway, &merchant, order_id, &notify_url, expired_at);
+    let key = plugin_checkout(&gateway, &merchant, order_id, &notify_url, expired_at);
     let info = eventually(20, "the checkout never expired", || {
         let info = ok(
             &gateway,
@@ -590,6 +590,11 @@ fn the_woocommerce_plugin_flow_paid_underpaid_overpaid_and_expired() {
     });
     assert_eq!(info["expiredAt"], expired_at);
     assert_eq!(plugin_state(&info, now()), PluginState::Expired);
+    // The same request again, its expiredAt now past, is the same checkout.
+    assert_eq!(
+        plugin_checkout(&gateway, &merchant, order_id, &notify_url, expired_at),
+        key
+    );
     assert_eq!(
         shop.received().len(),
         hooks_seen,

@@ -82,37 +82,35 @@ impl DepositWatcher {
                             is_flagged_as_risky: false,
                         },
                     })?;
-                    return Ok(NewWebhook {
-                        dialect: WebhookDialect::V2,
-                        app_id: address.app_id.clone(),
-                        record_id: record_id.to_owned(),
-                        order_type: v2::API_DEPOSIT,
-                        url: order.notify_url,
+                    (
+                        WebhookDialect::V2,
+                        v2::API_DEPOSIT,
                         payload,
-                        created_at_ms: now_unix_ms,
-                    });
+                        order.notify_url,
+                    )
+                } else {
+                    let payload = serde_json::to_string(&ApiDepositWebhook {
+                        pay_status: pay_status.v1().to_owned(),
+                        order_type: API_DEPOSIT.to_owned(),
+                        record_id: record_id.to_owned(),
+                        order_id: order.order_id.clone(),
+                        product_price: order.product_price.clone(),
+                        denominated_currency: order.denominated_currency.clone(),
+                        order_amount: print(order.order_amount),
+                        fiat_rate: order.fiat_rate.clone(),
+                        paid_amount: print(transfer.amount),
+                        token_rate: order.token_rate.clone(),
+                        chain: chain.code.to_string(),
+                        txid: transfer.txid.clone(),
+                        contract: token.contract.clone(),
+                        crypto: coin.symbol.clone(),
+                        extend: ApiDepositExtend {
+                            merchant_order_id: order.merchant_order_id.clone(),
+                            custom_value: order.custom_value.clone(),
+                        },
+                    })?;
+                    (WebhookDialect::V1, API_DEPOSIT, payload, order.notify_url)
                 }
-                let payload = serde_json::to_string(&ApiDepositWebhook {
-                    pay_status: pay_status.v1().to_owned(),
-                    order_type: API_DEPOSIT.to_owned(),
-                    record_id: record_id.to_owned(),
-                    order_id: order.order_id.clone(),
-                    product_price: order.product_price.clone(),
-                    denominated_currency: order.denominated_currency.clone(),
-                    order_amount: print(order.order_amount),
-                    fiat_rate: order.fiat_rate.clone(),
-                    paid_amount: print(transfer.amount),
-                    token_rate: order.token_rate.clone(),
-                    chain: chain.code.to_string(),
-                    txid: transfer.txid.clone(),
-                    contract: token.contract.clone(),
-                    crypto: coin.symbol.clone(),
-                    extend: ApiDepositExtend {
-                        merchant_order_id: order.merchant_order_id.clone(),
-                        custom_value: order.custom_value.clone(),
-                    },
-                })?;
-                (WebhookDialect::V1, API_DEPOSIT, payload, order.notify_url)
             }
             None if address.dialect == WebhookDialect::V2 => {
                 let payload = serde_json::to_string(&v2::Webhook {

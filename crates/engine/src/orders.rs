@@ -471,6 +471,54 @@ impl Orders {
         }
     }
 
+    /// A hosted page for an order whose coin is already chosen (v2's
+    /// `generateCheckoutURL`): a checkout naming the order, so the page shows
+    /// the payment at once. The same page for a repeat. An order priced in
+    /// its coin shows that price in the coin (the page's price is text).
+    pub async fn order_page(
+        &self,
+        order: &Order,
+        coin: &Coin,
+        return_url: Option<String>,
+    ) -> Result<Checkout, EngineError> {
+        let (product_price, currency) = if order.denominated_currency == TOKEN_PRICING {
+            (
+                order.order_amount.to_decimal_string(coin.precision),
+                coin.symbol.clone(),
+            )
+        } else {
+            (
+                order.product_price.clone(),
+                order.denominated_currency.clone(),
+            )
+        };
+        let page = Checkout {
+            key: checkout_key(),
+            app_id: order.app_id.clone(),
+            merchant_order_id: order.merchant_order_id.clone(),
+            fingerprint: format!("page of {}", order.order_id),
+            product_price,
+            product_name: order.product_name.clone(),
+            return_url,
+            notify_url: order.notify_url.clone(),
+            custom_value: order.custom_value.clone(),
+            created_at: order.created_at,
+            expires_at: order.expires_at,
+            order_id: Some(order.order_id.clone()),
+            dialect: order.dialect,
+            buyer_email: order.buyer_email.clone(),
+            denominated_currency: currency,
+        };
+        let stored = self.deposits.create_checkout(&page).await?;
+        if stored.order_id == page.order_id {
+            Ok(stored)
+        } else {
+            Err(EngineError::DuplicateMerchantOrderId(
+                order.merchant_order_id.chars().take(64).collect(),
+            ))
+        }
+    }
+
     /// The payer picked a network on the hosted page: the order, at the rate
     /// of this moment, valid until the checkout expires, under the id and
     /// creation time of the checkout. Once chosen, the choice stands.

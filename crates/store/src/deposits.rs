@@ -130,7 +130,9 @@ pub struct Checkout {
     /// The dialect that made it, which its order's webhooks are written in.
     pub dialect: WebhookDialect,
     pub buyer_email: Option<String>,
-    /// An ISO code of a configured fiat currency: `USD` for every v1 checkout.
+    /// What `product_price` is in: an ISO code of a configured fiat currency
+    /// (`USD` for every v1 checkout), or the coin's symbol on the page of an
+    /// order priced in its coin, which is made with its order.
     pub denominated_currency: String,
 }
 

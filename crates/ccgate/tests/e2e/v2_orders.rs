@@ -149,13 +149,65 @@ fn a_v2_order_is_paid_notified_in_v2_and_read_back() {
     );
     assert_eq!(other["code"], 11011, "{other}");
     // Priced in the coin itself; expiries too far or past; unknown ids.
+    // Priced in the coin, with a hosted page that shows the payment at once.
+    let with_page = format!(
+        r#"{{"orderId":"v2-order-2","coinId":"{USDT}","chain":"ETH","price":"2.5","generateCheckoutURL":true,"returnUrl":"https://shop.example/done?o=2&x=y"}}"#
+    );
     let in_coin = ok(
         &gateway,
         &merchant,
         "createAppOrderDepositAddress",
-        &format!(r#"{{"orderId":"v2-order-2","coinId":"{USDT}","chain":"ETH","price":"2.5"}}"#),
+        &with_page,
     );
     assert_eq!(in_coin["amount"], "2.5");
+    let page_url = in_coin["checkoutUrl"].as_str().unwrap().to_owned();
+    assert!(
+        page_url.starts_with("https://pay.example.com/pay/"),
+        "{in_coin}"
+    );
+    let again = ok(
+        &gateway,
+        &merchant,
+        "createAppOrderDepositAddress",
+        &with_page,
+    );
+    assert_eq!(again, in_coin, "the same order and page");
+    let key = page_url.rsplit('/').next().unwrap();
+    let page = gateway.raw_request("GET", &format!("/pay/{key}"), &[], b"");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text().contains(r#"id="amount">2.5 USDT<"#)
+            && page.text().contains(in_coin["address"].as_str().unwrap()),
+        "{}",
+        page.text()
+    );
+    let info = ok(
+        &gateway,
+        &merchant,
+        "getAppOrderInfo",
+        r#"{"orderId":"v2-order-2"}"#,
+    );
+    assert_eq!(
+        (
+            info["checkoutUrl"].as_str(),
+            info["fiatId"].as_u64(),
+            info["amountToPay"].as_str()
+        ),
+        (Some(page_url.as_str()), Some(0), Some("2.5"))
+    );
+    // One order still, for v1 too.
+    let v1 = gateway.post_signed(
+        &merchant,
+        "/ccpayment/v1/bill/info",
+        br#"{"merchant_order_ids":["v2-order-2"]}"#,
+        None,
+    );
+    assert_eq!(
+        v1.json()["data"].as_array().unwrap().len(),
+        1,
+        "{}",
+        v1.text()
+    );
     for (body, code) in [
         (
             format!(
@@ -292,6 +344,21 @@ fn a_v2_order_is_paid_notified_in_v2_and_read_back() {
 
     let unknown = answer(&order_info(&gateway, &merchant, "no-such-order"));
     assert_eq!(unknown["code"], 11003, "{unknown}");
+
+    // The order with a page, paid: the page sends the payer back to
+    // returnUrl exactly as given (escaped in the attribute only).
+    pay(&gateway, in_coin["address"].as_str().unwrap(), "2.5");
+    eventually(20, "the page never showed the way back", || {
+        let page = gateway.raw_request("GET", &format!("/pay/{key}"), &[], b"");
+        if page
+            .text()
+            .contains(r#"href="https://shop.example/done?o=2&amp;x=y""#)
+        {
+            Ok(())
+        } else {
+            Err(page.text().to_owned())
+        }
+    });
 }
 
 #[test]

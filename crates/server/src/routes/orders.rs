@@ -84,7 +84,9 @@ pub async fn bill_info(
         .into_iter()
         .filter(|checkout| {
             !orders.iter().any(|order| {
-                order.kind == HOSTED && order.merchant_order_id == checkout.merchant_order_id
+                checkout.order_id.as_deref() == Some(order.order_id.as_str())
+                    || (order.kind == HOSTED
+                        && order.merchant_order_id == checkout.merchant_order_id)
             })
         })
         .collect();

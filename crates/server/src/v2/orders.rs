@@ -74,6 +74,8 @@ pub async fn create_order(
         Some(fiat_id) => fiat_code(&state, fiat_id)?,
         None => TOKEN_PRICING.to_owned(),
     };
+    let generate_page = request.generate_checkout_url;
+    let return_url = request.return_url.clone();
     let order = state
         .orders
         .create_native(
@@ -96,11 +98,17 @@ pub async fn create_order(
             state.clock.now_unix_ms(),
         )
         .await?;
+    let checkout_url = if generate_page {
+        let page = state.orders.order_page(&order, coin, return_url).await?;
+        page_url(&state, &page)
+    } else {
+        String::new()
+    };
     Ok(success(&OrderDepositAddress {
         address: order.pay_address,
         amount: order.order_amount.to_decimal_string(coin.precision),
         memo: String::new(),
-        checkout_url: String::new(),
+        checkout_url,
         confirms_needed: chain.confirmations_required,
     })?)
 }
@@ -166,8 +174,11 @@ pub async fn order_info(
         .next();
     let info = match (order, checkout) {
         (Some(order), checkout) => {
-            let checkout = checkout.filter(|_| order.kind == HOSTED);
-            chosen(&state, &order, checkout.as_ref()).await?
+            // A checkout's order, or a native order's page.
+            let page = checkout.filter(|checkout| {
+                order.kind == HOSTED || checkout.order_id.as_deref() == Some(&order.order_id)
+            });
+            chosen(&state, &order, page.as_ref()).await?
         }
         (None, Some(checkout)) => unchosen(&state, &checkout),
         (None, None) => return Err(Failure::order_id_unknown(&ids[0]).into()),

@@ -479,7 +479,7 @@ fn plugin_state(info: &Value, now_secs: i64) -> PluginState {
 }
 
 /// `createCheckoutUrl` as the plugin sends it: HTTP/1.0, `wp_json_encode`
-/// with `\/` escapes, a long product, an empty e-mail; the checkout's key.
+/// with `\/` escapes, a long product, an empty e-mail; its `checkoutUrl`.
 fn plugin_checkout(
     gateway: &Gateway,
     merchant: &Merchant,
@@ -497,9 +497,17 @@ fn plugin_checkout(
     let created = gateway.post_v2_as(merchant, "HTTP/1.0", "createCheckoutUrl", body.as_bytes());
     let answer = answer(&created);
     assert_eq!(answer["code"], 10000, "{answer}");
-    let url = answer["data"]["checkoutUrl"].as_str().unwrap();
-    assert!(url.starts_with("https://pay.example.com/pay/"), "{url}");
-    url.rsplit('/').next().unwrap().to_owned()
+    answer["data"]["checkoutUrl"].as_str().unwrap().to_owned()
+}
+
+/// The key of a checkout's page, after checking the page is served under
+/// `public_url`.
+fn key_of(checkout_url: &str, public_url: &str) -> String {
+    let prefix = format!("{}/pay/", public_url.trim_end_matches('/'));
+    checkout_url
+        .strip_prefix(&prefix)
+        .unwrap_or_else(|| panic!("{checkout_url} is not under {prefix}"))
+        .to_owned()
 }
 
 fn return_url(order_id: &str) -> String {
@@ -563,7 +571,10 @@ fn the_woocommerce_plugin_flow_paid_underpaid_overpaid_and_expired() {
         ("103", "12", PluginState::Overpaid),
     ] {
         let order_id = format!("wc_order_AbCdEfGhIjKlMxY7q-{suffix}");
-        let key = plugin_checkout(&gateway, &merchant, &order_id, &notify_url, now() + 3_600);
+        let key = key_of(
+            &plugin_checkout(&gateway, &merchant, &order_id, &notify_url, now() + 3_600),
+            PUBLIC_URL,
+        );
         // From creation, before the payer picks a coin: the fiat price is
         // due, never "0", and the plugin sees a pending order.
         let before = gateway.post_v2(
@@ -641,7 +652,7 @@ fn the_woocommerce_plugin_flow_paid_underpaid_overpaid_and_expired() {
     // Expired with nothing paid: the plugin cancels it.
     let order_id = "wc_order_ZyXwVuTsRqPoNmA1b-104";
     let expired_at = now() + 2;
-    let key = plugin_checkout(&gateway, &merchant, order_id, &notify_url, expired_at);
+    let url = plugin_checkout(&gateway, &merchant, order_id, &notify_url, expired_at);
     let info = eventually(20, "the checkout never expired", || {
         let info = ok(
             &gateway,
@@ -660,7 +671,7 @@ fn the_woocommerce_plugin_flow_paid_underpaid_overpaid_and_expired() {
     // The same request again, its expiredAt now past, is the same checkout.
     assert_eq!(
         plugin_checkout(&gateway, &merchant, order_id, &notify_url, expired_at),
-        key
+        url
     );
     assert_eq!(
         shop.received().len(),
@@ -1040,4 +1051,51 @@ fn payments_are_processing_then_success_or_failed_in_v2() {
     assert_eq!(confirmed["paidList"][0]["status"], "Success");
     assert_eq!(confirmed["paidList"].as_array().unwrap().len(), 1);
     assert_eq!(plugin_state(&confirmed, now()), PluginState::Paid);
+}
+
+/// The plugin's shopper in Chromium: opens the checkoutUrl, picks USDT on
+/// Ethereum, pays, and is offered the way back to returnUrl exactly as the
+/// plugin sent it; the shop hears of it and finds the order paid.
+#[test]
+fn the_plugins_shopper_pays_in_a_real_browser() {
+    let browser_dir = crate::checkout::browser_ready();
+    let shop = HttpStub::start(200, "Success");
+    let gateway = Gateway::start(&["--sandbox"]);
+    let merchant = gateway.demo.clone().unwrap();
+    let query = "?wc-api=wc_gateway_ccpayment";
+    let order_id = "wc_order_BrOwSeRsHoPpErX1y-201";
+    let checkout_url = plugin_checkout(
+        &gateway,
+        &merchant,
+        order_id,
+        &format!("{}{query}", shop.url),
+        now() + 3_600,
+    );
+    // Served where the browser can open it: the gateway's own address.
+    key_of(&checkout_url, &format!("http://{}", gateway.address()));
+    let output = std::process::Command::new("node")
+        .arg(browser_dir.join("v2_checkout.mjs"))
+        .arg(&checkout_url)
+        .arg(return_url(order_id))
+        .arg(format!("http://{}", gateway.admin.unwrap()))
+        .env("CCGATE_ADMIN_TOKEN", gateway.admin_token())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "browser run failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let paid: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(paid["amount"], "10 USDT");
+    let hooks = shop.wait_for_requests(1);
+    let state = plugin_receives(
+        &gateway,
+        &merchant,
+        &hooks[0],
+        &target_of(&shop.url, query),
+        order_id,
+    );
+    assert_eq!(state, PluginState::Paid);
 }

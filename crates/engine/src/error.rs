@@ -39,6 +39,8 @@ pub enum EngineError {
     OrderNotFound(String),
     #[error("this checkout has expired")]
     CheckoutExpired,
+    #[error("this checkout is paid in {0} only")]
+    CheckoutTakesOneCoin(String),
     #[error("{field} must be at most {max_secs} seconds from now")]
     ValidityOutOfRange { field: &'static str, max_secs: u64 },
     #[error("expiredAt {0} is not in the future")]

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use ccgate_ledger::{Amount, AssetStatus, Coin, Decimal, LedgerError, MerchantId, Rounding, Token};
+use ccgate_ledger::{
+    Amount, AssetStatus, Coin, CoinId, Decimal, LedgerError, MerchantId, Precision, Rounding, Token,
+};
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
     Checkout, ConfirmingPayment, DepositStore, Order, OrderIdHolder, OrderPayment, WebhookDialect,
@@ -68,13 +70,27 @@ impl Validity {
     }
 }
 
+/// What a hosted checkout is priced in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostedPricing {
+    /// An ISO code of a configured fiat currency (`USD` for v1): the payer
+    /// picks any coin and network.
+    Fiat(String),
+    /// A coin, which is then the only one the payer may pick (on any of its
+    /// networks).
+    Coin {
+        coin_id: CoinId,
+        symbol: String,
+        precision: Precision,
+    },
+}
+
 /// What `concise/url/get` and `createCheckoutUrl` ask for, after parsing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostedCheckoutRequest {
-    /// In `currency`.
+    /// In `pricing`.
     pub product_price: String,
-    /// An ISO code of a configured fiat currency (`USD` for v1).
-    pub currency: String,
+    pub pricing: HostedPricing,
     pub merchant_order_id: String,
     pub product_name: String,
     pub validity: Validity,
@@ -390,14 +406,38 @@ impl Orders {
         now_unix_ms: i64,
     ) -> Result<Checkout, EngineError> {
         let validity = request.validity.print()?;
-        if !self.fiat_rates.contains_key(&request.currency) {
-            return Err(EngineError::CurrencyNotSupported(request.currency.clone()));
-        }
-        let price = fiat_price(
-            "product_price",
-            &request.product_price,
-            FIAT_PRICE_PLACES_MAX,
-        )?;
+        let (price, currency, price_coin_id) = match &request.pricing {
+            HostedPricing::Fiat(code) => {
+                if !self.fiat_rates.contains_key(code) {
+                    return Err(EngineError::CurrencyNotSupported(code.clone()));
+                }
+                let price = fiat_price(
+                    "product_price",
+                    &request.product_price,
+                    FIAT_PRICE_PLACES_MAX,
+                )?;
+                (price, code.clone(), None)
+            }
+            // At most the coin's decimals; a network with fewer shows no
+            // amount for a finer price and refuses it when chosen.
+            HostedPricing::Coin {
+                coin_id,
+                symbol,
+                precision,
+            } => {
+                let price = positive_decimal("product_price", &request.product_price)?;
+                price.to_amount(*precision).map_err(|err| {
+                    EngineError::AmountInvalid(match err {
+                        LedgerError::AmountOverflow => "product_price is too large".to_owned(),
+                        _ => format!(
+                            "product_price has more than the {} decimal places of {symbol}",
+                            precision.get()
+                        ),
+                    })
+                })?;
+                (price, symbol.clone(), Some(coin_id.clone()))
+            }
+        };
         let optional = |value: &Option<String>| value.clone().unwrap_or_default();
         // v1's parameters print as they always did (stored checkouts compare
         // with them); v2 adds its own.
@@ -411,8 +451,7 @@ impl Orders {
         let print = match request.dialect {
             WebhookDialect::V1 => v1_print,
             WebhookDialect::V2 => format!(
-                "{v1_print}|v2|{}|{}",
-                request.currency,
+                "{v1_print}|v2|{currency}|{}",
                 optional(&request.buyer_email)
             ),
         };
@@ -459,7 +498,8 @@ impl Orders {
             order_id: Some(self.ids.next(now_unix_ms)),
             dialect: request.dialect,
             buyer_email: request.buyer_email.clone(),
-            denominated_currency: request.currency.clone(),
+            denominated_currency: currency,
+            price_coin_id,
         };
         let stored = self.deposits.create_checkout(&checkout).await?;
         if stored.fingerprint == print {
@@ -474,24 +514,27 @@ impl Orders {
     /// A hosted page for an order whose coin is already chosen (v2's
     /// `generateCheckoutURL`): a checkout naming the order, so the page shows
     /// the payment at once. The same page for a repeat. An order priced in
-    /// its coin shows that price in the coin (the page's price is text).
+    /// its coin shows that price in the coin, and takes only that coin.
     pub async fn order_page(
         &self,
         order: &Order,
         coin: &Coin,
         return_url: Option<String>,
     ) -> Result<Checkout, EngineError> {
-        let (product_price, currency) = if order.denominated_currency == TOKEN_PRICING {
-            (
-                order.order_amount.to_decimal_string(coin.precision),
-                coin.symbol.clone(),
-            )
-        } else {
-            (
-                order.product_price.clone(),
-                order.denominated_currency.clone(),
-            )
-        };
+        let (product_price, currency, price_coin_id) =
+            if order.denominated_currency == TOKEN_PRICING {
+                (
+                    order.order_amount.to_decimal_string(coin.precision),
+                    coin.symbol.clone(),
+                    Some(coin.id.clone()),
+                )
+            } else {
+                (
+                    order.product_price.clone(),
+                    order.denominated_currency.clone(),
+                    None,
+                )
+            };
         let page = Checkout {
             key: checkout_key(),
             app_id: order.app_id.clone(),
@@ -508,6 +551,7 @@ impl Orders {
             dialect: order.dialect,
             buyer_email: order.buyer_email.clone(),
             denominated_currency: currency,
+            price_coin_id,
         };
         let stored = self.deposits.create_checkout(&page).await?;
         if stored.order_id == page.order_id {
@@ -544,7 +588,7 @@ impl Orders {
             merchant_order_id: &checkout.merchant_order_id,
             product_price: &checkout.product_price,
             product_name: &checkout.product_name,
-            currency: &checkout.denominated_currency,
+            currency: pricing_currency(checkout, coin)?,
             expires_at: checkout.expires_at,
             notify_url: checkout.notify_url.as_deref(),
             custom_value: checkout.custom_value.as_deref(),
@@ -647,15 +691,10 @@ impl Orders {
         checkout: &Checkout,
         now_unix_ms: i64,
     ) -> Result<Amount, EngineError> {
+        let currency = pricing_currency(checkout, coin)?;
         let token_rate = self.prices.coin_price(&coin.id, now_unix_ms)?;
         Ok(self
-            .amount_due(
-                coin,
-                token,
-                &checkout.product_price,
-                &checkout.denominated_currency,
-                token_rate,
-            )?
+            .amount_due(coin, token, &checkout.product_price, currency, token_rate)?
             .0)
     }
 
@@ -762,6 +801,19 @@ impl Orders {
                 .map_err(|_| invalid("is too large"))?,
             fiat_rate,
         ))
+    }
+}
+
+/// The currency a checkout's price is converted from when paid in `coin`:
+/// its fiat currency, or none (the price is in the coin) for a checkout priced
+/// in that coin; another coin than a checkout's own cannot pay it.
+fn pricing_currency<'a>(checkout: &'a Checkout, coin: &Coin) -> Result<&'a str, EngineError> {
+    match &checkout.price_coin_id {
+        None => Ok(&checkout.denominated_currency),
+        Some(priced_in) if *priced_in == coin.id => Ok(TOKEN_PRICING),
+        Some(_) => Err(EngineError::CheckoutTakesOneCoin(
+            checkout.denominated_currency.clone(),
+        )),
     }
 }
 

@@ -58,8 +58,6 @@ pub enum Failure {
     RecordIdUnknown(String),
     #[error("fiatId {0} is not a currency of getFiatList")]
     FiatIdUnknown(u64),
-    #[error("a checkout is priced in a fiat currency: send fiatSymbol or priceFiatId")]
-    CheckoutPricedInCoin,
     #[error(transparent)]
     Price(#[from] PriceError),
     #[error("chain {0:?} is not supported")]
@@ -123,7 +121,6 @@ impl Failure {
             Failure::UserNotFound => Code::ToUserNotFound,
             Failure::OrderIdUnknown(_) | Failure::RecordIdUnknown(_) => Code::OrderNotFound,
             Failure::FiatIdUnknown(_) => Code::CurrencyNotSupported,
-            Failure::CheckoutPricedInCoin => Code::ParamInvalid,
             Failure::Chain(ChainError::UnknownChain(_)) => Code::ChainNotSupported,
             Failure::Chain(ChainError::TooManyBlocks { .. }) => Code::ParamInvalid,
             // A price too old to use, or none at all: retrying later may help.
@@ -142,7 +139,8 @@ impl Failure {
             Failure::Engine(EngineError::CheckoutExpired)
             | Failure::Engine(EngineError::OrderNotFound(_)) => Code::OrderNotFound,
             Failure::Engine(EngineError::TokenNotFound(_))
-            | Failure::Engine(EngineError::NetworkAmbiguous(_)) => Code::CoinNotFound,
+            | Failure::Engine(EngineError::NetworkAmbiguous(_))
+            | Failure::Engine(EngineError::CheckoutTakesOneCoin(_)) => Code::CoinNotFound,
             Failure::Engine(EngineError::InsufficientBalance(_)) => Code::InsufficientBalance,
             Failure::Engine(EngineError::MemoRequired(_)) => Code::MemoRequired,
             Failure::Engine(EngineError::Chain(ChainError::InvalidAddress(_))) => {

@@ -130,10 +130,13 @@ pub struct Checkout {
     /// The dialect that made it, which its order's webhooks are written in.
     pub dialect: WebhookDialect,
     pub buyer_email: Option<String>,
-    /// What `product_price` is in: an ISO code of a configured fiat currency
-    /// (`USD` for every v1 checkout), or the coin's symbol on the page of an
-    /// order priced in its coin, which is made with its order.
+    /// What `product_price` is in, as the payer reads it: an ISO code of a
+    /// configured fiat currency (`USD` for every v1 checkout), or the symbol
+    /// of the coin `price_coin_id`.
     pub denominated_currency: String,
+    /// The coin a checkout is priced in, which is then the only coin it
+    /// takes; `None` for a fiat price.
+    pub price_coin_id: Option<CoinId>,
 }
 
 /// A payment to an order seen on chain, still confirming.

@@ -34,7 +34,7 @@ pub(crate) const ORDER_COLUMNS: &str = "order_id, app_id, merchant_order_id, kin
 
 pub(crate) const CHECKOUT_COLUMNS: &str = "checkout_key, app_id, merchant_order_id, fingerprint, \
     product_price, product_name, return_url, notify_url, custom_value, created_at, expires_at, \
-    order_id, dialect, buyer_email, denominated_currency";
+    order_id, dialect, buyer_email, denominated_currency, price_coin_id";
 
 pub(crate) const WEBHOOK_COLUMNS: &str = "id, app_id, record_id, order_type, status, attempts, \
     next_attempt_at_ms, created_at_ms, url, payload";
@@ -350,6 +350,7 @@ pub(crate) fn checkout_from_row(row: &impl Columns) -> Result<Checkout, StoreErr
         dialect: dialect_from(&row.text("dialect")?)?,
         buyer_email: row.opt_text("buyer_email")?,
         denominated_currency: row.text("denominated_currency")?,
+        price_coin_id: row.opt_text("price_coin_id")?.map(CoinId::new),
     })
 }
 

@@ -397,7 +397,8 @@ impl DepositStore for SqliteStore {
 
     async fn create_checkout(&self, checkout: &Checkout) -> Result<Checkout, StoreError> {
         sqlx::query(&format!(
-            "INSERT INTO checkouts ({CHECKOUT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO checkouts ({CHECKOUT_COLUMNS})
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (app_id, merchant_order_id) DO NOTHING"
         ))
         .bind(&checkout.key)
@@ -415,6 +416,12 @@ impl DepositStore for SqliteStore {
         .bind(checkout.dialect.as_str())
         .bind(&checkout.buyer_email)
         .bind(&checkout.denominated_currency)
+        .bind(
+            checkout
+                .price_coin_id
+                .as_ref()
+                .map(|id| id.as_str().to_owned()),
+        )
         .execute(&self.pool)
         .await?;
         let row = sqlx::query(&format!(

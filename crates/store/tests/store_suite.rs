@@ -756,7 +756,9 @@ where
         order_id: None,
         dialect: ccgate_store::WebhookDialect::V2,
         buyer_email: None,
-        denominated_currency: "EUR".into(),
+        denominated_currency: "USDT".into(),
+        // Priced in a coin: its id round-trips.
+        price_coin_id: Some(usdt()),
     };
     assert_eq!(store.create_checkout(&checkout).await.unwrap(), checkout);
     let other_key = Checkout {

@@ -685,7 +685,11 @@ fn checkout_requests_the_plugin_never_sends_wrong_are_refused_in_v2() {
     let gateway = Gateway::start(&[]);
     let merchant = gateway.demo.clone().unwrap();
     for (body, code) in [
-        (r#"{"orderId":"c-1","price":"5","priceCoinId":1280}"#, 11000),
+        (r#"{"orderId":"c-1","price":"5","priceCoinId":99}"#, 13000),
+        (
+            r#"{"orderId":"c-7","price":"1.0000000000000000001","priceCoinId":1280}"#,
+            11000,
+        ),
         (r#"{"orderId":"c-2","price":"5","fiatSymbol":"XYZ"}"#, 11000),
         (
             r#"{"orderId":"c-3","price":"5.001","fiatSymbol":"USD"}"#,
@@ -1098,4 +1102,73 @@ fn the_plugins_shopper_pays_in_a_real_browser() {
         order_id,
     );
     assert_eq!(state, PluginState::Paid);
+}
+
+/// A checkout priced in a coin (`priceCoinId`, or the PHP demo's `coinId`):
+/// due in that coin from creation, and payable in that coin only.
+#[test]
+fn a_checkout_priced_in_a_coin_takes_that_coin_only() {
+    let gateway = Gateway::start(&["--public-url", PUBLIC_URL]);
+    let merchant = gateway.demo.clone().unwrap();
+    let made = ok(
+        &gateway,
+        &merchant,
+        "createCheckoutUrl",
+        r#"{"orderId":"coin-1","price":"2.5","coinId":1280,"product":"Tea"}"#,
+    );
+    let key = key_of(made["checkoutUrl"].as_str().unwrap(), PUBLIC_URL);
+    let before = ok(
+        &gateway,
+        &merchant,
+        "getAppOrderInfo",
+        r#"{"orderId":"coin-1"}"#,
+    );
+    assert_eq!(
+        (
+            before["amountToPay"].as_str(),
+            before["coinId"].as_u64(),
+            before["coinSymbol"].as_str(),
+            before["fiatId"].as_u64(),
+            before["fiatSymbol"].as_str()
+        ),
+        (Some("2.5"), Some(USDT), Some("USDT"), Some(0), Some(""))
+    );
+    let page = gateway.raw_request("GET", &format!("/pay/{key}"), &[], b"");
+    let html = page.text();
+    assert!(html.contains(r#"<p class="price">2.5 USDT</p>"#), "{html}");
+    assert!(html.contains(&format!(r#"value="{USDT_ERC20}""#)), "{html}");
+    assert!(
+        !html.contains(&format!(r#"value="{USDC_ERC20}""#)),
+        "another coin is offered: {html}"
+    );
+    let other = gateway.raw_request(
+        "POST",
+        &format!("/pay/{key}/select"),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        format!("token_id={USDC_ERC20}").as_bytes(),
+    );
+    assert_eq!(other.status, 400);
+    assert!(
+        other.text().contains("paid in USDT only"),
+        "{}",
+        other.text()
+    );
+
+    choose_usdt_on_eth(&gateway, &key);
+    let chosen = ok(
+        &gateway,
+        &merchant,
+        "getAppOrderInfo",
+        r#"{"orderId":"coin-1"}"#,
+    );
+    assert_eq!(
+        (
+            chosen["amountToPay"].as_str(),
+            chosen["coinId"].as_u64(),
+            chosen["chain"].as_str(),
+            chosen["fiatId"].as_u64(),
+            chosen["rate"].as_str()
+        ),
+        (Some("2.5"), Some(USDT), Some("ETH"), Some(0), Some("1"))
+    );
 }

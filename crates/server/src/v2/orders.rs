@@ -10,7 +10,7 @@ use ccgate_api::v2::orders::{
     OrderDepositAddressRequest, OrderInfo, OrderInfoRequest, OrderPayInfo,
 };
 use ccgate_engine::orders::{
-    HOSTED, HostedCheckoutRequest, NativeOrderRequest, TOKEN_PRICING, Validity,
+    HOSTED, HostedCheckoutRequest, HostedPricing, NativeOrderRequest, TOKEN_PRICING, Validity,
 };
 use ccgate_ledger::{Amount, Decimal, TokenId, fiat_numeric_id};
 use ccgate_store::{Checkout, Order, WebhookDialect};
@@ -121,10 +121,17 @@ pub async fn create_checkout(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> V2Result {
     let request = CheckoutUrlRequest::from_fields(&fields(&body)?)?;
-    let currency = match request.pricing {
-        CheckoutPricing::FiatSymbol(code) => code,
-        CheckoutPricing::FiatId(fiat_id) => fiat_code(&state, fiat_id)?,
-        CheckoutPricing::CoinId(_) => return Err(Failure::CheckoutPricedInCoin.into()),
+    let pricing = match request.pricing {
+        CheckoutPricing::FiatSymbol(code) => HostedPricing::Fiat(code),
+        CheckoutPricing::FiatId(fiat_id) => HostedPricing::Fiat(fiat_code(&state, fiat_id)?),
+        CheckoutPricing::CoinId(number) => {
+            let coin = coin_by_number(&state.registry, number)?;
+            HostedPricing::Coin {
+                coin_id: coin.id.clone(),
+                symbol: coin.symbol.clone(),
+                precision: coin.precision,
+            }
+        }
     };
     let checkout = state
         .orders
@@ -132,7 +139,7 @@ pub async fn create_checkout(
             &merchant.app_id,
             &HostedCheckoutRequest {
                 product_price: request.price,
-                currency,
+                pricing,
                 merchant_order_id: request.order_id,
                 product_name: request.product,
                 validity: expiry(request.expired_at),
@@ -266,13 +273,22 @@ async fn chosen(
     })
 }
 
-/// A hosted checkout whose payer has not picked a coin: nothing can have
-/// been paid, and what is due is the price in its fiat currency — never
-/// `"0"`, which a plugin would read as paid (decisions §14).
+/// A hosted checkout whose payer has not picked a network: nothing can have
+/// been paid, and what is due is its price — in its fiat currency, or in its
+/// coin — never `"0"`, which a plugin would read as paid (decisions §14).
 fn unchosen(state: &AppState, checkout: &Checkout) -> OrderInfo {
-    let (fiat_id, fiat_symbol) = fiat_of(&checkout.denominated_currency);
+    let priced_in_coin = checkout
+        .price_coin_id
+        .as_ref()
+        .and_then(|coin_id| state.registry.coin(coin_id));
+    let ((fiat_id, fiat_symbol), (coin_id, coin_symbol)) = match priced_in_coin {
+        Some(coin) => ((0, String::new()), (coin.numeric_id, coin.symbol.clone())),
+        None => (fiat_of(&checkout.denominated_currency), (0, String::new())),
+    };
     OrderInfo {
         amount_to_pay: checkout.product_price.clone(),
+        coin_id,
+        coin_symbol,
         create_at: checkout.created_at,
         fiat_id,
         fiat_symbol,

@@ -404,7 +404,7 @@ impl DepositStore for PgStore {
     async fn create_checkout(&self, checkout: &Checkout) -> Result<Checkout, StoreError> {
         sqlx::query(&format!(
             "INSERT INTO checkouts ({CHECKOUT_COLUMNS})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
              ON CONFLICT (app_id, merchant_order_id) DO NOTHING"
         ))
         .bind(&checkout.key)
@@ -422,6 +422,12 @@ impl DepositStore for PgStore {
         .bind(checkout.dialect.as_str())
         .bind(&checkout.buyer_email)
         .bind(&checkout.denominated_currency)
+        .bind(
+            checkout
+                .price_coin_id
+                .as_ref()
+                .map(|id| id.as_str().to_owned()),
+        )
         .execute(&self.pool)
         .await?;
         let row = sqlx::query(&format!(

@@ -15,7 +15,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
 use ccgate_api::orders::{ConciseUrlRequest, PaymentUrl};
 use ccgate_api::request::Fields;
-use ccgate_engine::orders::{HostedCheckoutRequest, OrderState, OrderStatus, Validity};
+use ccgate_engine::orders::{
+    HostedCheckoutRequest, HostedPricing, OrderState, OrderStatus, Validity,
+};
 use ccgate_ledger::{Amount, AssetStatus, Chain, Token, TokenId};
 use ccgate_store::{Checkout, MerchantStatus, WebhookDialect};
 use serde::Deserialize;
@@ -41,7 +43,7 @@ pub async fn concise_url_get(
             &merchant.app_id,
             &HostedCheckoutRequest {
                 product_price: request.product_price,
-                currency: "USD".to_owned(),
+                pricing: HostedPricing::Fiat("USD".to_owned()),
                 merchant_order_id: request.merchant_order_id,
                 product_name: request.product_name,
                 validity: Validity::Period(request.order_valid_period),
@@ -193,7 +195,15 @@ fn network_options<'a>(
 ) -> Vec<page::NetworkOption<'a>> {
     let registry = &state.registry;
     let mut options = Vec::new();
-    for coin in registry.coins().filter(|c| c.status == AssetStatus::Normal) {
+    // A checkout priced in a coin takes only that coin.
+    let takes = |coin: &ccgate_ledger::Coin| {
+        coin.status == AssetStatus::Normal
+            && checkout
+                .price_coin_id
+                .as_ref()
+                .is_none_or(|priced_in| *priced_in == coin.id)
+    };
+    for coin in registry.coins().filter(|coin| takes(coin)) {
         for token in coin
             .tokens
             .iter()

@@ -556,6 +556,7 @@ mod tests {
             dialect: ccgate_store::WebhookDialect::V1,
             buyer_email: None,
             denominated_currency: "USD".into(),
+            price_coin_id: None,
         };
         let order = Order {
             order_id: "o-1".into(),

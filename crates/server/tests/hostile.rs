@@ -866,7 +866,6 @@ fn odd_methods_and_paths_get_the_not_found_envelope() {
         "/ccpayment/v1/assets/".to_owned(),
         "/ccpayment/v1//assets".to_owned(),
         "/ccpayment/v1/ASSETS".to_owned(),
-        "/ccpayment/v2/assets".to_owned(),
         "/ccpayment/v1/assets/../coin/all".to_owned(),
         "/ccpayment/v1/%00".to_owned(),
         "/ccpayment/v1/%ff%fe".to_owned(),
@@ -883,6 +882,17 @@ fn odd_methods_and_paths_get_the_not_found_envelope() {
             &path[..path.len().min(60)]
         );
     }
+    // Under v2's prefix, v2's envelope: 11000 with HTTP 404 (v2 spec §1.1).
+    let request = Request::post("/ccpayment/v2/assets")
+        .body(Body::from("{}"))
+        .unwrap();
+    let answer = gateway.send(request);
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    let v2: Value = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(
+        (v2["code"].as_u64(), v2["data"].is_object()),
+        (Some(11000), true)
+    );
     runner()
         .run(&"/ccpayment/v1/[a-zA-Z0-9/%._~-]{0,80}", |path| {
             let request = Request::post(path.as_str()).body(Body::from("{}")).unwrap();

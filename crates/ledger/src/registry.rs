@@ -170,17 +170,19 @@ impl Registry {
                     id: coin.id.0.clone(),
                 });
             }
-            if coin.numeric_id == 0 || by_numeric_id.insert(coin.numeric_id, index).is_some() {
-                return Err(LedgerError::DuplicateNumericCoinId {
-                    numeric_id: coin.numeric_id,
-                    symbol: coin.symbol.clone(),
-                });
-            }
+            // The symbol first: two coins of one symbol also derive one
+            // number, and the symbol is what the operator wrote twice.
             if by_symbol
                 .insert(coin.symbol.to_ascii_uppercase(), index)
                 .is_some()
             {
                 return Err(LedgerError::DuplicateCoinSymbol {
+                    symbol: coin.symbol.clone(),
+                });
+            }
+            if coin.numeric_id == 0 || by_numeric_id.insert(coin.numeric_id, index).is_some() {
+                return Err(LedgerError::DuplicateNumericCoinId {
+                    numeric_id: coin.numeric_id,
                     symbol: coin.symbol.clone(),
                 });
             }

@@ -12,7 +12,7 @@ use ccgate_api::v2::orders::{
 use ccgate_engine::orders::{
     HOSTED, HostedCheckoutRequest, HostedPricing, NativeOrderRequest, TOKEN_PRICING, Validity,
 };
-use ccgate_ledger::{Amount, Decimal, TokenId, fiat_numeric_id};
+use ccgate_ledger::{Amount, Coin, Decimal, TokenId, fiat_numeric_id};
 use ccgate_store::{Checkout, Order, WebhookDialect};
 
 use super::V2Result;
@@ -193,41 +193,25 @@ pub async fn order_info(
     Ok(success(&info)?)
 }
 
-/// An order with its coin: what is due in it and what was paid.
-async fn chosen(
-    state: &AppState,
-    order: &Order,
-    checkout: Option<&Checkout>,
-) -> Result<OrderInfo, Failure> {
-    let Some((coin, _)) = state.registry.token(&order.token_id) else {
-        return Err(Failure::Internal(format!(
-            "order {} is for token {}, no longer configured",
-            order.order_id, order.token_id
-        )));
-    };
-    let print = |amount: Amount| amount.to_decimal_string(coin.precision);
-    // One coin in the pricing currency: USD per coin × units per USD (1 for
-    // an order priced in its coin, whose rate is then the coin's USD price).
-    let rate = Decimal::parse(&order.token_rate)
-        .and_then(|token_rate| token_rate.checked_mul(Decimal::parse(&order.fiat_rate)?))
-        .map_err(|err| {
-            Failure::Internal(format!("order {} has a bad rate: {err}", order.order_id))
-        })?
-        .to_string();
-    // The order's own coin only (v2 spec §2.4.1).
+/// A payment to an order in the order's coin, credited or still confirming.
+struct Payment {
+    record_id: String,
+    from_address: String,
+    txid: String,
+    amount: Amount,
+    /// Charged when credited: zero while confirming.
+    service_fee: Amount,
+    /// `Success` or `Processing`.
+    status: &'static str,
+    /// Credited, or seen (Unix seconds).
+    arrived_at: i64,
+}
+
+/// The order's payments in its own coin (v2 spec §2.4.1): the credited
+/// ones, then those seen and still confirming.
+async fn payments_of(state: &AppState, order: &Order) -> Result<Vec<Payment>, Failure> {
     let now_secs = state.clock.now_unix_ms().div_euclid(1000);
-    let payments = state.orders.progress(order, now_secs).await?.payments;
-    let credited = payments.iter().map(|payment| OrderPayInfo {
-        record_id: payment.record_id.clone(),
-        from_address: payment.from_address.clone(),
-        amount: print(payment.amount),
-        service_fee: print(payment.service_fee),
-        txid: payment.txid.clone(),
-        status: "Success".to_owned(),
-        arrived_at: payment.pay_time,
-        rate: rate.clone(),
-        is_flagged_as_risky: false,
-    });
+    let credited = state.orders.progress(order, now_secs).await?.payments;
     let confirming = state
         .deposit_records
         .confirming_order_payments(&order.order_id)
@@ -238,22 +222,77 @@ async fn chosen(
             .token(token_id)
             .is_some_and(|(paid, _)| paid.id == order.coin_id)
     };
+    let credited = credited.into_iter().map(|payment| Payment {
+        record_id: payment.record_id,
+        from_address: payment.from_address,
+        txid: payment.txid,
+        amount: payment.amount,
+        service_fee: payment.service_fee,
+        status: "Success",
+        arrived_at: payment.pay_time,
+    });
     let still_confirming = confirming
-        .iter()
+        .into_iter()
         .filter(|payment| in_the_orders_coin(&payment.token_id))
-        .map(|payment| OrderPayInfo {
-            record_id: payment.record_id.clone(),
-            from_address: payment.from_address.clone(),
-            amount: print(payment.amount),
-            // Charged when credited.
-            service_fee: "0".to_owned(),
-            txid: payment.txid.clone(),
-            status: "Processing".to_owned(),
+        .map(|payment| Payment {
+            record_id: payment.record_id,
+            from_address: payment.from_address,
+            txid: payment.txid,
+            amount: payment.amount,
+            service_fee: Amount::ZERO,
+            status: "Processing",
             arrived_at: payment.seen_at_ms.div_euclid(1000),
+        });
+    Ok(credited.chain(still_confirming).collect())
+}
+
+/// One coin in the order's pricing currency, locked at creation: USD per
+/// coin × units per USD (1 for an order priced in its coin, whose rate is
+/// then the coin's USD price).
+fn locked_rate(order: &Order) -> Result<Decimal, Failure> {
+    Decimal::parse(&order.token_rate)
+        .and_then(|token_rate| token_rate.checked_mul(Decimal::parse(&order.fiat_rate)?))
+        .map_err(|err| Failure::Internal(format!("order {} has a bad rate: {err}", order.order_id)))
+}
+
+/// The coin of an order, which the registry must still have.
+fn coin_of<'a>(state: &'a AppState, order: &Order) -> Result<&'a Coin, Failure> {
+    state
+        .registry
+        .token(&order.token_id)
+        .map(|(coin, _)| coin)
+        .ok_or_else(|| {
+            Failure::Internal(format!(
+                "order {} is for token {}, no longer configured",
+                order.order_id, order.token_id
+            ))
+        })
+}
+
+/// An order with its coin: what is due in it and what was paid.
+async fn chosen(
+    state: &AppState,
+    order: &Order,
+    checkout: Option<&Checkout>,
+) -> Result<OrderInfo, Failure> {
+    let coin = coin_of(state, order)?;
+    let print = |amount: Amount| amount.to_decimal_string(coin.precision);
+    let rate = locked_rate(order)?.to_string();
+    let paid_list = payments_of(state, order)
+        .await?
+        .into_iter()
+        .map(|payment| OrderPayInfo {
+            record_id: payment.record_id,
+            from_address: payment.from_address,
+            amount: print(payment.amount),
+            service_fee: print(payment.service_fee),
+            txid: payment.txid,
+            status: payment.status.to_owned(),
+            arrived_at: payment.arrived_at,
             rate: rate.clone(),
             is_flagged_as_risky: false,
-        });
-    let paid_list = credited.chain(still_confirming).collect();
+        })
+        .collect();
     let (fiat_id, fiat_symbol) = fiat_of(&order.denominated_currency);
     Ok(OrderInfo {
         amount_to_pay: print(order.order_amount),

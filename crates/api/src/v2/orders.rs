@@ -1,6 +1,7 @@
-//! Orders and hosted checkouts in v2 (spec §2.3.2, §2.4.1, §2.4.4):
-//! `createAppOrderDepositAddress`, `getAppOrderInfo` and `createCheckoutUrl`
-//! (the WooCommerce plugin's shape, §6.2). Field order is wire contract.
+//! Orders, hosted checkouts and invoices in v2 (spec §2.3.2, §2.4):
+//! `createAppOrderDepositAddress`, `getAppOrderInfo`, `createCheckoutUrl`
+//! (the WooCommerce plugin's shape, §6.2), `createInvoiceUrl` and
+//! `getInvoiceOrderInfo`. Field order is wire contract.
 
 use serde::{Deserialize, Serialize};
 
@@ -260,6 +261,83 @@ pub struct CheckoutUrl {
     pub checkout_url: String,
 }
 
+/// `createInvoiceUrl`: a checkout priced by `priceFiatId` or `priceCoinId`
+/// (v2 spec §2.4.2), parsed as `createCheckoutUrl`'s union, with both
+/// prices at once refused as the spec says "either, not both".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvoiceUrlRequest {
+    pub checkout: CheckoutUrlRequest,
+}
+
+impl InvoiceUrlRequest {
+    pub fn from_fields(fields: &Fields) -> Result<InvoiceUrlRequest, RequestError> {
+        let fiat = fields.optional_u64(&["priceFiatId"])?;
+        let coin = fields.optional_u64(&["priceCoinId"])?;
+        if fiat.is_some() && coin.is_some() {
+            return Err(RequestError::FieldType {
+                field: "priceCoinId",
+                expected: "left out when priceFiatId is given",
+            });
+        }
+        Ok(InvoiceUrlRequest {
+            checkout: CheckoutUrlRequest::from_fields(fields)?,
+        })
+    }
+}
+
+/// `createInvoiceUrl` → `data`.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct InvoiceUrl {
+    pub invoice_url: String,
+}
+
+/// `getInvoiceOrderInfo` → `data`: values in the invoice's own currency.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct InvoiceInfo {
+    pub order_id: String,
+    pub create_at: i64,
+    pub product: String,
+    pub price: String,
+    /// When priced in a coin, else 0.
+    pub price_coin_id: u64,
+    /// When priced in a fiat currency, else 0.
+    pub price_fiat_id: u64,
+    /// `"USDT"`, `"EUR"`.
+    pub price_symbol: String,
+    pub invoice_url: String,
+    pub buyer_email: String,
+    pub expired_at: i64,
+    /// The sum of the `Success` payments' `paidValue`.
+    pub total_paid_value: String,
+    pub paid_list: Vec<InvoicePayInfo>,
+}
+
+/// One payment to an invoice.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default)]
+pub struct InvoicePayInfo {
+    pub record_id: String,
+    pub coin_id: u64,
+    pub coin_symbol: String,
+    pub chain: String,
+    pub from_address: String,
+    pub to_address: String,
+    pub to_memo: String,
+    pub paid_amount: String,
+    pub service_fee: String,
+    pub txid: String,
+    /// `Processing`, `Success` or `Failed`.
+    pub status: String,
+    pub arrived_at: i64,
+    /// One paid coin in the invoice's currency.
+    pub rate: String,
+    /// `paidAmount × rate`, in the invoice's currency.
+    pub paid_value: String,
+    pub is_flagged_as_risky: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,6 +456,26 @@ mod tests {
             Some(
                 "https://shop.example/checkout/order-received/123/?key=wc_order_AbCd&order-received=123"
             )
+        );
+    }
+
+    #[test]
+    fn an_invoice_is_priced_in_a_fiat_or_a_coin_not_both() {
+        let parse = |body: &str| {
+            InvoiceUrlRequest::from_fields(&fields(body.as_bytes()).unwrap_or_default())
+                .map(|request| request.checkout.pricing)
+        };
+        assert_eq!(
+            parse(r#"{"orderId":"i-1","price":"5","priceCoinId":"1280"}"#),
+            Ok(CheckoutPricing::CoinId(1280))
+        );
+        assert_eq!(
+            parse(r#"{"orderId":"i-1","price":"5","priceFiatId":1033,"priceCoinId":null}"#),
+            Ok(CheckoutPricing::FiatId(1033))
+        );
+        assert!(
+            parse(r#"{"orderId":"i-1","price":"5","priceFiatId":1033,"priceCoinId":1280}"#)
+                .is_err()
         );
     }
 

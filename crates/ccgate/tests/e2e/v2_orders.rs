@@ -1172,3 +1172,178 @@ fn a_checkout_priced_in_a_coin_takes_that_coin_only() {
         (Some("2.5"), Some(USDT), Some("ETH"), Some(0), Some("1"))
     );
 }
+
+/// `createInvoiceUrl` makes the hosted checkout; `getInvoiceOrderInfo`
+/// answers it in its own currency from creation, each payment valued in it.
+#[test]
+fn an_invoice_is_valued_in_its_currency_payment_by_payment() {
+    let receiver = HttpStub::start(200, "Success");
+    let gateway = Gateway::start(&["--public-url", PUBLIC_URL]);
+    let merchant = gateway.demo.clone().unwrap();
+    let made = ok(
+        &gateway,
+        &merchant,
+        "createInvoiceUrl",
+        &format!(
+            r#"{{"orderId":"inv-1","price":"9.20","priceFiatId":"{}","product":"Tea","buyerEmail":"buyer@shop.example","notifyUrl":"{}"}}"#,
+            eur(),
+            receiver.url
+        ),
+    );
+    let url = made["invoiceUrl"].as_str().unwrap().to_owned();
+    let key = key_of(&url, PUBLIC_URL);
+    let before = gateway.post_v2(&merchant, "getInvoiceOrderInfo", br#"{"orderId":"inv-1"}"#);
+    assert_golden(
+        "v2_invoice_order_info_unchosen.json",
+        &redacted(&before.body, &[(&key, "KEY")]),
+    );
+
+    choose_usdt_on_eth(&gateway, &key);
+    let address = ok(
+        &gateway,
+        &merchant,
+        "getAppOrderInfo",
+        r#"{"orderId":"inv-1"}"#,
+    )["toAddress"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    pay(&gateway, &address, "4");
+    pay(&gateway, &address, "6");
+    let hooks = receiver.wait_for_requests(2);
+    let target = target_of(&receiver.url, "");
+    for hook in &hooks {
+        let body = verified_v2_webhook(hook, &merchant, &target);
+        assert_eq!(
+            (body["type"].as_str(), body["msg"]["orderId"].as_str()),
+            (Some("ApiDeposit"), Some("inv-1"))
+        );
+    }
+    let paid = eventually(20, "both payments never showed", || {
+        let info = ok(
+            &gateway,
+            &merchant,
+            "getInvoiceOrderInfo",
+            r#"{"orderId":"inv-1"}"#,
+        );
+        if info["totalPaidValue"] == "9.2" {
+            Ok(info)
+        } else {
+            Err(info.to_string())
+        }
+    });
+    let values: Vec<(&str, &str, &str)> = paid["paidList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|payment| {
+            (
+                payment["paidAmount"].as_str().unwrap(),
+                payment["paidValue"].as_str().unwrap(),
+                payment["rate"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(values, [("4", "3.68", "0.92"), ("6", "5.52", "0.92")]);
+    let raw = gateway.post_v2(&merchant, "getInvoiceOrderInfo", br#"{"orderId":"inv-1"}"#);
+    let mut varying: Vec<(String, String)> = vec![
+        (key.clone(), "KEY".into()),
+        (address.clone(), "0xADDRESS".into()),
+    ];
+    for (n, payment) in paid["paidList"].as_array().unwrap().iter().enumerate() {
+        for (field, placeholder) in [
+            ("recordId", "RECORD_ID"),
+            ("txid", "0xTXID"),
+            ("fromAddress", "0xPAYER"),
+        ] {
+            let value = payment[field].as_str().unwrap().to_owned();
+            if !varying.iter().any(|(known, _)| *known == value) {
+                varying.push((value, format!("{placeholder}_{n}")));
+            }
+        }
+    }
+    let varying: Vec<(&str, &str)> = varying
+        .iter()
+        .map(|(v, p)| (v.as_str(), p.as_str()))
+        .collect();
+    assert_golden(
+        "v2_invoice_order_info_paid.json",
+        &redacted(&raw.body, &varying),
+    );
+    let first = &paid["paidList"][0];
+    assert_eq!(
+        (
+            first["coinId"].as_u64(),
+            first["chain"].as_str(),
+            first["toAddress"].as_str(),
+            first["status"].as_str()
+        ),
+        (
+            Some(USDT),
+            Some("ETH"),
+            Some(address.as_str()),
+            Some("Success")
+        )
+    );
+
+    // Priced in a coin: valued one for one.
+    let in_coin = ok(
+        &gateway,
+        &merchant,
+        "createInvoiceUrl",
+        r#"{"orderId":"inv-2","price":"3","priceCoinId":1280}"#,
+    );
+    let key = key_of(in_coin["invoiceUrl"].as_str().unwrap(), PUBLIC_URL);
+    choose_usdt_on_eth(&gateway, &key);
+    let address = ok(
+        &gateway,
+        &merchant,
+        "getAppOrderInfo",
+        r#"{"orderId":"inv-2"}"#,
+    )["toAddress"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    pay(&gateway, &address, "3");
+    let paid = eventually(20, "the payment never showed", || {
+        let info = ok(
+            &gateway,
+            &merchant,
+            "getInvoiceOrderInfo",
+            r#"{"orderId":"inv-2"}"#,
+        );
+        if info["totalPaidValue"] == "3" {
+            Ok(info)
+        } else {
+            Err(info.to_string())
+        }
+    });
+    assert_eq!(
+        (
+            paid["priceCoinId"].as_u64(),
+            paid["priceFiatId"].as_u64(),
+            paid["priceSymbol"].as_str(),
+            paid["paidList"][0]["paidValue"].as_str(),
+            paid["paidList"][0]["rate"].as_str()
+        ),
+        (Some(USDT), Some(0), Some("USDT"), Some("3"), Some("1"))
+    );
+
+    for (body, code) in [
+        (
+            r#"{"orderId":"inv-3","price":"3","priceCoinId":1280,"priceFiatId":1033}"#,
+            11000,
+        ),
+        (r#"{"orderId":"inv-4","price":"3"}"#, 11000),
+    ] {
+        let refused = call(&gateway, &merchant, "createInvoiceUrl", body);
+        assert_eq!(refused["code"], code, "{body}: {refused}");
+    }
+    let unknown = call(
+        &gateway,
+        &merchant,
+        "getInvoiceOrderInfo",
+        r#"{"orderId":"inv-none"}"#,
+    );
+    assert_eq!(unknown["code"], 11003, "{unknown}");
+}

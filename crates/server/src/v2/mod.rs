@@ -62,6 +62,8 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("createAppOrderDepositAddress", post(orders::create_order)),
         ("getAppOrderInfo", post(orders::order_info)),
         ("createCheckoutUrl", post(orders::create_checkout)),
+        ("createInvoiceUrl", post(orders::create_invoice)),
+        ("getInvoiceOrderInfo", post(orders::invoice_info)),
     ]
 }
 

@@ -1,19 +1,21 @@
-//! Orders and hosted checkouts in v2 (spec §2.3.2, §2.4.1, §2.4.4): the
+//! Orders, hosted checkouts and invoices in v2 (spec §2.3.2, §2.4): the
 //! engine's native orders and hosted checkouts, the same objects v1's
-//! `bill/create`, `concise/url/get` and `bill/info` make and read.
+//! `bill/create`, `concise/url/get` and `bill/info` make and read. An invoice
+//! is a hosted checkout answered in its own currency.
 
 use axum::Extension;
 use axum::extract::State;
 use ccgate_api::v2::fields;
 use ccgate_api::v2::orders::{
-    CheckoutPricing, CheckoutUrl, CheckoutUrlRequest, OrderDepositAddress,
-    OrderDepositAddressRequest, OrderInfo, OrderInfoRequest, OrderPayInfo,
+    CheckoutPricing, CheckoutUrl, CheckoutUrlRequest, InvoiceInfo, InvoicePayInfo, InvoiceUrl,
+    InvoiceUrlRequest, OrderDepositAddress, OrderDepositAddressRequest, OrderInfo,
+    OrderInfoRequest, OrderPayInfo,
 };
 use ccgate_engine::orders::{
     HOSTED, HostedCheckoutRequest, HostedPricing, NativeOrderRequest, TOKEN_PRICING, Validity,
 };
-use ccgate_ledger::{Amount, Coin, Decimal, TokenId, fiat_numeric_id};
-use ccgate_store::{Checkout, Order, WebhookDialect};
+use ccgate_ledger::{Amount, Coin, Decimal, Precision, Rounding, TokenId, fiat_numeric_id};
+use ccgate_store::{Checkout, MerchantCredentials, Order, WebhookDialect};
 
 use super::V2Result;
 use super::coins::coin_by_number;
@@ -113,17 +115,16 @@ pub async fn create_order(
     })?)
 }
 
-/// `createCheckoutUrl`: v1's hosted checkout, priced in any configured fiat
-/// currency; the payer picks the coin and network on the page.
-pub async fn create_checkout(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
-    let request = CheckoutUrlRequest::from_fields(&fields(&body)?)?;
+/// v1's hosted checkout, priced in any configured fiat currency or in a
+/// coin; the payer picks the network (and coin) on the page.
+async fn hosted_checkout(
+    state: &AppState,
+    merchant: &MerchantCredentials,
+    request: CheckoutUrlRequest,
+) -> Result<Checkout, Failure> {
     let pricing = match request.pricing {
         CheckoutPricing::FiatSymbol(code) => HostedPricing::Fiat(code),
-        CheckoutPricing::FiatId(fiat_id) => HostedPricing::Fiat(fiat_code(&state, fiat_id)?),
+        CheckoutPricing::FiatId(fiat_id) => HostedPricing::Fiat(fiat_code(state, fiat_id)?),
         CheckoutPricing::CoinId(number) => {
             let coin = coin_by_number(&state.registry, number)?;
             HostedPricing::Coin {
@@ -133,7 +134,7 @@ pub async fn create_checkout(
             }
         }
     };
-    let checkout = state
+    Ok(state
         .orders
         .create_hosted(
             &merchant.app_id,
@@ -151,10 +152,127 @@ pub async fn create_checkout(
             },
             state.clock.now_unix_ms(),
         )
-        .await?;
+        .await?)
+}
+
+/// `createCheckoutUrl`: the plugin's hosted checkout.
+pub async fn create_checkout(
+    State(state): State<AppState>,
+    Extension(Authenticated(merchant)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    let request = CheckoutUrlRequest::from_fields(&fields(&body)?)?;
+    let checkout = hosted_checkout(&state, &merchant, request).await?;
     Ok(success(&CheckoutUrl {
         checkout_url: page_url(&state, &checkout),
     })?)
+}
+
+/// `createInvoiceUrl`: the same hosted checkout, answered as an invoice.
+pub async fn create_invoice(
+    State(state): State<AppState>,
+    Extension(Authenticated(merchant)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    let request = InvoiceUrlRequest::from_fields(&fields(&body)?)?;
+    let checkout = hosted_checkout(&state, &merchant, request.checkout).await?;
+    Ok(success(&InvoiceUrl {
+        invoice_url: page_url(&state, &checkout),
+    })?)
+}
+
+/// `getInvoiceOrderInfo`: a hosted checkout (`createInvoiceUrl`,
+/// `createCheckoutUrl` or `concise/url/get`) in its own currency, with its
+/// payments and what they are worth in it.
+pub async fn invoice_info(
+    State(state): State<AppState>,
+    Extension(Authenticated(merchant)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    let request = OrderInfoRequest::from_fields(&fields(&body)?)?;
+    let ids = [request.order_id];
+    let checkout = state
+        .deposits
+        .checkouts_by_merchant_order_ids(&merchant.app_id, &ids)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Failure::order_id_unknown(&ids[0]))?;
+    let priced_in_coin = checkout
+        .price_coin_id
+        .as_ref()
+        .and_then(|coin_id| state.registry.coin(coin_id));
+    let (price_coin_id, price_fiat_id, value_places) = match priced_in_coin {
+        Some(coin) => (coin.numeric_id, 0, coin.precision),
+        None => (
+            0,
+            fiat_numeric_id(&checkout.denominated_currency).unwrap_or(0),
+            cents()?,
+        ),
+    };
+    let mut paid_list = Vec::new();
+    let mut total = Amount::ZERO;
+    if let Some(order) = state.orders.checkout_order(&checkout).await? {
+        let coin = coin_of(&state, &order)?;
+        // Paid in the coin it is priced in: one for one.
+        let rate = match priced_in_coin {
+            Some(_) => Decimal::parse("1").map_err(internal)?,
+            None => locked_rate(&order)?,
+        };
+        for payment in payments_of(&state, &order).await? {
+            let value = Decimal::parse(&payment.amount.to_decimal_string(coin.precision))
+                .and_then(|paid| paid.checked_mul(rate))
+                .and_then(|value| {
+                    value.checked_div(Decimal::parse("1")?, value_places, Rounding::HalfUp)
+                })
+                .map_err(internal)?;
+            if payment.status == "Success" {
+                total = total
+                    .checked_add(value)
+                    .ok_or_else(|| internal("an invoice's paid value overflows"))?;
+            }
+            paid_list.push(InvoicePayInfo {
+                record_id: payment.record_id,
+                coin_id: coin.numeric_id,
+                coin_symbol: coin.symbol.clone(),
+                chain: order.chain.clone(),
+                from_address: payment.from_address,
+                to_address: order.pay_address.clone(),
+                to_memo: String::new(),
+                paid_amount: payment.amount.to_decimal_string(coin.precision),
+                service_fee: payment.service_fee.to_decimal_string(coin.precision),
+                txid: payment.txid,
+                status: payment.status.to_owned(),
+                arrived_at: payment.arrived_at,
+                rate: rate.to_string(),
+                paid_value: value.to_decimal_string(value_places),
+                is_flagged_as_risky: false,
+            });
+        }
+    }
+    Ok(success(&InvoiceInfo {
+        order_id: checkout.merchant_order_id.clone(),
+        create_at: checkout.created_at,
+        product: checkout.product_name.clone(),
+        price: checkout.product_price.clone(),
+        price_coin_id,
+        price_fiat_id,
+        price_symbol: checkout.denominated_currency.clone(),
+        invoice_url: page_url(&state, &checkout),
+        buyer_email: checkout.buyer_email.clone().unwrap_or_default(),
+        expired_at: checkout.expires_at,
+        total_paid_value: total.to_decimal_string(value_places),
+        paid_list,
+    })?)
+}
+
+/// A fiat value's places: cents, rounded half up.
+fn cents() -> Result<Precision, Failure> {
+    Precision::new(2).map_err(internal)
+}
+
+fn internal(err: impl std::fmt::Display) -> Failure {
+    Failure::Internal(format!("value an invoice's payments: {err}"))
 }
 
 /// `getAppOrderInfo`: an order of either dialect by the merchant's id — a

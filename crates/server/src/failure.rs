@@ -56,7 +56,7 @@ pub enum Failure {
     OrderIdUnknown(String),
     #[error("no deposit has the recordId {0:?}")]
     RecordIdUnknown(String),
-    #[error("fiatId {0} is not a currency of getFiatList")]
+    #[error("fiat id {0} is not a currency of getFiatList")]
     FiatIdUnknown(u64),
     #[error(transparent)]
     Price(#[from] PriceError),

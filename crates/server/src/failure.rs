@@ -56,6 +56,10 @@ pub enum Failure {
     OrderIdUnknown(String),
     #[error("no deposit has the recordId {0:?}")]
     RecordIdUnknown(String),
+    #[error("chain {0:?} follows no node here: every block of it is scanned, none can be missed")]
+    NothingToRescan(String),
+    #[error("transaction {0:?} pays none of this merchant's addresses named")]
+    RescanFoundNothing(String),
     #[error("fiat id {0} is not a currency of getFiatList")]
     FiatIdUnknown(u64),
     #[error(transparent)]
@@ -83,6 +87,14 @@ impl Failure {
 
     pub fn order_id_unknown(id: &str) -> Failure {
         Failure::OrderIdUnknown(truncate(id))
+    }
+
+    pub fn nothing_to_rescan(chain: &str) -> Failure {
+        Failure::NothingToRescan(truncate(chain))
+    }
+
+    pub fn rescan_found_nothing(txid: &str) -> Failure {
+        Failure::RescanFoundNothing(truncate(txid))
     }
 
     pub fn record_id_unknown(id: &str) -> Failure {
@@ -119,7 +131,10 @@ impl Failure {
             Failure::AmountInvalid { .. } => Code::AmountInvalid,
             Failure::MixedOrderKinds => Code::ParamInvalid,
             Failure::UserNotFound => Code::ToUserNotFound,
-            Failure::OrderIdUnknown(_) | Failure::RecordIdUnknown(_) => Code::OrderNotFound,
+            Failure::OrderIdUnknown(_)
+            | Failure::RecordIdUnknown(_)
+            | Failure::RescanFoundNothing(_) => Code::OrderNotFound,
+            Failure::NothingToRescan(_) => Code::ParamInvalid,
             Failure::FiatIdUnknown(_) => Code::CurrencyNotSupported,
             Failure::Chain(ChainError::UnknownChain(_)) => Code::ChainNotSupported,
             Failure::Chain(ChainError::TooManyBlocks { .. }) => Code::ParamInvalid,
@@ -167,6 +182,9 @@ impl Failure {
             Failure::Engine(EngineError::Chain(ChainError::TooManyBlocks { .. })) => {
                 Code::ParamInvalid
             }
+            // Not mined, not confirmed yet: the message says which; a
+            // merchant asking (`rescanLostTransaction`) can fix or wait.
+            Failure::Engine(EngineError::Rescan(_)) => Code::ParamInvalid,
             // Every variant named, no catch-all: a new engine rejection does
             // not compile until it has its code here, instead of answering
             // a server error by default.
@@ -185,7 +203,6 @@ impl Failure {
                 | EngineError::Delivery(_)
                 | EngineError::Recording(_)
                 | EngineError::Price(_)
-                | EngineError::Rescan(_)
                 | EngineError::Sandbox(_)
                 | EngineError::Serialise(_),
             ) => Code::ServiceError,

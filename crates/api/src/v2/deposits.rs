@@ -1,6 +1,7 @@
 //! Permanent deposit addresses and deposit records in v2 (spec §2.3.1,
-//! §2.3.3, §2.3.4): `getOrCreateAppDepositAddress`, `getAppDepositRecord`
-//! and `getAppDepositRecordList`. Field order is wire contract.
+//! §2.3.3, §2.3.4, §2.3.6): `getOrCreateAppDepositAddress`,
+//! `getAppDepositRecord`, `getAppDepositRecordList` and
+//! `rescanLostTransaction`. Field order is wire contract.
 
 use serde::{Deserialize, Serialize};
 
@@ -166,6 +167,35 @@ pub struct DepositRecordList {
     pub next_id: String,
 }
 
+/// `rescanLostTransaction`'s request: a transaction to one of the
+/// merchant's addresses that was not credited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RescanRequest {
+    pub chain: String,
+    pub to_address: String,
+    pub tx_id: String,
+    /// Chains with memos only; none is configured, so it is not read.
+    pub memo: Option<String>,
+}
+
+impl RescanRequest {
+    pub fn from_fields(fields: &Fields) -> Result<RescanRequest, RequestError> {
+        Ok(RescanRequest {
+            chain: fields.required_str(&["chain"])?.trim().to_owned(),
+            to_address: fields.required_str(&["toAddress"])?.trim().to_owned(),
+            tx_id: fields.required_str(&["txId"])?.trim().to_owned(),
+            memo: fields.optional_str(&["memo"])?.map(str::to_owned),
+        })
+    }
+}
+
+/// `rescanLostTransaction` → `data`: a sentence to show the user.
+#[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(default)]
+pub struct Rescanned {
+    pub description: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,6 +227,25 @@ mod tests {
         assert_eq!(
             parse(r#"{"referenceId":"user-7"}"#),
             Err(RequestError::MissingField { field: "chain" })
+        );
+    }
+
+    #[test]
+    fn a_rescan_names_its_chain_address_and_transaction() {
+        let parse =
+            |body: &str| RescanRequest::from_fields(&fields(body.as_bytes()).unwrap_or_default());
+        assert_eq!(
+            parse(r#"{"chain":"ETH","toAddress":"0xab","txId":"0x01","memo":""}"#),
+            Ok(RescanRequest {
+                chain: "ETH".into(),
+                to_address: "0xab".into(),
+                tx_id: "0x01".into(),
+                memo: None,
+            })
+        );
+        assert_eq!(
+            parse(r#"{"chain":"ETH","toAddress":"0xab"}"#),
+            Err(RequestError::MissingField { field: "txId" })
         );
     }
 

@@ -861,6 +861,19 @@ fn a_v2_permanent_address_is_notified_in_v2_and_its_deposits_page_as_records() {
         r#"{"recordId":"20240101000000000000000000000000"}"#,
     );
     assert_eq!(unknown["code"], 11003, "{unknown}");
+    // A devnet chain is scanned block by block: nothing to rescan there
+    // (chains followed by a node: e2e/evm/internal.rs).
+    let rescan = call(
+        &gateway,
+        &merchant,
+        "rescanLostTransaction",
+        &format!(r#"{{"chain":"ETH","toAddress":"{address}","txId":"0x01"}}"#),
+    );
+    assert_eq!(rescan["code"], 11000, "{rescan}");
+    assert!(
+        rescan["msg"].as_str().unwrap().contains("follows no node"),
+        "{rescan}"
+    );
     // Another merchant reads none of it.
     let stranger = gateway.create_merchant("stranger");
     let theirs = call(

@@ -1,15 +1,18 @@
 //! Permanent deposit addresses and deposit records in v2 (spec §2.3.1,
-//! §2.3.3, §2.3.4): v1's `payment/address/get` address (`referenceId` is
-//! v1's `user_id`), and the deposits credited to any of the merchant's
-//! addresses, whichever dialect made them.
+//! §2.3.3, §2.3.4, §2.3.6): v1's `payment/address/get` address
+//! (`referenceId` is v1's `user_id`), the deposits credited to any of the
+//! merchant's addresses, whichever dialect made them, and the operator's
+//! EVM rescan for a transaction the merchant says was missed.
 
 use axum::Extension;
 use axum::extract::State;
 use ccgate_api::v2::deposits::{
     AppDepositRecord, DepositAddress, DepositAddressRequest, DepositRecordList,
-    DepositRecordListRequest, DepositRecordRequest, OneDepositRecord,
+    DepositRecordListRequest, DepositRecordRequest, OneDepositRecord, RescanRequest, Rescanned,
 };
 use ccgate_api::v2::fields;
+use ccgate_chain::ChainAdapter;
+use ccgate_engine::reconcile::RescanOutcome;
 use ccgate_ledger::Chain;
 use ccgate_store::{DepositRecord, DepositRecordFilter, WebhookDialect};
 
@@ -179,4 +182,60 @@ pub async fn deposit_record_list(
         .map(|record| app_record(&state, record))
         .collect::<Result<_, _>>()?;
     Ok(success(&DepositRecordList { records, next_id })?)
+}
+
+/// `rescanLostTransaction`: the transaction looked at again on a chain
+/// followed by a node (`ccgate evm rescan`), and what became of its transfers
+/// to `toAddress`, which must be the merchant's. A credit is notified as any.
+pub async fn rescan_lost_transaction(
+    State(state): State<AppState>,
+    Extension(Authenticated(merchant)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    let request = RescanRequest::from_fields(&fields(&body)?)?;
+    let chain = chain_by_symbol(&state, &request.chain)?;
+    let Some(reconciler) = state
+        .reconcilers
+        .iter()
+        .find(|reconciler| reconciler.chain().chain().code == chain.code)
+    else {
+        return Err(Failure::nothing_to_rescan(chain.code.as_str()).into());
+    };
+    let report = reconciler
+        .rescan(&request.tx_id, state.clock.now_unix_ms())
+        .await?;
+    let mut outcomes = Vec::new();
+    for (transfer, outcome) in &report.transfers {
+        if !transfer
+            .to_address
+            .eq_ignore_ascii_case(&request.to_address)
+        {
+            continue;
+        }
+        // The merchant's own address only: another's is not its business.
+        let owner = state
+            .deposits
+            .deposit_address(chain.code.as_str(), &transfer.to_address)
+            .await?;
+        if owner.is_some_and(|address| address.app_id == merchant.app_id) {
+            outcomes.push(outcome);
+        }
+    }
+    let credited = outcomes
+        .iter()
+        .any(|outcome| **outcome == RescanOutcome::Credited);
+    let before = outcomes.iter().any(|outcome| {
+        matches!(
+            outcome,
+            RescanOutcome::AlreadyCredited | RescanOutcome::CoveredByReconciliation { .. }
+        )
+    });
+    let description = match (credited, before) {
+        (true, _) => "The deposit has been rescanned and credited.",
+        (false, true) => "The deposit had already been credited.",
+        (false, false) => return Err(Failure::rescan_found_nothing(&request.tx_id).into()),
+    };
+    Ok(success(&Rescanned {
+        description: description.to_owned(),
+    })?)
 }

@@ -59,6 +59,10 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             "getAppDepositRecordList",
             post(deposits::deposit_record_list),
         ),
+        (
+            "rescanLostTransaction",
+            post(deposits::rescan_lost_transaction),
+        ),
         ("createAppOrderDepositAddress", post(orders::create_order)),
         ("getAppOrderInfo", post(orders::order_info)),
         ("createCheckoutUrl", post(orders::create_checkout)),

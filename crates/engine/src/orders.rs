@@ -396,9 +396,9 @@ impl Orders {
             .await
     }
 
-    /// `concise/url/get` and `createCheckoutUrl`: a hosted checkout priced
-    /// in a fiat currency, or the same one again for a repeated identical
-    /// request.
+    /// `concise/url/get`, `createCheckoutUrl` and `createInvoiceUrl`: a
+    /// hosted checkout priced in a fiat currency or in a coin, or the same
+    /// one again for a repeated identical request.
     pub async fn create_hosted(
         &self,
         app_id: &MerchantId,

@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use ccgate_store::{
-    CreditHistory, DepositStore, Listings, OutboxStore, PayoutStore, PgStore, ReconcileStore,
-    ReorgStore, SandboxStore, SnapshotStore, SqliteStore, Store, SweepStore, WithdrawalStore,
+    CreditHistory, DepositRecords, DepositStore, Listings, OutboxStore, PayoutStore, PgStore,
+    ReconcileStore, ReorgStore, SandboxStore, SnapshotStore, SqliteStore, Store, SweepStore,
+    WithdrawalStore,
 };
 
 use crate::data_dir::DataDir;
@@ -28,6 +29,7 @@ pub trait Backend:
     + ReorgStore
     + ReconcileStore
     + CreditHistory
+    + DepositRecords
     + Clone
 {
     /// Waits for the pool's connections to close.

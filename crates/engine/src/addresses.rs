@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use ccgate_chain::keys::{DepositKeys, DepositSeed};
 use ccgate_ledger::{Chain, MerchantId};
-use ccgate_store::{DepositAddress, DepositStore};
+use ccgate_store::{DepositAddress, DepositStore, WebhookDialect};
 use secrecy::{ExposeSecret, SecretSlice};
 
 use crate::EngineError;
@@ -64,6 +64,7 @@ impl AddressBook {
         order_id: &str,
         chain: &Chain,
         notify_url: Option<&str>,
+        dialect: WebhookDialect,
     ) -> Result<DepositAddress, EngineError> {
         let index = self
             .deposits
@@ -77,16 +78,19 @@ impl AddressBook {
             order_id: Some(order_id.to_owned()),
             notify_url: notify_url.map(str::to_owned),
             derivation_index: index,
+            dialect,
         })
     }
 
-    /// The merchant user's address on `chain`: the same on every call.
+    /// The merchant user's address on `chain`: the same on every call, in
+    /// the dialect of the call that made it.
     pub async fn permanent_address(
         &self,
         app_id: &MerchantId,
         user_id: &str,
         chain: &Chain,
         notify_url: Option<&str>,
+        dialect: WebhookDialect,
         now_unix_secs: i64,
     ) -> Result<DepositAddress, EngineError> {
         let code = chain.code.as_str();
@@ -112,6 +116,7 @@ impl AddressBook {
             order_id: None,
             notify_url: notify_url.map(str::to_owned),
             derivation_index: index,
+            dialect,
         };
         Ok(self
             .deposits

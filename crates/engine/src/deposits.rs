@@ -22,6 +22,7 @@ pub use reorg::{ReorgMode, ReorgReport, ReorgRequest};
 
 use crate::webhooks::OutboxBell;
 use crate::{EngineError, RecordIds};
+use notice::PayStatus;
 
 /// Blocks one tick looks at per chain, so a long backlog is worked off in
 /// bounded steps.
@@ -194,7 +195,7 @@ impl DepositWatcher {
                     transfer,
                     &assessed,
                     &record_id,
-                    "processing",
+                    PayStatus::Processing,
                     now_unix_ms,
                 )
                 .await?,
@@ -372,7 +373,7 @@ impl DepositWatcher {
                 transfer,
                 &assessed,
                 &record_id,
-                "success",
+                PayStatus::Success,
                 now_unix_ms,
             )
             .await?;

@@ -58,8 +58,12 @@ pub enum EngineError {
     OrderNotFound(String),
     #[error("this checkout has expired")]
     CheckoutExpired,
-    #[error("order_valid_period must be at most {max_secs} seconds")]
-    ValidityOutOfRange { max_secs: u64 },
+    #[error("this checkout is paid in {0} only")]
+    CheckoutTakesOneCoin(String),
+    #[error("{field} must be at most {max_secs} seconds from now")]
+    ValidityOutOfRange { field: &'static str, max_secs: u64 },
+    #[error("expiredAt {0} is not in the future")]
+    ExpiryNotAhead(i64),
     #[error("merchant_order_id {0:?} was already used with different parameters")]
     DuplicateMerchantOrderId(String),
     #[error("merchant_order_id {id:?} is already used by one of this merchant's {by}")]

@@ -4,10 +4,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use ccgate_ledger::{Amount, AssetStatus, Coin, Decimal, LedgerError, MerchantId, Rounding, Token};
+use ccgate_ledger::{
+    Amount, AssetStatus, Coin, CoinId, Decimal, LedgerError, MerchantId, Precision, Rounding, Token,
+};
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
-    Checkout, ConfirmingPayment, DepositStore, Order, OrderIdHolder, OrderPayment, WithdrawalStore,
+    Checkout, ConfirmingPayment, DepositStore, Order, OrderIdHolder, OrderPayment, WebhookDialect,
+    WithdrawalStore,
 };
 
 use crate::addresses::AddressBook;
@@ -20,21 +23,82 @@ pub const ORDER_VALID_SECS_MAX: u64 = 864_000;
 /// Fiat prices carry at most cents (spec §2.2).
 const FIAT_PRICE_PLACES_MAX: u8 = 2;
 /// The `denominated_currency` that prices an order in the token itself.
-const TOKEN_PRICING: &str = "token";
+pub const TOKEN_PRICING: &str = "token";
 pub const NATIVE: &str = "native";
 pub const HOSTED: &str = "hosted";
 
-/// What `concise/url/get` asks for, after parsing.
+/// How long an order or checkout may be paid, in its dialect's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Validity {
+    /// v1's `order_valid_period`: seconds from creation; `None` is the default.
+    Period(Option<u64>),
+    /// v2's `expiredAt`: until this Unix second.
+    Until(i64),
+}
+
+impl Validity {
+    /// What identifies it among a request's parameters: the same for a
+    /// repeat made later, so an absolute expiry is kept as given.
+    fn print(self) -> Result<String, EngineError> {
+        match self {
+            Validity::Period(asked) => Ok(validity(asked)?.to_string()),
+            Validity::Until(unix_secs) => Ok(format!("until {unix_secs}")),
+        }
+    }
+
+    /// The expiry of something created at `created_at` (Unix seconds).
+    fn expires_at(self, created_at: i64) -> Result<i64, EngineError> {
+        match self {
+            Validity::Period(asked) => {
+                let secs = validity(asked)?;
+                Ok(created_at.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX)))
+            }
+            Validity::Until(unix_secs) if unix_secs <= created_at => {
+                Err(EngineError::ExpiryNotAhead(unix_secs))
+            }
+            Validity::Until(unix_secs) => {
+                let max = i64::try_from(ORDER_VALID_SECS_MAX).unwrap_or(i64::MAX);
+                if unix_secs.saturating_sub(created_at) > max {
+                    return Err(EngineError::ValidityOutOfRange {
+                        field: "expiredAt",
+                        max_secs: ORDER_VALID_SECS_MAX,
+                    });
+                }
+                Ok(unix_secs)
+            }
+        }
+    }
+}
+
+/// What a hosted checkout is priced in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostedPricing {
+    /// An ISO code of a configured fiat currency (`USD` for v1): the payer
+    /// picks any coin and network.
+    Fiat(String),
+    /// A coin, which is then the only one the payer may pick (on any of its
+    /// networks).
+    Coin {
+        coin_id: CoinId,
+        symbol: String,
+        precision: Precision,
+    },
+}
+
+/// What `concise/url/get` and `createCheckoutUrl` ask for, after parsing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostedCheckoutRequest {
-    /// In USD.
+    /// In `pricing`.
     pub product_price: String,
+    pub pricing: HostedPricing,
     pub merchant_order_id: String,
     pub product_name: String,
-    pub order_valid_period: Option<u64>,
+    pub validity: Validity,
     pub return_url: Option<String>,
     pub notify_url: Option<String>,
     pub custom_value: Option<String>,
+    pub buyer_email: Option<String>,
+    pub dialect: WebhookDialect,
 }
 
 /// What an order is made of, whichever endpoint asked for it.
@@ -51,6 +115,8 @@ struct OrderDraft<'a> {
     notify_url: Option<&'a str>,
     custom_value: Option<&'a str>,
     remark: Option<&'a str>,
+    buyer_email: Option<&'a str>,
+    dialect: WebhookDialect,
     fingerprint: &'a str,
 }
 
@@ -58,22 +124,28 @@ fn validity(asked: Option<u64>) -> Result<u64, EngineError> {
     let secs = asked.unwrap_or(ORDER_VALID_SECS_DEFAULT);
     if secs > ORDER_VALID_SECS_MAX {
         return Err(EngineError::ValidityOutOfRange {
+            field: "order_valid_period",
             max_secs: ORDER_VALID_SECS_MAX,
         });
     }
     Ok(secs)
 }
 
-/// What `bill/create` asks for, after parsing.
+/// What `bill/create` and `createAppOrderDepositAddress` ask for, after parsing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NativeOrderRequest {
     pub product_price: String,
     pub merchant_order_id: String,
+    /// An ISO code, `token` (priced in the coin itself), or `None` for USD.
     pub denominated_currency: Option<String>,
-    pub order_valid_period: Option<u64>,
+    pub validity: Validity,
     pub notify_url: Option<String>,
     pub custom_value: Option<String>,
     pub remark: Option<String>,
+    /// v2's `product`; v1 orders have none.
+    pub product_name: String,
+    pub buyer_email: Option<String>,
+    pub dialect: WebhookDialect,
 }
 
 #[derive(Debug)]
@@ -165,23 +237,32 @@ pub fn order_progress(
     }
 }
 
-/// Parameters that make two requests "the same order".
+/// Parameters that make two requests "the same order". v1's are printed as
+/// they always were (stored orders compare with them); v2 adds its own.
 fn fingerprint(
     token: &Token,
     request: &NativeOrderRequest,
     currency: &str,
-    valid_secs: u64,
+    validity: &str,
 ) -> String {
     let price = Decimal::parse(&request.product_price)
         .map_or_else(|_| request.product_price.clone(), |d| d.to_string());
     let optional = |value: &Option<String>| value.clone().unwrap_or_default();
-    format!(
-        "{}|{price}|{currency}|{valid_secs}|{}|{}|{}",
+    let v1 = format!(
+        "{}|{price}|{currency}|{validity}|{}|{}|{}",
         token.id,
         optional(&request.notify_url),
         optional(&request.custom_value),
         optional(&request.remark)
-    )
+    );
+    match request.dialect {
+        WebhookDialect::V1 => v1,
+        WebhookDialect::V2 => format!(
+            "{v1}|v2|{}|{}",
+            request.product_name,
+            optional(&request.buyer_email)
+        ),
+    }
 }
 
 /// Refuses `merchant_order_id` for a request of kind `asking` when another
@@ -272,13 +353,13 @@ impl Orders {
         request: &NativeOrderRequest,
         now_unix_ms: i64,
     ) -> Result<Order, EngineError> {
-        let valid_secs = validity(request.order_valid_period)?;
+        let validity = request.validity.print()?;
         let currency = match request.denominated_currency.as_deref() {
             None => "USD".to_owned(),
             Some(c) if c.eq_ignore_ascii_case(TOKEN_PRICING) => TOKEN_PRICING.to_owned(),
             Some(c) => c.to_ascii_uppercase(),
         };
-        let print = fingerprint(token, request, &currency, valid_secs);
+        let print = fingerprint(token, request, &currency, &validity);
         let repeat = repeat_or_claim(
             self.withdrawals.as_ref(),
             app_id,
@@ -301,40 +382,79 @@ impl Orders {
             kind: NATIVE,
             merchant_order_id: &request.merchant_order_id,
             product_price: &request.product_price,
-            product_name: "",
+            product_name: &request.product_name,
             currency: &currency,
-            expires_at: created_at.saturating_add(i64::try_from(valid_secs).unwrap_or(i64::MAX)),
+            expires_at: request.validity.expires_at(created_at)?,
             notify_url: request.notify_url.as_deref(),
             custom_value: request.custom_value.as_deref(),
             remark: request.remark.as_deref(),
+            buyer_email: request.buyer_email.as_deref(),
+            dialect: request.dialect,
             fingerprint: &print,
         };
         self.place(app_id, coin, token, chain, &draft, now_unix_ms)
             .await
     }
 
-    /// `concise/url/get`: a hosted checkout priced in USD, or the same one
-    /// again for a repeated identical request.
+    /// `concise/url/get`, `createCheckoutUrl` and `createInvoiceUrl`: a
+    /// hosted checkout priced in a fiat currency or in a coin, or the same
+    /// one again for a repeated identical request.
     pub async fn create_hosted(
         &self,
         app_id: &MerchantId,
         request: &HostedCheckoutRequest,
         now_unix_ms: i64,
     ) -> Result<Checkout, EngineError> {
-        let valid_secs = validity(request.order_valid_period)?;
-        let price = fiat_price(
-            "product_price",
-            &request.product_price,
-            FIAT_PRICE_PLACES_MAX,
-        )?;
+        let validity = request.validity.print()?;
+        let (price, currency, price_coin_id) = match &request.pricing {
+            HostedPricing::Fiat(code) => {
+                if !self.fiat_rates.contains_key(code) {
+                    return Err(EngineError::CurrencyNotSupported(code.clone()));
+                }
+                let price = fiat_price(
+                    "product_price",
+                    &request.product_price,
+                    FIAT_PRICE_PLACES_MAX,
+                )?;
+                (price, code.clone(), None)
+            }
+            // At most the coin's decimals; a network with fewer shows no
+            // amount for a finer price and refuses it when chosen.
+            HostedPricing::Coin {
+                coin_id,
+                symbol,
+                precision,
+            } => {
+                let price = positive_decimal("product_price", &request.product_price)?;
+                price.to_amount(*precision).map_err(|err| {
+                    EngineError::AmountInvalid(match err {
+                        LedgerError::AmountOverflow => "product_price is too large".to_owned(),
+                        _ => format!(
+                            "product_price has more than the {} decimal places of {symbol}",
+                            precision.get()
+                        ),
+                    })
+                })?;
+                (price, symbol.clone(), Some(coin_id.clone()))
+            }
+        };
         let optional = |value: &Option<String>| value.clone().unwrap_or_default();
-        let print = format!(
-            "{price}|{}|{valid_secs}|{}|{}|{}",
+        // v1's parameters print as they always did (stored checkouts compare
+        // with them); v2 adds its own.
+        let v1_print = format!(
+            "{price}|{}|{validity}|{}|{}|{}",
             request.product_name,
             optional(&request.return_url),
             optional(&request.notify_url),
             optional(&request.custom_value)
         );
+        let print = match request.dialect {
+            WebhookDialect::V1 => v1_print,
+            WebhookDialect::V2 => format!(
+                "{v1_print}|v2|{currency}|{}",
+                optional(&request.buyer_email)
+            ),
+        };
         claim_merchant_order_id(
             self.withdrawals.as_ref(),
             app_id,
@@ -343,6 +463,24 @@ impl Orders {
         )
         .await?;
         let created_at = now_unix_ms.div_euclid(1000);
+        let expires_at = match request.validity.expires_at(created_at) {
+            Ok(expires_at) => expires_at,
+            // An `expiredAt` now past may still name a checkout made while
+            // it was ahead: a repeat of that request is that checkout.
+            Err(refused) => {
+                let ids = [request.merchant_order_id.clone()];
+                return match self
+                    .deposits
+                    .checkouts_by_merchant_order_ids(app_id, &ids)
+                    .await?
+                    .into_iter()
+                    .find(|stored| stored.fingerprint == print)
+                {
+                    Some(stored) => Ok(stored),
+                    None => Err(refused),
+                };
+            }
+        };
         let checkout = Checkout {
             key: checkout_key(),
             app_id: app_id.clone(),
@@ -354,10 +492,14 @@ impl Orders {
             notify_url: request.notify_url.clone(),
             custom_value: request.custom_value.clone(),
             created_at,
-            expires_at: created_at.saturating_add(i64::try_from(valid_secs).unwrap_or(i64::MAX)),
+            expires_at,
             // Reserved now, so `bill/info` answers with the same id before
             // and after the payer's choice (decisions §8).
             order_id: Some(self.ids.next(now_unix_ms)),
+            dialect: request.dialect,
+            buyer_email: request.buyer_email.clone(),
+            denominated_currency: currency,
+            price_coin_id,
         };
         let stored = self.deposits.create_checkout(&checkout).await?;
         if stored.fingerprint == print {
@@ -365,6 +507,58 @@ impl Orders {
         } else {
             Err(EngineError::DuplicateMerchantOrderId(
                 request.merchant_order_id.chars().take(64).collect(),
+            ))
+        }
+    }
+
+    /// A hosted page for an order whose coin is already chosen (v2's
+    /// `generateCheckoutURL`): a checkout naming the order, so the page shows
+    /// the payment at once. The same page for a repeat. An order priced in
+    /// its coin shows that price in the coin, and takes only that coin.
+    pub async fn order_page(
+        &self,
+        order: &Order,
+        coin: &Coin,
+        return_url: Option<String>,
+    ) -> Result<Checkout, EngineError> {
+        let (product_price, currency, price_coin_id) =
+            if order.denominated_currency == TOKEN_PRICING {
+                (
+                    order.order_amount.to_decimal_string(coin.precision),
+                    coin.symbol.clone(),
+                    Some(coin.id.clone()),
+                )
+            } else {
+                (
+                    order.product_price.clone(),
+                    order.denominated_currency.clone(),
+                    None,
+                )
+            };
+        let page = Checkout {
+            key: checkout_key(),
+            app_id: order.app_id.clone(),
+            merchant_order_id: order.merchant_order_id.clone(),
+            fingerprint: format!("page of {}", order.order_id),
+            product_price,
+            product_name: order.product_name.clone(),
+            return_url,
+            notify_url: order.notify_url.clone(),
+            custom_value: order.custom_value.clone(),
+            created_at: order.created_at,
+            expires_at: order.expires_at,
+            order_id: Some(order.order_id.clone()),
+            dialect: order.dialect,
+            buyer_email: order.buyer_email.clone(),
+            denominated_currency: currency,
+            price_coin_id,
+        };
+        let stored = self.deposits.create_checkout(&page).await?;
+        if stored.order_id == page.order_id {
+            Ok(stored)
+        } else {
+            Err(EngineError::DuplicateMerchantOrderId(
+                order.merchant_order_id.chars().take(64).collect(),
             ))
         }
     }
@@ -394,11 +588,13 @@ impl Orders {
             merchant_order_id: &checkout.merchant_order_id,
             product_price: &checkout.product_price,
             product_name: &checkout.product_name,
-            currency: "USD",
+            currency: pricing_currency(checkout, coin)?,
             expires_at: checkout.expires_at,
             notify_url: checkout.notify_url.as_deref(),
             custom_value: checkout.custom_value.as_deref(),
             remark: None,
+            buyer_email: checkout.buyer_email.as_deref(),
+            dialect: checkout.dialect,
             fingerprint: &print,
         };
         match self
@@ -460,13 +656,21 @@ impl Orders {
         }
     }
 
-    /// An order's payments and state now.
+    /// An order's payments and state now. Only payments in the order's coin
+    /// count: another token sent to its address is credited to the merchant
+    /// but pays nothing of the order, whose amounts are in another unit.
     pub async fn progress(
         &self,
         order: &Order,
         now_unix_secs: i64,
     ) -> Result<OrderState, EngineError> {
-        let payments = self.deposits.order_payments(&order.order_id).await?;
+        let payments: Vec<OrderPayment> = self
+            .deposits
+            .order_payments(&order.order_id)
+            .await?
+            .into_iter()
+            .filter(|payment| payment.coin_id == order.coin_id)
+            .collect();
         let confirming = self
             .deposits
             .order_confirming_payment(&order.order_id, order.expires_at.saturating_mul(1000))
@@ -484,12 +688,13 @@ impl Orders {
         &self,
         coin: &Coin,
         token: &Token,
-        product_price: &str,
+        checkout: &Checkout,
         now_unix_ms: i64,
     ) -> Result<Amount, EngineError> {
+        let currency = pricing_currency(checkout, coin)?;
         let token_rate = self.prices.coin_price(&coin.id, now_unix_ms)?;
         Ok(self
-            .amount_due(coin, token, product_price, "USD", token_rate)?
+            .amount_due(coin, token, &checkout.product_price, currency, token_rate)?
             .0)
     }
 
@@ -514,7 +719,13 @@ impl Orders {
             self.amount_due(coin, token, draft.product_price, draft.currency, token_rate)?;
         let address = self
             .addresses
-            .order_address(app_id, &draft.order_id, chain, draft.notify_url)
+            .order_address(
+                app_id,
+                &draft.order_id,
+                chain,
+                draft.notify_url,
+                draft.dialect,
+            )
             .await?;
         let order = Order {
             order_id: draft.order_id.clone(),
@@ -537,6 +748,8 @@ impl Orders {
             notify_url: draft.notify_url.map(str::to_owned),
             custom_value: draft.custom_value.map(str::to_owned),
             remark: draft.remark.map(str::to_owned),
+            dialect: draft.dialect,
+            buyer_email: draft.buyer_email.map(str::to_owned),
         };
         let stored = self.deposits.create_order(&order, &address).await?;
         // A concurrent twin may have won the race: it decides, like a repeat.
@@ -591,6 +804,19 @@ impl Orders {
     }
 }
 
+/// The currency a checkout's price is converted from when paid in `coin`:
+/// its fiat currency, or none (the price is in the coin) for a checkout priced
+/// in that coin; another coin than a checkout's own cannot pay it.
+fn pricing_currency<'a>(checkout: &'a Checkout, coin: &Coin) -> Result<&'a str, EngineError> {
+    match &checkout.price_coin_id {
+        None => Ok(&checkout.denominated_currency),
+        Some(priced_in) if *priced_in == coin.id => Ok(TOKEN_PRICING),
+        Some(_) => Err(EngineError::CheckoutTakesOneCoin(
+            checkout.denominated_currency.clone(),
+        )),
+    }
+}
+
 fn same_or_duplicate(
     order: Order,
     fingerprint: &str,
@@ -641,6 +867,8 @@ mod tests {
             notify_url: None,
             custom_value: None,
             remark: None,
+            dialect: WebhookDialect::V1,
+            buyer_email: None,
         }
     }
 
@@ -648,6 +876,8 @@ mod tests {
         OrderPayment {
             record_id: "r".into(),
             txid: "x".into(),
+            from_address: "0xpayer".into(),
+            coin_id: CoinId::new("c"),
             amount: Amount::from_base_units(amount),
             service_fee: Amount::ZERO,
             pay_time: block_time_ms / 1000,

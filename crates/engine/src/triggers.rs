@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::EngineError;
 use crate::addresses::AddressBook;
 use crate::clock::Clock;
-use crate::orders::{NativeOrderRequest, Orders};
+use crate::orders::{NativeOrderRequest, Orders, Validity};
 use crate::sandbox::Sandbox;
 use crate::withdrawals::{Destination, WithdrawalRequest, Withdrawals};
 
@@ -310,10 +310,13 @@ impl Run<'_> {
                     product_price: ORDER_PRICE_USD.to_owned(),
                     merchant_order_id: self.merchant_order_id.clone(),
                     denominated_currency: None,
-                    order_valid_period: Some(ORDER_VALID_SECS),
+                    validity: Validity::Period(Some(ORDER_VALID_SECS)),
                     notify_url: None,
                     custom_value: None,
                     remark: Some("sandbox trigger".to_owned()),
+                    product_name: String::new(),
+                    buyer_email: None,
+                    dialect: WebhookDialect::V1,
                 },
                 self.now_ms(),
             )
@@ -387,6 +390,7 @@ impl Run<'_> {
                 "trigger-user",
                 self.chain,
                 None,
+                WebhookDialect::V1,
                 self.now_ms().div_euclid(1000),
             )
             .await?;

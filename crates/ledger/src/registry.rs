@@ -170,6 +170,8 @@ impl Registry {
                     id: coin.id.0.clone(),
                 });
             }
+            // The symbol first: two coins of one symbol also derive one
+            // number, and the symbol is what the operator wrote twice.
             if by_symbol
                 .insert(coin.symbol.to_ascii_uppercase(), index)
                 .is_some()

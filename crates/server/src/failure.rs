@@ -56,6 +56,12 @@ pub enum Failure {
     AddressNotOurs(String),
     #[error("no withdrawal of this merchant has the id {0:?}")]
     WithdrawalNotFound(String),
+    #[error("no order has the orderId {0:?}")]
+    OrderIdUnknown(String),
+    #[error("no deposit has the recordId {0:?}")]
+    RecordIdUnknown(String),
+    #[error("fiat id {0} is not a currency of getFiatList")]
+    FiatIdUnknown(u64),
     #[error(transparent)]
     Price(#[from] PriceError),
     #[error("chain {0:?} is not supported")]
@@ -96,6 +102,14 @@ impl Failure {
         Failure::WithdrawalNotFound(truncate(id))
     }
 
+    pub fn order_id_unknown(id: &str) -> Failure {
+        Failure::OrderIdUnknown(truncate(id))
+    }
+
+    pub fn record_id_unknown(id: &str) -> Failure {
+        Failure::RecordIdUnknown(truncate(id))
+    }
+
     pub fn token_not_found(id: &str) -> Failure {
         Failure::TokenNotFound(truncate(id))
     }
@@ -128,6 +142,8 @@ impl Failure {
             Failure::UserNotFound => Code::ToUserNotFound,
             Failure::AddressNotOurs(_) => Code::AddressInvalid,
             Failure::WithdrawalNotFound(_) => Code::OrderNotFound,
+            Failure::OrderIdUnknown(_) | Failure::RecordIdUnknown(_) => Code::OrderNotFound,
+            Failure::FiatIdUnknown(_) => Code::CurrencyNotSupported,
             Failure::Chain(ChainError::UnknownChain(_)) => Code::ChainNotSupported,
             Failure::Chain(ChainError::TooManyBlocks { .. }) => Code::ParamInvalid,
             // A price too old to use, or none at all: retrying later may help.
@@ -146,7 +162,8 @@ impl Failure {
             Failure::Engine(EngineError::CheckoutExpired)
             | Failure::Engine(EngineError::OrderNotFound(_)) => Code::OrderNotFound,
             Failure::Engine(EngineError::TokenNotFound(_))
-            | Failure::Engine(EngineError::NetworkAmbiguous(_)) => Code::CoinNotFound,
+            | Failure::Engine(EngineError::NetworkAmbiguous(_))
+            | Failure::Engine(EngineError::CheckoutTakesOneCoin(_)) => Code::CoinNotFound,
             Failure::Engine(EngineError::InsufficientBalance(_)) => Code::InsufficientBalance,
             Failure::Engine(EngineError::MemoRequired(_)) => Code::MemoRequired,
             Failure::Engine(EngineError::Chain(ChainError::InvalidAddress(_))) => {
@@ -168,7 +185,8 @@ impl Failure {
             // The operator's approval commands; no merchant endpoint asks.
             Failure::Engine(EngineError::WithdrawalNotFound(_)) => Code::OrderNotFound,
             Failure::Engine(EngineError::NotWaitingForApproval(_)) => Code::ParamInvalid,
-            Failure::Engine(EngineError::ValidityOutOfRange { .. }) => Code::ParamInvalid,
+            Failure::Engine(EngineError::ValidityOutOfRange { .. })
+            | Failure::Engine(EngineError::ExpiryNotAhead(_)) => Code::ParamInvalid,
             Failure::Engine(EngineError::DuplicateMerchantOrderId(_))
             | Failure::Engine(EngineError::MerchantOrderIdTaken { .. }) => {
                 Code::DuplicateMerchantOrderId
@@ -183,6 +201,9 @@ impl Failure {
             Failure::Engine(EngineError::Chain(ChainError::TooManyBlocks { .. })) => {
                 Code::ParamInvalid
             }
+            // Not mined, not confirmed yet: the message says which; a
+            // merchant asking (`rescanLostTransaction`) can fix or wait.
+            Failure::Engine(EngineError::Rescan(_)) => Code::ParamInvalid,
             // Every variant named, no catch-all: a new engine rejection does
             // not compile until it has its code here, instead of answering
             // a server error by default.
@@ -201,7 +222,6 @@ impl Failure {
                 | EngineError::Delivery(_)
                 | EngineError::Recording(_)
                 | EngineError::Price(_)
-                | EngineError::Rescan(_)
                 | EngineError::Sandbox(_)
                 | EngineError::Serialise(_),
             ) => Code::ServiceError,
@@ -222,9 +242,6 @@ impl Failure {
             Failure::Engine(EngineError::CheckoutExpired) => V2Code::OrderExpired,
             Failure::Price(_) | Failure::Engine(EngineError::Price(_)) => V2Code::AbnormalCoinPrice,
             Failure::AddressNotOurs(_) => V2Code::AddressNotBelongCcp,
-            // A rescan refused for a reason the caller can act on (not
-            // mined yet, not yet confirmed); its message says which.
-            Failure::Engine(EngineError::Rescan(_)) => V2Code::InvalidArgument,
             Failure::Request(RequestError::TooManyItems { .. }) => V2Code::QueryNumMax,
             Failure::Engine(EngineError::TooManyDecimals(_)) => V2Code::CoinPrecisionLimit,
             Failure::Engine(EngineError::BelowMinimumWithdrawal(_)) => {

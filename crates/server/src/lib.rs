@@ -32,7 +32,7 @@ use ccgate_engine::reconcile::Reconciler;
 use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::Registry;
 use ccgate_pricefeed::PriceSource;
-use ccgate_store::{DepositStore, OutboxStore, Store, WithdrawalStore};
+use ccgate_store::{DepositRecords, DepositStore, OutboxStore, Store, WithdrawalStore};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -121,6 +121,8 @@ pub struct Services {
     pub orders: Arc<Orders>,
     /// Deposit addresses, orders and their payments (not cached).
     pub deposits: Arc<dyn DepositStore>,
+    /// Credited deposits as records, for v2's deposit record endpoints.
+    pub deposit_records: Arc<dyn DepositRecords>,
     pub outbox: Arc<dyn OutboxStore>,
     pub withdrawals: Arc<Withdrawals>,
     pub withdrawal_store: Arc<dyn WithdrawalStore>,

@@ -295,6 +295,7 @@ async fn app_state(store: Arc<SqliteStore>, registry: Registry) -> AppState {
         addresses,
         orders,
         deposits: store.clone(),
+        deposit_records: store.clone(),
         outbox: store.clone(),
         withdrawals,
         withdrawal_store: store,
@@ -993,6 +994,17 @@ fn odd_methods_and_paths_get_the_not_found_envelope() {
             &path[..path.len().min(60)]
         );
     }
+    // Under v2's prefix, v2's envelope: 11000 with HTTP 404 (v2 spec §1.1).
+    let request = Request::post("/ccpayment/v2/assets")
+        .body(Body::from("{}"))
+        .unwrap();
+    let answer = gateway.send(request);
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    let v2: Value = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(
+        (v2["code"].as_u64(), v2["data"].is_object()),
+        (Some(11000), true)
+    );
     runner()
         .run(&"/ccpayment/v1/[a-zA-Z0-9/%._~-]{0,80}", |path| {
             let request = Request::post(path.as_str()).body(Body::from("{}")).unwrap();

@@ -19,6 +19,9 @@ pub struct DepositAddress {
     pub order_id: Option<String>,
     pub notify_url: Option<String>,
     pub derivation_index: u32,
+    /// The dialect that made it (its order's, for an order's address), which
+    /// the webhooks of its deposits are written in.
+    pub dialect: WebhookDialect,
 }
 
 /// One token transfer in one block of a chain.
@@ -100,6 +103,10 @@ pub struct Order {
     pub notify_url: Option<String>,
     pub custom_value: Option<String>,
     pub remark: Option<String>,
+    /// The dialect that made it, which its webhooks are written in.
+    pub dialect: WebhookDialect,
+    /// v2's `buyerEmail`, kept and answered; ccgate mails no one.
+    pub buyer_email: Option<String>,
 }
 
 /// A hosted checkout: what the payer is asked for before choosing how to pay.
@@ -110,7 +117,7 @@ pub struct Checkout {
     pub app_id: MerchantId,
     pub merchant_order_id: String,
     pub fingerprint: String,
-    /// In USD.
+    /// In `denominated_currency`.
     pub product_price: String,
     pub product_name: String,
     pub return_url: Option<String>,
@@ -122,6 +129,16 @@ pub struct Checkout {
     /// once the payer picks a network. `None` only for checkouts stored
     /// before ids were reserved, until [`DepositStore::attach_checkout_order`].
     pub order_id: Option<String>,
+    /// The dialect that made it, which its order's webhooks are written in.
+    pub dialect: WebhookDialect,
+    pub buyer_email: Option<String>,
+    /// What `product_price` is in, as the payer reads it: an ISO code of a
+    /// configured fiat currency (`USD` for every v1 checkout), or the symbol
+    /// of the coin `price_coin_id`.
+    pub denominated_currency: String,
+    /// The coin a checkout is priced in, which is then the only coin it
+    /// takes; `None` for a fiat price.
+    pub price_coin_id: Option<CoinId>,
 }
 
 /// A payment to an order seen on chain, still confirming.
@@ -136,6 +153,9 @@ pub struct ConfirmingPayment {
 pub struct OrderPayment {
     pub record_id: String,
     pub txid: String,
+    pub from_address: String,
+    /// The coin paid: an order's address can receive any token of its chain.
+    pub coin_id: CoinId,
     pub amount: Amount,
     pub service_fee: Amount,
     /// When it was credited (unix seconds).

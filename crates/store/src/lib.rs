@@ -9,6 +9,7 @@
 mod backend;
 mod cache;
 mod credentials;
+mod deposit_records;
 mod deposits;
 mod error;
 mod history;
@@ -34,6 +35,9 @@ use secrecy::SecretString;
 
 pub use cache::CachingStore;
 pub use credentials::{generate_app_id, generate_app_secret};
+pub use deposit_records::{
+    ConfirmingOrderPayment, DepositRecord, DepositRecordFilter, DepositRecords,
+};
 pub use deposits::{
     ChainTransfer, Checkout, ConfirmingPayment, DepositAddress, DepositCredit, DepositStore,
     MerchantSettings, NewDeposit, NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook,

@@ -25,15 +25,16 @@ use crate::{CoinBalance, DevnetChainState, MerchantStatus, MerchantSummary, Stor
 const RESPONSE_HEAD_BYTES_MAX: usize = 256;
 
 pub(crate) const ADDRESS_COLUMNS: &str =
-    "chain, address, app_id, user_id, order_id, notify_url, derivation_index";
+    "chain, address, app_id, user_id, order_id, notify_url, derivation_index, dialect";
 
 pub(crate) const ORDER_COLUMNS: &str = "order_id, app_id, merchant_order_id, kind, fingerprint, \
     token_id, coin_id, chain, pay_address, product_price, product_name, denominated_currency, \
-    fiat_rate, token_rate, order_amount, created_at, expires_at, notify_url, custom_value, remark";
+    fiat_rate, token_rate, order_amount, created_at, expires_at, notify_url, custom_value, remark, \
+    dialect, buyer_email";
 
 pub(crate) const CHECKOUT_COLUMNS: &str = "checkout_key, app_id, merchant_order_id, fingerprint, \
     product_price, product_name, return_url, notify_url, custom_value, created_at, expires_at, \
-    order_id";
+    order_id, dialect, buyer_email, denominated_currency, price_coin_id";
 
 pub(crate) const WEBHOOK_COLUMNS: &str = "id, app_id, record_id, order_type, status, attempts, \
     next_attempt_at_ms, created_at_ms, url, payload";
@@ -278,6 +279,7 @@ pub(crate) fn address_from_row(row: &impl Columns) -> Result<DepositAddress, Sto
         order_id: row.opt_text("order_id")?,
         notify_url: row.opt_text("notify_url")?,
         derivation_index: to_u32(row.int("derivation_index")?, "derivation index")?,
+        dialect: dialect_from(&row.text("dialect")?)?,
     })
 }
 
@@ -327,6 +329,8 @@ pub(crate) fn order_from_row(row: &impl Columns) -> Result<Order, StoreError> {
         notify_url: row.opt_text("notify_url")?,
         custom_value: row.opt_text("custom_value")?,
         remark: row.opt_text("remark")?,
+        dialect: dialect_from(&row.text("dialect")?)?,
+        buyer_email: row.opt_text("buyer_email")?,
     })
 }
 
@@ -344,6 +348,10 @@ pub(crate) fn checkout_from_row(row: &impl Columns) -> Result<Checkout, StoreErr
         created_at: row.int("created_at")?,
         expires_at: row.int("expires_at")?,
         order_id: row.opt_text("order_id")?,
+        dialect: dialect_from(&row.text("dialect")?)?,
+        buyer_email: row.opt_text("buyer_email")?,
+        denominated_currency: row.text("denominated_currency")?,
+        price_coin_id: row.opt_text("price_coin_id")?.map(CoinId::new),
     })
 }
 
@@ -351,6 +359,8 @@ pub(crate) fn payment_from_row(row: &impl Columns) -> Result<OrderPayment, Store
     Ok(OrderPayment {
         record_id: row.text("record_id")?,
         txid: row.text("txid")?,
+        from_address: row.text("from_address")?,
+        coin_id: CoinId::new(row.text("coin_id")?),
         amount: parse_amount(&row.text("paid_amount")?)?,
         service_fee: parse_amount(&row.text("service_fee")?)?,
         pay_time: row.int("credited_at")?,

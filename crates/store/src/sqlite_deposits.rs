@@ -116,8 +116,9 @@ impl DepositStore for SqliteStore {
             .ok_or_else(|| StoreError::Corrupt("a permanent address needs a user id".into()))?;
         let inserted = sqlx::query(
             "INSERT INTO deposit_addresses
-                 (chain, address, app_id, user_id, notify_url, derivation_index, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
+                 (chain, address, app_id, user_id, notify_url, derivation_index, created_at,
+                  dialect)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (app_id, user_id, chain) WHERE user_id IS NOT NULL DO NOTHING",
         )
         .bind(&address.chain)
@@ -127,6 +128,7 @@ impl DepositStore for SqliteStore {
         .bind(&address.notify_url)
         .bind(i64::from(address.derivation_index))
         .bind(now_unix_secs)
+        .bind(address.dialect.as_str())
         .execute(&self.pool)
         .await?;
         if inserted.rows_affected() == 1 {
@@ -292,7 +294,7 @@ impl DepositStore for SqliteStore {
         let mut db_tx = self.pool.begin().await?;
         let inserted = sqlx::query(&format!(
             "INSERT INTO orders ({ORDER_COLUMNS})
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT DO NOTHING"
         ))
         .bind(&order.order_id)
@@ -315,13 +317,16 @@ impl DepositStore for SqliteStore {
         .bind(&order.notify_url)
         .bind(&order.custom_value)
         .bind(&order.remark)
+        .bind(order.dialect.as_str())
+        .bind(&order.buyer_email)
         .execute(&mut *db_tx)
         .await?;
         if inserted.rows_affected() == 1 {
             sqlx::query(
                 "INSERT INTO deposit_addresses
-                     (chain, address, app_id, order_id, notify_url, derivation_index, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     (chain, address, app_id, order_id, notify_url, derivation_index, created_at,
+                      dialect)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&address.chain)
             .bind(&address.address)
@@ -330,6 +335,7 @@ impl DepositStore for SqliteStore {
             .bind(&address.notify_url)
             .bind(i64::from(address.derivation_index))
             .bind(order.created_at)
+            .bind(address.dialect.as_str())
             .execute(&mut *db_tx)
             .await?;
             db_tx.commit().await?;
@@ -394,7 +400,8 @@ impl DepositStore for SqliteStore {
 
     async fn create_checkout(&self, checkout: &Checkout) -> Result<Checkout, StoreError> {
         sqlx::query(&format!(
-            "INSERT INTO checkouts ({CHECKOUT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO checkouts ({CHECKOUT_COLUMNS})
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (app_id, merchant_order_id) DO NOTHING"
         ))
         .bind(&checkout.key)
@@ -409,6 +416,15 @@ impl DepositStore for SqliteStore {
         .bind(checkout.created_at)
         .bind(checkout.expires_at)
         .bind(&checkout.order_id)
+        .bind(checkout.dialect.as_str())
+        .bind(&checkout.buyer_email)
+        .bind(&checkout.denominated_currency)
+        .bind(
+            checkout
+                .price_coin_id
+                .as_ref()
+                .map(|id| id.as_str().to_owned()),
+        )
         .execute(&self.pool)
         .await?;
         let row = sqlx::query(&format!(
@@ -465,7 +481,8 @@ impl DepositStore for SqliteStore {
 
     async fn order_payments(&self, order_id: &str) -> Result<Vec<OrderPayment>, StoreError> {
         let rows = sqlx::query(
-            "SELECT record_id, txid, paid_amount, service_fee, credited_at, block_time_ms
+            "SELECT record_id, txid, from_address, coin_id, paid_amount, service_fee, credited_at,
+                    block_time_ms
              FROM deposits WHERE order_id = ? ORDER BY credited_at, record_id",
         )
         .bind(order_id)

@@ -579,6 +579,8 @@ where
         order_id: None,
         notify_url: Some("https://shop.example/user".into()),
         derivation_index: 0,
+        // Made in v2: the dialect round-trips.
+        dialect: ccgate_store::WebhookDialect::V2,
     };
     assert_eq!(
         store.insert_permanent_address(&address, NOW).await.unwrap(),
@@ -674,6 +676,9 @@ where
         notify_url: None,
         custom_value: Some("cv".into()),
         remark: None,
+        // A v2 order: its dialect and buyer's e-mail round-trip.
+        dialect: ccgate_store::WebhookDialect::V2,
+        buyer_email: Some("buyer@shop.example".into()),
     };
     let order_address = DepositAddress {
         address: "0xorder".into(),
@@ -757,6 +762,11 @@ where
         created_at: NOW,
         expires_at: NOW + 600,
         order_id: None,
+        dialect: ccgate_store::WebhookDialect::V2,
+        buyer_email: None,
+        denominated_currency: "USDT".into(),
+        // Priced in a coin: its id round-trips.
+        price_coin_id: Some(usdt()),
     };
     assert_eq!(store.create_checkout(&checkout).await.unwrap(), checkout);
     let other_key = Checkout {
@@ -928,6 +938,8 @@ where
         vec![OrderPayment {
             record_id: "record-1".into(),
             txid: "0x01".into(),
+            from_address: "0xpayer".into(),
+            coin_id: usdt(),
             amount: Amount::from_base_units(1_000_000),
             service_fee: Amount::from_base_units(500),
             pay_time: NOW + 10,
@@ -1693,6 +1705,7 @@ async fn sweeps_are_insert_once_and_settle_once<
             order_id: None,
             notify_url: None,
             derivation_index: index,
+            dialect: ccgate_store::WebhookDialect::V1,
         };
         store.insert_permanent_address(&owned, NOW).await.unwrap();
     }
@@ -2301,6 +2314,8 @@ where
             notify_url: None,
             custom_value: None,
             remark: None,
+            dialect: ccgate_store::WebhookDialect::V1,
+            buyer_email: None,
         };
         let address = DepositAddress {
             chain: "ETH".into(),
@@ -2310,6 +2325,7 @@ where
             order_id: Some(order.order_id.clone()),
             notify_url: None,
             derivation_index: u32::try_from(i).unwrap(),
+            dialect: ccgate_store::WebhookDialect::V1,
         };
         store.create_order(&order, &address).await.unwrap();
 
@@ -3581,4 +3597,227 @@ async fn pg_racing_claims_never_share_a_webhook() {
     let distinct: BTreeSet<i64> = all.iter().copied().collect();
     assert_eq!(distinct.len(), all.len(), "a webhook was claimed twice");
     assert_eq!(distinct.len(), WEBHOOKS);
+}
+
+/// v2's deposit records: a merchant's own, newest first by record id, each
+/// filter, and the page after a cursor.
+async fn deposit_records_filter_and_page<S>(store: &S)
+where
+    S: Store + DepositStore + ccgate_store::DepositRecords,
+{
+    use ccgate_store::DepositRecordFilter;
+    let shop = new_merchant(store).await;
+    let other = new_merchant(store).await;
+    let order = Order {
+        order_id: "order-r".into(),
+        app_id: shop.clone(),
+        merchant_order_id: "shop-order".into(),
+        kind: "native".into(),
+        fingerprint: "fp".into(),
+        token_id: TokenId::new("usdt-eth"),
+        coin_id: usdt(),
+        chain: "ETH".into(),
+        pay_address: "0xorder-r".into(),
+        product_price: "1".into(),
+        product_name: String::new(),
+        denominated_currency: "USD".into(),
+        fiat_rate: "1".into(),
+        token_rate: "1".into(),
+        order_amount: Amount::from_base_units(1),
+        created_at: NOW,
+        expires_at: NOW + 600,
+        notify_url: None,
+        custom_value: None,
+        remark: None,
+        dialect: ccgate_store::WebhookDialect::V2,
+        buyer_email: None,
+    };
+    let order_address = DepositAddress {
+        chain: "ETH".into(),
+        address: order.pay_address.clone(),
+        app_id: shop.clone(),
+        user_id: None,
+        order_id: Some(order.order_id.clone()),
+        notify_url: None,
+        derivation_index: 9,
+        dialect: ccgate_store::WebhookDialect::V2,
+    };
+    store.create_order(&order, &order_address).await.unwrap();
+    // Two payments to the order seen before their confirmations; the first
+    // is credited below, the other is still confirming at the end.
+    for (txid, log_index, record_id, seen_ms) in [
+        ("0x1", 1, "record-1", NOW_MS),
+        ("0xlater", 0, "record-9", NOW_MS + 1),
+    ] {
+        let seen = SeenTransfer {
+            chain: "ETH".into(),
+            txid: txid.into(),
+            log_index,
+            record_id: record_id.into(),
+            app_id: shop.clone(),
+            order_id: Some("order-r".into()),
+            block_height: 1,
+            block_time_ms: NOW_MS,
+            seen_at_ms: seen_ms,
+            from_address: "0xfrom".into(),
+            to_address: "0xorder-r".into(),
+            memo: String::new(),
+            token_id: TokenId::new("usdt-eth"),
+            amount: Amount::from_base_units(7),
+        };
+        assert!(store.record_seen_transfer(&seen, None).await.unwrap());
+    }
+    let confirming = |payments: Vec<ccgate_store::ConfirmingOrderPayment>| {
+        payments
+            .into_iter()
+            .map(|payment| (payment.record_id, payment.amount.base_units()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        confirming(store.confirming_order_payments("order-r").await.unwrap()),
+        [("record-1".to_owned(), 7), ("record-9".to_owned(), 7)]
+    );
+    let deposits = [
+        (&shop, Some("alice"), None, "0xalice"),
+        (&shop, None, Some("order-r"), "0xorder-r"),
+        (&other, Some("alice"), None, "0xother"),
+        (&shop, Some("bob"), None, "0xbob"),
+    ];
+    for (i, (merchant, user, order_id, to)) in deposits.into_iter().enumerate() {
+        let n = i64::try_from(i).unwrap();
+        let record_id = format!("record-{i}");
+        let credit = DepositCredit {
+            deposit: NewDeposit {
+                record_id: record_id.clone(),
+                transfer: ChainTransfer {
+                    to_address: to.into(),
+                    log_index: u32::try_from(i).unwrap(),
+                    ..devnet_transfer(&format!("0x{i}"), 1)
+                },
+                app_id: merchant.clone(),
+                user_id: user.map(str::to_owned),
+                order_id: order_id.map(str::to_owned),
+                coin_id: usdt(),
+                service_fee: Amount::ZERO,
+                credit_amount: Amount::from_base_units(1),
+                credited_at: NOW + n,
+            },
+            entry: move_units(custody(), Account::MerchantAvailable(merchant.clone()), 1),
+            meta: meta("deposit"),
+            webhook: webhook(merchant, &record_id, "DirectDeposit"),
+        };
+        store.credit_deposits("ETH", None, &[credit]).await.unwrap();
+    }
+    let all = DepositRecordFilter {
+        app_id: shop.clone(),
+        record_id: None,
+        coin_id: None,
+        user_id: None,
+        merchant_order_id: None,
+        chain: None,
+        to_address: None,
+        since: None,
+        until: None,
+        before_record_id: None,
+        limit: 10,
+    };
+    let ids = |records: Vec<ccgate_store::DepositRecord>| {
+        records
+            .into_iter()
+            .map(|record| record.record_id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        confirming(store.confirming_order_payments("order-r").await.unwrap()),
+        [("record-9".to_owned(), 7)],
+        "a credited payment is confirming no more"
+    );
+    let records = store.deposit_records(&all).await.unwrap();
+    assert_eq!(records.len(), 3, "only the merchant's own");
+    assert_eq!(records[1].merchant_order_id.as_deref(), Some("shop-order"));
+    assert_eq!(
+        (
+            records[2].user_id.as_deref(),
+            records[2].to_address.as_str(),
+            records[2].from_address.as_str(),
+            records[2].log_index,
+            records[2].credited_at,
+        ),
+        (Some("alice"), "0xalice", "0xfrom", 0, NOW)
+    );
+    assert_eq!(ids(records), ["record-3", "record-1", "record-0"]);
+    for (filter, expected) in [
+        (
+            DepositRecordFilter {
+                limit: 2,
+                ..all.clone()
+            },
+            vec!["record-3", "record-1"],
+        ),
+        (
+            DepositRecordFilter {
+                before_record_id: Some("record-1".into()),
+                ..all.clone()
+            },
+            vec!["record-0"],
+        ),
+        (
+            DepositRecordFilter {
+                user_id: Some("alice".into()),
+                ..all.clone()
+            },
+            vec!["record-0"],
+        ),
+        (
+            DepositRecordFilter {
+                merchant_order_id: Some("shop-order".into()),
+                ..all.clone()
+            },
+            vec!["record-1"],
+        ),
+        (
+            DepositRecordFilter {
+                record_id: Some("record-2".into()),
+                ..all.clone()
+            },
+            vec![],
+        ),
+        (
+            DepositRecordFilter {
+                since: Some(NOW + 1),
+                to_address: Some("0xbob".into()),
+                ..all.clone()
+            },
+            vec!["record-3"],
+        ),
+        (
+            DepositRecordFilter {
+                until: Some(NOW + 1),
+                coin_id: Some(usdt()),
+                chain: Some("ETH".into()),
+                ..all.clone()
+            },
+            vec!["record-0"],
+        ),
+    ] {
+        assert_eq!(
+            ids(store.deposit_records(&filter).await.unwrap()),
+            expected,
+            "{filter:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn sqlite_deposit_records_filter_and_page() {
+    let dir = tempfile::tempdir().unwrap();
+    deposit_records_filter_and_page(&sqlite_store(&dir, &MasterKey::generate()).await).await;
+}
+
+#[tokio::test]
+async fn pg_deposit_records_filter_and_page() {
+    let Some(pg) = PgSchema::new().await else {
+        return;
+    };
+    deposit_records_filter_and_page(&pg.store(&MasterKey::generate()).await).await;
 }

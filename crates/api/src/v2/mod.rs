@@ -10,7 +10,9 @@
 
 pub mod code;
 pub mod coins;
+pub mod deposits;
 pub mod fees;
+pub mod orders;
 pub mod rescan;
 pub mod sign;
 pub mod webhooks;

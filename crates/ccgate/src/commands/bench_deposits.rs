@@ -53,7 +53,14 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<Vec<Figure>> {
     for user in 0..count {
         let address = state
             .addresses
-            .permanent_address(&merchant, &format!("user-{user}"), &chain, None, unix_now())
+            .permanent_address(
+                &merchant,
+                &format!("user-{user}"),
+                &chain,
+                None,
+                ccgate_store::WebhookDialect::V1,
+                unix_now(),
+            )
             .await?;
         addresses.push(address.address);
     }

@@ -92,7 +92,14 @@ pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<Vec<Figure>> {
     for user in 0..args.payments {
         let address = state
             .addresses
-            .permanent_address(&merchant, &format!("user-{user}"), &chain, None, unix_now())
+            .permanent_address(
+                &merchant,
+                &format!("user-{user}"),
+                &chain,
+                None,
+                ccgate_store::WebhookDialect::V1,
+                unix_now(),
+            )
             .await?
             .address;
         let txid = node
@@ -134,6 +141,7 @@ pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<Vec<Figure>> {
                     &format!("block-{user}"),
                     &chain,
                     None,
+                    ccgate_store::WebhookDialect::V1,
                     unix_now(),
                 )
                 .await?

@@ -240,6 +240,7 @@ async fn seed(
                 order_id: None,
                 notify_url: None,
                 derivation_index: u32::try_from(index).context("derivation index")?,
+                dialect: ccgate_store::WebhookDialect::V1,
             };
             sqlite.insert_permanent_address(&owned, unix_now()).await?;
             credits.push(deposit_credit(

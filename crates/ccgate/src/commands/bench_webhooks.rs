@@ -116,7 +116,14 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
             .await?;
         let address = state
             .addresses
-            .permanent_address(&merchant, "user", &chain, None, unix_now())
+            .permanent_address(
+                &merchant,
+                "user",
+                &chain,
+                None,
+                ccgate_store::WebhookDialect::V1,
+                unix_now(),
+            )
             .await?;
         addresses.push(address.address);
         merchants.push((merchant, secret));

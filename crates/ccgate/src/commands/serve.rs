@@ -98,6 +98,7 @@ pub async fn app_state<B: Backend>(
         addresses,
         orders,
         deposits: backend.clone(),
+        deposit_records: backend.clone(),
         outbox: backend,
         clock,
         config: Arc::new(config),

@@ -468,7 +468,7 @@ fn bill_info(gateway: &Gateway, merchant: &Merchant) -> Vec<Value> {
 /// The browser suite needs `npm ci` in `tests/browser` and Debian's Chromium;
 /// without either it fails naming the command that installs it (`cargo xtask
 /// test` installs the first and checks the second).
-fn browser_ready() -> PathBuf {
+pub(crate) fn browser_ready() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     assert!(
         dir.join("node_modules/playwright-core").is_dir(),

@@ -78,6 +78,33 @@ fn every_v2_example_request_is_answered_as_its_example_says() {
         )
         .json()["data"]["address"]
         .clone();
+    // A deposit to a permanent address, for the deposit record examples.
+    let reference = ok(
+        &gateway,
+        &merchant,
+        "getOrCreateAppDepositAddress",
+        r#"{"referenceId":"user-77","chain":"ETH"}"#,
+    );
+    let reference_address = reference["address"].as_str().unwrap();
+    gateway.cli_ok(&[
+        "devnet",
+        "pay",
+        "--to",
+        reference_address,
+        "--token-id",
+        "2728e271-9f5d-4c05-8aa7-4a87b1afcc95",
+        "--amount",
+        "1",
+    ]);
+    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
+    let deposit_record_id = crate::support::eventually(20, "the deposit credited", || {
+        let list = ok(&gateway, &merchant, "getAppDepositRecordList", "{}");
+        list["records"][0]["recordId"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or(list.to_string())
+    });
+    let deposit_record_id = Value::String(deposit_record_id);
     let doc: Value =
         serde_json::from_str(gateway.raw_request("GET", "/openapi.json", &[], b"").text()).unwrap();
     assert!(v2_shape(&json!({"a": 1}), &json!({"b": 1}), "").is_err());
@@ -114,6 +141,10 @@ fn every_v2_example_request_is_answered_as_its_example_says() {
         if endpoint == "rescanLostTransaction" {
             // Addresses are derived per installation: name one of this merchant's.
             request["toAddress"] = own_address.clone();
+        }
+        if endpoint == "getAppDepositRecord" {
+            // Record ids are made per deposit: ask about the one paid above.
+            request["recordId"] = deposit_record_id.clone();
         }
         let expected = &answers["success"]["value"];
         validate(&doc, schema, expected, path).unwrap();

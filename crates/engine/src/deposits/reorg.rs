@@ -336,8 +336,15 @@ impl DepositWatcher {
             return Ok(None);
         }
         Ok(Some(
-            self.webhook(chain, transfer, &assessed, record_id, "failed", now_unix_ms)
-                .await?,
+            self.webhook(
+                chain,
+                transfer,
+                &assessed,
+                record_id,
+                super::notice::PayStatus::Failed,
+                now_unix_ms,
+            )
+            .await?,
         ))
     }
 }

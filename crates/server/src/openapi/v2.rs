@@ -79,6 +79,29 @@ fn not_an_object() -> (&'static str, Value, V2Code, &'static str) {
     )
 }
 
+const ORDER_ADDRESS: &str = "0xd7AB584654ED2aF936f6a3B094CF9728DCfAC3A5";
+const DEPOSIT_RECORD_ID: &str = "202512061020351681607895159660417";
+
+/// A deposit record as `getAppDepositRecord` answers it.
+fn deposit_record() -> Value {
+    json!({
+        "recordId": DEPOSIT_RECORD_ID, "referenceId": "user-77", "orderId": "", "coinId": USDT,
+        "coinSymbol": "USDT", "chain": "ETH", "contract": "0xdAC17F958D2ee523a2206206994597C13D831ec7",
+        "coinUSDPrice": "1", "fromAddress": PAYEE_ADDRESS, "toAddress": ORDER_ADDRESS, "toMemo": "",
+        "amount": "1", "serviceFee": "0.0003", "txId": TXID, "txIndex": 0, "status": "Success",
+        "arrivedAt": 1_765_016_060, "isFlaggedAsRisky": false,
+    })
+}
+
+fn unknown_coin_on_eth() -> (&'static str, Value, V2Code, &'static str) {
+    (
+        "a coinId this gateway does not know",
+        json!({"orderId": "o-3002", "coinId": 424242, "chain": "ETH", "price": "10"}),
+        V2Code::InvalidCoin,
+        "coin \"424242\" is not a coin or token id this gateway knows",
+    )
+}
+
 /// A withdrawal record as `getAppWithdrawRecord` answers it.
 fn withdrawal_record() -> Value {
     json!({
@@ -216,6 +239,156 @@ pub fn endpoints() -> Vec<Endpoint> {
             request: json!({"coinId": USDT}),
             data: json!({"asset": {"coinId": USDT, "coinSymbol": "USDT", "available": "50"}}),
             error: unknown_coin(),
+        },
+        Endpoint {
+            name: "getOrCreateAppDepositAddress",
+            summary: "The permanent deposit address of one of the merchant's users on a chain (v1's payment/address/get)",
+            fields: vec![
+                ("referenceId", string(), true),
+                ("chain", string(), true),
+                ("notifyUrl", string(), false),
+            ],
+            request: json!({"referenceId": "user-77", "chain": "ETH"}),
+            data: json!({"address": ORDER_ADDRESS, "memo": ""}),
+            error: (
+                "a network label instead of a chain symbol",
+                json!({"referenceId": "user-77", "chain": "ERC20"}),
+                V2Code::InvalidChain,
+                "chain \"ERC20\" is not supported",
+            ),
+        },
+        Endpoint {
+            name: "getAppDepositRecord",
+            summary: "One deposit by its recordId",
+            fields: vec![("recordId", string(), true)],
+            request: json!({"recordId": DEPOSIT_RECORD_ID}),
+            data: json!({"record": deposit_record()}),
+            error: (
+                "a recordId no deposit has",
+                json!({"recordId": "20240101000000000000000000000000"}),
+                V2Code::NotFound,
+                "no deposit has the recordId \"20240101000000000000000000000000\"",
+            ),
+        },
+        Endpoint {
+            name: "getAppDepositRecordList",
+            summary: "Deposits, newest first, 20 a page by default (nextId for the next)",
+            fields: vec![
+                coin_id_filter(),
+                ("referenceId", string(), false),
+                ("orderId", string(), false),
+                ("chain", string(), false),
+                ("startAt", integer(), false),
+                ("endAt", integer(), false),
+                ("nextId", string(), false),
+                ("limit", integer(), false),
+            ],
+            request: json!({}),
+            data: json!({"records": [deposit_record()], "nextId": ""}),
+            error: not_a_coin_id(),
+        },
+        Endpoint {
+            name: "createAppOrderDepositAddress",
+            summary: "An order with its own address, priced in a fiat currency (fiatId) or in the coin",
+            fields: vec![
+                ("orderId", string(), true),
+                coin_id(),
+                ("chain", string(), true),
+                ("price", decimal(), true),
+                ("fiatId", integer(), false),
+                ("expiredAt", integer(), false),
+                ("buyerEmail", string(), false),
+                ("generateCheckoutURL", boolean(), false),
+                ("product", string(), false),
+                ("returnUrl", string(), false),
+                ("notifyUrl", string(), false),
+            ],
+            request: json!({"orderId": "o-3001", "coinId": USDT, "chain": "ETH", "price": "10"}),
+            data: json!({"address": ORDER_ADDRESS, "amount": "10", "memo": "", "checkoutUrl": "", "confirmsNeeded": 12}),
+            error: unknown_coin_on_eth(),
+        },
+        Endpoint {
+            name: "getAppOrderInfo",
+            summary: "An order (of either dialect, or a checkout) with its payments in the order's coin",
+            fields: vec![("orderId", string(), true)],
+            request: json!({"orderId": "o-3001"}),
+            data: json!({
+                "amountToPay": "10", "coinId": USDT, "coinSymbol": "USDT", "chain": "ETH",
+                "toAddress": ORDER_ADDRESS, "toMemo": "", "createAt": 1_765_016_000, "rate": "1",
+                "fiatId": 0, "fiatSymbol": "", "expiredAt": 1_765_102_400, "checkoutUrl": "",
+                "buyerEmail": "", "paidList": [],
+            }),
+            error: (
+                "an orderId no order has",
+                json!({"orderId": "no-such-order"}),
+                V2Code::NotFound,
+                "no order has the orderId \"no-such-order\"",
+            ),
+        },
+        Endpoint {
+            name: "createCheckoutUrl",
+            summary: "A hosted checkout where the payer picks coin and network (the WooCommerce plugin's call)",
+            fields: vec![
+                ("orderId", string(), true),
+                ("price", decimal(), true),
+                ("fiatSymbol", string(), false),
+                ("priceFiatId", integer(), false),
+                ("priceCoinId", integer(), false),
+                ("product", string(), false),
+                ("expiredAt", integer(), false),
+                ("buyerEmail", string(), false),
+                ("notifyUrl", string(), false),
+                ("returnUrl", string(), false),
+            ],
+            request: json!({"orderId": "wc_order_Ab12cD34eF56gH78iJ9k-3001", "price": "12.50", "fiatSymbol": "USD", "product": "Tea Order #3001"}),
+            data: json!({"checkoutUrl": "http://127.0.0.1:8080/pay/4x7QmZ2kP9aLw3Nd"}),
+            error: (
+                "a currency the gateway has no rate for",
+                json!({"orderId": "c-3002", "price": "12.50", "fiatSymbol": "XXX"}),
+                V2Code::InvalidArgument,
+                "the denominated currency \"XXX\" is not supported",
+            ),
+        },
+        Endpoint {
+            name: "createInvoiceUrl",
+            summary: "An invoice: a hosted page priced in a fiat currency (priceFiatId) or a coin (priceCoinId), paid in any coin",
+            fields: vec![
+                ("orderId", string(), true),
+                ("price", decimal(), true),
+                ("priceFiatId", integer(), false),
+                ("priceCoinId", integer(), false),
+                ("product", string(), false),
+                ("returnUrl", string(), false),
+                ("notifyUrl", string(), false),
+                ("expiredAt", integer(), false),
+                ("buyerEmail", string(), false),
+            ],
+            request: json!({"orderId": "inv-3001", "price": "9.2", "priceFiatId": 1033, "product": "Tea"}),
+            data: json!({"invoiceUrl": "http://127.0.0.1:8080/pay/9bR2mT5kQ1xLw7Pd"}),
+            error: (
+                "neither a fiat nor a coin to price it in",
+                json!({"orderId": "inv-3002", "price": "9.2"}),
+                V2Code::InvalidArgument,
+                "priceFiatId is required",
+            ),
+        },
+        Endpoint {
+            name: "getInvoiceOrderInfo",
+            summary: "An invoice with its payments, each valued in the invoice's currency",
+            fields: vec![("orderId", string(), true)],
+            request: json!({"orderId": "inv-3001"}),
+            data: json!({
+                "orderId": "inv-3001", "createAt": 1_765_016_000, "product": "Tea", "price": "9.2",
+                "priceCoinId": 0, "priceFiatId": 1033, "priceSymbol": "USD",
+                "invoiceUrl": "http://127.0.0.1:8080/pay/9bR2mT5kQ1xLw7Pd", "buyerEmail": "",
+                "expiredAt": 1_765_102_400, "totalPaidValue": "0", "paidList": [],
+            }),
+            error: (
+                "an orderId no invoice has",
+                json!({"orderId": "no-such-invoice"}),
+                V2Code::NotFound,
+                "no order has the orderId \"no-such-invoice\"",
+            ),
         },
         Endpoint {
             name: "getAggregationFeeRecord",

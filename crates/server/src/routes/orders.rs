@@ -7,8 +7,9 @@ use ccgate_api::orders::{
     BillCreateRequest, BillCreated, BillInfo, BillInfoRequest, OrderDetail, Refund, Trade,
 };
 use ccgate_api::request::Fields;
-use ccgate_engine::orders::{HOSTED, NativeOrderRequest, OrderState, OrderStatus};
+use ccgate_engine::orders::{HOSTED, NativeOrderRequest, OrderState, OrderStatus, Validity};
 use ccgate_ledger::Amount;
+use ccgate_store::WebhookDialect;
 
 use super::{success, token_for_network};
 use crate::AppState;
@@ -38,10 +39,13 @@ pub async fn bill_create(
                 product_price: request.product_price,
                 merchant_order_id: request.merchant_order_id,
                 denominated_currency: request.denominated_currency,
-                order_valid_period: request.order_valid_period,
+                validity: Validity::Period(request.order_valid_period),
                 notify_url: request.notify_url,
                 custom_value: request.custom_value,
                 remark: request.remark,
+                product_name: String::new(),
+                buyer_email: None,
+                dialect: WebhookDialect::V1,
             },
             now,
         )
@@ -80,7 +84,9 @@ pub async fn bill_info(
         .into_iter()
         .filter(|checkout| {
             !orders.iter().any(|order| {
-                order.kind == HOSTED && order.merchant_order_id == checkout.merchant_order_id
+                checkout.order_id.as_deref() == Some(order.order_id.as_str())
+                    || (order.kind == HOSTED
+                        && order.merchant_order_id == checkout.merchant_order_id)
             })
         })
         .collect();
@@ -185,7 +191,7 @@ pub async fn bill_info(
             order_detail: OrderDetail {
                 order_id: state.orders.hosted_order_id(checkout, now_ms).await?,
                 product_price: checkout.product_price.clone(),
-                denominated_currency: "USD".to_owned(),
+                denominated_currency: checkout.denominated_currency.clone(),
                 product_name: checkout.product_name.clone(),
                 merchant_order_id: checkout.merchant_order_id.clone(),
                 status: status.as_str().to_owned(),

@@ -9,6 +9,8 @@
 
 mod assets;
 mod coins;
+mod deposits;
+mod orders;
 mod rescan;
 mod webhooks;
 mod withdrawals;
@@ -51,6 +53,20 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("getCwalletUserId", post(coins::cwallet_user)),
         ("getAppCoinAssetList", post(assets::asset_list)),
         ("getAppCoinAsset", post(assets::asset)),
+        (
+            "getOrCreateAppDepositAddress",
+            post(deposits::deposit_address),
+        ),
+        ("getAppDepositRecord", post(deposits::deposit_record)),
+        (
+            "getAppDepositRecordList",
+            post(deposits::deposit_record_list),
+        ),
+        ("createAppOrderDepositAddress", post(orders::create_order)),
+        ("getAppOrderInfo", post(orders::order_info)),
+        ("createCheckoutUrl", post(orders::create_checkout)),
+        ("createInvoiceUrl", post(orders::create_invoice)),
+        ("getInvoiceOrderInfo", post(orders::invoice_info)),
         ("getAggregationFeeRecord", post(assets::aggregation_fees)),
         (
             "rescanLostTransaction",

@@ -121,8 +121,9 @@ impl DepositStore for PgStore {
             .ok_or_else(|| StoreError::Corrupt("a permanent address needs a user id".into()))?;
         let inserted = sqlx::query(
             "INSERT INTO deposit_addresses
-                 (chain, address, app_id, user_id, notify_url, derivation_index, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 (chain, address, app_id, user_id, notify_url, derivation_index, created_at,
+                  dialect)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (app_id, user_id, chain) WHERE user_id IS NOT NULL DO NOTHING",
         )
         .bind(&address.chain)
@@ -132,6 +133,7 @@ impl DepositStore for PgStore {
         .bind(&address.notify_url)
         .bind(i64::from(address.derivation_index))
         .bind(now_unix_secs)
+        .bind(address.dialect.as_str())
         .execute(&self.pool)
         .await?;
         if inserted.rows_affected() == 1 {
@@ -298,7 +300,7 @@ impl DepositStore for PgStore {
         let inserted = sqlx::query(&format!(
             "INSERT INTO orders ({ORDER_COLUMNS})
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                     $17, $18, $19, $20)
+                     $17, $18, $19, $20, $21, $22)
              ON CONFLICT DO NOTHING"
         ))
         .bind(&order.order_id)
@@ -321,13 +323,16 @@ impl DepositStore for PgStore {
         .bind(&order.notify_url)
         .bind(&order.custom_value)
         .bind(&order.remark)
+        .bind(order.dialect.as_str())
+        .bind(&order.buyer_email)
         .execute(&mut *db_tx)
         .await?;
         if inserted.rows_affected() == 1 {
             sqlx::query(
                 "INSERT INTO deposit_addresses
-                     (chain, address, app_id, order_id, notify_url, derivation_index, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                     (chain, address, app_id, order_id, notify_url, derivation_index, created_at,
+                      dialect)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(&address.chain)
             .bind(&address.address)
@@ -336,6 +341,7 @@ impl DepositStore for PgStore {
             .bind(&address.notify_url)
             .bind(i64::from(address.derivation_index))
             .bind(order.created_at)
+            .bind(address.dialect.as_str())
             .execute(&mut *db_tx)
             .await?;
             db_tx.commit().await?;
@@ -401,7 +407,7 @@ impl DepositStore for PgStore {
     async fn create_checkout(&self, checkout: &Checkout) -> Result<Checkout, StoreError> {
         sqlx::query(&format!(
             "INSERT INTO checkouts ({CHECKOUT_COLUMNS})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
              ON CONFLICT (app_id, merchant_order_id) DO NOTHING"
         ))
         .bind(&checkout.key)
@@ -416,6 +422,15 @@ impl DepositStore for PgStore {
         .bind(checkout.created_at)
         .bind(checkout.expires_at)
         .bind(&checkout.order_id)
+        .bind(checkout.dialect.as_str())
+        .bind(&checkout.buyer_email)
+        .bind(&checkout.denominated_currency)
+        .bind(
+            checkout
+                .price_coin_id
+                .as_ref()
+                .map(|id| id.as_str().to_owned()),
+        )
         .execute(&self.pool)
         .await?;
         let row = sqlx::query(&format!(
@@ -472,7 +487,8 @@ impl DepositStore for PgStore {
 
     async fn order_payments(&self, order_id: &str) -> Result<Vec<OrderPayment>, StoreError> {
         let rows = sqlx::query(
-            "SELECT record_id, txid, paid_amount, service_fee, credited_at, block_time_ms
+            "SELECT record_id, txid, from_address, coin_id, paid_amount, service_fee, credited_at,
+                    block_time_ms
              FROM deposits WHERE order_id = $1 ORDER BY credited_at, record_id",
         )
         .bind(order_id)

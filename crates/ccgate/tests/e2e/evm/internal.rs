@@ -673,6 +673,61 @@ fn evm_rescan_credits_a_missed_internal_payment_once() {
         .collect();
     assert_eq!(deposits.len(), 2, "{outbox}");
     assert_eq!(hooks_with(receiver, "missed", "success").len(), 1);
+
+    // The merchant asks itself, through v2's rescanLostTransaction: another
+    // missed payment is credited; asked again, it was already; another
+    // merchant's question about this address finds nothing of its own.
+    let address = order(
+        gateway,
+        merchant,
+        NATIVE_TOKEN,
+        "missed-2",
+        "0.1",
+        &receiver.url,
+    );
+    let paid = txid(&ganache.pay_through(forwarder, &[&address], ONE_TENTH));
+    ganache.mine(CONFIRMATIONS + 1);
+    let ask = |who: &Merchant, to: &str| -> Value {
+        let body = json!({"chain": "GANACHE", "toAddress": to, "txId": paid}).to_string();
+        gateway
+            .post_v2(who, "rescanLostTransaction", body.as_bytes())
+            .json()
+    };
+    // Until the gateway has seen the confirmations, the answer says so.
+    let first = eventually(20, "the rescan never saw the confirmations", || {
+        let answer = ask(merchant, &address.to_ascii_lowercase());
+        match answer["code"].as_u64() {
+            Some(11000)
+                if answer["msg"]
+                    .as_str()
+                    .is_some_and(|msg| msg.contains("confirmations")) =>
+            {
+                Err(answer.to_string())
+            }
+            _ => Ok(answer),
+        }
+    });
+    assert_eq!(first["code"], 10000, "{first}");
+    assert!(
+        first["data"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("1 payment(s) to this address credited now"),
+        "{first}"
+    );
+    wait_successful(gateway, merchant, "missed-2");
+    let again = ask(merchant, &address);
+    assert!(
+        again["data"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("credited before"),
+        "{again}"
+    );
+    // Another merchant's question about this address is refused before any
+    // node call: the address is not its own.
+    let stranger = gateway.create_merchant("stranger");
+    assert_eq!(ask(&stranger, &address)["code"], 17007);
     books_balance(gateway, config);
 }
 

@@ -15,9 +15,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
 use ccgate_api::orders::{ConciseUrlRequest, PaymentUrl};
 use ccgate_api::request::Fields;
-use ccgate_engine::orders::{HostedCheckoutRequest, OrderState, OrderStatus};
+use ccgate_engine::orders::{
+    HostedCheckoutRequest, HostedPricing, OrderState, OrderStatus, Validity,
+};
 use ccgate_ledger::{Amount, AssetStatus, Chain, Token, TokenId};
-use ccgate_store::{Checkout, MerchantStatus};
+use ccgate_store::{Checkout, MerchantStatus, WebhookDialect};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -41,23 +43,31 @@ pub async fn concise_url_get(
             &merchant.app_id,
             &HostedCheckoutRequest {
                 product_price: request.product_price,
+                pricing: HostedPricing::Fiat("USD".to_owned()),
                 merchant_order_id: request.merchant_order_id,
                 product_name: request.product_name,
-                order_valid_period: request.order_valid_period,
+                validity: Validity::Period(request.order_valid_period),
                 return_url: request.return_url,
                 notify_url: request.notify_url,
                 custom_value: request.custom_value,
+                buyer_email: None,
+                dialect: WebhookDialect::V1,
             },
             state.clock.now_unix_ms(),
         )
         .await?;
     success(&PaymentUrl {
-        payment_url: format!(
-            "{}/pay/{}",
-            state.config.public_url.trim_end_matches('/'),
-            checkout.key
-        ),
+        payment_url: page_url(&state, &checkout),
     })
+}
+
+/// Where the payer opens a checkout: `<public_url>/pay/<key>`.
+pub(crate) fn page_url(state: &AppState, checkout: &Checkout) -> String {
+    format!(
+        "{}/pay/{}",
+        state.config.public_url.trim_end_matches('/'),
+        checkout.key
+    )
 }
 
 /// The page loads only its own stylesheet and script, talks only to this
@@ -185,7 +195,15 @@ fn network_options<'a>(
 ) -> Vec<page::NetworkOption<'a>> {
     let registry = &state.registry;
     let mut options = Vec::new();
-    for coin in registry.coins().filter(|c| c.status == AssetStatus::Normal) {
+    // A checkout priced in a coin takes only that coin.
+    let takes = |coin: &ccgate_ledger::Coin| {
+        coin.status == AssetStatus::Normal
+            && checkout
+                .price_coin_id
+                .as_ref()
+                .is_none_or(|priced_in| *priced_in == coin.id)
+    };
+    for coin in registry.coins().filter(|coin| takes(coin)) {
         for token in coin
             .tokens
             .iter()
@@ -196,7 +214,7 @@ fn network_options<'a>(
             };
             let quote = state
                 .orders
-                .hosted_quote(coin, token, &checkout.product_price, now_ms)
+                .hosted_quote(coin, token, checkout, now_ms)
                 .ok()
                 .map(|amount| amount.to_decimal_string(coin.precision));
             options.push(page::NetworkOption {

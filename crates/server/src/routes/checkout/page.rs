@@ -145,10 +145,11 @@ pub fn message(title: &str, text: &str) -> String {
 
 fn header(checkout: &Checkout, merchant_name: &str) -> String {
     format!(
-        "<p class=\"merchant\" id=\"merchant\">Payment to {}</p><h1>{}</h1><p class=\"price\">{} USD</p>",
+        "<p class=\"merchant\" id=\"merchant\">Payment to {}</p><h1>{}</h1><p class=\"price\">{} {}</p>",
         escape(merchant_name),
         escape(&checkout.product_name),
-        escape(&checkout.product_price)
+        escape(&checkout.product_price),
+        escape(&checkout.denominated_currency)
     )
 }
 
@@ -552,6 +553,10 @@ mod tests {
             created_at: 0,
             expires_at: 600,
             order_id: Some("o-1".into()),
+            dialect: ccgate_store::WebhookDialect::V1,
+            buyer_email: None,
+            denominated_currency: "USD".into(),
+            price_coin_id: None,
         };
         let order = Order {
             order_id: "o-1".into(),
@@ -574,6 +579,8 @@ mod tests {
             notify_url: None,
             custom_value: None,
             remark: None,
+            dialect: ccgate_store::WebhookDialect::V1,
+            buyer_email: None,
         };
         let view = PaymentView {
             checkout: &checkout,

@@ -1,0 +1,183 @@
+//! Permanent deposit addresses and deposit records in v2 (spec §2.3.1,
+//! §2.3.3, §2.3.4, §2.3.6): v1's `payment/address/get` address
+//! (`referenceId` is v1's `user_id`), the deposits credited to any of the
+//! merchant's addresses, whichever dialect made them, and the operator's
+//! EVM rescan for a transaction the merchant says was missed.
+
+use axum::Extension;
+use axum::extract::State;
+use ccgate_api::v2::deposits::{
+    AppDepositRecord, DepositAddress, DepositAddressRequest, DepositRecordList,
+    DepositRecordListRequest, DepositRecordRequest, OneDepositRecord,
+};
+use ccgate_api::v2::fields;
+use ccgate_ledger::Chain;
+use ccgate_store::{DepositRecord, DepositRecordFilter, WebhookDialect};
+
+use super::V2Result;
+use super::coins::coin_by_number;
+use crate::AppState;
+use crate::auth::{Authenticated, RawBody};
+use crate::failure::Failure;
+use crate::routes::success;
+
+/// How far back a record list looks when `startAt` is not given (v2 spec §1.8).
+const DEFAULT_WINDOW_SECS: i64 = 90 * 86_400;
+
+/// A chain by its v2 symbol, as written or in capitals.
+fn chain_by_symbol<'a>(state: &'a AppState, symbol: &str) -> Result<&'a Chain, Failure> {
+    state
+        .registry
+        .chain(symbol)
+        .or_else(|| state.registry.chain(&symbol.to_ascii_uppercase()))
+        .ok_or_else(|| Failure::chain_not_supported(symbol))
+}
+
+/// `getOrCreateAppDepositAddress`: the same address on every call for one
+/// `referenceId` and chain; one made here is notified in v2.
+pub async fn deposit_address(
+    State(state): State<AppState>,
+    Extension(Authenticated(merchant)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    let request = DepositAddressRequest::from_fields(&fields(&body)?)?;
+    let chain = chain_by_symbol(&state, &request.chain)?;
+    let address = state
+        .addresses
+        .permanent_address(
+            &merchant.app_id,
+            &request.reference_id,
+            chain,
+            request.notify_url.as_deref(),
+            WebhookDialect::V2,
+            state.clock.now_unix_ms().div_euclid(1000),
+        )
+        .await?;
+    Ok(success(&DepositAddress {
+        address: address.address,
+        memo: String::new(),
+    })?)
+}
+
+/// A credited deposit in v2's words. `coinUSDPrice` is the price now:
+/// ccgate keeps no price at receipt (decisions §14).
+fn app_record(state: &AppState, record: &DepositRecord) -> Result<AppDepositRecord, Failure> {
+    let Some((coin, token)) = state.registry.token(&record.token_id) else {
+        return Err(Failure::Internal(format!(
+            "deposit {} is of token {}, no longer configured",
+            record.record_id, record.token_id
+        )));
+    };
+    let price = state
+        .prices
+        .coin_price(&coin.id, state.clock.now_unix_ms())
+        .map(|price| price.to_string())
+        .unwrap_or_default();
+    Ok(AppDepositRecord {
+        record_id: record.record_id.clone(),
+        reference_id: record.user_id.clone().unwrap_or_default(),
+        order_id: record.merchant_order_id.clone().unwrap_or_default(),
+        coin_id: coin.numeric_id,
+        coin_symbol: coin.symbol.clone(),
+        chain: record.chain.clone(),
+        contract: token.contract.clone(),
+        coin_usd_price: price,
+        from_address: record.from_address.clone(),
+        to_address: record.to_address.clone(),
+        to_memo: record.memo.clone(),
+        amount: record.amount.to_decimal_string(coin.precision),
+        service_fee: record.service_fee.to_decimal_string(coin.precision),
+        tx_id: record.txid.clone(),
+        tx_index: record.log_index,
+        // Only credited deposits are records.
+        status: "Success".to_owned(),
+        arrived_at: record.credited_at,
+        is_flagged_as_risky: false,
+    })
+}
+
+fn everything_of(merchant: &ccgate_ledger::MerchantId) -> DepositRecordFilter {
+    DepositRecordFilter {
+        app_id: merchant.clone(),
+        record_id: None,
+        coin_id: None,
+        user_id: None,
+        merchant_order_id: None,
+        chain: None,
+        to_address: None,
+        since: None,
+        until: None,
+        before_record_id: None,
+        limit: 1,
+    }
+}
+
+/// `getAppDepositRecord`: one of the merchant's deposits by its record id.
+pub async fn deposit_record(
+    State(state): State<AppState>,
+    Extension(Authenticated(merchant)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    let request = DepositRecordRequest::from_fields(&fields(&body)?)?;
+    let filter = DepositRecordFilter {
+        record_id: Some(request.record_id.clone()),
+        ..everything_of(&merchant.app_id)
+    };
+    let found = state.deposit_records.deposit_records(&filter).await?;
+    let record = found
+        .first()
+        .ok_or_else(|| Failure::record_id_unknown(&request.record_id))?;
+    Ok(success(&OneDepositRecord {
+        record: app_record(&state, record)?,
+    })?)
+}
+
+/// `getAppDepositRecordList`: newest first, a page at a time; `nextId` is
+/// the last record id of a page that has more after it.
+pub async fn deposit_record_list(
+    State(state): State<AppState>,
+    Extension(Authenticated(merchant)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    let request = DepositRecordListRequest::from_fields(&fields(&body)?)?;
+    let coin_id = match request.coin_id {
+        Some(number) => Some(coin_by_number(&state.registry, number)?.id.clone()),
+        None => None,
+    };
+    let chain = match &request.chain {
+        Some(symbol) => Some(chain_by_symbol(&state, symbol)?.code.to_string()),
+        None => None,
+    };
+    let now_secs = state.clock.now_unix_ms().div_euclid(1000);
+    let filter = DepositRecordFilter {
+        coin_id,
+        user_id: request.reference_id,
+        merchant_order_id: request.order_id,
+        chain,
+        to_address: request.to_address,
+        since: Some(
+            request
+                .start_at
+                .unwrap_or(now_secs.saturating_sub(DEFAULT_WINDOW_SECS)),
+        ),
+        // `endAt` is the last second included.
+        until: request.end_at.map(|end| end.saturating_add(1)),
+        before_record_id: request.next_id,
+        // One more than the page: whether another page follows.
+        limit: request.limit.saturating_add(1),
+        ..everything_of(&merchant.app_id)
+    };
+    let mut found = state.deposit_records.deposit_records(&filter).await?;
+    let page_len = usize::try_from(request.limit).unwrap_or(usize::MAX);
+    let more = found.len() > page_len;
+    found.truncate(page_len);
+    let next_id = match found.last() {
+        Some(last) if more => last.record_id.clone(),
+        _ => String::new(),
+    };
+    let records = found
+        .iter()
+        .map(|record| app_record(&state, record))
+        .collect::<Result<_, _>>()?;
+    Ok(success(&DepositRecordList { records, next_id })?)
+}

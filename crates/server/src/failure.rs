@@ -351,7 +351,7 @@ impl Failure {
     /// The answer in the dialect of the path asked for, for refusals made
     /// before a dialect's pipeline runs (rate limit, unknown path, method).
     pub(crate) fn into_response_for(self, path: &str) -> Response {
-        if path.starts_with(crate::v2::PATH_PREFIX) {
+        if path.starts_with(ccgate_api::v2::PATH_PREFIX) {
             self.into_v2_response()
         } else {
             self.into_response()

@@ -24,6 +24,9 @@ use crate::RequestError;
 use crate::request::Fields;
 pub use code::V2Code;
 
+/// Where the v2 endpoints live: `POST /ccpayment/v2/<name>`.
+pub const PATH_PREFIX: &str = "/ccpayment/v2/";
+
 #[derive(Serialize)]
 struct Failure<'a> {
     code: u32,

@@ -5,14 +5,10 @@
 //! (`crates/ccgate/tests/e2e/v2.rs`) sends every example request to the real
 //! binary and checks the answers, so the examples cannot drift.
 
-use ccgate_api::v2::V2Code;
-use ccgate_api::v2::sign;
+use ccgate_api::v2::{PATH_PREFIX, V2Code, sign};
 use serde_json::{Map, Value, json};
 
 use super::{RequestField, boolean, decimal, header, integer, list_of, string};
-
-/// Where the v2 paths live in the document.
-pub const PATH_PREFIX: &str = "/ccpayment/v2/";
 
 /// Fields whose value is a map keyed by data (a chain symbol, a coin id):
 /// their schema names the values' shape, not the keys.

@@ -32,8 +32,7 @@ use crate::AppState;
 use crate::auth::{Authenticated, RawBody, find_merchant, header_text, read_body, unix_now};
 use crate::failure::Failure;
 
-/// Where the v2 endpoints live.
-pub const PATH_PREFIX: &str = "/ccpayment/v2/";
+pub use ccgate_api::v2::PATH_PREFIX;
 
 /// Every v2 endpoint (the path after [`PATH_PREFIX`]) and its handler: the
 /// router is built from this table, and the metrics take their labels from it.

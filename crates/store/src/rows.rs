@@ -84,33 +84,24 @@ where
 
 /// Folds `(status, count)` rows of the outbox and `(delivered, count)` rows
 /// of its attempts into [`WebhookCounts`].
-pub(crate) fn webhook_counts(
-    rows: Vec<(String, i64)>,
-    attempts: Vec<(bool, i64)>,
-) -> Result<WebhookCounts, StoreError> {
-    let mut counts = WebhookCounts::default();
-    for (delivered, count) in attempts {
-        let count = to_u64(count, "webhook attempt count")?;
-        if delivered {
-            counts.attempts_delivered = count;
-        } else {
-            counts.attempts_failed = count;
-        }
-    }
-    for (status, count) in rows {
-        let count = to_u64(count, "webhook count")?;
-        match status.as_str() {
-            "pending" => counts.pending = count,
-            "delivered" => counts.delivered = count,
-            "failed" => counts.failed = count,
-            other => {
-                return Err(StoreError::Corrupt(format!(
-                    "webhook status {other:?} is not pending, delivered or failed"
-                )));
-            }
-        }
-    }
-    Ok(counts)
+/// One figure of those /metrics reads, kept as rows change (`metric_counts`
+/// on SQLite, summed `metric_deltas` on PostgreSQL); 0 until first counted.
+pub(crate) fn figure(figures: &[(String, i64)], name: &str) -> Result<u64, StoreError> {
+    figures
+        .iter()
+        .find(|(kept, _)| kept == name)
+        .map_or(Ok(0), |(_, value)| to_u64(*value, name))
+}
+
+/// The outbox's figures, from the kept ones.
+pub(crate) fn webhook_counts(figures: &[(String, i64)]) -> Result<WebhookCounts, StoreError> {
+    Ok(WebhookCounts {
+        pending: figure(figures, "webhooks.pending")?,
+        delivered: figure(figures, "webhooks.delivered")?,
+        failed: figure(figures, "webhooks.failed")?,
+        attempts_delivered: figure(figures, "attempts.delivered")?,
+        attempts_failed: figure(figures, "attempts.failed")?,
+    })
 }
 
 /// Refuses a refund (already among `refund_values`) that takes the refunds of

@@ -125,6 +125,21 @@ async fn copy_attached_snapshot(conn: &mut sqlx::SqliteConnection) -> Result<(),
         .execute(&mut *db_tx)
         .await?;
     }
+    // The metric triggers counted the rows deleted and restored on top of
+    // the figures the snapshot brought: count them again, once.
+    for recount in [
+        "DELETE FROM main.metric_counts",
+        "INSERT INTO main.metric_counts (name, value)
+         SELECT 'webhooks.' || status, COUNT(*) FROM main.webhook_outbox GROUP BY status",
+        "INSERT INTO main.metric_counts (name, value)
+         SELECT CASE WHEN outcome = 'delivered' THEN 'attempts.delivered'
+                     ELSE 'attempts.failed' END, COUNT(*)
+         FROM main.webhook_attempts GROUP BY outcome = 'delivered'",
+        "INSERT INTO main.metric_counts (name, value)
+         SELECT 'journal.entries', COUNT(*) FROM main.journal_entries",
+    ] {
+        sqlx::query(recount).execute(&mut *db_tx).await?;
+    }
     // The deposits' trigger counted each restored deposit once more.
     sqlx::query(
         "UPDATE main.deposit_addresses SET credits = (

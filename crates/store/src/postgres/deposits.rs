@@ -981,16 +981,7 @@ impl OutboxStore for PgStore {
     }
 
     async fn webhook_counts(&self) -> Result<WebhookCounts, StoreError> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT status, COUNT(*) FROM webhook_outbox GROUP BY status")
-                .fetch_all(&self.pool)
-                .await?;
-        let attempts: Vec<(bool, i64)> = sqlx::query_as(
-            "SELECT outcome = 'delivered', COUNT(*) FROM webhook_attempts GROUP BY outcome = 'delivered'",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        webhook_counts(rows, attempts)
+        webhook_counts(&self.metric_figures().await?)
     }
 
     async fn list_webhooks(

@@ -17,7 +17,7 @@ use sqlx::{Executor, Row};
 use crate::rows::{
     balance_from_row, balances_from_rows, blocks_to_mine, coin_balance_from_row,
     devnet_state_from_row, direction_word, journal_from_rows, merchant_summary_from_row,
-    seq_number, status_from_row, to_u64,
+    seq_number, status_from_row,
 };
 use crate::{
     CoinBalance, CwalletAccount, DevnetChainState, EntryMeta, MasterKey, MerchantCredentials,
@@ -37,7 +37,40 @@ pub struct PgStore {
     pub(crate) key: MasterKey,
 }
 
+/// The advisory lock one compaction of `metric_deltas` holds, so two
+/// instances never fold the same deltas.
+const METRIC_COMPACTION_LOCK: i64 = 0x6363_6761_7465_6d63;
+
 impl PgStore {
+    /// The figures /metrics reads: the deltas the statement triggers append
+    /// (migration 0018), summed. First the deltas so far are folded into one
+    /// row per figure, by one instance at a time; a delta committed while
+    /// that runs was not in its snapshot and is folded next time, so the sum
+    /// stays exact, and reading stays as cheap as the scrape interval's
+    /// deltas, whatever the history.
+    pub(crate) async fn metric_figures(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut db_tx = self.pool.begin().await?;
+        let ours: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(METRIC_COMPACTION_LOCK)
+            .fetch_one(&mut *db_tx)
+            .await?;
+        if ours {
+            sqlx::query(
+                "WITH folded AS (DELETE FROM metric_deltas RETURNING name, delta)
+                 INSERT INTO metric_deltas (name, delta)
+                 SELECT name, SUM(delta) FROM folded GROUP BY name",
+            )
+            .execute(&mut *db_tx)
+            .await?;
+        }
+        db_tx.commit().await?;
+        Ok(
+            sqlx::query_as("SELECT name, SUM(delta)::BIGINT FROM metric_deltas GROUP BY name")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     /// Why a merchant insert wrote nothing: its Appid or its name was taken.
     async fn merchant_not_created(&self, app_id: &MerchantId, name: &str) -> StoreError {
         let taken = sqlx::query("SELECT 1 FROM merchants WHERE app_id = $1")
@@ -535,10 +568,7 @@ impl Store for PgStore {
     }
 
     async fn journal_len(&self) -> Result<u64, StoreError> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM journal_entries")
-            .fetch_one(&self.pool)
-            .await?;
-        to_u64(count, "journal length")
+        crate::rows::figure(&self.metric_figures().await?, "journal.entries")
     }
 
     async fn journal(&self) -> Result<Vec<JournalEntry>, StoreError> {

@@ -142,7 +142,9 @@ impl V2Client {
                 Err(err) => return Err(err),
             }
         };
-        let envelope: Envelope<T> = match serde_json::from_slice(&answer.body) {
+        // `data` is read after the code: a refusal carries `"data":{}`, which
+        // is no answer type, and must come back as the refusal it is.
+        let envelope: Envelope<serde_json::Value> = match serde_json::from_slice(&answer.body) {
             Ok(envelope) => envelope,
             Err(_) if answer.status != 200 => {
                 return Err(ClientError::Status {
@@ -158,11 +160,12 @@ impl V2Client {
                 reason: envelope.reason,
             });
         }
-        envelope.data.ok_or(ClientError::Api {
+        let data = envelope.data.ok_or(ClientError::Api {
             code: envelope.code,
             msg: "the answer carries no data".to_owned(),
             reason: None,
-        })
+        })?;
+        Ok(serde_json::from_value(data)?)
     }
 
     /// `getCoinList`: every coin with its networks, keyed by chain.

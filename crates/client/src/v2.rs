@@ -32,8 +32,8 @@ use ccgate_api::v2::coins::{
     MainCoinList, OneAsset, OneCoin, Prices,
 };
 pub use ccgate_api::v2::coins::{FeeQuote, WithdrawFee};
-pub use ccgate_api::v2::deposits::{AppDepositRecord, DepositAddress, DepositRecordList};
 use ccgate_api::v2::deposits::OneDepositRecord;
+pub use ccgate_api::v2::deposits::{AppDepositRecord, DepositAddress, DepositRecordList};
 pub use ccgate_api::v2::orders::{
     CheckoutUrl, InvoiceInfo, InvoicePayInfo, InvoiceUrl, OrderDepositAddress, OrderInfo,
     OrderPayInfo,
@@ -288,7 +288,10 @@ impl V2Client {
 
     /// `createInvoiceUrl`: the same hosted checkout, answered as an invoice
     /// URL. Retried like [`V2Client::create_checkout_url`].
-    pub async fn create_invoice_url(&self, request: &InvoiceRequest) -> Result<String, ClientError> {
+    pub async fn create_invoice_url(
+        &self,
+        request: &InvoiceRequest,
+    ) -> Result<String, ClientError> {
         let answer: InvoiceUrl = self.call("createInvoiceUrl", request, true).await?;
         Ok(answer.invoice_url)
     }
@@ -697,7 +700,6 @@ pub struct WithdrawRecordQuery {
 }
 
 // serde's `skip_serializing_if` takes the field by reference.
-#[allow(clippy::trivially_copy_pass_by_ref)]
 fn is_false(flag: &bool) -> bool {
     !*flag
 }
@@ -758,7 +760,8 @@ mod tests {
 
     #[test]
     fn a_checkout_and_an_invoice_name_exactly_one_price_field() {
-        let mut checkout = CheckoutRequest::new("c-1", "9.20", CheckoutPrice::FiatSymbol("EUR".into()));
+        let mut checkout =
+            CheckoutRequest::new("c-1", "9.20", CheckoutPrice::FiatSymbol("EUR".into()));
         checkout.return_url = Some("https://shop.example/back?x=1".into());
         assert_eq!(
             wire(&checkout),

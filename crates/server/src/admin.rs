@@ -19,10 +19,10 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use ccgate_api::admin::{
-    AdvanceRequest, ClearRequest, Clock, Deleted, Dialect, FaultRequest, FaultsCleared, FaultsSet, Incident,
-    MineRequest, Mined, MovedTransfer, Paid, PayRequest, QueuedWebhook, RefundRequest, Refunded,
-    Refusal, Reorganised, RescanRequest, Rescanned, RescannedTransfer, Restored, Snapshot,
-    SnapshotList, SnapshotRequest, StreamLine, StreamQuery, TriggerInfo, TriggerList,
+    AdvanceRequest, ClearRequest, Clock, Deleted, Dialect, FaultRequest, FaultsCleared, FaultsSet,
+    Incident, MineRequest, Mined, MovedTransfer, Paid, PayRequest, QueuedWebhook, RefundRequest,
+    Refunded, Refusal, Reorganised, RescanRequest, Rescanned, RescannedTransfer, Restored,
+    Snapshot, SnapshotList, SnapshotRequest, StreamLine, StreamQuery, TriggerInfo, TriggerList,
     TriggerRequest, Triggered, WithdrawalDecision,
 };
 use ccgate_chain::ChainAdapter;

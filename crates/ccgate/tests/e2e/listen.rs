@@ -130,7 +130,10 @@ fn listen_forwards_a_v2_triggers_webhook_with_its_v2_headers_and_it_verifies() {
     let forwarded = local.wait_for_requests(1);
     let sent = receiver.received();
     assert_eq!(sent.len(), 1);
-    assert_eq!(forwarded[0].body, sent[0].body, "the same body, byte for byte");
+    assert_eq!(
+        forwarded[0].body, sent[0].body,
+        "the same body, byte for byte"
+    );
     for header in ["appid", "timestamp", "sign"] {
         assert_eq!(
             forwarded[0].header(header),

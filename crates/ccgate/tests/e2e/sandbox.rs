@@ -463,19 +463,36 @@ fn every_trigger_runs_in_v2_with_v2_objects_and_webhooks_or_says_why_not() {
         assert_eq!(trigger["no_v2_because"].is_string(), only_v1, "{trigger}");
     }
     let printed = gateway.cli_ok(&["trigger", "--list"]);
-    assert!(printed.contains("order.paid             v1,v2  "), "{printed}");
-    assert!(printed.contains("refund.succeeded       v1     "), "{printed}");
+    assert!(
+        printed.contains("order.paid             v1,v2  "),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("refund.succeeded       v1     "),
+        "{printed}"
+    );
 
     let paid = trigger_v2(&gateway, &merchant, "order.paid");
     let order = &paid["objects"]["order"];
     assert_eq!(order["status"], "Successful");
     assert_eq!(order["coinId"], 1280);
     assert_eq!(order["amountToPay"], "10");
-    assert!(order["orderId"].as_str().unwrap().starts_with("trigger-order-paid-"));
+    assert!(
+        order["orderId"]
+            .as_str()
+            .unwrap()
+            .starts_with("trigger-order-paid-")
+    );
     let record_id = order["paidList"][0]["recordId"].as_str().unwrap();
-    assert_eq!(delivered_v2_webhooks(&paid), [pair("ApiDeposit", "Success")]);
+    assert_eq!(
+        delivered_v2_webhooks(&paid),
+        [pair("ApiDeposit", "Success")]
+    );
     assert_eq!(paid["webhooks"][0]["record_id"], record_id);
-    assert_eq!(paid["webhooks"][0]["payload"]["msg"]["orderId"], order["orderId"]);
+    assert_eq!(
+        paid["webhooks"][0]["payload"]["msg"]["orderId"],
+        order["orderId"]
+    );
     // The webhook the merchant got is v2's, HMAC-signed.
     match verified_v2(&merchant, &receiver.wait_for_requests(1)[0]) {
         V2Webhook::ApiDeposit(msg) => {
@@ -498,16 +515,25 @@ fn every_trigger_runs_in_v2_with_v2_objects_and_webhooks_or_says_why_not() {
     let under = trigger_v2(&gateway, &merchant, "order.underpaid");
     assert_eq!(under["objects"]["order"]["status"], "Pending");
     assert_eq!(under["objects"]["order"]["paid"], "5");
-    assert_eq!(delivered_v2_webhooks(&under), [pair("ApiDeposit", "Success")]);
+    assert_eq!(
+        delivered_v2_webhooks(&under),
+        [pair("ApiDeposit", "Success")]
+    );
 
     let over = trigger_v2(&gateway, &merchant, "order.overpaid");
     assert_eq!(over["objects"]["order"]["status"], "Successful");
     assert_eq!(over["objects"]["order"]["paid"], "15");
-    assert_eq!(delivered_v2_webhooks(&over), [pair("ApiDeposit", "Success")]);
+    assert_eq!(
+        delivered_v2_webhooks(&over),
+        [pair("ApiDeposit", "Success")]
+    );
 
     let late = trigger_v2(&gateway, &merchant, "order.paid_late");
     assert_eq!(late["objects"]["order"]["status"], "Expired");
-    assert_eq!(delivered_v2_webhooks(&late), [pair("ApiDeposit", "Success")]);
+    assert_eq!(
+        delivered_v2_webhooks(&late),
+        [pair("ApiDeposit", "Success")]
+    );
 
     let expired = trigger_v2(&gateway, &merchant, "order.expired");
     assert_eq!(expired["objects"]["order"]["status"], "Expired");
@@ -516,35 +542,58 @@ fn every_trigger_runs_in_v2_with_v2_objects_and_webhooks_or_says_why_not() {
     let direct = trigger_v2(&gateway, &merchant, "deposit.direct");
     let deposit = &direct["objects"]["deposit"];
     assert_eq!(deposit["referenceId"], "trigger-user-v2");
-    assert_eq!(delivered_v2_webhooks(&direct), [pair("DirectDeposit", "Success")]);
-    assert_eq!(direct["webhooks"][0]["payload"]["msg"]["recordId"], deposit["recordId"]);
+    assert_eq!(
+        delivered_v2_webhooks(&direct),
+        [pair("DirectDeposit", "Success")]
+    );
+    assert_eq!(
+        direct["webhooks"][0]["payload"]["msg"]["recordId"],
+        deposit["recordId"]
+    );
 
     let sent = trigger_v2(&gateway, &merchant, "withdrawal.succeeded");
     let withdrawal = &sent["objects"]["withdrawal"];
     assert_eq!(withdrawal["status"], "Success");
     assert_eq!(
         delivered_v2_webhooks(&sent),
-        [pair("DirectDeposit", "Success"), pair("ApiWithdrawal", "Success")]
+        [
+            pair("DirectDeposit", "Success"),
+            pair("ApiWithdrawal", "Success")
+        ]
     );
-    assert_eq!(sent["webhooks"][1]["payload"]["msg"]["recordId"], withdrawal["recordId"]);
-    assert_eq!(sent["webhooks"][1]["payload"]["msg"]["orderId"], withdrawal["orderId"]);
+    assert_eq!(
+        sent["webhooks"][1]["payload"]["msg"]["recordId"],
+        withdrawal["recordId"]
+    );
+    assert_eq!(
+        sent["webhooks"][1]["payload"]["msg"]["orderId"],
+        withdrawal["orderId"]
+    );
 
     let failed = trigger_v2(&gateway, &merchant, "withdrawal.failed");
     assert_eq!(failed["objects"]["withdrawal"]["status"], "Failed");
     assert_eq!(
         delivered_v2_webhooks(&failed),
-        [pair("DirectDeposit", "Success"), pair("ApiWithdrawal", "Failed")]
+        [
+            pair("DirectDeposit", "Success"),
+            pair("ApiWithdrawal", "Failed")
+        ]
     );
 
     // Every webhook that went out is v2's and verifies.
     let received = receiver.received();
-    let reported: usize = [&paid, &under, &over, &late, &expired, &direct, &sent, &failed]
-        .iter()
-        .map(|r| r["webhooks"].as_array().unwrap().len())
-        .sum();
+    let reported: usize = [
+        &paid, &under, &over, &late, &expired, &direct, &sent, &failed,
+    ]
+    .iter()
+    .map(|r| r["webhooks"].as_array().unwrap().len())
+    .sum();
     assert_eq!(received.len(), reported);
     for request in &received {
-        assert!(!matches!(verified_v2(&merchant, request), V2Webhook::Other { .. }));
+        assert!(!matches!(
+            verified_v2(&merchant, request),
+            V2Webhook::Other { .. }
+        ));
     }
 
     // What has no v2 form says so, and does nothing.
@@ -558,11 +607,16 @@ fn every_trigger_runs_in_v2_with_v2_objects_and_webhooks_or_says_why_not() {
     ]);
     assert!(!refund.status.success());
     let said = String::from_utf8_lossy(&refund.stderr);
-    assert!(said.contains("runs in v1 only") && said.contains("Refund"), "{said}");
+    assert!(
+        said.contains("runs in v1 only") && said.contains("Refund"),
+        "{said}"
+    );
 
     // A v1 order named in a v2 run is refused, not silently notified in v1.
     let v1_paid = trigger(&gateway, &merchant, "order.paid");
-    let v1_order = v1_paid["objects"]["order"]["merchant_order_id"].as_str().unwrap();
+    let v1_order = v1_paid["objects"]["order"]["merchant_order_id"]
+        .as_str()
+        .unwrap();
     let mixed = gateway.cli(&[
         "trigger",
         "order.paid",

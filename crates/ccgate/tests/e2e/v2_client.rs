@@ -84,7 +84,10 @@ fn orders_checkouts_and_invoices_through_the_typed_client() {
         assert_eq!(info.to_address, order.address);
         assert_eq!(info.paid_list.len(), 1);
         let payment = &info.paid_list[0];
-        assert_eq!((payment.amount.as_str(), payment.status.as_str()), ("10", "Success"));
+        assert_eq!(
+            (payment.amount.as_str(), payment.status.as_str()),
+            ("10", "Success")
+        );
         match verified_v2(&merchant, &receiver.wait_for_requests(1)[0]) {
             V2Webhook::ApiDeposit(msg) => {
                 assert_eq!(msg.order_id, "v2c-order-1");
@@ -95,8 +98,11 @@ fn orders_checkouts_and_invoices_through_the_typed_client() {
         }
         assert_eq!(api_code(client.order_info("v2c-nobody").await), 11003);
 
-        let mut checkout =
-            CheckoutRequest::new("v2c-checkout-1", "9.20", CheckoutPrice::FiatSymbol("usd".into()));
+        let mut checkout = CheckoutRequest::new(
+            "v2c-checkout-1",
+            "9.20",
+            CheckoutPrice::FiatSymbol("usd".into()),
+        );
         checkout.product = Some("Two books".into());
         checkout.return_url = Some("https://shop.example/back?order=1".into());
         let page = client.create_checkout_url(&checkout).await.unwrap();
@@ -104,7 +110,10 @@ fn orders_checkouts_and_invoices_through_the_typed_client() {
         assert_eq!(client.create_checkout_url(&checkout).await.unwrap(), page);
         let unchosen = client.order_info("v2c-checkout-1").await.unwrap();
         assert_eq!(
-            (unchosen.amount_to_pay.as_str(), unchosen.fiat_symbol.as_str()),
+            (
+                unchosen.amount_to_pay.as_str(),
+                unchosen.fiat_symbol.as_str()
+            ),
             ("9.2", "USD")
         );
         assert!(unchosen.paid_list.is_empty());
@@ -115,7 +124,12 @@ fn orders_checkouts_and_invoices_through_the_typed_client() {
         let due = client.invoice_info("v2c-invoice-1").await.unwrap();
         assert_eq!(due.invoice_url, invoice_url);
         assert_eq!(
-            (due.price.as_str(), due.price_symbol.as_str(), due.price_fiat_id, due.price_coin_id),
+            (
+                due.price.as_str(),
+                due.price_symbol.as_str(),
+                due.price_fiat_id,
+                due.price_coin_id
+            ),
             ("12", "USD", USD, 0)
         );
         assert!(due.paid_list.is_empty());
@@ -150,7 +164,11 @@ fn permanent_addresses_and_deposit_records_through_the_typed_client() {
         let record = client.deposit_record(&record_id).await.unwrap();
         assert_eq!(record.tx_id, paid["txid"].as_str().unwrap());
         assert_eq!(
-            (record.amount.as_str(), record.reference_id.as_str(), record.status.as_str()),
+            (
+                record.amount.as_str(),
+                record.reference_id.as_str(),
+                record.status.as_str()
+            ),
             ("25", "v2c-user", "Success")
         );
         assert_eq!(record.to_address, address.address);
@@ -197,7 +215,10 @@ fn fees_and_withdrawals_through_the_typed_client() {
         assert_eq!(receiver.wait_for_requests(1).len(), 1);
 
         let quote = client.withdraw_fee(USDT, "ETH").await.unwrap();
-        assert_eq!((quote.fee.coin_id, quote.fee.coin_symbol.as_str()), (USDT, "USDT"));
+        assert_eq!(
+            (quote.fee.coin_id, quote.fee.coin_symbol.as_str()),
+            (USDT, "USDT")
+        );
         assert_eq!(quote.network_fee_inquiry_id.len(), 33);
         let request = NetworkWithdrawal {
             order_id: "v2c-w-1".into(),
@@ -209,18 +230,28 @@ fn fees_and_withdrawals_through_the_typed_client() {
             ..NetworkWithdrawal::default()
         };
         let record_id = client.withdraw_to_network(&request).await.unwrap();
-        assert_eq!(client.withdraw_to_network(&request).await.unwrap(), record_id);
+        assert_eq!(
+            client.withdraw_to_network(&request).await.unwrap(),
+            record_id
+        );
         confirm(&gateway);
         match verified_v2(&merchant, &receiver.wait_for_requests(2)[1]) {
             V2Webhook::ApiWithdrawal(msg) => {
                 assert_eq!(msg.record_id, record_id);
-                assert_eq!((msg.order_id.as_str(), msg.status.as_str()), ("v2c-w-1", "Success"));
+                assert_eq!(
+                    (msg.order_id.as_str(), msg.status.as_str()),
+                    ("v2c-w-1", "Success")
+                );
             }
             other => panic!("{other:?}"),
         }
         let record = client.withdraw_record(&record_id).await.unwrap();
         assert_eq!(
-            (record.status.as_str(), record.withdraw_type.as_str(), record.amount.as_str()),
+            (
+                record.status.as_str(),
+                record.withdraw_type.as_str(),
+                record.amount.as_str()
+            ),
             ("Success", "Network", "5")
         );
         assert_eq!(record.fee, quote.fee);
@@ -240,7 +271,10 @@ fn fees_and_withdrawals_through_the_typed_client() {
         let cwallet_record_id = client.withdraw_to_cwallet(&to_cwallet).await.unwrap();
         let cwallet_record = client.withdraw_record(&cwallet_record_id).await.unwrap();
         assert_eq!(
-            (cwallet_record.status.as_str(), cwallet_record.cwallet_user.as_str()),
+            (
+                cwallet_record.status.as_str(),
+                cwallet_record.cwallet_user.as_str()
+            ),
             ("Success", c_id.as_str())
         );
 

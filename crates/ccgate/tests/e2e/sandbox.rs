@@ -631,6 +631,36 @@ fn every_trigger_runs_in_v2_with_v2_objects_and_webhooks_or_says_why_not() {
     assert!(String::from_utf8_lossy(&mixed.stderr).contains("made through v1"));
     assert_eq!(receiver.received().len(), reported + 1);
 
+    // Through the admin API: `dialect` is v1 when absent, and only v1 or v2.
+    let v1_by_default = gateway.admin_post(
+        "/admin/sandbox/trigger",
+        &format!(
+            r#"{{"name":"deposit.direct","app_id":"{}"}}"#,
+            merchant.app_id
+        ),
+    );
+    assert_eq!(v1_by_default.status, 200, "{}", v1_by_default.text());
+    assert_eq!(
+        v1_by_default.json()["webhooks"][0]["payload"]["pay_status"],
+        "success"
+    );
+    let v2_by_api = gateway.admin_post(
+        "/admin/sandbox/trigger",
+        &format!(
+            r#"{{"name":"order.expired","app_id":"{}","dialect":"v2"}}"#,
+            merchant.app_id
+        ),
+    );
+    assert!(v2_by_api.json()["objects"]["order"]["orderId"].is_string());
+    let unknown_dialect = gateway.admin_post(
+        "/admin/sandbox/trigger",
+        &format!(
+            r#"{{"name":"order.paid","app_id":"{}","dialect":"v3"}}"#,
+            merchant.app_id
+        ),
+    );
+    assert!(unknown_dialect.status >= 400, "{}", unknown_dialect.text());
+
     // The printed summary names the v2 objects and webhooks.
     let printed = gateway.cli_ok(&[
         "trigger",

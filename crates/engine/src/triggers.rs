@@ -42,7 +42,7 @@ impl Trigger {
 pub const TRIGGERS: [Trigger; 9] = [
     Trigger {
         name: "order.paid",
-        description: "a native order (bill/create) paid in full and confirmed: API Deposit webhook, order Successful",
+        description: "an order (v1 bill/create, v2 createAppOrderDepositAddress) paid in full and confirmed: API Deposit / ApiDeposit webhook, order Successful",
         no_v2_because: None,
     },
     Trigger {
@@ -67,17 +67,17 @@ pub const TRIGGERS: [Trigger; 9] = [
     },
     Trigger {
         name: "deposit.direct",
-        description: "a deposit to the merchant's permanent address for user `trigger-user`, confirmed: Direct Deposit webhook",
+        description: "a deposit to the merchant's permanent address for user `trigger-user` (v2: `trigger-user-v2`), confirmed: Direct Deposit / DirectDeposit webhook",
         no_v2_because: None,
     },
     Trigger {
         name: "withdrawal.succeeded",
-        description: "a deposit to fund it, then a withdrawal sent and confirmed: API Withdrawal webhook `success`",
+        description: "a deposit to fund it, then a withdrawal sent and confirmed: API Withdrawal webhook `success` (v2: ApiWithdrawal `Success`)",
         no_v2_because: None,
     },
     Trigger {
         name: "withdrawal.failed",
-        description: "a deposit to fund it, then a withdrawal whose send the devnet refuses: voided, webhook `failed`",
+        description: "a deposit to fund it, then a withdrawal whose send the devnet refuses: voided, webhook `failed` (v2: `Failed`)",
         no_v2_because: None,
     },
     Trigger {

@@ -149,6 +149,21 @@ pub struct TriggerList {
 pub struct TriggerInfo {
     pub name: String,
     pub description: String,
+    /// The dialects it runs in.
+    pub dialects: Vec<Dialect>,
+    /// Why it does not run in v2, when it does not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_v2_because: Option<String>,
+}
+
+/// The merchant API a trigger makes its objects through, and so the dialect
+/// of the webhooks they cause.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dialect {
+    #[default]
+    V1,
+    V2,
 }
 
 /// `POST /admin/sandbox/trigger`: a scenario run on a merchant's objects.
@@ -161,6 +176,9 @@ pub struct TriggerRequest {
     pub merchant_order_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_id: Option<String>,
+    /// v1 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dialect: Option<Dialect>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -121,6 +121,11 @@ struct TriggerArgs {
     /// Pay in this token (default: USDT on ETH).
     #[arg(long)]
     token_id: Option<String>,
+    /// Make the objects as this API would (v2: createAppOrderDepositAddress,
+    /// getOrCreateAppDepositAddress, applyAppWithdrawToNetwork), so their
+    /// webhooks are in its dialect. `--list` says which triggers run in v2.
+    #[arg(long, value_enum, default_value_t = commands::Dialect::V1)]
+    dialect: commands::Dialect,
     #[arg(long, env = "CCGATE_ADMIN_URL")]
     admin_url: Option<String>,
     #[arg(long)]
@@ -923,6 +928,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         app_id,
                         merchant_order_id: args.merchant_order_id,
                         token_id: args.token_id,
+                        dialect: args.dialect,
                     };
                     commands::sandbox::trigger(&api, &request, args.json).await?;
                 }

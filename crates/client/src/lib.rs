@@ -44,7 +44,7 @@
 mod calls;
 #[cfg(feature = "axum")]
 mod extract;
-mod v2;
+pub mod v2;
 mod webhook;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -1,12 +1,46 @@
 //! A client for the CCPayment v2 merchant API (`/ccpayment/v2/<name>`): every
 //! request signed with HMAC-SHA256 over `Appid + Timestamp + body`, answers
 //! read from v2's envelope. v2 answers are not signed, so none is checked.
+//!
+//! Each endpoint a merchant's code calls has a typed method: its request is a
+//! small struct here (camelCase on the wire, an optional field left out when
+//! `None`), its answer the gateway's own wire type, re-exported here. Money is
+//! decimal text both ways, never a float.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), ccgate_client::ClientError> {
+//! use ccgate_client::v2::{OrderRequest, V2Client};
+//!
+//! let client = V2Client::new("http://127.0.0.1:8080", "202302010636261620672405236006912", "c4600b8125b7ed23b5b7b8ee4acb42f4")?;
+//! let order = client
+//!     .create_order(&OrderRequest {
+//!         order_id: "order-1".into(),
+//!         coin_id: 1280,
+//!         chain: "ETH".into(),
+//!         price: "10".into(),
+//!         ..OrderRequest::default()
+//!     })
+//!     .await?;
+//! println!("pay {} USDT to {}", order.amount, order.address);
+//! let paid = client.order_info("order-1").await?;
+//! println!("{} payment(s)", paid.paid_list.len());
+//! # Ok(()) }
+//! ```
 
 use ccgate_api::v2::coins::{
     AddressValidity, AllChainList, AssetList, ChainList, CoinList, CwalletUser, FiatList,
     MainCoinList, OneAsset, OneCoin, Prices,
 };
+pub use ccgate_api::v2::coins::{FeeQuote, WithdrawFee};
+use ccgate_api::v2::deposits::OneDepositRecord;
+pub use ccgate_api::v2::deposits::{AppDepositRecord, DepositAddress, DepositRecordList};
+pub use ccgate_api::v2::orders::{
+    CheckoutUrl, InvoiceInfo, InvoicePayInfo, InvoiceUrl, OrderDepositAddress, OrderInfo,
+    OrderPayInfo,
+};
 use ccgate_api::v2::webhooks::Resent;
+pub use ccgate_api::v2::withdrawals::{AppWithdrawRecord, RecordList as WithdrawRecordList};
+use ccgate_api::v2::withdrawals::{OneRecord, WithdrawAccepted};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -108,7 +142,9 @@ impl V2Client {
                 Err(err) => return Err(err),
             }
         };
-        let envelope: Envelope<T> = match serde_json::from_slice(&answer.body) {
+        // `data` is read after the code: a refusal carries `"data":{}`, which
+        // is no answer type, and must come back as the refusal it is.
+        let envelope: Envelope<serde_json::Value> = match serde_json::from_slice(&answer.body) {
             Ok(envelope) => envelope,
             Err(_) if answer.status != 200 => {
                 return Err(ClientError::Status {
@@ -124,11 +160,12 @@ impl V2Client {
                 reason: envelope.reason,
             });
         }
-        envelope.data.ok_or(ClientError::Api {
+        let data = envelope.data.ok_or(ClientError::Api {
             code: envelope.code,
             msg: "the answer carries no data".to_owned(),
             reason: None,
-        })
+        })?;
+        Ok(serde_json::from_value(data)?)
     }
 
     /// `getCoinList`: every coin with its networks, keyed by chain.
@@ -217,5 +254,528 @@ impl V2Client {
         let body = json!({ "startTimestamp": start_unix_secs, "webhookResult": result });
         let answer: Resent = self.call("webhook/resend", &body, false).await?;
         Ok(answer.resend_count)
+    }
+
+    /// `createAppOrderDepositAddress`: an order in one coin on one chain, its
+    /// address and amount. Retried after a connection failure: the same
+    /// `orderId` and parameters answer the same order.
+    pub async fn create_order(
+        &self,
+        request: &OrderRequest,
+    ) -> Result<OrderDepositAddress, ClientError> {
+        self.call("createAppOrderDepositAddress", request, true)
+            .await
+    }
+
+    /// `getAppOrderInfo`: an order (of either dialect, or a checkout) by the
+    /// merchant's order id, with its payments; the status is the caller's to
+    /// derive from `paid_list` against `amount_to_pay` and `expired_at`.
+    pub async fn order_info(&self, order_id: &str) -> Result<OrderInfo, ClientError> {
+        self.call("getAppOrderInfo", &OrderIdOnly { order_id }, true)
+            .await
+    }
+
+    /// `createCheckoutUrl`: a hosted page where the payer picks the network;
+    /// answers its URL. Retried: the same `orderId` and parameters answer the
+    /// same checkout.
+    pub async fn create_checkout_url(
+        &self,
+        request: &CheckoutRequest,
+    ) -> Result<String, ClientError> {
+        let answer: CheckoutUrl = self.call("createCheckoutUrl", request, true).await?;
+        Ok(answer.checkout_url)
+    }
+
+    /// `createInvoiceUrl`: the same hosted checkout, answered as an invoice
+    /// URL. Retried like [`V2Client::create_checkout_url`].
+    pub async fn create_invoice_url(
+        &self,
+        request: &InvoiceRequest,
+    ) -> Result<String, ClientError> {
+        let answer: InvoiceUrl = self.call("createInvoiceUrl", request, true).await?;
+        Ok(answer.invoice_url)
+    }
+
+    /// `getInvoiceOrderInfo`: a checkout in its own currency, each payment
+    /// valued at its locked rate.
+    pub async fn invoice_info(&self, order_id: &str) -> Result<InvoiceInfo, ClientError> {
+        self.call("getInvoiceOrderInfo", &OrderIdOnly { order_id }, true)
+            .await
+    }
+
+    /// `getOrCreateAppDepositAddress`: the user's permanent address on the
+    /// chain, the same on every call (so retried).
+    pub async fn deposit_address(
+        &self,
+        request: &DepositAddressRequest,
+    ) -> Result<DepositAddress, ClientError> {
+        self.call("getOrCreateAppDepositAddress", request, true)
+            .await
+    }
+
+    /// `getAppDepositRecord`: one credited deposit by its record id (the
+    /// `recordId` of an `ApiDeposit` or `DirectDeposit` webhook).
+    pub async fn deposit_record(&self, record_id: &str) -> Result<AppDepositRecord, ClientError> {
+        let answer: OneDepositRecord = self
+            .call("getAppDepositRecord", &RecordIdOnly { record_id }, true)
+            .await?;
+        Ok(answer.record)
+    }
+
+    /// `getAppDepositRecordList`: credited deposits, newest first; pass the
+    /// answer's `next_id` as the next query's to page on (`""`: last page).
+    pub async fn deposit_records(
+        &self,
+        query: &DepositRecordQuery,
+    ) -> Result<DepositRecordList, ClientError> {
+        self.call("getAppDepositRecordList", query, true).await
+    }
+
+    /// `getWithdrawFee`: the network fee now, with a quote id that a network
+    /// withdrawal may pass within ten minutes to be charged exactly that fee.
+    pub async fn withdraw_fee(&self, coin_id: u64, chain: &str) -> Result<FeeQuote, ClientError> {
+        self.call("getWithdrawFee", &CoinOnChain { coin_id, chain }, true)
+            .await
+    }
+
+    /// `applyAppWithdrawToNetwork`: answers the withdrawal's record id.
+    /// Retried: the same `orderId` and parameters answer the same withdrawal
+    /// and debit nothing more.
+    pub async fn withdraw_to_network(
+        &self,
+        request: &NetworkWithdrawal,
+    ) -> Result<String, ClientError> {
+        let answer: WithdrawAccepted = self
+            .call("applyAppWithdrawToNetwork", request, true)
+            .await?;
+        Ok(answer.record_id)
+    }
+
+    /// `applyAppWithdrawToCwallet`: instant, no webhook; answers the record
+    /// id. Retried like [`V2Client::withdraw_to_network`].
+    pub async fn withdraw_to_cwallet(
+        &self,
+        request: &CwalletWithdrawal,
+    ) -> Result<String, ClientError> {
+        let answer: WithdrawAccepted = self
+            .call("applyAppWithdrawToCwallet", request, true)
+            .await?;
+        Ok(answer.record_id)
+    }
+
+    /// `getAppWithdrawRecord` by record id (an `ApiWithdrawal` webhook's
+    /// `recordId`, or what a withdrawal call answered).
+    pub async fn withdraw_record(&self, record_id: &str) -> Result<AppWithdrawRecord, ClientError> {
+        let answer: OneRecord = self
+            .call("getAppWithdrawRecord", &RecordIdOnly { record_id }, true)
+            .await?;
+        Ok(answer.record)
+    }
+
+    /// `getAppWithdrawRecord` by the merchant's order id.
+    pub async fn withdraw_record_by_order_id(
+        &self,
+        order_id: &str,
+    ) -> Result<AppWithdrawRecord, ClientError> {
+        let answer: OneRecord = self
+            .call("getAppWithdrawRecord", &OrderIdOnly { order_id }, true)
+            .await?;
+        Ok(answer.record)
+    }
+
+    /// `getAppWithdrawRecordList`: newest first, 20 a page; pass the answer's
+    /// `next_id` as the next query's to page on (`""`: last page).
+    pub async fn withdraw_records(
+        &self,
+        query: &WithdrawRecordQuery,
+    ) -> Result<WithdrawRecordList, ClientError> {
+        self.call("getAppWithdrawRecordList", query, true).await
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OrderIdOnly<'a> {
+    order_id: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RecordIdOnly<'a> {
+    record_id: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CoinOnChain<'a> {
+    coin_id: u64,
+    chain: &'a str,
+}
+
+/// `createAppOrderDepositAddress`'s request.
+#[derive(Serialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderRequest {
+    /// The merchant's id for the order, 3 to 64 characters.
+    pub order_id: String,
+    /// The coin by number (USDT is 1280).
+    pub coin_id: u64,
+    /// The chain symbol (`ETH`, `TRX`, `BSC`…).
+    pub chain: String,
+    /// Decimal text: in `fiat_id`'s currency when set (at most 2 decimals),
+    /// else in the coin.
+    pub price: String,
+    /// The fiat currency the price is in, by number (USD is 1033).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fiat_id: Option<u64>,
+    /// Unix seconds; 24 hours from creation when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expired_at: Option<i64>,
+    /// At most 120 characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    /// Kept and answered; nobody is mailed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buyer_email: Option<String>,
+    /// Also make a hosted page for the order (`checkout_url` in the answer).
+    #[serde(rename = "generateCheckoutURL", skip_serializing_if = "is_false")]
+    pub generate_checkout_url: bool,
+    /// The page's "Back to the shop" link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
+    /// Accepted for compatibility; the page has no "leave" button.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub close_url: Option<String>,
+    /// Where this order's webhooks go instead of the merchant's URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_url: Option<String>,
+}
+
+/// What a checkout is priced in: one of them, never two.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub enum CheckoutPrice {
+    /// A fiat currency by ISO code (`EUR`), as the WooCommerce plugin sends it.
+    #[serde(rename = "fiatSymbol")]
+    FiatSymbol(String),
+    /// A fiat currency by number (USD is 1033).
+    #[serde(rename = "priceFiatId")]
+    FiatId(u64),
+    /// A coin by number: the payer then pays in that coin only.
+    #[serde(rename = "priceCoinId")]
+    CoinId(u64),
+}
+
+/// `createCheckoutUrl`'s request. Made by [`CheckoutRequest::new`], then
+/// its optional fields set as needed.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckoutRequest {
+    /// The merchant's id for the order, 3 to 64 characters.
+    pub order_id: String,
+    /// Decimal text in the pricing currency.
+    pub price: String,
+    /// What `price` is in.
+    #[serde(flatten)]
+    pub priced_in: CheckoutPrice,
+    /// What is sold (cut to 120 characters by the server).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    /// Unix seconds; 24 hours from creation when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expired_at: Option<i64>,
+    /// Kept and answered; nobody is mailed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buyer_email: Option<String>,
+    /// Where this checkout's webhooks go instead of the merchant's URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_url: Option<String>,
+    /// The paid page's "Back to the shop" link, kept byte for byte.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
+    /// Accepted for compatibility; the page has no "leave" button.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub close_url: Option<String>,
+}
+
+impl CheckoutRequest {
+    /// A checkout for `order_id` at `price`, with nothing optional set.
+    pub fn new(
+        order_id: impl Into<String>,
+        price: impl Into<String>,
+        priced_in: CheckoutPrice,
+    ) -> CheckoutRequest {
+        CheckoutRequest {
+            order_id: order_id.into(),
+            price: price.into(),
+            priced_in,
+            product: None,
+            expired_at: None,
+            buyer_email: None,
+            notify_url: None,
+            return_url: None,
+            close_url: None,
+        }
+    }
+}
+
+/// What an invoice is priced in (v2 spec: `priceFiatId` or `priceCoinId`,
+/// not both).
+#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoicePrice {
+    /// A fiat currency by number (USD is 1033).
+    #[serde(rename = "priceFiatId")]
+    FiatId(u64),
+    /// A coin by number.
+    #[serde(rename = "priceCoinId")]
+    CoinId(u64),
+}
+
+/// `createInvoiceUrl`'s request. Made by [`InvoiceRequest::new`].
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct InvoiceRequest {
+    /// The merchant's id for the invoice, 3 to 64 characters.
+    pub order_id: String,
+    /// Decimal text in the pricing currency.
+    pub price: String,
+    /// What `price` is in.
+    #[serde(flatten)]
+    pub priced_in: InvoicePrice,
+    /// What is sold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    /// Unix seconds; 24 hours from creation when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expired_at: Option<i64>,
+    /// Kept and answered; nobody is mailed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buyer_email: Option<String>,
+    /// Where this invoice's webhooks go instead of the merchant's URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_url: Option<String>,
+    /// The paid page's "Back to the shop" link.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
+}
+
+impl InvoiceRequest {
+    /// An invoice for `order_id` at `price`, with nothing optional set.
+    pub fn new(
+        order_id: impl Into<String>,
+        price: impl Into<String>,
+        priced_in: InvoicePrice,
+    ) -> InvoiceRequest {
+        InvoiceRequest {
+            order_id: order_id.into(),
+            price: price.into(),
+            priced_in,
+            product: None,
+            expired_at: None,
+            buyer_email: None,
+            notify_url: None,
+            return_url: None,
+        }
+    }
+}
+
+/// `getOrCreateAppDepositAddress`'s request.
+#[derive(Serialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DepositAddressRequest {
+    /// The merchant's id for the address's owner, 3 to 64 characters.
+    pub reference_id: String,
+    /// The chain symbol.
+    pub chain: String,
+    /// Where this address's webhooks go; only the call that makes the
+    /// address sets it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_url: Option<String>,
+}
+
+/// `getAppDepositRecordList`'s filters: every one optional.
+#[derive(Serialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct DepositRecordQuery {
+    /// Only this coin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coin_id: Option<u64>,
+    /// Only this permanent address owner's deposits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_id: Option<String>,
+    /// Only this order's payments.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    /// Only this chain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<String>,
+    /// Unix seconds; 90 days ago when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<i64>,
+    /// Unix seconds, the last included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_at: Option<i64>,
+    /// The previous page's `next_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_id: Option<String>,
+    /// Only deposits to this address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_address: Option<String>,
+    /// 1 to 100 a page; 20 when `None`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// `applyAppWithdrawToNetwork`'s request.
+#[derive(Serialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkWithdrawal {
+    /// The merchant's id for the withdrawal, 3 to 64 characters: what makes
+    /// a repeat the same withdrawal.
+    pub order_id: String,
+    /// The coin by number.
+    pub coin_id: u64,
+    /// The chain symbol.
+    pub chain: String,
+    /// A chain address (never a Cwallet id).
+    pub address: String,
+    /// Decimal text in the coin.
+    pub amount: String,
+    /// For chains that need one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memo: Option<String>,
+    /// `true`: the payee gets `amount` and the fee is debited on top;
+    /// `false`: the fee comes out of `amount`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub merchant_pay_network_fee: bool,
+    /// A [`V2Client::withdraw_fee`] quote's id, to be charged exactly its fee.
+    #[serde(
+        rename = "networkFeeInquiryID",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub network_fee_inquiry_id: Option<String>,
+    /// Where this withdrawal's webhooks go (at most 150 characters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_url: Option<String>,
+}
+
+/// `applyAppWithdrawToCwallet`'s request.
+#[derive(Serialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct CwalletWithdrawal {
+    /// The merchant's id for the withdrawal, 3 to 64 characters.
+    pub order_id: String,
+    /// The coin by number.
+    pub coin_id: u64,
+    /// The payee's Cwallet id.
+    pub cwallet_user: String,
+    /// Decimal text in the coin.
+    pub amount: String,
+}
+
+/// `getAppWithdrawRecordList`'s filters: every one optional, combined.
+#[derive(Serialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct WithdrawRecordQuery {
+    /// Only this coin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coin_id: Option<u64>,
+    /// Only these order ids (at most 20).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub order_ids: Vec<String>,
+    /// A chain symbol, or `"Cwallet OS"` for Cwallet withdrawals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chain: Option<String>,
+    /// Unix seconds, inclusive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<i64>,
+    /// Unix seconds, inclusive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_at: Option<i64>,
+    /// The previous page's `next_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_id: Option<String>,
+    /// Only withdrawals to this address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_address: Option<String>,
+}
+
+// serde's `skip_serializing_if` takes the field by reference.
+fn is_false(flag: &bool) -> bool {
+    !*flag
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire<T: Serialize>(request: &T) -> String {
+        serde_json::to_string(request).expect("a request serialises")
+    }
+
+    #[test]
+    fn requests_are_camel_case_and_leave_out_what_is_not_set() {
+        let order = OrderRequest {
+            order_id: "o-1".into(),
+            coin_id: 1280,
+            chain: "ETH".into(),
+            price: "10".into(),
+            ..OrderRequest::default()
+        };
+        assert_eq!(
+            wire(&order),
+            r#"{"orderId":"o-1","coinId":1280,"chain":"ETH","price":"10"}"#
+        );
+        let with_page = OrderRequest {
+            fiat_id: Some(1033),
+            generate_checkout_url: true,
+            ..order
+        };
+        assert_eq!(
+            wire(&with_page),
+            r#"{"orderId":"o-1","coinId":1280,"chain":"ETH","price":"10","fiatId":1033,"generateCheckoutURL":true}"#
+        );
+        let withdrawal = NetworkWithdrawal {
+            order_id: "w-1".into(),
+            coin_id: 1280,
+            chain: "ETH".into(),
+            address: "0xabc".into(),
+            amount: "5".into(),
+            network_fee_inquiry_id: Some("123".into()),
+            ..NetworkWithdrawal::default()
+        };
+        assert_eq!(
+            wire(&withdrawal),
+            r#"{"orderId":"w-1","coinId":1280,"chain":"ETH","address":"0xabc","amount":"5","networkFeeInquiryID":"123"}"#
+        );
+        assert_eq!(wire(&WithdrawRecordQuery::default()), "{}");
+        assert_eq!(
+            wire(&DepositRecordQuery {
+                reference_id: Some("u-1".into()),
+                limit: Some(5),
+                ..DepositRecordQuery::default()
+            }),
+            r#"{"referenceId":"u-1","limit":5}"#
+        );
+    }
+
+    #[test]
+    fn a_checkout_and_an_invoice_name_exactly_one_price_field() {
+        let mut checkout =
+            CheckoutRequest::new("c-1", "9.20", CheckoutPrice::FiatSymbol("EUR".into()));
+        checkout.return_url = Some("https://shop.example/back?x=1".into());
+        assert_eq!(
+            wire(&checkout),
+            r#"{"orderId":"c-1","price":"9.20","fiatSymbol":"EUR","returnUrl":"https://shop.example/back?x=1"}"#
+        );
+        let in_coin = CheckoutRequest::new("c-2", "2.5", CheckoutPrice::CoinId(1280));
+        assert_eq!(
+            wire(&in_coin),
+            r#"{"orderId":"c-2","price":"2.5","priceCoinId":1280}"#
+        );
+        let invoice = InvoiceRequest::new("i-1", "12", InvoicePrice::FiatId(1033));
+        assert_eq!(
+            wire(&invoice),
+            r#"{"orderId":"i-1","price":"12","priceFiatId":1033}"#
+        );
     }
 }

@@ -7,7 +7,8 @@ use ccgate_chain::address::to_checksum_address;
 use ccgate_chain::{ChainSet, DevnetPayment};
 use ccgate_ledger::{Amount, Chain, Coin, MerchantId, Registry, Token, TokenId};
 use ccgate_store::{
-    DepositStore, Order, OutboxStore, Store, WebhookDialect, WebhookRow, WithdrawalStore,
+    DepositAddress, DepositRecordFilter, DepositRecords, DepositStore, Order, OutboxStore, Store,
+    WebhookDialect, WebhookRow, WithdrawalStore,
 };
 use serde_json::{Value, json};
 
@@ -16,46 +17,76 @@ use crate::addresses::AddressBook;
 use crate::clock::Clock;
 use crate::orders::{NativeOrderRequest, Orders, Validity};
 use crate::sandbox::Sandbox;
-use crate::withdrawals::{Destination, WithdrawalRequest, Withdrawals};
+use crate::withdrawals::{Destination, WithdrawalRequest, Withdrawals, v2_status};
+
+/// A trigger: its name, what it does, and why it has no v2 form if it has none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trigger {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// `None`: it runs in v2 too, making its objects as the v2 API would.
+    pub no_v2_because: Option<&'static str>,
+}
+
+impl Trigger {
+    /// The dialects it runs in.
+    pub fn dialects(&self) -> &'static [WebhookDialect] {
+        match self.no_v2_because {
+            None => &[WebhookDialect::V1, WebhookDialect::V2],
+            Some(_) => &[WebhookDialect::V1],
+        }
+    }
+}
 
 /// The triggers, with what each does.
-pub const TRIGGERS: [(&str, &str); 9] = [
-    (
-        "order.paid",
-        "a native order (bill/create) paid in full and confirmed: API Deposit webhook, order Successful",
-    ),
-    (
-        "order.underpaid",
-        "an order paid half its amount and confirmed: the order stays Pending, the payment is credited",
-    ),
-    (
-        "order.overpaid",
-        "an order paid one and a half times its amount and confirmed: Successful, all of it credited",
-    ),
-    (
-        "order.paid_late",
-        "an order left to expire, then paid in full: credited, the order stays Expired",
-    ),
-    (
-        "order.expired",
-        "an order nobody pays, past its validity: Expired",
-    ),
-    (
-        "deposit.direct",
-        "a deposit to the merchant's permanent address for user `trigger-user`, confirmed: Direct Deposit webhook",
-    ),
-    (
-        "withdrawal.succeeded",
-        "a deposit to fund it, then a withdrawal sent and confirmed: API Withdrawal webhook `success`",
-    ),
-    (
-        "withdrawal.failed",
-        "a deposit to fund it, then a withdrawal whose send the devnet refuses: voided, webhook `failed`",
-    ),
-    (
-        "refund.succeeded",
-        "a paid order, then half of it refunded to the payer and confirmed: Refund webhook",
-    ),
+pub const TRIGGERS: [Trigger; 9] = [
+    Trigger {
+        name: "order.paid",
+        description: "an order (v1 bill/create, v2 createAppOrderDepositAddress) paid in full and confirmed: API Deposit / ApiDeposit webhook, order Successful",
+        no_v2_because: None,
+    },
+    Trigger {
+        name: "order.underpaid",
+        description: "an order paid half its amount and confirmed: the order stays Pending, the payment is credited",
+        no_v2_because: None,
+    },
+    Trigger {
+        name: "order.overpaid",
+        description: "an order paid one and a half times its amount and confirmed: Successful, all of it credited",
+        no_v2_because: None,
+    },
+    Trigger {
+        name: "order.paid_late",
+        description: "an order left to expire, then paid in full: credited, the order stays Expired",
+        no_v2_because: None,
+    },
+    Trigger {
+        name: "order.expired",
+        description: "an order nobody pays, past its validity: Expired",
+        no_v2_because: None,
+    },
+    Trigger {
+        name: "deposit.direct",
+        description: "a deposit to the merchant's permanent address for user `trigger-user` (v2: `trigger-user-v2`), confirmed: Direct Deposit / DirectDeposit webhook",
+        no_v2_because: None,
+    },
+    Trigger {
+        name: "withdrawal.succeeded",
+        description: "a deposit to fund it, then a withdrawal sent and confirmed: API Withdrawal webhook `success` (v2: ApiWithdrawal `Success`)",
+        no_v2_because: None,
+    },
+    Trigger {
+        name: "withdrawal.failed",
+        description: "a deposit to fund it, then a withdrawal whose send the devnet refuses: voided, webhook `failed` (v2: `Failed`)",
+        no_v2_because: None,
+    },
+    Trigger {
+        name: "refund.succeeded",
+        description: "a paid order, then half of it refunded to the payer and confirmed: Refund webhook",
+        no_v2_because: Some(
+            "v2 has no refund: an operator's refund is notified as v1's `Refund` whatever its order's dialect, and v2 neither lists nor finds it (docs/decisions.md §15)",
+        ),
+    },
 ];
 
 /// USDT on ETH (ERC20): what triggers pay in unless told otherwise.
@@ -68,6 +99,14 @@ const ORDER_VALID_SECS: u64 = 1_800;
 const PAYOUT: &str = "5";
 /// What a funding deposit brings, in the token.
 const FUNDING: &str = "100";
+/// The merchant's user whose permanent address direct deposits go to.
+const TRIGGER_USER: &str = "trigger-user";
+/// The same in v2: another user, because an address keeps the dialect that
+/// made it, so one user cannot have a v1 and a v2 address on one chain.
+const TRIGGER_USER_V2: &str = "trigger-user-v2";
+/// What a v2 trigger's order is priced in (v2's `fiatId` 1033), so that it
+/// asks the same amount as v1's order, priced in USD by default.
+const ORDER_FIAT_V2: &str = "USD";
 
 /// What to trigger.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +116,8 @@ pub struct TriggerRequest {
     /// An order (or withdrawal) id of the merchant's to use instead of a new one.
     pub merchant_order_id: Option<String>,
     pub token_id: Option<String>,
+    /// The API whose objects it makes, and so the dialect of their webhooks.
+    pub dialect: WebhookDialect,
 }
 
 /// What a trigger did.
@@ -101,6 +142,7 @@ pub struct Triggers<'a> {
     pub withdrawals: &'a Withdrawals,
     pub store: &'a dyn Store,
     pub deposits: &'a dyn DepositStore,
+    pub deposit_records: &'a dyn DepositRecords,
     pub outbox: &'a dyn OutboxStore,
     pub withdrawal_store: &'a dyn WithdrawalStore,
     pub clock: &'a dyn Clock,
@@ -115,17 +157,24 @@ struct Run<'a> {
     token: &'a Token,
     chain: &'a Chain,
     merchant_order_id: String,
+    dialect: WebhookDialect,
     steps: Vec<String>,
 }
 
 impl<'a> Triggers<'a> {
     pub async fn run(&self, request: &TriggerRequest) -> Result<TriggerReport, EngineError> {
-        if !TRIGGERS.iter().any(|(name, _)| *name == request.name) {
-            let known: Vec<&str> = TRIGGERS.iter().map(|(name, _)| *name).collect();
+        let Some(trigger) = TRIGGERS.iter().find(|t| t.name == request.name) else {
+            let known: Vec<&str> = TRIGGERS.iter().map(|t| t.name).collect();
             return Err(EngineError::Sandbox(format!(
                 "no trigger {:?}; there are {}",
                 request.name.chars().take(64).collect::<String>(),
                 known.join(", ")
+            )));
+        };
+        if let (WebhookDialect::V2, Some(why)) = (request.dialect, trigger.no_v2_because) {
+            return Err(EngineError::Sandbox(format!(
+                "{} runs in v1 only: {why}",
+                trigger.name
             )));
         }
         if self
@@ -166,6 +215,7 @@ impl<'a> Triggers<'a> {
             token,
             chain,
             merchant_order_id,
+            dialect: request.dialect,
             steps: Vec::new(),
         };
         let objects = match request.name.as_str() {
@@ -284,7 +334,25 @@ impl Run<'_> {
         Ok(transfer.txid)
     }
 
-    /// The merchant's order with the run's merchant_order_id, made now if new.
+    /// Refuses, in a v2 run, an object that v1 made: its webhooks would be v1.
+    /// (A v1 run uses what it finds, as it always has.)
+    fn refuse_v1_object(
+        &self,
+        what: &str,
+        id: &str,
+        dialect: WebhookDialect,
+    ) -> Result<(), EngineError> {
+        if self.dialect == WebhookDialect::V2 && dialect != WebhookDialect::V2 {
+            return Err(EngineError::Sandbox(format!(
+                "{what} {id} was made through v1, so its webhooks are v1; \
+                 pass another --merchant-order-id or run the trigger without --dialect v2"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The merchant's order with the run's merchant_order_id, made now if new:
+    /// v1's `bill/create` or v2's `createAppOrderDepositAddress`.
     async fn order(&mut self) -> Result<Order, EngineError> {
         if let Some(existing) = self
             .triggers
@@ -292,12 +360,45 @@ impl Run<'_> {
             .order_by_merchant_order_id(&self.app_id, &self.merchant_order_id, "native")
             .await?
         {
+            self.refuse_v1_object("order", &existing.merchant_order_id, existing.dialect)?;
             self.steps.push(format!(
                 "using order {} ({})",
                 existing.order_id, existing.merchant_order_id
             ));
             return Ok(existing);
         }
+        let request = match self.dialect {
+            WebhookDialect::V1 => NativeOrderRequest {
+                product_price: ORDER_PRICE_USD.to_owned(),
+                merchant_order_id: self.merchant_order_id.clone(),
+                denominated_currency: None,
+                validity: Validity::Period(Some(ORDER_VALID_SECS)),
+                notify_url: None,
+                custom_value: None,
+                remark: Some("sandbox trigger".to_owned()),
+                product_name: String::new(),
+                buyer_email: None,
+                dialect: WebhookDialect::V1,
+            },
+            // As v2's handler builds it: `price` in the `fiatId`'s currency,
+            // `expiredAt` a Unix second, `product` (v2 has no remark).
+            WebhookDialect::V2 => NativeOrderRequest {
+                product_price: ORDER_PRICE_USD.to_owned(),
+                merchant_order_id: self.merchant_order_id.clone(),
+                denominated_currency: Some(ORDER_FIAT_V2.to_owned()),
+                validity: Validity::Until(
+                    self.now_ms()
+                        .div_euclid(1000)
+                        .saturating_add_unsigned(ORDER_VALID_SECS),
+                ),
+                notify_url: None,
+                custom_value: None,
+                remark: None,
+                product_name: "sandbox trigger".to_owned(),
+                buyer_email: None,
+                dialect: WebhookDialect::V2,
+            },
+        };
         let order = self
             .triggers
             .orders
@@ -306,23 +407,16 @@ impl Run<'_> {
                 self.coin,
                 self.token,
                 self.chain,
-                &NativeOrderRequest {
-                    product_price: ORDER_PRICE_USD.to_owned(),
-                    merchant_order_id: self.merchant_order_id.clone(),
-                    denominated_currency: None,
-                    validity: Validity::Period(Some(ORDER_VALID_SECS)),
-                    notify_url: None,
-                    custom_value: None,
-                    remark: Some("sandbox trigger".to_owned()),
-                    product_name: String::new(),
-                    buyer_email: None,
-                    dialect: WebhookDialect::V1,
-                },
+                &request,
                 self.now_ms(),
             )
             .await?;
+        let made_by = match self.dialect {
+            WebhookDialect::V1 => "",
+            WebhookDialect::V2 => " through v2",
+        };
         self.steps.push(format!(
-            "created order {} ({}) for {} {} at {}, valid {} s",
+            "created order {} ({}){made_by} for {} {} at {}, valid {} s",
             order.order_id,
             order.merchant_order_id,
             self.decimal(order.order_amount),
@@ -341,17 +435,37 @@ impl Run<'_> {
             .orders
             .progress(order, self.now_ms().div_euclid(1000))
             .await?;
-        Ok(json!({
-            "order_id": order.order_id,
-            "merchant_order_id": order.merchant_order_id,
-            "pay_address": order.pay_address,
-            "order_amount": self.decimal(order.order_amount),
-            "paid": self.decimal(progress.paid),
-            "status": progress.status.as_str(),
-            "underpaid": progress.underpaid,
-            "overpaid": progress.overpaid,
-            "payments": payments.iter().map(|p| p.txid.clone()).collect::<Vec<_>>(),
-        }))
+        Ok(match self.dialect {
+            WebhookDialect::V1 => json!({
+                "order_id": order.order_id,
+                "merchant_order_id": order.merchant_order_id,
+                "pay_address": order.pay_address,
+                "order_amount": self.decimal(order.order_amount),
+                "paid": self.decimal(progress.paid),
+                "status": progress.status.as_str(),
+                "underpaid": progress.underpaid,
+                "overpaid": progress.overpaid,
+                "payments": payments.iter().map(|p| p.txid.clone()).collect::<Vec<_>>(),
+            }),
+            // v2 names an order by the merchant's orderId and its payments by
+            // recordId, as getAppOrderInfo and the ApiDeposit webhook do.
+            WebhookDialect::V2 => json!({
+                "orderId": order.merchant_order_id,
+                "coinId": self.coin.numeric_id,
+                "coinSymbol": self.coin.symbol,
+                "chain": order.chain,
+                "toAddress": order.pay_address,
+                "amountToPay": self.decimal(order.order_amount),
+                "paid": self.decimal(progress.paid),
+                "status": progress.status.as_str(),
+                "underpaid": progress.underpaid,
+                "overpaid": progress.overpaid,
+                "paidList": payments
+                    .iter()
+                    .map(|p| json!({ "recordId": p.record_id, "txid": p.txid }))
+                    .collect::<Vec<_>>(),
+            }),
+        })
     }
 
     /// Pays `numerator / denominator` of a new order (after its expiry if
@@ -381,33 +495,97 @@ impl Run<'_> {
         Ok(json!({ "order": self.order_state(&order).await? }))
     }
 
-    async fn direct_deposit(&mut self, amount: &str) -> Result<Value, EngineError> {
+    /// The run's user's permanent address on the chain, made now if new,
+    /// by v1's `payment/address/get` or v2's `getOrCreateAppDepositAddress`.
+    async fn permanent_address(&mut self) -> Result<DepositAddress, EngineError> {
+        let user = match self.dialect {
+            WebhookDialect::V1 => TRIGGER_USER,
+            WebhookDialect::V2 => TRIGGER_USER_V2,
+        };
         let address = self
             .triggers
             .addresses
             .permanent_address(
                 &self.app_id,
-                "trigger-user",
+                user,
                 self.chain,
                 None,
-                WebhookDialect::V1,
+                self.dialect,
                 self.now_ms().div_euclid(1000),
             )
             .await?;
+        self.refuse_v1_object("the permanent address of user", user, address.dialect)?;
+        Ok(address)
+    }
+
+    async fn direct_deposit(&mut self, amount: &str) -> Result<Value, EngineError> {
+        let address = self.permanent_address().await?;
         let amount = Amount::parse_decimal(amount, self.coin.precision)?;
         let txid = self.pay(&address.address, amount).await?;
         self.confirm().await?;
-        Ok(json!({
-            "deposit": {
-                "user_id": "trigger-user",
-                "address": address.address,
-                "txid": txid,
-                "amount": self.decimal(amount),
-            }
-        }))
+        let user = address.user_id.clone().unwrap_or_default();
+        Ok(match self.dialect {
+            WebhookDialect::V1 => json!({
+                "deposit": {
+                    "user_id": user,
+                    "address": address.address,
+                    "txid": txid,
+                    "amount": self.decimal(amount),
+                }
+            }),
+            WebhookDialect::V2 => json!({
+                "deposit": {
+                    "recordId": self.record_id_of(&address.address, &txid).await?,
+                    "referenceId": user,
+                    "coinId": self.coin.numeric_id,
+                    "coinSymbol": self.coin.symbol,
+                    "chain": self.chain.code.as_str(),
+                    "toAddress": address.address,
+                    "txid": txid,
+                    "amount": self.decimal(amount),
+                }
+            }),
+        })
+    }
+
+    /// The record id of the credited deposit `txid` made to `address`
+    /// (`""` if it is not credited, which `confirm` makes sure it is).
+    async fn record_id_of(&self, address: &str, txid: &str) -> Result<String, EngineError> {
+        let records = self
+            .triggers
+            .deposit_records
+            .deposit_records(&DepositRecordFilter {
+                app_id: self.app_id.clone(),
+                record_id: None,
+                coin_id: None,
+                user_id: None,
+                merchant_order_id: None,
+                chain: Some(self.chain.code.to_string()),
+                to_address: Some(address.to_owned()),
+                since: None,
+                until: None,
+                before_record_id: None,
+                limit: 100,
+            })
+            .await?;
+        Ok(records
+            .into_iter()
+            .find(|record| record.txid == txid)
+            .map(|record| record.record_id)
+            .unwrap_or_default())
     }
 
     async fn withdrawal(&mut self, refused_by_chain: bool) -> Result<Value, EngineError> {
+        // Before the funding deposit: a v1 withdrawal under the id would be
+        // answered as is (same parameters) and keep its v1 webhooks.
+        if let Some(existing) = self
+            .triggers
+            .withdrawal_store
+            .withdrawal_by_merchant_order_id(&self.app_id, &self.merchant_order_id)
+            .await?
+        {
+            self.refuse_v1_object("withdrawal", &existing.merchant_order_id, existing.dialect)?;
+        }
         let funding = self.direct_deposit(FUNDING).await?;
         if refused_by_chain {
             self.triggers
@@ -420,6 +598,12 @@ impl Run<'_> {
             ));
         }
         let to = payer_address(self.chain);
+        // v1's `withdraw` reads its address as a Cwallet id too; v2's
+        // applyAppWithdrawToNetwork only as a chain address.
+        let destination = match self.dialect {
+            WebhookDialect::V1 => Destination::AddressOrCwallet(to.clone()),
+            WebhookDialect::V2 => Destination::ChainAddress(to.clone()),
+        };
         let accepted = self
             .triggers
             .withdrawals
@@ -427,20 +611,24 @@ impl Run<'_> {
                 &self.app_id,
                 &WithdrawalRequest {
                     token_id: self.token.id.to_string(),
-                    destination: Destination::AddressOrCwallet(to.clone()),
+                    destination,
                     value: PAYOUT.to_owned(),
                     merchant_order_id: self.merchant_order_id.clone(),
                     memo: None,
                     merchant_pays_fee: false,
-                    dialect: WebhookDialect::V1,
+                    dialect: self.dialect,
                     notify_url: None,
                     fee_quote_id: None,
                 },
                 self.now_ms(),
             )
             .await?;
+        let asked = match self.dialect {
+            WebhookDialect::V1 => "requested withdrawal",
+            WebhookDialect::V2 => "applied through v2 for withdrawal",
+        };
         self.steps.push(format!(
-            "requested withdrawal {} ({}) of {PAYOUT} {} to {to}",
+            "{asked} {} ({}) of {PAYOUT} {} to {to}",
             accepted.order_id, accepted.merchant_order_id, self.coin.symbol
         ));
         self.confirm().await?;
@@ -450,16 +638,31 @@ impl Run<'_> {
             .withdrawal_by_merchant_order_id(&self.app_id, &self.merchant_order_id)
             .await?
             .unwrap_or(accepted);
-        Ok(json!({
-            "funding": funding["deposit"],
-            "withdrawal": {
-                "order_id": withdrawal.order_id,
-                "merchant_order_id": withdrawal.merchant_order_id,
-                "status": withdrawal.status.as_str(),
-                "txid": withdrawal.txid,
-                "amount": self.decimal(withdrawal.value),
-            }
-        }))
+        Ok(match self.dialect {
+            WebhookDialect::V1 => json!({
+                "funding": funding["deposit"],
+                "withdrawal": {
+                    "order_id": withdrawal.order_id,
+                    "merchant_order_id": withdrawal.merchant_order_id,
+                    "status": withdrawal.status.as_str(),
+                    "txid": withdrawal.txid,
+                    "amount": self.decimal(withdrawal.value),
+                }
+            }),
+            WebhookDialect::V2 => json!({
+                "funding": funding["deposit"],
+                "withdrawal": {
+                    "recordId": withdrawal.record_id,
+                    "orderId": withdrawal.merchant_order_id,
+                    "coinId": self.coin.numeric_id,
+                    "chain": withdrawal.chain,
+                    "toAddress": withdrawal.to_address,
+                    "status": v2_status(&withdrawal),
+                    "txId": withdrawal.txid,
+                    "amount": self.decimal(withdrawal.value),
+                }
+            }),
+        })
     }
 
     async fn refund(&mut self) -> Result<Value, EngineError> {

@@ -19,10 +19,10 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use ccgate_api::admin::{
-    AdvanceRequest, ClearRequest, Clock, Deleted, FaultRequest, FaultsCleared, FaultsSet, Incident,
-    MineRequest, Mined, MovedTransfer, Paid, PayRequest, QueuedWebhook, RefundRequest, Refunded,
-    Refusal, Reorganised, RescanRequest, Rescanned, RescannedTransfer, Restored, Snapshot,
-    SnapshotList, SnapshotRequest, StreamLine, StreamQuery, TriggerInfo, TriggerList,
+    AdvanceRequest, ClearRequest, Clock, Deleted, Dialect, FaultRequest, FaultsCleared, FaultsSet,
+    Incident, MineRequest, Mined, MovedTransfer, Paid, PayRequest, QueuedWebhook, RefundRequest,
+    Refunded, Refusal, Reorganised, RescanRequest, Rescanned, RescannedTransfer, Restored,
+    Snapshot, SnapshotList, SnapshotRequest, StreamLine, StreamQuery, TriggerInfo, TriggerList,
     TriggerRequest, Triggered, WithdrawalDecision,
 };
 use ccgate_chain::ChainAdapter;
@@ -34,6 +34,7 @@ use ccgate_engine::triggers::{TRIGGERS, Triggers};
 use ccgate_engine::webhooks::SentWebhook;
 use ccgate_engine::withdrawals;
 use ccgate_ledger::MerchantId;
+use ccgate_store::WebhookDialect;
 
 use crate::AppState;
 use crate::admin_access::AdminAccess;
@@ -306,13 +307,22 @@ async fn trigger_list() -> Response {
     Json(TriggerList {
         triggers: TRIGGERS
             .iter()
-            .map(|(name, what)| TriggerInfo {
-                name: (*name).to_owned(),
-                description: (*what).to_owned(),
+            .map(|trigger| TriggerInfo {
+                name: trigger.name.to_owned(),
+                description: trigger.description.to_owned(),
+                dialects: trigger.dialects().iter().map(|d| api_dialect(*d)).collect(),
+                no_v2_because: trigger.no_v2_because.map(str::to_owned),
             })
             .collect(),
     })
     .into_response()
+}
+
+fn api_dialect(dialect: WebhookDialect) -> Dialect {
+    match dialect {
+        WebhookDialect::V1 => Dialect::V1,
+        WebhookDialect::V2 => Dialect::V2,
+    }
 }
 
 async fn trigger(
@@ -328,6 +338,7 @@ async fn trigger(
         withdrawals: &state.withdrawals,
         store: state.store.as_ref(),
         deposits: state.deposits.as_ref(),
+        deposit_records: state.deposit_records.as_ref(),
         outbox: state.outbox.as_ref(),
         withdrawal_store: state.withdrawal_store.as_ref(),
         clock: state.clock.as_ref(),
@@ -338,6 +349,10 @@ async fn trigger(
         app_id: MerchantId::new(body.app_id),
         merchant_order_id: body.merchant_order_id,
         token_id: body.token_id,
+        dialect: match body.dialect.unwrap_or_default() {
+            Dialect::V1 => WebhookDialect::V1,
+            Dialect::V2 => WebhookDialect::V2,
+        },
     };
     match triggers.run(&request).await {
         Ok(report) => Json(Triggered {

@@ -5,7 +5,7 @@
 //! (always empty) auto-withdrawal and risky-refund lists. Field order is
 //! wire contract.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::coins::WithdrawFee;
 use crate::RequestError;
@@ -124,7 +124,7 @@ impl CwalletWithdrawRequest {
 }
 
 /// `{"recordId":"…"}`: what both withdrawal requests answer.
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct WithdrawAccepted {
     pub record_id: String,
@@ -252,12 +252,12 @@ impl NoRecords {
 }
 
 /// AppWithdrawRecord (v2 spec §2.0): every field always present.
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct AppWithdrawRecord {
     pub record_id: String,
     /// `Network` or `Cwallet`.
-    pub withdraw_type: &'static str,
+    pub withdraw_type: String,
     pub app_id: String,
     pub coin_id: u64,
     pub coin_symbol: String,
@@ -272,8 +272,8 @@ pub struct AppWithdrawRecord {
     /// `""` for a Cwallet withdrawal.
     pub tx_id: String,
     pub to_memo: String,
-    /// `Processing`, `Success` or `Failed`.
-    pub status: &'static str,
+    /// `Processing`, `Success`, `Failed`, `WaitingApproval` or `Rejected`.
+    pub status: String,
     pub amount: String,
     pub fee: WithdrawFee,
     pub reason: String,
@@ -281,12 +281,12 @@ pub struct AppWithdrawRecord {
     pub coin_usd_price: String,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct OneRecord {
     pub record: AppWithdrawRecord,
 }
 
-#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct RecordList {
     pub records: Vec<AppWithdrawRecord>,

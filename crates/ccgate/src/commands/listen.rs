@@ -71,8 +71,11 @@ async fn handle(forwarder: &reqwest::Client, event: &StreamLine, app_id: &str, f
         Err(err) if err.is_connect() => "could not connect".to_owned(),
         Err(err) => format!("failed: {err}"),
     };
-    println!(
-        "{}  {}  {answer}  {latency_ms} ms",
-        sent.order_type, sent.record_id
-    );
+    // A v2 body names its own type (`DirectDeposit`); a v1 body's kind is
+    // the outbox's (`Direct Deposit`).
+    let kind = serde_json::from_str::<serde_json::Value>(&sent.payload)
+        .ok()
+        .and_then(|body| body.get("type")?.as_str().map(str::to_owned))
+        .unwrap_or_else(|| sent.order_type.clone());
+    println!("{kind}  {}  {answer}  {latency_ms} ms", sent.record_id);
 }

@@ -184,6 +184,7 @@ pub struct TriggerCall {
     pub app_id: String,
     pub merchant_order_id: Option<String>,
     pub token_id: Option<String>,
+    pub dialect: super::Dialect,
 }
 
 pub async fn list_triggers(api: &AdminApi, as_json: bool) -> anyhow::Result<()> {
@@ -192,7 +193,23 @@ pub async fn list_triggers(api: &AdminApi, as_json: bool) -> anyhow::Result<()> 
         return print_json(&answer);
     }
     for trigger in &answer.triggers {
-        println!("{:<22} {}", trigger.name, trigger.description);
+        let dialects: Vec<&str> = trigger
+            .dialects
+            .iter()
+            .map(|dialect| match dialect {
+                ccgate_api::admin::Dialect::V1 => "v1",
+                ccgate_api::admin::Dialect::V2 => "v2",
+            })
+            .collect();
+        println!(
+            "{:<22} {:<6} {}",
+            trigger.name,
+            dialects.join(","),
+            trigger.description
+        );
+        if let Some(why) = &trigger.no_v2_because {
+            println!("{:<29} not in v2: {why}", "");
+        }
     }
     Ok(())
 }
@@ -203,6 +220,10 @@ pub async fn trigger(api: &AdminApi, call: &TriggerCall, as_json: bool) -> anyho
         app_id: call.app_id.clone(),
         merchant_order_id: call.merchant_order_id.clone(),
         token_id: call.token_id.clone(),
+        dialect: Some(match call.dialect {
+            super::Dialect::V1 => ccgate_api::admin::Dialect::V1,
+            super::Dialect::V2 => ccgate_api::admin::Dialect::V2,
+        }),
     };
     let answer: Triggered = api.post("/admin/sandbox/trigger", &request).await?;
     if as_json {
@@ -218,13 +239,23 @@ pub async fn trigger(api: &AdminApi, call: &TriggerCall, as_json: bool) -> anyho
     }
     for webhook in &answer.webhooks {
         let payload = &webhook.payload;
-        let state = payload["pay_status"]
-            .as_str()
-            .or_else(|| payload["status"].as_str())
-            .unwrap_or("-");
+        // A v2 body is `{"type","msg"}` and names itself; v1's is flat.
+        let (kind, state) = match payload["type"].as_str() {
+            Some(v2_type) => (v2_type, payload["msg"]["status"].as_str()),
+            None => (
+                webhook.order_type.as_str(),
+                payload["pay_status"]
+                    .as_str()
+                    .or_else(|| payload["status"].as_str()),
+            ),
+        };
         println!(
-            "webhook #{} {} record {} ({state}): {} after {} attempt(s)",
-            webhook.id, webhook.order_type, webhook.record_id, webhook.status, webhook.attempts
+            "webhook #{} {kind} record {} ({}): {} after {} attempt(s)",
+            webhook.id,
+            webhook.record_id,
+            state.unwrap_or("-"),
+            webhook.status,
+            webhook.attempts
         );
     }
     Ok(())

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::sandbox::{clock, pay, permanent_address};
+use crate::sandbox::{clock, pay, permanent_address, verified_v2};
 use crate::support::{Gateway, HttpStub};
 
 /// The listener's stdout, line by line, read on a thread.
@@ -103,6 +103,65 @@ fn listen_forwards_each_webhook_with_its_signed_headers_and_prints_it() {
     // Only a merchant's own stream can be opened.
     let unknown = gateway.admin_get("/admin/webhooks/stream?app_id=404");
     assert_eq!(unknown.status, 400);
+}
+
+#[test]
+fn listen_forwards_a_v2_triggers_webhook_with_its_v2_headers_and_it_verifies() {
+    let receiver = HttpStub::start(200, "Success");
+    let local = HttpStub::start(200, "Success");
+    let gateway = Gateway::start(&["--sandbox"]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.set_webhook(&merchant, &receiver.url);
+
+    let listener = Listener::start(&gateway, &merchant.app_id, &local.url);
+    assert!(listener.next_line().starts_with("Ready:"));
+    let report: Value = serde_json::from_str(&gateway.cli_ok(&[
+        "trigger",
+        "deposit.direct",
+        "--app-id",
+        &merchant.app_id,
+        "--dialect",
+        "v2",
+        "--json",
+    ]))
+    .unwrap();
+    let record_id = report["objects"]["deposit"]["recordId"].as_str().unwrap();
+
+    let forwarded = local.wait_for_requests(1);
+    let sent = receiver.received();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        forwarded[0].body, sent[0].body,
+        "the same body, byte for byte"
+    );
+    for header in ["appid", "timestamp", "sign"] {
+        assert_eq!(
+            forwarded[0].header(header),
+            sent[0].header(header),
+            "{header}"
+        );
+    }
+    // v2's HMAC, not v1's SHA-256: the v1 check refuses it, the v2 SDK reads it.
+    assert!(!ccgate_api::sign::verify(
+        &merchant.app_id,
+        &merchant.app_secret,
+        forwarded[0].header("timestamp").unwrap(),
+        &forwarded[0].body,
+        forwarded[0].header("sign").unwrap(),
+    ));
+    match verified_v2(&merchant, &forwarded[0]) {
+        ccgate_client::V2Webhook::DirectDeposit(msg) => {
+            assert_eq!(msg.record_id, record_id);
+            assert_eq!(msg.reference_id, "trigger-user-v2");
+            assert_eq!(msg.status, "Success");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let line = listener.next_line();
+    assert!(line.starts_with("DirectDeposit  "), "{line}");
+    assert!(line.contains(record_id), "{line}");
+    assert!(line.contains("HTTP 200"), "{line}");
 }
 
 #[test]

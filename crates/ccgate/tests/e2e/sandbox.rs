@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::support::{Gateway, HttpStub, Merchant};
+use ccgate_client::{V2Webhook, WebhookHeaders, verify_v2_webhook};
+
+use crate::support::{Gateway, HttpStub, Merchant, ReceivedRequest, now};
 
 const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
 
@@ -390,6 +392,288 @@ fn every_trigger_makes_its_event_happen_and_reports_its_webhooks() {
     let unknown = gateway.cli(&["trigger", "order.refunded", "--app-id", &merchant.app_id]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("refund.succeeded"));
+}
+
+fn trigger_v2(gateway: &Gateway, merchant: &Merchant, name: &str) -> Value {
+    serde_json::from_str(&gateway.cli_ok(&[
+        "trigger",
+        name,
+        "--app-id",
+        &merchant.app_id,
+        "--dialect",
+        "v2",
+        "--json",
+    ]))
+    .unwrap()
+}
+
+/// A webhook as a merchant's server receives it, checked as the SDK checks
+/// it: HMAC over `Appid + Timestamp + body`, the Appid, the age.
+pub(crate) fn verified_v2(merchant: &Merchant, request: &ReceivedRequest) -> V2Webhook {
+    let headers = WebhookHeaders {
+        app_id: request.header("appid").unwrap().to_owned(),
+        timestamp: request.header("timestamp").unwrap().to_owned(),
+        sign: request.header("sign").unwrap().to_owned(),
+    };
+    verify_v2_webhook(
+        &merchant.app_id,
+        &merchant.app_secret,
+        &headers,
+        &request.body,
+        now(),
+        300,
+    )
+    .unwrap()
+}
+
+/// (v2 type, msg.status) of each webhook a trigger reports, all delivered.
+fn delivered_v2_webhooks(report: &Value) -> Vec<(String, String)> {
+    report["webhooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|webhook| {
+            assert_eq!(webhook["status"], "delivered", "{webhook}");
+            let payload = &webhook["payload"];
+            (
+                payload["type"].as_str().unwrap().to_owned(),
+                payload["msg"]["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn every_trigger_runs_in_v2_with_v2_objects_and_webhooks_or_says_why_not() {
+    let receiver = HttpStub::start(200, "Success");
+    let gateway = Gateway::start(&["--sandbox"]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.set_webhook(&merchant, &receiver.url);
+
+    let listed: Value =
+        serde_json::from_str(&gateway.cli_ok(&["trigger", "--list", "--json"])).unwrap();
+    for trigger in listed["triggers"].as_array().unwrap() {
+        let only_v1 = trigger["name"] == "refund.succeeded";
+        let dialects = if only_v1 {
+            serde_json::json!(["v1"])
+        } else {
+            serde_json::json!(["v1", "v2"])
+        };
+        assert_eq!(trigger["dialects"], dialects, "{trigger}");
+        assert_eq!(trigger["no_v2_because"].is_string(), only_v1, "{trigger}");
+    }
+    let printed = gateway.cli_ok(&["trigger", "--list"]);
+    assert!(
+        printed.contains("order.paid             v1,v2  "),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("refund.succeeded       v1     "),
+        "{printed}"
+    );
+
+    let paid = trigger_v2(&gateway, &merchant, "order.paid");
+    let order = &paid["objects"]["order"];
+    assert_eq!(order["status"], "Successful");
+    assert_eq!(order["coinId"], 1280);
+    assert_eq!(order["amountToPay"], "10");
+    assert!(
+        order["orderId"]
+            .as_str()
+            .unwrap()
+            .starts_with("trigger-order-paid-")
+    );
+    let record_id = order["paidList"][0]["recordId"].as_str().unwrap();
+    assert_eq!(
+        delivered_v2_webhooks(&paid),
+        [pair("ApiDeposit", "Success")]
+    );
+    assert_eq!(paid["webhooks"][0]["record_id"], record_id);
+    assert_eq!(
+        paid["webhooks"][0]["payload"]["msg"]["orderId"],
+        order["orderId"]
+    );
+    // The webhook the merchant got is v2's, HMAC-signed.
+    match verified_v2(&merchant, &receiver.wait_for_requests(1)[0]) {
+        V2Webhook::ApiDeposit(msg) => {
+            assert_eq!(msg.record_id, record_id);
+            assert_eq!(msg.order_id, order["orderId"].as_str().unwrap());
+            assert_eq!(msg.status, "Success");
+        }
+        other => panic!("{other:?}"),
+    }
+    // And the order is v2's: getAppOrderInfo answers it.
+    let info = gateway
+        .post_v2(
+            &merchant,
+            "getAppOrderInfo",
+            format!(r#"{{"orderId":"{}"}}"#, order["orderId"].as_str().unwrap()).as_bytes(),
+        )
+        .json();
+    assert_eq!(info["data"]["paidList"][0]["recordId"], record_id, "{info}");
+
+    let under = trigger_v2(&gateway, &merchant, "order.underpaid");
+    assert_eq!(under["objects"]["order"]["status"], "Pending");
+    assert_eq!(under["objects"]["order"]["paid"], "5");
+    assert_eq!(
+        delivered_v2_webhooks(&under),
+        [pair("ApiDeposit", "Success")]
+    );
+
+    let over = trigger_v2(&gateway, &merchant, "order.overpaid");
+    assert_eq!(over["objects"]["order"]["status"], "Successful");
+    assert_eq!(over["objects"]["order"]["paid"], "15");
+    assert_eq!(
+        delivered_v2_webhooks(&over),
+        [pair("ApiDeposit", "Success")]
+    );
+
+    let late = trigger_v2(&gateway, &merchant, "order.paid_late");
+    assert_eq!(late["objects"]["order"]["status"], "Expired");
+    assert_eq!(
+        delivered_v2_webhooks(&late),
+        [pair("ApiDeposit", "Success")]
+    );
+
+    let expired = trigger_v2(&gateway, &merchant, "order.expired");
+    assert_eq!(expired["objects"]["order"]["status"], "Expired");
+    assert!(delivered_v2_webhooks(&expired).is_empty());
+
+    let direct = trigger_v2(&gateway, &merchant, "deposit.direct");
+    let deposit = &direct["objects"]["deposit"];
+    assert_eq!(deposit["referenceId"], "trigger-user-v2");
+    assert_eq!(
+        delivered_v2_webhooks(&direct),
+        [pair("DirectDeposit", "Success")]
+    );
+    assert_eq!(
+        direct["webhooks"][0]["payload"]["msg"]["recordId"],
+        deposit["recordId"]
+    );
+
+    let sent = trigger_v2(&gateway, &merchant, "withdrawal.succeeded");
+    let withdrawal = &sent["objects"]["withdrawal"];
+    assert_eq!(withdrawal["status"], "Success");
+    assert_eq!(
+        delivered_v2_webhooks(&sent),
+        [
+            pair("DirectDeposit", "Success"),
+            pair("ApiWithdrawal", "Success")
+        ]
+    );
+    assert_eq!(
+        sent["webhooks"][1]["payload"]["msg"]["recordId"],
+        withdrawal["recordId"]
+    );
+    assert_eq!(
+        sent["webhooks"][1]["payload"]["msg"]["orderId"],
+        withdrawal["orderId"]
+    );
+
+    let failed = trigger_v2(&gateway, &merchant, "withdrawal.failed");
+    assert_eq!(failed["objects"]["withdrawal"]["status"], "Failed");
+    assert_eq!(
+        delivered_v2_webhooks(&failed),
+        [
+            pair("DirectDeposit", "Success"),
+            pair("ApiWithdrawal", "Failed")
+        ]
+    );
+
+    // Every webhook that went out is v2's and verifies.
+    let received = receiver.received();
+    let reported: usize = [
+        &paid, &under, &over, &late, &expired, &direct, &sent, &failed,
+    ]
+    .iter()
+    .map(|r| r["webhooks"].as_array().unwrap().len())
+    .sum();
+    assert_eq!(received.len(), reported);
+    for request in &received {
+        assert!(!matches!(
+            verified_v2(&merchant, request),
+            V2Webhook::Other { .. }
+        ));
+    }
+
+    // What has no v2 form says so, and does nothing.
+    let refund = gateway.cli(&[
+        "trigger",
+        "refund.succeeded",
+        "--app-id",
+        &merchant.app_id,
+        "--dialect",
+        "v2",
+    ]);
+    assert!(!refund.status.success());
+    let said = String::from_utf8_lossy(&refund.stderr);
+    assert!(
+        said.contains("runs in v1 only") && said.contains("Refund"),
+        "{said}"
+    );
+
+    // A v1 order named in a v2 run is refused, not silently notified in v1.
+    let v1_paid = trigger(&gateway, &merchant, "order.paid");
+    let v1_order = v1_paid["objects"]["order"]["merchant_order_id"]
+        .as_str()
+        .unwrap();
+    let mixed = gateway.cli(&[
+        "trigger",
+        "order.paid",
+        "--app-id",
+        &merchant.app_id,
+        "--merchant-order-id",
+        v1_order,
+        "--dialect",
+        "v2",
+    ]);
+    assert!(!mixed.status.success());
+    assert!(String::from_utf8_lossy(&mixed.stderr).contains("made through v1"));
+    assert_eq!(receiver.received().len(), reported + 1);
+
+    // Through the admin API: `dialect` is v1 when absent, and only v1 or v2.
+    let v1_by_default = gateway.admin_post(
+        "/admin/sandbox/trigger",
+        &format!(
+            r#"{{"name":"deposit.direct","app_id":"{}"}}"#,
+            merchant.app_id
+        ),
+    );
+    assert_eq!(v1_by_default.status, 200, "{}", v1_by_default.text());
+    assert_eq!(
+        v1_by_default.json()["webhooks"][0]["payload"]["pay_status"],
+        "success"
+    );
+    let v2_by_api = gateway.admin_post(
+        "/admin/sandbox/trigger",
+        &format!(
+            r#"{{"name":"order.expired","app_id":"{}","dialect":"v2"}}"#,
+            merchant.app_id
+        ),
+    );
+    assert!(v2_by_api.json()["objects"]["order"]["orderId"].is_string());
+    let unknown_dialect = gateway.admin_post(
+        "/admin/sandbox/trigger",
+        &format!(
+            r#"{{"name":"order.paid","app_id":"{}","dialect":"v3"}}"#,
+            merchant.app_id
+        ),
+    );
+    assert!(unknown_dialect.status >= 400, "{}", unknown_dialect.text());
+
+    // The printed summary names the v2 objects and webhooks.
+    let printed = gateway.cli_ok(&[
+        "trigger",
+        "deposit.direct",
+        "--app-id",
+        &merchant.app_id,
+        "--dialect",
+        "v2",
+    ]);
+    assert!(printed.contains("\"recordId\""), "{printed}");
+    assert!(printed.contains("DirectDeposit record "), "{printed}");
+    assert!(printed.contains("(Success): delivered"), "{printed}");
+    assert!(gateway.cli_ok(&["ledger", "verify"]).contains("all equal"));
 }
 
 fn order_status(gateway: &Gateway, merchant: &Merchant, merchant_order_id: &str) -> Value {

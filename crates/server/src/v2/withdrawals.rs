@@ -280,10 +280,10 @@ fn app_withdraw_record(
             withdrawal.txid.clone(),
         )
     };
-    let status = v2_status(withdrawal);
+    let status = v2_status(withdrawal).to_owned();
     Ok(AppWithdrawRecord {
         record_id: withdrawal.record_id.clone(),
-        withdraw_type,
+        withdraw_type: withdraw_type.to_owned(),
         app_id: withdrawal.app_id.as_str().to_owned(),
         coin_id: coin.numeric_id,
         coin_symbol: coin.symbol.clone(),

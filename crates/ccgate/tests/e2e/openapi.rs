@@ -467,7 +467,7 @@ fn home_page_says_what_this_is_and_links_the_description() {
 
 /// Whether every key of `value` is one `schema` (with its nested objects)
 /// names: a field the engine sends but the document lacks is drift too.
-fn only_documented_keys(schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+pub(crate) fn only_documented_keys(schema: &Value, value: &Value, at: &str) -> Result<(), String> {
     let (Some(properties), Some(object)) = (schema["properties"].as_object(), value.as_object())
     else {
         return Ok(());

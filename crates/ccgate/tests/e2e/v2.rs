@@ -6,7 +6,7 @@
 use ccgate_client::{ClientError, V2Client};
 use serde_json::{Value, json};
 
-use crate::openapi::{element_text, validate};
+use crate::openapi::{element_text, only_documented_keys, validate};
 use crate::support::{Gateway, HttpStub, Merchant, assert_golden, now};
 
 /// Fields whose value is a map keyed by data (chain symbols, coin ids).
@@ -606,4 +606,46 @@ fn a_v2_merchant_is_pinged_with_activate_webhook_url_signed_by_hmac() {
         &ping.body,
         ping.header("sign").unwrap(),
     ));
+}
+
+/// The webhooks v2 triggers send validate against the documented v2 bodies,
+/// with no undocumented field.
+#[test]
+fn every_v2_webhook_sent_is_shaped_as_documented() {
+    let receiver = HttpStub::start(200, "Success");
+    let gateway = Gateway::start(&["--sandbox"]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.set_webhook(&merchant, &receiver.url);
+    let doc: Value =
+        serde_json::from_str(gateway.raw_request("GET", "/openapi.json", &[], b"").text()).unwrap();
+    let documented = doc["webhooks"].as_object().unwrap();
+    let mut kinds_seen = Vec::new();
+    for event in ["order.paid", "deposit.direct", "withdrawal.succeeded"] {
+        let report: Value = serde_json::from_str(&gateway.cli_ok(&[
+            "trigger",
+            event,
+            "--app-id",
+            &merchant.app_id,
+            "--dialect",
+            "v2",
+            "--json",
+        ]))
+        .unwrap();
+        for webhook in report["webhooks"].as_array().unwrap() {
+            let payload = &webhook["payload"];
+            let kind = payload["type"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{payload}"));
+            let post = &documented
+                .get(&format!("v2{kind}"))
+                .unwrap_or_else(|| panic!("{kind} is not documented"))["post"];
+            let schema = &post["requestBody"]["content"]["application/json"]["schema"];
+            validate(&doc, schema, payload, kind).unwrap();
+            only_documented_keys(schema, payload, kind).unwrap();
+            kinds_seen.push(kind.to_owned());
+        }
+    }
+    kinds_seen.sort_unstable();
+    kinds_seen.dedup();
+    assert_eq!(kinds_seen, ["ApiDeposit", "ApiWithdrawal", "DirectDeposit"]);
 }

@@ -670,6 +670,79 @@ pub fn paths() -> Map<String, Value> {
         .collect()
 }
 
+/// v2's webhook bodies, keyed `v2<Type>`: each example serialised by the
+/// very types and function the engine renders them with.
+pub fn webhooks() -> Map<String, Value> {
+    use ccgate_api::v2::Empty;
+    use ccgate_api::v2::webhooks::{
+        ACTIVATE_WEBHOOK_URL, API_DEPOSIT, API_WITHDRAWAL, ApiDepositMsg, ApiWithdrawalMsg,
+        DIRECT_DEPOSIT, DirectDepositMsg, webhook_body,
+    };
+    let deposit = ApiDepositMsg {
+        record_id: DEPOSIT_RECORD_ID.to_owned(),
+        order_id: "o-3001".to_owned(),
+        coin_id: USDT,
+        coin_symbol: "USDT".to_owned(),
+        status: "Success".to_owned(),
+        is_flagged_as_risky: false,
+    };
+    let direct = DirectDepositMsg {
+        record_id: DEPOSIT_RECORD_ID.to_owned(),
+        reference_id: "user-77".to_owned(),
+        coin_id: USDT,
+        coin_symbol: "USDT".to_owned(),
+        status: "Success".to_owned(),
+        is_flagged_as_risky: false,
+    };
+    let withdrawal = ApiWithdrawalMsg {
+        record_id: "202512061013071681607895159659013".to_owned(),
+        order_id: "w-2001".to_owned(),
+        coin_id: USDT,
+        coin_symbol: "USDT".to_owned(),
+        status: "Success".to_owned(),
+    };
+    let bodies = [
+        (
+            API_DEPOSIT,
+            webhook_body(API_DEPOSIT, &deposit),
+            "A payment to an order (createAppOrderDepositAddress, createCheckoutUrl, createInvoiceUrl) changed state: `Processing`, `Success`, or `Failed` after a reorganisation. Re-query getAppOrderInfo (or getInvoiceOrderInfo).",
+        ),
+        (
+            DIRECT_DEPOSIT,
+            webhook_body(DIRECT_DEPOSIT, &direct),
+            "A payment to a permanent address (getOrCreateAppDepositAddress) changed state. Re-query getAppDepositRecord.",
+        ),
+        (
+            API_WITHDRAWAL,
+            webhook_body(API_WITHDRAWAL, &withdrawal),
+            "A network withdrawal changed state: `WaitingApproval`, `Rejected`, `Success` or `Failed`. Re-query getAppWithdrawRecord.",
+        ),
+        (
+            ACTIVATE_WEBHOOK_URL,
+            webhook_body(ACTIVATE_WEBHOOK_URL, &Empty {}),
+            "The test ping (`ccgate webhooks ping`) of a merchant whose webhook dialect is v2: answer `Success`.",
+        ),
+    ];
+    bodies
+        .into_iter()
+        .filter_map(|(kind, body, when)| {
+            let example: Value = serde_json::from_str(&body.ok()?).ok()?;
+            let item = json!({"post": {
+                "tags": ["v2"],
+                "summary": kind,
+                "description": format!("{when} Objects made through v2 are notified this way, to their notifyUrl (query string kept) or else the merchant's webhook URL, signed with the HMAC in the Appid, Timestamp and Sign headers. Acknowledge with HTTP 200 and a body containing `success` (any case)."),
+                "parameters": signed_headers(),
+                "requestBody": {"required": true, "content": {"application/json": {
+                    "schema": schema_of(&example),
+                    "example": example,
+                }}},
+                "responses": {"200": {"description": "Acknowledged: the body contains `success`."}},
+            }});
+            Some((format!("v2{kind}"), item))
+        })
+        .collect()
+}
+
 /// v2's code table.
 pub fn codes() -> Vec<Value> {
     V2Code::ALL
@@ -710,6 +783,20 @@ pub fn signature() -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_v2_webhook_type_is_documented() {
+        let documented: Vec<String> = webhooks().keys().cloned().collect();
+        assert_eq!(
+            documented,
+            [
+                "v2ActivateWebhookURL",
+                "v2ApiDeposit",
+                "v2ApiWithdrawal",
+                "v2DirectDeposit"
+            ]
+        );
+    }
 
     #[test]
     fn every_v2_route_is_documented_in_route_order() {

@@ -40,7 +40,7 @@ pub use deposit_records::{
 };
 pub use deposits::{
     ChainTransfer, Checkout, ConfirmingPayment, DepositAddress, DepositCredit, DepositStore,
-    MerchantSettings, NewDeposit, NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook,
+    HeldAddress, MerchantSettings, NewDeposit, NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook,
     ResendFilter, SeenTransfer, WebhookAttempt, WebhookCounts, WebhookDialect, WebhookNext,
     WebhookRow,
 };

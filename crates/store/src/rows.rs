@@ -12,8 +12,9 @@ use ccgate_ledger::{
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::deposits::{
-    ChainTransfer, Checkout, DepositAddress, DepositCredit, HeldAddress, MerchantSettings, Order, OrderPayment,
-    OutboxWebhook, WebhookAttempt, WebhookCounts, WebhookDialect, WebhookNext, WebhookRow,
+    ChainTransfer, Checkout, DepositAddress, DepositCredit, HeldAddress, MerchantSettings, Order,
+    OrderPayment, OutboxWebhook, WebhookAttempt, WebhookCounts, WebhookDialect, WebhookNext,
+    WebhookRow,
 };
 use crate::payouts::SignedPayout;
 use crate::reorgs::BlockLink;

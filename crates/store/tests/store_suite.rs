@@ -3850,11 +3850,23 @@ where
     let held = store.merchant_addresses(&merchant, "0xold").await.unwrap();
     let summary: Vec<_> = held
         .iter()
-        .map(|found| (found.address.chain.as_str(), found.credits, found.unbound_at))
+        .map(|found| {
+            (
+                found.address.chain.as_str(),
+                found.credits,
+                found.unbound_at,
+            )
+        })
         .collect();
     // Ordered by chain; `credit_one` credits on ETH.
     assert_eq!(summary, [("BSC", 0, None), ("ETH", 1, None)]);
-    assert!(store.merchant_addresses(&other, "0xold").await.unwrap().is_empty());
+    assert!(
+        store
+            .merchant_addresses(&other, "0xold")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let chains = ["ETH".to_owned(), "BSC".to_owned(), "POLYGON".to_owned()];
     let unbound = store
@@ -3891,7 +3903,10 @@ where
     // unbound one still counts toward the quota.
     let fresh = on("ETH", "0xnew", 7);
     assert_eq!(
-        store.insert_permanent_address(&fresh, NOW + 7).await.unwrap(),
+        store
+            .insert_permanent_address(&fresh, NOW + 7)
+            .await
+            .unwrap(),
         fresh
     );
     assert_eq!(

@@ -11,15 +11,17 @@ use secrecy::{ExposeSecret, SecretSlice};
 
 use crate::deposits::{
     ChainTransfer, Checkout, ConfirmingPayment, DepositAddress, DepositCredit, DepositStore,
-    HeldAddress, MerchantSettings, NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook, ResendFilter,
-    SeenTransfer, WebhookAttempt, WebhookCounts, WebhookDialect, WebhookNext, WebhookRow,
+    HeldAddress, MerchantSettings, NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook,
+    ResendFilter, SeenTransfer, WebhookAttempt, WebhookCounts, WebhookDialect, WebhookNext,
+    WebhookRow,
 };
 use crate::postgres::post_entries_in;
 use crate::rows::{
     ADDRESS_COLUMNS, CHECKOUT_COLUMNS, ORDER_COLUMNS, TRANSFER_COLUMNS, WEBHOOK_COLUMNS,
-    address_from_row, attempt_from_row, checkout_from_row, claimed_from_rows, mark_repeats_within,
-    order_from_row, outbox_after, payment_from_row, response_head, settings_from_row, to_i64,
-    held_address_from_row, to_u32, to_u64, transfer_from_row, webhook_counts, webhook_row,
+    address_from_row, attempt_from_row, checkout_from_row, claimed_from_rows,
+    held_address_from_row, mark_repeats_within, order_from_row, outbox_after, payment_from_row,
+    response_head, settings_from_row, to_i64, to_u32, to_u64, transfer_from_row, webhook_counts,
+    webhook_row,
 };
 use crate::{PgStore, StoreError};
 

@@ -154,8 +154,8 @@ mod tests {
     }
 
     #[test]
-    fn an_unbinding_is_written_with_capital_ids() {
-        let written = serde_json::to_string(&Unbinding {
+    fn an_unbinding_is_written_and_read_with_capital_ids() {
+        let unbinding = Unbinding {
             unbound: vec![UnboundAddress {
                 chain: "ETH".into(),
                 address: "0xA".into(),
@@ -163,12 +163,14 @@ mod tests {
             unbound_at: 1,
             user_id: String::new(),
             reference_id: "user-7".into(),
-        });
+        };
+        let written = serde_json::to_string(&unbinding).unwrap_or_default();
         assert_eq!(
-            written.ok().as_deref(),
-            Some(
-                r#"{"unbound":[{"chain":"ETH","address":"0xA"}],"unboundAt":1,"userID":"","referenceID":"user-7"}"#
-            )
+            written,
+            r#"{"unbound":[{"chain":"ETH","address":"0xA"}],"unboundAt":1,"userID":"","referenceID":"user-7"}"#
         );
+        // What the client crate reads back.
+        let read: Result<Unbinding, _> = serde_json::from_str(&written);
+        assert_eq!(read.ok(), Some(unbinding));
     }
 }

@@ -4,6 +4,7 @@
 //! stays unbound across a restart; each refusal has its 17xxx code; a
 //! deposit's and a withdrawal's blocks against the chain's latest.
 
+use ccgate_client::{ClientError, V2Client};
 use serde_json::{Value, json};
 
 use crate::support::{Gateway, Merchant, assert_golden, eventually};
@@ -137,9 +138,28 @@ fn an_unbound_address_gives_way_to_a_new_one_and_still_credits_the_merchant() {
     // 1 + 2 paid, less the default service fee of 0.03 % of each.
     assert_eq!(assets["asset"]["available"], "2.9991", "{assets}");
 
-    // Refusals, each with its code.
-    let (code, _) = refused(&gateway, &merchant, "addressUnbinding", &unbind(&old));
-    assert_eq!(code, 17003);
+    // Refusals, each with its code; the client crate's typed call reads them.
+    let client = V2Client::new(
+        format!("http://{}", gateway.address()).as_str(),
+        &merchant.app_id,
+        &merchant.app_secret,
+    )
+    .unwrap();
+    let again = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(client.unbind_address("ETH", &old));
+    match again {
+        Err(ClientError::Api {
+            code: 17003,
+            reason,
+            ..
+        }) => {
+            assert_eq!(reason.as_deref(), Some("UnBindingAddressDeprecated"));
+        }
+        other => panic!("{other:?}"),
+    }
     let order = ok(
         &gateway,
         &merchant,
@@ -233,6 +253,26 @@ fn block_heights_of_a_deposit_and_a_withdrawal_against_the_latest_block() {
         json!({ "recordId": record_id }),
     );
     assert_eq!(same, deposit);
+    // And the client crate's typed call.
+    let client = V2Client::new(
+        format!("http://{}", gateway.address()).as_str(),
+        &merchant.app_id,
+        &merchant.app_secret,
+    )
+    .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let typed = runtime.block_on(client.block_heights(&record_id)).unwrap();
+    assert_eq!(
+        (
+            typed.chain.as_str(),
+            typed.tx_block_height,
+            typed.req_confirmations
+        ),
+        ("ETH", tx_block, 12)
+    );
 
     // A chain withdrawal: its block once it is sent, against a later head.
     let withdrawal = ok(

@@ -283,7 +283,8 @@ fn block_heights_of_a_deposit_and_a_withdrawal_against_the_latest_block() {
             .to_string(),
     );
     let withdrawal_id = withdrawal["recordId"].as_str().unwrap().to_owned();
-    let (code, msg) = eventually(20, "the withdrawal sent", || {
+    // Refused as "not in a block yet" until the worker sends it.
+    eventually(20, "the withdrawal sent", || {
         let answer = call(
             &gateway,
             &merchant,
@@ -291,11 +292,10 @@ fn block_heights_of_a_deposit_and_a_withdrawal_against_the_latest_block() {
             &json!({ "record_id": withdrawal_id }).to_string(),
         );
         match answer["code"].as_u64() {
-            Some(10000) => Ok((10000, answer["data"].to_string())),
+            Some(10000) => Ok(()),
             _ => Err(answer.to_string()),
         }
     });
-    assert_eq!(code, 10000, "{msg}");
     gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "3"]);
     let sent = block_heights(
         &gateway,
@@ -310,6 +310,31 @@ fn block_heights_of_a_deposit_and_a_withdrawal_against_the_latest_block() {
                 >= sent["txBlockHeight"].as_u64().unwrap() + 2,
         "{sent}"
     );
+
+    // A withdrawal waiting for the operator's approval is in no block yet.
+    gateway.cli_ok(&[
+        "merchant",
+        "set-withdrawal-approval",
+        "--app-id",
+        &merchant.app_id,
+        "--required",
+        "true",
+    ]);
+    let waiting = ok(
+        &gateway,
+        &merchant,
+        "applyAppWithdrawToNetwork",
+        &json!({"orderId": "w-waiting", "coinId": USDT, "chain": "ETH", "address": STRANGER_EVM, "amount": "5"})
+            .to_string(),
+    );
+    let (code, msg) = refused(
+        &gateway,
+        &merchant,
+        "getTradeBlockHeight",
+        &json!({ "record_id": waiting["recordId"] }).to_string(),
+    );
+    assert_eq!(code, 11000);
+    assert!(msg.contains("not in a block yet"), "{msg}");
 
     // A Cwallet withdrawal has no block; unknown and other merchants'
     // records are not found alike.

@@ -1,13 +1,14 @@
 //! v2 `addressUnbinding` and `getTradeBlockHeight`/`getPaymentBlockHeight`
 //! through the real binary (decisions §16): an unbound permanent address
-//! gives way to a new one in both dialects, still credits the merchant and
-//! stays unbound across a restart; each refusal has its 17xxx code; a
+//! gives way to a new one in both dialects, still credits and notifies the
+//! merchant, still counts toward the quota and stays unbound across a
+//! restart; each refusal has its 17xxx code; a
 //! deposit's and a withdrawal's blocks against the chain's latest.
 
 use ccgate_client::{ClientError, V2Client};
 use serde_json::{Value, json};
 
-use crate::support::{Gateway, Merchant, assert_golden, eventually};
+use crate::support::{Gateway, HttpStub, Merchant, assert_golden, eventually};
 
 const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
 const USDT: u64 = 1280;
@@ -367,4 +368,33 @@ fn block_heights_of_a_deposit_and_a_withdrawal_against_the_latest_block() {
         );
         assert_eq!(code, 11003);
     }
+}
+
+#[test]
+fn an_unbound_address_is_still_notified_and_still_counts_toward_the_quota() {
+    let receiver = HttpStub::start(200, "Success");
+    let gateway = Gateway::start(&["--address-quota", "2"]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.set_webhook(&merchant, &receiver.url);
+    let old = permanent_address(&gateway, &merchant, "user-a");
+    pay_and_confirm(&gateway, &old, "1");
+    records_to(&gateway, &merchant, &old, 1);
+    ok(&gateway, &merchant, "addressUnbinding", &unbind(&old));
+
+    // The old address and its successor are two of the two allowed.
+    let new = permanent_address(&gateway, &merchant, "user-a");
+    assert_ne!(new, old);
+    let body = json!({"referenceId": "user-b", "chain": "ETH"}).to_string();
+    let (code, _) = refused(&gateway, &merchant, "getOrCreateAppDepositAddress", &body);
+    assert_eq!(code, 15001);
+
+    // A payment to the old address is notified as before: v2's DirectDeposit
+    // for the user it was made for.
+    pay_and_confirm(&gateway, &old, "4");
+    let hooks = receiver.wait_for_requests(2);
+    let late: Value = serde_json::from_slice(&hooks[1].body).unwrap();
+    assert_eq!(late["type"], "DirectDeposit", "{late}");
+    assert_eq!(late["msg"]["referenceId"], "user-a", "{late}");
+    let records = records_to(&gateway, &merchant, &old, 2);
+    assert_eq!(late["msg"]["recordId"], records[0]["recordId"]);
 }

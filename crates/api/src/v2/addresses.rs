@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use crate::RequestError;
 use crate::request::Fields;
 
-/// Longer than any address of a supported chain (a bech32m Bitcoin address
-/// is 62 characters), so that a refusal never echoes an unbounded string.
-pub const ADDRESS_CHARS_MAX: usize = 100;
+/// At least any address of a supported chain (a bech32m Bitcoin address is
+/// 62 characters), and no more than a refusal echoes of client input.
+pub const ADDRESS_CHARS_MAX: usize = 64;
 /// Record ids are 32 or 33 digits (spec §4.2); treated as opaque up to this.
 pub const RECORD_ID_CHARS_MAX: usize = 64;
 
@@ -123,11 +123,11 @@ mod tests {
         assert_eq!(
             parse(&format!(
                 r#"{{"chain":"ETH","address":"{}"}}"#,
-                "a".repeat(101)
+                "a".repeat(65)
             )),
             Err(RequestError::FieldTooLong {
                 field: "address",
-                max_chars: 100
+                max_chars: 64
             })
         );
     }

@@ -45,6 +45,8 @@ mod sandbox_faults;
 mod snapshots;
 #[path = "e2e/v2.rs"]
 mod v2;
+#[path = "e2e/v2_addresses.rs"]
+mod v2_addresses;
 #[path = "e2e/v2_client.rs"]
 mod v2_client;
 #[path = "e2e/v2_orders.rs"]

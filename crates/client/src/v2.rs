@@ -27,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+use ccgate_api::v2::addresses::{BlockHeights, Unbinding};
 use ccgate_api::v2::coins::{
     AddressValidity, AllChainList, AssetList, ChainList, CoinList, CwalletUser, FiatList,
     MainCoinList, OneAsset, OneCoin, Prices,
@@ -239,6 +240,35 @@ impl V2Client {
     pub async fn asset(&self, coin_id: u64) -> Result<OneAsset, ClientError> {
         self.call("getAppCoinAsset", &json!({ "coinId": coin_id }), true)
             .await
+    }
+
+    /// `addressUnbinding`: retires a paid permanent address from its
+    /// `referenceId` (an EVM address on each EVM chain it is bound on); the
+    /// next `getOrCreateAppDepositAddress` for that user and chain answers a
+    /// new one, and payments to the old one are still credited. Not
+    /// retried: a repeat after a lost answer would be refused 17003.
+    pub async fn unbind_address(
+        &self,
+        chain: &str,
+        address: &str,
+    ) -> Result<Unbinding, ClientError> {
+        self.call(
+            "addressUnbinding",
+            &json!({ "chain": chain, "address": address }),
+            false,
+        )
+        .await
+    }
+
+    /// `getTradeBlockHeight`: the block of one of the merchant's deposits or
+    /// chain withdrawals, and its chain's latest block.
+    pub async fn block_heights(&self, record_id: &str) -> Result<BlockHeights, ClientError> {
+        self.call(
+            "getTradeBlockHeight",
+            &json!({ "record_id": record_id }),
+            true,
+        )
+        .await
     }
 
     /// `webhook/resend`: queues again the webhooks created in the hour from

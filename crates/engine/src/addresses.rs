@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
+use ccgate_chain::address::{canonical_address, validate_address};
 use ccgate_chain::keys::{DepositKeys, DepositSeed};
-use ccgate_ledger::{Chain, MerchantId};
-use ccgate_store::{DepositAddress, DepositStore, WebhookDialect};
+use ccgate_ledger::{Chain, ChainFamily, MerchantId};
+use ccgate_store::{DepositAddress, DepositStore, HeldAddress, WebhookDialect};
 use secrecy::{ExposeSecret, SecretSlice};
 
 use crate::EngineError;
@@ -26,6 +27,37 @@ pub async fn load_deposit_seed(deposits: &dyn DepositStore) -> Result<DepositSee
         )
         .await?;
     Ok(DepositSeed::from_bytes(stored.expose_secret())?)
+}
+
+/// Why an address cannot be unbound (v2's codes 17000–17005).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnbindRefusal {
+    /// Unknown, or another merchant's: answered alike, so that whether an
+    /// address exists is not this merchant's to learn.
+    #[error("{0:?} is not one of this merchant's deposit addresses")]
+    NotTheMerchants(String),
+    /// The address does not fit the chain, or the merchant holds it on
+    /// another chain only.
+    #[error("{address:?} is not one of this merchant's addresses on {chain}")]
+    OtherChain { address: String, chain: String },
+    #[error("{0:?} is an order's address; only permanent addresses can be unbound")]
+    OrderAddress(String),
+    #[error("{0:?} is already unbound")]
+    AlreadyUnbound(String),
+    #[error("{0:?} has never been paid; an unused address cannot be unbound")]
+    NeverPaid(String),
+}
+
+/// A permanent address unbound on each of its chains.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unbound {
+    /// The merchant's user it belonged to.
+    pub user_id: String,
+    /// As stored (an EVM address in its checksum spelling).
+    pub address: String,
+    /// Each chain it was unbound on, the one asked first.
+    pub chains: Vec<String>,
+    pub unbound_at: i64,
 }
 
 #[derive(Debug)]
@@ -122,5 +154,178 @@ impl AddressBook {
             .deposits
             .insert_permanent_address(&address, now_unix_secs)
             .await?)
+    }
+
+    /// v2's `addressUnbinding`: the merchant's permanent `address` on
+    /// `chain` stops answering for its user, so the next request for that
+    /// user and chain derives a new address (a new derivation index; the
+    /// old one is never handed out again). Its row stays: payments to it are
+    /// still credited to the merchant and its user. An EVM address is
+    /// unbound on every EVM chain `chains` names where the merchant holds it
+    /// for the same user. Unbound addresses still count toward the quota.
+    pub async fn unbind_permanent_address<'a>(
+        &self,
+        app_id: &MerchantId,
+        chain: &Chain,
+        chains: impl IntoIterator<Item = &'a Chain>,
+        address: &str,
+        now_unix_secs: i64,
+    ) -> Result<Unbound, EngineError> {
+        let asked = address.trim();
+        if validate_address(chain.family, asked).is_err() {
+            return Err(UnbindRefusal::OtherChain {
+                address: asked.to_owned(),
+                chain: chain.code.to_string(),
+            }
+            .into());
+        }
+        let stored = canonical_address(chain.family, asked);
+        let held = self.deposits.merchant_addresses(app_id, &stored).await?;
+        let Some(here) = held
+            .iter()
+            .find(|found| found.address.chain == chain.code.as_str())
+        else {
+            return Err(if held.is_empty() {
+                UnbindRefusal::NotTheMerchants(asked.to_owned())
+            } else {
+                UnbindRefusal::OtherChain {
+                    address: asked.to_owned(),
+                    chain: chain.code.to_string(),
+                }
+            }
+            .into());
+        };
+        let Some(user_id) = here.address.user_id.clone() else {
+            return Err(UnbindRefusal::OrderAddress(asked.to_owned()).into());
+        };
+        if here.unbound_at.is_some() {
+            return Err(UnbindRefusal::AlreadyUnbound(asked.to_owned()).into());
+        }
+        if here.credits == 0 {
+            return Err(UnbindRefusal::NeverPaid(asked.to_owned()).into());
+        }
+        let asked_chains = chains_to_unbind(chain, chains, &held, here, &user_id);
+        let unbound = self
+            .deposits
+            .unbind_permanent_address(app_id, &stored, &asked_chains, now_unix_secs)
+            .await?;
+        // A concurrent call unbound it between the read and the write.
+        if unbound.first() != Some(&here.address.chain) {
+            return Err(UnbindRefusal::AlreadyUnbound(asked.to_owned()).into());
+        }
+        Ok(Unbound {
+            user_id,
+            address: stored,
+            chains: unbound,
+            unbound_at: now_unix_secs,
+        })
+    }
+}
+
+/// The chains to unbind `here` on: its own first, then, for an EVM
+/// address, each other configured EVM chain where the merchant holds the
+/// same address, still bound, for the same user.
+fn chains_to_unbind<'a>(
+    chain: &Chain,
+    chains: impl IntoIterator<Item = &'a Chain>,
+    held: &[HeldAddress],
+    here: &HeldAddress,
+    user_id: &str,
+) -> Vec<String> {
+    let mut unbind = vec![here.address.chain.clone()];
+    if chain.family != ChainFamily::Evm {
+        return unbind;
+    }
+    let evm_chains: Vec<&str> = chains
+        .into_iter()
+        .filter(|other| other.family == ChainFamily::Evm)
+        .map(|other| other.code.as_str())
+        .collect();
+    unbind.extend(
+        held.iter()
+            .filter(|other| {
+                other.address.chain != here.address.chain
+                    && evm_chains.contains(&other.address.chain.as_str())
+                    && other.address.user_id.as_deref() == Some(user_id)
+                    && other.unbound_at.is_none()
+            })
+            .map(|other| other.address.chain.clone()),
+    );
+    unbind
+}
+
+#[cfg(test)]
+mod tests {
+    use ccgate_ledger::ChainCode;
+
+    use super::*;
+
+    fn chain(code: &str, family: ChainFamily) -> Chain {
+        Chain {
+            code: ChainCode::new(code),
+            name: code.to_owned(),
+            family,
+            confirmations_required: 12,
+            block_time_ms: 1_000,
+            logo: String::new(),
+            evm_chain_id: None,
+            explorer_tx_url: None,
+        }
+    }
+
+    fn held(chain: &str, user: Option<&str>, unbound_at: Option<i64>) -> HeldAddress {
+        HeldAddress {
+            address: DepositAddress {
+                chain: chain.to_owned(),
+                address: "0xA".to_owned(),
+                app_id: MerchantId::new("shop"),
+                user_id: user.map(str::to_owned),
+                order_id: None,
+                notify_url: None,
+                derivation_index: 0,
+                dialect: WebhookDialect::V2,
+            },
+            unbound_at,
+            credits: 1,
+        }
+    }
+
+    #[test]
+    fn an_evm_address_is_unbound_on_every_evm_chain_it_is_bound_on_for_its_user() {
+        let eth = chain("ETH", ChainFamily::Evm);
+        let configured = [
+            eth.clone(),
+            chain("BSC", ChainFamily::Evm),
+            chain("POLYGON", ChainFamily::Evm),
+            chain("BASE", ChainFamily::Evm),
+            chain("TRX", ChainFamily::Tron),
+        ];
+        let held = [
+            held("BSC", Some("user-1"), None),
+            held("ETH", Some("user-1"), None),
+            // Already unbound there, another user's, a chain no longer configured.
+            held("POLYGON", Some("user-1"), Some(1)),
+            held("BASE", Some("user-2"), None),
+            held("ARBITRUM", Some("user-1"), None),
+        ];
+        let here = &held[1];
+        assert_eq!(
+            chains_to_unbind(&eth, &configured, &held, here, "user-1"),
+            ["ETH", "BSC"]
+        );
+    }
+
+    #[test]
+    fn another_family_unbinds_its_own_chain_only() {
+        let trx = chain("TRX", ChainFamily::Tron);
+        let held = [
+            held("TRX", Some("user-1"), None),
+            held("TRX2", Some("user-1"), None),
+        ];
+        let configured = [trx.clone(), chain("TRX2", ChainFamily::Tron)];
+        assert_eq!(
+            chains_to_unbind(&trx, &configured, &held, &held[0], "user-1"),
+            ["TRX"]
+        );
     }
 }

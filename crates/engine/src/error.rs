@@ -58,6 +58,9 @@ pub enum EngineError {
     OrderNotFound(String),
     #[error("this checkout has expired")]
     CheckoutExpired,
+    /// v2's `addressUnbinding` refused (decisions §16).
+    #[error(transparent)]
+    Unbinding(#[from] crate::addresses::UnbindRefusal),
     #[error("this checkout is paid in {0} only")]
     CheckoutTakesOneCoin(String),
     #[error("{field} must be at most {max_secs} seconds from now")]

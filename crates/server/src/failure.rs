@@ -10,6 +10,7 @@ use ccgate_api::v2::V2Code;
 use ccgate_api::{Code, RequestError, error_body};
 use ccgate_chain::ChainError;
 use ccgate_engine::EngineError;
+use ccgate_engine::addresses::UnbindRefusal;
 use ccgate_ledger::LedgerError;
 use ccgate_pricefeed::PriceError;
 use ccgate_store::StoreError;
@@ -60,6 +61,13 @@ pub enum Failure {
     OrderIdUnknown(String),
     #[error("no deposit has the recordId {0:?}")]
     RecordIdUnknown(String),
+    #[error("no deposit or withdrawal of this merchant has the record id {0:?}")]
+    RecordUnknown(String),
+    #[error("record {record_id:?} has no block height: {why}")]
+    NoBlockHeight {
+        record_id: String,
+        why: &'static str,
+    },
     #[error("fiat id {0} is not a currency of getFiatList")]
     FiatIdUnknown(u64),
     #[error(transparent)]
@@ -110,6 +118,17 @@ impl Failure {
         Failure::RecordIdUnknown(truncate(id))
     }
 
+    pub fn record_unknown(id: &str) -> Failure {
+        Failure::RecordUnknown(truncate(id))
+    }
+
+    pub fn no_block_height(record_id: &str, why: &'static str) -> Failure {
+        Failure::NoBlockHeight {
+            record_id: truncate(record_id),
+            why,
+        }
+    }
+
     pub fn token_not_found(id: &str) -> Failure {
         Failure::TokenNotFound(truncate(id))
     }
@@ -138,11 +157,13 @@ impl Failure {
                 Code::CoinNotFound
             }
             Failure::AmountInvalid { .. } => Code::AmountInvalid,
-            Failure::MixedOrderKinds => Code::ParamInvalid,
+            Failure::MixedOrderKinds | Failure::NoBlockHeight { .. } => Code::ParamInvalid,
             Failure::UserNotFound => Code::ToUserNotFound,
             Failure::AddressNotOurs(_) => Code::AddressInvalid,
             Failure::WithdrawalNotFound(_) => Code::OrderNotFound,
-            Failure::OrderIdUnknown(_) | Failure::RecordIdUnknown(_) => Code::OrderNotFound,
+            Failure::OrderIdUnknown(_)
+            | Failure::RecordIdUnknown(_)
+            | Failure::RecordUnknown(_) => Code::OrderNotFound,
             Failure::FiatIdUnknown(_) => Code::CurrencyNotSupported,
             Failure::Chain(ChainError::UnknownChain(_)) => Code::ChainNotSupported,
             Failure::Chain(ChainError::TooManyBlocks { .. }) => Code::ParamInvalid,
@@ -204,6 +225,16 @@ impl Failure {
             // Not mined, not confirmed yet: the message says which; a
             // merchant asking (`rescanLostTransaction`) can fix or wait.
             Failure::Engine(EngineError::Rescan(_)) => Code::ParamInvalid,
+            // Only v2 unbinds; v1's nearest words for its refusals.
+            Failure::Engine(EngineError::Unbinding(UnbindRefusal::NotTheMerchants(_))) => {
+                Code::AddressInvalid
+            }
+            Failure::Engine(EngineError::Unbinding(
+                UnbindRefusal::OtherChain { .. }
+                | UnbindRefusal::OrderAddress(_)
+                | UnbindRefusal::AlreadyUnbound(_)
+                | UnbindRefusal::NeverPaid(_),
+            )) => Code::ParamInvalid,
             // Every variant named, no catch-all: a new engine rejection does
             // not compile until it has its code here, instead of answering
             // a server error by default.
@@ -251,6 +282,13 @@ impl Failure {
                 V2Code::WithdrawAmountFeeTooLittle
             }
             Failure::Engine(EngineError::FeeQuoteInvalid(_)) => V2Code::WithdrawFeeTooLow,
+            Failure::Engine(EngineError::Unbinding(refusal)) => match refusal {
+                UnbindRefusal::NotTheMerchants(_) => V2Code::UnMatchedMerchantAddressDeprecated,
+                UnbindRefusal::OtherChain { .. } => V2Code::UnSupportedChainAddress,
+                UnbindRefusal::OrderAddress(_) => V2Code::UnSupportedAddressDeprecated,
+                UnbindRefusal::AlreadyUnbound(_) => V2Code::UnBindingAddressDeprecated,
+                UnbindRefusal::NeverPaid(_) => V2Code::UnUsedAddressDeprecatedNotAllowed,
+            },
             other => v2_code_of(other.code()),
         }
     }

@@ -9,7 +9,7 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::StoreError;
 use crate::backend::SqlStore;
-use crate::rows::{Columns, parse_amount, to_u32};
+use crate::rows::{Columns, parse_amount, to_u32, to_u64};
 
 /// One credited deposit, with the merchant's id of its order if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +33,8 @@ pub struct DepositRecord {
     pub service_fee: Amount,
     /// Unix seconds.
     pub credited_at: i64,
+    /// The block its transaction is in.
+    pub block_height: u64,
 }
 
 /// Which of a merchant's deposits to read: every `None` matches all.
@@ -104,7 +106,7 @@ where
         let rows = sqlx::query(
             "SELECT d.record_id, d.chain, d.txid, d.log_index, d.address, d.from_address, d.memo,
                     d.user_id, o.merchant_order_id, d.token_id, d.coin_id, d.paid_amount,
-                    d.service_fee, d.credited_at
+                    d.service_fee, d.credited_at, d.block_height
              FROM deposits d LEFT JOIN orders o ON o.order_id = d.order_id
              WHERE d.app_id = $1
                AND ($2 IS NULL OR d.record_id = $2)
@@ -148,6 +150,7 @@ where
                     amount: parse_amount(&row.text("paid_amount")?)?,
                     service_fee: parse_amount(&row.text("service_fee")?)?,
                     credited_at: row.int("credited_at")?,
+                    block_height: to_u64(row.int("block_height")?, "block height")?,
                 })
             })
             .collect()

@@ -24,6 +24,16 @@ pub struct DepositAddress {
     pub dialect: WebhookDialect,
 }
 
+/// One of a merchant's addresses as v2's `addressUnbinding` weighs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldAddress {
+    pub address: DepositAddress,
+    /// When it was unbound (unix seconds); `None` while it is bound.
+    pub unbound_at: Option<i64>,
+    /// Deposits credited to it.
+    pub credits: u64,
+}
+
 /// One token transfer in one block of a chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainTransfer {
@@ -336,11 +346,34 @@ pub trait DepositStore: Send + Sync + std::fmt::Debug + 'static {
         now_unix_secs: i64,
     ) -> Result<DepositAddress, StoreError>;
 
+    /// The address on `chain`, bound or unbound: payments to an unbound
+    /// address are still the merchant's.
     async fn deposit_address(
         &self,
         chain: &str,
         address: &str,
     ) -> Result<Option<DepositAddress>, StoreError>;
+
+    /// The merchant's addresses written exactly `address`, on every chain,
+    /// order addresses and unbound ones included.
+    async fn merchant_addresses(
+        &self,
+        app_id: &MerchantId,
+        address: &str,
+    ) -> Result<Vec<HeldAddress>, StoreError>;
+
+    /// Unbinds the merchant's permanent `address` on each of `chains` where
+    /// it is still bound, in one DB transaction: [`Self::permanent_address`]
+    /// no longer answers it, so the next request for its user and chain
+    /// derives a new one. Answers the chains unbound now, in the order
+    /// given (none if a concurrent call unbound them first).
+    async fn unbind_permanent_address(
+        &self,
+        app_id: &MerchantId,
+        address: &str,
+        chains: &[String],
+        now_unix_secs: i64,
+    ) -> Result<Vec<String>, StoreError>;
 
     async fn merchant_settings(
         &self,

@@ -40,9 +40,9 @@ pub use deposit_records::{
 };
 pub use deposits::{
     ChainTransfer, Checkout, ConfirmingPayment, DepositAddress, DepositCredit, DepositStore,
-    MerchantSettings, NewDeposit, NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook,
-    ResendFilter, SeenTransfer, WebhookAttempt, WebhookCounts, WebhookDialect, WebhookNext,
-    WebhookRow,
+    HeldAddress, MerchantSettings, NewDeposit, NewWebhook, Order, OrderPayment, OutboxStore,
+    OutboxWebhook, ResendFilter, SeenTransfer, WebhookAttempt, WebhookCounts, WebhookDialect,
+    WebhookNext, WebhookRow,
 };
 pub use error::StoreError;
 pub use history::{CreditHistory, CreditedDeposits};

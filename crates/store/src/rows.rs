@@ -12,8 +12,9 @@ use ccgate_ledger::{
 use sqlx::{ColumnIndex, Decode, Row, Type};
 
 use crate::deposits::{
-    ChainTransfer, Checkout, DepositAddress, DepositCredit, MerchantSettings, Order, OrderPayment,
-    OutboxWebhook, WebhookAttempt, WebhookCounts, WebhookDialect, WebhookNext, WebhookRow,
+    ChainTransfer, Checkout, DepositAddress, DepositCredit, HeldAddress, MerchantSettings, Order,
+    OrderPayment, OutboxWebhook, WebhookAttempt, WebhookCounts, WebhookDialect, WebhookNext,
+    WebhookRow,
 };
 use crate::payouts::SignedPayout;
 use crate::reorgs::BlockLink;
@@ -271,6 +272,15 @@ pub(crate) fn address_from_row(row: &impl Columns) -> Result<DepositAddress, Sto
         notify_url: row.opt_text("notify_url")?,
         derivation_index: to_u32(row.int("derivation_index")?, "derivation index")?,
         dialect: dialect_from(&row.text("dialect")?)?,
+    })
+}
+
+/// A row of `ADDRESS_COLUMNS` followed by `unbound_at` and `credits`.
+pub(crate) fn held_address_from_row(row: &impl Columns) -> Result<HeldAddress, StoreError> {
+    Ok(HeldAddress {
+        address: address_from_row(row)?,
+        unbound_at: row.opt_int("unbound_at")?,
+        credits: to_u64(row.int("credits")?, "address credits")?,
     })
 }
 

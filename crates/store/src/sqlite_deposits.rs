@@ -6,14 +6,16 @@ use secrecy::{ExposeSecret, SecretSlice};
 
 use crate::deposits::{
     ChainTransfer, Checkout, ConfirmingPayment, DepositAddress, DepositCredit, DepositStore,
-    MerchantSettings, NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook, ResendFilter,
-    SeenTransfer, WebhookAttempt, WebhookCounts, WebhookDialect, WebhookNext, WebhookRow,
+    HeldAddress, MerchantSettings, NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook,
+    ResendFilter, SeenTransfer, WebhookAttempt, WebhookCounts, WebhookDialect, WebhookNext,
+    WebhookRow,
 };
 use crate::rows::{
     ADDRESS_COLUMNS, CHECKOUT_COLUMNS, ORDER_COLUMNS, TRANSFER_COLUMNS, WEBHOOK_COLUMNS,
-    address_from_row, attempt_from_row, checkout_from_row, claimed_from_rows, mark_repeats_within,
-    order_from_row, outbox_after, payment_from_row, response_head, settings_from_row, to_i64,
-    to_u32, to_u64, transfer_from_row, webhook_counts, webhook_row,
+    address_from_row, attempt_from_row, checkout_from_row, claimed_from_rows,
+    held_address_from_row, mark_repeats_within, order_from_row, outbox_after, payment_from_row,
+    response_head, settings_from_row, to_i64, to_u32, to_u64, transfer_from_row, webhook_counts,
+    webhook_row,
 };
 use crate::sqlite::post_entries_in;
 use crate::{SqliteStore, StoreError};
@@ -73,7 +75,7 @@ impl DepositStore for SqliteStore {
     ) -> Result<Option<DepositAddress>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT {ADDRESS_COLUMNS} FROM deposit_addresses
-             WHERE app_id = ? AND user_id = ? AND chain = ?"
+             WHERE app_id = ? AND user_id = ? AND chain = ? AND unbound_at IS NULL"
         ))
         .bind(app_id.as_str())
         .bind(user_id)
@@ -119,7 +121,8 @@ impl DepositStore for SqliteStore {
                  (chain, address, app_id, user_id, notify_url, derivation_index, created_at,
                   dialect)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (app_id, user_id, chain) WHERE user_id IS NOT NULL DO NOTHING",
+             ON CONFLICT (app_id, user_id, chain) WHERE user_id IS NOT NULL AND unbound_at IS NULL
+             DO NOTHING",
         )
         .bind(&address.chain)
         .bind(&address.address)
@@ -157,6 +160,51 @@ impl DepositStore for SqliteStore {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(address_from_row).transpose()
+    }
+
+    async fn merchant_addresses(
+        &self,
+        app_id: &MerchantId,
+        address: &str,
+    ) -> Result<Vec<HeldAddress>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ADDRESS_COLUMNS}, unbound_at, credits FROM deposit_addresses
+             WHERE app_id = ? AND address = ? ORDER BY chain"
+        ))
+        .bind(app_id.as_str())
+        .bind(address)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(held_address_from_row).collect()
+    }
+
+    async fn unbind_permanent_address(
+        &self,
+        app_id: &MerchantId,
+        address: &str,
+        chains: &[String],
+        now_unix_secs: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut db_tx = self.pool.begin().await?;
+        let mut unbound = Vec::new();
+        for chain in chains {
+            let updated = sqlx::query(
+                "UPDATE deposit_addresses SET unbound_at = ?
+                 WHERE app_id = ? AND address = ? AND chain = ?
+                   AND user_id IS NOT NULL AND unbound_at IS NULL",
+            )
+            .bind(now_unix_secs)
+            .bind(app_id.as_str())
+            .bind(address)
+            .bind(chain)
+            .execute(&mut *db_tx)
+            .await?;
+            if updated.rows_affected() == 1 {
+                unbound.push(chain.clone());
+            }
+        }
+        db_tx.commit().await?;
+        Ok(unbound)
     }
 
     async fn merchant_settings(

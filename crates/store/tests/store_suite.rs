@@ -3821,3 +3821,114 @@ async fn pg_deposit_records_filter_and_page() {
     };
     deposit_records_filter_and_page(&pg.store(&MasterKey::generate()).await).await;
 }
+
+/// v2 `addressUnbinding`: an unbound permanent address keeps its row (its
+/// payments still find it and are still credited), no longer answers for
+/// its user and chain, and leaves room for a new address there; the
+/// same address on other chains is unbound in the same call; a second
+/// unbinding changes nothing.
+async fn unbound_addresses_give_way<S>(store: &S)
+where
+    S: Store + DepositStore,
+{
+    let merchant = new_merchant(store).await;
+    let other = new_merchant(store).await;
+    let on = |chain: &str, address: &str, index: u32| DepositAddress {
+        chain: chain.into(),
+        address: address.into(),
+        app_id: merchant.clone(),
+        user_id: Some("user-1".into()),
+        order_id: None,
+        notify_url: None,
+        derivation_index: index,
+        dialect: ccgate_store::WebhookDialect::V2,
+    };
+    for address in [on("ETH", "0xold", 0), on("BSC", "0xold", 0)] {
+        store.insert_permanent_address(&address, NOW).await.unwrap();
+    }
+    credit_one(store, &merchant, "0xold", "0xunbind1", 5).await;
+    let held = store.merchant_addresses(&merchant, "0xold").await.unwrap();
+    let summary: Vec<_> = held
+        .iter()
+        .map(|found| {
+            (
+                found.address.chain.as_str(),
+                found.credits,
+                found.unbound_at,
+            )
+        })
+        .collect();
+    // Ordered by chain; `credit_one` credits on ETH.
+    assert_eq!(summary, [("BSC", 0, None), ("ETH", 1, None)]);
+    assert!(
+        store
+            .merchant_addresses(&other, "0xold")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let chains = ["ETH".to_owned(), "BSC".to_owned(), "POLYGON".to_owned()];
+    let unbound = store
+        .unbind_permanent_address(&merchant, "0xold", &chains, NOW + 5)
+        .await
+        .unwrap();
+    assert_eq!(unbound, ["ETH", "BSC"], "POLYGON held nothing to unbind");
+    assert!(
+        store
+            .unbind_permanent_address(&merchant, "0xold", &chains, NOW + 6)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a second unbinding changes nothing"
+    );
+    let held = store.merchant_addresses(&merchant, "0xold").await.unwrap();
+    assert!(held.iter().all(|found| found.unbound_at == Some(NOW + 5)));
+    assert_eq!(
+        store
+            .permanent_address(&merchant, "user-1", "ETH")
+            .await
+            .unwrap(),
+        None
+    );
+    // Still the merchant's: a payment to it is found and credited.
+    assert_eq!(
+        store.deposit_address("ETH", "0xold").await.unwrap(),
+        Some(on("ETH", "0xold", 0))
+    );
+    credit_one(store, &merchant, "0xold", "0xunbind2", 6).await;
+    assert_eq!(available(store, &merchant).await, 2);
+
+    // The user's next address takes the (merchant, user, chain) again; the
+    // unbound one still counts toward the quota.
+    let fresh = on("ETH", "0xnew", 7);
+    assert_eq!(
+        store
+            .insert_permanent_address(&fresh, NOW + 7)
+            .await
+            .unwrap(),
+        fresh
+    );
+    assert_eq!(
+        store
+            .permanent_address(&merchant, "user-1", "ETH")
+            .await
+            .unwrap(),
+        Some(fresh)
+    );
+    assert_eq!(store.count_permanent_addresses(&merchant).await.unwrap(), 3);
+}
+
+#[tokio::test]
+async fn sqlite_unbound_addresses_give_way() {
+    let dir = tempfile::tempdir().unwrap();
+    unbound_addresses_give_way(&sqlite_store(&dir, &MasterKey::generate()).await).await;
+}
+
+#[tokio::test]
+async fn pg_unbound_addresses_give_way() {
+    let Some(pg) = PgSchema::new().await else {
+        return;
+    };
+    unbound_addresses_give_way(&pg.store(&MasterKey::generate()).await).await;
+}

@@ -35,11 +35,16 @@ pub enum V2Code {
     WithdrawAmountFeeTooLittle,
     PaymentAddressNumTooMuch,
     OrderExpired,
+    UnUsedAddressDeprecatedNotAllowed,
+    UnMatchedMerchantAddressDeprecated,
+    UnBindingAddressDeprecated,
+    UnSupportedAddressDeprecated,
+    UnSupportedChainAddress,
     AddressNotBelongCcp,
 }
 
 impl V2Code {
-    pub const ALL: [V2Code; 30] = [
+    pub const ALL: [V2Code; 35] = [
         V2Code::Success,
         V2Code::InvalidArgument,
         V2Code::HeaderInvalidArgument,
@@ -69,6 +74,11 @@ impl V2Code {
         V2Code::WithdrawAmountFeeTooLittle,
         V2Code::PaymentAddressNumTooMuch,
         V2Code::OrderExpired,
+        V2Code::UnUsedAddressDeprecatedNotAllowed,
+        V2Code::UnMatchedMerchantAddressDeprecated,
+        V2Code::UnBindingAddressDeprecated,
+        V2Code::UnSupportedAddressDeprecated,
+        V2Code::UnSupportedChainAddress,
         V2Code::AddressNotBelongCcp,
     ];
 
@@ -104,6 +114,11 @@ impl V2Code {
             V2Code::WithdrawAmountFeeTooLittle => 14019,
             V2Code::PaymentAddressNumTooMuch => 15001,
             V2Code::OrderExpired => 15002,
+            V2Code::UnUsedAddressDeprecatedNotAllowed => 17000,
+            V2Code::UnMatchedMerchantAddressDeprecated => 17001,
+            V2Code::UnBindingAddressDeprecated => 17003,
+            V2Code::UnSupportedAddressDeprecated => 17004,
+            V2Code::UnSupportedChainAddress => 17005,
             V2Code::AddressNotBelongCcp => 17007,
         }
     }
@@ -140,6 +155,11 @@ impl V2Code {
             V2Code::WithdrawAmountFeeTooLittle => "WithdrawAmountFeeTooLittle",
             V2Code::PaymentAddressNumTooMuch => "PaymentAddressNumTooMuch",
             V2Code::OrderExpired => "OrderExpired",
+            V2Code::UnUsedAddressDeprecatedNotAllowed => "UnUsedAddressDeprecatedNotAllowed",
+            V2Code::UnMatchedMerchantAddressDeprecated => "UnMatchedMerchantAddressDeprecated",
+            V2Code::UnBindingAddressDeprecated => "UnBindingAddressDeprecated",
+            V2Code::UnSupportedAddressDeprecated => "UnSupportedAddressDeprecated",
+            V2Code::UnSupportedChainAddress => "UnSupportedChainAddress",
             V2Code::AddressNotBelongCcp => "AddressNotBelongCCP",
         }
     }

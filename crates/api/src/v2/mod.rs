@@ -8,6 +8,7 @@
 //! meaning "no parameters" (PHP's `json_encode([])`), and `data` always an
 //! object — also on errors, so a client reading `data.x` never meets `null`.
 
+pub mod addresses;
 pub mod code;
 pub mod coins;
 pub mod deposits;

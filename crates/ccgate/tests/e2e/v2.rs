@@ -142,6 +142,13 @@ fn every_v2_example_request_is_answered_as_its_example_says() {
             // Addresses are derived per installation: name one of this merchant's.
             request["toAddress"] = own_address.clone();
         }
+        if endpoint == "addressUnbinding" {
+            // The address paid above: only a paid address can be unbound.
+            request["address"] = Value::String(reference_address.to_owned());
+        }
+        if endpoint == "getTradeBlockHeight" || endpoint == "getPaymentBlockHeight" {
+            request["record_id"] = deposit_record_id.clone();
+        }
         if endpoint == "getAppDepositRecord" {
             // Record ids are made per deposit: ask about the one paid above.
             request["recordId"] = deposit_record_id.clone();

@@ -33,6 +33,16 @@ const TRX_LOGO: &str = "https://resource.cwallet.com/token/icon/trx.png";
 const PAYEE_ADDRESS: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
 const TXID: &str = "0x3f6c1e0a0d8f5b9b2c7e4a61d2f0c9b8a7e6d5c4b3a29180f7e6d5c4b3a29180";
 
+/// A record id no deposit or withdrawal has.
+fn unknown_record() -> (&'static str, Value, V2Code, &'static str) {
+    (
+        "a record id no deposit or withdrawal has",
+        json!({"record_id": "20240101000000000000000000000000"}),
+        V2Code::NotFound,
+        "no deposit or withdrawal of this merchant has the record id \"20240101000000000000000000000000\"",
+    )
+}
+
 fn usdt_on_tron() -> Value {
     json!({
         "chain": "TRX", "chainFullName": "Tron", "contract": "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
@@ -254,6 +264,22 @@ pub fn endpoints() -> Vec<Endpoint> {
             ),
         },
         Endpoint {
+            name: "addressUnbinding",
+            summary: "Retire a paid permanent address: getOrCreateAppDepositAddress then makes a new one; payments to the old one are still credited",
+            fields: vec![("chain", string(), true), ("address", string(), true)],
+            request: json!({"chain": "ETH", "address": ORDER_ADDRESS}),
+            data: json!({
+                "unbound": [{"chain": "ETH", "address": ORDER_ADDRESS}],
+                "unboundAt": 1_765_000_000, "userID": "", "referenceID": "user-77",
+            }),
+            error: (
+                "an address that is not one of the merchant's",
+                json!({"chain": "ETH", "address": PAYEE_ADDRESS}),
+                V2Code::UnMatchedMerchantAddressDeprecated,
+                "\"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\" is not one of this merchant's deposit addresses",
+            ),
+        },
+        Endpoint {
             name: "getAppDepositRecord",
             summary: "One deposit by its recordId",
             fields: vec![("recordId", string(), true)],
@@ -423,6 +449,26 @@ pub fn endpoints() -> Vec<Endpoint> {
                 V2Code::AddressNotBelongCcp,
                 "\"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\" is not one of this merchant's deposit addresses on that chain",
             ),
+        },
+        Endpoint {
+            name: "getTradeBlockHeight",
+            summary: "The block of a deposit or chain withdrawal (record_id or recordId) and the chain's latest block",
+            fields: vec![("record_id", string(), true), ("recordId", string(), false)],
+            request: json!({"record_id": DEPOSIT_RECORD_ID}),
+            data: json!({
+                "chain": "ETH", "txBlockHeight": 1, "currBlockHeight": 12, "reqConfirmations": 12,
+            }),
+            error: unknown_record(),
+        },
+        Endpoint {
+            name: "getPaymentBlockHeight",
+            summary: "getTradeBlockHeight under the path the proto names",
+            fields: vec![("record_id", string(), true), ("recordId", string(), false)],
+            request: json!({"record_id": DEPOSIT_RECORD_ID}),
+            data: json!({
+                "chain": "ETH", "txBlockHeight": 1, "currBlockHeight": 12, "reqConfirmations": 12,
+            }),
+            error: unknown_record(),
         },
         Endpoint {
             name: "webhook/resend",

@@ -7,6 +7,7 @@
 //! every failure answers v2's envelope, HTTP 200, through
 //! [`Failure::into_v2_response`] — the one place a failure becomes a v2 code.
 
+mod addresses;
 mod assets;
 mod coins;
 mod deposits;
@@ -56,6 +57,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             "getOrCreateAppDepositAddress",
             post(deposits::deposit_address),
         ),
+        ("addressUnbinding", post(addresses::unbind)),
         ("getAppDepositRecord", post(deposits::deposit_record)),
         (
             "getAppDepositRecordList",
@@ -71,6 +73,8 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             "rescanLostTransaction",
             post(rescan::rescan_lost_transaction),
         ),
+        ("getTradeBlockHeight", post(addresses::block_heights)),
+        ("getPaymentBlockHeight", post(addresses::block_heights)),
         ("webhook/resend", post(webhooks::resend)),
         ("getWithdrawFee", post(withdrawals::withdraw_fee)),
         ("applyAppWithdrawToNetwork", post(withdrawals::to_network)),

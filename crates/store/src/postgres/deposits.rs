@@ -11,15 +11,17 @@ use secrecy::{ExposeSecret, SecretSlice};
 
 use crate::deposits::{
     ChainTransfer, Checkout, ConfirmingPayment, DepositAddress, DepositCredit, DepositStore,
-    MerchantSettings, NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook, ResendFilter,
-    SeenTransfer, WebhookAttempt, WebhookCounts, WebhookDialect, WebhookNext, WebhookRow,
+    HeldAddress, MerchantSettings, NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook,
+    ResendFilter, SeenTransfer, WebhookAttempt, WebhookCounts, WebhookDialect, WebhookNext,
+    WebhookRow,
 };
 use crate::postgres::post_entries_in;
 use crate::rows::{
     ADDRESS_COLUMNS, CHECKOUT_COLUMNS, ORDER_COLUMNS, TRANSFER_COLUMNS, WEBHOOK_COLUMNS,
-    address_from_row, attempt_from_row, checkout_from_row, claimed_from_rows, mark_repeats_within,
-    order_from_row, outbox_after, payment_from_row, response_head, settings_from_row, to_i64,
-    to_u32, to_u64, transfer_from_row, webhook_counts, webhook_row,
+    address_from_row, attempt_from_row, checkout_from_row, claimed_from_rows,
+    held_address_from_row, mark_repeats_within, order_from_row, outbox_after, payment_from_row,
+    response_head, settings_from_row, to_i64, to_u32, to_u64, transfer_from_row, webhook_counts,
+    webhook_row,
 };
 use crate::{PgStore, StoreError};
 
@@ -78,7 +80,7 @@ impl DepositStore for PgStore {
     ) -> Result<Option<DepositAddress>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT {ADDRESS_COLUMNS} FROM deposit_addresses
-             WHERE app_id = $1 AND user_id = $2 AND chain = $3"
+             WHERE app_id = $1 AND user_id = $2 AND chain = $3 AND unbound_at IS NULL"
         ))
         .bind(app_id.as_str())
         .bind(user_id)
@@ -124,7 +126,8 @@ impl DepositStore for PgStore {
                  (chain, address, app_id, user_id, notify_url, derivation_index, created_at,
                   dialect)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (app_id, user_id, chain) WHERE user_id IS NOT NULL DO NOTHING",
+             ON CONFLICT (app_id, user_id, chain) WHERE user_id IS NOT NULL AND unbound_at IS NULL
+             DO NOTHING",
         )
         .bind(&address.chain)
         .bind(&address.address)
@@ -162,6 +165,51 @@ impl DepositStore for PgStore {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(address_from_row).transpose()
+    }
+
+    async fn merchant_addresses(
+        &self,
+        app_id: &MerchantId,
+        address: &str,
+    ) -> Result<Vec<HeldAddress>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ADDRESS_COLUMNS}, unbound_at, credits FROM deposit_addresses
+             WHERE app_id = $1 AND address = $2 ORDER BY chain"
+        ))
+        .bind(app_id.as_str())
+        .bind(address)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(held_address_from_row).collect()
+    }
+
+    async fn unbind_permanent_address(
+        &self,
+        app_id: &MerchantId,
+        address: &str,
+        chains: &[String],
+        now_unix_secs: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut db_tx = self.pool.begin().await?;
+        let mut unbound = Vec::new();
+        for chain in chains {
+            let updated = sqlx::query(
+                "UPDATE deposit_addresses SET unbound_at = $1
+                 WHERE app_id = $2 AND address = $3 AND chain = $4
+                   AND user_id IS NOT NULL AND unbound_at IS NULL",
+            )
+            .bind(now_unix_secs)
+            .bind(app_id.as_str())
+            .bind(address)
+            .bind(chain)
+            .execute(&mut *db_tx)
+            .await?;
+            if updated.rows_affected() == 1 {
+                unbound.push(chain.clone());
+            }
+        }
+        db_tx.commit().await?;
+        Ok(unbound)
     }
 
     async fn merchant_settings(

@@ -778,6 +778,8 @@ enum BenchCommand {
     Writes(commands::bench_writes::WritesBenchArgs),
     /// Webhook deliveries per second to a fast local receiver vs a bare HTTP client loop.
     Webhooks(commands::bench_webhooks::WebhookBenchArgs),
+    /// What /metrics reads from the database, empty and after many deposits: flat or not.
+    Scrape(commands::bench_scrape::ScrapeBenchArgs),
     /// Every bench in one run, then one line per figure (`--quick`: each at a small scale).
     All(commands::bench_all::AllBenchArgs),
 }
@@ -826,6 +828,7 @@ async fn bench(command: &BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Sweeps(args) => commands::bench_sweeps::sweeps(args).await,
         BenchCommand::Writes(args) => commands::bench_writes::writes(args).await,
         BenchCommand::Webhooks(args) => commands::bench_webhooks::webhooks(args).await,
+        BenchCommand::Scrape(args) => commands::bench_scrape::scrape(args).await,
         BenchCommand::All(args) => commands::bench_all::all(args).await,
     }
     .map(drop)

@@ -105,6 +105,8 @@ pub struct OneDepositRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DepositRecordListRequest {
     pub coin_id: Option<u64>,
+    /// From the proto's `recordIds` when it names one record.
+    pub record_id: Option<String>,
     pub reference_id: Option<String>,
     pub order_id: Option<String>,
     pub chain: Option<String>,
@@ -128,6 +130,24 @@ fn unix_secs(fields: &Fields, name: &'static str) -> Result<Option<i64>, Request
         .transpose()
 }
 
+/// The proto's id-list filters (`recordIds`, `referenceIds`, `orderIds`):
+/// one id filters as its single-id field does; several are refused rather
+/// than ignored, since an ignored filter would answer other records.
+fn one_of_list(fields: &Fields, name: &'static str) -> Result<Option<String>, RequestError> {
+    let ids = fields.optional_string_list(name, ID_LIST_MAX)?;
+    match ids.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.trim().to_owned())),
+        _ => Err(RequestError::FieldType {
+            field: name,
+            expected: "at most one id (ask once per id)",
+        }),
+    }
+}
+
+/// Ids one of the proto's list filters may carry (v2 spec §2.3.4).
+const ID_LIST_MAX: usize = 50;
+
 impl DepositRecordListRequest {
     pub fn from_fields(fields: &Fields) -> Result<DepositRecordListRequest, RequestError> {
         let text = |name: &'static str| -> Result<Option<String>, RequestError> {
@@ -147,8 +167,15 @@ impl DepositRecordListRequest {
         };
         Ok(DepositRecordListRequest {
             coin_id: fields.optional_u64(&["coinId"])?,
-            reference_id: text("referenceId")?,
-            order_id: text("orderId")?,
+            record_id: one_of_list(fields, "recordIds")?,
+            reference_id: match text("referenceId")? {
+                Some(one) => Some(one),
+                None => one_of_list(fields, "referenceIds")?,
+            },
+            order_id: match text("orderId")? {
+                Some(one) => Some(one),
+                None => one_of_list(fields, "orderIds")?,
+            },
             chain: text("chain")?,
             start_at: unix_secs(fields, "startAt")?,
             end_at: unix_secs(fields, "endAt")?,
@@ -225,5 +252,12 @@ mod tests {
             ))
         );
         assert!(parse(r#"{"limit":101}"#).is_err());
+        let one = parse(r#"{"recordIds":["r-9"],"orderIds":["o-1"]}"#);
+        assert_eq!(
+            one.map(|r| (r.record_id, r.order_id)),
+            Ok((Some("r-9".into()), Some("o-1".into())))
+        );
+        assert!(parse(r#"{"referenceIds":["u-1","u-2"]}"#).is_err());
+        assert_eq!(parse(r#"{"orderIds":[]}"#).map(|r| r.order_id), Ok(None));
     }
 }

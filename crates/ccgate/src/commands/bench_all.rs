@@ -72,6 +72,8 @@ pub async fn all(args: &AllBenchArgs) -> anyhow::Result<Vec<Figure>> {
         "20",
     ]))?;
     note("writes", super::bench_writes::writes(&writes).await);
+    let scrape = parsed(quick(&["--deposits", "5000"]))?;
+    note("scrape", super::bench_scrape::scrape(&scrape).await);
     let webhooks = parsed(quick(&["--webhooks", "500", "--merchants", "5"]))?;
     note("webhooks", super::bench_webhooks::webhooks(&webhooks).await);
     match &args.evm_rpc_url {

@@ -423,6 +423,7 @@ fn bench_all_quick_runs_every_bench_and_sums_up_one_line_per_figure() {
         "ledger SQLite group commit",
         "withdraw requests",
         "webhook deliveries",
+        "metrics reads after 5000 deposits",
     ] {
         let line = summary
             .iter()

@@ -150,6 +150,7 @@ pub async fn deposit_record_list(
     };
     let now_secs = state.clock.now_unix_ms().div_euclid(1000);
     let filter = DepositRecordFilter {
+        record_id: request.record_id,
         coin_id,
         user_id: request.reference_id,
         merchant_order_id: request.order_id,

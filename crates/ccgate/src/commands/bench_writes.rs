@@ -4,7 +4,7 @@
 //! plain journal postings on the same database, in the same run; and the SQL
 //! statements each request runs, counted from sqlx's own statement log.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ use ccgate_store::{Store, generate_app_id, generate_app_secret};
 use secrecy::{ExposeSecret, SecretString};
 use tracing::field::{Field, Visit};
 use tracing_subscriber::Layer;
-use tracing_subscriber::filter::Targets;
+use tracing_subscriber::filter::{FilterExt, Targets, filter_fn};
 
 use super::bench::{Figure, Measured, micros};
 use super::unix_now;
@@ -44,16 +44,29 @@ pub struct WritesBenchArgs {
 const SQLX_QUERY: &str = "sqlx::query";
 
 /// Counts the statements sqlx runs in this process. Installed only for
-/// `bench writes`; sqlx formats its event only when someone listens, so the
-/// other commands do not pay for it.
+/// `bench writes` (and `bench all`), and listening only while the writes
+/// bench counts: sqlx formats its event only when someone listens, so the
+/// measured throughput, and the other benches of `bench all`, do not pay
+/// for it.
 #[derive(Debug)]
 pub struct StatementCounter {
+    listening: AtomicBool,
     count: AtomicU64,
     /// While `Some`, each statement's text in short, in order.
     recorded: Mutex<Option<Vec<String>>>,
 }
 
+impl StatementCounter {
+    /// Starts or stops listening. The filter's answer is cached per
+    /// callsite, so the cache is rebuilt for sqlx to see the change.
+    fn listen(&self, on: bool) {
+        self.listening.store(on, Ordering::Relaxed);
+        tracing::callsite::rebuild_interest_cache();
+    }
+}
+
 pub static STATEMENTS: StatementCounter = StatementCounter {
+    listening: AtomicBool::new(false),
     count: AtomicU64::new(0),
     recorded: Mutex::new(None),
 };
@@ -63,7 +76,10 @@ pub fn statement_layer<S>() -> impl Layer<S>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
-    (&STATEMENTS).with_filter(Targets::new().with_target(SQLX_QUERY, tracing::Level::DEBUG))
+    let sqlx_statements = Targets::new().with_target(SQLX_QUERY, tracing::Level::DEBUG);
+    (&STATEMENTS).with_filter(
+        sqlx_statements.and(filter_fn(|_| STATEMENTS.listening.load(Ordering::Relaxed))),
+    )
 }
 
 impl<S: tracing::Subscriber> Layer<S> for &'static StatementCounter {
@@ -354,6 +370,7 @@ pub async fn writes(args: &WritesBenchArgs) -> anyhow::Result<Vec<Figure>> {
     let mut first_answers = Vec::new();
     let mut listings = Vec::new();
     let mut figures = Vec::new();
+    STATEMENTS.listen(true);
     for endpoint in ENDPOINTS {
         let target = url(real, endpoint);
         // The first request of each endpoint answers the bare route's bytes
@@ -393,6 +410,7 @@ pub async fn writes(args: &WritesBenchArgs) -> anyhow::Result<Vec<Figure>> {
         store.post_entry(&posting()?, &meta).await?;
     }
     let per_posting = (STATEMENTS.count() - before) as f64 / args.sequential as f64;
+    STATEMENTS.listen(false);
     println!(
         "statements per request  {:<20} {per_posting:>6.2}",
         "journal posting"

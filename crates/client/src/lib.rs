@@ -42,6 +42,7 @@
 //! ```
 
 mod calls;
+mod connection;
 #[cfg(feature = "axum")]
 mod extract;
 pub mod v2;
@@ -50,7 +51,8 @@ mod webhook;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ccgate_api::sign;
-use secrecy::{ExposeSecret, SecretString};
+use connection::{Connection, opened, with_retries};
+use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -108,10 +110,7 @@ pub enum ClientError {
 /// A signed-request client. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Client {
-    base_url: String,
-    app_id: String,
-    app_secret: SecretString,
-    http: reqwest::Client,
+    connection: Connection,
 }
 
 /// An answer as it came, for tools that show it (`ccgate call`).
@@ -159,43 +158,21 @@ impl Client {
         app_secret: impl Into<String>,
         timeout: Duration,
     ) -> Result<Client, ClientError> {
-        let base_url: String = base_url.into();
-        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            return Err(ClientError::Settings(
-                "the base URL must start with http:// or https://".to_owned(),
-            ));
-        }
         Ok(Client {
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            app_id: app_id.into(),
-            app_secret: SecretString::from(app_secret.into()),
-            http: reqwest::Client::builder().timeout(timeout).build()?,
+            connection: Connection::new(
+                base_url.into(),
+                app_id.into(),
+                app_secret.into(),
+                timeout,
+            )?,
         })
     }
 
     /// Sends `body` as is (the bytes that are signed) to `/ccpayment/v1/{endpoint}`.
     pub async fn call_raw(&self, endpoint: &str, body: &[u8]) -> Result<RawAnswer, ClientError> {
-        let timestamp = unix_now().to_string();
-        let signature = sign::sign(
-            &self.app_id,
-            self.app_secret.expose_secret(),
-            &timestamp,
-            body,
-        );
-        let url = format!(
-            "{}/ccpayment/v1/{}",
-            self.base_url,
-            endpoint.trim_start_matches('/')
-        );
         let response = self
-            .http
-            .post(url)
-            .header("Content-Type", "application/json")
-            .header("Appid", &self.app_id)
-            .header("Timestamp", timestamp)
-            .header("Sign", signature)
-            .body(body.to_vec())
-            .send()
+            .connection
+            .post("/ccpayment/v1/", endpoint, body, sign::sign)
             .await?;
         let status = response.status().as_u16();
         let header = |name: &str| {
@@ -209,8 +186,8 @@ impl Client {
         let body = response.bytes().await?.to_vec();
         let signature_verified = match (timestamp, sign) {
             (Some(timestamp), Some(sign)) => Some(sign::verify(
-                &self.app_id,
-                self.app_secret.expose_secret(),
+                &self.connection.app_id,
+                self.connection.app_secret.expose_secret(),
                 &timestamp,
                 &body,
                 &sign,
@@ -233,45 +210,15 @@ impl Client {
         safe_to_repeat: bool,
     ) -> Result<T, ClientError> {
         let body = serde_json::to_vec(request)?;
-        let attempts = if safe_to_repeat { ATTEMPTS_MAX } else { 1 };
-        let mut attempt = 1;
-        let answer = loop {
-            match self.call_raw(endpoint, &body).await {
-                Ok(answer) => break answer,
-                Err(ClientError::Transport(err))
-                    if attempt < attempts && (err.is_connect() || err.is_timeout()) =>
-                {
-                    attempt += 1;
-                    tokio::time::sleep(RETRY_PAUSE).await;
-                }
-                Err(err) => return Err(err),
-            }
-        };
-        let envelope: Envelope<T> = match serde_json::from_slice(&answer.body) {
-            Ok(envelope) => envelope,
-            Err(_) if answer.status != 200 => {
-                return Err(ClientError::Status {
-                    status: answer.status,
-                });
-            }
-            Err(err) => return Err(err.into()),
-        };
-        if envelope.code != ccgate_api::Code::Success.number() {
-            return Err(ClientError::Api {
-                code: envelope.code,
-                msg: envelope.msg,
-                reason: envelope.reason,
-            });
-        }
-        match answer.signature_verified {
-            Some(true) => {}
-            Some(false) => return Err(ClientError::SignatureMismatch),
-            None => return Err(ClientError::MissingHeader("Sign")),
-        }
-        envelope.data.ok_or(ClientError::Api {
-            code: envelope.code,
-            msg: "the answer carries no data".to_owned(),
-            reason: None,
-        })
+        let answer = with_retries(safe_to_repeat, || self.call_raw(endpoint, &body)).await?;
+        opened(
+            &answer,
+            ccgate_api::Code::Success.number(),
+            || match answer.signature_verified {
+                Some(true) => Ok(()),
+                Some(false) => Err(ClientError::SignatureMismatch),
+                None => Err(ClientError::MissingHeader("Sign")),
+            },
+        )
     }
 }

@@ -42,22 +42,17 @@ pub use ccgate_api::v2::orders::{
 use ccgate_api::v2::webhooks::Resent;
 pub use ccgate_api::v2::withdrawals::{AppWithdrawRecord, RecordList as WithdrawRecordList};
 use ccgate_api::v2::withdrawals::{OneRecord, WithdrawAccepted};
-use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use crate::{
-    ATTEMPTS_MAX, ClientError, Envelope, RETRY_PAUSE, RawAnswer, TIMEOUT_DEFAULT, unix_now,
-};
+use crate::connection::{Connection, opened, with_retries};
+use crate::{ClientError, RawAnswer, TIMEOUT_DEFAULT};
 
 /// A v2 signed-request client. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct V2Client {
-    base_url: String,
-    app_id: String,
-    app_secret: SecretString,
-    http: reqwest::Client,
+    connection: Connection,
 }
 
 impl V2Client {
@@ -68,46 +63,27 @@ impl V2Client {
         app_id: impl Into<String>,
         app_secret: impl Into<String>,
     ) -> Result<V2Client, ClientError> {
-        let base_url: String = base_url.into();
-        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            return Err(ClientError::Settings(
-                "the base URL must start with http:// or https://".to_owned(),
-            ));
-        }
         Ok(V2Client {
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            app_id: app_id.into(),
-            app_secret: SecretString::from(app_secret.into()),
-            http: reqwest::Client::builder()
-                .timeout(TIMEOUT_DEFAULT)
-                .build()?,
+            connection: Connection::new(
+                base_url.into(),
+                app_id.into(),
+                app_secret.into(),
+                TIMEOUT_DEFAULT,
+            )?,
         })
     }
 
     /// Sends `body` as is (the bytes that are signed; empty is allowed) to
     /// `/ccpayment/v2/{endpoint}`.
     pub async fn call_raw(&self, endpoint: &str, body: &[u8]) -> Result<RawAnswer, ClientError> {
-        let timestamp = unix_now().to_string();
-        let signature = ccgate_api::v2::sign::sign(
-            &self.app_id,
-            self.app_secret.expose_secret(),
-            &timestamp,
-            body,
-        );
-        let url = format!(
-            "{}/ccpayment/v2/{}",
-            self.base_url,
-            endpoint.trim_start_matches('/')
-        );
         let response = self
-            .http
-            .post(url)
-            .header("Content-Type", "application/json")
-            .header("Appid", &self.app_id)
-            .header("Timestamp", timestamp)
-            .header("Sign", signature)
-            .body(body.to_vec())
-            .send()
+            .connection
+            .post(
+                ccgate_api::v2::PATH_PREFIX,
+                endpoint,
+                body,
+                ccgate_api::v2::sign::sign,
+            )
             .await?;
         let status = response.status().as_u16();
         let body = response.bytes().await?.to_vec();
@@ -129,44 +105,9 @@ impl V2Client {
         safe_to_repeat: bool,
     ) -> Result<T, ClientError> {
         let body = serde_json::to_vec(request)?;
-        let attempts = if safe_to_repeat { ATTEMPTS_MAX } else { 1 };
-        let mut attempt = 1;
-        let answer = loop {
-            match self.call_raw(endpoint, &body).await {
-                Ok(answer) => break answer,
-                Err(ClientError::Transport(err))
-                    if attempt < attempts && (err.is_connect() || err.is_timeout()) =>
-                {
-                    attempt += 1;
-                    tokio::time::sleep(RETRY_PAUSE).await;
-                }
-                Err(err) => return Err(err),
-            }
-        };
-        // `data` is read after the code: a refusal carries `"data":{}`, which
-        // is no answer type, and must come back as the refusal it is.
-        let envelope: Envelope<serde_json::Value> = match serde_json::from_slice(&answer.body) {
-            Ok(envelope) => envelope,
-            Err(_) if answer.status != 200 => {
-                return Err(ClientError::Status {
-                    status: answer.status,
-                });
-            }
-            Err(err) => return Err(err.into()),
-        };
-        if envelope.code != ccgate_api::v2::V2Code::Success.number() {
-            return Err(ClientError::Api {
-                code: envelope.code,
-                msg: envelope.msg,
-                reason: envelope.reason,
-            });
-        }
-        let data = envelope.data.ok_or(ClientError::Api {
-            code: envelope.code,
-            msg: "the answer carries no data".to_owned(),
-            reason: None,
-        })?;
-        Ok(serde_json::from_value(data)?)
+        let answer = with_retries(safe_to_repeat, || self.call_raw(endpoint, &body)).await?;
+        // v2 answers are not signed: nothing to check.
+        opened(&answer, ccgate_api::v2::V2Code::Success.number(), || Ok(()))
     }
 
     /// `getCoinList`: every coin with its networks, keyed by chain.
@@ -205,8 +146,12 @@ impl V2Client {
 
     /// `getMainCoinList`: one row per coin and network.
     pub async fn main_coin_list(&self) -> Result<MainCoinList, ClientError> {
-        self.call("getMainCoinList", &json!({ "appId": self.app_id }), true)
-            .await
+        self.call(
+            "getMainCoinList",
+            &json!({ "appId": self.connection.app_id }),
+            true,
+        )
+        .await
     }
 
     /// `checkWithdrawalAddressValidity`.

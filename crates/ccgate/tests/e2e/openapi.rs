@@ -229,6 +229,18 @@ fn every_endpoint_answers_as_the_document_says() {
 /// Whether `answer` has `example`'s shape: the same keys in every object,
 /// each array element shaped like the example's first, the same JSON kinds.
 fn same_shape(example: &Value, answer: &Value, at: &str) -> Result<(), String> {
+    same_shape_with_maps(example, answer, at, &[])
+}
+
+/// [`same_shape`], where the fields named in `maps` are maps keyed by data
+/// (chain symbols, coin ids): each of their values shaped like the example's
+/// first, whatever the keys.
+pub(crate) fn same_shape_with_maps(
+    example: &Value,
+    answer: &Value,
+    at: &str,
+    maps: &[&str],
+) -> Result<(), String> {
     match (example, answer) {
         (Value::Object(expected), Value::Object(got)) => {
             let expected_keys: Vec<&String> = expected.keys().collect();
@@ -239,14 +251,28 @@ fn same_shape(example: &Value, answer: &Value, at: &str) -> Result<(), String> {
                 ));
             }
             for (key, value) in expected {
-                same_shape(value, &got[key], &format!("{at}.{key}"))?;
+                let here = format!("{at}.{key}");
+                match (value, &got[key]) {
+                    (Value::Object(map), Value::Object(got_map))
+                        if maps.contains(&key.as_str()) =>
+                    {
+                        let first = map
+                            .values()
+                            .next()
+                            .ok_or(format!("{here}: an empty example map"))?;
+                        for (name, item) in got_map {
+                            same_shape_with_maps(first, item, &format!("{here}.{name}"), maps)?;
+                        }
+                    }
+                    (value, got) => same_shape_with_maps(value, got, &here, maps)?,
+                }
             }
             Ok(())
         }
         (Value::Array(expected), Value::Array(got)) => {
             if let Some(first) = expected.first() {
                 for (i, item) in got.iter().enumerate() {
-                    same_shape(first, item, &format!("{at}[{i}]"))?;
+                    same_shape_with_maps(first, item, &format!("{at}[{i}]"), maps)?;
                 }
             }
             Ok(())

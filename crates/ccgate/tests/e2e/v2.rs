@@ -6,59 +6,15 @@
 use ccgate_client::{ClientError, V2Client};
 use serde_json::{Value, json};
 
-use crate::openapi::{element_text, only_documented_keys, validate};
+use crate::openapi::{element_text, only_documented_keys, same_shape_with_maps, validate};
 use crate::support::{Gateway, HttpStub, Merchant, assert_golden, now};
 
 /// Fields whose value is a map keyed by data (chain symbols, coin ids).
 const MAP_FIELDS: [&str; 2] = ["networks", "prices"];
 
-/// Whether `answer` has `example`'s shape: the same keys in every object
-/// (a map field's values each shaped like the example's first), each array
-/// element shaped like the example's first, the same JSON kinds.
+/// Whether `answer` has `example`'s shape, v2's map fields read as maps.
 fn v2_shape(example: &Value, answer: &Value, at: &str) -> Result<(), String> {
-    match (example, answer) {
-        (Value::Object(expected), Value::Object(got)) => {
-            let expected_keys: Vec<&String> = expected.keys().collect();
-            let got_keys: Vec<&String> = got.keys().collect();
-            if expected_keys != got_keys {
-                return Err(format!(
-                    "{at}: the example has {expected_keys:?}, the answer {got_keys:?}"
-                ));
-            }
-            for (key, value) in expected {
-                let here = format!("{at}.{key}");
-                match (value, &got[key]) {
-                    (Value::Object(map), Value::Object(got_map))
-                        if MAP_FIELDS.contains(&key.as_str()) =>
-                    {
-                        let first = map
-                            .values()
-                            .next()
-                            .ok_or(format!("{here}: an empty example map"))?;
-                        for (name, item) in got_map {
-                            v2_shape(first, item, &format!("{here}.{name}"))?;
-                        }
-                    }
-                    (value, got) => v2_shape(value, got, &here)?,
-                }
-            }
-            Ok(())
-        }
-        (Value::Array(expected), Value::Array(got)) => match expected.first() {
-            Some(first) => got
-                .iter()
-                .enumerate()
-                .try_for_each(|(i, item)| v2_shape(first, item, &format!("{at}[{i}]"))),
-            None => Ok(()),
-        },
-        (Value::String(_), Value::String(_))
-        | (Value::Number(_), Value::Number(_))
-        | (Value::Bool(_), Value::Bool(_))
-        | (Value::Null, Value::Null) => Ok(()),
-        _ => Err(format!(
-            "{at}: the example has {example}, the answer {answer}"
-        )),
-    }
+    same_shape_with_maps(example, answer, at, &MAP_FIELDS)
 }
 
 #[test]

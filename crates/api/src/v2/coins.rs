@@ -168,6 +168,22 @@ pub struct AllChainEntity {
     pub is_evm: bool,
 }
 
+impl From<ChainEntity> for AllChainEntity {
+    /// The same chain, `confirmations` named `confirmNum`, without the
+    /// transaction URL and memo flag.
+    fn from(chain: ChainEntity) -> AllChainEntity {
+        AllChainEntity {
+            chain: chain.chain,
+            chain_full_name: chain.chain_full_name,
+            explorer: chain.explorer,
+            logo_url: chain.logo_url,
+            status: chain.status,
+            confirm_num: chain.confirmations,
+            is_evm: chain.is_evm,
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct AllChainList {
     pub chains: Vec<AllChainEntity>,

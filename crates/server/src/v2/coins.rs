@@ -13,7 +13,7 @@ use ccgate_api::v2::coins::{
 use ccgate_api::v2::fields;
 use ccgate_ledger::{AssetStatus, Chain, ChainFamily, Coin, Registry, fiat_numeric_id};
 
-use super::V2Result;
+use super::{V2Failure, V2Result};
 use crate::AppState;
 use crate::auth::RawBody;
 use crate::failure::Failure;
@@ -160,12 +160,11 @@ fn chain_supports_memo(registry: &Registry, chain: &Chain) -> bool {
         .any(|token| token.chain == chain.code && token.memo_supported)
 }
 
-pub async fn chain_list(
-    State(state): State<AppState>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
-    let request = ChainsRequest::from_fields(&fields(&body)?)?;
-    let chains = state
+/// The chains a `chains` filter asks for (all when empty), as
+/// `getChainList` lists them.
+fn wanted_chains(state: &AppState, body: &[u8]) -> Result<Vec<ChainEntity>, V2Failure> {
+    let request = ChainsRequest::from_fields(&fields(body)?)?;
+    Ok(state
         .registry
         .chains()
         .filter(|chain| request.wants(chain.code.as_str()))
@@ -183,28 +182,25 @@ pub async fn chain_list(
                 support_memo: chain_supports_memo(&state.registry, chain),
             }
         })
-        .collect();
+        .collect())
+}
+
+pub async fn chain_list(
+    State(state): State<AppState>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    let chains = wanted_chains(&state, &body)?;
     Ok(success(&ChainList { chains })?)
 }
 
+/// `getChainList`'s rows in the shape of CCPayment's internal list.
 pub async fn all_chains(
     State(state): State<AppState>,
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> V2Result {
-    let request = ChainsRequest::from_fields(&fields(&body)?)?;
-    let chains = state
-        .registry
-        .chains()
-        .filter(|chain| request.wants(chain.code.as_str()))
-        .map(|chain| AllChainEntity {
-            chain: chain.code.to_string(),
-            chain_full_name: chain.name.clone(),
-            explorer: explorer(chain).0,
-            logo_url: chain.logo.clone(),
-            status: "Normal".to_owned(),
-            confirm_num: chain.confirmations_required,
-            is_evm: chain.family == ChainFamily::Evm,
-        })
+    let chains = wanted_chains(&state, &body)?
+        .into_iter()
+        .map(AllChainEntity::from)
         .collect();
     Ok(success(&AllChainList { chains })?)
 }

@@ -556,17 +556,7 @@ fn evm_rescan_credits_a_missed_internal_payment_once() {
     let said = String::from_utf8_lossy(&early.stderr);
     assert!(said.contains("confirmations"), "{said}");
     // The merchant's own door to it, v2's rescanLostTransaction, says the same.
-    let lost = |to_address: &str| {
-        let body =
-            json!({"chain": "ganache", "toAddress": to_address.to_lowercase(), "txId": paid});
-        gateway
-            .post_v2(
-                merchant,
-                "rescanLostTransaction",
-                body.to_string().as_bytes(),
-            )
-            .json()
-    };
+    let lost = |to_address: &str| rescan_lost(gateway, merchant, &to_address.to_lowercase(), &paid);
     let early = lost(&address);
     assert_eq!(early["code"], 11000, "{early}");
     assert!(
@@ -687,12 +677,7 @@ fn evm_rescan_credits_a_missed_internal_payment_once() {
     );
     let paid = txid(&ganache.pay_through(forwarder, &[&address], ONE_TENTH));
     ganache.mine(CONFIRMATIONS + 1);
-    let ask = |who: &Merchant, to: &str| -> Value {
-        let body = json!({"chain": "GANACHE", "toAddress": to, "txId": paid}).to_string();
-        gateway
-            .post_v2(who, "rescanLostTransaction", body.as_bytes())
-            .json()
-    };
+    let ask = |who: &Merchant, to: &str| rescan_lost(gateway, who, to, &paid);
     // Until the gateway has seen the confirmations, the answer says so.
     let first = eventually(20, "the rescan never saw the confirmations", || {
         let answer = ask(merchant, &address.to_ascii_lowercase());
@@ -729,6 +714,15 @@ fn evm_rescan_credits_a_missed_internal_payment_once() {
     let stranger = gateway.create_merchant("stranger");
     assert_eq!(ask(&stranger, &address)["code"], 17007);
     books_balance(gateway, config);
+}
+
+/// v2's `rescanLostTransaction` of `txid` to `to_address` on the ganache
+/// chain, asked by `merchant`: its answer.
+fn rescan_lost(gateway: &Gateway, merchant: &Merchant, to_address: &str, txid: &str) -> Value {
+    let body = json!({"chain": "ganache", "toAddress": to_address, "txId": txid}).to_string();
+    gateway
+        .post_v2(merchant, "rescanLostTransaction", body.as_bytes())
+        .json()
 }
 
 /// A node that refuses the traces it was configured to give (ganache has no

@@ -890,41 +890,7 @@ fn v2_withdrawals_on_postgres() {
 fn memos_and_suspended_coins_in_v2() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("memo.toml");
-    std::fs::write(
-        &config,
-        r#"
-[[coins]]
-id = "7d1b1c1e-0d3a-4a55-9a5e-3c1f5d9b0a11"
-symbol = "MEMO"
-name = "Memo coin"
-precision = 6
-price = "1"
-  [[coins.tokens]]
-  id = "7d1b1c1e-0d3a-4a55-9a5e-3c1f5d9b0a12"
-  chain = "ETH"
-  network = "ERC20"
-  contract = "0x0000000000000000000000000000000000000001"
-  precision = 6
-  memo = true
-  fee = "0.1"
-
-[[coins]]
-id = "7d1b1c1e-0d3a-4a55-9a5e-3c1f5d9b0a21"
-symbol = "PAUSED"
-name = "Paused coin"
-precision = 6
-status = 2
-price = "1"
-  [[coins.tokens]]
-  id = "7d1b1c1e-0d3a-4a55-9a5e-3c1f5d9b0a22"
-  chain = "ETH"
-  network = "ERC20"
-  contract = "0x0000000000000000000000000000000000000002"
-  precision = 6
-  fee = "0.1"
-"#,
-    )
-    .unwrap();
+    std::fs::write(&config, crate::withdrawals::STATUS_COINS).unwrap();
     let config = config.to_str().unwrap();
     let gateway = Gateway::start(&["--config", config]);
     let merchant = gateway.demo.clone().unwrap();

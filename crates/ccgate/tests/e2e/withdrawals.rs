@@ -734,14 +734,9 @@ fn racing_refunds_never_exceed_what_the_order_received() {
     assert!(gateway.cli_ok(&["ledger", "verify"]).contains("all equal"));
 }
 
-/// Memo rules and coin status come from the registry configuration.
-#[test]
-fn memos_and_suspended_coins_follow_the_registry() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("memo.toml");
-    std::fs::write(
-        &config,
-        r#"
+/// A configuration adding a coin on a memo chain (MEMO), one in maintenance
+/// (PAUSED, status 2) and one being delisted (LEAVING, status 3).
+pub(crate) const STATUS_COINS: &str = r#"
 [[coins]]
 id = "7d1b1c1e-0d3a-4a55-9a5e-3c1f5d9b0a11"
 symbol = "MEMO"
@@ -786,9 +781,14 @@ price = "1"
   contract = "0x0000000000000000000000000000000000000003"
   precision = 6
   fee = "0.1"
-"#,
-    )
-    .unwrap();
+"#;
+
+/// Memo rules and coin status come from the registry configuration.
+#[test]
+fn memos_and_suspended_coins_follow_the_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("memo.toml");
+    std::fs::write(&config, STATUS_COINS).unwrap();
     let config = config.to_str().unwrap();
     let gateway = Gateway::start(&["--config", config]);
     let merchant = gateway.demo.clone().unwrap();

@@ -48,7 +48,7 @@ pub async fn v1_pipeline(State(state): State<AppState>, request: Request, next: 
     // signature of a body of its choosing's neighbour, an oracle for the
     // secret. Every official SDK checks signatures on code 10000 only, which
     // an unauthenticated request never gets (docs/decisions.md §6).
-    if let Err(failure) = check_signature(&parts.headers, &credentials, &bytes) {
+    if let Err(failure) = check_signature(&parts.headers, &credentials, &bytes, &V1_SIGNATURE) {
         return failure.into_response();
     }
     parts.extensions.insert(Authenticated(credentials.clone()));
@@ -139,15 +139,31 @@ pub(crate) async fn find_merchant(
     Ok(credentials)
 }
 
-fn check_signature(
+/// A dialect's signature scheme: how its Timestamp is read and its Sign
+/// verified (v1's SHA-256 here, v2's HMAC in `crate::v2`).
+pub(crate) struct SignatureScheme {
+    pub(crate) check_timestamp: fn(&str, i64) -> Result<i64, ccgate_api::RequestError>,
+    pub(crate) verify: fn(&str, &str, &str, &[u8], &str) -> bool,
+}
+
+/// v1's: unix seconds within the window, `SHA256(Appid + AppSecret + Timestamp + body)`.
+const V1_SIGNATURE: SignatureScheme = SignatureScheme {
+    check_timestamp: sign::check_timestamp,
+    verify: sign::verify,
+};
+
+/// The request's Timestamp within the window and its Sign over `body`,
+/// under the merchant's secret, in `scheme`.
+pub(crate) fn check_signature(
     headers: &HeaderMap,
     credentials: &MerchantCredentials,
     body: &[u8],
+    scheme: &SignatureScheme,
 ) -> Result<(), Failure> {
     let timestamp = header_text(headers, "timestamp")?;
-    sign::check_timestamp(timestamp, unix_now())?;
+    (scheme.check_timestamp)(timestamp, unix_now())?;
     let provided = header_text(headers, "sign")?;
-    let verified = sign::verify(
+    let verified = (scheme.verify)(
         credentials.app_id.as_str(),
         credentials.app_secret.expose_secret(),
         timestamp.trim(),

@@ -18,7 +18,6 @@ mod withdrawals;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
@@ -26,11 +25,12 @@ use ccgate_api::RequestError;
 use ccgate_chain::ChainError;
 use ccgate_engine::EngineError;
 use ccgate_pricefeed::PriceError;
-use ccgate_store::{MerchantCredentials, StoreError};
-use secrecy::ExposeSecret;
+use ccgate_store::StoreError;
 
 use crate::AppState;
-use crate::auth::{Authenticated, RawBody, find_merchant, header_text, read_body, unix_now};
+use crate::auth::{
+    Authenticated, RawBody, SignatureScheme, check_signature, find_merchant, read_body,
+};
 use crate::failure::Failure;
 
 pub use ccgate_api::v2::PATH_PREFIX;
@@ -130,7 +130,7 @@ pub async fn pipeline(State(state): State<AppState>, request: Request, next: Nex
     let authenticated = async {
         let bytes = read_body(body, &parts.headers, state.config.body_limit_bytes).await?;
         let credentials = find_merchant(&state, &parts.headers).await?;
-        check_signature(&parts.headers, &credentials, &bytes)?;
+        check_signature(&parts.headers, &credentials, &bytes, &V2_SIGNATURE)?;
         Ok::<_, Failure>((credentials, bytes))
     };
     match authenticated.await {
@@ -143,24 +143,9 @@ pub async fn pipeline(State(state): State<AppState>, request: Request, next: Nex
     }
 }
 
-fn check_signature(
-    headers: &HeaderMap,
-    credentials: &MerchantCredentials,
-    body: &[u8],
-) -> Result<(), Failure> {
-    let timestamp = header_text(headers, "timestamp")?;
-    ccgate_api::v2::sign::check_timestamp(timestamp, unix_now())?;
-    let provided = header_text(headers, "sign")?;
-    let verified = ccgate_api::v2::sign::verify(
-        credentials.app_id.as_str(),
-        credentials.app_secret.expose_secret(),
-        timestamp.trim(),
-        body,
-        provided,
-    );
-    if verified {
-        Ok(())
-    } else {
-        Err(Failure::SignatureInvalid)
-    }
-}
+/// v2's: a Timestamp in seconds (or milliseconds) within the window,
+/// `HMAC-SHA256(AppSecret, Appid + Timestamp + body)`.
+const V2_SIGNATURE: SignatureScheme = SignatureScheme {
+    check_timestamp: ccgate_api::v2::sign::check_timestamp,
+    verify: ccgate_api::v2::sign::verify,
+};

@@ -3,7 +3,6 @@
 //! (v2 spec §1.3.1). The body is simply absent from the message when empty.
 
 use hmac::{Hmac, Mac};
-use subtle::ConstantTimeEq;
 
 use crate::RequestError;
 
@@ -35,13 +34,7 @@ pub fn verify(
     body: &[u8],
     provided: &str,
 ) -> bool {
-    let mut claimed = [0u8; 32];
-    if hex::decode_to_slice(provided.trim(), &mut claimed).is_err() {
-        return false;
-    }
-    digest(app_id, app_secret, timestamp, body)
-        .ct_eq(&claimed)
-        .into()
+    crate::sign::digest_matches(&digest(app_id, app_secret, timestamp, body), provided)
 }
 
 /// Unix seconds within the window, as v1; a 13-digit value is read as

@@ -10,6 +10,7 @@ use ccgate_api::v2::fields;
 use ccgate_store::DepositRecordFilter;
 
 use super::V2Result;
+use super::coins::chain_by_symbol;
 use crate::AppState;
 use crate::auth::{Authenticated, RawBody};
 use crate::failure::Failure;
@@ -23,10 +24,7 @@ pub async fn unbind(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> V2Result {
     let request = UnbindRequest::from_fields(&fields(&body)?)?;
-    let chain = state
-        .registry
-        .chain(&request.chain)
-        .ok_or_else(|| Failure::chain_not_supported(&request.chain))?;
+    let chain = chain_by_symbol(&state.registry, &request.chain)?;
     let unbound = state
         .addresses
         .unbind_permanent_address(

@@ -11,7 +11,7 @@ use ccgate_api::v2::coins::{
     FiatList, MainCoin, MainCoinList, NetworkEntity, OneCoin, Prices, PricesRequest,
 };
 use ccgate_api::v2::fields;
-use ccgate_ledger::{AssetStatus, Chain, ChainFamily, Coin, Registry, fiat_numeric_id};
+use ccgate_ledger::{AssetStatus, Chain, ChainFamily, Coin, Registry, Token, fiat_numeric_id};
 
 use super::{V2Failure, V2Result};
 use crate::AppState;
@@ -34,6 +34,25 @@ pub(super) fn coin_by_number(registry: &Registry, coin_id: u64) -> Result<&Coin,
     registry
         .coin_by_numeric_id(coin_id)
         .ok_or_else(|| Failure::coin_not_found(&coin_id.to_string()))
+}
+
+/// A chain by its symbol (any letter case), or v2's `InvalidChain`.
+pub(super) fn chain_by_symbol<'r>(
+    registry: &'r Registry,
+    symbol: &str,
+) -> Result<&'r Chain, Failure> {
+    registry
+        .chain(symbol)
+        .ok_or_else(|| Failure::chain_not_supported(symbol))
+}
+
+/// A coin's network on `chain` (any letter case), or v2's `InvalidChain`
+/// naming the coin.
+pub(super) fn token_on_chain<'c>(coin: &'c Coin, chain: &str) -> Result<&'c Token, Failure> {
+    coin.tokens
+        .iter()
+        .find(|token| token.chain.as_str().eq_ignore_ascii_case(chain))
+        .ok_or_else(|| Failure::coin_not_on_chain(&coin.symbol, chain))
 }
 
 fn coin_entity(state: &AppState, coin: &Coin, now_unix_ms: i64) -> Result<CoinEntity, Failure> {
@@ -235,10 +254,7 @@ pub async fn address_validity(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> V2Result {
     let request = AddressRequest::from_fields(&fields(&body)?)?;
-    let chain = state
-        .registry
-        .chain(&request.chain)
-        .ok_or_else(|| Failure::chain_not_supported(&request.chain))?;
+    let chain = chain_by_symbol(&state.registry, &request.chain)?;
     let addr_is_valid =
         ccgate_chain::validate_address(chain.family, request.address.trim()).is_ok();
     Ok(success(&AddressValidity { addr_is_valid })?)

@@ -11,11 +11,10 @@ use ccgate_api::v2::deposits::{
     DepositRecordListRequest, DepositRecordRequest, OneDepositRecord,
 };
 use ccgate_api::v2::fields;
-use ccgate_ledger::Chain;
 use ccgate_store::{DepositRecord, DepositRecordFilter, WebhookDialect};
 
 use super::V2Result;
-use super::coins::coin_by_number;
+use super::coins::{chain_by_symbol, coin_by_number};
 use crate::AppState;
 use crate::auth::{Authenticated, RawBody};
 use crate::failure::Failure;
@@ -23,15 +22,6 @@ use crate::routes::success;
 
 /// How far back a record list looks when `startAt` is not given (v2 spec §1.8).
 const DEFAULT_WINDOW_SECS: i64 = 90 * 86_400;
-
-/// A chain by its v2 symbol, as written or in capitals.
-fn chain_by_symbol<'a>(state: &'a AppState, symbol: &str) -> Result<&'a Chain, Failure> {
-    state
-        .registry
-        .chain(symbol)
-        .or_else(|| state.registry.chain(&symbol.to_ascii_uppercase()))
-        .ok_or_else(|| Failure::chain_not_supported(symbol))
-}
 
 /// `getOrCreateAppDepositAddress`: the same address on every call for one
 /// `referenceId` and chain; one made here is notified in v2.
@@ -41,7 +31,7 @@ pub async fn deposit_address(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> V2Result {
     let request = DepositAddressRequest::from_fields(&fields(&body)?)?;
-    let chain = chain_by_symbol(&state, &request.chain)?;
+    let chain = chain_by_symbol(&state.registry, &request.chain)?;
     let address = state
         .addresses
         .permanent_address(
@@ -145,7 +135,7 @@ pub async fn deposit_record_list(
         None => None,
     };
     let chain = match &request.chain {
-        Some(symbol) => Some(chain_by_symbol(&state, symbol)?.code.to_string()),
+        Some(symbol) => Some(chain_by_symbol(&state.registry, symbol)?.code.to_string()),
         None => None,
     };
     let now_secs = state.clock.now_unix_ms().div_euclid(1000);

@@ -18,7 +18,7 @@ use ccgate_ledger::{Amount, Coin, Decimal, Precision, Rounding, TokenId, fiat_nu
 use ccgate_store::{Checkout, MerchantCredentials, Order, WebhookDialect};
 
 use super::V2Result;
-use super::coins::coin_by_number;
+use super::coins::{chain_by_symbol, coin_by_number, token_on_chain};
 use crate::AppState;
 use crate::auth::{Authenticated, RawBody};
 use crate::failure::Failure;
@@ -63,15 +63,8 @@ pub async fn create_order(
 ) -> V2Result {
     let request = OrderDepositAddressRequest::from_fields(&fields(&body)?)?;
     let coin = coin_by_number(&state.registry, request.coin_id)?;
-    let token = coin
-        .tokens
-        .iter()
-        .find(|token| token.chain.as_str().eq_ignore_ascii_case(&request.chain))
-        .ok_or_else(|| Failure::chain_not_supported(&request.chain))?;
-    let chain = state
-        .registry
-        .chain(token.chain.as_str())
-        .ok_or_else(|| Failure::chain_not_supported(token.chain.as_str()))?;
+    let token = token_on_chain(coin, &request.chain)?;
+    let chain = chain_by_symbol(&state.registry, token.chain.as_str())?;
     let currency = match request.fiat_id {
         Some(fiat_id) => fiat_code(&state, fiat_id)?,
         None => TOKEN_PRICING.to_owned(),

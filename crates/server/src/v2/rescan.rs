@@ -14,6 +14,7 @@ use ccgate_chain::address::canonical_address;
 use ccgate_engine::reconcile::RescanOutcome;
 
 use super::V2Result;
+use super::coins::chain_by_symbol;
 use crate::AppState;
 use crate::auth::{Authenticated, RawBody};
 use crate::failure::Failure;
@@ -25,10 +26,7 @@ pub async fn rescan_lost_transaction(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> V2Result {
     let request = RescanRequest::from_fields(&fields(&body)?)?;
-    let chain = state
-        .registry
-        .chain(&request.chain)
-        .ok_or_else(|| Failure::chain_not_supported(&request.chain))?;
+    let chain = chain_by_symbol(&state.registry, &request.chain)?;
     let address = canonical_address(chain.family, &request.to_address);
     // Another merchant's address is answered like an unknown one: whether
     // it exists is not this merchant's to learn.

@@ -13,13 +13,13 @@ use ccgate_api::v2::withdrawals::{
     RecordRequest, WithdrawAccepted,
 };
 use ccgate_engine::withdrawals::{Destination, WithdrawalRequest, v2_status};
-use ccgate_ledger::{Amount, Coin, MerchantId, Token};
+use ccgate_ledger::{Amount, Coin, MerchantId};
 use ccgate_store::{
     Approval, DestinationFilter, WebhookDialect, Withdrawal, WithdrawalQuery, WithdrawalStatus,
 };
 
 use super::V2Result;
-use super::coins::coin_by_number;
+use super::coins::{coin_by_number, token_on_chain};
 use crate::AppState;
 use crate::auth::{Authenticated, RawBody};
 use crate::failure::Failure;
@@ -30,14 +30,6 @@ const REJECTED_REASON: &str = "rejected by the operator; the amount was returned
 /// What a failed withdrawal's record gives as its `reason`.
 const FAILED_REASON: &str =
     "the network did not carry the payout; the amount was returned to the balance";
-
-/// A coin's network on `chain` (case-blind), or v2's `InvalidChain`.
-fn token_on_chain<'c>(coin: &'c Coin, chain: &str) -> Result<&'c Token, Failure> {
-    coin.tokens
-        .iter()
-        .find(|token| token.chain.as_str().eq_ignore_ascii_case(chain))
-        .ok_or_else(|| Failure::coin_not_on_chain(&coin.symbol, chain))
-}
 
 pub async fn withdraw_fee(
     State(state): State<AppState>,

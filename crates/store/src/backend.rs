@@ -27,6 +27,12 @@ pub(crate) trait Backend: Database<QueryResult: RowsAffected, Row: Columns> {
     /// out the busy timeout, instead of at the first write.
     const BEGIN_WRITE: &'static str;
 
+    /// Ends a `SELECT` of rows about to be updated, so that concurrent
+    /// writers each take rows the others are not taking: PostgreSQL locks
+    /// them, skipping those another DB transaction holds; SQLite runs one
+    /// writer at a time and has nothing to add.
+    const SKIP_LOCKED: &'static str;
+
     /// Posts a journal entry inside the caller's DB transaction; see
     /// `Store::post_entry`.
     fn post_entry_in<'c>(
@@ -52,6 +58,7 @@ pub(crate) trait Backend: Database<QueryResult: RowsAffected, Row: Columns> {
 
 impl Backend for Sqlite {
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    const SKIP_LOCKED: &'static str = "";
 
     fn post_entry_in<'c>(
         conn: &'c mut SqliteConnection,
@@ -80,6 +87,7 @@ impl Backend for Sqlite {
 
 impl Backend for Postgres {
     const BEGIN_WRITE: &'static str = "BEGIN";
+    const SKIP_LOCKED: &'static str = "FOR UPDATE SKIP LOCKED";
 
     fn post_entry_in<'c>(
         conn: &'c mut PgConnection,

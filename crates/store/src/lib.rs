@@ -15,6 +15,7 @@ mod error;
 mod history;
 mod listings;
 mod master_key;
+mod outbox_claim;
 mod payouts;
 mod postgres;
 mod reconciliations;

@@ -12,10 +12,9 @@ use crate::deposits::{
 };
 use crate::rows::{
     ADDRESS_COLUMNS, CHECKOUT_COLUMNS, ORDER_COLUMNS, TRANSFER_COLUMNS, WEBHOOK_COLUMNS,
-    address_from_row, attempt_from_row, checkout_from_row, claimed_from_rows,
-    held_address_from_row, mark_repeats_within, order_from_row, outbox_after, payment_from_row,
-    response_head, settings_from_row, to_i64, to_u32, to_u64, transfer_from_row, webhook_counts,
-    webhook_row,
+    address_from_row, attempt_from_row, checkout_from_row, held_address_from_row,
+    mark_repeats_within, order_from_row, outbox_after, payment_from_row, response_head,
+    settings_from_row, to_i64, to_u32, to_u64, transfer_from_row, webhook_counts, webhook_row,
 };
 use crate::sqlite::post_entries_in;
 use crate::{SqliteStore, StoreError};
@@ -730,36 +729,14 @@ impl OutboxStore for SqliteStore {
         limit: u32,
         per_merchant_max: u32,
     ) -> Result<Vec<OutboxWebhook>, StoreError> {
-        // Each merchant's due webhooks are numbered in due order; those whose
-        // number, added to the merchant's claims still held, stays within
-        // the cap are the candidates. One statement under SQLite's one
-        // writer, so no two workers claim the same row.
-        let rows = sqlx::query(
-            "UPDATE webhook_outbox SET next_attempt_at_ms = $1, claimed_until_ms = $1
-             WHERE id IN (
-                 SELECT ranked.id
-                 FROM (SELECT id, app_id, next_attempt_at_ms,
-                              ROW_NUMBER() OVER (PARTITION BY app_id
-                                                 ORDER BY next_attempt_at_ms, id) AS nth
-                       FROM webhook_outbox
-                       WHERE status = 'pending' AND next_attempt_at_ms <= $2) AS ranked
-                 LEFT JOIN (SELECT app_id, COUNT(*) AS held
-                            FROM webhook_outbox
-                            WHERE status = 'pending' AND claimed_until_ms > $2
-                            GROUP BY app_id) AS claims
-                   ON claims.app_id = ranked.app_id
-                 WHERE ranked.nth + COALESCE(claims.held, 0) <= $4
-                 ORDER BY ranked.next_attempt_at_ms, ranked.id
-                 LIMIT $3)
-             RETURNING id, app_id, record_id, order_type, dialect, url, payload, attempts",
+        crate::outbox_claim::claim_due_webhooks(
+            &self.pool,
+            now_ms,
+            lease_ms,
+            limit,
+            per_merchant_max,
         )
-        .bind(now_ms.saturating_add(lease_ms))
-        .bind(now_ms)
-        .bind(i64::from(limit))
-        .bind(i64::from(per_merchant_max))
-        .fetch_all(&self.pool)
-        .await?;
-        claimed_from_rows(&rows)
+        .await
     }
 
     async fn release_webhooks(

@@ -780,6 +780,8 @@ enum BenchCommand {
     Webhooks(commands::bench_webhooks::WebhookBenchArgs),
     /// What /metrics reads from the database, empty and after many deposits: flat or not.
     Scrape(commands::bench_scrape::ScrapeBenchArgs),
+    /// Request latency and `/metrics` on a database with a long history vs an empty one.
+    Scale(commands::bench_scale::ScaleBenchArgs),
     /// Every bench in one run, then one line per figure (`--quick`: each at a small scale).
     All(commands::bench_all::AllBenchArgs),
 }
@@ -829,6 +831,7 @@ async fn bench(command: &BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Writes(args) => commands::bench_writes::writes(args).await,
         BenchCommand::Webhooks(args) => commands::bench_webhooks::webhooks(args).await,
         BenchCommand::Scrape(args) => commands::bench_scrape::scrape(args).await,
+        BenchCommand::Scale(args) => commands::bench_scale::scale(args).await,
         BenchCommand::All(args) => commands::bench_all::all(args).await,
     }
     .map(drop)

@@ -7,6 +7,7 @@
 //! `ccgate_ledger::journal::apply_entry`, never by SQL arithmetic.
 
 mod backend;
+mod bulk_load;
 mod cache;
 mod credentials;
 mod deposit_records;
@@ -34,6 +35,7 @@ use std::collections::BTreeMap;
 use ccgate_ledger::{Account, AccountBalance, Books, CoinId, JournalEntry, MerchantId};
 use secrecy::SecretString;
 
+pub use bulk_load::BulkLoad;
 pub use cache::CachingStore;
 pub use credentials::{generate_app_id, generate_app_secret};
 pub use deposit_records::{

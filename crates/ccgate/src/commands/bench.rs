@@ -312,13 +312,18 @@ fn client(connections: usize) -> anyhow::Result<reqwest::Client> {
 pub(super) async fn spawn_server(router: axum::Router) -> anyhow::Result<std::net::SocketAddr> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
+    serve_on(listener, router);
+    Ok(address)
+}
+
+/// Serves `router` on `listener` in the background, for as long as the process runs.
+pub(super) fn serve_on(listener: tokio::net::TcpListener, router: axum::Router) {
     tokio::spawn(async move {
         let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
         if let Err(err) = axum::serve(listener, service).await {
             tracing::error!(error = %err, "bench server stopped");
         }
     });
-    Ok(address)
 }
 
 /// One checked call: the answer must be a success whose signature verifies.

@@ -12,9 +12,10 @@ use crate::backend::SqlStore;
 use crate::deposits::{DepositAddress, Order};
 use crate::rows::ORDER_COLUMNS;
 
-/// Rows per `INSERT`: within SQLite's 32 766 and PostgreSQL's 65 535 bound
-/// parameters at 22 columns a row.
-const ROWS_PER_INSERT: usize = 1_000;
+/// Rows per `INSERT`. Far below the bound parameters either backend allows
+/// (SQLite 32 766, PostgreSQL 65 535): a statement of 1 000 orders (22 000
+/// parameters) took 1.5 s on SQLite, where 100 rows each take milliseconds.
+const ROWS_PER_INSERT: usize = 100;
 
 #[async_trait]
 pub trait BulkLoad: Send + Sync + std::fmt::Debug + 'static {

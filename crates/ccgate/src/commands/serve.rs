@@ -6,23 +6,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use ccgate_chain::keys::evm_hot_wallet_key;
-use ccgate_chain::{ChainAdapter, ChainSet, HotWallet, Sweeper};
+use ccgate_chain::{ChainAdapter, Sweeper};
 use ccgate_engine::Loops;
-use ccgate_engine::addresses::{AddressBook, load_deposit_seed};
+use ccgate_engine::addresses::load_deposit_seed;
 use ccgate_engine::clock::Clock;
 use ccgate_engine::mode::{Mode, simulated_credits_in_live_coins};
-use ccgate_engine::orders::Orders;
 use ccgate_engine::outbound::OutboundPolicy;
 use ccgate_engine::reconcile::Reconciler;
 use ccgate_engine::sandbox::Sandbox;
-use ccgate_engine::webhooks::{DeliveryConfig, WebhookFeed};
-use ccgate_engine::withdrawals::Withdrawals;
+use ccgate_engine::webhooks::DeliveryConfig;
 use ccgate_ledger::MerchantId;
 use ccgate_pricefeed::{HttpPriceFeed, PriceSource, StaticPrices};
 use ccgate_server::{
-    AdminAccess, AppState, ConnectionLimits, Metrics, ServerConfig, Services, SystemClock,
-    TrustedProxies,
+    AdminAccess, AppState, ConnectionLimits, Parts, ServerConfig, Services, SystemClock,
+    TrustedProxies, build_app_state,
 };
 use ccgate_store::{CachingStore, Store, generate_app_id, generate_app_secret};
 use clap::Args;
@@ -166,61 +163,18 @@ pub async fn app_state<B: Backend>(
         }
         None => Arc::new(StaticPrices::new(settings.prices.clone())),
     };
-    let registry = Arc::new(settings.registry.clone());
-    let backend = Arc::new(store.backend().clone());
-    let seed = load_deposit_seed(backend.as_ref())
-        .await
-        .context("load the deposit seed")?;
-    let hot_wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?, backend.clone())?;
-    let chains = Arc::new(
-        ChainSet::new(
-            &registry,
-            store.clone(),
-            backend.clone(),
-            &settings.evm,
-            Some(hot_wallet),
-        )
-        .context("set up the chains")?,
-    );
-    let addresses = Arc::new(AddressBook::from_seed(
-        &seed,
-        backend.clone(),
-        address_quota,
-    )?);
-    let orders = Arc::new(Orders::new(
-        Arc::clone(&prices),
-        Arc::new(settings.fiat_rates.clone()),
-        Arc::clone(&addresses),
-        backend.clone(),
-        backend.clone(),
-    ));
-    let withdrawals = Arc::new(Withdrawals::new(
-        Arc::clone(&registry),
-        Arc::clone(&chains),
-        Arc::clone(&prices),
-        store.clone(),
-        backend.clone(),
-        backend.clone(),
-    ));
-    Ok(Services {
-        store,
-        registry,
+    let parts = Parts {
+        registry: settings.registry.clone(),
         prices,
-        chains,
-        withdrawals,
-        withdrawal_store: backend.clone(),
-        addresses,
-        orders,
-        deposits: backend.clone(),
-        deposit_records: backend.clone(),
-        outbox: backend,
+        fiat_rates: settings.fiat_rates.clone(),
+        evm: settings.evm.clone(),
+        address_quota,
         clock,
-        config: Arc::new(config),
-        metrics: Arc::new(Metrics::default()),
-        sandbox: None,
-        webhook_feed: WebhookFeed::default(),
-        reconcilers: Vec::new(),
-    })
+        config,
+    };
+    build_app_state(store, parts)
+        .await
+        .context("set up the engine's services")
 }
 
 /// The state a bench serves: `serve`'s, with the rate limit off and the

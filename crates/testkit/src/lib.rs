@@ -20,7 +20,7 @@ use ccgate_engine::devnet::{self, Paid, PayRequest};
 use ccgate_engine::outbound::OutboundPolicy;
 use ccgate_engine::webhooks::{DeliveryConfig, OutboxBell};
 use ccgate_engine::{EngineError, Loops};
-use ccgate_ledger::{Decimal, LedgerError, MerchantId, PriceTable, Registry};
+use ccgate_ledger::{MerchantId, PriceTable, Registry, builtin_fiat_rates};
 use ccgate_pricefeed::StaticPrices;
 use ccgate_server::{AppState, Parts, ServerConfig, build_app_state, build_loops};
 use ccgate_store::{
@@ -40,15 +40,13 @@ pub enum HarnessError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Ledger(#[from] LedgerError),
-    #[error(transparent)]
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Refused(String),
 }
 
 /// How the engine is set up; [`EngineOptions::default`] is `serve`'s
-/// defaults on the built-in registry.
+/// defaults on the built-in registry, prices and fiat rates.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
     /// When failed webhooks are retried, in ms after the first attempt.
@@ -120,7 +118,7 @@ pub async fn spawn_engine_with(options: EngineOptions) -> Result<Engine, Harness
     let parts = Parts {
         registry: Registry::builtin(),
         prices: Arc::new(StaticPrices::new(PriceTable::builtin())),
-        fiat_rates: BTreeMap::from([("USD".to_owned(), Decimal::parse("1")?)]),
+        fiat_rates: builtin_fiat_rates(),
         evm: BTreeMap::new(),
         address_quota: options.address_quota,
         clock: clock.clone(),
@@ -213,13 +211,24 @@ impl Engine {
     /// Where `merchant`'s webhooks go (final states only, v1), as
     /// `ccgate merchant set-webhook` sets it.
     pub async fn set_webhook(&self, merchant: &Merchant, url: &str) -> Result<(), HarnessError> {
+        self.set_webhook_notifying(merchant, url, false).await
+    }
+
+    /// [`Engine::set_webhook`], with pending and processing states notified
+    /// too when `pending` (`--notify-pending`).
+    pub async fn set_webhook_notifying(
+        &self,
+        merchant: &Merchant,
+        url: &str,
+        pending: bool,
+    ) -> Result<(), HarnessError> {
         check_merchant_url("url", url).map_err(|err| HarnessError::Refused(err.to_string()))?;
         self.state
             .deposits
             .set_merchant_webhook(
                 &MerchantId::new(merchant.app_id.as_str()),
                 Some(url),
-                false,
+                pending,
                 WebhookDialect::V1,
             )
             .await?;

@@ -1,6 +1,7 @@
 //! Deposits to permanent addresses through the real binary: the address, a
-//! devnet payment, confirmations, the credit (minus the service fee), and the
-//! signed Direct Deposit webhook, including a failing receiver and a crash.
+//! webhook that survives a crash or a stop, resend, the admin listener and
+//! stuck receivers. The credit at its confirmations, its signed webhook and
+//! the retry ladder are tested in process (`tests/engine/deposits.rs`).
 
 use serde_json::Value;
 

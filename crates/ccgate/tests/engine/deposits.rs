@@ -1,12 +1,13 @@
 //! Deposits to permanent addresses: confirmations, the credit (minus the
-//! service fee), the signed Direct Deposit webhook and its retries.
+//! service fee), the signed Direct Deposit webhook, its retries and resend;
+//! the permanent addresses themselves.
 
 use ccgate_ledger::MerchantId;
 use ccgate_store::verify_ledger;
-use ccgate_testkit::Receiver;
+use ccgate_testkit::{EngineOptions, Receiver, spawn_engine_with};
 use serde_json::Value;
 
-use crate::{LADDER_MS, engine, eth_address, pay_usdt, usdt_available};
+use crate::{LADDER_MS, engine, eth_address, pay_usdt, post, usdt_available};
 
 #[tokio::test]
 async fn a_deposit_is_credited_at_its_confirmations_and_notified_once() {
@@ -161,4 +162,136 @@ async fn webhooks_carry_title_case_headers_and_name_ccgate() {
     let agent = hook.header("user-agent").unwrap();
     assert!(agent.starts_with("ccgate/"), "{agent}");
     assert_eq!(hook.header("appid"), Some(merchant.app_id.as_str()));
+}
+
+#[tokio::test]
+async fn permanent_addresses_are_stable_valid_and_bounded() {
+    let engine = spawn_engine_with(EngineOptions {
+        address_quota: 3,
+        ..EngineOptions::default()
+    })
+    .await
+    .unwrap();
+    let merchant = engine.merchant("shop").await.unwrap();
+    let address = async |user_id: &str, chain: &str| {
+        let body = format!(r#"{{"user_id":"{user_id}","chain":"{chain}"}}"#);
+        post(&engine, &merchant, "payment/address/get", &body).await
+    };
+    let first = address("user-1", "ETH").await;
+    assert_eq!(first["code"], 10000);
+    let eth = first["data"]["address"].as_str().unwrap().to_owned();
+    assert!(eth.starts_with("0x") && eth.len() == 42, "{eth}");
+    assert_eq!(first["data"]["memo"], "");
+    assert_eq!(
+        address("user-1", "eth").await["data"]["address"],
+        eth.as_str(),
+        "same user, same address"
+    );
+    let tron = address("user-1", "TRX").await["data"]["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(tron.starts_with('T') && tron.len() == 34, "{tron}");
+    let btc = address("user-2", "BTC").await["data"]["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(btc.starts_with("bc1q"), "{btc}");
+    // The quota counts addresses, and a known one is still answered past it.
+    assert_eq!(address("user-3", "ETH").await["code"], 222004);
+    assert_eq!(
+        address("user-1", "ETH").await["data"]["address"],
+        eth.as_str()
+    );
+
+    for (body, code) in [
+        (r#"{"user_id":"ab","chain":"ETH"}"#, 220006),
+        (r#"{"chain":"ETH"}"#, 220006),
+        (r#"{"user_id":"user-9"}"#, 220006),
+        (r#"{"user_id":"user-9","chain":"SOL"}"#, 221003),
+    ] {
+        let json = post(&engine, &merchant, "payment/address/get", body).await;
+        assert_eq!(json["code"], code, "{body}: {json}");
+    }
+    let long = format!(r#"{{"user_id":"{}","chain":"ETH"}}"#, "u".repeat(65));
+    assert_eq!(
+        post(&engine, &merchant, "payment/address/get", &long).await["code"],
+        220006
+    );
+}
+
+#[tokio::test]
+async fn webhook_resend_sends_failed_webhooks_again_within_its_limits() {
+    let engine = spawn_engine_with(EngineOptions {
+        webhook_retry_ms: vec![50],
+        ..EngineOptions::default()
+    })
+    .await
+    .unwrap();
+    let receiver = Receiver::start(500, "down").await.unwrap();
+    let merchant = engine.merchant("shop").await.unwrap();
+    engine.set_webhook(&merchant, &receiver.url).await.unwrap();
+    let to = eth_address(&engine, &merchant, "user-5").await;
+    let started = engine.now_ms();
+    pay_usdt(&engine, &to, "1").await;
+    engine.mine("ETH", 12).await.unwrap();
+    engine.settle(started).await.unwrap();
+    // The one retry, then the webhook has failed for good.
+    let retried = engine.settle(started + 50).await.unwrap();
+    assert_eq!(retried.deliveries, 1, "{retried:?}");
+    assert_eq!(receiver.received().len(), 2);
+    let merchant_id = MerchantId::new(merchant.app_id.as_str());
+    let listed = engine
+        .state
+        .outbox
+        .list_webhooks(Some(&merchant_id), 10)
+        .await
+        .unwrap();
+    assert_eq!(listed[0].status, "failed");
+    let after = engine.settle(started + 60_000).await.unwrap();
+    assert!(
+        after.is_idle(),
+        "a failed webhook is not retried: {after:?}"
+    );
+
+    receiver.answer_with(&[(200, "success")]);
+    let body = format!(
+        r#"{{"start_timestamp":{},"webhook_result":"Failed","transaction_type":"Direct Deposit"}}"#,
+        started / 1000 - 5
+    );
+    let answer = engine
+        .client(&merchant)
+        .unwrap()
+        .call_raw("webhook/resend", body.as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(answer.body).unwrap(),
+        r#"{"code":10000,"msg":"success","data":{"resend_count":1}}"#
+    );
+    let resent = engine.settle(engine.now_ms()).await.unwrap();
+    assert_eq!(resent.deliveries, 1, "{resent:?}");
+    let hooks = receiver.received();
+    assert_eq!(hooks.len(), 3);
+    assert_eq!(hooks[2].body, hooks[0].body);
+    // One call a minute.
+    let again = engine
+        .client(&merchant)
+        .unwrap()
+        .call_raw("webhook/resend", body.as_bytes())
+        .await
+        .unwrap();
+    let again_code: Value = serde_json::from_slice(&again.body).unwrap();
+    assert_eq!(
+        (again.status, again_code["code"].as_u64()),
+        (429, Some(220008))
+    );
+    let bad = post(
+        &engine,
+        &merchant,
+        "webhook/resend",
+        r#"{"start_timestamp":1700000000,"end_timestamp":1700007200}"#,
+    )
+    .await;
+    assert_eq!(bad["code"], 220006);
 }

@@ -11,6 +11,8 @@
 mod deposits;
 #[path = "engine/orders.rs"]
 mod orders;
+#[path = "engine/sandbox.rs"]
+mod sandbox;
 
 use ccgate_engine::devnet::PayRequest;
 use ccgate_testkit::{Engine, EngineOptions, Merchant, spawn_engine_with};
@@ -28,6 +30,11 @@ pub async fn engine() -> Engine {
     })
     .await
     .unwrap()
+}
+
+/// `serve`'s defaults, its retry ladder included (31 min 30 s in all).
+pub async fn engine_with_serves_ladder() -> Engine {
+    ccgate_testkit::spawn_engine().await.unwrap()
 }
 
 /// `payment/address/get` for `user_id` on ETH, through the API.

@@ -18,6 +18,7 @@ use ccgate_client::Client;
 use ccgate_engine::clock::{ClockSetting, VirtualClock, real_now_ms};
 use ccgate_engine::devnet::{self, Paid, PayRequest};
 use ccgate_engine::outbound::OutboundPolicy;
+use ccgate_engine::sandbox::Sandbox;
 use ccgate_engine::webhooks::{DeliveryConfig, OutboxBell};
 use ccgate_engine::{EngineError, Loops};
 use ccgate_ledger::{MerchantId, PriceTable, Registry, builtin_fiat_rates};
@@ -243,6 +244,19 @@ impl Engine {
             &merchant.app_secret,
         )
         .map_err(|err| HarnessError::Refused(err.to_string()))
+    }
+
+    /// The sandbox's controls over this engine's clock and loops, as
+    /// `serve --sandbox` builds them (without snapshots): an advance settles
+    /// each moment through the same loops [`Engine::tick`] runs.
+    pub fn sandbox(&self) -> Sandbox {
+        Sandbox::new(
+            Arc::clone(&self.clock),
+            Arc::new(self.backend.clone()),
+            Arc::new(self.backend.clone()),
+            Arc::clone(&self.state.chains),
+            self.loops.clone(),
+        )
     }
 
     /// A devnet transfer, in the next block of the token's chain.

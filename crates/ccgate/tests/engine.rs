@@ -13,6 +13,8 @@ mod deposits;
 mod orders;
 #[path = "engine/sandbox.rs"]
 mod sandbox;
+#[path = "engine/sandbox_faults.rs"]
+mod sandbox_faults;
 
 use ccgate_engine::devnet::PayRequest;
 use ccgate_testkit::{Engine, EngineOptions, Merchant, spawn_engine_with};

@@ -54,6 +54,9 @@ pub struct EngineOptions {
     pub webhook_retry_ms: Vec<u64>,
     /// Permanent deposit addresses one merchant may hold.
     pub address_quota: u64,
+    /// As `serve --sandbox`: the faults [`Engine::sandbox`] sets apply to
+    /// webhook deliveries (a production sender never looks one up).
+    pub sandbox: bool,
 }
 
 impl Default for EngineOptions {
@@ -61,6 +64,7 @@ impl Default for EngineOptions {
         EngineOptions {
             webhook_retry_ms: DeliveryConfig::default().retry_after_first_ms,
             address_quota: ccgate_engine::addresses::PERMANENT_ADDRESSES_PER_MERCHANT_DEFAULT,
+            sandbox: false,
         }
     }
 }
@@ -138,7 +142,7 @@ pub async fn spawn_engine_with(options: EngineOptions) -> Result<Engine, Harness
         retry_after_first_ms: options.webhook_retry_ms,
         ..DeliveryConfig::default()
     };
-    let loops = build_loops(
+    let mut loops = build_loops(
         &services,
         &backend,
         OutboxBell::default(),
@@ -146,6 +150,9 @@ pub async fn spawn_engine_with(options: EngineOptions) -> Result<Engine, Harness
         OutboundPolicy::simulated(),
         stopped.clone(),
     )?;
+    if options.sandbox {
+        loops.sender = loops.sender.inject_faults_from(Arc::new(backend.clone()));
+    }
     let state = AppState::new(services);
     let mut shutdown = stopped;
     tokio::spawn(ccgate_server::serve(listener, state.clone(), async move {

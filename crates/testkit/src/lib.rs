@@ -246,7 +246,7 @@ impl Engine {
     /// A signing v1 client of the API, as `merchant`.
     pub fn client(&self, merchant: &Merchant) -> Result<Client, HarnessError> {
         Client::new(
-            &format!("http://{}", self.api),
+            format!("http://{}", self.api),
             &merchant.app_id,
             &merchant.app_secret,
         )

@@ -313,6 +313,8 @@ pub async fn serve(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use std::io::Write;
     use std::sync::{Arc, Mutex};
 

@@ -8,29 +8,17 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use ccgate_store::{
-    CreditHistory, DepositRecords, DepositStore, Listings, OutboxStore, PayoutStore, PgStore,
-    ReconcileStore, ReorgStore, SandboxStore, SnapshotStore, SqliteStore, Store, SweepStore,
-    WithdrawalStore,
+    CreditHistory, DepositStore, Listings, OutboxStore, PayoutStore, PgStore, ReconcileStore,
+    ReorgStore, SandboxStore, SnapshotStore, SqliteStore, Store, SweepStore, WithdrawalStore,
 };
 
 use crate::data_dir::DataDir;
 use ccgate_engine::webhooks::OutboxBell;
+use ccgate_server::ServiceBackend;
 
 /// Everything `serve` needs of a store, for its generic start-up.
 pub trait Backend:
-    Store
-    + DepositStore
-    + OutboxStore
-    + WithdrawalStore
-    + SandboxStore
-    + SnapshotStore
-    + PayoutStore
-    + SweepStore
-    + ReorgStore
-    + ReconcileStore
-    + CreditHistory
-    + DepositRecords
-    + Clone
+    ServiceBackend + SandboxStore + SnapshotStore + SweepStore + ReconcileStore + CreditHistory
 {
     /// Waits for the pool's connections to close.
     fn close(&self) -> impl Future<Output = ()> + Send;

@@ -14,7 +14,8 @@ use crate::rows::ORDER_COLUMNS;
 
 /// Rows per `INSERT`. Far below the bound parameters either backend allows
 /// (SQLite 32 766, PostgreSQL 65 535): a statement of 1 000 orders (22 000
-/// parameters) took 1.5 s on SQLite, where 100 rows each take milliseconds.
+/// parameters) took 1.5 s on SQLite, while at 100 rows a statement 100 000
+/// orders with their addresses loaded in 19 s.
 const ROWS_PER_INSERT: usize = 100;
 
 #[async_trait]

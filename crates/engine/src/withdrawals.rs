@@ -15,8 +15,8 @@ use ccgate_ledger::{
 };
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
-    Approval, DepositStore, EntryMeta, FeeQuote, NewWebhook, Order, OrderIdHolder, Store,
-    StoreError, WebhookDialect, Withdrawal, WithdrawalStatus, WithdrawalStore,
+    Approval, EntryMeta, FeeQuote, NewWebhook, Order, OrderIdHolder, OrderStore, Store, StoreError,
+    WebhookDialect, Withdrawal, WithdrawalStatus, WithdrawalStore,
 };
 
 use crate::amounts::positive_amount;
@@ -103,7 +103,7 @@ pub struct Withdrawals {
     chains: Arc<ChainSet>,
     prices: Arc<dyn PriceSource>,
     store: Arc<dyn Store>,
-    deposits: Arc<dyn DepositStore>,
+    orders: Arc<dyn OrderStore>,
     withdrawals: Arc<dyn WithdrawalStore>,
     ids: RecordIds,
 }
@@ -128,7 +128,7 @@ impl Withdrawals {
         chains: Arc<ChainSet>,
         prices: Arc<dyn PriceSource>,
         store: Arc<dyn Store>,
-        deposits: Arc<dyn DepositStore>,
+        orders: Arc<dyn OrderStore>,
         withdrawals: Arc<dyn WithdrawalStore>,
     ) -> Withdrawals {
         Withdrawals {
@@ -136,7 +136,7 @@ impl Withdrawals {
             chains,
             prices,
             store,
-            deposits,
+            orders,
             withdrawals,
             ids: RecordIds::default(),
         }
@@ -367,7 +367,7 @@ impl Withdrawals {
         now_unix_ms: i64,
     ) -> Result<Withdrawal, EngineError> {
         let orders = self
-            .deposits
+            .orders
             .orders_by_merchant_order_ids(app_id, &[merchant_order_id.to_owned()])
             .await?;
         let order = match orders.as_slice() {
@@ -678,7 +678,7 @@ impl Withdrawals {
         let print = |amount: Amount| amount.to_decimal_string(coin.precision);
         if let Some(order_id) = &withdrawal.refund_of {
             let order_merchant_id = self
-                .deposits
+                .orders
                 .order(order_id)
                 .await?
                 .map(|order| order.merchant_order_id)

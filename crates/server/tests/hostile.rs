@@ -269,8 +269,12 @@ impl Gateway {
 async fn app_state(store: Arc<SqliteStore>, registry: Registry) -> AppState {
     let registry = Arc::new(registry);
     let prices = Arc::new(StaticPrices::new(PriceTable::builtin()));
-    let chains = Arc::new(ChainSet::simulated(&registry, store.clone(), store.clone()));
-    let addresses = Arc::new(AddressBook::open(store.clone(), 1_000).await.unwrap());
+    let chains = Arc::new(ChainSet::simulated(&registry, store.clone()));
+    let addresses = Arc::new(
+        AddressBook::open(store.as_ref(), store.clone(), 1_000)
+            .await
+            .unwrap(),
+    );
     let fiat_rates = BTreeMap::from([("USD".to_owned(), Decimal::parse("1").unwrap())]);
     let orders = Arc::new(Orders::new(
         prices.clone(),
@@ -294,7 +298,10 @@ async fn app_state(store: Arc<SqliteStore>, registry: Registry) -> AppState {
         chains,
         addresses,
         orders,
-        deposits: store.clone(),
+        order_store: store.clone(),
+        address_store: store.clone(),
+        credits: store.clone(),
+        devnet: store.clone(),
         deposit_records: store.clone(),
         outbox: store.clone(),
         withdrawals,

@@ -14,20 +14,32 @@ use ccgate_ledger::{
     TokenId,
 };
 use ccgate_store::{
-    BlockLink, CachingStore, ChainTransfer, Checkout, ConfirmingPayment, CwalletAccount,
-    DepositAddress, DepositCredit, DepositStore, DevnetReorg, EntryMeta, ListingFilter, Listings,
-    MasterKey, MerchantSettings, MerchantStatus, NewDeposit, NewWebhook, Order, OrderIdHolder,
-    OrderPayment, OutboxStore, PayoutInsert, PayoutStore, PgStore, ReconcileStore, ReorgIncident,
-    ReorgStore, ResendFilter, RollBack, SandboxStore, SeenTransfer, SignedPayout, SignedSweep,
-    SnapshotStore, SqliteStore, Store, StoreError, StoredClock, SweepInsert, SweepSettlement,
-    SweepStore, TakenFault, TransferKey, WebhookAttempt, WebhookCounts, WebhookFaults, WebhookNext,
-    Withdrawal, WithdrawalStatus, WithdrawalStore, generate_app_id, generate_app_secret,
-    verify_ledger,
+    AddressStore, BlockLink, CachingStore, ChainTransfer, Checkout, ConfirmingPayment, CreditStore,
+    CwalletAccount, DepositAddress, DepositCredit, DevnetReorg, DevnetStore, EntryMeta,
+    ListingFilter, Listings, MasterKey, MerchantSettings, MerchantSettingsStore, MerchantStatus,
+    NewDeposit, NewWebhook, Order, OrderIdHolder, OrderPayment, OrderStore, OutboxStore,
+    PayoutInsert, PayoutStore, PgStore, ReconcileStore, ReorgIncident, ReorgStore, ResendFilter,
+    RollBack, SandboxStore, SecretStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore,
+    SqliteStore, Store, StoreError, StoredClock, SweepInsert, SweepSettlement, SweepStore,
+    TakenFault, TransferKey, WebhookAttempt, WebhookCounts, WebhookFaults, WebhookNext, Withdrawal,
+    WithdrawalStatus, WithdrawalStore, generate_app_id, generate_app_secret, verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Connection;
 
 const NOW: i64 = 1_700_000_000;
+
+/// The stores a deposit passes through, for the checks that follow one from
+/// its address to its credit.
+trait DepositStores:
+    AddressStore + OrderStore + CreditStore + MerchantSettingsStore + SecretStore + DevnetStore
+{
+}
+
+impl<S> DepositStores for S where
+    S: AddressStore + OrderStore + CreditStore + MerchantSettingsStore + SecretStore + DevnetStore
+{
+}
 
 fn usdt() -> CoinId {
     CoinId::new("8e5741cf-6e51-4892-9d04-3d40e1dd0128")
@@ -251,7 +263,7 @@ async fn concurrent_writers(stores: Vec<Arc<dyn Store>>) {
 /// exactly once, with one entry and one webhook, and the books balance.
 async fn racing_group_commits_credit_each_transfer_once<S>(stores: Vec<Arc<S>>)
 where
-    S: Store + DepositStore + OutboxStore,
+    S: Store + DepositStores + OutboxStore,
 {
     const TRANSFERS: usize = 300;
     let merchant = new_merchant(stores[0].as_ref()).await;
@@ -329,7 +341,7 @@ where
 /// applied in one go.
 async fn sandbox_state<S>(store: &S)
 where
-    S: Store + DepositStore + OutboxStore + SandboxStore,
+    S: Store + DepositStores + OutboxStore + SandboxStore,
 {
     assert_eq!(store.sandbox_clock().await.unwrap(), None);
     let frozen = StoredClock {
@@ -458,7 +470,7 @@ fn devnet_transfer(txid: &str, height: u64) -> ChainTransfer {
     }
 }
 
-async fn cwallets_and_devnet(store: &dyn Store) {
+async fn cwallets_and_devnet<S: Store + DevnetStore>(store: &S) {
     let account = CwalletAccount {
         c_id: "9454818".into(),
         nickname: "alvin".into(),
@@ -512,11 +524,11 @@ fn webhook(app_id: &MerchantId, record_id: &str, order_type: &'static str) -> Ne
 
 const NOW_MS: i64 = NOW * 1000;
 
-/// Every `DepositStore`, `OutboxStore` and `WithdrawalStore` operation once,
+/// Every `DepositStores`, `OutboxStore` and `WithdrawalStore` operation once,
 /// with the answers callers rely on: backends must agree on all of them.
 async fn deposits_outbox_and_withdrawals<S>(store: &S)
 where
-    S: Store + DepositStore + OutboxStore + WithdrawalStore,
+    S: Store + DepositStores + OutboxStore + WithdrawalStore,
 {
     // Secrets: the first stored value wins.
     let seed = store
@@ -1512,7 +1524,9 @@ async fn payout_replacements_are_guarded(store: &dyn PayoutStore) {
 
 /// Block links kept and pruned; a roll-back moves the cursors back, forgets
 /// uncredited payments above the fork, and reports one below credited blocks.
-async fn chains_roll_back_to_the_fork<S: DepositStore + ReorgStore + SandboxStore + OutboxStore>(
+async fn chains_roll_back_to_the_fork<
+    S: DepositStores + ReorgStore + SandboxStore + OutboxStore,
+>(
     store: &S,
 ) {
     let link = |height: u64, branch: &str| BlockLink {
@@ -1691,7 +1705,7 @@ async fn pg_chains_roll_back_to_the_fork() {
 /// worth a look are the credited ones; settling posts the gas once, in the
 /// same DB transaction.
 async fn sweeps_are_insert_once_and_settle_once<
-    S: Store + DepositStore + SweepStore + PayoutStore + ReconcileStore,
+    S: Store + DepositStores + SweepStore + PayoutStore + ReconcileStore,
 >(
     store: &S,
 ) {
@@ -1857,7 +1871,7 @@ async fn sweeps_are_insert_once_and_settle_once<
 
 /// Credits one unit to `address` in block `height` (a Direct Deposit webhook
 /// queued with it).
-async fn credit_one<S: DepositStore>(
+async fn credit_one<S: DepositStores>(
     store: &S,
     merchant: &MerchantId,
     address: &str,
@@ -1926,7 +1940,10 @@ async fn pg_outbox_inserts_notify_every_listener() {
 
 /// The sweeper's due list: addresses credited since their last look that
 /// found nothing to sweep (0xA and 0xC were credited once each, 0xB never).
-async fn sweep_due_follows_credits<S: DepositStore + SweepStore>(store: &S, merchant: &MerchantId) {
+async fn sweep_due_follows_credits<S: DepositStores + SweepStore>(
+    store: &S,
+    merchant: &MerchantId,
+) {
     let due = |list: Vec<ccgate_store::SweepDue>| {
         list.into_iter()
             .map(|d| (d.address, d.derivation_index, d.credits))
@@ -2146,7 +2163,7 @@ async fn pg_payout_replacements_are_guarded() {
 /// A claim is fair: at most `per_merchant_max` of a merchant's webhooks are
 /// under claim at once, counting claims still held from before; a merchant
 /// at its cap is skipped, so the others' webhooks are claimed beside it.
-async fn claims_take_a_few_per_merchant<S: DepositStore + OutboxStore>(store: &S) {
+async fn claims_take_a_few_per_merchant<S: DepositStores + OutboxStore>(store: &S) {
     let flooder = MerchantId::new(generate_app_id(NOW));
     let other = MerchantId::new(generate_app_id(NOW + 1));
     // The flooder's ten fall due before the other's one.
@@ -2287,7 +2304,7 @@ async fn pg_claims_take_a_few_per_merchant() {
 /// narrowing, the page bounded.
 async fn listings_filter_and_page<S>(store: &S)
 where
-    S: Store + DepositStore + WithdrawalStore + Listings,
+    S: Store + DepositStores + WithdrawalStore + Listings,
 {
     let shop = new_merchant(store).await;
     let other = new_merchant(store).await;
@@ -3603,7 +3620,7 @@ async fn pg_racing_claims_never_share_a_webhook() {
 /// filter, and the page after a cursor.
 async fn deposit_records_filter_and_page<S>(store: &S)
 where
-    S: Store + DepositStore + ccgate_store::DepositRecords,
+    S: Store + DepositStores + ccgate_store::DepositRecords,
 {
     use ccgate_store::DepositRecordFilter;
     let shop = new_merchant(store).await;
@@ -3829,7 +3846,7 @@ async fn pg_deposit_records_filter_and_page() {
 /// unbinding changes nothing.
 async fn unbound_addresses_give_way<S>(store: &S)
 where
-    S: Store + DepositStore,
+    S: Store + DepositStores,
 {
     let merchant = new_merchant(store).await;
     let other = new_merchant(store).await;

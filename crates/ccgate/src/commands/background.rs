@@ -15,7 +15,7 @@ use crate::backend::Backend;
 use ccgate_chain::evm::NewHeads;
 use ccgate_chain::{EvmChain, Sweeper};
 use ccgate_engine::clock::Clock;
-use ccgate_engine::deposits::DepositWatcher;
+use ccgate_engine::deposits::{DepositWatcher, WatcherStores};
 use ccgate_engine::outbound::OutboundPolicy;
 use ccgate_engine::reconcile::Reconciler;
 use ccgate_engine::webhooks::{DeliveryConfig, OutboxBell, WebhookSender};
@@ -51,9 +51,7 @@ pub fn loops<B: Backend>(
         DepositWatcher::new(
             Arc::clone(&state.registry),
             Arc::clone(&state.chains),
-            Arc::clone(&state.store),
-            backend.clone(),
-            backend.clone(),
+            WatcherStores::on(Arc::clone(&state.store), &backend),
         )
         .ringing(bell.clone()),
     );

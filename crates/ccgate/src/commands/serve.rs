@@ -59,14 +59,8 @@ pub async fn app_state<B: Backend>(
         .context("load the deposit seed")?;
     let hot_wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?, backend.clone())?;
     let chains = Arc::new(
-        ChainSet::new(
-            &registry,
-            store.clone(),
-            backend.clone(),
-            &settings.evm,
-            Some(hot_wallet),
-        )
-        .context("set up the chains")?,
+        ChainSet::new(&registry, backend.clone(), &settings.evm, Some(hot_wallet))
+            .context("set up the chains")?,
     );
     let addresses = Arc::new(AddressBook::from_seed(
         &seed,
@@ -97,7 +91,10 @@ pub async fn app_state<B: Backend>(
         withdrawal_store: backend.clone(),
         addresses,
         orders,
-        deposits: backend.clone(),
+        order_store: backend.clone(),
+        address_store: backend.clone(),
+        credits: backend.clone(),
+        devnet: backend.clone(),
         deposit_records: backend.clone(),
         outbox: backend,
         clock,

@@ -65,7 +65,7 @@ impl DepositWatcher {
         let print = |amount: Amount| amount.to_decimal_string(coin.precision);
         let (dialect, order_type, payload, url) = match &address.order_id {
             Some(order_id) => {
-                let order = self.deposits.order(order_id).await?.ok_or_else(|| {
+                let order = self.stores.orders.order(order_id).await?.ok_or_else(|| {
                     ccgate_store::StoreError::Corrupt(format!(
                         "address of a missing order {order_id}"
                     ))

@@ -1,4 +1,4 @@
-//! One behavioural suite for every `Store` backend. Each check takes a fresh
+//! One behavioural suite for every backend of the store traits. Each check takes a fresh
 //! store; the SQLite runners give it a real database file, the PostgreSQL
 //! runners a fresh schema in the test database (`CCGATE_TEST_DATABASE_URL`,
 //! else `postgres://postgres@127.0.0.1:5432/test`). Without a reachable
@@ -28,18 +28,6 @@ use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Connection;
 
 const NOW: i64 = 1_700_000_000;
-
-/// The stores a deposit passes through, for the checks that follow one from
-/// its address to its credit.
-trait DepositStores:
-    AddressStore + OrderStore + CreditStore + MerchantSettingsStore + SecretStore + DevnetStore
-{
-}
-
-impl<S> DepositStores for S where
-    S: AddressStore + OrderStore + CreditStore + MerchantSettingsStore + SecretStore + DevnetStore
-{
-}
 
 fn usdt() -> CoinId {
     CoinId::new("8e5741cf-6e51-4892-9d04-3d40e1dd0128")
@@ -263,7 +251,7 @@ async fn concurrent_writers(stores: Vec<Arc<dyn Store>>) {
 /// exactly once, with one entry and one webhook, and the books balance.
 async fn racing_group_commits_credit_each_transfer_once<S>(stores: Vec<Arc<S>>)
 where
-    S: Store + DepositStores + OutboxStore,
+    S: Store + CreditStore + OutboxStore,
 {
     const TRANSFERS: usize = 300;
     let merchant = new_merchant(stores[0].as_ref()).await;
@@ -341,7 +329,7 @@ where
 /// applied in one go.
 async fn sandbox_state<S>(store: &S)
 where
-    S: Store + DepositStores + OutboxStore + SandboxStore,
+    S: Store + CreditStore + DevnetStore + OutboxStore + SandboxStore,
 {
     assert_eq!(store.sandbox_clock().await.unwrap(), None);
     let frozen = StoredClock {
@@ -1680,9 +1668,7 @@ async fn payout_replacements_are_guarded(store: &dyn PayoutStore) {
 
 /// Block links kept and pruned; a roll-back moves the cursors back, forgets
 /// uncredited payments above the fork, and reports one below credited blocks.
-async fn chains_roll_back_to_the_fork<
-    S: DepositStores + ReorgStore + SandboxStore + OutboxStore,
->(
+async fn chains_roll_back_to_the_fork<S: CreditStore + ReorgStore + SandboxStore + OutboxStore>(
     store: &S,
 ) {
     let link = |height: u64, branch: &str| BlockLink {
@@ -1861,7 +1847,7 @@ async fn pg_chains_roll_back_to_the_fork() {
 /// worth a look are the credited ones; settling posts the gas once, in the
 /// same DB transaction.
 async fn sweeps_are_insert_once_and_settle_once<
-    S: Store + DepositStores + SweepStore + PayoutStore + ReconcileStore,
+    S: Store + AddressStore + CreditStore + SweepStore + PayoutStore + ReconcileStore,
 >(
     store: &S,
 ) {
@@ -2027,7 +2013,7 @@ async fn sweeps_are_insert_once_and_settle_once<
 
 /// Credits one unit to `address` in block `height` (a Direct Deposit webhook
 /// queued with it).
-async fn credit_one<S: DepositStores>(
+async fn credit_one<S: CreditStore>(
     store: &S,
     merchant: &MerchantId,
     address: &str,
@@ -2096,10 +2082,7 @@ async fn pg_outbox_inserts_notify_every_listener() {
 
 /// The sweeper's due list: addresses credited since their last look that
 /// found nothing to sweep (0xA and 0xC were credited once each, 0xB never).
-async fn sweep_due_follows_credits<S: DepositStores + SweepStore>(
-    store: &S,
-    merchant: &MerchantId,
-) {
+async fn sweep_due_follows_credits<S: CreditStore + SweepStore>(store: &S, merchant: &MerchantId) {
     let due = |list: Vec<ccgate_store::SweepDue>| {
         list.into_iter()
             .map(|d| (d.address, d.derivation_index, d.credits))
@@ -2319,7 +2302,7 @@ async fn pg_payout_replacements_are_guarded() {
 /// A claim is fair: at most `per_merchant_max` of a merchant's webhooks are
 /// under claim at once, counting claims still held from before; a merchant
 /// at its cap is skipped, so the others' webhooks are claimed beside it.
-async fn claims_take_a_few_per_merchant<S: DepositStores + OutboxStore>(store: &S) {
+async fn claims_take_a_few_per_merchant<S: CreditStore + OutboxStore>(store: &S) {
     let flooder = MerchantId::new(generate_app_id(NOW));
     let other = MerchantId::new(generate_app_id(NOW + 1));
     // The flooder's ten fall due before the other's one.
@@ -2460,7 +2443,7 @@ async fn pg_claims_take_a_few_per_merchant() {
 /// narrowing, the page bounded.
 async fn listings_filter_and_page<S>(store: &S)
 where
-    S: Store + DepositStores + WithdrawalStore + Listings,
+    S: Store + OrderStore + WithdrawalStore + Listings,
 {
     let shop = new_merchant(store).await;
     let other = new_merchant(store).await;
@@ -3762,7 +3745,7 @@ async fn pg_racing_claims_never_share_a_webhook() {
 /// filter, and the page after a cursor.
 async fn deposit_records_filter_and_page<S>(store: &S)
 where
-    S: Store + DepositStores + ccgate_store::DepositRecords,
+    S: Store + OrderStore + CreditStore + ccgate_store::DepositRecords,
 {
     use ccgate_store::DepositRecordFilter;
     let shop = new_merchant(store).await;
@@ -3988,7 +3971,7 @@ async fn pg_deposit_records_filter_and_page() {
 /// unbinding changes nothing.
 async fn unbound_addresses_give_way<S>(store: &S)
 where
-    S: Store + DepositStores,
+    S: Store + AddressStore + CreditStore,
 {
     let merchant = new_merchant(store).await;
     let other = new_merchant(store).await;

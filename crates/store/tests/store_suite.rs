@@ -1,5 +1,5 @@
-//! One behavioural suite for every backend of the store traits. Each check takes a fresh
-//! store; the SQLite runners give it a real database file, the PostgreSQL
+//! One behavioural suite for every backend of the store traits. Each check
+//! takes a fresh store; the SQLite runners give it a real database file, the PostgreSQL
 //! runners a fresh schema in the test database (`CCGATE_TEST_DATABASE_URL`,
 //! else `postgres://postgres@127.0.0.1:5432/test`). Without a reachable
 //! server the PostgreSQL runners skip, except in CI, where they fail.

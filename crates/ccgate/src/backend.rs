@@ -8,36 +8,19 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use ccgate_store::{
-    AddressStore, CreditHistory, CreditStore, DepositRecords, DevnetStore, Listings,
-    MerchantSettingsStore, OrderStore, OutboxStore, PayoutStore, PgStore, ReconcileStore,
-    ReorgStore, SandboxStore, SecretStore, SnapshotStore, SqliteStore, Store, SweepStore,
-    WithdrawalStore,
+    CreditHistory, CreditStore, DevnetStore, Listings, MerchantSettingsStore, OrderStore,
+    OutboxStore, PayoutStore, PgStore, ReconcileStore, SandboxStore, SecretStore, SnapshotStore,
+    SqliteStore, Store, SweepStore, WithdrawalStore,
 };
 
 use crate::data_dir::DataDir;
 use ccgate_engine::deposits::WatcherStores;
 use ccgate_engine::webhooks::OutboxBell;
+use ccgate_server::ServiceBackend;
 
 /// Everything `serve` needs of a store, for its generic start-up.
 pub trait Backend:
-    Store
-    + SecretStore
-    + AddressStore
-    + OrderStore
-    + MerchantSettingsStore
-    + CreditStore
-    + DevnetStore
-    + OutboxStore
-    + WithdrawalStore
-    + SandboxStore
-    + SnapshotStore
-    + PayoutStore
-    + SweepStore
-    + ReorgStore
-    + ReconcileStore
-    + CreditHistory
-    + DepositRecords
-    + Clone
+    ServiceBackend + SandboxStore + SnapshotStore + SweepStore + ReconcileStore + CreditHistory
 {
     /// Waits for the pool's connections to close.
     fn close(&self) -> impl Future<Output = ()> + Send;

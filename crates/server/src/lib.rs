@@ -9,6 +9,7 @@
 
 pub mod admin;
 mod admin_access;
+pub mod assemble;
 mod auth;
 pub mod client_ip;
 pub mod connections;
@@ -44,6 +45,7 @@ use tower_http::trace::TraceLayer;
 
 pub use admin::admin_router;
 pub use admin_access::AdminAccess;
+pub use assemble::{Parts, ServiceBackend, build_app_state, build_loops};
 pub use ccgate_engine::clock::{Clock, SystemClock};
 use ccgate_engine::sandbox::Sandbox;
 use ccgate_engine::webhooks::WebhookFeed;

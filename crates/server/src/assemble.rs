@@ -10,7 +10,7 @@ use ccgate_chain::keys::evm_hot_wallet_key;
 use ccgate_chain::{ChainSet, EvmNodeConfig, HotWallet};
 use ccgate_engine::addresses::{AddressBook, load_deposit_seed};
 use ccgate_engine::clock::Clock;
-use ccgate_engine::deposits::DepositWatcher;
+use ccgate_engine::deposits::{DepositWatcher, WatcherStores};
 use ccgate_engine::orders::Orders;
 use ccgate_engine::outbound::OutboundPolicy;
 use ccgate_engine::webhooks::{DeliveryConfig, OutboxBell, WebhookFeed, WebhookSender};
@@ -19,8 +19,8 @@ use ccgate_engine::{EngineError, Loops};
 use ccgate_ledger::{Decimal, Registry};
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
-    CachingStore, DepositRecords, DepositStore, OutboxStore, PayoutStore, ReorgStore, Store,
-    WithdrawalStore,
+    AddressStore, CachingStore, CreditStore, DepositRecords, DevnetStore, MerchantSettingsStore,
+    OrderStore, OutboxStore, PayoutStore, ReorgStore, SecretStore, Store, WithdrawalStore,
 };
 use tokio::sync::watch;
 
@@ -30,7 +30,12 @@ use crate::{Metrics, ServerConfig, Services};
 /// (a SQLite file or a PostgreSQL database).
 pub trait ServiceBackend:
     Store
-    + DepositStore
+    + SecretStore
+    + AddressStore
+    + OrderStore
+    + MerchantSettingsStore
+    + CreditStore
+    + DevnetStore
     + DepositRecords
     + OutboxStore
     + WithdrawalStore
@@ -43,7 +48,12 @@ pub trait ServiceBackend:
 
 impl<B> ServiceBackend for B where
     B: Store
-        + DepositStore
+        + SecretStore
+        + AddressStore
+        + OrderStore
+        + MerchantSettingsStore
+        + CreditStore
+        + DevnetStore
         + DepositRecords
         + OutboxStore
         + WithdrawalStore
@@ -81,7 +91,6 @@ pub async fn build_app_state<B: ServiceBackend>(
     let hot_wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?, backend.clone())?;
     let chains = Arc::new(ChainSet::new(
         &registry,
-        store.clone(),
         backend.clone(),
         &parts.evm,
         Some(hot_wallet),
@@ -115,7 +124,10 @@ pub async fn build_app_state<B: ServiceBackend>(
         withdrawal_store: backend.clone(),
         addresses,
         orders,
-        deposits: backend.clone(),
+        order_store: backend.clone(),
+        address_store: backend.clone(),
+        credits: backend.clone(),
+        devnet: backend.clone(),
         deposit_records: backend.clone(),
         outbox: backend,
         clock: parts.clock,
@@ -144,9 +156,7 @@ pub fn build_loops<B: ServiceBackend>(
         DepositWatcher::new(
             Arc::clone(&services.registry),
             Arc::clone(&services.chains),
-            Arc::clone(&services.store),
-            backend.clone(),
-            backend.clone(),
+            WatcherStores::on(Arc::clone(&services.store), &backend),
         )
         .ringing(bell.clone()),
     );

@@ -33,7 +33,10 @@ use ccgate_engine::reconcile::Reconciler;
 use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::Registry;
 use ccgate_pricefeed::PriceSource;
-use ccgate_store::{DepositRecords, DepositStore, OutboxStore, Store, WithdrawalStore};
+use ccgate_store::{
+    AddressStore, CreditStore, DepositRecords, DevnetStore, OrderStore, OutboxStore, Store,
+    WithdrawalStore,
+};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -121,8 +124,14 @@ pub struct Services {
     pub chains: Arc<ChainSet>,
     pub addresses: Arc<AddressBook>,
     pub orders: Arc<Orders>,
-    /// Deposit addresses, orders and their payments (not cached).
-    pub deposits: Arc<dyn DepositStore>,
+    /// Orders, hosted checkouts and their payments (not cached).
+    pub order_store: Arc<dyn OrderStore>,
+    /// Deposit addresses, for v2's rescan to check whose one is.
+    pub address_store: Arc<dyn AddressStore>,
+    /// How far each chain was scanned, for /metrics.
+    pub credits: Arc<dyn CreditStore>,
+    /// The devnets' planned send failures, for the sandbox's triggers.
+    pub devnet: Arc<dyn DevnetStore>,
     /// Credited deposits as records, for v2's deposit record endpoints.
     pub deposit_records: Arc<dyn DepositRecords>,
     pub outbox: Arc<dyn OutboxStore>,

@@ -8,9 +8,9 @@ use async_trait::async_trait;
 use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::StoreError;
+use crate::addresses::DepositAddress;
 use crate::backend::SqlStore;
-use crate::deposits::{DepositAddress, Order};
-use crate::rows::ORDER_COLUMNS;
+use crate::orders::{ORDER_COLUMNS, Order};
 
 /// Rows per `INSERT`. Far below the bound parameters either backend allows
 /// (SQLite 32 766, PostgreSQL 65 535): a statement of 1 000 orders (22 000

@@ -16,8 +16,6 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Pool, Type};
 
 use crate::StoreError;
 use crate::backend::Backend;
-use crate::deposits::OutboxWebhook;
-use crate::rows::claimed_from_rows;
 
 /// The claim. Neither SQLite nor PostgreSQL has what would say "per
 /// merchant, the first n" in one step that both run (SQLite has no
@@ -76,16 +74,16 @@ WHERE id IN (
     {skip_locked})
 RETURNING id, app_id, record_id, order_type, dialect, url, payload, attempts";
 
-/// Up to `limit` webhooks due at `now_ms`, claimed for `lease_ms`, at most
-/// `per_merchant_max` of a merchant's under claim at once; see
-/// `OutboxStore::claim_due_webhooks`.
+/// Claims up to `limit` webhooks due at `now_ms` for `lease_ms`, at most
+/// `per_merchant_max` of a merchant's under claim at once, and returns their
+/// rows (`outbox.rs` reads them); see `OutboxStore::claim_due_webhooks`.
 pub(crate) async fn claim_due_webhooks<DB>(
     pool: &Pool<DB>,
     now_ms: i64,
     lease_ms: i64,
     limit: u32,
     per_merchant_max: u32,
-) -> Result<Vec<OutboxWebhook>, StoreError>
+) -> Result<Vec<DB::Row>, StoreError>
 where
     DB: Backend,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -94,12 +92,11 @@ where
     for<'q> i64: Encode<'q, DB> + Type<DB>,
 {
     let statement = CLAIM.replace("{skip_locked}", DB::SKIP_LOCKED);
-    let rows = sqlx::query(&statement)
+    Ok(sqlx::query(&statement)
         .bind(now_ms.saturating_add(lease_ms))
         .bind(now_ms)
         .bind(i64::from(limit))
         .bind(i64::from(per_merchant_max))
         .fetch_all(pool)
-        .await?;
-    claimed_from_rows(&rows)
+        .await?)
 }

@@ -25,8 +25,8 @@ use ccgate_ledger::{MerchantId, PriceTable, Registry, builtin_fiat_rates};
 use ccgate_pricefeed::StaticPrices;
 use ccgate_server::{AppState, Parts, ServerConfig, build_app_state, build_loops};
 use ccgate_store::{
-    CachingStore, MasterKey, SqliteStore, Store, StoreError, WebhookDialect, generate_app_id,
-    generate_app_secret,
+    CachingStore, MasterKey, MerchantSettingsStore, SqliteStore, Store, StoreError, WebhookDialect,
+    generate_app_id, generate_app_secret,
 };
 use secrecy::ExposeSecret;
 use tokio::sync::watch;
@@ -231,8 +231,7 @@ impl Engine {
         pending: bool,
     ) -> Result<(), HarnessError> {
         check_merchant_url("url", url).map_err(|err| HarnessError::Refused(err.to_string()))?;
-        self.state
-            .deposits
+        self.backend
             .set_merchant_webhook(
                 &MerchantId::new(merchant.app_id.as_str()),
                 Some(url),

@@ -126,8 +126,7 @@ fn chains(database: &Database, settings: &Settings) -> anyhow::Result<ChainSet> 
     }
     Ok(ChainSet::new(
         &settings.registry,
-        database.store(),
-        database.deposits(),
+        database.devnet(),
         &settings.evm,
         None,
     )?)
@@ -145,9 +144,7 @@ async fn reorg(
     let watcher = DepositWatcher::new(
         Arc::new(settings.registry.clone()),
         chains,
-        database.store(),
-        database.deposits(),
-        database.reorgs(),
+        database.watcher_stores(),
     );
     let report = watcher
         .reorg(
@@ -255,7 +252,7 @@ async fn fail_next_withdrawal(
         .code
         .to_string();
     database
-        .store()
+        .devnet()
         .devnet_fail_next_sends(&code, count)
         .await?;
     println!("The next {count} withdrawal(s) sent on {code} will fail.");

@@ -69,7 +69,7 @@ pub async fn run(globals: Globals, command: EvmCommand) -> anyhow::Result<ExitCo
 
 /// `ccgate evm hot-wallet`: where payouts come from, for the operator to fund.
 async fn hot_wallet(database: &Database, json: bool) -> anyhow::Result<()> {
-    let seed = load_deposit_seed(database.deposits().as_ref()).await?;
+    let seed = load_deposit_seed(database.secrets().as_ref()).await?;
     let wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?, database.payouts())?;
     if json {
         println!("{}", json!({"address": wallet.address()}));
@@ -151,13 +151,7 @@ const SWEEPS_LISTED: u32 = 50;
 /// address's balance per token (read from the node) against its threshold,
 /// and the latest sweeps.
 async fn sweeps(database: &Database, settings: &Settings, json: bool) -> anyhow::Result<()> {
-    let chains = ChainSet::new(
-        &settings.registry,
-        database.store(),
-        database.deposits(),
-        &settings.evm,
-        None,
-    )?;
+    let chains = ChainSet::new(&settings.registry, database.devnet(), &settings.evm, None)?;
     let store = database.sweeps();
     let mut report = Vec::new();
     for chain in chains.evm_chains() {
@@ -291,12 +285,11 @@ async fn reconciler(
     settings: &Settings,
     chain_code: &str,
 ) -> anyhow::Result<Reconciler> {
-    let seed = load_deposit_seed(database.deposits().as_ref()).await?;
+    let seed = load_deposit_seed(database.secrets().as_ref()).await?;
     let wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?, database.payouts())?;
     let chains = Arc::new(ChainSet::new(
         &settings.registry,
-        database.store(),
-        database.deposits(),
+        database.devnet(),
         &settings.evm,
         Some(wallet),
     )?);
@@ -312,14 +305,12 @@ async fn reconciler(
     let watcher = Arc::new(DepositWatcher::new(
         Arc::new(settings.registry.clone()),
         Arc::clone(&chains),
-        database.store(),
-        database.deposits(),
-        database.reorgs(),
+        database.watcher_stores(),
     ));
     Ok(Reconciler::new(
         chain,
         watcher,
-        database.deposits(),
+        database.credits(),
         database.reconciliations(),
         database.payouts(),
     ))

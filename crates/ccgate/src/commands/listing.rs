@@ -77,12 +77,12 @@ pub async fn orders(
     status: Option<OrderStatus>,
 ) -> anyhow::Result<()> {
     let orders = database.listings().list_orders(&listing.filter()?).await?;
-    let deposits = database.deposits();
+    let order_store = database.orders();
     let now_secs = database.business_now_ms().await?.div_euclid(1000);
     let mut rows = Vec::with_capacity(orders.len());
     for order in orders {
-        let payments = deposits.order_payments(&order.order_id).await?;
-        let confirming = deposits
+        let payments = order_store.order_payments(&order.order_id).await?;
+        let confirming = order_store
             .order_confirming_payment(&order.order_id, order.expires_at.saturating_mul(1000))
             .await?
             .is_some();

@@ -96,7 +96,7 @@ pub async fn run(globals: Globals, command: MerchantCommand) -> anyhow::Result<E
 
 async fn operate(database: &Database, command: MerchantCommand) -> anyhow::Result<()> {
     let store = database.store();
-    let deposits = database.deposits();
+    let settings = database.merchant_settings();
     match command {
         MerchantCommand::Create { name, json } => {
             let name = name.trim();
@@ -167,7 +167,7 @@ async fn operate(database: &Database, command: MerchantCommand) -> anyhow::Resul
                 bail!("{err}");
             }
             let dialect = dialect.of_webhooks();
-            deposits
+            settings
                 .set_merchant_webhook(
                     &MerchantId::new(app_id.as_str()),
                     Some(url),
@@ -210,7 +210,7 @@ async fn operate(database: &Database, command: MerchantCommand) -> anyhow::Resul
                 .with_context(|| {
                     format!("--percent {percent:?} is not a percentage from 0 to 100 with at most 4 decimal places")
                 })?;
-            deposits
+            settings
                 .set_service_fee(&MerchantId::new(app_id.as_str()), u32::try_from(ppm)?)
                 .await?;
             println!("Merchant {app_id} pays a service fee of {percent} % of each deposit.");

@@ -302,13 +302,7 @@ async fn check(
                 Ok(now_ms) => now_ms,
                 Err(_) => unix_now_ms(),
             };
-            match ChainSet::new(
-                &settings.registry,
-                store.clone(),
-                database.deposits(),
-                &settings.evm,
-                None,
-            ) {
+            match ChainSet::new(&settings.registry, database.devnet(), &settings.evm, None) {
                 Ok(chains) => {
                     for adapter in chains.adapters() {
                         let code = adapter.chain().code.to_string();
@@ -506,7 +500,7 @@ async fn reconciliation_shortfalls(
 
 /// The EVM hot wallet's address (the same on every EVM chain).
 async fn hot_wallet_address(database: &Database) -> Result<String, String> {
-    let seed = load_deposit_seed(database.deposits().as_ref())
+    let seed = load_deposit_seed(database.secrets().as_ref())
         .await
         .map_err(|err| err.to_string())?;
     let key = evm_hot_wallet_key(&seed).map_err(|err| err.to_string())?;

@@ -176,7 +176,7 @@ async fn ping(
         bail!("no merchant has the Appid {app_id}");
     }
     let url = database
-        .deposits()
+        .merchant_settings()
         .merchant_settings(&merchant)
         .await?
         .and_then(|settings| settings.webhook_url)
@@ -186,7 +186,7 @@ async fn ping(
     let sender = WebhookSender::new(
         database.outbox(),
         database.store(),
-        database.deposits(),
+        database.merchant_settings(),
         DeliveryConfig::default(),
     )?
     .reaching_only(policy);

@@ -97,8 +97,7 @@ pub fn engine(database: &Database, settings: &Settings) -> anyhow::Result<Withdr
     let registry = Arc::new(settings.registry.clone());
     let chains = Arc::new(ChainSet::new(
         &registry,
-        database.store(),
-        database.deposits(),
+        database.devnet(),
         &settings.evm,
         None,
     )?);
@@ -107,7 +106,7 @@ pub fn engine(database: &Database, settings: &Settings) -> anyhow::Result<Withdr
         chains,
         Arc::new(StaticPrices::new(settings.prices.clone())),
         database.store(),
-        database.deposits(),
+        database.orders(),
         database.withdrawals(),
     ))
 }

@@ -16,8 +16,7 @@ use alloy::providers::{Provider, RootProvider};
 use alloy::rpc::client::RpcClient;
 use alloy::sol;
 use alloy::transports::TransportError;
-use ccgate_ledger::{Amount, Chain, Precision, Registry, Token, TokenId};
-use ccgate_store::{BlockLink, ChainTransfer};
+use ccgate_ledger::{Amount, BlockLink, Chain, ChainTransfer, Precision, Registry, Token, TokenId};
 
 use crate::adapter::{ChainAdapter, ChainError, GasFee, PayoutState, Sent};
 use rpc::RpcHttp;

@@ -7,6 +7,8 @@ use secrecy::SecretSlice;
 
 use crate::{EntryMeta, StoreError};
 
+pub use ccgate_ledger::ChainTransfer;
+
 /// An address the gateway derived for a merchant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DepositAddress {
@@ -32,24 +34,6 @@ pub struct HeldAddress {
     pub unbound_at: Option<i64>,
     /// Deposits credited to it.
     pub credits: u64,
-}
-
-/// One token transfer in one block of a chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainTransfer {
-    pub chain: String,
-    pub txid: String,
-    /// Position of the transfer within its chain transaction.
-    pub log_index: u32,
-    pub block_height: u64,
-    /// When the block was made.
-    pub block_time_ms: i64,
-    pub from_address: String,
-    pub to_address: String,
-    pub memo: String,
-    pub token_id: TokenId,
-    /// In the coin's base units.
-    pub amount: Amount,
 }
 
 /// A merchant's deposit and webhook settings.

@@ -33,13 +33,16 @@ use std::collections::BTreeMap;
 use ccgate_ledger::{Account, AccountBalance, Books, CoinId, JournalEntry, MerchantId};
 use secrecy::SecretString;
 
+// What chains say lives in the ledger crate, below both the chain adapters and
+// the stores; re-exported here for the store's callers.
+pub use ccgate_ledger::{BlockLink, ChainTransfer, DevnetChainState};
 pub use cache::CachingStore;
 pub use credentials::{generate_app_id, generate_app_secret};
 pub use deposit_records::{
     ConfirmingOrderPayment, DepositRecord, DepositRecordFilter, DepositRecords,
 };
 pub use deposits::{
-    ChainTransfer, Checkout, ConfirmingPayment, DepositAddress, DepositCredit, DepositStore,
+    Checkout, ConfirmingPayment, DepositAddress, DepositCredit, DepositStore,
     HeldAddress, MerchantSettings, NewDeposit, NewWebhook, Order, OrderPayment, OutboxStore,
     OutboxWebhook, ResendFilter, SeenTransfer, WebhookAttempt, WebhookCounts, WebhookDialect,
     WebhookNext, WebhookRow,
@@ -53,7 +56,7 @@ pub use postgres::PgStore;
 pub use reconciliations::{
     AddressDeposit, ReconcileStore, ReconcileTarget, Shortfall, TOP_UP_PAYOUT_PREFIX,
 };
-pub use reorgs::{BlockLink, ReorgStore, RollBack, UnconfirmedPayment};
+pub use reorgs::{ReorgStore, RollBack, UnconfirmedPayment};
 pub use sandbox::{
     DevnetReorg, ReorgIncident, SandboxStore, StoredClock, TakenFault, TransferKey, WebhookFaults,
 };
@@ -114,14 +117,6 @@ pub struct EntryMeta {
 pub struct CwalletAccount {
     pub c_id: String,
     pub nickname: String,
-}
-
-/// What the devnet keeps of one simulated chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DevnetChainState {
-    pub genesis_unix_ms: i64,
-    /// Blocks produced on demand, on top of those produced by time.
-    pub mined_blocks: u64,
 }
 
 /// One balance of one account.

@@ -8,16 +8,9 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::StoreError;
 use crate::backend::{Backend, RowsAffected, SqlStore};
-use crate::deposits::{ChainTransfer, NewWebhook};
+use crate::deposits::NewWebhook;
+use ccgate_ledger::{BlockLink, ChainTransfer};
 use crate::rows::{Columns, block_link_from_row, parse_amount, to_i64, to_u32, to_u64};
-
-/// A block as linked into its chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlockLink {
-    pub height: u64,
-    pub hash: String,
-    pub parent_hash: String,
-}
 
 /// A payment seen before its confirmations that a reorganisation may remove.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use alloy::consensus::Transaction as _;
 use alloy::network::TransactionResponse as _;
 use alloy::primitives::{Address, TxHash};
 use alloy::providers::Provider;
-use ccgate_store::ChainTransfer;
+use ccgate_ledger::ChainTransfer;
 
 use super::traces::{InternalTransfer, TraceApi};
 use super::{ChainToken, EvmChain, TraceChoice, block_time_ms};

@@ -11,7 +11,7 @@ use alloy::primitives::{Address, TxHash};
 use alloy::providers::Provider;
 use alloy::rpc::types::{Filter, Log, Transaction};
 use alloy::sol_types::SolEvent;
-use ccgate_store::ChainTransfer;
+use ccgate_ledger::ChainTransfer;
 
 use super::{ChainToken, EvmChain, NATIVE_TRANSFER_INDEX, Transfer, block_time_ms, internal};
 use crate::adapter::ChainError;

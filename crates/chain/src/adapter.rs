@@ -31,6 +31,9 @@ pub enum ChainError {
     Config(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The devnet's state (kept in the gateway's database) failed.
+    #[error("devnet state: {0}")]
+    Devnet(#[source] crate::devnet::DevnetStateError),
 }
 
 /// A broadcast transaction.

@@ -5,10 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ccgate_ledger::Registry;
-use ccgate_store::{DepositStore, Store};
 
 use crate::adapter::{ChainAdapter, ChainError};
-use crate::devnet::DevnetChain;
+use crate::devnet::{DevnetChain, DevnetState};
 use crate::evm::{EvmChain, EvmNodeConfig, HotWallet};
 
 /// The adapters by chain code, in registry order.
@@ -23,18 +22,13 @@ pub struct ChainSet {
 }
 
 impl ChainSet {
-    /// Every configured chain simulated by the devnet.
-    pub fn simulated(
-        registry: &Registry,
-        store: Arc<dyn Store>,
-        transfers: Arc<dyn DepositStore>,
-    ) -> ChainSet {
+    /// Every configured chain simulated by the devnet, kept in `devnet`.
+    pub fn simulated(registry: &Registry, devnet: Arc<dyn DevnetState>) -> ChainSet {
         let devnets = registry
             .chains()
             .map(|chain| {
-                let devnet =
-                    DevnetChain::new(chain.clone(), Arc::clone(&store), Arc::clone(&transfers));
-                (chain.code.as_str().to_ascii_uppercase(), Arc::new(devnet))
+                let simulated = DevnetChain::new(chain.clone(), Arc::clone(&devnet));
+                (chain.code.as_str().to_ascii_uppercase(), Arc::new(simulated))
             })
             .collect();
         ChainSet::assemble(registry, devnets, BTreeMap::new())
@@ -45,8 +39,7 @@ impl ChainSet {
     /// pay out); every other one is simulated by the devnet.
     pub fn new(
         registry: &Registry,
-        store: Arc<dyn Store>,
-        transfers: Arc<dyn DepositStore>,
+        devnet: Arc<dyn DevnetState>,
         evm: &BTreeMap<String, EvmNodeConfig>,
         hot_wallet: Option<HotWallet>,
     ) -> Result<ChainSet, ChainError> {
@@ -61,9 +54,8 @@ impl ChainSet {
                     nodes.insert(code, Arc::new(adapter));
                 }
                 None => {
-                    let devnet =
-                        DevnetChain::new(chain.clone(), Arc::clone(&store), Arc::clone(&transfers));
-                    devnets.insert(code, Arc::new(devnet));
+                    let simulated = DevnetChain::new(chain.clone(), Arc::clone(&devnet));
+                    devnets.insert(code, Arc::new(simulated));
                 }
             }
         }

@@ -7,8 +7,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use ccgate_ledger::{Amount, Chain, ChainFamily, Token, TokenId};
-use ccgate_store::{ChainTransfer, DepositStore, DevnetChainState, Store};
+use ccgate_ledger::{Amount, Chain, ChainFamily, ChainTransfer, DevnetChainState, Token, TokenId};
 use sha2::{Digest, Sha256};
 
 use crate::adapter::{ChainAdapter, ChainError, PayoutState, Sent};
@@ -21,11 +20,52 @@ const HOT_WALLET: &str = "devnet-hot-wallet";
 /// The most blocks one `mine` call may add.
 pub const MINE_BLOCKS_MAX: u64 = 1_000_000;
 
+/// Why the devnet's state could not be read or written (the database's
+/// error, as its keeper reports it).
+pub type DevnetStateError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The devnet's "node": where its simulated chains keep their clocks and
+/// their blocks' transfers. The chain crate owns no persistence, so whoever
+/// wires the gateway hands one in (`engine::devnet::DatabaseDevnet` keeps it
+/// in the gateway's database, so every process sees the same chain).
+#[async_trait]
+pub trait DevnetState: Send + Sync + std::fmt::Debug {
+    /// The chain's state, created with `now_unix_ms` as its genesis when the
+    /// chain has none yet.
+    async fn chain_state(
+        &self,
+        chain: &str,
+        now_unix_ms: i64,
+    ) -> Result<DevnetChainState, DevnetStateError>;
+    /// Adds `blocks` mined on demand; the new state.
+    async fn mine(
+        &self,
+        chain: &str,
+        blocks: u64,
+        now_unix_ms: i64,
+    ) -> Result<DevnetChainState, DevnetStateError>;
+    /// Puts a transfer on the chain; refused when its txid is there already.
+    async fn add_transfer(&self, transfer: &ChainTransfer) -> Result<(), DevnetStateError>;
+    async fn transfer(
+        &self,
+        chain: &str,
+        txid: &str,
+    ) -> Result<Option<ChainTransfer>, DevnetStateError>;
+    /// In blocks `from_height..=to_height`, in block order.
+    async fn transfers(
+        &self,
+        chain: &str,
+        from_height: u64,
+        to_height: u64,
+    ) -> Result<Vec<ChainTransfer>, DevnetStateError>;
+    /// Whether the operator asked the next send to fail; asking consumes it.
+    async fn take_send_failure(&self, chain: &str) -> Result<bool, DevnetStateError>;
+}
+
 #[derive(Debug, Clone)]
 pub struct DevnetChain {
     chain: Chain,
-    store: Arc<dyn Store>,
-    transfers: Arc<dyn DepositStore>,
+    state: Arc<dyn DevnetState>,
 }
 
 /// A transfer to put on a devnet chain.
@@ -40,16 +80,8 @@ pub struct DevnetPayment {
 }
 
 impl DevnetChain {
-    pub fn new(
-        chain: Chain,
-        store: Arc<dyn Store>,
-        transfers: Arc<dyn DepositStore>,
-    ) -> DevnetChain {
-        DevnetChain {
-            chain,
-            store,
-            transfers,
-        }
+    pub fn new(chain: Chain, state: Arc<dyn DevnetState>) -> DevnetChain {
+        DevnetChain { chain, state }
     }
 
     /// Puts a transfer in the next block (the current height + 1), as a
@@ -86,7 +118,10 @@ impl DevnetChain {
             token_id: payment.token_id,
             amount: payment.amount,
         };
-        self.transfers.devnet_add_transfer(&transfer).await?;
+        self.state
+            .add_transfer(&transfer)
+            .await
+            .map_err(ChainError::Devnet)?;
         Ok(transfer)
     }
 
@@ -99,9 +134,10 @@ impl DevnetChain {
             });
         }
         let state = self
-            .store
-            .devnet_mine(self.chain.code.as_str(), blocks, now_unix_ms)
-            .await?;
+            .state
+            .mine(self.chain.code.as_str(), blocks, now_unix_ms)
+            .await
+            .map_err(ChainError::Devnet)?;
         Ok(height_at(state, self.chain.block_time_ms, now_unix_ms))
     }
 }
@@ -110,9 +146,10 @@ impl DevnetChain {
     /// When the next block produced by time appears after `now_unix_ms`.
     pub async fn next_block_at(&self, now_unix_ms: i64) -> Result<i64, ChainError> {
         let state = self
-            .store
-            .devnet_chain(self.chain.code.as_str(), now_unix_ms)
-            .await?;
+            .state
+            .chain_state(self.chain.code.as_str(), now_unix_ms)
+            .await
+            .map_err(ChainError::Devnet)?;
         Ok(next_block_at(state, self.chain.block_time_ms, now_unix_ms))
     }
 }
@@ -151,9 +188,10 @@ impl ChainAdapter for DevnetChain {
 
     async fn height(&self, now_unix_ms: i64) -> Result<u64, ChainError> {
         let state = self
-            .store
-            .devnet_chain(self.chain.code.as_str(), now_unix_ms)
-            .await?;
+            .state
+            .chain_state(self.chain.code.as_str(), now_unix_ms)
+            .await
+            .map_err(ChainError::Devnet)?;
         Ok(height_at(state, self.chain.block_time_ms, now_unix_ms))
     }
 
@@ -168,9 +206,10 @@ impl ChainAdapter for DevnetChain {
         let hash: [u8; 32] = Sha256::digest(format!("devnet payout {payout_id}").as_bytes()).into();
         let txid = txid_text(self.chain.family, &hash);
         if let Some(sent) = self
-            .transfers
-            .devnet_transfer(self.chain.code.as_str(), &txid)
-            .await?
+            .state
+            .transfer(self.chain.code.as_str(), &txid)
+            .await
+            .map_err(ChainError::Devnet)?
         {
             return Ok(Sent {
                 txid: sent.txid,
@@ -178,9 +217,10 @@ impl ChainAdapter for DevnetChain {
             });
         }
         if self
-            .store
-            .devnet_take_send_failure(self.chain.code.as_str())
-            .await?
+            .state
+            .take_send_failure(self.chain.code.as_str())
+            .await
+            .map_err(ChainError::Devnet)?
         {
             return Err(ChainError::SendFailed(
                 "the devnet was told to fail this send (`ccgate devnet fail-next-withdrawal`)"
@@ -206,9 +246,10 @@ impl ChainAdapter for DevnetChain {
             // the look-up above and this write: the payout id's unique txid
             // refused the second transfer, and the first one is the send.
             Err(refused) => self
-                .transfers
-                .devnet_transfer(self.chain.code.as_str(), &txid)
-                .await?
+                .state
+                .transfer(self.chain.code.as_str(), &txid)
+                .await
+                .map_err(ChainError::Devnet)?
                 .ok_or(refused)?,
         };
         Ok(Sent {
@@ -225,9 +266,10 @@ impl ChainAdapter for DevnetChain {
     ) -> Result<PayoutState, ChainError> {
         Ok(
             match self
-                .transfers
-                .devnet_transfer(self.chain.code.as_str(), txid)
-                .await?
+                .state
+                .transfer(self.chain.code.as_str(), txid)
+                .await
+                .map_err(ChainError::Devnet)?
             {
                 Some(transfer) => PayoutState::Included {
                     txid: transfer.txid,
@@ -246,10 +288,10 @@ impl ChainAdapter for DevnetChain {
         from_height: u64,
         to_height: u64,
     ) -> Result<Vec<ChainTransfer>, ChainError> {
-        Ok(self
-            .transfers
-            .devnet_transfers(self.chain.code.as_str(), from_height, to_height)
-            .await?)
+        self.state
+            .transfers(self.chain.code.as_str(), from_height, to_height)
+            .await
+            .map_err(ChainError::Devnet)
     }
 }
 

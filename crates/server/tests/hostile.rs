@@ -269,7 +269,10 @@ impl Gateway {
 async fn app_state(store: Arc<SqliteStore>, registry: Registry) -> AppState {
     let registry = Arc::new(registry);
     let prices = Arc::new(StaticPrices::new(PriceTable::builtin()));
-    let chains = Arc::new(ChainSet::simulated(&registry, store.clone(), store.clone()));
+    let chains = Arc::new(ChainSet::simulated(
+        &registry,
+        ccgate_engine::devnet::DatabaseDevnet::new(store.clone(), store.clone()),
+    ));
     let addresses = Arc::new(AddressBook::open(store.clone(), 1_000).await.unwrap());
     let fiat_rates = BTreeMap::from([("USD".to_owned(), Decimal::parse("1").unwrap())]);
     let orders = Arc::new(Orders::new(

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use ccgate_engine::devnet::DatabaseDevnet;
 use ccgate_chain::ChainSet;
 use ccgate_engine::deposits::{DepositWatcher, ReorgRequest};
 use ccgate_engine::devnet::{self, PayRequest};
@@ -21,8 +22,7 @@ fn chains(database: &Database, settings: &Settings) -> anyhow::Result<ChainSet> 
     }
     Ok(ChainSet::new(
         &settings.registry,
-        database.store(),
-        database.deposits(),
+        DatabaseDevnet::new(database.store(), database.deposits()),
         &settings.evm,
         None,
     )?)

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use ccgate_engine::devnet::DatabaseDevnet;
 use ccgate_chain::keys::evm_hot_wallet_key;
 use ccgate_chain::{ChainAdapter, ChainSet, HotWallet};
 use ccgate_engine::addresses::load_deposit_seed;
@@ -98,8 +99,7 @@ const SWEEPS_LISTED: u32 = 50;
 pub async fn sweeps(database: &Database, settings: &Settings, json: bool) -> anyhow::Result<()> {
     let chains = ChainSet::new(
         &settings.registry,
-        database.store(),
-        database.deposits(),
+        DatabaseDevnet::new(database.store(), database.deposits()),
         &settings.evm,
         None,
     )?;
@@ -240,8 +240,7 @@ async fn reconciler(
     let wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?, database.payouts())?;
     let chains = Arc::new(ChainSet::new(
         &settings.registry,
-        database.store(),
-        database.deposits(),
+        DatabaseDevnet::new(database.store(), database.deposits()),
         &settings.evm,
         Some(wallet),
     )?);

@@ -1,5 +1,6 @@
 //! Operations: backup, migrate, doctor.
 
+use ccgate_engine::devnet::DatabaseDevnet;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitCode;
@@ -284,8 +285,7 @@ pub async fn doctor(
             };
             match ChainSet::new(
                 &settings.registry,
-                store.clone(),
-                database.deposits(),
+                DatabaseDevnet::new(store.clone(), database.deposits()),
                 &settings.evm,
                 None,
             ) {

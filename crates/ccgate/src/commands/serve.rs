@@ -1,4 +1,5 @@
 use std::collections::BTreeSet;
+use ccgate_engine::devnet::DatabaseDevnet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,8 +62,7 @@ pub async fn app_state<B: Backend>(
     let chains = Arc::new(
         ChainSet::new(
             &registry,
-            store.clone(),
-            backend.clone(),
+            DatabaseDevnet::new(store.clone(), backend.clone()),
             &settings.evm,
             Some(hot_wallet),
         )

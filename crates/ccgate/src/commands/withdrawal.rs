@@ -2,6 +2,7 @@
 //! withdrawal of a merchant whose withdrawals wait for approval
 //! (`ccgate merchant set-withdrawal-approval`, docs/decisions.md §15).
 
+use ccgate_engine::devnet::DatabaseDevnet;
 use std::sync::Arc;
 
 use ccgate_chain::ChainSet;
@@ -16,8 +17,7 @@ pub fn engine(database: &Database, settings: &Settings) -> anyhow::Result<Withdr
     let registry = Arc::new(settings.registry.clone());
     let chains = Arc::new(ChainSet::new(
         &registry,
-        database.store(),
-        database.deposits(),
+        DatabaseDevnet::new(database.store(), database.deposits()),
         &settings.evm,
         None,
     )?);

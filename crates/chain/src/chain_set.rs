@@ -28,7 +28,10 @@ impl ChainSet {
             .chains()
             .map(|chain| {
                 let simulated = DevnetChain::new(chain.clone(), Arc::clone(&devnet));
-                (chain.code.as_str().to_ascii_uppercase(), Arc::new(simulated))
+                (
+                    chain.code.as_str().to_ascii_uppercase(),
+                    Arc::new(simulated),
+                )
             })
             .collect();
         ChainSet::assemble(registry, devnets, BTreeMap::new())
@@ -97,6 +100,11 @@ impl ChainSet {
     /// The chains behind a real EVM node.
     pub fn evm_chains(&self) -> impl Iterator<Item = &Arc<EvmChain>> {
         self.evm.values()
+    }
+
+    /// The chain with this code behind a real EVM node, case-insensitively.
+    pub fn evm(&self, code: &str) -> Option<&Arc<EvmChain>> {
+        self.evm.get(&code.to_ascii_uppercase())
     }
 
     /// The simulated chain with this code, case-insensitively.

@@ -143,59 +143,10 @@ impl DevnetChain {
 }
 
 impl DevnetChain {
-    /// When the next block produced by time appears after `now_unix_ms`.
-    pub async fn next_block_at(&self, now_unix_ms: i64) -> Result<i64, ChainError> {
-        let state = self
-            .state
-            .chain_state(self.chain.code.as_str(), now_unix_ms)
-            .await
-            .map_err(ChainError::Devnet)?;
-        Ok(next_block_at(state, self.chain.block_time_ms, now_unix_ms))
-    }
-}
-
-/// The first moment after `now_unix_ms` at which [`height_at`] grows.
-pub fn next_block_at(state: DevnetChainState, block_time_ms: u64, now_unix_ms: i64) -> i64 {
-    let block_time = i64::try_from(block_time_ms.max(1)).unwrap_or(i64::MAX);
-    let elapsed = now_unix_ms.saturating_sub(state.genesis_unix_ms).max(0);
-    let blocks = elapsed / block_time;
-    state
-        .genesis_unix_ms
-        .saturating_add(blocks.saturating_add(1).saturating_mul(block_time))
-}
-
-/// A transaction hash as the family writes it.
-fn txid_text(family: ChainFamily, hash: &[u8; 32]) -> String {
-    match family {
-        ChainFamily::Evm => format!("0x{}", hex::encode(hash)),
-        ChainFamily::Tron | ChainFamily::Bitcoin => hex::encode(hash),
-    }
-}
-
-/// `GENESIS_HEIGHT` + mined blocks + one block per elapsed block time.
-pub fn height_at(state: DevnetChainState, block_time_ms: u64, now_unix_ms: i64) -> u64 {
-    let elapsed_ms = u64::try_from(now_unix_ms.saturating_sub(state.genesis_unix_ms)).unwrap_or(0);
-    GENESIS_HEIGHT
-        .saturating_add(state.mined_blocks)
-        .saturating_add(elapsed_ms / block_time_ms.max(1))
-}
-
-#[async_trait]
-impl ChainAdapter for DevnetChain {
-    fn chain(&self) -> &Chain {
-        &self.chain
-    }
-
-    async fn height(&self, now_unix_ms: i64) -> Result<u64, ChainError> {
-        let state = self
-            .state
-            .chain_state(self.chain.code.as_str(), now_unix_ms)
-            .await
-            .map_err(ChainError::Devnet)?;
-        Ok(height_at(state, self.chain.block_time_ms, now_unix_ms))
-    }
-
-    async fn send(
+    /// Pays `amount` of `token` to `to` from the devnet's hot wallet, in the
+    /// next block. Sending the same `payout_id` again returns the first
+    /// payment instead of paying twice (its txid is derived from the id).
+    pub async fn send(
         &self,
         payout_id: &str,
         to: &str,
@@ -258,12 +209,8 @@ impl ChainAdapter for DevnetChain {
         })
     }
 
-    async fn payout_state(
-        &self,
-        _payout_id: &str,
-        txid: &str,
-        _now_unix_ms: i64,
-    ) -> Result<PayoutState, ChainError> {
+    /// Where payout `txid` stands: in its block once paid.
+    pub async fn payout_state(&self, txid: &str) -> Result<PayoutState, ChainError> {
         Ok(
             match self
                 .state
@@ -281,6 +228,58 @@ impl ChainAdapter for DevnetChain {
                 },
             },
         )
+    }
+
+    /// When the next block produced by time appears after `now_unix_ms`.
+    pub async fn next_block_at(&self, now_unix_ms: i64) -> Result<i64, ChainError> {
+        let state = self
+            .state
+            .chain_state(self.chain.code.as_str(), now_unix_ms)
+            .await
+            .map_err(ChainError::Devnet)?;
+        Ok(next_block_at(state, self.chain.block_time_ms, now_unix_ms))
+    }
+}
+
+/// The first moment after `now_unix_ms` at which [`height_at`] grows.
+pub fn next_block_at(state: DevnetChainState, block_time_ms: u64, now_unix_ms: i64) -> i64 {
+    let block_time = i64::try_from(block_time_ms.max(1)).unwrap_or(i64::MAX);
+    let elapsed = now_unix_ms.saturating_sub(state.genesis_unix_ms).max(0);
+    let blocks = elapsed / block_time;
+    state
+        .genesis_unix_ms
+        .saturating_add(blocks.saturating_add(1).saturating_mul(block_time))
+}
+
+/// A transaction hash as the family writes it.
+fn txid_text(family: ChainFamily, hash: &[u8; 32]) -> String {
+    match family {
+        ChainFamily::Evm => format!("0x{}", hex::encode(hash)),
+        ChainFamily::Tron | ChainFamily::Bitcoin => hex::encode(hash),
+    }
+}
+
+/// `GENESIS_HEIGHT` + mined blocks + one block per elapsed block time.
+pub fn height_at(state: DevnetChainState, block_time_ms: u64, now_unix_ms: i64) -> u64 {
+    let elapsed_ms = u64::try_from(now_unix_ms.saturating_sub(state.genesis_unix_ms)).unwrap_or(0);
+    GENESIS_HEIGHT
+        .saturating_add(state.mined_blocks)
+        .saturating_add(elapsed_ms / block_time_ms.max(1))
+}
+
+#[async_trait]
+impl ChainAdapter for DevnetChain {
+    fn chain(&self) -> &Chain {
+        &self.chain
+    }
+
+    async fn height(&self, now_unix_ms: i64) -> Result<u64, ChainError> {
+        let state = self
+            .state
+            .chain_state(self.chain.code.as_str(), now_unix_ms)
+            .await
+            .map_err(ChainError::Devnet)?;
+        Ok(height_at(state, self.chain.block_time_ms, now_unix_ms))
     }
 
     async fn transfers(

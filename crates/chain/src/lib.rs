@@ -12,4 +12,7 @@ pub use adapter::{ChainAdapter, ChainError, GasFee, PayoutState, Sent};
 pub use address::{AddressError, validate_address};
 pub use chain_set::ChainSet;
 pub use devnet::{DevnetChain, DevnetPayment, DevnetState, DevnetStateError};
-pub use evm::{EvmChain, EvmNodeConfig, HotWallet, SweepTick, Sweeper, WaitingBalance};
+pub use evm::{
+    DepositSigner, EvmChain, EvmNodeConfig, HotWallet, PayoutDraft, Replacement, SignedTx,
+    SweepDraft,
+};

@@ -20,6 +20,7 @@ mod reorg;
 
 pub use reorg::{ReorgMode, ReorgReport, ReorgRequest};
 
+use crate::payouts::Payouts;
 use crate::webhooks::OutboxBell;
 use crate::{EngineError, RecordIds};
 use notice::PayStatus;
@@ -43,6 +44,9 @@ pub struct DepositWatcher {
     store: Arc<dyn Store>,
     deposits: Arc<dyn DepositStore>,
     reorgs: Arc<dyn ReorgStore>,
+    /// To tell the hot wallet's gas top-ups of deposit addresses (value
+    /// within custody) from deposits.
+    payouts: Payouts,
     ids: RecordIds,
     /// Rung after each commit that queued webhooks.
     bell: OutboxBell,
@@ -63,6 +67,7 @@ impl DepositWatcher {
         store: Arc<dyn Store>,
         deposits: Arc<dyn DepositStore>,
         reorgs: Arc<dyn ReorgStore>,
+        payouts: Payouts,
     ) -> DepositWatcher {
         DepositWatcher {
             registry,
@@ -70,6 +75,7 @@ impl DepositWatcher {
             store,
             deposits,
             reorgs,
+            payouts,
             ids: RecordIds::default(),
             bell: OutboxBell::default(),
         }
@@ -111,7 +117,7 @@ impl DepositWatcher {
             };
             if from <= confirmed_up_to {
                 let to = confirmed_up_to.min(from.saturating_add(SCAN_BLOCKS_PER_TICK_MAX - 1));
-                let transfers = adapter.transfers(from, to).await?;
+                let transfers = self.transfers(adapter, from, to).await?;
                 credited += self
                     .credit_range(chain, &transfers, to, now_unix_ms)
                     .await?;
@@ -127,12 +133,27 @@ impl DepositWatcher {
         };
         if seen_from <= height {
             let to = height.min(seen_from.saturating_add(SCAN_BLOCKS_PER_TICK_MAX - 1));
-            for transfer in adapter.transfers(seen_from, to).await? {
+            for transfer in self.transfers(adapter, seen_from, to).await? {
                 self.see(chain, &transfer, now_unix_ms).await?;
             }
             self.deposits.set_seen_cursor(code, to).await?;
         }
         Ok(credited)
+    }
+
+    /// The transfers in blocks `from..=to` that may be deposits: on an EVM
+    /// chain, not the sweeps' gas top-ups.
+    async fn transfers(
+        &self,
+        adapter: &dyn ChainAdapter,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<ChainTransfer>, EngineError> {
+        let transfers = adapter.transfers(from, to).await?;
+        match self.chains.evm(adapter.chain().code.as_str()) {
+            Some(evm) => self.payouts.without_sweep_top_ups(evm, transfers).await,
+            None => Ok(transfers),
+        }
     }
 
     /// What a transfer is to us: whose address, which coin, and the split of

@@ -289,6 +289,7 @@ async fn app_state(store: Arc<SqliteStore>, registry: Registry) -> AppState {
         store.clone(),
         store.clone(),
         store.clone(),
+        ccgate_engine::payouts::Payouts::new(store.clone()),
     ));
     AppState::new(Services {
         store: store.clone(),

@@ -35,17 +35,17 @@ use secrecy::SecretString;
 
 // What chains say lives in the ledger crate, below both the chain adapters and
 // the stores; re-exported here for the store's callers.
-pub use ccgate_ledger::{BlockLink, ChainTransfer, DevnetChainState};
 pub use cache::CachingStore;
+pub use ccgate_ledger::{BlockLink, ChainTransfer, DevnetChainState};
 pub use credentials::{generate_app_id, generate_app_secret};
 pub use deposit_records::{
     ConfirmingOrderPayment, DepositRecord, DepositRecordFilter, DepositRecords,
 };
 pub use deposits::{
-    Checkout, ConfirmingPayment, DepositAddress, DepositCredit, DepositStore,
-    HeldAddress, MerchantSettings, NewDeposit, NewWebhook, Order, OrderPayment, OutboxStore,
-    OutboxWebhook, ResendFilter, SeenTransfer, WebhookAttempt, WebhookCounts, WebhookDialect,
-    WebhookNext, WebhookRow,
+    Checkout, ConfirmingPayment, DepositAddress, DepositCredit, DepositStore, HeldAddress,
+    MerchantSettings, NewDeposit, NewWebhook, Order, OrderPayment, OutboxStore, OutboxWebhook,
+    ResendFilter, SeenTransfer, WebhookAttempt, WebhookCounts, WebhookDialect, WebhookNext,
+    WebhookRow,
 };
 pub use error::StoreError;
 pub use history::{CreditHistory, CreditedDeposits};

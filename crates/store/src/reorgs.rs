@@ -9,8 +9,8 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 use crate::StoreError;
 use crate::backend::{Backend, RowsAffected, SqlStore};
 use crate::deposits::NewWebhook;
-use ccgate_ledger::{BlockLink, ChainTransfer};
 use crate::rows::{Columns, block_link_from_row, parse_amount, to_i64, to_u32, to_u64};
+use ccgate_ledger::{BlockLink, ChainTransfer};
 
 /// A payment seen before its confirmations that a reorganisation may remove.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,7 +19,9 @@ use crate::deposits::{
 use crate::payouts::SignedPayout;
 use crate::sweeps::{SignedSweep, SweepRecord, SweepSettlement};
 use crate::withdrawals::{Approval, FeeQuote, Withdrawal, WithdrawalStatus};
-use crate::{BlockLink, CoinBalance, DevnetChainState, MerchantStatus, MerchantSummary, StoreError};
+use crate::{
+    BlockLink, CoinBalance, DevnetChainState, MerchantStatus, MerchantSummary, StoreError,
+};
 
 /// Answers kept in the delivery log are cut to this many bytes.
 const RESPONSE_HEAD_BYTES_MAX: usize = 256;

@@ -12,12 +12,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backend::Backend;
+use ccgate_chain::EvmChain;
 use ccgate_chain::evm::NewHeads;
-use ccgate_chain::{EvmChain, Sweeper};
 use ccgate_engine::clock::Clock;
 use ccgate_engine::deposits::DepositWatcher;
 use ccgate_engine::outbound::OutboundPolicy;
+use ccgate_engine::payouts::Payouts;
 use ccgate_engine::reconcile::Reconciler;
+use ccgate_engine::sweeps::Sweeper;
 use ccgate_engine::webhooks::{DeliveryConfig, OutboxBell, WebhookSender};
 use ccgate_engine::{EngineError, Loops};
 use ccgate_server::Services;
@@ -54,6 +56,7 @@ pub fn loops<B: Backend>(
             Arc::clone(&state.store),
             backend.clone(),
             backend.clone(),
+            Payouts::new(backend.clone()),
         )
         .ringing(bell.clone()),
     );

@@ -3,6 +3,7 @@
 //! same run, and how long after the confirming block each webhook arrives.
 
 use ccgate_engine::devnet::DatabaseDevnet;
+use ccgate_engine::payouts::Payouts;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -174,6 +175,7 @@ pub(super) async fn credit_confirmed(
         Arc::clone(&state.store),
         Arc::new(sqlite.clone()),
         Arc::new(sqlite.clone()),
+        Payouts::new(Arc::new(sqlite.clone())),
     );
     let mut credited = 0;
     while credited < count {

@@ -1,9 +1,10 @@
 use std::sync::Arc;
 
-use ccgate_engine::devnet::DatabaseDevnet;
 use ccgate_chain::ChainSet;
 use ccgate_engine::deposits::{DepositWatcher, ReorgRequest};
+use ccgate_engine::devnet::DatabaseDevnet;
 use ccgate_engine::devnet::{self, PayRequest};
+use ccgate_engine::payouts::Payouts;
 use serde_json::json;
 
 use crate::backend::Database;
@@ -43,6 +44,7 @@ pub async fn reorg(
         database.store(),
         database.deposits(),
         database.reorgs(),
+        Payouts::new(database.payouts()),
     );
     let report = watcher
         .reorg(

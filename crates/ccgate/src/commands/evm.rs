@@ -1,11 +1,13 @@
 use std::sync::Arc;
 
-use ccgate_engine::devnet::DatabaseDevnet;
 use ccgate_chain::keys::evm_hot_wallet_key;
 use ccgate_chain::{ChainAdapter, ChainSet, HotWallet};
 use ccgate_engine::addresses::load_deposit_seed;
 use ccgate_engine::deposits::DepositWatcher;
+use ccgate_engine::devnet::DatabaseDevnet;
+use ccgate_engine::payouts::Payouts;
 use ccgate_engine::reconcile::{Reconciler, RescanOutcome, RescanReport};
+use ccgate_engine::sweeps::waiting_balances;
 use ccgate_ledger::{Amount, TokenId};
 use ccgate_store::SweepRecord;
 use serde_json::json;
@@ -16,7 +18,7 @@ use crate::config::Settings;
 /// `ccgate evm hot-wallet`: where payouts come from, for the operator to fund.
 pub async fn hot_wallet(database: &Database, json: bool) -> anyhow::Result<()> {
     let seed = load_deposit_seed(database.deposits().as_ref()).await?;
-    let wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?, database.payouts())?;
+    let wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?)?;
     if json {
         println!("{}", json!({"address": wallet.address()}));
     } else {
@@ -107,7 +109,7 @@ pub async fn sweeps(database: &Database, settings: &Settings, json: bool) -> any
     let mut report = Vec::new();
     for chain in chains.evm_chains() {
         let code = chain.chain().code.to_string();
-        let waiting = chain.waiting_balances(store.as_ref()).await?;
+        let waiting = waiting_balances(chain, store.as_ref()).await?;
         let sweeps = store.sweeps(&code, SWEEPS_LISTED).await?;
         let native = chain.native_token_id().cloned();
         report.push((code, native, waiting, sweeps));
@@ -237,7 +239,7 @@ async fn reconciler(
     chain_code: &str,
 ) -> anyhow::Result<Reconciler> {
     let seed = load_deposit_seed(database.deposits().as_ref()).await?;
-    let wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?, database.payouts())?;
+    let wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?)?;
     let chains = Arc::new(ChainSet::new(
         &settings.registry,
         DatabaseDevnet::new(database.store(), database.deposits()),
@@ -259,6 +261,7 @@ async fn reconciler(
         database.store(),
         database.deposits(),
         database.reorgs(),
+        Payouts::new(database.payouts()),
     ));
     Ok(Reconciler::new(
         chain,

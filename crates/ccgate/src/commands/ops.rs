@@ -490,7 +490,7 @@ async fn hot_wallet_address(database: &Database) -> Result<String, String> {
         .await
         .map_err(|err| err.to_string())?;
     let key = evm_hot_wallet_key(&seed).map_err(|err| err.to_string())?;
-    HotWallet::new(&key, database.payouts())
+    HotWallet::new(&key)
         .map(|wallet| wallet.address())
         .map_err(|err| err.to_string())
 }

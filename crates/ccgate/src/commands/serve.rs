@@ -1,20 +1,22 @@
-use std::collections::BTreeSet;
 use ccgate_engine::devnet::DatabaseDevnet;
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use ccgate_chain::keys::evm_hot_wallet_key;
-use ccgate_chain::{ChainAdapter, ChainSet, HotWallet, Sweeper};
+use ccgate_chain::{ChainAdapter, ChainSet, HotWallet};
 use ccgate_engine::Loops;
 use ccgate_engine::addresses::{AddressBook, load_deposit_seed};
 use ccgate_engine::clock::Clock;
 use ccgate_engine::mode::{Mode, simulated_credits_in_live_coins};
 use ccgate_engine::orders::Orders;
 use ccgate_engine::outbound::OutboundPolicy;
+use ccgate_engine::payouts::Payouts;
 use ccgate_engine::reconcile::Reconciler;
 use ccgate_engine::sandbox::Sandbox;
+use ccgate_engine::sweeps::Sweeper;
 use ccgate_engine::webhooks::{DeliveryConfig, WebhookFeed};
 use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::MerchantId;
@@ -58,7 +60,7 @@ pub async fn app_state<B: Backend>(
     let seed = load_deposit_seed(backend.as_ref())
         .await
         .context("load the deposit seed")?;
-    let hot_wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?, backend.clone())?;
+    let hot_wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?)?;
     let chains = Arc::new(
         ChainSet::new(
             &registry,
@@ -87,6 +89,7 @@ pub async fn app_state<B: Backend>(
         store.clone(),
         backend.clone(),
         backend.clone(),
+        Payouts::new(backend.clone()),
     ));
     Ok(Services {
         store,
@@ -356,7 +359,14 @@ async fn run_with<B: Backend>(
         state
             .chains
             .evm_chains()
-            .map(|chain| Sweeper::new(Arc::clone(chain), Arc::clone(&seed), sweeps.clone()))
+            .map(|chain| {
+                Sweeper::new(
+                    Arc::clone(chain),
+                    Arc::clone(&seed),
+                    sweeps.clone(),
+                    Payouts::new(sweeps.clone()),
+                )
+            })
             .collect()
     } else {
         Vec::new()

@@ -3,6 +3,7 @@
 //! (`ccgate merchant set-withdrawal-approval`, docs/decisions.md §15).
 
 use ccgate_engine::devnet::DatabaseDevnet;
+use ccgate_engine::payouts::Payouts;
 use std::sync::Arc;
 
 use ccgate_chain::ChainSet;
@@ -28,6 +29,7 @@ pub fn engine(database: &Database, settings: &Settings) -> anyhow::Result<Withdr
         database.store(),
         database.deposits(),
         database.withdrawals(),
+        Payouts::new(database.payouts()),
     ))
 }
 

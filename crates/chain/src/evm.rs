@@ -3,9 +3,12 @@
 //! watcher asks of it; the rest is one concern a file: `config` (the
 //! `[evm.CODE]` section), `scan` (deposits in a block range), `internal` and
 //! `traces` (value moved by contracts), `heads` (following new blocks),
-//! `payouts` (the hot wallet), `sweeps` (deposit addresses into it),
-//! `accounts` (one account or receipt, for reconciliation) and `rpc` (the
-//! transport).
+//! `payouts` (the hot wallet's transactions), `sweeps` (deposit addresses'
+//! into it), `accounts` (one account or receipt, for reconciliation) and
+//! `rpc` (the transport). Nothing here is kept: `engine::payouts` and
+//! `engine::sweeps` store what is signed before it is broadcast, and tell
+//! the sweeps' gas top-ups (which `transfers` returns like any native
+//! transfer) from deposits.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock};

@@ -12,6 +12,7 @@ mod error;
 pub mod faults;
 mod ids;
 pub mod mode;
+mod notices;
 pub mod orders;
 pub mod outbound;
 pub mod payouts;

@@ -9,7 +9,7 @@ use ccgate_chain::{ChainSet, DevnetPayment, DevnetState, DevnetStateError};
 use ccgate_ledger::{
     Amount, ChainFamily, ChainTransfer, CoinId, DevnetChainState, Registry, TokenId,
 };
-use ccgate_store::{DepositStore, Store};
+use ccgate_store::DevnetStore;
 
 use crate::EngineError;
 
@@ -118,19 +118,17 @@ fn zero_address(family: ChainFamily) -> String {
     }
 }
 
-/// The devnet's state kept in the gateway's database: the clock of each
-/// simulated chain in the ledger store, its transfers beside the deposits.
-/// Every process on the database (the server, `ccgate devnet mine`) sees the
-/// same chains.
+/// The devnet's state kept in the gateway's database (`DevnetStore`), so
+/// every process on the database (the server, `ccgate devnet mine`) sees
+/// the same chains.
 #[derive(Debug, Clone)]
 pub struct DatabaseDevnet {
-    store: Arc<dyn Store>,
-    transfers: Arc<dyn DepositStore>,
+    store: Arc<dyn DevnetStore>,
 }
 
 impl DatabaseDevnet {
-    pub fn new(store: Arc<dyn Store>, transfers: Arc<dyn DepositStore>) -> Arc<DatabaseDevnet> {
-        Arc::new(DatabaseDevnet { store, transfers })
+    pub fn new(store: Arc<dyn DevnetStore>) -> Arc<DatabaseDevnet> {
+        Arc::new(DatabaseDevnet { store })
     }
 }
 
@@ -154,7 +152,7 @@ impl DevnetState for DatabaseDevnet {
     }
 
     async fn add_transfer(&self, transfer: &ChainTransfer) -> Result<(), DevnetStateError> {
-        Ok(self.transfers.devnet_add_transfer(transfer).await?)
+        Ok(self.store.devnet_add_transfer(transfer).await?)
     }
 
     async fn transfer(
@@ -162,7 +160,7 @@ impl DevnetState for DatabaseDevnet {
         chain: &str,
         txid: &str,
     ) -> Result<Option<ChainTransfer>, DevnetStateError> {
-        Ok(self.transfers.devnet_transfer(chain, txid).await?)
+        Ok(self.store.devnet_transfer(chain, txid).await?)
     }
 
     async fn transfers(
@@ -172,7 +170,7 @@ impl DevnetState for DatabaseDevnet {
         to_height: u64,
     ) -> Result<Vec<ChainTransfer>, DevnetStateError> {
         Ok(self
-            .transfers
+            .store
             .devnet_transfers(chain, from_height, to_height)
             .await?)
     }

@@ -7,8 +7,8 @@ use ccgate_chain::address::to_checksum_address;
 use ccgate_chain::{ChainSet, DevnetPayment};
 use ccgate_ledger::{Amount, Chain, Coin, MerchantId, Registry, Token, TokenId};
 use ccgate_store::{
-    DepositAddress, DepositRecordFilter, DepositRecords, DepositStore, Order, OutboxStore, Store,
-    WebhookDialect, WebhookRow, WithdrawalStore,
+    DepositAddress, DepositRecordFilter, DepositRecords, DevnetStore, Order, OrderStore,
+    OutboxStore, Store, WebhookDialect, WebhookRow, WithdrawalStore,
 };
 use serde_json::{Value, json};
 
@@ -141,7 +141,9 @@ pub struct Triggers<'a> {
     pub addresses: &'a AddressBook,
     pub withdrawals: &'a Withdrawals,
     pub store: &'a dyn Store,
-    pub deposits: &'a dyn DepositStore,
+    pub order_store: &'a dyn OrderStore,
+    /// The devnets' planned send failures.
+    pub devnet: &'a dyn DevnetStore,
     pub deposit_records: &'a dyn DepositRecords,
     pub outbox: &'a dyn OutboxStore,
     pub withdrawal_store: &'a dyn WithdrawalStore,
@@ -356,7 +358,7 @@ impl Run<'_> {
     async fn order(&mut self) -> Result<Order, EngineError> {
         if let Some(existing) = self
             .triggers
-            .deposits
+            .order_store
             .order_by_merchant_order_id(&self.app_id, &self.merchant_order_id, "native")
             .await?
         {
@@ -589,7 +591,7 @@ impl Run<'_> {
         let funding = self.direct_deposit(FUNDING).await?;
         if refused_by_chain {
             self.triggers
-                .store
+                .devnet
                 .devnet_fail_next_sends(self.chain.code.as_str(), 1)
                 .await?;
             self.steps.push(format!(
@@ -669,7 +671,7 @@ impl Run<'_> {
         let paid = self.order_paid_with(1, 1, false).await?;
         let order = self
             .triggers
-            .deposits
+            .order_store
             .order_by_merchant_order_id(&self.app_id, &self.merchant_order_id, "native")
             .await?
             .ok_or_else(|| EngineError::OrderNotFound(self.merchant_order_id.clone()))?;

@@ -227,7 +227,7 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
             .get_or_create(&labels)
             .set(gauge_value(height));
         let confirmed = adapter.chain().confirmed_height(height);
-        match state.deposits.chain_cursor(&labels.chain).await {
+        match state.credits.chain_cursor(&labels.chain).await {
             Ok(credited) => {
                 let lag = match (confirmed, credited) {
                     (None, _) => 0,

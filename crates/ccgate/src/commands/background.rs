@@ -7,6 +7,7 @@
 //! outside the sandbox: its dispatcher keeps claiming as deliveries finish
 //! (`WebhookSender::run`), so no delivery waits for a batch to end.
 
+use ccgate_engine::sweeps::Sweeper;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,14 +16,11 @@ use crate::backend::Backend;
 use ccgate_chain::EvmChain;
 use ccgate_chain::evm::NewHeads;
 use ccgate_engine::clock::Clock;
-use ccgate_engine::deposits::DepositWatcher;
 use ccgate_engine::outbound::OutboundPolicy;
-use ccgate_engine::payouts::Payouts;
 use ccgate_engine::reconcile::Reconciler;
-use ccgate_engine::sweeps::Sweeper;
-use ccgate_engine::webhooks::{DeliveryConfig, OutboxBell, WebhookSender};
+use ccgate_engine::webhooks::{DeliveryConfig, OutboxBell};
 use ccgate_engine::{EngineError, Loops};
-use ccgate_server::Services;
+use ccgate_server::{Services, build_loops};
 use tokio::sync::{Mutex, Notify, watch};
 use tokio::task::JoinHandle;
 
@@ -44,32 +42,13 @@ pub fn loops<B: Backend>(
     outbound: OutboundPolicy,
     stopped: watch::Receiver<bool>,
 ) -> anyhow::Result<Loops> {
-    let backend = Arc::new(backend.clone());
     // A credit's webhook goes out as soon as the credit commits.
     let bell = OutboxBell::default();
     // And as soon as another instance's does, on a shared PostgreSQL.
     tokio::spawn(backend.ring_on_outbox_inserts(bell.clone()));
-    let watcher = Arc::new(
-        DepositWatcher::new(
-            Arc::clone(&state.registry),
-            Arc::clone(&state.chains),
-            Arc::clone(&state.store),
-            backend.clone(),
-            backend.clone(),
-            Payouts::new(backend.clone()),
-        )
-        .ringing(bell.clone()),
-    );
-    let sender = WebhookSender::new(backend.clone(), Arc::clone(&state.store), backend, delivery)?
-        .woken_by(bell)
-        .reaching_only(outbound)
-        .hand_back_when(stopped)
-        .publish_to(state.webhook_feed.clone());
-    Ok(Loops {
-        watcher,
-        withdrawals: Arc::clone(&state.withdrawals),
-        sender,
-    })
+    Ok(build_loops(
+        state, backend, bell, delivery, outbound, stopped,
+    )?)
 }
 
 /// The loops as `serve` runs them (no sweepers, no sandbox), with default

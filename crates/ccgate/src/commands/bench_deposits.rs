@@ -3,7 +3,6 @@
 //! same run, and how long after the confirming block each webhook arrives.
 
 use ccgate_engine::devnet::DatabaseDevnet;
-use ccgate_engine::payouts::Payouts;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -11,10 +10,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use axum::routing::post;
 use ccgate_chain::{DevnetChain, DevnetPayment};
-use ccgate_engine::deposits::DepositWatcher;
+use ccgate_engine::deposits::{DepositWatcher, WatcherStores};
 use ccgate_ledger::{Account, Amount, JournalEntry, MerchantId, TokenId};
 use ccgate_store::{
-    DepositStore, EntryMeta, SqliteStore, Store, generate_app_id, generate_app_secret,
+    EntryMeta, MerchantSettingsStore, SqliteStore, Store, generate_app_id, generate_app_secret,
 };
 
 use super::bench::Figure;
@@ -50,10 +49,7 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<Vec<Figure>> {
         .chain("ETH")
         .context("the built-in ETH chain")?
         .clone();
-    let devnet = DevnetChain::new(
-        chain.clone(),
-        DatabaseDevnet::new(store.clone(), Arc::new(sqlite.clone())),
-    );
+    let devnet = DevnetChain::new(chain.clone(), DatabaseDevnet::new(Arc::new(sqlite.clone())));
     let mut addresses = Vec::with_capacity(count);
     for user in 0..count {
         let address = state
@@ -172,10 +168,7 @@ pub(super) async fn credit_confirmed(
     let watcher = DepositWatcher::new(
         Arc::clone(&state.registry),
         Arc::clone(&state.chains),
-        Arc::clone(&state.store),
-        Arc::new(sqlite.clone()),
-        Arc::new(sqlite.clone()),
-        Payouts::new(Arc::new(sqlite.clone())),
+        WatcherStores::on(Arc::clone(&state.store), &Arc::new(sqlite.clone())),
     );
     let mut credited = 0;
     while credited < count {

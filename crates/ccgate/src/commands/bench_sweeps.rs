@@ -17,7 +17,8 @@ use ccgate_engine::payouts::Payouts;
 use ccgate_engine::sweeps::{SweepTick, Sweeper, waiting_balances};
 use ccgate_ledger::{Amount, Chain, MerchantId, TokenId};
 use ccgate_store::{
-    DepositAddress, DepositStore, SqliteStore, Store, generate_app_id, generate_app_secret,
+    AddressStore, CreditStore, DepositAddress, SqliteStore, Store, generate_app_id,
+    generate_app_secret,
 };
 use serde_json::{Value, json};
 

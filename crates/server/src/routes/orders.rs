@@ -72,13 +72,13 @@ pub async fn bill_info(
 ) -> Result<Response, Failure> {
     let request = BillInfoRequest::from_fields(&Fields::parse(&body)?)?;
     let orders = state
-        .deposits
+        .order_store
         .orders_by_merchant_order_ids(&merchant.app_id, &request.merchant_order_ids)
         .await?;
     // Hosted checkouts whose payer has not picked a network yet: their order
     // exists from creation, without a coin (decisions §8).
     let unchosen: Vec<_> = state
-        .deposits
+        .order_store
         .checkouts_by_merchant_order_ids(&merchant.app_id, &request.merchant_order_ids)
         .await?
         .into_iter()

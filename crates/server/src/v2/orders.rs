@@ -185,7 +185,7 @@ pub async fn invoice_info(
     let request = OrderInfoRequest::from_fields(&fields(&body)?)?;
     let ids = [request.order_id];
     let checkout = state
-        .deposits
+        .order_store
         .checkouts_by_merchant_order_ids(&merchant.app_id, &ids)
         .await?
         .into_iter()
@@ -279,13 +279,13 @@ pub async fn order_info(
     let request = OrderInfoRequest::from_fields(&fields(&body)?)?;
     let ids = [request.order_id];
     let order = state
-        .deposits
+        .order_store
         .orders_by_merchant_order_ids(&merchant.app_id, &ids)
         .await?
         .into_iter()
         .next();
     let checkout = state
-        .deposits
+        .order_store
         .checkouts_by_merchant_order_ids(&merchant.app_id, &ids)
         .await?
         .into_iter()

@@ -133,7 +133,7 @@ async fn find_checkout(state: &AppState, key: &str) -> Result<Option<Checkout>, 
     if key.len() > CHECKOUT_KEY_CHARS_MAX {
         return Ok(None);
     }
-    let Some(checkout) = state.deposits.checkout(key).await? else {
+    let Some(checkout) = state.order_store.checkout(key).await? else {
         return Ok(None);
     };
     let active = state

@@ -2,8 +2,7 @@
 //! holds the gateway's adapters, one per configured chain).
 
 use async_trait::async_trait;
-use ccgate_ledger::{Amount, Chain, CoinId, Precision, Token};
-use ccgate_store::{BlockLink, ChainTransfer, StoreError};
+use ccgate_ledger::{Amount, BlockLink, Chain, ChainTransfer, CoinId, Precision, Token};
 
 use crate::address::{AddressError, validate_address};
 
@@ -29,8 +28,9 @@ pub enum ChainError {
     AmountOverflow,
     #[error("chain configuration: {0}")]
     Config(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
+    /// The devnet's state (kept in the gateway's database) failed.
+    #[error("devnet state: {0}")]
+    Devnet(#[source] crate::devnet::DevnetStateError),
 }
 
 /// A broadcast transaction.
@@ -93,9 +93,12 @@ impl PayoutState {
     }
 }
 
-/// What the gateway asks of a chain. Deposits and withdrawals will add their
-/// operations here; `chain()` carries the configuration (confirmations
-/// required, block time), so adapters only answer what only the chain knows.
+/// What the gateway asks of every chain: heights, blocks, transfers and fee
+/// estimates. `chain()` carries the configuration (confirmations required,
+/// block time), so adapters only answer what only the chain knows. Paying
+/// out differs by kind (the devnet's `send`, an EVM chain's signed
+/// transactions) and is driven by `engine::payouts`; no adapter keeps
+/// anything.
 #[async_trait]
 pub trait ChainAdapter: Send + Sync + std::fmt::Debug {
     fn chain(&self) -> &Chain;
@@ -126,29 +129,6 @@ pub trait ChainAdapter: Send + Sync + std::fmt::Debug {
         from_height: u64,
         to_height: u64,
     ) -> Result<Vec<ChainTransfer>, ChainError>;
-
-    /// Broadcasts a payment of `amount` (the coin's base units) of `token` to
-    /// `to`; where it landed. Its confirmations are counted like a deposit's.
-    /// Sending the same `payout_id` again returns the first broadcast instead
-    /// of paying twice.
-    async fn send(
-        &self,
-        payout_id: &str,
-        to: &str,
-        token: &Token,
-        amount: Amount,
-        now_unix_ms: i64,
-    ) -> Result<Sent, ChainError>;
-
-    /// Where payout `payout_id`, sent as `txid`, stands. An adapter may send
-    /// it again meanwhile (the same transaction, e.g. one a node dropped), or
-    /// replace it when it waited too long by `now_unix_ms` (business time).
-    async fn payout_state(
-        &self,
-        payout_id: &str,
-        txid: &str,
-        now_unix_ms: i64,
-    ) -> Result<PayoutState, ChainError>;
 
     /// For a token whose payouts burn gas of another coin (an ERC-20's, the
     /// chain's native coin), that gas at the current price; the caller,

@@ -5,10 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ccgate_ledger::Registry;
-use ccgate_store::DevnetStore;
 
 use crate::adapter::{ChainAdapter, ChainError};
-use crate::devnet::DevnetChain;
+use crate::devnet::{DevnetChain, DevnetState};
 use crate::evm::{EvmChain, EvmNodeConfig, HotWallet};
 
 /// The adapters by chain code, in registry order.
@@ -23,13 +22,16 @@ pub struct ChainSet {
 }
 
 impl ChainSet {
-    /// Every configured chain simulated by the devnet.
-    pub fn simulated(registry: &Registry, devnet_store: Arc<dyn DevnetStore>) -> ChainSet {
+    /// Every configured chain simulated by the devnet, kept in `devnet`.
+    pub fn simulated(registry: &Registry, devnet: Arc<dyn DevnetState>) -> ChainSet {
         let devnets = registry
             .chains()
             .map(|chain| {
-                let devnet = DevnetChain::new(chain.clone(), Arc::clone(&devnet_store));
-                (chain.code.as_str().to_ascii_uppercase(), Arc::new(devnet))
+                let simulated = DevnetChain::new(chain.clone(), Arc::clone(&devnet));
+                (
+                    chain.code.as_str().to_ascii_uppercase(),
+                    Arc::new(simulated),
+                )
             })
             .collect();
         ChainSet::assemble(registry, devnets, BTreeMap::new())
@@ -40,7 +42,7 @@ impl ChainSet {
     /// pay out); every other one is simulated by the devnet.
     pub fn new(
         registry: &Registry,
-        devnet_store: Arc<dyn DevnetStore>,
+        devnet: Arc<dyn DevnetState>,
         evm: &BTreeMap<String, EvmNodeConfig>,
         hot_wallet: Option<HotWallet>,
     ) -> Result<ChainSet, ChainError> {
@@ -55,8 +57,8 @@ impl ChainSet {
                     nodes.insert(code, Arc::new(adapter));
                 }
                 None => {
-                    let devnet = DevnetChain::new(chain.clone(), Arc::clone(&devnet_store));
-                    devnets.insert(code, Arc::new(devnet));
+                    let simulated = DevnetChain::new(chain.clone(), Arc::clone(&devnet));
+                    devnets.insert(code, Arc::new(simulated));
                 }
             }
         }
@@ -98,6 +100,11 @@ impl ChainSet {
     /// The chains behind a real EVM node.
     pub fn evm_chains(&self) -> impl Iterator<Item = &Arc<EvmChain>> {
         self.evm.values()
+    }
+
+    /// The chain with this code behind a real EVM node, case-insensitively.
+    pub fn evm(&self, code: &str) -> Option<&Arc<EvmChain>> {
+        self.evm.get(&code.to_ascii_uppercase())
     }
 
     /// The simulated chain with this code, case-insensitively.

@@ -7,8 +7,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use ccgate_ledger::{Amount, Chain, ChainFamily, Token, TokenId};
-use ccgate_store::{ChainTransfer, DevnetChainState, DevnetStore};
+use ccgate_ledger::{Amount, Chain, ChainFamily, ChainTransfer, DevnetChainState, Token, TokenId};
 use sha2::{Digest, Sha256};
 
 use crate::adapter::{ChainAdapter, ChainError, PayoutState, Sent};
@@ -21,10 +20,52 @@ const HOT_WALLET: &str = "devnet-hot-wallet";
 /// The most blocks one `mine` call may add.
 pub const MINE_BLOCKS_MAX: u64 = 1_000_000;
 
+/// Why the devnet's state could not be read or written (the database's
+/// error, as its keeper reports it).
+pub type DevnetStateError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The devnet's "node": where its simulated chains keep their clocks and
+/// their blocks' transfers. The chain crate owns no persistence, so whoever
+/// wires the gateway hands one in (`engine::devnet::DatabaseDevnet` keeps it
+/// in the gateway's database, so every process sees the same chain).
+#[async_trait]
+pub trait DevnetState: Send + Sync + std::fmt::Debug {
+    /// The chain's state, created with `now_unix_ms` as its genesis when the
+    /// chain has none yet.
+    async fn chain_state(
+        &self,
+        chain: &str,
+        now_unix_ms: i64,
+    ) -> Result<DevnetChainState, DevnetStateError>;
+    /// Adds `blocks` mined on demand; the new state.
+    async fn mine(
+        &self,
+        chain: &str,
+        blocks: u64,
+        now_unix_ms: i64,
+    ) -> Result<DevnetChainState, DevnetStateError>;
+    /// Puts a transfer on the chain; refused when its txid is there already.
+    async fn add_transfer(&self, transfer: &ChainTransfer) -> Result<(), DevnetStateError>;
+    async fn transfer(
+        &self,
+        chain: &str,
+        txid: &str,
+    ) -> Result<Option<ChainTransfer>, DevnetStateError>;
+    /// In blocks `from_height..=to_height`, in block order.
+    async fn transfers(
+        &self,
+        chain: &str,
+        from_height: u64,
+        to_height: u64,
+    ) -> Result<Vec<ChainTransfer>, DevnetStateError>;
+    /// Whether the operator asked the next send to fail; asking consumes it.
+    async fn take_send_failure(&self, chain: &str) -> Result<bool, DevnetStateError>;
+}
+
 #[derive(Debug, Clone)]
 pub struct DevnetChain {
     chain: Chain,
-    store: Arc<dyn DevnetStore>,
+    state: Arc<dyn DevnetState>,
 }
 
 /// A transfer to put on a devnet chain.
@@ -39,8 +80,8 @@ pub struct DevnetPayment {
 }
 
 impl DevnetChain {
-    pub fn new(chain: Chain, store: Arc<dyn DevnetStore>) -> DevnetChain {
-        DevnetChain { chain, store }
+    pub fn new(chain: Chain, state: Arc<dyn DevnetState>) -> DevnetChain {
+        DevnetChain { chain, state }
     }
 
     /// Puts a transfer in the next block (the current height + 1), as a
@@ -77,7 +118,10 @@ impl DevnetChain {
             token_id: payment.token_id,
             amount: payment.amount,
         };
-        self.store.devnet_add_transfer(&transfer).await?;
+        self.state
+            .add_transfer(&transfer)
+            .await
+            .map_err(ChainError::Devnet)?;
         Ok(transfer)
     }
 
@@ -90,20 +134,109 @@ impl DevnetChain {
             });
         }
         let state = self
-            .store
-            .devnet_mine(self.chain.code.as_str(), blocks, now_unix_ms)
-            .await?;
+            .state
+            .mine(self.chain.code.as_str(), blocks, now_unix_ms)
+            .await
+            .map_err(ChainError::Devnet)?;
         Ok(height_at(state, self.chain.block_time_ms, now_unix_ms))
     }
 }
 
 impl DevnetChain {
+    /// Pays `amount` of `token` to `to` from the devnet's hot wallet, in the
+    /// next block. Sending the same `payout_id` again returns the first
+    /// payment instead of paying twice (its txid is derived from the id).
+    pub async fn send(
+        &self,
+        payout_id: &str,
+        to: &str,
+        token: &Token,
+        amount: Amount,
+        now_unix_ms: i64,
+    ) -> Result<Sent, ChainError> {
+        let hash: [u8; 32] = Sha256::digest(format!("devnet payout {payout_id}").as_bytes()).into();
+        let txid = txid_text(self.chain.family, &hash);
+        if let Some(sent) = self
+            .state
+            .transfer(self.chain.code.as_str(), &txid)
+            .await
+            .map_err(ChainError::Devnet)?
+        {
+            return Ok(Sent {
+                txid: sent.txid,
+                block_height: Some(sent.block_height),
+            });
+        }
+        if self
+            .state
+            .take_send_failure(self.chain.code.as_str())
+            .await
+            .map_err(ChainError::Devnet)?
+        {
+            return Err(ChainError::SendFailed(
+                "the devnet was told to fail this send (`ccgate devnet fail-next-withdrawal`)"
+                    .to_owned(),
+            ));
+        }
+        let paid = self
+            .pay_as(
+                DevnetPayment {
+                    to_address: to.to_owned(),
+                    from_address: HOT_WALLET.to_owned(),
+                    memo: String::new(),
+                    token_id: token.id.clone(),
+                    amount,
+                },
+                hash,
+                now_unix_ms,
+            )
+            .await;
+        let transfer = match paid {
+            Ok(transfer) => transfer,
+            // Another instance on the same database sent this payout between
+            // the look-up above and this write: the payout id's unique txid
+            // refused the second transfer, and the first one is the send.
+            Err(refused) => self
+                .state
+                .transfer(self.chain.code.as_str(), &txid)
+                .await
+                .map_err(ChainError::Devnet)?
+                .ok_or(refused)?,
+        };
+        Ok(Sent {
+            txid: transfer.txid,
+            block_height: Some(transfer.block_height),
+        })
+    }
+
+    /// Where payout `txid` stands: in its block once paid.
+    pub async fn payout_state(&self, txid: &str) -> Result<PayoutState, ChainError> {
+        Ok(
+            match self
+                .state
+                .transfer(self.chain.code.as_str(), txid)
+                .await
+                .map_err(ChainError::Devnet)?
+            {
+                Some(transfer) => PayoutState::Included {
+                    txid: transfer.txid,
+                    block_height: transfer.block_height,
+                    gas: None,
+                },
+                None => PayoutState::Pending {
+                    txid: txid.to_owned(),
+                },
+            },
+        )
+    }
+
     /// When the next block produced by time appears after `now_unix_ms`.
     pub async fn next_block_at(&self, now_unix_ms: i64) -> Result<i64, ChainError> {
         let state = self
-            .store
-            .devnet_chain(self.chain.code.as_str(), now_unix_ms)
-            .await?;
+            .state
+            .chain_state(self.chain.code.as_str(), now_unix_ms)
+            .await
+            .map_err(ChainError::Devnet)?;
         Ok(next_block_at(state, self.chain.block_time_ms, now_unix_ms))
     }
 }
@@ -142,94 +275,11 @@ impl ChainAdapter for DevnetChain {
 
     async fn height(&self, now_unix_ms: i64) -> Result<u64, ChainError> {
         let state = self
-            .store
-            .devnet_chain(self.chain.code.as_str(), now_unix_ms)
-            .await?;
+            .state
+            .chain_state(self.chain.code.as_str(), now_unix_ms)
+            .await
+            .map_err(ChainError::Devnet)?;
         Ok(height_at(state, self.chain.block_time_ms, now_unix_ms))
-    }
-
-    async fn send(
-        &self,
-        payout_id: &str,
-        to: &str,
-        token: &Token,
-        amount: Amount,
-        now_unix_ms: i64,
-    ) -> Result<Sent, ChainError> {
-        let hash: [u8; 32] = Sha256::digest(format!("devnet payout {payout_id}").as_bytes()).into();
-        let txid = txid_text(self.chain.family, &hash);
-        if let Some(sent) = self
-            .store
-            .devnet_transfer(self.chain.code.as_str(), &txid)
-            .await?
-        {
-            return Ok(Sent {
-                txid: sent.txid,
-                block_height: Some(sent.block_height),
-            });
-        }
-        if self
-            .store
-            .devnet_take_send_failure(self.chain.code.as_str())
-            .await?
-        {
-            return Err(ChainError::SendFailed(
-                "the devnet was told to fail this send (`ccgate devnet fail-next-withdrawal`)"
-                    .to_owned(),
-            ));
-        }
-        let paid = self
-            .pay_as(
-                DevnetPayment {
-                    to_address: to.to_owned(),
-                    from_address: HOT_WALLET.to_owned(),
-                    memo: String::new(),
-                    token_id: token.id.clone(),
-                    amount,
-                },
-                hash,
-                now_unix_ms,
-            )
-            .await;
-        let transfer = match paid {
-            Ok(transfer) => transfer,
-            // Another instance on the same database sent this payout between
-            // the look-up above and this write: the payout id's unique txid
-            // refused the second transfer, and the first one is the send.
-            Err(refused) => self
-                .store
-                .devnet_transfer(self.chain.code.as_str(), &txid)
-                .await?
-                .ok_or(refused)?,
-        };
-        Ok(Sent {
-            txid: transfer.txid,
-            block_height: Some(transfer.block_height),
-        })
-    }
-
-    async fn payout_state(
-        &self,
-        _payout_id: &str,
-        txid: &str,
-        _now_unix_ms: i64,
-    ) -> Result<PayoutState, ChainError> {
-        Ok(
-            match self
-                .store
-                .devnet_transfer(self.chain.code.as_str(), txid)
-                .await?
-            {
-                Some(transfer) => PayoutState::Included {
-                    txid: transfer.txid,
-                    block_height: transfer.block_height,
-                    gas: None,
-                },
-                None => PayoutState::Pending {
-                    txid: txid.to_owned(),
-                },
-            },
-        )
     }
 
     async fn transfers(
@@ -237,10 +287,10 @@ impl ChainAdapter for DevnetChain {
         from_height: u64,
         to_height: u64,
     ) -> Result<Vec<ChainTransfer>, ChainError> {
-        Ok(self
-            .store
-            .devnet_transfers(self.chain.code.as_str(), from_height, to_height)
-            .await?)
+        self.state
+            .transfers(self.chain.code.as_str(), from_height, to_height)
+            .await
+            .map_err(ChainError::Devnet)
     }
 }
 

@@ -3,9 +3,12 @@
 //! watcher asks of it; the rest is one concern a file: `config` (the
 //! `[evm.CODE]` section), `scan` (deposits in a block range), `internal` and
 //! `traces` (value moved by contracts), `heads` (following new blocks),
-//! `payouts` (the hot wallet), `sweeps` (deposit addresses into it),
-//! `accounts` (one account or receipt, for reconciliation) and `rpc` (the
-//! transport).
+//! `payouts` (the hot wallet's transactions), `sweeps` (deposit addresses'
+//! into it), `accounts` (one account or receipt, for reconciliation) and
+//! `rpc` (the transport). Nothing here is kept: `engine::payouts` and
+//! `engine::sweeps` store what is signed before it is broadcast, and tell
+//! the sweeps' gas top-ups (which `transfers` returns like any native
+//! transfer) from deposits.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock};
@@ -16,10 +19,9 @@ use alloy::providers::{Provider, RootProvider};
 use alloy::rpc::client::RpcClient;
 use alloy::sol;
 use alloy::transports::TransportError;
-use ccgate_ledger::{Amount, Chain, Precision, Registry, Token, TokenId};
-use ccgate_store::{BlockLink, ChainTransfer};
+use ccgate_ledger::{Amount, BlockLink, Chain, ChainTransfer, Precision, Registry, Token, TokenId};
 
-use crate::adapter::{ChainAdapter, ChainError, GasFee, PayoutState, Sent};
+use crate::adapter::{ChainAdapter, ChainError, GasFee};
 use rpc::RpcHttp;
 
 sol! {
@@ -49,9 +51,9 @@ pub use config::{
     TOKEN_TRANSFER_GAS_DEFAULT, TraceChoice,
 };
 pub use heads::{NewHeads, ws_url_checked};
-pub use payouts::HotWallet;
+pub use payouts::{HotWallet, PayoutDraft, Replacement, SignedTx};
 pub use rpc::{RPC_ANSWER_BYTES_MAX, redacted_rpc_url, rpc_http_client, rpc_url_checked};
-pub use sweeps::{SweepTick, Sweeper, WaitingBalance};
+pub use sweeps::{DepositSigner, SweepDraft};
 pub use traces::{INTERNAL_CALL_INDEX_BASE, INTERNAL_SELFDESTRUCT_INDEX_BASE, TraceApi};
 
 /// How long a gas price read from the node is used for estimates.
@@ -383,106 +385,6 @@ impl ChainAdapter for EvmChain {
             (*block, *position, transfer.log_index.wrapping_add(1))
         });
         Ok(found.into_iter().map(|(_, _, transfer)| transfer).collect())
-    }
-
-    /// Signs once per payout id (the stored transaction is the single source
-    /// of truth: a re-send, by this or another instance, broadcasts the same
-    /// bytes), then broadcasts. Where it lands, `payout_state` tells.
-    async fn send(
-        &self,
-        payout_id: &str,
-        to: &str,
-        token: &Token,
-        amount: Amount,
-        now_unix_ms: i64,
-    ) -> Result<Sent, ChainError> {
-        let wallet = self
-            .hot_wallet
-            .as_ref()
-            .ok_or_else(|| ChainError::Config("this process holds no hot wallet".to_owned()))?;
-        let payout = match wallet
-            .payouts
-            .signed_payout(self.chain.code.as_str(), payout_id)
-            .await?
-        {
-            // Signed before (by another instance, or before a crash): sent
-            // again only if the node does not know it.
-            Some(signed) if self.knows_txid(&signed.txid).await? => {
-                return Ok(Sent {
-                    txid: signed.txid,
-                    block_height: None,
-                });
-            }
-            Some(signed) => (signed, false),
-            None => {
-                let to: Address = to
-                    .parse()
-                    .map_err(|_| ChainError::SendFailed(format!("{to:?} is not an EVM address")))?;
-                self.sign_payout(wallet, payout_id, to, token, amount, now_unix_ms)
-                    .await?
-            }
-        };
-        let (payout, fresh) = payout;
-        self.broadcast(wallet, &payout, fresh).await?;
-        Ok(Sent {
-            txid: payout.txid,
-            block_height: None,
-        })
-    }
-
-    /// A receipt of any of the payout's transactions decides (they share
-    /// one nonce: at most one is ever mined). Without one, a transaction the
-    /// node does not know is broadcast again (the same stored bytes), and one
-    /// waiting past `replace_after_ms` is replaced with higher fees.
-    async fn payout_state(
-        &self,
-        payout_id: &str,
-        txid: &str,
-        now_unix_ms: i64,
-    ) -> Result<PayoutState, ChainError> {
-        let stored = match &self.hot_wallet {
-            Some(wallet) => wallet
-                .payouts
-                .signed_payout(self.chain.code.as_str(), payout_id)
-                .await?
-                .map(|payout| (wallet, payout)),
-            None => None,
-        };
-        let Some((wallet, current)) = stored else {
-            return Ok(self
-                .receipt_state(txid)
-                .await?
-                .unwrap_or_else(|| PayoutState::Pending {
-                    txid: txid.to_owned(),
-                }));
-        };
-        let replaced = wallet
-            .payouts
-            .replaced_payout_txids(self.chain.code.as_str(), payout_id)
-            .await?;
-        // Newest first: the one most likely mined.
-        for candidate in std::iter::once(&current.txid).chain(replaced.iter().rev()) {
-            if let Some(state) = self.receipt_state(candidate).await? {
-                return Ok(state);
-            }
-        }
-        if self.nonce_taken_elsewhere(&current, now_unix_ms).await? {
-            tracing::warn!(chain = %self.chain.code, payout_id, nonce = current.nonce,
-                "another transaction of the hot wallet took the payout's nonce and has the confirmations; the payout can never be mined");
-            return Ok(PayoutState::Superseded { txid: current.txid });
-        }
-        self.broadcast_if_unknown(&current.txid, &current.raw_tx)
-            .await?;
-        let waited_ms = now_unix_ms.saturating_sub(current.created_at_ms);
-        let txid = if current.replacements < self.config.max_replacements
-            && u64::try_from(waited_ms).is_ok_and(|waited| waited >= self.config.replace_after_ms)
-        {
-            self.replace_stuck_payout(wallet, &current, now_unix_ms)
-                .await?
-        } else {
-            current.txid
-        };
-        Ok(PayoutState::Pending { txid })
     }
 
     /// An ERC-20 payout's gas (`token_transfer_gas` at the node's current

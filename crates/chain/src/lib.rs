@@ -11,5 +11,8 @@ pub mod keys;
 pub use adapter::{ChainAdapter, ChainError, GasFee, PayoutState, Sent};
 pub use address::{AddressError, validate_address};
 pub use chain_set::ChainSet;
-pub use devnet::{DevnetChain, DevnetPayment};
-pub use evm::{EvmChain, EvmNodeConfig, HotWallet, SweepTick, Sweeper, WaitingBalance};
+pub use devnet::{DevnetChain, DevnetPayment, DevnetState, DevnetStateError};
+pub use evm::{
+    DepositSigner, EvmChain, EvmNodeConfig, HotWallet, PayoutDraft, Replacement, SignedTx,
+    SweepDraft,
+};

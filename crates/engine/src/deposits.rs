@@ -12,7 +12,8 @@ use ccgate_ledger::{
 };
 use ccgate_store::{
     AddressStore, ChainTransfer, CreditStore, DepositAddress, DepositCredit, DevnetStore,
-    EntryMeta, MerchantSettingsStore, NewDeposit, OrderStore, ReorgStore, SeenTransfer, Store,
+    EntryMeta, MerchantSettingsStore, NewDeposit, OrderStore, PayoutStore, ReorgStore,
+    SeenTransfer, Store,
 };
 
 mod notice;
@@ -21,6 +22,7 @@ mod reorg;
 pub use reorg::{ReorgMode, ReorgReport, ReorgRequest};
 
 use crate::notices::PayStatus;
+use crate::payouts::Payouts;
 use crate::webhooks::OutboxBell;
 use crate::{EngineError, RecordIds};
 
@@ -58,6 +60,9 @@ pub struct WatcherStores {
     pub credits: Arc<dyn CreditStore>,
     pub devnet: Arc<dyn DevnetStore>,
     pub reorgs: Arc<dyn ReorgStore>,
+    /// To tell the hot wallet's gas top-ups of deposit addresses (value
+    /// within custody) from deposits.
+    pub payouts: Arc<dyn PayoutStore>,
 }
 
 impl WatcherStores {
@@ -70,7 +75,8 @@ impl WatcherStores {
             + MerchantSettingsStore
             + CreditStore
             + DevnetStore
-            + ReorgStore,
+            + ReorgStore
+            + PayoutStore,
     {
         WatcherStores {
             ledger,
@@ -80,6 +86,7 @@ impl WatcherStores {
             credits: Arc::clone(backend) as Arc<dyn CreditStore>,
             devnet: Arc::clone(backend) as Arc<dyn DevnetStore>,
             reorgs: Arc::clone(backend) as Arc<dyn ReorgStore>,
+            payouts: Arc::clone(backend) as Arc<dyn PayoutStore>,
         }
     }
 }
@@ -143,7 +150,7 @@ impl DepositWatcher {
             };
             if from <= confirmed_up_to {
                 let to = confirmed_up_to.min(from.saturating_add(SCAN_BLOCKS_PER_TICK_MAX - 1));
-                let transfers = adapter.transfers(from, to).await?;
+                let transfers = self.transfers(adapter, from, to).await?;
                 credited += self
                     .credit_range(chain, &transfers, to, now_unix_ms)
                     .await?;
@@ -159,12 +166,31 @@ impl DepositWatcher {
         };
         if seen_from <= height {
             let to = height.min(seen_from.saturating_add(SCAN_BLOCKS_PER_TICK_MAX - 1));
-            for transfer in adapter.transfers(seen_from, to).await? {
+            for transfer in self.transfers(adapter, seen_from, to).await? {
                 self.see(chain, &transfer, now_unix_ms).await?;
             }
             self.stores.credits.set_seen_cursor(code, to).await?;
         }
         Ok(credited)
+    }
+
+    /// The transfers in blocks `from..=to` that may be deposits: on an EVM
+    /// chain, not the sweeps' gas top-ups.
+    async fn transfers(
+        &self,
+        adapter: &dyn ChainAdapter,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<ChainTransfer>, EngineError> {
+        let transfers = adapter.transfers(from, to).await?;
+        match self.chains.evm(adapter.chain().code.as_str()) {
+            Some(evm) => {
+                Payouts::new(Arc::clone(&self.stores.payouts))
+                    .without_sweep_top_ups(evm, transfers)
+                    .await
+            }
+            None => Ok(transfers),
+        }
     }
 
     /// What a transfer is to us: whose address, which coin, and the split of

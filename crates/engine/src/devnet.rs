@@ -1,9 +1,15 @@
-//! Driving the simulated chains, for the CLI and the admin listener alike.
+//! Driving the simulated chains, for the CLI and the admin listener alike,
+//! and the database that keeps their state (`DatabaseDevnet`).
 
 use ccgate_chain::address::{bitcoin_p2wpkh_address, to_checksum_address, tron_address};
-use ccgate_chain::{ChainSet, DevnetPayment};
-use ccgate_ledger::{Amount, ChainFamily, CoinId, Registry, TokenId};
-use ccgate_store::ChainTransfer;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ccgate_chain::{ChainSet, DevnetPayment, DevnetState, DevnetStateError};
+use ccgate_ledger::{
+    Amount, ChainFamily, ChainTransfer, CoinId, DevnetChainState, Registry, TokenId,
+};
+use ccgate_store::DevnetStore;
 
 use crate::EngineError;
 
@@ -109,5 +115,67 @@ fn zero_address(family: ChainFamily) -> String {
         ChainFamily::Evm => to_checksum_address(&zero),
         ChainFamily::Tron => tron_address(&zero),
         ChainFamily::Bitcoin => bitcoin_p2wpkh_address(&zero),
+    }
+}
+
+/// The devnet's state kept in the gateway's database (`DevnetStore`), so
+/// every process on the database (the server, `ccgate devnet mine`) sees
+/// the same chains.
+#[derive(Debug, Clone)]
+pub struct DatabaseDevnet {
+    store: Arc<dyn DevnetStore>,
+}
+
+impl DatabaseDevnet {
+    pub fn new(store: Arc<dyn DevnetStore>) -> Arc<DatabaseDevnet> {
+        Arc::new(DatabaseDevnet { store })
+    }
+}
+
+#[async_trait]
+impl DevnetState for DatabaseDevnet {
+    async fn chain_state(
+        &self,
+        chain: &str,
+        now_unix_ms: i64,
+    ) -> Result<DevnetChainState, DevnetStateError> {
+        Ok(self.store.devnet_chain(chain, now_unix_ms).await?)
+    }
+
+    async fn mine(
+        &self,
+        chain: &str,
+        blocks: u64,
+        now_unix_ms: i64,
+    ) -> Result<DevnetChainState, DevnetStateError> {
+        Ok(self.store.devnet_mine(chain, blocks, now_unix_ms).await?)
+    }
+
+    async fn add_transfer(&self, transfer: &ChainTransfer) -> Result<(), DevnetStateError> {
+        Ok(self.store.devnet_add_transfer(transfer).await?)
+    }
+
+    async fn transfer(
+        &self,
+        chain: &str,
+        txid: &str,
+    ) -> Result<Option<ChainTransfer>, DevnetStateError> {
+        Ok(self.store.devnet_transfer(chain, txid).await?)
+    }
+
+    async fn transfers(
+        &self,
+        chain: &str,
+        from_height: u64,
+        to_height: u64,
+    ) -> Result<Vec<ChainTransfer>, DevnetStateError> {
+        Ok(self
+            .store
+            .devnet_transfers(chain, from_height, to_height)
+            .await?)
+    }
+
+    async fn take_send_failure(&self, chain: &str) -> Result<bool, DevnetStateError> {
+        Ok(self.store.devnet_take_send_failure(chain).await?)
     }
 }

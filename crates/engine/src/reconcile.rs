@@ -28,6 +28,7 @@ use ccgate_store::{
 
 use crate::EngineError;
 use crate::deposits::DepositWatcher;
+use crate::payouts::Payouts;
 
 /// Surpluses one address may have credited per tick: each is a bisection of
 /// its block range, and what is left waits for the next tick.
@@ -494,6 +495,10 @@ impl Reconciler {
             )));
         }
         let (transfers, traced) = self.chain.transaction_transfers(txid).await?;
+        // A sweep's gas top-up is value within custody, never a deposit.
+        let transfers = Payouts::new(Arc::clone(&self.payouts))
+            .without_sweep_top_ups(&self.chain, transfers)
+            .await?;
         let mut outcomes: Vec<Option<RescanOutcome>> = vec![None; transfers.len()];
         let mut to_credit = Vec::new();
         let native = self.chain.native_token().map(|token| token.id.clone());

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use ccgate_chain::{ChainAdapter, ChainError, ChainSet, GasFee, PayoutState};
+use ccgate_chain::{ChainAdapter, ChainError, ChainSet, GasFee, PayoutState, Sent};
 use ccgate_ledger::{
     Account, Amount, AssetStatus, Coin, CoinId, Decimal, Direction, JournalEntry, LedgerError,
     MerchantId, Posting, Registry, Rounding, Token, TokenId,
@@ -19,6 +19,7 @@ use ccgate_store::{
 use crate::amounts::positive_amount;
 use crate::notices::Notice;
 use crate::orders::repeat_or_claim;
+use crate::payouts::Payouts;
 use crate::{EngineError, RecordIds};
 
 /// Open withdrawals one worker tick looks at.
@@ -103,6 +104,8 @@ pub struct Withdrawals {
     store: Arc<dyn Store>,
     orders: Arc<dyn OrderStore>,
     withdrawals: Arc<dyn WithdrawalStore>,
+    /// An EVM chain's signed payouts; the devnet pays by itself.
+    payouts: Payouts,
     ids: RecordIds,
 }
 
@@ -128,6 +131,7 @@ impl Withdrawals {
         store: Arc<dyn Store>,
         orders: Arc<dyn OrderStore>,
         withdrawals: Arc<dyn WithdrawalStore>,
+        payouts: Payouts,
     ) -> Withdrawals {
         Withdrawals {
             registry,
@@ -136,6 +140,7 @@ impl Withdrawals {
             store,
             orders,
             withdrawals,
+            payouts,
             ids: RecordIds::default(),
         }
     }
@@ -743,8 +748,9 @@ impl Withdrawals {
         token: &Token,
         now_unix_ms: i64,
     ) -> Result<bool, EngineError> {
-        let sent = adapter
-            .send(
+        let sent = self
+            .pay_out(
+                adapter.chain().code.as_str(),
                 &withdrawal.order_id,
                 &withdrawal.to_address,
                 token,
@@ -759,7 +765,7 @@ impl Withdrawals {
                     .await?;
                 Ok(false)
             }
-            Err(ChainError::SendFailed(reason)) => {
+            Err(EngineError::Chain(ChainError::SendFailed(reason))) => {
                 tracing::warn!(order_id = %withdrawal.order_id, %reason, "withdrawal failed; voided");
                 self.resolve(
                     withdrawal,
@@ -771,7 +777,47 @@ impl Withdrawals {
                 )
                 .await
             }
-            Err(other) => Err(other.into()),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Pays `amount` of `token` to `to` on chain `code`, once per
+    /// `payout_id` however often asked: an EVM chain's payout signed once
+    /// and stored before its broadcast (`payouts`), the devnet's by itself.
+    async fn pay_out(
+        &self,
+        code: &str,
+        payout_id: &str,
+        to: &str,
+        token: &Token,
+        amount: Amount,
+        now_unix_ms: i64,
+    ) -> Result<Sent, EngineError> {
+        match self.chains.evm(code) {
+            Some(evm) => {
+                self.payouts
+                    .send(evm, payout_id, to, token, amount, now_unix_ms)
+                    .await
+            }
+            None => Ok(self
+                .chains
+                .devnet(code)?
+                .send(payout_id, to, token, amount, now_unix_ms)
+                .await?),
+        }
+    }
+
+    /// Where payout `payout_id`, sent as `txid`, stands on chain `code`.
+    async fn payout_state(
+        &self,
+        code: &str,
+        payout_id: &str,
+        txid: &str,
+        now_unix_ms: i64,
+    ) -> Result<PayoutState, EngineError> {
+        match self.chains.evm(code) {
+            Some(evm) => self.payouts.state(evm, payout_id, txid, now_unix_ms).await,
+            None => Ok(self.chains.devnet(code)?.payout_state(txid).await?),
         }
     }
 
@@ -791,8 +837,13 @@ impl Withdrawals {
             // Asked on every tick until posted: a reorganisation may move
             // the transaction to another block, or back to the mempool.
             None => {
-                let state = adapter
-                    .payout_state(&withdrawal.order_id, &withdrawal.txid, now_unix_ms)
+                let state = self
+                    .payout_state(
+                        adapter.chain().code.as_str(),
+                        &withdrawal.order_id,
+                        &withdrawal.txid,
+                        now_unix_ms,
+                    )
                     .await?;
                 // A payout replaced in the mempool lands (or waits) under
                 // another transaction: the record and its webhook say which.

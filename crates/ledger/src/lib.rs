@@ -33,6 +33,7 @@ macro_rules! string_id {
 pub mod amount;
 mod error;
 pub mod journal;
+pub mod onchain;
 pub mod registry;
 
 pub use amount::{Amount, Decimal, Precision, Rounding, SignedAmount};
@@ -40,6 +41,7 @@ pub use error::LedgerError;
 pub use journal::{
     Account, AccountBalance, BalanceRule, Books, Direction, JournalEntry, MerchantId, Posting,
 };
+pub use onchain::{BlockLink, ChainTransfer, DevnetChainState};
 pub use registry::{
     AssetStatus, Chain, ChainCode, ChainFamily, Coin, CoinId, FIAT_IDS_DERIVED_FROM,
     NUMERIC_IDS_DERIVED, PriceTable, Registry, Token, TokenId, builtin_fiat_rates,

@@ -3,6 +3,8 @@
 //! hostile-input tests and the in-process engine harness (`ccgate-testkit`)
 //! all build through here, so a test runs what production runs.
 
+use ccgate_engine::devnet::DatabaseDevnet;
+use ccgate_engine::payouts::Payouts;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -88,10 +90,10 @@ pub async fn build_app_state<B: ServiceBackend>(
     let registry = Arc::new(parts.registry);
     let backend = Arc::new(store.backend().clone());
     let seed = load_deposit_seed(backend.as_ref()).await?;
-    let hot_wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?, backend.clone())?;
+    let hot_wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?)?;
     let chains = Arc::new(ChainSet::new(
         &registry,
-        backend.clone(),
+        DatabaseDevnet::new(backend.clone()),
         &parts.evm,
         Some(hot_wallet),
     )?);
@@ -114,6 +116,7 @@ pub async fn build_app_state<B: ServiceBackend>(
         store.clone(),
         backend.clone(),
         backend.clone(),
+        Payouts::new(backend.clone()),
     ));
     Ok(Services {
         store,

@@ -169,7 +169,7 @@ impl Failure {
             Failure::Chain(ChainError::TooManyBlocks { .. }) => Code::ParamInvalid,
             // A price too old to use, or none at all: retrying later may help.
             Failure::Price(_)
-            | Failure::Chain(ChainError::Store(_))
+            | Failure::Chain(ChainError::Devnet(_))
             | Failure::Chain(ChainError::SendFailed(_))
             | Failure::Chain(ChainError::Node { .. })
             | Failure::Chain(ChainError::Untraceable { .. })
@@ -241,7 +241,7 @@ impl Failure {
             Failure::Engine(
                 EngineError::Store(_)
                 | EngineError::Chain(
-                    ChainError::Store(_)
+                    ChainError::Devnet(_)
                     | ChainError::SendFailed(_)
                     | ChainError::Node { .. }
                     | ChainError::Untraceable { .. }

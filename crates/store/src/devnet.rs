@@ -10,13 +10,7 @@ use crate::backend::{RowsAffected, SqlStore};
 use crate::rows::{Columns, parse_amount, to_i64, to_u32, to_u64};
 use crate::writes::ChainTransfer;
 
-/// What the devnet keeps of one simulated chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DevnetChainState {
-    pub genesis_unix_ms: i64,
-    /// Blocks produced on demand, on top of those produced by time.
-    pub mined_blocks: u64,
-}
+pub use ccgate_ledger::DevnetChainState;
 
 #[async_trait]
 pub trait DevnetStore: Send + Sync + std::fmt::Debug + 'static {

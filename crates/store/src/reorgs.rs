@@ -12,13 +12,7 @@ use crate::outbox::insert_webhook;
 use crate::rows::{Columns, parse_amount, to_i64, to_u32, to_u64};
 use crate::writes::{ChainTransfer, NewWebhook};
 
-/// A block as linked into its chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlockLink {
-    pub height: u64,
-    pub hash: String,
-    pub parent_hash: String,
-}
+pub use ccgate_ledger::BlockLink;
 
 /// A payment seen before its confirmations that a reorganisation may remove.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 //! sit below `backend.rs`, which writes them in batches where a backend can,
 //! and below every store that writes them.
 
-use ccgate_ledger::{Amount, CoinId, JournalEntry, MerchantId, TokenId};
+use ccgate_ledger::{Amount, CoinId, JournalEntry, MerchantId};
 
 /// Why a journal entry was written; kept beside it for audits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,23 +56,9 @@ pub struct NewWebhook {
     pub created_at_ms: i64,
 }
 
-/// One token transfer in one block of a chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainTransfer {
-    pub chain: String,
-    pub txid: String,
-    /// Position of the transfer within its chain transaction.
-    pub log_index: u32,
-    pub block_height: u64,
-    /// When the block was made.
-    pub block_time_ms: i64,
-    pub from_address: String,
-    pub to_address: String,
-    pub memo: String,
-    pub token_id: TokenId,
-    /// In the coin's base units.
-    pub amount: Amount,
-}
+// What a chain says lives in the ledger crate, below both the chain adapters
+// and the stores (docs/decisions.md §20).
+pub use ccgate_ledger::ChainTransfer;
 
 /// A confirmed transfer to one of our addresses, about to be credited.
 #[derive(Debug, Clone, PartialEq, Eq)]

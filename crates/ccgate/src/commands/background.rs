@@ -7,13 +7,14 @@
 //! outside the sandbox: its dispatcher keeps claiming as deliveries finish
 //! (`WebhookSender::run`), so no delivery waits for a batch to end.
 
+use ccgate_engine::sweeps::Sweeper;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backend::Backend;
+use ccgate_chain::EvmChain;
 use ccgate_chain::evm::NewHeads;
-use ccgate_chain::{EvmChain, Sweeper};
 use ccgate_engine::clock::Clock;
 use ccgate_engine::outbound::OutboundPolicy;
 use ccgate_engine::reconcile::Reconciler;

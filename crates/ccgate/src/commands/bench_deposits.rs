@@ -2,6 +2,7 @@
 //! (many addresses, one block), against plain journal postings measured in the
 //! same run, and how long after the confirming block each webhook arrives.
 
+use ccgate_engine::devnet::DatabaseDevnet;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -48,7 +49,7 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<Vec<Figure>> {
         .chain("ETH")
         .context("the built-in ETH chain")?
         .clone();
-    let devnet = DevnetChain::new(chain.clone(), Arc::new(sqlite.clone()));
+    let devnet = DevnetChain::new(chain.clone(), DatabaseDevnet::new(Arc::new(sqlite.clone())));
     let mut addresses = Vec::with_capacity(count);
     for user in 0..count {
         let address = state

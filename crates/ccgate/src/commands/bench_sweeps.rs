@@ -11,8 +11,10 @@ use anyhow::{Context, bail};
 use axum::routing::post;
 use ccgate_chain::address::to_checksum_address;
 use ccgate_chain::keys::evm_hot_wallet_key;
-use ccgate_chain::{EvmChain, EvmNodeConfig, HotWallet, SweepTick, Sweeper};
+use ccgate_chain::{EvmChain, EvmNodeConfig, HotWallet};
 use ccgate_engine::addresses::load_deposit_seed;
+use ccgate_engine::payouts::Payouts;
+use ccgate_engine::sweeps::{SweepTick, Sweeper, waiting_balances};
 use ccgate_ledger::{Amount, Chain, MerchantId, TokenId};
 use ccgate_store::{
     AddressStore, CreditStore, DepositAddress, SqliteStore, Store, generate_app_id,
@@ -83,7 +85,7 @@ pub async fn sweeps(args: &SweepBenchArgs) -> anyhow::Result<Vec<Figure>> {
     // address's balances (what `ccgate evm sweeps` still reads).
     node.take();
     let started = Instant::now();
-    let waiting = evm.waiting_balances(&sqlite).await?;
+    let waiting = waiting_balances(&evm, &sqlite).await?;
     let old_time = started.elapsed();
     let old = node.take();
     if waiting.len() % count != 0 || waiting.is_empty() {
@@ -296,14 +298,19 @@ async fn real_sweeper(
         Amount::from_base_units(1_000_000_000_000_000_000),
     );
     let seed = Arc::new(load_deposit_seed(sqlite).await?);
-    let wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?, Arc::new(sqlite.clone()))?;
+    let wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?)?;
     let evm = Arc::new(EvmChain::new(
         chain.clone(),
         config,
         &settings.registry,
         Some(wallet),
     )?);
-    let sweeper = Sweeper::new(Arc::clone(&evm), seed, Arc::new(sqlite.clone()));
+    let sweeper = Sweeper::new(
+        Arc::clone(&evm),
+        seed,
+        Arc::new(sqlite.clone()),
+        Payouts::new(Arc::new(sqlite.clone())),
+    );
     Ok((evm, sweeper))
 }
 

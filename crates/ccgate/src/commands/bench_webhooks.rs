@@ -3,6 +3,7 @@
 //! against a bare HTTP client loop posting the same bodies with the same
 //! headers to the same receiver in the same run.
 
+use ccgate_engine::devnet::DatabaseDevnet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -134,7 +135,7 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
     // The webhooks are queued as the product queues them: deposits credited
     // by the deposit watcher, each with its outbox row, before delivery runs.
     let queueing_started = Instant::now();
-    let devnet = DevnetChain::new(chain.clone(), Arc::new(sqlite.clone()));
+    let devnet = DevnetChain::new(chain.clone(), DatabaseDevnet::new(Arc::new(sqlite.clone())));
     for nth in 0..count {
         devnet
             .pay(

@@ -1,3 +1,4 @@
+use ccgate_engine::devnet::DatabaseDevnet;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -126,7 +127,7 @@ fn chains(database: &Database, settings: &Settings) -> anyhow::Result<ChainSet> 
     }
     Ok(ChainSet::new(
         &settings.registry,
-        database.devnet(),
+        DatabaseDevnet::new(database.devnet()),
         &settings.evm,
         None,
     )?)

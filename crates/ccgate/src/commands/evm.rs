@@ -5,7 +5,9 @@ use ccgate_chain::keys::evm_hot_wallet_key;
 use ccgate_chain::{ChainAdapter, ChainSet, HotWallet};
 use ccgate_engine::addresses::load_deposit_seed;
 use ccgate_engine::deposits::DepositWatcher;
+use ccgate_engine::devnet::DatabaseDevnet;
 use ccgate_engine::reconcile::{Reconciler, RescanOutcome, RescanReport};
+use ccgate_engine::sweeps::waiting_balances;
 use ccgate_ledger::{Amount, TokenId};
 use ccgate_store::SweepRecord;
 use clap::Subcommand;
@@ -70,7 +72,7 @@ pub async fn run(globals: Globals, command: EvmCommand) -> anyhow::Result<ExitCo
 /// `ccgate evm hot-wallet`: where payouts come from, for the operator to fund.
 async fn hot_wallet(database: &Database, json: bool) -> anyhow::Result<()> {
     let seed = load_deposit_seed(database.secrets().as_ref()).await?;
-    let wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?, database.payouts())?;
+    let wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?)?;
     if json {
         println!("{}", json!({"address": wallet.address()}));
     } else {
@@ -151,12 +153,17 @@ const SWEEPS_LISTED: u32 = 50;
 /// address's balance per token (read from the node) against its threshold,
 /// and the latest sweeps.
 async fn sweeps(database: &Database, settings: &Settings, json: bool) -> anyhow::Result<()> {
-    let chains = ChainSet::new(&settings.registry, database.devnet(), &settings.evm, None)?;
+    let chains = ChainSet::new(
+        &settings.registry,
+        DatabaseDevnet::new(database.devnet()),
+        &settings.evm,
+        None,
+    )?;
     let store = database.sweeps();
     let mut report = Vec::new();
     for chain in chains.evm_chains() {
         let code = chain.chain().code.to_string();
-        let waiting = chain.waiting_balances(store.as_ref()).await?;
+        let waiting = waiting_balances(chain, store.as_ref()).await?;
         let sweeps = store.sweeps(&code, SWEEPS_LISTED).await?;
         let native = chain.native_token_id().cloned();
         report.push((code, native, waiting, sweeps));
@@ -286,10 +293,10 @@ async fn reconciler(
     chain_code: &str,
 ) -> anyhow::Result<Reconciler> {
     let seed = load_deposit_seed(database.secrets().as_ref()).await?;
-    let wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?, database.payouts())?;
+    let wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?)?;
     let chains = Arc::new(ChainSet::new(
         &settings.registry,
-        database.devnet(),
+        DatabaseDevnet::new(database.devnet()),
         &settings.evm,
         Some(wallet),
     )?);

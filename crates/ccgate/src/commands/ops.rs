@@ -1,5 +1,6 @@
 //! Operations: backup, migrate, doctor.
 
+use ccgate_engine::devnet::DatabaseDevnet;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -302,7 +303,12 @@ async fn check(
                 Ok(now_ms) => now_ms,
                 Err(_) => unix_now_ms(),
             };
-            match ChainSet::new(&settings.registry, database.devnet(), &settings.evm, None) {
+            match ChainSet::new(
+                &settings.registry,
+                DatabaseDevnet::new(database.devnet()),
+                &settings.evm,
+                None,
+            ) {
                 Ok(chains) => {
                     for adapter in chains.adapters() {
                         let code = adapter.chain().code.to_string();
@@ -504,7 +510,7 @@ async fn hot_wallet_address(database: &Database) -> Result<String, String> {
         .await
         .map_err(|err| err.to_string())?;
     let key = evm_hot_wallet_key(&seed).map_err(|err| err.to_string())?;
-    HotWallet::new(&key, database.payouts())
+    HotWallet::new(&key)
         .map(|wallet| wallet.address())
         .map_err(|err| err.to_string())
 }

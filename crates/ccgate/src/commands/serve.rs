@@ -6,14 +6,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use ccgate_chain::{ChainAdapter, Sweeper};
+use ccgate_chain::ChainAdapter;
 use ccgate_engine::Loops;
 use ccgate_engine::addresses::load_deposit_seed;
 use ccgate_engine::clock::Clock;
 use ccgate_engine::mode::{Mode, simulated_credits_in_live_coins};
 use ccgate_engine::outbound::OutboundPolicy;
+use ccgate_engine::payouts::Payouts;
 use ccgate_engine::reconcile::Reconciler;
 use ccgate_engine::sandbox::Sandbox;
+use ccgate_engine::sweeps::Sweeper;
 use ccgate_engine::webhooks::DeliveryConfig;
 use ccgate_ledger::MerchantId;
 use ccgate_pricefeed::{HttpPriceFeed, PriceSource, StaticPrices};
@@ -424,7 +426,14 @@ async fn run_with<B: Backend>(
         state
             .chains
             .evm_chains()
-            .map(|chain| Sweeper::new(Arc::clone(chain), Arc::clone(&seed), sweeps.clone()))
+            .map(|chain| {
+                Sweeper::new(
+                    Arc::clone(chain),
+                    Arc::clone(&seed),
+                    sweeps.clone(),
+                    Payouts::new(sweeps.clone()),
+                )
+            })
             .collect()
     } else {
         Vec::new()

@@ -3,6 +3,8 @@
 //! wait for approval (`ccgate merchant set-withdrawal-approval`,
 //! docs/decisions.md §15).
 
+use ccgate_engine::devnet::DatabaseDevnet;
+use ccgate_engine::payouts::Payouts;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -97,7 +99,7 @@ pub fn engine(database: &Database, settings: &Settings) -> anyhow::Result<Withdr
     let registry = Arc::new(settings.registry.clone());
     let chains = Arc::new(ChainSet::new(
         &registry,
-        database.devnet(),
+        DatabaseDevnet::new(database.devnet()),
         &settings.evm,
         None,
     )?);
@@ -108,6 +110,7 @@ pub fn engine(database: &Database, settings: &Settings) -> anyhow::Result<Withdr
         database.store(),
         database.orders(),
         database.withdrawals(),
+        Payouts::new(database.payouts()),
     ))
 }
 

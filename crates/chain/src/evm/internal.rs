@@ -5,10 +5,9 @@
 use std::collections::BTreeMap;
 
 use alloy::consensus::Transaction as _;
-use alloy::network::TransactionResponse as _;
 use alloy::primitives::{Address, TxHash};
 use alloy::providers::Provider;
-use ccgate_store::ChainTransfer;
+use ccgate_ledger::ChainTransfer;
 
 use super::traces::{InternalTransfer, TraceApi};
 use super::{ChainToken, EvmChain, TraceChoice, block_time_ms};
@@ -209,7 +208,6 @@ impl EvmChain {
         if let (Some(native), Some(recipient), true) =
             (&self.native, chain_tx.to(), receipt.status())
             && !chain_tx.value().is_zero()
-            && !self.is_sweep_top_up(chain_tx.from(), hash).await?
         {
             found.push(self.top_level_deposit(native, &chain_tx, recipient, number, time_ms)?);
         }

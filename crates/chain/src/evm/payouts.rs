@@ -1,10 +1,8 @@
-//! Payouts from the hot wallet: signed once per payout id and stored before
-//! the broadcast (so a re-send, by this or another instance, sends the same
-//! bytes), nonces that no stored payout holds, receipts read until the
-//! payout settles, and a payout stuck in the mempool signed again with
-//! higher fees.
-
-use std::sync::Arc;
+//! The hot wallet's transactions as the chain sees them: a payout drafted
+//! (gas estimated, fees read) and signed at the nonce the caller chose, a
+//! stuck one signed again with higher fees, stored bytes broadcast, receipts
+//! read. What is stored, when, and which nonce is free is the engine's
+//! (`engine::payouts`): this file keeps nothing.
 
 use alloy::consensus::{SignableTransaction, Transaction as _, TxEip1559, TxEnvelope};
 use alloy::eips::eip2718::{Decodable2718, Encodable2718};
@@ -15,14 +13,11 @@ use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
 use ccgate_ledger::{Amount, Token};
-use ccgate_store::{PayoutInsert, PayoutStore, SignedPayout};
 use secrecy::{ExposeSecret, SecretBox};
 
 use super::{EvmChain, transferCall};
 use crate::adapter::{ChainAdapter, ChainError, GasFee, PayoutState};
 
-/// Nonces tried per payout when other instances take them at the same time.
-const NONCE_ATTEMPTS_MAX: u32 = 16;
 /// Nodes' answers to a re-broadcast of a transaction they have already seen (in
 /// the mempool, or mined): the payout is out, its receipt will tell.
 const ALREADY_SENT_ANSWERS: [&str; 6] = [
@@ -35,22 +30,18 @@ const ALREADY_SENT_ANSWERS: [&str; 6] = [
     "correct nonce",
 ];
 
-/// What signs payouts, and where signed ones are kept.
+/// What signs payouts.
 #[derive(Debug, Clone)]
 pub struct HotWallet {
     pub(super) signer: PrivateKeySigner,
-    pub(super) payouts: Arc<dyn PayoutStore>,
 }
 
 impl HotWallet {
-    pub fn new(
-        key: &SecretBox<[u8; 32]>,
-        payouts: Arc<dyn PayoutStore>,
-    ) -> Result<HotWallet, ChainError> {
+    pub fn new(key: &SecretBox<[u8; 32]>) -> Result<HotWallet, ChainError> {
         let signer = PrivateKeySigner::from_slice(key.expose_secret()).map_err(|_| {
             ChainError::Config("the hot wallet key is not a valid secp256k1 key".to_owned())
         })?;
-        Ok(HotWallet { signer, payouts })
+        Ok(HotWallet { signer })
     }
 
     /// The address payouts come from: fund it with the native coin (gas) and
@@ -80,57 +71,69 @@ pub(super) fn raised_fee(fee: u128) -> u128 {
     fee.saturating_add(fee / 8).saturating_add(1)
 }
 
+/// A transaction signed and ready to go out: what the caller stores before
+/// it broadcasts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedTx {
+    /// The sender, checksummed.
+    pub from_address: String,
+    pub nonce: u64,
+    pub txid: String,
+    /// The EIP-2718 bytes, `0x`-hex.
+    pub raw_tx: String,
+}
+
+/// A payout from the hot wallet before its nonce: the call, its gas limit
+/// and fees, as read from the node once.
+#[derive(Debug, Clone)]
+pub struct PayoutDraft {
+    kind: TxKind,
+    value: U256,
+    input: Bytes,
+    gas_limit: u64,
+    max_fee_per_gas: u128,
+    max_priority_fee_per_gas: u128,
+}
+
 impl EvmChain {
-    /// The lowest nonce from the node's pending count up that no stored
-    /// payout of the wallet holds: a payout forgotten after a refusal leaves
-    /// no gap that later ones would wait behind.
-    pub(super) async fn free_nonce(
-        &self,
-        wallet: &HotWallet,
-        from: Address,
-    ) -> Result<u64, ChainError> {
-        const NONCES_PER_READ: u32 = 256;
-        let mut candidate = self
-            .provider
+    /// The hot wallet, if this process holds it.
+    pub fn hot_wallet(&self) -> Result<&HotWallet, ChainError> {
+        self.hot_wallet
+            .as_ref()
+            .ok_or_else(|| ChainError::Config("this process holds no hot wallet".to_owned()))
+    }
+
+    /// The hot wallet's address, if this process holds it.
+    pub fn hot_wallet_address(&self) -> Option<String> {
+        self.hot_wallet.as_ref().map(HotWallet::address)
+    }
+
+    /// How many transactions `address` has sent, the node's mempool included.
+    pub async fn pending_nonce(&self, address: &str) -> Result<u64, ChainError> {
+        let from: Address = address
+            .parse()
+            .map_err(|_| ChainError::Config(format!("{address:?} is not an EVM address")))?;
+        self.provider
             .get_transaction_count(from)
             .pending()
             .await
-            .map_err(|err| self.node_error("eth_getTransactionCount", err))?;
-        loop {
-            let held = wallet
-                .payouts
-                .payout_nonces(
-                    self.chain.code.as_str(),
-                    &from.to_checksum(None),
-                    candidate,
-                    NONCES_PER_READ,
-                )
-                .await?;
-            let full_page = held.len() == NONCES_PER_READ as usize;
-            for nonce in held {
-                if nonce != candidate {
-                    return Ok(candidate);
-                }
-                candidate = candidate.checked_add(1).ok_or(ChainError::AmountOverflow)?;
-            }
-            if !full_page {
-                return Ok(candidate);
-            }
-        }
+            .map_err(|err| self.node_error("eth_getTransactionCount", err))
     }
 
-    /// Signs the payout as an EIP-1559 transaction and stores it, unless it was
-    /// signed before: then that one. Gas is estimated by the node, which also
-    /// refuses a payout that would fail (a token balance too low…).
-    pub(super) async fn sign_payout(
+    /// A payout of `amount` of `token` to `to` from the hot wallet, as an
+    /// EIP-1559 transaction still without its nonce. Gas is estimated by the
+    /// node, which also refuses a payout that would fail (a token balance
+    /// too low…): that refusal is `SendFailed`.
+    pub async fn draft_payout(
         &self,
-        wallet: &HotWallet,
-        payout_id: &str,
-        to: Address,
+        to: &str,
         token: &Token,
         amount: Amount,
-        now_unix_ms: i64,
-    ) -> Result<(SignedPayout, bool), ChainError> {
+    ) -> Result<PayoutDraft, ChainError> {
+        let wallet = self.hot_wallet()?;
+        let to: Address = to
+            .parse()
+            .map_err(|_| ChainError::SendFailed(format!("{to:?} is not an EVM address")))?;
         let (entry, contract) = self.token_of(token)?;
         let units = entry.chain_units(amount)?;
         let from = wallet.signer.address();
@@ -151,16 +154,6 @@ impl EvmChain {
             Ok(gas) => gas,
             Err(err) => {
                 let refusal = self.refusal_or_node_error("eth_estimateGas", err)?;
-                // Another instance may have signed this payout meanwhile, and
-                // its transaction be what makes this estimate fail (the balance
-                // it spent): then that one stands, and nothing is voided.
-                if let Some(signed) = wallet
-                    .payouts
-                    .signed_payout(self.chain.code.as_str(), payout_id)
-                    .await?
-                {
-                    return Ok((signed, false));
-                }
                 return Err(ChainError::SendFailed(format!(
                     "the node refused the payout: {refusal}"
                 )));
@@ -179,108 +172,68 @@ impl EvmChain {
             .await
             .map_err(|err| self.node_error("eth_maxPriorityFeePerGas", err))?
             .min(max_fee_per_gas);
-        for _ in 0..NONCE_ATTEMPTS_MAX {
-            let nonce = self.free_nonce(wallet, from).await?;
-            let mut chain_tx = TxEip1559 {
-                chain_id: self.config.chain_id,
-                nonce,
-                gas_limit,
-                max_fee_per_gas,
-                max_priority_fee_per_gas,
-                to: kind,
-                value,
-                access_list: Default::default(),
-                input: input.clone(),
-            };
-            let signature = wallet
-                .signer
-                .sign_transaction_sync(&mut chain_tx)
-                .map_err(|err| ChainError::Config(format!("sign a payout: {err}")))?;
-            let envelope = TxEnvelope::from(chain_tx.into_signed(signature));
-            let payout = SignedPayout {
-                chain: self.chain.code.to_string(),
-                payout_id: payout_id.to_owned(),
-                from_address: from.to_checksum(None),
-                nonce,
-                txid: envelope.tx_hash().to_string(),
-                raw_tx: format!("0x{}", hex::encode(envelope.encoded_2718())),
-                created_at_ms: now_unix_ms,
-                replacements: 0,
-            };
-            match wallet.payouts.insert_signed_payout(&payout).await? {
-                PayoutInsert::Inserted => return Ok((payout, true)),
-                PayoutInsert::Existing(first) => return Ok((first, false)),
-                PayoutInsert::NonceTaken => continue,
-            }
-        }
-        Err(self.node_error(
-            "sign a payout",
-            format!("no free nonce after {NONCE_ATTEMPTS_MAX} attempts"),
-        ))
+        Ok(PayoutDraft {
+            kind,
+            value,
+            input,
+            gas_limit,
+            max_fee_per_gas,
+            max_priority_fee_per_gas,
+        })
     }
 
-    /// Broadcasts a stored payout. Only a payout this call signed (`fresh`)
-    /// and the node refuses outright (it knows no such transaction afterwards) is
-    /// forgotten, freeing its nonce, and fails the send: one signed before may
-    /// be out already through another instance, and voiding it could void a
-    /// payout that is paid, so a refusal of it only waits for its receipt.
-    pub(super) async fn broadcast(
-        &self,
-        wallet: &HotWallet,
-        payout: &SignedPayout,
-        fresh: bool,
-    ) -> Result<(), ChainError> {
-        let Some(refusal) = self.broadcast_raw(&payout.txid, &payout.raw_tx).await? else {
-            return Ok(());
+    /// Signs a drafted payout at `nonce`; nothing is sent.
+    pub fn sign_payout(&self, draft: &PayoutDraft, nonce: u64) -> Result<SignedTx, ChainError> {
+        let wallet = self.hot_wallet()?;
+        let mut chain_tx = TxEip1559 {
+            chain_id: self.config.chain_id,
+            nonce,
+            gas_limit: draft.gas_limit,
+            max_fee_per_gas: draft.max_fee_per_gas,
+            max_priority_fee_per_gas: draft.max_priority_fee_per_gas,
+            to: draft.kind,
+            value: draft.value,
+            access_list: Default::default(),
+            input: draft.input.clone(),
         };
-        if !fresh {
-            tracing::warn!(chain = %self.chain.code, payout_id = %payout.payout_id, %refusal,
-                "the node refused a payout signed before; it waits for its receipt");
-            return Ok(());
-        }
-        tracing::warn!(chain = %self.chain.code, payout_id = %payout.payout_id, %refusal,
-            "the node refused the payout; forgotten, the withdrawal is voided");
-        wallet
-            .payouts
-            .forget_signed_payout(&payout.chain, &payout.payout_id)
-            .await?;
-        Err(ChainError::SendFailed(format!(
-            "the node refused the payout: {refusal}"
-        )))
+        let signature = wallet
+            .signer
+            .sign_transaction_sync(&mut chain_tx)
+            .map_err(|err| ChainError::Config(format!("sign a payout: {err}")))?;
+        let envelope = TxEnvelope::from(chain_tx.into_signed(signature));
+        Ok(SignedTx {
+            from_address: wallet.address(),
+            nonce,
+            txid: envelope.tx_hash().to_string(),
+            raw_tx: format!("0x{}", hex::encode(envelope.encoded_2718())),
+        })
     }
 
-    /// Whether the wallet's nonce count at the confirmed height is past the
-    /// payout's: some transaction used that nonce and is confirmed. Asked
-    /// only once none of the payout's own transactions has a receipt, so that
-    /// transaction is not one of them.
-    pub(super) async fn nonce_taken_elsewhere(
+    /// Whether `from_address`'s nonce count at the confirmed height is past
+    /// `nonce`: some transaction used that nonce and is confirmed.
+    pub async fn nonce_confirmed_used(
         &self,
-        payout: &SignedPayout,
+        from_address: &str,
+        nonce: u64,
         now_unix_ms: i64,
     ) -> Result<bool, ChainError> {
         let Some(confirmed) = self.chain.confirmed_height(self.height(now_unix_ms).await?) else {
             return Ok(false);
         };
-        let from: Address = payout.from_address.parse().map_err(|_| {
-            ChainError::Config(format!(
-                "stored payout {} has no valid sender",
-                payout.payout_id
-            ))
-        })?;
+        let from: Address = from_address
+            .parse()
+            .map_err(|_| ChainError::Config(format!("{from_address:?} is not an EVM address")))?;
         let used = self
             .provider
             .get_transaction_count(from)
             .number(confirmed)
             .await
             .map_err(|err| self.node_error("eth_getTransactionCount", err))?;
-        Ok(used > payout.nonce)
+        Ok(used > nonce)
     }
 
     /// Where transaction `txid` landed, if it did.
-    pub(super) async fn receipt_state(
-        &self,
-        txid: &str,
-    ) -> Result<Option<PayoutState>, ChainError> {
+    pub async fn receipt_state(&self, txid: &str) -> Result<Option<PayoutState>, ChainError> {
         let Some(mined) = self.mined(txid).await? else {
             return Ok(None);
         };
@@ -306,6 +259,11 @@ impl EvmChain {
                 gas,
             }
         }))
+    }
+
+    /// Whether transaction `txid` has a receipt.
+    pub async fn is_mined(&self, txid: &str) -> Result<bool, ChainError> {
+        Ok(self.mined(txid).await?.is_some())
     }
 
     /// A transaction's receipt; `None` before it is mined.
@@ -334,7 +292,7 @@ impl EvmChain {
 
     /// Broadcasts stored bytes; `Some(refusal)` when the node refuses them
     /// and does not know them (a transaction it already has is out).
-    pub(crate) async fn broadcast_raw(
+    pub async fn broadcast_raw(
         &self,
         txid: &str,
         raw_tx: &str,
@@ -360,11 +318,7 @@ impl EvmChain {
 
     /// A stored transaction without a receipt that the node does not know
     /// (dropped from its mempool) goes out again, the same bytes.
-    pub(crate) async fn broadcast_if_unknown(
-        &self,
-        txid: &str,
-        raw_tx: &str,
-    ) -> Result<(), ChainError> {
+    pub async fn broadcast_if_unknown(&self, txid: &str, raw_tx: &str) -> Result<(), ChainError> {
         if self.knows_txid(txid).await? {
             return Ok(());
         }
@@ -375,7 +329,7 @@ impl EvmChain {
         Ok(())
     }
 
-    pub(crate) async fn knows_txid(&self, txid: &str) -> Result<bool, ChainError> {
+    pub async fn knows_txid(&self, txid: &str) -> Result<bool, ChainError> {
         let hash: TxHash = txid
             .parse()
             .map_err(|_| ChainError::Config(format!("{txid:?} is not a transaction hash")))?;
@@ -390,26 +344,21 @@ impl EvmChain {
     /// Signs a payout stuck in the mempool again: the same nonce, call and
     /// gas limit, fees raised by at least an eighth (nodes ask for a tenth to
     /// take a replacement) and to at least the network's current price.
-    /// Stored before the broadcast, and only if no other instance replaced
-    /// the same transaction first; the one now waiting is returned.
-    pub(super) async fn replace_stuck_payout(
+    /// Nothing is sent: the caller stores it first.
+    pub async fn sign_replacement(
         &self,
-        wallet: &HotWallet,
-        current: &SignedPayout,
-        now_unix_ms: i64,
-    ) -> Result<String, ChainError> {
-        let stored = decode_raw(&current.txid, &current.raw_tx)?;
+        txid: &str,
+        raw_tx: &str,
+    ) -> Result<Replacement, ChainError> {
+        let wallet = self.hot_wallet()?;
+        let stored = decode_raw(txid, raw_tx)?;
         let TxEnvelope::Eip1559(signed) =
             TxEnvelope::decode_2718(&mut stored.as_slice()).map_err(|err| {
-                ChainError::Config(format!(
-                    "stored payout {} does not decode: {err}",
-                    current.payout_id
-                ))
+                ChainError::Config(format!("stored transaction {txid} does not decode: {err}"))
             })?
         else {
             return Err(ChainError::Config(format!(
-                "stored payout {} is not an EIP-1559 transaction",
-                current.payout_id
+                "stored transaction {txid} is not an EIP-1559 transaction"
             )));
         };
         let mut chain_tx = signed.strip_signature();
@@ -429,36 +378,24 @@ impl EvmChain {
             .sign_transaction_sync(&mut chain_tx)
             .map_err(|err| ChainError::Config(format!("sign a replacement: {err}")))?;
         let envelope = TxEnvelope::from(chain_tx.into_signed(signature));
-        let replacement = SignedPayout {
-            txid: envelope.tx_hash().to_string(),
-            raw_tx: format!("0x{}", hex::encode(envelope.encoded_2718())),
-            created_at_ms: now_unix_ms,
-            replacements: current.replacements.saturating_add(1),
-            ..current.clone()
-        };
-        if !wallet
-            .payouts
-            .replace_signed_payout(current, &replacement)
-            .await?
-        {
-            return Ok(current.txid.clone());
-        }
-        tracing::warn!(chain = %self.chain.code, payout_id = %current.payout_id,
-            replaced = %current.txid, txid = %replacement.txid, round = replacement.replacements,
-            max_fee_per_gas = envelope.max_fee_per_gas(),
-            "payout stuck in the mempool; signed again with higher fees");
-        // A refusal leaves both stored: "nonce too low" means one of them was
-        // mined (the next tick finds its receipt); any other refusal is
-        // answered by the next round.
-        if let Some(refusal) = self
-            .broadcast_raw(&replacement.txid, &replacement.raw_tx)
-            .await?
-        {
-            tracing::warn!(chain = %self.chain.code, payout_id = %current.payout_id, %refusal,
-                "the node refused the replacement payout");
-        }
-        Ok(replacement.txid)
+        Ok(Replacement {
+            signed: SignedTx {
+                from_address: wallet.address(),
+                nonce: envelope.nonce(),
+                txid: envelope.tx_hash().to_string(),
+                raw_tx: format!("0x{}", hex::encode(envelope.encoded_2718())),
+            },
+            max_fee_per_gas: envelope.max_fee_per_gas(),
+        })
     }
+}
+
+/// A stuck payout signed again with higher fees.
+#[derive(Debug, Clone)]
+pub struct Replacement {
+    pub signed: SignedTx,
+    /// Its max fee per gas in wei, for the operator's log.
+    pub max_fee_per_gas: u128,
 }
 
 #[cfg(test)]

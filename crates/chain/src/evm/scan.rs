@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use alloy::consensus::Transaction as _;
 use alloy::eips::BlockNumberOrTag;
 use alloy::network::TransactionResponse as _;
-use alloy::primitives::{Address, TxHash};
+use alloy::primitives::Address;
 use alloy::providers::Provider;
 use alloy::rpc::types::{Filter, Log, Transaction};
 use alloy::sol_types::SolEvent;
-use ccgate_store::ChainTransfer;
+use ccgate_ledger::ChainTransfer;
 
 use super::{ChainToken, EvmChain, NATIVE_TRANSFER_INDEX, Transfer, block_time_ms, internal};
 use crate::adapter::ChainError;
@@ -86,11 +86,7 @@ impl EvmChain {
                 let (Some(recipient), value) = (chain_tx.to(), chain_tx.value()) else {
                     continue;
                 };
-                if value.is_zero()
-                    || self
-                        .is_sweep_top_up(chain_tx.from(), chain_tx.tx_hash())
-                        .await?
-                {
+                if value.is_zero() {
                     continue;
                 }
                 found.push((
@@ -101,32 +97,6 @@ impl EvmChain {
             }
         }
         Ok(blocks)
-    }
-
-    /// Whether a transaction is a sweep's gas top-up (the hot wallet paying a
-    /// deposit address): value moving within custody, never a deposit. A
-    /// process without the hot wallet never scans for deposits.
-    pub(super) async fn is_sweep_top_up(
-        &self,
-        from: Address,
-        txid: TxHash,
-    ) -> Result<bool, ChainError> {
-        let Some(wallet) = self
-            .hot_wallet
-            .as_ref()
-            .filter(|wallet| wallet.signer.address() == from)
-        else {
-            return Ok(false);
-        };
-        Ok(wallet
-            .payouts
-            .payout_by_txid(self.chain.code.as_str(), &txid.to_string())
-            .await?
-            .is_some_and(|payout| {
-                payout
-                    .payout_id
-                    .starts_with(ccgate_store::TOP_UP_PAYOUT_PREFIX)
-            }))
     }
 
     /// ERC-20 `Transfer` logs of the configured contracts in `from..=to`, one

@@ -1,15 +1,9 @@
-//! Sweeping (CCPayment's "token aggregation"): what deposit addresses hold is
-//! moved to the hot wallet — the native coin directly (its balance less the
-//! gas), a token after the hot wallet sent the address the gas for it. Each
-//! sweep transaction is signed by the address's own key, stored before its
-//! broadcast (insert-once per `<address>:<nonce>`), and settled from its
-//! receipt: the gas it and its top-up cost is posted to the journal as a
-//! network cost (operator:network_costs ← custody), in the DB transaction
-//! that marks it settled. Value moving between our own addresses stays in
-//! custody, so the gas is the only entry.
-
-use std::collections::BTreeSet;
-use std::sync::Arc;
+//! Sweep transactions (CCPayment's "token aggregation"), as the chain sees
+//! them: what a deposit address holds, a sweep of one token into the hot
+//! wallet drafted at the nonce the caller read (the native coin less its
+//! gas, or a token, whose gas the address may first need topped up) and
+//! signed by the address's own key. Which addresses are due, what is stored
+//! before a broadcast, top-ups and settlement are `engine::sweeps`'.
 
 use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
 use alloy::eips::eip2718::Encodable2718;
@@ -19,331 +13,128 @@ use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolCall;
-use ccgate_ledger::{Account, Amount, JournalEntry, TokenId};
-use ccgate_store::{
-    EntryMeta, SignedSweep, SweepDue, SweepInsert, SweepRecord, SweepSettlement, SweepStore,
-    TOP_UP_PAYOUT_PREFIX,
-};
+use ccgate_ledger::{Amount, Token, TokenId};
 use secrecy::ExposeSecret;
 
-use super::{ChainToken, EvmChain, NATIVE_TRANSFER_GAS, balanceOfCall, transferCall};
-use crate::adapter::{ChainAdapter, ChainError};
+use super::{ChainToken, EvmChain, NATIVE_TRANSFER_GAS, SignedTx, balanceOfCall, transferCall};
+use crate::adapter::ChainError;
 use crate::keys::{DepositSeed, evm_deposit_key};
 
-/// Deposit addresses read from the store per page.
-const ADDRESSES_PER_PAGE: u32 = 500;
-/// Deposit addresses a sweep tick reads from the node, at most: only those
-/// credited since their last look are due, least recently looked at first,
-/// so the node calls per tick stay bounded however many addresses exist.
-pub const SWEEP_ADDRESSES_PER_TICK: u32 = 200;
-
-/// After a sweep of a token from an address reverted (a token that refuses
-/// the transfer once mined: paused, the address blacklisted…), the next
-/// attempt waits this long, doubled for each further revert in a row…
-const REVERT_BACK_OFF_FIRST_MS: i64 = 60_000;
-/// …up to this: a token that always reverts costs one sweep's gas a day.
-const REVERT_BACK_OFF_MAX_MS: i64 = 86_400_000;
-/// Reverts in a row counted: enough for the wait to reach its maximum.
-const REVERTS_COUNTED_MAX: u32 = 12;
-
-/// One token's balance at one deposit address, and whether it is worth a sweep.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WaitingBalance {
-    pub address: String,
-    pub derivation_index: u32,
-    pub token_id: TokenId,
-    pub symbol: String,
-    /// In the coin's base units.
-    pub balance: Amount,
-    /// The configured minimum (`sweep_min`); `None`: this token is not swept.
-    pub threshold: Option<Amount>,
-    /// A sweep of this address is signed and not settled yet.
-    pub in_flight: bool,
+/// A deposit address's own key, checked to be that address's.
+#[derive(Debug)]
+pub struct DepositSigner {
+    signer: PrivateKeySigner,
 }
 
-impl WaitingBalance {
-    pub fn above_threshold(&self) -> bool {
-        self.threshold
-            .is_some_and(|min| !self.balance.is_zero() && self.balance >= min)
-    }
-}
-
-/// What one sweeping tick did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SweepTick {
-    /// Sweeps signed and broadcast.
-    pub sent: usize,
-    /// Top-ups of gas sent to deposit addresses.
-    pub topped_up: usize,
-    /// Sweeps whose receipt settled them (gas posted).
-    pub settled: usize,
-    /// Deposit addresses whose balances were read from the node.
-    pub looked_at: usize,
-}
-
-/// The sweeping loop of one EVM chain: what signs (the deposit seed) and
-/// where sweeps are kept.
-#[derive(Debug, Clone)]
-pub struct Sweeper {
-    chain: Arc<EvmChain>,
-    seed: Arc<DepositSeed>,
-    sweeps: Arc<dyn SweepStore>,
-}
-
-impl Sweeper {
-    pub fn new(chain: Arc<EvmChain>, seed: Arc<DepositSeed>, sweeps: Arc<dyn SweepStore>) -> Self {
-        Sweeper {
-            chain,
-            seed,
-            sweeps,
-        }
-    }
-
-    /// Settles the sweeps whose receipts arrived, then looks at the deposit
-    /// addresses credited since the last look that found nothing to sweep
-    /// (at most `SWEEP_ADDRESSES_PER_TICK`, none with a sweep in flight): a
-    /// token above its threshold is swept (or its gas topped up first), one
-    /// sweep per address at a time; an address with nothing above is not
-    /// read again until its next credit.
-    pub async fn tick(&self, now_unix_ms: i64) -> Result<SweepTick, ChainError> {
-        let mut done = SweepTick {
-            settled: self.settle_open_sweeps(now_unix_ms).await?,
-            ..SweepTick::default()
-        };
-        let code = self.chain.chain.code.as_str();
-        let in_flight: BTreeSet<String> = self
-            .sweeps
-            .open_sweeps(code)
-            .await?
-            .into_iter()
-            .map(|sweep| sweep.from_address)
-            .collect();
-        for due in self
-            .sweeps
-            .addresses_due_for_sweep(code, SWEEP_ADDRESSES_PER_TICK)
-            .await?
-        {
-            // Looked at again once its sweep settled.
-            if in_flight.contains(&due.address) {
-                continue;
-            }
-            done.looked_at += 1;
-            let cleared = self.sweep_address(&due, now_unix_ms, &mut done).await?;
-            self.sweeps
-                .record_sweep_look(code, &due.address, due.credits, cleared, now_unix_ms)
-                .await?;
-        }
-        Ok(done)
-    }
-
-    /// Reads one due address's balances and sweeps the first token above
-    /// its threshold; `true` when none is (nothing left to sweep).
-    async fn sweep_address(
-        &self,
-        due: &SweepDue,
-        now_unix_ms: i64,
-        done: &mut SweepTick,
-    ) -> Result<bool, ChainError> {
-        let owner: Address = due
-            .address
-            .parse()
-            .map_err(|_| ChainError::Config(format!("stored deposit address {:?}", due.address)))?;
-        // A token backing off after reverts keeps the address due.
-        let mut cleared = true;
-        // Only the tokens that are swept: a token without a `sweep_min` costs
-        // no node call here.
-        let swept = |entry: &ChainToken| self.chain.config.sweep_min.contains_key(&entry.token.id);
-        for (entry, balance) in self.chain.balances_of_tokens(owner, swept).await? {
-            let waiting = WaitingBalance {
-                address: due.address.clone(),
-                derivation_index: due.derivation_index,
-                token_id: entry.token.id.clone(),
-                symbol: entry.token.symbol.clone(),
-                balance,
-                threshold: self.chain.config.sweep_min.get(&entry.token.id).copied(),
-                in_flight: false,
-            };
-            if !waiting.above_threshold() {
-                continue;
-            }
-            let history = self
-                .sweeps
-                .sweeps_of(
-                    self.chain.chain.code.as_str(),
-                    &waiting.address,
-                    waiting.token_id.as_str(),
-                    REVERTS_COUNTED_MAX,
-                )
-                .await?;
-            if let Some(retry_at_ms) = revert_back_off_until(&history, now_unix_ms) {
-                tracing::debug!(chain = %self.chain.chain.code, address = %waiting.address,
-                    token_id = %waiting.token_id, retry_at_ms, "sweep backing off after reverts");
-                cleared = false;
-                continue;
-            }
-            // One address the node refuses to sweep (a token that reverts
-            // its transfers…) must not hold back the others.
-            match self.sweep(&waiting, now_unix_ms).await {
-                Ok(SweepStep::Sent) => done.sent += 1,
-                Ok(SweepStep::ToppedUp) => done.topped_up += 1,
-                Ok(SweepStep::Waiting) => {}
-                Err(err) => {
-                    tracing::warn!(chain = %self.chain.chain.code, address = %waiting.address,
-                        token_id = %waiting.token_id, error = %err, "sweep not started");
-                }
-            }
-            return Ok(false);
-        }
-        Ok(cleared)
-    }
-
-    async fn settle_open_sweeps(&self, now_unix_ms: i64) -> Result<usize, ChainError> {
-        let chain = &self.chain;
-        let mut settled = 0;
-        let open = self.sweeps.open_sweeps(chain.chain.code.as_str()).await?;
-        if open.is_empty() {
-            return Ok(0);
-        }
-        let confirmed = chain
-            .chain
-            .confirmed_height(chain.height(now_unix_ms).await?);
-        for sweep in open {
-            let Some(mined) = chain.mined(&sweep.txid).await? else {
-                chain
-                    .broadcast_if_unknown(&sweep.txid, &sweep.raw_tx)
-                    .await?;
-                continue;
-            };
-            // Settled, and its gas posted, only at the chain's confirmations:
-            // a reorganisation before them may drop it (its bytes then go
-            // out again), and it stays in flight until then.
-            if confirmed.is_none_or(|confirmed| confirmed < mined.block_height) {
-                continue;
-            }
-            let top_up_gas = match &sweep.top_up_payout_id {
-                Some(payout_id) => chain.top_up_gas(payout_id).await?,
-                None => U256::ZERO,
-            };
-            let native = chain.native_token_entry()?;
-            let gas_cost = native.amount(mined.gas_wei.saturating_add(top_up_gas))?;
-            if !mined.succeeded {
-                tracing::warn!(chain = %chain.chain.code, sweep_id = %sweep.sweep_id,
-                    txid = %sweep.txid, token_id = %sweep.token_id,
-                    "sweep reverted on chain (its gas is still paid); the next sweep of this token from this address waits, longer after each revert");
-            }
-            let settlement = SweepSettlement {
-                succeeded: mined.succeeded,
-                gas_cost,
-                settled_at_ms: now_unix_ms,
-            };
-            let entry = if gas_cost.is_zero() {
-                None
-            } else {
-                Some(
-                    JournalEntry::transfer(
-                        Account::OperatorNetworkCosts,
-                        Account::ChainCustody(chain.chain.code.clone()),
-                        native.token.coin_id.clone(),
-                        gas_cost,
-                    )
-                    .map_err(|err| ChainError::Config(format!("sweep gas entry: {err}")))?,
-                )
-            };
-            let meta = EntryMeta {
-                kind: "sweep_gas",
-                reason: format!("gas of sweep {} ({})", sweep.sweep_id, sweep.txid),
-                created_at: now_unix_ms / 1000,
-            };
-            if self
-                .sweeps
-                .settle_sweep(
-                    &sweep.chain,
-                    &sweep.sweep_id,
-                    &settlement,
-                    entry.as_ref().map(|entry| (entry, &meta)),
-                )
-                .await?
-            {
-                settled += 1;
-            }
-        }
-        Ok(settled)
-    }
-
-    async fn sweep(
-        &self,
-        balance: &WaitingBalance,
-        now_unix_ms: i64,
-    ) -> Result<SweepStep, ChainError> {
-        let chain = &self.chain;
-        let key = evm_deposit_key(&self.seed, balance.derivation_index)
+impl DepositSigner {
+    /// The key of derivation `index` of `seed`, which must sign for `address`.
+    pub fn new(seed: &DepositSeed, index: u32, address: &str) -> Result<DepositSigner, ChainError> {
+        let key = evm_deposit_key(seed, index)
             .map_err(|err| ChainError::Config(format!("deposit key: {err}")))?;
         let signer = PrivateKeySigner::from_slice(key.expose_secret())
             .map_err(|_| ChainError::Config("a deposit key is not a valid secp256k1 key".into()))?;
-        let from = signer.address();
-        if from.to_checksum(None) != balance.address {
+        if signer.address().to_checksum(None) != address {
             return Err(ChainError::Config(format!(
-                "deposit address {} is not index {} of this seed",
-                balance.address, balance.derivation_index
+                "deposit address {address} is not index {index} of this seed"
             )));
         }
-        let Some(wallet) = chain.hot_wallet.as_ref() else {
-            return Err(ChainError::Config(
-                "this process holds no hot wallet".to_owned(),
-            ));
-        };
-        let hot_wallet = wallet.signer.address();
-        let (entry, contract) = chain.token_of_id(&balance.token_id)?;
-        let nonce = chain
-            .provider
-            .get_transaction_count(from)
-            .pending()
-            .await
-            .map_err(|err| chain.node_error("eth_getTransactionCount", err))?;
-        // Another instance may have swept this address since the balances
-        // were read: its sweep is stored before its broadcast, so after the
-        // nonce it took is counted, either its row is open here or its
-        // receipt is in the balance read now. Either way nothing stale is
-        // signed at the next nonce.
-        if self
-            .sweeps
-            .open_sweeps(chain.chain.code.as_str())
-            .await?
-            .iter()
-            .any(|open| open.from_address == balance.address)
-        {
-            return Ok(SweepStep::Waiting);
-        }
-        let current = chain
-            .balances_of(from)
+        Ok(DepositSigner { signer })
+    }
+}
+
+/// A sweep of one token from one deposit address into the hot wallet, at
+/// one nonce, before it is signed.
+#[derive(Debug, Clone)]
+pub struct SweepDraft {
+    nonce: u64,
+    kind: TxKind,
+    value: U256,
+    input: Bytes,
+    gas_limit: u64,
+    max_fee_per_gas: u128,
+    /// What the address holds of the native coin, in wei.
+    native_wei: U256,
+    /// What it moves, in the coin's base units.
+    amount: Amount,
+    /// A token's (its gas paid from the address's native coin), not the
+    /// native coin's own.
+    token: bool,
+    /// Where it goes: the hot wallet, checksummed.
+    to_address: String,
+}
+
+impl SweepDraft {
+    /// What the sweep moves, in the coin's base units.
+    pub fn amount(&self) -> Amount {
+        self.amount
+    }
+
+    /// Whether it sweeps a token, whose gas the address pays in the native
+    /// coin (and may need topped up); else the native coin, less its gas.
+    pub fn moves_token(&self) -> bool {
+        self.token
+    }
+
+    pub fn to_address(&self) -> &str {
+        &self.to_address
+    }
+
+    /// At most what the address holds pays the gas: a top-up arrived but
+    /// the fee rose since.
+    pub fn fit_fee_to_balance(&mut self) {
+        let affordable = self.native_wei / U256::from(self.gas_limit.max(1));
+        self.max_fee_per_gas = u128::try_from(affordable)
+            .unwrap_or(u128::MAX)
+            .min(self.max_fee_per_gas);
+    }
+}
+
+impl EvmChain {
+    /// What `address` holds of each of the chain's tokens that is `wanted`,
+    /// native coin first; one node call per token read.
+    pub async fn balances(
+        &self,
+        address: &str,
+        wanted: impl Fn(&Token) -> bool,
+    ) -> Result<Vec<(&Token, Amount)>, ChainError> {
+        let owner: Address = address
+            .parse()
+            .map_err(|_| ChainError::Config(format!("stored deposit address {address:?}")))?;
+        Ok(self
+            .balances_of_tokens(owner, |entry| wanted(&entry.token))
             .await?
             .into_iter()
-            .find(|(held, _)| held.token.id == balance.token_id)
-            .map_or(Amount::ZERO, |(_, amount)| amount);
-        if !(WaitingBalance {
-            balance: current,
-            ..balance.clone()
-        })
-        .above_threshold()
-        {
-            return Ok(SweepStep::Waiting);
-        }
-        let units = entry.chain_units(current)?;
-        let sweep_id = format!("{}:{nonce}", balance.address);
-        let top_up_id = format!("{TOP_UP_PAYOUT_PREFIX}{sweep_id}");
-        let mut max_fee_per_gas = chain.read_max_fee_per_gas().await?;
-        let native_wei = chain
+            .map(|(entry, amount)| (&entry.token, amount))
+            .collect())
+    }
+
+    /// A sweep of `held` (what the address holds now) of `token_id` from the
+    /// signer's address to the hot wallet at `nonce`, with the fees and gas
+    /// read now; `None` when the native coin's gas would eat it all.
+    pub async fn draft_sweep(
+        &self,
+        from: &DepositSigner,
+        token_id: &TokenId,
+        held: Amount,
+        nonce: u64,
+    ) -> Result<Option<SweepDraft>, ChainError> {
+        let hot_wallet = self.hot_wallet()?.signer.address();
+        let owner = from.signer.address();
+        let (entry, contract) = self.token_of_id(token_id)?;
+        let units = entry.chain_units(held)?;
+        let max_fee_per_gas = self.read_max_fee_per_gas().await?;
+        let native_wei = self
             .provider
-            .get_balance(from)
+            .get_balance(owner)
             .await
-            .map_err(|err| chain.node_error("eth_getBalance", err))?;
-        let (kind, value, input, gas_limit, amount, top_up) = match contract {
+            .map_err(|err| self.node_error("eth_getBalance", err))?;
+        let (kind, value, input, gas_limit, amount) = match contract {
             None => {
                 let gas = U256::from(max_fee_per_gas) * U256::from(NATIVE_TRANSFER_GAS);
                 // What is left after the gas; nothing worth a transaction
                 // when the gas would eat it all.
                 let Some(value) = units.checked_sub(gas).filter(|value| !value.is_zero()) else {
-                    return Ok(SweepStep::Waiting);
+                    return Ok(None);
                 };
                 (
                     TxKind::Call(hot_wallet),
@@ -351,7 +142,6 @@ impl Sweeper {
                     Bytes::new(),
                     NATIVE_TRANSFER_GAS,
                     entry.amount(value)?,
-                    None,
                 )
             }
             Some(contract) => {
@@ -363,192 +153,86 @@ impl Sweeper {
                     .abi_encode(),
                 );
                 let request = TransactionRequest::default()
-                    .with_from(from)
+                    .with_from(owner)
                     .with_to(contract)
                     .with_input(input.clone());
-                let estimated = chain
+                let estimated = self
                     .provider
                     .estimate_gas(request)
                     .await
-                    .map_err(|err| chain.node_error("eth_estimateGas", err))?;
+                    .map_err(|err| self.node_error("eth_estimateGas", err))?;
                 // The same margin as a token payout: state may move before
                 // the sweep is mined.
                 let gas_limit = estimated.saturating_add(estimated / 5);
-                let needed = U256::from(max_fee_per_gas) * U256::from(gas_limit);
-                let topped_up = wallet
-                    .payouts
-                    .signed_payout(chain.chain.code.as_str(), &top_up_id)
-                    .await?;
-                if native_wei < needed {
-                    match topped_up {
-                        None => {
-                            self.send_top_up(&top_up_id, from, needed - native_wei, now_unix_ms)
-                                .await?;
-                            return Ok(SweepStep::ToppedUp);
-                        }
-                        Some(top_up) => {
-                            let Some(_) = chain.mined(&top_up.txid).await? else {
-                                chain
-                                    .broadcast_if_unknown(&top_up.txid, &top_up.raw_tx)
-                                    .await?;
-                                return Ok(SweepStep::Waiting);
-                            };
-                            // The top-up arrived but the fee rose since:
-                            // sign within what the address holds.
-                            let affordable = native_wei / U256::from(gas_limit);
-                            max_fee_per_gas = u128::try_from(affordable)
-                                .unwrap_or(u128::MAX)
-                                .min(max_fee_per_gas);
-                        }
-                    }
-                }
-                (
-                    TxKind::Call(contract),
-                    U256::ZERO,
-                    input,
-                    gas_limit,
-                    current,
-                    Some(top_up_id),
-                )
+                (TxKind::Call(contract), U256::ZERO, input, gas_limit, held)
             }
         };
-        let max_priority_fee_per_gas = chain
+        Ok(Some(SweepDraft {
+            nonce,
+            kind,
+            value,
+            input,
+            gas_limit,
+            max_fee_per_gas,
+            native_wei,
+            amount,
+            token: contract.is_some(),
+            to_address: hot_wallet.to_checksum(None),
+        }))
+    }
+
+    /// What a token sweep's address lacks of the native coin to pay its gas
+    /// at the drafted fee, in the native coin's base units; `None` when it
+    /// holds enough (and always for a sweep of the native coin itself).
+    pub fn sweep_gas_shortfall(&self, draft: &SweepDraft) -> Result<Option<Amount>, ChainError> {
+        if !draft.token {
+            return Ok(None);
+        }
+        let needed = U256::from(draft.max_fee_per_gas) * U256::from(draft.gas_limit);
+        if draft.native_wei >= needed {
+            return Ok(None);
+        }
+        Ok(Some(
+            self.native_token_entry()?
+                .amount(needed - draft.native_wei)?,
+        ))
+    }
+
+    /// Signs a drafted sweep with the address's key (the tip read now, at
+    /// most the max fee); nothing is sent.
+    pub async fn sign_sweep(
+        &self,
+        from: &DepositSigner,
+        draft: &SweepDraft,
+    ) -> Result<SignedTx, ChainError> {
+        let max_priority_fee_per_gas = self
             .provider
             .get_max_priority_fee_per_gas()
             .await
-            .map_err(|err| chain.node_error("eth_maxPriorityFeePerGas", err))?
-            .min(max_fee_per_gas);
+            .map_err(|err| self.node_error("eth_maxPriorityFeePerGas", err))?
+            .min(draft.max_fee_per_gas);
         let mut chain_tx = TxEip1559 {
-            chain_id: chain.config.chain_id,
-            nonce,
-            gas_limit,
-            max_fee_per_gas,
+            chain_id: self.config.chain_id,
+            nonce: draft.nonce,
+            gas_limit: draft.gas_limit,
+            max_fee_per_gas: draft.max_fee_per_gas,
             max_priority_fee_per_gas,
-            to: kind,
-            value,
+            to: draft.kind,
+            value: draft.value,
             access_list: Default::default(),
-            input,
+            input: draft.input.clone(),
         };
-        let signature = signer
+        let signature = from
+            .signer
             .sign_transaction_sync(&mut chain_tx)
             .map_err(|err| ChainError::Config(format!("sign a sweep: {err}")))?;
         let envelope = TxEnvelope::from(chain_tx.into_signed(signature));
-        let top_up_payout_id = match top_up {
-            // Only a top-up that was sent belongs to this sweep's cost.
-            Some(id) => wallet
-                .payouts
-                .signed_payout(chain.chain.code.as_str(), &id)
-                .await?
-                .map(|_| id),
-            None => None,
-        };
-        let sweep = SignedSweep {
-            chain: chain.chain.code.to_string(),
-            sweep_id,
-            from_address: balance.address.clone(),
-            to_address: hot_wallet.to_checksum(None),
-            token_id: balance.token_id.to_string(),
-            amount,
-            nonce,
+        Ok(SignedTx {
+            from_address: from.signer.address().to_checksum(None),
+            nonce: draft.nonce,
             txid: envelope.tx_hash().to_string(),
             raw_tx: format!("0x{}", hex::encode(envelope.encoded_2718())),
-            top_up_payout_id,
-            created_at_ms: now_unix_ms,
-        };
-        let (sweep, fresh) = match self.sweeps.insert_signed_sweep(&sweep).await? {
-            SweepInsert::Inserted => (sweep, true),
-            SweepInsert::Existing(first) => (*first, false),
-            // Another instance signed this address's nonce for another sweep
-            // id: impossible with ids made of the nonce, but never sent twice.
-            SweepInsert::NonceTaken => return Ok(SweepStep::Waiting),
-        };
-        if let Some(refusal) = chain.broadcast_raw(&sweep.txid, &sweep.raw_tx).await?
-            && fresh
-        {
-            tracing::warn!(chain = %chain.chain.code, sweep_id = %sweep.sweep_id, %refusal,
-                "the node refused the sweep; forgotten, tried again next tick");
-            self.sweeps
-                .forget_signed_sweep(&sweep.chain, &sweep.sweep_id)
-                .await?;
-            return Ok(SweepStep::Waiting);
-        }
-        Ok(SweepStep::Sent)
-    }
-
-    /// Sends the address the native coin its token sweep's gas needs, as a
-    /// payout of the hot wallet (its nonce shared with withdrawals').
-    async fn send_top_up(
-        &self,
-        top_up_id: &str,
-        to: Address,
-        wei: U256,
-        now_unix_ms: i64,
-    ) -> Result<(), ChainError> {
-        let chain = &self.chain;
-        let wallet = chain
-            .hot_wallet
-            .as_ref()
-            .ok_or_else(|| ChainError::Config("this process holds no hot wallet".to_owned()))?;
-        let native = chain.native_token_entry()?;
-        let amount = native.amount(wei)?;
-        let token = native.token.clone();
-        let (payout, fresh) = chain
-            .sign_payout(wallet, top_up_id, to, &token, amount, now_unix_ms)
-            .await?;
-        chain.broadcast(wallet, &payout, fresh).await
-    }
-}
-
-/// What `Sweeper::sweep` did for one balance.
-enum SweepStep {
-    Sent,
-    ToppedUp,
-    /// Nothing this tick (a top-up not mined yet, a balance the gas eats).
-    Waiting,
-}
-
-impl EvmChain {
-    /// Every token balance at the chain's credited deposit addresses, with
-    /// its threshold and whether a sweep of the address is in flight.
-    pub async fn waiting_balances(
-        &self,
-        sweeps: &dyn SweepStore,
-    ) -> Result<Vec<WaitingBalance>, ChainError> {
-        let code = self.chain.code.as_str();
-        let in_flight: BTreeSet<String> = sweeps
-            .open_sweeps(code)
-            .await?
-            .into_iter()
-            .map(|sweep| sweep.from_address)
-            .collect();
-        let mut waiting = Vec::new();
-        let mut after = String::new();
-        loop {
-            let page = sweeps
-                .credited_deposit_addresses(code, &after, ADDRESSES_PER_PAGE)
-                .await?;
-            let full_page = page.len() == ADDRESSES_PER_PAGE as usize;
-            for (address, derivation_index) in page {
-                let owner: Address = address.parse().map_err(|_| {
-                    ChainError::Config(format!("stored deposit address {address:?}"))
-                })?;
-                for (entry, balance) in self.balances_of(owner).await? {
-                    waiting.push(WaitingBalance {
-                        address: address.clone(),
-                        derivation_index,
-                        token_id: entry.token.id.clone(),
-                        symbol: entry.token.symbol.clone(),
-                        balance,
-                        threshold: self.config.sweep_min.get(&entry.token.id).copied(),
-                        in_flight: in_flight.contains(&address),
-                    });
-                }
-                after = address;
-            }
-            if !full_page {
-                return Ok(waiting);
-            }
-        }
+        })
     }
 
     /// The native coin's and every configured token's balance of `owner`.
@@ -609,110 +293,5 @@ impl EvmChain {
                 self.chain.code
             ))
         })
-    }
-
-    /// The gas a sweep's top-up paid; it is mined before its sweep is signed.
-    async fn top_up_gas(&self, payout_id: &str) -> Result<U256, ChainError> {
-        let wallet = self
-            .hot_wallet
-            .as_ref()
-            .ok_or_else(|| ChainError::Config("this process holds no hot wallet".to_owned()))?;
-        let Some(top_up) = wallet
-            .payouts
-            .signed_payout(self.chain.code.as_str(), payout_id)
-            .await?
-        else {
-            return Ok(U256::ZERO);
-        };
-        Ok(self
-            .mined(&top_up.txid)
-            .await?
-            .map_or(U256::ZERO, |mined| mined.gas_wei))
-    }
-}
-
-/// When the sweeps of one token from one address (newest first) ended in
-/// reverts, the moment before which it is not swept again; `None` when the
-/// latest did not revert, or the wait is over.
-fn revert_back_off_until(history: &[SweepRecord], now_unix_ms: i64) -> Option<i64> {
-    let reverts: Vec<i64> = history
-        .iter()
-        .map_while(|record| match &record.settled {
-            Some(settled) if !settled.succeeded => Some(settled.settled_at_ms),
-            _ => None,
-        })
-        .collect();
-    let last_revert_ms = *reverts.first()?;
-    let doublings = u32::try_from(reverts.len() - 1).unwrap_or(u32::MAX).min(20);
-    let wait_ms = REVERT_BACK_OFF_FIRST_MS
-        .saturating_mul(1_i64 << doublings)
-        .min(REVERT_BACK_OFF_MAX_MS);
-    let retry_at_ms = last_revert_ms.saturating_add(wait_ms);
-    (now_unix_ms < retry_at_ms).then_some(retry_at_ms)
-}
-
-#[cfg(test)]
-mod tests {
-    use ccgate_ledger::Amount;
-
-    use super::*;
-
-    fn record(settled: Option<(bool, i64)>) -> SweepRecord {
-        SweepRecord {
-            sweep: SignedSweep {
-                chain: "ETH".to_owned(),
-                sweep_id: "0xA:0".to_owned(),
-                from_address: "0xA".to_owned(),
-                to_address: "0xHot".to_owned(),
-                token_id: "usdt".to_owned(),
-                amount: Amount::from_base_units(1),
-                nonce: 0,
-                txid: "0x1".to_owned(),
-                raw_tx: "0x02".to_owned(),
-                top_up_payout_id: None,
-                created_at_ms: 0,
-            },
-            settled: settled.map(|(succeeded, settled_at_ms)| SweepSettlement {
-                succeeded,
-                gas_cost: Amount::from_base_units(1),
-                settled_at_ms,
-            }),
-        }
-    }
-
-    #[test]
-    fn reverted_sweeps_back_off_doubling_up_to_a_day() {
-        let reverted = |at| record(Some((false, at)));
-        // Nothing reverted, or the latest sweep succeeded: no wait.
-        assert_eq!(revert_back_off_until(&[], 0), None);
-        assert_eq!(
-            revert_back_off_until(&[record(Some((true, 0))), reverted(0)], 1),
-            None
-        );
-        // One revert: a minute after it.
-        assert_eq!(
-            revert_back_off_until(&[reverted(1_000)], 1_000),
-            Some(61_000)
-        );
-        assert_eq!(revert_back_off_until(&[reverted(1_000)], 61_000), None);
-        // Three in a row: four minutes after the latest; a success further
-        // down breaks the run.
-        let history = [
-            reverted(500_000),
-            reverted(300_000),
-            reverted(100_000),
-            record(Some((true, 0))),
-            reverted(0),
-        ];
-        assert_eq!(
-            revert_back_off_until(&history, 500_000),
-            Some(500_000 + 240_000)
-        );
-        // Many: never more than a day.
-        let many: Vec<SweepRecord> = (0..12).map(|_| reverted(0)).collect();
-        assert_eq!(revert_back_off_until(&many, 0), Some(86_400_000));
-        // A sweep in flight is the newest: nothing to wait for here (the
-        // address is busy anyway).
-        assert_eq!(revert_back_off_until(&[record(None), reverted(0)], 0), None);
     }
 }

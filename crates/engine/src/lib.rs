@@ -20,7 +20,7 @@ pub mod triggers;
 pub mod webhooks;
 pub mod withdrawals;
 
-pub use error::EngineError;
+pub use error::{EngineError, Rejection};
 pub use ids::RecordIds;
 
 /// The background work, built once: `serve` runs it on intervals, and the

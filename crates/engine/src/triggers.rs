@@ -12,12 +12,12 @@ use ccgate_store::{
 };
 use serde_json::{Value, json};
 
-use crate::EngineError;
 use crate::addresses::AddressBook;
 use crate::clock::Clock;
 use crate::orders::{NativeOrderRequest, Orders, Validity};
 use crate::sandbox::Sandbox;
-use crate::withdrawals::{Destination, WithdrawalRequest, Withdrawals, v2_status};
+use crate::withdrawals::{Asset, Destination, WithdrawalRequest, Withdrawals, v2_status};
+use crate::{EngineError, Rejection};
 
 /// A trigger: its name, what it does, and why it has no v2 form if it has none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,11 +195,11 @@ impl<'a> Triggers<'a> {
         let (coin, token) = self
             .registry
             .token(&TokenId::new(token_id.as_str()))
-            .ok_or_else(|| EngineError::TokenNotFound(token_id.chars().take(64).collect()))?;
+            .ok_or_else(|| Rejection::TokenNotFound(token_id.chars().take(64).collect()))?;
         let chain = self
             .registry
             .chain(token.chain.as_str())
-            .ok_or_else(|| EngineError::UnknownChain(token.chain.to_string()))?;
+            .ok_or_else(|| Rejection::UnknownChain(token.chain.to_string()))?;
         let before = self.last_webhook_id(&request.app_id).await?;
         let merchant_order_id = request.merchant_order_id.clone().unwrap_or_else(|| {
             format!(
@@ -610,7 +610,7 @@ impl Run<'_> {
             .request(
                 &self.app_id,
                 &WithdrawalRequest {
-                    token_id: self.token.id.to_string(),
+                    asset: Asset::Network(self.coin, self.token),
                     destination,
                     value: PAYOUT.to_owned(),
                     merchant_order_id: self.merchant_order_id.clone(),
@@ -622,7 +622,8 @@ impl Run<'_> {
                 },
                 self.now_ms(),
             )
-            .await?;
+            .await?
+            .withdrawal;
         let asked = match self.dialect {
             WebhookDialect::V1 => "requested withdrawal",
             WebhookDialect::V2 => "applied through v2 for withdrawal",
@@ -672,7 +673,7 @@ impl Run<'_> {
             .deposits
             .order_by_merchant_order_id(&self.app_id, &self.merchant_order_id, "native")
             .await?
-            .ok_or_else(|| EngineError::OrderNotFound(self.merchant_order_id.clone()))?;
+            .ok_or_else(|| Rejection::OrderNotFound(self.merchant_order_id.clone()))?;
         let to = payer_address(self.chain);
         let half = Amount::from_base_units(order.order_amount.base_units() / 2);
         let refund = self

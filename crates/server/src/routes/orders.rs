@@ -8,10 +8,11 @@ use ccgate_api::orders::{
 };
 use ccgate_api::request::Fields;
 use ccgate_engine::orders::{HOSTED, NativeOrderRequest, OrderState, OrderStatus, Validity};
+use ccgate_engine::withdrawals::network_named;
 use ccgate_ledger::Amount;
 use ccgate_store::WebhookDialect;
 
-use super::{success, token_for_network};
+use super::success;
 use crate::AppState;
 use crate::auth::{Authenticated, RawBody};
 use crate::failure::Failure;
@@ -22,7 +23,7 @@ pub async fn bill_create(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> Result<Response, Failure> {
     let request = BillCreateRequest::from_fields(&Fields::parse(&body)?)?;
-    let (coin, token) = token_for_network(&state.registry, &request.token_id)?;
+    let (coin, token) = network_named(&state.registry, &request.token_id, false)?;
     let chain = state
         .registry
         .chain(token.chain.as_str())

@@ -22,10 +22,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 use ccgate_api::RequestError;
-use ccgate_chain::ChainError;
-use ccgate_engine::EngineError;
+use ccgate_engine::{EngineError, Rejection};
 use ccgate_pricefeed::PriceError;
-use ccgate_store::StoreError;
 
 use crate::AppState;
 use crate::auth::{
@@ -117,9 +115,10 @@ v2_failure_from!(
     Failure,
     RequestError,
     EngineError,
-    StoreError,
-    ChainError,
-    PriceError
+    Rejection,
+    PriceError,
+    ccgate_store::StoreError,
+    ccgate_chain::ChainError
 );
 
 /// What a v2 handler answers.

@@ -12,7 +12,7 @@ use ccgate_api::v2::withdrawals::{
     NetworkWithdrawRequest, NoRecords, OneRecord, PAGE_MAX, RecordList, RecordListRequest,
     RecordRequest, WithdrawAccepted,
 };
-use ccgate_engine::withdrawals::{Destination, WithdrawalRequest, v2_status};
+use ccgate_engine::withdrawals::{Asset, Destination, WithdrawalRequest, v2_status};
 use ccgate_ledger::{Amount, Coin, MerchantId};
 use ccgate_store::{
     Approval, DestinationFilter, WebhookDialect, Withdrawal, WithdrawalQuery, WithdrawalStatus,
@@ -58,7 +58,7 @@ pub async fn to_network(
     let coin = coin_by_number(&state.registry, request.coin_id)?;
     let token = token_on_chain(coin, &request.chain)?;
     let withdrawal = WithdrawalRequest {
-        token_id: token.id.to_string(),
+        asset: Asset::Network(coin, token),
         destination: Destination::ChainAddress(request.address),
         value: request.amount,
         merchant_order_id: request.order_id,
@@ -80,8 +80,7 @@ pub async fn to_cwallet(
     let request = CwalletWithdrawRequest::from_fields(&fields(&body)?)?;
     let coin = coin_by_number(&state.registry, request.coin_id)?;
     let withdrawal = WithdrawalRequest {
-        // The coin: a Cwallet transfer is of the coin, on no network.
-        token_id: coin.id.to_string(),
+        asset: Asset::Coin(coin),
         destination: Destination::Cwallet(request.cwallet_user),
         value: request.amount,
         merchant_order_id: request.order_id,
@@ -94,13 +93,17 @@ pub async fn to_cwallet(
     accept(&state, &merchant.app_id, &withdrawal).await
 }
 
-async fn accept(state: &AppState, app_id: &MerchantId, request: &WithdrawalRequest) -> V2Result {
-    let withdrawal = state
+async fn accept(
+    state: &AppState,
+    app_id: &MerchantId,
+    request: &WithdrawalRequest<'_>,
+) -> V2Result {
+    let accepted = state
         .withdrawals
         .request(app_id, request, state.clock.now_unix_ms())
         .await?;
     Ok(success(&WithdrawAccepted {
-        record_id: withdrawal.record_id,
+        record_id: accepted.withdrawal.record_id,
     })?)
 }
 

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
 use ccgate_api::orders::{ConciseUrlRequest, PaymentUrl};
 use ccgate_api::request::Fields;
+use ccgate_engine::Rejection;
 use ccgate_engine::orders::{
     HostedCheckoutRequest, HostedPricing, OrderState, OrderStatus, Validity,
 };
@@ -347,7 +348,7 @@ pub async fn select(
             .registry
             .token(&TokenId::new(choice.token_id.as_str()))
         else {
-            return Err(Failure::token_not_found(&choice.token_id));
+            return Err(Rejection::token_not_found(&choice.token_id).into());
         };
         let chain = state
             .registry

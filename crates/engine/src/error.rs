@@ -102,6 +102,8 @@ pub enum Rejection {
     DuplicateMerchantOrderId(String),
     #[error("merchant_order_id {id:?} is already used by one of this merchant's {by}")]
     MerchantOrderIdTaken { id: String, by: &'static str },
+    #[error("webhook/resend allows {per_minute} call(s) a minute and {per_day} a day")]
+    ResendLimited { per_minute: u32, per_day: u32 },
     /// A rescan that cannot be made (the transaction is not mined, not
     /// confirmed yet, the chain has no node…).
     #[error("{0}")]

@@ -3,6 +3,8 @@
 //! drives the devnet and the virtual clock until the event has happened and
 //! settled, and reports what happened and which webhooks went out.
 
+use std::sync::Arc;
+
 use ccgate_chain::address::to_checksum_address;
 use ccgate_chain::{ChainSet, DevnetPayment};
 use ccgate_ledger::{Amount, Chain, Coin, MerchantId, Registry, Token, TokenId};
@@ -132,26 +134,26 @@ pub struct TriggerReport {
     pub webhooks: Vec<WebhookRow>,
 }
 
-/// What a trigger runs on: the running gateway's parts.
-#[derive(Debug, Clone, Copy)]
-pub struct Triggers<'a> {
-    pub registry: &'a Registry,
-    pub chains: &'a ChainSet,
-    pub orders: &'a Orders,
-    pub addresses: &'a AddressBook,
-    pub withdrawals: &'a Withdrawals,
-    pub store: &'a dyn Store,
-    pub deposits: &'a dyn DepositStore,
-    pub deposit_records: &'a dyn DepositRecords,
-    pub outbox: &'a dyn OutboxStore,
-    pub withdrawal_store: &'a dyn WithdrawalStore,
-    pub clock: &'a dyn Clock,
-    pub sandbox: &'a Sandbox,
+/// What a trigger runs on: the running gateway's parts, in sandbox mode.
+#[derive(Debug, Clone)]
+pub struct Triggers {
+    pub registry: Arc<Registry>,
+    pub chains: Arc<ChainSet>,
+    pub orders: Arc<Orders>,
+    pub addresses: Arc<AddressBook>,
+    pub withdrawals: Arc<Withdrawals>,
+    pub store: Arc<dyn Store>,
+    pub deposits: Arc<dyn DepositStore>,
+    pub deposit_records: Arc<dyn DepositRecords>,
+    pub outbox: Arc<dyn OutboxStore>,
+    pub withdrawal_store: Arc<dyn WithdrawalStore>,
+    pub clock: Arc<dyn Clock>,
+    pub sandbox: Arc<Sandbox>,
 }
 
 /// One run: the request's choices resolved, and the steps told so far.
 struct Run<'a> {
-    triggers: Triggers<'a>,
+    triggers: &'a Triggers,
     app_id: MerchantId,
     coin: &'a Coin,
     token: &'a Token,
@@ -161,7 +163,7 @@ struct Run<'a> {
     steps: Vec<String>,
 }
 
-impl<'a> Triggers<'a> {
+impl Triggers {
     pub async fn run(&self, request: &TriggerRequest) -> Result<TriggerReport, EngineError> {
         let Some(trigger) = TRIGGERS.iter().find(|t| t.name == request.name) else {
             let known: Vec<&str> = TRIGGERS.iter().map(|t| t.name).collect();
@@ -209,7 +211,7 @@ impl<'a> Triggers<'a> {
             )
         });
         let mut run = Run {
-            triggers: *self,
+            triggers: self,
             app_id: request.app_id.clone(),
             coin,
             token,

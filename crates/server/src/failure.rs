@@ -30,8 +30,6 @@ pub enum Failure {
     BodyTooLarge { limit_bytes: usize },
     #[error("too many requests from this address; the limit is {per_sec} per second")]
     RateLimited { per_sec: u32 },
-    #[error("webhook/resend allows {per_minute} call(s) a minute and {per_day} a day")]
-    ResendLimited { per_minute: u32, per_day: u32 },
     #[error("no endpoint at {0}")]
     RouteNotFound(String),
     #[error("{0} is not allowed here; every API endpoint is POST")]
@@ -63,8 +61,6 @@ pub enum Failure {
     },
     #[error("fiat id {0} is not a currency of getFiatList")]
     FiatIdUnknown(u64),
-    #[error(transparent)]
-    Price(#[from] PriceError),
     #[error("chain {0:?} is not supported")]
     ChainNotSupported(String),
     #[error("{coin} is not on chain {chain:?}")]
@@ -124,7 +120,7 @@ impl Failure {
             Failure::AppIdUnknown | Failure::AppIdDisabled => Code::AppIdNotFound,
             Failure::SignatureInvalid => Code::SignatureInvalid,
             Failure::BodyTooLarge { .. } => Code::BodyTooLarge,
-            Failure::RateLimited { .. } | Failure::ResendLimited { .. } => Code::RateLimited,
+            Failure::RateLimited { .. } => Code::RateLimited,
             Failure::RouteNotFound(_) | Failure::MethodNotAllowed(_) => Code::NotFound,
             Failure::Request(err) => match err {
                 RequestError::InvalidJson(_) | RequestError::NotUtf8 => Code::InvalidJson,
@@ -154,8 +150,7 @@ impl Failure {
             Failure::Engine(EngineError::Rejected(rejection)) => rejection_code(rejection),
             // The parts below failed: retrying later may help. A price too
             // old to use, or none at all, is one of them.
-            Failure::Price(_)
-            | Failure::Engine(
+            Failure::Engine(
                 EngineError::Store(_)
                 | EngineError::Chain(_)
                 | EngineError::Key(_)
@@ -176,7 +171,7 @@ impl Failure {
         match self {
             Failure::AppIdDisabled => V2Code::MerchantDisabled,
             Failure::Request(RequestError::TimestampNotANumber) => V2Code::HeaderInvalidArgument,
-            Failure::Price(_) | Failure::Engine(EngineError::Price(_)) => V2Code::AbnormalCoinPrice,
+            Failure::Engine(EngineError::Price(_)) => V2Code::AbnormalCoinPrice,
             Failure::AddressNotOurs(_) => V2Code::AddressNotBelongCcp,
             Failure::Request(RequestError::TooManyItems { .. }) => V2Code::QueryNumMax,
             Failure::Engine(EngineError::Rejected(rejection)) => match rejection {
@@ -247,6 +242,7 @@ fn rejection_code(rejection: &Rejection) -> Code {
         Rejection::DuplicateMerchantOrderId(_) | Rejection::MerchantOrderIdTaken { .. } => {
             Code::DuplicateMerchantOrderId
         }
+        Rejection::ResendLimited { .. } => Code::RateLimited,
         // The sandbox mines at most so many blocks at once.
         Rejection::TooManyBlocks { .. } => Code::ParamInvalid,
         // Not mined, not confirmed yet: the message says which; a
@@ -263,14 +259,9 @@ fn rejection_code(rejection: &Rejection) -> Code {
     }
 }
 
-impl From<ccgate_store::StoreError> for Failure {
-    fn from(error: ccgate_store::StoreError) -> Failure {
-        Failure::Engine(error.into())
-    }
-}
-
-impl From<ccgate_chain::ChainError> for Failure {
-    fn from(error: ccgate_chain::ChainError) -> Failure {
+/// A price the handler read itself fails as the engine's would.
+impl From<PriceError> for Failure {
+    fn from(error: PriceError) -> Failure {
         Failure::Engine(error.into())
     }
 }

@@ -24,15 +24,17 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::{HeaderName, Request};
 use axum::routing::{MethodRouter, get, post};
-use ccgate_chain::ChainSet;
 use ccgate_engine::addresses::AddressBook;
+use ccgate_engine::merchants::Merchants;
 use ccgate_engine::mode::Mode;
+use ccgate_engine::network::Network;
 use ccgate_engine::orders::Orders;
 use ccgate_engine::reconcile::Reconciler;
+use ccgate_engine::records::Records;
+use ccgate_engine::triggers::Triggers;
 use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::Registry;
 use ccgate_pricefeed::PriceSource;
-use ccgate_store::{DepositRecords, DepositStore, OutboxStore, Store, WithdrawalStore};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -110,28 +112,30 @@ impl std::ops::Deref for AppState {
     }
 }
 
-/// Everything a handler can reach.
+/// Everything a handler can reach: the engine's services (the only way to
+/// the stores and chains), the registry and prices it reads, and the
+/// server's own configuration and counters.
 #[derive(Debug)]
 pub struct Services {
-    pub store: Arc<dyn Store>,
     pub registry: Arc<Registry>,
     pub prices: Arc<dyn PriceSource>,
-    pub chains: Arc<ChainSet>,
+    /// Credentials (through the read cache), balances, Cwallet ids, resends.
+    pub merchants: Arc<Merchants>,
     pub addresses: Arc<AddressBook>,
     pub orders: Arc<Orders>,
-    /// Deposit addresses, orders and their payments (not cached).
-    pub deposits: Arc<dyn DepositStore>,
-    /// Credited deposits as records, for v2's deposit record endpoints.
-    pub deposit_records: Arc<dyn DepositRecords>,
-    pub outbox: Arc<dyn OutboxStore>,
     pub withdrawals: Arc<Withdrawals>,
-    pub withdrawal_store: Arc<dyn WithdrawalStore>,
+    /// Orders, checkouts, withdrawals and deposits as merchants look them up.
+    pub records: Arc<Records>,
+    /// Chain heights, the devnets, health and the figures `/metrics` shows.
+    pub network: Arc<Network>,
     /// Business time: prices' age, chain heights.
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<Metrics>,
     /// Present only in sandbox mode (`serve --sandbox`): the clock's controls.
     pub sandbox: Option<Arc<Sandbox>>,
+    /// Present only in sandbox mode: the business events it can trigger.
+    pub triggers: Option<Arc<Triggers>>,
     /// Webhooks as they are sent, for the admin API's stream (`ccgate listen`).
     pub webhook_feed: WebhookFeed,
     /// Balance reconciliation and rescans, per EVM chain with a node.

@@ -22,7 +22,10 @@ use ccgate_api::v2::V2Code;
 use ccgate_api::{Code, sign};
 use ccgate_chain::ChainSet;
 use ccgate_engine::addresses::AddressBook;
+use ccgate_engine::merchants::Merchants;
+use ccgate_engine::network::Network;
 use ccgate_engine::orders::Orders;
+use ccgate_engine::records::Records;
 use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::{Decimal, MerchantId, PriceTable, Registry};
 use ccgate_pricefeed::StaticPrices;
@@ -287,20 +290,36 @@ async fn app_state(store: Arc<SqliteStore>, registry: Registry) -> AppState {
         store.clone(),
         store.clone(),
     ));
+    let merchants = Arc::new(Merchants::new(
+        Arc::clone(&registry),
+        store.clone(),
+        store.clone(),
+    ));
+    let records = Arc::new(Records::new(
+        Arc::clone(&chains),
+        store.clone(),
+        store.clone(),
+        store.clone(),
+    ));
+    let network = Arc::new(Network::new(
+        Arc::clone(&registry),
+        chains,
+        store.clone(),
+        store.clone(),
+        store,
+    ));
     AppState::new(Services {
-        store: store.clone(),
         registry,
         prices,
-        chains,
+        merchants,
         addresses,
         orders,
-        deposits: store.clone(),
-        deposit_records: store.clone(),
-        outbox: store.clone(),
         withdrawals,
-        withdrawal_store: store,
+        records,
+        network,
         clock: Arc::new(SystemClock),
         sandbox: None,
+        triggers: None,
         webhook_feed: Default::default(),
         reconcilers: Vec::new(),
         config: Arc::new(ServerConfig {

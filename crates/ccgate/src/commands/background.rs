@@ -21,6 +21,8 @@ use ccgate_engine::reconcile::Reconciler;
 use ccgate_engine::webhooks::{DeliveryConfig, OutboxBell, WebhookSender};
 use ccgate_engine::{EngineError, Loops};
 use ccgate_server::Services;
+
+use super::serve::Parts;
 use tokio::sync::{Mutex, Notify, watch};
 use tokio::task::JoinHandle;
 
@@ -37,6 +39,7 @@ const SWEEP_INTERVAL_MS: u64 = 1_000;
 /// `outbound` allows and hands its claims back once `stopped` turns `true`.
 pub fn loops<B: Backend>(
     state: &Services,
+    parts: &Parts,
     backend: &B,
     delivery: DeliveryConfig,
     outbound: OutboundPolicy,
@@ -50,14 +53,14 @@ pub fn loops<B: Backend>(
     let watcher = Arc::new(
         DepositWatcher::new(
             Arc::clone(&state.registry),
-            Arc::clone(&state.chains),
-            Arc::clone(&state.store),
+            Arc::clone(&parts.chains),
+            Arc::clone(&parts.store),
             backend.clone(),
             backend.clone(),
         )
         .ringing(bell.clone()),
     );
-    let sender = WebhookSender::new(backend.clone(), Arc::clone(&state.store), backend, delivery)?
+    let sender = WebhookSender::new(backend.clone(), Arc::clone(&parts.store), backend, delivery)?
         .woken_by(bell)
         .reaching_only(outbound)
         .hand_back_when(stopped)
@@ -73,17 +76,19 @@ pub fn loops<B: Backend>(
 /// delivery and the simulated outbound policy: what a bench measures.
 pub fn spawn_as_serve<B: Backend>(
     state: &Services,
+    parts: &Parts,
     backend: &B,
     stopped: &watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<JoinHandle<()>>> {
     let loops = loops(
         state,
+        parts,
         backend,
         DeliveryConfig::default(),
         OutboundPolicy::simulated(),
         stopped.clone(),
     )?;
-    let heads: Vec<_> = state.chains.evm_chains().cloned().collect();
+    let heads: Vec<_> = parts.chains.evm_chains().cloned().collect();
     Ok(spawn(&loops, &[], &[], &heads, &state.clock, stopped, None))
 }
 

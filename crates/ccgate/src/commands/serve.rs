@@ -9,11 +9,15 @@ use ccgate_chain::{ChainAdapter, ChainSet, HotWallet, Sweeper};
 use ccgate_engine::Loops;
 use ccgate_engine::addresses::{AddressBook, load_deposit_seed};
 use ccgate_engine::clock::Clock;
+use ccgate_engine::merchants::Merchants;
 use ccgate_engine::mode::{Mode, simulated_credits_in_live_coins};
+use ccgate_engine::network::Network;
 use ccgate_engine::orders::Orders;
 use ccgate_engine::outbound::OutboundPolicy;
 use ccgate_engine::reconcile::Reconciler;
+use ccgate_engine::records::Records;
 use ccgate_engine::sandbox::Sandbox;
+use ccgate_engine::triggers::Triggers;
 use ccgate_engine::webhooks::{DeliveryConfig, WebhookFeed};
 use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::MerchantId;
@@ -35,6 +39,15 @@ pub const CACHE_TTL_MS_DEFAULT: u64 = 1_000;
 /// In the data directory: the sandbox's snapshots, `NAME.db` each.
 const SNAPSHOTS_DIR: &str = "snapshots";
 
+/// What the background loops run on beside the handlers' services: the
+/// chains and the ledger store behind its read cache, which handlers reach
+/// only through the engine.
+#[derive(Debug, Clone)]
+pub struct Parts {
+    pub chains: Arc<ChainSet>,
+    pub store: Arc<dyn Store>,
+}
+
 /// The state `serve` runs with; `bench` builds the same. A live price feed
 /// starts refreshing here, in the background.
 pub async fn app_state<B: Backend>(
@@ -43,7 +56,7 @@ pub async fn app_state<B: Backend>(
     config: ServerConfig,
     address_quota: u64,
     clock: Arc<dyn Clock>,
-) -> anyhow::Result<Services> {
+) -> anyhow::Result<(Services, Parts)> {
     let prices: Arc<dyn PriceSource> = match &settings.price_feed {
         Some(feed) => {
             let feed = Arc::new(HttpPriceFeed::new(feed.clone())?);
@@ -88,25 +101,42 @@ pub async fn app_state<B: Backend>(
         backend.clone(),
         backend.clone(),
     ));
-    Ok(Services {
-        store,
+    let merchants = Arc::new(Merchants::new(
+        Arc::clone(&registry),
+        store.clone(),
+        backend.clone(),
+    ));
+    let records = Arc::new(Records::new(
+        Arc::clone(&chains),
+        backend.clone(),
+        backend.clone(),
+        backend.clone(),
+    ));
+    let network = Arc::new(Network::new(
+        Arc::clone(&registry),
+        Arc::clone(&chains),
+        store.clone(),
+        backend.clone(),
+        backend,
+    ));
+    let services = Services {
         registry,
         prices,
-        chains,
-        withdrawals,
-        withdrawal_store: backend.clone(),
+        merchants,
         addresses,
         orders,
-        deposits: backend.clone(),
-        deposit_records: backend.clone(),
-        outbox: backend,
+        withdrawals,
+        records,
+        network,
         clock,
         config: Arc::new(config),
         metrics: Arc::new(Metrics::default()),
         sandbox: None,
+        triggers: None,
         webhook_feed: WebhookFeed::default(),
         reconcilers: Vec::new(),
-    })
+    };
+    Ok((services, Parts { chains, store }))
 }
 
 /// The state a bench serves: `serve`'s, with the rate limit off and the
@@ -115,12 +145,12 @@ pub async fn bench_state<B: Backend>(
     store: Arc<CachingStore<B>>,
     settings: &Settings,
     address_quota: u64,
-) -> anyhow::Result<AppState> {
+) -> anyhow::Result<(AppState, Parts)> {
     let config = ServerConfig {
         rate_limit_per_sec: None,
         ..ServerConfig::default()
     };
-    let services = app_state(
+    let (services, parts) = app_state(
         store,
         settings,
         config,
@@ -128,7 +158,7 @@ pub async fn bench_state<B: Backend>(
         Arc::new(SystemClock),
     )
     .await?;
-    Ok(AppState::new(services))
+    Ok((AppState::new(services), parts))
 }
 
 pub async fn run(
@@ -263,7 +293,7 @@ async fn run_with<B: Backend>(
         },
         trusted_proxies: TrustedProxies::new(args.trusted_proxies.clone()),
     };
-    let mut services = app_state(
+    let (mut services, parts) = app_state(
         store.clone(),
         settings,
         config,
@@ -310,6 +340,7 @@ async fn run_with<B: Backend>(
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut loops = background::loops(
         &services,
+        &parts,
         store.backend(),
         delivery,
         outbound,
@@ -320,20 +351,37 @@ async fn run_with<B: Backend>(
         loops.sender = loops
             .sender
             .inject_faults_from(Arc::new(store.backend().clone()));
-        let controls = Sandbox::new(
-            virtual_clock,
-            Arc::new(store.backend().clone()),
-            Arc::new(store.backend().clone()),
-            Arc::clone(&services.chains),
-            loops.clone(),
-        )
-        .with_snapshots(
-            snapshots_dir,
-            Arc::new(store.backend().clone()),
-            Arc::clone(&services.store),
+        let controls = Arc::new(
+            Sandbox::new(
+                virtual_clock,
+                Arc::new(store.backend().clone()),
+                Arc::new(store.backend().clone()),
+                Arc::clone(&parts.chains),
+                loops.clone(),
+            )
+            .with_snapshots(
+                snapshots_dir,
+                Arc::new(store.backend().clone()),
+                Arc::clone(&parts.store),
+            ),
         );
         let gate = controls.gate();
-        services.sandbox = Some(Arc::new(controls));
+        let backend = Arc::new(store.backend().clone());
+        services.triggers = Some(Arc::new(Triggers {
+            registry: Arc::clone(&services.registry),
+            chains: Arc::clone(&parts.chains),
+            orders: Arc::clone(&services.orders),
+            addresses: Arc::clone(&services.addresses),
+            withdrawals: Arc::clone(&services.withdrawals),
+            store: Arc::clone(&parts.store),
+            deposits: backend.clone(),
+            deposit_records: backend.clone(),
+            outbox: backend.clone(),
+            withdrawal_store: backend,
+            clock: Arc::clone(&services.clock),
+            sandbox: Arc::clone(&controls),
+        }));
+        services.sandbox = Some(controls);
         println!(
             "SANDBOX MODE: business time is virtual (`ccgate sandbox clock show`) and the sandbox \
              controls are on the admin API; nothing here moves real money"
@@ -342,18 +390,18 @@ async fn run_with<B: Backend>(
     } else {
         None
     };
-    services.reconcilers = reconcilers(&services, store.backend(), &loops).await?;
+    services.reconcilers = reconcilers(&parts, store.backend(), &loops).await?;
     let state = AppState::new(services);
     // Sweeping signs with deposit addresses' keys: the seed is read here, for
     // the chains with a node only.
-    let sweepers = if state.chains.evm_chains().next().is_some() {
+    let sweepers = if parts.chains.evm_chains().next().is_some() {
         let seed = Arc::new(
             load_deposit_seed(store.backend())
                 .await
                 .context("load the deposit seed")?,
         );
         let sweeps = Arc::new(store.backend().clone());
-        state
+        parts
             .chains
             .evm_chains()
             .map(|chain| Sweeper::new(Arc::clone(chain), Arc::clone(&seed), sweeps.clone()))
@@ -361,7 +409,7 @@ async fn run_with<B: Backend>(
     } else {
         Vec::new()
     };
-    let heads: Vec<_> = state.chains.evm_chains().cloned().collect();
+    let heads: Vec<_> = parts.chains.evm_chains().cloned().collect();
     let loops = background::spawn(
         &loops,
         &sweepers,
@@ -419,13 +467,13 @@ async fn run_with<B: Backend>(
 /// Per EVM chain, its balance reconciliation (crediting through the deposit
 /// watcher's path); says how each chain sees native coin moved by contracts.
 async fn reconcilers<B: Backend>(
-    state: &Services,
+    parts: &Parts,
     backend: &B,
     loops: &Loops,
 ) -> anyhow::Result<Vec<Reconciler>> {
     let backend = Arc::new(backend.clone());
     let mut reconcilers = Vec::new();
-    for chain in state.chains.evm_chains() {
+    for chain in parts.chains.evm_chains() {
         let config = chain.config();
         let code = &chain.chain().code;
         let reconciliation = if config.reconcile_addresses_per_tick == 0 {

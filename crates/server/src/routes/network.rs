@@ -40,18 +40,19 @@ pub async fn height_info(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> Result<Response, Failure> {
     Fields::parse(&body)?;
-    let now = state.clock.now_unix_ms();
-    let mut heights = Vec::new();
-    for adapter in state.chains.adapters() {
-        let chain = adapter.chain();
-        heights.push(ChainHeight {
-            chain: chain.code.to_string(),
-            current_chain_height: adapter.height(now).await?,
-            tx_confirm_block_num: chain.confirmations_required,
+    let heights: Vec<ChainHeight> = state
+        .network
+        .heads(state.clock.now_unix_ms())
+        .await?
+        .into_iter()
+        .map(|head| ChainHeight {
+            chain: head.chain.code.to_string(),
+            current_chain_height: head.height,
+            tx_confirm_block_num: head.chain.confirmations_required,
             block_rate: BlockRate {
-                block_time_ms: chain.block_time_ms,
+                block_time_ms: head.chain.block_time_ms,
             },
-        });
-    }
+        })
+        .collect();
     success(&heights)
 }

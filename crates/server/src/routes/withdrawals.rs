@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::response::Response;
 use ccgate_api::request::Fields;
 use ccgate_api::withdrawals::{WithdrawDetail, WithdrawInfo, WithdrawRequest, Withdrawn};
+use ccgate_engine::domain::{WebhookDialect, Withdrawal, WithdrawalStatus};
 use ccgate_engine::withdrawals::{Accepted, Asset, Destination, WithdrawalRequest};
-use ccgate_store::{WebhookDialect, Withdrawal, WithdrawalStatus};
 
 use super::success;
 use crate::AppState;

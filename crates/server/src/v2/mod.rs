@@ -111,15 +111,7 @@ macro_rules! v2_failure_from {
     };
 }
 
-v2_failure_from!(
-    Failure,
-    RequestError,
-    EngineError,
-    Rejection,
-    PriceError,
-    ccgate_store::StoreError,
-    ccgate_chain::ChainError
-);
+v2_failure_from!(Failure, RequestError, EngineError, Rejection, PriceError);
 
 /// What a v2 handler answers.
 pub type V2Result = Result<Response, V2Failure>;

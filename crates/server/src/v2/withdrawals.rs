@@ -12,11 +12,11 @@ use ccgate_api::v2::withdrawals::{
     NetworkWithdrawRequest, NoRecords, OneRecord, PAGE_MAX, RecordList, RecordListRequest,
     RecordRequest, WithdrawAccepted,
 };
-use ccgate_engine::withdrawals::{Asset, Destination, WithdrawalRequest, v2_status};
-use ccgate_ledger::{Amount, Coin, MerchantId};
-use ccgate_store::{
+use ccgate_engine::domain::{
     Approval, DestinationFilter, WebhookDialect, Withdrawal, WithdrawalQuery, WithdrawalStatus,
 };
+use ccgate_engine::withdrawals::{Asset, Destination, WithdrawalRequest, v2_status};
+use ccgate_ledger::{Amount, Coin, MerchantId};
 
 use super::V2Result;
 use super::coins::{coin_by_number, token_on_chain};
@@ -113,15 +113,15 @@ pub async fn record(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> V2Result {
     let request = RecordRequest::from_fields(&fields(&body)?)?;
-    let store = &state.withdrawal_store;
+    let records = &state.records;
     let app_id = &merchant.app_id;
     let (found, asked) = match &request {
         RecordRequest::RecordId(record_id) => (
-            store.withdrawal_by_record_id(app_id, record_id).await?,
+            records.withdrawal_by_record_id(app_id, record_id).await?,
             record_id,
         ),
         RecordRequest::OrderId(order_id) => (
-            store
+            records
                 .withdrawal_by_merchant_order_id(app_id, order_id)
                 .await?,
             order_id,
@@ -131,7 +131,7 @@ pub async fn record(
             record_id,
             order_id,
         } => (
-            store
+            records
                 .withdrawal_by_record_id(app_id, record_id)
                 .await?
                 .filter(|found| found.merchant_order_id == *order_id),
@@ -176,7 +176,7 @@ pub async fn record_list(
         None => None,
         Some(next_id) => {
             let last = state
-                .withdrawal_store
+                .records
                 .withdrawal_by_record_id(&merchant.app_id, next_id)
                 .await?
                 .ok_or(RequestError::FieldType {
@@ -187,8 +187,8 @@ pub async fn record_list(
         }
     };
     let mut withdrawals = state
-        .withdrawal_store
-        .merchant_withdrawals(
+        .records
+        .withdrawals(
             &merchant.app_id,
             &WithdrawalQuery {
                 coin_id,

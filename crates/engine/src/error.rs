@@ -161,3 +161,56 @@ impl From<UnbindRefusal> for EngineError {
         Rejection::Unbinding(refusal).into()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn overdraft() -> LedgerError {
+        LedgerError::InsufficientBalance {
+            account_key: "merchant:x:available".into(),
+            coin: ccgate_ledger::CoinId::new("usdt"),
+        }
+    }
+
+    #[test]
+    fn an_overdraft_is_a_rejection_whichever_layer_reports_it() {
+        for error in [
+            EngineError::from(overdraft()),
+            EngineError::from(StoreError::Ledger(overdraft())),
+        ] {
+            assert!(
+                matches!(error, EngineError::Rejected(Rejection::BalanceShort(_))),
+                "{error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn what_a_chain_refuses_of_the_caller_is_a_rejection_and_its_failures_are_not() {
+        let rejected = [
+            ChainError::UnknownChain("XYZ".into()),
+            ChainError::InvalidAddress(AddressError::Empty),
+            ChainError::TooManyBlocks { max: 1 },
+        ];
+        for error in rejected {
+            let text = error.to_string();
+            let converted = EngineError::from(error);
+            assert!(
+                matches!(converted, EngineError::Rejected(_)),
+                "{converted:?}"
+            );
+            assert_eq!(converted.to_string(), text, "the sentence is kept");
+        }
+        let failed = [
+            ChainError::SendFailed("x".into()),
+            ChainError::Store(StoreError::Ledger(overdraft())),
+        ];
+        for error in failed {
+            let converted = EngineError::from(error);
+            assert!(matches!(converted, EngineError::Chain(_)), "{converted:?}");
+        }
+        let store_failed = EngineError::from(StoreError::Corrupt("x".into()));
+        assert!(matches!(store_failed, EngineError::Store(_)));
+    }
+}

@@ -20,9 +20,9 @@ mod reorg;
 
 pub use reorg::{ReorgMode, ReorgReport, ReorgRequest};
 
+use crate::notices::PayStatus;
 use crate::webhooks::OutboxBell;
 use crate::{EngineError, RecordIds};
-use notice::PayStatus;
 
 /// Blocks one tick looks at per chain, so a long backlog is worked off in
 /// bounded steps.

@@ -15,6 +15,7 @@ mod ids;
 pub mod merchants;
 pub mod mode;
 pub mod network;
+mod notices;
 pub mod orders;
 pub mod outbound;
 pub mod reconcile;

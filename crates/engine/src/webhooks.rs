@@ -427,18 +427,7 @@ impl WebhookSender {
             Ok(Some(settings)) => settings.webhook_dialect,
             Ok(None) | Err(_) => WebhookDialect::V1,
         };
-        let payload = match dialect {
-            WebhookDialect::V1 => serde_json::json!({
-                "type": "ping",
-                "msg": {"app_id": app_id.as_str(), "sent_at": now_unix_secs},
-            })
-            .to_string(),
-            WebhookDialect::V2 => ccgate_api::v2::webhooks::webhook_body(
-                ccgate_api::v2::webhooks::ACTIVATE_WEBHOOK_URL,
-                &ccgate_api::v2::Empty {},
-            )
-            .unwrap_or_default(),
-        };
+        let payload = crate::notices::ping(dialect, app_id, now_unix_secs);
         let webhook = OutboxWebhook {
             id: 0,
             app_id: app_id.clone(),

@@ -5,9 +5,6 @@
 
 use std::sync::Arc;
 
-use ccgate_api::orders::{REFUND, RefundWebhook};
-use ccgate_api::v2::webhooks::{self as v2_webhooks, ApiWithdrawalMsg};
-use ccgate_api::withdrawals::{API_WITHDRAWAL, WithdrawWebhook};
 use ccgate_chain::{ChainAdapter, ChainError, ChainSet, GasFee, PayoutState};
 use ccgate_ledger::{
     Account, Amount, AssetStatus, Coin, CoinId, Decimal, Direction, JournalEntry, LedgerError,
@@ -20,6 +17,7 @@ use ccgate_store::{
 };
 
 use crate::amounts::positive_amount;
+use crate::notices::Notice;
 use crate::orders::repeat_or_claim;
 use crate::{EngineError, RecordIds, Rejection};
 
@@ -384,9 +382,10 @@ impl Withdrawals {
                 let reserved = Account::MerchantReserved(app_id.clone());
                 // v2 says `WaitingApproval` (spec §3.3.3); v1 has no word for it.
                 let webhook = match (approval, withdrawal.dialect) {
-                    (Approval::Waiting, WebhookDialect::V2) => {
-                        Some(self.v2_webhook(&withdrawal, coin, now_unix_ms)?)
-                    }
+                    (Approval::Waiting, WebhookDialect::V2) => Some(
+                        self.webhook(&withdrawal, coin, token, "processing", now_unix_ms)
+                            .await?,
+                    ),
                     _ => None,
                 };
                 (
@@ -751,6 +750,8 @@ impl Withdrawals {
         fee.checked_mul(price).ok().map(|value| value.to_string())
     }
 
+    /// The webhook reporting `withdrawal`'s outcome (v1's `pay_status`), in
+    /// its dialect: a refund as the refunded order's `Refund`.
     async fn webhook(
         &self,
         withdrawal: &Withdrawal,
@@ -759,100 +760,34 @@ impl Withdrawals {
         pay_status: &str,
         now_unix_ms: i64,
     ) -> Result<NewWebhook, EngineError> {
-        let print = |amount: Amount| amount.to_decimal_string(coin.precision);
-        if let Some(order_id) = &withdrawal.refund_of {
-            let order_merchant_id = self
-                .deposits
-                .order(order_id)
-                .await?
-                .map(|order| order.merchant_order_id)
-                .unwrap_or_default();
-            let payload = serde_json::to_string(&RefundWebhook {
-                pay_status: pay_status.to_owned(),
-                order_type: REFUND.to_owned(),
-                record_id: withdrawal.record_id.clone(),
-                amount: print(withdrawal.value),
-                net_receivable: print(withdrawal.net_receivable),
-                network_fee: print(withdrawal.network_fee),
-                network_crypto: coin.symbol.clone(),
-                network_coin_id: coin.id.to_string(),
-                chain: withdrawal.chain.clone(),
-                contract: token.contract.clone(),
-                crypto: coin.symbol.clone(),
-                to_address: withdrawal.to_address.clone(),
-                memo: withdrawal.memo.clone(),
-                txid: withdrawal.txid.clone(),
-                merchant_order_id: order_merchant_id,
-            })?;
-            return Ok(NewWebhook {
-                dialect: ccgate_store::WebhookDialect::V1,
-                app_id: withdrawal.app_id.clone(),
-                record_id: withdrawal.record_id.clone(),
-                order_type: REFUND,
-                url: None,
-                payload,
-                created_at_ms: now_unix_ms,
-            });
-        }
-        if withdrawal.dialect == WebhookDialect::V2 {
-            return self.v2_webhook(withdrawal, coin, now_unix_ms);
-        }
-        let payload = serde_json::to_string(&WithdrawWebhook {
-            pay_status: pay_status.to_owned(),
-            order_type: API_WITHDRAWAL.to_owned(),
-            order_id: withdrawal.order_id.clone(),
-            record_id: withdrawal.record_id.clone(),
-            withdraw_amount: print(withdrawal.debit),
-            net_receivable: print(withdrawal.net_receivable),
-            network_fee: print(withdrawal.network_fee),
-            network_fee_crypto: coin.symbol.clone(),
-            network_coin_id: coin.id.to_string(),
-            network_fee_value: self.fee_value(coin, withdrawal.network_fee, now_unix_ms),
-            chain: withdrawal.chain.clone(),
-            contract: token.contract.clone(),
-            crypto: coin.symbol.clone(),
-            to_address: withdrawal.to_address.clone(),
-            memo: withdrawal.memo.clone(),
-            txid: withdrawal.txid.clone(),
-            merchant_order_id: withdrawal.merchant_order_id.clone(),
-            merchant_pays_fee: withdrawal.merchant_pays_fee,
-        })?;
-        Ok(NewWebhook {
-            dialect: ccgate_store::WebhookDialect::V1,
-            app_id: withdrawal.app_id.clone(),
-            record_id: withdrawal.record_id.clone(),
-            order_type: API_WITHDRAWAL,
-            url: None,
-            payload,
-            created_at_ms: now_unix_ms,
-        })
-    }
-
-    /// v2's thin `ApiWithdrawal` (v2 spec §3.3.3): ids and status, to the
-    /// withdrawal's notifyUrl or else the merchant's webhook URL.
-    fn v2_webhook(
-        &self,
-        withdrawal: &Withdrawal,
-        coin: &Coin,
-        now_unix_ms: i64,
-    ) -> Result<NewWebhook, EngineError> {
-        let msg = ApiWithdrawalMsg {
-            record_id: withdrawal.record_id.clone(),
-            order_id: withdrawal.merchant_order_id.clone(),
-            coin_id: coin.numeric_id,
-            coin_symbol: coin.symbol.clone(),
-            status: v2_status(withdrawal).to_owned(),
+        let notice = match &withdrawal.refund_of {
+            Some(order_id) => Notice::Refund {
+                refund: withdrawal,
+                coin,
+                token,
+                pay_status,
+                merchant_order_id: self
+                    .deposits
+                    .order(order_id)
+                    .await?
+                    .map(|order| order.merchant_order_id)
+                    .unwrap_or_default(),
+            },
+            None => Notice::Withdrawal {
+                withdrawal,
+                coin,
+                token,
+                pay_status,
+                fee_value: self.fee_value(coin, withdrawal.network_fee, now_unix_ms),
+            },
         };
-        let payload = v2_webhooks::webhook_body(v2_webhooks::API_WITHDRAWAL, &msg)?;
-        Ok(NewWebhook {
-            dialect: WebhookDialect::V2,
-            app_id: withdrawal.app_id.clone(),
-            record_id: withdrawal.record_id.clone(),
-            order_type: API_WITHDRAWAL,
-            url: withdrawal.notify_url.clone(),
-            payload,
-            created_at_ms: now_unix_ms,
-        })
+        // A refund goes to the merchant's webhook URL; a withdrawal to its
+        // own notifyUrl (v2's) or else there.
+        let url = match notice {
+            Notice::Refund { .. } => None,
+            _ => withdrawal.notify_url.clone(),
+        };
+        notice.webhook(&withdrawal.app_id, withdrawal.dialect, url, now_unix_ms)
     }
 
     /// One pass of the worker: sends accepted withdrawals, then posts the

@@ -341,7 +341,7 @@ impl DepositWatcher {
                 transfer,
                 &assessed,
                 record_id,
-                super::notice::PayStatus::Failed,
+                crate::notices::PayStatus::Failed,
                 now_unix_ms,
             )
             .await?,

@@ -1,0 +1,68 @@
+//! v2's `{"type","msg"}` webhook bodies (v2 spec §3.3): thin messages of ids
+//! and status, which the merchant follows with a record query.
+
+use ccgate_api::v2::Empty;
+use ccgate_api::v2::webhooks::{
+    ACTIVATE_WEBHOOK_URL, API_DEPOSIT, API_WITHDRAWAL, ApiDepositMsg, ApiWithdrawalMsg,
+    DIRECT_DEPOSIT, DirectDepositMsg, webhook_body,
+};
+
+use super::{Notice, PayStatus};
+use crate::EngineError;
+use crate::withdrawals::v2_status;
+
+/// v2's `status` of a deposit (spec §4.1).
+fn status(status: PayStatus) -> &'static str {
+    match status {
+        PayStatus::Processing => "Processing",
+        PayStatus::Success => "Success",
+        PayStatus::Failed => "Failed",
+    }
+}
+
+/// The body, or `None` for a kind v2 has no webhook for.
+pub(super) fn render(notice: &Notice<'_>) -> Result<Option<String>, EngineError> {
+    Ok(Some(match notice {
+        Notice::OrderPayment { order, payment } => webhook_body(
+            API_DEPOSIT,
+            &ApiDepositMsg {
+                record_id: payment.record_id.to_owned(),
+                order_id: order.merchant_order_id.clone(),
+                coin_id: payment.coin.numeric_id,
+                coin_symbol: payment.coin.symbol.clone(),
+                status: status(payment.status).to_owned(),
+                is_flagged_as_risky: false,
+            },
+        )?,
+        Notice::DirectPayment { address, payment } => webhook_body(
+            DIRECT_DEPOSIT,
+            &DirectDepositMsg {
+                record_id: payment.record_id.to_owned(),
+                reference_id: address.user_id.clone().unwrap_or_default(),
+                coin_id: payment.coin.numeric_id,
+                coin_symbol: payment.coin.symbol.clone(),
+                status: status(payment.status).to_owned(),
+                is_flagged_as_risky: false,
+            },
+        )?,
+        Notice::Withdrawal {
+            withdrawal, coin, ..
+        } => webhook_body(
+            API_WITHDRAWAL,
+            &ApiWithdrawalMsg {
+                record_id: withdrawal.record_id.clone(),
+                order_id: withdrawal.merchant_order_id.clone(),
+                coin_id: coin.numeric_id,
+                coin_symbol: coin.symbol.clone(),
+                status: v2_status(withdrawal).to_owned(),
+            },
+        )?,
+        // Refunds are v1's (its `Refund` kind); v2 lists none (spec §3.3).
+        Notice::Refund { .. } => return Ok(None),
+    }))
+}
+
+/// v2's URL check, `{"type":"ActivateWebhookURL","msg":{}}`.
+pub(super) fn ping() -> String {
+    webhook_body(ACTIVATE_WEBHOOK_URL, &Empty {}).unwrap_or_default()
+}

@@ -8,29 +8,19 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use ccgate_store::{
-    CreditHistory, DepositRecords, DepositStore, Listings, OutboxStore, PayoutStore, PgStore,
-    ReconcileStore, ReorgStore, SandboxStore, SnapshotStore, SqliteStore, Store, SweepStore,
-    WithdrawalStore,
+    CreditHistory, CreditStore, DevnetStore, Listings, MerchantSettingsStore, OrderStore,
+    OutboxStore, PayoutStore, PgStore, ReconcileStore, SandboxStore, SecretStore, SnapshotStore,
+    SqliteStore, Store, SweepStore, WithdrawalStore,
 };
 
 use crate::data_dir::DataDir;
+use ccgate_engine::assemble::ServiceBackend;
+use ccgate_engine::deposits::WatcherStores;
 use ccgate_engine::webhooks::OutboxBell;
 
 /// Everything `serve` needs of a store, for its generic start-up.
 pub trait Backend:
-    Store
-    + DepositStore
-    + OutboxStore
-    + WithdrawalStore
-    + SandboxStore
-    + SnapshotStore
-    + PayoutStore
-    + SweepStore
-    + ReorgStore
-    + ReconcileStore
-    + CreditHistory
-    + DepositRecords
-    + Clone
+    ServiceBackend + SandboxStore + SnapshotStore + SweepStore + ReconcileStore + CreditHistory
 {
     /// Waits for the pool's connections to close.
     fn close(&self) -> impl Future<Output = ()> + Send;
@@ -141,7 +131,35 @@ impl Database {
         }
     }
 
-    pub fn deposits(&self) -> Arc<dyn DepositStore> {
+    pub fn secrets(&self) -> Arc<dyn SecretStore> {
+        match self {
+            Database::Sqlite(db) => Arc::new(db.clone()),
+            Database::Postgres(db) => Arc::new(db.clone()),
+        }
+    }
+
+    pub fn orders(&self) -> Arc<dyn OrderStore> {
+        match self {
+            Database::Sqlite(db) => Arc::new(db.clone()),
+            Database::Postgres(db) => Arc::new(db.clone()),
+        }
+    }
+
+    pub fn merchant_settings(&self) -> Arc<dyn MerchantSettingsStore> {
+        match self {
+            Database::Sqlite(db) => Arc::new(db.clone()),
+            Database::Postgres(db) => Arc::new(db.clone()),
+        }
+    }
+
+    pub fn credits(&self) -> Arc<dyn CreditStore> {
+        match self {
+            Database::Sqlite(db) => Arc::new(db.clone()),
+            Database::Postgres(db) => Arc::new(db.clone()),
+        }
+    }
+
+    pub fn devnet(&self) -> Arc<dyn DevnetStore> {
         match self {
             Database::Sqlite(db) => Arc::new(db.clone()),
             Database::Postgres(db) => Arc::new(db.clone()),
@@ -197,13 +215,6 @@ impl Database {
         }
     }
 
-    pub fn reorgs(&self) -> Arc<dyn ReorgStore> {
-        match self {
-            Database::Sqlite(db) => Arc::new(db.clone()),
-            Database::Postgres(db) => Arc::new(db.clone()),
-        }
-    }
-
     pub fn listings(&self) -> Arc<dyn Listings> {
         match self {
             Database::Sqlite(db) => Arc::new(db.clone()),
@@ -215,6 +226,16 @@ impl Database {
         match self {
             Database::Sqlite(db) => Arc::new(db.clone()),
             Database::Postgres(db) => Arc::new(db.clone()),
+        }
+    }
+
+    /// The deposit watcher's stores, all on this database.
+    pub fn watcher_stores(&self) -> WatcherStores {
+        match self {
+            Database::Sqlite(db) => WatcherStores::on(Arc::new(db.clone()), &Arc::new(db.clone())),
+            Database::Postgres(db) => {
+                WatcherStores::on(Arc::new(db.clone()), &Arc::new(db.clone()))
+            }
         }
     }
 

@@ -16,7 +16,7 @@ use ccgate_chain::evm::{
 use ccgate_engine::mode::Mode;
 use ccgate_ledger::{
     Amount, AssetStatus, Chain, ChainCode, ChainFamily, Coin, CoinId, Decimal, Precision,
-    PriceTable, Registry, Token, TokenId, derived_numeric_id,
+    PriceTable, Registry, Token, TokenId, builtin_fiat_rates, derived_numeric_id,
 };
 use ccgate_pricefeed::HttpPriceFeedConfig;
 use serde::Deserialize;
@@ -55,22 +55,6 @@ pub struct ConfigError {
     key: String,
     problem: String,
 }
-
-/// Fiat rates until configured otherwise: units per USD.
-const BUILTIN_FIAT_RATES: [(&str, &str); 12] = [
-    ("USD", "1"),
-    ("EUR", "0.92"),
-    ("GBP", "0.79"),
-    ("JPY", "151.2"),
-    ("CNY", "7.24"),
-    ("HKD", "7.81"),
-    ("SGD", "1.34"),
-    ("AUD", "1.52"),
-    ("CAD", "1.37"),
-    ("INR", "83.4"),
-    ("KRW", "1380"),
-    ("BRL", "5.6"),
-];
 
 const FEED_REFRESH_INTERVAL_MS_DEFAULT: u64 = 60_000;
 const FEED_STALENESS_LIMIT_MS_DEFAULT: u64 = 300_000;
@@ -407,13 +391,7 @@ impl Settings {
         overrides: &BTreeMap<String, String>,
     ) -> Result<BTreeMap<String, Decimal>, Problem> {
         let fail = |key: String, problem: String| (key, problem);
-        let mut fiat_rates = BTreeMap::new();
-        for (code, rate) in BUILTIN_FIAT_RATES {
-            fiat_rates.insert(
-                code.to_owned(),
-                Decimal::parse(rate).map_err(|e| fail(format!("fiat.{code}"), e.to_string()))?,
-            );
-        }
+        let mut fiat_rates = builtin_fiat_rates();
         for (code, text) in overrides {
             let upper = code.to_ascii_uppercase();
             if upper.len() != 3 || !upper.bytes().all(|b| b.is_ascii_uppercase()) {

@@ -42,6 +42,20 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "ccgate-engine",
         ],
     ),
+    // Tests only: a dev-dependency of `ccgate`, never a dependency of any
+    // crate (none lists it here), so no production build carries it.
+    (
+        "ccgate-testkit",
+        &[
+            "ccgate-api",
+            "ccgate-ledger",
+            "ccgate-store",
+            "ccgate-server",
+            "ccgate-pricefeed",
+            "ccgate-engine",
+            "ccgate-client",
+        ],
+    ),
     (
         "ccgate",
         &[

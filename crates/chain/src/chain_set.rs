@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ccgate_ledger::Registry;
-use ccgate_store::{DepositStore, Store};
+use ccgate_store::DevnetStore;
 
 use crate::adapter::{ChainAdapter, ChainError};
 use crate::devnet::DevnetChain;
@@ -24,16 +24,11 @@ pub struct ChainSet {
 
 impl ChainSet {
     /// Every configured chain simulated by the devnet.
-    pub fn simulated(
-        registry: &Registry,
-        store: Arc<dyn Store>,
-        transfers: Arc<dyn DepositStore>,
-    ) -> ChainSet {
+    pub fn simulated(registry: &Registry, devnet_store: Arc<dyn DevnetStore>) -> ChainSet {
         let devnets = registry
             .chains()
             .map(|chain| {
-                let devnet =
-                    DevnetChain::new(chain.clone(), Arc::clone(&store), Arc::clone(&transfers));
+                let devnet = DevnetChain::new(chain.clone(), Arc::clone(&devnet_store));
                 (chain.code.as_str().to_ascii_uppercase(), Arc::new(devnet))
             })
             .collect();
@@ -45,8 +40,7 @@ impl ChainSet {
     /// pay out); every other one is simulated by the devnet.
     pub fn new(
         registry: &Registry,
-        store: Arc<dyn Store>,
-        transfers: Arc<dyn DepositStore>,
+        devnet_store: Arc<dyn DevnetStore>,
         evm: &BTreeMap<String, EvmNodeConfig>,
         hot_wallet: Option<HotWallet>,
     ) -> Result<ChainSet, ChainError> {
@@ -61,8 +55,7 @@ impl ChainSet {
                     nodes.insert(code, Arc::new(adapter));
                 }
                 None => {
-                    let devnet =
-                        DevnetChain::new(chain.clone(), Arc::clone(&store), Arc::clone(&transfers));
+                    let devnet = DevnetChain::new(chain.clone(), Arc::clone(&devnet_store));
                     devnets.insert(code, Arc::new(devnet));
                 }
             }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ccgate_ledger::{Amount, Chain, ChainFamily, Token, TokenId};
-use ccgate_store::{ChainTransfer, DepositStore, DevnetChainState, Store};
+use ccgate_store::{ChainTransfer, DevnetChainState, DevnetStore};
 use sha2::{Digest, Sha256};
 
 use crate::adapter::{ChainAdapter, ChainError, PayoutState, Sent};
@@ -24,8 +24,7 @@ pub const MINE_BLOCKS_MAX: u64 = 1_000_000;
 #[derive(Debug, Clone)]
 pub struct DevnetChain {
     chain: Chain,
-    store: Arc<dyn Store>,
-    transfers: Arc<dyn DepositStore>,
+    store: Arc<dyn DevnetStore>,
 }
 
 /// A transfer to put on a devnet chain.
@@ -40,16 +39,8 @@ pub struct DevnetPayment {
 }
 
 impl DevnetChain {
-    pub fn new(
-        chain: Chain,
-        store: Arc<dyn Store>,
-        transfers: Arc<dyn DepositStore>,
-    ) -> DevnetChain {
-        DevnetChain {
-            chain,
-            store,
-            transfers,
-        }
+    pub fn new(chain: Chain, store: Arc<dyn DevnetStore>) -> DevnetChain {
+        DevnetChain { chain, store }
     }
 
     /// Puts a transfer in the next block (the current height + 1), as a
@@ -86,7 +77,7 @@ impl DevnetChain {
             token_id: payment.token_id,
             amount: payment.amount,
         };
-        self.transfers.devnet_add_transfer(&transfer).await?;
+        self.store.devnet_add_transfer(&transfer).await?;
         Ok(transfer)
     }
 
@@ -168,7 +159,7 @@ impl ChainAdapter for DevnetChain {
         let hash: [u8; 32] = Sha256::digest(format!("devnet payout {payout_id}").as_bytes()).into();
         let txid = txid_text(self.chain.family, &hash);
         if let Some(sent) = self
-            .transfers
+            .store
             .devnet_transfer(self.chain.code.as_str(), &txid)
             .await?
         {
@@ -206,7 +197,7 @@ impl ChainAdapter for DevnetChain {
             // the look-up above and this write: the payout id's unique txid
             // refused the second transfer, and the first one is the send.
             Err(refused) => self
-                .transfers
+                .store
                 .devnet_transfer(self.chain.code.as_str(), &txid)
                 .await?
                 .ok_or(refused)?,
@@ -225,7 +216,7 @@ impl ChainAdapter for DevnetChain {
     ) -> Result<PayoutState, ChainError> {
         Ok(
             match self
-                .transfers
+                .store
                 .devnet_transfer(self.chain.code.as_str(), txid)
                 .await?
             {
@@ -247,7 +238,7 @@ impl ChainAdapter for DevnetChain {
         to_height: u64,
     ) -> Result<Vec<ChainTransfer>, ChainError> {
         Ok(self
-            .transfers
+            .store
             .devnet_transfers(self.chain.code.as_str(), from_height, to_height)
             .await?)
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use ccgate_chain::address::{canonical_address, validate_address};
 use ccgate_chain::keys::{DepositKeys, DepositSeed};
 use ccgate_ledger::{Chain, ChainFamily, MerchantId};
-use ccgate_store::{DepositAddress, DepositStore, HeldAddress, WebhookDialect};
+use ccgate_store::{AddressStore, DepositAddress, HeldAddress, SecretStore, WebhookDialect};
 use secrecy::{ExposeSecret, SecretSlice};
 
 use crate::{EngineError, Rejection};
@@ -18,9 +18,9 @@ const DEPOSIT_SEED_NAME: &str = "deposit-seed";
 
 /// The seed deposit addresses and the EVM hot wallet derive from, created on
 /// the first start (concurrent first starts agree on one).
-pub async fn load_deposit_seed(deposits: &dyn DepositStore) -> Result<DepositSeed, EngineError> {
+pub async fn load_deposit_seed(secrets: &dyn SecretStore) -> Result<DepositSeed, EngineError> {
     let fresh = DepositSeed::generate()?;
-    let stored = deposits
+    let stored = secrets
         .load_or_init_secret(
             DEPOSIT_SEED_NAME,
             &SecretSlice::from(fresh.as_bytes().to_vec()),
@@ -63,28 +63,29 @@ pub struct Unbound {
 #[derive(Debug)]
 pub struct AddressBook {
     keys: DepositKeys,
-    deposits: Arc<dyn DepositStore>,
+    addresses: Arc<dyn AddressStore>,
     quota: u64,
 }
 
 impl AddressBook {
     /// Loads the deposit seed, creating it on the first start.
     pub async fn open(
-        deposits: Arc<dyn DepositStore>,
+        secrets: &dyn SecretStore,
+        addresses: Arc<dyn AddressStore>,
         quota: u64,
     ) -> Result<AddressBook, EngineError> {
-        let seed = load_deposit_seed(deposits.as_ref()).await?;
-        AddressBook::from_seed(&seed, deposits, quota)
+        let seed = load_deposit_seed(secrets).await?;
+        AddressBook::from_seed(&seed, addresses, quota)
     }
 
     pub fn from_seed(
         seed: &DepositSeed,
-        deposits: Arc<dyn DepositStore>,
+        addresses: Arc<dyn AddressStore>,
         quota: u64,
     ) -> Result<AddressBook, EngineError> {
         Ok(AddressBook {
             keys: DepositKeys::new(seed)?,
-            deposits,
+            addresses,
             quota,
         })
     }
@@ -99,7 +100,7 @@ impl AddressBook {
         dialect: WebhookDialect,
     ) -> Result<DepositAddress, EngineError> {
         let index = self
-            .deposits
+            .addresses
             .next_derivation_index(chain.family.as_str())
             .await?;
         Ok(DepositAddress {
@@ -127,17 +128,17 @@ impl AddressBook {
     ) -> Result<DepositAddress, EngineError> {
         let code = chain.code.as_str();
         if let Some(existing) = self
-            .deposits
+            .addresses
             .permanent_address(app_id, user_id, code)
             .await?
         {
             return Ok(existing);
         }
-        if self.deposits.count_permanent_addresses(app_id).await? >= self.quota {
+        if self.addresses.count_permanent_addresses(app_id).await? >= self.quota {
             return Err(Rejection::AddressQuota { max: self.quota }.into());
         }
         let index = self
-            .deposits
+            .addresses
             .next_derivation_index(chain.family.as_str())
             .await?;
         let address = DepositAddress {
@@ -151,7 +152,7 @@ impl AddressBook {
             dialect,
         };
         Ok(self
-            .deposits
+            .addresses
             .insert_permanent_address(&address, now_unix_secs)
             .await?)
     }
@@ -180,7 +181,7 @@ impl AddressBook {
             .into());
         }
         let stored = canonical_address(chain.family, asked);
-        let held = self.deposits.merchant_addresses(app_id, &stored).await?;
+        let held = self.addresses.merchant_addresses(app_id, &stored).await?;
         let Some(here) = held
             .iter()
             .find(|found| found.address.chain == chain.code.as_str())
@@ -206,7 +207,7 @@ impl AddressBook {
         }
         let asked_chains = chains_to_unbind(chain, chains, &held, here, &user_id);
         let unbound = self
-            .deposits
+            .addresses
             .unbind_permanent_address(app_id, &stored, &asked_chains, now_unix_secs)
             .await?;
         // A concurrent call unbound it between the read and the write.

@@ -11,8 +11,8 @@ use ccgate_ledger::{
     Account, Amount, Chain, Coin, Direction, JournalEntry, Posting, Registry, Token,
 };
 use ccgate_store::{
-    ChainTransfer, DepositAddress, DepositCredit, DepositStore, EntryMeta, NewDeposit, ReorgStore,
-    SeenTransfer, Store,
+    AddressStore, ChainTransfer, CreditStore, DepositAddress, DepositCredit, DevnetStore,
+    EntryMeta, MerchantSettingsStore, NewDeposit, OrderStore, ReorgStore, SeenTransfer, Store,
 };
 
 mod notice;
@@ -40,12 +40,48 @@ const DEPOSIT_KIND: &str = "deposit";
 pub struct DepositWatcher {
     registry: Arc<Registry>,
     chains: Arc<ChainSet>,
-    store: Arc<dyn Store>,
-    deposits: Arc<dyn DepositStore>,
-    reorgs: Arc<dyn ReorgStore>,
+    stores: WatcherStores,
     ids: RecordIds,
     /// Rung after each commit that queued webhooks.
     bell: OutboxBell,
+}
+
+/// The stores the watcher reads and writes, one per aggregate.
+#[derive(Debug, Clone)]
+pub struct WatcherStores {
+    /// Told when a credit changes a merchant's balances, so that a cache in
+    /// front of the ledger forgets them.
+    pub ledger: Arc<dyn Store>,
+    pub addresses: Arc<dyn AddressStore>,
+    pub orders: Arc<dyn OrderStore>,
+    pub settings: Arc<dyn MerchantSettingsStore>,
+    pub credits: Arc<dyn CreditStore>,
+    pub devnet: Arc<dyn DevnetStore>,
+    pub reorgs: Arc<dyn ReorgStore>,
+}
+
+impl WatcherStores {
+    /// Every store on one `backend`, the ledger reached through `ledger`
+    /// (the backend itself, or a cache in front of it).
+    pub fn on<B>(ledger: Arc<dyn Store>, backend: &Arc<B>) -> WatcherStores
+    where
+        B: AddressStore
+            + OrderStore
+            + MerchantSettingsStore
+            + CreditStore
+            + DevnetStore
+            + ReorgStore,
+    {
+        WatcherStores {
+            ledger,
+            addresses: Arc::clone(backend) as Arc<dyn AddressStore>,
+            orders: Arc::clone(backend) as Arc<dyn OrderStore>,
+            settings: Arc::clone(backend) as Arc<dyn MerchantSettingsStore>,
+            credits: Arc::clone(backend) as Arc<dyn CreditStore>,
+            devnet: Arc::clone(backend) as Arc<dyn DevnetStore>,
+            reorgs: Arc::clone(backend) as Arc<dyn ReorgStore>,
+        }
+    }
 }
 
 /// `amount × ppm / 10^6`, rounded down (the merchant is never charged more
@@ -60,16 +96,12 @@ impl DepositWatcher {
     pub fn new(
         registry: Arc<Registry>,
         chains: Arc<ChainSet>,
-        store: Arc<dyn Store>,
-        deposits: Arc<dyn DepositStore>,
-        reorgs: Arc<dyn ReorgStore>,
+        stores: WatcherStores,
     ) -> DepositWatcher {
         DepositWatcher {
             registry,
             chains,
-            store,
-            deposits,
-            reorgs,
+            stores,
             ids: RecordIds::default(),
             bell: OutboxBell::default(),
         }
@@ -105,7 +137,7 @@ impl DepositWatcher {
         let confirmed_up_to = chain.confirmed_height(height);
         let mut credited = 0;
         if let Some(confirmed_up_to) = confirmed_up_to {
-            let from = match self.deposits.chain_cursor(code).await? {
+            let from = match self.stores.credits.chain_cursor(code).await? {
                 Some(scanned) => scanned.saturating_add(1),
                 None => adapter.first_block(),
             };
@@ -121,7 +153,7 @@ impl DepositWatcher {
         let unconfirmed_from = confirmed_up_to
             .map_or(0, |h| h.saturating_add(1))
             .max(adapter.first_block());
-        let seen_from = match self.deposits.seen_cursor(code).await? {
+        let seen_from = match self.stores.credits.seen_cursor(code).await? {
             Some(seen) => unconfirmed_from.max(seen.saturating_add(1)),
             None => unconfirmed_from,
         };
@@ -130,7 +162,7 @@ impl DepositWatcher {
             for transfer in adapter.transfers(seen_from, to).await? {
                 self.see(chain, &transfer, now_unix_ms).await?;
             }
-            self.deposits.set_seen_cursor(code, to).await?;
+            self.stores.credits.set_seen_cursor(code, to).await?;
         }
         Ok(credited)
     }
@@ -143,7 +175,8 @@ impl DepositWatcher {
         transfer: &ChainTransfer,
     ) -> Result<Option<Assessed<'r>>, EngineError> {
         let Some(address) = self
-            .deposits
+            .stores
+            .addresses
             .deposit_address(&transfer.chain, &transfer.to_address)
             .await?
         else {
@@ -157,7 +190,11 @@ impl DepositWatcher {
         if token.chain != chain.code || transfer.amount.is_zero() {
             return Ok(None);
         }
-        let settings = self.deposits.merchant_settings(&address.app_id).await?;
+        let settings = self
+            .stores
+            .settings
+            .merchant_settings(&address.app_id)
+            .await?;
         let fee_ppm = settings
             .as_ref()
             .map_or(SERVICE_FEE_PPM_DEFAULT, |s| s.service_fee_ppm);
@@ -203,7 +240,8 @@ impl DepositWatcher {
         } else {
             None
         };
-        self.deposits
+        self.stores
+            .credits
             .record_seen_transfer(
                 &SeenTransfer {
                     chain: transfer.chain.clone(),
@@ -251,7 +289,8 @@ impl DepositWatcher {
         if batches.peek().is_none() {
             // Nothing ours in these blocks: crediting is idempotent, so a crash
             // before this line only means the same blocks are looked at again.
-            self.deposits
+            self.stores
+                .credits
                 .set_chain_cursor(chain.code.as_str(), to)
                 .await?;
             return Ok(0);
@@ -275,7 +314,8 @@ impl DepositWatcher {
         batch: &[DepositCredit],
     ) -> Result<Vec<bool>, EngineError> {
         let applied = self
-            .deposits
+            .stores
+            .credits
             .credit_deposits(chain.code.as_str(), scanned_height, batch)
             .await?;
         if applied.iter().any(|now| *now) {
@@ -283,7 +323,7 @@ impl DepositWatcher {
         }
         for (credit, _) in batch.iter().zip(&applied).filter(|(_, now)| **now) {
             let deposit = &credit.deposit;
-            self.store.balances_changed(&deposit.app_id);
+            self.stores.ledger.balances_changed(&deposit.app_id);
             tracing::info!(chain = %chain.code, txid = %deposit.transfer.txid,
                 merchant = %deposit.app_id, record = %deposit.record_id, "deposit credited");
         }
@@ -360,7 +400,8 @@ impl DepositWatcher {
         // The id given when the payment was first seen, so both notifications
         // carry the same record.
         let record_id = match self
-            .deposits
+            .stores
+            .credits
             .seen_record_id(&transfer.chain, &transfer.txid, transfer.log_index)
             .await?
         {

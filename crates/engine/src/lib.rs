@@ -5,6 +5,7 @@
 
 pub mod addresses;
 pub mod amounts;
+pub mod assemble;
 pub mod clock;
 pub mod deposits;
 pub mod devnet;

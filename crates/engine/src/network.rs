@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use ccgate_chain::ChainSet;
 use ccgate_ledger::{Chain, Registry};
-use ccgate_store::{DepositStore, OutboxStore, Store, WebhookCounts};
+use ccgate_store::{CreditStore, OutboxStore, Store, WebhookCounts};
 
 use crate::EngineError;
 use crate::devnet::{self, Paid, PayRequest};
@@ -16,7 +16,8 @@ pub struct Network {
     registry: Arc<Registry>,
     chains: Arc<ChainSet>,
     store: Arc<dyn Store>,
-    deposits: Arc<dyn DepositStore>,
+    /// How far each chain's deposits were scanned.
+    credits: Arc<dyn CreditStore>,
     outbox: Arc<dyn OutboxStore>,
 }
 
@@ -50,14 +51,14 @@ impl Network {
         registry: Arc<Registry>,
         chains: Arc<ChainSet>,
         store: Arc<dyn Store>,
-        deposits: Arc<dyn DepositStore>,
+        credits: Arc<dyn CreditStore>,
         outbox: Arc<dyn OutboxStore>,
     ) -> Network {
         Network {
             registry,
             chains,
             store,
-            deposits,
+            credits,
             outbox,
         }
     }
@@ -148,7 +149,7 @@ impl Network {
                 Ok(height) => {
                     let confirmed = chain.confirmed_height(*height);
                     Some(
-                        self.deposits
+                        self.credits
                             .chain_cursor(chain.code.as_str())
                             .await
                             .map_err(EngineError::from)

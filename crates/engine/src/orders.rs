@@ -9,7 +9,7 @@ use ccgate_ledger::{
 };
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
-    Checkout, ConfirmingPayment, DepositStore, Order, OrderIdHolder, OrderPayment, WebhookDialect,
+    Checkout, ConfirmingPayment, Order, OrderIdHolder, OrderPayment, OrderStore, WebhookDialect,
     WithdrawalStore,
 };
 
@@ -156,7 +156,7 @@ pub struct Orders {
     /// Units of each currency per USD.
     fiat_rates: Arc<BTreeMap<String, Decimal>>,
     addresses: Arc<AddressBook>,
-    deposits: Arc<dyn DepositStore>,
+    orders: Arc<dyn OrderStore>,
     /// Only to keep one namespace of `merchant_order_id` with withdrawals.
     withdrawals: Arc<dyn WithdrawalStore>,
     ids: RecordIds,
@@ -327,14 +327,14 @@ impl Orders {
         prices: Arc<dyn PriceSource>,
         fiat_rates: Arc<BTreeMap<String, Decimal>>,
         addresses: Arc<AddressBook>,
-        deposits: Arc<dyn DepositStore>,
+        orders: Arc<dyn OrderStore>,
         withdrawals: Arc<dyn WithdrawalStore>,
     ) -> Orders {
         Orders {
             prices,
             fiat_rates,
             addresses,
-            deposits,
+            orders,
             withdrawals,
             ids: RecordIds::default(),
         }
@@ -372,7 +372,7 @@ impl Orders {
         .await?;
         if repeat
             && let Some(existing) = self
-                .deposits
+                .orders
                 .order_by_merchant_order_id(app_id, &request.merchant_order_id, NATIVE)
                 .await?
         {
@@ -473,7 +473,7 @@ impl Orders {
             Err(refused) => {
                 let ids = [request.merchant_order_id.clone()];
                 return match self
-                    .deposits
+                    .orders
                     .checkouts_by_merchant_order_ids(app_id, &ids)
                     .await?
                     .into_iter()
@@ -504,7 +504,7 @@ impl Orders {
             denominated_currency: currency,
             price_coin_id,
         };
-        let stored = self.deposits.create_checkout(&checkout).await?;
+        let stored = self.orders.create_checkout(&checkout).await?;
         if stored.fingerprint == print {
             Ok(stored)
         } else {
@@ -557,7 +557,7 @@ impl Orders {
             denominated_currency: currency,
             price_coin_id,
         };
-        let stored = self.deposits.create_checkout(&page).await?;
+        let stored = self.orders.create_checkout(&page).await?;
         if stored.order_id == page.order_id {
             Ok(stored)
         } else {
@@ -603,7 +603,7 @@ impl Orders {
             fingerprint: &print,
         };
         match self
-            .deposits
+            .orders
             .order_by_merchant_order_id(&checkout.app_id, &checkout.merchant_order_id, HOSTED)
             .await?
         {
@@ -616,7 +616,7 @@ impl Orders {
                 match stored {
                     // A concurrent choice of another network won the race.
                     Err(EngineError::Rejected(Rejection::DuplicateMerchantOrderId(_))) => self
-                        .deposits
+                        .orders
                         .order_by_merchant_order_id(
                             &checkout.app_id,
                             &checkout.merchant_order_id,
@@ -643,10 +643,10 @@ impl Orders {
         if let Some(order_id) = &checkout.order_id {
             return Ok(order_id.clone());
         }
-        self.deposits
+        self.orders
             .attach_checkout_order(&checkout.key, &self.ids.next(now_unix_ms))
             .await?;
-        self.deposits
+        self.orders
             .checkout(&checkout.key)
             .await?
             .and_then(|stored| stored.order_id)
@@ -656,7 +656,7 @@ impl Orders {
     /// The order a hosted checkout's payer chose, if any.
     pub async fn checkout_order(&self, checkout: &Checkout) -> Result<Option<Order>, EngineError> {
         match &checkout.order_id {
-            Some(order_id) => Ok(self.deposits.order(order_id).await?),
+            Some(order_id) => Ok(self.orders.order(order_id).await?),
             None => Ok(None),
         }
     }
@@ -670,14 +670,14 @@ impl Orders {
         now_unix_secs: i64,
     ) -> Result<OrderState, EngineError> {
         let payments: Vec<OrderPayment> = self
-            .deposits
+            .orders
             .order_payments(&order.order_id)
             .await?
             .into_iter()
             .filter(|payment| payment.coin_id == order.coin_id)
             .collect();
         let confirming = self
-            .deposits
+            .orders
             .order_confirming_payment(&order.order_id, order.expires_at.saturating_mul(1000))
             .await?;
         Ok(OrderState {
@@ -755,7 +755,7 @@ impl Orders {
             dialect: draft.dialect,
             buyer_email: draft.buyer_email.map(str::to_owned),
         };
-        let stored = self.deposits.create_order(&order, &address).await?;
+        let stored = self.orders.create_order(&order, &address).await?;
         // A concurrent twin may have won the race: it decides, like a repeat.
         same_or_duplicate(stored, draft.fingerprint, draft.merchant_order_id)
     }

@@ -23,7 +23,7 @@ use ccgate_chain::evm::{BALANCE_SURPLUS_INDEX, MinedTx, UNKNOWN_TXID_PREFIX};
 use ccgate_chain::{ChainAdapter, EvmChain};
 use ccgate_ledger::{Amount, LedgerError};
 use ccgate_store::{
-    AddressDeposit, ChainTransfer, DepositStore, PayoutStore, ReconcileStore, ReconcileTarget,
+    AddressDeposit, ChainTransfer, CreditStore, PayoutStore, ReconcileStore, ReconcileTarget,
 };
 
 use crate::deposits::DepositWatcher;
@@ -42,7 +42,7 @@ const RECEIPTS_KEPT_MAX: usize = 100_000;
 pub struct Reconciler {
     chain: Arc<EvmChain>,
     watcher: Arc<DepositWatcher>,
-    deposits: Arc<dyn DepositStore>,
+    credits: Arc<dyn CreditStore>,
     books: Arc<dyn ReconcileStore>,
     payouts: Arc<dyn PayoutStore>,
     /// Receipts of sweeps and top-ups mined deep enough that no
@@ -171,14 +171,14 @@ impl Reconciler {
     pub fn new(
         chain: Arc<EvmChain>,
         watcher: Arc<DepositWatcher>,
-        deposits: Arc<dyn DepositStore>,
+        credits: Arc<dyn CreditStore>,
         books: Arc<dyn ReconcileStore>,
         payouts: Arc<dyn PayoutStore>,
     ) -> Reconciler {
         Reconciler {
             chain,
             watcher,
-            deposits,
+            credits,
             books,
             payouts,
             receipts: Arc::default(),
@@ -220,7 +220,7 @@ impl Reconciler {
     async fn settled_height(&self, now_unix_ms: i64) -> Result<Option<u64>, EngineError> {
         let chain = self.chain.chain();
         let confirmed = chain.confirmed_height(self.chain.height(now_unix_ms).await?);
-        let scanned = self.deposits.chain_cursor(chain.code.as_str()).await?;
+        let scanned = self.credits.chain_cursor(chain.code.as_str()).await?;
         Ok(confirmed.zip(scanned).map(|(c, s)| c.min(s)))
     }
 

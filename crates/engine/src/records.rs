@@ -8,8 +8,9 @@ use std::sync::Arc;
 use ccgate_chain::ChainSet;
 use ccgate_ledger::MerchantId;
 use ccgate_store::{
-    Checkout, ConfirmingOrderPayment, DepositAddress, DepositRecord, DepositRecordFilter,
-    DepositRecords, DepositStore, Order, Withdrawal, WithdrawalQuery, WithdrawalStore,
+    AddressStore, Checkout, ConfirmingOrderPayment, DepositAddress, DepositRecord,
+    DepositRecordFilter, DepositRecords, Order, OrderStore, Withdrawal, WithdrawalQuery,
+    WithdrawalStore,
 };
 
 use crate::EngineError;
@@ -18,7 +19,8 @@ use crate::orders::HOSTED;
 #[derive(Debug)]
 pub struct Records {
     chains: Arc<ChainSet>,
-    deposits: Arc<dyn DepositStore>,
+    orders: Arc<dyn OrderStore>,
+    addresses: Arc<dyn AddressStore>,
     deposit_records: Arc<dyn DepositRecords>,
     withdrawals: Arc<dyn WithdrawalStore>,
 }
@@ -56,13 +58,15 @@ pub enum RecordBlock {
 impl Records {
     pub fn new(
         chains: Arc<ChainSet>,
-        deposits: Arc<dyn DepositStore>,
+        orders: Arc<dyn OrderStore>,
+        addresses: Arc<dyn AddressStore>,
         deposit_records: Arc<dyn DepositRecords>,
         withdrawals: Arc<dyn WithdrawalStore>,
     ) -> Records {
         Records {
             chains,
-            deposits,
+            orders,
+            addresses,
             deposit_records,
             withdrawals,
         }
@@ -75,11 +79,11 @@ impl Records {
         merchant_order_ids: &[String],
     ) -> Result<FoundOrders, EngineError> {
         let orders = self
-            .deposits
+            .orders
             .orders_by_merchant_order_ids(app_id, merchant_order_ids)
             .await?;
         let unchosen = self
-            .deposits
+            .orders
             .checkouts_by_merchant_order_ids(app_id, merchant_order_ids)
             .await?
             .into_iter()
@@ -115,7 +119,7 @@ impl Records {
         merchant_order_ids: &[String],
     ) -> Result<Vec<Order>, EngineError> {
         Ok(self
-            .deposits
+            .orders
             .orders_by_merchant_order_ids(app_id, merchant_order_ids)
             .await?)
     }
@@ -127,14 +131,14 @@ impl Records {
         merchant_order_ids: &[String],
     ) -> Result<Vec<Checkout>, EngineError> {
         Ok(self
-            .deposits
+            .orders
             .checkouts_by_merchant_order_ids(app_id, merchant_order_ids)
             .await?)
     }
 
     /// The hosted checkout at `key`, the secret of its page's URL.
     pub async fn checkout(&self, key: &str) -> Result<Option<Checkout>, EngineError> {
-        Ok(self.deposits.checkout(key).await?)
+        Ok(self.orders.checkout(key).await?)
     }
 
     /// The deposit address `address` on `chain`, whosever it is.
@@ -143,7 +147,7 @@ impl Records {
         chain: &str,
         address: &str,
     ) -> Result<Option<DepositAddress>, EngineError> {
-        Ok(self.deposits.deposit_address(chain, address).await?)
+        Ok(self.addresses.deposit_address(chain, address).await?)
     }
 
     /// An order's payments seen on its chain and not yet confirmed.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use ccgate_chain::{ChainAdapter, ChainSet};
 use ccgate_ledger::MerchantId;
-use ccgate_store::{DepositStore, SandboxStore, SnapshotStore, Store, StoredClock, WebhookFaults};
+use ccgate_store::{CreditStore, SandboxStore, SnapshotStore, Store, StoredClock, WebhookFaults};
 use tokio::sync::Mutex;
 
 use crate::clock::{Clock, ClockSetting, VirtualClock, real_now_ms};
@@ -48,7 +48,7 @@ pub struct Advanced {
 pub struct Sandbox {
     clock: Arc<VirtualClock>,
     store: Arc<dyn SandboxStore>,
-    deposits: Arc<dyn DepositStore>,
+    credits: Arc<dyn CreditStore>,
     chains: Arc<ChainSet>,
     loops: Loops,
     /// Held by every background tick and by a whole advance, so an advance
@@ -86,14 +86,14 @@ impl Sandbox {
     pub fn new(
         clock: Arc<VirtualClock>,
         store: Arc<dyn SandboxStore>,
-        deposits: Arc<dyn DepositStore>,
+        credits: Arc<dyn CreditStore>,
         chains: Arc<ChainSet>,
         loops: Loops,
     ) -> Sandbox {
         Sandbox {
             clock,
             store,
-            deposits,
+            credits,
             chains,
             loops,
             gate: Arc::default(),
@@ -228,7 +228,7 @@ impl Sandbox {
             let Some(last) = self.store.devnet_last_transfer_height(code).await? else {
                 continue;
             };
-            let scanned = self.deposits.chain_cursor(code).await?;
+            let scanned = self.credits.chain_cursor(code).await?;
             if scanned.is_some_and(|scanned| scanned >= last) {
                 continue;
             }

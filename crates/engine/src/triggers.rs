@@ -9,8 +9,8 @@ use ccgate_chain::address::to_checksum_address;
 use ccgate_chain::{ChainSet, DevnetPayment};
 use ccgate_ledger::{Amount, Chain, Coin, MerchantId, Registry, Token, TokenId};
 use ccgate_store::{
-    DepositAddress, DepositRecordFilter, DepositRecords, DepositStore, Order, OutboxStore, Store,
-    WebhookDialect, WebhookRow, WithdrawalStore,
+    DepositAddress, DepositRecordFilter, DepositRecords, DevnetStore, Order, OrderStore,
+    OutboxStore, Store, WebhookDialect, WebhookRow, WithdrawalStore,
 };
 use serde_json::{Value, json};
 
@@ -143,7 +143,9 @@ pub struct Triggers {
     pub addresses: Arc<AddressBook>,
     pub withdrawals: Arc<Withdrawals>,
     pub store: Arc<dyn Store>,
-    pub deposits: Arc<dyn DepositStore>,
+    pub order_store: Arc<dyn OrderStore>,
+    /// The devnets' planned send failures.
+    pub devnet: Arc<dyn DevnetStore>,
     pub deposit_records: Arc<dyn DepositRecords>,
     pub outbox: Arc<dyn OutboxStore>,
     pub withdrawal_store: Arc<dyn WithdrawalStore>,
@@ -358,7 +360,7 @@ impl Run<'_> {
     async fn order(&mut self) -> Result<Order, EngineError> {
         if let Some(existing) = self
             .triggers
-            .deposits
+            .order_store
             .order_by_merchant_order_id(&self.app_id, &self.merchant_order_id, "native")
             .await?
         {
@@ -591,7 +593,7 @@ impl Run<'_> {
         let funding = self.direct_deposit(FUNDING).await?;
         if refused_by_chain {
             self.triggers
-                .store
+                .devnet
                 .devnet_fail_next_sends(self.chain.code.as_str(), 1)
                 .await?;
             self.steps.push(format!(
@@ -672,7 +674,7 @@ impl Run<'_> {
         let paid = self.order_paid_with(1, 1, false).await?;
         let order = self
             .triggers
-            .deposits
+            .order_store
             .order_by_merchant_order_id(&self.app_id, &self.merchant_order_id, "native")
             .await?
             .ok_or_else(|| Rejection::OrderNotFound(self.merchant_order_id.clone()))?;

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ccgate_api::sign;
 use ccgate_ledger::MerchantId;
 use ccgate_store::{
-    DepositStore, OutboxStore, OutboxWebhook, SandboxStore, Store, WebhookAttempt, WebhookDialect,
-    WebhookNext,
+    MerchantSettingsStore, OutboxStore, OutboxWebhook, SandboxStore, Store, WebhookAttempt,
+    WebhookDialect, WebhookNext,
 };
 use secrecy::ExposeSecret;
 use tokio::sync::{Notify, broadcast, oneshot, watch};
@@ -167,7 +167,7 @@ impl DeliveryConfig {
 pub struct WebhookSender {
     outbox: Arc<dyn OutboxStore>,
     store: Arc<dyn Store>,
-    deposits: Arc<dyn DepositStore>,
+    settings: Arc<dyn MerchantSettingsStore>,
     /// Every POST goes through it: only to addresses its policy allows.
     client: OutboundClient,
     config: Arc<DeliveryConfig>,
@@ -345,7 +345,7 @@ impl WebhookSender {
     pub fn new(
         outbox: Arc<dyn OutboxStore>,
         store: Arc<dyn Store>,
-        deposits: Arc<dyn DepositStore>,
+        settings: Arc<dyn MerchantSettingsStore>,
         config: DeliveryConfig,
     ) -> Result<WebhookSender, EngineError> {
         let client = OutboundClient::new(
@@ -356,7 +356,7 @@ impl WebhookSender {
         Ok(WebhookSender {
             outbox,
             store,
-            deposits,
+            settings,
             client,
             config: Arc::new(config),
             stopping: None,
@@ -423,7 +423,7 @@ impl WebhookSender {
     pub async fn ping(&self, app_id: &MerchantId, now_unix_secs: i64) -> PingOutcome {
         // A merchant whose settings cannot be read is pinged in v1, the
         // default; the delivery itself then reports what is wrong.
-        let dialect = match self.deposits.merchant_settings(app_id).await {
+        let dialect = match self.settings.merchant_settings(app_id).await {
             Ok(Some(settings)) => settings.webhook_dialect,
             Ok(None) | Err(_) => WebhookDialect::V1,
         };
@@ -787,7 +787,7 @@ impl WebhookSender {
         let url = match &webhook.url {
             Some(url) => url.clone(),
             None => self
-                .deposits
+                .settings
                 .merchant_settings(&webhook.app_id)
                 .await
                 .map_err(|e| format!("load the merchant's settings: {e}"))?

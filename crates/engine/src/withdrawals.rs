@@ -12,8 +12,8 @@ use ccgate_ledger::{
 };
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
-    Approval, DepositStore, EntryMeta, FeeQuote, NewWebhook, Order, OrderIdHolder, Store,
-    StoreError, WebhookDialect, Withdrawal, WithdrawalStatus, WithdrawalStore,
+    Approval, EntryMeta, FeeQuote, NewWebhook, Order, OrderIdHolder, OrderStore, Store, StoreError,
+    WebhookDialect, Withdrawal, WithdrawalStatus, WithdrawalStore,
 };
 
 use crate::amounts::positive_amount;
@@ -161,7 +161,7 @@ pub struct Withdrawals {
     chains: Arc<ChainSet>,
     prices: Arc<dyn PriceSource>,
     store: Arc<dyn Store>,
-    deposits: Arc<dyn DepositStore>,
+    orders: Arc<dyn OrderStore>,
     withdrawals: Arc<dyn WithdrawalStore>,
     ids: RecordIds,
 }
@@ -186,7 +186,7 @@ impl Withdrawals {
         chains: Arc<ChainSet>,
         prices: Arc<dyn PriceSource>,
         store: Arc<dyn Store>,
-        deposits: Arc<dyn DepositStore>,
+        orders: Arc<dyn OrderStore>,
         withdrawals: Arc<dyn WithdrawalStore>,
     ) -> Withdrawals {
         Withdrawals {
@@ -194,7 +194,7 @@ impl Withdrawals {
             chains,
             prices,
             store,
-            deposits,
+            orders,
             withdrawals,
             ids: RecordIds::default(),
         }
@@ -423,7 +423,7 @@ impl Withdrawals {
         now_unix_ms: i64,
     ) -> Result<Withdrawal, EngineError> {
         let orders = self
-            .deposits
+            .orders
             .orders_by_merchant_order_ids(app_id, &[merchant_order_id.to_owned()])
             .await?;
         let order = match orders.as_slice() {
@@ -767,7 +767,7 @@ impl Withdrawals {
                 token,
                 pay_status,
                 merchant_order_id: self
-                    .deposits
+                    .orders
                     .order(order_id)
                     .await?
                     .map(|order| order.merchant_order_id)

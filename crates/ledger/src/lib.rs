@@ -42,5 +42,6 @@ pub use journal::{
 };
 pub use registry::{
     AssetStatus, Chain, ChainCode, ChainFamily, Coin, CoinId, FIAT_IDS_DERIVED_FROM,
-    NUMERIC_IDS_DERIVED, PriceTable, Registry, Token, TokenId, derived_numeric_id, fiat_numeric_id,
+    NUMERIC_IDS_DERIVED, PriceTable, Registry, Token, TokenId, builtin_fiat_rates,
+    derived_numeric_id, fiat_numeric_id,
 };

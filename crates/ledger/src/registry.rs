@@ -376,6 +376,34 @@ impl PriceTable {
     }
 }
 
+/// Fiat rates until configured otherwise: units per USD, by currency code.
+pub fn builtin_fiat_rates() -> BTreeMap<String, Decimal> {
+    let rates = BUILTIN_FIAT_RATES
+        .iter()
+        .map(|&(code, rate)| Ok((code.to_owned(), Decimal::parse(rate)?)))
+        .collect::<Result<_, LedgerError>>();
+    match rates {
+        Ok(rates) => rates,
+        // Constant data, validated by `builtin_fiat_rates_parse`.
+        Err(err) => unreachable!("built-in fiat rates are invalid: {err}"),
+    }
+}
+
+const BUILTIN_FIAT_RATES: [(&str, &str); 12] = [
+    ("USD", "1"),
+    ("EUR", "0.92"),
+    ("GBP", "0.79"),
+    ("JPY", "151.2"),
+    ("CNY", "7.24"),
+    ("HKD", "7.81"),
+    ("SGD", "1.34"),
+    ("AUD", "1.52"),
+    ("CAD", "1.37"),
+    ("INR", "83.4"),
+    ("KRW", "1380"),
+    ("BRL", "5.6"),
+];
+
 // CCPayment's published ids where known (ccpayment-v1.md §5.6); the rest were generated once
 // and must never change, since merchants store them.
 const BTC_COIN: &str = "f36ad1cf-222a-4933-9ad0-86df8069f916";
@@ -920,6 +948,14 @@ mod tests {
             MATIC_COIN
         );
         assert!(registry.resolve_coin_or_symbol("DOGE").is_none());
+    }
+
+    #[test]
+    fn builtin_fiat_rates_parse() {
+        let rates = builtin_fiat_rates();
+        assert_eq!(rates.len(), BUILTIN_FIAT_RATES.len());
+        assert_eq!(rates["USD"].to_string(), "1");
+        assert_eq!(rates["EUR"].to_string(), "0.92");
     }
 
     #[test]

@@ -322,14 +322,18 @@ pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct AnsweredCode(pub u32);
 
+/// What went wrong behind a service error, which the answer hides: kept
+/// beside it so that the request layer logs it once, with the request id
+/// (`crate::log_answer`).
+#[derive(Debug, Clone)]
+pub(crate) struct FailureDetail(pub String);
+
 impl Failure {
     /// The answer in the v2 dialect: HTTP 200 for everything that reached
     /// the API (v2 spec §1.6), the envelope with `data: {}`, unsigned.
     pub(crate) fn into_v2_response(self) -> Response {
         let code = self.v2_code();
-        if code == V2Code::Internal {
-            tracing::error!(error = %self, "answer internal error");
-        }
+        let detail = (code == V2Code::Internal).then(|| FailureDetail(self.to_string()));
         let status = match &self {
             Failure::RouteNotFound(_) => StatusCode::NOT_FOUND,
             Failure::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -341,9 +345,11 @@ impl Failure {
             _ => self.to_string(),
         };
         let mut response = json_response(status, ccgate_api::v2::error_body(code, &message));
-        response
-            .extensions_mut()
-            .insert(AnsweredCode(code.number()));
+        let extensions = response.extensions_mut();
+        extensions.insert(AnsweredCode(code.number()));
+        if let Some(detail) = detail {
+            extensions.insert(detail);
+        }
         response
     }
 
@@ -360,14 +366,13 @@ impl Failure {
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        if self.code() == Code::ServiceError {
-            tracing::error!(error = %self, "answer service error");
-        }
         let mut response =
             json_response(self.http_status(), error_body(self.code(), &self.message()));
-        response
-            .extensions_mut()
-            .insert(AnsweredCode(self.code().number()));
+        let extensions = response.extensions_mut();
+        extensions.insert(AnsweredCode(self.code().number()));
+        if self.code() == Code::ServiceError {
+            extensions.insert(FailureDetail(self.to_string()));
+        }
         response
     }
 }
@@ -379,6 +384,8 @@ pub(crate) fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_default();
+    // Outside the request layer, which logs other service errors.
+    tracing::error!(panic = %detail, "answer service error: handler panicked");
     Failure::Internal(format!("handler panicked: {detail}")).into_response()
 }
 

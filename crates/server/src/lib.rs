@@ -25,6 +25,7 @@ use axum::Router;
 use axum::http::{HeaderName, Request};
 use axum::routing::{MethodRouter, get, post};
 use ccgate_engine::addresses::AddressBook;
+use ccgate_engine::assemble::EngineServices;
 use ccgate_engine::merchants::Merchants;
 use ccgate_engine::mode::Mode;
 use ccgate_engine::network::Network;
@@ -39,7 +40,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::TraceLayer;
 
 pub use admin::admin_router;
 pub use admin_access::AdminAccess;
@@ -140,6 +141,42 @@ pub struct Services {
     pub webhook_feed: WebhookFeed,
     /// Balance reconciliation and rescans, per EVM chain with a node.
     pub reconcilers: Vec<Reconciler>,
+}
+
+impl Services {
+    /// The handlers' view of the engine's services (built by
+    /// `ccgate_engine::assemble`), with no sandbox and no reconcilers:
+    /// `serve` adds those when its configuration asks for them.
+    pub fn new(engine: EngineServices, clock: Arc<dyn Clock>, config: ServerConfig) -> Services {
+        let EngineServices {
+            registry,
+            prices,
+            merchants,
+            addresses,
+            orders,
+            withdrawals,
+            records,
+            network,
+            webhook_feed,
+        } = engine;
+        Services {
+            registry,
+            prices,
+            merchants,
+            addresses,
+            orders,
+            withdrawals,
+            records,
+            network,
+            clock,
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::default()),
+            sandbox: None,
+            triggers: None,
+            webhook_feed,
+            reconcilers: Vec::new(),
+        }
+    }
 }
 
 const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -245,23 +282,56 @@ pub fn router(state: AppState) -> Router {
             rate_limit::limit_by_source,
         ));
     }
-    app.layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
+    with_request_layers(app)
+}
+
+/// What every request passes through, outermost last: a request id (made,
+/// then copied to the answer), the request log, and panics answered as
+/// service errors.
+fn with_request_layers(router: Router) -> Router {
+    router.layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request<axum::body::Body>| {
-                let request_id = request
-                    .headers()
-                    .get(&REQUEST_ID_HEADER)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                tracing::info_span!("request", id = %request_id, method = %request.method(), path = %request.uri().path())
-            })
-            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<axum::body::Body>| {
+                    let request_id = request
+                        .headers()
+                        .get(&REQUEST_ID_HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::debug_span!("request", id = %request_id, method = %request.method(), path = %request.uri().path())
+                })
+                .on_response(log_answer)
+                .on_failure(()),
         )
         .layer(SetRequestIdLayer::new(
             REQUEST_ID_HEADER,
             SequentialRequestId::default(),
         ))
         .layer(CatchPanicLayer::custom(failure::panic_response))
+}
+
+/// Logs an answer. At the default level (`info`) only service errors, with
+/// their hidden detail and the request id: nothing is formatted for a request
+/// that went well. `CCGATE_LOG=ccgate_server=debug` adds a line per request
+/// (in its `request` span: id, method, path).
+fn log_answer(
+    response: &axum::response::Response,
+    latency: std::time::Duration,
+    _span: &tracing::Span,
+) {
+    if let Some(failure::FailureDetail(detail)) = response.extensions().get() {
+        let request_id = response
+            .headers()
+            .get(&REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
+        tracing::error!(request_id, error = %detail, "answer service error");
+    }
+    tracing::debug!(
+        status = response.status().as_u16(),
+        latency_us = latency.as_micros(),
+        "answered"
+    );
 }
 
 /// Serves the application until `shutdown` resolves, within the configured
@@ -280,4 +350,60 @@ pub async fn serve(
         shutdown,
     )
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::failure::Failure;
+
+    /// The log, as the binary writes it at its default level.
+    #[derive(Clone, Default)]
+    struct Log(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Log {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn at_the_default_level_only_service_errors_are_logged_with_their_request_id() {
+        let log = Log::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+        let app = with_request_layers(Router::new().route("/ok", get(|| async { "ok" })).route(
+            "/fail",
+            get(|| async { Failure::Internal("the pool is closed".into()) }),
+        ));
+        for path in ["/ok", "/ok", "/fail"] {
+            let request = Request::get(path).body(Body::empty()).unwrap();
+            app.clone().oneshot(request).await.unwrap();
+        }
+        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        assert!(lines[0].contains("answer service error"), "{text}");
+        assert!(lines[0].contains("the pool is closed"), "{text}");
+        // The third request's id, as its answer's X-Request-Id says.
+        assert!(lines[0].contains("request_id=\"req-2\""), "{text}");
+    }
 }

@@ -13,26 +13,20 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Once};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use ccgate_api::v2::V2Code;
 use ccgate_api::{Code, sign};
-use ccgate_chain::ChainSet;
-use ccgate_engine::addresses::AddressBook;
-use ccgate_engine::merchants::Merchants;
-use ccgate_engine::network::Network;
-use ccgate_engine::orders::Orders;
-use ccgate_engine::records::Records;
-use ccgate_engine::withdrawals::Withdrawals;
+use ccgate_engine::assemble::{Parts, build_services};
 use ccgate_ledger::{Decimal, MerchantId, PriceTable, Registry};
 use ccgate_pricefeed::StaticPrices;
-use ccgate_server::{
-    AppState, BODY_LIMIT_BYTES_DEFAULT, Metrics, ServerConfig, Services, SystemClock,
+use ccgate_server::{AppState, BODY_LIMIT_BYTES_DEFAULT, ServerConfig, Services, SystemClock};
+use ccgate_store::{
+    CachingStore, MasterKey, SqliteStore, Store, generate_app_id, generate_app_secret,
 };
-use ccgate_store::{MasterKey, SqliteStore, Store, generate_app_id, generate_app_secret};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use secrecy::ExposeSecret;
@@ -115,11 +109,9 @@ impl Gateway {
         let master_key_hex = master_key.to_hex().expose_secret().to_owned();
         let registry = Registry::builtin();
         let (state, app_id, app_secret) = runtime.block_on(async {
-            let store = Arc::new(
-                SqliteStore::open(&data_dir.path().join("ccgate.db"), master_key)
-                    .await
-                    .unwrap(),
-            );
+            let store = SqliteStore::open(&data_dir.path().join("ccgate.db"), master_key)
+                .await
+                .unwrap();
             let app_id = generate_app_id(unix_now());
             let app_secret = generate_app_secret();
             store
@@ -269,66 +261,24 @@ impl Gateway {
     }
 }
 
-async fn app_state(store: Arc<SqliteStore>, registry: Registry) -> AppState {
-    let registry = Arc::new(registry);
-    let prices = Arc::new(StaticPrices::new(PriceTable::builtin()));
-    let chains = Arc::new(ChainSet::simulated(&registry, store.clone(), store.clone()));
-    let addresses = Arc::new(AddressBook::open(store.clone(), 1_000).await.unwrap());
-    let fiat_rates = BTreeMap::from([("USD".to_owned(), Decimal::parse("1").unwrap())]);
-    let orders = Arc::new(Orders::new(
-        prices.clone(),
-        Arc::new(fiat_rates),
-        Arc::clone(&addresses),
-        store.clone(),
-        store.clone(),
-    ));
-    let withdrawals = Arc::new(Withdrawals::new(
-        Arc::clone(&registry),
-        Arc::clone(&chains),
-        prices.clone(),
-        store.clone(),
-        store.clone(),
-        store.clone(),
-    ));
-    let merchants = Arc::new(Merchants::new(
-        Arc::clone(&registry),
-        store.clone(),
-        store.clone(),
-    ));
-    let records = Arc::new(Records::new(
-        Arc::clone(&chains),
-        store.clone(),
-        store.clone(),
-        store.clone(),
-    ));
-    let network = Arc::new(Network::new(
-        Arc::clone(&registry),
-        chains,
-        store.clone(),
-        store.clone(),
-        store,
-    ));
-    AppState::new(Services {
+/// `serve`'s state (through the same builder), with the real clock and no
+/// cache, so every request reads the store.
+async fn app_state(store: SqliteStore, registry: Registry) -> AppState {
+    let store = Arc::new(CachingStore::new(store, Duration::ZERO));
+    let parts = Parts {
         registry,
-        prices,
-        merchants,
-        addresses,
-        orders,
-        withdrawals,
-        records,
-        network,
-        clock: Arc::new(SystemClock),
-        sandbox: None,
-        triggers: None,
-        webhook_feed: Default::default(),
-        reconcilers: Vec::new(),
-        config: Arc::new(ServerConfig {
-            // `oneshot` requests carry no source address, so nothing to limit.
-            rate_limit_per_sec: None,
-            ..ServerConfig::default()
-        }),
-        metrics: Arc::new(Metrics::default()),
-    })
+        prices: Arc::new(StaticPrices::new(PriceTable::builtin())),
+        fiat_rates: BTreeMap::from([("USD".to_owned(), Decimal::parse("1").unwrap())]),
+        evm: BTreeMap::new(),
+        address_quota: 1_000,
+    };
+    let config = ServerConfig {
+        // `oneshot` requests carry no source address, so nothing to limit.
+        rate_limit_per_sec: None,
+        ..ServerConfig::default()
+    };
+    let engine = build_services(store, parts).await.unwrap().services;
+    AppState::new(Services::new(engine, Arc::new(SystemClock), config))
 }
 
 /// Every documented v1 endpoint with its request fields and their JSON types,

@@ -1,7 +1,9 @@
 //! What lets a store be written once for both SQL backends: its SQL runs
 //! unchanged on either, since every statement numbers its placeholders
 //! (`$1`, `$2`, …), which PostgreSQL binds natively and sqlx's SQLite driver
-//! binds by the number in the name; the little that does differ is here.
+//! binds by the number in the name; the little that does differ is the
+//! [`Backend`] trait, implemented in `sqlite.rs` and `postgres.rs` beside
+//! each backend's connect and migrate code.
 //!
 //! A store written this way is one `impl<S: SqlStore> …Store for S`, generic
 //! over [`Backend`] (see `payouts.rs`). Its where-clause names what sqlx needs
@@ -11,14 +13,13 @@
 
 use std::future::Future;
 
-use ccgate_ledger::JournalEntry;
-use sqlx::postgres::{PgConnection, PgQueryResult};
-use sqlx::sqlite::{SqliteConnection, SqliteQueryResult};
-use sqlx::{Database, Pool, Postgres, Sqlite};
+use ccgate_ledger::{JournalEntry, MerchantId};
+use sqlx::{Database, Pool};
 
-use crate::deposits::NewWebhook;
+use crate::StoreError;
+use crate::master_key::MasterKey;
 use crate::rows::Columns;
-use crate::{EntryMeta, PgStore, SqliteStore, StoreError};
+use crate::writes::{DepositCredit, EntryMeta};
 
 /// What the backends do differently under the same SQL.
 pub(crate) trait Backend: Database<QueryResult: RowsAffected, Row: Columns> {
@@ -27,19 +28,33 @@ pub(crate) trait Backend: Database<QueryResult: RowsAffected, Row: Columns> {
     /// out the busy timeout, instead of at the first write.
     const BEGIN_WRITE: &'static str;
 
-    /// Posts a journal entry inside the caller's DB transaction; see
+    /// The statement behind `OutboxStore::claim_due_webhooks`, binding the
+    /// claim's end, now, the limit and the per-merchant cap in that order.
+    const CLAIM_DUE_WEBHOOKS: &'static str;
+
+    /// Appends `entries` to the journal in order and applies them to the
+    /// balances inside the caller's DB transaction (a group commit when there
+    /// are many); if any one is refused the caller drops the DB transaction,
+    /// which writes nothing. Returns the entries' ids, in order.
+    fn post_entries_in<'c>(
+        conn: &'c mut Self::Connection,
+        entries: &'c [(&'c JournalEntry, &'c EntryMeta)],
+    ) -> impl Future<Output = Result<Vec<i64>, StoreError>> + Send + 'c;
+
+    /// Posts one journal entry inside the caller's DB transaction; see
     /// `Store::post_entry`.
     fn post_entry_in<'c>(
         conn: &'c mut Self::Connection,
         entry: &'c JournalEntry,
         meta: &'c EntryMeta,
-    ) -> impl Future<Output = Result<i64, StoreError>> + Send + 'c;
-
-    /// Queues a webhook inside the caller's DB transaction.
-    fn insert_webhook<'c>(
-        conn: &'c mut Self::Connection,
-        webhook: &'c NewWebhook,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'c;
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send + 'c {
+        async move {
+            let ids = Self::post_entries_in(conn, &[(entry, meta)]).await?;
+            ids.first()
+                .copied()
+                .ok_or_else(|| StoreError::Corrupt("no journal id for an entry".into()))
+        }
+    }
 
     /// Makes refunds of one deposit order take turns from here to the end of
     /// the caller's DB transaction, since each checks the sum of the others'
@@ -48,63 +63,46 @@ pub(crate) trait Backend: Database<QueryResult: RowsAffected, Row: Columns> {
         conn: &'c mut Self::Connection,
         order_id: &'c str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send + 'c;
-}
 
-impl Backend for Sqlite {
-    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    /// Makes crediting of one chain take turns from here to the end of the
+    /// caller's DB transaction (begun with [`Self::BEGIN_WRITE`]), so that a
+    /// look-up of what was credited cannot miss a concurrent credit.
+    fn lock_credits_of<'c>(
+        conn: &'c mut Self::Connection,
+        chain: &'c str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'c;
 
-    fn post_entry_in<'c>(
-        conn: &'c mut SqliteConnection,
-        entry: &'c JournalEntry,
-        meta: &'c EntryMeta,
-    ) -> impl Future<Output = Result<i64, StoreError>> + Send + 'c {
-        crate::sqlite::post_entry_in(conn, entry, meta)
-    }
+    /// Per credit of `chain`, whether its transfer was never credited before
+    /// (by any instance, or an earlier run); under [`Self::lock_credits_of`].
+    fn uncredited<'c>(
+        conn: &'c mut Self::Connection,
+        chain: &'c str,
+        credits: &'c [DepositCredit],
+    ) -> impl Future<Output = Result<Vec<bool>, StoreError>> + Send + 'c;
 
-    fn insert_webhook<'c>(
-        conn: &'c mut SqliteConnection,
-        webhook: &'c NewWebhook,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'c {
-        crate::sqlite_deposits::insert_webhook(conn, webhook)
-    }
+    /// Records credited deposits (each with its journal entry's id) and
+    /// queues their webhooks, inside the caller's DB transaction. No
+    /// `ON CONFLICT`: the look-up under the chain's lock is what skips
+    /// repeats, so a conflict here is a fault and fails the batch.
+    fn insert_credited<'c>(
+        conn: &'c mut Self::Connection,
+        applied: &'c [&'c DepositCredit],
+        entry_ids: &'c [i64],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'c;
 
-    fn lock_refunds_of<'c>(
-        _conn: &'c mut SqliteConnection,
-        _order_id: &'c str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'c {
-        // Nothing to take: the refund's insert, its first write, takes
-        // SQLite's one write lock, held until the end of the DB transaction.
-        std::future::ready(Ok(()))
-    }
-}
+    /// Makes one merchant's `webhook/resend` calls take turns from here to
+    /// the end of the caller's DB transaction, so that the count of its
+    /// recent calls and the insert of this one see the same state.
+    fn lock_resend_calls_of<'c>(
+        conn: &'c mut Self::Connection,
+        app_id: &'c MerchantId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'c;
 
-impl Backend for Postgres {
-    const BEGIN_WRITE: &'static str = "BEGIN";
-
-    fn post_entry_in<'c>(
-        conn: &'c mut PgConnection,
-        entry: &'c JournalEntry,
-        meta: &'c EntryMeta,
-    ) -> impl Future<Output = Result<i64, StoreError>> + Send + 'c {
-        crate::postgres::post_entry_in(conn, entry, meta)
-    }
-
-    fn insert_webhook<'c>(
-        conn: &'c mut PgConnection,
-        webhook: &'c NewWebhook,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'c {
-        crate::postgres::deposits::insert_webhook(conn, webhook)
-    }
-
-    async fn lock_refunds_of(conn: &mut PgConnection, order_id: &str) -> Result<(), StoreError> {
-        // Only refunds take this lock, and before any row lock, so it cannot
-        // deadlock with the balance locks every entry takes after it.
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind(order_id)
-            .execute(conn)
-            .await?;
-        Ok(())
-    }
+    /// The figures /metrics reads, by name, kept by triggers as rows change:
+    /// reading them costs the same whatever the history.
+    fn metric_figures(
+        pool: &Pool<Self>,
+    ) -> impl Future<Output = Result<Vec<(String, i64)>, StoreError>> + Send + '_;
 }
 
 /// sqlx gives each backend's query result its own `rows_affected`, with no
@@ -113,38 +111,14 @@ pub(crate) trait RowsAffected {
     fn rows_affected(&self) -> u64;
 }
 
-impl RowsAffected for SqliteQueryResult {
-    fn rows_affected(&self) -> u64 {
-        SqliteQueryResult::rows_affected(self)
-    }
-}
-
-impl RowsAffected for PgQueryResult {
-    fn rows_affected(&self) -> u64 {
-        PgQueryResult::rows_affected(self)
-    }
-}
-
 /// A store on one sqlx pool: every such store gets the stores written once
 /// over [`Backend`].
 pub(crate) trait SqlStore: Send + Sync + std::fmt::Debug + 'static {
     type Db: Backend;
 
     fn pool(&self) -> &Pool<Self::Db>;
-}
 
-impl SqlStore for SqliteStore {
-    type Db = Sqlite;
-
-    fn pool(&self) -> &Pool<Sqlite> {
-        &self.pool
-    }
-}
-
-impl SqlStore for PgStore {
-    type Db = Postgres;
-
-    fn pool(&self) -> &Pool<Postgres> {
-        &self.pool
-    }
+    /// Seals the secrets the store keeps (merchants' app secrets, the
+    /// deposit seed).
+    fn master_key(&self) -> &MasterKey;
 }

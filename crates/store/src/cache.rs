@@ -17,10 +17,11 @@ use async_trait::async_trait;
 use ccgate_ledger::{Account, AccountBalance, CoinId, JournalEntry, MerchantId};
 use secrecy::SecretString;
 
-use crate::{
-    CoinBalance, CwalletAccount, DevnetChainState, EntryMeta, MerchantCredentials, MerchantStatus,
-    MerchantSummary, Store, StoreError,
+use crate::StoreError;
+use crate::ledger::{
+    CoinBalance, CwalletAccount, MerchantCredentials, MerchantStatus, MerchantSummary, Store,
 };
+use crate::writes::EntryMeta;
 
 /// Entries kept per map; past it the map is emptied, which costs only misses.
 const CACHE_ENTRIES_MAX: usize = 100_000;
@@ -189,31 +190,6 @@ impl<S: Store> Store for CachingStore<S> {
 
     async fn cwallet(&self, c_id: &str) -> Result<Option<CwalletAccount>, StoreError> {
         self.inner.cwallet(c_id).await
-    }
-
-    async fn devnet_chain(
-        &self,
-        chain: &str,
-        now_unix_ms: i64,
-    ) -> Result<DevnetChainState, StoreError> {
-        self.inner.devnet_chain(chain, now_unix_ms).await
-    }
-
-    async fn devnet_mine(
-        &self,
-        chain: &str,
-        blocks: u64,
-        now_unix_ms: i64,
-    ) -> Result<DevnetChainState, StoreError> {
-        self.inner.devnet_mine(chain, blocks, now_unix_ms).await
-    }
-
-    async fn devnet_fail_next_sends(&self, chain: &str, count: u32) -> Result<(), StoreError> {
-        self.inner.devnet_fail_next_sends(chain, count).await
-    }
-
-    async fn devnet_take_send_failure(&self, chain: &str) -> Result<bool, StoreError> {
-        self.inner.devnet_take_send_failure(chain).await
     }
 
     fn balances_changed(&self, app_id: &MerchantId) {

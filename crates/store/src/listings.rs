@@ -7,9 +7,8 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::StoreError;
 use crate::backend::SqlStore;
-use crate::deposits::Order;
-use crate::rows::{ORDER_COLUMNS, WITHDRAWAL_COLUMNS, order_from_row, withdrawal_from_row};
-use crate::withdrawals::{Withdrawal, WithdrawalStatus};
+use crate::orders::{ORDER_COLUMNS, Order, order_from_row};
+use crate::withdrawals::{WITHDRAWAL_COLUMNS, Withdrawal, WithdrawalStatus, withdrawal_from_row};
 
 /// Which rows a listing takes: every filter left `None` matches all.
 #[derive(Debug, Clone, PartialEq, Eq)]

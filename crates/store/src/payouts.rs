@@ -7,7 +7,7 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::StoreError;
 use crate::backend::{Backend, RowsAffected, SqlStore};
-use crate::rows::{Columns, PAYOUT_COLUMNS, payout_from_row, to_i64, to_u64};
+use crate::rows::{Columns, to_i64, to_u32, to_u64};
 
 /// A signed transaction paying out one withdrawal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,4 +276,20 @@ where
             .await?;
         Ok(())
     }
+}
+
+pub(crate) const PAYOUT_COLUMNS: &str =
+    "chain, payout_id, from_address, nonce, txid, raw_tx, created_at_ms, replacements";
+
+pub(crate) fn payout_from_row(row: &impl Columns) -> Result<SignedPayout, StoreError> {
+    Ok(SignedPayout {
+        chain: row.text("chain")?,
+        payout_id: row.text("payout_id")?,
+        from_address: row.text("from_address")?,
+        nonce: to_u64(row.int("nonce")?, "payout nonce")?,
+        txid: row.text("txid")?,
+        raw_tx: row.text("raw_tx")?,
+        created_at_ms: row.int("created_at_ms")?,
+        replacements: to_u32(row.int("replacements")?, "payout replacements")?,
+    })
 }

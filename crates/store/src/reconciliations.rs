@@ -8,12 +8,11 @@ use async_trait::async_trait;
 use ccgate_ledger::Amount;
 use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
+use crate::StoreError;
 use crate::backend::SqlStore;
-use crate::rows::{
-    Columns, PAYOUT_COLUMNS, SWEEP_COLUMNS, parse_amount, payout_from_row, sweep_record_from_row,
-    to_i64, to_u32, to_u64,
-};
-use crate::{SignedPayout, StoreError, SweepRecord};
+use crate::payouts::{PAYOUT_COLUMNS, SignedPayout, payout_from_row};
+use crate::rows::{Columns, parse_amount, to_i64, to_u32, to_u64};
+use crate::sweeps::{SWEEP_COLUMNS, SweepRecord, sweep_record_from_row};
 
 /// The payout id prefix of a sweep's gas top-up, followed by the sweep id
 /// (`<address>:<nonce>`); the chain adapter names them so.

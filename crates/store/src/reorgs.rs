@@ -7,9 +7,10 @@ use async_trait::async_trait;
 use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::StoreError;
-use crate::backend::{Backend, RowsAffected, SqlStore};
-use crate::deposits::{ChainTransfer, NewWebhook};
-use crate::rows::{Columns, block_link_from_row, parse_amount, to_i64, to_u32, to_u64};
+use crate::backend::{RowsAffected, SqlStore};
+use crate::outbox::insert_webhook;
+use crate::rows::{Columns, parse_amount, to_i64, to_u32, to_u64};
+use crate::writes::{ChainTransfer, NewWebhook};
 
 /// A block as linked into its chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +91,8 @@ where
     for<'q> &'q str: Encode<'q, S::Db> + Type<S::Db>,
     for<'q> String: Encode<'q, S::Db> + Type<S::Db>,
     for<'q> i64: Encode<'q, S::Db> + Type<S::Db>,
+    // sqlx encodes `Option` per backend, not for every `T: Encode`.
+    for<'q> Option<String>: Encode<'q, S::Db>,
 {
     async fn latest_block_link(&self, chain: &str) -> Result<Option<BlockLink>, StoreError> {
         let row = sqlx::query(
@@ -233,7 +236,7 @@ where
         .await?
         .rows_affected();
         for webhook in webhooks {
-            S::Db::insert_webhook(&mut db_tx, webhook).await?;
+            insert_webhook::<S::Db>(&mut db_tx, webhook).await?;
         }
         // Credits stand; each one in a replaced block is reported.
         let what = format!(
@@ -259,4 +262,12 @@ where
             flagged_credits: flagged,
         })
     }
+}
+
+fn block_link_from_row(row: &impl Columns) -> Result<BlockLink, StoreError> {
+    Ok(BlockLink {
+        height: to_u64(row.int("height")?, "block height")?,
+        hash: row.text("hash")?,
+        parent_hash: row.text("parent_hash")?,
+    })
 }

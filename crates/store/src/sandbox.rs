@@ -8,8 +8,9 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::StoreError;
 use crate::backend::{Backend, RowsAffected, SqlStore};
-use crate::deposits::NewWebhook;
+use crate::outbox::insert_webhook;
 use crate::rows::{Columns, to_i64, to_u32, to_u64};
+use crate::writes::NewWebhook;
 
 /// Faults injected into one merchant's webhook deliveries (sandbox only).
 /// Probabilities are parts per million: 1 000 000 always, 0 never.
@@ -214,6 +215,7 @@ where
     for<'q> String: Encode<'q, S::Db> + Type<S::Db>,
     for<'q> i64: Encode<'q, S::Db> + Type<S::Db>,
     // sqlx encodes `Option` per backend, not for every `T: Encode`.
+    for<'q> Option<String>: Encode<'q, S::Db>,
     for<'q> Option<i64>: Encode<'q, S::Db>,
 {
     async fn sandbox_clock(&self) -> Result<Option<StoredClock>, StoreError> {
@@ -342,7 +344,7 @@ where
             .await?;
         }
         for webhook in &reorg.vanished_webhooks {
-            S::Db::insert_webhook(&mut db_tx, webhook).await?;
+            insert_webhook::<S::Db>(&mut db_tx, webhook).await?;
         }
         for incident in &reorg.incidents {
             sqlx::query(

@@ -7,7 +7,9 @@ use std::path::Path;
 use async_trait::async_trait;
 use sqlx::Connection;
 
-use crate::{PgStore, SqliteStore, StoreError};
+use crate::StoreError;
+use crate::postgres::PgStore;
+use crate::sqlite::SqliteStore;
 
 /// What is never copied back: the migrations' bookkeeping (a snapshot must
 /// match it instead) and the sealed deposit seed (fixed for a data directory;

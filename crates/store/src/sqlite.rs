@@ -1,25 +1,26 @@
+//! SQLite in WAL mode: opening the file, and what SQLite does differently
+//! under the stores' shared SQL ([`Backend`]). One writer at a time, so a
+//! read that decides a write happens under the write lock.
+
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use ccgate_ledger::journal::apply_entry;
 use ccgate_ledger::{Account, AccountBalance, CoinId, JournalEntry, MerchantId};
-use secrecy::SecretString;
-use sqlx::Row;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteQueryResult, SqliteSynchronous,
 };
+use sqlx::{Pool, Sqlite};
 
-use crate::rows::{
-    balance_from_row, balances_from_rows, blocks_to_mine, coin_balance_from_row,
-    devnet_state_from_row, direction_word, journal_from_rows, merchant_summary_from_row,
-    seq_number, status_from_row,
-};
-use crate::{
-    CoinBalance, CwalletAccount, DevnetChainState, EntryMeta, MasterKey, MerchantCredentials,
-    MerchantStatus, MerchantSummary, Store, StoreError,
-};
+use crate::StoreError;
+use crate::backend::{Backend, RowsAffected, SqlStore};
+use crate::master_key::MasterKey;
+use crate::outbox::insert_webhook;
+use crate::rows::{balance_from_row, direction_word, seq_number, to_i64};
+use crate::writes::{DepositCredit, EntryMeta};
 
 /// How long a writer waits for another process (the CLI beside `serve`) to
 /// release SQLite's single write lock before giving up.
@@ -37,27 +38,6 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// The figures /metrics reads, kept by triggers as rows change
-    /// (migration 0025): reading them costs the same whatever the history.
-    pub(crate) async fn metric_figures(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(sqlx::query_as("SELECT name, value FROM metric_counts")
-            .fetch_all(&self.pool)
-            .await?)
-    }
-
-    /// Why a merchant insert wrote nothing: its Appid or its name was taken.
-    async fn merchant_not_created(&self, app_id: &MerchantId, name: &str) -> StoreError {
-        let taken = sqlx::query("SELECT 1 FROM merchants WHERE app_id = ?")
-            .bind(app_id.as_str())
-            .fetch_optional(&self.pool)
-            .await;
-        match taken {
-            Ok(Some(_)) => StoreError::MerchantExists(app_id.to_string()),
-            Ok(None) => StoreError::MerchantNameTaken(name.to_owned()),
-            Err(err) => StoreError::Database(err),
-        }
-    }
-
     /// Opens (creating if missing) the database file and applies pending
     /// migrations.
     pub async fn open(path: &Path, key: MasterKey) -> Result<SqliteStore, StoreError> {
@@ -103,346 +83,227 @@ impl SqliteStore {
     }
 }
 
-/// Appends `entry` to the journal and applies it to the balances inside the
-/// caller's DB transaction; on error the caller drops it, which writes nothing.
-pub(crate) async fn post_entry_in(
-    conn: &mut sqlx::SqliteConnection,
-    entry: &JournalEntry,
-    meta: &EntryMeta,
-) -> Result<i64, StoreError> {
-    let ids = post_entries_in(conn, &[(entry, meta)]).await?;
-    ids.first()
-        .copied()
-        .ok_or_else(|| StoreError::Corrupt("no journal id for an entry".into()))
+impl SqlStore for SqliteStore {
+    type Db = Sqlite;
+
+    fn pool(&self) -> &Pool<Sqlite> {
+        &self.pool
+    }
+
+    fn master_key(&self) -> &MasterKey {
+        &self.key
+    }
 }
 
-/// Appends `entries` to the journal in order and applies them to the balances
-/// inside the caller's DB transaction (a group commit when there are many); if
-/// any one is refused the caller drops the DB transaction, which writes
-/// nothing. Each touched balance is read and written once per batch.
-pub(crate) async fn post_entries_in(
-    conn: &mut sqlx::SqliteConnection,
-    entries: &[(&JournalEntry, &EntryMeta)],
-) -> Result<Vec<i64>, StoreError> {
-    // Writing first takes SQLite's write lock at the start of the DB
-    // transaction, so the balances read below are current and cannot change
-    // before commit (a read-then-write upgrade could fail with BUSY instead).
-    let mut ids = Vec::with_capacity(entries.len());
-    for (_, meta) in entries {
-        let entry_id: i64 = sqlx::query_scalar(
-            "INSERT INTO journal_entries (kind, reason, created_at) VALUES (?, ?, ?) RETURNING id",
-        )
-        .bind(meta.kind)
-        .bind(&meta.reason)
-        .bind(meta.created_at)
-        .fetch_one(&mut *conn)
-        .await?;
-        ids.push(entry_id);
+impl RowsAffected for SqliteQueryResult {
+    fn rows_affected(&self) -> u64 {
+        SqliteQueryResult::rows_affected(self)
     }
+}
 
-    let mut balances: BTreeMap<(Account, CoinId), AccountBalance> = BTreeMap::new();
-    for (entry, _) in entries {
-        for posting in entry.postings() {
-            let key = (posting.account.clone(), posting.coin.clone());
-            if balances.contains_key(&key) {
-                continue;
-            }
-            let row = sqlx::query(
-                "SELECT debits_posted, credits_posted FROM balances
-                 WHERE account = ? AND coin_id = ?",
+impl Backend for Sqlite {
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+
+    // Each merchant's due webhooks are numbered in due order; those whose
+    // number, added to the merchant's claims still held, stays within the
+    // cap are the candidates. One statement under SQLite's one writer, so no
+    // two workers claim the same row.
+    const CLAIM_DUE_WEBHOOKS: &'static str =
+        "UPDATE webhook_outbox SET next_attempt_at_ms = $1, claimed_until_ms = $1
+             WHERE id IN (
+                 SELECT ranked.id
+                 FROM (SELECT id, app_id, next_attempt_at_ms,
+                              ROW_NUMBER() OVER (PARTITION BY app_id
+                                                 ORDER BY next_attempt_at_ms, id) AS nth
+                       FROM webhook_outbox
+                       WHERE status = 'pending' AND next_attempt_at_ms <= $2) AS ranked
+                 LEFT JOIN (SELECT app_id, COUNT(*) AS held
+                            FROM webhook_outbox
+                            WHERE status = 'pending' AND claimed_until_ms > $2
+                            GROUP BY app_id) AS claims
+                   ON claims.app_id = ranked.app_id
+                 WHERE ranked.nth + COALESCE(claims.held, 0) <= $4
+                 ORDER BY ranked.next_attempt_at_ms, ranked.id
+                 LIMIT $3)
+             RETURNING id, app_id, record_id, order_type, dialect, url, payload, attempts";
+
+    /// Each touched balance is read and written once per batch.
+    async fn post_entries_in(
+        conn: &mut SqliteConnection,
+        entries: &[(&JournalEntry, &EntryMeta)],
+    ) -> Result<Vec<i64>, StoreError> {
+        // Writing first takes SQLite's write lock at the start of the DB
+        // transaction, so the balances read below are current and cannot change
+        // before commit (a read-then-write upgrade could fail with BUSY instead).
+        let mut ids = Vec::with_capacity(entries.len());
+        for (_, meta) in entries {
+            let entry_id: i64 = sqlx::query_scalar(
+                "INSERT INTO journal_entries (kind, reason, created_at) VALUES (?, ?, ?) RETURNING id",
             )
-            .bind(posting.account.key())
-            .bind(posting.coin.as_str())
-            .fetch_optional(&mut *conn)
+            .bind(meta.kind)
+            .bind(&meta.reason)
+            .bind(meta.created_at)
+            .fetch_one(&mut *conn)
             .await?;
-            let balance = match row {
-                Some(row) => balance_from_row(&row)?,
-                None => AccountBalance::default(),
-            };
-            balance.check(posting.account.balance_rule())?;
-            balances.insert(key, balance);
+            ids.push(entry_id);
         }
-    }
-    // On a refused entry the DB transaction is dropped, which rolls back the
-    // journal rows inserted above: nothing is written.
-    for (entry, _) in entries {
-        apply_entry(entry, &mut balances)?;
-    }
 
-    for ((entry, _), &entry_id) in entries.iter().zip(&ids) {
-        for (seq, posting) in entry.postings().iter().enumerate() {
+        let mut balances: BTreeMap<(Account, CoinId), AccountBalance> = BTreeMap::new();
+        for (entry, _) in entries {
+            for posting in entry.postings() {
+                let key = (posting.account.clone(), posting.coin.clone());
+                if balances.contains_key(&key) {
+                    continue;
+                }
+                let row = sqlx::query(
+                    "SELECT debits_posted, credits_posted FROM balances
+                     WHERE account = ? AND coin_id = ?",
+                )
+                .bind(posting.account.key())
+                .bind(posting.coin.as_str())
+                .fetch_optional(&mut *conn)
+                .await?;
+                let balance = match row {
+                    Some(row) => balance_from_row(&row)?,
+                    None => AccountBalance::default(),
+                };
+                balance.check(posting.account.balance_rule())?;
+                balances.insert(key, balance);
+            }
+        }
+        // On a refused entry the DB transaction is dropped, which rolls back the
+        // journal rows inserted above: nothing is written.
+        for (entry, _) in entries {
+            apply_entry(entry, &mut balances)?;
+        }
+
+        for ((entry, _), &entry_id) in entries.iter().zip(&ids) {
+            for (seq, posting) in entry.postings().iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO postings (entry_id, seq, account, coin_id, direction, amount)
+                     VALUES (?, ?, ?, ?, ?, ?)",
+                )
+                .bind(entry_id)
+                .bind(seq_number(seq)?)
+                .bind(posting.account.key())
+                .bind(posting.coin.as_str())
+                .bind(direction_word(posting.direction))
+                .bind(posting.amount.base_units().to_string())
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
+        for ((account, coin), balance) in &balances {
             sqlx::query(
-                "INSERT INTO postings (entry_id, seq, account, coin_id, direction, amount)
-                 VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO balances (account, coin_id, debits_posted, credits_posted)
+                 VALUES (?, ?, ?, ?)
+                 ON CONFLICT (account, coin_id) DO UPDATE
+                 SET debits_posted = excluded.debits_posted,
+                     credits_posted = excluded.credits_posted",
             )
-            .bind(entry_id)
-            .bind(seq_number(seq)?)
-            .bind(posting.account.key())
-            .bind(posting.coin.as_str())
-            .bind(direction_word(posting.direction))
-            .bind(posting.amount.base_units().to_string())
+            .bind(account.key())
+            .bind(coin.as_str())
+            .bind(balance.debits_posted.base_units().to_string())
+            .bind(balance.credits_posted.base_units().to_string())
             .execute(&mut *conn)
             .await?;
         }
-    }
-    for ((account, coin), balance) in &balances {
-        sqlx::query(
-            "INSERT INTO balances (account, coin_id, debits_posted, credits_posted)
-             VALUES (?, ?, ?, ?)
-             ON CONFLICT (account, coin_id) DO UPDATE
-             SET debits_posted = excluded.debits_posted,
-                 credits_posted = excluded.credits_posted",
-        )
-        .bind(account.key())
-        .bind(coin.as_str())
-        .bind(balance.debits_posted.base_units().to_string())
-        .bind(balance.credits_posted.base_units().to_string())
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(ids)
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    async fn create_merchant(
-        &self,
-        app_id: &MerchantId,
-        app_secret: &SecretString,
-        name: &str,
-        now_unix_secs: i64,
-    ) -> Result<(), StoreError> {
-        let sealed = self.key.seal_text(app_id.as_str(), app_secret)?;
-        // Names are unique by this check, not by an index: databases made
-        // before it may hold duplicates, which stay. One statement, so two
-        // creations cannot both pass it.
-        let inserted = sqlx::query(
-            "INSERT INTO merchants (app_id, name, secret_ciphertext, status, created_at, updated_at)
-             SELECT ?1, ?2, ?3, 'active', ?4, ?4
-             WHERE NOT EXISTS (SELECT 1 FROM merchants WHERE name = ?2)
-             ON CONFLICT (app_id) DO NOTHING",
-        )
-        .bind(app_id.as_str())
-        .bind(name)
-        .bind(sealed)
-        .bind(now_unix_secs)
-        .execute(&self.pool)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            return Err(self.merchant_not_created(app_id, name).await);
-        }
-        Ok(())
+        Ok(ids)
     }
 
-    async fn list_merchants(&self) -> Result<Vec<MerchantSummary>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT app_id, name, status, created_at FROM merchants ORDER BY created_at, app_id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(merchant_summary_from_row).collect()
+    fn lock_refunds_of<'c>(
+        _conn: &'c mut SqliteConnection,
+        _order_id: &'c str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'c {
+        // Nothing to take: the refund's insert, its first write, takes
+        // SQLite's one write lock, held until the end of the DB transaction.
+        std::future::ready(Ok(()))
     }
 
-    async fn merchant(&self, app_id: &MerchantId) -> Result<Option<MerchantSummary>, StoreError> {
-        let row =
-            sqlx::query("SELECT app_id, name, status, created_at FROM merchants WHERE app_id = ?")
-                .bind(app_id.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
-        row.as_ref().map(merchant_summary_from_row).transpose()
+    fn lock_credits_of<'c>(
+        _conn: &'c mut SqliteConnection,
+        _chain: &'c str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'c {
+        // Nothing to take: `BEGIN IMMEDIATE` took SQLite's one write lock,
+        // so no other process credits before the commit.
+        std::future::ready(Ok(()))
     }
 
-    async fn merchant_credentials(
-        &self,
-        app_id: &str,
-    ) -> Result<Option<MerchantCredentials>, StoreError> {
-        let row = sqlx::query("SELECT secret_ciphertext, status FROM merchants WHERE app_id = ?")
-            .bind(app_id)
-            .fetch_optional(&self.pool)
+    async fn uncredited(
+        conn: &mut SqliteConnection,
+        _chain: &str,
+        credits: &[DepositCredit],
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut fresh = Vec::with_capacity(credits.len());
+        for credit in credits {
+            let transfer = &credit.deposit.transfer;
+            let credited_before = sqlx::query(
+                "SELECT 1 FROM deposits WHERE chain = $1 AND txid = $2 AND log_index = $3",
+            )
+            .bind(&transfer.chain)
+            .bind(&transfer.txid)
+            .bind(i64::from(transfer.log_index))
+            .fetch_optional(&mut *conn)
             .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let sealed: Vec<u8> = row.try_get("secret_ciphertext")?;
-        Ok(Some(MerchantCredentials {
-            app_id: MerchantId::new(app_id),
-            app_secret: self.key.open_text(app_id, &sealed)?,
-            status: status_from_row(&row)?,
-        }))
-    }
-
-    async fn replace_secret(
-        &self,
-        app_id: &MerchantId,
-        app_secret: &SecretString,
-        now_unix_secs: i64,
-    ) -> Result<(), StoreError> {
-        let sealed = self.key.seal_text(app_id.as_str(), app_secret)?;
-        let updated = sqlx::query(
-            "UPDATE merchants SET secret_ciphertext = ?, updated_at = ? WHERE app_id = ?",
-        )
-        .bind(sealed)
-        .bind(now_unix_secs)
-        .bind(app_id.as_str())
-        .execute(&self.pool)
-        .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::MerchantNotFound(app_id.to_string()));
+            fresh.push(credited_before.is_none());
         }
-        Ok(())
+        Ok(fresh)
     }
 
-    async fn set_merchant_status(
-        &self,
-        app_id: &MerchantId,
-        status: MerchantStatus,
-        now_unix_secs: i64,
+    async fn insert_credited(
+        conn: &mut SqliteConnection,
+        applied: &[&DepositCredit],
+        entry_ids: &[i64],
     ) -> Result<(), StoreError> {
-        let updated =
-            sqlx::query("UPDATE merchants SET status = ?, updated_at = ? WHERE app_id = ?")
-                .bind(status.as_str())
-                .bind(now_unix_secs)
-                .bind(app_id.as_str())
-                .execute(&self.pool)
-                .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::MerchantNotFound(app_id.to_string()));
-        }
-        Ok(())
-    }
-
-    async fn post_entry(&self, entry: &JournalEntry, meta: &EntryMeta) -> Result<i64, StoreError> {
-        let mut db_tx = self.pool.begin().await?;
-        let entry_id = post_entry_in(&mut db_tx, entry, meta).await?;
-        db_tx.commit().await?;
-        Ok(entry_id)
-    }
-
-    async fn create_cwallet(
-        &self,
-        account: &CwalletAccount,
-        now_unix_secs: i64,
-    ) -> Result<(), StoreError> {
-        let inserted = sqlx::query(
-            "INSERT INTO cwallet_accounts (c_id, nickname, created_at) VALUES (?, ?, ?)
-             ON CONFLICT (c_id) DO NOTHING",
-        )
-        .bind(&account.c_id)
-        .bind(&account.nickname)
-        .bind(now_unix_secs)
-        .execute(&self.pool)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            return Err(StoreError::CwalletExists(account.c_id.clone()));
-        }
-        Ok(())
-    }
-
-    async fn cwallet(&self, c_id: &str) -> Result<Option<CwalletAccount>, StoreError> {
-        let row = sqlx::query("SELECT nickname FROM cwallet_accounts WHERE c_id = ?")
-            .bind(c_id)
-            .fetch_optional(&self.pool)
+        for (credit, &entry_id) in applied.iter().zip(entry_ids) {
+            let deposit = &credit.deposit;
+            let transfer = &deposit.transfer;
+            sqlx::query(
+                "INSERT INTO deposits
+                     (record_id, chain, txid, log_index, app_id, address, user_id, order_id,
+                      token_id, coin_id, paid_amount, service_fee, credit_amount, from_address,
+                      memo, block_height, block_time_ms, journal_entry_id, credited_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&deposit.record_id)
+            .bind(&transfer.chain)
+            .bind(&transfer.txid)
+            .bind(i64::from(transfer.log_index))
+            .bind(deposit.app_id.as_str())
+            .bind(&transfer.to_address)
+            .bind(&deposit.user_id)
+            .bind(&deposit.order_id)
+            .bind(transfer.token_id.as_str())
+            .bind(deposit.coin_id.as_str())
+            .bind(transfer.amount.base_units().to_string())
+            .bind(deposit.service_fee.base_units().to_string())
+            .bind(deposit.credit_amount.base_units().to_string())
+            .bind(&transfer.from_address)
+            .bind(&transfer.memo)
+            .bind(to_i64(transfer.block_height, "block height")?)
+            .bind(transfer.block_time_ms)
+            .bind(entry_id)
+            .bind(deposit.credited_at)
+            .execute(&mut *conn)
             .await?;
-        row.map(|row| {
-            Ok(CwalletAccount {
-                c_id: c_id.to_owned(),
-                nickname: row.try_get("nickname")?,
-            })
-        })
-        .transpose()
-    }
-
-    async fn devnet_chain(
-        &self,
-        chain: &str,
-        now_unix_ms: i64,
-    ) -> Result<DevnetChainState, StoreError> {
-        self.devnet_mine(chain, 0, now_unix_ms).await
-    }
-
-    async fn devnet_mine(
-        &self,
-        chain: &str,
-        blocks: u64,
-        now_unix_ms: i64,
-    ) -> Result<DevnetChainState, StoreError> {
-        let blocks = blocks_to_mine(blocks)?;
-        let row = sqlx::query(
-            "INSERT INTO devnet_chains (chain, genesis_unix_ms, mined_blocks) VALUES (?, ?, ?)
-             ON CONFLICT (chain) DO UPDATE SET mined_blocks = mined_blocks + excluded.mined_blocks
-             RETURNING genesis_unix_ms, mined_blocks",
-        )
-        .bind(chain)
-        .bind(now_unix_ms)
-        .bind(blocks)
-        .fetch_one(&self.pool)
-        .await?;
-        devnet_state_from_row(&row, chain)
-    }
-
-    async fn devnet_fail_next_sends(&self, chain: &str, count: u32) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO devnet_send_failures (chain, remaining) VALUES (?, ?)
-             ON CONFLICT (chain) DO UPDATE SET remaining = remaining + excluded.remaining",
-        )
-        .bind(chain)
-        .bind(i64::from(count))
-        .execute(&self.pool)
-        .await?;
+            insert_webhook::<Sqlite>(&mut *conn, &credit.webhook).await?;
+        }
         Ok(())
     }
 
-    async fn devnet_take_send_failure(&self, chain: &str) -> Result<bool, StoreError> {
-        let taken = sqlx::query(
-            "UPDATE devnet_send_failures SET remaining = remaining - 1
-             WHERE chain = ? AND remaining > 0",
-        )
-        .bind(chain)
-        .execute(&self.pool)
-        .await?;
-        Ok(taken.rows_affected() == 1)
+    fn lock_resend_calls_of<'c>(
+        _conn: &'c mut SqliteConnection,
+        _app_id: &'c MerchantId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'c {
+        // Nothing to take: the caller's first statement is a write, which
+        // takes SQLite's one write lock.
+        std::future::ready(Ok(()))
     }
 
-    async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
-    }
-
-    async fn journal_len(&self) -> Result<u64, StoreError> {
-        crate::rows::figure(&self.metric_figures().await?, "journal.entries")
-    }
-
-    async fn journal(&self) -> Result<Vec<JournalEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT entry_id, account, coin_id, direction, amount FROM postings
-             ORDER BY entry_id, seq",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        journal_from_rows(&rows)
-    }
-
-    async fn all_balances(
-        &self,
-    ) -> Result<BTreeMap<(Account, CoinId), AccountBalance>, StoreError> {
-        let rows =
-            sqlx::query("SELECT account, coin_id, debits_posted, credits_posted FROM balances")
-                .fetch_all(&self.pool)
-                .await?;
-        balances_from_rows(&rows)
-    }
-
-    async fn merchant_balances(&self, app_id: &MerchantId) -> Result<Vec<CoinBalance>, StoreError> {
-        let account = Account::MerchantAvailable(app_id.clone());
-        let rows = sqlx::query(
-            "SELECT coin_id, debits_posted, credits_posted FROM balances
-             WHERE account = ? ORDER BY coin_id",
-        )
-        .bind(account.key())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| coin_balance_from_row(row, &account))
-            .collect()
+    /// Kept in `metric_counts` (migration 0025).
+    async fn metric_figures(pool: &SqlitePool) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as("SELECT name, value FROM metric_counts")
+            .fetch_all(pool)
+            .await?)
     }
 }

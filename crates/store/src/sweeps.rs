@@ -9,12 +9,10 @@ use async_trait::async_trait;
 use ccgate_ledger::{Amount, JournalEntry};
 use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
+use crate::StoreError;
 use crate::backend::{Backend, RowsAffected, SqlStore};
-use crate::rows::{
-    Columns, SWEEP_COLUMNS, SWEEP_REVERTED, SWEEP_SUCCEEDED, sweep_record_from_row, to_i64, to_u32,
-    to_u64,
-};
-use crate::{EntryMeta, StoreError};
+use crate::rows::{Columns, parse_amount, to_i64, to_u32, to_u64};
+use crate::writes::EntryMeta;
 
 /// A signed sweep transaction, as stored before its broadcast.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -370,4 +368,50 @@ where
         .await?;
         rows.iter().map(sweep_record_from_row).collect()
     }
+}
+
+pub(crate) const SWEEP_COLUMNS: &str = "chain, sweep_id, from_address, to_address, token_id, amount, \
+     nonce, txid, raw_tx, top_up_payout_id, created_at_ms, outcome, gas_cost, settled_at_ms";
+
+/// The stored words for a settled sweep's outcome.
+const SWEEP_SUCCEEDED: &str = "succeeded";
+
+const SWEEP_REVERTED: &str = "reverted";
+
+pub(crate) fn sweep_record_from_row(row: &impl Columns) -> Result<SweepRecord, StoreError> {
+    let sweep = SignedSweep {
+        chain: row.text("chain")?,
+        sweep_id: row.text("sweep_id")?,
+        from_address: row.text("from_address")?,
+        to_address: row.text("to_address")?,
+        token_id: row.text("token_id")?,
+        amount: parse_amount(&row.text("amount")?)?,
+        nonce: to_u64(row.int("nonce")?, "sweep nonce")?,
+        txid: row.text("txid")?,
+        raw_tx: row.text("raw_tx")?,
+        top_up_payout_id: row.opt_text("top_up_payout_id")?,
+        created_at_ms: row.int("created_at_ms")?,
+    };
+    let settled = match (
+        row.opt_text("outcome")?,
+        row.opt_text("gas_cost")?,
+        row.opt_int("settled_at_ms")?,
+    ) {
+        (Some(outcome), Some(gas_cost), Some(settled_at_ms)) => Some(SweepSettlement {
+            succeeded: match outcome.as_str() {
+                SWEEP_SUCCEEDED => true,
+                SWEEP_REVERTED => false,
+                other => {
+                    return Err(StoreError::Corrupt(format!(
+                        "sweep {}: outcome {other:?}",
+                        sweep.sweep_id
+                    )));
+                }
+            },
+            gas_cost: parse_amount(&gas_cost)?,
+            settled_at_ms,
+        }),
+        _ => None,
+    };
+    Ok(SweepRecord { sweep, settled })
 }

@@ -4,13 +4,11 @@ use async_trait::async_trait;
 use ccgate_ledger::{Amount, CoinId, JournalEntry, MerchantId, TokenId};
 use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
+use crate::StoreError;
 use crate::backend::{Backend, RowsAffected, SqlStore};
-use crate::deposits::{NewWebhook, WebhookDialect};
-use crate::rows::{
-    Columns, WITHDRAWAL_COLUMNS, fee_quote_from_row, refunds_within_received, to_i64,
-    withdrawal_from_row, withdrawal_kind,
-};
-use crate::{EntryMeta, StoreError};
+use crate::outbox::insert_webhook;
+use crate::rows::{Columns, dialect_from, parse_amount, to_i64, to_u64};
+use crate::writes::{EntryMeta, NewWebhook, WebhookDialect};
 
 /// Where a withdrawal is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -373,7 +371,7 @@ where
             // the withdrawal row goes with it.
             S::Db::post_entry_in(&mut db_tx, entry, meta).await?;
             if let Some(webhook) = webhook {
-                S::Db::insert_webhook(&mut db_tx, webhook).await?;
+                insert_webhook::<S::Db>(&mut db_tx, webhook).await?;
             }
             db_tx.commit().await?;
             return Ok(w.clone());
@@ -543,7 +541,7 @@ where
             return Ok(false);
         }
         S::Db::post_entry_in(&mut db_tx, entry, meta).await?;
-        S::Db::insert_webhook(&mut db_tx, webhook).await?;
+        insert_webhook::<S::Db>(&mut db_tx, webhook).await?;
         db_tx.commit().await?;
         Ok(true)
     }
@@ -689,8 +687,89 @@ where
             return Ok(false);
         }
         S::Db::post_entry_in(&mut db_tx, entry, meta).await?;
-        S::Db::insert_webhook(&mut db_tx, webhook).await?;
+        insert_webhook::<S::Db>(&mut db_tx, webhook).await?;
         db_tx.commit().await?;
         Ok(true)
     }
+}
+
+pub(crate) const WITHDRAWAL_COLUMNS: &str = "order_id, record_id, app_id, merchant_order_id, \
+    fingerprint, token_id, coin_id, chain, to_address, memo, value, network_fee, net_receivable, \
+    debit, merchant_pays_fee, to_cwallet, status, txid, block_height, created_at, resolved_at, \
+    kind, refund_of, dialect, notify_url, approval";
+
+fn withdrawal_kind(withdrawal: &Withdrawal) -> &'static str {
+    if withdrawal.is_refund() {
+        "refund"
+    } else {
+        "withdrawal"
+    }
+}
+
+pub(crate) fn withdrawal_from_row(row: &impl Columns) -> Result<Withdrawal, StoreError> {
+    Ok(Withdrawal {
+        order_id: row.text("order_id")?,
+        record_id: row.text("record_id")?,
+        app_id: MerchantId::new(row.text("app_id")?),
+        merchant_order_id: row.text("merchant_order_id")?,
+        fingerprint: row.text("fingerprint")?,
+        token_id: TokenId::new(row.text("token_id")?),
+        coin_id: CoinId::new(row.text("coin_id")?),
+        chain: row.text("chain")?,
+        to_address: row.text("to_address")?,
+        memo: row.text("memo")?,
+        value: parse_amount(&row.text("value")?)?,
+        network_fee: parse_amount(&row.text("network_fee")?)?,
+        net_receivable: parse_amount(&row.text("net_receivable")?)?,
+        debit: parse_amount(&row.text("debit")?)?,
+        merchant_pays_fee: row.int("merchant_pays_fee")? != 0,
+        to_cwallet: row.int("to_cwallet")? != 0,
+        status: WithdrawalStatus::parse(&row.text("status")?)?,
+        txid: row.text("txid")?,
+        block_height: row
+            .opt_int("block_height")?
+            .map(|h| to_u64(h, "block height"))
+            .transpose()?,
+        created_at: row.int("created_at")?,
+        resolved_at: row.opt_int("resolved_at")?,
+        refund_of: row.opt_text("refund_of")?,
+        dialect: dialect_from(&row.text("dialect")?)?,
+        notify_url: row.opt_text("notify_url")?,
+        approval: Approval::parse(&row.text("approval")?)?,
+    })
+}
+
+fn fee_quote_from_row(row: &impl Columns) -> Result<FeeQuote, StoreError> {
+    Ok(FeeQuote {
+        inquiry_id: row.text("inquiry_id")?,
+        app_id: MerchantId::new(row.text("app_id")?),
+        token_id: TokenId::new(row.text("token_id")?),
+        fee: parse_amount(&row.text("fee")?)?,
+        expires_at_ms: row.int("expires_at_ms")?,
+    })
+}
+
+/// Refuses a refund (already among `refund_values`) that takes the refunds of
+/// `order_id` past what its `payment_values` brought in.
+fn refunds_within_received(
+    order_id: &str,
+    payment_values: &[String],
+    refund_values: &[String],
+) -> Result<(), StoreError> {
+    let total = |values: &[String]| -> Result<Amount, StoreError> {
+        values.iter().try_fold(Amount::ZERO, |sum, text| {
+            sum.checked_add(parse_amount(text)?)
+                .ok_or_else(|| StoreError::Corrupt("an order's amounts overflow".into()))
+        })
+    };
+    let received = total(payment_values)?;
+    let refunded = total(refund_values)?;
+    if refunded > received {
+        return Err(StoreError::RefundExceedsReceived {
+            order_id: order_id.to_owned(),
+            received,
+            refunded,
+        });
+    }
+    Ok(())
 }

@@ -1,5 +1,5 @@
-//! One behavioural suite for every `Store` backend. Each check takes a fresh
-//! store; the SQLite runners give it a real database file, the PostgreSQL
+//! One behavioural suite for every backend of the store traits. Each check
+//! takes a fresh store; the SQLite runners give it a real database file, the PostgreSQL
 //! runners a fresh schema in the test database (`CCGATE_TEST_DATABASE_URL`,
 //! else `postgres://postgres@127.0.0.1:5432/test`). Without a reachable
 //! server the PostgreSQL runners skip, except in CI, where they fail.
@@ -14,15 +14,15 @@ use ccgate_ledger::{
     TokenId,
 };
 use ccgate_store::{
-    BlockLink, CachingStore, ChainTransfer, Checkout, ConfirmingPayment, CwalletAccount,
-    DepositAddress, DepositCredit, DepositStore, DevnetReorg, EntryMeta, ListingFilter, Listings,
-    MasterKey, MerchantSettings, MerchantStatus, NewDeposit, NewWebhook, Order, OrderIdHolder,
-    OrderPayment, OutboxStore, PayoutInsert, PayoutStore, PgStore, ReconcileStore, ReorgIncident,
-    ReorgStore, ResendFilter, RollBack, SandboxStore, SeenTransfer, SignedPayout, SignedSweep,
-    SnapshotStore, SqliteStore, Store, StoreError, StoredClock, SweepInsert, SweepSettlement,
-    SweepStore, TakenFault, TransferKey, WebhookAttempt, WebhookCounts, WebhookFaults, WebhookNext,
-    Withdrawal, WithdrawalStatus, WithdrawalStore, generate_app_id, generate_app_secret,
-    verify_ledger,
+    AddressStore, BlockLink, CachingStore, ChainTransfer, Checkout, ConfirmingPayment, CreditStore,
+    CwalletAccount, DepositAddress, DepositCredit, DevnetReorg, DevnetStore, EntryMeta,
+    ListingFilter, Listings, MasterKey, MerchantSettings, MerchantSettingsStore, MerchantStatus,
+    NewDeposit, NewWebhook, Order, OrderIdHolder, OrderPayment, OrderStore, OutboxStore,
+    PayoutInsert, PayoutStore, PgStore, ReconcileStore, ReorgIncident, ReorgStore, ResendFilter,
+    RollBack, SandboxStore, SecretStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore,
+    SqliteStore, Store, StoreError, StoredClock, SweepInsert, SweepSettlement, SweepStore,
+    TakenFault, TransferKey, WebhookAttempt, WebhookCounts, WebhookFaults, WebhookNext, Withdrawal,
+    WithdrawalStatus, WithdrawalStore, generate_app_id, generate_app_secret, verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Connection;
@@ -251,7 +251,7 @@ async fn concurrent_writers(stores: Vec<Arc<dyn Store>>) {
 /// exactly once, with one entry and one webhook, and the books balance.
 async fn racing_group_commits_credit_each_transfer_once<S>(stores: Vec<Arc<S>>)
 where
-    S: Store + DepositStore + OutboxStore,
+    S: Store + CreditStore + OutboxStore,
 {
     const TRANSFERS: usize = 300;
     let merchant = new_merchant(stores[0].as_ref()).await;
@@ -329,7 +329,7 @@ where
 /// applied in one go.
 async fn sandbox_state<S>(store: &S)
 where
-    S: Store + DepositStore + OutboxStore + SandboxStore,
+    S: Store + CreditStore + DevnetStore + OutboxStore + SandboxStore,
 {
     assert_eq!(store.sandbox_clock().await.unwrap(), None);
     let frozen = StoredClock {
@@ -458,7 +458,7 @@ fn devnet_transfer(txid: &str, height: u64) -> ChainTransfer {
     }
 }
 
-async fn cwallets_and_devnet(store: &dyn Store) {
+async fn cwallets_and_devnet<S: Store + DevnetStore>(store: &S) {
     let account = CwalletAccount {
         c_id: "9454818".into(),
         nickname: "alvin".into(),
@@ -512,13 +512,168 @@ fn webhook(app_id: &MerchantId, record_id: &str, order_type: &'static str) -> Ne
 
 const NOW_MS: i64 = NOW * 1000;
 
-/// Every `DepositStore`, `OutboxStore` and `WithdrawalStore` operation once,
-/// with the answers callers rely on: backends must agree on all of them.
-async fn deposits_outbox_and_withdrawals<S>(store: &S)
+/// A permanent address of `merchant`'s user-1 on ETH, made in v2.
+fn permanent_address(merchant: &MerchantId) -> DepositAddress {
+    DepositAddress {
+        chain: "ETH".into(),
+        address: "0xuser".into(),
+        app_id: merchant.clone(),
+        user_id: Some("user-1".into()),
+        order_id: None,
+        notify_url: Some("https://shop.example/user".into()),
+        derivation_index: 0,
+        // Made in v2: the dialect round-trips.
+        dialect: ccgate_store::WebhookDialect::V2,
+    }
+}
+
+/// `merchant`'s order `order-1` (`shop-1`) of 1 000 000 units, made in v2.
+fn first_order(merchant: &MerchantId) -> Order {
+    Order {
+        order_id: "order-1".into(),
+        app_id: merchant.clone(),
+        merchant_order_id: "shop-1".into(),
+        kind: "native".into(),
+        fingerprint: "fp".into(),
+        token_id: TokenId::new("usdt-eth"),
+        coin_id: usdt(),
+        chain: "ETH".into(),
+        pay_address: "0xorder".into(),
+        product_price: "1".into(),
+        product_name: "tea".into(),
+        denominated_currency: "USDT".into(),
+        fiat_rate: "1".into(),
+        token_rate: "1".into(),
+        order_amount: Amount::from_base_units(1_000_000),
+        created_at: NOW,
+        expires_at: NOW + 600,
+        notify_url: None,
+        custom_value: Some("cv".into()),
+        remark: None,
+        // A v2 order: its dialect and buyer's e-mail round-trip.
+        dialect: ccgate_store::WebhookDialect::V2,
+        buyer_email: Some("buyer@shop.example".into()),
+    }
+}
+
+/// The address `order-1` is paid to.
+fn first_order_address(merchant: &MerchantId) -> DepositAddress {
+    DepositAddress {
+        address: "0xorder".into(),
+        user_id: None,
+        order_id: Some("order-1".into()),
+        notify_url: None,
+        derivation_index: 2,
+        ..permanent_address(merchant)
+    }
+}
+
+/// The payment of `order-1`: 1 000 000 units in block 5.
+fn paid_transfer() -> ChainTransfer {
+    ChainTransfer {
+        chain: "ETH".into(),
+        txid: "0x01".into(),
+        log_index: 0,
+        block_height: 5,
+        block_time_ms: NOW_MS,
+        from_address: "0xpayer".into(),
+        to_address: "0xorder".into(),
+        memo: String::new(),
+        token_id: TokenId::new("usdt-eth"),
+        amount: Amount::from_base_units(1_000_000),
+    }
+}
+
+/// That payment as first seen, in block 3, before its confirmations.
+fn first_seen(merchant: &MerchantId) -> SeenTransfer {
+    SeenTransfer {
+        chain: "ETH".into(),
+        txid: "0x01".into(),
+        log_index: 0,
+        record_id: "record-1".into(),
+        app_id: merchant.clone(),
+        order_id: Some("order-1".into()),
+        block_height: 3,
+        block_time_ms: NOW_MS,
+        seen_at_ms: NOW_MS + 1,
+        from_address: "0xfrom".into(),
+        to_address: "0xto".into(),
+        memo: String::new(),
+        token_id: TokenId::new("usdt-erc20"),
+        amount: Amount::from_base_units(5),
+    }
+}
+
+/// Its `processing` webhook, written in v2: the dialect travels with the row
+/// to the sender.
+fn processing_webhook(merchant: &MerchantId) -> NewWebhook {
+    NewWebhook {
+        dialect: ccgate_store::WebhookDialect::V2,
+        ..webhook(merchant, "record-1", "Invoice")
+    }
+}
+
+/// Its credit: 999 500 to the merchant, 500 of service fee, a v1 webhook.
+fn first_credit(merchant: &MerchantId) -> DepositCredit {
+    let deposit = NewDeposit {
+        record_id: "record-1".into(),
+        transfer: paid_transfer(),
+        app_id: merchant.clone(),
+        user_id: None,
+        order_id: Some("order-1".into()),
+        coin_id: usdt(),
+        service_fee: Amount::from_base_units(500),
+        credit_amount: Amount::from_base_units(999_500),
+        credited_at: NOW + 10,
+    };
+    let deposit_entry = JournalEntry::new(vec![
+        posting(custody(), Direction::Debit, 1_000_000),
+        posting(
+            Account::MerchantAvailable(merchant.clone()),
+            Direction::Credit,
+            999_500,
+        ),
+        posting(Account::OperatorFees, Direction::Credit, 500),
+    ])
+    .unwrap();
+    DepositCredit {
+        deposit,
+        entry: deposit_entry,
+        meta: meta("deposit"),
+        webhook: webhook(merchant, "record-1", "Invoice"),
+    }
+}
+
+/// A merchant whose order `order-1` was paid: seen first (with its v2
+/// `processing` webhook), then credited (with a v1 webhook), leaving 999 500
+/// available and two webhooks in the outbox.
+async fn merchant_with_a_paid_order<S: Store + OrderStore + CreditStore>(store: &S) -> MerchantId {
+    let merchant = new_merchant(store).await;
+    store
+        .create_order(&first_order(&merchant), &first_order_address(&merchant))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .record_seen_transfer(&first_seen(&merchant), Some(&processing_webhook(&merchant)))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .credit_deposits("ETH", Some(7), &[first_credit(&merchant)])
+            .await
+            .unwrap(),
+        vec![true]
+    );
+    merchant
+}
+
+/// The first stored value of a secret wins, so concurrent first starts agree.
+async fn secrets_keep_their_first_value<S>(store: &S)
 where
-    S: Store + DepositStore + OutboxStore + WithdrawalStore,
+    S: SecretStore,
 {
-    // Secrets: the first stored value wins.
     let seed = store
         .load_or_init_secret("deposit-seed", &SecretSlice::from(vec![7u8; 32]))
         .await
@@ -529,8 +684,13 @@ where
         .unwrap();
     assert_eq!(seed.expose_secret(), &[7u8; 32][..]);
     assert_eq!(again.expose_secret(), &[7u8; 32][..]);
+}
 
-    // Merchant settings.
+/// A merchant's webhook settings and service fee, as set; unknown merchants refused.
+async fn merchant_settings_are_kept<S>(store: &S)
+where
+    S: Store + MerchantSettingsStore,
+{
     let merchant = new_merchant(store).await;
     let settings = store.merchant_settings(&merchant).await.unwrap().unwrap();
     assert_eq!(
@@ -566,22 +726,20 @@ where
         Err(StoreError::MerchantNotFound(_))
     ));
     assert!(store.merchant_settings(&ghost).await.unwrap().is_none());
+}
 
+/// One permanent address per (merchant, user, chain): a racing second
+/// insert gets the stored one.
+async fn permanent_addresses_are_one_per_user_and_chain<S>(store: &S)
+where
+    S: Store + AddressStore,
+{
+    let merchant = new_merchant(store).await;
     // Addresses: a permanent one per (merchant, user, chain).
     assert_eq!(store.next_derivation_index("evm").await.unwrap(), 0);
     assert_eq!(store.next_derivation_index("evm").await.unwrap(), 1);
     assert_eq!(store.next_derivation_index("tron").await.unwrap(), 0);
-    let address = DepositAddress {
-        chain: "ETH".into(),
-        address: "0xuser".into(),
-        app_id: merchant.clone(),
-        user_id: Some("user-1".into()),
-        order_id: None,
-        notify_url: Some("https://shop.example/user".into()),
-        derivation_index: 0,
-        // Made in v2: the dialect round-trips.
-        dialect: ccgate_store::WebhookDialect::V2,
-    };
+    let address = permanent_address(&merchant);
     assert_eq!(
         store.insert_permanent_address(&address, NOW).await.unwrap(),
         address
@@ -609,20 +767,15 @@ where
         Some(address.clone())
     );
     assert_eq!(store.deposit_address("ETH", "0xlate").await.unwrap(), None);
+}
 
-    // Devnet transfers and cursors; amounts keep all 128 bits.
-    let transfer = ChainTransfer {
-        chain: "ETH".into(),
-        txid: "0x01".into(),
-        log_index: 0,
-        block_height: 5,
-        block_time_ms: NOW_MS,
-        from_address: "0xpayer".into(),
-        to_address: "0xorder".into(),
-        memo: String::new(),
-        token_id: TokenId::new("usdt-eth"),
-        amount: Amount::from_base_units(1_000_000),
-    };
+/// Devnet transfers keep all 128 bits of their amounts; planned send
+/// failures are taken one by one.
+async fn devnet_transfers_and_send_failures<S>(store: &S)
+where
+    S: DevnetStore,
+{
+    let transfer = paid_transfer();
     let huge = ChainTransfer {
         txid: "0x02".into(),
         block_height: 6,
@@ -646,6 +799,21 @@ where
             .unwrap()
             .is_empty()
     );
+
+    // Planned devnet send failures.
+    assert!(!store.devnet_take_send_failure("ETH").await.unwrap());
+    store.devnet_fail_next_sends("ETH", 1).await.unwrap();
+    store.devnet_fail_next_sends("ETH", 1).await.unwrap();
+    assert!(store.devnet_take_send_failure("ETH").await.unwrap());
+    assert!(store.devnet_take_send_failure("ETH").await.unwrap());
+    assert!(!store.devnet_take_send_failure("ETH").await.unwrap());
+}
+
+/// How far each chain was scanned, and seen.
+async fn chain_cursors_move<S>(store: &S)
+where
+    S: CreditStore,
+{
     assert_eq!(store.chain_cursor("ETH").await.unwrap(), None);
     store.set_chain_cursor("ETH", 5).await.unwrap();
     store.set_chain_cursor("ETH", 6).await.unwrap();
@@ -653,41 +821,19 @@ where
     assert_eq!(store.seen_cursor("ETH").await.unwrap(), None);
     store.set_seen_cursor("ETH", 9).await.unwrap();
     assert_eq!(store.seen_cursor("ETH").await.unwrap(), Some(9));
+}
 
+/// Orders are made once per merchant_order_id and kind (a repeat, or a
+/// second choice of one checkout, gets the first and stores no address);
+/// hosted checkouts once per merchant_order_id.
+async fn orders_and_checkouts_are_made_once<S>(store: &S)
+where
+    S: Store + OrderStore + AddressStore,
+{
+    let merchant = new_merchant(store).await;
     // Orders: idempotent per merchant_order_id and kind.
-    let order = Order {
-        order_id: "order-1".into(),
-        app_id: merchant.clone(),
-        merchant_order_id: "shop-1".into(),
-        kind: "native".into(),
-        fingerprint: "fp".into(),
-        token_id: TokenId::new("usdt-eth"),
-        coin_id: usdt(),
-        chain: "ETH".into(),
-        pay_address: "0xorder".into(),
-        product_price: "1".into(),
-        product_name: "tea".into(),
-        denominated_currency: "USDT".into(),
-        fiat_rate: "1".into(),
-        token_rate: "1".into(),
-        order_amount: Amount::from_base_units(1_000_000),
-        created_at: NOW,
-        expires_at: NOW + 600,
-        notify_url: None,
-        custom_value: Some("cv".into()),
-        remark: None,
-        // A v2 order: its dialect and buyer's e-mail round-trip.
-        dialect: ccgate_store::WebhookDialect::V2,
-        buyer_email: Some("buyer@shop.example".into()),
-    };
-    let order_address = DepositAddress {
-        address: "0xorder".into(),
-        user_id: None,
-        order_id: Some("order-1".into()),
-        notify_url: None,
-        derivation_index: 2,
-        ..address.clone()
-    };
+    let order = first_order(&merchant);
+    let order_address = first_order_address(&merchant);
     assert_eq!(
         store.create_order(&order, &order_address).await.unwrap(),
         order
@@ -822,29 +968,22 @@ where
             ("key-1", Some("order-1"))
         ]
     );
+}
 
+/// A payment seen before its confirmations, then credited once, in one DB
+/// transaction with its entry, webhook and the chain's cursor.
+async fn payments_are_seen_then_credited_once<S>(store: &S)
+where
+    S: Store + OrderStore + CreditStore,
+{
+    let merchant = new_merchant(store).await;
     // A payment seen before its confirmations, then credited once.
-    let seen = SeenTransfer {
-        chain: "ETH".into(),
-        txid: "0x01".into(),
-        log_index: 0,
-        record_id: "record-1".into(),
-        app_id: merchant.clone(),
-        order_id: Some("order-1".into()),
-        block_height: 3,
-        block_time_ms: NOW_MS,
-        seen_at_ms: NOW_MS + 1,
-        from_address: "0xfrom".into(),
-        to_address: "0xto".into(),
-        memo: String::new(),
-        token_id: TokenId::new("usdt-erc20"),
-        amount: Amount::from_base_units(5),
-    };
-    // Written in v2: the dialect travels with the row to the sender.
-    let processing = NewWebhook {
-        dialect: ccgate_store::WebhookDialect::V2,
-        ..webhook(&merchant, "record-1", "Invoice")
-    };
+    store
+        .create_order(&first_order(&merchant), &first_order_address(&merchant))
+        .await
+        .unwrap();
+    let seen = first_seen(&merchant);
+    let processing = processing_webhook(&merchant);
     assert!(
         store
             .record_seen_transfer(&seen, Some(&processing))
@@ -879,33 +1018,7 @@ where
         None
     );
 
-    let deposit = NewDeposit {
-        record_id: "record-1".into(),
-        transfer: transfer.clone(),
-        app_id: merchant.clone(),
-        user_id: None,
-        order_id: Some("order-1".into()),
-        coin_id: usdt(),
-        service_fee: Amount::from_base_units(500),
-        credit_amount: Amount::from_base_units(999_500),
-        credited_at: NOW + 10,
-    };
-    let deposit_entry = JournalEntry::new(vec![
-        posting(custody(), Direction::Debit, 1_000_000),
-        posting(
-            Account::MerchantAvailable(merchant.clone()),
-            Direction::Credit,
-            999_500,
-        ),
-        posting(Account::OperatorFees, Direction::Credit, 500),
-    ])
-    .unwrap();
-    let credit = DepositCredit {
-        deposit,
-        entry: deposit_entry,
-        meta: meta("deposit"),
-        webhook: webhook(&merchant, "record-1", "Invoice"),
-    };
+    let credit = first_credit(&merchant);
     assert_eq!(
         store
             .credit_deposits("ETH", Some(7), &[credit.clone(), credit.clone()])
@@ -946,7 +1059,15 @@ where
             block_time_ms: NOW_MS,
         }]
     );
+}
 
+/// The outbox: claimed under a lease, handed back, attempts logged, counted,
+/// listed and resent on demand within the merchant's limits.
+async fn outbox_claims_attempts_and_resends<S>(store: &S)
+where
+    S: Store + OrderStore + CreditStore + OutboxStore,
+{
+    let merchant = merchant_with_a_paid_order(store).await;
     // The outbox: claimed under a lease, attempts logged, resent on demand.
     let claimed = store
         .claim_due_webhooks(NOW_MS, 30_000, 10, 10)
@@ -954,7 +1075,7 @@ where
         .unwrap();
     assert_eq!(claimed.len(), 2);
     assert!(claimed[0].id < claimed[1].id);
-    assert_eq!(claimed[0].payload, processing.payload);
+    assert_eq!(claimed[0].payload, processing_webhook(&merchant).payload);
     assert_eq!(claimed[0].dialect, ccgate_store::WebhookDialect::V2);
     assert_eq!(claimed[1].dialect, ccgate_store::WebhookDialect::V1);
     assert_eq!(claimed[0].attempts, 0);
@@ -1058,7 +1179,7 @@ where
     assert_eq!(store.list_webhooks(None, 1).await.unwrap().len(), 1);
     assert!(
         store
-            .list_webhooks(Some(&ghost), 10)
+            .list_webhooks(Some(&MerchantId::new("ghost")), 10)
             .await
             .unwrap()
             .is_empty()
@@ -1120,7 +1241,15 @@ where
             .len(),
         2
     );
+}
 
+/// Withdrawals are reserved when accepted and resolved once; refunds stay
+/// within what their order received.
+async fn withdrawals_reserve_then_resolve_once<S>(store: &S)
+where
+    S: Store + OrderStore + CreditStore + WithdrawalStore,
+{
+    let merchant = merchant_with_a_paid_order(store).await;
     // Withdrawals: reserved when accepted, resolved once.
     let withdrawal = Withdrawal {
         order_id: "wd-1".into(),
@@ -1343,19 +1472,46 @@ where
     assert!(store.refunds_of("order-2").await.unwrap().is_empty());
     assert!(store.open_withdrawals(10).await.unwrap().is_empty());
 
-    // Planned devnet send failures.
-    assert!(!store.devnet_take_send_failure("ETH").await.unwrap());
-    store.devnet_fail_next_sends("ETH", 1).await.unwrap();
-    store.devnet_fail_next_sends("ETH", 1).await.unwrap();
-    assert!(store.devnet_take_send_failure("ETH").await.unwrap());
-    assert!(store.devnet_take_send_failure("ETH").await.unwrap());
-    assert!(!store.devnet_take_send_failure("ETH").await.unwrap());
-
     let audit = verify_ledger(store).await.unwrap();
     assert_eq!(audit.entries, 4);
     assert_eq!(store.journal_len().await.unwrap(), 4);
     assert!(audit.mismatches.is_empty(), "{:?}", audit.mismatches);
 }
+
+/// A SQLite and a PostgreSQL runner of each check, on a fresh store.
+macro_rules! on_both_backends {
+    ($($check:ident),* $(,)?) => {$(
+        mod $check {
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                let dir = tempfile::tempdir().unwrap();
+                $check(&sqlite_store(&dir, &MasterKey::generate()).await).await;
+            }
+
+            #[tokio::test]
+            async fn pg() {
+                let Some(pg) = PgSchema::new().await else {
+                    return;
+                };
+                $check(&pg.store(&MasterKey::generate()).await).await;
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    secrets_keep_their_first_value,
+    merchant_settings_are_kept,
+    permanent_addresses_are_one_per_user_and_chain,
+    devnet_transfers_and_send_failures,
+    chain_cursors_move,
+    orders_and_checkouts_are_made_once,
+    payments_are_seen_then_credited_once,
+    outbox_claims_attempts_and_resends,
+    withdrawals_reserve_then_resolve_once,
+);
 
 /// One signed transaction per payout id, one payout per (wallet, nonce); a
 /// refused payout frees its nonce.
@@ -1512,7 +1668,7 @@ async fn payout_replacements_are_guarded(store: &dyn PayoutStore) {
 
 /// Block links kept and pruned; a roll-back moves the cursors back, forgets
 /// uncredited payments above the fork, and reports one below credited blocks.
-async fn chains_roll_back_to_the_fork<S: DepositStore + ReorgStore + SandboxStore + OutboxStore>(
+async fn chains_roll_back_to_the_fork<S: CreditStore + ReorgStore + SandboxStore + OutboxStore>(
     store: &S,
 ) {
     let link = |height: u64, branch: &str| BlockLink {
@@ -1691,7 +1847,7 @@ async fn pg_chains_roll_back_to_the_fork() {
 /// worth a look are the credited ones; settling posts the gas once, in the
 /// same DB transaction.
 async fn sweeps_are_insert_once_and_settle_once<
-    S: Store + DepositStore + SweepStore + PayoutStore + ReconcileStore,
+    S: Store + AddressStore + CreditStore + SweepStore + PayoutStore + ReconcileStore,
 >(
     store: &S,
 ) {
@@ -1857,7 +2013,7 @@ async fn sweeps_are_insert_once_and_settle_once<
 
 /// Credits one unit to `address` in block `height` (a Direct Deposit webhook
 /// queued with it).
-async fn credit_one<S: DepositStore>(
+async fn credit_one<S: CreditStore>(
     store: &S,
     merchant: &MerchantId,
     address: &str,
@@ -1926,7 +2082,7 @@ async fn pg_outbox_inserts_notify_every_listener() {
 
 /// The sweeper's due list: addresses credited since their last look that
 /// found nothing to sweep (0xA and 0xC were credited once each, 0xB never).
-async fn sweep_due_follows_credits<S: DepositStore + SweepStore>(store: &S, merchant: &MerchantId) {
+async fn sweep_due_follows_credits<S: CreditStore + SweepStore>(store: &S, merchant: &MerchantId) {
     let due = |list: Vec<ccgate_store::SweepDue>| {
         list.into_iter()
             .map(|d| (d.address, d.derivation_index, d.credits))
@@ -2146,7 +2302,7 @@ async fn pg_payout_replacements_are_guarded() {
 /// A claim is fair: at most `per_merchant_max` of a merchant's webhooks are
 /// under claim at once, counting claims still held from before; a merchant
 /// at its cap is skipped, so the others' webhooks are claimed beside it.
-async fn claims_take_a_few_per_merchant<S: DepositStore + OutboxStore>(store: &S) {
+async fn claims_take_a_few_per_merchant<S: CreditStore + OutboxStore>(store: &S) {
     let flooder = MerchantId::new(generate_app_id(NOW));
     let other = MerchantId::new(generate_app_id(NOW + 1));
     // The flooder's ten fall due before the other's one.
@@ -2287,7 +2443,7 @@ async fn pg_claims_take_a_few_per_merchant() {
 /// narrowing, the page bounded.
 async fn listings_filter_and_page<S>(store: &S)
 where
-    S: Store + DepositStore + WithdrawalStore + Listings,
+    S: Store + OrderStore + WithdrawalStore + Listings,
 {
     let shop = new_merchant(store).await;
     let other = new_merchant(store).await;
@@ -2809,12 +2965,6 @@ async fn pg_listings_filter_and_page() {
 }
 
 #[tokio::test]
-async fn sqlite_deposits_outbox_and_withdrawals() {
-    let dir = tempfile::tempdir().unwrap();
-    deposits_outbox_and_withdrawals(&sqlite_store(&dir, &MasterKey::generate()).await).await;
-}
-
-#[tokio::test]
 async fn sqlite_cwallets_and_devnet_survive_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let key = MasterKey::generate();
@@ -3312,14 +3462,6 @@ async fn pg_webhook_faults_are_taken_in_sequence() {
     webhook_faults_are_taken_in_sequence(&pg.store(&MasterKey::generate()).await).await;
 }
 
-#[tokio::test]
-async fn pg_deposits_outbox_and_withdrawals() {
-    let Some(pg) = PgSchema::new().await else {
-        return;
-    };
-    deposits_outbox_and_withdrawals(&pg.store(&MasterKey::generate()).await).await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pg_concurrent_writers_from_two_pools() {
     let Some(pg) = PgSchema::new().await else {
@@ -3603,7 +3745,7 @@ async fn pg_racing_claims_never_share_a_webhook() {
 /// filter, and the page after a cursor.
 async fn deposit_records_filter_and_page<S>(store: &S)
 where
-    S: Store + DepositStore + ccgate_store::DepositRecords,
+    S: Store + OrderStore + CreditStore + ccgate_store::DepositRecords,
 {
     use ccgate_store::DepositRecordFilter;
     let shop = new_merchant(store).await;
@@ -3829,7 +3971,7 @@ async fn pg_deposit_records_filter_and_page() {
 /// unbinding changes nothing.
 async fn unbound_addresses_give_way<S>(store: &S)
 where
-    S: Store + DepositStore,
+    S: Store + AddressStore + CreditStore,
 {
     let merchant = new_merchant(store).await;
     let other = new_merchant(store).await;

@@ -14,15 +14,13 @@ use std::time::Duration;
 use crate::backend::Backend;
 use ccgate_chain::evm::NewHeads;
 use ccgate_chain::{EvmChain, Sweeper};
+use ccgate_engine::assemble::{Assembly, build_loops};
 use ccgate_engine::clock::Clock;
-use ccgate_engine::deposits::DepositWatcher;
 use ccgate_engine::outbound::OutboundPolicy;
 use ccgate_engine::reconcile::Reconciler;
-use ccgate_engine::webhooks::{DeliveryConfig, OutboxBell, WebhookSender};
+use ccgate_engine::webhooks::{DeliveryConfig, OutboxBell};
 use ccgate_engine::{EngineError, Loops};
 use ccgate_server::Services;
-
-use super::serve::Parts;
 use tokio::sync::{Mutex, Notify, watch};
 use tokio::task::JoinHandle;
 
@@ -35,53 +33,33 @@ const DELIVERY_INTERVAL_MS: u64 = 100;
 /// asks the node for every credited address's balances.
 const SWEEP_INTERVAL_MS: u64 = 1_000;
 
-/// The loops over `state`'s chains and `backend`; delivery reaches only what
+/// The loops over `assembly`'s chains and `backend`; delivery reaches only what
 /// `outbound` allows and hands its claims back once `stopped` turns `true`.
 pub fn loops<B: Backend>(
-    state: &Services,
-    parts: &Parts,
+    assembly: &Assembly,
     backend: &B,
     delivery: DeliveryConfig,
     outbound: OutboundPolicy,
     stopped: watch::Receiver<bool>,
 ) -> anyhow::Result<Loops> {
-    let backend = Arc::new(backend.clone());
     // A credit's webhook goes out as soon as the credit commits.
     let bell = OutboxBell::default();
     // And as soon as another instance's does, on a shared PostgreSQL.
     tokio::spawn(backend.ring_on_outbox_inserts(bell.clone()));
-    let watcher = Arc::new(
-        DepositWatcher::new(
-            Arc::clone(&state.registry),
-            Arc::clone(&parts.chains),
-            Arc::clone(&parts.store),
-            backend.clone(),
-            backend.clone(),
-        )
-        .ringing(bell.clone()),
-    );
-    let sender = WebhookSender::new(backend.clone(), Arc::clone(&parts.store), backend, delivery)?
-        .woken_by(bell)
-        .reaching_only(outbound)
-        .hand_back_when(stopped)
-        .publish_to(state.webhook_feed.clone());
-    Ok(Loops {
-        watcher,
-        withdrawals: Arc::clone(&state.withdrawals),
-        sender,
-    })
+    Ok(build_loops(
+        assembly, backend, bell, delivery, outbound, stopped,
+    )?)
 }
 
 /// The loops as `serve` runs them (no sweepers, no sandbox), with default
 /// delivery and the simulated outbound policy: what a bench measures.
 pub fn spawn_as_serve<B: Backend>(
     state: &Services,
-    parts: &Parts,
+    parts: &Assembly,
     backend: &B,
     stopped: &watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<JoinHandle<()>>> {
     let loops = loops(
-        state,
         parts,
         backend,
         DeliveryConfig::default(),

@@ -1,7 +1,9 @@
-//! `ccgate bench assets`: the same load, in the same run, against the real
+//! `ccgate bench …`, each in a scratch database of its own, and the first of
+//! them, `bench assets`: the same load, in the same run, against the real
 //! `assets` endpoint and against a bare axum route that returns a fixed body,
 //! so the printed ratio says what ccgate's pipeline costs on this machine.
 
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,10 +13,60 @@ use ccgate_ledger::{Account, Amount, CoinId, JournalEntry, MerchantId};
 use ccgate_store::{
     CachingStore, EntryMeta, MasterKey, SqliteStore, Store, generate_app_id, generate_app_secret,
 };
+use clap::Subcommand;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::unix_now;
 use crate::config::Settings;
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Signed `assets` calls against the real server vs a bare axum route, same machine, same run.
+    Assets(BenchArgs),
+    /// Deposits credited per second (vs plain journal postings) and deposit-to-webhook latency.
+    Deposits(super::bench_deposits::DepositBenchArgs),
+    /// Withdrawals accepted per second through the server, with the race invariants checked.
+    Withdrawals(super::bench_withdrawals::WithdrawalBenchArgs),
+    /// Durable ledger postings per second (group commit) on SQLite and PostgreSQL, vs pgbench.
+    Ledger(super::bench_ledger::LedgerBenchArgs),
+    /// On a ganache node: deposit-to-webhook latency after the confirming block.
+    Evm(super::bench_evm::EvmBenchArgs),
+    /// EVM sweeper: node calls per tick with many credited addresses, vs the old every-address read.
+    Sweeps(super::bench_sweeps::SweepBenchArgs),
+    /// bill/create, payment/address/get and withdraw vs a bare route and journal postings; SQL per request.
+    Writes(super::bench_writes::WritesBenchArgs),
+    /// Webhook deliveries per second to a fast local receiver vs a bare HTTP client loop.
+    Webhooks(super::bench_webhooks::WebhookBenchArgs),
+    /// What /metrics reads from the database, empty and after many deposits: flat or not.
+    Scrape(super::bench_scrape::ScrapeBenchArgs),
+    /// Every bench in one run, then one line per figure (`--quick`: each at a small scale).
+    All(super::bench_all::AllBenchArgs),
+}
+
+impl BenchCommand {
+    /// Whether it reports SQL statements per request, which needs a counter
+    /// installed with the logging.
+    pub fn counts_statements(&self) -> bool {
+        matches!(self, BenchCommand::Writes(_) | BenchCommand::All(_))
+    }
+}
+
+/// Runs one bench (each prints as it goes; `all` ends with its figures).
+pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
+    match &command {
+        BenchCommand::Assets(args) => assets(args).await,
+        BenchCommand::Deposits(args) => super::bench_deposits::deposits(args).await,
+        BenchCommand::Evm(args) => super::bench_evm::evm(args).await,
+        BenchCommand::Withdrawals(args) => super::bench_withdrawals::withdrawals(args).await,
+        BenchCommand::Ledger(args) => super::bench_ledger::ledger(args).await,
+        BenchCommand::Sweeps(args) => super::bench_sweeps::sweeps(args).await,
+        BenchCommand::Writes(args) => super::bench_writes::writes(args).await,
+        BenchCommand::Webhooks(args) => super::bench_webhooks::webhooks(args).await,
+        BenchCommand::Scrape(args) => super::bench_scrape::scrape(args).await,
+        BenchCommand::All(args) => super::bench_all::all(args).await,
+    }?;
+    Ok(ExitCode::SUCCESS)
+}
 
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {

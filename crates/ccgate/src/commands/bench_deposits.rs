@@ -9,10 +9,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use axum::routing::post;
 use ccgate_chain::{DevnetChain, DevnetPayment};
-use ccgate_engine::deposits::DepositWatcher;
+use ccgate_engine::assemble::Assembly;
+use ccgate_engine::deposits::{DepositWatcher, WatcherStores};
 use ccgate_ledger::{Account, Amount, JournalEntry, MerchantId, TokenId};
 use ccgate_store::{
-    DepositStore, EntryMeta, SqliteStore, Store, generate_app_id, generate_app_secret,
+    EntryMeta, MerchantSettingsStore, SqliteStore, Store, generate_app_id, generate_app_secret,
 };
 
 use super::bench::Figure;
@@ -48,7 +49,7 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<Vec<Figure>> {
         .chain("ETH")
         .context("the built-in ETH chain")?
         .clone();
-    let devnet = DevnetChain::new(chain.clone(), store.clone(), Arc::new(sqlite.clone()));
+    let devnet = DevnetChain::new(chain.clone(), Arc::new(sqlite.clone()));
     let mut addresses = Vec::with_capacity(count);
     for user in 0..count {
         let address = state
@@ -161,16 +162,14 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<Vec<Figure>> {
 /// watcher does (its ticks, one group commit per block).
 pub(super) async fn credit_confirmed(
     state: &ccgate_server::AppState,
-    parts: &super::serve::Parts,
+    parts: &Assembly,
     sqlite: &SqliteStore,
     count: usize,
 ) -> anyhow::Result<()> {
     let watcher = DepositWatcher::new(
         Arc::clone(&state.registry),
         Arc::clone(&parts.chains),
-        Arc::clone(&parts.store),
-        Arc::new(sqlite.clone()),
-        Arc::new(sqlite.clone()),
+        WatcherStores::on(Arc::clone(&parts.store), &Arc::new(sqlite.clone())),
     );
     let mut credited = 0;
     while credited < count {

@@ -13,7 +13,7 @@ use ccgate_ledger::{
     Account, Amount, ChainCode, CoinId, Direction, JournalEntry, MerchantId, Posting, TokenId,
 };
 use ccgate_store::{
-    ChainTransfer, DepositCredit, DepositStore, EntryMeta, MasterKey, NewDeposit, NewWebhook,
+    ChainTransfer, CreditStore, DepositCredit, EntryMeta, MasterKey, NewDeposit, NewWebhook,
     PgStore, Store, generate_app_id, generate_app_secret, verify_ledger,
 };
 
@@ -155,7 +155,7 @@ async fn postgres(
 
 /// Commits blocks of `batch` deposit credits for `duration`; only the time
 /// inside the store counts, not building the batches.
-async fn measure<S: Store + DepositStore>(
+async fn measure<S: Store + CreditStore>(
     store: &S,
     batch: usize,
     duration: Duration,

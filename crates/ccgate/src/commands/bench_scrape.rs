@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use ccgate_ledger::MerchantId;
 use ccgate_store::{
-    DepositCredit, DepositStore, OutboxStore, SqliteStore, Store, generate_app_id,
+    CreditStore, DepositCredit, OutboxStore, SqliteStore, Store, generate_app_id,
     generate_app_secret,
 };
 

@@ -15,7 +15,8 @@ use ccgate_chain::{EvmChain, EvmNodeConfig, HotWallet, SweepTick, Sweeper};
 use ccgate_engine::addresses::load_deposit_seed;
 use ccgate_ledger::{Amount, Chain, MerchantId, TokenId};
 use ccgate_store::{
-    DepositAddress, DepositStore, SqliteStore, Store, generate_app_id, generate_app_secret,
+    AddressStore, CreditStore, DepositAddress, SqliteStore, Store, generate_app_id,
+    generate_app_secret,
 };
 use serde_json::{Value, json};
 

@@ -14,7 +14,9 @@ use ccgate_api::sign;
 use ccgate_chain::{DevnetChain, DevnetPayment};
 use ccgate_engine::webhooks::DeliveryConfig;
 use ccgate_ledger::{Amount, MerchantId, TokenId};
-use ccgate_store::{DepositStore, OutboxStore, Store, generate_app_id, generate_app_secret};
+use ccgate_store::{
+    MerchantSettingsStore, OutboxStore, Store, generate_app_id, generate_app_secret,
+};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::bench::Figure;
@@ -132,7 +134,7 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
     // The webhooks are queued as the product queues them: deposits credited
     // by the deposit watcher, each with its outbox row, before delivery runs.
     let queueing_started = Instant::now();
-    let devnet = DevnetChain::new(chain.clone(), store.clone(), Arc::new(sqlite.clone()));
+    let devnet = DevnetChain::new(chain.clone(), Arc::new(sqlite.clone()));
     for nth in 0..count {
         devnet
             .pay(

@@ -1,10 +1,32 @@
+use std::process::ExitCode;
+
 use ccgate_ledger::Coin;
+use clap::Subcommand;
 use serde_json::json;
 
+use super::Globals;
 use crate::config::Settings;
 
+#[derive(Debug, Subcommand)]
+pub enum CoinsCommand {
+    /// Coins with their networks, fees and prices; chains; fiat rates.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Needs the configuration only: no data directory, no database.
+pub fn run(globals: Globals, command: CoinsCommand) -> anyhow::Result<ExitCode> {
+    let settings = globals.settings()?;
+    match command {
+        CoinsCommand::List { json } => list(&settings, json),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `ccgate coins list`: the effective registry, after the configuration.
-pub fn list(settings: &Settings, json: bool) {
+fn list(settings: &Settings, json: bool) {
     let live = settings.price_feed.is_some();
     let price = |coin: &Coin| match (live, settings.prices.price(&coin.id)) {
         (true, _) => "live".to_owned(),

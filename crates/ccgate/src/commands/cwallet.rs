@@ -1,16 +1,40 @@
+use std::process::ExitCode;
+
 use anyhow::bail;
 use ccgate_store::{CwalletAccount, StoreError};
+use clap::Subcommand;
 use rand::Rng;
 use serde_json::json;
 
+use super::Globals;
 use crate::backend::Database;
+
+#[derive(Debug, Subcommand)]
+pub enum CwalletCommand {
+    /// Create a Cwallet id; `--json` prints `{"c_id":"…"}`.
+    Create {
+        #[arg(long)]
+        nickname: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(globals: Globals, command: CwalletCommand) -> anyhow::Result<ExitCode> {
+    globals
+        .with_database(async |database, _| match command {
+            CwalletCommand::Create { nickname, json } => create(database, &nickname, json).await,
+        })
+        .await?;
+    Ok(ExitCode::SUCCESS)
+}
 
 /// Tries before giving up on finding a free id (each try is a fresh random id).
 const ID_ATTEMPTS_MAX: u32 = 8;
 
 /// `ccgate cwallet create`: an account inside this gateway, paid instantly by
 /// withdrawals. Ids are 8 digits, like Cwallet's.
-pub async fn create(database: &Database, nickname: &str, json: bool) -> anyhow::Result<()> {
+async fn create(database: &Database, nickname: &str, json: bool) -> anyhow::Result<()> {
     if nickname.trim().is_empty() {
         bail!("--nickname must not be empty");
     }

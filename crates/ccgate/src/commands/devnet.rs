@@ -1,12 +1,117 @@
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use ccgate_chain::ChainSet;
-use ccgate_engine::deposits::{DepositWatcher, ReorgRequest};
+use ccgate_engine::deposits::{DepositWatcher, ReorgMode, ReorgRequest};
 use ccgate_engine::devnet::{self, PayRequest};
+use clap::Subcommand;
 use serde_json::json;
 
+use super::Globals;
 use crate::backend::Database;
 use crate::config::Settings;
+
+#[derive(Debug, Subcommand)]
+pub enum DevnetCommand {
+    /// Produce blocks now, on top of those produced by time.
+    Mine {
+        #[arg(long)]
+        chain: String,
+        #[arg(long, default_value_t = 1)]
+        blocks: u64,
+    },
+    /// Make the next withdrawal sent on a chain fail (its reservation is then voided).
+    FailNextWithdrawal {
+        #[arg(long, default_value = "ETH")]
+        chain: String,
+        #[arg(long, default_value_t = 1)]
+        count: u32,
+    },
+    /// Rewrite the newest blocks of a devnet chain: by default their transfers are mined again
+    /// in the next block (confirmations start over); `--drop TXID` removes one transaction;
+    /// `--replace` removes them all. Reaching confirmed blocks needs `--force` (credits there are
+    /// kept and recorded as incidents, never reversed).
+    Reorg {
+        #[arg(long)]
+        chain: String,
+        #[arg(long)]
+        depth: u64,
+        #[arg(long, conflicts_with = "replace")]
+        drop: Option<String>,
+        #[arg(long)]
+        replace: bool,
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a transfer to an address; it lands in the next block of the token's chain.
+    Pay {
+        #[arg(long)]
+        to: String,
+        /// The token (coin on one network), from `ccgate coins list`.
+        #[arg(long)]
+        token_id: String,
+        #[arg(long)]
+        amount: String,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        memo: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(globals: Globals, command: DevnetCommand) -> anyhow::Result<ExitCode> {
+    globals
+        .with_database(async |database, settings| match command {
+            DevnetCommand::FailNextWithdrawal { chain, count } => {
+                fail_next_withdrawal(database, settings, &chain, count).await
+            }
+            DevnetCommand::Mine { chain, blocks } => mine(database, settings, &chain, blocks).await,
+            DevnetCommand::Reorg {
+                chain,
+                depth,
+                drop,
+                replace,
+                force,
+                json,
+            } => {
+                let mode = match drop {
+                    Some(txid) => ReorgMode::Drop(txid),
+                    None if replace => ReorgMode::Replace,
+                    None => ReorgMode::Move,
+                };
+                let request = ReorgRequest {
+                    chain,
+                    depth,
+                    mode,
+                    force,
+                };
+                reorg(database, settings, &request, json).await
+            }
+            DevnetCommand::Pay {
+                to,
+                token_id,
+                amount,
+                from,
+                memo,
+                json,
+            } => {
+                let request = PayRequest {
+                    to,
+                    token_id,
+                    amount,
+                    from,
+                    memo,
+                };
+                pay(database, settings, request, json).await
+            }
+        })
+        .await?;
+    Ok(ExitCode::SUCCESS)
+}
 
 /// A chain followed on a real node has no devnet: paying or mining on it is
 /// refused as an unknown chain, and a live gateway without the opt-in has no
@@ -21,8 +126,7 @@ fn chains(database: &Database, settings: &Settings) -> anyhow::Result<ChainSet> 
     }
     Ok(ChainSet::new(
         &settings.registry,
-        database.store(),
-        database.deposits(),
+        database.devnet(),
         &settings.evm,
         None,
     )?)
@@ -30,7 +134,7 @@ fn chains(database: &Database, settings: &Settings) -> anyhow::Result<ChainSet> 
 
 /// `ccgate devnet reorg`: rewrites the newest blocks of a simulated chain,
 /// here on the database (a running server's loops pick the change up).
-pub async fn reorg(
+async fn reorg(
     database: &Database,
     settings: &Settings,
     request: &ReorgRequest,
@@ -40,9 +144,7 @@ pub async fn reorg(
     let watcher = DepositWatcher::new(
         Arc::new(settings.registry.clone()),
         chains,
-        database.store(),
-        database.deposits(),
-        database.reorgs(),
+        database.watcher_stores(),
     );
     let report = watcher
         .reorg(
@@ -88,7 +190,7 @@ pub async fn reorg(
 }
 
 /// `ccgate devnet mine`: produce blocks on a simulated chain now.
-pub async fn mine(
+async fn mine(
     database: &Database,
     settings: &Settings,
     chain: &str,
@@ -102,7 +204,7 @@ pub async fn mine(
 }
 
 /// `ccgate devnet pay`: a transfer in the next block of the token's chain.
-pub async fn pay(
+async fn pay(
     database: &Database,
     settings: &Settings,
     request: PayRequest,
@@ -139,7 +241,7 @@ pub async fn pay(
 }
 
 /// `ccgate devnet fail-next-withdrawal`.
-pub async fn fail_next_withdrawal(
+async fn fail_next_withdrawal(
     database: &Database,
     settings: &Settings,
     chain: &str,
@@ -150,7 +252,7 @@ pub async fn fail_next_withdrawal(
         .code
         .to_string();
     database
-        .store()
+        .devnet()
         .devnet_fail_next_sends(&code, count)
         .await?;
     println!("The next {count} withdrawal(s) sent on {code} will fail.");

@@ -1,3 +1,4 @@
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use ccgate_chain::keys::evm_hot_wallet_key;
@@ -7,14 +8,68 @@ use ccgate_engine::deposits::DepositWatcher;
 use ccgate_engine::reconcile::{Reconciler, RescanOutcome, RescanReport};
 use ccgate_ledger::{Amount, TokenId};
 use ccgate_store::SweepRecord;
+use clap::Subcommand;
 use serde_json::json;
 
+use super::Globals;
 use crate::backend::Database;
 use crate::config::Settings;
 
+#[derive(Debug, Subcommand)]
+pub enum EvmCommand {
+    /// The address EVM payouts come from (the same on every EVM chain): fund
+    /// it with the native coin for gas and with the tokens paid out.
+    HotWallet {
+        #[arg(long)]
+        json: bool,
+    },
+    /// What waits to be swept into the hot wallet, per EVM chain with a node:
+    /// each credited deposit address's balance per token against its
+    /// `sweep_min`, and the sweeps in flight and done (balances read from
+    /// the node).
+    Sweeps {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The latest payouts signed per EVM chain with a node (withdrawals,
+    /// refunds, sweeps' gas top-ups): nonce, transaction, and how many times
+    /// a stuck one was signed again (from the database; no node is asked).
+    Payouts {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Looks at one confirmed transaction again and credits what it paid to
+    /// our addresses and was missed — its value, its token transfers, and
+    /// (where the node traces) what contracts moved inside it — once.
+    Rescan {
+        /// The EVM chain's code (`ETH`, `BSC`…).
+        #[arg(long)]
+        chain: String,
+        /// The transaction's hash.
+        #[arg(long)]
+        txid: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(globals: Globals, command: EvmCommand) -> anyhow::Result<ExitCode> {
+    globals
+        .with_database(async |database, settings| match command {
+            EvmCommand::HotWallet { json } => hot_wallet(database, json).await,
+            EvmCommand::Sweeps { json } => sweeps(database, settings, json).await,
+            EvmCommand::Payouts { json } => payouts(database, settings, json).await,
+            EvmCommand::Rescan { chain, txid, json } => {
+                rescan(database, settings, &chain, &txid, json).await
+            }
+        })
+        .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `ccgate evm hot-wallet`: where payouts come from, for the operator to fund.
-pub async fn hot_wallet(database: &Database, json: bool) -> anyhow::Result<()> {
-    let seed = load_deposit_seed(database.deposits().as_ref()).await?;
+async fn hot_wallet(database: &Database, json: bool) -> anyhow::Result<()> {
+    let seed = load_deposit_seed(database.secrets().as_ref()).await?;
     let wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?, database.payouts())?;
     if json {
         println!("{}", json!({"address": wallet.address()}));
@@ -29,7 +84,7 @@ const PAYOUTS_LISTED: u32 = 50;
 
 /// `ccgate evm payouts`: per EVM chain with a node, the latest payouts
 /// signed, with the transactions a stuck one replaced.
-pub async fn payouts(database: &Database, settings: &Settings, json: bool) -> anyhow::Result<()> {
+async fn payouts(database: &Database, settings: &Settings, json: bool) -> anyhow::Result<()> {
     let store = database.payouts();
     let mut report = Vec::new();
     for code in settings.evm.keys() {
@@ -95,14 +150,8 @@ const SWEEPS_LISTED: u32 = 50;
 /// `ccgate evm sweeps`: per EVM chain with a node, each credited deposit
 /// address's balance per token (read from the node) against its threshold,
 /// and the latest sweeps.
-pub async fn sweeps(database: &Database, settings: &Settings, json: bool) -> anyhow::Result<()> {
-    let chains = ChainSet::new(
-        &settings.registry,
-        database.store(),
-        database.deposits(),
-        &settings.evm,
-        None,
-    )?;
+async fn sweeps(database: &Database, settings: &Settings, json: bool) -> anyhow::Result<()> {
+    let chains = ChainSet::new(&settings.registry, database.devnet(), &settings.evm, None)?;
     let store = database.sweeps();
     let mut report = Vec::new();
     for chain in chains.evm_chains() {
@@ -214,7 +263,7 @@ fn sweep_state(record: &SweepRecord) -> &'static str {
 /// contracts moved inside it — and credits what is ours and was missed,
 /// once. Crediting is keyed as the watcher keys it, so running it beside a
 /// serving instance, or twice, credits nothing twice.
-pub async fn rescan(
+async fn rescan(
     database: &Database,
     settings: &Settings,
     chain_code: &str,
@@ -236,12 +285,11 @@ async fn reconciler(
     settings: &Settings,
     chain_code: &str,
 ) -> anyhow::Result<Reconciler> {
-    let seed = load_deposit_seed(database.deposits().as_ref()).await?;
+    let seed = load_deposit_seed(database.secrets().as_ref()).await?;
     let wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?, database.payouts())?;
     let chains = Arc::new(ChainSet::new(
         &settings.registry,
-        database.store(),
-        database.deposits(),
+        database.devnet(),
         &settings.evm,
         Some(wallet),
     )?);
@@ -257,14 +305,12 @@ async fn reconciler(
     let watcher = Arc::new(DepositWatcher::new(
         Arc::new(settings.registry.clone()),
         Arc::clone(&chains),
-        database.store(),
-        database.deposits(),
-        database.reorgs(),
+        database.watcher_stores(),
     ));
     Ok(Reconciler::new(
         chain,
         watcher,
-        database.deposits(),
+        database.credits(),
         database.reconciliations(),
         database.payouts(),
     ))

@@ -4,46 +4,81 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use ccgate_ledger::{Account, Amount, CoinId, JournalEntry, MerchantId, Registry, SignedAmount};
 use ccgate_store::{EntryMeta, Store, verify_ledger};
+use clap::Subcommand;
 use serde_json::json;
 
-use super::unix_now;
-use crate::LedgerCommand;
-use crate::backend::Database;
+use super::{Globals, unix_now};
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Credit (positive amount) or debit (negative) a merchant against the operator's adjustments account.
+    Adjust {
+        #[arg(long)]
+        app_id: String,
+        /// Coin symbol (USDT), coin id or token id.
+        #[arg(long)]
+        coin: String,
+        /// Decimal amount, e.g. 12.5 or -0.001.
+        #[arg(long, allow_hyphen_values = true)]
+        amount: String,
+        /// Why; kept in the journal.
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A merchant's balances per coin.
+    Balances {
+        #[arg(long)]
+        app_id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The operator's side of the books per coin: custody per chain, fees
+    /// earned, network costs (gas), manual adjustments.
+    Accounts {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replay the whole journal and compare it with the stored balances.
+    Verify,
+}
 
 /// The journal's word for an operator's manual entry.
 const ADJUSTMENT_KIND: &str = "adjustment";
 
-pub async fn run(
-    database: &Database,
-    registry: &Registry,
-    command: LedgerCommand,
-) -> anyhow::Result<ExitCode> {
-    let store = database.store();
-    match command {
-        LedgerCommand::Adjust {
-            app_id,
-            coin,
-            amount,
-            reason,
-            json,
-        } => {
-            adjust(
-                store.as_ref(),
-                registry,
-                app_id,
-                &coin,
-                &amount,
-                reason,
-                json,
-            )
-            .await
-        }
-        LedgerCommand::Balances { app_id, json } => {
-            balances(store.as_ref(), registry, &MerchantId::new(app_id), json).await
-        }
-        LedgerCommand::Accounts { json } => accounts(store.as_ref(), registry, json).await,
-        LedgerCommand::Verify => verify(store.as_ref()).await,
-    }
+pub async fn run(globals: Globals, command: LedgerCommand) -> anyhow::Result<ExitCode> {
+    globals
+        .with_database(async |database, settings| {
+            let store = database.store();
+            let registry = &settings.registry;
+            match command {
+                LedgerCommand::Adjust {
+                    app_id,
+                    coin,
+                    amount,
+                    reason,
+                    json,
+                } => {
+                    adjust(
+                        store.as_ref(),
+                        registry,
+                        app_id,
+                        &coin,
+                        &amount,
+                        reason,
+                        json,
+                    )
+                    .await
+                }
+                LedgerCommand::Balances { app_id, json } => {
+                    balances(store.as_ref(), registry, &MerchantId::new(app_id), json).await
+                }
+                LedgerCommand::Accounts { json } => accounts(store.as_ref(), registry, json).await,
+                LedgerCommand::Verify => verify(store.as_ref()).await,
+            }
+        })
+        .await
 }
 
 async fn adjust(

@@ -3,17 +3,39 @@
 //! (admin API) and forwards each to a local URL with the same body and the
 //! same signed headers, printing one line per delivery.
 
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use ccgate_api::admin::StreamLine;
+use clap::Args;
 
-use super::sandbox::AdminApi;
+use super::Globals;
+use super::admin_api::AdminApi;
 
 /// How long the local receiver may take to answer.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub async fn run(api: &AdminApi, app_id: &str, forward_to: &str) -> anyhow::Result<()> {
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    #[arg(long)]
+    app_id: String,
+    /// Where each webhook is POSTed, e.g. http://127.0.0.1:9000/hook.
+    #[arg(long)]
+    forward_to: String,
+    /// The server's admin API; default: the one the server on --data-dir wrote.
+    #[arg(long, env = "CCGATE_ADMIN_URL")]
+    admin_url: Option<String>,
+}
+
+pub async fn run(globals: Globals, args: ListenArgs) -> anyhow::Result<ExitCode> {
+    let located = globals.locate()?;
+    let api = AdminApi::locate(&located.data_dir, args.admin_url.as_deref())?;
+    forward(&api, &args.app_id, &args.forward_to).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn forward(api: &AdminApi, app_id: &str, forward_to: &str) -> anyhow::Result<()> {
     let forwarder = reqwest::Client::builder()
         .timeout(FORWARD_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())

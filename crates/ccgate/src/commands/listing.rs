@@ -5,6 +5,7 @@ use anyhow::{Context, bail};
 use ccgate_engine::orders::{OrderStatus, order_progress};
 use ccgate_ledger::{Amount, CoinId, MerchantId, Registry};
 use ccgate_store::{ListingFilter, WithdrawalStatus};
+use clap::Args;
 use serde_json::json;
 
 use super::utc;
@@ -12,33 +13,38 @@ use crate::backend::Database;
 
 /// How a listing is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+enum Format {
     Table,
     Json,
     Csv,
 }
 
-impl Format {
-    pub fn from_flags(json: bool, csv: bool) -> Format {
-        match (json, csv) {
-            (true, _) => Format::Json,
-            (false, true) => Format::Csv,
-            (false, false) => Format::Table,
-        }
-    }
+/// What `order list` and `withdrawal list` filter by.
+#[derive(Debug, Args)]
+pub struct ListingArgs {
+    /// Only this merchant's (its Appid).
+    #[arg(long)]
+    app_id: Option<String>,
+    /// Created at or after: unix seconds, a date (2026-12-06, midnight UTC) or
+    /// an RFC 3339 time (2026-12-06T07:00:00Z).
+    #[arg(long)]
+    since: Option<String>,
+    /// Created before (same forms as --since).
+    #[arg(long)]
+    until: Option<String>,
+    /// At most this many, the newest.
+    #[arg(long, default_value_t = 50)]
+    limit: u32,
+    /// Print JSON: an array of objects named by the table's columns.
+    #[arg(long, conflicts_with = "csv")]
+    json: bool,
+    /// Print CSV (RFC 4180, a header line first), for a spreadsheet.
+    #[arg(long)]
+    csv: bool,
 }
 
-/// The filters shared by both listings, as the operator typed them.
-#[derive(Debug)]
-pub struct Filters {
-    pub app_id: Option<String>,
-    pub since: Option<String>,
-    pub until: Option<String>,
-    pub limit: u32,
-}
-
-impl Filters {
-    fn parse(&self) -> anyhow::Result<ListingFilter> {
+impl ListingArgs {
+    fn filter(&self) -> anyhow::Result<ListingFilter> {
         let time = |flag: &str, value: &Option<String>| {
             value
                 .as_deref()
@@ -52,6 +58,14 @@ impl Filters {
             limit: self.limit,
         })
     }
+
+    fn format(&self) -> Format {
+        match (self.json, self.csv) {
+            (true, _) => Format::Json,
+            (false, true) => Format::Csv,
+            (false, false) => Format::Table,
+        }
+    }
 }
 
 /// `ccgate order list`. An order's status is derived from its payments and
@@ -59,17 +73,16 @@ impl Filters {
 pub async fn orders(
     database: &Database,
     registry: &Registry,
-    filters: &Filters,
+    listing: &ListingArgs,
     status: Option<OrderStatus>,
-    format: Format,
 ) -> anyhow::Result<()> {
-    let orders = database.listings().list_orders(&filters.parse()?).await?;
-    let deposits = database.deposits();
+    let orders = database.listings().list_orders(&listing.filter()?).await?;
+    let order_store = database.orders();
     let now_secs = database.business_now_ms().await?.div_euclid(1000);
     let mut rows = Vec::with_capacity(orders.len());
     for order in orders {
-        let payments = deposits.order_payments(&order.order_id).await?;
-        let confirming = deposits
+        let payments = order_store.order_payments(&order.order_id).await?;
+        let confirming = order_store
             .order_confirming_payment(&order.order_id, order.expires_at.saturating_mul(1000))
             .await?
             .is_some();
@@ -106,7 +119,7 @@ pub async fn orders(
             "EXPIRES",
         ],
         &rows,
-        format,
+        listing.format(),
     );
     Ok(())
 }
@@ -115,13 +128,12 @@ pub async fn orders(
 pub async fn withdrawals(
     database: &Database,
     registry: &Registry,
-    filters: &Filters,
+    listing: &ListingArgs,
     status: Option<WithdrawalStatus>,
-    format: Format,
 ) -> anyhow::Result<()> {
     let withdrawals = database
         .listings()
-        .list_withdrawals(&filters.parse()?, status)
+        .list_withdrawals(&listing.filter()?, status)
         .await?;
     let rows: Vec<Vec<String>> = withdrawals
         .into_iter()
@@ -168,7 +180,7 @@ pub async fn withdrawals(
             "TXID",
         ],
         &rows,
-        format,
+        listing.format(),
     );
     Ok(())
 }

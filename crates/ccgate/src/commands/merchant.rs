@@ -1,16 +1,102 @@
+use std::process::ExitCode;
+
 use anyhow::{Context, bail};
 use ccgate_ledger::{Decimal, MerchantId, Precision};
 use ccgate_store::{MerchantStatus, generate_app_id, generate_app_secret};
+use clap::Subcommand;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use super::{table, unix_now, utc};
-use crate::MerchantCommand;
+use super::{Dialect, Globals, table, unix_now, utc};
 use crate::backend::Database;
 
-pub async fn run(database: &Database, command: MerchantCommand) -> anyhow::Result<()> {
+#[derive(Debug, Subcommand)]
+pub enum MerchantCommand {
+    /// Create a merchant and print its Appid and app secret.
+    Create {
+        /// What operators call it; unique among merchants.
+        #[arg(long)]
+        name: String,
+        /// Print the credentials as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List merchants (never their secrets).
+    List {
+        /// Print the merchants as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Issue a new app secret. The running server keeps accepting the old one
+    /// for up to its `--cache-ttl-ms` (1 s by default), then refuses it.
+    RotateSecret {
+        /// The merchant's Appid.
+        #[arg(long)]
+        app_id: String,
+        /// Print the new credentials as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Refuse every further request of this merchant (code 220002).
+    Disable {
+        /// The merchant's Appid.
+        #[arg(long)]
+        app_id: String,
+    },
+    /// Accept this merchant's requests again, after `merchant disable`.
+    Enable {
+        /// The merchant's Appid.
+        #[arg(long)]
+        app_id: String,
+    },
+    /// Where this merchant's webhooks go (a per-order or per-address notify_url wins).
+    SetWebhook {
+        /// The merchant's Appid.
+        #[arg(long)]
+        app_id: String,
+        /// The receiver: an http:// or https:// URL.
+        #[arg(long)]
+        url: String,
+        /// Also notify pending and processing states, not only final ones.
+        #[arg(long)]
+        notify_pending: bool,
+        /// The dialect of webhooks no object decides: the test ping (v2:
+        /// ActivateWebhookURL). Orders, addresses and withdrawals are
+        /// notified in the dialect that made them.
+        #[arg(long, value_enum, default_value_t = Dialect::V1)]
+        dialect: Dialect,
+    },
+    /// Whether this merchant's chain withdrawals wait for `ccgate withdrawal
+    /// approve` (or `reject`) before they are sent; Cwallet ones never wait.
+    SetWithdrawalApproval {
+        /// The merchant's Appid.
+        #[arg(long)]
+        app_id: String,
+        /// true: each chain withdrawal waits for the operator; false: none does.
+        #[arg(long, action = clap::ArgAction::Set)]
+        required: bool,
+    },
+    /// The service fee kept from each of the merchant's deposits (default 0.03 %).
+    SetFee {
+        /// The merchant's Appid.
+        #[arg(long)]
+        app_id: String,
+        /// A percentage with at most 4 decimal places, e.g. 0.03 or 1.5.
+        #[arg(long)]
+        percent: String,
+    },
+}
+
+pub async fn run(globals: Globals, command: MerchantCommand) -> anyhow::Result<ExitCode> {
+    globals
+        .with_database(async |database, _| operate(database, command).await)
+        .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn operate(database: &Database, command: MerchantCommand) -> anyhow::Result<()> {
     let store = database.store();
-    let deposits = database.deposits();
+    let settings = database.merchant_settings();
     match command {
         MerchantCommand::Create { name, json } => {
             let name = name.trim();
@@ -81,7 +167,7 @@ pub async fn run(database: &Database, command: MerchantCommand) -> anyhow::Resul
                 bail!("{err}");
             }
             let dialect = dialect.of_webhooks();
-            deposits
+            settings
                 .set_merchant_webhook(
                     &MerchantId::new(app_id.as_str()),
                     Some(url),
@@ -124,7 +210,7 @@ pub async fn run(database: &Database, command: MerchantCommand) -> anyhow::Resul
                 .with_context(|| {
                     format!("--percent {percent:?} is not a percentage from 0 to 100 with at most 4 decimal places")
                 })?;
-            deposits
+            settings
                 .set_service_fee(&MerchantId::new(app_id.as_str()), u32::try_from(ppm)?)
                 .await?;
             println!("Merchant {app_id} pays a service fee of {percent} % of each deposit.");

@@ -1,3 +1,6 @@
+//! One module per command: each owns its clap arguments and its `run`.
+
+pub mod admin_api;
 pub mod background;
 pub mod bench;
 pub mod bench_all;
@@ -22,13 +25,66 @@ pub mod ops;
 pub mod order;
 pub mod sandbox;
 pub mod serve;
+pub mod trigger;
 pub mod webhooks;
 pub mod withdrawal;
 
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ccgate_store::WebhookDialect;
 use clap::ValueEnum;
+
+use crate::backend::{Database, DatabaseArgs};
+use crate::config::Settings;
+use crate::data_dir::DataDir;
+
+/// The global flags, each turned into what it names only by the commands
+/// that need it, always in the same order (so the same mistake is reported
+/// first whatever the command): the configuration, the data directory, the
+/// database.
+pub struct Globals {
+    pub data_dir: Option<PathBuf>,
+    pub config: Option<PathBuf>,
+    pub database: DatabaseArgs,
+}
+
+/// The configuration and the data directory, for a command that does not
+/// work on the database (or opens it itself).
+pub struct Located {
+    pub settings: Settings,
+    pub data_dir: DataDir,
+    pub database: DatabaseArgs,
+}
+
+impl Globals {
+    pub fn settings(&self) -> anyhow::Result<Settings> {
+        Ok(Settings::load(self.config.as_deref())?)
+    }
+
+    pub fn locate(self) -> anyhow::Result<Located> {
+        let settings = self.settings()?;
+        let data_dir = DataDir::resolve(self.data_dir)?;
+        Ok(Located {
+            settings,
+            data_dir,
+            database: self.database,
+        })
+    }
+
+    /// Runs an operator command on whichever database `--database-url`
+    /// chose, and closes it whatever the command's outcome.
+    pub async fn with_database<T>(
+        self,
+        command: impl AsyncFnOnce(&Database, &Settings) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let located = self.locate()?;
+        let database = Database::open(&located.data_dir, &located.database).await?;
+        let outcome = command(&database, &located.settings).await;
+        database.close().await;
+        outcome
+    }
+}
 
 /// Which API dialect a command speaks or sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

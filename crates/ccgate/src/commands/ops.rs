@@ -1,7 +1,7 @@
 //! Operations: backup, migrate, doctor.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -12,15 +12,27 @@ use ccgate_engine::addresses::load_deposit_seed;
 use ccgate_engine::mode::{Mode, simulated_credits_in_live_coins};
 use ccgate_ledger::Registry;
 use ccgate_store::verify_ledger;
+use clap::Args;
 
-use super::unix_now_ms;
+use super::{Globals, Located, unix_now_ms};
 use crate::backend::{Database, DatabaseArgs};
 use crate::config::Settings;
 use crate::data_dir::{ADMIN_TOKEN_ENV, DataDir};
 
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The new file (it must not exist).
+    #[arg(long)]
+    to: PathBuf,
+}
+
 /// `ccgate backup --to FILE`.
-pub async fn backup(data_dir: &DataDir, args: &DatabaseArgs, to: &Path) -> anyhow::Result<()> {
-    if args.database_url.is_some() {
+pub async fn backup(globals: Globals, args: BackupArgs) -> anyhow::Result<ExitCode> {
+    let Located {
+        data_dir, database, ..
+    } = globals.locate()?;
+    let to = args.to.as_path();
+    if database.database_url.is_some() {
         bail!(
             "ccgate backup copies the SQLite data directory; back PostgreSQL up with pg_dump (see docs/reference.md, `backup`)"
         );
@@ -39,17 +51,20 @@ pub async fn backup(data_dir: &DataDir, args: &DatabaseArgs, to: &Path) -> anyho
         to.display(),
         data_dir.path().join("master.key").display()
     );
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `ccgate migrate`: opening a database applies its pending migrations.
-pub async fn migrate(data_dir: &DataDir, args: &DatabaseArgs) -> anyhow::Result<()> {
-    Database::open(data_dir, args).await?.close().await;
+pub async fn migrate(globals: Globals) -> anyhow::Result<ExitCode> {
+    let Located {
+        data_dir, database, ..
+    } = globals.locate()?;
+    Database::open(&data_dir, &database).await?.close().await;
     println!(
         "The database in {} is up to date.",
-        Database::describe(data_dir, args)
+        Database::describe(&data_dir, &database)
     );
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Whoever reads the admin token controls the admin API (refunds included),
@@ -91,7 +106,12 @@ fn admin_token_check(data_dir: &DataDir) -> Result<String, String> {
 
 /// `ccgate doctor`: each check on a line, `ok` or what is wrong; exit 1 if
 /// anything is.
-pub async fn doctor(
+pub async fn doctor(globals: Globals) -> anyhow::Result<ExitCode> {
+    let located = globals.locate()?;
+    check(&located.data_dir, &located.database, &located.settings).await
+}
+
+async fn check(
     data_dir: &DataDir,
     args: &DatabaseArgs,
     settings: &Settings,
@@ -282,13 +302,7 @@ pub async fn doctor(
                 Ok(now_ms) => now_ms,
                 Err(_) => unix_now_ms(),
             };
-            match ChainSet::new(
-                &settings.registry,
-                store.clone(),
-                database.deposits(),
-                &settings.evm,
-                None,
-            ) {
+            match ChainSet::new(&settings.registry, database.devnet(), &settings.evm, None) {
                 Ok(chains) => {
                     for adapter in chains.adapters() {
                         let code = adapter.chain().code.to_string();
@@ -486,7 +500,7 @@ async fn reconciliation_shortfalls(
 
 /// The EVM hot wallet's address (the same on every EVM chain).
 async fn hot_wallet_address(database: &Database) -> Result<String, String> {
-    let seed = load_deposit_seed(database.deposits().as_ref())
+    let seed = load_deposit_seed(database.secrets().as_ref())
         .await
         .map_err(|err| err.to_string())?;
     let key = evm_hot_wallet_key(&seed).map_err(|err| err.to_string())?;

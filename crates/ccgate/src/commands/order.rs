@@ -1,25 +1,96 @@
+//! `ccgate order list|refund`.
+
+use std::process::ExitCode;
+
+use ccgate_engine::orders::OrderStatus;
 use ccgate_ledger::MerchantId;
+use clap::{Args, Subcommand};
 use serde_json::json;
 
+use super::Globals;
+use super::listing::{self, ListingArgs};
 use crate::backend::Database;
 use crate::config::Settings;
 
-/// What `ccgate order refund` is asked for.
-#[derive(Debug)]
-pub struct RefundRequest {
-    pub app_id: String,
-    pub merchant_order_id: String,
-    pub address: String,
-    pub amount: String,
-    pub json: bool,
+/// An order's state, as `bill/info` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OrderStatusArg {
+    Pending,
+    Processing,
+    Successful,
+    Expired,
+}
+
+impl From<OrderStatusArg> for OrderStatus {
+    fn from(status: OrderStatusArg) -> Self {
+        match status {
+            OrderStatusArg::Pending => OrderStatus::Pending,
+            OrderStatusArg::Processing => OrderStatus::Processing,
+            OrderStatusArg::Successful => OrderStatus::Successful,
+            OrderStatusArg::Expired => OrderStatus::Expired,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrderCommand {
+    /// Deposit orders (native and hosted checkouts), newest first.
+    List {
+        #[command(flatten)]
+        listing: ListingArgs,
+        /// Only orders in this state. The state is derived from the payments
+        /// and the time, never stored, so it filters the page of --limit
+        /// newest orders loaded: fewer may show; raise --limit to look further.
+        #[arg(long, value_enum)]
+        status: Option<OrderStatusArg>,
+    },
+    /// Refund a paid order to an address on its network; the payee bears the network fee.
+    Refund(RefundArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RefundArgs {
+    /// The merchant's Appid.
+    #[arg(long)]
+    app_id: String,
+    /// The order, by the id the merchant gave it.
+    #[arg(long)]
+    merchant_order_id: String,
+    /// Where the refund goes, on the order's network.
+    #[arg(long)]
+    address: String,
+    /// How much, in the coin (e.g. 10.5); at most what the order received, less earlier refunds.
+    #[arg(long)]
+    amount: String,
+    /// Print the refund as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(globals: Globals, command: OrderCommand) -> anyhow::Result<ExitCode> {
+    globals
+        .with_database(async |database, settings| match command {
+            OrderCommand::List { listing, status } => {
+                listing::orders(
+                    database,
+                    &settings.registry,
+                    &listing,
+                    status.map(Into::into),
+                )
+                .await
+            }
+            OrderCommand::Refund(request) => refund(database, settings, request).await,
+        })
+        .await?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `ccgate order refund`: reserves the refund now; `serve` sends it and posts
 /// it at its confirmations, like a withdrawal.
-pub async fn refund(
+async fn refund(
     database: &Database,
     settings: &Settings,
-    request: RefundRequest,
+    request: RefundArgs,
 ) -> anyhow::Result<()> {
     let refund = super::withdrawal::engine(database, settings)?
         .refund_order(

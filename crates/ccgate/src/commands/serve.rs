@@ -1,36 +1,32 @@
 use std::collections::BTreeSet;
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use ccgate_chain::keys::evm_hot_wallet_key;
-use ccgate_chain::{ChainAdapter, ChainSet, HotWallet, Sweeper};
+use ccgate_chain::{ChainAdapter, Sweeper};
 use ccgate_engine::Loops;
-use ccgate_engine::addresses::{AddressBook, load_deposit_seed};
+use ccgate_engine::addresses::load_deposit_seed;
+use ccgate_engine::assemble::{Assembly, Parts, build_services};
 use ccgate_engine::clock::Clock;
-use ccgate_engine::merchants::Merchants;
 use ccgate_engine::mode::{Mode, simulated_credits_in_live_coins};
-use ccgate_engine::network::Network;
-use ccgate_engine::orders::Orders;
 use ccgate_engine::outbound::OutboundPolicy;
 use ccgate_engine::reconcile::Reconciler;
-use ccgate_engine::records::Records;
 use ccgate_engine::sandbox::Sandbox;
 use ccgate_engine::triggers::Triggers;
-use ccgate_engine::webhooks::{DeliveryConfig, WebhookFeed};
-use ccgate_engine::withdrawals::Withdrawals;
+use ccgate_engine::webhooks::DeliveryConfig;
 use ccgate_ledger::MerchantId;
 use ccgate_pricefeed::{HttpPriceFeed, PriceSource, StaticPrices};
 use ccgate_server::{
-    AdminAccess, AppState, ConnectionLimits, Metrics, ServerConfig, Services, SystemClock,
-    TrustedProxies,
+    AdminAccess, AppState, ConnectionLimits, ServerConfig, Services, SystemClock, TrustedProxies,
 };
 use ccgate_store::{CachingStore, Store, generate_app_id, generate_app_secret};
+use clap::Args;
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{background, unix_now};
-use crate::ServeArgs;
+use super::{Globals, background, unix_now};
 use crate::backend::{Backend, Database, DatabaseArgs};
 use crate::config::{DEVNET_COIN_SUFFIX, Settings};
 use crate::data_dir::{ADMIN_URL_FILE, DataDir, write_private};
@@ -39,13 +35,116 @@ pub const CACHE_TTL_MS_DEFAULT: u64 = 1_000;
 /// In the data directory: the sandbox's snapshots, `NAME.db` each.
 const SNAPSHOTS_DIR: &str = "snapshots";
 
-/// What the background loops run on beside the handlers' services: the
-/// chains and the ledger store behind its read cache, which handlers reach
-/// only through the engine.
-#[derive(Debug, Clone)]
-pub struct Parts {
-    pub chains: Arc<ChainSet>,
-    pub store: Arc<dyn Store>,
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (the ready line prints it).
+    #[arg(long, env = "CCGATE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Largest accepted request body.
+    #[arg(long, env = "CCGATE_BODY_LIMIT_BYTES", default_value_t = ccgate_server::BODY_LIMIT_BYTES_DEFAULT)]
+    body_limit_bytes: usize,
+    /// Requests per second allowed from one source IP.
+    #[arg(long, env = "CCGATE_RATE_LIMIT_PER_SEC", default_value_t = ccgate_server::RATE_LIMIT_PER_SEC_DEFAULT)]
+    rate_limit_per_sec: u32,
+    /// Where payers reach this server (hosted checkout URLs); default: the listen address.
+    #[arg(long, env = "CCGATE_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// The operator's admin API (devnet pay and mine); loopback addresses only.
+    /// Its token: `admin.token` in the data directory, or `CCGATE_ADMIN_TOKEN`.
+    #[arg(long, env = "CCGATE_ADMIN_LISTEN", default_value = "127.0.0.1:0")]
+    admin_listen: SocketAddr,
+    /// A name the admin API is reached by besides 127.0.0.1/localhost (an SSH
+    /// tunnel's or a proxy's, `NAME` or `NAME:PORT`); requests addressed to
+    /// any other `Host` are refused. Repeat or separate with commas.
+    #[arg(long = "admin-host", env = "CCGATE_ADMIN_HOSTS", value_delimiter = ',')]
+    admin_hosts: Vec<String>,
+    /// Do not open the admin listener.
+    #[arg(long, env = "CCGATE_NO_ADMIN")]
+    no_admin: bool,
+    /// Turn the per-source rate limit off (sandbox, benchmarks).
+    #[arg(long, env = "CCGATE_NO_RATE_LIMIT")]
+    no_rate_limit: bool,
+    /// How long a merchant's credentials and balances are served from memory.
+    /// Changes made through this server show at once; changes made by another
+    /// process (the CLI, another instance) within this time. 0 turns caching off.
+    #[arg(long, env = "CCGATE_CACHE_TTL_MS", default_value_t = CACHE_TTL_MS_DEFAULT)]
+    cache_ttl_ms: u64,
+    /// When failed webhooks are retried, in ms after the first attempt, comma-separated.
+    #[arg(long, env = "CCGATE_WEBHOOK_RETRY_MS", value_delimiter = ',',
+          default_values_t = ccgate_engine::webhooks::RETRY_AFTER_FIRST_MS_DEFAULT)]
+    webhook_retry_ms: Vec<u64>,
+    /// `webhook/resend` calls allowed per merchant and minute.
+    #[arg(long, env = "CCGATE_RESEND_PER_MINUTE", default_value_t = ccgate_server::RESEND_PER_MINUTE_DEFAULT)]
+    resend_per_minute: u32,
+    /// `webhook/resend` calls allowed per merchant and day.
+    #[arg(long, env = "CCGATE_RESEND_PER_DAY", default_value_t = ccgate_server::RESEND_PER_DAY_DEFAULT)]
+    resend_per_day: u32,
+    /// Permanent deposit addresses one merchant may hold.
+    #[arg(long, env = "CCGATE_ADDRESS_QUOTA",
+          default_value_t = ccgate_engine::addresses::PERMANENT_ADDRESSES_PER_MERCHANT_DEFAULT)]
+    address_quota: u64,
+    /// How long a webhook receiver may take to answer.
+    #[arg(long, env = "CCGATE_WEBHOOK_TIMEOUT_MS", default_value_t = ccgate_engine::webhooks::DELIVERY_TIMEOUT_MS_DEFAULT)]
+    webhook_timeout_ms: u64,
+    /// Webhook deliveries of one merchant in flight at once (across
+    /// instances): all one slow receiver can hold up.
+    #[arg(long, env = "CCGATE_WEBHOOK_DELIVERIES_PER_MERCHANT_MAX",
+          default_value_t = ccgate_engine::webhooks::DELIVERIES_PER_MERCHANT_MAX_DEFAULT,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    webhook_deliveries_per_merchant_max: u32,
+    /// Webhook deliveries this instance has in flight at once.
+    #[arg(long, env = "CCGATE_WEBHOOK_DELIVERIES_MAX",
+          default_value_t = ccgate_engine::webhooks::DELIVERIES_MAX_DEFAULT,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    webhook_deliveries_max: u32,
+    /// Run as a sandbox: a virtual business clock and the sandbox controls on
+    /// the admin API (also `sandbox = true` in the config file).
+    #[arg(long, env = "CCGATE_SANDBOX")]
+    sandbox: bool,
+    /// How long a client may take to send a request's headers, from connecting
+    /// (or from a next request's first byte on a kept-alive connection).
+    #[arg(long, env = "CCGATE_HEADER_READ_TIMEOUT_MS",
+          default_value_t = ccgate_server::connections::HEADER_READ_TIMEOUT_MS_DEFAULT,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    header_read_timeout_ms: u64,
+    /// How long a kept-alive connection may wait for its next request.
+    #[arg(long, env = "CCGATE_IDLE_TIMEOUT_MS",
+          default_value_t = ccgate_server::connections::IDLE_TIMEOUT_MS_DEFAULT,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout_ms: u64,
+    /// Open connections in all; a connection beyond gets 503 and is closed.
+    #[arg(long, env = "CCGATE_CONNECTIONS_MAX",
+          default_value_t = ccgate_server::connections::CONNECTIONS_MAX_DEFAULT,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    connections_max: u32,
+    /// Open connections from one IP address; trusted proxies are exempt.
+    #[arg(long, env = "CCGATE_CONNECTIONS_PER_IP_MAX",
+          default_value_t = ccgate_server::connections::CONNECTIONS_PER_IP_MAX_DEFAULT,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    connections_per_ip_max: u32,
+    /// Reverse proxies whose X-Forwarded-For (or Forwarded) names the client
+    /// the rate limit counts, comma-separated: CIDR ranges or addresses.
+    #[arg(long, env = "CCGATE_TRUSTED_PROXIES", value_delimiter = ',',
+          value_parser = ccgate_server::parse_trusted_proxy)]
+    trusted_proxies: Vec<ccgate_server::IpNet>,
+    /// With live money, let webhooks reach loopback and private addresses
+    /// (refused by default); link-local addresses and this gateway's own
+    /// listeners stay refused (also `allow_private_webhooks = true` in the
+    /// config file).
+    #[arg(long, env = "CCGATE_ALLOW_PRIVATE_WEBHOOKS")]
+    allow_private_webhooks: bool,
+}
+
+pub async fn run(globals: Globals, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let located = globals.locate()?;
+    serve(
+        &located.data_dir,
+        &located.database,
+        &located.settings,
+        args,
+    )
+    .await?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The state `serve` runs with; `bench` builds the same. A live price feed
@@ -56,7 +155,7 @@ pub async fn app_state<B: Backend>(
     config: ServerConfig,
     address_quota: u64,
     clock: Arc<dyn Clock>,
-) -> anyhow::Result<(Services, Parts)> {
+) -> anyhow::Result<(Services, Assembly)> {
     let prices: Arc<dyn PriceSource> = match &settings.price_feed {
         Some(feed) => {
             let feed = Arc::new(HttpPriceFeed::new(feed.clone())?);
@@ -65,78 +164,18 @@ pub async fn app_state<B: Backend>(
         }
         None => Arc::new(StaticPrices::new(settings.prices.clone())),
     };
-    let registry = Arc::new(settings.registry.clone());
-    let backend = Arc::new(store.backend().clone());
-    let seed = load_deposit_seed(backend.as_ref())
-        .await
-        .context("load the deposit seed")?;
-    let hot_wallet = HotWallet::new(&evm_hot_wallet_key(&seed)?, backend.clone())?;
-    let chains = Arc::new(
-        ChainSet::new(
-            &registry,
-            store.clone(),
-            backend.clone(),
-            &settings.evm,
-            Some(hot_wallet),
-        )
-        .context("set up the chains")?,
-    );
-    let addresses = Arc::new(AddressBook::from_seed(
-        &seed,
-        backend.clone(),
-        address_quota,
-    )?);
-    let orders = Arc::new(Orders::new(
-        Arc::clone(&prices),
-        Arc::new(settings.fiat_rates.clone()),
-        Arc::clone(&addresses),
-        backend.clone(),
-        backend.clone(),
-    ));
-    let withdrawals = Arc::new(Withdrawals::new(
-        Arc::clone(&registry),
-        Arc::clone(&chains),
-        Arc::clone(&prices),
-        store.clone(),
-        backend.clone(),
-        backend.clone(),
-    ));
-    let merchants = Arc::new(Merchants::new(
-        Arc::clone(&registry),
-        store.clone(),
-        backend.clone(),
-    ));
-    let records = Arc::new(Records::new(
-        Arc::clone(&chains),
-        backend.clone(),
-        backend.clone(),
-        backend.clone(),
-    ));
-    let network = Arc::new(Network::new(
-        Arc::clone(&registry),
-        Arc::clone(&chains),
-        store.clone(),
-        backend.clone(),
-        backend,
-    ));
-    let services = Services {
-        registry,
+    let parts = Parts {
+        registry: settings.registry.clone(),
         prices,
-        merchants,
-        addresses,
-        orders,
-        withdrawals,
-        records,
-        network,
-        clock,
-        config: Arc::new(config),
-        metrics: Arc::new(Metrics::default()),
-        sandbox: None,
-        triggers: None,
-        webhook_feed: WebhookFeed::default(),
-        reconcilers: Vec::new(),
+        fiat_rates: settings.fiat_rates.clone(),
+        evm: settings.evm.clone(),
+        address_quota,
     };
-    Ok((services, Parts { chains, store }))
+    let assembly = build_services(store, parts)
+        .await
+        .context("set up the engine's services")?;
+    let services = Services::new(assembly.services.clone(), clock, config);
+    Ok((services, assembly))
 }
 
 /// The state a bench serves: `serve`'s, with the rate limit off and the
@@ -145,12 +184,12 @@ pub async fn bench_state<B: Backend>(
     store: Arc<CachingStore<B>>,
     settings: &Settings,
     address_quota: u64,
-) -> anyhow::Result<(AppState, Parts)> {
+) -> anyhow::Result<(AppState, Assembly)> {
     let config = ServerConfig {
         rate_limit_per_sec: None,
         ..ServerConfig::default()
     };
-    let (services, parts) = app_state(
+    let (services, assembly) = app_state(
         store,
         settings,
         config,
@@ -158,10 +197,10 @@ pub async fn bench_state<B: Backend>(
         Arc::new(SystemClock),
     )
     .await?;
-    Ok((AppState::new(services), parts))
+    Ok((AppState::new(services), assembly))
 }
 
-pub async fn run(
+async fn serve(
     data_dir: &DataDir,
     database: &DatabaseArgs,
     settings: &Settings,
@@ -293,7 +332,7 @@ async fn run_with<B: Backend>(
         },
         trusted_proxies: TrustedProxies::new(args.trusted_proxies.clone()),
     };
-    let (mut services, parts) = app_state(
+    let (mut services, assembly) = app_state(
         store.clone(),
         settings,
         config,
@@ -339,8 +378,7 @@ async fn run_with<B: Backend>(
     let outbound = OutboundPolicy::new(live, allow_private_webhooks, own_listeners);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut loops = background::loops(
-        &services,
-        &parts,
+        &assembly,
         store.backend(),
         delivery,
         outbound,
@@ -356,25 +394,26 @@ async fn run_with<B: Backend>(
                 virtual_clock,
                 Arc::new(store.backend().clone()),
                 Arc::new(store.backend().clone()),
-                Arc::clone(&parts.chains),
+                Arc::clone(&assembly.chains),
                 loops.clone(),
             )
             .with_snapshots(
                 snapshots_dir,
                 Arc::new(store.backend().clone()),
-                Arc::clone(&parts.store),
+                Arc::clone(&assembly.store),
             ),
         );
         let gate = controls.gate();
         let backend = Arc::new(store.backend().clone());
         services.triggers = Some(Arc::new(Triggers {
             registry: Arc::clone(&services.registry),
-            chains: Arc::clone(&parts.chains),
+            chains: Arc::clone(&assembly.chains),
             orders: Arc::clone(&services.orders),
             addresses: Arc::clone(&services.addresses),
             withdrawals: Arc::clone(&services.withdrawals),
-            store: Arc::clone(&parts.store),
-            deposits: backend.clone(),
+            store: Arc::clone(&assembly.store),
+            order_store: backend.clone(),
+            devnet: backend.clone(),
             deposit_records: backend.clone(),
             outbox: backend.clone(),
             withdrawal_store: backend,
@@ -390,18 +429,18 @@ async fn run_with<B: Backend>(
     } else {
         None
     };
-    services.reconcilers = reconcilers(&parts, store.backend(), &loops).await?;
+    services.reconcilers = reconcilers(&assembly, store.backend(), &loops).await?;
     let state = AppState::new(services);
     // Sweeping signs with deposit addresses' keys: the seed is read here, for
     // the chains with a node only.
-    let sweepers = if parts.chains.evm_chains().next().is_some() {
+    let sweepers = if assembly.chains.evm_chains().next().is_some() {
         let seed = Arc::new(
             load_deposit_seed(store.backend())
                 .await
                 .context("load the deposit seed")?,
         );
         let sweeps = Arc::new(store.backend().clone());
-        parts
+        assembly
             .chains
             .evm_chains()
             .map(|chain| Sweeper::new(Arc::clone(chain), Arc::clone(&seed), sweeps.clone()))
@@ -409,7 +448,7 @@ async fn run_with<B: Backend>(
     } else {
         Vec::new()
     };
-    let heads: Vec<_> = parts.chains.evm_chains().cloned().collect();
+    let heads: Vec<_> = assembly.chains.evm_chains().cloned().collect();
     let loops = background::spawn(
         &loops,
         &sweepers,
@@ -467,13 +506,13 @@ async fn run_with<B: Backend>(
 /// Per EVM chain, its balance reconciliation (crediting through the deposit
 /// watcher's path); says how each chain sees native coin moved by contracts.
 async fn reconcilers<B: Backend>(
-    parts: &Parts,
+    assembly: &Assembly,
     backend: &B,
     loops: &Loops,
 ) -> anyhow::Result<Vec<Reconciler>> {
     let backend = Arc::new(backend.clone());
     let mut reconcilers = Vec::new();
-    for chain in parts.chains.evm_chains() {
+    for chain in assembly.chains.evm_chains() {
         let config = chain.config();
         let code = &chain.chain().code;
         let reconciliation = if config.reconcile_addresses_per_tick == 0 {

@@ -5,10 +5,85 @@ use ccgate_engine::outbound::OutboundPolicy;
 use ccgate_engine::webhooks::{DeliveryConfig, WebhookSender};
 use ccgate_ledger::MerchantId;
 use ccgate_store::WebhookRow;
+use clap::Subcommand;
 use serde_json::json;
 
-use super::unix_now;
+use super::{Globals, unix_now};
 use crate::backend::Database;
+
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// Webhooks, newest first.
+    List {
+        /// Only this merchant's (its Appid).
+        #[arg(long)]
+        app_id: Option<String>,
+        /// At most this many, the newest.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One webhook with its body and every delivery attempt.
+    Show {
+        /// The webhook's id, from `webhooks list`.
+        id: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a signed test webhook to the merchant's webhook URL now and print
+    /// what the receiver answered. The body is
+    /// `{"type":"ping","msg":{"app_id":"…","sent_at":<unix seconds>}}`,
+    /// signed like every webhook (Appid, Timestamp, Sign headers); it is not
+    /// stored in the outbox nor retried. Exits 1 unless acknowledged (HTTP 200
+    /// with "success" in the body).
+    Ping {
+        /// The merchant's Appid.
+        #[arg(long)]
+        app_id: String,
+        /// As `serve --allow-private-webhooks`: with live money, let the ping
+        /// reach loopback and private addresses (also the config file's
+        /// `allow_private_webhooks`).
+        #[arg(long, env = "CCGATE_ALLOW_PRIVATE_WEBHOOKS")]
+        allow_private_webhooks: bool,
+        /// Print the outcome as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(globals: Globals, command: WebhooksCommand) -> anyhow::Result<ExitCode> {
+    globals
+        .with_database(async |database, settings| match command {
+            WebhooksCommand::List {
+                app_id,
+                limit,
+                json,
+            } => {
+                list(database, app_id.as_deref(), limit, json).await?;
+                Ok(ExitCode::SUCCESS)
+            }
+            WebhooksCommand::Show { id, json } => {
+                show(database, id, json).await?;
+                Ok(ExitCode::SUCCESS)
+            }
+            WebhooksCommand::Ping {
+                app_id,
+                allow_private_webhooks,
+                json,
+            } => {
+                let policy = OutboundPolicy::new(
+                    settings.mode.is_live(),
+                    allow_private_webhooks || settings.allow_private_webhooks,
+                    Vec::new(),
+                );
+                ping(database, &app_id, policy, json).await
+            }
+        })
+        .await
+}
 
 fn row_json(row: &WebhookRow) -> serde_json::Value {
     json!({"id": row.id, "app_id": row.app_id.as_str(), "record_id": row.record_id, "order_type": row.order_type,
@@ -17,7 +92,7 @@ fn row_json(row: &WebhookRow) -> serde_json::Value {
 }
 
 /// `ccgate webhooks list`: newest first.
-pub async fn list(
+async fn list(
     database: &Database,
     app_id: Option<&str>,
     limit: u32,
@@ -47,7 +122,7 @@ pub async fn list(
 }
 
 /// `ccgate webhooks show`: one webhook, its body and every attempt.
-pub async fn show(database: &Database, id: i64, json: bool) -> anyhow::Result<()> {
+async fn show(database: &Database, id: i64, json: bool) -> anyhow::Result<()> {
     let store = database.outbox();
     let (row, attempts) = store
         .webhook_with_attempts(id)
@@ -85,7 +160,7 @@ pub async fn show(database: &Database, id: i64, json: bool) -> anyhow::Result<()
 /// unless acknowledged. The policy knows no listener of a running server (this
 /// process has none): in live mode loopback and private addresses are refused
 /// anyway; with simulated money the ping may reach them, as webhooks may.
-pub async fn ping(
+async fn ping(
     database: &Database,
     app_id: &str,
     policy: OutboundPolicy,
@@ -101,7 +176,7 @@ pub async fn ping(
         bail!("no merchant has the Appid {app_id}");
     }
     let url = database
-        .deposits()
+        .merchant_settings()
         .merchant_settings(&merchant)
         .await?
         .and_then(|settings| settings.webhook_url)
@@ -111,7 +186,7 @@ pub async fn ping(
     let sender = WebhookSender::new(
         database.outbox(),
         database.store(),
-        database.deposits(),
+        database.merchant_settings(),
         DeliveryConfig::default(),
     )?
     .reaching_only(policy);

@@ -1,23 +1,103 @@
-//! `ccgate withdrawal approve|reject`: the operator's answer to a chain
-//! withdrawal of a merchant whose withdrawals wait for approval
-//! (`ccgate merchant set-withdrawal-approval`, docs/decisions.md §15).
+//! `ccgate withdrawal list|approve|reject`; approve and reject are the
+//! operator's answer to a chain withdrawal of a merchant whose withdrawals
+//! wait for approval (`ccgate merchant set-withdrawal-approval`,
+//! docs/decisions.md §15).
 
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use ccgate_chain::ChainSet;
 use ccgate_engine::withdrawals::{Withdrawals, decided};
 use ccgate_pricefeed::StaticPrices;
+use ccgate_store::WithdrawalStatus;
+use clap::Subcommand;
 
+use super::Globals;
+use super::listing::{self, ListingArgs};
 use crate::backend::Database;
 use crate::config::Settings;
+
+/// A withdrawal's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WithdrawalStatusArg {
+    Pending,
+    Processing,
+    Successful,
+    Failed,
+}
+
+impl From<WithdrawalStatusArg> for WithdrawalStatus {
+    fn from(status: WithdrawalStatusArg) -> Self {
+        match status {
+            WithdrawalStatusArg::Pending => WithdrawalStatus::Pending,
+            WithdrawalStatusArg::Processing => WithdrawalStatus::Processing,
+            WithdrawalStatusArg::Successful => WithdrawalStatus::Successful,
+            WithdrawalStatusArg::Failed => WithdrawalStatus::Failed,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WithdrawalCommand {
+    /// Withdrawals and refunds, newest first.
+    List {
+        #[command(flatten)]
+        listing: ListingArgs,
+        /// Only withdrawals in this state (pending: reserved, not sent;
+        /// processing: sent, confirming).
+        #[arg(long, value_enum)]
+        status: Option<WithdrawalStatusArg>,
+    },
+    /// Let a withdrawal waiting for approval be sent.
+    Approve {
+        /// The withdrawal's order id (as `withdrawal list` shows it).
+        #[arg(long)]
+        order_id: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Refuse a withdrawal waiting for approval: its amount goes back to the
+    /// merchant's balance, and the merchant is notified.
+    Reject {
+        /// The withdrawal's order id (as `withdrawal list` shows it).
+        #[arg(long)]
+        order_id: String,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(globals: Globals, command: WithdrawalCommand) -> anyhow::Result<ExitCode> {
+    globals
+        .with_database(async |database, settings| match command {
+            WithdrawalCommand::List { listing, status } => {
+                listing::withdrawals(
+                    database,
+                    &settings.registry,
+                    &listing,
+                    status.map(Into::into),
+                )
+                .await
+            }
+            WithdrawalCommand::Approve { order_id, json } => {
+                approve(database, settings, &order_id, json).await
+            }
+            WithdrawalCommand::Reject { order_id, json } => {
+                reject(database, settings, &order_id, json).await
+            }
+        })
+        .await?;
+    Ok(ExitCode::SUCCESS)
+}
 
 /// The withdrawal engine on this process's database, as `serve` builds it.
 pub fn engine(database: &Database, settings: &Settings) -> anyhow::Result<Withdrawals> {
     let registry = Arc::new(settings.registry.clone());
     let chains = Arc::new(ChainSet::new(
         &registry,
-        database.store(),
-        database.deposits(),
+        database.devnet(),
         &settings.evm,
         None,
     )?);
@@ -26,13 +106,13 @@ pub fn engine(database: &Database, settings: &Settings) -> anyhow::Result<Withdr
         chains,
         Arc::new(StaticPrices::new(settings.prices.clone())),
         database.store(),
-        database.deposits(),
+        database.orders(),
         database.withdrawals(),
     ))
 }
 
 /// Lets it go: `ccgate serve` sends it.
-pub async fn approve(
+async fn approve(
     database: &Database,
     settings: &Settings,
     order_id: &str,
@@ -51,7 +131,7 @@ pub async fn approve(
 }
 
 /// Refuses it: the reservation goes back to the merchant, who is notified.
-pub async fn reject(
+async fn reject(
     database: &Database,
     settings: &Settings,
     order_id: &str,

@@ -69,29 +69,3 @@ fn a_merchant_with_a_black_hole_receiver_does_not_delay_another() {
     let hook: Value = serde_json::from_slice(&received[0].body).unwrap();
     assert_eq!(hook["merchant_order_id"], "other-1");
 }
-
-/// Issue #15 §6: header names as CCPayment writes them (merchants' code often
-/// reads them case-sensitively, PHP's `getallheaders()` for one), a
-/// `User-Agent` naming ccgate, and a plain JSON content type.
-#[test]
-fn webhooks_carry_title_case_headers_and_name_ccgate() {
-    let gateway = Gateway::start(&[]);
-    let merchant = gateway.demo.clone().unwrap();
-    let receiver = HttpStub::start(200, "success");
-    gateway.set_webhook(&merchant, &receiver.url);
-    gateway.adjust(&merchant, "USDT", "5", &[]);
-    let c_id = cwallet(&gateway, "payee");
-    pay_cwallet(&gateway, &merchant, &c_id, "headers-1");
-    let hook = receiver.wait_for_requests(1).remove(0);
-    for name in ["Appid", "Timestamp", "Sign", "Content-Type", "User-Agent"] {
-        assert!(
-            hook.names_as_sent.iter().any(|sent| sent == name),
-            "{name} not among {:?}",
-            hook.names_as_sent
-        );
-    }
-    assert_eq!(hook.header("content-type"), Some("application/json"));
-    let agent = hook.header("user-agent").unwrap();
-    assert!(agent.starts_with("ccgate/"), "{agent}");
-    assert_eq!(hook.header("appid"), Some(merchant.app_id.as_str()));
-}

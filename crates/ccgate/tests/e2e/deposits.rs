@@ -1,6 +1,7 @@
-//! Deposits to permanent addresses through the real binary: the address, a
-//! devnet payment, confirmations, the credit (minus the service fee), and the
-//! signed Direct Deposit webhook, including a failing receiver and a crash.
+//! Deposits through the real binary: a webhook that survives a crash or a
+//! stop, the admin listener and stuck receivers. The addresses, the credit at
+//! its confirmations, its signed webhook, the retry ladder and resend are
+//! tested in process (`tests/engine/deposits.rs`).
 
 use serde_json::Value;
 
@@ -9,8 +10,6 @@ use crate::support::{Gateway, HttpStub, Merchant, eventually};
 
 const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
 const ADDRESS_PATH: &str = "/ccpayment/v1/payment/address/get";
-/// Retries in milliseconds, so a whole ladder runs inside a test.
-const FAST_LADDER: &[&str] = &["--webhook-retry-ms", "50,100,150,200"];
 
 /// `ccgate webhooks list --json` once `done` holds for it (within 20 s).
 fn webhooks_once(gateway: &Gateway, what: &str, done: impl Fn(&Value) -> bool) -> Value {
@@ -47,180 +46,6 @@ fn pay_and_confirm(gateway: &Gateway, to: &str, amount: &str) -> Value {
     .unwrap();
     gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
     paid
-}
-
-#[test]
-fn permanent_addresses_are_stable_valid_and_bounded() {
-    let gateway = Gateway::start(&["--address-quota", "3"]);
-    let merchant = gateway.demo.clone().unwrap();
-    let first = address(&gateway, &merchant, "user-1", "ETH");
-    assert_eq!(first["code"], 10000);
-    let eth = first["data"]["address"].as_str().unwrap().to_owned();
-    assert!(eth.starts_with("0x") && eth.len() == 42, "{eth}");
-    assert_eq!(first["data"]["memo"], "");
-    assert_eq!(
-        address(&gateway, &merchant, "user-1", "eth")["data"]["address"],
-        eth.as_str(),
-        "same user, same address"
-    );
-    let tron = address(&gateway, &merchant, "user-1", "TRX")["data"]["address"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert!(tron.starts_with('T') && tron.len() == 34, "{tron}");
-    let btc = address(&gateway, &merchant, "user-2", "BTC")["data"]["address"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert!(btc.starts_with("bc1q"), "{btc}");
-    // The quota counts addresses, and a known one is still answered past it.
-    assert_eq!(
-        address(&gateway, &merchant, "user-3", "ETH")["code"],
-        222004
-    );
-    assert_eq!(
-        address(&gateway, &merchant, "user-1", "ETH")["data"]["address"],
-        eth.as_str()
-    );
-
-    for (body, code) in [
-        (r#"{"user_id":"ab","chain":"ETH"}"#, 220006),
-        (r#"{"chain":"ETH"}"#, 220006),
-        (r#"{"user_id":"user-9"}"#, 220006),
-        (r#"{"user_id":"user-9","chain":"SOL"}"#, 221003),
-    ] {
-        let json = gateway
-            .post_signed(&merchant, ADDRESS_PATH, body.as_bytes(), None)
-            .json();
-        assert_eq!(json["code"], code, "{body}: {json}");
-    }
-    let long = format!(r#"{{"user_id":"{}","chain":"ETH"}}"#, "u".repeat(65));
-    assert_eq!(
-        gateway
-            .post_signed(&merchant, ADDRESS_PATH, long.as_bytes(), None)
-            .json()["code"],
-        220006
-    );
-}
-
-#[test]
-fn a_deposit_is_credited_at_its_confirmations_and_notified_once() {
-    let receiver = HttpStub::start(200, "success");
-    let gateway = Gateway::start(FAST_LADDER);
-    let merchant = gateway.demo.clone().unwrap();
-    gateway.set_webhook(&merchant, &receiver.url);
-    let to = address(&gateway, &merchant, "user-42", "ETH")["data"]["address"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-
-    let paid: Value = serde_json::from_str(&gateway.cli_ok(&[
-        "devnet",
-        "pay",
-        "--to",
-        &to,
-        "--token-id",
-        USDT_ERC20,
-        "--amount",
-        "666",
-        "--json",
-    ]))
-    .unwrap();
-    // Eleven confirmations are not enough on ETH (12 required).
-    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "11"]);
-    scanned_every_confirmed_block(&gateway, "ETH");
-    assert!(
-        receiver.received().is_empty(),
-        "nothing is credited before the confirmations"
-    );
-    assert_eq!(usdt_available(&gateway, &merchant), "0");
-    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "1"]);
-
-    let hooks = receiver.wait_for_requests(1);
-    let hook = &hooks[0];
-    let body: Value = serde_json::from_slice(&hook.body).unwrap();
-    let expected_prefix = format!(
-        r#"{{"pay_status":"success","order_type":"Direct Deposit","record_id":"{}","paid_amount":"666","credit_amount":"665.8002","chain":"ETH","from_address":"0x0000000000000000000000000000000000000000","to_address":"{to}","contract":"0xdAC17F958D2ee523a2206206994597C13D831ec7","crypto":"USDT","txid":"{}","service_fee":"0.1998","memo":"","user_id":"user-42"}}"#,
-        body["record_id"].as_str().unwrap(),
-        paid["txid"].as_str().unwrap()
-    );
-    assert_eq!(
-        String::from_utf8(hook.body.clone()).unwrap(),
-        expected_prefix,
-        "exact bytes, documented field order"
-    );
-    assert_eq!(body["record_id"].as_str().unwrap().len(), 33);
-    assert_eq!(hook.header("appid"), Some(merchant.app_id.as_str()));
-    assert!(
-        hook.header("content-type")
-            .unwrap()
-            .starts_with("application/json")
-    );
-    let timestamp = hook.header("timestamp").unwrap();
-    assert!(ccgate_api::sign::verify(
-        &merchant.app_id,
-        &merchant.app_secret,
-        timestamp,
-        &hook.body,
-        hook.header("sign").unwrap()
-    ));
-
-    assert_eq!(usdt_available(&gateway, &merchant), "665.8002");
-    // More blocks and a restart change nothing: a transfer is credited once.
-    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "50"]);
-    scanned_every_confirmed_block(&gateway, "ETH");
-    assert_eq!(receiver.received().len(), 1);
-    assert!(
-        gateway
-            .cli_ok(&["ledger", "verify"])
-            .contains("1 journal entries")
-    );
-    let listed: Value =
-        serde_json::from_str(&gateway.cli_ok(&["webhooks", "list", "--json"])).unwrap();
-    assert_eq!(listed[0]["status"], "delivered");
-}
-
-#[test]
-fn a_failing_receiver_that_recovers_gets_every_webhook() {
-    let receiver = HttpStub::start(500, "oops");
-    // 500, then 200 without "success", then a body that says it: acknowledged.
-    receiver.answer_with(&[(500, "oops"), (200, "ok"), (200, "SUCCESS")]);
-    let gateway = Gateway::start(FAST_LADDER);
-    let merchant = gateway.demo.clone().unwrap();
-    gateway.set_webhook(&merchant, &receiver.url);
-    let to = address(&gateway, &merchant, "user-7", "ETH")["data"]["address"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    pay_and_confirm(&gateway, &to, "10");
-    let hooks = receiver.wait_for_requests(3);
-    assert!(
-        hooks.iter().all(|h| h.body == hooks[0].body),
-        "every attempt sends the same webhook"
-    );
-    let id = webhooks_once(&gateway, "never delivered", |listed| {
-        listed[0]["status"] == "delivered"
-    })[0]["id"]
-        .as_i64()
-        .unwrap();
-    let shown: Value =
-        serde_json::from_str(&gateway.cli_ok(&["webhooks", "show", &id.to_string(), "--json"]))
-            .unwrap();
-    let outcomes: Vec<&str> = shown["attempts_log"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["outcome"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        outcomes,
-        [
-            "HTTP 500",
-            "HTTP 200 without \"success\" in the body",
-            "delivered"
-        ]
-    );
-    assert_eq!(receiver.received().len(), 3);
 }
 
 #[test]
@@ -306,60 +131,6 @@ fn stopping_hands_an_unfinished_delivery_back_at_once() {
     let hooks = receiver.wait_for_requests(1);
     let body: Value = serde_json::from_slice(&hooks[0].body).unwrap();
     assert_eq!(body["paid_amount"], "2");
-}
-
-#[test]
-fn webhook_resend_sends_failed_webhooks_again_within_its_limits() {
-    let receiver = HttpStub::start(500, "down");
-    let gateway = Gateway::start(&["--webhook-retry-ms", "50"]);
-    let merchant = gateway.demo.clone().unwrap();
-    gateway.set_webhook(&merchant, &receiver.url);
-    let to = address(&gateway, &merchant, "user-5", "ETH")["data"]["address"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let started = crate::support::now();
-    pay_and_confirm(&gateway, &to, "1");
-    receiver.wait_for_requests(2);
-    webhooks_once(&gateway, "never gave up", |listed| {
-        listed[0]["status"] == "failed"
-    });
-
-    receiver.answer(200, "success");
-    let body = format!(
-        r#"{{"start_timestamp":{},"webhook_result":"Failed","transaction_type":"Direct Deposit"}}"#,
-        started - 5
-    );
-    let response = gateway.post_signed(
-        &merchant,
-        "/ccpayment/v1/webhook/resend",
-        body.as_bytes(),
-        None,
-    );
-    assert_eq!(
-        response.text(),
-        r#"{"code":10000,"msg":"success","data":{"resend_count":1}}"#
-    );
-    let hooks = receiver.wait_for_requests(3);
-    assert_eq!(hooks[2].body, hooks[0].body);
-    // One call a minute.
-    let again = gateway.post_signed(
-        &merchant,
-        "/ccpayment/v1/webhook/resend",
-        body.as_bytes(),
-        None,
-    );
-    assert_eq!(
-        (again.status, again.json()["code"].as_u64()),
-        (429, Some(220008))
-    );
-    let bad = gateway.post_signed(
-        &merchant,
-        "/ccpayment/v1/webhook/resend",
-        br#"{"start_timestamp":1700000000,"end_timestamp":1700007200}"#,
-        None,
-    );
-    assert_eq!(bad.json()["code"], 220006);
 }
 
 #[test]
@@ -568,23 +339,4 @@ fn stuck_receivers_never_block_other_deliveries() {
         "{outcomes:?}"
     );
     assert!(outcomes.iter().any(|o| o == "delivered"), "{outcomes:?}");
-}
-
-/// Waits until the deposit watcher has scanned every confirmed block of
-/// `chain` (`/metrics`: no scan lag): what a test that asserts nothing was
-/// credited must see first, or it would pass with a watcher that never ran.
-fn scanned_every_confirmed_block(gateway: &Gateway, chain: &str) {
-    let caught_up = format!("ccgate_chain_scan_lag_blocks{{chain=\"{chain}\"}} 0\n");
-    eventually(
-        15,
-        "the watcher caught up with the confirmed blocks",
-        || {
-            let scraped = gateway.admin_get("/metrics");
-            let metrics = scraped.text();
-            metrics
-                .contains(&caught_up)
-                .then_some(())
-                .ok_or(metrics.to_owned())
-        },
-    );
 }

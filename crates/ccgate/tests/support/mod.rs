@@ -770,8 +770,6 @@ pub struct ReceivedRequest {
     pub target: String,
     /// Lower-cased names, for lookups.
     pub headers: Vec<(String, String)>,
-    /// The header names exactly as they arrived, in order.
-    pub names_as_sent: Vec<String>,
     pub body: Vec<u8>,
 }
 
@@ -838,7 +836,6 @@ impl HttpStub {
 fn serve_one(mut stream: TcpStream, state: &std::sync::Mutex<StubState>) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut headers = Vec::new();
-    let mut names_as_sent = Vec::new();
     let mut line = String::new();
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
         return;
@@ -850,7 +847,6 @@ fn serve_one(mut stream: TcpStream, state: &std::sync::Mutex<StubState>) {
             break;
         }
         if let Some((name, value)) = line.split_once(':') {
-            names_as_sent.push(name.trim().to_owned());
             headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
         }
     }
@@ -866,7 +862,6 @@ fn serve_one(mut stream: TcpStream, state: &std::sync::Mutex<StubState>) {
         state.received.push(ReceivedRequest {
             target,
             headers,
-            names_as_sent,
             body,
         });
         let answer = state

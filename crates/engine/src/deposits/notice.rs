@@ -33,7 +33,7 @@ impl DepositWatcher {
         };
         match &address.order_id {
             Some(order_id) => {
-                let order = self.deposits.order(order_id).await?.ok_or_else(|| {
+                let order = self.stores.orders.order(order_id).await?.ok_or_else(|| {
                     ccgate_store::StoreError::Corrupt(format!(
                         "address of a missing order {order_id}"
                     ))

@@ -35,7 +35,7 @@ impl DepositWatcher {
             .confirmations_required
             .saturating_mul(2)
             .max(BLOCK_LINKS_KEPT_MIN);
-        let mut below = self.reorgs.latest_block_link(code).await?;
+        let mut below = self.stores.reorgs.latest_block_link(code).await?;
         if let Some(latest) = &below {
             // Same height: a replaced head is noticed when the next block comes.
             if latest.height == head {
@@ -69,7 +69,8 @@ impl DepositWatcher {
             if let Some(parent) = below.as_ref().filter(|b| b.height + 1 == height)
                 && parent.hash != link.parent_hash
             {
-                self.reorgs
+                self.stores
+                    .reorgs
                     .record_block_links(code, &links, head.saturating_sub(kept))
                     .await?;
                 return self
@@ -79,7 +80,8 @@ impl DepositWatcher {
             below = Some(link.clone());
             links.push(link);
         }
-        self.reorgs
+        self.stores
+            .reorgs
             .record_block_links(code, &links, head.saturating_sub(kept))
             .await?;
         Ok(())
@@ -97,6 +99,7 @@ impl DepositWatcher {
         let chain = adapter.chain();
         let code = chain.code.as_str();
         let linked: Vec<BlockLink> = self
+            .stores
             .reorgs
             .block_links_down_from(code, from_height, u32::try_from(kept).unwrap_or(u32::MAX))
             .await?;
@@ -117,13 +120,19 @@ impl DepositWatcher {
         // branch may not hold: notified `failed` under the same record (if
         // the new branch holds it after all, it is seen and credited again).
         let mut vanished = Vec::new();
-        for payment in self.reorgs.unconfirmed_payments_above(code, fork).await? {
+        for payment in self
+            .stores
+            .reorgs
+            .unconfirmed_payments_above(code, fork)
+            .await?
+        {
             vanished.extend(
                 self.vanished_notice(chain, &payment.transfer, &payment.record_id, now_unix_ms)
                     .await?,
             );
         }
         let rolled = self
+            .stores
             .reorgs
             .roll_back_chain(code, fork, now_unix_ms, &vanished)
             .await?;
@@ -215,7 +224,8 @@ impl DepositWatcher {
             )));
         }
         let transfers = self
-            .deposits
+            .stores
+            .devnet
             .devnet_transfers(code, from_height, height)
             .await?;
         if let ReorgMode::Drop(txid) = &request.mode
@@ -307,7 +317,8 @@ impl DepositWatcher {
         reorg: &mut DevnetReorg,
     ) -> Result<(), EngineError> {
         if let Some(record_id) = self
-            .deposits
+            .stores
+            .credits
             .seen_record_id(&transfer.chain, &transfer.txid, transfer.log_index)
             .await?
         {

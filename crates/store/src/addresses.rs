@@ -1,0 +1,273 @@
+//! Deposit addresses derived for merchants: permanent ones (per user and
+//! chain, unbound on request) and the derivation counters behind them. An
+//! order's address is stored with its order (`orders.rs`).
+
+use async_trait::async_trait;
+use ccgate_ledger::MerchantId;
+use sqlx::{Database, Encode, Executor, IntoArguments, Type};
+
+use crate::StoreError;
+use crate::backend::{RowsAffected, SqlStore};
+use crate::rows::{Columns, dialect_from, to_u32, to_u64};
+use crate::writes::WebhookDialect;
+
+/// An address the gateway derived for a merchant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DepositAddress {
+    pub chain: String,
+    pub address: String,
+    pub app_id: MerchantId,
+    /// The merchant's user, for a permanent address.
+    pub user_id: Option<String>,
+    /// The order, for an order's address.
+    pub order_id: Option<String>,
+    pub notify_url: Option<String>,
+    pub derivation_index: u32,
+    /// The dialect that made it (its order's, for an order's address), which
+    /// the webhooks of its deposits are written in.
+    pub dialect: WebhookDialect,
+}
+
+/// One of a merchant's addresses as v2's `addressUnbinding` weighs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldAddress {
+    pub address: DepositAddress,
+    /// When it was unbound (unix seconds); `None` while it is bound.
+    pub unbound_at: Option<i64>,
+    /// Deposits credited to it.
+    pub credits: u64,
+}
+
+#[async_trait]
+pub trait AddressStore: Send + Sync + std::fmt::Debug + 'static {
+    async fn permanent_address(
+        &self,
+        app_id: &MerchantId,
+        user_id: &str,
+        chain: &str,
+    ) -> Result<Option<DepositAddress>, StoreError>;
+
+    async fn count_permanent_addresses(&self, app_id: &MerchantId) -> Result<u64, StoreError>;
+
+    /// Reserves the next derivation index of a chain family.
+    async fn next_derivation_index(&self, family: &str) -> Result<u32, StoreError>;
+
+    /// Stores a permanent address; if the (merchant, user, chain) already has
+    /// one (a concurrent request), that one is returned instead.
+    async fn insert_permanent_address(
+        &self,
+        address: &DepositAddress,
+        now_unix_secs: i64,
+    ) -> Result<DepositAddress, StoreError>;
+
+    /// The address on `chain`, bound or unbound: payments to an unbound
+    /// address are still the merchant's.
+    async fn deposit_address(
+        &self,
+        chain: &str,
+        address: &str,
+    ) -> Result<Option<DepositAddress>, StoreError>;
+
+    /// The merchant's addresses written exactly `address`, on every chain,
+    /// order addresses and unbound ones included.
+    async fn merchant_addresses(
+        &self,
+        app_id: &MerchantId,
+        address: &str,
+    ) -> Result<Vec<HeldAddress>, StoreError>;
+
+    /// Unbinds the merchant's permanent `address` on each of `chains` where
+    /// it is still bound, in one DB transaction: [`Self::permanent_address`]
+    /// no longer answers it, so the next request for its user and chain
+    /// derives a new one. Answers the chains unbound now, in the order
+    /// given (none if a concurrent call unbound them first).
+    async fn unbind_permanent_address(
+        &self,
+        app_id: &MerchantId,
+        address: &str,
+        chains: &[String],
+        now_unix_secs: i64,
+    ) -> Result<Vec<String>, StoreError>;
+}
+
+const ADDRESS_COLUMNS: &str =
+    "chain, address, app_id, user_id, order_id, notify_url, derivation_index, dialect";
+
+// One body of SQL for both backends; see `backend.rs`.
+#[async_trait]
+impl<S> AddressStore for S
+where
+    S: SqlStore,
+    for<'c> &'c mut <S::Db as Database>::Connection: Executor<'c, Database = S::Db>,
+    for<'q> <S::Db as Database>::Arguments<'q>: IntoArguments<'q, S::Db>,
+    for<'q> &'q str: Encode<'q, S::Db> + Type<S::Db>,
+    for<'q> String: Encode<'q, S::Db> + Type<S::Db>,
+    for<'q> i64: Encode<'q, S::Db> + Type<S::Db>,
+    // sqlx encodes `Option` per backend, not for every `T: Encode`.
+    for<'q> Option<String>: Encode<'q, S::Db>,
+{
+    async fn permanent_address(
+        &self,
+        app_id: &MerchantId,
+        user_id: &str,
+        chain: &str,
+    ) -> Result<Option<DepositAddress>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ADDRESS_COLUMNS} FROM deposit_addresses
+             WHERE app_id = $1 AND user_id = $2 AND chain = $3 AND unbound_at IS NULL"
+        ))
+        .bind(app_id.as_str())
+        .bind(user_id)
+        .bind(chain)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(address_from_row).transpose()
+    }
+
+    async fn count_permanent_addresses(&self, app_id: &MerchantId) -> Result<u64, StoreError> {
+        let count = sqlx::query(
+            "SELECT COUNT(*) AS addresses FROM deposit_addresses
+             WHERE app_id = $1 AND user_id IS NOT NULL",
+        )
+        .bind(app_id.as_str())
+        .fetch_one(self.pool())
+        .await?
+        .int("addresses")?;
+        to_u64(count, "address count")
+    }
+
+    async fn next_derivation_index(&self, family: &str) -> Result<u32, StoreError> {
+        let next = sqlx::query(
+            "INSERT INTO derivation_counters (family, next_index) VALUES ($1, 1)
+             ON CONFLICT (family) DO UPDATE SET next_index = derivation_counters.next_index + 1
+             RETURNING next_index - 1 AS reserved",
+        )
+        .bind(family)
+        .fetch_one(self.pool())
+        .await?
+        .int("reserved")?;
+        to_u32(next, "derivation index")
+    }
+
+    async fn insert_permanent_address(
+        &self,
+        address: &DepositAddress,
+        now_unix_secs: i64,
+    ) -> Result<DepositAddress, StoreError> {
+        let user_id = address
+            .user_id
+            .as_deref()
+            .ok_or_else(|| StoreError::Corrupt("a permanent address needs a user id".into()))?;
+        let inserted = sqlx::query(
+            "INSERT INTO deposit_addresses
+                 (chain, address, app_id, user_id, notify_url, derivation_index, created_at,
+                  dialect)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (app_id, user_id, chain) WHERE user_id IS NOT NULL AND unbound_at IS NULL
+             DO NOTHING",
+        )
+        .bind(&address.chain)
+        .bind(&address.address)
+        .bind(address.app_id.as_str())
+        .bind(user_id)
+        .bind(&address.notify_url)
+        .bind(i64::from(address.derivation_index))
+        .bind(now_unix_secs)
+        .bind(address.dialect.as_str())
+        .execute(self.pool())
+        .await?;
+        if inserted.rows_affected() == 1 {
+            // Stored as given (a permanent address belongs to no order):
+            // reading it back would return the same.
+            return Ok(DepositAddress {
+                order_id: None,
+                ..address.clone()
+            });
+        }
+        self.permanent_address(&address.app_id, user_id, &address.chain)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a stored address vanished".into()))
+    }
+
+    async fn deposit_address(
+        &self,
+        chain: &str,
+        address: &str,
+    ) -> Result<Option<DepositAddress>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ADDRESS_COLUMNS} FROM deposit_addresses WHERE chain = $1 AND address = $2"
+        ))
+        .bind(chain)
+        .bind(address)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(address_from_row).transpose()
+    }
+
+    async fn merchant_addresses(
+        &self,
+        app_id: &MerchantId,
+        address: &str,
+    ) -> Result<Vec<HeldAddress>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ADDRESS_COLUMNS}, unbound_at, credits FROM deposit_addresses
+             WHERE app_id = $1 AND address = $2 ORDER BY chain"
+        ))
+        .bind(app_id.as_str())
+        .bind(address)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(held_address_from_row).collect()
+    }
+
+    async fn unbind_permanent_address(
+        &self,
+        app_id: &MerchantId,
+        address: &str,
+        chains: &[String],
+        now_unix_secs: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut db_tx = self.pool().begin().await?;
+        let mut unbound = Vec::new();
+        for chain in chains {
+            let updated = sqlx::query(
+                "UPDATE deposit_addresses SET unbound_at = $1
+                 WHERE app_id = $2 AND address = $3 AND chain = $4
+                   AND user_id IS NOT NULL AND unbound_at IS NULL",
+            )
+            .bind(now_unix_secs)
+            .bind(app_id.as_str())
+            .bind(address)
+            .bind(chain)
+            .execute(&mut *db_tx)
+            .await?;
+            if updated.rows_affected() == 1 {
+                unbound.push(chain.clone());
+            }
+        }
+        db_tx.commit().await?;
+        Ok(unbound)
+    }
+}
+
+fn address_from_row(row: &impl Columns) -> Result<DepositAddress, StoreError> {
+    Ok(DepositAddress {
+        chain: row.text("chain")?,
+        address: row.text("address")?,
+        app_id: MerchantId::new(row.text("app_id")?),
+        user_id: row.opt_text("user_id")?,
+        order_id: row.opt_text("order_id")?,
+        notify_url: row.opt_text("notify_url")?,
+        derivation_index: to_u32(row.int("derivation_index")?, "derivation index")?,
+        dialect: dialect_from(&row.text("dialect")?)?,
+    })
+}
+
+/// A row of `ADDRESS_COLUMNS` followed by `unbound_at` and `credits`.
+fn held_address_from_row(row: &impl Columns) -> Result<HeldAddress, StoreError> {
+    Ok(HeldAddress {
+        address: address_from_row(row)?,
+        unbound_at: row.opt_int("unbound_at")?,
+        credits: to_u64(row.int("credits")?, "address credits")?,
+    })
+}

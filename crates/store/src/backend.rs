@@ -28,9 +28,11 @@ pub(crate) trait Backend: Database<QueryResult: RowsAffected, Row: Columns> {
     /// out the busy timeout, instead of at the first write.
     const BEGIN_WRITE: &'static str;
 
-    /// The statement behind `OutboxStore::claim_due_webhooks`, binding the
-    /// claim's end, now, the limit and the per-merchant cap in that order.
-    const CLAIM_DUE_WEBHOOKS: &'static str;
+    /// Ends a `SELECT` of rows about to be updated, so that concurrent
+    /// writers each take rows the others are not taking: PostgreSQL locks
+    /// them, skipping those another DB transaction holds; SQLite runs one
+    /// writer at a time and has nothing to add.
+    const SKIP_LOCKED: &'static str;
 
     /// Appends `entries` to the journal in order and applies them to the
     /// balances inside the caller's DB transaction (a group commit when there

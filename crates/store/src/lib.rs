@@ -10,6 +10,7 @@
 
 mod addresses;
 mod backend;
+mod bulk_load;
 mod cache;
 mod credentials;
 mod credits;
@@ -23,6 +24,7 @@ mod master_key;
 mod merchant_settings;
 mod orders;
 mod outbox;
+mod outbox_claim;
 mod payouts;
 mod postgres;
 mod reconciliations;
@@ -37,6 +39,7 @@ mod withdrawals;
 mod writes;
 
 pub use addresses::{AddressStore, DepositAddress, HeldAddress};
+pub use bulk_load::BulkLoad;
 pub use cache::CachingStore;
 pub use credentials::{generate_app_id, generate_app_secret};
 pub use credits::{CreditStore, SeenTransfer};

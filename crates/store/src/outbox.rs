@@ -227,13 +227,14 @@ where
         limit: u32,
         per_merchant_max: u32,
     ) -> Result<Vec<OutboxWebhook>, StoreError> {
-        let rows = sqlx::query(S::Db::CLAIM_DUE_WEBHOOKS)
-            .bind(now_ms.saturating_add(lease_ms))
-            .bind(now_ms)
-            .bind(i64::from(limit))
-            .bind(i64::from(per_merchant_max))
-            .fetch_all(self.pool())
-            .await?;
+        let rows = crate::outbox_claim::claim_due_webhooks(
+            self.pool(),
+            now_ms,
+            lease_ms,
+            limit,
+            per_merchant_max,
+        )
+        .await?;
         claimed_from_rows(&rows)
     }
 

@@ -178,35 +178,7 @@ impl RowsAffected for PgQueryResult {
 impl Backend for Postgres {
     const BEGIN_WRITE: &'static str = "BEGIN";
 
-    // Each merchant's due webhooks are numbered in due order; those whose
-    // number, added to the merchant's claims still held, stays within
-    // the cap are the candidates (PostgreSQL locks no rows of a window
-    // query, so the candidates are locked in a select of their own).
-    // SKIP LOCKED: candidates another instance is claiming right now are
-    // left to it rather than waited for (and then claimed a second time),
-    // and each locked one is checked to be still due.
-    const CLAIM_DUE_WEBHOOKS: &'static str =
-        "UPDATE webhook_outbox SET next_attempt_at_ms = $1, claimed_until_ms = $1
-             WHERE id IN (
-                 SELECT id FROM webhook_outbox
-                 WHERE id IN (
-                     SELECT ranked.id
-                     FROM (SELECT id, app_id, next_attempt_at_ms,
-                                  ROW_NUMBER() OVER (PARTITION BY app_id
-                                                     ORDER BY next_attempt_at_ms, id) AS nth
-                           FROM webhook_outbox
-                           WHERE status = 'pending' AND next_attempt_at_ms <= $2) AS ranked
-                     LEFT JOIN (SELECT app_id, COUNT(*) AS held
-                                FROM webhook_outbox
-                                WHERE status = 'pending' AND claimed_until_ms > $2
-                                GROUP BY app_id) AS claims
-                       ON claims.app_id = ranked.app_id
-                     WHERE ranked.nth + COALESCE(claims.held, 0) <= $4
-                     ORDER BY ranked.next_attempt_at_ms, ranked.id
-                     LIMIT $3)
-                   AND status = 'pending' AND next_attempt_at_ms <= $2
-                 FOR UPDATE SKIP LOCKED)
-             RETURNING id, app_id, record_id, order_type, dialect, url, payload, attempts";
+    const SKIP_LOCKED: &'static str = "FOR UPDATE SKIP LOCKED";
 
     /// The statements are per batch, not per entry: the round trips of a
     /// block's worth of deposits are a handful, and its commit one durable write.

@@ -104,28 +104,7 @@ impl RowsAffected for SqliteQueryResult {
 impl Backend for Sqlite {
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
 
-    // Each merchant's due webhooks are numbered in due order; those whose
-    // number, added to the merchant's claims still held, stays within the
-    // cap are the candidates. One statement under SQLite's one writer, so no
-    // two workers claim the same row.
-    const CLAIM_DUE_WEBHOOKS: &'static str =
-        "UPDATE webhook_outbox SET next_attempt_at_ms = $1, claimed_until_ms = $1
-             WHERE id IN (
-                 SELECT ranked.id
-                 FROM (SELECT id, app_id, next_attempt_at_ms,
-                              ROW_NUMBER() OVER (PARTITION BY app_id
-                                                 ORDER BY next_attempt_at_ms, id) AS nth
-                       FROM webhook_outbox
-                       WHERE status = 'pending' AND next_attempt_at_ms <= $2) AS ranked
-                 LEFT JOIN (SELECT app_id, COUNT(*) AS held
-                            FROM webhook_outbox
-                            WHERE status = 'pending' AND claimed_until_ms > $2
-                            GROUP BY app_id) AS claims
-                   ON claims.app_id = ranked.app_id
-                 WHERE ranked.nth + COALESCE(claims.held, 0) <= $4
-                 ORDER BY ranked.next_attempt_at_ms, ranked.id
-                 LIMIT $3)
-             RETURNING id, app_id, record_id, order_type, dialect, url, payload, attempts";
+    const SKIP_LOCKED: &'static str = "";
 
     /// Each touched balance is read and written once per batch.
     async fn post_entries_in(

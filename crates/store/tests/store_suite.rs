@@ -2439,6 +2439,83 @@ async fn pg_claims_take_a_few_per_merchant() {
     claims_take_a_few_per_merchant(&pg.store(&MasterKey::generate()).await).await;
 }
 
+/// A claim takes, of each merchant's earliest due webhooks (due time, then
+/// id) up to its room under the cap, the earliest `limit` overall: ties of
+/// due time go by id, a merchant's later webhooks wait behind its earlier
+/// ones, and what the limit cut is taken by the next claim.
+async fn claims_follow_due_order<S: CreditStore + OutboxStore>(store: &S) {
+    let tied = MerchantId::new(generate_app_id(NOW));
+    let spread = MerchantId::new(generate_app_id(NOW + 1));
+    let later = MerchantId::new(generate_app_id(NOW + 2));
+    let queue = [
+        (&tied, "tied-0", -50),
+        (&spread, "spread-late", -10),
+        (&tied, "tied-1", -50),
+        (&spread, "spread-early", -90),
+        (&later, "later-0", 1_000),
+        (&tied, "tied-2", -50),
+        (&spread, "spread-middle", -30),
+        (&tied, "tied-3", -50),
+    ];
+    for (i, (merchant, record_id, due_in_ms)) in queue.into_iter().enumerate() {
+        let mut webhook = webhook(merchant, record_id, "Withdraw");
+        webhook.created_at_ms = NOW_MS + due_in_ms;
+        store
+            .record_seen_transfer(
+                &seen(&format!("0xdue{i}"), record_id, merchant),
+                Some(&webhook),
+            )
+            .await
+            .unwrap();
+    }
+    let claimed = |claim: &[ccgate_store::OutboxWebhook]| {
+        let mut by_id: Vec<_> = claim.iter().map(|w| (w.id, w.record_id.clone())).collect();
+        by_id.sort();
+        by_id
+            .into_iter()
+            .map(|(_, record_id)| record_id)
+            .collect::<Vec<_>>()
+    };
+    // Candidates: tied-0, tied-1 (the cap of 2, by id among equal due
+    // times), spread-early, spread-middle; the earliest three are taken.
+    let first = store
+        .claim_due_webhooks(NOW_MS, 30_000, 3, 2)
+        .await
+        .unwrap();
+    assert_eq!(claimed(&first), ["tied-0", "tied-1", "spread-early"]);
+    // `tied` is at its cap; `spread` holds one, so one more of its own.
+    let second = store
+        .claim_due_webhooks(NOW_MS, 30_000, 64, 2)
+        .await
+        .unwrap();
+    assert_eq!(claimed(&second), ["spread-middle"]);
+    // Once the leases ran out, the claims hold nothing and their webhooks
+    // are due from the lease's end: behind each merchant's never-claimed
+    // ones. `later`'s is due by then too.
+    let third = store
+        .claim_due_webhooks(NOW_MS + 40_000, 30_000, 64, 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed(&third),
+        ["spread-late", "spread-early", "later-0", "tied-2", "tied-3"]
+    );
+}
+
+#[tokio::test]
+async fn sqlite_claims_follow_due_order() {
+    let dir = tempfile::tempdir().unwrap();
+    claims_follow_due_order(&sqlite_store(&dir, &MasterKey::generate()).await).await;
+}
+
+#[tokio::test]
+async fn pg_claims_follow_due_order() {
+    let Some(pg) = PgSchema::new().await else {
+        return;
+    };
+    claims_follow_due_order(&pg.store(&MasterKey::generate()).await).await;
+}
+
 /// `ccgate order list` and `ccgate withdrawal list`: newest first, each filter
 /// narrowing, the page bounded.
 async fn listings_filter_and_page<S>(store: &S)

@@ -39,6 +39,8 @@ pub enum BenchCommand {
     Webhooks(super::bench_webhooks::WebhookBenchArgs),
     /// What /metrics reads from the database, empty and after many deposits: flat or not.
     Scrape(super::bench_scrape::ScrapeBenchArgs),
+    /// Request latency and `/metrics` on a database with a long history vs an empty one.
+    Scale(super::bench_scale::ScaleBenchArgs),
     /// Every bench in one run, then one line per figure (`--quick`: each at a small scale).
     All(super::bench_all::AllBenchArgs),
 }
@@ -63,6 +65,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::Writes(args) => super::bench_writes::writes(args).await,
         BenchCommand::Webhooks(args) => super::bench_webhooks::webhooks(args).await,
         BenchCommand::Scrape(args) => super::bench_scrape::scrape(args).await,
+        BenchCommand::Scale(args) => super::bench_scale::scale(args).await,
         BenchCommand::All(args) => super::bench_all::all(args).await,
     }?;
     Ok(ExitCode::SUCCESS)
@@ -364,13 +367,18 @@ fn client(connections: usize) -> anyhow::Result<reqwest::Client> {
 pub(super) async fn spawn_server(router: axum::Router) -> anyhow::Result<std::net::SocketAddr> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
+    serve_on(listener, router);
+    Ok(address)
+}
+
+/// Serves `router` on `listener` in the background, for as long as the process runs.
+pub(super) fn serve_on(listener: tokio::net::TcpListener, router: axum::Router) {
     tokio::spawn(async move {
         let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
         if let Err(err) = axum::serve(listener, service).await {
             tracing::error!(error = %err, "bench server stopped");
         }
     });
-    Ok(address)
 }
 
 /// One checked call: the answer must be a success whose signature verifies.

@@ -13,7 +13,8 @@ pub struct AllBenchArgs {
     /// Each bench at a small scale: seconds instead of minutes.
     #[arg(long)]
     pub quick: bool,
-    /// Also measure the ledger on this PostgreSQL (against pgbench there).
+    /// Also measure the ledger (against pgbench there) and the scale bench on
+    /// this PostgreSQL.
     #[arg(long)]
     pub postgres: Option<String>,
     /// Also measure deposit-to-webhook latency on this ganache node.
@@ -74,6 +75,18 @@ pub async fn all(args: &AllBenchArgs) -> anyhow::Result<Vec<Figure>> {
     note("writes", super::bench_writes::writes(&writes).await);
     let scrape = parsed(quick(&["--deposits", "5000"]))?;
     note("scrape", super::bench_scrape::scrape(&scrape).await);
+    let mut scale: super::bench_scale::ScaleBenchArgs = parsed(quick(&[
+        "--deposits",
+        "10000",
+        "--orders",
+        "1000",
+        "--addresses",
+        "1000",
+        "--requests",
+        "40",
+    ]))?;
+    scale.postgres.clone_from(&args.postgres);
+    note("scale", super::bench_scale::scale(&scale).await);
     let webhooks = parsed(quick(&["--webhooks", "500", "--merchants", "5"]))?;
     note("webhooks", super::bench_webhooks::webhooks(&webhooks).await);
     match &args.evm_rpc_url {

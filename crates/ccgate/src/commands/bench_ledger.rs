@@ -340,7 +340,7 @@ fn pgbench_tps(url: &str, schema: &str, clients: u32, seconds: u64) -> anyhow::R
         .with_context(|| format!("no `tps = ` line in pgbench's report:\n{report}"))
 }
 
-fn psql(url: &str, sql: &str) -> anyhow::Result<()> {
+pub(super) fn psql(url: &str, sql: &str) -> anyhow::Result<()> {
     run(Command::new("psql").args([
         "--quiet",
         "--no-psqlrc",

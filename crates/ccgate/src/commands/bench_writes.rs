@@ -202,9 +202,9 @@ fn request_body(endpoint: &str, i: usize) -> String {
     }
 }
 
-struct Signer {
-    app_id: String,
-    secret: SecretString,
+pub(super) struct Signer {
+    pub(super) app_id: String,
+    pub(super) secret: SecretString,
 }
 
 impl Signer {
@@ -232,7 +232,7 @@ impl Signer {
 }
 
 /// One call; the answer's bytes if it is a success.
-async fn call(
+pub(super) async fn call(
     client: &reqwest::Client,
     signer: &Signer,
     url: &str,

@@ -7,6 +7,7 @@ pub mod bench_all;
 pub mod bench_deposits;
 pub mod bench_evm;
 pub mod bench_ledger;
+pub mod bench_scale;
 pub mod bench_scrape;
 pub mod bench_sweeps;
 pub mod bench_webhooks;

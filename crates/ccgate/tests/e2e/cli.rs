@@ -424,6 +424,10 @@ fn bench_all_quick_runs_every_bench_and_sums_up_one_line_per_figure() {
         "withdraw requests",
         "webhook deliveries",
         "metrics reads after 5000 deposits",
+        "scale sqlite assets p50",
+        "scale sqlite bill/info p99",
+        "scale sqlite payment/address/get p50",
+        "scale sqlite /metrics scrape",
     ] {
         let line = summary
             .iter()

@@ -7,7 +7,7 @@ use ccgate_ledger::MerchantId;
 use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::StoreError;
-use crate::backend::{RowsAffected, SqlStore};
+use crate::backend::{Backend, RowsAffected, SqlStore};
 use crate::rows::{Columns, dialect_from, to_u32, to_u64};
 use crate::writes::WebhookDialect;
 
@@ -93,6 +93,32 @@ pub trait AddressStore: Send + Sync + std::fmt::Debug + 'static {
 const ADDRESS_COLUMNS: &str =
     "chain, address, app_id, user_id, order_id, notify_url, derivation_index, dialect";
 
+/// Adds `made` permanent addresses to the merchant's count, inside the DB
+/// transaction that inserts them.
+pub(crate) async fn count_permanent_addresses_made<DB>(
+    conn: &mut DB::Connection,
+    app_id: &MerchantId,
+    made: i64,
+) -> Result<(), StoreError>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+{
+    sqlx::query(
+        "INSERT INTO permanent_address_counts (app_id, addresses) VALUES ($1, $2)
+         ON CONFLICT (app_id) DO UPDATE
+         SET addresses = permanent_address_counts.addresses + excluded.addresses",
+    )
+    .bind(app_id.as_str())
+    .bind(made)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 // One body of SQL for both backends; see `backend.rs`.
 #[async_trait]
 impl<S> AddressStore for S
@@ -125,14 +151,15 @@ where
     }
 
     async fn count_permanent_addresses(&self, app_id: &MerchantId) -> Result<u64, StoreError> {
-        let count = sqlx::query(
-            "SELECT COUNT(*) AS addresses FROM deposit_addresses
-             WHERE app_id = $1 AND user_id IS NOT NULL",
-        )
-        .bind(app_id.as_str())
-        .fetch_one(self.pool())
-        .await?
-        .int("addresses")?;
+        // Kept as addresses are made (`insert_permanent_address`): one row,
+        // however long the merchant's history.
+        let count = sqlx::query("SELECT addresses FROM permanent_address_counts WHERE app_id = $1")
+            .bind(app_id.as_str())
+            .fetch_optional(self.pool())
+            .await?
+            .map(|row| row.int("addresses"))
+            .transpose()?
+            .unwrap_or(0);
         to_u64(count, "address count")
     }
 
@@ -158,6 +185,7 @@ where
             .user_id
             .as_deref()
             .ok_or_else(|| StoreError::Corrupt("a permanent address needs a user id".into()))?;
+        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
         let inserted = sqlx::query(
             "INSERT INTO deposit_addresses
                  (chain, address, app_id, user_id, notify_url, derivation_index, created_at,
@@ -174,9 +202,11 @@ where
         .bind(i64::from(address.derivation_index))
         .bind(now_unix_secs)
         .bind(address.dialect.as_str())
-        .execute(self.pool())
+        .execute(&mut *db_tx)
         .await?;
         if inserted.rows_affected() == 1 {
+            count_permanent_addresses_made::<S::Db>(&mut db_tx, &address.app_id, 1).await?;
+            db_tx.commit().await?;
             // Stored as given (a permanent address belongs to no order):
             // reading it back would return the same.
             return Ok(DepositAddress {
@@ -184,6 +214,7 @@ where
                 ..address.clone()
             });
         }
+        db_tx.rollback().await?;
         self.permanent_address(&address.app_id, user_id, &address.chain)
             .await?
             .ok_or_else(|| StoreError::Corrupt("a stored address vanished".into()))

@@ -5,10 +5,11 @@
 //! write, checked by nothing more than the schema: a conflict fails the batch.
 
 use async_trait::async_trait;
+use ccgate_ledger::MerchantId;
 use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::StoreError;
-use crate::addresses::DepositAddress;
+use crate::addresses::{DepositAddress, count_permanent_addresses_made};
 use crate::backend::SqlStore;
 use crate::orders::{ORDER_COLUMNS, Order};
 
@@ -136,6 +137,14 @@ where
                     .bind(address.dialect.as_str());
             }
             insert.execute(&mut *db_tx).await?;
+        }
+        // The quota's count, as `insert_permanent_address` keeps it.
+        let mut made: std::collections::BTreeMap<&MerchantId, i64> = Default::default();
+        for address in addresses {
+            *made.entry(&address.app_id).or_default() += 1;
+        }
+        for (app_id, made) in made {
+            count_permanent_addresses_made::<S::Db>(&mut db_tx, app_id, made).await?;
         }
         db_tx.commit().await?;
         Ok(())

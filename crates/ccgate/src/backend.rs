@@ -14,9 +14,9 @@ use ccgate_store::{
 };
 
 use crate::data_dir::DataDir;
+use ccgate_engine::assemble::ServiceBackend;
 use ccgate_engine::deposits::WatcherStores;
 use ccgate_engine::webhooks::OutboxBell;
-use ccgate_server::ServiceBackend;
 
 /// Everything `serve` needs of a store, for its generic start-up.
 pub trait Backend:

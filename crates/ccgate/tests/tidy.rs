@@ -33,12 +33,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "ccgate-pricefeed",
         ],
     ),
+    // Handlers reach the stores only through the engine (its services and
+    // `engine::domain`'s records).
     (
         "ccgate-server",
         &[
             "ccgate-api",
             "ccgate-ledger",
-            "ccgate-store",
             "ccgate-chain",
             "ccgate-pricefeed",
             "ccgate-engine",

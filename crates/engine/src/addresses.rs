@@ -9,7 +9,7 @@ use ccgate_ledger::{Chain, ChainFamily, MerchantId};
 use ccgate_store::{AddressStore, DepositAddress, HeldAddress, SecretStore, WebhookDialect};
 use secrecy::{ExposeSecret, SecretSlice};
 
-use crate::EngineError;
+use crate::{EngineError, Rejection};
 
 /// Permanent addresses one merchant may hold (spec §2.4).
 pub const PERMANENT_ADDRESSES_PER_MERCHANT_DEFAULT: u64 = 1_000;
@@ -135,7 +135,7 @@ impl AddressBook {
             return Ok(existing);
         }
         if self.addresses.count_permanent_addresses(app_id).await? >= self.quota {
-            return Err(EngineError::AddressQuota { max: self.quota });
+            return Err(Rejection::AddressQuota { max: self.quota }.into());
         }
         let index = self
             .addresses

@@ -5,7 +5,7 @@
 
 use ccgate_ledger::{Amount, Decimal, LedgerError, Precision};
 
-use crate::EngineError;
+use crate::{EngineError, Rejection};
 
 /// The largest price in a fiat currency an order may have: a trillion units.
 /// Far above any checkout, and low enough that the amount due in any coin
@@ -21,16 +21,18 @@ pub fn positive_amount(
     kept_at: Precision,
     symbol: &str,
 ) -> Result<Amount, EngineError> {
-    let invalid = |why: String| EngineError::AmountInvalid(format!("{field} {why}"));
+    let invalid =
+        |why: String| EngineError::from(Rejection::AmountInvalid(format!("{field} {why}")));
     let too_large = || invalid("is too large".to_owned());
     let amount = match Amount::parse_decimal(text.trim(), typed_at) {
         Ok(amount) if !amount.is_zero() => amount,
         Err(LedgerError::AmountOverflow) => return Err(too_large()),
         Err(LedgerError::TooManyDecimals { .. }) => {
-            return Err(EngineError::TooManyDecimals(format!(
+            return Err(Rejection::TooManyDecimals(format!(
                 "{field} has more than the {} decimal places of {symbol}",
                 typed_at.get()
-            )));
+            ))
+            .into());
         }
         Ok(_) | Err(_) => return Err(invalid("must be a positive decimal number".to_owned())),
     };
@@ -40,13 +42,14 @@ pub fn positive_amount(
 /// A positive price or amount of any precision (a fiat price, `token/rate`'s
 /// USD amount, a price in the token before its precision is known).
 pub fn positive_decimal(field: &str, text: &str) -> Result<Decimal, EngineError> {
-    let invalid = |why: &str| EngineError::AmountInvalid(format!("{field} {why}"));
+    let invalid = |why: &str| EngineError::from(Rejection::AmountInvalid(format!("{field} {why}")));
     match Decimal::parse(text.trim()) {
         Ok(value) if !value.is_zero() => Ok(value),
         Err(LedgerError::AmountOverflow) => Err(invalid("is too large")),
-        Err(LedgerError::TooManyDecimals { precision }) => Err(EngineError::AmountInvalid(
-            format!("{field} has more than {precision} decimal places"),
-        )),
+        Err(LedgerError::TooManyDecimals { precision }) => Err(Rejection::AmountInvalid(format!(
+            "{field} has more than {precision} decimal places"
+        ))
+        .into()),
         Ok(_) | Err(_) => Err(invalid("must be a positive decimal number")),
     }
 }
@@ -56,18 +59,20 @@ pub fn positive_decimal(field: &str, text: &str) -> Result<Decimal, EngineError>
 pub fn fiat_price(field: &str, text: &str, places_max: u8) -> Result<Decimal, EngineError> {
     let price = positive_decimal(field, text)?;
     if price.scale() > places_max {
-        return Err(EngineError::AmountInvalid(format!(
+        return Err(Rejection::AmountInvalid(format!(
             "{field} in a fiat currency has at most {places_max} decimal places"
-        )));
+        ))
+        .into());
     }
     let whole = price
         .mantissa()
         .checked_div(10u128.pow(u32::from(price.scale())))
         .unwrap_or(0);
     if whole >= FIAT_PRICE_MAX {
-        return Err(EngineError::AmountInvalid(format!(
+        return Err(Rejection::AmountInvalid(format!(
             "{field} is too large: a fiat price is below {FIAT_PRICE_MAX}"
-        )));
+        ))
+        .into());
     }
     Ok(price)
 }

@@ -11,7 +11,7 @@ use ccgate_ledger::{
 };
 use ccgate_store::DevnetStore;
 
-use crate::EngineError;
+use crate::{EngineError, Rejection};
 
 /// A payment to put on a devnet chain, as typed by a person or a script.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,18 +51,18 @@ pub async fn pay(
                 _ => None,
             }
         })
-        .ok_or_else(|| EngineError::TokenNotFound(request.token_id.chars().take(64).collect()))?;
+        .ok_or_else(|| Rejection::TokenNotFound(request.token_id.chars().take(64).collect()))?;
     let chain = registry
         .chain(token.chain.as_str())
-        .ok_or_else(|| EngineError::UnknownChain(token.chain.to_string()))?;
+        .ok_or_else(|| Rejection::UnknownChain(token.chain.to_string()))?;
     // Checked at the network's precision (what a wallet could send), kept at the coin's.
     let invalid = || {
-        EngineError::AmountInvalid(format!(
+        EngineError::from(Rejection::AmountInvalid(format!(
             "amount must be a positive decimal with at most {} decimal places for {} on {}",
             token.precision.get(),
             coin.symbol,
             chain.code
-        ))
+        )))
     };
     let on_network =
         Amount::parse_decimal(&request.amount, token.precision).map_err(|_| invalid())?;

@@ -1,28 +1,58 @@
-use ccgate_chain::ChainError;
 use ccgate_chain::keys::KeyError;
+use ccgate_chain::{AddressError, ChainError};
 use ccgate_ledger::LedgerError;
 use ccgate_store::StoreError;
 
+use crate::addresses::UnbindRefusal;
+
+/// Why the engine did not do what it was asked: it refused (a [`Rejection`],
+/// which the caller can act on), or a part below it failed (the database, a
+/// chain's node, a key, the price source), which retrying later may mend.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Rejected(#[from] Rejection),
     #[error(transparent)]
-    Chain(#[from] ChainError),
+    Store(StoreError),
+    #[error(transparent)]
+    Chain(ChainError),
     #[error(transparent)]
     Key(#[from] KeyError),
     #[error(transparent)]
-    Ledger(#[from] LedgerError),
-    #[error("no token {0:?} (a token id from `ccgate coins list`)")]
-    TokenNotFound(String),
-    #[error("chain {0} is not supported")]
-    UnknownChain(String),
-    #[error("the merchant already has {max} permanent addresses, its quota")]
-    AddressQuota { max: u64 },
+    Ledger(LedgerError),
     #[error("set up webhook delivery: {0}")]
     Delivery(String),
     #[error("record webhook attempts: {0}")]
     Recording(String),
+    /// No price, or one too old to use.
+    #[error(transparent)]
+    Price(#[from] ccgate_pricefeed::PriceError),
+    /// The sandbox's controls, which only the operator reaches.
+    #[error("sandbox: {0}")]
+    Sandbox(String),
+    #[error("serialise a webhook: {0}")]
+    Serialise(#[from] serde_json::Error),
+}
+
+/// What the engine refuses to do, and why; each has its own code in each
+/// API dialect (`server/src/failure.rs`, which names every one).
+#[derive(Debug, thiserror::Error)]
+pub enum Rejection {
+    #[error("{0:?} is not a token id this gateway knows")]
+    TokenNotFound(String),
+    #[error("coin {0:?} has several networks; pass the token_id of one of them")]
+    NetworkAmbiguous(String),
+    #[error("chain {0} is not supported")]
+    UnknownChain(String),
+    /// A chain the registry has and the chain set does not.
+    #[error("chain {0} is not configured")]
+    ChainNotConfigured(String),
+    #[error("{0}")]
+    AddressInvalid(AddressError),
+    #[error("at most {max} blocks can be mined at once")]
+    TooManyBlocks { max: u64 },
+    #[error("the merchant already has {max} permanent addresses, its quota")]
+    AddressQuota { max: u64 },
     #[error("the coin or network {0} is suspended")]
     CoinSuspended(String),
     #[error("the denominated currency {0:?} is not supported")]
@@ -48,10 +78,11 @@ pub enum EngineError {
     WithdrawalNotFound(String),
     #[error("withdrawal {0} is not waiting for approval")]
     NotWaitingForApproval(String),
-    #[error("coin {0} has several networks; pass the token_id of one of them")]
-    NetworkAmbiguous(String),
     #[error("the available {0} balance does not cover this withdrawal and its fee")]
     InsufficientBalance(String),
+    /// The ledger refused an entry that would overdraw an account.
+    #[error(transparent)]
+    BalanceShort(LedgerError),
     #[error("a memo is required for withdrawals on {0}")]
     MemoRequired(String),
     #[error("no order has the merchant_order_id {0:?}")]
@@ -60,7 +91,7 @@ pub enum EngineError {
     CheckoutExpired,
     /// v2's `addressUnbinding` refused (decisions §16).
     #[error(transparent)]
-    Unbinding(#[from] crate::addresses::UnbindRefusal),
+    Unbinding(#[from] UnbindRefusal),
     #[error("this checkout is paid in {0} only")]
     CheckoutTakesOneCoin(String),
     #[error("{field} must be at most {max_secs} seconds from now")]
@@ -71,14 +102,115 @@ pub enum EngineError {
     DuplicateMerchantOrderId(String),
     #[error("merchant_order_id {id:?} is already used by one of this merchant's {by}")]
     MerchantOrderIdTaken { id: String, by: &'static str },
-    #[error(transparent)]
-    Price(#[from] ccgate_pricefeed::PriceError),
+    #[error("webhook/resend allows {per_minute} call(s) a minute and {per_day} a day")]
+    ResendLimited { per_minute: u32, per_day: u32 },
     /// A rescan that cannot be made (the transaction is not mined, not
     /// confirmed yet, the chain has no node…).
     #[error("{0}")]
     Rescan(String),
-    #[error("sandbox: {0}")]
-    Sandbox(String),
-    #[error("serialise a webhook: {0}")]
-    Serialise(#[from] serde_json::Error),
+}
+
+/// Echoed input is cut to this many characters, so a message never grows
+/// with what was sent.
+const ECHO_CHARS_MAX: usize = 64;
+
+impl Rejection {
+    pub fn token_not_found(named: &str) -> Rejection {
+        Rejection::TokenNotFound(named.chars().take(ECHO_CHARS_MAX).collect())
+    }
+}
+
+/// An overdraft the ledger refuses is the caller's to mend; anything else
+/// the store says is the store failing.
+impl From<LedgerError> for EngineError {
+    fn from(error: LedgerError) -> EngineError {
+        match error {
+            LedgerError::InsufficientBalance { .. } => Rejection::BalanceShort(error).into(),
+            other => EngineError::Ledger(other),
+        }
+    }
+}
+
+impl From<StoreError> for EngineError {
+    fn from(error: StoreError) -> EngineError {
+        match error {
+            StoreError::Ledger(refused @ LedgerError::InsufficientBalance { .. }) => {
+                Rejection::BalanceShort(refused).into()
+            }
+            other => EngineError::Store(other),
+        }
+    }
+}
+
+/// A chain that is not configured, an address it cannot take, or more
+/// blocks than it mines at once are the caller's to mend; the rest is the
+/// chain (or its node, or the store behind it) failing.
+impl From<ChainError> for EngineError {
+    fn from(error: ChainError) -> EngineError {
+        match error {
+            ChainError::UnknownChain(chain) => Rejection::ChainNotConfigured(chain).into(),
+            ChainError::InvalidAddress(invalid) => Rejection::AddressInvalid(invalid).into(),
+            ChainError::TooManyBlocks { max } => Rejection::TooManyBlocks { max }.into(),
+            other => EngineError::Chain(other),
+        }
+    }
+}
+
+impl From<UnbindRefusal> for EngineError {
+    fn from(refusal: UnbindRefusal) -> EngineError {
+        Rejection::Unbinding(refusal).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn overdraft() -> LedgerError {
+        LedgerError::InsufficientBalance {
+            account_key: "merchant:x:available".into(),
+            coin: ccgate_ledger::CoinId::new("usdt"),
+        }
+    }
+
+    #[test]
+    fn an_overdraft_is_a_rejection_whichever_layer_reports_it() {
+        for error in [
+            EngineError::from(overdraft()),
+            EngineError::from(StoreError::Ledger(overdraft())),
+        ] {
+            assert!(
+                matches!(error, EngineError::Rejected(Rejection::BalanceShort(_))),
+                "{error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn what_a_chain_refuses_of_the_caller_is_a_rejection_and_its_failures_are_not() {
+        let rejected = [
+            ChainError::UnknownChain("XYZ".into()),
+            ChainError::InvalidAddress(AddressError::Empty),
+            ChainError::TooManyBlocks { max: 1 },
+        ];
+        for error in rejected {
+            let text = error.to_string();
+            let converted = EngineError::from(error);
+            assert!(
+                matches!(converted, EngineError::Rejected(_)),
+                "{converted:?}"
+            );
+            assert_eq!(converted.to_string(), text, "the sentence is kept");
+        }
+        let failed = [
+            ChainError::SendFailed("x".into()),
+            ChainError::Devnet("the devnet database is closed".into()),
+        ];
+        for error in failed {
+            let converted = EngineError::from(error);
+            assert!(matches!(converted, EngineError::Chain(_)), "{converted:?}");
+        }
+        let store_failed = EngineError::from(StoreError::Corrupt("x".into()));
+        assert!(matches!(store_failed, EngineError::Store(_)));
+    }
 }

@@ -5,25 +5,30 @@
 
 pub mod addresses;
 pub mod amounts;
+pub mod assemble;
 pub mod clock;
 pub mod deposits;
 pub mod devnet;
+pub mod domain;
 mod error;
 pub mod faults;
 mod ids;
+pub mod merchants;
 pub mod mode;
+pub mod network;
 mod notices;
 pub mod orders;
 pub mod outbound;
 pub mod payouts;
 pub mod reconcile;
+pub mod records;
 pub mod sandbox;
 pub mod sweeps;
 pub mod triggers;
 pub mod webhooks;
 pub mod withdrawals;
 
-pub use error::EngineError;
+pub use error::{EngineError, Rejection};
 pub use ids::RecordIds;
 
 /// The background work, built once: `serve` runs it on intervals, and the

@@ -15,7 +15,7 @@ use ccgate_store::{
 
 use crate::addresses::AddressBook;
 use crate::amounts::{fiat_price, positive_decimal};
-use crate::{EngineError, RecordIds};
+use crate::{EngineError, RecordIds, Rejection};
 
 /// An order's validity when none is asked for, and the most allowed (spec §2.1).
 pub const ORDER_VALID_SECS_DEFAULT: u64 = 86_400;
@@ -54,15 +54,16 @@ impl Validity {
                 Ok(created_at.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX)))
             }
             Validity::Until(unix_secs) if unix_secs <= created_at => {
-                Err(EngineError::ExpiryNotAhead(unix_secs))
+                Err(Rejection::ExpiryNotAhead(unix_secs).into())
             }
             Validity::Until(unix_secs) => {
                 let max = i64::try_from(ORDER_VALID_SECS_MAX).unwrap_or(i64::MAX);
                 if unix_secs.saturating_sub(created_at) > max {
-                    return Err(EngineError::ValidityOutOfRange {
+                    return Err(Rejection::ValidityOutOfRange {
                         field: "expiredAt",
                         max_secs: ORDER_VALID_SECS_MAX,
-                    });
+                    }
+                    .into());
                 }
                 Ok(unix_secs)
             }
@@ -123,10 +124,11 @@ struct OrderDraft<'a> {
 fn validity(asked: Option<u64>) -> Result<u64, EngineError> {
     let secs = asked.unwrap_or(ORDER_VALID_SECS_DEFAULT);
     if secs > ORDER_VALID_SECS_MAX {
-        return Err(EngineError::ValidityOutOfRange {
+        return Err(Rejection::ValidityOutOfRange {
             field: "order_valid_period",
             max_secs: ORDER_VALID_SECS_MAX,
-        });
+        }
+        .into());
     }
     Ok(secs)
 }
@@ -309,7 +311,7 @@ pub(crate) async fn repeat_or_claim(
 }
 
 fn taken(merchant_order_id: &str, holder: OrderIdHolder) -> EngineError {
-    EngineError::MerchantOrderIdTaken {
+    Rejection::MerchantOrderIdTaken {
         id: merchant_order_id.chars().take(64).collect(),
         by: match holder {
             OrderIdHolder::NativeOrder => "orders (bill/create)",
@@ -317,6 +319,7 @@ fn taken(merchant_order_id: &str, holder: OrderIdHolder) -> EngineError {
             OrderIdHolder::Withdrawal => "withdrawals",
         },
     }
+    .into()
 }
 
 impl Orders {
@@ -409,7 +412,7 @@ impl Orders {
         let (price, currency, price_coin_id) = match &request.pricing {
             HostedPricing::Fiat(code) => {
                 if !self.fiat_rates.contains_key(code) {
-                    return Err(EngineError::CurrencyNotSupported(code.clone()));
+                    return Err(Rejection::CurrencyNotSupported(code.clone()).into());
                 }
                 let price = fiat_price(
                     "product_price",
@@ -427,7 +430,7 @@ impl Orders {
             } => {
                 let price = positive_decimal("product_price", &request.product_price)?;
                 price.to_amount(*precision).map_err(|err| {
-                    EngineError::AmountInvalid(match err {
+                    Rejection::AmountInvalid(match err {
                         LedgerError::AmountOverflow => "product_price is too large".to_owned(),
                         _ => format!(
                             "product_price has more than the {} decimal places of {symbol}",
@@ -505,9 +508,10 @@ impl Orders {
         if stored.fingerprint == print {
             Ok(stored)
         } else {
-            Err(EngineError::DuplicateMerchantOrderId(
+            Err(Rejection::DuplicateMerchantOrderId(
                 request.merchant_order_id.chars().take(64).collect(),
-            ))
+            )
+            .into())
         }
     }
 
@@ -557,9 +561,10 @@ impl Orders {
         if stored.order_id == page.order_id {
             Ok(stored)
         } else {
-            Err(EngineError::DuplicateMerchantOrderId(
+            Err(Rejection::DuplicateMerchantOrderId(
                 order.merchant_order_id.chars().take(64).collect(),
-            ))
+            )
+            .into())
         }
     }
 
@@ -578,7 +583,7 @@ impl Orders {
             return Ok(order);
         }
         if now_unix_ms.div_euclid(1000) > checkout.expires_at {
-            return Err(EngineError::CheckoutExpired);
+            return Err(Rejection::CheckoutExpired.into());
         }
         let print = format!("{}|{}", checkout.key, token.id);
         let draft = OrderDraft {
@@ -610,7 +615,7 @@ impl Orders {
                     .await;
                 match stored {
                     // A concurrent choice of another network won the race.
-                    Err(EngineError::DuplicateMerchantOrderId(_)) => self
+                    Err(EngineError::Rejected(Rejection::DuplicateMerchantOrderId(_))) => self
                         .orders
                         .order_by_merchant_order_id(
                             &checkout.app_id,
@@ -619,7 +624,7 @@ impl Orders {
                         )
                         .await?
                         .ok_or_else(|| {
-                            EngineError::OrderNotFound(checkout.merchant_order_id.clone())
+                            Rejection::OrderNotFound(checkout.merchant_order_id.clone()).into()
                         }),
                     other => other,
                 }
@@ -645,7 +650,7 @@ impl Orders {
             .checkout(&checkout.key)
             .await?
             .and_then(|stored| stored.order_id)
-            .ok_or_else(|| EngineError::OrderNotFound(checkout.merchant_order_id.clone()))
+            .ok_or_else(|| Rejection::OrderNotFound(checkout.merchant_order_id.clone()).into())
     }
 
     /// The order a hosted checkout's payer chose, if any.
@@ -709,10 +714,9 @@ impl Orders {
         now_unix_ms: i64,
     ) -> Result<Order, EngineError> {
         if coin.status != AssetStatus::Normal || token.status != AssetStatus::Normal {
-            return Err(EngineError::CoinSuspended(format!(
-                "{} on {}",
-                coin.symbol, token.chain
-            )));
+            return Err(
+                Rejection::CoinSuspended(format!("{} on {}", coin.symbol, token.chain)).into(),
+            );
         }
         let token_rate = self.prices.coin_price(&coin.id, now_unix_ms)?;
         let (order_amount, fiat_rate) =
@@ -768,7 +772,8 @@ impl Orders {
         currency: &str,
         token_rate: Decimal,
     ) -> Result<(Amount, Decimal), EngineError> {
-        let invalid = |why: &str| EngineError::AmountInvalid(format!("product_price {why}"));
+        let invalid =
+            |why: &str| EngineError::from(Rejection::AmountInvalid(format!("product_price {why}")));
         let (due_on_network, fiat_rate) = if currency == TOKEN_PRICING {
             let price = positive_decimal("product_price", product_price)?;
             let due = price.to_amount(token.precision).map_err(|err| match err {
@@ -784,7 +789,7 @@ impl Orders {
             let fiat_rate = *self
                 .fiat_rates
                 .get(currency)
-                .ok_or_else(|| EngineError::CurrencyNotSupported(currency.to_owned()))?;
+                .ok_or_else(|| Rejection::CurrencyNotSupported(currency.to_owned()))?;
             let price = fiat_price("product_price", product_price, FIAT_PRICE_PLACES_MAX)?;
             let per_token = fiat_rate.checked_mul(token_rate)?;
             let due = price
@@ -811,9 +816,9 @@ fn pricing_currency<'a>(checkout: &'a Checkout, coin: &Coin) -> Result<&'a str, 
     match &checkout.price_coin_id {
         None => Ok(&checkout.denominated_currency),
         Some(priced_in) if *priced_in == coin.id => Ok(TOKEN_PRICING),
-        Some(_) => Err(EngineError::CheckoutTakesOneCoin(
-            checkout.denominated_currency.clone(),
-        )),
+        Some(_) => {
+            Err(Rejection::CheckoutTakesOneCoin(checkout.denominated_currency.clone()).into())
+        }
     }
 }
 
@@ -825,9 +830,10 @@ fn same_or_duplicate(
     if order.fingerprint == fingerprint {
         Ok(order)
     } else {
-        Err(EngineError::DuplicateMerchantOrderId(
-            merchant_order_id.chars().take(64).collect(),
-        ))
+        Err(
+            Rejection::DuplicateMerchantOrderId(merchant_order_id.chars().take(64).collect())
+                .into(),
+        )
     }
 }
 

@@ -26,9 +26,9 @@ use ccgate_store::{
     AddressDeposit, ChainTransfer, CreditStore, PayoutStore, ReconcileStore, ReconcileTarget,
 };
 
-use crate::EngineError;
 use crate::deposits::DepositWatcher;
 use crate::payouts::Payouts;
+use crate::{EngineError, Rejection};
 
 /// Surpluses one address may have credited per tick: each is a bisection of
 /// its block range, and what is left waits for the next tick.
@@ -316,7 +316,7 @@ impl Reconciler {
         let native = self
             .chain
             .native_token()
-            .ok_or_else(|| EngineError::Rescan(format!("chain {code} has no native coin")))?;
+            .ok_or_else(|| Rejection::Rescan(format!("chain {code} has no native coin")))?;
         let deposits = self
             .books
             .deposits_to_address(code, address, native.id.as_str())
@@ -429,7 +429,7 @@ impl Reconciler {
         let native = self
             .chain
             .native_token()
-            .ok_or_else(|| EngineError::Rescan(format!("chain {} has no native coin", chain.code)))?
+            .ok_or_else(|| Rejection::Rescan(format!("chain {} has no native coin", chain.code)))?
             .clone();
         let mut left = surplus;
         let mut transfers = Vec::new();
@@ -477,22 +477,23 @@ impl Reconciler {
         let chain = self.chain.chain();
         let code = chain.code.as_str();
         let Some(mined) = self.chain.mined_tx(txid).await? else {
-            return Err(EngineError::Rescan(format!(
+            return Err(Rejection::Rescan(format!(
                 "the node of {code} has no receipt for {txid}: not mined (yet), or not a transaction of this chain"
-            )));
+            )).into());
         };
         let height = self.chain.height(now_unix_ms).await?;
         if chain
             .confirmed_height(height)
             .is_none_or(|confirmed| mined.block_height > confirmed)
         {
-            return Err(EngineError::Rescan(format!(
+            return Err(Rejection::Rescan(format!(
                 "{txid} is in block {} of {code}, which has {} of its {} confirmations: \
                  the watcher credits it once it has them",
                 mined.block_height,
                 height.saturating_sub(mined.block_height).saturating_add(1),
                 chain.confirmations_required
-            )));
+            ))
+            .into());
         }
         let (transfers, traced) = self.chain.transaction_transfers(txid).await?;
         // A sweep's gas top-up is value within custody, never a deposit.

@@ -3,6 +3,8 @@
 //! drives the devnet and the virtual clock until the event has happened and
 //! settled, and reports what happened and which webhooks went out.
 
+use std::sync::Arc;
+
 use ccgate_chain::address::to_checksum_address;
 use ccgate_chain::{ChainSet, DevnetPayment};
 use ccgate_ledger::{Amount, Chain, Coin, MerchantId, Registry, Token, TokenId};
@@ -12,12 +14,12 @@ use ccgate_store::{
 };
 use serde_json::{Value, json};
 
-use crate::EngineError;
 use crate::addresses::AddressBook;
 use crate::clock::Clock;
 use crate::orders::{NativeOrderRequest, Orders, Validity};
 use crate::sandbox::Sandbox;
-use crate::withdrawals::{Destination, WithdrawalRequest, Withdrawals, v2_status};
+use crate::withdrawals::{Asset, Destination, WithdrawalRequest, Withdrawals, v2_status};
+use crate::{EngineError, Rejection};
 
 /// A trigger: its name, what it does, and why it has no v2 form if it has none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,28 +134,28 @@ pub struct TriggerReport {
     pub webhooks: Vec<WebhookRow>,
 }
 
-/// What a trigger runs on: the running gateway's parts.
-#[derive(Debug, Clone, Copy)]
-pub struct Triggers<'a> {
-    pub registry: &'a Registry,
-    pub chains: &'a ChainSet,
-    pub orders: &'a Orders,
-    pub addresses: &'a AddressBook,
-    pub withdrawals: &'a Withdrawals,
-    pub store: &'a dyn Store,
-    pub order_store: &'a dyn OrderStore,
+/// What a trigger runs on: the running gateway's parts, in sandbox mode.
+#[derive(Debug, Clone)]
+pub struct Triggers {
+    pub registry: Arc<Registry>,
+    pub chains: Arc<ChainSet>,
+    pub orders: Arc<Orders>,
+    pub addresses: Arc<AddressBook>,
+    pub withdrawals: Arc<Withdrawals>,
+    pub store: Arc<dyn Store>,
+    pub order_store: Arc<dyn OrderStore>,
     /// The devnets' planned send failures.
-    pub devnet: &'a dyn DevnetStore,
-    pub deposit_records: &'a dyn DepositRecords,
-    pub outbox: &'a dyn OutboxStore,
-    pub withdrawal_store: &'a dyn WithdrawalStore,
-    pub clock: &'a dyn Clock,
-    pub sandbox: &'a Sandbox,
+    pub devnet: Arc<dyn DevnetStore>,
+    pub deposit_records: Arc<dyn DepositRecords>,
+    pub outbox: Arc<dyn OutboxStore>,
+    pub withdrawal_store: Arc<dyn WithdrawalStore>,
+    pub clock: Arc<dyn Clock>,
+    pub sandbox: Arc<Sandbox>,
 }
 
 /// One run: the request's choices resolved, and the steps told so far.
 struct Run<'a> {
-    triggers: Triggers<'a>,
+    triggers: &'a Triggers,
     app_id: MerchantId,
     coin: &'a Coin,
     token: &'a Token,
@@ -163,7 +165,7 @@ struct Run<'a> {
     steps: Vec<String>,
 }
 
-impl<'a> Triggers<'a> {
+impl Triggers {
     pub async fn run(&self, request: &TriggerRequest) -> Result<TriggerReport, EngineError> {
         let Some(trigger) = TRIGGERS.iter().find(|t| t.name == request.name) else {
             let known: Vec<&str> = TRIGGERS.iter().map(|t| t.name).collect();
@@ -197,11 +199,11 @@ impl<'a> Triggers<'a> {
         let (coin, token) = self
             .registry
             .token(&TokenId::new(token_id.as_str()))
-            .ok_or_else(|| EngineError::TokenNotFound(token_id.chars().take(64).collect()))?;
+            .ok_or_else(|| Rejection::TokenNotFound(token_id.chars().take(64).collect()))?;
         let chain = self
             .registry
             .chain(token.chain.as_str())
-            .ok_or_else(|| EngineError::UnknownChain(token.chain.to_string()))?;
+            .ok_or_else(|| Rejection::UnknownChain(token.chain.to_string()))?;
         let before = self.last_webhook_id(&request.app_id).await?;
         let merchant_order_id = request.merchant_order_id.clone().unwrap_or_else(|| {
             format!(
@@ -211,7 +213,7 @@ impl<'a> Triggers<'a> {
             )
         });
         let mut run = Run {
-            triggers: *self,
+            triggers: self,
             app_id: request.app_id.clone(),
             coin,
             token,
@@ -612,7 +614,7 @@ impl Run<'_> {
             .request(
                 &self.app_id,
                 &WithdrawalRequest {
-                    token_id: self.token.id.to_string(),
+                    asset: Asset::Network(self.coin, self.token),
                     destination,
                     value: PAYOUT.to_owned(),
                     merchant_order_id: self.merchant_order_id.clone(),
@@ -624,7 +626,8 @@ impl Run<'_> {
                 },
                 self.now_ms(),
             )
-            .await?;
+            .await?
+            .withdrawal;
         let asked = match self.dialect {
             WebhookDialect::V1 => "requested withdrawal",
             WebhookDialect::V2 => "applied through v2 for withdrawal",
@@ -674,7 +677,7 @@ impl Run<'_> {
             .order_store
             .order_by_merchant_order_id(&self.app_id, &self.merchant_order_id, "native")
             .await?
-            .ok_or_else(|| EngineError::OrderNotFound(self.merchant_order_id.clone()))?;
+            .ok_or_else(|| Rejection::OrderNotFound(self.merchant_order_id.clone()))?;
         let to = payer_address(self.chain);
         let half = Amount::from_base_units(order.order_amount.base_units() / 2);
         let refund = self

@@ -20,7 +20,7 @@ use crate::amounts::positive_amount;
 use crate::notices::Notice;
 use crate::orders::repeat_or_claim;
 use crate::payouts::Payouts;
-use crate::{EngineError, RecordIds};
+use crate::{EngineError, RecordIds, Rejection};
 
 /// Open withdrawals one worker tick looks at.
 const WORKER_BATCH_MAX: u32 = 256;
@@ -54,11 +54,33 @@ impl Destination {
     }
 }
 
+/// What a withdrawal pays out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asset<'r> {
+    /// v1's `token_id` as sent: a token id, or a coin id (of one network,
+    /// or of any for a Cwallet id), found once the destination is known.
+    Named(&'r str),
+    /// A network the caller already found (v2's coin and chain).
+    Network(&'r Coin, &'r Token),
+    /// A coin on no network: a Cwallet transfer (v2).
+    Coin(&'r Coin),
+}
+
+impl Asset<'_> {
+    /// What the merchant named, as a withdrawal's fingerprint keeps it.
+    fn text(&self) -> &str {
+        match self {
+            Asset::Named(text) => text,
+            Asset::Network(_, token) => token.id.as_str(),
+            Asset::Coin(coin) => coin.id.as_str(),
+        }
+    }
+}
+
 /// A withdrawal as asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WithdrawalRequest {
-    /// A token id, or a coin id (one network, or any for a Cwallet).
-    pub token_id: String,
+pub struct WithdrawalRequest<'r> {
+    pub asset: Asset<'r>,
     pub destination: Destination,
     pub value: String,
     pub merchant_order_id: String,
@@ -96,6 +118,44 @@ pub fn decided(withdrawal: &Withdrawal) -> ccgate_api::admin::Decided {
     }
 }
 
+/// A withdrawal accepted (or found again), with what its answer shows.
+#[derive(Debug, Clone)]
+pub struct Accepted<'r> {
+    pub withdrawal: Withdrawal,
+    pub coin: &'r Coin,
+    /// The network fee's USD value, when a price is at hand.
+    pub fee_value: Option<String>,
+}
+
+/// What a withdrawal of `token` would be charged now.
+#[derive(Debug, Clone, Copy)]
+pub struct NetworkFee<'r> {
+    pub coin: &'r Coin,
+    pub token: &'r Token,
+    pub fee: Amount,
+}
+
+/// The network a request names: a token id, or (decisions §4) a coin id
+/// when that coin has one network — or any network, for a transfer to a
+/// Cwallet id, which touches none.
+pub fn network_named<'r>(
+    registry: &'r Registry,
+    named: &str,
+    to_cwallet: bool,
+) -> Result<(&'r Coin, &'r Token), Rejection> {
+    if let Some(found) = registry.token(&TokenId::new(named)) {
+        return Ok(found);
+    }
+    let coin = registry
+        .coin(&CoinId::new(named))
+        .ok_or_else(|| Rejection::token_not_found(named))?;
+    match coin.tokens.as_slice() {
+        [only] => Ok((coin, only)),
+        [first, ..] if to_cwallet => Ok((coin, first)),
+        _ => Err(Rejection::NetworkAmbiguous(coin.symbol.clone())),
+    }
+}
+
 #[derive(Debug)]
 pub struct Withdrawals {
     registry: Arc<Registry>,
@@ -115,7 +175,7 @@ pub struct Withdrawals {
 fn fingerprint(request: &WithdrawalRequest, value: Amount) -> String {
     format!(
         "{}|{}|{}|{}|{}",
-        request.token_id,
+        request.asset.text(),
         request.destination.text(),
         value.base_units(),
         request.memo.clone().unwrap_or_default(),
@@ -145,41 +205,38 @@ impl Withdrawals {
         }
     }
 
-    /// The coin and network of a withdrawal. A Cwallet destination accepts any
-    /// token (or coin) id of the coin; a chain one needs the network.
-    fn network(&self, token_id: &str, to_cwallet: bool) -> Result<(&Coin, &Token), EngineError> {
-        if let Some(found) = self.registry.token(&TokenId::new(token_id)) {
-            return Ok(found);
-        }
-        let coin = self
-            .registry
-            .coin(&CoinId::new(token_id))
-            .ok_or_else(|| EngineError::TokenNotFound(token_id.chars().take(64).collect()))?;
-        match coin.tokens.as_slice() {
-            [only] => Ok((coin, only)),
-            [first, ..] if to_cwallet => Ok((coin, first)),
-            _ => Err(EngineError::NetworkAmbiguous(coin.symbol.clone())),
-        }
-    }
-
     /// `withdraw`: a new withdrawal (its debit reserved, or for a Cwallet id
-    /// transferred), or the same one again for a repeated identical request.
-    pub async fn request(
-        &self,
+    /// transferred), or the same one again for a repeated identical request,
+    /// with what its answer shows.
+    pub async fn request<'a>(
+        &'a self,
         app_id: &MerchantId,
-        request: &WithdrawalRequest,
+        request: &WithdrawalRequest<'a>,
         now_unix_ms: i64,
-    ) -> Result<Withdrawal, EngineError> {
+    ) -> Result<Accepted<'a>, EngineError> {
         let cwallet = match &request.destination {
             Destination::AddressOrCwallet(address) => self.store.cwallet(address).await?,
             Destination::ChainAddress(_) => None,
             Destination::Cwallet(c_id) => {
                 Some(self.store.cwallet(c_id).await?.ok_or_else(|| {
-                    EngineError::CwalletUserNotFound(c_id.chars().take(64).collect())
+                    Rejection::CwalletUserNotFound(c_id.chars().take(64).collect())
                 })?)
             }
         };
-        let (coin, token) = self.network(&request.token_id, cwallet.is_some())?;
+        let (coin, token) = match request.asset {
+            Asset::Named(text) => network_named(&self.registry, text, cwallet.is_some())?,
+            Asset::Network(coin, token) => (coin, token),
+            // Any network of the coin: the transfer touches none.
+            Asset::Coin(coin) => match coin.tokens.first() {
+                Some(token) => (coin, token),
+                None => return Err(Rejection::token_not_found(coin.id.as_str()).into()),
+            },
+        };
+        let accepted = |withdrawal: Withdrawal| Accepted {
+            fee_value: self.fee_value(coin, withdrawal.network_fee, now_unix_ms),
+            withdrawal,
+            coin,
+        };
         let amount_field = match request.dialect {
             WebhookDialect::V1 => "value",
             WebhookDialect::V2 => "amount",
@@ -211,23 +268,23 @@ impl Withdrawals {
                 .withdrawal_by_merchant_order_id(app_id, &request.merchant_order_id)
                 .await?
         {
-            return same_or_duplicate(existing, &print, &request.merchant_order_id);
+            return same_or_duplicate(existing, &print, &request.merchant_order_id).map(accepted);
         }
         // Also to a Cwallet id: free and instant, each one still costs a
         // webhook, so without a floor a flood of dust withdrawals is free.
         if value < coin.min {
-            return Err(EngineError::BelowMinimumWithdrawal(format!(
+            return Err(Rejection::BelowMinimumWithdrawal(format!(
                 "{amount_field} must be at least {} {}, the minimum withdrawal",
                 coin.min.to_decimal_string(coin.precision),
                 coin.symbol
-            )));
+            ))
+            .into());
         }
         // Delisting coins may still be withdrawn; maintenance stops everything.
         if coin.status == AssetStatus::Maintenance || token.status == AssetStatus::Maintenance {
-            return Err(EngineError::CoinSuspended(format!(
-                "{} on {}",
-                coin.symbol, token.chain
-            )));
+            return Err(
+                Rejection::CoinSuspended(format!("{} on {}", coin.symbol, token.chain)).into(),
+            );
         }
         let adapter = self.chains.get(token.chain.as_str())?;
         let fee = if cwallet.is_some() {
@@ -237,7 +294,7 @@ impl Withdrawals {
                 .validate_address(request.destination.text())
                 .map_err(ChainError::InvalidAddress)?;
             if token.memo_supported && request.memo.is_none() {
-                return Err(EngineError::MemoRequired(token.chain.to_string()));
+                return Err(Rejection::MemoRequired(token.chain.to_string()).into());
             }
             match &request.fee_quote_id {
                 Some(inquiry_id) => {
@@ -268,7 +325,7 @@ impl Withdrawals {
                 .checked_sub(fee)
                 .filter(|net| !net.is_zero())
                 .ok_or_else(|| {
-                    EngineError::NotAboveNetworkFee(format!(
+                    Rejection::NotAboveNetworkFee(format!(
                         "{amount_field} must be more than the network fee of {} {}",
                         fee.to_decimal_string(coin.precision),
                         coin.symbol
@@ -353,12 +410,12 @@ impl Withdrawals {
             .await
             .map_err(|err| match err {
                 StoreError::Ledger(LedgerError::InsufficientBalance { .. }) => {
-                    EngineError::InsufficientBalance(coin.symbol.clone())
+                    EngineError::from(Rejection::InsufficientBalance(coin.symbol.clone()))
                 }
                 other => other.into(),
             })?;
         self.store.balances_changed(app_id);
-        same_or_duplicate(stored, &print, &request.merchant_order_id)
+        same_or_duplicate(stored, &print, &request.merchant_order_id).map(accepted)
     }
 
     /// `refund`, for the order the merchant knows by `merchant_order_id`.
@@ -377,14 +434,15 @@ impl Withdrawals {
         let order = match orders.as_slice() {
             [only] => only,
             [] => {
-                return Err(EngineError::OrderNotFound(
-                    merchant_order_id.chars().take(64).collect(),
-                ));
+                return Err(
+                    Rejection::OrderNotFound(merchant_order_id.chars().take(64).collect()).into(),
+                );
             }
             _ => {
-                return Err(EngineError::AmountInvalid(format!(
+                return Err(Rejection::AmountInvalid(format!(
                     "{merchant_order_id:?} names both a native and a hosted order"
-                )));
+                ))
+                .into());
             }
         };
         self.refund(order, address, amount, now_unix_ms).await
@@ -404,7 +462,7 @@ impl Withdrawals {
         let (coin, token) = self
             .registry
             .token(&order.token_id)
-            .ok_or_else(|| EngineError::TokenNotFound(order.token_id.to_string()))?;
+            .ok_or_else(|| Rejection::TokenNotFound(order.token_id.to_string()))?;
         let value = positive_amount(
             "amount",
             amount,
@@ -421,7 +479,7 @@ impl Withdrawals {
             .checked_sub(fee)
             .filter(|net| !net.is_zero())
             .ok_or_else(|| {
-                EngineError::NotAboveNetworkFee("amount must be more than the network fee".into())
+                Rejection::NotAboveNetworkFee("amount must be more than the network fee".into())
             })?;
         let record_id = self.ids.next(now_unix_ms);
         let refund = Withdrawal {
@@ -474,20 +532,21 @@ impl Withdrawals {
             .await
             .map_err(|err| match err {
                 StoreError::Ledger(LedgerError::InsufficientBalance { .. }) => {
-                    EngineError::InsufficientBalance(coin.symbol.clone())
+                    EngineError::from(Rejection::InsufficientBalance(coin.symbol.clone()))
                 }
                 // Checked by the store in the accepting transaction, so racing
                 // refunds of one order cannot both fit.
                 StoreError::RefundExceedsReceived {
                     received, refunded, ..
-                } => EngineError::AmountInvalid(format!(
+                } => Rejection::AmountInvalid(format!(
                     "a refund may not exceed what the order received and was not refunded yet: {} {}",
                     received
                         .checked_sub(refunded.checked_sub(value).unwrap_or(Amount::ZERO))
                         .unwrap_or(Amount::ZERO)
                         .to_decimal_string(coin.precision),
                     coin.symbol
-                )),
+                ))
+                .into(),
                 other => other.into(),
             })?;
         self.store.balances_changed(&order.app_id);
@@ -500,11 +559,11 @@ impl Withdrawals {
             .withdrawals
             .withdrawal_by_order_id(order_id)
             .await?
-            .ok_or_else(|| EngineError::WithdrawalNotFound(order_id.chars().take(64).collect()))?;
+            .ok_or_else(|| Rejection::WithdrawalNotFound(order_id.chars().take(64).collect()))?;
         if withdrawal.approval == Approval::Waiting {
             Ok(withdrawal)
         } else {
-            Err(EngineError::NotWaitingForApproval(withdrawal.order_id))
+            Err(Rejection::NotWaitingForApproval(withdrawal.order_id).into())
         }
     }
 
@@ -512,7 +571,7 @@ impl Withdrawals {
     pub async fn approve(&self, order_id: &str) -> Result<Withdrawal, EngineError> {
         let waiting = self.waiting(order_id).await?;
         if !self.withdrawals.approve_withdrawal(order_id).await? {
-            return Err(EngineError::NotWaitingForApproval(waiting.order_id));
+            return Err(Rejection::NotWaitingForApproval(waiting.order_id).into());
         }
         Ok(Withdrawal {
             approval: Approval::Approved,
@@ -531,7 +590,7 @@ impl Withdrawals {
         let (coin, token) = self
             .registry
             .token(&waiting.token_id)
-            .ok_or_else(|| EngineError::TokenNotFound(waiting.token_id.to_string()))?;
+            .ok_or_else(|| Rejection::TokenNotFound(waiting.token_id.to_string()))?;
         let now_secs = now_unix_ms.div_euclid(1000);
         let rejected = Withdrawal {
             status: WithdrawalStatus::Failed,
@@ -558,7 +617,7 @@ impl Withdrawals {
             .reject_withdrawal(order_id, now_secs, &entry, &meta, &webhook)
             .await?
         {
-            return Err(EngineError::NotWaitingForApproval(rejected.order_id));
+            return Err(Rejection::NotWaitingForApproval(rejected.order_id).into());
         }
         self.store.balances_changed(&rejected.app_id);
         Ok(rejected)
@@ -596,9 +655,9 @@ impl Withdrawals {
         now_unix_ms: i64,
     ) -> Result<Amount, EngineError> {
         let refused = |why: String| {
-            EngineError::FeeQuoteInvalid(format!(
+            EngineError::from(Rejection::FeeQuoteInvalid(format!(
                 "networkFeeInquiryID {why}; ask getWithdrawFee for a new one"
-            ))
+            )))
         };
         // Another merchant's quote is answered like an unknown one: ids are
         // not a way to learn what others asked.
@@ -664,8 +723,33 @@ impl Withdrawals {
         gas_in_token(gas_amount, gas_price, coin_price, coin, token).map_err(|err| err.to_string())
     }
 
+    /// v1's `network/fee`: what a withdrawal of the network `named` to
+    /// `address` would be charged now (docs/decisions.md §9): nothing to a
+    /// Cwallet id, which never touches the chain; the network fee to any
+    /// chain address, this gateway's own deposit addresses included, since
+    /// such a withdrawal is sent on the chain like any other.
+    pub async fn fee_to(
+        &self,
+        named: &str,
+        address: Option<&str>,
+        now_unix_ms: i64,
+    ) -> Result<NetworkFee<'_>, EngineError> {
+        let (coin, token) = network_named(&self.registry, named, false)?;
+        let adapter = self.chains.get(token.chain.as_str())?;
+        let to_cwallet = match address.map(str::trim) {
+            Some(address) => self.store.cwallet(address).await?.is_some(),
+            None => false,
+        };
+        let fee = if to_cwallet {
+            Amount::ZERO
+        } else {
+            self.network_fee(adapter.as_ref(), coin, token, now_unix_ms)
+        };
+        Ok(NetworkFee { coin, token, fee })
+    }
+
     /// The USD value of a fee, when the price is at hand.
-    pub fn fee_value(&self, coin: &Coin, fee: Amount, now_unix_ms: i64) -> Option<String> {
+    fn fee_value(&self, coin: &Coin, fee: Amount, now_unix_ms: i64) -> Option<String> {
         let price = self.prices.coin_price(&coin.id, now_unix_ms).ok()?;
         let fee = Decimal::parse(&fee.to_decimal_string(coin.precision)).ok()?;
         fee.checked_mul(price).ok().map(|value| value.to_string())
@@ -998,9 +1082,10 @@ fn same_or_duplicate(
     if withdrawal.fingerprint == fingerprint {
         Ok(withdrawal)
     } else {
-        Err(EngineError::DuplicateMerchantOrderId(
-            merchant_order_id.chars().take(64).collect(),
-        ))
+        Err(
+            Rejection::DuplicateMerchantOrderId(merchant_order_id.chars().take(64).collect())
+                .into(),
+        )
     }
 }
 

@@ -28,13 +28,13 @@ use ccgate_api::admin::{
 use ccgate_chain::ChainAdapter;
 use ccgate_engine::deposits::{ReorgMode, ReorgReport};
 use ccgate_engine::devnet;
+use ccgate_engine::domain::WebhookDialect;
 use ccgate_engine::reconcile::RescanOutcome;
 use ccgate_engine::sandbox::{ClockView, Sandbox, SnapshotInfo};
-use ccgate_engine::triggers::{TRIGGERS, Triggers};
+use ccgate_engine::triggers::TRIGGERS;
 use ccgate_engine::webhooks::SentWebhook;
 use ccgate_engine::withdrawals;
 use ccgate_ledger::MerchantId;
-use ccgate_store::WebhookDialect;
 
 use crate::AppState;
 use crate::admin_access::AdminAccess;
@@ -49,7 +49,7 @@ pub fn admin_router(state: AppState, access: AdminAccess) -> Router {
         .route("/metrics", get(crate::metrics::scrape));
     // A live gateway has no devnet, so nothing here mints simulated money;
     // with the operator's opt-in its devnets mint devnet coins only.
-    let router = if state.chains.devnets().next().is_some() {
+    let router = if state.network.has_devnets() {
         router
             .route("/admin/devnet/pay", post(pay))
             .route("/admin/devnet/mine", post(mine))
@@ -169,13 +169,10 @@ async fn pay(State(state): State<AppState>, Json(body): Json<PayRequest>) -> Res
         from: body.from,
         memo: body.memo,
     };
-    match devnet::pay(
-        &state.registry,
-        &state.chains,
-        request,
-        state.clock.now_unix_ms(),
-    )
-    .await
+    match state
+        .network
+        .devnet_pay(request, state.clock.now_unix_ms())
+        .await
     {
         Ok(paid) => Json(Paid {
             chain: paid.transfer.chain,
@@ -190,13 +187,10 @@ async fn pay(State(state): State<AppState>, Json(body): Json<PayRequest>) -> Res
 
 async fn mine(State(state): State<AppState>, Json(body): Json<MineRequest>) -> Response {
     let blocks = body.blocks.unwrap_or(1);
-    match devnet::mine(
-        &state.chains,
-        &body.chain,
-        blocks,
-        state.clock.now_unix_ms(),
-    )
-    .await
+    match state
+        .network
+        .devnet_mine(&body.chain, blocks, state.clock.now_unix_ms())
+        .await
     {
         Ok((chain, height)) => Json(Mined { chain, height }).into_response(),
         Err(err) => refused(err),
@@ -330,20 +324,8 @@ async fn trigger(
     SandboxControls(sandbox): SandboxControls,
     Json(body): Json<TriggerRequest>,
 ) -> Response {
-    let triggers = Triggers {
-        registry: &state.registry,
-        chains: &state.chains,
-        orders: &state.orders,
-        addresses: &state.addresses,
-        withdrawals: &state.withdrawals,
-        store: state.store.as_ref(),
-        order_store: state.order_store.as_ref(),
-        devnet: state.devnet.as_ref(),
-        deposit_records: state.deposit_records.as_ref(),
-        outbox: state.outbox.as_ref(),
-        withdrawal_store: state.withdrawal_store.as_ref(),
-        clock: state.clock.as_ref(),
-        sandbox: &sandbox,
+    let Some(triggers) = &state.triggers else {
+        return not_a_sandbox();
     };
     let request = ccgate_engine::triggers::TriggerRequest {
         name: body.name,
@@ -481,7 +463,7 @@ async fn webhooks_stream(
     Query(query): Query<StreamQuery>,
 ) -> Response {
     let app_id = MerchantId::new(query.app_id.trim());
-    match state.store.merchant_credentials(app_id.as_str()).await {
+    match state.merchants.credentials(app_id.as_str()).await {
         Ok(Some(_)) => {}
         Ok(None) => return refused(format!("no merchant has the Appid {app_id}")),
         Err(err) => return refused(err),

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ccgate_api::sign;
-use ccgate_store::{MerchantCredentials, MerchantStatus};
+use ccgate_engine::domain::{MerchantCredentials, MerchantStatus};
 use http_body_util::BodyExt;
 use secrecy::ExposeSecret;
 
@@ -129,8 +129,8 @@ pub(crate) async fn find_merchant(
     header_text(headers, "timestamp")?;
     header_text(headers, "sign")?;
     let credentials = state
-        .store
-        .merchant_credentials(app_id.trim())
+        .merchants
+        .credentials(app_id.trim())
         .await?
         .ok_or(Failure::AppIdUnknown)?;
     if credentials.status != MerchantStatus::Active {

@@ -8,12 +8,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ccgate_api::v2::V2Code;
 use ccgate_api::{Code, RequestError, error_body};
-use ccgate_chain::ChainError;
-use ccgate_engine::EngineError;
 use ccgate_engine::addresses::UnbindRefusal;
-use ccgate_ledger::LedgerError;
+use ccgate_engine::{EngineError, Rejection};
 use ccgate_pricefeed::PriceError;
-use ccgate_store::StoreError;
 
 /// Echoed client input is cut to this many characters, so an answer never
 /// grows with what was sent.
@@ -33,8 +30,6 @@ pub enum Failure {
     BodyTooLarge { limit_bytes: usize },
     #[error("too many requests from this address; the limit is {per_sec} per second")]
     RateLimited { per_sec: u32 },
-    #[error("webhook/resend allows {per_minute} call(s) a minute and {per_day} a day")]
-    ResendLimited { per_minute: u32, per_day: u32 },
     #[error("no endpoint at {0}")]
     RouteNotFound(String),
     #[error("{0} is not allowed here; every API endpoint is POST")]
@@ -43,10 +38,6 @@ pub enum Failure {
     Request(#[from] RequestError),
     #[error("coin {0:?} is not a coin or token id this gateway knows")]
     CoinNotFound(String),
-    #[error("{0:?} is not a token id this gateway knows")]
-    TokenNotFound(String),
-    #[error("coin {0:?} has several networks; pass the token_id of one of them")]
-    NetworkAmbiguous(String),
     #[error("merchant_order_ids mixes deposit orders and withdrawals; ask for one kind at a time")]
     MixedOrderKinds,
     #[error("{field} must be a positive decimal number of at most {max_places} decimal places")]
@@ -70,18 +61,12 @@ pub enum Failure {
     },
     #[error("fiat id {0} is not a currency of getFiatList")]
     FiatIdUnknown(u64),
-    #[error(transparent)]
-    Price(#[from] PriceError),
     #[error("chain {0:?} is not supported")]
     ChainNotSupported(String),
     #[error("{coin} is not on chain {chain:?}")]
     CoinNotOnChain { coin: String, chain: String },
     #[error(transparent)]
     Engine(#[from] EngineError),
-    #[error(transparent)]
-    Chain(#[from] ChainError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
     #[error("{0}")]
     Internal(String),
 }
@@ -129,17 +114,13 @@ impl Failure {
         }
     }
 
-    pub fn token_not_found(id: &str) -> Failure {
-        Failure::TokenNotFound(truncate(id))
-    }
-
     pub fn code(&self) -> Code {
         match self {
             Failure::HeaderMissing(_) => Code::HeaderMissing,
             Failure::AppIdUnknown | Failure::AppIdDisabled => Code::AppIdNotFound,
             Failure::SignatureInvalid => Code::SignatureInvalid,
             Failure::BodyTooLarge { .. } => Code::BodyTooLarge,
-            Failure::RateLimited { .. } | Failure::ResendLimited { .. } => Code::RateLimited,
+            Failure::RateLimited { .. } => Code::RateLimited,
             Failure::RouteNotFound(_) | Failure::MethodNotAllowed(_) => Code::NotFound,
             Failure::Request(err) => match err {
                 RequestError::InvalidJson(_) | RequestError::NotUtf8 => Code::InvalidJson,
@@ -153,9 +134,7 @@ impl Failure {
                     Code::TimestampExpired
                 }
             },
-            Failure::CoinNotFound(_) | Failure::TokenNotFound(_) | Failure::NetworkAmbiguous(_) => {
-                Code::CoinNotFound
-            }
+            Failure::CoinNotFound(_) => Code::CoinNotFound,
             Failure::AmountInvalid { .. } => Code::AmountInvalid,
             Failure::MixedOrderKinds | Failure::NoBlockHeight { .. } => Code::ParamInvalid,
             Failure::UserNotFound => Code::ToUserNotFound,
@@ -165,89 +144,15 @@ impl Failure {
             | Failure::RecordIdUnknown(_)
             | Failure::RecordUnknown(_) => Code::OrderNotFound,
             Failure::FiatIdUnknown(_) => Code::CurrencyNotSupported,
-            Failure::Chain(ChainError::UnknownChain(_)) => Code::ChainNotSupported,
-            Failure::Chain(ChainError::TooManyBlocks { .. }) => Code::ParamInvalid,
-            // A price too old to use, or none at all: retrying later may help.
-            Failure::Price(_)
-            | Failure::Chain(ChainError::Devnet(_))
-            | Failure::Chain(ChainError::SendFailed(_))
-            | Failure::Chain(ChainError::Node { .. })
-            | Failure::Chain(ChainError::Untraceable { .. })
-            | Failure::Chain(ChainError::AmountOverflow)
-            | Failure::Chain(ChainError::Config(_)) => Code::ServiceError,
-            Failure::ChainNotSupported(_)
-            | Failure::CoinNotOnChain { .. }
-            | Failure::Engine(EngineError::UnknownChain(_)) => Code::ChainNotSupported,
-            Failure::Engine(EngineError::AddressQuota { .. }) => Code::AddressLimitReached,
-            Failure::Engine(EngineError::CoinSuspended(_)) => Code::CoinSuspended,
-            Failure::Engine(EngineError::CheckoutExpired)
-            | Failure::Engine(EngineError::OrderNotFound(_)) => Code::OrderNotFound,
-            Failure::Engine(EngineError::TokenNotFound(_))
-            | Failure::Engine(EngineError::NetworkAmbiguous(_))
-            | Failure::Engine(EngineError::CheckoutTakesOneCoin(_)) => Code::CoinNotFound,
-            Failure::Engine(EngineError::InsufficientBalance(_)) => Code::InsufficientBalance,
-            Failure::Engine(EngineError::MemoRequired(_)) => Code::MemoRequired,
-            Failure::Engine(EngineError::Chain(ChainError::InvalidAddress(_))) => {
-                Code::AddressInvalid
-            }
-            Failure::Engine(EngineError::Chain(ChainError::UnknownChain(_))) => {
+            Failure::ChainNotSupported(_) | Failure::CoinNotOnChain { .. } => {
                 Code::ChainNotSupported
             }
-            Failure::Engine(EngineError::CurrencyNotSupported(_)) => Code::CurrencyNotSupported,
-            Failure::Engine(
-                EngineError::AmountInvalid(_)
-                | EngineError::TooManyDecimals(_)
-                | EngineError::BelowMinimumWithdrawal(_)
-                | EngineError::NotAboveNetworkFee(_),
-            ) => Code::AmountInvalid,
-            // Only v2 passes a fee quote; to v1 it would be a bad parameter.
-            Failure::Engine(EngineError::FeeQuoteInvalid(_)) => Code::ParamInvalid,
-            Failure::Engine(EngineError::CwalletUserNotFound(_)) => Code::ToUserNotFound,
-            // The operator's approval commands; no merchant endpoint asks.
-            Failure::Engine(EngineError::WithdrawalNotFound(_)) => Code::OrderNotFound,
-            Failure::Engine(EngineError::NotWaitingForApproval(_)) => Code::ParamInvalid,
-            Failure::Engine(EngineError::ValidityOutOfRange { .. })
-            | Failure::Engine(EngineError::ExpiryNotAhead(_)) => Code::ParamInvalid,
-            Failure::Engine(EngineError::DuplicateMerchantOrderId(_))
-            | Failure::Engine(EngineError::MerchantOrderIdTaken { .. }) => {
-                Code::DuplicateMerchantOrderId
-            }
-            Failure::Chain(ChainError::InvalidAddress(_)) => Code::AddressInvalid,
-            Failure::Engine(EngineError::Store(StoreError::Ledger(
-                LedgerError::InsufficientBalance { .. },
-            )))
-            | Failure::Engine(EngineError::Ledger(LedgerError::InsufficientBalance { .. })) => {
-                Code::InsufficientBalance
-            }
-            Failure::Engine(EngineError::Chain(ChainError::TooManyBlocks { .. })) => {
-                Code::ParamInvalid
-            }
-            // Not mined, not confirmed yet: the message says which; a
-            // merchant asking (`rescanLostTransaction`) can fix or wait.
-            Failure::Engine(EngineError::Rescan(_)) => Code::ParamInvalid,
-            // Only v2 unbinds; v1's nearest words for its refusals.
-            Failure::Engine(EngineError::Unbinding(UnbindRefusal::NotTheMerchants(_))) => {
-                Code::AddressInvalid
-            }
-            Failure::Engine(EngineError::Unbinding(
-                UnbindRefusal::OtherChain { .. }
-                | UnbindRefusal::OrderAddress(_)
-                | UnbindRefusal::AlreadyUnbound(_)
-                | UnbindRefusal::NeverPaid(_),
-            )) => Code::ParamInvalid,
-            // Every variant named, no catch-all: a new engine rejection does
-            // not compile until it has its code here, instead of answering
-            // a server error by default.
+            Failure::Engine(EngineError::Rejected(rejection)) => rejection_code(rejection),
+            // The parts below failed: retrying later may help. A price too
+            // old to use, or none at all, is one of them.
             Failure::Engine(
                 EngineError::Store(_)
-                | EngineError::Chain(
-                    ChainError::Devnet(_)
-                    | ChainError::SendFailed(_)
-                    | ChainError::Node { .. }
-                    | ChainError::Untraceable { .. }
-                    | ChainError::AmountOverflow
-                    | ChainError::Config(_),
-                )
+                | EngineError::Chain(_)
                 | EngineError::Key(_)
                 | EngineError::Ledger(_)
                 | EngineError::Delivery(_)
@@ -255,11 +160,8 @@ impl Failure {
                 | EngineError::Price(_)
                 | EngineError::Sandbox(_)
                 | EngineError::Serialise(_),
-            ) => Code::ServiceError,
-            Failure::Store(StoreError::Ledger(LedgerError::InsufficientBalance { .. })) => {
-                Code::InsufficientBalance
-            }
-            Failure::Store(_) | Failure::Internal(_) => Code::ServiceError,
+            )
+            | Failure::Internal(_) => Code::ServiceError,
         }
     }
 
@@ -269,25 +171,24 @@ impl Failure {
         match self {
             Failure::AppIdDisabled => V2Code::MerchantDisabled,
             Failure::Request(RequestError::TimestampNotANumber) => V2Code::HeaderInvalidArgument,
-            Failure::Engine(EngineError::ValidityOutOfRange { .. }) => V2Code::ExpiredAtTooMax,
-            Failure::Engine(EngineError::CheckoutExpired) => V2Code::OrderExpired,
-            Failure::Price(_) | Failure::Engine(EngineError::Price(_)) => V2Code::AbnormalCoinPrice,
+            Failure::Engine(EngineError::Price(_)) => V2Code::AbnormalCoinPrice,
             Failure::AddressNotOurs(_) => V2Code::AddressNotBelongCcp,
             Failure::Request(RequestError::TooManyItems { .. }) => V2Code::QueryNumMax,
-            Failure::Engine(EngineError::TooManyDecimals(_)) => V2Code::CoinPrecisionLimit,
-            Failure::Engine(EngineError::BelowMinimumWithdrawal(_)) => {
-                V2Code::WithdrawValueLessThanLimit
-            }
-            Failure::Engine(EngineError::NotAboveNetworkFee(_)) => {
-                V2Code::WithdrawAmountFeeTooLittle
-            }
-            Failure::Engine(EngineError::FeeQuoteInvalid(_)) => V2Code::WithdrawFeeTooLow,
-            Failure::Engine(EngineError::Unbinding(refusal)) => match refusal {
-                UnbindRefusal::NotTheMerchants(_) => V2Code::UnMatchedMerchantAddressDeprecated,
-                UnbindRefusal::OtherChain { .. } => V2Code::UnSupportedChainAddress,
-                UnbindRefusal::OrderAddress(_) => V2Code::UnSupportedAddressDeprecated,
-                UnbindRefusal::AlreadyUnbound(_) => V2Code::UnBindingAddressDeprecated,
-                UnbindRefusal::NeverPaid(_) => V2Code::UnUsedAddressDeprecatedNotAllowed,
+            Failure::Engine(EngineError::Rejected(rejection)) => match rejection {
+                Rejection::ValidityOutOfRange { .. } => V2Code::ExpiredAtTooMax,
+                Rejection::CheckoutExpired => V2Code::OrderExpired,
+                Rejection::TooManyDecimals(_) => V2Code::CoinPrecisionLimit,
+                Rejection::BelowMinimumWithdrawal(_) => V2Code::WithdrawValueLessThanLimit,
+                Rejection::NotAboveNetworkFee(_) => V2Code::WithdrawAmountFeeTooLittle,
+                Rejection::FeeQuoteInvalid(_) => V2Code::WithdrawFeeTooLow,
+                Rejection::Unbinding(refusal) => match refusal {
+                    UnbindRefusal::NotTheMerchants(_) => V2Code::UnMatchedMerchantAddressDeprecated,
+                    UnbindRefusal::OtherChain { .. } => V2Code::UnSupportedChainAddress,
+                    UnbindRefusal::OrderAddress(_) => V2Code::UnSupportedAddressDeprecated,
+                    UnbindRefusal::AlreadyUnbound(_) => V2Code::UnBindingAddressDeprecated,
+                    UnbindRefusal::NeverPaid(_) => V2Code::UnUsedAddressDeprecatedNotAllowed,
+                },
+                other => v2_code_of(rejection_code(other)),
             },
             other => v2_code_of(other.code()),
         }
@@ -308,6 +209,66 @@ impl Failure {
             Code::ServiceError => Code::ServiceError.default_msg().to_owned(),
             _ => self.to_string(),
         }
+    }
+}
+
+/// Each engine rejection's v1 code; every one named, so a new rejection
+/// does not compile until it has its code, instead of answering a server
+/// error by default.
+fn rejection_code(rejection: &Rejection) -> Code {
+    match rejection {
+        Rejection::TokenNotFound(_)
+        | Rejection::NetworkAmbiguous(_)
+        | Rejection::CheckoutTakesOneCoin(_) => Code::CoinNotFound,
+        Rejection::UnknownChain(_) | Rejection::ChainNotConfigured(_) => Code::ChainNotSupported,
+        Rejection::AddressInvalid(_) => Code::AddressInvalid,
+        Rejection::AddressQuota { .. } => Code::AddressLimitReached,
+        Rejection::CoinSuspended(_) => Code::CoinSuspended,
+        Rejection::CurrencyNotSupported(_) => Code::CurrencyNotSupported,
+        Rejection::AmountInvalid(_)
+        | Rejection::TooManyDecimals(_)
+        | Rejection::BelowMinimumWithdrawal(_)
+        | Rejection::NotAboveNetworkFee(_) => Code::AmountInvalid,
+        // Only v2 passes a fee quote; to v1 it would be a bad parameter.
+        Rejection::FeeQuoteInvalid(_) => Code::ParamInvalid,
+        Rejection::CwalletUserNotFound(_) => Code::ToUserNotFound,
+        Rejection::InsufficientBalance(_) | Rejection::BalanceShort(_) => Code::InsufficientBalance,
+        Rejection::MemoRequired(_) => Code::MemoRequired,
+        Rejection::CheckoutExpired | Rejection::OrderNotFound(_) => Code::OrderNotFound,
+        // The operator's approval commands; no merchant endpoint asks.
+        Rejection::WithdrawalNotFound(_) => Code::OrderNotFound,
+        Rejection::NotWaitingForApproval(_) => Code::ParamInvalid,
+        Rejection::ValidityOutOfRange { .. } | Rejection::ExpiryNotAhead(_) => Code::ParamInvalid,
+        Rejection::DuplicateMerchantOrderId(_) | Rejection::MerchantOrderIdTaken { .. } => {
+            Code::DuplicateMerchantOrderId
+        }
+        Rejection::ResendLimited { .. } => Code::RateLimited,
+        // The sandbox mines at most so many blocks at once.
+        Rejection::TooManyBlocks { .. } => Code::ParamInvalid,
+        // Not mined, not confirmed yet: the message says which; a
+        // merchant asking (`rescanLostTransaction`) can fix or wait.
+        Rejection::Rescan(_) => Code::ParamInvalid,
+        // Only v2 unbinds; v1's nearest words for its refusals.
+        Rejection::Unbinding(UnbindRefusal::NotTheMerchants(_)) => Code::AddressInvalid,
+        Rejection::Unbinding(
+            UnbindRefusal::OtherChain { .. }
+            | UnbindRefusal::OrderAddress(_)
+            | UnbindRefusal::AlreadyUnbound(_)
+            | UnbindRefusal::NeverPaid(_),
+        ) => Code::ParamInvalid,
+    }
+}
+
+/// A price the handler read itself fails as the engine's would.
+impl From<PriceError> for Failure {
+    fn from(error: PriceError) -> Failure {
+        Failure::Engine(error.into())
+    }
+}
+
+impl From<Rejection> for Failure {
+    fn from(rejection: Rejection) -> Failure {
+        Failure::Engine(rejection.into())
     }
 }
 
@@ -440,59 +401,56 @@ mod tests {
     }
 
     #[test]
-    fn a_balance_the_ledger_refuses_is_insufficient_balance_whichever_layer_says_it() {
-        let refused = || LedgerError::InsufficientBalance {
+    fn an_overdraft_is_insufficient_balance_and_a_part_failing_a_service_error() {
+        let refused = ccgate_ledger::LedgerError::InsufficientBalance {
             account_key: "merchant:x:available".into(),
             coin: ccgate_ledger::CoinId::new("usdt"),
         };
-        for failure in [
-            Failure::Store(StoreError::Ledger(refused())),
-            Failure::Engine(EngineError::Store(StoreError::Ledger(refused()))),
-            Failure::Engine(EngineError::Ledger(refused())),
-        ] {
-            assert_eq!(failure.code(), Code::InsufficientBalance, "{failure:?}");
-        }
-        let infrastructure = Failure::Engine(EngineError::Store(StoreError::Corrupt("x".into())));
+        let overdraft = Failure::Engine(EngineError::from(refused));
+        assert_eq!(overdraft.code(), Code::InsufficientBalance);
+        assert_eq!(overdraft.v2_code(), V2Code::BalanceInsufficient);
+        let infrastructure = Failure::Engine(EngineError::Delivery("x".into()));
         assert_eq!(infrastructure.code(), Code::ServiceError);
+        assert_eq!(infrastructure.message(), "service err, please try again");
     }
 
     /// The withdrawal refusals v2 tells apart keep v1's one code each.
     #[test]
     fn withdrawal_refusals_draw_v2_lines_and_keep_their_v1_code() {
-        let engine = |error| Failure::Engine(error);
+        let engine = |rejection: Rejection| Failure::from(rejection);
         let cases = [
             (
-                engine(EngineError::TooManyDecimals("x".into())),
+                engine(Rejection::TooManyDecimals("x".into())),
                 Code::AmountInvalid,
                 V2Code::CoinPrecisionLimit,
             ),
             (
-                engine(EngineError::BelowMinimumWithdrawal("x".into())),
+                engine(Rejection::BelowMinimumWithdrawal("x".into())),
                 Code::AmountInvalid,
                 V2Code::WithdrawValueLessThanLimit,
             ),
             (
-                engine(EngineError::NotAboveNetworkFee("x".into())),
+                engine(Rejection::NotAboveNetworkFee("x".into())),
                 Code::AmountInvalid,
                 V2Code::WithdrawAmountFeeTooLittle,
             ),
             (
-                engine(EngineError::FeeQuoteInvalid("x".into())),
+                engine(Rejection::FeeQuoteInvalid("x".into())),
                 Code::ParamInvalid,
                 V2Code::WithdrawFeeTooLow,
             ),
             (
-                engine(EngineError::CwalletUserNotFound("x".into())),
+                engine(Rejection::CwalletUserNotFound("x".into())),
                 Code::ToUserNotFound,
                 V2Code::NotFound,
             ),
             (
-                engine(EngineError::WithdrawalNotFound("x".into())),
+                engine(Rejection::WithdrawalNotFound("x".into())),
                 Code::OrderNotFound,
                 V2Code::NotFound,
             ),
             (
-                engine(EngineError::NotWaitingForApproval("x".into())),
+                engine(Rejection::NotWaitingForApproval("x".into())),
                 Code::ParamInvalid,
                 V2Code::InvalidArgument,
             ),
@@ -515,12 +473,12 @@ mod tests {
                 V2Code::QueryNumMax,
             ),
             (
-                engine(EngineError::InsufficientBalance("USDT".into())),
+                engine(Rejection::InsufficientBalance("USDT".into())),
                 Code::InsufficientBalance,
                 V2Code::BalanceInsufficient,
             ),
             (
-                engine(EngineError::Chain(ChainError::InvalidAddress(
+                Failure::Engine(EngineError::from(ccgate_chain::ChainError::InvalidAddress(
                     ccgate_chain::AddressError::Empty,
                 ))),
                 Code::AddressInvalid,

@@ -9,7 +9,6 @@
 
 pub mod admin;
 mod admin_access;
-pub mod assemble;
 mod auth;
 pub mod client_ip;
 pub mod connections;
@@ -25,18 +24,18 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::{HeaderName, Request};
 use axum::routing::{MethodRouter, get, post};
-use ccgate_chain::ChainSet;
 use ccgate_engine::addresses::AddressBook;
+use ccgate_engine::assemble::EngineServices;
+use ccgate_engine::merchants::Merchants;
 use ccgate_engine::mode::Mode;
+use ccgate_engine::network::Network;
 use ccgate_engine::orders::Orders;
 use ccgate_engine::reconcile::Reconciler;
+use ccgate_engine::records::Records;
+use ccgate_engine::triggers::Triggers;
 use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::Registry;
 use ccgate_pricefeed::PriceSource;
-use ccgate_store::{
-    AddressStore, CreditStore, DepositRecords, DevnetStore, OrderStore, OutboxStore, Store,
-    WithdrawalStore,
-};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -45,7 +44,6 @@ use tower_http::trace::TraceLayer;
 
 pub use admin::admin_router;
 pub use admin_access::AdminAccess;
-pub use assemble::{Parts, ServiceBackend, build_app_state, build_loops};
 pub use ccgate_engine::clock::{Clock, SystemClock};
 use ccgate_engine::sandbox::Sandbox;
 use ccgate_engine::webhooks::WebhookFeed;
@@ -115,38 +113,70 @@ impl std::ops::Deref for AppState {
     }
 }
 
-/// Everything a handler can reach.
+/// Everything a handler can reach: the engine's services (the only way to
+/// the stores and chains), the registry and prices it reads, and the
+/// server's own configuration and counters.
 #[derive(Debug)]
 pub struct Services {
-    pub store: Arc<dyn Store>,
     pub registry: Arc<Registry>,
     pub prices: Arc<dyn PriceSource>,
-    pub chains: Arc<ChainSet>,
+    /// Credentials (through the read cache), balances, Cwallet ids, resends.
+    pub merchants: Arc<Merchants>,
     pub addresses: Arc<AddressBook>,
     pub orders: Arc<Orders>,
-    /// Orders, hosted checkouts and their payments (not cached).
-    pub order_store: Arc<dyn OrderStore>,
-    /// Deposit addresses, for v2's rescan to check whose one is.
-    pub address_store: Arc<dyn AddressStore>,
-    /// How far each chain was scanned, for /metrics.
-    pub credits: Arc<dyn CreditStore>,
-    /// The devnets' planned send failures, for the sandbox's triggers.
-    pub devnet: Arc<dyn DevnetStore>,
-    /// Credited deposits as records, for v2's deposit record endpoints.
-    pub deposit_records: Arc<dyn DepositRecords>,
-    pub outbox: Arc<dyn OutboxStore>,
     pub withdrawals: Arc<Withdrawals>,
-    pub withdrawal_store: Arc<dyn WithdrawalStore>,
+    /// Orders, checkouts, withdrawals and deposits as merchants look them up.
+    pub records: Arc<Records>,
+    /// Chain heights, the devnets, health and the figures `/metrics` shows.
+    pub network: Arc<Network>,
     /// Business time: prices' age, chain heights.
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<Metrics>,
     /// Present only in sandbox mode (`serve --sandbox`): the clock's controls.
     pub sandbox: Option<Arc<Sandbox>>,
+    /// Present only in sandbox mode: the business events it can trigger.
+    pub triggers: Option<Arc<Triggers>>,
     /// Webhooks as they are sent, for the admin API's stream (`ccgate listen`).
     pub webhook_feed: WebhookFeed,
     /// Balance reconciliation and rescans, per EVM chain with a node.
     pub reconcilers: Vec<Reconciler>,
+}
+
+impl Services {
+    /// The handlers' view of the engine's services (built by
+    /// `ccgate_engine::assemble`), with no sandbox and no reconcilers:
+    /// `serve` adds those when its configuration asks for them.
+    pub fn new(engine: EngineServices, clock: Arc<dyn Clock>, config: ServerConfig) -> Services {
+        let EngineServices {
+            registry,
+            prices,
+            merchants,
+            addresses,
+            orders,
+            withdrawals,
+            records,
+            network,
+            webhook_feed,
+        } = engine;
+        Services {
+            registry,
+            prices,
+            merchants,
+            addresses,
+            orders,
+            withdrawals,
+            records,
+            network,
+            clock,
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::default()),
+            sandbox: None,
+            triggers: None,
+            webhook_feed,
+            reconcilers: Vec::new(),
+        }
+    }
 }
 
 const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");

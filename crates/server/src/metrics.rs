@@ -180,7 +180,8 @@ fn endpoint_label(path: &str) -> &'static str {
 /// itself still answers, because the counters are what an operator needs then.
 pub async fn scrape(State(state): State<AppState>) -> Response {
     let metrics = &state.metrics;
-    match state.outbox.webhook_counts().await {
+    let figures = state.network.figures(state.clock.now_unix_ms()).await;
+    match figures.webhooks {
         Ok(counts) => {
             for (status, count) in [
                 ("pending", counts.pending),
@@ -204,18 +205,15 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
         }
         Err(err) => tracing::warn!(error = %err, "metrics: count the outbox"),
     }
-    match state.store.journal_len().await {
+    match figures.journal_entries {
         Ok(entries) => {
             metrics.journal_entries.set(gauge_value(entries));
         }
         Err(err) => tracing::warn!(error = %err, "metrics: count the journal"),
     }
-    let now_ms = state.clock.now_unix_ms();
-    for adapter in state.chains.adapters() {
-        let labels = ChainLabels {
-            chain: adapter.chain().code.to_string(),
-        };
-        let height = match adapter.height(now_ms).await {
+    for chain in figures.chains {
+        let labels = ChainLabels { chain: chain.chain };
+        let height = match chain.height {
             Ok(height) => height,
             Err(err) => {
                 tracing::warn!(chain = %labels.chain, error = %err, "metrics: read the chain height");
@@ -226,22 +224,17 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
             .chain_height
             .get_or_create(&labels)
             .set(gauge_value(height));
-        let confirmed = adapter.chain().confirmed_height(height);
-        match state.credits.chain_cursor(&labels.chain).await {
-            Ok(credited) => {
-                let lag = match (confirmed, credited) {
-                    (None, _) => 0,
-                    (Some(confirmed), None) => confirmed.saturating_add(1),
-                    (Some(confirmed), Some(credited)) => confirmed.saturating_sub(credited),
-                };
+        match chain.scan_lag {
+            Some(Ok(lag)) => {
                 metrics
                     .chain_scan_lag
                     .get_or_create(&labels)
                     .set(gauge_value(lag));
             }
-            Err(err) => {
+            Some(Err(err)) => {
                 tracing::warn!(chain = %labels.chain, error = %err, "metrics: read the chain cursor");
             }
+            None => {}
         }
     }
     let mut text = String::new();

@@ -20,11 +20,10 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use ccgate_api::v2::V2Code;
 use ccgate_api::{Code, sign};
+use ccgate_engine::assemble::{Parts, build_services};
 use ccgate_ledger::{Decimal, MerchantId, PriceTable, Registry};
 use ccgate_pricefeed::StaticPrices;
-use ccgate_server::{
-    AppState, BODY_LIMIT_BYTES_DEFAULT, Parts, ServerConfig, SystemClock, build_app_state,
-};
+use ccgate_server::{AppState, BODY_LIMIT_BYTES_DEFAULT, ServerConfig, Services, SystemClock};
 use ccgate_store::{
     CachingStore, MasterKey, SqliteStore, Store, generate_app_id, generate_app_secret,
 };
@@ -272,14 +271,14 @@ async fn app_state(store: SqliteStore, registry: Registry) -> AppState {
         fiat_rates: BTreeMap::from([("USD".to_owned(), Decimal::parse("1").unwrap())]),
         evm: BTreeMap::new(),
         address_quota: 1_000,
-        clock: Arc::new(SystemClock),
-        config: ServerConfig {
-            // `oneshot` requests carry no source address, so nothing to limit.
-            rate_limit_per_sec: None,
-            ..ServerConfig::default()
-        },
     };
-    AppState::new(build_app_state(store, parts).await.unwrap())
+    let config = ServerConfig {
+        // `oneshot` requests carry no source address, so nothing to limit.
+        rate_limit_per_sec: None,
+        ..ServerConfig::default()
+    };
+    let engine = build_services(store, parts).await.unwrap().services;
+    AppState::new(Services::new(engine, Arc::new(SystemClock), config))
 }
 
 /// Every documented v1 endpoint with its request fields and their JSON types,

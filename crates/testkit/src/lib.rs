@@ -1,7 +1,7 @@
 //! The in-process engine harness, for tests only (no production crate
 //! depends on it; `tidy.rs` keeps it so). [`spawn_engine`] builds the
-//! gateway as `serve` does (`ccgate_server::build_app_state` and
-//! `build_loops`) over a real SQLite file, serves its API over loopback, and
+//! gateway as `serve` does (`ccgate_engine::assemble`'s `build_services`
+//! and `build_loops`) over a real SQLite file, serves its API over loopback, and
 //! leaves its background loops to the test: [`Engine::tick`] runs each loop's
 //! `tick(now)` once, at a time the test chooses. A test that expects nothing
 //! to happen ticks first, so the loop is known to have run; no test sleeps.
@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use ccgate_api::request::check_merchant_url;
 use ccgate_client::Client;
+use ccgate_engine::assemble::{Assembly, Parts, build_loops, build_services};
 use ccgate_engine::clock::{ClockSetting, VirtualClock, real_now_ms};
 use ccgate_engine::devnet::{self, Paid, PayRequest};
 use ccgate_engine::outbound::OutboundPolicy;
@@ -23,7 +24,7 @@ use ccgate_engine::webhooks::{DeliveryConfig, OutboxBell};
 use ccgate_engine::{EngineError, Loops};
 use ccgate_ledger::{MerchantId, PriceTable, Registry, builtin_fiat_rates};
 use ccgate_pricefeed::StaticPrices;
-use ccgate_server::{AppState, Parts, ServerConfig, build_app_state, build_loops};
+use ccgate_server::{AppState, ServerConfig, Services};
 use ccgate_store::{
     CachingStore, MasterKey, MerchantSettingsStore, SqliteStore, Store, StoreError, WebhookDialect,
     generate_app_id, generate_app_secret,
@@ -99,6 +100,9 @@ impl Ticked {
 pub struct Engine {
     pub state: AppState,
     pub backend: SqliteStore,
+    /// The chains and ledger store the loops run on; the API reaches them
+    /// only through the engine's services.
+    assembly: Assembly,
     loops: Loops,
     clock: Arc<VirtualClock>,
     api: SocketAddr,
@@ -126,24 +130,23 @@ pub async fn spawn_engine_with(options: EngineOptions) -> Result<Engine, Harness
         fiat_rates: builtin_fiat_rates(),
         evm: BTreeMap::new(),
         address_quota: options.address_quota,
-        clock: clock.clone(),
-        config: ServerConfig {
-            // Tests send from one address, as fast as they like.
-            rate_limit_per_sec: None,
-            public_url: format!("http://{api}"),
-            ..ServerConfig::default()
-        },
+    };
+    let config = ServerConfig {
+        // Tests send from one address, as fast as they like.
+        rate_limit_per_sec: None,
+        public_url: format!("http://{api}"),
+        ..ServerConfig::default()
     };
     // No cache: what a test writes through the store, the API reads at once.
     let store = Arc::new(CachingStore::new(backend.clone(), Duration::ZERO));
-    let services = build_app_state(store, parts).await?;
+    let assembly = build_services(store, parts).await?;
     let (stop, stopped) = watch::channel(false);
     let delivery = DeliveryConfig {
         retry_after_first_ms: options.webhook_retry_ms,
         ..DeliveryConfig::default()
     };
     let mut loops = build_loops(
-        &services,
+        &assembly,
         &backend,
         OutboxBell::default(),
         delivery,
@@ -153,7 +156,11 @@ pub async fn spawn_engine_with(options: EngineOptions) -> Result<Engine, Harness
     if options.sandbox {
         loops.sender = loops.sender.inject_faults_from(Arc::new(backend.clone()));
     }
-    let state = AppState::new(services);
+    let state = AppState::new(Services::new(
+        assembly.services.clone(),
+        clock.clone(),
+        config,
+    ));
     let mut shutdown = stopped;
     tokio::spawn(ccgate_server::serve(listener, state.clone(), async move {
         let _ = shutdown.changed().await;
@@ -161,6 +168,7 @@ pub async fn spawn_engine_with(options: EngineOptions) -> Result<Engine, Harness
     Ok(Engine {
         state,
         backend,
+        assembly,
         loops,
         clock,
         api,
@@ -260,20 +268,26 @@ impl Engine {
             Arc::clone(&self.clock),
             Arc::new(self.backend.clone()),
             Arc::new(self.backend.clone()),
-            Arc::clone(&self.state.chains),
+            Arc::clone(&self.assembly.chains),
             self.loops.clone(),
         )
     }
 
     /// A devnet transfer, in the next block of the token's chain.
     pub async fn pay(&self, request: PayRequest) -> Result<Paid, HarnessError> {
-        let state = &self.state;
-        Ok(devnet::pay(&state.registry, &state.chains, request, self.now_ms()).await?)
+        let assembly = &self.assembly;
+        Ok(devnet::pay(
+            &assembly.services.registry,
+            &assembly.chains,
+            request,
+            self.now_ms(),
+        )
+        .await?)
     }
 
     /// `blocks` new blocks on the devnet of `chain`; returns its height.
     pub async fn mine(&self, chain: &str, blocks: u64) -> Result<u64, HarnessError> {
-        let (_, height) = devnet::mine(&self.state.chains, chain, blocks, self.now_ms()).await?;
+        let (_, height) = devnet::mine(&self.assembly.chains, chain, blocks, self.now_ms()).await?;
         Ok(height)
     }
 }

@@ -15,12 +15,13 @@ use std::time::Duration;
 use crate::backend::Backend;
 use ccgate_chain::EvmChain;
 use ccgate_chain::evm::NewHeads;
+use ccgate_engine::assemble::{Assembly, build_loops};
 use ccgate_engine::clock::Clock;
 use ccgate_engine::outbound::OutboundPolicy;
 use ccgate_engine::reconcile::Reconciler;
 use ccgate_engine::webhooks::{DeliveryConfig, OutboxBell};
 use ccgate_engine::{EngineError, Loops};
-use ccgate_server::{Services, build_loops};
+use ccgate_server::Services;
 use tokio::sync::{Mutex, Notify, watch};
 use tokio::task::JoinHandle;
 
@@ -33,10 +34,10 @@ const DELIVERY_INTERVAL_MS: u64 = 100;
 /// asks the node for every credited address's balances.
 const SWEEP_INTERVAL_MS: u64 = 1_000;
 
-/// The loops over `state`'s chains and `backend`; delivery reaches only what
+/// The loops over `assembly`'s chains and `backend`; delivery reaches only what
 /// `outbound` allows and hands its claims back once `stopped` turns `true`.
 pub fn loops<B: Backend>(
-    state: &Services,
+    assembly: &Assembly,
     backend: &B,
     delivery: DeliveryConfig,
     outbound: OutboundPolicy,
@@ -47,7 +48,7 @@ pub fn loops<B: Backend>(
     // And as soon as another instance's does, on a shared PostgreSQL.
     tokio::spawn(backend.ring_on_outbox_inserts(bell.clone()));
     Ok(build_loops(
-        state, backend, bell, delivery, outbound, stopped,
+        assembly, backend, bell, delivery, outbound, stopped,
     )?)
 }
 
@@ -55,17 +56,18 @@ pub fn loops<B: Backend>(
 /// delivery and the simulated outbound policy: what a bench measures.
 pub fn spawn_as_serve<B: Backend>(
     state: &Services,
+    parts: &Assembly,
     backend: &B,
     stopped: &watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<JoinHandle<()>>> {
     let loops = loops(
-        state,
+        parts,
         backend,
         DeliveryConfig::default(),
         OutboundPolicy::simulated(),
         stopped.clone(),
     )?;
-    let heads: Vec<_> = state.chains.evm_chains().cloned().collect();
+    let heads: Vec<_> = parts.chains.evm_chains().cloned().collect();
     Ok(spawn(&loops, &[], &[], &heads, &state.clock, stopped, None))
 }
 

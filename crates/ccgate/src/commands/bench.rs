@@ -248,7 +248,7 @@ pub async fn assets(args: &BenchArgs) -> anyhow::Result<Vec<Figure>> {
         store.post_entry(&entry, &meta).await?;
     }
     let quota = ccgate_engine::addresses::PERMANENT_ADDRESSES_PER_MERCHANT_DEFAULT;
-    let state = super::serve::bench_state(store.clone(), &settings, quota).await?;
+    let (state, _) = super::serve::bench_state(store.clone(), &settings, quota).await?;
     let real = spawn_server(ccgate_server::router(state)).await?;
     let real_target = Target {
         url: format!("http://{real}{ASSETS_PATH}"),

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use axum::routing::post;
 use ccgate_chain::{DevnetChain, DevnetPayment};
+use ccgate_engine::assemble::Assembly;
 use ccgate_engine::deposits::{DepositWatcher, WatcherStores};
 use ccgate_ledger::{Account, Amount, JournalEntry, MerchantId, TokenId};
 use ccgate_store::{
@@ -37,7 +38,7 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<Vec<Figure>> {
     let (_scratch, sqlite) = super::bench::scratch_sqlite().await?;
     let store = super::bench::cached(&sqlite, 1_000);
     let settings = Settings::builtin()?;
-    let state =
+    let (state, parts) =
         super::serve::bench_state(store.clone(), &settings, u64::from(args.deposits) + 1).await?;
     let (merchant, arrivals) = merchant_with_webhook_receiver(&sqlite).await?;
 
@@ -97,12 +98,12 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<Vec<Figure>> {
         .mine(chain.confirmations_required, unix_now_ms())
         .await?;
     let confirmed_at = Instant::now();
-    credit_confirmed(&state, &sqlite, count).await?;
+    credit_confirmed(&state, &parts, &sqlite, count).await?;
     let crediting = confirmed_at.elapsed();
 
     // Latency with the production loops running: a second block of payments
     // to the same addresses, timed from the block that confirms it.
-    let loops = background::spawn_as_serve(&state, &sqlite, &stopped)?;
+    let loops = background::spawn_as_serve(&state, &parts, &sqlite, &stopped)?;
     wait_for_webhooks(&arrivals, &first_round).await?;
     let txids = pay_everyone(&devnet, &addresses).await?;
     devnet
@@ -162,13 +163,14 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<Vec<Figure>> {
 /// watcher does (its ticks, one group commit per block).
 pub(super) async fn credit_confirmed(
     state: &ccgate_server::AppState,
+    parts: &Assembly,
     sqlite: &SqliteStore,
     count: usize,
 ) -> anyhow::Result<()> {
     let watcher = DepositWatcher::new(
         Arc::clone(&state.registry),
-        Arc::clone(&state.chains),
-        WatcherStores::on(Arc::clone(&state.store), &Arc::new(sqlite.clone())),
+        Arc::clone(&parts.chains),
+        WatcherStores::on(Arc::clone(&parts.store), &Arc::new(sqlite.clone())),
     );
     let mut credited = 0;
     while credited < count {

@@ -67,7 +67,7 @@ pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<Vec<Figure>> {
 
     let (_scratch, sqlite) = super::bench::scratch_sqlite().await?;
     let store = super::bench::cached(&sqlite, 1_000);
-    let state = super::serve::bench_state(
+    let (state, parts) = super::serve::bench_state(
         store.clone(),
         &settings,
         u64::from(args.payments) + u64::from(args.block_transfers) + 1,
@@ -87,7 +87,7 @@ pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<Vec<Figure>> {
         }
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let loops = background::spawn_as_serve(&state, &sqlite, &stopped)?;
+    let loops = background::spawn_as_serve(&state, &parts, &sqlite, &stopped)?;
     let mut latencies_ms = Vec::with_capacity(args.payments as usize);
     for user in 0..args.payments {
         let address = state

@@ -396,7 +396,7 @@ async fn start<B: Backend>(
     client: &reqwest::Client,
 ) -> anyhow::Result<Side> {
     let cached = Arc::new(CachingStore::new(store, Duration::ZERO));
-    let state = super::serve::bench_state(cached, settings, u64::MAX).await?;
+    let (state, _) = super::serve::bench_state(cached, settings, u64::MAX).await?;
     let api = super::bench::spawn_server(ccgate_server::router(state.clone())).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let admin = listener.local_addr()?;

@@ -77,7 +77,7 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
     let (_scratch, sqlite) = super::bench::scratch_sqlite().await?;
     let store = super::bench::cached(&sqlite, 1_000);
     let settings = Settings::builtin()?;
-    let state = super::serve::bench_state(store.clone(), &settings, 1).await?;
+    let (state, parts) = super::serve::bench_state(store.clone(), &settings, 1).await?;
     let config = DeliveryConfig::default();
 
     let counts = Arc::new(Counts {
@@ -153,7 +153,7 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
     devnet
         .mine(chain.confirmations_required, unix_now_ms())
         .await?;
-    super::bench_deposits::credit_confirmed(&state, &sqlite, count).await?;
+    super::bench_deposits::credit_confirmed(&state, &parts, &sqlite, count).await?;
     let queued = sqlite.webhook_counts().await?;
     if queued.pending != count as u64 {
         bail!("{} webhooks queued, {count} expected", queued.pending);
@@ -202,7 +202,7 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
     let before = counts.total();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let delivery_started = Instant::now();
-    let loops = background::spawn_as_serve(&state, &sqlite, &stopped)?;
+    let loops = background::spawn_as_serve(&state, &parts, &sqlite, &stopped)?;
     let deadline = delivery_started + DEADLINE;
     // The receiver's count first (no database reads while the loop works),
     // then the outbox, which records each attempt after its answer.

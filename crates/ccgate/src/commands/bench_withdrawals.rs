@@ -74,7 +74,7 @@ pub async fn withdrawals(args: &WithdrawalBenchArgs) -> anyhow::Result<Vec<Figur
     let baseline = baseline_started.elapsed();
 
     let quota = ccgate_engine::addresses::PERMANENT_ADDRESSES_PER_MERCHANT_DEFAULT;
-    let state = super::serve::bench_state(store.clone(), &settings, quota).await?;
+    let (state, _) = super::serve::bench_state(store.clone(), &settings, quota).await?;
     let address = super::bench::spawn_server(ccgate_server::router(state)).await?;
     let url = format!("http://{address}/ccpayment/v1/withdraw");
     let client = reqwest::Client::builder()

@@ -337,7 +337,7 @@ pub async fn writes(args: &WritesBenchArgs) -> anyhow::Result<Vec<Figure>> {
     .await?;
     let meta = super::bench::adjustment();
     // Every permanent address of the run is new: the quota must not refuse one.
-    let state = super::serve::bench_state(store.clone(), &settings, u64::MAX).await?;
+    let (state, _) = super::serve::bench_state(store.clone(), &settings, u64::MAX).await?;
     let real = super::bench::spawn_server(ccgate_server::router(state)).await?;
     let signer = Arc::new(Signer {
         app_id: merchant.to_string(),

@@ -9,6 +9,7 @@ use anyhow::Context;
 use ccgate_chain::ChainAdapter;
 use ccgate_engine::Loops;
 use ccgate_engine::addresses::load_deposit_seed;
+use ccgate_engine::assemble::{Assembly, Parts, build_services};
 use ccgate_engine::clock::Clock;
 use ccgate_engine::mode::{Mode, simulated_credits_in_live_coins};
 use ccgate_engine::outbound::OutboundPolicy;
@@ -16,12 +17,12 @@ use ccgate_engine::payouts::Payouts;
 use ccgate_engine::reconcile::Reconciler;
 use ccgate_engine::sandbox::Sandbox;
 use ccgate_engine::sweeps::Sweeper;
+use ccgate_engine::triggers::Triggers;
 use ccgate_engine::webhooks::DeliveryConfig;
 use ccgate_ledger::MerchantId;
 use ccgate_pricefeed::{HttpPriceFeed, PriceSource, StaticPrices};
 use ccgate_server::{
-    AdminAccess, AppState, ConnectionLimits, Parts, ServerConfig, Services, SystemClock,
-    TrustedProxies, build_app_state,
+    AdminAccess, AppState, ConnectionLimits, ServerConfig, Services, SystemClock, TrustedProxies,
 };
 use ccgate_store::{CachingStore, Store, generate_app_id, generate_app_secret};
 use clap::Args;
@@ -156,7 +157,7 @@ pub async fn app_state<B: Backend>(
     config: ServerConfig,
     address_quota: u64,
     clock: Arc<dyn Clock>,
-) -> anyhow::Result<Services> {
+) -> anyhow::Result<(Services, Assembly)> {
     let prices: Arc<dyn PriceSource> = match &settings.price_feed {
         Some(feed) => {
             let feed = Arc::new(HttpPriceFeed::new(feed.clone())?);
@@ -171,12 +172,12 @@ pub async fn app_state<B: Backend>(
         fiat_rates: settings.fiat_rates.clone(),
         evm: settings.evm.clone(),
         address_quota,
-        clock,
-        config,
     };
-    build_app_state(store, parts)
+    let assembly = build_services(store, parts)
         .await
-        .context("set up the engine's services")
+        .context("set up the engine's services")?;
+    let services = Services::new(assembly.services.clone(), clock, config);
+    Ok((services, assembly))
 }
 
 /// The state a bench serves: `serve`'s, with the rate limit off and the
@@ -185,12 +186,12 @@ pub async fn bench_state<B: Backend>(
     store: Arc<CachingStore<B>>,
     settings: &Settings,
     address_quota: u64,
-) -> anyhow::Result<AppState> {
+) -> anyhow::Result<(AppState, Assembly)> {
     let config = ServerConfig {
         rate_limit_per_sec: None,
         ..ServerConfig::default()
     };
-    let services = app_state(
+    let (services, assembly) = app_state(
         store,
         settings,
         config,
@@ -198,7 +199,7 @@ pub async fn bench_state<B: Backend>(
         Arc::new(SystemClock),
     )
     .await?;
-    Ok(AppState::new(services))
+    Ok((AppState::new(services), assembly))
 }
 
 async fn serve(
@@ -333,7 +334,7 @@ async fn run_with<B: Backend>(
         },
         trusted_proxies: TrustedProxies::new(args.trusted_proxies.clone()),
     };
-    let mut services = app_state(
+    let (mut services, assembly) = app_state(
         store.clone(),
         settings,
         config,
@@ -379,7 +380,7 @@ async fn run_with<B: Backend>(
     let outbound = OutboundPolicy::new(live, allow_private_webhooks, own_listeners);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut loops = background::loops(
-        &services,
+        &assembly,
         store.backend(),
         delivery,
         outbound,
@@ -390,20 +391,38 @@ async fn run_with<B: Backend>(
         loops.sender = loops
             .sender
             .inject_faults_from(Arc::new(store.backend().clone()));
-        let controls = Sandbox::new(
-            virtual_clock,
-            Arc::new(store.backend().clone()),
-            Arc::new(store.backend().clone()),
-            Arc::clone(&services.chains),
-            loops.clone(),
-        )
-        .with_snapshots(
-            snapshots_dir,
-            Arc::new(store.backend().clone()),
-            Arc::clone(&services.store),
+        let controls = Arc::new(
+            Sandbox::new(
+                virtual_clock,
+                Arc::new(store.backend().clone()),
+                Arc::new(store.backend().clone()),
+                Arc::clone(&assembly.chains),
+                loops.clone(),
+            )
+            .with_snapshots(
+                snapshots_dir,
+                Arc::new(store.backend().clone()),
+                Arc::clone(&assembly.store),
+            ),
         );
         let gate = controls.gate();
-        services.sandbox = Some(Arc::new(controls));
+        let backend = Arc::new(store.backend().clone());
+        services.triggers = Some(Arc::new(Triggers {
+            registry: Arc::clone(&services.registry),
+            chains: Arc::clone(&assembly.chains),
+            orders: Arc::clone(&services.orders),
+            addresses: Arc::clone(&services.addresses),
+            withdrawals: Arc::clone(&services.withdrawals),
+            store: Arc::clone(&assembly.store),
+            order_store: backend.clone(),
+            devnet: backend.clone(),
+            deposit_records: backend.clone(),
+            outbox: backend.clone(),
+            withdrawal_store: backend,
+            clock: Arc::clone(&services.clock),
+            sandbox: Arc::clone(&controls),
+        }));
+        services.sandbox = Some(controls);
         println!(
             "SANDBOX MODE: business time is virtual (`ccgate sandbox clock show`) and the sandbox \
              controls are on the admin API; nothing here moves real money"
@@ -412,18 +431,18 @@ async fn run_with<B: Backend>(
     } else {
         None
     };
-    services.reconcilers = reconcilers(&services, store.backend(), &loops).await?;
+    services.reconcilers = reconcilers(&assembly, store.backend(), &loops).await?;
     let state = AppState::new(services);
     // Sweeping signs with deposit addresses' keys: the seed is read here, for
     // the chains with a node only.
-    let sweepers = if state.chains.evm_chains().next().is_some() {
+    let sweepers = if assembly.chains.evm_chains().next().is_some() {
         let seed = Arc::new(
             load_deposit_seed(store.backend())
                 .await
                 .context("load the deposit seed")?,
         );
         let sweeps = Arc::new(store.backend().clone());
-        state
+        assembly
             .chains
             .evm_chains()
             .map(|chain| {
@@ -438,7 +457,7 @@ async fn run_with<B: Backend>(
     } else {
         Vec::new()
     };
-    let heads: Vec<_> = state.chains.evm_chains().cloned().collect();
+    let heads: Vec<_> = assembly.chains.evm_chains().cloned().collect();
     let loops = background::spawn(
         &loops,
         &sweepers,
@@ -496,13 +515,13 @@ async fn run_with<B: Backend>(
 /// Per EVM chain, its balance reconciliation (crediting through the deposit
 /// watcher's path); says how each chain sees native coin moved by contracts.
 async fn reconcilers<B: Backend>(
-    state: &Services,
+    assembly: &Assembly,
     backend: &B,
     loops: &Loops,
 ) -> anyhow::Result<Vec<Reconciler>> {
     let backend = Arc::new(backend.clone());
     let mut reconcilers = Vec::new();
-    for chain in state.chains.evm_chains() {
+    for chain in assembly.chains.evm_chains() {
         let config = chain.config();
         let code = &chain.chain().code;
         let reconciliation = if config.reconcile_addresses_per_tick == 0 {

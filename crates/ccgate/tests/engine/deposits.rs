@@ -3,7 +3,7 @@
 //! the permanent addresses themselves.
 
 use ccgate_ledger::MerchantId;
-use ccgate_store::verify_ledger;
+use ccgate_store::{OutboxStore, verify_ledger};
 use ccgate_testkit::{EngineOptions, Receiver, spawn_engine_with};
 use serde_json::Value;
 
@@ -67,8 +67,7 @@ async fn a_deposit_is_credited_at_its_confirmations_and_notified_once() {
     assert_eq!(verified.entries, 1, "{verified:?}");
     assert!(verified.mismatches.is_empty(), "{verified:?}");
     let listed = engine
-        .state
-        .outbox
+        .backend
         .list_webhooks(Some(&MerchantId::new(merchant.app_id.as_str())), 10)
         .await
         .unwrap();
@@ -112,15 +111,13 @@ async fn a_failing_receiver_that_recovers_gets_every_webhook() {
         "every attempt sends the same webhook"
     );
     let listed = engine
-        .state
-        .outbox
+        .backend
         .list_webhooks(Some(&MerchantId::new(merchant.app_id.as_str())), 10)
         .await
         .unwrap();
     assert_eq!(listed[0].status, "delivered");
     let (_, attempts) = engine
-        .state
-        .outbox
+        .backend
         .webhook_with_attempts(listed[0].id)
         .await
         .unwrap()
@@ -242,8 +239,7 @@ async fn webhook_resend_sends_failed_webhooks_again_within_its_limits() {
     assert_eq!(receiver.received().len(), 2);
     let merchant_id = MerchantId::new(merchant.app_id.as_str());
     let listed = engine
-        .state
-        .outbox
+        .backend
         .list_webhooks(Some(&merchant_id), 10)
         .await
         .unwrap();

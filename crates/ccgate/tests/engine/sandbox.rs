@@ -4,6 +4,7 @@
 //! (`tests/e2e/sandbox.rs`).
 
 use ccgate_ledger::MerchantId;
+use ccgate_store::OutboxStore;
 use ccgate_testkit::Receiver;
 use serde_json::Value;
 
@@ -40,7 +41,7 @@ async fn an_advance_confirms_credits_and_notifies_before_it_returns() {
     assert_eq!(body["paid_amount"], "10");
     assert_eq!(body["txid"], txid.as_str());
     // The delivery log keeps business time.
-    let outbox = &engine.state.outbox;
+    let outbox = &engine.backend;
     let listed = outbox
         .list_webhooks(Some(&MerchantId::new(merchant.app_id.as_str())), 10)
         .await
@@ -83,7 +84,7 @@ async fn the_whole_retry_ladder_runs_in_one_advance() {
 
     let advanced = sandbox.advance(40 * 60_000).await.unwrap();
     assert_eq!(receiver.received().len(), 7, "{advanced:?}");
-    let outbox = &engine.state.outbox;
+    let outbox = &engine.backend;
     let listed = outbox
         .list_webhooks(Some(&MerchantId::new(merchant.app_id.as_str())), 10)
         .await

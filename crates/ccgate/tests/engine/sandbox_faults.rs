@@ -6,7 +6,7 @@
 
 use ccgate_engine::sandbox::Sandbox;
 use ccgate_ledger::MerchantId;
-use ccgate_store::WebhookRow;
+use ccgate_store::{OutboxStore, WebhookRow};
 use ccgate_testkit::{Engine, EngineOptions, Merchant, Received, Receiver, spawn_engine_with};
 use serde_json::Value;
 
@@ -38,14 +38,13 @@ async fn fault(sandbox: &Sandbox, merchant: &Merchant, words: &[&str], count: Op
 
 /// Every webhook of the outbox, newest first.
 async fn outbox(engine: &Engine) -> Vec<WebhookRow> {
-    engine.state.outbox.list_webhooks(None, 50).await.unwrap()
+    engine.backend.list_webhooks(None, 50).await.unwrap()
 }
 
 /// The outcome of each attempt of one webhook, in order.
 async fn outcomes(engine: &Engine, id: i64) -> Vec<String> {
     let (_, attempts) = engine
-        .state
-        .outbox
+        .backend
         .webhook_with_attempts(id)
         .await
         .unwrap()

@@ -29,7 +29,7 @@ pub async fn permanent_address(
             &request.user_id,
             chain,
             request.notify_url.as_deref(),
-            ccgate_store::WebhookDialect::V1,
+            ccgate_engine::domain::WebhookDialect::V1,
             state.clock.now_unix_ms().div_euclid(1000),
         )
         .await?;

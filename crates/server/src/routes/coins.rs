@@ -8,6 +8,7 @@ use ccgate_api::resources::{
     CoinEntry, CoinList, NetworkEntry, NetworkList, SupportedToken, SupportedTokens,
     TokenChainRequest,
 };
+use ccgate_engine::Rejection;
 use ccgate_ledger::{Coin, Token};
 
 use super::success;
@@ -79,7 +80,7 @@ pub async fn token_chain(
     let coin = state
         .registry
         .resolve_coin(&request.token_id)
-        .ok_or_else(|| Failure::token_not_found(&request.token_id))?;
+        .ok_or_else(|| Rejection::token_not_found(&request.token_id))?;
     let list = coin
         .tokens
         .iter()

@@ -17,7 +17,7 @@ pub async fn check_user(
 ) -> Result<Response, Failure> {
     let request = CheckUserRequest::from_fields(&Fields::parse(&body)?)?;
     let account = state
-        .store
+        .merchants
         .cwallet(request.c_id.trim())
         .await?
         .ok_or(Failure::UserNotFound)?;

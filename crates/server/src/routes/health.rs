@@ -11,19 +11,10 @@ use crate::failure::{Failure, json_response};
 /// or simulated, and whether it is a sandbox — so nobody mistakes one for
 /// the other.
 pub async fn healthz(State(state): State<AppState>) -> Result<Response, Failure> {
-    state.store.ping().await?;
+    state.network.ping().await?;
     let mut body = json!({"status": "ok", "mode": state.config.mode.as_str()});
     if state.config.mode.is_live() {
-        let live: Vec<&str> = state
-            .chains
-            .evm_chains()
-            .map(|chain| {
-                ccgate_chain::ChainAdapter::chain(chain.as_ref())
-                    .code
-                    .as_str()
-            })
-            .collect();
-        body["live_chains"] = json!(live);
+        body["live_chains"] = json!(state.network.live_chains());
     }
     if state.sandbox.is_some() {
         body["sandbox"] = json!(true);

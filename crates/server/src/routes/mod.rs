@@ -15,7 +15,6 @@ pub mod withdrawals;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::Response;
 use ccgate_api::success_body;
-use ccgate_ledger::{Coin, CoinId, Registry, Token, TokenId};
 
 use crate::failure::{AnsweredCode, Failure, json_response};
 
@@ -25,24 +24,6 @@ pub async fn not_found(uri: Uri) -> Response {
 
 pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
     Failure::MethodNotAllowed(method.to_string()).into_response_for(uri.path())
-}
-
-/// The network a request names: a token id, or (decisions §4) a coin id when
-/// that coin has exactly one network.
-pub fn token_for_network<'r>(
-    registry: &'r Registry,
-    id: &str,
-) -> Result<(&'r Coin, &'r Token), Failure> {
-    if let Some(found) = registry.token(&TokenId::new(id)) {
-        return Ok(found);
-    }
-    let coin = registry
-        .coin(&CoinId::new(id))
-        .ok_or_else(|| Failure::token_not_found(id))?;
-    match coin.tokens.as_slice() {
-        [only] => Ok((coin, only)),
-        _ => Err(Failure::NetworkAmbiguous(coin.symbol.clone())),
-    }
 }
 
 /// A JSON success answer; the v1 pipeline signs it.

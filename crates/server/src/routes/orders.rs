@@ -7,11 +7,13 @@ use ccgate_api::orders::{
     BillCreateRequest, BillCreated, BillInfo, BillInfoRequest, OrderDetail, Refund, Trade,
 };
 use ccgate_api::request::Fields;
-use ccgate_engine::orders::{HOSTED, NativeOrderRequest, OrderState, OrderStatus, Validity};
+use ccgate_engine::domain::WebhookDialect;
+use ccgate_engine::orders::{NativeOrderRequest, OrderState, OrderStatus, Validity};
+use ccgate_engine::records::FoundOrders;
+use ccgate_engine::withdrawals::network_named;
 use ccgate_ledger::Amount;
-use ccgate_store::WebhookDialect;
 
-use super::{success, token_for_network};
+use super::success;
 use crate::AppState;
 use crate::auth::{Authenticated, RawBody};
 use crate::failure::Failure;
@@ -22,7 +24,7 @@ pub async fn bill_create(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> Result<Response, Failure> {
     let request = BillCreateRequest::from_fields(&Fields::parse(&body)?)?;
-    let (coin, token) = token_for_network(&state.registry, &request.token_id)?;
+    let (coin, token) = network_named(&state.registry, &request.token_id, false)?;
     let chain = state
         .registry
         .chain(token.chain.as_str())
@@ -71,35 +73,18 @@ pub async fn bill_info(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> Result<Response, Failure> {
     let request = BillInfoRequest::from_fields(&Fields::parse(&body)?)?;
-    let orders = state
-        .order_store
-        .orders_by_merchant_order_ids(&merchant.app_id, &request.merchant_order_ids)
+    let FoundOrders {
+        orders,
+        unchosen,
+        withdrawals,
+    } = state
+        .records
+        .by_merchant_order_ids(&merchant.app_id, &request.merchant_order_ids)
         .await?;
-    // Hosted checkouts whose payer has not picked a network yet: their order
-    // exists from creation, without a coin (decisions §8).
-    let unchosen: Vec<_> = state
-        .order_store
-        .checkouts_by_merchant_order_ids(&merchant.app_id, &request.merchant_order_ids)
-        .await?
-        .into_iter()
-        .filter(|checkout| {
-            !orders.iter().any(|order| {
-                checkout.order_id.as_deref() == Some(order.order_id.as_str())
-                    || (order.kind == HOSTED
-                        && order.merchant_order_id == checkout.merchant_order_id)
-            })
-        })
-        .collect();
-    let mut withdrawals = Vec::new();
-    for id in &request.merchant_order_ids {
-        if let Some(withdrawal) = state
-            .withdrawal_store
-            .withdrawal_by_merchant_order_id(&merchant.app_id, id)
-            .await?
-        {
-            withdrawals.push(super::withdrawals::withdraw_info(&state, &withdrawal)?);
-        }
-    }
+    let withdrawals = withdrawals
+        .iter()
+        .map(|withdrawal| super::withdrawals::withdraw_info(&state, withdrawal))
+        .collect::<Result<Vec<_>, _>>()?;
     match (
         orders.is_empty() && unchosen.is_empty(),
         withdrawals.is_empty(),
@@ -142,7 +127,7 @@ pub async fn bill_info(
             })
             .collect();
         let refund_list = state
-            .withdrawal_store
+            .records
             .refunds_of(&order.order_id)
             .await?
             .iter()

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::response::Response;
 use ccgate_api::request::Fields;
 use ccgate_api::resources::{TokenRate, TokenRateRequest};
-use ccgate_engine::EngineError;
+use ccgate_engine::Rejection;
 use ccgate_engine::amounts::positive_decimal;
 use ccgate_ledger::Rounding;
 
@@ -32,13 +32,13 @@ pub async fn token_rate(
     let coin = state
         .registry
         .resolve_coin(&request.token_id)
-        .ok_or_else(|| Failure::token_not_found(&request.token_id))?;
+        .ok_or_else(|| Rejection::token_not_found(&request.token_id))?;
     let price = state
         .prices
         .coin_price(&coin.id, state.clock.now_unix_ms())?;
     let value = amount
         .checked_div(price, coin.precision, Rounding::HalfUp)
-        .map_err(|_| EngineError::AmountInvalid("amount is too large".to_owned()))?;
+        .map_err(|_| Rejection::AmountInvalid("amount is too large".to_owned()))?;
     success(&TokenRate {
         price: price.to_string(),
         value: value.to_decimal_string(coin.precision),

@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::response::Response;
 use ccgate_api::request::Fields;
 use ccgate_api::webhooks::{ResendData, ResendRequest};
+use ccgate_engine::merchants::{self as engine, ResendLimits};
 use ccgate_ledger::MerchantId;
-use ccgate_store::ResendFilter;
 
 use super::success;
 use crate::AppState;
@@ -31,25 +31,20 @@ pub(crate) async fn resend_within_limits(
     app_id: &MerchantId,
     request: &ResendRequest,
 ) -> Result<u64, Failure> {
-    let now = state.clock.now_unix_ms();
-    let (per_minute, per_day) = (state.config.resend_per_minute, state.config.resend_per_day);
-    if !state
-        .outbox
-        .record_resend_call(app_id, now, per_minute, per_day)
-        .await?
-    {
-        return Err(Failure::ResendLimited {
-            per_minute,
-            per_day,
-        });
-    }
     let to_ms = |secs: u64| i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX);
-    let filter = ResendFilter {
+    let limits = ResendLimits {
+        per_minute: state.config.resend_per_minute,
+        per_day: state.config.resend_per_day,
+    };
+    let resend = engine::ResendRequest {
         from_ms: to_ms(request.start_timestamp),
         to_ms: to_ms(request.end_timestamp).saturating_add(999),
         all_results: request.all_results,
         order_type: request.transaction_type.as_deref(),
         record_ids: &request.record_ids,
     };
-    Ok(state.outbox.resend_webhooks(app_id, &filter, now).await?)
+    Ok(state
+        .merchants
+        .resend_webhooks(app_id, &resend, limits, state.clock.now_unix_ms())
+        .await?)
 }

@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::response::Response;
 use ccgate_api::request::Fields;
 use ccgate_api::withdrawals::{WithdrawDetail, WithdrawInfo, WithdrawRequest, Withdrawn};
-use ccgate_engine::withdrawals::{Destination, WithdrawalRequest};
-use ccgate_store::{WebhookDialect, Withdrawal, WithdrawalStatus};
+use ccgate_engine::domain::{WebhookDialect, Withdrawal, WithdrawalStatus};
+use ccgate_engine::withdrawals::{Accepted, Asset, Destination, WithdrawalRequest};
 
 use super::success;
 use crate::AppState;
@@ -19,13 +19,16 @@ pub async fn withdraw(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> Result<Response, Failure> {
     let request = WithdrawRequest::from_fields(&Fields::parse(&body)?)?;
-    let now = state.clock.now_unix_ms();
-    let withdrawal = state
+    let Accepted {
+        withdrawal,
+        coin,
+        fee_value,
+    } = state
         .withdrawals
         .request(
             &merchant.app_id,
             &WithdrawalRequest {
-                token_id: request.token_id,
+                asset: Asset::Named(&request.token_id),
                 destination: Destination::AddressOrCwallet(request.address),
                 value: request.value,
                 merchant_order_id: request.merchant_order_id,
@@ -35,24 +38,18 @@ pub async fn withdraw(
                 notify_url: None,
                 fee_quote_id: None,
             },
-            now,
+            state.clock.now_unix_ms(),
         )
         .await?;
-    let coin = state
-        .registry
-        .coin(&withdrawal.coin_id)
-        .ok_or_else(|| Failure::Internal(format!("coin {} vanished", withdrawal.coin_id)))?;
     let print = |amount: ccgate_ledger::Amount| amount.to_decimal_string(coin.precision);
     success(&Withdrawn {
-        order_id: withdrawal.order_id.clone(),
-        record_id: withdrawal.record_id.clone(),
+        order_id: withdrawal.order_id,
+        record_id: withdrawal.record_id,
         network_fee: print(withdrawal.network_fee),
         net_receivable: print(withdrawal.net_receivable),
         network_fee_crypto: coin.symbol.clone(),
         network_coin_id: coin.id.to_string(),
-        network_fee_value: state
-            .withdrawals
-            .fee_value(coin, withdrawal.network_fee, now),
+        network_fee_value: fee_value,
     })
 }
 

@@ -7,7 +7,7 @@ use ccgate_api::v2::addresses::{
     BlockHeightRequest, BlockHeights, UnbindRequest, Unbinding, UnboundAddress,
 };
 use ccgate_api::v2::fields;
-use ccgate_store::DepositRecordFilter;
+use ccgate_engine::records::RecordBlock;
 
 use super::V2Result;
 use super::coins::chain_by_symbol;
@@ -62,51 +62,32 @@ pub async fn block_heights(
 ) -> V2Result {
     let request = BlockHeightRequest::from_fields(&fields(&body)?)?;
     let record_id = &request.record_id;
-    let deposit = state
-        .deposit_records
-        .deposit_records(&DepositRecordFilter {
-            app_id: merchant.app_id.clone(),
-            record_id: Some(record_id.clone()),
-            coin_id: None,
-            user_id: None,
-            merchant_order_id: None,
-            chain: None,
-            to_address: None,
-            since: None,
-            until: None,
-            before_record_id: None,
-            limit: 1,
-        })
+    let block = state
+        .records
+        .block_of(&merchant.app_id, record_id, state.clock.now_unix_ms())
         .await?;
-    let (chain_code, tx_block_height) = if let Some(deposit) = deposit.first() {
-        (deposit.chain.clone(), deposit.block_height)
-    } else {
-        // Refunds are the operator's, not the merchant's withdrawals
-        // (decisions §15): unknown here as in `getAppWithdrawRecord`.
-        let withdrawal = state
-            .withdrawal_store
-            .withdrawal_by_record_id(&merchant.app_id, record_id)
-            .await?
-            .filter(|found| !found.is_refund())
-            .ok_or_else(|| Failure::record_unknown(record_id))?;
-        if withdrawal.to_cwallet {
-            return Err(Failure::no_block_height(
-                record_id,
-                "it is a Cwallet withdrawal, made on no chain",
-            )
-            .into());
-        }
-        let block = withdrawal.block_height.ok_or_else(|| {
-            Failure::no_block_height(record_id, "it is not in a block yet; ask again later")
-        })?;
-        (withdrawal.chain, block)
-    };
-    let adapter = state.chains.get(&chain_code)?;
-    let chain = adapter.chain();
-    Ok(success(&BlockHeights {
-        chain: chain.code.to_string(),
-        tx_block_height,
-        curr_block_height: adapter.height(state.clock.now_unix_ms()).await?,
-        req_confirmations: u32::try_from(chain.confirmations_required).unwrap_or(u32::MAX),
-    })?)
+    match block {
+        RecordBlock::InBlock {
+            chain,
+            block_height,
+            head_height,
+            confirmations_required,
+        } => Ok(success(&BlockHeights {
+            chain,
+            tx_block_height: block_height,
+            curr_block_height: head_height,
+            req_confirmations: u32::try_from(confirmations_required).unwrap_or(u32::MAX),
+        })?),
+        RecordBlock::NoChain => Err(Failure::no_block_height(
+            record_id,
+            "it is a Cwallet withdrawal, made on no chain",
+        )
+        .into()),
+        RecordBlock::NotInBlockYet => Err(Failure::no_block_height(
+            record_id,
+            "it is not in a block yet; ask again later",
+        )
+        .into()),
+        RecordBlock::Unknown => Err(Failure::record_unknown(record_id).into()),
+    }
 }

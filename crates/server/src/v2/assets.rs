@@ -13,7 +13,6 @@ use super::V2Result;
 use super::coins::coin_by_number;
 use crate::AppState;
 use crate::auth::{Authenticated, RawBody};
-use crate::routes::assets::available_balances;
 use crate::routes::success;
 
 fn entity(coin: &Coin, available: Amount) -> AssetEntity {
@@ -31,7 +30,9 @@ pub async fn asset_list(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> V2Result {
     fields(&body)?;
-    let assets = available_balances(&state, &merchant.app_id, None)
+    let assets = state
+        .merchants
+        .available_balances(&merchant.app_id, None)
         .await?
         .into_iter()
         .map(|(coin, available)| entity(coin, available))
@@ -47,7 +48,10 @@ pub async fn asset(
 ) -> V2Result {
     let request = CoinRequest::from_fields(&fields(&body)?)?;
     let coin = coin_by_number(&state.registry, request.coin_id)?;
-    let balances = available_balances(&state, &merchant.app_id, Some(coin)).await?;
+    let balances = state
+        .merchants
+        .available_balances(&merchant.app_id, Some(coin))
+        .await?;
     let available = balances.first().map_or(Amount::ZERO, |(_, value)| *value);
     Ok(success(&OneAsset {
         asset: entity(coin, available),

@@ -266,7 +266,7 @@ pub async fn cwallet_user(
 ) -> V2Result {
     let request = CwalletUserRequest::from_fields(&fields(&body)?)?;
     let account = state
-        .store
+        .merchants
         .cwallet(request.cwallet_user_id.trim())
         .await?
         .ok_or(Failure::UserNotFound)?;

@@ -11,7 +11,7 @@ use ccgate_api::v2::deposits::{
     DepositRecordListRequest, DepositRecordRequest, OneDepositRecord,
 };
 use ccgate_api::v2::fields;
-use ccgate_store::{DepositRecord, DepositRecordFilter, WebhookDialect};
+use ccgate_engine::domain::{DepositRecord, DepositRecordFilter, WebhookDialect};
 
 use super::V2Result;
 use super::coins::{chain_by_symbol, coin_by_number};
@@ -113,7 +113,7 @@ pub async fn deposit_record(
         record_id: Some(request.record_id.clone()),
         ..everything_of(&merchant.app_id)
     };
-    let found = state.deposit_records.deposit_records(&filter).await?;
+    let found = state.records.deposits(&filter).await?;
     let record = found
         .first()
         .ok_or_else(|| Failure::record_id_unknown(&request.record_id))?;
@@ -158,7 +158,7 @@ pub async fn deposit_record_list(
         limit: request.limit.saturating_add(1),
         ..everything_of(&merchant.app_id)
     };
-    let mut found = state.deposit_records.deposit_records(&filter).await?;
+    let mut found = state.records.deposits(&filter).await?;
     let page_len = usize::try_from(request.limit).unwrap_or(usize::MAX);
     let more = found.len() > page_len;
     found.truncate(page_len);

@@ -22,10 +22,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 use ccgate_api::RequestError;
-use ccgate_chain::ChainError;
-use ccgate_engine::EngineError;
+use ccgate_engine::{EngineError, Rejection};
 use ccgate_pricefeed::PriceError;
-use ccgate_store::StoreError;
 
 use crate::AppState;
 use crate::auth::{
@@ -113,14 +111,7 @@ macro_rules! v2_failure_from {
     };
 }
 
-v2_failure_from!(
-    Failure,
-    RequestError,
-    EngineError,
-    StoreError,
-    ChainError,
-    PriceError
-);
+v2_failure_from!(Failure, RequestError, EngineError, Rejection, PriceError);
 
 /// What a v2 handler answers.
 pub type V2Result = Result<Response, V2Failure>;

@@ -11,11 +11,11 @@ use ccgate_api::v2::orders::{
     InvoiceUrlRequest, OrderDepositAddress, OrderDepositAddressRequest, OrderInfo,
     OrderInfoRequest, OrderPayInfo,
 };
+use ccgate_engine::domain::{Checkout, MerchantCredentials, Order, WebhookDialect};
 use ccgate_engine::orders::{
     HOSTED, HostedCheckoutRequest, HostedPricing, NativeOrderRequest, TOKEN_PRICING, Validity,
 };
 use ccgate_ledger::{Amount, Coin, Decimal, Precision, Rounding, TokenId, fiat_numeric_id};
-use ccgate_store::{Checkout, MerchantCredentials, Order, WebhookDialect};
 
 use super::V2Result;
 use super::coins::{chain_by_symbol, coin_by_number, token_on_chain};
@@ -185,8 +185,8 @@ pub async fn invoice_info(
     let request = OrderInfoRequest::from_fields(&fields(&body)?)?;
     let ids = [request.order_id];
     let checkout = state
-        .order_store
-        .checkouts_by_merchant_order_ids(&merchant.app_id, &ids)
+        .records
+        .checkouts(&merchant.app_id, &ids)
         .await?
         .into_iter()
         .next()
@@ -279,14 +279,14 @@ pub async fn order_info(
     let request = OrderInfoRequest::from_fields(&fields(&body)?)?;
     let ids = [request.order_id];
     let order = state
-        .order_store
-        .orders_by_merchant_order_ids(&merchant.app_id, &ids)
+        .records
+        .orders(&merchant.app_id, &ids)
         .await?
         .into_iter()
         .next();
     let checkout = state
-        .order_store
-        .checkouts_by_merchant_order_ids(&merchant.app_id, &ids)
+        .records
+        .checkouts(&merchant.app_id, &ids)
         .await?
         .into_iter()
         .next();
@@ -323,10 +323,7 @@ struct Payment {
 async fn payments_of(state: &AppState, order: &Order) -> Result<Vec<Payment>, Failure> {
     let now_secs = state.clock.now_unix_ms().div_euclid(1000);
     let credited = state.orders.progress(order, now_secs).await?.payments;
-    let confirming = state
-        .deposit_records
-        .confirming_order_payments(&order.order_id)
-        .await?;
+    let confirming = state.records.confirming_payments(&order.order_id).await?;
     let in_the_orders_coin = |token_id: &TokenId| {
         state
             .registry

@@ -31,7 +31,7 @@ pub async fn rescan_lost_transaction(
     // Another merchant's address is answered like an unknown one: whether
     // it exists is not this merchant's to learn.
     let owned = state
-        .address_store
+        .records
         .deposit_address(chain.code.as_str(), &address)
         .await?
         .is_some_and(|found| found.app_id == merchant.app_id);

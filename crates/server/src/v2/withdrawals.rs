@@ -12,11 +12,11 @@ use ccgate_api::v2::withdrawals::{
     NetworkWithdrawRequest, NoRecords, OneRecord, PAGE_MAX, RecordList, RecordListRequest,
     RecordRequest, WithdrawAccepted,
 };
-use ccgate_engine::withdrawals::{Destination, WithdrawalRequest, v2_status};
-use ccgate_ledger::{Amount, Coin, MerchantId};
-use ccgate_store::{
+use ccgate_engine::domain::{
     Approval, DestinationFilter, WebhookDialect, Withdrawal, WithdrawalQuery, WithdrawalStatus,
 };
+use ccgate_engine::withdrawals::{Asset, Destination, WithdrawalRequest, v2_status};
+use ccgate_ledger::{Amount, Coin, MerchantId};
 
 use super::V2Result;
 use super::coins::{coin_by_number, token_on_chain};
@@ -58,7 +58,7 @@ pub async fn to_network(
     let coin = coin_by_number(&state.registry, request.coin_id)?;
     let token = token_on_chain(coin, &request.chain)?;
     let withdrawal = WithdrawalRequest {
-        token_id: token.id.to_string(),
+        asset: Asset::Network(coin, token),
         destination: Destination::ChainAddress(request.address),
         value: request.amount,
         merchant_order_id: request.order_id,
@@ -80,8 +80,7 @@ pub async fn to_cwallet(
     let request = CwalletWithdrawRequest::from_fields(&fields(&body)?)?;
     let coin = coin_by_number(&state.registry, request.coin_id)?;
     let withdrawal = WithdrawalRequest {
-        // The coin: a Cwallet transfer is of the coin, on no network.
-        token_id: coin.id.to_string(),
+        asset: Asset::Coin(coin),
         destination: Destination::Cwallet(request.cwallet_user),
         value: request.amount,
         merchant_order_id: request.order_id,
@@ -94,13 +93,17 @@ pub async fn to_cwallet(
     accept(&state, &merchant.app_id, &withdrawal).await
 }
 
-async fn accept(state: &AppState, app_id: &MerchantId, request: &WithdrawalRequest) -> V2Result {
-    let withdrawal = state
+async fn accept(
+    state: &AppState,
+    app_id: &MerchantId,
+    request: &WithdrawalRequest<'_>,
+) -> V2Result {
+    let accepted = state
         .withdrawals
         .request(app_id, request, state.clock.now_unix_ms())
         .await?;
     Ok(success(&WithdrawAccepted {
-        record_id: withdrawal.record_id,
+        record_id: accepted.withdrawal.record_id,
     })?)
 }
 
@@ -110,15 +113,15 @@ pub async fn record(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> V2Result {
     let request = RecordRequest::from_fields(&fields(&body)?)?;
-    let store = &state.withdrawal_store;
+    let records = &state.records;
     let app_id = &merchant.app_id;
     let (found, asked) = match &request {
         RecordRequest::RecordId(record_id) => (
-            store.withdrawal_by_record_id(app_id, record_id).await?,
+            records.withdrawal_by_record_id(app_id, record_id).await?,
             record_id,
         ),
         RecordRequest::OrderId(order_id) => (
-            store
+            records
                 .withdrawal_by_merchant_order_id(app_id, order_id)
                 .await?,
             order_id,
@@ -128,7 +131,7 @@ pub async fn record(
             record_id,
             order_id,
         } => (
-            store
+            records
                 .withdrawal_by_record_id(app_id, record_id)
                 .await?
                 .filter(|found| found.merchant_order_id == *order_id),
@@ -173,7 +176,7 @@ pub async fn record_list(
         None => None,
         Some(next_id) => {
             let last = state
-                .withdrawal_store
+                .records
                 .withdrawal_by_record_id(&merchant.app_id, next_id)
                 .await?
                 .ok_or(RequestError::FieldType {
@@ -184,8 +187,8 @@ pub async fn record_list(
         }
     };
     let mut withdrawals = state
-        .withdrawal_store
-        .merchant_withdrawals(
+        .records
+        .withdrawals(
             &merchant.app_id,
             &WithdrawalQuery {
                 coin_id,

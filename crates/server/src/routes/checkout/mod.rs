@@ -15,11 +15,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Json};
 use ccgate_api::orders::{ConciseUrlRequest, PaymentUrl};
 use ccgate_api::request::Fields;
+use ccgate_engine::Rejection;
+use ccgate_engine::domain::{Checkout, MerchantStatus, WebhookDialect};
 use ccgate_engine::orders::{
     HostedCheckoutRequest, HostedPricing, OrderState, OrderStatus, Validity,
 };
 use ccgate_ledger::{Amount, AssetStatus, Chain, Token, TokenId};
-use ccgate_store::{Checkout, MerchantStatus, WebhookDialect};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -133,12 +134,12 @@ async fn find_checkout(state: &AppState, key: &str) -> Result<Option<Checkout>, 
     if key.len() > CHECKOUT_KEY_CHARS_MAX {
         return Ok(None);
     }
-    let Some(checkout) = state.order_store.checkout(key).await? else {
+    let Some(checkout) = state.records.checkout(key).await? else {
         return Ok(None);
     };
     let active = state
-        .store
-        .merchant_credentials(checkout.app_id.as_str())
+        .merchants
+        .credentials(checkout.app_id.as_str())
         .await?
         .is_some_and(|merchant| merchant.status == MerchantStatus::Active);
     Ok(active.then_some(checkout))
@@ -171,8 +172,8 @@ pub async fn show(State(state): State<AppState>, Path(key): Path<String>) -> Res
 /// The merchant's name as the payer sees it.
 async fn merchant_name(state: &AppState, checkout: &Checkout) -> Result<String, Failure> {
     Ok(state
-        .store
-        .merchant(&checkout.app_id)
+        .merchants
+        .summary(&checkout.app_id)
         .await?
         .map(|merchant| merchant.name)
         .filter(|name| !name.trim().is_empty())
@@ -237,11 +238,7 @@ async fn confirmations(
     block: u64,
     now_ms: i64,
 ) -> Result<(u64, u64), Failure> {
-    let height = state
-        .chains
-        .get(chain.code.as_str())?
-        .height(now_ms)
-        .await?;
+    let height = state.network.height(chain, now_ms).await?;
     let required = chain.confirmations_required.max(1);
     let seen = height.saturating_add(1).saturating_sub(block).min(required);
     Ok((seen, required))
@@ -291,7 +288,7 @@ async fn render(state: &AppState, key: &str) -> Result<Response, Failure> {
         _ => None,
     };
     // A devnet's transactions are on no explorer.
-    let on_explorer = state.chains.devnet(chain.code.as_str()).is_err();
+    let on_explorer = state.network.on_explorer(chain);
     let receipts = payments
         .iter()
         .map(|payment| page::Receipt {
@@ -347,7 +344,7 @@ pub async fn select(
             .registry
             .token(&TokenId::new(choice.token_id.as_str()))
         else {
-            return Err(Failure::token_not_found(&choice.token_id));
+            return Err(Rejection::token_not_found(&choice.token_id).into());
         };
         let chain = state
             .registry

@@ -3,9 +3,9 @@
 
 use std::fmt::Write;
 
+use ccgate_engine::domain::{Checkout, Order};
 use ccgate_engine::orders::OrderStatus;
 use ccgate_ledger::{Amount, Chain, ChainFamily, Precision, Token};
-use ccgate_store::{Checkout, Order};
 use qrcode::QrCode;
 use qrcode::render::svg;
 
@@ -553,7 +553,7 @@ mod tests {
             created_at: 0,
             expires_at: 600,
             order_id: Some("o-1".into()),
-            dialect: ccgate_store::WebhookDialect::V1,
+            dialect: ccgate_engine::domain::WebhookDialect::V1,
             buyer_email: None,
             denominated_currency: "USD".into(),
             price_coin_id: None,
@@ -579,7 +579,7 @@ mod tests {
             notify_url: None,
             custom_value: None,
             remark: None,
-            dialect: ccgate_store::WebhookDialect::V1,
+            dialect: ccgate_engine::domain::WebhookDialect::V1,
             buyer_email: None,
         };
         let view = PaymentView {

@@ -1,23 +1,18 @@
-//! One way to put a gateway together: the engine's services over a backend,
-//! and the background loops over those services. `serve`, the benches, the
-//! hostile-input tests and the in-process engine harness (`ccgate-testkit`)
-//! all build through here, so a test runs what production runs.
+//! One way to put the engine together: its services over a store backend and
+//! the chains, and the background loops over those services. `serve`, the
+//! benches, the hostile-input tests and the in-process engine harness
+//! (`ccgate-testkit`) all build through here, so a test runs what production
+//! runs. The server wraps [`EngineServices`] for its handlers; the chains and
+//! the ledger store stay in [`Assembly`], for the loops and the operator's
+//! tasks only.
 
-use ccgate_engine::devnet::DatabaseDevnet;
-use ccgate_engine::payouts::Payouts;
+use crate::devnet::DatabaseDevnet;
+use crate::payouts::Payouts;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ccgate_chain::keys::evm_hot_wallet_key;
 use ccgate_chain::{ChainSet, EvmNodeConfig, HotWallet};
-use ccgate_engine::addresses::{AddressBook, load_deposit_seed};
-use ccgate_engine::clock::Clock;
-use ccgate_engine::deposits::{DepositWatcher, WatcherStores};
-use ccgate_engine::orders::Orders;
-use ccgate_engine::outbound::OutboundPolicy;
-use ccgate_engine::webhooks::{DeliveryConfig, OutboxBell, WebhookFeed, WebhookSender};
-use ccgate_engine::withdrawals::Withdrawals;
-use ccgate_engine::{EngineError, Loops};
 use ccgate_ledger::{Decimal, Registry};
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
@@ -26,7 +21,16 @@ use ccgate_store::{
 };
 use tokio::sync::watch;
 
-use crate::{Metrics, ServerConfig, Services};
+use crate::addresses::{AddressBook, load_deposit_seed};
+use crate::deposits::{DepositWatcher, WatcherStores};
+use crate::merchants::Merchants;
+use crate::network::Network;
+use crate::orders::Orders;
+use crate::outbound::OutboundPolicy;
+use crate::records::Records;
+use crate::webhooks::{DeliveryConfig, OutboxBell, WebhookFeed, WebhookSender};
+use crate::withdrawals::Withdrawals;
+use crate::{EngineError, Loops};
 
 /// The stores the services and loops are built over, all from one backend
 /// (a SQLite file or a PostgreSQL database).
@@ -76,17 +80,39 @@ pub struct Parts {
     pub evm: BTreeMap<String, EvmNodeConfig>,
     /// Permanent deposit addresses one merchant may hold.
     pub address_quota: u64,
-    pub clock: Arc<dyn Clock>,
-    pub config: ServerConfig,
+}
+
+/// The engine's services: all the API reaches the stores and chains through.
+#[derive(Debug, Clone)]
+pub struct EngineServices {
+    pub registry: Arc<Registry>,
+    pub prices: Arc<dyn PriceSource>,
+    pub merchants: Arc<Merchants>,
+    pub addresses: Arc<AddressBook>,
+    pub orders: Arc<Orders>,
+    pub withdrawals: Arc<Withdrawals>,
+    pub records: Arc<Records>,
+    pub network: Arc<Network>,
+    /// Webhooks as they are sent; the sender built by [`build_loops`]
+    /// publishes here.
+    pub webhook_feed: WebhookFeed,
+}
+
+/// The engine's services and what the background loops run on beside them:
+/// the chains, and the ledger store behind its read cache.
+#[derive(Debug, Clone)]
+pub struct Assembly {
+    pub services: EngineServices,
+    pub chains: Arc<ChainSet>,
+    pub store: Arc<dyn Store>,
 }
 
 /// The engine's services over `store` (merchants and balances through its
-/// cache, everything else from its backend), with no sandbox and no
-/// reconcilers: `serve` adds those when its configuration asks for them.
-pub async fn build_app_state<B: ServiceBackend>(
+/// cache, everything else from its backend).
+pub async fn build_services<B: ServiceBackend>(
     store: Arc<CachingStore<B>>,
     parts: Parts,
-) -> Result<Services, EngineError> {
+) -> Result<Assembly, EngineError> {
     let registry = Arc::new(parts.registry);
     let backend = Arc::new(store.backend().clone());
     let seed = load_deposit_seed(backend.as_ref()).await?;
@@ -118,54 +144,67 @@ pub async fn build_app_state<B: ServiceBackend>(
         backend.clone(),
         Payouts::new(backend.clone()),
     ));
-    Ok(Services {
-        store,
-        registry,
-        prices: parts.prices,
+    let merchants = Arc::new(Merchants::new(
+        Arc::clone(&registry),
+        store.clone(),
+        backend.clone(),
+    ));
+    let records = Arc::new(Records::new(
+        Arc::clone(&chains),
+        backend.clone(),
+        backend.clone(),
+        backend.clone(),
+        backend.clone(),
+    ));
+    let network = Arc::new(Network::new(
+        Arc::clone(&registry),
+        Arc::clone(&chains),
+        store.clone(),
+        backend.clone(),
+        backend,
+    ));
+    Ok(Assembly {
+        services: EngineServices {
+            registry,
+            prices: parts.prices,
+            merchants,
+            addresses,
+            orders,
+            withdrawals,
+            records,
+            network,
+            webhook_feed: WebhookFeed::default(),
+        },
         chains,
-        withdrawals,
-        withdrawal_store: backend.clone(),
-        addresses,
-        orders,
-        order_store: backend.clone(),
-        address_store: backend.clone(),
-        credits: backend.clone(),
-        devnet: backend.clone(),
-        deposit_records: backend.clone(),
-        outbox: backend,
-        clock: parts.clock,
-        config: Arc::new(parts.config),
-        metrics: Arc::new(Metrics::default()),
-        sandbox: None,
-        webhook_feed: WebhookFeed::default(),
-        reconcilers: Vec::new(),
+        store,
     })
 }
 
 /// The deposit watcher, the withdrawal worker and webhook delivery over
-/// `services`' chains and `backend`. A credit rings `bell`, which wakes
+/// `assembly`'s chains and `backend`. A credit rings `bell`, which wakes
 /// delivery; delivery reaches only what `outbound` allows and hands its
 /// claims back once `stopped` turns `true`.
 pub fn build_loops<B: ServiceBackend>(
-    services: &Services,
+    assembly: &Assembly,
     backend: &B,
     bell: OutboxBell,
     delivery: DeliveryConfig,
     outbound: OutboundPolicy,
     stopped: watch::Receiver<bool>,
 ) -> Result<Loops, EngineError> {
+    let services = &assembly.services;
     let backend = Arc::new(backend.clone());
     let watcher = Arc::new(
         DepositWatcher::new(
             Arc::clone(&services.registry),
-            Arc::clone(&services.chains),
-            WatcherStores::on(Arc::clone(&services.store), &backend),
+            Arc::clone(&assembly.chains),
+            WatcherStores::on(Arc::clone(&assembly.store), &backend),
         )
         .ringing(bell.clone()),
     );
     let sender = WebhookSender::new(
         backend.clone(),
-        Arc::clone(&services.store),
+        Arc::clone(&assembly.store),
         backend,
         delivery,
     )?

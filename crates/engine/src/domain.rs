@@ -1,0 +1,10 @@
+//! The records the engine's answers carry, as the store keeps them: what a
+//! door (the API's dialects, the admin API) renders, without reaching the
+//! store itself.
+
+pub use ccgate_store::{
+    Approval, Checkout, ConfirmingOrderPayment, CwalletAccount, DepositAddress, DepositRecord,
+    DepositRecordFilter, DestinationFilter, MerchantCredentials, MerchantStatus, MerchantSummary,
+    Order, WebhookCounts, WebhookDialect, WebhookRow, Withdrawal, WithdrawalQuery,
+    WithdrawalStatus,
+};

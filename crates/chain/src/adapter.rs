@@ -6,6 +6,10 @@ use ccgate_ledger::{Amount, BlockLink, Chain, ChainTransfer, CoinId, Precision, 
 
 use crate::address::{AddressError, validate_address};
 
+/// Why the devnet's state could not be read or written (the database's
+/// error, as its keeper reports it).
+pub type DevnetStateError = Box<dyn std::error::Error + Send + Sync>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
     #[error("chain {0} is not configured")]
@@ -30,7 +34,7 @@ pub enum ChainError {
     Config(String),
     /// The devnet's state (kept in the gateway's database) failed.
     #[error("devnet state: {0}")]
-    Devnet(#[source] crate::devnet::DevnetStateError),
+    Devnet(#[source] DevnetStateError),
 }
 
 /// A broadcast transaction.

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use ccgate_ledger::{Amount, Chain, ChainFamily, ChainTransfer, DevnetChainState, Token, TokenId};
 use sha2::{Digest, Sha256};
 
-use crate::adapter::{ChainAdapter, ChainError, PayoutState, Sent};
+use crate::adapter::{ChainAdapter, ChainError, DevnetStateError, PayoutState, Sent};
 use crate::address::validate_address;
 
 /// The height of a devnet chain at its start.
@@ -19,10 +19,6 @@ pub const GENESIS_HEIGHT: u64 = 1;
 const HOT_WALLET: &str = "devnet-hot-wallet";
 /// The most blocks one `mine` call may add.
 pub const MINE_BLOCKS_MAX: u64 = 1_000_000;
-
-/// Why the devnet's state could not be read or written (the database's
-/// error, as its keeper reports it).
-pub type DevnetStateError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The devnet's "node": where its simulated chains keep their clocks and
 /// their blocks' transfers. The chain crate owns no persistence, so whoever

@@ -8,10 +8,10 @@ pub mod devnet;
 pub mod evm;
 pub mod keys;
 
-pub use adapter::{ChainAdapter, ChainError, GasFee, PayoutState, Sent};
+pub use adapter::{ChainAdapter, ChainError, DevnetStateError, GasFee, PayoutState, Sent};
 pub use address::{AddressError, validate_address};
 pub use chain_set::ChainSet;
-pub use devnet::{DevnetChain, DevnetPayment, DevnetState, DevnetStateError};
+pub use devnet::{DevnetChain, DevnetPayment, DevnetState};
 pub use evm::{
     DepositSigner, EvmChain, EvmNodeConfig, HotWallet, PayoutDraft, Replacement, SignedTx,
     SweepDraft,

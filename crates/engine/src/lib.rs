@@ -16,7 +16,7 @@ mod ids;
 pub mod merchants;
 pub mod mode;
 pub mod network;
-mod notices;
+pub mod notices;
 pub mod orders;
 pub mod outbound;
 pub mod payouts;

@@ -16,9 +16,10 @@ use serde_json::{Value, json};
 
 use crate::addresses::AddressBook;
 use crate::clock::Clock;
+use crate::notices::v2_status;
 use crate::orders::{NativeOrderRequest, Orders, Validity};
 use crate::sandbox::Sandbox;
-use crate::withdrawals::{Asset, Destination, WithdrawalRequest, Withdrawals, v2_status};
+use crate::withdrawals::{Asset, Destination, WithdrawalRequest, Withdrawals};
 use crate::{EngineError, Rejection};
 
 /// A trigger: its name, what it does, and why it has no v2 form if it has none.

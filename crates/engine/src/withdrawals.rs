@@ -95,19 +95,6 @@ pub struct WithdrawalRequest<'r> {
     pub fee_quote_id: Option<String>,
 }
 
-/// A withdrawal's status in v2's words (v2 spec §4.1): waiting for the
-/// operator or rejected by it, else not yet final is `Processing` (whether
-/// or not it is on the chain yet), then `Success` or `Failed`.
-pub fn v2_status(withdrawal: &Withdrawal) -> &'static str {
-    match (withdrawal.approval, withdrawal.status) {
-        (Approval::Waiting, _) => "WaitingApproval",
-        (Approval::Rejected, _) => "Rejected",
-        (_, WithdrawalStatus::Pending | WithdrawalStatus::Processing) => "Processing",
-        (_, WithdrawalStatus::Successful) => "Success",
-        (_, WithdrawalStatus::Failed) => "Failed",
-    }
-}
-
 /// What an operator's decision made of a withdrawal, as the admin API and
 /// `ccgate withdrawal … --json` print it.
 pub fn decided(withdrawal: &Withdrawal) -> ccgate_api::admin::Decided {

@@ -6,7 +6,7 @@
 use anyhow::bail;
 use clap::{Args, FromArgMatches};
 
-use super::bench::Figure;
+use super::bench_kit::Figure;
 
 #[derive(Debug, Args)]
 pub struct AllBenchArgs {
@@ -47,10 +47,13 @@ pub async fn all(args: &AllBenchArgs) -> anyhow::Result<Vec<Figure>> {
     };
     let assets_quick: &[&str] = &["--seconds", "1", "--rounds", "1", "--warmup-seconds", "0"];
     let assets = parsed(quick(assets_quick))?;
-    note("assets", super::bench::assets(&assets).await);
-    let mut uncached: super::bench::BenchArgs = parsed(quick(assets_quick))?;
+    note("assets", super::bench_assets::assets(&assets).await);
+    let mut uncached: super::bench_assets::BenchArgs = parsed(quick(assets_quick))?;
     uncached.cache_ttl_ms = 0;
-    note("assets (uncached)", super::bench::assets(&uncached).await);
+    note(
+        "assets (uncached)",
+        super::bench_assets::assets(&uncached).await,
+    );
     let deposits = parsed(quick(&["--deposits", "100"]))?;
     note("deposits", super::bench_deposits::deposits(&deposits).await);
     let withdrawals = parsed(quick(&["--requests", "100"]))?;

@@ -17,7 +17,7 @@ use ccgate_store::{
     EntryMeta, MerchantSettingsStore, SqliteStore, Store, generate_app_id, generate_app_secret,
 };
 
-use super::bench::Figure;
+use super::bench_kit::Figure;
 use super::{background, unix_now, unix_now_ms};
 use crate::config::Settings;
 
@@ -35,8 +35,8 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<Vec<Figure>> {
         bail!("--deposits must be at least 1");
     }
     let count = args.deposits as usize;
-    let (_scratch, sqlite) = super::bench::scratch_sqlite().await?;
-    let store = super::bench::cached(&sqlite, 1_000);
+    let (_scratch, sqlite) = super::bench_kit::scratch_sqlite().await?;
+    let store = super::bench_kit::cached(&sqlite, 1_000);
     let settings = Settings::builtin()?;
     let (state, parts) =
         super::serve::bench_state(store.clone(), &settings, u64::from(args.deposits) + 1).await?;
@@ -196,7 +196,7 @@ pub(super) async fn merchant_with_webhook_receiver(
         .create_merchant(&merchant, &generate_app_secret(), "bench", unix_now())
         .await?;
     let (receiver, arrivals) = arrival_receiver();
-    let receiver_address = super::bench::spawn_server(receiver).await?;
+    let receiver_address = super::bench_kit::spawn_server(receiver).await?;
     sqlite
         .set_merchant_webhook(
             &merchant,

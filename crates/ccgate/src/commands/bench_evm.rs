@@ -10,8 +10,8 @@ use anyhow::{Context, bail};
 use ccgate_chain::evm::redacted_rpc_url;
 use serde_json::{Value, json};
 
-use super::bench::Figure;
 use super::bench_deposits::{merchant_with_webhook_receiver, wait_for_webhooks};
+use super::bench_kit::Figure;
 use super::{background, unix_now};
 use crate::config::Settings;
 
@@ -65,8 +65,8 @@ pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<Vec<Figure>> {
         .context("the benchmark chain")?
         .clone();
 
-    let (_scratch, sqlite) = super::bench::scratch_sqlite().await?;
-    let store = super::bench::cached(&sqlite, 1_000);
+    let (_scratch, sqlite) = super::bench_kit::scratch_sqlite().await?;
+    let store = super::bench_kit::cached(&sqlite, 1_000);
     let (state, parts) = super::serve::bench_state(
         store.clone(),
         &settings,

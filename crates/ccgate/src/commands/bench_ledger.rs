@@ -17,7 +17,7 @@ use ccgate_store::{
     PgStore, Store, generate_app_id, generate_app_secret, verify_ledger,
 };
 
-use super::bench::Figure;
+use super::bench_kit::Figure;
 use super::unix_now;
 
 #[derive(Debug, clap::Args)]
@@ -77,7 +77,7 @@ pub async fn ledger(args: &LedgerBenchArgs) -> anyhow::Result<Vec<Figure>> {
         args.batch, args.seconds
     );
 
-    let (_scratch, sqlite) = super::bench::scratch_sqlite().await?;
+    let (_scratch, sqlite) = super::bench_kit::scratch_sqlite().await?;
     let grouped = measure(&sqlite, args.batch, duration).await?;
     let single = measure(&sqlite, 1, duration).await?;
     check_books(&sqlite).await?;

@@ -22,7 +22,7 @@ use ccgate_store::{
 };
 use secrecy::{ExposeSecret, SecretString};
 
-use super::bench::{Figure, Measured, micros};
+use super::bench_kit::{Figure, Measured, micros};
 use super::bench_ledger::deposit_credit;
 use super::bench_writes::{Signer, call};
 use super::unix_now;
@@ -102,8 +102,8 @@ pub async fn scale(args: &ScaleBenchArgs) -> anyhow::Result<Vec<Figure>> {
          database (no cache)",
         args.deposits, args.orders, args.addresses, args.requests
     );
-    let (_empty_dir, empty) = super::bench::scratch_sqlite().await?;
-    let (_loaded_dir, loaded) = super::bench::scratch_sqlite().await?;
+    let (_empty_dir, empty) = super::bench_kit::scratch_sqlite().await?;
+    let (_loaded_dir, loaded) = super::bench_kit::scratch_sqlite().await?;
     let mut figures = measure_on("sqlite", empty, loaded, args, &settings).await?;
 
     let Some(url) = &args.postgres else {
@@ -250,7 +250,7 @@ async fn new_merchant<B: Backend>(
     store
         .create_merchant(&merchant, &secret, "bench-scale", unix_now())
         .await?;
-    super::bench::fund(store, &merchant, usdt, Amount::from_base_units(1_000_000)).await?;
+    super::bench_kit::fund(store, &merchant, usdt, Amount::from_base_units(1_000_000)).await?;
     Ok((merchant, secret))
 }
 
@@ -397,12 +397,12 @@ async fn start<B: Backend>(
 ) -> anyhow::Result<Side> {
     let cached = Arc::new(CachingStore::new(store, Duration::ZERO));
     let (state, _) = super::serve::bench_state(cached, settings, u64::MAX).await?;
-    let api = super::bench::spawn_server(ccgate_server::router(state.clone())).await?;
+    let api = super::bench_kit::spawn_server(ccgate_server::router(state.clone())).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let admin = listener.local_addr()?;
     let admin_token = generate_app_secret();
     let access = ccgate_server::AdminAccess::new(admin_token.clone(), admin, &[]);
-    super::bench::serve_on(listener, ccgate_server::admin_router(state, access));
+    super::bench_kit::serve_on(listener, ccgate_server::admin_router(state, access));
     let side = Side {
         name,
         api,

@@ -13,7 +13,7 @@ use ccgate_store::{
     generate_app_secret,
 };
 
-use super::bench::Figure;
+use super::bench_kit::Figure;
 use super::bench_ledger::deposit_credit;
 use super::unix_now;
 
@@ -45,7 +45,7 @@ async fn scrape_reads(store: &SqliteStore) -> anyhow::Result<Duration> {
 
 pub async fn scrape(args: &ScrapeBenchArgs) -> anyhow::Result<Vec<Figure>> {
     let count = args.deposits as usize;
-    let (_scratch, sqlite) = super::bench::scratch_sqlite().await?;
+    let (_scratch, sqlite) = super::bench_kit::scratch_sqlite().await?;
     let merchant = MerchantId::new(generate_app_id(unix_now()));
     sqlite
         .create_merchant(

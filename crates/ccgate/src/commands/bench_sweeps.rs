@@ -22,7 +22,7 @@ use ccgate_store::{
 };
 use serde_json::{Value, json};
 
-use super::bench::Figure;
+use super::bench_kit::Figure;
 use super::bench_ledger::deposit_credit;
 use super::{unix_now, unix_now_ms};
 use crate::config::Settings;
@@ -56,7 +56,7 @@ pub async fn sweeps(args: &SweepBenchArgs) -> anyhow::Result<Vec<Figure>> {
         bail!("--addresses must be at least 1");
     }
     let count = args.addresses as usize;
-    let (_scratch, sqlite) = super::bench::scratch_sqlite().await?;
+    let (_scratch, sqlite) = super::bench_kit::scratch_sqlite().await?;
     let settings = Settings::builtin()?;
     let chain = settings
         .registry
@@ -77,7 +77,7 @@ pub async fn sweeps(args: &SweepBenchArgs) -> anyhow::Result<Vec<Figure>> {
     let node = NodeStub::default();
     let node_url = format!(
         "http://{}/",
-        super::bench::spawn_server(node.router()).await?
+        super::bench_kit::spawn_server(node.router()).await?
     );
     let (evm, sweeper) = real_sweeper(&sqlite, &settings, &chain, node_url).await?;
 

@@ -20,7 +20,7 @@ use ccgate_store::{
 };
 use secrecy::{ExposeSecret, SecretString};
 
-use super::bench::Figure;
+use super::bench_kit::Figure;
 use super::{background, unix_now, unix_now_ms};
 use crate::config::Settings;
 
@@ -74,8 +74,8 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
     }
     let count = args.webhooks as usize;
     let merchant_count = args.merchants as usize;
-    let (_scratch, sqlite) = super::bench::scratch_sqlite().await?;
-    let store = super::bench::cached(&sqlite, 1_000);
+    let (_scratch, sqlite) = super::bench_kit::scratch_sqlite().await?;
+    let store = super::bench_kit::cached(&sqlite, 1_000);
     let settings = Settings::builtin()?;
     let (state, parts) = super::serve::bench_state(store.clone(), &settings, 1).await?;
     let config = DeliveryConfig::default();
@@ -87,7 +87,7 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
     let receiver = axum::Router::new()
         .route("/hook/{merchant}", post(receive))
         .with_state(Arc::clone(&counts));
-    let receiver_address = super::bench::spawn_server(receiver).await?;
+    let receiver_address = super::bench_kit::spawn_server(receiver).await?;
 
     println!(
         "ccgate bench webhooks: {count} webhooks over {merchant_count} merchants, \

@@ -13,7 +13,7 @@ use ccgate_ledger::{Account, Amount, JournalEntry, MerchantId};
 use ccgate_store::{Store, generate_app_id, generate_app_secret, verify_ledger};
 use secrecy::ExposeSecret;
 
-use super::bench::Figure;
+use super::bench_kit::Figure;
 use super::unix_now;
 use crate::config::Settings;
 
@@ -37,8 +37,8 @@ pub async fn withdrawals(args: &WithdrawalBenchArgs) -> anyhow::Result<Vec<Figur
         bail!("--requests must be at least 2 and --connections at least 1");
     }
     let covered = args.requests / 2;
-    let (_scratch, sqlite) = super::bench::scratch_sqlite().await?;
-    let store = super::bench::cached(&sqlite, 1_000);
+    let (_scratch, sqlite) = super::bench_kit::scratch_sqlite().await?;
+    let store = super::bench_kit::cached(&sqlite, 1_000);
     let settings = Settings::builtin()?;
     let usdt = settings
         .registry
@@ -51,14 +51,14 @@ pub async fn withdrawals(args: &WithdrawalBenchArgs) -> anyhow::Result<Vec<Figur
     store
         .create_merchant(&merchant, &secret, "bench", unix_now())
         .await?;
-    super::bench::fund(
+    super::bench_kit::fund(
         store.as_ref(),
         &merchant,
         &usdt.id,
         Amount::from_base_units(VALUE * unit * covered as u128),
     )
     .await?;
-    let meta = super::bench::adjustment();
+    let meta = super::bench_kit::adjustment();
 
     // Baseline: as many plain journal entries as withdrawals will be accepted.
     let baseline_started = Instant::now();
@@ -75,7 +75,7 @@ pub async fn withdrawals(args: &WithdrawalBenchArgs) -> anyhow::Result<Vec<Figur
 
     let quota = ccgate_engine::addresses::PERMANENT_ADDRESSES_PER_MERCHANT_DEFAULT;
     let (state, _) = super::serve::bench_state(store.clone(), &settings, quota).await?;
-    let address = super::bench::spawn_server(ccgate_server::router(state)).await?;
+    let address = super::bench_kit::spawn_server(ccgate_server::router(state)).await?;
     let url = format!("http://{address}/ccpayment/v1/withdraw");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.connections)

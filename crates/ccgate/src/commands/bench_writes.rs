@@ -17,7 +17,7 @@ use tracing::field::{Field, Visit};
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::{FilterExt, Targets, filter_fn};
 
-use super::bench::{Figure, Measured, micros};
+use super::bench_kit::{Figure, Measured, micros};
 use super::unix_now;
 use crate::config::Settings;
 
@@ -313,8 +313,8 @@ pub async fn writes(args: &WritesBenchArgs) -> anyhow::Result<Vec<Figure>> {
     if args.connections == 0 || args.seconds == 0 || args.rounds == 0 || args.sequential == 0 {
         bail!("--connections, --seconds, --rounds and --sequential must be at least 1");
     }
-    let (_scratch, sqlite) = super::bench::scratch_sqlite().await?;
-    let store = super::bench::cached(&sqlite, super::serve::CACHE_TTL_MS_DEFAULT);
+    let (_scratch, sqlite) = super::bench_kit::scratch_sqlite().await?;
+    let store = super::bench_kit::cached(&sqlite, super::serve::CACHE_TTL_MS_DEFAULT);
     let settings = Settings::builtin()?;
     let usdt = settings
         .registry
@@ -328,17 +328,17 @@ pub async fn writes(args: &WritesBenchArgs) -> anyhow::Result<Vec<Figure>> {
         .await?;
     // Far more than any run withdraws: no request is refused for the balance.
     let unit = 10u128.pow(u32::from(usdt.precision.get()));
-    super::bench::fund(
+    super::bench_kit::fund(
         store.as_ref(),
         &merchant,
         &usdt.id,
         Amount::from_base_units(1_000_000_000_000 * unit),
     )
     .await?;
-    let meta = super::bench::adjustment();
+    let meta = super::bench_kit::adjustment();
     // Every permanent address of the run is new: the quota must not refuse one.
     let (state, _) = super::serve::bench_state(store.clone(), &settings, u64::MAX).await?;
-    let real = super::bench::spawn_server(ccgate_server::router(state)).await?;
+    let real = super::bench_kit::spawn_server(ccgate_server::router(state)).await?;
     let signer = Arc::new(Signer {
         app_id: merchant.to_string(),
         secret,
@@ -437,7 +437,7 @@ pub async fn writes(args: &WritesBenchArgs) -> anyhow::Result<Vec<Figure>> {
             }),
         );
     }
-    let bare = super::bench::spawn_server(bare_router).await?;
+    let bare = super::bench_kit::spawn_server(bare_router).await?;
 
     let mut bare_result = Measured::default();
     let mut results: Vec<Measured> = ENDPOINTS.iter().map(|_| Measured::default()).collect();

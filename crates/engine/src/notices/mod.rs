@@ -8,6 +8,8 @@
 mod v1;
 mod v2;
 
+pub use v2::v2_status;
+
 use ccgate_ledger::{Amount, Chain, Coin, MerchantId, Token};
 use ccgate_store::{ChainTransfer, DepositAddress, NewWebhook, Order, WebhookDialect, Withdrawal};
 

@@ -7,9 +7,10 @@ use ccgate_api::v2::webhooks::{
     DIRECT_DEPOSIT, DirectDepositMsg, webhook_body,
 };
 
+use ccgate_store::{Approval, Withdrawal, WithdrawalStatus};
+
 use super::{Notice, PayStatus};
 use crate::EngineError;
-use crate::withdrawals::v2_status;
 
 /// v2's `status` of a deposit (spec §4.1).
 fn status(status: PayStatus) -> &'static str {
@@ -65,4 +66,17 @@ pub(super) fn render(notice: &Notice<'_>) -> Result<Option<String>, EngineError>
 /// v2's URL check, `{"type":"ActivateWebhookURL","msg":{}}`.
 pub(super) fn ping() -> String {
     webhook_body(ACTIVATE_WEBHOOK_URL, &Empty {}).unwrap_or_default()
+}
+
+/// A withdrawal's status in v2's words (v2 spec §4.1): waiting for the
+/// operator or rejected by it, else not yet final is `Processing` (whether
+/// or not it is on the chain yet), then `Success` or `Failed`.
+pub fn v2_status(withdrawal: &Withdrawal) -> &'static str {
+    match (withdrawal.approval, withdrawal.status) {
+        (Approval::Waiting, _) => "WaitingApproval",
+        (Approval::Rejected, _) => "Rejected",
+        (_, WithdrawalStatus::Pending | WithdrawalStatus::Processing) => "Processing",
+        (_, WithdrawalStatus::Successful) => "Success",
+        (_, WithdrawalStatus::Failed) => "Failed",
+    }
 }

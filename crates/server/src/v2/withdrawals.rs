@@ -15,7 +15,8 @@ use ccgate_api::v2::withdrawals::{
 use ccgate_engine::domain::{
     Approval, DestinationFilter, WebhookDialect, Withdrawal, WithdrawalQuery, WithdrawalStatus,
 };
-use ccgate_engine::withdrawals::{Asset, Destination, WithdrawalRequest, v2_status};
+use ccgate_engine::notices::v2_status;
+use ccgate_engine::withdrawals::{Asset, Destination, WithdrawalRequest};
 use ccgate_ledger::{Amount, Coin, MerchantId};
 
 use super::V2Result;

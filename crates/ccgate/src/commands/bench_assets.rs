@@ -1,0 +1,286 @@
+//! `ccgate bench assets`: the same load, in the same run, against the real
+//! `assets` endpoint and against a bare axum route that returns a fixed body,
+//! so the printed ratio says what ccgate's pipeline costs on this machine.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use axum::routing::post;
+use ccgate_ledger::{Account, Amount, JournalEntry, MerchantId};
+use ccgate_store::{EntryMeta, Store, generate_app_id, generate_app_secret};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::bench_kit::{Figure, Measured, cached, micros, scratch_sqlite, spawn_server};
+use super::unix_now;
+use crate::config::Settings;
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Concurrent connections (one client task each).
+    #[arg(long, default_value_t = 32)]
+    pub connections: usize,
+    /// Measured seconds per target in each round.
+    #[arg(long, default_value_t = 3)]
+    pub seconds: u64,
+    /// Rounds, each measuring the baseline and then ccgate, so that drift in
+    /// a noisy machine's speed hits both alike.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: u32,
+    /// As `serve --cache-ttl-ms`; 0 measures every request reading the database.
+    #[arg(long, default_value_t = super::serve::CACHE_TTL_MS_DEFAULT)]
+    pub cache_ttl_ms: u64,
+    /// Unmeasured warm-up seconds per target, before the first round.
+    #[arg(long, default_value_t = 1)]
+    pub warmup_seconds: u64,
+}
+
+const ASSETS_PATH: &str = "/ccpayment/v1/assets";
+const REQUEST_BODY: &str = r#"{"coin_id":"8e5741cf-6e51-4892-9d04-3d40e1dd0128"}"#;
+
+struct Target {
+    url: String,
+    app_id: String,
+    app_secret: SecretString,
+}
+
+pub async fn assets(args: &BenchArgs) -> anyhow::Result<Vec<Figure>> {
+    if args.connections == 0 || args.seconds == 0 || args.rounds == 0 {
+        bail!("--connections, --seconds and --rounds must be at least 1");
+    }
+    let (_scratch, sqlite) = scratch_sqlite().await?;
+    let store = cached(&sqlite, args.cache_ttl_ms);
+    let app_id = MerchantId::new(generate_app_id(unix_now()));
+    let app_secret = generate_app_secret();
+    store
+        .create_merchant(&app_id, &app_secret, "bench", unix_now())
+        .await?;
+    let settings = Settings::builtin()?;
+    for coin in settings.registry.coins().take(3) {
+        let entry = JournalEntry::transfer(
+            Account::OperatorAdjustments,
+            Account::MerchantAvailable(app_id.clone()),
+            coin.id.clone(),
+            Amount::from_base_units(1_279_514 * 10u128.pow(u32::from(coin.precision.get()))),
+        )?;
+        let meta = EntryMeta {
+            kind: "adjustment",
+            reason: "bench".into(),
+            created_at: unix_now(),
+        };
+        store.post_entry(&entry, &meta).await?;
+    }
+    let quota = ccgate_engine::addresses::PERMANENT_ADDRESSES_PER_MERCHANT_DEFAULT;
+    let (state, _) = super::serve::bench_state(store.clone(), &settings, quota).await?;
+    let real = spawn_server(ccgate_server::router(state)).await?;
+    let real_target = Target {
+        url: format!("http://{real}{ASSETS_PATH}"),
+        app_id: app_id.to_string(),
+        app_secret: app_secret.clone(),
+    };
+
+    // The baseline answers the very bytes the real endpoint answers.
+    let client = client(args.connections)?;
+    let fixed_body = first_answer(&client, &real_target).await?;
+    let bare_router = axum::Router::new().route(
+        ASSETS_PATH,
+        post(move || {
+            let body = fixed_body.clone();
+            async move { ([("content-type", "application/json; charset=utf-8")], body) }
+        }),
+    );
+    let bare = spawn_server(bare_router).await?;
+    let bare_target = Target {
+        url: format!("http://{bare}{ASSETS_PATH}"),
+        ..real_target.clone_with_secret()
+    };
+
+    println!(
+        "ccgate bench assets: {} connections, {} s warm-up, {} rounds of {} s per target, {} cores",
+        args.connections,
+        args.warmup_seconds,
+        args.rounds,
+        args.seconds,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    let mut bare_result = Measured::default();
+    let mut real_result = Measured::default();
+    for round in 0..args.rounds {
+        let warmup = Duration::from_secs(if round == 0 { args.warmup_seconds } else { 0 });
+        let bare_round = drive(&client, &bare_target, args, warmup).await;
+        let real_round = drive(&client, &real_target, args, warmup).await;
+        println!(
+            "round {}: bare {:.0}/s, assets {:.0}/s, ratio {:.2}",
+            round + 1,
+            bare_round.per_sec(),
+            real_round.per_sec(),
+            real_round.per_sec() / bare_round.per_sec()
+        );
+        bare_result.add(bare_round);
+        real_result.add(real_round);
+    }
+    println!(
+        "{:<8} {:>12} {:>10} {:>10} {:>9}",
+        "target", "requests/s", "p50 ms", "p99 ms", "failures"
+    );
+    for (name, m) in [("bare", &bare_result), ("assets", &real_result)] {
+        println!(
+            "{name:<8} {:>12.0} {:>10.3} {:>10.3} {:>9}",
+            m.per_sec(),
+            m.percentile_ms(50),
+            m.percentile_ms(99),
+            m.failures
+        );
+    }
+    println!(
+        "ratio: {:.2}",
+        real_result.per_sec() / bare_result.per_sec()
+    );
+    if real_result.failures + bare_result.failures > 0 {
+        bail!("some requests failed; the figures above are not valid");
+    }
+    store.backend().close().await;
+    let name = if args.cache_ttl_ms == 0 {
+        "assets (uncached)"
+    } else {
+        "assets"
+    };
+    Ok(vec![
+        Figure::new(format!("{name} requests"), real_result.per_sec(), "/s")
+            .with_ratio(real_result.per_sec() / bare_result.per_sec()),
+        Figure::new(format!("{name} p99"), real_result.percentile_ms(99), "ms"),
+    ])
+}
+
+impl Target {
+    fn clone_with_secret(&self) -> Target {
+        Target {
+            url: self.url.clone(),
+            app_id: self.app_id.clone(),
+            app_secret: self.app_secret.clone(),
+        }
+    }
+
+    fn request(&self, client: &reqwest::Client) -> reqwest::RequestBuilder {
+        let timestamp = unix_now().to_string();
+        let sign = ccgate_api::sign::sign(
+            &self.app_id,
+            self.app_secret.expose_secret(),
+            &timestamp,
+            REQUEST_BODY.as_bytes(),
+        );
+        client
+            .post(&self.url)
+            .header("Appid", &self.app_id)
+            .header("Timestamp", timestamp)
+            .header("Sign", sign)
+            .header("Content-Type", "application/json")
+            .body(REQUEST_BODY)
+    }
+}
+
+fn client(connections: usize) -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(connections)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .context("build the HTTP client")
+}
+
+/// One checked call: the answer must be a success whose signature verifies.
+async fn first_answer(client: &reqwest::Client, target: &Target) -> anyhow::Result<Vec<u8>> {
+    let response = target
+        .request(client)
+        .send()
+        .await
+        .context("call the real server")?;
+    let timestamp = header(&response, "timestamp")?;
+    let sign = header(&response, "sign")?;
+    let body = response.bytes().await?.to_vec();
+    if !body.starts_with(br#"{"code":10000,"#) {
+        bail!(
+            "the real server refused the bench request: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    if !ccgate_api::sign::verify(
+        &target.app_id,
+        target.app_secret.expose_secret(),
+        &timestamp,
+        &body,
+        &sign,
+    ) {
+        bail!("the real server's response signature does not verify");
+    }
+    Ok(body)
+}
+
+fn header(response: &reqwest::Response, name: &str) -> anyhow::Result<String> {
+    Ok(response
+        .headers()
+        .get(name)
+        .with_context(|| format!("response lacks the {name} header"))?
+        .to_str()?
+        .to_owned())
+}
+
+async fn drive(
+    client: &reqwest::Client,
+    target: &Target,
+    args: &BenchArgs,
+    warmup: Duration,
+) -> Measured {
+    let warmup_end = Instant::now() + warmup;
+    let measure = Duration::from_secs(args.seconds);
+    let target = Arc::new(target.clone_with_secret());
+    let mut tasks = Vec::with_capacity(args.connections);
+    for _ in 0..args.connections {
+        let client = client.clone();
+        let target = Arc::clone(&target);
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut failures = 0usize;
+            while Instant::now() < warmup_end {
+                let _ = call(&client, &target).await;
+            }
+            let end = warmup_end + measure;
+            loop {
+                let started = Instant::now();
+                if started >= end {
+                    break;
+                }
+                if call(&client, &target).await {
+                    latencies.push(micros(started.elapsed()));
+                } else {
+                    failures += 1;
+                }
+            }
+            (latencies, failures)
+        }));
+    }
+    let mut latencies_us = Vec::new();
+    let mut failures = 0;
+    for task in tasks {
+        if let Ok((mut l, f)) = task.await {
+            latencies_us.append(&mut l);
+            failures += f;
+        }
+    }
+    latencies_us.sort_unstable();
+    Measured {
+        requests: latencies_us.len(),
+        failures,
+        elapsed: measure,
+        latencies_us,
+    }
+}
+
+async fn call(client: &reqwest::Client, target: &Target) -> bool {
+    match target.request(client).send().await {
+        Ok(response) if response.status().is_success() => match response.bytes().await {
+            Ok(body) => body.starts_with(br#"{"code":10000,"#),
+            Err(_) => false,
+        },
+        _ => false,
+    }
+}

@@ -1,0 +1,149 @@
+//! What the benches share: the figures they report, measured stretches,
+//! scratch databases and servers on loopback.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use ccgate_ledger::{Account, Amount, CoinId, JournalEntry, MerchantId};
+use ccgate_store::{CachingStore, EntryMeta, MasterKey, SqliteStore, Store};
+
+use super::unix_now;
+
+/// One figure a bench measured, as `bench all` lists it:
+/// `name: value unit (ratio X.XX)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    pub name: String,
+    pub value: f64,
+    pub unit: &'static str,
+    /// Against the bench's own baseline, measured in the same run.
+    pub ratio: Option<f64>,
+}
+
+impl Figure {
+    pub fn new(name: impl Into<String>, value: f64, unit: &'static str) -> Figure {
+        Figure {
+            name: name.into(),
+            value,
+            unit,
+            ratio: None,
+        }
+    }
+
+    pub fn with_ratio(mut self, ratio: f64) -> Figure {
+        self.ratio = Some(ratio);
+        self
+    }
+}
+
+impl std::fmt::Display for Figure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Whole numbers for rates and counts, a decimal for small measures.
+        if self.value.abs() >= 100.0 || self.value.fract() == 0.0 {
+            write!(f, "{}: {:.0} {}", self.name, self.value, self.unit)?;
+        } else {
+            write!(f, "{}: {:.1} {}", self.name, self.value, self.unit)?;
+        }
+        match self.ratio {
+            Some(ratio) => write!(f, " (ratio {ratio:.2})"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What one target answered in a measured stretch; rounds are added up.
+#[derive(Default)]
+pub(super) struct Measured {
+    pub(super) requests: usize,
+    pub(super) failures: usize,
+    pub(super) elapsed: Duration,
+    /// Sorted latencies in microseconds.
+    pub(super) latencies_us: Vec<u64>,
+}
+
+impl Measured {
+    pub(super) fn add(&mut self, mut other: Measured) {
+        self.requests += other.requests;
+        self.failures += other.failures;
+        self.elapsed += other.elapsed;
+        self.latencies_us.append(&mut other.latencies_us);
+        self.latencies_us.sort_unstable();
+    }
+
+    pub(super) fn per_sec(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    pub(super) fn percentile_ms(&self, pct: usize) -> f64 {
+        if self.latencies_us.is_empty() {
+            return 0.0;
+        }
+        let index = (self.latencies_us.len() * pct / 100).min(self.latencies_us.len() - 1);
+        self.latencies_us[index] as f64 / 1000.0
+    }
+}
+
+/// A bench's own database: a new SQLite file in a scratch folder, which
+/// lives as long as the folder returned with it.
+pub(super) async fn scratch_sqlite() -> anyhow::Result<(tempfile::TempDir, SqliteStore)> {
+    let scratch = tempfile::tempdir().context("create a scratch data directory")?;
+    let sqlite = SqliteStore::open(&scratch.path().join("bench.db"), MasterKey::generate()).await?;
+    Ok((scratch, sqlite))
+}
+
+/// `sqlite` behind the cache `serve` puts in front of it, `ttl_ms` long.
+pub(super) fn cached(sqlite: &SqliteStore, ttl_ms: u64) -> Arc<CachingStore<SqliteStore>> {
+    Arc::new(CachingStore::new(
+        sqlite.clone(),
+        Duration::from_millis(ttl_ms),
+    ))
+}
+
+/// Credits `merchant` `amount` of `coin` by an operator adjustment.
+pub(super) async fn fund(
+    store: &dyn Store,
+    merchant: &MerchantId,
+    coin: &CoinId,
+    amount: Amount,
+) -> anyhow::Result<()> {
+    let funding = JournalEntry::transfer(
+        Account::OperatorAdjustments,
+        Account::MerchantAvailable(merchant.clone()),
+        coin.clone(),
+        amount,
+    )?;
+    store.post_entry(&funding, &adjustment()).await?;
+    Ok(())
+}
+
+/// What a bench's own journal entries are.
+pub(super) fn adjustment() -> EntryMeta {
+    EntryMeta {
+        kind: "adjustment",
+        reason: "bench".into(),
+        created_at: unix_now(),
+    }
+}
+
+/// A latency as the measurements keep it.
+pub(super) fn micros(elapsed: Duration) -> u64 {
+    u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX)
+}
+
+pub(super) async fn spawn_server(router: axum::Router) -> anyhow::Result<std::net::SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    serve_on(listener, router);
+    Ok(address)
+}
+
+/// Serves `router` on `listener` in the background, for as long as the process runs.
+pub(super) fn serve_on(listener: tokio::net::TcpListener, router: axum::Router) {
+    tokio::spawn(async move {
+        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        if let Err(err) = axum::serve(listener, service).await {
+            tracing::error!(error = %err, "bench server stopped");
+        }
+    });
+}

@@ -1,6 +1,6 @@
 //! Keeps the architecture and the docs from drifting: the internal crate
-//! dependencies point one way (ARCHITECTURE.md), and `.ci/run` runs the
-//! README's test command.
+//! dependencies point one way (ARCHITECTURE.md), no two modules of a crate
+//! import each other, and `.ci/run` runs the README's test command.
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
@@ -134,4 +134,184 @@ fn ci_runs_the_readme_test_command() {
         "README must open with the test command `{command}`"
     );
     assert!(opening.contains("cargo run --release -- serve"));
+}
+
+/// A crate's source files and which of them each one imports from
+/// (`crate::…` and `super::…` paths), as module paths: `src/a/b.rs` and
+/// `src/a/b/mod.rs` are `["a", "b"]`, the crate root `[]`. Test modules (from
+/// `#[cfg(test)]` on) are left out: they may reach anything.
+fn module_imports(src: &std::path::Path) -> Vec<(Vec<String>, Vec<Vec<String>>)> {
+    fn files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files(&path, out);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    fn ident(text: &str) -> Option<(&str, &str)> {
+        let end = text
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(text.len());
+        (end > 0).then(|| (&text[..end], &text[end..]))
+    }
+    /// The module paths named after `crate::` or `super::` at `rest`:
+    /// `a::b::X` gives `a::b::X`, `{a, b::c}` gives each.
+    fn paths(prefix: &[String], rest: &str, out: &mut Vec<Vec<String>>) {
+        if let Some(group) = rest.strip_prefix('{') {
+            let mut depth = 0;
+            let mut start = 0;
+            for (i, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => {
+                        paths(prefix, group[start..i].trim_start(), out);
+                        return;
+                    }
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        paths(prefix, group[start..i].trim_start(), out);
+                        start = i + 1;
+                    }
+                    _ => {}
+                }
+            }
+            return;
+        }
+        let mut path = prefix.to_vec();
+        let mut rest = rest;
+        while let Some((name, after)) = ident(rest) {
+            path.push(name.to_owned());
+            match after.strip_prefix("::") {
+                Some(more) if more.starts_with('{') => return paths(&path, more, out),
+                Some(more) => rest = more,
+                None => break,
+            }
+        }
+        out.push(path);
+    }
+    let mut found = Vec::new();
+    let mut all = Vec::new();
+    files(src, &mut all);
+    for file in all {
+        let relative = file.strip_prefix(src).unwrap().with_extension("");
+        let mut module: Vec<String> = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        if matches!(
+            module.last().map(String::as_str),
+            Some("mod" | "lib" | "main")
+        ) {
+            module.pop();
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        // Comments may name paths they do not import.
+        let text: String = text
+            .split("#[cfg(test)]")
+            .next()
+            .unwrap()
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let text = text.as_str();
+        let mut imports = Vec::new();
+        for (at, _) in text.match_indices("crate::") {
+            if text[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '$') {
+                continue;
+            }
+            paths(&[], &text[at + "crate::".len()..], &mut imports);
+        }
+        for (at, _) in text.match_indices("super::") {
+            if text[..at].ends_with("super::") {
+                continue;
+            }
+            let mut parent = module.clone();
+            let mut rest = &text[at..];
+            while let Some(more) = rest.strip_prefix("super::") {
+                parent.pop();
+                rest = more;
+            }
+            paths(&parent, rest, &mut imports);
+        }
+        found.push((module, imports));
+    }
+    found
+}
+
+#[test]
+fn no_crate_imports_in_a_circle() {
+    let crates = workspace_root().join("crates");
+    let mut circles = Vec::new();
+    for entry in std::fs::read_dir(&crates).unwrap() {
+        let src = entry.unwrap().path().join("src");
+        if !src.is_dir() {
+            continue;
+        }
+        let modules = module_imports(&src);
+        let names: Vec<&Vec<String>> = modules.iter().map(|(module, _)| module).collect();
+        // An import names the deepest file whose module path starts it; a
+        // module and its own submodules are one unit (a parent declares
+        // its children, a child may use its parent's items).
+        let related = |a: &[String], b: &[String]| a.starts_with(b) || b.starts_with(a);
+        let edges: Vec<Vec<usize>> = modules
+            .iter()
+            .map(|(module, imports)| {
+                let mut targets: Vec<usize> = imports
+                    .iter()
+                    .filter_map(|path| {
+                        (0..names.len())
+                            .filter(|&i| path.starts_with(names[i]))
+                            .max_by_key(|&i| names[i].len())
+                    })
+                    .filter(|&i| !related(module, names[i]))
+                    .collect();
+                targets.sort_unstable();
+                targets.dedup();
+                targets
+            })
+            .collect();
+        // Depth-first search for a back edge, reporting the circle it closes.
+        fn visit(
+            node: usize,
+            edges: &[Vec<usize>],
+            state: &mut [u8],
+            stack: &mut Vec<usize>,
+            found: &mut Vec<Vec<usize>>,
+        ) {
+            state[node] = 1;
+            stack.push(node);
+            for &next in &edges[node] {
+                match state[next] {
+                    0 => visit(next, edges, state, stack, found),
+                    1 => {
+                        let from = stack.iter().position(|&n| n == next).unwrap();
+                        found.push(stack[from..].to_vec());
+                    }
+                    _ => {}
+                }
+            }
+            stack.pop();
+            state[node] = 2;
+        }
+        let mut state = vec![0u8; names.len()];
+        let mut found = Vec::new();
+        for node in 0..names.len() {
+            if state[node] == 0 {
+                visit(node, &edges, &mut state, &mut Vec::new(), &mut found);
+            }
+        }
+        for circle in found {
+            let files: Vec<String> = circle.iter().map(|&i| names[i].join("::")).collect();
+            circles.push(format!("{}: {}", src.display(), files.join(" -> ")));
+        }
+    }
+    assert!(
+        circles.is_empty(),
+        "modules that import each other (move what both need below both):\n{}",
+        circles.join("\n")
+    );
 }

@@ -124,12 +124,24 @@ fn two_instances_on_one_postgres_credit_and_pay_out_once() {
     assert_eq!(paid.status, 200, "{}", paid.text());
     second.admin_post("/admin/devnet/mine", r#"{"chain":"ETH","blocks":12}"#);
     let hooks = receiver.wait_for_requests(1);
-    std::thread::sleep(std::time::Duration::from_millis(800));
-    assert_eq!(
-        receiver.received().len(),
-        1,
-        "one credit, one webhook, though both instances watch"
-    );
+    // One credit, one webhook, though both instances watch: the outbox holds
+    // one row, and it is delivered, so nothing else is coming.
+    let webhooks: Value =
+        serde_json::from_str(&first.cli_ok(&[&args[..], &["webhooks", "list", "--json"]].concat()))
+            .unwrap();
+    assert_eq!(webhooks.as_array().unwrap().len(), 1, "{webhooks}");
+    eventually(20, "the webhook was never marked delivered", || {
+        let listed: Value = serde_json::from_str(
+            &first.cli_ok(&[&args[..], &["webhooks", "list", "--json"]].concat()),
+        )
+        .unwrap();
+        if listed[0]["status"] == "delivered" {
+            Ok(())
+        } else {
+            Err(listed.to_string())
+        }
+    });
+    assert_eq!(receiver.received().len(), 1, "one webhook sent");
     let hook: Value = serde_json::from_slice(&hooks[0].body).unwrap();
     assert_eq!(hook["credit_amount"], "49.985");
 

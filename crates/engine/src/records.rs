@@ -217,17 +217,8 @@ impl Records {
         now_unix_ms: i64,
     ) -> Result<RecordBlock, EngineError> {
         let filter = DepositRecordFilter {
-            app_id: app_id.clone(),
             record_id: Some(record_id.to_owned()),
-            coin_id: None,
-            user_id: None,
-            merchant_order_id: None,
-            chain: None,
-            to_address: None,
-            since: None,
-            until: None,
-            before_record_id: None,
-            limit: 1,
+            ..DepositRecordFilter::of_merchant(app_id)
         };
         let deposit = self.deposit_records.deposit_records(&filter).await?;
         let (chain_code, block_height) = if let Some(deposit) = deposit.first() {

@@ -560,17 +560,10 @@ impl Run<'_> {
             .triggers
             .deposit_records
             .deposit_records(&DepositRecordFilter {
-                app_id: self.app_id.clone(),
-                record_id: None,
-                coin_id: None,
-                user_id: None,
-                merchant_order_id: None,
                 chain: Some(self.chain.code.to_string()),
                 to_address: Some(address.to_owned()),
-                since: None,
-                until: None,
-                before_record_id: None,
                 limit: 100,
+                ..DepositRecordFilter::of_merchant(&self.app_id)
             })
             .await?;
         Ok(records

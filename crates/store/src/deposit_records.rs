@@ -56,6 +56,26 @@ pub struct DepositRecordFilter {
     pub limit: u32,
 }
 
+impl DepositRecordFilter {
+    /// The merchant's newest deposit, whatever it is: the filter a caller
+    /// narrows (`record_id`, `coin_id`, …) and widens (`limit`).
+    pub fn of_merchant(app_id: &MerchantId) -> DepositRecordFilter {
+        DepositRecordFilter {
+            app_id: app_id.clone(),
+            record_id: None,
+            coin_id: None,
+            user_id: None,
+            merchant_order_id: None,
+            chain: None,
+            to_address: None,
+            since: None,
+            until: None,
+            before_record_id: None,
+            limit: 1,
+        }
+    }
+}
+
 /// A payment to an order seen in a block, not confirmed (nor credited) yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfirmingOrderPayment {

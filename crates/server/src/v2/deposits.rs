@@ -86,22 +86,6 @@ fn app_record(state: &AppState, record: &DepositRecord) -> Result<AppDepositReco
     })
 }
 
-fn everything_of(merchant: &ccgate_ledger::MerchantId) -> DepositRecordFilter {
-    DepositRecordFilter {
-        app_id: merchant.clone(),
-        record_id: None,
-        coin_id: None,
-        user_id: None,
-        merchant_order_id: None,
-        chain: None,
-        to_address: None,
-        since: None,
-        until: None,
-        before_record_id: None,
-        limit: 1,
-    }
-}
-
 /// `getAppDepositRecord`: one of the merchant's deposits by its record id.
 pub async fn deposit_record(
     State(state): State<AppState>,
@@ -111,7 +95,7 @@ pub async fn deposit_record(
     let request = DepositRecordRequest::from_fields(&fields(&body)?)?;
     let filter = DepositRecordFilter {
         record_id: Some(request.record_id.clone()),
-        ..everything_of(&merchant.app_id)
+        ..DepositRecordFilter::of_merchant(&merchant.app_id)
     };
     let found = state.records.deposits(&filter).await?;
     let record = found
@@ -156,7 +140,7 @@ pub async fn deposit_record_list(
         before_record_id: request.next_id,
         // One more than the page: whether another page follows.
         limit: request.limit.saturating_add(1),
-        ..everything_of(&merchant.app_id)
+        ..DepositRecordFilter::of_merchant(&merchant.app_id)
     };
     let mut found = state.records.deposits(&filter).await?;
     let page_len = usize::try_from(request.limit).unwrap_or(usize::MAX);

@@ -9,7 +9,7 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 use crate::StoreError;
 use crate::backend::{Backend, RowsAffected, SqlStore};
 use crate::outbox::insert_webhook;
-use crate::rows::{Columns, to_i64, to_u64};
+use crate::rows::{Columns, to_i64, to_u32, to_u64};
 use crate::writes::{DepositCredit, NewWebhook};
 
 /// A transfer to one of our addresses seen before its confirmations.
@@ -57,6 +57,16 @@ pub trait CreditStore: Send + Sync + std::fmt::Debug + 'static {
         txid: &str,
         log_index: u32,
     ) -> Result<Option<String>, StoreError>;
+
+    /// `seen_record_id` for every transfer of `chain` in the transactions
+    /// `txids`, as (txid, log index, record id), in any order: a block's
+    /// transfers looked up together (one statement per
+    /// [`crate::LOOKUPS_PER_STATEMENT_MAX`] transactions).
+    async fn seen_record_ids(
+        &self,
+        chain: &str,
+        txids: &[&str],
+    ) -> Result<Vec<(String, u32, String)>, StoreError>;
 
     async fn seen_cursor(&self, chain: &str) -> Result<Option<u64>, StoreError>;
 
@@ -164,6 +174,33 @@ where
         .fetch_optional(self.pool())
         .await?;
         row.map(|row| row.text("record_id")).transpose()
+    }
+
+    async fn seen_record_ids(
+        &self,
+        chain: &str,
+        txids: &[&str],
+    ) -> Result<Vec<(String, u32, String)>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in txids.chunks(crate::addresses::LOOKUPS_PER_STATEMENT_MAX) {
+            let statement = format!(
+                "SELECT txid, log_index, record_id FROM seen_transfers
+                 WHERE chain = $1 AND txid IN ({})",
+                crate::outbox::placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query(&statement).bind(chain);
+            for txid in chunk {
+                query = query.bind(*txid);
+            }
+            for row in query.fetch_all(self.pool()).await? {
+                found.push((
+                    row.text("txid")?,
+                    to_u32(row.int("log_index")?, "log index")?,
+                    row.text("record_id")?,
+                ));
+            }
+        }
+        Ok(found)
     }
 
     async fn seen_cursor(&self, chain: &str) -> Result<Option<u64>, StoreError> {

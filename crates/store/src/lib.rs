@@ -38,7 +38,7 @@ mod sweeps;
 mod withdrawals;
 mod writes;
 
-pub use addresses::{AddressStore, DepositAddress, HeldAddress};
+pub use addresses::{AddressStore, DepositAddress, HeldAddress, LOOKUPS_PER_STATEMENT_MAX};
 pub use bulk_load::BulkLoad;
 pub use cache::CachingStore;
 pub use credentials::{generate_app_id, generate_app_secret};

@@ -447,7 +447,7 @@ where
 }
 
 /// `$first, $first+1, …`: `count` numbered placeholders for an `IN` list.
-fn placeholders(first: usize, count: usize) -> String {
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
     (first..first + count)
         .map(|n| format!("${n}"))
         .collect::<Vec<_>>()

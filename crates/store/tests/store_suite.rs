@@ -419,6 +419,14 @@ where
         store.seen_record_id("ETH", "0xa1", 0).await.unwrap(),
         Some("r-1".into())
     );
+    // A block's lookups together: only the transfers seen, whatever else is asked.
+    assert_eq!(
+        store
+            .seen_record_ids("ETH", &["0xa1", "0xa2", "0xnever"])
+            .await
+            .unwrap(),
+        [("0xa1".to_owned(), 0, "r-1".to_owned())]
+    );
     assert_eq!(store.chain_cursor("ETH").await.unwrap(), Some(4));
     assert_eq!(store.seen_cursor("ETH").await.unwrap(), Some(4));
     assert_eq!(store.webhook_counts().await.unwrap().pending, 3);
@@ -768,6 +776,21 @@ where
         Some(address.clone())
     );
     assert_eq!(store.deposit_address("ETH", "0xlate").await.unwrap(), None);
+    // A block's addresses looked up together: ours only, on that chain only.
+    assert_eq!(
+        store
+            .deposit_addresses("ETH", &["0xlate", "0xuser", "0xnobody"])
+            .await
+            .unwrap(),
+        [address.clone()]
+    );
+    assert!(
+        store
+            .deposit_addresses("TRX", &["0xuser"])
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// Devnet transfers keep all 128 bits of their amounts; planned send

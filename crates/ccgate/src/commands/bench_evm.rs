@@ -300,7 +300,7 @@ fn print_counts(title: &str, counts: &BTreeMap<String, u64>) {
 }
 
 /// Forwards the gateway's JSON-RPC to the node, counting each call by
-/// method (a batch counts each of its calls).
+/// method (a batch counts each of its calls; blocks by number and kind).
 struct Relay {
     client: reqwest::Client,
     upstream: String,
@@ -336,8 +336,22 @@ async fn relay_call(State(relay): State<Arc<Relay>>, body: Bytes) -> axum::respo
         };
         let mut counted = relay.calls.lock().unwrap_or_else(PoisonError::into_inner);
         for call in calls {
-            let method = call["method"].as_str().unwrap_or("(no method)").to_owned();
-            *counted.entry(method).or_default() += 1;
+            let method = call["method"].as_str().unwrap_or("(no method)");
+            // Blocks by number are told apart: how often each is fetched,
+            // and whether with its transactions.
+            let label = match (method, &call["params"]) {
+                ("eth_getBlockByNumber", params) => format!(
+                    "eth_getBlockByNumber {} {}",
+                    params[0].as_str().unwrap_or("?"),
+                    if params[1].as_bool() == Some(true) {
+                        "with transactions"
+                    } else {
+                        "header"
+                    }
+                ),
+                (method, _) => method.to_owned(),
+            };
+            *counted.entry(label).or_default() += 1;
         }
     }
     let answer = relay

@@ -782,7 +782,7 @@ where
             .deposit_addresses("ETH", &["0xlate", "0xuser", "0xnobody"])
             .await
             .unwrap(),
-        [address.clone()]
+        std::slice::from_ref(&address)
     );
     assert!(
         store

@@ -13,8 +13,8 @@ use ccgate_ledger::{
 };
 use ccgate_store::{
     AddressStore, ChainTransfer, CreditStore, DepositAddress, DepositCredit, DevnetStore,
-    EntryMeta, MerchantSettings, MerchantSettingsStore, NewDeposit, Order, OrderStore, PayoutStore,
-    ReorgStore, SeenTransfer, Store,
+    EntryMeta, MerchantSettings, MerchantSettingsStore, NewDeposit, NewWebhook, Order, OrderStore,
+    PayoutStore, ReorgStore, SeenTransfer, Store,
 };
 
 mod notice;
@@ -169,8 +169,18 @@ impl DepositWatcher {
             let to = height.min(seen_from.saturating_add(SCAN_BLOCKS_PER_TICK_MAX - 1));
             let transfers = self.transfers(adapter, seen_from, to).await?;
             let reads = self.reads(&transfers, false).await?;
+            let mut seen = Vec::new();
             for transfer in &transfers {
-                self.see(chain, transfer, &reads, now_unix_ms).await?;
+                seen.extend(self.see(chain, transfer, &reads, now_unix_ms)?);
+            }
+            // One commit for the range's payments, not one per payment.
+            let recorded = self.stores.credits.record_seen_transfers(&seen).await?;
+            if seen
+                .iter()
+                .zip(&recorded)
+                .any(|((_, webhook), now)| *now && webhook.is_some())
+            {
+                self.bell.ring();
             }
             self.stores.credits.set_seen_cursor(code, to).await?;
         }
@@ -313,17 +323,18 @@ impl DepositWatcher {
         }))
     }
 
-    /// A payment to us in a block without its confirmations yet: noted once
-    /// (its order is Processing), and notified if the merchant opted in.
-    async fn see(
+    /// A payment to us in a block without its confirmations yet, as it is
+    /// noted (once: its order is Processing), with its webhook if the
+    /// merchant opted in; `None` if it is not ours.
+    fn see(
         &self,
         chain: &Chain,
         transfer: &ChainTransfer,
         reads: &BlockReads,
         now_unix_ms: i64,
-    ) -> Result<(), EngineError> {
+    ) -> Result<Option<(SeenTransfer, Option<NewWebhook>)>, EngineError> {
         let Some(assessed) = self.assess(chain, transfer, reads)? else {
-            return Ok(());
+            return Ok(None);
         };
         let record_id = self.ids.next(now_unix_ms);
         let webhook = if assessed.notify_pending {
@@ -338,32 +349,25 @@ impl DepositWatcher {
         } else {
             None
         };
-        self.stores
-            .credits
-            .record_seen_transfer(
-                &SeenTransfer {
-                    chain: transfer.chain.clone(),
-                    txid: transfer.txid.clone(),
-                    log_index: transfer.log_index,
-                    record_id,
-                    app_id: assessed.address.app_id.clone(),
-                    order_id: assessed.address.order_id.clone(),
-                    block_height: transfer.block_height,
-                    block_time_ms: transfer.block_time_ms,
-                    seen_at_ms: now_unix_ms,
-                    from_address: transfer.from_address.clone(),
-                    to_address: transfer.to_address.clone(),
-                    memo: transfer.memo.clone(),
-                    token_id: transfer.token_id.clone(),
-                    amount: transfer.amount,
-                },
-                webhook.as_ref(),
-            )
-            .await?;
-        if webhook.is_some() {
-            self.bell.ring();
-        }
-        Ok(())
+        Ok(Some((
+            SeenTransfer {
+                chain: transfer.chain.clone(),
+                txid: transfer.txid.clone(),
+                log_index: transfer.log_index,
+                record_id,
+                app_id: assessed.address.app_id.clone(),
+                order_id: assessed.address.order_id.clone(),
+                block_height: transfer.block_height,
+                block_time_ms: transfer.block_time_ms,
+                seen_at_ms: now_unix_ms,
+                from_address: transfer.from_address.clone(),
+                to_address: transfer.to_address.clone(),
+                memo: transfer.memo.clone(),
+                token_id: transfer.token_id.clone(),
+                amount: transfer.amount,
+            },
+            webhook,
+        )))
     }
 
     /// Credits the confirmed transfers of blocks up to `to` and moves the

@@ -48,7 +48,19 @@ pub trait CreditStore: Send + Sync + std::fmt::Debug + 'static {
         &self,
         seen: &SeenTransfer,
         webhook: Option<&NewWebhook>,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<bool, StoreError> {
+        let one = [(seen.clone(), webhook.cloned())];
+        let recorded = self.record_seen_transfers(&one).await?;
+        Ok(recorded.first().copied().unwrap_or(false))
+    }
+
+    /// [`CreditStore::record_seen_transfer`] for a block's transfers, all in
+    /// one DB transaction (one durable commit, not one per transfer); per
+    /// transfer, whether it was recorded now. All or none.
+    async fn record_seen_transfers(
+        &self,
+        seen: &[(SeenTransfer, Option<NewWebhook>)],
+    ) -> Result<Vec<bool>, StoreError>;
 
     /// The record id given to a transfer when it was first seen, if it was.
     async fn seen_record_id(
@@ -120,43 +132,47 @@ where
         Ok(())
     }
 
-    async fn record_seen_transfer(
+    async fn record_seen_transfers(
         &self,
-        seen: &SeenTransfer,
-        webhook: Option<&NewWebhook>,
-    ) -> Result<bool, StoreError> {
-        let mut db_tx = self.pool().begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO seen_transfers
-                 (chain, txid, log_index, record_id, app_id, order_id, block_time_ms, seen_at_ms,
-                  block_height, from_address, to_address, memo, token_id, amount)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-             ON CONFLICT (chain, txid, log_index) DO NOTHING",
-        )
-        .bind(&seen.chain)
-        .bind(&seen.txid)
-        .bind(i64::from(seen.log_index))
-        .bind(&seen.record_id)
-        .bind(seen.app_id.as_str())
-        .bind(&seen.order_id)
-        .bind(seen.block_time_ms)
-        .bind(seen.seen_at_ms)
-        .bind(to_i64(seen.block_height, "block height")?)
-        .bind(&seen.from_address)
-        .bind(&seen.to_address)
-        .bind(&seen.memo)
-        .bind(seen.token_id.as_str())
-        .bind(seen.amount.base_units().to_string())
-        .execute(&mut *db_tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            return Ok(false);
+        seen: &[(SeenTransfer, Option<NewWebhook>)],
+    ) -> Result<Vec<bool>, StoreError> {
+        if seen.is_empty() {
+            return Ok(Vec::new());
         }
-        if let Some(webhook) = webhook {
-            insert_webhook::<S::Db>(&mut db_tx, webhook).await?;
+        let mut db_tx = self.pool().begin().await?;
+        let mut recorded = Vec::with_capacity(seen.len());
+        for (seen, webhook) in seen {
+            let inserted = sqlx::query(
+                "INSERT INTO seen_transfers
+                     (chain, txid, log_index, record_id, app_id, order_id, block_time_ms, seen_at_ms,
+                      block_height, from_address, to_address, memo, token_id, amount)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                 ON CONFLICT (chain, txid, log_index) DO NOTHING",
+            )
+            .bind(&seen.chain)
+            .bind(&seen.txid)
+            .bind(i64::from(seen.log_index))
+            .bind(&seen.record_id)
+            .bind(seen.app_id.as_str())
+            .bind(&seen.order_id)
+            .bind(seen.block_time_ms)
+            .bind(seen.seen_at_ms)
+            .bind(to_i64(seen.block_height, "block height")?)
+            .bind(&seen.from_address)
+            .bind(&seen.to_address)
+            .bind(&seen.memo)
+            .bind(seen.token_id.as_str())
+            .bind(seen.amount.base_units().to_string())
+            .execute(&mut *db_tx)
+            .await?;
+            let now = inserted.rows_affected() > 0;
+            if now && let Some(webhook) = webhook {
+                insert_webhook::<S::Db>(&mut db_tx, webhook).await?;
+            }
+            recorded.push(now);
         }
         db_tx.commit().await?;
-        Ok(true)
+        Ok(recorded)
     }
 
     async fn seen_record_id(

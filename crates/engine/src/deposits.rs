@@ -4,16 +4,17 @@
 //! `reorg` follows replaced blocks (and makes the sandbox's devnet reorgs);
 //! `notice` renders the webhooks.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use ccgate_chain::{ChainAdapter, ChainSet};
 use ccgate_ledger::{
-    Account, Amount, Chain, Coin, Direction, JournalEntry, Posting, Registry, Token,
+    Account, Amount, Chain, Coin, Direction, JournalEntry, MerchantId, Posting, Registry, Token,
 };
 use ccgate_store::{
     AddressStore, ChainTransfer, CreditStore, DepositAddress, DepositCredit, DevnetStore,
-    EntryMeta, MerchantSettingsStore, NewDeposit, OrderStore, PayoutStore, ReorgStore,
-    SeenTransfer, Store,
+    EntryMeta, MerchantSettings, MerchantSettingsStore, NewDeposit, NewWebhook, Order, OrderStore,
+    PayoutStore, ReorgStore, SeenTransfer, Store,
 };
 
 mod notice;
@@ -166,8 +167,20 @@ impl DepositWatcher {
         };
         if seen_from <= height {
             let to = height.min(seen_from.saturating_add(SCAN_BLOCKS_PER_TICK_MAX - 1));
-            for transfer in self.transfers(adapter, seen_from, to).await? {
-                self.see(chain, &transfer, now_unix_ms).await?;
+            let transfers = self.transfers(adapter, seen_from, to).await?;
+            let reads = self.reads(&transfers, false).await?;
+            let mut seen = Vec::new();
+            for transfer in &transfers {
+                seen.extend(self.see(chain, transfer, &reads, now_unix_ms)?);
+            }
+            // One commit for the range's payments, not one per payment.
+            let recorded = self.stores.credits.record_seen_transfers(&seen).await?;
+            if seen
+                .iter()
+                .zip(&recorded)
+                .any(|((_, webhook), now)| *now && webhook.is_some())
+            {
+                self.bell.ring();
             }
             self.stores.credits.set_seen_cursor(code, to).await?;
         }
@@ -193,19 +206,91 @@ impl DepositWatcher {
         }
     }
 
+    /// What crediting or noting `transfers` reads, read for all of them at
+    /// once (issue #16 §5): one statement per few hundred for the addresses
+    /// that are ours and, if `seen_ids`, for the record ids given when they
+    /// were seen; one read per merchant for its settings and per order for
+    /// the order — not one of each per transfer.
+    pub(crate) async fn reads(
+        &self,
+        transfers: &[ChainTransfer],
+        seen_ids: bool,
+    ) -> Result<BlockReads, EngineError> {
+        let mut reads = BlockReads::default();
+        let mut by_chain: HashMap<&str, HashSet<&str>> = HashMap::new();
+        for transfer in transfers {
+            by_chain
+                .entry(transfer.chain.as_str())
+                .or_default()
+                .insert(transfer.to_address.as_str());
+        }
+        for (chain, addresses) in by_chain {
+            let addresses: Vec<&str> = addresses.into_iter().collect();
+            for address in self
+                .stores
+                .addresses
+                .deposit_addresses(chain, &addresses)
+                .await?
+            {
+                reads
+                    .addresses
+                    .insert((chain.to_owned(), address.address.clone()), address);
+            }
+        }
+        let ours: Vec<&ChainTransfer> = transfers
+            .iter()
+            .filter(|transfer| reads.address(transfer).is_some())
+            .collect();
+        let merchants: HashSet<MerchantId> = reads
+            .addresses
+            .values()
+            .map(|address| address.app_id.clone())
+            .collect();
+        for app_id in merchants {
+            let settings = self.stores.settings.merchant_settings(&app_id).await?;
+            reads.settings.insert(app_id, settings);
+        }
+        let orders: HashSet<String> = reads
+            .addresses
+            .values()
+            .filter_map(|address| address.order_id.clone())
+            .collect();
+        for order_id in orders {
+            if let Some(order) = self.stores.orders.order(&order_id).await? {
+                reads.orders.insert(order_id, order);
+            }
+        }
+        if seen_ids && !ours.is_empty() {
+            let mut by_chain: HashMap<&str, HashSet<&str>> = HashMap::new();
+            for transfer in &ours {
+                by_chain
+                    .entry(transfer.chain.as_str())
+                    .or_default()
+                    .insert(transfer.txid.as_str());
+            }
+            for (chain, txids) in by_chain {
+                let txids: Vec<&str> = txids.into_iter().collect();
+                for (txid, log_index, record_id) in
+                    self.stores.credits.seen_record_ids(chain, &txids).await?
+                {
+                    reads
+                        .seen
+                        .insert((chain.to_owned(), txid, log_index), record_id);
+                }
+            }
+        }
+        Ok(reads)
+    }
+
     /// What a transfer is to us: whose address, which coin, and the split of
     /// its amount. `None` if it is not ours or not creditable.
-    async fn assess<'r>(
+    fn assess<'r>(
         &'r self,
         chain: &Chain,
         transfer: &ChainTransfer,
+        reads: &BlockReads,
     ) -> Result<Option<Assessed<'r>>, EngineError> {
-        let Some(address) = self
-            .stores
-            .addresses
-            .deposit_address(&transfer.chain, &transfer.to_address)
-            .await?
-        else {
+        let Some(address) = reads.address(transfer).cloned() else {
             return Ok(None);
         };
         let Some((coin, token)) = self.registry.token(&transfer.token_id) else {
@@ -216,21 +301,20 @@ impl DepositWatcher {
         if token.chain != chain.code || transfer.amount.is_zero() {
             return Ok(None);
         }
-        let settings = self
-            .stores
-            .settings
-            .merchant_settings(&address.app_id)
-            .await?;
-        let fee_ppm = settings
-            .as_ref()
-            .map_or(SERVICE_FEE_PPM_DEFAULT, |s| s.service_fee_ppm);
+        let settings = reads.settings.get(&address.app_id).and_then(Option::as_ref);
+        let fee_ppm = settings.map_or(SERVICE_FEE_PPM_DEFAULT, |s| s.service_fee_ppm);
         let fee = service_fee(transfer.amount, fee_ppm);
         let credit = transfer
             .amount
             .checked_sub(fee)
             .ok_or(ccgate_ledger::LedgerError::AmountOverflow)?;
+        let order = address
+            .order_id
+            .as_ref()
+            .and_then(|order_id| reads.orders.get(order_id).cloned());
         Ok(Some(Assessed {
             address,
+            order,
             coin,
             token,
             fee,
@@ -239,59 +323,51 @@ impl DepositWatcher {
         }))
     }
 
-    /// A payment to us in a block without its confirmations yet: noted once
-    /// (its order is Processing), and notified if the merchant opted in.
-    async fn see(
+    /// A payment to us in a block without its confirmations yet, as it is
+    /// noted (once: its order is Processing), with its webhook if the
+    /// merchant opted in; `None` if it is not ours.
+    fn see(
         &self,
         chain: &Chain,
         transfer: &ChainTransfer,
+        reads: &BlockReads,
         now_unix_ms: i64,
-    ) -> Result<(), EngineError> {
-        let Some(assessed) = self.assess(chain, transfer).await? else {
-            return Ok(());
+    ) -> Result<Option<(SeenTransfer, Option<NewWebhook>)>, EngineError> {
+        let Some(assessed) = self.assess(chain, transfer, reads)? else {
+            return Ok(None);
         };
         let record_id = self.ids.next(now_unix_ms);
         let webhook = if assessed.notify_pending {
-            Some(
-                self.webhook(
-                    chain,
-                    transfer,
-                    &assessed,
-                    &record_id,
-                    PayStatus::Processing,
-                    now_unix_ms,
-                )
-                .await?,
-            )
+            Some(self.webhook(
+                chain,
+                transfer,
+                &assessed,
+                &record_id,
+                PayStatus::Processing,
+                now_unix_ms,
+            )?)
         } else {
             None
         };
-        self.stores
-            .credits
-            .record_seen_transfer(
-                &SeenTransfer {
-                    chain: transfer.chain.clone(),
-                    txid: transfer.txid.clone(),
-                    log_index: transfer.log_index,
-                    record_id,
-                    app_id: assessed.address.app_id.clone(),
-                    order_id: assessed.address.order_id.clone(),
-                    block_height: transfer.block_height,
-                    block_time_ms: transfer.block_time_ms,
-                    seen_at_ms: now_unix_ms,
-                    from_address: transfer.from_address.clone(),
-                    to_address: transfer.to_address.clone(),
-                    memo: transfer.memo.clone(),
-                    token_id: transfer.token_id.clone(),
-                    amount: transfer.amount,
-                },
-                webhook.as_ref(),
-            )
-            .await?;
-        if webhook.is_some() {
-            self.bell.ring();
-        }
-        Ok(())
+        Ok(Some((
+            SeenTransfer {
+                chain: transfer.chain.clone(),
+                txid: transfer.txid.clone(),
+                log_index: transfer.log_index,
+                record_id,
+                app_id: assessed.address.app_id.clone(),
+                order_id: assessed.address.order_id.clone(),
+                block_height: transfer.block_height,
+                block_time_ms: transfer.block_time_ms,
+                seen_at_ms: now_unix_ms,
+                from_address: transfer.from_address.clone(),
+                to_address: transfer.to_address.clone(),
+                memo: transfer.memo.clone(),
+                token_id: transfer.token_id.clone(),
+                amount: transfer.amount,
+            },
+            webhook,
+        )))
     }
 
     /// Credits the confirmed transfers of blocks up to `to` and moves the
@@ -305,9 +381,10 @@ impl DepositWatcher {
         to: u64,
         now_unix_ms: i64,
     ) -> Result<usize, EngineError> {
+        let reads = self.reads(transfers, true).await?;
         let mut credits = Vec::new();
         for transfer in transfers {
-            if let Some(credit) = self.prepare_credit(chain, transfer, now_unix_ms).await? {
+            if let Some(credit) = self.prepare_credit(chain, transfer, &reads, now_unix_ms)? {
                 credits.push(credit);
             }
         }
@@ -367,10 +444,11 @@ impl DepositWatcher {
         transfers: &[ChainTransfer],
         now_unix_ms: i64,
     ) -> Result<Vec<Option<bool>>, EngineError> {
+        let reads = self.reads(transfers, true).await?;
         let mut credits = Vec::new();
         let mut ours = Vec::with_capacity(transfers.len());
         for transfer in transfers {
-            let credit = self.prepare_credit(chain, transfer, now_unix_ms).await?;
+            let credit = self.prepare_credit(chain, transfer, &reads, now_unix_ms)?;
             ours.push(credit.is_some());
             credits.extend(credit);
         }
@@ -387,13 +465,14 @@ impl DepositWatcher {
     }
 
     /// What crediting `transfer` writes, or `None` if it is not ours to credit.
-    async fn prepare_credit(
+    fn prepare_credit(
         &self,
         chain: &Chain,
         transfer: &ChainTransfer,
+        reads: &BlockReads,
         now_unix_ms: i64,
     ) -> Result<Option<DepositCredit>, EngineError> {
-        let Some(assessed) = self.assess(chain, transfer).await? else {
+        let Some(assessed) = self.assess(chain, transfer, reads)? else {
             return Ok(None);
         };
         let Assessed {
@@ -425,25 +504,22 @@ impl DepositWatcher {
         let entry = JournalEntry::new(postings)?;
         // The id given when the payment was first seen, so both notifications
         // carry the same record.
-        let record_id = match self
-            .stores
-            .credits
-            .seen_record_id(&transfer.chain, &transfer.txid, transfer.log_index)
-            .await?
-        {
-            Some(seen) => seen,
+        let record_id = match reads.seen.get(&(
+            transfer.chain.clone(),
+            transfer.txid.clone(),
+            transfer.log_index,
+        )) {
+            Some(seen) => seen.clone(),
             None => self.ids.next(now_unix_ms),
         };
-        let webhook = self
-            .webhook(
-                chain,
-                transfer,
-                &assessed,
-                &record_id,
-                PayStatus::Success,
-                now_unix_ms,
-            )
-            .await?;
+        let webhook = self.webhook(
+            chain,
+            transfer,
+            &assessed,
+            &record_id,
+            PayStatus::Success,
+            now_unix_ms,
+        )?;
         let now_secs = now_unix_ms.div_euclid(1000);
         Ok(Some(DepositCredit {
             deposit: NewDeposit {
@@ -468,9 +544,32 @@ impl DepositWatcher {
     }
 }
 
+/// What [`DepositWatcher::reads`] read for a batch of transfers.
+#[derive(Debug, Default)]
+pub(crate) struct BlockReads {
+    /// Ours among the transfers' addresses, by (chain, address).
+    addresses: HashMap<(String, String), DepositAddress>,
+    /// Each of their merchants' settings (`None`: never set).
+    settings: HashMap<MerchantId, Option<MerchantSettings>>,
+    /// Their orders, by order id.
+    orders: HashMap<String, Order>,
+    /// The record id of each transfer seen before, by (chain, txid, log index).
+    seen: HashMap<(String, String, u32), String>,
+}
+
+impl BlockReads {
+    fn address(&self, transfer: &ChainTransfer) -> Option<&DepositAddress> {
+        // Keyed by owned strings; a lookup per transfer clones the two.
+        self.addresses
+            .get(&(transfer.chain.clone(), transfer.to_address.clone()))
+    }
+}
+
 /// A transfer to one of our addresses, with what it means for the merchant.
 struct Assessed<'r> {
     address: DepositAddress,
+    /// The address's order, if it is an order's and the order was found.
+    order: Option<Order>,
     coin: &'r Coin,
     token: &'r Token,
     fee: Amount,

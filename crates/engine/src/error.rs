@@ -22,8 +22,6 @@ pub enum EngineError {
     Ledger(LedgerError),
     #[error("set up webhook delivery: {0}")]
     Delivery(String),
-    #[error("record webhook attempts: {0}")]
-    Recording(String),
     /// No price, or one too old to use.
     #[error(transparent)]
     Price(#[from] ccgate_pricefeed::PriceError),

@@ -18,10 +18,10 @@ use ccgate_api::sign;
 use ccgate_ledger::MerchantId;
 use ccgate_store::{
     MerchantSettingsStore, OutboxStore, OutboxWebhook, SandboxStore, Store, WebhookAttempt,
-    WebhookDialect, WebhookNext,
+    WebhookClaim, WebhookDialect, WebhookNext,
 };
 use secrecy::ExposeSecret;
-use tokio::sync::{Notify, broadcast, oneshot, watch};
+use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::JoinSet;
 
 use crate::EngineError;
@@ -36,16 +36,14 @@ pub const RETRY_AFTER_FIRST_MS_DEFAULT: [u64; 6] =
 pub const DELIVERY_TIMEOUT_MS_DEFAULT: u64 = 10_000;
 /// Deliveries of one merchant in flight at once, across instances.
 pub const DELIVERIES_PER_MERCHANT_MAX_DEFAULT: u32 = 4;
-/// Deliveries in flight at once in one instance.
-pub const DELIVERIES_MAX_DEFAULT: u32 = 64;
+/// Deliveries in flight at once in one instance: the most one commit can
+/// record and claim again (decisions §27).
+pub const DELIVERIES_MAX_DEFAULT: u32 = 256;
 /// Bytes of a receiver's answer read and kept for the log.
 const RESPONSE_HEAD_BYTES_MAX: usize = 256;
 /// How long deliveries in flight may still finish once the worker is told to
 /// stop; the rest are cut and their claims handed back.
 const HAND_BACK_AFTER_MS: u64 = 2_000;
-/// After a delivery finishes, claim again once this fraction (1/n) of the
-/// slots is free; see [`InFlight::worth_claiming`].
-const CLAIM_REFILL_DIVISOR: u32 = 8;
 /// The outcome of an acknowledged attempt.
 const DELIVERED: &str = "delivered";
 /// Webhooks a slow listener may fall behind by before it misses some.
@@ -179,73 +177,10 @@ pub struct WebhookSender {
     feed: Option<WebhookFeed>,
     /// What wakes `run` between its polls.
     bell: OutboxBell,
-    /// Where finished deliveries' attempts wait to be recorded together.
-    recorder: Arc<Recorder>,
 }
 
-/// One attempt waiting to be recorded, and who waits for it.
-type Queued = (
-    (i64, WebhookAttempt, WebhookNext),
-    oneshot::Sender<Result<(), String>>,
-);
-
-/// Group commit of attempts: each delivery queues its attempt, then the
-/// first to take `committing` records everything queued in one DB
-/// transaction and answers each waiter. Under SQLite's one writer (and a
-/// `synchronous=FULL` commit each) one commit per delivery is what bounds
-/// throughput; deliveries that finish while a commit runs share the next.
-/// Each delivery still returns only once its own attempt is recorded, so its
-/// slot and its merchant's claim are held exactly as long as before.
-#[derive(Debug, Default)]
-struct Recorder {
-    queue: std::sync::Mutex<Vec<Queued>>,
-    committing: tokio::sync::Mutex<()>,
-}
-
-impl Recorder {
-    async fn record(
-        &self,
-        outbox: &dyn OutboxStore,
-        id: i64,
-        attempt: WebhookAttempt,
-        next: WebhookNext,
-    ) -> Result<(), EngineError> {
-        let (answer, answered) = oneshot::channel();
-        self.lock_queue().push(((id, attempt, next), answer));
-        {
-            let _committing = self.committing.lock().await;
-            // Ours, unless a commit that ran while we waited took it (and
-            // answered it before letting go of the lock).
-            let batch = std::mem::take(&mut *self.lock_queue());
-            if !batch.is_empty() {
-                let (attempts, answers): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-                let recorded = outbox
-                    .record_webhook_attempts(&attempts)
-                    .await
-                    .map_err(|err| err.to_string());
-                for answer in answers {
-                    // A waiter cut meanwhile (the worker stopping) needs no answer.
-                    let _ = answer.send(recorded.clone());
-                }
-            }
-        }
-        match answered.await {
-            Ok(recorded) => recorded.map_err(EngineError::Recording),
-            // The commit that took it was cut (the worker stopping): not
-            // recorded, so the claim holds until it is handed back or its
-            // lease runs out, and the webhook is sent again.
-            Err(_) => Err(EngineError::Recording(
-                "cut before the attempt was recorded".to_owned(),
-            )),
-        }
-    }
-
-    fn lock_queue(&self) -> std::sync::MutexGuard<'_, Vec<Queued>> {
-        self.queue
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
+/// A finished attempt, to be recorded: outbox id, the attempt, what next.
+type Settled = (i64, WebhookAttempt, WebhookNext);
 
 /// A delivery's attempt as the receiver (or an injected fault) settled it.
 struct Answer {
@@ -269,17 +204,17 @@ impl Answer {
 /// Claimed webhooks delivered one after another, with the faults each gets.
 type Run = Vec<(OutboxWebhook, Option<DeliveryFaults>)>;
 
-/// Whether each of a run's attempts was recorded.
-type Recorded = Vec<Result<(), EngineError>>;
-
-/// The deliveries in flight and the claims they hold.
+/// The deliveries in flight, the claims they hold, and the attempts of
+/// those that finished, waiting for the loop's next commit (decisions §27).
 #[derive(Default)]
 struct InFlight {
-    deliveries: JoinSet<Recorded>,
+    deliveries: JoinSet<Vec<Settled>>,
     /// Each run's webhooks, with when they were claimed, until its task ends.
     runs: HashMap<tokio::task::Id, (i64, Vec<i64>)>,
     /// Webhooks in those runs: the slots taken.
     claimed: usize,
+    /// Attempts made and not recorded yet.
+    settled: Vec<Settled>,
 }
 
 impl InFlight {
@@ -287,33 +222,29 @@ impl InFlight {
         &mut self,
         claimed_at_ms: i64,
         ids: Vec<i64>,
-        run: impl Future<Output = Recorded> + Send + 'static,
+        run: impl Future<Output = Vec<Settled>> + Send + 'static,
     ) {
         self.claimed += ids.len();
         let task = self.deliveries.spawn(run);
         self.runs.insert(task.id(), (claimed_at_ms, ids));
     }
 
-    /// Whether a claim after a delivery finished is worth its cost: a claim
-    /// is a write transaction that ranks every due webhook, so refilling
-    /// one slot at a time would run one per delivery. It waits until an
-    /// eighth of the slots are free, or none is in flight; a merchant's cap
-    /// is unaffected (the claim counts its held webhooks either way), and
-    /// the poll and the bell still claim for any free slot.
-    fn worth_claiming(&self, deliveries_max: u32) -> bool {
-        let in_flight = u32::try_from(self.claimed).unwrap_or(u32::MAX);
-        let free = deliveries_max.saturating_sub(in_flight);
-        in_flight == 0 || free >= (deliveries_max / CLAIM_REFILL_DIVISOR).max(1)
+    /// `done`, and every other run that finished meanwhile: one commit
+    /// records them all.
+    fn finish(&mut self, done: Result<(tokio::task::Id, Vec<Settled>), tokio::task::JoinError>) {
+        self.finished(done);
+        while let Some(done) = self.deliveries.try_join_next_with_id() {
+            self.finished(done);
+        }
     }
 
-    /// A run's task is over, attempts recorded or not: its slots are free
-    /// (a claim not recorded holds its webhook until its lease runs out).
-    fn finished(&mut self, done: Result<(tokio::task::Id, Recorded), tokio::task::JoinError>) {
+    /// A run's task is over: its attempts wait for the next commit and its
+    /// slots are free (a claim whose attempt is never recorded holds its
+    /// webhook until its lease runs out).
+    fn finished(&mut self, done: Result<(tokio::task::Id, Vec<Settled>), tokio::task::JoinError>) {
         let task = match done {
-            Ok((task, recorded)) => {
-                for err in recorded.into_iter().filter_map(Result::err) {
-                    tracing::error!(error = %err, "record a webhook attempt");
-                }
+            Ok((task, settled)) => {
+                self.settled.extend(settled);
                 task
             }
             Err(err) => {
@@ -363,7 +294,6 @@ impl WebhookSender {
             faults: None,
             feed: None,
             bell: OutboxBell::default(),
-            recorder: Arc::default(),
         })
     }
 
@@ -459,20 +389,20 @@ impl WebhookSender {
         let cut_off = self.stopped_for(Duration::from_millis(HAND_BACK_AFTER_MS));
         tokio::pin!(cut_off);
         let mut claimed = 0;
-        // A claim that fails ends the claiming; the deliveries under way
+        // A commit that fails ends the claiming; the deliveries under way
         // still finish and are recorded before the error is returned.
         let mut failed = None;
         loop {
-            if failed.is_none() {
-                match self.claim(&mut flight, now_unix_ms).await {
-                    Ok(count) => claimed += count,
-                    Err(err) => failed = Some(err),
-                }
+            let claiming = failed.is_none();
+            match self.settle(&mut flight, now_unix_ms, claiming).await {
+                Ok(count) => claimed += count,
+                Err(err) if claiming => failed = Some(err),
+                Err(err) => tracing::error!(error = %err, "record webhook attempts"),
             }
             tokio::select! {
                 done = flight.deliveries.join_next_with_id() => match done {
                     None => return failed.map_or(Ok(claimed), Err),
-                    Some(done) => flight.finished(done),
+                    Some(done) => flight.finish(done),
                 },
                 () = &mut cut_off => {
                     self.hand_back(&mut flight).await?;
@@ -484,12 +414,13 @@ impl WebhookSender {
 
     /// Delivers webhooks as they fall due on `clock`'s time, until the stop
     /// signal of [`WebhookSender::hand_back_when`] (without one, for ever):
-    /// claims for the free slots every `poll` and whenever a delivery
-    /// finishes, so each delivery runs on its own and frees its slot as soon
-    /// as it is recorded. The claim takes at most
-    /// `deliveries_per_merchant_max` of a merchant's webhooks, counting those
-    /// still in flight, so a merchant at its cap waits for its own slots
-    /// while the others' webhooks go out.
+    /// claims for the free slots every `poll`, when the bell rings and
+    /// whenever deliveries finish — then in the same DB transaction that
+    /// records their attempts (decisions §27), so each delivery runs on its
+    /// own and its slot is refilled by the commit that records it. The claim
+    /// takes at most `deliveries_per_merchant_max` of a merchant's webhooks,
+    /// counting those still in flight, so a merchant at its cap waits for its
+    /// own slots while the others' webhooks go out.
     pub async fn run(self, clock: Arc<dyn Clock>, poll: Duration) {
         let mut flight = InFlight::default();
         let mut interval = tokio::time::interval(poll);
@@ -503,13 +434,8 @@ impl WebhookSender {
                 _ = interval.tick(), if !stop_requested => true,
                 () = self.bell.rung(), if !stop_requested => true,
                 Some(done) = flight.deliveries.join_next_with_id() => {
-                    flight.finished(done);
-                    // What else finished meanwhile frees its slot too, so
-                    // one claim refills them all.
-                    while let Some(done) = flight.deliveries.try_join_next_with_id() {
-                        flight.finished(done);
-                    }
-                    !stop_requested && flight.worth_claiming(self.config.deliveries_max)
+                    flight.finish(done);
+                    !stop_requested
                 }
                 stop = stopped(&mut stopping), if !stop_requested => {
                     stop_requested = stop;
@@ -522,53 +448,72 @@ impl WebhookSender {
                     return;
                 }
             };
+            if (claim_now || !flight.settled.is_empty())
+                && let Err(err) = self
+                    .settle(&mut flight, clock.now_unix_ms(), claim_now)
+                    .await
+            {
+                // Still claimed in the database: sent again once the leases
+                // run out; what was due stays due for the next poll.
+                tracing::error!(error = %err, "record webhook attempts and claim due webhooks");
+            }
             if stop_requested && flight.claimed == 0 {
                 return;
-            }
-            if claim_now && let Err(err) = self.claim(&mut flight, clock.now_unix_ms()).await {
-                // Still due in the database: claimed at the next poll.
-                tracing::error!(error = %err, "claim due webhooks");
             }
         }
     }
 
-    /// Claims what is due at `now_unix_ms` for the free slots and starts
-    /// delivering it; returns how many webhooks were claimed.
-    async fn claim(&self, flight: &mut InFlight, now_unix_ms: i64) -> Result<usize, EngineError> {
+    /// One commit: records the attempts of the deliveries that finished and,
+    /// if `claiming`, claims what is due at `now_unix_ms` for the free slots
+    /// and starts delivering it; returns how many webhooks were claimed.
+    async fn settle(
+        &self,
+        flight: &mut InFlight,
+        now_unix_ms: i64,
+        claiming: bool,
+    ) -> Result<usize, EngineError> {
         let in_flight = u32::try_from(flight.claimed).unwrap_or(u32::MAX);
         let free = self.config.deliveries_max.saturating_sub(in_flight);
-        if free == 0 {
-            return Ok(0);
-        }
+        let claim = WebhookClaim {
+            now_ms: now_unix_ms,
+            lease_ms: self.lease_ms(),
+            limit: if claiming { free } else { 0 },
+            per_merchant_max: self.config.deliveries_per_merchant_max,
+        };
+        let settled = std::mem::take(&mut flight.settled);
         let due = self
             .outbox
-            .claim_due_webhooks(
-                now_unix_ms,
-                self.lease_ms(),
-                free,
-                self.config.deliveries_per_merchant_max,
-            )
+            .record_and_claim_webhooks(&settled, &claim)
             .await?;
         let count = due.len();
         for run in self.plan_runs(due).await? {
             let ids = run.iter().map(|(webhook, _)| webhook.id).collect();
             let sender = self.clone();
             flight.start(now_unix_ms, ids, async move {
-                let mut recorded = Vec::with_capacity(run.len());
+                let mut settled = Vec::with_capacity(run.len());
                 for (webhook, faults) in run {
-                    recorded.push(sender.deliver(webhook, now_unix_ms, faults).await);
+                    settled.push(sender.deliver(webhook, now_unix_ms, faults).await);
                 }
-                recorded
+                settled
             });
         }
         Ok(count)
     }
 
     /// Cuts the deliveries in flight and hands their claims back, due from
-    /// when they were claimed: at once for whoever looks next.
+    /// when they were claimed: at once for whoever looks next. Deliveries
+    /// that finished have their attempts recorded instead.
     async fn hand_back(&self, flight: &mut InFlight) -> Result<(), EngineError> {
+        while let Some(done) = flight.deliveries.try_join_next_with_id() {
+            flight.finished(done);
+        }
         flight.deliveries.abort_all();
         flight.claimed = 0;
+        let settled = std::mem::take(&mut flight.settled);
+        if let Err(err) = self.outbox.record_webhook_attempts(&settled).await {
+            // Their claims hold until the lease runs out: sent again then.
+            tracing::error!(error = %err, "record webhook attempts");
+        }
         let mut by_claim: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
         for (_, (claimed_at_ms, ids)) in flight.runs.drain() {
             by_claim.entry(claimed_at_ms).or_default().extend(ids);
@@ -641,7 +586,7 @@ impl WebhookSender {
         webhook: OutboxWebhook,
         now_unix_ms: i64,
         faults: Option<DeliveryFaults>,
-    ) -> Result<(), EngineError> {
+    ) -> Settled {
         let attempt_number = webhook.attempts.saturating_add(1);
         let started = Instant::now();
         let Answer {
@@ -668,21 +613,18 @@ impl WebhookSender {
             record_id = %webhook.record_id, merchant = %webhook.app_id, attempt = attempt_number,
             status = ?http_status, latency_ms, outcome = %outcome, next = ?next, "webhook attempt"
         );
-        self.recorder
-            .record(
-                self.outbox.as_ref(),
-                webhook.id,
-                WebhookAttempt {
-                    attempt: attempt_number,
-                    at_ms: now_unix_ms,
-                    http_status,
-                    latency_ms,
-                    outcome,
-                    response_head,
-                },
-                next,
-            )
-            .await
+        (
+            webhook.id,
+            WebhookAttempt {
+                attempt: attempt_number,
+                at_ms: now_unix_ms,
+                http_status,
+                latency_ms,
+                outcome,
+                response_head,
+            },
+            next,
+        )
     }
 
     /// The delivery with its injected faults applied; the outcome names

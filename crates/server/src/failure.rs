@@ -156,7 +156,6 @@ impl Failure {
                 | EngineError::Key(_)
                 | EngineError::Ledger(_)
                 | EngineError::Delivery(_)
-                | EngineError::Recording(_)
                 | EngineError::Price(_)
                 | EngineError::Sandbox(_)
                 | EngineError::Serialise(_),

@@ -8,6 +8,7 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::StoreError;
 use crate::backend::{Backend, RowsAffected, SqlStore};
+use crate::outbox::placeholders;
 use crate::rows::{Columns, dialect_from, to_u32, to_u64};
 use crate::writes::WebhookDialect;
 
@@ -68,6 +69,15 @@ pub trait AddressStore: Send + Sync + std::fmt::Debug + 'static {
         address: &str,
     ) -> Result<Option<DepositAddress>, StoreError>;
 
+    /// Those of `addresses` on `chain` that are ours, as `deposit_address`
+    /// answers each, in any order: a block's transfers looked up together
+    /// (one statement per [`LOOKUPS_PER_STATEMENT_MAX`]).
+    async fn deposit_addresses(
+        &self,
+        chain: &str,
+        addresses: &[&str],
+    ) -> Result<Vec<DepositAddress>, StoreError>;
+
     /// The merchant's addresses written exactly `address`, on every chain,
     /// order addresses and unbound ones included.
     async fn merchant_addresses(
@@ -89,6 +99,10 @@ pub trait AddressStore: Send + Sync + std::fmt::Debug + 'static {
         now_unix_secs: i64,
     ) -> Result<Vec<String>, StoreError>;
 }
+
+/// Keys per `IN` list at most, well within both backends' limit on a
+/// statement's parameters.
+pub const LOOKUPS_PER_STATEMENT_MAX: usize = 500;
 
 const ADDRESS_COLUMNS: &str =
     "chain, address, app_id, user_id, order_id, notify_url, derivation_index, dialect";
@@ -233,6 +247,28 @@ where
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(address_from_row).transpose()
+    }
+
+    async fn deposit_addresses(
+        &self,
+        chain: &str,
+        addresses: &[&str],
+    ) -> Result<Vec<DepositAddress>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in addresses.chunks(LOOKUPS_PER_STATEMENT_MAX) {
+            let statement = format!(
+                "SELECT {ADDRESS_COLUMNS} FROM deposit_addresses WHERE chain = $1 AND address IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query(&statement).bind(chain);
+            for address in chunk {
+                query = query.bind(*address);
+            }
+            for row in query.fetch_all(self.pool()).await? {
+                found.push(address_from_row(&row)?);
+            }
+        }
+        Ok(found)
     }
 
     async fn merchant_addresses(

@@ -9,7 +9,7 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 use crate::StoreError;
 use crate::backend::{Backend, RowsAffected, SqlStore};
 use crate::outbox::insert_webhook;
-use crate::rows::{Columns, to_i64, to_u64};
+use crate::rows::{Columns, to_i64, to_u32, to_u64};
 use crate::writes::{DepositCredit, NewWebhook};
 
 /// A transfer to one of our addresses seen before its confirmations.
@@ -48,7 +48,19 @@ pub trait CreditStore: Send + Sync + std::fmt::Debug + 'static {
         &self,
         seen: &SeenTransfer,
         webhook: Option<&NewWebhook>,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<bool, StoreError> {
+        let one = [(seen.clone(), webhook.cloned())];
+        let recorded = self.record_seen_transfers(&one).await?;
+        Ok(recorded.first().copied().unwrap_or(false))
+    }
+
+    /// [`CreditStore::record_seen_transfer`] for a block's transfers, all in
+    /// one DB transaction (one durable commit, not one per transfer); per
+    /// transfer, whether it was recorded now. All or none.
+    async fn record_seen_transfers(
+        &self,
+        seen: &[(SeenTransfer, Option<NewWebhook>)],
+    ) -> Result<Vec<bool>, StoreError>;
 
     /// The record id given to a transfer when it was first seen, if it was.
     async fn seen_record_id(
@@ -57,6 +69,16 @@ pub trait CreditStore: Send + Sync + std::fmt::Debug + 'static {
         txid: &str,
         log_index: u32,
     ) -> Result<Option<String>, StoreError>;
+
+    /// `seen_record_id` for every transfer of `chain` in the transactions
+    /// `txids`, as (txid, log index, record id), in any order: a block's
+    /// transfers looked up together (one statement per
+    /// [`crate::LOOKUPS_PER_STATEMENT_MAX`] transactions).
+    async fn seen_record_ids(
+        &self,
+        chain: &str,
+        txids: &[&str],
+    ) -> Result<Vec<(String, u32, String)>, StoreError>;
 
     async fn seen_cursor(&self, chain: &str) -> Result<Option<u64>, StoreError>;
 
@@ -110,43 +132,47 @@ where
         Ok(())
     }
 
-    async fn record_seen_transfer(
+    async fn record_seen_transfers(
         &self,
-        seen: &SeenTransfer,
-        webhook: Option<&NewWebhook>,
-    ) -> Result<bool, StoreError> {
-        let mut db_tx = self.pool().begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO seen_transfers
-                 (chain, txid, log_index, record_id, app_id, order_id, block_time_ms, seen_at_ms,
-                  block_height, from_address, to_address, memo, token_id, amount)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-             ON CONFLICT (chain, txid, log_index) DO NOTHING",
-        )
-        .bind(&seen.chain)
-        .bind(&seen.txid)
-        .bind(i64::from(seen.log_index))
-        .bind(&seen.record_id)
-        .bind(seen.app_id.as_str())
-        .bind(&seen.order_id)
-        .bind(seen.block_time_ms)
-        .bind(seen.seen_at_ms)
-        .bind(to_i64(seen.block_height, "block height")?)
-        .bind(&seen.from_address)
-        .bind(&seen.to_address)
-        .bind(&seen.memo)
-        .bind(seen.token_id.as_str())
-        .bind(seen.amount.base_units().to_string())
-        .execute(&mut *db_tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            return Ok(false);
+        seen: &[(SeenTransfer, Option<NewWebhook>)],
+    ) -> Result<Vec<bool>, StoreError> {
+        if seen.is_empty() {
+            return Ok(Vec::new());
         }
-        if let Some(webhook) = webhook {
-            insert_webhook::<S::Db>(&mut db_tx, webhook).await?;
+        let mut db_tx = self.pool().begin().await?;
+        let mut recorded = Vec::with_capacity(seen.len());
+        for (seen, webhook) in seen {
+            let inserted = sqlx::query(
+                "INSERT INTO seen_transfers
+                     (chain, txid, log_index, record_id, app_id, order_id, block_time_ms, seen_at_ms,
+                      block_height, from_address, to_address, memo, token_id, amount)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                 ON CONFLICT (chain, txid, log_index) DO NOTHING",
+            )
+            .bind(&seen.chain)
+            .bind(&seen.txid)
+            .bind(i64::from(seen.log_index))
+            .bind(&seen.record_id)
+            .bind(seen.app_id.as_str())
+            .bind(&seen.order_id)
+            .bind(seen.block_time_ms)
+            .bind(seen.seen_at_ms)
+            .bind(to_i64(seen.block_height, "block height")?)
+            .bind(&seen.from_address)
+            .bind(&seen.to_address)
+            .bind(&seen.memo)
+            .bind(seen.token_id.as_str())
+            .bind(seen.amount.base_units().to_string())
+            .execute(&mut *db_tx)
+            .await?;
+            let now = inserted.rows_affected() > 0;
+            if now && let Some(webhook) = webhook {
+                insert_webhook::<S::Db>(&mut db_tx, webhook).await?;
+            }
+            recorded.push(now);
         }
         db_tx.commit().await?;
-        Ok(true)
+        Ok(recorded)
     }
 
     async fn seen_record_id(
@@ -164,6 +190,33 @@ where
         .fetch_optional(self.pool())
         .await?;
         row.map(|row| row.text("record_id")).transpose()
+    }
+
+    async fn seen_record_ids(
+        &self,
+        chain: &str,
+        txids: &[&str],
+    ) -> Result<Vec<(String, u32, String)>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in txids.chunks(crate::addresses::LOOKUPS_PER_STATEMENT_MAX) {
+            let statement = format!(
+                "SELECT txid, log_index, record_id FROM seen_transfers
+                 WHERE chain = $1 AND txid IN ({})",
+                crate::outbox::placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query(&statement).bind(chain);
+            for txid in chunk {
+                query = query.bind(*txid);
+            }
+            for row in query.fetch_all(self.pool()).await? {
+                found.push((
+                    row.text("txid")?,
+                    to_u32(row.int("log_index")?, "log index")?,
+                    row.text("record_id")?,
+                ));
+            }
+        }
+        Ok(found)
     }
 
     async fn seen_cursor(&self, chain: &str) -> Result<Option<u64>, StoreError> {

@@ -38,7 +38,7 @@ mod sweeps;
 mod withdrawals;
 mod writes;
 
-pub use addresses::{AddressStore, DepositAddress, HeldAddress};
+pub use addresses::{AddressStore, DepositAddress, HeldAddress, LOOKUPS_PER_STATEMENT_MAX};
 pub use bulk_load::BulkLoad;
 pub use cache::CachingStore;
 pub use credentials::{generate_app_id, generate_app_secret};
@@ -58,8 +58,8 @@ pub use master_key::MasterKey;
 pub use merchant_settings::{MerchantSettings, MerchantSettingsStore};
 pub use orders::{Checkout, ConfirmingPayment, Order, OrderPayment, OrderStore};
 pub use outbox::{
-    OutboxStore, OutboxWebhook, ResendFilter, WebhookAttempt, WebhookCounts, WebhookNext,
-    WebhookRow,
+    OutboxStore, OutboxWebhook, ResendFilter, WebhookAttempt, WebhookClaim, WebhookCounts,
+    WebhookNext, WebhookRow,
 };
 pub use payouts::{PayoutInsert, PayoutStore, SignedPayout};
 pub use postgres::PgStore;

@@ -59,6 +59,26 @@ pub enum WebhookNext {
     GiveUp,
 }
 
+/// What a claim asks for; see [`OutboxStore::record_and_claim_webhooks`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebhookClaim {
+    pub now_ms: i64,
+    pub lease_ms: i64,
+    /// Webhooks to claim at most; 0 claims none.
+    pub limit: u32,
+    pub per_merchant_max: u32,
+}
+
+impl WebhookClaim {
+    /// No claim: attempts recorded only.
+    pub const NONE: WebhookClaim = WebhookClaim {
+        now_ms: 0,
+        lease_ms: 0,
+        limit: 0,
+        per_merchant_max: 0,
+    };
+}
+
 /// The outbox by delivery status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WebhookCounts {
@@ -90,19 +110,38 @@ pub struct WebhookRow {
 
 #[async_trait]
 pub trait OutboxStore: Send + Sync + std::fmt::Debug + 'static {
-    /// Up to `limit` webhooks due at `now_ms`, the earliest due first,
-    /// claimed for `lease_ms` (their next attempt moves past the lease, so no
-    /// other worker takes them). Fair: a merchant gets at most
-    /// `per_merchant_max` webhooks under claim at once, counting those whose
-    /// claim (by any worker) still holds, so one merchant's backlog or slow
-    /// receiver leaves the other slots to the other merchants.
+    /// Records the attempts of several webhooks (outbox id, attempt, what
+    /// next), then claims due webhooks as `claim` says, in ONE DB
+    /// transaction: one durable commit for both (decisions §27). All or
+    /// none. The claim: up to `claim.limit` webhooks due at `claim.now_ms`,
+    /// the earliest due first, claimed for `claim.lease_ms` (their next
+    /// attempt moves past the lease, so no other worker takes them). Fair: a
+    /// merchant gets at most `claim.per_merchant_max` webhooks under claim at
+    /// once, counting those whose claim (by any worker) still holds — after
+    /// the attempts recorded here released theirs — so one merchant's
+    /// backlog or slow receiver leaves the other slots to the other merchants.
+    async fn record_and_claim_webhooks(
+        &self,
+        attempts: &[(i64, WebhookAttempt, WebhookNext)],
+        claim: &WebhookClaim,
+    ) -> Result<Vec<OutboxWebhook>, StoreError>;
+
+    /// A claim alone; see [`OutboxStore::record_and_claim_webhooks`].
     async fn claim_due_webhooks(
         &self,
         now_ms: i64,
         lease_ms: i64,
         limit: u32,
         per_merchant_max: u32,
-    ) -> Result<Vec<OutboxWebhook>, StoreError>;
+    ) -> Result<Vec<OutboxWebhook>, StoreError> {
+        let claim = WebhookClaim {
+            now_ms,
+            lease_ms,
+            limit,
+            per_merchant_max,
+        };
+        self.record_and_claim_webhooks(&[], &claim).await
+    }
 
     async fn record_webhook_attempt(
         &self,
@@ -111,13 +150,16 @@ pub trait OutboxStore: Send + Sync + std::fmt::Debug + 'static {
         next: WebhookNext,
     ) -> Result<(), StoreError>;
 
-    /// Records attempts of several webhooks (outbox id, attempt, what
-    /// next) in one DB transaction, one durable commit for them all: a busy
-    /// sender's deliveries that finish together share it. All or none.
+    /// Attempts recorded, nothing claimed; see
+    /// [`OutboxStore::record_and_claim_webhooks`].
     async fn record_webhook_attempts(
         &self,
         attempts: &[(i64, WebhookAttempt, WebhookNext)],
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        self.record_and_claim_webhooks(attempts, &WebhookClaim::NONE)
+            .await
+            .map(drop)
+    }
 
     /// Hands claimed webhooks back without an attempt (a worker stopping):
     /// each of `ids` still pending under the claim that ran to
@@ -220,24 +262,6 @@ where
     for<'q> Option<i64>: Encode<'q, S::Db>,
     for<'q> bool: Encode<'q, S::Db> + Type<S::Db>,
 {
-    async fn claim_due_webhooks(
-        &self,
-        now_ms: i64,
-        lease_ms: i64,
-        limit: u32,
-        per_merchant_max: u32,
-    ) -> Result<Vec<OutboxWebhook>, StoreError> {
-        let rows = crate::outbox_claim::claim_due_webhooks(
-            self.pool(),
-            now_ms,
-            lease_ms,
-            limit,
-            per_merchant_max,
-        )
-        .await?;
-        claimed_from_rows(&rows)
-    }
-
     async fn release_webhooks(
         &self,
         ids: &[i64],
@@ -269,42 +293,32 @@ where
             .await
     }
 
-    async fn record_webhook_attempts(
+    async fn record_and_claim_webhooks(
         &self,
         attempts: &[(i64, WebhookAttempt, WebhookNext)],
-    ) -> Result<(), StoreError> {
-        let mut db_tx = self.pool().begin().await?;
-        for (id, attempt, next) in attempts {
-            let head = response_head(attempt);
-            sqlx::query(
-                "INSERT INTO webhook_attempts
-                 (outbox_id, attempt, at_ms, http_status, latency_ms, outcome, response_head)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(*id)
-            .bind(i64::from(attempt.attempt))
-            .bind(attempt.at_ms)
-            .bind(attempt.http_status.map(i64::from))
-            .bind(to_i64(attempt.latency_ms, "latency")?)
-            .bind(&attempt.outcome)
-            .bind(head)
-            .execute(&mut *db_tx)
-            .await?;
-            let (status, next_at) = outbox_after(attempt, *next);
-            sqlx::query(
-                "UPDATE webhook_outbox
-             SET status = $1, attempts = $2, next_attempt_at_ms = $3, claimed_until_ms = NULL
-             WHERE id = $4",
-            )
-            .bind(status)
-            .bind(i64::from(attempt.attempt))
-            .bind(next_at)
-            .bind(*id)
-            .execute(&mut *db_tx)
-            .await?;
+        claim: &WebhookClaim,
+    ) -> Result<Vec<OutboxWebhook>, StoreError> {
+        if attempts.is_empty() && claim.limit == 0 {
+            return Ok(Vec::new());
         }
+        let mut db_tx = self.pool().begin().await?;
+        for chunk in attempts.chunks(ATTEMPTS_PER_STATEMENT_MAX) {
+            record_attempts::<S::Db>(&mut db_tx, chunk).await?;
+        }
+        let rows = if claim.limit == 0 {
+            Vec::new()
+        } else {
+            crate::outbox_claim::claim_due_webhooks::<S::Db>(
+                &mut db_tx,
+                claim.now_ms,
+                claim.lease_ms,
+                claim.limit,
+                claim.per_merchant_max,
+            )
+            .await?
+        };
         db_tx.commit().await?;
-        Ok(())
+        claimed_from_rows(&rows)
     }
 
     async fn record_resend_call(
@@ -433,11 +447,80 @@ where
 }
 
 /// `$first, $first+1, …`: `count` numbered placeholders for an `IN` list.
-fn placeholders(first: usize, count: usize) -> String {
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
     (first..first + count)
         .map(|n| format!("${n}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Attempts written per statement at most: 7 parameters each, well within
+/// both backends' limit on a statement's parameters (SQLite's 32 766).
+const ATTEMPTS_PER_STATEMENT_MAX: usize = 512;
+
+/// `attempts` logged and their outbox rows moved on, in two statements
+/// however many there are (decisions §27): one multi-row `INSERT`, one
+/// `UPDATE … FROM` a `VALUES` list.
+async fn record_attempts<Db>(
+    conn: &mut Db::Connection,
+    attempts: &[(i64, WebhookAttempt, WebhookNext)],
+) -> Result<(), StoreError>
+where
+    Db: Database,
+    for<'c> &'c mut Db::Connection: Executor<'c, Database = Db>,
+    for<'q> Db::Arguments<'q>: IntoArguments<'q, Db>,
+    for<'q> &'q str: Encode<'q, Db> + Type<Db>,
+    for<'q> String: Encode<'q, Db> + Type<Db>,
+    for<'q> i64: Encode<'q, Db> + Type<Db>,
+    for<'q> Option<i64>: Encode<'q, Db>,
+{
+    if attempts.is_empty() {
+        return Ok(());
+    }
+    let rows = (0..attempts.len())
+        .map(|n| format!("({})", placeholders(n * 7 + 1, 7)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let statement = format!(
+        "INSERT INTO webhook_attempts
+             (outbox_id, attempt, at_ms, http_status, latency_ms, outcome, response_head)
+         VALUES {rows}"
+    );
+    let mut insert = sqlx::query(&statement);
+    for (id, attempt, _) in attempts {
+        insert = insert
+            .bind(*id)
+            .bind(i64::from(attempt.attempt))
+            .bind(attempt.at_ms)
+            .bind(attempt.http_status.map(i64::from))
+            .bind(to_i64(attempt.latency_ms, "latency")?)
+            .bind(attempt.outcome.clone())
+            .bind(response_head(attempt));
+    }
+    insert.execute(&mut *conn).await?;
+    // A CTE names the list's columns the same way on both backends.
+    let rows = (0..attempts.len())
+        .map(|n| format!("({})", placeholders(n * 4 + 1, 4)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let statement = format!(
+        "WITH settled (id, status, attempts, next_at) AS (VALUES {rows})
+         UPDATE webhook_outbox
+         SET status = settled.status, attempts = settled.attempts,
+             next_attempt_at_ms = settled.next_at, claimed_until_ms = NULL
+         FROM settled WHERE webhook_outbox.id = settled.id"
+    );
+    let mut update = sqlx::query(&statement);
+    for (id, attempt, next) in attempts {
+        let (status, next_at) = outbox_after(attempt, *next);
+        update = update
+            .bind(*id)
+            .bind(status)
+            .bind(i64::from(attempt.attempt))
+            .bind(next_at);
+    }
+    update.execute(&mut *conn).await?;
+    Ok(())
 }
 
 fn webhook_row(row: &impl Columns) -> Result<WebhookRow, StoreError> {

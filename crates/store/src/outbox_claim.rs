@@ -12,7 +12,7 @@
 //! took: per merchant, its earliest due webhooks (due time, then id) up to
 //! the cap less the claims it holds; of those, the earliest `limit`.
 
-use sqlx::{Database, Encode, Executor, IntoArguments, Pool, Type};
+use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::StoreError;
 use crate::backend::Backend;
@@ -76,9 +76,11 @@ RETURNING id, app_id, record_id, order_type, dialect, url, payload, attempts";
 
 /// Claims up to `limit` webhooks due at `now_ms` for `lease_ms`, at most
 /// `per_merchant_max` of a merchant's under claim at once, and returns their
-/// rows (`outbox.rs` reads them); see `OutboxStore::claim_due_webhooks`.
+/// rows (`outbox.rs` reads them); see `OutboxStore::claim_due_webhooks`. It
+/// runs on `conn`, inside the caller's DB transaction (decisions §27: the
+/// same one that records the attempts that freed the slots).
 pub(crate) async fn claim_due_webhooks<DB>(
-    pool: &Pool<DB>,
+    conn: &mut DB::Connection,
     now_ms: i64,
     lease_ms: i64,
     limit: u32,
@@ -87,7 +89,6 @@ pub(crate) async fn claim_due_webhooks<DB>(
 where
     DB: Backend,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'c> &'c Pool<DB>: Executor<'c, Database = DB>,
     for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
 {
@@ -97,6 +98,6 @@ where
         .bind(now_ms)
         .bind(i64::from(limit))
         .bind(i64::from(per_merchant_max))
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?)
 }

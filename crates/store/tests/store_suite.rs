@@ -21,8 +21,9 @@ use ccgate_store::{
     PayoutInsert, PayoutStore, PgStore, ReconcileStore, ReorgIncident, ReorgStore, ResendFilter,
     RollBack, SandboxStore, SecretStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore,
     SqliteStore, Store, StoreError, StoredClock, SweepInsert, SweepSettlement, SweepStore,
-    TakenFault, TransferKey, WebhookAttempt, WebhookCounts, WebhookFaults, WebhookNext, Withdrawal,
-    WithdrawalStatus, WithdrawalStore, generate_app_id, generate_app_secret, verify_ledger,
+    TakenFault, TransferKey, WebhookAttempt, WebhookClaim, WebhookCounts, WebhookFaults,
+    WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore, generate_app_id,
+    generate_app_secret, verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Connection;
@@ -418,6 +419,14 @@ where
         store.seen_record_id("ETH", "0xa1", 0).await.unwrap(),
         Some("r-1".into())
     );
+    // A block's lookups together: only the transfers seen, whatever else is asked.
+    assert_eq!(
+        store
+            .seen_record_ids("ETH", &["0xa1", "0xa2", "0xnever"])
+            .await
+            .unwrap(),
+        [("0xa1".to_owned(), 0, "r-1".to_owned())]
+    );
     assert_eq!(store.chain_cursor("ETH").await.unwrap(), Some(4));
     assert_eq!(store.seen_cursor("ETH").await.unwrap(), Some(4));
     assert_eq!(store.webhook_counts().await.unwrap().pending, 3);
@@ -767,6 +776,21 @@ where
         Some(address.clone())
     );
     assert_eq!(store.deposit_address("ETH", "0xlate").await.unwrap(), None);
+    // A block's addresses looked up together: ours only, on that chain only.
+    assert_eq!(
+        store
+            .deposit_addresses("ETH", &["0xlate", "0xuser", "0xnobody"])
+            .await
+            .unwrap(),
+        std::slice::from_ref(&address)
+    );
+    assert!(
+        store
+            .deposit_addresses("TRX", &["0xuser"])
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// Devnet transfers keep all 128 bits of their amounts; planned send
@@ -2423,6 +2447,126 @@ async fn claims_take_a_few_per_merchant<S: CreditStore + OutboxStore>(store: &S)
         merchants(&after_leases),
         vec![(flooder.as_str().to_owned(), 2)]
     );
+}
+
+/// One commit records finished attempts and claims again (decisions §27):
+/// the slots the attempts free are claimed in the same call, the attempts
+/// are logged with what each means for its webhook, and a batch that cannot
+/// be recorded whole records nothing and claims nothing.
+async fn attempts_and_the_next_claim_commit_together<S: CreditStore + OutboxStore>(store: &S) {
+    let merchant = MerchantId::new(generate_app_id(NOW));
+    for i in 0..10 {
+        let record_id = format!("batch-{i}");
+        let mut webhook = webhook(&merchant, &record_id, "Withdraw");
+        webhook.created_at_ms = NOW_MS - 100 + i;
+        store
+            .record_seen_transfer(
+                &seen(&format!("0xb{i}"), &record_id, &merchant),
+                Some(&webhook),
+            )
+            .await
+            .unwrap();
+    }
+    let claim = |now_ms| WebhookClaim {
+        now_ms,
+        lease_ms: 30_000,
+        limit: 64,
+        per_merchant_max: 4,
+    };
+    let first = store
+        .record_and_claim_webhooks(&[], &claim(NOW_MS))
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 4, "the merchant's cap: {first:?}");
+    let attempt = |attempt, outcome: &str| WebhookAttempt {
+        attempt,
+        at_ms: NOW_MS,
+        http_status: Some(200),
+        latency_ms: 1,
+        outcome: outcome.to_owned(),
+        response_head: "success".to_owned(),
+    };
+    // A batch naming a webhook that does not exist fails whole.
+    let broken = [
+        (first[0].id, attempt(1, "delivered"), WebhookNext::Delivered),
+        (i64::MAX, attempt(1, "delivered"), WebhookNext::Delivered),
+    ];
+    assert!(
+        store
+            .record_and_claim_webhooks(&broken, &claim(NOW_MS + 1))
+            .await
+            .is_err()
+    );
+    let (row, attempts) = store
+        .webhook_with_attempts(first[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((row.status.as_str(), attempts.len()), ("pending", 0));
+    // Two finished: one delivered, one to retry later. Their two slots are
+    // claimed again in the same commit, the next due first.
+    let settled = [
+        (first[0].id, attempt(1, "delivered"), WebhookNext::Delivered),
+        (
+            first[1].id,
+            attempt(1, "HTTP 500"),
+            WebhookNext::RetryAt {
+                at_ms: NOW_MS + 60_000,
+            },
+        ),
+    ];
+    let second = store
+        .record_and_claim_webhooks(&settled, &claim(NOW_MS + 2))
+        .await
+        .unwrap();
+    let records: Vec<&str> = second.iter().map(|w| w.record_id.as_str()).collect();
+    assert_eq!(records, ["batch-4", "batch-5"]);
+    let (delivered, log) = store
+        .webhook_with_attempts(first[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (delivered.status.as_str(), delivered.attempts),
+        ("delivered", 1)
+    );
+    assert_eq!(log, [attempt(1, "delivered")]);
+    let (retried, log) = store
+        .webhook_with_attempts(first[1].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (retried.status.as_str(), retried.next_attempt_at_ms),
+        ("pending", NOW_MS + 60_000)
+    );
+    assert_eq!(log, [attempt(1, "HTTP 500")]);
+    // Attempts alone claim nothing.
+    assert!(
+        store
+            .record_and_claim_webhooks(
+                &[(first[2].id, attempt(1, "delivered"), WebhookNext::Delivered)],
+                &WebhookClaim::NONE
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn sqlite_attempts_and_the_next_claim_commit_together() {
+    let dir = tempfile::tempdir().unwrap();
+    attempts_and_the_next_claim_commit_together(&sqlite_store(&dir, &MasterKey::generate()).await)
+        .await;
+}
+
+#[tokio::test]
+async fn pg_attempts_and_the_next_claim_commit_together() {
+    let Some(pg) = PgSchema::new().await else {
+        return;
+    };
+    attempts_and_the_next_claim_commit_together(&pg.store(&MasterKey::generate()).await).await;
 }
 
 #[tokio::test]

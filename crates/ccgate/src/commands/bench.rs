@@ -34,10 +34,13 @@ pub enum BenchCommand {
 }
 
 impl BenchCommand {
-    /// Whether it reports SQL statements per request, which needs a counter
-    /// installed with the logging.
+    /// Whether it reports SQL statements (per request, per block), which
+    /// needs a counter installed with the logging.
     pub fn counts_statements(&self) -> bool {
-        matches!(self, BenchCommand::Writes(_) | BenchCommand::All(_))
+        matches!(
+            self,
+            BenchCommand::Writes(_) | BenchCommand::Evm(_) | BenchCommand::All(_)
+        )
     }
 }
 

@@ -1,17 +1,27 @@
 //! `ccgate bench evm`: on a ganache node, how long after the block that
 //! confirms a native deposit its webhook arrives, with the deposit watcher
 //! reading the node's head every `--poll-interval-ms`. Payments go one at a
-//! time, so each latency is measured alone.
+//! time, so each latency is measured alone. For the block of many deposits
+//! it also counts what the gateway asked of the node (its JSON-RPC goes
+//! through a counting relay on loopback) and of the database (sqlx's
+//! statement log).
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use ccgate_chain::evm::redacted_rpc_url;
 use serde_json::{Value, json};
 
 use super::bench_deposits::{merchant_with_webhook_receiver, wait_for_webhooks};
 use super::bench_kit::Figure;
+use super::bench_writes::STATEMENTS;
 use super::{background, unix_now};
 use crate::config::Settings;
 
@@ -58,7 +68,24 @@ pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<Vec<Figure>> {
     let payer = accounts
         .first()
         .context("the node has no unlocked account")?;
-    let settings = Settings::parse(&config_text(args), Path::new("(bench evm)"))?;
+    let relay = Arc::new(Relay {
+        client: reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .context("build the relay's HTTP client")?,
+        upstream: args.rpc_url.clone(),
+        calls: Mutex::default(),
+    });
+    let relay_address = super::bench_kit::spawn_server(
+        axum::Router::new()
+            .route("/", axum::routing::post(relay_call))
+            .with_state(Arc::clone(&relay)),
+    )
+    .await?;
+    let settings = Settings::parse(
+        &config_text(args, &format!("http://{relay_address}/")),
+        Path::new("(bench evm)"),
+    )?;
     let chain = settings
         .registry
         .chain("BENCH")
@@ -160,6 +187,11 @@ pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<Vec<Figure>> {
                 .await?;
             txids.push(txid.as_str().context("no hash")?.to_owned());
         }
+        // Counted from the block's mining to the last webhook: what the
+        // watcher (and delivery) ask of the node and the database for it.
+        let calls_before = relay.calls();
+        STATEMENTS.listen(true);
+        STATEMENTS.record(true);
         node.call("evm_mine", json!([])).await?;
         let paid_in = node.call("eth_blockNumber", json!([])).await?;
         let block = node
@@ -185,6 +217,23 @@ pub async fn evm(args: &EvmBenchArgs) -> anyhow::Result<Vec<Figure>> {
         let confirmed_at = Instant::now();
         wait_for_webhooks(&arrivals, &txids).await?;
         let all_in = confirmed_at.elapsed();
+        let statements = STATEMENTS.record(false);
+        STATEMENTS.listen(false);
+        print_counts(
+            &format!("node calls for the block of {}", txids.len()),
+            &relay.calls_since(&calls_before),
+        );
+        let mut by_statement: BTreeMap<String, u64> = BTreeMap::new();
+        for statement in statements {
+            *by_statement.entry(statement).or_default() += 1;
+        }
+        print_counts(
+            &format!(
+                "SQL statements for the block of {} (watcher and delivery; BEGIN/COMMIT not counted)",
+                txids.len()
+            ),
+            &by_statement,
+        );
         let mut block_latencies_ms: Vec<f64> = {
             let arrivals = arrivals.lock().unwrap_or_else(|p| p.into_inner());
             txids
@@ -242,8 +291,96 @@ fn print_latencies(what: &str, latencies_ms: &mut [f64]) -> (f64, f64) {
     (percentile(50), percentile(99))
 }
 
-/// One EVM chain on the node, with its native coin.
-fn config_text(args: &EvmBenchArgs) -> String {
+/// Prints `counts` (what, how many) under `title`, with their total.
+fn print_counts(title: &str, counts: &BTreeMap<String, u64>) {
+    println!("{title}: {} in all", counts.values().sum::<u64>());
+    for (what, count) in counts {
+        println!("  {count:>6}  {what}");
+    }
+}
+
+/// Forwards the gateway's JSON-RPC to the node, counting each call by
+/// method (a batch counts each of its calls; blocks by number and kind).
+struct Relay {
+    client: reqwest::Client,
+    upstream: String,
+    calls: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Relay {
+    fn calls(&self) -> BTreeMap<String, u64> {
+        self.calls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The calls made since `before` was taken.
+    fn calls_since(&self, before: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+        self.calls()
+            .into_iter()
+            .map(|(method, count)| {
+                let since = count - before.get(&method).copied().unwrap_or(0);
+                (method, since)
+            })
+            .filter(|(_, since)| *since > 0)
+            .collect()
+    }
+}
+
+async fn relay_call(State(relay): State<Arc<Relay>>, body: Bytes) -> axum::response::Response {
+    if let Ok(request) = serde_json::from_slice::<Value>(&body) {
+        let calls = match &request {
+            Value::Array(batch) => batch.iter().collect(),
+            single => vec![single],
+        };
+        let mut counted = relay.calls.lock().unwrap_or_else(PoisonError::into_inner);
+        for call in calls {
+            let method = call["method"].as_str().unwrap_or("(no method)");
+            // Blocks by number are told apart: how often each is fetched,
+            // and whether with its transactions.
+            let label = match (method, &call["params"]) {
+                ("eth_getBlockByNumber", params) => format!(
+                    "eth_getBlockByNumber {} {}",
+                    params[0].as_str().unwrap_or("?"),
+                    if params[1].as_bool() == Some(true) {
+                        "with transactions"
+                    } else {
+                        "header"
+                    }
+                ),
+                (method, _) => method.to_owned(),
+            };
+            *counted.entry(label).or_default() += 1;
+        }
+    }
+    let answer = relay
+        .client
+        .post(&relay.upstream)
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await;
+    match answer {
+        Ok(answer) => {
+            let status =
+                StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+            match answer.bytes().await {
+                Ok(bytes) => (
+                    status,
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    bytes,
+                )
+                    .into_response(),
+                Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+            }
+        }
+        Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+    }
+}
+
+/// One EVM chain on the node (reached at `rpc_url`), with its native coin.
+fn config_text(args: &EvmBenchArgs, rpc_url: &str) -> String {
     format!(
         r#"
 [[chains]]
@@ -272,7 +409,7 @@ rpc_url = "{url}"
 chain_id = {chain_id}
 poll_interval_ms = {poll}
 {ws}"#,
-        url = args.rpc_url,
+        url = rpc_url,
         chain_id = args.chain_id,
         poll = args.poll_interval_ms,
         ws = args

@@ -44,8 +44,8 @@ pub struct WritesBenchArgs {
 const SQLX_QUERY: &str = "sqlx::query";
 
 /// Counts the statements sqlx runs in this process. Installed only for
-/// `bench writes` (and `bench all`), and listening only while the writes
-/// bench counts: sqlx formats its event only when someone listens, so the
+/// `bench writes`, `bench evm` (and `bench all`), and listening only while
+/// one of them counts: sqlx formats its event only when someone listens, so the
 /// measured throughput, and the other benches of `bench all`, do not pay
 /// for it.
 #[derive(Debug)]
@@ -59,7 +59,7 @@ pub struct StatementCounter {
 impl StatementCounter {
     /// Starts or stops listening. The filter's answer is cached per
     /// callsite, so the cache is rebuilt for sqlx to see the change.
-    fn listen(&self, on: bool) {
+    pub(super) fn listen(&self, on: bool) {
         self.listening.store(on, Ordering::Relaxed);
         tracing::callsite::rebuild_interest_cache();
     }
@@ -110,7 +110,7 @@ impl StatementCounter {
         self.count.load(Ordering::Relaxed)
     }
 
-    fn record(&self, on: bool) -> Vec<String> {
+    pub(super) fn record(&self, on: bool) -> Vec<String> {
         let mut recorded = self.recorded.lock().unwrap_or_else(PoisonError::into_inner);
         std::mem::replace(&mut *recorded, on.then(Vec::new)).unwrap_or_default()
     }

@@ -11,7 +11,7 @@ use crate::notices::{Notice, PayStatus, Payment};
 
 impl DepositWatcher {
     /// The webhook reporting a transfer in state `status`.
-    pub(super) async fn webhook(
+    pub(super) fn webhook(
         &self,
         chain: &Chain,
         transfer: &ChainTransfer,
@@ -33,16 +33,12 @@ impl DepositWatcher {
         };
         match &address.order_id {
             Some(order_id) => {
-                let order = self.stores.orders.order(order_id).await?.ok_or_else(|| {
+                let order = assessed.order.as_ref().ok_or_else(|| {
                     ccgate_store::StoreError::Corrupt(format!(
                         "address of a missing order {order_id}"
                     ))
                 })?;
-                Notice::OrderPayment {
-                    order: &order,
-                    payment,
-                }
-                .webhook(
+                Notice::OrderPayment { order, payment }.webhook(
                     &address.app_id,
                     order.dialect,
                     order.notify_url.clone(),

@@ -340,22 +340,20 @@ impl DepositWatcher {
         record_id: &str,
         now_unix_ms: i64,
     ) -> Result<Option<NewWebhook>, EngineError> {
-        let Some(assessed) = self.assess(chain, transfer).await? else {
+        let reads = self.reads(std::slice::from_ref(transfer), false).await?;
+        let Some(assessed) = self.assess(chain, transfer, &reads)? else {
             return Ok(None);
         };
         if !assessed.notify_pending {
             return Ok(None);
         }
-        Ok(Some(
-            self.webhook(
-                chain,
-                transfer,
-                &assessed,
-                record_id,
-                crate::notices::PayStatus::Failed,
-                now_unix_ms,
-            )
-            .await?,
-        ))
+        Ok(Some(self.webhook(
+            chain,
+            transfer,
+            &assessed,
+            record_id,
+            crate::notices::PayStatus::Failed,
+            now_unix_ms,
+        )?))
     }
 }

@@ -33,6 +33,7 @@ use ccgate_engine::orders::Orders;
 use ccgate_engine::reconcile::Reconciler;
 use ccgate_engine::records::Records;
 use ccgate_engine::triggers::Triggers;
+use ccgate_engine::batch_withdrawals::BatchWithdrawals;
 use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::Registry;
 use ccgate_pricefeed::PriceSource;
@@ -125,6 +126,8 @@ pub struct Services {
     pub addresses: Arc<AddressBook>,
     pub orders: Arc<Orders>,
     pub withdrawals: Arc<Withdrawals>,
+    /// v2's batch withdrawals, each task a withdrawal of `withdrawals`.
+    pub batch_withdrawals: Arc<BatchWithdrawals>,
     /// Orders, checkouts, withdrawals and deposits as merchants look them up.
     pub records: Arc<Records>,
     /// Chain heights, the devnets, health and the figures `/metrics` shows.
@@ -155,6 +158,7 @@ impl Services {
             addresses,
             orders,
             withdrawals,
+            batch_withdrawals,
             records,
             network,
             webhook_feed,
@@ -166,6 +170,7 @@ impl Services {
             addresses,
             orders,
             withdrawals,
+            batch_withdrawals,
             records,
             network,
             clock,

@@ -213,7 +213,8 @@ fn every_trigger_makes_its_event_happen_and_reports_its_webhooks() {
             "deposit.direct",
             "withdrawal.succeeded",
             "withdrawal.failed",
-            "refund.succeeded"
+            "refund.succeeded",
+            "batch_withdrawal.completed"
         ]
     );
 

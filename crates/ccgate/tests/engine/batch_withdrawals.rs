@@ -4,7 +4,7 @@
 //! invalid task failing alone, idempotent repeats, and approval.
 
 use ccgate_client::ClientError;
-use ccgate_client::v2::{BatchWithdrawal, BatchWithdrawalTask, V2Client};
+use ccgate_client::v2::{BatchWithdrawal, BatchWithdrawalTask, NetworkWithdrawal, V2Client};
 use ccgate_ledger::{Account, Amount, CoinId, JournalEntry, MerchantId};
 use ccgate_store::{EntryMeta, Store, WithdrawalStore, verify_ledger};
 use ccgate_testkit::{Engine, Merchant, Receiver};
@@ -364,4 +364,61 @@ async fn under_approval_a_batch_is_reviewing_until_the_operator_decides() {
         "Rejected"
     );
     assert_eq!(usdt_available(&engine, &merchant).await, "30");
+}
+
+/// What a confirm interrupted after a task's withdrawal committed leaves
+/// behind — the withdrawal, its task not marked — is what an earlier
+/// identical withdrawal under the task's id looks like: the confirm finds
+/// it and pays nothing twice. Other parameters under that id fail the task.
+#[tokio::test]
+async fn a_task_whose_withdrawal_exists_is_not_paid_twice() {
+    let engine = engine().await;
+    let receiver = Receiver::start(200, "Success").await.unwrap();
+    let merchant = engine.merchant("shop").await.unwrap();
+    fund(&engine, &merchant, "100").await;
+    let client = v2(&engine, &merchant);
+    let made_before = |order_id: &str, amount: &str| NetworkWithdrawal {
+        order_id: order_id.to_owned(),
+        coin_id: USDT_NUMBER,
+        chain: "ETH".to_owned(),
+        address: PAYEE.to_owned(),
+        amount: amount.to_owned(),
+        ..NetworkWithdrawal::default()
+    };
+    let existing = client
+        .withdraw_to_network(&made_before("b-5-1", "10"))
+        .await
+        .unwrap();
+    client
+        .withdraw_to_network(&made_before("b-5-2", "7"))
+        .await
+        .unwrap();
+    assert_eq!(usdt_available(&engine, &merchant).await, "83");
+    client
+        .apply_batch_withdrawal(&batch(
+            "b-5",
+            &receiver.url,
+            vec![
+                task(Some(1), None, PAYEE, "10"),
+                task(Some(2), None, PAYEE, "8"),
+            ],
+        ))
+        .await
+        .unwrap();
+    let confirmed = client.confirm_batch_withdrawal("b-5").await.unwrap();
+    assert_eq!((confirmed.stats.processing, confirmed.stats.failed), (1, 1));
+    let tasks = client
+        .batch_withdrawal_tasks("b-5", None, None)
+        .await
+        .unwrap();
+    assert_eq!(tasks.records[0].record_id, existing);
+    assert_eq!(tasks.records[1].status, "Failed");
+    assert!(
+        tasks.records[1].reason.contains("different parameters"),
+        "{:?}",
+        tasks.records[1]
+    );
+    assert_eq!(tasks.records[1].record_id, "");
+    // Nothing more reserved.
+    assert_eq!(usdt_available(&engine, &merchant).await, "83");
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use ccgate_ledger::{Amount, Coin, LedgerError, MerchantId, Registry, Token};
 use ccgate_store::{
     Approval, BatchTask, BatchTaskState, BatchWithdrawal, BatchWithdrawalStore, WebhookDialect,
-    WithdrawalStatus,
+    Withdrawal, WithdrawalStatus,
 };
 
 use crate::amounts::positive_amount;
@@ -323,6 +323,42 @@ impl BatchWithdrawals {
                 .await?;
         }
         self.view(app_id, batch_order_id).await
+    }
+
+    /// The operator's answer to every task of the batch whose withdrawal
+    /// waits for approval (`ccgate withdrawal approve-batch|reject-batch`):
+    /// each approved or rejected as `ccgate withdrawal approve|reject` does
+    /// it, one at a time. Answers the withdrawals decided; none waiting is
+    /// refused.
+    pub async fn decide(
+        &self,
+        app_id: &MerchantId,
+        batch_order_id: &str,
+        approve: bool,
+        now_unix_ms: i64,
+    ) -> Result<Vec<Withdrawal>, EngineError> {
+        self.find(app_id, batch_order_id).await?;
+        let mut decided = Vec::new();
+        for state in self.batches.batch_tasks(app_id, batch_order_id).await? {
+            let Some(waiting) = state.withdrawal.filter(|w| w.approval == Approval::Waiting) else {
+                continue;
+            };
+            decided.push(if approve {
+                self.withdrawals.approve(&waiting.order_id).await?
+            } else {
+                self.withdrawals
+                    .reject(&waiting.order_id, now_unix_ms)
+                    .await?
+            });
+        }
+        if decided.is_empty() {
+            return Err(Rejection::NotWaitingForApproval(format!(
+                "no task of batch {}",
+                batch_order_id.chars().take(64).collect::<String>()
+            ))
+            .into());
+        }
+        Ok(decided)
     }
 
     /// `getBatchWithdrawOrder` and `getBatchWithdrawOrderRecordList`.

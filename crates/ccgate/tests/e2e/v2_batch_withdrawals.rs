@@ -203,3 +203,115 @@ fn a_batch_pays_on_the_devnet_task_by_task_and_is_repeated_safely() {
     });
     assert!(gateway.cli_ok(&["ledger", "verify"]).contains("all equal"));
 }
+
+#[test]
+fn under_approval_the_operator_decides_a_whole_batch_from_the_cli() {
+    let notified = HttpStub::start(200, "Success");
+    let gateway = Gateway::start(&["--sandbox"]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.adjust(&merchant, "USDT", "100", &[]);
+    gateway.cli_ok(&[
+        "merchant",
+        "set-withdrawal-approval",
+        "--app-id",
+        &merchant.app_id,
+        "--required",
+        "true",
+    ]);
+    let base = format!("http://{}", gateway.address());
+    let client = V2Client::new(base, &merchant.app_id, &merchant.app_secret).unwrap();
+    let decide = |command: &str, batch_order_id: &str| {
+        gateway.cli(&[
+            "withdrawal",
+            command,
+            "--app-id",
+            &merchant.app_id,
+            "--batch-order-id",
+            batch_order_id,
+            "--json",
+        ])
+    };
+    runtime().block_on(async {
+        let batch = |id: &str, tasks: Vec<BatchWithdrawalTask>| BatchWithdrawal {
+            batch_order_id: id.to_owned(),
+            coin_id: USDT,
+            chain: "ETH".into(),
+            task_name: String::new(),
+            mode: "Batch".into(),
+            orders: tasks,
+            notify_url: Some(notified.url.clone()),
+        };
+        client
+            .apply_batch_withdrawal(&batch(
+                "v2b-ok",
+                vec![
+                    task(Some(1), None, PAYEE_EVM, "10"),
+                    task(Some(2), None, PAYEE_EVM, "20"),
+                ],
+            ))
+            .await
+            .unwrap();
+        client
+            .apply_batch_withdrawal(&batch(
+                "v2b-no",
+                vec![task(None, Some("v2b-no-a"), PAYEE_EVM, "5")],
+            ))
+            .await
+            .unwrap();
+        for id in ["v2b-ok", "v2b-no"] {
+            let reviewing = client.confirm_batch_withdrawal(id).await.unwrap();
+            assert_eq!(reviewing.status, "Reviewing");
+        }
+        assert_eq!(client.asset(USDT).await.unwrap().asset.available, "65");
+
+        let approved = decide("approve-batch", "v2b-ok");
+        assert!(approved.status.success(), "{approved:?}");
+        assert_eq!(String::from_utf8_lossy(&approved.stdout).lines().count(), 2);
+        let rejected = decide("reject-batch", "v2b-no");
+        assert!(rejected.status.success(), "{rejected:?}");
+        // Nothing is left waiting: a second answer is refused.
+        assert!(!decide("approve-batch", "v2b-no").status.success());
+        assert_eq!(
+            client.batch_withdrawal("v2b-no").await.unwrap().status,
+            "Rejected"
+        );
+        // The CLI wrote in another process: the server's balance cache
+        // catches up within its time to live.
+        let mut available = String::new();
+        for _ in 0..100 {
+            available = client.asset(USDT).await.unwrap().asset.available;
+            if available == "70" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(available, "70");
+
+        clock(&gateway, &["advance", "4m"]);
+        let done = client.batch_withdrawal("v2b-ok").await.unwrap();
+        assert_eq!(done.status, "Completed");
+        assert_eq!(done.stats.succeeded, 2);
+        // WaitingApproval for each task, Rejected for one, Success for two.
+        let mut seen: Vec<(String, String)> = notified
+            .wait_for_requests(6)
+            .iter()
+            .map(|hook| match verified_v2(&merchant, hook) {
+                V2Webhook::ApiWithdrawal(msg) => (msg.order_id, msg.status),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        seen.sort();
+        let expected: Vec<(String, String)> = [
+            ("v2b-no-a", "Rejected"),
+            ("v2b-no-a", "WaitingApproval"),
+            ("v2b-ok-1", "Success"),
+            ("v2b-ok-1", "WaitingApproval"),
+            ("v2b-ok-2", "Success"),
+            ("v2b-ok-2", "WaitingApproval"),
+        ]
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect();
+        assert_eq!(seen, expected);
+    });
+}

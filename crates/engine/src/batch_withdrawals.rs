@@ -204,6 +204,7 @@ impl BatchWithdrawals {
         }
         let mut seqs = BTreeSet::new();
         let mut order_ids = BTreeSet::new();
+        let mut withdrawal_ids = BTreeSet::new();
         let mut tasks = Vec::with_capacity(request.tasks.len());
         for (position, new) in (1u32..).zip(&request.tasks) {
             if let Some(seq) = new.seq
@@ -233,6 +234,15 @@ impl BatchWithdrawals {
                 // The wire types require one of the two; the place stands in.
                 (None, None) => format!("{}-{position}", request.batch_order_id),
             };
+            // `{"seq":1}` and `{"orderId":"<batchOrderId>-1"}` would be one
+            // withdrawal: the same key, said two ways.
+            if !withdrawal_ids.insert(withdrawal_order_id.clone()) {
+                return Err(Rejection::BatchKeyDuplicate(format!(
+                    "orderId {:?}",
+                    withdrawal_order_id.chars().take(64).collect::<String>()
+                ))
+                .into());
+            }
             tasks.push(BatchTask {
                 position,
                 seq: new.seq,

@@ -130,6 +130,24 @@ async fn a_batch_pays_its_valid_tasks_and_fails_the_invalid_one_alone() {
         code_of(client.apply_batch_withdrawal(&twice).await.unwrap_err()),
         14027
     );
+    // One withdrawal id said two ways is a duplicate too.
+    let said_twice = batch(
+        "b-3",
+        &receiver.url,
+        vec![
+            task(Some(1), None, PAYEE, "1"),
+            task(None, Some("b-3-1"), PAYEE, "1"),
+        ],
+    );
+    assert_eq!(
+        code_of(
+            client
+                .apply_batch_withdrawal(&said_twice)
+                .await
+                .unwrap_err()
+        ),
+        14027
+    );
     assert_eq!(
         code_of(client.batch_withdrawal("b-2").await.unwrap_err()),
         11003

@@ -209,6 +209,38 @@ impl Fields {
             .collect()
     }
 
+    /// An optional array of JSON objects of at most `max_len`, each read as
+    /// fields of its own (with the same leniencies); absent or `null` is
+    /// empty.
+    pub fn object_list(
+        &self,
+        name: &'static str,
+        max_len: usize,
+    ) -> Result<Vec<Fields>, RequestError> {
+        let wrong = RequestError::FieldType {
+            field: name,
+            expected: "an array of objects",
+        };
+        let items = match self.0.get(name) {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(Value::Array(items)) => items,
+            Some(_) => return Err(wrong),
+        };
+        if items.len() > max_len {
+            return Err(RequestError::TooManyItems {
+                field: name,
+                max_len,
+            });
+        }
+        items
+            .iter()
+            .map(|item| match item {
+                Value::Object(map) => Ok(Fields(map.clone())),
+                _ => Err(wrong.clone()),
+            })
+            .collect()
+    }
+
     /// A decimal amount as its text: a JSON string, or a whole JSON number
     /// (v2 spec §1.5 asks for leniency to numbers). A number with a fraction
     /// is refused: the JSON parser would hold it as a float, and money never

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use ccgate_store::{
-    CreditHistory, CreditStore, DevnetStore, Listings, MerchantSettingsStore, OrderStore,
-    OutboxStore, PayoutStore, PgStore, ReconcileStore, SandboxStore, SecretStore, SnapshotStore,
-    SqliteStore, Store, SweepStore, WithdrawalStore,
+    BatchWithdrawalStore, CreditHistory, CreditStore, DevnetStore, Listings, MerchantSettingsStore,
+    OrderStore, OutboxStore, PayoutStore, PgStore, ReconcileStore, SandboxStore, SecretStore,
+    SnapshotStore, SqliteStore, Store, SweepStore, WithdrawalStore,
 };
 
 use crate::data_dir::DataDir;
@@ -174,6 +174,13 @@ impl Database {
     }
 
     pub fn withdrawals(&self) -> Arc<dyn WithdrawalStore> {
+        match self {
+            Database::Sqlite(db) => Arc::new(db.clone()),
+            Database::Postgres(db) => Arc::new(db.clone()),
+        }
+    }
+
+    pub fn batch_withdrawals(&self) -> Arc<dyn BatchWithdrawalStore> {
         match self {
             Database::Sqlite(db) => Arc::new(db.clone()),
             Database::Postgres(db) => Arc::new(db.clone()),

@@ -47,6 +47,8 @@ mod snapshots;
 mod v2;
 #[path = "e2e/v2_addresses.rs"]
 mod v2_addresses;
+#[path = "e2e/v2_batch_withdrawals.rs"]
+mod v2_batch_withdrawals;
 #[path = "e2e/v2_client.rs"]
 mod v2_client;
 #[path = "e2e/v2_orders.rs"]

@@ -7,6 +7,8 @@
 //! itself stay in `tests/e2e`.
 #![allow(clippy::unwrap_used)]
 
+#[path = "engine/batch_withdrawals.rs"]
+mod batch_withdrawals;
 #[path = "engine/deposits.rs"]
 mod deposits;
 #[path = "engine/orders.rs"]

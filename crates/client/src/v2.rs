@@ -28,6 +28,7 @@
 //! ```
 
 use ccgate_api::v2::addresses::{BlockHeights, Unbinding};
+use ccgate_api::v2::batch_withdrawals::{BatchApplied, BatchTaskList, BatchWithdrawOrder};
 use ccgate_api::v2::coins::{
     AddressValidity, AllChainList, AssetList, ChainList, CoinList, CwalletUser, FiatList,
     MainCoinList, OneAsset, OneCoin, Prices,
@@ -366,6 +367,127 @@ impl V2Client {
     ) -> Result<WithdrawRecordList, ClientError> {
         self.call("getAppWithdrawRecordList", query, true).await
     }
+
+    /// `applyBatchWithdraw`: stores the batch (nothing moves until
+    /// [`V2Client::confirm_batch_withdrawal`]). Retried: the same
+    /// `batchOrderId` and tasks answer the same batch.
+    pub async fn apply_batch_withdrawal(
+        &self,
+        request: &BatchWithdrawal,
+    ) -> Result<BatchApplied, ClientError> {
+        self.call("applyBatchWithdraw", request, true).await
+    }
+
+    /// `confirmBatchWithdraw`: executes every task not executed yet, each a
+    /// withdrawal of its own, and answers the batch. Retried: a repeat
+    /// executes nothing twice.
+    pub async fn confirm_batch_withdrawal(
+        &self,
+        batch_order_id: &str,
+    ) -> Result<BatchWithdrawOrder, ClientError> {
+        self.call(
+            "confirmBatchWithdraw",
+            &BatchOrderIdOnly { batch_order_id },
+            true,
+        )
+        .await
+    }
+
+    /// `getBatchWithdrawOrder`: the batch, its status derived from its tasks.
+    pub async fn batch_withdrawal(
+        &self,
+        batch_order_id: &str,
+    ) -> Result<BatchWithdrawOrder, ClientError> {
+        self.call(
+            "getBatchWithdrawOrder",
+            &BatchOrderIdOnly { batch_order_id },
+            true,
+        )
+        .await
+    }
+
+    /// `getBatchWithdrawOrderRecordList`: a page of the batch's tasks in
+    /// their order (`limit` at most 100, 20 when `None`); pass the answer's
+    /// `next_id` to page on (`""`: last page).
+    pub async fn batch_withdrawal_tasks(
+        &self,
+        batch_order_id: &str,
+        next_id: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<BatchTaskList, ClientError> {
+        self.call(
+            "getBatchWithdrawOrderRecordList",
+            &BatchTaskPage {
+                batch_order_id,
+                next_id,
+                limit,
+            },
+            true,
+        )
+        .await
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchOrderIdOnly<'a> {
+    batch_order_id: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchTaskPage<'a> {
+    batch_order_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit: Option<u32>,
+}
+
+/// `applyBatchWithdraw`'s request (the July SDK's names; ccgate also reads
+/// [PROTO]'s `productName`).
+#[derive(Serialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchWithdrawal {
+    /// The merchant's id for the batch, 3 to 64 characters: what makes a
+    /// repeat the same batch.
+    pub batch_order_id: String,
+    /// The coin by number.
+    pub coin_id: u64,
+    /// The chain symbol every task pays out on.
+    pub chain: String,
+    /// The batch's name (`""`: none).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub task_name: String,
+    /// `Single` or `Batch`.
+    pub mode: String,
+    /// At most 500.
+    pub orders: Vec<BatchWithdrawalTask>,
+    /// Where the tasks' `ApiWithdrawal` webhooks go (at most 120 characters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify_url: Option<String>,
+}
+
+/// One task of a [`BatchWithdrawal`]: `seq` or `order_id` (or both) names it.
+#[derive(Serialize, Debug, Clone, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchWithdrawalTask {
+    /// A whole number > 0, unique in the batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// Its withdrawal's `orderId` (else `<batchOrderId>-<seq>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    /// The payee's chain address.
+    pub address: String,
+    /// Decimal text in the coin; the payee bears the network fee.
+    pub amount: String,
+    /// For chains that need one (at most 16 characters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memo: Option<String>,
+    /// The merchant's note (at most 64 characters; `""`: none).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub remark: String,
 }
 
 #[derive(Serialize)]

@@ -16,12 +16,14 @@ use ccgate_chain::{ChainSet, EvmNodeConfig, HotWallet};
 use ccgate_ledger::{Decimal, Registry};
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
-    AddressStore, CachingStore, CreditStore, DepositRecords, DevnetStore, MerchantSettingsStore,
-    OrderStore, OutboxStore, PayoutStore, ReorgStore, SecretStore, Store, WithdrawalStore,
+    AddressStore, BatchWithdrawalStore, CachingStore, CreditStore, DepositRecords, DevnetStore,
+    MerchantSettingsStore, OrderStore, OutboxStore, PayoutStore, ReorgStore, SecretStore, Store,
+    WithdrawalStore,
 };
 use tokio::sync::watch;
 
 use crate::addresses::{AddressBook, load_deposit_seed};
+use crate::batch_withdrawals::BatchWithdrawals;
 use crate::deposits::{DepositWatcher, WatcherStores};
 use crate::merchants::Merchants;
 use crate::network::Network;
@@ -45,6 +47,7 @@ pub trait ServiceBackend:
     + DepositRecords
     + OutboxStore
     + WithdrawalStore
+    + BatchWithdrawalStore
     + PayoutStore
     + ReorgStore
     + Clone
@@ -63,6 +66,7 @@ impl<B> ServiceBackend for B where
         + DepositRecords
         + OutboxStore
         + WithdrawalStore
+        + BatchWithdrawalStore
         + PayoutStore
         + ReorgStore
         + Clone
@@ -91,6 +95,7 @@ pub struct EngineServices {
     pub addresses: Arc<AddressBook>,
     pub orders: Arc<Orders>,
     pub withdrawals: Arc<Withdrawals>,
+    pub batch_withdrawals: Arc<BatchWithdrawals>,
     pub records: Arc<Records>,
     pub network: Arc<Network>,
     /// Webhooks as they are sent; the sender built by [`build_loops`]
@@ -144,6 +149,11 @@ pub async fn build_services<B: ServiceBackend>(
         backend.clone(),
         Payouts::new(backend.clone()),
     ));
+    let batch_withdrawals = Arc::new(BatchWithdrawals::new(
+        Arc::clone(&registry),
+        Arc::clone(&withdrawals),
+        backend.clone(),
+    ));
     let merchants = Arc::new(Merchants::new(
         Arc::clone(&registry),
         store.clone(),
@@ -171,6 +181,7 @@ pub async fn build_services<B: ServiceBackend>(
             addresses,
             orders,
             withdrawals,
+            batch_withdrawals,
             records,
             network,
             webhook_feed: WebhookFeed::default(),

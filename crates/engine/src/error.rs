@@ -100,6 +100,15 @@ pub enum Rejection {
     DuplicateMerchantOrderId(String),
     #[error("merchant_order_id {id:?} is already used by one of this merchant's {by}")]
     MerchantOrderIdTaken { id: String, by: &'static str },
+    /// A batch withdrawal naming one task key twice (v2 `14027`).
+    #[error("{0} appears twice in the batch; each task's seq and orderId must be unique")]
+    BatchKeyDuplicate(String),
+    #[error("batchOrderId {0:?} was already used with different parameters")]
+    BatchOrderIdTaken(String),
+    #[error("no batch withdrawal has the batchOrderId {0:?}")]
+    BatchWithdrawalNotFound(String),
+    #[error("a batch withdrawal holds at most {max} tasks")]
+    TooManyTasks { max: usize },
     #[error("webhook/resend allows {per_minute} call(s) a minute and {per_day} a day")]
     ResendLimited { per_minute: u32, per_day: u32 },
     /// A rescan that cannot be made (the transaction is not mined, not

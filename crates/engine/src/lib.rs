@@ -6,6 +6,7 @@
 pub mod addresses;
 pub mod amounts;
 pub mod assemble;
+pub mod batch_withdrawals;
 pub mod clock;
 pub mod deposits;
 pub mod devnet;

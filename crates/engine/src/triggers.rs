@@ -15,6 +15,7 @@ use ccgate_store::{
 use serde_json::{Value, json};
 
 use crate::addresses::AddressBook;
+use crate::batch_withdrawals::{BatchWithdrawals, NewBatch, NewTask};
 use crate::clock::Clock;
 use crate::notices::v2_status;
 use crate::orders::{NativeOrderRequest, Orders, Validity};
@@ -29,65 +30,86 @@ pub struct Trigger {
     pub description: &'static str,
     /// `None`: it runs in v2 too, making its objects as the v2 API would.
     pub no_v2_because: Option<&'static str>,
+    /// `None`: it runs in v1 too; a v2-only object (a batch withdrawal)
+    /// says why not.
+    pub no_v1_because: Option<&'static str>,
 }
 
 impl Trigger {
     /// The dialects it runs in.
     pub fn dialects(&self) -> &'static [WebhookDialect] {
-        match self.no_v2_because {
-            None => &[WebhookDialect::V1, WebhookDialect::V2],
-            Some(_) => &[WebhookDialect::V1],
+        match (self.no_v1_because, self.no_v2_because) {
+            (None, None) => &[WebhookDialect::V1, WebhookDialect::V2],
+            (Some(_), _) => &[WebhookDialect::V2],
+            (None, Some(_)) => &[WebhookDialect::V1],
         }
     }
 }
 
 /// The triggers, with what each does.
-pub const TRIGGERS: [Trigger; 9] = [
+pub const TRIGGERS: [Trigger; 10] = [
     Trigger {
         name: "order.paid",
         description: "an order (v1 bill/create, v2 createAppOrderDepositAddress) paid in full and confirmed: API Deposit / ApiDeposit webhook, order Successful",
         no_v2_because: None,
+        no_v1_because: None,
     },
     Trigger {
         name: "order.underpaid",
         description: "an order paid half its amount and confirmed: the order stays Pending, the payment is credited",
         no_v2_because: None,
+        no_v1_because: None,
     },
     Trigger {
         name: "order.overpaid",
         description: "an order paid one and a half times its amount and confirmed: Successful, all of it credited",
         no_v2_because: None,
+        no_v1_because: None,
     },
     Trigger {
         name: "order.paid_late",
         description: "an order left to expire, then paid in full: credited, the order stays Expired",
         no_v2_because: None,
+        no_v1_because: None,
     },
     Trigger {
         name: "order.expired",
         description: "an order nobody pays, past its validity: Expired",
         no_v2_because: None,
+        no_v1_because: None,
     },
     Trigger {
         name: "deposit.direct",
         description: "a deposit to the merchant's permanent address for user `trigger-user` (v2: `trigger-user-v2`), confirmed: Direct Deposit / DirectDeposit webhook",
         no_v2_because: None,
+        no_v1_because: None,
     },
     Trigger {
         name: "withdrawal.succeeded",
         description: "a deposit to fund it, then a withdrawal sent and confirmed: API Withdrawal webhook `success` (v2: ApiWithdrawal `Success`)",
         no_v2_because: None,
+        no_v1_because: None,
     },
     Trigger {
         name: "withdrawal.failed",
         description: "a deposit to fund it, then a withdrawal whose send the devnet refuses: voided, webhook `failed` (v2: `Failed`)",
         no_v2_because: None,
+        no_v1_because: None,
     },
     Trigger {
         name: "refund.succeeded",
         description: "a paid order, then half of it refunded to the payer and confirmed: Refund webhook",
         no_v2_because: Some(
             "v2 has no refund: an operator's refund is notified as v1's `Refund` whatever its order's dialect, and v2 neither lists nor finds it (docs/decisions.md §15)",
+        ),
+        no_v1_because: None,
+    },
+    Trigger {
+        name: "batch_withdrawal.completed",
+        description: "a deposit to fund it, then a v2 batch withdrawal of two tasks confirmed, sent and confirmed: one ApiWithdrawal `Success` per task, the batch Completed",
+        no_v2_because: None,
+        no_v1_because: Some(
+            "v1 has no batch withdrawal: applyBatchWithdraw is v2's (docs/decisions.md §26)",
         ),
     },
 ];
@@ -143,6 +165,7 @@ pub struct Triggers {
     pub orders: Arc<Orders>,
     pub addresses: Arc<AddressBook>,
     pub withdrawals: Arc<Withdrawals>,
+    pub batch_withdrawals: Arc<BatchWithdrawals>,
     pub store: Arc<dyn Store>,
     pub order_store: Arc<dyn OrderStore>,
     /// The devnets' planned send failures.
@@ -179,6 +202,12 @@ impl Triggers {
         if let (WebhookDialect::V2, Some(why)) = (request.dialect, trigger.no_v2_because) {
             return Err(EngineError::Sandbox(format!(
                 "{} runs in v1 only: {why}",
+                trigger.name
+            )));
+        }
+        if let (WebhookDialect::V1, Some(why)) = (request.dialect, trigger.no_v1_because) {
+            return Err(EngineError::Sandbox(format!(
+                "{} runs in v2 only (--dialect v2): {why}",
                 trigger.name
             )));
         }
@@ -232,6 +261,7 @@ impl Triggers {
             "deposit.direct" => run.direct_deposit(FUNDING).await?,
             "withdrawal.succeeded" => run.withdrawal(false).await?,
             "withdrawal.failed" => run.withdrawal(true).await?,
+            "batch_withdrawal.completed" => run.batch_withdrawal().await?,
             _ => run.refund().await?,
         };
         let webhooks = self.webhooks_since(&request.app_id, before).await?;
@@ -662,6 +692,77 @@ impl Run<'_> {
                 }
             }),
         })
+    }
+
+    /// A v2 batch of two tasks to the payer, funded, confirmed and settled.
+    /// The run's merchant_order_id is the batchOrderId; its tasks' withdrawals
+    /// are `<batchOrderId>-1` and `-2`.
+    async fn batch_withdrawal(&mut self) -> Result<Value, EngineError> {
+        let funding = self.direct_deposit(FUNDING).await?;
+        let to = payer_address(self.chain);
+        let task = |seq: u64| NewTask {
+            seq: Some(seq),
+            order_id: None,
+            address: to.clone(),
+            memo: None,
+            amount: PAYOUT.to_owned(),
+            remark: "sandbox trigger".to_owned(),
+        };
+        let batches = &self.triggers.batch_withdrawals;
+        let batch = batches
+            .create(
+                &self.app_id,
+                &NewBatch {
+                    batch_order_id: self.merchant_order_id.clone(),
+                    coin: self.coin,
+                    token: self.token,
+                    task_name: "sandbox trigger".to_owned(),
+                    mode: "Single".to_owned(),
+                    notify_url: None,
+                    tasks: vec![task(1), task(2)],
+                },
+                self.now_ms(),
+            )
+            .await?;
+        let confirmed = batches
+            .confirm(&self.app_id, &batch.batch_order_id, self.now_ms())
+            .await?;
+        self.steps.push(format!(
+            "applied and confirmed batch {} (billId {}) of two tasks of {PAYOUT} {} to {to}: {}",
+            batch.batch_order_id,
+            batch.bill_id,
+            self.coin.symbol,
+            confirmed.status.as_str()
+        ));
+        self.confirm().await?;
+        let done = batches.view(&self.app_id, &batch.batch_order_id).await?;
+        let tasks: Vec<Value> = done
+            .tasks
+            .iter()
+            .map(|task| {
+                let withdrawal = task.state.withdrawal.as_ref();
+                json!({
+                    "seq": task.state.task.seq,
+                    "orderId": task.state.task.withdrawal_order_id,
+                    "recordId": withdrawal.map(|w| w.record_id.clone()),
+                    "status": task.status.as_str(),
+                    "txId": withdrawal.map(|w| w.txid.clone()),
+                })
+            })
+            .collect();
+        Ok(json!({
+            "funding": funding["deposit"],
+            "batch": {
+                "batchOrderId": done.batch.batch_order_id,
+                "billId": done.batch.bill_id,
+                "status": done.status.as_str(),
+                "amount": self.decimal(done.amount),
+                "networkFee": self.decimal(done.network_fee),
+                "succeeded": done.stats.succeeded,
+                "failed": done.stats.failed,
+                "tasks": tasks,
+            }
+        }))
     }
 
     async fn refund(&mut self) -> Result<Value, EngineError> {

@@ -180,6 +180,8 @@ impl Failure {
                 Rejection::BelowMinimumWithdrawal(_) => V2Code::WithdrawValueLessThanLimit,
                 Rejection::NotAboveNetworkFee(_) => V2Code::WithdrawAmountFeeTooLittle,
                 Rejection::FeeQuoteInvalid(_) => V2Code::WithdrawFeeTooLow,
+                Rejection::BatchKeyDuplicate(_) => V2Code::SeqDuplicate,
+                Rejection::TooManyTasks { .. } => V2Code::QueryNumMax,
                 Rejection::Unbinding(refusal) => match refusal {
                     UnbindRefusal::NotTheMerchants(_) => V2Code::UnMatchedMerchantAddressDeprecated,
                     UnbindRefusal::OtherChain { .. } => V2Code::UnSupportedChainAddress,
@@ -241,6 +243,9 @@ fn rejection_code(rejection: &Rejection) -> Code {
         Rejection::DuplicateMerchantOrderId(_) | Rejection::MerchantOrderIdTaken { .. } => {
             Code::DuplicateMerchantOrderId
         }
+        Rejection::BatchKeyDuplicate(_) | Rejection::TooManyTasks { .. } => Code::ParamInvalid,
+        Rejection::BatchOrderIdTaken(_) => Code::DuplicateMerchantOrderId,
+        Rejection::BatchWithdrawalNotFound(_) => Code::OrderNotFound,
         Rejection::ResendLimited { .. } => Code::RateLimited,
         // The sandbox mines at most so many blocks at once.
         Rejection::TooManyBlocks { .. } => Code::ParamInvalid,

@@ -26,6 +26,7 @@ use axum::http::{HeaderName, Request};
 use axum::routing::{MethodRouter, get, post};
 use ccgate_engine::addresses::AddressBook;
 use ccgate_engine::assemble::EngineServices;
+use ccgate_engine::batch_withdrawals::BatchWithdrawals;
 use ccgate_engine::merchants::Merchants;
 use ccgate_engine::mode::Mode;
 use ccgate_engine::network::Network;
@@ -125,6 +126,8 @@ pub struct Services {
     pub addresses: Arc<AddressBook>,
     pub orders: Arc<Orders>,
     pub withdrawals: Arc<Withdrawals>,
+    /// v2's batch withdrawals, each task a withdrawal of `withdrawals`.
+    pub batch_withdrawals: Arc<BatchWithdrawals>,
     /// Orders, checkouts, withdrawals and deposits as merchants look them up.
     pub records: Arc<Records>,
     /// Chain heights, the devnets, health and the figures `/metrics` shows.
@@ -155,6 +158,7 @@ impl Services {
             addresses,
             orders,
             withdrawals,
+            batch_withdrawals,
             records,
             network,
             webhook_feed,
@@ -166,6 +170,7 @@ impl Services {
             addresses,
             orders,
             withdrawals,
+            batch_withdrawals,
             records,
             network,
             clock,

@@ -10,6 +10,7 @@
 
 mod addresses;
 mod backend;
+mod batch_withdrawals;
 mod bulk_load;
 mod cache;
 mod credentials;
@@ -39,6 +40,7 @@ mod withdrawals;
 mod writes;
 
 pub use addresses::{AddressStore, DepositAddress, HeldAddress, LOOKUPS_PER_STATEMENT_MAX};
+pub use batch_withdrawals::{BatchTask, BatchTaskState, BatchWithdrawal, BatchWithdrawalStore};
 pub use bulk_load::BulkLoad;
 pub use cache::CachingStore;
 pub use credentials::{generate_app_id, generate_app_secret};

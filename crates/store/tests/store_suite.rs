@@ -14,16 +14,16 @@ use ccgate_ledger::{
     TokenId,
 };
 use ccgate_store::{
-    AddressStore, BlockLink, CachingStore, ChainTransfer, Checkout, ConfirmingPayment, CreditStore,
-    CwalletAccount, DepositAddress, DepositCredit, DevnetReorg, DevnetStore, EntryMeta,
-    ListingFilter, Listings, MasterKey, MerchantSettings, MerchantSettingsStore, MerchantStatus,
-    NewDeposit, NewWebhook, Order, OrderIdHolder, OrderPayment, OrderStore, OutboxStore,
-    PayoutInsert, PayoutStore, PgStore, ReconcileStore, ReorgIncident, ReorgStore, ResendFilter,
-    RollBack, SandboxStore, SecretStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore,
-    SqliteStore, Store, StoreError, StoredClock, SweepInsert, SweepSettlement, SweepStore,
-    TakenFault, TransferKey, WebhookAttempt, WebhookClaim, WebhookCounts, WebhookFaults,
-    WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore, generate_app_id,
-    generate_app_secret, verify_ledger,
+    AddressStore, BatchTask, BatchWithdrawal, BatchWithdrawalStore, BlockLink, CachingStore,
+    ChainTransfer, Checkout, ConfirmingPayment, CreditStore, CwalletAccount, DepositAddress,
+    DepositCredit, DevnetReorg, DevnetStore, EntryMeta, ListingFilter, Listings, MasterKey,
+    MerchantSettings, MerchantSettingsStore, MerchantStatus, NewDeposit, NewWebhook, Order,
+    OrderIdHolder, OrderPayment, OrderStore, OutboxStore, PayoutInsert, PayoutStore, PgStore,
+    ReconcileStore, ReorgIncident, ReorgStore, ResendFilter, RollBack, SandboxStore, SecretStore,
+    SeenTransfer, SignedPayout, SignedSweep, SnapshotStore, SqliteStore, Store, StoreError,
+    StoredClock, SweepInsert, SweepSettlement, SweepStore, TakenFault, TransferKey, WebhookAttempt,
+    WebhookClaim, WebhookCounts, WebhookFaults, WebhookNext, Withdrawal, WithdrawalStatus,
+    WithdrawalStore, generate_app_id, generate_app_secret, verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Connection;
@@ -1502,6 +1502,171 @@ where
     assert!(audit.mismatches.is_empty(), "{:?}", audit.mismatches);
 }
 
+/// A batch is stored once per batchOrderId with its tasks in order; each
+/// task finds its withdrawal by its withdrawal order id unless it was
+/// refused; confirmation and a task's outcome are set once.
+async fn batch_withdrawals_are_stored_once_and_find_their_withdrawals<S>(store: &S)
+where
+    S: Store + WithdrawalStore + BatchWithdrawalStore,
+{
+    let shop = new_merchant(store).await;
+    let other = new_merchant(store).await;
+    store
+        .post_entry(&credit(&shop, 1_000_000), &meta("fund"))
+        .await
+        .unwrap();
+    let batch = BatchWithdrawal {
+        app_id: shop.clone(),
+        batch_order_id: "b-1".into(),
+        bill_id: "bill-1".into(),
+        coin_id: usdt(),
+        token_id: TokenId::new("usdt-eth"),
+        task_name: "payroll".into(),
+        mode: "Single".into(),
+        notify_url: Some("https://shop.example/b".into()),
+        fingerprint: "fp-1".into(),
+        created_at: NOW,
+        confirmed_at: None,
+    };
+    let task = |position: u32, seq: Option<u64>, order_id: Option<&str>| BatchTask {
+        position,
+        seq,
+        task_order_id: order_id.map(str::to_owned),
+        withdrawal_order_id: order_id
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("b-1-{}", seq.unwrap_or_default())),
+        address: format!("0xpayee{position}"),
+        memo: String::new(),
+        amount: Amount::from_base_units(100_000 * u128::from(position)),
+        remark: format!("task {position}"),
+        executed_at: None,
+        failure: None,
+    };
+    let tasks = vec![
+        task(1, Some(1), None),
+        task(2, Some(2), None),
+        task(3, None, Some("pay-3")),
+    ];
+    assert_eq!(
+        store.create_batch_withdrawal(&batch, &tasks).await.unwrap(),
+        batch
+    );
+    // The same batchOrderId again: nothing written, the first one answered.
+    let again = BatchWithdrawal {
+        bill_id: "bill-2".into(),
+        fingerprint: "fp-2".into(),
+        ..batch.clone()
+    };
+    assert_eq!(
+        store
+            .create_batch_withdrawal(&again, &tasks[..1])
+            .await
+            .unwrap(),
+        batch
+    );
+    assert_eq!(
+        store.batch_withdrawal(&shop, "b-1").await.unwrap(),
+        Some(batch.clone())
+    );
+    assert_eq!(store.batch_withdrawal(&other, "b-1").await.unwrap(), None);
+    assert!(store.batch_tasks(&other, "b-1").await.unwrap().is_empty());
+    let states = store.batch_tasks(&shop, "b-1").await.unwrap();
+    assert_eq!(
+        states.iter().map(|s| s.task.clone()).collect::<Vec<_>>(),
+        tasks
+    );
+    assert!(states.iter().all(|s| s.withdrawal.is_none()));
+
+    // Task 1 executed: its withdrawal found by its id. Task 2 refused: no
+    // withdrawal, even when one with its id exists (another request's).
+    let withdrawal = |order_id: &str, merchant_order_id: &str| Withdrawal {
+        order_id: order_id.into(),
+        record_id: format!("record-{order_id}"),
+        app_id: shop.clone(),
+        merchant_order_id: merchant_order_id.into(),
+        fingerprint: "fp".into(),
+        token_id: TokenId::new("usdt-eth"),
+        coin_id: usdt(),
+        chain: "ETH".into(),
+        to_address: "0xpayee1".into(),
+        memo: String::new(),
+        value: Amount::from_base_units(100_000),
+        network_fee: Amount::from_base_units(1_000),
+        net_receivable: Amount::from_base_units(99_000),
+        debit: Amount::from_base_units(100_000),
+        merchant_pays_fee: false,
+        to_cwallet: false,
+        status: WithdrawalStatus::Pending,
+        txid: String::new(),
+        block_height: None,
+        created_at: NOW,
+        resolved_at: None,
+        refund_of: None,
+        dialect: ccgate_store::WebhookDialect::V2,
+        notify_url: None,
+        approval: ccgate_store::Approval::NotNeeded,
+    };
+    let reserve = move_units(
+        Account::MerchantAvailable(shop.clone()),
+        Account::MerchantReserved(shop.clone()),
+        100_000,
+    );
+    let first = withdrawal("wd-1", "b-1-1");
+    store
+        .accept_withdrawal(&first, &reserve, &meta("reserve"), None)
+        .await
+        .unwrap();
+    store
+        .accept_withdrawal(
+            &withdrawal("wd-2", "b-1-2"),
+            &reserve,
+            &meta("reserve"),
+            None,
+        )
+        .await
+        .unwrap();
+    store
+        .record_batch_task(&shop, "b-1", 1, NOW + 1, None)
+        .await
+        .unwrap();
+    store
+        .record_batch_task(&shop, "b-1", 2, NOW + 1, Some("address is invalid"))
+        .await
+        .unwrap();
+    // Only the first outcome counts.
+    store
+        .record_batch_task(&shop, "b-1", 2, NOW + 2, None)
+        .await
+        .unwrap();
+    store
+        .confirm_batch_withdrawal(&shop, "b-1", NOW + 1)
+        .await
+        .unwrap();
+    store
+        .confirm_batch_withdrawal(&shop, "b-1", NOW + 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .batch_withdrawal(&shop, "b-1")
+            .await
+            .unwrap()
+            .and_then(|b| b.confirmed_at),
+        Some(NOW + 1)
+    );
+    let states = store.batch_tasks(&shop, "b-1").await.unwrap();
+    assert_eq!(states[0].withdrawal, Some(first));
+    assert_eq!(states[0].task.executed_at, Some(NOW + 1));
+    assert_eq!(states[1].withdrawal, None);
+    assert_eq!(
+        states[1].task.failure.as_deref(),
+        Some("address is invalid")
+    );
+    assert_eq!(states[1].task.executed_at, Some(NOW + 1));
+    assert_eq!(states[2].withdrawal, None);
+    assert_eq!(states[2].task.executed_at, None);
+}
+
 /// A SQLite and a PostgreSQL runner of each check, on a fresh store.
 macro_rules! on_both_backends {
     ($($check:ident),* $(,)?) => {$(
@@ -1535,6 +1700,7 @@ on_both_backends!(
     payments_are_seen_then_credited_once,
     outbox_claims_attempts_and_resends,
     withdrawals_reserve_then_resolve_once,
+    batch_withdrawals_are_stored_once_and_find_their_withdrawals,
 );
 
 /// One signed transaction per payout id, one payout per (wallet, nonce); a

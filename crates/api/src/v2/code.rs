@@ -33,6 +33,7 @@ pub enum V2Code {
     WithdrawAddrFormat,
     CoinPrecisionLimit,
     WithdrawAmountFeeTooLittle,
+    SeqDuplicate,
     PaymentAddressNumTooMuch,
     OrderExpired,
     UnUsedAddressDeprecatedNotAllowed,
@@ -44,7 +45,7 @@ pub enum V2Code {
 }
 
 impl V2Code {
-    pub const ALL: [V2Code; 35] = [
+    pub const ALL: [V2Code; 36] = [
         V2Code::Success,
         V2Code::InvalidArgument,
         V2Code::HeaderInvalidArgument,
@@ -72,6 +73,7 @@ impl V2Code {
         V2Code::WithdrawAddrFormat,
         V2Code::CoinPrecisionLimit,
         V2Code::WithdrawAmountFeeTooLittle,
+        V2Code::SeqDuplicate,
         V2Code::PaymentAddressNumTooMuch,
         V2Code::OrderExpired,
         V2Code::UnUsedAddressDeprecatedNotAllowed,
@@ -112,6 +114,8 @@ impl V2Code {
             V2Code::WithdrawAddrFormat => 14007,
             V2Code::CoinPrecisionLimit => 14013,
             V2Code::WithdrawAmountFeeTooLittle => 14019,
+            // A batch withdrawal's task key repeated (v2 spec §2.6).
+            V2Code::SeqDuplicate => 14027,
             V2Code::PaymentAddressNumTooMuch => 15001,
             V2Code::OrderExpired => 15002,
             V2Code::UnUsedAddressDeprecatedNotAllowed => 17000,
@@ -153,6 +157,7 @@ impl V2Code {
             V2Code::WithdrawAddrFormat => "WithdrawAddrFormat",
             V2Code::CoinPrecisionLimit => "CoinPrecisionLimit",
             V2Code::WithdrawAmountFeeTooLittle => "WithdrawAmountFeeTooLittle",
+            V2Code::SeqDuplicate => "SeqDuplicate",
             V2Code::PaymentAddressNumTooMuch => "PaymentAddressNumTooMuch",
             V2Code::OrderExpired => "OrderExpired",
             V2Code::UnUsedAddressDeprecatedNotAllowed => "UnUsedAddressDeprecatedNotAllowed",

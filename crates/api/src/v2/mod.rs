@@ -9,6 +9,7 @@
 //! object — also on errors, so a client reading `data.x` never meets `null`.
 
 pub mod addresses;
+pub mod batch_withdrawals;
 pub mod code;
 pub mod coins;
 pub mod deposits;

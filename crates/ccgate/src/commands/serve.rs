@@ -413,6 +413,7 @@ async fn run_with<B: Backend>(
             orders: Arc::clone(&services.orders),
             addresses: Arc::clone(&services.addresses),
             withdrawals: Arc::clone(&services.withdrawals),
+            batch_withdrawals: Arc::clone(&services.batch_withdrawals),
             store: Arc::clone(&assembly.store),
             order_store: backend.clone(),
             devnet: backend.clone(),

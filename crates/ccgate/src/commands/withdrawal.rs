@@ -1,7 +1,8 @@
-//! `ccgate withdrawal list|approve|reject`; approve and reject are the
-//! operator's answer to a chain withdrawal of a merchant whose withdrawals
-//! wait for approval (`ccgate merchant set-withdrawal-approval`,
-//! docs/decisions.md §15).
+//! `ccgate withdrawal list|approve|reject|approve-batch|reject-batch`;
+//! approve and reject are the operator's answer to a chain withdrawal of a
+//! merchant whose withdrawals wait for approval (`ccgate merchant
+//! set-withdrawal-approval`, docs/decisions.md §15), the batch forms to every
+//! waiting task of a v2 batch withdrawal (§26).
 
 use ccgate_engine::devnet::DatabaseDevnet;
 use ccgate_engine::payouts::Payouts;
@@ -9,7 +10,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use ccgate_chain::ChainSet;
+use ccgate_engine::batch_withdrawals::BatchWithdrawals;
 use ccgate_engine::withdrawals::{Withdrawals, decided};
+use ccgate_ledger::MerchantId;
 use ccgate_pricefeed::StaticPrices;
 use ccgate_store::WithdrawalStatus;
 use clap::Subcommand;
@@ -69,6 +72,30 @@ pub enum WithdrawalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Approve every task of a v2 batch withdrawal that waits for approval.
+    ApproveBatch {
+        /// The merchant's Appid.
+        #[arg(long)]
+        app_id: String,
+        /// The batch's batchOrderId.
+        #[arg(long)]
+        batch_order_id: String,
+        /// Print the withdrawals decided as JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reject every task of a v2 batch withdrawal that waits for approval.
+    RejectBatch {
+        /// The merchant's Appid.
+        #[arg(long)]
+        app_id: String,
+        /// The batch's batchOrderId.
+        #[arg(long)]
+        batch_order_id: String,
+        /// Print the withdrawals decided as JSON lines.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub async fn run(globals: Globals, command: WithdrawalCommand) -> anyhow::Result<ExitCode> {
@@ -89,6 +116,16 @@ pub async fn run(globals: Globals, command: WithdrawalCommand) -> anyhow::Result
             WithdrawalCommand::Reject { order_id, json } => {
                 reject(database, settings, &order_id, json).await
             }
+            WithdrawalCommand::ApproveBatch {
+                app_id,
+                batch_order_id,
+                json,
+            } => decide_batch(database, settings, &app_id, &batch_order_id, true, json).await,
+            WithdrawalCommand::RejectBatch {
+                app_id,
+                batch_order_id,
+                json,
+            } => decide_batch(database, settings, &app_id, &batch_order_id, false, json).await,
         })
         .await?;
     Ok(ExitCode::SUCCESS)
@@ -151,6 +188,45 @@ async fn reject(
             "Withdrawal {} rejected; its amount is back in the merchant's balance.",
             rejected.order_id
         );
+    }
+    Ok(())
+}
+
+/// Approves or rejects every waiting task of the batch, each as `approve` or
+/// `reject` does it.
+async fn decide_batch(
+    database: &Database,
+    settings: &Settings,
+    app_id: &str,
+    batch_order_id: &str,
+    approve: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let now = database.business_now_ms().await?;
+    let batches = BatchWithdrawals::new(
+        Arc::new(settings.registry.clone()),
+        Arc::new(engine(database, settings)?),
+        database.batch_withdrawals(),
+    );
+    let decided_ones = batches
+        .decide(
+            &MerchantId::new(app_id.trim()),
+            batch_order_id.trim(),
+            approve,
+            now,
+        )
+        .await?;
+    for withdrawal in &decided_ones {
+        if json {
+            println!("{}", serde_json::to_string(&decided(withdrawal))?);
+        } else {
+            println!(
+                "Withdrawal {} ({}) {}.",
+                withdrawal.order_id,
+                withdrawal.merchant_order_id,
+                if approve { "approved" } else { "rejected" }
+            );
+        }
     }
     Ok(())
 }

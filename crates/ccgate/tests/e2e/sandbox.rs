@@ -213,7 +213,8 @@ fn every_trigger_makes_its_event_happen_and_reports_its_webhooks() {
             "deposit.direct",
             "withdrawal.succeeded",
             "withdrawal.failed",
-            "refund.succeeded"
+            "refund.succeeded",
+            "batch_withdrawal.completed"
         ]
     );
 
@@ -350,13 +351,17 @@ fn every_trigger_runs_in_v2_with_v2_objects_and_webhooks_or_says_why_not() {
         serde_json::from_str(&gateway.cli_ok(&["trigger", "--list", "--json"])).unwrap();
     for trigger in listed["triggers"].as_array().unwrap() {
         let only_v1 = trigger["name"] == "refund.succeeded";
+        let only_v2 = trigger["name"] == "batch_withdrawal.completed";
         let dialects = if only_v1 {
             serde_json::json!(["v1"])
+        } else if only_v2 {
+            serde_json::json!(["v2"])
         } else {
             serde_json::json!(["v1", "v2"])
         };
         assert_eq!(trigger["dialects"], dialects, "{trigger}");
         assert_eq!(trigger["no_v2_because"].is_string(), only_v1, "{trigger}");
+        assert_eq!(trigger["no_v1_because"].is_string(), only_v2, "{trigger}");
     }
     let printed = gateway.cli_ok(&["trigger", "--list"]);
     assert!(
@@ -476,10 +481,59 @@ fn every_trigger_runs_in_v2_with_v2_objects_and_webhooks_or_says_why_not() {
         ]
     );
 
+    let batch = trigger_v2(&gateway, &merchant, "batch_withdrawal.completed");
+    let objects = &batch["objects"]["batch"];
+    assert_eq!(objects["status"], "Completed", "{batch}");
+    assert_eq!(
+        (objects["succeeded"].as_u64(), objects["failed"].as_u64()),
+        (Some(2), Some(0))
+    );
+    assert_eq!(
+        delivered_v2_webhooks(&batch),
+        [
+            pair("DirectDeposit", "Success"),
+            pair("ApiWithdrawal", "Success"),
+            pair("ApiWithdrawal", "Success")
+        ]
+    );
+    let batch_order_id = objects["batchOrderId"].as_str().unwrap();
+    let task_order_ids: Vec<&str> = (1..=2)
+        .map(|i| {
+            batch["webhooks"][i]["payload"]["msg"]["orderId"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    let mut task_order_ids = task_order_ids;
+    task_order_ids.sort_unstable();
+    assert_eq!(
+        task_order_ids,
+        [format!("{batch_order_id}-1"), format!("{batch_order_id}-2")]
+    );
+    // The batch is v2's: getBatchWithdrawOrder answers it.
+    let order = gateway
+        .post_v2(
+            &merchant,
+            "getBatchWithdrawOrder",
+            format!(r#"{{"batchOrderId":"{batch_order_id}"}}"#).as_bytes(),
+        )
+        .json();
+    assert_eq!(order["data"]["status"], "Completed", "{order}");
+    // And it has no v1 form.
+    let v1_batch = gateway.cli(&[
+        "trigger",
+        "batch_withdrawal.completed",
+        "--app-id",
+        &merchant.app_id,
+    ]);
+    assert!(!v1_batch.status.success());
+    let said = String::from_utf8_lossy(&v1_batch.stderr);
+    assert!(said.contains("runs in v2 only"), "{said}");
+
     // Every webhook that went out is v2's and verifies.
     let received = receiver.received();
     let reported: usize = [
-        &paid, &under, &over, &late, &expired, &direct, &sent, &failed,
+        &paid, &under, &over, &late, &expired, &direct, &sent, &failed, &batch,
     ]
     .iter()
     .map(|r| r["webhooks"].as_array().unwrap().len())

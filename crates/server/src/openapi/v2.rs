@@ -8,7 +8,7 @@
 use ccgate_api::v2::{PATH_PREFIX, V2Code, sign};
 use serde_json::{Map, Value, json};
 
-use super::{RequestField, boolean, decimal, header, integer, list_of, string};
+use super::{RequestField, boolean, decimal, header, integer, list_of, object, string};
 
 /// Fields whose value is a map keyed by data (a chain symbol, a coin id):
 /// their schema names the values' shape, not the keys.
@@ -588,7 +588,121 @@ pub fn endpoints() -> Vec<Endpoint> {
             data: no_records(),
             error: not_a_coin_id(),
         },
+        Endpoint {
+            name: "applyBatchWithdraw",
+            summary: "A batch of withdrawals, stored until confirmed; tasks keyed by seq or orderId",
+            fields: vec![
+                ("batchOrderId", string(), true),
+                coin_id(),
+                ("chain", string(), true),
+                ("taskName", string(), false),
+                ("productName", string(), false),
+                ("orders", list_of(batch_task_request()), false),
+                ("mode", string(), true),
+                ("notifyUrl", string(), false),
+            ],
+            request: json!({
+                "batchOrderId": "b-3001", "coinId": USDT, "chain": "ETH", "taskName": "payroll",
+                "mode": "Single", "orders": [
+                    {"seq": 1, "address": PAYEE_ADDRESS, "amount": "5", "remark": "Ann"},
+                    {"seq": 2, "address": PAYEE_ADDRESS, "amount": "5", "remark": "Bob"},
+                ],
+            }),
+            data: json!({"batchOrderId": "b-3001", "billId": "202512061013071681607895159659100"}),
+            error: (
+                "a seq given twice",
+                json!({
+                    "batchOrderId": "b-3002", "coinId": USDT, "chain": "ETH", "mode": "Single",
+                    "orders": [
+                        {"seq": 1, "address": PAYEE_ADDRESS, "amount": "5"},
+                        {"seq": 1, "address": PAYEE_ADDRESS, "amount": "6"},
+                    ],
+                }),
+                V2Code::SeqDuplicate,
+                "seq 1 appears twice in the batch; each task's seq and orderId must be unique",
+            ),
+        },
+        Endpoint {
+            name: "confirmBatchWithdraw",
+            summary: "Executes a batch: each task becomes a withdrawal of its own",
+            fields: vec![
+                ("batchOrderId", string(), true),
+                ("delaySeconds", integer(), false),
+                ("confirmExecution", boolean(), false),
+            ],
+            request: json!({"batchOrderId": "b-3001"}),
+            data: batch_order("Processing"),
+            error: unknown_batch(),
+        },
+        Endpoint {
+            name: "getBatchWithdrawOrder",
+            summary: "A batch: its status derived from its tasks, and their counts",
+            fields: vec![
+                ("batchOrderId", string(), true),
+                ("verbose", integer(), false),
+            ],
+            request: json!({"batchOrderId": "b-3001"}),
+            data: batch_order("Processing"),
+            error: unknown_batch(),
+        },
+        Endpoint {
+            name: "getBatchWithdrawOrderRecordList",
+            summary: "A batch's tasks in their order, each with its withdrawal",
+            fields: vec![
+                ("batchOrderId", string(), true),
+                ("nextId", string(), false),
+                ("limit", integer(), false),
+            ],
+            request: json!({"batchOrderId": "b-3001"}),
+            data: json!({"nextId": "", "records": [batch_task()]}),
+            error: unknown_batch(),
+        },
     ]
+}
+
+/// A task of `applyBatchWithdraw`'s `orders`.
+fn batch_task_request() -> Value {
+    object(&[
+        ("seq", integer()),
+        ("orderId", string()),
+        ("address", string()),
+        ("memo", string()),
+        ("amount", decimal()),
+        ("remark", string()),
+    ])
+}
+
+/// A BatchWithdrawOrder: both variants' names, snake_case coins.
+fn batch_order(status: &str) -> Value {
+    let coin = json!({"coin_id": USDT, "coin_symbol": "USDT", "coin_price": "1"});
+    json!({
+        "batchOrderId": "b-3001", "productName": "payroll", "taskName": "payroll",
+        "billId": "202512061013071681607895159659100", "coin": coin, "amount": "10",
+        "networkFee": "7", "networkFeeCoin": coin, "status": status, "reason": "",
+        "mode": "Single",
+        "stats": {"total": 2, "succeeded": 0, "failed": 0, "canceled": 0, "processing": 2,
+                  "execSeq": 2, "execOrderId": "b-3001-2"},
+        "createdAt": 1_765_016_000, "updatedAt": 1_765_016_001,
+    })
+}
+
+/// A BatchWithdrawTask as answered.
+fn batch_task() -> Value {
+    json!({
+        "seq": 1, "orderId": "b-3001-1", "address": PAYEE_ADDRESS, "memo": "", "amount": "5",
+        "remark": "Ann", "recordId": "202512061013071681607895159659101", "status": "Processing",
+        "networkFee": "3.5", "txId": "", "reason": "", "createdAt": 1_765_016_000,
+        "updatedAt": 1_765_016_001,
+    })
+}
+
+fn unknown_batch() -> (&'static str, Value, V2Code, &'static str) {
+    (
+        "a batchOrderId no batch has",
+        json!({"batchOrderId": "no-such-batch"}),
+        V2Code::NotFound,
+        "no batch withdrawal has the batchOrderId \"no-such-batch\"",
+    )
 }
 
 fn coin_id_filter() -> RequestField {

@@ -9,6 +9,7 @@
 
 mod addresses;
 mod assets;
+mod batch_withdrawals;
 mod coins;
 mod deposits;
 mod orders;
@@ -86,6 +87,13 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         (
             "getRiskyRefundRecordList",
             post(withdrawals::no_dashboard_records),
+        ),
+        ("applyBatchWithdraw", post(batch_withdrawals::apply)),
+        ("confirmBatchWithdraw", post(batch_withdrawals::confirm)),
+        ("getBatchWithdrawOrder", post(batch_withdrawals::order)),
+        (
+            "getBatchWithdrawOrderRecordList",
+            post(batch_withdrawals::record_list),
         ),
     ]
 }

@@ -27,9 +27,10 @@ use crate::failure::Failure;
 use crate::routes::success;
 
 /// What a rejected withdrawal's record gives as its `reason`.
-const REJECTED_REASON: &str = "rejected by the operator; the amount was returned to the balance";
+pub(super) const REJECTED_REASON: &str =
+    "rejected by the operator; the amount was returned to the balance";
 /// What a failed withdrawal's record gives as its `reason`.
-const FAILED_REASON: &str =
+pub(super) const FAILED_REASON: &str =
     "the network did not carry the payout; the amount was returned to the balance";
 
 pub async fn withdraw_fee(

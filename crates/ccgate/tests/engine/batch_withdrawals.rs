@@ -1,0 +1,442 @@
+//! v2 batch withdrawals (docs/decisions.md §26) through the API with the
+//! Rust `V2Client`: a batch stored, confirmed, each valid task paid on the
+//! devnet as a withdrawal of its own (its reservation, its webhook), an
+//! invalid task failing alone, idempotent repeats, and approval.
+
+use ccgate_client::ClientError;
+use ccgate_client::v2::{BatchWithdrawal, BatchWithdrawalTask, NetworkWithdrawal, V2Client};
+use ccgate_ledger::{Account, Amount, CoinId, JournalEntry, MerchantId};
+use ccgate_store::{EntryMeta, Store, WithdrawalStore, verify_ledger};
+use ccgate_testkit::{Engine, Merchant, Receiver};
+use serde_json::Value;
+
+use crate::{engine, usdt_available};
+
+const USDT: &str = "8e5741cf-6e51-4892-9d04-3d40e1dd0128";
+const USDT_NUMBER: u64 = 1280;
+const PAYEE: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
+
+fn v2(engine: &Engine, merchant: &Merchant) -> V2Client {
+    V2Client::new(
+        engine.state.config.public_url.clone(),
+        &merchant.app_id,
+        &merchant.app_secret,
+    )
+    .unwrap()
+}
+
+/// Credits `usdt` whole USDT as an operator adjustment.
+async fn fund(engine: &Engine, merchant: &Merchant, usdt: &str) {
+    let coin = engine.state.registry.coin(&CoinId::new(USDT)).unwrap();
+    let entry = JournalEntry::transfer(
+        Account::OperatorAdjustments,
+        Account::MerchantAvailable(MerchantId::new(merchant.app_id.as_str())),
+        CoinId::new(USDT),
+        Amount::parse_decimal(usdt, coin.precision).unwrap(),
+    )
+    .unwrap();
+    let meta = EntryMeta {
+        kind: "adjustment",
+        reason: "test funds".into(),
+        created_at: engine.now_ms() / 1000,
+    };
+    engine.backend.post_entry(&entry, &meta).await.unwrap();
+}
+
+fn task(
+    seq: Option<u64>,
+    order_id: Option<&str>,
+    address: &str,
+    amount: &str,
+) -> BatchWithdrawalTask {
+    BatchWithdrawalTask {
+        seq,
+        order_id: order_id.map(str::to_owned),
+        address: address.to_owned(),
+        amount: amount.to_owned(),
+        memo: None,
+        remark: format!("task {seq:?} {order_id:?}"),
+    }
+}
+
+fn batch(id: &str, notify_url: &str, tasks: Vec<BatchWithdrawalTask>) -> BatchWithdrawal {
+    BatchWithdrawal {
+        batch_order_id: id.to_owned(),
+        coin_id: USDT_NUMBER,
+        chain: "ETH".to_owned(),
+        task_name: "payroll".to_owned(),
+        mode: "Single".to_owned(),
+        orders: tasks,
+        notify_url: Some(notify_url.to_owned()),
+    }
+}
+
+fn code_of(error: ClientError) -> u32 {
+    match error {
+        ClientError::Api { code, .. } => code,
+        other => panic!("not a refusal: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn a_batch_pays_its_valid_tasks_and_fails_the_invalid_one_alone() {
+    let engine = engine().await;
+    let receiver = Receiver::start(200, "Success").await.unwrap();
+    let merchant = engine.merchant("shop").await.unwrap();
+    fund(&engine, &merchant, "100").await;
+    let client = v2(&engine, &merchant);
+    let request = batch(
+        "b-1",
+        &receiver.url,
+        vec![
+            task(Some(1), None, PAYEE, "10"),
+            task(Some(2), None, "0x123", "10"),
+            task(None, Some("pay-3"), PAYEE, "12.5"),
+        ],
+    );
+    let applied = client.apply_batch_withdrawal(&request).await.unwrap();
+    assert_eq!(applied.batch_order_id, "b-1");
+    assert_eq!(applied.bill_id.len(), 33);
+    // Stored, not executed: nothing reserved yet.
+    let order = client.batch_withdrawal("b-1").await.unwrap();
+    assert_eq!(order.status, "Init");
+    assert_eq!(order.amount, "32.5");
+    assert_eq!(
+        (order.product_name.as_str(), order.task_name.as_str()),
+        ("payroll", "payroll")
+    );
+    assert_eq!(usdt_available(&engine, &merchant).await, "100");
+    // The same request again is the same batch; other tasks under its id are not.
+    assert_eq!(
+        client.apply_batch_withdrawal(&request).await.unwrap(),
+        applied
+    );
+    let mut changed = request.clone();
+    changed.orders[0].amount = "11".to_owned();
+    assert_eq!(
+        code_of(client.apply_batch_withdrawal(&changed).await.unwrap_err()),
+        11011
+    );
+    // A key twice is refused whole, and nothing is stored.
+    let twice = batch(
+        "b-2",
+        &receiver.url,
+        vec![
+            task(Some(1), None, PAYEE, "1"),
+            task(Some(1), None, PAYEE, "2"),
+        ],
+    );
+    assert_eq!(
+        code_of(client.apply_batch_withdrawal(&twice).await.unwrap_err()),
+        14027
+    );
+    // One withdrawal id said two ways is a duplicate too.
+    let said_twice = batch(
+        "b-3",
+        &receiver.url,
+        vec![
+            task(Some(1), None, PAYEE, "1"),
+            task(None, Some("b-3-1"), PAYEE, "1"),
+        ],
+    );
+    assert_eq!(
+        code_of(
+            client
+                .apply_batch_withdrawal(&said_twice)
+                .await
+                .unwrap_err()
+        ),
+        14027
+    );
+    assert_eq!(
+        code_of(client.batch_withdrawal("b-2").await.unwrap_err()),
+        11003
+    );
+
+    // Confirmed: two withdrawals reserved, the bad address failed alone.
+    let confirmed = client.confirm_batch_withdrawal("b-1").await.unwrap();
+    assert_eq!(confirmed.status, "Processing");
+    assert_eq!(
+        (
+            confirmed.stats.total,
+            confirmed.stats.failed,
+            confirmed.stats.processing
+        ),
+        (3, 1, 2)
+    );
+    assert_eq!(
+        (
+            confirmed.stats.exec_seq,
+            confirmed.stats.exec_order_id.as_str()
+        ),
+        (3, "pay-3")
+    );
+    assert_eq!(usdt_available(&engine, &merchant).await, "77.5");
+    let tasks = client
+        .batch_withdrawal_tasks("b-1", None, None)
+        .await
+        .unwrap();
+    assert_eq!(tasks.next_id, "");
+    let statuses: Vec<(u64, &str, &str)> = tasks
+        .records
+        .iter()
+        .map(|t| (t.seq, t.order_id.as_str(), t.status.as_str()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (1, "b-1-1", "Processing"),
+            (2, "b-1-2", "Failed"),
+            (3, "pay-3", "Processing")
+        ]
+    );
+    assert!(
+        tasks.records[1].reason.contains("not a valid EVM address"),
+        "{:?}",
+        tasks.records[1]
+    );
+    assert_eq!(tasks.records[1].record_id, "");
+    // Confirming again executes nothing twice.
+    let again = client.confirm_batch_withdrawal("b-1").await.unwrap();
+    assert_eq!(again.stats, confirmed.stats);
+    assert_eq!(usdt_available(&engine, &merchant).await, "77.5");
+    // Paging: one task a page, in order.
+    let first = client
+        .batch_withdrawal_tasks("b-1", None, Some(1))
+        .await
+        .unwrap();
+    assert_eq!(first.records[0].order_id, "b-1-1");
+    let second = client
+        .batch_withdrawal_tasks("b-1", Some(&first.next_id), Some(1))
+        .await
+        .unwrap();
+    assert_eq!(second.records[0].order_id, "b-1-2");
+
+    // Each withdrawal goes on the chain, confirms, and is notified in v2.
+    engine.settle(engine.now_ms()).await.unwrap();
+    engine.mine("ETH", 12).await.unwrap();
+    engine.settle(engine.now_ms()).await.unwrap();
+    let done = client.batch_withdrawal("b-1").await.unwrap();
+    assert_eq!(done.status, "Completed");
+    assert_eq!(
+        (
+            done.stats.succeeded,
+            done.stats.failed,
+            done.stats.processing
+        ),
+        (2, 1, 0)
+    );
+    // Exact decimals: the fees of the two paid tasks.
+    let precision = engine
+        .state
+        .registry
+        .coin(&CoinId::new(USDT))
+        .unwrap()
+        .precision;
+    let fee = client
+        .withdraw_fee(USDT_NUMBER, "ETH")
+        .await
+        .unwrap()
+        .fee
+        .amount;
+    let fee = Amount::parse_decimal(&fee, precision).unwrap();
+    assert_eq!(
+        Amount::parse_decimal(&done.network_fee, precision).unwrap(),
+        fee.checked_add(fee).unwrap()
+    );
+    let tasks = client
+        .batch_withdrawal_tasks("b-1", None, None)
+        .await
+        .unwrap();
+    for paid in [&tasks.records[0], &tasks.records[2]] {
+        assert_eq!(paid.status, "Success", "{paid:?}");
+        assert!(paid.tx_id.starts_with("0x"), "{paid:?}");
+        let record = client.withdraw_record(&paid.record_id).await.unwrap();
+        assert_eq!(
+            (
+                record.order_id.as_str(),
+                record.status.as_str(),
+                record.tx_id.as_str()
+            ),
+            (paid.order_id.as_str(), "Success", paid.tx_id.as_str())
+        );
+    }
+    let mut notified: Vec<(String, String)> = receiver
+        .received()
+        .iter()
+        .map(|hook| {
+            let body: Value = serde_json::from_slice(&hook.body).unwrap();
+            assert_eq!(body["type"], "ApiWithdrawal", "{body}");
+            (
+                body["msg"]["orderId"].as_str().unwrap().to_owned(),
+                body["msg"]["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    notified.sort();
+    assert_eq!(
+        notified,
+        [
+            ("b-1-1".to_owned(), "Success".to_owned()),
+            ("pay-3".to_owned(), "Success".to_owned())
+        ]
+    );
+    assert_eq!(usdt_available(&engine, &merchant).await, "77.5");
+    let audit = verify_ledger(&engine.backend).await.unwrap();
+    assert!(audit.mismatches.is_empty(), "{:?}", audit.mismatches);
+}
+
+#[tokio::test]
+async fn under_approval_a_batch_is_reviewing_until_the_operator_decides() {
+    let engine = engine().await;
+    let receiver = Receiver::start(200, "Success").await.unwrap();
+    let merchant = engine.merchant("shop").await.unwrap();
+    let app_id = MerchantId::new(merchant.app_id.as_str());
+    fund(&engine, &merchant, "50").await;
+    engine
+        .backend
+        .set_withdrawal_approval_required(&app_id, true)
+        .await
+        .unwrap();
+    let client = v2(&engine, &merchant);
+    let request = batch(
+        "b-9",
+        &receiver.url,
+        vec![
+            task(None, Some("pay-a"), PAYEE, "10"),
+            task(None, Some("pay-b"), PAYEE, "20"),
+        ],
+    );
+    client.apply_batch_withdrawal(&request).await.unwrap();
+    let reviewing = client.confirm_batch_withdrawal("b-9").await.unwrap();
+    assert_eq!(reviewing.status, "Reviewing");
+    assert_eq!(usdt_available(&engine, &merchant).await, "20");
+    // Waiting withdrawals are not sent.
+    engine.settle(engine.now_ms()).await.unwrap();
+    let tasks = client
+        .batch_withdrawal_tasks("b-9", None, None)
+        .await
+        .unwrap();
+    assert!(tasks.records.iter().all(|t| t.status == "WaitingApproval"));
+
+    let withdrawals = &engine.state.withdrawals;
+    let internal_id = |order_id: &'static str| {
+        let backend = engine.backend.clone();
+        let app_id = app_id.clone();
+        async move {
+            backend
+                .withdrawal_by_merchant_order_id(&app_id, order_id)
+                .await
+                .unwrap()
+                .unwrap()
+                .order_id
+        }
+    };
+    withdrawals
+        .reject(&internal_id("pay-a").await, engine.now_ms())
+        .await
+        .unwrap();
+    assert_eq!(
+        client.batch_withdrawal("b-9").await.unwrap().status,
+        "Reviewing"
+    );
+    withdrawals
+        .approve(&internal_id("pay-b").await)
+        .await
+        .unwrap();
+    assert_eq!(
+        client.batch_withdrawal("b-9").await.unwrap().status,
+        "Processing"
+    );
+    engine.settle(engine.now_ms()).await.unwrap();
+    engine.mine("ETH", 12).await.unwrap();
+    engine.settle(engine.now_ms()).await.unwrap();
+    let done = client.batch_withdrawal("b-9").await.unwrap();
+    assert_eq!(done.status, "Completed");
+    assert_eq!((done.stats.succeeded, done.stats.failed), (1, 1));
+    let tasks = client
+        .batch_withdrawal_tasks("b-9", None, None)
+        .await
+        .unwrap();
+    assert_eq!(tasks.records[0].status, "Rejected");
+    assert!(!tasks.records[0].reason.is_empty());
+    // The rejected 10 came back; the paid 20 left.
+    assert_eq!(usdt_available(&engine, &merchant).await, "30");
+
+    // Every task rejected: the batch is Rejected.
+    client
+        .apply_batch_withdrawal(&batch(
+            "b-10",
+            &receiver.url,
+            vec![task(Some(1), None, PAYEE, "5")],
+        ))
+        .await
+        .unwrap();
+    client.confirm_batch_withdrawal("b-10").await.unwrap();
+    withdrawals
+        .reject(&internal_id("b-10-1").await, engine.now_ms())
+        .await
+        .unwrap();
+    assert_eq!(
+        client.batch_withdrawal("b-10").await.unwrap().status,
+        "Rejected"
+    );
+    assert_eq!(usdt_available(&engine, &merchant).await, "30");
+}
+
+/// What a confirm interrupted after a task's withdrawal committed leaves
+/// behind — the withdrawal, its task not marked — is what an earlier
+/// identical withdrawal under the task's id looks like: the confirm finds
+/// it and pays nothing twice. Other parameters under that id fail the task.
+#[tokio::test]
+async fn a_task_whose_withdrawal_exists_is_not_paid_twice() {
+    let engine = engine().await;
+    let receiver = Receiver::start(200, "Success").await.unwrap();
+    let merchant = engine.merchant("shop").await.unwrap();
+    fund(&engine, &merchant, "100").await;
+    let client = v2(&engine, &merchant);
+    let made_before = |order_id: &str, amount: &str| NetworkWithdrawal {
+        order_id: order_id.to_owned(),
+        coin_id: USDT_NUMBER,
+        chain: "ETH".to_owned(),
+        address: PAYEE.to_owned(),
+        amount: amount.to_owned(),
+        ..NetworkWithdrawal::default()
+    };
+    let existing = client
+        .withdraw_to_network(&made_before("b-5-1", "10"))
+        .await
+        .unwrap();
+    client
+        .withdraw_to_network(&made_before("b-5-2", "7"))
+        .await
+        .unwrap();
+    assert_eq!(usdt_available(&engine, &merchant).await, "83");
+    client
+        .apply_batch_withdrawal(&batch(
+            "b-5",
+            &receiver.url,
+            vec![
+                task(Some(1), None, PAYEE, "10"),
+                task(Some(2), None, PAYEE, "8"),
+            ],
+        ))
+        .await
+        .unwrap();
+    let confirmed = client.confirm_batch_withdrawal("b-5").await.unwrap();
+    assert_eq!((confirmed.stats.processing, confirmed.stats.failed), (1, 1));
+    let tasks = client
+        .batch_withdrawal_tasks("b-5", None, None)
+        .await
+        .unwrap();
+    assert_eq!(tasks.records[0].record_id, existing);
+    assert_eq!(tasks.records[1].status, "Failed");
+    assert!(
+        tasks.records[1].reason.contains("different parameters"),
+        "{:?}",
+        tasks.records[1]
+    );
+    assert_eq!(tasks.records[1].record_id, "");
+    // Nothing more reserved.
+    assert_eq!(usdt_available(&engine, &merchant).await, "83");
+}

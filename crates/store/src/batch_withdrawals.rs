@@ -1,0 +1,312 @@
+//! What merchant batch withdrawals keep (docs/decisions.md §26): the batch
+//! as asked and its tasks. The money of each task moves as a withdrawal of
+//! its own (`withdrawals.rs`), found by the task's `withdrawal_order_id`.
+
+use async_trait::async_trait;
+use ccgate_ledger::{Amount, CoinId, MerchantId, TokenId};
+use sqlx::{Database, Encode, Executor, IntoArguments, Type};
+
+use crate::StoreError;
+use crate::backend::{RowsAffected, SqlStore};
+use crate::rows::{Columns, parse_amount, to_i64, to_u32, to_u64};
+use crate::withdrawals::{WITHDRAWAL_COLUMNS, Withdrawal, withdrawal_from_row};
+
+/// A batch as `applyBatchWithdraw` asked for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchWithdrawal {
+    pub app_id: MerchantId,
+    pub batch_order_id: String,
+    pub bill_id: String,
+    pub coin_id: CoinId,
+    pub token_id: TokenId,
+    pub task_name: String,
+    /// `Single` or `Batch`, as the merchant said.
+    pub mode: String,
+    pub notify_url: Option<String>,
+    pub fingerprint: String,
+    pub created_at: i64,
+    pub confirmed_at: Option<i64>,
+}
+
+/// One task of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchTask {
+    /// 1-based place in the request.
+    pub position: u32,
+    pub seq: Option<u64>,
+    pub task_order_id: Option<String>,
+    /// The merchant_order_id of its withdrawal.
+    pub withdrawal_order_id: String,
+    pub address: String,
+    pub memo: String,
+    pub amount: Amount,
+    pub remark: String,
+    pub executed_at: Option<i64>,
+    /// Why its withdrawal was refused, when it was.
+    pub failure: Option<String>,
+}
+
+/// A task with its withdrawal, once there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchTaskState {
+    pub task: BatchTask,
+    pub withdrawal: Option<Withdrawal>,
+}
+
+#[async_trait]
+pub trait BatchWithdrawalStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Stores the batch and its tasks in one DB transaction. If the merchant
+    /// already has a batch with that batch_order_id, nothing is written and
+    /// that one is returned (the caller compares fingerprints).
+    async fn create_batch_withdrawal(
+        &self,
+        batch: &BatchWithdrawal,
+        tasks: &[BatchTask],
+    ) -> Result<BatchWithdrawal, StoreError>;
+
+    async fn batch_withdrawal(
+        &self,
+        app_id: &MerchantId,
+        batch_order_id: &str,
+    ) -> Result<Option<BatchWithdrawal>, StoreError>;
+
+    /// Marks the batch confirmed at `at`, unless it already is.
+    async fn confirm_batch_withdrawal(
+        &self,
+        app_id: &MerchantId,
+        batch_order_id: &str,
+        at: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Every task of the batch in its order, each with its withdrawal.
+    async fn batch_tasks(
+        &self,
+        app_id: &MerchantId,
+        batch_order_id: &str,
+    ) -> Result<Vec<BatchTaskState>, StoreError>;
+
+    /// Records that the task at `position` was executed, and why its
+    /// withdrawal was refused if it was. Only the first call counts.
+    async fn record_batch_task(
+        &self,
+        app_id: &MerchantId,
+        batch_order_id: &str,
+        position: u32,
+        executed_at: i64,
+        failure: Option<&str>,
+    ) -> Result<(), StoreError>;
+}
+
+const BATCH_COLUMNS: &str = "app_id, batch_order_id, bill_id, coin_id, token_id, task_name, mode, \
+    notify_url, fingerprint, created_at, confirmed_at";
+const TASK_COLUMNS: &str = "position, seq, task_order_id, withdrawal_order_id, address, memo, \
+    amount, remark, executed_at, failure";
+
+// One body of SQL for both backends; see `backend.rs`.
+#[async_trait]
+impl<S> BatchWithdrawalStore for S
+where
+    S: SqlStore,
+    for<'c> &'c mut <S::Db as Database>::Connection: Executor<'c, Database = S::Db>,
+    for<'q> <S::Db as Database>::Arguments<'q>: IntoArguments<'q, S::Db>,
+    for<'q> &'q str: Encode<'q, S::Db> + Type<S::Db>,
+    for<'q> String: Encode<'q, S::Db> + Type<S::Db>,
+    for<'q> i64: Encode<'q, S::Db> + Type<S::Db>,
+    // sqlx encodes `Option` per backend, not for every `T: Encode`.
+    for<'q> Option<String>: Encode<'q, S::Db>,
+    for<'q> Option<i64>: Encode<'q, S::Db>,
+{
+    async fn create_batch_withdrawal(
+        &self,
+        batch: &BatchWithdrawal,
+        tasks: &[BatchTask],
+    ) -> Result<BatchWithdrawal, StoreError> {
+        let b = batch;
+        let mut db_tx = self.pool().begin().await?;
+        // A concurrent create of the same batch_order_id waits on this
+        // insert, then writes nothing and reads this batch.
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO batch_withdrawals ({BATCH_COLUMNS})
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (app_id, batch_order_id) DO NOTHING"
+        ))
+        .bind(b.app_id.as_str())
+        .bind(&b.batch_order_id)
+        .bind(&b.bill_id)
+        .bind(b.coin_id.as_str())
+        .bind(b.token_id.as_str())
+        .bind(&b.task_name)
+        .bind(&b.mode)
+        .bind(&b.notify_url)
+        .bind(&b.fingerprint)
+        .bind(b.created_at)
+        .bind(b.confirmed_at)
+        .execute(&mut *db_tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            drop(db_tx);
+            return self
+                .batch_withdrawal(&b.app_id, &b.batch_order_id)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("a stored batch withdrawal vanished".into()));
+        }
+        for task in tasks {
+            sqlx::query(&format!(
+                "INSERT INTO batch_withdrawal_tasks (app_id, batch_order_id, {TASK_COLUMNS})
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            ))
+            .bind(b.app_id.as_str())
+            .bind(&b.batch_order_id)
+            .bind(i64::from(task.position))
+            .bind(task.seq.map(|seq| to_i64(seq, "seq")).transpose()?)
+            .bind(&task.task_order_id)
+            .bind(&task.withdrawal_order_id)
+            .bind(&task.address)
+            .bind(&task.memo)
+            .bind(task.amount.base_units().to_string())
+            .bind(&task.remark)
+            .bind(task.executed_at)
+            .bind(&task.failure)
+            .execute(&mut *db_tx)
+            .await?;
+        }
+        db_tx.commit().await?;
+        Ok(b.clone())
+    }
+
+    async fn batch_withdrawal(
+        &self,
+        app_id: &MerchantId,
+        batch_order_id: &str,
+    ) -> Result<Option<BatchWithdrawal>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {BATCH_COLUMNS} FROM batch_withdrawals
+             WHERE app_id = $1 AND batch_order_id = $2"
+        ))
+        .bind(app_id.as_str())
+        .bind(batch_order_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(batch_from_row).transpose()
+    }
+
+    async fn confirm_batch_withdrawal(
+        &self,
+        app_id: &MerchantId,
+        batch_order_id: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE batch_withdrawals SET confirmed_at = $1
+             WHERE app_id = $2 AND batch_order_id = $3 AND confirmed_at IS NULL",
+        )
+        .bind(at)
+        .bind(app_id.as_str())
+        .bind(batch_order_id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn batch_tasks(
+        &self,
+        app_id: &MerchantId,
+        batch_order_id: &str,
+    ) -> Result<Vec<BatchTaskState>, StoreError> {
+        let task_rows = sqlx::query(&format!(
+            "SELECT {TASK_COLUMNS} FROM batch_withdrawal_tasks
+             WHERE app_id = $1 AND batch_order_id = $2 ORDER BY position"
+        ))
+        .bind(app_id.as_str())
+        .bind(batch_order_id)
+        .fetch_all(self.pool())
+        .await?;
+        let withdrawal_rows = sqlx::query(&format!(
+            "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals
+             WHERE app_id = $1 AND merchant_order_id IN (
+                 SELECT withdrawal_order_id FROM batch_withdrawal_tasks
+                 WHERE app_id = $1 AND batch_order_id = $2)"
+        ))
+        .bind(app_id.as_str())
+        .bind(batch_order_id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut withdrawals = withdrawal_rows
+            .iter()
+            .map(withdrawal_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        task_rows
+            .iter()
+            .map(|row| {
+                let task = task_from_row(row)?;
+                // A task whose withdrawal was refused has none, even if
+                // a withdrawal with its id exists (another request's).
+                let withdrawal = match task.failure {
+                    Some(_) => None,
+                    None => withdrawals
+                        .iter()
+                        .position(|w| w.merchant_order_id == task.withdrawal_order_id)
+                        .map(|at| withdrawals.swap_remove(at)),
+                };
+                Ok(BatchTaskState { task, withdrawal })
+            })
+            .collect()
+    }
+
+    async fn record_batch_task(
+        &self,
+        app_id: &MerchantId,
+        batch_order_id: &str,
+        position: u32,
+        executed_at: i64,
+        failure: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE batch_withdrawal_tasks SET executed_at = $1, failure = $2
+             WHERE app_id = $3 AND batch_order_id = $4 AND position = $5
+               AND executed_at IS NULL",
+        )
+        .bind(executed_at)
+        .bind(failure.map(str::to_owned))
+        .bind(app_id.as_str())
+        .bind(batch_order_id)
+        .bind(i64::from(position))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+}
+
+fn batch_from_row(row: &impl Columns) -> Result<BatchWithdrawal, StoreError> {
+    Ok(BatchWithdrawal {
+        app_id: MerchantId::new(row.text("app_id")?),
+        batch_order_id: row.text("batch_order_id")?,
+        bill_id: row.text("bill_id")?,
+        coin_id: CoinId::new(row.text("coin_id")?),
+        token_id: TokenId::new(row.text("token_id")?),
+        task_name: row.text("task_name")?,
+        mode: row.text("mode")?,
+        notify_url: row.opt_text("notify_url")?,
+        fingerprint: row.text("fingerprint")?,
+        created_at: row.int("created_at")?,
+        confirmed_at: row.opt_int("confirmed_at")?,
+    })
+}
+
+fn task_from_row(row: &impl Columns) -> Result<BatchTask, StoreError> {
+    Ok(BatchTask {
+        position: to_u32(row.int("position")?, "batch task position")?,
+        seq: row
+            .opt_int("seq")?
+            .map(|seq| to_u64(seq, "seq"))
+            .transpose()?,
+        task_order_id: row.opt_text("task_order_id")?,
+        withdrawal_order_id: row.text("withdrawal_order_id")?,
+        address: row.text("address")?,
+        memo: row.text("memo")?,
+        amount: parse_amount(&row.text("amount")?)?,
+        remark: row.text("remark")?,
+        executed_at: row.opt_int("executed_at")?,
+        failure: row.opt_text("failure")?,
+    })
+}

@@ -17,7 +17,8 @@ use ccgate_ledger::{Decimal, Registry};
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
     AddressStore, CachingStore, CreditStore, DepositRecords, DevnetStore, MerchantSettingsStore,
-    OrderStore, OutboxStore, PayoutStore, ReorgStore, SecretStore, Store, WithdrawalStore,
+    OrderStore, OutboxStore, PayoutStore, ReorgStore, SecretStore, Store, SwapStore,
+    WithdrawalStore,
 };
 use tokio::sync::watch;
 
@@ -28,6 +29,7 @@ use crate::network::Network;
 use crate::orders::Orders;
 use crate::outbound::OutboundPolicy;
 use crate::records::Records;
+use crate::swaps::{SwapSettings, Swaps};
 use crate::webhooks::{DeliveryConfig, OutboxBell, WebhookFeed, WebhookSender};
 use crate::withdrawals::Withdrawals;
 use crate::{EngineError, Loops};
@@ -47,6 +49,7 @@ pub trait ServiceBackend:
     + WithdrawalStore
     + PayoutStore
     + ReorgStore
+    + SwapStore
     + Clone
     + 'static
 {
@@ -65,6 +68,7 @@ impl<B> ServiceBackend for B where
         + WithdrawalStore
         + PayoutStore
         + ReorgStore
+        + SwapStore
         + Clone
         + 'static
 {
@@ -80,6 +84,8 @@ pub struct Parts {
     pub evm: BTreeMap<String, EvmNodeConfig>,
     /// Permanent deposit addresses one merchant may hold.
     pub address_quota: u64,
+    /// The operator's spread, fee and quote validity for swaps.
+    pub swap: SwapSettings,
 }
 
 /// The engine's services: all the API reaches the stores and chains through.
@@ -93,6 +99,7 @@ pub struct EngineServices {
     pub withdrawals: Arc<Withdrawals>,
     pub records: Arc<Records>,
     pub network: Arc<Network>,
+    pub swaps: Arc<Swaps>,
     /// Webhooks as they are sent; the sender built by [`build_loops`]
     /// publishes here.
     pub webhook_feed: WebhookFeed,
@@ -156,6 +163,14 @@ pub async fn build_services<B: ServiceBackend>(
         backend.clone(),
         backend.clone(),
     ));
+    let swaps = Arc::new(Swaps::new(
+        Arc::clone(&registry),
+        Arc::clone(&parts.prices),
+        store.clone(),
+        backend.clone(),
+        parts.swap,
+        parts.evm.keys().cloned().collect(),
+    ));
     let network = Arc::new(Network::new(
         Arc::clone(&registry),
         Arc::clone(&chains),
@@ -173,6 +188,7 @@ pub async fn build_services<B: ServiceBackend>(
             withdrawals,
             records,
             network,
+            swaps,
             webhook_feed: WebhookFeed::default(),
         },
         chains,

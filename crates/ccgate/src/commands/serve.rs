@@ -172,6 +172,7 @@ pub async fn app_state<B: Backend>(
         fiat_rates: settings.fiat_rates.clone(),
         evm: settings.evm.clone(),
         address_quota,
+        swap: settings.swap,
     };
     let assembly = build_services(store, parts)
         .await

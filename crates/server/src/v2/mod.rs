@@ -13,6 +13,7 @@ mod coins;
 mod deposits;
 mod orders;
 mod rescan;
+mod swaps;
 mod webhooks;
 mod withdrawals;
 
@@ -87,6 +88,11 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             "getRiskyRefundRecordList",
             post(withdrawals::no_dashboard_records),
         ),
+        ("getSwapCoinList", post(swaps::coin_list)),
+        ("estimate", post(swaps::estimate)),
+        ("swap", post(swaps::swap)),
+        ("getSwapRecord", post(swaps::record)),
+        ("getSwapRecordList", post(swaps::record_list)),
     ]
 }
 

@@ -26,7 +26,12 @@ use crate::routes::success;
 /// A merchant's own swaps carry no markup of its own (`extraFee`).
 const NO_EXTRA_FEE: &str = "0";
 
-pub async fn coin_list(State(state): State<AppState>) -> V2Result {
+pub async fn coin_list(
+    State(state): State<AppState>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    // Nothing to read, but a body that is not an object is refused as anywhere.
+    fields(&body)?;
     let coins = state
         .swaps
         .coins(state.clock.now_unix_ms())

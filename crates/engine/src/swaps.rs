@@ -469,6 +469,151 @@ mod tests {
         CoinId::new(format!("c{n}"))
     }
 
+    /// Prices a test moves while the swaps run.
+    #[derive(Debug, Default)]
+    struct MovingPrices(std::sync::Mutex<BTreeMap<CoinId, Decimal>>);
+
+    impl MovingPrices {
+        fn set(&self, coin: &Coin, price: &str) {
+            self.0
+                .lock()
+                .unwrap()
+                .insert(coin.id.clone(), Decimal::parse(price).unwrap());
+        }
+    }
+
+    impl PriceSource for MovingPrices {
+        fn coin_price(
+            &self,
+            coin: &CoinId,
+            _now_unix_ms: i64,
+        ) -> Result<Decimal, ccgate_pricefeed::PriceError> {
+            self.0.lock().unwrap().get(coin).copied().ok_or_else(|| {
+                ccgate_pricefeed::PriceError::Unknown { coin: coin.clone() }
+            })
+        }
+    }
+
+    /// Over a real SQLite file: a quote is honoured at its figures while
+    /// the price moves against the treasury; once expired, the swap is priced
+    /// now, and refused when that is below the caller's minimum — the price
+    /// moved beyond the quote — or done at the better price when it moved
+    /// the other way.
+    #[tokio::test]
+    async fn quotes_are_honoured_until_they_expire_then_the_minimum_guards() {
+        use ccgate_store::{MasterKey, SqliteStore, generate_app_id, generate_app_secret};
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("ccgate.db"), MasterKey::generate())
+            .await
+            .unwrap();
+        let registry = Arc::new(Registry::builtin());
+        let usdt = registry.coin_by_numeric_id(1280).unwrap().clone();
+        let matic = registry.coin_by_numeric_id(1329).unwrap().clone();
+        let prices = Arc::new(MovingPrices::default());
+        prices.set(&usdt, "1");
+        prices.set(&matic, "0.5");
+        // No spread and no fee: the output is the input at the two prices.
+        let settings = SwapSettings {
+            terms: SwapTerms {
+                spread_ppm: 0,
+                fee_ppm: 0,
+                fee_min_usd: Decimal::ZERO,
+            },
+            quote_validity_secs: 30,
+        };
+        let swaps = Swaps::new(
+            Arc::clone(&registry),
+            prices.clone(),
+            Arc::new(store.clone()),
+            Arc::new(store.clone()),
+            settings,
+            BTreeSet::new(),
+        );
+        let app_id = MerchantId::new(generate_app_id(1_700_000_000));
+        store
+            .create_merchant(&app_id, &generate_app_secret(), "shop", 1_700_000_000)
+            .await
+            .unwrap();
+        let fund = |account: Account, coin: &Coin, amount: &str| {
+            JournalEntry::transfer(
+                Account::OperatorAdjustments,
+                account,
+                coin.id.clone(),
+                Amount::parse_decimal(amount, coin.precision).unwrap(),
+            )
+            .unwrap()
+        };
+        let meta = EntryMeta {
+            kind: "adjustment",
+            reason: "test".to_owned(),
+            created_at: 0,
+        };
+        store
+            .post_entry(&fund(Account::MerchantAvailable(app_id.clone()), &usdt, "100"), &meta)
+            .await
+            .unwrap();
+        store
+            .post_entry(&fund(Account::OperatorTreasury, &matic, "1000"), &meta)
+            .await
+            .unwrap();
+        let party = SwapParty::Merchant(app_id.clone());
+        let ask = SwapAsk {
+            coin_in: &usdt,
+            coin_out: &matic,
+            amount_in: "10",
+        };
+        let whole = |amount: Amount| amount.to_decimal_string(matic.precision);
+        let t0 = 1_700_000_000_000;
+
+        let quote = swaps.estimate(&app_id, &ask, t0).await.unwrap();
+        assert_eq!(whole(quote.amount_out), "20");
+        // MATIC doubles: now 10 USDT buys 10, but the quote is honoured.
+        prices.set(&matic, "1");
+        let honoured = swaps.swap(&party, "q-1", &ask, Some("20"), t0 + 29_000).await.unwrap();
+        assert_eq!(whole(honoured.terms.net_out().unwrap()), "20");
+        assert_eq!(honoured.terms.price_out, "0.5");
+
+        // Quoted at 1, MATIC doubles again, the quote expires: the swap at
+        // today's price gives 5, below the quote's 10 — refused, nothing moves.
+        let t1 = t0 + 60_000;
+        let quote = swaps.estimate(&app_id, &ask, t1).await.unwrap();
+        assert_eq!(whole(quote.amount_out), "10");
+        prices.set(&matic, "2");
+        let refused = swaps.swap(&party, "q-2", &ask, Some("10"), t1 + 30_000).await;
+        assert!(
+            matches!(refused, Err(EngineError::Rejected(Rejection::SwapBelowMinimum(_)))),
+            "{refused:?}"
+        );
+        assert!(swaps.by_merchant_order_id(&app_id, "q-2").await.unwrap().is_none());
+        // Without a minimum the caller takes today's price.
+        let taken = swaps.swap(&party, "q-3", &ask, None, t1 + 31_000).await.unwrap();
+        assert_eq!(whole(taken.terms.net_out().unwrap()), "5");
+
+        // Quoted at 2, MATIC halves, the quote expires: the better price.
+        let t2 = t1 + 120_000;
+        swaps.estimate(&app_id, &ask, t2).await.unwrap();
+        prices.set(&matic, "1");
+        let better = swaps.swap(&party, "q-4", &ask, Some("5"), t2 + 30_000).await.unwrap();
+        assert_eq!(whole(better.terms.net_out().unwrap()), "10");
+
+        let balances = store.merchant_balances(&app_id).await.unwrap();
+        let held = |coin: &Coin| {
+            balances
+                .iter()
+                .find(|b| b.coin == coin.id)
+                .map(|b| whole_of(coin, b.balance.available().unwrap()))
+        };
+        assert_eq!(held(&usdt).as_deref(), Some("70"));
+        assert_eq!(held(&matic).as_deref(), Some("35"));
+        let audit = ccgate_store::verify_ledger(&store).await.unwrap();
+        assert!(audit.mismatches.is_empty(), "{:?}", audit.mismatches);
+    }
+
+    fn whole_of(coin: &Coin, amount: Amount) -> String {
+        amount.to_decimal_string(coin.precision)
+    }
+
     /// Any sequence of swaps between three coins, from funded merchants
     /// against a funded treasury, applied to in-memory books as the store
     /// applies them: the journal balances, no account that may not go

@@ -420,6 +420,7 @@ async fn run_with<B: Backend>(
             deposit_records: backend.clone(),
             outbox: backend.clone(),
             withdrawal_store: backend,
+            swaps: Arc::clone(&services.swaps),
             clock: Arc::clone(&services.clock),
             sandbox: Arc::clone(&controls),
         }));

@@ -219,7 +219,10 @@ fn swap_settings(section: Option<&SwapSection>) -> Result<SwapSettings, Problem>
         return Ok(settings);
     };
     let problem = |key: &str, text: String| (format!("swap.{key}"), text);
-    for (key, value) in [("spread_ppm", section.spread_ppm), ("fee_ppm", section.fee_ppm)] {
+    for (key, value) in [
+        ("spread_ppm", section.spread_ppm),
+        ("fee_ppm", section.fee_ppm),
+    ] {
         if value.is_some_and(|ppm| ppm >= ccgate_ledger::swap::PPM) {
             return Err(problem(key, "must be below 1000000 (100 %)".to_owned()));
         }
@@ -231,12 +234,15 @@ fn swap_settings(section: Option<&SwapSection>) -> Result<SwapSettings, Problem>
         settings.terms.fee_ppm = ppm;
     }
     if let Some(text) = &section.fee_min_usd {
-        settings.terms.fee_min_usd = Decimal::parse(text)
-            .map_err(|err| problem("fee_min_usd", err.to_string()))?;
+        settings.terms.fee_min_usd =
+            Decimal::parse(text).map_err(|err| problem("fee_min_usd", err.to_string()))?;
     }
     if let Some(secs) = section.quote_validity_secs {
         if secs == 0 {
-            return Err(problem("quote_validity_secs", "must be at least 1".to_owned()));
+            return Err(problem(
+                "quote_validity_secs",
+                "must be at least 1".to_owned(),
+            ));
         }
         settings.quote_validity_secs = secs;
     }
@@ -1026,6 +1032,41 @@ mod tests {
                 .unwrap()
                 .allow_private_webhooks
         );
+    }
+
+    #[test]
+    fn swap_terms_default_and_are_checked() {
+        let example = parse(include_str!("../../../ccgate.example.toml")).unwrap();
+        assert_eq!(example.swap, SwapSettings::default());
+        let set = parse(
+            "[swap]\nspread_ppm = 0\nfee_ppm = 1000\nfee_min_usd = \"0.25\"\nquote_validity_secs = 5",
+        )
+        .unwrap()
+        .swap;
+        assert_eq!(
+            (
+                set.terms.spread_ppm,
+                set.terms.fee_ppm,
+                set.terms.fee_min_usd.to_string(),
+                set.quote_validity_secs
+            ),
+            (0, 1000, "0.25".to_owned(), 5)
+        );
+        // Only what is set changes.
+        assert_eq!(
+            parse("[swap]\nfee_ppm = 7").unwrap().swap.terms.spread_ppm,
+            2000
+        );
+        for (bad, key) in [
+            ("spread_ppm = 1000000", "swap.spread_ppm"),
+            ("fee_ppm = 2000000", "swap.fee_ppm"),
+            ("fee_min_usd = \"-1\"", "swap.fee_min_usd"),
+            ("quote_validity_secs = 0", "swap.quote_validity_secs"),
+        ] {
+            let error = parse(&format!("[swap]\n{bad}")).unwrap_err().to_string();
+            assert!(error.contains(key), "{bad}: {error}");
+        }
+        assert!(parse("[swap]\nspread = 1").is_err());
     }
 
     #[test]

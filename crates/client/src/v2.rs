@@ -39,11 +39,11 @@ pub use ccgate_api::v2::orders::{
     CheckoutUrl, InvoiceInfo, InvoicePayInfo, InvoiceUrl, OrderDepositAddress, OrderInfo,
     OrderPayInfo,
 };
-use ccgate_api::v2::webhooks::Resent;
-pub use ccgate_api::v2::withdrawals::{AppWithdrawRecord, RecordList as WithdrawRecordList};
 use ccgate_api::v2::swaps::{
     Estimate, OneSwapRecord, SwapCoinList, SwapDone, SwapRecord, SwapRecordList,
 };
+use ccgate_api::v2::webhooks::Resent;
+pub use ccgate_api::v2::withdrawals::{AppWithdrawRecord, RecordList as WithdrawRecordList};
 use ccgate_api::v2::withdrawals::{OneRecord, WithdrawAccepted};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -419,7 +419,10 @@ impl V2Client {
 
     /// `getSwapRecordList`: newest first, 20 a page; pass the answer's
     /// `next_id` as the next query's to page on (`""`: last page).
-    pub async fn swap_records(&self, query: &SwapRecordQuery) -> Result<SwapRecordList, ClientError> {
+    pub async fn swap_records(
+        &self,
+        query: &SwapRecordQuery,
+    ) -> Result<SwapRecordList, ClientError> {
         self.call("getSwapRecordList", query, true).await
     }
 }

@@ -19,7 +19,7 @@ use ccgate_store::{
 };
 
 use crate::amounts::positive_amount;
-use crate::{EngineError, Rejection, RecordIds};
+use crate::{EngineError, RecordIds, Rejection};
 
 /// The journal's word for a swap's entry.
 const SWAP_KIND: &str = "swap";
@@ -150,8 +150,8 @@ impl Swaps {
     ) -> Result<SwapPricing, EngineError> {
         let amount_in = self.amount_in(ask)?;
         let pricing = self.price_now(ask, amount_in, now_unix_ms)?;
-        let validity_ms =
-            i64::try_from(self.settings.quote_validity_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        let validity_ms = i64::try_from(self.settings.quote_validity_secs.saturating_mul(1000))
+            .unwrap_or(i64::MAX);
         let quote = SwapQuote {
             app_id: app_id.clone(),
             terms: pricing.clone(),
@@ -195,7 +195,13 @@ impl Swaps {
         }
         let pricing = match self
             .swaps
-            .live_swap_quote(app_id, &ask.coin_in.id, &ask.coin_out.id, amount_in, now_unix_ms)
+            .live_swap_quote(
+                app_id,
+                &ask.coin_in.id,
+                &ask.coin_out.id,
+                amount_in,
+                now_unix_ms,
+            )
             .await?
         {
             // Checked again: the coins may have stopped since the quote.
@@ -234,21 +240,23 @@ impl Swaps {
             created_at: now_secs,
         };
         let treasury_key = Account::OperatorTreasury.key();
-        let stored = self
-            .swaps
-            .accept_swap(&swap, &entry, &meta)
-            .await
-            .map_err(|err| match err {
-                StoreError::Ledger(LedgerError::InsufficientBalance { account_key, .. })
-                    if account_key == treasury_key =>
-                {
-                    EngineError::from(Rejection::TreasuryShort(ask.coin_out.symbol.clone()))
-                }
-                StoreError::Ledger(LedgerError::InsufficientBalance { .. }) => {
-                    EngineError::from(Rejection::InsufficientBalance(ask.coin_in.symbol.clone()))
-                }
-                other => other.into(),
-            })?;
+        let stored =
+            self.swaps
+                .accept_swap(&swap, &entry, &meta)
+                .await
+                .map_err(|err| match err {
+                    StoreError::Ledger(LedgerError::InsufficientBalance {
+                        account_key, ..
+                    }) if account_key == treasury_key => {
+                        EngineError::from(Rejection::TreasuryShort(ask.coin_out.symbol.clone()))
+                    }
+                    StoreError::Ledger(LedgerError::InsufficientBalance { .. }) => {
+                        EngineError::from(Rejection::InsufficientBalance(
+                            ask.coin_in.symbol.clone(),
+                        ))
+                    }
+                    other => other.into(),
+                })?;
         self.store.balances_changed(app_id);
         same_or_duplicate(stored, party, ask, amount_in, merchant_order_id)
     }
@@ -330,7 +338,10 @@ impl Swaps {
         let (from, to) = (ask.coin_in, ask.coin_out);
         let unavailable = |why: String| EngineError::from(Rejection::SwapCoinUnavailable(why));
         if from.id == to.id {
-            return Err(unavailable(format!("{} cannot be swapped into itself", from.symbol)));
+            return Err(unavailable(format!(
+                "{} cannot be swapped into itself",
+                from.symbol
+            )));
         }
         for coin in [from, to] {
             if coin.status == AssetStatus::Maintenance {
@@ -374,12 +385,12 @@ impl Swaps {
             terms,
         )
         .map_err(|err| match err {
-            LedgerError::SwapFeeTakesAll { .. } => EngineError::from(Rejection::SwapAmountTooLow(
-                format!(
+            LedgerError::SwapFeeTakesAll { .. } => {
+                EngineError::from(Rejection::SwapAmountTooLow(format!(
                     "amountIn is too small: the fee would take the whole {} output",
                     ask.coin_out.symbol
-                ),
-            )),
+                )))
+            }
             LedgerError::AmountOverflow => {
                 Rejection::AmountInvalid("amountIn is too large".to_owned()).into()
             }
@@ -419,8 +430,18 @@ fn swap_entry(
     let treasury = Account::OperatorTreasury;
     let mut postings = vec![
         posting(payer, &pricing.coin_in, Direction::Debit, pricing.amount_in),
-        posting(&treasury, &pricing.coin_in, Direction::Credit, pricing.amount_in),
-        posting(&treasury, &pricing.coin_out, Direction::Debit, pricing.amount_out),
+        posting(
+            &treasury,
+            &pricing.coin_in,
+            Direction::Credit,
+            pricing.amount_in,
+        ),
+        posting(
+            &treasury,
+            &pricing.coin_out,
+            Direction::Debit,
+            pricing.amount_out,
+        ),
         posting(payer, &pricing.coin_out, Direction::Credit, net_out),
     ];
     // A fee of zero (a rate and minimum of zero) posts nothing.
@@ -450,7 +471,10 @@ fn same_or_duplicate(
     if same {
         Ok(swap)
     } else {
-        Err(Rejection::DuplicateMerchantOrderId(merchant_order_id.chars().take(64).collect()).into())
+        Err(
+            Rejection::DuplicateMerchantOrderId(merchant_order_id.chars().take(64).collect())
+                .into(),
+        )
     }
 }
 
@@ -488,9 +512,12 @@ mod tests {
             coin: &CoinId,
             _now_unix_ms: i64,
         ) -> Result<Decimal, ccgate_pricefeed::PriceError> {
-            self.0.lock().unwrap().get(coin).copied().ok_or_else(|| {
-                ccgate_pricefeed::PriceError::Unknown { coin: coin.clone() }
-            })
+            self.0
+                .lock()
+                .unwrap()
+                .get(coin)
+                .copied()
+                .ok_or_else(|| ccgate_pricefeed::PriceError::Unknown { coin: coin.clone() })
         }
     }
 
@@ -550,7 +577,10 @@ mod tests {
             created_at: 0,
         };
         store
-            .post_entry(&fund(Account::MerchantAvailable(app_id.clone()), &usdt, "100"), &meta)
+            .post_entry(
+                &fund(Account::MerchantAvailable(app_id.clone()), &usdt, "100"),
+                &meta,
+            )
             .await
             .unwrap();
         store
@@ -570,7 +600,10 @@ mod tests {
         assert_eq!(whole(quote.amount_out), "20");
         // MATIC doubles: now 10 USDT buys 10, but the quote is honoured.
         prices.set(&matic, "1");
-        let honoured = swaps.swap(&party, "q-1", &ask, Some("20"), t0 + 29_000).await.unwrap();
+        let honoured = swaps
+            .swap(&party, "q-1", &ask, Some("20"), t0 + 29_000)
+            .await
+            .unwrap();
         assert_eq!(whole(honoured.terms.net_out().unwrap()), "20");
         assert_eq!(honoured.terms.price_out, "0.5");
 
@@ -580,21 +613,38 @@ mod tests {
         let quote = swaps.estimate(&app_id, &ask, t1).await.unwrap();
         assert_eq!(whole(quote.amount_out), "10");
         prices.set(&matic, "2");
-        let refused = swaps.swap(&party, "q-2", &ask, Some("10"), t1 + 30_000).await;
+        let refused = swaps
+            .swap(&party, "q-2", &ask, Some("10"), t1 + 30_000)
+            .await;
         assert!(
-            matches!(refused, Err(EngineError::Rejected(Rejection::SwapBelowMinimum(_)))),
+            matches!(
+                refused,
+                Err(EngineError::Rejected(Rejection::SwapBelowMinimum(_)))
+            ),
             "{refused:?}"
         );
-        assert!(swaps.by_merchant_order_id(&app_id, "q-2").await.unwrap().is_none());
+        assert!(
+            swaps
+                .by_merchant_order_id(&app_id, "q-2")
+                .await
+                .unwrap()
+                .is_none()
+        );
         // Without a minimum the caller takes today's price.
-        let taken = swaps.swap(&party, "q-3", &ask, None, t1 + 31_000).await.unwrap();
+        let taken = swaps
+            .swap(&party, "q-3", &ask, None, t1 + 31_000)
+            .await
+            .unwrap();
         assert_eq!(whole(taken.terms.net_out().unwrap()), "5");
 
         // Quoted at 2, MATIC halves, the quote expires: the better price.
         let t2 = t1 + 120_000;
         swaps.estimate(&app_id, &ask, t2).await.unwrap();
         prices.set(&matic, "1");
-        let better = swaps.swap(&party, "q-4", &ask, Some("5"), t2 + 30_000).await.unwrap();
+        let better = swaps
+            .swap(&party, "q-4", &ask, Some("5"), t2 + 30_000)
+            .await
+            .unwrap();
         assert_eq!(whole(better.terms.net_out().unwrap()), "10");
 
         let balances = store.merchant_balances(&app_id).await.unwrap();
@@ -623,10 +673,8 @@ mod tests {
         let terms = SwapSettings::default().terms;
         let prices = ["1", "0.5", "3512.87654321"];
         let places = [6u8, 18, 8];
-        let strategy = proptest::collection::vec(
-            (0u8..2, 0u8..3, 0u8..3, 1u128..10u128.pow(20)),
-            1..40,
-        );
+        let strategy =
+            proptest::collection::vec((0u8..2, 0u8..3, 0u8..3, 1u128..10u128.pow(20)), 1..40);
         proptest!(|(swaps in strategy)| {
             let mut books = Books::default();
             let merchants = [MerchantId::new("m0"), MerchantId::new("m1")];

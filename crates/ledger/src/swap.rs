@@ -151,9 +151,7 @@ pub fn swap_rate_text(
     to: Precision,
 ) -> Result<String, LedgerError> {
     let rate = divide(
-        U512::from(figures.amount_out.base_units())
-            * ten_to(from.get())
-            * ten_to(RATE_PLACES),
+        U512::from(figures.amount_out.base_units()) * ten_to(from.get()) * ten_to(RATE_PLACES),
         U512::from(figures.amount_in.base_units()) * ten_to(to.get()),
         Rounding::Down,
     )?;
@@ -236,12 +234,22 @@ mod tests {
     #[test]
     fn the_minimum_fee_is_a_tenth_of_a_dollar_of_the_output_rounded_up() {
         // Output worth 3 USD a coin, 6 places: 0.1 USD is 0.0333… → 33_334 units.
-        let figures =
-            price_swap(units(5_000_000), side(6, "1"), side(6, "3"), &terms(0, 1, "0.1")).unwrap();
+        let figures = price_swap(
+            units(5_000_000),
+            side(6, "1"),
+            side(6, "3"),
+            &terms(0, 1, "0.1"),
+        )
+        .unwrap();
         assert_eq!(figures.fee, units(33_334));
         // An output the minimum eats is refused, not paid as nothing.
         assert_eq!(
-            price_swap(units(100_000), side(6, "1"), side(6, "3"), &terms(0, 1, "0.1")),
+            price_swap(
+                units(100_000),
+                side(6, "1"),
+                side(6, "3"),
+                &terms(0, 1, "0.1")
+            ),
             Err(LedgerError::SwapFeeTakesAll {
                 amount_out: 33_333,
                 fee: 33_334
@@ -255,20 +263,20 @@ mod tests {
         // coin of 18 places priced with 12: the products pass 10^60.
         let eth = side(18, "3512.87654321");
         let small = side(18, "0.000012345678");
-        let figures = price_swap(
-            units(10u128.pow(24)),
-            eth,
-            small,
-            &terms(2000, 5000, "0.1"),
-        )
-        .unwrap();
+        let figures =
+            price_swap(units(10u128.pow(24)), eth, small, &terms(2000, 5000, "0.1")).unwrap();
         assert!(figures.net_out < figures.amount_out);
         assert_eq!(
             price_swap(units(1), side(6, "1"), side(6, "0"), &terms(0, 0, "0")),
             Err(LedgerError::SwapPriceZero)
         );
         assert_eq!(
-            price_swap(units(1), side(6, "1"), side(6, "1"), &terms(PPM + 1, 0, "0")),
+            price_swap(
+                units(1),
+                side(6, "1"),
+                side(6, "1"),
+                &terms(PPM + 1, 0, "0")
+            ),
             Err(LedgerError::SwapRateAboveWhole)
         );
     }

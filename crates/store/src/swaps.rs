@@ -131,8 +131,7 @@ const SWAP_COLUMNS: &str = "record_id, app_id, user_id, merchant_order_id, coin_
      amount_in, amount_out, fee, net_out, amount_out_minimum, price_in, price_out, fee_ppm, \
      created_at";
 
-const QUOTE_COLUMNS: &str =
-    "app_id, coin_in, coin_out, amount_in, amount_out, fee, price_in, price_out, fee_ppm, \
+const QUOTE_COLUMNS: &str = "app_id, coin_in, coin_out, amount_in, amount_out, fee, price_in, price_out, fee_ppm, \
      expires_at_ms";
 
 fn units(amount: Amount) -> String {

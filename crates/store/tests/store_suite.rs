@@ -21,9 +21,9 @@ use ccgate_store::{
     PayoutInsert, PayoutStore, PgStore, ReconcileStore, ReorgIncident, ReorgStore, ResendFilter,
     RollBack, SandboxStore, SecretStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore,
     SqliteStore, Store, StoreError, StoredClock, Swap, SwapPricing, SwapQuery, SwapQuote,
-    SwapStore, SweepInsert, SweepSettlement, SweepStore,
-    TakenFault, TransferKey, WebhookAttempt, WebhookCounts, WebhookFaults, WebhookNext, Withdrawal,
-    WithdrawalStatus, WithdrawalStore, generate_app_id, generate_app_secret, verify_ledger,
+    SwapStore, SweepInsert, SweepSettlement, SweepStore, TakenFault, TransferKey, WebhookAttempt,
+    WebhookCounts, WebhookFaults, WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore,
+    generate_app_id, generate_app_secret, verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Connection;
@@ -1553,8 +1553,18 @@ fn swap_entry(swap: &Swap) -> JournalEntry {
     };
     JournalEntry::new(vec![
         post(payer.clone(), &t.coin_in, Direction::Debit, t.amount_in),
-        post(Account::OperatorTreasury, &t.coin_in, Direction::Credit, t.amount_in),
-        post(Account::OperatorTreasury, &t.coin_out, Direction::Debit, t.amount_out),
+        post(
+            Account::OperatorTreasury,
+            &t.coin_in,
+            Direction::Credit,
+            t.amount_in,
+        ),
+        post(
+            Account::OperatorTreasury,
+            &t.coin_out,
+            Direction::Debit,
+            t.amount_out,
+        ),
         post(payer, &t.coin_out, Direction::Credit, t.net_out().unwrap()),
         post(Account::OperatorFees, &t.coin_out, Direction::Credit, t.fee),
     ])
@@ -1579,7 +1589,10 @@ async fn balance_of<S: Store>(store: &S, account: &Account, coin: &CoinId) -> u1
 async fn swaps_commit_with_their_entry_once<S: Store + SwapStore>(store: &S) {
     let merchant = new_merchant(store).await;
     let other = new_merchant(store).await;
-    store.post_entry(&credit(&merchant, 100), &meta("fund")).await.unwrap();
+    store
+        .post_entry(&credit(&merchant, 100), &meta("fund"))
+        .await
+        .unwrap();
     let treasury = JournalEntry::transfer(
         Account::OperatorAdjustments,
         Account::OperatorTreasury,
@@ -1587,7 +1600,10 @@ async fn swaps_commit_with_their_entry_once<S: Store + SwapStore>(store: &S) {
         Amount::from_base_units(1000),
     )
     .unwrap();
-    store.post_entry(&treasury, &meta("treasury")).await.unwrap();
+    store
+        .post_entry(&treasury, &meta("treasury"))
+        .await
+        .unwrap();
     let swap_meta = EntryMeta {
         kind: "swap",
         reason: "swap".to_owned(),
@@ -1595,13 +1611,22 @@ async fn swaps_commit_with_their_entry_once<S: Store + SwapStore>(store: &S) {
     };
 
     let first = swap_of(&merchant, "s-1", 10, 20);
-    let stored = store.accept_swap(&first, &swap_entry(&first), &swap_meta).await.unwrap();
+    let stored = store
+        .accept_swap(&first, &swap_entry(&first), &swap_meta)
+        .await
+        .unwrap();
     assert_eq!(stored, first);
     let payer = Account::MerchantAvailable(merchant.clone());
     assert_eq!(balance_of(store, &payer, &usdt()).await, 90);
     assert_eq!(balance_of(store, &payer, &matic()).await, 19);
-    assert_eq!(balance_of(store, &Account::OperatorTreasury, &usdt()).await, 10);
-    assert_eq!(balance_of(store, &Account::OperatorTreasury, &matic()).await, 980);
+    assert_eq!(
+        balance_of(store, &Account::OperatorTreasury, &usdt()).await,
+        10
+    );
+    assert_eq!(
+        balance_of(store, &Account::OperatorTreasury, &matic()).await,
+        980
+    );
     assert_eq!(balance_of(store, &Account::OperatorFees, &matic()).await, 1);
 
     // The same order id again: the stored swap, nothing posted.
@@ -1611,20 +1636,32 @@ async fn swaps_commit_with_their_entry_once<S: Store + SwapStore>(store: &S) {
         ..first.clone()
     };
     assert_eq!(
-        store.accept_swap(&again, &swap_entry(&again), &swap_meta).await.unwrap(),
+        store
+            .accept_swap(&again, &swap_entry(&again), &swap_meta)
+            .await
+            .unwrap(),
         first
     );
     assert_eq!(store.journal_len().await.unwrap(), journal);
 
     // More than the treasury holds: refused by the ledger, no record.
     let short = swap_of(&merchant, "s-2", 10, 5000);
-    match store.accept_swap(&short, &swap_entry(&short), &swap_meta).await {
+    match store
+        .accept_swap(&short, &swap_entry(&short), &swap_meta)
+        .await
+    {
         Err(StoreError::Ledger(LedgerError::InsufficientBalance { account_key, .. })) => {
             assert_eq!(account_key, "operator:treasury");
         }
         other => panic!("{other:?}"),
     }
-    assert!(store.swap_by_merchant_order_id(&merchant, "s-2").await.unwrap().is_none());
+    assert!(
+        store
+            .swap_by_merchant_order_id(&merchant, "s-2")
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(store.journal_len().await.unwrap(), journal);
 
     let later = Swap {
@@ -1638,13 +1675,19 @@ async fn swaps_commit_with_their_entry_once<S: Store + SwapStore>(store: &S) {
         },
         ..swap_of(&merchant, "s-3", 0, 0)
     };
-    store.accept_swap(&later, &swap_entry(&later), &swap_meta).await.unwrap();
+    store
+        .accept_swap(&later, &swap_entry(&later), &swap_meta)
+        .await
+        .unwrap();
 
     assert_eq!(
         store.swap_by_record_id(&merchant, "rec-s-1").await.unwrap(),
         Some(first.clone())
     );
-    assert_eq!(store.swap_by_record_id(&other, "rec-s-1").await.unwrap(), None);
+    assert_eq!(
+        store.swap_by_record_id(&other, "rec-s-1").await.unwrap(),
+        None
+    );
     let merchant_ref = &merchant;
     let list = |query: SwapQuery| async move {
         store
@@ -1692,7 +1735,13 @@ async fn swaps_commit_with_their_entry_once<S: Store + SwapStore>(store: &S) {
     );
     assert!(
         store
-            .merchant_swaps(&other, &SwapQuery { limit: 20, ..SwapQuery::default() })
+            .merchant_swaps(
+                &other,
+                &SwapQuery {
+                    limit: 20,
+                    ..SwapQuery::default()
+                }
+            )
             .await
             .unwrap()
             .is_empty()
@@ -1709,7 +1758,13 @@ async fn swaps_commit_with_their_entry_once<S: Store + SwapStore>(store: &S) {
     store.save_swap_quote(&quote, now_ms).await.unwrap();
     let live = |at: i64| async move {
         store
-            .live_swap_quote(merchant_ref, &usdt(), &matic(), Amount::from_base_units(10), at)
+            .live_swap_quote(
+                merchant_ref,
+                &usdt(),
+                &matic(),
+                Amount::from_base_units(10),
+                at,
+            )
             .await
             .unwrap()
     };
@@ -1723,11 +1778,20 @@ async fn swaps_commit_with_their_entry_once<S: Store + SwapStore>(store: &S) {
         expires_at_ms: now_ms + 40_000,
         ..quote.clone()
     };
-    store.save_swap_quote(&newer, now_ms + 10_000).await.unwrap();
+    store
+        .save_swap_quote(&newer, now_ms + 10_000)
+        .await
+        .unwrap();
     assert_eq!(live(now_ms + 35_000).await, Some(newer));
     assert_eq!(
         store
-            .live_swap_quote(&other, &usdt(), &matic(), Amount::from_base_units(10), now_ms)
+            .live_swap_quote(
+                &other,
+                &usdt(),
+                &matic(),
+                Amount::from_base_units(10),
+                now_ms
+            )
             .await
             .unwrap(),
         None

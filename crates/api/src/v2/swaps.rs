@@ -250,7 +250,10 @@ mod tests {
             expected
         );
         assert_eq!(
-            parse(r#"{"coinIdIn":1280,"amountIn":"1"}"#, EstimateRequest::from_fields),
+            parse(
+                r#"{"coinIdIn":1280,"amountIn":"1"}"#,
+                EstimateRequest::from_fields
+            ),
             Err(RequestError::MissingField { field: "coinIdOut" })
         );
         // A float would pass through f64: money never does.

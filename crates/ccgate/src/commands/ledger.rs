@@ -15,7 +15,11 @@ pub enum LedgerCommand {
     /// --treasury the operator's swap treasury, against the operator's
     /// adjustments account.
     Adjust {
-        #[arg(long, required_unless_present = "treasury", conflicts_with = "treasury")]
+        #[arg(
+            long,
+            required_unless_present = "treasury",
+            conflicts_with = "treasury"
+        )]
         app_id: Option<String>,
         /// Fund (or drain) the treasury that pays every swap's output coin
         /// (docs/decisions.md §25); in live mode, the operator's own inventory.

@@ -500,7 +500,10 @@ fn every_trigger_runs_in_v2_with_v2_objects_and_webhooks_or_says_why_not() {
             format!(r#"{{"recordId":"{}"}}"#, swap["recordId"].as_str().unwrap()).as_bytes(),
         )
         .json();
-    assert_eq!(record["data"]["record"]["netAmountOut"], swap["netAmountOut"], "{record}");
+    assert_eq!(
+        record["data"]["record"]["netAmountOut"], swap["netAmountOut"],
+        "{record}"
+    );
     assert_eq!(record["data"]["record"]["status"], "Success");
 
     // Every webhook that went out is v2's and verifies.

@@ -63,7 +63,15 @@ fn every_v2_example_request_is_answered_as_its_example_says() {
     let deposit_record_id = Value::String(deposit_record_id);
     // The treasury funded and one swap made, for the swap record examples.
     gateway.cli_ok(&[
-        "ledger", "adjust", "--treasury", "--coin", "MATIC", "--amount", "100", "--reason", "swaps",
+        "ledger",
+        "adjust",
+        "--treasury",
+        "--coin",
+        "MATIC",
+        "--amount",
+        "100",
+        "--reason",
+        "swaps",
     ]);
     ok(
         &gateway,

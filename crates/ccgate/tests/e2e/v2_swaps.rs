@@ -87,15 +87,9 @@ fn a_merchant_swaps_against_the_funded_treasury_and_the_books_agree() {
         assert!(ids.contains(&USDT) && ids.contains(&MATIC), "{ids:?}");
 
         // Nothing in the treasury yet: refused, and nothing moves.
-        assert_eq!(
-            api_code(client.swap(&ask("s-0", "10", MATIC)).await),
-            16001
-        );
+        assert_eq!(api_code(client.swap(&ask("s-0", "10", MATIC)).await), 16001);
         assert_eq!(client.asset(USDT).await.unwrap().asset.available, "100");
-        assert_eq!(
-            api_code(client.swap_record_by_order_id("s-0").await),
-            11003
-        );
+        assert_eq!(api_code(client.swap_record_by_order_id("s-0").await), 11003);
     });
 
     fund_treasury(&gateway, "MATIC", "1000");
@@ -146,10 +140,7 @@ fn a_merchant_swaps_against_the_funded_treasury_and_the_books_agree() {
         // Idempotent by orderId: the same swap, nothing debited twice.
         let again = client.swap(&ask("s-1", "10", MATIC)).await.unwrap();
         assert_eq!(again.record_id, done.record_id);
-        assert_eq!(
-            api_code(client.swap(&ask("s-1", "11", MATIC)).await),
-            11011
-        );
+        assert_eq!(api_code(client.swap(&ask("s-1", "11", MATIC)).await), 11011);
 
         // A minimum above what the price gives: "the price moved beyond the quote".
         assert_eq!(
@@ -193,7 +184,14 @@ fn a_merchant_swaps_against_the_funded_treasury_and_the_books_agree() {
                 record.net_amount_out.as_str(),
                 record.user_id.as_str()
             ),
-            ("Success", "USDT", "MATIC", "10", "18.999999999999999999", "")
+            (
+                "Success",
+                "USDT",
+                "MATIC",
+                "10",
+                "18.999999999999999999",
+                ""
+            )
         );
         assert_eq!(record.created_at, record.arrived_at);
         let list = client

@@ -128,9 +128,10 @@ pub async fn record(
         SwapRecordRequest::RecordId(record_id) => {
             (swaps.by_record_id(app_id, record_id).await?, record_id)
         }
-        SwapRecordRequest::OrderId(order_id) => {
-            (swaps.by_merchant_order_id(app_id, order_id).await?, order_id)
-        }
+        SwapRecordRequest::OrderId(order_id) => (
+            swaps.by_merchant_order_id(app_id, order_id).await?,
+            order_id,
+        ),
         // Both given: they must name the one swap.
         SwapRecordRequest::Both {
             record_id,

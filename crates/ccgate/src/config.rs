@@ -14,6 +14,7 @@ use ccgate_chain::evm::{
     TOKEN_TRANSFER_GAS_DEFAULT, TraceChoice,
 };
 use ccgate_engine::mode::Mode;
+use ccgate_engine::swaps::SwapSettings;
 use ccgate_ledger::{
     Amount, AssetStatus, Chain, ChainCode, ChainFamily, Coin, CoinId, Decimal, Precision,
     PriceTable, Registry, Token, TokenId, builtin_fiat_rates, derived_numeric_id,
@@ -43,6 +44,9 @@ pub struct Settings {
     pub mode: Mode,
     /// Live mode: the chains taken out because no node follows them.
     pub disabled_chains: Vec<ChainCode>,
+    /// The operator's spread, fee and quote validity for swaps
+    /// (docs/decisions.md §25).
+    pub swap: SwapSettings,
 }
 
 /// A configuration problem before its file is known: the key and what is wrong.
@@ -94,6 +98,21 @@ struct File {
     /// Nodes of EVM chains, by chain code (`[evm.ETH]`).
     #[serde(default)]
     evm: BTreeMap<String, EvmSection>,
+    swap: Option<SwapSection>,
+}
+
+/// `[swap]`: each key optional, the default where left out.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SwapSection {
+    /// Taken off the price source's rate, kept by the treasury (ppm).
+    spread_ppm: Option<u32>,
+    /// `feeRate` in parts per million.
+    fee_ppm: Option<u32>,
+    /// The least fee, in USD worth of the output coin (decimal text).
+    fee_min_usd: Option<String>,
+    /// How long `estimate`'s quote is honoured.
+    quote_validity_secs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -192,6 +211,44 @@ struct FeedSection {
     request_timeout_ms: Option<u64>,
 }
 
+/// `[swap]` over the defaults; a rate above 100 % is refused here, so the
+/// engine never meets one.
+fn swap_settings(section: Option<&SwapSection>) -> Result<SwapSettings, Problem> {
+    let mut settings = SwapSettings::default();
+    let Some(section) = section else {
+        return Ok(settings);
+    };
+    let problem = |key: &str, text: String| (format!("swap.{key}"), text);
+    for (key, value) in [
+        ("spread_ppm", section.spread_ppm),
+        ("fee_ppm", section.fee_ppm),
+    ] {
+        if value.is_some_and(|ppm| ppm >= ccgate_ledger::swap::PPM) {
+            return Err(problem(key, "must be below 1000000 (100 %)".to_owned()));
+        }
+    }
+    if let Some(ppm) = section.spread_ppm {
+        settings.terms.spread_ppm = ppm;
+    }
+    if let Some(ppm) = section.fee_ppm {
+        settings.terms.fee_ppm = ppm;
+    }
+    if let Some(text) = &section.fee_min_usd {
+        settings.terms.fee_min_usd =
+            Decimal::parse(text).map_err(|err| problem("fee_min_usd", err.to_string()))?;
+    }
+    if let Some(secs) = section.quote_validity_secs {
+        if secs == 0 {
+            return Err(problem(
+                "quote_validity_secs",
+                "must be at least 1".to_owned(),
+            ));
+        }
+        settings.quote_validity_secs = secs;
+    }
+    Ok(settings)
+}
+
 fn zero_text() -> String {
     "0".to_owned()
 }
@@ -262,6 +319,7 @@ impl Settings {
         let (registry, disabled_chains) =
             Self::registry_for_mode(mode, registry, &evm, &mut prices, &mut price_feed)
                 .map_err(fail)?;
+        let swap = swap_settings(file.swap.as_ref()).map_err(fail)?;
         Ok(Settings {
             registry,
             prices: PriceTable::new(prices),
@@ -272,6 +330,7 @@ impl Settings {
             evm,
             mode,
             disabled_chains,
+            swap,
         })
     }
 
@@ -973,6 +1032,41 @@ mod tests {
                 .unwrap()
                 .allow_private_webhooks
         );
+    }
+
+    #[test]
+    fn swap_terms_default_and_are_checked() {
+        let example = parse(include_str!("../../../ccgate.example.toml")).unwrap();
+        assert_eq!(example.swap, SwapSettings::default());
+        let set = parse(
+            "[swap]\nspread_ppm = 0\nfee_ppm = 1000\nfee_min_usd = \"0.25\"\nquote_validity_secs = 5",
+        )
+        .unwrap()
+        .swap;
+        assert_eq!(
+            (
+                set.terms.spread_ppm,
+                set.terms.fee_ppm,
+                set.terms.fee_min_usd.to_string(),
+                set.quote_validity_secs
+            ),
+            (0, 1000, "0.25".to_owned(), 5)
+        );
+        // Only what is set changes.
+        assert_eq!(
+            parse("[swap]\nfee_ppm = 7").unwrap().swap.terms.spread_ppm,
+            2000
+        );
+        for (bad, key) in [
+            ("spread_ppm = 1000000", "swap.spread_ppm"),
+            ("fee_ppm = 2000000", "swap.fee_ppm"),
+            ("fee_min_usd = \"-1\"", "swap.fee_min_usd"),
+            ("quote_validity_secs = 0", "swap.quote_validity_secs"),
+        ] {
+            let error = parse(&format!("[swap]\n{bad}")).unwrap_err().to_string();
+            assert!(error.contains(key), "{bad}: {error}");
+        }
+        assert!(parse("[swap]\nspread = 1").is_err());
     }
 
     #[test]

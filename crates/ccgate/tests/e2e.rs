@@ -53,6 +53,8 @@ mod v2_batch_withdrawals;
 mod v2_client;
 #[path = "e2e/v2_orders.rs"]
 mod v2_orders;
+#[path = "e2e/v2_swaps.rs"]
+mod v2_swaps;
 #[path = "e2e/v2_withdrawals.rs"]
 mod v2_withdrawals;
 #[path = "e2e/withdrawals.rs"]

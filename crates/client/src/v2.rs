@@ -40,6 +40,9 @@ pub use ccgate_api::v2::orders::{
     CheckoutUrl, InvoiceInfo, InvoicePayInfo, InvoiceUrl, OrderDepositAddress, OrderInfo,
     OrderPayInfo,
 };
+use ccgate_api::v2::swaps::{
+    Estimate, OneSwapRecord, SwapCoinList, SwapDone, SwapRecord, SwapRecordList,
+};
 use ccgate_api::v2::webhooks::Resent;
 pub use ccgate_api::v2::withdrawals::{AppWithdrawRecord, RecordList as WithdrawRecordList};
 use ccgate_api::v2::withdrawals::{OneRecord, WithdrawAccepted};
@@ -426,6 +429,62 @@ impl V2Client {
         )
         .await
     }
+
+    /// `getSwapCoinList`: the coins that can be swapped now.
+    pub async fn swap_coins(&self) -> Result<SwapCoinList, ClientError> {
+        self.call("getSwapCoinList", &json!({}), true).await
+    }
+
+    /// `estimate`: what swapping `amount_in` of one coin into another gives
+    /// at the current price; honoured by a [`V2Client::swap`] of the same
+    /// coins and amount for the gateway's stated time (30 s by default).
+    pub async fn estimate_swap(
+        &self,
+        coin_id_in: u64,
+        amount_in: &str,
+        coin_id_out: u64,
+    ) -> Result<Estimate, ClientError> {
+        let request = SwapAsk {
+            order_id: None,
+            coin_id_in,
+            amount_in,
+            coin_id_out,
+            amount_out_minimum: None,
+        };
+        self.call("estimate", &request, true).await
+    }
+
+    /// `swap`: pays `amount_in` out of the merchant's balance for the other
+    /// coin, refused (16003) if that gives less than `amount_out_minimum`.
+    /// Retried: the same `orderId` and coins answer the same swap.
+    pub async fn swap(&self, request: &SwapAsk<'_>) -> Result<SwapDone, ClientError> {
+        self.call("swap", request, true).await
+    }
+
+    /// `getSwapRecord` by record id.
+    pub async fn swap_record(&self, record_id: &str) -> Result<SwapRecord, ClientError> {
+        let answer: OneSwapRecord = self
+            .call("getSwapRecord", &RecordIdOnly { record_id }, true)
+            .await?;
+        Ok(answer.record)
+    }
+
+    /// `getSwapRecord` by the merchant's order id.
+    pub async fn swap_record_by_order_id(&self, order_id: &str) -> Result<SwapRecord, ClientError> {
+        let answer: OneSwapRecord = self
+            .call("getSwapRecord", &OrderIdOnly { order_id }, true)
+            .await?;
+        Ok(answer.record)
+    }
+
+    /// `getSwapRecordList`: newest first, 20 a page; pass the answer's
+    /// `next_id` as the next query's to page on (`""`: last page).
+    pub async fn swap_records(
+        &self,
+        query: &SwapRecordQuery,
+    ) -> Result<SwapRecordList, ClientError> {
+        self.call("getSwapRecordList", query, true).await
+    }
 }
 
 #[derive(Serialize)]
@@ -488,6 +547,51 @@ pub struct BatchWithdrawalTask {
     /// The merchant's note (at most 64 characters; `""`: none).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub remark: String,
+}
+
+/// A swap (`swap`) or, without an order id, a quote (`estimate`).
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct SwapAsk<'a> {
+    /// The merchant's id of the swap (3–64 characters); `None` for a quote.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<&'a str>,
+    /// The v2 `coinId` paid with.
+    pub coin_id_in: u64,
+    /// Decimal text in the input coin.
+    pub amount_in: &'a str,
+    /// The v2 `coinId` bought.
+    pub coin_id_out: u64,
+    /// The least `netAmountOut` taken, typically an estimate's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amount_out_minimum: Option<&'a str>,
+}
+
+/// `getSwapRecordList`'s filters; every one optional.
+#[derive(Serialize, Debug, Clone, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SwapRecordQuery {
+    /// At most 20.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub record_ids: Vec<String>,
+    /// At most 20.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub order_ids: Vec<String>,
+    /// Paid with this coin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coin_id_in: Option<u64>,
+    /// Bought this coin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coin_id_out: Option<u64>,
+    /// Unix seconds, inclusive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<i64>,
+    /// Unix seconds, inclusive; at most three months after `start_at`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_at: Option<i64>,
+    /// The `next_id` of the page before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_id: Option<String>,
 }
 
 #[derive(Serialize)]

@@ -18,7 +18,7 @@ use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
     AddressStore, BatchWithdrawalStore, CachingStore, CreditStore, DepositRecords, DevnetStore,
     MerchantSettingsStore, OrderStore, OutboxStore, PayoutStore, ReorgStore, SecretStore, Store,
-    WithdrawalStore,
+    SwapStore, WithdrawalStore,
 };
 use tokio::sync::watch;
 
@@ -30,6 +30,7 @@ use crate::network::Network;
 use crate::orders::Orders;
 use crate::outbound::OutboundPolicy;
 use crate::records::Records;
+use crate::swaps::{SwapSettings, Swaps};
 use crate::webhooks::{DeliveryConfig, OutboxBell, WebhookFeed, WebhookSender};
 use crate::withdrawals::Withdrawals;
 use crate::{EngineError, Loops};
@@ -50,6 +51,7 @@ pub trait ServiceBackend:
     + BatchWithdrawalStore
     + PayoutStore
     + ReorgStore
+    + SwapStore
     + Clone
     + 'static
 {
@@ -69,6 +71,7 @@ impl<B> ServiceBackend for B where
         + BatchWithdrawalStore
         + PayoutStore
         + ReorgStore
+        + SwapStore
         + Clone
         + 'static
 {
@@ -84,6 +87,8 @@ pub struct Parts {
     pub evm: BTreeMap<String, EvmNodeConfig>,
     /// Permanent deposit addresses one merchant may hold.
     pub address_quota: u64,
+    /// The operator's spread, fee and quote validity for swaps.
+    pub swap: SwapSettings,
 }
 
 /// The engine's services: all the API reaches the stores and chains through.
@@ -98,6 +103,7 @@ pub struct EngineServices {
     pub batch_withdrawals: Arc<BatchWithdrawals>,
     pub records: Arc<Records>,
     pub network: Arc<Network>,
+    pub swaps: Arc<Swaps>,
     /// Webhooks as they are sent; the sender built by [`build_loops`]
     /// publishes here.
     pub webhook_feed: WebhookFeed,
@@ -166,6 +172,14 @@ pub async fn build_services<B: ServiceBackend>(
         backend.clone(),
         backend.clone(),
     ));
+    let swaps = Arc::new(Swaps::new(
+        Arc::clone(&registry),
+        Arc::clone(&parts.prices),
+        store.clone(),
+        backend.clone(),
+        parts.swap,
+        parts.evm.keys().cloned().collect(),
+    ));
     let network = Arc::new(Network::new(
         Arc::clone(&registry),
         Arc::clone(&chains),
@@ -184,6 +198,7 @@ pub async fn build_services<B: ServiceBackend>(
             batch_withdrawals,
             records,
             network,
+            swaps,
             webhook_feed: WebhookFeed::default(),
         },
         chains,

@@ -5,6 +5,6 @@
 pub use ccgate_store::{
     Approval, Checkout, ConfirmingOrderPayment, CwalletAccount, DepositAddress, DepositRecord,
     DepositRecordFilter, DestinationFilter, MerchantCredentials, MerchantStatus, MerchantSummary,
-    Order, WebhookCounts, WebhookDialect, WebhookRow, Withdrawal, WithdrawalQuery,
-    WithdrawalStatus,
+    Order, Swap, SwapPricing, SwapQuery, WebhookCounts, WebhookDialect, WebhookRow, Withdrawal,
+    WithdrawalQuery, WithdrawalStatus,
 };

@@ -111,6 +111,18 @@ pub enum Rejection {
     TooManyTasks { max: usize },
     #[error("webhook/resend allows {per_minute} call(s) a minute and {per_day} a day")]
     ResendLimited { per_minute: u32, per_day: u32 },
+    /// A swap between coins that cannot be swapped now (decisions §25).
+    #[error("{0}")]
+    SwapCoinUnavailable(String),
+    /// The operator's treasury holds too little of the coin a swap buys.
+    #[error("the treasury cannot cover this swap into {0} now")]
+    TreasuryShort(String),
+    /// An input so small that the swap's fee would take its whole output.
+    #[error("{0}")]
+    SwapAmountTooLow(String),
+    /// The swap would give less than the caller's `amountOutMinimum`.
+    #[error("{0}")]
+    SwapBelowMinimum(String),
     /// A rescan that cannot be made (the transaction is not mined, not
     /// confirmed yet, the chain has no node…).
     #[error("{0}")]

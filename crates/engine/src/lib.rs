@@ -24,6 +24,7 @@ pub mod payouts;
 pub mod reconcile;
 pub mod records;
 pub mod sandbox;
+pub mod swaps;
 pub mod sweeps;
 pub mod triggers;
 pub mod webhooks;

@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use ccgate_chain::address::to_checksum_address;
 use ccgate_chain::{ChainSet, DevnetPayment};
-use ccgate_ledger::{Amount, Chain, Coin, MerchantId, Registry, Token, TokenId};
+use ccgate_ledger::{
+    Account, Amount, Chain, Coin, JournalEntry, MerchantId, Registry, Token, TokenId,
+};
 use ccgate_store::{
-    DepositAddress, DepositRecordFilter, DepositRecords, DevnetStore, Order, OrderStore,
+    DepositAddress, DepositRecordFilter, DepositRecords, DevnetStore, EntryMeta, Order, OrderStore,
     OutboxStore, Store, WebhookDialect, WebhookRow, WithdrawalStore,
 };
 use serde_json::{Value, json};
@@ -20,6 +22,7 @@ use crate::clock::Clock;
 use crate::notices::v2_status;
 use crate::orders::{NativeOrderRequest, Orders, Validity};
 use crate::sandbox::Sandbox;
+use crate::swaps::{SwapAsk, SwapParty, Swaps};
 use crate::withdrawals::{Asset, Destination, WithdrawalRequest, Withdrawals};
 use crate::{EngineError, Rejection};
 
@@ -47,7 +50,7 @@ impl Trigger {
 }
 
 /// The triggers, with what each does.
-pub const TRIGGERS: [Trigger; 10] = [
+pub const TRIGGERS: [Trigger; 11] = [
     Trigger {
         name: "order.paid",
         description: "an order (v1 bill/create, v2 createAppOrderDepositAddress) paid in full and confirmed: API Deposit / ApiDeposit webhook, order Successful",
@@ -93,6 +96,12 @@ pub const TRIGGERS: [Trigger; 10] = [
     Trigger {
         name: "withdrawal.failed",
         description: "a deposit to fund it, then a withdrawal whose send the devnet refuses: voided, webhook `failed` (v2: `Failed`)",
+        no_v2_because: None,
+        no_v1_because: None,
+    },
+    Trigger {
+        name: "swap.succeeded",
+        description: "a deposit to fund it, the treasury funded by an operator adjustment, then the deposit's coin swapped into another at its quote (v2 `swap`; swaps send no webhook, so none is in either dialect)",
         no_v2_because: None,
         no_v1_because: None,
     },
@@ -173,6 +182,7 @@ pub struct Triggers {
     pub deposit_records: Arc<dyn DepositRecords>,
     pub outbox: Arc<dyn OutboxStore>,
     pub withdrawal_store: Arc<dyn WithdrawalStore>,
+    pub swaps: Arc<Swaps>,
     pub clock: Arc<dyn Clock>,
     pub sandbox: Arc<Sandbox>,
 }
@@ -262,6 +272,7 @@ impl Triggers {
             "withdrawal.succeeded" => run.withdrawal(false).await?,
             "withdrawal.failed" => run.withdrawal(true).await?,
             "batch_withdrawal.completed" => run.batch_withdrawal().await?,
+            "swap.succeeded" => run.swap().await?,
             _ => run.refund().await?,
         };
         let webhooks = self.webhooks_since(&request.app_id, before).await?;
@@ -601,6 +612,77 @@ impl Run<'_> {
             .find(|record| record.txid == txid)
             .map(|record| record.record_id)
             .unwrap_or_default())
+    }
+
+    /// A funding deposit of the run's coin, then `PAYOUT` of it swapped into
+    /// another coin at its quote, the treasury funded first with exactly
+    /// what the swap pays out of it (as an operator would, by adjustment).
+    async fn swap(&mut self) -> Result<Value, EngineError> {
+        let funding = self.direct_deposit(FUNDING).await?;
+        let swaps = Arc::clone(&self.triggers.swaps);
+        let now = self.now_ms();
+        let coin_in = self.coin;
+        let coin_out = swaps
+            .coins(now)
+            .into_iter()
+            .find(|coin| coin.id != coin_in.id)
+            .ok_or_else(|| EngineError::Sandbox("no other coin can be swapped into".into()))?;
+        let ask = SwapAsk {
+            coin_in,
+            coin_out,
+            amount_in: PAYOUT,
+        };
+        let quote = swaps.estimate(&self.app_id, &ask, now).await?;
+        let out = |amount: Amount| amount.to_decimal_string(coin_out.precision);
+        let entry = JournalEntry::transfer(
+            Account::OperatorAdjustments,
+            Account::OperatorTreasury,
+            coin_out.id.clone(),
+            quote.amount_out,
+        )?;
+        let meta = EntryMeta {
+            kind: "adjustment",
+            reason: "sandbox trigger swap.succeeded: the treasury funded for its swap".to_owned(),
+            created_at: now.div_euclid(1000),
+        };
+        self.triggers.store.post_entry(&entry, &meta).await?;
+        self.steps.push(format!(
+            "funded the treasury with {} {} (an operator adjustment)",
+            out(quote.amount_out),
+            coin_out.symbol
+        ));
+        let net_out = out(quote.net_out()?);
+        let swap = swaps
+            .swap(
+                &SwapParty::Merchant(self.app_id.clone()),
+                &self.merchant_order_id,
+                &ask,
+                Some(&net_out),
+                now,
+            )
+            .await?;
+        self.steps.push(format!(
+            "swapped {PAYOUT} {} into {} {} (fee {}) at its quote, swap {}",
+            coin_in.symbol,
+            out(swap.terms.net_out()?),
+            coin_out.symbol,
+            out(swap.terms.fee),
+            swap.record_id
+        ));
+        Ok(json!({
+            "deposit": funding["deposit"],
+            "swap": {
+                "recordId": swap.record_id,
+                "orderId": swap.merchant_order_id,
+                "coinIdIn": coin_in.numeric_id,
+                "coinIdOut": coin_out.numeric_id,
+                "amountIn": PAYOUT,
+                "amountOut": out(swap.terms.amount_out),
+                "fee": out(swap.terms.fee),
+                "netAmountOut": out(swap.terms.net_out()?),
+                "status": "Success",
+            }
+        }))
     }
 
     async fn withdrawal(&mut self, refused_by_chain: bool) -> Result<Value, EngineError> {

@@ -121,6 +121,8 @@ pub enum Rounding {
     HalfUp,
     /// Away from zero: for amounts a payer owes, who must never pay less.
     Up,
+    /// Towards zero: for amounts the gateway pays out, never a unit more.
+    Down,
 }
 
 /// An exact non-negative decimal for prices and rates, whose scale is not tied to any coin.
@@ -225,6 +227,7 @@ impl Decimal {
         }
         let round_up = match rounding {
             Rounding::Up => remainder > 0,
+            Rounding::Down => false,
             // remainder ≥ denominator / 2, without forming 2 × remainder.
             Rounding::HalfUp => remainder >= denominator - remainder,
         };

@@ -25,6 +25,12 @@ pub enum LedgerError {
 
     #[error("division by zero")]
     DivisionByZero,
+    #[error("the swap's fee of {fee} base units takes its whole output of {amount_out}")]
+    SwapFeeTakesAll { amount_out: u128, fee: u128 },
+    #[error("a swap cannot be priced at a price of zero")]
+    SwapPriceZero,
+    #[error("a swap's spread or fee rate is above 100 %")]
+    SwapRateAboveWhole,
     #[error("chain {code} is listed twice")]
     DuplicateChain { code: String },
     #[error("chain {code} has a block time of 0 ms")]

@@ -36,6 +36,11 @@ pub enum Account {
     /// What running the chains costs the operator, e.g. the gas of sweeps:
     /// debited as custody pays it, so it only grows.
     OperatorNetworkCosts,
+    /// The operator's own inventory of each coin, the counterparty of every
+    /// swap (docs/decisions.md §25): funded by adjustments, it takes in the
+    /// coin a swap pays with and pays out the coin it buys, never more than
+    /// it holds.
+    OperatorTreasury,
 }
 
 const MERCHANT_PREFIX: &str = "merchant:";
@@ -59,6 +64,7 @@ impl Account {
             Account::ChainCustody(chain) => format!("{CUSTODY_PREFIX}{chain}"),
             Account::OperatorFees => format!("{OPERATOR_PREFIX}fees"),
             Account::OperatorNetworkCosts => format!("{OPERATOR_PREFIX}network_costs"),
+            Account::OperatorTreasury => format!("{OPERATOR_PREFIX}treasury"),
         }
     }
 
@@ -82,6 +88,7 @@ impl Account {
                 Some("adjustments") => Some(Account::OperatorAdjustments),
                 Some("fees") => Some(Account::OperatorFees),
                 Some("network_costs") => Some(Account::OperatorNetworkCosts),
+                Some("treasury") => Some(Account::OperatorTreasury),
                 _ => None,
             }
         };
@@ -93,7 +100,10 @@ impl Account {
             Account::MerchantAvailable(_)
             | Account::MerchantReserved(_)
             | Account::Cwallet(_)
-            | Account::OperatorFees => BalanceRule::DebitsMustNotExceedCredits,
+            | Account::OperatorFees
+            // A swap the treasury cannot cover is refused by this rule, in
+            // the swap's own DB transaction.
+            | Account::OperatorTreasury => BalanceRule::DebitsMustNotExceedCredits,
             // Balances are per coin across chains (spec §6, "aggregation"): a
             // withdrawal on one chain may be paid with what arrived on another,
             // so one chain's custody can lean negative — the operator's signal
@@ -368,6 +378,7 @@ mod tests {
             (Account::OperatorAdjustments, "operator:adjustments"),
             (Account::OperatorFees, "operator:fees"),
             (Account::OperatorNetworkCosts, "operator:network_costs"),
+            (Account::OperatorTreasury, "operator:treasury"),
             (merchant("m1"), "merchant:m1:available"),
             (
                 Account::MerchantReserved(MerchantId::new("m1")),

@@ -35,6 +35,7 @@ mod error;
 pub mod journal;
 pub mod onchain;
 pub mod registry;
+pub mod swap;
 
 pub use amount::{Amount, Decimal, Precision, Rounding, SignedAmount};
 pub use error::LedgerError;

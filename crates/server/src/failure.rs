@@ -50,6 +50,10 @@ pub enum Failure {
     WithdrawalNotFound(String),
     #[error("no order has the orderId {0:?}")]
     OrderIdUnknown(String),
+    #[error("no swap of this merchant has the id {0:?}")]
+    SwapNotFound(String),
+    #[error("endAt may be at most {max_days} days after startAt")]
+    QueryRangeTooLong { max_days: u64 },
     #[error("no deposit has the recordId {0:?}")]
     RecordIdUnknown(String),
     #[error("no deposit or withdrawal of this merchant has the record id {0:?}")]
@@ -95,6 +99,10 @@ impl Failure {
         Failure::WithdrawalNotFound(truncate(id))
     }
 
+    pub fn swap_not_found(id: &str) -> Failure {
+        Failure::SwapNotFound(truncate(id))
+    }
+
     pub fn order_id_unknown(id: &str) -> Failure {
         Failure::OrderIdUnknown(truncate(id))
     }
@@ -136,11 +144,14 @@ impl Failure {
             },
             Failure::CoinNotFound(_) => Code::CoinNotFound,
             Failure::AmountInvalid { .. } => Code::AmountInvalid,
-            Failure::MixedOrderKinds | Failure::NoBlockHeight { .. } => Code::ParamInvalid,
+            Failure::MixedOrderKinds
+            | Failure::NoBlockHeight { .. }
+            | Failure::QueryRangeTooLong { .. } => Code::ParamInvalid,
             Failure::UserNotFound => Code::ToUserNotFound,
             Failure::AddressNotOurs(_) => Code::AddressInvalid,
             Failure::WithdrawalNotFound(_) => Code::OrderNotFound,
             Failure::OrderIdUnknown(_)
+            | Failure::SwapNotFound(_)
             | Failure::RecordIdUnknown(_)
             | Failure::RecordUnknown(_) => Code::OrderNotFound,
             Failure::FiatIdUnknown(_) => Code::CurrencyNotSupported,
@@ -173,6 +184,7 @@ impl Failure {
             Failure::Engine(EngineError::Price(_)) => V2Code::AbnormalCoinPrice,
             Failure::AddressNotOurs(_) => V2Code::AddressNotBelongCcp,
             Failure::Request(RequestError::TooManyItems { .. }) => V2Code::QueryNumMax,
+            Failure::QueryRangeTooLong { .. } => V2Code::QueryDurationTooMax,
             Failure::Engine(EngineError::Rejected(rejection)) => match rejection {
                 Rejection::ValidityOutOfRange { .. } => V2Code::ExpiredAtTooMax,
                 Rejection::CheckoutExpired => V2Code::OrderExpired,
@@ -182,6 +194,13 @@ impl Failure {
                 Rejection::FeeQuoteInvalid(_) => V2Code::WithdrawFeeTooLow,
                 Rejection::BatchKeyDuplicate(_) => V2Code::SeqDuplicate,
                 Rejection::TooManyTasks { .. } => V2Code::QueryNumMax,
+                // The spec has no liquidity code: the treasury short of a
+                // coin makes that coin unavailable for swaps (decisions §25).
+                Rejection::SwapCoinUnavailable(_) | Rejection::TreasuryShort(_) => {
+                    V2Code::CoinUnavailableForSwap
+                }
+                Rejection::SwapAmountTooLow(_) => V2Code::SwapAmountInTooLow,
+                Rejection::SwapBelowMinimum(_) => V2Code::AmountOutMinimumTooHigh,
                 Rejection::Unbinding(refusal) => match refusal {
                     UnbindRefusal::NotTheMerchants(_) => V2Code::UnMatchedMerchantAddressDeprecated,
                     UnbindRefusal::OtherChain { .. } => V2Code::UnSupportedChainAddress,
@@ -225,6 +244,9 @@ fn rejection_code(rejection: &Rejection) -> Code {
         Rejection::AddressInvalid(_) => Code::AddressInvalid,
         Rejection::AddressQuota { .. } => Code::AddressLimitReached,
         Rejection::CoinSuspended(_) => Code::CoinSuspended,
+        // Only v2 swaps; v1's nearest words for its refusals.
+        Rejection::SwapCoinUnavailable(_) | Rejection::TreasuryShort(_) => Code::CoinSuspended,
+        Rejection::SwapAmountTooLow(_) | Rejection::SwapBelowMinimum(_) => Code::AmountInvalid,
         Rejection::CurrencyNotSupported(_) => Code::CurrencyNotSupported,
         Rejection::AmountInvalid(_)
         | Rejection::TooManyDecimals(_)

@@ -33,6 +33,7 @@ use ccgate_engine::network::Network;
 use ccgate_engine::orders::Orders;
 use ccgate_engine::reconcile::Reconciler;
 use ccgate_engine::records::Records;
+use ccgate_engine::swaps::Swaps;
 use ccgate_engine::triggers::Triggers;
 use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::Registry;
@@ -132,6 +133,8 @@ pub struct Services {
     pub records: Arc<Records>,
     /// Chain heights, the devnets, health and the figures `/metrics` shows.
     pub network: Arc<Network>,
+    /// Swaps against the operator's treasury, their quotes and records.
+    pub swaps: Arc<Swaps>,
     /// Business time: prices' age, chain heights.
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
@@ -161,6 +164,7 @@ impl Services {
             batch_withdrawals,
             records,
             network,
+            swaps,
             webhook_feed,
         } = engine;
         Services {
@@ -173,6 +177,7 @@ impl Services {
             batch_withdrawals,
             records,
             network,
+            swaps,
             clock,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),

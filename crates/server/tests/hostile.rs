@@ -271,6 +271,7 @@ async fn app_state(store: SqliteStore, registry: Registry) -> AppState {
         fiat_rates: BTreeMap::from([("USD".to_owned(), Decimal::parse("1").unwrap())]),
         evm: BTreeMap::new(),
         address_quota: 1_000,
+        swap: ccgate_engine::swaps::SwapSettings::default(),
     };
     let config = ServerConfig {
         // `oneshot` requests carry no source address, so nothing to limit.

@@ -35,6 +35,7 @@ mod sandbox;
 mod secrets;
 mod snapshots;
 mod sqlite;
+mod swaps;
 mod sweeps;
 mod withdrawals;
 mod writes;
@@ -75,6 +76,7 @@ pub use sandbox::{
 pub use secrets::SecretStore;
 pub use snapshots::SnapshotStore;
 pub use sqlite::SqliteStore;
+pub use swaps::{Swap, SwapPricing, SwapQuery, SwapQuote, SwapStore};
 pub use sweeps::{SignedSweep, SweepDue, SweepInsert, SweepRecord, SweepSettlement, SweepStore};
 pub use withdrawals::{
     Approval, DestinationFilter, FeeQuote, OrderIdHolder, Withdrawal, WithdrawalQuery,

@@ -21,9 +21,10 @@ use ccgate_store::{
     OrderIdHolder, OrderPayment, OrderStore, OutboxStore, PayoutInsert, PayoutStore, PgStore,
     ReconcileStore, ReorgIncident, ReorgStore, ResendFilter, RollBack, SandboxStore, SecretStore,
     SeenTransfer, SignedPayout, SignedSweep, SnapshotStore, SqliteStore, Store, StoreError,
-    StoredClock, SweepInsert, SweepSettlement, SweepStore, TakenFault, TransferKey, WebhookAttempt,
-    WebhookClaim, WebhookCounts, WebhookFaults, WebhookNext, Withdrawal, WithdrawalStatus,
-    WithdrawalStore, generate_app_id, generate_app_secret, verify_ledger,
+    StoredClock, Swap, SwapPricing, SwapQuery, SwapQuote, SwapStore, SweepInsert, SweepSettlement,
+    SweepStore, TakenFault, TransferKey, WebhookAttempt, WebhookClaim, WebhookCounts,
+    WebhookFaults, WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore, generate_app_id,
+    generate_app_secret, verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Connection;
@@ -1701,7 +1702,294 @@ on_both_backends!(
     outbox_claims_attempts_and_resends,
     withdrawals_reserve_then_resolve_once,
     batch_withdrawals_are_stored_once_and_find_their_withdrawals,
+    swaps_commit_with_their_entry_once,
 );
+
+fn matic() -> CoinId {
+    CoinId::new("c60f174e-97e5-418c-86df-707d30ad3d8a")
+}
+
+fn swap_of(merchant: &MerchantId, order_id: &str, amount_in: u128, amount_out: u128) -> Swap {
+    Swap {
+        record_id: format!("rec-{order_id}"),
+        app_id: merchant.clone(),
+        user_id: None,
+        merchant_order_id: order_id.to_owned(),
+        terms: SwapPricing {
+            coin_in: usdt(),
+            coin_out: matic(),
+            amount_in: Amount::from_base_units(amount_in),
+            amount_out: Amount::from_base_units(amount_out),
+            fee: Amount::from_base_units(1),
+            price_in: "1".to_owned(),
+            price_out: "0.52".to_owned(),
+            fee_ppm: 5000,
+        },
+        amount_out_minimum: None,
+        created_at: NOW,
+    }
+}
+
+/// The entry the engine posts for a swap: payer → treasury in the input
+/// coin, treasury → payer and fees in the output coin.
+fn swap_entry(swap: &Swap) -> JournalEntry {
+    let t = &swap.terms;
+    let payer = Account::MerchantAvailable(swap.app_id.clone());
+    let post = |account: Account, coin: &CoinId, direction, amount: Amount| Posting {
+        account,
+        coin: coin.clone(),
+        direction,
+        amount,
+    };
+    JournalEntry::new(vec![
+        post(payer.clone(), &t.coin_in, Direction::Debit, t.amount_in),
+        post(
+            Account::OperatorTreasury,
+            &t.coin_in,
+            Direction::Credit,
+            t.amount_in,
+        ),
+        post(
+            Account::OperatorTreasury,
+            &t.coin_out,
+            Direction::Debit,
+            t.amount_out,
+        ),
+        post(payer, &t.coin_out, Direction::Credit, t.net_out().unwrap()),
+        post(Account::OperatorFees, &t.coin_out, Direction::Credit, t.fee),
+    ])
+    .unwrap()
+}
+
+async fn balance_of<S: Store>(store: &S, account: &Account, coin: &CoinId) -> u128 {
+    store
+        .all_balances()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|((a, c), _)| a == account && c == coin)
+        .map(|(_, balance)| balance.available().unwrap().base_units())
+        .unwrap_or(0)
+}
+
+/// A swap commits with its entry or not at all (the treasury short writes
+/// nothing), once per merchant order id; records are the merchant's own,
+/// listed newest first with their filters; quotes are kept until they
+/// expire and the latest replaces the one before.
+async fn swaps_commit_with_their_entry_once<S: Store + SwapStore>(store: &S) {
+    let merchant = new_merchant(store).await;
+    let other = new_merchant(store).await;
+    store
+        .post_entry(&credit(&merchant, 100), &meta("fund"))
+        .await
+        .unwrap();
+    let treasury = JournalEntry::transfer(
+        Account::OperatorAdjustments,
+        Account::OperatorTreasury,
+        matic(),
+        Amount::from_base_units(1000),
+    )
+    .unwrap();
+    store
+        .post_entry(&treasury, &meta("treasury"))
+        .await
+        .unwrap();
+    let swap_meta = EntryMeta {
+        kind: "swap",
+        reason: "swap".to_owned(),
+        created_at: NOW,
+    };
+
+    let first = swap_of(&merchant, "s-1", 10, 20);
+    let stored = store
+        .accept_swap(&first, &swap_entry(&first), &swap_meta)
+        .await
+        .unwrap();
+    assert_eq!(stored, first);
+    let payer = Account::MerchantAvailable(merchant.clone());
+    assert_eq!(balance_of(store, &payer, &usdt()).await, 90);
+    assert_eq!(balance_of(store, &payer, &matic()).await, 19);
+    assert_eq!(
+        balance_of(store, &Account::OperatorTreasury, &usdt()).await,
+        10
+    );
+    assert_eq!(
+        balance_of(store, &Account::OperatorTreasury, &matic()).await,
+        980
+    );
+    assert_eq!(balance_of(store, &Account::OperatorFees, &matic()).await, 1);
+
+    // The same order id again: the stored swap, nothing posted.
+    let journal = store.journal_len().await.unwrap();
+    let again = Swap {
+        record_id: "rec-other".to_owned(),
+        ..first.clone()
+    };
+    assert_eq!(
+        store
+            .accept_swap(&again, &swap_entry(&again), &swap_meta)
+            .await
+            .unwrap(),
+        first
+    );
+    assert_eq!(store.journal_len().await.unwrap(), journal);
+
+    // More than the treasury holds: refused by the ledger, no record.
+    let short = swap_of(&merchant, "s-2", 10, 5000);
+    match store
+        .accept_swap(&short, &swap_entry(&short), &swap_meta)
+        .await
+    {
+        Err(StoreError::Ledger(LedgerError::InsufficientBalance { account_key, .. })) => {
+            assert_eq!(account_key, "operator:treasury");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        store
+            .swap_by_merchant_order_id(&merchant, "s-2")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.journal_len().await.unwrap(), journal);
+
+    let later = Swap {
+        created_at: NOW + 5,
+        terms: SwapPricing {
+            coin_out: usdt(),
+            coin_in: matic(),
+            amount_in: Amount::from_base_units(4),
+            amount_out: Amount::from_base_units(3),
+            ..first.terms.clone()
+        },
+        ..swap_of(&merchant, "s-3", 0, 0)
+    };
+    store
+        .accept_swap(&later, &swap_entry(&later), &swap_meta)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store.swap_by_record_id(&merchant, "rec-s-1").await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        store.swap_by_record_id(&other, "rec-s-1").await.unwrap(),
+        None
+    );
+    let merchant_ref = &merchant;
+    let list = |query: SwapQuery| async move {
+        store
+            .merchant_swaps(merchant_ref, &SwapQuery { limit: 20, ..query })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|swap| swap.merchant_order_id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(list(SwapQuery::default()).await, ["s-3", "s-1"]);
+    assert_eq!(
+        list(SwapQuery {
+            coin_out: Some(matic()),
+            ..SwapQuery::default()
+        })
+        .await,
+        ["s-1"]
+    );
+    assert_eq!(
+        list(SwapQuery {
+            record_ids: vec!["rec-s-3".into(), "nope".into()],
+            ..SwapQuery::default()
+        })
+        .await,
+        ["s-3"]
+    );
+    assert_eq!(
+        list(SwapQuery {
+            merchant_order_ids: vec!["s-1".into()],
+            created_from: Some(NOW),
+            created_to: Some(NOW),
+            ..SwapQuery::default()
+        })
+        .await,
+        ["s-1"]
+    );
+    assert_eq!(
+        list(SwapQuery {
+            after: Some((NOW + 5, "rec-s-3".into())),
+            ..SwapQuery::default()
+        })
+        .await,
+        ["s-1"]
+    );
+    assert!(
+        store
+            .merchant_swaps(
+                &other,
+                &SwapQuery {
+                    limit: 20,
+                    ..SwapQuery::default()
+                }
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Quotes: live until they expire; the latest for the same coins and
+    // amount replaces the one before.
+    let now_ms = NOW * 1000;
+    let quote = SwapQuote {
+        app_id: merchant.clone(),
+        terms: first.terms.clone(),
+        expires_at_ms: now_ms + 30_000,
+    };
+    store.save_swap_quote(&quote, now_ms).await.unwrap();
+    let live = |at: i64| async move {
+        store
+            .live_swap_quote(
+                merchant_ref,
+                &usdt(),
+                &matic(),
+                Amount::from_base_units(10),
+                at,
+            )
+            .await
+            .unwrap()
+    };
+    assert_eq!(live(now_ms).await, Some(quote.clone()));
+    assert_eq!(live(now_ms + 30_000).await, None);
+    let newer = SwapQuote {
+        terms: SwapPricing {
+            amount_out: Amount::from_base_units(21),
+            ..first.terms.clone()
+        },
+        expires_at_ms: now_ms + 40_000,
+        ..quote.clone()
+    };
+    store
+        .save_swap_quote(&newer, now_ms + 10_000)
+        .await
+        .unwrap();
+    assert_eq!(live(now_ms + 35_000).await, Some(newer));
+    assert_eq!(
+        store
+            .live_swap_quote(
+                &other,
+                &usdt(),
+                &matic(),
+                Amount::from_base_units(10),
+                now_ms
+            )
+            .await
+            .unwrap(),
+        None
+    );
+
+    let audit = verify_ledger(store).await.unwrap();
+    assert!(audit.mismatches.is_empty(), "{:?}", audit.mismatches);
+}
 
 /// One signed transaction per payout id, one payout per (wallet, nonce); a
 /// refused payout frees its nonce.

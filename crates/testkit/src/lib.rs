@@ -130,6 +130,7 @@ pub async fn spawn_engine_with(options: EngineOptions) -> Result<Engine, Harness
         fiat_rates: builtin_fiat_rates(),
         evm: BTreeMap::new(),
         address_quota: options.address_quota,
+        swap: ccgate_engine::swaps::SwapSettings::default(),
     };
     let config = ServerConfig {
         // Tests send from one address, as fast as they like.

@@ -42,10 +42,13 @@ pub enum V2Code {
     UnSupportedAddressDeprecated,
     UnSupportedChainAddress,
     AddressNotBelongCcp,
+    CoinUnavailableForSwap,
+    SwapAmountInTooLow,
+    AmountOutMinimumTooHigh,
 }
 
 impl V2Code {
-    pub const ALL: [V2Code; 36] = [
+    pub const ALL: [V2Code; 39] = [
         V2Code::Success,
         V2Code::InvalidArgument,
         V2Code::HeaderInvalidArgument,
@@ -82,6 +85,9 @@ impl V2Code {
         V2Code::UnSupportedAddressDeprecated,
         V2Code::UnSupportedChainAddress,
         V2Code::AddressNotBelongCcp,
+        V2Code::CoinUnavailableForSwap,
+        V2Code::SwapAmountInTooLow,
+        V2Code::AmountOutMinimumTooHigh,
     ];
 
     /// The number on the wire.
@@ -124,6 +130,9 @@ impl V2Code {
             V2Code::UnSupportedAddressDeprecated => 17004,
             V2Code::UnSupportedChainAddress => 17005,
             V2Code::AddressNotBelongCcp => 17007,
+            V2Code::CoinUnavailableForSwap => 16001,
+            V2Code::SwapAmountInTooLow => 16002,
+            V2Code::AmountOutMinimumTooHigh => 16003,
         }
     }
 
@@ -166,6 +175,9 @@ impl V2Code {
             V2Code::UnSupportedAddressDeprecated => "UnSupportedAddressDeprecated",
             V2Code::UnSupportedChainAddress => "UnSupportedChainAddress",
             V2Code::AddressNotBelongCcp => "AddressNotBelongCCP",
+            V2Code::CoinUnavailableForSwap => "CoinUnavailableForSwap",
+            V2Code::SwapAmountInTooLow => "SwapAmountInTooLow",
+            V2Code::AmountOutMinimumTooHigh => "AmountOutMinimumTooHigh",
         }
     }
 

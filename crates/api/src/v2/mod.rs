@@ -17,6 +17,7 @@ pub mod fees;
 pub mod orders;
 pub mod rescan;
 pub mod sign;
+pub mod swaps;
 pub mod webhooks;
 pub mod withdrawals;
 

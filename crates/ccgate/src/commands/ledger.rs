@@ -11,10 +11,20 @@ use super::{Globals, unix_now};
 
 #[derive(Debug, Subcommand)]
 pub enum LedgerCommand {
-    /// Credit (positive amount) or debit (negative) a merchant against the operator's adjustments account.
+    /// Credit (positive amount) or debit (negative) a merchant, or with
+    /// --treasury the operator's swap treasury, against the operator's
+    /// adjustments account.
     Adjust {
+        #[arg(
+            long,
+            required_unless_present = "treasury",
+            conflicts_with = "treasury"
+        )]
+        app_id: Option<String>,
+        /// Fund (or drain) the treasury that pays every swap's output coin
+        /// (docs/decisions.md §25); in live mode, the operator's own inventory.
         #[arg(long)]
-        app_id: String,
+        treasury: bool,
         /// Coin symbol (USDT), coin id or token id.
         #[arg(long)]
         coin: String,
@@ -35,7 +45,8 @@ pub enum LedgerCommand {
         json: bool,
     },
     /// The operator's side of the books per coin: custody per chain, fees
-    /// earned, network costs (gas), manual adjustments.
+    /// earned, network costs (gas), manual adjustments, and the swap
+    /// treasury (credits minus debits is what it holds).
     Accounts {
         #[arg(long)]
         json: bool,
@@ -55,6 +66,7 @@ pub async fn run(globals: Globals, command: LedgerCommand) -> anyhow::Result<Exi
             match command {
                 LedgerCommand::Adjust {
                     app_id,
+                    treasury: _,
                     coin,
                     amount,
                     reason,
@@ -81,10 +93,11 @@ pub async fn run(globals: Globals, command: LedgerCommand) -> anyhow::Result<Exi
         .await
 }
 
+/// `--app-id` names a merchant; without it (`--treasury`), the treasury.
 async fn adjust(
     store: &dyn Store,
     registry: &Registry,
-    app_id: String,
+    app_id: Option<String>,
     coin: &str,
     amount: &str,
     reason: String,
@@ -104,18 +117,23 @@ async fn adjust(
     if reason.trim().is_empty() {
         bail!("--reason must say why");
     }
-    let merchant = MerchantId::new(app_id);
-    if store
-        .merchant_credentials(merchant.as_str())
-        .await?
-        .is_none()
-    {
-        bail!("no merchant has the Appid {merchant}");
-    }
-    let merchant_account = Account::MerchantAvailable(merchant.clone());
+    let merchant = app_id.map(MerchantId::new);
+    let account = match &merchant {
+        Some(merchant) => {
+            if store
+                .merchant_credentials(merchant.as_str())
+                .await?
+                .is_none()
+            {
+                bail!("no merchant has the Appid {merchant}");
+            }
+            Account::MerchantAvailable(merchant.clone())
+        }
+        None => Account::OperatorTreasury,
+    };
     let entry = if amount.negative {
         JournalEntry::transfer(
-            merchant_account,
+            account,
             Account::OperatorAdjustments,
             coin.id.clone(),
             amount.magnitude,
@@ -123,7 +141,7 @@ async fn adjust(
     } else {
         JournalEntry::transfer(
             Account::OperatorAdjustments,
-            merchant_account,
+            account,
             coin.id.clone(),
             amount.magnitude,
         )
@@ -140,7 +158,10 @@ async fn adjust(
     if !json {
         println!("Journal entry {entry_id} posted.");
     }
-    balances(store, registry, &merchant, json).await
+    match &merchant {
+        Some(merchant) => balances(store, registry, merchant, json).await,
+        None => accounts(store, registry, json).await,
+    }
 }
 
 /// Available and reserved (withdrawals in flight) per coin.
@@ -210,6 +231,7 @@ async fn accounts(store: &dyn Store, registry: &Registry, json: bool) -> anyhow:
                     | Account::OperatorFees
                     | Account::OperatorNetworkCosts
                     | Account::OperatorAdjustments
+                    | Account::OperatorTreasury
             )
         })
         .map(|((account, coin_id), balance)| {

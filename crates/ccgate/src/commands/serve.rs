@@ -172,6 +172,7 @@ pub async fn app_state<B: Backend>(
         fiat_rates: settings.fiat_rates.clone(),
         evm: settings.evm.clone(),
         address_quota,
+        swap: settings.swap,
     };
     let assembly = build_services(store, parts)
         .await
@@ -420,6 +421,7 @@ async fn run_with<B: Backend>(
             deposit_records: backend.clone(),
             outbox: backend.clone(),
             withdrawal_store: backend,
+            swaps: Arc::clone(&services.swaps),
             clock: Arc::clone(&services.clock),
             sandbox: Arc::clone(&controls),
         }));

@@ -213,6 +213,7 @@ fn every_trigger_makes_its_event_happen_and_reports_its_webhooks() {
             "deposit.direct",
             "withdrawal.succeeded",
             "withdrawal.failed",
+            "swap.succeeded",
             "refund.succeeded",
             "batch_withdrawal.completed"
         ]
@@ -268,6 +269,15 @@ fn every_trigger_makes_its_event_happen_and_reports_its_webhooks() {
         ]
     );
 
+    // A swap sends no webhook: only the funding deposit's is reported.
+    let swapped = trigger(&gateway, &merchant, "swap.succeeded");
+    assert_eq!(swapped["objects"]["swap"]["status"], "Success");
+    assert_eq!(swapped["objects"]["swap"]["amountIn"], "5");
+    assert_eq!(
+        delivered_webhooks(&swapped),
+        [pair("Direct Deposit", "success")]
+    );
+
     let refund = trigger(&gateway, &merchant, "refund.succeeded");
     assert_eq!(refund["objects"]["refunds"][0]["status"], "successful");
     assert_eq!(refund["objects"]["refunds"][0]["amount"], "5");
@@ -278,7 +288,7 @@ fn every_trigger_makes_its_event_happen_and_reports_its_webhooks() {
 
     // Every webhook reported reached the receiver, and the books balance.
     let reported: usize = [
-        &paid, &under, &over, &late, &expired, &direct, &sent, &failed, &refund,
+        &paid, &under, &over, &late, &expired, &direct, &sent, &failed, &swapped, &refund,
     ]
     .iter()
     .map(|r| r["webhooks"].as_array().unwrap().len())
@@ -530,10 +540,30 @@ fn every_trigger_runs_in_v2_with_v2_objects_and_webhooks_or_says_why_not() {
     let said = String::from_utf8_lossy(&v1_batch.stderr);
     assert!(said.contains("runs in v2 only"), "{said}");
 
+    // The swap is v2's: getSwapRecord answers it, and its coin was paid.
+    let swapped = trigger_v2(&gateway, &merchant, "swap.succeeded");
+    let swap = &swapped["objects"]["swap"];
+    assert_eq!(
+        delivered_v2_webhooks(&swapped),
+        [pair("DirectDeposit", "Success")]
+    );
+    let record = gateway
+        .post_v2(
+            &merchant,
+            "getSwapRecord",
+            format!(r#"{{"recordId":"{}"}}"#, swap["recordId"].as_str().unwrap()).as_bytes(),
+        )
+        .json();
+    assert_eq!(
+        record["data"]["record"]["netAmountOut"], swap["netAmountOut"],
+        "{record}"
+    );
+    assert_eq!(record["data"]["record"]["status"], "Success");
+
     // Every webhook that went out is v2's and verifies.
     let received = receiver.received();
     let reported: usize = [
-        &paid, &under, &over, &late, &expired, &direct, &sent, &failed, &batch,
+        &paid, &under, &over, &late, &expired, &direct, &sent, &failed, &batch, &swapped,
     ]
     .iter()
     .map(|r| r["webhooks"].as_array().unwrap().len())

@@ -61,6 +61,24 @@ fn every_v2_example_request_is_answered_as_its_example_says() {
             .ok_or(list.to_string())
     });
     let deposit_record_id = Value::String(deposit_record_id);
+    // The treasury funded and one swap made, for the swap record examples.
+    gateway.cli_ok(&[
+        "ledger",
+        "adjust",
+        "--treasury",
+        "--coin",
+        "MATIC",
+        "--amount",
+        "100",
+        "--reason",
+        "swaps",
+    ]);
+    ok(
+        &gateway,
+        &merchant,
+        "swap",
+        r#"{"orderId":"s-1001","coinIdIn":1280,"amountIn":"10","coinIdOut":1329}"#,
+    );
     let doc: Value =
         serde_json::from_str(gateway.raw_request("GET", "/openapi.json", &[], b"").text()).unwrap();
     assert!(v2_shape(&json!({"a": 1}), &json!({"b": 1}), "").is_err());

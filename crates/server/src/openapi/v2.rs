@@ -657,6 +657,84 @@ pub fn endpoints() -> Vec<Endpoint> {
             data: json!({"nextId": "", "records": [batch_task()]}),
             error: unknown_batch(),
         },
+        Endpoint {
+            name: "getSwapCoinList",
+            summary: "The coins that can be swapped now (priced by the price source, not under maintenance)",
+            fields: vec![],
+            request: json!({}),
+            data: json!({"coins": [{"coinId": USDT, "symbol": "USDT", "logoUrl": USDT_LOGO}]}),
+            error: not_an_object(),
+        },
+        Endpoint {
+            name: "estimate",
+            summary: "A swap quote at the current price less the operator's spread and fee; a swap of the same coins and amount honours it for 30 seconds",
+            fields: swap_fields(false),
+            request: json!({"coinIdIn": USDT, "amountIn": "10", "coinIdOut": MATIC}),
+            data: swap_figures(),
+            error: (
+                "a coinId this gateway does not know",
+                json!({"coinIdIn": 424242, "amountIn": "10", "coinIdOut": MATIC}),
+                V2Code::InvalidCoin,
+                "coin \"424242\" is not a coin or token id this gateway knows",
+            ),
+        },
+        Endpoint {
+            name: "swap",
+            summary: "A swap out of the merchant's balance against the operator's treasury, at its live quote or the current price; refused below amountOutMinimum",
+            fields: swap_fields(true),
+            request: json!({"orderId": "s-2001", "coinIdIn": USDT, "amountIn": "10", "coinIdOut": MATIC}),
+            data: {
+                let mut done = json!({"recordId": SWAP_RECORD_ID, "orderId": "s-2001"});
+                let figures = swap_figures();
+                for (key, value) in figures.as_object().into_iter().flatten() {
+                    done[key] = value.clone();
+                }
+                done["amountOutMinimum"] = json!("");
+                done["to_coin_price"] = json!("0.52");
+                done["from_coin_price"] = json!("1");
+                done
+            },
+            error: (
+                "a coin the treasury holds none of",
+                json!({"orderId": "s-2002", "coinIdIn": USDT, "amountIn": "10", "coinIdOut": TRX}),
+                V2Code::CoinUnavailableForSwap,
+                "the treasury cannot cover this swap into TRX now",
+            ),
+        },
+        Endpoint {
+            name: "getSwapRecord",
+            summary: "One swap by recordId or orderId",
+            fields: vec![("recordId", string(), false), ("orderId", string(), false)],
+            request: json!({"orderId": "s-1001"}),
+            data: json!({"record": swap_record()}),
+            error: (
+                "an orderId no swap has",
+                json!({"orderId": "no-such-swap"}),
+                V2Code::NotFound,
+                "no swap of this merchant has the id \"no-such-swap\"",
+            ),
+        },
+        Endpoint {
+            name: "getSwapRecordList",
+            summary: "Swaps, newest first, 20 a page (nextId for the next); endAt at most three months after startAt",
+            fields: vec![
+                ("recordIds", list_of(string()), false),
+                ("orderIds", list_of(string()), false),
+                ("coinIdIn", integer(), false),
+                ("coinIdOut", integer(), false),
+                ("startAt", integer(), false),
+                ("endAt", integer(), false),
+                ("nextId", string(), false),
+            ],
+            request: json!({}),
+            data: json!({"records": [swap_record()], "nextId": ""}),
+            error: (
+                "a range over three months",
+                json!({"startAt": 1_700_000_000, "endAt": 1_800_000_000}),
+                V2Code::QueryDurationTooMax,
+                "endAt may be at most 92 days after startAt",
+            ),
+        },
     ]
 }
 
@@ -703,6 +781,48 @@ fn unknown_batch() -> (&'static str, Value, V2Code, &'static str) {
         V2Code::NotFound,
         "no batch withdrawal has the batchOrderId \"no-such-batch\"",
     )
+}
+
+const MATIC: u64 = 1329;
+const TRX: u64 = 1482;
+const SWAP_RECORD_ID: &str = "202512061031221681607895159661203";
+
+fn swap_fields(with_order: bool) -> Vec<RequestField> {
+    let mut fields = Vec::new();
+    if with_order {
+        fields.push(("orderId", string(), true));
+    }
+    fields.extend([
+        ("coinIdIn", integer(), true),
+        ("amountIn", decimal(), true),
+        ("coinIdOut", integer(), true),
+    ]);
+    if with_order {
+        fields.push(("amountOutMinimum", decimal(), false));
+    }
+    fields
+}
+
+/// 10 USDT into MATIC at 1 and 0.52 USD, less the 0.2 % spread; the fee is
+/// the minimum, 0.1 USD of MATIC, as 0.5 % of the output is less.
+fn swap_figures() -> Value {
+    json!({
+        "coinIdIn": USDT, "coinIdOut": MATIC, "amountOut": "19.192307692307692307",
+        "amountIn": "10", "swapRate": "1.91923076923076923", "feeRate": "0.005",
+        "fee": "0.192307692307692308", "extraFee": "0", "netAmountOut": "18.999999999999999999",
+    })
+}
+
+/// A swap record as `getSwapRecord` answers it.
+fn swap_record() -> Value {
+    json!({
+        "recordId": SWAP_RECORD_ID, "orderId": "s-1001", "coinInSymbol": "USDT", "coinIdIn": USDT,
+        "coinOutSymbol": "MATIC", "coinIdOut": MATIC, "amountOut": "19.192307692307692307",
+        "amountIn": "10", "amountOutMinimum": "", "netAmountOut": "18.999999999999999999",
+        "userId": "", "extraFee": "0", "extraFeeRate": "0", "swapRate": "1.91923076923076923",
+        "feeRate": "0.005", "fee": "0.192307692307692308", "status": "Success",
+        "createdAt": 1_765_016_482, "arrivedAt": 1_765_016_482,
+    })
 }
 
 fn coin_id_filter() -> RequestField {

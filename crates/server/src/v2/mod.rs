@@ -14,6 +14,7 @@ mod coins;
 mod deposits;
 mod orders;
 mod rescan;
+mod swaps;
 mod webhooks;
 mod withdrawals;
 
@@ -95,6 +96,11 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             "getBatchWithdrawOrderRecordList",
             post(batch_withdrawals::record_list),
         ),
+        ("getSwapCoinList", post(swaps::coin_list)),
+        ("estimate", post(swaps::estimate)),
+        ("swap", post(swaps::swap)),
+        ("getSwapRecord", post(swaps::record)),
+        ("getSwapRecordList", post(swaps::record_list)),
     ]
 }
 

@@ -1,0 +1,737 @@
+//! Swaps between coins against the operator's treasury (docs/decisions.md
+//! §25): the coins that can be swapped, quotes at the price source's rate
+//! less the operator's spread and fee, kept for a stated time and honoured,
+//! and the swap itself, its record and its journal entry in one DB
+//! transaction. The payer is a [`SwapParty`]: the merchant itself today, one
+//! of its users once user sub-ledgers exist.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use ccgate_ledger::swap::{SwapFigures, SwapSide, SwapTerms, price_swap, swap_rate_text};
+use ccgate_ledger::{
+    Account, Amount, AssetStatus, Coin, CoinId, Decimal, Direction, JournalEntry, LedgerError,
+    MerchantId, Posting, Registry,
+};
+use ccgate_pricefeed::PriceSource;
+use ccgate_store::{
+    EntryMeta, Store, StoreError, Swap, SwapPricing, SwapQuery, SwapQuote, SwapStore,
+};
+
+use crate::amounts::positive_amount;
+use crate::{EngineError, RecordIds, Rejection};
+
+/// The journal's word for a swap's entry.
+const SWAP_KIND: &str = "swap";
+/// How long a quote is honoured by default.
+pub const QUOTE_VALIDITY_SECS_DEFAULT: u64 = 30;
+
+/// The operator's swap settings (`[swap]` in the configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SwapSettings {
+    pub terms: SwapTerms,
+    pub quote_validity_secs: u64,
+}
+
+impl Default for SwapSettings {
+    fn default() -> SwapSettings {
+        SwapSettings {
+            terms: SwapTerms {
+                spread_ppm: 2_000,
+                fee_ppm: 5_000,
+                // The spec's minimum fee: 0.1 USDT worth of the output coin.
+                fee_min_usd: Decimal::parse("0.1").unwrap_or(Decimal::ZERO),
+            },
+            quote_validity_secs: QUOTE_VALIDITY_SECS_DEFAULT,
+        }
+    }
+}
+
+/// Who pays the input coin and receives the output coin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SwapParty {
+    /// The merchant's own available balance (`swap`).
+    Merchant(MerchantId),
+}
+
+impl SwapParty {
+    fn app_id(&self) -> &MerchantId {
+        match self {
+            SwapParty::Merchant(app_id) => app_id,
+        }
+    }
+
+    /// The user the record names; `None` for the merchant's own swaps.
+    fn user_id(&self) -> Option<String> {
+        match self {
+            SwapParty::Merchant(_) => None,
+        }
+    }
+
+    fn account(&self) -> Account {
+        match self {
+            SwapParty::Merchant(app_id) => Account::MerchantAvailable(app_id.clone()),
+        }
+    }
+}
+
+/// What a swap or a quote is asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct SwapAsk<'a> {
+    pub coin_in: &'a Coin,
+    pub coin_out: &'a Coin,
+    /// Decimal text in the input coin.
+    pub amount_in: &'a str,
+}
+
+/// A swap's or a quote's figures as the answers show them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Described<'r> {
+    pub coin_in: &'r Coin,
+    pub coin_out: &'r Coin,
+    /// `amountOut / amountIn` in whole coins.
+    pub swap_rate: String,
+    /// `feeRate`, e.g. `"0.005"`.
+    pub fee_rate: String,
+    pub net_out: Amount,
+}
+
+#[derive(Debug)]
+pub struct Swaps {
+    registry: Arc<Registry>,
+    prices: Arc<dyn PriceSource>,
+    /// The ledger store behind the read cache, told when balances change.
+    store: Arc<dyn Store>,
+    swaps: Arc<dyn SwapStore>,
+    settings: SwapSettings,
+    /// Chains followed on a node: a coin with a token on one is live money,
+    /// which simulated money may never be swapped into.
+    live_chains: BTreeSet<String>,
+    ids: RecordIds,
+}
+
+impl Swaps {
+    pub fn new(
+        registry: Arc<Registry>,
+        prices: Arc<dyn PriceSource>,
+        store: Arc<dyn Store>,
+        swaps: Arc<dyn SwapStore>,
+        settings: SwapSettings,
+        live_chains: BTreeSet<String>,
+    ) -> Swaps {
+        Swaps {
+            registry,
+            prices,
+            store,
+            swaps,
+            settings,
+            live_chains,
+            ids: RecordIds::default(),
+        }
+    }
+
+    /// `getSwapCoinList`: every coin not under maintenance that the price
+    /// source prices now, in registry order.
+    pub fn coins(&self, now_unix_ms: i64) -> Vec<&Coin> {
+        self.registry
+            .coins()
+            .filter(|coin| coin.status != AssetStatus::Maintenance)
+            .filter(|coin| self.prices.coin_price(&coin.id, now_unix_ms).is_ok())
+            .collect()
+    }
+
+    /// `estimate`: the figures of `ask` at the current price, kept as the
+    /// merchant's quote for the stated time.
+    pub async fn estimate(
+        &self,
+        app_id: &MerchantId,
+        ask: &SwapAsk<'_>,
+        now_unix_ms: i64,
+    ) -> Result<SwapPricing, EngineError> {
+        let amount_in = self.amount_in(ask)?;
+        let pricing = self.price_now(ask, amount_in, now_unix_ms)?;
+        let validity_ms = i64::try_from(self.settings.quote_validity_secs.saturating_mul(1000))
+            .unwrap_or(i64::MAX);
+        let quote = SwapQuote {
+            app_id: app_id.clone(),
+            terms: pricing.clone(),
+            expires_at_ms: now_unix_ms.saturating_add(validity_ms),
+        };
+        self.swaps.save_swap_quote(&quote, now_unix_ms).await?;
+        Ok(pricing)
+    }
+
+    /// `swap`: pays `ask` out of `party`'s balance at its live quote, or at
+    /// the current price without one; refused if that gives less than
+    /// `amount_out_minimum`. The same swap again for a repeated identical
+    /// `merchant_order_id`.
+    pub async fn swap(
+        &self,
+        party: &SwapParty,
+        merchant_order_id: &str,
+        ask: &SwapAsk<'_>,
+        amount_out_minimum: Option<&str>,
+        now_unix_ms: i64,
+    ) -> Result<Swap, EngineError> {
+        let app_id = party.app_id();
+        let amount_in = self.amount_in(ask)?;
+        let minimum = amount_out_minimum
+            .map(|text| {
+                Amount::parse_decimal(text.trim(), ask.coin_out.precision).map_err(|_| {
+                    Rejection::AmountInvalid(format!(
+                        "amountOutMinimum must be a decimal number of at most {} decimal places",
+                        ask.coin_out.precision.get()
+                    ))
+                })
+            })
+            .transpose()?
+            .filter(|minimum| !minimum.is_zero());
+        if let Some(existing) = self
+            .swaps
+            .swap_by_merchant_order_id(app_id, merchant_order_id)
+            .await?
+        {
+            return same_or_duplicate(existing, party, ask, amount_in, merchant_order_id);
+        }
+        let pricing = match self
+            .swaps
+            .live_swap_quote(
+                app_id,
+                &ask.coin_in.id,
+                &ask.coin_out.id,
+                amount_in,
+                now_unix_ms,
+            )
+            .await?
+        {
+            // Checked again: the coins may have stopped since the quote.
+            Some(quote) => {
+                self.check_pair(ask)?;
+                quote.terms
+            }
+            None => self.price_now(ask, amount_in, now_unix_ms)?,
+        };
+        let net_out = pricing.net_out()?;
+        if let Some(minimum) = minimum
+            && net_out < minimum
+        {
+            return Err(Rejection::SwapBelowMinimum(format!(
+                "the swap gives {} {}, less than amountOutMinimum {}: the price moved beyond the quote",
+                net_out.to_decimal_string(ask.coin_out.precision),
+                ask.coin_out.symbol,
+                minimum.to_decimal_string(ask.coin_out.precision),
+            ))
+            .into());
+        }
+        let now_secs = now_unix_ms.div_euclid(1000);
+        let swap = Swap {
+            record_id: self.ids.next(now_unix_ms),
+            app_id: app_id.clone(),
+            user_id: party.user_id(),
+            merchant_order_id: merchant_order_id.to_owned(),
+            terms: pricing,
+            amount_out_minimum: minimum,
+            created_at: now_secs,
+        };
+        let entry = swap_entry(&party.account(), &swap.terms, net_out)?;
+        let meta = EntryMeta {
+            kind: SWAP_KIND,
+            reason: format!("swap {}", swap.record_id),
+            created_at: now_secs,
+        };
+        let treasury_key = Account::OperatorTreasury.key();
+        let stored =
+            self.swaps
+                .accept_swap(&swap, &entry, &meta)
+                .await
+                .map_err(|err| match err {
+                    StoreError::Ledger(LedgerError::InsufficientBalance {
+                        account_key, ..
+                    }) if account_key == treasury_key => {
+                        EngineError::from(Rejection::TreasuryShort(ask.coin_out.symbol.clone()))
+                    }
+                    StoreError::Ledger(LedgerError::InsufficientBalance { .. }) => {
+                        EngineError::from(Rejection::InsufficientBalance(
+                            ask.coin_in.symbol.clone(),
+                        ))
+                    }
+                    other => other.into(),
+                })?;
+        self.store.balances_changed(app_id);
+        same_or_duplicate(stored, party, ask, amount_in, merchant_order_id)
+    }
+
+    /// The merchant's swap with this record id.
+    pub async fn by_record_id(
+        &self,
+        app_id: &MerchantId,
+        record_id: &str,
+    ) -> Result<Option<Swap>, EngineError> {
+        Ok(self.swaps.swap_by_record_id(app_id, record_id).await?)
+    }
+
+    /// The merchant's swap with this `orderId`.
+    pub async fn by_merchant_order_id(
+        &self,
+        app_id: &MerchantId,
+        merchant_order_id: &str,
+    ) -> Result<Option<Swap>, EngineError> {
+        Ok(self
+            .swaps
+            .swap_by_merchant_order_id(app_id, merchant_order_id)
+            .await?)
+    }
+
+    /// The merchant's swaps `query` picks, newest first.
+    pub async fn list(
+        &self,
+        app_id: &MerchantId,
+        query: &SwapQuery,
+    ) -> Result<Vec<Swap>, EngineError> {
+        Ok(self.swaps.merchant_swaps(app_id, query).await?)
+    }
+
+    /// The coins, rate and fee rate of a swap's or quote's figures.
+    pub fn describe<'r>(&'r self, pricing: &SwapPricing) -> Result<Described<'r>, EngineError> {
+        let coin = |id: &CoinId| {
+            self.registry.coin(id).ok_or_else(|| {
+                EngineError::Store(StoreError::Corrupt(format!(
+                    "a swap names coin {id}, which is not configured"
+                )))
+            })
+        };
+        let coin_in = coin(&pricing.coin_in)?;
+        let coin_out = coin(&pricing.coin_out)?;
+        let figures = SwapFigures {
+            amount_in: pricing.amount_in,
+            amount_out: pricing.amount_out,
+            fee: pricing.fee,
+            net_out: pricing.net_out()?,
+        };
+        Ok(Described {
+            coin_in,
+            coin_out,
+            swap_rate: swap_rate_text(&figures, coin_in.precision, coin_out.precision)?,
+            fee_rate: SwapTerms {
+                fee_ppm: pricing.fee_ppm,
+                ..self.settings.terms
+            }
+            .fee_rate_text(),
+            net_out: figures.net_out,
+        })
+    }
+
+    fn amount_in(&self, ask: &SwapAsk<'_>) -> Result<Amount, EngineError> {
+        let coin = ask.coin_in;
+        positive_amount(
+            "amountIn",
+            ask.amount_in,
+            coin.precision,
+            coin.precision,
+            &coin.symbol,
+        )
+    }
+
+    /// Refuses a pair that cannot be swapped: one coin twice, a coin under
+    /// maintenance, or simulated money into live money (or back).
+    fn check_pair(&self, ask: &SwapAsk<'_>) -> Result<(), EngineError> {
+        let (from, to) = (ask.coin_in, ask.coin_out);
+        let unavailable = |why: String| EngineError::from(Rejection::SwapCoinUnavailable(why));
+        if from.id == to.id {
+            return Err(unavailable(format!(
+                "{} cannot be swapped into itself",
+                from.symbol
+            )));
+        }
+        for coin in [from, to] {
+            if coin.status == AssetStatus::Maintenance {
+                return Err(unavailable(format!("{} is under maintenance", coin.symbol)));
+            }
+        }
+        let live = |coin: &Coin| {
+            coin.tokens
+                .iter()
+                .any(|token| self.live_chains.contains(token.chain.as_str()))
+        };
+        if live(from) != live(to) {
+            return Err(unavailable(format!(
+                "{} and {} are not both live or both simulated",
+                from.symbol, to.symbol
+            )));
+        }
+        Ok(())
+    }
+
+    fn price_now(
+        &self,
+        ask: &SwapAsk<'_>,
+        amount_in: Amount,
+        now_unix_ms: i64,
+    ) -> Result<SwapPricing, EngineError> {
+        self.check_pair(ask)?;
+        let price_in = self.prices.coin_price(&ask.coin_in.id, now_unix_ms)?;
+        let price_out = self.prices.coin_price(&ask.coin_out.id, now_unix_ms)?;
+        let terms = &self.settings.terms;
+        let figures = price_swap(
+            amount_in,
+            SwapSide {
+                precision: ask.coin_in.precision,
+                price_usd: price_in,
+            },
+            SwapSide {
+                precision: ask.coin_out.precision,
+                price_usd: price_out,
+            },
+            terms,
+        )
+        .map_err(|err| match err {
+            LedgerError::SwapFeeTakesAll { .. } => {
+                EngineError::from(Rejection::SwapAmountTooLow(format!(
+                    "amountIn is too small: the fee would take the whole {} output",
+                    ask.coin_out.symbol
+                )))
+            }
+            LedgerError::AmountOverflow => {
+                Rejection::AmountInvalid("amountIn is too large".to_owned()).into()
+            }
+            LedgerError::SwapPriceZero => Rejection::SwapCoinUnavailable(format!(
+                "{} or {} has no price",
+                ask.coin_in.symbol, ask.coin_out.symbol
+            ))
+            .into(),
+            other => EngineError::Ledger(other),
+        })?;
+        Ok(SwapPricing {
+            coin_in: ask.coin_in.id.clone(),
+            coin_out: ask.coin_out.id.clone(),
+            amount_in: figures.amount_in,
+            amount_out: figures.amount_out,
+            fee: figures.fee,
+            price_in: price_in.to_string(),
+            price_out: price_out.to_string(),
+            fee_ppm: terms.fee_ppm,
+        })
+    }
+}
+
+/// The swap's postings: the payer's input into the treasury, and out of the
+/// treasury the payer's net output and the operator's fee.
+fn swap_entry(
+    payer: &Account,
+    pricing: &SwapPricing,
+    net_out: Amount,
+) -> Result<JournalEntry, EngineError> {
+    let posting = |account: &Account, coin: &CoinId, direction, amount| Posting {
+        account: account.clone(),
+        coin: coin.clone(),
+        direction,
+        amount,
+    };
+    let treasury = Account::OperatorTreasury;
+    let mut postings = vec![
+        posting(payer, &pricing.coin_in, Direction::Debit, pricing.amount_in),
+        posting(
+            &treasury,
+            &pricing.coin_in,
+            Direction::Credit,
+            pricing.amount_in,
+        ),
+        posting(
+            &treasury,
+            &pricing.coin_out,
+            Direction::Debit,
+            pricing.amount_out,
+        ),
+        posting(payer, &pricing.coin_out, Direction::Credit, net_out),
+    ];
+    // A fee of zero (a rate and minimum of zero) posts nothing.
+    if !pricing.fee.is_zero() {
+        postings.push(posting(
+            &Account::OperatorFees,
+            &pricing.coin_out,
+            Direction::Credit,
+            pricing.fee,
+        ));
+    }
+    Ok(JournalEntry::new(postings)?)
+}
+
+/// The stored swap if it is what was asked again, else a reused order id.
+fn same_or_duplicate(
+    swap: Swap,
+    party: &SwapParty,
+    ask: &SwapAsk<'_>,
+    amount_in: Amount,
+    merchant_order_id: &str,
+) -> Result<Swap, EngineError> {
+    let same = swap.user_id == party.user_id()
+        && swap.terms.coin_in == ask.coin_in.id
+        && swap.terms.coin_out == ask.coin_out.id
+        && swap.terms.amount_in == amount_in;
+    if same {
+        Ok(swap)
+    } else {
+        Err(
+            Rejection::DuplicateMerchantOrderId(merchant_order_id.chars().take(64).collect())
+                .into(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::collections::BTreeMap;
+
+    use ccgate_ledger::Books;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn coin(n: u8) -> CoinId {
+        CoinId::new(format!("c{n}"))
+    }
+
+    /// Prices a test moves while the swaps run.
+    #[derive(Debug, Default)]
+    struct MovingPrices(std::sync::Mutex<BTreeMap<CoinId, Decimal>>);
+
+    impl MovingPrices {
+        fn set(&self, coin: &Coin, price: &str) {
+            self.0
+                .lock()
+                .unwrap()
+                .insert(coin.id.clone(), Decimal::parse(price).unwrap());
+        }
+    }
+
+    impl PriceSource for MovingPrices {
+        fn coin_price(
+            &self,
+            coin: &CoinId,
+            _now_unix_ms: i64,
+        ) -> Result<Decimal, ccgate_pricefeed::PriceError> {
+            self.0
+                .lock()
+                .unwrap()
+                .get(coin)
+                .copied()
+                .ok_or_else(|| ccgate_pricefeed::PriceError::Unknown { coin: coin.clone() })
+        }
+    }
+
+    /// Over a real SQLite file: a quote is honoured at its figures while
+    /// the price moves against the treasury; once expired, the swap is priced
+    /// now, and refused when that is below the caller's minimum — the price
+    /// moved beyond the quote — or done at the better price when it moved
+    /// the other way.
+    #[tokio::test]
+    async fn quotes_are_honoured_until_they_expire_then_the_minimum_guards() {
+        use ccgate_store::{MasterKey, SqliteStore, generate_app_id, generate_app_secret};
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("ccgate.db"), MasterKey::generate())
+            .await
+            .unwrap();
+        let registry = Arc::new(Registry::builtin());
+        let usdt = registry.coin_by_numeric_id(1280).unwrap().clone();
+        let matic = registry.coin_by_numeric_id(1329).unwrap().clone();
+        let prices = Arc::new(MovingPrices::default());
+        prices.set(&usdt, "1");
+        prices.set(&matic, "0.5");
+        // No spread and no fee: the output is the input at the two prices.
+        let settings = SwapSettings {
+            terms: SwapTerms {
+                spread_ppm: 0,
+                fee_ppm: 0,
+                fee_min_usd: Decimal::ZERO,
+            },
+            quote_validity_secs: 30,
+        };
+        let swaps = Swaps::new(
+            Arc::clone(&registry),
+            prices.clone(),
+            Arc::new(store.clone()),
+            Arc::new(store.clone()),
+            settings,
+            BTreeSet::new(),
+        );
+        let app_id = MerchantId::new(generate_app_id(1_700_000_000));
+        store
+            .create_merchant(&app_id, &generate_app_secret(), "shop", 1_700_000_000)
+            .await
+            .unwrap();
+        let fund = |account: Account, coin: &Coin, amount: &str| {
+            JournalEntry::transfer(
+                Account::OperatorAdjustments,
+                account,
+                coin.id.clone(),
+                Amount::parse_decimal(amount, coin.precision).unwrap(),
+            )
+            .unwrap()
+        };
+        let meta = EntryMeta {
+            kind: "adjustment",
+            reason: "test".to_owned(),
+            created_at: 0,
+        };
+        store
+            .post_entry(
+                &fund(Account::MerchantAvailable(app_id.clone()), &usdt, "100"),
+                &meta,
+            )
+            .await
+            .unwrap();
+        store
+            .post_entry(&fund(Account::OperatorTreasury, &matic, "1000"), &meta)
+            .await
+            .unwrap();
+        let party = SwapParty::Merchant(app_id.clone());
+        let ask = SwapAsk {
+            coin_in: &usdt,
+            coin_out: &matic,
+            amount_in: "10",
+        };
+        let whole = |amount: Amount| amount.to_decimal_string(matic.precision);
+        let t0 = 1_700_000_000_000;
+
+        let quote = swaps.estimate(&app_id, &ask, t0).await.unwrap();
+        assert_eq!(whole(quote.amount_out), "20");
+        // MATIC doubles: now 10 USDT buys 10, but the quote is honoured.
+        prices.set(&matic, "1");
+        let honoured = swaps
+            .swap(&party, "q-1", &ask, Some("20"), t0 + 29_000)
+            .await
+            .unwrap();
+        assert_eq!(whole(honoured.terms.net_out().unwrap()), "20");
+        assert_eq!(honoured.terms.price_out, "0.5");
+
+        // Quoted at 1, MATIC doubles again, the quote expires: the swap at
+        // today's price gives 5, below the quote's 10 — refused, nothing moves.
+        let t1 = t0 + 60_000;
+        let quote = swaps.estimate(&app_id, &ask, t1).await.unwrap();
+        assert_eq!(whole(quote.amount_out), "10");
+        prices.set(&matic, "2");
+        let refused = swaps
+            .swap(&party, "q-2", &ask, Some("10"), t1 + 30_000)
+            .await;
+        assert!(
+            matches!(
+                refused,
+                Err(EngineError::Rejected(Rejection::SwapBelowMinimum(_)))
+            ),
+            "{refused:?}"
+        );
+        assert!(
+            swaps
+                .by_merchant_order_id(&app_id, "q-2")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // Without a minimum the caller takes today's price.
+        let taken = swaps
+            .swap(&party, "q-3", &ask, None, t1 + 31_000)
+            .await
+            .unwrap();
+        assert_eq!(whole(taken.terms.net_out().unwrap()), "5");
+
+        // Quoted at 2, MATIC halves, the quote expires: the better price.
+        let t2 = t1 + 120_000;
+        swaps.estimate(&app_id, &ask, t2).await.unwrap();
+        prices.set(&matic, "1");
+        let better = swaps
+            .swap(&party, "q-4", &ask, Some("5"), t2 + 30_000)
+            .await
+            .unwrap();
+        assert_eq!(whole(better.terms.net_out().unwrap()), "10");
+
+        let balances = store.merchant_balances(&app_id).await.unwrap();
+        let held = |coin: &Coin| {
+            balances
+                .iter()
+                .find(|b| b.coin == coin.id)
+                .map(|b| whole_of(coin, b.balance.available().unwrap()))
+        };
+        assert_eq!(held(&usdt).as_deref(), Some("70"));
+        assert_eq!(held(&matic).as_deref(), Some("35"));
+        let audit = ccgate_store::verify_ledger(&store).await.unwrap();
+        assert!(audit.mismatches.is_empty(), "{:?}", audit.mismatches);
+    }
+
+    fn whole_of(coin: &Coin, amount: Amount) -> String {
+        amount.to_decimal_string(coin.precision)
+    }
+
+    /// Any sequence of swaps between three coins, from funded merchants
+    /// against a funded treasury, applied to in-memory books as the store
+    /// applies them: the journal balances, no account that may not go
+    /// negative does, and a swap the books refuse changes nothing.
+    #[test]
+    fn swaps_keep_the_journal_balanced_and_no_account_negative() {
+        let terms = SwapSettings::default().terms;
+        let prices = ["1", "0.5", "3512.87654321"];
+        let places = [6u8, 18, 8];
+        let strategy =
+            proptest::collection::vec((0u8..2, 0u8..3, 0u8..3, 1u128..10u128.pow(20)), 1..40);
+        proptest!(|(swaps in strategy)| {
+            let mut books = Books::default();
+            let merchants = [MerchantId::new("m0"), MerchantId::new("m1")];
+            for n in 0..3u8 {
+                let fund = |account: Account, amount: u128| {
+                    JournalEntry::transfer(
+                        Account::OperatorAdjustments,
+                        account,
+                        coin(n),
+                        Amount::from_base_units(amount),
+                    )
+                    .unwrap()
+                };
+                books.post(fund(Account::OperatorTreasury, 10u128.pow(22))).unwrap();
+                for merchant in &merchants {
+                    books.post(fund(Account::MerchantAvailable(merchant.clone()), 10u128.pow(21))).unwrap();
+                }
+            }
+            for (who, from, to, amount) in swaps {
+                if from == to {
+                    continue;
+                }
+                let side = |n: u8| SwapSide {
+                    precision: ccgate_ledger::Precision::new(places[usize::from(n)]).unwrap(),
+                    price_usd: Decimal::parse(prices[usize::from(n)]).unwrap(),
+                };
+                let Ok(figures) = price_swap(Amount::from_base_units(amount), side(from), side(to), &terms) else {
+                    continue;
+                };
+                let pricing = SwapPricing {
+                    coin_in: coin(from),
+                    coin_out: coin(to),
+                    amount_in: figures.amount_in,
+                    amount_out: figures.amount_out,
+                    fee: figures.fee,
+                    price_in: String::new(),
+                    price_out: String::new(),
+                    fee_ppm: terms.fee_ppm,
+                };
+                let payer = Account::MerchantAvailable(merchants[usize::from(who)].clone());
+                let entry = swap_entry(&payer, &pricing, figures.net_out).unwrap();
+                let before = books.clone();
+                if books.post(entry).is_err() {
+                    prop_assert_eq!(&books, &before);
+                }
+            }
+            let mut totals: BTreeMap<CoinId, (u128, u128)> = BTreeMap::new();
+            for ((account, coin), balance) in books.balances() {
+                let total = totals.entry(coin.clone()).or_default();
+                total.0 += balance.debits_posted.base_units();
+                total.1 += balance.credits_posted.base_units();
+                prop_assert!(balance.check(account.balance_rule()).is_ok(), "{}", account.key());
+            }
+            for (coin, (debits, credits)) in totals {
+                prop_assert_eq!(debits, credits, "{}", coin);
+            }
+            prop_assert_eq!(Books::replay(books.journal()).unwrap(), books);
+        });
+    }
+}

@@ -1,0 +1,374 @@
+//! Swaps against the operator's treasury and the quotes they honour
+//! (docs/decisions.md §25).
+
+use async_trait::async_trait;
+use ccgate_ledger::{Amount, CoinId, JournalEntry, MerchantId};
+use sqlx::{Database, Encode, Executor, IntoArguments, Type};
+
+use crate::StoreError;
+use crate::backend::{Backend, RowsAffected, SqlStore};
+use crate::rows::{Columns, parse_amount, to_u32};
+use crate::writes::EntryMeta;
+
+/// The figures of a swap or a quote, in base units, and the USD prices they
+/// were worked out at (decimal text, as the price source gave them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwapPricing {
+    pub coin_in: CoinId,
+    pub coin_out: CoinId,
+    pub amount_in: Amount,
+    /// What the treasury pays out (fee included).
+    pub amount_out: Amount,
+    pub fee: Amount,
+    pub price_in: String,
+    pub price_out: String,
+    /// The fee rate in force, parts per million.
+    pub fee_ppm: u32,
+}
+
+impl SwapPricing {
+    /// What the payer receives: `amount_out − fee`.
+    pub fn net_out(&self) -> Result<Amount, StoreError> {
+        self.amount_out
+            .checked_sub(self.fee)
+            .ok_or_else(|| StoreError::Corrupt("a swap's fee exceeds its output".into()))
+    }
+}
+
+/// A swap done: always successful, since a refused one writes nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Swap {
+    pub record_id: String,
+    pub app_id: MerchantId,
+    /// The merchant's user who swapped; `None` for the merchant's own.
+    pub user_id: Option<String>,
+    pub merchant_order_id: String,
+    pub terms: SwapPricing,
+    /// The `amountOutMinimum` the caller sent.
+    pub amount_out_minimum: Option<Amount>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A quote of `estimate`, honoured until `expires_at_ms`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwapQuote {
+    pub app_id: MerchantId,
+    pub terms: SwapPricing,
+    pub expires_at_ms: i64,
+}
+
+/// Which of one merchant's swaps a record list takes: every filter left
+/// empty matches all. Newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SwapQuery {
+    /// Any of these record ids; empty: any.
+    pub record_ids: Vec<String>,
+    /// Any of these merchant order ids; empty: any.
+    pub merchant_order_ids: Vec<String>,
+    pub coin_in: Option<CoinId>,
+    pub coin_out: Option<CoinId>,
+    /// Created at or after (unix seconds).
+    pub created_from: Option<i64>,
+    /// Created at or before (unix seconds).
+    pub created_to: Option<i64>,
+    /// The page starts after this swap (its `created_at` and `record_id`).
+    pub after: Option<(i64, String)>,
+    pub limit: u32,
+}
+
+#[async_trait]
+pub trait SwapStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Stores the swap and posts `entry` (payer → treasury in one coin,
+    /// treasury → payer and fees in the other) in one DB transaction. If the
+    /// merchant already has a swap with that merchant order id, nothing is
+    /// written and that one is returned; if an account would be overdrawn,
+    /// nothing is written and the ledger's error comes back.
+    async fn accept_swap(
+        &self,
+        swap: &Swap,
+        entry: &JournalEntry,
+        meta: &EntryMeta,
+    ) -> Result<Swap, StoreError>;
+
+    async fn swap_by_record_id(
+        &self,
+        app_id: &MerchantId,
+        record_id: &str,
+    ) -> Result<Option<Swap>, StoreError>;
+
+    async fn swap_by_merchant_order_id(
+        &self,
+        app_id: &MerchantId,
+        merchant_order_id: &str,
+    ) -> Result<Option<Swap>, StoreError>;
+
+    /// A page of one merchant's swaps, newest first (`created_at`, then
+    /// `record_id`, descending).
+    async fn merchant_swaps(
+        &self,
+        app_id: &MerchantId,
+        query: &SwapQuery,
+    ) -> Result<Vec<Swap>, StoreError>;
+
+    /// Keeps a quote in place of any for the same merchant, coins and
+    /// amount, and forgets the quotes expired by `now_ms`.
+    async fn save_swap_quote(&self, quote: &SwapQuote, now_ms: i64) -> Result<(), StoreError>;
+
+    /// The quote for this merchant, coins and amount, if one has not
+    /// expired by `now_ms`.
+    async fn live_swap_quote(
+        &self,
+        app_id: &MerchantId,
+        coin_in: &CoinId,
+        coin_out: &CoinId,
+        amount_in: Amount,
+        now_ms: i64,
+    ) -> Result<Option<SwapQuote>, StoreError>;
+}
+
+const SWAP_COLUMNS: &str = "record_id, app_id, user_id, merchant_order_id, coin_in, coin_out, \
+     amount_in, amount_out, fee, net_out, amount_out_minimum, price_in, price_out, fee_ppm, \
+     created_at";
+
+const QUOTE_COLUMNS: &str = "app_id, coin_in, coin_out, amount_in, amount_out, fee, price_in, price_out, fee_ppm, \
+     expires_at_ms";
+
+fn units(amount: Amount) -> String {
+    amount.base_units().to_string()
+}
+
+fn terms_from_row(row: &impl Columns) -> Result<SwapPricing, StoreError> {
+    Ok(SwapPricing {
+        coin_in: CoinId::new(row.text("coin_in")?),
+        coin_out: CoinId::new(row.text("coin_out")?),
+        amount_in: parse_amount(&row.text("amount_in")?)?,
+        amount_out: parse_amount(&row.text("amount_out")?)?,
+        fee: parse_amount(&row.text("fee")?)?,
+        price_in: row.text("price_in")?,
+        price_out: row.text("price_out")?,
+        fee_ppm: to_u32(row.int("fee_ppm")?, "swap fee rate")?,
+    })
+}
+
+fn swap_from_row(row: &impl Columns) -> Result<Swap, StoreError> {
+    let user_id = row.text("user_id")?;
+    let minimum = row.text("amount_out_minimum")?;
+    Ok(Swap {
+        record_id: row.text("record_id")?,
+        app_id: MerchantId::new(row.text("app_id")?),
+        user_id: (!user_id.is_empty()).then_some(user_id),
+        merchant_order_id: row.text("merchant_order_id")?,
+        terms: terms_from_row(row)?,
+        amount_out_minimum: (!minimum.is_empty())
+            .then(|| parse_amount(&minimum))
+            .transpose()?,
+        created_at: row.int("created_at")?,
+    })
+}
+
+fn quote_from_row(row: &impl Columns) -> Result<SwapQuote, StoreError> {
+    Ok(SwapQuote {
+        app_id: MerchantId::new(row.text("app_id")?),
+        terms: terms_from_row(row)?,
+        expires_at_ms: row.int("expires_at_ms")?,
+    })
+}
+
+// One body of SQL for both backends; see `backend.rs`.
+#[async_trait]
+impl<S> SwapStore for S
+where
+    S: SqlStore,
+    for<'c> &'c mut <S::Db as Database>::Connection: Executor<'c, Database = S::Db>,
+    for<'q> <S::Db as Database>::Arguments<'q>: IntoArguments<'q, S::Db>,
+    for<'q> &'q str: Encode<'q, S::Db> + Type<S::Db>,
+    for<'q> String: Encode<'q, S::Db> + Type<S::Db>,
+    for<'q> i64: Encode<'q, S::Db> + Type<S::Db>,
+    // sqlx encodes `Option` per backend, not for every `T: Encode`.
+    for<'q> Option<String>: Encode<'q, S::Db>,
+    for<'q> Option<i64>: Encode<'q, S::Db>,
+{
+    async fn accept_swap(
+        &self,
+        swap: &Swap,
+        entry: &JournalEntry,
+        meta: &EntryMeta,
+    ) -> Result<Swap, StoreError> {
+        let terms = &swap.terms;
+        let mut db_tx = self.pool().begin().await?;
+        // A concurrent swap with the same merchant order id waits on this
+        // insert, then writes nothing and returns this swap.
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO swaps ({SWAP_COLUMNS})
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+             ON CONFLICT (app_id, merchant_order_id) DO NOTHING"
+        ))
+        .bind(&swap.record_id)
+        .bind(swap.app_id.as_str())
+        .bind(swap.user_id.clone().unwrap_or_default())
+        .bind(&swap.merchant_order_id)
+        .bind(terms.coin_in.as_str())
+        .bind(terms.coin_out.as_str())
+        .bind(units(terms.amount_in))
+        .bind(units(terms.amount_out))
+        .bind(units(terms.fee))
+        .bind(units(terms.net_out()?))
+        .bind(swap.amount_out_minimum.map(units).unwrap_or_default())
+        .bind(&terms.price_in)
+        .bind(&terms.price_out)
+        .bind(i64::from(terms.fee_ppm))
+        .bind(swap.created_at)
+        .execute(&mut *db_tx)
+        .await?;
+        if inserted.rows_affected() == 1 {
+            // A refused entry (an overdraft of the payer or the treasury)
+            // drops the DB transaction: the swap row goes with it.
+            S::Db::post_entry_in(&mut db_tx, entry, meta).await?;
+            db_tx.commit().await?;
+            return Ok(swap.clone());
+        }
+        drop(db_tx);
+        self.swap_by_merchant_order_id(&swap.app_id, &swap.merchant_order_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a stored swap vanished".into()))
+    }
+
+    async fn swap_by_record_id(
+        &self,
+        app_id: &MerchantId,
+        record_id: &str,
+    ) -> Result<Option<Swap>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {SWAP_COLUMNS} FROM swaps WHERE app_id = $1 AND record_id = $2"
+        ))
+        .bind(app_id.as_str())
+        .bind(record_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(swap_from_row).transpose()
+    }
+
+    async fn swap_by_merchant_order_id(
+        &self,
+        app_id: &MerchantId,
+        merchant_order_id: &str,
+    ) -> Result<Option<Swap>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {SWAP_COLUMNS} FROM swaps WHERE app_id = $1 AND merchant_order_id = $2"
+        ))
+        .bind(app_id.as_str())
+        .bind(merchant_order_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(swap_from_row).transpose()
+    }
+
+    async fn merchant_swaps(
+        &self,
+        app_id: &MerchantId,
+        query: &SwapQuery,
+    ) -> Result<Vec<Swap>, StoreError> {
+        // The id lists, if any, as one placeholder each after the fixed ones.
+        const FIXED_PARAMS: usize = 8;
+        let mut next = FIXED_PARAMS;
+        let mut in_list = |column: &str, len: usize| -> String {
+            if len == 0 {
+                return String::new();
+            }
+            let placeholders: Vec<String> = (0..len)
+                .map(|_| {
+                    next += 1;
+                    format!("${next}")
+                })
+                .collect();
+            format!("AND {column} IN ({})", placeholders.join(", "))
+        };
+        let record_ids = in_list("record_id", query.record_ids.len());
+        let order_ids = in_list("merchant_order_id", query.merchant_order_ids.len());
+        // A NULL parameter switches its filter off (as in `Listings`).
+        let sql = format!(
+            "SELECT {SWAP_COLUMNS} FROM swaps
+             WHERE app_id = $1
+               AND ($2 IS NULL OR coin_in = $2)
+               AND ($3 IS NULL OR coin_out = $3)
+               AND ($4 IS NULL OR created_at >= $4)
+               AND ($5 IS NULL OR created_at <= $5)
+               AND ($6 IS NULL OR created_at < $6 OR (created_at = $6 AND record_id < $7))
+               {record_ids} {order_ids}
+             ORDER BY created_at DESC, record_id DESC LIMIT $8"
+        );
+        let (after_created, after_record) = match &query.after {
+            Some((created_at, record_id)) => (Some(*created_at), Some(record_id.clone())),
+            None => (None, None),
+        };
+        let mut statement = sqlx::query(&sql)
+            .bind(app_id.as_str())
+            .bind(query.coin_in.as_ref().map(|id| id.as_str().to_owned()))
+            .bind(query.coin_out.as_ref().map(|id| id.as_str().to_owned()))
+            .bind(query.created_from)
+            .bind(query.created_to)
+            .bind(after_created)
+            .bind(after_record)
+            .bind(i64::from(query.limit));
+        for id in query.record_ids.iter().chain(&query.merchant_order_ids) {
+            statement = statement.bind(id);
+        }
+        let rows = statement.fetch_all(self.pool()).await?;
+        rows.iter().map(swap_from_row).collect()
+    }
+
+    async fn save_swap_quote(&self, quote: &SwapQuote, now_ms: i64) -> Result<(), StoreError> {
+        let terms = &quote.terms;
+        let mut db_tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM swap_quotes WHERE expires_at_ms <= $1")
+            .bind(now_ms)
+            .execute(&mut *db_tx)
+            .await?;
+        sqlx::query(&format!(
+            "INSERT INTO swap_quotes ({QUOTE_COLUMNS})
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (app_id, coin_in, coin_out, amount_in) DO UPDATE SET
+               amount_out = excluded.amount_out, fee = excluded.fee,
+               price_in = excluded.price_in, price_out = excluded.price_out,
+               fee_ppm = excluded.fee_ppm, expires_at_ms = excluded.expires_at_ms"
+        ))
+        .bind(quote.app_id.as_str())
+        .bind(terms.coin_in.as_str())
+        .bind(terms.coin_out.as_str())
+        .bind(units(terms.amount_in))
+        .bind(units(terms.amount_out))
+        .bind(units(terms.fee))
+        .bind(&terms.price_in)
+        .bind(&terms.price_out)
+        .bind(i64::from(terms.fee_ppm))
+        .bind(quote.expires_at_ms)
+        .execute(&mut *db_tx)
+        .await?;
+        db_tx.commit().await?;
+        Ok(())
+    }
+
+    async fn live_swap_quote(
+        &self,
+        app_id: &MerchantId,
+        coin_in: &CoinId,
+        coin_out: &CoinId,
+        amount_in: Amount,
+        now_ms: i64,
+    ) -> Result<Option<SwapQuote>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {QUOTE_COLUMNS} FROM swap_quotes
+             WHERE app_id = $1 AND coin_in = $2 AND coin_out = $3 AND amount_in = $4
+               AND expires_at_ms > $5"
+        ))
+        .bind(app_id.as_str())
+        .bind(coin_in.as_str())
+        .bind(coin_out.as_str())
+        .bind(units(amount_in))
+        .bind(now_ms)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(quote_from_row).transpose()
+    }
+}

@@ -17,7 +17,8 @@ use ccgate_ledger::{Decimal, Registry};
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
     AddressStore, CachingStore, CreditStore, DepositRecords, DevnetStore, MerchantSettingsStore,
-    OrderStore, OutboxStore, PayoutStore, ReorgStore, SecretStore, Store, WithdrawalStore,
+    OrderStore, OutboxStore, PayoutStore, ReorgStore, SecretStore, Store, WalletStore,
+    WithdrawalStore,
 };
 use tokio::sync::watch;
 
@@ -28,6 +29,7 @@ use crate::network::Network;
 use crate::orders::Orders;
 use crate::outbound::OutboundPolicy;
 use crate::records::Records;
+use crate::wallets::Wallets;
 use crate::webhooks::{DeliveryConfig, OutboxBell, WebhookFeed, WebhookSender};
 use crate::withdrawals::Withdrawals;
 use crate::{EngineError, Loops};
@@ -47,6 +49,7 @@ pub trait ServiceBackend:
     + WithdrawalStore
     + PayoutStore
     + ReorgStore
+    + WalletStore
     + Clone
     + 'static
 {
@@ -65,6 +68,7 @@ impl<B> ServiceBackend for B where
         + WithdrawalStore
         + PayoutStore
         + ReorgStore
+        + WalletStore
         + Clone
         + 'static
 {
@@ -93,6 +97,8 @@ pub struct EngineServices {
     pub withdrawals: Arc<Withdrawals>,
     pub records: Arc<Records>,
     pub network: Arc<Network>,
+    /// The merchants' wallet users (v2 spec §2.9–2.10).
+    pub wallets: Arc<Wallets>,
     /// Webhooks as they are sent; the sender built by [`build_loops`]
     /// publishes here.
     pub webhook_feed: WebhookFeed,
@@ -156,6 +162,13 @@ pub async fn build_services<B: ServiceBackend>(
         backend.clone(),
         backend.clone(),
     ));
+    let wallets = Arc::new(Wallets::new(
+        Arc::clone(&registry),
+        Arc::clone(&addresses),
+        store.clone(),
+        backend.clone(),
+        backend.clone(),
+    ));
     let network = Arc::new(Network::new(
         Arc::clone(&registry),
         Arc::clone(&chains),
@@ -173,6 +186,7 @@ pub async fn build_services<B: ServiceBackend>(
             withdrawals,
             records,
             network,
+            wallets,
             webhook_feed: WebhookFeed::default(),
         },
         chains,

@@ -410,7 +410,7 @@ impl DepositWatcher {
             amount: transfer.amount,
         }];
         for (account, amount) in [
-            (Account::MerchantAvailable(address.app_id.clone()), *credit),
+            (credited_account(address), *credit),
             (Account::OperatorFees, *fee),
         ] {
             if !amount.is_zero() {
@@ -465,6 +465,15 @@ impl DepositWatcher {
             },
             webhook,
         }))
+    }
+}
+
+/// Whom a deposit to `address` credits: a wallet user's address credits the
+/// user (decisions §24), any other the merchant.
+fn credited_account(address: &DepositAddress) -> Account {
+    match (&address.user_id, address.wallet_user) {
+        (Some(user_id), true) => Account::User(address.app_id.clone(), user_id.clone()),
+        _ => Account::MerchantAvailable(address.app_id.clone()),
     }
 }
 

@@ -104,6 +104,14 @@ pub enum Rejection {
     MerchantOrderIdTaken { id: String, by: &'static str },
     #[error("webhook/resend allows {per_minute} call(s) a minute and {per_day} a day")]
     ResendLimited { per_minute: u32, per_day: u32 },
+    /// A wallet user the merchant never made (v2's 11015, decisions §24).
+    #[error("no user of this merchant has the userId {0:?}")]
+    UserNotFound(String),
+    /// The merchant's App ID names its own account, which has no user address.
+    #[error("the App ID is the merchant's own account, not a user")]
+    UserIdIsAppId,
+    #[error("a transfer needs two different accounts")]
+    TransferToSelf,
     /// A rescan that cannot be made (the transaction is not mined, not
     /// confirmed yet, the chain has no node…).
     #[error("{0}")]

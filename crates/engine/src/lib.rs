@@ -25,6 +25,7 @@ pub mod records;
 pub mod sandbox;
 pub mod sweeps;
 pub mod triggers;
+pub mod wallets;
 pub mod webhooks;
 pub mod withdrawals;
 

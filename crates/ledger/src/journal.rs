@@ -22,6 +22,10 @@ pub enum Account {
     MerchantAvailable(MerchantId),
     /// Contra account for manual credits and debits made by the operator.
     OperatorAdjustments,
+    /// One of the merchant's own users in its wallet system (v2 spec §2.9,
+    /// decisions §24): a liability towards the merchant's user, part of the
+    /// merchant's custody but not of its own balance. The id never holds `:`.
+    User(MerchantId, String),
     /// Held for the merchant's withdrawals in flight: reserved when a
     /// withdrawal is accepted, posted out when the chain confirms it, or
     /// returned to available when it fails.
@@ -42,6 +46,7 @@ const MERCHANT_PREFIX: &str = "merchant:";
 const OPERATOR_PREFIX: &str = "operator:";
 const CUSTODY_PREFIX: &str = "custody:";
 const CWALLET_PREFIX: &str = "cwallet:";
+const USER_PREFIX: &str = "user:";
 
 impl Account {
     /// Storage key. Merchant keys end in the account kind so that the Appid in between is
@@ -55,6 +60,7 @@ impl Account {
                 format!("{MERCHANT_PREFIX}{merchant}:reserved")
             }
             Account::Cwallet(c_id) => format!("{CWALLET_PREFIX}{c_id}"),
+            Account::User(merchant, user_id) => format!("{USER_PREFIX}{merchant}:{user_id}"),
             Account::OperatorAdjustments => format!("{OPERATOR_PREFIX}adjustments"),
             Account::ChainCustody(chain) => format!("{CUSTODY_PREFIX}{chain}"),
             Account::OperatorFees => format!("{OPERATOR_PREFIX}fees"),
@@ -70,6 +76,14 @@ impl Account {
                 }
                 Some((appid, "reserved")) => {
                     Some(Account::MerchantReserved(MerchantId::new(appid)))
+                }
+                _ => None,
+            }
+        } else if let Some(rest) = key.strip_prefix(USER_PREFIX) {
+            // The user id holds no `:`, so the last one ends the Appid.
+            match rest.rsplit_once(':') {
+                Some((appid, user_id)) if !user_id.is_empty() => {
+                    Some(Account::User(MerchantId::new(appid), user_id.to_owned()))
                 }
                 _ => None,
             }
@@ -93,6 +107,7 @@ impl Account {
             Account::MerchantAvailable(_)
             | Account::MerchantReserved(_)
             | Account::Cwallet(_)
+            | Account::User(..)
             | Account::OperatorFees => BalanceRule::DebitsMustNotExceedCredits,
             // Balances are per coin across chains (spec §6, "aggregation"): a
             // withdrawal on one chain may be paid with what arrived on another,
@@ -374,6 +389,14 @@ mod tests {
                 "merchant:m1:reserved",
             ),
             (Account::Cwallet("9454818".into()), "cwallet:9454818"),
+            (
+                Account::User(MerchantId::new("m1"), "alice".into()),
+                "user:m1:alice",
+            ),
+            (
+                Account::User(MerchantId::new("a:b"), "bob@x".into()),
+                "user:a:b:bob@x",
+            ),
             (Account::ChainCustody(ChainCode::new("ETH")), "custody:ETH"),
         ] {
             assert_eq!(account.key(), key);
@@ -389,6 +412,9 @@ mod tests {
             "merchant:available",
             "merchant:x:pending",
             "cwallet:",
+            "user:",
+            "user:m1:",
+            "user:alice",
             "merchant:x:available ",
             "Merchant:x:available",
             "operator:",

@@ -181,6 +181,7 @@ impl Failure {
                 Rejection::BelowMinimumWithdrawal(_) => V2Code::WithdrawValueLessThanLimit,
                 Rejection::NotAboveNetworkFee(_) => V2Code::WithdrawAmountFeeTooLittle,
                 Rejection::FeeQuoteInvalid(_) => V2Code::WithdrawFeeTooLow,
+                Rejection::UserNotFound(_) => V2Code::UserIdNotFound,
                 Rejection::Unbinding(refusal) => match refusal {
                     UnbindRefusal::NotTheMerchants(_) => V2Code::UnMatchedMerchantAddressDeprecated,
                     UnbindRefusal::OtherChain { .. } => V2Code::UnSupportedChainAddress,
@@ -248,6 +249,9 @@ fn rejection_code(rejection: &Rejection) -> Code {
         // Not mined, not confirmed yet: the message says which; a
         // merchant asking (`rescanLostTransaction`) can fix or wait.
         Rejection::Rescan(_) => Code::ParamInvalid,
+        // Only v2 has wallet users; v1's nearest words.
+        Rejection::UserNotFound(_) => Code::ToUserNotFound,
+        Rejection::UserIdIsAppId | Rejection::TransferToSelf => Code::ParamInvalid,
         // Only v2 unbinds; v1's nearest words for its refusals.
         Rejection::Unbinding(UnbindRefusal::NotTheMerchants(_)) => Code::AddressInvalid,
         Rejection::Unbinding(

@@ -33,6 +33,7 @@ use ccgate_engine::orders::Orders;
 use ccgate_engine::reconcile::Reconciler;
 use ccgate_engine::records::Records;
 use ccgate_engine::triggers::Triggers;
+use ccgate_engine::wallets::Wallets;
 use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::Registry;
 use ccgate_pricefeed::PriceSource;
@@ -129,6 +130,8 @@ pub struct Services {
     pub records: Arc<Records>,
     /// Chain heights, the devnets, health and the figures `/metrics` shows.
     pub network: Arc<Network>,
+    /// The merchants' wallet users: balances, addresses, transfers.
+    pub wallets: Arc<Wallets>,
     /// Business time: prices' age, chain heights.
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
@@ -157,6 +160,7 @@ impl Services {
             withdrawals,
             records,
             network,
+            wallets,
             webhook_feed,
         } = engine;
         Services {
@@ -168,6 +172,7 @@ impl Services {
             withdrawals,
             records,
             network,
+            wallets,
             clock,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),

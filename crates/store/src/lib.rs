@@ -35,6 +35,7 @@ mod secrets;
 mod snapshots;
 mod sqlite;
 mod sweeps;
+mod wallet;
 mod withdrawals;
 mod writes;
 
@@ -74,6 +75,9 @@ pub use secrets::SecretStore;
 pub use snapshots::SnapshotStore;
 pub use sqlite::SqliteStore;
 pub use sweeps::{SignedSweep, SweepDue, SweepInsert, SweepRecord, SweepSettlement, SweepStore};
+pub use wallet::{
+    BatchScope, Recorded, TransferFilter, UserBatchTransfer, UserTransfer, WalletStore,
+};
 pub use withdrawals::{
     Approval, DestinationFilter, FeeQuote, OrderIdHolder, Withdrawal, WithdrawalQuery,
     WithdrawalStatus, WithdrawalStore,

@@ -54,6 +54,8 @@ pub enum Failure {
     RecordIdUnknown(String),
     #[error("no deposit or withdrawal of this merchant has the record id {0:?}")]
     RecordUnknown(String),
+    #[error("no transfer of this merchant has the id {0:?}")]
+    TransferNotFound(String),
     #[error("record {record_id:?} has no block height: {why}")]
     NoBlockHeight {
         record_id: String,
@@ -99,6 +101,10 @@ impl Failure {
         Failure::OrderIdUnknown(truncate(id))
     }
 
+    pub fn transfer_not_found(id: &str) -> Failure {
+        Failure::TransferNotFound(truncate(id))
+    }
+
     pub fn record_id_unknown(id: &str) -> Failure {
         Failure::RecordIdUnknown(truncate(id))
     }
@@ -142,7 +148,8 @@ impl Failure {
             Failure::WithdrawalNotFound(_) => Code::OrderNotFound,
             Failure::OrderIdUnknown(_)
             | Failure::RecordIdUnknown(_)
-            | Failure::RecordUnknown(_) => Code::OrderNotFound,
+            | Failure::RecordUnknown(_)
+            | Failure::TransferNotFound(_) => Code::OrderNotFound,
             Failure::FiatIdUnknown(_) => Code::CurrencyNotSupported,
             Failure::ChainNotSupported(_) | Failure::CoinNotOnChain { .. } => {
                 Code::ChainNotSupported

@@ -16,6 +16,7 @@ pub mod fees;
 pub mod orders;
 pub mod rescan;
 pub mod sign;
+pub mod wallet;
 pub mod webhooks;
 pub mod withdrawals;
 

@@ -13,6 +13,7 @@ mod coins;
 mod deposits;
 mod orders;
 mod rescan;
+mod wallet;
 mod webhooks;
 mod withdrawals;
 
@@ -86,6 +87,33 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         (
             "getRiskyRefundRecordList",
             post(withdrawals::no_dashboard_records),
+        ),
+        ("getUserCoinAssetList", post(wallet::asset_list)),
+        ("getUserCoinAsset", post(wallet::asset)),
+        (
+            "getOrCreateUserDepositAddress",
+            post(wallet::deposit_address),
+        ),
+        ("getUserDepositRecord", post(wallet::deposit_record)),
+        (
+            "getUserDepositRecordList",
+            post(wallet::deposit_record_list),
+        ),
+        ("userTransfer", post(wallet::transfer)),
+        ("getUserTransferRecord", post(wallet::transfer_record_one)),
+        (
+            "getUserTransferRecordList",
+            post(wallet::transfer_record_list),
+        ),
+        ("userBatchTransfer", post(wallet::batch_transfer)),
+        ("getUserBatchTransferRecord", post(wallet::batch_record_one)),
+        (
+            "getUserBatchTransferRecordList",
+            post(wallet::batch_record_list),
+        ),
+        (
+            "getUserBatchTransferRecordDetail",
+            post(wallet::batch_record_detail),
         ),
     ]
 }

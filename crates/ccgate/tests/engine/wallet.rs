@@ -35,7 +35,12 @@ async fn fund_merchant(engine: &Engine, merchant: &Merchant, usdt: u128) {
         CoinId::new(USDT),
         Amount::parse_decimal(
             &usdt.to_string(),
-            engine.state.registry.coin(&CoinId::new(USDT)).unwrap().precision,
+            engine
+                .state
+                .registry
+                .coin(&CoinId::new(USDT))
+                .unwrap()
+                .precision,
         )
         .unwrap(),
     )

@@ -51,6 +51,8 @@ mod v2_addresses;
 mod v2_client;
 #[path = "e2e/v2_orders.rs"]
 mod v2_orders;
+#[path = "e2e/v2_wallet.rs"]
+mod v2_wallet;
 #[path = "e2e/v2_withdrawals.rs"]
 mod v2_withdrawals;
 #[path = "e2e/withdrawals.rs"]

@@ -298,10 +298,15 @@ mod tests {
             ),
             Ok(V2Webhook::ActivateWebhookUrl)
         );
-        let user = br#"{"type":"UserDeposit","msg":{"userId":"u1"}}"#;
+        let user = br#"{"type":"UserDeposit","msg":{"recordId":"r1","userId":"u1","coinId":1280,"coinSymbol":"USDT","amount":"1.5","status":"Success","isFlaggedAsRisky":false}}"#;
         assert!(matches!(
             verify_v2_webhook("app", "secret", &v2_headers(user), user, 1_700_000_000, 300),
-            Ok(V2Webhook::Other { kind, .. }) if kind == "UserDeposit"
+            Ok(V2Webhook::UserDeposit(msg)) if msg.user_id == "u1" && msg.amount == "1.5"
+        ));
+        let withdrawal = br#"{"type":"UserWithdrawal","msg":{"userId":"u1"}}"#;
+        assert!(matches!(
+            verify_v2_webhook("app", "secret", &v2_headers(withdrawal), withdrawal, 1_700_000_000, 300),
+            Ok(V2Webhook::Other { kind, .. }) if kind == "UserWithdrawal"
         ));
         let broken = br#"{"type":"ApiDeposit","msg":{"recordId":1}}"#;
         assert!(matches!(

@@ -19,6 +19,7 @@ use crate::clock::Clock;
 use crate::notices::v2_status;
 use crate::orders::{NativeOrderRequest, Orders, Validity};
 use crate::sandbox::Sandbox;
+use crate::wallets::{TransferRequest, Wallets};
 use crate::withdrawals::{Asset, Destination, WithdrawalRequest, Withdrawals};
 use crate::{EngineError, Rejection};
 
@@ -29,59 +30,74 @@ pub struct Trigger {
     pub description: &'static str,
     /// `None`: it runs in v2 too, making its objects as the v2 API would.
     pub no_v2_because: Option<&'static str>,
+    /// `None`: it runs in v1 too.
+    pub no_v1_because: Option<&'static str>,
 }
 
 impl Trigger {
     /// The dialects it runs in.
     pub fn dialects(&self) -> &'static [WebhookDialect] {
-        match self.no_v2_because {
-            None => &[WebhookDialect::V1, WebhookDialect::V2],
-            Some(_) => &[WebhookDialect::V1],
+        match (self.no_v1_because, self.no_v2_because) {
+            (None, None) => &[WebhookDialect::V1, WebhookDialect::V2],
+            (None, Some(_)) => &[WebhookDialect::V1],
+            (Some(_), None) => &[WebhookDialect::V2],
+            (Some(_), Some(_)) => &[],
         }
     }
 }
 
+/// Why the wallet system's triggers run in v2 only.
+const WALLET_V2_ONLY: &str = "v1 has no wallet system: a merchant's users and their balances are v2's (docs/decisions.md §24)";
+
 /// The triggers, with what each does.
-pub const TRIGGERS: [Trigger; 9] = [
+pub const TRIGGERS: [Trigger; 11] = [
     Trigger {
         name: "order.paid",
         description: "an order (v1 bill/create, v2 createAppOrderDepositAddress) paid in full and confirmed: API Deposit / ApiDeposit webhook, order Successful",
         no_v2_because: None,
+        no_v1_because: None,
     },
     Trigger {
         name: "order.underpaid",
         description: "an order paid half its amount and confirmed: the order stays Pending, the payment is credited",
         no_v2_because: None,
+        no_v1_because: None,
     },
     Trigger {
         name: "order.overpaid",
         description: "an order paid one and a half times its amount and confirmed: Successful, all of it credited",
         no_v2_because: None,
+        no_v1_because: None,
     },
     Trigger {
         name: "order.paid_late",
         description: "an order left to expire, then paid in full: credited, the order stays Expired",
         no_v2_because: None,
+        no_v1_because: None,
     },
     Trigger {
         name: "order.expired",
         description: "an order nobody pays, past its validity: Expired",
         no_v2_because: None,
+        no_v1_because: None,
     },
     Trigger {
         name: "deposit.direct",
         description: "a deposit to the merchant's permanent address for user `trigger-user` (v2: `trigger-user-v2`), confirmed: Direct Deposit / DirectDeposit webhook",
         no_v2_because: None,
+        no_v1_because: None,
     },
     Trigger {
         name: "withdrawal.succeeded",
         description: "a deposit to fund it, then a withdrawal sent and confirmed: API Withdrawal webhook `success` (v2: ApiWithdrawal `Success`)",
         no_v2_because: None,
+        no_v1_because: None,
     },
     Trigger {
         name: "withdrawal.failed",
         description: "a deposit to fund it, then a withdrawal whose send the devnet refuses: voided, webhook `failed` (v2: `Failed`)",
         no_v2_because: None,
+        no_v1_because: None,
     },
     Trigger {
         name: "refund.succeeded",
@@ -89,6 +105,19 @@ pub const TRIGGERS: [Trigger; 9] = [
         no_v2_because: Some(
             "v2 has no refund: an operator's refund is notified as v1's `Refund` whatever its order's dialect, and v2 neither lists nor finds it (docs/decisions.md §15)",
         ),
+        no_v1_because: None,
+    },
+    Trigger {
+        name: "user.deposit",
+        description: "a deposit to the address of wallet user `trigger-wallet-user`, confirmed: the user is credited (not the merchant), UserDeposit webhook",
+        no_v2_because: None,
+        no_v1_because: Some(WALLET_V2_ONLY),
+    },
+    Trigger {
+        name: "user.transfer",
+        description: "a deposit to fund wallet user `trigger-wallet-user`, then a userTransfer of 5 to `trigger-wallet-user-2`: instant, no webhook",
+        no_v2_because: None,
+        no_v1_because: Some(WALLET_V2_ONLY),
     },
 ];
 
@@ -104,6 +133,9 @@ const PAYOUT: &str = "5";
 const FUNDING: &str = "100";
 /// The merchant's user whose permanent address direct deposits go to.
 const TRIGGER_USER: &str = "trigger-user";
+/// The wallet user the wallet system's triggers fund, and the one a transfer pays.
+const TRIGGER_WALLET_USER: &str = "trigger-wallet-user";
+const TRIGGER_WALLET_PAYEE: &str = "trigger-wallet-user-2";
 /// The same in v2: another user, because an address keeps the dialect that
 /// made it, so one user cannot have a v1 and a v2 address on one chain.
 const TRIGGER_USER_V2: &str = "trigger-user-v2";
@@ -150,6 +182,7 @@ pub struct Triggers {
     pub deposit_records: Arc<dyn DepositRecords>,
     pub outbox: Arc<dyn OutboxStore>,
     pub withdrawal_store: Arc<dyn WithdrawalStore>,
+    pub wallets: Arc<Wallets>,
     pub clock: Arc<dyn Clock>,
     pub sandbox: Arc<Sandbox>,
 }
@@ -179,6 +212,12 @@ impl Triggers {
         if let (WebhookDialect::V2, Some(why)) = (request.dialect, trigger.no_v2_because) {
             return Err(EngineError::Sandbox(format!(
                 "{} runs in v1 only: {why}",
+                trigger.name
+            )));
+        }
+        if let (WebhookDialect::V1, Some(why)) = (request.dialect, trigger.no_v1_because) {
+            return Err(EngineError::Sandbox(format!(
+                "{} runs in v2 only (--dialect v2): {why}",
                 trigger.name
             )));
         }
@@ -232,6 +271,8 @@ impl Triggers {
             "deposit.direct" => run.direct_deposit(FUNDING).await?,
             "withdrawal.succeeded" => run.withdrawal(false).await?,
             "withdrawal.failed" => run.withdrawal(true).await?,
+            "user.deposit" => run.user_deposit().await?,
+            "user.transfer" => run.user_transfer().await?,
             _ => run.refund().await?,
         };
         let webhooks = self.webhooks_since(&request.app_id, before).await?;
@@ -551,6 +592,102 @@ impl Run<'_> {
                 }
             }),
         })
+    }
+
+    /// A funding deposit to the wallet user's address (made now if new),
+    /// confirmed: the user is credited.
+    async fn user_deposit(&mut self) -> Result<Value, EngineError> {
+        let wallets = &self.triggers.wallets;
+        let address = wallets
+            .deposit_address(
+                &self.app_id,
+                TRIGGER_WALLET_USER,
+                self.chain,
+                None,
+                self.now_ms().div_euclid(1000),
+            )
+            .await?;
+        let amount = Amount::parse_decimal(FUNDING, self.coin.precision)?;
+        let txid = self.pay(&address.address, amount).await?;
+        self.confirm().await?;
+        let records = wallets
+            .deposits(&DepositRecordFilter {
+                user_id: Some(TRIGGER_WALLET_USER.to_owned()),
+                chain: Some(self.chain.code.to_string()),
+                limit: 100,
+                ..DepositRecordFilter::of_merchant(&self.app_id)
+            })
+            .await?;
+        let record_id = records
+            .into_iter()
+            .find(|record| record.txid == txid)
+            .map(|record| record.record_id)
+            .unwrap_or_default();
+        Ok(json!({
+            "deposit": {
+                "recordId": record_id,
+                "userId": TRIGGER_WALLET_USER,
+                "coinId": self.coin.numeric_id,
+                "coinSymbol": self.coin.symbol,
+                "chain": self.chain.code.as_str(),
+                "toAddress": address.address,
+                "txid": txid,
+                "amount": self.decimal(amount),
+            },
+            "available": self.user_available(TRIGGER_WALLET_USER).await?,
+        }))
+    }
+
+    /// A funding deposit, then a transfer from its user to another.
+    async fn user_transfer(&mut self) -> Result<Value, EngineError> {
+        let funding = self.user_deposit().await?;
+        let amount = self.decimal(Amount::parse_decimal(PAYOUT, self.coin.precision)?);
+        let transfer = self
+            .triggers
+            .wallets
+            .transfer(
+                &self.app_id,
+                &TransferRequest {
+                    order_id: &self.merchant_order_id,
+                    from_user: TRIGGER_WALLET_USER,
+                    to_user: TRIGGER_WALLET_PAYEE,
+                    coin: self.coin,
+                    amount: &amount,
+                    remark: "sandbox trigger",
+                },
+                self.now_ms(),
+            )
+            .await?;
+        self.steps.push(format!(
+            "transferred {amount} {} from {TRIGGER_WALLET_USER} to {TRIGGER_WALLET_PAYEE} (userTransfer {})",
+            self.coin.symbol, transfer.order_id
+        ));
+        Ok(json!({
+            "deposit": funding["deposit"],
+            "transfer": {
+                "recordId": transfer.record_id,
+                "orderId": transfer.order_id,
+                "fromUserId": transfer.from_user,
+                "toUserId": transfer.to_user,
+                "coinId": self.coin.numeric_id,
+                "amount": self.decimal(transfer.amount),
+                "status": "Success",
+            },
+            "available": {
+                TRIGGER_WALLET_USER: self.user_available(TRIGGER_WALLET_USER).await?,
+                TRIGGER_WALLET_PAYEE: self.user_available(TRIGGER_WALLET_PAYEE).await?,
+            },
+        }))
+    }
+
+    /// A wallet user's available balance of the run's coin.
+    async fn user_available(&self, user_id: &str) -> Result<String, EngineError> {
+        let balances = self
+            .triggers
+            .wallets
+            .balances(&self.app_id, user_id, Some(self.coin))
+            .await?;
+        Ok(self.decimal(balances.first().map_or(Amount::ZERO, |(_, value)| *value)))
     }
 
     /// The record id of the credited deposit `txid` made to `address`

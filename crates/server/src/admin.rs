@@ -306,6 +306,7 @@ async fn trigger_list() -> Response {
                 description: trigger.description.to_owned(),
                 dialects: trigger.dialects().iter().map(|d| api_dialect(*d)).collect(),
                 no_v2_because: trigger.no_v2_because.map(str::to_owned),
+                no_v1_because: trigger.no_v1_because.map(str::to_owned),
             })
             .collect(),
     })

@@ -419,6 +419,7 @@ async fn run_with<B: Backend>(
             deposit_records: backend.clone(),
             outbox: backend.clone(),
             withdrawal_store: backend,
+            wallets: Arc::clone(&services.wallets),
             clock: Arc::clone(&services.clock),
             sandbox: Arc::clone(&controls),
         }));

@@ -81,6 +81,9 @@ async fn list_triggers(api: &AdminApi, as_json: bool) -> anyhow::Result<()> {
         if let Some(why) = &trigger.no_v2_because {
             println!("{:<29} not in v2: {why}", "");
         }
+        if let Some(why) = &trigger.no_v1_because {
+            println!("{:<29} not in v1: {why}", "");
+        }
     }
     Ok(())
 }

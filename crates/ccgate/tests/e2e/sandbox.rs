@@ -213,7 +213,9 @@ fn every_trigger_makes_its_event_happen_and_reports_its_webhooks() {
             "deposit.direct",
             "withdrawal.succeeded",
             "withdrawal.failed",
-            "refund.succeeded"
+            "refund.succeeded",
+            "user.deposit",
+            "user.transfer"
         ]
     );
 
@@ -350,13 +352,16 @@ fn every_trigger_runs_in_v2_with_v2_objects_and_webhooks_or_says_why_not() {
         serde_json::from_str(&gateway.cli_ok(&["trigger", "--list", "--json"])).unwrap();
     for trigger in listed["triggers"].as_array().unwrap() {
         let only_v1 = trigger["name"] == "refund.succeeded";
-        let dialects = if only_v1 {
-            serde_json::json!(["v1"])
-        } else {
-            serde_json::json!(["v1", "v2"])
+        // The wallet system's (docs/decisions.md §24): v1 has no users.
+        let only_v2 = trigger["name"].as_str().unwrap().starts_with("user.");
+        let dialects = match (only_v1, only_v2) {
+            (true, _) => serde_json::json!(["v1"]),
+            (_, true) => serde_json::json!(["v2"]),
+            _ => serde_json::json!(["v1", "v2"]),
         };
         assert_eq!(trigger["dialects"], dialects, "{trigger}");
         assert_eq!(trigger["no_v2_because"].is_string(), only_v1, "{trigger}");
+        assert_eq!(trigger["no_v1_because"].is_string(), only_v2, "{trigger}");
     }
     let printed = gateway.cli_ok(&["trigger", "--list"]);
     assert!(

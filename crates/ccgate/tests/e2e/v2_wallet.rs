@@ -15,6 +15,7 @@ use ccgate_ledger::{Amount, Precision};
 use crate::sandbox::{clock, pay, verified_v2};
 use crate::support::Gateway;
 use crate::support::HttpStub;
+use serde_json::Value;
 
 const USDT: u64 = 1280;
 
@@ -190,5 +191,79 @@ fn two_users_deposit_transfer_and_every_record_agrees_with_the_balances() {
                 "{user_id}'s records and balance"
             );
         }
+    });
+}
+
+/// The sandbox's wallet triggers (v2 only): `user.deposit` credits the
+/// trigger's user with a UserDeposit webhook, `user.transfer` then moves 5
+/// to another user without one; v1 is refused with the reason.
+#[test]
+fn the_wallet_triggers_fund_a_user_and_transfer_in_v2_only() {
+    let receiver = HttpStub::start(200, "Success");
+    let gateway = Gateway::start(&["--sandbox"]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.set_webhook(&merchant, &receiver.url);
+    let refused = gateway.cli(&["trigger", "user.deposit", "--app-id", &merchant.app_id]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("runs in v2 only"),
+        "{refused:?}"
+    );
+    let run = |name: &str| -> Value {
+        serde_json::from_str(&gateway.cli_ok(&[
+            "trigger",
+            name,
+            "--app-id",
+            &merchant.app_id,
+            "--dialect",
+            "v2",
+            "--json",
+        ]))
+        .unwrap()
+    };
+    let deposited = run("user.deposit");
+    assert_eq!(deposited["objects"]["available"], "99.97", "{deposited}");
+    let deposit = &deposited["objects"]["deposit"];
+    assert_eq!(deposit["userId"], "trigger-wallet-user");
+    let webhooks = deposited["webhooks"].as_array().unwrap();
+    assert_eq!(webhooks.len(), 1, "{deposited}");
+    assert_eq!(webhooks[0]["payload"]["type"], "UserDeposit");
+    assert_eq!(
+        webhooks[0]["payload"]["msg"]["recordId"],
+        deposit["recordId"]
+    );
+    match verified_v2(&merchant, &receiver.wait_for_requests(1)[0]) {
+        V2Webhook::UserDeposit(msg) => assert_eq!(msg.amount, "100"),
+        other => panic!("{other:?}"),
+    }
+
+    let transferred = run("user.transfer");
+    let objects = &transferred["objects"];
+    assert_eq!(objects["transfer"]["amount"], "5", "{transferred}");
+    assert_eq!(objects["available"]["trigger-wallet-user"], "194.94");
+    assert_eq!(objects["available"]["trigger-wallet-user-2"], "5");
+    // Its funding deposit is notified; the transfer is not (v2 spec §3.3.8).
+    let kinds: Vec<&str> = transferred["webhooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["payload"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["UserDeposit"]);
+    let base = format!("http://{}", gateway.address());
+    let client = V2Client::new(base, &merchant.app_id, &merchant.app_secret).unwrap();
+    runtime().block_on(async {
+        let record = client
+            .user_transfer_record(objects["transfer"]["recordId"].as_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                record.from_user_id.as_str(),
+                record.to_user_id.as_str(),
+                record.amount.as_str()
+            ),
+            ("trigger-wallet-user", "trigger-wallet-user-2", "5")
+        );
     });
 }

@@ -154,7 +154,7 @@ pub struct TriggerInfo {
     /// Why it does not run in v2, when it does not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_v2_because: Option<String>,
-    /// Why it does not run in v1, when it does not.
+    /// Why it does not run in v1, when it does not (the wallet system's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_v1_because: Option<String>,
 }

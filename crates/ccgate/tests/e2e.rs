@@ -55,6 +55,8 @@ mod v2_client;
 mod v2_orders;
 #[path = "e2e/v2_swaps.rs"]
 mod v2_swaps;
+#[path = "e2e/v2_wallet.rs"]
+mod v2_wallet;
 #[path = "e2e/v2_withdrawals.rs"]
 mod v2_withdrawals;
 #[path = "e2e/withdrawals.rs"]

@@ -17,13 +17,15 @@ mod orders;
 mod sandbox;
 #[path = "engine/sandbox_faults.rs"]
 mod sandbox_faults;
+#[path = "engine/wallet.rs"]
+mod wallet;
 
 use ccgate_engine::devnet::PayRequest;
 use ccgate_testkit::{Engine, EngineOptions, Merchant, spawn_engine_with};
 use serde_json::Value;
 
 pub const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
-const USDT: &str = "8e5741cf-6e51-4892-9d04-3d40e1dd0128";
+pub const USDT: &str = "8e5741cf-6e51-4892-9d04-3d40e1dd0128";
 /// Retries in milliseconds after the first attempt.
 pub const LADDER_MS: [u64; 4] = [50, 100, 150, 200];
 

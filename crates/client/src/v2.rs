@@ -51,7 +51,15 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::connection::{Connection, opened, with_retries};
+
+mod wallet;
 use crate::{ClientError, RawAnswer, TIMEOUT_DEFAULT};
+pub use wallet::{
+    BatchTransferRecord, BatchTransferRecordList, ToUser, TransferRecord, TransferRecordList,
+    UserAddressRequest, UserAsset, UserAssetList, UserBatchTransferQuery, UserBatchTransferRequest,
+    UserDepositRecord, UserDepositRecordList, UserDepositRecordQuery, UserTransferQuery,
+    UserTransferRequest,
+};
 
 /// A v2 signed-request client. Cheap to clone.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@ use ccgate_api::orders::{ApiDepositWebhook, InvoiceWebhook, RefundWebhook};
 use ccgate_api::sign;
 use ccgate_api::v2::webhooks::{
     ACTIVATE_WEBHOOK_URL, API_DEPOSIT, API_WITHDRAWAL, ApiDepositMsg, ApiWithdrawalMsg,
-    DIRECT_DEPOSIT, DirectDepositMsg,
+    DIRECT_DEPOSIT, DirectDepositMsg, USER_DEPOSIT, UserDepositMsg,
 };
 use ccgate_api::withdrawals::WithdrawWebhook;
 use serde_json::Value;
@@ -70,9 +70,12 @@ pub enum V2Webhook {
     DirectDeposit(DirectDepositMsg),
     /// `ApiWithdrawal`: a withdrawal's state; re-query `getAppWithdrawRecord`.
     ApiWithdrawal(ApiWithdrawalMsg),
+    /// `UserDeposit`: a payment to a wallet user's address; re-query
+    /// `getUserDepositRecord`.
+    UserDeposit(UserDepositMsg),
     /// `ActivateWebhookURL`: the URL is being saved; answer `Success`.
     ActivateWebhookUrl,
-    /// A type this client does not read (the wallet system's, a future one):
+    /// A type this client does not read (`UserWithdrawal`, a future one):
     /// its name and `msg`, verified all the same.
     Other {
         /// `type`.
@@ -185,6 +188,7 @@ pub fn verify_v2_webhook(
         API_WITHDRAWAL => {
             V2Webhook::ApiWithdrawal(serde_json::from_value(msg).map_err(unreadable)?)
         }
+        USER_DEPOSIT => V2Webhook::UserDeposit(serde_json::from_value(msg).map_err(unreadable)?),
         ACTIVATE_WEBHOOK_URL => V2Webhook::ActivateWebhookUrl,
         "" => {
             return Err(WebhookError::Unreadable(
@@ -294,10 +298,15 @@ mod tests {
             ),
             Ok(V2Webhook::ActivateWebhookUrl)
         );
-        let user = br#"{"type":"UserDeposit","msg":{"userId":"u1"}}"#;
+        let user = br#"{"type":"UserDeposit","msg":{"recordId":"r1","userId":"u1","coinId":1280,"coinSymbol":"USDT","amount":"1.5","status":"Success","isFlaggedAsRisky":false}}"#;
         assert!(matches!(
             verify_v2_webhook("app", "secret", &v2_headers(user), user, 1_700_000_000, 300),
-            Ok(V2Webhook::Other { kind, .. }) if kind == "UserDeposit"
+            Ok(V2Webhook::UserDeposit(msg)) if msg.user_id == "u1" && msg.amount == "1.5"
+        ));
+        let withdrawal = br#"{"type":"UserWithdrawal","msg":{"userId":"u1"}}"#;
+        assert!(matches!(
+            verify_v2_webhook("app", "secret", &v2_headers(withdrawal), withdrawal, 1_700_000_000, 300),
+            Ok(V2Webhook::Other { kind, .. }) if kind == "UserWithdrawal"
         ));
         let broken = br#"{"type":"ApiDeposit","msg":{"recordId":1}}"#;
         assert!(matches!(

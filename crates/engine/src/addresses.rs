@@ -104,6 +104,7 @@ impl AddressBook {
             .next_derivation_index(chain.family.as_str())
             .await?;
         Ok(DepositAddress {
+            wallet_user: false,
             chain: chain.code.to_string(),
             address: self.keys.address(chain.family, index)?,
             app_id: app_id.clone(),
@@ -142,6 +143,7 @@ impl AddressBook {
             .next_derivation_index(chain.family.as_str())
             .await?;
         let address = DepositAddress {
+            wallet_user: false,
             chain: code.to_owned(),
             address: self.keys.address(chain.family, index)?,
             app_id: app_id.clone(),
@@ -150,6 +152,49 @@ impl AddressBook {
             notify_url: notify_url.map(str::to_owned),
             derivation_index: index,
             dialect,
+        };
+        Ok(self
+            .addresses
+            .insert_permanent_address(&address, now_unix_secs)
+            .await?)
+    }
+
+    /// The wallet user's address on `chain` (decisions §24): the same on
+    /// every call, notified in v2 (only v2 has users); counted in the
+    /// merchant's quota like its own permanent addresses.
+    pub async fn user_address(
+        &self,
+        app_id: &MerchantId,
+        user_id: &str,
+        chain: &Chain,
+        notify_url: Option<&str>,
+        now_unix_secs: i64,
+    ) -> Result<DepositAddress, EngineError> {
+        let code = chain.code.as_str();
+        if let Some(existing) = self
+            .addresses
+            .user_deposit_address(app_id, user_id, code)
+            .await?
+        {
+            return Ok(existing);
+        }
+        if self.addresses.count_permanent_addresses(app_id).await? >= self.quota {
+            return Err(Rejection::AddressQuota { max: self.quota }.into());
+        }
+        let index = self
+            .addresses
+            .next_derivation_index(chain.family.as_str())
+            .await?;
+        let address = DepositAddress {
+            chain: code.to_owned(),
+            address: self.keys.address(chain.family, index)?,
+            app_id: app_id.clone(),
+            user_id: Some(user_id.to_owned()),
+            order_id: None,
+            notify_url: notify_url.map(str::to_owned),
+            derivation_index: index,
+            dialect: WebhookDialect::V2,
+            wallet_user: true,
         };
         Ok(self
             .addresses
@@ -277,6 +322,7 @@ mod tests {
     fn held(chain: &str, user: Option<&str>, unbound_at: Option<i64>) -> HeldAddress {
         HeldAddress {
             address: DepositAddress {
+                wallet_user: false,
                 chain: chain.to_owned(),
                 address: "0xA".to_owned(),
                 app_id: MerchantId::new("shop"),

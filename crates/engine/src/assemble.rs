@@ -18,7 +18,7 @@ use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
     AddressStore, BatchWithdrawalStore, CachingStore, CreditStore, DepositRecords, DevnetStore,
     MerchantSettingsStore, OrderStore, OutboxStore, PayoutStore, ReorgStore, SecretStore, Store,
-    SwapStore, WithdrawalStore,
+    SwapStore, WalletStore, WithdrawalStore,
 };
 use tokio::sync::watch;
 
@@ -31,6 +31,7 @@ use crate::orders::Orders;
 use crate::outbound::OutboundPolicy;
 use crate::records::Records;
 use crate::swaps::{SwapSettings, Swaps};
+use crate::wallets::Wallets;
 use crate::webhooks::{DeliveryConfig, OutboxBell, WebhookFeed, WebhookSender};
 use crate::withdrawals::Withdrawals;
 use crate::{EngineError, Loops};
@@ -52,6 +53,7 @@ pub trait ServiceBackend:
     + PayoutStore
     + ReorgStore
     + SwapStore
+    + WalletStore
     + Clone
     + 'static
 {
@@ -72,6 +74,7 @@ impl<B> ServiceBackend for B where
         + PayoutStore
         + ReorgStore
         + SwapStore
+        + WalletStore
         + Clone
         + 'static
 {
@@ -104,6 +107,8 @@ pub struct EngineServices {
     pub records: Arc<Records>,
     pub network: Arc<Network>,
     pub swaps: Arc<Swaps>,
+    /// The merchants' wallet users (v2 spec §2.9–2.10).
+    pub wallets: Arc<Wallets>,
     /// Webhooks as they are sent; the sender built by [`build_loops`]
     /// publishes here.
     pub webhook_feed: WebhookFeed,
@@ -180,6 +185,13 @@ pub async fn build_services<B: ServiceBackend>(
         parts.swap,
         parts.evm.keys().cloned().collect(),
     ));
+    let wallets = Arc::new(Wallets::new(
+        Arc::clone(&registry),
+        Arc::clone(&addresses),
+        store.clone(),
+        backend.clone(),
+        backend.clone(),
+    ));
     let network = Arc::new(Network::new(
         Arc::clone(&registry),
         Arc::clone(&chains),
@@ -199,6 +211,7 @@ pub async fn build_services<B: ServiceBackend>(
             records,
             network,
             swaps,
+            wallets,
             webhook_feed: WebhookFeed::default(),
         },
         chains,

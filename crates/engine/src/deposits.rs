@@ -489,7 +489,7 @@ impl DepositWatcher {
             amount: transfer.amount,
         }];
         for (account, amount) in [
-            (Account::MerchantAvailable(address.app_id.clone()), *credit),
+            (credited_account(address), *credit),
             (Account::OperatorFees, *fee),
         ] {
             if !amount.is_zero() {
@@ -562,6 +562,15 @@ impl BlockReads {
         // Keyed by owned strings; a lookup per transfer clones the two.
         self.addresses
             .get(&(transfer.chain.clone(), transfer.to_address.clone()))
+    }
+}
+
+/// Whom a deposit to `address` credits: a wallet user's address credits the
+/// user (decisions §24), any other the merchant.
+fn credited_account(address: &DepositAddress) -> Account {
+    match (&address.user_id, address.wallet_user) {
+        (Some(user_id), true) => Account::User(address.app_id.clone(), user_id.clone()),
+        _ => Account::MerchantAvailable(address.app_id.clone()),
     }
 }
 

@@ -3,8 +3,9 @@
 //! store itself.
 
 pub use ccgate_store::{
-    Approval, Checkout, ConfirmingOrderPayment, CwalletAccount, DepositAddress, DepositRecord,
-    DepositRecordFilter, DestinationFilter, MerchantCredentials, MerchantStatus, MerchantSummary,
-    Order, Swap, SwapPricing, SwapQuery, WebhookCounts, WebhookDialect, WebhookRow, Withdrawal,
-    WithdrawalQuery, WithdrawalStatus,
+    Approval, BatchScope, Checkout, ConfirmingOrderPayment, CwalletAccount, DepositAddress,
+    DepositRecord, DepositRecordFilter, DestinationFilter, MerchantCredentials, MerchantStatus,
+    MerchantSummary, Order, Swap, SwapPricing, SwapQuery, TransferFilter, UserBatchTransfer,
+    UserTransfer, WebhookCounts, WebhookDialect, WebhookRow, Withdrawal, WithdrawalQuery,
+    WithdrawalStatus,
 };

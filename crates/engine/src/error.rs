@@ -123,6 +123,14 @@ pub enum Rejection {
     /// The swap would give less than the caller's `amountOutMinimum`.
     #[error("{0}")]
     SwapBelowMinimum(String),
+    /// A wallet user the merchant never made (v2's 11015, decisions §24).
+    #[error("no user of this merchant has the userId {0:?}")]
+    UserNotFound(String),
+    /// The merchant's App ID names its own account, which has no user address.
+    #[error("the App ID is the merchant's own account, not a user")]
+    UserIdIsAppId,
+    #[error("a transfer needs two different accounts")]
+    TransferToSelf,
     /// A rescan that cannot be made (the transaction is not mined, not
     /// confirmed yet, the chain has no node…).
     #[error("{0}")]

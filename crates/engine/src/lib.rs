@@ -27,6 +27,7 @@ pub mod sandbox;
 pub mod swaps;
 pub mod sweeps;
 pub mod triggers;
+pub mod wallets;
 pub mod webhooks;
 pub mod withdrawals;
 

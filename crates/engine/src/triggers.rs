@@ -23,6 +23,7 @@ use crate::notices::v2_status;
 use crate::orders::{NativeOrderRequest, Orders, Validity};
 use crate::sandbox::Sandbox;
 use crate::swaps::{SwapAsk, SwapParty, Swaps};
+use crate::wallets::{TransferRequest, Wallets};
 use crate::withdrawals::{Asset, Destination, WithdrawalRequest, Withdrawals};
 use crate::{EngineError, Rejection};
 
@@ -43,14 +44,18 @@ impl Trigger {
     pub fn dialects(&self) -> &'static [WebhookDialect] {
         match (self.no_v1_because, self.no_v2_because) {
             (None, None) => &[WebhookDialect::V1, WebhookDialect::V2],
-            (Some(_), _) => &[WebhookDialect::V2],
             (None, Some(_)) => &[WebhookDialect::V1],
+            (Some(_), None) => &[WebhookDialect::V2],
+            (Some(_), Some(_)) => &[],
         }
     }
 }
 
+/// Why the wallet system's triggers run in v2 only.
+const WALLET_V2_ONLY: &str = "v1 has no wallet system: a merchant's users and their balances are v2's (docs/decisions.md §24)";
+
 /// The triggers, with what each does.
-pub const TRIGGERS: [Trigger; 11] = [
+pub const TRIGGERS: [Trigger; 13] = [
     Trigger {
         name: "order.paid",
         description: "an order (v1 bill/create, v2 createAppOrderDepositAddress) paid in full and confirmed: API Deposit / ApiDeposit webhook, order Successful",
@@ -121,6 +126,18 @@ pub const TRIGGERS: [Trigger; 11] = [
             "v1 has no batch withdrawal: applyBatchWithdraw is v2's (docs/decisions.md §26)",
         ),
     },
+    Trigger {
+        name: "user.deposit",
+        description: "a deposit to the address of wallet user `trigger-wallet-user`, confirmed: the user is credited (not the merchant), UserDeposit webhook",
+        no_v2_because: None,
+        no_v1_because: Some(WALLET_V2_ONLY),
+    },
+    Trigger {
+        name: "user.transfer",
+        description: "a deposit to fund wallet user `trigger-wallet-user`, then a userTransfer of 5 to `trigger-wallet-user-2`: instant, no webhook",
+        no_v2_because: None,
+        no_v1_because: Some(WALLET_V2_ONLY),
+    },
 ];
 
 /// USDT on ETH (ERC20): what triggers pay in unless told otherwise.
@@ -135,6 +152,9 @@ const PAYOUT: &str = "5";
 const FUNDING: &str = "100";
 /// The merchant's user whose permanent address direct deposits go to.
 const TRIGGER_USER: &str = "trigger-user";
+/// The wallet user the wallet system's triggers fund, and the one a transfer pays.
+const TRIGGER_WALLET_USER: &str = "trigger-wallet-user";
+const TRIGGER_WALLET_PAYEE: &str = "trigger-wallet-user-2";
 /// The same in v2: another user, because an address keeps the dialect that
 /// made it, so one user cannot have a v1 and a v2 address on one chain.
 const TRIGGER_USER_V2: &str = "trigger-user-v2";
@@ -183,6 +203,7 @@ pub struct Triggers {
     pub outbox: Arc<dyn OutboxStore>,
     pub withdrawal_store: Arc<dyn WithdrawalStore>,
     pub swaps: Arc<Swaps>,
+    pub wallets: Arc<Wallets>,
     pub clock: Arc<dyn Clock>,
     pub sandbox: Arc<Sandbox>,
 }
@@ -273,6 +294,8 @@ impl Triggers {
             "withdrawal.failed" => run.withdrawal(true).await?,
             "batch_withdrawal.completed" => run.batch_withdrawal().await?,
             "swap.succeeded" => run.swap().await?,
+            "user.deposit" => run.user_deposit().await?,
+            "user.transfer" => run.user_transfer().await?,
             _ => run.refund().await?,
         };
         let webhooks = self.webhooks_since(&request.app_id, before).await?;
@@ -592,6 +615,102 @@ impl Run<'_> {
                 }
             }),
         })
+    }
+
+    /// A funding deposit to the wallet user's address (made now if new),
+    /// confirmed: the user is credited.
+    async fn user_deposit(&mut self) -> Result<Value, EngineError> {
+        let wallets = &self.triggers.wallets;
+        let address = wallets
+            .deposit_address(
+                &self.app_id,
+                TRIGGER_WALLET_USER,
+                self.chain,
+                None,
+                self.now_ms().div_euclid(1000),
+            )
+            .await?;
+        let amount = Amount::parse_decimal(FUNDING, self.coin.precision)?;
+        let txid = self.pay(&address.address, amount).await?;
+        self.confirm().await?;
+        let records = wallets
+            .deposits(&DepositRecordFilter {
+                user_id: Some(TRIGGER_WALLET_USER.to_owned()),
+                chain: Some(self.chain.code.to_string()),
+                limit: 100,
+                ..DepositRecordFilter::of_merchant(&self.app_id)
+            })
+            .await?;
+        let record_id = records
+            .into_iter()
+            .find(|record| record.txid == txid)
+            .map(|record| record.record_id)
+            .unwrap_or_default();
+        Ok(json!({
+            "deposit": {
+                "recordId": record_id,
+                "userId": TRIGGER_WALLET_USER,
+                "coinId": self.coin.numeric_id,
+                "coinSymbol": self.coin.symbol,
+                "chain": self.chain.code.as_str(),
+                "toAddress": address.address,
+                "txid": txid,
+                "amount": self.decimal(amount),
+            },
+            "available": self.user_available(TRIGGER_WALLET_USER).await?,
+        }))
+    }
+
+    /// A funding deposit, then a transfer from its user to another.
+    async fn user_transfer(&mut self) -> Result<Value, EngineError> {
+        let funding = self.user_deposit().await?;
+        let amount = self.decimal(Amount::parse_decimal(PAYOUT, self.coin.precision)?);
+        let transfer = self
+            .triggers
+            .wallets
+            .transfer(
+                &self.app_id,
+                &TransferRequest {
+                    order_id: &self.merchant_order_id,
+                    from_user: TRIGGER_WALLET_USER,
+                    to_user: TRIGGER_WALLET_PAYEE,
+                    coin: self.coin,
+                    amount: &amount,
+                    remark: "sandbox trigger",
+                },
+                self.now_ms(),
+            )
+            .await?;
+        self.steps.push(format!(
+            "transferred {amount} {} from {TRIGGER_WALLET_USER} to {TRIGGER_WALLET_PAYEE} (userTransfer {})",
+            self.coin.symbol, transfer.order_id
+        ));
+        Ok(json!({
+            "deposit": funding["deposit"],
+            "transfer": {
+                "recordId": transfer.record_id,
+                "orderId": transfer.order_id,
+                "fromUserId": transfer.from_user,
+                "toUserId": transfer.to_user,
+                "coinId": self.coin.numeric_id,
+                "amount": self.decimal(transfer.amount),
+                "status": "Success",
+            },
+            "available": {
+                TRIGGER_WALLET_USER: self.user_available(TRIGGER_WALLET_USER).await?,
+                TRIGGER_WALLET_PAYEE: self.user_available(TRIGGER_WALLET_PAYEE).await?,
+            },
+        }))
+    }
+
+    /// A wallet user's available balance of the run's coin.
+    async fn user_available(&self, user_id: &str) -> Result<String, EngineError> {
+        let balances = self
+            .triggers
+            .wallets
+            .balances(&self.app_id, user_id, Some(self.coin))
+            .await?;
+        Ok(self.decimal(balances.first().map_or(Amount::ZERO, |(_, value)| *value)))
     }
 
     /// The record id of the credited deposit `txid` made to `address`

@@ -22,6 +22,10 @@ pub enum Account {
     MerchantAvailable(MerchantId),
     /// Contra account for manual credits and debits made by the operator.
     OperatorAdjustments,
+    /// One of the merchant's own users in its wallet system (v2 spec §2.9,
+    /// decisions §24): a liability towards the merchant's user, part of the
+    /// merchant's custody but not of its own balance. The id never holds `:`.
+    User(MerchantId, String),
     /// Held for the merchant's withdrawals in flight: reserved when a
     /// withdrawal is accepted, posted out when the chain confirms it, or
     /// returned to available when it fails.
@@ -47,6 +51,7 @@ const MERCHANT_PREFIX: &str = "merchant:";
 const OPERATOR_PREFIX: &str = "operator:";
 const CUSTODY_PREFIX: &str = "custody:";
 const CWALLET_PREFIX: &str = "cwallet:";
+const USER_PREFIX: &str = "user:";
 
 impl Account {
     /// Storage key. Merchant keys end in the account kind so that the Appid in between is
@@ -60,6 +65,7 @@ impl Account {
                 format!("{MERCHANT_PREFIX}{merchant}:reserved")
             }
             Account::Cwallet(c_id) => format!("{CWALLET_PREFIX}{c_id}"),
+            Account::User(merchant, user_id) => format!("{USER_PREFIX}{merchant}:{user_id}"),
             Account::OperatorAdjustments => format!("{OPERATOR_PREFIX}adjustments"),
             Account::ChainCustody(chain) => format!("{CUSTODY_PREFIX}{chain}"),
             Account::OperatorFees => format!("{OPERATOR_PREFIX}fees"),
@@ -76,6 +82,14 @@ impl Account {
                 }
                 Some((appid, "reserved")) => {
                     Some(Account::MerchantReserved(MerchantId::new(appid)))
+                }
+                _ => None,
+            }
+        } else if let Some(rest) = key.strip_prefix(USER_PREFIX) {
+            // The user id holds no `:`, so the last one ends the Appid.
+            match rest.rsplit_once(':') {
+                Some((appid, user_id)) if !user_id.is_empty() => {
+                    Some(Account::User(MerchantId::new(appid), user_id.to_owned()))
                 }
                 _ => None,
             }
@@ -100,6 +114,7 @@ impl Account {
             Account::MerchantAvailable(_)
             | Account::MerchantReserved(_)
             | Account::Cwallet(_)
+            | Account::User(..)
             | Account::OperatorFees
             // A swap the treasury cannot cover is refused by this rule, in
             // the swap's own DB transaction.
@@ -385,6 +400,14 @@ mod tests {
                 "merchant:m1:reserved",
             ),
             (Account::Cwallet("9454818".into()), "cwallet:9454818"),
+            (
+                Account::User(MerchantId::new("m1"), "alice".into()),
+                "user:m1:alice",
+            ),
+            (
+                Account::User(MerchantId::new("a:b"), "bob@x".into()),
+                "user:a:b:bob@x",
+            ),
             (Account::ChainCustody(ChainCode::new("ETH")), "custody:ETH"),
         ] {
             assert_eq!(account.key(), key);
@@ -400,6 +423,9 @@ mod tests {
             "merchant:available",
             "merchant:x:pending",
             "cwallet:",
+            "user:",
+            "user:m1:",
+            "user:alice",
             "merchant:x:available ",
             "Merchant:x:available",
             "operator:",
@@ -799,6 +825,147 @@ mod tests {
                 let reserved_now = books.balance(&reserved, &coin).available();
                 prop_assert_eq!(reserved_now.map(Amount::base_units), Some(open.iter().sum::<u128>()));
                 prop_assert!(books.balance(&available, &coin).available().is_some());
+            }
+            let (mut debits, mut credits) = (0u128, 0u128);
+            for balance in books.balances().values() {
+                debits += balance.debits_posted.base_units();
+                credits += balance.credits_posted.base_units();
+            }
+            prop_assert_eq!(debits, credits);
+            prop_assert_eq!(Books::replay(books.journal()).unwrap(), books);
+        }
+    }
+
+    /// One step of a wallet system's money life (decisions §24): holder 0 is
+    /// the merchant itself (its App ID), 1.. its users.
+    #[derive(Clone, Debug)]
+    enum WalletStep {
+        Deposit {
+            holder: usize,
+            units: u128,
+        },
+        Transfer {
+            from: usize,
+            to: usize,
+            units: u128,
+        },
+        Batch {
+            from: usize,
+            legs: Vec<(usize, u128)>,
+        },
+        Withdraw {
+            holder: usize,
+            units: u128,
+        },
+    }
+
+    const HOLDERS: usize = 4;
+
+    fn any_wallet_step() -> impl Strategy<Value = WalletStep> {
+        let holder = 0..HOLDERS;
+        prop_oneof![
+            (holder.clone(), 1..1_000u128)
+                .prop_map(|(holder, units)| WalletStep::Deposit { holder, units }),
+            (holder.clone(), holder.clone(), 1..600u128)
+                .prop_map(|(from, to, units)| WalletStep::Transfer { from, to, units }),
+            (
+                holder.clone(),
+                proptest::collection::vec((holder.clone(), 1..300u128), 1..4)
+            )
+                .prop_map(|(from, legs)| WalletStep::Batch { from, legs }),
+            (holder, 1..800u128).prop_map(|(holder, units)| WalletStep::Withdraw { holder, units }),
+        ]
+    }
+
+    proptest! {
+        /// Users as accounts under their merchant: whatever the order of
+        /// deposits (less a fee), transfers, all-or-nothing batches and
+        /// withdrawals, no balance goes negative, the ledger refuses exactly
+        /// what a model of the balances would, custody equals the merchant's
+        /// and its users' balances (plus the operator's fees), and the journal
+        /// balances and replays.
+        #[test]
+        fn wallet_users_keep_every_invariant(steps in proptest::collection::vec(any_wallet_step(), 0..80)) {
+            let m = MerchantId::new("m");
+            let coin = CoinId::new("usdt");
+            let holders: Vec<Account> = (0..HOLDERS)
+                .map(|i| if i == 0 {
+                    Account::MerchantAvailable(m.clone())
+                } else {
+                    Account::User(m.clone(), format!("user-{i}"))
+                })
+                .collect();
+            let custody = Account::ChainCustody(ChainCode::new("ETH"));
+            let mut books = Books::default();
+            let mut model = [0u128; HOLDERS];
+            let posting = |account: &Account, direction, units| Posting {
+                account: account.clone(),
+                coin: coin.clone(),
+                direction,
+                amount: Amount::from_base_units(units),
+            };
+            for step in steps {
+                let (entry, next) = match &step {
+                    WalletStep::Deposit { holder, units } => {
+                        let fee = units / 100;
+                        let mut postings = vec![
+                            posting(&custody, Direction::Debit, *units),
+                            posting(&holders[*holder], Direction::Credit, units - fee),
+                        ];
+                        if fee > 0 {
+                            postings.push(posting(&Account::OperatorFees, Direction::Credit, fee));
+                        }
+                        let mut next = model;
+                        next[*holder] += units - fee;
+                        (JournalEntry::new(postings), Some(next))
+                    }
+                    WalletStep::Transfer { from, to, units } => {
+                        let mut next = model;
+                        let covered = next[*from].checked_sub(*units).map(|left| {
+                            next[*from] = left;
+                            next[*to] += units;
+                            next
+                        });
+                        (JournalEntry::transfer(holders[*from].clone(), holders[*to].clone(), coin.clone(), Amount::from_base_units(*units)), covered)
+                    }
+                    WalletStep::Batch { from, legs } => {
+                        let total: u128 = legs.iter().map(|(_, units)| units).sum();
+                        let mut postings = vec![posting(&holders[*from], Direction::Debit, total)];
+                        let mut next = model;
+                        let mut covered = next[*from].checked_sub(total).is_some();
+                        next[*from] = next[*from].saturating_sub(total);
+                        for (to, units) in legs {
+                            postings.push(posting(&holders[*to], Direction::Credit, *units));
+                            next[*to] += units;
+                            // An account on both sides is refused when built.
+                            covered &= to != from;
+                        }
+                        (JournalEntry::new(postings), covered.then_some(next))
+                    }
+                    WalletStep::Withdraw { holder, units } => {
+                        let mut next = model;
+                        let covered = next[*holder].checked_sub(*units).map(|left| {
+                            next[*holder] = left;
+                            next
+                        });
+                        (JournalEntry::transfer(holders[*holder].clone(), custody.clone(), coin.clone(), Amount::from_base_units(*units)), covered)
+                    }
+                };
+                let posted = entry.map_err(|_| ()).and_then(|entry| books.post(entry).map_err(|_| ()));
+                match next {
+                    Some(next) if posted.is_ok() => model = next,
+                    // A transfer to oneself is refused when built, a batch
+                    // naming itself too: the model said so.
+                    None => prop_assert!(posted.is_err(), "{step:?} should have been refused"),
+                    Some(_) => prop_assert!(matches!(step, WalletStep::Transfer { from, to, .. } if from == to), "{step:?} refused"),
+                }
+                for (holder, expected) in holders.iter().zip(model) {
+                    prop_assert_eq!(books.balance(holder, &coin).available().map(Amount::base_units), Some(expected));
+                }
+                let custody_now = books.balance(&custody, &coin);
+                let held = custody_now.debits_posted.base_units() - custody_now.credits_posted.base_units();
+                let fees = books.balance(&Account::OperatorFees, &coin).available().map_or(0, Amount::base_units);
+                prop_assert_eq!(held, model.iter().sum::<u128>() + fees);
             }
             let (mut debits, mut credits) = (0u128, 0u128);
             for balance in books.balances().values() {

@@ -58,6 +58,8 @@ pub enum Failure {
     RecordIdUnknown(String),
     #[error("no deposit or withdrawal of this merchant has the record id {0:?}")]
     RecordUnknown(String),
+    #[error("no transfer of this merchant has the id {0:?}")]
+    TransferNotFound(String),
     #[error("record {record_id:?} has no block height: {why}")]
     NoBlockHeight {
         record_id: String,
@@ -107,6 +109,10 @@ impl Failure {
         Failure::OrderIdUnknown(truncate(id))
     }
 
+    pub fn transfer_not_found(id: &str) -> Failure {
+        Failure::TransferNotFound(truncate(id))
+    }
+
     pub fn record_id_unknown(id: &str) -> Failure {
         Failure::RecordIdUnknown(truncate(id))
     }
@@ -153,7 +159,8 @@ impl Failure {
             Failure::OrderIdUnknown(_)
             | Failure::SwapNotFound(_)
             | Failure::RecordIdUnknown(_)
-            | Failure::RecordUnknown(_) => Code::OrderNotFound,
+            | Failure::RecordUnknown(_)
+            | Failure::TransferNotFound(_) => Code::OrderNotFound,
             Failure::FiatIdUnknown(_) => Code::CurrencyNotSupported,
             Failure::ChainNotSupported(_) | Failure::CoinNotOnChain { .. } => {
                 Code::ChainNotSupported
@@ -201,6 +208,7 @@ impl Failure {
                 }
                 Rejection::SwapAmountTooLow(_) => V2Code::SwapAmountInTooLow,
                 Rejection::SwapBelowMinimum(_) => V2Code::AmountOutMinimumTooHigh,
+                Rejection::UserNotFound(_) => V2Code::UserIdNotFound,
                 Rejection::Unbinding(refusal) => match refusal {
                     UnbindRefusal::NotTheMerchants(_) => V2Code::UnMatchedMerchantAddressDeprecated,
                     UnbindRefusal::OtherChain { .. } => V2Code::UnSupportedChainAddress,
@@ -274,6 +282,9 @@ fn rejection_code(rejection: &Rejection) -> Code {
         // Not mined, not confirmed yet: the message says which; a
         // merchant asking (`rescanLostTransaction`) can fix or wait.
         Rejection::Rescan(_) => Code::ParamInvalid,
+        // Only v2 has wallet users; v1's nearest words.
+        Rejection::UserNotFound(_) => Code::ToUserNotFound,
+        Rejection::UserIdIsAppId | Rejection::TransferToSelf => Code::ParamInvalid,
         // Only v2 unbinds; v1's nearest words for its refusals.
         Rejection::Unbinding(UnbindRefusal::NotTheMerchants(_)) => Code::AddressInvalid,
         Rejection::Unbinding(

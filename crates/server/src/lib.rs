@@ -35,6 +35,7 @@ use ccgate_engine::reconcile::Reconciler;
 use ccgate_engine::records::Records;
 use ccgate_engine::swaps::Swaps;
 use ccgate_engine::triggers::Triggers;
+use ccgate_engine::wallets::Wallets;
 use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::Registry;
 use ccgate_pricefeed::PriceSource;
@@ -135,6 +136,8 @@ pub struct Services {
     pub network: Arc<Network>,
     /// Swaps against the operator's treasury, their quotes and records.
     pub swaps: Arc<Swaps>,
+    /// The merchants' wallet users: balances, addresses, transfers.
+    pub wallets: Arc<Wallets>,
     /// Business time: prices' age, chain heights.
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
@@ -165,6 +168,7 @@ impl Services {
             records,
             network,
             swaps,
+            wallets,
             webhook_feed,
         } = engine;
         Services {
@@ -178,6 +182,7 @@ impl Services {
             records,
             network,
             swaps,
+            wallets,
             clock,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),

@@ -27,6 +27,9 @@ pub struct DepositAddress {
     /// The dialect that made it (its order's, for an order's address), which
     /// the webhooks of its deposits are written in.
     pub dialect: WebhookDialect,
+    /// A wallet user's address (decisions §24): its deposits credit the
+    /// user `user_id`, not the merchant.
+    pub wallet_user: bool,
 }
 
 /// One of a merchant's addresses as v2's `addressUnbinding` weighs it.
@@ -48,13 +51,23 @@ pub trait AddressStore: Send + Sync + std::fmt::Debug + 'static {
         chain: &str,
     ) -> Result<Option<DepositAddress>, StoreError>;
 
+    /// The bound address of the merchant's wallet user `user_id` on `chain`.
+    async fn user_deposit_address(
+        &self,
+        app_id: &MerchantId,
+        user_id: &str,
+        chain: &str,
+    ) -> Result<Option<DepositAddress>, StoreError>;
+
     async fn count_permanent_addresses(&self, app_id: &MerchantId) -> Result<u64, StoreError>;
 
     /// Reserves the next derivation index of a chain family.
     async fn next_derivation_index(&self, family: &str) -> Result<u32, StoreError>;
 
     /// Stores a permanent address; if the (merchant, user, chain) already has
-    /// one (a concurrent request), that one is returned instead.
+    /// one (a concurrent request), that one is returned instead. A wallet
+    /// user's address also brings the user into being, in the same DB
+    /// transaction.
     async fn insert_permanent_address(
         &self,
         address: &DepositAddress,
@@ -104,8 +117,8 @@ pub trait AddressStore: Send + Sync + std::fmt::Debug + 'static {
 /// statement's parameters.
 pub const LOOKUPS_PER_STATEMENT_MAX: usize = 500;
 
-const ADDRESS_COLUMNS: &str =
-    "chain, address, app_id, user_id, order_id, notify_url, derivation_index, dialect";
+const ADDRESS_COLUMNS: &str = "chain, address, app_id, user_id, order_id, notify_url, \
+     derivation_index, dialect, wallet_user";
 
 /// Adds `made` permanent addresses to the merchant's count, inside the DB
 /// transaction that inserts them.
@@ -133,6 +146,33 @@ where
     Ok(())
 }
 
+/// Brings the merchant's wallet user into being (if it was not), inside the
+/// caller's DB transaction (decisions §24).
+pub(crate) async fn add_wallet_user<DB>(
+    conn: &mut DB::Connection,
+    app_id: &MerchantId,
+    user_id: &str,
+    now_unix_secs: i64,
+) -> Result<(), StoreError>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+{
+    sqlx::query(
+        "INSERT INTO wallet_users (app_id, user_id, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (app_id, user_id) DO NOTHING",
+    )
+    .bind(app_id.as_str())
+    .bind(user_id)
+    .bind(now_unix_secs)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 // One body of SQL for both backends; see `backend.rs`.
 #[async_trait]
 impl<S> AddressStore for S
@@ -154,7 +194,27 @@ where
     ) -> Result<Option<DepositAddress>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT {ADDRESS_COLUMNS} FROM deposit_addresses
-             WHERE app_id = $1 AND user_id = $2 AND chain = $3 AND unbound_at IS NULL"
+             WHERE app_id = $1 AND wallet_user = 0 AND user_id = $2 AND chain = $3
+               AND unbound_at IS NULL"
+        ))
+        .bind(app_id.as_str())
+        .bind(user_id)
+        .bind(chain)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(address_from_row).transpose()
+    }
+
+    async fn user_deposit_address(
+        &self,
+        app_id: &MerchantId,
+        user_id: &str,
+        chain: &str,
+    ) -> Result<Option<DepositAddress>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {ADDRESS_COLUMNS} FROM deposit_addresses
+             WHERE app_id = $1 AND wallet_user = 1 AND user_id = $2 AND chain = $3
+               AND unbound_at IS NULL"
         ))
         .bind(app_id.as_str())
         .bind(user_id)
@@ -203,9 +263,10 @@ where
         let inserted = sqlx::query(
             "INSERT INTO deposit_addresses
                  (chain, address, app_id, user_id, notify_url, derivation_index, created_at,
-                  dialect)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (app_id, user_id, chain) WHERE user_id IS NOT NULL AND unbound_at IS NULL
+                  dialect, wallet_user)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (app_id, wallet_user, user_id, chain)
+                 WHERE user_id IS NOT NULL AND unbound_at IS NULL
              DO NOTHING",
         )
         .bind(&address.chain)
@@ -216,10 +277,15 @@ where
         .bind(i64::from(address.derivation_index))
         .bind(now_unix_secs)
         .bind(address.dialect.as_str())
+        .bind(i64::from(address.wallet_user))
         .execute(&mut *db_tx)
         .await?;
         if inserted.rows_affected() == 1 {
             count_permanent_addresses_made::<S::Db>(&mut db_tx, &address.app_id, 1).await?;
+            if address.wallet_user {
+                add_wallet_user::<S::Db>(&mut db_tx, &address.app_id, user_id, now_unix_secs)
+                    .await?;
+            }
             db_tx.commit().await?;
             // Stored as given (a permanent address belongs to no order):
             // reading it back would return the same.
@@ -229,9 +295,14 @@ where
             });
         }
         db_tx.rollback().await?;
-        self.permanent_address(&address.app_id, user_id, &address.chain)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("a stored address vanished".into()))
+        let existing = if address.wallet_user {
+            self.user_deposit_address(&address.app_id, user_id, &address.chain)
+                .await?
+        } else {
+            self.permanent_address(&address.app_id, user_id, &address.chain)
+                .await?
+        };
+        existing.ok_or_else(|| StoreError::Corrupt("a stored address vanished".into()))
     }
 
     async fn deposit_address(
@@ -327,6 +398,7 @@ fn address_from_row(row: &impl Columns) -> Result<DepositAddress, StoreError> {
         notify_url: row.opt_text("notify_url")?,
         derivation_index: to_u32(row.int("derivation_index")?, "derivation index")?,
         dialect: dialect_from(&row.text("dialect")?)?,
+        wallet_user: row.int("wallet_user")? == 1,
     })
 }
 

@@ -41,6 +41,9 @@ pub struct DepositRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DepositRecordFilter {
     pub app_id: MerchantId,
+    /// The deposits of the merchant's wallet users (decisions §24) rather
+    /// than the merchant's own: the two never mix in one answer.
+    pub wallet_users: bool,
     pub record_id: Option<String>,
     pub coin_id: Option<CoinId>,
     pub user_id: Option<String>,
@@ -62,6 +65,7 @@ impl DepositRecordFilter {
     pub fn of_merchant(app_id: &MerchantId) -> DepositRecordFilter {
         DepositRecordFilter {
             app_id: app_id.clone(),
+            wallet_users: false,
             record_id: None,
             coin_id: None,
             user_id: None,
@@ -128,7 +132,8 @@ where
                     d.user_id, o.merchant_order_id, d.token_id, d.coin_id, d.paid_amount,
                     d.service_fee, d.credited_at, d.block_height
              FROM deposits d LEFT JOIN orders o ON o.order_id = d.order_id
-             WHERE d.app_id = $1
+             LEFT JOIN deposit_addresses a ON a.chain = d.chain AND a.address = d.address
+             WHERE d.app_id = $1 AND COALESCE(a.wallet_user, 0) = $12
                AND ($2 IS NULL OR d.record_id = $2)
                AND ($3 IS NULL OR d.coin_id = $3)
                AND ($4 IS NULL OR d.user_id = $4)
@@ -151,6 +156,7 @@ where
         .bind(filter.until)
         .bind(filter.before_record_id.clone())
         .bind(i64::from(filter.limit))
+        .bind(i64::from(filter.wallet_users))
         .fetch_all(self.pool())
         .await?;
         rows.iter()

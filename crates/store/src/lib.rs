@@ -37,6 +37,7 @@ mod snapshots;
 mod sqlite;
 mod swaps;
 mod sweeps;
+mod wallet;
 mod withdrawals;
 mod writes;
 
@@ -78,6 +79,9 @@ pub use snapshots::SnapshotStore;
 pub use sqlite::SqliteStore;
 pub use swaps::{Swap, SwapPricing, SwapQuery, SwapQuote, SwapStore};
 pub use sweeps::{SignedSweep, SweepDue, SweepInsert, SweepRecord, SweepSettlement, SweepStore};
+pub use wallet::{
+    BatchScope, Recorded, TransferFilter, UserBatchTransfer, UserTransfer, WalletStore,
+};
 pub use withdrawals::{
     Approval, DestinationFilter, FeeQuote, OrderIdHolder, Withdrawal, WithdrawalQuery,
     WithdrawalStatus, WithdrawalStore,

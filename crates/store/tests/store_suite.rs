@@ -14,17 +14,18 @@ use ccgate_ledger::{
     TokenId,
 };
 use ccgate_store::{
-    AddressStore, BatchTask, BatchWithdrawal, BatchWithdrawalStore, BlockLink, CachingStore,
-    ChainTransfer, Checkout, ConfirmingPayment, CreditStore, CwalletAccount, DepositAddress,
-    DepositCredit, DevnetReorg, DevnetStore, EntryMeta, ListingFilter, Listings, MasterKey,
-    MerchantSettings, MerchantSettingsStore, MerchantStatus, NewDeposit, NewWebhook, Order,
-    OrderIdHolder, OrderPayment, OrderStore, OutboxStore, PayoutInsert, PayoutStore, PgStore,
-    ReconcileStore, ReorgIncident, ReorgStore, ResendFilter, RollBack, SandboxStore, SecretStore,
-    SeenTransfer, SignedPayout, SignedSweep, SnapshotStore, SqliteStore, Store, StoreError,
-    StoredClock, Swap, SwapPricing, SwapQuery, SwapQuote, SwapStore, SweepInsert, SweepSettlement,
-    SweepStore, TakenFault, TransferKey, WebhookAttempt, WebhookClaim, WebhookCounts,
-    WebhookFaults, WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore, generate_app_id,
-    generate_app_secret, verify_ledger,
+    AddressStore, BatchScope, BatchTask, BatchWithdrawal, BatchWithdrawalStore, BlockLink,
+    CachingStore, ChainTransfer, Checkout, ConfirmingPayment, CreditStore, CwalletAccount,
+    DepositAddress, DepositCredit, DepositRecordFilter, DevnetReorg, DevnetStore, EntryMeta,
+    ListingFilter, Listings, MasterKey, MerchantSettings, MerchantSettingsStore, MerchantStatus,
+    NewDeposit, NewWebhook, Order, OrderIdHolder, OrderPayment, OrderStore, OutboxStore,
+    PayoutInsert, PayoutStore, PgStore, ReconcileStore, Recorded, ReorgIncident, ReorgStore,
+    ResendFilter, RollBack, SandboxStore, SecretStore, SeenTransfer, SignedPayout, SignedSweep,
+    SnapshotStore, SqliteStore, Store, StoreError, StoredClock, Swap, SwapPricing, SwapQuery,
+    SwapQuote, SwapStore, SweepInsert, SweepSettlement, SweepStore, TakenFault, TransferFilter,
+    TransferKey, UserBatchTransfer, UserTransfer, WalletStore, WebhookAttempt, WebhookClaim,
+    WebhookCounts, WebhookFaults, WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore,
+    generate_app_id, generate_app_secret, verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Connection;
@@ -525,6 +526,7 @@ const NOW_MS: i64 = NOW * 1000;
 /// A permanent address of `merchant`'s user-1 on ETH, made in v2.
 fn permanent_address(merchant: &MerchantId) -> DepositAddress {
     DepositAddress {
+        wallet_user: false,
         chain: "ETH".into(),
         address: "0xuser".into(),
         app_id: merchant.clone(),
@@ -1668,6 +1670,334 @@ where
     assert_eq!(states[2].task.executed_at, None);
 }
 
+fn user(merchant: &MerchantId, user_id: &str) -> Account {
+    Account::User(merchant.clone(), user_id.to_owned())
+}
+
+fn leg(
+    merchant: &MerchantId,
+    record_id: &str,
+    order_id: &str,
+    from: &str,
+    to: &str,
+    units: u128,
+) -> UserTransfer {
+    UserTransfer {
+        record_id: record_id.into(),
+        app_id: merchant.clone(),
+        order_id: order_id.into(),
+        batch_record_id: None,
+        from_user: from.into(),
+        to_user: to.into(),
+        coin_id: usdt(),
+        amount: Amount::from_base_units(units),
+        remark: String::new(),
+        created_at: NOW,
+    }
+}
+
+/// Wallet users (decisions §24): an address brings one into being in its own
+/// namespace, a deposit to it credits the user and is the users' record, not
+/// the merchant's; transfers are one entry each, once per order id, and an
+/// overdraft writes nothing.
+async fn wallet_users_deposits_and_transfers<S>(store: &S)
+where
+    S: Store + AddressStore + CreditStore + ccgate_store::DepositRecords + WalletStore,
+{
+    let merchant = new_merchant(store).await;
+    assert!(!store.wallet_user_exists(&merchant, "alice").await.unwrap());
+    let address = DepositAddress {
+        wallet_user: true,
+        user_id: Some("alice".into()),
+        address: "0xalice".into(),
+        ..permanent_address(&merchant)
+    };
+    assert_eq!(
+        store.insert_permanent_address(&address, NOW).await.unwrap(),
+        address
+    );
+    assert!(store.wallet_user_exists(&merchant, "alice").await.unwrap());
+    assert_eq!(
+        store
+            .user_deposit_address(&merchant, "alice", "ETH")
+            .await
+            .unwrap(),
+        Some(address.clone())
+    );
+    // The merchant's own "alice" (a referenceId) is another address.
+    assert_eq!(
+        store
+            .permanent_address(&merchant, "alice", "ETH")
+            .await
+            .unwrap(),
+        None
+    );
+    let own = DepositAddress {
+        user_id: Some("alice".into()),
+        address: "0xown".into(),
+        derivation_index: 1,
+        ..permanent_address(&merchant)
+    };
+    assert_eq!(
+        store.insert_permanent_address(&own, NOW).await.unwrap(),
+        own
+    );
+    assert_eq!(store.count_permanent_addresses(&merchant).await.unwrap(), 2);
+
+    let credit = DepositCredit {
+        deposit: NewDeposit {
+            record_id: "record-user".into(),
+            transfer: ChainTransfer {
+                to_address: "0xalice".into(),
+                amount: Amount::from_base_units(100),
+                ..devnet_transfer("0xd1", 1)
+            },
+            app_id: merchant.clone(),
+            user_id: Some("alice".into()),
+            order_id: None,
+            coin_id: usdt(),
+            service_fee: Amount::ZERO,
+            credit_amount: Amount::from_base_units(100),
+            credited_at: NOW,
+        },
+        entry: move_units(custody(), user(&merchant, "alice"), 100),
+        meta: meta("deposit"),
+        webhook: webhook(&merchant, "record-user", "User Deposit"),
+    };
+    store.credit_deposits("ETH", None, &[credit]).await.unwrap();
+    credit_one(store, &merchant, "0xown", "0xd2", 1).await;
+    let records = |wallet_users: bool| DepositRecordFilter {
+        wallet_users,
+        limit: 10,
+        ..DepositRecordFilter::of_merchant(&merchant)
+    };
+    let ids = |found: Vec<ccgate_store::DepositRecord>| {
+        found.into_iter().map(|r| r.record_id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(store.deposit_records(&records(true)).await.unwrap()),
+        ["record-user"]
+    );
+    assert_eq!(
+        ids(store.deposit_records(&records(false)).await.unwrap()),
+        ["record-0xd2"]
+    );
+    assert_eq!(
+        available(store, &merchant).await,
+        1,
+        "the user's deposit is not the merchant's"
+    );
+
+    let first = leg(&merchant, "t-1", "order-1", "alice", "bob", 30);
+    let entry = move_units(user(&merchant, "alice"), user(&merchant, "bob"), 30);
+    assert_eq!(
+        store
+            .record_transfer(&first, &entry, &meta("transfer"))
+            .await
+            .unwrap(),
+        Recorded::Made(first.clone())
+    );
+    assert!(store.wallet_user_exists(&merchant, "bob").await.unwrap());
+    // The same order id again: nothing moves, the first record answers.
+    let again = leg(&merchant, "t-2", "order-1", "alice", "bob", 30);
+    assert_eq!(
+        store
+            .record_transfer(&again, &entry, &meta("transfer"))
+            .await
+            .unwrap(),
+        Recorded::Existing(first.clone())
+    );
+    // An overdraft writes nothing, so its order id stays free.
+    let short = leg(&merchant, "t-3", "order-2", "alice", "carol", 71);
+    let overdraft = move_units(user(&merchant, "alice"), user(&merchant, "carol"), 71);
+    assert!(matches!(
+        store
+            .record_transfer(&short, &overdraft, &meta("transfer"))
+            .await,
+        Err(StoreError::Ledger(LedgerError::InsufficientBalance { .. }))
+    ));
+    assert!(!store.wallet_user_exists(&merchant, "carol").await.unwrap());
+    let shop = &merchant;
+    let balance = |user_id: &'static str| async move {
+        store
+            .user_balances(shop, user_id)
+            .await
+            .unwrap()
+            .first()
+            .and_then(|b| b.balance.available())
+            .map_or(0, Amount::base_units)
+    };
+    assert_eq!((balance("alice").await, balance("bob").await), (70, 30));
+
+    // A batch: bob pays alice and the merchant (its App ID), one entry.
+    let mut legs = vec![
+        leg(&merchant, "t-4", "batch-1", "bob", "alice", 10),
+        leg(&merchant, "t-5", "batch-1", "bob", merchant.as_str(), 5),
+    ];
+    for leg in &mut legs {
+        leg.batch_record_id = Some("b-1".into());
+    }
+    let batch = UserBatchTransfer {
+        record_id: "b-1".into(),
+        app_id: merchant.clone(),
+        order_id: "batch-1".into(),
+        from_user: "bob".into(),
+        coin_id: usdt(),
+        remark: "split".into(),
+        created_at: NOW,
+        legs,
+    };
+    let batch_entry = JournalEntry::new(vec![
+        posting(user(&merchant, "bob"), Direction::Debit, 15),
+        posting(user(&merchant, "alice"), Direction::Credit, 10),
+        posting(
+            Account::MerchantAvailable(merchant.clone()),
+            Direction::Credit,
+            5,
+        ),
+    ])
+    .unwrap();
+    assert_eq!(
+        store
+            .record_batch_transfer(&batch, &batch_entry, &meta("batch"))
+            .await
+            .unwrap(),
+        Recorded::Made(batch.clone())
+    );
+    assert_eq!(
+        store
+            .record_batch_transfer(&batch, &batch_entry, &meta("batch"))
+            .await
+            .unwrap(),
+        Recorded::Existing(batch.clone())
+    );
+    assert_eq!((balance("alice").await, balance("bob").await), (80, 15));
+    assert_eq!(available(store, &merchant).await, 6);
+    let transfer_ids = |filter: TransferFilter| async move {
+        store
+            .user_transfers(&filter)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.record_id)
+            .collect::<Vec<_>>()
+    };
+    let all = TransferFilter {
+        limit: 10,
+        ..TransferFilter::of_merchant(&merchant)
+    };
+    assert_eq!(transfer_ids(all.clone()).await, ["t-5", "t-4", "t-1"]);
+    assert_eq!(
+        transfer_ids(TransferFilter {
+            batch: BatchScope::Single,
+            ..all.clone()
+        })
+        .await,
+        ["t-1"]
+    );
+    assert_eq!(
+        transfer_ids(TransferFilter {
+            batch: BatchScope::Legs("b-1".into()),
+            ..all.clone()
+        })
+        .await,
+        ["t-4", "t-5"]
+    );
+    assert_eq!(
+        transfer_ids(TransferFilter {
+            to_user: Some("alice".into()),
+            ..all.clone()
+        })
+        .await,
+        ["t-4"]
+    );
+    assert_eq!(
+        transfer_ids(TransferFilter {
+            order_ids: vec!["order-1".into(), "x".into()],
+            ..all.clone()
+        })
+        .await,
+        ["t-1"]
+    );
+    assert_eq!(
+        transfer_ids(TransferFilter {
+            after_record_id: Some("t-5".into()),
+            ..all.clone()
+        })
+        .await,
+        ["t-4", "t-1"]
+    );
+    let audit = verify_ledger(store).await.unwrap();
+    assert!(audit.mismatches.is_empty(), "{:?}", audit.mismatches);
+}
+
+/// Many transfers out of one user at once, through two pools (two
+/// processes or instances): exactly as many succeed as the balance covers.
+async fn racing_user_transfers_never_overdraw<S: Store + WalletStore>(stores: Vec<Arc<S>>) {
+    let merchant = new_merchant(stores[0].as_ref()).await;
+    stores[0]
+        .post_entry(
+            &move_units(custody(), user(&merchant, "alice"), 20),
+            &meta("seed"),
+        )
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for (i, store) in stores.iter().cycle().take(100).enumerate() {
+        let store = Arc::clone(store);
+        let merchant = merchant.clone();
+        tasks.push(tokio::spawn(async move {
+            let transfer = leg(
+                &merchant,
+                &format!("r-{i:03}"),
+                &format!("o-{i}"),
+                "alice",
+                "bob",
+                1,
+            );
+            let entry = move_units(user(&merchant, "alice"), user(&merchant, "bob"), 1);
+            store
+                .record_transfer(&transfer, &entry, &meta("race"))
+                .await
+        }));
+    }
+    let mut made = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(Recorded::Made(_)) => made += 1,
+            Err(StoreError::Ledger(LedgerError::InsufficientBalance { .. })) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(made, 20);
+    let all = TransferFilter {
+        limit: 1000,
+        ..TransferFilter::of_merchant(&merchant)
+    };
+    assert_eq!(stores[1].user_transfers(&all).await.unwrap().len(), 20);
+    let audit = verify_ledger(stores[0].as_ref()).await.unwrap();
+    assert!(audit.mismatches.is_empty(), "{:?}", audit.mismatches);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_racing_user_transfers_never_overdraw() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate();
+    let first = Arc::new(sqlite_store(&dir, &key).await);
+    let second = Arc::new(sqlite_store(&dir, &key).await);
+    racing_user_transfers_never_overdraw(vec![first, second]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_racing_user_transfers_never_overdraw() {
+    let Some(pg) = PgSchema::new().await else {
+        return;
+    };
+    let key = MasterKey::generate();
+    let (first, second) = tokio::join!(pg.store(&key), pg.store(&key));
+    racing_user_transfers_never_overdraw(vec![Arc::new(first), Arc::new(second)]).await;
+}
+
 /// A SQLite and a PostgreSQL runner of each check, on a fresh store.
 macro_rules! on_both_backends {
     ($($check:ident),* $(,)?) => {$(
@@ -1692,6 +2022,7 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    wallet_users_deposits_and_transfers,
     secrets_keep_their_first_value,
     merchant_settings_are_kept,
     permanent_addresses_are_one_per_user_and_chain,
@@ -2332,6 +2663,7 @@ async fn sweeps_are_insert_once_and_settle_once<
     let merchant = new_merchant(store).await;
     for (address, index) in [("0xA", 3), ("0xB", 4), ("0xC", 5)] {
         let owned = DepositAddress {
+            wallet_user: false,
             chain: "ETH".into(),
             address: address.into(),
             app_id: merchant.clone(),
@@ -3149,6 +3481,7 @@ where
             buyer_email: None,
         };
         let address = DepositAddress {
+            wallet_user: false,
             chain: "ETH".into(),
             address: order.pay_address.clone(),
             app_id: merchant.clone(),
@@ -4450,6 +4783,7 @@ where
         buyer_email: None,
     };
     let order_address = DepositAddress {
+        wallet_user: false,
         chain: "ETH".into(),
         address: order.pay_address.clone(),
         app_id: shop.clone(),
@@ -4527,6 +4861,7 @@ where
     }
     let all = DepositRecordFilter {
         app_id: shop.clone(),
+        wallet_users: false,
         record_id: None,
         coin_id: None,
         user_id: None,
@@ -4651,6 +4986,7 @@ where
     let merchant = new_merchant(store).await;
     let other = new_merchant(store).await;
     let on = |chain: &str, address: &str, index: u32| DepositAddress {
+        wallet_user: false,
         chain: chain.into(),
         address: address.into(),
         app_id: merchant.clone(),

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ccgate_api::request::check_merchant_url;
-use ccgate_client::Client;
+use ccgate_client::{Client, V2Client};
 use ccgate_engine::assemble::{Assembly, Parts, build_loops, build_services};
 use ccgate_engine::clock::{ClockSetting, VirtualClock, real_now_ms};
 use ccgate_engine::devnet::{self, Paid, PayRequest};
@@ -254,6 +254,16 @@ impl Engine {
     /// A signing v1 client of the API, as `merchant`.
     pub fn client(&self, merchant: &Merchant) -> Result<Client, HarnessError> {
         Client::new(
+            format!("http://{}", self.api),
+            &merchant.app_id,
+            &merchant.app_secret,
+        )
+        .map_err(|err| HarnessError::Refused(err.to_string()))
+    }
+
+    /// A signing v2 client of the API, as `merchant`.
+    pub fn v2_client(&self, merchant: &Merchant) -> Result<V2Client, HarnessError> {
+        V2Client::new(
             format!("http://{}", self.api),
             &merchant.app_id,
             &merchant.app_secret,

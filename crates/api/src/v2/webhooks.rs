@@ -16,6 +16,11 @@ pub const API_DEPOSIT: &str = "ApiDeposit";
 pub const DIRECT_DEPOSIT: &str = "DirectDeposit";
 /// `type` of a merchant's network withdrawal.
 pub const API_WITHDRAWAL: &str = "ApiWithdrawal";
+/// `type` of a payment to a wallet user's address (`getOrCreateUserDepositAddress`).
+pub const USER_DEPOSIT: &str = "UserDeposit";
+/// The outbox's kind for a UserDeposit webhook (the name `webhook/resend`
+/// files `UserDeposit` under).
+pub const USER_DEPOSIT_KIND: &str = "User Deposit";
 /// `type` of the probe sent to a webhook URL being saved.
 pub const ACTIVATE_WEBHOOK_URL: &str = "ActivateWebhookURL";
 
@@ -42,6 +47,22 @@ pub struct DirectDepositMsg {
     pub reference_id: String,
     pub coin_id: u64,
     pub coin_symbol: String,
+    /// `Processing`, `Success` or `Failed`.
+    pub status: String,
+    pub is_flagged_as_risky: bool,
+}
+
+/// `msg` of a UserDeposit webhook (v2 spec §3.3.4): the only deposit
+/// webhook that carries an amount.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDepositMsg {
+    pub record_id: String,
+    pub user_id: String,
+    pub coin_id: u64,
+    pub coin_symbol: String,
+    /// What arrived (the record's `amount`), in the coin's decimals.
+    pub amount: String,
     /// `Processing`, `Success` or `Failed`.
     pub status: String,
     pub is_flagged_as_risky: bool,
@@ -83,7 +104,7 @@ const TRANSACTION_TYPES: [(&str, &str); 7] = [
     ("DirectDeposit", "Direct Deposit"),
     ("ApiWithdrawal", "API Withdrawal"),
     ("ApiWithdrwal", "API Withdrawal"),
-    ("UserDeposit", "User Deposit"),
+    ("UserDeposit", USER_DEPOSIT_KIND),
     ("UserWithdrawal", "User Withdrawal"),
     ("UserWithdrawalAPI", "User Withdrawal"),
 ];
@@ -176,6 +197,21 @@ mod tests {
             webhook_body(DIRECT_DEPOSIT, &direct).ok().as_deref(),
             Some(
                 r#"{"type":"DirectDeposit","msg":{"recordId":"20250321034441254643830061580288","referenceId":"67c34bb3","coinId":1280,"coinSymbol":"USDT","status":"Success","isFlaggedAsRisky":false}}"#
+            )
+        );
+        let user = UserDepositMsg {
+            record_id: "20250321034441254643830061580288".into(),
+            user_id: "alice-01".into(),
+            coin_id: 1280,
+            coin_symbol: "USDT".into(),
+            amount: "12.5".into(),
+            status: "Success".into(),
+            is_flagged_as_risky: false,
+        };
+        assert_eq!(
+            webhook_body(USER_DEPOSIT, &user).ok().as_deref(),
+            Some(
+                r#"{"type":"UserDeposit","msg":{"recordId":"20250321034441254643830061580288","userId":"alice-01","coinId":1280,"coinSymbol":"USDT","amount":"12.5","status":"Success","isFlaggedAsRisky":false}}"#
             )
         );
         let withdrawal = ApiWithdrawalMsg {

@@ -281,6 +281,7 @@ async fn load<B: Backend + BulkLoad>(
         let batch: Vec<DepositAddress> = (first..addresses.min(first + LOAD_BATCH))
             .map(|i| {
                 Ok(DepositAddress {
+                    wallet_user: false,
                     chain: "TRX".to_owned(),
                     address: format!("TScaleUser{i:024}"),
                     app_id: merchant.clone(),
@@ -372,6 +373,7 @@ fn loaded_order(
         buyer_email: None,
     };
     let address = DepositAddress {
+        wallet_user: false,
         chain: "TRX".to_owned(),
         address: pay_address,
         app_id: merchant.clone(),

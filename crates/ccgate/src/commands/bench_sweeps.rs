@@ -236,6 +236,7 @@ async fn seed(
         for index in first..batch_end {
             let address = bench_address(index);
             let owned = DepositAddress {
+                wallet_user: false,
                 chain: chain.code.to_string(),
                 address: address.clone(),
                 app_id: merchant.clone(),

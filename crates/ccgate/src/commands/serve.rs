@@ -422,6 +422,7 @@ async fn run_with<B: Backend>(
             outbox: backend.clone(),
             withdrawal_store: backend,
             swaps: Arc::clone(&services.swaps),
+            wallets: Arc::clone(&services.wallets),
             clock: Arc::clone(&services.clock),
             sandbox: Arc::clone(&controls),
         }));

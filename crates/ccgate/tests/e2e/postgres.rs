@@ -420,3 +420,108 @@ fn a_thousand_withdrawals_through_two_instances_never_overdraw() {
     assert_eq!(usdt(), ("0".to_owned(), "0".to_owned()));
     assert!(on_pg(&["ledger", "verify"]).contains("all equal"));
 }
+
+/// The v2 wallet system over two instances on one database (decisions §24):
+/// 1,000 concurrent `userTransfer`s of 1 USDT out of a user holding 100,
+/// split across both: exactly 100 succeed, the rest are refused for the
+/// balance, and either instance's records and balances say so.
+#[test]
+fn a_thousand_user_transfers_through_two_instances_move_exactly_a_hundred() {
+    /// Client threads, half on each instance.
+    const CLIENTS: usize = 20;
+    const TRANSFERS: usize = 1_000;
+    let Some(url) = database_url() else { return };
+    let schema = Schema::new();
+    let args = [
+        "--database-url",
+        url.as_str(),
+        "--database-schema",
+        schema.0.as_str(),
+        "--no-rate-limit",
+    ];
+    let first = Gateway::start(&args);
+    let second = first.another(&args);
+    let merchant = first.demo.clone().unwrap();
+    first.cli_ok(
+        &[
+            &args[..4],
+            &[
+                "ledger",
+                "adjust",
+                "--app-id",
+                &merchant.app_id,
+                "--coin",
+                "USDT",
+                "--amount",
+                "100",
+                "--reason",
+                "float",
+            ],
+        ]
+        .concat(),
+    );
+    let call = |gateway: &Gateway, endpoint: &str, body: &str| -> Value {
+        gateway.post_v2(&merchant, endpoint, body.as_bytes()).json()
+    };
+    let funded = call(
+        &first,
+        "userTransfer",
+        &format!(
+            r#"{{"orderId":"fund-1","fromUserId":"{}","toUserId":"alice-01","coinId":1280,"amount":"100"}}"#,
+            merchant.app_id
+        ),
+    );
+    assert_eq!(funded["code"], 10000, "{funded}");
+
+    let codes: Vec<u64> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|client| {
+                let gateway = if client % 2 == 0 { &first } else { &second };
+                let call = &call;
+                scope.spawn(move || {
+                    (0..TRANSFERS / CLIENTS)
+                        .map(|i| {
+                            let body = format!(
+                                r#"{{"orderId":"race-{client}-{i}","fromUserId":"alice-01","toUserId":"user-{:04}","coinId":1280,"amount":"1"}}"#,
+                                (client * 31 + i) % 97
+                            );
+                            call(gateway, "userTransfer", &body)["code"].as_u64().unwrap()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        clients
+            .into_iter()
+            .flat_map(|client| client.join().unwrap())
+            .collect()
+    });
+    let succeeded = codes.iter().filter(|code| **code == 10000).count();
+    let refused = codes.iter().filter(|code| **code == 14000).count();
+    assert_eq!(
+        (succeeded, refused),
+        (100, 900),
+        "every answer is one of the two"
+    );
+    for gateway in [&first, &second] {
+        let alice = call(
+            gateway,
+            "getUserCoinAsset",
+            r#"{"userId":"alice-01","coinId":1280}"#,
+        );
+        assert_eq!(alice["data"]["asset"]["available"], "0", "{alice}");
+        let moved = call(
+            gateway,
+            "getUserTransferRecordList",
+            r#"{"fromUserId":"alice-01","limit":100}"#,
+        );
+        assert_eq!(
+            moved["data"]["records"].as_array().unwrap().len(),
+            100,
+            "{moved}"
+        );
+        assert_eq!(moved["data"]["nextId"], "", "{moved}");
+    }
+    let verified = first.cli_ok(&[&args[..4], &["ledger", "verify"]].concat());
+    assert!(verified.contains("all equal"), "{verified}");
+}

@@ -215,7 +215,9 @@ fn every_trigger_makes_its_event_happen_and_reports_its_webhooks() {
             "withdrawal.failed",
             "swap.succeeded",
             "refund.succeeded",
-            "batch_withdrawal.completed"
+            "batch_withdrawal.completed",
+            "user.deposit",
+            "user.transfer"
         ]
     );
 
@@ -361,13 +363,13 @@ fn every_trigger_runs_in_v2_with_v2_objects_and_webhooks_or_says_why_not() {
         serde_json::from_str(&gateway.cli_ok(&["trigger", "--list", "--json"])).unwrap();
     for trigger in listed["triggers"].as_array().unwrap() {
         let only_v1 = trigger["name"] == "refund.succeeded";
-        let only_v2 = trigger["name"] == "batch_withdrawal.completed";
-        let dialects = if only_v1 {
-            serde_json::json!(["v1"])
-        } else if only_v2 {
-            serde_json::json!(["v2"])
-        } else {
-            serde_json::json!(["v1", "v2"])
+        // The wallet system's (docs/decisions.md §24) and batch withdrawals (§26).
+        let name = trigger["name"].as_str().unwrap();
+        let only_v2 = name.starts_with("user.") || name == "batch_withdrawal.completed";
+        let dialects = match (only_v1, only_v2) {
+            (true, _) => serde_json::json!(["v1"]),
+            (_, true) => serde_json::json!(["v2"]),
+            _ => serde_json::json!(["v1", "v2"]),
         };
         assert_eq!(trigger["dialects"], dialects, "{trigger}");
         assert_eq!(trigger["no_v2_because"].is_string(), only_v1, "{trigger}");

@@ -52,7 +52,63 @@ fn every_v2_example_request_is_answered_as_its_example_says() {
         "--amount",
         "1",
     ]);
+    // The wallet system's examples: alice is funded by the merchant (its App
+    // ID), receives a deposit, and makes the transfer and batch the examples
+    // name (repeating them answers the same records).
+    ok(
+        &gateway,
+        &merchant,
+        "userTransfer",
+        &format!(
+            r#"{{"orderId":"fund-alice","fromUserId":"{}","toUserId":"user-alice","coinId":1280,"amount":"10"}}"#,
+            merchant.app_id
+        ),
+    );
+    ok(
+        &gateway,
+        &merchant,
+        "userTransfer",
+        r#"{"orderId":"t-3001","fromUserId":"user-alice","toUserId":"user-bob01","coinId":1280,"amount":"1","remark":"rent"}"#,
+    );
+    let batch_id = ok(
+        &gateway,
+        &merchant,
+        "userBatchTransfer",
+        r#"{"orderId":"b-3001","userId":"user-alice","coinId":1280,"toUsers":[{"userId":"user-bob01","amount":"0.5"},{"userId":"user-carol","amount":"0.5"}]}"#,
+    )["recordId"]
+        .clone();
+    let user_address = ok(
+        &gateway,
+        &merchant,
+        "getOrCreateUserDepositAddress",
+        r#"{"userId":"user-alice","chain":"ETH"}"#,
+    )["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    gateway.cli_ok(&[
+        "devnet",
+        "pay",
+        "--to",
+        &user_address,
+        "--token-id",
+        "2728e271-9f5d-4c05-8aa7-4a87b1afcc95",
+        "--amount",
+        "1",
+    ]);
     gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
+    let user_deposit_id = crate::support::eventually(20, "the user's deposit credited", || {
+        let list = ok(
+            &gateway,
+            &merchant,
+            "getUserDepositRecordList",
+            r#"{"userId":"user-alice"}"#,
+        );
+        list["records"][0]["recordId"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or(list.to_string())
+    });
     let deposit_record_id = crate::support::eventually(20, "the deposit credited", || {
         let list = ok(&gateway, &merchant, "getAppDepositRecordList", "{}");
         list["records"][0]["recordId"]
@@ -122,6 +178,12 @@ fn every_v2_example_request_is_answered_as_its_example_says() {
         }
         if endpoint == "getTradeBlockHeight" || endpoint == "getPaymentBlockHeight" {
             request["record_id"] = deposit_record_id.clone();
+        }
+        if endpoint == "getUserDepositRecord" {
+            request["recordId"] = Value::String(user_deposit_id.clone());
+        }
+        if endpoint == "getUserBatchTransferRecordDetail" {
+            request["recordId"] = batch_id.clone();
         }
         if endpoint == "getAppDepositRecord" {
             // Record ids are made per deposit: ask about the one paid above.

@@ -49,7 +49,8 @@ pub(crate) enum Notice<'a> {
         order: &'a Order,
         payment: Payment<'a>,
     },
-    /// A payment to a permanent address.
+    /// A payment to a permanent address (a wallet user's included, which
+    /// v2 reports as `UserDeposit`).
     DirectPayment {
         address: &'a DepositAddress,
         payment: Payment<'a>,
@@ -81,6 +82,9 @@ impl Notice<'_> {
         use ccgate_api::{deposits, orders, withdrawals};
         match self {
             Notice::OrderPayment { .. } => orders::API_DEPOSIT,
+            Notice::DirectPayment { address, .. } if address.wallet_user => {
+                ccgate_api::v2::webhooks::USER_DEPOSIT_KIND
+            }
             Notice::DirectPayment { .. } => deposits::DIRECT_DEPOSIT,
             Notice::Withdrawal { .. } => withdrawals::API_WITHDRAWAL,
             Notice::Refund { .. } => orders::REFUND,

@@ -4,7 +4,7 @@
 use ccgate_api::v2::Empty;
 use ccgate_api::v2::webhooks::{
     ACTIVATE_WEBHOOK_URL, API_DEPOSIT, API_WITHDRAWAL, ApiDepositMsg, ApiWithdrawalMsg,
-    DIRECT_DEPOSIT, DirectDepositMsg, webhook_body,
+    DIRECT_DEPOSIT, DirectDepositMsg, USER_DEPOSIT, UserDepositMsg, webhook_body,
 };
 
 use ccgate_store::{Approval, Withdrawal, WithdrawalStatus};
@@ -31,6 +31,22 @@ pub(super) fn render(notice: &Notice<'_>) -> Result<Option<String>, EngineError>
                 order_id: order.merchant_order_id.clone(),
                 coin_id: payment.coin.numeric_id,
                 coin_symbol: payment.coin.symbol.clone(),
+                status: status(payment.status).to_owned(),
+                is_flagged_as_risky: false,
+            },
+        )?,
+        // A wallet user's address: the user is credited (decisions §24).
+        Notice::DirectPayment { address, payment } if address.wallet_user => webhook_body(
+            USER_DEPOSIT,
+            &UserDepositMsg {
+                record_id: payment.record_id.to_owned(),
+                user_id: address.user_id.clone().unwrap_or_default(),
+                coin_id: payment.coin.numeric_id,
+                coin_symbol: payment.coin.symbol.clone(),
+                amount: payment
+                    .transfer
+                    .amount
+                    .to_decimal_string(payment.coin.precision),
                 status: status(payment.status).to_owned(),
                 is_flagged_as_risky: false,
             },

@@ -735,6 +735,172 @@ pub fn endpoints() -> Vec<Endpoint> {
                 "endAt may be at most 92 days after startAt",
             ),
         },
+        Endpoint {
+            name: "getUserCoinAssetList",
+            summary: "A wallet user's balances, every coin held (the App ID as userId: the merchant's own)",
+            fields: vec![("userId", string(), true)],
+            request: json!({"userId": "user-alice"}),
+            data: json!({"userId": "user-alice", "assets": [{"coinId": USDT, "coinSymbol": "USDT", "available": "8"}]}),
+            error: unknown_user(),
+        },
+        Endpoint {
+            name: "getUserCoinAsset",
+            summary: "A wallet user's balance of one coin (\"0\" when none is held)",
+            fields: vec![("userId", string(), true), coin_id()],
+            request: json!({"userId": "user-alice", "coinId": USDT}),
+            data: json!({"userId": "user-alice", "asset": {"coinId": USDT, "coinSymbol": "USDT", "available": "8"}}),
+            error: (
+                "a coinId this gateway does not know",
+                json!({"userId": "user-alice", "coinId": 424242}),
+                V2Code::InvalidCoin,
+                "coin \"424242\" is not a coin or token id this gateway knows",
+            ),
+        },
+        Endpoint {
+            name: "getOrCreateUserDepositAddress",
+            summary: "A wallet user's permanent deposit address on a chain, made with the user if new; deposits credit the user (UserDeposit webhook)",
+            fields: vec![
+                ("userId", string(), true),
+                ("chain", string(), true),
+                ("notifyUrl", string(), false),
+            ],
+            request: json!({"userId": "user-alice", "chain": "ETH"}),
+            data: json!({"address": ORDER_ADDRESS, "memo": ""}),
+            error: (
+                "a userId starting with sys",
+                json!({"userId": "sys-00001", "chain": "ETH"}),
+                V2Code::InvalidArgument,
+                "userId must be visible ASCII characters other than ':', not starting with \"sys\"",
+            ),
+        },
+        Endpoint {
+            name: "getUserDepositRecord",
+            summary: "One deposit to a wallet user's address",
+            fields: vec![("recordId", string(), true)],
+            request: json!({"recordId": DEPOSIT_RECORD_ID}),
+            data: json!({"record": user_deposit_record()}),
+            error: (
+                "a record id no user deposit has",
+                json!({"recordId": "20240101000000000000000000000000"}),
+                V2Code::NotFound,
+                "no deposit has the recordId \"20240101000000000000000000000000\"",
+            ),
+        },
+        Endpoint {
+            name: "getUserDepositRecordList",
+            summary: "A wallet user's deposits, newest first",
+            fields: vec![
+                ("userId", string(), true),
+                coin_id_filter(),
+                ("chain", string(), false),
+                ("startAt", integer(), false),
+                ("endAt", integer(), false),
+                ("nextId", string(), false),
+                ("toAddress", string(), false),
+            ],
+            request: json!({"userId": "user-alice"}),
+            data: json!({"records": [user_deposit_record()], "nextId": ""}),
+            error: unknown_user(),
+        },
+        Endpoint {
+            name: "userTransfer",
+            summary: "Moves a coin from one wallet user to another (the App ID: the merchant's own balance): instant, free, no webhook, idempotent by orderId",
+            fields: transfer_fields(),
+            request: json!({"orderId": "t-3001", "fromUserId": "user-alice", "toUserId": "user-bob01", "coinId": USDT, "amount": "1", "remark": "rent"}),
+            data: json!({"recordId": TRANSFER_RECORD_ID}),
+            error: (
+                "a sender the merchant never made",
+                json!({"orderId": "t-3002", "fromUserId": "nobody-01", "toUserId": "user-bob01", "coinId": USDT, "amount": "1"}),
+                V2Code::UserIdNotFound,
+                "no user of this merchant has the userId \"nobody-01\"",
+            ),
+        },
+        Endpoint {
+            name: "getUserTransferRecord",
+            summary: "One transfer by recordId or orderId",
+            fields: vec![("recordId", string(), false), ("orderId", string(), false)],
+            request: json!({"orderId": "t-3001"}),
+            data: json!({"record": transfer_record()}),
+            error: unknown_transfer(),
+        },
+        Endpoint {
+            name: "getUserTransferRecordList",
+            summary: "Transfers, newest first, batches' legs included",
+            fields: vec![
+                ("fromUserId", string(), false),
+                ("toUserId", string(), false),
+                coin_id_filter(),
+                ("startAt", integer(), false),
+                ("endAt", integer(), false),
+                ("nextId", string(), false),
+                ("orderIds", list_of(string()), false),
+            ],
+            request: json!({"fromUserId": "user-alice", "toUserId": "user-bob01"}),
+            data: json!({"records": [transfer_record()], "nextId": ""}),
+            error: not_a_coin_id(),
+        },
+        Endpoint {
+            name: "userBatchTransfer",
+            summary: "Moves a coin from one wallet user to several, all or nothing (one record), idempotent by orderId",
+            fields: vec![
+                ("orderId", string(), true),
+                ("userId", string(), true),
+                (
+                    "toUsers",
+                    list_of(super::object(&[
+                        ("userId", string()),
+                        ("amount", decimal()),
+                    ])),
+                    true,
+                ),
+                coin_id(),
+                ("remark", string(), false),
+            ],
+            request: json!({"orderId": "b-3001", "userId": "user-alice", "coinId": USDT, "toUsers": [{"userId": "user-bob01", "amount": "0.5"}, {"userId": "user-carol", "amount": "0.5"}]}),
+            data: json!({"recordId": BATCH_RECORD_ID}),
+            error: (
+                "a sender the merchant never made",
+                json!({"orderId": "b-3002", "userId": "nobody-01", "coinId": USDT, "toUsers": [{"userId": "user-bob01", "amount": "1"}]}),
+                V2Code::UserIdNotFound,
+                "no user of this merchant has the userId \"nobody-01\"",
+            ),
+        },
+        Endpoint {
+            name: "getUserBatchTransferRecord",
+            summary: "One batch transfer by recordId or orderId",
+            fields: vec![("recordId", string(), false), ("orderId", string(), false)],
+            request: json!({"orderId": "b-3001"}),
+            data: json!({"record": batch_record()}),
+            error: unknown_transfer(),
+        },
+        Endpoint {
+            name: "getUserBatchTransferRecordList",
+            summary: "Batch transfers, newest first",
+            fields: vec![
+                ("orderIds", list_of(string()), false),
+                ("userId", string(), false),
+                coin_id_filter(),
+                ("startAt", integer(), false),
+                ("endAt", integer(), false),
+                ("nextId", string(), false),
+            ],
+            request: json!({"userId": "user-alice"}),
+            data: json!({"records": [batch_record()], "nextId": ""}),
+            error: not_a_coin_id(),
+        },
+        Endpoint {
+            name: "getUserBatchTransferRecordDetail",
+            summary: "A batch transfer's legs, in the order given",
+            fields: vec![("recordId", string(), true), ("nextId", string(), false)],
+            request: json!({"recordId": BATCH_RECORD_ID}),
+            data: json!({"records": [transfer_record()], "nextId": ""}),
+            error: (
+                "a record id no batch has",
+                json!({"recordId": "20240101000000000000000000000000"}),
+                V2Code::NotFound,
+                "no transfer of this merchant has the id \"20240101000000000000000000000000\"",
+            ),
+        },
     ]
 }
 
@@ -822,6 +988,67 @@ fn swap_record() -> Value {
         "userId": "", "extraFee": "0", "extraFeeRate": "0", "swapRate": "1.91923076923076923",
         "feeRate": "0.005", "fee": "0.192307692307692308", "status": "Success",
         "createdAt": 1_765_016_482, "arrivedAt": 1_765_016_482,
+    })
+}
+
+const TRANSFER_RECORD_ID: &str = "202512061020351681607895159660512";
+const BATCH_RECORD_ID: &str = "202512061020351681607895159660513";
+
+/// A user id the merchant never made.
+fn unknown_user() -> (&'static str, Value, V2Code, &'static str) {
+    (
+        "a userId the merchant never made",
+        json!({"userId": "nobody-01"}),
+        V2Code::UserIdNotFound,
+        "no user of this merchant has the userId \"nobody-01\"",
+    )
+}
+
+fn unknown_transfer() -> (&'static str, Value, V2Code, &'static str) {
+    (
+        "an orderId no transfer has",
+        json!({"orderId": "t-9999"}),
+        V2Code::NotFound,
+        "no transfer of this merchant has the id \"t-9999\"",
+    )
+}
+
+fn transfer_fields() -> Vec<RequestField> {
+    vec![
+        ("orderId", string(), true),
+        ("fromUserId", string(), true),
+        ("toUserId", string(), true),
+        ("coinId", integer(), true),
+        ("amount", decimal(), true),
+        ("remark", string(), false),
+    ]
+}
+
+/// A deposit to a wallet user's address as `getUserDepositRecord` answers it.
+fn user_deposit_record() -> Value {
+    json!({
+        "userId": "user-alice", "recordId": DEPOSIT_RECORD_ID, "coinId": USDT, "coinSymbol": "USDT",
+        "chain": "ETH", "contract": "0xdAC17F958D2ee523a2206206994597C13D831ec7",
+        "coinUSDPrice": "1", "fromAddress": PAYEE_ADDRESS, "toAddress": ORDER_ADDRESS, "toMemo": "",
+        "amount": "1", "serviceFee": "0.0003", "txId": TXID, "status": "Success",
+        "arrivedAt": 1_765_016_060, "isFlaggedAsRisky": false,
+    })
+}
+
+fn transfer_record() -> Value {
+    json!({
+        "recordId": TRANSFER_RECORD_ID, "coinId": USDT, "coinSymbol": "USDT", "orderId": "t-3001",
+        "fromUserId": "user-alice", "toUserId": "user-bob01", "amount": "1", "status": "Success",
+        "remark": "rent", "coinUSDPrice": "1",
+    })
+}
+
+fn batch_record() -> Value {
+    json!({
+        "recordId": BATCH_RECORD_ID, "userId": "user-alice", "coinId": USDT, "coinSymbol": "USDT",
+        "orderId": "b-3001",
+        "toUsers": [{"userId": "user-bob01", "amount": "0.5"}, {"userId": "user-carol", "amount": "0.5"}],
+        "status": "Success", "remark": "", "coinUSDPrice": "1",
     })
 }
 
@@ -956,7 +1183,7 @@ pub fn webhooks() -> Map<String, Value> {
     use ccgate_api::v2::Empty;
     use ccgate_api::v2::webhooks::{
         ACTIVATE_WEBHOOK_URL, API_DEPOSIT, API_WITHDRAWAL, ApiDepositMsg, ApiWithdrawalMsg,
-        DIRECT_DEPOSIT, DirectDepositMsg, webhook_body,
+        DIRECT_DEPOSIT, DirectDepositMsg, USER_DEPOSIT, UserDepositMsg, webhook_body,
     };
     let deposit = ApiDepositMsg {
         record_id: DEPOSIT_RECORD_ID.to_owned(),
@@ -971,6 +1198,15 @@ pub fn webhooks() -> Map<String, Value> {
         reference_id: "user-77".to_owned(),
         coin_id: USDT,
         coin_symbol: "USDT".to_owned(),
+        status: "Success".to_owned(),
+        is_flagged_as_risky: false,
+    };
+    let user_deposit = UserDepositMsg {
+        record_id: DEPOSIT_RECORD_ID.to_owned(),
+        user_id: "user-alice".to_owned(),
+        coin_id: USDT,
+        coin_symbol: "USDT".to_owned(),
+        amount: "1".to_owned(),
         status: "Success".to_owned(),
         is_flagged_as_risky: false,
     };
@@ -991,6 +1227,11 @@ pub fn webhooks() -> Map<String, Value> {
             DIRECT_DEPOSIT,
             webhook_body(DIRECT_DEPOSIT, &direct),
             "A payment to a permanent address (getOrCreateAppDepositAddress) changed state. Re-query getAppDepositRecord.",
+        ),
+        (
+            USER_DEPOSIT,
+            webhook_body(USER_DEPOSIT, &user_deposit),
+            "A payment to a wallet user's address (getOrCreateUserDepositAddress) changed state; `amount` is what arrived, before the service fee. Re-query getUserDepositRecord.",
         ),
         (
             API_WITHDRAWAL,
@@ -1073,7 +1314,8 @@ mod tests {
                 "v2ActivateWebhookURL",
                 "v2ApiDeposit",
                 "v2ApiWithdrawal",
-                "v2DirectDeposit"
+                "v2DirectDeposit",
+                "v2UserDeposit"
             ]
         );
     }

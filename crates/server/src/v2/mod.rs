@@ -15,6 +15,7 @@ mod deposits;
 mod orders;
 mod rescan;
 mod swaps;
+mod wallet;
 mod webhooks;
 mod withdrawals;
 
@@ -101,6 +102,33 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("swap", post(swaps::swap)),
         ("getSwapRecord", post(swaps::record)),
         ("getSwapRecordList", post(swaps::record_list)),
+        ("getUserCoinAssetList", post(wallet::asset_list)),
+        ("getUserCoinAsset", post(wallet::asset)),
+        (
+            "getOrCreateUserDepositAddress",
+            post(wallet::deposit_address),
+        ),
+        ("getUserDepositRecord", post(wallet::deposit_record)),
+        (
+            "getUserDepositRecordList",
+            post(wallet::deposit_record_list),
+        ),
+        ("userTransfer", post(wallet::transfer)),
+        ("getUserTransferRecord", post(wallet::transfer_record_one)),
+        (
+            "getUserTransferRecordList",
+            post(wallet::transfer_record_list),
+        ),
+        ("userBatchTransfer", post(wallet::batch_transfer)),
+        ("getUserBatchTransferRecord", post(wallet::batch_record_one)),
+        (
+            "getUserBatchTransferRecordList",
+            post(wallet::batch_record_list),
+        ),
+        (
+            "getUserBatchTransferRecordDetail",
+            post(wallet::batch_record_detail),
+        ),
     ]
 }
 

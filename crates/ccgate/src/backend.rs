@@ -7,10 +7,11 @@ use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
+use ccgate_engine::console::{Console, ConsoleConfig};
 use ccgate_store::{
-    CreditHistory, CreditStore, DevnetStore, Listings, MerchantSettingsStore, OrderStore,
-    OutboxStore, PayoutStore, PgStore, ReconcileStore, SandboxStore, SecretStore, SnapshotStore,
-    SqliteStore, Store, SweepStore, WithdrawalStore,
+    ConsoleStore, CreditHistory, CreditStore, DevnetStore, Listings, MerchantSettingsStore,
+    OrderStore, OutboxStore, PayoutStore, PgStore, ReconcileStore, SandboxStore, SecretStore,
+    SnapshotStore, SqliteStore, Store, SweepStore, WithdrawalStore,
 };
 
 use crate::data_dir::DataDir;
@@ -122,6 +123,15 @@ impl Database {
             (Some(_), None) => "PostgreSQL".to_owned(),
             (Some(_), Some(schema)) => format!("PostgreSQL (schema {schema})"),
         }
+    }
+
+    /// The dashboard's service over this database, for `ccgate user`.
+    pub fn console(&self) -> Console {
+        let (console, ledger): (Arc<dyn ConsoleStore>, Arc<dyn Store>) = match self {
+            Database::Sqlite(db) => (Arc::new(db.clone()), Arc::new(db.clone())),
+            Database::Postgres(db) => (Arc::new(db.clone()), Arc::new(db.clone())),
+        };
+        Console::new(console, ledger, ConsoleConfig::default())
     }
 
     pub fn store(&self) -> Arc<dyn Store> {

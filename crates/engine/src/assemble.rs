@@ -16,12 +16,14 @@ use ccgate_chain::{ChainSet, EvmNodeConfig, HotWallet};
 use ccgate_ledger::{Decimal, Registry};
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
-    AddressStore, CachingStore, CreditStore, DepositRecords, DevnetStore, MerchantSettingsStore,
-    OrderStore, OutboxStore, PayoutStore, ReorgStore, SecretStore, Store, WithdrawalStore,
+    AddressStore, CachingStore, ConsoleStore, CreditStore, DepositRecords, DevnetStore,
+    MerchantSettingsStore, OrderStore, OutboxStore, PayoutStore, ReorgStore, SecretStore, Store,
+    WithdrawalStore,
 };
 use tokio::sync::watch;
 
 use crate::addresses::{AddressBook, load_deposit_seed};
+use crate::console::{Console, ConsoleConfig};
 use crate::deposits::{DepositWatcher, WatcherStores};
 use crate::merchants::Merchants;
 use crate::network::Network;
@@ -47,6 +49,7 @@ pub trait ServiceBackend:
     + WithdrawalStore
     + PayoutStore
     + ReorgStore
+    + ConsoleStore
     + Clone
     + 'static
 {
@@ -65,6 +68,7 @@ impl<B> ServiceBackend for B where
         + WithdrawalStore
         + PayoutStore
         + ReorgStore
+        + ConsoleStore
         + Clone
         + 'static
 {
@@ -93,6 +97,8 @@ pub struct EngineServices {
     pub withdrawals: Arc<Withdrawals>,
     pub records: Arc<Records>,
     pub network: Arc<Network>,
+    /// The dashboard's users, sessions and audit log, and what each user may see.
+    pub console: Arc<Console>,
     /// Webhooks as they are sent; the sender built by [`build_loops`]
     /// publishes here.
     pub webhook_feed: WebhookFeed,
@@ -156,6 +162,11 @@ pub async fn build_services<B: ServiceBackend>(
         backend.clone(),
         backend.clone(),
     ));
+    let console = Arc::new(Console::new(
+        backend.clone(),
+        store.clone(),
+        ConsoleConfig::default(),
+    ));
     let network = Arc::new(Network::new(
         Arc::clone(&registry),
         Arc::clone(&chains),
@@ -173,6 +184,7 @@ pub async fn build_services<B: ServiceBackend>(
             withdrawals,
             records,
             network,
+            console,
             webhook_feed: WebhookFeed::default(),
         },
         chains,

@@ -3,8 +3,8 @@
 //! store itself.
 
 pub use ccgate_store::{
-    Approval, Checkout, ConfirmingOrderPayment, CwalletAccount, DepositAddress, DepositRecord,
-    DepositRecordFilter, DestinationFilter, MerchantCredentials, MerchantStatus, MerchantSummary,
-    Order, WebhookCounts, WebhookDialect, WebhookRow, Withdrawal, WithdrawalQuery,
-    WithdrawalStatus,
+    Approval, AuditEntry, Checkout, ConfirmingOrderPayment, ConsoleRole, CwalletAccount,
+    DepositAddress, DepositRecord, DepositRecordFilter, DestinationFilter, MerchantCredentials,
+    MerchantStatus, MerchantSummary, Order, WebhookCounts, WebhookDialect, WebhookRow, Withdrawal,
+    WithdrawalQuery, WithdrawalStatus,
 };

@@ -7,6 +7,7 @@ pub mod addresses;
 pub mod amounts;
 pub mod assemble;
 pub mod clock;
+pub mod console;
 pub mod deposits;
 pub mod devnet;
 pub mod domain;

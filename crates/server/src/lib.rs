@@ -12,6 +12,7 @@ mod admin_access;
 mod auth;
 pub mod client_ip;
 pub mod connections;
+mod dashboard;
 pub mod failure;
 mod metrics;
 pub mod openapi;
@@ -26,6 +27,7 @@ use axum::http::{HeaderName, Request};
 use axum::routing::{MethodRouter, get, post};
 use ccgate_engine::addresses::AddressBook;
 use ccgate_engine::assemble::EngineServices;
+use ccgate_engine::console::Console;
 use ccgate_engine::merchants::Merchants;
 use ccgate_engine::mode::Mode;
 use ccgate_engine::network::Network;
@@ -129,6 +131,8 @@ pub struct Services {
     pub records: Arc<Records>,
     /// Chain heights, the devnets, health and the figures `/metrics` shows.
     pub network: Arc<Network>,
+    /// The dashboard's users, sessions, audit log and authorisation.
+    pub console: Arc<Console>,
     /// Business time: prices' age, chain heights.
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
@@ -157,6 +161,7 @@ impl Services {
             withdrawals,
             records,
             network,
+            console,
             webhook_feed,
         } = engine;
         Services {
@@ -168,6 +173,7 @@ impl Services {
             withdrawals,
             records,
             network,
+            console,
             clock,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
@@ -226,7 +232,7 @@ pub fn v1_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
 
 /// The whole application: every v1 route behind the v1 pipeline, `GET /` (a
 /// page saying what this is), `GET /healthz`, the API description, the hosted
-/// checkout, and envelopes for unknown paths and methods.
+/// checkout, the dashboard, and envelopes for unknown paths and methods.
 pub fn router(state: AppState) -> Router {
     let v1 = v1_routes()
         .into_iter()
@@ -269,6 +275,7 @@ pub fn router(state: AppState) -> Router {
         .route("/pay/{key}", get(routes::checkout::show))
         .route("/pay/{key}/select", post(routes::checkout::select))
         .route("/pay/{key}/status", get(routes::checkout::status))
+        .merge(dashboard::routes())
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .with_state(state.clone());

@@ -12,6 +12,7 @@ mod addresses;
 mod backend;
 mod bulk_load;
 mod cache;
+mod console;
 mod credentials;
 mod credits;
 mod deposit_records;
@@ -41,6 +42,7 @@ mod writes;
 pub use addresses::{AddressStore, DepositAddress, HeldAddress};
 pub use bulk_load::BulkLoad;
 pub use cache::CachingStore;
+pub use console::{AuditEntry, ConsoleRole, ConsoleSession, ConsoleStore, ConsoleUser};
 pub use credentials::{generate_app_id, generate_app_secret};
 pub use credits::{CreditStore, SeenTransfer};
 pub use deposit_records::{

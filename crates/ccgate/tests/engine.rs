@@ -7,6 +7,8 @@
 //! itself stay in `tests/e2e`.
 #![allow(clippy::unwrap_used)]
 
+#[path = "engine/console.rs"]
+mod console;
 #[path = "engine/deposits.rs"]
 mod deposits;
 #[path = "engine/orders.rs"]

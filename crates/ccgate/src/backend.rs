@@ -7,7 +7,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
-use ccgate_engine::console::{Console, ConsoleConfig};
+use ccgate_engine::console::{Console, ConsoleConfig, ConsoleStores};
+use ccgate_engine::merchants::Merchants;
+use ccgate_ledger::Registry;
 use ccgate_store::{
     ConsoleStore, CreditHistory, CreditStore, DevnetStore, Listings, MerchantSettingsStore,
     OrderStore, OutboxStore, PayoutStore, PgStore, ReconcileStore, SandboxStore, SecretStore,
@@ -126,12 +128,19 @@ impl Database {
     }
 
     /// The dashboard's service over this database, for `ccgate user`.
-    pub fn console(&self) -> Console {
-        let (console, ledger): (Arc<dyn ConsoleStore>, Arc<dyn Store>) = match self {
-            Database::Sqlite(db) => (Arc::new(db.clone()), Arc::new(db.clone())),
-            Database::Postgres(db) => (Arc::new(db.clone()), Arc::new(db.clone())),
+    pub fn console(&self, registry: &Registry) -> Console {
+        let console: Arc<dyn ConsoleStore> = match self {
+            Database::Sqlite(db) => Arc::new(db.clone()),
+            Database::Postgres(db) => Arc::new(db.clone()),
         };
-        Console::new(console, ledger, ConsoleConfig::default())
+        let merchants = Merchants::new(Arc::new(registry.clone()), self.store(), self.outbox());
+        let stores = ConsoleStores {
+            console,
+            ledger: self.store(),
+            settings: self.merchant_settings(),
+            outbox: self.outbox(),
+        };
+        Console::new(stores, Arc::new(merchants), ConsoleConfig::default())
     }
 
     pub fn store(&self) -> Arc<dyn Store> {

@@ -23,7 +23,7 @@ use ccgate_store::{
 use tokio::sync::watch;
 
 use crate::addresses::{AddressBook, load_deposit_seed};
-use crate::console::{Console, ConsoleConfig};
+use crate::console::{Console, ConsoleConfig, ConsoleStores};
 use crate::deposits::{DepositWatcher, WatcherStores};
 use crate::merchants::Merchants;
 use crate::network::Network;
@@ -163,8 +163,13 @@ pub async fn build_services<B: ServiceBackend>(
         backend.clone(),
     ));
     let console = Arc::new(Console::new(
-        backend.clone(),
-        store.clone(),
+        ConsoleStores {
+            console: backend.clone(),
+            ledger: store.clone(),
+            settings: backend.clone(),
+            outbox: backend.clone(),
+        },
+        Arc::clone(&merchants),
         ConsoleConfig::default(),
     ));
     let network = Arc::new(Network::new(

@@ -9,16 +9,19 @@ use std::sync::{Arc, OnceLock};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use ccgate_ledger::MerchantId;
+use ccgate_ledger::{Amount, Coin, MerchantId};
 use ccgate_store::{
-    AuditEntry, ConsoleRole, ConsoleSession, ConsoleStore, ConsoleUser, MerchantSummary, Store,
-    StoreError,
+    AuditEntry, ConsoleRole, ConsoleSession, ConsoleStore, ConsoleUser, MerchantSettings,
+    MerchantSettingsStore, MerchantSummary, OutboxStore, ResendFilter, Store, StoreError,
+    WebhookAttempt, WebhookRow, generate_app_id, generate_app_secret,
 };
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::merchants::Merchants;
+use crate::webhooks::{PingOutcome, WebhookSender};
 use crate::{EngineError, Rejection};
 
 /// The console's lifetimes and throttle (decisions §23).
@@ -117,25 +120,286 @@ pub enum Login {
     Throttled,
 }
 
+/// The stores the console reads and writes.
+#[derive(Debug, Clone)]
+pub struct ConsoleStores {
+    pub console: Arc<dyn ConsoleStore>,
+    /// The ledger store: merchants' names, status, secrets and creation.
+    pub ledger: Arc<dyn Store>,
+    pub settings: Arc<dyn MerchantSettingsStore>,
+    pub outbox: Arc<dyn OutboxStore>,
+}
+
 #[derive(Debug)]
 pub struct Console {
     store: Arc<dyn ConsoleStore>,
-    /// The ledger store: merchants' names, status and creation.
     ledger: Arc<dyn Store>,
+    settings: Arc<dyn MerchantSettingsStore>,
+    outbox: Arc<dyn OutboxStore>,
+    /// Balances, as the API's balance endpoints answer them.
+    merchants: Arc<Merchants>,
     config: ConsoleConfig,
 }
 
+/// A merchant's overview: what it is and what it holds.
+#[derive(Debug)]
+pub struct Overview<'r> {
+    pub merchant: MerchantSummary,
+    /// Available balance per coin held, in registry order.
+    pub balances: Vec<(&'r Coin, Amount)>,
+    /// Its users (operators see them, to add one).
+    pub users: Vec<ConsoleUser>,
+}
+
+/// A merchant's developer settings and its latest webhooks.
+#[derive(Debug)]
+pub struct Developers {
+    pub merchant: MerchantSummary,
+    pub settings: MerchantSettings,
+    /// Newest first.
+    pub webhooks: Vec<WebhookRow>,
+}
+
+/// Webhooks shown on the developers page.
+const WEBHOOKS_SHOWN: u32 = 50;
+
 impl Console {
-    pub fn new(
-        store: Arc<dyn ConsoleStore>,
-        ledger: Arc<dyn Store>,
-        config: ConsoleConfig,
-    ) -> Console {
+    pub fn new(stores: ConsoleStores, merchants: Arc<Merchants>, config: ConsoleConfig) -> Console {
         Console {
-            store,
-            ledger,
+            store: stores.console,
+            ledger: stores.ledger,
+            settings: stores.settings,
+            outbox: stores.outbox,
+            merchants,
             config,
         }
+    }
+
+    /// The merchant `app_id` names, if the viewer may see it: an operator
+    /// any, a merchant user its own. Anything else is "not found", so a
+    /// user learns nothing of other merchants.
+    pub async fn merchant(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+    ) -> Result<MerchantSummary, EngineError> {
+        if let ConsoleRole::Merchant(own) = &viewer.role
+            && own.as_str() != app_id
+        {
+            return Err(refused(ConsoleRefusal::NotFound));
+        }
+        self.ledger
+            .merchant(&MerchantId::new(app_id))
+            .await?
+            .ok_or_else(|| refused(ConsoleRefusal::NotFound))
+    }
+
+    pub async fn overview(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+    ) -> Result<Overview<'_>, EngineError> {
+        let merchant = self.merchant(viewer, app_id).await?;
+        let balances = self
+            .merchants
+            .available_balances(&merchant.app_id, None)
+            .await?;
+        let users = self.store.console_users(Some(&merchant.app_id)).await?;
+        Ok(Overview {
+            merchant,
+            balances,
+            users,
+        })
+    }
+
+    pub async fn developers(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+    ) -> Result<Developers, EngineError> {
+        let merchant = self.merchant(viewer, app_id).await?;
+        let settings = self.settings_of(&merchant.app_id).await?;
+        let webhooks = self
+            .outbox
+            .list_webhooks(Some(&merchant.app_id), WEBHOOKS_SHOWN)
+            .await?;
+        Ok(Developers {
+            merchant,
+            settings,
+            webhooks,
+        })
+    }
+
+    async fn settings_of(&self, app_id: &MerchantId) -> Result<MerchantSettings, EngineError> {
+        self.settings
+            .merchant_settings(app_id)
+            .await?
+            .ok_or_else(|| refused(ConsoleRefusal::NotFound))
+    }
+
+    /// Where the merchant's webhooks go; its other webhook settings stay.
+    pub async fn set_webhook_url(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+        url: &str,
+        visit: Visit<'_>,
+    ) -> Result<(), EngineError> {
+        let merchant = self.merchant(viewer, app_id).await?;
+        let url = url.trim();
+        let url = if url.is_empty() {
+            None
+        } else {
+            ccgate_api::request::check_merchant_url("webhook URL", url)
+                .map_err(|err| refused(ConsoleRefusal::Invalid(err.to_string())))?;
+            Some(url)
+        };
+        let settings = self.settings_of(&merchant.app_id).await?;
+        self.settings
+            .set_merchant_webhook(
+                &merchant.app_id,
+                url,
+                settings.notify_pending,
+                settings.webhook_dialect,
+            )
+            .await?;
+        let detail = url.map_or("removed".to_owned(), str::to_owned);
+        self.audit(viewer, &merchant.app_id, "webhook URL set", detail, visit)
+            .await
+    }
+
+    /// A signed test webhook to the merchant's URL now, through `sender`
+    /// (delivery's own client and address policy); the receiver's answer.
+    pub async fn send_test_webhook(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+        sender: &WebhookSender,
+        visit: Visit<'_>,
+    ) -> Result<PingOutcome, EngineError> {
+        let merchant = self.merchant(viewer, app_id).await?;
+        let settings = self.settings_of(&merchant.app_id).await?;
+        if settings.webhook_url.is_none() {
+            return Err(refused(ConsoleRefusal::Invalid(
+                "set a webhook URL first".to_owned(),
+            )));
+        }
+        let outcome = sender
+            .ping(&merchant.app_id, visit.now_ms.div_euclid(1000))
+            .await;
+        let detail = format!("answer: {}", outcome.outcome);
+        self.audit(viewer, &merchant.app_id, "test webhook sent", detail, visit)
+            .await?;
+        Ok(outcome)
+    }
+
+    /// One of the merchant's webhooks and every attempt to deliver it.
+    pub async fn webhook(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+        id: i64,
+    ) -> Result<(WebhookRow, Vec<WebhookAttempt>), EngineError> {
+        let merchant = self.merchant(viewer, app_id).await?;
+        match self.outbox.webhook_with_attempts(id).await? {
+            Some((row, attempts)) if row.app_id == merchant.app_id => Ok((row, attempts)),
+            _ => Err(refused(ConsoleRefusal::NotFound)),
+        }
+    }
+
+    /// Queues one of the merchant's webhooks for another attempt now.
+    pub async fn resend_webhook(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+        id: i64,
+        visit: Visit<'_>,
+    ) -> Result<(), EngineError> {
+        let (row, _) = self.webhook(viewer, app_id, id).await?;
+        let record_ids = [row.record_id.clone()];
+        let filter = ResendFilter {
+            from_ms: row.created_at_ms,
+            to_ms: row.created_at_ms,
+            all_results: true,
+            order_type: Some(&row.order_type),
+            record_ids: &record_ids,
+        };
+        self.outbox
+            .resend_webhooks(&row.app_id, &filter, visit.now_ms)
+            .await?;
+        let detail = format!("webhook {id} ({} {})", row.order_type, row.record_id);
+        self.audit(viewer, &row.app_id, "webhook resent", detail, visit)
+            .await
+    }
+
+    /// A new app secret for the merchant, returned once; the old one stops
+    /// working within the server's credential cache lifetime.
+    pub async fn rotate_secret(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+        visit: Visit<'_>,
+    ) -> Result<SecretString, EngineError> {
+        let merchant = self.merchant(viewer, app_id).await?;
+        let secret = generate_app_secret();
+        self.ledger
+            .replace_secret(&merchant.app_id, &secret, visit.now_ms.div_euclid(1000))
+            .await?;
+        self.audit(
+            viewer,
+            &merchant.app_id,
+            "secret rotated",
+            String::new(),
+            visit,
+        )
+        .await?;
+        Ok(secret)
+    }
+
+    /// A new merchant (operators only); its Appid and app secret, shown once.
+    pub async fn create_merchant(
+        &self,
+        viewer: &Viewer,
+        name: &str,
+        visit: Visit<'_>,
+    ) -> Result<(MerchantId, SecretString), EngineError> {
+        operator_only(viewer)?;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(refused(ConsoleRefusal::Invalid(
+                "a merchant's name has from 1 to 100 characters".to_owned(),
+            )));
+        }
+        let now_secs = visit.now_ms.div_euclid(1000);
+        let app_id = MerchantId::new(generate_app_id(now_secs));
+        let secret = generate_app_secret();
+        match self
+            .ledger
+            .create_merchant(&app_id, &secret, name, now_secs)
+            .await
+        {
+            Err(StoreError::MerchantNameTaken(name)) => {
+                return Err(refused(ConsoleRefusal::Invalid(format!(
+                    "a merchant named {name:?} already exists"
+                ))));
+            }
+            other => other?,
+        }
+        self.audit(viewer, &app_id, "merchant created", name.to_owned(), visit)
+            .await?;
+        Ok((app_id, secret))
+    }
+
+    async fn audit(
+        &self,
+        viewer: &Viewer,
+        app_id: &MerchantId,
+        action: &str,
+        detail: String,
+        visit: Visit<'_>,
+    ) -> Result<(), EngineError> {
+        let row = audit_row(Actor::User(viewer), Some(app_id), action, detail, visit);
+        Ok(self.store.append_audit(&row).await?)
     }
 
     /// A new user with `password`. An operator creates any user; the CLI

@@ -5,6 +5,6 @@
 pub use ccgate_store::{
     Approval, AuditEntry, Checkout, ConfirmingOrderPayment, ConsoleRole, CwalletAccount,
     DepositAddress, DepositRecord, DepositRecordFilter, DestinationFilter, MerchantCredentials,
-    MerchantStatus, MerchantSummary, Order, WebhookCounts, WebhookDialect, WebhookRow, Withdrawal,
-    WithdrawalQuery, WithdrawalStatus,
+    MerchantStatus, MerchantSummary, Order, WebhookAttempt, WebhookCounts, WebhookDialect,
+    WebhookRow, Withdrawal, WithdrawalQuery, WithdrawalStatus,
 };

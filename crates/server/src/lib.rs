@@ -48,7 +48,7 @@ pub use admin::admin_router;
 pub use admin_access::AdminAccess;
 pub use ccgate_engine::clock::{Clock, SystemClock};
 use ccgate_engine::sandbox::Sandbox;
-use ccgate_engine::webhooks::WebhookFeed;
+use ccgate_engine::webhooks::{WebhookFeed, WebhookSender};
 pub use client_ip::{IpNet, TrustedProxies, parse_trusted_proxy};
 pub use connections::{ConnectionLimits, serve_router};
 pub use metrics::Metrics;
@@ -143,6 +143,9 @@ pub struct Services {
     pub triggers: Option<Arc<Triggers>>,
     /// Webhooks as they are sent, for the admin API's stream (`ccgate listen`).
     pub webhook_feed: WebhookFeed,
+    /// Webhook delivery, for the dashboard's test webhook; set by whoever
+    /// builds the loops (`serve`, the test harness), absent otherwise.
+    pub webhook_sender: Option<WebhookSender>,
     /// Balance reconciliation and rescans, per EVM chain with a node.
     pub reconcilers: Vec<Reconciler>,
 }
@@ -180,6 +183,7 @@ impl Services {
             sandbox: None,
             triggers: None,
             webhook_feed,
+            webhook_sender: None,
             reconcilers: Vec::new(),
         }
     }

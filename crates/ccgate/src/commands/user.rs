@@ -61,13 +61,13 @@ pub async fn run(globals: Globals, command: UserCommand) -> anyhow::Result<ExitC
         generate_password()
     };
     globals
-        .with_database(async |database, _| {
+        .with_database(async |database, settings| {
             let visit = Visit {
                 ip: "local",
                 now_ms: unix_now_ms(),
             };
             database
-                .console()
+                .console(&settings.registry)
                 .create_user(Actor::Cli, &email, &password, role.clone(), visit)
                 .await?;
             Ok(())

@@ -10,13 +10,14 @@ mod pages;
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Form, State};
+use axum::extract::{ConnectInfo, Form, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use ccgate_engine::EngineError;
 use ccgate_engine::clock::real_now_ms;
-use ccgate_engine::console::{Login, Viewer, Visit, random_token};
+use ccgate_engine::console::{Actor, Login, Viewer, Visit, generate_password, random_token};
+use ccgate_engine::domain::ConsoleRole;
 use maud::Markup;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -43,6 +44,15 @@ pub fn routes() -> Router<AppState> {
         .route(LOGIN_PATH, get(login_page).post(login))
         .route("/dashboard/logout", post(logout))
         .route("/dashboard/audit", get(audit))
+        .route("/dashboard/merchants", post(create_merchant))
+        .route("/dashboard/m/{app_id}", get(overview))
+        .route("/dashboard/m/{app_id}/users", post(create_user))
+        .route("/dashboard/m/{app_id}/developers", get(developers))
+        .route("/dashboard/m/{app_id}/webhook", post(set_webhook))
+        .route("/dashboard/m/{app_id}/webhook/test", post(test_webhook))
+        .route("/dashboard/m/{app_id}/secret", post(rotate_secret))
+        .route("/dashboard/m/{app_id}/webhooks/{id}", get(webhook))
+        .route("/dashboard/m/{app_id}/webhooks/{id}/resend", post(resend))
         .route(STYLESHEET_PATH, get(stylesheet))
 }
 
@@ -156,13 +166,296 @@ fn csrf_refused() -> Response {
     )
 }
 
-/// `GET /dashboard`: what the viewer may see, or the way to log in.
+/// `GET /dashboard`: an operator's merchants, a merchant user's overview,
+/// or the way to log in.
 async fn home(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
     let Some(viewer) = signed_in(&state, &headers).await? else {
         return Ok(see_other(LOGIN_PATH));
     };
+    if let Some(own) = viewer.role.merchant() {
+        return Ok(see_other(&pages::merchant_path(own.as_str(), "")));
+    }
     let merchants = state.console.merchants(&viewer).await?;
     Ok(page(StatusCode::OK, pages::home(&viewer, &merchants)))
+}
+
+/// The viewer of a page, or the answer that sends to the login page.
+async fn viewer_or_login(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Result<Viewer, Response>, PageError> {
+    Ok(signed_in(state, headers)
+        .await?
+        .ok_or_else(|| see_other(LOGIN_PATH)))
+}
+
+/// The viewer of a form whose CSRF token matches its session; otherwise
+/// the answer (to the login page, or refused).
+async fn poster(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<Result<Viewer, Response>, PageError> {
+    Ok(match signed_in(state, headers).await? {
+        None => Err(see_other(LOGIN_PATH)),
+        Some(viewer) if !viewer.csrf_matches(csrf) => Err(csrf_refused()),
+        Some(viewer) => Ok(viewer),
+    })
+}
+
+fn visit_of(ip: &str) -> Visit<'_> {
+    Visit {
+        ip,
+        now_ms: real_now_ms(),
+    }
+}
+
+#[derive(Deserialize)]
+struct NameForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /dashboard/merchants`: operators create a merchant; its secret is
+/// shown on this answer only.
+async fn create_merchant(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<NameForm>,
+) -> PageResult {
+    let viewer = match poster(&state, &headers, &form.csrf).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let ip = client_of(&state, peer, &headers);
+    let (app_id, secret) = state
+        .console
+        .create_merchant(&viewer, &form.name, visit_of(&ip))
+        .await?;
+    Ok(page(
+        StatusCode::OK,
+        pages::shown_once(
+            &viewer,
+            "Merchant created",
+            &[
+                ("Appid", app_id.as_str()),
+                ("App secret", secret.expose_secret()),
+            ],
+            &pages::merchant_path(app_id.as_str(), ""),
+        ),
+    ))
+}
+
+#[derive(Deserialize)]
+struct EmailForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+}
+
+/// `POST /dashboard/m/{app_id}/users`: operators add a merchant user; its
+/// password is shown on this answer only.
+async fn create_user(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<EmailForm>,
+) -> PageResult {
+    let viewer = match poster(&state, &headers, &form.csrf).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let merchant = state.console.merchant(&viewer, &app_id).await?;
+    let ip = client_of(&state, peer, &headers);
+    let password = generate_password();
+    state
+        .console
+        .create_user(
+            Actor::User(&viewer),
+            &form.email,
+            &password,
+            ConsoleRole::Merchant(merchant.app_id.clone()),
+            visit_of(&ip),
+        )
+        .await?;
+    Ok(page(
+        StatusCode::OK,
+        pages::shown_once(
+            &viewer,
+            "User created",
+            &[
+                ("E-mail", form.email.trim().to_lowercase().as_str()),
+                ("Password", password.expose_secret()),
+            ],
+            &pages::merchant_path(merchant.app_id.as_str(), ""),
+        ),
+    ))
+}
+
+/// `GET /dashboard/m/{app_id}`: balances, and (to operators) its users.
+async fn overview(
+    State(state): State<AppState>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+) -> PageResult {
+    let viewer = match viewer_or_login(&state, &headers).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let overview = state.console.overview(&viewer, &app_id).await?;
+    Ok(page(StatusCode::OK, pages::overview(&viewer, &overview)))
+}
+
+/// `GET /dashboard/m/{app_id}/developers`.
+async fn developers(
+    State(state): State<AppState>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+) -> PageResult {
+    let viewer = match viewer_or_login(&state, &headers).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let developers = state.console.developers(&viewer, &app_id).await?;
+    Ok(page(
+        StatusCode::OK,
+        pages::developers(&viewer, &developers, None),
+    ))
+}
+
+#[derive(Deserialize)]
+struct UrlForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    url: String,
+}
+
+/// `POST /dashboard/m/{app_id}/webhook`: sets (or, empty, removes) the URL.
+async fn set_webhook(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<UrlForm>,
+) -> PageResult {
+    let viewer = match poster(&state, &headers, &form.csrf).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let ip = client_of(&state, peer, &headers);
+    state
+        .console
+        .set_webhook_url(&viewer, &app_id, &form.url, visit_of(&ip))
+        .await?;
+    Ok(see_other(&pages::merchant_path(&app_id, "/developers")))
+}
+
+/// `POST /dashboard/m/{app_id}/webhook/test`: the developers page with the
+/// receiver's answer to a test webhook.
+async fn test_webhook(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfOnly>,
+) -> PageResult {
+    let viewer = match poster(&state, &headers, &form.csrf).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let Some(sender) = state.webhook_sender.as_ref() else {
+        return Err(PageError(EngineError::Delivery(
+            "this server does not deliver webhooks".to_owned(),
+        )));
+    };
+    let ip = client_of(&state, peer, &headers);
+    let outcome = state
+        .console
+        .send_test_webhook(&viewer, &app_id, sender, visit_of(&ip))
+        .await?;
+    let developers = state.console.developers(&viewer, &app_id).await?;
+    Ok(page(
+        StatusCode::OK,
+        pages::developers(&viewer, &developers, Some(&outcome)),
+    ))
+}
+
+/// `POST /dashboard/m/{app_id}/secret`: a new app secret, shown once.
+async fn rotate_secret(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfOnly>,
+) -> PageResult {
+    let viewer = match poster(&state, &headers, &form.csrf).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let ip = client_of(&state, peer, &headers);
+    let secret = state
+        .console
+        .rotate_secret(&viewer, &app_id, visit_of(&ip))
+        .await?;
+    Ok(page(
+        StatusCode::OK,
+        pages::shown_once(
+            &viewer,
+            "New app secret",
+            &[
+                ("Appid", app_id.as_str()),
+                ("App secret", secret.expose_secret()),
+            ],
+            &pages::merchant_path(&app_id, "/developers"),
+        ),
+    ))
+}
+
+/// `GET /dashboard/m/{app_id}/webhooks/{id}`: one webhook, its body and
+/// every attempt.
+async fn webhook(
+    State(state): State<AppState>,
+    Path((app_id, id)): Path<(String, i64)>,
+    headers: HeaderMap,
+) -> PageResult {
+    let viewer = match viewer_or_login(&state, &headers).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let (row, attempts) = state.console.webhook(&viewer, &app_id, id).await?;
+    Ok(page(
+        StatusCode::OK,
+        pages::webhook(&viewer, &row, &attempts),
+    ))
+}
+
+/// `POST /dashboard/m/{app_id}/webhooks/{id}/resend`.
+async fn resend(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path((app_id, id)): Path<(String, i64)>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfOnly>,
+) -> PageResult {
+    let viewer = match poster(&state, &headers, &form.csrf).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let ip = client_of(&state, peer, &headers);
+    state
+        .console
+        .resend_webhook(&viewer, &app_id, id, visit_of(&ip))
+        .await?;
+    Ok(see_other(&pages::merchant_path(
+        &app_id,
+        &format!("/webhooks/{id}"),
+    )))
 }
 
 /// The login form, with a fresh double-submit token in its cookie.

@@ -3,8 +3,9 @@
 //! needs no `'unsafe-inline'`.
 
 use axum::http::StatusCode;
-use ccgate_engine::console::Viewer;
-use ccgate_engine::domain::{AuditEntry, ConsoleRole, MerchantSummary};
+use ccgate_engine::console::{Developers, Overview, Viewer};
+use ccgate_engine::domain::{AuditEntry, ConsoleRole, MerchantSummary, WebhookAttempt, WebhookRow};
+use ccgate_engine::webhooks::PingOutcome;
 use maud::{DOCTYPE, Markup, html};
 
 use super::{LOGIN_PATH, PREFIX, STYLESHEET_PATH};
@@ -34,7 +35,22 @@ table { width: 100%; border-collapse: collapse; font-size: .95rem; }
 th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 td.id { font-family: ui-monospace, monospace; word-break: break-all; }
 .muted { opacity: .75; font-size: .9rem; }
+.tabs { display: flex; flex-wrap: wrap; gap: .25rem 1rem; margin: 0 0 1rem; }
+.inline { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end; }
+.inline input { flex: 1 1 16rem; width: auto; }
+.inline .primary { margin-top: 0; }
+.secondary { padding: .5rem 1rem; font: inherit; border: 1px solid var(--accent); border-radius: 6px; background: transparent; color: inherit; cursor: pointer; }
+.once { display: grid; grid-template-columns: max-content 1fr; gap: .25rem .75rem; }
+.once dd { margin: 0; font-family: ui-monospace, monospace; word-break: break-all; }
+.answer { padding: .75rem; border-radius: 8px; background: rgba(29,78,216,.1); }
+.answer.ok { background: rgba(22,163,74,.15); }
+pre { white-space: pre-wrap; word-break: break-all; font-size: .85rem; background: rgba(127,127,127,.12); padding: .5rem; border-radius: 6px; }
 "#;
+
+/// A merchant's page: `/dashboard/m/<appid><suffix>`.
+pub fn merchant_path(app_id: &str, suffix: &str) -> String {
+    format!("{PREFIX}/m/{app_id}{suffix}")
+}
 
 /// A page of the dashboard: its header (with the viewer's menu) and `body`.
 fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
@@ -120,27 +136,220 @@ fn role_name(role: &ConsoleRole) -> String {
 
 pub fn home(viewer: &Viewer, merchants: &[MerchantSummary]) -> Markup {
     layout(
-        "Overview",
+        "Merchants",
         Some(viewer),
         html! {
             main {
-                h1 { "Overview" }
+                h1 { "Merchants" }
                 p.muted { "Logged in as " (viewer.email) ", " (role_name(&viewer.role)) "." }
-                h2 { @if viewer.is_operator() { "Merchants" } @else { "Your merchant" } }
                 div.table {
                     table {
-                        thead { tr { th { "Appid" } th { "Name" } th { "Status" } } }
+                        thead { tr { th { "Name" } th { "Appid" } th { "Status" } } }
                         tbody {
                             @for merchant in merchants {
                                 tr {
+                                    td { a href=(merchant_path(merchant.app_id.as_str(), "")) { (merchant.name) } }
                                     td.id { (merchant.app_id) }
-                                    td { (merchant.name) }
                                     td { (merchant.status.as_str()) }
                                 }
                             }
                         }
                     }
                 }
+                h2 { "Create a merchant" }
+                form.inline method="post" action="/dashboard/merchants" {
+                    (csrf_field(viewer))
+                    label for="name" { "Name" }
+                    input #name type="text" name="name" required maxlength="100";
+                    button.primary type="submit" { "Create merchant" }
+                }
+            }
+        },
+    )
+}
+
+/// The tabs of one merchant's pages.
+fn merchant_tabs(merchant: &MerchantSummary) -> Markup {
+    let app_id = merchant.app_id.as_str();
+    html! {
+        nav.tabs aria-label="Merchant" {
+            a href=(merchant_path(app_id, "")) { "Overview" }
+            a href=(merchant_path(app_id, "/developers")) { "Developers" }
+        }
+    }
+}
+
+pub fn overview(viewer: &Viewer, overview: &Overview<'_>) -> Markup {
+    let merchant = &overview.merchant;
+    layout(
+        &merchant.name,
+        Some(viewer),
+        html! {
+            main {
+                h1 { (merchant.name) }
+                (merchant_tabs(merchant))
+                p.muted { "Appid " (merchant.app_id) " · " (merchant.status.as_str()) }
+                h2 { "Balances" }
+                @if overview.balances.is_empty() {
+                    p { "No balance yet." }
+                } @else {
+                    div.table {
+                        table {
+                            thead { tr { th { "Coin" } th { "Available" } } }
+                            tbody {
+                                @for (coin, amount) in &overview.balances {
+                                    tr {
+                                        td { (coin.symbol) }
+                                        td { (amount.to_decimal_string(coin.precision)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if viewer.is_operator() {
+                    h2 { "Users" }
+                    ul {
+                        @for user in &overview.users { li { (user.email) } }
+                    }
+                    form.inline method="post" action=(merchant_path(merchant.app_id.as_str(), "/users")) {
+                        (csrf_field(viewer))
+                        label for="email" { "E-mail" }
+                        input #email type="email" name="email" required;
+                        button.primary type="submit" { "Create user" }
+                    }
+                }
+            }
+        },
+    )
+}
+
+pub fn developers(viewer: &Viewer, page: &Developers, answer: Option<&PingOutcome>) -> Markup {
+    let merchant = &page.merchant;
+    let app_id = merchant.app_id.as_str();
+    layout(
+        "Developers",
+        Some(viewer),
+        html! {
+            main {
+                h1 { (merchant.name) ": developers" }
+                (merchant_tabs(merchant))
+                dl.once {
+                    dt { "Appid" } dd { (app_id) }
+                    dt { "Webhook dialect" } dd { (page.settings.webhook_dialect.as_str()) }
+                    dt { "Service fee" } dd { (page.settings.service_fee_ppm) " ppm" }
+                }
+                h2 { "Webhook URL" }
+                form.inline method="post" action=(merchant_path(app_id, "/webhook")) {
+                    (csrf_field(viewer))
+                    label for="url" { "URL" }
+                    input #url type="url" name="url" value=(page.settings.webhook_url.as_deref().unwrap_or(""));
+                    button.primary type="submit" { "Save" }
+                }
+                form method="post" action=(merchant_path(app_id, "/webhook/test")) {
+                    (csrf_field(viewer))
+                    button.secondary type="submit" { "Send test webhook" }
+                }
+                @if let Some(answer) = answer {
+                    section.answer.ok[answer.acknowledged] #test-answer aria-live="polite" {
+                        h2 { "The receiver's answer" }
+                        p {
+                            @match answer.http_status {
+                                Some(status) => { "HTTP " (status) },
+                                None => { "No HTTP answer" },
+                            }
+                            " · " (answer.outcome) " · " (answer.latency_ms) " ms"
+                        }
+                        pre { (answer.response_head) }
+                    }
+                }
+                h2 { "App secret" }
+                form method="post" action=(merchant_path(app_id, "/secret")) {
+                    (csrf_field(viewer))
+                    p.muted { "A new secret is shown once; the old one stops working." }
+                    button.secondary type="submit" { "Rotate the secret" }
+                }
+                h2 { "Webhook deliveries" }
+                div.table {
+                    table {
+                        thead { tr { th { "Created" } th { "Kind" } th { "Record" } th { "Status" } th { "Attempts" } } }
+                        tbody {
+                            @for row in &page.webhooks {
+                                tr {
+                                    td { a href=(merchant_path(app_id, &format!("/webhooks/{}", row.id))) { (utc(row.created_at_ms)) } }
+                                    td { (row.order_type) }
+                                    td.id { (row.record_id) }
+                                    td { (row.status) }
+                                    td { (row.attempts) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+pub fn webhook(viewer: &Viewer, row: &WebhookRow, attempts: &[WebhookAttempt]) -> Markup {
+    let app_id = row.app_id.as_str();
+    layout(
+        "Webhook",
+        Some(viewer),
+        html! {
+            main {
+                h1 { "Webhook " (row.id) }
+                p { a href=(merchant_path(app_id, "/developers")) { "Back to developers" } }
+                dl.once {
+                    dt { "Kind" } dd { (row.order_type) }
+                    dt { "Record" } dd { (row.record_id) }
+                    dt { "Status" } dd { (row.status) }
+                    dt { "URL" } dd { (row.url.as_deref().unwrap_or("the merchant's webhook URL")) }
+                    dt { "Next attempt" } dd { (utc(row.next_attempt_at_ms)) }
+                }
+                h2 { "Body sent" }
+                pre { (row.payload) }
+                form method="post" action=(merchant_path(app_id, &format!("/webhooks/{}/resend", row.id))) {
+                    (csrf_field(viewer))
+                    button.secondary type="submit" { "Resend" }
+                }
+                h2 { "Attempts" }
+                div.table {
+                    table {
+                        thead { tr { th { "#" } th { "When" } th { "HTTP" } th { "Outcome" } th { "Answer" } } }
+                        tbody {
+                            @for attempt in attempts {
+                                tr {
+                                    td { (attempt.attempt) }
+                                    td { (utc(attempt.at_ms)) }
+                                    td { @if let Some(status) = attempt.http_status { (status) } }
+                                    td { (attempt.outcome) }
+                                    td { code { (attempt.response_head) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// What is shown once (a secret, a password), and where to go on.
+pub fn shown_once(viewer: &Viewer, title: &str, values: &[(&str, &str)], next: &str) -> Markup {
+    layout(
+        title,
+        Some(viewer),
+        html! {
+            main {
+                h1 { (title) }
+                p.problem { "Copy this now: it is not shown again." }
+                dl.once {
+                    @for (name, value) in values {
+                        dt { (name) } dd { (value) }
+                    }
+                }
+                p { a href=(next) { "Continue" } }
             }
         },
     )

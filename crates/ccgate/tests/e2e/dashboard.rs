@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::support::{Gateway, HttpResponse};
+use crate::support::{Gateway, HttpResponse, HttpStub, Merchant, eventually};
+
+const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
 
 /// A browser's worth of state for one user: its cookies.
 pub struct Visitor<'g> {
@@ -356,4 +358,374 @@ fn logins_are_throttled_per_email_and_per_address() {
     // The refusals are in the audit log.
     let audit = second.get("/dashboard/audit");
     assert!(audit.text().contains("login refused"), "{}", audit.text());
+}
+
+/// The value a "shown once" page gives for `name`.
+fn shown(page: &HttpResponse, name: &str) -> String {
+    let html = page.text();
+    let start = format!("<dt>{name}</dt><dd>");
+    let at = html
+        .find(&start)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + start.len();
+    html[at..at + html[at..].find("</dd>").unwrap()].to_owned()
+}
+
+/// A logged-in visitor and the CSRF token of its session.
+fn logged_in<'g>(
+    gateway: &'g Gateway,
+    email: &str,
+    password: &str,
+    page: &str,
+) -> (Visitor<'g>, String) {
+    let mut visitor = Visitor::new(gateway);
+    assert_eq!(visitor.log_in(email, password).status, 303);
+    let seen = visitor.get(page);
+    assert_eq!(seen.status, 200, "{page}: {}", seen.text());
+    let csrf = csrf_of(&seen);
+    (visitor, csrf)
+}
+
+#[test]
+fn operators_make_merchants_and_users_and_merchant_users_run_their_webhooks() {
+    let receiver = HttpStub::start(200, "success");
+    let gateway = Gateway::start(&[]);
+    let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
+    let (mut ops, ops_csrf) = logged_in(&gateway, "ops@example.com", &password, "/dashboard");
+
+    let made = ops.post(
+        "/dashboard/merchants",
+        &[("csrf", &ops_csrf), ("name", "Shop <A>")],
+    );
+    assert_eq!(made.status, 200, "{}", made.text());
+    let shop = Merchant {
+        app_id: shown(&made, "Appid"),
+        app_secret: shown(&made, "App secret"),
+    };
+    assert!(
+        ops.get("/dashboard").text().contains("Shop &lt;A&gt;"),
+        "escaped"
+    );
+    let taken = ops.post(
+        "/dashboard/merchants",
+        &[("csrf", &ops_csrf), ("name", "Shop <A>")],
+    );
+    assert_eq!(taken.status, 400);
+    let user = ops.post(
+        &format!("/dashboard/m/{}/users", shop.app_id),
+        &[("csrf", &ops_csrf), ("email", "owner@shop.example")],
+    );
+    assert_eq!(user.status, 200, "{}", user.text());
+    let owner_password = shown(&user, "Password");
+
+    // The merchant user lands on its merchant, sets its webhook URL and
+    // sends a test webhook, whose answer the page shows.
+    let mut owner = Visitor::new(&gateway);
+    assert_eq!(
+        owner.log_in("owner@shop.example", &owner_password).status,
+        303
+    );
+    let home = owner.get("/dashboard");
+    assert_eq!(home.status, 303);
+    let overview_path = format!("/dashboard/m/{}", shop.app_id);
+    assert_eq!(home.header("location"), Some(overview_path.as_str()));
+    let developers_path = format!("{overview_path}/developers");
+    let csrf = csrf_of(&owner.get(&developers_path));
+    let set = owner.post(
+        &format!("{overview_path}/webhook"),
+        &[("csrf", &csrf), ("url", &receiver.url)],
+    );
+    assert_eq!(set.status, 303, "{}", set.text());
+    assert!(owner.get(&developers_path).text().contains(&receiver.url));
+    let bad = owner.post(
+        &format!("{overview_path}/webhook"),
+        &[("csrf", &csrf), ("url", "ftp://nowhere")],
+    );
+    assert_eq!(bad.status, 400);
+    let tested = owner.post(&format!("{overview_path}/webhook/test"), &[("csrf", &csrf)]);
+    assert_eq!(tested.status, 200, "{}", tested.text());
+    assert!(tested.text().contains("HTTP 200"), "{}", tested.text());
+    let pinged = receiver.wait_for_requests(1);
+    assert!(String::from_utf8_lossy(&pinged[0].body).contains("ping"));
+
+    // A deposit's webhook is in the delivery log; it can be resent.
+    let body = r#"{"user_id":"user-1","chain":"ETH"}"#;
+    let address = gateway.post_signed(
+        &shop,
+        "/ccpayment/v1/payment/address/get",
+        body.as_bytes(),
+        None,
+    );
+    let to = address.json()["data"]["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    gateway.cli_ok(&[
+        "devnet",
+        "pay",
+        "--to",
+        &to,
+        "--token-id",
+        USDT_ERC20,
+        "--amount",
+        "3",
+    ]);
+    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
+    receiver.wait_for_requests(2);
+    let developers = eventually(10, "the delivery in the log", || {
+        let page = owner.get(&developers_path);
+        if page.text().contains("delivered") {
+            Ok(page)
+        } else {
+            Err(page.text().to_owned())
+        }
+    });
+    let marker = format!("{overview_path}/webhooks/");
+    let html = developers.text();
+    let at = html.find(&marker).unwrap() + marker.len();
+    let webhook_id = html[at..at + html[at..].find('"').unwrap()].to_owned();
+    let webhook_path = format!("{overview_path}/webhooks/{webhook_id}");
+    let detail = owner.get(&webhook_path);
+    assert_eq!(detail.status, 200);
+    assert!(detail.text().contains("delivered") && detail.text().contains("paid_amount"));
+    assert_eq!(
+        owner
+            .post(&format!("{webhook_path}/resend"), &[("csrf", &csrf)])
+            .status,
+        303
+    );
+    receiver.wait_for_requests(3);
+    let overview = owner.get(&overview_path);
+    assert!(
+        overview.text().contains("USDT") && overview.text().contains("2.9991"),
+        "{}",
+        overview.text()
+    );
+
+    // A new secret, shown once.
+    let rotated = owner.post(&format!("{overview_path}/secret"), &[("csrf", &csrf)]);
+    assert_eq!(rotated.status, 200);
+    let secret = shown(&rotated, "App secret");
+    assert_eq!(secret.len(), 32);
+    assert_ne!(secret, shop.app_secret);
+
+    let audit = ops.get("/dashboard/audit").text().to_owned();
+    for action in [
+        "merchant created",
+        "user created",
+        "webhook URL set",
+        "test webhook sent",
+        "webhook resent",
+        "secret rotated",
+    ] {
+        assert!(audit.contains(action), "{action} missing: {audit}");
+    }
+}
+
+/// What a role gets from one route: the status, and for a redirect where to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Page,
+    ToLogin,
+    ToOwn,
+    Done,
+    Forbidden,
+    NotFound,
+}
+
+fn answer_of(response: &HttpResponse) -> Answer {
+    match (response.status, response.header("location")) {
+        (200, _) => Answer::Page,
+        (303, Some("/dashboard/login")) => Answer::ToLogin,
+        (303, Some(to))
+            if to.starts_with("/dashboard/m/")
+                && !to.contains("/webhooks/")
+                && !to.ends_with("/developers") =>
+        {
+            Answer::ToOwn
+        }
+        (303, _) => Answer::Done,
+        (403, _) => Answer::Forbidden,
+        (404, _) => Answer::NotFound,
+        (status, to) => panic!("unexpected {status} {to:?}: {}", response.text()),
+    }
+}
+
+#[test]
+fn every_route_answers_every_role_as_authorised() {
+    use Answer::{Done, Forbidden, NotFound, Page, ToLogin, ToOwn};
+    let receiver = HttpStub::start(200, "success");
+    let gateway = Gateway::start(&[]);
+    let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
+    let (mut ops, ops_csrf) = logged_in(&gateway, "ops@example.com", &password, "/dashboard");
+    let mut shops = Vec::new();
+    for name in ["Shop A", "Shop B"] {
+        let made = ops.post(
+            "/dashboard/merchants",
+            &[("csrf", &ops_csrf), ("name", name)],
+        );
+        let app_id = shown(&made, "Appid");
+        let user = ops.post(
+            &format!("/dashboard/m/{app_id}/users"),
+            &[
+                ("csrf", &ops_csrf),
+                ("email", &format!("owner@{app_id}.example")),
+            ],
+        );
+        shops.push((app_id, shown(&user, "Password")));
+    }
+    let (a, b) = (&shops[0], &shops[1]);
+    let (mut owner, owner_csrf) = logged_in(
+        &gateway,
+        &format!("owner@{}.example", a.0),
+        &a.1,
+        &format!("/dashboard/m/{}", a.0),
+    );
+    let (mut other, other_csrf) = logged_in(
+        &gateway,
+        &format!("owner@{}.example", b.0),
+        &b.1,
+        &format!("/dashboard/m/{}", b.0),
+    );
+    let mut anonymous = Visitor::new(&gateway);
+    // A webhook of shop A for the webhook routes: its test ping is not kept,
+    // so a URL set through the CLI and a deposit make one.
+    gateway.cli_ok(&[
+        "merchant",
+        "set-webhook",
+        "--app-id",
+        &a.0,
+        "--url",
+        &receiver.url,
+    ]);
+    let secret = {
+        let rotated = owner.post(
+            &format!("/dashboard/m/{}/secret", a.0),
+            &[("csrf", &owner_csrf)],
+        );
+        shown(&rotated, "App secret")
+    };
+    let shop = Merchant {
+        app_id: a.0.clone(),
+        app_secret: secret,
+    };
+    let to = eventually(10, "the new secret in force", || {
+        let answer = gateway.post_signed(
+            &shop,
+            "/ccpayment/v1/payment/address/get",
+            br#"{"user_id":"user-1","chain":"ETH"}"#,
+            None,
+        );
+        answer.json()["data"]["address"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| answer.text().to_owned())
+    });
+    gateway.cli_ok(&[
+        "devnet",
+        "pay",
+        "--to",
+        &to,
+        "--token-id",
+        USDT_ERC20,
+        "--amount",
+        "1",
+    ]);
+    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
+    receiver.wait_for_requests(1);
+    let listed: serde_json::Value =
+        serde_json::from_str(&gateway.cli_ok(&["webhooks", "list", "--json"])).unwrap();
+    let webhook_id = listed[0]["id"].as_i64().unwrap();
+
+    let m = format!("/dashboard/m/{}", a.0);
+    let hook = format!("{m}/webhooks/{webhook_id}");
+    // Route, form fields besides the CSRF token, and the answer of:
+    // anonymous, the other merchant's user, the merchant's user, an operator.
+    let table: Vec<(&str, String, Vec<(&str, &str)>, [Answer; 4])> = vec![
+        (
+            "GET",
+            "/dashboard".into(),
+            vec![],
+            [ToLogin, ToOwn, ToOwn, Page],
+        ),
+        (
+            "GET",
+            "/dashboard/audit".into(),
+            vec![],
+            [ToLogin, Forbidden, Forbidden, Page],
+        ),
+        ("GET", m.clone(), vec![], [ToLogin, NotFound, Page, Page]),
+        (
+            "GET",
+            format!("{m}/developers"),
+            vec![],
+            [ToLogin, NotFound, Page, Page],
+        ),
+        ("GET", hook.clone(), vec![], [ToLogin, NotFound, Page, Page]),
+        (
+            "POST",
+            "/dashboard/merchants".into(),
+            vec![("name", "new")],
+            [ToLogin, Forbidden, Forbidden, Page],
+        ),
+        (
+            "POST",
+            format!("{m}/users"),
+            vec![("email", "x@y.example")],
+            [ToLogin, NotFound, Forbidden, Page],
+        ),
+        (
+            "POST",
+            format!("{m}/webhook"),
+            vec![("url", receiver.url.as_str())],
+            [ToLogin, NotFound, Done, Done],
+        ),
+        (
+            "POST",
+            format!("{m}/webhook/test"),
+            vec![],
+            [ToLogin, NotFound, Page, Page],
+        ),
+        (
+            "POST",
+            format!("{m}/secret"),
+            vec![],
+            [ToLogin, NotFound, Page, Page],
+        ),
+        (
+            "POST",
+            format!("{hook}/resend"),
+            vec![],
+            [ToLogin, NotFound, Done, Done],
+        ),
+    ];
+    let mut checked = 0;
+    for (method, path, fields, expected) in &table {
+        let visitors: [(&mut Visitor, &str); 4] = [
+            (&mut anonymous, "none"),
+            (&mut other, &other_csrf),
+            (&mut owner, &owner_csrf),
+            (&mut ops, &ops_csrf),
+        ];
+        for (role, ((visitor, csrf), want)) in visitors.into_iter().zip(expected).enumerate() {
+            let response = if *method == "GET" {
+                visitor.get(path)
+            } else {
+                let mut all = vec![("csrf", csrf)];
+                all.extend(fields.iter().copied());
+                visitor.post(path, &all)
+            };
+            assert_eq!(
+                answer_of(&response),
+                *want,
+                "{method} {path} as role {role}"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 44);
+    // The other merchant's user changed nothing of shop A: no user of its
+    // making, no merchant named "new" but the operator's.
+    let overview = ops.get(&m).text().to_owned();
+    assert_eq!(overview.matches("x@y.example").count(), 1, "{overview}");
 }

@@ -533,6 +533,10 @@ enum Answer {
     NotFound,
 }
 
+/// A method, a path, the form's fields besides the CSRF token, and the
+/// answer of each role.
+type Route<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, [Answer; 4]);
+
 fn answer_of(response: &HttpResponse) -> Answer {
     match (response.status, response.header("location")) {
         (200, _) => Answer::Page,
@@ -641,7 +645,7 @@ fn every_route_answers_every_role_as_authorised() {
     let hook = format!("{m}/webhooks/{webhook_id}");
     // Route, form fields besides the CSRF token, and the answer of:
     // anonymous, the other merchant's user, the merchant's user, an operator.
-    let table: Vec<(&str, String, Vec<(&str, &str)>, [Answer; 4])> = vec![
+    let table: Vec<Route> = vec![
         (
             "GET",
             "/dashboard".into(),
@@ -728,4 +732,67 @@ fn every_route_answers_every_role_as_authorised() {
     // making, no merchant named "new" but the operator's.
     let overview = ops.get(&m).text().to_owned();
     assert_eq!(overview.matches("x@y.example").count(), 1, "{overview}");
+}
+
+/// Where the browser test keeps its screenshots: `CCGATE_SCREENSHOTS_DIR`,
+/// or `dashboard-screenshots` in the test's target directory.
+fn screenshots_dir() -> std::path::PathBuf {
+    std::env::var_os("CCGATE_SCREENSHOTS_DIR").map_or_else(
+        || std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-screenshots"),
+        std::path::PathBuf::from,
+    )
+}
+
+#[test]
+fn an_operator_and_a_merchant_user_use_the_dashboard_in_a_real_browser() {
+    let browser_dir = crate::checkout::browser_ready();
+    let receiver = HttpStub::start(200, "success");
+    let gateway = Gateway::start(&[]);
+    let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
+    let screenshots = screenshots_dir();
+    std::fs::create_dir_all(&screenshots).unwrap();
+    let pages = [
+        "login",
+        "merchants",
+        "merchant-created",
+        "overview",
+        "audit",
+        "developers",
+        "test-webhook",
+    ];
+    let shots: Vec<std::path::PathBuf> = pages
+        .iter()
+        .flat_map(|page| {
+            ["desktop", "phone"]
+                .map(|size| screenshots.join(format!("dashboard-{page}-{size}.png")))
+        })
+        .collect();
+    for shot in &shots {
+        // A stale picture from an earlier run must not pass for this one's.
+        let _ = std::fs::remove_file(shot);
+    }
+    let output = std::process::Command::new("node")
+        .arg(browser_dir.join("dashboard.mjs"))
+        .arg(format!("http://{}", gateway.address()))
+        .arg("ops@example.com")
+        .arg(&password)
+        .arg(&receiver.url)
+        .arg(&screenshots)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "browser run failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    for shot in &shots {
+        let size = std::fs::metadata(shot).unwrap().len();
+        assert!(size > 1_000, "{} is {size} bytes", shot.display());
+    }
+    eprintln!("screenshots kept in {}", screenshots.display());
+    // The browser's test webhook reached the receiver, signed as every webhook.
+    let pinged = receiver.wait_for_requests(1);
+    assert!(String::from_utf8_lossy(&pinged[0].body).contains(result["appId"].as_str().unwrap()));
 }

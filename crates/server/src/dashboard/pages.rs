@@ -62,6 +62,8 @@ fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · ccgate dashboard" }
                 link rel="stylesheet" href=(STYLESHEET_PATH);
+                // No icon: without this line browsers ask for /favicon.ico.
+                link rel="icon" href="data:,";
             }
             body {
                 header {
@@ -142,7 +144,7 @@ pub fn home(viewer: &Viewer, merchants: &[MerchantSummary]) -> Markup {
             main {
                 h1 { "Merchants" }
                 p.muted { "Logged in as " (viewer.email) ", " (role_name(&viewer.role)) "." }
-                div.table {
+                div.table tabindex="0" role="region" aria-label="Merchants" {
                     table {
                         thead { tr { th { "Name" } th { "Appid" } th { "Status" } } }
                         tbody {
@@ -193,7 +195,7 @@ pub fn overview(viewer: &Viewer, overview: &Overview<'_>) -> Markup {
                 @if overview.balances.is_empty() {
                     p { "No balance yet." }
                 } @else {
-                    div.table {
+                    div.table tabindex="0" role="region" aria-label="Balances" {
                         table {
                             thead { tr { th { "Coin" } th { "Available" } } }
                             tbody {
@@ -270,7 +272,7 @@ pub fn developers(viewer: &Viewer, page: &Developers, answer: Option<&PingOutcom
                     button.secondary type="submit" { "Rotate the secret" }
                 }
                 h2 { "Webhook deliveries" }
-                div.table {
+                div.table tabindex="0" role="region" aria-label="Webhook deliveries" {
                     table {
                         thead { tr { th { "Created" } th { "Kind" } th { "Record" } th { "Status" } th { "Attempts" } } }
                         tbody {
@@ -314,7 +316,7 @@ pub fn webhook(viewer: &Viewer, row: &WebhookRow, attempts: &[WebhookAttempt]) -
                     button.secondary type="submit" { "Resend" }
                 }
                 h2 { "Attempts" }
-                div.table {
+                div.table tabindex="0" role="region" aria-label="Attempts" {
                     table {
                         thead { tr { th { "#" } th { "When" } th { "HTTP" } th { "Outcome" } th { "Answer" } } }
                         tbody {
@@ -372,7 +374,7 @@ pub fn audit(viewer: &Viewer, rows: &[AuditEntry], older: Option<i64>) -> Markup
         html! {
             main {
                 h1 { "Audit log" }
-                div.table {
+                div.table tabindex="0" role="region" aria-label="Audit log" {
                     table {
                         thead { tr { th { "When" } th { "Who" } th { "Merchant" } th { "What" } th { "From" } } }
                         tbody {

@@ -139,6 +139,7 @@ impl Database {
             ledger: self.store(),
             settings: self.merchant_settings(),
             outbox: self.outbox(),
+            listings: self.listings(),
         };
         Console::new(stores, Arc::new(merchants), ConsoleConfig::default())
     }

@@ -16,7 +16,7 @@ use ccgate_chain::{ChainSet, EvmNodeConfig, HotWallet};
 use ccgate_ledger::{Decimal, Registry};
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
-    AddressStore, CachingStore, ConsoleStore, CreditStore, DepositRecords, DevnetStore,
+    AddressStore, CachingStore, ConsoleStore, CreditStore, DepositRecords, DevnetStore, Listings,
     MerchantSettingsStore, OrderStore, OutboxStore, PayoutStore, ReorgStore, SecretStore, Store,
     WithdrawalStore,
 };
@@ -50,6 +50,7 @@ pub trait ServiceBackend:
     + PayoutStore
     + ReorgStore
     + ConsoleStore
+    + Listings
     + Clone
     + 'static
 {
@@ -69,6 +70,7 @@ impl<B> ServiceBackend for B where
         + PayoutStore
         + ReorgStore
         + ConsoleStore
+        + Listings
         + Clone
         + 'static
 {
@@ -168,6 +170,7 @@ pub async fn build_services<B: ServiceBackend>(
             ledger: store.clone(),
             settings: backend.clone(),
             outbox: backend.clone(),
+            listings: backend.clone(),
         },
         Arc::clone(&merchants),
         ConsoleConfig::default(),

@@ -11,9 +11,9 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use ccgate_ledger::{Amount, Coin, MerchantId};
 use ccgate_store::{
-    AuditEntry, ConsoleRole, ConsoleSession, ConsoleStore, ConsoleUser, MerchantSettings,
-    MerchantSettingsStore, MerchantSummary, OutboxStore, ResendFilter, Store, StoreError,
-    WebhookAttempt, WebhookRow, generate_app_id, generate_app_secret,
+    AuditEntry, ConsoleRole, ConsoleSession, ConsoleStore, ConsoleUser, ListingFilter, Listings,
+    MerchantSettings, MerchantSettingsStore, MerchantSummary, Order, OutboxStore, ResendFilter,
+    Store, StoreError, WebhookAttempt, WebhookRow, generate_app_id, generate_app_secret,
 };
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
@@ -21,6 +21,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::merchants::Merchants;
+use crate::orders::{OrderState, OrderStatus, Orders};
+use crate::records::Records;
 use crate::webhooks::{PingOutcome, WebhookSender};
 use crate::{EngineError, Rejection};
 
@@ -128,6 +130,7 @@ pub struct ConsoleStores {
     pub ledger: Arc<dyn Store>,
     pub settings: Arc<dyn MerchantSettingsStore>,
     pub outbox: Arc<dyn OutboxStore>,
+    pub listings: Arc<dyn Listings>,
 }
 
 #[derive(Debug)]
@@ -136,6 +139,7 @@ pub struct Console {
     ledger: Arc<dyn Store>,
     settings: Arc<dyn MerchantSettingsStore>,
     outbox: Arc<dyn OutboxStore>,
+    listings: Arc<dyn Listings>,
     /// Balances, as the API's balance endpoints answer them.
     merchants: Arc<Merchants>,
     config: ConsoleConfig,
@@ -163,6 +167,25 @@ pub struct Developers {
 /// Webhooks shown on the developers page.
 const WEBHOOKS_SHOWN: u32 = 50;
 
+/// Orders on one page of the orders list.
+pub const ORDERS_PER_PAGE: usize = 50;
+/// Orders read at once while looking for a page of those in one state.
+const ORDERS_SCANNED_PER_READ: u32 = 100;
+/// Orders looked at for one filtered page at most, so that a rare state
+/// does not read a merchant's whole history in one request; the page then
+/// links on from where the scan stopped.
+const ORDERS_SCANNED_MAX: usize = 1_000;
+
+/// A page of a merchant's orders, newest first, each with its state.
+#[derive(Debug)]
+pub struct OrdersPage {
+    pub merchant: MerchantSummary,
+    pub orders: Vec<(Order, OrderState)>,
+    /// Where the next (older) page starts: created before this (unix
+    /// seconds); `None` when no order is older.
+    pub older: Option<i64>,
+}
+
 impl Console {
     pub fn new(stores: ConsoleStores, merchants: Arc<Merchants>, config: ConsoleConfig) -> Console {
         Console {
@@ -170,6 +193,7 @@ impl Console {
             ledger: stores.ledger,
             settings: stores.settings,
             outbox: stores.outbox,
+            listings: stores.listings,
             merchants,
             config,
         }
@@ -228,6 +252,80 @@ impl Console {
             settings,
             webhooks,
         })
+    }
+
+    /// The merchant's orders created before `before_secs` (all with
+    /// `None`), newest first, in `state` if given; their state as of
+    /// `now_ms` (business time: expiry is).
+    pub async fn orders(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+        orders: &Orders,
+        state: Option<OrderStatus>,
+        before_secs: Option<i64>,
+        now_ms: i64,
+    ) -> Result<OrdersPage, EngineError> {
+        let merchant = self.merchant(viewer, app_id).await?;
+        let mut found = Vec::new();
+        let mut until = before_secs;
+        let mut scanned = 0;
+        let older = loop {
+            let batch = self
+                .listings
+                .list_orders(&ListingFilter {
+                    app_id: Some(merchant.app_id.clone()),
+                    since: None,
+                    until,
+                    limit: ORDERS_SCANNED_PER_READ,
+                })
+                .await?;
+            let exhausted = batch.len() < ORDERS_SCANNED_PER_READ as usize;
+            for order in batch {
+                scanned += 1;
+                until = Some(order.created_at);
+                let progress = orders.progress(&order, now_ms.div_euclid(1000)).await?;
+                if state.is_none_or(|wanted| progress.progress.status == wanted) {
+                    found.push((order, progress));
+                }
+                if found.len() == ORDERS_PER_PAGE || scanned == ORDERS_SCANNED_MAX {
+                    break;
+                }
+            }
+            if exhausted && found.len() < ORDERS_PER_PAGE && scanned < ORDERS_SCANNED_MAX {
+                break None;
+            }
+            if found.len() == ORDERS_PER_PAGE || scanned >= ORDERS_SCANNED_MAX {
+                break until;
+            }
+        };
+        Ok(OrdersPage {
+            merchant,
+            orders: found,
+            older,
+        })
+    }
+
+    /// One of the merchant's orders (by its `merchant_order_id`) with its
+    /// payments and state as of `now_ms`.
+    pub async fn order(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+        merchant_order_id: &str,
+        orders: &Orders,
+        records: &Records,
+        now_ms: i64,
+    ) -> Result<(MerchantSummary, Order, OrderState), EngineError> {
+        let merchant = self.merchant(viewer, app_id).await?;
+        let found = records
+            .orders(&merchant.app_id, &[merchant_order_id.to_owned()])
+            .await?;
+        let Some(order) = found.into_iter().next() else {
+            return Err(refused(ConsoleRefusal::NotFound));
+        };
+        let state = orders.progress(&order, now_ms.div_euclid(1000)).await?;
+        Ok((merchant, order, state))
     }
 
     async fn settings_of(&self, app_id: &MerchantId) -> Result<MerchantSettings, EngineError> {

@@ -92,6 +92,8 @@ try {
 
   await logIn(page, 'owner@browser.example', ownerPassword);
   check(page.url().endsWith(`/dashboard/m/${appId}`), `the merchant user lands on its merchant: ${page.url()}`);
+  await Promise.all([page.waitForNavigation(), page.click('nav.tabs >> text=Orders')]);
+  await accessible(page, 'orders');
   await Promise.all([page.waitForNavigation(), page.click('nav.tabs >> text=Developers')]);
   await accessible(page, 'developers');
   await page.fill('#url', receiverUrl);

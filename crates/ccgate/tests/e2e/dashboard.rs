@@ -502,6 +502,46 @@ fn operators_make_merchants_and_users_and_merchant_users_run_their_webhooks() {
         overview.text()
     );
 
+    // Orders: listed newest first with their state, narrowed by state, and
+    // each one's page (its id escaped into the path).
+    for id in ["order-1", "order 2/x"] {
+        let body = format!(
+            r#"{{"token_id":"{USDT_ERC20}","product_price":"10","merchant_order_id":"{id}"}}"#
+        );
+        let made = gateway.post_signed(&shop, "/ccpayment/v1/bill/create", body.as_bytes(), None);
+        assert_eq!(made.json()["code"], 10000, "{}", made.text());
+    }
+    let listed = owner.get(&format!("{overview_path}/orders"));
+    assert_eq!(listed.status, 200);
+    let text = listed.text();
+    assert!(
+        text.find("order 2/x").unwrap() < text.find("order-1").unwrap(),
+        "newest first"
+    );
+    assert!(
+        text.contains("Pending") && text.contains("10 USDT"),
+        "{text}"
+    );
+    let successful = owner.get(&format!("{overview_path}/orders?state=Successful"));
+    assert!(successful.text().contains("No orders here."));
+    assert_eq!(
+        owner
+            .get(&format!("{overview_path}/orders?state=Lost"))
+            .status,
+        400
+    );
+    let one = owner.get(&format!("{overview_path}/orders/order%202%2Fx"));
+    assert_eq!(one.status, 200, "{}", one.text());
+    assert!(
+        one.text().contains(r#"<dd id="order-state">Pending</dd>"#),
+        "{}",
+        one.text()
+    );
+    assert_eq!(
+        owner.get(&format!("{overview_path}/orders/nope")).status,
+        404
+    );
+
     // A new secret, shown once.
     let rotated = owner.post(&format!("{overview_path}/secret"), &[("csrf", &csrf)]);
     assert_eq!(rotated.status, 200);
@@ -637,6 +677,11 @@ fn every_route_answers_every_role_as_authorised() {
     ]);
     gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
     receiver.wait_for_requests(1);
+    let body = format!(
+        r#"{{"token_id":"{USDT_ERC20}","product_price":"10","merchant_order_id":"order-1"}}"#
+    );
+    let made = gateway.post_signed(&shop, "/ccpayment/v1/bill/create", body.as_bytes(), None);
+    assert_eq!(made.json()["code"], 10000, "{}", made.text());
     let listed: serde_json::Value =
         serde_json::from_str(&gateway.cli_ok(&["webhooks", "list", "--json"])).unwrap();
     let webhook_id = listed[0]["id"].as_i64().unwrap();
@@ -666,6 +711,18 @@ fn every_route_answers_every_role_as_authorised() {
             [ToLogin, NotFound, Page, Page],
         ),
         ("GET", hook.clone(), vec![], [ToLogin, NotFound, Page, Page]),
+        (
+            "GET",
+            format!("{m}/orders"),
+            vec![],
+            [ToLogin, NotFound, Page, Page],
+        ),
+        (
+            "GET",
+            format!("{m}/orders/order-1"),
+            vec![],
+            [ToLogin, NotFound, Page, Page],
+        ),
         (
             "POST",
             "/dashboard/merchants".into(),
@@ -727,7 +784,7 @@ fn every_route_answers_every_role_as_authorised() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 44);
+    assert_eq!(checked, 52);
     // The other merchant's user changed nothing of shop A: no user of its
     // making, no merchant named "new" but the operator's.
     let overview = ops.get(&m).text().to_owned();
@@ -757,6 +814,7 @@ fn an_operator_and_a_merchant_user_use_the_dashboard_in_a_real_browser() {
         "merchant-created",
         "overview",
         "audit",
+        "orders",
         "developers",
         "test-webhook",
     ];

@@ -10,14 +10,15 @@ mod pages;
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Form, Path, State};
+use axum::extract::{ConnectInfo, Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use ccgate_engine::EngineError;
 use ccgate_engine::clock::real_now_ms;
+use ccgate_engine::console::ConsoleRefusal;
 use ccgate_engine::console::{Actor, Login, Viewer, Visit, generate_password, random_token};
 use ccgate_engine::domain::ConsoleRole;
+use ccgate_engine::{EngineError, Rejection};
 use maud::Markup;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -47,6 +48,11 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/merchants", post(create_merchant))
         .route("/dashboard/m/{app_id}", get(overview))
         .route("/dashboard/m/{app_id}/users", post(create_user))
+        .route("/dashboard/m/{app_id}/orders", get(orders))
+        .route(
+            "/dashboard/m/{app_id}/orders/{merchant_order_id}",
+            get(order),
+        )
         .route("/dashboard/m/{app_id}/developers", get(developers))
         .route("/dashboard/m/{app_id}/webhook", post(set_webhook))
         .route("/dashboard/m/{app_id}/webhook/test", post(test_webhook))
@@ -309,6 +315,85 @@ async fn overview(
     };
     let overview = state.console.overview(&viewer, &app_id).await?;
     Ok(page(StatusCode::OK, pages::overview(&viewer, &overview)))
+}
+
+#[derive(Deserialize)]
+struct OrdersQuery {
+    /// `Pending`, `Processing`, `Successful` or `Expired`; empty or absent: all.
+    state: Option<String>,
+    /// Created before (unix seconds): the next page.
+    before: Option<i64>,
+}
+
+/// `GET /dashboard/m/{app_id}/orders?state=&before=`: newest first.
+async fn orders(
+    State(state): State<AppState>,
+    Path(app_id): Path<String>,
+    Query(query): Query<OrdersQuery>,
+    headers: HeaderMap,
+) -> PageResult {
+    let viewer = match viewer_or_login(&state, &headers).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let wanted = match query.state.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(named) => Some(
+            pages::ORDER_STATES
+                .into_iter()
+                .find(|s| s.as_str() == named)
+                .ok_or_else(|| {
+                    PageError(EngineError::from(Rejection::Console(
+                        ConsoleRefusal::Invalid(
+                            "the state is one of Pending, Processing, Successful, Expired"
+                                .to_owned(),
+                        ),
+                    )))
+                })?,
+        ),
+    };
+    let listed = state
+        .console
+        .orders(
+            &viewer,
+            &app_id,
+            &state.orders,
+            wanted,
+            query.before,
+            state.clock.now_unix_ms(),
+        )
+        .await?;
+    Ok(page(
+        StatusCode::OK,
+        pages::orders(&viewer, &listed, wanted, &state.registry),
+    ))
+}
+
+/// `GET /dashboard/m/{app_id}/orders/{merchant_order_id}`.
+async fn order(
+    State(state): State<AppState>,
+    Path((app_id, merchant_order_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> PageResult {
+    let viewer = match viewer_or_login(&state, &headers).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let (merchant, order, progress) = state
+        .console
+        .order(
+            &viewer,
+            &app_id,
+            &merchant_order_id,
+            &state.orders,
+            &state.records,
+            state.clock.now_unix_ms(),
+        )
+        .await?;
+    Ok(page(
+        StatusCode::OK,
+        pages::order(&viewer, &merchant, &order, &progress, &state.registry),
+    ))
 }
 
 /// `GET /dashboard/m/{app_id}/developers`.
@@ -578,7 +663,7 @@ struct AuditQuery {
 async fn audit(
     State(state): State<AppState>,
     headers: HeaderMap,
-    axum::extract::Query(query): axum::extract::Query<AuditQuery>,
+    Query(query): Query<AuditQuery>,
 ) -> PageResult {
     let Some(viewer) = signed_in(&state, &headers).await? else {
         return Ok(see_other(LOGIN_PATH));

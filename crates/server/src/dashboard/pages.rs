@@ -3,9 +3,12 @@
 //! needs no `'unsafe-inline'`.
 
 use axum::http::StatusCode;
-use ccgate_engine::console::{Developers, Overview, Viewer};
+use ccgate_engine::console::{Developers, OrdersPage, Overview, Viewer};
+use ccgate_engine::domain::Order;
 use ccgate_engine::domain::{AuditEntry, ConsoleRole, MerchantSummary, WebhookAttempt, WebhookRow};
+use ccgate_engine::orders::{OrderState, OrderStatus};
 use ccgate_engine::webhooks::PingOutcome;
+use ccgate_ledger::{Amount, Registry};
 use maud::{DOCTYPE, Markup, html};
 
 use super::{LOGIN_PATH, PREFIX, STYLESHEET_PATH};
@@ -27,7 +30,7 @@ main { max-width: 64rem; margin: 1rem auto; padding: 1rem; background: #fff; bor
 h1 { font-size: 1.35rem; margin: 0 0 1rem; }
 h2 { font-size: 1.1rem; margin: 1.5rem 0 .5rem; }
 label { display: block; margin: .75rem 0 .25rem; font-weight: 600; }
-input { width: 100%; padding: .6rem .75rem; font: inherit; border: 1px solid var(--line); border-radius: 6px; background: transparent; color: inherit; }
+input, select { width: 100%; padding: .6rem .75rem; font: inherit; border: 1px solid var(--line); border-radius: 6px; background: transparent; color: inherit; }
 .primary { margin-top: 1rem; padding: .6rem 1.25rem; font: inherit; border: 0; border-radius: 6px; background: var(--accent); color: #fff; cursor: pointer; }
 .problem { margin: .75rem 0; padding: .5rem .75rem; border-left: 4px solid #b91c1c; background: rgba(185,28,28,.1); border-radius: 4px; }
 .table { overflow-x: auto; }
@@ -176,9 +179,151 @@ fn merchant_tabs(merchant: &MerchantSummary) -> Markup {
     html! {
         nav.tabs aria-label="Merchant" {
             a href=(merchant_path(app_id, "")) { "Overview" }
+            a href=(merchant_path(app_id, "/orders")) { "Orders" }
             a href=(merchant_path(app_id, "/developers")) { "Developers" }
         }
     }
+}
+
+/// The states an order's list can be narrowed to.
+pub const ORDER_STATES: [OrderStatus; 4] = [
+    OrderStatus::Pending,
+    OrderStatus::Processing,
+    OrderStatus::Successful,
+    OrderStatus::Expired,
+];
+
+/// `amount` of the coin `order` is priced in, with its symbol.
+fn order_amount(registry: &Registry, order: &Order, amount: Amount) -> String {
+    match registry.coin(&order.coin_id) {
+        Some(coin) => format!(
+            "{} {}",
+            amount.to_decimal_string(coin.precision),
+            coin.symbol
+        ),
+        None => format!("{} base units", amount.base_units()),
+    }
+}
+
+pub fn orders(
+    viewer: &Viewer,
+    page: &OrdersPage,
+    wanted: Option<OrderStatus>,
+    registry: &Registry,
+) -> Markup {
+    let merchant = &page.merchant;
+    let app_id = merchant.app_id.as_str();
+    let filter = wanted.map_or("", OrderStatus::as_str);
+    layout(
+        "Orders",
+        Some(viewer),
+        html! {
+            main {
+                h1 { (merchant.name) ": orders" }
+                (merchant_tabs(merchant))
+                form.inline method="get" action=(merchant_path(app_id, "/orders")) {
+                    label for="state" { "State" }
+                    select #state name="state" {
+                        option value="" selected[wanted.is_none()] { "All" }
+                        @for state in ORDER_STATES {
+                            option value=(state.as_str()) selected[wanted == Some(state)] { (state.as_str()) }
+                        }
+                    }
+                    button.secondary type="submit" { "Show" }
+                }
+                @if page.orders.is_empty() {
+                    p { "No orders here." }
+                } @else {
+                    div.table tabindex="0" role="region" aria-label="Orders" {
+                        table {
+                            thead { tr { th { "Created" } th { "Merchant order id" } th { "Amount" } th { "Chain" } th { "State" } } }
+                            tbody {
+                                @for (order, state) in &page.orders {
+                                    tr {
+                                        td { (utc(order.created_at.saturating_mul(1000))) }
+                                        td.id { a href=(merchant_path(app_id, &format!("/orders/{}", url_segment(&order.merchant_order_id)))) { (order.merchant_order_id) } }
+                                        td { (order_amount(registry, order, order.order_amount)) }
+                                        td { (order.chain) }
+                                        td { (state.progress.status.as_str()) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if let Some(before) = page.older {
+                    p { a href={ (merchant_path(app_id, "/orders")) "?state=" (filter) "&before=" (before) } { "Older orders" } }
+                }
+            }
+        },
+    )
+}
+
+pub fn order(
+    viewer: &Viewer,
+    merchant: &MerchantSummary,
+    order: &Order,
+    state: &OrderState,
+    registry: &Registry,
+) -> Markup {
+    let progress = &state.progress;
+    layout(
+        "Order",
+        Some(viewer),
+        html! {
+            main {
+                h1 { "Order " (order.merchant_order_id) }
+                (merchant_tabs(merchant))
+                dl.once {
+                    dt { "State" } dd #order-state { (progress.status.as_str()) }
+                    dt { "Amount" } dd { (order_amount(registry, order, order.order_amount)) }
+                    dt { "Paid" } dd { (order_amount(registry, order, progress.paid)) }
+                    @if progress.underpaid { dt { "Note" } dd { "underpaid" } }
+                    @if progress.overpaid { dt { "Note" } dd { "overpaid" } }
+                    dt { "Price" } dd { (order.product_price) " " (order.denominated_currency) }
+                    dt { "Product" } dd { (order.product_name) }
+                    dt { "Chain" } dd { (order.chain) }
+                    dt { "Address" } dd { (order.pay_address) }
+                    dt { "Created" } dd { (utc(order.created_at.saturating_mul(1000))) }
+                    dt { "Expires" } dd { (utc(order.expires_at.saturating_mul(1000))) }
+                    dt { "Order id" } dd { (order.order_id) }
+                }
+                @if let Some(confirming) = &state.confirming {
+                    p.answer { "A payment is confirming"
+                        @if let Some(height) = confirming.block_height { " (block " (height) ")" } "." }
+                }
+                h2 { "Payments" }
+                div.table tabindex="0" role="region" aria-label="Payments" {
+                    table {
+                        thead { tr { th { "Credited" } th { "Amount" } th { "Fee" } th { "From" } th { "Txid" } } }
+                        tbody {
+                            @for payment in &state.payments {
+                                tr {
+                                    td { (utc(payment.pay_time.saturating_mul(1000))) }
+                                    td { (order_amount(registry, order, payment.amount)) }
+                                    td { (order_amount(registry, order, payment.service_fee)) }
+                                    td.id { (payment.from_address) }
+                                    td.id { (payment.txid) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// `text` as one URL path segment: a merchant order id may hold anything.
+fn url_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 pub fn overview(viewer: &Viewer, overview: &Overview<'_>) -> Markup {

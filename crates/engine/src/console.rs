@@ -151,6 +151,11 @@ pub struct Overview<'r> {
     pub merchant: MerchantSummary,
     /// Available balance per coin held, in registry order.
     pub balances: Vec<(&'r Coin, Amount)>,
+    /// How many of its latest orders `order_states` counts (at most
+    /// [`OVERVIEW_ORDERS`]).
+    pub orders_counted: usize,
+    /// Those orders per state, in the order first met (newest first).
+    pub order_states: Vec<(OrderStatus, usize)>,
     /// Its users (operators see them, to add one).
     pub users: Vec<ConsoleUser>,
 }
@@ -166,6 +171,10 @@ pub struct Developers {
 
 /// Webhooks shown on the developers page.
 const WEBHOOKS_SHOWN: u32 = 50;
+
+/// The latest orders the overview counts by state: a state is derived from
+/// an order's payments, so counting the whole history would read all of it.
+pub const OVERVIEW_ORDERS: u32 = 100;
 
 /// Orders on one page of the orders list.
 pub const ORDERS_PER_PAGE: usize = 50;
@@ -218,20 +227,47 @@ impl Console {
             .ok_or_else(|| refused(ConsoleRefusal::NotFound))
     }
 
+    /// The merchant's balances, how its latest orders stand (as of
+    /// `now_ms`, business time) and its users.
     pub async fn overview(
         &self,
         viewer: &Viewer,
         app_id: &str,
+        orders: &Orders,
+        now_ms: i64,
     ) -> Result<Overview<'_>, EngineError> {
         let merchant = self.merchant(viewer, app_id).await?;
         let balances = self
             .merchants
             .available_balances(&merchant.app_id, None)
             .await?;
+        let latest = self
+            .listings
+            .list_orders(&ListingFilter {
+                app_id: Some(merchant.app_id.clone()),
+                since: None,
+                until: None,
+                limit: OVERVIEW_ORDERS,
+            })
+            .await?;
+        let mut order_states = Vec::new();
+        for order in &latest {
+            let status = orders
+                .progress(order, now_ms.div_euclid(1000))
+                .await?
+                .progress
+                .status;
+            match order_states.iter_mut().find(|(seen, _)| *seen == status) {
+                Some((_, count)) => *count += 1,
+                None => order_states.push((status, 1)),
+            }
+        }
         let users = self.store.console_users(Some(&merchant.app_id)).await?;
         Ok(Overview {
             merchant,
             balances,
+            orders_counted: latest.len(),
+            order_states,
             users,
         })
     }

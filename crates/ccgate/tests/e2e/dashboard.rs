@@ -541,6 +541,12 @@ fn operators_make_merchants_and_users_and_merchant_users_run_their_webhooks() {
         owner.get(&format!("{overview_path}/orders/nope")).status,
         404
     );
+    let overview = owner.get(&overview_path);
+    assert!(
+        overview.text().contains("Pending</a>: 2"),
+        "{}",
+        overview.text()
+    );
 
     // A new secret, shown once.
     let rotated = owner.post(&format!("{overview_path}/secret"), &[("csrf", &csrf)]);

@@ -313,7 +313,10 @@ async fn overview(
         Ok(viewer) => viewer,
         Err(answer) => return Ok(answer),
     };
-    let overview = state.console.overview(&viewer, &app_id).await?;
+    let overview = state
+        .console
+        .overview(&viewer, &app_id, &state.orders, state.clock.now_unix_ms())
+        .await?;
     Ok(page(StatusCode::OK, pages::overview(&viewer, &overview)))
 }
 

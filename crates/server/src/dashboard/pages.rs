@@ -354,6 +354,17 @@ pub fn overview(viewer: &Viewer, overview: &Overview<'_>) -> Markup {
                         }
                     }
                 }
+                h2 { "Orders by state" }
+                @if overview.order_states.is_empty() {
+                    p { "No orders yet." }
+                } @else {
+                    p.muted { "Of the latest " (overview.orders_counted) " orders." }
+                    ul #order-states {
+                        @for (state, count) in &overview.order_states {
+                            li { a href={ (merchant_path(merchant.app_id.as_str(), "/orders")) "?state=" (state.as_str()) } { (state.as_str()) } ": " (count) }
+                        }
+                    }
+                }
                 @if viewer.is_operator() {
                     h2 { "Users" }
                     ul {

@@ -7,10 +7,13 @@ use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
+use ccgate_engine::console::{Console, ConsoleConfig, ConsoleStores};
+use ccgate_engine::merchants::Merchants;
+use ccgate_ledger::Registry;
 use ccgate_store::{
-    BatchWithdrawalStore, CreditHistory, CreditStore, DevnetStore, Listings, MerchantSettingsStore,
-    OrderStore, OutboxStore, PayoutStore, PgStore, ReconcileStore, SandboxStore, SecretStore,
-    SnapshotStore, SqliteStore, Store, SweepStore, WithdrawalStore,
+    BatchWithdrawalStore, ConsoleStore, CreditHistory, CreditStore, DevnetStore, Listings,
+    MerchantSettingsStore, OrderStore, OutboxStore, PayoutStore, PgStore, ReconcileStore,
+    SandboxStore, SecretStore, SnapshotStore, SqliteStore, Store, SweepStore, WithdrawalStore,
 };
 
 use crate::data_dir::DataDir;
@@ -122,6 +125,23 @@ impl Database {
             (Some(_), None) => "PostgreSQL".to_owned(),
             (Some(_), Some(schema)) => format!("PostgreSQL (schema {schema})"),
         }
+    }
+
+    /// The dashboard's service over this database, for `ccgate user`.
+    pub fn console(&self, registry: &Registry) -> Console {
+        let console: Arc<dyn ConsoleStore> = match self {
+            Database::Sqlite(db) => Arc::new(db.clone()),
+            Database::Postgres(db) => Arc::new(db.clone()),
+        };
+        let merchants = Merchants::new(Arc::new(registry.clone()), self.store(), self.outbox());
+        let stores = ConsoleStores {
+            console,
+            ledger: self.store(),
+            settings: self.merchant_settings(),
+            outbox: self.outbox(),
+            listings: self.listings(),
+        };
+        Console::new(stores, Arc::new(merchants), ConsoleConfig::default())
     }
 
     pub fn store(&self) -> Arc<dyn Store> {

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use commands::{
     Globals, bench, call, coins, cwallet, devnet, evm, ledger, listen, merchant, ops, order,
-    sandbox, serve, trigger, webhooks, withdrawal,
+    sandbox, serve, trigger, user, webhooks, withdrawal,
 };
 
 /// mimalloc, not glibc's malloc: the request path allocates and frees small
@@ -57,6 +57,9 @@ enum Command {
     /// Create, list, rotate, disable and enable merchants.
     #[command(subcommand)]
     Merchant(merchant::MerchantCommand),
+    /// Dashboard users: `user create --operator --email …` makes the first operator.
+    #[command(subcommand)]
+    User(user::UserCommand),
     /// Manual adjustments, balances and the journal audit.
     #[command(subcommand)]
     Ledger(ledger::LedgerCommand),
@@ -143,6 +146,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve::run(globals, args).await,
         Command::Merchant(command) => merchant::run(globals, command).await,
+        Command::User(command) => user::run(globals, command).await,
         Command::Ledger(command) => ledger::run(globals, command).await,
         Command::Coins(command) => coins::run(globals, command),
         Command::Devnet(command) => devnet::run(globals, command).await,

@@ -13,6 +13,8 @@ mod checkout;
 mod cli;
 #[path = "e2e/client.rs"]
 mod client;
+#[path = "e2e/dashboard.rs"]
+mod dashboard;
 #[path = "e2e/delivery.rs"]
 mod delivery;
 #[path = "e2e/deposits.rs"]

@@ -9,6 +9,8 @@
 
 #[path = "engine/batch_withdrawals.rs"]
 mod batch_withdrawals;
+#[path = "engine/console.rs"]
+mod console;
 #[path = "engine/deposits.rs"]
 mod deposits;
 #[path = "engine/orders.rs"]

@@ -16,14 +16,15 @@ use ccgate_chain::{ChainSet, EvmNodeConfig, HotWallet};
 use ccgate_ledger::{Decimal, Registry};
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
-    AddressStore, BatchWithdrawalStore, CachingStore, CreditStore, DepositRecords, DevnetStore,
-    MerchantSettingsStore, OrderStore, OutboxStore, PayoutStore, ReorgStore, SecretStore, Store,
-    SwapStore, WalletStore, WithdrawalStore,
+    AddressStore, BatchWithdrawalStore, CachingStore, ConsoleStore, CreditStore, DepositRecords,
+    DevnetStore, Listings, MerchantSettingsStore, OrderStore, OutboxStore, PayoutStore, ReorgStore,
+    SecretStore, Store, SwapStore, WalletStore, WithdrawalStore,
 };
 use tokio::sync::watch;
 
 use crate::addresses::{AddressBook, load_deposit_seed};
 use crate::batch_withdrawals::BatchWithdrawals;
+use crate::console::{Console, ConsoleConfig, ConsoleStores};
 use crate::deposits::{DepositWatcher, WatcherStores};
 use crate::merchants::Merchants;
 use crate::network::Network;
@@ -54,6 +55,8 @@ pub trait ServiceBackend:
     + ReorgStore
     + SwapStore
     + WalletStore
+    + ConsoleStore
+    + Listings
     + Clone
     + 'static
 {
@@ -75,6 +78,8 @@ impl<B> ServiceBackend for B where
         + ReorgStore
         + SwapStore
         + WalletStore
+        + ConsoleStore
+        + Listings
         + Clone
         + 'static
 {
@@ -109,6 +114,8 @@ pub struct EngineServices {
     pub swaps: Arc<Swaps>,
     /// The merchants' wallet users (v2 spec §2.9–2.10).
     pub wallets: Arc<Wallets>,
+    /// The dashboard's users, sessions and audit log, and what each user may see.
+    pub console: Arc<Console>,
     /// Webhooks as they are sent; the sender built by [`build_loops`]
     /// publishes here.
     pub webhook_feed: WebhookFeed,
@@ -192,6 +199,17 @@ pub async fn build_services<B: ServiceBackend>(
         backend.clone(),
         backend.clone(),
     ));
+    let console = Arc::new(Console::new(
+        ConsoleStores {
+            console: backend.clone(),
+            ledger: store.clone(),
+            settings: backend.clone(),
+            outbox: backend.clone(),
+            listings: backend.clone(),
+        },
+        Arc::clone(&merchants),
+        ConsoleConfig::default(),
+    ));
     let network = Arc::new(Network::new(
         Arc::clone(&registry),
         Arc::clone(&chains),
@@ -212,6 +230,7 @@ pub async fn build_services<B: ServiceBackend>(
             network,
             swaps,
             wallets,
+            console,
             webhook_feed: WebhookFeed::default(),
         },
         chains,

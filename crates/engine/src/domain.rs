@@ -3,9 +3,9 @@
 //! store itself.
 
 pub use ccgate_store::{
-    Approval, BatchScope, Checkout, ConfirmingOrderPayment, CwalletAccount, DepositAddress,
-    DepositRecord, DepositRecordFilter, DestinationFilter, MerchantCredentials, MerchantStatus,
-    MerchantSummary, Order, Swap, SwapPricing, SwapQuery, TransferFilter, UserBatchTransfer,
-    UserTransfer, WebhookCounts, WebhookDialect, WebhookRow, Withdrawal, WithdrawalQuery,
-    WithdrawalStatus,
+    Approval, AuditEntry, BatchScope, Checkout, ConfirmingOrderPayment, ConsoleRole,
+    CwalletAccount, DepositAddress, DepositRecord, DepositRecordFilter, DestinationFilter,
+    MerchantCredentials, MerchantStatus, MerchantSummary, Order, Swap, SwapPricing, SwapQuery,
+    TransferFilter, UserBatchTransfer, UserTransfer, WebhookAttempt, WebhookCounts, WebhookDialect,
+    WebhookRow, Withdrawal, WithdrawalQuery, WithdrawalStatus,
 };

@@ -30,6 +30,9 @@ pub enum EngineError {
     Sandbox(String),
     #[error("serialise a webhook: {0}")]
     Serialise(#[from] serde_json::Error),
+    /// Hashing or checking a dashboard password failed (not a wrong password).
+    #[error("password hashing: {0}")]
+    Password(String),
 }
 
 /// What the engine refuses to do, and why; each has its own code in each
@@ -135,6 +138,9 @@ pub enum Rejection {
     /// confirmed yet, the chain has no node…).
     #[error("{0}")]
     Rescan(String),
+    /// The dashboard's refusals (decisions §23); no API endpoint meets them.
+    #[error(transparent)]
+    Console(#[from] crate::console::ConsoleRefusal),
 }
 
 /// Echoed input is cut to this many characters, so a message never grows

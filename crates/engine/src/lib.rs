@@ -8,6 +8,7 @@ pub mod amounts;
 pub mod assemble;
 pub mod batch_withdrawals;
 pub mod clock;
+pub mod console;
 pub mod deposits;
 pub mod devnet;
 pub mod domain;

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use ccgate_api::v2::V2Code;
 use ccgate_api::{Code, RequestError, error_body};
 use ccgate_engine::addresses::UnbindRefusal;
+use ccgate_engine::console::ConsoleRefusal;
 use ccgate_engine::{EngineError, Rejection};
 use ccgate_pricefeed::PriceError;
 
@@ -176,7 +177,8 @@ impl Failure {
                 | EngineError::Delivery(_)
                 | EngineError::Price(_)
                 | EngineError::Sandbox(_)
-                | EngineError::Serialise(_),
+                | EngineError::Serialise(_)
+                | EngineError::Password(_),
             )
             | Failure::Internal(_) => Code::ServiceError,
         }
@@ -293,6 +295,33 @@ fn rejection_code(rejection: &Rejection) -> Code {
             | UnbindRefusal::AlreadyUnbound(_)
             | UnbindRefusal::NeverPaid(_),
         ) => Code::ParamInvalid,
+        // Only the dashboard meets these; to the API they would be a bad parameter.
+        Rejection::Console(_) => Code::ParamInvalid,
+    }
+}
+
+/// The HTTP status of a dashboard page that failed (decisions §23): a
+/// refusal the user can act on, or a part below failing (500, its detail
+/// logged, never shown).
+pub(crate) fn console_status(error: &EngineError) -> StatusCode {
+    match error {
+        EngineError::Rejected(Rejection::Console(refusal)) => match refusal {
+            ConsoleRefusal::NotFound => StatusCode::NOT_FOUND,
+            ConsoleRefusal::OperatorsOnly => StatusCode::FORBIDDEN,
+            ConsoleRefusal::Invalid(_) | ConsoleRefusal::UserExists(_) => StatusCode::BAD_REQUEST,
+        },
+        // The engine's API refusals a dashboard action can meet (a webhook
+        // URL it refuses, a merchant name taken) are the user's to mend.
+        EngineError::Rejected(_) => StatusCode::BAD_REQUEST,
+        EngineError::Store(_)
+        | EngineError::Chain(_)
+        | EngineError::Key(_)
+        | EngineError::Ledger(_)
+        | EngineError::Delivery(_)
+        | EngineError::Price(_)
+        | EngineError::Sandbox(_)
+        | EngineError::Serialise(_)
+        | EngineError::Password(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

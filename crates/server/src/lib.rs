@@ -12,6 +12,7 @@ mod admin_access;
 mod auth;
 pub mod client_ip;
 pub mod connections;
+mod dashboard;
 pub mod failure;
 mod metrics;
 pub mod openapi;
@@ -27,6 +28,7 @@ use axum::routing::{MethodRouter, get, post};
 use ccgate_engine::addresses::AddressBook;
 use ccgate_engine::assemble::EngineServices;
 use ccgate_engine::batch_withdrawals::BatchWithdrawals;
+use ccgate_engine::console::Console;
 use ccgate_engine::merchants::Merchants;
 use ccgate_engine::mode::Mode;
 use ccgate_engine::network::Network;
@@ -49,7 +51,7 @@ pub use admin::admin_router;
 pub use admin_access::AdminAccess;
 pub use ccgate_engine::clock::{Clock, SystemClock};
 use ccgate_engine::sandbox::Sandbox;
-use ccgate_engine::webhooks::WebhookFeed;
+use ccgate_engine::webhooks::{WebhookFeed, WebhookSender};
 pub use client_ip::{IpNet, TrustedProxies, parse_trusted_proxy};
 pub use connections::{ConnectionLimits, serve_router};
 pub use metrics::Metrics;
@@ -138,6 +140,8 @@ pub struct Services {
     pub swaps: Arc<Swaps>,
     /// The merchants' wallet users: balances, addresses, transfers.
     pub wallets: Arc<Wallets>,
+    /// The dashboard's users, sessions, audit log and authorisation.
+    pub console: Arc<Console>,
     /// Business time: prices' age, chain heights.
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ServerConfig>,
@@ -148,6 +152,9 @@ pub struct Services {
     pub triggers: Option<Arc<Triggers>>,
     /// Webhooks as they are sent, for the admin API's stream (`ccgate listen`).
     pub webhook_feed: WebhookFeed,
+    /// Webhook delivery, for the dashboard's test webhook; set by whoever
+    /// builds the loops (`serve`, the test harness), absent otherwise.
+    pub webhook_sender: Option<WebhookSender>,
     /// Balance reconciliation and rescans, per EVM chain with a node.
     pub reconcilers: Vec<Reconciler>,
 }
@@ -169,6 +176,7 @@ impl Services {
             network,
             swaps,
             wallets,
+            console,
             webhook_feed,
         } = engine;
         Services {
@@ -183,12 +191,14 @@ impl Services {
             network,
             swaps,
             wallets,
+            console,
             clock,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
             sandbox: None,
             triggers: None,
             webhook_feed,
+            webhook_sender: None,
             reconcilers: Vec::new(),
         }
     }
@@ -241,7 +251,7 @@ pub fn v1_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
 
 /// The whole application: every v1 route behind the v1 pipeline, `GET /` (a
 /// page saying what this is), `GET /healthz`, the API description, the hosted
-/// checkout, and envelopes for unknown paths and methods.
+/// checkout, the dashboard, and envelopes for unknown paths and methods.
 pub fn router(state: AppState) -> Router {
     let v1 = v1_routes()
         .into_iter()
@@ -284,6 +294,7 @@ pub fn router(state: AppState) -> Router {
         .route("/pay/{key}", get(routes::checkout::show))
         .route("/pay/{key}/select", post(routes::checkout::select))
         .route("/pay/{key}/status", get(routes::checkout::status))
+        .merge(dashboard::routes())
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .with_state(state.clone());

@@ -40,6 +40,8 @@ pub enum StoreError {
         /// Including the refused refund.
         refunded: Amount,
     },
+    #[error("a dashboard user with the e-mail {0} already exists")]
+    ConsoleUserExists(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("cannot restore this snapshot: {0}")]

@@ -13,6 +13,7 @@ mod backend;
 mod batch_withdrawals;
 mod bulk_load;
 mod cache;
+mod console;
 mod credentials;
 mod credits;
 mod deposit_records;
@@ -45,6 +46,7 @@ pub use addresses::{AddressStore, DepositAddress, HeldAddress, LOOKUPS_PER_STATE
 pub use batch_withdrawals::{BatchTask, BatchTaskState, BatchWithdrawal, BatchWithdrawalStore};
 pub use bulk_load::BulkLoad;
 pub use cache::CachingStore;
+pub use console::{AuditEntry, ConsoleRole, ConsoleSession, ConsoleStore, ConsoleUser};
 pub use credentials::{generate_app_id, generate_app_secret};
 pub use credits::{CreditStore, SeenTransfer};
 pub use deposit_records::{

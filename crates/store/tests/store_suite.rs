@@ -14,18 +14,19 @@ use ccgate_ledger::{
     TokenId,
 };
 use ccgate_store::{
-    AddressStore, BatchScope, BatchTask, BatchWithdrawal, BatchWithdrawalStore, BlockLink,
-    CachingStore, ChainTransfer, Checkout, ConfirmingPayment, CreditStore, CwalletAccount,
-    DepositAddress, DepositCredit, DepositRecordFilter, DevnetReorg, DevnetStore, EntryMeta,
-    ListingFilter, Listings, MasterKey, MerchantSettings, MerchantSettingsStore, MerchantStatus,
-    NewDeposit, NewWebhook, Order, OrderIdHolder, OrderPayment, OrderStore, OutboxStore,
-    PayoutInsert, PayoutStore, PgStore, ReconcileStore, Recorded, ReorgIncident, ReorgStore,
-    ResendFilter, RollBack, SandboxStore, SecretStore, SeenTransfer, SignedPayout, SignedSweep,
-    SnapshotStore, SqliteStore, Store, StoreError, StoredClock, Swap, SwapPricing, SwapQuery,
-    SwapQuote, SwapStore, SweepInsert, SweepSettlement, SweepStore, TakenFault, TransferFilter,
-    TransferKey, UserBatchTransfer, UserTransfer, WalletStore, WebhookAttempt, WebhookClaim,
-    WebhookCounts, WebhookFaults, WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore,
-    generate_app_id, generate_app_secret, verify_ledger,
+    AddressStore, AuditEntry, BatchScope, BatchTask, BatchWithdrawal, BatchWithdrawalStore,
+    BlockLink, CachingStore, ChainTransfer, Checkout, ConfirmingPayment, ConsoleRole,
+    ConsoleSession, ConsoleStore, CreditStore, CwalletAccount, DepositAddress, DepositCredit,
+    DepositRecordFilter, DevnetReorg, DevnetStore, EntryMeta, ListingFilter, Listings, MasterKey,
+    MerchantSettings, MerchantSettingsStore, MerchantStatus, NewDeposit, NewWebhook, Order,
+    OrderIdHolder, OrderPayment, OrderStore, OutboxStore, PayoutInsert, PayoutStore, PgStore,
+    ReconcileStore, Recorded, ReorgIncident, ReorgStore, ResendFilter, RollBack, SandboxStore,
+    SecretStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore, SqliteStore, Store,
+    StoreError, StoredClock, Swap, SwapPricing, SwapQuery, SwapQuote, SwapStore, SweepInsert,
+    SweepSettlement, SweepStore, TakenFault, TransferFilter, TransferKey, UserBatchTransfer,
+    UserTransfer, WalletStore, WebhookAttempt, WebhookClaim, WebhookCounts, WebhookFaults,
+    WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore, generate_app_id,
+    generate_app_secret, verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Connection;
@@ -1998,6 +1999,218 @@ async fn pg_racing_user_transfers_never_overdraw() {
     racing_user_transfers_never_overdraw(vec![Arc::new(first), Arc::new(second)]).await;
 }
 
+fn audit(action: &str, app_id: Option<&MerchantId>, at_ms: i64) -> AuditEntry {
+    AuditEntry {
+        id: 0,
+        at_ms,
+        user_id: None,
+        actor: "ccgate (command line)".to_owned(),
+        app_id: app_id.cloned(),
+        action: action.to_owned(),
+        detail: String::new(),
+        ip: "local".to_owned(),
+    }
+}
+
+/// Dashboard users are unique by e-mail; a session starts (ending the one it
+/// replaces, forgetting the e-mail's failed logins), is touched and ends;
+/// failures are counted per e-mail and per address since a time; the audit
+/// log pages newest first and narrows to one merchant.
+async fn console_users_sessions_and_audit<S>(store: &S)
+where
+    S: Store + ConsoleStore,
+{
+    let merchant = new_merchant(store).await;
+    let operator = store
+        .create_console_user(
+            "ops@example.com",
+            "$argon2id$x",
+            &ConsoleRole::Operator,
+            1,
+            &audit("user created", None, 1),
+        )
+        .await
+        .unwrap();
+    let member = store
+        .create_console_user(
+            "owner@shop.example",
+            "$argon2id$y",
+            &ConsoleRole::Merchant(merchant.clone()),
+            2,
+            &audit("user created", Some(&merchant), 2),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .create_console_user("ops@example.com", "h", &ConsoleRole::Operator, 3, &audit("user created", None, 3))
+            .await,
+        Err(StoreError::ConsoleUserExists(email)) if email == "ops@example.com"
+    ));
+    let found = store
+        .console_user_by_email("owner@shop.example")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, member);
+    assert_eq!(found.role, ConsoleRole::Merchant(merchant.clone()));
+    assert_eq!(found.password_hash, "$argon2id$y");
+    assert_eq!(
+        store.console_user(operator).await.unwrap().unwrap().role,
+        ConsoleRole::Operator
+    );
+    assert!(
+        store
+            .console_user_by_email("nobody@example.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.console_users(None).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .console_users(Some(&merchant))
+            .await
+            .unwrap()
+            .iter()
+            .map(|u| u.id)
+            .collect::<Vec<_>>(),
+        vec![member]
+    );
+
+    for at_ms in [100, 200, 300] {
+        store
+            .record_login_failure(
+                "ops@example.com",
+                "192.0.2.1",
+                at_ms,
+                &audit("login refused", None, at_ms),
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .record_login_failure(
+            "other@example.com",
+            "192.0.2.1",
+            400,
+            &audit("login refused", None, 400),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .login_failures_since("ops@example.com", "192.0.2.1", 0)
+            .await
+            .unwrap(),
+        (3, 4)
+    );
+    assert_eq!(
+        store
+            .login_failures_since("ops@example.com", "192.0.2.9", 200)
+            .await
+            .unwrap(),
+        (2, 0)
+    );
+
+    let session = |id_hash: &str| ConsoleSession {
+        id_hash: id_hash.to_owned(),
+        user_id: operator,
+        csrf_token: format!("csrf-{id_hash}"),
+        created_at_ms: 500,
+        last_seen_ms: 500,
+    };
+    store
+        .start_console_session(
+            &session("a"),
+            None,
+            "ops@example.com",
+            &audit("login", None, 500),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .login_failures_since("ops@example.com", "192.0.2.1", 0)
+            .await
+            .unwrap(),
+        (0, 1)
+    );
+    store.touch_console_session("a", 600).await.unwrap();
+    assert_eq!(
+        store
+            .console_session("a")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_seen_ms,
+        600
+    );
+    store
+        .start_console_session(
+            &session("b"),
+            Some("a"),
+            "ops@example.com",
+            &audit("login", None, 700),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store.console_session("a").await.unwrap().is_none(),
+        "replaced"
+    );
+    assert_eq!(
+        store.console_session("b").await.unwrap().unwrap(),
+        session("b")
+    );
+    store
+        .end_console_session("b", Some(&audit("logout", None, 800)))
+        .await
+        .unwrap();
+    // Ending it again writes no second audit row.
+    store
+        .end_console_session("b", Some(&audit("logout", None, 900)))
+        .await
+        .unwrap();
+    assert!(store.console_session("b").await.unwrap().is_none());
+
+    store
+        .append_audit(&audit("webhook set", Some(&merchant), 1000))
+        .await
+        .unwrap();
+    let all = store.audit_log(None, None, 100).await.unwrap();
+    let actions: Vec<&str> = all.iter().map(|row| row.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        vec![
+            "webhook set",
+            "logout",
+            "login",
+            "login",
+            "login refused",
+            "login refused",
+            "login refused",
+            "login refused",
+            "user created",
+            "user created"
+        ]
+    );
+    assert_eq!(
+        all[8].user_id,
+        Some(member),
+        "a user's creation names the user"
+    );
+    let page = store.audit_log(None, Some(all[1].id), 2).await.unwrap();
+    assert_eq!(page, all[2..4].to_vec());
+    let mine = store.audit_log(Some(&merchant), None, 100).await.unwrap();
+    assert_eq!(
+        mine.iter()
+            .map(|row| row.action.as_str())
+            .collect::<Vec<_>>(),
+        vec!["webhook set", "user created"]
+    );
+}
+
 /// A SQLite and a PostgreSQL runner of each check, on a fresh store.
 macro_rules! on_both_backends {
     ($($check:ident),* $(,)?) => {$(
@@ -2023,6 +2236,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     wallet_users_deposits_and_transfers,
+    console_users_sessions_and_audit,
     secrets_keep_their_first_value,
     merchant_settings_are_kept,
     permanent_addresses_are_one_per_user_and_chain,

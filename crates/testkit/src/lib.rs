@@ -157,11 +157,9 @@ pub async fn spawn_engine_with(options: EngineOptions) -> Result<Engine, Harness
     if options.sandbox {
         loops.sender = loops.sender.inject_faults_from(Arc::new(backend.clone()));
     }
-    let state = AppState::new(Services::new(
-        assembly.services.clone(),
-        clock.clone(),
-        config,
-    ));
+    let mut services = Services::new(assembly.services.clone(), clock.clone(), config);
+    services.webhook_sender = Some(loops.sender.clone());
+    let state = AppState::new(services);
     let mut shutdown = stopped;
     tokio::spawn(ccgate_server::serve(listener, state.clone(), async move {
         let _ = shutdown.changed().await;

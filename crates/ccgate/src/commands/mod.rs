@@ -29,6 +29,7 @@ pub mod order;
 pub mod sandbox;
 pub mod serve;
 pub mod trigger;
+pub mod user;
 pub mod webhooks;
 pub mod withdrawal;
 

@@ -436,6 +436,7 @@ async fn run_with<B: Backend>(
         None
     };
     services.reconcilers = reconcilers(&assembly, store.backend(), &loops).await?;
+    services.webhook_sender = Some(loops.sender.clone());
     let state = AppState::new(services);
     // Sweeping signs with deposit addresses' keys: the seed is read here, for
     // the chains with a node only.

@@ -248,6 +248,29 @@ impl Gateway {
             .unwrap()
     }
 
+    /// Runs a CLI command on the same data directory with `stdin` as its
+    /// standard input.
+    pub fn cli_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = Command::new(BINARY)
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.data_dir.path())
+            .env("CCGATE_LOG", "error")
+            .env_remove("CCGATE_MASTER_KEY")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
     pub fn cli_ok(&self, args: &[&str]) -> String {
         let output = self.cli(args);
         assert!(

@@ -95,8 +95,9 @@ fn asset(content_type: &'static str, body: String) -> Response {
     hardened(StatusCode::OK, content_type, "no-cache", body)
 }
 
-/// An answer of the hosted page, with [`PAGE_HEADERS`].
-fn hardened(
+/// An answer of the hosted page, with [`PAGE_HEADERS`]; the dashboard's
+/// answers carry the same.
+pub(crate) fn hardened(
     status: StatusCode,
     content_type: &'static str,
     cache_control: &'static str,

@@ -1,0 +1,862 @@
+//! The dashboard over real HTTP against the real binary (decisions §23):
+//! the first operator made by the CLI, login and logout, the cookies' and
+//! pages' security headers, CSRF on every form, a new session id at every
+//! login, the login throttle, and the audit log.
+
+use std::collections::BTreeMap;
+
+use crate::support::{Gateway, HttpResponse, HttpStub, Merchant, eventually};
+
+const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
+
+/// A browser's worth of state for one user: its cookies.
+pub struct Visitor<'g> {
+    gateway: &'g Gateway,
+    pub cookies: BTreeMap<String, String>,
+}
+
+impl<'g> Visitor<'g> {
+    pub fn new(gateway: &'g Gateway) -> Visitor<'g> {
+        Visitor {
+            gateway,
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    pub fn get(&mut self, path: &str) -> HttpResponse {
+        self.send("GET", path, "")
+    }
+
+    /// Posts `fields` as a form.
+    pub fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> HttpResponse {
+        let body = fields
+            .iter()
+            .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.send("POST", path, &body)
+    }
+
+    fn send(&mut self, method: &str, path: &str, body: &str) -> HttpResponse {
+        let cookie = self
+            .cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
+        if !cookie.is_empty() {
+            headers.push(("Cookie", cookie.as_str()));
+        }
+        let response = self
+            .gateway
+            .raw_request(method, path, &headers, body.as_bytes());
+        for set in set_cookies(&response) {
+            let pair = set.split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if set.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        response
+    }
+
+    /// Opens the login page and logs in; the answer to the login.
+    pub fn log_in(&mut self, email: &str, password: &str) -> HttpResponse {
+        let form = self.get("/dashboard/login");
+        assert_eq!(form.status, 200, "{}", form.text());
+        let csrf = csrf_of(&form);
+        self.post(
+            "/dashboard/login",
+            &[("email", email), ("password", password), ("csrf", &csrf)],
+        )
+    }
+
+    pub fn session(&self) -> Option<&str> {
+        self.cookies.get("ccgate_session").map(String::as_str)
+    }
+}
+
+pub fn set_cookies(response: &HttpResponse) -> Vec<&str> {
+    response
+        .headers
+        .iter()
+        .filter(|(name, _)| name == "set-cookie")
+        .map(|(_, value)| value.as_str())
+        .collect()
+}
+
+/// The CSRF token in a page's forms.
+pub fn csrf_of(page: &HttpResponse) -> String {
+    let html = page.text();
+    let at = html
+        .find(r#"name="csrf" value=""#)
+        .unwrap_or_else(|| panic!("no CSRF field in {html}"));
+    let rest = &html[at + r#"name="csrf" value=""#.len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `ccgate user create …` and the password it printed once.
+pub fn create_user(gateway: &Gateway, args: &[&str]) -> String {
+    let mut all = vec!["user", "create"];
+    all.extend_from_slice(args);
+    let out = gateway.cli_ok(&all);
+    out.lines()
+        .find_map(|line| line.strip_prefix("Password (shown once): "))
+        .unwrap_or_else(|| panic!("no password in {out}"))
+        .to_owned()
+}
+
+#[test]
+fn the_first_operator_is_made_by_the_cli_and_logs_in_and_out() {
+    let gateway = Gateway::start(&[]);
+    let password = create_user(&gateway, &["--operator", "--email", " Ops@Example.com "]);
+    assert!(password.len() >= 12, "{password}");
+    // The same e-mail twice is refused, whatever its case.
+    let again = gateway.cli(&["user", "create", "--operator", "--email", "ops@example.com"]);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already exists"),
+        "{again:?}"
+    );
+    // A password from stdin is taken, and a weak one refused.
+    let chosen = gateway.cli_with_stdin(
+        &[
+            "user",
+            "create",
+            "--operator",
+            "--email",
+            "second@example.com",
+            "--password-stdin",
+        ],
+        "a long enough passphrase\n",
+    );
+    assert!(chosen.status.success(), "{chosen:?}");
+    assert!(!String::from_utf8_lossy(&chosen.stdout).contains("Password"));
+    let weak = gateway.cli_with_stdin(
+        &[
+            "user",
+            "create",
+            "--operator",
+            "--email",
+            "third@example.com",
+            "--password-stdin",
+        ],
+        "short\n",
+    );
+    assert!(!weak.status.success());
+
+    let mut visitor = Visitor::new(&gateway);
+    // Anonymous: the dashboard sends to the login page.
+    let home = visitor.get("/dashboard");
+    assert_eq!(home.status, 303);
+    assert_eq!(home.header("location"), Some("/dashboard/login"));
+    let form = visitor.get("/dashboard/login");
+    let csp = form.header("content-security-policy").unwrap();
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"));
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(form.header("x-frame-options"), Some("DENY"));
+    assert_eq!(form.header("cache-control"), Some("no-store"));
+    let login_cookie = set_cookies(&form)[0].to_owned();
+    assert!(
+        login_cookie.contains("HttpOnly")
+            && login_cookie.contains("SameSite=Strict")
+            && login_cookie.contains("Path=/dashboard")
+            && !login_cookie.contains("Secure"),
+        "{login_cookie}"
+    );
+
+    let logged_in = visitor.log_in("ops@example.com", &password);
+    assert_eq!(logged_in.status, 303, "{}", logged_in.text());
+    assert_eq!(logged_in.header("location"), Some("/dashboard"));
+    let session_cookie = set_cookies(&logged_in)
+        .into_iter()
+        .find(|c| c.starts_with("ccgate_session="))
+        .unwrap();
+    assert!(
+        session_cookie.contains("HttpOnly") && session_cookie.contains("SameSite=Strict"),
+        "{session_cookie}"
+    );
+    let home = visitor.get("/dashboard");
+    assert_eq!(home.status, 200);
+    assert!(home.text().contains("ops@example.com"), "{}", home.text());
+    // The stylesheet the page links is served by the binary.
+    let style = visitor.get("/dashboard/assets/dashboard.css");
+    assert_eq!(style.status, 200);
+    assert!(
+        style
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/css")
+    );
+
+    let csrf = csrf_of(&home);
+    let out = visitor.post("/dashboard/logout", &[("csrf", &csrf)]);
+    assert_eq!(out.status, 303);
+    assert_eq!(visitor.session(), None, "the cookie is cleared");
+    let home = visitor.get("/dashboard");
+    assert_eq!(home.status, 303, "logged out");
+
+    // The audit log saw it all, and says from where.
+    let mut second = Visitor::new(&gateway);
+    assert_eq!(
+        second
+            .log_in("second@example.com", "a long enough passphrase")
+            .status,
+        303
+    );
+    let audit = second.get("/dashboard/audit");
+    assert_eq!(audit.status, 200);
+    let text = audit.text();
+    for expected in [
+        "user created",
+        "operator ops@example.com",
+        "login",
+        "logout",
+        "127.0.0.1",
+    ] {
+        assert!(text.contains(expected), "{expected} missing: {text}");
+    }
+}
+
+#[test]
+fn cookies_are_secure_when_the_public_url_is_https() {
+    let gateway = Gateway::start(&["--public-url", "https://pay.example.com"]);
+    let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
+    let mut visitor = Visitor::new(&gateway);
+    let logged_in = visitor.log_in("ops@example.com", &password);
+    assert_eq!(logged_in.status, 303);
+    let cookies = set_cookies(&logged_in);
+    assert!(!cookies.is_empty());
+    for cookie in cookies {
+        assert!(cookie.contains("; Secure"), "{cookie}");
+    }
+}
+
+#[test]
+fn forms_without_the_csrf_token_are_refused() {
+    let gateway = Gateway::start(&[]);
+    let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
+    let mut visitor = Visitor::new(&gateway);
+    // The login form: without its token, or with one that is not its cookie's.
+    visitor.get("/dashboard/login");
+    let missing = visitor.post(
+        "/dashboard/login",
+        &[("email", "ops@example.com"), ("password", &password)],
+    );
+    assert_eq!(missing.status, 403);
+    let forged = visitor.post(
+        "/dashboard/login",
+        &[
+            ("email", "ops@example.com"),
+            ("password", &password),
+            ("csrf", "forged"),
+        ],
+    );
+    assert_eq!(forged.status, 403);
+    // A cross-site post carries no cookie (SameSite=Strict): no token to match.
+    let mut stranger = Visitor::new(&gateway);
+    let cross_site = stranger.post(
+        "/dashboard/login",
+        &[
+            ("email", "ops@example.com"),
+            ("password", &password),
+            ("csrf", ""),
+        ],
+    );
+    assert_eq!(cross_site.status, 403);
+    assert_eq!(stranger.session(), None);
+
+    assert_eq!(visitor.log_in("ops@example.com", &password).status, 303);
+    let home = visitor.get("/dashboard");
+    let token = csrf_of(&home);
+    for fields in [
+        vec![],
+        vec![("csrf", "0".repeat(64))],
+        vec![("csrf", String::new())],
+    ] {
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let refused = visitor.post("/dashboard/logout", &fields);
+        assert_eq!(refused.status, 403, "{fields:?}");
+        assert_eq!(visitor.get("/dashboard").status, 200, "still logged in");
+    }
+    assert_eq!(
+        visitor
+            .post("/dashboard/logout", &[("csrf", &token)])
+            .status,
+        303
+    );
+    assert_eq!(visitor.get("/dashboard").status, 303);
+}
+
+#[test]
+fn every_login_makes_a_new_session_id() {
+    let gateway = Gateway::start(&[]);
+    let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
+    let mut visitor = Visitor::new(&gateway);
+    // An id planted before login (by an attacker who knows it) is not kept.
+    let planted = "a".repeat(64);
+    visitor
+        .cookies
+        .insert("ccgate_session".into(), planted.clone());
+    assert_eq!(visitor.log_in("ops@example.com", &password).status, 303);
+    let first = visitor.session().unwrap().to_owned();
+    assert_ne!(first, planted);
+    let mut attacker = Visitor::new(&gateway);
+    attacker.cookies.insert("ccgate_session".into(), planted);
+    assert_eq!(attacker.get("/dashboard").status, 303);
+
+    // Logging in again from a live session replaces it: the old id is dead.
+    assert_eq!(visitor.log_in("ops@example.com", &password).status, 303);
+    let second = visitor.session().unwrap().to_owned();
+    assert_ne!(second, first);
+    let mut old = Visitor::new(&gateway);
+    old.cookies.insert("ccgate_session".into(), first);
+    assert_eq!(old.get("/dashboard").status, 303);
+    assert_eq!(visitor.get("/dashboard").status, 200);
+}
+
+#[test]
+fn logins_are_throttled_per_email_and_per_address() {
+    let gateway = Gateway::start(&[]);
+    let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
+    let other = create_user(&gateway, &["--operator", "--email", "other@example.com"]);
+    let mut visitor = Visitor::new(&gateway);
+    for _ in 0..5 {
+        let wrong = visitor.log_in("ops@example.com", "not the password at all");
+        assert_eq!(wrong.status, 401);
+        assert!(wrong.text().contains("wrong"));
+    }
+    // Five failures: even the right password waits now.
+    let throttled = visitor.log_in("ops@example.com", &password);
+    assert_eq!(throttled.status, 429, "{}", throttled.text());
+    assert_eq!(visitor.session(), None);
+    // Another e-mail from the same address still may (5 < 20 failures).
+    let mut second = Visitor::new(&gateway);
+    assert_eq!(second.log_in("other@example.com", &other).status, 303);
+    // Fifteen more failures from this address, each for a new e-mail…
+    for n in 0..15 {
+        let wrong = visitor.log_in(&format!("nobody{n}@example.com"), "whatever it may be");
+        assert_eq!(wrong.status, 401);
+    }
+    // …and the address is throttled whoever logs in.
+    let mut third = Visitor::new(&gateway);
+    assert_eq!(third.log_in("other@example.com", &other).status, 429);
+    // The refusals are in the audit log.
+    let audit = second.get("/dashboard/audit");
+    assert!(audit.text().contains("login refused"), "{}", audit.text());
+}
+
+/// The value a "shown once" page gives for `name`.
+fn shown(page: &HttpResponse, name: &str) -> String {
+    let html = page.text();
+    let start = format!("<dt>{name}</dt><dd>");
+    let at = html
+        .find(&start)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + start.len();
+    html[at..at + html[at..].find("</dd>").unwrap()].to_owned()
+}
+
+/// A logged-in visitor and the CSRF token of its session.
+fn logged_in<'g>(
+    gateway: &'g Gateway,
+    email: &str,
+    password: &str,
+    page: &str,
+) -> (Visitor<'g>, String) {
+    let mut visitor = Visitor::new(gateway);
+    assert_eq!(visitor.log_in(email, password).status, 303);
+    let seen = visitor.get(page);
+    assert_eq!(seen.status, 200, "{page}: {}", seen.text());
+    let csrf = csrf_of(&seen);
+    (visitor, csrf)
+}
+
+#[test]
+fn operators_make_merchants_and_users_and_merchant_users_run_their_webhooks() {
+    let receiver = HttpStub::start(200, "success");
+    let gateway = Gateway::start(&[]);
+    let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
+    let (mut ops, ops_csrf) = logged_in(&gateway, "ops@example.com", &password, "/dashboard");
+
+    let made = ops.post(
+        "/dashboard/merchants",
+        &[("csrf", &ops_csrf), ("name", "Shop <A>")],
+    );
+    assert_eq!(made.status, 200, "{}", made.text());
+    let shop = Merchant {
+        app_id: shown(&made, "Appid"),
+        app_secret: shown(&made, "App secret"),
+    };
+    assert!(
+        ops.get("/dashboard").text().contains("Shop &lt;A&gt;"),
+        "escaped"
+    );
+    let taken = ops.post(
+        "/dashboard/merchants",
+        &[("csrf", &ops_csrf), ("name", "Shop <A>")],
+    );
+    assert_eq!(taken.status, 400);
+    let user = ops.post(
+        &format!("/dashboard/m/{}/users", shop.app_id),
+        &[("csrf", &ops_csrf), ("email", "owner@shop.example")],
+    );
+    assert_eq!(user.status, 200, "{}", user.text());
+    let owner_password = shown(&user, "Password");
+
+    // The merchant user lands on its merchant, sets its webhook URL and
+    // sends a test webhook, whose answer the page shows.
+    let mut owner = Visitor::new(&gateway);
+    assert_eq!(
+        owner.log_in("owner@shop.example", &owner_password).status,
+        303
+    );
+    let home = owner.get("/dashboard");
+    assert_eq!(home.status, 303);
+    let overview_path = format!("/dashboard/m/{}", shop.app_id);
+    assert_eq!(home.header("location"), Some(overview_path.as_str()));
+    let developers_path = format!("{overview_path}/developers");
+    let csrf = csrf_of(&owner.get(&developers_path));
+    let set = owner.post(
+        &format!("{overview_path}/webhook"),
+        &[("csrf", &csrf), ("url", &receiver.url)],
+    );
+    assert_eq!(set.status, 303, "{}", set.text());
+    assert!(owner.get(&developers_path).text().contains(&receiver.url));
+    let bad = owner.post(
+        &format!("{overview_path}/webhook"),
+        &[("csrf", &csrf), ("url", "ftp://nowhere")],
+    );
+    assert_eq!(bad.status, 400);
+    let tested = owner.post(&format!("{overview_path}/webhook/test"), &[("csrf", &csrf)]);
+    assert_eq!(tested.status, 200, "{}", tested.text());
+    assert!(tested.text().contains("HTTP 200"), "{}", tested.text());
+    let pinged = receiver.wait_for_requests(1);
+    assert!(String::from_utf8_lossy(&pinged[0].body).contains("ping"));
+
+    // A deposit's webhook is in the delivery log; it can be resent.
+    let body = r#"{"user_id":"user-1","chain":"ETH"}"#;
+    let address = gateway.post_signed(
+        &shop,
+        "/ccpayment/v1/payment/address/get",
+        body.as_bytes(),
+        None,
+    );
+    let to = address.json()["data"]["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    gateway.cli_ok(&[
+        "devnet",
+        "pay",
+        "--to",
+        &to,
+        "--token-id",
+        USDT_ERC20,
+        "--amount",
+        "3",
+    ]);
+    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
+    receiver.wait_for_requests(2);
+    let developers = eventually(10, "the delivery in the log", || {
+        let page = owner.get(&developers_path);
+        if page.text().contains("delivered") {
+            Ok(page)
+        } else {
+            Err(page.text().to_owned())
+        }
+    });
+    let marker = format!("{overview_path}/webhooks/");
+    let html = developers.text();
+    let at = html.find(&marker).unwrap() + marker.len();
+    let webhook_id = html[at..at + html[at..].find('"').unwrap()].to_owned();
+    let webhook_path = format!("{overview_path}/webhooks/{webhook_id}");
+    let detail = owner.get(&webhook_path);
+    assert_eq!(detail.status, 200);
+    assert!(detail.text().contains("delivered") && detail.text().contains("paid_amount"));
+    assert_eq!(
+        owner
+            .post(&format!("{webhook_path}/resend"), &[("csrf", &csrf)])
+            .status,
+        303
+    );
+    receiver.wait_for_requests(3);
+    let overview = owner.get(&overview_path);
+    assert!(
+        overview.text().contains("USDT") && overview.text().contains("2.9991"),
+        "{}",
+        overview.text()
+    );
+
+    // Orders: listed newest first with their state, narrowed by state, and
+    // each one's page (its id escaped into the path).
+    for id in ["order-1", "order 2/x"] {
+        let body = format!(
+            r#"{{"token_id":"{USDT_ERC20}","product_price":"10","merchant_order_id":"{id}"}}"#
+        );
+        let made = gateway.post_signed(&shop, "/ccpayment/v1/bill/create", body.as_bytes(), None);
+        assert_eq!(made.json()["code"], 10000, "{}", made.text());
+    }
+    let listed = owner.get(&format!("{overview_path}/orders"));
+    assert_eq!(listed.status, 200);
+    let text = listed.text();
+    assert!(
+        text.find("order 2/x").unwrap() < text.find("order-1").unwrap(),
+        "newest first"
+    );
+    assert!(
+        text.contains("Pending") && text.contains("10 USDT"),
+        "{text}"
+    );
+    let successful = owner.get(&format!("{overview_path}/orders?state=Successful"));
+    assert!(successful.text().contains("No orders here."));
+    assert_eq!(
+        owner
+            .get(&format!("{overview_path}/orders?state=Lost"))
+            .status,
+        400
+    );
+    let one = owner.get(&format!("{overview_path}/orders/order%202%2Fx"));
+    assert_eq!(one.status, 200, "{}", one.text());
+    assert!(
+        one.text().contains(r#"<dd id="order-state">Pending</dd>"#),
+        "{}",
+        one.text()
+    );
+    assert_eq!(
+        owner.get(&format!("{overview_path}/orders/nope")).status,
+        404
+    );
+    let overview = owner.get(&overview_path);
+    assert!(
+        overview.text().contains("Pending</a>: 2"),
+        "{}",
+        overview.text()
+    );
+
+    // A new secret, shown once.
+    let rotated = owner.post(&format!("{overview_path}/secret"), &[("csrf", &csrf)]);
+    assert_eq!(rotated.status, 200);
+    let secret = shown(&rotated, "App secret");
+    assert_eq!(secret.len(), 32);
+    assert_ne!(secret, shop.app_secret);
+
+    let audit = ops.get("/dashboard/audit").text().to_owned();
+    for action in [
+        "merchant created",
+        "user created",
+        "webhook URL set",
+        "test webhook sent",
+        "webhook resent",
+        "secret rotated",
+    ] {
+        assert!(audit.contains(action), "{action} missing: {audit}");
+    }
+}
+
+/// What a role gets from one route: the status, and for a redirect where to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Page,
+    ToLogin,
+    ToOwn,
+    Done,
+    Forbidden,
+    NotFound,
+}
+
+/// A method, a path, the form's fields besides the CSRF token, and the
+/// answer of each role.
+type Route<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, [Answer; 4]);
+
+fn answer_of(response: &HttpResponse) -> Answer {
+    match (response.status, response.header("location")) {
+        (200, _) => Answer::Page,
+        (303, Some("/dashboard/login")) => Answer::ToLogin,
+        (303, Some(to))
+            if to.starts_with("/dashboard/m/")
+                && !to.contains("/webhooks/")
+                && !to.ends_with("/developers") =>
+        {
+            Answer::ToOwn
+        }
+        (303, _) => Answer::Done,
+        (403, _) => Answer::Forbidden,
+        (404, _) => Answer::NotFound,
+        (status, to) => panic!("unexpected {status} {to:?}: {}", response.text()),
+    }
+}
+
+#[test]
+fn every_route_answers_every_role_as_authorised() {
+    use Answer::{Done, Forbidden, NotFound, Page, ToLogin, ToOwn};
+    let receiver = HttpStub::start(200, "success");
+    let gateway = Gateway::start(&[]);
+    let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
+    let (mut ops, ops_csrf) = logged_in(&gateway, "ops@example.com", &password, "/dashboard");
+    let mut shops = Vec::new();
+    for name in ["Shop A", "Shop B"] {
+        let made = ops.post(
+            "/dashboard/merchants",
+            &[("csrf", &ops_csrf), ("name", name)],
+        );
+        let app_id = shown(&made, "Appid");
+        let user = ops.post(
+            &format!("/dashboard/m/{app_id}/users"),
+            &[
+                ("csrf", &ops_csrf),
+                ("email", &format!("owner@{app_id}.example")),
+            ],
+        );
+        shops.push((app_id, shown(&user, "Password")));
+    }
+    let (a, b) = (&shops[0], &shops[1]);
+    let (mut owner, owner_csrf) = logged_in(
+        &gateway,
+        &format!("owner@{}.example", a.0),
+        &a.1,
+        &format!("/dashboard/m/{}", a.0),
+    );
+    let (mut other, other_csrf) = logged_in(
+        &gateway,
+        &format!("owner@{}.example", b.0),
+        &b.1,
+        &format!("/dashboard/m/{}", b.0),
+    );
+    let mut anonymous = Visitor::new(&gateway);
+    // A webhook of shop A for the webhook routes: its test ping is not kept,
+    // so a URL set through the CLI and a deposit make one.
+    gateway.cli_ok(&[
+        "merchant",
+        "set-webhook",
+        "--app-id",
+        &a.0,
+        "--url",
+        &receiver.url,
+    ]);
+    let secret = {
+        let rotated = owner.post(
+            &format!("/dashboard/m/{}/secret", a.0),
+            &[("csrf", &owner_csrf)],
+        );
+        shown(&rotated, "App secret")
+    };
+    let shop = Merchant {
+        app_id: a.0.clone(),
+        app_secret: secret,
+    };
+    let to = eventually(10, "the new secret in force", || {
+        let answer = gateway.post_signed(
+            &shop,
+            "/ccpayment/v1/payment/address/get",
+            br#"{"user_id":"user-1","chain":"ETH"}"#,
+            None,
+        );
+        answer.json()["data"]["address"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| answer.text().to_owned())
+    });
+    gateway.cli_ok(&[
+        "devnet",
+        "pay",
+        "--to",
+        &to,
+        "--token-id",
+        USDT_ERC20,
+        "--amount",
+        "1",
+    ]);
+    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
+    receiver.wait_for_requests(1);
+    let body = format!(
+        r#"{{"token_id":"{USDT_ERC20}","product_price":"10","merchant_order_id":"order-1"}}"#
+    );
+    let made = gateway.post_signed(&shop, "/ccpayment/v1/bill/create", body.as_bytes(), None);
+    assert_eq!(made.json()["code"], 10000, "{}", made.text());
+    let listed: serde_json::Value =
+        serde_json::from_str(&gateway.cli_ok(&["webhooks", "list", "--json"])).unwrap();
+    let webhook_id = listed[0]["id"].as_i64().unwrap();
+
+    let m = format!("/dashboard/m/{}", a.0);
+    let hook = format!("{m}/webhooks/{webhook_id}");
+    // Route, form fields besides the CSRF token, and the answer of:
+    // anonymous, the other merchant's user, the merchant's user, an operator.
+    let table: Vec<Route> = vec![
+        (
+            "GET",
+            "/dashboard".into(),
+            vec![],
+            [ToLogin, ToOwn, ToOwn, Page],
+        ),
+        (
+            "GET",
+            "/dashboard/audit".into(),
+            vec![],
+            [ToLogin, Forbidden, Forbidden, Page],
+        ),
+        ("GET", m.clone(), vec![], [ToLogin, NotFound, Page, Page]),
+        (
+            "GET",
+            format!("{m}/developers"),
+            vec![],
+            [ToLogin, NotFound, Page, Page],
+        ),
+        ("GET", hook.clone(), vec![], [ToLogin, NotFound, Page, Page]),
+        (
+            "GET",
+            format!("{m}/orders"),
+            vec![],
+            [ToLogin, NotFound, Page, Page],
+        ),
+        (
+            "GET",
+            format!("{m}/orders/order-1"),
+            vec![],
+            [ToLogin, NotFound, Page, Page],
+        ),
+        (
+            "POST",
+            "/dashboard/merchants".into(),
+            vec![("name", "new")],
+            [ToLogin, Forbidden, Forbidden, Page],
+        ),
+        (
+            "POST",
+            format!("{m}/users"),
+            vec![("email", "x@y.example")],
+            [ToLogin, NotFound, Forbidden, Page],
+        ),
+        (
+            "POST",
+            format!("{m}/webhook"),
+            vec![("url", receiver.url.as_str())],
+            [ToLogin, NotFound, Done, Done],
+        ),
+        (
+            "POST",
+            format!("{m}/webhook/test"),
+            vec![],
+            [ToLogin, NotFound, Page, Page],
+        ),
+        (
+            "POST",
+            format!("{m}/secret"),
+            vec![],
+            [ToLogin, NotFound, Page, Page],
+        ),
+        (
+            "POST",
+            format!("{hook}/resend"),
+            vec![],
+            [ToLogin, NotFound, Done, Done],
+        ),
+    ];
+    let mut checked = 0;
+    for (method, path, fields, expected) in &table {
+        let visitors: [(&mut Visitor, &str); 4] = [
+            (&mut anonymous, "none"),
+            (&mut other, &other_csrf),
+            (&mut owner, &owner_csrf),
+            (&mut ops, &ops_csrf),
+        ];
+        for (role, ((visitor, csrf), want)) in visitors.into_iter().zip(expected).enumerate() {
+            let response = if *method == "GET" {
+                visitor.get(path)
+            } else {
+                let mut all = vec![("csrf", csrf)];
+                all.extend(fields.iter().copied());
+                visitor.post(path, &all)
+            };
+            assert_eq!(
+                answer_of(&response),
+                *want,
+                "{method} {path} as role {role}"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 52);
+    // The other merchant's user changed nothing of shop A: no user of its
+    // making, no merchant named "new" but the operator's.
+    let overview = ops.get(&m).text().to_owned();
+    assert_eq!(overview.matches("x@y.example").count(), 1, "{overview}");
+}
+
+/// Where the browser test keeps its screenshots: `CCGATE_SCREENSHOTS_DIR`,
+/// or `dashboard-screenshots` in the test's target directory.
+fn screenshots_dir() -> std::path::PathBuf {
+    std::env::var_os("CCGATE_SCREENSHOTS_DIR").map_or_else(
+        || std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-screenshots"),
+        std::path::PathBuf::from,
+    )
+}
+
+#[test]
+fn an_operator_and_a_merchant_user_use_the_dashboard_in_a_real_browser() {
+    let browser_dir = crate::checkout::browser_ready();
+    let receiver = HttpStub::start(200, "success");
+    let gateway = Gateway::start(&[]);
+    let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
+    let screenshots = screenshots_dir();
+    std::fs::create_dir_all(&screenshots).unwrap();
+    let pages = [
+        "login",
+        "merchants",
+        "merchant-created",
+        "overview",
+        "audit",
+        "orders",
+        "developers",
+        "test-webhook",
+    ];
+    let shots: Vec<std::path::PathBuf> = pages
+        .iter()
+        .flat_map(|page| {
+            ["desktop", "phone"]
+                .map(|size| screenshots.join(format!("dashboard-{page}-{size}.png")))
+        })
+        .collect();
+    for shot in &shots {
+        // A stale picture from an earlier run must not pass for this one's.
+        let _ = std::fs::remove_file(shot);
+    }
+    let output = std::process::Command::new("node")
+        .arg(browser_dir.join("dashboard.mjs"))
+        .arg(format!("http://{}", gateway.address()))
+        .arg("ops@example.com")
+        .arg(&password)
+        .arg(&receiver.url)
+        .arg(&screenshots)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "browser run failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    for shot in &shots {
+        let size = std::fs::metadata(shot).unwrap().len();
+        assert!(size > 1_000, "{} is {size} bytes", shot.display());
+    }
+    eprintln!("screenshots kept in {}", screenshots.display());
+    // The browser's test webhook reached the receiver, signed as every webhook.
+    let pinged = receiver.wait_for_requests(1);
+    assert!(String::from_utf8_lossy(&pinged[0].body).contains(result["appId"].as_str().unwrap()));
+}

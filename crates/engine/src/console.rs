@@ -1,0 +1,910 @@
+//! The dashboard's use cases (decisions §23): its users and their passwords
+//! (Argon2id), logins throttled per e-mail and per client address,
+//! server-side sessions with an idle and an absolute lifetime, CSRF tokens,
+//! the audit log, and what each user may see and do. Every method that shows
+//! or changes a merchant's data takes the [`Viewer`] and refuses another
+//! merchant's user here, so no page decides authorisation by itself.
+
+use std::sync::{Arc, OnceLock};
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use ccgate_ledger::{Amount, Coin, MerchantId};
+use ccgate_store::{
+    AuditEntry, ConsoleRole, ConsoleSession, ConsoleStore, ConsoleUser, ListingFilter, Listings,
+    MerchantSettings, MerchantSettingsStore, MerchantSummary, Order, OutboxStore, ResendFilter,
+    Store, StoreError, WebhookAttempt, WebhookRow, generate_app_id, generate_app_secret,
+};
+use rand::Rng;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::merchants::Merchants;
+use crate::orders::{OrderState, OrderStatus, Orders};
+use crate::records::Records;
+use crate::webhooks::{PingOutcome, WebhookSender};
+use crate::{EngineError, Rejection};
+
+/// The console's lifetimes and throttle (decisions §23).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsoleConfig {
+    /// A session unused this long ends.
+    pub idle_ms: i64,
+    /// A session this old ends, however busy.
+    pub absolute_ms: i64,
+    /// Failed logins of one e-mail, within the window, that stop its logins.
+    pub failures_per_email: u64,
+    /// Failed logins from one address, within the window, that stop its logins.
+    pub failures_per_ip: u64,
+    pub failure_window_ms: i64,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            idle_ms: 30 * 60 * 1000,
+            absolute_ms: 12 * 60 * 60 * 1000,
+            failures_per_email: 5,
+            failures_per_ip: 20,
+            failure_window_ms: 15 * 60 * 1000,
+        }
+    }
+}
+
+/// Shortest password accepted.
+pub const PASSWORD_CHARS_MIN: usize = 12;
+/// Longest password accepted: Argon2 hashes any length, and a megabyte
+/// password would cost the server, not the guesser.
+const PASSWORD_BYTES_MAX: usize = 1024;
+const EMAIL_CHARS_MAX: usize = 254;
+
+/// What the dashboard refuses, each shown to the user as it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConsoleRefusal {
+    /// Nothing by that name that this user may see: another merchant's
+    /// things are "not found" too, so a user learns nothing of them.
+    #[error("not found")]
+    NotFound,
+    /// A page or action for operators only.
+    #[error("only operators may do this")]
+    OperatorsOnly,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("a user with the e-mail {0} already exists")]
+    UserExists(String),
+}
+
+/// Who acts: a logged-in user, or the operator at the server's shell.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    User(&'a Viewer),
+    Cli,
+}
+
+/// When and from where a request came: every audit row says it.
+#[derive(Debug, Clone, Copy)]
+pub struct Visit<'a> {
+    pub ip: &'a str,
+    pub now_ms: i64,
+}
+
+/// The user of a live session, as each request finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Viewer {
+    pub user_id: i64,
+    pub email: String,
+    pub role: ConsoleRole,
+    /// What every form of this session must send back.
+    pub csrf_token: String,
+    session_hash: String,
+}
+
+impl Viewer {
+    pub fn is_operator(&self) -> bool {
+        self.role == ConsoleRole::Operator
+    }
+
+    /// Whether `token` is this session's CSRF token, compared in constant time.
+    pub fn csrf_matches(&self, token: &str) -> bool {
+        bool::from(self.csrf_token.as_bytes().ct_eq(token.as_bytes()))
+    }
+}
+
+/// How a login went.
+#[derive(Debug)]
+pub enum Login {
+    /// A new session: `token` goes in the cookie, and nowhere else.
+    Started { token: SecretString, viewer: Viewer },
+    /// Unknown e-mail or wrong password: the same answer for both.
+    Refused,
+    /// Too many failures lately, of this e-mail or from this address.
+    Throttled,
+}
+
+/// The stores the console reads and writes.
+#[derive(Debug, Clone)]
+pub struct ConsoleStores {
+    pub console: Arc<dyn ConsoleStore>,
+    /// The ledger store: merchants' names, status, secrets and creation.
+    pub ledger: Arc<dyn Store>,
+    pub settings: Arc<dyn MerchantSettingsStore>,
+    pub outbox: Arc<dyn OutboxStore>,
+    pub listings: Arc<dyn Listings>,
+}
+
+#[derive(Debug)]
+pub struct Console {
+    store: Arc<dyn ConsoleStore>,
+    ledger: Arc<dyn Store>,
+    settings: Arc<dyn MerchantSettingsStore>,
+    outbox: Arc<dyn OutboxStore>,
+    listings: Arc<dyn Listings>,
+    /// Balances, as the API's balance endpoints answer them.
+    merchants: Arc<Merchants>,
+    config: ConsoleConfig,
+}
+
+/// A merchant's overview: what it is and what it holds.
+#[derive(Debug)]
+pub struct Overview<'r> {
+    pub merchant: MerchantSummary,
+    /// Available balance per coin held, in registry order.
+    pub balances: Vec<(&'r Coin, Amount)>,
+    /// How many of its latest orders `order_states` counts (at most
+    /// [`OVERVIEW_ORDERS`]).
+    pub orders_counted: usize,
+    /// Those orders per state, in the order first met (newest first).
+    pub order_states: Vec<(OrderStatus, usize)>,
+    /// Its users (operators see them, to add one).
+    pub users: Vec<ConsoleUser>,
+}
+
+/// A merchant's developer settings and its latest webhooks.
+#[derive(Debug)]
+pub struct Developers {
+    pub merchant: MerchantSummary,
+    pub settings: MerchantSettings,
+    /// Newest first.
+    pub webhooks: Vec<WebhookRow>,
+}
+
+/// Webhooks shown on the developers page.
+const WEBHOOKS_SHOWN: u32 = 50;
+
+/// The latest orders the overview counts by state: a state is derived from
+/// an order's payments, so counting the whole history would read all of it.
+pub const OVERVIEW_ORDERS: u32 = 100;
+
+/// Orders on one page of the orders list.
+pub const ORDERS_PER_PAGE: usize = 50;
+/// Orders read at once while looking for a page of those in one state.
+const ORDERS_SCANNED_PER_READ: u32 = 100;
+/// Orders looked at for one filtered page at most, so that a rare state
+/// does not read a merchant's whole history in one request; the page then
+/// links on from where the scan stopped.
+const ORDERS_SCANNED_MAX: usize = 1_000;
+
+/// A page of a merchant's orders, newest first, each with its state.
+#[derive(Debug)]
+pub struct OrdersPage {
+    pub merchant: MerchantSummary,
+    pub orders: Vec<(Order, OrderState)>,
+    /// Where the next (older) page starts: created before this (unix
+    /// seconds); `None` when no order is older.
+    pub older: Option<i64>,
+}
+
+impl Console {
+    pub fn new(stores: ConsoleStores, merchants: Arc<Merchants>, config: ConsoleConfig) -> Console {
+        Console {
+            store: stores.console,
+            ledger: stores.ledger,
+            settings: stores.settings,
+            outbox: stores.outbox,
+            listings: stores.listings,
+            merchants,
+            config,
+        }
+    }
+
+    /// The merchant `app_id` names, if the viewer may see it: an operator
+    /// any, a merchant user its own. Anything else is "not found", so a
+    /// user learns nothing of other merchants.
+    pub async fn merchant(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+    ) -> Result<MerchantSummary, EngineError> {
+        if let ConsoleRole::Merchant(own) = &viewer.role
+            && own.as_str() != app_id
+        {
+            return Err(refused(ConsoleRefusal::NotFound));
+        }
+        self.ledger
+            .merchant(&MerchantId::new(app_id))
+            .await?
+            .ok_or_else(|| refused(ConsoleRefusal::NotFound))
+    }
+
+    /// The merchant's balances, how its latest orders stand (as of
+    /// `now_ms`, business time) and its users.
+    pub async fn overview(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+        orders: &Orders,
+        now_ms: i64,
+    ) -> Result<Overview<'_>, EngineError> {
+        let merchant = self.merchant(viewer, app_id).await?;
+        let balances = self
+            .merchants
+            .available_balances(&merchant.app_id, None)
+            .await?;
+        let latest = self
+            .listings
+            .list_orders(&ListingFilter {
+                app_id: Some(merchant.app_id.clone()),
+                since: None,
+                until: None,
+                limit: OVERVIEW_ORDERS,
+            })
+            .await?;
+        let mut order_states = Vec::new();
+        for order in &latest {
+            let status = orders
+                .progress(order, now_ms.div_euclid(1000))
+                .await?
+                .progress
+                .status;
+            match order_states.iter_mut().find(|(seen, _)| *seen == status) {
+                Some((_, count)) => *count += 1,
+                None => order_states.push((status, 1)),
+            }
+        }
+        let users = self.store.console_users(Some(&merchant.app_id)).await?;
+        Ok(Overview {
+            merchant,
+            balances,
+            orders_counted: latest.len(),
+            order_states,
+            users,
+        })
+    }
+
+    pub async fn developers(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+    ) -> Result<Developers, EngineError> {
+        let merchant = self.merchant(viewer, app_id).await?;
+        let settings = self.settings_of(&merchant.app_id).await?;
+        let webhooks = self
+            .outbox
+            .list_webhooks(Some(&merchant.app_id), WEBHOOKS_SHOWN)
+            .await?;
+        Ok(Developers {
+            merchant,
+            settings,
+            webhooks,
+        })
+    }
+
+    /// The merchant's orders created before `before_secs` (all with
+    /// `None`), newest first, in `state` if given; their state as of
+    /// `now_ms` (business time: expiry is).
+    pub async fn orders(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+        orders: &Orders,
+        state: Option<OrderStatus>,
+        before_secs: Option<i64>,
+        now_ms: i64,
+    ) -> Result<OrdersPage, EngineError> {
+        let merchant = self.merchant(viewer, app_id).await?;
+        let mut found = Vec::new();
+        let mut until = before_secs;
+        let mut scanned = 0;
+        let older = loop {
+            let batch = self
+                .listings
+                .list_orders(&ListingFilter {
+                    app_id: Some(merchant.app_id.clone()),
+                    since: None,
+                    until,
+                    limit: ORDERS_SCANNED_PER_READ,
+                })
+                .await?;
+            let exhausted = batch.len() < ORDERS_SCANNED_PER_READ as usize;
+            for order in batch {
+                scanned += 1;
+                until = Some(order.created_at);
+                let progress = orders.progress(&order, now_ms.div_euclid(1000)).await?;
+                if state.is_none_or(|wanted| progress.progress.status == wanted) {
+                    found.push((order, progress));
+                }
+                if found.len() == ORDERS_PER_PAGE || scanned == ORDERS_SCANNED_MAX {
+                    break;
+                }
+            }
+            if exhausted && found.len() < ORDERS_PER_PAGE && scanned < ORDERS_SCANNED_MAX {
+                break None;
+            }
+            if found.len() == ORDERS_PER_PAGE || scanned >= ORDERS_SCANNED_MAX {
+                break until;
+            }
+        };
+        Ok(OrdersPage {
+            merchant,
+            orders: found,
+            older,
+        })
+    }
+
+    /// One of the merchant's orders (by its `merchant_order_id`) with its
+    /// payments and state as of `now_ms`.
+    pub async fn order(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+        merchant_order_id: &str,
+        orders: &Orders,
+        records: &Records,
+        now_ms: i64,
+    ) -> Result<(MerchantSummary, Order, OrderState), EngineError> {
+        let merchant = self.merchant(viewer, app_id).await?;
+        let found = records
+            .orders(&merchant.app_id, &[merchant_order_id.to_owned()])
+            .await?;
+        let Some(order) = found.into_iter().next() else {
+            return Err(refused(ConsoleRefusal::NotFound));
+        };
+        let state = orders.progress(&order, now_ms.div_euclid(1000)).await?;
+        Ok((merchant, order, state))
+    }
+
+    async fn settings_of(&self, app_id: &MerchantId) -> Result<MerchantSettings, EngineError> {
+        self.settings
+            .merchant_settings(app_id)
+            .await?
+            .ok_or_else(|| refused(ConsoleRefusal::NotFound))
+    }
+
+    /// Where the merchant's webhooks go; its other webhook settings stay.
+    pub async fn set_webhook_url(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+        url: &str,
+        visit: Visit<'_>,
+    ) -> Result<(), EngineError> {
+        let merchant = self.merchant(viewer, app_id).await?;
+        let url = url.trim();
+        let url = if url.is_empty() {
+            None
+        } else {
+            ccgate_api::request::check_merchant_url("webhook URL", url)
+                .map_err(|err| refused(ConsoleRefusal::Invalid(err.to_string())))?;
+            Some(url)
+        };
+        let settings = self.settings_of(&merchant.app_id).await?;
+        self.settings
+            .set_merchant_webhook(
+                &merchant.app_id,
+                url,
+                settings.notify_pending,
+                settings.webhook_dialect,
+            )
+            .await?;
+        let detail = url.map_or("removed".to_owned(), str::to_owned);
+        self.audit(viewer, &merchant.app_id, "webhook URL set", detail, visit)
+            .await
+    }
+
+    /// A signed test webhook to the merchant's URL now, through `sender`
+    /// (delivery's own client and address policy); the receiver's answer.
+    pub async fn send_test_webhook(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+        sender: &WebhookSender,
+        visit: Visit<'_>,
+    ) -> Result<PingOutcome, EngineError> {
+        let merchant = self.merchant(viewer, app_id).await?;
+        let settings = self.settings_of(&merchant.app_id).await?;
+        if settings.webhook_url.is_none() {
+            return Err(refused(ConsoleRefusal::Invalid(
+                "set a webhook URL first".to_owned(),
+            )));
+        }
+        let outcome = sender
+            .ping(&merchant.app_id, visit.now_ms.div_euclid(1000))
+            .await;
+        let detail = format!("answer: {}", outcome.outcome);
+        self.audit(viewer, &merchant.app_id, "test webhook sent", detail, visit)
+            .await?;
+        Ok(outcome)
+    }
+
+    /// One of the merchant's webhooks and every attempt to deliver it.
+    pub async fn webhook(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+        id: i64,
+    ) -> Result<(WebhookRow, Vec<WebhookAttempt>), EngineError> {
+        let merchant = self.merchant(viewer, app_id).await?;
+        match self.outbox.webhook_with_attempts(id).await? {
+            Some((row, attempts)) if row.app_id == merchant.app_id => Ok((row, attempts)),
+            _ => Err(refused(ConsoleRefusal::NotFound)),
+        }
+    }
+
+    /// Queues one of the merchant's webhooks for another attempt now.
+    pub async fn resend_webhook(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+        id: i64,
+        visit: Visit<'_>,
+    ) -> Result<(), EngineError> {
+        let (row, _) = self.webhook(viewer, app_id, id).await?;
+        let record_ids = [row.record_id.clone()];
+        let filter = ResendFilter {
+            from_ms: row.created_at_ms,
+            to_ms: row.created_at_ms,
+            all_results: true,
+            order_type: Some(&row.order_type),
+            record_ids: &record_ids,
+        };
+        self.outbox
+            .resend_webhooks(&row.app_id, &filter, visit.now_ms)
+            .await?;
+        let detail = format!("webhook {id} ({} {})", row.order_type, row.record_id);
+        self.audit(viewer, &row.app_id, "webhook resent", detail, visit)
+            .await
+    }
+
+    /// A new app secret for the merchant, returned once; the old one stops
+    /// working within the server's credential cache lifetime.
+    pub async fn rotate_secret(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+        visit: Visit<'_>,
+    ) -> Result<SecretString, EngineError> {
+        let merchant = self.merchant(viewer, app_id).await?;
+        let secret = generate_app_secret();
+        self.ledger
+            .replace_secret(&merchant.app_id, &secret, visit.now_ms.div_euclid(1000))
+            .await?;
+        self.audit(
+            viewer,
+            &merchant.app_id,
+            "secret rotated",
+            String::new(),
+            visit,
+        )
+        .await?;
+        Ok(secret)
+    }
+
+    /// A new merchant (operators only); its Appid and app secret, shown once.
+    pub async fn create_merchant(
+        &self,
+        viewer: &Viewer,
+        name: &str,
+        visit: Visit<'_>,
+    ) -> Result<(MerchantId, SecretString), EngineError> {
+        operator_only(viewer)?;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(refused(ConsoleRefusal::Invalid(
+                "a merchant's name has from 1 to 100 characters".to_owned(),
+            )));
+        }
+        let now_secs = visit.now_ms.div_euclid(1000);
+        let app_id = MerchantId::new(generate_app_id(now_secs));
+        let secret = generate_app_secret();
+        match self
+            .ledger
+            .create_merchant(&app_id, &secret, name, now_secs)
+            .await
+        {
+            Err(StoreError::MerchantNameTaken(name)) => {
+                return Err(refused(ConsoleRefusal::Invalid(format!(
+                    "a merchant named {name:?} already exists"
+                ))));
+            }
+            other => other?,
+        }
+        self.audit(viewer, &app_id, "merchant created", name.to_owned(), visit)
+            .await?;
+        Ok((app_id, secret))
+    }
+
+    async fn audit(
+        &self,
+        viewer: &Viewer,
+        app_id: &MerchantId,
+        action: &str,
+        detail: String,
+        visit: Visit<'_>,
+    ) -> Result<(), EngineError> {
+        let row = audit_row(Actor::User(viewer), Some(app_id), action, detail, visit);
+        Ok(self.store.append_audit(&row).await?)
+    }
+
+    /// A new user with `password`. An operator creates any user; the CLI
+    /// too (the first operator is made there); nobody else may.
+    pub async fn create_user(
+        &self,
+        actor: Actor<'_>,
+        email: &str,
+        password: &SecretString,
+        role: ConsoleRole,
+        visit: Visit<'_>,
+    ) -> Result<i64, EngineError> {
+        if let Actor::User(viewer) = actor {
+            operator_only(viewer)?;
+        }
+        let email = normalised_email(email)?;
+        check_password(password)?;
+        if let ConsoleRole::Merchant(app_id) = &role
+            && self.ledger.merchant(app_id).await?.is_none()
+        {
+            return Err(refused(ConsoleRefusal::Invalid(format!(
+                "no merchant has the Appid {app_id}"
+            ))));
+        }
+        let hash = hash_password(password.clone()).await?;
+        let detail = match &role {
+            ConsoleRole::Operator => format!("operator {email}"),
+            ConsoleRole::Merchant(app_id) => format!("merchant user {email} of {app_id}"),
+        };
+        let audit = audit_row(actor, role.merchant(), "user created", detail, visit);
+        match self
+            .store
+            .create_console_user(&email, &hash, &role, visit.now_ms, &audit)
+            .await
+        {
+            Err(StoreError::ConsoleUserExists(email)) => {
+                Err(refused(ConsoleRefusal::UserExists(email)))
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Checks the password of `email` and, if it matches and neither the
+    /// e-mail nor the address is throttled, starts a new session, ending
+    /// the one the request came with (`replaced_token`): a session id is
+    /// never carried across a login.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: SecretString,
+        replaced_token: Option<&str>,
+        visit: Visit<'_>,
+    ) -> Result<Login, EngineError> {
+        let email = email.trim().to_lowercase();
+        let since = visit.now_ms.saturating_sub(self.config.failure_window_ms);
+        let (of_email, from_ip) = self
+            .store
+            .login_failures_since(&email, visit.ip, since)
+            .await?;
+        if of_email >= self.config.failures_per_email || from_ip >= self.config.failures_per_ip {
+            return Ok(Login::Throttled);
+        }
+        let user = self.store.console_user_by_email(&email).await?;
+        let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+        if !verify_password(password, stored_hash).await? {
+            let audit = AuditEntry {
+                id: 0,
+                at_ms: visit.now_ms,
+                user_id: user.as_ref().map(|u| u.id),
+                actor: email.chars().take(EMAIL_CHARS_MAX).collect(),
+                app_id: user.as_ref().and_then(|u| u.role.merchant().cloned()),
+                action: "login refused".to_owned(),
+                detail: String::new(),
+                ip: visit.ip.to_owned(),
+            };
+            self.store
+                .record_login_failure(&email, visit.ip, visit.now_ms, &audit)
+                .await?;
+            return Ok(Login::Refused);
+        }
+        let Some(user) = user else {
+            // verify_password never matches without a stored hash.
+            return Ok(Login::Refused);
+        };
+        let token = random_token();
+        let session = ConsoleSession {
+            id_hash: token_hash(&token),
+            user_id: user.id,
+            csrf_token: random_token(),
+            created_at_ms: visit.now_ms,
+            last_seen_ms: visit.now_ms,
+        };
+        let viewer = viewer_of(&user, &session);
+        let audit = audit_row(
+            Actor::User(&viewer),
+            user.role.merchant(),
+            "login",
+            String::new(),
+            visit,
+        );
+        self.store
+            .start_console_session(
+                &session,
+                replaced_token.map(token_hash).as_deref(),
+                &email,
+                &audit,
+            )
+            .await?;
+        Ok(Login::Started {
+            token: SecretString::from(token),
+            viewer,
+        })
+    }
+
+    /// The user of the session `token` names, if it is alive at `now_ms`
+    /// (which then counts as its last use); a session past its idle or
+    /// absolute lifetime is deleted.
+    pub async fn viewer(&self, token: &str, now_ms: i64) -> Result<Option<Viewer>, EngineError> {
+        let id_hash = token_hash(token);
+        let Some(session) = self.store.console_session(&id_hash).await? else {
+            return Ok(None);
+        };
+        let idle = now_ms.saturating_sub(session.last_seen_ms) >= self.config.idle_ms;
+        let old = now_ms.saturating_sub(session.created_at_ms) >= self.config.absolute_ms;
+        if idle || old {
+            self.store.end_console_session(&id_hash, None).await?;
+            return Ok(None);
+        }
+        let Some(user) = self.store.console_user(session.user_id).await? else {
+            return Ok(None);
+        };
+        self.store.touch_console_session(&id_hash, now_ms).await?;
+        Ok(Some(viewer_of(&user, &session)))
+    }
+
+    /// Ends the viewer's session.
+    pub async fn logout(&self, viewer: &Viewer, visit: Visit<'_>) -> Result<(), EngineError> {
+        let audit = audit_row(
+            Actor::User(viewer),
+            viewer.role.merchant(),
+            "logout",
+            String::new(),
+            visit,
+        );
+        self.store
+            .end_console_session(&viewer.session_hash, Some(&audit))
+            .await?;
+        Ok(())
+    }
+
+    /// The newest `limit` rows of the audit log before `before_id`: for
+    /// operators only.
+    pub async fn audit_log(
+        &self,
+        viewer: &Viewer,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, EngineError> {
+        operator_only(viewer)?;
+        Ok(self.store.audit_log(None, before_id, limit).await?)
+    }
+
+    /// The merchants the viewer may see: all of them for an operator, its
+    /// own for a merchant user.
+    pub async fn merchants(&self, viewer: &Viewer) -> Result<Vec<MerchantSummary>, EngineError> {
+        match &viewer.role {
+            ConsoleRole::Operator => Ok(self.ledger.list_merchants().await?),
+            ConsoleRole::Merchant(app_id) => {
+                Ok(self.ledger.merchant(app_id).await?.into_iter().collect())
+            }
+        }
+    }
+}
+
+/// An operator passes; anyone else is refused.
+fn operator_only(viewer: &Viewer) -> Result<(), EngineError> {
+    if viewer.is_operator() {
+        Ok(())
+    } else {
+        Err(refused(ConsoleRefusal::OperatorsOnly))
+    }
+}
+
+fn refused(refusal: ConsoleRefusal) -> EngineError {
+    Rejection::Console(refusal).into()
+}
+
+fn viewer_of(user: &ConsoleUser, session: &ConsoleSession) -> Viewer {
+    Viewer {
+        user_id: user.id,
+        email: user.email.clone(),
+        role: user.role.clone(),
+        csrf_token: session.csrf_token.clone(),
+        session_hash: session.id_hash.clone(),
+    }
+}
+
+fn audit_row(
+    actor: Actor<'_>,
+    app_id: Option<&MerchantId>,
+    action: &str,
+    detail: String,
+    visit: Visit<'_>,
+) -> AuditEntry {
+    let (user_id, who) = match actor {
+        Actor::User(viewer) => (Some(viewer.user_id), viewer.email.clone()),
+        Actor::Cli => (None, "ccgate (command line)".to_owned()),
+    };
+    AuditEntry {
+        id: 0,
+        at_ms: visit.now_ms,
+        user_id,
+        actor: who,
+        app_id: app_id.cloned(),
+        action: action.to_owned(),
+        detail,
+        ip: visit.ip.to_owned(),
+    }
+}
+
+/// 32 random bytes, hex: a session token or a CSRF token.
+pub fn random_token() -> String {
+    let bytes: [u8; 32] = rand::rng().random();
+    hex::encode(bytes)
+}
+
+/// A new password for a user made without one: 24 random characters from
+/// an alphabet with no look-alikes.
+pub fn generate_password() -> SecretString {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    let password: String = (0..24)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect();
+    SecretString::from(password)
+}
+
+/// What the session table keys a token by: its SHA-256, hex.
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn normalised_email(email: &str) -> Result<String, EngineError> {
+    let email = email.trim().to_lowercase();
+    let well_formed = email.len() <= EMAIL_CHARS_MAX
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.contains('@')
+        });
+    if well_formed {
+        Ok(email)
+    } else {
+        Err(refused(ConsoleRefusal::Invalid(
+            "the e-mail must look like name@example.com".to_owned(),
+        )))
+    }
+}
+
+fn check_password(password: &SecretString) -> Result<(), EngineError> {
+    let text = password.expose_secret();
+    if text.chars().count() < PASSWORD_CHARS_MIN || text.len() > PASSWORD_BYTES_MAX {
+        return Err(refused(ConsoleRefusal::Invalid(format!(
+            "the password must have from {PASSWORD_CHARS_MIN} characters to {PASSWORD_BYTES_MAX} bytes"
+        ))));
+    }
+    Ok(())
+}
+
+/// Argon2id with its default parameters, PHC string form, on the blocking
+/// pool (it takes tens of milliseconds of CPU by design).
+async fn hash_password(password: SecretString) -> Result<String, EngineError> {
+    tokio::task::spawn_blocking(move || {
+        let salt_bytes: [u8; 16] = rand::rng().random();
+        let salt = SaltString::encode_b64(&salt_bytes).map_err(hash_failed)?;
+        Argon2::default()
+            .hash_password(password.expose_secret().as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(hash_failed)
+    })
+    .await
+    .map_err(|err| hash_failed(err.to_string()))?
+}
+
+/// Whether `password` matches `stored`; with no stored hash (an unknown
+/// e-mail) it verifies against a fixed one all the same and answers no, so
+/// the time taken does not tell which e-mails exist.
+async fn verify_password(
+    password: SecretString,
+    stored: Option<String>,
+) -> Result<bool, EngineError> {
+    tokio::task::spawn_blocking(move || {
+        let known = stored.is_some();
+        let text = match stored {
+            Some(hash) => hash,
+            None => decoy_hash()?.to_owned(),
+        };
+        let hash = PasswordHash::new(&text).map_err(hash_failed)?;
+        let matches = Argon2::default()
+            .verify_password(password.expose_secret().as_bytes(), &hash)
+            .is_ok();
+        Ok(known && matches)
+    })
+    .await
+    .map_err(|err| hash_failed(err.to_string()))?
+}
+
+/// A hash of a password nobody has, made once per process.
+fn decoy_hash() -> Result<&'static str, EngineError> {
+    static DECOY: OnceLock<Result<String, String>> = OnceLock::new();
+    DECOY
+        .get_or_init(|| {
+            let salt = SaltString::encode_b64(b"ccgate-decoy-salt").map_err(|e| e.to_string())?;
+            Argon2::default()
+                .hash_password(random_token().as_bytes(), &salt)
+                .map(|hash| hash.to_string())
+                .map_err(|e| e.to_string())
+        })
+        .as_deref()
+        .map_err(|err| hash_failed(err.to_owned()))
+}
+
+fn hash_failed(err: impl ToString) -> EngineError {
+    EngineError::Password(err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_lowered_and_checked() {
+        assert_eq!(
+            normalised_email("  Ops@Example.COM ").ok(),
+            Some("ops@example.com".to_owned())
+        );
+        for bad in [
+            "",
+            "ops",
+            "@example.com",
+            "ops@example",
+            "o ps@example.com",
+            "a@b@c.d",
+        ] {
+            assert!(normalised_email(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn passwords_have_a_floor_and_a_ceiling() {
+        assert!(check_password(&SecretString::from("short")).is_err());
+        assert!(check_password(&SecretString::from("x".repeat(PASSWORD_BYTES_MAX + 1))).is_err());
+        assert!(check_password(&generate_password()).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_only() {
+        let hash = hash_password(SecretString::from("correct horse battery"))
+            .await
+            .ok();
+        assert!(hash.as_deref().is_some_and(|h| h.starts_with("$argon2id$")));
+        assert!(matches!(
+            verify_password(SecretString::from("correct horse battery"), hash.clone()).await,
+            Ok(true)
+        ));
+        assert!(matches!(
+            verify_password(SecretString::from("correct horse battery!"), hash).await,
+            Ok(false)
+        ));
+        assert!(matches!(
+            verify_password(SecretString::from("correct horse battery"), None).await,
+            Ok(false)
+        ));
+    }
+}

@@ -1,0 +1,682 @@
+//! The dashboard (issue #20, decisions §23): server-rendered pages at
+//! `/dashboard` for operators and merchant users. Each handler finds the
+//! session's [`Viewer`], checks the CSRF token of a form, makes one call to
+//! the engine's `Console` (which decides what the viewer may see and do and
+//! writes the audit row) and renders the answer. Session time is the real
+//! clock, not the sandbox's business clock.
+
+mod pages;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use ccgate_engine::clock::real_now_ms;
+use ccgate_engine::console::ConsoleRefusal;
+use ccgate_engine::console::{Actor, Login, Viewer, Visit, generate_password, random_token};
+use ccgate_engine::domain::ConsoleRole;
+use ccgate_engine::{EngineError, Rejection};
+use maud::Markup;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use crate::AppState;
+use crate::client_ip::client_ip;
+use crate::failure::console_status;
+use crate::routes::checkout::hardened;
+
+/// Where the dashboard is mounted.
+pub const PREFIX: &str = "/dashboard";
+const LOGIN_PATH: &str = "/dashboard/login";
+const STYLESHEET_PATH: &str = "/dashboard/assets/dashboard.css";
+/// The session cookie: 32 random bytes, hex; the server keeps only their hash.
+const SESSION_COOKIE: &str = "ccgate_session";
+/// The login form's double-submit CSRF token: there is no session yet.
+const LOGIN_COOKIE: &str = "ccgate_login";
+
+/// The dashboard's routes, merged into the public router.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(PREFIX, get(home))
+        .route(LOGIN_PATH, get(login_page).post(login))
+        .route("/dashboard/logout", post(logout))
+        .route("/dashboard/audit", get(audit))
+        .route("/dashboard/merchants", post(create_merchant))
+        .route("/dashboard/m/{app_id}", get(overview))
+        .route("/dashboard/m/{app_id}/users", post(create_user))
+        .route("/dashboard/m/{app_id}/orders", get(orders))
+        .route(
+            "/dashboard/m/{app_id}/orders/{merchant_order_id}",
+            get(order),
+        )
+        .route("/dashboard/m/{app_id}/developers", get(developers))
+        .route("/dashboard/m/{app_id}/webhook", post(set_webhook))
+        .route("/dashboard/m/{app_id}/webhook/test", post(test_webhook))
+        .route("/dashboard/m/{app_id}/secret", post(rotate_secret))
+        .route("/dashboard/m/{app_id}/webhooks/{id}", get(webhook))
+        .route("/dashboard/m/{app_id}/webhooks/{id}/resend", post(resend))
+        .route(STYLESHEET_PATH, get(stylesheet))
+}
+
+/// A dashboard answer that failed: its page, with the status
+/// `failure::console_status` gives; a server error's detail is logged and
+/// never shown.
+#[derive(Debug)]
+pub struct PageError(EngineError);
+
+impl From<EngineError> for PageError {
+    fn from(error: EngineError) -> PageError {
+        PageError(error)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let status = console_status(&self.0);
+        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %self.0, "dashboard page failed");
+            "Something went wrong on the server; try again.".to_owned()
+        } else {
+            self.0.to_string()
+        };
+        page(status, pages::error(status, &message))
+    }
+}
+
+type PageResult = Result<Response, PageError>;
+
+/// An HTML page with the hosted page's security headers.
+fn page(status: StatusCode, markup: Markup) -> Response {
+    hardened(
+        status,
+        "text/html; charset=utf-8",
+        "no-store",
+        markup.into_string(),
+    )
+}
+
+fn see_other(to: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(location) = HeaderValue::from_str(to) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// `GET /dashboard/assets/dashboard.css`.
+async fn stylesheet() -> Response {
+    hardened(
+        StatusCode::OK,
+        "text/css; charset=utf-8",
+        "no-cache",
+        pages::STYLE.to_owned(),
+    )
+}
+
+/// The value of cookie `name` the request carries.
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|line| line.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+/// A `Set-Cookie` for the dashboard's path: never readable by script, never
+/// sent from another site, only over TLS when the dashboard is served so.
+fn set_cookie(state: &AppState, name: &str, value: &str, max_age_secs: Option<u32>) -> String {
+    let secure = if state.config.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let max_age = max_age_secs.map_or(String::new(), |secs| format!("; Max-Age={secs}"));
+    format!("{name}={value}; Path={PREFIX}; HttpOnly; SameSite=Strict{secure}{max_age}")
+}
+
+fn with_cookie(mut response: Response, cookie: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// The user whose live session the request carries.
+async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<Option<Viewer>, PageError> {
+    match cookie(headers, SESSION_COOKIE) {
+        None => Ok(None),
+        Some(token) => Ok(state.console.viewer(token, real_now_ms()).await?),
+    }
+}
+
+/// Where and when, for the audit log and the login throttle.
+fn client_of(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> String {
+    client_ip(peer.ip(), headers, &state.config.trusted_proxies).to_string()
+}
+
+/// A form posted without this session's CSRF token.
+fn csrf_refused() -> Response {
+    page(
+        StatusCode::FORBIDDEN,
+        pages::error(
+            StatusCode::FORBIDDEN,
+            "This form has expired or did not come from this dashboard; reload the page and try again.",
+        ),
+    )
+}
+
+/// `GET /dashboard`: an operator's merchants, a merchant user's overview,
+/// or the way to log in.
+async fn home(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
+    let Some(viewer) = signed_in(&state, &headers).await? else {
+        return Ok(see_other(LOGIN_PATH));
+    };
+    if let Some(own) = viewer.role.merchant() {
+        return Ok(see_other(&pages::merchant_path(own.as_str(), "")));
+    }
+    let merchants = state.console.merchants(&viewer).await?;
+    Ok(page(StatusCode::OK, pages::home(&viewer, &merchants)))
+}
+
+/// The viewer of a page, or the answer that sends to the login page.
+async fn viewer_or_login(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Result<Viewer, Response>, PageError> {
+    Ok(signed_in(state, headers)
+        .await?
+        .ok_or_else(|| see_other(LOGIN_PATH)))
+}
+
+/// The viewer of a form whose CSRF token matches its session; otherwise
+/// the answer (to the login page, or refused).
+async fn poster(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<Result<Viewer, Response>, PageError> {
+    Ok(match signed_in(state, headers).await? {
+        None => Err(see_other(LOGIN_PATH)),
+        Some(viewer) if !viewer.csrf_matches(csrf) => Err(csrf_refused()),
+        Some(viewer) => Ok(viewer),
+    })
+}
+
+fn visit_of(ip: &str) -> Visit<'_> {
+    Visit {
+        ip,
+        now_ms: real_now_ms(),
+    }
+}
+
+#[derive(Deserialize)]
+struct NameForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /dashboard/merchants`: operators create a merchant; its secret is
+/// shown on this answer only.
+async fn create_merchant(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<NameForm>,
+) -> PageResult {
+    let viewer = match poster(&state, &headers, &form.csrf).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let ip = client_of(&state, peer, &headers);
+    let (app_id, secret) = state
+        .console
+        .create_merchant(&viewer, &form.name, visit_of(&ip))
+        .await?;
+    Ok(page(
+        StatusCode::OK,
+        pages::shown_once(
+            &viewer,
+            "Merchant created",
+            &[
+                ("Appid", app_id.as_str()),
+                ("App secret", secret.expose_secret()),
+            ],
+            &pages::merchant_path(app_id.as_str(), ""),
+        ),
+    ))
+}
+
+#[derive(Deserialize)]
+struct EmailForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+}
+
+/// `POST /dashboard/m/{app_id}/users`: operators add a merchant user; its
+/// password is shown on this answer only.
+async fn create_user(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<EmailForm>,
+) -> PageResult {
+    let viewer = match poster(&state, &headers, &form.csrf).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let merchant = state.console.merchant(&viewer, &app_id).await?;
+    let ip = client_of(&state, peer, &headers);
+    let password = generate_password();
+    state
+        .console
+        .create_user(
+            Actor::User(&viewer),
+            &form.email,
+            &password,
+            ConsoleRole::Merchant(merchant.app_id.clone()),
+            visit_of(&ip),
+        )
+        .await?;
+    Ok(page(
+        StatusCode::OK,
+        pages::shown_once(
+            &viewer,
+            "User created",
+            &[
+                ("E-mail", form.email.trim().to_lowercase().as_str()),
+                ("Password", password.expose_secret()),
+            ],
+            &pages::merchant_path(merchant.app_id.as_str(), ""),
+        ),
+    ))
+}
+
+/// `GET /dashboard/m/{app_id}`: balances, and (to operators) its users.
+async fn overview(
+    State(state): State<AppState>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+) -> PageResult {
+    let viewer = match viewer_or_login(&state, &headers).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let overview = state
+        .console
+        .overview(&viewer, &app_id, &state.orders, state.clock.now_unix_ms())
+        .await?;
+    Ok(page(StatusCode::OK, pages::overview(&viewer, &overview)))
+}
+
+#[derive(Deserialize)]
+struct OrdersQuery {
+    /// `Pending`, `Processing`, `Successful` or `Expired`; empty or absent: all.
+    state: Option<String>,
+    /// Created before (unix seconds): the next page.
+    before: Option<i64>,
+}
+
+/// `GET /dashboard/m/{app_id}/orders?state=&before=`: newest first.
+async fn orders(
+    State(state): State<AppState>,
+    Path(app_id): Path<String>,
+    Query(query): Query<OrdersQuery>,
+    headers: HeaderMap,
+) -> PageResult {
+    let viewer = match viewer_or_login(&state, &headers).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let wanted = match query.state.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(named) => Some(
+            pages::ORDER_STATES
+                .into_iter()
+                .find(|s| s.as_str() == named)
+                .ok_or_else(|| {
+                    PageError(EngineError::from(Rejection::Console(
+                        ConsoleRefusal::Invalid(
+                            "the state is one of Pending, Processing, Successful, Expired"
+                                .to_owned(),
+                        ),
+                    )))
+                })?,
+        ),
+    };
+    let listed = state
+        .console
+        .orders(
+            &viewer,
+            &app_id,
+            &state.orders,
+            wanted,
+            query.before,
+            state.clock.now_unix_ms(),
+        )
+        .await?;
+    Ok(page(
+        StatusCode::OK,
+        pages::orders(&viewer, &listed, wanted, &state.registry),
+    ))
+}
+
+/// `GET /dashboard/m/{app_id}/orders/{merchant_order_id}`.
+async fn order(
+    State(state): State<AppState>,
+    Path((app_id, merchant_order_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> PageResult {
+    let viewer = match viewer_or_login(&state, &headers).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let (merchant, order, progress) = state
+        .console
+        .order(
+            &viewer,
+            &app_id,
+            &merchant_order_id,
+            &state.orders,
+            &state.records,
+            state.clock.now_unix_ms(),
+        )
+        .await?;
+    Ok(page(
+        StatusCode::OK,
+        pages::order(&viewer, &merchant, &order, &progress, &state.registry),
+    ))
+}
+
+/// `GET /dashboard/m/{app_id}/developers`.
+async fn developers(
+    State(state): State<AppState>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+) -> PageResult {
+    let viewer = match viewer_or_login(&state, &headers).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let developers = state.console.developers(&viewer, &app_id).await?;
+    Ok(page(
+        StatusCode::OK,
+        pages::developers(&viewer, &developers, None),
+    ))
+}
+
+#[derive(Deserialize)]
+struct UrlForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    url: String,
+}
+
+/// `POST /dashboard/m/{app_id}/webhook`: sets (or, empty, removes) the URL.
+async fn set_webhook(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<UrlForm>,
+) -> PageResult {
+    let viewer = match poster(&state, &headers, &form.csrf).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let ip = client_of(&state, peer, &headers);
+    state
+        .console
+        .set_webhook_url(&viewer, &app_id, &form.url, visit_of(&ip))
+        .await?;
+    Ok(see_other(&pages::merchant_path(&app_id, "/developers")))
+}
+
+/// `POST /dashboard/m/{app_id}/webhook/test`: the developers page with the
+/// receiver's answer to a test webhook.
+async fn test_webhook(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfOnly>,
+) -> PageResult {
+    let viewer = match poster(&state, &headers, &form.csrf).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let Some(sender) = state.webhook_sender.as_ref() else {
+        return Err(PageError(EngineError::Delivery(
+            "this server does not deliver webhooks".to_owned(),
+        )));
+    };
+    let ip = client_of(&state, peer, &headers);
+    let outcome = state
+        .console
+        .send_test_webhook(&viewer, &app_id, sender, visit_of(&ip))
+        .await?;
+    let developers = state.console.developers(&viewer, &app_id).await?;
+    Ok(page(
+        StatusCode::OK,
+        pages::developers(&viewer, &developers, Some(&outcome)),
+    ))
+}
+
+/// `POST /dashboard/m/{app_id}/secret`: a new app secret, shown once.
+async fn rotate_secret(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfOnly>,
+) -> PageResult {
+    let viewer = match poster(&state, &headers, &form.csrf).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let ip = client_of(&state, peer, &headers);
+    let secret = state
+        .console
+        .rotate_secret(&viewer, &app_id, visit_of(&ip))
+        .await?;
+    Ok(page(
+        StatusCode::OK,
+        pages::shown_once(
+            &viewer,
+            "New app secret",
+            &[
+                ("Appid", app_id.as_str()),
+                ("App secret", secret.expose_secret()),
+            ],
+            &pages::merchant_path(&app_id, "/developers"),
+        ),
+    ))
+}
+
+/// `GET /dashboard/m/{app_id}/webhooks/{id}`: one webhook, its body and
+/// every attempt.
+async fn webhook(
+    State(state): State<AppState>,
+    Path((app_id, id)): Path<(String, i64)>,
+    headers: HeaderMap,
+) -> PageResult {
+    let viewer = match viewer_or_login(&state, &headers).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let (row, attempts) = state.console.webhook(&viewer, &app_id, id).await?;
+    Ok(page(
+        StatusCode::OK,
+        pages::webhook(&viewer, &row, &attempts),
+    ))
+}
+
+/// `POST /dashboard/m/{app_id}/webhooks/{id}/resend`.
+async fn resend(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path((app_id, id)): Path<(String, i64)>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfOnly>,
+) -> PageResult {
+    let viewer = match poster(&state, &headers, &form.csrf).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let ip = client_of(&state, peer, &headers);
+    state
+        .console
+        .resend_webhook(&viewer, &app_id, id, visit_of(&ip))
+        .await?;
+    Ok(see_other(&pages::merchant_path(
+        &app_id,
+        &format!("/webhooks/{id}"),
+    )))
+}
+
+/// The login form, with a fresh double-submit token in its cookie.
+fn login_form(state: &AppState, status: StatusCode, problem: Option<&str>) -> Response {
+    let token = random_token();
+    with_cookie(
+        page(status, pages::login(&token, problem)),
+        &set_cookie(state, LOGIN_COOKIE, &token, None),
+    )
+}
+
+/// `GET /dashboard/login`. Shown to a logged-in user too: logging in
+/// again (as anyone) replaces that session.
+async fn login_page(State(state): State<AppState>) -> Response {
+    login_form(&state, StatusCode::OK, None)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /dashboard/login`.
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> PageResult {
+    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !bool::from(expected.as_bytes().ct_eq(form.csrf.as_bytes())) {
+        return Ok(csrf_refused());
+    }
+    let ip = client_of(&state, peer, &headers);
+    let visit = Visit {
+        ip: &ip,
+        now_ms: real_now_ms(),
+    };
+    let outcome = state
+        .console
+        .login(
+            &form.email,
+            SecretString::from(form.password),
+            cookie(&headers, SESSION_COOKIE),
+            visit,
+        )
+        .await?;
+    Ok(match outcome {
+        Login::Started { token, .. } => {
+            let response = with_cookie(
+                see_other(PREFIX),
+                &set_cookie(&state, SESSION_COOKIE, token.expose_secret(), None),
+            );
+            with_cookie(response, &set_cookie(&state, LOGIN_COOKIE, "", Some(0)))
+        }
+        Login::Refused => login_form(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            Some("The e-mail or the password is wrong."),
+        ),
+        Login::Throttled => login_form(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("Too many failed logins: wait a quarter of an hour and try again."),
+        ),
+    })
+}
+
+/// What every form of a logged-in page sends besides its own fields.
+#[derive(Deserialize)]
+struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /dashboard/logout`.
+async fn logout(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfOnly>,
+) -> PageResult {
+    let Some(viewer) = signed_in(&state, &headers).await? else {
+        return Ok(see_other(LOGIN_PATH));
+    };
+    if !viewer.csrf_matches(&form.csrf) {
+        return Ok(csrf_refused());
+    }
+    let ip = client_of(&state, peer, &headers);
+    state
+        .console
+        .logout(
+            &viewer,
+            Visit {
+                ip: &ip,
+                now_ms: real_now_ms(),
+            },
+        )
+        .await?;
+    Ok(with_cookie(
+        see_other(LOGIN_PATH),
+        &set_cookie(&state, SESSION_COOKIE, "", Some(0)),
+    ))
+}
+
+/// Rows of the audit log per page.
+const AUDIT_PAGE_ROWS: u32 = 50;
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    before: Option<i64>,
+}
+
+/// `GET /dashboard/audit`: operators only.
+async fn audit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<AuditQuery>,
+) -> PageResult {
+    let Some(viewer) = signed_in(&state, &headers).await? else {
+        return Ok(see_other(LOGIN_PATH));
+    };
+    let rows = state
+        .console
+        .audit_log(&viewer, query.before, AUDIT_PAGE_ROWS)
+        .await?;
+    let older = (rows.len() == AUDIT_PAGE_ROWS as usize)
+        .then(|| rows.last().map(|row| row.id))
+        .flatten();
+    Ok(page(StatusCode::OK, pages::audit(&viewer, &rows, older)))
+}

@@ -1,0 +1,555 @@
+//! The dashboard's HTML (maud: checked when built, every value escaped) and
+//! its stylesheet. No inline style or script, so the Content-Security-Policy
+//! needs no `'unsafe-inline'`.
+
+use axum::http::StatusCode;
+use ccgate_engine::console::{Developers, OrdersPage, Overview, Viewer};
+use ccgate_engine::domain::Order;
+use ccgate_engine::domain::{AuditEntry, ConsoleRole, MerchantSummary, WebhookAttempt, WebhookRow};
+use ccgate_engine::orders::{OrderState, OrderStatus};
+use ccgate_engine::webhooks::PingOutcome;
+use ccgate_ledger::{Amount, Registry};
+use maud::{DOCTYPE, Markup, html};
+
+use super::{LOGIN_PATH, PREFIX, STYLESHEET_PATH};
+
+/// Served at [`STYLESHEET_PATH`]; readable from 390 px wide up.
+pub const STYLE: &str = r#"
+:root { color-scheme: light dark; --accent: #1d4ed8; --line: #d1d5db; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; background: #f3f4f6; color: #111827; }
+@media (prefers-color-scheme: dark) { body { background: #111827; color: #f9fafb; } main, .card { background: #1f2937 !important; } a { color: #93c5fd; } }
+header { display: flex; flex-wrap: wrap; align-items: center; gap: .5rem 1rem; padding: .75rem 1rem; background: #111827; color: #f9fafb; }
+header a { color: #f9fafb; text-decoration: none; }
+header .brand { font-weight: 700; margin-right: auto; }
+header nav { display: flex; flex-wrap: wrap; gap: .25rem 1rem; }
+header form { margin: 0; }
+header button { font: inherit; padding: .25rem .75rem; border: 1px solid #9ca3af; border-radius: 6px; background: transparent; color: inherit; cursor: pointer; }
+main { max-width: 64rem; margin: 1rem auto; padding: 1rem; background: #fff; border-radius: 12px; }
+.card { max-width: 24rem; margin: 3rem auto; padding: 1.5rem; background: #fff; border-radius: 12px; box-shadow: 0 1px 3px rgba(0,0,0,.12); }
+h1 { font-size: 1.35rem; margin: 0 0 1rem; }
+h2 { font-size: 1.1rem; margin: 1.5rem 0 .5rem; }
+label { display: block; margin: .75rem 0 .25rem; font-weight: 600; }
+input, select { width: 100%; padding: .6rem .75rem; font: inherit; border: 1px solid var(--line); border-radius: 6px; background: transparent; color: inherit; }
+.primary { margin-top: 1rem; padding: .6rem 1.25rem; font: inherit; border: 0; border-radius: 6px; background: var(--accent); color: #fff; cursor: pointer; }
+.problem { margin: .75rem 0; padding: .5rem .75rem; border-left: 4px solid #b91c1c; background: rgba(185,28,28,.1); border-radius: 4px; }
+.table { overflow-x: auto; }
+table { width: 100%; border-collapse: collapse; font-size: .95rem; }
+th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+td.id { font-family: ui-monospace, monospace; word-break: break-all; }
+.muted { opacity: .75; font-size: .9rem; }
+.tabs { display: flex; flex-wrap: wrap; gap: .25rem 1rem; margin: 0 0 1rem; }
+.inline { display: flex; flex-wrap: wrap; gap: .5rem; align-items: end; }
+.inline input { flex: 1 1 16rem; width: auto; }
+.inline .primary { margin-top: 0; }
+.secondary { padding: .5rem 1rem; font: inherit; border: 1px solid var(--accent); border-radius: 6px; background: transparent; color: inherit; cursor: pointer; }
+.once { display: grid; grid-template-columns: max-content 1fr; gap: .25rem .75rem; }
+.once dd { margin: 0; font-family: ui-monospace, monospace; word-break: break-all; }
+.answer { padding: .75rem; border-radius: 8px; background: rgba(29,78,216,.1); }
+.answer.ok { background: rgba(22,163,74,.15); }
+pre { white-space: pre-wrap; word-break: break-all; font-size: .85rem; background: rgba(127,127,127,.12); padding: .5rem; border-radius: 6px; }
+"#;
+
+/// A merchant's page: `/dashboard/m/<appid><suffix>`.
+pub fn merchant_path(app_id: &str, suffix: &str) -> String {
+    format!("{PREFIX}/m/{app_id}{suffix}")
+}
+
+/// A page of the dashboard: its header (with the viewer's menu) and `body`.
+fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · ccgate dashboard" }
+                link rel="stylesheet" href=(STYLESHEET_PATH);
+                // No icon: without this line browsers ask for /favicon.ico.
+                link rel="icon" href="data:,";
+            }
+            body {
+                header {
+                    a.brand href=(PREFIX) { "ccgate" }
+                    @if let Some(viewer) = viewer {
+                        nav aria-label="Dashboard" {
+                            a href=(PREFIX) { "Overview" }
+                            @if viewer.is_operator() {
+                                a href="/dashboard/audit" { "Audit log" }
+                            }
+                        }
+                        form method="post" action="/dashboard/logout" {
+                            (csrf_field(viewer))
+                            button type="submit" { "Log out " span.muted { (viewer.email) } }
+                        }
+                    }
+                }
+                (body)
+            }
+        }
+    }
+}
+
+/// The hidden field every form of a logged-in page carries.
+fn csrf_field(viewer: &Viewer) -> Markup {
+    html! { input type="hidden" name="csrf" value=(viewer.csrf_token); }
+}
+
+pub fn login(csrf: &str, problem: Option<&str>) -> Markup {
+    layout(
+        "Log in",
+        None,
+        html! {
+            main.card {
+                h1 { "Log in" }
+                @if let Some(problem) = problem {
+                    p.problem role="alert" { (problem) }
+                }
+                form method="post" action=(LOGIN_PATH) {
+                    input type="hidden" name="csrf" value=(csrf);
+                    label for="email" { "E-mail" }
+                    input #email type="email" name="email" autocomplete="username" required;
+                    label for="password" { "Password" }
+                    input #password type="password" name="password" autocomplete="current-password" required;
+                    button.primary type="submit" { "Log in" }
+                }
+            }
+        },
+    )
+}
+
+pub fn error(status: StatusCode, message: &str) -> Markup {
+    layout(
+        status.canonical_reason().unwrap_or("Error"),
+        None,
+        html! {
+            main.card {
+                h1 { (status.canonical_reason().unwrap_or("Error")) }
+                p.problem role="alert" { (message) }
+                p { a href=(PREFIX) { "Back to the dashboard" } }
+            }
+        },
+    )
+}
+
+fn role_name(role: &ConsoleRole) -> String {
+    match role {
+        ConsoleRole::Operator => "operator".to_owned(),
+        ConsoleRole::Merchant(app_id) => format!("user of merchant {app_id}"),
+    }
+}
+
+pub fn home(viewer: &Viewer, merchants: &[MerchantSummary]) -> Markup {
+    layout(
+        "Merchants",
+        Some(viewer),
+        html! {
+            main {
+                h1 { "Merchants" }
+                p.muted { "Logged in as " (viewer.email) ", " (role_name(&viewer.role)) "." }
+                div.table tabindex="0" role="region" aria-label="Merchants" {
+                    table {
+                        thead { tr { th { "Name" } th { "Appid" } th { "Status" } } }
+                        tbody {
+                            @for merchant in merchants {
+                                tr {
+                                    td { a href=(merchant_path(merchant.app_id.as_str(), "")) { (merchant.name) } }
+                                    td.id { (merchant.app_id) }
+                                    td { (merchant.status.as_str()) }
+                                }
+                            }
+                        }
+                    }
+                }
+                h2 { "Create a merchant" }
+                form.inline method="post" action="/dashboard/merchants" {
+                    (csrf_field(viewer))
+                    label for="name" { "Name" }
+                    input #name type="text" name="name" required maxlength="100";
+                    button.primary type="submit" { "Create merchant" }
+                }
+            }
+        },
+    )
+}
+
+/// The tabs of one merchant's pages.
+fn merchant_tabs(merchant: &MerchantSummary) -> Markup {
+    let app_id = merchant.app_id.as_str();
+    html! {
+        nav.tabs aria-label="Merchant" {
+            a href=(merchant_path(app_id, "")) { "Overview" }
+            a href=(merchant_path(app_id, "/orders")) { "Orders" }
+            a href=(merchant_path(app_id, "/developers")) { "Developers" }
+        }
+    }
+}
+
+/// The states an order's list can be narrowed to.
+pub const ORDER_STATES: [OrderStatus; 4] = [
+    OrderStatus::Pending,
+    OrderStatus::Processing,
+    OrderStatus::Successful,
+    OrderStatus::Expired,
+];
+
+/// `amount` of the coin `order` is priced in, with its symbol.
+fn order_amount(registry: &Registry, order: &Order, amount: Amount) -> String {
+    match registry.coin(&order.coin_id) {
+        Some(coin) => format!(
+            "{} {}",
+            amount.to_decimal_string(coin.precision),
+            coin.symbol
+        ),
+        None => format!("{} base units", amount.base_units()),
+    }
+}
+
+pub fn orders(
+    viewer: &Viewer,
+    page: &OrdersPage,
+    wanted: Option<OrderStatus>,
+    registry: &Registry,
+) -> Markup {
+    let merchant = &page.merchant;
+    let app_id = merchant.app_id.as_str();
+    let filter = wanted.map_or("", OrderStatus::as_str);
+    layout(
+        "Orders",
+        Some(viewer),
+        html! {
+            main {
+                h1 { (merchant.name) ": orders" }
+                (merchant_tabs(merchant))
+                form.inline method="get" action=(merchant_path(app_id, "/orders")) {
+                    label for="state" { "State" }
+                    select #state name="state" {
+                        option value="" selected[wanted.is_none()] { "All" }
+                        @for state in ORDER_STATES {
+                            option value=(state.as_str()) selected[wanted == Some(state)] { (state.as_str()) }
+                        }
+                    }
+                    button.secondary type="submit" { "Show" }
+                }
+                @if page.orders.is_empty() {
+                    p { "No orders here." }
+                } @else {
+                    div.table tabindex="0" role="region" aria-label="Orders" {
+                        table {
+                            thead { tr { th { "Created" } th { "Merchant order id" } th { "Amount" } th { "Chain" } th { "State" } } }
+                            tbody {
+                                @for (order, state) in &page.orders {
+                                    tr {
+                                        td { (utc(order.created_at.saturating_mul(1000))) }
+                                        td.id { a href=(merchant_path(app_id, &format!("/orders/{}", url_segment(&order.merchant_order_id)))) { (order.merchant_order_id) } }
+                                        td { (order_amount(registry, order, order.order_amount)) }
+                                        td { (order.chain) }
+                                        td { (state.progress.status.as_str()) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if let Some(before) = page.older {
+                    p { a href={ (merchant_path(app_id, "/orders")) "?state=" (filter) "&before=" (before) } { "Older orders" } }
+                }
+            }
+        },
+    )
+}
+
+pub fn order(
+    viewer: &Viewer,
+    merchant: &MerchantSummary,
+    order: &Order,
+    state: &OrderState,
+    registry: &Registry,
+) -> Markup {
+    let progress = &state.progress;
+    layout(
+        "Order",
+        Some(viewer),
+        html! {
+            main {
+                h1 { "Order " (order.merchant_order_id) }
+                (merchant_tabs(merchant))
+                dl.once {
+                    dt { "State" } dd #order-state { (progress.status.as_str()) }
+                    dt { "Amount" } dd { (order_amount(registry, order, order.order_amount)) }
+                    dt { "Paid" } dd { (order_amount(registry, order, progress.paid)) }
+                    @if progress.underpaid { dt { "Note" } dd { "underpaid" } }
+                    @if progress.overpaid { dt { "Note" } dd { "overpaid" } }
+                    dt { "Price" } dd { (order.product_price) " " (order.denominated_currency) }
+                    dt { "Product" } dd { (order.product_name) }
+                    dt { "Chain" } dd { (order.chain) }
+                    dt { "Address" } dd { (order.pay_address) }
+                    dt { "Created" } dd { (utc(order.created_at.saturating_mul(1000))) }
+                    dt { "Expires" } dd { (utc(order.expires_at.saturating_mul(1000))) }
+                    dt { "Order id" } dd { (order.order_id) }
+                }
+                @if let Some(confirming) = &state.confirming {
+                    p.answer { "A payment is confirming"
+                        @if let Some(height) = confirming.block_height { " (block " (height) ")" } "." }
+                }
+                h2 { "Payments" }
+                div.table tabindex="0" role="region" aria-label="Payments" {
+                    table {
+                        thead { tr { th { "Credited" } th { "Amount" } th { "Fee" } th { "From" } th { "Txid" } } }
+                        tbody {
+                            @for payment in &state.payments {
+                                tr {
+                                    td { (utc(payment.pay_time.saturating_mul(1000))) }
+                                    td { (order_amount(registry, order, payment.amount)) }
+                                    td { (order_amount(registry, order, payment.service_fee)) }
+                                    td.id { (payment.from_address) }
+                                    td.id { (payment.txid) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// `text` as one URL path segment: a merchant order id may hold anything.
+fn url_segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub fn overview(viewer: &Viewer, overview: &Overview<'_>) -> Markup {
+    let merchant = &overview.merchant;
+    layout(
+        &merchant.name,
+        Some(viewer),
+        html! {
+            main {
+                h1 { (merchant.name) }
+                (merchant_tabs(merchant))
+                p.muted { "Appid " (merchant.app_id) " · " (merchant.status.as_str()) }
+                h2 { "Balances" }
+                @if overview.balances.is_empty() {
+                    p { "No balance yet." }
+                } @else {
+                    div.table tabindex="0" role="region" aria-label="Balances" {
+                        table {
+                            thead { tr { th { "Coin" } th { "Available" } } }
+                            tbody {
+                                @for (coin, amount) in &overview.balances {
+                                    tr {
+                                        td { (coin.symbol) }
+                                        td { (amount.to_decimal_string(coin.precision)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                h2 { "Orders by state" }
+                @if overview.order_states.is_empty() {
+                    p { "No orders yet." }
+                } @else {
+                    p.muted { "Of the latest " (overview.orders_counted) " orders." }
+                    ul #order-states {
+                        @for (state, count) in &overview.order_states {
+                            li { a href={ (merchant_path(merchant.app_id.as_str(), "/orders")) "?state=" (state.as_str()) } { (state.as_str()) } ": " (count) }
+                        }
+                    }
+                }
+                @if viewer.is_operator() {
+                    h2 { "Users" }
+                    ul {
+                        @for user in &overview.users { li { (user.email) } }
+                    }
+                    form.inline method="post" action=(merchant_path(merchant.app_id.as_str(), "/users")) {
+                        (csrf_field(viewer))
+                        label for="email" { "E-mail" }
+                        input #email type="email" name="email" required;
+                        button.primary type="submit" { "Create user" }
+                    }
+                }
+            }
+        },
+    )
+}
+
+pub fn developers(viewer: &Viewer, page: &Developers, answer: Option<&PingOutcome>) -> Markup {
+    let merchant = &page.merchant;
+    let app_id = merchant.app_id.as_str();
+    layout(
+        "Developers",
+        Some(viewer),
+        html! {
+            main {
+                h1 { (merchant.name) ": developers" }
+                (merchant_tabs(merchant))
+                dl.once {
+                    dt { "Appid" } dd { (app_id) }
+                    dt { "Webhook dialect" } dd { (page.settings.webhook_dialect.as_str()) }
+                    dt { "Service fee" } dd { (page.settings.service_fee_ppm) " ppm" }
+                }
+                h2 { "Webhook URL" }
+                form.inline method="post" action=(merchant_path(app_id, "/webhook")) {
+                    (csrf_field(viewer))
+                    label for="url" { "URL" }
+                    input #url type="url" name="url" value=(page.settings.webhook_url.as_deref().unwrap_or(""));
+                    button.primary type="submit" { "Save" }
+                }
+                form method="post" action=(merchant_path(app_id, "/webhook/test")) {
+                    (csrf_field(viewer))
+                    button.secondary type="submit" { "Send test webhook" }
+                }
+                @if let Some(answer) = answer {
+                    section.answer.ok[answer.acknowledged] #test-answer aria-live="polite" {
+                        h2 { "The receiver's answer" }
+                        p {
+                            @match answer.http_status {
+                                Some(status) => { "HTTP " (status) },
+                                None => { "No HTTP answer" },
+                            }
+                            " · " (answer.outcome) " · " (answer.latency_ms) " ms"
+                        }
+                        pre { (answer.response_head) }
+                    }
+                }
+                h2 { "App secret" }
+                form method="post" action=(merchant_path(app_id, "/secret")) {
+                    (csrf_field(viewer))
+                    p.muted { "A new secret is shown once; the old one stops working." }
+                    button.secondary type="submit" { "Rotate the secret" }
+                }
+                h2 { "Webhook deliveries" }
+                div.table tabindex="0" role="region" aria-label="Webhook deliveries" {
+                    table {
+                        thead { tr { th { "Created" } th { "Kind" } th { "Record" } th { "Status" } th { "Attempts" } } }
+                        tbody {
+                            @for row in &page.webhooks {
+                                tr {
+                                    td { a href=(merchant_path(app_id, &format!("/webhooks/{}", row.id))) { (utc(row.created_at_ms)) } }
+                                    td { (row.order_type) }
+                                    td.id { (row.record_id) }
+                                    td { (row.status) }
+                                    td { (row.attempts) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+pub fn webhook(viewer: &Viewer, row: &WebhookRow, attempts: &[WebhookAttempt]) -> Markup {
+    let app_id = row.app_id.as_str();
+    layout(
+        "Webhook",
+        Some(viewer),
+        html! {
+            main {
+                h1 { "Webhook " (row.id) }
+                p { a href=(merchant_path(app_id, "/developers")) { "Back to developers" } }
+                dl.once {
+                    dt { "Kind" } dd { (row.order_type) }
+                    dt { "Record" } dd { (row.record_id) }
+                    dt { "Status" } dd { (row.status) }
+                    dt { "URL" } dd { (row.url.as_deref().unwrap_or("the merchant's webhook URL")) }
+                    dt { "Next attempt" } dd { (utc(row.next_attempt_at_ms)) }
+                }
+                h2 { "Body sent" }
+                pre { (row.payload) }
+                form method="post" action=(merchant_path(app_id, &format!("/webhooks/{}/resend", row.id))) {
+                    (csrf_field(viewer))
+                    button.secondary type="submit" { "Resend" }
+                }
+                h2 { "Attempts" }
+                div.table tabindex="0" role="region" aria-label="Attempts" {
+                    table {
+                        thead { tr { th { "#" } th { "When" } th { "HTTP" } th { "Outcome" } th { "Answer" } } }
+                        tbody {
+                            @for attempt in attempts {
+                                tr {
+                                    td { (attempt.attempt) }
+                                    td { (utc(attempt.at_ms)) }
+                                    td { @if let Some(status) = attempt.http_status { (status) } }
+                                    td { (attempt.outcome) }
+                                    td { code { (attempt.response_head) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// What is shown once (a secret, a password), and where to go on.
+pub fn shown_once(viewer: &Viewer, title: &str, values: &[(&str, &str)], next: &str) -> Markup {
+    layout(
+        title,
+        Some(viewer),
+        html! {
+            main {
+                h1 { (title) }
+                p.problem { "Copy this now: it is not shown again." }
+                dl.once {
+                    @for (name, value) in values {
+                        dt { (name) } dd { (value) }
+                    }
+                }
+                p { a href=(next) { "Continue" } }
+            }
+        },
+    )
+}
+
+/// `at_ms` as `YYYY-MM-DD HH:MM:SS UTC`.
+fn utc(at_ms: i64) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+    time::OffsetDateTime::from_unix_timestamp(at_ms.div_euclid(1000))
+        .ok()
+        .and_then(|at| at.format(&format).ok())
+        .unwrap_or_else(|| at_ms.to_string())
+}
+
+pub fn audit(viewer: &Viewer, rows: &[AuditEntry], older: Option<i64>) -> Markup {
+    layout(
+        "Audit log",
+        Some(viewer),
+        html! {
+            main {
+                h1 { "Audit log" }
+                div.table tabindex="0" role="region" aria-label="Audit log" {
+                    table {
+                        thead { tr { th { "When" } th { "Who" } th { "Merchant" } th { "What" } th { "From" } } }
+                        tbody {
+                            @for row in rows {
+                                tr {
+                                    td { (utc(row.at_ms)) }
+                                    td { (row.actor) }
+                                    td.id { @if let Some(app_id) = &row.app_id { (app_id) } }
+                                    td { (row.action) @if !row.detail.is_empty() { ": " (row.detail) } }
+                                    td { (row.ip) }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if let Some(before) = older {
+                    p { a href={ "/dashboard/audit?before=" (before) } { "Older entries" } }
+                }
+            }
+        },
+    )
+}

@@ -81,6 +81,9 @@ pub enum Rejection {
     NotWaitingForApproval(String),
     #[error("the available {0} balance does not cover this withdrawal and its fee")]
     InsufficientBalance(String),
+    /// The payer of a swap holds less of the coin it pays with than the swap.
+    #[error("the available {0} balance does not cover this swap")]
+    SwapBalanceShort(String),
     /// The ledger refused an entry that would overdraw an account.
     #[error(transparent)]
     BalanceShort(LedgerError),

@@ -287,9 +287,7 @@ impl Swaps {
                         EngineError::from(Rejection::TreasuryShort(ask.coin_out.symbol.clone()))
                     }
                     StoreError::Ledger(LedgerError::InsufficientBalance { .. }) => {
-                        EngineError::from(Rejection::InsufficientBalance(
-                            ask.coin_in.symbol.clone(),
-                        ))
+                        EngineError::from(Rejection::SwapBalanceShort(ask.coin_in.symbol.clone()))
                     }
                     other => other.into(),
                 })?;

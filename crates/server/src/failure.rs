@@ -265,7 +265,9 @@ fn rejection_code(rejection: &Rejection) -> Code {
         // Only v2 passes a fee quote; to v1 it would be a bad parameter.
         Rejection::FeeQuoteInvalid(_) => Code::ParamInvalid,
         Rejection::CwalletUserNotFound(_) => Code::ToUserNotFound,
-        Rejection::InsufficientBalance(_) | Rejection::BalanceShort(_) => Code::InsufficientBalance,
+        Rejection::InsufficientBalance(_)
+        | Rejection::SwapBalanceShort(_)
+        | Rejection::BalanceShort(_) => Code::InsufficientBalance,
         Rejection::MemoRequired(_) => Code::MemoRequired,
         Rejection::CheckoutExpired | Rejection::OrderNotFound(_) => Code::OrderNotFound,
         // The operator's approval commands; no merchant endpoint asks.
@@ -540,6 +542,11 @@ mod tests {
             ),
             (
                 engine(Rejection::InsufficientBalance("USDT".into())),
+                Code::InsufficientBalance,
+                V2Code::BalanceInsufficient,
+            ),
+            (
+                engine(Rejection::SwapBalanceShort("USDT".into())),
                 Code::InsufficientBalance,
                 V2Code::BalanceInsufficient,
             ),

@@ -21,7 +21,7 @@ fn v2_shape(example: &Value, answer: &Value, at: &str) -> Result<(), String> {
 fn every_v2_example_request_is_answered_as_its_example_says() {
     let gateway = Gateway::start(&[]);
     let merchant = gateway.demo.clone().unwrap();
-    gateway.adjust(&merchant, "USDT", "50", &[]);
+    gateway.adjust(&merchant, "USDT", "100", &[]);
     let cwallet: Value =
         serde_json::from_str(&gateway.cli_ok(&["cwallet", "create", "--nickname", "n", "--json"]))
             .unwrap();

@@ -264,12 +264,13 @@ mod tests {
 
     #[test]
     fn an_estimate_reads_the_real_names_and_the_sdks_aliases() {
-        let expected = Ok(EstimateRequest {
+        let plain = EstimateRequest {
             coin_id_in: 1280,
             amount_in: "100".into(),
             coin_id_out: 1329,
             extra_fee_rate: None,
-        });
+        };
+        let expected = Ok(plain.clone());
         assert_eq!(
             parse(
                 r#"{"coinIdIn":1280,"amountIn":"100","coinIdOut":"1329","extraFeeRate":"0.01"}"#,
@@ -277,7 +278,7 @@ mod tests {
             ),
             Ok(EstimateRequest {
                 extra_fee_rate: Some("0.01".into()),
-                ..expected.clone().unwrap()
+                ..plain
             })
         );
         assert_eq!(
@@ -343,7 +344,7 @@ mod tests {
             r#"{"orderId":"u-1","userId":"alice1","coinIdIn":1280,"amountIn":"10","coinIdOut":1329,"extraFeeRate":"0.01"}"#,
             UserSwapRequest::from_fields,
         )
-        .unwrap();
+        .expect("a user swap request");
         assert_eq!(request.user_id, "alice1");
         assert_eq!(request.swap.order_id, "u-1");
         assert_eq!(request.extra_fee_rate.as_deref(), Some("0.01"));

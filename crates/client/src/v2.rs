@@ -493,6 +493,44 @@ impl V2Client {
     ) -> Result<SwapRecordList, ClientError> {
         self.call("getSwapRecordList", query, true).await
     }
+
+    /// `userSwap`: pays `amount_in` out of one of the merchant's users'
+    /// balance for the other coin, less the merchant's markup
+    /// (`extra_fee_rate`), which the merchant receives. 11015 for a user the
+    /// merchant never made. Retried: the same `orderId`, user, coins and
+    /// markup answer the same swap.
+    pub async fn user_swap(&self, request: &UserSwapAsk<'_>) -> Result<SwapDone, ClientError> {
+        self.call("userSwap", request, true).await
+    }
+
+    /// `getUserSwapRecord` by record id: a user's swap (never the
+    /// merchant's own).
+    pub async fn user_swap_record(&self, record_id: &str) -> Result<SwapRecord, ClientError> {
+        let answer: OneSwapRecord = self
+            .call("getUserSwapRecord", &RecordIdOnly { record_id }, true)
+            .await?;
+        Ok(answer.record)
+    }
+
+    /// `getUserSwapRecord` by the merchant's order id.
+    pub async fn user_swap_record_by_order_id(
+        &self,
+        order_id: &str,
+    ) -> Result<SwapRecord, ClientError> {
+        let answer: OneSwapRecord = self
+            .call("getUserSwapRecord", &OrderIdOnly { order_id }, true)
+            .await?;
+        Ok(answer.record)
+    }
+
+    /// `getUserSwapRecordList`: the users' swaps (of `query.user_id` when
+    /// set), newest first, 20 a page.
+    pub async fn user_swap_records(
+        &self,
+        query: &SwapRecordQuery,
+    ) -> Result<SwapRecordList, ClientError> {
+        self.call("getUserSwapRecordList", query, true).await
+    }
 }
 
 #[derive(Serialize)]
@@ -575,7 +613,23 @@ pub struct SwapAsk<'a> {
     pub amount_out_minimum: Option<&'a str>,
 }
 
-/// `getSwapRecordList`'s filters; every one optional.
+/// A user's swap (`userSwap`): a [`SwapAsk`] with its order id, paid by
+/// `user_id`, with the merchant's markup.
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSwapAsk<'a> {
+    /// The merchant's user (5–64 characters).
+    pub user_id: &'a str,
+    /// The swap itself; its `order_id` is required here.
+    #[serde(flatten)]
+    pub swap: SwapAsk<'a>,
+    /// The merchant's markup, e.g. `"0.01"` = 1 % of `amountOut`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extra_fee_rate: Option<&'a str>,
+}
+
+/// `getSwapRecordList`'s and `getUserSwapRecordList`'s filters; every one
+/// optional.
 #[derive(Serialize, Debug, Clone, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct SwapRecordQuery {
@@ -600,6 +654,9 @@ pub struct SwapRecordQuery {
     /// The `next_id` of the page before.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_id: Option<String>,
+    /// `getUserSwapRecordList` only: this user's swaps.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
 }
 
 #[derive(Serialize)]

@@ -189,6 +189,7 @@ pub async fn build_services<B: ServiceBackend>(
         Arc::clone(&parts.prices),
         store.clone(),
         backend.clone(),
+        backend.clone(),
         parts.swap,
         parts.evm.keys().cloned().collect(),
     ));

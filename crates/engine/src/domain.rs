@@ -5,7 +5,7 @@
 pub use ccgate_store::{
     Approval, AuditEntry, BatchScope, Checkout, ConfirmingOrderPayment, ConsoleRole,
     CwalletAccount, DepositAddress, DepositRecord, DepositRecordFilter, DestinationFilter,
-    MerchantCredentials, MerchantStatus, MerchantSummary, Order, Swap, SwapPricing, SwapQuery,
-    TransferFilter, UserBatchTransfer, UserTransfer, WebhookAttempt, WebhookCounts, WebhookDialect,
-    WebhookRow, Withdrawal, WithdrawalQuery, WithdrawalStatus,
+    MerchantCredentials, MerchantStatus, MerchantSummary, Order, Swap, SwapOwner, SwapPricing,
+    SwapQuery, TransferFilter, UserBatchTransfer, UserTransfer, WebhookAttempt, WebhookCounts,
+    WebhookDialect, WebhookRow, Withdrawal, WithdrawalQuery, WithdrawalStatus,
 };

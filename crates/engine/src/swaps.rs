@@ -2,20 +2,23 @@
 //! §25): the coins that can be swapped, quotes at the price source's rate
 //! less the operator's spread and fee, kept for a stated time and honoured,
 //! and the swap itself, its record and its journal entry in one DB
-//! transaction. The payer is a [`SwapParty`]: the merchant itself today, one
-//! of its users once user sub-ledgers exist.
+//! transaction. The payer is a [`SwapParty`]: the merchant itself, or one of
+//! its users (§25.1), who pays the merchant's markup on top.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use ccgate_ledger::swap::{SwapFigures, SwapSide, SwapTerms, price_swap, swap_rate_text};
+use ccgate_ledger::swap::{
+    SwapFigures, SwapSide, SwapTerms, extra_fee, parse_ppm_rate, ppm_rate_text, price_swap,
+    swap_rate_text,
+};
 use ccgate_ledger::{
     Account, Amount, AssetStatus, Coin, CoinId, Decimal, Direction, JournalEntry, LedgerError,
     MerchantId, Posting, Registry,
 };
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
-    EntryMeta, Store, StoreError, Swap, SwapPricing, SwapQuery, SwapQuote, SwapStore,
+    EntryMeta, Store, StoreError, Swap, SwapPricing, SwapQuery, SwapQuote, SwapStore, WalletStore,
 };
 
 use crate::amounts::positive_amount;
@@ -52,12 +55,14 @@ impl Default for SwapSettings {
 pub enum SwapParty {
     /// The merchant's own available balance (`swap`).
     Merchant(MerchantId),
+    /// One of the merchant's users (`userSwap`): `(app_id, user_id)`.
+    User(MerchantId, String),
 }
 
 impl SwapParty {
     fn app_id(&self) -> &MerchantId {
         match self {
-            SwapParty::Merchant(app_id) => app_id,
+            SwapParty::Merchant(app_id) | SwapParty::User(app_id, _) => app_id,
         }
     }
 
@@ -65,12 +70,14 @@ impl SwapParty {
     fn user_id(&self) -> Option<String> {
         match self {
             SwapParty::Merchant(_) => None,
+            SwapParty::User(_, user_id) => Some(user_id.clone()),
         }
     }
 
     fn account(&self) -> Account {
         match self {
             SwapParty::Merchant(app_id) => Account::MerchantAvailable(app_id.clone()),
+            SwapParty::User(app_id, user_id) => Account::User(app_id.clone(), user_id.clone()),
         }
     }
 }
@@ -82,6 +89,9 @@ pub struct SwapAsk<'a> {
     pub coin_out: &'a Coin,
     /// Decimal text in the input coin.
     pub amount_in: &'a str,
+    /// The merchant's markup on a user's swap (`extraFeeRate`, decimal
+    /// text); `None` is none.
+    pub extra_fee_rate: Option<&'a str>,
 }
 
 /// A swap's or a quote's figures as the answers show them.
@@ -93,6 +103,8 @@ pub struct Described<'r> {
     pub swap_rate: String,
     /// `feeRate`, e.g. `"0.005"`.
     pub fee_rate: String,
+    /// `extraFeeRate`, e.g. `"0.01"`; `"0"` without a markup.
+    pub extra_fee_rate: String,
     pub net_out: Amount,
 }
 
@@ -103,6 +115,8 @@ pub struct Swaps {
     /// The ledger store behind the read cache, told when balances change.
     store: Arc<dyn Store>,
     swaps: Arc<dyn SwapStore>,
+    /// Which users exist: only they swap.
+    wallet: Arc<dyn WalletStore>,
     settings: SwapSettings,
     /// Chains followed on a node: a coin with a token on one is live money,
     /// which simulated money may never be swapped into.
@@ -116,6 +130,7 @@ impl Swaps {
         prices: Arc<dyn PriceSource>,
         store: Arc<dyn Store>,
         swaps: Arc<dyn SwapStore>,
+        wallet: Arc<dyn WalletStore>,
         settings: SwapSettings,
         live_chains: BTreeSet<String>,
     ) -> Swaps {
@@ -124,6 +139,7 @@ impl Swaps {
             prices,
             store,
             swaps,
+            wallet,
             settings,
             live_chains,
             ids: RecordIds::default(),
@@ -149,6 +165,7 @@ impl Swaps {
         now_unix_ms: i64,
     ) -> Result<SwapPricing, EngineError> {
         let amount_in = self.amount_in(ask)?;
+        extra_fee_ppm(ask)?;
         let pricing = self.price_now(ask, amount_in, now_unix_ms)?;
         let validity_ms = i64::try_from(self.settings.quote_validity_secs.saturating_mul(1000))
             .unwrap_or(i64::MAX);
@@ -158,7 +175,8 @@ impl Swaps {
             expires_at_ms: now_unix_ms.saturating_add(validity_ms),
         };
         self.swaps.save_swap_quote(&quote, now_unix_ms).await?;
-        Ok(pricing)
+        // The kept quote holds the gateway's figures; a markup goes on top.
+        with_markup(pricing, extra_fee_ppm(ask)?, ask)
     }
 
     /// `swap`: pays `ask` out of `party`'s balance at its live quote, or at
@@ -174,7 +192,17 @@ impl Swaps {
         now_unix_ms: i64,
     ) -> Result<Swap, EngineError> {
         let app_id = party.app_id();
+        if let SwapParty::User(_, user_id) = party
+            && !self.wallet.wallet_user_exists(app_id, user_id).await?
+        {
+            return Err(Rejection::UserNotFound(user_id.clone()).into());
+        }
         let amount_in = self.amount_in(ask)?;
+        // The markup is the merchant's on its users; its own swaps have none.
+        let extra_ppm = match party {
+            SwapParty::Merchant(_) => 0,
+            SwapParty::User(..) => extra_fee_ppm(ask)?,
+        };
         let minimum = amount_out_minimum
             .map(|text| {
                 Amount::parse_decimal(text.trim(), ask.coin_out.precision).map_err(|_| {
@@ -191,7 +219,14 @@ impl Swaps {
             .swap_by_merchant_order_id(app_id, merchant_order_id)
             .await?
         {
-            return same_or_duplicate(existing, party, ask, amount_in, merchant_order_id);
+            return same_or_duplicate(
+                existing,
+                party,
+                ask,
+                amount_in,
+                extra_ppm,
+                merchant_order_id,
+            );
         }
         let pricing = match self
             .swaps
@@ -211,6 +246,7 @@ impl Swaps {
             }
             None => self.price_now(ask, amount_in, now_unix_ms)?,
         };
+        let pricing = with_markup(pricing, extra_ppm, ask)?;
         let net_out = pricing.net_out()?;
         if let Some(minimum) = minimum
             && net_out < minimum
@@ -233,7 +269,7 @@ impl Swaps {
             amount_out_minimum: minimum,
             created_at: now_secs,
         };
-        let entry = swap_entry(&party.account(), &swap.terms, net_out)?;
+        let entry = swap_entry(&party.account(), app_id, &swap.terms, net_out)?;
         let meta = EntryMeta {
             kind: SWAP_KIND,
             reason: format!("swap {}", swap.record_id),
@@ -256,7 +292,7 @@ impl Swaps {
                     other => other.into(),
                 })?;
         self.store.balances_changed(app_id);
-        same_or_duplicate(stored, party, ask, amount_in, merchant_order_id)
+        same_or_duplicate(stored, party, ask, amount_in, extra_ppm, merchant_order_id)
     }
 
     /// The merchant's swap with this record id.
@@ -315,6 +351,7 @@ impl Swaps {
                 ..self.settings.terms
             }
             .fee_rate_text(),
+            extra_fee_rate: ppm_rate_text(pricing.extra_fee_ppm),
             net_out: figures.net_out,
         })
     }
@@ -408,14 +445,58 @@ impl Swaps {
             price_in: price_in.to_string(),
             price_out: price_out.to_string(),
             fee_ppm: terms.fee_ppm,
+            extra_fee: Amount::ZERO,
+            extra_fee_ppm: 0,
         })
     }
 }
 
+/// `extraFeeRate` in parts per million: at most 6 places, below 1.
+fn extra_fee_ppm(ask: &SwapAsk<'_>) -> Result<u32, EngineError> {
+    let Some(text) = ask.extra_fee_rate else {
+        return Ok(0);
+    };
+    parse_ppm_rate(text.trim())
+        .ok()
+        .filter(|ppm| *ppm < ccgate_ledger::swap::PPM)
+        .ok_or_else(|| {
+            Rejection::AmountInvalid(
+                "extraFeeRate must be a decimal rate of at most 6 places, at least 0 and below 1"
+                    .to_owned(),
+            )
+            .into()
+        })
+}
+
+/// `pricing` with the merchant's markup of `extra_ppm` taken out of the
+/// payer's output; refused when the fees would leave the payer nothing.
+fn with_markup(
+    pricing: SwapPricing,
+    extra_ppm: u32,
+    ask: &SwapAsk<'_>,
+) -> Result<SwapPricing, EngineError> {
+    let extra = extra_fee(pricing.amount_out, extra_ppm)?;
+    let marked = SwapPricing {
+        extra_fee: extra,
+        extra_fee_ppm: extra_ppm,
+        ..pricing
+    };
+    match marked.net_out() {
+        Ok(net) if !net.is_zero() => Ok(marked),
+        _ => Err(Rejection::SwapAmountTooLow(format!(
+            "amountIn is too small: the fee and extraFee would take the whole {} output",
+            ask.coin_out.symbol
+        ))
+        .into()),
+    }
+}
+
 /// The swap's postings: the payer's input into the treasury, and out of the
-/// treasury the payer's net output and the operator's fee.
+/// treasury the payer's net output, the operator's fee and the merchant's
+/// markup on a user's swap.
 fn swap_entry(
     payer: &Account,
+    merchant: &MerchantId,
     pricing: &SwapPricing,
     net_out: Amount,
 ) -> Result<JournalEntry, EngineError> {
@@ -451,6 +532,14 @@ fn swap_entry(
             pricing.fee,
         ));
     }
+    if !pricing.extra_fee.is_zero() {
+        postings.push(posting(
+            &Account::MerchantAvailable(merchant.clone()),
+            &pricing.coin_out,
+            Direction::Credit,
+            pricing.extra_fee,
+        ));
+    }
     Ok(JournalEntry::new(postings)?)
 }
 
@@ -460,9 +549,11 @@ fn same_or_duplicate(
     party: &SwapParty,
     ask: &SwapAsk<'_>,
     amount_in: Amount,
+    extra_ppm: u32,
     merchant_order_id: &str,
 ) -> Result<Swap, EngineError> {
     let same = swap.user_id == party.user_id()
+        && swap.terms.extra_fee_ppm == extra_ppm
         && swap.terms.coin_in == ask.coin_in.id
         && swap.terms.coin_out == ask.coin_out.id
         && swap.terms.amount_in == amount_in;
@@ -552,6 +643,7 @@ mod tests {
             prices.clone(),
             Arc::new(store.clone()),
             Arc::new(store.clone()),
+            Arc::new(store.clone()),
             settings,
             BTreeSet::new(),
         );
@@ -590,6 +682,7 @@ mod tests {
             coin_in: &usdt,
             coin_out: &matic,
             amount_in: "10",
+            extra_fee_rate: None,
         };
         let whole = |amount: Amount| amount.to_decimal_string(matic.precision);
         let t0 = 1_700_000_000_000;
@@ -711,9 +804,12 @@ mod tests {
                     price_in: String::new(),
                     price_out: String::new(),
                     fee_ppm: terms.fee_ppm,
+                    extra_fee: Amount::ZERO,
+                    extra_fee_ppm: 0,
                 };
-                let payer = Account::MerchantAvailable(merchants[usize::from(who)].clone());
-                let entry = swap_entry(&payer, &pricing, figures.net_out).unwrap();
+                let merchant = &merchants[usize::from(who)];
+                let payer = Account::MerchantAvailable(merchant.clone());
+                let entry = swap_entry(&payer, merchant, &pricing, figures.net_out).unwrap();
                 let before = books.clone();
                 if books.post(entry).is_err() {
                     prop_assert_eq!(&books, &before);

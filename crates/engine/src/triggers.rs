@@ -750,6 +750,7 @@ impl Run<'_> {
             coin_in,
             coin_out,
             amount_in: PAYOUT,
+            extra_fee_rate: None,
         };
         let quote = swaps.estimate(&self.app_id, &ask, now).await?;
         let out = |amount: Amount| amount.to_decimal_string(coin_out.precision);

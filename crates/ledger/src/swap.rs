@@ -49,8 +49,33 @@ pub struct SwapFigures {
 impl SwapTerms {
     /// `feeRate` as text, e.g. `"0.005"`.
     pub fn fee_rate_text(&self) -> String {
-        Amount::from_base_units(u128::from(self.fee_ppm)).to_decimal_string(ppm_places())
+        ppm_rate_text(self.fee_ppm)
     }
+}
+
+/// A rate in parts per million as text, e.g. `10_000` → `"0.01"`.
+pub fn ppm_rate_text(ppm: u32) -> String {
+    Amount::from_base_units(u128::from(ppm)).to_decimal_string(ppm_places())
+}
+
+/// A rate's text (at most 6 decimal places) in parts per million.
+pub fn parse_ppm_rate(text: &str) -> Result<u32, LedgerError> {
+    let ppm = Amount::parse_decimal(text, ppm_places())?.base_units();
+    u32::try_from(ppm).map_err(|_| LedgerError::AmountOverflow)
+}
+
+/// A merchant's markup on a user's swap (docs/decisions.md §25.1):
+/// `extraFeeRate × amountOut`, rounded up so that the user never receives
+/// more than the exact figures give.
+pub fn extra_fee(amount_out: Amount, extra_fee_ppm: u32) -> Result<Amount, LedgerError> {
+    if extra_fee_ppm >= PPM {
+        return Err(LedgerError::SwapRateAboveWhole);
+    }
+    Ok(Amount::from_base_units(divide(
+        U512::from(amount_out.base_units()) * U512::from(extra_fee_ppm),
+        U512::from(PPM),
+        Rounding::Up,
+    )?))
 }
 
 fn ppm_places() -> Precision {
@@ -198,6 +223,18 @@ mod tests {
             "2"
         );
         assert_eq!(terms(0, 5000, "0.1").fee_rate_text(), "0.005");
+    }
+
+    #[test]
+    fn the_merchants_markup_rounds_up_and_stays_below_the_whole() {
+        assert_eq!(parse_ppm_rate("0.01").unwrap(), 10_000);
+        assert_eq!(ppm_rate_text(10_000), "0.01");
+        assert!(parse_ppm_rate("0.0000001").is_err());
+        // 1 % of 3 units is 0.03 units: charged as 1.
+        assert_eq!(extra_fee(units(3), 10_000).unwrap(), units(1));
+        assert_eq!(extra_fee(units(300), 10_000).unwrap(), units(3));
+        assert_eq!(extra_fee(units(300), 0).unwrap(), Amount::ZERO);
+        assert!(extra_fee(units(300), PPM).is_err());
     }
 
     #[test]

@@ -79,7 +79,7 @@ pub use sandbox::{
 pub use secrets::SecretStore;
 pub use snapshots::SnapshotStore;
 pub use sqlite::SqliteStore;
-pub use swaps::{Swap, SwapPricing, SwapQuery, SwapQuote, SwapStore};
+pub use swaps::{Swap, SwapOwner, SwapPricing, SwapQuery, SwapQuote, SwapStore};
 pub use sweeps::{SignedSweep, SweepDue, SweepInsert, SweepRecord, SweepSettlement, SweepStore};
 pub use wallet::{
     BatchScope, Recorded, TransferFilter, UserBatchTransfer, UserTransfer, WalletStore,

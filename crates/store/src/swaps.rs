@@ -24,14 +24,20 @@ pub struct SwapPricing {
     pub price_out: String,
     /// The fee rate in force, parts per million.
     pub fee_ppm: u32,
+    /// The merchant's markup on a user's swap, paid to the merchant in the
+    /// output coin; zero on the merchant's own swaps and on kept quotes.
+    pub extra_fee: Amount,
+    /// The markup's rate, parts per million.
+    pub extra_fee_ppm: u32,
 }
 
 impl SwapPricing {
-    /// What the payer receives: `amount_out − fee`.
+    /// What the payer receives: `amount_out − fee − extra_fee`.
     pub fn net_out(&self) -> Result<Amount, StoreError> {
         self.amount_out
             .checked_sub(self.fee)
-            .ok_or_else(|| StoreError::Corrupt("a swap's fee exceeds its output".into()))
+            .and_then(|rest| rest.checked_sub(self.extra_fee))
+            .ok_or_else(|| StoreError::Corrupt("a swap's fees exceed its output".into()))
     }
 }
 
@@ -75,6 +81,19 @@ pub struct SwapQuery {
     /// The page starts after this swap (its `created_at` and `record_id`).
     pub after: Option<(i64, String)>,
     pub limit: u32,
+    /// Whose swaps: the merchant's own, or its users'.
+    pub owner: SwapOwner,
+}
+
+/// Whose swaps a record list reads (docs/decisions.md §25.1: the merchant's
+/// and its users' are kept apart).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SwapOwner {
+    /// The merchant's own swaps (`getSwapRecordList`).
+    #[default]
+    Merchant,
+    /// Its users' swaps, of one user when given (`getUserSwapRecordList`).
+    Users(Option<String>),
 }
 
 #[async_trait]
@@ -129,7 +148,7 @@ pub trait SwapStore: Send + Sync + std::fmt::Debug + 'static {
 
 const SWAP_COLUMNS: &str = "record_id, app_id, user_id, merchant_order_id, coin_in, coin_out, \
      amount_in, amount_out, fee, net_out, amount_out_minimum, price_in, price_out, fee_ppm, \
-     created_at";
+     created_at, extra_fee, extra_fee_ppm";
 
 const QUOTE_COLUMNS: &str = "app_id, coin_in, coin_out, amount_in, amount_out, fee, price_in, price_out, fee_ppm, \
      expires_at_ms";
@@ -148,6 +167,8 @@ fn terms_from_row(row: &impl Columns) -> Result<SwapPricing, StoreError> {
         price_in: row.text("price_in")?,
         price_out: row.text("price_out")?,
         fee_ppm: to_u32(row.int("fee_ppm")?, "swap fee rate")?,
+        extra_fee: Amount::ZERO,
+        extra_fee_ppm: 0,
     })
 }
 
@@ -159,7 +180,11 @@ fn swap_from_row(row: &impl Columns) -> Result<Swap, StoreError> {
         app_id: MerchantId::new(row.text("app_id")?),
         user_id: (!user_id.is_empty()).then_some(user_id),
         merchant_order_id: row.text("merchant_order_id")?,
-        terms: terms_from_row(row)?,
+        terms: SwapPricing {
+            extra_fee: parse_amount(&row.text("extra_fee")?)?,
+            extra_fee_ppm: to_u32(row.int("extra_fee_ppm")?, "swap extra fee rate")?,
+            ..terms_from_row(row)?
+        },
         amount_out_minimum: (!minimum.is_empty())
             .then(|| parse_amount(&minimum))
             .transpose()?,
@@ -201,7 +226,7 @@ where
         // insert, then writes nothing and returns this swap.
         let inserted = sqlx::query(&format!(
             "INSERT INTO swaps ({SWAP_COLUMNS})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
              ON CONFLICT (app_id, merchant_order_id) DO NOTHING"
         ))
         .bind(&swap.record_id)
@@ -219,6 +244,8 @@ where
         .bind(&terms.price_out)
         .bind(i64::from(terms.fee_ppm))
         .bind(swap.created_at)
+        .bind(units(terms.extra_fee))
+        .bind(i64::from(terms.extra_fee_ppm))
         .execute(&mut *db_tx)
         .await?;
         if inserted.rows_affected() == 1 {
@@ -270,7 +297,7 @@ where
         query: &SwapQuery,
     ) -> Result<Vec<Swap>, StoreError> {
         // The id lists, if any, as one placeholder each after the fixed ones.
-        const FIXED_PARAMS: usize = 8;
+        const FIXED_PARAMS: usize = 10;
         let mut next = FIXED_PARAMS;
         let mut in_list = |column: &str, len: usize| -> String {
             if len == 0 {
@@ -295,12 +322,18 @@ where
                AND ($4 IS NULL OR created_at >= $4)
                AND ($5 IS NULL OR created_at <= $5)
                AND ($6 IS NULL OR created_at < $6 OR (created_at = $6 AND record_id < $7))
+               AND (($9 = 0 AND user_id = '') OR ($9 = 1 AND user_id <> ''))
+               AND ($10 IS NULL OR user_id = $10)
                {record_ids} {order_ids}
              ORDER BY created_at DESC, record_id DESC LIMIT $8"
         );
         let (after_created, after_record) = match &query.after {
             Some((created_at, record_id)) => (Some(*created_at), Some(record_id.clone())),
             None => (None, None),
+        };
+        let (users, user_id) = match &query.owner {
+            SwapOwner::Merchant => (false, None),
+            SwapOwner::Users(user_id) => (true, user_id.clone()),
         };
         let mut statement = sqlx::query(&sql)
             .bind(app_id.as_str())
@@ -310,7 +343,9 @@ where
             .bind(query.created_to)
             .bind(after_created)
             .bind(after_record)
-            .bind(i64::from(query.limit));
+            .bind(i64::from(query.limit))
+            .bind(i64::from(users))
+            .bind(user_id);
         for id in query.record_ids.iter().chain(&query.merchant_order_ids) {
             statement = statement.bind(id);
         }

@@ -22,10 +22,10 @@ use ccgate_store::{
     OrderIdHolder, OrderPayment, OrderStore, OutboxStore, PayoutInsert, PayoutStore, PgStore,
     ReconcileStore, Recorded, ReorgIncident, ReorgStore, ResendFilter, RollBack, SandboxStore,
     SecretStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore, SqliteStore, Store,
-    StoreError, StoredClock, Swap, SwapPricing, SwapQuery, SwapQuote, SwapStore, SweepInsert,
-    SweepSettlement, SweepStore, TakenFault, TransferFilter, TransferKey, UserBatchTransfer,
-    UserTransfer, WalletStore, WebhookAttempt, WebhookClaim, WebhookCounts, WebhookFaults,
-    WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore, generate_app_id,
+    StoreError, StoredClock, Swap, SwapOwner, SwapPricing, SwapQuery, SwapQuote, SwapStore,
+    SweepInsert, SweepSettlement, SweepStore, TakenFault, TransferFilter, TransferKey,
+    UserBatchTransfer, UserTransfer, WalletStore, WebhookAttempt, WebhookClaim, WebhookCounts,
+    WebhookFaults, WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore, generate_app_id,
     generate_app_secret, verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
@@ -2269,6 +2269,8 @@ fn swap_of(merchant: &MerchantId, order_id: &str, amount_in: u128, amount_out: u
             price_in: "1".to_owned(),
             price_out: "0.52".to_owned(),
             fee_ppm: 5000,
+            extra_fee: Amount::ZERO,
+            extra_fee_ppm: 0,
         },
         amount_out_minimum: None,
         created_at: NOW,
@@ -2276,17 +2278,21 @@ fn swap_of(merchant: &MerchantId, order_id: &str, amount_in: u128, amount_out: u
 }
 
 /// The entry the engine posts for a swap: payer → treasury in the input
-/// coin, treasury → payer and fees in the output coin.
+/// coin, treasury → payer and fees in the output coin, and the merchant's
+/// markup to the merchant when a user swaps.
 fn swap_entry(swap: &Swap) -> JournalEntry {
     let t = &swap.terms;
-    let payer = Account::MerchantAvailable(swap.app_id.clone());
+    let payer = match &swap.user_id {
+        None => Account::MerchantAvailable(swap.app_id.clone()),
+        Some(user_id) => Account::User(swap.app_id.clone(), user_id.clone()),
+    };
     let post = |account: Account, coin: &CoinId, direction, amount: Amount| Posting {
         account,
         coin: coin.clone(),
         direction,
         amount,
     };
-    JournalEntry::new(vec![
+    let mut postings = vec![
         post(payer.clone(), &t.coin_in, Direction::Debit, t.amount_in),
         post(
             Account::OperatorTreasury,
@@ -2302,8 +2308,16 @@ fn swap_entry(swap: &Swap) -> JournalEntry {
         ),
         post(payer, &t.coin_out, Direction::Credit, t.net_out().unwrap()),
         post(Account::OperatorFees, &t.coin_out, Direction::Credit, t.fee),
-    ])
-    .unwrap()
+    ];
+    if !t.extra_fee.is_zero() {
+        postings.push(post(
+            Account::MerchantAvailable(swap.app_id.clone()),
+            &t.coin_out,
+            Direction::Credit,
+            t.extra_fee,
+        ));
+    }
+    JournalEntry::new(postings).unwrap()
 }
 
 async fn balance_of<S: Store>(store: &S, account: &Account, coin: &CoinId) -> u128 {
@@ -2415,6 +2429,47 @@ async fn swaps_commit_with_their_entry_once<S: Store + SwapStore>(store: &S) {
         .await
         .unwrap();
 
+    // A user's swap keeps its markup, which the merchant receives, and is
+    // listed apart from the merchant's own (decisions §25.1).
+    let user = Account::User(merchant.clone(), "alice1".to_owned());
+    store
+        .post_entry(
+            &JournalEntry::transfer(
+                Account::OperatorAdjustments,
+                user.clone(),
+                usdt(),
+                Amount::from_base_units(10),
+            )
+            .unwrap(),
+            &meta("fund the user"),
+        )
+        .await
+        .unwrap();
+    let merchant_matic = balance_of(store, &payer, &matic()).await;
+    let by_user = Swap {
+        user_id: Some("alice1".to_owned()),
+        terms: SwapPricing {
+            extra_fee: Amount::from_base_units(2),
+            extra_fee_ppm: 100_000,
+            ..swap_of(&merchant, "u-1", 10, 20).terms
+        },
+        ..swap_of(&merchant, "u-1", 10, 20)
+    };
+    store
+        .accept_swap(&by_user, &swap_entry(&by_user), &swap_meta)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.swap_by_record_id(&merchant, "rec-u-1").await.unwrap(),
+        Some(by_user.clone())
+    );
+    assert_eq!(balance_of(store, &user, &usdt()).await, 0);
+    assert_eq!(balance_of(store, &user, &matic()).await, 17);
+    assert_eq!(
+        balance_of(store, &payer, &matic()).await,
+        merchant_matic + 2
+    );
+
     assert_eq!(
         store.swap_by_record_id(&merchant, "rec-s-1").await.unwrap(),
         Some(first.clone())
@@ -2434,6 +2489,30 @@ async fn swaps_commit_with_their_entry_once<S: Store + SwapStore>(store: &S) {
             .collect::<Vec<_>>()
     };
     assert_eq!(list(SwapQuery::default()).await, ["s-3", "s-1"]);
+    assert_eq!(
+        list(SwapQuery {
+            owner: SwapOwner::Users(None),
+            ..SwapQuery::default()
+        })
+        .await,
+        ["u-1"]
+    );
+    assert_eq!(
+        list(SwapQuery {
+            owner: SwapOwner::Users(Some("alice1".into())),
+            ..SwapQuery::default()
+        })
+        .await,
+        ["u-1"]
+    );
+    assert!(
+        list(SwapQuery {
+            owner: SwapOwner::Users(Some("bob001".into())),
+            ..SwapQuery::default()
+        })
+        .await
+        .is_empty()
+    );
     assert_eq!(
         list(SwapQuery {
             coin_out: Some(matic()),

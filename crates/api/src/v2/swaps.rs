@@ -1,6 +1,6 @@
-//! Merchant swaps in v2 (v2 spec §2.11, docs/decisions.md §25): the
-//! requests of `estimate`, `swap`, `getSwapRecord` and `getSwapRecordList`,
-//! and what they and `getSwapCoinList` answer. Field order is wire contract;
+//! Swaps in v2 (v2 spec §2.11, docs/decisions.md §25, §25.1): the requests
+//! of `estimate`, `swap`, `userSwap` and the record endpoints, and what they
+//! and `getSwapCoinList` answer. Field order is wire contract;
 //! the snake_case `to_coin_price`/`from_coin_price` are the spec's.
 
 use serde::{Deserialize, Serialize};
@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::RequestError;
 use crate::request::Fields;
 
+use super::wallet::{optional_user_id, user_id};
 use super::withdrawals::{ORDER_ID_CHARS, RecordRequest};
 
 /// Ids one swap record list may name per kind (v2 spec §1.8).
@@ -27,6 +28,14 @@ fn coin(fields: &Fields, names: &[&'static str]) -> Result<u64, RequestError> {
         .ok_or(RequestError::MissingField { field: names[0] })
 }
 
+/// `extraFeeRate`: the merchant's markup on a user's swap, decimal text.
+fn extra_fee_rate(fields: &Fields) -> Result<Option<String>, RequestError> {
+    Ok(fields
+        .optional_decimal_text("extraFeeRate")?
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty()))
+}
+
 fn amount_in(fields: &Fields) -> Result<String, RequestError> {
     for name in ["amountIn", "fromAmount"] {
         if let Some(text) = fields.optional_decimal_text(name)? {
@@ -42,6 +51,8 @@ pub struct EstimateRequest {
     pub coin_id_in: u64,
     pub amount_in: String,
     pub coin_id_out: u64,
+    /// A user quote's markup (`"0.01"` = 1 %).
+    pub extra_fee_rate: Option<String>,
 }
 
 impl EstimateRequest {
@@ -50,6 +61,7 @@ impl EstimateRequest {
             coin_id_in: coin(fields, &["coinIdIn", "fromCoinId"])?,
             amount_in: amount_in(fields)?,
             coin_id_out: coin(fields, &["coinIdOut", "toCoinId"])?,
+            extra_fee_rate: extra_fee_rate(fields)?,
         })
     }
 }
@@ -87,6 +99,25 @@ impl SwapRequest {
     }
 }
 
+/// `userSwap`'s request: a swap paid by one of the merchant's users, with
+/// the merchant's markup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSwapRequest {
+    pub user_id: String,
+    pub swap: SwapRequest,
+    pub extra_fee_rate: Option<String>,
+}
+
+impl UserSwapRequest {
+    pub fn from_fields(fields: &Fields) -> Result<UserSwapRequest, RequestError> {
+        Ok(UserSwapRequest {
+            user_id: user_id(fields, "userId")?,
+            swap: SwapRequest::from_fields(fields)?,
+            extra_fee_rate: extra_fee_rate(fields)?,
+        })
+    }
+}
+
 /// `getSwapRecord`'s request: a record id or an order id, as
 /// `getAppWithdrawRecord`'s.
 pub type SwapRecordRequest = RecordRequest;
@@ -104,6 +135,8 @@ pub struct SwapRecordListRequest {
     pub end_at: Option<u64>,
     /// The `nextId` of the page before.
     pub next_id: Option<String>,
+    /// `getUserSwapRecordList`: one user's swaps only.
+    pub user_id: Option<String>,
 }
 
 impl SwapRecordListRequest {
@@ -119,6 +152,7 @@ impl SwapRecordListRequest {
                 .optional_str(&["nextId"])?
                 .map(|text| text.trim().to_owned())
                 .filter(|text| !text.is_empty()),
+            user_id: optional_user_id(fields, "userId")?,
         })
     }
 }
@@ -230,17 +264,22 @@ mod tests {
 
     #[test]
     fn an_estimate_reads_the_real_names_and_the_sdks_aliases() {
-        let expected = Ok(EstimateRequest {
+        let plain = EstimateRequest {
             coin_id_in: 1280,
             amount_in: "100".into(),
             coin_id_out: 1329,
-        });
+            extra_fee_rate: None,
+        };
+        let expected = Ok(plain.clone());
         assert_eq!(
             parse(
                 r#"{"coinIdIn":1280,"amountIn":"100","coinIdOut":"1329","extraFeeRate":"0.01"}"#,
                 EstimateRequest::from_fields
             ),
-            expected
+            Ok(EstimateRequest {
+                extra_fee_rate: Some("0.01".into()),
+                ..plain
+            })
         );
         assert_eq!(
             parse(
@@ -300,6 +339,30 @@ mod tests {
     }
 
     #[test]
+    fn a_user_swap_names_its_user_and_takes_a_markup() {
+        let request = parse(
+            r#"{"orderId":"u-1","userId":"alice1","coinIdIn":1280,"amountIn":"10","coinIdOut":1329,"extraFeeRate":"0.01"}"#,
+            UserSwapRequest::from_fields,
+        )
+        .expect("a user swap request");
+        assert_eq!(request.user_id, "alice1");
+        assert_eq!(request.swap.order_id, "u-1");
+        assert_eq!(request.extra_fee_rate.as_deref(), Some("0.01"));
+        assert_eq!(
+            parse(
+                r#"{"orderId":"u-1","coinIdIn":1280,"amountIn":"10","coinIdOut":1329}"#,
+                UserSwapRequest::from_fields
+            ),
+            Err(RequestError::MissingField { field: "userId" })
+        );
+        assert_eq!(
+            parse(r#"{"userId":"alice1"}"#, SwapRecordListRequest::from_fields).map(|r| r.user_id),
+            Ok(Some("alice1".into()))
+        );
+        assert!(parse(r#"{"userId":"sys-1"}"#, SwapRecordListRequest::from_fields).is_err());
+    }
+
+    #[test]
     fn a_record_list_takes_at_most_twenty_ids_of_each_kind() {
         assert_eq!(
             parse(
@@ -314,6 +377,7 @@ mod tests {
                 start_at: Some(1),
                 end_at: Some(2),
                 next_id: None,
+                user_id: None,
             })
         );
         let ids: Vec<String> = (0..21).map(|i| format!("\"r{i}\"")).collect();

@@ -300,7 +300,11 @@ pub struct TransferRecordListRequest {
     pub limit: u32,
 }
 
-fn optional_user_id(fields: &Fields, name: &'static str) -> Result<Option<String>, RequestError> {
+/// An optional user id (a list's filter).
+pub fn optional_user_id(
+    fields: &Fields,
+    name: &'static str,
+) -> Result<Option<String>, RequestError> {
     fields
         .optional_str(&[name])?
         .map(|text| checked_user_id(name, text.trim()))

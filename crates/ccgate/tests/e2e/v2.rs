@@ -135,6 +135,14 @@ fn every_v2_example_request_is_answered_as_its_example_says() {
         "swap",
         r#"{"orderId":"s-1001","coinIdIn":1280,"amountIn":"10","coinIdOut":1329}"#,
     );
+    // And one of alice's, for the user swap record examples (the example
+    // repeats it: the same swap).
+    ok(
+        &gateway,
+        &merchant,
+        "userSwap",
+        r#"{"orderId":"us-1001","userId":"user-alice","coinIdIn":1280,"amountIn":"1","coinIdOut":1329,"extraFeeRate":"0.01"}"#,
+    );
     let doc: Value =
         serde_json::from_str(gateway.raw_request("GET", "/openapi.json", &[], b"").text()).unwrap();
     assert!(v2_shape(&json!({"a": 1}), &json!({"b": 1}), "").is_err());

@@ -736,6 +736,64 @@ pub fn endpoints() -> Vec<Endpoint> {
             ),
         },
         Endpoint {
+            name: "userSwap",
+            summary: "A swap out of a wallet user's balance against the operator's treasury, as swap; extraFeeRate is the merchant's markup, paid to the merchant",
+            fields: user_swap_fields(),
+            request: json!({"orderId": "us-1001", "userId": "user-alice", "coinIdIn": USDT, "amountIn": "1", "coinIdOut": MATIC, "extraFeeRate": "0.01"}),
+            data: {
+                let mut done = json!({"recordId": USER_SWAP_RECORD_ID, "orderId": "us-1001"});
+                let figures = user_swap_figures();
+                for (key, value) in figures.as_object().into_iter().flatten() {
+                    done[key] = value.clone();
+                }
+                done["amountOutMinimum"] = json!("");
+                done["to_coin_price"] = json!("0.52");
+                done["from_coin_price"] = json!("1");
+                done
+            },
+            error: (
+                "a userId the merchant never made",
+                json!({"orderId": "us-1002", "userId": "nobody-01", "coinIdIn": USDT, "amountIn": "1", "coinIdOut": MATIC}),
+                V2Code::UserIdNotFound,
+                "no user of this merchant has the userId \"nobody-01\"",
+            ),
+        },
+        Endpoint {
+            name: "getUserSwapRecord",
+            summary: "One of the users' swaps by recordId or orderId (the merchant's own are getSwapRecord's)",
+            fields: vec![("recordId", string(), false), ("orderId", string(), false)],
+            request: json!({"orderId": "us-1001"}),
+            data: json!({"record": user_swap_record()}),
+            error: (
+                "an orderId no user's swap has",
+                json!({"orderId": "s-1001"}),
+                V2Code::NotFound,
+                "no swap of this merchant has the id \"s-1001\"",
+            ),
+        },
+        Endpoint {
+            name: "getUserSwapRecordList",
+            summary: "The users' swaps (of userId when given), newest first, 20 a page (nextId for the next); endAt at most three months after startAt",
+            fields: vec![
+                ("userId", string(), false),
+                ("recordIds", list_of(string()), false),
+                ("orderIds", list_of(string()), false),
+                ("coinIdIn", integer(), false),
+                ("coinIdOut", integer(), false),
+                ("startAt", integer(), false),
+                ("endAt", integer(), false),
+                ("nextId", string(), false),
+            ],
+            request: json!({"userId": "user-alice"}),
+            data: json!({"records": [user_swap_record()], "nextId": ""}),
+            error: (
+                "a range over three months",
+                json!({"startAt": 1_700_000_000, "endAt": 1_800_000_000}),
+                V2Code::QueryDurationTooMax,
+                "endAt may be at most 92 days after startAt",
+            ),
+        },
+        Endpoint {
             name: "getUserCoinAssetList",
             summary: "A wallet user's balances, every coin held (the App ID as userId: the merchant's own)",
             fields: vec![("userId", string(), true)],
@@ -965,8 +1023,45 @@ fn swap_fields(with_order: bool) -> Vec<RequestField> {
     ]);
     if with_order {
         fields.push(("amountOutMinimum", decimal(), false));
+    } else {
+        // A user quote's markup (decisions §25.1).
+        fields.push(("extraFeeRate", decimal(), false));
     }
     fields
+}
+
+/// `userSwap`'s request fields: `swap`'s, its user and the markup.
+fn user_swap_fields() -> Vec<RequestField> {
+    let mut fields = vec![("userId", string(), true)];
+    fields.extend(swap_fields(true));
+    fields.push(("extraFeeRate", decimal(), false));
+    fields
+}
+
+const USER_SWAP_RECORD_ID: &str = "202512061031221681607895159661204";
+
+/// 1 USDT of user-alice's into MATIC with the merchant's 1 % markup: the
+/// fee is the minimum, the markup 1 % of the output rounded up.
+fn user_swap_figures() -> Value {
+    json!({
+        "coinIdIn": USDT, "coinIdOut": MATIC, "amountOut": "1.91923076923076923",
+        "amountIn": "1", "swapRate": "1.91923076923076923", "feeRate": "0.005",
+        "fee": "0.192307692307692308", "extraFee": "0.019192307692307693",
+        "netAmountOut": "1.707730769230769229",
+    })
+}
+
+/// A user's swap as `getUserSwapRecord` answers it.
+fn user_swap_record() -> Value {
+    json!({
+        "recordId": USER_SWAP_RECORD_ID, "orderId": "us-1001", "coinInSymbol": "USDT",
+        "coinIdIn": USDT, "coinOutSymbol": "MATIC", "coinIdOut": MATIC,
+        "amountOut": "1.91923076923076923", "amountIn": "1", "amountOutMinimum": "",
+        "netAmountOut": "1.707730769230769229", "userId": "user-alice",
+        "extraFee": "0.019192307692307693", "extraFeeRate": "0.01",
+        "swapRate": "1.91923076923076923", "feeRate": "0.005", "fee": "0.192307692307692308",
+        "status": "Success", "createdAt": 1_765_016_482, "arrivedAt": 1_765_016_482,
+    })
 }
 
 /// 10 USDT into MATIC at 1 and 0.52 USD, less the 0.2 % spread; the fee is

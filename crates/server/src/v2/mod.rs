@@ -102,6 +102,9 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         ("swap", post(swaps::swap)),
         ("getSwapRecord", post(swaps::record)),
         ("getSwapRecordList", post(swaps::record_list)),
+        ("userSwap", post(swaps::user_swap)),
+        ("getUserSwapRecord", post(swaps::user_record)),
+        ("getUserSwapRecordList", post(swaps::user_record_list)),
         ("getUserCoinAssetList", post(wallet::asset_list)),
         ("getUserCoinAsset", post(wallet::asset)),
         (

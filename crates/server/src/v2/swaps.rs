@@ -1,7 +1,7 @@
-//! Merchant swaps in v2 (v2 spec §2.11, docs/decisions.md §25): the coins
-//! that can be swapped, quotes, the swap against the operator's treasury and
-//! its records. Each handler parses, calls the engine's `Swaps` once and
-//! renders.
+//! Swaps in v2 (v2 spec §2.11, docs/decisions.md §25, §25.1): the coins
+//! that can be swapped, quotes, the merchant's and its users' swaps against
+//! the operator's treasury and their records. Each handler parses, calls the
+//! engine's `Swaps` once and renders.
 
 use axum::Extension;
 use axum::extract::State;
@@ -10,9 +10,9 @@ use ccgate_api::v2::fields;
 use ccgate_api::v2::swaps::{
     Estimate, EstimateRequest, OneSwapRecord, PAGE_MAX, RANGE_SECS_MAX, SUCCESS, SwapCoin,
     SwapCoinList, SwapDone, SwapRecord, SwapRecordList, SwapRecordListRequest, SwapRecordRequest,
-    SwapRequest,
+    SwapRequest, UserSwapRequest,
 };
-use ccgate_engine::domain::{Swap, SwapPricing, SwapQuery};
+use ccgate_engine::domain::{MerchantCredentials, Swap, SwapOwner, SwapPricing, SwapQuery};
 use ccgate_engine::swaps::{Described, SwapAsk, SwapParty};
 use ccgate_ledger::{Amount, Coin};
 
@@ -23,8 +23,22 @@ use crate::auth::{Authenticated, RawBody};
 use crate::failure::Failure;
 use crate::routes::success;
 
-/// A merchant's own swaps carry no markup of its own (`extraFee`).
-const NO_EXTRA_FEE: &str = "0";
+/// Whose swaps a record endpoint reads: `getSwapRecord(List)` the
+/// merchant's own, `getUserSwapRecord(List)` its users' (decisions §25.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Whose {
+    Merchant,
+    Users,
+}
+
+impl Whose {
+    fn owns(self, swap: &Swap) -> bool {
+        match self {
+            Whose::Merchant => swap.user_id.is_none(),
+            Whose::Users => swap.user_id.is_some(),
+        }
+    }
+}
 
 pub async fn coin_list(
     State(state): State<AppState>,
@@ -55,13 +69,14 @@ pub async fn estimate(
         coin_in: coin_by_number(&state.registry, request.coin_id_in)?,
         coin_out: coin_by_number(&state.registry, request.coin_id_out)?,
         amount_in: &request.amount_in,
+        extra_fee_rate: request.extra_fee_rate.as_deref(),
     };
     let pricing = state
         .swaps
         .estimate(&merchant.app_id, &ask, state.clock.now_unix_ms())
         .await?;
     let shown = state.swaps.describe(&pricing)?;
-    let [amount_in, amount_out, fee, net_out] = amounts(&shown, &pricing);
+    let [amount_in, amount_out, fee, net_out, extra_fee] = amounts(&shown, &pricing);
     Ok(success(&Estimate {
         coin_id_in: shown.coin_in.numeric_id,
         coin_id_out: shown.coin_out.numeric_id,
@@ -70,7 +85,7 @@ pub async fn estimate(
         swap_rate: shown.swap_rate,
         fee_rate: shown.fee_rate,
         fee,
-        extra_fee: NO_EXTRA_FEE.to_owned(),
+        extra_fee,
         net_amount_out: net_out,
     })?)
 }
@@ -81,15 +96,43 @@ pub async fn swap(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> V2Result {
     let request = SwapRequest::from_fields(&fields(&body)?)?;
+    let party = SwapParty::Merchant(merchant.app_id.clone());
+    swap_for(&state, &party, &request, None).await
+}
+
+pub async fn user_swap(
+    State(state): State<AppState>,
+    Extension(Authenticated(merchant)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    let request = UserSwapRequest::from_fields(&fields(&body)?)?;
+    let party = SwapParty::User(merchant.app_id.clone(), request.user_id.clone());
+    swap_for(
+        &state,
+        &party,
+        &request.swap,
+        request.extra_fee_rate.as_deref(),
+    )
+    .await
+}
+
+/// `swap` and `userSwap`: one engine call, the same answer.
+async fn swap_for(
+    state: &AppState,
+    party: &SwapParty,
+    request: &SwapRequest,
+    extra_fee_rate: Option<&str>,
+) -> V2Result {
     let ask = SwapAsk {
         coin_in: coin_by_number(&state.registry, request.coin_id_in)?,
         coin_out: coin_by_number(&state.registry, request.coin_id_out)?,
         amount_in: &request.amount_in,
+        extra_fee_rate,
     };
     let swap = state
         .swaps
         .swap(
-            &SwapParty::Merchant(merchant.app_id.clone()),
+            party,
             &request.order_id,
             &ask,
             request.amount_out_minimum.as_deref(),
@@ -97,7 +140,7 @@ pub async fn swap(
         )
         .await?;
     let shown = state.swaps.describe(&swap.terms)?;
-    let [amount_in, amount_out, fee, net_out] = amounts(&shown, &swap.terms);
+    let [amount_in, amount_out, fee, net_out, extra_fee] = amounts(&shown, &swap.terms);
     Ok(success(&SwapDone {
         record_id: swap.record_id.clone(),
         order_id: swap.merchant_order_id.clone(),
@@ -109,7 +152,7 @@ pub async fn swap(
         swap_rate: shown.swap_rate,
         fee,
         fee_rate: shown.fee_rate,
-        extra_fee: NO_EXTRA_FEE.to_owned(),
+        extra_fee,
         net_amount_out: net_out,
         to_coin_price: swap.terms.price_out.clone(),
         from_coin_price: swap.terms.price_in.clone(),
@@ -121,7 +164,24 @@ pub async fn record(
     Extension(Authenticated(merchant)): Extension<Authenticated>,
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> V2Result {
-    let request = SwapRecordRequest::from_fields(&fields(&body)?)?;
+    record_of(&state, &merchant, &body, Whose::Merchant).await
+}
+
+pub async fn user_record(
+    State(state): State<AppState>,
+    Extension(Authenticated(merchant)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    record_of(&state, &merchant, &body, Whose::Users).await
+}
+
+async fn record_of(
+    state: &AppState,
+    merchant: &MerchantCredentials,
+    body: &[u8],
+    whose: Whose,
+) -> V2Result {
+    let request = SwapRecordRequest::from_fields(&fields(body)?)?;
     let swaps = &state.swaps;
     let app_id = &merchant.app_id;
     let (found, asked) = match &request {
@@ -144,9 +204,11 @@ pub async fn record(
             record_id,
         ),
     };
-    let swap = found.ok_or_else(|| Failure::swap_not_found(asked))?;
+    let swap = found
+        .filter(|swap| whose.owns(swap))
+        .ok_or_else(|| Failure::swap_not_found(asked))?;
     Ok(success(&OneSwapRecord {
-        record: swap_record(&state, &swap)?,
+        record: swap_record(state, &swap)?,
     })?)
 }
 
@@ -155,7 +217,28 @@ pub async fn record_list(
     Extension(Authenticated(merchant)): Extension<Authenticated>,
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> V2Result {
-    let request = SwapRecordListRequest::from_fields(&fields(&body)?)?;
+    record_list_of(&state, &merchant, &body, Whose::Merchant).await
+}
+
+pub async fn user_record_list(
+    State(state): State<AppState>,
+    Extension(Authenticated(merchant)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    record_list_of(&state, &merchant, &body, Whose::Users).await
+}
+
+async fn record_list_of(
+    state: &AppState,
+    merchant: &MerchantCredentials,
+    body: &[u8],
+    whose: Whose,
+) -> V2Result {
+    let request = SwapRecordListRequest::from_fields(&fields(body)?)?;
+    let owner = match whose {
+        Whose::Merchant => SwapOwner::Merchant,
+        Whose::Users => SwapOwner::Users(request.user_id.clone()),
+    };
     let coin = |number: Option<u64>| {
         number
             .map(|number| coin_by_number(&state.registry, number).map(|coin| coin.id.clone()))
@@ -188,6 +271,7 @@ pub async fn record_list(
                 .swaps
                 .by_record_id(&merchant.app_id, next_id)
                 .await?
+                .filter(|last| whose.owns(last))
                 .ok_or(RequestError::FieldType {
                     field: "nextId",
                     expected: "the nextId of the page before",
@@ -205,6 +289,7 @@ pub async fn record_list(
         after,
         // One more than a page tells whether another page follows.
         limit: PAGE_MAX + 1,
+        owner,
     };
     let mut swaps = state.swaps.list(&merchant.app_id, &query).await?;
     let page = PAGE_MAX as usize;
@@ -219,13 +304,14 @@ pub async fn record_list(
     };
     let records = swaps
         .iter()
-        .map(|swap| swap_record(&state, swap))
+        .map(|swap| swap_record(state, swap))
         .collect::<Result<_, _>>()?;
     Ok(success(&SwapRecordList { records, next_id })?)
 }
 
-/// `amountIn`, `amountOut`, `fee` and `netAmountOut` as decimal text.
-fn amounts(shown: &Described<'_>, pricing: &SwapPricing) -> [String; 4] {
+/// `amountIn`, `amountOut`, `fee`, `netAmountOut` and `extraFee` (the
+/// merchant's markup, `"0"` on its own swaps) as decimal text.
+fn amounts(shown: &Described<'_>, pricing: &SwapPricing) -> [String; 5] {
     let inward = |amount: Amount| amount.to_decimal_string(shown.coin_in.precision);
     let outward = |amount: Amount| amount.to_decimal_string(shown.coin_out.precision);
     [
@@ -233,6 +319,7 @@ fn amounts(shown: &Described<'_>, pricing: &SwapPricing) -> [String; 4] {
         outward(pricing.amount_out),
         outward(pricing.fee),
         outward(shown.net_out),
+        outward(pricing.extra_fee),
     ]
 }
 
@@ -244,7 +331,7 @@ fn minimum(coin_out: &Coin, swap: &Swap) -> String {
 
 fn swap_record(state: &AppState, swap: &Swap) -> Result<SwapRecord, Failure> {
     let shown = state.swaps.describe(&swap.terms)?;
-    let [amount_in, amount_out, fee, net_out] = amounts(&shown, &swap.terms);
+    let [amount_in, amount_out, fee, net_out, extra_fee] = amounts(&shown, &swap.terms);
     Ok(SwapRecord {
         record_id: swap.record_id.clone(),
         order_id: swap.merchant_order_id.clone(),
@@ -257,8 +344,8 @@ fn swap_record(state: &AppState, swap: &Swap) -> Result<SwapRecord, Failure> {
         amount_out_minimum: minimum(shown.coin_out, swap),
         net_amount_out: net_out,
         user_id: swap.user_id.clone().unwrap_or_default(),
-        extra_fee: NO_EXTRA_FEE.to_owned(),
-        extra_fee_rate: NO_EXTRA_FEE.to_owned(),
+        extra_fee,
+        extra_fee_rate: shown.extra_fee_rate.clone(),
         swap_rate: shown.swap_rate,
         fee_rate: shown.fee_rate,
         fee,

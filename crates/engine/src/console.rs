@@ -11,9 +11,10 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use ccgate_ledger::{Amount, Coin, MerchantId};
 use ccgate_store::{
-    AuditEntry, ConsoleRole, ConsoleSession, ConsoleStore, ConsoleUser, ListingFilter, Listings,
-    MerchantSettings, MerchantSettingsStore, MerchantSummary, Order, OutboxStore, ResendFilter,
-    Store, StoreError, WebhookAttempt, WebhookRow, generate_app_id, generate_app_secret,
+    AuditEntry, ConsoleRole, ConsoleSession, ConsoleStore, ConsoleUser, DepositRecord,
+    DepositRecordFilter, ListingFilter, Listings, MerchantSettings, MerchantSettingsStore,
+    MerchantSummary, Order, OutboxStore, ResendFilter, Store, StoreError, WebhookAttempt,
+    WebhookRow, Withdrawal, generate_app_id, generate_app_secret,
 };
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
@@ -195,6 +196,51 @@ pub struct OrdersPage {
     pub older: Option<i64>,
 }
 
+/// Rows of one CSV export at most: a wider range is refused, never cut
+/// short or read without bound (decisions §23).
+pub const EXPORT_ROWS_MAX: usize = 10_000;
+
+/// What an export holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportKind {
+    Orders,
+    Deposits,
+    Withdrawals,
+}
+
+impl ExportKind {
+    pub const ALL: [ExportKind; 3] = [
+        ExportKind::Orders,
+        ExportKind::Deposits,
+        ExportKind::Withdrawals,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportKind::Orders => "orders",
+            ExportKind::Deposits => "deposits",
+            ExportKind::Withdrawals => "withdrawals",
+        }
+    }
+}
+
+/// What to export: `kind` rows in `[since, until)` (unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportRange {
+    pub kind: ExportKind,
+    pub since: i64,
+    pub until: i64,
+}
+
+/// The rows of an export, oldest first.
+#[derive(Debug)]
+pub enum ExportRows {
+    /// Each with its state as of the export (business time).
+    Orders(Vec<(Order, OrderState)>),
+    Deposits(Vec<DepositRecord>),
+    Withdrawals(Vec<Withdrawal>),
+}
+
 impl Console {
     pub fn new(stores: ConsoleStores, merchants: Arc<Merchants>, config: ConsoleConfig) -> Console {
         Console {
@@ -362,6 +408,73 @@ impl Console {
         };
         let state = orders.progress(&order, now_ms.div_euclid(1000)).await?;
         Ok((merchant, order, state))
+    }
+
+    /// The merchant's `kind` rows made (orders, withdrawals) or credited
+    /// (deposits) in the range, oldest first; refused
+    /// when more than [`EXPORT_ROWS_MAX`].
+    pub async fn export(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+        ExportRange { kind, since, until }: ExportRange,
+        orders: &Orders,
+        records: &Records,
+        now_ms: i64,
+    ) -> Result<(MerchantSummary, ExportRows), EngineError> {
+        let merchant = self.merchant(viewer, app_id).await?;
+        if until <= since {
+            return Err(refused(ConsoleRefusal::Invalid(
+                "the range ends before it starts".to_owned(),
+            )));
+        }
+        // One more than allowed, to tell "exactly the limit" from "more".
+        let limit = u32::try_from(EXPORT_ROWS_MAX + 1).unwrap_or(u32::MAX);
+        let listing = ListingFilter {
+            app_id: Some(merchant.app_id.clone()),
+            since: Some(since),
+            until: Some(until),
+            limit,
+        };
+        let too_many = |len: usize| -> Result<(), EngineError> {
+            if len > EXPORT_ROWS_MAX {
+                Err(refused(ConsoleRefusal::Invalid(format!(
+                    "more than {EXPORT_ROWS_MAX} rows: narrow the date range"
+                ))))
+            } else {
+                Ok(())
+            }
+        };
+        let rows = match kind {
+            ExportKind::Orders => {
+                let mut found = self.listings.list_orders(&listing).await?;
+                too_many(found.len())?;
+                found.reverse();
+                let mut rows = Vec::with_capacity(found.len());
+                for order in found {
+                    let state = orders.progress(&order, now_ms.div_euclid(1000)).await?;
+                    rows.push((order, state));
+                }
+                ExportRows::Orders(rows)
+            }
+            ExportKind::Deposits => {
+                let mut filter = DepositRecordFilter::of_merchant(&merchant.app_id);
+                filter.since = Some(since);
+                filter.until = Some(until);
+                filter.limit = limit;
+                let mut found = records.deposits(&filter).await?;
+                too_many(found.len())?;
+                found.reverse();
+                ExportRows::Deposits(found)
+            }
+            ExportKind::Withdrawals => {
+                let mut found = self.listings.list_withdrawals(&listing, None).await?;
+                too_many(found.len())?;
+                found.reverse();
+                ExportRows::Withdrawals(found)
+            }
+        };
+        Ok((merchant, rows))
     }
 
     async fn settings_of(&self, app_id: &MerchantId) -> Result<MerchantSettings, EngineError> {

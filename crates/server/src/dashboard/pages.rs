@@ -3,7 +3,7 @@
 //! needs no `'unsafe-inline'`.
 
 use axum::http::StatusCode;
-use ccgate_engine::console::{Developers, OrdersPage, Overview, Viewer};
+use ccgate_engine::console::{Developers, ExportKind, OrdersPage, Overview, Viewer};
 use ccgate_engine::domain::Order;
 use ccgate_engine::domain::{AuditEntry, ConsoleRole, MerchantSummary, WebhookAttempt, WebhookRow};
 use ccgate_engine::orders::{OrderState, OrderStatus};
@@ -253,6 +253,20 @@ pub fn orders(
                 }
                 @if let Some(before) = page.older {
                     p { a href={ (merchant_path(app_id, "/orders")) "?state=" (filter) "&before=" (before) } { "Older orders" } }
+                }
+                h2 { "Export as CSV" }
+                form.inline method="get" action=(merchant_path(app_id, "/export")) {
+                    label for="kind" { "What" }
+                    select #kind name="kind" {
+                        @for kind in ExportKind::ALL {
+                            option value=(kind.as_str()) { (kind.as_str()) }
+                        }
+                    }
+                    label for="from" { "From (UTC day)" }
+                    input #from type="date" name="from" required;
+                    label for="to" { "To (included)" }
+                    input #to type="date" name="to" required;
+                    button.secondary type="submit" { "Download" }
                 }
             }
         },

@@ -21,7 +21,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::merchants::Merchants;
+use crate::merchants::{Merchants, canonical_allowlist};
 use crate::orders::{OrderState, OrderStatus, Orders};
 use crate::records::Records;
 use crate::webhooks::{PingOutcome, WebhookSender};
@@ -166,6 +166,9 @@ pub struct Overview<'r> {
 pub struct Developers {
     pub merchant: MerchantSummary,
     pub settings: MerchantSettings,
+    /// Where its API calls may come from: canonical entries separated by
+    /// spaces; empty admits any (decisions §23).
+    pub api_allowlist: String,
     /// Newest first.
     pub webhooks: Vec<WebhookRow>,
 }
@@ -325,6 +328,12 @@ impl Console {
     ) -> Result<Developers, EngineError> {
         let merchant = self.merchant(viewer, app_id).await?;
         let settings = self.settings_of(&merchant.app_id).await?;
+        let api_allowlist = self
+            .ledger
+            .merchant_credentials(merchant.app_id.as_str())
+            .await?
+            .map(|credentials| credentials.api_allowlist)
+            .unwrap_or_default();
         let webhooks = self
             .outbox
             .list_webhooks(Some(&merchant.app_id), WEBHOOKS_SHOWN)
@@ -332,6 +341,7 @@ impl Console {
         Ok(Developers {
             merchant,
             settings,
+            api_allowlist,
             webhooks,
         })
     }
@@ -512,6 +522,33 @@ impl Console {
             .await?;
         let detail = url.map_or("removed".to_owned(), str::to_owned);
         self.audit(viewer, &merchant.app_id, "webhook URL set", detail, visit)
+            .await
+    }
+
+    /// The client addresses the merchant's API calls may come from (IPs
+    /// and CIDR ranges; empty: any), stored in canonical form.
+    pub async fn set_api_allowlist(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+        text: &str,
+        visit: Visit<'_>,
+    ) -> Result<(), EngineError> {
+        let merchant = self.merchant(viewer, app_id).await?;
+        let allowlist = canonical_allowlist(text).map_err(|entry| {
+            refused(ConsoleRefusal::Invalid(format!(
+                "{entry:?} is not an IP address or a CIDR range (like 203.0.113.0/24)"
+            )))
+        })?;
+        self.ledger
+            .set_api_allowlist(&merchant.app_id, &allowlist, visit.now_ms.div_euclid(1000))
+            .await?;
+        let detail = if allowlist.is_empty() {
+            "any address".to_owned()
+        } else {
+            allowlist
+        };
+        self.audit(viewer, &merchant.app_id, "API allowlist set", detail, visit)
             .await
     }
 

@@ -755,6 +755,12 @@ fn every_route_answers_every_role_as_authorised() {
         ),
         (
             "POST",
+            format!("{m}/allowlist"),
+            vec![("allowlist", "")],
+            [ToLogin, NotFound, Done, Done],
+        ),
+        (
+            "POST",
             format!("{m}/webhook/test"),
             vec![],
             [ToLogin, NotFound, Page, Page],
@@ -796,7 +802,7 @@ fn every_route_answers_every_role_as_authorised() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 56);
+    assert_eq!(checked, 60);
     // The other merchant's user changed nothing of shop A: no user of its
     // making, no merchant named "new" but the operator's.
     let overview = ops.get(&m).text().to_owned();
@@ -1063,4 +1069,67 @@ fn orders_deposits_and_withdrawals_download_as_csv_for_a_date_range() {
     let backwards = ops.get(&export("orders", today, yesterday));
     assert_eq!(backwards.status, 400);
     assert!(backwards.text().contains("ends before it starts"));
+}
+
+#[test]
+fn an_api_allowlist_refuses_calls_from_other_addresses_in_both_dialects() {
+    let gateway = Gateway::start(&[]);
+    let shop = gateway.demo.clone().unwrap();
+    let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
+    let developers = format!("/dashboard/m/{}/developers", shop.app_id);
+    let (mut ops, csrf) = logged_in(&gateway, "ops@example.com", &password, &developers);
+    let allowlist = format!("/dashboard/m/{}/allowlist", shop.app_id);
+    let v1 = |gateway: &Gateway| {
+        gateway
+            .post_signed(&shop, "/ccpayment/v1/coin/all", b"{}", None)
+            .json()
+    };
+    let v2 = |gateway: &Gateway| gateway.post_v2(&shop, "getCoinList", b"{}").json();
+    assert_eq!(v1(&gateway)["code"], 10000, "empty admits any");
+    assert_eq!(v2(&gateway)["code"], 10000, "empty admits any");
+
+    // What is no address refuses the whole list, and says which entry.
+    let typo = ops.post(
+        &allowlist,
+        &[("csrf", &csrf), ("allowlist", "127.0.0.1 localhost")],
+    );
+    assert_eq!(typo.status, 400);
+    assert!(typo.text().contains("localhost"), "{}", typo.text());
+    assert_eq!(v1(&gateway)["code"], 10000, "unchanged");
+
+    // Another address only: the tests' calls (from 127.0.0.1) are refused.
+    let saved = ops.post(
+        &allowlist,
+        &[("csrf", &csrf), ("allowlist", "203.0.113.7, 2001:db8::/32")],
+    );
+    assert_eq!(saved.status, 303, "{}", saved.text());
+    assert!(
+        ops.get(&developers)
+            .text()
+            .contains("value=\"203.0.113.7/32 2001:db8::/32\"")
+    );
+    let refused = v1(&gateway);
+    assert_eq!(refused["code"], 220002, "{refused}");
+    let message = refused["msg"].as_str().unwrap();
+    assert!(
+        message.contains("127.0.0.1") && message.contains("allowlist"),
+        "{message}"
+    );
+    let refused = v2(&gateway);
+    assert_eq!(refused["code"], 12002, "{refused}");
+    assert!(
+        refused["msg"].as_str().unwrap().contains("127.0.0.1"),
+        "{refused}"
+    );
+
+    // A range with the tests' address: admitted again.
+    let saved = ops.post(
+        &allowlist,
+        &[("csrf", &csrf), ("allowlist", "203.0.113.7 127.0.0.0/8")],
+    );
+    assert_eq!(saved.status, 303);
+    assert_eq!(v1(&gateway)["code"], 10000);
+    assert_eq!(v2(&gateway)["code"], 10000);
+    let audit = ops.get("/dashboard/audit").text().to_owned();
+    assert!(audit.contains("API allowlist set"), "{audit}");
 }

@@ -59,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/m/{app_id}/export", get(export))
         .route("/dashboard/m/{app_id}/developers", get(developers))
         .route("/dashboard/m/{app_id}/webhook", post(set_webhook))
+        .route("/dashboard/m/{app_id}/allowlist", post(set_allowlist))
         .route("/dashboard/m/{app_id}/webhook/test", post(test_webhook))
         .route("/dashboard/m/{app_id}/secret", post(rotate_secret))
         .route("/dashboard/m/{app_id}/webhooks/{id}", get(webhook))
@@ -540,6 +541,34 @@ async fn set_webhook(
     state
         .console
         .set_webhook_url(&viewer, &app_id, &form.url, visit_of(&ip))
+        .await?;
+    Ok(see_other(&pages::merchant_path(&app_id, "/developers")))
+}
+
+#[derive(Deserialize)]
+struct AllowlistForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    allowlist: String,
+}
+
+/// `POST /dashboard/m/{app_id}/allowlist`: where API calls may come from.
+async fn set_allowlist(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<AllowlistForm>,
+) -> PageResult {
+    let viewer = match poster(&state, &headers, &form.csrf).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let ip = client_of(&state, peer, &headers);
+    state
+        .console
+        .set_api_allowlist(&viewer, &app_id, &form.allowlist, visit_of(&ip))
         .await?;
     Ok(see_other(&pages::merchant_path(&app_id, "/developers")))
 }

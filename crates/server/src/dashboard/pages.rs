@@ -435,6 +435,14 @@ pub fn developers(viewer: &Viewer, page: &Developers, answer: Option<&PingOutcom
                         pre { (answer.response_head) }
                     }
                 }
+                h2 { "API allowlist" }
+                form method="post" action=(merchant_path(app_id, "/allowlist")) {
+                    (csrf_field(viewer))
+                    label for="allowlist" { "Addresses API calls may come from" }
+                    input #allowlist type="text" name="allowlist" value=(page.api_allowlist) aria-describedby="allowlist-help";
+                    p.muted #allowlist-help { "IP addresses or CIDR ranges, separated by spaces; empty: any address." }
+                    button.primary type="submit" { "Save" }
+                }
                 h2 { "App secret" }
                 form method="post" action=(merchant_path(app_id, "/secret")) {
                     (csrf_field(viewer))

@@ -13,8 +13,8 @@ use ccgate_ledger::{Amount, Coin, MerchantId};
 use ccgate_store::{
     AuditEntry, ConsoleRole, ConsoleSession, ConsoleStore, ConsoleUser, DepositRecord,
     DepositRecordFilter, ListingFilter, Listings, MerchantSettings, MerchantSettingsStore,
-    MerchantSummary, Order, OutboxStore, ResendFilter, Store, StoreError, WebhookAttempt,
-    WebhookRow, Withdrawal, generate_app_id, generate_app_secret,
+    MerchantStatus, MerchantSummary, Order, OutboxStore, ResendFilter, Store, StoreError,
+    WebhookAttempt, WebhookRow, Withdrawal, generate_app_id, generate_app_secret,
 };
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
@@ -549,6 +549,28 @@ impl Console {
             allowlist
         };
         self.audit(viewer, &merchant.app_id, "API allowlist set", detail, visit)
+            .await
+    }
+
+    /// Disables or re-enables a merchant (operators only): a disabled
+    /// merchant's API calls are refused.
+    pub async fn set_merchant_status(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+        status: MerchantStatus,
+        visit: Visit<'_>,
+    ) -> Result<(), EngineError> {
+        operator_only(viewer)?;
+        let merchant = self.merchant(viewer, app_id).await?;
+        self.ledger
+            .set_merchant_status(&merchant.app_id, status, visit.now_ms.div_euclid(1000))
+            .await?;
+        let action = match status {
+            MerchantStatus::Active => "merchant enabled",
+            MerchantStatus::Disabled => "merchant disabled",
+        };
+        self.audit(viewer, &merchant.app_id, action, String::new(), visit)
             .await
     }
 

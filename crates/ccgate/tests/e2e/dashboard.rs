@@ -755,6 +755,12 @@ fn every_route_answers_every_role_as_authorised() {
         ),
         (
             "POST",
+            format!("{m}/status"),
+            vec![("status", "active")],
+            [ToLogin, Forbidden, Forbidden, ToOwn],
+        ),
+        (
+            "POST",
             format!("{m}/allowlist"),
             vec![("allowlist", "")],
             [ToLogin, NotFound, Done, Done],
@@ -802,7 +808,7 @@ fn every_route_answers_every_role_as_authorised() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 60);
+    assert_eq!(checked, 64);
     // The other merchant's user changed nothing of shop A: no user of its
     // making, no merchant named "new" but the operator's.
     let overview = ops.get(&m).text().to_owned();
@@ -1132,4 +1138,45 @@ fn an_api_allowlist_refuses_calls_from_other_addresses_in_both_dialects() {
     assert_eq!(v2(&gateway)["code"], 10000);
     let audit = ops.get("/dashboard/audit").text().to_owned();
     assert!(audit.contains("API allowlist set"), "{audit}");
+}
+
+#[test]
+fn operators_disable_and_enable_a_merchant_and_its_api_calls_follow() {
+    let gateway = Gateway::start(&[]);
+    let shop = gateway.demo.clone().unwrap();
+    let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
+    let overview = format!("/dashboard/m/{}", shop.app_id);
+    let (mut ops, csrf) = logged_in(&gateway, "ops@example.com", &password, &overview);
+    let status = format!("{overview}/status");
+    let v1 = |gateway: &Gateway| {
+        gateway
+            .post_signed(&shop, "/ccpayment/v1/coin/all", b"{}", None)
+            .json()
+    };
+    let v2 = |gateway: &Gateway| gateway.post_v2(&shop, "getCoinList", b"{}").json();
+    assert_eq!(v1(&gateway)["code"], 10000);
+
+    let off = ops.post(&status, &[("csrf", &csrf), ("status", "disabled")]);
+    assert_eq!(off.status, 303, "{}", off.text());
+    assert!(ops.get(&overview).text().contains("Enable this merchant"));
+    let refused = v1(&gateway);
+    assert_eq!(refused["code"], 220002, "{refused}");
+    assert!(
+        refused["msg"].as_str().unwrap().contains("disabled"),
+        "{refused}"
+    );
+    assert_eq!(v2(&gateway)["code"], 12000);
+
+    let bad = ops.post(&status, &[("csrf", &csrf), ("status", "paused")]);
+    assert_eq!(bad.status, 400);
+    let on = ops.post(&status, &[("csrf", &csrf), ("status", "active")]);
+    assert_eq!(on.status, 303);
+    assert!(ops.get(&overview).text().contains("Disable this merchant"));
+    assert_eq!(v1(&gateway)["code"], 10000);
+    assert_eq!(v2(&gateway)["code"], 10000);
+    let audit = ops.get("/dashboard/audit").text().to_owned();
+    assert!(
+        audit.contains("merchant disabled") && audit.contains("merchant enabled"),
+        "{audit}"
+    );
 }

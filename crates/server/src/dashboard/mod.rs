@@ -20,7 +20,7 @@ use ccgate_engine::console::ConsoleRefusal;
 use ccgate_engine::console::{
     Actor, ExportKind, ExportRange, Login, Viewer, Visit, generate_password, random_token,
 };
-use ccgate_engine::domain::ConsoleRole;
+use ccgate_engine::domain::{ConsoleRole, MerchantStatus};
 use ccgate_engine::{EngineError, Rejection};
 use maud::Markup;
 use secrecy::{ExposeSecret, SecretString};
@@ -51,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/merchants", post(create_merchant))
         .route("/dashboard/m/{app_id}", get(overview))
         .route("/dashboard/m/{app_id}/users", post(create_user))
+        .route("/dashboard/m/{app_id}/status", post(set_status))
         .route("/dashboard/m/{app_id}/orders", get(orders))
         .route(
             "/dashboard/m/{app_id}/orders/{merchant_order_id}",
@@ -306,6 +307,40 @@ async fn create_user(
             &pages::merchant_path(merchant.app_id.as_str(), ""),
         ),
     ))
+}
+
+#[derive(Deserialize)]
+struct StatusForm {
+    #[serde(default)]
+    csrf: String,
+    /// `active` or `disabled`.
+    #[serde(default)]
+    status: String,
+}
+
+/// `POST /dashboard/m/{app_id}/status`: operators disable or re-enable a
+/// merchant.
+async fn set_status(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<StatusForm>,
+) -> PageResult {
+    let viewer = match poster(&state, &headers, &form.csrf).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let status = [MerchantStatus::Active, MerchantStatus::Disabled]
+        .into_iter()
+        .find(|status| status.as_str() == form.status)
+        .ok_or_else(|| invalid("the status is active or disabled"))?;
+    let ip = client_of(&state, peer, &headers);
+    state
+        .console
+        .set_merchant_status(&viewer, &app_id, status, visit_of(&ip))
+        .await?;
+    Ok(see_other(&pages::merchant_path(&app_id, "")))
 }
 
 /// `GET /dashboard/m/{app_id}`: balances, and (to operators) its users.

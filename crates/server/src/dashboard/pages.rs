@@ -5,7 +5,9 @@
 use axum::http::StatusCode;
 use ccgate_engine::console::{Developers, ExportKind, OrdersPage, Overview, Viewer};
 use ccgate_engine::domain::Order;
-use ccgate_engine::domain::{AuditEntry, ConsoleRole, MerchantSummary, WebhookAttempt, WebhookRow};
+use ccgate_engine::domain::{
+    AuditEntry, ConsoleRole, MerchantStatus, MerchantSummary, WebhookAttempt, WebhookRow,
+};
 use ccgate_engine::orders::{OrderState, OrderStatus};
 use ccgate_engine::webhooks::PingOutcome;
 use ccgate_ledger::{Amount, Registry};
@@ -380,6 +382,19 @@ pub fn overview(viewer: &Viewer, overview: &Overview<'_>) -> Markup {
                     }
                 }
                 @if viewer.is_operator() {
+                    h2 { "API access" }
+                    form method="post" action=(merchant_path(merchant.app_id.as_str(), "/status")) {
+                        (csrf_field(viewer))
+                        @if merchant.status == MerchantStatus::Active {
+                            input type="hidden" name="status" value="disabled";
+                            p.muted { "A disabled merchant's API calls are refused." }
+                            button.secondary type="submit" { "Disable this merchant" }
+                        } @else {
+                            input type="hidden" name="status" value="active";
+                            p.muted { "This merchant is disabled: its API calls are refused." }
+                            button.primary type="submit" { "Enable this merchant" }
+                        }
+                    }
                     h2 { "Users" }
                     ul {
                         @for user in &overview.users { li { (user.email) } }

@@ -11,16 +11,17 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use ccgate_ledger::{Amount, Coin, MerchantId};
 use ccgate_store::{
-    AuditEntry, ConsoleRole, ConsoleSession, ConsoleStore, ConsoleUser, ListingFilter, Listings,
-    MerchantSettings, MerchantSettingsStore, MerchantSummary, Order, OutboxStore, ResendFilter,
-    Store, StoreError, WebhookAttempt, WebhookRow, generate_app_id, generate_app_secret,
+    AuditEntry, ConsoleRole, ConsoleSession, ConsoleStore, ConsoleUser, DepositRecord,
+    DepositRecordFilter, ListingFilter, Listings, MerchantSettings, MerchantSettingsStore,
+    MerchantStatus, MerchantSummary, Order, OutboxStore, ResendFilter, Store, StoreError,
+    WebhookAttempt, WebhookRow, Withdrawal, generate_app_id, generate_app_secret,
 };
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::merchants::Merchants;
+use crate::merchants::{Merchants, canonical_allowlist};
 use crate::orders::{OrderState, OrderStatus, Orders};
 use crate::records::Records;
 use crate::webhooks::{PingOutcome, WebhookSender};
@@ -165,6 +166,9 @@ pub struct Overview<'r> {
 pub struct Developers {
     pub merchant: MerchantSummary,
     pub settings: MerchantSettings,
+    /// Where its API calls may come from: canonical entries separated by
+    /// spaces; empty admits any (decisions §23).
+    pub api_allowlist: String,
     /// Newest first.
     pub webhooks: Vec<WebhookRow>,
 }
@@ -193,6 +197,51 @@ pub struct OrdersPage {
     /// Where the next (older) page starts: created before this (unix
     /// seconds); `None` when no order is older.
     pub older: Option<i64>,
+}
+
+/// Rows of one CSV export at most: a wider range is refused, never cut
+/// short or read without bound (decisions §23).
+pub const EXPORT_ROWS_MAX: usize = 10_000;
+
+/// What an export holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportKind {
+    Orders,
+    Deposits,
+    Withdrawals,
+}
+
+impl ExportKind {
+    pub const ALL: [ExportKind; 3] = [
+        ExportKind::Orders,
+        ExportKind::Deposits,
+        ExportKind::Withdrawals,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportKind::Orders => "orders",
+            ExportKind::Deposits => "deposits",
+            ExportKind::Withdrawals => "withdrawals",
+        }
+    }
+}
+
+/// What to export: `kind` rows in `[since, until)` (unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportRange {
+    pub kind: ExportKind,
+    pub since: i64,
+    pub until: i64,
+}
+
+/// The rows of an export, oldest first.
+#[derive(Debug)]
+pub enum ExportRows {
+    /// Each with its state as of the export (business time).
+    Orders(Vec<(Order, OrderState)>),
+    Deposits(Vec<DepositRecord>),
+    Withdrawals(Vec<Withdrawal>),
 }
 
 impl Console {
@@ -279,6 +328,12 @@ impl Console {
     ) -> Result<Developers, EngineError> {
         let merchant = self.merchant(viewer, app_id).await?;
         let settings = self.settings_of(&merchant.app_id).await?;
+        let api_allowlist = self
+            .ledger
+            .merchant_credentials(merchant.app_id.as_str())
+            .await?
+            .map(|credentials| credentials.api_allowlist)
+            .unwrap_or_default();
         let webhooks = self
             .outbox
             .list_webhooks(Some(&merchant.app_id), WEBHOOKS_SHOWN)
@@ -286,6 +341,7 @@ impl Console {
         Ok(Developers {
             merchant,
             settings,
+            api_allowlist,
             webhooks,
         })
     }
@@ -364,6 +420,73 @@ impl Console {
         Ok((merchant, order, state))
     }
 
+    /// The merchant's `kind` rows made (orders, withdrawals) or credited
+    /// (deposits) in the range, oldest first; refused
+    /// when more than [`EXPORT_ROWS_MAX`].
+    pub async fn export(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+        ExportRange { kind, since, until }: ExportRange,
+        orders: &Orders,
+        records: &Records,
+        now_ms: i64,
+    ) -> Result<(MerchantSummary, ExportRows), EngineError> {
+        let merchant = self.merchant(viewer, app_id).await?;
+        if until <= since {
+            return Err(refused(ConsoleRefusal::Invalid(
+                "the range ends before it starts".to_owned(),
+            )));
+        }
+        // One more than allowed, to tell "exactly the limit" from "more".
+        let limit = u32::try_from(EXPORT_ROWS_MAX + 1).unwrap_or(u32::MAX);
+        let listing = ListingFilter {
+            app_id: Some(merchant.app_id.clone()),
+            since: Some(since),
+            until: Some(until),
+            limit,
+        };
+        let too_many = |len: usize| -> Result<(), EngineError> {
+            if len > EXPORT_ROWS_MAX {
+                Err(refused(ConsoleRefusal::Invalid(format!(
+                    "more than {EXPORT_ROWS_MAX} rows: narrow the date range"
+                ))))
+            } else {
+                Ok(())
+            }
+        };
+        let rows = match kind {
+            ExportKind::Orders => {
+                let mut found = self.listings.list_orders(&listing).await?;
+                too_many(found.len())?;
+                found.reverse();
+                let mut rows = Vec::with_capacity(found.len());
+                for order in found {
+                    let state = orders.progress(&order, now_ms.div_euclid(1000)).await?;
+                    rows.push((order, state));
+                }
+                ExportRows::Orders(rows)
+            }
+            ExportKind::Deposits => {
+                let mut filter = DepositRecordFilter::of_merchant(&merchant.app_id);
+                filter.since = Some(since);
+                filter.until = Some(until);
+                filter.limit = limit;
+                let mut found = records.deposits(&filter).await?;
+                too_many(found.len())?;
+                found.reverse();
+                ExportRows::Deposits(found)
+            }
+            ExportKind::Withdrawals => {
+                let mut found = self.listings.list_withdrawals(&listing, None).await?;
+                too_many(found.len())?;
+                found.reverse();
+                ExportRows::Withdrawals(found)
+            }
+        };
+        Ok((merchant, rows))
+    }
+
     async fn settings_of(&self, app_id: &MerchantId) -> Result<MerchantSettings, EngineError> {
         self.settings
             .merchant_settings(app_id)
@@ -399,6 +522,55 @@ impl Console {
             .await?;
         let detail = url.map_or("removed".to_owned(), str::to_owned);
         self.audit(viewer, &merchant.app_id, "webhook URL set", detail, visit)
+            .await
+    }
+
+    /// The client addresses the merchant's API calls may come from (IPs
+    /// and CIDR ranges; empty: any), stored in canonical form.
+    pub async fn set_api_allowlist(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+        text: &str,
+        visit: Visit<'_>,
+    ) -> Result<(), EngineError> {
+        let merchant = self.merchant(viewer, app_id).await?;
+        let allowlist = canonical_allowlist(text).map_err(|entry| {
+            refused(ConsoleRefusal::Invalid(format!(
+                "{entry:?} is not an IP address or a CIDR range (like 203.0.113.0/24)"
+            )))
+        })?;
+        self.ledger
+            .set_api_allowlist(&merchant.app_id, &allowlist, visit.now_ms.div_euclid(1000))
+            .await?;
+        let detail = if allowlist.is_empty() {
+            "any address".to_owned()
+        } else {
+            allowlist
+        };
+        self.audit(viewer, &merchant.app_id, "API allowlist set", detail, visit)
+            .await
+    }
+
+    /// Disables or re-enables a merchant (operators only): a disabled
+    /// merchant's API calls are refused.
+    pub async fn set_merchant_status(
+        &self,
+        viewer: &Viewer,
+        app_id: &str,
+        status: MerchantStatus,
+        visit: Visit<'_>,
+    ) -> Result<(), EngineError> {
+        operator_only(viewer)?;
+        let merchant = self.merchant(viewer, app_id).await?;
+        self.ledger
+            .set_merchant_status(&merchant.app_id, status, visit.now_ms.div_euclid(1000))
+            .await?;
+        let action = match status {
+            MerchantStatus::Active => "merchant enabled",
+            MerchantStatus::Disabled => "merchant disabled",
+        };
+        self.audit(viewer, &merchant.app_id, action, String::new(), visit)
             .await
     }
 

@@ -141,6 +141,12 @@ pub enum Rejection {
     /// confirmed yet, the chain has no node…).
     #[error("{0}")]
     Rescan(String),
+    /// An API call from an address the merchant's allowlist does not list
+    /// (decisions §23).
+    #[error(
+        "API calls for this Appid are not accepted from {0}: it is not on the merchant's API allowlist (dashboard, developers page)"
+    )]
+    ClientAddressRefused(std::net::IpAddr),
     /// The dashboard's refusals (decisions §23); no API endpoint meets them.
     #[error(transparent)]
     Console(#[from] crate::console::ConsoleRefusal),

@@ -2,6 +2,7 @@
 //! through the server's cache on every request), what it holds, the Cwallet
 //! ids it may pay, and the resending of its webhooks within its limits.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use ccgate_ledger::{Amount, Coin, MerchantId, Registry};
@@ -9,6 +10,7 @@ use ccgate_store::{
     CwalletAccount, MerchantCredentials, MerchantSummary, OutboxStore, ResendFilter, Store,
     StoreError,
 };
+use ipnet::IpNet;
 
 use crate::{EngineError, Rejection};
 
@@ -59,6 +61,23 @@ impl Merchants {
         app_id: &str,
     ) -> Result<Option<MerchantCredentials>, EngineError> {
         Ok(self.store.merchant_credentials(app_id).await?)
+    }
+
+    /// The credentials of the merchant an API call names, if `client` may
+    /// call for it: refused when its allowlist is set and does not list
+    /// the address (decisions §23).
+    pub async fn api_credentials(
+        &self,
+        app_id: &str,
+        client: IpAddr,
+    ) -> Result<Option<MerchantCredentials>, EngineError> {
+        let Some(credentials) = self.store.merchant_credentials(app_id).await? else {
+            return Ok(None);
+        };
+        if !allowlist_admits(&credentials.api_allowlist, client) {
+            return Err(Rejection::ClientAddressRefused(client).into());
+        }
+        Ok(Some(credentials))
     }
 
     /// What the merchant is called, for the pages its payers see.
@@ -148,5 +167,92 @@ impl Merchants {
             .outbox
             .resend_webhooks(app_id, &filter, now_unix_ms)
             .await?)
+    }
+}
+
+/// An allowlist as typed (addresses and CIDR ranges, separated by spaces,
+/// commas or lines) in canonical form, each entry once, or the first entry
+/// that is neither.
+pub fn canonical_allowlist(text: &str) -> Result<String, String> {
+    let mut entries: Vec<IpNet> = Vec::new();
+    for entry in text
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|entry| !entry.is_empty())
+    {
+        let net = match entry.parse::<IpNet>() {
+            Ok(net) => net.trunc(),
+            Err(_) => match entry.parse::<IpAddr>() {
+                Ok(ip) => IpNet::from(ip),
+                Err(_) => return Err(entry.to_owned()),
+            },
+        };
+        if !entries.contains(&net) {
+            entries.push(net);
+        }
+    }
+    Ok(entries
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" "))
+}
+
+/// Whether a stored allowlist admits `client`: an empty one admits any.
+/// The list was canonical when stored; an entry that no longer parses
+/// admits no one, never everyone.
+fn allowlist_admits(allowlist: &str, client: IpAddr) -> bool {
+    let mut entries = allowlist
+        .split(' ')
+        .filter(|entry| !entry.is_empty())
+        .peekable();
+    if entries.peek().is_none() {
+        return true;
+    }
+    // An IPv4 client reached over an IPv6 socket arrives as ::ffff:a.b.c.d.
+    let client = match client {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(client, IpAddr::V4),
+        IpAddr::V4(_) => client,
+    };
+    entries.any(|entry| {
+        entry
+            .parse::<IpNet>()
+            .is_ok_and(|net| net.contains(&client))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::{allowlist_admits, canonical_allowlist};
+
+    #[test]
+    fn allowlists_are_canonical_and_refuse_what_is_no_address() {
+        assert_eq!(canonical_allowlist("").unwrap(), "");
+        assert_eq!(
+            canonical_allowlist(" 10.0.0.1,\n192.168.1.77/24  10.0.0.1 ::1").unwrap(),
+            "10.0.0.1/32 192.168.1.0/24 ::1/128"
+        );
+        assert_eq!(
+            canonical_allowlist("10.0.0.1 example.com"),
+            Err("example.com".to_owned())
+        );
+        assert_eq!(
+            canonical_allowlist("10.0.0.300"),
+            Err("10.0.0.300".to_owned())
+        );
+    }
+
+    #[test]
+    fn an_empty_allowlist_admits_any_and_a_set_one_only_its_addresses() {
+        let any = "203.0.113.9".parse().unwrap();
+        assert!(allowlist_admits("", any));
+        let list = canonical_allowlist("10.0.0.0/8 2001:db8::1").unwrap();
+        assert!(allowlist_admits(&list, "10.1.2.3".parse().unwrap()));
+        assert!(allowlist_admits(&list, "::ffff:10.1.2.3".parse().unwrap()));
+        assert!(allowlist_admits(&list, "2001:db8::1".parse().unwrap()));
+        assert!(!allowlist_admits(&list, any));
+        assert!(!allowlist_admits(&list, "2001:db8::2".parse().unwrap()));
+        assert!(!allowlist_admits("not-an-address", any));
     }
 }

@@ -3,10 +3,12 @@
 //! bytes, hand the handler the bytes and the merchant, and sign whatever it
 //! answers (decisions §1).
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -16,6 +18,7 @@ use http_body_util::BodyExt;
 use secrecy::ExposeSecret;
 
 use crate::AppState;
+use crate::client_ip::client_ip;
 use crate::failure::Failure;
 
 /// After refusing an oversized body we still read (and discard) up to this much
@@ -39,7 +42,7 @@ pub async fn v1_pipeline(State(state): State<AppState>, request: Request, next: 
         Ok(bytes) => bytes,
         Err(failure) => return failure.into_response(),
     };
-    let credentials = match find_merchant(&state, &parts.headers).await {
+    let credentials = match find_merchant(&state, &parts).await {
         Ok(credentials) => credentials,
         Err(failure) => return failure.into_response(),
     };
@@ -121,16 +124,27 @@ fn name_for_humans(name: &'static str) -> &'static str {
     }
 }
 
+/// The merchant the request names, if the request's client address may
+/// call for it (its API allowlist, checked by the engine).
 pub(crate) async fn find_merchant(
     state: &AppState,
-    headers: &HeaderMap,
+    parts: &Parts,
 ) -> Result<MerchantCredentials, Failure> {
+    let headers = &parts.headers;
     let app_id = header_text(headers, "appid")?;
     header_text(headers, "timestamp")?;
     header_text(headers, "sign")?;
+    // Without the connection's address (never so when served), the
+    // unspecified address: no allowlist that lists addresses admits it.
+    let client = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| {
+            client_ip(info.0.ip(), headers, &state.config.trusted_proxies)
+        });
     let credentials = state
         .merchants
-        .credentials(app_id.trim())
+        .api_credentials(app_id.trim(), client)
         .await?
         .ok_or(Failure::AppIdUnknown)?;
     if credentials.status != MerchantStatus::Active {

@@ -211,6 +211,7 @@ impl Failure {
                 Rejection::SwapAmountTooLow(_) => V2Code::SwapAmountInTooLow,
                 Rejection::SwapBelowMinimum(_) => V2Code::AmountOutMinimumTooHigh,
                 Rejection::UserNotFound(_) => V2Code::UserIdNotFound,
+                Rejection::ClientAddressRefused(_) => V2Code::IpNotInWhitelist,
                 Rejection::Unbinding(refusal) => match refusal {
                     UnbindRefusal::NotTheMerchants(_) => V2Code::UnMatchedMerchantAddressDeprecated,
                     UnbindRefusal::OtherChain { .. } => V2Code::UnSupportedChainAddress,
@@ -297,6 +298,9 @@ fn rejection_code(rejection: &Rejection) -> Code {
             | UnbindRefusal::AlreadyUnbound(_)
             | UnbindRefusal::NeverPaid(_),
         ) => Code::ParamInvalid,
+        // v1 has no code of its own for it: the one it gives a disabled
+        // merchant, with a message that says why (decisions §23).
+        Rejection::ClientAddressRefused(_) => Code::AppIdNotFound,
         // Only the dashboard meets these; to the API they would be a bad parameter.
         Rejection::Console(_) => Code::ParamInvalid,
     }

@@ -156,6 +156,20 @@ impl<S: Store> Store for CachingStore<S> {
         outcome
     }
 
+    async fn set_api_allowlist(
+        &self,
+        app_id: &MerchantId,
+        allowlist: &str,
+        now_unix_secs: i64,
+    ) -> Result<(), StoreError> {
+        let outcome = self
+            .inner
+            .set_api_allowlist(app_id, allowlist, now_unix_secs)
+            .await;
+        self.credentials.invalidate(&app_id.to_string());
+        outcome
+    }
+
     async fn set_merchant_status(
         &self,
         app_id: &MerchantId,

@@ -51,6 +51,9 @@ pub struct MerchantCredentials {
     pub app_id: MerchantId,
     pub app_secret: SecretString,
     pub status: MerchantStatus,
+    /// The client addresses its API calls may come from, canonical entries
+    /// separated by spaces; empty admits any (decisions §23).
+    pub api_allowlist: String,
 }
 
 /// A Cwallet account (decisions §8).
@@ -93,6 +96,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         &self,
         app_id: &MerchantId,
         app_secret: &SecretString,
+        now_unix_secs: i64,
+    ) -> Result<(), StoreError>;
+
+    /// The client addresses the merchant's API calls may come from (see
+    /// [`MerchantCredentials::api_allowlist`]).
+    async fn set_api_allowlist(
+        &self,
+        app_id: &MerchantId,
+        allowlist: &str,
         now_unix_secs: i64,
     ) -> Result<(), StoreError>;
 
@@ -217,10 +229,12 @@ where
         &self,
         app_id: &str,
     ) -> Result<Option<MerchantCredentials>, StoreError> {
-        let row = sqlx::query("SELECT secret_ciphertext, status FROM merchants WHERE app_id = $1")
-            .bind(app_id)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(
+            "SELECT secret_ciphertext, status, api_allowlist FROM merchants WHERE app_id = $1",
+        )
+        .bind(app_id)
+        .fetch_optional(self.pool())
+        .await?;
         let Some(row) = row else {
             return Ok(None);
         };
@@ -230,6 +244,7 @@ where
                 .master_key()
                 .open_text(app_id, &row.bytes("secret_ciphertext")?)?,
             status: status_from_row(&row)?,
+            api_allowlist: row.text("api_allowlist")?,
         }))
     }
 
@@ -244,6 +259,26 @@ where
             "UPDATE merchants SET secret_ciphertext = $1, updated_at = $2 WHERE app_id = $3",
         )
         .bind(sealed)
+        .bind(now_unix_secs)
+        .bind(app_id.as_str())
+        .execute(self.pool())
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::MerchantNotFound(app_id.to_string()));
+        }
+        Ok(())
+    }
+
+    async fn set_api_allowlist(
+        &self,
+        app_id: &MerchantId,
+        allowlist: &str,
+        now_unix_secs: i64,
+    ) -> Result<(), StoreError> {
+        let updated = sqlx::query(
+            "UPDATE merchants SET api_allowlist = $1, updated_at = $2 WHERE app_id = $3",
+        )
+        .bind(allowlist)
         .bind(now_unix_secs)
         .bind(app_id.as_str())
         .execute(self.pool())

@@ -20,6 +20,7 @@ pub enum V2Code {
     ExpiredAtTooMax,
     UserIdNotFound,
     MerchantDisabled,
+    IpNotInWhitelist,
     MerchantNotFound,
     InvalidCoin,
     InvalidChain,
@@ -48,7 +49,7 @@ pub enum V2Code {
 }
 
 impl V2Code {
-    pub const ALL: [V2Code; 39] = [
+    pub const ALL: [V2Code; 40] = [
         V2Code::Success,
         V2Code::InvalidArgument,
         V2Code::HeaderInvalidArgument,
@@ -63,6 +64,7 @@ impl V2Code {
         V2Code::ExpiredAtTooMax,
         V2Code::UserIdNotFound,
         V2Code::MerchantDisabled,
+        V2Code::IpNotInWhitelist,
         V2Code::MerchantNotFound,
         V2Code::InvalidCoin,
         V2Code::InvalidChain,
@@ -107,6 +109,7 @@ impl V2Code {
             V2Code::ExpiredAtTooMax => 11012,
             V2Code::UserIdNotFound => 11015,
             V2Code::MerchantDisabled => 12000,
+            V2Code::IpNotInWhitelist => 12002,
             V2Code::MerchantNotFound => 12001,
             V2Code::InvalidCoin => 13000,
             V2Code::InvalidChain => 13001,
@@ -153,6 +156,7 @@ impl V2Code {
             V2Code::ExpiredAtTooMax => "ExpiredAtTooMax",
             V2Code::UserIdNotFound => "UserIdNotFound",
             V2Code::MerchantDisabled => "MerchantDisabled",
+            V2Code::IpNotInWhitelist => "IpNotInWhitelist",
             V2Code::MerchantNotFound => "MerchantNotFound",
             V2Code::InvalidCoin => "InvalidCoin",
             V2Code::InvalidChain => "InvalidChain",

@@ -730,6 +730,12 @@ fn every_route_answers_every_role_as_authorised() {
             [ToLogin, NotFound, Page, Page],
         ),
         (
+            "GET",
+            format!("{m}/export?kind=orders&from=2026-01-01&to=2026-12-31"),
+            vec![],
+            [ToLogin, NotFound, Page, Page],
+        ),
+        (
             "POST",
             "/dashboard/merchants".into(),
             vec![("name", "new")],
@@ -745,6 +751,18 @@ fn every_route_answers_every_role_as_authorised() {
             "POST",
             format!("{m}/webhook"),
             vec![("url", receiver.url.as_str())],
+            [ToLogin, NotFound, Done, Done],
+        ),
+        (
+            "POST",
+            format!("{m}/status"),
+            vec![("status", "active")],
+            [ToLogin, Forbidden, Forbidden, ToOwn],
+        ),
+        (
+            "POST",
+            format!("{m}/allowlist"),
+            vec![("allowlist", "")],
             [ToLogin, NotFound, Done, Done],
         ),
         (
@@ -790,7 +808,7 @@ fn every_route_answers_every_role_as_authorised() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 52);
+    assert_eq!(checked, 64);
     // The other merchant's user changed nothing of shop A: no user of its
     // making, no merchant named "new" but the operator's.
     let overview = ops.get(&m).text().to_owned();
@@ -859,4 +877,306 @@ fn an_operator_and_a_merchant_user_use_the_dashboard_in_a_real_browser() {
     // The browser's test webhook reached the receiver, signed as every webhook.
     let pinged = receiver.wait_for_requests(1);
     assert!(String::from_utf8_lossy(&pinged[0].body).contains(result["appId"].as_str().unwrap()));
+}
+
+/// An RFC 4180 reader, independent of the server's writer: records of
+/// fields, quoted fields unquoted and their doubled quotes undone.
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut records = Vec::new();
+    let mut record = Vec::new();
+    let mut field = String::new();
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, _) => field.push(c),
+            (false, '"') if field.is_empty() => quoted = true,
+            (false, ',') => record.push(std::mem::take(&mut field)),
+            (false, '\r') => {
+                assert_eq!(chars.next(), Some('\n'), "a bare CR in {text:?}");
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+            }
+            (false, '\n') => panic!("a bare LF in {text:?}"),
+            (false, _) => field.push(c),
+        }
+    }
+    assert!(
+        field.is_empty() && record.is_empty(),
+        "no CRLF at the end of {text:?}"
+    );
+    records
+}
+
+/// The rows of a CSV as maps from its header's names.
+fn csv_rows(download: &HttpResponse) -> Vec<BTreeMap<String, String>> {
+    assert_eq!(download.status, 200, "{}", download.text());
+    assert_eq!(
+        download.header("content-type"),
+        Some("text/csv; charset=utf-8")
+    );
+    let mut records = parse_csv(download.text()).into_iter();
+    let header = records.next().expect("a header line");
+    records
+        .map(|record| {
+            assert_eq!(record.len(), header.len(), "{record:?}");
+            header.iter().cloned().zip(record).collect()
+        })
+        .collect()
+}
+
+#[test]
+fn csv_rows_parse_back_to_what_was_written() {
+    assert_eq!(
+        parse_csv("a,\"b,\"\"c\"\"\r\nd\",\r\n"),
+        vec![vec![
+            "a".to_owned(),
+            "b,\"c\"\r\nd".to_owned(),
+            String::new()
+        ]]
+    );
+}
+
+#[test]
+fn orders_deposits_and_withdrawals_download_as_csv_for_a_date_range() {
+    let gateway = Gateway::start(&[]);
+    let shop = gateway.demo.clone().unwrap();
+    let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
+    let (mut ops, _) = logged_in(&gateway, "ops@example.com", &password, "/dashboard");
+    let m = format!("/dashboard/m/{}", shop.app_id);
+    assert!(
+        ops.get(&format!("{m}/orders"))
+            .text()
+            .contains("Export as CSV")
+    );
+
+    // An order whose id needs quoting and would be a formula.
+    let tricky = "=1+2,\"x\"";
+    let body = serde_json::json!({
+        "token_id": USDT_ERC20,
+        "product_price": "12.345678",
+        "denominated_currency": "token",
+        "merchant_order_id": tricky,
+    });
+    let made = gateway.post_signed(
+        &shop,
+        "/ccpayment/v1/bill/create",
+        body.to_string().as_bytes(),
+        None,
+    );
+    assert_eq!(made.json()["code"], 10000, "{}", made.text());
+    // A deposit of 1.5 USDT to a permanent address.
+    let answer = gateway.post_signed(
+        &shop,
+        "/ccpayment/v1/payment/address/get",
+        br#"{"user_id":"user-1","chain":"ETH"}"#,
+        None,
+    );
+    let to = answer.json()["data"]["address"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", answer.text()))
+        .to_owned();
+    gateway.cli_ok(&[
+        "devnet",
+        "pay",
+        "--to",
+        &to,
+        "--token-id",
+        USDT_ERC20,
+        "--amount",
+        "1.5",
+    ]);
+    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
+    // A Cwallet withdrawal down to the coin's smallest unit.
+    gateway.adjust(&shop, "USDT", "3", &[]);
+    let payee: serde_json::Value = serde_json::from_str(&gateway.cli_ok(&[
+        "cwallet",
+        "create",
+        "--nickname",
+        "payee",
+        "--json",
+    ]))
+    .unwrap();
+    let body = serde_json::json!({
+        "token_id": USDT_ERC20,
+        "address": payee["c_id"],
+        "value": "1.000001",
+        "merchant_order_id": "w-1",
+    });
+    let paid = gateway.post_signed(
+        &shop,
+        "/ccpayment/v1/withdraw",
+        body.to_string().as_bytes(),
+        None,
+    );
+    assert_eq!(paid.json()["code"], 10000, "{}", paid.text());
+
+    let today = time::OffsetDateTime::now_utc().date();
+    let (yesterday, tomorrow) = (today.previous_day().unwrap(), today.next_day().unwrap());
+    let export = |kind: &str, from: time::Date, to: time::Date| {
+        format!("{m}/export?kind={kind}&from={from}&to={to}")
+    };
+
+    let orders = ops.get(&export("orders", yesterday, today));
+    let disposition = orders.header("content-disposition").unwrap().to_owned();
+    assert_eq!(
+        disposition,
+        format!(
+            "attachment; filename=\"orders-{}-{yesterday}-{today}.csv\"",
+            shop.app_id
+        )
+    );
+    let orders = csv_rows(&orders);
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    assert_eq!(orders[0]["merchant_order_id"], format!("'{tricky}"));
+    assert_eq!(orders[0]["amount"], "12.345678");
+    assert_eq!(orders[0]["paid"], "0");
+    assert_eq!(orders[0]["coin"], "USDT");
+    assert_eq!(orders[0]["chain"], "ETH");
+    assert_eq!(orders[0]["state"], "Pending");
+
+    let deposits = eventually(20, "the deposit credited", || {
+        let rows = csv_rows(&ops.get(&export("deposits", today, today)));
+        if rows.is_empty() {
+            Err("none yet".to_owned())
+        } else {
+            Ok(rows)
+        }
+    });
+    assert_eq!(deposits.len(), 1, "{deposits:?}");
+    assert_eq!(deposits[0]["amount"], "1.5");
+    assert_eq!(deposits[0]["to_address"], to);
+    assert_eq!(deposits[0]["user_id"], "user-1");
+    assert_eq!(deposits[0]["coin"], "USDT");
+
+    let withdrawals = csv_rows(&ops.get(&export("withdrawals", today, today)));
+    assert_eq!(withdrawals.len(), 1, "{withdrawals:?}");
+    assert_eq!(withdrawals[0]["merchant_order_id"], "w-1");
+    assert_eq!(withdrawals[0]["amount"], "1.000001");
+
+    // A range without them: a header and no rows.
+    for kind in ["orders", "deposits", "withdrawals"] {
+        let download = ops.get(&export(kind, tomorrow, tomorrow));
+        assert_eq!(parse_csv(download.text()).len(), 1, "{kind}");
+    }
+    // What the form cannot send is refused, and says why.
+    let bad = ops.get(&format!("{m}/export?kind=journal&from={today}&to={today}"));
+    assert_eq!(bad.status, 400);
+    assert!(bad.text().contains("orders, deposits, withdrawals"));
+    let bad = ops.get(&format!(
+        "{m}/export?kind=orders&from=06/12/2026&to={today}"
+    ));
+    assert_eq!(bad.status, 400);
+    let backwards = ops.get(&export("orders", today, yesterday));
+    assert_eq!(backwards.status, 400);
+    assert!(backwards.text().contains("ends before it starts"));
+}
+
+#[test]
+fn an_api_allowlist_refuses_calls_from_other_addresses_in_both_dialects() {
+    let gateway = Gateway::start(&[]);
+    let shop = gateway.demo.clone().unwrap();
+    let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
+    let developers = format!("/dashboard/m/{}/developers", shop.app_id);
+    let (mut ops, csrf) = logged_in(&gateway, "ops@example.com", &password, &developers);
+    let allowlist = format!("/dashboard/m/{}/allowlist", shop.app_id);
+    let v1 = |gateway: &Gateway| {
+        gateway
+            .post_signed(&shop, "/ccpayment/v1/coin/all", b"{}", None)
+            .json()
+    };
+    let v2 = |gateway: &Gateway| gateway.post_v2(&shop, "getCoinList", b"{}").json();
+    assert_eq!(v1(&gateway)["code"], 10000, "empty admits any");
+    assert_eq!(v2(&gateway)["code"], 10000, "empty admits any");
+
+    // What is no address refuses the whole list, and says which entry.
+    let typo = ops.post(
+        &allowlist,
+        &[("csrf", &csrf), ("allowlist", "127.0.0.1 localhost")],
+    );
+    assert_eq!(typo.status, 400);
+    assert!(typo.text().contains("localhost"), "{}", typo.text());
+    assert_eq!(v1(&gateway)["code"], 10000, "unchanged");
+
+    // Another address only: the tests' calls (from 127.0.0.1) are refused.
+    let saved = ops.post(
+        &allowlist,
+        &[("csrf", &csrf), ("allowlist", "203.0.113.7, 2001:db8::/32")],
+    );
+    assert_eq!(saved.status, 303, "{}", saved.text());
+    assert!(
+        ops.get(&developers)
+            .text()
+            .contains("value=\"203.0.113.7/32 2001:db8::/32\"")
+    );
+    let refused = v1(&gateway);
+    assert_eq!(refused["code"], 220002, "{refused}");
+    let message = refused["msg"].as_str().unwrap();
+    assert!(
+        message.contains("127.0.0.1") && message.contains("allowlist"),
+        "{message}"
+    );
+    let refused = v2(&gateway);
+    assert_eq!(refused["code"], 12002, "{refused}");
+    assert!(
+        refused["msg"].as_str().unwrap().contains("127.0.0.1"),
+        "{refused}"
+    );
+
+    // A range with the tests' address: admitted again.
+    let saved = ops.post(
+        &allowlist,
+        &[("csrf", &csrf), ("allowlist", "203.0.113.7 127.0.0.0/8")],
+    );
+    assert_eq!(saved.status, 303);
+    assert_eq!(v1(&gateway)["code"], 10000);
+    assert_eq!(v2(&gateway)["code"], 10000);
+    let audit = ops.get("/dashboard/audit").text().to_owned();
+    assert!(audit.contains("API allowlist set"), "{audit}");
+}
+
+#[test]
+fn operators_disable_and_enable_a_merchant_and_its_api_calls_follow() {
+    let gateway = Gateway::start(&[]);
+    let shop = gateway.demo.clone().unwrap();
+    let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
+    let overview = format!("/dashboard/m/{}", shop.app_id);
+    let (mut ops, csrf) = logged_in(&gateway, "ops@example.com", &password, &overview);
+    let status = format!("{overview}/status");
+    let v1 = |gateway: &Gateway| {
+        gateway
+            .post_signed(&shop, "/ccpayment/v1/coin/all", b"{}", None)
+            .json()
+    };
+    let v2 = |gateway: &Gateway| gateway.post_v2(&shop, "getCoinList", b"{}").json();
+    assert_eq!(v1(&gateway)["code"], 10000);
+
+    let off = ops.post(&status, &[("csrf", &csrf), ("status", "disabled")]);
+    assert_eq!(off.status, 303, "{}", off.text());
+    assert!(ops.get(&overview).text().contains("Enable this merchant"));
+    let refused = v1(&gateway);
+    assert_eq!(refused["code"], 220002, "{refused}");
+    assert!(
+        refused["msg"].as_str().unwrap().contains("disabled"),
+        "{refused}"
+    );
+    assert_eq!(v2(&gateway)["code"], 12000);
+
+    let bad = ops.post(&status, &[("csrf", &csrf), ("status", "paused")]);
+    assert_eq!(bad.status, 400);
+    let on = ops.post(&status, &[("csrf", &csrf), ("status", "active")]);
+    assert_eq!(on.status, 303);
+    assert!(ops.get(&overview).text().contains("Disable this merchant"));
+    assert_eq!(v1(&gateway)["code"], 10000);
+    assert_eq!(v2(&gateway)["code"], 10000);
+    let audit = ops.get("/dashboard/audit").text().to_owned();
+    assert!(
+        audit.contains("merchant disabled") && audit.contains("merchant enabled"),
+        "{audit}"
+    );
 }

@@ -5,6 +5,7 @@
 //! writes the audit row) and renders the answer. Session time is the real
 //! clock, not the sandbox's business clock.
 
+mod csv;
 mod pages;
 
 use std::net::SocketAddr;
@@ -16,8 +17,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use ccgate_engine::clock::real_now_ms;
 use ccgate_engine::console::ConsoleRefusal;
-use ccgate_engine::console::{Actor, Login, Viewer, Visit, generate_password, random_token};
-use ccgate_engine::domain::ConsoleRole;
+use ccgate_engine::console::{
+    Actor, ExportKind, ExportRange, Login, Viewer, Visit, generate_password, random_token,
+};
+use ccgate_engine::domain::{ConsoleRole, MerchantStatus};
 use ccgate_engine::{EngineError, Rejection};
 use maud::Markup;
 use secrecy::{ExposeSecret, SecretString};
@@ -48,13 +51,16 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/merchants", post(create_merchant))
         .route("/dashboard/m/{app_id}", get(overview))
         .route("/dashboard/m/{app_id}/users", post(create_user))
+        .route("/dashboard/m/{app_id}/status", post(set_status))
         .route("/dashboard/m/{app_id}/orders", get(orders))
         .route(
             "/dashboard/m/{app_id}/orders/{merchant_order_id}",
             get(order),
         )
+        .route("/dashboard/m/{app_id}/export", get(export))
         .route("/dashboard/m/{app_id}/developers", get(developers))
         .route("/dashboard/m/{app_id}/webhook", post(set_webhook))
+        .route("/dashboard/m/{app_id}/allowlist", post(set_allowlist))
         .route("/dashboard/m/{app_id}/webhook/test", post(test_webhook))
         .route("/dashboard/m/{app_id}/secret", post(rotate_secret))
         .route("/dashboard/m/{app_id}/webhooks/{id}", get(webhook))
@@ -303,6 +309,40 @@ async fn create_user(
     ))
 }
 
+#[derive(Deserialize)]
+struct StatusForm {
+    #[serde(default)]
+    csrf: String,
+    /// `active` or `disabled`.
+    #[serde(default)]
+    status: String,
+}
+
+/// `POST /dashboard/m/{app_id}/status`: operators disable or re-enable a
+/// merchant.
+async fn set_status(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<StatusForm>,
+) -> PageResult {
+    let viewer = match poster(&state, &headers, &form.csrf).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let status = [MerchantStatus::Active, MerchantStatus::Disabled]
+        .into_iter()
+        .find(|status| status.as_str() == form.status)
+        .ok_or_else(|| invalid("the status is active or disabled"))?;
+    let ip = client_of(&state, peer, &headers);
+    state
+        .console
+        .set_merchant_status(&viewer, &app_id, status, visit_of(&ip))
+        .await?;
+    Ok(see_other(&pages::merchant_path(&app_id, "")))
+}
+
 /// `GET /dashboard/m/{app_id}`: balances, and (to operators) its users.
 async fn overview(
     State(state): State<AppState>,
@@ -370,6 +410,102 @@ async fn orders(
         StatusCode::OK,
         pages::orders(&viewer, &listed, wanted, &state.registry),
     ))
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    #[serde(default)]
+    kind: String,
+    /// First day, `YYYY-MM-DD` (UTC).
+    #[serde(default)]
+    from: String,
+    /// Last day, included.
+    #[serde(default)]
+    to: String,
+}
+
+fn invalid(message: &str) -> PageError {
+    PageError(EngineError::from(Rejection::Console(
+        ConsoleRefusal::Invalid(message.to_owned()),
+    )))
+}
+
+/// A UTC day, `YYYY-MM-DD`.
+fn day(text: &str, name: &str) -> Result<time::Date, PageError> {
+    // By hand: the tree builds `time` without its parser.
+    let digits =
+        |part: &str, len: usize| part.len() == len && part.bytes().all(|b| b.is_ascii_digit());
+    let parsed = match text.trim().split('-').collect::<Vec<_>>()[..] {
+        [year, month, day] if digits(year, 4) && digits(month, 2) && digits(day, 2) => {
+            match (year.parse::<i32>(), month.parse::<u8>(), day.parse::<u8>()) {
+                (Ok(year), Ok(month), Ok(day)) => time::Month::try_from(month)
+                    .ok()
+                    .and_then(|month| time::Date::from_calendar_date(year, month, day).ok()),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    parsed.ok_or_else(|| invalid(&format!("the {name} date is a day as YYYY-MM-DD")))
+}
+
+/// The unix second `day` starts, UTC.
+fn start_of(day: time::Date) -> i64 {
+    day.midnight().assume_utc().unix_timestamp()
+}
+
+/// `GET /dashboard/m/{app_id}/export?kind=&from=&to=`: a CSV download.
+async fn export(
+    State(state): State<AppState>,
+    Path(app_id): Path<String>,
+    Query(query): Query<ExportQuery>,
+    headers: HeaderMap,
+) -> PageResult {
+    let viewer = match viewer_or_login(&state, &headers).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let kind = ExportKind::ALL
+        .into_iter()
+        .find(|kind| kind.as_str() == query.kind)
+        .ok_or_else(|| invalid("the export is one of orders, deposits, withdrawals"))?;
+    const DAY_SECS: i64 = 24 * 60 * 60;
+    let (first, last) = (day(&query.from, "first")?, day(&query.to, "last")?);
+    let range = ExportRange {
+        kind,
+        since: start_of(first),
+        until: start_of(last).saturating_add(DAY_SECS),
+    };
+    let (merchant, rows) = state
+        .console
+        .export(
+            &viewer,
+            &app_id,
+            range,
+            &state.orders,
+            &state.records,
+            state.clock.now_unix_ms(),
+        )
+        .await?;
+    let mut response = hardened(
+        StatusCode::OK,
+        "text/csv; charset=utf-8",
+        "no-store",
+        csv::render(&rows, &state.registry),
+    );
+    // The Appid is letters and digits, the days as parsed digits and
+    // dashes: nothing to escape in the header.
+    let name = format!(
+        "attachment; filename=\"{}-{}-{first}-{last}.csv\"",
+        kind.as_str(),
+        merchant.app_id.as_str(),
+    );
+    if let Ok(value) = HeaderValue::from_str(&name) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
 }
 
 /// `GET /dashboard/m/{app_id}/orders/{merchant_order_id}`.
@@ -440,6 +576,34 @@ async fn set_webhook(
     state
         .console
         .set_webhook_url(&viewer, &app_id, &form.url, visit_of(&ip))
+        .await?;
+    Ok(see_other(&pages::merchant_path(&app_id, "/developers")))
+}
+
+#[derive(Deserialize)]
+struct AllowlistForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    allowlist: String,
+}
+
+/// `POST /dashboard/m/{app_id}/allowlist`: where API calls may come from.
+async fn set_allowlist(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<AllowlistForm>,
+) -> PageResult {
+    let viewer = match poster(&state, &headers, &form.csrf).await? {
+        Ok(viewer) => viewer,
+        Err(answer) => return Ok(answer),
+    };
+    let ip = client_of(&state, peer, &headers);
+    state
+        .console
+        .set_api_allowlist(&viewer, &app_id, &form.allowlist, visit_of(&ip))
         .await?;
     Ok(see_other(&pages::merchant_path(&app_id, "/developers")))
 }

@@ -3,9 +3,11 @@
 //! needs no `'unsafe-inline'`.
 
 use axum::http::StatusCode;
-use ccgate_engine::console::{Developers, OrdersPage, Overview, Viewer};
+use ccgate_engine::console::{Developers, ExportKind, OrdersPage, Overview, Viewer};
 use ccgate_engine::domain::Order;
-use ccgate_engine::domain::{AuditEntry, ConsoleRole, MerchantSummary, WebhookAttempt, WebhookRow};
+use ccgate_engine::domain::{
+    AuditEntry, ConsoleRole, MerchantStatus, MerchantSummary, WebhookAttempt, WebhookRow,
+};
 use ccgate_engine::orders::{OrderState, OrderStatus};
 use ccgate_engine::webhooks::PingOutcome;
 use ccgate_ledger::{Amount, Registry};
@@ -254,6 +256,20 @@ pub fn orders(
                 @if let Some(before) = page.older {
                     p { a href={ (merchant_path(app_id, "/orders")) "?state=" (filter) "&before=" (before) } { "Older orders" } }
                 }
+                h2 { "Export as CSV" }
+                form.inline method="get" action=(merchant_path(app_id, "/export")) {
+                    label for="kind" { "What" }
+                    select #kind name="kind" {
+                        @for kind in ExportKind::ALL {
+                            option value=(kind.as_str()) { (kind.as_str()) }
+                        }
+                    }
+                    label for="from" { "From (UTC day)" }
+                    input #from type="date" name="from" required;
+                    label for="to" { "To (included)" }
+                    input #to type="date" name="to" required;
+                    button.secondary type="submit" { "Download" }
+                }
             }
         },
     )
@@ -366,6 +382,19 @@ pub fn overview(viewer: &Viewer, overview: &Overview<'_>) -> Markup {
                     }
                 }
                 @if viewer.is_operator() {
+                    h2 { "API access" }
+                    form method="post" action=(merchant_path(merchant.app_id.as_str(), "/status")) {
+                        (csrf_field(viewer))
+                        @if merchant.status == MerchantStatus::Active {
+                            input type="hidden" name="status" value="disabled";
+                            p.muted { "A disabled merchant's API calls are refused." }
+                            button.secondary type="submit" { "Disable this merchant" }
+                        } @else {
+                            input type="hidden" name="status" value="active";
+                            p.muted { "This merchant is disabled: its API calls are refused." }
+                            button.primary type="submit" { "Enable this merchant" }
+                        }
+                    }
                     h2 { "Users" }
                     ul {
                         @for user in &overview.users { li { (user.email) } }
@@ -420,6 +449,14 @@ pub fn developers(viewer: &Viewer, page: &Developers, answer: Option<&PingOutcom
                         }
                         pre { (answer.response_head) }
                     }
+                }
+                h2 { "API allowlist" }
+                form method="post" action=(merchant_path(app_id, "/allowlist")) {
+                    (csrf_field(viewer))
+                    label for="allowlist" { "Addresses API calls may come from" }
+                    input #allowlist type="text" name="allowlist" value=(page.api_allowlist) aria-describedby="allowlist-help";
+                    p.muted #allowlist-help { "IP addresses or CIDR ranges, separated by spaces; empty: any address." }
+                    button.primary type="submit" { "Save" }
                 }
                 h2 { "App secret" }
                 form method="post" action=(merchant_path(app_id, "/secret")) {

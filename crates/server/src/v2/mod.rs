@@ -165,7 +165,7 @@ pub async fn pipeline(State(state): State<AppState>, request: Request, next: Nex
     let (mut parts, body) = request.into_parts();
     let authenticated = async {
         let bytes = read_body(body, &parts.headers, state.config.body_limit_bytes).await?;
-        let credentials = find_merchant(&state, &parts.headers).await?;
+        let credentials = find_merchant(&state, &parts).await?;
         check_signature(&parts.headers, &credentials, &bytes, &V2_SIGNATURE)?;
         Ok::<_, Failure>((credentials, bytes))
     };

@@ -17,11 +17,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ccgate_api::sign;
 use ccgate_ledger::MerchantId;
 use ccgate_store::{
-    MerchantSettingsStore, OutboxStore, OutboxWebhook, SandboxStore, Store, WebhookAttempt,
-    WebhookClaim, WebhookDialect, WebhookNext,
+    MerchantCredentials, MerchantSettingsStore, OutboxStore, OutboxWebhook, SandboxStore, Store,
+    WebhookAttempt, WebhookClaim, WebhookDialect, WebhookNext,
 };
 use secrecy::ExposeSecret;
-use tokio::sync::{Notify, broadcast, watch};
+use tokio::sync::{Notify, OnceCell, broadcast, watch};
 use tokio::task::JoinSet;
 
 use crate::EngineError;
@@ -204,6 +204,21 @@ impl Answer {
 /// Claimed webhooks delivered one after another, with the faults each gets.
 type Run = Vec<(OutboxWebhook, Option<DeliveryFaults>)>;
 
+/// How a merchant's webhooks are signed and where those whose outbox row
+/// names no URL go: read once per claim batch and merchant, by the first of
+/// its deliveries that needs it, and shared by the others, instead of a
+/// settings read per delivery (issue #16 §4: that read, one `SELECT` on
+/// `merchants` per webhook, was the delivery loop's bound). `Err` is the
+/// attempt's outcome, as when each delivery read its own.
+#[derive(Debug, Default)]
+struct Target {
+    credentials: OnceCell<Result<MerchantCredentials, String>>,
+    settings_url: OnceCell<Result<String, String>>,
+}
+
+/// The targets of one claim batch, by merchant.
+type Targets = HashMap<MerchantId, Arc<Target>>;
+
 /// The deliveries in flight, the claims they hold, and the attempts of
 /// those that finished, waiting for the loop's next commit (decisions §27).
 #[derive(Default)]
@@ -369,7 +384,7 @@ impl WebhookSender {
             attempts: 0,
         };
         let started = Instant::now();
-        let answer = self.send(&webhook, false).await;
+        let answer = self.send(&webhook, false, &Target::default()).await;
         PingOutcome {
             payload,
             http_status: answer.http_status,
@@ -486,13 +501,24 @@ impl WebhookSender {
             .record_and_claim_webhooks(&settled, &claim)
             .await?;
         let count = due.len();
+        let mut targets = Targets::new();
+        for webhook in &due {
+            targets.entry(webhook.app_id.clone()).or_default();
+        }
         for run in self.plan_runs(due).await? {
             let ids = run.iter().map(|(webhook, _)| webhook.id).collect();
             let sender = self.clone();
+            let run: Vec<_> = run
+                .into_iter()
+                .map(|(webhook, faults)| {
+                    let target = targets.get(&webhook.app_id).cloned().unwrap_or_default();
+                    (webhook, faults, target)
+                })
+                .collect();
             flight.start(now_unix_ms, ids, async move {
                 let mut settled = Vec::with_capacity(run.len());
-                for (webhook, faults) in run {
-                    settled.push(sender.deliver(webhook, now_unix_ms, faults).await);
+                for (webhook, faults, target) in run {
+                    settled.push(sender.deliver(webhook, now_unix_ms, faults, &target).await);
                 }
                 settled
             });
@@ -586,6 +612,7 @@ impl WebhookSender {
         webhook: OutboxWebhook,
         now_unix_ms: i64,
         faults: Option<DeliveryFaults>,
+        target: &Target,
     ) -> Settled {
         let attempt_number = webhook.attempts.saturating_add(1);
         let started = Instant::now();
@@ -595,8 +622,8 @@ impl WebhookSender {
             response_head,
             acknowledged,
         } = match faults {
-            None => self.send(&webhook, false).await,
-            Some(faults) => self.send_with_faults(&webhook, faults).await,
+            None => self.send(&webhook, false, target).await,
+            Some(faults) => self.send_with_faults(&webhook, faults, target).await,
         };
         let next = if acknowledged {
             WebhookNext::Delivered
@@ -629,16 +656,21 @@ impl WebhookSender {
 
     /// The delivery with its injected faults applied; the outcome names
     /// every one that fired (`injected: dropped (not sent)`…).
-    async fn send_with_faults(&self, webhook: &OutboxWebhook, faults: DeliveryFaults) -> Answer {
+    async fn send_with_faults(
+        &self,
+        webhook: &OutboxWebhook,
+        faults: DeliveryFaults,
+        target: &Target,
+    ) -> Answer {
         let labels = faults.labels().join(", ");
         if faults.dropped {
             return Answer::failed(format!("injected: {labels}"));
         }
         tokio::time::sleep(faults.delay).await;
-        let mut answer = self.send(webhook, faults.bad_signature).await;
+        let mut answer = self.send(webhook, faults.bad_signature, target).await;
         if faults.duplicated {
             // The receiver sees the same webhook twice; the second answer counts.
-            answer = self.send(webhook, faults.bad_signature).await;
+            answer = self.send(webhook, faults.bad_signature, target).await;
         }
         if labels.is_empty() {
             return answer;
@@ -666,8 +698,13 @@ impl WebhookSender {
     }
 
     /// One POST, its answer read; `corrupt_signature` signs another body.
-    async fn send(&self, webhook: &OutboxWebhook, corrupt_signature: bool) -> Answer {
-        match self.post(webhook, corrupt_signature).await {
+    async fn send(
+        &self,
+        webhook: &OutboxWebhook,
+        corrupt_signature: bool,
+        target: &Target,
+    ) -> Answer {
+        match self.post(webhook, corrupt_signature, target).await {
             Ok((http_status, outcome, response_head)) => Answer {
                 http_status,
                 acknowledged: outcome == DELIVERED,
@@ -685,13 +722,24 @@ impl WebhookSender {
         &self,
         webhook: &OutboxWebhook,
         corrupt_signature: bool,
+        target: &Target,
     ) -> Result<(Option<u16>, String, String), String> {
-        let credentials = self
-            .store
-            .merchant_credentials(webhook.app_id.as_str())
+        let credentials = target
+            .credentials
+            .get_or_init(|| async {
+                match self
+                    .store
+                    .merchant_credentials(webhook.app_id.as_str())
+                    .await
+                {
+                    Ok(Some(credentials)) => Ok(credentials),
+                    Ok(None) => Err("the merchant no longer exists".to_owned()),
+                    Err(e) => Err(format!("load the merchant's credentials: {e}")),
+                }
+            })
             .await
-            .map_err(|e| format!("load the merchant's credentials: {e}"))?
-            .ok_or_else(|| "the merchant no longer exists".to_owned())?;
+            .as_ref()
+            .map_err(Clone::clone)?;
         // Receivers check the timestamp against their real clock.
         let timestamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -728,13 +776,18 @@ impl WebhookSender {
         }
         let url = match &webhook.url {
             Some(url) => url.clone(),
-            None => self
-                .settings
-                .merchant_settings(&webhook.app_id)
+            None => target
+                .settings_url
+                .get_or_init(|| async {
+                    match self.settings.merchant_settings(&webhook.app_id).await {
+                        Ok(settings) => settings
+                            .and_then(|settings| settings.webhook_url)
+                            .ok_or_else(|| "no webhook URL is configured".to_owned()),
+                        Err(e) => Err(format!("load the merchant's settings: {e}")),
+                    }
+                })
                 .await
-                .map_err(|e| format!("load the merchant's settings: {e}"))?
-                .and_then(|settings| settings.webhook_url)
-                .ok_or_else(|| "no webhook URL is configured".to_owned())?,
+                .clone()?,
         };
         let mut response = self
             .client

@@ -253,32 +253,44 @@ pub fn v1_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
 /// page saying what this is), `GET /healthz`, the API description, the hosted
 /// checkout, the dashboard, and envelopes for unknown paths and methods.
 pub fn router(state: AppState) -> Router {
+    // Each route gets its own metrics layer, holding its figures (resolved
+    // here, once), outside the dialect's pipeline.
     let v1 = v1_routes()
         .into_iter()
         .fold(Router::new(), |router, (endpoint, handler)| {
-            router.route(&format!("/ccpayment/v1/{endpoint}"), handler)
-        })
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::v1_pipeline,
-        ))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::record_request,
-        ));
+            let path = format!("/ccpayment/v1/{endpoint}");
+            let figures = state.metrics.endpoint(&path);
+            router.route(
+                &path,
+                handler
+                    .route_layer(axum::middleware::from_fn_with_state(
+                        state.clone(),
+                        auth::v1_pipeline,
+                    ))
+                    .route_layer(axum::middleware::from_fn_with_state(
+                        figures,
+                        metrics::record_request,
+                    )),
+            )
+        });
     let v2 = v2::routes()
         .into_iter()
         .fold(Router::new(), |router, (endpoint, handler)| {
-            router.route(&format!("{}{endpoint}", v2::PATH_PREFIX), handler)
-        })
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            v2::pipeline,
-        ))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::record_request,
-        ));
+            let path = format!("{}{endpoint}", v2::PATH_PREFIX);
+            let figures = state.metrics.endpoint(&path);
+            router.route(
+                &path,
+                handler
+                    .route_layer(axum::middleware::from_fn_with_state(
+                        state.clone(),
+                        v2::pipeline,
+                    ))
+                    .route_layer(axum::middleware::from_fn_with_state(
+                        figures,
+                        metrics::record_request,
+                    )),
+            )
+        });
     let mut app = Router::new()
         .merge(v1)
         .merge(v2)

@@ -5,19 +5,20 @@
 //! instances on one database report the same figures).
 
 use std::collections::HashSet;
-use std::sync::LazyLock;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, OnceLock};
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ccgate_api::Code;
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 
 use crate::AppState;
@@ -49,9 +50,117 @@ struct ChainLabels {
     chain: String,
 }
 
-fn request_seconds_histogram() -> Histogram {
-    // 0.25 ms … ~8 s.
-    Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
+/// The request-time buckets' upper bounds in nanoseconds: 0.25 ms … ~8 s,
+/// doubling (and +Inf past the last).
+const SECONDS_BUCKETS_NS: [u64; 16] = {
+    let mut bounds = [0; 16];
+    let mut i = 0;
+    while i < bounds.len() {
+        bounds[i] = 250_000 << i;
+        i += 1;
+    }
+    bounds
+};
+
+/// A histogram of request times updated by atomics only, so an observation
+/// takes no lock (prometheus-client's `Histogram` locks a mutex for each;
+/// issue #16 §1). Encoded as that histogram was: the same buckets, in seconds.
+#[derive(Debug, Clone, Default)]
+struct RequestSeconds(Arc<SecondsCounts>);
+
+#[derive(Debug, Default)]
+struct SecondsCounts {
+    /// Observations per bucket (not cumulative); the last is +Inf.
+    buckets: [AtomicU64; SECONDS_BUCKETS_NS.len() + 1],
+    count: AtomicU64,
+    /// In nanoseconds, so the sum is an integer add.
+    sum_ns: AtomicU64,
+}
+
+impl RequestSeconds {
+    fn observe(&self, elapsed: Duration) {
+        let ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        let bucket = SECONDS_BUCKETS_NS.partition_point(|&bound| bound < ns);
+        let counts = &self.0;
+        // Counts only, read together by no one but a scrape: relaxed is enough.
+        if let Some(slot) = counts.buckets.get(bucket) {
+            slot.fetch_add(1, Ordering::Relaxed);
+        }
+        counts.count.fetch_add(1, Ordering::Relaxed);
+        counts.sum_ns.fetch_add(ns, Ordering::Relaxed);
+    }
+}
+
+impl TypedMetric for RequestSeconds {
+    const TYPE: MetricType = MetricType::Histogram;
+}
+
+impl EncodeMetric for RequestSeconds {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        let counts = &self.0;
+        let bounds = SECONDS_BUCKETS_NS
+            .iter()
+            .map(|&ns| Duration::from_nanos(ns).as_secs_f64())
+            .chain(std::iter::once(f64::INFINITY));
+        let buckets: Vec<(f64, u64)> = bounds
+            .zip(&counts.buckets)
+            .map(|(bound, count)| (bound, count.load(Ordering::Relaxed)))
+            .collect();
+        let sum = Duration::from_nanos(counts.sum_ns.load(Ordering::Relaxed)).as_secs_f64();
+        encoder.encode_histogram::<NoLabelSet>(
+            sum,
+            counts.count.load(Ordering::Relaxed),
+            &buckets,
+            None,
+        )
+    }
+
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
+    }
+}
+
+/// One endpoint's request figures, resolved for its route when the router
+/// is built, so a request takes no lock, hash or allocation to count itself
+/// (issue #16 §1). A series is created at its first request, as with
+/// `Family::get_or_create`, so `/metrics` lists only what happened.
+#[derive(Debug)]
+pub(crate) struct EndpointMetrics {
+    endpoint: &'static str,
+    requests: Family<RequestLabels, Counter>,
+    request_seconds: Family<EndpointLabels, RequestSeconds>,
+    seconds: OnceLock<RequestSeconds>,
+    /// By the position of the answered code in `Code::ALL`.
+    by_code: [OnceLock<Counter>; Code::ALL.len()],
+}
+
+impl EndpointMetrics {
+    fn record(&self, elapsed: Duration, code: u32) {
+        self.seconds
+            .get_or_init(|| {
+                self.request_seconds
+                    .get_or_create(&EndpointLabels {
+                        endpoint: self.endpoint,
+                    })
+                    .clone()
+            })
+            .observe(elapsed);
+        let labels = || RequestLabels {
+            endpoint: self.endpoint,
+            code,
+        };
+        match Code::ALL
+            .iter()
+            .position(|known| known.number() == code)
+            .and_then(|index| self.by_code.get(index))
+        {
+            Some(counter) => counter
+                .get_or_init(|| self.requests.get_or_create(&labels()).clone())
+                .inc(),
+            // A number outside the table (none today): the family's own path.
+            None => self.requests.get_or_create(&labels()).inc(),
+        };
+    }
 }
 
 /// The process's metrics; one per `serve`.
@@ -59,7 +168,7 @@ fn request_seconds_histogram() -> Histogram {
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
-    request_seconds: Family<EndpointLabels, Histogram, fn() -> Histogram>,
+    request_seconds: Family<EndpointLabels, RequestSeconds>,
     webhooks: Family<StatusLabels, Gauge>,
     webhook_attempts: Family<OutcomeLabels, Gauge>,
     journal_entries: Gauge,
@@ -76,10 +185,7 @@ impl Default for Metrics {
             "v1 API requests by endpoint and answered code",
             requests.clone(),
         );
-        let request_seconds =
-            Family::<EndpointLabels, Histogram, fn() -> Histogram>::new_with_constructor(
-                request_seconds_histogram,
-            );
+        let request_seconds = Family::<EndpointLabels, RequestSeconds>::default();
         registry.register(
             "v1_request_seconds",
             "Time to answer a v1 request, signature checks and signing included",
@@ -128,37 +234,39 @@ impl Default for Metrics {
     }
 }
 
+impl Metrics {
+    /// The figures of the API route at `path`, for its [`record_request`].
+    pub(crate) fn endpoint(&self, path: &str) -> Arc<EndpointMetrics> {
+        Arc::new(EndpointMetrics {
+            endpoint: endpoint_label(path),
+            requests: self.requests.clone(),
+            request_seconds: self.request_seconds.clone(),
+            seconds: OnceLock::new(),
+            by_code: std::array::from_fn(|_| OnceLock::new()),
+        })
+    }
+}
+
 /// Counts and times every API request of either dialect; sits outside the
-/// dialect's pipeline so refused signatures are counted too.
-pub async fn record_request(
-    State(state): State<AppState>,
+/// dialect's pipeline so refused signatures are counted too. One per route,
+/// with that route's figures.
+pub(crate) async fn record_request(
+    State(endpoint): State<Arc<EndpointMetrics>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let endpoint = endpoint_label(request.uri().path());
     let started = Instant::now();
     let response = next.run(request).await;
     let code = response
         .extensions()
         .get::<AnsweredCode>()
         .map_or(Code::ServiceError.number(), |answered| answered.0);
-    state
-        .metrics
-        .request_seconds
-        .get_or_create(&EndpointLabels { endpoint })
-        .observe(started.elapsed().as_secs_f64());
-    state
-        .metrics
-        .requests
-        .get_or_create(&RequestLabels { endpoint, code })
-        .inc();
+    endpoint.record(started.elapsed(), code);
     response
 }
 
-/// Both dialects' endpoint paths, from the route tables, once: the labels a
-/// request's metrics take without an allocation.
-/// Kept in a hash set: both tables hold some 60 paths, and every request
-/// looks its own up.
+/// Both dialects' endpoint paths, from the route tables, once: the labels
+/// each route's metrics take, looked up when the router is built.
 static API_PATHS: LazyLock<HashSet<String>> = LazyLock::new(|| {
     let v1 = crate::v1_routes()
         .into_iter()
@@ -169,8 +277,7 @@ static API_PATHS: LazyLock<HashSet<String>> = LazyLock::new(|| {
     v1.chain(v2).collect()
 });
 
-/// The label of the endpoint at `path` (a route layer only sees matched
-/// routes, so it is one of the tables').
+/// The label of the endpoint at `path` (one of the tables').
 fn endpoint_label(path: &str) -> &'static str {
     API_PATHS.get(path).map_or("other", String::as_str)
 }

@@ -11,7 +11,10 @@ mod pages;
 use std::net::SocketAddr;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Form, Path, Query, State};
+use axum::extract::{
+    ConnectInfo, Form, FromRequest, FromRequestParts, Path, Query, Request, State,
+};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,6 +28,7 @@ use ccgate_engine::{EngineError, Rejection};
 use maud::Markup;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
 use crate::AppState;
@@ -191,28 +195,56 @@ async fn home(State(state): State<AppState>, headers: HeaderMap) -> PageResult {
     Ok(page(StatusCode::OK, pages::home(&viewer, &merchants)))
 }
 
-/// The viewer of a page, or the answer that sends to the login page.
-async fn viewer_or_login(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<Result<Viewer, Response>, PageError> {
-    Ok(signed_in(state, headers)
-        .await?
-        .ok_or_else(|| see_other(LOGIN_PATH)))
+/// A page's viewer: the user whose live session the request carries;
+/// without one, the answer is the way to the login page.
+struct SignedIn(Viewer);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match signed_in(state, &parts.headers).await {
+            Ok(Some(viewer)) => Ok(SignedIn(viewer)),
+            Ok(None) => Err(see_other(LOGIN_PATH)),
+            Err(error) => Err(error.into_response()),
+        }
+    }
 }
 
-/// The viewer of a form whose CSRF token matches its session; otherwise
-/// the answer (to the login page, or refused).
-async fn poster(
-    state: &AppState,
-    headers: &HeaderMap,
-    csrf: &str,
-) -> Result<Result<Viewer, Response>, PageError> {
-    Ok(match signed_in(state, headers).await? {
-        None => Err(see_other(LOGIN_PATH)),
-        Some(viewer) if !viewer.csrf_matches(csrf) => Err(csrf_refused()),
-        Some(viewer) => Ok(viewer),
-    })
+/// A form that carries the session's CSRF token.
+trait CsrfForm: DeserializeOwned + Send {
+    fn csrf(&self) -> &str;
+}
+
+/// A form posted by a signed-in user with its session's CSRF token, and the
+/// client's address (for the audit log); otherwise the answer is the login
+/// page or the refusal, and nothing is done.
+struct Posted<F> {
+    viewer: Viewer,
+    ip: String,
+    form: F,
+}
+
+impl<F: CsrfForm> FromRequest<AppState> for Posted<F> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let ConnectInfo(peer) = ConnectInfo::<SocketAddr>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let ip = client_of(state, peer, &parts.headers);
+        let headers = parts.headers.clone();
+        let Form(form) = Form::<F>::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        match signed_in(state, &headers).await {
+            Err(error) => Err(error.into_response()),
+            Ok(None) => Err(see_other(LOGIN_PATH)),
+            Ok(Some(viewer)) if !viewer.csrf_matches(form.csrf()) => Err(csrf_refused()),
+            Ok(Some(viewer)) => Ok(Posted { viewer, ip, form }),
+        }
+    }
 }
 
 fn visit_of(ip: &str) -> Visit<'_> {
@@ -230,19 +262,18 @@ struct NameForm {
     name: String,
 }
 
+impl CsrfForm for NameForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /dashboard/merchants`: operators create a merchant; its secret is
 /// shown on this answer only.
 async fn create_merchant(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Form(form): Form<NameForm>,
+    Posted { viewer, ip, form }: Posted<NameForm>,
 ) -> PageResult {
-    let viewer = match poster(&state, &headers, &form.csrf).await? {
-        Ok(viewer) => viewer,
-        Err(answer) => return Ok(answer),
-    };
-    let ip = client_of(&state, peer, &headers);
     let (app_id, secret) = state
         .console
         .create_merchant(&viewer, &form.name, visit_of(&ip))
@@ -269,21 +300,20 @@ struct EmailForm {
     email: String,
 }
 
+impl CsrfForm for EmailForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /dashboard/m/{app_id}/users`: operators add a merchant user; its
 /// password is shown on this answer only.
 async fn create_user(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(app_id): Path<String>,
-    headers: HeaderMap,
-    Form(form): Form<EmailForm>,
+    Posted { viewer, ip, form }: Posted<EmailForm>,
 ) -> PageResult {
-    let viewer = match poster(&state, &headers, &form.csrf).await? {
-        Ok(viewer) => viewer,
-        Err(answer) => return Ok(answer),
-    };
     let merchant = state.console.merchant(&viewer, &app_id).await?;
-    let ip = client_of(&state, peer, &headers);
     let password = generate_password();
     state
         .console
@@ -318,24 +348,23 @@ struct StatusForm {
     status: String,
 }
 
+impl CsrfForm for StatusForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /dashboard/m/{app_id}/status`: operators disable or re-enable a
 /// merchant.
 async fn set_status(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(app_id): Path<String>,
-    headers: HeaderMap,
-    Form(form): Form<StatusForm>,
+    Posted { viewer, ip, form }: Posted<StatusForm>,
 ) -> PageResult {
-    let viewer = match poster(&state, &headers, &form.csrf).await? {
-        Ok(viewer) => viewer,
-        Err(answer) => return Ok(answer),
-    };
     let status = [MerchantStatus::Active, MerchantStatus::Disabled]
         .into_iter()
         .find(|status| status.as_str() == form.status)
         .ok_or_else(|| invalid("the status is active or disabled"))?;
-    let ip = client_of(&state, peer, &headers);
     state
         .console
         .set_merchant_status(&viewer, &app_id, status, visit_of(&ip))
@@ -347,12 +376,8 @@ async fn set_status(
 async fn overview(
     State(state): State<AppState>,
     Path(app_id): Path<String>,
-    headers: HeaderMap,
+    SignedIn(viewer): SignedIn,
 ) -> PageResult {
-    let viewer = match viewer_or_login(&state, &headers).await? {
-        Ok(viewer) => viewer,
-        Err(answer) => return Ok(answer),
-    };
     let overview = state
         .console
         .overview(&viewer, &app_id, &state.orders, state.clock.now_unix_ms())
@@ -373,12 +398,8 @@ async fn orders(
     State(state): State<AppState>,
     Path(app_id): Path<String>,
     Query(query): Query<OrdersQuery>,
-    headers: HeaderMap,
+    SignedIn(viewer): SignedIn,
 ) -> PageResult {
-    let viewer = match viewer_or_login(&state, &headers).await? {
-        Ok(viewer) => viewer,
-        Err(answer) => return Ok(answer),
-    };
     let wanted = match query.state.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(named) => Some(
@@ -459,12 +480,8 @@ async fn export(
     State(state): State<AppState>,
     Path(app_id): Path<String>,
     Query(query): Query<ExportQuery>,
-    headers: HeaderMap,
+    SignedIn(viewer): SignedIn,
 ) -> PageResult {
-    let viewer = match viewer_or_login(&state, &headers).await? {
-        Ok(viewer) => viewer,
-        Err(answer) => return Ok(answer),
-    };
     let kind = ExportKind::ALL
         .into_iter()
         .find(|kind| kind.as_str() == query.kind)
@@ -512,12 +529,8 @@ async fn export(
 async fn order(
     State(state): State<AppState>,
     Path((app_id, merchant_order_id)): Path<(String, String)>,
-    headers: HeaderMap,
+    SignedIn(viewer): SignedIn,
 ) -> PageResult {
-    let viewer = match viewer_or_login(&state, &headers).await? {
-        Ok(viewer) => viewer,
-        Err(answer) => return Ok(answer),
-    };
     let (merchant, order, progress) = state
         .console
         .order(
@@ -539,12 +552,8 @@ async fn order(
 async fn developers(
     State(state): State<AppState>,
     Path(app_id): Path<String>,
-    headers: HeaderMap,
+    SignedIn(viewer): SignedIn,
 ) -> PageResult {
-    let viewer = match viewer_or_login(&state, &headers).await? {
-        Ok(viewer) => viewer,
-        Err(answer) => return Ok(answer),
-    };
     let developers = state.console.developers(&viewer, &app_id).await?;
     Ok(page(
         StatusCode::OK,
@@ -560,19 +569,18 @@ struct UrlForm {
     url: String,
 }
 
+impl CsrfForm for UrlForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /dashboard/m/{app_id}/webhook`: sets (or, empty, removes) the URL.
 async fn set_webhook(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(app_id): Path<String>,
-    headers: HeaderMap,
-    Form(form): Form<UrlForm>,
+    Posted { viewer, ip, form }: Posted<UrlForm>,
 ) -> PageResult {
-    let viewer = match poster(&state, &headers, &form.csrf).await? {
-        Ok(viewer) => viewer,
-        Err(answer) => return Ok(answer),
-    };
-    let ip = client_of(&state, peer, &headers);
     state
         .console
         .set_webhook_url(&viewer, &app_id, &form.url, visit_of(&ip))
@@ -588,19 +596,18 @@ struct AllowlistForm {
     allowlist: String,
 }
 
+impl CsrfForm for AllowlistForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /dashboard/m/{app_id}/allowlist`: where API calls may come from.
 async fn set_allowlist(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(app_id): Path<String>,
-    headers: HeaderMap,
-    Form(form): Form<AllowlistForm>,
+    Posted { viewer, ip, form }: Posted<AllowlistForm>,
 ) -> PageResult {
-    let viewer = match poster(&state, &headers, &form.csrf).await? {
-        Ok(viewer) => viewer,
-        Err(answer) => return Ok(answer),
-    };
-    let ip = client_of(&state, peer, &headers);
     state
         .console
         .set_api_allowlist(&viewer, &app_id, &form.allowlist, visit_of(&ip))
@@ -612,21 +619,14 @@ async fn set_allowlist(
 /// receiver's answer to a test webhook.
 async fn test_webhook(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(app_id): Path<String>,
-    headers: HeaderMap,
-    Form(form): Form<CsrfOnly>,
+    Posted { viewer, ip, .. }: Posted<CsrfOnly>,
 ) -> PageResult {
-    let viewer = match poster(&state, &headers, &form.csrf).await? {
-        Ok(viewer) => viewer,
-        Err(answer) => return Ok(answer),
-    };
     let Some(sender) = state.webhook_sender.as_ref() else {
         return Err(PageError(EngineError::Delivery(
             "this server does not deliver webhooks".to_owned(),
         )));
     };
-    let ip = client_of(&state, peer, &headers);
     let outcome = state
         .console
         .send_test_webhook(&viewer, &app_id, sender, visit_of(&ip))
@@ -641,16 +641,9 @@ async fn test_webhook(
 /// `POST /dashboard/m/{app_id}/secret`: a new app secret, shown once.
 async fn rotate_secret(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(app_id): Path<String>,
-    headers: HeaderMap,
-    Form(form): Form<CsrfOnly>,
+    Posted { viewer, ip, .. }: Posted<CsrfOnly>,
 ) -> PageResult {
-    let viewer = match poster(&state, &headers, &form.csrf).await? {
-        Ok(viewer) => viewer,
-        Err(answer) => return Ok(answer),
-    };
-    let ip = client_of(&state, peer, &headers);
     let secret = state
         .console
         .rotate_secret(&viewer, &app_id, visit_of(&ip))
@@ -674,12 +667,8 @@ async fn rotate_secret(
 async fn webhook(
     State(state): State<AppState>,
     Path((app_id, id)): Path<(String, i64)>,
-    headers: HeaderMap,
+    SignedIn(viewer): SignedIn,
 ) -> PageResult {
-    let viewer = match viewer_or_login(&state, &headers).await? {
-        Ok(viewer) => viewer,
-        Err(answer) => return Ok(answer),
-    };
     let (row, attempts) = state.console.webhook(&viewer, &app_id, id).await?;
     Ok(page(
         StatusCode::OK,
@@ -690,16 +679,9 @@ async fn webhook(
 /// `POST /dashboard/m/{app_id}/webhooks/{id}/resend`.
 async fn resend(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((app_id, id)): Path<(String, i64)>,
-    headers: HeaderMap,
-    Form(form): Form<CsrfOnly>,
+    Posted { viewer, ip, .. }: Posted<CsrfOnly>,
 ) -> PageResult {
-    let viewer = match poster(&state, &headers, &form.csrf).await? {
-        Ok(viewer) => viewer,
-        Err(answer) => return Ok(answer),
-    };
-    let ip = client_of(&state, peer, &headers);
     state
         .console
         .resend_webhook(&viewer, &app_id, id, visit_of(&ip))
@@ -788,30 +770,18 @@ struct CsrfOnly {
     csrf: String,
 }
 
+impl CsrfForm for CsrfOnly {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// `POST /dashboard/logout`.
 async fn logout(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Form(form): Form<CsrfOnly>,
+    Posted { viewer, ip, .. }: Posted<CsrfOnly>,
 ) -> PageResult {
-    let Some(viewer) = signed_in(&state, &headers).await? else {
-        return Ok(see_other(LOGIN_PATH));
-    };
-    if !viewer.csrf_matches(&form.csrf) {
-        return Ok(csrf_refused());
-    }
-    let ip = client_of(&state, peer, &headers);
-    state
-        .console
-        .logout(
-            &viewer,
-            Visit {
-                ip: &ip,
-                now_ms: real_now_ms(),
-            },
-        )
-        .await?;
+    state.console.logout(&viewer, visit_of(&ip)).await?;
     Ok(with_cookie(
         see_other(LOGIN_PATH),
         &set_cookie(&state, SESSION_COOKIE, "", Some(0)),

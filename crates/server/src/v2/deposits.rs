@@ -13,15 +13,12 @@ use ccgate_api::v2::deposits::{
 use ccgate_api::v2::fields;
 use ccgate_engine::domain::{DepositRecord, DepositRecordFilter, WebhookDialect};
 
-use super::V2Result;
 use super::coins::{chain_by_symbol, coin_by_number};
+use super::{RecordWindow, V2Result};
 use crate::AppState;
 use crate::auth::{Authenticated, RawBody};
 use crate::failure::Failure;
 use crate::routes::success;
-
-/// How far back a record list looks when `startAt` is not given (v2 spec §1.8).
-const DEFAULT_WINDOW_SECS: i64 = 90 * 86_400;
 
 /// `getOrCreateAppDepositAddress`: the same address on every call for one
 /// `referenceId` and chain; one made here is notified in v2.
@@ -123,6 +120,7 @@ pub async fn deposit_record_list(
         None => None,
     };
     let now_secs = state.clock.now_unix_ms().div_euclid(1000);
+    let window = RecordWindow::new(now_secs, request.start_at, request.end_at);
     let filter = DepositRecordFilter {
         record_id: request.record_id,
         coin_id,
@@ -130,13 +128,8 @@ pub async fn deposit_record_list(
         merchant_order_id: request.order_id,
         chain,
         to_address: request.to_address,
-        since: Some(
-            request
-                .start_at
-                .unwrap_or(now_secs.saturating_sub(DEFAULT_WINDOW_SECS)),
-        ),
-        // `endAt` is the last second included.
-        until: request.end_at.map(|end| end.saturating_add(1)),
+        since: Some(window.since),
+        until: window.until,
         before_record_id: request.next_id,
         // One more than the page: whether another page follows.
         limit: request.limit.saturating_add(1),

@@ -36,6 +36,25 @@ use crate::failure::Failure;
 
 pub use ccgate_api::v2::PATH_PREFIX;
 
+/// How far back a record list looks when `startAt` is not given (v2 spec §1.8).
+const DEFAULT_WINDOW_SECS: i64 = 90 * 86_400;
+
+/// A record list's time range as the store reads it, in unix seconds:
+/// from `startAt` (90 days back when absent), `endAt`'s second included.
+struct RecordWindow {
+    since: i64,
+    until: Option<i64>,
+}
+
+impl RecordWindow {
+    fn new(now_secs: i64, start_at: Option<i64>, end_at: Option<i64>) -> RecordWindow {
+        RecordWindow {
+            since: start_at.unwrap_or(now_secs.saturating_sub(DEFAULT_WINDOW_SECS)),
+            until: end_at.map(|end| end.saturating_add(1)),
+        }
+    }
+}
+
 /// Every v2 endpoint (the path after [`PATH_PREFIX`]) and its handler: the
 /// router is built from this table, and the metrics take their labels from it.
 pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {

@@ -22,15 +22,12 @@ use ccgate_engine::domain::{
 use ccgate_engine::wallets::{BatchRequest, TransferRequest as Transfer};
 use ccgate_ledger::{Amount, Coin, CoinId, MerchantId};
 
-use super::V2Result;
 use super::coins::{chain_by_symbol, coin_by_number};
+use super::{RecordWindow, V2Result};
 use crate::AppState;
 use crate::auth::{Authenticated, RawBody};
 use crate::failure::Failure;
 use crate::routes::success;
-
-/// How far back a record list looks when `startAt` is not given (v2 spec §1.8).
-const DEFAULT_WINDOW_SECS: i64 = 90 * 86_400;
 
 fn entity(coin: &Coin, available: Amount) -> AssetEntity {
     AssetEntity {
@@ -203,18 +200,14 @@ pub async fn deposit_record_list(
         Some(symbol) => Some(chain_by_symbol(&state.registry, symbol)?.code.to_string()),
         None => None,
     };
+    let window = RecordWindow::new(now_secs(&state), request.start_at, request.end_at);
     let filter = DepositRecordFilter {
         coin_id,
         user_id: Some(request.user_id),
         chain,
         to_address: request.to_address,
-        since: Some(
-            request
-                .start_at
-                .unwrap_or(now_secs(&state).saturating_sub(DEFAULT_WINDOW_SECS)),
-        ),
-        // `endAt` is the last second included.
-        until: request.end_at.map(|end| end.saturating_add(1)),
+        since: Some(window.since),
+        until: window.until,
         before_record_id: request.next_id,
         // One more than the page: whether another page follows.
         limit: request.limit.saturating_add(1),
@@ -328,17 +321,14 @@ pub async fn transfer_record_list(
         Some(number) => Some(coin_by_number(&state.registry, number)?.id.clone()),
         None => None,
     };
+    let window = RecordWindow::new(now_secs(&state), request.start_at, request.end_at);
     let filter = TransferFilter {
         order_ids: request.order_ids,
         from_user: request.from_user_id,
         to_user: request.to_user_id,
         coin_id,
-        since: Some(
-            request
-                .start_at
-                .unwrap_or(now_secs(&state).saturating_sub(DEFAULT_WINDOW_SECS)),
-        ),
-        until: request.end_at.map(|end| end.saturating_add(1)),
+        since: Some(window.since),
+        until: window.until,
         after_record_id: request.next_id,
         limit: request.limit.saturating_add(1),
         ..TransferFilter::of_merchant(&merchant.app_id)
@@ -439,16 +429,13 @@ pub async fn batch_record_list(
         Some(number) => Some(coin_by_number(&state.registry, number)?.id.clone()),
         None => None,
     };
+    let window = RecordWindow::new(now_secs(&state), request.start_at, request.end_at);
     let filter = TransferFilter {
         order_ids: request.order_ids,
         from_user: request.user_id,
         coin_id,
-        since: Some(
-            request
-                .start_at
-                .unwrap_or(now_secs(&state).saturating_sub(DEFAULT_WINDOW_SECS)),
-        ),
-        until: request.end_at.map(|end| end.saturating_add(1)),
+        since: Some(window.since),
+        until: window.until,
         after_record_id: request.next_id,
         limit: request.limit.saturating_add(1),
         ..TransferFilter::of_merchant(&merchant.app_id)

@@ -11,7 +11,9 @@ use ccgate_api::v2::coins::{
     FiatList, MainCoin, MainCoinList, NetworkEntity, OneCoin, Prices, PricesRequest,
 };
 use ccgate_api::v2::fields;
-use ccgate_ledger::{AssetStatus, Chain, ChainFamily, Coin, Registry, Token, fiat_numeric_id};
+use ccgate_ledger::{
+    AssetStatus, Chain, ChainFamily, Coin, CoinId, Registry, Token, fiat_numeric_id,
+};
 
 use super::{V2Failure, V2Result};
 use crate::AppState;
@@ -34,6 +36,26 @@ pub(super) fn coin_by_number(registry: &Registry, coin_id: u64) -> Result<&Coin,
     registry
         .coin_by_numeric_id(coin_id)
         .ok_or_else(|| Failure::coin_not_found(&coin_id.to_string()))
+}
+
+/// A record list's optional `coinId` filter, as the store names the coin.
+pub(super) fn coin_filter(
+    registry: &Registry,
+    coin_id: Option<u64>,
+) -> Result<Option<CoinId>, Failure> {
+    coin_id
+        .map(|number| coin_by_number(registry, number).map(|coin| coin.id.clone()))
+        .transpose()
+}
+
+/// A record list's optional `chain` filter, as the store names the chain.
+pub(super) fn chain_filter(
+    registry: &Registry,
+    chain: Option<&str>,
+) -> Result<Option<String>, Failure> {
+    chain
+        .map(|symbol| chain_by_symbol(registry, symbol).map(|chain| chain.code.to_string()))
+        .transpose()
 }
 
 /// A chain by its symbol (any letter case), or v2's `InvalidChain`.

@@ -13,7 +13,7 @@ use ccgate_api::v2::deposits::{
 use ccgate_api::v2::fields;
 use ccgate_engine::domain::{DepositRecord, DepositRecordFilter, WebhookDialect};
 
-use super::coins::{chain_by_symbol, coin_by_number};
+use super::coins::{chain_by_symbol, chain_filter, coin_filter};
 use super::{RecordWindow, V2Result};
 use crate::AppState;
 use crate::auth::{Authenticated, RawBody};
@@ -111,14 +111,8 @@ pub async fn deposit_record_list(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> V2Result {
     let request = DepositRecordListRequest::from_fields(&fields(&body)?)?;
-    let coin_id = match request.coin_id {
-        Some(number) => Some(coin_by_number(&state.registry, number)?.id.clone()),
-        None => None,
-    };
-    let chain = match &request.chain {
-        Some(symbol) => Some(chain_by_symbol(&state.registry, symbol)?.code.to_string()),
-        None => None,
-    };
+    let coin_id = coin_filter(&state.registry, request.coin_id)?;
+    let chain = chain_filter(&state.registry, request.chain.as_deref())?;
     let now_secs = state.clock.now_unix_ms().div_euclid(1000);
     let window = RecordWindow::new(now_secs, request.start_at, request.end_at);
     let filter = DepositRecordFilter {

@@ -22,7 +22,7 @@ use ccgate_engine::domain::{
 use ccgate_engine::wallets::{BatchRequest, TransferRequest as Transfer};
 use ccgate_ledger::{Amount, Coin, CoinId, MerchantId};
 
-use super::coins::{chain_by_symbol, coin_by_number};
+use super::coins::{chain_by_symbol, chain_filter, coin_by_number, coin_filter};
 use super::{RecordWindow, V2Result};
 use crate::AppState;
 use crate::auth::{Authenticated, RawBody};
@@ -192,14 +192,8 @@ pub async fn deposit_record_list(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> V2Result {
     let request = UserDepositRecordListRequest::from_fields(&fields(&body)?)?;
-    let coin_id = match request.coin_id {
-        Some(number) => Some(coin_by_number(&state.registry, number)?.id.clone()),
-        None => None,
-    };
-    let chain = match &request.chain {
-        Some(symbol) => Some(chain_by_symbol(&state.registry, symbol)?.code.to_string()),
-        None => None,
-    };
+    let coin_id = coin_filter(&state.registry, request.coin_id)?;
+    let chain = chain_filter(&state.registry, request.chain.as_deref())?;
     let window = RecordWindow::new(now_secs(&state), request.start_at, request.end_at);
     let filter = DepositRecordFilter {
         coin_id,
@@ -317,10 +311,7 @@ pub async fn transfer_record_list(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> V2Result {
     let request = TransferRecordListRequest::from_fields(&fields(&body)?)?;
-    let coin_id = match request.coin_id {
-        Some(number) => Some(coin_by_number(&state.registry, number)?.id.clone()),
-        None => None,
-    };
+    let coin_id = coin_filter(&state.registry, request.coin_id)?;
     let window = RecordWindow::new(now_secs(&state), request.start_at, request.end_at);
     let filter = TransferFilter {
         order_ids: request.order_ids,
@@ -425,10 +416,7 @@ pub async fn batch_record_list(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> V2Result {
     let request = BatchTransferRecordListRequest::from_fields(&fields(&body)?)?;
-    let coin_id = match request.coin_id {
-        Some(number) => Some(coin_by_number(&state.registry, number)?.id.clone()),
-        None => None,
-    };
+    let coin_id = coin_filter(&state.registry, request.coin_id)?;
     let window = RecordWindow::new(now_secs(&state), request.start_at, request.end_at);
     let filter = TransferFilter {
         order_ids: request.order_ids,

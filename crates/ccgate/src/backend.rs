@@ -140,6 +140,9 @@ impl Database {
             settings: self.merchant_settings(),
             outbox: self.outbox(),
             listings: self.listings(),
+            withdrawals: self.withdrawals(),
+            incidents: self.sandbox(),
+            reconciliations: self.reconciliations(),
         };
         Console::new(stores, Arc::new(merchants), ConsoleConfig::default())
     }

@@ -18,7 +18,7 @@ use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
     AddressStore, BatchWithdrawalStore, CachingStore, ConsoleStore, CreditStore, DepositRecords,
     DevnetStore, Listings, MerchantSettingsStore, OrderStore, OutboxStore, PayoutStore, ReorgStore,
-    SecretStore, Store, SwapStore, WalletStore, WithdrawalStore,
+    ReconcileStore, SandboxStore, SecretStore, Store, SwapStore, WalletStore, WithdrawalStore,
 };
 use tokio::sync::watch;
 
@@ -57,6 +57,8 @@ pub trait ServiceBackend:
     + WalletStore
     + ConsoleStore
     + Listings
+    + SandboxStore
+    + ReconcileStore
     + Clone
     + 'static
 {
@@ -80,6 +82,8 @@ impl<B> ServiceBackend for B where
         + WalletStore
         + ConsoleStore
         + Listings
+        + SandboxStore
+        + ReconcileStore
         + Clone
         + 'static
 {
@@ -207,6 +211,9 @@ pub async fn build_services<B: ServiceBackend>(
             settings: backend.clone(),
             outbox: backend.clone(),
             listings: backend.clone(),
+            withdrawals: backend.clone(),
+            incidents: backend.clone(),
+            reconciliations: backend.clone(),
         },
         Arc::clone(&merchants),
         ConsoleConfig::default(),

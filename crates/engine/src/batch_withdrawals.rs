@@ -426,6 +426,23 @@ impl BatchWithdrawals {
         })
     }
 
+    /// A page of the merchant's batches, newest first, after `after` (a
+    /// batch's `created_at` and `batch_order_id`), each as [`Self::view`]
+    /// shows it.
+    pub async fn list(
+        &self,
+        app_id: &MerchantId,
+        after: Option<(i64, &str)>,
+        limit: u32,
+    ) -> Result<Vec<BatchView<'_>>, EngineError> {
+        let batches = self.batches.batch_withdrawals(app_id, after, limit).await?;
+        let mut views = Vec::with_capacity(batches.len());
+        for batch in batches {
+            views.push(self.view(app_id, &batch.batch_order_id).await?);
+        }
+        Ok(views)
+    }
+
     async fn find(
         &self,
         app_id: &MerchantId,

@@ -13,13 +13,25 @@ use ccgate_ledger::{Amount, Coin, MerchantId};
 use ccgate_store::{
     AuditEntry, ConsoleRole, ConsoleSession, ConsoleStore, ConsoleUser, DepositRecord,
     DepositRecordFilter, ListingFilter, Listings, MerchantSettings, MerchantSettingsStore,
-    MerchantStatus, MerchantSummary, Order, OutboxStore, ResendFilter, Store, StoreError,
-    WebhookAttempt, WebhookRow, Withdrawal, generate_app_id, generate_app_secret,
+    MerchantStatus, MerchantSummary, Order, OutboxStore, ReconcileStore, ResendFilter,
+    SandboxStore, Store, StoreError, WebhookAttempt, WebhookRow, Withdrawal, WithdrawalStore,
+    generate_app_id, generate_app_secret,
 };
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+
+mod operations;
+mod sandbox;
+mod wallets;
+
+pub use operations::{ChainStatus, ChainsStatus, Incident, OPEN_WITHDRAWALS_READ, OperatorAccount};
+pub use sandbox::{DEMO_EMAIL, SandboxPage, TriggerAsk};
+pub use wallets::{
+    BatchesPage, RECORDS_PER_PAGE, SwapsOf, SwapsPage, UserPageCursors, WALLET_USERS_PER_PAGE,
+    WalletUserPage, WalletUsersPage,
+};
 
 use crate::merchants::{Merchants, canonical_allowlist};
 use crate::orders::{OrderState, OrderStatus, Orders};
@@ -132,6 +144,12 @@ pub struct ConsoleStores {
     pub settings: Arc<dyn MerchantSettingsStore>,
     pub outbox: Arc<dyn OutboxStore>,
     pub listings: Arc<dyn Listings>,
+    /// Chain withdrawals waiting for their chain (the operator's chain status).
+    pub withdrawals: Arc<dyn WithdrawalStore>,
+    /// Reorgs that touched credited deposits (the operator's incidents).
+    pub incidents: Arc<dyn SandboxStore>,
+    /// Reconciliation shortfalls (the operator's incidents).
+    pub reconciliations: Arc<dyn ReconcileStore>,
 }
 
 #[derive(Debug)]
@@ -141,6 +159,9 @@ pub struct Console {
     settings: Arc<dyn MerchantSettingsStore>,
     outbox: Arc<dyn OutboxStore>,
     listings: Arc<dyn Listings>,
+    withdrawals: Arc<dyn WithdrawalStore>,
+    incidents: Arc<dyn SandboxStore>,
+    reconciliations: Arc<dyn ReconcileStore>,
     /// Balances, as the API's balance endpoints answer them.
     merchants: Arc<Merchants>,
     config: ConsoleConfig,
@@ -252,6 +273,9 @@ impl Console {
             settings: stores.settings,
             outbox: stores.outbox,
             listings: stores.listings,
+            withdrawals: stores.withdrawals,
+            incidents: stores.incidents,
+            reconciliations: stores.reconciliations,
             merchants,
             config,
         }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use ccgate_chain::ChainSet;
-use ccgate_ledger::{Chain, Registry};
+use ccgate_ledger::{Amount, Chain, Coin, Registry, TokenId};
 use ccgate_store::{CreditStore, OutboxStore, Store, WebhookCounts};
 
 use crate::EngineError;
@@ -36,6 +36,13 @@ pub struct ChainFigures {
     pub height: Result<u64, EngineError>,
     /// Confirmed blocks not scanned yet (when the height was read).
     pub scan_lag: Option<Result<u64, EngineError>>,
+}
+
+/// What the EVM hot wallet holds on one chain, per token.
+#[derive(Debug, Clone)]
+pub struct HotWalletHoldings {
+    pub address: String,
+    pub holdings: Vec<(TokenId, Amount)>,
 }
 
 /// What `/metrics` reports beside the server's own counters.
@@ -102,6 +109,16 @@ impl Network {
             .collect()
     }
 
+    /// The native coin (gas) of `chain`, when it follows a node.
+    pub fn native_coin(&self, chain: &str) -> Option<&Coin> {
+        let node = self
+            .chains
+            .evm_chains()
+            .find(|node| ccgate_chain::ChainAdapter::chain(node.as_ref()).code.as_str() == chain)?;
+        let token = node.native_token()?;
+        self.registry.token(&token.id).map(|(coin, _)| coin)
+    }
+
     /// Whether any devnet runs here (a live gateway has none).
     pub fn has_devnets(&self) -> bool {
         self.chains.devnets().next().is_some()
@@ -124,6 +141,30 @@ impl Network {
         now_unix_ms: i64,
     ) -> Result<(String, u64), EngineError> {
         devnet::mine(&self.chains, chain, blocks, now_unix_ms).await
+    }
+
+    /// What the EVM hot wallet holds on each chain that follows a node
+    /// (devnets have none): the chain's code, and its address and holdings
+    /// or why they could not be read.
+    pub async fn hot_wallets(&self) -> Vec<(String, Result<HotWalletHoldings, EngineError>)> {
+        let mut found = Vec::new();
+        for chain in self.chains.evm_chains() {
+            let code = ccgate_chain::ChainAdapter::chain(chain.as_ref())
+                .code
+                .to_string();
+            let holdings = match chain.hot_wallet() {
+                Err(err) => Err(err.into()),
+                Ok(wallet) => {
+                    let address = wallet.address();
+                    match chain.holdings(&address).await {
+                        Ok(holdings) => Ok(HotWalletHoldings { address, holdings }),
+                        Err(err) => Err(err.into()),
+                    }
+                }
+            };
+            found.push((code, holdings));
+        }
+        found
     }
 
     /// Whether the database answers.

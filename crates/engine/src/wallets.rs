@@ -11,6 +11,7 @@ use ccgate_ledger::{
 use ccgate_store::{
     BatchScope, DepositAddress, DepositRecord, DepositRecordFilter, DepositRecords, EntryMeta,
     Recorded, Store, StoreError, TransferFilter, UserBatchTransfer, UserTransfer, WalletStore,
+    WalletUser,
 };
 
 use crate::addresses::AddressBook;
@@ -357,6 +358,37 @@ impl Wallets {
             }
             Recorded::Existing(done) => same_batch(done, request, &legs),
         }
+    }
+
+    /// A page of the merchant's users in user id order, after
+    /// `after_user_id`, each with its non-zero balances in registry order.
+    pub async fn users(
+        &self,
+        app_id: &MerchantId,
+        after_user_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<(WalletUser, Vec<(&Coin, Amount)>)>, EngineError> {
+        let users = self.wallet.wallet_users(app_id, after_user_id, limit).await?;
+        let mut listed = Vec::with_capacity(users.len());
+        for user in users {
+            let mut held = Vec::new();
+            for coin in self.registry.coins() {
+                let Some(balance) = user.balances.iter().find(|b| b.coin == coin.id) else {
+                    continue;
+                };
+                let available = balance.balance.available().ok_or_else(|| {
+                    EngineError::Store(StoreError::Corrupt(format!(
+                        "user balance of {} is negative",
+                        coin.id
+                    )))
+                })?;
+                if !available.is_zero() {
+                    held.push((coin, available));
+                }
+            }
+            listed.push((user, held));
+        }
+        Ok(listed)
     }
 
     /// The merchant's transfers as `filter` narrows them.

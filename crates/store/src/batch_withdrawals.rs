@@ -70,6 +70,16 @@ pub trait BatchWithdrawalStore: Send + Sync + std::fmt::Debug + 'static {
         batch_order_id: &str,
     ) -> Result<Option<BatchWithdrawal>, StoreError>;
 
+    /// A page of the merchant's batches, newest first (by creation, then
+    /// batch order id), from the one after `after` (its `created_at` and
+    /// `batch_order_id`).
+    async fn batch_withdrawals(
+        &self,
+        app_id: &MerchantId,
+        after: Option<(i64, &str)>,
+        limit: u32,
+    ) -> Result<Vec<BatchWithdrawal>, StoreError>;
+
     /// Marks the batch confirmed at `at`, unless it already is.
     async fn confirm_batch_withdrawal(
         &self,
@@ -188,6 +198,28 @@ where
         .fetch_optional(self.pool())
         .await?;
         row.as_ref().map(batch_from_row).transpose()
+    }
+
+    async fn batch_withdrawals(
+        &self,
+        app_id: &MerchantId,
+        after: Option<(i64, &str)>,
+        limit: u32,
+    ) -> Result<Vec<BatchWithdrawal>, StoreError> {
+        // Served by `batch_withdrawals_by_time` (SQLite 0058, PostgreSQL 0051).
+        let rows = sqlx::query(&format!(
+            "SELECT {BATCH_COLUMNS} FROM batch_withdrawals
+             WHERE app_id = $1
+               AND ($2 IS NULL OR created_at < $2 OR (created_at = $2 AND batch_order_id < $3))
+             ORDER BY created_at DESC, batch_order_id DESC LIMIT $4"
+        ))
+        .bind(app_id.as_str())
+        .bind(after.map(|(created_at, _)| created_at))
+        .bind(after.map(|(_, batch_order_id)| batch_order_id.to_owned()))
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(batch_from_row).collect()
     }
 
     async fn confirm_batch_withdrawal(

@@ -82,7 +82,7 @@ pub use sqlite::SqliteStore;
 pub use swaps::{Swap, SwapOwner, SwapPricing, SwapQuery, SwapQuote, SwapStore};
 pub use sweeps::{SignedSweep, SweepDue, SweepInsert, SweepRecord, SweepSettlement, SweepStore};
 pub use wallet::{
-    BatchScope, Recorded, TransferFilter, UserBatchTransfer, UserTransfer, WalletStore,
+    BatchScope, Recorded, TransferFilter, UserBatchTransfer, UserTransfer, WalletStore, WalletUser,
 };
 pub use withdrawals::{
     Approval, DestinationFilter, FeeQuote, OrderIdHolder, Withdrawal, WithdrawalQuery,

@@ -107,8 +107,27 @@ impl TransferFilter {
     }
 }
 
+/// One of a merchant's wallet users, with what its account holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletUser {
+    pub user_id: String,
+    /// When it came into being (Unix seconds).
+    pub created_at: i64,
+    /// One per coin its account ever held, in coin-id order.
+    pub balances: Vec<CoinBalance>,
+}
+
 #[async_trait]
 pub trait WalletStore: Send + Sync + std::fmt::Debug + 'static {
+    /// A page of the merchant's users in `user_id` order, from the one after
+    /// `after_user_id`, each with its balances (two statements a page).
+    async fn wallet_users(
+        &self,
+        app_id: &MerchantId,
+        after_user_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<WalletUser>, StoreError>;
+
     /// Whether the merchant's user came into being (a deposit address, a
     /// transfer received).
     async fn wallet_user_exists(
@@ -174,6 +193,67 @@ where
     for<'q> Option<String>: Encode<'q, S::Db> + Type<S::Db>,
     for<'q> Option<i64>: Encode<'q, S::Db> + Type<S::Db>,
 {
+    async fn wallet_users(
+        &self,
+        app_id: &MerchantId,
+        after_user_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<WalletUser>, StoreError> {
+        // The primary key (app_id, user_id) serves the page in order.
+        let rows = sqlx::query(
+            "SELECT user_id, created_at FROM wallet_users
+             WHERE app_id = $1 AND ($2 IS NULL OR user_id > $2)
+             ORDER BY user_id LIMIT $3",
+        )
+        .bind(app_id.as_str())
+        .bind(after_user_id.map(str::to_owned))
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        let mut users = rows
+            .iter()
+            .map(|row| {
+                Ok(WalletUser {
+                    user_id: row.text("user_id")?,
+                    created_at: row.int("created_at")?,
+                    balances: Vec::new(),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        if users.is_empty() {
+            return Ok(users);
+        }
+        let accounts: Vec<Account> = users
+            .iter()
+            .map(|user| Account::User(app_id.clone(), user.user_id.clone()))
+            .collect();
+        let keys: Vec<String> = accounts.iter().map(Account::key).collect();
+        let placeholders: Vec<String> = (1..=keys.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT account, coin_id, debits_posted, credits_posted FROM balances
+             WHERE account IN ({}) ORDER BY account, coin_id",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for key in &keys {
+            query = query.bind(key.clone());
+        }
+        for row in query.fetch_all(self.pool()).await? {
+            let account = row.text("account")?;
+            let at = keys
+                .iter()
+                .position(|key| *key == account)
+                .ok_or_else(|| StoreError::Corrupt(format!("unasked balance of {account}")))?;
+            let balance = balance_from_row(&row)?;
+            balance.check(accounts[at].balance_rule())?;
+            users[at].balances.push(CoinBalance {
+                coin: CoinId::new(row.text("coin_id")?),
+                balance,
+            });
+        }
+        Ok(users)
+    }
+
     async fn wallet_user_exists(
         &self,
         app_id: &MerchantId,

@@ -2211,6 +2211,112 @@ where
     );
 }
 
+/// The dashboard's pages of a merchant's wallet users (in user id order, each
+/// with its balances) and of its batch withdrawals (newest first), each a
+/// page after the last one shown; another merchant's are never listed.
+async fn wallet_users_and_batches_page_for_the_dashboard<S>(store: &S)
+where
+    S: Store + WalletStore + BatchWithdrawalStore,
+{
+    let shop = new_merchant(store).await;
+    let other = new_merchant(store).await;
+    assert!(store.wallet_users(&shop, None, 10).await.unwrap().is_empty());
+    store
+        .post_entry(&credit(&shop, 1_000), &meta("fund"))
+        .await
+        .unwrap();
+    store
+        .post_entry(&credit(&other, 1_000), &meta("fund"))
+        .await
+        .unwrap();
+    for (n, (to, units)) in [("carol", 30), ("alice", 10), ("bob", 20)]
+        .into_iter()
+        .enumerate()
+    {
+        let transfer = leg(&shop, &format!("t-{n}"), &format!("o-{n}"), shop.as_str(), to, units);
+        let entry = move_units(Account::MerchantAvailable(shop.clone()), user(&shop, to), units);
+        store
+            .record_transfer(&transfer, &entry, &meta("transfer"))
+            .await
+            .unwrap();
+    }
+    let elsewhere = leg(&other, "t-x", "o-x", other.as_str(), "aaron", 5);
+    let entry = move_units(Account::MerchantAvailable(other.clone()), user(&other, "aaron"), 5);
+    store
+        .record_transfer(&elsewhere, &entry, &meta("transfer"))
+        .await
+        .unwrap();
+    let shown = |users: Vec<ccgate_store::WalletUser>| {
+        users
+            .into_iter()
+            .map(|user| {
+                let held: Vec<(String, u128)> = user
+                    .balances
+                    .iter()
+                    .map(|b| (b.coin.to_string(), b.balance.available().unwrap().base_units()))
+                    .collect();
+                (user.user_id, held)
+            })
+            .collect::<Vec<_>>()
+    };
+    let usdt_id = usdt().to_string();
+    assert_eq!(
+        shown(store.wallet_users(&shop, None, 2).await.unwrap()),
+        vec![
+            ("alice".to_owned(), vec![(usdt_id.clone(), 10)]),
+            ("bob".to_owned(), vec![(usdt_id.clone(), 20)]),
+        ]
+    );
+    assert_eq!(
+        shown(store.wallet_users(&shop, Some("bob"), 2).await.unwrap()),
+        vec![("carol".to_owned(), vec![(usdt_id, 30)])]
+    );
+    assert!(store.wallet_users(&shop, Some("carol"), 2).await.unwrap().is_empty());
+
+    let batch = |app_id: &MerchantId, order_id: &str, created_at: i64| BatchWithdrawal {
+        app_id: app_id.clone(),
+        batch_order_id: order_id.into(),
+        bill_id: format!("bill-{}-{order_id}", app_id.as_str()),
+        coin_id: usdt(),
+        token_id: TokenId::new("usdt-eth"),
+        task_name: "payroll".into(),
+        mode: "Batch".into(),
+        notify_url: None,
+        fingerprint: format!("fp-{order_id}"),
+        created_at,
+        confirmed_at: None,
+    };
+    let made = [
+        batch(&shop, "b-old", NOW),
+        batch(&shop, "b-a", NOW + 5),
+        batch(&shop, "b-b", NOW + 5),
+        batch(&other, "b-z", NOW + 9),
+    ];
+    for one in &made {
+        store.create_batch_withdrawal(one, &[]).await.unwrap();
+    }
+    let ids = |found: Vec<BatchWithdrawal>| {
+        found
+            .into_iter()
+            .map(|b| b.batch_order_id)
+            .collect::<Vec<_>>()
+    };
+    let first = store.batch_withdrawals(&shop, None, 2).await.unwrap();
+    assert_eq!(first[0], made[2]);
+    assert_eq!(ids(first), ["b-b", "b-a"]);
+    assert_eq!(
+        ids(store
+            .batch_withdrawals(&shop, Some((NOW + 5, "b-a")), 2)
+            .await
+            .unwrap()),
+        ["b-old"]
+    );
+    assert_eq!(
+        ids(store.batch_withdrawals(&other, None, 10).await.unwrap()),
+        ["b-z"]
+    );
+}
+
 /// A SQLite and a PostgreSQL runner of each check, on a fresh store.
 macro_rules! on_both_backends {
     ($($check:ident),* $(,)?) => {$(
@@ -2236,6 +2342,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     wallet_users_deposits_and_transfers,
+    wallet_users_and_batches_page_for_the_dashboard,
     console_users_sessions_and_audit,
     secrets_keep_their_first_value,
     merchant_settings_are_kept,

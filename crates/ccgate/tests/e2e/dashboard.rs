@@ -361,7 +361,7 @@ fn logins_are_throttled_per_email_and_per_address() {
 }
 
 /// The value a "shown once" page gives for `name`.
-fn shown(page: &HttpResponse, name: &str) -> String {
+pub fn shown(page: &HttpResponse, name: &str) -> String {
     let html = page.text();
     let start = format!("<dt>{name}</dt><dd>");
     let at = html
@@ -372,7 +372,7 @@ fn shown(page: &HttpResponse, name: &str) -> String {
 }
 
 /// A logged-in visitor and the CSRF token of its session.
-fn logged_in<'g>(
+pub fn logged_in<'g>(
     gateway: &'g Gateway,
     email: &str,
     password: &str,
@@ -570,7 +570,7 @@ fn operators_make_merchants_and_users_and_merchant_users_run_their_webhooks() {
 
 /// What a role gets from one route: the status, and for a redirect where to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Answer {
+pub enum Answer {
     Page,
     ToLogin,
     ToOwn,
@@ -581,9 +581,9 @@ enum Answer {
 
 /// A method, a path, the form's fields besides the CSRF token, and the
 /// answer of each role.
-type Route<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, [Answer; 4]);
+pub type Route<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, [Answer; 4]);
 
-fn answer_of(response: &HttpResponse) -> Answer {
+pub fn answer_of(response: &HttpResponse) -> Answer {
     match (response.status, response.header("location")) {
         (200, _) => Answer::Page,
         (303, Some("/dashboard/login")) => Answer::ToLogin,
@@ -817,7 +817,7 @@ fn every_route_answers_every_role_as_authorised() {
 
 /// Where the browser test keeps its screenshots: `CCGATE_SCREENSHOTS_DIR`,
 /// or `dashboard-screenshots` in the test's target directory.
-fn screenshots_dir() -> std::path::PathBuf {
+pub fn screenshots_dir() -> std::path::PathBuf {
     std::env::var_os("CCGATE_SCREENSHOTS_DIR").map_or_else(
         || std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-screenshots"),
         std::path::PathBuf::from,

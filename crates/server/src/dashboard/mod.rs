@@ -6,7 +6,9 @@
 //! clock, not the sandbox's business clock.
 
 mod csv;
+mod operations;
 mod pages;
+mod wallets;
 
 use std::net::SocketAddr;
 
@@ -70,6 +72,8 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/m/{app_id}/webhooks/{id}", get(webhook))
         .route("/dashboard/m/{app_id}/webhooks/{id}/resend", post(resend))
         .route(STYLESHEET_PATH, get(stylesheet))
+        .merge(wallets::routes())
+        .merge(operations::routes())
 }
 
 /// A dashboard answer that failed: its page, with the status
@@ -696,7 +700,10 @@ async fn resend(
 fn login_form(state: &AppState, status: StatusCode, problem: Option<&str>) -> Response {
     let token = random_token();
     with_cookie(
-        page(status, pages::login(&token, problem)),
+        page(
+            status,
+            pages::login(&token, problem, state.sandbox.is_some()),
+        ),
         &set_cookie(state, LOGIN_COOKIE, &token, None),
     )
 }

@@ -49,6 +49,7 @@ td.id { font-family: ui-monospace, monospace; word-break: break-all; }
 .once dd { margin: 0; font-family: ui-monospace, monospace; word-break: break-all; }
 .answer { padding: .75rem; border-radius: 8px; background: rgba(29,78,216,.1); }
 .answer.ok { background: rgba(22,163,74,.15); }
+.chip { display: inline-block; margin: 0 .25rem .25rem 0; padding: 0 .4rem; border: 1px solid var(--line); border-radius: 999px; white-space: nowrap; font-size: .9rem; }
 pre { white-space: pre-wrap; word-break: break-all; font-size: .85rem; background: rgba(127,127,127,.12); padding: .5rem; border-radius: 6px; }
 "#;
 
@@ -58,7 +59,7 @@ pub fn merchant_path(app_id: &str, suffix: &str) -> String {
 }
 
 /// A page of the dashboard: its header (with the viewer's menu) and `body`.
-fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
+pub(super) fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -77,6 +78,7 @@ fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
                         nav aria-label="Dashboard" {
                             a href=(PREFIX) { "Overview" }
                             @if viewer.is_operator() {
+                                a href="/dashboard/chains" { "Operations" }
                                 a href="/dashboard/audit" { "Audit log" }
                             }
                         }
@@ -93,11 +95,12 @@ fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
 }
 
 /// The hidden field every form of a logged-in page carries.
-fn csrf_field(viewer: &Viewer) -> Markup {
+pub(super) fn csrf_field(viewer: &Viewer) -> Markup {
     html! { input type="hidden" name="csrf" value=(viewer.csrf_token); }
 }
 
-pub fn login(csrf: &str, problem: Option<&str>) -> Markup {
+/// The login page; in sandbox mode (`demo`) with the one-click demo login.
+pub fn login(csrf: &str, problem: Option<&str>, demo: bool) -> Markup {
     layout(
         "Log in",
         None,
@@ -114,6 +117,13 @@ pub fn login(csrf: &str, problem: Option<&str>) -> Markup {
                     label for="password" { "Password" }
                     input #password type="password" name="password" autocomplete="current-password" required;
                     button.primary type="submit" { "Log in" }
+                }
+                @if demo {
+                    form method="post" action="/dashboard/demo-login" {
+                        input type="hidden" name="csrf" value=(csrf);
+                        p.muted { "This gateway is a sandbox: simulated money only." }
+                        button.secondary type="submit" { "Log in as the demo operator" }
+                    }
                 }
             }
         },
@@ -176,12 +186,15 @@ pub fn home(viewer: &Viewer, merchants: &[MerchantSummary]) -> Markup {
 }
 
 /// The tabs of one merchant's pages.
-fn merchant_tabs(merchant: &MerchantSummary) -> Markup {
+pub(super) fn merchant_tabs(merchant: &MerchantSummary) -> Markup {
     let app_id = merchant.app_id.as_str();
     html! {
         nav.tabs aria-label="Merchant" {
             a href=(merchant_path(app_id, "")) { "Overview" }
             a href=(merchant_path(app_id, "/orders")) { "Orders" }
+            a href=(merchant_path(app_id, "/wallet-users")) { "Wallet users" }
+            a href=(merchant_path(app_id, "/swaps")) { "Swaps" }
+            a href=(merchant_path(app_id, "/batch-withdrawals")) { "Batch withdrawals" }
             a href=(merchant_path(app_id, "/developers")) { "Developers" }
         }
     }
@@ -331,7 +344,7 @@ pub fn order(
 }
 
 /// `text` as one URL path segment: a merchant order id may hold anything.
-fn url_segment(text: &str) -> String {
+pub(super) fn url_segment(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -551,7 +564,7 @@ pub fn shown_once(viewer: &Viewer, title: &str, values: &[(&str, &str)], next: &
 }
 
 /// `at_ms` as `YYYY-MM-DD HH:MM:SS UTC`.
-fn utc(at_ms: i64) -> String {
+pub(super) fn utc(at_ms: i64) -> String {
     let format =
         time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
     time::OffsetDateTime::from_unix_timestamp(at_ms.div_euclid(1000))

@@ -17,8 +17,9 @@ use ccgate_ledger::{Decimal, Registry};
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
     AddressStore, BatchWithdrawalStore, CachingStore, ConsoleStore, CreditStore, DepositRecords,
-    DevnetStore, Listings, MerchantSettingsStore, OrderStore, OutboxStore, PayoutStore, ReorgStore,
-    ReconcileStore, SandboxStore, SecretStore, Store, SwapStore, WalletStore, WithdrawalStore,
+    DevnetStore, Listings, MerchantSettingsStore, OrderStore, OutboxStore, PayoutStore,
+    ReconcileStore, ReorgStore, SandboxStore, SecretStore, Store, SwapStore, WalletStore,
+    WithdrawalStore,
 };
 use tokio::sync::watch;
 

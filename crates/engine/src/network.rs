@@ -111,10 +111,12 @@ impl Network {
 
     /// The native coin (gas) of `chain`, when it follows a node.
     pub fn native_coin(&self, chain: &str) -> Option<&Coin> {
-        let node = self
-            .chains
-            .evm_chains()
-            .find(|node| ccgate_chain::ChainAdapter::chain(node.as_ref()).code.as_str() == chain)?;
+        let node = self.chains.evm_chains().find(|node| {
+            ccgate_chain::ChainAdapter::chain(node.as_ref())
+                .code
+                .as_str()
+                == chain
+        })?;
         let token = node.native_token()?;
         self.registry.token(&token.id).map(|(coin, _)| coin)
     }

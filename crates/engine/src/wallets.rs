@@ -368,7 +368,10 @@ impl Wallets {
         after_user_id: Option<&str>,
         limit: u32,
     ) -> Result<Vec<(WalletUser, Vec<(&Coin, Amount)>)>, EngineError> {
-        let users = self.wallet.wallet_users(app_id, after_user_id, limit).await?;
+        let users = self
+            .wallet
+            .wallet_users(app_id, after_user_id, limit)
+            .await?;
         let mut listed = Vec::with_capacity(users.len());
         for user in users {
             let mut held = Vec::new();

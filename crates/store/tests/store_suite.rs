@@ -2220,7 +2220,13 @@ where
 {
     let shop = new_merchant(store).await;
     let other = new_merchant(store).await;
-    assert!(store.wallet_users(&shop, None, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .wallet_users(&shop, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     store
         .post_entry(&credit(&shop, 1_000), &meta("fund"))
         .await
@@ -2233,15 +2239,30 @@ where
         .into_iter()
         .enumerate()
     {
-        let transfer = leg(&shop, &format!("t-{n}"), &format!("o-{n}"), shop.as_str(), to, units);
-        let entry = move_units(Account::MerchantAvailable(shop.clone()), user(&shop, to), units);
+        let transfer = leg(
+            &shop,
+            &format!("t-{n}"),
+            &format!("o-{n}"),
+            shop.as_str(),
+            to,
+            units,
+        );
+        let entry = move_units(
+            Account::MerchantAvailable(shop.clone()),
+            user(&shop, to),
+            units,
+        );
         store
             .record_transfer(&transfer, &entry, &meta("transfer"))
             .await
             .unwrap();
     }
     let elsewhere = leg(&other, "t-x", "o-x", other.as_str(), "aaron", 5);
-    let entry = move_units(Account::MerchantAvailable(other.clone()), user(&other, "aaron"), 5);
+    let entry = move_units(
+        Account::MerchantAvailable(other.clone()),
+        user(&other, "aaron"),
+        5,
+    );
     store
         .record_transfer(&elsewhere, &entry, &meta("transfer"))
         .await
@@ -2253,7 +2274,12 @@ where
                 let held: Vec<(String, u128)> = user
                     .balances
                     .iter()
-                    .map(|b| (b.coin.to_string(), b.balance.available().unwrap().base_units()))
+                    .map(|b| {
+                        (
+                            b.coin.to_string(),
+                            b.balance.available().unwrap().base_units(),
+                        )
+                    })
                     .collect();
                 (user.user_id, held)
             })
@@ -2271,7 +2297,13 @@ where
         shown(store.wallet_users(&shop, Some("bob"), 2).await.unwrap()),
         vec![("carol".to_owned(), vec![(usdt_id, 30)])]
     );
-    assert!(store.wallet_users(&shop, Some("carol"), 2).await.unwrap().is_empty());
+    assert!(
+        store
+            .wallet_users(&shop, Some("carol"), 2)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let batch = |app_id: &MerchantId, order_id: &str, created_at: i64| BatchWithdrawal {
         app_id: app_id.clone(),

@@ -14,7 +14,13 @@ use crate::support::Gateway;
 /// `ccgate trigger NAME` for the merchant in v2, and its JSON report.
 fn trigger(gateway: &Gateway, app_id: &str, name: &str) -> Value {
     serde_json::from_str(&gateway.cli_ok(&[
-        "trigger", name, "--app-id", app_id, "--dialect", "v2", "--json",
+        "trigger",
+        name,
+        "--app-id",
+        app_id,
+        "--dialect",
+        "v2",
+        "--json",
     ]))
     .unwrap()
 }
@@ -81,8 +87,7 @@ fn wallet_and_operator_routes_answer_every_role_as_authorised() {
     );
     let other_app_id = shown(&other_shop, "Appid");
     let owner_password = merchant_user(&mut ops, &ops_csrf, &scene.app_id, "owner@shop.example");
-    let other_password =
-        merchant_user(&mut ops, &ops_csrf, &other_app_id, "owner@other.example");
+    let other_password = merchant_user(&mut ops, &ops_csrf, &other_app_id, "owner@other.example");
     let m = format!("/dashboard/m/{}", scene.app_id);
     let (mut owner, owner_csrf) = logged_in(gateway, "owner@shop.example", &owner_password, &m);
     let (mut other, other_csrf) = logged_in(
@@ -121,7 +126,12 @@ fn wallet_and_operator_routes_answer_every_role_as_authorised() {
         ),
         ("GET", format!("{m}/swaps"), vec![], merchant_page),
         ("GET", format!("{m}/swaps?of=users"), vec![], merchant_page),
-        ("GET", format!("{m}/batch-withdrawals"), vec![], merchant_page),
+        (
+            "GET",
+            format!("{m}/batch-withdrawals"),
+            vec![],
+            merchant_page,
+        ),
         (
             "GET",
             format!("{m}/batch-withdrawals/{}", scene.batch_order_id),
@@ -260,10 +270,7 @@ fn the_pages_show_the_wallet_system_the_books_and_the_sandbox() {
     let batches = ops.get(&format!("{m}/batch-withdrawals"));
     assert!(batches.text().contains(&scene.batch_order_id));
     assert!(batches.text().contains("Completed"), "{}", batches.text());
-    let batch = ops.get(&format!(
-        "{m}/batch-withdrawals/{}",
-        scene.batch_order_id
-    ));
+    let batch = ops.get(&format!("{m}/batch-withdrawals/{}", scene.batch_order_id));
     let text = batch.text();
     assert!(
         text.contains(r#"<dd id="batch-status">Completed</dd>"#),
@@ -413,7 +420,8 @@ fn the_wallet_and_operator_pages_in_a_real_browser() {
     let shots: Vec<std::path::PathBuf> = pages
         .iter()
         .flat_map(|page| {
-            ["desktop", "phone"].map(|size| screenshots.join(format!("dashboard-{page}-{size}.png")))
+            ["desktop", "phone"]
+                .map(|size| screenshots.join(format!("dashboard-{page}-{size}.png")))
         })
         .collect();
     for shot in &shots {

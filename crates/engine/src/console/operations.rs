@@ -94,7 +94,10 @@ impl Console {
         now_ms: i64,
     ) -> Result<ChainsStatus, EngineError> {
         operator_only(viewer)?;
-        let open = self.withdrawals.open_withdrawals(OPEN_WITHDRAWALS_READ).await?;
+        let open = self
+            .withdrawals
+            .open_withdrawals(OPEN_WITHDRAWALS_READ)
+            .await?;
         let mut hot_wallets = network.hot_wallets().await;
         let figures = network.figures(now_ms).await;
         let chains = figures

@@ -630,14 +630,14 @@ fn trigger_page(viewer: &Viewer, report: &TriggerReport) -> Markup {
                 h1 { "Trigger " (report.name) }
                 (operator_nav())
                 h2 { "What it did" }
-                ol #trigger-steps {
+                ol.wrap #trigger-steps {
                     @for step in &report.steps { li { (step) } }
                 }
                 h2 { "Webhooks queued" }
                 @if report.webhooks.is_empty() {
                     p { "None." }
                 } @else {
-                    ul {
+                    ul.wrap {
                         @for row in &report.webhooks {
                             li { a href=(merchant_path(row.app_id.as_str(), &format!("/webhooks/{}", row.id))) { (row.order_type) " " (row.record_id) } }
                         }

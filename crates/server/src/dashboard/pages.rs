@@ -49,6 +49,7 @@ td.id { font-family: ui-monospace, monospace; word-break: break-all; }
 .once dd { margin: 0; font-family: ui-monospace, monospace; word-break: break-all; }
 .answer { padding: .75rem; border-radius: 8px; background: rgba(29,78,216,.1); }
 .answer.ok { background: rgba(22,163,74,.15); }
+.wrap { overflow-wrap: anywhere; }
 .chip { display: inline-block; margin: 0 .25rem .25rem 0; padding: 0 .4rem; border: 1px solid var(--line); border-radius: 999px; white-space: nowrap; font-size: .9rem; }
 pre { white-space: pre-wrap; word-break: break-all; font-size: .85rem; background: rgba(127,127,127,.12); padding: .5rem; border-radius: 6px; }
 "#;

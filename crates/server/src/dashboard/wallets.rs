@@ -348,12 +348,7 @@ fn swaps_page(viewer: &Viewer, listed: &SwapsPage, of: SwapsOf, registry: &Regis
     let app_id = merchant.app_id.as_str();
     let base = merchant_path(app_id, "/swaps");
     let (title, other, other_label, of_param) = match of {
-        SwapsOf::Merchant => (
-            "swaps",
-            format!("{base}?of=users"),
-            "Its users' swaps",
-            "",
-        ),
+        SwapsOf::Merchant => ("swaps", format!("{base}?of=users"), "Its users' swaps", ""),
         SwapsOf::Users => ("users' swaps", base.clone(), "Its own swaps", "of=users&"),
     };
     layout(
@@ -417,7 +412,13 @@ fn batches_page(viewer: &Viewer, listed: &BatchesPage<'_>) -> Markup {
 
 fn batch_page(viewer: &Viewer, merchant: &MerchantSummary, view: &BatchView<'_>) -> Markup {
     let coin = view.coin;
-    let show = |amount: Amount| format!("{} {}", amount.to_decimal_string(coin.precision), coin.symbol);
+    let show = |amount: Amount| {
+        format!(
+            "{} {}",
+            amount.to_decimal_string(coin.precision),
+            coin.symbol
+        )
+    };
     let batch = &view.batch;
     let stats = &view.stats;
     layout(

@@ -11,6 +11,8 @@
 mod batch_withdrawals;
 #[path = "engine/console.rs"]
 mod console;
+#[path = "engine/console_wallets.rs"]
+mod console_wallets;
 #[path = "engine/deposits.rs"]
 mod deposits;
 #[path = "engine/orders.rs"]

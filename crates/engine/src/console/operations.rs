@@ -169,7 +169,7 @@ impl Console {
                 });
             }
         }
-        incidents.sort_by(|a, b| b.at_ms.cmp(&a.at_ms));
+        incidents.sort_by_key(|incident| std::cmp::Reverse(incident.at_ms));
         Ok(incidents)
     }
 }

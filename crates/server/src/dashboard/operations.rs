@@ -403,7 +403,7 @@ fn accounts_page(viewer: &Viewer, rows: &[OperatorAccount], registry: &Registry)
             main {
                 h1 { "Operator and custody accounts" }
                 (operator_nav())
-                p.muted { "As `ccgate ledger accounts` shows them. Custody is what the chains should hold; fees, network costs and the treasury are the operator's." }
+                p.muted { "As " code { "ccgate ledger accounts" } " shows them. Custody is what the chains should hold; fees, network costs and the treasury are the operator's." }
                 @if rows.is_empty() {
                     p { "No postings yet." }
                 } @else {
@@ -492,7 +492,7 @@ fn incidents_page(viewer: &Viewer, incidents: &[Incident]) -> Markup {
             main {
                 h1 { "Incidents" }
                 (operator_nav())
-                p.muted { "What `ccgate doctor` reports from the database: reorgs that touched credited deposits, and deposit addresses holding less than the books. `ccgate doctor` also replays the whole journal." }
+                p.muted { "What " code { "ccgate doctor" } " reports from the database: reorgs that touched credited deposits, and deposit addresses holding less than the books. " code { "ccgate doctor" } " also replays the whole journal." }
                 @if incidents.is_empty() {
                     p #no-incidents { "No incidents." }
                 } @else {
@@ -534,7 +534,7 @@ fn sandbox_page(viewer: &Viewer, shown: &SandboxPage) -> Markup {
             main {
                 h1 { "Sandbox" }
                 (operator_nav())
-                p.muted { "Simulated money only: these controls exist on a sandbox (serve --sandbox), never on a live gateway. Every action is written to the audit log." }
+                p.muted { "Simulated money only: these controls exist on a sandbox (" code { "serve --sandbox" } "), never on a live gateway. Every action is written to the audit log." }
                 h2 { "Clock" }
                 dl.once {
                     dt { "Business time" } dd #sandbox-now { (utc(shown.clock.now_ms)) }
@@ -572,7 +572,7 @@ fn sandbox_page(viewer: &Viewer, shown: &SandboxPage) -> Markup {
                     (merchant_select("faults-merchant"))
                     label for="faults" { "Faults" }
                     input #faults type="text" name="faults" placeholder="drop=0.5 status=500 delay=2s" aria-describedby="faults-help" required;
-                    p.muted #faults-help { "As `ccgate sandbox webhooks fault` takes them: delay=5s, drop=0.3, duplicate=0.2, reorder, bad-signature, status=500." }
+                    p.muted #faults-help { "As " code { "ccgate sandbox webhooks fault" } " takes them: delay=5s, drop=0.3, duplicate=0.2, reorder, bad-signature, status=500." }
                     label for="faults-count" { "For how many deliveries (empty: until cleared)" }
                     input #faults-count type="number" name="count" min="1";
                     button.primary type="submit" { "Inject faults" }

@@ -663,6 +663,17 @@ fn evm_withdrawals_are_paid_from_the_hot_wallet_posted_or_voided() {
         )),
         "{report}"
     );
+    // The dashboard's chain status shows what doctor does (decisions §30).
+    let password =
+        crate::dashboard::create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
+    let (mut ops, _) =
+        crate::dashboard::logged_in(&gateway, "ops@example.com", &password, "/dashboard/chains");
+    let chains = ops.get("/dashboard/chains");
+    let text = chains.text();
+    assert!(text.contains("<td>GANACHE</td><td>node</td>"), "{text}");
+    for shown in [hot.as_str(), "5 GETH", "100 TUSDT"] {
+        assert!(text.contains(shown), "{shown}: {text}");
+    }
     for (coin, amount) in [("TUSDT", "1000"), ("GETH", "2")] {
         gateway.adjust(&merchant, coin, amount, &["--config", config]);
     }

@@ -26,6 +26,9 @@ pub enum Account {
     /// decisions §24): a liability towards the merchant's user, part of the
     /// merchant's custody but not of its own balance. The id never holds `:`.
     User(MerchantId, String),
+    /// Held for a wallet user's withdrawals in flight (decisions §28), as
+    /// [`Account::MerchantReserved`] is for the merchant's.
+    UserReserved(MerchantId, String),
     /// Held for the merchant's withdrawals in flight: reserved when a
     /// withdrawal is accepted, posted out when the chain confirms it, or
     /// returned to available when it fails.
@@ -52,6 +55,7 @@ const OPERATOR_PREFIX: &str = "operator:";
 const CUSTODY_PREFIX: &str = "custody:";
 const CWALLET_PREFIX: &str = "cwallet:";
 const USER_PREFIX: &str = "user:";
+const USER_RESERVED_PREFIX: &str = "user_reserved:";
 
 impl Account {
     /// Storage key. Merchant keys end in the account kind so that the Appid in between is
@@ -66,6 +70,9 @@ impl Account {
             }
             Account::Cwallet(c_id) => format!("{CWALLET_PREFIX}{c_id}"),
             Account::User(merchant, user_id) => format!("{USER_PREFIX}{merchant}:{user_id}"),
+            Account::UserReserved(merchant, user_id) => {
+                format!("{USER_RESERVED_PREFIX}{merchant}:{user_id}")
+            }
             Account::OperatorAdjustments => format!("{OPERATOR_PREFIX}adjustments"),
             Account::ChainCustody(chain) => format!("{CUSTODY_PREFIX}{chain}"),
             Account::OperatorFees => format!("{OPERATOR_PREFIX}fees"),
@@ -93,6 +100,14 @@ impl Account {
                 }
                 _ => None,
             }
+        } else if let Some(rest) = key.strip_prefix(USER_RESERVED_PREFIX) {
+            match rest.rsplit_once(':') {
+                Some((appid, user_id)) if !user_id.is_empty() => Some(Account::UserReserved(
+                    MerchantId::new(appid),
+                    user_id.to_owned(),
+                )),
+                _ => None,
+            }
         } else if let Some(c_id) = key.strip_prefix(CWALLET_PREFIX) {
             (!c_id.is_empty()).then(|| Account::Cwallet(c_id.to_owned()))
         } else if let Some(chain) = key.strip_prefix(CUSTODY_PREFIX) {
@@ -115,6 +130,7 @@ impl Account {
             | Account::MerchantReserved(_)
             | Account::Cwallet(_)
             | Account::User(..)
+            | Account::UserReserved(..)
             | Account::OperatorFees
             // A swap the treasury cannot cover is refused by this rule, in
             // the swap's own DB transaction.
@@ -407,6 +423,10 @@ mod tests {
             (
                 Account::User(MerchantId::new("a:b"), "bob@x".into()),
                 "user:a:b:bob@x",
+            ),
+            (
+                Account::UserReserved(MerchantId::new("a:b"), "bob@x".into()),
+                "user_reserved:a:b:bob@x",
             ),
             (Account::ChainCustody(ChainCode::new("ETH")), "custody:ETH"),
         ] {

@@ -308,3 +308,97 @@ fn two_users_deposit_transfer_swap_and_withdraw_and_every_record_agrees() {
     });
     assert!(gateway.cli_ok(&["ledger", "verify"]).contains("all equal"));
 }
+
+/// The sandbox's user withdrawal triggers (v2 only, decisions §28): a
+/// funded user's withdrawal settled with a `UserWithdrawal` `Success`, or
+/// refused by the devnet, voided back to the user, `Failed`.
+#[test]
+fn the_user_withdrawal_triggers_settle_or_void_with_a_user_withdrawal_webhook() {
+    let receiver = HttpStub::start(200, "Success");
+    let gateway = Gateway::start(&["--sandbox"]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.set_webhook(&merchant, &receiver.url);
+    let refused = gateway.cli(&[
+        "trigger",
+        "user.withdrawal.succeeded",
+        "--app-id",
+        &merchant.app_id,
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("runs in v2 only"),
+        "{refused:?}"
+    );
+    let run = |name: &str| -> Value {
+        serde_json::from_str(&gateway.cli_ok(&[
+            "trigger",
+            name,
+            "--app-id",
+            &merchant.app_id,
+            "--dialect",
+            "v2",
+            "--json",
+        ]))
+        .unwrap()
+    };
+    let reported = |report: &Value| -> Vec<(String, String)> {
+        report["webhooks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| {
+                (
+                    w["payload"]["type"].as_str().unwrap().to_owned(),
+                    w["payload"]["msg"]["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let pair = |kind: &str, status: &str| (kind.to_owned(), status.to_owned());
+    let base = format!("http://{}", gateway.address());
+    let client = V2Client::new(base, &merchant.app_id, &merchant.app_secret).unwrap();
+
+    let sent = run("user.withdrawal.succeeded");
+    let withdrawal = &sent["objects"]["withdrawal"];
+    assert_eq!(
+        (
+            &withdrawal["status"],
+            &withdrawal["userId"],
+            &withdrawal["amount"]
+        ),
+        (
+            &Value::from("Success"),
+            &Value::from("trigger-wallet-user"),
+            &Value::from("5")
+        ),
+        "{sent}"
+    );
+    assert_eq!(sent["objects"]["available"], "94.97");
+    assert_eq!(
+        reported(&sent),
+        [pair("UserDeposit", "Success"), pair("UserWithdrawal", "Success")]
+    );
+
+    let failed = run("user.withdrawal.failed");
+    assert_eq!(failed["objects"]["withdrawal"]["status"], "Failed", "{failed}");
+    // Its 5 are back: only the second funding deposit is added.
+    assert_eq!(failed["objects"]["available"], "194.94");
+    assert_eq!(
+        reported(&failed),
+        [pair("UserDeposit", "Success"), pair("UserWithdrawal", "Failed")]
+    );
+    let hooks = receiver.wait_for_requests(4);
+    match verified_v2(&merchant, &hooks[3]) {
+        V2Webhook::UserWithdrawal(msg) => {
+            assert_eq!(msg.status, "Failed");
+            runtime().block_on(async {
+                let record = client.user_withdraw_record(&msg.record_id).await.unwrap();
+                assert_eq!(
+                    (record.status.as_str(), record.user_id.as_str()),
+                    ("Failed", "trigger-wallet-user")
+                );
+            });
+        }
+        other => panic!("not a UserWithdrawal: {other:?}"),
+    }
+}

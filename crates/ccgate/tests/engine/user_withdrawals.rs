@@ -11,7 +11,9 @@ use ccgate_client::v2::{
 };
 use ccgate_client::{V2Webhook, WebhookHeaders, verify_v2_webhook};
 use ccgate_ledger::{Account, Amount, CoinId, JournalEntry, MerchantId};
-use ccgate_store::{CwalletAccount, DevnetStore, EntryMeta, Store, verify_ledger};
+use ccgate_store::{
+    CwalletAccount, DevnetStore, EntryMeta, Store, WithdrawalStore, verify_ledger,
+};
 use ccgate_testkit::{Engine, Merchant, Receiver};
 
 use crate::{USDT, engine, usdt_available};
@@ -449,4 +451,59 @@ async fn a_users_cwallet_withdrawal_is_instant_and_the_lists_read_each_user_apar
         ["mcw-1"]
     );
     assert!(!on_chain.is_empty());
+}
+
+#[tokio::test]
+async fn under_approval_a_users_withdrawal_waits_and_a_rejection_returns_it_to_the_user() {
+    let engine = engine().await;
+    let receiver = Receiver::start(200, "success").await.unwrap();
+    let merchant = engine.merchant("user-withdrawals-approval").await.unwrap();
+    engine.set_webhook(&merchant, &receiver.url).await.unwrap();
+    let client = engine.v2_client(&merchant).unwrap();
+    funded_user(&engine, &merchant, "alice-01", "50").await;
+    let app_id = MerchantId::new(merchant.app_id.as_str());
+    engine
+        .backend
+        .set_withdrawal_approval_required(&app_id, true)
+        .await
+        .unwrap();
+    let record_id = client
+        .user_withdraw_to_network(&network("alice-01", "uw-wait", "10"))
+        .await
+        .unwrap();
+    assert_eq!(user_usdt(&client, "alice-01").await, "40");
+    engine.settle(engine.now_ms()).await.unwrap();
+    let waiting = client.user_withdraw_record(&record_id).await.unwrap();
+    assert_eq!(waiting.status, "WaitingApproval");
+    assert!(waiting.tx_id.is_empty(), "not sent while it waits");
+
+    let internal = engine
+        .backend
+        .withdrawal_by_merchant_order_id(&app_id, "uw-wait")
+        .await
+        .unwrap()
+        .unwrap()
+        .order_id;
+    engine
+        .state
+        .withdrawals
+        .reject(&internal, engine.now_ms())
+        .await
+        .unwrap();
+    engine.settle(engine.now_ms()).await.unwrap();
+    assert_eq!(user_usdt(&client, "alice-01").await, "50");
+    assert_eq!(
+        client.user_withdraw_record(&record_id).await.unwrap().status,
+        "Rejected"
+    );
+    let statuses: Vec<String> = verified(&merchant, &receiver)
+        .into_iter()
+        .map(|hook| match hook {
+            V2Webhook::UserWithdrawal(msg) => msg.status,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(statuses, ["WaitingApproval", "Rejected"]);
+    let audit = verify_ledger(&engine.backend).await.unwrap();
+    assert!(audit.mismatches.is_empty(), "{audit:?}");
 }

@@ -2256,7 +2256,10 @@ where
         )
         .await
         .unwrap();
-    store.post_entry(&credit(&shop, 500), &meta("seed")).await.unwrap();
+    store
+        .post_entry(&credit(&shop, 500), &meta("seed"))
+        .await
+        .unwrap();
     let user_available = || async {
         store
             .user_balances(&shop, "alice-01")
@@ -2304,7 +2307,11 @@ where
         of_alice
     );
     assert_eq!(user_available().await, 600);
-    assert_eq!(available(store, &shop).await, 500, "the merchant's is untouched");
+    assert_eq!(
+        available(store, &shop).await,
+        500,
+        "the merchant's is untouched"
+    );
     // More than the user holds: refused by the ledger, nothing written,
     // whatever the merchant holds.
     let too_big = Withdrawal {
@@ -2323,7 +2330,10 @@ where
         .await
         .unwrap_err();
     assert!(
-        matches!(err, StoreError::Ledger(LedgerError::InsufficientBalance { .. })),
+        matches!(
+            err,
+            StoreError::Ledger(LedgerError::InsufficientBalance { .. })
+        ),
         "{err:?}"
     );
     assert_eq!(

@@ -71,7 +71,10 @@ async fn held_by_records(client: &V2Client, user_id: &str, coin_id: u64) -> Amou
     ] {
         let transfers = client.user_transfer_records(&query).await.unwrap();
         for transfer in transfers.records.iter().filter(|t| t.coin_id == coin_id) {
-            add(if received { &mut plus } else { &mut minus }, &transfer.amount);
+            add(
+                if received { &mut plus } else { &mut minus },
+                &transfer.amount,
+            );
         }
     }
     let swaps = client
@@ -122,9 +125,14 @@ fn two_users_deposit_transfer_swap_and_withdraw_and_every_record_agrees() {
         "--reason",
         "swap inventory",
     ]);
-    let cwallet: Value =
-        serde_json::from_str(&gateway.cli_ok(&["cwallet", "create", "--nickname", "payee", "--json"]))
-            .unwrap();
+    let cwallet: Value = serde_json::from_str(&gateway.cli_ok(&[
+        "cwallet",
+        "create",
+        "--nickname",
+        "payee",
+        "--json",
+    ]))
+    .unwrap();
     let c_id = cwallet["c_id"].as_str().unwrap().to_owned();
     let base = format!("http://{}", gateway.address());
     let client = V2Client::new(base, &merchant.app_id, &merchant.app_secret).unwrap();
@@ -150,7 +158,10 @@ fn two_users_deposit_transfer_swap_and_withdraw_and_every_record_agrees() {
             match verified_v2(&merchant, &hook) {
                 V2Webhook::UserDeposit(msg) => {
                     let record = client.user_deposit_record(&msg.record_id).await.unwrap();
-                    assert_eq!((&record.user_id, &record.amount), (&msg.user_id, &msg.amount));
+                    assert_eq!(
+                        (&record.user_id, &record.amount),
+                        (&msg.user_id, &msg.amount)
+                    );
                     deposited.push((msg.user_id, msg.amount, msg.status));
                 }
                 other => panic!("not a UserDeposit: {other:?}"),
@@ -221,7 +232,10 @@ fn two_users_deposit_transfer_swap_and_withdraw_and_every_record_agrees() {
             client.user_withdraw_to_cwallet(&to_cwallet).await.unwrap(),
             cwallet_record_id
         );
-        let cwallet_record = client.user_withdraw_record(&cwallet_record_id).await.unwrap();
+        let cwallet_record = client
+            .user_withdraw_record(&cwallet_record_id)
+            .await
+            .unwrap();
         assert_eq!(
             (
                 cwallet_record.status.as_str(),
@@ -245,7 +259,13 @@ fn two_users_deposit_transfer_swap_and_withdraw_and_every_record_agrees() {
                     msg.coin_id,
                     msg.status.as_str()
                 ),
-                (chain_record_id.as_str(), "sc-w-1", "alice-01", USDT, "Success")
+                (
+                    chain_record_id.as_str(),
+                    "sc-w-1",
+                    "alice-01",
+                    USDT,
+                    "Success"
+                )
             ),
             other => panic!("not a UserWithdrawal: {other:?}"),
         }
@@ -255,7 +275,10 @@ fn two_users_deposit_transfer_swap_and_withdraw_and_every_record_agrees() {
             .unwrap();
         assert_eq!(chain_record.record_id, chain_record_id);
         assert_eq!(
-            (chain_record.status.as_str(), chain_record.to_address.as_str()),
+            (
+                chain_record.status.as_str(),
+                chain_record.to_address.as_str()
+            ),
             ("Success", PAYEE)
         );
         assert!(chain_record.tx_id.starts_with("0x"), "{chain_record:?}");
@@ -281,19 +304,39 @@ fn two_users_deposit_transfer_swap_and_withdraw_and_every_record_agrees() {
             );
         }
         assert_eq!(
-            client.user_asset("alice-01", USDT).await.unwrap().asset.available,
+            client
+                .user_asset("alice-01", USDT)
+                .await
+                .unwrap()
+                .asset
+                .available,
             "39.97"
         );
         assert_eq!(
-            client.user_asset("bob-0001", USDT).await.unwrap().asset.available,
+            client
+                .user_asset("bob-0001", USDT)
+                .await
+                .unwrap()
+                .asset
+                .available,
             "59.985"
         );
         assert_eq!(
-            units(&client.user_asset("alice-01", MATIC).await.unwrap().asset.available),
+            units(
+                &client
+                    .user_asset("alice-01", MATIC)
+                    .await
+                    .unwrap()
+                    .asset
+                    .available
+            ),
             units(&swapped.net_amount_out)
         );
         // The merchant's own balance and records never moved.
-        assert_eq!(client.asset(USDT).await.unwrap().asset.available, merchant_before);
+        assert_eq!(
+            client.asset(USDT).await.unwrap().asset.available,
+            merchant_before
+        );
         assert!(
             client
                 .withdraw_records(&WithdrawRecordQuery::default())
@@ -376,16 +419,25 @@ fn the_user_withdrawal_triggers_settle_or_void_with_a_user_withdrawal_webhook() 
     assert_eq!(sent["objects"]["available"], "94.97");
     assert_eq!(
         reported(&sent),
-        [pair("UserDeposit", "Success"), pair("UserWithdrawal", "Success")]
+        [
+            pair("UserDeposit", "Success"),
+            pair("UserWithdrawal", "Success")
+        ]
     );
 
     let failed = run("user.withdrawal.failed");
-    assert_eq!(failed["objects"]["withdrawal"]["status"], "Failed", "{failed}");
+    assert_eq!(
+        failed["objects"]["withdrawal"]["status"], "Failed",
+        "{failed}"
+    );
     // Its 5 are back: only the second funding deposit is added.
     assert_eq!(failed["objects"]["available"], "194.94");
     assert_eq!(
         reported(&failed),
-        [pair("UserDeposit", "Success"), pair("UserWithdrawal", "Failed")]
+        [
+            pair("UserDeposit", "Success"),
+            pair("UserWithdrawal", "Failed")
+        ]
     );
     let hooks = receiver.wait_for_requests(4);
     match verified_v2(&merchant, &hooks[3]) {

@@ -11,9 +11,7 @@ use ccgate_client::v2::{
 };
 use ccgate_client::{V2Webhook, WebhookHeaders, verify_v2_webhook};
 use ccgate_ledger::{Account, Amount, CoinId, JournalEntry, MerchantId};
-use ccgate_store::{
-    CwalletAccount, DevnetStore, EntryMeta, Store, WithdrawalStore, verify_ledger,
-};
+use ccgate_store::{CwalletAccount, DevnetStore, EntryMeta, Store, WithdrawalStore, verify_ledger};
 use ccgate_testkit::{Engine, Merchant, Receiver};
 
 use crate::{USDT, engine, usdt_available};
@@ -216,7 +214,10 @@ async fn a_users_chain_withdrawal_is_reserved_from_the_user_posted_and_notified(
     engine.settle(engine.now_ms()).await.unwrap();
     engine.mine("ETH", 12).await.unwrap();
     engine.settle(engine.now_ms()).await.unwrap();
-    let done = client.user_withdraw_record_by_order_id("uw-1").await.unwrap();
+    let done = client
+        .user_withdraw_record_by_order_id("uw-1")
+        .await
+        .unwrap();
     assert_eq!(done.status, "Success", "{done:?}");
     assert!(!done.tx_id.is_empty());
     assert_eq!(done.to_address, PAYEE);
@@ -257,7 +258,11 @@ async fn a_refused_user_withdrawal_returns_the_money_to_the_user() {
     engine.set_webhook(&merchant, &receiver.url).await.unwrap();
     let client = engine.v2_client(&merchant).unwrap();
     funded_user(&engine, &merchant, "alice-01", "50").await;
-    engine.backend.devnet_fail_next_sends("ETH", 1).await.unwrap();
+    engine
+        .backend
+        .devnet_fail_next_sends("ETH", 1)
+        .await
+        .unwrap();
     let record_id = client
         .user_withdraw_to_network(&UserNetworkWithdrawal {
             merchant_pay_network_fee: true,
@@ -265,9 +270,21 @@ async fn a_refused_user_withdrawal_returns_the_money_to_the_user() {
         })
         .await
         .unwrap();
-    let precision = engine.state.registry.coin(&CoinId::new(USDT)).unwrap().precision;
+    let precision = engine
+        .state
+        .registry
+        .coin(&CoinId::new(USDT))
+        .unwrap()
+        .precision;
     let usdt = |text: &str| Amount::parse_decimal(text, precision).unwrap();
-    let fee = usdt(&client.user_withdraw_record(&record_id).await.unwrap().fee.amount);
+    let fee = usdt(
+        &client
+            .user_withdraw_record(&record_id)
+            .await
+            .unwrap()
+            .fee
+            .amount,
+    );
     assert!(!fee.is_zero());
     assert_eq!(
         usdt(&user_usdt(&client, "alice-01").await)
@@ -493,7 +510,11 @@ async fn under_approval_a_users_withdrawal_waits_and_a_rejection_returns_it_to_t
     engine.settle(engine.now_ms()).await.unwrap();
     assert_eq!(user_usdt(&client, "alice-01").await, "50");
     assert_eq!(
-        client.user_withdraw_record(&record_id).await.unwrap().status,
+        client
+            .user_withdraw_record(&record_id)
+            .await
+            .unwrap()
+            .status,
         "Rejected"
     );
     let statuses: Vec<String> = verified(&merchant, &receiver)

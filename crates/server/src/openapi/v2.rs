@@ -1510,7 +1510,8 @@ mod tests {
                 "v2ApiDeposit",
                 "v2ApiWithdrawal",
                 "v2DirectDeposit",
-                "v2UserDeposit"
+                "v2UserDeposit",
+                "v2UserWithdrawal"
             ]
         );
     }

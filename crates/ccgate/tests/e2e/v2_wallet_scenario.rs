@@ -4,7 +4,9 @@
 //! webhook arrives in v2 form with a valid signature, and every record
 //! endpoint agrees with the balances. Only the client crate speaks to the
 //! API; the CLI plays the payer (devnet), the time (sandbox clock) and the
-//! operator (treasury, Cwallet id, ledger check).
+//! operator (treasury, Cwallet id, ledger check). Beside it: the user
+//! withdrawal triggers, and users' withdrawals racing through two instances
+//! on one PostgreSQL database.
 
 use ccgate_client::V2Webhook;
 use ccgate_client::v2::{
@@ -453,4 +455,114 @@ fn the_user_withdrawal_triggers_settle_or_void_with_a_user_withdrawal_webhook() 
         }
         other => panic!("not a UserWithdrawal: {other:?}"),
     }
+}
+
+/// Users' withdrawals racing through two instances on one PostgreSQL
+/// database (decisions §28): 200 concurrent Cwallet withdrawals of 1 USDT
+/// out of a user holding 50 are accepted exactly 50 times, the rest refused
+/// for the balance, and the ledger replays.
+#[test]
+fn racing_user_withdrawals_through_two_instances_never_overdraw_the_user() {
+    const CLIENTS: usize = 10;
+    const WITHDRAWALS: usize = 200;
+    let Some(url) = crate::postgres::database_url() else {
+        return;
+    };
+    let schema = crate::postgres::Schema::new();
+    let args = [
+        "--database-url",
+        url.as_str(),
+        "--database-schema",
+        schema.0.as_str(),
+        "--no-rate-limit",
+    ];
+    let first = Gateway::start(&args);
+    let second = first.another(&args);
+    let merchant = first.demo.clone().unwrap();
+    let on_pg = |command: &[&str]| first.cli_ok(&[&args[..4], command].concat());
+    on_pg(&[
+        "ledger",
+        "adjust",
+        "--app-id",
+        &merchant.app_id,
+        "--coin",
+        "USDT",
+        "--amount",
+        "50",
+        "--reason",
+        "float",
+    ]);
+    let cwallet: Value = serde_json::from_str(&on_pg(&[
+        "cwallet",
+        "create",
+        "--nickname",
+        "payee",
+        "--json",
+    ]))
+    .unwrap();
+    let c_id = cwallet["c_id"].as_str().unwrap().to_owned();
+    let call = |gateway: &Gateway, endpoint: &str, body: &str| -> Value {
+        gateway.post_v2(&merchant, endpoint, body.as_bytes()).json()
+    };
+    let funded = call(
+        &first,
+        "userTransfer",
+        &format!(
+            r#"{{"orderId":"fund-1","fromUserId":"{}","toUserId":"alice-01","coinId":1280,"amount":"50"}}"#,
+            merchant.app_id
+        ),
+    );
+    assert_eq!(funded["code"], 10000, "{funded}");
+
+    let codes: Vec<u64> = std::thread::scope(|scope| {
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|client| {
+                let gateway = if client % 2 == 0 { &first } else { &second };
+                let (call, c_id) = (&call, &c_id);
+                scope.spawn(move || {
+                    (0..WITHDRAWALS / CLIENTS)
+                        .map(|i| {
+                            let body = format!(
+                                r#"{{"userId":"alice-01","orderId":"race-{client}-{i}","coinId":1280,"cwalletUser":"{c_id}","amount":"1"}}"#
+                            );
+                            call(gateway, "applyUserWithdrawToCwallet", &body)["code"]
+                                .as_u64()
+                                .unwrap()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        clients
+            .into_iter()
+            .flat_map(|client| client.join().unwrap())
+            .collect()
+    });
+    let accepted = codes.iter().filter(|code| **code == 10000).count();
+    let refused = codes.iter().filter(|code| **code == 14000).count();
+    assert_eq!(
+        (accepted, refused),
+        (50, 150),
+        "every answer is one of the two"
+    );
+    for gateway in [&first, &second] {
+        let alice = call(
+            gateway,
+            "getUserCoinAsset",
+            r#"{"userId":"alice-01","coinId":1280}"#,
+        );
+        assert_eq!(alice["data"]["asset"]["available"], "0", "{alice}");
+        let listed = call(
+            gateway,
+            "getUserWithdrawRecordList",
+            r#"{"userId":"alice-01","limit":100}"#,
+        );
+        assert_eq!(
+            listed["data"]["records"].as_array().unwrap().len(),
+            50,
+            "{listed}"
+        );
+    }
+    let verified = on_pg(&["ledger", "verify"]);
+    assert!(verified.contains("all equal"), "{verified}");
 }

@@ -61,6 +61,8 @@ mod v2_orders;
 mod v2_swaps;
 #[path = "e2e/v2_wallet.rs"]
 mod v2_wallet;
+#[path = "e2e/v2_wallet_scenario.rs"]
+mod v2_wallet_scenario;
 #[path = "e2e/v2_withdrawals.rs"]
 mod v2_withdrawals;
 #[path = "e2e/withdrawals.rs"]

@@ -23,6 +23,8 @@ mod sandbox;
 mod sandbox_faults;
 #[path = "engine/user_swaps.rs"]
 mod user_swaps;
+#[path = "engine/user_withdrawals.rs"]
+mod user_withdrawals;
 #[path = "engine/wallet.rs"]
 mod wallet;
 

@@ -52,8 +52,13 @@ use serde_json::json;
 
 use crate::connection::{Connection, opened, with_retries};
 
+mod user_withdrawals;
 mod wallet;
 use crate::{ClientError, RawAnswer, TIMEOUT_DEFAULT};
+pub use user_withdrawals::{
+    UserCwalletWithdrawal, UserNetworkWithdrawal, UserWithdrawRecord, UserWithdrawRecordList,
+    UserWithdrawRecordQuery,
+};
 pub use wallet::{
     BatchTransferRecord, BatchTransferRecordList, ToUser, TransferRecord, TransferRecordList,
     UserAddressRequest, UserAsset, UserAssetList, UserBatchTransferQuery, UserBatchTransferRequest,

@@ -5,7 +5,8 @@ use ccgate_api::orders::{ApiDepositWebhook, InvoiceWebhook, RefundWebhook};
 use ccgate_api::sign;
 use ccgate_api::v2::webhooks::{
     ACTIVATE_WEBHOOK_URL, API_DEPOSIT, API_WITHDRAWAL, ApiDepositMsg, ApiWithdrawalMsg,
-    DIRECT_DEPOSIT, DirectDepositMsg, USER_DEPOSIT, UserDepositMsg,
+    DIRECT_DEPOSIT, DirectDepositMsg, USER_DEPOSIT, USER_WITHDRAWAL, UserDepositMsg,
+    UserWithdrawalMsg,
 };
 use ccgate_api::withdrawals::WithdrawWebhook;
 use serde_json::Value;
@@ -73,9 +74,12 @@ pub enum V2Webhook {
     /// `UserDeposit`: a payment to a wallet user's address; re-query
     /// `getUserDepositRecord`.
     UserDeposit(UserDepositMsg),
+    /// `UserWithdrawal`: a wallet user's network withdrawal's state;
+    /// re-query `getUserWithdrawRecord`.
+    UserWithdrawal(UserWithdrawalMsg),
     /// `ActivateWebhookURL`: the URL is being saved; answer `Success`.
     ActivateWebhookUrl,
-    /// A type this client does not read (`UserWithdrawal`, a future one):
+    /// A type this client does not read (a future one):
     /// its name and `msg`, verified all the same.
     Other {
         /// `type`.
@@ -189,6 +193,9 @@ pub fn verify_v2_webhook(
             V2Webhook::ApiWithdrawal(serde_json::from_value(msg).map_err(unreadable)?)
         }
         USER_DEPOSIT => V2Webhook::UserDeposit(serde_json::from_value(msg).map_err(unreadable)?),
+        USER_WITHDRAWAL => {
+            V2Webhook::UserWithdrawal(serde_json::from_value(msg).map_err(unreadable)?)
+        }
         ACTIVATE_WEBHOOK_URL => V2Webhook::ActivateWebhookUrl,
         "" => {
             return Err(WebhookError::Unreadable(
@@ -303,10 +310,15 @@ mod tests {
             verify_v2_webhook("app", "secret", &v2_headers(user), user, 1_700_000_000, 300),
             Ok(V2Webhook::UserDeposit(msg)) if msg.user_id == "u1" && msg.amount == "1.5"
         ));
-        let withdrawal = br#"{"type":"UserWithdrawal","msg":{"userId":"u1"}}"#;
+        let withdrawal = br#"{"type":"UserWithdrawal","msg":{"recordId":"r2","orderId":"uw-1","userId":"u1","coinId":1280,"coinSymbol":"USDT","status":"Failed"}}"#;
         assert!(matches!(
             verify_v2_webhook("app", "secret", &v2_headers(withdrawal), withdrawal, 1_700_000_000, 300),
-            Ok(V2Webhook::Other { kind, .. }) if kind == "UserWithdrawal"
+            Ok(V2Webhook::UserWithdrawal(msg)) if msg.user_id == "u1" && msg.status == "Failed"
+        ));
+        let future = br#"{"type":"RiskyAddress","msg":{"address":"0x1"}}"#;
+        assert!(matches!(
+            verify_v2_webhook("app", "secret", &v2_headers(future), future, 1_700_000_000, 300),
+            Ok(V2Webhook::Other { kind, .. }) if kind == "RiskyAddress"
         ));
         let broken = br#"{"type":"ApiDeposit","msg":{"recordId":1}}"#;
         assert!(matches!(

@@ -204,6 +204,8 @@ pub async fn build_services<B: ServiceBackend>(
         store.clone(),
         backend.clone(),
         backend.clone(),
+        Arc::clone(&withdrawals),
+        backend.clone(),
     ));
     let console = Arc::new(Console::new(
         ConsoleStores {

@@ -97,10 +97,13 @@ impl Records {
             .collect();
         let mut withdrawals = Vec::new();
         for id in merchant_order_ids {
+            // A wallet user's withdrawal is v2's wallet system's, which v1
+            // has no word for (decisions §28).
             if let Some(withdrawal) = self
                 .withdrawals
                 .withdrawal_by_merchant_order_id(app_id, id)
                 .await?
+                .filter(|found| found.user_id.is_none())
             {
                 withdrawals.push(withdrawal);
             }
@@ -169,7 +172,8 @@ impl Records {
         Ok(self.deposit_records.deposit_records(filter).await?)
     }
 
-    /// The merchant's withdrawal (or refund) with this record id.
+    /// The merchant's withdrawal (or refund, or a wallet user's withdrawal)
+    /// with this record id.
     pub async fn withdrawal_by_record_id(
         &self,
         app_id: &MerchantId,
@@ -181,7 +185,8 @@ impl Records {
             .await?)
     }
 
-    /// The merchant's withdrawal with this `merchant_order_id`.
+    /// The merchant's (or a wallet user's) withdrawal with this
+    /// `merchant_order_id`.
     pub async fn withdrawal_by_merchant_order_id(
         &self,
         app_id: &MerchantId,
@@ -209,7 +214,8 @@ impl Records {
 
     /// Where the merchant's deposit or withdrawal `record_id` sits in its
     /// chain. Refunds are the operator's, not the merchant's withdrawals
-    /// (decisions §15): unknown here as in `getAppWithdrawRecord`.
+    /// (decisions §15), and its users' withdrawals are theirs (§28):
+    /// unknown here as in `getAppWithdrawRecord`.
     pub async fn block_of(
         &self,
         app_id: &MerchantId,
@@ -228,7 +234,7 @@ impl Records {
                 .withdrawals
                 .withdrawal_by_record_id(app_id, record_id)
                 .await?
-                .filter(|found| !found.is_refund());
+                .filter(|found| !found.is_refund() && found.user_id.is_none());
             let Some(withdrawal) = withdrawal else {
                 return Ok(RecordBlock::Unknown);
             };

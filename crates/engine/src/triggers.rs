@@ -55,7 +55,7 @@ impl Trigger {
 const WALLET_V2_ONLY: &str = "v1 has no wallet system: a merchant's users and their balances are v2's (docs/decisions.md §24)";
 
 /// The triggers, with what each does.
-pub const TRIGGERS: [Trigger; 13] = [
+pub const TRIGGERS: [Trigger; 15] = [
     Trigger {
         name: "order.paid",
         description: "an order (v1 bill/create, v2 createAppOrderDepositAddress) paid in full and confirmed: API Deposit / ApiDeposit webhook, order Successful",
@@ -135,6 +135,18 @@ pub const TRIGGERS: [Trigger; 13] = [
     Trigger {
         name: "user.transfer",
         description: "a deposit to fund wallet user `trigger-wallet-user`, then a userTransfer of 5 to `trigger-wallet-user-2`: instant, no webhook",
+        no_v2_because: None,
+        no_v1_because: Some(WALLET_V2_ONLY),
+    },
+    Trigger {
+        name: "user.withdrawal.succeeded",
+        description: "a deposit to fund wallet user `trigger-wallet-user`, then its withdrawal of 5 on the chain, sent and confirmed: UserWithdrawal `Success`",
+        no_v2_because: None,
+        no_v1_because: Some(WALLET_V2_ONLY),
+    },
+    Trigger {
+        name: "user.withdrawal.failed",
+        description: "a deposit to fund wallet user `trigger-wallet-user`, then its withdrawal of 5 whose send the devnet refuses: voided, the 5 back with the user, UserWithdrawal `Failed`",
         no_v2_because: None,
         no_v1_because: Some(WALLET_V2_ONLY),
     },
@@ -296,6 +308,8 @@ impl Triggers {
             "swap.succeeded" => run.swap().await?,
             "user.deposit" => run.user_deposit().await?,
             "user.transfer" => run.user_transfer().await?,
+            "user.withdrawal.succeeded" => run.user_withdrawal(false).await?,
+            "user.withdrawal.failed" => run.user_withdrawal(true).await?,
             _ => run.refund().await?,
         };
         let webhooks = self.webhooks_since(&request.app_id, before).await?;
@@ -700,6 +714,68 @@ impl Run<'_> {
                 TRIGGER_WALLET_USER: self.user_available(TRIGGER_WALLET_USER).await?,
                 TRIGGER_WALLET_PAYEE: self.user_available(TRIGGER_WALLET_PAYEE).await?,
             },
+        }))
+    }
+
+    /// A funding deposit, then the user's withdrawal of `PAYOUT` to the
+    /// payer on the chain, settled (or refused by the devnet and voided).
+    async fn user_withdrawal(&mut self, refused_by_chain: bool) -> Result<Value, EngineError> {
+        let funding = self.user_deposit().await?;
+        if refused_by_chain {
+            self.triggers
+                .devnet
+                .devnet_fail_next_sends(self.chain.code.as_str(), 1)
+                .await?;
+            self.steps.push(format!(
+                "told the {} devnet to refuse the next send",
+                self.chain.code
+            ));
+        }
+        let to = payer_address(self.chain);
+        let wallets = Arc::clone(&self.triggers.wallets);
+        let accepted = wallets
+            .withdraw(
+                &self.app_id,
+                TRIGGER_WALLET_USER,
+                &WithdrawalRequest {
+                    asset: Asset::Network(self.coin, self.token),
+                    destination: Destination::ChainAddress(to.clone()),
+                    value: PAYOUT.to_owned(),
+                    merchant_order_id: self.merchant_order_id.clone(),
+                    memo: None,
+                    merchant_pays_fee: false,
+                    dialect: WebhookDialect::V2,
+                    notify_url: None,
+                    fee_quote_id: None,
+                },
+                self.now_ms(),
+            )
+            .await?
+            .withdrawal;
+        self.steps.push(format!(
+            "applied for {TRIGGER_WALLET_USER}'s withdrawal {} of {PAYOUT} {} to {to} (applyUserWithdrawToNetwork)",
+            accepted.merchant_order_id, self.coin.symbol
+        ));
+        self.confirm().await?;
+        let withdrawal = wallets
+            .withdrawal(&self.app_id, Some(&accepted.record_id), None)
+            .await?
+            .unwrap_or(accepted);
+        Ok(json!({
+            "deposit": funding["deposit"],
+            "withdrawal": {
+                "recordId": withdrawal.record_id,
+                "orderId": withdrawal.merchant_order_id,
+                "userId": TRIGGER_WALLET_USER,
+                "coinId": self.coin.numeric_id,
+                "chain": withdrawal.chain,
+                "toAddress": withdrawal.to_address,
+                "status": v2_status(&withdrawal),
+                "txId": withdrawal.txid,
+                "amount": self.decimal(withdrawal.value),
+                "fee": self.decimal(withdrawal.network_fee),
+            },
+            "available": self.user_available(TRIGGER_WALLET_USER).await?,
         }))
     }
 

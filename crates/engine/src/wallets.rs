@@ -12,10 +12,12 @@ use ccgate_store::{
     BatchScope, DepositAddress, DepositRecord, DepositRecordFilter, DepositRecords, EntryMeta,
     Recorded, Store, StoreError, TransferFilter, UserBatchTransfer, UserTransfer, WalletStore,
     WalletUser,
+    Withdrawal, WithdrawalQuery, WithdrawalStore,
 };
 
 use crate::addresses::AddressBook;
 use crate::amounts::positive_amount;
+use crate::withdrawals::{Accepted, WithdrawalRequest, Withdrawals};
 use crate::{EngineError, RecordIds, Rejection};
 
 /// The journal entry kind of a transfer between wallet accounts.
@@ -40,6 +42,9 @@ pub struct Wallets {
     ledger: Arc<dyn Store>,
     wallet: Arc<dyn WalletStore>,
     deposits: Arc<dyn DepositRecords>,
+    /// Users' withdrawals go the merchant's way (decisions §28).
+    withdrawals: Arc<Withdrawals>,
+    withdrawal_records: Arc<dyn WithdrawalStore>,
     ids: RecordIds,
 }
 
@@ -71,6 +76,8 @@ impl Wallets {
         ledger: Arc<dyn Store>,
         wallet: Arc<dyn WalletStore>,
         deposits: Arc<dyn DepositRecords>,
+        withdrawals: Arc<Withdrawals>,
+        withdrawal_records: Arc<dyn WithdrawalStore>,
     ) -> Wallets {
         Wallets {
             registry,
@@ -78,6 +85,8 @@ impl Wallets {
             ledger,
             wallet,
             deposits,
+            withdrawals,
+            withdrawal_records,
             ids: RecordIds::default(),
         }
     }
@@ -183,6 +192,75 @@ impl Wallets {
             ..filter.clone()
         };
         Ok(self.deposits.deposit_records(&filter).await?)
+    }
+
+    /// `applyUserWithdrawToNetwork` and `applyUserWithdrawToCwallet`: a
+    /// withdrawal of the merchant's, paid from the user's account
+    /// (decisions §28). The App ID is refused: the merchant withdraws with
+    /// `applyAppWithdrawTo…`.
+    pub async fn withdraw<'a>(
+        &'a self,
+        app_id: &MerchantId,
+        user_id: &str,
+        request: &WithdrawalRequest<'a>,
+        now_unix_ms: i64,
+    ) -> Result<Accepted<'a>, EngineError> {
+        match self.existing(app_id, user_id).await? {
+            Holder::Merchant => Err(Rejection::UserIdIsAppId.into()),
+            Holder::User(user_id) => {
+                self.withdrawals
+                    .request_for_user(app_id, &user_id, request, now_unix_ms)
+                    .await
+            }
+        }
+    }
+
+    /// The user's withdrawals `query` picks (its `user_id` set to `user_id`,
+    /// who must exist), newest first.
+    pub async fn withdrawals(
+        &self,
+        app_id: &MerchantId,
+        user_id: &str,
+        query: &WithdrawalQuery,
+    ) -> Result<Vec<Withdrawal>, EngineError> {
+        let Holder::User(user_id) = self.existing(app_id, user_id).await? else {
+            return Err(Rejection::UserIdIsAppId.into());
+        };
+        let query = WithdrawalQuery {
+            user_id: Some(user_id),
+            ..query.clone()
+        };
+        Ok(self
+            .withdrawal_records
+            .merchant_withdrawals(app_id, &query)
+            .await?)
+    }
+
+    /// One of the merchant's users' withdrawals, by its record id and/or
+    /// order id (both given: they must name the one withdrawal).
+    pub async fn withdrawal(
+        &self,
+        app_id: &MerchantId,
+        record_id: Option<&str>,
+        order_id: Option<&str>,
+    ) -> Result<Option<Withdrawal>, EngineError> {
+        let found = match (record_id, order_id) {
+            (Some(record_id), _) => {
+                self.withdrawal_records
+                    .withdrawal_by_record_id(app_id, record_id)
+                    .await?
+            }
+            (None, Some(order_id)) => {
+                self.withdrawal_records
+                    .withdrawal_by_merchant_order_id(app_id, order_id)
+                    .await?
+            }
+            (None, None) => None,
+        };
+        Ok(found.filter(|withdrawal| {
+            withdrawal.user_id.is_some()
+                && order_id.is_none_or(|asked| withdrawal.merchant_order_id == asked)
+        }))
     }
 
     /// `userTransfer`: instant, one journal entry; idempotent by order id.

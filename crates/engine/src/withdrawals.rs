@@ -201,6 +201,31 @@ impl Withdrawals {
         request: &WithdrawalRequest<'a>,
         now_unix_ms: i64,
     ) -> Result<Accepted<'a>, EngineError> {
+        self.request_by(app_id, None, request, now_unix_ms).await
+    }
+
+    /// [`Self::request`] paid by the merchant's wallet user `user_id`
+    /// (`applyUserWithdrawTo…`, decisions §28): the same withdrawal, its
+    /// money reserved from (and, if it fails, returned to) the user's
+    /// account. The caller has made sure the user exists.
+    pub async fn request_for_user<'a>(
+        &'a self,
+        app_id: &MerchantId,
+        user_id: &str,
+        request: &WithdrawalRequest<'a>,
+        now_unix_ms: i64,
+    ) -> Result<Accepted<'a>, EngineError> {
+        self.request_by(app_id, Some(user_id), request, now_unix_ms)
+            .await
+    }
+
+    async fn request_by<'a>(
+        &'a self,
+        app_id: &MerchantId,
+        user_id: Option<&str>,
+        request: &WithdrawalRequest<'a>,
+        now_unix_ms: i64,
+    ) -> Result<Accepted<'a>, EngineError> {
         let cwallet = match &request.destination {
             Destination::AddressOrCwallet(address) => self.store.cwallet(address).await?,
             Destination::ChainAddress(_) => None,
@@ -255,7 +280,8 @@ impl Withdrawals {
                 .withdrawal_by_merchant_order_id(app_id, &request.merchant_order_id)
                 .await?
         {
-            return same_or_duplicate(existing, &print, &request.merchant_order_id).map(accepted);
+            return same_or_duplicate(existing, &print, user_id, &request.merchant_order_id)
+                .map(accepted);
         }
         // Also to a Cwallet id: free and instant, each one still costs a
         // webhook, so without a floor a flood of dust withdrawals is free.
@@ -347,8 +373,9 @@ impl Withdrawals {
             dialect: request.dialect,
             notify_url: request.notify_url.clone(),
             approval,
+            user_id: user_id.map(str::to_owned),
         };
-        let available = Account::MerchantAvailable(app_id.clone());
+        let available = payer_available(&withdrawal);
         let (entry, webhook) = match &cwallet {
             Some(account) => {
                 withdrawal.status = WithdrawalStatus::Successful;
@@ -371,7 +398,7 @@ impl Withdrawals {
                 (entry, webhook)
             }
             None => {
-                let reserved = Account::MerchantReserved(app_id.clone());
+                let reserved = payer_reserved(&withdrawal);
                 // v2 says `WaitingApproval` (spec §3.3.3); v1 has no word for it.
                 let webhook = match (approval, withdrawal.dialect) {
                     (Approval::Waiting, WebhookDialect::V2) => Some(
@@ -402,7 +429,7 @@ impl Withdrawals {
                 other => other.into(),
             })?;
         self.store.balances_changed(app_id);
-        same_or_duplicate(stored, &print, &request.merchant_order_id).map(accepted)
+        same_or_duplicate(stored, &print, user_id, &request.merchant_order_id).map(accepted)
     }
 
     /// `refund`, for the order the merchant knows by `merchant_order_id`.
@@ -498,6 +525,7 @@ impl Withdrawals {
             dialect: WebhookDialect::V1,
             notify_url: None,
             approval: Approval::NotNeeded,
+            user_id: None,
         };
         let entry = JournalEntry::transfer(
             Account::MerchantAvailable(order.app_id.clone()),
@@ -586,8 +614,8 @@ impl Withdrawals {
             ..waiting
         };
         let entry = JournalEntry::transfer(
-            Account::MerchantReserved(rejected.app_id.clone()),
-            Account::MerchantAvailable(rejected.app_id.clone()),
+            payer_reserved(&rejected),
+            payer_available(&rejected),
             coin.id.clone(),
             rejected.debit,
         )?;
@@ -972,7 +1000,7 @@ impl Withdrawals {
         gas: Option<&GasFee>,
         now_unix_ms: i64,
     ) -> Result<bool, EngineError> {
-        let reserved = Account::MerchantReserved(withdrawal.app_id.clone());
+        let reserved = payer_reserved(withdrawal);
         let custody = Account::ChainCustody(token.chain.clone());
         let (pay_status, what) = match status {
             WithdrawalStatus::Successful => ("success", "posted"),
@@ -1005,7 +1033,7 @@ impl Withdrawals {
                 ));
             }
             _ => postings.push(posting(
-                Account::MerchantAvailable(withdrawal.app_id.clone()),
+                payer_available(withdrawal),
                 &coin.id,
                 Direction::Credit,
                 withdrawal.debit,
@@ -1061,12 +1089,32 @@ fn posting(account: Account, coin: &CoinId, direction: Direction, amount: Amount
     }
 }
 
+/// Where a withdrawal's money comes from: the merchant's available balance,
+/// or its wallet user's account (decisions §28).
+fn payer_available(withdrawal: &Withdrawal) -> Account {
+    match &withdrawal.user_id {
+        None => Account::MerchantAvailable(withdrawal.app_id.clone()),
+        Some(user_id) => Account::User(withdrawal.app_id.clone(), user_id.clone()),
+    }
+}
+
+/// Where a withdrawal's money waits while it is in flight.
+fn payer_reserved(withdrawal: &Withdrawal) -> Account {
+    match &withdrawal.user_id {
+        None => Account::MerchantReserved(withdrawal.app_id.clone()),
+        Some(user_id) => Account::UserReserved(withdrawal.app_id.clone(), user_id.clone()),
+    }
+}
+
+/// A repeated order id answers its withdrawal only when the same payer
+/// asked the same (decisions §15, §28); else it is taken (11011).
 fn same_or_duplicate(
     withdrawal: Withdrawal,
     fingerprint: &str,
+    user_id: Option<&str>,
     merchant_order_id: &str,
 ) -> Result<Withdrawal, EngineError> {
-    if withdrawal.fingerprint == fingerprint {
+    if withdrawal.fingerprint == fingerprint && withdrawal.user_id.as_deref() == user_id {
         Ok(withdrawal)
     } else {
         Err(

@@ -26,6 +26,9 @@ pub enum Account {
     /// decisions §24): a liability towards the merchant's user, part of the
     /// merchant's custody but not of its own balance. The id never holds `:`.
     User(MerchantId, String),
+    /// Held for a wallet user's withdrawals in flight (decisions §28), as
+    /// [`Account::MerchantReserved`] is for the merchant's.
+    UserReserved(MerchantId, String),
     /// Held for the merchant's withdrawals in flight: reserved when a
     /// withdrawal is accepted, posted out when the chain confirms it, or
     /// returned to available when it fails.
@@ -52,6 +55,7 @@ const OPERATOR_PREFIX: &str = "operator:";
 const CUSTODY_PREFIX: &str = "custody:";
 const CWALLET_PREFIX: &str = "cwallet:";
 const USER_PREFIX: &str = "user:";
+const USER_RESERVED_PREFIX: &str = "user_reserved:";
 
 impl Account {
     /// Storage key. Merchant keys end in the account kind so that the Appid in between is
@@ -66,6 +70,9 @@ impl Account {
             }
             Account::Cwallet(c_id) => format!("{CWALLET_PREFIX}{c_id}"),
             Account::User(merchant, user_id) => format!("{USER_PREFIX}{merchant}:{user_id}"),
+            Account::UserReserved(merchant, user_id) => {
+                format!("{USER_RESERVED_PREFIX}{merchant}:{user_id}")
+            }
             Account::OperatorAdjustments => format!("{OPERATOR_PREFIX}adjustments"),
             Account::ChainCustody(chain) => format!("{CUSTODY_PREFIX}{chain}"),
             Account::OperatorFees => format!("{OPERATOR_PREFIX}fees"),
@@ -93,6 +100,14 @@ impl Account {
                 }
                 _ => None,
             }
+        } else if let Some(rest) = key.strip_prefix(USER_RESERVED_PREFIX) {
+            match rest.rsplit_once(':') {
+                Some((appid, user_id)) if !user_id.is_empty() => Some(Account::UserReserved(
+                    MerchantId::new(appid),
+                    user_id.to_owned(),
+                )),
+                _ => None,
+            }
         } else if let Some(c_id) = key.strip_prefix(CWALLET_PREFIX) {
             (!c_id.is_empty()).then(|| Account::Cwallet(c_id.to_owned()))
         } else if let Some(chain) = key.strip_prefix(CUSTODY_PREFIX) {
@@ -115,6 +130,7 @@ impl Account {
             | Account::MerchantReserved(_)
             | Account::Cwallet(_)
             | Account::User(..)
+            | Account::UserReserved(..)
             | Account::OperatorFees
             // A swap the treasury cannot cover is refused by this rule, in
             // the swap's own DB transaction.
@@ -407,6 +423,10 @@ mod tests {
             (
                 Account::User(MerchantId::new("a:b"), "bob@x".into()),
                 "user:a:b:bob@x",
+            ),
+            (
+                Account::UserReserved(MerchantId::new("a:b"), "bob@x".into()),
+                "user_reserved:a:b:bob@x",
             ),
             (Account::ChainCustody(ChainCode::new("ETH")), "custody:ETH"),
         ] {
@@ -836,8 +856,8 @@ mod tests {
         }
     }
 
-    /// One step of a wallet system's money life (decisions §24): holder 0 is
-    /// the merchant itself (its App ID), 1.. its users.
+    /// One step of a wallet system's money life (decisions §24, §28): holder 0
+    /// is the merchant itself (its App ID), 1.. its users.
     #[derive(Clone, Debug)]
     enum WalletStep {
         Deposit {
@@ -853,9 +873,18 @@ mod tests {
             from: usize,
             legs: Vec<(usize, u128)>,
         },
+        /// A withdrawal accepted: `units` reserved, of which `fee` is the
+        /// network fee (the payee bears it).
         Withdraw {
             holder: usize,
             units: u128,
+            fee: u128,
+        },
+        /// The open withdrawal `pick` (modulo how many are open) posted when
+        /// the chain `confirmed` it, else voided back to its holder.
+        Settle {
+            pick: usize,
+            confirmed: bool,
         },
     }
 
@@ -873,17 +902,35 @@ mod tests {
                 proptest::collection::vec((holder.clone(), 1..300u128), 1..4)
             )
                 .prop_map(|(from, legs)| WalletStep::Batch { from, legs }),
-            (holder, 1..800u128).prop_map(|(holder, units)| WalletStep::Withdraw { holder, units }),
+            (holder, 1..800u128, 0..100u128).prop_map(|(holder, units, fee)| {
+                WalletStep::Withdraw {
+                    holder,
+                    units,
+                    fee: fee.min(units - 1),
+                }
+            }),
+            (0..8usize, proptest::bool::ANY)
+                .prop_map(|(pick, confirmed)| WalletStep::Settle { pick, confirmed }),
         ]
+    }
+
+    /// What the books should say: each holder's available and reserved
+    /// balance, and the withdrawals in flight (holder, units, fee).
+    #[derive(Clone, Debug, Default)]
+    struct WalletModel {
+        available: [u128; HOLDERS],
+        reserved: [u128; HOLDERS],
+        open: Vec<(usize, u128, u128)>,
     }
 
     proptest! {
         /// Users as accounts under their merchant: whatever the order of
         /// deposits (less a fee), transfers, all-or-nothing batches and
-        /// withdrawals, no balance goes negative, the ledger refuses exactly
-        /// what a model of the balances would, custody equals the merchant's
-        /// and its users' balances (plus the operator's fees), and the journal
-        /// balances and replays.
+        /// two-phase withdrawals (reserved, then posted with their network
+        /// fee or voided), no balance goes negative, the ledger refuses
+        /// exactly what a model of the balances would, custody equals the
+        /// merchant's and its users' balances, available and reserved (plus
+        /// the operator's fees), and the journal balances and replays.
         #[test]
         fn wallet_users_keep_every_invariant(steps in proptest::collection::vec(any_wallet_step(), 0..80)) {
             let m = MerchantId::new("m");
@@ -895,9 +942,16 @@ mod tests {
                     Account::User(m.clone(), format!("user-{i}"))
                 })
                 .collect();
+            let reserves: Vec<Account> = (0..HOLDERS)
+                .map(|i| if i == 0 {
+                    Account::MerchantReserved(m.clone())
+                } else {
+                    Account::UserReserved(m.clone(), format!("user-{i}"))
+                })
+                .collect();
             let custody = Account::ChainCustody(ChainCode::new("ETH"));
             let mut books = Books::default();
-            let mut model = [0u128; HOLDERS];
+            let mut model = WalletModel::default();
             let posting = |account: &Account, direction, units| Posting {
                 account: account.clone(),
                 coin: coin.clone(),
@@ -915,15 +969,15 @@ mod tests {
                         if fee > 0 {
                             postings.push(posting(&Account::OperatorFees, Direction::Credit, fee));
                         }
-                        let mut next = model;
-                        next[*holder] += units - fee;
+                        let mut next = model.clone();
+                        next.available[*holder] += units - fee;
                         (JournalEntry::new(postings), Some(next))
                     }
                     WalletStep::Transfer { from, to, units } => {
-                        let mut next = model;
-                        let covered = next[*from].checked_sub(*units).map(|left| {
-                            next[*from] = left;
-                            next[*to] += units;
+                        let mut next = model.clone();
+                        let covered = next.available[*from].checked_sub(*units).map(|left| {
+                            next.available[*from] = left;
+                            next.available[*to] += units;
                             next
                         });
                         (JournalEntry::transfer(holders[*from].clone(), holders[*to].clone(), coin.clone(), Amount::from_base_units(*units)), covered)
@@ -931,24 +985,46 @@ mod tests {
                     WalletStep::Batch { from, legs } => {
                         let total: u128 = legs.iter().map(|(_, units)| units).sum();
                         let mut postings = vec![posting(&holders[*from], Direction::Debit, total)];
-                        let mut next = model;
-                        let mut covered = next[*from].checked_sub(total).is_some();
-                        next[*from] = next[*from].saturating_sub(total);
+                        let mut next = model.clone();
+                        let mut covered = next.available[*from].checked_sub(total).is_some();
+                        next.available[*from] = next.available[*from].saturating_sub(total);
                         for (to, units) in legs {
                             postings.push(posting(&holders[*to], Direction::Credit, *units));
-                            next[*to] += units;
+                            next.available[*to] += units;
                             // An account on both sides is refused when built.
                             covered &= to != from;
                         }
                         (JournalEntry::new(postings), covered.then_some(next))
                     }
-                    WalletStep::Withdraw { holder, units } => {
-                        let mut next = model;
-                        let covered = next[*holder].checked_sub(*units).map(|left| {
-                            next[*holder] = left;
+                    WalletStep::Withdraw { holder, units, fee } => {
+                        let mut next = model.clone();
+                        let covered = next.available[*holder].checked_sub(*units).map(|left| {
+                            next.available[*holder] = left;
+                            next.reserved[*holder] += units;
+                            next.open.push((*holder, *units, *fee));
                             next
                         });
-                        (JournalEntry::transfer(holders[*holder].clone(), custody.clone(), coin.clone(), Amount::from_base_units(*units)), covered)
+                        (JournalEntry::transfer(holders[*holder].clone(), reserves[*holder].clone(), coin.clone(), Amount::from_base_units(*units)), covered)
+                    }
+                    WalletStep::Settle { pick, confirmed } => {
+                        if model.open.is_empty() {
+                            continue;
+                        }
+                        let mut next = model.clone();
+                        let (holder, units, fee) = next.open.remove(pick % model.open.len());
+                        next.reserved[holder] -= units;
+                        let mut postings = vec![posting(&reserves[holder], Direction::Debit, units)];
+                        if *confirmed {
+                            // The net leaves custody; the fee is the operator's.
+                            postings.push(posting(&custody, Direction::Credit, units - fee));
+                            if fee > 0 {
+                                postings.push(posting(&Account::OperatorFees, Direction::Credit, fee));
+                            }
+                        } else {
+                            postings.push(posting(&holders[holder], Direction::Credit, units));
+                            next.available[holder] += units;
+                        }
+                        (JournalEntry::new(postings), Some(next))
                     }
                 };
                 let posted = entry.map_err(|_| ()).and_then(|entry| books.post(entry).map_err(|_| ()));
@@ -959,13 +1035,19 @@ mod tests {
                     None => prop_assert!(posted.is_err(), "{step:?} should have been refused"),
                     Some(_) => prop_assert!(matches!(step, WalletStep::Transfer { from, to, .. } if from == to), "{step:?} refused"),
                 }
-                for (holder, expected) in holders.iter().zip(model) {
+                for (holder, expected) in holders.iter().zip(model.available) {
                     prop_assert_eq!(books.balance(holder, &coin).available().map(Amount::base_units), Some(expected));
+                }
+                for (reserve, expected) in reserves.iter().zip(model.reserved) {
+                    prop_assert_eq!(books.balance(reserve, &coin).available().map(Amount::base_units), Some(expected));
                 }
                 let custody_now = books.balance(&custody, &coin);
                 let held = custody_now.debits_posted.base_units() - custody_now.credits_posted.base_units();
                 let fees = books.balance(&Account::OperatorFees, &coin).available().map_or(0, Amount::base_units);
-                prop_assert_eq!(held, model.iter().sum::<u128>() + fees);
+                prop_assert_eq!(
+                    held,
+                    model.available.iter().sum::<u128>() + model.reserved.iter().sum::<u128>() + fees
+                );
             }
             let (mut debits, mut credits) = (0u128, 0u128);
             for balance in books.balances().values() {

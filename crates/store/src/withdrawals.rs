@@ -118,6 +118,9 @@ pub struct Withdrawal {
     /// Where its webhooks go (v2 `notifyUrl`); `None`: the merchant's URL.
     pub notify_url: Option<String>,
     pub approval: Approval,
+    /// The merchant's wallet user whose money it is (decisions §28);
+    /// `None`: the merchant's own.
+    pub user_id: Option<String>,
 }
 
 /// A network fee quoted by v2 `getWithdrawFee` under its
@@ -145,6 +148,8 @@ pub enum DestinationFilter {
 /// takes: every filter left empty matches all. Newest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WithdrawalQuery {
+    /// `None`: the merchant's own withdrawals; `Some`: this wallet user's.
+    pub user_id: Option<String>,
     pub coin_id: Option<CoinId>,
     pub destination: Option<DestinationFilter>,
     /// Any of these merchant order ids; empty: any.
@@ -195,8 +200,9 @@ pub trait WithdrawalStore: Send + Sync + std::fmt::Debug + 'static {
         record_id: &str,
     ) -> Result<Option<Withdrawal>, StoreError>;
 
-    /// A page of one merchant's withdrawals, newest first (`created_at`,
-    /// then `record_id`, descending).
+    /// A page of one merchant's own withdrawals, or of one of its wallet
+    /// users' (`query.user_id`), newest first (`created_at`, then
+    /// `record_id`, descending).
     async fn merchant_withdrawals(
         &self,
         app_id: &MerchantId,
@@ -315,7 +321,7 @@ where
         let inserted = sqlx::query(&format!(
             "INSERT INTO withdrawals ({WITHDRAWAL_COLUMNS})
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                     $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)
+                     $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)
              ON CONFLICT (app_id, merchant_order_id) DO NOTHING"
         ))
         .bind(&w.order_id)
@@ -348,6 +354,7 @@ where
         .bind(w.dialect.as_str())
         .bind(&w.notify_url)
         .bind(w.approval.as_str())
+        .bind(&w.user_id)
         .execute(&mut *db_tx)
         .await?;
         if inserted.rows_affected() == 1 {
@@ -423,7 +430,7 @@ where
             Some(DestinationFilter::Cwallet) => (None, Some(1i64)),
         };
         // The order ids, if any, as one placeholder each after the fixed ones.
-        const FIXED_PARAMS: usize = 10;
+        const FIXED_PARAMS: usize = 11;
         let order_ids = if query.merchant_order_ids.is_empty() {
             String::new()
         } else {
@@ -443,6 +450,7 @@ where
                AND ($6 IS NULL OR created_at >= $6)
                AND ($7 IS NULL OR created_at <= $7)
                AND ($8 IS NULL OR created_at < $8 OR (created_at = $8 AND record_id < $9))
+               AND (($11 IS NULL AND user_id IS NULL) OR user_id = $11)
                {order_ids}
              ORDER BY created_at DESC, record_id DESC LIMIT $10"
         );
@@ -460,7 +468,8 @@ where
             .bind(query.created_to)
             .bind(after_created)
             .bind(after_record)
-            .bind(i64::from(query.limit));
+            .bind(i64::from(query.limit))
+            .bind(query.user_id.clone());
         for merchant_order_id in &query.merchant_order_ids {
             statement = statement.bind(merchant_order_id);
         }
@@ -696,7 +705,7 @@ where
 pub(crate) const WITHDRAWAL_COLUMNS: &str = "order_id, record_id, app_id, merchant_order_id, \
     fingerprint, token_id, coin_id, chain, to_address, memo, value, network_fee, net_receivable, \
     debit, merchant_pays_fee, to_cwallet, status, txid, block_height, created_at, resolved_at, \
-    kind, refund_of, dialect, notify_url, approval";
+    kind, refund_of, dialect, notify_url, approval, user_id";
 
 fn withdrawal_kind(withdrawal: &Withdrawal) -> &'static str {
     if withdrawal.is_refund() {
@@ -736,6 +745,7 @@ pub(crate) fn withdrawal_from_row(row: &impl Columns) -> Result<Withdrawal, Stor
         dialect: dialect_from(&row.text("dialect")?)?,
         notify_url: row.opt_text("notify_url")?,
         approval: Approval::parse(&row.text("approval")?)?,
+        user_id: row.opt_text("user_id")?,
     })
 }
 

@@ -1305,6 +1305,7 @@ where
         dialect: ccgate_store::WebhookDialect::V1,
         notify_url: None,
         approval: ccgate_store::Approval::NotNeeded,
+        user_id: None,
     };
     let reserved = Account::MerchantReserved(merchant.clone());
     let reserve = move_units(
@@ -1441,6 +1442,7 @@ where
         dialect: ccgate_store::WebhookDialect::V1,
         notify_url: None,
         approval: ccgate_store::Approval::NotNeeded,
+        user_id: None,
         ..withdrawal.clone()
     };
     let to_cwallet = move_units(
@@ -1609,6 +1611,7 @@ where
         dialect: ccgate_store::WebhookDialect::V2,
         notify_url: None,
         approval: ccgate_store::Approval::NotNeeded,
+        user_id: None,
     };
     let reserve = move_units(
         Account::MerchantAvailable(shop.clone()),
@@ -2372,9 +2375,193 @@ macro_rules! on_both_backends {
     )*};
 }
 
+/// A wallet user's withdrawal (decisions §28) is a withdrawal row whose
+/// money is reserved from, and returned to, the user's account; lists read
+/// the merchant's own and each user's apart.
+async fn user_withdrawals_are_the_users_and_listed_apart<S>(store: &S)
+where
+    S: Store + WithdrawalStore + WalletStore,
+{
+    use ccgate_store::{StoreError, WithdrawalQuery};
+
+    let shop = new_merchant(store).await;
+    let alice = Account::User(shop.clone(), "alice-01".into());
+    let alice_reserved = Account::UserReserved(shop.clone(), "alice-01".into());
+    store
+        .post_entry(
+            &move_units(Account::OperatorAdjustments, alice.clone(), 1_000),
+            &meta("fund alice"),
+        )
+        .await
+        .unwrap();
+    store
+        .post_entry(&credit(&shop, 500), &meta("seed"))
+        .await
+        .unwrap();
+    let user_available = || async {
+        store
+            .user_balances(&shop, "alice-01")
+            .await
+            .unwrap()
+            .iter()
+            .find(|b| b.coin == usdt())
+            .map(|b| b.balance.available().unwrap().base_units())
+            .unwrap_or(0)
+    };
+    let of_alice = Withdrawal {
+        order_id: "uw-order-1".into(),
+        record_id: "uw-record-1".into(),
+        app_id: shop.clone(),
+        merchant_order_id: "alice-wd-1".into(),
+        fingerprint: "fp".into(),
+        token_id: TokenId::new("usdt-eth"),
+        coin_id: usdt(),
+        chain: "ETH".into(),
+        to_address: "0xpayee".into(),
+        memo: String::new(),
+        value: Amount::from_base_units(400),
+        network_fee: Amount::from_base_units(10),
+        net_receivable: Amount::from_base_units(390),
+        debit: Amount::from_base_units(400),
+        merchant_pays_fee: false,
+        to_cwallet: false,
+        status: WithdrawalStatus::Pending,
+        txid: String::new(),
+        block_height: None,
+        created_at: NOW,
+        resolved_at: None,
+        refund_of: None,
+        dialect: ccgate_store::WebhookDialect::V2,
+        notify_url: None,
+        approval: ccgate_store::Approval::NotNeeded,
+        user_id: Some("alice-01".into()),
+    };
+    let reserve = move_units(alice.clone(), alice_reserved.clone(), 400);
+    assert_eq!(
+        store
+            .accept_withdrawal(&of_alice, &reserve, &meta("reserve"), None)
+            .await
+            .unwrap(),
+        of_alice
+    );
+    assert_eq!(user_available().await, 600);
+    assert_eq!(
+        available(store, &shop).await,
+        500,
+        "the merchant's is untouched"
+    );
+    // More than the user holds: refused by the ledger, nothing written,
+    // whatever the merchant holds.
+    let too_big = Withdrawal {
+        order_id: "uw-order-2".into(),
+        record_id: "uw-record-2".into(),
+        merchant_order_id: "alice-wd-2".into(),
+        ..of_alice.clone()
+    };
+    let err = store
+        .accept_withdrawal(
+            &too_big,
+            &move_units(alice.clone(), alice_reserved.clone(), 601),
+            &meta("reserve"),
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Ledger(LedgerError::InsufficientBalance { .. })
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        store
+            .withdrawal_by_merchant_order_id(&shop, "alice-wd-2")
+            .await
+            .unwrap(),
+        None
+    );
+    let of_shop = Withdrawal {
+        order_id: "uw-order-3".into(),
+        record_id: "uw-record-3".into(),
+        merchant_order_id: "shop-wd-3".into(),
+        created_at: NOW + 1,
+        user_id: None,
+        ..of_alice.clone()
+    };
+    store
+        .accept_withdrawal(
+            &of_shop,
+            &move_units(
+                Account::MerchantAvailable(shop.clone()),
+                Account::MerchantReserved(shop.clone()),
+                400,
+            ),
+            &meta("reserve"),
+            None,
+        )
+        .await
+        .unwrap();
+
+    let listed = |user_id: Option<&str>| {
+        let query = WithdrawalQuery {
+            user_id: user_id.map(str::to_owned),
+            limit: 10,
+            ..WithdrawalQuery::default()
+        };
+        let shop = shop.clone();
+        async move {
+            store
+                .merchant_withdrawals(&shop, &query)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|w| w.record_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed(None).await, ["uw-record-3"]);
+    assert_eq!(listed(Some("alice-01")).await, ["uw-record-1"]);
+    assert!(listed(Some("bob-0001")).await.is_empty());
+    assert_eq!(
+        store
+            .withdrawal_by_record_id(&shop, "uw-record-1")
+            .await
+            .unwrap()
+            .and_then(|w| w.user_id),
+        Some("alice-01".to_owned())
+    );
+
+    // Failed: the reservation goes back to the user, once.
+    let void = move_units(alice_reserved.clone(), alice.clone(), 400);
+    let failed = NewWebhook {
+        dialect: ccgate_store::WebhookDialect::V2,
+        ..webhook(&shop, "uw-record-1", "User Withdrawal")
+    };
+    for (expected, reason) in [(true, "voided"), (false, "voided once")] {
+        assert_eq!(
+            store
+                .resolve_withdrawal(
+                    "uw-order-1",
+                    WithdrawalStatus::Failed,
+                    NOW + 2,
+                    &void,
+                    &meta("void"),
+                    &failed,
+                )
+                .await
+                .unwrap(),
+            expected,
+            "{reason}"
+        );
+    }
+    assert_eq!(user_available().await, 1_000);
+}
+
 on_both_backends!(
     wallet_users_deposits_and_transfers,
     wallet_users_and_batches_page_for_the_dashboard,
+    user_withdrawals_are_the_users_and_listed_apart,
     console_users_sessions_and_audit,
     secrets_keep_their_first_value,
     merchant_settings_are_kept,
@@ -3955,6 +4142,7 @@ where
             dialect: ccgate_store::WebhookDialect::V1,
             notify_url: None,
             approval: ccgate_store::Approval::NotNeeded,
+            user_id: None,
         };
         let reserve = move_units(
             Account::MerchantAvailable(merchant.clone()),
@@ -4113,6 +4301,7 @@ where
             dialect: WebhookDialect::V2,
             notify_url: Some(format!("https://shop.example/hook?r={record_id}")),
             approval: ccgate_store::Approval::NotNeeded,
+            user_id: None,
         };
         let reserve = move_units(
             Account::MerchantAvailable(merchant.clone()),
@@ -4248,6 +4437,7 @@ where
             merchant_order_id: format!("shop-{record_id}"),
             created_at: NOW + 20 + n,
             approval: ccgate_store::Approval::Waiting,
+            user_id: None,
             ..found.clone()
         };
         let reserve = move_units(

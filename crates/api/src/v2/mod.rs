@@ -18,6 +18,7 @@ pub mod orders;
 pub mod rescan;
 pub mod sign;
 pub mod swaps;
+pub mod user_withdrawals;
 pub mod wallet;
 pub mod webhooks;
 pub mod withdrawals;

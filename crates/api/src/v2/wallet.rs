@@ -75,11 +75,11 @@ fn amount(fields: &Fields) -> Result<String, RequestError> {
         .ok_or(RequestError::MissingField { field: "amount" })
 }
 
-fn text(fields: &Fields, name: &'static str) -> Result<Option<String>, RequestError> {
+pub(crate) fn text(fields: &Fields, name: &'static str) -> Result<Option<String>, RequestError> {
     Ok(fields.optional_str(&[name])?.map(|s| s.trim().to_owned()))
 }
 
-fn seconds(fields: &Fields, name: &'static str) -> Result<Option<i64>, RequestError> {
+pub(crate) fn seconds(fields: &Fields, name: &'static str) -> Result<Option<i64>, RequestError> {
     fields
         .optional_u64(&[name])?
         .map(|value| {
@@ -91,7 +91,7 @@ fn seconds(fields: &Fields, name: &'static str) -> Result<Option<i64>, RequestEr
         .transpose()
 }
 
-fn limit(fields: &Fields) -> Result<u32, RequestError> {
+pub(crate) fn limit(fields: &Fields) -> Result<u32, RequestError> {
     match fields.optional_u64(&["limit"])? {
         None => Ok(RECORDS_PER_PAGE_DEFAULT),
         Some(asked) if asked <= u64::from(RECORDS_PER_PAGE_MAX) => {

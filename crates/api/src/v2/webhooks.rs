@@ -21,6 +21,11 @@ pub const USER_DEPOSIT: &str = "UserDeposit";
 /// The outbox's kind for a UserDeposit webhook (the name `webhook/resend`
 /// files `UserDeposit` under).
 pub const USER_DEPOSIT_KIND: &str = "User Deposit";
+/// `type` of a wallet user's network withdrawal (`applyUserWithdrawToNetwork`).
+pub const USER_WITHDRAWAL: &str = "UserWithdrawal";
+/// The outbox's kind for a UserWithdrawal webhook (the name `webhook/resend`
+/// files `UserWithdrawal` under).
+pub const USER_WITHDRAWAL_KIND: &str = "User Withdrawal";
 /// `type` of the probe sent to a webhook URL being saved.
 pub const ACTIVATE_WEBHOOK_URL: &str = "ActivateWebhookURL";
 
@@ -80,6 +85,19 @@ pub struct ApiWithdrawalMsg {
     pub status: String,
 }
 
+/// `msg` of a UserWithdrawal webhook (v2 spec §3.3.5).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct UserWithdrawalMsg {
+    pub record_id: String,
+    pub order_id: String,
+    pub user_id: String,
+    pub coin_id: u64,
+    pub coin_symbol: String,
+    /// `WaitingApproval`, `Rejected`, `Processing`, `Success` or `Failed`.
+    pub status: String,
+}
+
 #[derive(Serialize)]
 struct Body<'a, T: Serialize> {
     r#type: &'a str,
@@ -105,8 +123,8 @@ const TRANSACTION_TYPES: [(&str, &str); 7] = [
     ("ApiWithdrawal", "API Withdrawal"),
     ("ApiWithdrwal", "API Withdrawal"),
     ("UserDeposit", USER_DEPOSIT_KIND),
-    ("UserWithdrawal", "User Withdrawal"),
-    ("UserWithdrawalAPI", "User Withdrawal"),
+    ("UserWithdrawal", USER_WITHDRAWAL_KIND),
+    ("UserWithdrawalAPI", USER_WITHDRAWAL_KIND),
 ];
 
 /// Parses a v2 resend into the request both dialects run.

@@ -217,7 +217,9 @@ fn every_trigger_makes_its_event_happen_and_reports_its_webhooks() {
             "refund.succeeded",
             "batch_withdrawal.completed",
             "user.deposit",
-            "user.transfer"
+            "user.transfer",
+            "user.withdrawal.succeeded",
+            "user.withdrawal.failed"
         ]
     );
 

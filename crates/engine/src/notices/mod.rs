@@ -86,6 +86,9 @@ impl Notice<'_> {
                 ccgate_api::v2::webhooks::USER_DEPOSIT_KIND
             }
             Notice::DirectPayment { .. } => deposits::DIRECT_DEPOSIT,
+            Notice::Withdrawal { withdrawal, .. } if withdrawal.user_id.is_some() => {
+                ccgate_api::v2::webhooks::USER_WITHDRAWAL_KIND
+            }
             Notice::Withdrawal { .. } => withdrawals::API_WITHDRAWAL,
             Notice::Refund { .. } => orders::REFUND,
         }

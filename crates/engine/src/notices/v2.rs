@@ -4,7 +4,8 @@
 use ccgate_api::v2::Empty;
 use ccgate_api::v2::webhooks::{
     ACTIVATE_WEBHOOK_URL, API_DEPOSIT, API_WITHDRAWAL, ApiDepositMsg, ApiWithdrawalMsg,
-    DIRECT_DEPOSIT, DirectDepositMsg, USER_DEPOSIT, UserDepositMsg, webhook_body,
+    DIRECT_DEPOSIT, DirectDepositMsg, USER_DEPOSIT, USER_WITHDRAWAL, UserDepositMsg,
+    UserWithdrawalMsg, webhook_body,
 };
 
 use ccgate_store::{Approval, Withdrawal, WithdrawalStatus};
@@ -60,6 +61,20 @@ pub(super) fn render(notice: &Notice<'_>) -> Result<Option<String>, EngineError>
                 coin_symbol: payment.coin.symbol.clone(),
                 status: status(payment.status).to_owned(),
                 is_flagged_as_risky: false,
+            },
+        )?,
+        // A wallet user's money (decisions §28).
+        Notice::Withdrawal {
+            withdrawal, coin, ..
+        } if withdrawal.user_id.is_some() => webhook_body(
+            USER_WITHDRAWAL,
+            &UserWithdrawalMsg {
+                record_id: withdrawal.record_id.clone(),
+                order_id: withdrawal.merchant_order_id.clone(),
+                user_id: withdrawal.user_id.clone().unwrap_or_default(),
+                coin_id: coin.numeric_id,
+                coin_symbol: coin.symbol.clone(),
+                status: v2_status(withdrawal).to_owned(),
             },
         )?,
         Notice::Withdrawal {

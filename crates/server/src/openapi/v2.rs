@@ -959,7 +959,93 @@ pub fn endpoints() -> Vec<Endpoint> {
                 "no transfer of this merchant has the id \"20240101000000000000000000000000\"",
             ),
         },
+        Endpoint {
+            name: "applyUserWithdrawToNetwork",
+            summary: "A wallet user's withdrawal to a chain address, paid from the user's balance (the network fee from the amount unless merchantPayNetworkFee); UserWithdrawal webhook on Success or Failed",
+            fields: vec![
+                ("userId", string(), true),
+                ("orderId", string(), true),
+                coin_id(),
+                ("chain", string(), true),
+                ("address", string(), true),
+                ("memo", string(), false),
+                ("amount", decimal(), true),
+                ("merchantPayNetworkFee", boolean(), false),
+                ("networkFeeInquiryID", string(), false),
+                ("notifyUrl", string(), false),
+            ],
+            request: json!({"userId": "user-alice", "orderId": "uw-4001", "coinId": USDT, "chain": "ETH", "address": PAYEE_ADDRESS, "amount": "5"}),
+            data: json!({"recordId": USER_WITHDRAW_RECORD_ID}),
+            error: (
+                "a user the merchant never made",
+                json!({"userId": "nobody-01", "orderId": "uw-4002", "coinId": USDT, "chain": "ETH", "address": PAYEE_ADDRESS, "amount": "5"}),
+                V2Code::UserIdNotFound,
+                "no user of this merchant has the userId \"nobody-01\"",
+            ),
+        },
+        Endpoint {
+            name: "applyUserWithdrawToCwallet",
+            summary: "A wallet user's withdrawal to a Cwallet id: instant, no fee, no webhook",
+            fields: vec![
+                ("userId", string(), true),
+                ("orderId", string(), true),
+                coin_id(),
+                ("cwalletUser", string(), true),
+                ("amount", decimal(), true),
+            ],
+            request: json!({"userId": "user-alice", "orderId": "ucw-4001", "coinId": USDT, "cwalletUser": "58457837", "amount": "1"}),
+            data: json!({"recordId": "202512061020351681607895159660702"}),
+            error: (
+                "a Cwallet id nobody has",
+                json!({"userId": "user-alice", "orderId": "ucw-4002", "coinId": USDT, "cwalletUser": "1", "amount": "1"}),
+                V2Code::NotFound,
+                "no Cwallet user has the id \"1\"",
+            ),
+        },
+        Endpoint {
+            name: "getUserWithdrawRecord",
+            summary: "One of the wallet users' withdrawals by recordId or orderId",
+            fields: vec![("recordId", string(), false), ("orderId", string(), false)],
+            request: json!({"orderId": "uw-4001"}),
+            data: json!({"record": user_withdraw_record()}),
+            error: (
+                "an orderId no user withdrawal has",
+                json!({"orderId": "no-such-withdrawal"}),
+                V2Code::NotFound,
+                "no withdrawal of this merchant has the id \"no-such-withdrawal\"",
+            ),
+        },
+        Endpoint {
+            name: "getUserWithdrawRecordList",
+            summary: "A wallet user's withdrawals, newest first",
+            fields: vec![
+                ("userId", string(), true),
+                coin_id_filter(),
+                ("chain", string(), false),
+                ("toAddress", string(), false),
+                ("startAt", integer(), false),
+                ("endAt", integer(), false),
+                ("nextId", string(), false),
+                ("orderIds", list_of(string()), false),
+            ],
+            request: json!({"userId": "user-alice", "chain": "ETH"}),
+            data: json!({"records": [user_withdraw_record()], "nextId": ""}),
+            error: unknown_user(),
+        },
     ]
+}
+
+const USER_WITHDRAW_RECORD_ID: &str = "202512061020351681607895159660701";
+
+/// A wallet user's withdrawal as `getUserWithdrawRecord` answers it.
+fn user_withdraw_record() -> Value {
+    json!({
+        "userId": "user-alice", "recordId": USER_WITHDRAW_RECORD_ID, "withdrawType": "Network",
+        "coinId": USDT, "chain": "ETH", "orderId": "uw-4001", "txId": TXID, "coinSymbol": "USDT",
+        "fromAddress": "", "toAddress": PAYEE_ADDRESS, "cwalletUser": "", "toMemo": "",
+        "amount": "5", "status": "Processing",
+        "fee": {"coinId": USDT, "coinSymbol": "USDT", "amount": "3.5"}, "coinUSDPrice": "1",
+    })
 }
 
 /// A task of `applyBatchWithdraw`'s `orders`.
@@ -1278,7 +1364,8 @@ pub fn webhooks() -> Map<String, Value> {
     use ccgate_api::v2::Empty;
     use ccgate_api::v2::webhooks::{
         ACTIVATE_WEBHOOK_URL, API_DEPOSIT, API_WITHDRAWAL, ApiDepositMsg, ApiWithdrawalMsg,
-        DIRECT_DEPOSIT, DirectDepositMsg, USER_DEPOSIT, UserDepositMsg, webhook_body,
+        DIRECT_DEPOSIT, DirectDepositMsg, USER_DEPOSIT, USER_WITHDRAWAL, UserDepositMsg,
+        UserWithdrawalMsg, webhook_body,
     };
     let deposit = ApiDepositMsg {
         record_id: DEPOSIT_RECORD_ID.to_owned(),
@@ -1312,6 +1399,14 @@ pub fn webhooks() -> Map<String, Value> {
         coin_symbol: "USDT".to_owned(),
         status: "Success".to_owned(),
     };
+    let user_withdrawal = UserWithdrawalMsg {
+        record_id: USER_WITHDRAW_RECORD_ID.to_owned(),
+        order_id: "uw-4001".to_owned(),
+        user_id: "user-alice".to_owned(),
+        coin_id: USDT,
+        coin_symbol: "USDT".to_owned(),
+        status: "Success".to_owned(),
+    };
     let bodies = [
         (
             API_DEPOSIT,
@@ -1332,6 +1427,11 @@ pub fn webhooks() -> Map<String, Value> {
             API_WITHDRAWAL,
             webhook_body(API_WITHDRAWAL, &withdrawal),
             "A network withdrawal changed state: `WaitingApproval`, `Rejected`, `Success` or `Failed`. Re-query getAppWithdrawRecord.",
+        ),
+        (
+            USER_WITHDRAWAL,
+            webhook_body(USER_WITHDRAWAL, &user_withdrawal),
+            "A wallet user's network withdrawal (applyUserWithdrawToNetwork) changed state: `WaitingApproval`, `Rejected`, `Success` or `Failed` (a failed one's amount is back in the user's balance). Re-query getUserWithdrawRecord.",
         ),
         (
             ACTIVATE_WEBHOOK_URL,
@@ -1410,7 +1510,8 @@ mod tests {
                 "v2ApiDeposit",
                 "v2ApiWithdrawal",
                 "v2DirectDeposit",
-                "v2UserDeposit"
+                "v2UserDeposit",
+                "v2UserWithdrawal"
             ]
         );
     }

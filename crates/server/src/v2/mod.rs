@@ -15,6 +15,7 @@ mod deposits;
 mod orders;
 mod rescan;
 mod swaps;
+mod user_withdrawals;
 mod wallet;
 mod webhooks;
 mod withdrawals;
@@ -150,6 +151,19 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
         (
             "getUserBatchTransferRecordDetail",
             post(wallet::batch_record_detail),
+        ),
+        (
+            "applyUserWithdrawToNetwork",
+            post(user_withdrawals::to_network),
+        ),
+        (
+            "applyUserWithdrawToCwallet",
+            post(user_withdrawals::to_cwallet),
+        ),
+        ("getUserWithdrawRecord", post(user_withdrawals::record)),
+        (
+            "getUserWithdrawRecordList",
+            post(user_withdrawals::record_list),
         ),
     ]
 }

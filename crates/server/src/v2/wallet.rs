@@ -37,7 +37,7 @@ fn entity(coin: &Coin, available: Amount) -> AssetEntity {
     }
 }
 
-fn now_secs(state: &AppState) -> i64 {
+pub(super) fn now_secs(state: &AppState) -> i64 {
     state.clock.now_unix_ms().div_euclid(1000)
 }
 
@@ -174,7 +174,7 @@ pub async fn deposit_record(
 }
 
 /// `nextId` of a page: its last record's id when more follow, else `""`.
-fn page<T>(mut found: Vec<T>, limit: u32, id: impl Fn(&T) -> &str) -> (Vec<T>, String) {
+pub(super) fn page<T>(mut found: Vec<T>, limit: u32, id: impl Fn(&T) -> &str) -> (Vec<T>, String) {
     let page_len = usize::try_from(limit).unwrap_or(usize::MAX);
     let more = found.len() > page_len;
     found.truncate(page_len);

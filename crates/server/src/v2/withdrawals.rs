@@ -17,10 +17,10 @@ use ccgate_engine::domain::{
 };
 use ccgate_engine::notices::v2_status;
 use ccgate_engine::withdrawals::{Asset, Destination, WithdrawalRequest};
-use ccgate_ledger::{Amount, Coin, MerchantId};
+use ccgate_ledger::{Amount, Coin, MerchantId, Registry};
 
 use super::V2Result;
-use super::coins::{coin_by_number, token_on_chain};
+use super::coins::{chain_by_symbol, coin_by_number, coin_filter, token_on_chain};
 use crate::AppState;
 use crate::auth::{Authenticated, RawBody};
 use crate::failure::Failure;
@@ -141,9 +141,10 @@ pub async fn record(
         ),
     };
     // Refunds are the operator's, notified as v1 `Refund`; not the
-    // merchant's withdrawals (docs/decisions.md §15).
+    // merchant's withdrawals (docs/decisions.md §15); nor are its wallet
+    // users' (§28).
     let withdrawal = found
-        .filter(|found| !found.is_refund())
+        .filter(|found| !found.is_refund() && found.user_id.is_none())
         .ok_or_else(|| Failure::withdrawal_not_found(asked))?;
     let record = app_withdraw_record(&state, &withdrawal)?;
     Ok(success(&OneRecord { record })?)
@@ -155,23 +156,8 @@ pub async fn record_list(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> V2Result {
     let request = RecordListRequest::from_fields(&fields(&body)?)?;
-    let coin_id = request
-        .coin_id
-        .map(|number| coin_by_number(&state.registry, number).map(|coin| coin.id.clone()))
-        .transpose()?;
-    let destination = match request.chain.as_deref() {
-        None => None,
-        Some(chain) if chain.eq_ignore_ascii_case(CWALLET_CHAIN) => {
-            Some(DestinationFilter::Cwallet)
-        }
-        Some(chain) => {
-            let chain = state
-                .registry
-                .chain(chain)
-                .ok_or_else(|| Failure::chain_not_supported(chain))?;
-            Some(DestinationFilter::Chain(chain.code.to_string()))
-        }
-    };
+    let coin_id = coin_filter(&state.registry, request.coin_id)?;
+    let destination = destination_filter(&state.registry, request.chain.as_deref())?;
     // The cursor is the last record of the page before; one that is not
     // this merchant's withdrawal cannot have come from a list.
     let after = match &request.next_id {
@@ -193,6 +179,8 @@ pub async fn record_list(
         .withdrawals(
             &merchant.app_id,
             &WithdrawalQuery {
+                // The merchant's own: its users' are theirs (decisions §28).
+                user_id: None,
                 coin_id,
                 destination,
                 merchant_order_ids: request.order_ids,
@@ -236,7 +224,24 @@ pub async fn no_dashboard_records(
     Ok(success(&NoRecords::EMPTY)?)
 }
 
-fn fee(coin: &Coin, amount: Amount) -> WithdrawFee {
+/// A withdrawal list's `chain` filter: a chain symbol, or
+/// [`CWALLET_CHAIN`] for Cwallet withdrawals only.
+pub(super) fn destination_filter(
+    registry: &Registry,
+    chain: Option<&str>,
+) -> Result<Option<DestinationFilter>, Failure> {
+    Ok(match chain {
+        None => None,
+        Some(chain) if chain.eq_ignore_ascii_case(CWALLET_CHAIN) => {
+            Some(DestinationFilter::Cwallet)
+        }
+        Some(chain) => Some(DestinationFilter::Chain(
+            chain_by_symbol(registry, chain)?.code.to_string(),
+        )),
+    })
+}
+
+pub(super) fn fee(coin: &Coin, amount: Amount) -> WithdrawFee {
     WithdrawFee {
         coin_id: coin.numeric_id,
         coin_symbol: coin.symbol.clone(),

@@ -1,0 +1,222 @@
+//! Wallet users' withdrawals (v2 spec §2.9.6–2.9.9, decisions §28): a
+//! merchant's withdrawal paid from one of its users' accounts, through the
+//! same engine path, read back as UserWithdrawRecords. Each handler parses,
+//! makes one engine call, renders.
+
+use axum::Extension;
+use axum::extract::State;
+use ccgate_api::RequestError;
+use ccgate_api::v2::fields;
+use ccgate_api::v2::user_withdrawals::{
+    OneUserWithdrawRecord, UserCwalletWithdrawRequest, UserNetworkWithdrawRequest,
+    UserWithdrawRecord, UserWithdrawRecordList, UserWithdrawRecordListRequest,
+};
+use ccgate_api::v2::withdrawals::{CWALLET_CHAIN, RecordRequest, WithdrawAccepted};
+use ccgate_engine::domain::{WebhookDialect, Withdrawal, WithdrawalQuery};
+use ccgate_engine::notices::v2_status;
+use ccgate_engine::withdrawals::{Asset, Destination, WithdrawalRequest};
+use ccgate_ledger::MerchantId;
+
+use super::coins::{coin_by_number, coin_filter, token_on_chain};
+use super::wallet::{now_secs, page};
+use super::withdrawals::{destination_filter, fee};
+use super::{RecordWindow, V2Result};
+use crate::AppState;
+use crate::auth::{Authenticated, RawBody};
+use crate::failure::Failure;
+use crate::routes::success;
+
+/// `applyUserWithdrawToNetwork`: reserved from the user, sent, and notified
+/// as `UserWithdrawal` when it succeeds or fails.
+pub async fn to_network(
+    State(state): State<AppState>,
+    Extension(Authenticated(merchant)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    let UserNetworkWithdrawRequest {
+        user_id,
+        withdrawal: request,
+    } = UserNetworkWithdrawRequest::from_fields(&fields(&body)?)?;
+    let coin = coin_by_number(&state.registry, request.coin_id)?;
+    let token = token_on_chain(coin, &request.chain)?;
+    let withdrawal = WithdrawalRequest {
+        asset: Asset::Network(coin, token),
+        destination: Destination::ChainAddress(request.address),
+        value: request.amount,
+        merchant_order_id: request.order_id,
+        memo: request.memo,
+        merchant_pays_fee: request.merchant_pay_network_fee,
+        dialect: WebhookDialect::V2,
+        notify_url: request.notify_url,
+        fee_quote_id: request.network_fee_inquiry_id,
+    };
+    accept(&state, &merchant.app_id, &user_id, &withdrawal).await
+}
+
+/// `applyUserWithdrawToCwallet`: instant and free, without a webhook (v2
+/// spec §3.3.8).
+pub async fn to_cwallet(
+    State(state): State<AppState>,
+    Extension(Authenticated(merchant)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    let UserCwalletWithdrawRequest {
+        user_id,
+        withdrawal: request,
+    } = UserCwalletWithdrawRequest::from_fields(&fields(&body)?)?;
+    let coin = coin_by_number(&state.registry, request.coin_id)?;
+    let withdrawal = WithdrawalRequest {
+        asset: Asset::Coin(coin),
+        destination: Destination::Cwallet(request.cwallet_user),
+        value: request.amount,
+        merchant_order_id: request.order_id,
+        memo: None,
+        merchant_pays_fee: false,
+        dialect: WebhookDialect::V2,
+        notify_url: None,
+        fee_quote_id: None,
+    };
+    accept(&state, &merchant.app_id, &user_id, &withdrawal).await
+}
+
+async fn accept(
+    state: &AppState,
+    app_id: &MerchantId,
+    user_id: &str,
+    request: &WithdrawalRequest<'_>,
+) -> V2Result {
+    let accepted = state
+        .wallets
+        .withdraw(app_id, user_id, request, state.clock.now_unix_ms())
+        .await?;
+    Ok(success(&WithdrawAccepted {
+        record_id: accepted.withdrawal.record_id,
+    })?)
+}
+
+/// `getUserWithdrawRecord`: one of the merchant's users' withdrawals.
+pub async fn record(
+    State(state): State<AppState>,
+    Extension(Authenticated(merchant)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    let request = RecordRequest::from_fields(&fields(&body)?)?;
+    let (record_id, order_id) = match &request {
+        RecordRequest::RecordId(record_id) => (Some(record_id.as_str()), None),
+        RecordRequest::OrderId(order_id) => (None, Some(order_id.as_str())),
+        RecordRequest::Both {
+            record_id,
+            order_id,
+        } => (Some(record_id.as_str()), Some(order_id.as_str())),
+    };
+    let withdrawal = state
+        .wallets
+        .withdrawal(&merchant.app_id, record_id, order_id)
+        .await?
+        .ok_or_else(|| Failure::withdrawal_not_found(record_id.or(order_id).unwrap_or("")))?;
+    Ok(success(&OneUserWithdrawRecord {
+        record: user_withdraw_record(&state, &withdrawal)?,
+    })?)
+}
+
+/// `getUserWithdrawRecordList`: one user's withdrawals, newest first.
+pub async fn record_list(
+    State(state): State<AppState>,
+    Extension(Authenticated(merchant)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    let request = UserWithdrawRecordListRequest::from_fields(&fields(&body)?)?;
+    let coin_id = coin_filter(&state.registry, request.coin_id)?;
+    let destination = destination_filter(&state.registry, request.chain.as_deref())?;
+    let window = RecordWindow::new(now_secs(&state), request.start_at, request.end_at);
+    // The cursor is the last record of the page before: one of this
+    // merchant's users' withdrawals, or it came from no list.
+    let after = match &request.next_id {
+        None => None,
+        Some(next_id) => {
+            let last = state
+                .wallets
+                .withdrawal(&merchant.app_id, Some(next_id), None)
+                .await?
+                .ok_or(RequestError::FieldType {
+                    field: "nextId",
+                    expected: "the nextId of the page before",
+                })?;
+            Some((last.created_at, last.record_id))
+        }
+    };
+    let query = WithdrawalQuery {
+        user_id: None,
+        coin_id,
+        destination,
+        merchant_order_ids: request.order_ids,
+        to_address: request.to_address,
+        created_from: Some(window.since),
+        // Inclusive, as `endAt` is.
+        created_to: request.end_at,
+        after,
+        // One more than the page: whether another page follows.
+        limit: request.limit.saturating_add(1),
+    };
+    let found = state
+        .wallets
+        .withdrawals(&merchant.app_id, &request.user_id, &query)
+        .await?;
+    let (found, next_id) = page(found, request.limit, |w| &w.record_id);
+    let records = found
+        .iter()
+        .map(|withdrawal| user_withdraw_record(&state, withdrawal))
+        .collect::<Result<_, _>>()?;
+    Ok(success(&UserWithdrawRecordList { records, next_id })?)
+}
+
+/// A user's withdrawal as v2 shows it: as an AppWithdrawRecord shows a
+/// merchant's (decisions §15), with the user.
+fn user_withdraw_record(
+    state: &AppState,
+    withdrawal: &Withdrawal,
+) -> Result<UserWithdrawRecord, Failure> {
+    let (coin, _) = state
+        .registry
+        .token(&withdrawal.token_id)
+        .ok_or_else(|| Failure::Internal(format!("token {} vanished", withdrawal.token_id)))?;
+    let coin_usd_price = state
+        .prices
+        .coin_price(&coin.id, state.clock.now_unix_ms())
+        .map_or_else(|_| "0".to_owned(), |price| price.to_string());
+    let (withdraw_type, chain, to_address, cwallet_user, tx_id) = if withdrawal.to_cwallet {
+        (
+            "Cwallet",
+            CWALLET_CHAIN.to_owned(),
+            String::new(),
+            withdrawal.to_address.clone(),
+            String::new(),
+        )
+    } else {
+        (
+            "Network",
+            withdrawal.chain.clone(),
+            withdrawal.to_address.clone(),
+            String::new(),
+            withdrawal.txid.clone(),
+        )
+    };
+    Ok(UserWithdrawRecord {
+        user_id: withdrawal.user_id.clone().unwrap_or_default(),
+        record_id: withdrawal.record_id.clone(),
+        withdraw_type: withdraw_type.to_owned(),
+        coin_id: coin.numeric_id,
+        chain,
+        order_id: withdrawal.merchant_order_id.clone(),
+        tx_id,
+        coin_symbol: coin.symbol.clone(),
+        from_address: String::new(),
+        to_address,
+        cwallet_user,
+        to_memo: withdrawal.memo.clone(),
+        amount: withdrawal.value.to_decimal_string(coin.precision),
+        status: v2_status(withdrawal).to_owned(),
+        fee: fee(coin, withdrawal.network_fee),
+        coin_usd_price,
+    })
+}

@@ -566,6 +566,7 @@ fn first_order(merchant: &MerchantId) -> Order {
         // A v2 order: its dialect and buyer's e-mail round-trip.
         dialect: ccgate_store::WebhookDialect::V2,
         buyer_email: Some("buyer@shop.example".into()),
+        invoice: false,
     }
 }
 
@@ -941,6 +942,7 @@ where
         denominated_currency: "USDT".into(),
         // Priced in a coin: its id round-trips.
         price_coin_id: Some(usdt()),
+        invoice: false,
     };
     assert_eq!(store.create_checkout(&checkout).await.unwrap(), checkout);
     let other_key = Checkout {
@@ -3772,6 +3774,7 @@ where
             remark: None,
             dialect: ccgate_store::WebhookDialect::V1,
             buyer_email: None,
+            invoice: false,
         };
         let address = DepositAddress {
             wallet_user: false,
@@ -5074,6 +5077,7 @@ where
         remark: None,
         dialect: ccgate_store::WebhookDialect::V2,
         buyer_email: None,
+        invoice: false,
     };
     let order_address = DepositAddress {
         wallet_user: false,

@@ -49,6 +49,9 @@ td.id { font-family: ui-monospace, monospace; word-break: break-all; }
 .once dd { margin: 0; font-family: ui-monospace, monospace; word-break: break-all; }
 .answer { padding: .75rem; border-radius: 8px; background: rgba(29,78,216,.1); }
 .answer.ok { background: rgba(22,163,74,.15); }
+figure.chart { margin: 1rem 0; }
+.chart-image svg { display: block; width: 100%; height: auto; }
+.qr svg { width: 12rem; height: 12rem; background: #fff; padding: .5rem; border-radius: 8px; }
 pre { white-space: pre-wrap; word-break: break-all; font-size: .85rem; background: rgba(127,127,127,.12); padding: .5rem; border-radius: 6px; }
 "#;
 
@@ -58,7 +61,7 @@ pub fn merchant_path(app_id: &str, suffix: &str) -> String {
 }
 
 /// A page of the dashboard: its header (with the viewer's menu) and `body`.
-fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
+pub(super) fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -93,7 +96,7 @@ fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
 }
 
 /// The hidden field every form of a logged-in page carries.
-fn csrf_field(viewer: &Viewer) -> Markup {
+pub(super) fn csrf_field(viewer: &Viewer) -> Markup {
     html! { input type="hidden" name="csrf" value=(viewer.csrf_token); }
 }
 
@@ -176,12 +179,13 @@ pub fn home(viewer: &Viewer, merchants: &[MerchantSummary]) -> Markup {
 }
 
 /// The tabs of one merchant's pages.
-fn merchant_tabs(merchant: &MerchantSummary) -> Markup {
+pub(super) fn merchant_tabs(merchant: &MerchantSummary) -> Markup {
     let app_id = merchant.app_id.as_str();
     html! {
         nav.tabs aria-label="Merchant" {
             a href=(merchant_path(app_id, "")) { "Overview" }
             a href=(merchant_path(app_id, "/orders")) { "Orders" }
+            a href=(merchant_path(app_id, "/invoices")) { "Invoices" }
             a href=(merchant_path(app_id, "/developers")) { "Developers" }
         }
     }
@@ -331,7 +335,7 @@ pub fn order(
 }
 
 /// `text` as one URL path segment: a merchant order id may hold anything.
-fn url_segment(text: &str) -> String {
+pub(super) fn url_segment(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -342,7 +346,8 @@ fn url_segment(text: &str) -> String {
         .collect()
 }
 
-pub fn overview(viewer: &Viewer, overview: &Overview<'_>) -> Markup {
+/// `figures`: balances, receipts and the chart (`figures::section`).
+pub fn overview(viewer: &Viewer, overview: &Overview<'_>, figures: Markup) -> Markup {
     let merchant = &overview.merchant;
     layout(
         &merchant.name,
@@ -352,24 +357,7 @@ pub fn overview(viewer: &Viewer, overview: &Overview<'_>) -> Markup {
                 h1 { (merchant.name) }
                 (merchant_tabs(merchant))
                 p.muted { "Appid " (merchant.app_id) " · " (merchant.status.as_str()) }
-                h2 { "Balances" }
-                @if overview.balances.is_empty() {
-                    p { "No balance yet." }
-                } @else {
-                    div.table tabindex="0" role="region" aria-label="Balances" {
-                        table {
-                            thead { tr { th { "Coin" } th { "Available" } } }
-                            tbody {
-                                @for (coin, amount) in &overview.balances {
-                                    tr {
-                                        td { (coin.symbol) }
-                                        td { (amount.to_decimal_string(coin.precision)) }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
+                (figures)
                 h2 { "Orders by state" }
                 @if overview.order_states.is_empty() {
                     p { "No orders yet." }
@@ -551,7 +539,7 @@ pub fn shown_once(viewer: &Viewer, title: &str, values: &[(&str, &str)], next: &
 }
 
 /// `at_ms` as `YYYY-MM-DD HH:MM:SS UTC`.
-fn utc(at_ms: i64) -> String {
+pub(super) fn utc(at_ms: i64) -> String {
     let format =
         time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
     time::OffsetDateTime::from_unix_timestamp(at_ms.div_euclid(1000))

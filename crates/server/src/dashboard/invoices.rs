@@ -235,7 +235,7 @@ fn detail_page(
                     dt { "Webhook dialect" } dd { (checkout.dialect.as_str()) }
                 }
                 h2 { "Payment link" }
-                p { a #invoice-link href=(link) rel="noopener" { (link) } }
+                p.wrap { a #invoice-link href=(link) rel="noopener" { (link) } }
                 // The link is shared while it can still be paid.
                 @if view.status == OrderStatus::Pending {
                     figure.qr {

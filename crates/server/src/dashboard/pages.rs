@@ -50,6 +50,7 @@ td.id { font-family: ui-monospace, monospace; word-break: break-all; }
 .answer { padding: .75rem; border-radius: 8px; background: rgba(29,78,216,.1); }
 .answer.ok { background: rgba(22,163,74,.15); }
 figure.chart { margin: 1rem 0; }
+.wrap { word-break: break-all; }
 .chart-image svg { display: block; width: 100%; height: auto; }
 .qr svg { width: 12rem; height: 12rem; background: #fff; padding: .5rem; border-radius: 8px; }
 pre { white-space: pre-wrap; word-break: break-all; font-size: .85rem; background: rgba(127,127,127,.12); padding: .5rem; border-radius: 6px; }

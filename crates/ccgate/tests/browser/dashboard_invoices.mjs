@@ -135,7 +135,8 @@ try {
   await accessible(page, 'invoice-webhook');
 
   // The overview: received today, the chart and its figures.
-  await Promise.all([page.waitForNavigation(), page.click('nav.tabs >> text=Overview')]);
+  await Promise.all([page.waitForNavigation(), page.click('header >> text=Overview')]);
+  check(page.url().endsWith(`/dashboard/m/${appId}`), `the overview: ${page.url()}`);
   const today = await text(page, '#received-today');
   check(today.includes('USDT 12.5 12.50'), `received today reads "${today}"`);
   check((await page.$('.chart-image svg polyline, .chart-image svg path')) !== null, 'no line on the chart');

@@ -191,6 +191,13 @@ fn an_invoice_paid_through_its_link_is_notified_as_invoice_and_counted_on_the_ov
     );
     assert_eq!(body["crypto"], "USDT");
     assert!(body["order_id"].as_str().unwrap().len() == 33, "{body}");
+    // Shaped as /openapi.json documents it, with nothing it does not name.
+    let doc: Value =
+        serde_json::from_str(gateway.raw_request("GET", "/openapi.json", &[], b"").text()).unwrap();
+    let schema =
+        &doc["webhooks"]["invoice"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    crate::openapi::validate(&doc, schema, &body, "Invoice").unwrap();
+    crate::openapi::only_documented_keys(schema, &body, "Invoice").unwrap();
 
     // Paid on its page, listed paid, and the delivery log shows the kind.
     let paid = eventually(10, "the invoice paid", || {

@@ -185,6 +185,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn usd_values_are_exact_and_rounded_half_up_to_cents() {
+        let registry = Registry::builtin();
+        let eth = registry.coins().find(|coin| coin.symbol == "ETH");
+        let eth = eth.expect("ETH is built in");
+        let price = |text: &str| Decimal::parse(text).expect("a decimal");
+        // 1.5 ETH (18 places) at 3000.25: 4500.375 → 4500.38.
+        let one_and_a_half = Amount::from_base_units(1_500_000_000_000_000_000);
+        assert_eq!(
+            usd_value(eth, one_and_a_half, price("3000.25")),
+            Some(Amount::from_base_units(450_038))
+        );
+        // One wei is worth nothing in cents; past u128 is no value, not a wrong one.
+        assert_eq!(
+            usd_value(eth, Amount::from_base_units(1), price("3000")),
+            Some(Amount::ZERO)
+        );
+        assert_eq!(
+            usd_value(eth, Amount::from_base_units(u128::MAX), price("3000")),
+            None
+        );
+    }
+
+    #[test]
     fn the_first_of_the_month_is_found_from_any_day() {
         // 2026-12-06 is day 20_793; 2026-12-01 is 20_788.
         assert_eq!(first_of_month(20_793), 20_788);

@@ -282,6 +282,23 @@ fn an_invoice_paid_through_its_link_is_notified_as_invoice_and_counted_on_the_ov
         400
     );
 
+    // An invoice priced in a coin takes that coin's decimals.
+    let in_coin = owner.post(
+        &format!("/dashboard/m/{app_id}/invoices"),
+        &[
+            ("csrf", csrf.as_str()),
+            ("amount", "2.5"),
+            ("currency", "USDT"),
+            ("product", "Tuning"),
+            ("valid_hours", "1"),
+            ("reference", "tuning-1"),
+        ],
+    );
+    assert_eq!(in_coin.status, 303, "{}", in_coin.text());
+    let in_coin = owner.get(&format!("/dashboard/m/{app_id}/invoices/tuning-1"));
+    assert_eq!(field(&in_coin, "Price"), "2.5 USDT");
+    assert_eq!(field(&in_coin, "State"), "Pending");
+
     // A merchant on v2: its invoice's payment is v2's ApiDeposit.
     let (shop_v2, mut owner_v2, csrf_v2) =
         merchant_with_user(&gateway, &mut ops, &ops_csrf, "Lessons v2");

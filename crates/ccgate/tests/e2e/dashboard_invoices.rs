@@ -282,6 +282,14 @@ fn an_invoice_paid_through_its_link_is_notified_as_invoice_and_counted_on_the_ov
         400
     );
 
+    // Made by the user, as the audit log says.
+    let audit = ops.get("/dashboard/audit");
+    assert!(
+        audit.text().contains("invoice created: lesson-42: 10 USD"),
+        "{}",
+        audit.text()
+    );
+
     // An invoice priced in a coin takes that coin's decimals.
     let in_coin = owner.post(
         &format!("/dashboard/m/{app_id}/invoices"),

@@ -174,8 +174,8 @@ pub struct RefundWebhook {
     pub merchant_order_id: String,
 }
 
-/// The Invoice webhook body (spec §3.4): dashboard invoices, which CCPayment
-/// sends and ccgate does not (it has no dashboard); typed for SDK users.
+/// The Invoice webhook body (spec §3.4): a payment to an invoice made on the
+/// dashboard (decisions §32).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct InvoiceWebhook {
@@ -207,6 +207,9 @@ pub struct InvoiceExtend {
     pub user_email: String,
     pub merchant_order_id: String,
 }
+
+/// `order_type` of an Invoice webhook.
+pub const INVOICE: &str = "Invoice";
 
 /// `order_type` of a Refund webhook.
 pub const REFUND: &str = "Refund";

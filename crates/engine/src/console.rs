@@ -5,6 +5,9 @@
 //! or changes a merchant's data takes the [`Viewer`] and refuses another
 //! merchant's user here, so no page decides authorisation by itself.
 
+mod figures;
+mod invoices;
+
 use std::sync::{Arc, OnceLock};
 
 use argon2::Argon2;
@@ -38,6 +41,9 @@ use crate::orders::{OrderState, OrderStatus, Orders};
 use crate::records::Records;
 use crate::webhooks::{PingOutcome, WebhookSender};
 use crate::{EngineError, Rejection};
+
+pub use figures::{CHART_DAYS, DailySeries, Figures, Holdings, USD_PLACES, Valued, usd_value};
+pub use invoices::{INVOICES_SHOWN, InvoiceView, InvoicesPage, NewInvoice};
 
 /// The console's lifetimes and throttle (decisions §23).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

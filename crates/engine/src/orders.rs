@@ -100,6 +100,8 @@ pub struct HostedCheckoutRequest {
     pub custom_value: Option<String>,
     pub buyer_email: Option<String>,
     pub dialect: WebhookDialect,
+    /// A dashboard invoice (decisions §32); the API's checkouts are not.
+    pub invoice: bool,
 }
 
 /// What an order is made of, whichever endpoint asked for it.
@@ -119,6 +121,8 @@ struct OrderDraft<'a> {
     buyer_email: Option<&'a str>,
     dialect: WebhookDialect,
     fingerprint: &'a str,
+    /// Chosen on a dashboard invoice's page.
+    invoice: bool,
 }
 
 fn validity(asked: Option<u64>) -> Result<u64, EngineError> {
@@ -394,6 +398,7 @@ impl Orders {
             buyer_email: request.buyer_email.as_deref(),
             dialect: request.dialect,
             fingerprint: &print,
+            invoice: false,
         };
         self.place(app_id, coin, token, chain, &draft, now_unix_ms)
             .await
@@ -458,6 +463,12 @@ impl Orders {
                 optional(&request.buyer_email)
             ),
         };
+        // An invoice is never "the same" as an API checkout of that id.
+        let print = if request.invoice {
+            format!("{print}|invoice|{currency}")
+        } else {
+            print
+        };
         claim_merchant_order_id(
             self.withdrawals.as_ref(),
             app_id,
@@ -503,6 +514,7 @@ impl Orders {
             buyer_email: request.buyer_email.clone(),
             denominated_currency: currency,
             price_coin_id,
+            invoice: request.invoice,
         };
         let stored = self.orders.create_checkout(&checkout).await?;
         if stored.fingerprint == print {
@@ -556,6 +568,7 @@ impl Orders {
             buyer_email: order.buyer_email.clone(),
             denominated_currency: currency,
             price_coin_id,
+            invoice: false,
         };
         let stored = self.orders.create_checkout(&page).await?;
         if stored.order_id == page.order_id {
@@ -601,6 +614,7 @@ impl Orders {
             buyer_email: checkout.buyer_email.as_deref(),
             dialect: checkout.dialect,
             fingerprint: &print,
+            invoice: checkout.invoice,
         };
         match self
             .orders
@@ -651,6 +665,30 @@ impl Orders {
             .await?
             .and_then(|stored| stored.order_id)
             .ok_or_else(|| Rejection::OrderNotFound(checkout.merchant_order_id.clone()).into())
+    }
+
+    /// The merchant's latest `limit` dashboard invoices, newest first.
+    pub async fn invoices(
+        &self,
+        app_id: &MerchantId,
+        limit: u32,
+    ) -> Result<Vec<Checkout>, EngineError> {
+        Ok(self.orders.invoices(app_id, limit).await?)
+    }
+
+    /// The merchant's dashboard invoice with this reference (its
+    /// `merchant_order_id`), if any; an API checkout of that id is none.
+    pub async fn invoice(
+        &self,
+        app_id: &MerchantId,
+        reference: &str,
+    ) -> Result<Option<Checkout>, EngineError> {
+        Ok(self
+            .orders
+            .checkouts_by_merchant_order_ids(app_id, &[reference.to_owned()])
+            .await?
+            .into_iter()
+            .find(|checkout| checkout.invoice))
     }
 
     /// The order a hosted checkout's payer chose, if any.
@@ -754,6 +792,7 @@ impl Orders {
             remark: draft.remark.map(str::to_owned),
             dialect: draft.dialect,
             buyer_email: draft.buyer_email.map(str::to_owned),
+            invoice: draft.invoice,
         };
         let stored = self.orders.create_order(&order, &address).await?;
         // A concurrent twin may have won the race: it decides, like a repeat.
@@ -875,6 +914,7 @@ mod tests {
             remark: None,
             dialect: WebhookDialect::V1,
             buyer_email: None,
+            invoice: false,
         }
     }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use ccgate_chain::ChainSet;
 use ccgate_ledger::MerchantId;
 use ccgate_store::{
-    AddressStore, Checkout, ConfirmingOrderPayment, DepositAddress, DepositRecord,
+    AddressStore, Checkout, ConfirmingOrderPayment, DailyReceipts, DepositAddress, DepositRecord,
     DepositRecordFilter, DepositRecords, Order, OrderStore, Withdrawal, WithdrawalQuery,
     WithdrawalStore,
 };
@@ -70,6 +70,20 @@ impl Records {
             deposit_records,
             withdrawals,
         }
+    }
+
+    /// What the merchant received in `[since, until)` (Unix seconds), per
+    /// UTC day and coin: its own deposits, not its wallet users'.
+    pub async fn received_by_day(
+        &self,
+        app_id: &MerchantId,
+        since: i64,
+        until: i64,
+    ) -> Result<Vec<DailyReceipts>, EngineError> {
+        Ok(self
+            .deposit_records
+            .received_by_day(app_id, since, until)
+            .await?)
     }
 
     /// v1's `bill/info`: what each of `merchant_order_ids` names.

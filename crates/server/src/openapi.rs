@@ -623,8 +623,14 @@ mod tests {
             .collect();
         assert_eq!(
             kinds,
-            ["API Deposit", "Direct Deposit", "Refund", "API Withdrawal"],
-            "by key: apiDeposit, directDeposit, refund, withdrawal"
+            [
+                "API Deposit",
+                "Direct Deposit",
+                "Invoice",
+                "Refund",
+                "API Withdrawal"
+            ],
+            "by key: apiDeposit, directDeposit, invoice, refund, withdrawal"
         );
         for webhook in webhooks.values() {
             let content = &webhook["post"]["requestBody"]["content"]["application/json"];

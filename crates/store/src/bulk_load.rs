@@ -51,7 +51,7 @@ where
         for chunk in orders.chunks(ROWS_PER_INSERT) {
             let statement = format!(
                 "INSERT INTO orders ({ORDER_COLUMNS}) VALUES {}",
-                numbered_rows(chunk.len(), 22)
+                numbered_rows(chunk.len(), 23)
             );
             let mut insert = sqlx::query(&statement);
             for (order, _) in chunk {
@@ -77,7 +77,8 @@ where
                     .bind(order.custom_value.as_deref())
                     .bind(order.remark.as_deref())
                     .bind(order.dialect.as_str())
-                    .bind(order.buyer_email.as_deref());
+                    .bind(order.buyer_email.as_deref())
+                    .bind(i64::from(order.invoice));
             }
             insert.execute(&mut *db_tx).await?;
             let statement = format!(

@@ -50,7 +50,7 @@ pub use console::{AuditEntry, ConsoleRole, ConsoleSession, ConsoleStore, Console
 pub use credentials::{generate_app_id, generate_app_secret};
 pub use credits::{CreditStore, SeenTransfer};
 pub use deposit_records::{
-    ConfirmingOrderPayment, DepositRecord, DepositRecordFilter, DepositRecords,
+    ConfirmingOrderPayment, DailyReceipts, DepositRecord, DepositRecordFilter, DepositRecords,
 };
 pub use devnet::{DevnetChainState, DevnetStore};
 pub use error::StoreError;

@@ -42,6 +42,9 @@ pub struct Order {
     pub dialect: WebhookDialect,
     /// v2's `buyerEmail`, kept and answered; ccgate mails no one.
     pub buyer_email: Option<String>,
+    /// Chosen on a dashboard invoice's page: its payments are notified as
+    /// v1's `Invoice` (decisions §32).
+    pub invoice: bool,
 }
 
 /// A hosted checkout: what the payer is asked for before choosing how to pay.
@@ -74,6 +77,9 @@ pub struct Checkout {
     /// The coin a checkout is priced in, which is then the only coin it
     /// takes; `None` for a fiat price.
     pub price_coin_id: Option<CoinId>,
+    /// A dashboard invoice (decisions §32), made by a merchant's user in the
+    /// console rather than through the API.
+    pub invoice: bool,
 }
 
 /// A payment to an order seen on chain, still confirming.
@@ -154,16 +160,19 @@ pub trait OrderStore: Send + Sync + std::fmt::Debug + 'static {
         order_id: &str,
         made_by_ms: i64,
     ) -> Result<Option<ConfirmingPayment>, StoreError>;
+
+    /// The merchant's latest `limit` dashboard invoices, newest first.
+    async fn invoices(&self, app_id: &MerchantId, limit: u32) -> Result<Vec<Checkout>, StoreError>;
 }
 
 pub(crate) const ORDER_COLUMNS: &str = "order_id, app_id, merchant_order_id, kind, fingerprint, \
     token_id, coin_id, chain, pay_address, product_price, product_name, denominated_currency, \
     fiat_rate, token_rate, order_amount, created_at, expires_at, notify_url, custom_value, remark, \
-    dialect, buyer_email";
+    dialect, buyer_email, invoice";
 
 const CHECKOUT_COLUMNS: &str = "checkout_key, app_id, merchant_order_id, fingerprint, \
     product_price, product_name, return_url, notify_url, custom_value, created_at, expires_at, \
-    order_id, dialect, buyer_email, denominated_currency, price_coin_id";
+    order_id, dialect, buyer_email, denominated_currency, price_coin_id, invoice";
 
 // One body of SQL for both backends; see `backend.rs`.
 #[async_trait]
@@ -187,7 +196,7 @@ where
         let inserted = sqlx::query(&format!(
             "INSERT INTO orders ({ORDER_COLUMNS})
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                     $17, $18, $19, $20, $21, $22)
+                     $17, $18, $19, $20, $21, $22, $23)
              ON CONFLICT DO NOTHING"
         ))
         .bind(&order.order_id)
@@ -212,6 +221,7 @@ where
         .bind(&order.remark)
         .bind(order.dialect.as_str())
         .bind(&order.buyer_email)
+        .bind(i64::from(order.invoice))
         .execute(&mut *db_tx)
         .await?;
         if inserted.rows_affected() == 1 {
@@ -294,7 +304,7 @@ where
     async fn create_checkout(&self, checkout: &Checkout) -> Result<Checkout, StoreError> {
         sqlx::query(&format!(
             "INSERT INTO checkouts ({CHECKOUT_COLUMNS})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
              ON CONFLICT (app_id, merchant_order_id) DO NOTHING"
         ))
         .bind(&checkout.key)
@@ -318,6 +328,7 @@ where
                 .as_ref()
                 .map(|id| id.as_str().to_owned()),
         )
+        .bind(i64::from(checkout.invoice))
         .execute(self.pool())
         .await?;
         let row = sqlx::query(&format!(
@@ -384,6 +395,19 @@ where
         rows.iter().map(payment_from_row).collect()
     }
 
+    async fn invoices(&self, app_id: &MerchantId, limit: u32) -> Result<Vec<Checkout>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CHECKOUT_COLUMNS} FROM checkouts
+             WHERE app_id = $1 AND invoice = 1
+             ORDER BY created_at DESC, checkout_key DESC LIMIT $2"
+        ))
+        .bind(app_id.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(checkout_from_row).collect()
+    }
+
     async fn order_confirming_payment(
         &self,
         order_id: &str,
@@ -436,6 +460,7 @@ pub(crate) fn order_from_row(row: &impl Columns) -> Result<Order, StoreError> {
         remark: row.opt_text("remark")?,
         dialect: dialect_from(&row.text("dialect")?)?,
         buyer_email: row.opt_text("buyer_email")?,
+        invoice: row.int("invoice")? == 1,
     })
 }
 
@@ -457,6 +482,7 @@ fn checkout_from_row(row: &impl Columns) -> Result<Checkout, StoreError> {
         buyer_email: row.opt_text("buyer_email")?,
         denominated_currency: row.text("denominated_currency")?,
         price_coin_id: row.opt_text("price_coin_id")?.map(CoinId::new),
+        invoice: row.int("invoice")? == 1,
     })
 }
 

@@ -17,16 +17,16 @@ use ccgate_store::{
     AddressStore, AuditEntry, BatchScope, BatchTask, BatchWithdrawal, BatchWithdrawalStore,
     BlockLink, CachingStore, ChainTransfer, Checkout, ConfirmingPayment, ConsoleRole,
     ConsoleSession, ConsoleStore, CreditStore, CwalletAccount, DepositAddress, DepositCredit,
-    DepositRecordFilter, DevnetReorg, DevnetStore, EntryMeta, ListingFilter, Listings, MasterKey,
-    MerchantSettings, MerchantSettingsStore, MerchantStatus, NewDeposit, NewWebhook, Order,
-    OrderIdHolder, OrderPayment, OrderStore, OutboxStore, PayoutInsert, PayoutStore, PgStore,
-    ReconcileStore, Recorded, ReorgIncident, ReorgStore, ResendFilter, RollBack, SandboxStore,
-    SecretStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore, SqliteStore, Store,
-    StoreError, StoredClock, Swap, SwapOwner, SwapPricing, SwapQuery, SwapQuote, SwapStore,
-    SweepInsert, SweepSettlement, SweepStore, TakenFault, TransferFilter, TransferKey,
-    UserBatchTransfer, UserTransfer, WalletStore, WebhookAttempt, WebhookClaim, WebhookCounts,
-    WebhookFaults, WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore, generate_app_id,
-    generate_app_secret, verify_ledger,
+    DepositRecordFilter, DepositRecords, DevnetReorg, DevnetStore, EntryMeta, ListingFilter,
+    Listings, MasterKey, MerchantSettings, MerchantSettingsStore, MerchantStatus, NewDeposit,
+    NewWebhook, Order, OrderIdHolder, OrderPayment, OrderStore, OutboxStore, PayoutInsert,
+    PayoutStore, PgStore, ReconcileStore, Recorded, ReorgIncident, ReorgStore, ResendFilter,
+    RollBack, SandboxStore, SecretStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore,
+    SqliteStore, Store, StoreError, StoredClock, Swap, SwapOwner, SwapPricing, SwapQuery,
+    SwapQuote, SwapStore, SweepInsert, SweepSettlement, SweepStore, TakenFault, TransferFilter,
+    TransferKey, UserBatchTransfer, UserTransfer, WalletStore, WebhookAttempt, WebhookClaim,
+    WebhookCounts, WebhookFaults, WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore,
+    generate_app_id, generate_app_secret, verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Connection;
@@ -566,6 +566,7 @@ fn first_order(merchant: &MerchantId) -> Order {
         // A v2 order: its dialect and buyer's e-mail round-trip.
         dialect: ccgate_store::WebhookDialect::V2,
         buyer_email: Some("buyer@shop.example".into()),
+        invoice: false,
     }
 }
 
@@ -941,6 +942,7 @@ where
         denominated_currency: "USDT".into(),
         // Priced in a coin: its id round-trips.
         price_coin_id: Some(usdt()),
+        invoice: false,
     };
     assert_eq!(store.create_checkout(&checkout).await.unwrap(), checkout);
     let other_key = Checkout {
@@ -2574,7 +2576,131 @@ on_both_backends!(
     withdrawals_reserve_then_resolve_once,
     batch_withdrawals_are_stored_once_and_find_their_withdrawals,
     swaps_commit_with_their_entry_once,
+    invoices_are_listed_and_receipts_summed_per_day,
 );
+
+/// Dashboard invoices (decisions §32) are hosted checkouts marked as such,
+/// listed newest first per merchant, and the order chosen on one keeps the
+/// mark; a merchant's receipts are summed exactly per UTC day and coin over
+/// a range, amounts past `i64` included, other merchants' left out.
+async fn invoices_are_listed_and_receipts_summed_per_day<S>(store: &S)
+where
+    S: Store + OrderStore + AddressStore + CreditStore + DepositRecords,
+{
+    let merchant = new_merchant(store).await;
+    let other = new_merchant(store).await;
+    let checkout = |key: &str, app_id: &MerchantId, invoice: bool, created_at: i64| Checkout {
+        key: key.into(),
+        app_id: app_id.clone(),
+        merchant_order_id: format!("ref-{key}"),
+        fingerprint: "fp".into(),
+        product_price: "20".into(),
+        product_name: "lessons".into(),
+        return_url: None,
+        notify_url: None,
+        custom_value: None,
+        created_at,
+        expires_at: created_at + 3_600,
+        order_id: Some(format!("order-{key}")),
+        dialect: ccgate_store::WebhookDialect::V1,
+        buyer_email: None,
+        denominated_currency: "USD".into(),
+        price_coin_id: None,
+        invoice,
+    };
+    for made in [
+        checkout("api", &merchant, false, NOW + 20),
+        checkout("old", &merchant, true, NOW),
+        checkout("new", &merchant, true, NOW + 10),
+        checkout("theirs", &other, true, NOW + 30),
+    ] {
+        assert_eq!(store.create_checkout(&made).await.unwrap(), made);
+    }
+    let keys = |listed: Vec<Checkout>| listed.into_iter().map(|c| c.key).collect::<Vec<_>>();
+    assert_eq!(
+        keys(store.invoices(&merchant, 50).await.unwrap()),
+        ["new", "old"]
+    );
+    assert_eq!(keys(store.invoices(&merchant, 1).await.unwrap()), ["new"]);
+    // The order its payer's choice makes keeps the mark.
+    let chosen = Order {
+        order_id: "order-new".into(),
+        merchant_order_id: "ref-new".into(),
+        kind: "hosted".into(),
+        invoice: true,
+        ..first_order(&merchant)
+    };
+    store
+        .create_order(&chosen, &first_order_address(&merchant))
+        .await
+        .unwrap();
+    assert!(store.order("order-new").await.unwrap().unwrap().invoice);
+
+    // Receipts: two days, two coins, an amount past i64, another merchant.
+    const DAY: i64 = 86_400;
+    let today = NOW.div_euclid(DAY);
+    let big = 123_456_789_012_345_678_901_234_567u128;
+    let receipts = [
+        ("r1", &merchant, usdt(), 5u128, (today - 1) * DAY + 10),
+        ("r2", &merchant, usdt(), 7, today * DAY),
+        ("r3", &merchant, usdt(), big, today * DAY + DAY - 1),
+        ("r4", &merchant, matic(), 3, today * DAY + 5),
+        ("r5", &other, usdt(), 11, today * DAY + 5),
+        // Outside the range read below.
+        ("r6", &merchant, usdt(), 13, (today + 1) * DAY),
+        ("r7", &merchant, usdt(), 17, (today - 2) * DAY),
+    ];
+    for (txid, app_id, coin, units, credited_at) in &receipts {
+        let transfer = ChainTransfer {
+            amount: Amount::from_base_units(*units),
+            to_address: format!("0x{txid}"),
+            ..devnet_transfer(txid, 3)
+        };
+        let credit = DepositCredit {
+            deposit: NewDeposit {
+                record_id: format!("record-{txid}"),
+                transfer,
+                app_id: (*app_id).clone(),
+                user_id: None,
+                order_id: None,
+                coin_id: coin.clone(),
+                service_fee: Amount::ZERO,
+                credit_amount: Amount::from_base_units(*units),
+                credited_at: *credited_at,
+            },
+            entry: JournalEntry::transfer(
+                custody(),
+                Account::MerchantAvailable((*app_id).clone()),
+                coin.clone(),
+                Amount::from_base_units(*units),
+            )
+            .unwrap(),
+            meta: meta("deposit"),
+            webhook: webhook(app_id, &format!("record-{txid}"), "Direct Deposit"),
+        };
+        store.credit_deposits("ETH", None, &[credit]).await.unwrap();
+    }
+    let summed = store
+        .received_by_day(&merchant, (today - 1) * DAY, (today + 1) * DAY)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.day, r.coin_id, r.amount.base_units(), r.deposits))
+        .collect::<Vec<_>>();
+    let (first, second) = if usdt().as_str() < matic().as_str() {
+        ((usdt(), 7 + big, 2), (matic(), 3, 1))
+    } else {
+        ((matic(), 3, 1), (usdt(), 7 + big, 2))
+    };
+    assert_eq!(
+        summed,
+        vec![
+            (today - 1, usdt(), 5, 1),
+            (today, first.0, first.1, first.2),
+            (today, second.0, second.1, second.2),
+        ]
+    );
+}
 
 fn matic() -> CoinId {
     CoinId::new("c60f174e-97e5-418c-86df-707d30ad3d8a")
@@ -4098,6 +4224,7 @@ where
             remark: None,
             dialect: ccgate_store::WebhookDialect::V1,
             buyer_email: None,
+            invoice: false,
         };
         let address = DepositAddress {
             wallet_user: false,
@@ -5403,6 +5530,7 @@ where
         remark: None,
         dialect: ccgate_store::WebhookDialect::V2,
         buyer_email: None,
+        invoice: false,
     };
     let order_address = DepositAddress {
         wallet_user: false,

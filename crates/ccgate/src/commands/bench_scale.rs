@@ -371,6 +371,7 @@ fn loaded_order(
         remark: None,
         dialect: WebhookDialect::V1,
         buyer_email: None,
+        invoice: false,
     };
     let address = DepositAddress {
         wallet_user: false,

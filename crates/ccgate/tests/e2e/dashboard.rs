@@ -694,6 +694,22 @@ fn every_route_answers_every_role_as_authorised() {
 
     let m = format!("/dashboard/m/{}", a.0);
     let hook = format!("{m}/webhooks/{webhook_id}");
+    // An invoice of shop A for its page's route (decisions §32).
+    let invoice_fields = vec![
+        ("amount", "5"),
+        ("currency", "USD"),
+        ("product", "lesson"),
+        ("valid_hours", "24"),
+    ];
+    let mut made_invoice = vec![("csrf", owner_csrf.as_str()), ("reference", "inv-table")];
+    made_invoice.extend(invoice_fields.iter().copied());
+    let made_invoice = owner.post(&format!("{m}/invoices"), &made_invoice);
+    assert_eq!(
+        made_invoice.header("location"),
+        Some(format!("{m}/invoices/inv-table").as_str()),
+        "{}",
+        made_invoice.text()
+    );
     // Route, form fields besides the CSRF token, and the answer of:
     // anonymous, the other merchant's user, the merchant's user, an operator.
     let table: Vec<Route> = vec![
@@ -734,6 +750,31 @@ fn every_route_answers_every_role_as_authorised() {
             format!("{m}/export?kind=orders&from=2026-01-01&to=2026-12-31"),
             vec![],
             [ToLogin, NotFound, Page, Page],
+        ),
+        (
+            "GET",
+            format!("{m}?days=90"),
+            vec![],
+            [ToLogin, NotFound, Page, Page],
+        ),
+        (
+            "GET",
+            format!("{m}/invoices"),
+            vec![],
+            [ToLogin, NotFound, Page, Page],
+        ),
+        (
+            "GET",
+            format!("{m}/invoices/inv-table"),
+            vec![],
+            [ToLogin, NotFound, Page, Page],
+        ),
+        // A new invoice: its page is the answer's redirect.
+        (
+            "POST",
+            format!("{m}/invoices"),
+            invoice_fields.clone(),
+            [ToLogin, NotFound, ToOwn, ToOwn],
         ),
         (
             "POST",
@@ -808,7 +849,7 @@ fn every_route_answers_every_role_as_authorised() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 64);
+    assert_eq!(checked, 80);
     // The other merchant's user changed nothing of shop A: no user of its
     // making, no merchant named "new" but the operator's.
     let overview = ops.get(&m).text().to_owned();

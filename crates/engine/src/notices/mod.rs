@@ -44,7 +44,8 @@ pub(crate) struct Payment<'a> {
 /// What happened, one variant per kind of webhook.
 #[derive(Debug)]
 pub(crate) enum Notice<'a> {
-    /// A payment to an order's address.
+    /// A payment to an order's address (a dashboard invoice's order's too,
+    /// which v1 reports as `Invoice`).
     OrderPayment {
         order: &'a Order,
         payment: Payment<'a>,
@@ -81,6 +82,7 @@ impl Notice<'_> {
     pub(crate) fn kind(&self) -> &'static str {
         use ccgate_api::{deposits, orders, withdrawals};
         match self {
+            Notice::OrderPayment { order, .. } if order.invoice => orders::INVOICE,
             Notice::OrderPayment { .. } => orders::API_DEPOSIT,
             Notice::DirectPayment { address, .. } if address.wallet_user => {
                 ccgate_api::v2::webhooks::USER_DEPOSIT_KIND

@@ -1,7 +1,10 @@
 //! v1's flat webhook bodies (spec §3), one per kind.
 
 use ccgate_api::deposits::{DIRECT_DEPOSIT, DirectDepositWebhook};
-use ccgate_api::orders::{API_DEPOSIT, ApiDepositExtend, ApiDepositWebhook, REFUND, RefundWebhook};
+use ccgate_api::orders::{
+    API_DEPOSIT, ApiDepositExtend, ApiDepositWebhook, INVOICE, InvoiceExtend, InvoiceWebhook,
+    REFUND, RefundWebhook,
+};
 use ccgate_api::withdrawals::{API_WITHDRAWAL, WithdrawWebhook};
 use ccgate_ledger::{Amount, Coin, MerchantId};
 
@@ -23,6 +26,50 @@ fn print(coin: &Coin) -> impl Fn(Amount) -> String + '_ {
 
 pub(super) fn render(notice: &Notice<'_>) -> Result<String, EngineError> {
     Ok(match notice {
+        // A dashboard invoice's payment (spec §3.4, decisions §32).
+        Notice::OrderPayment { order, payment } if order.invoice => {
+            let Payment {
+                record_id,
+                status,
+                chain,
+                transfer,
+                coin,
+                token,
+                fee,
+                credit,
+            } = payment;
+            let print = print(coin);
+            serde_json::to_string(&InvoiceWebhook {
+                pay_status: pay_status(*status).to_owned(),
+                order_type: INVOICE.to_owned(),
+                record_id: (*record_id).to_owned(),
+                order_id: order.order_id.clone(),
+                product_price: order.product_price.clone(),
+                order_amount: print(order.order_amount),
+                fiat_rate: order.fiat_rate.clone(),
+                denominated_currency: order.denominated_currency.clone(),
+                paid_amount: print(transfer.amount),
+                // What is credited is known once it is: "" before, as the
+                // spec's example shows.
+                credit_amount: match status {
+                    PayStatus::Success => print(*credit),
+                    PayStatus::Processing | PayStatus::Failed => String::new(),
+                },
+                token_rate: order.token_rate.clone(),
+                chain: chain.code.to_string(),
+                contract: token.contract.clone(),
+                crypto: coin.symbol.clone(),
+                txid: transfer.txid.clone(),
+                network_fee: "0".to_owned(),
+                service_fee: print(*fee),
+                memo: transfer.memo.clone(),
+                extend: InvoiceExtend {
+                    invoice_id: order.merchant_order_id.clone(),
+                    user_email: order.buyer_email.clone().unwrap_or_default(),
+                    merchant_order_id: order.merchant_order_id.clone(),
+                },
+            })?
+        }
         Notice::OrderPayment { order, payment } => {
             let Payment {
                 record_id,

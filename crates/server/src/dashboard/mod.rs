@@ -7,6 +7,8 @@
 
 mod csv;
 mod operations;
+mod figures;
+mod invoices;
 mod pages;
 mod wallets;
 
@@ -23,7 +25,8 @@ use axum::routing::{get, post};
 use ccgate_engine::clock::real_now_ms;
 use ccgate_engine::console::ConsoleRefusal;
 use ccgate_engine::console::{
-    Actor, ExportKind, ExportRange, Login, Viewer, Visit, generate_password, random_token,
+    Actor, CHART_DAYS, ExportKind, ExportRange, Login, Viewer, Visit, generate_password,
+    random_token,
 };
 use ccgate_engine::domain::{ConsoleRole, MerchantStatus};
 use ccgate_engine::{EngineError, Rejection};
@@ -64,6 +67,14 @@ pub fn routes() -> Router<AppState> {
             get(order),
         )
         .route("/dashboard/m/{app_id}/export", get(export))
+        .route(
+            "/dashboard/m/{app_id}/invoices",
+            get(invoices::invoices).post(invoices::create_invoice),
+        )
+        .route(
+            "/dashboard/m/{app_id}/invoices/{reference}",
+            get(invoices::invoice),
+        )
         .route("/dashboard/m/{app_id}/developers", get(developers))
         .route("/dashboard/m/{app_id}/webhook", post(set_webhook))
         .route("/dashboard/m/{app_id}/allowlist", post(set_allowlist))
@@ -376,17 +387,42 @@ async fn set_status(
     Ok(see_other(&pages::merchant_path(&app_id, "")))
 }
 
-/// `GET /dashboard/m/{app_id}`: balances, and (to operators) its users.
+#[derive(Deserialize)]
+struct OverviewQuery {
+    /// The chart's span: 30 (the default) or 90 days.
+    days: Option<u32>,
+}
+
+/// `GET /dashboard/m/{app_id}?days=`: balances and receipts with their USD
+/// value, the chart of receipts per day, orders by state, and (to
+/// operators) its users.
 async fn overview(
     State(state): State<AppState>,
     Path(app_id): Path<String>,
+    Query(query): Query<OverviewQuery>,
     SignedIn(viewer): SignedIn,
 ) -> PageResult {
+    let now_ms = state.clock.now_unix_ms();
     let overview = state
         .console
-        .overview(&viewer, &app_id, &state.orders, state.clock.now_unix_ms())
+        .overview(&viewer, &app_id, &state.orders, now_ms)
         .await?;
-    Ok(page(StatusCode::OK, pages::overview(&viewer, &overview)))
+    let figures = state
+        .console
+        .figures(
+            &overview,
+            &state.records,
+            state.prices.as_ref(),
+            &state.registry,
+            query.days.unwrap_or(CHART_DAYS[0]),
+            now_ms,
+        )
+        .await?;
+    let figures = figures::section(&app_id, &figures);
+    Ok(page(
+        StatusCode::OK,
+        pages::overview(&viewer, &overview, figures),
+    ))
 }
 
 #[derive(Deserialize)]

@@ -51,6 +51,9 @@ td.id { font-family: ui-monospace, monospace; word-break: break-all; }
 .answer.ok { background: rgba(22,163,74,.15); }
 .wrap { overflow-wrap: anywhere; }
 .chip { display: inline-block; margin: 0 .25rem .25rem 0; padding: 0 .4rem; border: 1px solid var(--line); border-radius: 999px; white-space: nowrap; font-size: .9rem; }
+figure.chart { margin: 1rem 0; }
+.chart-image svg { display: block; width: 100%; height: auto; }
+.qr svg { width: 12rem; height: 12rem; background: #fff; padding: .5rem; border-radius: 8px; }
 pre { white-space: pre-wrap; word-break: break-all; font-size: .85rem; background: rgba(127,127,127,.12); padding: .5rem; border-radius: 6px; }
 "#;
 
@@ -196,6 +199,7 @@ pub(super) fn merchant_tabs(merchant: &MerchantSummary) -> Markup {
             a href=(merchant_path(app_id, "/wallet-users")) { "Wallet users" }
             a href=(merchant_path(app_id, "/swaps")) { "Swaps" }
             a href=(merchant_path(app_id, "/batch-withdrawals")) { "Batch withdrawals" }
+            a href=(merchant_path(app_id, "/invoices")) { "Invoices" }
             a href=(merchant_path(app_id, "/developers")) { "Developers" }
         }
     }
@@ -356,7 +360,8 @@ pub(super) fn url_segment(text: &str) -> String {
         .collect()
 }
 
-pub fn overview(viewer: &Viewer, overview: &Overview<'_>) -> Markup {
+/// `figures`: balances, receipts and the chart (`figures::section`).
+pub fn overview(viewer: &Viewer, overview: &Overview<'_>, figures: Markup) -> Markup {
     let merchant = &overview.merchant;
     layout(
         &merchant.name,
@@ -366,24 +371,7 @@ pub fn overview(viewer: &Viewer, overview: &Overview<'_>) -> Markup {
                 h1 { (merchant.name) }
                 (merchant_tabs(merchant))
                 p.muted { "Appid " (merchant.app_id) " · " (merchant.status.as_str()) }
-                h2 { "Balances" }
-                @if overview.balances.is_empty() {
-                    p { "No balance yet." }
-                } @else {
-                    div.table tabindex="0" role="region" aria-label="Balances" {
-                        table {
-                            thead { tr { th { "Coin" } th { "Available" } } }
-                            tbody {
-                                @for (coin, amount) in &overview.balances {
-                                    tr {
-                                        td { (coin.symbol) }
-                                        td { (amount.to_decimal_string(coin.precision)) }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
+                (figures)
                 h2 { "Orders by state" }
                 @if overview.order_states.is_empty() {
                     p { "No orders yet." }

@@ -8,7 +8,10 @@
 
 use ccgate_api::Code;
 use ccgate_api::deposits::{DIRECT_DEPOSIT, DirectDepositWebhook};
-use ccgate_api::orders::{API_DEPOSIT, ApiDepositExtend, ApiDepositWebhook, REFUND, RefundWebhook};
+use ccgate_api::orders::{
+    API_DEPOSIT, ApiDepositExtend, ApiDepositWebhook, INVOICE, InvoiceExtend, InvoiceWebhook,
+    REFUND, RefundWebhook,
+};
 use ccgate_api::sign;
 use ccgate_api::withdrawals::{API_WITHDRAWAL, WithdrawWebhook};
 use serde_json::{Value, json};
@@ -368,6 +371,37 @@ pub fn webhooks() -> Vec<WebhookExample> {
                 txid: TXID.into(),
                 merchant_order_id: "withdrawal-1001".into(),
                 merchant_pays_fee: false,
+            },
+        ),
+        webhook(
+            "invoice",
+            INVOICE,
+            "A payment to an invoice made on the dashboard (decisions §32), as CCPayment's console invoices are notified: `credit_amount` is `\"\"` until credited; `invoice_id` and `merchant_order_id` are the invoice's reference.",
+            &[],
+            InvoiceWebhook {
+                pay_status: "success".into(),
+                order_type: INVOICE.into(),
+                record_id: DEPOSIT_RECORD_ID.into(),
+                order_id: ORDER_ID.into(),
+                product_price: "5".into(),
+                order_amount: "5".into(),
+                fiat_rate: "1".into(),
+                denominated_currency: "USD".into(),
+                paid_amount: "5".into(),
+                credit_amount: "4.9985".into(),
+                token_rate: "1".into(),
+                chain: "ETH".into(),
+                contract: USDT_ERC20_CONTRACT.into(),
+                crypto: "USDT".into(),
+                txid: TXID.into(),
+                network_fee: "0".into(),
+                service_fee: "0.0015".into(),
+                memo: String::new(),
+                extend: InvoiceExtend {
+                    invoice_id: "lesson-42".into(),
+                    user_email: String::new(),
+                    merchant_order_id: "lesson-42".into(),
+                },
             },
         ),
         webhook(

@@ -184,7 +184,7 @@ fn endpoint_section(path: &str, post: &Value, out: &mut String) {
 }
 
 fn webhooks_section(doc: &Value, out: &mut String) {
-    out.push_str("<section id=\"webhooks\"><h2>Webhooks</h2><p>POSTed to the order's or address's <code>notify_url</code>, else the merchant's webhook URL, with <code>Content-Type: application/json</code> and the Appid, Timestamp and Sign headers signed over the raw body (see <a href=\"#signing\">Signing</a>). Answer HTTP 200 with a body containing <code>success</code>; anything else is retried, so handle each <code>record_id</code> once. ccgate does not send CCPayment's Invoice webhook (it has no dashboard invoices).</p>");
+    out.push_str("<section id=\"webhooks\"><h2>Webhooks</h2><p>POSTed to the order's or address's <code>notify_url</code>, else the merchant's webhook URL, with <code>Content-Type: application/json</code> and the Appid, Timestamp and Sign headers signed over the raw body (see <a href=\"#signing\">Signing</a>). Answer HTTP 200 with a body containing <code>success</code>; anything else is retried, so handle each <code>record_id</code> once. A payment to an invoice made on the dashboard is sent as CCPayment's <code>Invoice</code> webhook (<code>order_type</code> <code>\"Invoice\"</code>) to v1 merchants, and as <code>ApiDeposit</code> to v2 merchants.</p>");
     for webhook in examples::webhooks() {
         let post = &doc["webhooks"][webhook.key]["post"];
         let _ = write!(

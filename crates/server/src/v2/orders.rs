@@ -142,6 +142,7 @@ async fn hosted_checkout(
                 custom_value: None,
                 buyer_email: request.buyer_email,
                 dialect: WebhookDialect::V2,
+                invoice: false,
             },
             state.clock.now_unix_ms(),
         )

@@ -7,6 +7,7 @@
 
 mod page;
 
+pub(crate) use page::qr_svg;
 pub use page::{SCRIPT_PATH, STYLESHEET_PATH};
 
 use axum::extract::{Form, Path, State};
@@ -53,6 +54,7 @@ pub async fn concise_url_get(
                 custom_value: request.custom_value,
                 buyer_email: None,
                 dialect: WebhookDialect::V1,
+                invoice: false,
             },
             state.clock.now_unix_ms(),
         )

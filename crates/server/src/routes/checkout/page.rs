@@ -268,7 +268,7 @@ pub struct PaymentView<'a> {
     pub now_secs: i64,
 }
 
-fn qr_svg(text: &str) -> String {
+pub(crate) fn qr_svg(text: &str) -> String {
     match QrCode::new(text.as_bytes()) {
         Ok(code) => {
             let document = code
@@ -557,6 +557,7 @@ mod tests {
             buyer_email: None,
             denominated_currency: "USD".into(),
             price_coin_id: None,
+            invoice: false,
         };
         let order = Order {
             order_id: "o-1".into(),
@@ -581,6 +582,7 @@ mod tests {
             remark: None,
             dialect: ccgate_engine::domain::WebhookDialect::V1,
             buyer_email: None,
+            invoice: false,
         };
         let view = PaymentView {
             checkout: &checkout,

@@ -849,6 +849,7 @@ impl Run<'_> {
                     dialect: self.dialect,
                     notify_url: None,
                     fee_quote_id: None,
+                    batch_task: None,
                 },
                 self.now_ms(),
             )
@@ -927,7 +928,7 @@ impl Run<'_> {
             )
             .await?;
         let confirmed = batches
-            .confirm(&self.app_id, &batch.batch_order_id, self.now_ms())
+            .confirm(&self.app_id, &batch.batch_order_id, 0, self.now_ms())
             .await?;
         self.steps.push(format!(
             "applied and confirmed batch {} (billId {}) of two tasks of {PAYOUT} {} to {to}: {}",
@@ -937,7 +938,9 @@ impl Run<'_> {
             confirmed.status.as_str()
         ));
         self.confirm().await?;
-        let done = batches.view(&self.app_id, &batch.batch_order_id).await?;
+        let done = batches
+            .view(&self.app_id, &batch.batch_order_id, self.now_ms())
+            .await?;
         let tasks: Vec<Value> = done
             .tasks
             .iter()

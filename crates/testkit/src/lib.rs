@@ -189,7 +189,8 @@ impl Engine {
         self.clock.set(ClockSetting::frozen(now_ms));
         Ok(Ticked {
             credited: self.loops.watcher.tick(now_ms).await?,
-            withdrawals: self.loops.withdrawals.tick(now_ms).await?,
+            withdrawals: self.loops.batch_withdrawals.tick(now_ms).await?
+                + self.loops.withdrawals.tick(now_ms).await?,
             deliveries: self.loops.sender.tick(now_ms).await?,
         })
     }

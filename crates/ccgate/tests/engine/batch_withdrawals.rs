@@ -606,3 +606,202 @@ async fn racing_confirms_while_the_balance_grows_record_each_task_as_it_went() {
     let audit = verify_ledger(&engine.backend).await.unwrap();
     assert!(audit.mismatches.is_empty(), "{:?}", audit.mismatches);
 }
+
+/// `appendBatchWithdraw` before confirmation, `delaySeconds` on the
+/// business clock (the batch `Pending` until then, executed by the loop),
+/// and `abortBatchWithdraw`: what was not sent is canceled — a task not
+/// executed, a withdrawal waiting for approval (its reservation back) —
+/// and what was sent goes on (decisions §29).
+#[tokio::test]
+async fn a_delayed_batch_waits_takes_appends_and_aborts_what_was_not_sent() {
+    let engine = engine().await;
+    let receiver = Receiver::start(200, "Success").await.unwrap();
+    let merchant = engine.merchant("shop").await.unwrap();
+    let app_id = MerchantId::new(merchant.app_id.as_str());
+    fund(&engine, &merchant, "100").await;
+    let start = engine.now_ms();
+    engine.tick(start).await.unwrap();
+    let client = v2(&engine, &merchant);
+    client
+        .apply_batch_withdrawal(&batch(
+            "d-1",
+            &receiver.url,
+            vec![task(Some(1), None, PAYEE, "10")],
+        ))
+        .await
+        .unwrap();
+    let appended = client
+        .append_batch_withdrawal(
+            "d-1",
+            &[
+                task(Some(2), None, PAYEE, "10"),
+                task(Some(3), Some("pay-3"), PAYEE, "10"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            appended.appended,
+            appended.total,
+            appended.batch_order_id.as_str()
+        ),
+        (2, 3, "d-1")
+    );
+    assert_eq!(
+        code_of(
+            client
+                .append_batch_withdrawal("d-1", &[task(Some(1), None, PAYEE, "1")])
+                .await
+                .unwrap_err()
+        ),
+        14027
+    );
+    let pending = client
+        .confirm_batch_withdrawal_after("d-1", 600)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            pending.status.as_str(),
+            pending.stats.processing,
+            pending.amount.as_str()
+        ),
+        ("Pending", 3, "30")
+    );
+    assert_eq!(usdt_available(&engine, &merchant).await, "100");
+    assert_eq!(
+        code_of(
+            client
+                .append_batch_withdrawal("d-1", &[task(Some(4), None, PAYEE, "1")])
+                .await
+                .unwrap_err()
+        ),
+        11000
+    );
+    // Task 2 canceled while the batch waits; an unknown seq is refused.
+    let aborted = client
+        .abort_batch_withdrawal("d-1", &[2], &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            aborted.canceled_seqs,
+            aborted.ignored_seqs,
+            aborted.canceled_order_ids
+        ),
+        (vec![2], vec![], vec!["d-1-2".to_owned()])
+    );
+    assert_eq!(aborted.status, "Pending");
+    assert_eq!(
+        code_of(
+            client
+                .abort_batch_withdrawal("d-1", &[9], &[])
+                .await
+                .unwrap_err()
+        ),
+        11003
+    );
+    // Nothing before the delay is over; a repeated confirm does not start it.
+    engine.settle(start + 599_000).await.unwrap();
+    client.confirm_batch_withdrawal("d-1").await.unwrap();
+    assert_eq!(usdt_available(&engine, &merchant).await, "100");
+    engine.settle(start + 600_000).await.unwrap();
+    let started = client.batch_withdrawal("d-1").await.unwrap();
+    assert_eq!(started.status, "Processing");
+    assert_eq!((started.stats.canceled, started.stats.processing), (1, 2));
+    assert_eq!(usdt_available(&engine, &merchant).await, "80");
+    // Sent: nothing of them to cancel; the whole batch names task 2 again,
+    // canceled before.
+    assert_eq!(
+        code_of(
+            client
+                .abort_batch_withdrawal("d-1", &[1, 3], &[])
+                .await
+                .unwrap_err()
+        ),
+        14028
+    );
+    let whole = client
+        .abort_batch_withdrawal("d-1", &[], &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        (whole.canceled_seqs, whole.ignored_seqs),
+        (vec![2], vec![1, 3])
+    );
+    let tasks = client
+        .batch_withdrawal_tasks("d-1", None, None)
+        .await
+        .unwrap();
+    let statuses: Vec<&str> = tasks.records.iter().map(|t| t.status.as_str()).collect();
+    assert_eq!(statuses, ["Processing", "Canceled", "Processing"]);
+
+    // Under approval: a waiting task is canceled, its reservation back.
+    engine
+        .backend
+        .set_withdrawal_approval_required(&app_id, true)
+        .await
+        .unwrap();
+    client
+        .apply_batch_withdrawal(&batch(
+            "d-2",
+            &receiver.url,
+            vec![task(None, Some("wait-1"), PAYEE, "10")],
+        ))
+        .await
+        .unwrap();
+    let reviewing = client.confirm_batch_withdrawal("d-2").await.unwrap();
+    assert_eq!(reviewing.status, "Reviewing");
+    assert_eq!(usdt_available(&engine, &merchant).await, "70");
+    let aborted = client
+        .abort_batch_withdrawal("d-2", &[], &["wait-1"])
+        .await
+        .unwrap();
+    assert_eq!(aborted.canceled_order_ids, ["wait-1"]);
+    assert_eq!(usdt_available(&engine, &merchant).await, "80");
+    let done = client.batch_withdrawal("d-2").await.unwrap();
+    assert_eq!(
+        (done.status.as_str(), done.stats.canceled),
+        ("Completed", 1)
+    );
+    // Aborting again reports it canceled, and changes nothing.
+    assert_eq!(
+        client
+            .abort_batch_withdrawal("d-2", &[], &[])
+            .await
+            .unwrap()
+            .canceled_order_ids,
+        ["wait-1"]
+    );
+    let audit = verify_ledger(&engine.backend).await.unwrap();
+    assert!(audit.mismatches.is_empty(), "{:?}", audit.mismatches);
+}
+
+/// `checkWithdrawAddress`: each address's refusal codes, none for a valid
+/// one; an unknown chain refuses the request.
+#[tokio::test]
+async fn addresses_are_checked_one_by_one() {
+    let engine = engine().await;
+    let merchant = engine.merchant("shop").await.unwrap();
+    let client = v2(&engine, &merchant);
+    let checked = client
+        .check_withdraw_addresses("ETH", &[(1, PAYEE, None), (7, "0x123", Some("m"))])
+        .await
+        .unwrap();
+    let results: Vec<(u64, Vec<u32>)> = checked
+        .address_info_results
+        .into_iter()
+        .map(|result| (result.seq, result.codes))
+        .collect();
+    assert_eq!(results, [(1, vec![]), (7, vec![14007])]);
+    assert_eq!(
+        code_of(
+            client
+                .check_withdraw_addresses("NOPE", &[(1, PAYEE, None)])
+                .await
+                .unwrap_err()
+        ),
+        13001
+    );
+}

@@ -368,7 +368,14 @@ impl BatchWithdrawals {
             .await?;
         let mut executed = 0;
         for (app_id, batch_order_id) in due {
-            executed += self.execute(&app_id, &batch_order_id, now_unix_ms).await?;
+            match self.execute(&app_id, &batch_order_id, now_unix_ms).await {
+                Ok(count) => executed += count,
+                // Its token no longer configured: it waits, the others go on.
+                Err(EngineError::Rejected(refusal)) => {
+                    tracing::warn!(%app_id, batch_order_id, %refusal, "a due batch withdrawal waits");
+                }
+                Err(other) => return Err(other),
+            }
         }
         Ok(executed)
     }

@@ -743,6 +743,7 @@ mod tests {
                 fee_min_usd: Decimal::ZERO,
             },
             quote_validity_secs: 30,
+            daily_limit_usd: None,
         };
         let swaps = Swaps::new(
             Arc::clone(&registry),

@@ -4,7 +4,7 @@
 //! switch, refused with 16005; both on the business clock.
 
 use ccgate_client::ClientError;
-use ccgate_client::v2::{SwapAsk, V2Client};
+use ccgate_client::v2::{SwapAsk, UserAddressRequest, UserSwapAsk, UserTransferRequest, V2Client};
 use ccgate_engine::swaps::{SwapSettings, parse_daily_limit_usd};
 use ccgate_ledger::{Account, Amount, Coin, JournalEntry, MerchantId};
 use ccgate_store::{EntryMeta, Store, SwapPolicy, SwapStore};
@@ -91,7 +91,7 @@ async fn a_merchants_swaps_stop_at_its_daily_limit_and_at_the_operators_switch()
     // Noon UTC, business time: the day is the clock's, not the machine's.
     let noon = engine.now_ms().div_euclid(DAY_MS) * DAY_MS + DAY_MS / 2;
     engine.tick(noon).await.unwrap();
-    let (_, shop) = funded(&engine, "shop").await;
+    let (shop_merchant, shop) = funded(&engine, "shop").await;
 
     // 1 USDT is 1 USD in the built-in prices: 100 + 50 is the limit, not
     // past it; 100 + 60 is.
@@ -105,6 +105,32 @@ async fn a_merchants_swaps_stop_at_its_daily_limit_and_at_the_operators_switch()
     // The next UTC day starts from nothing.
     engine.tick(noon + DAY_MS).await.unwrap();
     shop.swap(&usdt_into_matic("s-2", "60")).await.unwrap();
+    // Its users' swaps count in the merchant's day: 60 + 100 is past it.
+    shop.user_deposit_address(&UserAddressRequest {
+        user_id: "alice-01".into(),
+        chain: "ETH".into(),
+        notify_url: None,
+    })
+    .await
+    .unwrap();
+    shop.user_transfer(&UserTransferRequest {
+        order_id: "t-1".into(),
+        from_user_id: shop_merchant.app_id.clone(),
+        to_user_id: "alice-01".into(),
+        coin_id: USDT_ID,
+        amount: "200".into(),
+        remark: String::new(),
+    })
+    .await
+    .unwrap();
+    let by_alice = |order_id: &'static str, amount_in: &'static str| UserSwapAsk {
+        user_id: "alice-01",
+        swap: usdt_into_matic(order_id, amount_in),
+        extra_fee_rate: None,
+    };
+    assert_eq!(code(shop.user_swap(&by_alice("u-1", "100")).await), 16004);
+    shop.user_swap(&by_alice("u-2", "90")).await.unwrap();
+    assert_eq!(code(shop.swap(&usdt_into_matic("s-5", "1")).await), 16004);
 
     // A merchant's own limit replaces the operator's; its switch stops
     // quotes and swaps, and a repeat still answers the stored swap.

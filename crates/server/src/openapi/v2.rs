@@ -673,6 +673,18 @@ pub fn endpoints() -> Vec<Endpoint> {
             ),
         },
         Endpoint {
+            name: "confirmBatchWithdraw",
+            summary: "Executes a batch, at once or delaySeconds later: each task becomes a withdrawal of its own",
+            fields: vec![
+                ("batchOrderId", string(), true),
+                ("delaySeconds", integer(), false),
+                ("confirmExecution", boolean(), false),
+            ],
+            request: json!({"batchOrderId": "b-3001"}),
+            data: batch_order("Processing"),
+            error: unknown_batch(),
+        },
+        Endpoint {
             name: "abortBatchWithdraw",
             summary: "Cancels a batch's tasks not sent yet (seqs or orderIds; none: all); sent ones go on",
             fields: vec![
@@ -685,18 +697,6 @@ pub fn endpoints() -> Vec<Endpoint> {
                 "batchOrderId": "b-3003", "status": "Init", "canceledSeqs": [1],
                 "ignoredSeqs": [], "canceledOrderIds": ["b-3003-1"], "ignoredOrderIds": [],
             }),
-            error: unknown_batch(),
-        },
-        Endpoint {
-            name: "confirmBatchWithdraw",
-            summary: "Executes a batch, at once or delaySeconds later: each task becomes a withdrawal of its own",
-            fields: vec![
-                ("batchOrderId", string(), true),
-                ("delaySeconds", integer(), false),
-                ("confirmExecution", boolean(), false),
-            ],
-            request: json!({"batchOrderId": "b-3001"}),
-            data: batch_order("Processing"),
             error: unknown_batch(),
         },
         Endpoint {

@@ -13,7 +13,8 @@ use ccgate_ledger::Registry;
 use ccgate_store::{
     BatchWithdrawalStore, ConsoleStore, CreditHistory, CreditStore, DevnetStore, Listings,
     MerchantSettingsStore, OrderStore, OutboxStore, PayoutStore, PgStore, ReconcileStore,
-    SandboxStore, SecretStore, SnapshotStore, SqliteStore, Store, SweepStore, WithdrawalStore,
+    SandboxStore, SecretStore, SnapshotStore, SqliteStore, Store, SwapStore, SweepStore,
+    WithdrawalStore,
 };
 
 use crate::data_dir::DataDir;
@@ -204,6 +205,13 @@ impl Database {
     }
 
     pub fn batch_withdrawals(&self) -> Arc<dyn BatchWithdrawalStore> {
+        match self {
+            Database::Sqlite(db) => Arc::new(db.clone()),
+            Database::Postgres(db) => Arc::new(db.clone()),
+        }
+    }
+
+    pub fn swaps(&self) -> Arc<dyn SwapStore> {
         match self {
             Database::Sqlite(db) => Arc::new(db.clone()),
             Database::Postgres(db) => Arc::new(db.clone()),

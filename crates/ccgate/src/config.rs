@@ -113,6 +113,9 @@ struct SwapSection {
     fee_min_usd: Option<String>,
     /// How long `estimate`'s quote is honoured.
     quote_validity_secs: Option<u64>,
+    /// The USD value each merchant may swap per UTC day (decimal text),
+    /// unless `ccgate merchant set-swaps` gave it its own; none: no limit.
+    daily_limit_usd: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -245,6 +248,12 @@ fn swap_settings(section: Option<&SwapSection>) -> Result<SwapSettings, Problem>
             ));
         }
         settings.quote_validity_secs = secs;
+    }
+    if let Some(text) = &section.daily_limit_usd {
+        settings.daily_limit_usd = Some(
+            ccgate_engine::swaps::parse_daily_limit_usd(text)
+                .map_err(|err| problem("daily_limit_usd", err))?,
+        );
     }
     Ok(settings)
 }
@@ -1039,7 +1048,7 @@ mod tests {
         let example = parse(include_str!("../../../ccgate.example.toml")).unwrap();
         assert_eq!(example.swap, SwapSettings::default());
         let set = parse(
-            "[swap]\nspread_ppm = 0\nfee_ppm = 1000\nfee_min_usd = \"0.25\"\nquote_validity_secs = 5",
+            "[swap]\nspread_ppm = 0\nfee_ppm = 1000\nfee_min_usd = \"0.25\"\nquote_validity_secs = 5\ndaily_limit_usd = \"2500.5\"",
         )
         .unwrap()
         .swap;
@@ -1048,9 +1057,10 @@ mod tests {
                 set.terms.spread_ppm,
                 set.terms.fee_ppm,
                 set.terms.fee_min_usd.to_string(),
-                set.quote_validity_secs
+                set.quote_validity_secs,
+                set.daily_limit_usd.map(|limit| limit.to_string())
             ),
-            (0, 1000, "0.25".to_owned(), 5)
+            (0, 1000, "0.25".to_owned(), 5, Some("2500.5".to_owned()))
         );
         // Only what is set changes.
         assert_eq!(
@@ -1062,6 +1072,8 @@ mod tests {
             ("fee_ppm = 2000000", "swap.fee_ppm"),
             ("fee_min_usd = \"-1\"", "swap.fee_min_usd"),
             ("quote_validity_secs = 0", "swap.quote_validity_secs"),
+            ("daily_limit_usd = \"0.0000001\"", "swap.daily_limit_usd"),
+            ("daily_limit_usd = \"lots\"", "swap.daily_limit_usd"),
         ] {
             let error = parse(&format!("[swap]\n{bad}")).unwrap_err().to_string();
             assert!(error.contains(key), "{bad}: {error}");

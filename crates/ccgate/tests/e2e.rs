@@ -15,10 +15,10 @@ mod cli;
 mod client;
 #[path = "e2e/dashboard.rs"]
 mod dashboard;
-#[path = "e2e/dashboard_views.rs"]
-mod dashboard_views;
 #[path = "e2e/dashboard_invoices.rs"]
 mod dashboard_invoices;
+#[path = "e2e/dashboard_views.rs"]
+mod dashboard_views;
 #[path = "e2e/delivery.rs"]
 mod delivery;
 #[path = "e2e/deposits.rs"]

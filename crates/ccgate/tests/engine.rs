@@ -21,6 +21,8 @@ mod orders;
 mod sandbox;
 #[path = "engine/sandbox_faults.rs"]
 mod sandbox_faults;
+#[path = "engine/swap_limits.rs"]
+mod swap_limits;
 #[path = "engine/user_swaps.rs"]
 mod user_swaps;
 #[path = "engine/user_withdrawals.rs"]

@@ -28,7 +28,9 @@
 //! ```
 
 use ccgate_api::v2::addresses::{BlockHeights, Unbinding};
-use ccgate_api::v2::batch_withdrawals::{BatchApplied, BatchTaskList, BatchWithdrawOrder};
+use ccgate_api::v2::batch_withdrawals::{
+    AddressesChecked, BatchAborted, BatchAppended, BatchApplied, BatchTaskList, BatchWithdrawOrder,
+};
 use ccgate_api::v2::coins::{
     AddressValidity, AllChainList, AssetList, ChainList, CoinList, CwalletUser, FiatList,
     MainCoinList, OneAsset, OneCoin, Prices,
@@ -401,9 +403,71 @@ impl V2Client {
         &self,
         batch_order_id: &str,
     ) -> Result<BatchWithdrawOrder, ClientError> {
+        self.confirm_batch_withdrawal_after(batch_order_id, 0).await
+    }
+
+    /// `confirmBatchWithdraw` with `delaySeconds` (0–3600): the tasks start
+    /// that long after the first confirmation (the batch says `Pending`
+    /// meanwhile, and may still be aborted).
+    pub async fn confirm_batch_withdrawal_after(
+        &self,
+        batch_order_id: &str,
+        delay_seconds: u64,
+    ) -> Result<BatchWithdrawOrder, ClientError> {
         self.call(
             "confirmBatchWithdraw",
-            &BatchOrderIdOnly { batch_order_id },
+            &json!({"batchOrderId": batch_order_id, "delaySeconds": delay_seconds}),
+            true,
+        )
+        .await
+    }
+
+    /// `appendBatchWithdraw`: more tasks (1–500) for a batch not confirmed
+    /// yet; all or none. Not retried: a repeat names its keys twice (14027).
+    pub async fn append_batch_withdrawal(
+        &self,
+        batch_order_id: &str,
+        orders: &[BatchWithdrawalTask],
+    ) -> Result<BatchAppended, ClientError> {
+        self.call(
+            "appendBatchWithdraw",
+            &json!({"batchOrderId": batch_order_id, "orders": orders}),
+            false,
+        )
+        .await
+    }
+
+    /// `abortBatchWithdraw`: cancels the named tasks not sent yet (by
+    /// `seqs`, or by `order_ids`; both empty: the whole batch). Retried: a
+    /// canceled task is reported canceled again.
+    pub async fn abort_batch_withdrawal(
+        &self,
+        batch_order_id: &str,
+        seqs: &[u64],
+        order_ids: &[&str],
+    ) -> Result<BatchAborted, ClientError> {
+        self.call(
+            "abortBatchWithdraw",
+            &json!({"batchOrderId": batch_order_id, "seqs": seqs, "orderIds": order_ids}),
+            true,
+        )
+        .await
+    }
+
+    /// `checkWithdrawAddress`: for each `(seq, address, memo)`, the codes a
+    /// withdrawal on `chain` to it would be refused with (empty: none).
+    pub async fn check_withdraw_addresses(
+        &self,
+        chain: &str,
+        addresses: &[(u64, &str, Option<&str>)],
+    ) -> Result<AddressesChecked, ClientError> {
+        let list: Vec<_> = addresses
+            .iter()
+            .map(|(seq, address, memo)| json!({"seq": seq, "address": address, "memo": memo}))
+            .collect();
+        self.call(
+            "checkWithdrawAddress",
+            &json!({"chain": chain, "addressInfoList": list}),
             true,
         )
         .await

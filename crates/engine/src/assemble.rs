@@ -284,6 +284,7 @@ pub fn build_loops<B: ServiceBackend>(
     Ok(Loops {
         watcher,
         withdrawals: Arc::clone(&services.withdrawals),
+        batch_withdrawals: Arc::clone(&services.batch_withdrawals),
         sender,
     })
 }

@@ -115,6 +115,14 @@ pub enum Rejection {
     BatchWithdrawalNotFound(String),
     #[error("a batch withdrawal holds at most {max} tasks")]
     TooManyTasks { max: usize },
+    /// `appendBatchWithdraw` after the batch was confirmed.
+    #[error("batch {0:?} is confirmed: tasks can only be appended before confirmBatchWithdraw")]
+    BatchConfirmed(String),
+    #[error("the batch has no task with {0}")]
+    BatchTaskNotFound(String),
+    /// `abortBatchWithdraw` found nothing it could cancel (v2 `14028`).
+    #[error("no task of batch {0:?} could be canceled: each was sent, is being sent, or is final")]
+    UnableToAbort(String),
     #[error("webhook/resend allows {per_minute} call(s) a minute and {per_day} a day")]
     ResendLimited { per_minute: u32, per_day: u32 },
     /// A swap between coins that cannot be swapped now (decisions §25).
@@ -129,6 +137,13 @@ pub enum Rejection {
     /// The swap would give less than the caller's `amountOutMinimum`.
     #[error("{0}")]
     SwapBelowMinimum(String),
+    /// The merchant's swaps today would pass its daily limit (v2 `16004`,
+    /// decisions §29).
+    #[error("{0}")]
+    SwapDailyLimit(String),
+    /// The operator switched this merchant's swaps off (v2 `16005`).
+    #[error("swaps are disabled for this merchant")]
+    SwapsDisabled,
     /// A wallet user the merchant never made (v2's 11015, decisions §24).
     #[error("no user of this merchant has the userId {0:?}")]
     UserNotFound(String),

@@ -41,5 +41,8 @@ pub use ids::RecordIds;
 pub struct Loops {
     pub watcher: std::sync::Arc<deposits::DepositWatcher>,
     pub withdrawals: std::sync::Arc<withdrawals::Withdrawals>,
+    /// Executes batch withdrawals whose delay is over (decisions §29); run
+    /// with the withdrawal worker, before it.
+    pub batch_withdrawals: std::sync::Arc<batch_withdrawals::BatchWithdrawals>,
     pub sender: webhooks::WebhookSender,
 }

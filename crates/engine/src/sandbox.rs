@@ -202,6 +202,7 @@ impl Sandbox {
         let mut done = 0;
         for _ in 0..SETTLE_ROUNDS_MAX {
             let round = self.loops.watcher.tick(now).await?
+                + self.loops.batch_withdrawals.tick(now).await?
                 + self.loops.withdrawals.tick(now).await?
                 + self.loops.sender.tick(now).await?;
             if round == 0 {

@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use ccgate_ledger::swap::{
-    SwapFigures, SwapSide, SwapTerms, extra_fee, parse_ppm_rate, ppm_rate_text, price_swap,
-    swap_rate_text,
+    SwapFigures, SwapSide, SwapTerms, USD_PLACES, extra_fee, parse_ppm_rate, ppm_rate_text,
+    price_swap, swap_rate_text, usd_value,
 };
 use ccgate_ledger::{
     Account, Amount, AssetStatus, Coin, CoinId, Decimal, Direction, JournalEntry, LedgerError,
@@ -18,7 +18,8 @@ use ccgate_ledger::{
 };
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
-    EntryMeta, Store, StoreError, Swap, SwapPricing, SwapQuery, SwapQuote, SwapStore, WalletStore,
+    DailyUsage, EntryMeta, Store, StoreError, Swap, SwapPricing, SwapQuery, SwapQuote, SwapStore,
+    WalletStore,
 };
 
 use crate::amounts::positive_amount;
@@ -26,6 +27,8 @@ use crate::{EngineError, RecordIds, Rejection};
 
 /// The journal's word for a swap's entry.
 const SWAP_KIND: &str = "swap";
+/// A daily swap limit's day: UTC, by the business clock.
+const SECS_PER_DAY: i64 = 86_400;
 /// How long a quote is honoured by default.
 pub const QUOTE_VALIDITY_SECS_DEFAULT: u64 = 30;
 
@@ -34,6 +37,10 @@ pub const QUOTE_VALIDITY_SECS_DEFAULT: u64 = 30;
 pub struct SwapSettings {
     pub terms: SwapTerms,
     pub quote_validity_secs: u64,
+    /// The USD value a merchant (with its users) may swap per UTC day,
+    /// unless the operator set its own (docs/decisions.md §29); `None`: no
+    /// limit.
+    pub daily_limit_usd: Option<Decimal>,
 }
 
 impl Default for SwapSettings {
@@ -46,6 +53,7 @@ impl Default for SwapSettings {
                 fee_min_usd: Decimal::parse("0.1").unwrap_or(Decimal::ZERO),
             },
             quote_validity_secs: QUOTE_VALIDITY_SECS_DEFAULT,
+            daily_limit_usd: None,
         }
     }
 }
@@ -166,6 +174,9 @@ impl Swaps {
     ) -> Result<SwapPricing, EngineError> {
         let amount_in = self.amount_in(ask)?;
         extra_fee_ppm(ask)?;
+        if self.swaps.swap_policy(app_id).await?.disabled {
+            return Err(Rejection::SwapsDisabled.into());
+        }
         let pricing = self.price_now(ask, amount_in, now_unix_ms)?;
         let validity_ms = i64::try_from(self.settings.quote_validity_secs.saturating_mul(1000))
             .unwrap_or(i64::MAX);
@@ -228,6 +239,10 @@ impl Swaps {
                 merchant_order_id,
             );
         }
+        let policy = self.swaps.swap_policy(app_id).await?;
+        if policy.disabled {
+            return Err(Rejection::SwapsDisabled.into());
+        }
         let pricing = match self
             .swaps
             .live_swap_quote(
@@ -260,6 +275,16 @@ impl Swaps {
             .into());
         }
         let now_secs = now_unix_ms.div_euclid(1000);
+        let limit = match &policy.daily_limit_usd {
+            Some(text) => Some(Decimal::parse(text).map_err(|_| {
+                StoreError::Corrupt(format!("the daily swap limit {text:?} is not a number"))
+            })?),
+            None => self.settings.daily_limit_usd,
+        };
+        let usage = match limit {
+            Some(limit) => Some(self.daily_usage(ask.coin_in, &pricing, limit, now_secs)?),
+            None => None,
+        };
         let swap = Swap {
             record_id: self.ids.next(now_unix_ms),
             app_id: app_id.clone(),
@@ -276,23 +301,78 @@ impl Swaps {
             created_at: now_secs,
         };
         let treasury_key = Account::OperatorTreasury.key();
-        let stored =
-            self.swaps
-                .accept_swap(&swap, &entry, &meta)
-                .await
-                .map_err(|err| match err {
-                    StoreError::Ledger(LedgerError::InsufficientBalance {
-                        account_key, ..
-                    }) if account_key == treasury_key => {
-                        EngineError::from(Rejection::TreasuryShort(ask.coin_out.symbol.clone()))
-                    }
-                    StoreError::Ledger(LedgerError::InsufficientBalance { .. }) => {
-                        EngineError::from(Rejection::SwapBalanceShort(ask.coin_in.symbol.clone()))
-                    }
-                    other => other.into(),
-                })?;
+        let stored = match self
+            .swaps
+            .accept_swap(&swap, &entry, &meta, usage.as_ref())
+            .await
+        {
+            Err(StoreError::SwapDailyLimit) => {
+                return Err(self.over_limit(app_id, ask.coin_in, usage).await);
+            }
+            other => other,
+        };
+        let stored = stored.map_err(|err| match err {
+            StoreError::Ledger(LedgerError::InsufficientBalance { account_key, .. })
+                if account_key == treasury_key =>
+            {
+                EngineError::from(Rejection::TreasuryShort(ask.coin_out.symbol.clone()))
+            }
+            StoreError::Ledger(LedgerError::InsufficientBalance { .. }) => {
+                EngineError::from(Rejection::SwapBalanceShort(ask.coin_in.symbol.clone()))
+            }
+            other => other.into(),
+        })?;
         self.store.balances_changed(app_id);
         same_or_duplicate(stored, party, ask, amount_in, extra_ppm, merchant_order_id)
+    }
+
+    /// The swap's share of its merchant's day: its input's USD value at
+    /// the price it is made at; refused at once when that alone passes the
+    /// limit.
+    fn daily_usage(
+        &self,
+        coin_in: &Coin,
+        pricing: &SwapPricing,
+        limit: Decimal,
+        now_secs: i64,
+    ) -> Result<DailyUsage, EngineError> {
+        let price_usd = Decimal::parse(&pricing.price_in)?;
+        let usd_micros = usd_value(
+            pricing.amount_in,
+            SwapSide {
+                precision: coin_in.precision,
+                price_usd,
+            },
+        )?;
+        let places = ccgate_ledger::Precision::new(USD_PLACES)?;
+        // Limits are set with at most USD_PLACES places (config, CLI).
+        let limit_micros = limit.to_amount(places)?;
+        let usage = DailyUsage {
+            day: now_secs.div_euclid(SECS_PER_DAY),
+            usd_micros,
+            limit_micros,
+        };
+        if usd_micros > limit_micros {
+            return Err(limit_refusal(coin_in, usage, Amount::ZERO));
+        }
+        Ok(usage)
+    }
+
+    /// The refusal of a swap the day's count had no room for, with what
+    /// is left of the day.
+    async fn over_limit(
+        &self,
+        app_id: &MerchantId,
+        coin_in: &Coin,
+        usage: Option<DailyUsage>,
+    ) -> EngineError {
+        let Some(usage) = usage else {
+            return StoreError::Corrupt("a daily swap limit without one".into()).into();
+        };
+        match self.swaps.swap_usage(app_id, usage.day).await {
+            Ok(used) => limit_refusal(coin_in, usage, used),
+            Err(err) => err.into(),
+        }
     }
 
     /// The merchant's swap with this record id.
@@ -449,6 +529,32 @@ impl Swaps {
             extra_fee_ppm: 0,
         })
     }
+}
+
+/// A daily swap limit as the operator writes it (`[swap] daily_limit_usd`,
+/// `ccgate merchant set-swaps --daily-limit-usd`): USD, a decimal number
+/// with at most 6 places.
+pub fn parse_daily_limit_usd(text: &str) -> Result<Decimal, String> {
+    let places = ccgate_ledger::Precision::new(USD_PLACES).map_err(|err| err.to_string())?;
+    Decimal::parse(text.trim())
+        .ok()
+        .filter(|limit| limit.to_amount(places).is_ok())
+        .ok_or_else(|| {
+            format!("{text:?} is not an amount of USD with at most {USD_PLACES} decimal places")
+        })
+}
+
+/// `16004`, saying how much of the day is used and what the limit is.
+fn limit_refusal(coin_in: &Coin, usage: DailyUsage, used: Amount) -> EngineError {
+    let places = ccgate_ledger::Precision::new(USD_PLACES).unwrap_or(ccgate_ledger::Precision::MAX);
+    Rejection::SwapDailyLimit(format!(
+        "this swap of {} is worth {} USD; the merchant's swaps today already count {} USD of its daily limit of {} USD",
+        coin_in.symbol,
+        usage.usd_micros.to_decimal_string(places),
+        used.to_decimal_string(places),
+        usage.limit_micros.to_decimal_string(places),
+    ))
+    .into()
 }
 
 /// `extraFeeRate` in parts per million: at most 6 places, below 1.
@@ -637,6 +743,7 @@ mod tests {
                 fee_min_usd: Decimal::ZERO,
             },
             quote_validity_secs: 30,
+            daily_limit_usd: None,
         };
         let swaps = Swaps::new(
             Arc::clone(&registry),

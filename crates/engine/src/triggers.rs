@@ -747,6 +747,7 @@ impl Run<'_> {
                     dialect: WebhookDialect::V2,
                     notify_url: None,
                     fee_quote_id: None,
+                    batch_task: None,
                 },
                 self.now_ms(),
             )
@@ -925,6 +926,7 @@ impl Run<'_> {
                     dialect: self.dialect,
                     notify_url: None,
                     fee_quote_id: None,
+                    batch_task: None,
                 },
                 self.now_ms(),
             )
@@ -1003,7 +1005,7 @@ impl Run<'_> {
             )
             .await?;
         let confirmed = batches
-            .confirm(&self.app_id, &batch.batch_order_id, self.now_ms())
+            .confirm(&self.app_id, &batch.batch_order_id, 0, self.now_ms())
             .await?;
         self.steps.push(format!(
             "applied and confirmed batch {} (billId {}) of two tasks of {PAYOUT} {} to {to}: {}",
@@ -1013,7 +1015,9 @@ impl Run<'_> {
             confirmed.status.as_str()
         ));
         self.confirm().await?;
-        let done = batches.view(&self.app_id, &batch.batch_order_id).await?;
+        let done = batches
+            .view(&self.app_id, &batch.batch_order_id, self.now_ms())
+            .await?;
         let tasks: Vec<Value> = done
             .tasks
             .iter()

@@ -11,8 +11,7 @@ use ccgate_ledger::{
 use ccgate_store::{
     BatchScope, DepositAddress, DepositRecord, DepositRecordFilter, DepositRecords, EntryMeta,
     Recorded, Store, StoreError, TransferFilter, UserBatchTransfer, UserTransfer, WalletStore,
-    WalletUser,
-    Withdrawal, WithdrawalQuery, WithdrawalStore,
+    WalletUser, Withdrawal, WithdrawalQuery, WithdrawalStore,
 };
 
 use crate::addresses::AddressBook;

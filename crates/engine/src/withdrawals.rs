@@ -93,6 +93,10 @@ pub struct WithdrawalRequest<'r> {
     pub notify_url: Option<String>,
     /// A `getWithdrawFee` quote (`networkFeeInquiryID`) whose fee it is charged.
     pub fee_quote_id: Option<String>,
+    /// The batch task it executes (docs/decisions.md §29), part of what
+    /// makes a repeat the same withdrawal: a task never takes another
+    /// request's withdrawal under its id for its own, nor the other way.
+    pub batch_task: Option<String>,
 }
 
 /// What an operator's decision made of a withdrawal, as the admin API and
@@ -160,14 +164,19 @@ pub struct Withdrawals {
 /// withdrawal. The dialect, notifyUrl and fee quote are not part of it
 /// (docs/decisions.md §15), so v1's fingerprints stay as they were.
 fn fingerprint(request: &WithdrawalRequest, value: Amount) -> String {
-    format!(
+    let print = format!(
         "{}|{}|{}|{}|{}",
         request.asset.text(),
         request.destination.text(),
         value.base_units(),
         request.memo.clone().unwrap_or_default(),
         request.merchant_pays_fee
-    )
+    );
+    // After the flag, which ends every other print: no memo can forge it.
+    match &request.batch_task {
+        Some(task) => format!("{print}|batch {task}"),
+        None => print,
+    }
 }
 
 impl Withdrawals {
@@ -430,6 +439,30 @@ impl Withdrawals {
             })?;
         self.store.balances_changed(app_id);
         same_or_duplicate(stored, &print, user_id, &request.merchant_order_id).map(accepted)
+    }
+
+    /// What a withdrawal on `chain` to `address` would be refused for by
+    /// its address alone (`checkWithdrawAddress`): an address the chain
+    /// does not take, or no memo where the chain's tokens need one.
+    pub fn check_address(
+        &self,
+        chain: &str,
+        address: &str,
+        memo: Option<&str>,
+    ) -> Result<(), EngineError> {
+        self.chains
+            .get(chain)?
+            .validate_address(address)
+            .map_err(ChainError::InvalidAddress)?;
+        let memo_needed = self
+            .registry
+            .coins()
+            .flat_map(|coin| &coin.tokens)
+            .any(|token| token.chain.as_str() == chain && token.memo_supported);
+        if memo_needed && memo.is_none_or(|memo| memo.trim().is_empty()) {
+            return Err(Rejection::MemoRequired(chain.to_owned()).into());
+        }
+        Ok(())
     }
 
     /// `refund`, for the order the merchant knows by `merchant_order_id`.

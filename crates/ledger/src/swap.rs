@@ -111,6 +111,20 @@ fn divide(numerator: U512, denominator: U512, rounding: Rounding) -> Result<u128
     u128::try_from(quotient).map_err(|_| LedgerError::AmountOverflow)
 }
 
+/// Places of the USD figures a daily swap limit counts in (micro-USD).
+pub const USD_PLACES: u8 = 6;
+
+/// What `amount` of a coin (`side`: its precision and USD price) is worth in
+/// USD, in base units of [`USD_PLACES`] places, rounded **up**: a daily
+/// limit counts a swap at no less than it is worth (docs/decisions.md §29).
+pub fn usd_value(amount: Amount, side: SwapSide) -> Result<Amount, LedgerError> {
+    let numerator = U512::from(amount.base_units())
+        * U512::from(side.price_usd.mantissa())
+        * ten_to(USD_PLACES);
+    let denominator = ten_to(side.price_usd.scale()) * ten_to(side.precision.get());
+    divide(numerator, denominator, Rounding::Up).map(Amount::from_base_units)
+}
+
 /// Prices a swap of `amount_in` of `from` into `to` under `terms`:
 /// `amountOut = amountIn × priceIn × (1 − spread) / priceOut` rounded down,
 /// `fee = max(feeRate × amountOut, fee_min_usd / priceOut)` rounded up.
@@ -207,6 +221,19 @@ mod tests {
 
     fn units(n: u128) -> Amount {
         Amount::from_base_units(n)
+    }
+
+    #[test]
+    fn a_usd_value_is_rounded_up_to_the_micro_dollar() {
+        // 1.5 of an 18-place coin at 2000.123 USD: 3000.1845 USD exactly.
+        let eth = side(18, "2000.123");
+        assert_eq!(
+            usd_value(units(15 * 10u128.pow(17)), eth).unwrap(),
+            units(3_000_184_500)
+        );
+        // One base unit of it is worth far less than a micro-dollar: one.
+        assert_eq!(usd_value(units(1), eth).unwrap(), units(1));
+        assert_eq!(usd_value(Amount::ZERO, eth).unwrap(), Amount::ZERO);
     }
 
     #[test]

@@ -210,6 +210,9 @@ impl Failure {
                 }
                 Rejection::SwapAmountTooLow(_) => V2Code::SwapAmountInTooLow,
                 Rejection::SwapBelowMinimum(_) => V2Code::AmountOutMinimumTooHigh,
+                Rejection::SwapDailyLimit(_) => V2Code::MerchantSwapLimit,
+                Rejection::SwapsDisabled => V2Code::DisabledSwap,
+                Rejection::UnableToAbort(_) => V2Code::UnableAbort,
                 Rejection::UserNotFound(_) => V2Code::UserIdNotFound,
                 Rejection::ClientAddressRefused(_) => V2Code::IpNotInWhitelist,
                 Rejection::Unbinding(refusal) => match refusal {
@@ -243,6 +246,12 @@ impl Failure {
     }
 }
 
+/// A rejection's v2 code where an answer lists codes rather than failing
+/// (`checkWithdrawAddress`).
+pub fn rejection_v2_code(rejection: Rejection) -> V2Code {
+    Failure::Engine(EngineError::Rejected(rejection)).v2_code()
+}
+
 /// Each engine rejection's v1 code; every one named, so a new rejection
 /// does not compile until it has its code, instead of answering a server
 /// error by default.
@@ -258,6 +267,8 @@ fn rejection_code(rejection: &Rejection) -> Code {
         // Only v2 swaps; v1's nearest words for its refusals.
         Rejection::SwapCoinUnavailable(_) | Rejection::TreasuryShort(_) => Code::CoinSuspended,
         Rejection::SwapAmountTooLow(_) | Rejection::SwapBelowMinimum(_) => Code::AmountInvalid,
+        Rejection::SwapDailyLimit(_) => Code::AmountInvalid,
+        Rejection::SwapsDisabled => Code::CoinSuspended,
         Rejection::CurrencyNotSupported(_) => Code::CurrencyNotSupported,
         Rejection::AmountInvalid(_)
         | Rejection::TooManyDecimals(_)
@@ -280,7 +291,11 @@ fn rejection_code(rejection: &Rejection) -> Code {
         }
         Rejection::BatchKeyDuplicate(_) | Rejection::TooManyTasks { .. } => Code::ParamInvalid,
         Rejection::BatchOrderIdTaken(_) => Code::DuplicateMerchantOrderId,
-        Rejection::BatchWithdrawalNotFound(_) => Code::OrderNotFound,
+        Rejection::BatchWithdrawalNotFound(_) | Rejection::BatchTaskNotFound(_) => {
+            Code::OrderNotFound
+        }
+        // Only v2 batches; v1's nearest words (v2: 11000 and 14028).
+        Rejection::BatchConfirmed(_) | Rejection::UnableToAbort(_) => Code::ParamInvalid,
         Rejection::ResendLimited { .. } => Code::RateLimited,
         // The sandbox mines at most so many blocks at once.
         Rejection::TooManyBlocks { .. } => Code::ParamInvalid,

@@ -42,6 +42,9 @@ pub enum StoreError {
     },
     #[error("a dashboard user with the e-mail {0} already exists")]
     ConsoleUserExists(String),
+    /// A swap would take its merchant's day past its limit (decisions §29).
+    #[error("the merchant's swaps today would pass its daily limit")]
+    SwapDailyLimit,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("cannot restore this snapshot: {0}")]

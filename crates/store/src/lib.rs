@@ -43,7 +43,9 @@ mod withdrawals;
 mod writes;
 
 pub use addresses::{AddressStore, DepositAddress, HeldAddress, LOOKUPS_PER_STATEMENT_MAX};
-pub use batch_withdrawals::{BatchTask, BatchTaskState, BatchWithdrawal, BatchWithdrawalStore};
+pub use batch_withdrawals::{
+    Appended, BatchTask, BatchTaskState, BatchWithdrawal, BatchWithdrawalStore, TaskOutcome,
+};
 pub use bulk_load::BulkLoad;
 pub use cache::CachingStore;
 pub use console::{AuditEntry, ConsoleRole, ConsoleSession, ConsoleStore, ConsoleUser};
@@ -79,7 +81,9 @@ pub use sandbox::{
 pub use secrets::SecretStore;
 pub use snapshots::SnapshotStore;
 pub use sqlite::SqliteStore;
-pub use swaps::{Swap, SwapOwner, SwapPricing, SwapQuery, SwapQuote, SwapStore};
+pub use swaps::{
+    DailyUsage, Swap, SwapOwner, SwapPolicy, SwapPricing, SwapQuery, SwapQuote, SwapStore,
+};
 pub use sweeps::{SignedSweep, SweepDue, SweepInsert, SweepRecord, SweepSettlement, SweepStore};
 pub use wallet::{
     BatchScope, Recorded, TransferFilter, UserBatchTransfer, UserTransfer, WalletStore, WalletUser,

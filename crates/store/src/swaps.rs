@@ -96,19 +96,57 @@ pub enum SwapOwner {
     Users(Option<String>),
 }
 
+/// What the operator set for one merchant's swaps (docs/decisions.md §29).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SwapPolicy {
+    /// Its swaps (and its users') are refused.
+    pub disabled: bool,
+    /// Its own daily limit in USD (decimal text); `None`: the operator's
+    /// default.
+    pub daily_limit_usd: Option<String>,
+}
+
+/// A swap's share of its merchant's daily limit, counted with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DailyUsage {
+    /// Days since the epoch (UTC).
+    pub day: i64,
+    /// The swap's USD value, in micro-USD.
+    pub usd_micros: Amount,
+    /// The most the day may count, in micro-USD.
+    pub limit_micros: Amount,
+}
+
 #[async_trait]
 pub trait SwapStore: Send + Sync + std::fmt::Debug + 'static {
-    /// Stores the swap and posts `entry` (payer → treasury in one coin,
-    /// treasury → payer and fees in the other) in one DB transaction. If the
-    /// merchant already has a swap with that merchant order id, nothing is
-    /// written and that one is returned; if an account would be overdrawn,
-    /// nothing is written and the ledger's error comes back.
+    /// Stores the swap, counts it in its merchant's day when `usage` is
+    /// given, and posts `entry` (payer → treasury in one coin, treasury →
+    /// payer and fees in the other) in one DB transaction. If the merchant
+    /// already has a swap with that merchant order id, nothing is written
+    /// and that one is returned; if an account would be overdrawn, or the
+    /// day's count would pass its limit, nothing is written and the error
+    /// says which.
     async fn accept_swap(
         &self,
         swap: &Swap,
         entry: &JournalEntry,
         meta: &EntryMeta,
+        usage: Option<&DailyUsage>,
     ) -> Result<Swap, StoreError>;
+
+    /// What the operator set for the merchant's swaps; the default (on, the
+    /// operator's limit) when nothing.
+    async fn swap_policy(&self, app_id: &MerchantId) -> Result<SwapPolicy, StoreError>;
+
+    /// Sets the merchant's swap policy.
+    async fn set_swap_policy(
+        &self,
+        app_id: &MerchantId,
+        policy: &SwapPolicy,
+    ) -> Result<(), StoreError>;
+
+    /// The micro-USD counted for the merchant's swaps on `day`.
+    async fn swap_usage(&self, app_id: &MerchantId, day: i64) -> Result<Amount, StoreError>;
 
     async fn swap_by_record_id(
         &self,
@@ -155,6 +193,12 @@ const QUOTE_COLUMNS: &str = "app_id, coin_in, coin_out, amount_in, amount_out, f
 
 fn units(amount: Amount) -> String {
     amount.base_units().to_string()
+}
+
+/// Micro-USD as the integer column holds them.
+fn micros(amount: Amount) -> Result<i64, StoreError> {
+    i64::try_from(amount.base_units())
+        .map_err(|_| StoreError::Ledger(ccgate_ledger::LedgerError::AmountOverflow))
 }
 
 fn terms_from_row(row: &impl Columns) -> Result<SwapPricing, StoreError> {
@@ -219,6 +263,7 @@ where
         swap: &Swap,
         entry: &JournalEntry,
         meta: &EntryMeta,
+        usage: Option<&DailyUsage>,
     ) -> Result<Swap, StoreError> {
         let terms = &swap.terms;
         let mut db_tx = self.pool().begin().await?;
@@ -249,6 +294,26 @@ where
         .execute(&mut *db_tx)
         .await?;
         if inserted.rows_affected() == 1 {
+            if let Some(usage) = usage {
+                // One statement that adds and checks: a concurrent swap of
+                // the merchant waits on this row, then sees this one's sum.
+                let counted = sqlx::query(
+                    "INSERT INTO swap_daily_usage (app_id, day, usd_micros)
+                     SELECT $1, $2, $3 WHERE $3 <= $4
+                     ON CONFLICT (app_id, day) DO UPDATE
+                     SET usd_micros = swap_daily_usage.usd_micros + excluded.usd_micros
+                     WHERE swap_daily_usage.usd_micros + excluded.usd_micros <= $4",
+                )
+                .bind(swap.app_id.as_str())
+                .bind(usage.day)
+                .bind(micros(usage.usd_micros)?)
+                .bind(micros(usage.limit_micros)?)
+                .execute(&mut *db_tx)
+                .await?;
+                if counted.rows_affected() == 0 {
+                    return Err(StoreError::SwapDailyLimit);
+                }
+            }
             // A refused entry (an overdraft of the payer or the treasury)
             // drops the DB transaction: the swap row goes with it.
             S::Db::post_entry_in(&mut db_tx, entry, meta).await?;
@@ -259,6 +324,54 @@ where
         self.swap_by_merchant_order_id(&swap.app_id, &swap.merchant_order_id)
             .await?
             .ok_or_else(|| StoreError::Corrupt("a stored swap vanished".into()))
+    }
+
+    async fn swap_policy(&self, app_id: &MerchantId) -> Result<SwapPolicy, StoreError> {
+        let row = sqlx::query(
+            "SELECT disabled, daily_limit_usd FROM merchant_swap_policies WHERE app_id = $1",
+        )
+        .bind(app_id.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        row.map_or(Ok(SwapPolicy::default()), |row| {
+            Ok(SwapPolicy {
+                disabled: row.int("disabled")? == 1,
+                daily_limit_usd: row.opt_text("daily_limit_usd")?,
+            })
+        })
+    }
+
+    async fn set_swap_policy(
+        &self,
+        app_id: &MerchantId,
+        policy: &SwapPolicy,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO merchant_swap_policies (app_id, disabled, daily_limit_usd)
+             VALUES ($1, $2, $3)
+             ON CONFLICT (app_id) DO UPDATE
+             SET disabled = excluded.disabled, daily_limit_usd = excluded.daily_limit_usd",
+        )
+        .bind(app_id.as_str())
+        .bind(i64::from(policy.disabled))
+        .bind(policy.daily_limit_usd.clone())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    async fn swap_usage(&self, app_id: &MerchantId, day: i64) -> Result<Amount, StoreError> {
+        let row =
+            sqlx::query("SELECT usd_micros FROM swap_daily_usage WHERE app_id = $1 AND day = $2")
+                .bind(app_id.as_str())
+                .bind(day)
+                .fetch_optional(self.pool())
+                .await?;
+        row.map_or(Ok(Amount::ZERO), |row| {
+            let micros = u128::try_from(row.int("usd_micros")?)
+                .map_err(|_| StoreError::Corrupt("a negative swap usage".into()))?;
+            Ok(Amount::from_base_units(micros))
+        })
     }
 
     async fn swap_by_record_id(

@@ -14,19 +14,20 @@ use ccgate_ledger::{
     TokenId,
 };
 use ccgate_store::{
-    AddressStore, AuditEntry, BatchScope, BatchTask, BatchWithdrawal, BatchWithdrawalStore,
-    BlockLink, CachingStore, ChainTransfer, Checkout, ConfirmingPayment, ConsoleRole,
-    ConsoleSession, ConsoleStore, CreditStore, CwalletAccount, DepositAddress, DepositCredit,
-    DepositRecordFilter, DepositRecords, DevnetReorg, DevnetStore, EntryMeta, ListingFilter,
-    Listings, MasterKey, MerchantSettings, MerchantSettingsStore, MerchantStatus, NewDeposit,
-    NewWebhook, Order, OrderIdHolder, OrderPayment, OrderStore, OutboxStore, PayoutInsert,
-    PayoutStore, PgStore, ReconcileStore, Recorded, ReorgIncident, ReorgStore, ResendFilter,
-    RollBack, SandboxStore, SecretStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore,
-    SqliteStore, Store, StoreError, StoredClock, Swap, SwapOwner, SwapPricing, SwapQuery,
-    SwapQuote, SwapStore, SweepInsert, SweepSettlement, SweepStore, TakenFault, TransferFilter,
-    TransferKey, UserBatchTransfer, UserTransfer, WalletStore, WebhookAttempt, WebhookClaim,
-    WebhookCounts, WebhookFaults, WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore,
-    generate_app_id, generate_app_secret, verify_ledger,
+    AddressStore, Appended, AuditEntry, BatchScope, BatchTask, BatchWithdrawal,
+    BatchWithdrawalStore, BlockLink, CachingStore, ChainTransfer, Checkout, ConfirmingPayment,
+    ConsoleRole, ConsoleSession, ConsoleStore, CreditStore, CwalletAccount, DailyUsage,
+    DepositAddress, DepositCredit, DepositRecordFilter, DepositRecords, DevnetReorg, DevnetStore,
+    EntryMeta, ListingFilter, Listings, MasterKey, MerchantSettings, MerchantSettingsStore,
+    MerchantStatus, NewDeposit, NewWebhook, Order, OrderIdHolder, OrderPayment, OrderStore,
+    OutboxStore, PayoutInsert, PayoutStore, PgStore, ReconcileStore, Recorded, ReorgIncident,
+    ReorgStore, ResendFilter, RollBack, SandboxStore, SecretStore, SeenTransfer, SignedPayout,
+    SignedSweep, SnapshotStore, SqliteStore, Store, StoreError, StoredClock, Swap, SwapOwner,
+    SwapPolicy, SwapPricing, SwapQuery, SwapQuote, SwapStore, SweepInsert, SweepSettlement,
+    SweepStore, TakenFault, TaskOutcome, TransferFilter, TransferKey, UserBatchTransfer,
+    UserTransfer, WalletStore, WebhookAttempt, WebhookClaim, WebhookCounts, WebhookFaults,
+    WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore, generate_app_id,
+    generate_app_secret, verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Connection;
@@ -1511,8 +1512,10 @@ where
 }
 
 /// A batch is stored once per batchOrderId with its tasks in order; each
-/// task finds its withdrawal by its withdrawal order id unless it was
-/// refused; confirmation and a task's outcome are set once.
+/// task finds its withdrawal by the link its execution recorded, never by
+/// its withdrawal order id alone; confirmation is set once; a task is
+/// executed under one claim at a time and only its holder records the
+/// outcome (decisions §29); appends, cancels and the due batches.
 async fn batch_withdrawals_are_stored_once_and_find_their_withdrawals<S>(store: &S)
 where
     S: Store + WithdrawalStore + BatchWithdrawalStore,
@@ -1535,6 +1538,7 @@ where
         fingerprint: "fp-1".into(),
         created_at: NOW,
         confirmed_at: None,
+        execute_at: None,
     };
     let task = |position: u32, seq: Option<u64>, order_id: Option<&str>| BatchTask {
         position,
@@ -1549,6 +1553,8 @@ where
         remark: format!("task {position}"),
         executed_at: None,
         failure: None,
+        withdrawal_id: None,
+        canceled_at: None,
     };
     let tasks = vec![
         task(1, Some(1), None),
@@ -1634,46 +1640,302 @@ where
         )
         .await
         .unwrap();
-    store
-        .record_batch_task(&shop, "b-1", 1, NOW + 1, None)
-        .await
-        .unwrap();
-    store
-        .record_batch_task(&shop, "b-1", 2, NOW + 1, Some("address is invalid"))
-        .await
-        .unwrap();
-    // Only the first outcome counts.
-    store
-        .record_batch_task(&shop, "b-1", 2, NOW + 2, None)
-        .await
-        .unwrap();
-    store
-        .confirm_batch_withdrawal(&shop, "b-1", NOW + 1)
-        .await
-        .unwrap();
-    store
-        .confirm_batch_withdrawal(&shop, "b-1", NOW + 5)
-        .await
-        .unwrap();
-    assert_eq!(
+    // Nothing is due before confirmation.
+    assert!(
         store
-            .batch_withdrawal(&shop, "b-1")
+            .due_batch_withdrawals(NOW + 10, 10)
             .await
             .unwrap()
-            .and_then(|b| b.confirmed_at),
-        Some(NOW + 1)
+            .is_empty()
+    );
+    store
+        .confirm_batch_withdrawal(&shop, "b-1", NOW + 1, NOW + 3)
+        .await
+        .unwrap();
+    store
+        .confirm_batch_withdrawal(&shop, "b-1", NOW + 5, NOW + 5)
+        .await
+        .unwrap();
+    let confirmed = store.batch_withdrawal(&shop, "b-1").await.unwrap().unwrap();
+    assert_eq!(
+        (confirmed.confirmed_at, confirmed.execute_at),
+        (Some(NOW + 1), Some(NOW + 3))
+    );
+    assert!(
+        store
+            .due_batch_withdrawals(NOW + 2, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.due_batch_withdrawals(NOW + 3, 10).await.unwrap(),
+        vec![(shop.clone(), "b-1".to_owned())]
+    );
+    // One claim at a time; a lapsed one may be taken over.
+    assert!(
+        store
+            .claim_batch_task(&shop, "b-1", 1, "a", NOW + 3, NOW + 60)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_batch_task(&shop, "b-1", 1, "b", NOW + 4, NOW + 60)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_batch_task(&shop, "b-1", 2, "a", NOW + 3, NOW + 60)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .claim_batch_task(&shop, "b-1", 2, "b", NOW + 60, NOW + 120)
+            .await
+            .unwrap()
+    );
+    // Task 1 executed by its claim's holder: linked to its withdrawal.
+    // Task 2: the lapsed claim's outcome is not recorded, the holder's is.
+    assert!(
+        store
+            .record_batch_task(
+                &shop,
+                "b-1",
+                1,
+                "a",
+                NOW + 4,
+                &TaskOutcome::Withdrawn("wd-1".into())
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_batch_task(
+                &shop,
+                "b-1",
+                2,
+                "a",
+                NOW + 61,
+                &TaskOutcome::Withdrawn("wd-2".into())
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .record_batch_task(
+                &shop,
+                "b-1",
+                2,
+                "b",
+                NOW + 61,
+                &TaskOutcome::Refused("address is invalid".into())
+            )
+            .await
+            .unwrap()
+    );
+    // Recorded once: a second outcome is not.
+    assert!(
+        !store
+            .record_batch_task(
+                &shop,
+                "b-1",
+                2,
+                "b",
+                NOW + 62,
+                &TaskOutcome::Withdrawn("wd-2".into())
+            )
+            .await
+            .unwrap()
+    );
+    // An executed task is not claimed again; a confirmed batch takes no
+    // more tasks.
+    assert!(
+        !store
+            .claim_batch_task(&shop, "b-1", 1, "c", NOW + 200, NOW + 260)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .append_batch_tasks(&shop, "b-1", &[task(9, Some(9), None)])
+            .await
+            .unwrap(),
+        Appended::Confirmed
     );
     let states = store.batch_tasks(&shop, "b-1").await.unwrap();
     assert_eq!(states[0].withdrawal, Some(first));
-    assert_eq!(states[0].task.executed_at, Some(NOW + 1));
+    assert_eq!(states[0].task.executed_at, Some(NOW + 4));
+    // wd-2 holds task 2's id (b-1-2) but is not its withdrawal.
     assert_eq!(states[1].withdrawal, None);
     assert_eq!(
         states[1].task.failure.as_deref(),
         Some("address is invalid")
     );
-    assert_eq!(states[1].task.executed_at, Some(NOW + 1));
     assert_eq!(states[2].withdrawal, None);
     assert_eq!(states[2].task.executed_at, None);
+    // Cancel: the open task 3 (unclaimed), not the refused task 2, once.
+    assert!(
+        store
+            .cancel_batch_task(&shop, "b-1", 3, NOW + 70)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .cancel_batch_task(&shop, "b-1", 3, NOW + 71)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .cancel_batch_task(&shop, "b-1", 2, NOW + 71)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .claim_batch_task(&shop, "b-1", 3, "d", NOW + 80, NOW + 140)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .due_batch_withdrawals(NOW + 80, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Appending to a batch not confirmed: numbered on, keys once.
+    let open = BatchWithdrawal {
+        batch_order_id: "b-2".into(),
+        bill_id: "bill-3".into(),
+        ..batch.clone()
+    };
+    store
+        .create_batch_withdrawal(&open, &tasks[..1])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .append_batch_tasks(&shop, "b-2", &[task(1, Some(1), None)])
+            .await
+            .unwrap(),
+        Appended::Duplicate("seq 1".into())
+    );
+    assert_eq!(
+        store
+            .append_batch_tasks(
+                &shop,
+                "b-2",
+                &[task(1, Some(5), None), task(2, None, Some("pay-6"))]
+            )
+            .await
+            .unwrap(),
+        Appended::Added { total: 3 }
+    );
+    let positions: Vec<u32> = store
+        .batch_tasks(&shop, "b-2")
+        .await
+        .unwrap()
+        .iter()
+        .map(|state| state.task.position)
+        .collect();
+    assert_eq!(positions, [1, 2, 3]);
+}
+
+/// The operator's swap policy per merchant, and the daily usage a swap
+/// counts in its own DB transaction: past the limit nothing is written.
+async fn swap_limits_count_in_the_swaps_transaction<S: Store + SwapStore>(store: &S) {
+    let merchant = new_merchant(store).await;
+    assert_eq!(
+        store.swap_policy(&merchant).await.unwrap(),
+        SwapPolicy::default()
+    );
+    let policy = SwapPolicy {
+        disabled: true,
+        daily_limit_usd: Some("25.5".into()),
+    };
+    store.set_swap_policy(&merchant, &policy).await.unwrap();
+    assert_eq!(store.swap_policy(&merchant).await.unwrap(), policy);
+    store
+        .post_entry(&credit(&merchant, 100), &meta("fund"))
+        .await
+        .unwrap();
+    let treasury = JournalEntry::transfer(
+        Account::OperatorAdjustments,
+        Account::OperatorTreasury,
+        matic(),
+        Amount::from_base_units(1000),
+    )
+    .unwrap();
+    store
+        .post_entry(&treasury, &meta("treasury"))
+        .await
+        .unwrap();
+    let swap_meta = EntryMeta {
+        kind: "swap",
+        reason: "swap".to_owned(),
+        created_at: NOW,
+    };
+    let usage = |usd_micros: u128| DailyUsage {
+        day: 20_000,
+        usd_micros: Amount::from_base_units(usd_micros),
+        limit_micros: Amount::from_base_units(25_500_000),
+    };
+    let first = swap_of(&merchant, "s-1", 10, 20);
+    store
+        .accept_swap(
+            &first,
+            &swap_entry(&first),
+            &swap_meta,
+            Some(&usage(20_000_000)),
+        )
+        .await
+        .unwrap();
+    let journal = store.journal_len().await.unwrap();
+    let second = swap_of(&merchant, "s-2", 10, 20);
+    assert!(matches!(
+        store
+            .accept_swap(
+                &second,
+                &swap_entry(&second),
+                &swap_meta,
+                Some(&usage(5_500_001))
+            )
+            .await,
+        Err(StoreError::SwapDailyLimit)
+    ));
+    assert!(
+        store
+            .swap_by_merchant_order_id(&merchant, "s-2")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.journal_len().await.unwrap(), journal);
+    store
+        .accept_swap(
+            &second,
+            &swap_entry(&second),
+            &swap_meta,
+            Some(&usage(5_500_000)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.swap_usage(&merchant, 20_000).await.unwrap(),
+        Amount::from_base_units(25_500_000)
+    );
+    assert_eq!(
+        store.swap_usage(&merchant, 20_001).await.unwrap(),
+        Amount::ZERO
+    );
 }
 
 fn user(merchant: &MerchantId, user_id: &str) -> Account {
@@ -2322,6 +2584,7 @@ where
         fingerprint: format!("fp-{order_id}"),
         created_at,
         confirmed_at: None,
+        execute_at: None,
     };
     let made = [
         batch(&shop, "b-old", NOW),
@@ -2577,6 +2840,7 @@ on_both_backends!(
     batch_withdrawals_are_stored_once_and_find_their_withdrawals,
     swaps_commit_with_their_entry_once,
     invoices_are_listed_and_receipts_summed_per_day,
+    swap_limits_count_in_the_swaps_transaction,
 );
 
 /// Dashboard invoices (decisions §32) are hosted checkouts marked as such,
@@ -2813,7 +3077,7 @@ async fn swaps_commit_with_their_entry_once<S: Store + SwapStore>(store: &S) {
 
     let first = swap_of(&merchant, "s-1", 10, 20);
     let stored = store
-        .accept_swap(&first, &swap_entry(&first), &swap_meta)
+        .accept_swap(&first, &swap_entry(&first), &swap_meta, None)
         .await
         .unwrap();
     assert_eq!(stored, first);
@@ -2838,7 +3102,7 @@ async fn swaps_commit_with_their_entry_once<S: Store + SwapStore>(store: &S) {
     };
     assert_eq!(
         store
-            .accept_swap(&again, &swap_entry(&again), &swap_meta)
+            .accept_swap(&again, &swap_entry(&again), &swap_meta, None)
             .await
             .unwrap(),
         first
@@ -2848,7 +3112,7 @@ async fn swaps_commit_with_their_entry_once<S: Store + SwapStore>(store: &S) {
     // More than the treasury holds: refused by the ledger, no record.
     let short = swap_of(&merchant, "s-2", 10, 5000);
     match store
-        .accept_swap(&short, &swap_entry(&short), &swap_meta)
+        .accept_swap(&short, &swap_entry(&short), &swap_meta, None)
         .await
     {
         Err(StoreError::Ledger(LedgerError::InsufficientBalance { account_key, .. })) => {
@@ -2877,7 +3141,7 @@ async fn swaps_commit_with_their_entry_once<S: Store + SwapStore>(store: &S) {
         ..swap_of(&merchant, "s-3", 0, 0)
     };
     store
-        .accept_swap(&later, &swap_entry(&later), &swap_meta)
+        .accept_swap(&later, &swap_entry(&later), &swap_meta, None)
         .await
         .unwrap();
 
@@ -2908,7 +3172,7 @@ async fn swaps_commit_with_their_entry_once<S: Store + SwapStore>(store: &S) {
         ..swap_of(&merchant, "u-1", 10, 20)
     };
     store
-        .accept_swap(&by_user, &swap_entry(&by_user), &swap_meta)
+        .accept_swap(&by_user, &swap_entry(&by_user), &swap_meta, None)
         .await
         .unwrap();
     assert_eq!(

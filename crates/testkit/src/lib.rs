@@ -58,6 +58,8 @@ pub struct EngineOptions {
     /// As `serve --sandbox`: the faults [`Engine::sandbox`] sets apply to
     /// webhook deliveries (a production sender never looks one up).
     pub sandbox: bool,
+    /// The `[swap]` section's settings.
+    pub swap: ccgate_engine::swaps::SwapSettings,
 }
 
 impl Default for EngineOptions {
@@ -66,6 +68,7 @@ impl Default for EngineOptions {
             webhook_retry_ms: DeliveryConfig::default().retry_after_first_ms,
             address_quota: ccgate_engine::addresses::PERMANENT_ADDRESSES_PER_MERCHANT_DEFAULT,
             sandbox: false,
+            swap: ccgate_engine::swaps::SwapSettings::default(),
         }
     }
 }
@@ -130,7 +133,7 @@ pub async fn spawn_engine_with(options: EngineOptions) -> Result<Engine, Harness
         fiat_rates: builtin_fiat_rates(),
         evm: BTreeMap::new(),
         address_quota: options.address_quota,
-        swap: ccgate_engine::swaps::SwapSettings::default(),
+        swap: options.swap,
     };
     let config = ServerConfig {
         // Tests send from one address, as fast as they like.
@@ -189,7 +192,8 @@ impl Engine {
         self.clock.set(ClockSetting::frozen(now_ms));
         Ok(Ticked {
             credited: self.loops.watcher.tick(now_ms).await?,
-            withdrawals: self.loops.withdrawals.tick(now_ms).await?,
+            withdrawals: self.loops.batch_withdrawals.tick(now_ms).await?
+                + self.loops.withdrawals.tick(now_ms).await?,
             deliveries: self.loops.sender.tick(now_ms).await?,
         })
     }

@@ -1,5 +1,6 @@
-//! Merchant batch withdrawals in v2 (v2 spec §2.6, docs/decisions.md §26):
-//! the requests of `applyBatchWithdraw`, `confirmBatchWithdraw`,
+//! Merchant batch withdrawals in v2 (v2 spec §2.6, docs/decisions.md §26,
+//! §29): the requests of `checkWithdrawAddress`, `applyBatchWithdraw`,
+//! `appendBatchWithdraw`, `confirmBatchWithdraw`, `abortBatchWithdraw`,
 //! `getBatchWithdrawOrder` and `getBatchWithdrawOrderRecordList`, in both
 //! wire variants ([PROTO]'s numeric `seq` and `productName`, the July SDK's
 //! string `orderId` and `taskName`), and the BatchWithdrawOrder and
@@ -172,11 +173,155 @@ pub struct BatchApplied {
     pub bill_id: String,
 }
 
+/// `appendBatchWithdraw`'s request: 1–500 more tasks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendBatchRequest {
+    pub batch_order_id: String,
+    pub orders: Vec<TaskRequest>,
+}
+
+impl AppendBatchRequest {
+    pub fn from_fields(fields: &Fields) -> Result<AppendBatchRequest, RequestError> {
+        let orders: Vec<TaskRequest> = fields
+            .object_list("orders", TASKS_MAX)?
+            .iter()
+            .map(TaskRequest::from_fields)
+            .collect::<Result<_, _>>()?;
+        if orders.is_empty() {
+            return Err(RequestError::MissingField { field: "orders" });
+        }
+        Ok(AppendBatchRequest {
+            batch_order_id: batch_order_id(fields)?,
+            orders,
+        })
+    }
+}
+
+/// What `appendBatchWithdraw` answers: the July SDK's body ([PROTO]'s is
+/// `{}`, which a reader of these fields ignores). `batch_order_id` is
+/// snake_case, as the SDK spells it.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct BatchAppended {
+    /// Tasks this call added.
+    pub appended: u64,
+    /// Tasks the batch holds now.
+    pub total: u64,
+    pub batch_order_id: String,
+}
+
+/// `abortBatchWithdraw`'s request: the tasks by `seqs` ([PROTO]) or
+/// `orderIds` (July SDK); both empty: the whole batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AbortBatchRequest {
+    pub batch_order_id: String,
+    pub seqs: Vec<u64>,
+    pub order_ids: Vec<String>,
+}
+
+impl AbortBatchRequest {
+    pub fn from_fields(fields: &Fields) -> Result<AbortBatchRequest, RequestError> {
+        Ok(AbortBatchRequest {
+            batch_order_id: batch_order_id(fields)?,
+            seqs: fields.number_list("seqs", TASKS_MAX)?,
+            order_ids: fields
+                .optional_string_list("orderIds", TASKS_MAX)?
+                .into_iter()
+                .map(|id| id.trim().to_owned())
+                .collect(),
+        })
+    }
+}
+
+/// What `abortBatchWithdraw` answers, in both variants' names: the tasks
+/// canceled and those left as they were (sent, being sent, or final).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchAborted {
+    pub batch_order_id: String,
+    /// The batch's status after the abort.
+    pub status: String,
+    pub canceled_seqs: Vec<u64>,
+    pub ignored_seqs: Vec<u64>,
+    pub canceled_order_ids: Vec<String>,
+    pub ignored_order_ids: Vec<String>,
+}
+
+/// Addresses one `checkWithdrawAddress` may check.
+pub const ADDRESSES_MAX: usize = 500;
+
+/// One address of `checkWithdrawAddress`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressInfo {
+    pub address: String,
+    pub memo: Option<String>,
+    pub seq: u64,
+}
+
+/// `checkWithdrawAddress`'s request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckAddressesRequest {
+    pub chain: String,
+    pub addresses: Vec<AddressInfo>,
+}
+
+impl CheckAddressesRequest {
+    pub fn from_fields(fields: &Fields) -> Result<CheckAddressesRequest, RequestError> {
+        let addresses: Vec<AddressInfo> = fields
+            .object_list("addressInfoList", ADDRESSES_MAX)?
+            .iter()
+            .map(|item| {
+                let address = item.required_str(&["address"])?.trim();
+                if address.chars().count() > ADDRESS_CHARS_MAX {
+                    return Err(RequestError::FieldTooLong {
+                        field: "address",
+                        max_chars: ADDRESS_CHARS_MAX,
+                    });
+                }
+                Ok(AddressInfo {
+                    address: address.to_owned(),
+                    memo: text_at_most(item, &["memo"], MEMO_CHARS_MAX)?,
+                    seq: item.optional_u64(&["seq"])?.filter(|seq| *seq >= 1).ok_or(
+                        RequestError::FieldType {
+                            field: "seq",
+                            expected: "a whole number from 1",
+                        },
+                    )?,
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        if addresses.is_empty() {
+            return Err(RequestError::MissingField {
+                field: "addressInfoList",
+            });
+        }
+        Ok(CheckAddressesRequest {
+            chain: fields.required_str(&["chain"])?.trim().to_owned(),
+            addresses,
+        })
+    }
+}
+
+/// One address's verdict: the codes a withdrawal to it would be refused
+/// with; empty when none.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct AddressResult {
+    pub seq: u64,
+    pub codes: Vec<u32>,
+}
+
+/// What `checkWithdrawAddress` answers, in the request's order.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AddressesChecked {
+    pub address_info_results: Vec<AddressResult>,
+}
+
 /// `confirmBatchWithdraw`'s request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfirmBatchRequest {
     pub batch_order_id: String,
-    /// Read and bounded, not honoured (docs/decisions.md §26).
+    /// Seconds after the confirmation the tasks start (docs/decisions.md
+    /// §29).
     pub delay_seconds: u64,
     /// `false` only when the client says so: then nothing is confirmed.
     pub confirm_execution: bool,
@@ -293,7 +438,8 @@ pub struct BatchWithdrawOrder {
     pub amount: String,
     pub network_fee: String,
     pub network_fee_coin: BatchCoin,
-    /// `Init`, `Reviewing`, `Rejected`, `Processing` or `Completed`.
+    /// `Init`, `Pending`, `Reviewing`, `Rejected`, `Processing` or
+    /// `Completed`.
     pub status: String,
     pub reason: String,
     /// `Single` or `Batch`.
@@ -317,8 +463,8 @@ pub struct BatchWithdrawTask {
     pub remark: String,
     /// Its withdrawal's `recordId`; `""` before execution or when refused.
     pub record_id: String,
-    /// `Init`, `WaitingApproval`, `Rejected`, `Processing`, `Success` or
-    /// `Failed`.
+    /// `Init`, `Pending`, `WaitingApproval`, `Rejected`, `Processing`,
+    /// `Success`, `Failed` or `Canceled`.
     pub status: String,
     pub network_fee: String,
     pub tx_id: String,
@@ -441,6 +587,45 @@ mod tests {
                 field: "batchOrderId",
                 ..
             })
+        ));
+    }
+
+    #[test]
+    fn append_abort_and_address_checks_are_read() {
+        let read = |body: &str| fields(body.as_bytes()).unwrap_or_default();
+        assert_eq!(
+            AppendBatchRequest::from_fields(&read(r#"{"batchOrderId":"b-001","orders":[]}"#)),
+            Err(RequestError::MissingField { field: "orders" })
+        );
+        assert_eq!(
+            AbortBatchRequest::from_fields(&read(
+                r#"{"batchOrderId":"b-001","seqs":[1,"2"],"orderIds":[" pay-3 "]}"#
+            )),
+            Ok(AbortBatchRequest {
+                batch_order_id: "b-001".into(),
+                seqs: vec![1, 2],
+                order_ids: vec!["pay-3".into()],
+            })
+        );
+        assert_eq!(
+            CheckAddressesRequest::from_fields(&read(
+                r#"{"chain":"ETH","addressInfoList":[{"address":" 0xabc ","seq":"3","memo":""}]}"#
+            )),
+            Ok(CheckAddressesRequest {
+                chain: "ETH".into(),
+                addresses: vec![AddressInfo {
+                    address: "0xabc".into(),
+                    // An empty memo is no memo.
+                    memo: None,
+                    seq: 3,
+                }],
+            })
+        );
+        assert!(matches!(
+            CheckAddressesRequest::from_fields(&read(
+                r#"{"chain":"ETH","addressInfoList":[{"address":"0xabc","seq":0}]}"#
+            )),
+            Err(RequestError::FieldType { field: "seq", .. })
         ));
     }
 

@@ -46,10 +46,13 @@ pub enum V2Code {
     CoinUnavailableForSwap,
     SwapAmountInTooLow,
     AmountOutMinimumTooHigh,
+    UnableAbort,
+    MerchantSwapLimit,
+    DisabledSwap,
 }
 
 impl V2Code {
-    pub const ALL: [V2Code; 40] = [
+    pub const ALL: [V2Code; 43] = [
         V2Code::Success,
         V2Code::InvalidArgument,
         V2Code::HeaderInvalidArgument,
@@ -90,6 +93,9 @@ impl V2Code {
         V2Code::CoinUnavailableForSwap,
         V2Code::SwapAmountInTooLow,
         V2Code::AmountOutMinimumTooHigh,
+        V2Code::UnableAbort,
+        V2Code::MerchantSwapLimit,
+        V2Code::DisabledSwap,
     ];
 
     /// The number on the wire.
@@ -136,6 +142,10 @@ impl V2Code {
             V2Code::CoinUnavailableForSwap => 16001,
             V2Code::SwapAmountInTooLow => 16002,
             V2Code::AmountOutMinimumTooHigh => 16003,
+            // No task of a batch withdrawal could be canceled (§2.6).
+            V2Code::UnableAbort => 14028,
+            V2Code::MerchantSwapLimit => 16004,
+            V2Code::DisabledSwap => 16005,
         }
     }
 
@@ -182,6 +192,9 @@ impl V2Code {
             V2Code::CoinUnavailableForSwap => "CoinUnavailableForSwap",
             V2Code::SwapAmountInTooLow => "SwapAmountInTooLow",
             V2Code::AmountOutMinimumTooHigh => "AmountOutMinimumTooHigh",
+            V2Code::UnableAbort => "UnableAbort",
+            V2Code::MerchantSwapLimit => "MerchantSwapLimit",
+            V2Code::DisabledSwap => "DisabledSwap",
         }
     }
 

@@ -93,6 +93,7 @@ pub fn spawn(
     };
     let watcher = Arc::clone(&loops.watcher);
     let withdrawals = Arc::clone(&loops.withdrawals);
+    let batches = Arc::clone(&loops.batch_withdrawals);
     let sender = loops.sender.clone();
     let new_head = Arc::new(Notify::new());
     let following = {
@@ -119,7 +120,8 @@ pub fn spawn(
         })),
         tokio::spawn(every(WATCH_INTERVAL_MS, "withdrawals").run(move |now| {
             let withdrawals = Arc::clone(&withdrawals);
-            async move { withdrawals.tick(now).await }
+            let batches = Arc::clone(&batches);
+            async move { Ok(batches.tick(now).await? + withdrawals.tick(now).await?) }
         })),
     ]);
     handles.push(if gate.is_some() {

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use ccgate_ledger::{Decimal, MerchantId, Precision};
-use ccgate_store::{MerchantStatus, generate_app_id, generate_app_secret};
+use ccgate_store::{MerchantStatus, SwapPolicy, generate_app_id, generate_app_secret};
 use clap::Subcommand;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -75,6 +75,21 @@ pub enum MerchantCommand {
         /// true: each chain withdrawal waits for the operator; false: none does.
         #[arg(long, action = clap::ArgAction::Set)]
         required: bool,
+    },
+    /// Whether this merchant (and its wallet users) may swap, and how much
+    /// USD worth per UTC day (v2 16005 and 16004, docs/decisions.md §29).
+    SetSwaps {
+        /// The merchant's Appid.
+        #[arg(long)]
+        app_id: String,
+        /// false: every swap and quote of the merchant is refused (16005).
+        #[arg(long, action = clap::ArgAction::Set)]
+        enabled: bool,
+        /// The USD value its swaps may reach per UTC day, e.g. 2500 or
+        /// 99.5; left out: the `[swap] daily_limit_usd` of the
+        /// configuration (none there: no limit).
+        #[arg(long)]
+        daily_limit_usd: Option<String>,
     },
     /// The service fee kept from each of the merchant's deposits (default 0.03 %).
     SetFee {
@@ -198,6 +213,39 @@ async fn operate(database: &Database, command: MerchantCommand) -> anyhow::Resul
                 println!("Chain withdrawals of {app_id} now wait for `ccgate withdrawal approve`.");
             } else {
                 println!("Chain withdrawals of {app_id} are sent without approval.");
+            }
+        }
+        MerchantCommand::SetSwaps {
+            app_id,
+            enabled,
+            daily_limit_usd,
+        } => {
+            let app_id = MerchantId::new(app_id);
+            if store.merchant_credentials(app_id.as_str()).await?.is_none() {
+                bail!("no merchant has the Appid {app_id}");
+            }
+            let limit = daily_limit_usd
+                .map(|text| ccgate_engine::swaps::parse_daily_limit_usd(&text))
+                .transpose()
+                .map_err(|err| anyhow::anyhow!("--daily-limit-usd {err}"))?;
+            database
+                .swaps()
+                .set_swap_policy(
+                    &app_id,
+                    &SwapPolicy {
+                        disabled: !enabled,
+                        daily_limit_usd: limit.map(|limit| limit.to_string()),
+                    },
+                )
+                .await?;
+            let limit = limit.map_or_else(
+                || "the configuration's daily limit".to_owned(),
+                |limit| format!("a daily limit of {limit} USD"),
+            );
+            if enabled {
+                println!("Swaps of {app_id} are on, with {limit}.");
+            } else {
+                println!("Swaps of {app_id} are off (16005); when on again: {limit}.");
             }
         }
         MerchantCommand::SetFee { app_id, percent } => {

@@ -11,6 +11,8 @@ use crate::support::{Gateway, HttpStub, Merchant, assert_golden, now};
 
 /// Fields whose value is a map keyed by data (chain symbols, coin ids).
 const MAP_FIELDS: [&str; 2] = ["networks", "prices"];
+/// A valid EIP-55 address.
+const PAYEE: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
 
 /// Whether `answer` has `example`'s shape, v2's map fields read as maps.
 fn v2_shape(example: &Value, answer: &Value, at: &str) -> Result<(), String> {
@@ -119,6 +121,16 @@ fn every_v2_example_request_is_answered_as_its_example_says() {
             .ok_or(list.to_string())
     });
     let deposit_record_id = Value::String(deposit_record_id);
+    // A batch not confirmed, for the abort and append examples (abort runs
+    // first: the document lists paths in alphabetical order).
+    ok(
+        &gateway,
+        &merchant,
+        "applyBatchWithdraw",
+        &format!(
+            r#"{{"batchOrderId":"b-3003","coinId":1280,"chain":"ETH","mode":"Single","orders":[{{"seq":1,"address":"{PAYEE}","amount":"5"}}]}}"#
+        ),
+    );
     // The treasury funded and one swap made, for the swap record examples.
     gateway.cli_ok(&[
         "ledger",

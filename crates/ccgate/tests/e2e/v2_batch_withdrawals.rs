@@ -315,3 +315,78 @@ fn under_approval_the_operator_decides_a_whole_batch_from_the_cli() {
         assert_eq!(seen, expected);
     });
 }
+
+/// The routes decisions §29 added, through the binary: addresses checked,
+/// tasks appended, a confirmation with `delaySeconds` that the sandbox's
+/// virtual clock carries past (the batch `Pending` until then), and one task
+/// aborted before it was sent; the others paid on the devnet.
+#[test]
+fn a_delayed_batch_starts_on_the_virtual_clock_without_its_aborted_task() {
+    let gateway = Gateway::start(&["--sandbox"]);
+    let merchant = gateway.demo.clone().unwrap();
+    gateway.adjust(&merchant, "USDT", "100", &[]);
+    let base = format!("http://{}", gateway.address());
+    let client = V2Client::new(base, &merchant.app_id, &merchant.app_secret).unwrap();
+    runtime().block_on(async {
+        let checked = client
+            .check_withdraw_addresses("ETH", &[(1, PAYEE_EVM, None), (2, "0xnope", None)])
+            .await
+            .unwrap();
+        let codes: Vec<Vec<u32>> = checked
+            .address_info_results
+            .into_iter()
+            .map(|result| result.codes)
+            .collect();
+        assert_eq!(codes, [vec![], vec![14007]]);
+        client
+            .apply_batch_withdrawal(&BatchWithdrawal {
+                batch_order_id: "v2b-later".into(),
+                coin_id: USDT,
+                chain: "ETH".into(),
+                task_name: String::new(),
+                mode: "Single".into(),
+                orders: vec![task(Some(1), None, PAYEE_EVM, "10")],
+                notify_url: None,
+            })
+            .await
+            .unwrap();
+        let appended = client
+            .append_batch_withdrawal(
+                "v2b-later",
+                &[
+                    task(Some(2), None, PAYEE_EVM, "20"),
+                    task(Some(3), None, PAYEE_EVM, "30"),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(appended.total, 3);
+        let pending = client
+            .confirm_batch_withdrawal_after("v2b-later", 300)
+            .await
+            .unwrap();
+        assert_eq!(pending.status, "Pending");
+        let aborted = client
+            .abort_batch_withdrawal("v2b-later", &[], &["v2b-later-2"])
+            .await
+            .unwrap();
+        assert_eq!(aborted.canceled_seqs, [2]);
+        clock(&gateway, &["advance", "4m"]);
+        assert_eq!(
+            client.batch_withdrawal("v2b-later").await.unwrap().status,
+            "Pending"
+        );
+        assert_eq!(client.asset(USDT).await.unwrap().asset.available, "100");
+        // Past the delay, then the chain's confirmations.
+        clock(&gateway, &["advance", "2m"]);
+        assert_eq!(client.asset(USDT).await.unwrap().asset.available, "60");
+        clock(&gateway, &["advance", "4m"]);
+        let done = client.batch_withdrawal("v2b-later").await.unwrap();
+        assert_eq!(done.status, "Completed", "{done:?}");
+        assert_eq!(
+            (done.stats.succeeded, done.stats.canceled, done.stats.failed),
+            (2, 1, 0)
+        );
+        assert_eq!(client.asset(USDT).await.unwrap().asset.available, "60");
+    });
+}

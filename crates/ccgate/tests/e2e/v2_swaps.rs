@@ -266,3 +266,41 @@ fn a_swap_the_treasury_cannot_cover_is_refused_until_it_is_funded() {
     assert!(!refused.status.success());
     gateway.cli_ok(&["ledger", "verify"]);
 }
+
+/// The operator's swap limits from the CLI (decisions §29): a merchant's
+/// daily limit in USD (16004 past it) and its switch (16005), read by the
+/// running server at the next swap.
+#[test]
+fn the_operator_limits_and_switches_off_a_merchants_swaps() {
+    let (gateway, merchant, client) = setup();
+    fund_treasury(&gateway, "MATIC", "1000");
+    let set_swaps = |extra: &[&str]| {
+        let mut args = vec!["merchant", "set-swaps", "--app-id", &merchant.app_id];
+        args.extend_from_slice(extra);
+        gateway.cli(&args)
+    };
+    let refused = set_swaps(&["--enabled", "true", "--daily-limit-usd", "lots"]);
+    assert!(!refused.status.success(), "{refused:?}");
+    let set = set_swaps(&["--enabled", "true", "--daily-limit-usd", "30"]);
+    assert!(set.status.success(), "{set:?}");
+    runtime().block_on(async {
+        client.swap(&ask("lim-1", "20", MATIC)).await.unwrap();
+        assert_eq!(
+            api_code(client.swap(&ask("lim-2", "20", MATIC)).await),
+            16004
+        );
+        client.swap(&ask("lim-3", "10", MATIC)).await.unwrap();
+    });
+    let off = set_swaps(&["--enabled", "false"]);
+    assert!(off.status.success(), "{off:?}");
+    runtime().block_on(async {
+        assert_eq!(
+            api_code(client.swap(&ask("lim-4", "1", MATIC)).await),
+            16005
+        );
+        assert_eq!(
+            api_code(client.estimate_swap(USDT, "1", MATIC).await),
+            16005
+        );
+    });
+}

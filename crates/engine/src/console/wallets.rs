@@ -262,10 +262,11 @@ impl Console {
         app_id: &str,
         batches: &'r BatchWithdrawals,
         after: Option<(i64, &str)>,
+        now_unix_ms: i64,
     ) -> Result<BatchesPage<'r>, EngineError> {
         let merchant = self.merchant(viewer, app_id).await?;
         let found = batches
-            .list(&merchant.app_id, after, RECORDS_PER_PAGE)
+            .list(&merchant.app_id, after, RECORDS_PER_PAGE, now_unix_ms)
             .await?;
         let next_after = next_of(&found, RECORDS_PER_PAGE, |view| {
             (view.batch.created_at, view.batch.batch_order_id.clone())
@@ -284,10 +285,11 @@ impl Console {
         app_id: &str,
         batch_order_id: &str,
         batches: &'r BatchWithdrawals,
+        now_unix_ms: i64,
     ) -> Result<(MerchantSummary, BatchView<'r>), EngineError> {
         let merchant = self.merchant(viewer, app_id).await?;
         let view = batches
-            .view(&merchant.app_id, batch_order_id)
+            .view(&merchant.app_id, batch_order_id, now_unix_ms)
             .await
             .map_err(missing_as_not_found)?;
         Ok((merchant, view))

@@ -6,9 +6,9 @@
 //! clock, not the sandbox's business clock.
 
 mod csv;
-mod operations;
 mod figures;
 mod invoices;
+mod operations;
 mod pages;
 mod wallets;
 

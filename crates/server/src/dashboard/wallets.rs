@@ -135,7 +135,13 @@ async fn batches(
     let after = query.after_at.zip(query.after_id.as_deref());
     let listed = state
         .console
-        .batch_withdrawals(&viewer, &app_id, &state.batch_withdrawals, after)
+        .batch_withdrawals(
+            &viewer,
+            &app_id,
+            &state.batch_withdrawals,
+            after,
+            state.clock.now_unix_ms(),
+        )
         .await?;
     Ok(page(StatusCode::OK, batches_page(&viewer, &listed)))
 }
@@ -148,7 +154,13 @@ async fn batch(
 ) -> PageResult {
     let (merchant, view) = state
         .console
-        .batch_withdrawal(&viewer, &app_id, &batch_order_id, &state.batch_withdrawals)
+        .batch_withdrawal(
+            &viewer,
+            &app_id,
+            &batch_order_id,
+            &state.batch_withdrawals,
+            state.clock.now_unix_ms(),
+        )
         .await?;
     Ok(page(StatusCode::OK, batch_page(&viewer, &merchant, &view)))
 }

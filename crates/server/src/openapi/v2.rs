@@ -589,6 +589,36 @@ pub fn endpoints() -> Vec<Endpoint> {
             error: not_a_coin_id(),
         },
         Endpoint {
+            name: "checkWithdrawAddress",
+            summary: "Screens addresses for a batch: each one's refusal codes (empty: a withdrawal to it would be taken)",
+            fields: vec![
+                ("chain", string(), true),
+                (
+                    "addressInfoList",
+                    list_of(object(&[
+                        ("address", string()),
+                        ("memo", string()),
+                        ("seq", integer()),
+                    ])),
+                    true,
+                ),
+            ],
+            request: json!({"chain": "ETH", "addressInfoList": [
+                {"seq": 1, "address": PAYEE_ADDRESS},
+                {"seq": 2, "address": "0x123"},
+            ]}),
+            data: json!({"addressInfoResults": [
+                {"seq": 1, "codes": []},
+                {"seq": 2, "codes": [V2Code::WithdrawAddrFormat.number()]},
+            ]}),
+            error: (
+                "a chain this gateway does not know",
+                json!({"chain": "NOPE", "addressInfoList": [{"seq": 1, "address": PAYEE_ADDRESS}]}),
+                V2Code::InvalidChain,
+                "chain NOPE is not supported",
+            ),
+        },
+        Endpoint {
             name: "applyBatchWithdraw",
             summary: "A batch of withdrawals, stored until confirmed; tasks keyed by seq or orderId",
             fields: vec![
@@ -623,8 +653,28 @@ pub fn endpoints() -> Vec<Endpoint> {
             ),
         },
         Endpoint {
+            name: "appendBatchWithdraw",
+            summary: "More tasks (1–500) for a batch not confirmed yet; all or none",
+            fields: vec![
+                ("batchOrderId", string(), true),
+                ("orders", list_of(batch_task_request()), true),
+            ],
+            request: json!({"batchOrderId": "b-3003", "orders": [
+                {"seq": 2, "address": PAYEE_ADDRESS, "amount": "5", "remark": "Cid"},
+            ]}),
+            data: json!({"appended": 1, "total": 2, "batch_order_id": "b-3003"}),
+            error: (
+                "a batchOrderId no batch has",
+                json!({"batchOrderId": "no-such-batch", "orders": [
+                    {"seq": 1, "address": PAYEE_ADDRESS, "amount": "5"},
+                ]}),
+                V2Code::NotFound,
+                "no batch withdrawal has the batchOrderId \"no-such-batch\"",
+            ),
+        },
+        Endpoint {
             name: "confirmBatchWithdraw",
-            summary: "Executes a batch: each task becomes a withdrawal of its own",
+            summary: "Executes a batch, at once or delaySeconds later: each task becomes a withdrawal of its own",
             fields: vec![
                 ("batchOrderId", string(), true),
                 ("delaySeconds", integer(), false),
@@ -632,6 +682,21 @@ pub fn endpoints() -> Vec<Endpoint> {
             ],
             request: json!({"batchOrderId": "b-3001"}),
             data: batch_order("Processing"),
+            error: unknown_batch(),
+        },
+        Endpoint {
+            name: "abortBatchWithdraw",
+            summary: "Cancels a batch's tasks not sent yet (seqs or orderIds; none: all); sent ones go on",
+            fields: vec![
+                ("batchOrderId", string(), true),
+                ("seqs", list_of(integer()), false),
+                ("orderIds", list_of(string()), false),
+            ],
+            request: json!({"batchOrderId": "b-3003", "seqs": [1]}),
+            data: json!({
+                "batchOrderId": "b-3003", "status": "Init", "canceledSeqs": [1],
+                "ignoredSeqs": [], "canceledOrderIds": ["b-3003-1"], "ignoredOrderIds": [],
+            }),
             error: unknown_batch(),
         },
         Endpoint {

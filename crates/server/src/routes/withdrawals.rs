@@ -37,6 +37,7 @@ pub async fn withdraw(
                 dialect: WebhookDialect::V1,
                 notify_url: None,
                 fee_quote_id: None,
+                batch_task: None,
             },
             state.clock.now_unix_ms(),
         )

@@ -1,16 +1,21 @@
-//! Merchant batch withdrawals in v2 (v2 spec §2.6, docs/decisions.md §26):
-//! a batch stored as asked, then confirmed, each task a withdrawal of its
-//! own; its answers carry both wire variants' names.
+//! Merchant batch withdrawals in v2 (v2 spec §2.6, docs/decisions.md §26,
+//! §29): addresses checked, a batch stored as asked (and appended to), then
+//! confirmed (at once or after a delay), each task a withdrawal of its own,
+//! and aborted; its answers carry both wire variants' names.
 
 use axum::Extension;
 use axum::extract::State;
 use ccgate_api::RequestError;
 use ccgate_api::v2::batch_withdrawals::{
-    ApplyBatchRequest, BatchApplied, BatchCoin, BatchOrderRequest, BatchRecordListRequest,
-    BatchStats, BatchTaskList, BatchWithdrawOrder, BatchWithdrawTask, ConfirmBatchRequest,
+    AbortBatchRequest, AddressResult, AddressesChecked, AppendBatchRequest, ApplyBatchRequest,
+    BatchAborted, BatchAppended, BatchApplied, BatchCoin, BatchOrderRequest,
+    BatchRecordListRequest, BatchStats, BatchTaskList, BatchWithdrawOrder, BatchWithdrawTask,
+    CheckAddressesRequest, ConfirmBatchRequest, TaskRequest,
 };
 use ccgate_api::v2::fields;
-use ccgate_engine::batch_withdrawals::{BatchView, NewBatch, NewTask, TaskStatus, TaskView};
+use ccgate_engine::batch_withdrawals::{
+    AddressCheck, BatchView, NewBatch, NewTask, TaskKey, TaskName, TaskStatus, TaskView,
+};
 use ccgate_ledger::Coin;
 
 use super::V2Result;
@@ -18,7 +23,107 @@ use super::coins::{coin_by_number, token_on_chain};
 use super::withdrawals::{FAILED_REASON, REJECTED_REASON};
 use crate::AppState;
 use crate::auth::{Authenticated, RawBody};
+use crate::failure::rejection_v2_code;
 use crate::routes::success;
+
+fn new_task(task: TaskRequest) -> NewTask {
+    NewTask {
+        seq: task.seq,
+        order_id: task.order_id,
+        address: task.address,
+        memo: task.memo,
+        amount: task.amount,
+        remark: task.remark,
+    }
+}
+
+/// `checkWithdrawAddress`: each address's refusal codes (none: valid).
+pub async fn check_addresses(
+    State(state): State<AppState>,
+    Extension(Authenticated(_)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    let request = CheckAddressesRequest::from_fields(&fields(&body)?)?;
+    let checks: Vec<AddressCheck> = request
+        .addresses
+        .into_iter()
+        .map(|info| AddressCheck {
+            seq: info.seq,
+            address: info.address,
+            memo: info.memo,
+        })
+        .collect();
+    let verdicts = state
+        .batch_withdrawals
+        .check_addresses(&request.chain, &checks)?;
+    let address_info_results = checks
+        .iter()
+        .zip(verdicts)
+        .map(|(check, refusal)| AddressResult {
+            seq: check.seq,
+            codes: refusal
+                .map(|refusal| vec![rejection_v2_code(refusal).number()])
+                .unwrap_or_default(),
+        })
+        .collect();
+    Ok(success(&AddressesChecked {
+        address_info_results,
+    })?)
+}
+
+/// `appendBatchWithdraw`: more tasks before confirmation.
+pub async fn append(
+    State(state): State<AppState>,
+    Extension(Authenticated(merchant)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    let request = AppendBatchRequest::from_fields(&fields(&body)?)?;
+    let appended = request.orders.len() as u64;
+    let tasks: Vec<NewTask> = request.orders.into_iter().map(new_task).collect();
+    let total = state
+        .batch_withdrawals
+        .append(&merchant.app_id, &request.batch_order_id, &tasks)
+        .await?;
+    Ok(success(&BatchAppended {
+        appended,
+        total,
+        batch_order_id: request.batch_order_id,
+    })?)
+}
+
+/// `abortBatchWithdraw`: cancels what was not sent.
+pub async fn abort(
+    State(state): State<AppState>,
+    Extension(Authenticated(merchant)): Extension<Authenticated>,
+    Extension(RawBody(body)): Extension<RawBody>,
+) -> V2Result {
+    let request = AbortBatchRequest::from_fields(&fields(&body)?)?;
+    let keys: Vec<TaskKey> = request
+        .seqs
+        .iter()
+        .copied()
+        .map(TaskKey::Seq)
+        .chain(request.order_ids.iter().cloned().map(TaskKey::OrderId))
+        .collect();
+    let batches = &state.batch_withdrawals;
+    let now = state.clock.now_unix_ms();
+    let aborted = batches
+        .abort(&merchant.app_id, &request.batch_order_id, &keys, now)
+        .await?;
+    let view = batches
+        .view(&merchant.app_id, &request.batch_order_id, now)
+        .await?;
+    let seqs = |tasks: &[TaskName]| tasks.iter().map(|task| task.seq).collect();
+    let order_ids = |tasks: &[TaskName]| tasks.iter().map(|task| task.order_id.clone()).collect();
+    Ok(success(&BatchAborted {
+        batch_order_id: request.batch_order_id,
+        status: view.status.as_str().to_owned(),
+        canceled_seqs: seqs(&aborted.canceled),
+        ignored_seqs: seqs(&aborted.ignored),
+        canceled_order_ids: order_ids(&aborted.canceled),
+        ignored_order_ids: order_ids(&aborted.ignored),
+    })?)
+}
 
 pub async fn apply(
     State(state): State<AppState>,
@@ -35,18 +140,7 @@ pub async fn apply(
         task_name: request.task_name,
         mode: request.mode,
         notify_url: request.notify_url,
-        tasks: request
-            .orders
-            .into_iter()
-            .map(|task| NewTask {
-                seq: task.seq,
-                order_id: task.order_id,
-                address: task.address,
-                memo: task.memo,
-                amount: task.amount,
-                remark: task.remark,
-            })
-            .collect(),
+        tasks: request.orders.into_iter().map(new_task).collect(),
     };
     let stored = state
         .batch_withdrawals
@@ -65,17 +159,19 @@ pub async fn confirm(
 ) -> V2Result {
     let request = ConfirmBatchRequest::from_fields(&fields(&body)?)?;
     let batches = &state.batch_withdrawals;
+    let now = state.clock.now_unix_ms();
     let view = if request.confirm_execution {
         batches
             .confirm(
                 &merchant.app_id,
                 &request.batch_order_id,
-                state.clock.now_unix_ms(),
+                request.delay_seconds,
+                now,
             )
             .await?
     } else {
         batches
-            .view(&merchant.app_id, &request.batch_order_id)
+            .view(&merchant.app_id, &request.batch_order_id, now)
             .await?
     };
     Ok(success(&batch_order(&state, &view))?)
@@ -89,7 +185,11 @@ pub async fn order(
     let request = BatchOrderRequest::from_fields(&fields(&body)?)?;
     let view = state
         .batch_withdrawals
-        .view(&merchant.app_id, &request.batch_order_id)
+        .view(
+            &merchant.app_id,
+            &request.batch_order_id,
+            state.clock.now_unix_ms(),
+        )
         .await?;
     Ok(success(&batch_order(&state, &view))?)
 }
@@ -104,7 +204,11 @@ pub async fn record_list(
     let request = BatchRecordListRequest::from_fields(&fields(&body)?)?;
     let view = state
         .batch_withdrawals
-        .view(&merchant.app_id, &request.batch_order_id)
+        .view(
+            &merchant.app_id,
+            &request.batch_order_id,
+            state.clock.now_unix_ms(),
+        )
         .await?;
     let after = match &request.next_id {
         None => 0,
@@ -170,7 +274,7 @@ fn batch_order(state: &AppState, view: &BatchView) -> BatchWithdrawOrder {
             total: view.stats.total,
             succeeded: view.stats.succeeded,
             failed: view.stats.failed,
-            canceled: 0,
+            canceled: view.stats.canceled,
             processing: view.stats.processing,
             exec_seq: view.stats.exec_seq,
             exec_order_id: view.stats.exec_order_id.clone(),

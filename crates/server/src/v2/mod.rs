@@ -110,8 +110,14 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             "getRiskyRefundRecordList",
             post(withdrawals::no_dashboard_records),
         ),
+        (
+            "checkWithdrawAddress",
+            post(batch_withdrawals::check_addresses),
+        ),
         ("applyBatchWithdraw", post(batch_withdrawals::apply)),
+        ("appendBatchWithdraw", post(batch_withdrawals::append)),
         ("confirmBatchWithdraw", post(batch_withdrawals::confirm)),
+        ("abortBatchWithdraw", post(batch_withdrawals::abort)),
         ("getBatchWithdrawOrder", post(batch_withdrawals::order)),
         (
             "getBatchWithdrawOrderRecordList",

@@ -69,6 +69,7 @@ pub async fn to_network(
         dialect: WebhookDialect::V2,
         notify_url: request.notify_url,
         fee_quote_id: request.network_fee_inquiry_id,
+        batch_task: None,
     };
     accept(&state, &merchant.app_id, &withdrawal).await
 }
@@ -91,6 +92,7 @@ pub async fn to_cwallet(
         dialect: WebhookDialect::V2,
         notify_url: None,
         fee_quote_id: None,
+        batch_task: None,
     };
     accept(&state, &merchant.app_id, &withdrawal).await
 }

@@ -16,9 +16,9 @@ use ccgate_chain::{ChainSet, EvmNodeConfig, HotWallet};
 use ccgate_ledger::{Decimal, Registry};
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
-    AddressStore, BatchWithdrawalStore, CachingStore, ConsoleStore, CreditStore, DepositRecords,
-    DevnetStore, Listings, MerchantSettingsStore, OrderStore, OutboxStore, PayoutStore, ReorgStore,
-    SecretStore, Store, SwapStore, WalletStore, WithdrawalStore,
+    AddressStore, BatchWithdrawalStore, CachingStore, ConsoleStore, CreditStore, DashboardStore,
+    DepositRecords, DevnetStore, Listings, MerchantSettingsStore, OrderStore, OutboxStore,
+    PayoutStore, ReorgStore, SecretStore, Store, SwapStore, WalletStore, WithdrawalStore,
 };
 use tokio::sync::watch;
 
@@ -56,6 +56,7 @@ pub trait ServiceBackend:
     + SwapStore
     + WalletStore
     + ConsoleStore
+    + DashboardStore
     + Listings
     + Clone
     + 'static
@@ -79,6 +80,7 @@ impl<B> ServiceBackend for B where
         + SwapStore
         + WalletStore
         + ConsoleStore
+        + DashboardStore
         + Listings
         + Clone
         + 'static
@@ -207,6 +209,7 @@ pub async fn build_services<B: ServiceBackend>(
             settings: backend.clone(),
             outbox: backend.clone(),
             listings: backend.clone(),
+            dashboard: backend.clone(),
         },
         Arc::clone(&merchants),
         ConsoleConfig::default(),

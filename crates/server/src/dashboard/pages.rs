@@ -3,16 +3,17 @@
 //! needs no `'unsafe-inline'`.
 
 use axum::http::StatusCode;
-use ccgate_engine::console::{Developers, ExportKind, OrdersPage, Overview, Viewer};
+use ccgate_engine::console::{Developers, ExportKind, OrderPage, OrdersPage, Overview, Viewer};
 use ccgate_engine::domain::Order;
 use ccgate_engine::domain::{
     AuditEntry, ConsoleRole, MerchantStatus, MerchantSummary, WebhookAttempt, WebhookRow,
 };
-use ccgate_engine::orders::{OrderState, OrderStatus};
 use ccgate_engine::webhooks::PingOutcome;
 use ccgate_ledger::{Amount, Registry};
 use maud::{DOCTYPE, Markup, html};
 
+use super::orders::{ORDER_STATES, OrdersForm};
+use super::settings::SETTINGS_PATH;
 use super::{LOGIN_PATH, PREFIX, STYLESHEET_PATH};
 
 /// Served at [`STYLESHEET_PATH`]; readable from 390 px wide up.
@@ -49,6 +50,10 @@ td.id { font-family: ui-monospace, monospace; word-break: break-all; }
 .once dd { margin: 0; font-family: ui-monospace, monospace; word-break: break-all; }
 .answer { padding: .75rem; border-radius: 8px; background: rgba(29,78,216,.1); }
 .answer.ok { background: rgba(22,163,74,.15); }
+.search { display: grid; grid-template-columns: repeat(auto-fill, minmax(12rem, 1fr)); gap: 0 1rem; align-items: end; margin-bottom: 1rem; }
+.search .secondary { margin-top: .75rem; width: 100%; }
+.qr { max-width: 14rem; background: #fff; padding: .5rem; border-radius: 8px; }
+.qr svg { display: block; width: 100%; height: auto; }
 pre { white-space: pre-wrap; word-break: break-all; font-size: .85rem; background: rgba(127,127,127,.12); padding: .5rem; border-radius: 6px; }
 "#;
 
@@ -58,7 +63,7 @@ pub fn merchant_path(app_id: &str, suffix: &str) -> String {
 }
 
 /// A page of the dashboard: its header (with the viewer's menu) and `body`.
-fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
+pub(super) fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -76,6 +81,7 @@ fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
                     @if let Some(viewer) = viewer {
                         nav aria-label="Dashboard" {
                             a href=(PREFIX) { "Overview" }
+                            a href=(SETTINGS_PATH) { "Settings" }
                             @if viewer.is_operator() {
                                 a href="/dashboard/audit" { "Audit log" }
                             }
@@ -93,7 +99,7 @@ fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
 }
 
 /// The hidden field every form of a logged-in page carries.
-fn csrf_field(viewer: &Viewer) -> Markup {
+pub(super) fn csrf_field(viewer: &Viewer) -> Markup {
     html! { input type="hidden" name="csrf" value=(viewer.csrf_token); }
 }
 
@@ -176,24 +182,18 @@ pub fn home(viewer: &Viewer, merchants: &[MerchantSummary]) -> Markup {
 }
 
 /// The tabs of one merchant's pages.
-fn merchant_tabs(merchant: &MerchantSummary) -> Markup {
+pub(super) fn merchant_tabs(merchant: &MerchantSummary) -> Markup {
     let app_id = merchant.app_id.as_str();
     html! {
         nav.tabs aria-label="Merchant" {
             a href=(merchant_path(app_id, "")) { "Overview" }
             a href=(merchant_path(app_id, "/orders")) { "Orders" }
+            a href=(merchant_path(app_id, "/withdrawals")) { "Withdrawals" }
+            a href=(merchant_path(app_id, "/addresses")) { "Addresses" }
             a href=(merchant_path(app_id, "/developers")) { "Developers" }
         }
     }
 }
-
-/// The states an order's list can be narrowed to.
-pub const ORDER_STATES: [OrderStatus; 4] = [
-    OrderStatus::Pending,
-    OrderStatus::Processing,
-    OrderStatus::Successful,
-    OrderStatus::Expired,
-];
 
 /// `amount` of the coin `order` is priced in, with its symbol.
 fn order_amount(registry: &Registry, order: &Order, amount: Amount) -> String {
@@ -210,12 +210,17 @@ fn order_amount(registry: &Registry, order: &Order, amount: Amount) -> String {
 pub fn orders(
     viewer: &Viewer,
     page: &OrdersPage,
-    wanted: Option<OrderStatus>,
+    form: &OrdersForm,
     registry: &Registry,
 ) -> Markup {
     let merchant = &page.merchant;
     let app_id = merchant.app_id.as_str();
-    let filter = wanted.map_or("", OrderStatus::as_str);
+    let mut chains: Vec<&str> = registry
+        .coins()
+        .flat_map(|coin| coin.tokens.iter().map(|token| token.chain.as_str()))
+        .collect();
+    chains.sort_unstable();
+    chains.dedup();
     layout(
         "Orders",
         Some(viewer),
@@ -223,15 +228,55 @@ pub fn orders(
             main {
                 h1 { (merchant.name) ": orders" }
                 (merchant_tabs(merchant))
-                form.inline method="get" action=(merchant_path(app_id, "/orders")) {
-                    label for="state" { "State" }
-                    select #state name="state" {
-                        option value="" selected[wanted.is_none()] { "All" }
-                        @for state in ORDER_STATES {
-                            option value=(state.as_str()) selected[wanted == Some(state)] { (state.as_str()) }
+                form.search method="get" action=(merchant_path(app_id, "/orders")) aria-label="Search orders" {
+                    div {
+                        label for="state" { "State" }
+                        select #state name="state" {
+                            option value="" selected[form.state.is_empty()] { "All" }
+                            @for state in ORDER_STATES {
+                                option value=(state.as_str()) selected[form.state == state.as_str()] { (state.as_str()) }
+                            }
                         }
                     }
-                    button.secondary type="submit" { "Show" }
+                    div {
+                        label for="coin" { "Coin" }
+                        select #coin name="coin" {
+                            option value="" selected[form.coin.is_empty()] { "All" }
+                            @for coin in registry.coins() {
+                                option value=(coin.id.as_str()) selected[form.coin == coin.id.as_str()] { (coin.symbol) }
+                            }
+                        }
+                    }
+                    div {
+                        label for="chain" { "Chain" }
+                        select #chain name="chain" {
+                            option value="" selected[form.chain.is_empty()] { "All" }
+                            @for chain in &chains {
+                                option value=(chain) selected[form.chain == *chain] { (chain) }
+                            }
+                        }
+                    }
+                    div {
+                        label for="orders-from" { "Created from (UTC day)" }
+                        input #orders-from type="date" name="from" value=(form.from);
+                    }
+                    div {
+                        label for="orders-to" { "Created to (included)" }
+                        input #orders-to type="date" name="to" value=(form.to);
+                    }
+                    div {
+                        label for="merchant_order_id" { "Merchant order id" }
+                        input #merchant_order_id type="text" name="merchant_order_id" value=(form.merchant_order_id);
+                    }
+                    div {
+                        label for="payer" { "Payer address" }
+                        input #payer type="text" name="payer" value=(form.payer);
+                    }
+                    div {
+                        label for="txid" { "Txid" }
+                        input #txid type="text" name="txid" value=(form.txid);
+                    }
+                    div { button.secondary type="submit" { "Search" } }
                 }
                 @if page.orders.is_empty() {
                     p { "No orders here." }
@@ -253,8 +298,8 @@ pub fn orders(
                         }
                     }
                 }
-                @if let Some(before) = page.older {
-                    p { a href={ (merchant_path(app_id, "/orders")) "?state=" (filter) "&before=" (before) } { "Older orders" } }
+                @if let Some(after) = &page.older {
+                    p { a #older-orders href={ (merchant_path(app_id, "/orders")) (form.next_page(after)) } { "Older orders" } }
                 }
                 h2 { "Export as CSV" }
                 form.inline method="get" action=(merchant_path(app_id, "/export")) {
@@ -275,14 +320,24 @@ pub fn orders(
     )
 }
 
-pub fn order(
-    viewer: &Viewer,
-    merchant: &MerchantSummary,
-    order: &Order,
-    state: &OrderState,
-    registry: &Registry,
-) -> Markup {
+/// A confirmation count, or a dash when the chain does not say.
+fn confirmations(count: Option<u64>) -> String {
+    count.map_or_else(|| "–".to_owned(), |count| count.to_string())
+}
+
+pub fn order(viewer: &Viewer, page: &OrderPage, registry: &Registry) -> Markup {
+    let OrderPage {
+        merchant,
+        order,
+        state,
+        ..
+    } = page;
+    let app_id = merchant.app_id.as_str();
     let progress = &state.progress;
+    let order_path = merchant_path(
+        app_id,
+        &format!("/orders/{}", url_segment(&order.merchant_order_id)),
+    );
     layout(
         "Order",
         Some(viewer),
@@ -293,9 +348,10 @@ pub fn order(
                 dl.once {
                     dt { "State" } dd #order-state { (progress.status.as_str()) }
                     dt { "Amount" } dd { (order_amount(registry, order, order.order_amount)) }
-                    dt { "Paid" } dd { (order_amount(registry, order, progress.paid)) }
+                    dt { "Paid" } dd #order-paid { (order_amount(registry, order, progress.paid)) }
                     @if progress.underpaid { dt { "Note" } dd { "underpaid" } }
                     @if progress.overpaid { dt { "Note" } dd { "overpaid" } }
+                    @if page.payments.iter().any(|seen| seen.late) { dt { "Note" } dd { "paid late (after it expired)" } }
                     dt { "Price" } dd { (order.product_price) " " (order.denominated_currency) }
                     dt { "Product" } dd { (order.product_name) }
                     dt { "Chain" } dd { (order.chain) }
@@ -311,27 +367,90 @@ pub fn order(
                 h2 { "Payments" }
                 div.table tabindex="0" role="region" aria-label="Payments" {
                     table {
-                        thead { tr { th { "Credited" } th { "Amount" } th { "Fee" } th { "From" } th { "Txid" } } }
+                        thead { tr { th { "Credited" } th { "Amount" } th { "Fee" } th { "Confirmations" } th { "From" } th { "Txid" } } }
                         tbody {
-                            @for payment in &state.payments {
+                            @for seen in &page.payments {
                                 tr {
-                                    td { (utc(payment.pay_time.saturating_mul(1000))) }
-                                    td { (order_amount(registry, order, payment.amount)) }
-                                    td { (order_amount(registry, order, payment.service_fee)) }
-                                    td.id { (payment.from_address) }
-                                    td.id { (payment.txid) }
+                                    td { (utc(seen.payment.pay_time.saturating_mul(1000))) @if seen.late { " (late)" } }
+                                    td { (order_amount(registry, order, seen.payment.amount)) }
+                                    td { (order_amount(registry, order, seen.payment.service_fee)) }
+                                    td { (confirmations(seen.confirmations)) }
+                                    td.id { (seen.payment.from_address) }
+                                    td.id { (seen.payment.txid) }
                                 }
                             }
                         }
                     }
                 }
+                h2 { "Refunds" }
+                @if page.refunds.is_empty() {
+                    p { "No refunds." }
+                } @else {
+                    div.table tabindex="0" role="region" aria-label="Refunds" {
+                        table {
+                            thead { tr { th { "Created" } th { "Amount" } th { "Network fee" } th { "Status" } th { "To" } th { "Txid" } } }
+                            tbody {
+                                @for refund in &page.refunds {
+                                    tr {
+                                        td { a href=(merchant_path(app_id, &format!("/withdrawals/{}", refund.record_id))) { (utc(refund.created_at.saturating_mul(1000))) } }
+                                        td { (order_amount(registry, order, refund.value)) }
+                                        td { (order_amount(registry, order, refund.network_fee)) }
+                                        td { (refund.status.as_str()) }
+                                        td.id { (refund.to_address) }
+                                        td.id { (refund.txid) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if !progress.paid.is_zero() {
+                    form.refund method="post" action={ (order_path) "/refund" } aria-label="Refund" {
+                        (csrf_field(viewer))
+                        label for="refund-address" { "Refund to (an address on " (order.chain) ")" }
+                        input #refund-address type="text" name="address" required;
+                        label for="refund-amount" { "Amount (the payee bears the network fee)" }
+                        input #refund-amount type="text" name="amount" inputmode="decimal" required;
+                        label for="refund-code" { "Code from your authenticator app" }
+                        input #refund-code type="text" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" required;
+                        button.primary type="submit" { "Refund" }
+                    }
+                }
+                h2 { "Webhooks" }
+                (webhook_rows(app_id, &page.webhooks))
             }
         },
     )
 }
 
+/// Webhooks a record caused, each with its delivery log's link.
+pub(super) fn webhook_rows(app_id: &str, webhooks: &[WebhookRow]) -> Markup {
+    html! {
+        @if webhooks.is_empty() {
+            p { "No webhooks." }
+        } @else {
+            div.table tabindex="0" role="region" aria-label="Webhooks" {
+                table {
+                    thead { tr { th { "Created" } th { "Kind" } th { "Status" } th { "Attempts" } th { "Next attempt" } } }
+                    tbody {
+                        @for row in webhooks {
+                            tr {
+                                td { a href=(merchant_path(app_id, &format!("/webhooks/{}", row.id))) { (utc(row.created_at_ms)) } }
+                                td { (row.order_type) }
+                                td { (row.status) }
+                                td { (row.attempts) }
+                                td { (utc(row.next_attempt_at_ms)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// `text` as one URL path segment: a merchant order id may hold anything.
-fn url_segment(text: &str) -> String {
+pub(super) fn url_segment(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
@@ -551,7 +670,7 @@ pub fn shown_once(viewer: &Viewer, title: &str, values: &[(&str, &str)], next: &
 }
 
 /// `at_ms` as `YYYY-MM-DD HH:MM:SS UTC`.
-fn utc(at_ms: i64) -> String {
+pub(super) fn utc(at_ms: i64) -> String {
     let format =
         time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
     time::OffsetDateTime::from_unix_timestamp(at_ms.div_euclid(1000))

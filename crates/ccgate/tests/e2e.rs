@@ -15,6 +15,8 @@ mod cli;
 mod client;
 #[path = "e2e/dashboard.rs"]
 mod dashboard;
+#[path = "e2e/dashboard_money.rs"]
+mod dashboard_money;
 #[path = "e2e/delivery.rs"]
 mod delivery;
 #[path = "e2e/deposits.rs"]

@@ -361,7 +361,7 @@ fn logins_are_throttled_per_email_and_per_address() {
 }
 
 /// The value a "shown once" page gives for `name`.
-fn shown(page: &HttpResponse, name: &str) -> String {
+pub fn shown(page: &HttpResponse, name: &str) -> String {
     let html = page.text();
     let start = format!("<dt>{name}</dt><dd>");
     let at = html
@@ -372,7 +372,7 @@ fn shown(page: &HttpResponse, name: &str) -> String {
 }
 
 /// A logged-in visitor and the CSRF token of its session.
-fn logged_in<'g>(
+pub fn logged_in<'g>(
     gateway: &'g Gateway,
     email: &str,
     password: &str,
@@ -817,7 +817,7 @@ fn every_route_answers_every_role_as_authorised() {
 
 /// Where the browser test keeps its screenshots: `CCGATE_SCREENSHOTS_DIR`,
 /// or `dashboard-screenshots` in the test's target directory.
-fn screenshots_dir() -> std::path::PathBuf {
+pub fn screenshots_dir() -> std::path::PathBuf {
     std::env::var_os("CCGATE_SCREENSHOTS_DIR").map_or_else(
         || std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-screenshots"),
         std::path::PathBuf::from,
@@ -914,7 +914,7 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
 }
 
 /// The rows of a CSV as maps from its header's names.
-fn csv_rows(download: &HttpResponse) -> Vec<BTreeMap<String, String>> {
+pub fn csv_rows(download: &HttpResponse) -> Vec<BTreeMap<String, String>> {
     assert_eq!(download.status, 200, "{}", download.text());
     assert_eq!(
         download.header("content-type"),
@@ -1065,9 +1065,12 @@ fn orders_deposits_and_withdrawals_download_as_csv_for_a_date_range() {
         assert_eq!(parse_csv(download.text()).len(), 1, "{kind}");
     }
     // What the form cannot send is refused, and says why.
-    let bad = ops.get(&format!("{m}/export?kind=journal&from={today}&to={today}"));
+    let bad = ops.get(&format!("{m}/export?kind=ledger&from={today}&to={today}"));
     assert_eq!(bad.status, 400);
-    assert!(bad.text().contains("orders, deposits, withdrawals"));
+    assert!(
+        bad.text()
+            .contains("orders, deposits, withdrawals, journal")
+    );
     let bad = ops.get(&format!(
         "{m}/export?kind=orders&from=06/12/2026&to={today}"
     ));

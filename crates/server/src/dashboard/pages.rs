@@ -374,7 +374,7 @@ pub fn order(viewer: &Viewer, page: &OrderPage, registry: &Registry) -> Markup {
                                     td { (utc(seen.payment.pay_time.saturating_mul(1000))) @if seen.late { " (late)" } }
                                     td { (order_amount(registry, order, seen.payment.amount)) }
                                     td { (order_amount(registry, order, seen.payment.service_fee)) }
-                                    td { (confirmations(seen.confirmations)) }
+                                    td.confirmations { (confirmations(seen.confirmations)) }
                                     td.id { (seen.payment.from_address) }
                                     td.id { (seen.payment.txid) }
                                 }

@@ -691,6 +691,30 @@ fn every_route_answers_every_role_as_authorised() {
     let listed: serde_json::Value =
         serde_json::from_str(&gateway.cli_ok(&["webhooks", "list", "--json"])).unwrap();
     let webhook_id = listed[0]["id"].as_i64().unwrap();
+    // A withdrawal of shop A for its page (decisions §31).
+    gateway.adjust(&shop, "USDT", "3", &[]);
+    let payee: serde_json::Value = serde_json::from_str(&gateway.cli_ok(&[
+        "cwallet",
+        "create",
+        "--nickname",
+        "payee",
+        "--json",
+    ]))
+    .unwrap();
+    let c_id = payee["c_id"].as_str().unwrap().to_owned();
+    let body = serde_json::json!({
+        "token_id": USDT_ERC20, "address": c_id, "value": "1", "merchant_order_id": "w-1",
+    });
+    let paid = gateway.post_signed(
+        &shop,
+        "/ccpayment/v1/withdraw",
+        body.to_string().as_bytes(),
+        None,
+    );
+    let record_id = paid.json()["data"]["record_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", paid.text()))
+        .to_owned();
 
     let m = format!("/dashboard/m/{}", a.0);
     let hook = format!("{m}/webhooks/{webhook_id}");
@@ -783,6 +807,96 @@ fn every_route_answers_every_role_as_authorised() {
             vec![],
             [ToLogin, NotFound, Done, Done],
         ),
+        // Each user's own settings (decisions §31): its second factor.
+        (
+            "GET",
+            "/dashboard/settings".into(),
+            vec![],
+            [ToLogin, Page, Page, Page],
+        ),
+        (
+            "POST",
+            "/dashboard/settings/totp".into(),
+            vec![],
+            [ToLogin, Page, Page, Page],
+        ),
+        (
+            "POST",
+            "/dashboard/settings/totp/confirm".into(),
+            vec![("code", "abcdef")],
+            [ToLogin, Forbidden, Forbidden, Forbidden],
+        ),
+        (
+            "POST",
+            "/dashboard/settings/totp/remove".into(),
+            vec![("code", "")],
+            [ToLogin, Done, Done, Done],
+        ),
+        (
+            "GET",
+            format!("{m}/withdrawals"),
+            vec![],
+            [ToLogin, NotFound, Page, Page],
+        ),
+        (
+            "GET",
+            format!("{m}/withdrawals/new"),
+            vec![],
+            [ToLogin, NotFound, Page, Page],
+        ),
+        (
+            "GET",
+            format!("{m}/withdrawals/{record_id}"),
+            vec![],
+            [ToLogin, NotFound, Page, Page],
+        ),
+        (
+            "POST",
+            format!("{m}/withdrawals/quote"),
+            vec![
+                ("token_id", USDT_ERC20),
+                ("to", "cwallet"),
+                ("destination", c_id.as_str()),
+                ("amount", "1"),
+            ],
+            [ToLogin, NotFound, Page, Page],
+        ),
+        // Without a second factor in force, money does not leave.
+        (
+            "POST",
+            format!("{m}/withdrawals"),
+            vec![
+                ("merchant_order_id", "console-table"),
+                ("token_id", USDT_ERC20),
+                ("to", "cwallet"),
+                ("destination", c_id.as_str()),
+                ("amount", "1"),
+                ("code", "123456"),
+            ],
+            [ToLogin, NotFound, Forbidden, Forbidden],
+        ),
+        (
+            "POST",
+            format!("{m}/orders/order-1/refund"),
+            vec![
+                ("address", "0x1111111111111111111111111111111111111111"),
+                ("amount", "1"),
+                ("code", "123456"),
+            ],
+            [ToLogin, NotFound, Forbidden, Forbidden],
+        ),
+        (
+            "GET",
+            format!("{m}/addresses?user_id=user-1"),
+            vec![],
+            [ToLogin, NotFound, Page, Page],
+        ),
+        (
+            "GET",
+            format!("{m}/export?kind=journal&from=2026-01-01&to=2026-12-31"),
+            vec![],
+            [ToLogin, NotFound, Page, Page],
+        ),
     ];
     let mut checked = 0;
     for (method, path, fields, expected) in &table {
@@ -808,7 +922,7 @@ fn every_route_answers_every_role_as_authorised() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 64);
+    assert_eq!(checked, 112);
     // The other merchant's user changed nothing of shop A: no user of its
     // making, no merchant named "new" but the operator's.
     let overview = ops.get(&m).text().to_owned();

@@ -551,3 +551,124 @@ fn orders_are_searched_refunded_and_show_their_payments_and_webhooks() {
     );
     assert!(rows.len() >= 4, "{rows:?}");
 }
+
+#[test]
+fn a_merchant_user_enrols_withdraws_and_refunds_in_a_real_browser() {
+    let browser_dir = crate::checkout::browser_ready();
+    let gateway = Gateway::start(&[]);
+    let shop = gateway.demo.clone().unwrap();
+    gateway.adjust(&shop, "USDT", "20", &[]);
+    // A paid order to refund, and a user's permanent address.
+    let body = format!(
+        r#"{{"token_id":"{USDT_ERC20}","product_price":"6","denominated_currency":"token","merchant_order_id":"paid-1"}}"#
+    );
+    let made = gateway.post_signed(&shop, "/ccpayment/v1/bill/create", body.as_bytes(), None);
+    let pay_to = made.json()["data"]["pay_address"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", made.text()))
+        .to_owned();
+    gateway.cli_ok(&[
+        "devnet",
+        "pay",
+        "--to",
+        &pay_to,
+        "--token-id",
+        USDT_ERC20,
+        "--amount",
+        "6",
+    ]);
+    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
+    let answer = gateway.post_signed(
+        &shop,
+        "/ccpayment/v1/payment/address/get",
+        br#"{"user_id":"user-1","chain":"ETH"}"#,
+        None,
+    );
+    assert_eq!(answer.json()["code"], 10000, "{}", answer.text());
+    let password = create_user(
+        &gateway,
+        &["--merchant", &shop.app_id, "--email", "owner@shop.example"],
+    );
+    let mut owner = Visitor::new(&gateway);
+    assert_eq!(owner.log_in("owner@shop.example", &password).status, 303);
+    eventually(20, "the order paid", || {
+        let page = owner.get(&format!("/dashboard/m/{}/orders/paid-1", shop.app_id));
+        if by_id(&page, "order-state") == "Successful" {
+            Ok(())
+        } else {
+            Err(page.text().to_owned())
+        }
+    });
+
+    let screenshots = crate::dashboard::screenshots_dir();
+    std::fs::create_dir_all(&screenshots).unwrap();
+    let shots: Vec<std::path::PathBuf> = [
+        "settings",
+        "settings-totp",
+        "withdrawals-empty",
+        "withdrawal-new",
+        "withdrawal-quote",
+        "withdrawal",
+        "withdrawals",
+        "orders-search",
+        "order",
+        "order-refunded",
+        "addresses",
+    ]
+    .iter()
+    .flat_map(|page| {
+        ["desktop", "phone"].map(|size| screenshots.join(format!("dashboard-{page}-{size}.png")))
+    })
+    .collect();
+    for shot in &shots {
+        // A stale picture from an earlier run must not pass for this one's.
+        let _ = std::fs::remove_file(shot);
+    }
+    let output = std::process::Command::new("node")
+        .arg(browser_dir.join("dashboard_money.mjs"))
+        .arg(format!("http://{}", gateway.address()))
+        .arg("owner@shop.example")
+        .arg(&password)
+        .arg(&shop.app_id)
+        .arg(USDT_ERC20)
+        .arg(PAYEE)
+        .arg("paid-1")
+        .arg("user-1")
+        .arg(&screenshots)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "browser run failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    for shot in &shots {
+        let size = std::fs::metadata(shot).unwrap().len();
+        assert!(size > 1_000, "{} is {size} bytes", shot.display());
+    }
+    eprintln!("screenshots kept in {}", screenshots.display());
+
+    // What the browser did is what the gateway holds: the withdrawal and
+    // the refund, as the operator's CLI lists them, with the fee quoted.
+    let record_id = result["withdrawal"].as_str().unwrap();
+    let listed: serde_json::Value =
+        serde_json::from_str(&gateway.cli_ok(&["withdrawal", "list", "--json"])).unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 2, "a withdrawal and a refund: {listed:?}");
+    assert!(
+        listed.iter().any(|row| row.to_string().contains(record_id)),
+        "{listed:?}"
+    );
+    let mut relogged = Visitor::new(&gateway);
+    assert_eq!(relogged.log_in("owner@shop.example", &password).status, 303);
+    let order = relogged.get(&format!("/dashboard/m/{}/orders/paid-1", shop.app_id));
+    assert_eq!(order.text().matches("/withdrawals/").count(), 1);
+    let fee = result["fee"].as_str().unwrap();
+    let detail = relogged.get(&format!(
+        "/dashboard/m/{}/withdrawals/{record_id}",
+        shop.app_id
+    ));
+    assert!(detail.text().contains(fee), "{}", detail.text());
+}

@@ -30,7 +30,7 @@ header form { margin: 0; }
 header button { font: inherit; padding: .25rem .75rem; border: 1px solid #9ca3af; border-radius: 6px; background: transparent; color: inherit; cursor: pointer; }
 main { max-width: 64rem; margin: 1rem auto; padding: 1rem; background: #fff; border-radius: 12px; }
 .card { max-width: 24rem; margin: 3rem auto; padding: 1.5rem; background: #fff; border-radius: 12px; box-shadow: 0 1px 3px rgba(0,0,0,.12); }
-h1 { font-size: 1.35rem; margin: 0 0 1rem; }
+h1 { font-size: 1.35rem; margin: 0 0 1rem; overflow-wrap: anywhere; }
 h2 { font-size: 1.1rem; margin: 1.5rem 0 .5rem; }
 label { display: block; margin: .75rem 0 .25rem; font-weight: 600; }
 input, select { width: 100%; padding: .6rem .75rem; font: inherit; border: 1px solid var(--line); border-radius: 6px; background: transparent; color: inherit; }

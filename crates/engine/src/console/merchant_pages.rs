@@ -336,7 +336,10 @@ impl Console {
             .ok_or_else(|| refused(ConsoleRefusal::NotFound))?;
         let webhooks = self
             .dashboard
-            .webhooks_of_records(&merchant.app_id, &[withdrawal.record_id.clone()])
+            .webhooks_of_records(
+                &merchant.app_id,
+                std::slice::from_ref(&withdrawal.record_id),
+            )
             .await?;
         Ok((merchant, withdrawal, webhooks))
     }

@@ -42,6 +42,8 @@ use crate::routes::checkout::hardened;
 /// Where the dashboard is mounted.
 pub const PREFIX: &str = "/dashboard";
 const LOGIN_PATH: &str = "/dashboard/login";
+/// Each user's own settings (its second factor).
+const SETTINGS_PATH: &str = "/dashboard/settings";
 const STYLESHEET_PATH: &str = "/dashboard/assets/dashboard.css";
 /// The session cookie: 32 random bytes, hex; the server keeps only their hash.
 const SESSION_COOKIE: &str = "ccgate_session";
@@ -411,7 +413,7 @@ async fn orders(
         .await?;
     Ok(page(
         StatusCode::OK,
-        pages::orders(&viewer, &listed, &form, &state.registry),
+        orders::orders_page(&viewer, &listed, &form, &state.registry),
     ))
 }
 

@@ -19,8 +19,8 @@ use serde::Deserialize;
 use super::pages::{
     csrf_field, layout, merchant_path, merchant_tabs, url_segment, utc, webhook_rows,
 };
-use super::settings::{SETTINGS_PATH, code_input};
-use super::{CsrfForm, PageResult, Posted, SignedIn, page, see_other, visit_of};
+use super::settings::code_input;
+use super::{CsrfForm, PageResult, Posted, SETTINGS_PATH, SignedIn, page, see_other, visit_of};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {

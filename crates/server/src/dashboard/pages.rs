@@ -3,7 +3,7 @@
 //! needs no `'unsafe-inline'`.
 
 use axum::http::StatusCode;
-use ccgate_engine::console::{Developers, ExportKind, OrderPage, OrdersPage, Overview, Viewer};
+use ccgate_engine::console::{Developers, OrderPage, Overview, Viewer};
 use ccgate_engine::domain::Order;
 use ccgate_engine::domain::{
     AuditEntry, ConsoleRole, MerchantStatus, MerchantSummary, WebhookAttempt, WebhookRow,
@@ -12,9 +12,7 @@ use ccgate_engine::webhooks::PingOutcome;
 use ccgate_ledger::{Amount, Registry};
 use maud::{DOCTYPE, Markup, html};
 
-use super::orders::{ORDER_STATES, OrdersForm};
-use super::settings::SETTINGS_PATH;
-use super::{LOGIN_PATH, PREFIX, STYLESHEET_PATH};
+use super::{LOGIN_PATH, PREFIX, SETTINGS_PATH, STYLESHEET_PATH};
 
 /// Served at [`STYLESHEET_PATH`]; readable from 390 px wide up.
 pub const STYLE: &str = r#"
@@ -196,7 +194,7 @@ pub(super) fn merchant_tabs(merchant: &MerchantSummary) -> Markup {
 }
 
 /// `amount` of the coin `order` is priced in, with its symbol.
-fn order_amount(registry: &Registry, order: &Order, amount: Amount) -> String {
+pub(super) fn order_amount(registry: &Registry, order: &Order, amount: Amount) -> String {
     match registry.coin(&order.coin_id) {
         Some(coin) => format!(
             "{} {}",
@@ -205,119 +203,6 @@ fn order_amount(registry: &Registry, order: &Order, amount: Amount) -> String {
         ),
         None => format!("{} base units", amount.base_units()),
     }
-}
-
-pub fn orders(
-    viewer: &Viewer,
-    page: &OrdersPage,
-    form: &OrdersForm,
-    registry: &Registry,
-) -> Markup {
-    let merchant = &page.merchant;
-    let app_id = merchant.app_id.as_str();
-    let mut chains: Vec<&str> = registry
-        .coins()
-        .flat_map(|coin| coin.tokens.iter().map(|token| token.chain.as_str()))
-        .collect();
-    chains.sort_unstable();
-    chains.dedup();
-    layout(
-        "Orders",
-        Some(viewer),
-        html! {
-            main {
-                h1 { (merchant.name) ": orders" }
-                (merchant_tabs(merchant))
-                form.search method="get" action=(merchant_path(app_id, "/orders")) aria-label="Search orders" {
-                    div {
-                        label for="state" { "State" }
-                        select #state name="state" {
-                            option value="" selected[form.state.is_empty()] { "All" }
-                            @for state in ORDER_STATES {
-                                option value=(state.as_str()) selected[form.state == state.as_str()] { (state.as_str()) }
-                            }
-                        }
-                    }
-                    div {
-                        label for="coin" { "Coin" }
-                        select #coin name="coin" {
-                            option value="" selected[form.coin.is_empty()] { "All" }
-                            @for coin in registry.coins() {
-                                option value=(coin.id.as_str()) selected[form.coin == coin.id.as_str()] { (coin.symbol) }
-                            }
-                        }
-                    }
-                    div {
-                        label for="chain" { "Chain" }
-                        select #chain name="chain" {
-                            option value="" selected[form.chain.is_empty()] { "All" }
-                            @for chain in &chains {
-                                option value=(chain) selected[form.chain == *chain] { (chain) }
-                            }
-                        }
-                    }
-                    div {
-                        label for="orders-from" { "Created from (UTC day)" }
-                        input #orders-from type="date" name="from" value=(form.from);
-                    }
-                    div {
-                        label for="orders-to" { "Created to (included)" }
-                        input #orders-to type="date" name="to" value=(form.to);
-                    }
-                    div {
-                        label for="merchant_order_id" { "Merchant order id" }
-                        input #merchant_order_id type="text" name="merchant_order_id" value=(form.merchant_order_id);
-                    }
-                    div {
-                        label for="payer" { "Payer address" }
-                        input #payer type="text" name="payer" value=(form.payer);
-                    }
-                    div {
-                        label for="txid" { "Txid" }
-                        input #txid type="text" name="txid" value=(form.txid);
-                    }
-                    div { button.secondary type="submit" { "Search" } }
-                }
-                @if page.orders.is_empty() {
-                    p { "No orders here." }
-                } @else {
-                    div.table tabindex="0" role="region" aria-label="Orders" {
-                        table {
-                            thead { tr { th { "Created" } th { "Merchant order id" } th { "Amount" } th { "Chain" } th { "State" } } }
-                            tbody {
-                                @for (order, state) in &page.orders {
-                                    tr {
-                                        td { (utc(order.created_at.saturating_mul(1000))) }
-                                        td.id { a href=(merchant_path(app_id, &format!("/orders/{}", url_segment(&order.merchant_order_id)))) { (order.merchant_order_id) } }
-                                        td { (order_amount(registry, order, order.order_amount)) }
-                                        td { (order.chain) }
-                                        td { (state.progress.status.as_str()) }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                @if let Some(after) = &page.older {
-                    p { a #older-orders href={ (merchant_path(app_id, "/orders")) (form.next_page(after)) } { "Older orders" } }
-                }
-                h2 { "Export as CSV" }
-                form.inline method="get" action=(merchant_path(app_id, "/export")) {
-                    label for="kind" { "What" }
-                    select #kind name="kind" {
-                        @for kind in ExportKind::ALL {
-                            option value=(kind.as_str()) { (kind.as_str()) }
-                        }
-                    }
-                    label for="from" { "From (UTC day)" }
-                    input #from type="date" name="from" required;
-                    label for="to" { "To (included)" }
-                    input #to type="date" name="to" required;
-                    button.secondary type="submit" { "Download" }
-                }
-            }
-        },
-    )
 }
 
 /// A confirmation count, or a dash when the chain does not say.

@@ -14,10 +14,9 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use super::pages::{csrf_field, layout};
-use super::{CsrfForm, PageResult, Posted, SignedIn, page, see_other, visit_of};
+use super::{CsrfForm, PageResult, Posted, SETTINGS_PATH, SignedIn, page, see_other, visit_of};
 use crate::AppState;
 
-pub const SETTINGS_PATH: &str = "/dashboard/settings";
 const SET_UP_PATH: &str = "/dashboard/settings/totp";
 const CONFIRM_PATH: &str = "/dashboard/settings/totp/confirm";
 const REMOVE_PATH: &str = "/dashboard/settings/totp/remove";

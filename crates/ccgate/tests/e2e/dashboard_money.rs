@@ -672,3 +672,47 @@ fn a_merchant_user_enrols_withdraws_and_refunds_in_a_real_browser() {
     ));
     assert!(detail.text().contains(fee), "{}", detail.text());
 }
+
+/// Orders made within one second are paged by key: following "Older
+/// orders" shows each order exactly once (the earlier paging skipped the
+/// rest of the second a page ended in).
+#[test]
+fn order_pages_show_every_order_once_when_many_share_a_second() {
+    let gateway = Gateway::start(&[]);
+    let shop = gateway.demo.clone().unwrap();
+    const MADE: usize = 57;
+    for n in 0..MADE {
+        let body = format!(
+            r#"{{"token_id":"{USDT_ERC20}","product_price":"1","denominated_currency":"token","merchant_order_id":"o-{n}"}}"#
+        );
+        let made = gateway.post_signed(&shop, "/ccpayment/v1/bill/create", body.as_bytes(), None);
+        assert_eq!(made.json()["code"], 10000, "{}", made.text());
+    }
+    let (mut owner, _) = merchant_user(&gateway, &shop, "owner@shop.example");
+    let mut next = Some(format!("/dashboard/m/{}/orders?state=Pending", shop.app_id));
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    while let Some(path) = next.take() {
+        let page = owner.get(&path);
+        assert_eq!(page.status, 200, "{path}: {}", page.text());
+        pages += 1;
+        let html = page.text();
+        let mut rest = html;
+        while let Some(at) = rest.find("/orders/o-") {
+            let id = &rest[at + "/orders/".len()..];
+            seen.push(id[..id.find('"').unwrap()].to_owned());
+            rest = &id[1..];
+        }
+        let marker = "id=\"older-orders\" href=\"";
+        if let Some(at) = html.find(marker) {
+            let link = &html[at + marker.len()..];
+            next = Some(link[..link.find('"').unwrap()].replace("&amp;", "&"));
+        }
+    }
+    assert_eq!(pages, 2, "50 and {}", MADE - 50);
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(seen.len(), MADE, "{seen:?}");
+    assert_eq!(unique.len(), MADE, "each once: {seen:?}");
+}

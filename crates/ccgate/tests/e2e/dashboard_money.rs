@@ -201,6 +201,29 @@ fn a_second_factor_is_shown_once_confirmed_refuses_replays_and_is_removed() {
     assert_eq!(removed.status, 303, "{}", removed.text());
     assert!(by_id(&owner.get("/dashboard/settings"), "second-factor").starts_with("Off."));
 
+    // A lost phone: the operator removes it from the command line.
+    enrol(&mut owner, &csrf);
+    assert!(by_id(&owner.get("/dashboard/settings"), "second-factor").starts_with("On:"));
+    let reset = gateway.cli_ok(&[
+        "user",
+        "remove-second-factor",
+        "--email",
+        "Owner@Shop.example",
+    ]);
+    assert!(reset.contains("owner@shop.example"), "{reset}");
+    assert!(by_id(&owner.get("/dashboard/settings"), "second-factor").starts_with("Off."));
+    assert!(
+        !gateway
+            .cli(&[
+                "user",
+                "remove-second-factor",
+                "--email",
+                "nobody@example.com"
+            ])
+            .status
+            .success()
+    );
+
     let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
     let mut ops = Visitor::new(&gateway);
     assert_eq!(ops.log_in("ops@example.com", &password).status, 303);

@@ -242,6 +242,30 @@ impl Console {
             .await?)
     }
 
+    /// Removes the second factor of the user `email` (the operator at the
+    /// server's shell, for a lost authenticator); refused for an unknown
+    /// e-mail.
+    pub async fn reset_second_factor(
+        &self,
+        email: &str,
+        visit: Visit<'_>,
+    ) -> Result<(), EngineError> {
+        let email = email.trim().to_lowercase();
+        let Some(user) = self.store.console_user_by_email(&email).await? else {
+            return Err(refused(ConsoleRefusal::Invalid(format!(
+                "no dashboard user has the e-mail {email}"
+            ))));
+        };
+        let audit = audit_row(
+            Actor::Cli,
+            user.role.merchant(),
+            "second factor removed",
+            format!("of {email}"),
+            visit,
+        );
+        Ok(self.dashboard.remove_console_totp(user.id, &audit).await?)
+    }
+
     /// Passes if `code` is a current code of the viewer's second factor in
     /// force, not used before; takes its step. Refused without one in force
     /// (decisions §31: money leaves the console only with a second factor).

@@ -40,6 +40,7 @@ pub enum UserCommand {
     /// Remove a user's TOTP second factor (a lost phone): the user sets up
     /// a new one from its settings page before money leaves again.
     RemoveSecondFactor {
+        /// The user's e-mail, as it logs in.
         #[arg(long)]
         email: String,
     },

@@ -220,12 +220,15 @@ impl Console {
             });
         }
         let refunds = records.refunds_of(&order.order_id).await?;
+        // A payment still confirming has its webhook (v2's `processing`)
+        // under the record id it will be credited under.
+        let confirming = records.confirming_payments(&order.order_id).await?;
         let record_ids: Vec<String> = state
             .payments
             .iter()
             .map(|payment| payment.record_id.clone())
+            .chain(confirming.into_iter().map(|payment| payment.record_id))
             .chain(refunds.iter().map(|refund| refund.record_id.clone()))
-            .chain([order.order_id.clone()])
             .collect();
         let webhooks = self
             .dashboard

@@ -273,6 +273,9 @@ fn withdrawals_are_quoted_then_made_with_a_code_once() {
     assert!(form.text().contains("set one up in your settings"));
     let order_id = hidden(&form, "merchant_order_id");
     assert!(order_id.starts_with("console-"), "{order_id}");
+    let not_eth = withdrawal_form(&csrf, &order_id, "chain", "TXYZnotanaddress", "5");
+    let refused = owner.post(&format!("{m}/withdrawals/quote"), &not_eth);
+    assert_eq!(refused.status, 400, "{}", refused.text());
     let fields = withdrawal_form(&csrf, &order_id, "chain", PAYEE, "5");
     // Without a second factor in force, nothing leaves.
     let quote = owner.post(&format!("{m}/withdrawals/quote"), &fields);
@@ -347,6 +350,14 @@ fn withdrawals_are_quoted_then_made_with_a_code_once() {
         "merchant_order_id",
     );
     let fields = withdrawal_form(&csrf, &order_id, "cwallet", &c_id, "1.5");
+    let unknown = withdrawal_form(&csrf, &order_id, "cwallet", "99999999", "1.5");
+    let refused = owner.post(&format!("{m}/withdrawals/quote"), &unknown);
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused.text().contains("no Cwallet id"),
+        "{}",
+        refused.text()
+    );
     let quote = owner.post(&format!("{m}/withdrawals/quote"), &fields);
     assert_eq!(by_id(&quote, "quoted-fee"), "0 USDT");
     assert_eq!(by_id(&quote, "quoted-receives"), "1.5 USDT");

@@ -379,8 +379,19 @@ impl Console {
             &coin.symbol,
         )?;
         let (fee, fee_quote_id) = if draft.to_cwallet {
+            // Found now, before a code is spent on confirming it.
+            if self
+                .merchants
+                .cwallet(draft.destination.trim())
+                .await?
+                .is_none()
+            {
+                return Err(invalid("no Cwallet id is written so"));
+            }
             (Amount::ZERO, None)
         } else {
+            let memo = Some(draft.memo.trim()).filter(|memo| !memo.is_empty());
+            withdrawals.check_destination(token, draft.destination.trim(), memo)?;
             let quote = withdrawals
                 .quote_fee(&merchant.app_id, coin, token, now_ms)
                 .await?;

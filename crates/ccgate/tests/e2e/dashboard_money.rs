@@ -529,6 +529,15 @@ fn orders_are_searched_refunded_and_show_their_payments_and_webhooks() {
         "{}",
         order.text()
     );
+    // Its deposit's webhook failed to reach the receiver: the attempt shows.
+    eventually(20, "the webhook's first attempt", || {
+        let page = owner.get(&order_path);
+        if page.text().contains("<div>#1 ") {
+            Ok(())
+        } else {
+            Err(page.text().to_owned())
+        }
+    });
 
     // A user's permanent address and its deposit.
     let answer = gateway.post_signed(

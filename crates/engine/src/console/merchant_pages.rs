@@ -7,7 +7,7 @@
 use ccgate_ledger::{Amount, Coin, CoinId, Registry, Token, TokenId};
 use ccgate_store::{
     DepositAddress, DepositRecord, DepositRecordFilter, MerchantSummary, Order, OrderSearch,
-    WebhookRow, Withdrawal, WithdrawalQuery,
+    WebhookAttempt, WebhookRow, Withdrawal, WithdrawalQuery,
 };
 
 use super::{
@@ -68,8 +68,9 @@ pub struct OrderPage {
     pub payments: Vec<PaymentSeen>,
     /// Oldest first.
     pub refunds: Vec<Withdrawal>,
-    /// The webhooks its payments and refunds caused, oldest first.
-    pub webhooks: Vec<WebhookRow>,
+    /// The webhooks its payments and refunds caused, oldest first, each
+    /// with its attempts.
+    pub webhooks: Vec<(WebhookRow, Vec<WebhookAttempt>)>,
 }
 
 /// A page of a merchant's withdrawals, newest first.
@@ -230,10 +231,7 @@ impl Console {
             .chain(confirming.into_iter().map(|payment| payment.record_id))
             .chain(refunds.iter().map(|refund| refund.record_id.clone()))
             .collect();
-        let webhooks = self
-            .dashboard
-            .webhooks_of_records(&merchant.app_id, &record_ids)
-            .await?;
+        let webhooks = self.webhooks_of(&merchant, &record_ids).await?;
         Ok(OrderPage {
             merchant,
             order,
@@ -331,20 +329,43 @@ impl Console {
         app_id: &str,
         record_id: &str,
         records: &Records,
-    ) -> Result<(MerchantSummary, Withdrawal, Vec<WebhookRow>), EngineError> {
+    ) -> Result<
+        (
+            MerchantSummary,
+            Withdrawal,
+            Vec<(WebhookRow, Vec<WebhookAttempt>)>,
+        ),
+        EngineError,
+    > {
         let merchant = self.merchant(viewer, app_id).await?;
         let withdrawal = records
             .withdrawal_by_record_id(&merchant.app_id, record_id)
             .await?
             .ok_or_else(|| refused(ConsoleRefusal::NotFound))?;
         let webhooks = self
-            .dashboard
-            .webhooks_of_records(
-                &merchant.app_id,
-                std::slice::from_ref(&withdrawal.record_id),
-            )
+            .webhooks_of(&merchant, std::slice::from_ref(&withdrawal.record_id))
             .await?;
         Ok((merchant, withdrawal, webhooks))
+    }
+
+    /// The merchant's webhooks about `record_ids`, oldest first, each with
+    /// every attempt to deliver it (a record causes a handful).
+    async fn webhooks_of(
+        &self,
+        merchant: &MerchantSummary,
+        record_ids: &[String],
+    ) -> Result<Vec<(WebhookRow, Vec<WebhookAttempt>)>, EngineError> {
+        let rows = self
+            .dashboard
+            .webhooks_of_records(&merchant.app_id, record_ids)
+            .await?;
+        let mut found = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Some(with_attempts) = self.outbox.webhook_with_attempts(row.id).await? {
+                found.push(with_attempts);
+            }
+        }
+        Ok(found)
     }
 
     /// What `draft` would cost now: a chain withdrawal's network fee is

@@ -11,7 +11,7 @@ use ccgate_engine::console::{
     AddressesPage, SecondFactor, Viewer, WithdrawalDraft, WithdrawalQuote, WithdrawalsPage,
     console_order_id,
 };
-use ccgate_engine::domain::{MerchantSummary, WebhookRow, Withdrawal};
+use ccgate_engine::domain::{MerchantSummary, WebhookAttempt, WebhookRow, Withdrawal};
 use ccgate_ledger::{Amount, CoinId, Registry};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -319,7 +319,7 @@ fn withdrawal_page(
     viewer: &Viewer,
     merchant: &MerchantSummary,
     withdrawal: &Withdrawal,
-    webhooks: &[WebhookRow],
+    webhooks: &[(WebhookRow, Vec<WebhookAttempt>)],
     registry: &Registry,
 ) -> Markup {
     let coin = &withdrawal.coin_id;

@@ -308,8 +308,9 @@ pub fn order(viewer: &Viewer, page: &OrderPage, registry: &Registry) -> Markup {
     )
 }
 
-/// Webhooks a record caused, each with its delivery log's link.
-pub(super) fn webhook_rows(app_id: &str, webhooks: &[WebhookRow]) -> Markup {
+/// Webhooks a record caused, each with its attempts and its delivery
+/// log's link.
+pub(super) fn webhook_rows(app_id: &str, webhooks: &[(WebhookRow, Vec<WebhookAttempt>)]) -> Markup {
     html! {
         @if webhooks.is_empty() {
             p { "No webhooks." }
@@ -318,12 +319,17 @@ pub(super) fn webhook_rows(app_id: &str, webhooks: &[WebhookRow]) -> Markup {
                 table {
                     thead { tr { th { "Created" } th { "Kind" } th { "Status" } th { "Attempts" } th { "Next attempt" } } }
                     tbody {
-                        @for row in webhooks {
+                        @for (row, attempts) in webhooks {
                             tr {
                                 td { a href=(merchant_path(app_id, &format!("/webhooks/{}", row.id))) { (utc(row.created_at_ms)) } }
                                 td { (row.order_type) }
                                 td { (row.status) }
-                                td { (row.attempts) }
+                                td {
+                                    @if attempts.is_empty() { "none yet" }
+                                    @for attempt in attempts {
+                                        div { "#" (attempt.attempt) " " (utc(attempt.at_ms)) ": " (attempt.outcome) }
+                                    }
+                                }
                                 td { (utc(row.next_attempt_at_ms)) }
                             }
                         }

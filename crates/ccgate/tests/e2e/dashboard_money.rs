@@ -759,3 +759,44 @@ fn order_pages_show_every_order_once_when_many_share_a_second() {
     assert_eq!(seen.len(), MADE, "{seen:?}");
     assert_eq!(unique.len(), MADE, "each once: {seen:?}");
 }
+
+/// A payment whose block came after the order expired is credited and
+/// shown, marked late; the order stays Expired (decisions §8, §31).
+#[test]
+fn a_late_payment_is_shown_as_late() {
+    let gateway = Gateway::start(&["--sandbox"]);
+    let shop = gateway.demo.clone().unwrap();
+    let body = format!(
+        r#"{{"token_id":"{USDT_ERC20}","product_price":"5","denominated_currency":"token","merchant_order_id":"late-1","order_valid_period":600}}"#
+    );
+    let made = gateway.post_signed(&shop, "/ccpayment/v1/bill/create", body.as_bytes(), None);
+    let pay_to = made.json()["data"]["pay_address"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", made.text()))
+        .to_owned();
+    crate::sandbox::clock(&gateway, &["advance", "11m"]);
+    gateway.cli_ok(&[
+        "devnet",
+        "pay",
+        "--to",
+        &pay_to,
+        "--token-id",
+        USDT_ERC20,
+        "--amount",
+        "5",
+    ]);
+    crate::sandbox::clock(&gateway, &["advance", "5m"]);
+    let (mut owner, _) = merchant_user(&gateway, &shop, "owner@shop.example");
+    let page = eventually(20, "the late payment credited", || {
+        let page = owner.get(&format!("/dashboard/m/{}/orders/late-1", shop.app_id));
+        if page.text().contains("(late)") {
+            Ok(page)
+        } else {
+            crate::sandbox::clock(&gateway, &["advance", "1m"]);
+            Err(page.text().to_owned())
+        }
+    });
+    assert_eq!(by_id(&page, "order-state"), "Expired");
+    assert_eq!(by_id(&page, "order-paid"), "5 USDT");
+    assert!(page.text().contains("paid late (after it expired)"));
+}

@@ -11,8 +11,8 @@ use ccgate_engine::console::{Console, ConsoleConfig, ConsoleStores};
 use ccgate_engine::merchants::Merchants;
 use ccgate_ledger::Registry;
 use ccgate_store::{
-    BatchWithdrawalStore, ConsoleStore, CreditHistory, CreditStore, DevnetStore, Listings,
-    MerchantSettingsStore, OrderStore, OutboxStore, PayoutStore, PgStore, ReconcileStore,
+    BatchWithdrawalStore, ConsoleStore, CreditHistory, CreditStore, DashboardStore, DevnetStore,
+    Listings, MerchantSettingsStore, OrderStore, OutboxStore, PayoutStore, PgStore, ReconcileStore,
     SandboxStore, SecretStore, SnapshotStore, SqliteStore, Store, SwapStore, SweepStore,
     WithdrawalStore,
 };
@@ -135,6 +135,10 @@ impl Database {
             Database::Postgres(db) => Arc::new(db.clone()),
         };
         let merchants = Merchants::new(Arc::new(registry.clone()), self.store(), self.outbox());
+        let dashboard: Arc<dyn DashboardStore> = match self {
+            Database::Sqlite(db) => Arc::new(db.clone()),
+            Database::Postgres(db) => Arc::new(db.clone()),
+        };
         let stores = ConsoleStores {
             console,
             ledger: self.store(),
@@ -144,6 +148,7 @@ impl Database {
             withdrawals: self.withdrawals(),
             incidents: self.sandbox(),
             reconciliations: self.reconciliations(),
+            dashboard,
         };
         Console::new(stores, Arc::new(merchants), ConsoleConfig::default())
     }

@@ -17,6 +17,8 @@ mod client;
 mod dashboard;
 #[path = "e2e/dashboard_invoices.rs"]
 mod dashboard_invoices;
+#[path = "e2e/dashboard_money.rs"]
+mod dashboard_money;
 #[path = "e2e/dashboard_views.rs"]
 mod dashboard_views;
 #[path = "e2e/delivery.rs"]

@@ -16,10 +16,10 @@ use ccgate_chain::{ChainSet, EvmNodeConfig, HotWallet};
 use ccgate_ledger::{Decimal, Registry};
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
-    AddressStore, BatchWithdrawalStore, CachingStore, ConsoleStore, CreditStore, DepositRecords,
-    DevnetStore, Listings, MerchantSettingsStore, OrderStore, OutboxStore, PayoutStore,
-    ReconcileStore, ReorgStore, SandboxStore, SecretStore, Store, SwapStore, WalletStore,
-    WithdrawalStore,
+    AddressStore, BatchWithdrawalStore, CachingStore, ConsoleStore, CreditStore, DashboardStore,
+    DepositRecords, DevnetStore, Listings, MerchantSettingsStore, OrderStore, OutboxStore,
+    PayoutStore, ReconcileStore, ReorgStore, SandboxStore, SecretStore, Store, SwapStore,
+    WalletStore, WithdrawalStore,
 };
 use tokio::sync::watch;
 
@@ -57,6 +57,7 @@ pub trait ServiceBackend:
     + SwapStore
     + WalletStore
     + ConsoleStore
+    + DashboardStore
     + Listings
     + SandboxStore
     + ReconcileStore
@@ -82,6 +83,7 @@ impl<B> ServiceBackend for B where
         + SwapStore
         + WalletStore
         + ConsoleStore
+        + DashboardStore
         + Listings
         + SandboxStore
         + ReconcileStore
@@ -217,6 +219,7 @@ pub async fn build_services<B: ServiceBackend>(
             withdrawals: backend.clone(),
             incidents: backend.clone(),
             reconciliations: backend.clone(),
+            dashboard: backend.clone(),
         },
         Arc::clone(&merchants),
         ConsoleConfig::default(),

@@ -7,6 +7,8 @@
 
 mod figures;
 mod invoices;
+mod merchant_pages;
+mod second_factor;
 
 use std::sync::{Arc, OnceLock};
 
@@ -14,11 +16,11 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use ccgate_ledger::{Amount, Coin, MerchantId};
 use ccgate_store::{
-    AuditEntry, ConsoleRole, ConsoleSession, ConsoleStore, ConsoleUser, DepositRecord,
-    DepositRecordFilter, ListingFilter, Listings, MerchantSettings, MerchantSettingsStore,
-    MerchantStatus, MerchantSummary, Order, OutboxStore, ReconcileStore, ResendFilter,
-    SandboxStore, Store, StoreError, WebhookAttempt, WebhookRow, Withdrawal, WithdrawalStore,
-    generate_app_id, generate_app_secret,
+    AuditEntry, ConsoleRole, ConsoleSession, ConsoleStore, ConsoleUser, DashboardStore,
+    DepositRecord, DepositRecordFilter, JournalLine, ListingFilter, Listings, MerchantSettings,
+    MerchantSettingsStore, MerchantStatus, MerchantSummary, Order, OutboxStore, ReconcileStore,
+    ResendFilter, SandboxStore, Store, StoreError, WebhookAttempt, WebhookRow, Withdrawal,
+    WithdrawalStore, generate_app_id, generate_app_secret,
 };
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
@@ -44,6 +46,11 @@ use crate::{EngineError, Rejection};
 
 pub use figures::{CHART_DAYS, DailySeries, Figures, Holdings, USD_PLACES, Valued, usd_value};
 pub use invoices::{INVOICES_SHOWN, InvoiceView, InvoicesPage, NewInvoice};
+pub use merchant_pages::{
+    AddressesPage, CONSOLE_ORDER_PREFIX, OrderPage, OrderQuery, PaymentSeen, WithdrawalDraft,
+    WithdrawalQuote, WithdrawalsPage, console_order_id,
+};
+pub use second_factor::{Enrolment, SecondFactor, TOTP_STEP_SECS};
 
 /// The console's lifetimes and throttle (decisions §23).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +99,9 @@ pub enum ConsoleRefusal {
     Invalid(String),
     #[error("a user with the e-mail {0} already exists")]
     UserExists(String),
+    /// The second factor is missing, or its code wrong or used (§31).
+    #[error("{0}")]
+    SecondFactor(String),
 }
 
 /// Who acts: a logged-in user, or the operator at the server's shell.
@@ -156,6 +166,8 @@ pub struct ConsoleStores {
     pub incidents: Arc<dyn SandboxStore>,
     /// Reconciliation shortfalls (the operator's incidents).
     pub reconciliations: Arc<dyn ReconcileStore>,
+    /// Second factors, order searches, journals (decisions §31).
+    pub dashboard: Arc<dyn DashboardStore>,
 }
 
 #[derive(Debug)]
@@ -168,6 +180,7 @@ pub struct Console {
     withdrawals: Arc<dyn WithdrawalStore>,
     incidents: Arc<dyn SandboxStore>,
     reconciliations: Arc<dyn ReconcileStore>,
+    dashboard: Arc<dyn DashboardStore>,
     /// Balances, as the API's balance endpoints answer them.
     merchants: Arc<Merchants>,
     config: ConsoleConfig,
@@ -209,21 +222,15 @@ pub const OVERVIEW_ORDERS: u32 = 100;
 
 /// Orders on one page of the orders list.
 pub const ORDERS_PER_PAGE: usize = 50;
-/// Orders read at once while looking for a page of those in one state.
-const ORDERS_SCANNED_PER_READ: u32 = 100;
-/// Orders looked at for one filtered page at most, so that a rare state
-/// does not read a merchant's whole history in one request; the page then
-/// links on from where the scan stopped.
-const ORDERS_SCANNED_MAX: usize = 1_000;
 
 /// A page of a merchant's orders, newest first, each with its state.
 #[derive(Debug)]
 pub struct OrdersPage {
     pub merchant: MerchantSummary,
     pub orders: Vec<(Order, OrderState)>,
-    /// Where the next (older) page starts: created before this (unix
-    /// seconds); `None` when no order is older.
-    pub older: Option<i64>,
+    /// Where the next (older) page starts: after this order (its creation
+    /// and order id); `None` when no order is older.
+    pub older: Option<(i64, String)>,
 }
 
 /// Rows of one CSV export at most: a wider range is refused, never cut
@@ -236,13 +243,16 @@ pub enum ExportKind {
     Orders,
     Deposits,
     Withdrawals,
+    /// The postings of the merchant's accounts (decisions §31).
+    Journal,
 }
 
 impl ExportKind {
-    pub const ALL: [ExportKind; 3] = [
+    pub const ALL: [ExportKind; 4] = [
         ExportKind::Orders,
         ExportKind::Deposits,
         ExportKind::Withdrawals,
+        ExportKind::Journal,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -250,6 +260,7 @@ impl ExportKind {
             ExportKind::Orders => "orders",
             ExportKind::Deposits => "deposits",
             ExportKind::Withdrawals => "withdrawals",
+            ExportKind::Journal => "journal",
         }
     }
 }
@@ -269,6 +280,8 @@ pub enum ExportRows {
     Orders(Vec<(Order, OrderState)>),
     Deposits(Vec<DepositRecord>),
     Withdrawals(Vec<Withdrawal>),
+    /// Oldest entry first, each entry's postings in order.
+    Journal(Vec<JournalLine>),
 }
 
 impl Console {
@@ -282,6 +295,7 @@ impl Console {
             withdrawals: stores.withdrawals,
             incidents: stores.incidents,
             reconciliations: stores.reconciliations,
+            dashboard: stores.dashboard,
             merchants,
             config,
         }
@@ -376,80 +390,6 @@ impl Console {
         })
     }
 
-    /// The merchant's orders created before `before_secs` (all with
-    /// `None`), newest first, in `state` if given; their state as of
-    /// `now_ms` (business time: expiry is).
-    pub async fn orders(
-        &self,
-        viewer: &Viewer,
-        app_id: &str,
-        orders: &Orders,
-        state: Option<OrderStatus>,
-        before_secs: Option<i64>,
-        now_ms: i64,
-    ) -> Result<OrdersPage, EngineError> {
-        let merchant = self.merchant(viewer, app_id).await?;
-        let mut found = Vec::new();
-        let mut until = before_secs;
-        let mut scanned = 0;
-        let older = loop {
-            let batch = self
-                .listings
-                .list_orders(&ListingFilter {
-                    app_id: Some(merchant.app_id.clone()),
-                    since: None,
-                    until,
-                    limit: ORDERS_SCANNED_PER_READ,
-                })
-                .await?;
-            let exhausted = batch.len() < ORDERS_SCANNED_PER_READ as usize;
-            for order in batch {
-                scanned += 1;
-                until = Some(order.created_at);
-                let progress = orders.progress(&order, now_ms.div_euclid(1000)).await?;
-                if state.is_none_or(|wanted| progress.progress.status == wanted) {
-                    found.push((order, progress));
-                }
-                if found.len() == ORDERS_PER_PAGE || scanned == ORDERS_SCANNED_MAX {
-                    break;
-                }
-            }
-            if exhausted && found.len() < ORDERS_PER_PAGE && scanned < ORDERS_SCANNED_MAX {
-                break None;
-            }
-            if found.len() == ORDERS_PER_PAGE || scanned >= ORDERS_SCANNED_MAX {
-                break until;
-            }
-        };
-        Ok(OrdersPage {
-            merchant,
-            orders: found,
-            older,
-        })
-    }
-
-    /// One of the merchant's orders (by its `merchant_order_id`) with its
-    /// payments and state as of `now_ms`.
-    pub async fn order(
-        &self,
-        viewer: &Viewer,
-        app_id: &str,
-        merchant_order_id: &str,
-        orders: &Orders,
-        records: &Records,
-        now_ms: i64,
-    ) -> Result<(MerchantSummary, Order, OrderState), EngineError> {
-        let merchant = self.merchant(viewer, app_id).await?;
-        let found = records
-            .orders(&merchant.app_id, &[merchant_order_id.to_owned()])
-            .await?;
-        let Some(order) = found.into_iter().next() else {
-            return Err(refused(ConsoleRefusal::NotFound));
-        };
-        let state = orders.progress(&order, now_ms.div_euclid(1000)).await?;
-        Ok((merchant, order, state))
-    }
-
     /// The merchant's `kind` rows made (orders, withdrawals) or credited
     /// (deposits) in the range, oldest first; refused
     /// when more than [`EXPORT_ROWS_MAX`].
@@ -512,6 +452,14 @@ impl Console {
                 too_many(found.len())?;
                 found.reverse();
                 ExportRows::Withdrawals(found)
+            }
+            ExportKind::Journal => {
+                let found = self
+                    .dashboard
+                    .merchant_journal(&merchant.app_id, since, until, limit)
+                    .await?;
+                too_many(found.len())?;
+                ExportRows::Journal(found)
             }
         };
         Ok((merchant, rows))

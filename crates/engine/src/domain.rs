@@ -5,7 +5,8 @@
 pub use ccgate_store::{
     Approval, AuditEntry, BatchScope, Checkout, ConfirmingOrderPayment, ConsoleRole,
     CwalletAccount, DepositAddress, DepositRecord, DepositRecordFilter, DestinationFilter,
-    MerchantCredentials, MerchantStatus, MerchantSummary, Order, Swap, SwapOwner, SwapPricing,
-    SwapQuery, TransferFilter, UserBatchTransfer, UserTransfer, WebhookAttempt, WebhookCounts,
-    WebhookDialect, WebhookRow, Withdrawal, WithdrawalQuery, WithdrawalStatus,
+    JournalLine, MerchantCredentials, MerchantStatus, MerchantSummary, Order, OrderPayment, Swap,
+    SwapOwner, SwapPricing, SwapQuery, TransferFilter, UserBatchTransfer, UserTransfer,
+    WebhookAttempt, WebhookCounts, WebhookDialect, WebhookRow, Withdrawal, WithdrawalQuery,
+    WithdrawalStatus,
 };

@@ -796,6 +796,25 @@ impl Withdrawals {
         Ok(NetworkFee { coin, token, fee })
     }
 
+    /// Refuses what `request` would refuse of a chain withdrawal's
+    /// destination: an address not of `token`'s chain, or no memo where
+    /// the chain needs one (the dashboard asks before a code is spent).
+    pub fn check_destination(
+        &self,
+        token: &Token,
+        address: &str,
+        memo: Option<&str>,
+    ) -> Result<(), EngineError> {
+        self.chains
+            .get(token.chain.as_str())?
+            .validate_address(address)
+            .map_err(ChainError::InvalidAddress)?;
+        if token.memo_supported && memo.is_none() {
+            return Err(Rejection::MemoRequired(token.chain.to_string()).into());
+        }
+        Ok(())
+    }
+
     /// The USD value of a fee, when the price is at hand.
     fn fee_value(&self, coin: &Coin, fee: Amount, now_unix_ms: i64) -> Option<String> {
         let price = self.prices.coin_price(&coin.id, now_unix_ms).ok()?;

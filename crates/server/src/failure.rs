@@ -328,7 +328,10 @@ pub(crate) fn console_status(error: &EngineError) -> StatusCode {
     match error {
         EngineError::Rejected(Rejection::Console(refusal)) => match refusal {
             ConsoleRefusal::NotFound => StatusCode::NOT_FOUND,
-            ConsoleRefusal::OperatorsOnly => StatusCode::FORBIDDEN,
+            // Without the second factor, or with a wrong or used code.
+            ConsoleRefusal::OperatorsOnly | ConsoleRefusal::SecondFactor(_) => {
+                StatusCode::FORBIDDEN
+            }
             ConsoleRefusal::Invalid(_) | ConsoleRefusal::UserExists(_) => StatusCode::BAD_REQUEST,
         },
         // The engine's API refusals a dashboard action can meet (a webhook

@@ -117,7 +117,7 @@ pub trait AddressStore: Send + Sync + std::fmt::Debug + 'static {
 /// statement's parameters.
 pub const LOOKUPS_PER_STATEMENT_MAX: usize = 500;
 
-const ADDRESS_COLUMNS: &str = "chain, address, app_id, user_id, order_id, notify_url, \
+pub(crate) const ADDRESS_COLUMNS: &str = "chain, address, app_id, user_id, order_id, notify_url, \
      derivation_index, dialect, wallet_user";
 
 /// Adds `made` permanent addresses to the merchant's count, inside the DB
@@ -388,7 +388,7 @@ where
     }
 }
 
-fn address_from_row(row: &impl Columns) -> Result<DepositAddress, StoreError> {
+pub(crate) fn address_from_row(row: &impl Columns) -> Result<DepositAddress, StoreError> {
     Ok(DepositAddress {
         chain: row.text("chain")?,
         address: row.text("address")?,

@@ -402,7 +402,10 @@ where
     }
 }
 
-async fn insert_audit<DB>(conn: &mut DB::Connection, entry: &AuditEntry) -> Result<(), StoreError>
+pub(crate) async fn insert_audit<DB>(
+    conn: &mut DB::Connection,
+    entry: &AuditEntry,
+) -> Result<(), StoreError>
 where
     DB: Database,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,

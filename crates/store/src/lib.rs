@@ -16,6 +16,7 @@ mod cache;
 mod console;
 mod credentials;
 mod credits;
+mod dashboard;
 mod deposit_records;
 mod devnet;
 mod error;
@@ -51,6 +52,7 @@ pub use cache::CachingStore;
 pub use console::{AuditEntry, ConsoleRole, ConsoleSession, ConsoleStore, ConsoleUser};
 pub use credentials::{generate_app_id, generate_app_secret};
 pub use credits::{CreditStore, SeenTransfer};
+pub use dashboard::{ConsoleTotp, DashboardStore, JournalLine, OrderSearch};
 pub use deposit_records::{
     ConfirmingOrderPayment, DailyReceipts, DepositRecord, DepositRecordFilter, DepositRecords,
 };

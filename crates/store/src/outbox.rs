@@ -243,7 +243,7 @@ where
 /// Answers kept in the delivery log are cut to this many bytes.
 const RESPONSE_HEAD_BYTES_MAX: usize = 256;
 
-const WEBHOOK_COLUMNS: &str = "id, app_id, record_id, order_type, status, attempts, \
+pub(crate) const WEBHOOK_COLUMNS: &str = "id, app_id, record_id, order_type, status, attempts, \
     next_attempt_at_ms, created_at_ms, url, payload";
 
 // One body of SQL for both backends; see `backend.rs`.
@@ -523,7 +523,7 @@ where
     Ok(())
 }
 
-fn webhook_row(row: &impl Columns) -> Result<WebhookRow, StoreError> {
+pub(crate) fn webhook_row(row: &impl Columns) -> Result<WebhookRow, StoreError> {
     Ok(WebhookRow {
         id: row.int("id")?,
         app_id: MerchantId::new(row.text("app_id")?),

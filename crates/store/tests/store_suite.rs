@@ -17,17 +17,17 @@ use ccgate_store::{
     AddressStore, Appended, AuditEntry, BatchScope, BatchTask, BatchWithdrawal,
     BatchWithdrawalStore, BlockLink, CachingStore, ChainTransfer, Checkout, ConfirmingPayment,
     ConsoleRole, ConsoleSession, ConsoleStore, CreditStore, CwalletAccount, DailyUsage,
-    DepositAddress, DepositCredit, DepositRecordFilter, DepositRecords, DevnetReorg, DevnetStore,
-    EntryMeta, ListingFilter, Listings, MasterKey, MerchantSettings, MerchantSettingsStore,
-    MerchantStatus, NewDeposit, NewWebhook, Order, OrderIdHolder, OrderPayment, OrderStore,
-    OutboxStore, PayoutInsert, PayoutStore, PgStore, ReconcileStore, Recorded, ReorgIncident,
-    ReorgStore, ResendFilter, RollBack, SandboxStore, SecretStore, SeenTransfer, SignedPayout,
-    SignedSweep, SnapshotStore, SqliteStore, Store, StoreError, StoredClock, Swap, SwapOwner,
-    SwapPolicy, SwapPricing, SwapQuery, SwapQuote, SwapStore, SweepInsert, SweepSettlement,
-    SweepStore, TakenFault, TaskOutcome, TransferFilter, TransferKey, UserBatchTransfer,
-    UserTransfer, WalletStore, WebhookAttempt, WebhookClaim, WebhookCounts, WebhookFaults,
-    WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore, generate_app_id,
-    generate_app_secret, verify_ledger,
+    DashboardStore, DepositAddress, DepositCredit, DepositRecordFilter, DepositRecords,
+    DevnetReorg, DevnetStore, EntryMeta, ListingFilter, Listings, MasterKey, MerchantSettings,
+    MerchantSettingsStore, MerchantStatus, NewDeposit, NewWebhook, Order, OrderIdHolder,
+    OrderPayment, OrderSearch, OrderStore, OutboxStore, PayoutInsert, PayoutStore, PgStore,
+    ReconcileStore, Recorded, ReorgIncident, ReorgStore, ResendFilter, RollBack, SandboxStore,
+    SecretStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore, SqliteStore, Store,
+    StoreError, StoredClock, Swap, SwapOwner, SwapPolicy, SwapPricing, SwapQuery, SwapQuote,
+    SwapStore, SweepInsert, SweepSettlement, SweepStore, TakenFault, TaskOutcome, TransferFilter,
+    TransferKey, UserBatchTransfer, UserTransfer, WalletStore, WebhookAttempt, WebhookClaim,
+    WebhookCounts, WebhookFaults, WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore,
+    generate_app_id, generate_app_secret, verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Connection;
@@ -6099,3 +6099,303 @@ async fn pg_unbound_addresses_give_way() {
     };
     unbound_addresses_give_way(&pg.store(&MasterKey::generate()).await).await;
 }
+
+/// A dashboard user's second factor (decisions §31): set up sealed, put in
+/// force by the first code's step, each step taken once and never an
+/// earlier one, not replaced while in force, and removed.
+async fn console_second_factor_takes_each_step_once<S>(store: &S)
+where
+    S: Store + ConsoleStore + DashboardStore,
+{
+    let user = store
+        .create_console_user(
+            "ops@example.com",
+            "$argon2id$x",
+            &ConsoleRole::Operator,
+            1,
+            &audit("user created", None, 1),
+        )
+        .await
+        .unwrap();
+    assert!(store.console_totp(user).await.unwrap().is_none());
+    // Nothing to take a step of yet.
+    assert!(!store.take_console_totp_step(user, 5, None).await.unwrap());
+    let first = secrecy::SecretString::from("JBSWY3DPEHPK3PXP");
+    assert!(
+        store
+            .set_up_console_totp(user, &first, 10, &audit("second factor set up", None, 10))
+            .await
+            .unwrap()
+    );
+    // Set up again before confirming: the new secret replaces it.
+    let secret = secrecy::SecretString::from("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+    assert!(
+        store
+            .set_up_console_totp(user, &secret, 20, &audit("second factor set up", None, 20))
+            .await
+            .unwrap()
+    );
+    let set_up = store.console_totp(user).await.unwrap().unwrap();
+    assert_eq!(set_up.secret.expose_secret(), secret.expose_secret());
+    assert_eq!((set_up.enabled_at_ms, set_up.last_step), (None, None));
+
+    assert!(
+        store
+            .take_console_totp_step(user, 100, Some(30))
+            .await
+            .unwrap()
+    );
+    let on = store.console_totp(user).await.unwrap().unwrap();
+    assert_eq!((on.enabled_at_ms, on.last_step), (Some(30), Some(100)));
+    // Replays: the same step, or an earlier one.
+    assert!(!store.take_console_totp_step(user, 100, None).await.unwrap());
+    assert!(!store.take_console_totp_step(user, 99, None).await.unwrap());
+    assert!(store.take_console_totp_step(user, 101, None).await.unwrap());
+    // In force: it is not confirmed again, nor replaced.
+    assert!(
+        !store
+            .take_console_totp_step(user, 102, Some(40))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .set_up_console_totp(user, &first, 50, &audit("second factor set up", None, 50))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .console_totp(user)
+            .await
+            .unwrap()
+            .unwrap()
+            .secret
+            .expose_secret(),
+        secret.expose_secret()
+    );
+    store
+        .remove_console_totp(user, &audit("second factor removed", None, 60))
+        .await
+        .unwrap();
+    assert!(store.console_totp(user).await.unwrap().is_none());
+    let actions: Vec<String> = store
+        .audit_log(None, None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "second factor removed",
+            "second factor set up",
+            "second factor set up",
+            "user created"
+        ]
+    );
+}
+
+/// An order like `order-1`, created at `created_at`, on `chain` in `coin`.
+fn searched_order(
+    merchant: &MerchantId,
+    order_id: &str,
+    created_at: i64,
+    chain: &str,
+    coin: CoinId,
+) -> (Order, DepositAddress) {
+    let order = Order {
+        order_id: order_id.to_owned(),
+        merchant_order_id: format!("shop-{order_id}"),
+        pay_address: format!("0x{order_id}"),
+        chain: chain.to_owned(),
+        coin_id: coin,
+        created_at,
+        expires_at: created_at + 600,
+        ..first_order(merchant)
+    };
+    let address = DepositAddress {
+        address: order.pay_address.clone(),
+        chain: chain.to_owned(),
+        order_id: Some(order_id.to_owned()),
+        ..first_order_address(merchant)
+    };
+    (order, address)
+}
+
+/// The dashboard's reads (decisions §31): orders searched by each filter
+/// and paged by key, so orders made in one second are neither skipped nor
+/// repeated; the webhooks of a set of records; a user's permanent
+/// addresses; and the postings of the merchant's accounts in a range.
+async fn dashboard_searches_page_by_key<S>(store: &S)
+where
+    S: Store + OrderStore + CreditStore + AddressStore + DashboardStore,
+{
+    let merchant = merchant_with_a_paid_order(store).await;
+    let other = new_merchant(store).await;
+    for (order_id, created_at, chain, coin) in [
+        ("a", NOW + 50, "ETH", usdt()),
+        ("b", NOW + 50, "ETH", usdt()),
+        ("c", NOW + 50, "ETH", usdt()),
+        ("d", NOW + 60, "TRX", matic()),
+    ] {
+        let (order, address) = searched_order(&merchant, order_id, created_at, chain, coin);
+        store.create_order(&order, &address).await.unwrap();
+    }
+    let (theirs, theirs_address) = searched_order(&other, "e", NOW + 70, "ETH", usdt());
+    store.create_order(&theirs, &theirs_address).await.unwrap();
+
+    let ids = |orders: Vec<Order>| -> Vec<String> {
+        orders.into_iter().map(|order| order.order_id).collect()
+    };
+    // Pages of two: the second starts inside the second of "a", "b", "c".
+    let mut pages = Vec::new();
+    let mut search = OrderSearch::of_merchant(&merchant, 2);
+    loop {
+        let page = store.search_orders(&search).await.unwrap();
+        let Some(last) = page.last() else { break };
+        search.after = Some((last.created_at, last.order_id.clone()));
+        pages.push(ids(page));
+    }
+    assert_eq!(
+        pages,
+        [vec!["d", "c"], vec!["b", "a"], vec!["order-1"]],
+        "newest first, each once"
+    );
+    let all = OrderSearch::of_merchant(&merchant, 50);
+    for (search, expected) in [
+        (
+            OrderSearch {
+                payer_address: Some("0xpayer".into()),
+                ..all.clone()
+            },
+            vec!["order-1"],
+        ),
+        (
+            OrderSearch {
+                txid: Some("0x01".into()),
+                ..all.clone()
+            },
+            vec!["order-1"],
+        ),
+        (
+            OrderSearch {
+                txid: Some("0x02".into()),
+                ..all.clone()
+            },
+            vec![],
+        ),
+        (
+            OrderSearch {
+                coin_id: Some(matic()),
+                ..all.clone()
+            },
+            vec!["d"],
+        ),
+        (
+            OrderSearch {
+                chain: Some("TRX".into()),
+                ..all.clone()
+            },
+            vec!["d"],
+        ),
+        (
+            OrderSearch {
+                merchant_order_id: Some("shop-1".into()),
+                ..all.clone()
+            },
+            vec!["order-1"],
+        ),
+        (
+            OrderSearch {
+                since: Some(NOW + 50),
+                until: Some(NOW + 60),
+                ..all.clone()
+            },
+            vec!["c", "b", "a"],
+        ),
+        (OrderSearch::of_merchant(&other, 50), vec!["e"]),
+    ] {
+        assert_eq!(
+            ids(store.search_orders(&search).await.unwrap()),
+            expected,
+            "{search:?}"
+        );
+    }
+
+    // The paid order's two webhooks (seen, credited); none of another's.
+    let hooks = store
+        .webhooks_of_records(&merchant, &["record-1".into(), "nothing".into()])
+        .await
+        .unwrap();
+    assert_eq!(hooks.len(), 2);
+    assert!(hooks.iter().all(|row| row.record_id == "record-1"));
+    assert!(hooks[0].id < hooks[1].id, "oldest first");
+    assert!(
+        store
+            .webhooks_of_records(&other, &["record-1".into()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .webhooks_of_records(&merchant, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // user-1's permanent address, not its order addresses, not another's.
+    store
+        .insert_permanent_address(&permanent_address(&merchant), NOW)
+        .await
+        .unwrap();
+    let found = store
+        .user_permanent_addresses(&merchant, "user-1")
+        .await
+        .unwrap();
+    assert_eq!(found, vec![permanent_address(&merchant)]);
+    assert!(
+        store
+            .user_permanent_addresses(&other, "user-1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // The deposit's entry touches the merchant's available balance once;
+    // custody's and the fee's postings are not the merchant's.
+    let lines = store
+        .merchant_journal(&merchant, NOW, NOW + 1, 100)
+        .await
+        .unwrap();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(
+        lines[0].account,
+        Account::MerchantAvailable(merchant.clone()).key()
+    );
+    assert_eq!(lines[0].direction, Direction::Credit);
+    assert_eq!(lines[0].amount, Amount::from_base_units(999_500));
+    assert_eq!(lines[0].kind, "adjustment");
+    assert!(
+        store
+            .merchant_journal(&merchant, NOW + 1, NOW + 2, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .merchant_journal(&other, NOW, NOW + 1, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+on_both_backends!(
+    console_second_factor_takes_each_step_once,
+    dashboard_searches_page_by_key,
+);

@@ -691,6 +691,30 @@ fn every_route_answers_every_role_as_authorised() {
     let listed: serde_json::Value =
         serde_json::from_str(&gateway.cli_ok(&["webhooks", "list", "--json"])).unwrap();
     let webhook_id = listed[0]["id"].as_i64().unwrap();
+    // A withdrawal of shop A for its page (decisions §31).
+    gateway.adjust(&shop, "USDT", "3", &[]);
+    let payee: serde_json::Value = serde_json::from_str(&gateway.cli_ok(&[
+        "cwallet",
+        "create",
+        "--nickname",
+        "payee",
+        "--json",
+    ]))
+    .unwrap();
+    let c_id = payee["c_id"].as_str().unwrap().to_owned();
+    let body = serde_json::json!({
+        "token_id": USDT_ERC20, "address": c_id, "value": "1", "merchant_order_id": "w-1",
+    });
+    let paid = gateway.post_signed(
+        &shop,
+        "/ccpayment/v1/withdraw",
+        body.to_string().as_bytes(),
+        None,
+    );
+    let record_id = paid.json()["data"]["record_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", paid.text()))
+        .to_owned();
 
     let m = format!("/dashboard/m/{}", a.0);
     let hook = format!("{m}/webhooks/{webhook_id}");
@@ -824,6 +848,96 @@ fn every_route_answers_every_role_as_authorised() {
             vec![],
             [ToLogin, NotFound, Done, Done],
         ),
+        // Each user's own settings (decisions §31): its second factor.
+        (
+            "GET",
+            "/dashboard/settings".into(),
+            vec![],
+            [ToLogin, Page, Page, Page],
+        ),
+        (
+            "POST",
+            "/dashboard/settings/totp".into(),
+            vec![],
+            [ToLogin, Page, Page, Page],
+        ),
+        (
+            "POST",
+            "/dashboard/settings/totp/confirm".into(),
+            vec![("code", "abcdef")],
+            [ToLogin, Forbidden, Forbidden, Forbidden],
+        ),
+        (
+            "POST",
+            "/dashboard/settings/totp/remove".into(),
+            vec![("code", "")],
+            [ToLogin, Done, Done, Done],
+        ),
+        (
+            "GET",
+            format!("{m}/withdrawals"),
+            vec![],
+            [ToLogin, NotFound, Page, Page],
+        ),
+        (
+            "GET",
+            format!("{m}/withdrawals/new"),
+            vec![],
+            [ToLogin, NotFound, Page, Page],
+        ),
+        (
+            "GET",
+            format!("{m}/withdrawals/{record_id}"),
+            vec![],
+            [ToLogin, NotFound, Page, Page],
+        ),
+        (
+            "POST",
+            format!("{m}/withdrawals/quote"),
+            vec![
+                ("token_id", USDT_ERC20),
+                ("to", "cwallet"),
+                ("destination", c_id.as_str()),
+                ("amount", "1"),
+            ],
+            [ToLogin, NotFound, Page, Page],
+        ),
+        // Without a second factor in force, money does not leave.
+        (
+            "POST",
+            format!("{m}/withdrawals"),
+            vec![
+                ("merchant_order_id", "console-table"),
+                ("token_id", USDT_ERC20),
+                ("to", "cwallet"),
+                ("destination", c_id.as_str()),
+                ("amount", "1"),
+                ("code", "123456"),
+            ],
+            [ToLogin, NotFound, Forbidden, Forbidden],
+        ),
+        (
+            "POST",
+            format!("{m}/orders/order-1/refund"),
+            vec![
+                ("address", "0x1111111111111111111111111111111111111111"),
+                ("amount", "1"),
+                ("code", "123456"),
+            ],
+            [ToLogin, NotFound, Forbidden, Forbidden],
+        ),
+        (
+            "GET",
+            format!("{m}/addresses?user_id=user-1"),
+            vec![],
+            [ToLogin, NotFound, Page, Page],
+        ),
+        (
+            "GET",
+            format!("{m}/export?kind=journal&from=2026-01-01&to=2026-12-31"),
+            vec![],
+            [ToLogin, NotFound, Page, Page],
+        ),
     ];
     let mut checked = 0;
     for (method, path, fields, expected) in &table {
@@ -849,7 +963,7 @@ fn every_route_answers_every_role_as_authorised() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 80);
+    assert_eq!(checked, 128);
     // The other merchant's user changed nothing of shop A: no user of its
     // making, no merchant named "new" but the operator's.
     let overview = ops.get(&m).text().to_owned();
@@ -955,7 +1069,7 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
 }
 
 /// The rows of a CSV as maps from its header's names.
-fn csv_rows(download: &HttpResponse) -> Vec<BTreeMap<String, String>> {
+pub fn csv_rows(download: &HttpResponse) -> Vec<BTreeMap<String, String>> {
     assert_eq!(download.status, 200, "{}", download.text());
     assert_eq!(
         download.header("content-type"),
@@ -1106,9 +1220,12 @@ fn orders_deposits_and_withdrawals_download_as_csv_for_a_date_range() {
         assert_eq!(parse_csv(download.text()).len(), 1, "{kind}");
     }
     // What the form cannot send is refused, and says why.
-    let bad = ops.get(&format!("{m}/export?kind=journal&from={today}&to={today}"));
+    let bad = ops.get(&format!("{m}/export?kind=ledger&from={today}&to={today}"));
     assert_eq!(bad.status, 400);
-    assert!(bad.text().contains("orders, deposits, withdrawals"));
+    assert!(
+        bad.text()
+            .contains("orders, deposits, withdrawals, journal")
+    );
     let bad = ops.get(&format!(
         "{m}/export?kind=orders&from=06/12/2026&to={today}"
     ));

@@ -3,7 +3,7 @@
 //! text a spreadsheet would run as a formula defused with a leading `'`.
 
 use ccgate_engine::console::ExportRows;
-use ccgate_ledger::{Amount, CoinId, Registry};
+use ccgate_ledger::{Amount, CoinId, Direction, Registry};
 
 /// One field as CSV: quoted when it holds a comma, a quote, CR or LF, or
 /// starts or ends with a space (which some readers trim), its quotes
@@ -167,6 +167,41 @@ pub fn render(rows: &ExportRows, registry: &Registry) -> String {
                         withdrawal.to_address.clone(),
                         withdrawal.memo.clone(),
                         withdrawal.refund_of.clone().unwrap_or_default(),
+                    ],
+                );
+            }
+        }
+        ExportRows::Journal(lines) => {
+            push_line(
+                &mut out,
+                &[
+                    "created_at",
+                    "entry_id",
+                    "kind",
+                    "reason",
+                    "account",
+                    "coin",
+                    "debit",
+                    "credit",
+                ],
+            );
+            for line in lines {
+                let (value, coin) = amount(registry, &line.coin_id, line.amount);
+                let (debit, credit) = match line.direction {
+                    Direction::Debit => (value, String::new()),
+                    Direction::Credit => (String::new(), value),
+                };
+                push_line(
+                    &mut out,
+                    &[
+                        line.created_at.to_string(),
+                        line.entry_id.to_string(),
+                        line.kind.clone(),
+                        line.reason.clone(),
+                        line.account.clone(),
+                        coin,
+                        debit,
+                        credit,
                     ],
                 );
             }

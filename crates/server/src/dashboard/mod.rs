@@ -8,8 +8,11 @@
 mod csv;
 mod figures;
 mod invoices;
+mod money;
 mod operations;
+mod orders;
 mod pages;
+mod settings;
 mod wallets;
 
 use std::net::SocketAddr;
@@ -44,6 +47,8 @@ use crate::routes::checkout::hardened;
 /// Where the dashboard is mounted.
 pub const PREFIX: &str = "/dashboard";
 const LOGIN_PATH: &str = "/dashboard/login";
+/// Each user's own settings (its second factor).
+const SETTINGS_PATH: &str = "/dashboard/settings";
 const STYLESHEET_PATH: &str = "/dashboard/assets/dashboard.css";
 /// The session cookie: 32 random bytes, hex; the server keeps only their hash.
 const SESSION_COOKIE: &str = "ccgate_session";
@@ -85,6 +90,8 @@ pub fn routes() -> Router<AppState> {
         .route(STYLESHEET_PATH, get(stylesheet))
         .merge(wallets::routes())
         .merge(operations::routes())
+        .merge(money::routes())
+        .merge(settings::routes())
 }
 
 /// A dashboard answer that failed: its page, with the status
@@ -425,51 +432,28 @@ async fn overview(
     ))
 }
 
-#[derive(Deserialize)]
-struct OrdersQuery {
-    /// `Pending`, `Processing`, `Successful` or `Expired`; empty or absent: all.
-    state: Option<String>,
-    /// Created before (unix seconds): the next page.
-    before: Option<i64>,
-}
-
-/// `GET /dashboard/m/{app_id}/orders?state=&before=`: newest first.
+/// `GET /dashboard/m/{app_id}/orders?…`: newest first, searched and
+/// narrowed (orders.rs reads the query).
 async fn orders(
     State(state): State<AppState>,
     Path(app_id): Path<String>,
-    Query(query): Query<OrdersQuery>,
+    Query(form): Query<orders::OrdersForm>,
     SignedIn(viewer): SignedIn,
 ) -> PageResult {
-    let wanted = match query.state.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(named) => Some(
-            pages::ORDER_STATES
-                .into_iter()
-                .find(|s| s.as_str() == named)
-                .ok_or_else(|| {
-                    PageError(EngineError::from(Rejection::Console(
-                        ConsoleRefusal::Invalid(
-                            "the state is one of Pending, Processing, Successful, Expired"
-                                .to_owned(),
-                        ),
-                    )))
-                })?,
-        ),
-    };
+    let query = form.query(&state.registry)?;
     let listed = state
         .console
         .orders(
             &viewer,
             &app_id,
             &state.orders,
-            wanted,
-            query.before,
+            &query,
             state.clock.now_unix_ms(),
         )
         .await?;
     Ok(page(
         StatusCode::OK,
-        pages::orders(&viewer, &listed, wanted, &state.registry),
+        orders::orders_page(&viewer, &listed, &form, &state.registry),
     ))
 }
 
@@ -525,7 +509,7 @@ async fn export(
     let kind = ExportKind::ALL
         .into_iter()
         .find(|kind| kind.as_str() == query.kind)
-        .ok_or_else(|| invalid("the export is one of orders, deposits, withdrawals"))?;
+        .ok_or_else(|| invalid("the export is one of orders, deposits, withdrawals, journal"))?;
     const DAY_SECS: i64 = 24 * 60 * 60;
     let (first, last) = (day(&query.from, "first")?, day(&query.to, "last")?);
     let range = ExportRange {
@@ -571,7 +555,7 @@ async fn order(
     Path((app_id, merchant_order_id)): Path<(String, String)>,
     SignedIn(viewer): SignedIn,
 ) -> PageResult {
-    let (merchant, order, progress) = state
+    let order = state
         .console
         .order(
             &viewer,
@@ -584,7 +568,7 @@ async fn order(
         .await?;
     Ok(page(
         StatusCode::OK,
-        pages::order(&viewer, &merchant, &order, &progress, &state.registry),
+        pages::order(&viewer, &order, &state.registry),
     ))
 }
 

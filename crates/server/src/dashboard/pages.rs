@@ -3,17 +3,16 @@
 //! needs no `'unsafe-inline'`.
 
 use axum::http::StatusCode;
-use ccgate_engine::console::{Developers, ExportKind, OrdersPage, Overview, Viewer};
+use ccgate_engine::console::{Developers, OrderPage, Overview, Viewer};
 use ccgate_engine::domain::Order;
 use ccgate_engine::domain::{
     AuditEntry, ConsoleRole, MerchantStatus, MerchantSummary, WebhookAttempt, WebhookRow,
 };
-use ccgate_engine::orders::{OrderState, OrderStatus};
 use ccgate_engine::webhooks::PingOutcome;
 use ccgate_ledger::{Amount, Registry};
 use maud::{DOCTYPE, Markup, html};
 
-use super::{LOGIN_PATH, PREFIX, STYLESHEET_PATH};
+use super::{LOGIN_PATH, PREFIX, SETTINGS_PATH, STYLESHEET_PATH};
 
 /// Served at [`STYLESHEET_PATH`]; readable from 390 px wide up.
 pub const STYLE: &str = r#"
@@ -29,7 +28,7 @@ header form { margin: 0; }
 header button { font: inherit; padding: .25rem .75rem; border: 1px solid #9ca3af; border-radius: 6px; background: transparent; color: inherit; cursor: pointer; }
 main { max-width: 64rem; margin: 1rem auto; padding: 1rem; background: #fff; border-radius: 12px; }
 .card { max-width: 24rem; margin: 3rem auto; padding: 1.5rem; background: #fff; border-radius: 12px; box-shadow: 0 1px 3px rgba(0,0,0,.12); }
-h1 { font-size: 1.35rem; margin: 0 0 1rem; }
+h1 { font-size: 1.35rem; margin: 0 0 1rem; overflow-wrap: anywhere; }
 h2 { font-size: 1.1rem; margin: 1.5rem 0 .5rem; }
 label { display: block; margin: .75rem 0 .25rem; font-weight: 600; }
 input, select { width: 100%; padding: .6rem .75rem; font: inherit; border: 1px solid var(--line); border-radius: 6px; background: transparent; color: inherit; }
@@ -53,7 +52,10 @@ td.id { font-family: ui-monospace, monospace; word-break: break-all; }
 .chip { display: inline-block; margin: 0 .25rem .25rem 0; padding: 0 .4rem; border: 1px solid var(--line); border-radius: 999px; white-space: nowrap; font-size: .9rem; }
 figure.chart { margin: 1rem 0; }
 .chart-image svg { display: block; width: 100%; height: auto; }
-.qr svg { width: 12rem; height: 12rem; background: #fff; padding: .5rem; border-radius: 8px; }
+.search { display: grid; grid-template-columns: repeat(auto-fill, minmax(12rem, 1fr)); gap: 0 1rem; align-items: end; margin-bottom: 1rem; }
+.search .secondary { margin-top: .75rem; width: 100%; }
+.qr { max-width: 14rem; background: #fff; padding: .5rem; border-radius: 8px; }
+.qr svg { display: block; width: 100%; height: auto; }
 pre { white-space: pre-wrap; word-break: break-all; font-size: .85rem; background: rgba(127,127,127,.12); padding: .5rem; border-radius: 6px; }
 "#;
 
@@ -81,6 +83,7 @@ pub(super) fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Mark
                     @if let Some(viewer) = viewer {
                         nav aria-label="Dashboard" {
                             a href=(PREFIX) { "Overview" }
+                            a href=(SETTINGS_PATH) { "Settings" }
                             @if viewer.is_operator() {
                                 a href="/dashboard/chains" { "Operations" }
                                 a href="/dashboard/audit" { "Audit log" }
@@ -200,21 +203,15 @@ pub(super) fn merchant_tabs(merchant: &MerchantSummary) -> Markup {
             a href=(merchant_path(app_id, "/swaps")) { "Swaps" }
             a href=(merchant_path(app_id, "/batch-withdrawals")) { "Batch withdrawals" }
             a href=(merchant_path(app_id, "/invoices")) { "Invoices" }
+            a href=(merchant_path(app_id, "/withdrawals")) { "Withdrawals" }
+            a href=(merchant_path(app_id, "/addresses")) { "Addresses" }
             a href=(merchant_path(app_id, "/developers")) { "Developers" }
         }
     }
 }
 
-/// The states an order's list can be narrowed to.
-pub const ORDER_STATES: [OrderStatus; 4] = [
-    OrderStatus::Pending,
-    OrderStatus::Processing,
-    OrderStatus::Successful,
-    OrderStatus::Expired,
-];
-
 /// `amount` of the coin `order` is priced in, with its symbol.
-fn order_amount(registry: &Registry, order: &Order, amount: Amount) -> String {
+pub(super) fn order_amount(registry: &Registry, order: &Order, amount: Amount) -> String {
     match registry.coin(&order.coin_id) {
         Some(coin) => format!(
             "{} {}",
@@ -225,82 +222,24 @@ fn order_amount(registry: &Registry, order: &Order, amount: Amount) -> String {
     }
 }
 
-pub fn orders(
-    viewer: &Viewer,
-    page: &OrdersPage,
-    wanted: Option<OrderStatus>,
-    registry: &Registry,
-) -> Markup {
-    let merchant = &page.merchant;
-    let app_id = merchant.app_id.as_str();
-    let filter = wanted.map_or("", OrderStatus::as_str);
-    layout(
-        "Orders",
-        Some(viewer),
-        html! {
-            main {
-                h1 { (merchant.name) ": orders" }
-                (merchant_tabs(merchant))
-                form.inline method="get" action=(merchant_path(app_id, "/orders")) {
-                    label for="state" { "State" }
-                    select #state name="state" {
-                        option value="" selected[wanted.is_none()] { "All" }
-                        @for state in ORDER_STATES {
-                            option value=(state.as_str()) selected[wanted == Some(state)] { (state.as_str()) }
-                        }
-                    }
-                    button.secondary type="submit" { "Show" }
-                }
-                @if page.orders.is_empty() {
-                    p { "No orders here." }
-                } @else {
-                    div.table tabindex="0" role="region" aria-label="Orders" {
-                        table {
-                            thead { tr { th { "Created" } th { "Merchant order id" } th { "Amount" } th { "Chain" } th { "State" } } }
-                            tbody {
-                                @for (order, state) in &page.orders {
-                                    tr {
-                                        td { (utc(order.created_at.saturating_mul(1000))) }
-                                        td.id { a href=(merchant_path(app_id, &format!("/orders/{}", url_segment(&order.merchant_order_id)))) { (order.merchant_order_id) } }
-                                        td { (order_amount(registry, order, order.order_amount)) }
-                                        td { (order.chain) }
-                                        td { (state.progress.status.as_str()) }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                @if let Some(before) = page.older {
-                    p { a href={ (merchant_path(app_id, "/orders")) "?state=" (filter) "&before=" (before) } { "Older orders" } }
-                }
-                h2 { "Export as CSV" }
-                form.inline method="get" action=(merchant_path(app_id, "/export")) {
-                    label for="kind" { "What" }
-                    select #kind name="kind" {
-                        @for kind in ExportKind::ALL {
-                            option value=(kind.as_str()) { (kind.as_str()) }
-                        }
-                    }
-                    label for="from" { "From (UTC day)" }
-                    input #from type="date" name="from" required;
-                    label for="to" { "To (included)" }
-                    input #to type="date" name="to" required;
-                    button.secondary type="submit" { "Download" }
-                }
-            }
-        },
-    )
+/// A confirmation count, or a dash when the chain does not say.
+fn confirmations(count: Option<u64>) -> String {
+    count.map_or_else(|| "–".to_owned(), |count| count.to_string())
 }
 
-pub fn order(
-    viewer: &Viewer,
-    merchant: &MerchantSummary,
-    order: &Order,
-    state: &OrderState,
-    registry: &Registry,
-) -> Markup {
+pub fn order(viewer: &Viewer, page: &OrderPage, registry: &Registry) -> Markup {
+    let OrderPage {
+        merchant,
+        order,
+        state,
+        ..
+    } = page;
+    let app_id = merchant.app_id.as_str();
     let progress = &state.progress;
+    let order_path = merchant_path(
+        app_id,
+        &format!("/orders/{}", url_segment(&order.merchant_order_id)),
+    );
     layout(
         "Order",
         Some(viewer),
@@ -311,9 +250,10 @@ pub fn order(
                 dl.once {
                     dt { "State" } dd #order-state { (progress.status.as_str()) }
                     dt { "Amount" } dd { (order_amount(registry, order, order.order_amount)) }
-                    dt { "Paid" } dd { (order_amount(registry, order, progress.paid)) }
+                    dt { "Paid" } dd #order-paid { (order_amount(registry, order, progress.paid)) }
                     @if progress.underpaid { dt { "Note" } dd { "underpaid" } }
                     @if progress.overpaid { dt { "Note" } dd { "overpaid" } }
+                    @if page.payments.iter().any(|seen| seen.late) { dt { "Note" } dd { "paid late (after it expired)" } }
                     dt { "Price" } dd { (order.product_price) " " (order.denominated_currency) }
                     dt { "Product" } dd { (order.product_name) }
                     dt { "Chain" } dd { (order.chain) }
@@ -329,23 +269,92 @@ pub fn order(
                 h2 { "Payments" }
                 div.table tabindex="0" role="region" aria-label="Payments" {
                     table {
-                        thead { tr { th { "Credited" } th { "Amount" } th { "Fee" } th { "From" } th { "Txid" } } }
+                        thead { tr { th { "Credited" } th { "Amount" } th { "Fee" } th { "Confirmations" } th { "From" } th { "Txid" } } }
                         tbody {
-                            @for payment in &state.payments {
+                            @for seen in &page.payments {
                                 tr {
-                                    td { (utc(payment.pay_time.saturating_mul(1000))) }
-                                    td { (order_amount(registry, order, payment.amount)) }
-                                    td { (order_amount(registry, order, payment.service_fee)) }
-                                    td.id { (payment.from_address) }
-                                    td.id { (payment.txid) }
+                                    td { (utc(seen.payment.pay_time.saturating_mul(1000))) @if seen.late { " (late)" } }
+                                    td { (order_amount(registry, order, seen.payment.amount)) }
+                                    td { (order_amount(registry, order, seen.payment.service_fee)) }
+                                    td.confirmations { (confirmations(seen.confirmations)) }
+                                    td.id { (seen.payment.from_address) }
+                                    td.id { (seen.payment.txid) }
                                 }
                             }
                         }
                     }
                 }
+                h2 { "Refunds" }
+                @if page.refunds.is_empty() {
+                    p { "No refunds." }
+                } @else {
+                    div.table tabindex="0" role="region" aria-label="Refunds" {
+                        table {
+                            thead { tr { th { "Created" } th { "Amount" } th { "Network fee" } th { "Status" } th { "To" } th { "Txid" } } }
+                            tbody {
+                                @for refund in &page.refunds {
+                                    tr {
+                                        td { a href=(merchant_path(app_id, &format!("/withdrawals/{}", refund.record_id))) { (utc(refund.created_at.saturating_mul(1000))) } }
+                                        td { (order_amount(registry, order, refund.value)) }
+                                        td { (order_amount(registry, order, refund.network_fee)) }
+                                        td { (refund.status.as_str()) }
+                                        td.id { (refund.to_address) }
+                                        td.id { (refund.txid) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if !progress.paid.is_zero() {
+                    form.refund method="post" action={ (order_path) "/refund" } aria-label="Refund" {
+                        (csrf_field(viewer))
+                        label for="refund-address" { "Refund to (an address on " (order.chain) ")" }
+                        input #refund-address type="text" name="address" required;
+                        label for="refund-amount" { "Amount (the payee bears the network fee)" }
+                        input #refund-amount type="text" name="amount" inputmode="decimal" required;
+                        label for="refund-code" { "Code from your authenticator app" }
+                        input #refund-code type="text" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" required;
+                        button.primary type="submit" { "Refund" }
+                    }
+                }
+                h2 { "Webhooks" }
+                (webhook_rows(app_id, &page.webhooks))
             }
         },
     )
+}
+
+/// Webhooks a record caused, each with its attempts and its delivery
+/// log's link.
+pub(super) fn webhook_rows(app_id: &str, webhooks: &[(WebhookRow, Vec<WebhookAttempt>)]) -> Markup {
+    html! {
+        @if webhooks.is_empty() {
+            p { "No webhooks." }
+        } @else {
+            div.table tabindex="0" role="region" aria-label="Webhooks" {
+                table {
+                    thead { tr { th { "Created" } th { "Kind" } th { "Status" } th { "Attempts" } th { "Next attempt" } } }
+                    tbody {
+                        @for (row, attempts) in webhooks {
+                            tr {
+                                td { a href=(merchant_path(app_id, &format!("/webhooks/{}", row.id))) { (utc(row.created_at_ms)) } }
+                                td { (row.order_type) }
+                                td { (row.status) }
+                                td {
+                                    @if attempts.is_empty() { "none yet" }
+                                    @for attempt in attempts {
+                                        div { "#" (attempt.attempt) " " (utc(attempt.at_ms)) ": " (attempt.outcome) }
+                                    }
+                                }
+                                td { (utc(row.next_attempt_at_ms)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `text` as one URL path segment: a merchant order id may hold anything.

@@ -126,7 +126,7 @@ try {
 
   // A withdrawal: the fee quoted, then confirmed with a code.
   await submit(page, 'header nav >> text=Overview');
-  await submit(page, 'nav.tabs >> text=Withdrawals');
+  await submit(page, 'nav.tabs >> text="Withdrawals"');
   await accessible(page, 'withdrawals-empty');
   await submit(page, 'text=New withdrawal');
   await accessible(page, 'withdrawal-new');
@@ -145,7 +145,7 @@ try {
   check((await page.innerText('#withdrawal-amount')).trim() === '5 USDT', 'its amount');
   const withdrawal = page.url().split('/').pop();
   await accessible(page, 'withdrawal');
-  await submit(page, 'nav.tabs >> text=Withdrawals');
+  await submit(page, 'nav.tabs >> text="Withdrawals"');
   check((await page.innerText('main')).includes(payee), 'the withdrawal is listed');
   await accessible(page, 'withdrawals');
 

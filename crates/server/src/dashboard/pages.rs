@@ -199,12 +199,12 @@ pub(super) fn merchant_tabs(merchant: &MerchantSummary) -> Markup {
         nav.tabs aria-label="Merchant" {
             a href=(merchant_path(app_id, "")) { "Overview" }
             a href=(merchant_path(app_id, "/orders")) { "Orders" }
-            a href=(merchant_path(app_id, "/wallet-users")) { "Wallet users" }
-            a href=(merchant_path(app_id, "/swaps")) { "Swaps" }
-            a href=(merchant_path(app_id, "/batch-withdrawals")) { "Batch withdrawals" }
             a href=(merchant_path(app_id, "/invoices")) { "Invoices" }
             a href=(merchant_path(app_id, "/withdrawals")) { "Withdrawals" }
             a href=(merchant_path(app_id, "/addresses")) { "Addresses" }
+            a href=(merchant_path(app_id, "/wallet-users")) { "Wallet users" }
+            a href=(merchant_path(app_id, "/swaps")) { "Swaps" }
+            a href=(merchant_path(app_id, "/batch-withdrawals")) { "Batch withdrawals" }
             a href=(merchant_path(app_id, "/developers")) { "Developers" }
         }
     }

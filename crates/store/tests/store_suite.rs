@@ -4409,7 +4409,8 @@ async fn cache_sees_other_writers(cached: &dyn Store, other: &dyn Store) {
             .await
             .unwrap()
             .unwrap()
-            .app_secret;
+            .app_secret
+            .clone();
         if available(cached, &merchant).await == 42
             && secret.expose_secret() == rotated.expose_secret()
         {

@@ -56,7 +56,9 @@ pub async fn v1_pipeline(State(state): State<AppState>, request: Request, next: 
     if let Err(failure) = check_signature(&parts.headers, &credentials, &bytes, &V1_SIGNATURE) {
         return failure.into_response();
     }
-    parts.extensions.insert(Authenticated(Arc::clone(&credentials)));
+    parts
+        .extensions
+        .insert(Authenticated(Arc::clone(&credentials)));
     parts.extensions.insert(RawBody(bytes));
     let response = next.run(Request::from_parts(parts, Body::empty())).await;
     sign_response(&credentials, response).await

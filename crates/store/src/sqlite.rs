@@ -307,10 +307,15 @@ impl Backend for Sqlite {
         entry_ids: &[i64],
     ) -> Result<(), StoreError> {
         if applied.len() != entry_ids.len() {
-            return Err(StoreError::Corrupt("a credit without its journal id".into()));
+            return Err(StoreError::Corrupt(
+                "a credit without its journal id".into(),
+            ));
         }
-        let credited: Vec<(&DepositCredit, i64)> =
-            applied.iter().copied().zip(entry_ids.iter().copied()).collect();
+        let credited: Vec<(&DepositCredit, i64)> = applied
+            .iter()
+            .copied()
+            .zip(entry_ids.iter().copied())
+            .collect();
         for chunk in credited.chunks(ROWS_PER_STATEMENT) {
             let statement = format!(
                 "INSERT INTO deposits

@@ -376,7 +376,7 @@ impl Console {
             .ledger
             .merchant_credentials(merchant.app_id.as_str())
             .await?
-            .map(|credentials| credentials.api_allowlist)
+            .map(|credentials| credentials.api_allowlist.clone())
             .unwrap_or_default();
         let webhooks = self
             .outbox

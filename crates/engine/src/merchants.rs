@@ -59,7 +59,7 @@ impl Merchants {
     pub async fn credentials(
         &self,
         app_id: &str,
-    ) -> Result<Option<MerchantCredentials>, EngineError> {
+    ) -> Result<Option<Arc<MerchantCredentials>>, EngineError> {
         Ok(self.store.merchant_credentials(app_id).await?)
     }
 
@@ -70,7 +70,7 @@ impl Merchants {
         &self,
         app_id: &str,
         client: IpAddr,
-    ) -> Result<Option<MerchantCredentials>, EngineError> {
+    ) -> Result<Option<Arc<MerchantCredentials>>, EngineError> {
         let Some(credentials) = self.store.merchant_credentials(app_id).await? else {
             return Ok(None);
         };

@@ -212,7 +212,7 @@ type Run = Vec<(OutboxWebhook, Option<DeliveryFaults>)>;
 /// attempt's outcome, as when each delivery read its own.
 #[derive(Debug, Default)]
 struct Target {
-    credentials: OnceCell<Result<MerchantCredentials, String>>,
+    credentials: OnceCell<Result<Arc<MerchantCredentials>, String>>,
     settings_url: OnceCell<Result<String, String>>,
 }
 

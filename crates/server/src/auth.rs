@@ -4,6 +4,7 @@
 //! answers (decisions §1).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
@@ -28,9 +29,10 @@ const BODY_DRAIN_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// Our own answers are small; this only bounds a bug.
 const RESPONSE_BYTES_MAX: usize = 16 * 1024 * 1024;
 
-/// The merchant whose signature checked out.
+/// The merchant whose signature checked out: the credentials the cache
+/// holds, shared (a request clones a pointer, not its strings).
 #[derive(Debug, Clone)]
-pub struct Authenticated(pub MerchantCredentials);
+pub struct Authenticated(pub Arc<MerchantCredentials>);
 
 /// The request body exactly as received and signed.
 #[derive(Debug, Clone)]
@@ -54,7 +56,9 @@ pub async fn v1_pipeline(State(state): State<AppState>, request: Request, next: 
     if let Err(failure) = check_signature(&parts.headers, &credentials, &bytes, &V1_SIGNATURE) {
         return failure.into_response();
     }
-    parts.extensions.insert(Authenticated(credentials.clone()));
+    parts
+        .extensions
+        .insert(Authenticated(Arc::clone(&credentials)));
     parts.extensions.insert(RawBody(bytes));
     let response = next.run(Request::from_parts(parts, Body::empty())).await;
     sign_response(&credentials, response).await
@@ -129,7 +133,7 @@ fn name_for_humans(name: &'static str) -> &'static str {
 pub(crate) async fn find_merchant(
     state: &AppState,
     parts: &Parts,
-) -> Result<MerchantCredentials, Failure> {
+) -> Result<Arc<MerchantCredentials>, Failure> {
     let headers = &parts.headers;
     let app_id = header_text(headers, "appid")?;
     header_text(headers, "timestamp")?;

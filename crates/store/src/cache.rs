@@ -7,10 +7,11 @@
 //! moved on the strength of a cached value: balance checks happen inside the
 //! DB transaction of the write (`post_entry`).
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -30,7 +31,7 @@ const CACHE_ENTRIES_MAX: usize = 100_000;
 pub struct CachingStore<S> {
     inner: S,
     ttl: Duration,
-    credentials: Cache<String, MerchantCredentials>,
+    credentials: Cache<String, Arc<MerchantCredentials>>,
     balances: Cache<MerchantId, Vec<CoinBalance>>,
 }
 
@@ -67,7 +68,13 @@ impl<K, V> Default for Cache<K, V> {
 }
 
 impl<K: Eq + Hash, V: Clone> Cache<K, V> {
-    fn get(&self, key: &K, ttl: Duration) -> Option<V> {
+    /// Looked up by a borrowed key (`&str` for a `String`): a hit allocates
+    /// nothing.
+    fn get<Q>(&self, key: &Q, ttl: Duration) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
             .get(key)
@@ -128,16 +135,16 @@ impl<S: Store> Store for CachingStore<S> {
     async fn merchant_credentials(
         &self,
         app_id: &str,
-    ) -> Result<Option<MerchantCredentials>, StoreError> {
-        let key = app_id.to_owned();
-        if let Some(hit) = self.credentials.get(&key, self.ttl) {
+    ) -> Result<Option<Arc<MerchantCredentials>>, StoreError> {
+        if let Some(hit) = self.credentials.get(app_id, self.ttl) {
             return Ok(Some(hit));
         }
         let generation = self.credentials.generation();
         let found = self.inner.merchant_credentials(app_id).await?;
         // Unknown Appids are not remembered: anyone can send them.
         if let Some(credentials) = &found {
-            self.credentials.put(key, credentials.clone(), generation);
+            self.credentials
+                .put(app_id.to_owned(), Arc::clone(credentials), generation);
         }
         Ok(found)
     }

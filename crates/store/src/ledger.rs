@@ -6,6 +6,7 @@
 //! `ccgate_ledger::journal::apply_entry`, never by SQL arithmetic.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use ccgate_ledger::{
@@ -87,10 +88,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn merchant(&self, app_id: &MerchantId) -> Result<Option<MerchantSummary>, StoreError>;
 
     /// The credentials of a merchant, active or not; `None` if unknown.
+    /// Shared: every API request reads them, and a cached copy is handed out
+    /// by reference count, not cloned (issue #16 §1).
     async fn merchant_credentials(
         &self,
         app_id: &str,
-    ) -> Result<Option<MerchantCredentials>, StoreError>;
+    ) -> Result<Option<Arc<MerchantCredentials>>, StoreError>;
 
     async fn replace_secret(
         &self,
@@ -228,7 +231,7 @@ where
     async fn merchant_credentials(
         &self,
         app_id: &str,
-    ) -> Result<Option<MerchantCredentials>, StoreError> {
+    ) -> Result<Option<Arc<MerchantCredentials>>, StoreError> {
         let row = sqlx::query(
             "SELECT secret_ciphertext, status, api_allowlist FROM merchants WHERE app_id = $1",
         )
@@ -238,14 +241,14 @@ where
         let Some(row) = row else {
             return Ok(None);
         };
-        Ok(Some(MerchantCredentials {
+        Ok(Some(Arc::new(MerchantCredentials {
             app_id: MerchantId::new(app_id),
             app_secret: self
                 .master_key()
                 .open_text(app_id, &row.bytes("secret_ciphertext")?)?,
             status: status_from_row(&row)?,
             api_allowlist: row.text("api_allowlist")?,
-        }))
+        })))
     }
 
     async fn replace_secret(

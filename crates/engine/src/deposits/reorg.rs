@@ -36,18 +36,21 @@ impl DepositWatcher {
             .saturating_mul(2)
             .max(BLOCK_LINKS_KEPT_MIN);
         let mut below = self.stores.reorgs.latest_block_link(code).await?;
+        let from = match &below {
+            Some(latest) => latest.height.saturating_add(1),
+            None => head.saturating_sub(kept).max(adapter.first_block()),
+        }
+        .max(head.saturating_sub(kept));
         if let Some(latest) = &below {
             // Same height: a replaced head is noticed when the next block comes.
             if latest.height == head {
                 return Ok(());
             }
-            // Asked at the linked height itself: a head read before another
-            // instance linked further is only an older view, not a shorter chain.
-            let still_there = adapter
-                .block_link(latest.height)
-                .await?
-                .is_some_and(|node| node.hash == latest.hash);
-            if !still_there {
+            // The block after the linked one names it as its parent: read to
+            // be linked, it says whether the linked block is still there, so
+            // that is not asked separately (one read of a block per scan).
+            let next_tells = latest.height < head && from == latest.height.saturating_add(1);
+            if !next_tells && !self.still_linked(adapter, latest).await? {
                 return self
                     .roll_back(adapter, latest.height.min(head), kept, now_unix_ms)
                     .await;
@@ -56,14 +59,19 @@ impl DepositWatcher {
                 return Ok(());
             }
         }
-        let from = match &below {
-            Some(latest) => latest.height.saturating_add(1),
-            None => head.saturating_sub(kept).max(adapter.first_block()),
-        }
-        .max(head.saturating_sub(kept));
         let mut links = Vec::new();
         for height in from..=head {
             let Some(link) = adapter.block_link(height).await? else {
+                // The node has no block past the linked one after all: then
+                // the linked one itself is asked for.
+                if let Some(latest) = below.as_ref().filter(|b| b.height + 1 == height)
+                    && links.is_empty()
+                    && !self.still_linked(adapter, latest).await?
+                {
+                    return self
+                        .roll_back(adapter, latest.height, kept, now_unix_ms)
+                        .await;
+                }
                 break;
             };
             if let Some(parent) = below.as_ref().filter(|b| b.height + 1 == height)
@@ -85,6 +93,20 @@ impl DepositWatcher {
             .record_block_links(code, &links, head.saturating_sub(kept))
             .await?;
         Ok(())
+    }
+
+    /// Whether the node still has `linked` at its height. Asked at the
+    /// linked height itself: a head read before another instance linked
+    /// further is only an older view, not a shorter chain.
+    async fn still_linked(
+        &self,
+        adapter: &dyn ChainAdapter,
+        linked: &BlockLink,
+    ) -> Result<bool, EngineError> {
+        Ok(adapter
+            .block_link(linked.height)
+            .await?
+            .is_some_and(|node| node.hash == linked.hash))
     }
 
     /// Finds the fork point at or below `from_height` (the highest linked

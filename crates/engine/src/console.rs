@@ -29,10 +29,12 @@ use subtle::ConstantTimeEq;
 
 mod operations;
 mod sandbox;
+mod users;
 mod wallets;
 
 pub use operations::{ChainStatus, ChainsStatus, Incident, OPEN_WITHDRAWALS_READ, OperatorAccount};
 pub use sandbox::{DEMO_EMAIL, SandboxPage, TriggerAsk};
+pub use users::{fee_percent_text, fee_ppm_of_percent};
 pub use wallets::{
     BatchesPage, RECORDS_PER_PAGE, SwapsOf, SwapsPage, UserPageCursors, WALLET_USERS_PER_PAGE,
     WalletUserPage, WalletUsersPage,
@@ -199,6 +201,8 @@ pub struct Overview<'r> {
     pub order_states: Vec<(OrderStatus, usize)>,
     /// Its users (operators see them, to add one).
     pub users: Vec<ConsoleUser>,
+    /// Its service fee in force, parts per million of each deposit.
+    pub service_fee_ppm: u32,
 }
 
 /// A merchant's developer settings and its latest webhooks.
@@ -356,12 +360,14 @@ impl Console {
             }
         }
         let users = self.store.console_users(Some(&merchant.app_id)).await?;
+        let service_fee_ppm = self.settings_of(&merchant.app_id).await?.service_fee_ppm;
         Ok(Overview {
             merchant,
             balances,
             orders_counted: latest.len(),
             order_states,
             users,
+            service_fee_ppm,
         })
     }
 
@@ -768,6 +774,24 @@ impl Console {
             // verify_password never matches without a stored hash.
             return Ok(Login::Refused);
         };
+        if user.disabled_at_ms.is_some() {
+            // The right password of a disabled user: refused as a wrong
+            // one is, audited, not counted towards the throttle.
+            let audit = audit_row(
+                Actor::Cli,
+                user.role.merchant(),
+                "login refused",
+                "the user is disabled".to_owned(),
+                visit,
+            );
+            let audit = AuditEntry {
+                user_id: Some(user.id),
+                actor: user.email.clone(),
+                ..audit
+            };
+            self.store.append_audit(&audit).await?;
+            return Ok(Login::Refused);
+        }
         let token = random_token();
         let session = ConsoleSession {
             id_hash: token_hash(&token),
@@ -812,7 +836,11 @@ impl Console {
             self.store.end_console_session(&id_hash, None).await?;
             return Ok(None);
         }
-        let Some(user) = self.store.console_user(session.user_id).await? else {
+        let user = self.store.console_user(session.user_id).await?;
+        let Some(user) = user.filter(|user| user.disabled_at_ms.is_none()) else {
+            // Disabling deletes a user's sessions; one that raced a login
+            // ends here.
+            self.store.end_console_session(&id_hash, None).await?;
             return Ok(None);
         };
         self.store.touch_console_session(&id_hash, now_ms).await?;

@@ -4,6 +4,7 @@
 
 pub use ccgate_store::{
     Approval, AuditEntry, BatchScope, Checkout, ConfirmingOrderPayment, ConsoleRole,
+    ConsoleUserListing,
     CwalletAccount, DepositAddress, DepositRecord, DepositRecordFilter, DestinationFilter,
     JournalLine, MerchantCredentials, MerchantStatus, MerchantSummary, Order, OrderPayment, Swap,
     SwapOwner, SwapPricing, SwapQuery, TransferFilter, UserBatchTransfer, UserTransfer,

@@ -44,6 +44,19 @@ pub struct ConsoleUser {
     pub password_hash: String,
     pub role: ConsoleRole,
     pub created_at_ms: i64,
+    /// When an operator disabled the user; `None` while it may log in
+    /// (decisions §34).
+    pub disabled_at_ms: Option<i64>,
+    /// When it last logged in; `None` if never.
+    pub last_login_ms: Option<i64>,
+}
+
+/// A user as the operator's users page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleUserListing {
+    pub user: ConsoleUser,
+    /// Whether a confirmed TOTP second factor is in force.
+    pub second_factor: bool,
 }
 
 /// A logged-in session; `id_hash` is the SHA-256 (hex) of the cookie's token.
@@ -140,6 +153,20 @@ pub trait ConsoleStore: Send + Sync + std::fmt::Debug + 'static {
 
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
 
+    /// Every user, oldest first, each with whether its second factor is
+    /// in force.
+    async fn console_user_listing(&self) -> Result<Vec<ConsoleUserListing>, StoreError>;
+
+    /// In one DB transaction: disables the user `id` at `disabled_at_ms`
+    /// (deleting its sessions) or, with `None`, enables it again, and
+    /// appends `audit`. `false` when no user has that id.
+    async fn set_console_user_disabled(
+        &self,
+        id: i64,
+        disabled_at_ms: Option<i64>,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError>;
+
     /// The newest `limit` rows of the audit log older than `before_id` (all
     /// with `None`), newest first; of one merchant with `app_id`.
     async fn audit_log(
@@ -150,7 +177,8 @@ pub trait ConsoleStore: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
-const USER_COLUMNS: &str = "id, email, password_hash, role, app_id, created_at_ms";
+const USER_COLUMNS: &str =
+    "id, email, password_hash, role, app_id, created_at_ms, disabled_at_ms, last_login_ms";
 const SESSION_COLUMNS: &str = "id_hash, user_id, csrf_token, created_at_ms, last_seen_ms";
 const AUDIT_COLUMNS: &str = "id, at_ms, user_id, actor, app_id, action, detail, ip";
 
@@ -261,6 +289,11 @@ where
         .bind(session.last_seen_ms)
         .execute(&mut *db_tx)
         .await?;
+        sqlx::query("UPDATE console_users SET last_login_ms = $1 WHERE id = $2")
+            .bind(session.created_at_ms)
+            .bind(session.user_id)
+            .execute(&mut *db_tx)
+            .await?;
         sqlx::query("DELETE FROM console_login_failures WHERE email = $1")
             .bind(email)
             .execute(&mut *db_tx)
@@ -369,6 +402,51 @@ where
         insert_audit::<S::Db>(&mut conn, entry).await
     }
 
+    async fn console_user_listing(&self) -> Result<Vec<ConsoleUserListing>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT u.id, u.email, u.password_hash, u.role, u.app_id, u.created_at_ms,
+                    u.disabled_at_ms, u.last_login_ms, t.enabled_at_ms AS second_factor_since
+             FROM console_users u LEFT JOIN console_totp t ON t.user_id = u.id
+             ORDER BY u.id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ConsoleUserListing {
+                    user: user_from_row(row)?,
+                    second_factor: row.opt_int("second_factor_since")?.is_some(),
+                })
+            })
+            .collect()
+    }
+
+    async fn set_console_user_disabled(
+        &self,
+        id: i64,
+        disabled_at_ms: Option<i64>,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        let updated = sqlx::query("UPDATE console_users SET disabled_at_ms = $1 WHERE id = $2")
+            .bind(disabled_at_ms)
+            .bind(id)
+            .execute(&mut *db_tx)
+            .await?;
+        if updated.rows_affected() == 0 {
+            return Ok(false);
+        }
+        if disabled_at_ms.is_some() {
+            sqlx::query("DELETE FROM console_sessions WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *db_tx)
+                .await?;
+        }
+        insert_audit::<S::Db>(&mut db_tx, audit).await?;
+        db_tx.commit().await?;
+        Ok(true)
+    }
+
     async fn audit_log(
         &self,
         app_id: Option<&MerchantId>,
@@ -448,5 +526,7 @@ fn user_from_row(row: &impl Columns) -> Result<ConsoleUser, StoreError> {
         password_hash: row.text("password_hash")?,
         role,
         created_at_ms: row.int("created_at_ms")?,
+        disabled_at_ms: row.opt_int("disabled_at_ms")?,
+        last_login_ms: row.opt_int("last_login_ms")?,
     })
 }

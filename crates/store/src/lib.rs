@@ -49,7 +49,9 @@ pub use batch_withdrawals::{
 };
 pub use bulk_load::BulkLoad;
 pub use cache::CachingStore;
-pub use console::{AuditEntry, ConsoleRole, ConsoleSession, ConsoleStore, ConsoleUser};
+pub use console::{
+    AuditEntry, ConsoleRole, ConsoleSession, ConsoleStore, ConsoleUser, ConsoleUserListing,
+};
 pub use credentials::{generate_app_id, generate_app_secret};
 pub use credits::{CreditStore, SeenTransfer};
 pub use dashboard::{ConsoleTotp, DashboardStore, JournalLine, OrderSearch};

@@ -166,3 +166,142 @@ async fn a_merchant_user_sees_its_merchant_only() {
         ConsoleRefusal::Invalid(_)
     ));
 }
+
+/// Decisions §34: an operator disables a user — its live session ends, its
+/// right password is refused — and enables it again; it cannot disable
+/// itself, and a merchant user cannot disable anyone. The users listing
+/// says who is disabled, whose second factor is on and when each logged in.
+#[tokio::test]
+async fn an_operator_disables_and_enables_a_user() {
+    let engine = engine().await;
+    let console = &engine.state.console;
+    let shop = engine.merchant("shop").await.unwrap();
+    let (_, operator) = logged_in(&engine, "ops@example.com", ConsoleRole::Operator, T0).await;
+    let role = ConsoleRole::Merchant(MerchantId::new(shop.app_id.as_str()));
+    let password = generate_password();
+    console
+        .create_user(Actor::Cli, "owner@shop.example", &password, role, at(T0))
+        .await
+        .unwrap();
+    let log_in = |now_ms| console.login("owner@shop.example", password.clone(), None, at(now_ms));
+    let Login::Started { token, viewer: user } = log_in(T0).await.unwrap() else {
+        panic!("the owner logs in");
+    };
+    let token = token.expose_secret();
+
+    assert_eq!(
+        refusal(
+            console
+                .set_user_disabled(&user, operator.user_id, true, at(T0))
+                .await
+                .unwrap_err()
+        ),
+        ConsoleRefusal::OperatorsOnly
+    );
+    assert!(matches!(
+        refusal(
+            console
+                .set_user_disabled(&operator, operator.user_id, true, at(T0))
+                .await
+                .unwrap_err()
+        ),
+        ConsoleRefusal::Invalid(_)
+    ));
+    assert_eq!(
+        refusal(
+            console
+                .set_user_disabled(&operator, 999_999, true, at(T0))
+                .await
+                .unwrap_err()
+        ),
+        ConsoleRefusal::NotFound
+    );
+
+    console
+        .set_user_disabled(&operator, user.user_id, true, at(T0 + MINUTE))
+        .await
+        .unwrap();
+    assert!(console.viewer(token, T0 + MINUTE).await.unwrap().is_none());
+    assert!(matches!(
+        log_in(T0 + 2 * MINUTE).await.unwrap(),
+        Login::Refused
+    ));
+    let listed = console.users(&operator).await.unwrap();
+    let owner = listed
+        .iter()
+        .find(|listing| listing.user.id == user.user_id)
+        .unwrap();
+    assert_eq!(owner.user.disabled_at_ms, Some(T0 + MINUTE));
+    assert_eq!(owner.user.last_login_ms, Some(T0));
+    assert!(!owner.second_factor);
+    assert_eq!(
+        refusal(console.users(&user).await.unwrap_err()),
+        ConsoleRefusal::OperatorsOnly
+    );
+
+    console
+        .set_user_disabled(&operator, user.user_id, false, at(T0 + 3 * MINUTE))
+        .await
+        .unwrap();
+    assert!(matches!(
+        log_in(T0 + 4 * MINUTE).await.unwrap(),
+        Login::Started { .. }
+    ));
+    let actions: Vec<String> = console
+        .audit_log(&operator, None, 20)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| format!("{}: {}", row.action, row.detail))
+        .collect();
+    assert!(actions.contains(&"user disabled: owner@shop.example".to_owned()), "{actions:?}");
+    assert!(actions.contains(&"user enabled: owner@shop.example".to_owned()), "{actions:?}");
+    assert!(actions.contains(&"login refused: the user is disabled".to_owned()), "{actions:?}");
+}
+
+/// Decisions §34: the operator sets a merchant's service fee as a
+/// percentage (the setting `ccgate merchant set-fee` writes), audited;
+/// merchant users may not, and a fee that is no percentage is refused.
+#[tokio::test]
+async fn an_operator_sets_a_merchants_service_fee() {
+    let engine = engine().await;
+    let console = &engine.state.console;
+    let shop = engine.merchant("shop").await.unwrap();
+    let (_, operator) = logged_in(&engine, "ops@example.com", ConsoleRole::Operator, T0).await;
+    let (_, user) = logged_in(
+        &engine,
+        "owner@shop.example",
+        ConsoleRole::Merchant(MerchantId::new(shop.app_id.as_str())),
+        T0,
+    )
+    .await;
+    assert_eq!(
+        refusal(
+            console
+                .set_service_fee(&user, &shop.app_id, "1", at(T0))
+                .await
+                .unwrap_err()
+        ),
+        ConsoleRefusal::OperatorsOnly
+    );
+    for bad in ["100.5", "0.00001", "-1", "many"] {
+        assert!(matches!(
+            refusal(
+                console
+                    .set_service_fee(&operator, &shop.app_id, bad, at(T0))
+                    .await
+                    .unwrap_err()
+            ),
+            ConsoleRefusal::Invalid(_)
+        ));
+    }
+    console
+        .set_service_fee(&operator, &shop.app_id, "0.25", at(T0))
+        .await
+        .unwrap();
+    let seen = console.developers(&user, &shop.app_id).await.unwrap();
+    assert_eq!(seen.settings.service_fee_ppm, 2_500);
+    let last = console.audit_log(&operator, None, 1).await.unwrap();
+    assert_eq!(last[0].action, "service fee set");
+    assert_eq!(last[0].detail, "0.25 % (2500 ppm)");
+}

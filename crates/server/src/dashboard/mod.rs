@@ -13,6 +13,7 @@ mod operations;
 mod orders;
 mod pages;
 mod settings;
+mod users;
 mod wallets;
 
 use std::net::SocketAddr;
@@ -66,6 +67,7 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/m/{app_id}", get(overview))
         .route("/dashboard/m/{app_id}/users", post(create_user))
         .route("/dashboard/m/{app_id}/status", post(set_status))
+        .route("/dashboard/m/{app_id}/fee", post(set_fee))
         .route("/dashboard/m/{app_id}/orders", get(orders))
         .route(
             "/dashboard/m/{app_id}/orders/{merchant_order_id}",
@@ -92,6 +94,7 @@ pub fn routes() -> Router<AppState> {
         .merge(operations::routes())
         .merge(money::routes())
         .merge(settings::routes())
+        .merge(users::routes())
 }
 
 /// A dashboard answer that failed: its page, with the status
@@ -390,6 +393,35 @@ async fn set_status(
     state
         .console
         .set_merchant_status(&viewer, &app_id, status, visit_of(&ip))
+        .await?;
+    Ok(see_other(&pages::merchant_path(&app_id, "")))
+}
+
+#[derive(Deserialize)]
+struct FeeForm {
+    #[serde(default)]
+    csrf: String,
+    /// The service fee in percent, e.g. `0.03`.
+    #[serde(default)]
+    percent: String,
+}
+
+impl CsrfForm for FeeForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// `POST /dashboard/m/{app_id}/fee`: operators set the merchant's service
+/// fee, as `ccgate merchant set-fee` does.
+async fn set_fee(
+    State(state): State<AppState>,
+    Path(app_id): Path<String>,
+    Posted { viewer, ip, form }: Posted<FeeForm>,
+) -> PageResult {
+    state
+        .console
+        .set_service_fee(&viewer, &app_id, &form.percent, visit_of(&ip))
         .await?;
     Ok(see_other(&pages::merchant_path(&app_id, "")))
 }

@@ -3,7 +3,7 @@
 //! needs no `'unsafe-inline'`.
 
 use axum::http::StatusCode;
-use ccgate_engine::console::{Developers, OrderPage, Overview, Viewer};
+use ccgate_engine::console::{Developers, OrderPage, Overview, Viewer, fee_percent_text};
 use ccgate_engine::domain::Order;
 use ccgate_engine::domain::{
     AuditEntry, ConsoleRole, MerchantStatus, MerchantSummary, WebhookAttempt, WebhookRow,
@@ -86,6 +86,7 @@ pub(super) fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Mark
                             a href=(SETTINGS_PATH) { "Settings" }
                             @if viewer.is_operator() {
                                 a href="/dashboard/chains" { "Operations" }
+                                a href=(super::users::USERS_PATH) { "Users" }
                                 a href="/dashboard/audit" { "Audit log" }
                             }
                         }
@@ -406,6 +407,13 @@ pub fn overview(viewer: &Viewer, overview: &Overview<'_>, figures: Markup) -> Ma
                             button.primary type="submit" { "Enable this merchant" }
                         }
                     }
+                    h2 { "Service fee" }
+                    form.inline method="post" action=(merchant_path(merchant.app_id.as_str(), "/fee")) {
+                        (csrf_field(viewer))
+                        label for="fee-percent" { "Percent of each deposit" }
+                        input #fee-percent type="text" inputmode="decimal" name="percent" value=(fee_percent_text(overview.service_fee_ppm)) required;
+                        button.primary type="submit" { "Set fee" }
+                    }
                     h2 { "Users" }
                     ul {
                         @for user in &overview.users { li { (user.email) } }
@@ -435,7 +443,7 @@ pub fn developers(viewer: &Viewer, page: &Developers, answer: Option<&PingOutcom
                 dl.once {
                     dt { "Appid" } dd { (app_id) }
                     dt { "Webhook dialect" } dd { (page.settings.webhook_dialect.as_str()) }
-                    dt { "Service fee" } dd { (page.settings.service_fee_ppm) " ppm" }
+                    dt { "Service fee" } dd #service-fee { (fee_percent_text(page.settings.service_fee_ppm)) " % of each deposit (" (page.settings.service_fee_ppm) " ppm)" }
                 }
                 h2 { "Webhook URL" }
                 form.inline method="post" action=(merchant_path(app_id, "/webhook")) {

@@ -1,0 +1,5 @@
+-- Dashboard users an operator disabled, and when each last logged in
+-- (decisions §34). A disabled user's sessions are deleted with the change
+-- and its logins are refused; NULL: enabled, never logged in.
+ALTER TABLE console_users ADD COLUMN disabled_at_ms BIGINT;
+ALTER TABLE console_users ADD COLUMN last_login_ms BIGINT;

@@ -15,6 +15,8 @@ mod cli;
 mod client;
 #[path = "e2e/dashboard.rs"]
 mod dashboard;
+#[path = "e2e/dashboard_admin.rs"]
+mod dashboard_admin;
 #[path = "e2e/dashboard_invoices.rs"]
 mod dashboard_invoices;
 #[path = "e2e/dashboard_money.rs"]

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::dashboard_admin::user_id_of;
 use crate::support::{Gateway, HttpResponse, HttpStub, Merchant, eventually};
 
 const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
@@ -605,7 +606,8 @@ pub fn answer_of(response: &HttpResponse) -> Answer {
 fn every_route_answers_every_role_as_authorised() {
     use Answer::{Done, Forbidden, NotFound, Page, ToLogin, ToOwn};
     let receiver = HttpStub::start(200, "success");
-    let gateway = Gateway::start(&[]);
+    // 140 requests as fast as it can: past the limit of 100 a second per address.
+    let gateway = Gateway::start(&["--no-rate-limit"]);
     let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
     let (mut ops, ops_csrf) = logged_in(&gateway, "ops@example.com", &password, "/dashboard");
     let mut shops = Vec::new();
@@ -718,6 +720,7 @@ fn every_route_answers_every_role_as_authorised() {
 
     let m = format!("/dashboard/m/{}", a.0);
     let hook = format!("{m}/webhooks/{webhook_id}");
+    let owner_id = user_id_of(&mut ops, &format!("owner@{}.example", a.0));
     // An invoice of shop A for its page's route (decisions §32).
     let invoice_fields = vec![
         ("amount", "5"),
@@ -938,6 +941,26 @@ fn every_route_answers_every_role_as_authorised() {
             vec![],
             [ToLogin, NotFound, Page, Page],
         ),
+        // The operator's say over fees and users (decisions §34).
+        (
+            "POST",
+            format!("{m}/fee"),
+            vec![("percent", "0.03")],
+            [ToLogin, Forbidden, Forbidden, ToOwn],
+        ),
+        (
+            "GET",
+            "/dashboard/users".into(),
+            vec![],
+            [ToLogin, Forbidden, Forbidden, Page],
+        ),
+        // Enabling the merchant's own user, who stays logged in.
+        (
+            "POST",
+            format!("/dashboard/users/{owner_id}/status"),
+            vec![("status", "active")],
+            [ToLogin, Forbidden, Forbidden, Done],
+        ),
     ];
     let mut checked = 0;
     for (method, path, fields, expected) in &table {
@@ -963,7 +986,7 @@ fn every_route_answers_every_role_as_authorised() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 128);
+    assert_eq!(checked, 140);
     // The other merchant's user changed nothing of shop A: no user of its
     // making, no merchant named "new" but the operator's.
     let overview = ops.get(&m).text().to_owned();

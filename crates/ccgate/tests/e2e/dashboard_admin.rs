@@ -1,0 +1,127 @@
+//! The operator's say over fees and users, over real HTTP against the real
+//! binary (decisions §34): the operator sets a merchant's service fee from
+//! its overview and the merchant's user sees it in force on the developers
+//! page; the operator disables a user (its session ends, it cannot log in),
+//! enables it again, and cannot disable itself.
+
+use crate::dashboard::{Visitor, create_user, logged_in, shown};
+use crate::support::{Gateway, HttpResponse};
+
+/// The id of the user `email` on the operator's users page, read from the
+/// action of its row's status form.
+pub fn user_id_of(ops: &mut Visitor<'_>, email: &str) -> i64 {
+    let page = ops.get("/dashboard/users");
+    assert_eq!(page.status, 200, "{}", page.text());
+    row_user_id(&page, email)
+}
+
+fn row_user_id(page: &HttpResponse, email: &str) -> i64 {
+    let html = page.text();
+    let row = &html[html
+        .find(&format!("<td>{email}</td>"))
+        .unwrap_or_else(|| panic!("no {email} in {html}"))..];
+    let action = "/dashboard/users/";
+    let at = row.find(action).unwrap() + action.len();
+    row[at..at + row[at..].find('/').unwrap()].parse().unwrap()
+}
+
+/// The text of the users page's row of `email`.
+fn row_of(page: &HttpResponse, email: &str) -> String {
+    let html = page.text();
+    let at = html.find(&format!("<td>{email}</td>")).unwrap();
+    html[at..at + html[at..].find("</tr>").unwrap()].to_owned()
+}
+
+#[test]
+fn operators_set_fees_and_disable_users() {
+    let gateway = Gateway::start(&[]);
+    let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
+    let (mut ops, ops_csrf) = logged_in(&gateway, "ops@example.com", &password, "/dashboard");
+    let made = ops.post(
+        "/dashboard/merchants",
+        &[("csrf", &ops_csrf), ("name", "Fee shop")],
+    );
+    let app_id = shown(&made, "Appid");
+    let m = format!("/dashboard/m/{app_id}");
+    let made_user = ops.post(
+        &format!("{m}/users"),
+        &[("csrf", &ops_csrf), ("email", "owner@fee.example")],
+    );
+    let owner_password = shown(&made_user, "Password");
+    let (mut owner, owner_csrf) =
+        logged_in(&gateway, "owner@fee.example", &owner_password, &m);
+
+    // The fee: set on the overview, in force on the developers page.
+    let set = ops.post(&format!("{m}/fee"), &[("csrf", &ops_csrf), ("percent", "0.5")]);
+    assert_eq!(set.status, 303, "{}", set.text());
+    assert!(ops.get(&m).text().contains(r#"name="percent" value="0.5""#));
+    let developers = owner.get(&format!("{m}/developers"));
+    assert!(
+        developers
+            .text()
+            .contains(r#"<dd id="service-fee">0.5 % of each deposit (5000 ppm)</dd>"#),
+        "{}",
+        developers.text()
+    );
+    let refused = ops.post(&format!("{m}/fee"), &[("csrf", &ops_csrf), ("percent", "101")]);
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    // Without the CSRF token nothing is done.
+    let forged = ops.post(&format!("{m}/fee"), &[("percent", "9")]);
+    assert_eq!(forged.status, 403);
+    assert!(ops.get(&m).text().contains(r#"value="0.5""#));
+
+    // The users page: both users, their roles, second factors, last logins.
+    let users = ops.get("/dashboard/users");
+    let row = row_of(&users, "owner@fee.example");
+    assert!(row.contains("merchant <a"), "{row}");
+    assert!(row.contains(&app_id), "{row}");
+    assert!(row.contains("<td>off</td>"), "{row}");
+    assert!(row.contains("<td>active</td>"), "{row}");
+    assert!(!row.contains("never"), "{row}");
+    let own_row = row_of(&users, "ops@example.com");
+    assert!(own_row.contains("<td>operator</td>"), "{own_row}");
+    assert!(!own_row.contains("/status"), "{own_row}");
+
+    // Disabled: the owner's session ends and its password no longer logs in.
+    let owner_id = row_user_id(&users, "owner@fee.example");
+    let status = format!("/dashboard/users/{owner_id}/status");
+    let disabled = ops.post(&status, &[("csrf", &ops_csrf), ("status", "disabled")]);
+    assert_eq!(disabled.header("location"), Some("/dashboard/users"));
+    let ended = owner.get(&m);
+    assert_eq!(ended.header("location"), Some("/dashboard/login"));
+    let refused_post = owner.post(
+        &format!("{m}/webhook"),
+        &[("csrf", &owner_csrf), ("url", "")],
+    );
+    assert_eq!(refused_post.header("location"), Some("/dashboard/login"));
+    let mut again = Visitor::new(&gateway);
+    let login = again.log_in("owner@fee.example", &owner_password);
+    assert_eq!(login.status, 401, "a disabled user's login is refused");
+    assert!(row_of(&ops.get("/dashboard/users"), "owner@fee.example").contains("<td>disabled</td>"));
+
+    // Enabled again, it logs in.
+    let enabled = ops.post(&status, &[("csrf", &ops_csrf), ("status", "active")]);
+    assert_eq!(enabled.status, 303);
+    let mut back = Visitor::new(&gateway);
+    assert_eq!(back.log_in("owner@fee.example", &owner_password).status, 303);
+
+    // An operator cannot disable itself.
+    // (The page offers no button for it; the first user made has id 1.)
+    let own_id = 1;
+    let self_disable = ops.post(
+        &format!("/dashboard/users/{own_id}/status"),
+        &[("csrf", &ops_csrf), ("status", "disabled")],
+    );
+    assert_eq!(self_disable.status, 400, "{}", self_disable.text());
+    assert_eq!(ops.get("/dashboard/users").status, 200);
+
+    let audit = ops.get("/dashboard/audit").text().to_owned();
+    for action in [
+        "service fee set: 0.5 % (5000 ppm)",
+        "user disabled: owner@fee.example",
+        "user enabled: owner@fee.example",
+        "login refused: the user is disabled",
+    ] {
+        assert!(audit.contains(action), "{action} in {audit}");
+    }
+}

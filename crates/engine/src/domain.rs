@@ -4,10 +4,9 @@
 
 pub use ccgate_store::{
     Approval, AuditEntry, BatchScope, Checkout, ConfirmingOrderPayment, ConsoleRole,
-    ConsoleUserListing,
-    CwalletAccount, DepositAddress, DepositRecord, DepositRecordFilter, DestinationFilter,
-    JournalLine, MerchantCredentials, MerchantStatus, MerchantSummary, Order, OrderPayment, Swap,
-    SwapOwner, SwapPricing, SwapQuery, TransferFilter, UserBatchTransfer, UserTransfer,
-    WebhookAttempt, WebhookCounts, WebhookDialect, WebhookRow, Withdrawal, WithdrawalQuery,
-    WithdrawalStatus,
+    ConsoleUserListing, CwalletAccount, DepositAddress, DepositRecord, DepositRecordFilter,
+    DestinationFilter, JournalLine, MerchantCredentials, MerchantStatus, MerchantSummary, Order,
+    OrderPayment, Swap, SwapOwner, SwapPricing, SwapQuery, TransferFilter, UserBatchTransfer,
+    UserTransfer, WebhookAttempt, WebhookCounts, WebhookDialect, WebhookRow, Withdrawal,
+    WithdrawalQuery, WithdrawalStatus,
 };

@@ -6404,3 +6404,118 @@ on_both_backends!(
     console_second_factor_takes_each_step_once,
     dashboard_searches_page_by_key,
 );
+
+/// Disabling a dashboard user (decisions §34) deletes its sessions and
+/// appends the audit row in one commit; the listing says who is disabled,
+/// whose second factor is on, and when each last logged in.
+async fn console_users_are_disabled_and_listed<S>(store: &S)
+where
+    S: Store + ConsoleStore + DashboardStore,
+{
+    let operator = store
+        .create_console_user(
+            "ops@example.com",
+            "h",
+            &ConsoleRole::Operator,
+            1,
+            &audit("user created", None, 1),
+        )
+        .await
+        .unwrap();
+    let other = store
+        .create_console_user(
+            "two@example.com",
+            "h",
+            &ConsoleRole::Operator,
+            2,
+            &audit("user created", None, 2),
+        )
+        .await
+        .unwrap();
+    let session = |id_hash: &str, user_id| ConsoleSession {
+        id_hash: id_hash.to_owned(),
+        user_id,
+        csrf_token: "csrf".to_owned(),
+        created_at_ms: 500,
+        last_seen_ms: 500,
+    };
+    for (id_hash, user) in [("a", other), ("b", other), ("c", operator)] {
+        store
+            .start_console_session(
+                &session(id_hash, user),
+                None,
+                "x",
+                &audit("login", None, 500),
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .set_up_console_totp(
+            operator,
+            &secrecy::SecretString::from("JBSWY3DPEHPK3PXP"),
+            10,
+            &audit("second factor set up", None, 10),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .take_console_totp_step(operator, 7, Some(600))
+            .await
+            .unwrap()
+    );
+
+    assert!(
+        store
+            .set_console_user_disabled(other, Some(700), &audit("user disabled", None, 700))
+            .await
+            .unwrap()
+    );
+    assert!(store.console_session("a").await.unwrap().is_none());
+    assert!(store.console_session("b").await.unwrap().is_none());
+    assert!(store.console_session("c").await.unwrap().is_some());
+    assert!(
+        !store
+            .set_console_user_disabled(9_999, Some(700), &audit("user disabled", None, 700))
+            .await
+            .unwrap()
+    );
+    let listed = store.console_user_listing().await.unwrap();
+    let seen: Vec<(i64, Option<i64>, Option<i64>, bool)> = listed
+        .iter()
+        .map(|l| {
+            (
+                l.user.id,
+                l.user.disabled_at_ms,
+                l.user.last_login_ms,
+                l.second_factor,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (operator, None, Some(500), true),
+            (other, Some(700), Some(500), false)
+        ]
+    );
+    assert!(
+        store
+            .set_console_user_disabled(other, None, &audit("user enabled", None, 800))
+            .await
+            .unwrap()
+    );
+    let enabled = store.console_user(other).await.unwrap().unwrap();
+    assert_eq!(enabled.disabled_at_ms, None);
+    let actions: Vec<String> = store
+        .audit_log(None, None, 2)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.action)
+        .collect();
+    assert_eq!(actions, ["user enabled", "user disabled"]);
+}
+
+on_both_backends!(console_users_are_disabled_and_listed);

@@ -48,11 +48,13 @@ fn operators_set_fees_and_disable_users() {
         &[("csrf", &ops_csrf), ("email", "owner@fee.example")],
     );
     let owner_password = shown(&made_user, "Password");
-    let (mut owner, owner_csrf) =
-        logged_in(&gateway, "owner@fee.example", &owner_password, &m);
+    let (mut owner, owner_csrf) = logged_in(&gateway, "owner@fee.example", &owner_password, &m);
 
     // The fee: set on the overview, in force on the developers page.
-    let set = ops.post(&format!("{m}/fee"), &[("csrf", &ops_csrf), ("percent", "0.5")]);
+    let set = ops.post(
+        &format!("{m}/fee"),
+        &[("csrf", &ops_csrf), ("percent", "0.5")],
+    );
     assert_eq!(set.status, 303, "{}", set.text());
     assert!(ops.get(&m).text().contains(r#"name="percent" value="0.5""#));
     let developers = owner.get(&format!("{m}/developers"));
@@ -63,7 +65,10 @@ fn operators_set_fees_and_disable_users() {
         "{}",
         developers.text()
     );
-    let refused = ops.post(&format!("{m}/fee"), &[("csrf", &ops_csrf), ("percent", "101")]);
+    let refused = ops.post(
+        &format!("{m}/fee"),
+        &[("csrf", &ops_csrf), ("percent", "101")],
+    );
     assert_eq!(refused.status, 400, "{}", refused.text());
     // Without the CSRF token nothing is done.
     let forged = ops.post(&format!("{m}/fee"), &[("percent", "9")]);
@@ -97,13 +102,18 @@ fn operators_set_fees_and_disable_users() {
     let mut again = Visitor::new(&gateway);
     let login = again.log_in("owner@fee.example", &owner_password);
     assert_eq!(login.status, 401, "a disabled user's login is refused");
-    assert!(row_of(&ops.get("/dashboard/users"), "owner@fee.example").contains("<td>disabled</td>"));
+    assert!(
+        row_of(&ops.get("/dashboard/users"), "owner@fee.example").contains("<td>disabled</td>")
+    );
 
     // Enabled again, it logs in.
     let enabled = ops.post(&status, &[("csrf", &ops_csrf), ("status", "active")]);
     assert_eq!(enabled.status, 303);
     let mut back = Visitor::new(&gateway);
-    assert_eq!(back.log_in("owner@fee.example", &owner_password).status, 303);
+    assert_eq!(
+        back.log_in("owner@fee.example", &owner_password).status,
+        303
+    );
 
     // An operator cannot disable itself.
     // (The page offers no button for it; the first user made has id 1.)

@@ -184,7 +184,11 @@ async fn an_operator_disables_and_enables_a_user() {
         .await
         .unwrap();
     let log_in = |now_ms| console.login("owner@shop.example", password.clone(), None, at(now_ms));
-    let Login::Started { token, viewer: user } = log_in(T0).await.unwrap() else {
+    let Login::Started {
+        token,
+        viewer: user,
+    } = log_in(T0).await.unwrap()
+    else {
         panic!("the owner logs in");
     };
     let token = token.expose_secret();
@@ -254,9 +258,18 @@ async fn an_operator_disables_and_enables_a_user() {
         .into_iter()
         .map(|row| format!("{}: {}", row.action, row.detail))
         .collect();
-    assert!(actions.contains(&"user disabled: owner@shop.example".to_owned()), "{actions:?}");
-    assert!(actions.contains(&"user enabled: owner@shop.example".to_owned()), "{actions:?}");
-    assert!(actions.contains(&"login refused: the user is disabled".to_owned()), "{actions:?}");
+    assert!(
+        actions.contains(&"user disabled: owner@shop.example".to_owned()),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&"user enabled: owner@shop.example".to_owned()),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&"login refused: the user is disabled".to_owned()),
+        "{actions:?}"
+    );
 }
 
 /// Decisions §34: the operator sets a merchant's service fee as a

@@ -106,9 +106,7 @@ impl Console {
                 percent.trim()
             )))
         })?;
-        self.settings
-            .set_service_fee(&merchant.app_id, ppm)
-            .await?;
+        self.settings.set_service_fee(&merchant.app_id, ppm).await?;
         let detail = format!("{} % ({ppm} ppm)", fee_percent_text(ppm));
         self.audit(viewer, &merchant.app_id, "service fee set", detail, visit)
             .await

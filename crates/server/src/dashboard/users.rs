@@ -7,8 +7,8 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use ccgate_engine::domain::{ConsoleRole, ConsoleUserListing};
 use ccgate_engine::console::Viewer;
+use ccgate_engine::domain::{ConsoleRole, ConsoleUserListing};
 use maud::{Markup, html};
 use serde::Deserialize;
 

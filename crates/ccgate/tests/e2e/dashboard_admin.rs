@@ -4,8 +4,10 @@
 //! page; the operator disables a user (its session ends, it cannot log in),
 //! enables it again, and cannot disable itself.
 
-use crate::dashboard::{Visitor, create_user, logged_in, shown};
-use crate::support::{Gateway, HttpResponse};
+use crate::dashboard::{Visitor, create_user, logged_in, screenshots_dir, shown};
+use crate::support::{Gateway, HttpResponse, HttpStub, Merchant};
+
+const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
 
 /// The id of the user `email` on the operator's users page, read from the
 /// action of its row's status form.
@@ -134,4 +136,111 @@ fn operators_set_fees_and_disable_users() {
     ] {
         assert!(audit.contains(action), "{action} in {audit}");
     }
+}
+
+/// Issue #20's browser steps not run elsewhere (decisions §34), in Chromium:
+/// a devnet payment on the order's page with its confirmations, in the
+/// orders list and on the overview; a webhook whose receiver failed resent
+/// from the delivery log until delivered; a CSV export downloaded and
+/// parsed; the operator's fee and users pages.
+#[test]
+fn payments_resent_webhooks_and_csv_downloads_in_a_real_browser() {
+    let browser_dir = crate::checkout::browser_ready();
+    let failing = HttpStub::start(500, "down");
+    let receiver = HttpStub::start(200, "success");
+    let gateway = Gateway::start(&[]);
+    let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
+    let (mut ops, ops_csrf) = logged_in(&gateway, "ops@example.com", &password, "/dashboard");
+    let made = ops.post(
+        "/dashboard/merchants",
+        &[("csrf", &ops_csrf), ("name", "Browser Shop")],
+    );
+    let app_id = shown(&made, "Appid");
+    let app_secret = shown(&made, "App secret");
+    let email = "owner@browser.example";
+    let user = ops.post(
+        &format!("/dashboard/m/{app_id}/users"),
+        &[("csrf", &ops_csrf), ("email", email)],
+    );
+    let owner_password = shown(&user, "Password");
+    gateway.cli_ok(&[
+        "merchant",
+        "set-webhook",
+        "--app-id",
+        &app_id,
+        "--url",
+        &failing.url,
+    ]);
+    let shop = Merchant {
+        app_id: app_id.clone(),
+        app_secret,
+    };
+    let body = format!(
+        r#"{{"token_id":"{USDT_ERC20}","product_price":"10","merchant_order_id":"browser-order"}}"#
+    );
+    let order = gateway.post_signed(&shop, "/ccpayment/v1/bill/create", body.as_bytes(), None);
+    let pay_address = order.json()["data"]["pay_address"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", order.text()))
+        .to_owned();
+
+    let screenshots = screenshots_dir();
+    std::fs::create_dir_all(&screenshots).unwrap();
+    let pages = [
+        "overview-operator",
+        "users",
+        "order-confirming",
+        "order-paid",
+        "orders-paid",
+        "overview-paid",
+        "webhook-failed",
+        "webhook-resent",
+    ];
+    let shots: Vec<std::path::PathBuf> = pages
+        .iter()
+        .flat_map(|page| {
+            ["desktop", "phone"]
+                .map(|size| screenshots.join(format!("dashboard-{page}-{size}.png")))
+        })
+        .collect();
+    for shot in &shots {
+        // A stale picture from an earlier run must not pass for this one's.
+        let _ = std::fs::remove_file(shot);
+    }
+    let output = std::process::Command::new("node")
+        .arg(browser_dir.join("dashboard_admin.mjs"))
+        .arg(format!("http://{}", gateway.address()))
+        .arg(format!("http://{}", gateway.admin.unwrap()))
+        .arg("ops@example.com")
+        .arg(&password)
+        .arg(email)
+        .arg(&owner_password)
+        .arg(&app_id)
+        .arg(&pay_address)
+        .arg(&receiver.url)
+        .arg(&screenshots)
+        .env("CCGATE_ADMIN_TOKEN", gateway.admin_token())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "browser run failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(result["confirmations"].as_u64().unwrap() >= 12, "{result}");
+    assert_eq!(
+        result["order"]["merchant_order_id"], "browser-order",
+        "{result}"
+    );
+    for shot in &shots {
+        let size = std::fs::metadata(shot).unwrap().len();
+        assert!(size > 1_000, "{} is {size} bytes", shot.display());
+    }
+    // The failing receiver got the first attempt, the working one the resend.
+    assert!(!failing.wait_for_requests(1).is_empty());
+    let delivered = receiver.wait_for_requests(1);
+    let sent = String::from_utf8_lossy(&delivered[0].body);
+    assert!(sent.contains("browser-order"), "{sent}");
 }

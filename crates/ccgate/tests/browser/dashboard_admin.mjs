@@ -148,6 +148,9 @@ try {
   const confirmations = Number(await text(page, 'td.confirmations'));
   check(confirmations >= 12, `the payment has ${confirmations} confirmations`);
   check((await text(page, '#order-paid')) === '10 USDT', 'the paid amount');
+  // The fee the operator set is the one charged: 0.5 % of 10 USDT.
+  const payment = await text(page, 'table tbody tr');
+  check(payment.includes('0.05 USDT'), `the payment's service fee: ${payment}`);
   await accessible(page, 'order-paid');
 
   // In the orders list and on the overview.

@@ -50,6 +50,8 @@ pub const PREFIX: &str = "/dashboard";
 const LOGIN_PATH: &str = "/dashboard/login";
 /// Each user's own settings (its second factor).
 const SETTINGS_PATH: &str = "/dashboard/settings";
+/// The operator's list of dashboard users (decisions §34).
+const USERS_PATH: &str = "/dashboard/users";
 const STYLESHEET_PATH: &str = "/dashboard/assets/dashboard.css";
 /// The session cookie: 32 random bytes, hex; the server keeps only their hash.
 const SESSION_COOKIE: &str = "ccgate_session";

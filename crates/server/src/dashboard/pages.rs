@@ -12,7 +12,7 @@ use ccgate_engine::webhooks::PingOutcome;
 use ccgate_ledger::{Amount, Registry};
 use maud::{DOCTYPE, Markup, html};
 
-use super::{LOGIN_PATH, PREFIX, SETTINGS_PATH, STYLESHEET_PATH};
+use super::{LOGIN_PATH, PREFIX, SETTINGS_PATH, STYLESHEET_PATH, USERS_PATH};
 
 /// Served at [`STYLESHEET_PATH`]; readable from 390 px wide up.
 pub const STYLE: &str = r#"
@@ -86,7 +86,7 @@ pub(super) fn layout(title: &str, viewer: Option<&Viewer>, body: Markup) -> Mark
                             a href=(SETTINGS_PATH) { "Settings" }
                             @if viewer.is_operator() {
                                 a href="/dashboard/chains" { "Operations" }
-                                a href=(super::users::USERS_PATH) { "Users" }
+                                a href=(USERS_PATH) { "Users" }
                                 a href="/dashboard/audit" { "Audit log" }
                             }
                         }

@@ -13,10 +13,10 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::pages::{csrf_field, layout, merchant_path, utc};
-use super::{CsrfForm, PageResult, Posted, SignedIn, invalid, page, see_other, visit_of};
+use super::{
+    CsrfForm, PageResult, Posted, SignedIn, USERS_PATH, invalid, page, see_other, visit_of,
+};
 use crate::AppState;
-
-pub const USERS_PATH: &str = "/dashboard/users";
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use ccgate_ledger::{Decimal, MerchantId, Precision};
+use ccgate_ledger::MerchantId;
 use ccgate_store::{MerchantStatus, SwapPolicy, generate_app_id, generate_app_secret};
 use clap::Subcommand;
 use secrecy::{ExposeSecret, SecretString};
@@ -249,17 +249,12 @@ async fn operate(database: &Database, command: MerchantCommand) -> anyhow::Resul
             }
         }
         MerchantCommand::SetFee { app_id, percent } => {
-            // A percentage with 4 places is an integer of parts per million.
-            let ppm = Decimal::parse(percent.trim())
-                .ok()
-                .and_then(|p| p.to_amount(Precision::new(4).ok()?).ok())
-                .map(|units| units.base_units())
-                .filter(|ppm| *ppm <= 1_000_000)
-                .with_context(|| {
-                    format!("--percent {percent:?} is not a percentage from 0 to 100 with at most 4 decimal places")
-                })?;
+            // The dashboard's reading of a fee too (decisions §34).
+            let ppm = ccgate_engine::console::fee_ppm_of_percent(&percent).with_context(|| {
+                format!("--percent {percent:?} is not a percentage from 0 to 100 with at most 4 decimal places")
+            })?;
             settings
-                .set_service_fee(&MerchantId::new(app_id.as_str()), u32::try_from(ppm)?)
+                .set_service_fee(&MerchantId::new(app_id.as_str()), ppm)
                 .await?;
             println!("Merchant {app_id} pays a service fee of {percent} % of each deposit.");
         }

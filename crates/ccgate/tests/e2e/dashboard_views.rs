@@ -7,7 +7,8 @@
 use serde_json::Value;
 
 use crate::dashboard::{
-    Answer, Route, Visitor, answer_of, create_user, csrf_of, logged_in, screenshots_dir, shown,
+    Answer, Route, Visitor, answer_of, create_user, csrf_of, csv_rows, logged_in, screenshots_dir,
+    shown,
 };
 use crate::support::Gateway;
 
@@ -293,6 +294,14 @@ fn the_pages_show_the_wallet_system_the_books_and_the_sandbox() {
         .find(|row| row["record_id"] == record_id)
         .unwrap_or_else(|| panic!("{listed}"));
     assert_eq!(listed_row["kind"], "user withdrawal (trigger-wallet-user)");
+    let exported = csv_rows(&ops.get(&format!(
+        "{m}/export?kind=withdrawals&from=2000-01-01&to=2099-12-31"
+    )));
+    let exported_row = exported
+        .iter()
+        .find(|row| row["record_id"] == record_id)
+        .unwrap_or_else(|| panic!("{exported:?}"));
+    assert_eq!(exported_row["user_id"], "trigger-wallet-user");
 
     let swaps = ops.get(&format!("{m}/swaps"));
     assert!(swaps.text().contains("USDT"), "{}", swaps.text());

@@ -53,6 +53,9 @@ pub enum UnbindRefusal {
 pub struct Unbound {
     /// The merchant's user it belonged to.
     pub user_id: String,
+    /// Whether that user is a wallet user (v2 §2.9, decisions §24), whose
+    /// id the answer names as `userID`, else a `referenceId`.
+    pub wallet_user: bool,
     /// As stored (an EVM address in its checksum spelling).
     pub address: String,
     /// Each chain it was unbound on, the one asked first.
@@ -261,6 +264,7 @@ impl AddressBook {
         }
         Ok(Unbound {
             user_id,
+            wallet_user: here.address.wallet_user,
             address: stored,
             chains: unbound,
             unbound_at: now_unix_secs,
@@ -293,6 +297,7 @@ fn chains_to_unbind<'a>(
                 other.address.chain != here.address.chain
                     && evm_chains.contains(&other.address.chain.as_str())
                     && other.address.user_id.as_deref() == Some(user_id)
+                    && other.address.wallet_user == here.address.wallet_user
                     && other.unbound_at.is_none()
             })
             .map(|other| other.address.chain.clone()),

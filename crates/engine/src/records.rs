@@ -227,9 +227,10 @@ impl Records {
     }
 
     /// Where the merchant's deposit or withdrawal `record_id` sits in its
-    /// chain. Refunds are the operator's, not the merchant's withdrawals
-    /// (decisions §15), and its users' withdrawals are theirs (§28):
-    /// unknown here as in `getAppWithdrawRecord`.
+    /// chain, its wallet users' deposits and withdrawals included (the
+    /// spec's `record_id` is any of the merchant's transactions, decisions
+    /// §35). Refunds are the operator's, not the merchant's withdrawals
+    /// (decisions §15): unknown here as in `getAppWithdrawRecord`.
     pub async fn block_of(
         &self,
         app_id: &MerchantId,
@@ -240,7 +241,14 @@ impl Records {
             record_id: Some(record_id.to_owned()),
             ..DepositRecordFilter::of_merchant(app_id)
         };
-        let deposit = self.deposit_records.deposit_records(&filter).await?;
+        let mut deposit = self.deposit_records.deposit_records(&filter).await?;
+        if deposit.is_empty() {
+            let users = DepositRecordFilter {
+                wallet_users: true,
+                ..filter
+            };
+            deposit = self.deposit_records.deposit_records(&users).await?;
+        }
         let (chain_code, block_height) = if let Some(deposit) = deposit.first() {
             (deposit.chain.clone(), deposit.block_height)
         } else {
@@ -248,7 +256,7 @@ impl Records {
                 .withdrawals
                 .withdrawal_by_record_id(app_id, record_id)
                 .await?
-                .filter(|found| !found.is_refund() && found.user_id.is_none());
+                .filter(|found| !found.is_refund());
             let Some(withdrawal) = withdrawal else {
                 return Ok(RecordBlock::Unknown);
             };

@@ -9,12 +9,11 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use ccgate_ledger::swap::{
-    SwapFigures, SwapSide, SwapTerms, USD_PLACES, extra_fee, parse_ppm_rate, ppm_rate_text,
-    price_swap, swap_rate_text, usd_value,
+    SwapFigures, SwapLegs, SwapSide, SwapTerms, USD_PLACES, extra_fee, parse_ppm_rate,
+    ppm_rate_text, price_swap, swap_entry, swap_rate_text, usd_value,
 };
 use ccgate_ledger::{
-    Account, Amount, AssetStatus, Coin, CoinId, Decimal, Direction, JournalEntry, LedgerError,
-    MerchantId, Posting, Registry,
+    Account, Amount, AssetStatus, Coin, CoinId, Decimal, LedgerError, MerchantId, Registry,
 };
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
@@ -294,7 +293,7 @@ impl Swaps {
             amount_out_minimum: minimum,
             created_at: now_secs,
         };
-        let entry = swap_entry(&party.account(), app_id, &swap.terms, net_out)?;
+        let entry = swap_entry(&party.account(), app_id, &legs(&swap.terms))?;
         let meta = EntryMeta {
             kind: SWAP_KIND,
             reason: format!("swap {}", swap.record_id),
@@ -597,56 +596,16 @@ fn with_markup(
     }
 }
 
-/// The swap's postings: the payer's input into the treasury, and out of the
-/// treasury the payer's net output, the operator's fee and the merchant's
-/// markup on a user's swap.
-fn swap_entry(
-    payer: &Account,
-    merchant: &MerchantId,
-    pricing: &SwapPricing,
-    net_out: Amount,
-) -> Result<JournalEntry, EngineError> {
-    let posting = |account: &Account, coin: &CoinId, direction, amount| Posting {
-        account: account.clone(),
-        coin: coin.clone(),
-        direction,
-        amount,
-    };
-    let treasury = Account::OperatorTreasury;
-    let mut postings = vec![
-        posting(payer, &pricing.coin_in, Direction::Debit, pricing.amount_in),
-        posting(
-            &treasury,
-            &pricing.coin_in,
-            Direction::Credit,
-            pricing.amount_in,
-        ),
-        posting(
-            &treasury,
-            &pricing.coin_out,
-            Direction::Debit,
-            pricing.amount_out,
-        ),
-        posting(payer, &pricing.coin_out, Direction::Credit, net_out),
-    ];
-    // A fee of zero (a rate and minimum of zero) posts nothing.
-    if !pricing.fee.is_zero() {
-        postings.push(posting(
-            &Account::OperatorFees,
-            &pricing.coin_out,
-            Direction::Credit,
-            pricing.fee,
-        ));
+/// The amounts a swap's figures post.
+fn legs(pricing: &SwapPricing) -> SwapLegs<'_> {
+    SwapLegs {
+        coin_in: &pricing.coin_in,
+        coin_out: &pricing.coin_out,
+        amount_in: pricing.amount_in,
+        amount_out: pricing.amount_out,
+        fee: pricing.fee,
+        extra_fee: pricing.extra_fee,
     }
-    if !pricing.extra_fee.is_zero() {
-        postings.push(posting(
-            &Account::MerchantAvailable(merchant.clone()),
-            &pricing.coin_out,
-            Direction::Credit,
-            pricing.extra_fee,
-        ));
-    }
-    Ok(JournalEntry::new(postings)?)
 }
 
 /// The stored swap if it is what was asked again, else a reused order id.
@@ -679,7 +638,7 @@ mod tests {
 
     use std::collections::BTreeMap;
 
-    use ccgate_ledger::Books;
+    use ccgate_ledger::{Books, JournalEntry};
     use proptest::prelude::*;
 
     use super::*;
@@ -916,7 +875,7 @@ mod tests {
                 };
                 let merchant = &merchants[usize::from(who)];
                 let payer = Account::MerchantAvailable(merchant.clone());
-                let entry = swap_entry(&payer, merchant, &pricing, figures.net_out).unwrap();
+                let entry = swap_entry(&payer, merchant, &legs(&pricing)).unwrap();
                 let before = books.clone();
                 if books.post(entry).is_err() {
                     prop_assert_eq!(&books, &before);

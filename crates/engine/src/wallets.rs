@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use ccgate_ledger::swap::{SwapSide, usd_value};
 use ccgate_ledger::{
     Account, Amount, Chain, Coin, Direction, JournalEntry, MerchantId, Posting, Registry,
 };
@@ -21,6 +22,10 @@ use crate::{EngineError, RecordIds, Rejection};
 
 /// The journal entry kind of a transfer between wallet accounts.
 const TRANSFER_KIND: &str = "user_transfer";
+
+/// The least a transfer may be worth (v2 spec §2.10.1: 0.001 USD), in the
+/// micro-USD `usd_value` counts in.
+const TRANSFER_MIN_USD_MICROS: u128 = 1_000;
 
 /// Legs one `userBatchTransfer` may have (the spec's `QueryNumMax` figure).
 pub const BATCH_LEGS_MAX: usize = 100;
@@ -262,6 +267,34 @@ impl Wallets {
         }))
     }
 
+    /// Refuses a transfer (or a batch's leg) worth less than the spec's
+    /// least, 0.001 USD (v2 §2.10.1), at the current price; a coin without
+    /// a price cannot be judged, so it is refused as a swap is.
+    fn check_transfer_minimum(
+        &self,
+        coin: &Coin,
+        amount: Amount,
+        now_unix_ms: i64,
+    ) -> Result<(), EngineError> {
+        let price_usd = self.withdrawals.coin_price(&coin.id, now_unix_ms)?;
+        let worth = usd_value(
+            amount,
+            SwapSide {
+                precision: coin.precision,
+                price_usd,
+            },
+        )?;
+        if worth < Amount::from_base_units(TRANSFER_MIN_USD_MICROS) {
+            return Err(Rejection::AmountInvalid(format!(
+                "amount {} {} is worth less than the least transfer, 0.001 USD",
+                amount.to_decimal_string(coin.precision),
+                coin.symbol
+            ))
+            .into());
+        }
+        Ok(())
+    }
+
     /// `userTransfer`: instant, one journal entry; idempotent by order id.
     pub async fn transfer(
         &self,
@@ -286,6 +319,7 @@ impl Wallets {
         if let Some(done) = self.wallet.user_transfers(&singles).await?.pop() {
             return same_transfer(done, request, amount);
         }
+        self.check_transfer_minimum(coin, amount, now_unix_ms)?;
         let from = self.existing(app_id, request.from_user).await?;
         let to = Wallets::holder(app_id, request.to_user);
         let entry = JournalEntry::transfer(
@@ -369,6 +403,9 @@ impl Wallets {
         filter.order_ids = vec![request.order_id.to_owned()];
         if let Some(done) = self.wallet.user_batch_transfers(&filter).await?.pop() {
             return same_batch(done, request, &legs);
+        }
+        for (_, amount) in &legs {
+            self.check_transfer_minimum(coin, *amount, now_unix_ms)?;
         }
         let from = self.existing(app_id, request.from_user).await?;
         let mut total = Amount::ZERO;

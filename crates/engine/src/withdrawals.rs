@@ -728,6 +728,16 @@ impl Withdrawals {
         Ok(quote.fee)
     }
 
+    /// The price source's USD price of `coin` now: what a minimum counted in
+    /// USD is judged by (a wallet transfer's, decisions §35).
+    pub(crate) fn coin_price(
+        &self,
+        coin: &ccgate_ledger::CoinId,
+        now_unix_ms: i64,
+    ) -> Result<ccgate_ledger::Decimal, EngineError> {
+        Ok(self.prices.coin_price(coin, now_unix_ms)?)
+    }
+
     /// What a chain payout of `token` costs, in `coin`'s base units: a gas
     /// fee paid in another coin (an ERC-20's gas, in the native coin) is
     /// turned into the token at the current prices, rounded up; without both

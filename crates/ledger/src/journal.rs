@@ -856,85 +856,141 @@ mod tests {
         }
     }
 
-    /// One step of a wallet system's money life (decisions §24, §28): holder 0
-    /// is the merchant itself (its App ID), 1.. its users.
+    /// One step of a wallet system's money life (decisions §24, §25, §28)
+    /// in one of two coins: holder 0 is the merchant itself (its App ID),
+    /// 1.. its users.
     #[derive(Clone, Debug)]
     enum WalletStep {
         Deposit {
+            coin: usize,
             holder: usize,
             units: u128,
         },
         Transfer {
+            coin: usize,
             from: usize,
             to: usize,
             units: u128,
         },
         Batch {
+            coin: usize,
             from: usize,
             legs: Vec<(usize, u128)>,
         },
         /// A withdrawal accepted: `units` reserved, of which `fee` is the
         /// network fee (the payee bears it).
         Withdraw {
+            coin: usize,
             holder: usize,
             units: u128,
             fee: u128,
         },
         /// The open withdrawal `pick` (modulo how many are open) posted when
         /// the chain `confirmed` it, else voided back to its holder.
-        Settle {
-            pick: usize,
-            confirmed: bool,
+        Settle { pick: usize, confirmed: bool },
+        /// `holder` swaps `units` of coin `from` into the other coin against
+        /// the treasury (`swap`, or `userSwap` with the merchant's markup of
+        /// `extra_ppm`).
+        Swap {
+            holder: usize,
+            from: usize,
+            units: u128,
+            extra_ppm: u32,
         },
     }
 
     const HOLDERS: usize = 4;
+    const WALLET_COINS: usize = 2;
+    /// What the operator puts in the treasury of each coin at the start:
+    /// small enough that some swaps find it short.
+    const TREASURY_FUNDING: u128 = 3_000;
 
     fn any_wallet_step() -> impl Strategy<Value = WalletStep> {
         let holder = 0..HOLDERS;
+        let coin = 0..WALLET_COINS;
         prop_oneof![
-            (holder.clone(), 1..1_000u128)
-                .prop_map(|(holder, units)| WalletStep::Deposit { holder, units }),
-            (holder.clone(), holder.clone(), 1..600u128)
-                .prop_map(|(from, to, units)| WalletStep::Transfer { from, to, units }),
+            (coin.clone(), holder.clone(), 1..1_000u128).prop_map(|(coin, holder, units)| {
+                WalletStep::Deposit {
+                    coin,
+                    holder,
+                    units,
+                }
+            }),
+            (coin.clone(), holder.clone(), holder.clone(), 1..600u128).prop_map(
+                |(coin, from, to, units)| WalletStep::Transfer {
+                    coin,
+                    from,
+                    to,
+                    units
+                }
+            ),
             (
+                coin.clone(),
                 holder.clone(),
                 proptest::collection::vec((holder.clone(), 1..300u128), 1..4)
             )
-                .prop_map(|(from, legs)| WalletStep::Batch { from, legs }),
-            (holder, 1..800u128, 0..100u128).prop_map(|(holder, units, fee)| {
-                WalletStep::Withdraw {
-                    holder,
-                    units,
-                    fee: fee.min(units - 1),
+                .prop_map(|(coin, from, legs)| WalletStep::Batch { coin, from, legs }),
+            (coin.clone(), holder.clone(), 1..800u128, 0..100u128).prop_map(
+                |(coin, holder, units, fee)| {
+                    WalletStep::Withdraw {
+                        coin,
+                        holder,
+                        units,
+                        fee: fee.min(units - 1),
+                    }
                 }
-            }),
+            ),
             (0..8usize, proptest::bool::ANY)
                 .prop_map(|(pick, confirmed)| WalletStep::Settle { pick, confirmed }),
+            (holder, coin, 1..2_000u128, 0..50_000u32).prop_map(
+                |(holder, from, units, extra_ppm)| WalletStep::Swap {
+                    holder,
+                    from,
+                    units,
+                    extra_ppm
+                }
+            ),
         ]
     }
 
-    /// What the books should say: each holder's available and reserved
-    /// balance, and the withdrawals in flight (holder, units, fee).
+    /// What the books should say, per coin: each holder's available and
+    /// reserved balance, the treasury, and the withdrawals in flight (coin,
+    /// holder, units, fee).
     #[derive(Clone, Debug, Default)]
     struct WalletModel {
-        available: [u128; HOLDERS],
-        reserved: [u128; HOLDERS],
-        open: Vec<(usize, u128, u128)>,
+        available: [[u128; HOLDERS]; WALLET_COINS],
+        reserved: [[u128; HOLDERS]; WALLET_COINS],
+        treasury: [u128; WALLET_COINS],
+        open: Vec<(usize, usize, u128, u128)>,
     }
 
     proptest! {
         /// Users as accounts under their merchant: whatever the order of
-        /// deposits (less a fee), transfers, all-or-nothing batches and
+        /// deposits (less a fee), transfers, all-or-nothing batches,
         /// two-phase withdrawals (reserved, then posted with their network
-        /// fee or voided), no balance goes negative, the ledger refuses
-        /// exactly what a model of the balances would, custody equals the
-        /// merchant's and its users' balances, available and reserved (plus
-        /// the operator's fees), and the journal balances and replays.
+        /// fee or voided) and swaps against the treasury (priced by
+        /// `swap::price_swap`, posted as `swap::swap_entry`, the engine's
+        /// own), no balance goes negative, the ledger refuses exactly what a
+        /// model of the balances would, in each coin custody plus what the
+        /// operator funded equals the merchant's and its users' balances,
+        /// available and reserved, plus the operator's fees and treasury,
+        /// and the journal balances and replays.
         #[test]
         fn wallet_users_keep_every_invariant(steps in proptest::collection::vec(any_wallet_step(), 0..80)) {
+            use crate::amount::{Decimal, Precision};
+            use crate::swap::{SwapLegs, SwapSide, SwapTerms, extra_fee, price_swap, swap_entry};
+
             let m = MerchantId::new("m");
-            let coin = CoinId::new("usdt");
+            let coins = [CoinId::new("usdt"), CoinId::new("matic")];
+            let sides = [("1", 6u8), ("2.5", 6u8)].map(|(price, places)| SwapSide {
+                precision: Precision::new(places).unwrap(),
+                price_usd: Decimal::parse(price).unwrap(),
+            });
+            let terms = SwapTerms {
+                spread_ppm: 2_000,
+                fee_ppm: 5_000,
+                fee_min_usd: Decimal::parse("0.00001").unwrap(),
+            };
             let holders: Vec<Account> = (0..HOLDERS)
                 .map(|i| if i == 0 {
                     Account::MerchantAvailable(m.clone())
@@ -952,79 +1008,114 @@ mod tests {
             let custody = Account::ChainCustody(ChainCode::new("ETH"));
             let mut books = Books::default();
             let mut model = WalletModel::default();
-            let posting = |account: &Account, direction, units| Posting {
+            for (coin, funded) in coins.iter().zip(&mut model.treasury) {
+                books.post(JournalEntry::transfer(Account::OperatorAdjustments, Account::OperatorTreasury, coin.clone(), units(TREASURY_FUNDING)).unwrap()).unwrap();
+                *funded = TREASURY_FUNDING;
+            }
+            let posting = |account: &Account, coin: usize, direction, units| Posting {
                 account: account.clone(),
-                coin: coin.clone(),
+                coin: coins[coin].clone(),
                 direction,
                 amount: Amount::from_base_units(units),
             };
             for step in steps {
                 let (entry, next) = match &step {
-                    WalletStep::Deposit { holder, units } => {
+                    WalletStep::Deposit { coin, holder, units } => {
                         let fee = units / 100;
                         let mut postings = vec![
-                            posting(&custody, Direction::Debit, *units),
-                            posting(&holders[*holder], Direction::Credit, units - fee),
+                            posting(&custody, *coin, Direction::Debit, *units),
+                            posting(&holders[*holder], *coin, Direction::Credit, units - fee),
                         ];
                         if fee > 0 {
-                            postings.push(posting(&Account::OperatorFees, Direction::Credit, fee));
+                            postings.push(posting(&Account::OperatorFees, *coin, Direction::Credit, fee));
                         }
                         let mut next = model.clone();
-                        next.available[*holder] += units - fee;
+                        next.available[*coin][*holder] += units - fee;
                         (JournalEntry::new(postings), Some(next))
                     }
-                    WalletStep::Transfer { from, to, units } => {
+                    WalletStep::Transfer { coin, from, to, units } => {
                         let mut next = model.clone();
-                        let covered = next.available[*from].checked_sub(*units).map(|left| {
-                            next.available[*from] = left;
-                            next.available[*to] += units;
+                        let covered = next.available[*coin][*from].checked_sub(*units).map(|left| {
+                            next.available[*coin][*from] = left;
+                            next.available[*coin][*to] += units;
                             next
                         });
-                        (JournalEntry::transfer(holders[*from].clone(), holders[*to].clone(), coin.clone(), Amount::from_base_units(*units)), covered)
+                        (JournalEntry::transfer(holders[*from].clone(), holders[*to].clone(), coins[*coin].clone(), Amount::from_base_units(*units)), covered)
                     }
-                    WalletStep::Batch { from, legs } => {
+                    WalletStep::Batch { coin, from, legs } => {
                         let total: u128 = legs.iter().map(|(_, units)| units).sum();
-                        let mut postings = vec![posting(&holders[*from], Direction::Debit, total)];
+                        let mut postings = vec![posting(&holders[*from], *coin, Direction::Debit, total)];
                         let mut next = model.clone();
-                        let mut covered = next.available[*from].checked_sub(total).is_some();
-                        next.available[*from] = next.available[*from].saturating_sub(total);
+                        let balances = &mut next.available[*coin];
+                        let mut covered = balances[*from].checked_sub(total).is_some();
+                        balances[*from] = balances[*from].saturating_sub(total);
                         for (to, units) in legs {
-                            postings.push(posting(&holders[*to], Direction::Credit, *units));
-                            next.available[*to] += units;
+                            postings.push(posting(&holders[*to], *coin, Direction::Credit, *units));
+                            balances[*to] += units;
                             // An account on both sides is refused when built.
                             covered &= to != from;
                         }
                         (JournalEntry::new(postings), covered.then_some(next))
                     }
-                    WalletStep::Withdraw { holder, units, fee } => {
+                    WalletStep::Withdraw { coin, holder, units, fee } => {
                         let mut next = model.clone();
-                        let covered = next.available[*holder].checked_sub(*units).map(|left| {
-                            next.available[*holder] = left;
-                            next.reserved[*holder] += units;
-                            next.open.push((*holder, *units, *fee));
+                        let covered = next.available[*coin][*holder].checked_sub(*units).map(|left| {
+                            next.available[*coin][*holder] = left;
+                            next.reserved[*coin][*holder] += units;
+                            next.open.push((*coin, *holder, *units, *fee));
                             next
                         });
-                        (JournalEntry::transfer(holders[*holder].clone(), reserves[*holder].clone(), coin.clone(), Amount::from_base_units(*units)), covered)
+                        (JournalEntry::transfer(holders[*holder].clone(), reserves[*holder].clone(), coins[*coin].clone(), Amount::from_base_units(*units)), covered)
                     }
                     WalletStep::Settle { pick, confirmed } => {
                         if model.open.is_empty() {
                             continue;
                         }
                         let mut next = model.clone();
-                        let (holder, units, fee) = next.open.remove(pick % model.open.len());
-                        next.reserved[holder] -= units;
-                        let mut postings = vec![posting(&reserves[holder], Direction::Debit, units)];
+                        let (coin, holder, units, fee) = next.open.remove(pick % model.open.len());
+                        next.reserved[coin][holder] -= units;
+                        let mut postings = vec![posting(&reserves[holder], coin, Direction::Debit, units)];
                         if *confirmed {
                             // The net leaves custody; the fee is the operator's.
-                            postings.push(posting(&custody, Direction::Credit, units - fee));
+                            postings.push(posting(&custody, coin, Direction::Credit, units - fee));
                             if fee > 0 {
-                                postings.push(posting(&Account::OperatorFees, Direction::Credit, fee));
+                                postings.push(posting(&Account::OperatorFees, coin, Direction::Credit, fee));
                             }
                         } else {
-                            postings.push(posting(&holders[holder], Direction::Credit, units));
-                            next.available[holder] += units;
+                            postings.push(posting(&holders[holder], coin, Direction::Credit, units));
+                            next.available[coin][holder] += units;
                         }
                         (JournalEntry::new(postings), Some(next))
+                    }
+                    WalletStep::Swap { holder, from, units, extra_ppm } => {
+                        let to = 1 - from;
+                        // A swap the fee would eat is refused before any entry.
+                        let Ok(figures) = price_swap(Amount::from_base_units(*units), sides[*from], sides[to], &terms) else {
+                            continue;
+                        };
+                        // The markup is the merchant's on its users only.
+                        let extra = if *holder == 0 { 0 } else { *extra_ppm };
+                        let legs = SwapLegs {
+                            coin_in: &coins[*from],
+                            coin_out: &coins[to],
+                            amount_in: figures.amount_in,
+                            amount_out: figures.amount_out,
+                            fee: figures.fee,
+                            extra_fee: extra_fee(figures.amount_out, extra).unwrap(),
+                        };
+                        let Ok(net) = legs.net_out() else {
+                            continue;
+                        };
+                        let mut next = model.clone();
+                        let covered = next.available[*from][*holder].checked_sub(*units).zip(next.treasury[to].checked_sub(legs.amount_out.base_units())).map(|(left, treasury_left)| {
+                            next.available[*from][*holder] = left;
+                            next.treasury[*from] += units;
+                            next.treasury[to] = treasury_left;
+                            next.available[to][*holder] += net.base_units();
+                            next.available[to][0] += legs.extra_fee.base_units();
+                            next
+                        });
+                        (swap_entry(&holders[*holder], &m, &legs), covered)
                     }
                 };
                 let posted = entry.map_err(|_| ()).and_then(|entry| books.post(entry).map_err(|_| ()));
@@ -1035,19 +1126,25 @@ mod tests {
                     None => prop_assert!(posted.is_err(), "{step:?} should have been refused"),
                     Some(_) => prop_assert!(matches!(step, WalletStep::Transfer { from, to, .. } if from == to), "{step:?} refused"),
                 }
-                for (holder, expected) in holders.iter().zip(model.available) {
-                    prop_assert_eq!(books.balance(holder, &coin).available().map(Amount::base_units), Some(expected));
+                for (n, coin) in coins.iter().enumerate() {
+                    let held = |account: &Account| books.balance(account, coin).available().map(Amount::base_units);
+                    for (holder, expected) in holders.iter().zip(model.available[n]) {
+                        prop_assert_eq!(held(holder), Some(expected));
+                    }
+                    for (reserve, expected) in reserves.iter().zip(model.reserved[n]) {
+                        prop_assert_eq!(held(reserve), Some(expected));
+                    }
+                    prop_assert_eq!(held(&Account::OperatorTreasury), Some(model.treasury[n]));
+                    // Custody of a coin may lean negative once the treasury
+                    // paid it out and it was withdrawn: compared as sides.
+                    let custody_now = books.balance(&custody, coin);
+                    let fees = held(&Account::OperatorFees).unwrap_or(0);
+                    prop_assert_eq!(
+                        custody_now.debits_posted.base_units() + TREASURY_FUNDING,
+                        model.available[n].iter().sum::<u128>() + model.reserved[n].iter().sum::<u128>() + fees + model.treasury[n] + custody_now.credits_posted.base_units(),
+                        "{}", coin
+                    );
                 }
-                for (reserve, expected) in reserves.iter().zip(model.reserved) {
-                    prop_assert_eq!(books.balance(reserve, &coin).available().map(Amount::base_units), Some(expected));
-                }
-                let custody_now = books.balance(&custody, &coin);
-                let held = custody_now.debits_posted.base_units() - custody_now.credits_posted.base_units();
-                let fees = books.balance(&Account::OperatorFees, &coin).available().map_or(0, Amount::base_units);
-                prop_assert_eq!(
-                    held,
-                    model.available.iter().sum::<u128>() + model.reserved.iter().sum::<u128>() + fees
-                );
             }
             let (mut debits, mut credits) = (0u128, 0u128);
             for balance in books.balances().values() {

@@ -8,6 +8,8 @@ use ruint::aliases::U512;
 
 use crate::LedgerError;
 use crate::amount::{Amount, Decimal, Precision, Rounding};
+use crate::journal::{Account, Direction, JournalEntry, MerchantId, Posting};
+use crate::registry::CoinId;
 
 /// Parts per million: the unit of the spread and the fee rate.
 pub const PPM: u32 = 1_000_000;
@@ -195,6 +197,94 @@ pub fn swap_rate_text(
         Rounding::Down,
     )?;
     Ok(Amount::from_base_units(rate).to_decimal_string(rate_places()))
+}
+
+/// Everything a swap's journal entry moves, in base units: the payer's
+/// `amount_in` of `coin_in`; out of the treasury `amount_out` of
+/// `coin_out`, of which `fee` is the operator's and `extra_fee` the
+/// merchant's markup on its user's swap (docs/decisions.md §25.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SwapLegs<'a> {
+    pub coin_in: &'a CoinId,
+    pub coin_out: &'a CoinId,
+    pub amount_in: Amount,
+    pub amount_out: Amount,
+    pub fee: Amount,
+    pub extra_fee: Amount,
+}
+
+impl SwapLegs<'_> {
+    /// `netAmountOut = amountOut − fee − extraFee`: what the payer receives.
+    pub fn net_out(&self) -> Result<Amount, LedgerError> {
+        self.amount_out
+            .checked_sub(self.fee)
+            .and_then(|rest| rest.checked_sub(self.extra_fee))
+            .filter(|net| !net.is_zero())
+            .ok_or(LedgerError::SwapFeeTakesAll {
+                amount_out: self.amount_out.base_units(),
+                fee: self
+                    .fee
+                    .base_units()
+                    .saturating_add(self.extra_fee.base_units()),
+            })
+    }
+}
+
+/// A swap's one journal entry (docs/decisions.md §25): the payer's input
+/// into the treasury, and out of the treasury the payer's net output, the
+/// operator's fee and `merchant`'s markup. The engine posts it; the
+/// wallet system's property test posts the same.
+pub fn swap_entry(
+    payer: &Account,
+    merchant: &MerchantId,
+    legs: &SwapLegs<'_>,
+) -> Result<JournalEntry, LedgerError> {
+    let net_out = legs.net_out()?;
+    let posting = |account: Account, coin: &CoinId, direction, amount| Posting {
+        account,
+        coin: coin.clone(),
+        direction,
+        amount,
+    };
+    let mut postings = vec![
+        posting(
+            payer.clone(),
+            legs.coin_in,
+            Direction::Debit,
+            legs.amount_in,
+        ),
+        posting(
+            Account::OperatorTreasury,
+            legs.coin_in,
+            Direction::Credit,
+            legs.amount_in,
+        ),
+        posting(
+            Account::OperatorTreasury,
+            legs.coin_out,
+            Direction::Debit,
+            legs.amount_out,
+        ),
+        posting(payer.clone(), legs.coin_out, Direction::Credit, net_out),
+    ];
+    // A fee of zero (a rate and minimum of zero) posts nothing.
+    if !legs.fee.is_zero() {
+        postings.push(posting(
+            Account::OperatorFees,
+            legs.coin_out,
+            Direction::Credit,
+            legs.fee,
+        ));
+    }
+    if !legs.extra_fee.is_zero() {
+        postings.push(posting(
+            Account::MerchantAvailable(merchant.clone()),
+            legs.coin_out,
+            Direction::Credit,
+            legs.extra_fee,
+        ));
+    }
+    JournalEntry::new(postings)
 }
 
 #[cfg(test)]

@@ -138,10 +138,14 @@ pub async fn withdrawals(
     let rows: Vec<Vec<String>> = withdrawals
         .into_iter()
         .map(|w| {
+            // A wallet user's withdrawal is the merchant's money leaving
+            // custody too (decisions §28), labelled with its user.
             let kind = if w.is_refund() {
-                "refund"
+                "refund".to_owned()
+            } else if let Some(user_id) = &w.user_id {
+                format!("user withdrawal ({user_id})")
             } else {
-                "withdrawal"
+                "withdrawal".to_owned()
             };
             let to = if w.to_cwallet {
                 format!("cwallet:{}", w.to_address)
@@ -153,7 +157,7 @@ pub async fn withdrawals(
                 utc(w.created_at),
                 w.app_id.to_string(),
                 w.merchant_order_id,
-                kind.to_owned(),
+                kind,
                 w.status.as_str().to_owned(),
                 amount(registry, &w.coin_id, w.value),
                 amount(registry, &w.coin_id, w.network_fee),

@@ -7,7 +7,8 @@
 use serde_json::Value;
 
 use crate::dashboard::{
-    Answer, Route, Visitor, answer_of, create_user, csrf_of, logged_in, screenshots_dir, shown,
+    Answer, Route, Visitor, answer_of, create_user, csrf_of, csv_rows, logged_in, screenshots_dir,
+    shown,
 };
 use crate::support::Gateway;
 
@@ -260,6 +261,47 @@ fn the_pages_show_the_wallet_system_the_books_and_the_sandbox() {
     assert!(text.contains("trigger-wallet-user-2"), "{text}");
     let received = ops.get(&format!("{m}/wallet-users/trigger-wallet-user-2"));
     assert!(received.text().contains("trigger-wallet-user</td>"));
+    assert!(text.contains("No withdrawals here."), "{text}");
+
+    // A user's withdrawal is on its page (decisions §35), not among the
+    // merchant's own withdrawals; the operator's list labels it.
+    let withdrawn = trigger(gateway, &scene.app_id, "user.withdrawal.succeeded");
+    let order_id = withdrawn["objects"]["withdrawal"]["orderId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let user = ops.get(&format!("{m}/wallet-users/trigger-wallet-user"));
+    let text = user.text();
+    let row = format!(r#"<td>successful</td><td class="id">{order_id}</td>"#);
+    assert!(text.contains(&row), "{row}: {text}");
+    assert!(text.contains("<td>5 USDT</td>"), "{text}");
+    let merchant_withdrawals = ops.get(&format!("{m}/withdrawals"));
+    assert_eq!(merchant_withdrawals.status, 200);
+    let record_id = withdrawn["objects"]["withdrawal"]["recordId"]
+        .as_str()
+        .unwrap();
+    assert!(
+        !merchant_withdrawals.text().contains(record_id),
+        "{}",
+        merchant_withdrawals.text()
+    );
+    let listed: Value =
+        serde_json::from_str(&gateway.cli_ok(&["withdrawal", "list", "--json"])).unwrap();
+    let listed_row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["record_id"] == record_id)
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(listed_row["kind"], "user withdrawal (trigger-wallet-user)");
+    let exported = csv_rows(&ops.get(&format!(
+        "{m}/export?kind=withdrawals&from=2000-01-01&to=2099-12-31"
+    )));
+    let exported_row = exported
+        .iter()
+        .find(|row| row["record_id"] == record_id)
+        .unwrap_or_else(|| panic!("{exported:?}"));
+    assert_eq!(exported_row["user_id"], "trigger-wallet-user");
 
     let swaps = ops.get(&format!("{m}/swaps"));
     assert!(swaps.text().contains("USDT"), "{}", swaps.text());

@@ -398,3 +398,66 @@ fn an_unbound_address_is_still_notified_and_still_counts_toward_the_quota() {
     let records = records_to(&gateway, &merchant, &old, 2);
     assert_eq!(late["msg"]["recordId"], records[0]["recordId"]);
 }
+
+/// A wallet user's permanent address (decisions §35): its deposit's block is
+/// found by `getTradeBlockHeight` as the merchant's are; unbinding it (the
+/// spec's answer names a wallet user as `userID`) gives the user a new
+/// address, and a payment to the old one still credits the user.
+#[test]
+fn a_wallet_user_s_address_answers_its_block_and_unbinds_for_its_user() {
+    let gateway = Gateway::start(&[]);
+    let merchant = gateway.demo.clone().unwrap();
+    let user_address = |user_id: &str| {
+        let body = json!({"userId": user_id, "chain": "ETH"}).to_string();
+        ok(&gateway, &merchant, "getOrCreateUserDepositAddress", &body)["address"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let user_records = |count: usize| {
+        let body = json!({"userId": "wallet-7"}).to_string();
+        eventually(20, "the user's deposits credited", || {
+            let list = ok(&gateway, &merchant, "getUserDepositRecordList", &body);
+            let records = list["records"].as_array().cloned().unwrap_or_default();
+            if records.len() == count {
+                Ok(records)
+            } else {
+                Err(list.to_string())
+            }
+        })
+    };
+    let old = user_address("wallet-7");
+    pay_and_confirm(&gateway, &old, "3");
+    let record_id = user_records(1)[0]["recordId"].as_str().unwrap().to_owned();
+
+    let heights = block_heights(
+        &gateway,
+        &merchant,
+        "getTradeBlockHeight",
+        json!({ "record_id": record_id }),
+    );
+    assert_eq!(heights["chain"], "ETH", "{heights}");
+    assert!(
+        heights["currBlockHeight"].as_u64().unwrap() >= heights["txBlockHeight"].as_u64().unwrap(),
+        "{heights}"
+    );
+
+    let data = ok(&gateway, &merchant, "addressUnbinding", &unbind(&old));
+    assert_eq!(
+        (&data["userID"], &data["referenceID"]),
+        (&json!("wallet-7"), &json!("")),
+        "{data}"
+    );
+    let new = user_address("wallet-7");
+    assert_ne!(new, old);
+    pay_and_confirm(&gateway, &old, "2");
+    user_records(2);
+    let asset = ok(
+        &gateway,
+        &merchant,
+        "getUserCoinAsset",
+        &json!({"userId": "wallet-7", "coinId": USDT}).to_string(),
+    );
+    // 3 + 2 paid, less the default service fee of 0.03 % of each.
+    assert_eq!(asset["asset"]["available"], "4.9985", "{asset}");
+}

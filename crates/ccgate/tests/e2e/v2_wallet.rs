@@ -191,6 +191,44 @@ fn two_users_deposit_transfer_and_every_record_agrees_with_the_balances() {
                 "{user_id}'s records and balance"
             );
         }
+
+        // The spec's least transfer is 0.001 USD (decisions §35): a USDT
+        // transfer or batch leg below it is refused and moves nothing.
+        let too_small = client
+            .user_transfer(&transfer("w-small", "alice-01", "bob-0001", "0.0009"))
+            .await;
+        assert!(
+            matches!(
+                &too_small,
+                Err(ccgate_client::ClientError::Api { code: 11000, .. })
+            ),
+            "{too_small:?}"
+        );
+        let small_leg = client
+            .user_batch_transfer(&UserBatchTransferRequest {
+                order_id: "wb-small".into(),
+                user_id: "alice-01".into(),
+                to_users: vec![ToUser {
+                    user_id: "bob-0001".into(),
+                    amount: "0.0005".into(),
+                }],
+                coin_id: USDT,
+                remark: String::new(),
+            })
+            .await;
+        assert!(
+            matches!(
+                &small_leg,
+                Err(ccgate_client::ClientError::Api { code: 11000, .. })
+            ),
+            "{small_leg:?}"
+        );
+        assert_eq!(usdt("alice-01").await, "81.97");
+        client
+            .user_transfer(&transfer("w-least", "alice-01", "bob-0001", "0.001"))
+            .await
+            .unwrap();
+        assert_eq!(usdt("alice-01").await, "81.969");
     });
 }
 

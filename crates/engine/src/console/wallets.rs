@@ -1,13 +1,13 @@
 //! The dashboard's pages of a merchant's v2 wallet system (issue #19 item 6,
 //! decisions §30): its wallet users with their balances, one user's
-//! deposits, transfers and swaps, the merchant's swaps, and its batch
+//! deposits, transfers, swaps and withdrawals, the merchant's swaps, and its batch
 //! withdrawals. Each method finds the merchant as the viewer may see it
 //! first, so another merchant's user gets "not found" here, never a page.
 
 use ccgate_ledger::{Amount, Coin, MerchantId};
 use ccgate_store::{
     DepositRecord, DepositRecordFilter, MerchantSummary, Swap, SwapOwner, SwapQuery,
-    TransferFilter, UserTransfer, WalletUser,
+    TransferFilter, UserTransfer, WalletUser, Withdrawal, WithdrawalQuery,
 };
 
 use super::{Console, ConsoleRefusal, Viewer, refused};
@@ -18,7 +18,8 @@ use crate::{EngineError, Rejection};
 
 /// Wallet users on one page of the users list.
 pub const WALLET_USERS_PER_PAGE: u32 = 50;
-/// Records (deposits, transfers, swaps, batches) on one page of a list.
+/// Records (deposits, transfers, swaps, withdrawals, batches) on one page of
+/// a list.
 pub const RECORDS_PER_PAGE: u32 = 20;
 
 /// A page of a merchant's wallet users.
@@ -40,6 +41,8 @@ pub struct UserPageCursors {
     pub transfers_before: Option<String>,
     /// Swaps after this one (its `created_at` and record id).
     pub swaps_after: Option<(i64, String)>,
+    /// Withdrawals after this one (its `created_at` and record id).
+    pub withdrawals_after: Option<(i64, String)>,
 }
 
 /// One wallet user: balances and a page of each of its records.
@@ -55,6 +58,9 @@ pub struct WalletUserPage<'r> {
     pub transfers: Vec<UserTransfer>,
     /// Newest first.
     pub swaps: Vec<Swap>,
+    /// Its withdrawals (decisions §28), on the chain or to a Cwallet id,
+    /// newest first: the records `getUserWithdrawRecordList` reads.
+    pub withdrawals: Vec<Withdrawal>,
     /// Where each list's next page starts, when there is one.
     pub next: UserPageCursors,
 }
@@ -127,7 +133,8 @@ impl Console {
     }
 
     /// One of the merchant's wallet users, with a page of its deposits,
-    /// transfers (sent or received) and swaps, each from its cursor.
+    /// transfers (sent or received), swaps and withdrawals, each from its
+    /// cursor.
     pub async fn wallet_user<'r>(
         &self,
         viewer: &Viewer,
@@ -169,11 +176,25 @@ impl Console {
                 },
             )
             .await?;
+        let withdrawals = wallets
+            .withdrawals(
+                app_id,
+                user_id,
+                &WithdrawalQuery {
+                    after: cursors.withdrawals_after.clone(),
+                    limit: RECORDS_PER_PAGE,
+                    ..WithdrawalQuery::default()
+                },
+            )
+            .await?;
         let next = UserPageCursors {
             deposits_before: next_of(&deposits, RECORDS_PER_PAGE, |d| d.record_id.clone()),
             transfers_before: next_of(&transfers, RECORDS_PER_PAGE, |t| t.record_id.clone()),
             swaps_after: next_of(&user_swaps, RECORDS_PER_PAGE, |s| {
                 (s.created_at, s.record_id.clone())
+            }),
+            withdrawals_after: next_of(&withdrawals, RECORDS_PER_PAGE, |w| {
+                (w.created_at, w.record_id.clone())
             }),
         };
         Ok(WalletUserPage {
@@ -183,6 +204,7 @@ impl Console {
             deposits,
             transfers,
             swaps: user_swaps,
+            withdrawals,
             next,
         })
     }

@@ -144,6 +144,7 @@ pub fn render(rows: &ExportRows, registry: &Registry) -> String {
                     "to_address",
                     "memo",
                     "refund_of",
+                    "user_id",
                 ],
             );
             for withdrawal in withdrawals {
@@ -167,6 +168,8 @@ pub fn render(rows: &ExportRows, registry: &Registry) -> String {
                         withdrawal.to_address.clone(),
                         withdrawal.memo.clone(),
                         withdrawal.refund_of.clone().unwrap_or_default(),
+                        // A wallet user's withdrawal (decisions §28) names its user.
+                        withdrawal.user_id.clone().unwrap_or_default(),
                     ],
                 );
             }

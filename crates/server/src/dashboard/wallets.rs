@@ -1,6 +1,6 @@
 //! A merchant's v2 wallet system on the dashboard (issue #19 item 6,
 //! decisions §30): its wallet users with their balances, one user's
-//! deposits, transfers and swaps, the merchant's swaps, and its batch
+//! deposits, transfers, swaps and withdrawals, the merchant's swaps, and its batch
 //! withdrawals with their tasks. Every page is a `Console` call that takes
 //! the viewer; the lists are pages that link on from their last row.
 
@@ -59,6 +59,8 @@ struct UserQuery {
     transfers_before: Option<String>,
     swaps_after_at: Option<i64>,
     swaps_after_id: Option<String>,
+    withdrawals_after_at: Option<i64>,
+    withdrawals_after_id: Option<String>,
 }
 
 /// `GET /dashboard/m/{app_id}/wallet-users/{user_id}`.
@@ -72,6 +74,7 @@ async fn user(
         deposits_before: query.deposits_before,
         transfers_before: query.transfers_before,
         swaps_after: query.swaps_after_at.zip(query.swaps_after_id),
+        withdrawals_after: query.withdrawals_after_at.zip(query.withdrawals_after_id),
     };
     let shown = state
         .console
@@ -309,6 +312,35 @@ fn user_page(viewer: &Viewer, shown: &WalletUserPage<'_>, registry: &Registry) -
                 (next_link(
                     shown.next.swaps_after.as_ref().map(|(at, id)| format!("{here}?swaps_after_at={at}&swaps_after_id={}", url_segment(id))),
                     "Older swaps",
+                ))
+                h2 { "Withdrawals" }
+                @if shown.withdrawals.is_empty() {
+                    p { "No withdrawals here." }
+                } @else {
+                    div.table tabindex="0" role="region" aria-label="Withdrawals" {
+                        table {
+                            thead { tr { th { "Created" } th { "Amount" } th { "Network fee" } th { "To" } th { "Status" } th { "Order id" } } }
+                            tbody {
+                                @for withdrawal in &shown.withdrawals {
+                                    tr {
+                                        td { (utc(withdrawal.created_at.saturating_mul(1000))) }
+                                        td { (coin_amount(registry, &withdrawal.coin_id, withdrawal.value)) }
+                                        td { (coin_amount(registry, &withdrawal.coin_id, withdrawal.network_fee)) }
+                                        td.id {
+                                            @if withdrawal.to_cwallet { "Cwallet " }
+                                            (withdrawal.to_address)
+                                        }
+                                        td { (withdrawal.status.as_str()) }
+                                        td.id { (withdrawal.merchant_order_id) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                (next_link(
+                    shown.next.withdrawals_after.as_ref().map(|(at, id)| format!("{here}?withdrawals_after_at={at}&withdrawals_after_id={}", url_segment(id))),
+                    "Older withdrawals",
                 ))
             }
         },

@@ -45,10 +45,18 @@ pub async fn unbind(
             })
             .collect(),
         unbound_at: unbound.unbound_at,
-        // ccgate has no wallet system: every unbindable address is a
-        // permanent address of a `referenceId`.
-        user_id: String::new(),
-        reference_id: unbound.user_id,
+        // A wallet user's address names its user as `userID`, a
+        // `referenceId`'s as `referenceID` (v2 spec §2.3.5, decisions §35).
+        user_id: if unbound.wallet_user {
+            unbound.user_id.clone()
+        } else {
+            String::new()
+        },
+        reference_id: if unbound.wallet_user {
+            String::new()
+        } else {
+            unbound.user_id
+        },
     })?)
 }
 

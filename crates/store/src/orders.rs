@@ -170,6 +170,12 @@ pub(crate) const ORDER_COLUMNS: &str = "order_id, app_id, merchant_order_id, kin
     fiat_rate, token_rate, order_amount, created_at, expires_at, notify_url, custom_value, remark, \
     dialect, buyer_email, invoice";
 
+/// A merchant's orders under one merchant order id, oldest first: what
+/// `bill/info` and v2's order lookups read, through the index SQLite's 0064
+/// made for it (a unit test in `sqlite.rs` pins the plan).
+pub(crate) const ORDERS_BY_MERCHANT_ORDER_ID: &str =
+    "WHERE app_id = $1 AND merchant_order_id = $2 ORDER BY created_at, order_id";
+
 const CHECKOUT_COLUMNS: &str = "checkout_key, app_id, merchant_order_id, fingerprint, \
     product_price, product_name, return_url, notify_url, custom_value, created_at, expires_at, \
     order_id, dialect, buyer_email, denominated_currency, price_coin_id, invoice";
@@ -277,8 +283,7 @@ where
         let mut orders = Vec::new();
         for merchant_order_id in merchant_order_ids {
             let rows = sqlx::query(&format!(
-                "SELECT {ORDER_COLUMNS} FROM orders
-                 WHERE app_id = $1 AND merchant_order_id = $2 ORDER BY created_at, order_id"
+                "SELECT {ORDER_COLUMNS} FROM orders {ORDERS_BY_MERCHANT_ORDER_ID}"
             ))
             .bind(app_id.as_str())
             .bind(merchant_order_id)

@@ -13,7 +13,7 @@ use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
 use super::pages::{csrf_field, layout, merchant_path, merchant_tabs, url_segment, utc};
-use super::{CsrfForm, PageResult, Posted, SignedIn, page, see_other, visit_of};
+use super::{PageResult, Posted, SignedIn, page, see_other, visit_of};
 use crate::AppState;
 use crate::routes::checkout::{page_url, qr_svg};
 
@@ -70,11 +70,7 @@ pub(super) struct InvoiceForm {
     reference: String,
 }
 
-impl CsrfForm for InvoiceForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(InvoiceForm);
 
 /// `POST /dashboard/m/{app_id}/invoices`: a new invoice, then its page.
 pub(super) async fn create_invoice(

@@ -5,6 +5,18 @@
 //! writes the audit row) and renders the answer. Session time is the real
 //! clock, not the sandbox's business clock.
 
+/// A form whose `csrf` field carries the session's CSRF token: every
+/// dashboard form, so the trait's one method is written once.
+macro_rules! csrf_form {
+    ($form:ty) => {
+        impl crate::dashboard::CsrfForm for $form {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        }
+    };
+}
+
 mod csv;
 mod figures;
 mod invoices;
@@ -289,11 +301,7 @@ struct NameForm {
     name: String,
 }
 
-impl CsrfForm for NameForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(NameForm);
 
 /// `POST /dashboard/merchants`: operators create a merchant; its secret is
 /// shown on this answer only.
@@ -327,11 +335,7 @@ struct EmailForm {
     email: String,
 }
 
-impl CsrfForm for EmailForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(EmailForm);
 
 /// `POST /dashboard/m/{app_id}/users`: operators add a merchant user; its
 /// password is shown on this answer only.
@@ -375,11 +379,7 @@ struct StatusForm {
     status: String,
 }
 
-impl CsrfForm for StatusForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(StatusForm);
 
 /// `POST /dashboard/m/{app_id}/status`: operators disable or re-enable a
 /// merchant.
@@ -408,11 +408,7 @@ struct FeeForm {
     percent: String,
 }
 
-impl CsrfForm for FeeForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(FeeForm);
 
 /// `POST /dashboard/m/{app_id}/fee`: operators set the merchant's service
 /// fee, as `ccgate merchant set-fee` does.
@@ -627,11 +623,7 @@ struct UrlForm {
     url: String,
 }
 
-impl CsrfForm for UrlForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(UrlForm);
 
 /// `POST /dashboard/m/{app_id}/webhook`: sets (or, empty, removes) the URL.
 async fn set_webhook(
@@ -654,11 +646,7 @@ struct AllowlistForm {
     allowlist: String,
 }
 
-impl CsrfForm for AllowlistForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(AllowlistForm);
 
 /// `POST /dashboard/m/{app_id}/allowlist`: where API calls may come from.
 async fn set_allowlist(
@@ -831,11 +819,7 @@ struct CsrfOnly {
     csrf: String,
 }
 
-impl CsrfForm for CsrfOnly {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(CsrfOnly);
 
 /// `POST /dashboard/logout`.
 async fn logout(

@@ -20,7 +20,7 @@ use super::pages::{
     csrf_field, layout, merchant_path, merchant_tabs, url_segment, utc, webhook_rows,
 };
 use super::settings::code_input;
-use super::{CsrfForm, PageResult, Posted, SETTINGS_PATH, SignedIn, page, see_other, visit_of};
+use super::{PageResult, Posted, SETTINGS_PATH, SignedIn, page, see_other, visit_of};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -134,11 +134,7 @@ struct WithdrawalForm {
     code: String,
 }
 
-impl CsrfForm for WithdrawalForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(WithdrawalForm);
 
 impl WithdrawalForm {
     fn draft(&self) -> WithdrawalDraft {
@@ -219,11 +215,7 @@ struct RefundForm {
     code: String,
 }
 
-impl CsrfForm for RefundForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(RefundForm);
 
 /// `POST /dashboard/m/{app_id}/orders/{merchant_order_id}/refund`: back to
 /// the order, which lists it.

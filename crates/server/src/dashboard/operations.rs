@@ -28,8 +28,8 @@ use subtle::ConstantTimeEq;
 
 use super::pages::{csrf_field, layout, merchant_path, utc};
 use super::{
-    CsrfForm, LOGIN_COOKIE, PREFIX, PageError, PageResult, Posted, SESSION_COOKIE, SignedIn,
-    client_of, cookie, csrf_refused, invalid, page, see_other, set_cookie, visit_of, with_cookie,
+    LOGIN_COOKIE, PREFIX, PageError, PageResult, Posted, SESSION_COOKIE, SignedIn, client_of,
+    cookie, csrf_refused, invalid, page, see_other, set_cookie, visit_of, with_cookie,
 };
 use crate::AppState;
 
@@ -114,11 +114,7 @@ struct AdvanceForm {
     seconds: String,
 }
 
-impl CsrfForm for AdvanceForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(AdvanceForm);
 
 /// `POST /dashboard/sandbox/advance`.
 async fn advance(
@@ -156,11 +152,7 @@ struct TriggerForm {
     dialect: String,
 }
 
-impl CsrfForm for TriggerForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(TriggerForm);
 
 /// `POST /dashboard/sandbox/trigger`: the trigger's report.
 async fn trigger(
@@ -199,11 +191,7 @@ struct FaultsForm {
     count: String,
 }
 
-impl CsrfForm for FaultsForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(FaultsForm);
 
 /// `POST /dashboard/sandbox/faults`.
 async fn faults(
@@ -240,11 +228,7 @@ struct MerchantForm {
     app_id: String,
 }
 
-impl CsrfForm for MerchantForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(MerchantForm);
 
 /// `POST /dashboard/sandbox/faults/clear`.
 async fn clear_faults(
@@ -267,11 +251,7 @@ struct SnapshotForm {
     name: String,
 }
 
-impl CsrfForm for SnapshotForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(SnapshotForm);
 
 /// `POST /dashboard/sandbox/snapshots/save`.
 async fn save(

@@ -14,7 +14,7 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use super::pages::{csrf_field, layout};
-use super::{CsrfForm, PageResult, Posted, SETTINGS_PATH, SignedIn, page, see_other, visit_of};
+use super::{PageResult, Posted, SETTINGS_PATH, SignedIn, page, see_other, visit_of};
 use crate::AppState;
 
 const SET_UP_PATH: &str = "/dashboard/settings/totp";
@@ -38,11 +38,7 @@ pub(super) struct CodeForm {
     code: String,
 }
 
-impl CsrfForm for CodeForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(CodeForm);
 
 /// `GET /dashboard/settings`.
 async fn settings(State(state): State<AppState>, SignedIn(viewer): SignedIn) -> PageResult {

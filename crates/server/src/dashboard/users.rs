@@ -13,9 +13,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::pages::{csrf_field, layout, merchant_path, utc};
-use super::{
-    CsrfForm, PageResult, Posted, SignedIn, USERS_PATH, invalid, page, see_other, visit_of,
-};
+use super::{PageResult, Posted, SignedIn, USERS_PATH, invalid, page, see_other, visit_of};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -39,11 +37,7 @@ struct UserStatusForm {
     status: String,
 }
 
-impl CsrfForm for UserStatusForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+csrf_form!(UserStatusForm);
 
 /// `POST /dashboard/users/{id}/status`: disables or enables a user.
 async fn set_status(

@@ -18,9 +18,9 @@ use ccgate_ledger::{Amount, Coin, MerchantId};
 use ccgate_store::{
     AuditEntry, ConsoleRole, ConsoleSession, ConsoleStore, ConsoleUser, DashboardStore,
     DepositRecord, DepositRecordFilter, JournalLine, ListingFilter, Listings, MerchantSettings,
-    MerchantSettingsStore, MerchantStatus, MerchantSummary, Order, OutboxStore, ReconcileStore,
-    ResendFilter, SandboxStore, Store, StoreError, WebhookAttempt, WebhookRow, Withdrawal,
-    WithdrawalStore, generate_app_id, generate_app_secret,
+    MerchantSettingsStore, MerchantStatus, MerchantSummary, Order, OrderStateCounts, OutboxStore,
+    ReconcileStore, ResendFilter, SandboxStore, Store, StoreError, WebhookAttempt, WebhookRow,
+    Withdrawal, WithdrawalStore, generate_app_id, generate_app_secret,
 };
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
@@ -47,7 +47,7 @@ use crate::webhooks::{PingOutcome, WebhookSender};
 use crate::{EngineError, Rejection};
 
 pub use figures::{CHART_DAYS, DailySeries, Figures, Holdings, USD_PLACES, Valued, usd_value};
-pub use invoices::{INVOICES_SHOWN, InvoiceView, InvoicesPage, NewInvoice};
+pub use invoices::{INVOICES_PER_PAGE, InvoiceView, InvoicesPage, NewInvoice};
 pub use merchant_pages::{
     AddressesPage, CONSOLE_ORDER_PREFIX, OrderPage, OrderQuery, PaymentSeen, WithdrawalDraft,
     WithdrawalQuote, WithdrawalsPage, console_order_id,
@@ -79,6 +79,11 @@ impl Default for ConsoleConfig {
         }
     }
 }
+
+/// Expired sessions, and failed logins, one purge deletes at most: a
+/// backlog goes in short write transactions that never hold SQLite's one
+/// writer for long.
+pub const PURGE_BATCH: u32 = 1_000;
 
 /// Shortest password accepted.
 pub const PASSWORD_CHARS_MIN: usize = 12;
@@ -194,11 +199,9 @@ pub struct Overview<'r> {
     pub merchant: MerchantSummary,
     /// Available balance per coin held, in registry order.
     pub balances: Vec<(&'r Coin, Amount)>,
-    /// How many of its latest orders `order_states` counts (at most
-    /// [`OVERVIEW_ORDERS`]).
-    pub orders_counted: usize,
-    /// Those orders per state, in the order first met (newest first).
-    pub order_states: Vec<(OrderStatus, usize)>,
+    /// Every one of its orders, counted by the state the API reports for
+    /// it (decisions §36), in the order an order moves through them.
+    pub order_states: [(OrderStatus, u64); 4],
     /// Its users (operators see them, to add one).
     pub users: Vec<ConsoleUser>,
     /// Its service fee in force, parts per million of each deposit.
@@ -219,10 +222,6 @@ pub struct Developers {
 
 /// Webhooks shown on the developers page.
 const WEBHOOKS_SHOWN: u32 = 50;
-
-/// The latest orders the overview counts by state: a state is derived from
-/// an order's payments, so counting the whole history would read all of it.
-pub const OVERVIEW_ORDERS: u32 = 100;
 
 /// Orders on one page of the orders list.
 pub const ORDERS_PER_PAGE: usize = 50;
@@ -324,13 +323,12 @@ impl Console {
             .ok_or_else(|| refused(ConsoleRefusal::NotFound))
     }
 
-    /// The merchant's balances, how its latest orders stand (as of
-    /// `now_ms`, business time) and its users.
+    /// The merchant's balances, how its orders stand (as of `now_ms`,
+    /// business time) and its users.
     pub async fn overview(
         &self,
         viewer: &Viewer,
         app_id: &str,
-        orders: &Orders,
         now_ms: i64,
     ) -> Result<Overview<'_>, EngineError> {
         let merchant = self.merchant(viewer, app_id).await?;
@@ -338,33 +336,26 @@ impl Console {
             .merchants
             .available_balances(&merchant.app_id, None)
             .await?;
-        let latest = self
-            .listings
-            .list_orders(&ListingFilter {
-                app_id: Some(merchant.app_id.clone()),
-                since: None,
-                until: None,
-                limit: OVERVIEW_ORDERS,
-            })
+        let OrderStateCounts {
+            pending,
+            processing,
+            successful,
+            expired,
+        } = self
+            .dashboard
+            .order_state_counts(&merchant.app_id, now_ms.div_euclid(1000))
             .await?;
-        let mut order_states = Vec::new();
-        for order in &latest {
-            let status = orders
-                .progress(order, now_ms.div_euclid(1000))
-                .await?
-                .progress
-                .status;
-            match order_states.iter_mut().find(|(seen, _)| *seen == status) {
-                Some((_, count)) => *count += 1,
-                None => order_states.push((status, 1)),
-            }
-        }
+        let order_states = [
+            (OrderStatus::Pending, pending),
+            (OrderStatus::Processing, processing),
+            (OrderStatus::Successful, successful),
+            (OrderStatus::Expired, expired),
+        ];
         let users = self.store.console_users(Some(&merchant.app_id)).await?;
         let service_fee_ppm = self.settings_of(&merchant.app_id).await?.service_fee_ppm;
         Ok(Overview {
             merchant,
             balances,
-            orders_counted: latest.len(),
             order_states,
             users,
             service_fee_ppm,
@@ -496,17 +487,18 @@ impl Console {
             Some(url)
         };
         let settings = self.settings_of(&merchant.app_id).await?;
-        self.settings
+        let detail = url.map_or("removed".to_owned(), str::to_owned);
+        let audit = merchant_audit(viewer, &merchant, "webhook URL set", detail, visit);
+        Ok(self
+            .settings
             .set_merchant_webhook(
                 &merchant.app_id,
                 url,
                 settings.notify_pending,
                 settings.webhook_dialect,
+                Some(&audit),
             )
-            .await?;
-        let detail = url.map_or("removed".to_owned(), str::to_owned);
-        self.audit(viewer, &merchant.app_id, "webhook URL set", detail, visit)
-            .await
+            .await?)
     }
 
     /// The client addresses the merchant's API calls may come from (IPs
@@ -524,16 +516,21 @@ impl Console {
                 "{entry:?} is not an IP address or a CIDR range (like 203.0.113.0/24)"
             )))
         })?;
-        self.ledger
-            .set_api_allowlist(&merchant.app_id, &allowlist, visit.now_ms.div_euclid(1000))
-            .await?;
         let detail = if allowlist.is_empty() {
             "any address".to_owned()
         } else {
-            allowlist
+            allowlist.clone()
         };
-        self.audit(viewer, &merchant.app_id, "API allowlist set", detail, visit)
-            .await
+        let audit = merchant_audit(viewer, &merchant, "API allowlist set", detail, visit);
+        Ok(self
+            .ledger
+            .set_api_allowlist(
+                &merchant.app_id,
+                &allowlist,
+                visit.now_ms.div_euclid(1000),
+                Some(&audit),
+            )
+            .await?)
     }
 
     /// Disables or re-enables a merchant (operators only): a disabled
@@ -547,19 +544,27 @@ impl Console {
     ) -> Result<(), EngineError> {
         operator_only(viewer)?;
         let merchant = self.merchant(viewer, app_id).await?;
-        self.ledger
-            .set_merchant_status(&merchant.app_id, status, visit.now_ms.div_euclid(1000))
-            .await?;
         let action = match status {
             MerchantStatus::Active => "merchant enabled",
             MerchantStatus::Disabled => "merchant disabled",
         };
-        self.audit(viewer, &merchant.app_id, action, String::new(), visit)
-            .await
+        let audit = merchant_audit(viewer, &merchant, action, String::new(), visit);
+        Ok(self
+            .ledger
+            .set_merchant_status(
+                &merchant.app_id,
+                status,
+                visit.now_ms.div_euclid(1000),
+                Some(&audit),
+            )
+            .await?)
     }
 
     /// A signed test webhook to the merchant's URL now, through `sender`
     /// (delivery's own client and address policy); the receiver's answer.
+    /// It changes nothing stored, so its audit row records the attempt and
+    /// is written before the POST (decisions §36): an attempt is never
+    /// made unrecorded.
     pub async fn send_test_webhook(
         &self,
         viewer: &Viewer,
@@ -569,18 +574,17 @@ impl Console {
     ) -> Result<PingOutcome, EngineError> {
         let merchant = self.merchant(viewer, app_id).await?;
         let settings = self.settings_of(&merchant.app_id).await?;
-        if settings.webhook_url.is_none() {
+        let Some(url) = settings.webhook_url else {
             return Err(refused(ConsoleRefusal::Invalid(
                 "set a webhook URL first".to_owned(),
             )));
-        }
-        let outcome = sender
-            .ping(&merchant.app_id, visit.now_ms.div_euclid(1000))
-            .await;
-        let detail = format!("answer: {}", outcome.outcome);
+        };
+        let detail = format!("to {url}");
         self.audit(viewer, &merchant.app_id, "test webhook sent", detail, visit)
             .await?;
-        Ok(outcome)
+        Ok(sender
+            .ping(&merchant.app_id, visit.now_ms.div_euclid(1000))
+            .await)
     }
 
     /// One of the merchant's webhooks and every attempt to deliver it.
@@ -614,12 +618,18 @@ impl Console {
             order_type: Some(&row.order_type),
             record_ids: &record_ids,
         };
-        self.outbox
-            .resend_webhooks(&row.app_id, &filter, visit.now_ms)
-            .await?;
         let detail = format!("webhook {id} ({} {})", row.order_type, row.record_id);
-        self.audit(viewer, &row.app_id, "webhook resent", detail, visit)
-            .await
+        let audit = audit_row(
+            Actor::User(viewer),
+            Some(&row.app_id),
+            "webhook resent",
+            detail,
+            visit,
+        );
+        self.outbox
+            .resend_webhooks(&row.app_id, &filter, visit.now_ms, Some(&audit))
+            .await?;
+        Ok(())
     }
 
     /// A new app secret for the merchant, returned once; the old one stops
@@ -632,17 +642,15 @@ impl Console {
     ) -> Result<SecretString, EngineError> {
         let merchant = self.merchant(viewer, app_id).await?;
         let secret = generate_app_secret();
+        let audit = merchant_audit(viewer, &merchant, "secret rotated", String::new(), visit);
         self.ledger
-            .replace_secret(&merchant.app_id, &secret, visit.now_ms.div_euclid(1000))
+            .replace_secret(
+                &merchant.app_id,
+                &secret,
+                visit.now_ms.div_euclid(1000),
+                Some(&audit),
+            )
             .await?;
-        self.audit(
-            viewer,
-            &merchant.app_id,
-            "secret rotated",
-            String::new(),
-            visit,
-        )
-        .await?;
         Ok(secret)
     }
 
@@ -663,9 +671,16 @@ impl Console {
         let now_secs = visit.now_ms.div_euclid(1000);
         let app_id = MerchantId::new(generate_app_id(now_secs));
         let secret = generate_app_secret();
+        let audit = audit_row(
+            Actor::User(viewer),
+            Some(&app_id),
+            "merchant created",
+            name.to_owned(),
+            visit,
+        );
         match self
             .ledger
-            .create_merchant(&app_id, &secret, name, now_secs)
+            .create_merchant(&app_id, &secret, name, now_secs, Some(&audit))
             .await
         {
             Err(StoreError::MerchantNameTaken(name)) => {
@@ -675,8 +690,6 @@ impl Console {
             }
             other => other?,
         }
-        self.audit(viewer, &app_id, "merchant created", name.to_owned(), visit)
-            .await?;
         Ok((app_id, secret))
     }
 
@@ -847,6 +860,25 @@ impl Console {
         Ok(Some(viewer_of(&user, &session)))
     }
 
+    /// Deletes sessions past their idle or absolute lifetime and failed
+    /// logins older than the throttle's window as of `now_ms` (real time,
+    /// as sessions), at most [`PURGE_BATCH`] of each; how many rows went.
+    /// `serve` repeats it while rows go (decisions §36): an expired session
+    /// is refused when seen whether or not it was purged, so this only keeps
+    /// the tables from growing with every visit that never came back.
+    pub async fn purge_expired(&self, now_ms: i64) -> Result<usize, EngineError> {
+        let purged = self
+            .store
+            .purge_console_rows(
+                now_ms.saturating_sub(self.config.idle_ms),
+                now_ms.saturating_sub(self.config.absolute_ms),
+                now_ms.saturating_sub(self.config.failure_window_ms),
+                PURGE_BATCH,
+            )
+            .await?;
+        Ok(usize::try_from(purged).unwrap_or(usize::MAX))
+    }
+
     /// Ends the viewer's session.
     pub async fn logout(&self, viewer: &Viewer, visit: Visit<'_>) -> Result<(), EngineError> {
         let audit = audit_row(
@@ -909,6 +941,23 @@ fn viewer_of(user: &ConsoleUser, session: &ConsoleSession) -> Viewer {
     }
 }
 
+/// The audit row of a user's action on `merchant`.
+fn merchant_audit(
+    viewer: &Viewer,
+    merchant: &MerchantSummary,
+    action: &str,
+    detail: String,
+    visit: Visit<'_>,
+) -> AuditEntry {
+    audit_row(
+        Actor::User(viewer),
+        Some(&merchant.app_id),
+        action,
+        detail,
+        visit,
+    )
+}
+
 fn audit_row(
     actor: Actor<'_>,
     app_id: Option<&MerchantId>,
@@ -954,14 +1003,19 @@ fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn normalised_email(email: &str) -> Result<String, EngineError> {
-    let email = email.trim().to_lowercase();
-    let well_formed = email.len() <= EMAIL_CHARS_MAX
+/// Whether `email` has the shape name@domain.tld, no space or control
+/// character, and at most 254 bytes (RFC 5321's path limit).
+fn well_formed_email(email: &str) -> bool {
+    email.len() <= EMAIL_CHARS_MAX
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && domain.contains('.') && !domain.contains('@')
-        });
-    if well_formed {
+        })
+}
+
+fn normalised_email(email: &str) -> Result<String, EngineError> {
+    let email = email.trim().to_lowercase();
+    if well_formed_email(&email) {
         Ok(email)
     } else {
         Err(refused(ConsoleRefusal::Invalid(

@@ -165,7 +165,7 @@ impl Merchants {
         };
         Ok(self
             .outbox
-            .resend_webhooks(app_id, &filter, now_unix_ms)
+            .resend_webhooks(app_id, &filter, now_unix_ms, None)
             .await?)
     }
 }

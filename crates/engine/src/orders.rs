@@ -667,13 +667,15 @@ impl Orders {
             .ok_or_else(|| Rejection::OrderNotFound(checkout.merchant_order_id.clone()).into())
     }
 
-    /// The merchant's latest `limit` dashboard invoices, newest first.
+    /// The merchant's dashboard invoices, newest first: `limit` of them
+    /// after `after` (an invoice's creation and checkout key).
     pub async fn invoices(
         &self,
         app_id: &MerchantId,
+        after: Option<(i64, String)>,
         limit: u32,
     ) -> Result<Vec<Checkout>, EngineError> {
-        Ok(self.orders.invoices(app_id, limit).await?)
+        Ok(self.orders.invoices(app_id, after, limit).await?)
     }
 
     /// The merchant's dashboard invoice with this reference (its

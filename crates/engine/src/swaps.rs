@@ -715,7 +715,7 @@ mod tests {
         );
         let app_id = MerchantId::new(generate_app_id(1_700_000_000));
         store
-            .create_merchant(&app_id, &generate_app_secret(), "shop", 1_700_000_000)
+            .create_merchant(&app_id, &generate_app_secret(), "shop", 1_700_000_000, None)
             .await
             .unwrap();
         let fund = |account: Account, coin: &Coin, amount: &str| {

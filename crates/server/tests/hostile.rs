@@ -115,7 +115,13 @@ impl Gateway {
             let app_id = generate_app_id(unix_now());
             let app_secret = generate_app_secret();
             store
-                .create_merchant(&MerchantId::new(&app_id), &app_secret, "shop", unix_now())
+                .create_merchant(
+                    &MerchantId::new(&app_id),
+                    &app_secret,
+                    "shop",
+                    unix_now(),
+                    None,
+                )
                 .await
                 .unwrap();
             let state = app_state(store, registry.clone()).await;

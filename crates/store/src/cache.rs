@@ -19,6 +19,7 @@ use ccgate_ledger::{Account, AccountBalance, CoinId, JournalEntry, MerchantId};
 use secrecy::SecretString;
 
 use crate::StoreError;
+use crate::console::AuditEntry;
 use crate::ledger::{
     CoinBalance, CwalletAccount, MerchantCredentials, MerchantStatus, MerchantSummary, Store,
 };
@@ -118,9 +119,10 @@ impl<S: Store> Store for CachingStore<S> {
         app_secret: &SecretString,
         name: &str,
         now_unix_secs: i64,
+        audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError> {
         self.inner
-            .create_merchant(app_id, app_secret, name, now_unix_secs)
+            .create_merchant(app_id, app_secret, name, now_unix_secs, audit)
             .await
     }
 
@@ -154,10 +156,11 @@ impl<S: Store> Store for CachingStore<S> {
         app_id: &MerchantId,
         app_secret: &SecretString,
         now_unix_secs: i64,
+        audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError> {
         let outcome = self
             .inner
-            .replace_secret(app_id, app_secret, now_unix_secs)
+            .replace_secret(app_id, app_secret, now_unix_secs, audit)
             .await;
         self.credentials.invalidate(&app_id.to_string());
         outcome
@@ -168,10 +171,11 @@ impl<S: Store> Store for CachingStore<S> {
         app_id: &MerchantId,
         allowlist: &str,
         now_unix_secs: i64,
+        audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError> {
         let outcome = self
             .inner
-            .set_api_allowlist(app_id, allowlist, now_unix_secs)
+            .set_api_allowlist(app_id, allowlist, now_unix_secs, audit)
             .await;
         self.credentials.invalidate(&app_id.to_string());
         outcome
@@ -182,10 +186,11 @@ impl<S: Store> Store for CachingStore<S> {
         app_id: &MerchantId,
         status: MerchantStatus,
         now_unix_secs: i64,
+        audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError> {
         let outcome = self
             .inner
-            .set_merchant_status(app_id, status, now_unix_secs)
+            .set_merchant_status(app_id, status, now_unix_secs, audit)
             .await;
         self.credentials.invalidate(&app_id.to_string());
         outcome

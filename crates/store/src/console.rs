@@ -167,6 +167,19 @@ pub trait ConsoleStore: Send + Sync + std::fmt::Debug + 'static {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError>;
 
+    /// Deletes at most `limit` sessions last seen at or before
+    /// `idle_before_ms` or made at or before `made_before_ms` (past their
+    /// idle or absolute lifetime), and at most `limit` failed logins before
+    /// `failures_before_ms` (older than the throttle's window). Returns how
+    /// many rows went: a caller repeats while it is not 0 (decisions §36).
+    async fn purge_console_rows(
+        &self,
+        idle_before_ms: i64,
+        made_before_ms: i64,
+        failures_before_ms: i64,
+        limit: u32,
+    ) -> Result<u64, StoreError>;
+
     /// The newest `limit` rows of the audit log older than `before_id` (all
     /// with `None`), newest first; of one merchant with `app_id`.
     async fn audit_log(
@@ -447,6 +460,39 @@ where
         Ok(true)
     }
 
+    async fn purge_console_rows(
+        &self,
+        idle_before_ms: i64,
+        made_before_ms: i64,
+        failures_before_ms: i64,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        // Bounded by `limit` through a keyed subquery, spelt alike on both
+        // backends (neither has `DELETE … LIMIT` by default); each side of
+        // the OR is an index (SQLite 0066, PostgreSQL 0059).
+        let sessions = sqlx::query(
+            "DELETE FROM console_sessions WHERE id_hash IN (
+                 SELECT id_hash FROM console_sessions
+                 WHERE last_seen_ms <= $1 OR created_at_ms <= $2 LIMIT $3)",
+        )
+        .bind(idle_before_ms)
+        .bind(made_before_ms)
+        .bind(i64::from(limit))
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        let failures = sqlx::query(
+            "DELETE FROM console_login_failures WHERE id IN (
+                 SELECT id FROM console_login_failures WHERE at_ms < $1 LIMIT $2)",
+        )
+        .bind(failures_before_ms)
+        .bind(i64::from(limit))
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(sessions + failures)
+    }
+
     async fn audit_log(
         &self,
         app_id: Option<&MerchantId>,
@@ -507,6 +553,37 @@ where
     .bind(&entry.ip)
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// Runs `statement`, an update of the merchant `app_id`, and appends
+/// `audit` in the same DB transaction: a change made from the dashboard and
+/// its audit row commit together or not at all (decisions §36).
+pub(crate) async fn update_merchant_audited<'q, S>(
+    store: &S,
+    app_id: &MerchantId,
+    statement: sqlx::query::Query<'q, S::Db, <S::Db as Database>::Arguments<'q>>,
+    audit: Option<&AuditEntry>,
+) -> Result<(), StoreError>
+where
+    S: SqlStore,
+    for<'c> &'c mut <S::Db as Database>::Connection: Executor<'c, Database = S::Db>,
+    for<'a> <S::Db as Database>::Arguments<'a>: IntoArguments<'a, S::Db>,
+    for<'a> &'a str: Encode<'a, S::Db> + Type<S::Db>,
+    for<'a> String: Encode<'a, S::Db> + Type<S::Db>,
+    for<'a> i64: Encode<'a, S::Db> + Type<S::Db>,
+    for<'a> Option<&'a str>: Encode<'a, S::Db>,
+    for<'a> Option<i64>: Encode<'a, S::Db>,
+{
+    let mut db_tx = store.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+    let updated = statement.execute(&mut *db_tx).await?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::MerchantNotFound(app_id.to_string()));
+    }
+    if let Some(audit) = audit {
+        insert_audit::<S::Db>(&mut db_tx, audit).await?;
+    }
+    db_tx.commit().await?;
     Ok(())
 }
 

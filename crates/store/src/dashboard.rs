@@ -16,7 +16,7 @@ use crate::backend::{Backend, RowsAffected, SqlStore};
 use crate::console::{AuditEntry, insert_audit};
 use crate::orders::{ORDER_COLUMNS, Order, order_from_row};
 use crate::outbox::{WEBHOOK_COLUMNS, WebhookRow, webhook_row};
-use crate::rows::{Columns, parse_amount};
+use crate::rows::{Columns, parse_amount, to_u64};
 
 /// A user's TOTP second factor as stored, its secret opened.
 #[derive(Debug, Clone)]
@@ -85,6 +85,88 @@ pub struct JournalLine {
     pub amount: Amount,
 }
 
+/// A merchant's orders counted by the state the API reports for each
+/// (decisions §36): every order, not the latest ones.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OrderStateCounts {
+    pub pending: u64,
+    pub processing: u64,
+    pub successful: u64,
+    pub expired: u64,
+}
+
+/// `text` (decimal digits, at most 39) padded with zeros to 39 characters,
+/// as SQL spelt alike on both backends.
+fn padded_39(text: &str) -> String {
+    format!("substr('000000000000000000000000000000000000000' || {text}, length({text}) + 1)")
+}
+
+/// The state of each of the merchant `$1`'s orders at `$2` (unix seconds),
+/// as `orders::order_progress` derives it, counted per state. An order is
+/// Successful when its payments in its coin made by its expiry sum to its
+/// amount: each amount is cut into three 13-digit parts summed as integers
+/// (as `received_by_day`), carried, and compared part by part, in one
+/// aggregate over the order's deposits. Processing when a payment made in
+/// time is seen but not credited; Expired once `$2` is past its expiry;
+/// Pending otherwise. Driven by the merchant's orders (an index on
+/// `app_id`), each order's deposits and seen transfers looked up by its id:
+/// a unit test in `sqlite.rs` pins the plan. The states are a MATERIALIZED
+/// CTE (SQLite 3.35+, PostgreSQL 12+): flattened into the grouping, SQLite
+/// evaluated the CASE, and its look-ups, once for the key and again for the
+/// column.
+pub(crate) fn order_state_counts_sql() -> String {
+    const PART: &str = "10000000000000";
+    let paid = |from: u32| {
+        format!(
+            "CAST(COALESCE(SUM(CAST(substr({}, {from}, 13) AS BIGINT)), 0) AS BIGINT)",
+            padded_39("d.paid_amount")
+        )
+    };
+    let due = |from: u32| {
+        format!(
+            "CAST(substr({}, {from}, 13) AS BIGINT)",
+            padded_39("o.order_amount")
+        )
+    };
+    let (high, middle, low) = (paid(1), paid(14), paid(27));
+    let (due_high, due_middle, due_low) = (due(1), due(14), due(27));
+    // The sum's parts after carrying: the low part's carry into the middle,
+    // the middle's into the high.
+    let middle_carried = format!("({middle} + {low} / {PART})");
+    let high_carried = format!("({high} + {middle_carried} / {PART})");
+    let middle_kept = format!("({middle_carried} % {PART})");
+    let low_kept = format!("({low} % {PART})");
+    format!(
+        "WITH states AS MATERIALIZED (
+           SELECT CASE
+               WHEN (SELECT CASE
+                              WHEN {high_carried} > {due_high}
+                                OR ({high_carried} = {due_high}
+                                    AND ({middle_kept} > {due_middle}
+                                         OR ({middle_kept} = {due_middle}
+                                             AND {low_kept} >= {due_low})))
+                              THEN 1 ELSE 0
+                            END
+                     FROM deposits d
+                     WHERE d.order_id = o.order_id AND d.coin_id = o.coin_id
+                       AND d.block_time_ms <= o.expires_at * 1000) = 1
+                 THEN 'Successful'
+               WHEN EXISTS (SELECT 1 FROM seen_transfers s
+                            WHERE s.order_id = o.order_id
+                              AND s.block_time_ms <= o.expires_at * 1000
+                              AND NOT EXISTS (SELECT 1 FROM deposits c
+                                              WHERE c.chain = s.chain AND c.txid = s.txid
+                                                AND c.log_index = s.log_index))
+                 THEN 'Processing'
+               WHEN $2 > o.expires_at THEN 'Expired'
+               ELSE 'Pending'
+             END AS state
+           FROM orders o WHERE o.app_id = $1
+         )
+         SELECT state, COUNT(*) AS orders FROM states GROUP BY state"
+    )
+}
+
 #[async_trait]
 pub trait DashboardStore: Send + Sync + std::fmt::Debug + 'static {
     /// The user's second factor, if one was set up.
@@ -103,13 +185,14 @@ pub trait DashboardStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// Takes the code of `step` for the user: `true` only if no code of this
     /// step or a later one was taken before (one statement, so two requests
-    /// with one code cannot both pass). With `enable_at_ms`, also puts a set
-    /// up second factor in force (and `false` if it was in force already).
+    /// with one code cannot both pass). With `enable` (a time and its audit
+    /// row), also puts a set up second factor in force (and `false` if it
+    /// was in force already), appending the row in the same DB transaction.
     async fn take_console_totp_step(
         &self,
         user_id: i64,
         step: i64,
-        enable_at_ms: Option<i64>,
+        enable: Option<(i64, &AuditEntry)>,
     ) -> Result<bool, StoreError>;
 
     /// Removes the user's second factor, appending `audit`, in one DB
@@ -119,6 +202,14 @@ pub trait DashboardStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// Deposit orders `search` picks, newest first.
     async fn search_orders(&self, search: &OrderSearch) -> Result<Vec<Order>, StoreError>;
+
+    /// Every order of the merchant counted by its state at `now_unix_secs`
+    /// (business time), derived in SQL (decisions §36).
+    async fn order_state_counts(
+        &self,
+        app_id: &MerchantId,
+        now_unix_secs: i64,
+    ) -> Result<OrderStateCounts, StoreError>;
 
     /// The merchant's webhooks about any of `record_ids`, oldest first.
     async fn webhooks_of_records(
@@ -223,8 +314,10 @@ where
         &self,
         user_id: i64,
         step: i64,
-        enable_at_ms: Option<i64>,
+        enable: Option<(i64, &AuditEntry)>,
     ) -> Result<bool, StoreError> {
+        let (enable_at_ms, audit) = enable.unzip();
+        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
         let taken = sqlx::query(
             "UPDATE console_totp
              SET last_step = $2, enabled_at_ms = COALESCE($3, enabled_at_ms)
@@ -235,9 +328,16 @@ where
         .bind(user_id)
         .bind(step)
         .bind(enable_at_ms)
-        .execute(self.pool())
+        .execute(&mut *db_tx)
         .await?;
-        Ok(taken.rows_affected() == 1)
+        if taken.rows_affected() != 1 {
+            return Ok(false);
+        }
+        if let Some(audit) = audit {
+            insert_audit::<S::Db>(&mut db_tx, audit).await?;
+        }
+        db_tx.commit().await?;
+        Ok(true)
     }
 
     async fn remove_console_totp(
@@ -290,6 +390,30 @@ where
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(order_from_row).collect()
+    }
+
+    async fn order_state_counts(
+        &self,
+        app_id: &MerchantId,
+        now_unix_secs: i64,
+    ) -> Result<OrderStateCounts, StoreError> {
+        let rows = sqlx::query(&order_state_counts_sql())
+            .bind(app_id.as_str())
+            .bind(now_unix_secs)
+            .fetch_all(self.pool())
+            .await?;
+        let mut counts = OrderStateCounts::default();
+        for row in &rows {
+            let orders = to_u64(row.int("orders")?, "order count")?;
+            match row.text("state")?.as_str() {
+                "Pending" => counts.pending = orders,
+                "Processing" => counts.processing = orders,
+                "Successful" => counts.successful = orders,
+                "Expired" => counts.expired = orders,
+                other => return Err(StoreError::Corrupt(format!("order state {other:?}"))),
+            }
+        }
+        Ok(counts)
     }
 
     async fn webhooks_of_records(

@@ -17,6 +17,7 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::StoreError;
 use crate::backend::{Backend, RowsAffected, SqlStore};
+use crate::console::{AuditEntry, insert_audit, update_merchant_audited};
 use crate::rows::{Columns, balance_from_row, figure, parse_amount};
 use crate::writes::EntryMeta;
 
@@ -73,13 +74,15 @@ pub struct CoinBalance {
 
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
-    /// Stores a new merchant with the given credentials.
+    /// Stores a new merchant with the given credentials, appending `audit`
+    /// (the dashboard's row for it) in the same DB transaction.
     async fn create_merchant(
         &self,
         app_id: &MerchantId,
         app_secret: &SecretString,
         name: &str,
         now_unix_secs: i64,
+        audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError>;
 
     async fn list_merchants(&self) -> Result<Vec<MerchantSummary>, StoreError>;
@@ -95,27 +98,34 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         app_id: &str,
     ) -> Result<Option<Arc<MerchantCredentials>>, StoreError>;
 
+    /// Replaces the merchant's secret, appending `audit` (the dashboard's
+    /// row for it) in the same DB transaction.
     async fn replace_secret(
         &self,
         app_id: &MerchantId,
         app_secret: &SecretString,
         now_unix_secs: i64,
+        audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError>;
 
     /// The client addresses the merchant's API calls may come from (see
-    /// [`MerchantCredentials::api_allowlist`]).
+    /// [`MerchantCredentials::api_allowlist`]), and `audit` in the same DB
+    /// transaction.
     async fn set_api_allowlist(
         &self,
         app_id: &MerchantId,
         allowlist: &str,
         now_unix_secs: i64,
+        audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError>;
 
+    /// The merchant's status, and `audit` in the same DB transaction.
     async fn set_merchant_status(
         &self,
         app_id: &MerchantId,
         status: MerchantStatus,
         now_unix_secs: i64,
+        audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError>;
 
     /// Appends an entry to the journal and applies it to the balances, all or
@@ -170,6 +180,9 @@ where
     for<'q> String: Encode<'q, S::Db> + Type<S::Db>,
     for<'q> i64: Encode<'q, S::Db> + Type<S::Db>,
     for<'q> Vec<u8>: Encode<'q, S::Db> + Type<S::Db>,
+    // sqlx encodes `Option` per backend, not for every `T: Encode`.
+    for<'q> Option<&'q str>: Encode<'q, S::Db>,
+    for<'q> Option<i64>: Encode<'q, S::Db>,
 {
     async fn create_merchant(
         &self,
@@ -177,8 +190,10 @@ where
         app_secret: &SecretString,
         name: &str,
         now_unix_secs: i64,
+        audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError> {
         let sealed = self.master_key().seal_text(app_id.as_str(), app_secret)?;
+        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
         // Names are unique by this check, not by an index: databases made
         // before it may hold duplicates, which stay. One statement, so under
         // SQLite's one writer two creations cannot both pass it (on
@@ -194,15 +209,19 @@ where
         .bind(name)
         .bind(sealed)
         .bind(now_unix_secs)
-        .execute(self.pool())
+        .execute(&mut *db_tx)
         .await?;
         if inserted.rows_affected() == 1 {
+            if let Some(audit) = audit {
+                insert_audit::<S::Db>(&mut db_tx, audit).await?;
+            }
+            db_tx.commit().await?;
             return Ok(());
         }
         // Why nothing was written: the Appid or the name was taken.
         let taken = sqlx::query("SELECT 1 FROM merchants WHERE app_id = $1")
             .bind(app_id.as_str())
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *db_tx)
             .await?;
         Err(match taken {
             Some(_) => StoreError::MerchantExists(app_id.to_string()),
@@ -256,20 +275,16 @@ where
         app_id: &MerchantId,
         app_secret: &SecretString,
         now_unix_secs: i64,
+        audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError> {
         let sealed = self.master_key().seal_text(app_id.as_str(), app_secret)?;
-        let updated = sqlx::query(
+        let statement = sqlx::query(
             "UPDATE merchants SET secret_ciphertext = $1, updated_at = $2 WHERE app_id = $3",
         )
         .bind(sealed)
         .bind(now_unix_secs)
-        .bind(app_id.as_str())
-        .execute(self.pool())
-        .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::MerchantNotFound(app_id.to_string()));
-        }
-        Ok(())
+        .bind(app_id.as_str());
+        update_merchant_audited(self, app_id, statement, audit).await
     }
 
     async fn set_api_allowlist(
@@ -277,19 +292,15 @@ where
         app_id: &MerchantId,
         allowlist: &str,
         now_unix_secs: i64,
+        audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError> {
-        let updated = sqlx::query(
+        let statement = sqlx::query(
             "UPDATE merchants SET api_allowlist = $1, updated_at = $2 WHERE app_id = $3",
         )
         .bind(allowlist)
         .bind(now_unix_secs)
-        .bind(app_id.as_str())
-        .execute(self.pool())
-        .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::MerchantNotFound(app_id.to_string()));
-        }
-        Ok(())
+        .bind(app_id.as_str());
+        update_merchant_audited(self, app_id, statement, audit).await
     }
 
     async fn set_merchant_status(
@@ -297,18 +308,14 @@ where
         app_id: &MerchantId,
         status: MerchantStatus,
         now_unix_secs: i64,
+        audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError> {
-        let updated =
+        let statement =
             sqlx::query("UPDATE merchants SET status = $1, updated_at = $2 WHERE app_id = $3")
                 .bind(status.as_str())
                 .bind(now_unix_secs)
-                .bind(app_id.as_str())
-                .execute(self.pool())
-                .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::MerchantNotFound(app_id.to_string()));
-        }
-        Ok(())
+                .bind(app_id.as_str());
+        update_merchant_audited(self, app_id, statement, audit).await
     }
 
     async fn post_entry(&self, entry: &JournalEntry, meta: &EntryMeta) -> Result<i64, StoreError> {

@@ -54,7 +54,7 @@ pub use console::{
 };
 pub use credentials::{generate_app_id, generate_app_secret};
 pub use credits::{CreditStore, SeenTransfer};
-pub use dashboard::{ConsoleTotp, DashboardStore, JournalLine, OrderSearch};
+pub use dashboard::{ConsoleTotp, DashboardStore, JournalLine, OrderSearch, OrderStateCounts};
 pub use deposit_records::{
     ConfirmingOrderPayment, DailyReceipts, DepositRecord, DepositRecordFilter, DepositRecords,
 };

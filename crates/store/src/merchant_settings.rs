@@ -6,7 +6,8 @@ use ccgate_ledger::MerchantId;
 use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::StoreError;
-use crate::backend::{RowsAffected, SqlStore};
+use crate::backend::SqlStore;
+use crate::console::{AuditEntry, update_merchant_audited};
 use crate::rows::{Columns, dialect_from, to_u32};
 use crate::writes::WebhookDialect;
 
@@ -30,17 +31,25 @@ pub trait MerchantSettingsStore: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Option<MerchantSettings>, StoreError>;
 
     /// The merchant's webhook URL, whether it hears pending states, and the
-    /// dialect of its webhooks that no object's dialect decides.
+    /// dialect of its webhooks that no object's dialect decides; `audit` is
+    /// appended in the same DB transaction.
     async fn set_merchant_webhook(
         &self,
         app_id: &MerchantId,
         url: Option<&str>,
         notify_pending: bool,
         dialect: WebhookDialect,
+        audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError>;
 
-    /// The merchant's service fee, in parts per million of each deposit.
-    async fn set_service_fee(&self, app_id: &MerchantId, fee_ppm: u32) -> Result<(), StoreError>;
+    /// The merchant's service fee, in parts per million of each deposit;
+    /// `audit` is appended in the same DB transaction.
+    async fn set_service_fee(
+        &self,
+        app_id: &MerchantId,
+        fee_ppm: u32,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError>;
 }
 
 // One body of SQL for both backends; see `backend.rs`.
@@ -55,6 +64,7 @@ where
     for<'q> i64: Encode<'q, S::Db> + Type<S::Db>,
     // sqlx encodes `Option` per backend, not for every `T: Encode`.
     for<'q> Option<&'q str>: Encode<'q, S::Db>,
+    for<'q> Option<i64>: Encode<'q, S::Db>,
 {
     async fn merchant_settings(
         &self,
@@ -76,33 +86,29 @@ where
         url: Option<&str>,
         notify_pending: bool,
         dialect: WebhookDialect,
+        audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError> {
-        let updated = sqlx::query(
+        let statement = sqlx::query(
             "UPDATE merchants SET webhook_url = $1, notify_pending = $2, webhook_dialect = $3
              WHERE app_id = $4",
         )
         .bind(url)
         .bind(i64::from(notify_pending))
         .bind(dialect.as_str())
-        .bind(app_id.as_str())
-        .execute(self.pool())
-        .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::MerchantNotFound(app_id.to_string()));
-        }
-        Ok(())
+        .bind(app_id.as_str());
+        update_merchant_audited(self, app_id, statement, audit).await
     }
 
-    async fn set_service_fee(&self, app_id: &MerchantId, fee_ppm: u32) -> Result<(), StoreError> {
-        let updated = sqlx::query("UPDATE merchants SET service_fee_ppm = $1 WHERE app_id = $2")
+    async fn set_service_fee(
+        &self,
+        app_id: &MerchantId,
+        fee_ppm: u32,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
+        let statement = sqlx::query("UPDATE merchants SET service_fee_ppm = $1 WHERE app_id = $2")
             .bind(i64::from(fee_ppm))
-            .bind(app_id.as_str())
-            .execute(self.pool())
-            .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::MerchantNotFound(app_id.to_string()));
-        }
-        Ok(())
+            .bind(app_id.as_str());
+        update_merchant_audited(self, app_id, statement, audit).await
     }
 }
 

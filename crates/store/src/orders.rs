@@ -161,8 +161,15 @@ pub trait OrderStore: Send + Sync + std::fmt::Debug + 'static {
         made_by_ms: i64,
     ) -> Result<Option<ConfirmingPayment>, StoreError>;
 
-    /// The merchant's latest `limit` dashboard invoices, newest first.
-    async fn invoices(&self, app_id: &MerchantId, limit: u32) -> Result<Vec<Checkout>, StoreError>;
+    /// The merchant's dashboard invoices, newest first, `limit` of them
+    /// after `after` (an invoice's `created_at` and checkout key): keyset
+    /// pages, so a page reads its own rows only (decisions §36).
+    async fn invoices(
+        &self,
+        app_id: &MerchantId,
+        after: Option<(i64, String)>,
+        limit: u32,
+    ) -> Result<Vec<Checkout>, StoreError>;
 }
 
 pub(crate) const ORDER_COLUMNS: &str = "order_id, app_id, merchant_order_id, kind, fingerprint, \
@@ -192,6 +199,7 @@ where
     for<'q> i64: Encode<'q, S::Db> + Type<S::Db>,
     // sqlx encodes `Option` per backend, not for every `T: Encode`.
     for<'q> Option<String>: Encode<'q, S::Db>,
+    for<'q> Option<i64>: Encode<'q, S::Db>,
 {
     async fn create_order(
         &self,
@@ -400,13 +408,22 @@ where
         rows.iter().map(payment_from_row).collect()
     }
 
-    async fn invoices(&self, app_id: &MerchantId, limit: u32) -> Result<Vec<Checkout>, StoreError> {
+    async fn invoices(
+        &self,
+        app_id: &MerchantId,
+        after: Option<(i64, String)>,
+        limit: u32,
+    ) -> Result<Vec<Checkout>, StoreError> {
+        let (after_created, after_key) = after.unzip();
         let rows = sqlx::query(&format!(
             "SELECT {CHECKOUT_COLUMNS} FROM checkouts
              WHERE app_id = $1 AND invoice = 1
-             ORDER BY created_at DESC, checkout_key DESC LIMIT $2"
+               AND ($2 IS NULL OR created_at < $2 OR (created_at = $2 AND checkout_key < $3))
+             ORDER BY created_at DESC, checkout_key DESC LIMIT $4"
         ))
         .bind(app_id.as_str())
+        .bind(after_created)
+        .bind(after_key)
         .bind(i64::from(limit))
         .fetch_all(self.pool())
         .await?;

@@ -7,6 +7,7 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::StoreError;
 use crate::backend::{Backend, RowsAffected, SqlStore};
+use crate::console::{AuditEntry, insert_audit};
 use crate::rows::{Columns, dialect_from, figure, to_i64, to_u32, to_u64};
 use crate::writes::{NewWebhook, WebhookDialect};
 
@@ -184,12 +185,14 @@ pub trait OutboxStore: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<bool, StoreError>;
 
     /// Queues the merchant's webhooks that `filter` picks for one more
-    /// attempt now. Returns how many.
+    /// attempt now, appending `audit` in the same DB transaction. Returns
+    /// how many.
     async fn resend_webhooks(
         &self,
         app_id: &MerchantId,
         filter: &ResendFilter<'_>,
         now_ms: i64,
+        audit: Option<&AuditEntry>,
     ) -> Result<u64, StoreError>;
 
     /// How many webhooks are waiting, delivered and given up on, for monitoring.
@@ -364,6 +367,7 @@ where
         app_id: &MerchantId,
         filter: &ResendFilter<'_>,
         now_ms: i64,
+        audit: Option<&AuditEntry>,
     ) -> Result<u64, StoreError> {
         let only_records = if filter.record_ids.is_empty() {
             String::new()
@@ -389,7 +393,13 @@ where
         for record_id in filter.record_ids {
             query = query.bind(record_id);
         }
-        Ok(query.execute(self.pool()).await?.rows_affected())
+        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        let queued = query.execute(&mut *db_tx).await?.rows_affected();
+        if let Some(audit) = audit {
+            insert_audit::<S::Db>(&mut db_tx, audit).await?;
+        }
+        db_tx.commit().await?;
+        Ok(queued)
     }
 
     async fn webhook_counts(&self) -> Result<WebhookCounts, StoreError> {

@@ -444,6 +444,48 @@ mod tests {
         );
     }
 
+    /// The overview's order states (decisions §36) read the merchant's
+    /// orders through an index on `app_id`, and each order's deposits and
+    /// seen transfers by its id: no table is scanned whole.
+    #[tokio::test]
+    async fn order_state_counts_read_only_the_merchant_s_orders() {
+        use sqlx::Row;
+
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store =
+            super::SqliteStore::open(&dir.path().join("plan.db"), crate::MasterKey::generate())
+                .await
+                .expect("a store on a fresh file");
+        let plan = sqlx::query(&format!(
+            "EXPLAIN QUERY PLAN {}",
+            crate::dashboard::order_state_counts_sql()
+        ))
+        .bind("app")
+        .bind(1_i64)
+        .fetch_all(crate::backend::SqlStore::pool(&store))
+        .await
+        .expect("SQLite explains the count")
+        .iter()
+        .map(|row| row.get::<String, _>("detail"))
+        .collect::<Vec<_>>();
+        assert_eq!(
+            plan,
+            [
+                "MATERIALIZE states",
+                "SEARCH o USING INDEX orders_by_merchant_created (app_id=?)",
+                "CORRELATED SCALAR SUBQUERY 1",
+                "SEARCH d USING INDEX deposits_by_order (order_id=?)",
+                "CORRELATED SCALAR SUBQUERY 3",
+                "SEARCH s USING INDEX seen_transfers_by_order (order_id=?)",
+                "CORRELATED SCALAR SUBQUERY 2",
+                "SEARCH c USING COVERING INDEX sqlite_autoindex_deposits_2 (chain=? AND txid=? AND log_index=?)",
+                // The states, one row per order, grouped.
+                "SCAN states",
+                "USE TEMP B-TREE FOR GROUP BY",
+            ]
+        );
+    }
+
     #[test]
     fn value_rows_are_anonymous_placeholders() {
         assert_eq!(super::value_rows(2, 3), "(?, ?, ?), (?, ?, ?)");

@@ -74,6 +74,7 @@ async fn new_merchant(store: &dyn Store) -> MerchantId {
             &generate_app_secret(),
             &format!("shop {app_id}"),
             NOW,
+            None,
         )
         .await
         .unwrap();
@@ -95,17 +96,22 @@ async fn merchants_lifecycle(store: &dyn Store) {
     let app_id = MerchantId::new(generate_app_id(NOW));
     let secret = generate_app_secret();
     store
-        .create_merchant(&app_id, &secret, "shop", NOW)
+        .create_merchant(&app_id, &secret, "shop", NOW, None)
         .await
         .unwrap();
     assert!(matches!(
-        store.create_merchant(&app_id, &secret, "again", NOW).await,
+        store
+            .create_merchant(&app_id, &secret, "again", NOW, None)
+            .await,
         Err(StoreError::MerchantExists(_))
     ));
     // Names are unique: another Appid with a taken name is refused, and
     // nothing is written.
     let namesake = MerchantId::new(generate_app_id(NOW));
-    match store.create_merchant(&namesake, &secret, "shop", NOW).await {
+    match store
+        .create_merchant(&namesake, &secret, "shop", NOW, None)
+        .await
+    {
         Err(StoreError::MerchantNameTaken(name)) => assert_eq!(name, "shop"),
         other => panic!("a taken name must be refused, got {other:?}"),
     }
@@ -127,7 +133,7 @@ async fn merchants_lifecycle(store: &dyn Store) {
 
     let rotated = generate_app_secret();
     store
-        .replace_secret(&app_id, &rotated, NOW + 1)
+        .replace_secret(&app_id, &rotated, NOW + 1, None)
         .await
         .unwrap();
     let creds = store
@@ -138,7 +144,7 @@ async fn merchants_lifecycle(store: &dyn Store) {
     assert_eq!(creds.app_secret.expose_secret(), rotated.expose_secret());
 
     store
-        .set_merchant_status(&app_id, MerchantStatus::Disabled, NOW + 2)
+        .set_merchant_status(&app_id, MerchantStatus::Disabled, NOW + 2, None)
         .await
         .unwrap();
     let listed = store.list_merchants().await.unwrap();
@@ -158,7 +164,7 @@ async fn merchants_lifecycle(store: &dyn Store) {
     assert!(store.merchant_credentials("nope").await.unwrap().is_none());
     let ghost = MerchantId::new("ghost");
     assert!(matches!(
-        store.replace_secret(&ghost, &rotated, NOW).await,
+        store.replace_secret(&ghost, &rotated, NOW, None).await,
         Err(StoreError::MerchantNotFound(_))
     ));
 }
@@ -727,10 +733,11 @@ where
             Some("https://shop.example/hook"),
             true,
             ccgate_store::WebhookDialect::V2,
+            None,
         )
         .await
         .unwrap();
-    store.set_service_fee(&merchant, 500).await.unwrap();
+    store.set_service_fee(&merchant, 500, None).await.unwrap();
     let settings = store.merchant_settings(&merchant).await.unwrap().unwrap();
     assert_eq!(
         settings.webhook_url.as_deref(),
@@ -741,7 +748,7 @@ where
     assert_eq!(settings.service_fee_ppm, 500);
     let ghost = MerchantId::new("ghost");
     assert!(matches!(
-        store.set_service_fee(&ghost, 1).await,
+        store.set_service_fee(&ghost, 1, None).await,
         Err(StoreError::MerchantNotFound(_))
     ));
     assert!(store.merchant_settings(&ghost).await.unwrap().is_none());
@@ -1256,7 +1263,7 @@ where
             record_ids,
         };
         store
-            .resend_webhooks(merchant_ref, &filter, NOW_MS + 100)
+            .resend_webhooks(merchant_ref, &filter, NOW_MS + 100, None)
             .await
     };
     assert_eq!(resend(false, None, &[]).await.unwrap(), 1);
@@ -2886,10 +2893,41 @@ where
     }
     let keys = |listed: Vec<Checkout>| listed.into_iter().map(|c| c.key).collect::<Vec<_>>();
     assert_eq!(
-        keys(store.invoices(&merchant, 50).await.unwrap()),
+        keys(store.invoices(&merchant, None, 50).await.unwrap()),
         ["new", "old"]
     );
-    assert_eq!(keys(store.invoices(&merchant, 1).await.unwrap()), ["new"]);
+    assert_eq!(
+        keys(store.invoices(&merchant, None, 1).await.unwrap()),
+        ["new"]
+    );
+    // Keyset pages (decisions §36): invoices of one second are neither
+    // skipped nor repeated across a page's end.
+    for made in [
+        checkout("same-1", &merchant, true, NOW + 5),
+        checkout("same-2", &merchant, true, NOW + 5),
+    ] {
+        store.create_checkout(&made).await.unwrap();
+    }
+    assert_eq!(
+        keys(store.invoices(&merchant, None, 2).await.unwrap()),
+        ["new", "same-2"]
+    );
+    assert_eq!(
+        keys(
+            store
+                .invoices(&merchant, Some((NOW + 5, "same-2".into())), 2)
+                .await
+                .unwrap()
+        ),
+        ["same-1", "old"]
+    );
+    assert!(
+        store
+            .invoices(&merchant, Some((NOW, "old".into())), 2)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // The order its payer's choice makes keeps the mark.
     let chosen = Order {
         order_id: "order-new".into(),
@@ -5064,7 +5102,7 @@ async fn sqlite_secret_is_not_stored_in_clear_and_needs_the_key() {
     let app_id = MerchantId::new(generate_app_id(NOW));
     let secret = generate_app_secret();
     store
-        .create_merchant(&app_id, &secret, "shop", NOW)
+        .create_merchant(&app_id, &secret, "shop", NOW, None)
         .await
         .unwrap();
     // Read while the store is open, so the write-ahead log, where a fresh
@@ -5118,7 +5156,7 @@ async fn cache_sees_other_writers(cached: &dyn Store, other: &dyn Store) {
         .unwrap();
     let rotated = generate_app_secret();
     other
-        .replace_secret(&merchant, &rotated, NOW)
+        .replace_secret(&merchant, &rotated, NOW, None)
         .await
         .unwrap();
 
@@ -5159,7 +5197,7 @@ async fn cache_shows_own_writes(cached: &dyn Store) {
         .unwrap()
         .unwrap();
     cached
-        .set_merchant_status(&merchant, MerchantStatus::Disabled, NOW)
+        .set_merchant_status(&merchant, MerchantStatus::Disabled, NOW, None)
         .await
         .unwrap();
     let status = cached
@@ -5539,7 +5577,7 @@ async fn pg_secret_is_not_stored_in_clear_and_needs_the_key() {
     let app_id = MerchantId::new(generate_app_id(NOW));
     let secret = generate_app_secret();
     store
-        .create_merchant(&app_id, &secret, "shop", NOW)
+        .create_merchant(&app_id, &secret, "shop", NOW, None)
         .await
         .unwrap();
     let mut conn = sqlx::PgConnection::connect(&pg.url).await.unwrap();
@@ -6146,7 +6184,11 @@ where
 
     assert!(
         store
-            .take_console_totp_step(user, 100, Some(30))
+            .take_console_totp_step(
+                user,
+                100,
+                Some((30, &audit("second factor enabled", None, 30)))
+            )
             .await
             .unwrap()
     );
@@ -6159,7 +6201,11 @@ where
     // In force: it is not confirmed again, nor replaced.
     assert!(
         !store
-            .take_console_totp_step(user, 102, Some(40))
+            .take_console_totp_step(
+                user,
+                102,
+                Some((40, &audit("second factor enabled", None, 40)))
+            )
             .await
             .unwrap()
     );
@@ -6461,7 +6507,11 @@ where
         .unwrap();
     assert!(
         store
-            .take_console_totp_step(operator, 7, Some(600))
+            .take_console_totp_step(
+                operator,
+                7,
+                Some((600, &audit("second factor enabled", None, 600)))
+            )
             .await
             .unwrap()
     );
@@ -6519,3 +6569,499 @@ where
 }
 
 on_both_backends!(console_users_are_disabled_and_listed);
+
+/// The overview counts every order of a merchant by the state the API
+/// reports (decisions §36), in SQL: more than 100 orders, payments summed
+/// across the 13-digit parts' carry, late and other-coin payments left out,
+/// seen-but-uncredited ones Processing, and orders Expired by time alone —
+/// the same rows count differently later, with no write in between.
+async fn order_states_are_counted_over_every_order<S>(store: &S)
+where
+    S: Store + OrderStore + CreditStore + DashboardStore,
+{
+    const ORDERS: usize = 130;
+    let merchant = new_merchant(store).await;
+    let other = new_merchant(store).await;
+    // Just past the first 13-digit part, so only a carried sum reaches it.
+    let big: u128 = 10_000_000_000_005;
+    let pay = |order_id: &str, txid: &str, units: u128, block_time_ms: i64, coin: CoinId| {
+        let record_id = format!("record-{txid}");
+        DepositCredit {
+            deposit: NewDeposit {
+                record_id: record_id.clone(),
+                transfer: ChainTransfer {
+                    amount: Amount::from_base_units(units),
+                    block_time_ms,
+                    ..devnet_transfer(txid, 3)
+                },
+                app_id: merchant.clone(),
+                user_id: None,
+                order_id: Some(order_id.to_owned()),
+                coin_id: coin.clone(),
+                service_fee: Amount::ZERO,
+                credit_amount: Amount::from_base_units(units),
+                credited_at: NOW + 10,
+            },
+            entry: JournalEntry::transfer(
+                custody(),
+                Account::MerchantAvailable(merchant.clone()),
+                coin,
+                Amount::from_base_units(units),
+            )
+            .unwrap(),
+            meta: meta("deposit"),
+            webhook: webhook(&merchant, &record_id, "API Deposit"),
+        }
+    };
+    let mut expected = [0u64; 4]; // pending, processing, successful, expired at NOW + 100
+    for i in 0..ORDERS {
+        let order_id = format!("o-{i}");
+        let kind = i % 6;
+        // Kinds 2 and 5 expire at NOW + 50, the rest at NOW + 600.
+        let expires_at = if kind == 2 || kind == 5 {
+            NOW + 50
+        } else {
+            NOW + 600
+        };
+        let order_amount = if kind >= 4 { big } else { 1_000_000 };
+        let order = Order {
+            order_id: order_id.clone(),
+            merchant_order_id: format!("m-{i}"),
+            pay_address: format!("0xo{i}"),
+            order_amount: Amount::from_base_units(order_amount),
+            created_at: NOW + i64::try_from(i).unwrap(),
+            expires_at,
+            ..first_order(&merchant)
+        };
+        let address = DepositAddress {
+            address: format!("0xo{i}"),
+            order_id: Some(order_id.clone()),
+            derivation_index: 100 + u32::try_from(i).unwrap(),
+            ..first_order_address(&merchant)
+        };
+        store.create_order(&order, &address).await.unwrap();
+        let in_time = NOW_MS;
+        let credits = match kind {
+            // Paid in full in time, seen first: Successful.
+            0 => {
+                let seen = SeenTransfer {
+                    txid: format!("0x{i}a"),
+                    record_id: format!("record-0x{i}a"),
+                    order_id: Some(order_id.clone()),
+                    ..seen("unused", "unused", &merchant)
+                };
+                store.record_seen_transfer(&seen, None).await.unwrap();
+                expected[2] += 1;
+                vec![pay(
+                    &order_id,
+                    &format!("0x{i}a"),
+                    1_000_000,
+                    in_time,
+                    usdt(),
+                )]
+            }
+            // Nothing yet: Pending, until NOW + 600.
+            1 => {
+                expected[0] += 1;
+                Vec::new()
+            }
+            // Nothing, and expired by time alone: Expired.
+            2 => {
+                expected[3] += 1;
+                Vec::new()
+            }
+            // Seen in time, not credited yet: Processing.
+            3 => {
+                let seen = SeenTransfer {
+                    txid: format!("0x{i}a"),
+                    record_id: format!("record-0x{i}a"),
+                    order_id: Some(order_id.clone()),
+                    ..seen("unused", "unused", &merchant)
+                };
+                store.record_seen_transfer(&seen, None).await.unwrap();
+                expected[1] += 1;
+                Vec::new()
+            }
+            // Two payments whose low parts carry into the due amount, and
+            // one in another coin: Successful.
+            4 => {
+                expected[2] += 1;
+                vec![
+                    pay(
+                        &order_id,
+                        &format!("0x{i}a"),
+                        9_999_999_999_999,
+                        in_time,
+                        usdt(),
+                    ),
+                    pay(&order_id, &format!("0x{i}b"), 6, in_time, usdt()),
+                    pay(&order_id, &format!("0x{i}c"), big, in_time, matic()),
+                ]
+            }
+            // One unit short in time, the rest paid after the expiry:
+            // Expired.
+            _ => {
+                expected[3] += 1;
+                vec![
+                    pay(
+                        &order_id,
+                        &format!("0x{i}a"),
+                        9_999_999_999_999,
+                        in_time,
+                        usdt(),
+                    ),
+                    pay(&order_id, &format!("0x{i}b"), 5, in_time, usdt()),
+                    pay(
+                        &order_id,
+                        &format!("0x{i}c"),
+                        big,
+                        (NOW + 60) * 1000,
+                        usdt(),
+                    ),
+                ]
+            }
+        };
+        if !credits.is_empty() {
+            store.credit_deposits("ETH", None, &credits).await.unwrap();
+        }
+    }
+    // Another merchant's order is not counted.
+    store
+        .create_order(
+            &Order {
+                order_id: "theirs".into(),
+                pay_address: "0xtheirs".into(),
+                ..first_order(&other)
+            },
+            &DepositAddress {
+                address: "0xtheirs".into(),
+                order_id: Some("theirs".into()),
+                derivation_index: 99,
+                ..first_order_address(&other)
+            },
+        )
+        .await
+        .unwrap();
+    let counts =
+        |c: ccgate_store::OrderStateCounts| [c.pending, c.processing, c.successful, c.expired];
+    let now = store
+        .order_state_counts(&merchant, NOW + 100)
+        .await
+        .unwrap();
+    assert_eq!(counts(now), expected);
+    assert_eq!(expected.iter().sum::<u64>(), ORDERS as u64);
+    assert_eq!(expected, [22, 22, 43, 43]);
+    // At the expiry second an order is still Pending (the API's `now > expiry`).
+    let at_expiry = store
+        .order_state_counts(&merchant, NOW + 600)
+        .await
+        .unwrap();
+    assert_eq!(counts(at_expiry), expected);
+    // Later, with no write: the pending orders have expired; processing ones
+    // were paid in time and stay.
+    let later = store
+        .order_state_counts(&merchant, NOW + 601)
+        .await
+        .unwrap();
+    assert_eq!(counts(later), [0, 22, 43, 65]);
+    assert_eq!(
+        counts(store.order_state_counts(&other, NOW).await.unwrap()),
+        [1, 0, 0, 0]
+    );
+}
+
+/// Each state change made from the dashboard commits with its audit row
+/// (decisions §36): one row per change, and a change that fails (an unknown
+/// merchant, a used code) leaves none.
+async fn dashboard_changes_commit_with_their_audit_rows<S>(store: &S)
+where
+    S: Store + ConsoleStore + DashboardStore + MerchantSettingsStore + OutboxStore + CreditStore,
+{
+    let merchant = new_merchant(store).await;
+    let ghost = MerchantId::new("ghost");
+    let rows = || async {
+        store
+            .audit_log(None, None, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|row| row.action)
+            .collect::<Vec<_>>()
+    };
+    let secret = generate_app_secret();
+    let made = MerchantId::new(generate_app_id(NOW));
+    store
+        .create_merchant(
+            &made,
+            &secret,
+            "audited shop",
+            NOW,
+            Some(&audit("merchant created", Some(&made), 0)),
+        )
+        .await
+        .unwrap();
+    // A name taken: no merchant, no row.
+    let namesake = MerchantId::new(generate_app_id(NOW));
+    assert!(matches!(
+        store
+            .create_merchant(
+                &namesake,
+                &secret,
+                "audited shop",
+                NOW,
+                Some(&audit("must not be written", Some(&namesake), 0))
+            )
+            .await,
+        Err(StoreError::MerchantNameTaken(_))
+    ));
+    store
+        .replace_secret(
+            &merchant,
+            &secret,
+            NOW,
+            Some(&audit("secret rotated", Some(&merchant), 1)),
+        )
+        .await
+        .unwrap();
+    store
+        .set_api_allowlist(
+            &merchant,
+            "10.0.0.0/8",
+            NOW,
+            Some(&audit("API allowlist set", Some(&merchant), 2)),
+        )
+        .await
+        .unwrap();
+    store
+        .set_merchant_status(
+            &merchant,
+            MerchantStatus::Disabled,
+            NOW,
+            Some(&audit("merchant disabled", Some(&merchant), 3)),
+        )
+        .await
+        .unwrap();
+    store
+        .set_merchant_webhook(
+            &merchant,
+            Some("https://shop.example/hook"),
+            false,
+            ccgate_store::WebhookDialect::V1,
+            Some(&audit("webhook URL set", Some(&merchant), 4)),
+        )
+        .await
+        .unwrap();
+    store
+        .set_service_fee(
+            &merchant,
+            700,
+            Some(&audit("service fee set", Some(&merchant), 5)),
+        )
+        .await
+        .unwrap();
+    credit_one(store, &merchant, "0xresent", "0xresent", 4).await;
+    let record_ids = ["record-0xresent".to_owned()];
+    let filter = ResendFilter {
+        from_ms: NOW_MS,
+        to_ms: NOW_MS,
+        all_results: true,
+        order_type: None,
+        record_ids: &record_ids,
+    };
+    assert_eq!(
+        store
+            .resend_webhooks(
+                &merchant,
+                &filter,
+                NOW_MS + 1,
+                Some(&audit("webhook resent", Some(&merchant), 6))
+            )
+            .await
+            .unwrap(),
+        1
+    );
+    let done = [
+        "webhook resent",
+        "service fee set",
+        "webhook URL set",
+        "merchant disabled",
+        "API allowlist set",
+        "secret rotated",
+        "merchant created",
+    ];
+    assert_eq!(rows().await, done);
+    let settings = store.merchant_settings(&merchant).await.unwrap().unwrap();
+    assert_eq!(settings.service_fee_ppm, 700);
+
+    // Each fails on a merchant that does not exist, and writes no row.
+    let nothing = audit("must not be written", Some(&ghost), 7);
+    assert!(matches!(
+        store
+            .replace_secret(&ghost, &secret, NOW, Some(&nothing))
+            .await,
+        Err(StoreError::MerchantNotFound(_))
+    ));
+    assert!(matches!(
+        store
+            .set_api_allowlist(&ghost, "", NOW, Some(&nothing))
+            .await,
+        Err(StoreError::MerchantNotFound(_))
+    ));
+    assert!(matches!(
+        store
+            .set_merchant_status(&ghost, MerchantStatus::Active, NOW, Some(&nothing))
+            .await,
+        Err(StoreError::MerchantNotFound(_))
+    ));
+    assert!(matches!(
+        store
+            .set_merchant_webhook(
+                &ghost,
+                None,
+                false,
+                ccgate_store::WebhookDialect::V1,
+                Some(&nothing)
+            )
+            .await,
+        Err(StoreError::MerchantNotFound(_))
+    ));
+    assert!(matches!(
+        store.set_service_fee(&ghost, 1, Some(&nothing)).await,
+        Err(StoreError::MerchantNotFound(_))
+    ));
+    assert_eq!(rows().await, done);
+
+    // A second factor put in force writes its row; a refused code none.
+    let user = store
+        .create_console_user(
+            "ops@example.com",
+            "$argon2id$x",
+            &ConsoleRole::Operator,
+            8,
+            &audit("user created", None, 8),
+        )
+        .await
+        .unwrap();
+    store
+        .set_up_console_totp(
+            user,
+            &secrecy::SecretString::from("JBSWY3DPEHPK3PXP"),
+            9,
+            &audit("second factor set up", None, 9),
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .take_console_totp_step(
+                user,
+                50,
+                Some((10, &audit("second factor enabled", None, 10)))
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .take_console_totp_step(user, 50, Some((11, &nothing)))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        rows().await[..3],
+        [
+            "second factor enabled",
+            "second factor set up",
+            "user created"
+        ]
+    );
+    assert_eq!(rows().await.len(), done.len() + 3);
+}
+
+/// Expired sessions (idle or old) and failed logins past the throttle's
+/// window go, a bounded batch at a time; live ones stay (decisions §36).
+async fn console_rows_are_purged_in_bounded_batches<S>(store: &S)
+where
+    S: ConsoleStore,
+{
+    let user = store
+        .create_console_user(
+            "ops@example.com",
+            "$argon2id$x",
+            &ConsoleRole::Operator,
+            1,
+            &audit("user created", None, 1),
+        )
+        .await
+        .unwrap();
+    let session = |name: &str, created_at_ms: i64, last_seen_ms: i64| ConsoleSession {
+        id_hash: name.to_owned(),
+        user_id: user,
+        csrf_token: format!("csrf-{name}"),
+        created_at_ms,
+        last_seen_ms,
+    };
+    // With idle cut-off 1 000 and absolute cut-off 500:
+    for (name, created, seen) in [
+        ("live", 900, 2_000),
+        ("idle", 600, 1_000),
+        ("old", 500, 2_000),
+        ("idle-too", 700, 800),
+    ] {
+        store
+            .start_console_session(
+                &session(name, created, seen),
+                None,
+                "ops@example.com",
+                &audit("login", None, created),
+            )
+            .await
+            .unwrap();
+    }
+    for at_ms in [100, 200, 300, 5_000] {
+        store
+            .record_login_failure(
+                "who@example.com",
+                "203.0.113.9",
+                at_ms,
+                &audit("login refused", None, at_ms),
+            )
+            .await
+            .unwrap();
+    }
+    // Batches of 1: a session and a failure a round, until nothing is left.
+    let mut purged = Vec::new();
+    loop {
+        let went = store
+            .purge_console_rows(1_000, 500, 1_000, 1)
+            .await
+            .unwrap();
+        if went == 0 {
+            break;
+        }
+        assert!(went <= 2, "at most the limit of each table: {went}");
+        purged.push(went);
+    }
+    assert_eq!(purged.iter().sum::<u64>(), 3 + 3);
+    assert_eq!(purged.len(), 3);
+    for gone in ["idle", "old", "idle-too"] {
+        assert!(
+            store.console_session(gone).await.unwrap().is_none(),
+            "{gone}"
+        );
+    }
+    assert!(store.console_session("live").await.unwrap().is_some());
+    assert_eq!(
+        store
+            .login_failures_since("who@example.com", "203.0.113.9", 0)
+            .await
+            .unwrap(),
+        (1, 1)
+    );
+}
+
+on_both_backends!(
+    order_states_are_counted_over_every_order,
+    dashboard_changes_commit_with_their_audit_rows,
+    console_rows_are_purged_in_bounded_batches,
+);

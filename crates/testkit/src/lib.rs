@@ -219,7 +219,7 @@ impl Engine {
         let app_id = MerchantId::new(generate_app_id(now_secs));
         let secret = generate_app_secret();
         self.backend
-            .create_merchant(&app_id, &secret, name, now_secs)
+            .create_merchant(&app_id, &secret, name, now_secs, None)
             .await?;
         Ok(Merchant {
             app_id: app_id.as_str().to_owned(),
@@ -248,6 +248,7 @@ impl Engine {
                 Some(url),
                 pending,
                 WebhookDialect::V1,
+                None,
             )
             .await?;
         Ok(())

@@ -16,7 +16,8 @@ use crate::backend::Backend;
 use ccgate_chain::EvmChain;
 use ccgate_chain::evm::NewHeads;
 use ccgate_engine::assemble::{Assembly, build_loops};
-use ccgate_engine::clock::Clock;
+use ccgate_engine::clock::{Clock, SystemClock};
+use ccgate_engine::console::Console;
 use ccgate_engine::outbound::OutboundPolicy;
 use ccgate_engine::reconcile::Reconciler;
 use ccgate_engine::webhooks::{DeliveryConfig, OutboxBell};
@@ -33,6 +34,8 @@ const DELIVERY_INTERVAL_MS: u64 = 100;
 /// How often deposit addresses' balances are read for sweeping: each look
 /// asks the node for every credited address's balances.
 const SWEEP_INTERVAL_MS: u64 = 1_000;
+/// How often expired dashboard sessions and old failed logins are deleted.
+const CONSOLE_PURGE_INTERVAL_MS: u64 = 60_000;
 
 /// The loops over `assembly`'s chains and `backend`; delivery reaches only what
 /// `outbound` allows and hands its claims back once `stopped` turns `true`.
@@ -162,6 +165,26 @@ pub fn spawn(
         )));
     }
     handles
+}
+
+/// Deletes expired dashboard sessions and failed logins past the throttle's
+/// window every minute, a bounded batch at a time (decisions §36), until
+/// `stopped`. On the real clock, as sessions live: a sandbox moving its
+/// business clock a day ahead logs nobody out. Not under the sandbox's
+/// gate: it touches nothing a clock advance drives.
+pub fn purge_console(console: Arc<Console>, stopped: &watch::Receiver<bool>) -> JoinHandle<()> {
+    let every = Every {
+        interval_ms: CONSOLE_PURGE_INTERVAL_MS,
+        name: "dashboard purge",
+        stopped: stopped.clone(),
+        clock: Arc::new(SystemClock),
+        gate: None,
+        woken_by: None,
+    };
+    tokio::spawn(every.run(move |now| {
+        let console = Arc::clone(&console);
+        async move { console.purge_expired(now).await }
+    }))
 }
 
 struct Every {

@@ -53,7 +53,7 @@ pub async fn assets(args: &BenchArgs) -> anyhow::Result<Vec<Figure>> {
     let app_id = MerchantId::new(generate_app_id(unix_now()));
     let app_secret = generate_app_secret();
     store
-        .create_merchant(&app_id, &app_secret, "bench", unix_now())
+        .create_merchant(&app_id, &app_secret, "bench", unix_now(), None)
         .await?;
     let settings = Settings::builtin()?;
     for coin in settings.registry.coins().take(3) {

@@ -193,7 +193,7 @@ pub(super) async fn merchant_with_webhook_receiver(
 ) -> anyhow::Result<(MerchantId, Arrivals)> {
     let merchant = MerchantId::new(generate_app_id(unix_now()));
     sqlite
-        .create_merchant(&merchant, &generate_app_secret(), "bench", unix_now())
+        .create_merchant(&merchant, &generate_app_secret(), "bench", unix_now(), None)
         .await?;
     let (receiver, arrivals) = arrival_receiver();
     let receiver_address = super::bench_kit::spawn_server(receiver).await?;
@@ -203,6 +203,7 @@ pub(super) async fn merchant_with_webhook_receiver(
             Some(&format!("http://{receiver_address}/hook")),
             false,
             ccgate_store::WebhookDialect::V1,
+            None,
         )
         .await?;
     Ok((merchant, arrivals))

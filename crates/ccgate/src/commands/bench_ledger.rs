@@ -170,6 +170,7 @@ async fn measure<S: Store + CreditStore>(
                 &generate_app_secret(),
                 &format!("bench-{merchant}"),
                 unix_now(),
+                None,
             )
             .await?;
         merchants.push(merchant);

@@ -248,7 +248,7 @@ async fn new_merchant<B: Backend>(
     let merchant = MerchantId::new(generate_app_id(unix_now()));
     let secret = generate_app_secret();
     store
-        .create_merchant(&merchant, &secret, "bench-scale", unix_now())
+        .create_merchant(&merchant, &secret, "bench-scale", unix_now(), None)
         .await?;
     super::bench_kit::fund(store, &merchant, usdt, Amount::from_base_units(1_000_000)).await?;
     Ok((merchant, secret))

@@ -53,6 +53,7 @@ pub async fn scrape(args: &ScrapeBenchArgs) -> anyhow::Result<Vec<Figure>> {
             &generate_app_secret(),
             "bench-scrape",
             unix_now(),
+            None,
         )
         .await?;
     println!("ccgate bench scrape: /metrics' database reads, empty and after {count} deposits");

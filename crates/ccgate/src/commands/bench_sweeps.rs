@@ -70,7 +70,7 @@ pub async fn sweeps(args: &SweepBenchArgs) -> anyhow::Result<Vec<Figure>> {
 
     let merchant = MerchantId::new(generate_app_id(unix_now()));
     sqlite
-        .create_merchant(&merchant, &generate_app_secret(), "bench", unix_now())
+        .create_merchant(&merchant, &generate_app_secret(), "bench", unix_now(), None)
         .await?;
     let addresses = seed(&sqlite, &merchant, &chain, count).await?;
 

@@ -107,7 +107,13 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
         let merchant = MerchantId::new(generate_app_id(unix_now()));
         let secret = generate_app_secret();
         sqlite
-            .create_merchant(&merchant, &secret, &format!("bench-{index}"), unix_now())
+            .create_merchant(
+                &merchant,
+                &secret,
+                &format!("bench-{index}"),
+                unix_now(),
+                None,
+            )
             .await?;
         sqlite
             .set_merchant_webhook(
@@ -115,6 +121,7 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
                 Some(&format!("http://{receiver_address}/hook/{index}")),
                 false,
                 ccgate_store::WebhookDialect::V1,
+                None,
             )
             .await?;
         let address = state

@@ -49,7 +49,7 @@ pub async fn withdrawals(args: &WithdrawalBenchArgs) -> anyhow::Result<Vec<Figur
     let merchant = MerchantId::new(generate_app_id(unix_now()));
     let secret = generate_app_secret();
     store
-        .create_merchant(&merchant, &secret, "bench", unix_now())
+        .create_merchant(&merchant, &secret, "bench", unix_now(), None)
         .await?;
     super::bench_kit::fund(
         store.as_ref(),

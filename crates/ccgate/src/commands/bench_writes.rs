@@ -324,7 +324,7 @@ pub async fn writes(args: &WritesBenchArgs) -> anyhow::Result<Vec<Figure>> {
     let merchant = MerchantId::new(generate_app_id(unix_now()));
     let secret = generate_app_secret();
     store
-        .create_merchant(&merchant, &secret, "bench", unix_now())
+        .create_merchant(&merchant, &secret, "bench", unix_now(), None)
         .await?;
     // Far more than any run withdraws: no request is refused for the balance.
     let unit = 10u128.pow(u32::from(usdt.precision.get()));

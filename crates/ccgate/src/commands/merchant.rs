@@ -121,7 +121,7 @@ async fn operate(database: &Database, command: MerchantCommand) -> anyhow::Resul
             let app_id = MerchantId::new(generate_app_id(unix_now()));
             let secret = generate_app_secret();
             store
-                .create_merchant(&app_id, &secret, name, unix_now())
+                .create_merchant(&app_id, &secret, name, unix_now(), None)
                 .await?;
             print_credentials(&app_id, &secret, json);
         }
@@ -154,20 +154,22 @@ async fn operate(database: &Database, command: MerchantCommand) -> anyhow::Resul
         MerchantCommand::RotateSecret { app_id, json } => {
             let app_id = MerchantId::new(app_id);
             let secret = generate_app_secret();
-            store.replace_secret(&app_id, &secret, unix_now()).await?;
+            store
+                .replace_secret(&app_id, &secret, unix_now(), None)
+                .await?;
             print_credentials(&app_id, &secret, json);
         }
         MerchantCommand::Disable { app_id } => {
             let app_id = MerchantId::new(app_id);
             store
-                .set_merchant_status(&app_id, MerchantStatus::Disabled, unix_now())
+                .set_merchant_status(&app_id, MerchantStatus::Disabled, unix_now(), None)
                 .await?;
             println!("Merchant {app_id} is disabled.");
         }
         MerchantCommand::Enable { app_id } => {
             let app_id = MerchantId::new(app_id);
             store
-                .set_merchant_status(&app_id, MerchantStatus::Active, unix_now())
+                .set_merchant_status(&app_id, MerchantStatus::Active, unix_now(), None)
                 .await?;
             println!("Merchant {app_id} is enabled.");
         }
@@ -188,6 +190,7 @@ async fn operate(database: &Database, command: MerchantCommand) -> anyhow::Resul
                     Some(url),
                     notify_pending,
                     dialect,
+                    None,
                 )
                 .await?;
             let pending = if notify_pending {
@@ -254,7 +257,7 @@ async fn operate(database: &Database, command: MerchantCommand) -> anyhow::Resul
                 format!("--percent {percent:?} is not a percentage from 0 to 100 with at most 4 decimal places")
             })?;
             settings
-                .set_service_fee(&MerchantId::new(app_id.as_str()), ppm)
+                .set_service_fee(&MerchantId::new(app_id.as_str()), ppm, None)
                 .await?;
             println!("Merchant {app_id} pays a service fee of {percent} % of each deposit.");
         }

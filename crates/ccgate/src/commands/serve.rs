@@ -304,7 +304,7 @@ async fn run_with<B: Backend>(
         let app_id = MerchantId::new(generate_app_id(unix_now()));
         let secret = generate_app_secret();
         store
-            .create_merchant(&app_id, &secret, "demo", unix_now())
+            .create_merchant(&app_id, &secret, "demo", unix_now(), None)
             .await?;
         println!(
             "Created a demo merchant (its secret is shown only now; `ccgate merchant rotate-secret` issues a new one):"
@@ -463,7 +463,7 @@ async fn run_with<B: Backend>(
         Vec::new()
     };
     let heads: Vec<_> = assembly.chains.evm_chains().cloned().collect();
-    let loops = background::spawn(
+    let mut loops = background::spawn(
         &loops,
         &sweepers,
         &state.reconcilers,
@@ -472,6 +472,10 @@ async fn run_with<B: Backend>(
         &stopped,
         gate,
     );
+    loops.push(background::purge_console(
+        Arc::clone(&state.console),
+        &stopped,
+    ));
     let admin_url_file = data_dir.path().join(ADMIN_URL_FILE);
     if let Some((admin, token)) = admin {
         let admin_address = admin.local_addr()?;

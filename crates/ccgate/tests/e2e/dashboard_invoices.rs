@@ -11,6 +11,8 @@ use crate::dashboard::{Visitor, create_user, csrf_of};
 use crate::support::{Gateway, HttpResponse, HttpStub, Merchant, eventually};
 
 const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
+/// Who each paid invoice names as its payer (decisions §36).
+const PAYER_EMAIL: &str = "payer@buyer.example";
 
 /// The text of the `<dd>` after `<dt>{name}</dt>` on a page.
 fn field(page: &HttpResponse, name: &str) -> String {
@@ -71,6 +73,7 @@ fn make_and_pay(
             ("product", "Guitar lesson <1>"),
             ("valid_hours", "24"),
             ("reference", reference),
+            ("payer_email", PAYER_EMAIL),
         ],
     );
     let page_path = format!("{path}/{reference}");
@@ -84,6 +87,7 @@ fn make_and_pay(
     assert_eq!(field(&invoice, "State"), "Pending");
     assert_eq!(field(&invoice, "Price"), "10 USD");
     assert_eq!(field(&invoice, "Product"), "Guitar lesson &lt;1&gt;");
+    assert_eq!(field(&invoice, "Payer e-mail"), PAYER_EMAIL);
     assert!(invoice.text().contains("<svg"), "no QR code");
     let html = invoice.text();
     let link_at =
@@ -91,6 +95,10 @@ fn make_and_pay(
     let link = &html[link_at..link_at + html[link_at..].find('"').unwrap()];
     let key = link.rsplit('/').next().unwrap().to_owned();
     assert!(link.ends_with(&format!("/pay/{key}")), "{link}");
+    // The payer's address stays off the page anyone with the link sees.
+    let hosted = Visitor::new(gateway).get(&format!("/pay/{key}"));
+    assert_eq!(hosted.status, 200);
+    assert!(!hosted.text().contains(PAYER_EMAIL), "{}", hosted.text());
     // The payer's choice, as the hosted page's form posts it.
     let chosen =
         Visitor::new(gateway).post(&format!("/pay/{key}/select"), &[("token_id", USDT_ERC20)]);
@@ -151,7 +159,11 @@ fn an_invoice_paid_through_its_link_is_notified_as_invoice_and_counted_on_the_ov
         404
     );
     // A reference is 3 to 64 characters; a currency must exist.
-    for (field_name, value) in [("reference", "ab"), ("currency", "XYZ")] {
+    for (field_name, value) in [
+        ("reference", "ab"),
+        ("currency", "XYZ"),
+        ("payer_email", "not an e-mail"),
+    ] {
         let mut fields = vec![
             ("csrf", csrf.as_str()),
             ("amount", "10"),
@@ -181,6 +193,7 @@ fn an_invoice_paid_through_its_link_is_notified_as_invoice_and_counted_on_the_ov
     assert_eq!(body["pay_status"], "success");
     assert_eq!(body["extend"]["invoice_id"], "lesson-42");
     assert_eq!(body["extend"]["merchant_order_id"], "lesson-42");
+    assert_eq!(body["extend"]["user_email"], PAYER_EMAIL);
     assert_eq!(body["product_price"], "10");
     assert_eq!(body["denominated_currency"], "USD");
     assert_eq!(body["paid_amount"], "10");
@@ -271,6 +284,9 @@ fn an_invoice_paid_through_its_link_is_notified_as_invoice_and_counted_on_the_ov
         html.contains("<polyline") || html.contains("<path"),
         "no line drawn: {html}"
     );
+    // Counted by state over every order (decisions §36).
+    assert!(html.contains("Successful</a>: 1</li>"), "{html}");
+    assert!(html.contains("Pending</a>: 0</li>"), "{html}");
     let ninety = owner.get(&format!("/dashboard/m/{app_id}?days=90"));
     assert!(
         ninety
@@ -306,6 +322,51 @@ fn an_invoice_paid_through_its_link_is_notified_as_invoice_and_counted_on_the_ov
     let in_coin = owner.get(&format!("/dashboard/m/{app_id}/invoices/tuning-1"));
     assert_eq!(field(&in_coin, "Price"), "2.5 USDT");
     assert_eq!(field(&in_coin, "State"), "Pending");
+
+    // Keyset pages of 50 (decisions §36): 51 invoices are two pages, every
+    // one shown once.
+    for i in 0..49 {
+        let made = owner.post(
+            &format!("/dashboard/m/{app_id}/invoices"),
+            &[
+                ("csrf", csrf.as_str()),
+                ("amount", "1"),
+                ("currency", "USD"),
+                ("product", "Page filler"),
+                ("valid_hours", "1"),
+                ("reference", &format!("filler-{i:02}")),
+            ],
+        );
+        assert_eq!(made.status, 303, "{}", made.text());
+    }
+    let references = |html: &str| -> Vec<String> {
+        let marker = format!("/dashboard/m/{app_id}/invoices/");
+        html.match_indices(&marker)
+            .map(|(at, _)| {
+                let rest = &html[at + marker.len()..];
+                rest[..rest.find('"').unwrap()].to_owned()
+            })
+            .collect()
+    };
+    let first = owner.get(&format!("/dashboard/m/{app_id}/invoices"));
+    let first_html = first.text();
+    let mut seen = references(first_html);
+    assert_eq!(seen.len(), 50, "{first_html}");
+    let older_at = first_html
+        .find(r#"id="older-invoices" href=""#)
+        .unwrap_or_else(|| panic!("no older page: {first_html}"))
+        + r#"id="older-invoices" href=""#.len();
+    let older = first_html[older_at..older_at + first_html[older_at..].find('"').unwrap()]
+        .replace("&amp;", "&");
+    let second = owner.get(&older);
+    assert_eq!(second.status, 200, "{older}");
+    assert!(!second.text().contains("older-invoices"));
+    seen.extend(references(second.text()));
+    seen.sort();
+    let mut expected: Vec<String> = (0..49).map(|i| format!("filler-{i:02}")).collect();
+    expected.extend(["lesson-42".to_owned(), "tuning-1".to_owned()]);
+    expected.sort();
+    assert_eq!(seen, expected);
 
     // A merchant on v2: its invoice's payment is v2's ApiDeposit.
     let (shop_v2, mut owner_v2, csrf_v2) =

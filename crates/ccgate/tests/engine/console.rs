@@ -318,3 +318,179 @@ async fn an_operator_sets_a_merchants_service_fee() {
     assert_eq!(last[0].action, "service fee set");
     assert_eq!(last[0].detail, "0.25 % (2500 ppm)");
 }
+
+/// Decisions §36: the overview counts every order by the state the API
+/// reports — more than the 100 it once read — and an order turns Expired by
+/// time alone, with no write.
+#[tokio::test]
+async fn the_overview_counts_every_order_by_its_state() {
+    use ccgate_engine::orders::OrderStatus;
+
+    const ORDERS: usize = 102;
+    let engine = engine().await;
+    let console = &engine.state.console;
+    let shop = engine.merchant("shop").await.unwrap();
+    let (_, operator) = logged_in(&engine, "ops@example.com", ConsoleRole::Operator, T0).await;
+    let mut first_address = String::new();
+    for i in 0..ORDERS {
+        let body = format!(
+            r#"{{"token_id":"{}","product_price":"10","merchant_order_id":"o-{i}","denominated_currency":"USD","order_valid_period":1800}}"#,
+            crate::USDT_ERC20
+        );
+        let created = crate::post(&engine, &shop, "bill/create", &body).await;
+        assert_eq!(created["code"], 10000, "{created}");
+        if i == 0 {
+            first_address = created["data"]["pay_address"].as_str().unwrap().to_owned();
+        }
+    }
+    crate::pay_usdt(&engine, &first_address, "10").await;
+    engine.mine("ETH", 12).await.unwrap();
+    let ticked = engine.settle(engine.now_ms()).await.unwrap();
+    assert_eq!(ticked.credited, 1, "{ticked:?}");
+
+    let (operator, app_id) = (&operator, shop.app_id.as_str());
+    let states = |now_ms| async move {
+        console
+            .overview(operator, app_id, now_ms)
+            .await
+            .unwrap()
+            .order_states
+    };
+    let now = engine.now_ms();
+    assert_eq!(
+        states(now).await,
+        [
+            (OrderStatus::Pending, 101),
+            (OrderStatus::Processing, 0),
+            (OrderStatus::Successful, 1),
+            (OrderStatus::Expired, 0),
+        ]
+    );
+    // Half an hour and a bit later, nothing written: the unpaid ones expired.
+    assert_eq!(
+        states(now + 1_802_000).await,
+        [
+            (OrderStatus::Pending, 0),
+            (OrderStatus::Processing, 0),
+            (OrderStatus::Successful, 1),
+            (OrderStatus::Expired, 101),
+        ]
+    );
+    // What the API says of the paid one and of an unpaid one.
+    let info = crate::post(
+        &engine,
+        &shop,
+        "bill/info",
+        r#"{"merchant_order_ids":["o-0","o-1"]}"#,
+    )
+    .await;
+    let status_of = |id: &str| {
+        info["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|order| order["order_detail"]["merchant_order_id"] == id)
+            .map(|order| order["order_detail"]["status"].clone())
+    };
+    assert_eq!(status_of("o-0"), Some("Successful".into()));
+    assert_eq!(status_of("o-1"), Some("Pending".into()));
+}
+
+/// Decisions §36: each developers-page action leaves exactly one audit row,
+/// committed with its change (the test webhook's before its POST), and an
+/// action refused leaves none.
+#[tokio::test]
+async fn each_developers_action_leaves_one_audit_row() {
+    let engine = engine().await;
+    let console = &engine.state.console;
+    let receiver = ccgate_testkit::Receiver::start(200, "success")
+        .await
+        .unwrap();
+    let shop = engine.merchant("shop").await.unwrap();
+    let (_, operator) = logged_in(&engine, "ops@example.com", ConsoleRole::Operator, T0).await;
+    let (_, user) = logged_in(
+        &engine,
+        "owner@shop.example",
+        ConsoleRole::Merchant(MerchantId::new(shop.app_id.as_str())),
+        T0,
+    )
+    .await;
+    let actions = || async {
+        console
+            .audit_log(&operator, None, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|row| row.actor == "owner@shop.example" && row.action != "login")
+            .map(|row| row.action)
+            .collect::<Vec<_>>()
+    };
+    let sender = engine.state.webhook_sender.clone().unwrap();
+    // A deposit, so that there is a webhook to resend (the URL set as the
+    // CLI sets it: no audit row).
+    engine.set_webhook(&shop, &receiver.url).await.unwrap();
+    let body = format!(
+        r#"{{"token_id":"{}","product_price":"10","merchant_order_id":"o-1","denominated_currency":"USD"}}"#,
+        crate::USDT_ERC20
+    );
+    let created = crate::post(&engine, &shop, "bill/create", &body).await;
+    let address = created["data"]["pay_address"].as_str().unwrap().to_owned();
+    crate::pay_usdt(&engine, &address, "10").await;
+    engine.mine("ETH", 12).await.unwrap();
+    engine.settle(engine.now_ms()).await.unwrap();
+
+    // Refused: a URL that is none, another merchant's secret. Nothing is
+    // written.
+    assert!(
+        console
+            .set_webhook_url(&user, &shop.app_id, "not a url", at(T0))
+            .await
+            .is_err()
+    );
+    let other = engine.merchant("other shop").await.unwrap();
+    assert!(
+        console
+            .rotate_secret(&user, &other.app_id, at(T0))
+            .await
+            .is_err()
+    );
+    assert!(actions().await.is_empty());
+
+    console
+        .set_webhook_url(&user, &shop.app_id, &receiver.url, at(T0))
+        .await
+        .unwrap();
+    let answer = console
+        .send_test_webhook(&user, &shop.app_id, &sender, at(T0 + 1))
+        .await
+        .unwrap();
+    assert!(answer.acknowledged, "{}", answer.outcome);
+    console
+        .rotate_secret(&user, &shop.app_id, at(T0 + 2))
+        .await
+        .unwrap();
+    assert_eq!(
+        actions().await,
+        ["secret rotated", "test webhook sent", "webhook URL set"]
+    );
+
+    let developers = console.developers(&user, &shop.app_id).await.unwrap();
+    let webhook = developers
+        .webhooks
+        .first()
+        .expect("the deposit's webhook")
+        .id;
+    console
+        .resend_webhook(&user, &shop.app_id, webhook, at(T0 + 3))
+        .await
+        .unwrap();
+    assert_eq!(
+        actions().await,
+        [
+            "webhook resent",
+            "secret rotated",
+            "test webhook sent",
+            "webhook URL set"
+        ]
+    );
+}

@@ -6,15 +6,15 @@
 use ccgate_ledger::Registry;
 use ccgate_store::{Checkout, MerchantSummary, Order};
 
-use super::{Console, ConsoleRefusal, Viewer, Visit, refused};
+use super::{Console, ConsoleRefusal, Viewer, Visit, refused, well_formed_email};
 use crate::EngineError;
 use crate::orders::{
     HostedCheckoutRequest, HostedPricing, ORDER_VALID_SECS_MAX, OrderState, OrderStatus, Orders,
     Validity,
 };
 
-/// Invoices on the invoices page.
-pub const INVOICES_SHOWN: u32 = 50;
+/// Invoices on one page of the invoices list.
+pub const INVOICES_PER_PAGE: u32 = 50;
 /// A product name's length at most (v2's `product`).
 const PRODUCT_CHARS_MAX: usize = 120;
 /// A reference's length, as every merchant order id (v2's `orderId`).
@@ -32,6 +32,9 @@ pub struct NewInvoice {
     pub valid_secs: u64,
     /// The merchant's own id for it; empty: one is made up.
     pub reference: String,
+    /// Who is asked to pay, if the merchant says: its webhook's
+    /// `user_email`, shown on the invoice's console page; empty: none.
+    pub payer_email: String,
 }
 
 /// An invoice and where its payment stands.
@@ -43,12 +46,15 @@ pub struct InvoiceView {
     pub status: OrderStatus,
 }
 
-/// A merchant's latest invoices.
+/// A page of a merchant's invoices.
 #[derive(Debug)]
 pub struct InvoicesPage {
     pub merchant: MerchantSummary,
-    /// Newest first, at most [`INVOICES_SHOWN`].
+    /// Newest first, at most [`INVOICES_PER_PAGE`].
     pub invoices: Vec<InvoiceView>,
+    /// Where the next (older) page starts: after this invoice (its creation
+    /// and checkout key); `None` when no invoice is older.
+    pub older: Option<(i64, String)>,
     /// What an invoice may be priced in: the configured fiat currencies,
     /// then the coins.
     pub currencies: Vec<String>,
@@ -107,6 +113,15 @@ impl Console {
                 "the reference has from 3 to 64 characters".to_owned(),
             ));
         }
+        let payer_email = match asked.payer_email.trim() {
+            "" => None,
+            given if well_formed_email(given) => Some(given.to_owned()),
+            _ => {
+                return Err(invalid(
+                    "the payer's e-mail must look like name@example.com".to_owned(),
+                ));
+            }
+        };
         let checkout = orders
             .create_hosted(
                 &merchant.app_id,
@@ -119,7 +134,7 @@ impl Console {
                     return_url: None,
                     notify_url: None,
                     custom_value: None,
-                    buyer_email: None,
+                    buyer_email: payer_email,
                     dialect: settings.webhook_dialect,
                     invoice: true,
                 },
@@ -140,19 +155,32 @@ impl Console {
         Ok(checkout)
     }
 
-    /// The merchant's latest invoices, each with where it stands as of
-    /// `business_now_ms`.
+    /// A page of the merchant's invoices, newest first, after `after` (an
+    /// invoice's creation and checkout key), each with where it stands as
+    /// of `business_now_ms`.
+    #[allow(clippy::too_many_arguments)]
     pub async fn invoices(
         &self,
         viewer: &Viewer,
         app_id: &str,
+        after: Option<(i64, String)>,
         orders: &Orders,
         registry: &Registry,
         business_now_ms: i64,
     ) -> Result<InvoicesPage, EngineError> {
         let merchant = self.merchant(viewer, app_id).await?;
+        // One more than a page, to know whether an older page exists.
+        let mut found = orders
+            .invoices(&merchant.app_id, after, INVOICES_PER_PAGE + 1)
+            .await?;
+        let older = if found.len() > INVOICES_PER_PAGE as usize {
+            found.truncate(INVOICES_PER_PAGE as usize);
+            found.last().map(|last| (last.created_at, last.key.clone()))
+        } else {
+            None
+        };
         let mut invoices = Vec::new();
-        for checkout in orders.invoices(&merchant.app_id, INVOICES_SHOWN).await? {
+        for checkout in found {
             invoices.push(invoice_view(orders, checkout, business_now_ms).await?);
         }
         let currencies = orders
@@ -164,6 +192,7 @@ impl Console {
         Ok(InvoicesPage {
             merchant,
             invoices,
+            older,
             currencies,
         })
     }

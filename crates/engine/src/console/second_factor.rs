@@ -201,13 +201,6 @@ impl Console {
             )));
         }
         let step = step_of(&totp.secret, code, visit.now_ms)?.ok_or_else(wrong_code)?;
-        if !self
-            .dashboard
-            .take_console_totp_step(viewer.user_id, step, Some(visit.now_ms))
-            .await?
-        {
-            return Err(wrong_code());
-        }
         let audit = audit_row(
             Actor::User(viewer),
             viewer.role.merchant(),
@@ -215,7 +208,14 @@ impl Console {
             String::new(),
             visit,
         );
-        Ok(self.store.append_audit(&audit).await?)
+        if !self
+            .dashboard
+            .take_console_totp_step(viewer.user_id, step, Some((visit.now_ms, &audit)))
+            .await?
+        {
+            return Err(wrong_code());
+        }
+        Ok(())
     }
 
     /// Removes the viewer's second factor, given one of its codes (or, for

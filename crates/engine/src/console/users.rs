@@ -7,7 +7,9 @@
 use ccgate_ledger::{Amount, Precision};
 use ccgate_store::ConsoleUserListing;
 
-use super::{Console, ConsoleRefusal, Viewer, Visit, audit_row, operator_only, refused};
+use super::{
+    Console, ConsoleRefusal, Viewer, Visit, audit_row, merchant_audit, operator_only, refused,
+};
 use crate::EngineError;
 use crate::console::Actor;
 
@@ -106,10 +108,12 @@ impl Console {
                 percent.trim()
             )))
         })?;
-        self.settings.set_service_fee(&merchant.app_id, ppm).await?;
         let detail = format!("{} % ({ppm} ppm)", fee_percent_text(ppm));
-        self.audit(viewer, &merchant.app_id, "service fee set", detail, visit)
-            .await
+        let audit = merchant_audit(viewer, &merchant, "service fee set", detail, visit);
+        Ok(self
+            .settings
+            .set_service_fee(&merchant.app_id, ppm, Some(&audit))
+            .await?)
     }
 }
 

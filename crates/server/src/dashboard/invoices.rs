@@ -3,9 +3,9 @@
 //! link, QR code and payments. The engine's `Console` decides who may see
 //! and make them; the hosted page is the checkout's (`/pay/<key>`).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use ccgate_engine::console::{INVOICES_SHOWN, InvoiceView, InvoicesPage, NewInvoice, Viewer};
+use ccgate_engine::console::{InvoiceView, InvoicesPage, NewInvoice, Viewer};
 use ccgate_engine::domain::MerchantSummary;
 use ccgate_engine::orders::OrderStatus;
 use ccgate_ledger::{Amount, CoinId, Registry};
@@ -35,10 +35,22 @@ fn invoice_path(app_id: &str, reference: &str) -> String {
     merchant_path(app_id, &format!("/invoices/{}", url_segment(reference)))
 }
 
-/// `GET /dashboard/m/{app_id}/invoices`: the latest invoices and the form.
+/// Where a page of invoices starts: after the invoice created at
+/// `after_at` (unix seconds) whose checkout key is `after_key`.
+#[derive(Deserialize)]
+pub(super) struct InvoicesQuery {
+    #[serde(default)]
+    after_at: Option<i64>,
+    #[serde(default)]
+    after_key: String,
+}
+
+/// `GET /dashboard/m/{app_id}/invoices`: a page of invoices, newest first,
+/// and the form.
 pub(super) async fn invoices(
     State(state): State<AppState>,
     Path(app_id): Path<String>,
+    Query(query): Query<InvoicesQuery>,
     SignedIn(viewer): SignedIn,
 ) -> PageResult {
     let listed = state
@@ -46,6 +58,7 @@ pub(super) async fn invoices(
         .invoices(
             &viewer,
             &app_id,
+            query.after_at.map(|at| (at, query.after_key)),
             &state.orders,
             &state.registry,
             state.clock.now_unix_ms(),
@@ -68,6 +81,8 @@ pub(super) struct InvoiceForm {
     valid_hours: u64,
     #[serde(default)]
     reference: String,
+    #[serde(default)]
+    payer_email: String,
 }
 
 csrf_form!(InvoiceForm);
@@ -84,6 +99,7 @@ pub(super) async fn create_invoice(
         product: form.product,
         valid_secs: form.valid_hours.saturating_mul(3600),
         reference: form.reference,
+        payer_email: form.payer_email,
     };
     let checkout = state
         .console
@@ -165,13 +181,15 @@ fn list_page(viewer: &Viewer, listed: &InvoicesPage) -> Markup {
                     label for="reference" { "Reference (optional)" }
                     input #reference type="text" name="reference" maxlength="64" aria-describedby="reference-help" autocomplete="off";
                     p.muted #reference-help { "Your own id for it, 3 to 64 characters; its webhook carries it. Left empty, one is made up." }
+                    label for="payer_email" { "Payer e-mail (optional)" }
+                    input #payer_email type="email" name="payer_email" maxlength="254" aria-describedby="payer-email-help" autocomplete="off";
+                    p.muted #payer-email-help { "Shown on this invoice's page here and sent in its webhook; never on the payment page." }
                     button.primary type="submit" { "Create invoice" }
                 }
-                h2 { "Latest invoices" }
+                h2 { "Invoices" }
                 @if listed.invoices.is_empty() {
                     p { "No invoices yet." }
                 } @else {
-                    p.muted { "The latest " (INVOICES_SHOWN) " at most." }
                     div.table tabindex="0" role="region" aria-label="Invoices" {
                         table #invoices {
                             thead { tr { th { "Created" } th { "Reference" } th { "Product" } th { "Price" } th { "State" } } }
@@ -188,6 +206,9 @@ fn list_page(viewer: &Viewer, listed: &InvoicesPage) -> Markup {
                             }
                         }
                     }
+                }
+                @if let Some((created_at, key)) = &listed.older {
+                    p { a #older-invoices href={ (invoices_path(app_id)) "?after_at=" (created_at) "&after_key=" (url_segment(key)) } { "Older invoices" } }
                 }
             }
         },
@@ -225,6 +246,7 @@ fn detail_page(
                     dt { "State" } dd #invoice-state { (view.status.as_str()) }
                     dt { "Price" } dd { (price(view)) }
                     dt { "Product" } dd { (checkout.product_name) }
+                    @if let Some(email) = &checkout.buyer_email { dt { "Payer e-mail" } dd #invoice-payer-email { (email) } }
                     dt { "Created" } dd { (utc(checkout.created_at.saturating_mul(1000))) }
                     dt { "Expires" } dd { (utc(checkout.expires_at.saturating_mul(1000))) }
                     @if let Some(order_id) = &checkout.order_id { dt { "Order id" } dd { (order_id) } }

@@ -440,10 +440,7 @@ async fn overview(
     SignedIn(viewer): SignedIn,
 ) -> PageResult {
     let now_ms = state.clock.now_unix_ms();
-    let overview = state
-        .console
-        .overview(&viewer, &app_id, &state.orders, now_ms)
-        .await?;
+    let overview = state.console.overview(&viewer, &app_id, now_ms).await?;
     let figures = state
         .console
         .figures(

@@ -383,10 +383,10 @@ pub fn overview(viewer: &Viewer, overview: &Overview<'_>, figures: Markup) -> Ma
                 p.muted { "Appid " (merchant.app_id) " · " (merchant.status.as_str()) }
                 (figures)
                 h2 { "Orders by state" }
-                @if overview.order_states.is_empty() {
+                @if overview.order_states.iter().all(|(_, count)| *count == 0) {
                     p { "No orders yet." }
                 } @else {
-                    p.muted { "Of the latest " (overview.orders_counted) " orders." }
+                    p.muted { "Every order, in the state the API reports for it now." }
                     ul #order-states {
                         @for (state, count) in &overview.order_states {
                             li { a href={ (merchant_path(merchant.app_id.as_str(), "/orders")) "?state=" (state.as_str()) } { (state.as_str()) } ": " (count) }

@@ -6237,10 +6237,13 @@ where
         .into_iter()
         .map(|row| row.action)
         .collect();
+    // Put in force once (the refused second confirmation wrote nothing),
+    // with its row in the same commit (decisions §36).
     assert_eq!(
         actions,
         [
             "second factor removed",
+            "second factor enabled",
             "second factor set up",
             "second factor set up",
             "user created"

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use ccgate_chain::address::{canonical_address, validate_address};
 use ccgate_chain::keys::{DepositKeys, DepositSeed};
 use ccgate_ledger::{Chain, ChainFamily, MerchantId};
-use ccgate_store::{AddressStore, DepositAddress, HeldAddress, SecretStore, WebhookDialect};
+use ccgate_store::{
+    AddressStore, DepositAddress, Derivation, DerivationError, HeldAddress, Order, OrderStore,
+    SecretStore, WebhookDialect,
+};
 use secrecy::{ExposeSecret, SecretSlice};
 
 use crate::{EngineError, Rejection};
@@ -93,30 +96,34 @@ impl AddressBook {
         })
     }
 
-    /// A new address on `chain` for one order (stored with the order).
-    pub async fn order_address(
+    /// Stores `order` with a new address on `chain`, numbered, derived and
+    /// written in the order's one DB transaction (decisions §37); the answer
+    /// carries the address as `pay_address`. A repeat of a stored order
+    /// takes no index and answers the stored one.
+    pub async fn store_order(
         &self,
-        app_id: &MerchantId,
-        order_id: &str,
+        orders: &dyn OrderStore,
+        order: &Order,
         chain: &Chain,
-        notify_url: Option<&str>,
-        dialect: WebhookDialect,
-    ) -> Result<DepositAddress, EngineError> {
-        let index = self
-            .addresses
-            .next_derivation_index(chain.family.as_str())
-            .await?;
-        Ok(DepositAddress {
+    ) -> Result<Order, EngineError> {
+        let address = DepositAddress {
             wallet_user: false,
             chain: chain.code.to_string(),
-            address: self.keys.address(chain.family, index)?,
-            app_id: app_id.clone(),
+            // Derived by the store once it has reserved the index.
+            address: String::new(),
+            app_id: order.app_id.clone(),
             user_id: None,
-            order_id: Some(order_id.to_owned()),
-            notify_url: notify_url.map(str::to_owned),
-            derivation_index: index,
-            dialect,
-        })
+            order_id: Some(order.order_id.clone()),
+            notify_url: order.notify_url.clone(),
+            derivation_index: 0,
+            dialect: order.dialect,
+        };
+        let derive = |index| self.derive(chain.family, index);
+        let derivation = Derivation {
+            family: chain.family.as_str(),
+            derive: &derive,
+        };
+        Ok(orders.create_order(order, &address, &derivation).await?)
     }
 
     /// The merchant user's address on `chain`: the same on every call, in
@@ -138,28 +145,18 @@ impl AddressBook {
         {
             return Ok(existing);
         }
-        if self.addresses.count_permanent_addresses(app_id).await? >= self.quota {
-            return Err(Rejection::AddressQuota { max: self.quota }.into());
-        }
-        let index = self
-            .addresses
-            .next_derivation_index(chain.family.as_str())
-            .await?;
-        let address = DepositAddress {
+        let wanted = DepositAddress {
             wallet_user: false,
             chain: code.to_owned(),
-            address: self.keys.address(chain.family, index)?,
+            address: String::new(),
             app_id: app_id.clone(),
             user_id: Some(user_id.to_owned()),
             order_id: None,
             notify_url: notify_url.map(str::to_owned),
-            derivation_index: index,
+            derivation_index: 0,
             dialect,
         };
-        Ok(self
-            .addresses
-            .insert_permanent_address(&address, now_unix_secs)
-            .await?)
+        self.make_permanent(&wanted, chain, now_unix_secs).await
     }
 
     /// The wallet user's address on `chain` (decisions §24): the same on
@@ -181,28 +178,44 @@ impl AddressBook {
         {
             return Ok(existing);
         }
-        if self.addresses.count_permanent_addresses(app_id).await? >= self.quota {
-            return Err(Rejection::AddressQuota { max: self.quota }.into());
-        }
-        let index = self
-            .addresses
-            .next_derivation_index(chain.family.as_str())
-            .await?;
-        let address = DepositAddress {
+        let wanted = DepositAddress {
             chain: code.to_owned(),
-            address: self.keys.address(chain.family, index)?,
+            address: String::new(),
             app_id: app_id.clone(),
             user_id: Some(user_id.to_owned()),
             order_id: None,
             notify_url: notify_url.map(str::to_owned),
-            derivation_index: index,
+            derivation_index: 0,
             dialect: WebhookDialect::V2,
             wallet_user: true,
         };
-        Ok(self
-            .addresses
-            .insert_permanent_address(&address, now_unix_secs)
-            .await?)
+        self.make_permanent(&wanted, chain, now_unix_secs).await
+    }
+
+    /// Makes the permanent address `wanted` describes, within the quota, in
+    /// one DB transaction (decisions §37): the quota's place, the index,
+    /// the address derived at it and the row commit together.
+    async fn make_permanent(
+        &self,
+        wanted: &DepositAddress,
+        chain: &Chain,
+        now_unix_secs: i64,
+    ) -> Result<DepositAddress, EngineError> {
+        let derive = |index| self.derive(chain.family, index);
+        let derivation = Derivation {
+            family: chain.family.as_str(),
+            derive: &derive,
+        };
+        self.addresses
+            .make_permanent_address(wanted, &derivation, self.quota, now_unix_secs)
+            .await?
+            .ok_or_else(|| Rejection::AddressQuota { max: self.quota }.into())
+    }
+
+    /// The address at `index` of `family`: deterministic, and CPU work only
+    /// (the store runs it inside the DB transaction that reserved `index`).
+    fn derive(&self, family: ChainFamily, index: u32) -> Result<String, DerivationError> {
+        Ok(self.keys.address(family, index)?)
     }
 
     /// v2's `addressUnbinding`: the merchant's permanent `address` on

@@ -305,6 +305,15 @@ pub(crate) async fn repeat_or_claim(
     let holders = withdrawals
         .merchant_order_id_holders(app_id, merchant_order_id)
         .await?;
+    repeat_or_taken(holders, merchant_order_id, asking)
+}
+
+/// [`repeat_or_claim`]'s judgement of holders already read.
+pub(crate) fn repeat_or_taken(
+    holders: Vec<OrderIdHolder>,
+    merchant_order_id: &str,
+    asking: OrderIdHolder,
+) -> Result<bool, EngineError> {
     if holders.contains(&asking) {
         return Ok(true);
     }
@@ -761,16 +770,6 @@ impl Orders {
         let token_rate = self.prices.coin_price(&coin.id, now_unix_ms)?;
         let (order_amount, fiat_rate) =
             self.amount_due(coin, token, draft.product_price, draft.currency, token_rate)?;
-        let address = self
-            .addresses
-            .order_address(
-                app_id,
-                &draft.order_id,
-                chain,
-                draft.notify_url,
-                draft.dialect,
-            )
-            .await?;
         let order = Order {
             order_id: draft.order_id.clone(),
             app_id: app_id.clone(),
@@ -780,7 +779,8 @@ impl Orders {
             token_id: token.id.clone(),
             coin_id: coin.id.clone(),
             chain: chain.code.to_string(),
-            pay_address: address.address.clone(),
+            // Derived when the store has reserved its index.
+            pay_address: String::new(),
             product_price: draft.product_price.to_owned(),
             product_name: draft.product_name.to_owned(),
             denominated_currency: draft.currency.to_owned(),
@@ -796,7 +796,10 @@ impl Orders {
             buyer_email: draft.buyer_email.map(str::to_owned),
             invoice: draft.invoice,
         };
-        let stored = self.orders.create_order(&order, &address).await?;
+        let stored = self
+            .addresses
+            .store_order(self.orders.as_ref(), &order, chain)
+            .await?;
         // A concurrent twin may have won the race: it decides, like a repeat.
         same_or_duplicate(stored, draft.fingerprint, draft.merchant_order_id)
     }

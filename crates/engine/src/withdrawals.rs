@@ -18,7 +18,7 @@ use ccgate_store::{
 
 use crate::amounts::positive_amount;
 use crate::notices::Notice;
-use crate::orders::repeat_or_claim;
+use crate::orders::repeat_or_taken;
 use crate::payouts::Payouts;
 use crate::{EngineError, RecordIds, Rejection};
 
@@ -235,15 +235,23 @@ impl Withdrawals {
         request: &WithdrawalRequest<'a>,
         now_unix_ms: i64,
     ) -> Result<Accepted<'a>, EngineError> {
-        let cwallet = match &request.destination {
-            Destination::AddressOrCwallet(address) => self.store.cwallet(address).await?,
+        // Everything read before the write, in one statement (decisions §37).
+        let named_cwallet = match &request.destination {
+            Destination::AddressOrCwallet(text) | Destination::Cwallet(text) => Some(text.as_str()),
             Destination::ChainAddress(_) => None,
-            Destination::Cwallet(c_id) => {
-                Some(self.store.cwallet(c_id).await?.ok_or_else(|| {
-                    Rejection::CwalletUserNotFound(c_id.chars().take(64).collect())
-                })?)
-            }
         };
+        let preflight = self
+            .withdrawals
+            .withdrawal_preflight(app_id, &request.merchant_order_id, named_cwallet)
+            .await?;
+        let cwallet =
+            match &request.destination {
+                Destination::AddressOrCwallet(_) => preflight.cwallet,
+                Destination::ChainAddress(_) => None,
+                Destination::Cwallet(c_id) => Some(preflight.cwallet.ok_or_else(|| {
+                    Rejection::CwalletUserNotFound(c_id.chars().take(64).collect())
+                })?),
+            };
         let (coin, token) = match request.asset {
             Asset::Named(text) => network_named(&self.registry, text, cwallet.is_some())?,
             Asset::Network(coin, token) => (coin, token),
@@ -276,13 +284,11 @@ impl Withdrawals {
             &coin.symbol,
         )?;
         let print = fingerprint(request, value);
-        let repeat = repeat_or_claim(
-            self.withdrawals.as_ref(),
-            app_id,
+        let repeat = repeat_or_taken(
+            preflight.holders,
             &request.merchant_order_id,
             OrderIdHolder::Withdrawal,
-        )
-        .await?;
+        )?;
         if repeat
             && let Some(existing) = self
                 .withdrawals
@@ -327,12 +333,7 @@ impl Withdrawals {
             }
         };
         // Only chain withdrawals wait: a Cwallet one is instant by contract.
-        let approval = if cwallet.is_none()
-            && self
-                .withdrawals
-                .withdrawal_approval_required(app_id)
-                .await?
-        {
+        let approval = if cwallet.is_none() && preflight.approval_required {
             Approval::Waiting
         } else {
             Approval::NotNeeded

@@ -61,13 +61,28 @@ pub trait AddressStore: Send + Sync + std::fmt::Debug + 'static {
 
     async fn count_permanent_addresses(&self, app_id: &MerchantId) -> Result<u64, StoreError>;
 
-    /// Reserves the next derivation index of a chain family.
-    async fn next_derivation_index(&self, family: &str) -> Result<u32, StoreError>;
+    /// Makes the permanent address `address` describes (its user, chain,
+    /// dialect; a wallet user's if `wallet_user`) in one DB transaction:
+    /// takes a place in the merchant's quota of `quota` addresses and the
+    /// next index of `derivation.family`, derives the address at that index
+    /// and stores it (`address.address` and `address.derivation_index` are
+    /// not read). If the (merchant, user, chain) has a bound address already
+    /// (a concurrent request made it), nothing is written — no place, no
+    /// index — and that one is answered. `None`: the quota is full. A
+    /// wallet user's address also brings the user into being.
+    async fn make_permanent_address(
+        &self,
+        address: &DepositAddress,
+        derivation: &Derivation<'_>,
+        quota: u64,
+        now_unix_secs: i64,
+    ) -> Result<Option<DepositAddress>, StoreError>;
 
-    /// Stores a permanent address; if the (merchant, user, chain) already has
-    /// one (a concurrent request), that one is returned instead. A wallet
-    /// user's address also brings the user into being, in the same DB
-    /// transaction.
+    /// Stores a permanent address already derived (its index taken outside
+    /// the counters: `bench sweeps` loads addresses this way); if the
+    /// (merchant, user, chain) already has one, that one is returned
+    /// instead. A wallet user's address also brings the user into being, in
+    /// the same DB transaction.
     async fn insert_permanent_address(
         &self,
         address: &DepositAddress,
@@ -111,6 +126,130 @@ pub trait AddressStore: Send + Sync + std::fmt::Debug + 'static {
         chains: &[String],
         now_unix_secs: i64,
     ) -> Result<Vec<String>, StoreError>;
+}
+
+/// How a new deposit address is numbered and spelled by the store, inside the
+/// DB transaction that stores it (decisions §37): the index is the next of
+/// its chain family's counter, and the address is derived from it there.
+pub struct Derivation<'a> {
+    /// The chain family whose counter (`derivation_counters`) numbers it.
+    pub family: &'a str,
+    /// The address at an index: the deposit keys' derivation, CPU work and
+    /// no IO, since it runs while the DB transaction holds the family's
+    /// counter.
+    pub derive: &'a (dyn Fn(u32) -> Result<String, DerivationError> + Send + Sync),
+}
+
+impl std::fmt::Debug for Derivation<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Derivation")
+            .field("family", &self.family)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why an address could not be derived at an index (the key crate's error,
+/// which the store cannot name: it does not depend on `chain`).
+pub type DerivationError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Reserves the next index of `derivation.family` and derives its address,
+/// inside the caller's DB transaction: a rollback returns the index.
+pub(crate) async fn derive_next_address<DB>(
+    conn: &mut DB::Connection,
+    derivation: &Derivation<'_>,
+) -> Result<(u32, String), StoreError>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+{
+    let reserved = sqlx::query(
+        "INSERT INTO derivation_counters (family, next_index) VALUES ($1, 1)
+         ON CONFLICT (family) DO UPDATE SET next_index = derivation_counters.next_index + 1
+         RETURNING next_index - 1 AS reserved",
+    )
+    .bind(derivation.family)
+    .fetch_one(conn)
+    .await?
+    .int("reserved")?;
+    let index = to_u32(reserved, "derivation index")?;
+    let address = (derivation.derive)(index).map_err(StoreError::Derivation)?;
+    Ok((index, address))
+}
+
+/// Takes one place in the merchant's quota of permanent addresses, inside
+/// the caller's DB transaction; `false` if all `quota` are taken. The
+/// check and the count are one statement: on PostgreSQL the count's row is
+/// locked from here to the commit, so racing requests cannot both take the
+/// last place.
+async fn take_permanent_address_place<DB>(
+    conn: &mut DB::Connection,
+    app_id: &MerchantId,
+    quota: u64,
+) -> Result<bool, StoreError>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+{
+    if quota == 0 {
+        return Ok(false);
+    }
+    let taken = sqlx::query(
+        "INSERT INTO permanent_address_counts (app_id, addresses) VALUES ($1, 1)
+         ON CONFLICT (app_id) DO UPDATE
+         SET addresses = permanent_address_counts.addresses + 1
+         WHERE permanent_address_counts.addresses < $2
+         RETURNING addresses",
+    )
+    .bind(app_id.as_str())
+    .bind(i64::try_from(quota).unwrap_or(i64::MAX))
+    .fetch_optional(conn)
+    .await?;
+    Ok(taken.is_some())
+}
+
+/// Inserts a permanent address unless its (merchant, user, chain) has a
+/// bound one; `true` if it did.
+async fn insert_permanent_row<DB>(
+    conn: &mut DB::Connection,
+    address: &DepositAddress,
+    user_id: &str,
+    now_unix_secs: i64,
+) -> Result<bool, StoreError>
+where
+    DB: Backend,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB>,
+{
+    let inserted = sqlx::query(
+        "INSERT INTO deposit_addresses
+             (chain, address, app_id, user_id, notify_url, derivation_index, created_at,
+              dialect, wallet_user)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (app_id, wallet_user, user_id, chain)
+             WHERE user_id IS NOT NULL AND unbound_at IS NULL
+         DO NOTHING",
+    )
+    .bind(&address.chain)
+    .bind(&address.address)
+    .bind(address.app_id.as_str())
+    .bind(user_id)
+    .bind(&address.notify_url)
+    .bind(i64::from(address.derivation_index))
+    .bind(now_unix_secs)
+    .bind(address.dialect.as_str())
+    .bind(i64::from(address.wallet_user))
+    .execute(conn)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
 }
 
 /// Keys per `IN` list at most, well within both backends' limit on a
@@ -225,7 +364,7 @@ where
     }
 
     async fn count_permanent_addresses(&self, app_id: &MerchantId) -> Result<u64, StoreError> {
-        // Kept as addresses are made (`insert_permanent_address`): one row,
+        // Kept as addresses are made (`make_permanent_address`): one row,
         // however long the merchant's history.
         let count = sqlx::query("SELECT addresses FROM permanent_address_counts WHERE app_id = $1")
             .bind(app_id.as_str())
@@ -237,17 +376,46 @@ where
         to_u64(count, "address count")
     }
 
-    async fn next_derivation_index(&self, family: &str) -> Result<u32, StoreError> {
-        let next = sqlx::query(
-            "INSERT INTO derivation_counters (family, next_index) VALUES ($1, 1)
-             ON CONFLICT (family) DO UPDATE SET next_index = derivation_counters.next_index + 1
-             RETURNING next_index - 1 AS reserved",
-        )
-        .bind(family)
-        .fetch_one(self.pool())
-        .await?
-        .int("reserved")?;
-        to_u32(next, "derivation index")
+    async fn make_permanent_address(
+        &self,
+        address: &DepositAddress,
+        derivation: &Derivation<'_>,
+        quota: u64,
+        now_unix_secs: i64,
+    ) -> Result<Option<DepositAddress>, StoreError> {
+        let user_id = permanent_user(address)?;
+        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        // The quota's place first, then the counter: on PostgreSQL the
+        // counter is the row every address of the family waits on, so it is
+        // taken last and held only through the insert and the commit.
+        if !take_permanent_address_place::<S::Db>(&mut db_tx, &address.app_id, quota).await? {
+            db_tx.rollback().await?;
+            // A concurrent twin may have taken the last place for this very
+            // address: it is answered, as a repeat would be.
+            return bound_permanent_address(self, address, user_id).await;
+        }
+        let (index, derived) = derive_next_address::<S::Db>(&mut db_tx, derivation).await?;
+        let made = DepositAddress {
+            address: derived,
+            derivation_index: index,
+            order_id: None,
+            ..address.clone()
+        };
+        if insert_permanent_row::<S::Db>(&mut db_tx, &made, user_id, now_unix_secs).await? {
+            if made.wallet_user {
+                add_wallet_user::<S::Db>(&mut db_tx, &made.app_id, user_id, now_unix_secs).await?;
+            }
+            db_tx.commit().await?;
+            // Stored as made: reading it back would return the same.
+            return Ok(Some(made));
+        }
+        // A concurrent twin stored it first; the rollback gives back the
+        // quota's place and the index.
+        db_tx.rollback().await?;
+        bound_permanent_address(self, address, user_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a stored address vanished".into()))
+            .map(Some)
     }
 
     async fn insert_permanent_address(
@@ -255,32 +423,9 @@ where
         address: &DepositAddress,
         now_unix_secs: i64,
     ) -> Result<DepositAddress, StoreError> {
-        let user_id = address
-            .user_id
-            .as_deref()
-            .ok_or_else(|| StoreError::Corrupt("a permanent address needs a user id".into()))?;
+        let user_id = permanent_user(address)?;
         let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
-        let inserted = sqlx::query(
-            "INSERT INTO deposit_addresses
-                 (chain, address, app_id, user_id, notify_url, derivation_index, created_at,
-                  dialect, wallet_user)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT (app_id, wallet_user, user_id, chain)
-                 WHERE user_id IS NOT NULL AND unbound_at IS NULL
-             DO NOTHING",
-        )
-        .bind(&address.chain)
-        .bind(&address.address)
-        .bind(address.app_id.as_str())
-        .bind(user_id)
-        .bind(&address.notify_url)
-        .bind(i64::from(address.derivation_index))
-        .bind(now_unix_secs)
-        .bind(address.dialect.as_str())
-        .bind(i64::from(address.wallet_user))
-        .execute(&mut *db_tx)
-        .await?;
-        if inserted.rows_affected() == 1 {
+        if insert_permanent_row::<S::Db>(&mut db_tx, address, user_id, now_unix_secs).await? {
             count_permanent_addresses_made::<S::Db>(&mut db_tx, &address.app_id, 1).await?;
             if address.wallet_user {
                 add_wallet_user::<S::Db>(&mut db_tx, &address.app_id, user_id, now_unix_secs)
@@ -295,14 +440,9 @@ where
             });
         }
         db_tx.rollback().await?;
-        let existing = if address.wallet_user {
-            self.user_deposit_address(&address.app_id, user_id, &address.chain)
-                .await?
-        } else {
-            self.permanent_address(&address.app_id, user_id, &address.chain)
-                .await?
-        };
-        existing.ok_or_else(|| StoreError::Corrupt("a stored address vanished".into()))
+        bound_permanent_address(self, address, user_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a stored address vanished".into()))
     }
 
     async fn deposit_address(
@@ -386,6 +526,31 @@ where
         db_tx.commit().await?;
         Ok(unbound)
     }
+}
+
+/// The bound address of `address`'s (merchant, user, chain), of its kind
+/// (a wallet user's or the merchant's own user's).
+async fn bound_permanent_address(
+    store: &impl AddressStore,
+    address: &DepositAddress,
+    user_id: &str,
+) -> Result<Option<DepositAddress>, StoreError> {
+    if address.wallet_user {
+        store
+            .user_deposit_address(&address.app_id, user_id, &address.chain)
+            .await
+    } else {
+        store
+            .permanent_address(&address.app_id, user_id, &address.chain)
+            .await
+    }
+}
+
+fn permanent_user(address: &DepositAddress) -> Result<&str, StoreError> {
+    address
+        .user_id
+        .as_deref()
+        .ok_or_else(|| StoreError::Corrupt("a permanent address needs a user id".into()))
 }
 
 pub(crate) fn address_from_row(row: &impl Columns) -> Result<DepositAddress, StoreError> {

@@ -45,6 +45,10 @@ pub enum StoreError {
     /// A swap would take its merchant's day past its limit (decisions §29).
     #[error("the merchant's swaps today would pass its daily limit")]
     SwapDailyLimit,
+    /// A deposit address could not be derived at the index reserved for it
+    /// (the DB transaction that reserved it is rolled back).
+    #[error("derive a deposit address: {0}")]
+    Derivation(#[source] crate::addresses::DerivationError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("cannot restore this snapshot: {0}")]

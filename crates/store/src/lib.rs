@@ -43,7 +43,10 @@ mod wallet;
 mod withdrawals;
 mod writes;
 
-pub use addresses::{AddressStore, DepositAddress, HeldAddress, LOOKUPS_PER_STATEMENT_MAX};
+pub use addresses::{
+    AddressStore, DepositAddress, Derivation, DerivationError, HeldAddress,
+    LOOKUPS_PER_STATEMENT_MAX,
+};
 pub use batch_withdrawals::{
     Appended, BatchTask, BatchTaskState, BatchWithdrawal, BatchWithdrawalStore, TaskOutcome,
 };
@@ -93,7 +96,7 @@ pub use wallet::{
     BatchScope, Recorded, TransferFilter, UserBatchTransfer, UserTransfer, WalletStore, WalletUser,
 };
 pub use withdrawals::{
-    Approval, DestinationFilter, FeeQuote, OrderIdHolder, Withdrawal, WithdrawalQuery,
-    WithdrawalStatus, WithdrawalStore,
+    Approval, DestinationFilter, FeeQuote, OrderIdHolder, Withdrawal, WithdrawalPreflight,
+    WithdrawalQuery, WithdrawalStatus, WithdrawalStore,
 };
 pub use writes::{ChainTransfer, DepositCredit, EntryMeta, NewDeposit, NewWebhook, WebhookDialect};

@@ -7,8 +7,8 @@ use ccgate_ledger::{Amount, CoinId, MerchantId, TokenId};
 use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::StoreError;
-use crate::addresses::DepositAddress;
-use crate::backend::{RowsAffected, SqlStore};
+use crate::addresses::{DepositAddress, Derivation, derive_next_address};
+use crate::backend::{Backend, RowsAffected, SqlStore};
 use crate::rows::{Columns, dialect_from, parse_amount, to_u64};
 use crate::writes::WebhookDialect;
 
@@ -107,14 +107,20 @@ pub struct OrderPayment {
 
 #[async_trait]
 pub trait OrderStore: Send + Sync + std::fmt::Debug + 'static {
-    /// Stores an order and its deposit address. If the merchant already has an
-    /// order of that kind with that merchant_order_id, or the order's id is
-    /// taken (a hosted checkout's reserved id, chosen twice at once), nothing
-    /// is written and the merchant's order of that kind is returned instead.
+    /// Stores an order and its deposit address in one DB transaction: the
+    /// next index of `derivation.family` is taken and the address derived at
+    /// it becomes the order's `pay_address` and the stored address (the
+    /// given `order.pay_address`, `address.address` and
+    /// `address.derivation_index` are not read). If the merchant already has
+    /// an order of that kind with that merchant_order_id, or the order's id
+    /// is taken (a hosted checkout's reserved id, chosen twice at once),
+    /// nothing is written — no index is taken — and the merchant's order of
+    /// that kind is returned instead.
     async fn create_order(
         &self,
         order: &Order,
         address: &DepositAddress,
+        derivation: &Derivation<'_>,
     ) -> Result<Order, StoreError>;
 
     async fn order_by_merchant_order_id(
@@ -205,8 +211,12 @@ where
         &self,
         order: &Order,
         address: &DepositAddress,
+        derivation: &Derivation<'_>,
     ) -> Result<Order, StoreError> {
-        let mut db_tx = self.pool().begin().await?;
+        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        // On PostgreSQL this locks the family's counter until the commit:
+        // orders of one chain family take turns from here (decisions §37).
+        let (index, pay_address) = derive_next_address::<S::Db>(&mut db_tx, derivation).await?;
         let inserted = sqlx::query(&format!(
             "INSERT INTO orders ({ORDER_COLUMNS})
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
@@ -221,7 +231,7 @@ where
         .bind(order.token_id.as_str())
         .bind(order.coin_id.as_str())
         .bind(&order.chain)
-        .bind(&order.pay_address)
+        .bind(&pay_address)
         .bind(&order.product_price)
         .bind(&order.product_name)
         .bind(&order.denominated_currency)
@@ -246,20 +256,25 @@ where
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(&address.chain)
-            .bind(&address.address)
+            .bind(&pay_address)
             .bind(address.app_id.as_str())
             .bind(&order.order_id)
             .bind(&address.notify_url)
-            .bind(i64::from(address.derivation_index))
+            .bind(i64::from(index))
             .bind(order.created_at)
             .bind(address.dialect.as_str())
             .execute(&mut *db_tx)
             .await?;
             db_tx.commit().await?;
-            // Stored exactly as given: reading it back would return the same.
-            return Ok(order.clone());
+            // Stored as given but for the address derived here: reading it
+            // back would return the same.
+            return Ok(Order {
+                pay_address,
+                ..order.clone()
+            });
         }
-        db_tx.commit().await?;
+        // The merchant's order stands; the rollback gives the index back.
+        db_tx.rollback().await?;
         self.order_by_merchant_order_id(&order.app_id, &order.merchant_order_id, &order.kind)
             .await?
             .ok_or_else(|| StoreError::Corrupt("a stored order vanished".into()))

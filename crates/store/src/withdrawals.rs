@@ -6,6 +6,7 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::StoreError;
 use crate::backend::{Backend, RowsAffected, SqlStore};
+use crate::ledger::CwalletAccount;
 use crate::outbox::insert_webhook;
 use crate::rows::{Columns, dialect_from, parse_amount, to_i64, to_u64};
 use crate::writes::{EntryMeta, NewWebhook, WebhookDialect};
@@ -86,6 +87,18 @@ pub enum OrderIdHolder {
     /// A checkout of `concise/url/get` (and, once chosen, its order).
     HostedCheckout,
     Withdrawal,
+}
+
+/// What a withdrawal request reads before it writes, read together
+/// ([`WithdrawalStore::withdrawal_preflight`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WithdrawalPreflight {
+    /// What holds the request's `merchant_order_id`.
+    pub holders: Vec<OrderIdHolder>,
+    /// The Cwallet account the destination names, if it names one.
+    pub cwallet: Option<CwalletAccount>,
+    /// Whether the merchant's chain withdrawals wait for approval.
+    pub approval_required: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -254,6 +267,17 @@ pub trait WithdrawalStore: Send + Sync + std::fmt::Debug + 'static {
         app_id: &MerchantId,
         merchant_order_id: &str,
     ) -> Result<Vec<OrderIdHolder>, StoreError>;
+
+    /// [`Self::merchant_order_id_holders`], the Cwallet account with the id
+    /// `cwallet` (if asked) and [`Self::withdrawal_approval_required`], in
+    /// one statement: `withdraw` reads all three before its one DB
+    /// transaction (decisions §37).
+    async fn withdrawal_preflight(
+        &self,
+        app_id: &MerchantId,
+        merchant_order_id: &str,
+        cwallet: Option<&str>,
+    ) -> Result<WithdrawalPreflight, StoreError>;
 
     /// The refunds of a deposit order, oldest first.
     async fn refunds_of(&self, order_id: &str) -> Result<Vec<Withdrawal>, StoreError>;
@@ -612,6 +636,50 @@ where
                 other => Err(StoreError::Corrupt(format!("order id holder {other:?}"))),
             })
             .collect()
+    }
+
+    async fn withdrawal_preflight(
+        &self,
+        app_id: &MerchantId,
+        merchant_order_id: &str,
+        cwallet: Option<&str>,
+    ) -> Result<WithdrawalPreflight, StoreError> {
+        // `detail` is NULL but for the Cwallet account's nickname; a NULL id
+        // matches no account.
+        let rows = sqlx::query(
+            "SELECT 'native' AS holder, NULL AS detail FROM orders
+               WHERE app_id = $1 AND merchant_order_id = $2 AND kind = 'native'
+             UNION ALL SELECT 'hosted', NULL FROM checkouts
+               WHERE app_id = $1 AND merchant_order_id = $2
+             UNION ALL SELECT 'withdrawal', NULL FROM withdrawals
+               WHERE app_id = $1 AND merchant_order_id = $2
+             UNION ALL SELECT 'cwallet', nickname FROM cwallet_accounts WHERE c_id = $3
+             UNION ALL SELECT 'approval', NULL FROM withdrawal_approval_required
+               WHERE app_id = $1",
+        )
+        .bind(app_id.as_str())
+        .bind(merchant_order_id)
+        .bind(cwallet.map(str::to_owned))
+        .fetch_all(self.pool())
+        .await?;
+        let mut preflight = WithdrawalPreflight::default();
+        for row in &rows {
+            match row.text("holder")?.as_str() {
+                "native" => preflight.holders.push(OrderIdHolder::NativeOrder),
+                "hosted" => preflight.holders.push(OrderIdHolder::HostedCheckout),
+                "withdrawal" => preflight.holders.push(OrderIdHolder::Withdrawal),
+                "cwallet" => {
+                    let nickname = row.opt_text("detail")?.unwrap_or_default();
+                    preflight.cwallet = cwallet.map(|c_id| CwalletAccount {
+                        c_id: c_id.to_owned(),
+                        nickname,
+                    });
+                }
+                "approval" => preflight.approval_required = true,
+                other => return Err(StoreError::Corrupt(format!("preflight row {other:?}"))),
+            }
+        }
+        Ok(preflight)
     }
 
     async fn refunds_of(&self, order_id: &str) -> Result<Vec<Withdrawal>, StoreError> {

@@ -17,17 +17,17 @@ use ccgate_store::{
     AddressStore, Appended, AuditEntry, BatchScope, BatchTask, BatchWithdrawal,
     BatchWithdrawalStore, BlockLink, CachingStore, ChainTransfer, Checkout, ConfirmingPayment,
     ConsoleRole, ConsoleSession, ConsoleStore, CreditStore, CwalletAccount, DailyUsage,
-    DashboardStore, DepositAddress, DepositCredit, DepositRecordFilter, DepositRecords,
-    DevnetReorg, DevnetStore, EntryMeta, ListingFilter, Listings, MasterKey, MerchantSettings,
-    MerchantSettingsStore, MerchantStatus, NewDeposit, NewWebhook, Order, OrderIdHolder,
-    OrderPayment, OrderSearch, OrderStore, OutboxStore, PayoutInsert, PayoutStore, PgStore,
-    ReconcileStore, Recorded, ReorgIncident, ReorgStore, ResendFilter, RollBack, SandboxStore,
-    SecretStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore, SqliteStore, Store,
-    StoreError, StoredClock, Swap, SwapOwner, SwapPolicy, SwapPricing, SwapQuery, SwapQuote,
+    DashboardStore, DepositAddress, DepositCredit, DepositRecordFilter, DepositRecords, Derivation,
+    DerivationError, DevnetReorg, DevnetStore, EntryMeta, ListingFilter, Listings, MasterKey,
+    MerchantSettings, MerchantSettingsStore, MerchantStatus, NewDeposit, NewWebhook, Order,
+    OrderIdHolder, OrderPayment, OrderSearch, OrderStore, OutboxStore, PayoutInsert, PayoutStore,
+    PgStore, ReconcileStore, Recorded, ReorgIncident, ReorgStore, ResendFilter, RollBack,
+    SandboxStore, SecretStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore, SqliteStore,
+    Store, StoreError, StoredClock, Swap, SwapOwner, SwapPolicy, SwapPricing, SwapQuery, SwapQuote,
     SwapStore, SweepInsert, SweepSettlement, SweepStore, TakenFault, TaskOutcome, TransferFilter,
     TransferKey, UserBatchTransfer, UserTransfer, WalletStore, WebhookAttempt, WebhookClaim,
-    WebhookCounts, WebhookFaults, WebhookNext, Withdrawal, WithdrawalStatus, WithdrawalStore,
-    generate_app_id, generate_app_secret, verify_ledger,
+    WebhookCounts, WebhookFaults, WebhookNext, Withdrawal, WithdrawalPreflight, WithdrawalStatus,
+    WithdrawalStore, generate_app_id, generate_app_secret, verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Connection;
@@ -588,9 +588,63 @@ fn first_order_address(merchant: &MerchantId) -> DepositAddress {
         user_id: None,
         order_id: Some("order-1".into()),
         notify_url: None,
-        derivation_index: 2,
+        // The first index of a fresh store's family.
+        derivation_index: 0,
         ..permanent_address(merchant)
     }
+}
+
+/// The suite's stand-in for the deposit keys: the address at any index is
+/// `spelled`.
+fn spelled_as(spelled: &str) -> impl Fn(u32) -> Result<String, DerivationError> + Send + Sync {
+    let spelled = spelled.to_owned();
+    move |_| Ok(spelled.clone())
+}
+
+/// The suite's deposit keys for racing requests: a distinct address per index.
+fn numbered(index: u32) -> Result<String, DerivationError> {
+    Ok(format!("0xderived{index}"))
+}
+
+/// Stores `order` as the engine does (`create_order`), its address derived
+/// as `address.address` at the index the store reserves on "evm".
+async fn store_order<S: OrderStore + ?Sized>(
+    store: &S,
+    order: &Order,
+    address: &DepositAddress,
+) -> Order {
+    let derive = spelled_as(&address.address);
+    let derivation = Derivation {
+        family: "evm",
+        derive: &derive,
+    };
+    store
+        .create_order(order, address, &derivation)
+        .await
+        .unwrap()
+}
+
+/// Makes `user_id`'s permanent address on ETH (family "evm") as the engine
+/// does, with the suite's numbered derivation.
+async fn make_permanent<S: AddressStore + ?Sized>(
+    store: &S,
+    merchant: &MerchantId,
+    user_id: &str,
+    quota: u64,
+) -> Option<DepositAddress> {
+    let wanted = DepositAddress {
+        user_id: Some(user_id.to_owned()),
+        address: String::new(),
+        ..permanent_address(merchant)
+    };
+    let derivation = Derivation {
+        family: "evm",
+        derive: &numbered,
+    };
+    store
+        .make_permanent_address(&wanted, &derivation, quota, NOW)
+        .await
+        .unwrap()
 }
 
 /// The payment of `order-1`: 1 000 000 units in block 5.
@@ -674,10 +728,12 @@ fn first_credit(merchant: &MerchantId) -> DepositCredit {
 /// available and two webhooks in the outbox.
 async fn merchant_with_a_paid_order<S: Store + OrderStore + CreditStore>(store: &S) -> MerchantId {
     let merchant = new_merchant(store).await;
-    store
-        .create_order(&first_order(&merchant), &first_order_address(&merchant))
-        .await
-        .unwrap();
+    store_order(
+        store,
+        &first_order(&merchant),
+        &first_order_address(&merchant),
+    )
+    .await;
     assert!(
         store
             .record_seen_transfer(&first_seen(&merchant), Some(&processing_webhook(&merchant)))
@@ -762,9 +818,6 @@ where
 {
     let merchant = new_merchant(store).await;
     // Addresses: a permanent one per (merchant, user, chain).
-    assert_eq!(store.next_derivation_index("evm").await.unwrap(), 0);
-    assert_eq!(store.next_derivation_index("evm").await.unwrap(), 1);
-    assert_eq!(store.next_derivation_index("tron").await.unwrap(), 0);
     let address = permanent_address(&merchant);
     assert_eq!(
         store.insert_permanent_address(&address, NOW).await.unwrap(),
@@ -808,6 +861,183 @@ where
             .unwrap()
             .is_empty()
     );
+}
+
+/// `payment/address/get`'s one DB transaction (decisions §37): the quota's
+/// place, the family's next index, the address derived at it and its row
+/// commit together; a request that makes nothing (its address exists, or
+/// the quota is full) takes no place and no index.
+async fn permanent_addresses_are_made_in_one_commit_within_the_quota<S>(store: &S)
+where
+    S: Store + AddressStore,
+{
+    let merchant = new_merchant(store).await;
+    let first = make_permanent(store, &merchant, "user-1", 2).await.unwrap();
+    assert_eq!(
+        (first.address.as_str(), first.derivation_index),
+        ("0xderived0", 0)
+    );
+    assert_eq!(first.user_id.as_deref(), Some("user-1"));
+    assert_eq!(
+        store
+            .permanent_address(&merchant, "user-1", "ETH")
+            .await
+            .unwrap(),
+        Some(first.clone()),
+        "stored as answered"
+    );
+    // A twin that missed the stored one answers it and takes nothing.
+    assert_eq!(
+        make_permanent(store, &merchant, "user-1", 2).await,
+        Some(first.clone())
+    );
+    let second = make_permanent(store, &merchant, "user-2", 2).await.unwrap();
+    assert_eq!(second.derivation_index, 1, "the twin burnt no index");
+    assert_eq!(store.count_permanent_addresses(&merchant).await.unwrap(), 2);
+    // The quota is full: nothing new, but the stored ones still answer.
+    assert_eq!(make_permanent(store, &merchant, "user-3", 2).await, None);
+    assert_eq!(
+        make_permanent(store, &merchant, "user-2", 2).await,
+        Some(second)
+    );
+    assert_eq!(make_permanent(store, &merchant, "user-4", 0).await, None);
+    assert_eq!(store.count_permanent_addresses(&merchant).await.unwrap(), 2);
+    let other = new_merchant(store).await;
+    assert_eq!(
+        make_permanent(store, &other, "user-1", 2)
+            .await
+            .unwrap()
+            .derivation_index,
+        2,
+        "a refusal burnt no index"
+    );
+    // A wallet user's address brings the user into being with it; another
+    // family counts from its own zero.
+    let wallet = DepositAddress {
+        chain: "TRX".into(),
+        user_id: Some("wallet-1".into()),
+        wallet_user: true,
+        ..permanent_address(&other)
+    };
+    let tron = Derivation {
+        family: "tron",
+        derive: &numbered,
+    };
+    let made = store
+        .make_permanent_address(&wallet, &tron, 2, NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((made.derivation_index, made.wallet_user), (0, true));
+    assert_eq!(
+        store
+            .user_deposit_address(&other, "wallet-1", "TRX")
+            .await
+            .unwrap(),
+        Some(made)
+    );
+    assert_eq!(store.count_permanent_addresses(&other).await.unwrap(), 2);
+}
+
+/// Orders and permanent addresses asked for at once through two pools (two
+/// instances), twins among them: each stored address has its own index,
+/// the indexes are exactly 0..n (a twin that lost gives its index back),
+/// and each twin answers what its winner stored.
+async fn racing_requests_never_share_an_address_index<S>(stores: Vec<Arc<S>>)
+where
+    S: Store + AddressStore + OrderStore,
+{
+    let merchant = new_merchant(stores[0].as_ref()).await;
+    let mut tasks = Vec::new();
+    for (i, store) in stores.iter().cycle().take(64).enumerate() {
+        let store = Arc::clone(store);
+        let merchant = merchant.clone();
+        // Pairs of twins: requests 2k and 2k+1 ask for the same thing.
+        let twin = i / 2;
+        tasks.push(tokio::spawn(async move {
+            let derivation = Derivation {
+                family: "evm",
+                derive: &numbered,
+            };
+            if twin % 2 == 0 {
+                let order = Order {
+                    order_id: format!("order-{twin}"),
+                    merchant_order_id: format!("shop-{twin}"),
+                    ..first_order(&merchant)
+                };
+                let address = DepositAddress {
+                    order_id: Some(order.order_id.clone()),
+                    ..first_order_address(&merchant)
+                };
+                let stored = store
+                    .create_order(&order, &address, &derivation)
+                    .await
+                    .unwrap();
+                (twin, stored.pay_address)
+            } else {
+                let wanted = DepositAddress {
+                    user_id: Some(format!("user-{twin}")),
+                    ..permanent_address(&merchant)
+                };
+                let made = store
+                    .make_permanent_address(&wanted, &derivation, u64::MAX, NOW)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                (twin, made.address)
+            }
+        }));
+    }
+    let mut answers = std::collections::BTreeMap::<usize, BTreeSet<String>>::new();
+    for task in tasks {
+        let (twin, address) = task.await.unwrap();
+        answers.entry(twin).or_default().insert(address);
+    }
+    assert_eq!(answers.len(), 32);
+    for (twin, addresses) in &answers {
+        assert_eq!(addresses.len(), 1, "twins {twin} answered {addresses:?}");
+    }
+    let answered: BTreeSet<String> = answers.into_values().flatten().collect();
+    let expected: BTreeSet<String> = (0..32).map(|index| numbered(index).unwrap()).collect();
+    assert_eq!(answered, expected, "indexes 0..32, each once");
+    let mut indexes = Vec::new();
+    for address in &answered {
+        let stored = stores[1]
+            .deposit_address("ETH", address)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(numbered(stored.derivation_index).unwrap(), *address);
+        indexes.push(stored.derivation_index);
+    }
+    indexes.sort_unstable();
+    assert_eq!(indexes, (0..32).collect::<Vec<u32>>());
+    assert_eq!(
+        stores[0]
+            .count_permanent_addresses(&merchant)
+            .await
+            .unwrap(),
+        16
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_racing_requests_never_share_an_address_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MasterKey::generate();
+    let first = Arc::new(sqlite_store(&dir, &key).await);
+    let second = Arc::new(sqlite_store(&dir, &key).await);
+    racing_requests_never_share_an_address_index(vec![first, second]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pg_racing_requests_never_share_an_address_index() {
+    let Some(pg) = PgSchema::new().await else {
+        return;
+    };
+    let key = MasterKey::generate();
+    let (first, second) = tokio::join!(pg.store(&key), pg.store(&key));
+    racing_requests_never_share_an_address_index(vec![Arc::new(first), Arc::new(second)]).await;
 }
 
 /// Devnet transfers keep all 128 bits of their amounts; planned send
@@ -875,10 +1105,7 @@ where
     // Orders: idempotent per merchant_order_id and kind.
     let order = first_order(&merchant);
     let order_address = first_order_address(&merchant);
-    assert_eq!(
-        store.create_order(&order, &order_address).await.unwrap(),
-        order
-    );
+    assert_eq!(store_order(store, &order, &order_address).await, order);
     let repeat = Order {
         order_id: "order-2".into(),
         pay_address: "0xunused".into(),
@@ -888,7 +1115,7 @@ where
         address: "0xunused".into(),
         ..order_address.clone()
     };
-    assert_eq!(store.create_order(&repeat, &unused).await.unwrap(), order);
+    assert_eq!(store_order(store, &repeat, &unused).await, order);
     assert_eq!(
         store.deposit_address("ETH", "0xunused").await.unwrap(),
         None
@@ -903,14 +1130,32 @@ where
         address: "0xtwin".into(),
         ..order_address.clone()
     };
-    assert_eq!(
-        store.create_order(&twin, &twin_address).await.unwrap(),
-        order
-    );
+    assert_eq!(store_order(store, &twin, &twin_address).await, order);
     assert_eq!(store.deposit_address("ETH", "0xtwin").await.unwrap(), None);
     assert_eq!(
         store.deposit_address("ETH", "0xorder").await.unwrap(),
-        Some(order_address)
+        Some(order_address.clone())
+    );
+    // Neither the repeat nor the twin kept the index it reserved.
+    let next = Order {
+        order_id: "order-next".into(),
+        merchant_order_id: "shop-next".into(),
+        pay_address: "0xnext".into(),
+        ..order.clone()
+    };
+    let next_address = DepositAddress {
+        address: "0xnext".into(),
+        order_id: Some("order-next".into()),
+        ..order_address.clone()
+    };
+    assert_eq!(store_order(store, &next, &next_address).await, next);
+    assert_eq!(
+        store
+            .deposit_address("ETH", "0xnext")
+            .await
+            .unwrap()
+            .map(|stored| stored.derivation_index),
+        Some(1)
     );
     assert_eq!(
         store
@@ -1020,10 +1265,12 @@ where
 {
     let merchant = new_merchant(store).await;
     // A payment seen before its confirmations, then credited once.
-    store
-        .create_order(&first_order(&merchant), &first_order_address(&merchant))
-        .await
-        .unwrap();
+    store_order(
+        store,
+        &first_order(&merchant),
+        &first_order_address(&merchant),
+    )
+    .await;
     let seen = first_seen(&merchant);
     let processing = processing_webhook(&merchant);
     assert!(
@@ -2842,6 +3089,7 @@ on_both_backends!(
     secrets_keep_their_first_value,
     merchant_settings_are_kept,
     permanent_addresses_are_one_per_user_and_chain,
+    permanent_addresses_are_made_in_one_commit_within_the_quota,
     devnet_transfers_and_send_failures,
     chain_cursors_move,
     orders_and_checkouts_are_made_once,
@@ -2936,10 +3184,7 @@ where
         invoice: true,
         ..first_order(&merchant)
     };
-    store
-        .create_order(&chosen, &first_order_address(&merchant))
-        .await
-        .unwrap();
+    store_order(store, &chosen, &first_order_address(&merchant)).await;
     assert!(store.order("order-new").await.unwrap().unwrap().invoice);
 
     // Receipts: two days, two coins, an amount past i64, another merchant.
@@ -4543,7 +4788,7 @@ where
             derivation_index: u32::try_from(i).unwrap(),
             dialect: ccgate_store::WebhookDialect::V1,
         };
-        store.create_order(&order, &address).await.unwrap();
+        store_order(store, &order, &address).await;
 
         store
             .post_entry(&credit(merchant, 1_000), &meta("seed"))
@@ -4604,6 +4849,50 @@ where
     );
     assert!(holders(&other, "listed-0").await.unwrap().is_empty());
     assert!(holders(&shop, "nobody").await.unwrap().is_empty());
+    // `withdraw` reads the holders, a Cwallet account and the approval
+    // switch with one statement (decisions §37).
+    let account = CwalletAccount {
+        c_id: "9454818".into(),
+        nickname: "alvin".into(),
+    };
+    store.create_cwallet(&account, NOW).await.unwrap();
+    store
+        .set_withdrawal_approval_required(&shop, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .withdrawal_preflight(&shop, "listed-wd-2", Some("9454818"))
+            .await
+            .unwrap(),
+        WithdrawalPreflight {
+            holders: vec![OrderIdHolder::Withdrawal],
+            cwallet: Some(account),
+            approval_required: true,
+        }
+    );
+    assert_eq!(
+        store
+            .withdrawal_preflight(&other, "listed-0", None)
+            .await
+            .unwrap(),
+        WithdrawalPreflight::default()
+    );
+    assert_eq!(
+        store
+            .withdrawal_preflight(&shop, "listed-0", Some("0xnot-a-cwallet"))
+            .await
+            .unwrap(),
+        WithdrawalPreflight {
+            holders: vec![OrderIdHolder::NativeOrder],
+            cwallet: None,
+            approval_required: true,
+        }
+    );
+    store
+        .set_withdrawal_approval_required(&shop, false)
+        .await
+        .unwrap();
 
     let all = ListingFilter {
         app_id: None,
@@ -5850,7 +6139,7 @@ where
         derivation_index: 9,
         dialect: ccgate_store::WebhookDialect::V2,
     };
-    store.create_order(&order, &order_address).await.unwrap();
+    store_order(store, &order, &order_address).await;
     // Two payments to the order seen before their confirmations; the first
     // is credited below, the other is still confirming at the end.
     for (txid, log_index, record_id, seen_ms) in [
@@ -6295,10 +6584,10 @@ where
         ("d", NOW + 60, "TRX", matic()),
     ] {
         let (order, address) = searched_order(&merchant, order_id, created_at, chain, coin);
-        store.create_order(&order, &address).await.unwrap();
+        store_order(store, &order, &address).await;
     }
     let (theirs, theirs_address) = searched_order(&other, "e", NOW + 70, "ETH", usdt());
-    store.create_order(&theirs, &theirs_address).await.unwrap();
+    store_order(store, &theirs, &theirs_address).await;
 
     let ids = |orders: Vec<Order>| -> Vec<String> {
         orders.into_iter().map(|order| order.order_id).collect()

@@ -19,8 +19,8 @@ use ccgate_engine::notices::v2_status;
 use ccgate_engine::withdrawals::{Asset, Destination, WithdrawalRequest};
 use ccgate_ledger::{Amount, Coin, MerchantId, Registry};
 
-use super::V2Result;
 use super::coins::{chain_by_symbol, coin_by_number, coin_filter, token_on_chain};
+use super::{V2Result, page};
 use crate::AppState;
 use crate::auth::{Authenticated, RawBody};
 use crate::failure::Failure;
@@ -176,7 +176,7 @@ pub async fn record_list(
             Some((last.created_at, last.record_id))
         }
     };
-    let mut withdrawals = state
+    let withdrawals = state
         .records
         .withdrawals(
             &merchant.app_id,
@@ -195,20 +195,12 @@ pub async fn record_list(
             },
         )
         .await?;
-    let page = PAGE_MAX as usize;
-    let next_id = if withdrawals.len() > page {
-        withdrawals.truncate(page);
-        withdrawals
-            .last()
-            .map(|last| last.record_id.clone())
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
-    let records = withdrawals
-        .iter()
-        .map(|withdrawal| app_withdraw_record(&state, withdrawal))
-        .collect::<Result<_, _>>()?;
+    let (records, next_id) = page(
+        withdrawals,
+        PAGE_MAX,
+        |withdrawal| &withdrawal.record_id,
+        |withdrawal| app_withdraw_record(&state, withdrawal),
+    )?;
     Ok(success(&RecordList { records, next_id })?)
 }
 
@@ -243,7 +235,7 @@ pub(super) fn destination_filter(
     })
 }
 
-pub(super) fn fee(coin: &Coin, amount: Amount) -> WithdrawFee {
+fn fee(coin: &Coin, amount: Amount) -> WithdrawFee {
     WithdrawFee {
         coin_id: coin.numeric_id,
         coin_symbol: coin.symbol.clone(),
@@ -251,9 +243,10 @@ pub(super) fn fee(coin: &Coin, amount: Amount) -> WithdrawFee {
     }
 }
 
-/// A withdrawal as v2 shows it, whichever dialect made it. `amount` is what
-/// was asked for (v1's `value`), the fee beside it.
-fn app_withdraw_record(
+/// A withdrawal as v2 shows it, whichever dialect made it (a wallet user's
+/// too, `user_withdrawals.rs`). `amount` is what was asked for (v1's
+/// `value`), the fee beside it.
+pub(super) fn app_withdraw_record(
     state: &AppState,
     withdrawal: &Withdrawal,
 ) -> Result<AppWithdrawRecord, Failure> {

@@ -12,13 +12,15 @@ use ccgate_api::v2::user_withdrawals::{
     UserWithdrawRecord, UserWithdrawRecordList, UserWithdrawRecordListRequest,
 };
 use ccgate_api::v2::withdrawals::{AppWithdrawRecord, RecordRequest, WithdrawAccepted};
-use ccgate_engine::domain::{WebhookDialect, Withdrawal, WithdrawalQuery};
-use ccgate_engine::withdrawals::{Asset, Destination, WithdrawalRequest};
+use ccgate_engine::domain::{Withdrawal, WithdrawalQuery};
+use ccgate_engine::withdrawals::WithdrawalRequest;
 use ccgate_ledger::MerchantId;
 
-use super::coins::{coin_by_number, coin_filter, token_on_chain};
+use super::coins::coin_filter;
 use super::wallet::now_secs;
-use super::withdrawals::{app_withdraw_record, destination_filter};
+use super::withdrawals::{
+    app_withdraw_record, cwallet_withdrawal, destination_filter, network_withdrawal,
+};
 use super::{RecordWindow, V2Result, page};
 use crate::AppState;
 use crate::auth::{Authenticated, RawBody};
@@ -36,20 +38,7 @@ pub async fn to_network(
         user_id,
         withdrawal: request,
     } = UserNetworkWithdrawRequest::from_fields(&fields(&body)?)?;
-    let coin = coin_by_number(&state.registry, request.coin_id)?;
-    let token = token_on_chain(coin, &request.chain)?;
-    let withdrawal = WithdrawalRequest {
-        asset: Asset::Network(coin, token),
-        destination: Destination::ChainAddress(request.address),
-        value: request.amount,
-        merchant_order_id: request.order_id,
-        memo: request.memo,
-        merchant_pays_fee: request.merchant_pay_network_fee,
-        dialect: WebhookDialect::V2,
-        notify_url: request.notify_url,
-        fee_quote_id: request.network_fee_inquiry_id,
-        batch_task: None,
-    };
+    let withdrawal = network_withdrawal(&state.registry, request)?;
     accept(&state, &merchant.app_id, &user_id, &withdrawal).await
 }
 
@@ -64,19 +53,7 @@ pub async fn to_cwallet(
         user_id,
         withdrawal: request,
     } = UserCwalletWithdrawRequest::from_fields(&fields(&body)?)?;
-    let coin = coin_by_number(&state.registry, request.coin_id)?;
-    let withdrawal = WithdrawalRequest {
-        asset: Asset::Coin(coin),
-        destination: Destination::Cwallet(request.cwallet_user),
-        value: request.amount,
-        merchant_order_id: request.order_id,
-        memo: None,
-        merchant_pays_fee: false,
-        dialect: WebhookDialect::V2,
-        notify_url: None,
-        fee_quote_id: None,
-        batch_task: None,
-    };
+    let withdrawal = cwallet_withdrawal(&state.registry, request)?;
     accept(&state, &merchant.app_id, &user_id, &withdrawal).await
 }
 

@@ -57,20 +57,7 @@ pub async fn to_network(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> V2Result {
     let request = NetworkWithdrawRequest::from_fields(&fields(&body)?)?;
-    let coin = coin_by_number(&state.registry, request.coin_id)?;
-    let token = token_on_chain(coin, &request.chain)?;
-    let withdrawal = WithdrawalRequest {
-        asset: Asset::Network(coin, token),
-        destination: Destination::ChainAddress(request.address),
-        value: request.amount,
-        merchant_order_id: request.order_id,
-        memo: request.memo,
-        merchant_pays_fee: request.merchant_pay_network_fee,
-        dialect: WebhookDialect::V2,
-        notify_url: request.notify_url,
-        fee_quote_id: request.network_fee_inquiry_id,
-        batch_task: None,
-    };
+    let withdrawal = network_withdrawal(&state.registry, request)?;
     accept(&state, &merchant.app_id, &withdrawal).await
 }
 
@@ -81,8 +68,40 @@ pub async fn to_cwallet(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> V2Result {
     let request = CwalletWithdrawRequest::from_fields(&fields(&body)?)?;
-    let coin = coin_by_number(&state.registry, request.coin_id)?;
-    let withdrawal = WithdrawalRequest {
+    let withdrawal = cwallet_withdrawal(&state.registry, request)?;
+    accept(&state, &merchant.app_id, &withdrawal).await
+}
+
+/// What a v2 network withdrawal asks of the engine, the merchant's or a
+/// wallet user's.
+pub(super) fn network_withdrawal(
+    registry: &Registry,
+    request: NetworkWithdrawRequest,
+) -> Result<WithdrawalRequest<'_>, Failure> {
+    let coin = coin_by_number(registry, request.coin_id)?;
+    let token = token_on_chain(coin, &request.chain)?;
+    Ok(WithdrawalRequest {
+        asset: Asset::Network(coin, token),
+        destination: Destination::ChainAddress(request.address),
+        value: request.amount,
+        merchant_order_id: request.order_id,
+        memo: request.memo,
+        merchant_pays_fee: request.merchant_pay_network_fee,
+        dialect: WebhookDialect::V2,
+        notify_url: request.notify_url,
+        fee_quote_id: request.network_fee_inquiry_id,
+        batch_task: None,
+    })
+}
+
+/// What a v2 Cwallet withdrawal asks of the engine, the merchant's or a
+/// wallet user's.
+pub(super) fn cwallet_withdrawal(
+    registry: &Registry,
+    request: CwalletWithdrawRequest,
+) -> Result<WithdrawalRequest<'_>, Failure> {
+    let coin = coin_by_number(registry, request.coin_id)?;
+    Ok(WithdrawalRequest {
         asset: Asset::Coin(coin),
         destination: Destination::Cwallet(request.cwallet_user),
         value: request.amount,
@@ -93,8 +112,7 @@ pub async fn to_cwallet(
         notify_url: None,
         fee_quote_id: None,
         batch_task: None,
-    };
-    accept(&state, &merchant.app_id, &withdrawal).await
+    })
 }
 
 async fn accept(

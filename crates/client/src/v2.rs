@@ -45,6 +45,8 @@ pub use ccgate_api::v2::orders::{
 use ccgate_api::v2::swaps::{
     Estimate, OneSwapRecord, SwapCoinList, SwapDone, SwapRecord, SwapRecordList,
 };
+use ccgate_api::v2::user_withdrawals::OneUserWithdrawRecord;
+use ccgate_api::v2::wallet::{OneBatchTransferRecord, OneTransferRecord, OneUserDepositRecord};
 use ccgate_api::v2::webhooks::Resent;
 pub use ccgate_api::v2::withdrawals::{AppWithdrawRecord, RecordList as WithdrawRecordList};
 use ccgate_api::v2::withdrawals::{OneRecord, WithdrawAccepted};
@@ -127,6 +129,17 @@ impl V2Client {
         let answer = with_retries(safe_to_repeat, || self.call_raw(endpoint, &body)).await?;
         // v2 answers are not signed: nothing to check.
         opened(&answer, ccgate_api::v2::V2Code::Success.number(), || Ok(()))
+    }
+
+    /// A `get…Record` call, by record id or order id (`key`): a read, so
+    /// retried; the record is taken out of its `One` answer.
+    async fn one_record<One: OneRecordAnswer>(
+        &self,
+        endpoint: &str,
+        key: &impl Serialize,
+    ) -> Result<One::Record, ClientError> {
+        let answer: One = self.call(endpoint, key, true).await?;
+        Ok(answer.into_record())
     }
 
     /// `getCoinList`: every coin with its networks, keyed by chain.
@@ -310,10 +323,8 @@ impl V2Client {
     /// `getAppDepositRecord`: one credited deposit by its record id (the
     /// `recordId` of an `ApiDeposit` or `DirectDeposit` webhook).
     pub async fn deposit_record(&self, record_id: &str) -> Result<AppDepositRecord, ClientError> {
-        let answer: OneDepositRecord = self
-            .call("getAppDepositRecord", &RecordIdOnly { record_id }, true)
-            .await?;
-        Ok(answer.record)
+        self.one_record::<OneDepositRecord>("getAppDepositRecord", &RecordIdOnly { record_id })
+            .await
     }
 
     /// `getAppDepositRecordList`: credited deposits, newest first; pass the
@@ -360,10 +371,8 @@ impl V2Client {
     /// `getAppWithdrawRecord` by record id (an `ApiWithdrawal` webhook's
     /// `recordId`, or what a withdrawal call answered).
     pub async fn withdraw_record(&self, record_id: &str) -> Result<AppWithdrawRecord, ClientError> {
-        let answer: OneRecord = self
-            .call("getAppWithdrawRecord", &RecordIdOnly { record_id }, true)
-            .await?;
-        Ok(answer.record)
+        self.one_record::<OneRecord>("getAppWithdrawRecord", &RecordIdOnly { record_id })
+            .await
     }
 
     /// `getAppWithdrawRecord` by the merchant's order id.
@@ -371,10 +380,8 @@ impl V2Client {
         &self,
         order_id: &str,
     ) -> Result<AppWithdrawRecord, ClientError> {
-        let answer: OneRecord = self
-            .call("getAppWithdrawRecord", &OrderIdOnly { order_id }, true)
-            .await?;
-        Ok(answer.record)
+        self.one_record::<OneRecord>("getAppWithdrawRecord", &OrderIdOnly { order_id })
+            .await
     }
 
     /// `getAppWithdrawRecordList`: newest first, 20 a page; pass the answer's
@@ -540,18 +547,14 @@ impl V2Client {
 
     /// `getSwapRecord` by record id.
     pub async fn swap_record(&self, record_id: &str) -> Result<SwapRecord, ClientError> {
-        let answer: OneSwapRecord = self
-            .call("getSwapRecord", &RecordIdOnly { record_id }, true)
-            .await?;
-        Ok(answer.record)
+        self.one_record::<OneSwapRecord>("getSwapRecord", &RecordIdOnly { record_id })
+            .await
     }
 
     /// `getSwapRecord` by the merchant's order id.
     pub async fn swap_record_by_order_id(&self, order_id: &str) -> Result<SwapRecord, ClientError> {
-        let answer: OneSwapRecord = self
-            .call("getSwapRecord", &OrderIdOnly { order_id }, true)
-            .await?;
-        Ok(answer.record)
+        self.one_record::<OneSwapRecord>("getSwapRecord", &OrderIdOnly { order_id })
+            .await
     }
 
     /// `getSwapRecordList`: newest first, 20 a page; pass the answer's
@@ -575,10 +578,8 @@ impl V2Client {
     /// `getUserSwapRecord` by record id: a user's swap (never the
     /// merchant's own).
     pub async fn user_swap_record(&self, record_id: &str) -> Result<SwapRecord, ClientError> {
-        let answer: OneSwapRecord = self
-            .call("getUserSwapRecord", &RecordIdOnly { record_id }, true)
-            .await?;
-        Ok(answer.record)
+        self.one_record::<OneSwapRecord>("getUserSwapRecord", &RecordIdOnly { record_id })
+            .await
     }
 
     /// `getUserSwapRecord` by the merchant's order id.
@@ -586,10 +587,8 @@ impl V2Client {
         &self,
         order_id: &str,
     ) -> Result<SwapRecord, ClientError> {
-        let answer: OneSwapRecord = self
-            .call("getUserSwapRecord", &OrderIdOnly { order_id }, true)
-            .await?;
-        Ok(answer.record)
+        self.one_record::<OneSwapRecord>("getUserSwapRecord", &OrderIdOnly { order_id })
+            .await
     }
 
     /// `getUserSwapRecordList`: the users' swaps (of `query.user_id` when
@@ -726,6 +725,33 @@ pub struct SwapRecordQuery {
     /// `getUserSwapRecordList` only: this user's swaps.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+}
+
+/// The answer of a `get…Record` call: one record, under `record`.
+trait OneRecordAnswer: DeserializeOwned {
+    type Record;
+    fn into_record(self) -> Self::Record;
+}
+
+macro_rules! one_record_answers {
+    ($($answer:ty => $record:ty),* $(,)?) => {$(
+        impl OneRecordAnswer for $answer {
+            type Record = $record;
+            fn into_record(self) -> $record {
+                self.record
+            }
+        }
+    )*};
+}
+
+one_record_answers! {
+    OneDepositRecord => AppDepositRecord,
+    OneRecord => AppWithdrawRecord,
+    OneSwapRecord => SwapRecord,
+    OneUserDepositRecord => UserDepositRecord,
+    OneTransferRecord => TransferRecord,
+    OneBatchTransferRecord => BatchTransferRecord,
+    OneUserWithdrawRecord => UserWithdrawRecord,
 }
 
 #[derive(Serialize)]

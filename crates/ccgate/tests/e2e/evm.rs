@@ -386,6 +386,95 @@ fn webhooks(receiver: &HttpStub) -> Vec<Value> {
         .collect()
 }
 
+/// The webhooks of order `id` telling `pay_status`.
+fn hooks_with(receiver: &HttpStub, id: &str, pay_status: &str) -> Vec<Value> {
+    webhooks(receiver)
+        .into_iter()
+        .filter(|hook| {
+            hook["extend"]["merchant_order_id"] == id && hook["pay_status"] == pay_status
+        })
+        .collect()
+}
+
+/// The latest webhook of order `id` telling `pay_status`, once one arrived.
+fn hook_with(receiver: &HttpStub, id: &str, pay_status: &str) -> Value {
+    eventually(15, &format!("order {id} notified {pay_status}"), || {
+        hooks_with(receiver, id, pay_status)
+            .pop()
+            .ok_or(format!("{:?}", webhooks(receiver)))
+    })
+}
+
+/// The merchant's webhooks go to `url`, told of payments in a block before
+/// their confirmations too.
+fn notify_pending(gateway: &Gateway, merchant: &Merchant, url: &str) {
+    gateway.cli_ok(&[
+        "merchant",
+        "set-webhook",
+        "--app-id",
+        &merchant.app_id,
+        "--url",
+        url,
+        "--notify-pending",
+    ]);
+}
+
+fn status(gateway: &Gateway, merchant: &Merchant, id: &str) -> String {
+    order_status(gateway, merchant, id)["order_detail"]["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Waits up to `seconds` for order `id` to be `want`.
+fn wait_status(gateway: &Gateway, merchant: &Merchant, id: &str, want: &str, seconds: u64) {
+    eventually(seconds, &format!("order {id} {want}"), || {
+        let now = status(gateway, merchant, id);
+        (now == want).then_some(()).ok_or(now)
+    });
+}
+
+/// The test chain's height as the gateway reports it (v1's network
+/// heights).
+fn reported_height(gateway: &Gateway, merchant: &Merchant) -> u64 {
+    let height = post(
+        gateway,
+        merchant,
+        "/ccpayment/v1/get/network/height/info",
+        "{}",
+    );
+    height["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|chain| chain["chain"] == "GANACHE")
+        .unwrap_or_else(|| panic!("{height}"))["current_chain_height"]
+        .as_u64()
+        .unwrap()
+}
+
+fn doctor(gateway: &Gateway, config: &str) -> String {
+    let out = gateway.cli(&["doctor", "--config", config]);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `doctor`'s report, once it names a reorganisation that replaced a
+/// credited payment.
+fn deep_reorg_reported(gateway: &Gateway, config: &str) -> String {
+    let report = eventually(15, "the deep reorganisation reported", || {
+        let report = doctor(gateway, config);
+        report
+            .contains("PROBLEM reorgs")
+            .then(|| report.clone())
+            .ok_or(report)
+    });
+    assert!(
+        report.contains("was replaced by a reorganisation"),
+        "{report}"
+    );
+    report
+}
+
 /// `bench evm` against a real ganache at a small scale: deposits credited
 /// and notified, their latencies printed as figures.
 #[test]
@@ -424,21 +513,7 @@ fn evm_orders_paid_in_the_token_and_the_native_coin_are_credited_at_the_confirma
     let receiver = HttpStub::start(200, "success");
 
     // The height and the fee come from the node.
-    let height = post(
-        &gateway,
-        &merchant,
-        "/ccpayment/v1/get/network/height/info",
-        "{}",
-    );
-    let ganache_height = height["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|chain| chain["chain"] == "GANACHE")
-        .unwrap_or_else(|| panic!("{height}"))["current_chain_height"]
-        .as_u64()
-        .unwrap();
-    assert_eq!(ganache_height, ganache.height(), "{height}");
+    assert_eq!(reported_height(&gateway, &merchant), ganache.height());
     let fee = live_fee(&gateway, &merchant, NATIVE_TOKEN);
     // ganache: base fee ≤ 1 gwei, tip 1 gwei → at most 3 gwei × 21 000.
     let fee_wei = units(&fee, 18);
@@ -472,12 +547,7 @@ fn evm_orders_paid_in_the_token_and_the_native_coin_are_credited_at_the_confirma
     let native_receipt = ganache.pay_native(&native_address, 250_000_000_000_000_000);
 
     // Seen in a block, not yet confirmed: Processing, no webhook yet.
-    eventually(15, "the token payment seen", || {
-        let order = order_status(&gateway, &merchant, "evm-token-1");
-        (order["order_detail"]["status"] == "Processing")
-            .then_some(())
-            .ok_or(order.to_string())
-    });
+    wait_status(&gateway, &merchant, "evm-token-1", "Processing", 15);
     assert!(receiver.received().is_empty());
 
     ganache.mine(CONFIRMATIONS - 1);
@@ -934,49 +1004,19 @@ fn evm_reorgs_drop_unconfirmed_payments_and_report_credited_ones() {
     let gateway = Gateway::start(&["--config", config, PRIVATE_RECEIVERS]);
     let merchant = gateway.create_merchant("shop");
     let receiver = HttpStub::start(200, "success");
-    let status = |id: &str| order_status(&gateway, &merchant, id)["order_detail"]["status"].clone();
-    // The merchant hears of payments in a block before their confirmations.
-    gateway.cli_ok(&[
-        "merchant",
-        "set-webhook",
-        "--app-id",
-        &merchant.app_id,
-        "--url",
-        &receiver.url,
-        "--notify-pending",
-    ]);
-    let hooks_of = |id: &str, pay_status: &str| -> Vec<Value> {
-        webhooks(&receiver)
-            .into_iter()
-            .filter(|hook| {
-                hook["extend"]["merchant_order_id"] == id && hook["pay_status"] == pay_status
-            })
-            .collect()
-    };
+    notify_pending(&gateway, &merchant, &receiver.url);
 
     // Shallow: replaced before its confirmations.
     let vanished = order(&gateway, &merchant, TOKEN, "vanished", "5", &receiver.url);
     let snapshot = ganache.rpc("evm_snapshot", json!([]));
     ganache.pay_token(&contract, &vanished, 5_000_000);
-    eventually(15, "the payment seen", || {
-        (status("vanished") == "Processing")
-            .then_some(())
-            .ok_or(status("vanished").to_string())
-    });
+    wait_status(&gateway, &merchant, "vanished", "Processing", 15);
     assert_eq!(ganache.rpc("evm_revert", json!([snapshot])), true);
     ganache.mine(2);
-    eventually(15, "the vanished payment dropped", || {
-        (status("vanished") == "Pending")
-            .then_some(())
-            .ok_or(status("vanished").to_string())
-    });
+    wait_status(&gateway, &merchant, "vanished", "Pending", 15);
     // Told `processing`, then `failed`, under the same record.
-    let failed = eventually(15, "the vanished payment notified failed", || {
-        hooks_of("vanished", "failed")
-            .pop()
-            .ok_or(format!("{:?}", webhooks(&receiver)))
-    });
-    let processing = hooks_of("vanished", "processing");
+    let failed = hook_with(&receiver, "vanished", "failed");
+    let processing = hooks_with(&receiver, "vanished", "processing");
     assert_eq!(processing.len(), 1, "{processing:?}");
     assert_eq!(failed["record_id"], processing[0]["record_id"]);
     // A later payment is credited; by then the replaced heights were scanned.
@@ -990,42 +1030,25 @@ fn evm_reorgs_drop_unconfirmed_payments_and_report_credited_ones() {
     );
     ganache.pay_native(&later, 100_000_000_000_000_000);
     ganache.mine(CONFIRMATIONS - 1);
-    eventually(15, "the later payment credited", || {
-        hooks_of("later", "success")
-            .pop()
-            .ok_or(format!("{:?}", webhooks(&receiver)))
-    });
-    assert_eq!(status("later"), "Successful");
-    assert_eq!(status("vanished"), "Pending");
-    assert!(hooks_of("vanished", "success").is_empty(), "never credited");
+    hook_with(&receiver, "later", "success");
+    assert_eq!(status(&gateway, &merchant, "later"), "Successful");
+    assert_eq!(status(&gateway, &merchant, "vanished"), "Pending");
+    assert!(
+        hooks_with(&receiver, "vanished", "success").is_empty(),
+        "never credited"
+    );
 
     // Deep: replaced after it was credited.
     let credited = order(&gateway, &merchant, TOKEN, "credited", "7", &receiver.url);
     let snapshot = ganache.rpc("evm_snapshot", json!([]));
     ganache.pay_token(&contract, &credited, 7_000_000);
     ganache.mine(CONFIRMATIONS - 1);
-    eventually(15, "the credited payment notified", || {
-        hooks_of("credited", "success")
-            .pop()
-            .ok_or(format!("{:?}", webhooks(&receiver)))
-    });
+    hook_with(&receiver, "credited", "success");
     assert_eq!(ganache.rpc("evm_revert", json!([snapshot])), true);
     ganache.mine(CONFIRMATIONS + 2);
-    let report = eventually(15, "the deep reorganisation reported", || {
-        let doctor = gateway.cli(&["doctor", "--config", config]);
-        let out = String::from_utf8_lossy(&doctor.stdout).into_owned();
-        if out.contains("PROBLEM reorgs") {
-            Ok(out)
-        } else {
-            Err(out)
-        }
-    });
-    assert!(
-        report.contains("was replaced by a reorganisation"),
-        "{report}"
-    );
+    deep_reorg_reported(&gateway, config);
     // Never silently reversed: the credit stands.
-    assert_eq!(status("credited"), "Successful");
+    assert_eq!(status(&gateway, &merchant, "credited"), "Successful");
     books_balance(&gateway, config);
 }
 
@@ -1671,21 +1694,7 @@ fn evm_node_over_https_is_followed_with_its_ca_file_and_refused_without() {
 
     let gateway = Gateway::start(&["--config", trusting, PRIVATE_RECEIVERS]);
     let merchant = gateway.create_merchant("shop");
-    let height = post(
-        &gateway,
-        &merchant,
-        "/ccpayment/v1/get/network/height/info",
-        "{}",
-    );
-    let ganache_height = height["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|chain| chain["chain"] == "GANACHE")
-        .unwrap_or_else(|| panic!("{height}"))["current_chain_height"]
-        .as_u64()
-        .unwrap();
-    assert_eq!(ganache_height, ganache.height(), "{height}");
+    assert_eq!(reported_height(&gateway, &merchant), ganache.height());
     live_fee(&gateway, &merchant, NATIVE_TOKEN);
 
     let receiver = HttpStub::start(200, "success");
@@ -1698,12 +1707,7 @@ fn evm_node_over_https_is_followed_with_its_ca_file_and_refused_without() {
         &receiver.url,
     );
     ganache.pay_native(&address, 250_000_000_000_000_000);
-    eventually(15, "the payment seen over https", || {
-        let order = order_status(&gateway, &merchant, "evm-https-1");
-        (order["order_detail"]["status"] == "Processing")
-            .then_some(())
-            .ok_or(order.to_string())
-    });
+    wait_status(&gateway, &merchant, "evm-https-1", "Processing", 15);
 
     let doctor = gateway.cli(&["doctor", "--config", trusting]);
     let report = String::from_utf8_lossy(&doctor.stdout);

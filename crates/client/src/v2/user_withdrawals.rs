@@ -126,10 +126,11 @@ impl V2Client {
         &self,
         record_id: &str,
     ) -> Result<UserWithdrawRecord, ClientError> {
-        let answer: OneUserWithdrawRecord = self
-            .call("getUserWithdrawRecord", &RecordIdOnly { record_id }, true)
-            .await?;
-        Ok(answer.record)
+        self.one_record::<OneUserWithdrawRecord>(
+            "getUserWithdrawRecord",
+            &RecordIdOnly { record_id },
+        )
+        .await
     }
 
     /// `getUserWithdrawRecord` by the merchant's order id.
@@ -137,10 +138,8 @@ impl V2Client {
         &self,
         order_id: &str,
     ) -> Result<UserWithdrawRecord, ClientError> {
-        let answer: OneUserWithdrawRecord = self
-            .call("getUserWithdrawRecord", &OrderIdOnly { order_id }, true)
-            .await?;
-        Ok(answer.record)
+        self.one_record::<OneUserWithdrawRecord>("getUserWithdrawRecord", &OrderIdOnly { order_id })
+            .await
     }
 
     /// `getUserWithdrawRecordList`: one user's withdrawals, newest first.

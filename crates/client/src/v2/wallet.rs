@@ -176,10 +176,8 @@ impl V2Client {
         &self,
         record_id: &str,
     ) -> Result<UserDepositRecord, ClientError> {
-        let answer: OneUserDepositRecord = self
-            .call("getUserDepositRecord", &RecordIdOnly { record_id }, true)
-            .await?;
-        Ok(answer.record)
+        self.one_record::<OneUserDepositRecord>("getUserDepositRecord", &RecordIdOnly { record_id })
+            .await
     }
 
     /// `getUserDepositRecordList`: one user's deposits, newest first.
@@ -205,10 +203,8 @@ impl V2Client {
         &self,
         record_id: &str,
     ) -> Result<TransferRecord, ClientError> {
-        let answer: OneTransferRecord = self
-            .call("getUserTransferRecord", &RecordIdOnly { record_id }, true)
-            .await?;
-        Ok(answer.record)
+        self.one_record::<OneTransferRecord>("getUserTransferRecord", &RecordIdOnly { record_id })
+            .await
     }
 
     /// `getUserTransferRecord` by the merchant's order id.
@@ -216,10 +212,8 @@ impl V2Client {
         &self,
         order_id: &str,
     ) -> Result<TransferRecord, ClientError> {
-        let answer: OneTransferRecord = self
-            .call("getUserTransferRecord", &OrderIdOnly { order_id }, true)
-            .await?;
-        Ok(answer.record)
+        self.one_record::<OneTransferRecord>("getUserTransferRecord", &OrderIdOnly { order_id })
+            .await
     }
 
     /// `getUserTransferRecordList`: newest first, batches' legs included.
@@ -245,14 +239,11 @@ impl V2Client {
         &self,
         order_id: &str,
     ) -> Result<BatchTransferRecord, ClientError> {
-        let answer: OneBatchTransferRecord = self
-            .call(
-                "getUserBatchTransferRecord",
-                &OrderIdOnly { order_id },
-                true,
-            )
-            .await?;
-        Ok(answer.record)
+        self.one_record::<OneBatchTransferRecord>(
+            "getUserBatchTransferRecord",
+            &OrderIdOnly { order_id },
+        )
+        .await
     }
 
     /// `getUserBatchTransferRecordList`: newest first.

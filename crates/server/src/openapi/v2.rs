@@ -120,6 +120,20 @@ fn withdrawal_record() -> Value {
     })
 }
 
+/// `getTradeBlockHeight` and its other path, `getPaymentBlockHeight`.
+fn block_heights(name: &'static str, summary: &'static str) -> Endpoint {
+    Endpoint {
+        name,
+        summary,
+        fields: vec![("record_id", string(), true), ("recordId", string(), false)],
+        request: json!({"record_id": DEPOSIT_RECORD_ID}),
+        data: json!({
+            "chain": "ETH", "txBlockHeight": 1, "currBlockHeight": 12, "reqConfirmations": 12,
+        }),
+        error: unknown_record(),
+    }
+}
+
 fn no_records() -> Value {
     json!({"records": [], "nextId": ""})
 }
@@ -450,26 +464,14 @@ pub fn endpoints() -> Vec<Endpoint> {
                 "\"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\" is not one of this merchant's deposit addresses on that chain",
             ),
         },
-        Endpoint {
-            name: "getTradeBlockHeight",
-            summary: "The block of a deposit or chain withdrawal (record_id or recordId) and the chain's latest block",
-            fields: vec![("record_id", string(), true), ("recordId", string(), false)],
-            request: json!({"record_id": DEPOSIT_RECORD_ID}),
-            data: json!({
-                "chain": "ETH", "txBlockHeight": 1, "currBlockHeight": 12, "reqConfirmations": 12,
-            }),
-            error: unknown_record(),
-        },
-        Endpoint {
-            name: "getPaymentBlockHeight",
-            summary: "getTradeBlockHeight under the path the proto names",
-            fields: vec![("record_id", string(), true), ("recordId", string(), false)],
-            request: json!({"record_id": DEPOSIT_RECORD_ID}),
-            data: json!({
-                "chain": "ETH", "txBlockHeight": 1, "currBlockHeight": 12, "reqConfirmations": 12,
-            }),
-            error: unknown_record(),
-        },
+        block_heights(
+            "getTradeBlockHeight",
+            "The block of a deposit or chain withdrawal (record_id or recordId) and the chain's latest block",
+        ),
+        block_heights(
+            "getPaymentBlockHeight",
+            "getTradeBlockHeight under the path the proto names",
+        ),
         Endpoint {
             name: "webhook/resend",
             summary: "Queue a window of webhooks for another attempt (v1's outbox and limits)",
@@ -505,17 +507,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint {
             name: "applyAppWithdrawToNetwork",
             summary: "A withdrawal to a chain address (the network fee from the amount unless merchantPayNetworkFee)",
-            fields: vec![
-                ("orderId", string(), true),
-                coin_id(),
-                ("chain", string(), true),
-                ("address", string(), true),
-                ("memo", string(), false),
-                ("amount", decimal(), true),
-                ("merchantPayNetworkFee", boolean(), false),
-                ("networkFeeInquiryID", string(), false),
-                ("notifyUrl", string(), false),
-            ],
+            fields: network_withdrawal_fields(),
             request: json!({"orderId": "w-2001", "coinId": USDT, "chain": "ETH", "address": PAYEE_ADDRESS, "amount": "10"}),
             data: json!({"recordId": "202512061013071681607895159659013"}),
             error: (
@@ -528,12 +520,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint {
             name: "applyAppWithdrawToCwallet",
             summary: "A withdrawal to a Cwallet id: instant, no fee, no webhook",
-            fields: vec![
-                ("orderId", string(), true),
-                coin_id(),
-                ("cwalletUser", string(), true),
-                ("amount", decimal(), true),
-            ],
+            fields: cwallet_withdrawal_fields(),
             request: json!({"orderId": "cw-2001", "coinId": USDT, "cwalletUser": "58457837", "amount": "5"}),
             data: json!({"recordId": "202512061013071681607895159659014"}),
             error: (
@@ -546,7 +533,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint {
             name: "getAppWithdrawRecord",
             summary: "One withdrawal by recordId or orderId, made in either dialect",
-            fields: vec![("recordId", string(), false), ("orderId", string(), false)],
+            fields: record_or_order_id(),
             request: json!({"orderId": "w-2001"}),
             data: json!({"record": withdrawal_record()}),
             error: (
@@ -748,17 +735,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             summary: "A swap out of the merchant's balance against the operator's treasury, at its live quote or the current price; refused below amountOutMinimum",
             fields: swap_fields(true),
             request: json!({"orderId": "s-2001", "coinIdIn": USDT, "amountIn": "10", "coinIdOut": MATIC}),
-            data: {
-                let mut done = json!({"recordId": SWAP_RECORD_ID, "orderId": "s-2001"});
-                let figures = swap_figures();
-                for (key, value) in figures.as_object().into_iter().flatten() {
-                    done[key] = value.clone();
-                }
-                done["amountOutMinimum"] = json!("");
-                done["to_coin_price"] = json!("0.52");
-                done["from_coin_price"] = json!("1");
-                done
-            },
+            data: swap_done(SWAP_RECORD_ID, "s-2001", &swap_figures()),
             error: (
                 "a coin the treasury holds none of",
                 json!({"orderId": "s-2002", "coinIdIn": USDT, "amountIn": "10", "coinIdOut": TRX}),
@@ -769,7 +746,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint {
             name: "getSwapRecord",
             summary: "One swap by recordId or orderId",
-            fields: vec![("recordId", string(), false), ("orderId", string(), false)],
+            fields: record_or_order_id(),
             request: json!({"orderId": "s-1001"}),
             data: json!({"record": swap_record()}),
             error: (
@@ -782,40 +759,17 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint {
             name: "getSwapRecordList",
             summary: "Swaps, newest first, 20 a page (nextId for the next); endAt at most three months after startAt",
-            fields: vec![
-                ("recordIds", list_of(string()), false),
-                ("orderIds", list_of(string()), false),
-                ("coinIdIn", integer(), false),
-                ("coinIdOut", integer(), false),
-                ("startAt", integer(), false),
-                ("endAt", integer(), false),
-                ("nextId", string(), false),
-            ],
+            fields: swap_record_filters(),
             request: json!({}),
             data: json!({"records": [swap_record()], "nextId": ""}),
-            error: (
-                "a range over three months",
-                json!({"startAt": 1_700_000_000, "endAt": 1_800_000_000}),
-                V2Code::QueryDurationTooMax,
-                "endAt may be at most 92 days after startAt",
-            ),
+            error: a_range_over_three_months(),
         },
         Endpoint {
             name: "userSwap",
             summary: "A swap out of a wallet user's balance against the operator's treasury, as swap; extraFeeRate is the merchant's markup, paid to the merchant",
             fields: user_swap_fields(),
             request: json!({"orderId": "us-1001", "userId": "user-alice", "coinIdIn": USDT, "amountIn": "1", "coinIdOut": MATIC, "extraFeeRate": "0.01"}),
-            data: {
-                let mut done = json!({"recordId": USER_SWAP_RECORD_ID, "orderId": "us-1001"});
-                let figures = user_swap_figures();
-                for (key, value) in figures.as_object().into_iter().flatten() {
-                    done[key] = value.clone();
-                }
-                done["amountOutMinimum"] = json!("");
-                done["to_coin_price"] = json!("0.52");
-                done["from_coin_price"] = json!("1");
-                done
-            },
+            data: swap_done(USER_SWAP_RECORD_ID, "us-1001", &user_swap_figures()),
             error: (
                 "a userId the merchant never made",
                 json!({"orderId": "us-1002", "userId": "nobody-01", "coinIdIn": USDT, "amountIn": "1", "coinIdOut": MATIC}),
@@ -826,7 +780,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint {
             name: "getUserSwapRecord",
             summary: "One of the users' swaps by recordId or orderId (the merchant's own are getSwapRecord's)",
-            fields: vec![("recordId", string(), false), ("orderId", string(), false)],
+            fields: record_or_order_id(),
             request: json!({"orderId": "us-1001"}),
             data: json!({"record": user_swap_record()}),
             error: (
@@ -839,24 +793,10 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint {
             name: "getUserSwapRecordList",
             summary: "The users' swaps (of userId when given), newest first, 20 a page (nextId for the next); endAt at most three months after startAt",
-            fields: vec![
-                ("userId", string(), false),
-                ("recordIds", list_of(string()), false),
-                ("orderIds", list_of(string()), false),
-                ("coinIdIn", integer(), false),
-                ("coinIdOut", integer(), false),
-                ("startAt", integer(), false),
-                ("endAt", integer(), false),
-                ("nextId", string(), false),
-            ],
+            fields: [vec![("userId", string(), false)], swap_record_filters()].concat(),
             request: json!({"userId": "user-alice"}),
             data: json!({"records": [user_swap_record()], "nextId": ""}),
-            error: (
-                "a range over three months",
-                json!({"startAt": 1_700_000_000, "endAt": 1_800_000_000}),
-                V2Code::QueryDurationTooMax,
-                "endAt may be at most 92 days after startAt",
-            ),
+            error: a_range_over_three_months(),
         },
         Endpoint {
             name: "getUserCoinAssetList",
@@ -941,7 +881,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint {
             name: "getUserTransferRecord",
             summary: "One transfer by recordId or orderId",
-            fields: vec![("recordId", string(), false), ("orderId", string(), false)],
+            fields: record_or_order_id(),
             request: json!({"orderId": "t-3001"}),
             data: json!({"record": transfer_record()}),
             error: unknown_transfer(),
@@ -991,7 +931,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint {
             name: "getUserBatchTransferRecord",
             summary: "One batch transfer by recordId or orderId",
-            fields: vec![("recordId", string(), false), ("orderId", string(), false)],
+            fields: record_or_order_id(),
             request: json!({"orderId": "b-3001"}),
             data: json!({"record": batch_record()}),
             error: unknown_transfer(),
@@ -1027,18 +967,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint {
             name: "applyUserWithdrawToNetwork",
             summary: "A wallet user's withdrawal to a chain address, paid from the user's balance (the network fee from the amount unless merchantPayNetworkFee); UserWithdrawal webhook on Success or Failed",
-            fields: vec![
-                ("userId", string(), true),
-                ("orderId", string(), true),
-                coin_id(),
-                ("chain", string(), true),
-                ("address", string(), true),
-                ("memo", string(), false),
-                ("amount", decimal(), true),
-                ("merchantPayNetworkFee", boolean(), false),
-                ("networkFeeInquiryID", string(), false),
-                ("notifyUrl", string(), false),
-            ],
+            fields: of_a_user(network_withdrawal_fields()),
             request: json!({"userId": "user-alice", "orderId": "uw-4001", "coinId": USDT, "chain": "ETH", "address": PAYEE_ADDRESS, "amount": "5"}),
             data: json!({"recordId": USER_WITHDRAW_RECORD_ID}),
             error: (
@@ -1051,13 +980,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint {
             name: "applyUserWithdrawToCwallet",
             summary: "A wallet user's withdrawal to a Cwallet id: instant, no fee, no webhook",
-            fields: vec![
-                ("userId", string(), true),
-                ("orderId", string(), true),
-                coin_id(),
-                ("cwalletUser", string(), true),
-                ("amount", decimal(), true),
-            ],
+            fields: of_a_user(cwallet_withdrawal_fields()),
             request: json!({"userId": "user-alice", "orderId": "ucw-4001", "coinId": USDT, "cwalletUser": "58457837", "amount": "1"}),
             data: json!({"recordId": "202512061020351681607895159660702"}),
             error: (
@@ -1070,7 +993,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         Endpoint {
             name: "getUserWithdrawRecord",
             summary: "One of the wallet users' withdrawals by recordId or orderId",
-            fields: vec![("recordId", string(), false), ("orderId", string(), false)],
+            fields: record_or_order_id(),
             request: json!({"orderId": "uw-4001"}),
             data: json!({"record": user_withdraw_record()}),
             error: (
@@ -1098,6 +1021,37 @@ pub fn endpoints() -> Vec<Endpoint> {
             error: unknown_user(),
         },
     ]
+}
+
+/// `applyAppWithdrawToNetwork`'s fields.
+fn network_withdrawal_fields() -> Vec<RequestField> {
+    vec![
+        ("orderId", string(), true),
+        ("coinId", integer(), true),
+        ("chain", string(), true),
+        ("address", string(), true),
+        ("memo", string(), false),
+        ("amount", decimal(), true),
+        ("merchantPayNetworkFee", boolean(), false),
+        ("networkFeeInquiryID", string(), false),
+        ("notifyUrl", string(), false),
+    ]
+}
+
+/// `applyAppWithdrawToCwallet`'s fields.
+fn cwallet_withdrawal_fields() -> Vec<RequestField> {
+    vec![
+        ("orderId", string(), true),
+        ("coinId", integer(), true),
+        ("cwalletUser", string(), true),
+        ("amount", decimal(), true),
+    ]
+}
+
+/// A wallet user's call's fields: the user's `userId`, then `fields`, those
+/// of the merchant's own call.
+fn of_a_user(fields: Vec<RequestField>) -> Vec<RequestField> {
+    [vec![("userId", string(), true)], fields].concat()
 }
 
 const USER_WITHDRAW_RECORD_ID: &str = "202512061020351681607895159660701";
@@ -1183,10 +1137,32 @@ fn swap_fields(with_order: bool) -> Vec<RequestField> {
 
 /// `userSwap`'s request fields: `swap`'s, its user and the markup.
 fn user_swap_fields() -> Vec<RequestField> {
-    let mut fields = vec![("userId", string(), true)];
-    fields.extend(swap_fields(true));
+    let mut fields = of_a_user(swap_fields(true));
     fields.push(("extraFeeRate", decimal(), false));
     fields
+}
+
+/// `getSwapRecordList`'s filters (`getUserSwapRecordList`'s after its
+/// `userId`).
+fn swap_record_filters() -> Vec<RequestField> {
+    vec![
+        ("recordIds", list_of(string()), false),
+        ("orderIds", list_of(string()), false),
+        ("coinIdIn", integer(), false),
+        ("coinIdOut", integer(), false),
+        ("startAt", integer(), false),
+        ("endAt", integer(), false),
+        ("nextId", string(), false),
+    ]
+}
+
+fn a_range_over_three_months() -> (&'static str, Value, V2Code, &'static str) {
+    (
+        "a range over three months",
+        json!({"startAt": 1_700_000_000, "endAt": 1_800_000_000}),
+        V2Code::QueryDurationTooMax,
+        "endAt may be at most 92 days after startAt",
+    )
 }
 
 const USER_SWAP_RECORD_ID: &str = "202512061031221681607895159661204";
@@ -1213,6 +1189,19 @@ fn user_swap_record() -> Value {
         "swapRate": "1.91923076923076923", "feeRate": "0.005", "fee": "0.192307692307692308",
         "status": "Success", "createdAt": 1_765_016_482, "arrivedAt": 1_765_016_482,
     })
+}
+
+/// What `swap` and `userSwap` answer: the swap's ids and its `figures`, at
+/// 1 and 0.52 USD.
+fn swap_done(record_id: &str, order_id: &str, figures: &Value) -> Value {
+    let mut done = json!({"recordId": record_id, "orderId": order_id});
+    for (key, value) in figures.as_object().into_iter().flatten() {
+        done[key] = value.clone();
+    }
+    done["amountOutMinimum"] = json!("");
+    done["to_coin_price"] = json!("0.52");
+    done["from_coin_price"] = json!("1");
+    done
 }
 
 /// 10 USDT into MATIC at 1 and 0.52 USD, less the 0.2 % spread; the fee is
@@ -1296,6 +1285,11 @@ fn batch_record() -> Value {
         "toUsers": [{"userId": "user-bob01", "amount": "0.5"}, {"userId": "user-carol", "amount": "0.5"}],
         "status": "Success", "remark": "", "coinUSDPrice": "1",
     })
+}
+
+/// The fields of a `get…Record` call that takes either id.
+fn record_or_order_id() -> Vec<RequestField> {
+    vec![("recordId", string(), false), ("orderId", string(), false)]
 }
 
 fn coin_id_filter() -> RequestField {
@@ -1423,6 +1417,20 @@ pub fn paths() -> Map<String, Value> {
         .collect()
 }
 
+/// A webhook of `kind` carrying `message`, and when it is sent: the body is
+/// made under the kind it is listed as.
+fn described<T: serde::Serialize>(
+    kind: &'static str,
+    message: &T,
+    when: &'static str,
+) -> (&'static str, serde_json::Result<String>, &'static str) {
+    (
+        kind,
+        ccgate_api::v2::webhooks::webhook_body(kind, message),
+        when,
+    )
+}
+
 /// v2's webhook bodies, keyed `v2<Type>`: each example serialised by the
 /// very types and function the engine renders them with.
 pub fn webhooks() -> Map<String, Value> {
@@ -1430,7 +1438,7 @@ pub fn webhooks() -> Map<String, Value> {
     use ccgate_api::v2::webhooks::{
         ACTIVATE_WEBHOOK_URL, API_DEPOSIT, API_WITHDRAWAL, ApiDepositMsg, ApiWithdrawalMsg,
         DIRECT_DEPOSIT, DirectDepositMsg, USER_DEPOSIT, USER_WITHDRAWAL, UserDepositMsg,
-        UserWithdrawalMsg, webhook_body,
+        UserWithdrawalMsg,
     };
     let deposit = ApiDepositMsg {
         record_id: DEPOSIT_RECORD_ID.to_owned(),
@@ -1473,34 +1481,34 @@ pub fn webhooks() -> Map<String, Value> {
         status: "Success".to_owned(),
     };
     let bodies = [
-        (
+        described(
             API_DEPOSIT,
-            webhook_body(API_DEPOSIT, &deposit),
+            &deposit,
             "A payment to an order (createAppOrderDepositAddress, createCheckoutUrl, createInvoiceUrl) changed state: `Processing`, `Success`, or `Failed` after a reorganisation. Re-query getAppOrderInfo (or getInvoiceOrderInfo).",
         ),
-        (
+        described(
             DIRECT_DEPOSIT,
-            webhook_body(DIRECT_DEPOSIT, &direct),
+            &direct,
             "A payment to a permanent address (getOrCreateAppDepositAddress) changed state. Re-query getAppDepositRecord.",
         ),
-        (
+        described(
             USER_DEPOSIT,
-            webhook_body(USER_DEPOSIT, &user_deposit),
+            &user_deposit,
             "A payment to a wallet user's address (getOrCreateUserDepositAddress) changed state; `amount` is what arrived, before the service fee. Re-query getUserDepositRecord.",
         ),
-        (
+        described(
             API_WITHDRAWAL,
-            webhook_body(API_WITHDRAWAL, &withdrawal),
+            &withdrawal,
             "A network withdrawal changed state: `WaitingApproval`, `Rejected`, `Success` or `Failed`. Re-query getAppWithdrawRecord.",
         ),
-        (
+        described(
             USER_WITHDRAWAL,
-            webhook_body(USER_WITHDRAWAL, &user_withdrawal),
+            &user_withdrawal,
             "A wallet user's network withdrawal (applyUserWithdrawToNetwork) changed state: `WaitingApproval`, `Rejected`, `Success` or `Failed` (a failed one's amount is back in the user's balance). Re-query getUserWithdrawRecord.",
         ),
-        (
+        described(
             ACTIVATE_WEBHOOK_URL,
-            webhook_body(ACTIVATE_WEBHOOK_URL, &Empty {}),
+            &Empty {},
             "The test ping (`ccgate webhooks ping`) of a merchant whose webhook dialect is v2: answer `Success`.",
         ),
     ];

@@ -14,7 +14,7 @@ use ccgate_api::v2::fields;
 use ccgate_engine::domain::{DepositRecord, DepositRecordFilter, WebhookDialect};
 
 use super::coins::{chain_by_symbol, chain_filter, coin_filter};
-use super::{RecordWindow, V2Result};
+use super::{RecordWindow, V2Result, page};
 use crate::AppState;
 use crate::auth::{Authenticated, RawBody};
 use crate::failure::Failure;
@@ -46,9 +46,13 @@ pub async fn deposit_address(
     })?)
 }
 
-/// A credited deposit in v2's words. `coinUSDPrice` is the price now:
-/// ccgate keeps no price at receipt (decisions §14).
-fn app_record(state: &AppState, record: &DepositRecord) -> Result<AppDepositRecord, Failure> {
+/// A credited deposit in v2's words (a wallet user's too, `wallet.rs`).
+/// `coinUSDPrice` is the price now: ccgate keeps no price at receipt
+/// (decisions §14).
+pub(super) fn app_record(
+    state: &AppState,
+    record: &DepositRecord,
+) -> Result<AppDepositRecord, Failure> {
     let Some((coin, token)) = state.registry.token(&record.token_id) else {
         return Err(Failure::Internal(format!(
             "deposit {} is of token {}, no longer configured",
@@ -129,17 +133,12 @@ pub async fn deposit_record_list(
         limit: request.limit.saturating_add(1),
         ..DepositRecordFilter::of_merchant(&merchant.app_id)
     };
-    let mut found = state.records.deposits(&filter).await?;
-    let page_len = usize::try_from(request.limit).unwrap_or(usize::MAX);
-    let more = found.len() > page_len;
-    found.truncate(page_len);
-    let next_id = match found.last() {
-        Some(last) if more => last.record_id.clone(),
-        _ => String::new(),
-    };
-    let records = found
-        .iter()
-        .map(|record| app_record(&state, record))
-        .collect::<Result<_, _>>()?;
+    let found = state.records.deposits(&filter).await?;
+    let (records, next_id) = page(
+        found,
+        request.limit,
+        |record| &record.record_id,
+        |record| app_record(&state, record),
+    )?;
     Ok(success(&DepositRecordList { records, next_id })?)
 }

@@ -56,6 +56,26 @@ impl RecordWindow {
     }
 }
 
+/// A list answer's `records` and `nextId`, from `found`, read one more than
+/// a page of `limit` to tell whether another page follows: `nextId` is the
+/// page's last record id when one does, else `""`.
+fn page<T, R>(
+    mut found: Vec<T>,
+    limit: u32,
+    id: impl Fn(&T) -> &str,
+    render: impl Fn(&T) -> Result<R, Failure>,
+) -> Result<(Vec<R>, String), Failure> {
+    let page_len = usize::try_from(limit).unwrap_or(usize::MAX);
+    let more = found.len() > page_len;
+    found.truncate(page_len);
+    let next_id = match found.last() {
+        Some(last) if more => id(last).to_owned(),
+        _ => String::new(),
+    };
+    let records = found.iter().map(render).collect::<Result<_, _>>()?;
+    Ok((records, next_id))
+}
+
 /// Every v2 endpoint (the path after [`PATH_PREFIX`]) and its handler: the
 /// router is built from this table, and the metrics take their labels from it.
 pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {

@@ -11,16 +11,17 @@ use ccgate_api::v2::user_withdrawals::{
     OneUserWithdrawRecord, UserCwalletWithdrawRequest, UserNetworkWithdrawRequest,
     UserWithdrawRecord, UserWithdrawRecordList, UserWithdrawRecordListRequest,
 };
-use ccgate_api::v2::withdrawals::{CWALLET_CHAIN, RecordRequest, WithdrawAccepted};
-use ccgate_engine::domain::{WebhookDialect, Withdrawal, WithdrawalQuery};
-use ccgate_engine::notices::v2_status;
-use ccgate_engine::withdrawals::{Asset, Destination, WithdrawalRequest};
+use ccgate_api::v2::withdrawals::{AppWithdrawRecord, RecordRequest, WithdrawAccepted};
+use ccgate_engine::domain::{Withdrawal, WithdrawalQuery};
+use ccgate_engine::withdrawals::WithdrawalRequest;
 use ccgate_ledger::MerchantId;
 
-use super::coins::{coin_by_number, coin_filter, token_on_chain};
-use super::wallet::{now_secs, page};
-use super::withdrawals::{destination_filter, fee};
-use super::{RecordWindow, V2Result};
+use super::coins::coin_filter;
+use super::wallet::now_secs;
+use super::withdrawals::{
+    app_withdraw_record, cwallet_withdrawal, destination_filter, network_withdrawal,
+};
+use super::{RecordWindow, V2Result, page};
 use crate::AppState;
 use crate::auth::{Authenticated, RawBody};
 use crate::failure::Failure;
@@ -37,20 +38,7 @@ pub async fn to_network(
         user_id,
         withdrawal: request,
     } = UserNetworkWithdrawRequest::from_fields(&fields(&body)?)?;
-    let coin = coin_by_number(&state.registry, request.coin_id)?;
-    let token = token_on_chain(coin, &request.chain)?;
-    let withdrawal = WithdrawalRequest {
-        asset: Asset::Network(coin, token),
-        destination: Destination::ChainAddress(request.address),
-        value: request.amount,
-        merchant_order_id: request.order_id,
-        memo: request.memo,
-        merchant_pays_fee: request.merchant_pay_network_fee,
-        dialect: WebhookDialect::V2,
-        notify_url: request.notify_url,
-        fee_quote_id: request.network_fee_inquiry_id,
-        batch_task: None,
-    };
+    let withdrawal = network_withdrawal(&state.registry, request)?;
     accept(&state, &merchant.app_id, &user_id, &withdrawal).await
 }
 
@@ -65,19 +53,7 @@ pub async fn to_cwallet(
         user_id,
         withdrawal: request,
     } = UserCwalletWithdrawRequest::from_fields(&fields(&body)?)?;
-    let coin = coin_by_number(&state.registry, request.coin_id)?;
-    let withdrawal = WithdrawalRequest {
-        asset: Asset::Coin(coin),
-        destination: Destination::Cwallet(request.cwallet_user),
-        value: request.amount,
-        merchant_order_id: request.order_id,
-        memo: None,
-        merchant_pays_fee: false,
-        dialect: WebhookDialect::V2,
-        notify_url: None,
-        fee_quote_id: None,
-        batch_task: None,
-    };
+    let withdrawal = cwallet_withdrawal(&state.registry, request)?;
     accept(&state, &merchant.app_id, &user_id, &withdrawal).await
 }
 
@@ -164,61 +140,57 @@ pub async fn record_list(
         .wallets
         .withdrawals(&merchant.app_id, &request.user_id, &query)
         .await?;
-    let (found, next_id) = page(found, request.limit, |w| &w.record_id);
-    let records = found
-        .iter()
-        .map(|withdrawal| user_withdraw_record(&state, withdrawal))
-        .collect::<Result<_, _>>()?;
+    let (records, next_id) = page(
+        found,
+        request.limit,
+        |withdrawal| &withdrawal.record_id,
+        |withdrawal| user_withdraw_record(&state, withdrawal),
+    )?;
     Ok(success(&UserWithdrawRecordList { records, next_id })?)
 }
 
 /// A user's withdrawal as v2 shows it: as an AppWithdrawRecord shows a
-/// merchant's (decisions §15), with the user.
+/// merchant's (decisions §15), with the user and without the merchant's
+/// `appId` and `reason`.
 fn user_withdraw_record(
     state: &AppState,
     withdrawal: &Withdrawal,
 ) -> Result<UserWithdrawRecord, Failure> {
-    let (coin, _) = state
-        .registry
-        .token(&withdrawal.token_id)
-        .ok_or_else(|| Failure::Internal(format!("token {} vanished", withdrawal.token_id)))?;
-    let coin_usd_price = state
-        .prices
-        .coin_price(&coin.id, state.clock.now_unix_ms())
-        .map_or_else(|_| "0".to_owned(), |price| price.to_string());
-    let (withdraw_type, chain, to_address, cwallet_user, tx_id) = if withdrawal.to_cwallet {
-        (
-            "Cwallet",
-            CWALLET_CHAIN.to_owned(),
-            String::new(),
-            withdrawal.to_address.clone(),
-            String::new(),
-        )
-    } else {
-        (
-            "Network",
-            withdrawal.chain.clone(),
-            withdrawal.to_address.clone(),
-            String::new(),
-            withdrawal.txid.clone(),
-        )
-    };
-    Ok(UserWithdrawRecord {
-        user_id: withdrawal.user_id.clone().unwrap_or_default(),
-        record_id: withdrawal.record_id.clone(),
-        withdraw_type: withdraw_type.to_owned(),
-        coin_id: coin.numeric_id,
+    let AppWithdrawRecord {
+        record_id,
+        withdraw_type,
+        app_id: _,
+        coin_id,
+        coin_symbol,
         chain,
-        order_id: withdrawal.merchant_order_id.clone(),
-        tx_id,
-        coin_symbol: coin.symbol.clone(),
-        from_address: String::new(),
+        from_address,
         to_address,
         cwallet_user,
-        to_memo: withdrawal.memo.clone(),
-        amount: withdrawal.value.to_decimal_string(coin.precision),
-        status: v2_status(withdrawal).to_owned(),
-        fee: fee(coin, withdrawal.network_fee),
+        order_id,
+        tx_id,
+        to_memo,
+        status,
+        amount,
+        fee,
+        reason: _,
+        coin_usd_price,
+    } = app_withdraw_record(state, withdrawal)?;
+    Ok(UserWithdrawRecord {
+        user_id: withdrawal.user_id.clone().unwrap_or_default(),
+        record_id,
+        withdraw_type,
+        coin_id,
+        chain,
+        order_id,
+        tx_id,
+        coin_symbol,
+        from_address,
+        to_address,
+        cwallet_user,
+        to_memo,
+        amount,
+        status,
+        fee,
         coin_usd_price,
     })
 }

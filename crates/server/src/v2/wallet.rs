@@ -5,7 +5,7 @@
 use axum::Extension;
 use axum::extract::State;
 use ccgate_api::v2::coins::AssetEntity;
-use ccgate_api::v2::deposits::DepositAddress;
+use ccgate_api::v2::deposits::{AppDepositRecord, DepositAddress};
 use ccgate_api::v2::fields;
 use ccgate_api::v2::wallet::{
     BatchDetailRequest, BatchTransferRecord, BatchTransferRecordList,
@@ -23,7 +23,8 @@ use ccgate_engine::wallets::{BatchRequest, TransferRequest as Transfer};
 use ccgate_ledger::{Amount, Coin, CoinId, MerchantId};
 
 use super::coins::{chain_by_symbol, chain_filter, coin_by_number, coin_filter};
-use super::{RecordWindow, V2Result};
+use super::deposits::app_record;
+use super::{RecordWindow, V2Result, page};
 use crate::AppState;
 use crate::auth::{Authenticated, RawBody};
 use crate::failure::Failure;
@@ -121,35 +122,50 @@ pub async fn deposit_address(
     })?)
 }
 
+/// A deposit to a user's address as v2 shows it: as an AppDepositRecord
+/// shows a merchant's, its `referenceId` being the user, without `orderId`
+/// and `txIndex`.
 fn user_deposit_record(
     state: &AppState,
     record: &DepositRecord,
 ) -> Result<UserDepositRecord, Failure> {
-    let Some((coin, token)) = state.registry.token(&record.token_id) else {
-        return Err(Failure::Internal(format!(
-            "deposit {} is of token {}, no longer configured",
-            record.record_id, record.token_id
-        )));
-    };
-    let (_, price) = coin_of(state, &coin.id)?;
+    let AppDepositRecord {
+        record_id,
+        reference_id,
+        order_id: _,
+        coin_id,
+        coin_symbol,
+        chain,
+        contract,
+        coin_usd_price,
+        from_address,
+        to_address,
+        to_memo,
+        amount,
+        service_fee,
+        tx_id,
+        tx_index: _,
+        status,
+        arrived_at,
+        is_flagged_as_risky,
+    } = app_record(state, record)?;
     Ok(UserDepositRecord {
-        user_id: record.user_id.clone().unwrap_or_default(),
-        record_id: record.record_id.clone(),
-        coin_id: coin.numeric_id,
-        coin_symbol: coin.symbol.clone(),
-        chain: record.chain.clone(),
-        contract: token.contract.clone(),
-        coin_usd_price: price,
-        from_address: record.from_address.clone(),
-        to_address: record.to_address.clone(),
-        to_memo: record.memo.clone(),
-        amount: record.amount.to_decimal_string(coin.precision),
-        service_fee: record.service_fee.to_decimal_string(coin.precision),
-        tx_id: record.txid.clone(),
-        // Only credited deposits are records.
-        status: "Success".to_owned(),
-        arrived_at: record.credited_at,
-        is_flagged_as_risky: false,
+        user_id: reference_id,
+        record_id,
+        coin_id,
+        coin_symbol,
+        chain,
+        contract,
+        coin_usd_price,
+        from_address,
+        to_address,
+        to_memo,
+        amount,
+        service_fee,
+        tx_id,
+        status,
+        arrived_at,
+        is_flagged_as_risky,
     })
 }
 
@@ -171,18 +187,6 @@ pub async fn deposit_record(
     Ok(success(&OneUserDepositRecord {
         record: user_deposit_record(&state, record)?,
     })?)
-}
-
-/// `nextId` of a page: its last record's id when more follow, else `""`.
-pub(super) fn page<T>(mut found: Vec<T>, limit: u32, id: impl Fn(&T) -> &str) -> (Vec<T>, String) {
-    let page_len = usize::try_from(limit).unwrap_or(usize::MAX);
-    let more = found.len() > page_len;
-    found.truncate(page_len);
-    let next_id = match found.last() {
-        Some(last) if more => id(last).to_owned(),
-        _ => String::new(),
-    };
-    (found, next_id)
 }
 
 /// `getUserDepositRecordList`: one user's deposits, newest first.
@@ -208,11 +212,12 @@ pub async fn deposit_record_list(
         ..DepositRecordFilter::of_merchant(&merchant.app_id)
     };
     let found = state.wallets.deposits(&filter).await?;
-    let (found, next_id) = page(found, request.limit, |r| &r.record_id);
-    let records = found
-        .iter()
-        .map(|record| user_deposit_record(&state, record))
-        .collect::<Result<_, _>>()?;
+    let (records, next_id) = page(
+        found,
+        request.limit,
+        |record| &record.record_id,
+        |record| user_deposit_record(&state, record),
+    )?;
     Ok(success(&UserDepositRecordList { records, next_id })?)
 }
 
@@ -324,12 +329,18 @@ pub async fn transfer_record_list(
         limit: request.limit.saturating_add(1),
         ..TransferFilter::of_merchant(&merchant.app_id)
     };
-    let found = state.wallets.transfers(&filter).await?;
-    let (found, next_id) = page(found, request.limit, |t| &t.record_id);
-    let records = found
-        .iter()
-        .map(|transfer| transfer_record(&state, transfer))
-        .collect::<Result<_, _>>()?;
+    transfer_list(&state, &filter, request.limit).await
+}
+
+/// A page of transfers, read by `filter` one more than `limit`.
+async fn transfer_list(state: &AppState, filter: &TransferFilter, limit: u32) -> V2Result {
+    let found = state.wallets.transfers(filter).await?;
+    let (records, next_id) = page(
+        found,
+        limit,
+        |transfer| &transfer.record_id,
+        |transfer| transfer_record(state, transfer),
+    )?;
     Ok(success(&TransferRecordList { records, next_id })?)
 }
 
@@ -429,11 +440,12 @@ pub async fn batch_record_list(
         ..TransferFilter::of_merchant(&merchant.app_id)
     };
     let found = state.wallets.batch_transfers(&filter).await?;
-    let (found, next_id) = page(found, request.limit, |b| &b.record_id);
-    let records = found
-        .iter()
-        .map(|batch| batch_record(&state, batch))
-        .collect::<Result<_, _>>()?;
+    let (records, next_id) = page(
+        found,
+        request.limit,
+        |batch| &batch.record_id,
+        |batch| batch_record(&state, batch),
+    )?;
     Ok(success(&BatchTransferRecordList { records, next_id })?)
 }
 
@@ -455,11 +467,5 @@ pub async fn batch_record_detail(
         limit: request.limit.saturating_add(1),
         ..TransferFilter::of_merchant(&merchant.app_id)
     };
-    let found = state.wallets.transfers(&filter).await?;
-    let (found, next_id) = page(found, request.limit, |t| &t.record_id);
-    let records = found
-        .iter()
-        .map(|transfer| transfer_record(&state, transfer))
-        .collect::<Result<_, _>>()?;
-    Ok(success(&TransferRecordList { records, next_id })?)
+    transfer_list(&state, &filter, request.limit).await
 }

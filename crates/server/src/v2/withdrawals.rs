@@ -19,8 +19,8 @@ use ccgate_engine::notices::v2_status;
 use ccgate_engine::withdrawals::{Asset, Destination, WithdrawalRequest};
 use ccgate_ledger::{Amount, Coin, MerchantId, Registry};
 
-use super::V2Result;
 use super::coins::{chain_by_symbol, coin_by_number, coin_filter, token_on_chain};
+use super::{V2Result, page};
 use crate::AppState;
 use crate::auth::{Authenticated, RawBody};
 use crate::failure::Failure;
@@ -57,20 +57,7 @@ pub async fn to_network(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> V2Result {
     let request = NetworkWithdrawRequest::from_fields(&fields(&body)?)?;
-    let coin = coin_by_number(&state.registry, request.coin_id)?;
-    let token = token_on_chain(coin, &request.chain)?;
-    let withdrawal = WithdrawalRequest {
-        asset: Asset::Network(coin, token),
-        destination: Destination::ChainAddress(request.address),
-        value: request.amount,
-        merchant_order_id: request.order_id,
-        memo: request.memo,
-        merchant_pays_fee: request.merchant_pay_network_fee,
-        dialect: WebhookDialect::V2,
-        notify_url: request.notify_url,
-        fee_quote_id: request.network_fee_inquiry_id,
-        batch_task: None,
-    };
+    let withdrawal = network_withdrawal(&state.registry, request)?;
     accept(&state, &merchant.app_id, &withdrawal).await
 }
 
@@ -81,8 +68,40 @@ pub async fn to_cwallet(
     Extension(RawBody(body)): Extension<RawBody>,
 ) -> V2Result {
     let request = CwalletWithdrawRequest::from_fields(&fields(&body)?)?;
-    let coin = coin_by_number(&state.registry, request.coin_id)?;
-    let withdrawal = WithdrawalRequest {
+    let withdrawal = cwallet_withdrawal(&state.registry, request)?;
+    accept(&state, &merchant.app_id, &withdrawal).await
+}
+
+/// What a v2 network withdrawal asks of the engine, the merchant's or a
+/// wallet user's.
+pub(super) fn network_withdrawal(
+    registry: &Registry,
+    request: NetworkWithdrawRequest,
+) -> Result<WithdrawalRequest<'_>, Failure> {
+    let coin = coin_by_number(registry, request.coin_id)?;
+    let token = token_on_chain(coin, &request.chain)?;
+    Ok(WithdrawalRequest {
+        asset: Asset::Network(coin, token),
+        destination: Destination::ChainAddress(request.address),
+        value: request.amount,
+        merchant_order_id: request.order_id,
+        memo: request.memo,
+        merchant_pays_fee: request.merchant_pay_network_fee,
+        dialect: WebhookDialect::V2,
+        notify_url: request.notify_url,
+        fee_quote_id: request.network_fee_inquiry_id,
+        batch_task: None,
+    })
+}
+
+/// What a v2 Cwallet withdrawal asks of the engine, the merchant's or a
+/// wallet user's.
+pub(super) fn cwallet_withdrawal(
+    registry: &Registry,
+    request: CwalletWithdrawRequest,
+) -> Result<WithdrawalRequest<'_>, Failure> {
+    let coin = coin_by_number(registry, request.coin_id)?;
+    Ok(WithdrawalRequest {
         asset: Asset::Coin(coin),
         destination: Destination::Cwallet(request.cwallet_user),
         value: request.amount,
@@ -93,8 +112,7 @@ pub async fn to_cwallet(
         notify_url: None,
         fee_quote_id: None,
         batch_task: None,
-    };
-    accept(&state, &merchant.app_id, &withdrawal).await
+    })
 }
 
 async fn accept(
@@ -176,7 +194,7 @@ pub async fn record_list(
             Some((last.created_at, last.record_id))
         }
     };
-    let mut withdrawals = state
+    let withdrawals = state
         .records
         .withdrawals(
             &merchant.app_id,
@@ -195,20 +213,12 @@ pub async fn record_list(
             },
         )
         .await?;
-    let page = PAGE_MAX as usize;
-    let next_id = if withdrawals.len() > page {
-        withdrawals.truncate(page);
-        withdrawals
-            .last()
-            .map(|last| last.record_id.clone())
-            .unwrap_or_default()
-    } else {
-        String::new()
-    };
-    let records = withdrawals
-        .iter()
-        .map(|withdrawal| app_withdraw_record(&state, withdrawal))
-        .collect::<Result<_, _>>()?;
+    let (records, next_id) = page(
+        withdrawals,
+        PAGE_MAX,
+        |withdrawal| &withdrawal.record_id,
+        |withdrawal| app_withdraw_record(&state, withdrawal),
+    )?;
     Ok(success(&RecordList { records, next_id })?)
 }
 
@@ -243,7 +253,7 @@ pub(super) fn destination_filter(
     })
 }
 
-pub(super) fn fee(coin: &Coin, amount: Amount) -> WithdrawFee {
+fn fee(coin: &Coin, amount: Amount) -> WithdrawFee {
     WithdrawFee {
         coin_id: coin.numeric_id,
         coin_symbol: coin.symbol.clone(),
@@ -251,9 +261,10 @@ pub(super) fn fee(coin: &Coin, amount: Amount) -> WithdrawFee {
     }
 }
 
-/// A withdrawal as v2 shows it, whichever dialect made it. `amount` is what
-/// was asked for (v1's `value`), the fee beside it.
-fn app_withdraw_record(
+/// A withdrawal as v2 shows it, whichever dialect made it (a wallet user's
+/// too, `user_withdrawals.rs`). `amount` is what was asked for (v1's
+/// `value`), the fee beside it.
+pub(super) fn app_withdraw_record(
     state: &AppState,
     withdrawal: &Withdrawal,
 ) -> Result<AppWithdrawRecord, Failure> {

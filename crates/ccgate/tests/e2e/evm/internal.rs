@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use super::{
     CHAIN_ID, CONFIRMATIONS, EvmNode, MNEMONIC, NATIVE_TOKEN, PRIVATE_RECEIVERS, books_balance,
-    config_file, free_port, ganache_installed, hex_u64, order, order_status, reconciled_up_to,
-    webhooks,
+    config_file, deep_reorg_reported, doctor, free_port, ganache_installed, hex_u64, hook_with,
+    hooks_with, notify_pending, order, reconciled_up_to, status, wait_status, webhooks,
 };
 use crate::support::{Gateway, HttpStub, Merchant, eventually};
 
@@ -126,27 +126,17 @@ fn txid(receipt: &Value) -> String {
     receipt["transactionHash"].as_str().unwrap().to_owned()
 }
 
-fn status(gateway: &Gateway, merchant: &Merchant, id: &str) -> String {
-    order_status(gateway, merchant, id)["order_detail"]["status"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-}
-
-fn hooks_with(receiver: &HttpStub, id: &str, pay_status: &str) -> Vec<Value> {
-    webhooks(receiver)
-        .into_iter()
-        .filter(|hook| {
-            hook["extend"]["merchant_order_id"] == id && hook["pay_status"] == pay_status
-        })
-        .collect()
-}
-
 fn wait_successful(gateway: &Gateway, merchant: &Merchant, id: &str) {
-    eventually(30, &format!("order {id} paid"), || {
-        let now = status(gateway, merchant, id);
-        (now == "Successful").then_some(()).ok_or(now)
-    });
+    wait_status(gateway, merchant, id, "Successful", 30);
+}
+
+/// Order `id` was credited once, by `paid` (a transaction id), `amount`
+/// in all.
+fn credited_once(receiver: &HttpStub, id: &str, paid: &str, amount: &str) {
+    let credited = success_hooks(receiver, id, 1);
+    assert_eq!(credited.len(), 1, "{credited:?}");
+    assert_eq!(credited[0]["txid"], paid);
+    assert_eq!(credited[0]["paid_amount"], amount);
 }
 
 /// The `success` webhooks of order `id`, once `count` have arrived.
@@ -157,11 +147,6 @@ fn success_hooks(receiver: &HttpStub, id: &str, count: usize) -> Vec<Value> {
             .then(|| hooks.clone())
             .ok_or(format!("{hooks:?}"))
     })
-}
-
-fn doctor(gateway: &Gateway, config: &str) -> String {
-    let out = gateway.cli(&["doctor", "--config", config]);
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The node's configuration (TestToken deployed) with `extra` lines
@@ -219,6 +204,19 @@ impl Shop {
             _dir: dir,
         }
     }
+
+    /// An order of `amount` in the node's native coin, notified to the
+    /// receiver; its pay address.
+    fn native_order(&self, id: &str, amount: &str) -> String {
+        order(
+            &self.gateway,
+            &self.merchant,
+            NATIVE_TOKEN,
+            id,
+            amount,
+            &self.receiver.url,
+        )
+    }
 }
 
 #[test]
@@ -237,15 +235,7 @@ fn evm_internal_payments_are_credited_from_block_traces_with_reorgs_handled() {
         ..
     } = &shop;
     let config = config.as_str();
-    gateway.cli_ok(&[
-        "merchant",
-        "set-webhook",
-        "--app-id",
-        &merchant.app_id,
-        "--url",
-        &receiver.url,
-        "--notify-pending",
-    ]);
+    notify_pending(gateway, merchant, &receiver.url);
     let report = doctor(gateway, config);
     assert!(
         report.contains("CallTracer traces of every block"),
@@ -253,52 +243,18 @@ fn evm_internal_payments_are_credited_from_block_traces_with_reorgs_handled() {
     );
 
     // Paid by a contract: seen, then credited at the confirmations, once.
-    let address = order(
-        gateway,
-        merchant,
-        NATIVE_TOKEN,
-        "internal",
-        "0.2",
-        &receiver.url,
-    );
+    let address = shop.native_order("internal", "0.2");
     let paid = anvil.pay_through(forwarder, &[&address], 2 * ONE_TENTH);
-    eventually(15, "the internal payment seen", || {
-        let now = status(gateway, merchant, "internal");
-        (now == "Processing").then_some(()).ok_or(now)
-    });
+    wait_status(gateway, merchant, "internal", "Processing", 15);
     anvil.mine(CONFIRMATIONS - 1);
     wait_successful(gateway, merchant, "internal");
-    let credited = success_hooks(receiver, "internal", 1);
-    assert_eq!(credited.len(), 1, "{credited:?}");
-    assert_eq!(credited[0]["txid"], txid(&paid));
-    assert_eq!(credited[0]["paid_amount"], "0.2");
+    credited_once(receiver, "internal", &txid(&paid), "0.2");
 
     // A direct payment and an internal one to one address in one block,
     // and a split paying two orders in one transaction: each credited once.
-    let both = order(
-        gateway,
-        merchant,
-        NATIVE_TOKEN,
-        "both",
-        "0.3",
-        &receiver.url,
-    );
-    let left = order(
-        gateway,
-        merchant,
-        NATIVE_TOKEN,
-        "left",
-        "0.1",
-        &receiver.url,
-    );
-    let right = order(
-        gateway,
-        merchant,
-        NATIVE_TOKEN,
-        "right",
-        "0.1",
-        &receiver.url,
-    );
+    let both = shop.native_order("both", "0.3");
+    let left = shop.native_order("left", "0.1");
+    let right = shop.native_order("right", "0.1");
     anvil.rpc("evm_setAutomine", json!([false]));
     let direct = anvil.submit(json!({
         "from": anvil.accounts[2],
@@ -332,14 +288,7 @@ fn evm_internal_payments_are_credited_from_block_traces_with_reorgs_handled() {
     }
 
     // A SELFDESTRUCT pays too: the trace names it.
-    let destroyed = order(
-        gateway,
-        merchant,
-        NATIVE_TOKEN,
-        "destroyed",
-        "0.1",
-        &receiver.url,
-    );
+    let destroyed = shop.native_order("destroyed", "0.1");
     let destroyer = anvil.pay_by_self_destruct(&destroyed, ONE_TENTH);
     anvil.mine(CONFIRMATIONS - 1);
     wait_successful(gateway, merchant, "destroyed");
@@ -348,58 +297,24 @@ fn evm_internal_payments_are_credited_from_block_traces_with_reorgs_handled() {
     assert_eq!(hooks[0]["txid"], txid(&destroyer));
 
     // Replaced before its confirmations: never credited.
-    let vanished = order(
-        gateway,
-        merchant,
-        NATIVE_TOKEN,
-        "vanished",
-        "0.1",
-        &receiver.url,
-    );
+    let vanished = shop.native_order("vanished", "0.1");
     let snapshot = anvil.rpc("evm_snapshot", json!([]));
     anvil.pay_through(forwarder, &[&vanished], ONE_TENTH);
-    eventually(15, "the internal payment seen", || {
-        let now = status(gateway, merchant, "vanished");
-        (now == "Processing").then_some(()).ok_or(now)
-    });
+    wait_status(gateway, merchant, "vanished", "Processing", 15);
     assert_eq!(anvil.rpc("evm_revert", json!([snapshot])), true);
     anvil.mine(2);
-    eventually(15, "the vanished internal payment dropped", || {
-        let now = status(gateway, merchant, "vanished");
-        (now == "Pending").then_some(()).ok_or(now)
-    });
-    eventually(15, "the merchant told it failed", || {
-        hooks_with(receiver, "vanished", "failed")
-            .pop()
-            .ok_or(format!("{:?}", webhooks(receiver)))
-    });
+    wait_status(gateway, merchant, "vanished", "Pending", 15);
+    hook_with(receiver, "vanished", "failed");
 
     // Replaced after it was credited: the credit stands, the operator is told.
-    let deep = order(
-        gateway,
-        merchant,
-        NATIVE_TOKEN,
-        "deep",
-        "0.1",
-        &receiver.url,
-    );
+    let deep = shop.native_order("deep", "0.1");
     let snapshot = anvil.rpc("evm_snapshot", json!([]));
     anvil.pay_through(forwarder, &[&deep], ONE_TENTH);
     anvil.mine(CONFIRMATIONS - 1);
     wait_successful(gateway, merchant, "deep");
     assert_eq!(anvil.rpc("evm_revert", json!([snapshot])), true);
     anvil.mine(CONFIRMATIONS + 2);
-    let report = eventually(15, "the deep reorganisation reported", || {
-        let report = doctor(gateway, config);
-        report
-            .contains("PROBLEM reorgs")
-            .then(|| report.clone())
-            .ok_or(report)
-    });
-    assert!(
-        report.contains("was replaced by a reorganisation"),
-        "{report}"
-    );
+    deep_reorg_reported(gateway, config);
     assert_eq!(status(gateway, merchant, "vanished"), "Pending");
     assert!(hooks_with(receiver, "vanished", "success").is_empty());
     books_balance(gateway, config);
@@ -430,32 +345,15 @@ fn evm_internal_payments_without_traces_are_found_by_balance_reconciliation() {
 
     // ganache traces single transactions only: the surplus is found, its
     // block bisected, and the block's transactions traced to name it.
-    let address = order(
-        gateway,
-        merchant,
-        NATIVE_TOKEN,
-        "internal",
-        "0.2",
-        &receiver.url,
-    );
+    let address = shop.native_order("internal", "0.2");
     let paid = ganache.pay_through(forwarder, &[&address], 2 * ONE_TENTH);
     ganache.mine(CONFIRMATIONS - 1);
     wait_successful(gateway, merchant, "internal");
-    let credited = success_hooks(receiver, "internal", 1);
-    assert_eq!(credited.len(), 1, "{credited:?}");
-    assert_eq!(credited[0]["txid"], txid(&paid));
-    assert_eq!(credited[0]["paid_amount"], "0.2");
+    credited_once(receiver, "internal", &txid(&paid), "0.2");
 
     // A direct payment and an internal one in one block: the scan credits
     // the first, reconciliation only the second.
-    let both = order(
-        gateway,
-        merchant,
-        NATIVE_TOKEN,
-        "both",
-        "0.3",
-        &receiver.url,
-    );
+    let both = shop.native_order("both", "0.3");
     ganache.rpc("miner_stop", json!([]));
     let direct = ganache.submit(json!({
         "from": ganache.accounts[2],
@@ -492,14 +390,7 @@ fn evm_internal_payments_without_traces_are_found_by_balance_reconciliation() {
 
     // A SELFDESTRUCT's value is not in struct logs: the surplus is credited
     // at the block bisection finds, its transaction unknown.
-    let destroyed = order(
-        gateway,
-        merchant,
-        NATIVE_TOKEN,
-        "destroyed",
-        "0.1",
-        &receiver.url,
-    );
+    let destroyed = shop.native_order("destroyed", "0.1");
     let destroyer = ganache.pay_by_self_destruct(&destroyed, ONE_TENTH);
     ganache.mine(CONFIRMATIONS - 1);
     wait_successful(gateway, merchant, "destroyed");
@@ -538,14 +429,7 @@ fn evm_rescan_credits_a_missed_internal_payment_once() {
         report.contains("native coin paid by contracts is never credited"),
         "{report}"
     );
-    let address = order(
-        gateway,
-        merchant,
-        NATIVE_TOKEN,
-        "missed",
-        "0.1",
-        &receiver.url,
-    );
+    let address = shop.native_order("missed", "0.1");
     let paid = txid(&ganache.pay_through(forwarder, &[&address], ONE_TENTH));
 
     // Not confirmed yet: refused, with why.
@@ -568,14 +452,7 @@ fn evm_rescan_credits_a_missed_internal_payment_once() {
 
     ganache.mine(CONFIRMATIONS + 1);
     // The watcher has scanned past it and credited nothing.
-    let later = order(
-        gateway,
-        merchant,
-        NATIVE_TOKEN,
-        "later",
-        "0.1",
-        &receiver.url,
-    );
+    let later = shop.native_order("later", "0.1");
     ganache.pay_native(&later, ONE_TENTH);
     ganache.mine(CONFIRMATIONS - 1);
     wait_successful(gateway, merchant, "later");
@@ -667,14 +544,7 @@ fn evm_rescan_credits_a_missed_internal_payment_once() {
     // The merchant asks itself, through v2's rescanLostTransaction: another
     // missed payment is credited; asked again, it was already; another
     // merchant's question about this address finds nothing of its own.
-    let address = order(
-        gateway,
-        merchant,
-        NATIVE_TOKEN,
-        "missed-2",
-        "0.1",
-        &receiver.url,
-    );
+    let address = shop.native_order("missed-2", "0.1");
     let paid = txid(&ganache.pay_through(forwarder, &[&address], ONE_TENTH));
     ganache.mine(CONFIRMATIONS + 1);
     let ask = |who: &Merchant, to: &str| rescan_lost(gateway, who, to, &paid);
@@ -744,22 +614,8 @@ fn evm_a_node_refusing_block_traces_stalls_no_deposit() {
         ..
     } = &shop;
     let config = config.as_str();
-    let direct = order(
-        gateway,
-        merchant,
-        NATIVE_TOKEN,
-        "direct",
-        "0.1",
-        &receiver.url,
-    );
-    let inner = order(
-        gateway,
-        merchant,
-        NATIVE_TOKEN,
-        "inner",
-        "0.1",
-        &receiver.url,
-    );
+    let direct = shop.native_order("direct", "0.1");
+    let inner = shop.native_order("inner", "0.1");
     ganache.pay_native(&direct, ONE_TENTH);
     let paid = ganache.pay_through(forwarder, &[&inner], ONE_TENTH);
     ganache.mine(CONFIRMATIONS - 1);
@@ -804,7 +660,7 @@ fn evm_new_heads_arrive_by_subscription() {
     );
     for round in 0..3 {
         let id = format!("by-subscription-{round}");
-        let address = order(gateway, merchant, NATIVE_TOKEN, &id, "0.1", &receiver.url);
+        let address = shop.native_order(&id, "0.1");
         ganache.pay_native(&address, ONE_TENTH);
         ganache.mine(CONFIRMATIONS - 1);
         wait_successful(gateway, merchant, &id);

@@ -494,3 +494,49 @@ async fn each_developers_action_leaves_one_audit_row() {
         ]
     );
 }
+
+/// Decisions §36: what `serve` purges each minute — a session past its
+/// idle lifetime, and failed logins past the throttle's window — goes; a
+/// live session stays and still works.
+#[tokio::test]
+async fn expired_sessions_and_old_failed_logins_are_purged() {
+    let engine = engine().await;
+    let console = &engine.state.console;
+    let config = ConsoleConfig::default();
+    let (left, _) = logged_in(&engine, "left@example.com", ConsoleRole::Operator, T0).await;
+    let later = T0 + config.idle_ms;
+    let (live, _) = logged_in(&engine, "live@example.com", ConsoleRole::Operator, later).await;
+    let refused = console
+        .login(
+            "live@example.com",
+            SecretString::from("wrong password!"),
+            None,
+            at(T0),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(refused, Login::Refused), "{refused:?}");
+
+    // The expired session, and the failure older than the window: two rows.
+    let purged = console
+        .purge_expired(T0 + config.idle_ms.max(config.failure_window_ms))
+        .await
+        .unwrap();
+    assert_eq!(purged, 2);
+    assert_eq!(console.purge_expired(later).await.unwrap(), 0);
+    assert!(
+        console
+            .viewer(live.expose_secret(), later + 1)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        console
+            .viewer(left.expose_secret(), T0 + 1)
+            .await
+            .unwrap()
+            .is_none(),
+        "a purged session is gone even if its time is rewound"
+    );
+}

@@ -6931,7 +6931,7 @@ where
             derivation_index: 100 + u32::try_from(i).unwrap(),
             ..first_order_address(&merchant)
         };
-        store.create_order(&order, &address).await.unwrap();
+        store_order(store, &order, &address).await;
         let in_time = NOW_MS;
         let credits = match kind {
             // Paid in full in time, seen first: Successful.
@@ -7018,22 +7018,21 @@ where
         }
     }
     // Another merchant's order is not counted.
-    store
-        .create_order(
-            &Order {
-                order_id: "theirs".into(),
-                pay_address: "0xtheirs".into(),
-                ..first_order(&other)
-            },
-            &DepositAddress {
-                address: "0xtheirs".into(),
-                order_id: Some("theirs".into()),
-                derivation_index: 99,
-                ..first_order_address(&other)
-            },
-        )
-        .await
-        .unwrap();
+    store_order(
+        store,
+        &Order {
+            order_id: "theirs".into(),
+            pay_address: "0xtheirs".into(),
+            ..first_order(&other)
+        },
+        &DepositAddress {
+            address: "0xtheirs".into(),
+            order_id: Some("theirs".into()),
+            derivation_index: 99,
+            ..first_order_address(&other)
+        },
+    )
+    .await;
     let counts =
         |c: ccgate_store::OrderStateCounts| [c.pending, c.processing, c.successful, c.expired];
     let now = store

@@ -11,7 +11,7 @@
 //! transfer) from deposits.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, U256};
@@ -130,6 +130,8 @@ pub struct EvmChain {
     view: Mutex<NodeView>,
     /// What the node offers to trace, once asked.
     trace_api: OnceLock<TraceApi>,
+    /// The latest blocks read with their transactions, by height.
+    blocks_read: Mutex<BTreeMap<u64, Arc<scan::ReadBlock>>>,
     /// `None` in processes that never pay out (the CLI).
     hot_wallet: Option<HotWallet>,
 }
@@ -183,6 +185,7 @@ impl EvmChain {
             erc20,
             view: Mutex::new(NodeView::default()),
             trace_api: OnceLock::new(),
+            blocks_read: Mutex::new(BTreeMap::new()),
             hot_wallet,
         })
     }

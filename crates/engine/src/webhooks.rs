@@ -1,9 +1,9 @@
 //! Webhook delivery: claims due webhooks from the outbox, signs and POSTs them
 //! concurrently, each delivery on its own — at most
-//! [`DeliveryConfig::deliveries_max`] at once, of which at most
-//! [`DeliveryConfig::deliveries_per_merchant_max`] for one merchant, so a
-//! slow receiver (or a flood of one merchant's webhooks) holds only its own
-//! merchant's slots — treats HTTP 200
+//! [`DeliveryConfig::deliveries_max`] at once, of which one merchant holds
+//! [`DeliveryConfig::deliveries_per_merchant_max`], or more only while slots
+//! are spare (an equal part of half the free ones), so a slow receiver (or a
+//! flood of one merchant's webhooks) holds a bounded share — treats HTTP 200
 //! with `success` in the body as acknowledged, and otherwise retries on the
 //! ladder of decisions §7, logging every attempt. In the sandbox, faults set
 //! for a merchant (`crate::faults`) are applied to its deliveries; without a
@@ -127,7 +127,10 @@ pub struct DeliveryConfig {
     pub retry_after_first_ms: Vec<u64>,
     pub timeout_ms: u64,
     /// Webhooks of one merchant under claim at once, counted across
-    /// instances: what one merchant's slow receiver can hold up.
+    /// instances, while other merchants' webhooks wait: what one merchant's
+    /// slow receiver can hold up under contention. A merchant may hold more
+    /// when slots are spare: an equal part, among the merchants with pending
+    /// webhooks, of half the free slots at each claim (decisions §38).
     pub deliveries_per_merchant_max: u32,
     /// Deliveries this instance has in flight at once, all merchants
     /// together.
@@ -434,8 +437,9 @@ impl WebhookSender {
     /// records their attempts (decisions §27), so each delivery runs on its
     /// own and its slot is refilled by the commit that records it. The claim
     /// takes at most `deliveries_per_merchant_max` of a merchant's webhooks,
-    /// counting those still in flight, so a merchant at its cap waits for its
-    /// own slots while the others' webhooks go out.
+    /// or its equal part of half the free slots if that is more, counting
+    /// those still in flight, so a merchant at its share waits for its own
+    /// slots while the others' webhooks go out.
     pub async fn run(self, clock: Arc<dyn Clock>, poll: Duration) {
         let mut flight = InFlight::default();
         let mut interval = tokio::time::interval(poll);
@@ -494,6 +498,10 @@ impl WebhookSender {
             lease_ms: self.lease_ms(),
             limit: if claiming { free } else { 0 },
             per_merchant_max: self.config.deliveries_per_merchant_max,
+            // Half of what is free is kept back at every claim, so however
+            // many merchants' receivers hang, each claim leaves room for the
+            // merchants whose webhooks come next (decisions §38).
+            spare_slots: free / 2,
         };
         let settled = std::mem::take(&mut flight.settled);
         let due = self

@@ -67,7 +67,12 @@ pub struct WebhookClaim {
     pub lease_ms: i64,
     /// Webhooks to claim at most; 0 claims none.
     pub limit: u32,
+    /// What a merchant may hold under claim whoever else waits.
     pub per_merchant_max: u32,
+    /// Slots a merchant may grow past `per_merchant_max` into: each merchant
+    /// with pending webhooks may hold up to an equal part of them, if that is
+    /// more (decisions §38). 0 keeps every merchant at `per_merchant_max`.
+    pub spare_slots: u32,
 }
 
 impl WebhookClaim {
@@ -77,6 +82,7 @@ impl WebhookClaim {
         lease_ms: 0,
         limit: 0,
         per_merchant_max: 0,
+        spare_slots: 0,
     };
 }
 
@@ -120,14 +126,17 @@ pub trait OutboxStore: Send + Sync + std::fmt::Debug + 'static {
     /// merchant gets at most `claim.per_merchant_max` webhooks under claim at
     /// once, counting those whose claim (by any worker) still holds — after
     /// the attempts recorded here released theirs — so one merchant's
-    /// backlog or slow receiver leaves the other slots to the other merchants.
+    /// backlog or slow receiver leaves the other slots to the other merchants;
+    /// or, if more, its equal part of `claim.spare_slots` among the merchants
+    /// with pending webhooks, so a merchant alone is not held to the cap.
     async fn record_and_claim_webhooks(
         &self,
         attempts: &[(i64, WebhookAttempt, WebhookNext)],
         claim: &WebhookClaim,
     ) -> Result<Vec<OutboxWebhook>, StoreError>;
 
-    /// A claim alone; see [`OutboxStore::record_and_claim_webhooks`].
+    /// A claim alone, no merchant past `per_merchant_max`; see
+    /// [`OutboxStore::record_and_claim_webhooks`].
     async fn claim_due_webhooks(
         &self,
         now_ms: i64,
@@ -140,6 +149,7 @@ pub trait OutboxStore: Send + Sync + std::fmt::Debug + 'static {
             lease_ms,
             limit,
             per_merchant_max,
+            spare_slots: 0,
         };
         self.record_and_claim_webhooks(&[], &claim).await
     }
@@ -317,6 +327,7 @@ where
                 claim.lease_ms,
                 claim.limit,
                 claim.per_merchant_max,
+                claim.spare_slots,
             )
             .await?
         };

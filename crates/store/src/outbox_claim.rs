@@ -23,7 +23,10 @@ use crate::backend::Backend;
 /// - `busy` is a loose index scan: the smallest pending merchant, then the
 ///   next one after it, and so on — one seek per merchant with pending work,
 ///   however many webhooks each has;
-/// - `room` is what each may still take: the cap less the claims it holds
+/// - `share` is what each may hold: the cap, or if more, an equal part of
+///   the claim's spare slots among the merchants with pending webhooks
+///   (decisions §38);
+/// - `room` is what each may still take: its share less the claims it holds
 ///   (a claim holds until `claimed_until_ms`; held ones are not due, since a
 ///   claim moves `next_attempt_at_ms` to the same moment);
 /// - `walk` takes each merchant's earliest due webhook, then the next after
@@ -43,12 +46,15 @@ busy (app_id) AS (
             WHERE later.status = 'pending' AND later.app_id > busy.app_id
             ORDER BY later.app_id LIMIT 1)
     FROM busy WHERE busy.app_id IS NOT NULL),
+share (most) AS (
+    SELECT CASE WHEN $5 / NULLIF(COUNT(*), 0) > $4 THEN $5 / NULLIF(COUNT(*), 0) ELSE $4 END
+    FROM busy WHERE busy.app_id IS NOT NULL),
 room (app_id, free) AS (
     SELECT busy.app_id,
-           $4 - (SELECT COUNT(*) FROM webhook_outbox held
-                 WHERE held.app_id = busy.app_id AND held.claimed_until_ms > $2
-                   AND held.status = 'pending')
-    FROM busy WHERE busy.app_id IS NOT NULL),
+           share.most - (SELECT COUNT(*) FROM webhook_outbox held
+                         WHERE held.app_id = busy.app_id AND held.claimed_until_ms > $2
+                           AND held.status = 'pending')
+    FROM busy CROSS JOIN share WHERE busy.app_id IS NOT NULL),
 walk (app_id, id, due_at, nth, free) AS (
     SELECT room.app_id, head.id, head.next_attempt_at_ms, 1, room.free
     FROM room JOIN webhook_outbox head
@@ -75,7 +81,9 @@ WHERE id IN (
 RETURNING id, app_id, record_id, order_type, dialect, url, payload, attempts";
 
 /// Claims up to `limit` webhooks due at `now_ms` for `lease_ms`, at most
-/// `per_merchant_max` of a merchant's under claim at once, and returns their
+/// `per_merchant_max` of a merchant's under claim at once — or, if more, its
+/// equal part of `spare_slots` among the merchants with pending webhooks —
+/// and returns their
 /// rows (`outbox.rs` reads them); see `OutboxStore::claim_due_webhooks`. It
 /// runs on `conn`, inside the caller's DB transaction (decisions §27: the
 /// same one that records the attempts that freed the slots).
@@ -85,6 +93,7 @@ pub(crate) async fn claim_due_webhooks<DB>(
     lease_ms: i64,
     limit: u32,
     per_merchant_max: u32,
+    spare_slots: u32,
 ) -> Result<Vec<DB::Row>, StoreError>
 where
     DB: Backend,
@@ -98,6 +107,7 @@ where
         .bind(now_ms)
         .bind(i64::from(limit))
         .bind(i64::from(per_merchant_max))
+        .bind(i64::from(spare_slots))
         .fetch_all(&mut *conn)
         .await?)
 }

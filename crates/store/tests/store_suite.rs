@@ -4554,6 +4554,7 @@ async fn attempts_and_the_next_claim_commit_together<S: CreditStore + OutboxStor
         lease_ms: 30_000,
         limit: 64,
         per_merchant_max: 4,
+        spare_slots: 0,
     };
     let first = store
         .record_and_claim_webhooks(&[], &claim(NOW_MS))
@@ -4740,6 +4741,123 @@ async fn pg_claims_follow_due_order() {
         return;
     };
     claims_follow_due_order(&pg.store(&MasterKey::generate()).await).await;
+}
+
+/// A claim lends spare slots (decisions §38): a merchant may hold more than
+/// `per_merchant_max` — an equal part of the claim's spare slots among the
+/// merchants with pending webhooks — so a merchant alone is not held to the
+/// cap; one whose claims all hold (a receiver that never answers) gets no
+/// more than its part, and a merchant whose webhooks come next still gets its
+/// own.
+async fn spare_slots_are_shared_by_the_merchants_waiting<S: CreditStore + OutboxStore>(store: &S) {
+    let hanging = MerchantId::new(generate_app_id(NOW));
+    let next = MerchantId::new(generate_app_id(NOW + 1));
+    let queue = |merchant: &MerchantId, prefix: &str, count: i64, due_from_ms: i64| {
+        let merchant = merchant.clone();
+        let prefix = prefix.to_owned();
+        async move {
+            for i in 0..count {
+                let record_id = format!("{prefix}-{i:02}");
+                let mut webhook = webhook(&merchant, &record_id, "Withdraw");
+                webhook.created_at_ms = due_from_ms + i;
+                store
+                    .record_seen_transfer(
+                        &seen(&format!("0x{prefix}{i}"), &record_id, &merchant),
+                        Some(&webhook),
+                    )
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    let per_merchant = |claimed: &[ccgate_store::OutboxWebhook]| {
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for webhook in claimed {
+            match counts
+                .iter_mut()
+                .find(|(app_id, _)| app_id == webhook.app_id.as_str())
+            {
+                Some((_, count)) => *count += 1,
+                None => counts.push((webhook.app_id.as_str().to_owned(), 1)),
+            }
+        }
+        counts.sort();
+        counts
+    };
+    let claim = |now_ms, limit, spare_slots| WebhookClaim {
+        now_ms,
+        lease_ms: 30_000,
+        limit,
+        per_merchant_max: 2,
+        spare_slots,
+    };
+    queue(&hanging, "hang", 30, NOW_MS - 100).await;
+
+    // Alone: its part of 16 spare slots is all of them, not the cap of 2.
+    let first = store
+        .record_and_claim_webhooks(&[], &claim(NOW_MS, 32, 16))
+        .await
+        .unwrap();
+    let mut records: Vec<&str> = first.iter().map(|w| w.record_id.as_str()).collect();
+    records.sort_unstable();
+    let earliest: Vec<String> = (0..16).map(|i| format!("hang-{i:02}")).collect();
+    assert_eq!(records, earliest, "the earliest due, past the cap");
+    // Its 16 claims hold (no answer): a part of 8 spare slots is less than
+    // what it holds, so it gets nothing more.
+    assert!(
+        store
+            .record_and_claim_webhooks(&[], &claim(NOW_MS + 1, 16, 8))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Another merchant's webhooks come: two merchants wait, each may hold
+    // half of the 8 spare slots; the hanging one already holds more.
+    queue(&next, "next", 10, NOW_MS - 50).await;
+    let second = store
+        .record_and_claim_webhooks(&[], &claim(NOW_MS + 2, 16, 8))
+        .await
+        .unwrap();
+    assert_eq!(per_merchant(&second), vec![(next.as_str().to_owned(), 4)]);
+    // Without spare slots the cap holds: both are past it.
+    assert!(
+        store
+            .claim_due_webhooks(NOW_MS + 3, 30_000, 12, 2)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Once the leases ran out, both wait with plenty free: the spare slots
+    // are split equally, whatever each one's backlog.
+    let third = store
+        .record_and_claim_webhooks(&[], &claim(NOW_MS + 40_000, 128, 16))
+        .await
+        .unwrap();
+    let mut expected = vec![
+        (hanging.as_str().to_owned(), 8),
+        (next.as_str().to_owned(), 8),
+    ];
+    expected.sort();
+    assert_eq!(per_merchant(&third), expected);
+}
+
+#[tokio::test]
+async fn sqlite_spare_slots_are_shared_by_the_merchants_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    spare_slots_are_shared_by_the_merchants_waiting(
+        &sqlite_store(&dir, &MasterKey::generate()).await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn pg_spare_slots_are_shared_by_the_merchants_waiting() {
+    let Some(pg) = PgSchema::new().await else {
+        return;
+    };
+    spare_slots_are_shared_by_the_merchants_waiting(&pg.store(&MasterKey::generate()).await).await;
 }
 
 /// `ccgate order list` and `ccgate withdrawal list`: newest first, each filter

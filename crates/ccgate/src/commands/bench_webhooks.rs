@@ -91,7 +91,7 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
 
     println!(
         "ccgate bench webhooks: {count} webhooks over {merchant_count} merchants, \
-         delivery at most {} in flight ({} per merchant)",
+         delivery at most {} in flight ({} per merchant under contention)",
         config.deliveries_max, config.deliveries_per_merchant_max
     );
 
@@ -288,7 +288,8 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
     println!("ratio: {:.2}", per_sec(delivery) / per_sec(bare));
     if merchant_count == 1 {
         println!(
-            "single merchant: delivery bounded by the fairness cap, {} in flight of the {} slots",
+            "single merchant: alone, it may hold more than its cap of {} in flight, up to half \
+             of the {} slots that are free at each claim (decisions §38)",
             config.deliveries_per_merchant_max, config.deliveries_max
         );
     }

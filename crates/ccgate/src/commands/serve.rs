@@ -89,7 +89,8 @@ pub struct ServeArgs {
     #[arg(long, env = "CCGATE_WEBHOOK_TIMEOUT_MS", default_value_t = ccgate_engine::webhooks::DELIVERY_TIMEOUT_MS_DEFAULT)]
     webhook_timeout_ms: u64,
     /// Webhook deliveries of one merchant in flight at once (across
-    /// instances): all one slow receiver can hold up.
+    /// instances) while others' wait: all one slow receiver can hold up
+    /// under contention (alone, a merchant may use more of the free slots).
     #[arg(long, env = "CCGATE_WEBHOOK_DELIVERIES_PER_MERCHANT_MAX",
           default_value_t = ccgate_engine::webhooks::DELIVERIES_PER_MERCHANT_MAX_DEFAULT,
           value_parser = clap::value_parser!(u32).range(1..))]

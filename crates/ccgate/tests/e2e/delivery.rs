@@ -1,5 +1,6 @@
 //! Webhook delivery under load: one merchant's slow receiver and backlog
-//! hold only its own delivery slots (issue #14 §4).
+//! hold only its own delivery slots (issue #14 §4), however many of the
+//! spare ones it was lent while alone (decisions §38).
 
 use std::time::{Duration, Instant};
 
@@ -50,8 +51,10 @@ fn a_merchant_with_a_black_hole_receiver_does_not_delay_another() {
     for i in 0..300 {
         pay_cwallet(&gateway, &flooder, &c_id, &format!("flood-{i}"));
     }
-    // The flooder's deliveries are under way and hanging.
-    black_hole.wait_for_requests(4);
+    // The flooder's deliveries are under way and hanging: more than the
+    // per-merchant cap of 4, as a merchant alone takes its part of the spare
+    // slots (decisions §38), yet never so many that the other waits.
+    black_hole.wait_for_requests(5);
 
     pay_cwallet(&gateway, &other, &c_id, "other-1");
     let credited = Instant::now();

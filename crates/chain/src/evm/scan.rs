@@ -3,11 +3,12 @@
 //! ranges (value moved by contracts is `internal`'s).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use alloy::consensus::Transaction as _;
 use alloy::eips::BlockNumberOrTag;
 use alloy::network::TransactionResponse as _;
-use alloy::primitives::Address;
+use alloy::primitives::{Address, B256};
 use alloy::providers::Provider;
 use alloy::rpc::types::{Filter, Log, Transaction};
 use alloy::sol_types::SolEvent;
@@ -15,6 +16,24 @@ use ccgate_ledger::ChainTransfer;
 
 use super::{ChainToken, EvmChain, NATIVE_TRANSFER_INDEX, Transfer, block_time_ms, internal};
 use crate::adapter::ChainError;
+
+/// Blocks read with their transactions that are kept: a payment's block is
+/// read when the payment is seen and again when it is confirmed, a few
+/// blocks later.
+const BLOCKS_READ_KEPT: usize = 64;
+
+/// What a scan needs of a block read with its transactions: its hash (to
+/// tell whether the node still has it), time, the transactions' positions
+/// and the native transfers found, each with its position. Kept by
+/// [`EvmChain`] so the scan that confirms a block the previous scans saw
+/// asks the node only whether it is the same block.
+#[derive(Debug)]
+pub(super) struct ReadBlock {
+    hash: B256,
+    time_ms: i64,
+    positions: BTreeMap<String, u64>,
+    transfers: Vec<(u64, ChainTransfer)>,
+}
 
 impl EvmChain {
     /// A transaction's own native value to `recipient`, as a deposit of
@@ -55,48 +74,100 @@ impl EvmChain {
     ) -> Result<BTreeMap<u64, internal::BlockFacts>, ChainError> {
         let mut blocks = BTreeMap::new();
         for number in from..=to {
-            let block = self
-                .provider
-                .get_block_by_number(BlockNumberOrTag::Number(number))
-                .full()
-                .await
-                .map_err(|err| self.node_error("eth_getBlockByNumber", err))?
-                .ok_or_else(|| {
-                    self.node_error("eth_getBlockByNumber", format!("no block {number}"))
-                })?;
-            let block_time_ms = block_time_ms(block.header.timestamp);
+            let read = match self.block_read_before(number).await? {
+                Some(read) => read,
+                None => self.read_block(native, number).await?,
+            };
             blocks.insert(
                 number,
                 internal::BlockFacts {
-                    time_ms: block_time_ms,
-                    positions: block
-                        .transactions
-                        .hashes()
-                        .enumerate()
-                        .map(|(position, txid)| {
-                            (
-                                txid.to_string(),
-                                u64::try_from(position).unwrap_or(u64::MAX),
-                            )
-                        })
-                        .collect(),
+                    time_ms: read.time_ms,
+                    positions: read.positions.clone(),
                 },
             );
-            for (position, chain_tx) in block.transactions.txns().enumerate() {
-                let (Some(recipient), value) = (chain_tx.to(), chain_tx.value()) else {
-                    continue;
-                };
-                if value.is_zero() {
-                    continue;
-                }
-                found.push((
-                    number,
-                    u64::try_from(position).unwrap_or(u64::MAX),
-                    self.top_level_deposit(native, chain_tx, recipient, number, block_time_ms)?,
-                ));
-            }
+            found.extend(
+                read.transfers
+                    .iter()
+                    .map(|(position, transfer)| (number, *position, transfer.clone())),
+            );
         }
         Ok(blocks)
+    }
+
+    /// Block `number` with its transactions, what a scan needs of it kept
+    /// (see [`ReadBlock`]).
+    async fn read_block(
+        &self,
+        native: &ChainToken,
+        number: u64,
+    ) -> Result<Arc<ReadBlock>, ChainError> {
+        let block = self
+            .provider
+            .get_block_by_number(BlockNumberOrTag::Number(number))
+            .full()
+            .await
+            .map_err(|err| self.node_error("eth_getBlockByNumber", err))?
+            .ok_or_else(|| self.node_error("eth_getBlockByNumber", format!("no block {number}")))?;
+        let time_ms = block_time_ms(block.header.timestamp);
+        let mut transfers = Vec::new();
+        for (position, chain_tx) in block.transactions.txns().enumerate() {
+            let (Some(recipient), value) = (chain_tx.to(), chain_tx.value()) else {
+                continue;
+            };
+            if value.is_zero() {
+                continue;
+            }
+            transfers.push((
+                u64::try_from(position).unwrap_or(u64::MAX),
+                self.top_level_deposit(native, chain_tx, recipient, number, time_ms)?,
+            ));
+        }
+        let read = Arc::new(ReadBlock {
+            hash: block.header.hash,
+            time_ms,
+            positions: block
+                .transactions
+                .hashes()
+                .enumerate()
+                .map(|(position, txid)| {
+                    (
+                        txid.to_string(),
+                        u64::try_from(position).unwrap_or(u64::MAX),
+                    )
+                })
+                .collect(),
+            transfers,
+        });
+        let mut kept = self.blocks_read.lock().unwrap_or_else(|p| p.into_inner());
+        kept.insert(number, Arc::clone(&read));
+        while kept.len() > BLOCKS_READ_KEPT {
+            kept.pop_first();
+        }
+        Ok(read)
+    }
+
+    /// Block `number` as read with its transactions before, if the node's
+    /// block at that height is still the same one: asked by its header, a
+    /// fraction of the block (1 000 transfers read again took most of a scan
+    /// that confirmed them, issue #16 §3). A replaced block is read anew.
+    async fn block_read_before(&self, number: u64) -> Result<Option<Arc<ReadBlock>>, ChainError> {
+        let kept = self
+            .blocks_read
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&number)
+            .cloned();
+        let Some(kept) = kept else {
+            return Ok(None);
+        };
+        let header = self
+            .provider
+            .get_block_by_number(BlockNumberOrTag::Number(number))
+            .await
+            .map_err(|err| self.node_error("eth_getBlockByNumber", err))?;
+        Ok(header
+            .is_some_and(|block| block.header.hash == kept.hash)
+            .then_some(kept))
     }
 
     /// ERC-20 `Transfer` logs of the configured contracts in `from..=to`, one

@@ -51,6 +51,16 @@ pub struct ConsoleUser {
     pub last_login_ms: Option<i64>,
 }
 
+/// What came of changing a user's role (decisions §40).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleChange {
+    Changed,
+    NoSuchUser,
+    /// Refused: the user is the last operator not disabled, and the console
+    /// would be left with nobody to run it.
+    LastOperator,
+}
+
 /// A user as the operator's users page lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsoleUserListing {
@@ -166,6 +176,18 @@ pub trait ConsoleStore: Send + Sync + std::fmt::Debug + 'static {
         disabled_at_ms: Option<i64>,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError>;
+
+    /// In one DB transaction: gives the user `id` the role `role`, deletes
+    /// its sessions (the new role applies from its next login, not from a
+    /// session granted under the old one) and appends `audit`. An operator
+    /// is made a merchant user only while another operator not disabled
+    /// remains (decisions §40).
+    async fn set_console_user_role(
+        &self,
+        id: i64,
+        role: &ConsoleRole,
+        audit: &AuditEntry,
+    ) -> Result<RoleChange, StoreError>;
 
     /// Deletes at most `limit` sessions last seen at or before
     /// `idle_before_ms` or made at or before `made_before_ms` (past their
@@ -458,6 +480,49 @@ where
         insert_audit::<S::Db>(&mut db_tx, audit).await?;
         db_tx.commit().await?;
         Ok(true)
+    }
+
+    async fn set_console_user_role(
+        &self,
+        id: i64,
+        role: &ConsoleRole,
+        audit: &AuditEntry,
+    ) -> Result<RoleChange, StoreError> {
+        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        // The last-operator rule is in the statement, so the check and the
+        // change are one step of the transaction.
+        let updated = sqlx::query(
+            "UPDATE console_users SET role = $1, app_id = $2
+             WHERE id = $3
+               AND ($1 = 'operator' OR EXISTS (
+                   SELECT 1 FROM console_users other
+                   WHERE other.role = 'operator' AND other.disabled_at_ms IS NULL
+                     AND other.id <> $3))",
+        )
+        .bind(role.as_str())
+        .bind(role.merchant().map(MerchantId::as_str))
+        .bind(id)
+        .execute(&mut *db_tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            let known = sqlx::query("SELECT 1 FROM console_users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *db_tx)
+                .await?
+                .is_some();
+            return Ok(if known {
+                RoleChange::LastOperator
+            } else {
+                RoleChange::NoSuchUser
+            });
+        }
+        sqlx::query("DELETE FROM console_sessions WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *db_tx)
+            .await?;
+        insert_audit::<S::Db>(&mut db_tx, audit).await?;
+        db_tx.commit().await?;
+        Ok(RoleChange::Changed)
     }
 
     async fn purge_console_rows(

@@ -21,13 +21,14 @@ use ccgate_store::{
     DerivationError, DevnetReorg, DevnetStore, EntryMeta, ListingFilter, Listings, MasterKey,
     MerchantSettings, MerchantSettingsStore, MerchantStatus, NewDeposit, NewWebhook, Order,
     OrderIdHolder, OrderPayment, OrderSearch, OrderStore, OutboxStore, PayoutInsert, PayoutStore,
-    PgStore, ReconcileStore, Recorded, ReorgIncident, ReorgStore, ResendFilter, RollBack,
-    SandboxStore, SecretStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore, SqliteStore,
-    Store, StoreError, StoredClock, Swap, SwapOwner, SwapPolicy, SwapPricing, SwapQuery, SwapQuote,
-    SwapStore, SweepInsert, SweepSettlement, SweepStore, TakenFault, TaskOutcome, TransferFilter,
-    TransferKey, UserBatchTransfer, UserTransfer, WalletStore, WebhookAttempt, WebhookClaim,
-    WebhookCounts, WebhookFaults, WebhookNext, Withdrawal, WithdrawalPreflight, WithdrawalStatus,
-    WithdrawalStore, generate_app_id, generate_app_secret, verify_ledger,
+    PgStore, ReconcileStore, Recorded, ReorgIncident, ReorgStore, ResendFilter, RoleChange,
+    RollBack, SandboxStore, SecretStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore,
+    SqliteStore, Store, StoreError, StoredClock, Swap, SwapOwner, SwapPolicy, SwapPricing,
+    SwapQuery, SwapQuote, SwapStore, SweepInsert, SweepSettlement, SweepStore, TakenFault,
+    TaskOutcome, TransferFilter, TransferKey, UserBatchTransfer, UserTransfer, WalletStore,
+    WebhookAttempt, WebhookClaim, WebhookCounts, WebhookFaults, WebhookNext, Withdrawal,
+    WithdrawalPreflight, WithdrawalStatus, WithdrawalStore, generate_app_id, generate_app_secret,
+    verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Connection;
@@ -6979,6 +6980,152 @@ where
 }
 
 on_both_backends!(console_users_are_disabled_and_listed);
+
+/// Changing a user's role (decisions §40) ends its sessions and appends the
+/// audit row in one commit; the last operator not disabled is not made a
+/// merchant user, and a refused change leaves no row.
+async fn console_roles_change_but_the_last_operator_stays<S>(store: &S)
+where
+    S: Store + ConsoleStore,
+{
+    let merchant = new_merchant(store).await;
+    let operator = store
+        .create_console_user(
+            "ops@example.com",
+            "h",
+            &ConsoleRole::Operator,
+            1,
+            &audit("user created", None, 1),
+        )
+        .await
+        .unwrap();
+    let user = store
+        .create_console_user(
+            "user@example.com",
+            "h",
+            &ConsoleRole::Merchant(merchant.clone()),
+            2,
+            &audit("user created", None, 2),
+        )
+        .await
+        .unwrap();
+    store
+        .start_console_session(
+            &ConsoleSession {
+                id_hash: "s".to_owned(),
+                user_id: user,
+                csrf_token: "csrf".to_owned(),
+                created_at_ms: 3,
+                last_seen_ms: 3,
+            },
+            None,
+            "x",
+            &audit("login", None, 3),
+        )
+        .await
+        .unwrap();
+    let before = audit_rows(store).await;
+    // The only operator stays one.
+    assert_eq!(
+        store
+            .set_console_user_role(
+                operator,
+                &ConsoleRole::Merchant(merchant.clone()),
+                &audit("user role changed", None, 4)
+            )
+            .await
+            .unwrap(),
+        RoleChange::LastOperator
+    );
+    assert_eq!(
+        store
+            .set_console_user_role(
+                9_999,
+                &ConsoleRole::Operator,
+                &audit("user role changed", None, 4)
+            )
+            .await
+            .unwrap(),
+        RoleChange::NoSuchUser
+    );
+    assert_eq!(
+        audit_rows(store).await,
+        before,
+        "a refused change leaves no row"
+    );
+    assert_eq!(
+        store.console_user(operator).await.unwrap().unwrap().role,
+        ConsoleRole::Operator
+    );
+
+    // The merchant user made an operator: its session ends.
+    assert_eq!(
+        store
+            .set_console_user_role(
+                user,
+                &ConsoleRole::Operator,
+                &audit("user role changed", None, 5)
+            )
+            .await
+            .unwrap(),
+        RoleChange::Changed
+    );
+    assert_eq!(
+        store.console_user(user).await.unwrap().unwrap().role,
+        ConsoleRole::Operator
+    );
+    assert!(store.console_session("s").await.unwrap().is_none());
+    assert_eq!(audit_rows(store).await, before + 1);
+    // With another operator, the first may be made a merchant user; a
+    // disabled operator does not count as the other.
+    assert_eq!(
+        store
+            .set_console_user_role(
+                operator,
+                &ConsoleRole::Merchant(merchant.clone()),
+                &audit("user role changed", None, 6)
+            )
+            .await
+            .unwrap(),
+        RoleChange::Changed
+    );
+    assert!(
+        store
+            .set_console_user_disabled(operator, Some(7), &audit("user disabled", None, 7))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .set_console_user_role(
+                operator,
+                &ConsoleRole::Operator,
+                &audit("user role changed", None, 8)
+            )
+            .await
+            .unwrap(),
+        RoleChange::Changed
+    );
+    assert_eq!(
+        store
+            .set_console_user_role(
+                user,
+                &ConsoleRole::Merchant(merchant),
+                &audit("user role changed", None, 9)
+            )
+            .await
+            .unwrap(),
+        RoleChange::LastOperator,
+        "the other operator is disabled"
+    );
+    assert_eq!(audit_rows(store).await, before + 4);
+}
+
+on_both_backends!(console_roles_change_but_the_last_operator_stays);
+
+async fn audit_rows(store: &impl ConsoleStore) -> usize {
+    store.audit_log(None, None, 100).await.unwrap().len()
+}
 
 /// The overview counts every order of a merchant by the state the API
 /// reports (decisions §36), in SQL: more than 100 orders, payments summed

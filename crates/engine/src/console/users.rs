@@ -5,7 +5,7 @@
 //! change is an audit row.
 
 use ccgate_ledger::{Amount, Precision};
-use ccgate_store::ConsoleUserListing;
+use ccgate_store::{ConsoleRole, ConsoleUserListing, RoleChange};
 
 use super::{
     Console, ConsoleRefusal, Viewer, Visit, audit_row, merchant_audit, operator_only, refused,
@@ -91,6 +91,68 @@ impl Console {
         }
     }
 
+    /// Gives the user `user_id` the role `role` — operator, or a user of a
+    /// merchant that exists (operators only, decisions §40). Its sessions
+    /// end, so the new role applies at its next login. An operator cannot
+    /// change its own role, and the last operator not disabled stays one:
+    /// either would leave the console with nobody to run it.
+    pub async fn set_user_role(
+        &self,
+        viewer: &Viewer,
+        user_id: i64,
+        role: ConsoleRole,
+        visit: Visit<'_>,
+    ) -> Result<(), EngineError> {
+        operator_only(viewer)?;
+        if user_id == viewer.user_id {
+            return Err(refused(ConsoleRefusal::Invalid(
+                "you cannot change your own role".to_owned(),
+            )));
+        }
+        if let ConsoleRole::Merchant(app_id) = &role {
+            self.merchant(viewer, app_id.as_str()).await?;
+        }
+        let user = self
+            .store
+            .console_user(user_id)
+            .await?
+            .ok_or_else(|| refused(ConsoleRefusal::NotFound))?;
+        if user.role == role {
+            return Err(refused(ConsoleRefusal::Invalid(format!(
+                "{} already has that role",
+                user.email
+            ))));
+        }
+        let detail = format!(
+            "{}: {} → {}",
+            user.email,
+            role_text(&user.role),
+            role_text(&role)
+        );
+        // The row belongs to the merchant the user joins, or the one it
+        // leaves: either merchant's log shows the change.
+        let merchant = role.merchant().or(user.role.merchant());
+        let audit = audit_row(
+            Actor::User(viewer),
+            merchant,
+            "user role changed",
+            detail,
+            visit,
+        );
+        match self
+            .store
+            .set_console_user_role(user_id, &role, &audit)
+            .await?
+        {
+            RoleChange::Changed => Ok(()),
+            RoleChange::NoSuchUser => Err(refused(ConsoleRefusal::NotFound)),
+            RoleChange::LastOperator => Err(refused(ConsoleRefusal::Invalid(format!(
+                "{} is the last operator; make another operator first",
+                user.email
+            )))),
+        }
+    }
+
     /// Sets the merchant's service fee, typed as a percentage (operators
     /// only): the share of each later deposit the operator keeps.
     pub async fn set_service_fee(
@@ -114,6 +176,13 @@ impl Console {
             .settings
             .set_service_fee(&merchant.app_id, ppm, Some(&audit))
             .await?)
+    }
+}
+
+fn role_text(role: &ConsoleRole) -> String {
+    match role {
+        ConsoleRole::Operator => "operator".to_owned(),
+        ConsoleRole::Merchant(app_id) => format!("merchant user of {app_id}"),
     }
 }
 

@@ -721,6 +721,14 @@ fn every_route_answers_every_role_as_authorised() {
     let m = format!("/dashboard/m/{}", a.0);
     let hook = format!("{m}/webhooks/{webhook_id}");
     let owner_id = user_id_of(&mut ops, &format!("owner@{}.example", a.0));
+    // A third user of shop A whose role the operator changes (decisions §40).
+    let spare = ops.post(
+        &format!("{m}/users"),
+        &[("csrf", &ops_csrf), ("email", "spare@a.example")],
+    );
+    assert_eq!(spare.status, 200, "{}", spare.text());
+    let spare_id = user_id_of(&mut ops, "spare@a.example");
+    let spare_role = format!("merchant:{}", b.0);
     // An invoice of shop A for its page's route (decisions §32).
     let invoice_fields = vec![
         ("amount", "5"),
@@ -961,6 +969,14 @@ fn every_route_answers_every_role_as_authorised() {
             vec![("status", "active")],
             [ToLogin, Forbidden, Forbidden, Done],
         ),
+        // Changing a user's role (decisions §40): the spare user moves to
+        // shop B.
+        (
+            "POST",
+            format!("/dashboard/users/{spare_id}/role"),
+            vec![("role", spare_role.as_str())],
+            [ToLogin, Forbidden, Forbidden, Done],
+        ),
     ];
     let mut checked = 0;
     for (method, path, fields, expected) in &table {
@@ -986,7 +1002,7 @@ fn every_route_answers_every_role_as_authorised() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 140);
+    assert_eq!(checked, 144);
     // The other merchant's user changed nothing of shop A: no user of its
     // making, no merchant named "new" but the operator's.
     let overview = ops.get(&m).text().to_owned();

@@ -2,7 +2,8 @@
 //! binary (decisions §34): the operator sets a merchant's service fee from
 //! its overview and the merchant's user sees it in force on the developers
 //! page; the operator disables a user (its session ends, it cannot log in),
-//! enables it again, and cannot disable itself.
+//! enables it again, and cannot disable itself; the operator changes a
+//! user's role (decisions §40).
 
 use crate::dashboard::{Visitor, create_user, logged_in, screenshots_dir, shown};
 use crate::support::{Gateway, HttpResponse, HttpStub, Merchant};
@@ -136,6 +137,120 @@ fn operators_set_fees_and_disable_users() {
     ] {
         assert!(audit.contains(action), "{action} in {audit}");
     }
+}
+
+/// Decisions §40: an operator moves a merchant user to another merchant and
+/// makes it an operator; each change ends the user's session, and its next
+/// login has the new role. The operator cannot change its own role; an
+/// unknown merchant, the role a user already has, and a form without the
+/// CSRF token change nothing, and leave no audit row.
+#[test]
+fn operators_change_users_roles() {
+    let gateway = Gateway::start(&[]);
+    let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
+    let (mut ops, ops_csrf) = logged_in(&gateway, "ops@example.com", &password, "/dashboard");
+    let mut shops = Vec::new();
+    for name in ["Shop A", "Shop B"] {
+        let made = ops.post(
+            "/dashboard/merchants",
+            &[("csrf", &ops_csrf), ("name", name)],
+        );
+        shops.push(shown(&made, "Appid"));
+    }
+    let (a, b) = (
+        format!("/dashboard/m/{}", shops[0]),
+        format!("/dashboard/m/{}", shops[1]),
+    );
+    let made_user = ops.post(
+        &format!("{a}/users"),
+        &[("csrf", &ops_csrf), ("email", "mover@role.example")],
+    );
+    let mover_password = shown(&made_user, "Password");
+    let (mut mover, _) = logged_in(&gateway, "mover@role.example", &mover_password, &a);
+    let users = ops.get("/dashboard/users");
+    let mover_id = row_user_id(&users, "mover@role.example");
+    let row = row_of(&users, "mover@role.example");
+    assert!(
+        row.contains(&format!(r#"value="merchant:{}" selected"#, shops[0])),
+        "the form shows the role in force: {row}"
+    );
+    assert!(!row_of(&users, "ops@example.com").contains("/role"));
+    let role = format!("/dashboard/users/{mover_id}/role");
+    let audit_count = |ops: &mut crate::dashboard::Visitor<'_>| {
+        ops.get("/dashboard/audit")
+            .text()
+            .matches("user role changed")
+            .count()
+    };
+
+    // Refused changes: no change, no row.
+    let forged = ops.post(&role, &[("role", "operator")]);
+    assert_eq!(forged.status, 403);
+    let unknown = ops.post(&role, &[("csrf", &ops_csrf), ("role", "merchant:nope")]);
+    assert_eq!(unknown.status, 404, "{}", unknown.text());
+    let same = ops.post(
+        &role,
+        &[
+            ("csrf", &ops_csrf),
+            ("role", &format!("merchant:{}", shops[0])),
+        ],
+    );
+    assert_eq!(same.status, 400, "{}", same.text());
+    let garbled = ops.post(&role, &[("csrf", &ops_csrf), ("role", "admin")]);
+    assert_eq!(garbled.status, 400, "{}", garbled.text());
+    let own = ops.post(
+        "/dashboard/users/1/role",
+        &[("csrf", &ops_csrf), ("role", "merchant:nope")],
+    );
+    assert_eq!(own.status, 400, "{}", own.text());
+    assert_eq!(audit_count(&mut ops), 0);
+    assert_eq!(mover.get(&a).status, 200, "the mover is still logged in");
+
+    // To shop B: the session ends; the next login sees B, not A.
+    let moved = ops.post(
+        &role,
+        &[
+            ("csrf", &ops_csrf),
+            ("role", &format!("merchant:{}", shops[1])),
+        ],
+    );
+    assert_eq!(
+        moved.header("location"),
+        Some("/dashboard/users"),
+        "{}",
+        moved.text()
+    );
+    assert_eq!(mover.get(&a).header("location"), Some("/dashboard/login"));
+    let (mut mover, _) = logged_in(&gateway, "mover@role.example", &mover_password, &b);
+    assert_eq!(mover.get(&a).status, 404);
+    assert_eq!(mover.get("/dashboard/users").status, 403);
+
+    // An operator: the session ends again; the next login runs the console.
+    let promoted = ops.post(&role, &[("csrf", &ops_csrf), ("role", "operator")]);
+    assert_eq!(promoted.status, 303, "{}", promoted.text());
+    assert_eq!(mover.get(&b).header("location"), Some("/dashboard/login"));
+    let (mut mover, _) = logged_in(
+        &gateway,
+        "mover@role.example",
+        &mover_password,
+        "/dashboard",
+    );
+    assert_eq!(mover.get("/dashboard/users").status, 200);
+    assert_eq!(mover.get(&a).status, 200);
+    assert!(
+        row_of(&ops.get("/dashboard/users"), "mover@role.example")
+            .contains(r#"value="operator" selected"#)
+    );
+
+    assert_eq!(audit_count(&mut ops), 2);
+    let audit = ops.get("/dashboard/audit").text().to_owned();
+    assert!(
+        audit.contains(&format!(
+            "mover@role.example: merchant user of {} → merchant user of {}",
+            shops[0], shops[1]
+        )),
+        "{audit}"
+    );
 }
 
 /// Issue #20's browser steps not run elsewhere (decisions §34), in Chromium:

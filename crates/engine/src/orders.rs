@@ -9,8 +9,8 @@ use ccgate_ledger::{
 };
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
-    Checkout, ConfirmingPayment, Order, OrderIdHolder, OrderPayment, OrderStore, WebhookDialect,
-    WithdrawalStore,
+    AuditEntry, Checkout, ConfirmingPayment, Order, OrderIdHolder, OrderPayment, OrderStore,
+    WebhookDialect, WithdrawalStore,
 };
 
 use crate::addresses::AddressBook;
@@ -85,6 +85,10 @@ pub enum HostedPricing {
         precision: Precision,
     },
 }
+
+/// The dashboard's audit row of an invoice, made from the checkout about to
+/// be stored: it commits with the checkout (decisions §40).
+pub type InvoiceAudit<'a> = dyn Fn(&Checkout) -> AuditEntry + Send + Sync + 'a;
 
 /// What `concise/url/get` and `createCheckoutUrl` ask for, after parsing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -421,6 +425,7 @@ impl Orders {
         app_id: &MerchantId,
         request: &HostedCheckoutRequest,
         now_unix_ms: i64,
+        audit: Option<&InvoiceAudit<'_>>,
     ) -> Result<Checkout, EngineError> {
         let validity = request.validity.print()?;
         let (price, currency, price_coin_id) = match &request.pricing {
@@ -525,7 +530,11 @@ impl Orders {
             price_coin_id,
             invoice: request.invoice,
         };
-        let stored = self.orders.create_checkout(&checkout).await?;
+        let audit = audit.map(|row_of| row_of(&checkout));
+        let stored = self
+            .orders
+            .create_checkout(&checkout, audit.as_ref())
+            .await?;
         if stored.fingerprint == print {
             Ok(stored)
         } else {
@@ -579,7 +588,7 @@ impl Orders {
             price_coin_id,
             invoice: false,
         };
-        let stored = self.orders.create_checkout(&page).await?;
+        let stored = self.orders.create_checkout(&page, None).await?;
         if stored.order_id == page.order_id {
             Ok(stored)
         } else {

@@ -9,6 +9,7 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 use crate::StoreError;
 use crate::addresses::{DepositAddress, Derivation, derive_next_address};
 use crate::backend::{Backend, RowsAffected, SqlStore};
+use crate::console::{AuditEntry, insert_audit};
 use crate::rows::{Columns, dialect_from, parse_amount, to_u64};
 use crate::writes::WebhookDialect;
 
@@ -141,7 +142,15 @@ pub trait OrderStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// Stores a hosted checkout, or returns the merchant's existing one with
     /// the same merchant_order_id.
-    async fn create_checkout(&self, checkout: &Checkout) -> Result<Checkout, StoreError>;
+    /// Stores `checkout` unless the merchant has one of its
+    /// merchant_order_id, and returns the one stored. `audit`, a dashboard
+    /// invoice's row, is appended in the same DB transaction when this
+    /// checkout is the one stored (decisions §40); the API passes `None`.
+    async fn create_checkout(
+        &self,
+        checkout: &Checkout,
+        audit: Option<&AuditEntry>,
+    ) -> Result<Checkout, StoreError>;
 
     async fn checkout(&self, key: &str) -> Result<Option<Checkout>, StoreError>;
 
@@ -206,6 +215,7 @@ where
     // sqlx encodes `Option` per backend, not for every `T: Encode`.
     for<'q> Option<String>: Encode<'q, S::Db>,
     for<'q> Option<i64>: Encode<'q, S::Db>,
+    for<'q> Option<&'q str>: Encode<'q, S::Db>,
 {
     async fn create_order(
         &self,
@@ -329,8 +339,13 @@ where
         row.as_ref().map(order_from_row).transpose()
     }
 
-    async fn create_checkout(&self, checkout: &Checkout) -> Result<Checkout, StoreError> {
-        sqlx::query(&format!(
+    async fn create_checkout(
+        &self,
+        checkout: &Checkout,
+        audit: Option<&AuditEntry>,
+    ) -> Result<Checkout, StoreError> {
+        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        let inserted = sqlx::query(&format!(
             "INSERT INTO checkouts ({CHECKOUT_COLUMNS})
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
              ON CONFLICT (app_id, merchant_order_id) DO NOTHING"
@@ -357,15 +372,21 @@ where
                 .map(|id| id.as_str().to_owned()),
         )
         .bind(i64::from(checkout.invoice))
-        .execute(self.pool())
+        .execute(&mut *db_tx)
         .await?;
+        if inserted.rows_affected() == 1
+            && let Some(audit) = audit
+        {
+            insert_audit::<S::Db>(&mut db_tx, audit).await?;
+        }
         let row = sqlx::query(&format!(
             "SELECT {CHECKOUT_COLUMNS} FROM checkouts WHERE app_id = $1 AND merchant_order_id = $2"
         ))
         .bind(checkout.app_id.as_str())
         .bind(&checkout.merchant_order_id)
-        .fetch_one(self.pool())
+        .fetch_one(&mut *db_tx)
         .await?;
+        db_tx.commit().await?;
         checkout_from_row(&row)
     }
 

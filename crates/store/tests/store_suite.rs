@@ -1202,12 +1202,18 @@ where
         price_coin_id: Some(usdt()),
         invoice: false,
     };
-    assert_eq!(store.create_checkout(&checkout).await.unwrap(), checkout);
+    assert_eq!(
+        store.create_checkout(&checkout, None).await.unwrap(),
+        checkout
+    );
     let other_key = Checkout {
         key: "key-2".into(),
         ..checkout.clone()
     };
-    assert_eq!(store.create_checkout(&other_key).await.unwrap(), checkout);
+    assert_eq!(
+        store.create_checkout(&other_key, None).await.unwrap(),
+        checkout
+    );
     assert!(
         store
             .attach_checkout_order("key-1", "order-1")
@@ -1233,7 +1239,10 @@ where
         order_id: Some("order-reserved".into()),
         ..checkout.clone()
     };
-    assert_eq!(store.create_checkout(&reserved).await.unwrap(), reserved);
+    assert_eq!(
+        store.create_checkout(&reserved, None).await.unwrap(),
+        reserved
+    );
     assert!(
         !store
             .attach_checkout_order("key-3", "order-other")
@@ -3138,7 +3147,7 @@ where
         checkout("new", &merchant, true, NOW + 10),
         checkout("theirs", &other, true, NOW + 30),
     ] {
-        assert_eq!(store.create_checkout(&made).await.unwrap(), made);
+        assert_eq!(store.create_checkout(&made, None).await.unwrap(), made);
     }
     let keys = |listed: Vec<Checkout>| listed.into_iter().map(|c| c.key).collect::<Vec<_>>();
     assert_eq!(
@@ -3155,7 +3164,7 @@ where
         checkout("same-1", &merchant, true, NOW + 5),
         checkout("same-2", &merchant, true, NOW + 5),
     ] {
-        store.create_checkout(&made).await.unwrap();
+        store.create_checkout(&made, None).await.unwrap();
     }
     assert_eq!(
         keys(store.invoices(&merchant, None, 2).await.unwrap()),
@@ -7122,6 +7131,55 @@ where
 }
 
 on_both_backends!(console_roles_change_but_the_last_operator_stays);
+
+/// A dashboard invoice's audit row commits with its checkout (decisions
+/// §40): one row for the checkout stored, none for a second of the same
+/// merchant_order_id, which stores nothing.
+async fn an_invoice_and_its_audit_row_commit_together<S>(store: &S)
+where
+    S: Store + OrderStore + ConsoleStore,
+{
+    let merchant = new_merchant(store).await;
+    let invoice = Checkout {
+        key: "invoice-key-1".into(),
+        app_id: merchant.clone(),
+        merchant_order_id: "inv-1".into(),
+        fingerprint: "fp".into(),
+        product_price: "5".into(),
+        product_name: "lesson".into(),
+        return_url: None,
+        notify_url: None,
+        custom_value: None,
+        created_at: NOW,
+        expires_at: NOW + 600,
+        order_id: None,
+        dialect: ccgate_store::WebhookDialect::V1,
+        buyer_email: None,
+        denominated_currency: "USD".into(),
+        price_coin_id: None,
+        invoice: true,
+    };
+    let row = audit("invoice created", Some(&merchant), 1);
+    let before = audit_rows(store).await;
+    assert_eq!(
+        store.create_checkout(&invoice, Some(&row)).await.unwrap(),
+        invoice
+    );
+    assert_eq!(audit_rows(store).await, before + 1);
+    let again = Checkout {
+        key: "invoice-key-2".into(),
+        fingerprint: "other".into(),
+        ..invoice.clone()
+    };
+    assert_eq!(
+        store.create_checkout(&again, Some(&row)).await.unwrap(),
+        invoice,
+        "the first stays"
+    );
+    assert_eq!(audit_rows(store).await, before + 1);
+}
+
+on_both_backends!(an_invoice_and_its_audit_row_commit_together);
 
 async fn audit_rows(store: &impl ConsoleStore) -> usize {
     store.audit_log(None, None, 100).await.unwrap().len()

@@ -6,7 +6,7 @@
 use ccgate_ledger::Registry;
 use ccgate_store::{Checkout, MerchantSummary, Order};
 
-use super::{Console, ConsoleRefusal, Viewer, Visit, refused, well_formed_email};
+use super::{Console, ConsoleRefusal, Viewer, Visit, merchant_audit, refused, well_formed_email};
 use crate::EngineError;
 use crate::orders::{
     HostedCheckoutRequest, HostedPricing, ORDER_VALID_SECS_MAX, OrderState, OrderStatus, Orders,
@@ -122,6 +122,22 @@ impl Console {
                 ));
             }
         };
+        // The row commits with the invoice (decisions §40): a refused or
+        // repeated invoice leaves none.
+        let audit = |checkout: &Checkout| {
+            merchant_audit(
+                viewer,
+                &merchant,
+                "invoice created",
+                format!(
+                    "{}: {} {}",
+                    checkout.merchant_order_id,
+                    checkout.product_price,
+                    checkout.denominated_currency
+                ),
+                visit,
+            )
+        };
         let checkout = orders
             .create_hosted(
                 &merchant.app_id,
@@ -139,19 +155,9 @@ impl Console {
                     invoice: true,
                 },
                 business_now_ms,
+                Some(&audit),
             )
             .await?;
-        self.audit(
-            viewer,
-            &merchant.app_id,
-            "invoice created",
-            format!(
-                "{reference}: {} {}",
-                checkout.product_price, checkout.denominated_currency
-            ),
-            visit,
-        )
-        .await?;
         Ok(checkout)
     }
 

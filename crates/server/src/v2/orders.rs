@@ -145,6 +145,7 @@ async fn hosted_checkout(
                 invoice: false,
             },
             state.clock.now_unix_ms(),
+            None,
         )
         .await?)
 }

@@ -57,6 +57,7 @@ pub async fn concise_url_get(
                 invoice: false,
             },
             state.clock.now_unix_ms(),
+            None,
         )
         .await?;
     success(&PaymentUrl {

@@ -1060,7 +1060,7 @@ impl Run<'_> {
         let refund = self
             .triggers
             .withdrawals
-            .refund(&order, &to, &self.decimal(half), self.now_ms())
+            .refund(&order, &to, &self.decimal(half), self.now_ms(), None)
             .await?;
         self.steps.push(format!(
             "refunded {} {} of order {} to {to} (refund {})",

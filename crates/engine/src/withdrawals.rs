@@ -12,8 +12,8 @@ use ccgate_ledger::{
 };
 use ccgate_pricefeed::PriceSource;
 use ccgate_store::{
-    Approval, EntryMeta, FeeQuote, NewWebhook, Order, OrderIdHolder, OrderStore, Store, StoreError,
-    WebhookDialect, Withdrawal, WithdrawalStatus, WithdrawalStore,
+    Approval, AuditEntry, EntryMeta, FeeQuote, NewWebhook, Order, OrderIdHolder, OrderStore, Store,
+    StoreError, WebhookDialect, Withdrawal, WithdrawalStatus, WithdrawalStore,
 };
 
 use crate::amounts::positive_amount;
@@ -147,6 +147,11 @@ pub fn network_named<'r>(
     }
 }
 
+/// The dashboard's audit row of a withdrawal or refund it asked for, made
+/// from the withdrawal about to be stored: it commits with it (decisions
+/// §40).
+pub type WithdrawalAudit<'a> = dyn Fn(&Withdrawal) -> AuditEntry + Send + Sync + 'a;
+
 #[derive(Debug)]
 pub struct Withdrawals {
     registry: Arc<Registry>,
@@ -210,7 +215,22 @@ impl Withdrawals {
         request: &WithdrawalRequest<'a>,
         now_unix_ms: i64,
     ) -> Result<Accepted<'a>, EngineError> {
-        self.request_by(app_id, None, request, now_unix_ms).await
+        self.request_by(app_id, None, request, now_unix_ms, None)
+            .await
+    }
+
+    /// [`Self::request`] asked for from the dashboard: `audit` makes its
+    /// row from the withdrawal about to be stored, and the row commits with
+    /// it (decisions §40). A repeat of a stored withdrawal writes no row.
+    pub async fn request_audited<'a>(
+        &'a self,
+        app_id: &MerchantId,
+        request: &WithdrawalRequest<'a>,
+        now_unix_ms: i64,
+        audit: &WithdrawalAudit<'_>,
+    ) -> Result<Accepted<'a>, EngineError> {
+        self.request_by(app_id, None, request, now_unix_ms, Some(audit))
+            .await
     }
 
     /// [`Self::request`] paid by the merchant's wallet user `user_id`
@@ -224,7 +244,7 @@ impl Withdrawals {
         request: &WithdrawalRequest<'a>,
         now_unix_ms: i64,
     ) -> Result<Accepted<'a>, EngineError> {
-        self.request_by(app_id, Some(user_id), request, now_unix_ms)
+        self.request_by(app_id, Some(user_id), request, now_unix_ms, None)
             .await
     }
 
@@ -234,6 +254,7 @@ impl Withdrawals {
         user_id: Option<&str>,
         request: &WithdrawalRequest<'a>,
         now_unix_ms: i64,
+        audit: Option<&WithdrawalAudit<'_>>,
     ) -> Result<Accepted<'a>, EngineError> {
         // Everything read before the write, in one statement (decisions §37).
         let named_cwallet = match &request.destination {
@@ -430,7 +451,13 @@ impl Withdrawals {
         };
         let stored = self
             .withdrawals
-            .accept_withdrawal(&withdrawal, &entry, &meta, webhook.as_ref())
+            .accept_withdrawal(
+                &withdrawal,
+                &entry,
+                &meta,
+                webhook.as_ref(),
+                audit.map(|row_of| row_of(&withdrawal)).as_ref(),
+            )
             .await
             .map_err(|err| match err {
                 StoreError::Ledger(LedgerError::InsufficientBalance { .. }) => {
@@ -474,6 +501,7 @@ impl Withdrawals {
         address: &str,
         amount: &str,
         now_unix_ms: i64,
+        audit: Option<&WithdrawalAudit<'_>>,
     ) -> Result<Withdrawal, EngineError> {
         let orders = self
             .orders
@@ -493,19 +521,22 @@ impl Withdrawals {
                 .into());
             }
         };
-        self.refund(order, address, amount, now_unix_ms).await
+        self.refund(order, address, amount, now_unix_ms, audit)
+            .await
     }
 
     /// A refund of a deposit order (CCPayment makes them from its dashboard):
     /// paid to `address` on the order's network, the payee bearing the network
     /// fee, reserved and then posted or voided like a withdrawal. All refunds
-    /// of an order together stay within what it received.
+    /// of an order together stay within what it received. `audit`, from the
+    /// dashboard, makes the row that commits with the refund (decisions §40).
     pub async fn refund(
         &self,
         order: &Order,
         address: &str,
         amount: &str,
         now_unix_ms: i64,
+        audit: Option<&WithdrawalAudit<'_>>,
     ) -> Result<Withdrawal, EngineError> {
         let (coin, token) = self
             .registry
@@ -577,7 +608,13 @@ impl Withdrawals {
         };
         let stored = self
             .withdrawals
-            .accept_withdrawal(&refund, &entry, &meta, None)
+            .accept_withdrawal(
+                &refund,
+                &entry,
+                &meta,
+                None,
+                audit.map(|row_of| row_of(&refund)).as_ref(),
+            )
             .await
             .map_err(|err| match err {
                 StoreError::Ledger(LedgerError::InsufficientBalance { .. }) => {

@@ -206,6 +206,7 @@ async fn refund(State(state): State<AppState>, Json(body): Json<RefundRequest>) 
             body.address.trim(),
             body.amount.trim(),
             state.clock.now_unix_ms(),
+            None,
         )
         .await;
     match refunded {

@@ -6,6 +6,7 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::StoreError;
 use crate::backend::{Backend, RowsAffected, SqlStore};
+use crate::console::{AuditEntry, insert_audit};
 use crate::ledger::CwalletAccount;
 use crate::outbox::insert_webhook;
 use crate::rows::{Columns, dialect_from, parse_amount, to_i64, to_u64};
@@ -191,13 +192,16 @@ pub trait WithdrawalStore: Send + Sync + std::fmt::Debug + 'static {
     /// transaction. If the merchant already has a withdrawal with that
     /// merchant_order_id, nothing is written and that one is returned; if the
     /// balance does not cover it, nothing is written and the ledger's error
-    /// comes back.
+    /// comes back. `audit`, the dashboard's row of a withdrawal or refund it
+    /// asked for, is appended in the same transaction when this one is
+    /// stored (decisions §40); the API and the CLI pass `None`.
     async fn accept_withdrawal(
         &self,
         withdrawal: &Withdrawal,
         entry: &JournalEntry,
         meta: &EntryMeta,
         webhook: Option<&NewWebhook>,
+        audit: Option<&AuditEntry>,
     ) -> Result<Withdrawal, StoreError>;
 
     async fn withdrawal_by_merchant_order_id(
@@ -327,6 +331,7 @@ where
     for<'q> Option<i64>: Encode<'q, S::Db>,
     // The refund check reads bare values (`query_scalar`).
     for<'r> (String,): sqlx::FromRow<'r, <S::Db as Database>::Row>,
+    for<'q> Option<&'q str>: Encode<'q, S::Db>,
 {
     async fn accept_withdrawal(
         &self,
@@ -334,6 +339,7 @@ where
         entry: &JournalEntry,
         meta: &EntryMeta,
         webhook: Option<&NewWebhook>,
+        audit: Option<&AuditEntry>,
     ) -> Result<Withdrawal, StoreError> {
         let w = withdrawal;
         let mut db_tx = self.pool().begin().await?;
@@ -403,6 +409,9 @@ where
             S::Db::post_entry_in(&mut db_tx, entry, meta).await?;
             if let Some(webhook) = webhook {
                 insert_webhook::<S::Db>(&mut db_tx, webhook).await?;
+            }
+            if let Some(audit) = audit {
+                insert_audit::<S::Db>(&mut db_tx, audit).await?;
             }
             db_tx.commit().await?;
             return Ok(w.clone());

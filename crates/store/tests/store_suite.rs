@@ -1546,7 +1546,7 @@ where
 /// within what their order received.
 async fn withdrawals_reserve_then_resolve_once<S>(store: &S)
 where
-    S: Store + OrderStore + CreditStore + WithdrawalStore,
+    S: Store + OrderStore + CreditStore + WithdrawalStore + ConsoleStore,
 {
     let merchant = merchant_with_a_paid_order(store).await;
     // Withdrawals: reserved when accepted, resolved once.
@@ -1578,6 +1578,10 @@ where
         approval: ccgate_store::Approval::NotNeeded,
         user_id: None,
     };
+    // The dashboard's row commits with the withdrawal it stores, and only
+    // then (decisions §40).
+    let row = audit("withdrawal requested", Some(&merchant), 1);
+    let rows_before = audit_rows(store).await;
     let reserved = Account::MerchantReserved(merchant.clone());
     let reserve = move_units(
         Account::MerchantAvailable(merchant.clone()),
@@ -1586,7 +1590,7 @@ where
     );
     assert_eq!(
         store
-            .accept_withdrawal(&withdrawal, &reserve, &meta("reserve"), None)
+            .accept_withdrawal(&withdrawal, &reserve, &meta("reserve"), None, Some(&row))
             .await
             .unwrap(),
         withdrawal
@@ -1598,7 +1602,7 @@ where
     };
     assert_eq!(
         store
-            .accept_withdrawal(&repeat, &reserve, &meta("reserve"), None)
+            .accept_withdrawal(&repeat, &reserve, &meta("reserve"), None, Some(&row))
             .await
             .unwrap(),
         withdrawal,
@@ -1621,6 +1625,7 @@ where
             ),
             &meta("reserve"),
             Some(&webhook(&merchant, "wd-record-3", "Withdraw")),
+            Some(&row),
         )
         .await
         .unwrap_err();
@@ -1630,6 +1635,11 @@ where
             StoreError::Ledger(LedgerError::InsufficientBalance { .. })
         ),
         "{err:?}"
+    );
+    assert_eq!(
+        audit_rows(store).await,
+        rows_before + 1,
+        "one row: none for the repeat, none for the refused"
     );
     assert_eq!(
         store
@@ -1727,6 +1737,7 @@ where
             &to_cwallet,
             &meta("refund"),
             Some(&webhook(&merchant, "rf-record-1", "Refund")),
+            None,
         )
         .await
         .unwrap();
@@ -1753,6 +1764,7 @@ where
                 999_001,
             ),
             &meta("refund"),
+            None,
             None,
         )
         .await
@@ -1896,7 +1908,7 @@ where
     );
     let first = withdrawal("wd-1", "b-1-1");
     store
-        .accept_withdrawal(&first, &reserve, &meta("reserve"), None)
+        .accept_withdrawal(&first, &reserve, &meta("reserve"), None, None)
         .await
         .unwrap();
     store
@@ -1904,6 +1916,7 @@ where
             &withdrawal("wd-2", "b-1-2"),
             &reserve,
             &meta("reserve"),
+            None,
             None,
         )
         .await
@@ -2972,7 +2985,7 @@ where
     let reserve = move_units(alice.clone(), alice_reserved.clone(), 400);
     assert_eq!(
         store
-            .accept_withdrawal(&of_alice, &reserve, &meta("reserve"), None)
+            .accept_withdrawal(&of_alice, &reserve, &meta("reserve"), None, None)
             .await
             .unwrap(),
         of_alice
@@ -2996,6 +3009,7 @@ where
             &too_big,
             &move_units(alice.clone(), alice_reserved.clone(), 601),
             &meta("reserve"),
+            None,
             None,
         )
         .await
@@ -3031,6 +3045,7 @@ where
                 400,
             ),
             &meta("reserve"),
+            None,
             None,
         )
         .await
@@ -4956,7 +4971,7 @@ where
             100,
         );
         store
-            .accept_withdrawal(&withdrawal, &reserve, &meta("reserve"), None)
+            .accept_withdrawal(&withdrawal, &reserve, &meta("reserve"), None, None)
             .await
             .unwrap();
     }
@@ -5159,7 +5174,7 @@ where
             100,
         );
         store
-            .accept_withdrawal(&withdrawal, &reserve, &meta("reserve"), None)
+            .accept_withdrawal(&withdrawal, &reserve, &meta("reserve"), None, None)
             .await
             .unwrap();
     }
@@ -5296,7 +5311,7 @@ where
             100,
         );
         store
-            .accept_withdrawal(&waiting, &reserve, &meta("reserve"), None)
+            .accept_withdrawal(&waiting, &reserve, &meta("reserve"), None, None)
             .await
             .unwrap();
     }

@@ -99,6 +99,7 @@ async fn refund(
             request.address.trim(),
             request.amount.trim(),
             database.business_now_ms().await?,
+            None,
         )
         .await?;
     if request.json {

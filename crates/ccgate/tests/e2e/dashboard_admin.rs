@@ -6,7 +6,7 @@
 //! user's role (decisions §40).
 
 use crate::dashboard::{Visitor, create_user, logged_in, screenshots_dir, shown};
-use crate::support::{Gateway, HttpResponse, HttpStub, Merchant};
+use crate::support::{Gateway, HttpResponse, HttpStub, Merchant, eventually};
 
 const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
 
@@ -250,6 +250,103 @@ fn operators_change_users_roles() {
             shops[0], shops[1]
         )),
         "{audit}"
+    );
+}
+
+/// Issue #20's delivery log: for each attempt its time, HTTP status, the
+/// receiver's answer and the next retry's time, beside the body sent; the
+/// developers page's list says when the webhook is tried next.
+#[test]
+fn the_delivery_log_shows_each_attempt_and_its_next_retry() {
+    let failing = HttpStub::start(500, "down for maintenance");
+    let gateway = Gateway::start(&[]);
+    let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
+    let (mut ops, ops_csrf) = logged_in(&gateway, "ops@example.com", &password, "/dashboard");
+    let made = ops.post(
+        "/dashboard/merchants",
+        &[("csrf", &ops_csrf), ("name", "Retry shop")],
+    );
+    let app_id = shown(&made, "Appid");
+    let shop = Merchant {
+        app_id: app_id.clone(),
+        app_secret: shown(&made, "App secret"),
+    };
+    gateway.cli_ok(&[
+        "merchant",
+        "set-webhook",
+        "--app-id",
+        &app_id,
+        "--url",
+        &failing.url,
+    ]);
+    let address = gateway.post_signed(
+        &shop,
+        "/ccpayment/v1/payment/address/get",
+        br#"{"user_id":"user-1","chain":"ETH"}"#,
+        None,
+    );
+    let to = address.json()["data"]["address"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", address.text()))
+        .to_owned();
+    gateway.cli_ok(&[
+        "devnet",
+        "pay",
+        "--to",
+        &to,
+        "--token-id",
+        USDT_ERC20,
+        "--amount",
+        "3",
+    ]);
+    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
+    failing.wait_for_requests(1);
+
+    let developers_path = format!("/dashboard/m/{app_id}/developers");
+    // The first retry is 30 s after the first attempt: read before it.
+    let developers = eventually(10, "the failed attempt in the log", || {
+        let page = ops.get(&developers_path);
+        if page.text().contains("<td>1</td>") {
+            Ok(page)
+        } else {
+            Err(page.text().to_owned())
+        }
+    });
+    let html = developers.text();
+    assert!(html.contains("<th>Next attempt</th>"), "{html}");
+    let marker = format!("/dashboard/m/{app_id}/webhooks/");
+    let at = html.find(&marker).unwrap() + marker.len();
+    let webhook_id = &html[at..at + html[at..].find('"').unwrap()];
+    let detail = ops.get(&format!("{marker}{webhook_id}"));
+    let text = detail.text();
+    let next = {
+        let open = r#"<dd id="next-attempt">"#;
+        let from = text.find(open).unwrap_or_else(|| panic!("{text}")) + open.len();
+        text[from..from + text[from..].find('<').unwrap()].to_owned()
+    };
+    assert!(next.ends_with(" UTC"), "a time while pending: {next}");
+    assert!(
+        html.contains(&format!("<td>{next}</td>")),
+        "the list shows the next attempt {next}: {html}"
+    );
+    assert!(text.contains("paid_amount"), "the body sent: {text}");
+    assert!(text.contains("<td>500</td>"), "the status: {text}");
+    assert!(
+        text.contains("<code>down for maintenance</code>"),
+        "the answer: {text}"
+    );
+    assert!(
+        text.contains(&format!(r#"<td class="next-retry">{next}</td>"#)),
+        "the attempt's next retry: {text}"
+    );
+    let attempted = {
+        let cells = "<td>1</td><td>";
+        let row = &text[text.find(cells).unwrap() + cells.len()..];
+        row[..row.find("</td>").unwrap()].to_owned()
+    };
+    assert!(
+        attempted.ends_with(" UTC") && attempted < next,
+        "{attempted} then {next}"
     );
 }
 

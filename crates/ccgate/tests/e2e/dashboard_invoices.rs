@@ -305,6 +305,32 @@ fn an_invoice_paid_through_its_link_is_notified_as_invoice_and_counted_on_the_ov
         "{}",
         audit.text()
     );
+    // The row commits with the invoice (decisions §40): exactly one, and a
+    // second invoice of that reference on other terms, refused, adds none.
+    let again = owner.post(
+        &format!("/dashboard/m/{app_id}/invoices"),
+        &[
+            ("csrf", csrf.as_str()),
+            ("amount", "11"),
+            ("currency", "USD"),
+            ("product", "other"),
+            ("valid_hours", "24"),
+            ("reference", "lesson-42"),
+        ],
+    );
+    assert!(
+        (400..500).contains(&again.status),
+        "{} {}",
+        again.status,
+        again.text()
+    );
+    let audit = ops.get("/dashboard/audit");
+    assert_eq!(
+        audit.text().matches("invoice created: lesson-42").count(),
+        1,
+        "{}",
+        audit.text()
+    );
 
     // An invoice priced in a coin takes that coin's decimals.
     let in_coin = owner.post(

@@ -390,6 +390,8 @@ fn withdrawals_are_quoted_then_made_with_a_code_once() {
     let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
     let mut ops = Visitor::new(&gateway);
     assert_eq!(ops.log_in("ops@example.com", &password).status, 303);
+    // One row each, committed with its withdrawal (decisions §40): the
+    // repeated and refused posts above wrote none.
     let audit = ops.get("/dashboard/audit").text().to_owned();
     assert_eq!(audit.matches("withdrawal requested").count(), 2, "{audit}");
 }
@@ -522,6 +524,13 @@ fn orders_are_searched_refunded_and_show_their_payments_and_webhooks() {
         ],
     );
     assert_eq!(too_much.status, 400, "{}", too_much.text());
+    // One row, committed with the refund (decisions §40): the repeat and
+    // the refund past what the order received wrote none.
+    let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
+    let mut ops = Visitor::new(&gateway);
+    assert_eq!(ops.log_in("ops@example.com", &password).status, 303);
+    let audit = ops.get("/dashboard/audit").text().to_owned();
+    assert_eq!(audit.matches("refund requested").count(), 1, "{audit}");
     let order = owner.get(&order_path);
     assert_eq!(
         order.text().matches("/withdrawals/").count(),

@@ -262,6 +262,19 @@ impl Console {
         // Taken before the refund: a repeated post with the same code is
         // refused here, so one click makes one refund.
         self.check_second_factor(viewer, code, visit.now_ms).await?;
+        // The row commits with the refund (decisions §40).
+        let audit = |refund: &Withdrawal| {
+            audit_row(
+                Actor::User(viewer),
+                Some(&merchant.app_id),
+                "refund requested",
+                format!(
+                    "refund {} of order {merchant_order_id:?} to {}",
+                    refund.record_id, refund.to_address
+                ),
+                visit,
+            )
+        };
         let refund = withdrawals
             .refund_order(
                 &merchant.app_id,
@@ -269,20 +282,9 @@ impl Console {
                 address.trim(),
                 amount.trim(),
                 now_ms,
+                Some(&audit),
             )
             .await?;
-        let detail = format!(
-            "refund {} of order {merchant_order_id:?} to {}",
-            refund.record_id, refund.to_address
-        );
-        let audit = audit_row(
-            Actor::User(viewer),
-            Some(&merchant.app_id),
-            "refund requested",
-            detail,
-            visit,
-        );
-        self.store.append_audit(&audit).await?;
         Ok(refund)
     }
 
@@ -495,27 +497,27 @@ impl Console {
             fee_quote_id: draft.fee_quote_id.clone().filter(|_| !draft.to_cwallet),
             batch_task: None,
         };
-        let accepted = withdrawals
-            .request(&merchant.app_id, &request, now_ms)
-            .await?;
-        let withdrawal = accepted.withdrawal;
-        if !made_before {
-            let detail = format!(
-                "withdrawal {} of {} {} to {}",
-                withdrawal.record_id,
-                withdrawal.value.to_decimal_string(coin.precision),
-                coin.symbol,
-                withdrawal.to_address
-            );
-            let audit = audit_row(
+        // The row commits with the withdrawal (decisions §40); a repeat of
+        // one already stored writes none.
+        let audit = |withdrawal: &Withdrawal| {
+            audit_row(
                 Actor::User(viewer),
                 Some(&merchant.app_id),
                 "withdrawal requested",
-                detail,
+                format!(
+                    "withdrawal {} of {} {} to {}",
+                    withdrawal.record_id,
+                    withdrawal.value.to_decimal_string(coin.precision),
+                    coin.symbol,
+                    withdrawal.to_address
+                ),
                 visit,
-            );
-            self.store.append_audit(&audit).await?;
-        }
+            )
+        };
+        let withdrawal = withdrawals
+            .request_audited(&merchant.app_id, &request, now_ms, &audit)
+            .await?
+            .withdrawal;
         Ok(withdrawal)
     }
 

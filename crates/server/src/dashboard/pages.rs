@@ -348,7 +348,7 @@ pub(super) fn webhook_rows(app_id: &str, webhooks: &[(WebhookRow, Vec<WebhookAtt
                                         div { "#" (attempt.attempt) " " (utc(attempt.at_ms)) ": " (attempt.outcome) }
                                     }
                                 }
-                                td { (utc(row.next_attempt_at_ms)) }
+                                td { (next_attempt(row)) }
                             }
                         }
                     }
@@ -486,7 +486,7 @@ pub fn developers(viewer: &Viewer, page: &Developers, answer: Option<&PingOutcom
                 h2 { "Webhook deliveries" }
                 div.table tabindex="0" role="region" aria-label="Webhook deliveries" {
                     table {
-                        thead { tr { th { "Created" } th { "Kind" } th { "Record" } th { "Status" } th { "Attempts" } } }
+                        thead { tr { th { "Created" } th { "Kind" } th { "Record" } th { "Status" } th { "Attempts" } th { "Next attempt" } } }
                         tbody {
                             @for row in &page.webhooks {
                                 tr {
@@ -495,6 +495,7 @@ pub fn developers(viewer: &Viewer, page: &Developers, answer: Option<&PingOutcom
                                     td.id { (row.record_id) }
                                     td { (row.status) }
                                     td { (row.attempts) }
+                                    td { (next_attempt(row)) }
                                 }
                             }
                         }
@@ -519,7 +520,7 @@ pub fn webhook(viewer: &Viewer, row: &WebhookRow, attempts: &[WebhookAttempt]) -
                     dt { "Record" } dd { (row.record_id) }
                     dt { "Status" } dd { (row.status) }
                     dt { "URL" } dd { (row.url.as_deref().unwrap_or("the merchant's webhook URL")) }
-                    dt { "Next attempt" } dd { (utc(row.next_attempt_at_ms)) }
+                    dt { "Next attempt" } dd #next-attempt { (next_attempt(row)) }
                 }
                 h2 { "Body sent" }
                 pre { (row.payload) }
@@ -530,15 +531,16 @@ pub fn webhook(viewer: &Viewer, row: &WebhookRow, attempts: &[WebhookAttempt]) -
                 h2 { "Attempts" }
                 div.table tabindex="0" role="region" aria-label="Attempts" {
                     table {
-                        thead { tr { th { "#" } th { "When" } th { "HTTP" } th { "Outcome" } th { "Answer" } } }
+                        thead { tr { th { "#" } th { "When" } th { "HTTP" } th { "Outcome" } th { "Answer" } th { "Next retry" } } }
                         tbody {
-                            @for attempt in attempts {
+                            @for (index, attempt) in attempts.iter().enumerate() {
                                 tr {
                                     td { (attempt.attempt) }
                                     td { (utc(attempt.at_ms)) }
                                     td { @if let Some(status) = attempt.http_status { (status) } }
                                     td { (attempt.outcome) }
                                     td { code { (attempt.response_head) } }
+                                    td.next-retry { (retry_after(row, attempts, index)) }
                                 }
                             }
                         }
@@ -547,6 +549,26 @@ pub fn webhook(viewer: &Viewer, row: &WebhookRow, attempts: &[WebhookAttempt]) -
             }
         },
     )
+}
+
+/// When a webhook is tried next: a time while it is pending, none once
+/// delivered or given up (its stored time is then the last attempt's).
+fn next_attempt(row: &WebhookRow) -> String {
+    if row.status == WEBHOOK_PENDING {
+        utc(row.next_attempt_at_ms)
+    } else {
+        "none".to_owned()
+    }
+}
+
+/// The retry that followed attempt `index` (issue #20's delivery log): the
+/// next attempt's time once made, the scheduled time while the webhook is
+/// pending, or none after a delivery or the last try.
+fn retry_after(row: &WebhookRow, attempts: &[WebhookAttempt], index: usize) -> String {
+    match attempts.get(index + 1) {
+        Some(next) => utc(next.at_ms),
+        None => next_attempt(row),
+    }
 }
 
 /// What is shown once (a secret, a password), and where to go on.
@@ -570,6 +592,9 @@ pub fn shown_once(viewer: &Viewer, title: &str, values: &[(&str, &str)], next: &
 }
 
 /// `at_ms` as `YYYY-MM-DD HH:MM:SS UTC`.
+/// A webhook waiting for its next attempt, as the outbox stores it.
+const WEBHOOK_PENDING: &str = "pending";
+
 pub(super) fn utc(at_ms: i64) -> String {
     let format =
         time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");

@@ -167,6 +167,94 @@ async fn a_merchant_user_sees_its_merchant_only() {
     ));
 }
 
+/// Decisions §40: an operator changes a user's role; the user's live
+/// session ends and its next login has the new role. A merchant user cannot
+/// change roles, an operator not its own, and an unknown merchant or the
+/// role a user has already is refused with no audit row.
+#[tokio::test]
+async fn an_operator_changes_a_users_role() {
+    let engine = engine().await;
+    let console = &engine.state.console;
+    let shop = engine.merchant("shop").await.unwrap();
+    let (_, operator) = logged_in(&engine, "ops@example.com", ConsoleRole::Operator, T0).await;
+    let merchant_role = ConsoleRole::Merchant(MerchantId::new(shop.app_id.as_str()));
+    let password = generate_password();
+    console
+        .create_user(
+            Actor::Cli,
+            "owner@shop.example",
+            &password,
+            merchant_role.clone(),
+            at(T0),
+        )
+        .await
+        .unwrap();
+    let log_in = |now_ms| console.login("owner@shop.example", password.clone(), None, at(now_ms));
+    let Login::Started {
+        token,
+        viewer: user,
+    } = log_in(T0).await.unwrap()
+    else {
+        panic!("the owner logs in");
+    };
+    let token = token.expose_secret();
+    let rows = || async {
+        console
+            .audit_log(&operator, None, 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|row| row.action == "user role changed")
+            .count()
+    };
+
+    let refused = [
+        console
+            .set_user_role(&user, operator.user_id, merchant_role.clone(), at(T0))
+            .await,
+        console
+            .set_user_role(&operator, operator.user_id, merchant_role.clone(), at(T0))
+            .await,
+        console
+            .set_user_role(
+                &operator,
+                user.user_id,
+                ConsoleRole::Merchant(MerchantId::new("nope")),
+                at(T0),
+            )
+            .await,
+        console
+            .set_user_role(&operator, user.user_id, merchant_role.clone(), at(T0))
+            .await,
+    ];
+    let refusals: Vec<ConsoleRefusal> = refused
+        .into_iter()
+        .map(|answer| refusal(answer.unwrap_err()))
+        .collect();
+    assert_eq!(refusals[0], ConsoleRefusal::OperatorsOnly);
+    assert!(matches!(refusals[1], ConsoleRefusal::Invalid(_)));
+    assert_eq!(refusals[2], ConsoleRefusal::NotFound);
+    assert!(matches!(refusals[3], ConsoleRefusal::Invalid(_)));
+    assert_eq!(rows().await, 0);
+    assert!(console.viewer(token, T0).await.unwrap().is_some());
+
+    console
+        .set_user_role(
+            &operator,
+            user.user_id,
+            ConsoleRole::Operator,
+            at(T0 + MINUTE),
+        )
+        .await
+        .unwrap();
+    assert!(console.viewer(token, T0 + MINUTE).await.unwrap().is_none());
+    let Login::Started { viewer: again, .. } = log_in(T0 + 2 * MINUTE).await.unwrap() else {
+        panic!("the user logs in again");
+    };
+    assert_eq!(again.role, ConsoleRole::Operator);
+    assert_eq!(rows().await, 1);
+}
+
 /// Decisions §34: an operator disables a user — its live session ends, its
 /// right password is refused — and enables it again; it cannot disable
 /// itself, and a merchant user cannot disable anyone. The users listing

@@ -10,9 +10,9 @@ use ccgate_ledger::{
     Account, Amount, Chain, Coin, Direction, JournalEntry, MerchantId, Posting, Registry,
 };
 use ccgate_store::{
-    BatchScope, DepositAddress, DepositRecord, DepositRecordFilter, DepositRecords, EntryMeta,
-    Recorded, Store, StoreError, TransferFilter, UserBatchTransfer, UserTransfer, WalletStore,
-    WalletUser, Withdrawal, WithdrawalQuery, WithdrawalStore,
+    BatchScope, CoinBalance, DepositAddress, DepositRecord, DepositRecordFilter, DepositRecords,
+    EntryMeta, Recorded, Store, StoreError, TransferFilter, UserBatchTransfer, UserTransfer,
+    WalletStore, WalletUser, Withdrawal, WithdrawalQuery, WithdrawalStore,
 };
 
 use crate::addresses::AddressBook;
@@ -130,9 +130,17 @@ impl Wallets {
         user_id: &str,
         wanted: Option<&'r Coin>,
     ) -> Result<Vec<(&'r Coin, Amount)>, EngineError> {
-        let held = match self.existing(app_id, user_id).await? {
-            Holder::Merchant => self.ledger.merchant_balances(app_id).await?,
-            Holder::User(user_id) => self.wallet.user_balances(app_id, &user_id).await?,
+        let merchant_held;
+        let user_held;
+        let held: &[CoinBalance] = match self.existing(app_id, user_id).await? {
+            Holder::Merchant => {
+                merchant_held = self.ledger.merchant_balances(app_id).await?;
+                &merchant_held
+            }
+            Holder::User(user_id) => {
+                user_held = self.wallet.user_balances(app_id, &user_id).await?;
+                &user_held
+            }
         };
         let available = |coin: &Coin| -> Result<Amount, EngineError> {
             match held.iter().find(|b| b.coin == coin.id) {

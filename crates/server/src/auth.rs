@@ -79,7 +79,11 @@ pub(crate) async fn read_body(
         drain(body, 0).await;
         return Err(too_large);
     }
-    let mut collected = Vec::new();
+    // A small body arrives in one frame: its bytes are kept as they came,
+    // and copied into one buffer only when a second frame follows.
+    let mut seen = 0;
+    let mut first = Bytes::new();
+    let mut joined = Vec::new();
     while let Some(frame) = body.frame().await {
         let Ok(frame) = frame else {
             return Err(Failure::Request(ccgate_api::RequestError::InvalidJson(
@@ -87,14 +91,26 @@ pub(crate) async fn read_body(
             )));
         };
         if let Ok(data) = frame.into_data() {
-            if collected.len() + data.len() > limit_bytes {
-                drain(body, collected.len() + data.len()).await;
+            seen += data.len();
+            if seen > limit_bytes {
+                drain(body, seen).await;
                 return Err(too_large);
             }
-            collected.extend_from_slice(&data);
+            if first.is_empty() && joined.is_empty() {
+                first = data;
+            } else {
+                if joined.is_empty() {
+                    joined.extend_from_slice(&first);
+                }
+                joined.extend_from_slice(&data);
+            }
         }
     }
-    Ok(Bytes::from(collected))
+    Ok(if joined.is_empty() {
+        first
+    } else {
+        Bytes::from(joined)
+    })
 }
 
 async fn drain(mut body: Body, mut seen: usize) {

@@ -12,6 +12,7 @@
 //! users but not bounds on other types such as `&mut Connection`.
 
 use std::future::Future;
+use std::ops::DerefMut;
 
 use ccgate_ledger::{JournalEntry, MerchantId};
 use sqlx::{Database, Pool};
@@ -119,6 +120,16 @@ pub(crate) trait SqlStore: Send + Sync + std::fmt::Debug + 'static {
     type Db: Backend;
 
     fn pool(&self) -> &Pool<Self::Db>;
+
+    /// A connection for the reads every API request makes (a merchant's
+    /// credentials and balances), held while one statement runs.
+    type Reader<'a>: DerefMut<Target = <Self::Db as Database>::Connection> + Send
+    where
+        Self: 'a;
+
+    /// Waits for a [`Self::Reader`]: PostgreSQL's is a connection of the
+    /// pool; SQLite keeps its own, outside the pool (decisions §39).
+    fn reader(&self) -> impl Future<Output = Result<Self::Reader<'_>, StoreError>> + Send;
 
     /// Seals the secrets the store keeps (merchants' app secrets, the
     /// deposit seed).

@@ -33,7 +33,7 @@ pub struct CachingStore<S> {
     inner: S,
     ttl: Duration,
     credentials: Cache<String, Arc<MerchantCredentials>>,
-    balances: Cache<MerchantId, Vec<CoinBalance>>,
+    balances: Cache<MerchantId, Arc<[CoinBalance]>>,
 }
 
 impl<S: Store> CachingStore<S> {
@@ -138,6 +138,10 @@ impl<S: Store> Store for CachingStore<S> {
         &self,
         app_id: &str,
     ) -> Result<Option<Arc<MerchantCredentials>>, StoreError> {
+        // A zero TTL keeps nothing: no lock, no copy stored only to expire.
+        if self.ttl.is_zero() {
+            return self.inner.merchant_credentials(app_id).await;
+        }
         if let Some(hit) = self.credentials.get(app_id, self.ttl) {
             return Ok(Some(hit));
         }
@@ -245,14 +249,20 @@ impl<S: Store> Store for CachingStore<S> {
         self.inner.all_balances().await
     }
 
-    async fn merchant_balances(&self, app_id: &MerchantId) -> Result<Vec<CoinBalance>, StoreError> {
+    async fn merchant_balances(
+        &self,
+        app_id: &MerchantId,
+    ) -> Result<Arc<[CoinBalance]>, StoreError> {
+        if self.ttl.is_zero() {
+            return self.inner.merchant_balances(app_id).await;
+        }
         if let Some(hit) = self.balances.get(app_id, self.ttl) {
             return Ok(hit);
         }
         let generation = self.balances.generation();
         let balances = self.inner.merchant_balances(app_id).await?;
         self.balances
-            .put(app_id.clone(), balances.clone(), generation);
+            .put(app_id.clone(), Arc::clone(&balances), generation);
         Ok(balances)
     }
 }

@@ -166,7 +166,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// The balances of the merchant's available account, one per coin it has
     /// ever held, in coin-id order.
-    async fn merchant_balances(&self, app_id: &MerchantId) -> Result<Vec<CoinBalance>, StoreError>;
+    /// Shared: the cache hands out the one copy it holds.
+    async fn merchant_balances(
+        &self,
+        app_id: &MerchantId,
+    ) -> Result<Arc<[CoinBalance]>, StoreError>;
 }
 
 // One body of SQL for both backends; see `backend.rs`.
@@ -255,7 +259,7 @@ where
             "SELECT secret_ciphertext, status, api_allowlist FROM merchants WHERE app_id = $1",
         )
         .bind(app_id)
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.reader().await?)
         .await?;
         let Some(row) = row else {
             return Ok(None);
@@ -391,14 +395,17 @@ where
         balances_from_rows(&rows)
     }
 
-    async fn merchant_balances(&self, app_id: &MerchantId) -> Result<Vec<CoinBalance>, StoreError> {
+    async fn merchant_balances(
+        &self,
+        app_id: &MerchantId,
+    ) -> Result<Arc<[CoinBalance]>, StoreError> {
         let account = Account::MerchantAvailable(app_id.clone());
         let rows = sqlx::query(
             "SELECT coin_id, debits_posted, credits_posted FROM balances
              WHERE account = $1 ORDER BY coin_id",
         )
         .bind(account.key())
-        .fetch_all(self.pool())
+        .fetch_all(&mut *self.reader().await?)
         .await?;
         rows.iter()
             .map(|row| coin_balance_from_row(row, &account))

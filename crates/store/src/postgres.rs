@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use ccgate_ledger::journal::apply_entry;
 use ccgate_ledger::{Account, AccountBalance, CoinId, JournalEntry, MerchantId};
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgQueryResult};
 use sqlx::{Executor, Pool, Postgres};
 
@@ -162,6 +163,12 @@ impl SqlStore for PgStore {
 
     fn pool(&self) -> &Pool<Postgres> {
         &self.pool
+    }
+
+    type Reader<'a> = PoolConnection<Postgres>;
+
+    async fn reader(&self) -> Result<PoolConnection<Postgres>, StoreError> {
+        Ok(self.pool.acquire().await?)
     }
 
     fn master_key(&self) -> &MasterKey {

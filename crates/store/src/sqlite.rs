@@ -5,6 +5,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use ccgate_ledger::journal::apply_entry;
@@ -13,7 +15,8 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteQueryResult, SqliteSynchronous,
 };
-use sqlx::{Pool, Sqlite};
+use sqlx::{ConnectOptions, Connection, Pool, Sqlite};
+use tokio::sync::{MappedMutexGuard, MutexGuard};
 
 use crate::StoreError;
 use crate::backend::{Backend, RowsAffected, SqlStore};
@@ -27,6 +30,10 @@ const BUSY_TIMEOUT_MS: u64 = 5_000;
 /// SQLite serialises writers anyway; a few connections let reads proceed
 /// alongside one write in WAL mode.
 const POOL_CONNECTIONS_MAX: u32 = 4;
+/// Connections kept beside the pool for the reads every API request makes
+/// (decisions §39): as many as the pool, since WAL readers do not wait for
+/// each other or for the writer.
+const READ_CONNECTIONS: usize = 4;
 
 /// SQLite in WAL mode: one file, safe for `serve` and operator commands to use
 /// at once.
@@ -34,6 +41,72 @@ const POOL_CONNECTIONS_MAX: u32 = 4;
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
     pub(crate) key: MasterKey,
+    readers: Arc<ReadConnections>,
+}
+
+/// SQLite connections outside sqlx's pool, each opened at its first use.
+/// sqlx's pool spawns a task and pings the connection's worker thread each
+/// time a connection goes back to it (sqlx 0.8's `return_to_pool`): a second
+/// round trip to the worker thread for every one-statement read. A
+/// connection held here goes back by dropping a mutex guard. Only reads of
+/// one statement outside any DB transaction use them: a statement whose
+/// caller is dropped mid-way still runs to its end on the worker, which
+/// takes its commands in order, and leaves nothing open behind it.
+#[derive(Debug)]
+struct ReadConnections {
+    options: SqliteConnectOptions,
+    connections: Vec<tokio::sync::Mutex<Option<SqliteConnection>>>,
+    next: AtomicUsize,
+    closed: AtomicBool,
+}
+
+impl ReadConnections {
+    fn new(options: SqliteConnectOptions) -> ReadConnections {
+        ReadConnections {
+            options,
+            connections: (0..READ_CONNECTIONS)
+                .map(|_| tokio::sync::Mutex::new(None))
+                .collect(),
+            next: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// A free connection if there is one (taking turns from a rotating
+    /// start), else the next one in turn once its holder lets it go.
+    async fn get(&self) -> Result<MappedMutexGuard<'_, SqliteConnection>, StoreError> {
+        let count = self.connections.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let free = (0..count).find_map(|offset| {
+            self.connections
+                .get((start + offset) % count)
+                .and_then(|slot| slot.try_lock().ok())
+        });
+        let mut guard = match free {
+            Some(guard) => guard,
+            None => match self.connections.get(start % count) {
+                Some(slot) => slot.lock().await,
+                None => return Err(sqlx::Error::PoolClosed.into()),
+            },
+        };
+        if self.closed.load(Ordering::Acquire) {
+            return Err(sqlx::Error::PoolClosed.into());
+        }
+        if guard.is_none() {
+            *guard = Some(self.options.connect().await?);
+        }
+        MutexGuard::try_map(guard, Option::as_mut).map_err(|_| sqlx::Error::PoolClosed.into())
+    }
+
+    async fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        for slot in &self.connections {
+            if let Some(connection) = slot.lock().await.take() {
+                // Closing only flushes and frees; the file stays as written.
+                let _ = connection.close().await;
+            }
+        }
+    }
 }
 
 impl SqliteStore {
@@ -53,17 +126,22 @@ impl SqliteStore {
             // A local file does not drop connections; a ping per acquire would
             // double the cost of every query.
             .test_before_acquire(false)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|source| StoreError::Open {
                 path: path.display().to_string(),
                 source,
             })?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(SqliteStore { pool, key })
+        Ok(SqliteStore {
+            pool,
+            key,
+            readers: Arc::new(ReadConnections::new(options.create_if_missing(false))),
+        })
     }
 
     pub async fn close(&self) {
+        self.readers.close().await;
         self.pool.close().await;
     }
 
@@ -87,6 +165,12 @@ impl SqlStore for SqliteStore {
 
     fn pool(&self) -> &Pool<Sqlite> {
         &self.pool
+    }
+
+    type Reader<'a> = MappedMutexGuard<'a, SqliteConnection>;
+
+    async fn reader(&self) -> Result<MappedMutexGuard<'_, SqliteConnection>, StoreError> {
+        self.readers.get().await
     }
 
     fn master_key(&self) -> &MasterKey {

@@ -1,7 +1,8 @@
 // The dashboard the way people use it, in Debian's Chromium: an operator
 // logs in, creates a merchant and its user, and logs out; the merchant user
-// logs in, sets its webhook URL, sends a test webhook and reads the
-// receiver's answer. Every page is checked by axe-core (no serious or
+// logs in, sets its webhook URL, sends a test webhook, reads the
+// receiver's answer and limits API calls to another address (the test then
+// sees its own call refused). Every page is checked by axe-core (no serious or
 // critical violation) and photographed on a desktop (1280×800) and a phone
 // (390×844). Prints what it made as JSON.
 //
@@ -77,7 +78,8 @@ try {
   await Promise.all([page.waitForNavigation(), page.click('form[action="/dashboard/merchants"] button')]);
   const appId = await shownOnce(page, 'Appid');
   check(/^\d{33}$/.test(appId), `Appid ${appId}`);
-  check((await shownOnce(page, 'App secret')).length === 32, 'the app secret is shown once');
+  const appSecret = await shownOnce(page, 'App secret');
+  check(appSecret.length === 32, 'the app secret is shown once');
   await accessible(page, 'merchant-created');
 
   await Promise.all([page.waitForNavigation(), page.click('text=Continue')]);
@@ -103,10 +105,15 @@ try {
   const answer = (await page.innerText('#test-answer')).replace(/\s+/g, ' ');
   check(answer.includes('HTTP 200') && answer.includes('success'), `the receiver's answer: ${answer}`);
   await accessible(page, 'test-webhook');
+  // API calls from another address only: the test's own call (from
+  // 127.0.0.1) must then be refused.
+  await page.fill('#allowlist', '203.0.113.7');
+  await Promise.all([page.waitForNavigation(), page.click('form[action$="/allowlist"] button')]);
+  check((await page.inputValue('#allowlist')) === '203.0.113.7/32', 'the allowlist is kept');
   await logOut(page);
 
   check(errors.length === 0, `errors in the page: ${errors.join('; ')}`);
-  console.log(JSON.stringify({ appId, answer }));
+  console.log(JSON.stringify({ appId, appSecret, answer }));
 } finally {
   await browser.close();
 }

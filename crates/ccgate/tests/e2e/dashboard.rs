@@ -1071,6 +1071,16 @@ fn an_operator_and_a_merchant_user_use_the_dashboard_in_a_real_browser() {
     // The browser's test webhook reached the receiver, signed as every webhook.
     let pinged = receiver.wait_for_requests(1);
     assert!(String::from_utf8_lossy(&pinged[0].body).contains(result["appId"].as_str().unwrap()));
+    // The allowlist the merchant user saved in the browser refuses the
+    // merchant's own API call from this (another) address.
+    let merchant = Merchant {
+        app_id: result["appId"].as_str().unwrap().to_owned(),
+        app_secret: result["appSecret"].as_str().unwrap().to_owned(),
+    };
+    let refused = gateway
+        .post_signed(&merchant, "/ccpayment/v1/coin/all", b"{}", None)
+        .json();
+    assert_eq!(refused["code"], 220002, "{refused}");
 }
 
 /// An RFC 4180 reader, independent of the server's writer: records of

@@ -1,18 +1,17 @@
-//! The v1 pipeline every merchant endpoint runs behind: read the raw body
-//! within the limit, authenticate `Appid`/`Timestamp`/`Sign` over those exact
-//! bytes, hand the handler the bytes and the merchant, and sign whatever it
-//! answers (decisions §1).
+//! What every API call goes through before and after its endpoint (served by
+//! [`crate::endpoint`]): read the raw body within the limit, authenticate
+//! `Appid`/`Timestamp`/`Sign` over those exact bytes in the call's dialect,
+//! and, in v1, sign whatever the endpoint answers (decisions §1).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use ccgate_api::sign;
 use ccgate_engine::domain::{MerchantCredentials, MerchantStatus};
 use http_body_util::BodyExt;
@@ -29,39 +28,32 @@ const BODY_DRAIN_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// Our own answers are small; this only bounds a bug.
 const RESPONSE_BYTES_MAX: usize = 16 * 1024 * 1024;
 
-/// The merchant whose signature checked out: the credentials the cache
-/// holds, shared (a request clones a pointer, not its strings).
-#[derive(Debug, Clone)]
-pub struct Authenticated(pub Arc<MerchantCredentials>);
+/// An authenticated API call as its endpoint gets it: the merchant whose
+/// signature checked out (the credentials the cache holds, shared: a request
+/// clones a pointer, not its strings) and the body exactly as received and
+/// signed.
+#[derive(Debug)]
+pub struct SignedCall {
+    pub merchant: Arc<MerchantCredentials>,
+    pub body: Bytes,
+}
 
-/// The request body exactly as received and signed.
-#[derive(Debug, Clone)]
-pub struct RawBody(pub Bytes);
-
-pub async fn v1_pipeline(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let (mut parts, body) = request.into_parts();
-    let bytes = match read_body(body, &parts.headers, state.config.body_limit_bytes).await {
-        Ok(bytes) => bytes,
-        Err(failure) => return failure.into_response(),
-    };
-    let credentials = match find_merchant(&state, &parts).await {
-        Ok(credentials) => credentials,
-        Err(failure) => return failure.into_response(),
-    };
-    // Only an authenticated request gets a signed answer: signing the
-    // refusal of a forged or replayed request would hand its sender our
-    // signature of a body of its choosing's neighbour, an oracle for the
-    // secret. Every official SDK checks signatures on code 10000 only, which
-    // an unauthenticated request never gets (docs/decisions.md §6).
-    if let Err(failure) = check_signature(&parts.headers, &credentials, &bytes, &V1_SIGNATURE) {
-        return failure.into_response();
-    }
-    parts
-        .extensions
-        .insert(Authenticated(Arc::clone(&credentials)));
-    parts.extensions.insert(RawBody(bytes));
-    let response = next.run(Request::from_parts(parts, Body::empty())).await;
-    sign_response(&credentials, response).await
+/// Reads `request`'s body within the limit and authenticates it in
+/// `scheme`. Only an authenticated call gets a signed answer: signing the
+/// refusal of a forged or replayed request would hand its sender our
+/// signature of a body of its choosing's neighbour, an oracle for the
+/// secret. Every official SDK checks signatures on code 10000 only, which an
+/// unauthenticated request never gets (docs/decisions.md §6).
+pub(crate) async fn authenticate(
+    state: &AppState,
+    request: Request,
+    scheme: &SignatureScheme,
+) -> Result<SignedCall, Failure> {
+    let (parts, body) = request.into_parts();
+    let body = read_body(body, &parts.headers, state.config.body_limit_bytes).await?;
+    let merchant = find_merchant(state, &parts).await?;
+    check_signature(&parts.headers, &merchant, &body, scheme)?;
+    Ok(SignedCall { merchant, body })
 }
 
 pub(crate) async fn read_body(
@@ -181,7 +173,7 @@ pub(crate) struct SignatureScheme {
 }
 
 /// v1's: unix seconds within the window, `SHA256(Appid + AppSecret + Timestamp + body)`.
-const V1_SIGNATURE: SignatureScheme = SignatureScheme {
+pub(crate) const V1_SIGNATURE: SignatureScheme = SignatureScheme {
     check_timestamp: sign::check_timestamp,
     verify: sign::verify,
 };
@@ -211,7 +203,10 @@ pub(crate) fn check_signature(
     }
 }
 
-async fn sign_response(credentials: &MerchantCredentials, response: Response) -> Response {
+pub(crate) async fn sign_response(
+    credentials: &MerchantCredentials,
+    response: Response,
+) -> Response {
     let (mut parts, body) = response.into_parts();
     let bytes = match axum::body::to_bytes(body, RESPONSE_BYTES_MAX).await {
         Ok(bytes) => bytes,

@@ -13,6 +13,7 @@ mod auth;
 pub mod client_ip;
 pub mod connections;
 mod dashboard;
+pub mod endpoint;
 pub mod failure;
 mod metrics;
 pub mod openapi;
@@ -23,8 +24,12 @@ pub mod v2;
 use std::sync::Arc;
 
 use axum::Router;
+use std::convert::Infallible;
+
+use axum::body::Body;
 use axum::http::{HeaderName, Request};
-use axum::routing::{MethodRouter, get, post};
+use axum::response::Response;
+use axum::routing::{get, post};
 use ccgate_engine::addresses::AddressBook;
 use ccgate_engine::assemble::EngineServices;
 use ccgate_engine::batch_withdrawals::BatchWithdrawals;
@@ -41,6 +46,7 @@ use ccgate_engine::wallets::Wallets;
 use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::Registry;
 use ccgate_pricefeed::PriceSource;
+use tower::{Layer, Service, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -54,6 +60,7 @@ use ccgate_engine::sandbox::Sandbox;
 use ccgate_engine::webhooks::{WebhookFeed, WebhookSender};
 pub use client_ip::{IpNet, TrustedProxies, parse_trusted_proxy};
 pub use connections::{ConnectionLimits, serve_router};
+pub use endpoint::Endpoint;
 pub use metrics::Metrics;
 pub use rate_limit::RateLimit;
 
@@ -224,76 +231,52 @@ impl MakeRequestId for SequentialRequestId {
 /// Every v1 endpoint (the path after `/ccpayment/v1/`) and its handler: the
 /// router is built from this table, and the OpenAPI document is checked
 /// against it.
-pub fn v1_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+pub fn v1_routes() -> Vec<(&'static str, Endpoint)> {
     vec![
-        ("assets", post(routes::assets::assets)),
-        ("coin/all", post(routes::coins::coin_all)),
-        ("support/token", post(routes::coins::support_token)),
-        ("token/chain", post(routes::coins::token_chain)),
-        ("token/rate", post(routes::rates::token_rate)),
-        ("network/fee", post(routes::network::network_fee)),
+        ("assets", endpoint::v1(routes::assets::assets)),
+        ("coin/all", endpoint::v1(routes::coins::coin_all)),
+        ("support/token", endpoint::v1(routes::coins::support_token)),
+        ("token/chain", endpoint::v1(routes::coins::token_chain)),
+        ("token/rate", endpoint::v1(routes::rates::token_rate)),
+        ("network/fee", endpoint::v1(routes::network::network_fee)),
         (
             "get/network/height/info",
-            post(routes::network::height_info),
+            endpoint::v1(routes::network::height_info),
         ),
-        ("check/user", post(routes::cwallet::check_user)),
+        ("check/user", endpoint::v1(routes::cwallet::check_user)),
         (
             "payment/address/get",
-            post(routes::addresses::permanent_address),
+            endpoint::v1(routes::addresses::permanent_address),
         ),
-        ("bill/create", post(routes::orders::bill_create)),
-        ("concise/url/get", post(routes::checkout::concise_url_get)),
-        ("bill/info", post(routes::orders::bill_info)),
-        ("withdraw", post(routes::withdrawals::withdraw)),
-        ("webhook/resend", post(routes::webhooks::resend)),
+        ("bill/create", endpoint::v1(routes::orders::bill_create)),
+        (
+            "concise/url/get",
+            endpoint::v1(routes::checkout::concise_url_get),
+        ),
+        ("bill/info", endpoint::v1(routes::orders::bill_info)),
+        ("withdraw", endpoint::v1(routes::withdrawals::withdraw)),
+        ("webhook/resend", endpoint::v1(routes::webhooks::resend)),
     ]
 }
 
-/// The whole application: every v1 route behind the v1 pipeline, `GET /` (a
+/// The whole application: every API route of both dialects, `GET /` (a
 /// page saying what this is), `GET /healthz`, the API description, the hosted
 /// checkout, the dashboard, and envelopes for unknown paths and methods.
 pub fn router(state: AppState) -> Router {
-    // Each route gets its own metrics layer, holding its figures (resolved
-    // here, once), outside the dialect's pipeline.
-    let v1 = v1_routes()
+    // Each API route holds its figures, resolved here, once.
+    let api = v1_routes()
         .into_iter()
-        .fold(Router::new(), |router, (endpoint, handler)| {
-            let path = format!("/ccpayment/v1/{endpoint}");
+        .map(|(endpoint, handler)| (format!("/ccpayment/v1/{endpoint}"), handler))
+        .chain(
+            v2::routes()
+                .into_iter()
+                .map(|(endpoint, handler)| (format!("{}{endpoint}", v2::PATH_PREFIX), handler)),
+        )
+        .fold(Router::new(), |router, (path, handler)| {
             let figures = state.metrics.endpoint(&path);
-            router.route(
-                &path,
-                handler
-                    .route_layer(axum::middleware::from_fn_with_state(
-                        state.clone(),
-                        auth::v1_pipeline,
-                    ))
-                    .route_layer(axum::middleware::from_fn_with_state(
-                        figures,
-                        metrics::record_request,
-                    )),
-            )
+            router.route(&path, handler.route(figures))
         });
-    let v2 = v2::routes()
-        .into_iter()
-        .fold(Router::new(), |router, (endpoint, handler)| {
-            let path = format!("{}{endpoint}", v2::PATH_PREFIX);
-            let figures = state.metrics.endpoint(&path);
-            router.route(
-                &path,
-                handler
-                    .route_layer(axum::middleware::from_fn_with_state(
-                        state.clone(),
-                        v2::pipeline,
-                    ))
-                    .route_layer(axum::middleware::from_fn_with_state(
-                        figures,
-                        metrics::record_request,
-                    )),
-            )
-        });
-    let mut app = Router::new()
-        .merge(v1)
-        .merge(v2)
+    let app = api
         .route("/", get(routes::home::home))
         .route("/healthz", get(routes::health::healthz))
         .route("/openapi.json", get(routes::docs::openapi_json))
@@ -310,27 +293,44 @@ pub fn router(state: AppState) -> Router {
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .with_state(state.clone());
-    if let Some(per_sec) = state.config.rate_limit_per_sec {
-        let limiter = Arc::new(RateLimit::new(
-            per_sec,
-            state.config.trusted_proxies.clone(),
-        ));
-        app = app.layer(axum::middleware::from_fn_with_state(
-            limiter,
-            rate_limit::limit_by_source,
-        ));
+    match state.config.rate_limit_per_sec {
+        Some(per_sec) => {
+            let limiter = Arc::new(RateLimit::new(
+                per_sec,
+                state.config.trusted_proxies.clone(),
+            ));
+            with_request_layers(
+                axum::middleware::from_fn_with_state(limiter, rate_limit::limit_by_source)
+                    .layer(app),
+            )
+        }
+        None => with_request_layers(app),
     }
-    with_request_layers(app)
 }
 
-/// What every request passes through, outermost last: a request id (made,
-/// then copied to the answer), the request log, and panics answered as
-/// service errors.
-fn with_request_layers(router: Router) -> Router {
-    router.layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
+/// What every request passes through, outermost first: panics answered as
+/// service errors, a request id (made, then copied to the answer), the
+/// request log. They wrap `app` once, as one typed service behind a router's
+/// fallback: `Router::layer` would wrap every route in each of them, and a
+/// wrapped route boxes and clones its service per request (issue #16 §1).
+fn with_request_layers<S>(app: S) -> Router
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let layered = ServiceBuilder::new()
+        .layer(CatchPanicLayer::custom(failure::panic_response))
+        .layer(SetRequestIdLayer::new(
+            REQUEST_ID_HEADER,
+            SequentialRequestId::default(),
+        ))
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(|request: &Request<axum::body::Body>| {
+                .make_span_with(|request: &Request<Body>| {
                     let request_id = request
                         .headers()
                         .get(&REQUEST_ID_HEADER)
@@ -341,11 +341,9 @@ fn with_request_layers(router: Router) -> Router {
                 .on_response(log_answer)
                 .on_failure(()),
         )
-        .layer(SetRequestIdLayer::new(
-            REQUEST_ID_HEADER,
-            SequentialRequestId::default(),
-        ))
-        .layer(CatchPanicLayer::custom(failure::panic_response))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
+        .service(app);
+    Router::new().fallback_service(layered)
 }
 
 /// Logs an answer. At the default level (`info`) only service errors, with

@@ -5,13 +5,13 @@
 //! instances on one database report the same figures).
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ccgate_api::Code;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet};
@@ -135,6 +135,19 @@ pub(crate) struct EndpointMetrics {
 }
 
 impl EndpointMetrics {
+    /// `answer`, counted and timed once it is ready: every API request of
+    /// either dialect, refused signatures too.
+    pub(crate) async fn counted(&self, answer: impl Future<Output = Response>) -> Response {
+        let started = Instant::now();
+        let response = answer.await;
+        let code = response
+            .extensions()
+            .get::<AnsweredCode>()
+            .map_or(Code::ServiceError.number(), |answered| answered.0);
+        self.record(started.elapsed(), code);
+        response
+    }
+
     fn record(&self, elapsed: Duration, code: u32) {
         self.seconds
             .get_or_init(|| {
@@ -235,7 +248,8 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// The figures of the API route at `path`, for its [`record_request`].
+    /// The figures of the API route at `path`, kept by its handler
+    /// ([`crate::endpoint`]).
     pub(crate) fn endpoint(&self, path: &str) -> Arc<EndpointMetrics> {
         Arc::new(EndpointMetrics {
             endpoint: endpoint_label(path),
@@ -245,24 +259,6 @@ impl Metrics {
             by_code: std::array::from_fn(|_| OnceLock::new()),
         })
     }
-}
-
-/// Counts and times every API request of either dialect; sits outside the
-/// dialect's pipeline so refused signatures are counted too. One per route,
-/// with that route's figures.
-pub(crate) async fn record_request(
-    State(endpoint): State<Arc<EndpointMetrics>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let response = next.run(request).await;
-    let code = response
-        .extensions()
-        .get::<AnsweredCode>()
-        .map_or(Code::ServiceError.number(), |answered| answered.0);
-    endpoint.record(started.elapsed(), code);
-    response
 }
 
 /// Both dialects' endpoint paths, from the route tables, once: the labels

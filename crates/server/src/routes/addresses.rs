@@ -1,21 +1,18 @@
 //! `payment/address/get` (spec §2.4): a permanent deposit address per
 //! (merchant, user, chain).
 
-use axum::Extension;
-use axum::extract::State;
 use axum::response::Response;
 use ccgate_api::deposits::{PermanentAddress, PermanentAddressRequest};
 use ccgate_api::request::Fields;
 
 use super::success;
 use crate::AppState;
-use crate::auth::{Authenticated, RawBody};
+use crate::auth::SignedCall;
 use crate::failure::Failure;
 
 pub async fn permanent_address(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { merchant, body }: SignedCall,
 ) -> Result<Response, Failure> {
     let request = PermanentAddressRequest::from_fields(&Fields::parse(&body)?)?;
     let chain = state

@@ -1,20 +1,17 @@
 //! `POST /ccpayment/v1/assets` (spec §2.10).
 
-use axum::Extension;
-use axum::extract::State;
 use axum::response::Response;
 use ccgate_api::assets::{AssetBalance, AssetsData, AssetsRequest};
 use ccgate_api::request::Fields;
 
 use super::success;
 use crate::AppState;
-use crate::auth::{Authenticated, RawBody};
+use crate::auth::SignedCall;
 use crate::failure::Failure;
 
 pub async fn assets(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { merchant, body }: SignedCall,
 ) -> Result<Response, Failure> {
     let request = AssetsRequest::from_fields(&Fields::parse(&body)?)?;
     let wanted = match &request.coin_id {

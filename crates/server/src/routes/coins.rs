@@ -1,7 +1,5 @@
 //! `coin/all`, `support/token` and `token/chain` (spec §2.6–§2.8).
 
-use axum::Extension;
-use axum::extract::State;
 use axum::response::Response;
 use ccgate_api::request::Fields;
 use ccgate_api::resources::{
@@ -13,14 +11,14 @@ use ccgate_ledger::{Coin, Token};
 
 use super::success;
 use crate::AppState;
-use crate::auth::RawBody;
+use crate::auth::SignedCall;
 use crate::failure::Failure;
 
 /// Takes no fields, but a body that is not a JSON object is still refused
 /// like on every endpoint (decisions §2, 220005).
 pub async fn coin_all(
-    State(state): State<AppState>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { body, .. }: SignedCall,
 ) -> Result<Response, Failure> {
     Fields::parse(&body)?;
     let now = state.clock.now_unix_ms();
@@ -49,8 +47,8 @@ pub async fn coin_all(
 /// One entry per network, as the deprecated endpoint listed tokens. Takes no
 /// fields; a body that is not a JSON object is refused as on `coin/all`.
 pub async fn support_token(
-    State(state): State<AppState>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { body, .. }: SignedCall,
 ) -> Result<Response, Failure> {
     Fields::parse(&body)?;
     let now = state.clock.now_unix_ms();
@@ -73,8 +71,8 @@ pub async fn support_token(
 
 /// The networks of the coin a token (or coin) id names.
 pub async fn token_chain(
-    State(state): State<AppState>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { body, .. }: SignedCall,
 ) -> Result<Response, Failure> {
     let request = TokenChainRequest::from_fields(&Fields::parse(&body)?)?;
     let coin = state

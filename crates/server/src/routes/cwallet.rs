@@ -1,19 +1,17 @@
 //! `check/user` (spec §2.13): whether a Cwallet id exists here.
 
-use axum::Extension;
-use axum::extract::State;
 use axum::response::Response;
 use ccgate_api::request::Fields;
 use ccgate_api::resources::{CheckUserRequest, CwalletUser};
 
 use super::success;
 use crate::AppState;
-use crate::auth::RawBody;
+use crate::auth::SignedCall;
 use crate::failure::Failure;
 
 pub async fn check_user(
-    State(state): State<AppState>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { body, .. }: SignedCall,
 ) -> Result<Response, Failure> {
     let request = CheckUserRequest::from_fields(&Fields::parse(&body)?)?;
     let account = state

@@ -1,19 +1,17 @@
 //! `network/fee` and `get/network/height/info` (spec §2.11–§2.12).
 
-use axum::Extension;
-use axum::extract::State;
 use axum::response::Response;
 use ccgate_api::request::Fields;
 use ccgate_api::resources::{BlockRate, ChainHeight, NetworkFee, NetworkFeeRequest};
 
 use super::success;
 use crate::AppState;
-use crate::auth::RawBody;
+use crate::auth::SignedCall;
 use crate::failure::Failure;
 
 pub async fn network_fee(
-    State(state): State<AppState>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { body, .. }: SignedCall,
 ) -> Result<Response, Failure> {
     let request = NetworkFeeRequest::from_fields(&Fields::parse(&body)?)?;
     // The quote is what `withdraw` charges (docs/decisions.md §9).
@@ -36,8 +34,8 @@ pub async fn network_fee(
 /// Takes no fields, but a body that is not a JSON object is still refused
 /// like on every endpoint (decisions §2, 220005).
 pub async fn height_info(
-    State(state): State<AppState>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { body, .. }: SignedCall,
 ) -> Result<Response, Failure> {
     Fields::parse(&body)?;
     let heights: Vec<ChainHeight> = state

@@ -1,7 +1,5 @@
 //! `bill/create` (native checkout, spec §2.2) and `bill/info` (§2.3).
 
-use axum::Extension;
-use axum::extract::State;
 use axum::response::Response;
 use ccgate_api::orders::{
     BillCreateRequest, BillCreated, BillInfo, BillInfoRequest, OrderDetail, Refund, Trade,
@@ -15,13 +13,12 @@ use ccgate_ledger::Amount;
 
 use super::success;
 use crate::AppState;
-use crate::auth::{Authenticated, RawBody};
+use crate::auth::SignedCall;
 use crate::failure::Failure;
 
 pub async fn bill_create(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { merchant, body }: SignedCall,
 ) -> Result<Response, Failure> {
     let request = BillCreateRequest::from_fields(&Fields::parse(&body)?)?;
     let (coin, token) = network_named(&state.registry, &request.token_id, false)?;
@@ -68,9 +65,8 @@ pub async fn bill_create(
 }
 
 pub async fn bill_info(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { merchant, body }: SignedCall,
 ) -> Result<Response, Failure> {
     let request = BillInfoRequest::from_fields(&Fields::parse(&body)?)?;
     let FoundOrders {

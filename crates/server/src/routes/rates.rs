@@ -1,7 +1,5 @@
 //! `token/rate` (spec §2.9): a USD amount in token units at the current price.
 
-use axum::Extension;
-use axum::extract::State;
 use axum::response::Response;
 use ccgate_api::request::Fields;
 use ccgate_api::resources::{TokenRate, TokenRateRequest};
@@ -11,15 +9,15 @@ use ccgate_ledger::Rounding;
 
 use super::success;
 use crate::AppState;
-use crate::auth::RawBody;
+use crate::auth::SignedCall;
 use crate::failure::Failure;
 
 /// USD amounts carry at most this many decimal places (cents and far below).
 const USD_AMOUNT_PLACES_MAX: u8 = 18;
 
 pub async fn token_rate(
-    State(state): State<AppState>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { body, .. }: SignedCall,
 ) -> Result<Response, Failure> {
     let request = TokenRateRequest::from_fields(&Fields::parse(&body)?)?;
     let amount = positive_decimal("amount", &request.amount)?;

@@ -1,8 +1,6 @@
 //! `webhook/resend` (spec §2.14): queue a window of webhooks for another
 //! attempt, within the per-merchant limits.
 
-use axum::Extension;
-use axum::extract::State;
 use axum::response::Response;
 use ccgate_api::request::Fields;
 use ccgate_api::webhooks::{ResendData, ResendRequest};
@@ -11,13 +9,12 @@ use ccgate_ledger::MerchantId;
 
 use super::success;
 use crate::AppState;
-use crate::auth::{Authenticated, RawBody};
+use crate::auth::SignedCall;
 use crate::failure::Failure;
 
 pub async fn resend(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { merchant, body }: SignedCall,
 ) -> Result<Response, Failure> {
     let request = ResendRequest::from_fields(&Fields::parse(&body)?)?;
     let resend_count = resend_within_limits(&state, &merchant.app_id, &request).await?;

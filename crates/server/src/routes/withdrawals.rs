@@ -1,7 +1,5 @@
 //! `withdraw` (spec §2.5).
 
-use axum::Extension;
-use axum::extract::State;
 use axum::response::Response;
 use ccgate_api::request::Fields;
 use ccgate_api::withdrawals::{WithdrawDetail, WithdrawInfo, WithdrawRequest, Withdrawn};
@@ -10,13 +8,12 @@ use ccgate_engine::withdrawals::{Accepted, Asset, Destination, WithdrawalRequest
 
 use super::success;
 use crate::AppState;
-use crate::auth::{Authenticated, RawBody};
+use crate::auth::SignedCall;
 use crate::failure::Failure;
 
 pub async fn withdraw(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { merchant, body }: SignedCall,
 ) -> Result<Response, Failure> {
     let request = WithdrawRequest::from_fields(&Fields::parse(&body)?)?;
     let Accepted {

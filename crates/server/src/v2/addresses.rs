@@ -1,8 +1,6 @@
 //! `addressUnbinding` (v2 spec §2.3.5) and `getTradeBlockHeight` /
 //! `getPaymentBlockHeight` (§2.8.1), decisions §16.
 
-use axum::Extension;
-use axum::extract::State;
 use ccgate_api::v2::addresses::{
     BlockHeightRequest, BlockHeights, UnbindRequest, Unbinding, UnboundAddress,
 };
@@ -12,17 +10,13 @@ use ccgate_engine::records::RecordBlock;
 use super::V2Result;
 use super::coins::chain_by_symbol;
 use crate::AppState;
-use crate::auth::{Authenticated, RawBody};
+use crate::auth::SignedCall;
 use crate::failure::Failure;
 use crate::routes::success;
 
 /// `addressUnbinding`: the merchant's permanent address stops answering for
 /// its `referenceId`; payments to it are still credited and listed.
-pub async fn unbind(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn unbind(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = UnbindRequest::from_fields(&fields(&body)?)?;
     let chain = chain_by_symbol(&state.registry, &request.chain)?;
     let unbound = state
@@ -63,11 +57,7 @@ pub async fn unbind(
 /// `getTradeBlockHeight` (the SDKs' path) and `getPaymentBlockHeight` (the
 /// proto's): where one of the merchant's credited deposits or chain
 /// withdrawals is, against the chain's latest block.
-pub async fn block_heights(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn block_heights(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = BlockHeightRequest::from_fields(&fields(&body)?)?;
     let record_id = &request.record_id;
     let block = state

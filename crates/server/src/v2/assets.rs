@@ -2,8 +2,6 @@
 //! (v2 spec §2.2): the merchant's balances, the same figures v1's `assets`
 //! answers, and the consolidation fees it was charged (none).
 
-use axum::Extension;
-use axum::extract::State;
 use ccgate_api::v2::coins::{AssetEntity, AssetList, CoinRequest, OneAsset};
 use ccgate_api::v2::fees::{AggregationFeeRecords, AggregationFeeRequest};
 use ccgate_api::v2::fields;
@@ -12,7 +10,7 @@ use ccgate_ledger::{Amount, Coin};
 use super::V2Result;
 use super::coins::coin_by_number;
 use crate::AppState;
-use crate::auth::{Authenticated, RawBody};
+use crate::auth::SignedCall;
 use crate::routes::success;
 
 fn entity(coin: &Coin, available: Amount) -> AssetEntity {
@@ -24,11 +22,7 @@ fn entity(coin: &Coin, available: Amount) -> AssetEntity {
 }
 
 /// Every coin the merchant holds a balance of.
-pub async fn asset_list(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn asset_list(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     fields(&body)?;
     let assets = state
         .merchants
@@ -41,11 +35,7 @@ pub async fn asset_list(
 }
 
 /// One coin's balance, `"0"` when none is held.
-pub async fn asset(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn asset(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = CoinRequest::from_fields(&fields(&body)?)?;
     let coin = coin_by_number(&state.registry, request.coin_id)?;
     let balances = state
@@ -59,7 +49,7 @@ pub async fn asset(
 }
 
 /// Always empty: the operator carries the gas of sweeps (decisions §13).
-pub async fn aggregation_fees(Extension(RawBody(body)): Extension<RawBody>) -> V2Result {
+pub async fn aggregation_fees(_state: AppState, SignedCall { body, .. }: SignedCall) -> V2Result {
     AggregationFeeRequest::from_fields(&fields(&body)?)?;
     Ok(success(&AggregationFeeRecords {
         list: Vec::new(),

@@ -3,8 +3,6 @@
 //! confirmed (at once or after a delay), each task a withdrawal of its own,
 //! and aborted; its answers carry both wire variants' names.
 
-use axum::Extension;
-use axum::extract::State;
 use ccgate_api::RequestError;
 use ccgate_api::v2::batch_withdrawals::{
     AbortBatchRequest, AddressResult, AddressesChecked, AppendBatchRequest, ApplyBatchRequest,
@@ -22,7 +20,7 @@ use super::V2Result;
 use super::coins::{coin_by_number, token_on_chain};
 use super::withdrawals::{FAILED_REASON, REJECTED_REASON};
 use crate::AppState;
-use crate::auth::{Authenticated, RawBody};
+use crate::auth::SignedCall;
 use crate::failure::rejection_v2_code;
 use crate::routes::success;
 
@@ -38,11 +36,7 @@ fn new_task(task: TaskRequest) -> NewTask {
 }
 
 /// `checkWithdrawAddress`: each address's refusal codes (none: valid).
-pub async fn check_addresses(
-    State(state): State<AppState>,
-    Extension(Authenticated(_)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn check_addresses(state: AppState, SignedCall { body, .. }: SignedCall) -> V2Result {
     let request = CheckAddressesRequest::from_fields(&fields(&body)?)?;
     let checks: Vec<AddressCheck> = request
         .addresses
@@ -72,11 +66,7 @@ pub async fn check_addresses(
 }
 
 /// `appendBatchWithdraw`: more tasks before confirmation.
-pub async fn append(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn append(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = AppendBatchRequest::from_fields(&fields(&body)?)?;
     let appended = request.orders.len() as u64;
     let tasks: Vec<NewTask> = request.orders.into_iter().map(new_task).collect();
@@ -92,11 +82,7 @@ pub async fn append(
 }
 
 /// `abortBatchWithdraw`: cancels what was not sent.
-pub async fn abort(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn abort(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = AbortBatchRequest::from_fields(&fields(&body)?)?;
     let keys: Vec<TaskKey> = request
         .seqs
@@ -125,11 +111,7 @@ pub async fn abort(
     })?)
 }
 
-pub async fn apply(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn apply(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = ApplyBatchRequest::from_fields(&fields(&body)?)?;
     let coin = coin_by_number(&state.registry, request.coin_id)?;
     let token = token_on_chain(coin, &request.chain)?;
@@ -152,11 +134,7 @@ pub async fn apply(
     })?)
 }
 
-pub async fn confirm(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn confirm(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = ConfirmBatchRequest::from_fields(&fields(&body)?)?;
     let batches = &state.batch_withdrawals;
     let now = state.clock.now_unix_ms();
@@ -177,11 +155,7 @@ pub async fn confirm(
     Ok(success(&batch_order(&state, &view))?)
 }
 
-pub async fn order(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn order(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = BatchOrderRequest::from_fields(&fields(&body)?)?;
     let view = state
         .batch_withdrawals
@@ -196,11 +170,7 @@ pub async fn order(
 
 /// The tasks in their order, a page at a time; `nextId` is the place of the
 /// page's last task.
-pub async fn record_list(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn record_list(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = BatchRecordListRequest::from_fields(&fields(&body)?)?;
     let view = state
         .batch_withdrawals

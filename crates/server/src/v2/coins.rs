@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use axum::Extension;
-use axum::extract::State;
 use ccgate_api::v2::coins::{
     AddressRequest, AddressValidity, AllChainEntity, AllChainList, ChainEntity, ChainList,
     ChainsRequest, CoinEntity, CoinList, CoinRequest, CwalletUser, CwalletUserRequest, Fiat,
@@ -17,7 +15,7 @@ use ccgate_ledger::{
 
 use super::{V2Failure, V2Result};
 use crate::AppState;
-use crate::auth::RawBody;
+use crate::auth::SignedCall;
 use crate::failure::Failure;
 use crate::routes::success;
 
@@ -112,10 +110,7 @@ fn coin_entity(state: &AppState, coin: &Coin, now_unix_ms: i64) -> Result<CoinEn
     })
 }
 
-pub async fn coin_list(
-    State(state): State<AppState>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn coin_list(state: AppState, SignedCall { body, .. }: SignedCall) -> V2Result {
     fields(&body)?;
     let now = state.clock.now_unix_ms();
     let coins = state
@@ -126,10 +121,7 @@ pub async fn coin_list(
     Ok(success(&CoinList { coins })?)
 }
 
-pub async fn coin(
-    State(state): State<AppState>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn coin(state: AppState, SignedCall { body, .. }: SignedCall) -> V2Result {
     let request = CoinRequest::from_fields(&fields(&body)?)?;
     let coin = coin_by_number(&state.registry, request.coin_id)?;
     let coin = coin_entity(&state, coin, state.clock.now_unix_ms())?;
@@ -138,10 +130,7 @@ pub async fn coin(
 
 /// USD prices stand for USDT prices. A coin id the gateway does not know is
 /// priced `"0"`, as CCPayment answers for test coins (v2 spec §2.1.3).
-pub async fn usdt_prices(
-    State(state): State<AppState>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn usdt_prices(state: AppState, SignedCall { body, .. }: SignedCall) -> V2Result {
     let request = PricesRequest::from_fields(&fields(&body)?)?;
     let now = state.clock.now_unix_ms();
     let mut prices = BTreeMap::new();
@@ -155,10 +144,7 @@ pub async fn usdt_prices(
     Ok(success(&Prices { prices })?)
 }
 
-pub async fn fiat_list(
-    State(state): State<AppState>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn fiat_list(state: AppState, SignedCall { body, .. }: SignedCall) -> V2Result {
     fields(&body)?;
     let fiats = state
         .orders
@@ -226,19 +212,13 @@ fn wanted_chains(state: &AppState, body: &[u8]) -> Result<Vec<ChainEntity>, V2Fa
         .collect())
 }
 
-pub async fn chain_list(
-    State(state): State<AppState>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn chain_list(state: AppState, SignedCall { body, .. }: SignedCall) -> V2Result {
     let chains = wanted_chains(&state, &body)?;
     Ok(success(&ChainList { chains })?)
 }
 
 /// `getChainList`'s rows in the shape of CCPayment's internal list.
-pub async fn all_chains(
-    State(state): State<AppState>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn all_chains(state: AppState, SignedCall { body, .. }: SignedCall) -> V2Result {
     let chains = wanted_chains(&state, &body)?
         .into_iter()
         .map(AllChainEntity::from)
@@ -248,10 +228,7 @@ pub async fn all_chains(
 
 /// One row per coin and network. The `appId` field CCPayment's proto asks
 /// for is this merchant's anyway, so it is not required.
-pub async fn main_coin_list(
-    State(state): State<AppState>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn main_coin_list(state: AppState, SignedCall { body, .. }: SignedCall) -> V2Result {
     fields(&body)?;
     let coin_chain_list = state
         .registry
@@ -271,10 +248,7 @@ pub async fn main_coin_list(
     Ok(success(&MainCoinList { coin_chain_list })?)
 }
 
-pub async fn address_validity(
-    State(state): State<AppState>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn address_validity(state: AppState, SignedCall { body, .. }: SignedCall) -> V2Result {
     let request = AddressRequest::from_fields(&fields(&body)?)?;
     let chain = chain_by_symbol(&state.registry, &request.chain)?;
     let addr_is_valid =
@@ -282,10 +256,7 @@ pub async fn address_validity(
     Ok(success(&AddressValidity { addr_is_valid })?)
 }
 
-pub async fn cwallet_user(
-    State(state): State<AppState>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn cwallet_user(state: AppState, SignedCall { body, .. }: SignedCall) -> V2Result {
     let request = CwalletUserRequest::from_fields(&fields(&body)?)?;
     let account = state
         .merchants

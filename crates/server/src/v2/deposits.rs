@@ -4,8 +4,6 @@
 //! merchant's addresses, whichever dialect made them, and the operator's
 //! EVM rescan for a transaction the merchant says was missed.
 
-use axum::Extension;
-use axum::extract::State;
 use ccgate_api::v2::deposits::{
     AppDepositRecord, DepositAddress, DepositAddressRequest, DepositRecordList,
     DepositRecordListRequest, DepositRecordRequest, OneDepositRecord,
@@ -16,16 +14,15 @@ use ccgate_engine::domain::{DepositRecord, DepositRecordFilter, WebhookDialect};
 use super::coins::{chain_by_symbol, chain_filter, coin_filter};
 use super::{RecordWindow, V2Result, page};
 use crate::AppState;
-use crate::auth::{Authenticated, RawBody};
+use crate::auth::SignedCall;
 use crate::failure::Failure;
 use crate::routes::success;
 
 /// `getOrCreateAppDepositAddress`: the same address on every call for one
 /// `referenceId` and chain; one made here is notified in v2.
 pub async fn deposit_address(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { merchant, body }: SignedCall,
 ) -> V2Result {
     let request = DepositAddressRequest::from_fields(&fields(&body)?)?;
     let chain = chain_by_symbol(&state.registry, &request.chain)?;
@@ -89,9 +86,8 @@ pub(super) fn app_record(
 
 /// `getAppDepositRecord`: one of the merchant's deposits by its record id.
 pub async fn deposit_record(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { merchant, body }: SignedCall,
 ) -> V2Result {
     let request = DepositRecordRequest::from_fields(&fields(&body)?)?;
     let filter = DepositRecordFilter {
@@ -110,9 +106,8 @@ pub async fn deposit_record(
 /// `getAppDepositRecordList`: newest first, a page at a time; `nextId` is
 /// the last record id of a page that has more after it.
 pub async fn deposit_record_list(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { merchant, body }: SignedCall,
 ) -> V2Result {
     let request = DepositRecordListRequest::from_fields(&fields(&body)?)?;
     let coin_id = coin_filter(&state.registry, request.coin_id)?;

@@ -2,7 +2,8 @@
 //! secrets, ledger and engine as v1, another envelope and signature. The
 //! pipeline reads the body within the limit, authenticates
 //! `Appid`/`Timestamp`/`Sign` (HMAC-SHA256 over `Appid + Timestamp + body`)
-//! over those exact bytes and hands the handler the bytes and the merchant.
+//! over those exact bytes and hands the handler the bytes and the merchant
+//! (served by [`crate::endpoint::v2`]).
 //! Answers are not signed (no v2 client reads a response signature), and
 //! every failure answers v2's envelope, HTTP 200, through
 //! [`Failure::into_v2_response`] — the one place a failure becomes a v2 code.
@@ -20,19 +21,13 @@ mod wallet;
 mod webhooks;
 mod withdrawals;
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, post};
 use ccgate_api::RequestError;
 use ccgate_engine::{EngineError, Rejection};
 use ccgate_pricefeed::PriceError;
 
-use crate::AppState;
-use crate::auth::{
-    Authenticated, RawBody, SignatureScheme, check_signature, find_merchant, read_body,
-};
+use crate::auth::SignatureScheme;
+use crate::endpoint::{Endpoint, v2};
 use crate::failure::Failure;
 
 pub use ccgate_api::v2::PATH_PREFIX;
@@ -78,118 +73,106 @@ fn page<T, R>(
 
 /// Every v2 endpoint (the path after [`PATH_PREFIX`]) and its handler: the
 /// router is built from this table, and the metrics take their labels from it.
-pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+pub fn routes() -> Vec<(&'static str, Endpoint)> {
     vec![
-        ("getCoinList", post(coins::coin_list)),
-        ("getCoin", post(coins::coin)),
-        ("getCoinUSDTPrice", post(coins::usdt_prices)),
-        ("getFiatList", post(coins::fiat_list)),
-        ("getChainList", post(coins::chain_list)),
-        ("all/chain", post(coins::all_chains)),
-        ("getMainCoinList", post(coins::main_coin_list)),
+        ("getCoinList", v2(coins::coin_list)),
+        ("getCoin", v2(coins::coin)),
+        ("getCoinUSDTPrice", v2(coins::usdt_prices)),
+        ("getFiatList", v2(coins::fiat_list)),
+        ("getChainList", v2(coins::chain_list)),
+        ("all/chain", v2(coins::all_chains)),
+        ("getMainCoinList", v2(coins::main_coin_list)),
         (
             "checkWithdrawalAddressValidity",
-            post(coins::address_validity),
+            v2(coins::address_validity),
         ),
-        ("getCwalletUserId", post(coins::cwallet_user)),
-        ("getAppCoinAssetList", post(assets::asset_list)),
-        ("getAppCoinAsset", post(assets::asset)),
+        ("getCwalletUserId", v2(coins::cwallet_user)),
+        ("getAppCoinAssetList", v2(assets::asset_list)),
+        ("getAppCoinAsset", v2(assets::asset)),
         (
             "getOrCreateAppDepositAddress",
-            post(deposits::deposit_address),
+            v2(deposits::deposit_address),
         ),
-        ("addressUnbinding", post(addresses::unbind)),
-        ("getAppDepositRecord", post(deposits::deposit_record)),
-        (
-            "getAppDepositRecordList",
-            post(deposits::deposit_record_list),
-        ),
-        ("createAppOrderDepositAddress", post(orders::create_order)),
-        ("getAppOrderInfo", post(orders::order_info)),
-        ("createCheckoutUrl", post(orders::create_checkout)),
-        ("createInvoiceUrl", post(orders::create_invoice)),
-        ("getInvoiceOrderInfo", post(orders::invoice_info)),
-        ("getAggregationFeeRecord", post(assets::aggregation_fees)),
-        (
-            "rescanLostTransaction",
-            post(rescan::rescan_lost_transaction),
-        ),
-        ("getTradeBlockHeight", post(addresses::block_heights)),
-        ("getPaymentBlockHeight", post(addresses::block_heights)),
-        ("webhook/resend", post(webhooks::resend)),
-        ("getWithdrawFee", post(withdrawals::withdraw_fee)),
-        ("applyAppWithdrawToNetwork", post(withdrawals::to_network)),
-        ("applyAppWithdrawToCwallet", post(withdrawals::to_cwallet)),
-        ("getAppWithdrawRecord", post(withdrawals::record)),
-        ("getAppWithdrawRecordList", post(withdrawals::record_list)),
+        ("addressUnbinding", v2(addresses::unbind)),
+        ("getAppDepositRecord", v2(deposits::deposit_record)),
+        ("getAppDepositRecordList", v2(deposits::deposit_record_list)),
+        ("createAppOrderDepositAddress", v2(orders::create_order)),
+        ("getAppOrderInfo", v2(orders::order_info)),
+        ("createCheckoutUrl", v2(orders::create_checkout)),
+        ("createInvoiceUrl", v2(orders::create_invoice)),
+        ("getInvoiceOrderInfo", v2(orders::invoice_info)),
+        ("getAggregationFeeRecord", v2(assets::aggregation_fees)),
+        ("rescanLostTransaction", v2(rescan::rescan_lost_transaction)),
+        ("getTradeBlockHeight", v2(addresses::block_heights)),
+        ("getPaymentBlockHeight", v2(addresses::block_heights)),
+        ("webhook/resend", v2(webhooks::resend)),
+        ("getWithdrawFee", v2(withdrawals::withdraw_fee)),
+        ("applyAppWithdrawToNetwork", v2(withdrawals::to_network)),
+        ("applyAppWithdrawToCwallet", v2(withdrawals::to_cwallet)),
+        ("getAppWithdrawRecord", v2(withdrawals::record)),
+        ("getAppWithdrawRecordList", v2(withdrawals::record_list)),
         (
             "getAutoWithdrawRecordList",
-            post(withdrawals::no_dashboard_records),
+            v2(withdrawals::no_dashboard_records),
         ),
         (
             "getRiskyRefundRecordList",
-            post(withdrawals::no_dashboard_records),
+            v2(withdrawals::no_dashboard_records),
         ),
         (
             "checkWithdrawAddress",
-            post(batch_withdrawals::check_addresses),
+            v2(batch_withdrawals::check_addresses),
         ),
-        ("applyBatchWithdraw", post(batch_withdrawals::apply)),
-        ("appendBatchWithdraw", post(batch_withdrawals::append)),
-        ("confirmBatchWithdraw", post(batch_withdrawals::confirm)),
-        ("abortBatchWithdraw", post(batch_withdrawals::abort)),
-        ("getBatchWithdrawOrder", post(batch_withdrawals::order)),
+        ("applyBatchWithdraw", v2(batch_withdrawals::apply)),
+        ("appendBatchWithdraw", v2(batch_withdrawals::append)),
+        ("confirmBatchWithdraw", v2(batch_withdrawals::confirm)),
+        ("abortBatchWithdraw", v2(batch_withdrawals::abort)),
+        ("getBatchWithdrawOrder", v2(batch_withdrawals::order)),
         (
             "getBatchWithdrawOrderRecordList",
-            post(batch_withdrawals::record_list),
+            v2(batch_withdrawals::record_list),
         ),
-        ("getSwapCoinList", post(swaps::coin_list)),
-        ("estimate", post(swaps::estimate)),
-        ("swap", post(swaps::swap)),
-        ("getSwapRecord", post(swaps::record)),
-        ("getSwapRecordList", post(swaps::record_list)),
-        ("userSwap", post(swaps::user_swap)),
-        ("getUserSwapRecord", post(swaps::user_record)),
-        ("getUserSwapRecordList", post(swaps::user_record_list)),
-        ("getUserCoinAssetList", post(wallet::asset_list)),
-        ("getUserCoinAsset", post(wallet::asset)),
-        (
-            "getOrCreateUserDepositAddress",
-            post(wallet::deposit_address),
-        ),
-        ("getUserDepositRecord", post(wallet::deposit_record)),
-        (
-            "getUserDepositRecordList",
-            post(wallet::deposit_record_list),
-        ),
-        ("userTransfer", post(wallet::transfer)),
-        ("getUserTransferRecord", post(wallet::transfer_record_one)),
+        ("getSwapCoinList", v2(swaps::coin_list)),
+        ("estimate", v2(swaps::estimate)),
+        ("swap", v2(swaps::swap)),
+        ("getSwapRecord", v2(swaps::record)),
+        ("getSwapRecordList", v2(swaps::record_list)),
+        ("userSwap", v2(swaps::user_swap)),
+        ("getUserSwapRecord", v2(swaps::user_record)),
+        ("getUserSwapRecordList", v2(swaps::user_record_list)),
+        ("getUserCoinAssetList", v2(wallet::asset_list)),
+        ("getUserCoinAsset", v2(wallet::asset)),
+        ("getOrCreateUserDepositAddress", v2(wallet::deposit_address)),
+        ("getUserDepositRecord", v2(wallet::deposit_record)),
+        ("getUserDepositRecordList", v2(wallet::deposit_record_list)),
+        ("userTransfer", v2(wallet::transfer)),
+        ("getUserTransferRecord", v2(wallet::transfer_record_one)),
         (
             "getUserTransferRecordList",
-            post(wallet::transfer_record_list),
+            v2(wallet::transfer_record_list),
         ),
-        ("userBatchTransfer", post(wallet::batch_transfer)),
-        ("getUserBatchTransferRecord", post(wallet::batch_record_one)),
+        ("userBatchTransfer", v2(wallet::batch_transfer)),
+        ("getUserBatchTransferRecord", v2(wallet::batch_record_one)),
         (
             "getUserBatchTransferRecordList",
-            post(wallet::batch_record_list),
+            v2(wallet::batch_record_list),
         ),
         (
             "getUserBatchTransferRecordDetail",
-            post(wallet::batch_record_detail),
+            v2(wallet::batch_record_detail),
         ),
         (
             "applyUserWithdrawToNetwork",
-            post(user_withdrawals::to_network),
+            v2(user_withdrawals::to_network),
         ),
         (
             "applyUserWithdrawToCwallet",
-            post(user_withdrawals::to_cwallet),
+            v2(user_withdrawals::to_cwallet),
         ),
-        ("getUserWithdrawRecord", post(user_withdrawals::record)),
+        ("getUserWithdrawRecord", v2(user_withdrawals::record)),
         (
             "getUserWithdrawRecordList",
-            post(user_withdrawals::record_list),
+            v2(user_withdrawals::record_list),
         ),
     ]
 }
@@ -220,27 +203,9 @@ v2_failure_from!(Failure, RequestError, EngineError, Rejection, PriceError);
 /// What a v2 handler answers.
 pub type V2Result = Result<Response, V2Failure>;
 
-pub async fn pipeline(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let (mut parts, body) = request.into_parts();
-    let authenticated = async {
-        let bytes = read_body(body, &parts.headers, state.config.body_limit_bytes).await?;
-        let credentials = find_merchant(&state, &parts).await?;
-        check_signature(&parts.headers, &credentials, &bytes, &V2_SIGNATURE)?;
-        Ok::<_, Failure>((credentials, bytes))
-    };
-    match authenticated.await {
-        Ok((credentials, bytes)) => {
-            parts.extensions.insert(Authenticated(credentials));
-            parts.extensions.insert(RawBody(bytes));
-            next.run(Request::from_parts(parts, Body::empty())).await
-        }
-        Err(failure) => failure.into_v2_response(),
-    }
-}
-
 /// v2's: a Timestamp in seconds (or milliseconds) within the window,
 /// `HMAC-SHA256(AppSecret, Appid + Timestamp + body)`.
-const V2_SIGNATURE: SignatureScheme = SignatureScheme {
+pub(crate) const V2_SIGNATURE: SignatureScheme = SignatureScheme {
     check_timestamp: ccgate_api::v2::sign::check_timestamp,
     verify: ccgate_api::v2::sign::verify,
 };

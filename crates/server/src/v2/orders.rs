@@ -3,8 +3,6 @@
 //! `bill/create`, `concise/url/get` and `bill/info` make and read. An invoice
 //! is a hosted checkout answered in its own currency.
 
-use axum::Extension;
-use axum::extract::State;
 use ccgate_api::v2::fields;
 use ccgate_api::v2::orders::{
     CheckoutPricing, CheckoutUrl, CheckoutUrlRequest, InvoiceInfo, InvoicePayInfo, InvoiceUrl,
@@ -20,7 +18,7 @@ use ccgate_ledger::{Amount, Coin, Decimal, Precision, Rounding, TokenId, fiat_nu
 use super::V2Result;
 use super::coins::{chain_by_symbol, coin_by_number, token_on_chain};
 use crate::AppState;
-use crate::auth::{Authenticated, RawBody};
+use crate::auth::SignedCall;
 use crate::failure::Failure;
 use crate::routes::checkout::page_url;
 use crate::routes::success;
@@ -56,11 +54,7 @@ fn expiry(expired_at: Option<i64>) -> Validity {
 
 /// `createAppOrderDepositAddress`: v1's `bill/create` order, in a coin by
 /// number on a chain by name.
-pub async fn create_order(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn create_order(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = OrderDepositAddressRequest::from_fields(&fields(&body)?)?;
     let coin = coin_by_number(&state.registry, request.coin_id)?;
     let token = token_on_chain(coin, &request.chain)?;
@@ -152,9 +146,8 @@ async fn hosted_checkout(
 
 /// `createCheckoutUrl`: the plugin's hosted checkout.
 pub async fn create_checkout(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { merchant, body }: SignedCall,
 ) -> V2Result {
     let request = CheckoutUrlRequest::from_fields(&fields(&body)?)?;
     let checkout = hosted_checkout(&state, &merchant, request).await?;
@@ -165,9 +158,8 @@ pub async fn create_checkout(
 
 /// `createInvoiceUrl`: the same hosted checkout, answered as an invoice.
 pub async fn create_invoice(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { merchant, body }: SignedCall,
 ) -> V2Result {
     let request = InvoiceUrlRequest::from_fields(&fields(&body)?)?;
     let checkout = hosted_checkout(&state, &merchant, request.checkout).await?;
@@ -179,11 +171,7 @@ pub async fn create_invoice(
 /// `getInvoiceOrderInfo`: a hosted checkout (`createInvoiceUrl`,
 /// `createCheckoutUrl` or `concise/url/get`) in its own currency, with its
 /// payments and what they are worth in it.
-pub async fn invoice_info(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn invoice_info(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = OrderInfoRequest::from_fields(&fields(&body)?)?;
     let ids = [request.order_id];
     let checkout = state
@@ -273,11 +261,7 @@ fn internal(err: impl std::fmt::Display) -> Failure {
 /// `getAppOrderInfo`: an order of either dialect by the merchant's id — a
 /// `bill/create` or `createAppOrderDepositAddress` order, or a hosted
 /// checkout's, from its creation.
-pub async fn order_info(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn order_info(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = OrderInfoRequest::from_fields(&fields(&body)?)?;
     let ids = [request.order_id];
     let order = state

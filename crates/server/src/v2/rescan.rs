@@ -5,8 +5,6 @@
 //! once); the devnet credits every transfer as it is mined, so there is
 //! nothing to rescan there.
 
-use axum::Extension;
-use axum::extract::State;
 use ccgate_api::v2::fields;
 use ccgate_api::v2::rescan::{RescanRequest, Rescanned};
 use ccgate_chain::ChainAdapter;
@@ -16,14 +14,13 @@ use ccgate_engine::reconcile::RescanOutcome;
 use super::V2Result;
 use super::coins::chain_by_symbol;
 use crate::AppState;
-use crate::auth::{Authenticated, RawBody};
+use crate::auth::SignedCall;
 use crate::failure::Failure;
 use crate::routes::success;
 
 pub async fn rescan_lost_transaction(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { merchant, body }: SignedCall,
 ) -> V2Result {
     let request = RescanRequest::from_fields(&fields(&body)?)?;
     let chain = chain_by_symbol(&state.registry, &request.chain)?;

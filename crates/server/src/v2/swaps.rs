@@ -3,8 +3,6 @@
 //! the operator's treasury and their records. Each handler parses, calls the
 //! engine's `Swaps` once and renders.
 
-use axum::Extension;
-use axum::extract::State;
 use ccgate_api::RequestError;
 use ccgate_api::v2::fields;
 use ccgate_api::v2::swaps::{
@@ -19,7 +17,7 @@ use ccgate_ledger::{Amount, Coin};
 use super::V2Result;
 use super::coins::coin_by_number;
 use crate::AppState;
-use crate::auth::{Authenticated, RawBody};
+use crate::auth::SignedCall;
 use crate::failure::Failure;
 use crate::routes::success;
 
@@ -40,10 +38,7 @@ impl Whose {
     }
 }
 
-pub async fn coin_list(
-    State(state): State<AppState>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn coin_list(state: AppState, SignedCall { body, .. }: SignedCall) -> V2Result {
     // Nothing to read, but a body that is not an object is refused as anywhere.
     fields(&body)?;
     let coins = state
@@ -59,11 +54,7 @@ pub async fn coin_list(
     Ok(success(&SwapCoinList { coins })?)
 }
 
-pub async fn estimate(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn estimate(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = EstimateRequest::from_fields(&fields(&body)?)?;
     let ask = SwapAsk {
         coin_in: coin_by_number(&state.registry, request.coin_id_in)?,
@@ -90,21 +81,13 @@ pub async fn estimate(
     })?)
 }
 
-pub async fn swap(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn swap(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = SwapRequest::from_fields(&fields(&body)?)?;
     let party = SwapParty::Merchant(merchant.app_id.clone());
     swap_for(&state, &party, &request, None).await
 }
 
-pub async fn user_swap(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn user_swap(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = UserSwapRequest::from_fields(&fields(&body)?)?;
     let party = SwapParty::User(merchant.app_id.clone(), request.user_id.clone());
     swap_for(
@@ -159,19 +142,11 @@ async fn swap_for(
     })?)
 }
 
-pub async fn record(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn record(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     record_of(&state, &merchant, &body, Whose::Merchant).await
 }
 
-pub async fn user_record(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn user_record(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     record_of(&state, &merchant, &body, Whose::Users).await
 }
 
@@ -212,18 +187,13 @@ async fn record_of(
     })?)
 }
 
-pub async fn record_list(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn record_list(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     record_list_of(&state, &merchant, &body, Whose::Merchant).await
 }
 
 pub async fn user_record_list(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { merchant, body }: SignedCall,
 ) -> V2Result {
     record_list_of(&state, &merchant, &body, Whose::Users).await
 }

@@ -3,8 +3,6 @@
 //! same engine path, read back as UserWithdrawRecords. Each handler parses,
 //! makes one engine call, renders.
 
-use axum::Extension;
-use axum::extract::State;
 use ccgate_api::RequestError;
 use ccgate_api::v2::fields;
 use ccgate_api::v2::user_withdrawals::{
@@ -23,17 +21,13 @@ use super::withdrawals::{
 };
 use super::{RecordWindow, V2Result, page};
 use crate::AppState;
-use crate::auth::{Authenticated, RawBody};
+use crate::auth::SignedCall;
 use crate::failure::Failure;
 use crate::routes::success;
 
 /// `applyUserWithdrawToNetwork`: reserved from the user, sent, and notified
 /// as `UserWithdrawal` when it succeeds or fails.
-pub async fn to_network(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn to_network(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let UserNetworkWithdrawRequest {
         user_id,
         withdrawal: request,
@@ -44,11 +38,7 @@ pub async fn to_network(
 
 /// `applyUserWithdrawToCwallet`: instant and free, without a webhook (v2
 /// spec §3.3.8).
-pub async fn to_cwallet(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn to_cwallet(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let UserCwalletWithdrawRequest {
         user_id,
         withdrawal: request,
@@ -73,11 +63,7 @@ async fn accept(
 }
 
 /// `getUserWithdrawRecord`: one of the merchant's users' withdrawals.
-pub async fn record(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn record(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = RecordRequest::from_fields(&fields(&body)?)?;
     let (record_id, order_id) = match &request {
         RecordRequest::RecordId(record_id) => (Some(record_id.as_str()), None),
@@ -98,11 +84,7 @@ pub async fn record(
 }
 
 /// `getUserWithdrawRecordList`: one user's withdrawals, newest first.
-pub async fn record_list(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn record_list(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = UserWithdrawRecordListRequest::from_fields(&fields(&body)?)?;
     let coin_id = coin_filter(&state.registry, request.coin_id)?;
     let destination = destination_filter(&state.registry, request.chain.as_deref())?;

@@ -2,8 +2,6 @@
 //! users' balances, deposit addresses and deposit records, and transfers
 //! between them. Each handler parses, makes one engine call, renders.
 
-use axum::Extension;
-use axum::extract::State;
 use ccgate_api::v2::coins::AssetEntity;
 use ccgate_api::v2::deposits::{AppDepositRecord, DepositAddress};
 use ccgate_api::v2::fields;
@@ -26,7 +24,7 @@ use super::coins::{chain_by_symbol, chain_filter, coin_by_number, coin_filter};
 use super::deposits::app_record;
 use super::{RecordWindow, V2Result, page};
 use crate::AppState;
-use crate::auth::{Authenticated, RawBody};
+use crate::auth::SignedCall;
 use crate::failure::Failure;
 use crate::routes::success;
 
@@ -60,11 +58,7 @@ fn coin_of<'s>(state: &'s AppState, coin_id: &CoinId) -> Result<(&'s Coin, Strin
 
 /// `getUserCoinAssetList`: every coin the user holds (the App ID: the
 /// merchant's own balances).
-pub async fn asset_list(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn asset_list(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = UserRequest::from_fields(&fields(&body)?)?;
     let assets = state
         .wallets
@@ -80,11 +74,7 @@ pub async fn asset_list(
 }
 
 /// `getUserCoinAsset`: one coin's balance, `"0"` when none is held.
-pub async fn asset(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn asset(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = UserCoinRequest::from_fields(&fields(&body)?)?;
     let coin = coin_by_number(&state.registry, request.coin_id)?;
     let balances = state
@@ -100,9 +90,8 @@ pub async fn asset(
 
 /// `getOrCreateUserDepositAddress`: the user's permanent address on a chain.
 pub async fn deposit_address(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { merchant, body }: SignedCall,
 ) -> V2Result {
     let request = UserAddressRequest::from_fields(&fields(&body)?)?;
     let chain = chain_by_symbol(&state.registry, &request.chain)?;
@@ -171,9 +160,8 @@ fn user_deposit_record(
 
 /// `getUserDepositRecord`: one of the merchant's users' deposits.
 pub async fn deposit_record(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { merchant, body }: SignedCall,
 ) -> V2Result {
     let request = ccgate_api::v2::deposits::DepositRecordRequest::from_fields(&fields(&body)?)?;
     let filter = DepositRecordFilter {
@@ -191,9 +179,8 @@ pub async fn deposit_record(
 
 /// `getUserDepositRecordList`: one user's deposits, newest first.
 pub async fn deposit_record_list(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { merchant, body }: SignedCall,
 ) -> V2Result {
     let request = UserDepositRecordListRequest::from_fields(&fields(&body)?)?;
     let coin_id = coin_filter(&state.registry, request.coin_id)?;
@@ -222,11 +209,7 @@ pub async fn deposit_record_list(
 }
 
 /// `userTransfer`: instant and free, idempotent by `orderId`.
-pub async fn transfer(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn transfer(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = TransferRequest::from_fields(&fields(&body)?)?;
     let coin = coin_by_number(&state.registry, request.coin_id)?;
     let done = state
@@ -294,9 +277,8 @@ fn looked_up(app_id: &MerchantId, request: &RecordRequest) -> (TransferFilter, S
 
 /// `getUserTransferRecord`.
 pub async fn transfer_record_one(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { merchant, body }: SignedCall,
 ) -> V2Result {
     let request = RecordRequest::from_fields(&fields(&body)?)?;
     let (filter, asked) = looked_up(&merchant.app_id, &request);
@@ -311,9 +293,8 @@ pub async fn transfer_record_one(
 
 /// `getUserTransferRecordList`: newest first, batch legs included.
 pub async fn transfer_record_list(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { merchant, body }: SignedCall,
 ) -> V2Result {
     let request = TransferRecordListRequest::from_fields(&fields(&body)?)?;
     let coin_id = coin_filter(&state.registry, request.coin_id)?;
@@ -346,9 +327,8 @@ async fn transfer_list(state: &AppState, filter: &TransferFilter, limit: u32) ->
 
 /// `userBatchTransfer`: every leg or none (decisions §24).
 pub async fn batch_transfer(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { merchant, body }: SignedCall,
 ) -> V2Result {
     let request = BatchTransferRequest::from_fields(&fields(&body)?)?;
     let coin = coin_by_number(&state.registry, request.coin_id)?;
@@ -403,9 +383,8 @@ fn batch_record(
 
 /// `getUserBatchTransferRecord`.
 pub async fn batch_record_one(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { merchant, body }: SignedCall,
 ) -> V2Result {
     let request = RecordRequest::from_fields(&fields(&body)?)?;
     let (mut filter, asked) = looked_up(&merchant.app_id, &request);
@@ -422,9 +401,8 @@ pub async fn batch_record_one(
 
 /// `getUserBatchTransferRecordList`: newest first.
 pub async fn batch_record_list(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { merchant, body }: SignedCall,
 ) -> V2Result {
     let request = BatchTransferRecordListRequest::from_fields(&fields(&body)?)?;
     let coin_id = coin_filter(&state.registry, request.coin_id)?;
@@ -451,9 +429,8 @@ pub async fn batch_record_list(
 
 /// `getUserBatchTransferRecordDetail`: a batch's legs, in their order.
 pub async fn batch_record_detail(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { merchant, body }: SignedCall,
 ) -> V2Result {
     let request = BatchDetailRequest::from_fields(&fields(&body)?)?;
     let mut batches = TransferFilter::of_merchant(&merchant.app_id);

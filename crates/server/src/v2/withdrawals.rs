@@ -2,8 +2,6 @@
 //! store and ledger as v1's `withdraw` and `bill/info`, so a withdrawal made
 //! in either dialect is read in both (docs/decisions.md §15).
 
-use axum::Extension;
-use axum::extract::State;
 use ccgate_api::RequestError;
 use ccgate_api::v2::coins::{CoinOnChainRequest, FeeQuote, WithdrawFee};
 use ccgate_api::v2::fields;
@@ -22,7 +20,7 @@ use ccgate_ledger::{Amount, Coin, MerchantId, Registry};
 use super::coins::{chain_by_symbol, coin_by_number, coin_filter, token_on_chain};
 use super::{V2Result, page};
 use crate::AppState;
-use crate::auth::{Authenticated, RawBody};
+use crate::auth::SignedCall;
 use crate::failure::Failure;
 use crate::routes::success;
 
@@ -33,11 +31,7 @@ pub(super) const REJECTED_REASON: &str =
 pub(super) const FAILED_REASON: &str =
     "the network did not carry the payout; the amount was returned to the balance";
 
-pub async fn withdraw_fee(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn withdraw_fee(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = CoinOnChainRequest::from_fields(&fields(&body)?)?;
     let coin = coin_by_number(&state.registry, request.coin_id)?;
     let token = token_on_chain(coin, &request.chain)?;
@@ -51,22 +45,14 @@ pub async fn withdraw_fee(
     })?)
 }
 
-pub async fn to_network(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn to_network(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = NetworkWithdrawRequest::from_fields(&fields(&body)?)?;
     let withdrawal = network_withdrawal(&state.registry, request)?;
     accept(&state, &merchant.app_id, &withdrawal).await
 }
 
 /// Instant and free, and without a webhook (v2 spec §3.3.8).
-pub async fn to_cwallet(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn to_cwallet(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = CwalletWithdrawRequest::from_fields(&fields(&body)?)?;
     let withdrawal = cwallet_withdrawal(&state.registry, request)?;
     accept(&state, &merchant.app_id, &withdrawal).await
@@ -129,11 +115,7 @@ async fn accept(
     })?)
 }
 
-pub async fn record(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn record(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = RecordRequest::from_fields(&fields(&body)?)?;
     let records = &state.records;
     let app_id = &merchant.app_id;
@@ -170,11 +152,7 @@ pub async fn record(
     Ok(success(&OneRecord { record })?)
 }
 
-pub async fn record_list(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
-) -> V2Result {
+pub async fn record_list(state: AppState, SignedCall { merchant, body }: SignedCall) -> V2Result {
     let request = RecordListRequest::from_fields(&fields(&body)?)?;
     let coin_id = coin_filter(&state.registry, request.coin_id)?;
     let destination = destination_filter(&state.registry, request.chain.as_deref())?;
@@ -226,8 +204,8 @@ pub async fn record_list(
 /// has no dashboard auto-withdrawals and flags no deposit as risky, so there
 /// is never a record (docs/decisions.md §15); the filters are still read.
 pub async fn no_dashboard_records(
-    State(state): State<AppState>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { body, .. }: SignedCall,
 ) -> V2Result {
     let request = DashboardRecordListRequest::from_fields(&fields(&body)?)?;
     if let Some(number) = request.coin_id {

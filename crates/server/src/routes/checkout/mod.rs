@@ -10,10 +10,10 @@ mod page;
 pub(crate) use page::qr_svg;
 pub use page::{SCRIPT_PATH, STYLESHEET_PATH};
 
+use axum::Json;
 use axum::extract::{Form, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Json};
 use ccgate_api::orders::{ConciseUrlRequest, PaymentUrl};
 use ccgate_api::request::Fields;
 use ccgate_engine::Rejection;
@@ -27,16 +27,15 @@ use serde_json::json;
 
 use super::success;
 use crate::AppState;
-use crate::auth::{Authenticated, RawBody};
+use crate::auth::SignedCall;
 use crate::failure::Failure;
 
 /// Longest checkout key accepted in a URL (32 hex digits; 33 decimal digits before).
 const CHECKOUT_KEY_CHARS_MAX: usize = 64;
 
 pub async fn concise_url_get(
-    State(state): State<AppState>,
-    Extension(Authenticated(merchant)): Extension<Authenticated>,
-    Extension(RawBody(body)): Extension<RawBody>,
+    state: AppState,
+    SignedCall { merchant, body }: SignedCall,
 ) -> Result<Response, Failure> {
     let request = ConciseUrlRequest::from_fields(&Fields::parse(&body)?)?;
     let checkout = state

@@ -207,16 +207,13 @@ impl Answer {
 /// Claimed webhooks delivered one after another, with the faults each gets.
 type Run = Vec<(OutboxWebhook, Option<DeliveryFaults>)>;
 
-/// How a merchant's webhooks are signed and where those whose outbox row
-/// names no URL go: read once per claim batch and merchant, by the first of
-/// its deliveries that needs it, and shared by the others, instead of a
-/// settings read per delivery (issue #16 §4: that read, one `SELECT` on
-/// `merchants` per webhook, was the delivery loop's bound). `Err` is the
-/// attempt's outcome, as when each delivery read its own.
+/// How a merchant's webhooks are signed: read once per claim batch and
+/// merchant, by the first of its deliveries, and shared by the others. `Err`
+/// is the attempt's outcome, as when each delivery read its own. (Where a
+/// webhook goes comes with its claim: [`OutboxWebhook::url`].)
 #[derive(Debug, Default)]
 struct Target {
     credentials: OnceCell<Result<Arc<MerchantCredentials>, String>>,
-    settings_url: OnceCell<Result<String, String>>,
 }
 
 /// The targets of one claim batch, by merchant.
@@ -370,24 +367,33 @@ impl WebhookSender {
     /// that dialect, never stored in the outbox nor retried.
     pub async fn ping(&self, app_id: &MerchantId, now_unix_secs: i64) -> PingOutcome {
         // A merchant whose settings cannot be read is pinged in v1, the
-        // default; the delivery itself then reports what is wrong.
-        let dialect = match self.settings.merchant_settings(app_id).await {
-            Ok(Some(settings)) => settings.webhook_dialect,
-            Ok(None) | Err(_) => WebhookDialect::V1,
+        // default, and the outcome says why nothing was sent.
+        let (dialect, url) = match self.settings.merchant_settings(app_id).await {
+            Ok(Some(settings)) => (settings.webhook_dialect, Ok(settings.webhook_url)),
+            Ok(None) => (WebhookDialect::V1, Ok(None)),
+            Err(e) => (
+                WebhookDialect::V1,
+                Err(format!("load the merchant's settings: {e}")),
+            ),
         };
         let payload = crate::notices::ping(dialect, app_id, now_unix_secs);
-        let webhook = OutboxWebhook {
-            id: 0,
-            app_id: app_id.clone(),
-            record_id: String::new(),
-            order_type: "ping".to_owned(),
-            dialect,
-            url: None,
-            payload: payload.clone(),
-            attempts: 0,
-        };
         let started = Instant::now();
-        let answer = self.send(&webhook, false, &Target::default()).await;
+        let answer = match url {
+            Ok(url) => {
+                let webhook = OutboxWebhook {
+                    id: 0,
+                    app_id: app_id.clone(),
+                    record_id: String::new(),
+                    order_type: "ping".to_owned(),
+                    dialect,
+                    url,
+                    payload: payload.clone(),
+                    attempts: 0,
+                };
+                self.send(&webhook, false, &Target::default()).await
+            }
+            Err(reason) => Answer::failed(reason),
+        };
         PingOutcome {
             payload,
             http_status: answer.http_status,
@@ -782,24 +788,13 @@ impl WebhookSender {
                 sign: signature.clone(),
             });
         }
-        let url = match &webhook.url {
-            Some(url) => url.clone(),
-            None => target
-                .settings_url
-                .get_or_init(|| async {
-                    match self.settings.merchant_settings(&webhook.app_id).await {
-                        Ok(settings) => settings
-                            .and_then(|settings| settings.webhook_url)
-                            .ok_or_else(|| "no webhook URL is configured".to_owned()),
-                        Err(e) => Err(format!("load the merchant's settings: {e}")),
-                    }
-                })
-                .await
-                .clone()?,
-        };
+        let url = webhook
+            .url
+            .as_deref()
+            .ok_or_else(|| "no webhook URL is configured".to_owned())?;
         let mut response = self
             .client
-            .post(&url, |request| {
+            .post(url, |request| {
                 request
                     .header("Content-Type", "application/json")
                     .header("Appid", credentials.app_id.as_str())

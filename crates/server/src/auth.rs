@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::Response;
 use ccgate_api::sign;
 use ccgate_engine::domain::{MerchantCredentials, MerchantStatus};
@@ -114,11 +114,14 @@ async fn drain(mut body: Body, mut seen: usize) {
     }
 }
 
+/// The signature headers, named once: a name given as text is parsed again
+/// at every look-up.
+const APPID: HeaderName = HeaderName::from_static("appid");
+const TIMESTAMP: HeaderName = HeaderName::from_static("timestamp");
+const SIGN: HeaderName = HeaderName::from_static("sign");
+
 /// A header's value as text; an empty or absent header counts as missing.
-pub(crate) fn header_text<'a>(
-    headers: &'a HeaderMap,
-    name: &'static str,
-) -> Result<&'a str, Failure> {
+fn header_text<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Result<&'a str, Failure> {
     match headers.get(name) {
         None => Err(Failure::HeaderMissing(name_for_humans(name))),
         Some(value) if value.is_empty() => Err(Failure::HeaderMissing(name_for_humans(name))),
@@ -128,8 +131,8 @@ pub(crate) fn header_text<'a>(
     }
 }
 
-fn name_for_humans(name: &'static str) -> &'static str {
-    match name {
+fn name_for_humans(name: &HeaderName) -> &'static str {
+    match name.as_str() {
         "appid" => "Appid",
         "timestamp" => "Timestamp",
         _ => "Sign",
@@ -143,9 +146,9 @@ pub(crate) async fn find_merchant(
     parts: &Parts,
 ) -> Result<Arc<MerchantCredentials>, Failure> {
     let headers = &parts.headers;
-    let app_id = header_text(headers, "appid")?;
-    header_text(headers, "timestamp")?;
-    header_text(headers, "sign")?;
+    let app_id = header_text(headers, &APPID)?;
+    header_text(headers, &TIMESTAMP)?;
+    header_text(headers, &SIGN)?;
     // Without the connection's address (never so when served), the
     // unspecified address: no allowlist that lists addresses admits it.
     let client = parts
@@ -186,9 +189,9 @@ pub(crate) fn check_signature(
     body: &[u8],
     scheme: &SignatureScheme,
 ) -> Result<(), Failure> {
-    let timestamp = header_text(headers, "timestamp")?;
+    let timestamp = header_text(headers, &TIMESTAMP)?;
     (scheme.check_timestamp)(timestamp, unix_now())?;
-    let provided = header_text(headers, "sign")?;
+    let provided = header_text(headers, &SIGN)?;
     let verified = (scheme.verify)(
         credentials.app_id.as_str(),
         credentials.app_secret.expose_secret(),
@@ -226,13 +229,13 @@ pub(crate) async fn sign_response(
     );
     let headers = &mut parts.headers;
     if let Ok(app_id) = HeaderValue::from_str(credentials.app_id.as_str()) {
-        headers.insert("appid", app_id);
+        headers.insert(APPID, app_id);
     }
     if let Ok(timestamp) = HeaderValue::from_str(&timestamp) {
-        headers.insert("timestamp", timestamp);
+        headers.insert(TIMESTAMP, timestamp);
     }
     if let Ok(signature) = HeaderValue::from_str(&signature) {
-        headers.insert("sign", signature);
+        headers.insert(SIGN, signature);
     }
     Response::from_parts(parts, Body::from(bytes))
 }

@@ -468,8 +468,9 @@ where
         let mut found = Vec::new();
         for chunk in addresses.chunks(LOOKUPS_PER_STATEMENT_MAX) {
             let statement = format!(
-                "SELECT {ADDRESS_COLUMNS} FROM deposit_addresses WHERE chain = $1 AND address IN ({})",
-                placeholders(2, chunk.len())
+                "SELECT {ADDRESS_COLUMNS} FROM deposit_addresses WHERE chain = {} AND address IN ({})",
+                S::Db::placeholder(1),
+                placeholders::<S::Db>(2, chunk.len())
             );
             let mut query = sqlx::query(&statement).bind(chain);
             for address in chunk {

@@ -35,6 +35,15 @@ pub(crate) trait Backend: Database<QueryResult: RowsAffected, Row: Columns> {
     /// writer at a time and has nothing to add.
     const SKIP_LOCKED: &'static str;
 
+    /// How a statement names its `n`th parameter (from 1), in a statement
+    /// that names each parameter once, in the order they are bound:
+    /// PostgreSQL numbers them (`$n`); SQLite's are anonymous (`?`), because
+    /// it keeps a numbered one's name in a list that it searches once per
+    /// parameter as it parses, and sqlx again as it binds: quadratic in a
+    /// multi-row statement's parameters (issue #16 §4: a quarter of the
+    /// webhook delivery loop's CPU, recording 256 attempts a statement).
+    fn placeholder(n: usize) -> String;
+
     /// Appends `entries` to the journal in order and applies them to the
     /// balances inside the caller's DB transaction (a group commit when there
     /// are many); if any one is refused the caller drops the DB transaction,

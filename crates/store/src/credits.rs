@@ -201,8 +201,9 @@ where
         for chunk in txids.chunks(crate::addresses::LOOKUPS_PER_STATEMENT_MAX) {
             let statement = format!(
                 "SELECT txid, log_index, record_id FROM seen_transfers
-                 WHERE chain = $1 AND txid IN ({})",
-                crate::outbox::placeholders(2, chunk.len())
+                 WHERE chain = {} AND txid IN ({})",
+                S::Db::placeholder(1),
+                crate::outbox::placeholders::<S::Db>(2, chunk.len())
             );
             let mut query = sqlx::query(&statement).bind(chain);
             for txid in chunk {

@@ -33,6 +33,8 @@ pub struct OutboxWebhook {
     pub record_id: String,
     pub order_type: String,
     pub dialect: WebhookDialect,
+    /// Where it goes: its own URL, or as claimed, its merchant's webhook URL
+    /// at the claim; `None` if neither is set.
     pub url: Option<String>,
     pub payload: String,
     /// Attempts made before this one.
@@ -285,9 +287,11 @@ where
             return Ok(0);
         }
         let statement = format!(
-            "UPDATE webhook_outbox SET next_attempt_at_ms = $1, claimed_until_ms = NULL
-             WHERE status = 'pending' AND next_attempt_at_ms = $2 AND id IN ({})",
-            placeholders(3, ids.len())
+            "UPDATE webhook_outbox SET next_attempt_at_ms = {}, claimed_until_ms = NULL
+             WHERE status = 'pending' AND next_attempt_at_ms = {} AND id IN ({})",
+            S::Db::placeholder(1),
+            S::Db::placeholder(2),
+            placeholders::<S::Db>(3, ids.len())
         );
         let mut query = sqlx::query(&statement).bind(now_ms).bind(claimed_until_ms);
         for id in ids {
@@ -385,14 +389,16 @@ where
         } else {
             format!(
                 " AND record_id IN ({})",
-                placeholders(7, filter.record_ids.len())
+                placeholders::<S::Db>(8, filter.record_ids.len())
             )
         };
+        let [now, app_id_is, from, to, all_results, no_type, type_is] =
+            std::array::from_fn(|n| S::Db::placeholder(n + 1));
         let statement = format!(
-            "UPDATE webhook_outbox SET status = 'pending', next_attempt_at_ms = $1, claimed_until_ms = NULL
-             WHERE app_id = $2 AND created_at_ms BETWEEN $3 AND $4
-               AND ($5 OR status != 'delivered')
-               AND ($6 IS NULL OR order_type = $6){only_records}"
+            "UPDATE webhook_outbox SET status = 'pending', next_attempt_at_ms = {now}, claimed_until_ms = NULL
+             WHERE app_id = {app_id_is} AND created_at_ms BETWEEN {from} AND {to}
+               AND ({all_results} OR status != 'delivered')
+               AND ({no_type} IS NULL OR order_type = {type_is}){only_records}"
         );
         let mut query = sqlx::query(&statement)
             .bind(now_ms)
@@ -400,6 +406,7 @@ where
             .bind(filter.from_ms)
             .bind(filter.to_ms)
             .bind(filter.all_results)
+            .bind(filter.order_type)
             .bind(filter.order_type);
         for record_id in filter.record_ids {
             query = query.bind(record_id);
@@ -467,10 +474,12 @@ where
     }
 }
 
-/// `$first, $first+1, …`: `count` numbered placeholders for an `IN` list.
-pub(crate) fn placeholders(first: usize, count: usize) -> String {
+/// The placeholders of parameters `first` to `first + count - 1`, comma
+/// separated, for an `IN` list or a row of values (see
+/// [`Backend::placeholder`]).
+pub(crate) fn placeholders<Db: Backend>(first: usize, count: usize) -> String {
     (first..first + count)
-        .map(|n| format!("${n}"))
+        .map(Db::placeholder)
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -487,7 +496,7 @@ async fn record_attempts<Db>(
     attempts: &[(i64, WebhookAttempt, WebhookNext)],
 ) -> Result<(), StoreError>
 where
-    Db: Database,
+    Db: Backend,
     for<'c> &'c mut Db::Connection: Executor<'c, Database = Db>,
     for<'q> Db::Arguments<'q>: IntoArguments<'q, Db>,
     for<'q> &'q str: Encode<'q, Db> + Type<Db>,
@@ -499,7 +508,7 @@ where
         return Ok(());
     }
     let rows = (0..attempts.len())
-        .map(|n| format!("({})", placeholders(n * 7 + 1, 7)))
+        .map(|n| format!("({})", placeholders::<Db>(n * 7 + 1, 7)))
         .collect::<Vec<_>>()
         .join(", ");
     let statement = format!(
@@ -521,7 +530,7 @@ where
     insert.execute(&mut *conn).await?;
     // A CTE names the list's columns the same way on both backends.
     let rows = (0..attempts.len())
-        .map(|n| format!("({})", placeholders(n * 4 + 1, 4)))
+        .map(|n| format!("({})", placeholders::<Db>(n * 4 + 1, 4)))
         .collect::<Vec<_>>()
         .join(", ");
     let statement = format!(

@@ -36,6 +36,11 @@ use crate::backend::Backend;
 /// to be still due: on PostgreSQL a candidate another instance is claiming
 /// right now is left to it rather than waited for (and then claimed a second
 /// time); on SQLite the statement runs under the one writer.
+///
+/// A webhook whose row names no URL is returned with its merchant's webhook
+/// URL as it is now: delivery then reads no merchant settings (issue #16 §4:
+/// that read, one per merchant and claim, was most of the delivery loop's
+/// statements).
 const CLAIM: &str = "
 WITH RECURSIVE
 busy (app_id) AS (
@@ -78,7 +83,9 @@ WHERE id IN (
     WHERE id IN (SELECT id FROM walk ORDER BY due_at, id LIMIT $3)
       AND status = 'pending' AND next_attempt_at_ms <= $2
     {skip_locked})
-RETURNING id, app_id, record_id, order_type, dialect, url, payload, attempts";
+RETURNING id, app_id, record_id, order_type, dialect, payload, attempts,
+    COALESCE(url, (SELECT webhook_url FROM merchants
+                   WHERE merchants.app_id = webhook_outbox.app_id)) AS url";
 
 /// Claims up to `limit` webhooks due at `now_ms` for `lease_ms`, at most
 /// `per_merchant_max` of a merchant's under claim at once — or, if more, its

@@ -185,6 +185,10 @@ impl RowsAffected for PgQueryResult {
 impl Backend for Postgres {
     const BEGIN_WRITE: &'static str = "BEGIN";
 
+    fn placeholder(n: usize) -> String {
+        format!("${n}")
+    }
+
     const SKIP_LOCKED: &'static str = "FOR UPDATE SKIP LOCKED";
 
     /// The statements are per batch, not per entry: the round trips of a

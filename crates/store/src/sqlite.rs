@@ -189,6 +189,10 @@ impl Backend for Sqlite {
 
     const SKIP_LOCKED: &'static str = "";
 
+    fn placeholder(_: usize) -> String {
+        "?".to_owned()
+    }
+
     /// A batch's rows go in by multi-row statements (journal entries,
     /// postings), and its touched balances are read by one statement and
     /// written by one: a few statements per hundred entries instead of

@@ -22,7 +22,7 @@ fn digest(app_id: &str, app_secret: &str, timestamp: &str, body: &[u8]) -> [u8; 
 
 /// The lower-case hex signature of one message.
 pub fn sign(app_id: &str, app_secret: &str, timestamp: &str, body: &[u8]) -> String {
-    hex::encode(digest(app_id, app_secret, timestamp, body))
+    crate::sign::lower_hex(&digest(app_id, app_secret, timestamp, body))
 }
 
 /// Whether `provided` (hex, either case) signs the message; compared in

@@ -396,7 +396,7 @@ fn truncate(text: &str) -> String {
     text.chars().take(ECHO_CHARS_MAX).collect()
 }
 
-/// A JSON response with the given status and body; the v1 pipeline signs it.
+/// A JSON response with the given status and body; `endpoint::v1` signs it.
 pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;

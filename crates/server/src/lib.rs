@@ -1,6 +1,7 @@
 //! The HTTP edge of ccgate: the accept loop with its connection limits
-//! ([`connections`]), the axum router, the v1 pipeline (body limit,
-//! authentication, response signing), the per-client rate limit (the client
+//! ([`connections`]), the axum router, each API route's one call through
+//! [`endpoint`] (body limit, authentication, response signing), the
+//! per-client rate limit (the client
 //! found behind trusted proxies by [`client_ip`]), and the one place where
 //! errors become v1 codes ([`failure`]).
 //!

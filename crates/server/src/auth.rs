@@ -181,6 +181,13 @@ pub(crate) const V1_SIGNATURE: SignatureScheme = SignatureScheme {
     verify: sign::verify,
 };
 
+/// v2's: a Timestamp in seconds (or milliseconds) within the window,
+/// `HMAC-SHA256(AppSecret, Appid + Timestamp + body)`.
+pub(crate) const V2_SIGNATURE: SignatureScheme = SignatureScheme {
+    check_timestamp: ccgate_api::v2::sign::check_timestamp,
+    verify: ccgate_api::v2::sign::verify,
+};
+
 /// The request's Timestamp within the window and its Sign over `body`,
 /// under the merchant's secret, in `scheme`.
 pub(crate) fn check_signature(
@@ -211,10 +218,11 @@ pub(crate) async fn sign_response(
     response: Response,
 ) -> Response {
     let (mut parts, body) = response.into_parts();
-    let bytes = match axum::body::to_bytes(body, RESPONSE_BYTES_MAX).await {
+    // An answer is one frame: kept as it is, not collected into a list.
+    let bytes = match read_body(body, &HeaderMap::new(), RESPONSE_BYTES_MAX).await {
         Ok(bytes) => bytes,
-        Err(err) => {
-            tracing::error!(error = %err, "collect the response body");
+        Err(failure) => {
+            tracing::error!(error = ?failure, "collect the response body");
             parts.status = axum::http::StatusCode::OK;
             let code = ccgate_api::Code::ServiceError;
             Bytes::from(ccgate_api::error_body(code, code.default_msg()))

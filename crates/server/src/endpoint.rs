@@ -14,10 +14,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 
 use crate::AppState;
-use crate::auth::{SignedCall, V1_SIGNATURE, authenticate, sign_response};
+use crate::auth::{SignedCall, V1_SIGNATURE, V2_SIGNATURE, authenticate, sign_response};
 use crate::failure::Failure;
 use crate::metrics::EndpointMetrics;
-use crate::v2::{V2_SIGNATURE, V2Result};
 
 /// An API endpoint's function, waiting for its route's figures to become the
 /// route's handler (see [`crate::router`]).
@@ -64,10 +63,11 @@ where
 
 /// A v2 endpoint: authenticated by v2's signature, its answer unsigned, every
 /// failure in v2's envelope.
-pub fn v2<H, F>(handler: H) -> Endpoint
+pub fn v2<H, F, A>(handler: H) -> Endpoint
 where
     H: Fn(AppState, SignedCall) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = V2Result> + Send + 'static,
+    F: Future<Output = A> + Send + 'static,
+    A: IntoResponse,
 {
     Endpoint(Box::new(move |figures| {
         post(move |State(state): State<AppState>, request: Request| {

@@ -4,10 +4,9 @@
 //! chain heights and scan lag (read from the database when scraped, so several
 //! instances on one database report the same figures).
 
-use std::collections::HashSet;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
@@ -26,13 +25,13 @@ use crate::failure::AnsweredCode;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    endpoint: &'static str,
+    endpoint: String,
     code: u32,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct EndpointLabels {
-    endpoint: &'static str,
+    endpoint: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -126,7 +125,8 @@ impl EncodeMetric for RequestSeconds {
 /// `Family::get_or_create`, so `/metrics` lists only what happened.
 #[derive(Debug)]
 pub(crate) struct EndpointMetrics {
-    endpoint: &'static str,
+    /// The route's path: its series' `endpoint` label.
+    endpoint: String,
     requests: Family<RequestLabels, Counter>,
     request_seconds: Family<EndpointLabels, RequestSeconds>,
     seconds: OnceLock<RequestSeconds>,
@@ -153,13 +153,13 @@ impl EndpointMetrics {
             .get_or_init(|| {
                 self.request_seconds
                     .get_or_create(&EndpointLabels {
-                        endpoint: self.endpoint,
+                        endpoint: self.endpoint.clone(),
                     })
                     .clone()
             })
             .observe(elapsed);
         let labels = || RequestLabels {
-            endpoint: self.endpoint,
+            endpoint: self.endpoint.clone(),
             code,
         };
         match Code::ALL
@@ -252,30 +252,13 @@ impl Metrics {
     /// ([`crate::endpoint`]).
     pub(crate) fn endpoint(&self, path: &str) -> Arc<EndpointMetrics> {
         Arc::new(EndpointMetrics {
-            endpoint: endpoint_label(path),
+            endpoint: path.to_owned(),
             requests: self.requests.clone(),
             request_seconds: self.request_seconds.clone(),
             seconds: OnceLock::new(),
             by_code: std::array::from_fn(|_| OnceLock::new()),
         })
     }
-}
-
-/// Both dialects' endpoint paths, from the route tables, once: the labels
-/// each route's metrics take, looked up when the router is built.
-static API_PATHS: LazyLock<HashSet<String>> = LazyLock::new(|| {
-    let v1 = crate::v1_routes()
-        .into_iter()
-        .map(|(endpoint, _)| format!("/ccpayment/v1/{endpoint}"));
-    let v2 = crate::v2::routes()
-        .into_iter()
-        .map(|(endpoint, _)| format!("{}{endpoint}", crate::v2::PATH_PREFIX));
-    v1.chain(v2).collect()
-});
-
-/// The label of the endpoint at `path` (one of the tables').
-fn endpoint_label(path: &str) -> &'static str {
-    API_PATHS.get(path).map_or("other", String::as_str)
 }
 
 /// `GET /metrics` in the Prometheus text format. A figure that cannot be read

@@ -26,7 +26,6 @@ use ccgate_api::RequestError;
 use ccgate_engine::{EngineError, Rejection};
 use ccgate_pricefeed::PriceError;
 
-use crate::auth::SignatureScheme;
 use crate::endpoint::{Endpoint, v2};
 use crate::failure::Failure;
 
@@ -202,10 +201,3 @@ v2_failure_from!(Failure, RequestError, EngineError, Rejection, PriceError);
 
 /// What a v2 handler answers.
 pub type V2Result = Result<Response, V2Failure>;
-
-/// v2's: a Timestamp in seconds (or milliseconds) within the window,
-/// `HMAC-SHA256(AppSecret, Appid + Timestamp + body)`.
-pub(crate) const V2_SIGNATURE: SignatureScheme = SignatureScheme {
-    check_timestamp: ccgate_api::v2::sign::check_timestamp,
-    verify: ccgate_api::v2::sign::verify,
-};

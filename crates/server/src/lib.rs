@@ -332,12 +332,18 @@ where
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<Body>| {
-                    let request_id = request
-                        .headers()
-                        .get(&REQUEST_ID_HEADER)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-");
-                    tracing::debug_span!("request", id = %request_id, method = %request.method(), path = %request.uri().path())
+                    // The fields are evaluated only when the span is enabled:
+                    // at the default level a request looks nothing up here.
+                    tracing::debug_span!(
+                        "request",
+                        id = %request
+                            .headers()
+                            .get(&REQUEST_ID_HEADER)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("-"),
+                        method = %request.method(),
+                        path = %request.uri().path()
+                    )
                 })
                 .on_response(log_answer)
                 .on_failure(()),

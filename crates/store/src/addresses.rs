@@ -7,8 +7,8 @@ use ccgate_ledger::MerchantId;
 use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::StoreError;
+use crate::backend::placeholders;
 use crate::backend::{Backend, RowsAffected, SqlStore};
-use crate::outbox::placeholders;
 use crate::rows::{Columns, dialect_from, to_u32, to_u64};
 use crate::writes::WebhookDialect;
 

@@ -117,6 +117,24 @@ pub(crate) trait Backend: Database<QueryResult: RowsAffected, Row: Columns> {
     ) -> impl Future<Output = Result<Vec<(String, i64)>, StoreError>> + Send + '_;
 }
 
+/// The placeholders of parameters `first` to `first + count - 1`, comma
+/// separated, for an `IN` list (see [`Backend::placeholder`]).
+pub(crate) fn placeholders<Db: Backend>(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(Db::placeholder)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `(…), (…)`: `rows` rows of `columns` placeholders, parameters numbered
+/// row by row from 1, for a multi-row `VALUES` list.
+pub(crate) fn value_rows<Db: Backend>(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| format!("({})", placeholders::<Db>(row * columns + 1, columns)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// sqlx gives each backend's query result its own `rows_affected`, with no
 /// trait over them.
 pub(crate) trait RowsAffected {

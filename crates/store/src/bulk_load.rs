@@ -10,7 +10,7 @@ use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::StoreError;
 use crate::addresses::{DepositAddress, count_permanent_addresses_made};
-use crate::backend::SqlStore;
+use crate::backend::{SqlStore, value_rows};
 use crate::orders::{ORDER_COLUMNS, Order};
 
 /// Rows per `INSERT`. Far below the bound parameters either backend allows
@@ -51,7 +51,7 @@ where
         for chunk in orders.chunks(ROWS_PER_INSERT) {
             let statement = format!(
                 "INSERT INTO orders ({ORDER_COLUMNS}) VALUES {}",
-                numbered_rows(chunk.len(), 23)
+                value_rows::<S::Db>(chunk.len(), 23)
             );
             let mut insert = sqlx::query(&statement);
             for (order, _) in chunk {
@@ -86,7 +86,7 @@ where
                      (chain, address, app_id, order_id, notify_url, derivation_index, created_at,
                       dialect)
                  VALUES {}",
-                numbered_rows(chunk.len(), 8)
+                value_rows::<S::Db>(chunk.len(), 8)
             );
             let mut insert = sqlx::query(&statement);
             for (order, address) in chunk {
@@ -123,7 +123,7 @@ where
                      (chain, address, app_id, user_id, notify_url, derivation_index, created_at,
                       dialect)
                  VALUES {}",
-                numbered_rows(chunk.len(), 8)
+                value_rows::<S::Db>(chunk.len(), 8)
             );
             let mut insert = sqlx::query(&statement);
             for address in chunk {
@@ -150,17 +150,4 @@ where
         db_tx.commit().await?;
         Ok(())
     }
-}
-
-/// `($1, $2, …), (…)`: `rows` rows of `columns` numbered placeholders.
-fn numbered_rows(rows: usize, columns: usize) -> String {
-    (0..rows)
-        .map(|row| {
-            let placeholders: Vec<String> = (1..=columns)
-                .map(|column| format!("${}", row * columns + column))
-                .collect();
-            format!("({})", placeholders.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }

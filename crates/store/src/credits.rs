@@ -203,7 +203,7 @@ where
                 "SELECT txid, log_index, record_id FROM seen_transfers
                  WHERE chain = {} AND txid IN ({})",
                 S::Db::placeholder(1),
-                crate::outbox::placeholders::<S::Db>(2, chunk.len())
+                crate::backend::placeholders::<S::Db>(2, chunk.len())
             );
             let mut query = sqlx::query(&statement).bind(chain);
             for txid in chunk {

@@ -6,7 +6,7 @@ use ccgate_ledger::MerchantId;
 use sqlx::{Database, Encode, Executor, IntoArguments, Type};
 
 use crate::StoreError;
-use crate::backend::{Backend, RowsAffected, SqlStore};
+use crate::backend::{Backend, RowsAffected, SqlStore, placeholders, value_rows};
 use crate::console::{AuditEntry, insert_audit};
 use crate::rows::{Columns, dialect_from, figure, to_i64, to_u32, to_u64};
 use crate::writes::{NewWebhook, WebhookDialect};
@@ -474,16 +474,6 @@ where
     }
 }
 
-/// The placeholders of parameters `first` to `first + count - 1`, comma
-/// separated, for an `IN` list or a row of values (see
-/// [`Backend::placeholder`]).
-pub(crate) fn placeholders<Db: Backend>(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(Db::placeholder)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Attempts written per statement at most: 7 parameters each, well within
 /// both backends' limit on a statement's parameters (SQLite's 32 766).
 const ATTEMPTS_PER_STATEMENT_MAX: usize = 512;
@@ -507,10 +497,7 @@ where
     if attempts.is_empty() {
         return Ok(());
     }
-    let rows = (0..attempts.len())
-        .map(|n| format!("({})", placeholders::<Db>(n * 7 + 1, 7)))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let rows = value_rows::<Db>(attempts.len(), 7);
     let statement = format!(
         "INSERT INTO webhook_attempts
              (outbox_id, attempt, at_ms, http_status, latency_ms, outcome, response_head)
@@ -529,10 +516,7 @@ where
     }
     insert.execute(&mut *conn).await?;
     // A CTE names the list's columns the same way on both backends.
-    let rows = (0..attempts.len())
-        .map(|n| format!("({})", placeholders::<Db>(n * 4 + 1, 4)))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let rows = value_rows::<Db>(attempts.len(), 4);
     let statement = format!(
         "WITH settled (id, status, attempts, next_at) AS (VALUES {rows})
          UPDATE webhook_outbox

@@ -19,7 +19,7 @@ use sqlx::{ConnectOptions, Connection, Pool, Sqlite};
 use tokio::sync::{MappedMutexGuard, MutexGuard};
 
 use crate::StoreError;
-use crate::backend::{Backend, RowsAffected, SqlStore};
+use crate::backend::{Backend, RowsAffected, SqlStore, value_rows};
 use crate::master_key::MasterKey;
 use crate::rows::{Columns, balance_from_row, direction_word, seq_number, to_i64};
 use crate::writes::{DepositCredit, EntryMeta};
@@ -211,7 +211,7 @@ impl Backend for Sqlite {
         for chunk in entries.chunks(ROWS_PER_STATEMENT) {
             let statement = format!(
                 "INSERT INTO journal_entries (kind, reason, created_at) VALUES {} RETURNING id",
-                value_rows(chunk.len(), 3)
+                value_rows::<Sqlite>(chunk.len(), 3)
             );
             let mut insert = sqlx::query_scalar::<_, i64>(&statement);
             for (_, meta) in chunk {
@@ -251,7 +251,7 @@ impl Backend for Sqlite {
                  FROM (VALUES {}) AS wanted
                  CROSS JOIN balances AS b
                    ON b.account = wanted.column1 AND b.coin_id = wanted.column2",
-                value_rows(chunk.len(), 2)
+                value_rows::<Sqlite>(chunk.len(), 2)
             );
             let mut select = sqlx::query(&statement);
             for (key, _, coin) in chunk {
@@ -294,7 +294,7 @@ impl Backend for Sqlite {
             let statement = format!(
                 "INSERT INTO postings (entry_id, seq, account, coin_id, direction, amount)
                  VALUES {}",
-                value_rows(chunk.len(), 6)
+                value_rows::<Sqlite>(chunk.len(), 6)
             );
             let mut insert = sqlx::query(&statement);
             for &(entry_id, seq, posting) in chunk {
@@ -316,7 +316,7 @@ impl Backend for Sqlite {
                  ON CONFLICT (account, coin_id) DO UPDATE
                  SET debits_posted = excluded.debits_posted,
                      credits_posted = excluded.credits_posted",
-                value_rows(chunk.len(), 4)
+                value_rows::<Sqlite>(chunk.len(), 4)
             );
             let mut upsert = sqlx::query(&statement);
             for ((account, coin), balance) in chunk {
@@ -363,7 +363,7 @@ impl Backend for Sqlite {
                  CROSS JOIN deposits AS d
                    ON d.chain = wanted.column1 AND d.txid = wanted.column2
                   AND d.log_index = wanted.column3",
-                value_rows(chunk.len(), 3)
+                value_rows::<Sqlite>(chunk.len(), 3)
             );
             let mut select = sqlx::query_as::<_, (String, String, i64)>(&statement);
             for credit in chunk {
@@ -411,7 +411,7 @@ impl Backend for Sqlite {
                       token_id, coin_id, paid_amount, service_fee, credit_amount, from_address,
                       memo, block_height, block_time_ms, journal_entry_id, credited_at)
                  VALUES {}",
-                value_rows(chunk.len(), 19)
+                value_rows::<Sqlite>(chunk.len(), 19)
             );
             let mut insert = sqlx::query(&statement);
             for (credit, entry_id) in chunk {
@@ -488,14 +488,6 @@ impl Backend for Sqlite {
 /// far below SQLite's limit of 32 766, and a full chunk's statement is one
 /// text, so sqlx's statement cache prepares it once.
 const ROWS_PER_STATEMENT: usize = 100;
-
-/// `(?, ?, …), (?, ?, …), …`: `rows` rows of `width` anonymous placeholders.
-/// Anonymous, not numbered: SQLite looks a numbered name up in a list as it
-/// parses, which grows with the statement (1.5 s for 22 000 parameters).
-fn value_rows(rows: usize, width: usize) -> String {
-    let row = format!("({})", vec!["?"; width].join(", "));
-    vec![row.as_str(); rows].join(", ")
-}
 
 #[cfg(test)]
 mod tests {
@@ -576,7 +568,10 @@ mod tests {
 
     #[test]
     fn value_rows_are_anonymous_placeholders() {
-        assert_eq!(super::value_rows(2, 3), "(?, ?, ?), (?, ?, ?)");
-        assert_eq!(super::value_rows(1, 1), "(?)");
+        use crate::backend::value_rows;
+        use sqlx::Sqlite;
+        assert_eq!(value_rows::<Sqlite>(2, 3), "(?, ?, ?), (?, ?, ?)");
+        assert_eq!(value_rows::<Sqlite>(1, 1), "(?)");
+        assert_eq!(value_rows::<sqlx::Postgres>(2, 2), "($1, $2), ($3, $4)");
     }
 }

@@ -364,12 +364,39 @@ fn logins_are_throttled_per_email_and_per_address() {
 /// The value a "shown once" page gives for `name`.
 pub fn shown(page: &HttpResponse, name: &str) -> String {
     let html = page.text();
-    let start = format!("<dt>{name}</dt><dd>");
+    let start = format!("<dt>{name}</dt><dd");
     let at = html
         .find(&start)
         .unwrap_or_else(|| panic!("no {name} in {html}"))
         + start.len();
+    // Past the `<dd>` tag, whatever attributes it has.
+    let at = at + html[at..].find('>').unwrap() + 1;
     html[at..at + html[at..].find("</dd>").unwrap()].to_owned()
+}
+
+/// A merchant made by the operator `ops` on the dashboard, with the secret
+/// its page shows once.
+pub fn merchant_made(ops: &mut Visitor, ops_csrf: &str, name: &str) -> Merchant {
+    let made = ops.post(
+        "/dashboard/merchants",
+        &[("csrf", ops_csrf), ("name", name)],
+    );
+    assert_eq!(made.status, 200, "{}", made.text());
+    Merchant {
+        app_id: shown(&made, "Appid"),
+        app_secret: shown(&made, "App secret"),
+    }
+}
+
+/// A user of `app_id` made by the operator `ops`, and its password (shown
+/// once).
+pub fn user_made(ops: &mut Visitor, ops_csrf: &str, app_id: &str, email: &str) -> String {
+    let user = ops.post(
+        &format!("/dashboard/m/{app_id}/users"),
+        &[("csrf", ops_csrf), ("email", email)],
+    );
+    assert_eq!(user.status, 200, "{}", user.text());
+    shown(&user, "Password")
 }
 
 /// A logged-in visitor and the CSRF token of its session.
@@ -394,15 +421,7 @@ fn operators_make_merchants_and_users_and_merchant_users_run_their_webhooks() {
     let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
     let (mut ops, ops_csrf) = logged_in(&gateway, "ops@example.com", &password, "/dashboard");
 
-    let made = ops.post(
-        "/dashboard/merchants",
-        &[("csrf", &ops_csrf), ("name", "Shop <A>")],
-    );
-    assert_eq!(made.status, 200, "{}", made.text());
-    let shop = Merchant {
-        app_id: shown(&made, "Appid"),
-        app_secret: shown(&made, "App secret"),
-    };
+    let shop = merchant_made(&mut ops, &ops_csrf, "Shop <A>");
     assert!(
         ops.get("/dashboard").text().contains("Shop &lt;A&gt;"),
         "escaped"
@@ -412,12 +431,7 @@ fn operators_make_merchants_and_users_and_merchant_users_run_their_webhooks() {
         &[("csrf", &ops_csrf), ("name", "Shop <A>")],
     );
     assert_eq!(taken.status, 400);
-    let user = ops.post(
-        &format!("/dashboard/m/{}/users", shop.app_id),
-        &[("csrf", &ops_csrf), ("email", "owner@shop.example")],
-    );
-    assert_eq!(user.status, 200, "{}", user.text());
-    let owner_password = shown(&user, "Password");
+    let owner_password = user_made(&mut ops, &ops_csrf, &shop.app_id, "owner@shop.example");
 
     // The merchant user lands on its merchant, sets its webhook URL and
     // sends a test webhook, whose answer the page shows.
@@ -612,19 +626,14 @@ fn every_route_answers_every_role_as_authorised() {
     let (mut ops, ops_csrf) = logged_in(&gateway, "ops@example.com", &password, "/dashboard");
     let mut shops = Vec::new();
     for name in ["Shop A", "Shop B"] {
-        let made = ops.post(
-            "/dashboard/merchants",
-            &[("csrf", &ops_csrf), ("name", name)],
+        let app_id = merchant_made(&mut ops, &ops_csrf, name).app_id;
+        let password = user_made(
+            &mut ops,
+            &ops_csrf,
+            &app_id,
+            &format!("owner@{app_id}.example"),
         );
-        let app_id = shown(&made, "Appid");
-        let user = ops.post(
-            &format!("/dashboard/m/{app_id}/users"),
-            &[
-                ("csrf", &ops_csrf),
-                ("email", &format!("owner@{app_id}.example")),
-            ],
-        );
-        shops.push((app_id, shown(&user, "Password")));
+        shops.push((app_id, password));
     }
     let (a, b) = (&shops[0], &shops[1]);
     let (mut owner, owner_csrf) = logged_in(

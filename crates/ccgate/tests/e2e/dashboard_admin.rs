@@ -5,7 +5,9 @@
 //! enables it again, and cannot disable itself; the operator changes a
 //! user's role (decisions §40).
 
-use crate::dashboard::{Visitor, create_user, logged_in, screenshots_dir, shown};
+use crate::dashboard::{
+    Visitor, create_user, logged_in, merchant_made, screenshots_dir, user_made,
+};
 use crate::support::{Gateway, HttpResponse, HttpStub, Merchant, eventually};
 
 const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
@@ -40,17 +42,9 @@ fn operators_set_fees_and_disable_users() {
     let gateway = Gateway::start(&[]);
     let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
     let (mut ops, ops_csrf) = logged_in(&gateway, "ops@example.com", &password, "/dashboard");
-    let made = ops.post(
-        "/dashboard/merchants",
-        &[("csrf", &ops_csrf), ("name", "Fee shop")],
-    );
-    let app_id = shown(&made, "Appid");
+    let app_id = merchant_made(&mut ops, &ops_csrf, "Fee shop").app_id;
     let m = format!("/dashboard/m/{app_id}");
-    let made_user = ops.post(
-        &format!("{m}/users"),
-        &[("csrf", &ops_csrf), ("email", "owner@fee.example")],
-    );
-    let owner_password = shown(&made_user, "Password");
+    let owner_password = user_made(&mut ops, &ops_csrf, &app_id, "owner@fee.example");
     let (mut owner, owner_csrf) = logged_in(&gateway, "owner@fee.example", &owner_password, &m);
 
     // The fee: set on the overview, in force on the developers page.
@@ -151,21 +145,13 @@ fn operators_change_users_roles() {
     let (mut ops, ops_csrf) = logged_in(&gateway, "ops@example.com", &password, "/dashboard");
     let mut shops = Vec::new();
     for name in ["Shop A", "Shop B"] {
-        let made = ops.post(
-            "/dashboard/merchants",
-            &[("csrf", &ops_csrf), ("name", name)],
-        );
-        shops.push(shown(&made, "Appid"));
+        shops.push(merchant_made(&mut ops, &ops_csrf, name).app_id);
     }
     let (a, b) = (
         format!("/dashboard/m/{}", shops[0]),
         format!("/dashboard/m/{}", shops[1]),
     );
-    let made_user = ops.post(
-        &format!("{a}/users"),
-        &[("csrf", &ops_csrf), ("email", "mover@role.example")],
-    );
-    let mover_password = shown(&made_user, "Password");
+    let mover_password = user_made(&mut ops, &ops_csrf, &shops[0], "mover@role.example");
     let (mut mover, _) = logged_in(&gateway, "mover@role.example", &mover_password, &a);
     let users = ops.get("/dashboard/users");
     let mover_id = row_user_id(&users, "mover@role.example");
@@ -262,15 +248,8 @@ fn the_delivery_log_shows_each_attempt_and_its_next_retry() {
     let gateway = Gateway::start(&[]);
     let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
     let (mut ops, ops_csrf) = logged_in(&gateway, "ops@example.com", &password, "/dashboard");
-    let made = ops.post(
-        "/dashboard/merchants",
-        &[("csrf", &ops_csrf), ("name", "Retry shop")],
-    );
-    let app_id = shown(&made, "Appid");
-    let shop = Merchant {
-        app_id: app_id.clone(),
-        app_secret: shown(&made, "App secret"),
-    };
+    let shop = merchant_made(&mut ops, &ops_csrf, "Retry shop");
+    let app_id = shop.app_id.clone();
     gateway.cli_ok(&[
         "merchant",
         "set-webhook",
@@ -363,18 +342,9 @@ fn payments_resent_webhooks_and_csv_downloads_in_a_real_browser() {
     let gateway = Gateway::start(&[]);
     let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
     let (mut ops, ops_csrf) = logged_in(&gateway, "ops@example.com", &password, "/dashboard");
-    let made = ops.post(
-        "/dashboard/merchants",
-        &[("csrf", &ops_csrf), ("name", "Browser Shop")],
-    );
-    let app_id = shown(&made, "Appid");
-    let app_secret = shown(&made, "App secret");
+    let Merchant { app_id, app_secret } = merchant_made(&mut ops, &ops_csrf, "Browser Shop");
     let email = "owner@browser.example";
-    let user = ops.post(
-        &format!("/dashboard/m/{app_id}/users"),
-        &[("csrf", &ops_csrf), ("email", email)],
-    );
-    let owner_password = shown(&user, "Password");
+    let owner_password = user_made(&mut ops, &ops_csrf, &app_id, email);
     gateway.cli_ok(&[
         "merchant",
         "set-webhook",

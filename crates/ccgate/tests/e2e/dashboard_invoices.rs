@@ -7,24 +7,12 @@
 
 use serde_json::Value;
 
-use crate::dashboard::{Visitor, create_user, csrf_of};
-use crate::support::{Gateway, HttpResponse, HttpStub, Merchant, eventually};
+use crate::dashboard::{Visitor, create_user, csrf_of, merchant_made, shown, user_made};
+use crate::support::{Gateway, HttpStub, Merchant, eventually};
 
 const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
 /// Who each paid invoice names as its payer (decisions §36).
 const PAYER_EMAIL: &str = "payer@buyer.example";
-
-/// The text of the `<dd>` after `<dt>{name}</dt>` on a page.
-fn field(page: &HttpResponse, name: &str) -> String {
-    let html = page.text();
-    let start = format!("<dt>{name}</dt><dd");
-    let at = html
-        .find(&start)
-        .unwrap_or_else(|| panic!("no {name} in {html}"));
-    let rest = &html[at + start.len()..];
-    let open = rest.find('>').unwrap() + 1;
-    rest[open..open + rest[open..].find("</dd>").unwrap()].to_owned()
-}
 
 /// A merchant made by the operator on the dashboard, its secret, and a
 /// logged-in user of it with the session's CSRF token.
@@ -34,21 +22,11 @@ fn merchant_with_user<'g>(
     ops_csrf: &str,
     name: &str,
 ) -> (Merchant, Visitor<'g>, String) {
-    let made = ops.post(
-        "/dashboard/merchants",
-        &[("csrf", ops_csrf), ("name", name)],
-    );
-    let merchant = Merchant {
-        app_id: field(&made, "Appid"),
-        app_secret: field(&made, "App secret"),
-    };
+    let merchant = merchant_made(ops, ops_csrf, name);
     let email = format!("owner@{}.example", merchant.app_id);
-    let user = ops.post(
-        &format!("/dashboard/m/{}/users", merchant.app_id),
-        &[("csrf", ops_csrf), ("email", &email)],
-    );
+    let password = user_made(ops, ops_csrf, &merchant.app_id, &email);
     let mut owner = Visitor::new(gateway);
-    assert_eq!(owner.log_in(&email, &field(&user, "Password")).status, 303);
+    assert_eq!(owner.log_in(&email, &password).status, 303);
     let csrf = csrf_of(&owner.get(&format!("/dashboard/m/{}", merchant.app_id)));
     (merchant, owner, csrf)
 }
@@ -84,10 +62,10 @@ fn make_and_pay(
         made.text()
     );
     let invoice = owner.get(&page_path);
-    assert_eq!(field(&invoice, "State"), "Pending");
-    assert_eq!(field(&invoice, "Price"), "10 USD");
-    assert_eq!(field(&invoice, "Product"), "Guitar lesson &lt;1&gt;");
-    assert_eq!(field(&invoice, "Payer e-mail"), PAYER_EMAIL);
+    assert_eq!(shown(&invoice, "State"), "Pending");
+    assert_eq!(shown(&invoice, "Price"), "10 USD");
+    assert_eq!(shown(&invoice, "Product"), "Guitar lesson &lt;1&gt;");
+    assert_eq!(shown(&invoice, "Payer e-mail"), PAYER_EMAIL);
     assert!(invoice.text().contains("<svg"), "no QR code");
     let html = invoice.text();
     let link_at =
@@ -104,8 +82,8 @@ fn make_and_pay(
         Visitor::new(gateway).post(&format!("/pay/{key}/select"), &[("token_id", USDT_ERC20)]);
     assert_eq!(chosen.status, 303, "{}", chosen.text());
     let invoice = owner.get(&page_path);
-    assert_eq!(field(&invoice, "Amount due"), "10 USDT");
-    let address = field(&invoice, "Address");
+    assert_eq!(shown(&invoice, "Amount due"), "10 USDT");
+    let address = shown(&invoice, "Address");
     gateway.cli_ok(&[
         "devnet",
         "pay",
@@ -215,12 +193,12 @@ fn an_invoice_paid_through_its_link_is_notified_as_invoice_and_counted_on_the_ov
     // Paid on its page, listed paid, and the delivery log shows the kind.
     let paid = eventually(10, "the invoice paid", || {
         let page = owner.get(&page_path);
-        match field(&page, "State").as_str() {
+        match shown(&page, "State").as_str() {
             "Successful" => Ok(page),
             other => Err(other.to_owned()),
         }
     });
-    assert_eq!(field(&paid, "Paid"), "10 USDT");
+    assert_eq!(shown(&paid, "Paid"), "10 USDT");
     assert!(
         !paid.text().contains("QR code of the payment link"),
         "a paid invoice still offers its QR code"
@@ -346,8 +324,8 @@ fn an_invoice_paid_through_its_link_is_notified_as_invoice_and_counted_on_the_ov
     );
     assert_eq!(in_coin.status, 303, "{}", in_coin.text());
     let in_coin = owner.get(&format!("/dashboard/m/{app_id}/invoices/tuning-1"));
-    assert_eq!(field(&in_coin, "Price"), "2.5 USDT");
-    assert_eq!(field(&in_coin, "State"), "Pending");
+    assert_eq!(shown(&in_coin, "Price"), "2.5 USDT");
+    assert_eq!(shown(&in_coin, "State"), "Pending");
 
     // Keyset pages of 50 (decisions §36): 51 invoices are two pages, every
     // one shown once.
@@ -449,17 +427,9 @@ fn a_merchant_user_makes_an_invoice_and_sees_it_paid_in_a_real_browser() {
     let mut ops = Visitor::new(&gateway);
     assert_eq!(ops.log_in("ops@example.com", &password).status, 303);
     let ops_csrf = csrf_of(&ops.get("/dashboard"));
-    let made = ops.post(
-        "/dashboard/merchants",
-        &[("csrf", &ops_csrf), ("name", "Browser Lessons")],
-    );
-    let app_id = field(&made, "Appid");
+    let app_id = merchant_made(&mut ops, &ops_csrf, "Browser Lessons").app_id;
     let email = "teacher@lessons.example";
-    let user = ops.post(
-        &format!("/dashboard/m/{app_id}/users"),
-        &[("csrf", &ops_csrf), ("email", email)],
-    );
-    let owner_password = field(&user, "Password");
+    let owner_password = user_made(&mut ops, &ops_csrf, &app_id, email);
     gateway.cli_ok(&[
         "merchant",
         "set-webhook",

@@ -7,8 +7,8 @@
 use serde_json::Value;
 
 use crate::dashboard::{
-    Answer, Route, Visitor, answer_of, create_user, csrf_of, csv_rows, logged_in, screenshots_dir,
-    shown,
+    Answer, Route, Visitor, answer_of, create_user, csrf_of, csv_rows, logged_in, merchant_made,
+    screenshots_dir, user_made,
 };
 use crate::support::Gateway;
 
@@ -61,16 +61,6 @@ fn scene() -> Scene {
     }
 }
 
-/// An operator-made user of `app_id` and its password.
-fn merchant_user(ops: &mut Visitor, ops_csrf: &str, app_id: &str, email: &str) -> String {
-    let user = ops.post(
-        &format!("/dashboard/m/{app_id}/users"),
-        &[("csrf", ops_csrf), ("email", email)],
-    );
-    assert_eq!(user.status, 200, "{}", user.text());
-    shown(&user, "Password")
-}
-
 #[test]
 fn wallet_and_operator_routes_answer_every_role_as_authorised() {
     use Answer::{Done, Forbidden, NotFound, Page, ToLogin};
@@ -82,13 +72,9 @@ fn wallet_and_operator_routes_answer_every_role_as_authorised() {
         &scene.operator_password,
         "/dashboard",
     );
-    let other_shop = ops.post(
-        "/dashboard/merchants",
-        &[("csrf", &ops_csrf), ("name", "Other shop")],
-    );
-    let other_app_id = shown(&other_shop, "Appid");
-    let owner_password = merchant_user(&mut ops, &ops_csrf, &scene.app_id, "owner@shop.example");
-    let other_password = merchant_user(&mut ops, &ops_csrf, &other_app_id, "owner@other.example");
+    let other_app_id = merchant_made(&mut ops, &ops_csrf, "Other shop").app_id;
+    let owner_password = user_made(&mut ops, &ops_csrf, &scene.app_id, "owner@shop.example");
+    let other_password = user_made(&mut ops, &ops_csrf, &other_app_id, "owner@other.example");
     let m = format!("/dashboard/m/{}", scene.app_id);
     let (mut owner, owner_csrf) = logged_in(gateway, "owner@shop.example", &owner_password, &m);
     let (mut other, other_csrf) = logged_in(

@@ -50,7 +50,7 @@ pub struct NewWebhook {
     pub record_id: String,
     pub order_type: &'static str,
     pub dialect: WebhookDialect,
-    /// `None`: the merchant's webhook URL at delivery time.
+    /// `None`: the merchant's webhook URL when it is claimed (decisions §41).
     pub url: Option<String>,
     pub payload: String,
     pub created_at_ms: i64,

@@ -98,7 +98,8 @@ impl Notice<'_> {
 
     /// The outbox row telling this in `dialect`, or in v1, which has a shape
     /// for every kind, when that dialect has none for it (v2 has no refunds).
-    /// `url`: `None` sends it to the merchant's webhook URL at delivery time.
+    /// `url`: `None` sends it to the merchant's webhook URL as it is when the
+    /// webhook is claimed for delivery (decisions §41).
     pub(crate) fn webhook(
         &self,
         app_id: &MerchantId,

@@ -4662,6 +4662,75 @@ async fn attempts_and_the_next_claim_commit_together<S: CreditStore + OutboxStor
     );
 }
 
+/// A claimed webhook names where it goes (decisions §41): its own URL, or
+/// its merchant's webhook URL as it is at the claim, or none if neither is
+/// set; delivery reads no settings of its own.
+async fn claims_name_each_webhook_s_url<S>(store: &S)
+where
+    S: Store + CreditStore + OutboxStore + MerchantSettingsStore,
+{
+    let with_url = MerchantId::new(generate_app_id(NOW));
+    let without = MerchantId::new(generate_app_id(NOW + 1));
+    for (app_id, name) in [(&with_url, "hooked"), (&without, "unhooked")] {
+        store
+            .create_merchant(app_id, &generate_app_secret(), name, NOW, None)
+            .await
+            .unwrap();
+    }
+    let set_url = |url: &'static str| {
+        store.set_merchant_webhook(
+            &with_url,
+            Some(url),
+            false,
+            ccgate_store::WebhookDialect::V1,
+            None,
+        )
+    };
+    set_url("https://shop.example/old").await.unwrap();
+    let mut own = webhook(&with_url, "own-0", "Withdraw");
+    own.url = Some("https://notify.example/order".to_owned());
+    for (txid, record_id, app_id, webhook) in [
+        ("0xa", "own-0", &with_url, own),
+        (
+            "0xb",
+            "merchant-0",
+            &with_url,
+            webhook(&with_url, "merchant-0", "Withdraw"),
+        ),
+        (
+            "0xc",
+            "none-0",
+            &without,
+            webhook(&without, "none-0", "Withdraw"),
+        ),
+    ] {
+        store
+            .record_seen_transfer(&seen(txid, record_id, app_id), Some(&webhook))
+            .await
+            .unwrap();
+    }
+    // Changed after queueing, before the claim: the claim reads it.
+    set_url("https://shop.example/new").await.unwrap();
+    let claimed = store
+        .claim_due_webhooks(NOW_MS, 30_000, 10, 10)
+        .await
+        .unwrap();
+    let urls: Vec<(&str, Option<&str>)> = claimed
+        .iter()
+        .map(|webhook| (webhook.record_id.as_str(), webhook.url.as_deref()))
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            ("own-0", Some("https://notify.example/order")),
+            ("merchant-0", Some("https://shop.example/new")),
+            ("none-0", None),
+        ]
+    );
+}
+
+on_both_backends!(claims_name_each_webhook_s_url);
+
 #[tokio::test]
 async fn sqlite_attempts_and_the_next_claim_commit_together() {
     let dir = tempfile::tempdir().unwrap();

@@ -11,8 +11,8 @@
 //
 // usage: CCGATE_ADMIN_TOKEN=TOKEN node dashboard_admin.mjs BASE_URL ADMIN_URL OPS_EMAIL OPS_PASSWORD EMAIL PASSWORD APP_ID PAY_ADDRESS RECEIVER_URL SCREENSHOT_DIR
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
+import { accessibleIn, check } from './dashboard_common.mjs';
 
 const [base, adminUrl, opsEmail, opsPassword, email, password, appId, payAddress, receiverUrl, screenshots] = process.argv.slice(2);
 const adminToken = process.env.CCGATE_ADMIN_TOKEN;
@@ -21,12 +21,7 @@ if (!screenshots || !adminToken) {
   process.exit(2);
 }
 const USDT_ERC20 = '2728e271-9f5d-4c05-8aa7-4a87b1afcc95';
-const VIEWPORTS = [['desktop', 1280, 800], ['phone', 390, 844]];
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-function check(condition, what) {
-  if (!condition) throw new Error(what);
-}
+const accessible = accessibleIn(screenshots);
 
 async function admin(path, body) {
   const response = await fetch(adminUrl + path, {
@@ -46,20 +41,6 @@ async function text(page, selector) {
 // The `<dd>` after the `<dt>` named `name`.
 function field(page, name) {
   return page.locator('dl.once dt', { hasText: new RegExp(`^${name}$`) }).locator('xpath=following-sibling::dd[1]');
-}
-
-async function accessible(page, name) {
-  for (const [size, width, height] of VIEWPORTS) {
-    await page.setViewportSize({ width, height });
-    await page.evaluate(axeSource);
-    const result = await page.evaluate(() => globalThis.axe.run());
-    const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    check(bad.length === 0, `${name} (${size}): ${JSON.stringify(bad.map((v) => [v.id, v.impact, v.nodes.map((n) => n.target)]))}`);
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    check(overflow <= 0, `${name} (${size}) is ${overflow}px wider than the screen`);
-    await page.screenshot({ path: `${screenshots}/dashboard-${name}-${size}.png`, fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
 }
 
 // The page again until `read()` answers true (the engine credits and

@@ -8,9 +8,8 @@
 // saw as JSON.
 //
 // usage: CCGATE_ADMIN_TOKEN=TOKEN node dashboard_invoices.mjs BASE_URL ADMIN_URL EMAIL PASSWORD APP_ID SCREENSHOT_DIR
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
+import { accessibleIn, check } from './dashboard_common.mjs';
 
 const [base, adminUrl, email, password, appId, screenshots] = process.argv.slice(2);
 const adminToken = process.env.CCGATE_ADMIN_TOKEN;
@@ -19,12 +18,7 @@ if (!base || !adminUrl || !email || !password || !appId || !screenshots || !admi
   process.exit(2);
 }
 const USDT_ERC20 = '2728e271-9f5d-4c05-8aa7-4a87b1afcc95';
-const VIEWPORTS = [['desktop', 1280, 800], ['phone', 390, 844]];
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-function check(condition, what) {
-  if (!condition) throw new Error(what);
-}
+const accessible = accessibleIn(screenshots);
 
 async function admin(path, body) {
   const response = await fetch(adminUrl + path, {
@@ -39,22 +33,6 @@ async function admin(path, body) {
 
 async function text(page, selector) {
   return (await page.innerText(selector)).replace(/\s+/g, ' ').trim();
-}
-
-// axe-core on the page as it stands, at both sizes, and nothing sticking
-// out sideways on a phone; then its photographs.
-async function accessible(page, name) {
-  for (const [size, width, height] of VIEWPORTS) {
-    await page.setViewportSize({ width, height });
-    await page.evaluate(axeSource);
-    const result = await page.evaluate(() => globalThis.axe.run());
-    const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    check(bad.length === 0, `${name} (${size}): ${JSON.stringify(bad.map((v) => [v.id, v.impact, v.nodes.map((n) => n.target)]))}`);
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    check(overflow <= 0, `${name} (${size}) is ${overflow}px wider than the screen`);
-    await page.screenshot({ path: `${screenshots}/dashboard-${name}-${size}.png`, fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
 }
 
 // The dashboard page again until `selector` reads `wanted` (the engine

@@ -9,22 +9,16 @@
 //
 // usage: node dashboard_money.mjs BASE_URL EMAIL PASSWORD APPID TOKEN_ID PAYEE PAID_ORDER USER_ID SCREENSHOT_DIR
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
+import { accessibleIn, check } from './dashboard_common.mjs';
 
 const [base, email, password, appId, tokenId, payee, paidOrder, userId, screenshots] = process.argv.slice(2);
 if (!screenshots) {
   console.error('usage: node dashboard_money.mjs BASE_URL EMAIL PASSWORD APPID TOKEN_ID PAYEE PAID_ORDER USER_ID SCREENSHOT_DIR');
   process.exit(2);
 }
-const VIEWPORTS = [['desktop', 1280, 800], ['phone', 390, 844]];
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const accessible = accessibleIn(screenshots);
 const merchant = `${base}/dashboard/m/${appId}`;
-
-function check(condition, what) {
-  if (!condition) throw new Error(what);
-}
 
 // RFC 4648 base32 to bytes.
 function fromBase32(text) {
@@ -70,21 +64,6 @@ function authenticator(secret) {
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   };
-}
-
-// axe-core on the page as it stands, at both sizes, and its screenshots.
-async function accessible(page, name) {
-  for (const [size, width, height] of VIEWPORTS) {
-    await page.setViewportSize({ width, height });
-    await page.evaluate(axeSource);
-    const result = await page.evaluate(() => globalThis.axe.run());
-    const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    check(bad.length === 0, `${name} (${size}): ${JSON.stringify(bad.map((v) => [v.id, v.impact, v.nodes.map((n) => n.target)]))}`);
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    check(overflow <= 0, `${name} (${size}) is ${overflow}px wider than the screen`);
-    await page.screenshot({ path: `${screenshots}/dashboard-${name}-${size}.png`, fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
 }
 
 async function submit(page, selector) {

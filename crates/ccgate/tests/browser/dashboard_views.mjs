@@ -8,38 +8,15 @@
 // Prints what it saw as JSON.
 //
 // usage: node dashboard_views.mjs BASE_URL APP_ID BATCH_ORDER_ID SCREENSHOT_DIR
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
+import { accessibleIn, check } from './dashboard_common.mjs';
 
 const [base, appId, batchOrderId, screenshots] = process.argv.slice(2);
 if (!base || !appId || !batchOrderId || !screenshots) {
   console.error('usage: node dashboard_views.mjs BASE_URL APP_ID BATCH_ORDER_ID SCREENSHOT_DIR');
   process.exit(2);
 }
-const VIEWPORTS = [['desktop', 1280, 800], ['phone', 390, 844]];
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-function check(condition, what) {
-  if (!condition) throw new Error(what);
-}
-
-// axe-core on the page as it stands, at both sizes; the page's own CSP
-// does not apply to what the browser's devtools protocol evaluates.
-async function accessible(page, name) {
-  for (const [size, width, height] of VIEWPORTS) {
-    await page.setViewportSize({ width, height });
-    await page.evaluate(axeSource);
-    const result = await page.evaluate(() => globalThis.axe.run());
-    const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    check(bad.length === 0, `${name} (${size}): ${JSON.stringify(bad.map((v) => [v.id, v.impact, v.nodes.map((n) => n.target)]))}`);
-    // Nothing may stick out sideways on a phone.
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    check(overflow <= 0, `${name} (${size}) is ${overflow}px wider than the screen`);
-    await page.screenshot({ path: `${screenshots}/dashboard-${name}-${size}.png`, fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 800 });
-}
+const accessible = accessibleIn(screenshots);
 
 async function open(page, path, heading) {
   const answer = await page.goto(`${base}${path}`);

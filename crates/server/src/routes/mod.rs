@@ -26,7 +26,7 @@ pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
     Failure::MethodNotAllowed(method.to_string()).into_response_for(uri.path())
 }
 
-/// A JSON success answer; the v1 pipeline signs it.
+/// A JSON success answer; `endpoint::v1` signs it.
 pub fn success<T: serde::Serialize>(data: &T) -> Result<Response, Failure> {
     let body = success_body(data)
         .map_err(|err| Failure::Internal(format!("serialise the answer: {err}")))?;

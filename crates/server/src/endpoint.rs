@@ -41,24 +41,18 @@ where
     H: Fn(AppState, SignedCall) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Result<Response, Failure>> + Send + 'static,
 {
-    Endpoint(Box::new(move |figures| {
-        post(move |State(state): State<AppState>, request: Request| {
-            let handler = handler.clone();
-            let figures = Arc::clone(&figures);
-            async move {
-                let answer = async {
-                    let call = match authenticate(&state, request, &V1_SIGNATURE).await {
-                        Ok(call) => call,
-                        Err(failure) => return failure.into_response(),
-                    };
-                    let merchant = Arc::clone(&call.merchant);
-                    let answer = handler(state, call).await.into_response();
-                    sign_response(&merchant, answer).await
-                };
-                figures.counted(answer).await
-            }
-        })
-    }))
+    counted(move |state, request| {
+        let handler = handler.clone();
+        async move {
+            let call = match authenticate(&state, request, &V1_SIGNATURE).await {
+                Ok(call) => call,
+                Err(failure) => return failure.into_response(),
+            };
+            let merchant = Arc::clone(&call.merchant);
+            let answer = handler(state, call).await.into_response();
+            sign_response(&merchant, answer).await
+        }
+    })
 }
 
 /// A v2 endpoint: authenticated by v2's signature, its answer unsigned, every
@@ -69,19 +63,29 @@ where
     F: Future<Output = A> + Send + 'static,
     A: IntoResponse,
 {
+    counted(move |state, request| {
+        let handler = handler.clone();
+        async move {
+            match authenticate(&state, request, &V2_SIGNATURE).await {
+                Ok(call) => handler(state, call).await.into_response(),
+                Err(failure) => failure.into_v2_response(),
+            }
+        }
+    })
+}
+
+/// The route answering each request with `answer`, counted and timed in the
+/// route's figures.
+fn counted<C, F>(answer: C) -> Endpoint
+where
+    C: Fn(AppState, Request) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response> + Send + 'static,
+{
     Endpoint(Box::new(move |figures| {
         post(move |State(state): State<AppState>, request: Request| {
-            let handler = handler.clone();
+            let answering = answer(state, request);
             let figures = Arc::clone(&figures);
-            async move {
-                let answer = async {
-                    match authenticate(&state, request, &V2_SIGNATURE).await {
-                        Ok(call) => handler(state, call).await.into_response(),
-                        Err(failure) => failure.into_v2_response(),
-                    }
-                };
-                figures.counted(answer).await
-            }
+            async move { figures.counted(answering).await }
         })
     }))
 }

@@ -8,7 +8,7 @@
 use crate::dashboard::{
     Visitor, create_user, logged_in, merchant_made, screenshots_dir, user_made,
 };
-use crate::support::{Gateway, HttpResponse, HttpStub, Merchant, eventually};
+use crate::support::{Gateway, HttpResponse, HttpStub, eventually};
 
 const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
 
@@ -342,7 +342,8 @@ fn payments_resent_webhooks_and_csv_downloads_in_a_real_browser() {
     let gateway = Gateway::start(&[]);
     let password = create_user(&gateway, &["--operator", "--email", "ops@example.com"]);
     let (mut ops, ops_csrf) = logged_in(&gateway, "ops@example.com", &password, "/dashboard");
-    let Merchant { app_id, app_secret } = merchant_made(&mut ops, &ops_csrf, "Browser Shop");
+    let shop = merchant_made(&mut ops, &ops_csrf, "Browser Shop");
+    let app_id = shop.app_id.clone();
     let email = "owner@browser.example";
     let owner_password = user_made(&mut ops, &ops_csrf, &app_id, email);
     gateway.cli_ok(&[
@@ -353,10 +354,6 @@ fn payments_resent_webhooks_and_csv_downloads_in_a_real_browser() {
         "--url",
         &failing.url,
     ]);
-    let shop = Merchant {
-        app_id: app_id.clone(),
-        app_secret,
-    };
     let body = format!(
         r#"{{"token_id":"{USDT_ERC20}","product_price":"10","merchant_order_id":"browser-order"}}"#
     );

@@ -362,9 +362,17 @@ impl BatchWithdrawals {
     /// One pass of the loop: executes the tasks of every batch whose delay
     /// is over. Returns how many tasks it executed.
     pub async fn tick(&self, now_unix_ms: i64) -> Result<usize, EngineError> {
+        let now_secs = now_unix_ms.div_euclid(1000);
+        // A confirm that starts its batch at once executes it and answers
+        // each task's outcome (decisions §42); the loop takes over only
+        // once that request has had a claim's lease to do it.
         let due = self
             .batches
-            .due_batch_withdrawals(now_unix_ms.div_euclid(1000), DUE_BATCHES_MAX)
+            .due_batch_withdrawals(
+                now_secs,
+                now_secs.saturating_sub(CLAIM_LEASE_SECS),
+                DUE_BATCHES_MAX,
+            )
             .await?;
         let mut executed = 0;
         for (app_id, batch_order_id) in due {

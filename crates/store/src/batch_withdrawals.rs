@@ -173,10 +173,13 @@ pub trait BatchWithdrawalStore: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<bool, StoreError>;
 
     /// Batches due at `now` (confirmed, started) with a task still to
-    /// execute and unclaimed; at most `limit`.
+    /// execute and unclaimed; at most `limit`. A batch confirmed to start at
+    /// once is its confirming request's to execute: it is due here only when
+    /// confirmed before `immediate_confirmed_before` (that request gone).
     async fn due_batch_withdrawals(
         &self,
         now: i64,
+        immediate_confirmed_before: i64,
         limit: u32,
     ) -> Result<Vec<(MerchantId, String)>, StoreError>;
 }
@@ -495,6 +498,7 @@ where
     async fn due_batch_withdrawals(
         &self,
         now: i64,
+        immediate_confirmed_before: i64,
         limit: u32,
     ) -> Result<Vec<(MerchantId, String)>, StoreError> {
         let rows = sqlx::query(
@@ -505,10 +509,12 @@ where
              WHERE t.executed_at IS NULL AND t.canceled_at IS NULL
                AND (t.claimed_until IS NULL OR t.claimed_until <= $1)
                AND b.execute_at IS NOT NULL AND b.execute_at <= $1
+               AND (b.execute_at > b.confirmed_at OR b.confirmed_at < $2)
              ORDER BY b.app_id, b.batch_order_id
-             LIMIT $2",
+             LIMIT $3",
         )
         .bind(now)
+        .bind(immediate_confirmed_before)
         .bind(i64::from(limit))
         .fetch_all(self.pool())
         .await?;

@@ -1924,7 +1924,7 @@ where
     // Nothing is due before confirmation.
     assert!(
         store
-            .due_batch_withdrawals(NOW + 10, 10)
+            .due_batch_withdrawals(NOW + 10, NOW + 10, 10)
             .await
             .unwrap()
             .is_empty()
@@ -1944,13 +1944,16 @@ where
     );
     assert!(
         store
-            .due_batch_withdrawals(NOW + 2, 10)
+            .due_batch_withdrawals(NOW + 2, NOW + 2, 10)
             .await
             .unwrap()
             .is_empty()
     );
     assert_eq!(
-        store.due_batch_withdrawals(NOW + 3, 10).await.unwrap(),
+        store
+            .due_batch_withdrawals(NOW + 3, NOW - 57, 10)
+            .await
+            .unwrap(),
         vec![(shop.clone(), "b-1".to_owned())]
     );
     // One claim at a time; a lapsed one may be taken over.
@@ -2086,7 +2089,7 @@ where
     );
     assert!(
         store
-            .due_batch_withdrawals(NOW + 80, 10)
+            .due_batch_withdrawals(NOW + 80, NOW + 80, 10)
             .await
             .unwrap()
             .is_empty()
@@ -2128,6 +2131,27 @@ where
         .map(|state| state.task.position)
         .collect();
     assert_eq!(positions, [1, 2, 3]);
+
+    // Confirmed to start at once: its confirming request's to execute, the
+    // loop's only once that request is gone (decisions §42).
+    store
+        .confirm_batch_withdrawal(&shop, "b-2", NOW + 100, NOW + 100)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .due_batch_withdrawals(NOW + 101, NOW + 100 - 59, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .due_batch_withdrawals(NOW + 161, NOW + 101, 10)
+            .await
+            .unwrap(),
+        vec![(shop.clone(), "b-2".to_owned())]
+    );
 }
 
 /// The operator's swap policy per merchant, and the daily usage a swap

@@ -751,6 +751,8 @@ fn evm_withdrawals_are_paid_from_the_hot_wallet_posted_or_voided() {
     live_fee(&gateway, &merchant, TOKEN);
     let payee_native_before = native_balance(&ganache, &payee);
     let hot_native_before = native_balance(&ganache, &hot);
+    let hot_nonce = |tag: &str| hex_u64(&ganache.rpc("eth_getTransactionCount", json!([hot, tag])));
+    let hot_nonce_before = hot_nonce("latest");
 
     withdraw(&gateway, &merchant, TOKEN, &payee, "10", "w-token", false);
     withdraw(
@@ -773,7 +775,15 @@ fn evm_withdrawals_are_paid_from_the_hot_wallet_posted_or_voided() {
         false,
     );
 
-    // ganache mines each transaction at once; the confirmations are mined here.
+    // ganache mines each transaction at once; the confirmations are mined
+    // here, once both payouts are in. ganache 7.9 prices a transaction that
+    // arrives while it mines a block by that block's base fee in its receipt,
+    // but charges the base fee of the block it lands in: mining now could
+    // make the receipt (which the books follow) disagree with the chain.
+    eventually(60, "both payouts mined", || match hot_nonce("latest") {
+        mined if mined >= hot_nonce_before + 2 => Ok(()),
+        mined => Err(format!("nonce {mined}, pending {}", hot_nonce("pending"))),
+    });
     let hooks = eventually(60, "all three withdrawals resolved", || {
         ganache.mine(1);
         let hooks: Vec<Value> = webhooks(&receiver)

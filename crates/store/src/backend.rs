@@ -12,7 +12,6 @@
 //! users but not bounds on other types such as `&mut Connection`.
 
 use std::future::Future;
-use std::ops::DerefMut;
 
 use ccgate_ledger::{JournalEntry, MerchantId};
 use sqlx::{Database, Pool};
@@ -148,17 +147,67 @@ pub(crate) trait SqlStore: Send + Sync + std::fmt::Debug + 'static {
 
     fn pool(&self) -> &Pool<Self::Db>;
 
-    /// A connection for the reads every API request makes (a merchant's
-    /// credentials and balances), held while one statement runs.
-    type Reader<'a>: DerefMut<Target = <Self::Db as Database>::Connection> + Send
-    where
-        Self: 'a;
+    /// A merchant's credentials as stored ([`CREDENTIALS_READ`]): the read
+    /// every API request makes. PostgreSQL reads it through its pool;
+    /// SQLite on the caller's thread (decisions §39, §43).
+    fn stored_credentials(
+        &self,
+        app_id: &str,
+    ) -> impl Future<Output = Result<Option<StoredCredentials>, StoreError>> + Send;
 
-    /// Waits for a [`Self::Reader`]: PostgreSQL's is a connection of the
-    /// pool; SQLite keeps its own, outside the pool (decisions §39).
-    fn reader(&self) -> impl Future<Output = Result<Self::Reader<'_>, StoreError>> + Send;
+    /// The balances of account `account` (its key), by coin, as stored
+    /// ([`BALANCES_READ`]): all an `assets` request reads besides the
+    /// credentials; read as [`Self::stored_credentials`] is.
+    fn stored_balances(
+        &self,
+        account: &str,
+    ) -> impl Future<Output = Result<Vec<StoredBalance>, StoreError>> + Send;
 
     /// Seals the secrets the store keeps (merchants' app secrets, the
     /// deposit seed).
     fn master_key(&self) -> &MasterKey;
+}
+
+/// [`SqlStore::stored_credentials`]'s statement, the same on both backends.
+pub(crate) const CREDENTIALS_READ: &str =
+    "SELECT secret_ciphertext, status, api_allowlist FROM merchants WHERE app_id = $1";
+
+/// [`SqlStore::stored_balances`]'s statement, the same on both backends.
+pub(crate) const BALANCES_READ: &str = "SELECT coin_id, debits_posted, credits_posted \
+     FROM balances WHERE account = $1 ORDER BY coin_id";
+
+/// A merchant's credential columns, as [`CREDENTIALS_READ`] reads them.
+#[derive(Debug)]
+pub(crate) struct StoredCredentials {
+    pub(crate) secret_ciphertext: Vec<u8>,
+    pub(crate) status: String,
+    pub(crate) api_allowlist: String,
+}
+
+impl StoredCredentials {
+    pub(crate) fn from_row(row: &impl Columns) -> Result<StoredCredentials, StoreError> {
+        Ok(StoredCredentials {
+            secret_ciphertext: row.bytes("secret_ciphertext")?,
+            status: row.text("status")?,
+            api_allowlist: row.text("api_allowlist")?,
+        })
+    }
+}
+
+/// One balance's columns, as [`BALANCES_READ`] reads them.
+#[derive(Debug)]
+pub(crate) struct StoredBalance {
+    pub(crate) coin_id: String,
+    pub(crate) debits_posted: String,
+    pub(crate) credits_posted: String,
+}
+
+impl StoredBalance {
+    pub(crate) fn from_row(row: &impl Columns) -> Result<StoredBalance, StoreError> {
+        Ok(StoredBalance {
+            coin_id: row.text("coin_id")?,
+            debits_posted: row.text("debits_posted")?,
+            credits_posted: row.text("credits_posted")?,
+        })
+    }
 }

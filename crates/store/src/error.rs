@@ -13,6 +13,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// A read run on the caller's thread (decisions §43) failed.
+    #[error("database: {0}")]
+    InlineRead(#[from] rusqlite::Error),
     #[error(transparent)]
     Ledger(#[from] LedgerError),
     #[error("no merchant has the Appid {0}")]

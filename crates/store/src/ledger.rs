@@ -255,22 +255,16 @@ where
         &self,
         app_id: &str,
     ) -> Result<Option<Arc<MerchantCredentials>>, StoreError> {
-        let row = sqlx::query(
-            "SELECT secret_ciphertext, status, api_allowlist FROM merchants WHERE app_id = $1",
-        )
-        .bind(app_id)
-        .fetch_optional(&mut *self.reader().await?)
-        .await?;
-        let Some(row) = row else {
+        let Some(stored) = self.stored_credentials(app_id).await? else {
             return Ok(None);
         };
         Ok(Some(Arc::new(MerchantCredentials {
             app_id: MerchantId::new(app_id),
             app_secret: self
                 .master_key()
-                .open_text(app_id, &row.bytes("secret_ciphertext")?)?,
-            status: status_from_row(&row)?,
-            api_allowlist: row.text("api_allowlist")?,
+                .open_text(app_id, &stored.secret_ciphertext)?,
+            status: parse_status(&stored.status)?,
+            api_allowlist: stored.api_allowlist,
         })))
     }
 
@@ -400,15 +394,21 @@ where
         app_id: &MerchantId,
     ) -> Result<Arc<[CoinBalance]>, StoreError> {
         let account = Account::MerchantAvailable(app_id.clone());
-        let rows = sqlx::query(
-            "SELECT coin_id, debits_posted, credits_posted FROM balances
-             WHERE account = $1 ORDER BY coin_id",
-        )
-        .bind(account.key())
-        .fetch_all(&mut *self.reader().await?)
-        .await?;
-        rows.iter()
-            .map(|row| coin_balance_from_row(row, &account))
+        let rule = account.balance_rule();
+        self.stored_balances(&account.key())
+            .await?
+            .into_iter()
+            .map(|stored| {
+                let balance = AccountBalance {
+                    debits_posted: parse_amount(&stored.debits_posted)?,
+                    credits_posted: parse_amount(&stored.credits_posted)?,
+                };
+                balance.check(rule)?;
+                Ok(CoinBalance {
+                    coin: CoinId::new(stored.coin_id),
+                    balance,
+                })
+            })
             .collect()
     }
 }
@@ -446,15 +446,6 @@ fn balances_from_rows(
         balances.insert((account, CoinId::new(row.text("coin_id")?)), balance);
     }
     Ok(balances)
-}
-
-fn coin_balance_from_row(row: &impl Columns, account: &Account) -> Result<CoinBalance, StoreError> {
-    let balance = balance_from_row(row)?;
-    balance.check(account.balance_rule())?;
-    Ok(CoinBalance {
-        coin: CoinId::new(row.text("coin_id")?),
-        balance,
-    })
 }
 
 /// Rebuilds the journal from posting rows ordered by entry, then sequence.

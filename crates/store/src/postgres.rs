@@ -9,12 +9,14 @@ use std::collections::{BTreeMap, HashSet};
 
 use ccgate_ledger::journal::apply_entry;
 use ccgate_ledger::{Account, AccountBalance, CoinId, JournalEntry, MerchantId};
-use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgQueryResult};
 use sqlx::{Executor, Pool, Postgres};
 
 use crate::StoreError;
-use crate::backend::{Backend, RowsAffected, SqlStore};
+use crate::backend::{
+    BALANCES_READ, Backend, CREDENTIALS_READ, RowsAffected, SqlStore, StoredBalance,
+    StoredCredentials,
+};
 use crate::master_key::MasterKey;
 use crate::rows::{balance_from_row, direction_word, seq_number, to_i64};
 use crate::writes::{DepositCredit, EntryMeta, NewWebhook};
@@ -165,10 +167,23 @@ impl SqlStore for PgStore {
         &self.pool
     }
 
-    type Reader<'a> = PoolConnection<Postgres>;
+    async fn stored_credentials(
+        &self,
+        app_id: &str,
+    ) -> Result<Option<StoredCredentials>, StoreError> {
+        let row = sqlx::query(CREDENTIALS_READ)
+            .bind(app_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(StoredCredentials::from_row).transpose()
+    }
 
-    async fn reader(&self) -> Result<PoolConnection<Postgres>, StoreError> {
-        Ok(self.pool.acquire().await?)
+    async fn stored_balances(&self, account: &str) -> Result<Vec<StoredBalance>, StoreError> {
+        let rows = sqlx::query(BALANCES_READ)
+            .bind(account)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(StoredBalance::from_row).collect()
     }
 
     fn master_key(&self) -> &MasterKey {

@@ -4,22 +4,25 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use ccgate_ledger::journal::apply_entry;
 use ccgate_ledger::{Account, AccountBalance, CoinId, JournalEntry, MerchantId, Posting};
+use rusqlite::OptionalExtension;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteQueryResult, SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Connection, Pool, Sqlite};
-use tokio::sync::{MappedMutexGuard, MutexGuard};
+use sqlx::{Pool, Sqlite};
 
 use crate::StoreError;
-use crate::backend::{Backend, RowsAffected, SqlStore, value_rows};
+use crate::backend::{
+    BALANCES_READ, Backend, CREDENTIALS_READ, RowsAffected, SqlStore, StoredBalance,
+    StoredCredentials, value_rows,
+};
 use crate::master_key::MasterKey;
 use crate::rows::{Columns, balance_from_row, direction_word, seq_number, to_i64};
 use crate::writes::{DepositCredit, EntryMeta};
@@ -30,10 +33,10 @@ const BUSY_TIMEOUT_MS: u64 = 5_000;
 /// SQLite serialises writers anyway; a few connections let reads proceed
 /// alongside one write in WAL mode.
 const POOL_CONNECTIONS_MAX: u32 = 4;
-/// Connections kept beside the pool for the reads every API request makes
-/// (decisions §39): as many as the pool, since WAL readers do not wait for
-/// each other or for the writer.
-const READ_CONNECTIONS: usize = 4;
+/// Connections for the reads every API request makes, run on the caller's
+/// thread (decisions §43): as many as the pool, since WAL readers do not
+/// wait for each other or for the writer.
+const INLINE_READ_CONNECTIONS: usize = 4;
 
 /// SQLite in WAL mode: one file, safe for `serve` and operator commands to use
 /// at once.
@@ -41,40 +44,42 @@ const READ_CONNECTIONS: usize = 4;
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
     pub(crate) key: MasterKey,
-    readers: Arc<ReadConnections>,
+    inline_reads: Arc<InlineReads>,
 }
 
-/// SQLite connections outside sqlx's pool, each opened at its first use.
-/// sqlx's pool spawns a task and pings the connection's worker thread each
-/// time a connection goes back to it (sqlx 0.8's `return_to_pool`): a second
-/// round trip to the worker thread for every one-statement read. A
-/// connection held here goes back by dropping a mutex guard. Only reads of
-/// one statement outside any DB transaction use them: a statement whose
-/// caller is dropped mid-way still runs to its end on the worker, which
-/// takes its commands in order, and leaves nothing open behind it.
+/// rusqlite connections, on the SQLite library sqlx links, for the two
+/// reads every API request makes: a merchant's credentials and its
+/// balances. Each runs on the caller's thread, one indexed statement on a
+/// WAL snapshot (a few microseconds, never waiting for the writer), instead
+/// of being handed to a connection's worker thread and back (decisions
+/// §43). Each is opened at its first use, read-only in what it runs.
 #[derive(Debug)]
-struct ReadConnections {
-    options: SqliteConnectOptions,
-    connections: Vec<tokio::sync::Mutex<Option<SqliteConnection>>>,
+struct InlineReads {
+    path: PathBuf,
+    connections: Vec<Mutex<Option<rusqlite::Connection>>>,
     next: AtomicUsize,
     closed: AtomicBool,
 }
 
-impl ReadConnections {
-    fn new(options: SqliteConnectOptions) -> ReadConnections {
-        ReadConnections {
-            options,
-            connections: (0..READ_CONNECTIONS)
-                .map(|_| tokio::sync::Mutex::new(None))
+impl InlineReads {
+    fn new(path: &Path) -> InlineReads {
+        InlineReads {
+            path: path.to_owned(),
+            connections: (0..INLINE_READ_CONNECTIONS)
+                .map(|_| Mutex::new(None))
                 .collect(),
             next: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
         }
     }
 
-    /// A free connection if there is one (taking turns from a rotating
-    /// start), else the next one in turn once its holder lets it go.
-    async fn get(&self) -> Result<MappedMutexGuard<'_, SqliteConnection>, StoreError> {
+    /// Runs `read` on a free connection (taking turns from a rotating
+    /// start), else on the next one in turn once its holder is done: a
+    /// holder is another thread in the middle of one statement.
+    fn read<T>(
+        &self,
+        read: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
         let count = self.connections.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let free = (0..count).find_map(|offset| {
@@ -85,26 +90,38 @@ impl ReadConnections {
         let mut guard = match free {
             Some(guard) => guard,
             None => match self.connections.get(start % count) {
-                Some(slot) => slot.lock().await,
+                // A holder that panicked mid-statement left nothing open:
+                // rusqlite resets a statement when it is dropped.
+                Some(slot) => slot.lock().unwrap_or_else(PoisonError::into_inner),
                 None => return Err(sqlx::Error::PoolClosed.into()),
             },
         };
         if self.closed.load(Ordering::Acquire) {
             return Err(sqlx::Error::PoolClosed.into());
         }
-        if guard.is_none() {
-            *guard = Some(self.options.connect().await?);
-        }
-        MutexGuard::try_map(guard, Option::as_mut).map_err(|_| sqlx::Error::PoolClosed.into())
+        let connection = match &mut *guard {
+            Some(connection) => connection,
+            empty => empty.insert(self.open()?),
+        };
+        Ok(read(connection)?)
     }
 
-    async fn close(&self) {
+    fn open(&self) -> Result<rusqlite::Connection, StoreError> {
+        let connection = rusqlite::Connection::open_with_flags(
+            &self.path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // Only reads run here; the writes go through the pool.
+        connection.pragma_update(None, "query_only", true)?;
+        connection.busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))?;
+        Ok(connection)
+    }
+
+    fn close(&self) {
         self.closed.store(true, Ordering::Release);
         for slot in &self.connections {
-            if let Some(connection) = slot.lock().await.take() {
-                // Closing only flushes and frees; the file stays as written.
-                let _ = connection.close().await;
-            }
+            // Dropping closes; the file stays as written.
+            drop(slot.lock().unwrap_or_else(PoisonError::into_inner).take());
         }
     }
 }
@@ -126,7 +143,7 @@ impl SqliteStore {
             // A local file does not drop connections; a ping per acquire would
             // double the cost of every query.
             .test_before_acquire(false)
-            .connect_with(options.clone())
+            .connect_with(options)
             .await
             .map_err(|source| StoreError::Open {
                 path: path.display().to_string(),
@@ -136,12 +153,12 @@ impl SqliteStore {
         Ok(SqliteStore {
             pool,
             key,
-            readers: Arc::new(ReadConnections::new(options.create_if_missing(false))),
+            inline_reads: Arc::new(InlineReads::new(path)),
         })
     }
 
     pub async fn close(&self) {
-        self.readers.close().await;
+        self.inline_reads.close();
         self.pool.close().await;
     }
 
@@ -167,10 +184,37 @@ impl SqlStore for SqliteStore {
         &self.pool
     }
 
-    type Reader<'a> = MappedMutexGuard<'a, SqliteConnection>;
+    async fn stored_credentials(
+        &self,
+        app_id: &str,
+    ) -> Result<Option<StoredCredentials>, StoreError> {
+        self.inline_reads.read(|connection| {
+            connection
+                .prepare_cached(CREDENTIALS_READ)?
+                .query_row([app_id], |row| {
+                    Ok(StoredCredentials {
+                        secret_ciphertext: row.get(0)?,
+                        status: row.get(1)?,
+                        api_allowlist: row.get(2)?,
+                    })
+                })
+                .optional()
+        })
+    }
 
-    async fn reader(&self) -> Result<MappedMutexGuard<'_, SqliteConnection>, StoreError> {
-        self.readers.get().await
+    async fn stored_balances(&self, account: &str) -> Result<Vec<StoredBalance>, StoreError> {
+        self.inline_reads.read(|connection| {
+            connection
+                .prepare_cached(BALANCES_READ)?
+                .query_map([account], |row| {
+                    Ok(StoredBalance {
+                        coin_id: row.get(0)?,
+                        debits_posted: row.get(1)?,
+                        credits_posted: row.get(2)?,
+                    })
+                })?
+                .collect()
+        })
     }
 
     fn master_key(&self) -> &MasterKey {
@@ -564,6 +608,98 @@ mod tests {
                 "USE TEMP B-TREE FOR GROUP BY",
             ]
         );
+    }
+
+    /// The reads run on the caller's thread (decisions §43) are what that
+    /// decision counts on: each one look-up by key, never a scan; they
+    /// cannot write; many threads at once share the few connections and see
+    /// what was committed; a closed store answers an error, not a read.
+    #[tokio::test]
+    async fn inline_reads_look_up_by_key_cannot_write_and_are_shared() {
+        use crate::backend::{BALANCES_READ, CREDENTIALS_READ, SqlStore};
+
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store =
+            super::SqliteStore::open(&dir.path().join("inline.db"), crate::MasterKey::generate())
+                .await
+                .expect("a store on a fresh file");
+        let plan = |sql: &str| {
+            store.inline_reads.read(|connection| {
+                connection
+                    .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?
+                    .query_map(["key"], |row| row.get::<_, String>(3))?
+                    .collect::<rusqlite::Result<Vec<String>>>()
+            })
+        };
+        assert_eq!(
+            plan(CREDENTIALS_READ).expect("SQLite explains the credentials read"),
+            ["SEARCH merchants USING INDEX sqlite_autoindex_merchants_1 (app_id=?)"]
+        );
+        assert_eq!(
+            plan(BALANCES_READ).expect("SQLite explains the balances read"),
+            ["SEARCH balances USING INDEX sqlite_autoindex_balances_1 (account=?)"]
+        );
+        let write = store.inline_reads.read(|connection| {
+            connection.execute("DELETE FROM balances WHERE account = ?1", ["key"])
+        });
+        assert!(
+            matches!(write, Err(crate::StoreError::InlineRead(_))),
+            "{write:?}"
+        );
+
+        sqlx::query(
+            "INSERT INTO balances (account, coin_id, debits_posted, credits_posted)
+             VALUES ('merchant:shop:available', '1280', '5', '12')",
+        )
+        .execute(store.pool())
+        .await
+        .expect("a balance row");
+        let shop = "merchant:shop:available";
+        let stored = store.stored_balances(shop).await.expect("a balance read");
+        let read = |stored: &[crate::backend::StoredBalance]| {
+            stored
+                .iter()
+                .map(|row| {
+                    (
+                        row.coin_id.clone(),
+                        row.debits_posted.clone(),
+                        row.credits_posted.clone(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let expected = vec![("1280".to_owned(), "5".to_owned(), "12".to_owned())];
+        assert_eq!(read(&stored), expected);
+        // Three threads for each of the four connections, each reading on
+        // its own thread as a request does.
+        std::thread::scope(|scope| {
+            let threads: Vec<_> =
+                (0..12)
+                    .map(|_| {
+                        scope.spawn(|| {
+                            (0..50)
+                                .map(|_| {
+                                    store.inline_reads.read(|connection| {
+                                        connection.prepare_cached(BALANCES_READ)?.query_map(
+                                        [shop],
+                                        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                                    )?
+                                    .collect::<rusqlite::Result<Vec<(String, String, String)>>>()
+                                    })
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+            for thread in threads {
+                for rows in thread.join().expect("a reader thread") {
+                    assert_eq!(rows.expect("a balance read"), expected);
+                }
+            }
+        });
+
+        store.close().await;
+        assert!(store.stored_credentials("shop").await.is_err());
     }
 
     #[test]

@@ -101,6 +101,14 @@ pub(crate) trait Backend: Database<QueryResult: RowsAffected, Row: Columns> {
         entry_ids: &'c [i64],
     ) -> impl Future<Output = Result<(), StoreError>> + Send + 'c;
 
+    /// Makes changes to console users' roles and statuses take turns from
+    /// here to the end of the caller's DB transaction (begun with
+    /// [`Self::BEGIN_WRITE`]): each checks that another operator remains,
+    /// a rule over a set no row lock holds (decisions §44).
+    fn lock_console_users(
+        conn: &mut Self::Connection,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + '_;
+
     /// Makes one merchant's `webhook/resend` calls take turns from here to
     /// the end of the caller's DB transaction, so that the count of its
     /// recent calls and the insert of this one see the same state.

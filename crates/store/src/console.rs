@@ -51,9 +51,9 @@ pub struct ConsoleUser {
     pub last_login_ms: Option<i64>,
 }
 
-/// What came of changing a user's role (decisions §40).
+/// What came of changing a user's role or status (decisions §40, §44).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RoleChange {
+pub enum UserChange {
     Changed,
     NoSuchUser,
     /// Refused: the user is the last operator not disabled, and the console
@@ -169,13 +169,14 @@ pub trait ConsoleStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// In one DB transaction: disables the user `id` at `disabled_at_ms`
     /// (deleting its sessions) or, with `None`, enables it again, and
-    /// appends `audit`. `false` when no user has that id.
+    /// appends `audit`. The last operator not disabled is not disabled
+    /// (decisions §44).
     async fn set_console_user_disabled(
         &self,
         id: i64,
         disabled_at_ms: Option<i64>,
         audit: &AuditEntry,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<UserChange, StoreError>;
 
     /// In one DB transaction: gives the user `id` the role `role`, deletes
     /// its sessions (the new role applies from its next login, not from a
@@ -187,7 +188,7 @@ pub trait ConsoleStore: Send + Sync + std::fmt::Debug + 'static {
         id: i64,
         role: &ConsoleRole,
         audit: &AuditEntry,
-    ) -> Result<RoleChange, StoreError>;
+    ) -> Result<UserChange, StoreError>;
 
     /// Deletes at most `limit` sessions last seen at or before
     /// `idle_before_ms` or made at or before `made_before_ms` (past their
@@ -461,15 +462,24 @@ where
         id: i64,
         disabled_at_ms: Option<i64>,
         audit: &AuditEntry,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<UserChange, StoreError> {
         let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
-        let updated = sqlx::query("UPDATE console_users SET disabled_at_ms = $1 WHERE id = $2")
-            .bind(disabled_at_ms)
-            .bind(id)
-            .execute(&mut *db_tx)
-            .await?;
+        S::Db::lock_console_users(&mut db_tx).await?;
+        // The last-operator rule is in the statement, as for a role change.
+        let updated = sqlx::query(
+            "UPDATE console_users SET disabled_at_ms = $1
+             WHERE id = $2
+               AND ($1 IS NULL OR role <> 'operator' OR EXISTS (
+                   SELECT 1 FROM console_users other
+                   WHERE other.role = 'operator' AND other.disabled_at_ms IS NULL
+                     AND other.id <> $2))",
+        )
+        .bind(disabled_at_ms)
+        .bind(id)
+        .execute(&mut *db_tx)
+        .await?;
         if updated.rows_affected() == 0 {
-            return Ok(false);
+            return unchanged::<S::Db>(&mut db_tx, id).await;
         }
         if disabled_at_ms.is_some() {
             sqlx::query("DELETE FROM console_sessions WHERE user_id = $1")
@@ -479,7 +489,7 @@ where
         }
         insert_audit::<S::Db>(&mut db_tx, audit).await?;
         db_tx.commit().await?;
-        Ok(true)
+        Ok(UserChange::Changed)
     }
 
     async fn set_console_user_role(
@@ -487,8 +497,9 @@ where
         id: i64,
         role: &ConsoleRole,
         audit: &AuditEntry,
-    ) -> Result<RoleChange, StoreError> {
+    ) -> Result<UserChange, StoreError> {
         let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        S::Db::lock_console_users(&mut db_tx).await?;
         // The last-operator rule is in the statement, so the check and the
         // change are one step of the transaction.
         let updated = sqlx::query(
@@ -505,16 +516,7 @@ where
         .execute(&mut *db_tx)
         .await?;
         if updated.rows_affected() == 0 {
-            let known = sqlx::query("SELECT 1 FROM console_users WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *db_tx)
-                .await?
-                .is_some();
-            return Ok(if known {
-                RoleChange::LastOperator
-            } else {
-                RoleChange::NoSuchUser
-            });
+            return unchanged::<S::Db>(&mut db_tx, id).await;
         }
         sqlx::query("DELETE FROM console_sessions WHERE user_id = $1")
             .bind(id)
@@ -522,7 +524,7 @@ where
             .await?;
         insert_audit::<S::Db>(&mut db_tx, audit).await?;
         db_tx.commit().await?;
-        Ok(RoleChange::Changed)
+        Ok(UserChange::Changed)
     }
 
     async fn purge_console_rows(
@@ -670,5 +672,26 @@ fn user_from_row(row: &impl Columns) -> Result<ConsoleUser, StoreError> {
         created_at_ms: row.int("created_at_ms")?,
         disabled_at_ms: row.opt_int("disabled_at_ms")?,
         last_login_ms: row.opt_int("last_login_ms")?,
+    })
+}
+
+/// Why a user change's `UPDATE` changed no row: no user `id`, or the
+/// last-operator rule in its `WHERE`.
+async fn unchanged<DB>(conn: &mut DB::Connection, id: i64) -> Result<UserChange, StoreError>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+{
+    let known = sqlx::query("SELECT 1 FROM console_users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .is_some();
+    Ok(if known {
+        UserChange::LastOperator
+    } else {
+        UserChange::NoSuchUser
     })
 }

@@ -54,7 +54,7 @@ pub use bulk_load::BulkLoad;
 pub use cache::CachingStore;
 pub use console::{
     AuditEntry, ConsoleRole, ConsoleSession, ConsoleStore, ConsoleUser, ConsoleUserListing,
-    RoleChange,
+    UserChange,
 };
 pub use credentials::{generate_app_id, generate_app_secret};
 pub use credits::{CreditStore, SeenTransfer};

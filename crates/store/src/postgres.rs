@@ -396,6 +396,13 @@ impl Backend for Postgres {
         insert_webhooks(&mut *conn, applied.iter().map(|c| &c.webhook)).await
     }
 
+    async fn lock_console_users(conn: &mut PgConnection) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('ccgate console users', 0))")
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
     async fn lock_resend_calls_of(
         conn: &mut PgConnection,
         app_id: &MerchantId,

@@ -511,6 +511,13 @@ impl Backend for Sqlite {
         Ok(())
     }
 
+    fn lock_console_users(
+        _conn: &mut SqliteConnection,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + '_ {
+        // Nothing to take: `BEGIN IMMEDIATE` holds the one write lock.
+        std::future::ready(Ok(()))
+    }
+
     fn lock_resend_calls_of<'c>(
         _conn: &'c mut SqliteConnection,
         _app_id: &'c MerchantId,

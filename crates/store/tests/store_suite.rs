@@ -21,14 +21,13 @@ use ccgate_store::{
     DerivationError, DevnetReorg, DevnetStore, EntryMeta, ListingFilter, Listings, MasterKey,
     MerchantSettings, MerchantSettingsStore, MerchantStatus, NewDeposit, NewWebhook, Order,
     OrderIdHolder, OrderPayment, OrderSearch, OrderStore, OutboxStore, PayoutInsert, PayoutStore,
-    PgStore, ReconcileStore, Recorded, ReorgIncident, ReorgStore, ResendFilter, RoleChange,
-    RollBack, SandboxStore, SecretStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore,
-    SqliteStore, Store, StoreError, StoredClock, Swap, SwapOwner, SwapPolicy, SwapPricing,
-    SwapQuery, SwapQuote, SwapStore, SweepInsert, SweepSettlement, SweepStore, TakenFault,
-    TaskOutcome, TransferFilter, TransferKey, UserBatchTransfer, UserTransfer, WalletStore,
-    WebhookAttempt, WebhookClaim, WebhookCounts, WebhookFaults, WebhookNext, Withdrawal,
-    WithdrawalPreflight, WithdrawalStatus, WithdrawalStore, generate_app_id, generate_app_secret,
-    verify_ledger,
+    PgStore, ReconcileStore, Recorded, ReorgIncident, ReorgStore, ResendFilter, RollBack,
+    SandboxStore, SecretStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore, SqliteStore,
+    Store, StoreError, StoredClock, Swap, SwapOwner, SwapPolicy, SwapPricing, SwapQuery, SwapQuote,
+    SwapStore, SweepInsert, SweepSettlement, SweepStore, TakenFault, TaskOutcome, TransferFilter,
+    TransferKey, UserBatchTransfer, UserChange, UserTransfer, WalletStore, WebhookAttempt,
+    WebhookClaim, WebhookCounts, WebhookFaults, WebhookNext, Withdrawal, WithdrawalPreflight,
+    WithdrawalStatus, WithdrawalStore, generate_app_id, generate_app_secret, verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Connection;
@@ -7044,20 +7043,22 @@ where
             .unwrap()
     );
 
-    assert!(
+    assert_eq!(
         store
             .set_console_user_disabled(other, Some(700), &audit("user disabled", None, 700))
             .await
-            .unwrap()
+            .unwrap(),
+        UserChange::Changed
     );
     assert!(store.console_session("a").await.unwrap().is_none());
     assert!(store.console_session("b").await.unwrap().is_none());
     assert!(store.console_session("c").await.unwrap().is_some());
-    assert!(
-        !store
+    assert_eq!(
+        store
             .set_console_user_disabled(9_999, Some(700), &audit("user disabled", None, 700))
             .await
-            .unwrap()
+            .unwrap(),
+        UserChange::NoSuchUser
     );
     let listed = store.console_user_listing().await.unwrap();
     let seen: Vec<(i64, Option<i64>, Option<i64>, bool)> = listed
@@ -7078,11 +7079,12 @@ where
             (other, Some(700), Some(500), false)
         ]
     );
-    assert!(
+    assert_eq!(
         store
             .set_console_user_disabled(other, None, &audit("user enabled", None, 800))
             .await
-            .unwrap()
+            .unwrap(),
+        UserChange::Changed
     );
     let enabled = store.console_user(other).await.unwrap().unwrap();
     assert_eq!(enabled.disabled_at_ms, None);
@@ -7152,7 +7154,7 @@ where
             )
             .await
             .unwrap(),
-        RoleChange::LastOperator
+        UserChange::LastOperator
     );
     assert_eq!(
         store
@@ -7163,7 +7165,7 @@ where
             )
             .await
             .unwrap(),
-        RoleChange::NoSuchUser
+        UserChange::NoSuchUser
     );
     assert_eq!(
         audit_rows(store).await,
@@ -7185,7 +7187,7 @@ where
             )
             .await
             .unwrap(),
-        RoleChange::Changed
+        UserChange::Changed
     );
     assert_eq!(
         store.console_user(user).await.unwrap().unwrap().role,
@@ -7204,13 +7206,14 @@ where
             )
             .await
             .unwrap(),
-        RoleChange::Changed
+        UserChange::Changed
     );
-    assert!(
+    assert_eq!(
         store
             .set_console_user_disabled(operator, Some(7), &audit("user disabled", None, 7))
             .await
-            .unwrap()
+            .unwrap(),
+        UserChange::Changed
     );
     assert_eq!(
         store
@@ -7221,7 +7224,7 @@ where
             )
             .await
             .unwrap(),
-        RoleChange::Changed
+        UserChange::Changed
     );
     assert_eq!(
         store
@@ -7232,13 +7235,118 @@ where
             )
             .await
             .unwrap(),
-        RoleChange::LastOperator,
+        UserChange::LastOperator,
         "the other operator is disabled"
     );
     assert_eq!(audit_rows(store).await, before + 4);
 }
 
 on_both_backends!(console_roles_change_but_the_last_operator_stays);
+
+/// The last operator not disabled is not disabled either, and two
+/// operators demoting or disabling each other at the same instant leave
+/// one operator, on PostgreSQL as on SQLite (decisions §44).
+async fn the_last_operator_stays_under_concurrent_changes<S>(store: &S)
+where
+    S: Store + ConsoleStore,
+{
+    let merchant = new_merchant(store).await;
+    let operator = |n: i64| {
+        let email = format!("ops-{n}@example.com");
+        async move {
+            store
+                .create_console_user(
+                    &email,
+                    "h",
+                    &ConsoleRole::Operator,
+                    n,
+                    &audit("user created", None, n),
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let enabled_operators = || async {
+        store
+            .console_user_listing()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|l| l.user.role == ConsoleRole::Operator && l.user.disabled_at_ms.is_none())
+            .count()
+    };
+    let only = operator(1).await;
+    assert_eq!(
+        store
+            .set_console_user_disabled(only, Some(2), &audit("user disabled", None, 2))
+            .await
+            .unwrap(),
+        UserChange::LastOperator
+    );
+    // Re-enabling is never refused, whoever else is an operator.
+    assert_eq!(
+        store
+            .set_console_user_disabled(only, None, &audit("user enabled", None, 3))
+            .await
+            .unwrap(),
+        UserChange::Changed
+    );
+    // Rounds of two operators each changed by the other's request at once:
+    // one change goes through, the other finds it the last operator.
+    for round in 0..10_i64 {
+        let (a, b) = (
+            operator(10 + 2 * round).await,
+            operator(11 + 2 * round).await,
+        );
+        // The round's two are the only operators left not disabled.
+        assert_eq!(
+            store
+                .set_console_user_disabled(only, Some(4), &audit("user disabled", None, 4))
+                .await
+                .unwrap(),
+            UserChange::Changed
+        );
+        let demoted = ConsoleRole::Merchant(merchant.clone());
+        let (role_changed, disabled) = (
+            audit("user role changed", None, 5),
+            audit("user disabled", None, 5),
+        );
+        let demote_a = store.set_console_user_role(a, &demoted, &role_changed);
+        let (first, second) = if round % 2 == 0 {
+            let disable_b = store.set_console_user_disabled(b, Some(5), &disabled);
+            let (x, y) = tokio::join!(demote_a, disable_b);
+            (x.unwrap(), y.unwrap())
+        } else {
+            let demote_b = store.set_console_user_role(b, &demoted, &role_changed);
+            let (x, y) = tokio::join!(demote_a, demote_b);
+            (x.unwrap(), y.unwrap())
+        };
+        let mut outcomes = [first, second];
+        outcomes.sort_by_key(|change| *change == UserChange::LastOperator);
+        assert_eq!(
+            outcomes,
+            [UserChange::Changed, UserChange::LastOperator],
+            "round {round}"
+        );
+        assert_eq!(enabled_operators().await, 1, "round {round}");
+        // Back to one operator of the round not disabled: `only` returns.
+        assert_eq!(
+            store
+                .set_console_user_disabled(only, None, &audit("user enabled", None, 6))
+                .await
+                .unwrap(),
+            UserChange::Changed
+        );
+        for user in [a, b] {
+            let _ = store
+                .set_console_user_disabled(user, Some(7), &audit("user disabled", None, 7))
+                .await
+                .unwrap();
+        }
+    }
+}
+
+on_both_backends!(the_last_operator_stays_under_concurrent_changes);
 
 /// A dashboard invoice's audit row commits with its checkout (decisions
 /// §40): one row for the checkout stored, none for a second of the same

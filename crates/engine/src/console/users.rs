@@ -5,7 +5,7 @@
 //! change is an audit row.
 
 use ccgate_ledger::{Amount, Precision};
-use ccgate_store::{ConsoleRole, ConsoleUserListing, RoleChange};
+use ccgate_store::{ConsoleRole, ConsoleUserListing, UserChange};
 
 use super::{
     Console, ConsoleRefusal, Viewer, Visit, audit_row, merchant_audit, operator_only, refused,
@@ -80,15 +80,11 @@ impl Console {
             visit,
         );
         let disabled_at_ms = disabled.then_some(visit.now_ms);
-        if self
+        let change = self
             .store
             .set_console_user_disabled(user_id, disabled_at_ms, &audit)
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(refused(ConsoleRefusal::NotFound))
-        }
+            .await?;
+        user_changed(change, &user.email)
     }
 
     /// Gives the user `user_id` the role `role` — operator, or a user of a
@@ -139,18 +135,11 @@ impl Console {
             detail,
             visit,
         );
-        match self
+        let change = self
             .store
             .set_console_user_role(user_id, &role, &audit)
-            .await?
-        {
-            RoleChange::Changed => Ok(()),
-            RoleChange::NoSuchUser => Err(refused(ConsoleRefusal::NotFound)),
-            RoleChange::LastOperator => Err(refused(ConsoleRefusal::Invalid(format!(
-                "{} is the last operator; make another operator first",
-                user.email
-            )))),
-        }
+            .await?;
+        user_changed(change, &user.email)
     }
 
     /// Sets the merchant's service fee, typed as a percentage (operators
@@ -183,6 +172,17 @@ fn role_text(role: &ConsoleRole) -> String {
     match role {
         ConsoleRole::Operator => "operator".to_owned(),
         ConsoleRole::Merchant(app_id) => format!("merchant user of {app_id}"),
+    }
+}
+
+/// A refusal for a user change the store did not make (decisions §44).
+fn user_changed(change: UserChange, email: &str) -> Result<(), EngineError> {
+    match change {
+        UserChange::Changed => Ok(()),
+        UserChange::NoSuchUser => Err(refused(ConsoleRefusal::NotFound)),
+        UserChange::LastOperator => Err(refused(ConsoleRefusal::Invalid(format!(
+            "{email} is the last operator; make another operator first"
+        )))),
     }
 }
 

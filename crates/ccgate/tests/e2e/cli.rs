@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::support::{Gateway, HttpStub, Merchant, eventually};
 
-const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
+use crate::support::USDT_ERC20;
 const USDT_TRC20: &str = "0912e09a-d8e2-41d7-a0bc-a25530892988";
 const USDT_CWALLET: &str = "8e5741cf-6e51-4892-9d04-3d40e1dd0128";
 const PAYEE_TRON: &str = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
@@ -48,17 +48,7 @@ fn order_list_filters_by_merchant_status_and_time_and_exports_csv() {
     let paid_address = create_order(&gateway, &shop, "o-paid");
     create_order(&gateway, &shop, "o-open");
     create_order(&gateway, &other, "o-other");
-    gateway.cli_ok(&[
-        "devnet",
-        "pay",
-        "--to",
-        &paid_address,
-        "--token-id",
-        USDT_ERC20,
-        "--amount",
-        "10",
-    ]);
-    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
+    gateway.pay_usdt_confirmed(&paid_address, "10");
     eventually(20, "o-paid is never Successful", || {
         let info = post(
             &gateway,

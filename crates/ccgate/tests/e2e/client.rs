@@ -8,7 +8,7 @@ use ccgate_client::{
 
 use crate::support::{Gateway, HttpStub, now};
 
-const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
+use crate::support::USDT_ERC20;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -62,17 +62,7 @@ fn the_client_crate_speaks_to_every_endpoint_group() {
             .await
             .unwrap()
             .address;
-        gateway.cli_ok(&[
-            "devnet",
-            "pay",
-            "--to",
-            &address,
-            "--token-id",
-            USDT_ERC20,
-            "--amount",
-            "100",
-        ]);
-        gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
+        gateway.pay_usdt_confirmed(&address, "100");
         let hooks = receiver.wait_for_requests(1);
         let headers = WebhookHeaders {
             app_id: hooks[0].header("appid").unwrap().to_owned(),

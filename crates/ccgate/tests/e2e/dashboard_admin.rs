@@ -10,7 +10,7 @@ use crate::dashboard::{
 };
 use crate::support::{Gateway, HttpResponse, HttpStub, eventually};
 
-const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
+use crate::support::USDT_ERC20;
 
 /// The id of the user `email` on the operator's users page, read from the
 /// action of its row's status form.
@@ -258,27 +258,8 @@ fn the_delivery_log_shows_each_attempt_and_its_next_retry() {
         "--url",
         &failing.url,
     ]);
-    let address = gateway.post_signed(
-        &shop,
-        "/ccpayment/v1/payment/address/get",
-        br#"{"user_id":"user-1","chain":"ETH"}"#,
-        None,
-    );
-    let to = address.json()["data"]["address"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{}", address.text()))
-        .to_owned();
-    gateway.cli_ok(&[
-        "devnet",
-        "pay",
-        "--to",
-        &to,
-        "--token-id",
-        USDT_ERC20,
-        "--amount",
-        "3",
-    ]);
-    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
+    let to = gateway.permanent_eth_address(&shop, "user-1");
+    gateway.pay_usdt_confirmed(&to, "3");
     failing.wait_for_requests(1);
 
     let developers_path = format!("/dashboard/m/{app_id}/developers");

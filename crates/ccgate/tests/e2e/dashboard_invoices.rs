@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::dashboard::{Visitor, create_user, csrf_of, merchant_made, shown, user_made};
 use crate::support::{Gateway, HttpStub, Merchant, eventually};
 
-const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
+use crate::support::USDT_ERC20;
 /// Who each paid invoice names as its payer (decisions §36).
 const PAYER_EMAIL: &str = "payer@buyer.example";
 
@@ -84,17 +84,7 @@ fn make_and_pay(
     let invoice = owner.get(&page_path);
     assert_eq!(shown(&invoice, "Amount due"), "10 USDT");
     let address = shown(&invoice, "Address");
-    gateway.cli_ok(&[
-        "devnet",
-        "pay",
-        "--to",
-        &address,
-        "--token-id",
-        USDT_ERC20,
-        "--amount",
-        "10",
-    ]);
-    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
+    gateway.pay_usdt_confirmed(&address, "10");
     page_path
 }
 

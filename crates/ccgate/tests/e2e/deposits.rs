@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::sandbox::usdt_available;
 use crate::support::{Gateway, HttpStub, Merchant, eventually};
 
-const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
+use crate::support::USDT_ERC20;
 const ADDRESS_PATH: &str = "/ccpayment/v1/payment/address/get";
 
 /// `ccgate webhooks list --json` once `done` holds for it (within 20 s).

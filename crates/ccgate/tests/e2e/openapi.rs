@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::support::{Gateway, HttpStub};
 
-const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
+use crate::support::USDT_ERC20;
 
 /// A validator for the subset of JSON Schema the document uses.
 pub(crate) fn validate(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::support::{Gateway, Merchant};
 
-const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
+use crate::support::USDT_ERC20;
 
 fn post(gateway: &Gateway, merchant: &Merchant, path: &str, body: &str) -> Value {
     let response = gateway.post_signed(merchant, path, body.as_bytes(), Some("application/json"));

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::support::{Gateway, eventually};
 
-const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
+use crate::support::USDT_ERC20;
 const BAD_URLS: [&str; 3] = ["ftp://x", "javascript:alert(1)", "not a url"];
 
 #[test]

@@ -10,7 +10,7 @@ use ccgate_client::{V2Webhook, WebhookHeaders, verify_v2_webhook};
 
 use crate::support::{Gateway, HttpStub, Merchant, ReceivedRequest, now};
 
-const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
+use crate::support::USDT_ERC20;
 
 pub(crate) fn clock(gateway: &Gateway, args: &[&str]) -> Value {
     let mut command = vec!["sandbox", "clock"];

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::sandbox::{clock, pay, permanent_address, usdt_available};
 use crate::support::{Gateway, HttpStub, Merchant};
 
-const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
+use crate::support::USDT_ERC20;
 
 fn snapshot(gateway: &Gateway, args: &[&str]) -> Value {
     let mut command = vec!["sandbox", "snapshot"];

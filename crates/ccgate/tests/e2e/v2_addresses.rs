@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 
 use crate::support::{Gateway, HttpStub, Merchant, assert_golden, eventually};
 
-const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
 const USDT: u64 = 1280;
 /// A valid EIP-55 address no one here holds.
 const STRANGER_EVM: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
@@ -53,17 +52,7 @@ fn unbind(address: &str) -> String {
 }
 
 fn pay_and_confirm(gateway: &Gateway, to: &str, amount: &str) {
-    gateway.cli_ok(&[
-        "devnet",
-        "pay",
-        "--to",
-        to,
-        "--token-id",
-        USDT_ERC20,
-        "--amount",
-        amount,
-    ]);
-    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
+    gateway.pay_usdt_confirmed(to, amount);
 }
 
 /// The merchant's deposit records to `address`, once there are `count`.

@@ -11,7 +11,7 @@ use crate::support::{
     Gateway, HttpResponse, HttpStub, Merchant, ReceivedRequest, assert_golden, eventually, now,
 };
 
-const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
+use crate::support::USDT_ERC20;
 const USDT: u64 = 1280;
 const USDC_ERC20: &str = "a297ce61-ee6a-4d18-b6c3-91475f765b27";
 const PUBLIC_URL: &str = "https://pay.example.com/";

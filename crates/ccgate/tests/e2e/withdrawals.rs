@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::support::{Gateway, HttpStub, Merchant, eventually};
 
-const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
+use crate::support::USDT_ERC20;
 const USDT_TRC20: &str = "0912e09a-d8e2-41d7-a0bc-a25530892988";
 const PAYEE_EVM: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
 const PAYEE_TRON: &str = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
@@ -562,17 +562,7 @@ fn refunds_go_back_to_the_payer_like_withdrawals() {
         .as_str()
         .unwrap()
         .to_owned();
-    gateway.cli_ok(&[
-        "devnet",
-        "pay",
-        "--to",
-        &address,
-        "--token-id",
-        USDT_ERC20,
-        "--amount",
-        "10",
-    ]);
-    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
+    gateway.pay_usdt_confirmed(&address, "10");
     receiver.wait_for_requests(1);
 
     let refund: Value = serde_json::from_str(&gateway.cli_ok(&[

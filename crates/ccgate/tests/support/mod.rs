@@ -10,6 +10,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+/// USDT (ERC-20) on the devnet's ETH chain: the token most tests pay in.
+pub const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
+
 const BINARY: &str = env!("CARGO_BIN_EXE_ccgate");
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -298,6 +301,38 @@ impl Gateway {
         ];
         args.extend_from_slice(extra_args);
         self.cli_ok(&args);
+    }
+
+    /// `user_id`'s permanent ETH deposit address at `merchant`, through v1
+    /// `payment/address/get`.
+    pub fn permanent_eth_address(&self, merchant: &Merchant, user_id: &str) -> String {
+        let body = format!(r#"{{"user_id":"{user_id}","chain":"ETH"}}"#);
+        let answer = self.post_signed(
+            merchant,
+            "/ccpayment/v1/payment/address/get",
+            body.as_bytes(),
+            None,
+        );
+        answer.json()["data"]["address"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}", answer.text()))
+            .to_owned()
+    }
+
+    /// A devnet payment of `amount` USDT to `to`, mined to its
+    /// confirmations (12 blocks).
+    pub fn pay_usdt_confirmed(&self, to: &str, amount: &str) {
+        self.cli_ok(&[
+            "devnet",
+            "pay",
+            "--to",
+            to,
+            "--token-id",
+            USDT_ERC20,
+            "--amount",
+            amount,
+        ]);
+        self.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
     }
 
     pub fn create_merchant(&self, name: &str) -> Merchant {

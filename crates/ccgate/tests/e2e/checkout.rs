@@ -6,9 +6,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{Gateway, Merchant, eventually};
-
-use crate::support::USDT_ERC20;
+use crate::support::{Gateway, Merchant, USDT_ERC20, eventually, pay};
 
 fn checkout_url(gateway: &Gateway, merchant: &Merchant, body: &str) -> Value {
     let response = gateway.post_signed(
@@ -295,7 +293,7 @@ fn hosted_orders_exist_from_creation_and_the_page_follows_each_state() {
     assert!(!html.contains("id=\"return\""), "no way back before paying");
 
     // Underpaid: what is still due, on the same address.
-    crate::sandbox::pay(&gateway, &address, "5");
+    pay(&gateway, &address, "5");
     crate::sandbox::clock(&gateway, &["advance", "5m"]);
     let html = page(&gateway, &key);
     assert!(
@@ -307,7 +305,7 @@ fn hosted_orders_exist_from_creation_and_the_page_follows_each_state() {
     assert!(html.contains("uint256=10000000"), "{html}");
 
     // Confirming: progress in confirmations, nothing more to send.
-    crate::sandbox::pay(&gateway, &address, "10");
+    pay(&gateway, &address, "10");
     crate::sandbox::clock(&gateway, &["advance", "24s"]);
     let html = page(&gateway, &key);
     assert!(html.contains(r#"data-status="Processing""#), "{html}");

@@ -4,9 +4,8 @@
 
 use serde_json::Value;
 
-use crate::support::{Gateway, HttpStub, Merchant, eventually};
+use crate::support::{Gateway, HttpStub, Merchant, USDT_ERC20, eventually, pay_confirmed};
 
-use crate::support::USDT_ERC20;
 const USDT_TRC20: &str = "0912e09a-d8e2-41d7-a0bc-a25530892988";
 const USDT_CWALLET: &str = "8e5741cf-6e51-4892-9d04-3d40e1dd0128";
 const PAYEE_TRON: &str = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
@@ -48,7 +47,7 @@ fn order_list_filters_by_merchant_status_and_time_and_exports_csv() {
     let paid_address = create_order(&gateway, &shop, "o-paid");
     create_order(&gateway, &shop, "o-open");
     create_order(&gateway, &other, "o-other");
-    gateway.pay_usdt_confirmed(&paid_address, "10");
+    pay_confirmed(&gateway, &paid_address, "10");
     eventually(20, "o-paid is never Successful", || {
         let info = post(
             &gateway,

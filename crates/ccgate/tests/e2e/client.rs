@@ -6,9 +6,7 @@ use ccgate_client::{
     verify_webhook,
 };
 
-use crate::support::{Gateway, HttpStub, now};
-
-use crate::support::USDT_ERC20;
+use crate::support::{Gateway, HttpStub, USDT_ERC20, now, pay_confirmed};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -62,7 +60,7 @@ fn the_client_crate_speaks_to_every_endpoint_group() {
             .await
             .unwrap()
             .address;
-        gateway.pay_usdt_confirmed(&address, "100");
+        pay_confirmed(&gateway, &address, "100");
         let hooks = receiver.wait_for_requests(1);
         let headers = WebhookHeaders {
             app_id: hooks[0].header("appid").unwrap().to_owned(),

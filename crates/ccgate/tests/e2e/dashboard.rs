@@ -6,9 +6,10 @@
 use std::collections::BTreeMap;
 
 use crate::dashboard_admin::user_id_of;
-use crate::support::{Gateway, HttpResponse, HttpStub, Merchant, eventually};
-
-use crate::support::USDT_ERC20;
+use crate::support::{
+    Gateway, HttpResponse, HttpStub, Merchant, USDT_ERC20, eventually, pay_confirmed,
+    permanent_address,
+};
 
 /// A browser's worth of state for one user: its cookies.
 pub struct Visitor<'g> {
@@ -464,8 +465,8 @@ fn operators_make_merchants_and_users_and_merchant_users_run_their_webhooks() {
     assert!(String::from_utf8_lossy(&pinged[0].body).contains("ping"));
 
     // A deposit's webhook is in the delivery log; it can be resent.
-    let to = gateway.permanent_eth_address(&shop, "user-1");
-    gateway.pay_usdt_confirmed(&to, "3");
+    let to = permanent_address(&gateway, &shop, "user-1");
+    pay_confirmed(&gateway, &to, "3");
     receiver.wait_for_requests(2);
     let developers = eventually(10, "the delivery in the log", || {
         let page = owner.get(&developers_path);
@@ -662,7 +663,7 @@ fn every_route_answers_every_role_as_authorised() {
             .map(str::to_owned)
             .ok_or_else(|| answer.text().to_owned())
     });
-    gateway.pay_usdt_confirmed(&to, "1");
+    pay_confirmed(&gateway, &to, "1");
     receiver.wait_for_requests(1);
     let body = format!(
         r#"{{"token_id":"{USDT_ERC20}","product_price":"10","merchant_order_id":"order-1"}}"#
@@ -1154,8 +1155,8 @@ fn orders_deposits_and_withdrawals_download_as_csv_for_a_date_range() {
     );
     assert_eq!(made.json()["code"], 10000, "{}", made.text());
     // A deposit of 1.5 USDT to a permanent address.
-    let to = gateway.permanent_eth_address(&shop, "user-1");
-    gateway.pay_usdt_confirmed(&to, "1.5");
+    let to = permanent_address(&gateway, &shop, "user-1");
+    pay_confirmed(&gateway, &to, "1.5");
     // A Cwallet withdrawal down to the coin's smallest unit.
     gateway.adjust(&shop, "USDT", "3", &[]);
     let payee: serde_json::Value = serde_json::from_str(&gateway.cli_ok(&[

@@ -8,9 +8,9 @@
 use crate::dashboard::{
     Visitor, create_user, logged_in, merchant_made, screenshots_dir, user_made,
 };
-use crate::support::{Gateway, HttpResponse, HttpStub, eventually};
-
-use crate::support::USDT_ERC20;
+use crate::support::{
+    Gateway, HttpResponse, HttpStub, USDT_ERC20, eventually, pay_confirmed, permanent_address,
+};
 
 /// The id of the user `email` on the operator's users page, read from the
 /// action of its row's status form.
@@ -258,8 +258,8 @@ fn the_delivery_log_shows_each_attempt_and_its_next_retry() {
         "--url",
         &failing.url,
     ]);
-    let to = gateway.permanent_eth_address(&shop, "user-1");
-    gateway.pay_usdt_confirmed(&to, "3");
+    let to = permanent_address(&gateway, &shop, "user-1");
+    pay_confirmed(&gateway, &to, "3");
     failing.wait_for_requests(1);
 
     let developers_path = format!("/dashboard/m/{app_id}/developers");

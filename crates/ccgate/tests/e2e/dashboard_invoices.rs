@@ -8,9 +8,8 @@
 use serde_json::Value;
 
 use crate::dashboard::{Visitor, create_user, csrf_of, merchant_made, shown, user_made};
-use crate::support::{Gateway, HttpStub, Merchant, eventually};
+use crate::support::{Gateway, HttpStub, Merchant, USDT_ERC20, eventually, pay_confirmed};
 
-use crate::support::USDT_ERC20;
 /// Who each paid invoice names as its payer (decisions §36).
 const PAYER_EMAIL: &str = "payer@buyer.example";
 
@@ -84,7 +83,7 @@ fn make_and_pay(
     let invoice = owner.get(&page_path);
     assert_eq!(shown(&invoice, "Amount due"), "10 USDT");
     let address = shown(&invoice, "Address");
-    gateway.pay_usdt_confirmed(&address, "10");
+    pay_confirmed(gateway, &address, "10");
     page_path
 }
 

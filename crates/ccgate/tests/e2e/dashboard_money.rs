@@ -9,9 +9,8 @@ use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
 use crate::dashboard::{Visitor, create_user, csrf_of, csv_rows};
-use crate::support::{Gateway, HttpResponse, Merchant, eventually};
+use crate::support::{Gateway, HttpResponse, Merchant, USDT_ERC20, eventually, pay_confirmed};
 
-use crate::support::USDT_ERC20;
 const PAYEE: &str = "0x1111111111111111111111111111111111111111";
 const PAYER: &str = "0x2222222222222222222222222222222222222222";
 
@@ -559,7 +558,7 @@ fn orders_are_searched_refunded_and_show_their_payments_and_webhooks() {
         .as_str()
         .unwrap()
         .to_owned();
-    gateway.pay_usdt_confirmed(&address, "2.5");
+    pay_confirmed(&gateway, &address, "2.5");
     let addresses = eventually(20, "the user's deposit", || {
         let page = owner.get(&format!("{m}/addresses?user_id=user-7"));
         if page.text().contains("2.5 USDT") {
@@ -609,7 +608,7 @@ fn a_merchant_user_enrols_withdraws_and_refunds_in_a_real_browser() {
         .as_str()
         .unwrap_or_else(|| panic!("{}", made.text()))
         .to_owned();
-    gateway.pay_usdt_confirmed(&pay_to, "6");
+    pay_confirmed(&gateway, &pay_to, "6");
     let answer = gateway.post_signed(
         &shop,
         "/ccpayment/v1/payment/address/get",

@@ -6,9 +6,8 @@
 use serde_json::Value;
 
 use crate::sandbox::usdt_available;
-use crate::support::{Gateway, HttpStub, Merchant, eventually};
+use crate::support::{Gateway, HttpStub, Merchant, USDT_ERC20, eventually, pay_confirmed};
 
-use crate::support::USDT_ERC20;
 const ADDRESS_PATH: &str = "/ccpayment/v1/payment/address/get";
 
 /// `ccgate webhooks list --json` once `done` holds for it (within 20 s).
@@ -31,23 +30,6 @@ fn address(gateway: &Gateway, merchant: &Merchant, user_id: &str, chain: &str) -
     response.json()
 }
 
-fn pay_and_confirm(gateway: &Gateway, to: &str, amount: &str) -> Value {
-    let paid: Value = serde_json::from_str(&gateway.cli_ok(&[
-        "devnet",
-        "pay",
-        "--to",
-        to,
-        "--token-id",
-        USDT_ERC20,
-        "--amount",
-        amount,
-        "--json",
-    ]))
-    .unwrap();
-    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
-    paid
-}
-
 #[test]
 fn a_webhook_survives_a_kill_9_between_credit_and_delivery() {
     // The receiver is down (nothing listens on its port) when the credit happens.
@@ -65,7 +47,7 @@ fn a_webhook_survives_a_kill_9_between_credit_and_delivery() {
         .as_str()
         .unwrap()
         .to_owned();
-    pay_and_confirm(&gateway, &to, "3");
+    pay_confirmed(&gateway, &to, "3");
     webhooks_once(&gateway, "no failed first attempt", |listed| {
         listed[0]["attempts"] == 1
     });
@@ -106,7 +88,7 @@ fn stopping_hands_an_unfinished_delivery_back_at_once() {
         .as_str()
         .unwrap()
         .to_owned();
-    pay_and_confirm(&gateway, &to, "2");
+    pay_confirmed(&gateway, &to, "2");
     let _held = connections
         .recv_timeout(std::time::Duration::from_secs(20))
         .expect("the delivery reaches the receiver");

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::sandbox::{clock, pay, permanent_address, verified_v2};
+use crate::sandbox::{clock, verified_v2};
 use crate::support::{Gateway, HttpStub};
+use crate::support::{pay, permanent_address};
 
 /// The listener's stdout, line by line, read on a thread.
 struct Listener {

@@ -3,9 +3,7 @@
 
 use serde_json::Value;
 
-use crate::support::{Gateway, HttpStub};
-
-use crate::support::USDT_ERC20;
+use crate::support::{Gateway, HttpStub, USDT_ERC20};
 
 /// A validator for the subset of JSON Schema the document uses.
 pub(crate) fn validate(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {

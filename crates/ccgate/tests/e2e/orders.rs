@@ -5,9 +5,7 @@
 
 use serde_json::Value;
 
-use crate::support::{Gateway, Merchant};
-
-use crate::support::USDT_ERC20;
+use crate::support::{Gateway, Merchant, USDT_ERC20};
 
 fn post(gateway: &Gateway, merchant: &Merchant, path: &str, body: &str) -> Value {
     let response = gateway.post_signed(merchant, path, body.as_bytes(), Some("application/json"));

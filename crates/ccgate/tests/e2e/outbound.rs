@@ -5,9 +5,8 @@
 
 use serde_json::Value;
 
-use crate::support::{Gateway, eventually};
+use crate::support::{Gateway, USDT_ERC20, eventually, pay};
 
-use crate::support::USDT_ERC20;
 const BAD_URLS: [&str; 3] = ["ftp://x", "javascript:alert(1)", "not a url"];
 
 #[test]
@@ -137,16 +136,7 @@ fn webhooks_to_the_gateway_itself_or_link_local_are_refused_and_logged() {
             .json();
         assert_eq!(answer["code"], 10000, "{answer}");
         let to = answer["data"]["address"].as_str().unwrap();
-        gateway.cli_ok(&[
-            "devnet",
-            "pay",
-            "--to",
-            to,
-            "--token-id",
-            USDT_ERC20,
-            "--amount",
-            "10",
-        ]);
+        pay(&gateway, to, "10");
     }
     gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
     for (notify_url, refusal) in &targets {

@@ -6,9 +6,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{Gateway, HttpStub, eventually};
-
-use crate::support::USDT_ERC20;
+use crate::support::{Gateway, HttpStub, USDT_ERC20, eventually};
 
 /// The test database, or `None` (with a message) where there is none; on CI
 /// there must be one.

@@ -21,10 +21,10 @@ use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
 use crate::support::{
-    CLOSE, Gateway, HttpStub, Merchant, NoAnswer, eventually, try_post_json, try_post_signed,
+    CLOSE, Gateway, HttpStub, Merchant, NoAnswer, USDT_ERC20, eventually, try_post_json,
+    try_post_signed,
 };
 
-use crate::support::USDT_ERC20;
 const USDT_TRC20: &str = "0912e09a-d8e2-41d7-a0bc-a25530892988";
 const PAYEE_EVM: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
 const PAYEE_TRON: &str = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";

@@ -8,43 +8,15 @@ use serde_json::Value;
 
 use ccgate_client::{V2Webhook, WebhookHeaders, verify_v2_webhook};
 
-use crate::support::{Gateway, HttpStub, Merchant, ReceivedRequest, now};
-
-use crate::support::USDT_ERC20;
+use crate::support::{
+    Gateway, HttpStub, Merchant, ReceivedRequest, USDT_ERC20, now, pay, permanent_address,
+};
 
 pub(crate) fn clock(gateway: &Gateway, args: &[&str]) -> Value {
     let mut command = vec!["sandbox", "clock"];
     command.extend_from_slice(args);
     command.push("--json");
     serde_json::from_str(&gateway.cli_ok(&command)).unwrap()
-}
-
-pub(crate) fn permanent_address(gateway: &Gateway, merchant: &Merchant, user_id: &str) -> String {
-    let body = format!(r#"{{"user_id":"{user_id}","chain":"ETH"}}"#);
-    let answer = gateway
-        .post_signed(
-            merchant,
-            "/ccpayment/v1/payment/address/get",
-            body.as_bytes(),
-            None,
-        )
-        .json();
-    answer["data"]["address"].as_str().unwrap().to_owned()
-}
-
-pub(crate) fn pay(gateway: &Gateway, to: &str, amount: &str) -> Value {
-    serde_json::from_str(&gateway.cli_ok(&[
-        "devnet",
-        "pay",
-        "--to",
-        to,
-        "--token-id",
-        USDT_ERC20,
-        "--amount",
-        amount,
-        "--json",
-    ]))
-    .unwrap()
 }
 
 pub(crate) fn usdt_available(gateway: &Gateway, merchant: &Merchant) -> String {

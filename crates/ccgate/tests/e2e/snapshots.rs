@@ -5,10 +5,9 @@
 
 use serde_json::Value;
 
-use crate::sandbox::{clock, pay, permanent_address, usdt_available};
-use crate::support::{Gateway, HttpStub, Merchant};
-
-use crate::support::USDT_ERC20;
+use crate::sandbox::{clock, usdt_available};
+use crate::support::{Gateway, HttpStub, Merchant, USDT_ERC20};
+use crate::support::{pay, permanent_address};
 
 fn snapshot(gateway: &Gateway, args: &[&str]) -> Value {
     let mut command = vec!["sandbox", "snapshot"];

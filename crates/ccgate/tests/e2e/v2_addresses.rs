@@ -8,7 +8,7 @@
 use ccgate_client::{ClientError, V2Client};
 use serde_json::{Value, json};
 
-use crate::support::{Gateway, HttpStub, Merchant, assert_golden, eventually};
+use crate::support::{Gateway, HttpStub, Merchant, assert_golden, eventually, pay_confirmed};
 
 const USDT: u64 = 1280;
 /// A valid EIP-55 address no one here holds.
@@ -52,7 +52,7 @@ fn unbind(address: &str) -> String {
 }
 
 fn pay_and_confirm(gateway: &Gateway, to: &str, amount: &str) {
-    gateway.pay_usdt_confirmed(to, amount);
+    pay_confirmed(gateway, to, amount);
 }
 
 /// The merchant's deposit records to `address`, once there are `count`.

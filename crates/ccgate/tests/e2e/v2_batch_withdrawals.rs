@@ -11,7 +11,8 @@ use ccgate_client::v2::{
 use ccgate_client::{ClientError, V2Webhook};
 use ccgate_ledger::{Amount, Precision};
 
-use crate::sandbox::{clock, pay, verified_v2};
+use crate::sandbox::{clock, verified_v2};
+use crate::support::pay;
 use crate::support::{Gateway, HttpStub};
 
 const USDT: u64 = 1280;

@@ -11,7 +11,8 @@ use ccgate_client::v2::{
 use ccgate_client::{ClientError, V2Webhook};
 use serde_json::Value;
 
-use crate::sandbox::{clock, pay, verified_v2};
+use crate::sandbox::{clock, verified_v2};
+use crate::support::pay;
 use crate::support::{Gateway, HttpStub, Merchant};
 
 const USDT: u64 = 1280;

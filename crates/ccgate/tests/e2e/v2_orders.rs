@@ -8,10 +8,10 @@ use ccgate_ledger::{Amount, Precision, fiat_numeric_id};
 use serde_json::Value;
 
 use crate::support::{
-    Gateway, HttpResponse, HttpStub, Merchant, ReceivedRequest, assert_golden, eventually, now,
+    Gateway, HttpResponse, HttpStub, Merchant, ReceivedRequest, USDT_ERC20, assert_golden,
+    eventually, now,
 };
 
-use crate::support::USDT_ERC20;
 const USDT: u64 = 1280;
 const USDC_ERC20: &str = "a297ce61-ee6a-4d18-b6c3-91475f765b27";
 const PUBLIC_URL: &str = "https://pay.example.com/";
@@ -968,7 +968,8 @@ fn the_client_crate_reads_orders_checkouts_and_records_as_typed_answers() {
 /// merchant's webhook URL: the orders have no `notifyUrl`.
 #[test]
 fn payments_are_processing_then_success_or_failed_in_v2() {
-    use crate::sandbox::{clock, pay as pay_json};
+    use crate::sandbox::clock;
+    use crate::support::pay as pay_json;
 
     let receiver = HttpStub::start(200, "Success");
     let gateway = Gateway::start(&["--sandbox"]);

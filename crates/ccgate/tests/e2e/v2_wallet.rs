@@ -12,9 +12,10 @@ use ccgate_client::v2::{
 };
 use ccgate_ledger::{Amount, Precision};
 
-use crate::sandbox::{clock, pay, verified_v2};
+use crate::sandbox::{clock, verified_v2};
 use crate::support::Gateway;
 use crate::support::HttpStub;
+use crate::support::pay;
 use serde_json::Value;
 
 const USDT: u64 = 1280;

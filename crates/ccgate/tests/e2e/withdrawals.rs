@@ -4,9 +4,8 @@
 
 use serde_json::Value;
 
-use crate::support::{Gateway, HttpStub, Merchant, eventually};
+use crate::support::{Gateway, HttpStub, Merchant, USDT_ERC20, eventually, pay_confirmed};
 
-use crate::support::USDT_ERC20;
 const USDT_TRC20: &str = "0912e09a-d8e2-41d7-a0bc-a25530892988";
 const PAYEE_EVM: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
 const PAYEE_TRON: &str = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
@@ -562,7 +561,7 @@ fn refunds_go_back_to_the_payer_like_withdrawals() {
         .as_str()
         .unwrap()
         .to_owned();
-    gateway.pay_usdt_confirmed(&address, "10");
+    pay_confirmed(&gateway, &address, "10");
     receiver.wait_for_requests(1);
 
     let refund: Value = serde_json::from_str(&gateway.cli_ok(&[

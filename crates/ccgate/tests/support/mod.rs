@@ -14,6 +14,45 @@ use serde_json::Value;
 pub const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
 
 const BINARY: &str = env!("CARGO_BIN_EXE_ccgate");
+
+/// `user_id`'s permanent ETH deposit address at `merchant`, through v1
+/// `payment/address/get`.
+pub fn permanent_address(gateway: &Gateway, merchant: &Merchant, user_id: &str) -> String {
+    let body = format!(r#"{{"user_id":"{user_id}","chain":"ETH"}}"#);
+    let answer = gateway.post_signed(
+        merchant,
+        "/ccpayment/v1/payment/address/get",
+        body.as_bytes(),
+        None,
+    );
+    answer.json()["data"]["address"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", answer.text()))
+        .to_owned()
+}
+
+/// A devnet payment of `amount` USDT to `to` (`devnet pay --json`'s answer).
+pub fn pay(gateway: &Gateway, to: &str, amount: &str) -> Value {
+    serde_json::from_str(&gateway.cli_ok(&[
+        "devnet",
+        "pay",
+        "--to",
+        to,
+        "--token-id",
+        USDT_ERC20,
+        "--amount",
+        amount,
+        "--json",
+    ]))
+    .unwrap()
+}
+
+/// [`pay`], then its confirmations (12 blocks) mined.
+pub fn pay_confirmed(gateway: &Gateway, to: &str, amount: &str) -> Value {
+    let paid = pay(gateway, to, amount);
+    gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
+    paid
+}
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn now() -> i64 {
@@ -301,38 +340,6 @@ impl Gateway {
         ];
         args.extend_from_slice(extra_args);
         self.cli_ok(&args);
-    }
-
-    /// `user_id`'s permanent ETH deposit address at `merchant`, through v1
-    /// `payment/address/get`.
-    pub fn permanent_eth_address(&self, merchant: &Merchant, user_id: &str) -> String {
-        let body = format!(r#"{{"user_id":"{user_id}","chain":"ETH"}}"#);
-        let answer = self.post_signed(
-            merchant,
-            "/ccpayment/v1/payment/address/get",
-            body.as_bytes(),
-            None,
-        );
-        answer.json()["data"]["address"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{}", answer.text()))
-            .to_owned()
-    }
-
-    /// A devnet payment of `amount` USDT to `to`, mined to its
-    /// confirmations (12 blocks).
-    pub fn pay_usdt_confirmed(&self, to: &str, amount: &str) {
-        self.cli_ok(&[
-            "devnet",
-            "pay",
-            "--to",
-            to,
-            "--token-id",
-            USDT_ERC20,
-            "--amount",
-            amount,
-        ]);
-        self.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
     }
 
     pub fn create_merchant(&self, name: &str) -> Merchant {

@@ -7,6 +7,7 @@
 //
 // usage: CCGATE_ADMIN_TOKEN=TOKEN node checkout.mjs PAYMENT_URL EXPIRING_URL ADMIN_URL SCREENSHOT_DIR
 import { chromium } from 'playwright-core';
+import { USDT_ERC20, adminCaller, check, text } from './common.mjs';
 
 const [paymentUrl, expiringUrl, adminUrl, screenshots] = process.argv.slice(2);
 const adminToken = process.env.CCGATE_ADMIN_TOKEN;
@@ -14,29 +15,11 @@ if (!paymentUrl || !expiringUrl || !adminUrl || !screenshots || !adminToken) {
   console.error('usage: CCGATE_ADMIN_TOKEN=TOKEN node checkout.mjs PAYMENT_URL EXPIRING_URL ADMIN_URL SCREENSHOT_DIR');
   process.exit(2);
 }
-const USDT_ERC20 = '2728e271-9f5d-4c05-8aa7-4a87b1afcc95';
 const VIEWPORTS = [['desktop', 1280, 800], ['phone', 390, 844]];
 
-async function admin(path, body) {
-  const response = await fetch(adminUrl + path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
-    body: JSON.stringify(body),
-  });
-  const answer = await response.json();
-  if (!response.ok) throw new Error(`${path}: ${JSON.stringify(answer)}`);
-  return answer;
-}
+const admin = adminCaller(adminUrl, adminToken);
 const advance = (by) => admin('/admin/sandbox/clock/advance', { by });
 const pay = (to, amount) => admin('/admin/devnet/pay', { to, token_id: USDT_ERC20, amount });
-
-function check(condition, what) {
-  if (!condition) throw new Error(what);
-}
-
-async function text(page, selector) {
-  return (await page.innerText(selector)).replace(/\s+/g, ' ').trim();
-}
 
 // The page's own script reloads it when the state changes: wait for that.
 async function waitForStatus(page, status) {

@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 import { accessibleIn, check } from './dashboard_common.mjs';
+import { USDT_ERC20, adminCaller, text } from './common.mjs';
 
 const [base, adminUrl, opsEmail, opsPassword, email, password, appId, payAddress, receiverUrl, screenshots] = process.argv.slice(2);
 const adminToken = process.env.CCGATE_ADMIN_TOKEN;
@@ -20,23 +21,9 @@ if (!screenshots || !adminToken) {
   console.error('usage: CCGATE_ADMIN_TOKEN=TOKEN node dashboard_admin.mjs BASE_URL ADMIN_URL OPS_EMAIL OPS_PASSWORD EMAIL PASSWORD APP_ID PAY_ADDRESS RECEIVER_URL SCREENSHOT_DIR');
   process.exit(2);
 }
-const USDT_ERC20 = '2728e271-9f5d-4c05-8aa7-4a87b1afcc95';
 const accessible = accessibleIn(screenshots);
 
-async function admin(path, body) {
-  const response = await fetch(adminUrl + path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
-    body: JSON.stringify(body),
-  });
-  const answer = await response.json();
-  if (!response.ok) throw new Error(`${path}: ${JSON.stringify(answer)}`);
-  return answer;
-}
-
-async function text(page, selector) {
-  return (await page.innerText(selector)).replace(/\s+/g, ' ').trim();
-}
+const admin = adminCaller(adminUrl, adminToken);
 
 // The `<dd>` after the `<dt>` named `name`.
 function field(page, name) {

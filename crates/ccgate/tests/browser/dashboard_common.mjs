@@ -3,13 +3,12 @@
 // phone's size, nothing wider than the screen, a photograph of each).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { check } from './common.mjs';
 
 const VIEWPORTS = [['desktop', 1280, 800], ['phone', 390, 844]];
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-export function check(condition, what) {
-  if (!condition) throw new Error(what);
-}
+export { check };
 
 // `accessible(page, name)` for a run whose photographs go to `screenshots`:
 // axe-core on the page as it stands, at both sizes (no serious or critical

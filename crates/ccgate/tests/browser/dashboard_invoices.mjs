@@ -10,6 +10,7 @@
 // usage: CCGATE_ADMIN_TOKEN=TOKEN node dashboard_invoices.mjs BASE_URL ADMIN_URL EMAIL PASSWORD APP_ID SCREENSHOT_DIR
 import { chromium } from 'playwright-core';
 import { accessibleIn, check } from './dashboard_common.mjs';
+import { USDT_ERC20, adminCaller, text } from './common.mjs';
 
 const [base, adminUrl, email, password, appId, screenshots] = process.argv.slice(2);
 const adminToken = process.env.CCGATE_ADMIN_TOKEN;
@@ -17,23 +18,9 @@ if (!base || !adminUrl || !email || !password || !appId || !screenshots || !admi
   console.error('usage: CCGATE_ADMIN_TOKEN=TOKEN node dashboard_invoices.mjs BASE_URL ADMIN_URL EMAIL PASSWORD APP_ID SCREENSHOT_DIR');
   process.exit(2);
 }
-const USDT_ERC20 = '2728e271-9f5d-4c05-8aa7-4a87b1afcc95';
 const accessible = accessibleIn(screenshots);
 
-async function admin(path, body) {
-  const response = await fetch(adminUrl + path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
-    body: JSON.stringify(body),
-  });
-  const answer = await response.json();
-  if (!response.ok) throw new Error(`${path}: ${JSON.stringify(answer)}`);
-  return answer;
-}
-
-async function text(page, selector) {
-  return (await page.innerText(selector)).replace(/\s+/g, ' ').trim();
-}
+const admin = adminCaller(adminUrl, adminToken);
 
 // The dashboard page again until `selector` reads `wanted` (the engine
 // credits in the background).

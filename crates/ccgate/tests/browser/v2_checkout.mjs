@@ -6,6 +6,7 @@
 //
 // usage: CCGATE_ADMIN_TOKEN=TOKEN node v2_checkout.mjs CHECKOUT_URL RETURN_URL ADMIN_URL
 import { chromium } from 'playwright-core';
+import { USDT_ERC20, adminCaller, check, text } from './common.mjs';
 
 const [checkoutUrl, returnUrl, adminUrl] = process.argv.slice(2);
 const adminToken = process.env.CCGATE_ADMIN_TOKEN;
@@ -13,26 +14,8 @@ if (!checkoutUrl || !returnUrl || !adminUrl || !adminToken) {
   console.error('usage: CCGATE_ADMIN_TOKEN=TOKEN node v2_checkout.mjs CHECKOUT_URL RETURN_URL ADMIN_URL');
   process.exit(2);
 }
-const USDT_ERC20 = '2728e271-9f5d-4c05-8aa7-4a87b1afcc95';
 
-async function admin(path, body) {
-  const response = await fetch(adminUrl + path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
-    body: JSON.stringify(body),
-  });
-  const answer = await response.json();
-  if (!response.ok) throw new Error(`${path}: ${JSON.stringify(answer)}`);
-  return answer;
-}
-
-function check(condition, what) {
-  if (!condition) throw new Error(what);
-}
-
-async function text(page, selector) {
-  return (await page.innerText(selector)).replace(/\s+/g, ' ').trim();
-}
+const admin = adminCaller(adminUrl, adminToken);
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',

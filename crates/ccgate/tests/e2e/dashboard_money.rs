@@ -8,7 +8,7 @@
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
-use crate::dashboard::{Visitor, create_user, csrf_of, csv_rows};
+use crate::dashboard::{Visitor, create_user, csv_rows, logged_in};
 use crate::support::{Gateway, HttpResponse, Merchant, USDT_ERC20, eventually, pay_confirmed};
 
 const PAYEE: &str = "0x1111111111111111111111111111111111111111";
@@ -105,10 +105,7 @@ fn hidden(page: &HttpResponse, name: &str) -> String {
 /// A user of `shop`, logged in, with its CSRF token.
 fn merchant_user<'g>(gateway: &'g Gateway, shop: &Merchant, email: &str) -> (Visitor<'g>, String) {
     let password = create_user(gateway, &["--merchant", &shop.app_id, "--email", email]);
-    let mut visitor = Visitor::new(gateway);
-    assert_eq!(visitor.log_in(email, &password).status, 303);
-    let csrf = csrf_of(&visitor.get("/dashboard/settings"));
-    (visitor, csrf)
+    logged_in(gateway, email, &password, "/dashboard/settings")
 }
 
 /// Sets up and confirms the visitor's second factor; its authenticator.

@@ -542,6 +542,17 @@ const ROWS_PER_STATEMENT: usize = 100;
 
 #[cfg(test)]
 mod tests {
+    /// A store on a new file in a directory of its own, kept while the
+    /// directory guard lives.
+    async fn fresh_store() -> (tempfile::TempDir, super::SqliteStore) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store =
+            super::SqliteStore::open(&dir.path().join("store.db"), crate::MasterKey::generate())
+                .await
+                .expect("a store on a fresh file");
+        (dir, store)
+    }
+
     /// `bill/info` at 100,000 orders took 55 ms when SQLite's planner
     /// walked the merchant's orders by creation time to skip a sort; the
     /// lookup must stay on the merchant-order-id index.
@@ -549,11 +560,7 @@ mod tests {
     async fn orders_by_merchant_order_id_never_walk_the_merchant_s_orders() {
         use sqlx::Row;
 
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let store =
-            super::SqliteStore::open(&dir.path().join("plan.db"), crate::MasterKey::generate())
-                .await
-                .expect("a store on a fresh file");
+        let (_dir, store) = fresh_store().await;
         let plan = sqlx::query(&format!(
             "EXPLAIN QUERY PLAN SELECT {} FROM orders {}",
             crate::orders::ORDER_COLUMNS,
@@ -582,11 +589,7 @@ mod tests {
     async fn order_state_counts_read_only_the_merchant_s_orders() {
         use sqlx::Row;
 
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let store =
-            super::SqliteStore::open(&dir.path().join("plan.db"), crate::MasterKey::generate())
-                .await
-                .expect("a store on a fresh file");
+        let (_dir, store) = fresh_store().await;
         let plan = sqlx::query(&format!(
             "EXPLAIN QUERY PLAN {}",
             crate::dashboard::order_state_counts_sql()
@@ -625,11 +628,7 @@ mod tests {
     async fn inline_reads_look_up_by_key_cannot_write_and_are_shared() {
         use crate::backend::{BALANCES_READ, CREDENTIALS_READ, SqlStore};
 
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let store =
-            super::SqliteStore::open(&dir.path().join("inline.db"), crate::MasterKey::generate())
-                .await
-                .expect("a store on a fresh file");
+        let (_dir, store) = fresh_store().await;
         let plan = |sql: &str| {
             store.inline_reads.read(|connection| {
                 connection

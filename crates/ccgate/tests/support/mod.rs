@@ -14,6 +14,28 @@ use serde_json::Value;
 pub const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
 
 const BINARY: &str = env!("CARGO_BIN_EXE_ccgate");
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Asks `probe` every 50 ms until it answers `Ok`, and returns that. The
+/// background loops work on their own time, so tests wait for outcomes rather
+/// than sleep; after `seconds` the test fails with `what` and the last `Err`.
+pub fn eventually<T>(seconds: u64, what: &str, mut probe: impl FnMut() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        match probe() {
+            Ok(value) => return value,
+            Err(last) => assert!(Instant::now() < deadline, "{what}; last seen: {last}"),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
 
 /// `user_id`'s permanent ETH deposit address at `merchant`, through v1
 /// `payment/address/get`.
@@ -52,28 +74,6 @@ pub fn pay_confirmed(gateway: &Gateway, to: &str, amount: &str) -> Value {
     let paid = pay(gateway, to, amount);
     gateway.cli_ok(&["devnet", "mine", "--chain", "ETH", "--blocks", "12"]);
     paid
-}
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-
-pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-/// Asks `probe` every 50 ms until it answers `Ok`, and returns that. The
-/// background loops work on their own time, so tests wait for outcomes rather
-/// than sleep; after `seconds` the test fails with `what` and the last `Err`.
-pub fn eventually<T>(seconds: u64, what: &str, mut probe: impl FnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    loop {
-        match probe() {
-            Ok(value) => return value,
-            Err(last) => assert!(Instant::now() < deadline, "{what}; last seen: {last}"),
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[derive(Debug, Clone)]

@@ -7338,10 +7338,13 @@ where
             UserChange::Changed
         );
         for user in [a, b] {
-            let _ = store
-                .set_console_user_disabled(user, Some(7), &audit("user disabled", None, 7))
-                .await
-                .unwrap();
+            assert_eq!(
+                store
+                    .set_console_user_disabled(user, Some(7), &audit("user disabled", None, 7))
+                    .await
+                    .unwrap(),
+                UserChange::Changed
+            );
         }
     }
 }

@@ -6,8 +6,9 @@
 //! at 10 000 pending on SQLite, which bounded delivery throughput. It now
 //! walks the merchants with pending webhooks and, for each, the first few
 //! due webhooks, each step one seek in `webhook_outbox_merchant_due`
-//! (status, app_id, next_attempt_at_ms, id) or `webhook_outbox_claimed`
-//! (app_id, claimed_until_ms) (migrations sqlite/0026, postgres/0019):
+//! (app_id, next_attempt_at_ms, id; pending webhooks only) or
+//! `webhook_outbox_claimed` (app_id, claimed_until_ms) (migrations
+//! sqlite/0026 and 0067, postgres/0019 and 0060):
 //! O(merchants × cap) whatever the backlog. It takes exactly what the window
 //! took: per merchant, its earliest due webhooks (due time, then id) up to
 //! the cap less the claims it holds; of those, the earliest `limit`.
@@ -87,6 +88,11 @@ RETURNING id, app_id, record_id, order_type, dialect, payload, attempts,
     COALESCE(url, (SELECT webhook_url FROM merchants
                    WHERE merchants.app_id = webhook_outbox.app_id)) AS url";
 
+/// The claim as `DB` runs it.
+pub(crate) fn claim_statement<DB: Backend>() -> String {
+    CLAIM.replace("{skip_locked}", DB::SKIP_LOCKED)
+}
+
 /// Claims up to `limit` webhooks due at `now_ms` for `lease_ms`, at most
 /// `per_merchant_max` of a merchant's under claim at once — or, if more, its
 /// equal part of `spare_slots` among the merchants with pending webhooks —
@@ -108,8 +114,7 @@ where
     for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
 {
-    let statement = CLAIM.replace("{skip_locked}", DB::SKIP_LOCKED);
-    Ok(sqlx::query(&statement)
+    Ok(sqlx::query(&claim_statement::<DB>())
         .bind(now_ms.saturating_add(lease_ms))
         .bind(now_ms)
         .bind(i64::from(limit))

@@ -620,6 +620,61 @@ mod tests {
         );
     }
 
+    /// The webhook claim seeks, whatever the backlog, the delivered history
+    /// or the number of merchants (decisions §45): the pending webhooks by
+    /// the partial due index, the claims held by theirs, each claimed row by
+    /// key, and its merchant's URL by the merchants' key — never a scan.
+    #[tokio::test]
+    async fn the_webhook_claim_only_seeks() {
+        use sqlx::Row;
+
+        let (_dir, store) = fresh_store().await;
+        let plan = sqlx::query(&format!(
+            "EXPLAIN QUERY PLAN {}",
+            crate::outbox_claim::claim_statement::<sqlx::Sqlite>()
+        ))
+        .bind(2_i64)
+        .bind(1_i64)
+        .bind(200_i64)
+        .bind(4_i64)
+        .bind(100_i64)
+        .fetch_all(crate::backend::SqlStore::pool(&store))
+        .await
+        .expect("SQLite explains the claim")
+        .iter()
+        .map(|row| row.get::<String, _>("detail"))
+        .collect::<Vec<_>>();
+        // The common table expressions' own rows are walked; every table
+        // is sought, but for the first merchant with pending webhooks: the
+        // partial index's first entry (`ORDER BY app_id LIMIT 1`).
+        let first_pending_merchant =
+            "SCAN webhook_outbox USING COVERING INDEX webhook_outbox_merchant_due";
+        let table_reads = plan
+            .iter()
+            .filter(|line| line.starts_with("SEARCH ") || line.starts_with("SCAN "))
+            .filter(|line| {
+                !["SCAN busy", "SCAN share", "SCAN walk", "SCAN CONSTANT ROW"]
+                    .contains(&line.as_str())
+            })
+            .collect::<Vec<_>>();
+        for read in &table_reads {
+            assert!(
+                read.starts_with("SEARCH ") || *read == first_pending_merchant,
+                "the claim scans: {read}\n{plan:#?}"
+            );
+        }
+        for sought in [
+            "SEARCH due USING COVERING INDEX webhook_outbox_merchant_due (app_id=? AND next_attempt_at_ms<?)",
+            "SEARCH held USING INDEX webhook_outbox_claimed (app_id=? AND claimed_until_ms>?)",
+            "SEARCH merchants USING INDEX sqlite_autoindex_merchants_1 (app_id=?)",
+        ] {
+            assert!(
+                plan.iter().any(|line| line == sought),
+                "{sought}\n{plan:#?}"
+            );
+        }
+    }
+
     /// The reads run on the caller's thread (decisions §43) are what that
     /// decision counts on: each one look-up by key, never a scan; they
     /// cannot write; many threads at once share the few connections and see

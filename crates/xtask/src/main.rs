@@ -31,7 +31,7 @@ const USAGE: &str = "usage: cargo xtask test [ARGS...]
 
   Installs the test suite's node packages when needed (npm ci in
   crates/ccgate/tests/browser and crates/ccgate/tests/evm), checks node, npm,
-  openssl, Chromium and PostgreSQL, then runs
+  openssl, Chromium and PostgreSQL (with psql and pgbench), then runs
   `cargo test --workspace --all-features --locked ARGS...`: ARGS are cargo
   test's own, so `--` starts the test binaries' arguments.
   Example: cargo xtask test --test e2e evm_orders -- --nocapture";
@@ -90,6 +90,16 @@ fn test(cargo_args: Vec<OsString>) -> Result<ExitCode, String> {
     progress(&format!("checking PostgreSQL at {POSTGRES}"));
     if postgres_reachable() {
         progress("PostgreSQL is reachable: its tests run");
+        // The tests drop their scratch schemas with psql, and `bench all`
+        // measures the ledger against pgbench.
+        for tool in ["psql", "pgbench"] {
+            if !runs(tool, "--version") {
+                return Err(format!(
+                    "`{tool}` is not installed; the PostgreSQL tests need it. \
+                     Install it: sudo apt-get install postgresql-client postgresql"
+                ));
+            }
+        }
     } else if on_ci {
         return Err(format!(
             "nothing listens on {POSTGRES}, and CI must run the PostgreSQL tests. Start it: \

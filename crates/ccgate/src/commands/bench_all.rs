@@ -13,8 +13,8 @@ pub struct AllBenchArgs {
     /// Each bench at a small scale: seconds instead of minutes.
     #[arg(long)]
     pub quick: bool,
-    /// Also measure the ledger (against pgbench there) and the scale bench on
-    /// this PostgreSQL.
+    /// Also measure the ledger (against pgbench there), the scale bench and
+    /// webhook delivery on this PostgreSQL.
     #[arg(long)]
     pub postgres: Option<String>,
     /// Also measure deposit-to-webhook latency on this ganache node.
@@ -90,7 +90,9 @@ pub async fn all(args: &AllBenchArgs) -> anyhow::Result<Vec<Figure>> {
     ]))?;
     scale.postgres.clone_from(&args.postgres);
     note("scale", super::bench_scale::scale(&scale).await);
-    let webhooks = parsed(quick(&["--webhooks", "500", "--merchants", "5"]))?;
+    let mut webhooks: super::bench_webhooks::WebhookBenchArgs =
+        parsed(quick(&["--webhooks", "500", "--merchants", "5"]))?;
+    webhooks.postgres.clone_from(&args.postgres);
     note("webhooks", super::bench_webhooks::webhooks(&webhooks).await);
     match &args.evm_rpc_url {
         Some(rpc_url) => {

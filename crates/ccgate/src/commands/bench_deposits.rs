@@ -19,6 +19,7 @@ use ccgate_store::{
 
 use super::bench_kit::Figure;
 use super::{background, unix_now, unix_now_ms};
+use crate::backend::Backend;
 use crate::config::Settings;
 
 #[derive(Debug, clap::Args)]
@@ -161,16 +162,16 @@ pub async fn deposits(args: &DepositBenchArgs) -> anyhow::Result<Vec<Figure>> {
 /// Arrival times of webhooks by txid.
 /// Credits the `count` confirmed deposits the devnet holds, as the deposit
 /// watcher does (its ticks, one group commit per block).
-pub(super) async fn credit_confirmed(
+pub(super) async fn credit_confirmed<B: Backend>(
     state: &ccgate_server::AppState,
     parts: &Assembly,
-    sqlite: &SqliteStore,
+    backend: &B,
     count: usize,
 ) -> anyhow::Result<()> {
     let watcher = DepositWatcher::new(
         Arc::clone(&state.registry),
         Arc::clone(&parts.chains),
-        WatcherStores::on(Arc::clone(&parts.store), &Arc::new(sqlite.clone())),
+        WatcherStores::on(Arc::clone(&parts.store), &Arc::new(backend.clone())),
     );
     let mut credited = 0;
     while credited < count {

@@ -9,6 +9,7 @@ use ccgate_ledger::{Account, Amount, CoinId, JournalEntry, MerchantId};
 use ccgate_store::{CachingStore, EntryMeta, MasterKey, SqliteStore, Store};
 
 use super::unix_now;
+use crate::backend::Backend;
 
 /// One figure a bench measured, as `bench all` lists it:
 /// `name: value unit (ratio X.XX)`.
@@ -92,10 +93,10 @@ pub(super) async fn scratch_sqlite() -> anyhow::Result<(tempfile::TempDir, Sqlit
     Ok((scratch, sqlite))
 }
 
-/// `sqlite` behind the cache `serve` puts in front of it, `ttl_ms` long.
-pub(super) fn cached(sqlite: &SqliteStore, ttl_ms: u64) -> Arc<CachingStore<SqliteStore>> {
+/// `backend` behind the cache `serve` puts in front of it, `ttl_ms` long.
+pub(super) fn cached<B: Backend>(backend: &B, ttl_ms: u64) -> Arc<CachingStore<B>> {
     Arc::new(CachingStore::new(
-        sqlite.clone(),
+        backend.clone(),
         Duration::from_millis(ttl_ms),
     ))
 }

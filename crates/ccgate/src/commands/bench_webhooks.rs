@@ -15,13 +15,12 @@ use ccgate_api::sign;
 use ccgate_chain::{DevnetChain, DevnetPayment};
 use ccgate_engine::webhooks::DeliveryConfig;
 use ccgate_ledger::{Amount, MerchantId, TokenId};
-use ccgate_store::{
-    MerchantSettingsStore, OutboxStore, Store, generate_app_id, generate_app_secret,
-};
+use ccgate_store::{MasterKey, PgStore, generate_app_id, generate_app_secret};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::bench_kit::Figure;
 use super::{background, unix_now, unix_now_ms};
+use crate::backend::Backend;
 use crate::config::Settings;
 
 #[derive(Debug, clap::Args)]
@@ -33,6 +32,11 @@ pub struct WebhookBenchArgs {
     /// own webhook URL on the one receiver.
     #[arg(long, default_value_t = 50)]
     pub merchants: u32,
+    /// Also measure on this PostgreSQL (e.g.
+    /// `postgres://postgres@127.0.0.1:5432/test`), in a scratch schema
+    /// dropped afterwards.
+    #[arg(long)]
+    pub postgres: Option<String>,
 }
 
 const USDT_ERC20: &str = "2728e271-9f5d-4c05-8aa7-4a87b1afcc95";
@@ -72,10 +76,44 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
     if args.webhooks == 0 || args.merchants == 0 {
         bail!("--webhooks and --merchants must be at least 1");
     }
+    let (_scratch, sqlite) = super::bench_kit::scratch_sqlite().await?;
+    let mut figures = measure_on("SQLite", "webhook deliveries", sqlite, args).await?;
+
+    let Some(url) = &args.postgres else {
+        println!("(PostgreSQL not measured: pass --postgres URL)");
+        return Ok(figures);
+    };
+    let schema = format!("ccgate_webhooks_{:08x}", rand::random::<u32>());
+    let outcome = async {
+        let postgres = PgStore::connect_in_schema(url, &schema, MasterKey::generate()).await?;
+        measure_on(
+            "PostgreSQL",
+            "webhook deliveries on PostgreSQL",
+            postgres,
+            args,
+        )
+        .await
+    }
+    .await;
+    // The scratch schema goes whatever happened.
+    let dropped =
+        super::bench_ledger::psql(url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    figures.extend(outcome?);
+    dropped?;
+    Ok(figures)
+}
+
+/// The whole comparison on one database: queue, baseline, delivery,
+/// baseline again.
+async fn measure_on<B: Backend>(
+    backend_name: &'static str,
+    figure_name: &'static str,
+    backend: B,
+    args: &WebhookBenchArgs,
+) -> anyhow::Result<Vec<Figure>> {
     let count = args.webhooks as usize;
     let merchant_count = args.merchants as usize;
-    let (_scratch, sqlite) = super::bench_kit::scratch_sqlite().await?;
-    let store = super::bench_kit::cached(&sqlite, 1_000);
+    let store = super::bench_kit::cached(&backend, 1_000);
     let settings = Settings::builtin()?;
     let (state, parts) = super::serve::bench_state(store.clone(), &settings, 1).await?;
     let config = DeliveryConfig::default();
@@ -90,8 +128,8 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
     let receiver_address = super::bench_kit::spawn_server(receiver).await?;
 
     println!(
-        "ccgate bench webhooks: {count} webhooks over {merchant_count} merchants, \
-         delivery at most {} in flight ({} per merchant under contention)",
+        "ccgate bench webhooks on {backend_name}: {count} webhooks over {merchant_count} \
+         merchants, delivery at most {} in flight ({} per merchant under contention)",
         config.deliveries_max, config.deliveries_per_merchant_max
     );
 
@@ -106,7 +144,7 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
     for index in 0..merchant_count {
         let merchant = MerchantId::new(generate_app_id(unix_now()));
         let secret = generate_app_secret();
-        sqlite
+        backend
             .create_merchant(
                 &merchant,
                 &secret,
@@ -115,7 +153,7 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
                 None,
             )
             .await?;
-        sqlite
+        backend
             .set_merchant_webhook(
                 &merchant,
                 Some(&format!("http://{receiver_address}/hook/{index}")),
@@ -142,7 +180,10 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
     // The webhooks are queued as the product queues them: deposits credited
     // by the deposit watcher, each with its outbox row, before delivery runs.
     let queueing_started = Instant::now();
-    let devnet = DevnetChain::new(chain.clone(), DatabaseDevnet::new(Arc::new(sqlite.clone())));
+    let devnet = DevnetChain::new(
+        chain.clone(),
+        DatabaseDevnet::new(Arc::new(backend.clone())),
+    );
     for nth in 0..count {
         devnet
             .pay(
@@ -160,8 +201,8 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
     devnet
         .mine(chain.confirmations_required, unix_now_ms())
         .await?;
-    super::bench_deposits::credit_confirmed(&state, &parts, &sqlite, count).await?;
-    let queued = sqlite.webhook_counts().await?;
+    super::bench_deposits::credit_confirmed(&state, &parts, &backend, count).await?;
+    let queued = backend.webhook_counts().await?;
     if queued.pending != count as u64 {
         bail!("{} webhooks queued, {count} expected", queued.pending);
     }
@@ -171,7 +212,7 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
     );
 
     // The baseline's posts: the queued bodies, signed as the sender signs.
-    let rows = sqlite
+    let rows = backend
         .list_webhooks(None, u32::try_from(count).unwrap_or(u32::MAX))
         .await?;
     let timestamp = unix_now().to_string();
@@ -209,7 +250,7 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
     let before = counts.total();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let delivery_started = Instant::now();
-    let loops = background::spawn_as_serve(&state, &parts, &sqlite, &stopped)?;
+    let loops = background::spawn_as_serve(&state, &parts, &backend, &stopped)?;
     let deadline = delivery_started + DEADLINE;
     // The receiver's count first (no database reads while the loop works),
     // then the outbox, which records each attempt after its answer.
@@ -224,7 +265,7 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let outbox = loop {
-        let outbox = sqlite.webhook_counts().await?;
+        let outbox = backend.webhook_counts().await?;
         if outbox.delivered >= count as u64 {
             break outbox;
         }
@@ -295,7 +336,7 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
     }
     store.backend().close().await;
     Ok(vec![
-        Figure::new("webhook deliveries", per_sec(delivery), "/s")
+        Figure::new(figure_name, per_sec(delivery), "/s")
             .with_ratio(per_sec(delivery) / per_sec(bare)),
     ])
 }

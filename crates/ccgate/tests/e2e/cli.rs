@@ -334,10 +334,17 @@ fn every_flag_has_help_and_rotate_secret_tells_the_cache_ttl() {
 /// `bench all --quick` runs every bench end to end at a small scale (each
 /// makes its own scratch database, stub node and receiver, and fails the run
 /// if its own invariants do not hold), so none breaks unseen between
-/// measurements; then its summary has one parseable line per figure.
+/// measurements; then its summary has one parseable line per figure. The
+/// benches that also measure PostgreSQL do so on the test database (always
+/// on CI).
 #[test]
 fn bench_all_quick_runs_every_bench_and_sums_up_one_line_per_figure() {
-    let stdout = bench_output(&["all", "--quick"]);
+    let database = crate::postgres::database_url();
+    let mut args = vec!["all", "--quick"];
+    if let Some(url) = &database {
+        args.extend(["--postgres", url.as_str()]);
+    }
+    let stdout = bench_output(&args);
 
     // sweeps: three balances per address (ETH, USDT and USDC on the built-in
     // ETH chain): the old tick read them all, a tick now at most 200
@@ -376,12 +383,13 @@ fn bench_all_quick_runs_every_bench_and_sums_up_one_line_per_figure() {
     }
     assert!(stdout.contains("INSERT INTO orders"), "{stdout}");
 
-    // webhooks: every one delivered, recorded and counted once.
-    assert!(
-        stdout.contains(
-            "delivered 500 of 500: outbox 500 delivered, 0 pending, 0 failed; \
-             receiver counted 500 (500 attempts recorded)"
-        ),
+    // webhooks: every one delivered, recorded and counted once, on each
+    // database.
+    let delivered_once = "delivered 500 of 500: outbox 500 delivered, 0 pending, 0 failed; \
+                          receiver counted 500 (500 attempts recorded)";
+    assert_eq!(
+        stdout.matches(delivered_once).count(),
+        1 + usize::from(database.is_some()),
         "{stdout}"
     );
     // withdrawals: the race invariants held.
@@ -417,7 +425,16 @@ fn bench_all_quick_runs_every_bench_and_sums_up_one_line_per_figure() {
         "scale sqlite bill/info p99",
         "scale sqlite payment/address/get p50",
         "scale sqlite /metrics scrape",
-    ] {
+    ]
+    .into_iter()
+    .chain(database.iter().flat_map(|_| {
+        [
+            "ledger PostgreSQL group commit",
+            "scale postgres assets p50",
+            "scale postgres /metrics scrape",
+            "webhook deliveries on PostgreSQL",
+        ]
+    })) {
         let line = summary
             .iter()
             .find(|line| line.starts_with(&format!("{name}: ")))

@@ -1,12 +1,13 @@
 //! What the benches share: the figures they report, measured stretches,
 //! scratch databases and servers on loopback.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use ccgate_ledger::{Account, Amount, CoinId, JournalEntry, MerchantId};
-use ccgate_store::{CachingStore, EntryMeta, MasterKey, SqliteStore, Store};
+use ccgate_store::{CachingStore, EntryMeta, MasterKey, PgStore, SqliteStore, Store};
 
 use super::unix_now;
 use crate::backend::Backend;
@@ -91,6 +92,31 @@ pub(super) async fn scratch_sqlite() -> anyhow::Result<(tempfile::TempDir, Sqlit
     let scratch = tempfile::tempdir().context("create a scratch data directory")?;
     let sqlite = SqliteStore::open(&scratch.path().join("bench.db"), MasterKey::generate()).await?;
     Ok((scratch, sqlite))
+}
+
+/// What `measure` made of a store in a new schema of the PostgreSQL at
+/// `url`, named `prefix` and a random tag; the schema is dropped afterwards,
+/// whatever `measure` answered.
+pub(super) async fn in_scratch_schema<T, F, Fut>(
+    url: &str,
+    prefix: &str,
+    measure: F,
+) -> anyhow::Result<T>
+where
+    F: FnOnce(PgStore) -> Fut,
+    Fut: Future<Output = anyhow::Result<T>>,
+{
+    let schema = format!("{prefix}_{:08x}", rand::random::<u32>());
+    let outcome = async {
+        let store = PgStore::connect_in_schema(url, &schema, MasterKey::generate()).await?;
+        measure(store).await
+    }
+    .await;
+    let dropped =
+        super::bench_ledger::psql(url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    let measured = outcome?;
+    dropped?;
+    Ok(measured)
 }
 
 /// `backend` behind the cache `serve` puts in front of it, `ttl_ms` long.

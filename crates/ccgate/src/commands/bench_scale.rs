@@ -17,12 +17,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use ccgate_ledger::{Amount, CoinId, MerchantId, TokenId};
 use ccgate_store::{
-    BulkLoad, CachingStore, DepositAddress, DepositCredit, MasterKey, Order, PgStore,
-    WebhookDialect, generate_app_id, generate_app_secret,
+    BulkLoad, CachingStore, DepositAddress, DepositCredit, Order, WebhookDialect, generate_app_id,
+    generate_app_secret,
 };
 use secrecy::{ExposeSecret, SecretString};
 
-use super::bench_kit::{Figure, Measured, micros};
+use super::bench_kit::{Figure, Measured, in_scratch_schema, micros};
 use super::bench_ledger::deposit_credit;
 use super::bench_writes::{Signer, call};
 use super::unix_now;
@@ -110,27 +110,13 @@ pub async fn scale(args: &ScaleBenchArgs) -> anyhow::Result<Vec<Figure>> {
         println!("(PostgreSQL not measured: pass --postgres URL)");
         return Ok(figures);
     };
-    let tag = format!("{:08x}", rand::random::<u32>());
-    let schemas = [
-        format!("ccgate_scale_empty_{tag}"),
-        format!("ccgate_scale_loaded_{tag}"),
-    ];
-    let outcome = async {
-        let empty = PgStore::connect_in_schema(url, &schemas[0], MasterKey::generate()).await?;
-        let loaded = PgStore::connect_in_schema(url, &schemas[1], MasterKey::generate()).await?;
-        measure_on("postgres", empty, loaded, args, &settings).await
-    }
-    .await;
-    // The scratch schemas go whatever happened.
-    let dropped = super::bench_ledger::psql(
-        url,
-        &format!(
-            "DROP SCHEMA IF EXISTS {} CASCADE; DROP SCHEMA IF EXISTS {} CASCADE",
-            schemas[0], schemas[1]
-        ),
-    );
-    figures.extend(outcome?);
-    dropped?;
+    let on_postgres = in_scratch_schema(url, "ccgate_scale_empty", |empty| {
+        in_scratch_schema(url, "ccgate_scale_loaded", |loaded| {
+            measure_on("postgres", empty, loaded, args, &settings)
+        })
+    })
+    .await?;
+    figures.extend(on_postgres);
     Ok(figures)
 }
 

@@ -15,7 +15,7 @@ use ccgate_api::sign;
 use ccgate_chain::{DevnetChain, DevnetPayment};
 use ccgate_engine::webhooks::DeliveryConfig;
 use ccgate_ledger::{Amount, MerchantId, TokenId};
-use ccgate_store::{MasterKey, PgStore, generate_app_id, generate_app_secret};
+use ccgate_store::{generate_app_id, generate_app_secret};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::bench_kit::Figure;
@@ -83,23 +83,16 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
         println!("(PostgreSQL not measured: pass --postgres URL)");
         return Ok(figures);
     };
-    let schema = format!("ccgate_webhooks_{:08x}", rand::random::<u32>());
-    let outcome = async {
-        let postgres = PgStore::connect_in_schema(url, &schema, MasterKey::generate()).await?;
+    let on_postgres = super::bench_kit::in_scratch_schema(url, "ccgate_webhooks", |postgres| {
         measure_on(
             "PostgreSQL",
             "webhook deliveries on PostgreSQL",
             postgres,
             args,
         )
-        .await
-    }
-    .await;
-    // The scratch schema goes whatever happened.
-    let dropped =
-        super::bench_ledger::psql(url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
-    figures.extend(outcome?);
-    dropped?;
+    })
+    .await?;
+    figures.extend(on_postgres);
     Ok(figures)
 }
 

@@ -2,10 +2,11 @@
 //! scratch databases and servers on loopback.
 
 use std::future::Future;
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use ccgate_ledger::{Account, Amount, CoinId, JournalEntry, MerchantId};
 use ccgate_store::{CachingStore, EntryMeta, MasterKey, PgStore, SqliteStore, Store};
 
@@ -112,8 +113,7 @@ where
         measure(store).await
     }
     .await;
-    let dropped =
-        super::bench_ledger::psql(url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    let dropped = psql(url, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
     let measured = outcome?;
     dropped?;
     Ok(measured)
@@ -173,4 +173,35 @@ pub(super) fn serve_on(listener: tokio::net::TcpListener, router: axum::Router) 
             tracing::error!(error = %err, "bench server stopped");
         }
     });
+}
+
+/// Runs `sql` on the PostgreSQL at `url` with `psql`.
+pub(super) fn psql(url: &str, sql: &str) -> anyhow::Result<()> {
+    run(Command::new("psql").args([
+        "--quiet",
+        "--no-psqlrc",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "--command",
+        sql,
+        url,
+    ]))
+    .with_context(|| format!("psql: {sql}"))?;
+    Ok(())
+}
+
+/// Runs a tool to completion; its standard output, or why it failed.
+pub(super) fn run(command: &mut Command) -> anyhow::Result<String> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let output = command
+        .output()
+        .with_context(|| format!("cannot run {program} (is it installed and on the PATH?)"))?;
+    if !output.status.success() {
+        bail!(
+            "{program} failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }

@@ -17,7 +17,7 @@ use ccgate_store::{
     PgStore, Store, generate_app_id, generate_app_secret, verify_ledger,
 };
 
-use super::bench_kit::Figure;
+use super::bench_kit::{Figure, psql, run};
 use super::unix_now;
 
 #[derive(Debug, clap::Args)]
@@ -339,34 +339,4 @@ fn pgbench_tps(url: &str, schema: &str, clients: u32, seconds: u64) -> anyhow::R
             rest.split_whitespace().next()?.parse::<f64>().ok()
         })
         .with_context(|| format!("no `tps = ` line in pgbench's report:\n{report}"))
-}
-
-pub(super) fn psql(url: &str, sql: &str) -> anyhow::Result<()> {
-    run(Command::new("psql").args([
-        "--quiet",
-        "--no-psqlrc",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "--command",
-        sql,
-        url,
-    ]))
-    .with_context(|| format!("psql: {sql}"))?;
-    Ok(())
-}
-
-/// Runs a tool to completion; its standard output, or why it failed.
-fn run(command: &mut Command) -> anyhow::Result<String> {
-    let program = command.get_program().to_string_lossy().into_owned();
-    let output = command
-        .output()
-        .with_context(|| format!("cannot run {program} (is it installed and on the PATH?)"))?;
-    if !output.status.success() {
-        bail!(
-            "{program} failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use ccgate_ledger::journal::apply_entry;
 use ccgate_ledger::{Account, AccountBalance, CoinId, JournalEntry, MerchantId, Posting};
-use rusqlite::OptionalExtension;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteQueryResult, SqliteSynchronous,
@@ -76,10 +75,13 @@ impl InlineReads {
     /// Runs `read` on a free connection (taking turns from a rotating
     /// start), else on the next one in turn once its holder is done: a
     /// holder is another thread in the middle of one statement.
-    fn read<T>(
+    fn read<T, E>(
         &self,
-        read: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
-    ) -> Result<T, StoreError> {
+        read: impl FnOnce(&rusqlite::Connection) -> Result<T, E>,
+    ) -> Result<T, StoreError>
+    where
+        StoreError: From<E>,
+    {
         let count = self.connections.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let free = (0..count).find_map(|offset| {
@@ -191,14 +193,9 @@ impl SqlStore for SqliteStore {
         self.inline_reads.read(|connection| {
             connection
                 .prepare_cached(CREDENTIALS_READ)?
-                .query_row([app_id], |row| {
-                    Ok(StoredCredentials {
-                        secret_ciphertext: row.get(0)?,
-                        status: row.get(1)?,
-                        api_allowlist: row.get(2)?,
-                    })
-                })
-                .optional()
+                .query_and_then([app_id], |row| StoredCredentials::from_row(&InlineRow(row)))?
+                .next()
+                .transpose()
         })
     }
 
@@ -206,19 +203,39 @@ impl SqlStore for SqliteStore {
         self.inline_reads.read(|connection| {
             connection
                 .prepare_cached(BALANCES_READ)?
-                .query_map([account], |row| {
-                    Ok(StoredBalance {
-                        coin_id: row.get(0)?,
-                        debits_posted: row.get(1)?,
-                        credits_posted: row.get(2)?,
-                    })
-                })?
+                .query_and_then([account], |row| StoredBalance::from_row(&InlineRow(row)))?
                 .collect()
         })
     }
 
     fn master_key(&self) -> &MasterKey {
         &self.key
+    }
+}
+
+/// A row of an inline read, read by column name as the pool's rows are:
+/// each stored type has one `from_row` for both backends and both paths.
+struct InlineRow<'row, 'stmt>(&'row rusqlite::Row<'stmt>);
+
+impl Columns for InlineRow<'_, '_> {
+    fn text(&self, column: &str) -> Result<String, StoreError> {
+        Ok(self.0.get(column)?)
+    }
+
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.0.get(column)?)
+    }
+
+    fn int(&self, column: &str) -> Result<i64, StoreError> {
+        Ok(self.0.get(column)?)
+    }
+
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.0.get(column)?)
+    }
+
+    fn bytes(&self, column: &str) -> Result<Vec<u8>, StoreError> {
+        Ok(self.0.get(column)?)
     }
 }
 

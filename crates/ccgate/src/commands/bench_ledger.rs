@@ -13,11 +13,11 @@ use ccgate_ledger::{
     Account, Amount, ChainCode, CoinId, Direction, JournalEntry, MerchantId, Posting, TokenId,
 };
 use ccgate_store::{
-    ChainTransfer, CreditStore, DepositCredit, EntryMeta, MasterKey, NewDeposit, NewWebhook,
-    PgStore, Store, generate_app_id, generate_app_secret, verify_ledger,
+    ChainTransfer, CreditStore, DepositCredit, EntryMeta, NewDeposit, NewWebhook, PgStore, Store,
+    generate_app_id, generate_app_secret, verify_ledger,
 };
 
-use super::bench_kit::{Figure, psql, run};
+use super::bench_kit::{Figure, in_scratch_schema, psql, run};
 use super::unix_now;
 
 #[derive(Debug, clap::Args)]
@@ -101,32 +101,31 @@ pub async fn ledger(args: &LedgerBenchArgs) -> anyhow::Result<Vec<Figure>> {
         println!("(PostgreSQL not measured: pass --postgres URL to compare with pgbench)");
         return Ok(figures);
     };
-    let tag = format!("{:08x}", rand::random::<u32>());
-    let ledger_schema = format!("ccgate_bench_{tag}");
-    let pgbench_schema = format!("ccgate_pgbench_{tag}");
-    let outcome = postgres(args, url, &ledger_schema, &pgbench_schema, duration).await;
-    // The scratch schemas go whatever happened.
+    // The baseline first, in a scratch schema of its own that goes whatever
+    // happened; then the ledger in another.
+    let pgbench_schema = format!("ccgate_pgbench_{:08x}", rand::random::<u32>());
+    let tps = pgbench_tps(url, &pgbench_schema, args.pgbench_clients, args.seconds);
     let dropped = psql(
         url,
-        &format!(
-            "DROP SCHEMA IF EXISTS {ledger_schema} CASCADE; \
-             DROP SCHEMA IF EXISTS {pgbench_schema} CASCADE"
-        ),
+        &format!("DROP SCHEMA IF EXISTS {pgbench_schema} CASCADE"),
     );
-    figures.push(outcome?);
+    let tps = tps?;
     dropped?;
+    let figure = in_scratch_schema(url, "ccgate_bench", |store| {
+        postgres(args, store, tps, duration)
+    })
+    .await?;
+    figures.push(figure);
     Ok(figures)
 }
 
+/// The ledger's group commit on PostgreSQL against pgbench's `tps` there.
 async fn postgres(
     args: &LedgerBenchArgs,
-    url: &str,
-    ledger_schema: &str,
-    pgbench_schema: &str,
+    store: PgStore,
+    tps: f64,
     duration: Duration,
 ) -> anyhow::Result<Figure> {
-    let tps = pgbench_tps(url, pgbench_schema, args.pgbench_clients, args.seconds)?;
-    let store = PgStore::connect_in_schema(url, ledger_schema, MasterKey::generate()).await?;
     let grouped = measure(&store, args.batch, duration).await?;
     let single = measure(&store, 1, duration).await?;
     check_books(&store).await?;

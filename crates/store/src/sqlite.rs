@@ -139,7 +139,10 @@ impl SqliteStore {
             // FULL: a committed payment survives a power cut, not only a crash.
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_millis(BUSY_TIMEOUT_MS))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // A multi-row statement's journal, written page by page and never
+            // read unless it fails, stays out of a file (decisions §46).
+            .pragma("temp_store", "memory");
         let pool = SqlitePoolOptions::new()
             .max_connections(POOL_CONNECTIONS_MAX)
             // A local file does not drop connections; a ping per acquire would
@@ -641,6 +644,25 @@ mod tests {
     /// or the number of merchants (decisions §45): the pending webhooks by
     /// the partial due index, the claims held by theirs, each claimed row by
     /// key, and its merchant's URL by the merchants' key — never a scan.
+    /// Every pooled connection keeps statement journals and other temporary
+    /// files in memory (decisions §46): `temp_store` 2 is `MEMORY`.
+    #[tokio::test]
+    async fn pooled_connections_keep_temporary_files_in_memory() {
+        let (_dir, store) = fresh_store().await;
+        let pool = crate::backend::SqlStore::pool(&store);
+        let mut connections = Vec::new();
+        for _ in 0..super::POOL_CONNECTIONS_MAX {
+            connections.push(pool.acquire().await.expect("a pooled connection"));
+        }
+        for connection in &mut connections {
+            let temp_store: i64 = sqlx::query_scalar("PRAGMA temp_store")
+                .fetch_one(&mut **connection)
+                .await
+                .expect("SQLite says where its temporary files go");
+            assert_eq!(temp_store, 2);
+        }
+    }
+
     #[tokio::test]
     async fn the_webhook_claim_only_seeks() {
         use sqlx::Row;

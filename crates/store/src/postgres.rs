@@ -6,11 +6,12 @@
 //! (`ON CONFLICT`, `UPDATE … WHERE`).
 
 use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
 
 use ccgate_ledger::journal::apply_entry;
 use ccgate_ledger::{Account, AccountBalance, CoinId, JournalEntry, MerchantId};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgQueryResult};
-use sqlx::{Executor, Pool, Postgres};
+use sqlx::{Connection, Executor, Pool, Postgres};
 
 use crate::StoreError;
 use crate::backend::{
@@ -25,6 +26,27 @@ use crate::writes::{DepositCredit, EntryMeta, NewWebhook};
 /// wait on another instance's row locks while holding it, so this bounds how
 /// many requests of one instance can be in the database at once.
 const POOL_CONNECTIONS_MAX: u32 = 10;
+
+/// How long a connection may sit in the pool and still be handed out without
+/// a ping (decisions §47).
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_millis(500);
+
+/// The pool every store opens: a connection that sat idle for
+/// `ping_when_idle_for` or longer is pinged before it is handed out, one back
+/// from its last use sooner is not (decisions §47).
+fn pool_options(ping_when_idle_for: Duration) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(POOL_CONNECTIONS_MAX)
+        .test_before_acquire(false)
+        .before_acquire(move |conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= ping_when_idle_for {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+}
 
 /// PostgreSQL: safe for several `serve` instances and operator commands on one
 /// database.
@@ -86,7 +108,7 @@ impl PgStore {
             options.get_port(),
             options.get_database().unwrap_or_default()
         );
-        let mut pool_options = PgPoolOptions::new().max_connections(POOL_CONNECTIONS_MAX);
+        let mut pool_options = pool_options(PING_WHEN_IDLE_FOR);
         if let Some(schema) = schema.clone() {
             // The name was checked to be [a-z0-9_]+, so quoting cannot be escaped.
             let set_path = format!("SET search_path TO \"{schema}\"");
@@ -592,4 +614,97 @@ async fn insert_webhooks<'w>(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The server this test runs against; `None` (skipped) when none answers,
+    /// except in CI, where the test fails.
+    async fn test_server() -> Option<(String, PgConnection)> {
+        let url = std::env::var("CCGATE_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        match PgConnection::connect(&url).await {
+            Ok(admin) => Some((url, admin)),
+            Err(err) => {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "CI runs the PostgreSQL tests, but the server cannot be reached: {err}"
+                );
+                eprintln!("skipping PostgreSQL test: {err}");
+                None
+            }
+        }
+    }
+
+    /// The pooled connection's server process, ended by `admin` once the
+    /// connection is back in the pool, idle.
+    async fn end_pooled_connection(pool: &PgPool, admin: &mut PgConnection) {
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(pool)
+            .await
+            .expect("a pooled connection answers");
+        // sqlx hands a connection back to the pool in a task of its own, after
+        // a ping; ended before that, it would be dropped there, not here.
+        while pool.num_idle() == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+            .bind(pid)
+            .fetch_one(&mut *admin)
+            .await
+            .expect("the admin connection ends the pooled one");
+        assert!(ended);
+        // The signal is sent, the process not yet gone: a statement sent now
+        // could still be answered. Wait until the server lists it no more.
+        for _ in 0..500 {
+            let listed: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)")
+                    .bind(pid)
+                    .fetch_one(&mut *admin)
+                    .await
+                    .expect("the admin connection reads pg_stat_activity");
+            if !listed {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the server process {pid} did not end within 5 s");
+    }
+
+    /// Decisions §47: a connection idle past the window is pinged, so one the
+    /// server dropped meanwhile is replaced before any statement meets it; one
+    /// within the window is handed out unchecked, and its statement fails.
+    #[tokio::test]
+    async fn only_connections_idle_past_the_window_are_pinged() {
+        let Some((url, mut admin)) = test_server().await else {
+            return;
+        };
+        let always_pinged = pool_options(Duration::ZERO)
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .expect("a pool");
+        end_pooled_connection(&always_pinged, &mut admin).await;
+        let answer: i32 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(&always_pinged)
+            .await
+            .expect("the ping found the ended connection and a new one answered");
+        assert_eq!(answer, 1);
+
+        let never_pinged = pool_options(Duration::from_secs(3_600))
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .expect("a pool");
+        end_pooled_connection(&never_pinged, &mut admin).await;
+        assert!(
+            sqlx::query_scalar::<_, i32>("SELECT 1")
+                .fetch_one(&never_pinged)
+                .await
+                .is_err(),
+            "a connection used within the window is handed out without a ping"
+        );
+    }
 }

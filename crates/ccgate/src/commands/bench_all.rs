@@ -67,7 +67,7 @@ pub async fn all(args: &AllBenchArgs) -> anyhow::Result<Vec<Figure>> {
     note("ledger", super::bench_ledger::ledger(&ledger).await);
     let sweeps = parsed(quick(&["--addresses", "1000"]))?;
     note("sweeps", super::bench_sweeps::sweeps(&sweeps).await);
-    let writes = parsed(quick(&[
+    let mut writes: super::bench_writes::WritesBenchArgs = parsed(quick(&[
         "--seconds",
         "1",
         "--rounds",
@@ -75,6 +75,7 @@ pub async fn all(args: &AllBenchArgs) -> anyhow::Result<Vec<Figure>> {
         "--sequential",
         "20",
     ]))?;
+    writes.postgres.clone_from(&args.postgres);
     note("writes", super::bench_writes::writes(&writes).await);
     let scrape = parsed(quick(&["--deposits", "5000"]))?;
     note("scrape", super::bench_scrape::scrape(&scrape).await);

@@ -1,5 +1,6 @@
 //! `ccgate bench writes`: the three endpoints that write — `bill/create`,
-//! `payment/address/get` and `withdraw` — through the real server on SQLite,
+//! `payment/address/get` and `withdraw` — through the real server on SQLite
+//! (and, with `--postgres`, again on PostgreSQL),
 //! each request distinct and valid, against a bare axum route and against
 //! plain journal postings on the same database, in the same run; and the SQL
 //! statements each request runs, counted from sqlx's own statement log.
@@ -19,6 +20,7 @@ use tracing_subscriber::filter::{FilterExt, Targets, filter_fn};
 
 use super::bench_kit::{Figure, Measured, micros};
 use super::unix_now;
+use crate::backend::Backend;
 use crate::config::Settings;
 
 #[derive(Debug, clap::Args)]
@@ -37,6 +39,11 @@ pub struct WritesBenchArgs {
     /// the SQL statements each runs.
     #[arg(long, default_value_t = 200)]
     pub sequential: usize,
+    /// A PostgreSQL server to measure as well, e.g.
+    /// `postgres://postgres@127.0.0.1:5432/test`, in a scratch schema dropped
+    /// afterwards.
+    #[arg(long)]
+    pub postgres: Option<String>,
 }
 
 /// Where sqlx logs each statement it ran: one event per statement, at DEBUG
@@ -314,7 +321,29 @@ pub async fn writes(args: &WritesBenchArgs) -> anyhow::Result<Vec<Figure>> {
         bail!("--connections, --seconds, --rounds and --sequential must be at least 1");
     }
     let (_scratch, sqlite) = super::bench_kit::scratch_sqlite().await?;
-    let store = super::bench_kit::cached(&sqlite, super::serve::CACHE_TTL_MS_DEFAULT);
+    let mut figures = measure_on("SQLite", "", sqlite, args).await?;
+    let Some(url) = &args.postgres else {
+        println!("(PostgreSQL not measured: pass --postgres URL)");
+        return Ok(figures);
+    };
+    let on_postgres = super::bench_kit::in_scratch_schema(url, "ccgate_writes", |postgres| {
+        measure_on("PostgreSQL", " on PostgreSQL", postgres, args)
+    })
+    .await?;
+    figures.extend(on_postgres);
+    Ok(figures)
+}
+
+/// The whole comparison on one database: statements counted, then rounds of
+/// the bare route, each endpoint and plain postings; each figure's name ends
+/// with `figure_suffix`.
+async fn measure_on<B: Backend>(
+    backend_name: &'static str,
+    figure_suffix: &'static str,
+    backend: B,
+    args: &WritesBenchArgs,
+) -> anyhow::Result<Vec<Figure>> {
+    let store = super::bench_kit::cached(&backend, super::serve::CACHE_TTL_MS_DEFAULT);
     let settings = Settings::builtin()?;
     let usdt = settings
         .registry
@@ -354,7 +383,7 @@ pub async fn writes(args: &WritesBenchArgs) -> anyhow::Result<Vec<Figure>> {
     let next = Arc::new(AtomicUsize::new(0));
 
     println!(
-        "ccgate bench writes: {} connections, {} rounds of {} s per target, {} cores",
+        "ccgate bench writes on {backend_name}: {} connections, {} rounds of {} s per target, {} cores",
         args.connections,
         args.rounds,
         args.seconds,
@@ -364,7 +393,7 @@ pub async fn writes(args: &WritesBenchArgs) -> anyhow::Result<Vec<Figure>> {
     // Statements per request: one connection, one request at a time, nothing
     // else touching the database (a bench state runs no background loop).
     println!(
-        "statements per request ({} sequential requests each; on SQLite, sqlx runs BEGIN and COMMIT outside its statement log, so they are not counted):",
+        "statements per request ({} sequential requests each; sqlx's statement log leaves out BEGIN, and on SQLite COMMIT too: those are not counted):",
         args.sequential
     );
     let mut first_answers = Vec::new();
@@ -389,7 +418,7 @@ pub async fn writes(args: &WritesBenchArgs) -> anyhow::Result<Vec<Figure>> {
         listings.push((endpoint, STATEMENTS.record(false)));
         println!("statements per request  {endpoint:<20} {per_request:>6.2}");
         figures.push(Figure::new(
-            format!("{endpoint} SQL statements"),
+            format!("{endpoint} SQL statements{figure_suffix}"),
             per_request,
             "per request",
         ));
@@ -518,8 +547,12 @@ pub async fn writes(args: &WritesBenchArgs) -> anyhow::Result<Vec<Figure>> {
     }
     for (endpoint, m) in ENDPOINTS.into_iter().zip(&results) {
         figures.push(
-            Figure::new(format!("{endpoint} requests"), m.per_sec(), "/s")
-                .with_ratio(m.per_sec() / bare_result.per_sec()),
+            Figure::new(
+                format!("{endpoint} requests{figure_suffix}"),
+                m.per_sec(),
+                "/s",
+            )
+            .with_ratio(m.per_sec() / bare_result.per_sec()),
         );
     }
     Ok(figures)

@@ -382,6 +382,15 @@ fn bench_all_quick_runs_every_bench_and_sums_up_one_line_per_figure() {
         assert!(count > 0.0, "{endpoint}: {count}");
     }
     assert!(stdout.contains("INSERT INTO orders"), "{stdout}");
+    // … on each database.
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|line| line.starts_with("statements per request  withdraw"))
+            .count(),
+        1 + usize::from(database.is_some()),
+        "{stdout}"
+    );
 
     // webhooks: every one delivered, recorded and counted once, on each
     // database.
@@ -433,6 +442,7 @@ fn bench_all_quick_runs_every_bench_and_sums_up_one_line_per_figure() {
             "scale postgres assets p50",
             "scale postgres /metrics scrape",
             "webhook deliveries on PostgreSQL",
+            "withdraw requests on PostgreSQL",
         ]
     })) {
         let line = summary

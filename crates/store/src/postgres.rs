@@ -248,30 +248,50 @@ impl Backend for Postgres {
                     .or_insert_with(|| (posting.account.clone(), posting.coin.clone()));
             }
         }
+        let (account_keys, coins): (Vec<&str>, Vec<&str>) = touched
+            .keys()
+            .map(|(account, coin)| (account.as_str(), coin.as_str()))
+            .unzip();
+        // FOR UPDATE can only lock a row that exists: a first posting to an
+        // account creates its zero row here, and a concurrent creator of the
+        // same row waits for this DB transaction to end. Rows are created, then
+        // locked, in the order above (`ORDER BY` the list's ordinality: a
+        // locking `SELECT` locks its rows in the order it returns them).
+        sqlx::query(
+            "INSERT INTO balances (account, coin_id, debits_posted, credits_posted)
+             SELECT account, coin_id, '0', '0'
+             FROM UNNEST($1::text[], $2::text[]) WITH ORDINALITY AS touched (account, coin_id, nth)
+             ORDER BY nth
+             ON CONFLICT (account, coin_id) DO NOTHING",
+        )
+        .bind(&account_keys)
+        .bind(&coins)
+        .execute(&mut *conn)
+        .await?;
+        let rows = sqlx::query(
+            "SELECT balances.debits_posted, balances.credits_posted
+             FROM UNNEST($1::text[], $2::text[]) WITH ORDINALITY AS touched (account, coin_id, nth)
+             JOIN balances ON balances.account = touched.account
+                          AND balances.coin_id = touched.coin_id
+             ORDER BY touched.nth
+             FOR UPDATE OF balances",
+        )
+        .bind(&account_keys)
+        .bind(&coins)
+        .fetch_all(&mut *conn)
+        .await?;
+        if rows.len() != touched.len() {
+            return Err(StoreError::Corrupt(format!(
+                "{} balance rows locked for {} touched",
+                rows.len(),
+                touched.len()
+            )));
+        }
         let mut balances: BTreeMap<(Account, CoinId), AccountBalance> = BTreeMap::new();
-        for ((account_key, coin), (account, coin_id)) in &touched {
-            // FOR UPDATE can only lock a row that exists: a first posting to an
-            // account creates its zero row here, and a concurrent creator of the
-            // same row waits for this DB transaction to end.
-            sqlx::query(
-                "INSERT INTO balances (account, coin_id, debits_posted, credits_posted)
-                 VALUES ($1, $2, '0', '0') ON CONFLICT (account, coin_id) DO NOTHING",
-            )
-            .bind(account_key)
-            .bind(coin)
-            .execute(&mut *conn)
-            .await?;
-            let row = sqlx::query(
-                "SELECT debits_posted, credits_posted FROM balances
-                 WHERE account = $1 AND coin_id = $2 FOR UPDATE",
-            )
-            .bind(account_key)
-            .bind(coin)
-            .fetch_one(&mut *conn)
-            .await?;
-            let balance = balance_from_row(&row)?;
+        for ((account, coin_id), row) in touched.into_values().zip(&rows) {
+            let balance = balance_from_row(row)?;
             balance.check(account.balance_rule())?;
-            balances.insert((account.clone(), coin_id.clone()), balance);
+            balances.insert((account, coin_id), balance);
         }
         // On a refused entry the DB transaction is dropped, taking the zero rows
         // above with it: nothing is written.
@@ -341,18 +361,29 @@ impl Backend for Postgres {
         .bind(&posting_rows.amounts)
         .execute(&mut *conn)
         .await?;
+        let mut written = BalanceColumns::default();
         for ((account, coin), balance) in &balances {
-            sqlx::query(
-                "UPDATE balances SET debits_posted = $3, credits_posted = $4
-                 WHERE account = $1 AND coin_id = $2",
-            )
-            .bind(account.key())
-            .bind(coin.as_str())
-            .bind(balance.debits_posted.base_units().to_string())
-            .bind(balance.credits_posted.base_units().to_string())
-            .execute(&mut *conn)
-            .await?;
+            written.accounts.push(account.key());
+            written.coins.push(coin.as_str());
+            written
+                .debits
+                .push(balance.debits_posted.base_units().to_string());
+            written
+                .credits
+                .push(balance.credits_posted.base_units().to_string());
         }
+        sqlx::query(
+            "UPDATE balances SET debits_posted = written.debits, credits_posted = written.credits
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[])
+                  AS written (account, coin_id, debits, credits)
+             WHERE balances.account = written.account AND balances.coin_id = written.coin_id",
+        )
+        .bind(&written.accounts)
+        .bind(&written.coins)
+        .bind(&written.debits)
+        .bind(&written.credits)
+        .execute(&mut *conn)
+        .await?;
         Ok(ids)
     }
 
@@ -477,6 +508,15 @@ struct PostingColumns<'a> {
     coins: Vec<&'a str>,
     directions: Vec<&'static str>,
     amounts: Vec<String>,
+}
+
+/// The balances a batch wrote, as columns, for one `UNNEST` update.
+#[derive(Default)]
+struct BalanceColumns<'a> {
+    accounts: Vec<String>,
+    coins: Vec<&'a str>,
+    debits: Vec<String>,
+    credits: Vec<String>,
 }
 
 /// Records credited deposits in one statement.

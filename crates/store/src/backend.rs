@@ -13,7 +13,7 @@
 
 use std::future::Future;
 
-use ccgate_ledger::{JournalEntry, MerchantId};
+use ccgate_ledger::{AccountBalance, JournalEntry, MerchantId};
 use sqlx::{Database, Pool};
 
 use crate::StoreError;
@@ -202,20 +202,18 @@ impl StoredCredentials {
     }
 }
 
-/// One balance's columns, as [`BALANCES_READ`] reads them.
+/// One balance, as [`BALANCES_READ`] reads it.
 #[derive(Debug)]
 pub(crate) struct StoredBalance {
     pub(crate) coin_id: String,
-    pub(crate) debits_posted: String,
-    pub(crate) credits_posted: String,
+    pub(crate) balance: AccountBalance,
 }
 
 impl StoredBalance {
     pub(crate) fn from_row(row: &impl Columns) -> Result<StoredBalance, StoreError> {
         Ok(StoredBalance {
             coin_id: row.text("coin_id")?,
-            debits_posted: row.text("debits_posted")?,
-            credits_posted: row.text("credits_posted")?,
+            balance: crate::rows::balance_from_row(row)?,
         })
     }
 }

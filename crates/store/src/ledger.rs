@@ -399,14 +399,10 @@ where
             .await?
             .into_iter()
             .map(|stored| {
-                let balance = AccountBalance {
-                    debits_posted: parse_amount(&stored.debits_posted)?,
-                    credits_posted: parse_amount(&stored.credits_posted)?,
-                };
-                balance.check(rule)?;
+                stored.balance.check(rule)?;
                 Ok(CoinBalance {
                     coin: CoinId::new(stored.coin_id),
-                    balance,
+                    balance: stored.balance,
                 })
             })
             .collect()

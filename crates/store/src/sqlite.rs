@@ -756,20 +756,18 @@ mod tests {
         .expect("a balance row");
         let shop = "merchant:shop:available";
         let stored = store.stored_balances(shop).await.expect("a balance read");
-        let read = |stored: &[crate::backend::StoredBalance]| {
-            stored
-                .iter()
-                .map(|row| {
-                    (
-                        row.coin_id.clone(),
-                        row.debits_posted.clone(),
-                        row.credits_posted.clone(),
-                    )
-                })
-                .collect::<Vec<_>>()
-        };
+        let read: Vec<_> = stored
+            .iter()
+            .map(|row| {
+                (
+                    row.coin_id.as_str(),
+                    row.balance.debits_posted.base_units(),
+                    row.balance.credits_posted.base_units(),
+                )
+            })
+            .collect();
+        assert_eq!(read, [("1280", 5, 12)]);
         let expected = vec![("1280".to_owned(), "5".to_owned(), "12".to_owned())];
-        assert_eq!(read(&stored), expected);
         // Three threads for each of the four connections, each reading on
         // its own thread as a request does.
         std::thread::scope(|scope| {

@@ -95,6 +95,32 @@ pub(super) async fn scratch_sqlite() -> anyhow::Result<(tempfile::TempDir, Sqlit
     Ok((scratch, sqlite))
 }
 
+/// The figures of one comparison run on a scratch SQLite file, then, if a
+/// PostgreSQL server is given, again in a scratch schema of it (named
+/// `prefix` and a random tag, dropped afterwards). Two closures, one per
+/// backend, since a closure cannot be generic over the store it is given.
+pub(super) async fn on_sqlite_then_postgres<OnSqlite, OnPostgres, SqliteFut, PostgresFut>(
+    postgres: Option<&str>,
+    prefix: &str,
+    on_sqlite: OnSqlite,
+    on_postgres: OnPostgres,
+) -> anyhow::Result<Vec<Figure>>
+where
+    OnSqlite: FnOnce(SqliteStore) -> SqliteFut,
+    SqliteFut: Future<Output = anyhow::Result<Vec<Figure>>>,
+    OnPostgres: FnOnce(PgStore) -> PostgresFut,
+    PostgresFut: Future<Output = anyhow::Result<Vec<Figure>>>,
+{
+    let (_scratch, sqlite) = scratch_sqlite().await?;
+    let mut figures = on_sqlite(sqlite).await?;
+    let Some(url) = postgres else {
+        println!("(PostgreSQL not measured: pass --postgres URL)");
+        return Ok(figures);
+    };
+    figures.extend(in_scratch_schema(url, prefix, on_postgres).await?);
+    Ok(figures)
+}
+
 /// What `measure` made of a store in a new schema of the PostgreSQL at
 /// `url`, named `prefix` and a random tag; the schema is dropped afterwards,
 /// whatever `measure` answered.

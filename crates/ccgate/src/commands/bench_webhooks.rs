@@ -76,24 +76,20 @@ pub async fn webhooks(args: &WebhookBenchArgs) -> anyhow::Result<Vec<Figure>> {
     if args.webhooks == 0 || args.merchants == 0 {
         bail!("--webhooks and --merchants must be at least 1");
     }
-    let (_scratch, sqlite) = super::bench_kit::scratch_sqlite().await?;
-    let mut figures = measure_on("SQLite", "webhook deliveries", sqlite, args).await?;
-
-    let Some(url) = &args.postgres else {
-        println!("(PostgreSQL not measured: pass --postgres URL)");
-        return Ok(figures);
-    };
-    let on_postgres = super::bench_kit::in_scratch_schema(url, "ccgate_webhooks", |postgres| {
-        measure_on(
-            "PostgreSQL",
-            "webhook deliveries on PostgreSQL",
-            postgres,
-            args,
-        )
-    })
-    .await?;
-    figures.extend(on_postgres);
-    Ok(figures)
+    super::bench_kit::on_sqlite_then_postgres(
+        args.postgres.as_deref(),
+        "ccgate_webhooks",
+        |sqlite| measure_on("SQLite", "webhook deliveries", sqlite, args),
+        |postgres| {
+            measure_on(
+                "PostgreSQL",
+                "webhook deliveries on PostgreSQL",
+                postgres,
+                args,
+            )
+        },
+    )
+    .await
 }
 
 /// The whole comparison on one database: queue, baseline, delivery,

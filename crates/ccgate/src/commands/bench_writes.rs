@@ -320,18 +320,13 @@ pub async fn writes(args: &WritesBenchArgs) -> anyhow::Result<Vec<Figure>> {
     if args.connections == 0 || args.seconds == 0 || args.rounds == 0 || args.sequential == 0 {
         bail!("--connections, --seconds, --rounds and --sequential must be at least 1");
     }
-    let (_scratch, sqlite) = super::bench_kit::scratch_sqlite().await?;
-    let mut figures = measure_on("SQLite", "", sqlite, args).await?;
-    let Some(url) = &args.postgres else {
-        println!("(PostgreSQL not measured: pass --postgres URL)");
-        return Ok(figures);
-    };
-    let on_postgres = super::bench_kit::in_scratch_schema(url, "ccgate_writes", |postgres| {
-        measure_on("PostgreSQL", " on PostgreSQL", postgres, args)
-    })
-    .await?;
-    figures.extend(on_postgres);
-    Ok(figures)
+    super::bench_kit::on_sqlite_then_postgres(
+        args.postgres.as_deref(),
+        "ccgate_writes",
+        |sqlite| measure_on("SQLite", "", sqlite, args),
+        |postgres| measure_on("PostgreSQL", " on PostgreSQL", postgres, args),
+    )
+    .await
 }
 
 /// The whole comparison on one database: statements counted, then rounds of

@@ -23,10 +23,15 @@ pub struct BenchArgs {
     /// Measured seconds per target in each round.
     #[arg(long, default_value_t = 3)]
     pub seconds: u64,
-    /// Rounds, each measuring the baseline and then ccgate, so that drift in
-    /// a noisy machine's speed hits both alike.
+    /// Rounds, each measuring the baseline and ccgate in alternate slices,
+    /// so that drift in a noisy machine's speed hits both alike.
     #[arg(long, default_value_t = 3)]
     pub rounds: u32,
+    /// Length of one slice: a round alternates bare and ccgate slices of this
+    /// many milliseconds until each had `--seconds`. Short slices cancel a
+    /// shared machine's swings of speed that last seconds.
+    #[arg(long, default_value_t = 500)]
+    pub slice_ms: u64,
     /// As `serve --cache-ttl-ms`; 0 measures every request reading the database.
     #[arg(long, default_value_t = super::serve::CACHE_TTL_MS_DEFAULT)]
     pub cache_ttl_ms: u64,
@@ -45,8 +50,8 @@ struct Target {
 }
 
 pub async fn assets(args: &BenchArgs) -> anyhow::Result<Vec<Figure>> {
-    if args.connections == 0 || args.seconds == 0 || args.rounds == 0 {
-        bail!("--connections, --seconds and --rounds must be at least 1");
+    if args.connections == 0 || args.seconds == 0 || args.rounds == 0 || args.slice_ms == 0 {
+        bail!("--connections, --seconds, --rounds and --slice-ms must be at least 1");
     }
     let (_scratch, sqlite) = scratch_sqlite().await?;
     let store = cached(&sqlite, args.cache_ttl_ms);
@@ -95,20 +100,31 @@ pub async fn assets(args: &BenchArgs) -> anyhow::Result<Vec<Figure>> {
         ..real_target.clone_with_secret()
     };
 
+    let round_length = Duration::from_secs(args.seconds);
+    let slice = Duration::from_millis(args.slice_ms).min(round_length);
     println!(
-        "ccgate bench assets: {} connections, {} s warm-up, {} rounds of {} s per target, {} cores",
+        "ccgate bench assets: {} connections, {} s warm-up, {} rounds of {} s per target \
+         in alternate slices of {} ms, {} cores",
         args.connections,
         args.warmup_seconds,
         args.rounds,
         args.seconds,
+        slice.as_millis(),
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
+    let warmup = Duration::from_secs(args.warmup_seconds);
+    drive(&client, &bare_target, args.connections, warmup).await;
+    drive(&client, &real_target, args.connections, warmup).await;
     let mut bare_result = Measured::default();
     let mut real_result = Measured::default();
     for round in 0..args.rounds {
-        let warmup = Duration::from_secs(if round == 0 { args.warmup_seconds } else { 0 });
-        let bare_round = drive(&client, &bare_target, args, warmup).await;
-        let real_round = drive(&client, &real_target, args, warmup).await;
+        let mut bare_round = Measured::default();
+        let mut real_round = Measured::default();
+        while bare_round.elapsed < round_length {
+            let length = slice.min(round_length - bare_round.elapsed);
+            bare_round.add(drive(&client, &bare_target, args.connections, length).await);
+            real_round.add(drive(&client, &real_target, args.connections, length).await);
+        }
         println!(
             "round {}: bare {:.0}/s, assets {:.0}/s, ratio {:.2}",
             round + 1,
@@ -224,26 +240,23 @@ fn header(response: &reqwest::Response, name: &str) -> anyhow::Result<String> {
         .to_owned())
 }
 
+/// `connections` clients calling `target` one call after another for
+/// `length`; a call is counted if it started within it.
 async fn drive(
     client: &reqwest::Client,
     target: &Target,
-    args: &BenchArgs,
-    warmup: Duration,
+    connections: usize,
+    length: Duration,
 ) -> Measured {
-    let warmup_end = Instant::now() + warmup;
-    let measure = Duration::from_secs(args.seconds);
+    let end = Instant::now() + length;
     let target = Arc::new(target.clone_with_secret());
-    let mut tasks = Vec::with_capacity(args.connections);
-    for _ in 0..args.connections {
+    let mut tasks = Vec::with_capacity(connections);
+    for _ in 0..connections {
         let client = client.clone();
         let target = Arc::clone(&target);
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut failures = 0usize;
-            while Instant::now() < warmup_end {
-                let _ = call(&client, &target).await;
-            }
-            let end = warmup_end + measure;
             loop {
                 let started = Instant::now();
                 if started >= end {
@@ -270,7 +283,7 @@ async fn drive(
     Measured {
         requests: latencies_us.len(),
         failures,
-        elapsed: measure,
+        elapsed: length,
         latencies_us,
     }
 }

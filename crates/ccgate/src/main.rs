@@ -159,7 +159,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate => ops::migrate(globals).await,
         Command::Doctor => ops::doctor(globals).await,
         Command::Call(args) => call::run(&args).await,
-        Command::Bench(command) => bench::run(command).await,
+        Command::Bench(command) => bench::run(command, &globals.database).await,
         Command::Listen(args) => listen::run(globals, args).await,
         Command::Sandbox(args) => sandbox::run(globals, args).await,
         Command::Trigger(args) => trigger::run(globals, args).await,

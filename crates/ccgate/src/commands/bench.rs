@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 use super::bench_assets::BenchArgs;
+use crate::backend::DatabaseArgs;
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
@@ -44,8 +45,22 @@ impl BenchCommand {
     }
 }
 
+/// What a bench says when the global database options are set: it measures
+/// scratch databases of its own, so they would otherwise be ignored unseen.
+fn ignored_database_note(database: &DatabaseArgs) -> Option<&'static str> {
+    (database.database_url.is_some() || database.database_schema.is_some()).then_some(
+        "note: benches measure scratch databases of their own and do not use --database-url \
+         or --database-schema (CCGATE_DATABASE_URL, CCGATE_DATABASE_SCHEMA); `bench ledger`, \
+         `writes`, `webhooks`, `scale` and `all` take --postgres URL to measure PostgreSQL too, \
+         in a scratch schema",
+    )
+}
+
 /// Runs one bench (each prints as it goes; `all` ends with its figures).
-pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(command: BenchCommand, database: &DatabaseArgs) -> anyhow::Result<ExitCode> {
+    if let Some(note) = ignored_database_note(database) {
+        eprintln!("{note}");
+    }
     match &command {
         BenchCommand::Assets(args) => super::bench_assets::assets(args).await,
         BenchCommand::Deposits(args) => super::bench_deposits::deposits(args).await,
@@ -60,4 +75,29 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         BenchCommand::All(args) => super::bench_all::all(args).await,
     }?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_global_database_options_are_said_to_be_ignored() {
+        let unset = DatabaseArgs {
+            database_url: None,
+            database_schema: None,
+        };
+        assert_eq!(ignored_database_note(&unset), None);
+        let url = DatabaseArgs {
+            database_url: Some("postgres://postgres@127.0.0.1/test".to_owned()),
+            database_schema: None,
+        };
+        let note = ignored_database_note(&url).expect("a note for --database-url");
+        assert!(note.contains("--postgres URL"), "{note}");
+        let schema = DatabaseArgs {
+            database_url: None,
+            database_schema: Some("ccgate".to_owned()),
+        };
+        assert!(ignored_database_note(&schema).is_some());
+    }
 }

@@ -11,7 +11,7 @@ use ccgate_ledger::{Account, Amount, JournalEntry, MerchantId};
 use ccgate_store::{EntryMeta, Store, generate_app_id, generate_app_secret};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::bench_kit::{Figure, Measured, cached, micros, scratch_sqlite, spawn_server};
+use super::bench_kit::{CpuSpent, Figure, Measured, cached, micros, scratch_sqlite, spawn_server};
 use super::unix_now;
 use crate::config::Settings;
 
@@ -117,13 +117,23 @@ pub async fn assets(args: &BenchArgs) -> anyhow::Result<Vec<Figure>> {
     drive(&client, &real_target, args.connections, warmup).await;
     let mut bare_result = Measured::default();
     let mut real_result = Measured::default();
+    // The whole process's CPU time (both ends of the HTTP, and the
+    // database) while each target is driven: `None` if it cannot be read.
+    let mut bare_cpu = Some(CpuSpent::default());
+    let mut real_cpu = Some(CpuSpent::default());
     for round in 0..args.rounds {
         let mut bare_round = Measured::default();
         let mut real_round = Measured::default();
         while bare_round.elapsed < round_length {
             let length = slice.min(round_length - bare_round.elapsed);
-            bare_round.add(drive(&client, &bare_target, args.connections, length).await);
-            real_round.add(drive(&client, &real_target, args.connections, length).await);
+            let (measured, cpu) =
+                CpuSpent::measure(drive(&client, &bare_target, args.connections, length)).await;
+            bare_round.add(measured);
+            bare_cpu = bare_cpu.zip(cpu).map(|(sum, spent)| sum + spent);
+            let (measured, cpu) =
+                CpuSpent::measure(drive(&client, &real_target, args.connections, length)).await;
+            real_round.add(measured);
+            real_cpu = real_cpu.zip(cpu).map(|(sum, spent)| sum + spent);
         }
         println!(
             "round {}: bare {:.0}/s, assets {:.0}/s, ratio {:.2}",
@@ -148,6 +158,19 @@ pub async fn assets(args: &BenchArgs) -> anyhow::Result<Vec<Figure>> {
             m.failures
         );
     }
+    let cpu_each = bare_cpu.zip(real_cpu).map(|(bare_cpu, real_cpu)| {
+        (
+            bare_cpu.micros_each(bare_result.requests + bare_result.failures),
+            real_cpu.micros_each(real_result.requests + real_result.failures),
+        )
+    });
+    if let Some((bare_us, real_us)) = cpu_each {
+        println!(
+            "CPU a request (this process: client, server, database): bare {bare_us:.1} µs, \
+             assets {real_us:.1} µs; CPU ratio {:.2}",
+            bare_us / real_us
+        );
+    }
     println!(
         "ratio: {:.2}",
         real_result.per_sec() / bare_result.per_sec()
@@ -161,11 +184,18 @@ pub async fn assets(args: &BenchArgs) -> anyhow::Result<Vec<Figure>> {
     } else {
         "assets"
     };
-    Ok(vec![
+    let mut figures = vec![
         Figure::new(format!("{name} requests"), real_result.per_sec(), "/s")
             .with_ratio(real_result.per_sec() / bare_result.per_sec()),
         Figure::new(format!("{name} p99"), real_result.percentile_ms(99), "ms"),
-    ])
+    ];
+    if let Some((bare_us, real_us)) = cpu_each {
+        figures.push(
+            Figure::new(format!("{name} CPU a request"), real_us, "µs")
+                .with_ratio(bare_us / real_us),
+        );
+    }
+    Ok(figures)
 }
 
 impl Target {

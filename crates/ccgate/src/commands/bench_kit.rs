@@ -1,7 +1,9 @@
 //! What the benches share: the figures they report, measured stretches,
 //! scratch databases and servers on loopback.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::ops::Add;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +53,102 @@ impl std::fmt::Display for Figure {
         match self.ratio {
             Some(ratio) => write!(f, " (ratio {ratio:.2})"),
             None => Ok(()),
+        }
+    }
+}
+
+/// How long each of this process's threads has run on a CPU, from Linux's
+/// `/proc/self/task/*/schedstat`: what a bench's stretch cost in CPU, apart
+/// from how busy or slow a shared machine was meanwhile.
+#[derive(Debug, Clone, Default)]
+pub(super) struct CpuTimes {
+    /// Thread id → (thread name, nanoseconds on a CPU).
+    threads: HashMap<u64, (String, u64)>,
+}
+
+/// sqlx runs each SQLite connection on a thread of its own, named so
+/// (truncated by Linux to 15 bytes).
+const SQLITE_THREAD_PREFIX: &str = "sqlx-sqlite";
+
+impl CpuTimes {
+    /// The times now; `None` where `/proc` does not say (not Linux).
+    pub(super) fn read() -> Option<CpuTimes> {
+        let mut threads = HashMap::new();
+        for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+            let path = entry.path();
+            let Some(tid) = path
+                .file_name()
+                .and_then(|name| name.to_str())
+                .and_then(|name| name.parse().ok())
+            else {
+                continue;
+            };
+            // A thread may end between the listing and these reads: it is
+            // then left out, as a thread that ended earlier is.
+            let Some(ran_ns) = std::fs::read_to_string(path.join("schedstat"))
+                .ok()
+                .and_then(|stat| stat.split_whitespace().next()?.parse().ok())
+            else {
+                continue;
+            };
+            let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+            threads.insert(tid, (name.trim_end().to_owned(), ran_ns));
+        }
+        Some(CpuTimes { threads })
+    }
+
+    /// What the threads ran since `earlier` (a thread started since then,
+    /// all it ran; one that ended meanwhile is not counted).
+    pub(super) fn spent_since(&self, earlier: &CpuTimes) -> CpuSpent {
+        let mut spent = CpuSpent::default();
+        for (tid, (name, ran_ns)) in &self.threads {
+            let before = earlier.threads.get(tid).map_or(0, |(_, ns)| *ns);
+            let ran = Duration::from_nanos(ran_ns.saturating_sub(before));
+            spent.total += ran;
+            if name.starts_with(SQLITE_THREAD_PREFIX) {
+                spent.sqlite += ran;
+            }
+        }
+        spent
+    }
+}
+
+/// CPU time spent in a stretch: by the whole process, and by its SQLite
+/// connections' threads.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct CpuSpent {
+    pub(super) total: Duration,
+    pub(super) sqlite: Duration,
+}
+
+impl CpuSpent {
+    /// `work` while the CPU times are read before and after; `None` for the
+    /// spent time where they cannot be read.
+    pub(super) async fn measure<T>(work: impl Future<Output = T>) -> (T, Option<CpuSpent>) {
+        let before = CpuTimes::read();
+        let output = work.await;
+        let spent = before.and_then(|before| Some(CpuTimes::read()?.spent_since(&before)));
+        (output, spent)
+    }
+
+    /// Microseconds of the process's CPU time for each of `count`.
+    pub(super) fn micros_each(&self, count: usize) -> f64 {
+        self.total.as_secs_f64() * 1e6 / count.max(1) as f64
+    }
+
+    /// Microseconds of the SQLite threads' CPU time for each of `count`.
+    pub(super) fn sqlite_micros_each(&self, count: usize) -> f64 {
+        self.sqlite.as_secs_f64() * 1e6 / count.max(1) as f64
+    }
+}
+
+impl Add for CpuSpent {
+    type Output = CpuSpent;
+
+    fn add(self, other: CpuSpent) -> CpuSpent {
+        CpuSpent {
+            total: self.total + other.total,
+            sqlite: self.sqlite + other.sqlite,
         }
     }
 }
@@ -230,4 +328,40 @@ pub(super) fn run(command: &mut Command) -> anyhow::Result<String> {
         );
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_times_count_each_thread_and_sqlite_s_apart() {
+        let before = CpuTimes::read().expect("/proc/self/task on Linux");
+        // A thread named as sqlx names its SQLite threads, started after the
+        // first reading: all it runs is counted, and counted as SQLite's.
+        let spinner = std::thread::Builder::new()
+            .name(format!("{SQLITE_THREAD_PREFIX}-test"))
+            .spawn(|| {
+                let started = std::time::Instant::now();
+                let mut spins = 0u64;
+                while started.elapsed() < Duration::from_millis(30) {
+                    spins = std::hint::black_box(spins + 1);
+                }
+                // Still alive at the second reading: ended threads drop out.
+                std::thread::park();
+                spins
+            })
+            .expect("spawn the spinner");
+        std::thread::sleep(Duration::from_millis(60));
+        let spent = CpuTimes::read()
+            .expect("/proc/self/task on Linux")
+            .spent_since(&before);
+        spinner.thread().unpark();
+        spinner.join().expect("the spinner");
+        assert!(spent.sqlite > Duration::ZERO, "{spent:?}");
+        assert!(spent.total >= spent.sqlite, "{spent:?}");
+        let doubled = spent + spent;
+        assert_eq!(doubled.total, spent.total * 2);
+        assert_eq!(doubled.sqlite, spent.sqlite * 2);
+    }
 }

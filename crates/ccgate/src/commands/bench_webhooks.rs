@@ -18,7 +18,7 @@ use ccgate_ledger::{Amount, MerchantId, TokenId};
 use ccgate_store::{generate_app_id, generate_app_secret};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::bench_kit::Figure;
+use super::bench_kit::{CpuSpent, Figure};
 use super::{background, unix_now, unix_now_ms};
 use crate::backend::Backend;
 use crate::config::Settings;
@@ -234,7 +234,10 @@ async fn measure_on<B: Backend>(
 
     // Baseline before and after the delivery, so drift in a shared machine's
     // speed hits both sides alike; the figure is their mean.
-    let bare_before = bare_loop(&client, &posts, concurrency, &counts).await?;
+    let (bare_before, bare_before_cpu) =
+        CpuSpent::measure(bare_loop(&client, &posts, concurrency, &counts)).await;
+    let bare_before = bare_before?;
+    let delivery_cpu_before = super::bench_kit::CpuTimes::read();
 
     let before = counts.total();
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -268,6 +271,8 @@ async fn measure_on<B: Backend>(
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
     let delivery = delivery_started.elapsed();
+    let delivery_cpu = delivery_cpu_before
+        .and_then(|before| Some(super::bench_kit::CpuTimes::read()?.spent_since(&before)));
     let _ = stop.send(true);
     for task in loops {
         let _ = task.await;
@@ -275,8 +280,11 @@ async fn measure_on<B: Backend>(
     let arrived = counts.total() - before;
     let delivered_per_merchant = counts.per_merchant();
 
-    let bare_after = bare_loop(&client, &posts, concurrency, &counts).await?;
+    let (bare_after, bare_after_cpu) =
+        CpuSpent::measure(bare_loop(&client, &posts, concurrency, &counts)).await;
+    let bare_after = bare_after?;
     let bare = (bare_before + bare_after) / 2;
+    let bare_cpu = bare_before_cpu.zip(bare_after_cpu).map(|(a, b)| a + b);
 
     // Every merchant got each of its webhooks; the baseline's posts are
     // counted too, twice its share per merchant.
@@ -315,6 +323,29 @@ async fn measure_on<B: Backend>(
         bare_before.as_secs_f64(),
         bare_after.as_secs_f64()
     );
+    // What each costs in CPU, apart from how busy the machine was: the
+    // ceiling this machine's cores put on delivery, whatever its latencies.
+    let cpu_each = delivery_cpu.zip(bare_cpu).map(|(delivery_cpu, bare_cpu)| {
+        let delivery_us = delivery_cpu.micros_each(count);
+        let bare_us = bare_cpu.micros_each(count * 2);
+        let database = if backend_name == "SQLite" {
+            format!(
+                "SQLite's threads {:.1} µs of it",
+                delivery_cpu.sqlite_micros_each(count)
+            )
+        } else {
+            "PostgreSQL's own processes not counted".to_owned()
+        };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        println!(
+            "CPU a webhook, this process (sender, receiver, database): delivery \
+             {delivery_us:.1} µs ({database}), bare loop {bare_us:.1} µs a post; CPU ratio \
+             {:.2}: on {cores} cores at most {:.0} deliveries/s",
+            bare_us / delivery_us,
+            cores as f64 * 1e6 / delivery_us
+        );
+        (delivery_us, bare_us)
+    });
     println!("ratio: {:.2}", per_sec(delivery) / per_sec(bare));
     if merchant_count == 1 {
         println!(
@@ -324,10 +355,17 @@ async fn measure_on<B: Backend>(
         );
     }
     store.backend().close().await;
-    Ok(vec![
+    let mut figures = vec![
         Figure::new(figure_name, per_sec(delivery), "/s")
             .with_ratio(per_sec(delivery) / per_sec(bare)),
-    ])
+    ];
+    if let Some((delivery_us, bare_us)) = cpu_each {
+        figures.push(
+            Figure::new(format!("{figure_name} CPU a webhook"), delivery_us, "µs")
+                .with_ratio(bare_us / delivery_us),
+        );
+    }
+    Ok(figures)
 }
 
 /// The fast receiver: counts the request for the merchant of its URL and

@@ -423,12 +423,15 @@ fn bench_all_quick_runs_every_bench_and_sums_up_one_line_per_figure() {
         .collect();
     for name in [
         "assets requests",
+        "assets CPU a request",
         "assets (uncached) requests",
+        "assets (uncached) CPU a request",
         "deposits credited",
         "withdrawals accepted",
         "ledger SQLite group commit",
         "withdraw requests",
         "webhook deliveries",
+        "webhook deliveries CPU a webhook",
         "metrics reads after 5000 deposits",
         "scale sqlite assets p50",
         "scale sqlite bill/info p99",
@@ -442,6 +445,7 @@ fn bench_all_quick_runs_every_bench_and_sums_up_one_line_per_figure() {
             "scale postgres assets p50",
             "scale postgres /metrics scrape",
             "webhook deliveries on PostgreSQL",
+            "webhook deliveries on PostgreSQL CPU a webhook",
             "withdraw requests on PostgreSQL",
         ]
     })) {

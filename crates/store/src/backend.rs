@@ -34,6 +34,22 @@ pub(crate) trait Backend: Database<QueryResult: RowsAffected, Row: Columns> {
     /// writer at a time and has nothing to add.
     const SKIP_LOCKED: &'static str;
 
+    /// The condition that a row's `id` is one of those `subquery` lists,
+    /// written so that each is looked up by primary key whatever the
+    /// table's statistics say: PostgreSQL may plan `id IN (subquery)` as a
+    /// hash join over every row the rest of the condition admits (with stale
+    /// statistics, every due webhook), while `id = ANY(ARRAY(subquery))` is
+    /// an index condition; SQLite looks `IN` up by key already.
+    fn id_among(subquery: &str) -> String;
+
+    /// Run before a statement written as seeks only (the webhook claim) in
+    /// the same DB transaction: PostgreSQL's planner, from statistics older
+    /// than a burst of rows, may read the whole burst by a scan or a hash
+    /// join where the statement means a few index seeks (decisions §49);
+    /// this turns those plans off until the DB transaction ends. SQLite's
+    /// planner needs nothing.
+    const SEEKS_ONLY: Option<&'static str>;
+
     /// How a statement names its `n`th parameter (from 1), in a statement
     /// that names each parameter once, in the order they are bound:
     /// PostgreSQL numbers them (`$n`); SQLite's are anonymous (`?`), because

@@ -55,11 +55,13 @@ busy (app_id) AS (
 share (most) AS (
     SELECT CASE WHEN $5 / NULLIF(COUNT(*), 0) > $4 THEN $5 / NULLIF(COUNT(*), 0) ELSE $4 END
     FROM busy WHERE busy.app_id IS NOT NULL),
-room (app_id, free) AS (
+room (app_id, free) AS MATERIALIZED (
     SELECT busy.app_id,
-           share.most - (SELECT COUNT(*) FROM webhook_outbox held
-                         WHERE held.app_id = busy.app_id AND held.claimed_until_ms > $2
-                           AND held.status = 'pending')
+           share.most - (SELECT COUNT(*) FROM (
+                             SELECT held.claimed_until_ms FROM webhook_outbox held
+                             WHERE held.app_id = busy.app_id AND held.claimed_until_ms > $2
+                             ORDER BY held.claimed_until_ms
+                             LIMIT CASE WHEN $5 > $4 THEN $5 ELSE $4 END) held_now)
     FROM busy CROSS JOIN share WHERE busy.app_id IS NOT NULL),
 walk (app_id, id, due_at, nth, free) AS (
     SELECT room.app_id, head.id, head.next_attempt_at_ms, 1, room.free
@@ -81,7 +83,7 @@ walk (app_id, id, due_at, nth, free) AS (
 UPDATE webhook_outbox SET next_attempt_at_ms = $1, claimed_until_ms = $1
 WHERE id IN (
     SELECT id FROM webhook_outbox
-    WHERE id IN (SELECT id FROM walk ORDER BY due_at, id LIMIT $3)
+    WHERE {chosen}
       AND status = 'pending' AND next_attempt_at_ms <= $2
     {skip_locked})
 RETURNING id, app_id, record_id, order_type, dialect, payload, attempts,
@@ -90,7 +92,12 @@ RETURNING id, app_id, record_id, order_type, dialect, payload, attempts,
 
 /// The claim as `DB` runs it.
 pub(crate) fn claim_statement<DB: Backend>() -> String {
-    CLAIM.replace("{skip_locked}", DB::SKIP_LOCKED)
+    CLAIM
+        .replace(
+            "{chosen}",
+            &DB::id_among("SELECT id FROM walk ORDER BY due_at, id LIMIT $3"),
+        )
+        .replace("{skip_locked}", DB::SKIP_LOCKED)
 }
 
 /// Claims up to `limit` webhooks due at `now_ms` for `lease_ms`, at most
@@ -114,6 +121,9 @@ where
     for<'q> <DB as Database>::Arguments<'q>: IntoArguments<'q, DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
 {
+    if let Some(seeks_only) = DB::SEEKS_ONLY {
+        sqlx::query(seeks_only).execute(&mut *conn).await?;
+    }
     Ok(sqlx::query(&claim_statement::<DB>())
         .bind(now_ms.saturating_add(lease_ms))
         .bind(now_ms)

@@ -228,6 +228,17 @@ impl Backend for Postgres {
 
     const SKIP_LOCKED: &'static str = "FOR UPDATE SKIP LOCKED";
 
+    fn id_among(subquery: &str) -> String {
+        format!("id = ANY(ARRAY({subquery}))")
+    }
+
+    const SEEKS_ONLY: Option<&'static str> = Some(
+        "SELECT set_config('enable_seqscan', 'off', true),
+                set_config('enable_bitmapscan', 'off', true),
+                set_config('enable_hashjoin', 'off', true),
+                set_config('enable_mergejoin', 'off', true)",
+    );
+
     /// The statements are per batch, not per entry: the round trips of a
     /// block's worth of deposits are a handful, and its commit one durable write.
     async fn post_entries_in(
@@ -711,6 +722,83 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         panic!("the server process {pid} did not end within 5 s");
+    }
+
+    /// Decisions §49: the webhook claim seeks on PostgreSQL whatever the
+    /// statistics say. A table filled since its last `ANALYZE` (a burst of
+    /// webhooks; a fresh one has none at all) made the planner count a
+    /// merchant's held claims through every pending webhook of it, and find
+    /// the chosen ones by a hash join over every due webhook: each claim cost
+    /// O(backlog), and delivery slowed as the backlog grew.
+    #[tokio::test]
+    async fn the_webhook_claim_seeks_without_statistics() {
+        let Some((url, mut admin)) = test_server().await else {
+            return;
+        };
+        let schema = format!("ccgate_claim_plan_{}", rand::random::<u32>());
+        let store = PgStore::connect_in_schema(&url, &schema, MasterKey::generate())
+            .await
+            .expect("a store in a scratch schema");
+        // 20 000 pending webhooks of 50 merchants, a quarter of them claimed
+        // and then settled again: old row versions stay in the claims index
+        // until a vacuum, as they do between a burst's claims.
+        for statement in [
+            "INSERT INTO webhook_outbox (app_id, record_id, order_type, url, payload, status,
+                 attempts, next_attempt_at_ms, created_at_ms)
+             SELECT 'merchant-' || (n % 50), 'record-' || n, 'deposit', 'http://127.0.0.1:9/',
+                 '{}', 'pending', 0, n, n
+             FROM generate_series(1, 20000) AS n",
+            "UPDATE webhook_outbox SET claimed_until_ms = 50000 WHERE id % 4 = 0",
+            "UPDATE webhook_outbox SET claimed_until_ms = NULL WHERE id % 4 = 0",
+        ] {
+            sqlx::query(statement)
+                .execute(&store.pool)
+                .await
+                .expect("fill the outbox");
+        }
+        // As `claim_due_webhooks` runs it: in its DB transaction.
+        let mut db_tx = store.pool.begin().await.expect("begin");
+        if let Some(seeks_only) = <Postgres as Backend>::SEEKS_ONLY {
+            sqlx::query(seeks_only)
+                .execute(&mut *db_tx)
+                .await
+                .expect("the planner settings");
+        }
+        let plan: Vec<String> = sqlx::query_scalar(&format!(
+            "EXPLAIN {}",
+            crate::outbox_claim::claim_statement::<Postgres>()
+        ))
+        .bind(60_000_i64)
+        .bind(30_000_i64)
+        .bind(256_i64)
+        .bind(4_i64)
+        .bind(128_i64)
+        .fetch_all(&mut *db_tx)
+        .await
+        .expect("PostgreSQL explains the claim");
+        drop(db_tx);
+        store.pool.close().await;
+        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+            .execute(&mut admin)
+            .await
+            .expect("drop the scratch schema");
+        let plan = plan.join("\n");
+        for scan in [
+            "Seq Scan on webhook_outbox",
+            "Bitmap Heap Scan on webhook_outbox",
+        ] {
+            assert!(
+                !plan.contains(scan),
+                "the claim reads rows it does not take:\n{plan}"
+            );
+        }
+        for sought in [
+            "Index Only Scan using webhook_outbox_claimed on webhook_outbox held",
+            "Index Scan using webhook_outbox_pkey on webhook_outbox",
+            "Index Cond: (id = ANY (",
+        ] {
+            assert!(plan.contains(sought), "{sought}\n{plan}");
+        }
     }
 
     /// Decisions §47: a connection idle past the window is pinged, so one the

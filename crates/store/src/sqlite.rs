@@ -253,6 +253,12 @@ impl Backend for Sqlite {
 
     const SKIP_LOCKED: &'static str = "";
 
+    fn id_among(subquery: &str) -> String {
+        format!("id IN ({subquery})")
+    }
+
+    const SEEKS_ONLY: Option<&'static str> = None;
+
     fn placeholder(_: usize) -> String {
         "?".to_owned()
     }
@@ -692,8 +698,15 @@ mod tests {
             .iter()
             .filter(|line| line.starts_with("SEARCH ") || line.starts_with("SCAN "))
             .filter(|line| {
-                !["SCAN busy", "SCAN share", "SCAN walk", "SCAN CONSTANT ROW"]
-                    .contains(&line.as_str())
+                ![
+                    "SCAN busy",
+                    "SCAN share",
+                    "SCAN room",
+                    "SCAN walk",
+                    "SCAN held_now",
+                    "SCAN CONSTANT ROW",
+                ]
+                .contains(&line.as_str())
             })
             .collect::<Vec<_>>();
         for read in &table_reads {
@@ -704,7 +717,7 @@ mod tests {
         }
         for sought in [
             "SEARCH due USING COVERING INDEX webhook_outbox_merchant_due (app_id=? AND next_attempt_at_ms<?)",
-            "SEARCH held USING INDEX webhook_outbox_claimed (app_id=? AND claimed_until_ms>?)",
+            "SEARCH held USING COVERING INDEX webhook_outbox_claimed (app_id=? AND claimed_until_ms>?)",
             "SEARCH merchants USING INDEX sqlite_autoindex_merchants_1 (app_id=?)",
         ] {
             assert!(

@@ -31,10 +31,14 @@ pub struct WritesBenchArgs {
     /// Measured seconds per target in each round.
     #[arg(long, default_value_t = 3)]
     pub seconds: u64,
-    /// Rounds, each measuring every target once, so that drift in a noisy
-    /// machine's speed hits all alike.
+    /// Rounds, each measuring every target in turn, in slices, so that drift
+    /// in a noisy machine's speed hits all alike.
     #[arg(long, default_value_t = 3)]
     pub rounds: u32,
+    /// Length of one slice: a round takes the targets in turn for this many
+    /// milliseconds each until each had `--seconds`, as `bench assets` does.
+    #[arg(long, default_value_t = 500)]
+    pub slice_ms: u64,
     /// Requests per endpoint sent one at a time on one connection to count
     /// the SQL statements each runs.
     #[arg(long, default_value_t = 200)]
@@ -264,9 +268,8 @@ async fn drive(
     endpoint: &'static str,
     next: &Arc<AtomicUsize>,
     connections: usize,
-    seconds: u64,
+    measure: Duration,
 ) -> Measured {
-    let measure = Duration::from_secs(seconds);
     let end = Instant::now() + measure;
     let mut tasks = Vec::with_capacity(connections);
     for _ in 0..connections {
@@ -317,8 +320,13 @@ async fn drive(
 }
 
 pub async fn writes(args: &WritesBenchArgs) -> anyhow::Result<Vec<Figure>> {
-    if args.connections == 0 || args.seconds == 0 || args.rounds == 0 || args.sequential == 0 {
-        bail!("--connections, --seconds, --rounds and --sequential must be at least 1");
+    if args.connections == 0
+        || args.seconds == 0
+        || args.rounds == 0
+        || args.sequential == 0
+        || args.slice_ms == 0
+    {
+        bail!("--connections, --seconds, --rounds, --sequential and --slice-ms must be at least 1");
     }
     super::bench_kit::on_sqlite_then_postgres(
         args.postgres.as_deref(),
@@ -378,10 +386,12 @@ async fn measure_on<B: Backend>(
     let next = Arc::new(AtomicUsize::new(0));
 
     println!(
-        "ccgate bench writes on {backend_name}: {} connections, {} rounds of {} s per target, {} cores",
+        "ccgate bench writes on {backend_name}: {} connections, {} rounds of {} s per target \
+         in turns of {} ms, {} cores",
         args.connections,
         args.rounds,
         args.seconds,
+        args.slice_ms.min(args.seconds * 1_000),
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
 
@@ -466,53 +476,69 @@ async fn measure_on<B: Backend>(
     let mut bare_result = Measured::default();
     let mut results: Vec<Measured> = ENDPOINTS.iter().map(|_| Measured::default()).collect();
     let mut postings = Measured::default();
+    let round_length = Duration::from_secs(args.seconds);
+    let slice = Duration::from_millis(args.slice_ms).min(round_length);
     for round in 0..args.rounds {
-        // The bare route is measured with `withdraw`'s bytes, the largest answer.
-        let bare_round = drive(
-            &client,
-            &signer,
-            &url(bare, WITHDRAW),
-            WITHDRAW,
-            &next,
-            args.connections,
-            args.seconds,
-        )
-        .await;
-        let mut line = format!("round {}: bare {:.0}/s", round + 1, bare_round.per_sec());
-        bare_result.add(bare_round);
-        for (endpoint, total) in ENDPOINTS.into_iter().zip(results.iter_mut()) {
+        let mut bare_round = Measured::default();
+        let mut rounds: Vec<Measured> = ENDPOINTS.iter().map(|_| Measured::default()).collect();
+        let mut round_postings = Measured::default();
+        while bare_round.elapsed < round_length {
+            let length = slice.min(round_length - bare_round.elapsed);
+            // The bare route is measured with `withdraw`'s bytes, the largest answer.
+            let bare_url = url(bare, WITHDRAW);
             let measured = drive(
                 &client,
                 &signer,
-                &url(real, endpoint),
-                endpoint,
+                &bare_url,
+                WITHDRAW,
                 &next,
                 args.connections,
-                args.seconds,
+                length,
             )
             .await;
+            bare_round.add(measured);
+            for (endpoint, total) in ENDPOINTS.into_iter().zip(rounds.iter_mut()) {
+                let measured = drive(
+                    &client,
+                    &signer,
+                    &url(real, endpoint),
+                    endpoint,
+                    &next,
+                    args.connections,
+                    length,
+                )
+                .await;
+                total.add(measured);
+            }
+            // Plain journal postings, one DB transaction each, one after another.
+            let end = Instant::now() + length;
+            let mut slice_postings = Measured {
+                elapsed: length,
+                ..Measured::default()
+            };
+            while Instant::now() < end {
+                let started = Instant::now();
+                store.post_entry(&posting()?, &meta).await?;
+                slice_postings.latencies_us.push(micros(started.elapsed()));
+            }
+            slice_postings.requests = slice_postings.latencies_us.len();
+            slice_postings.latencies_us.sort_unstable();
+            round_postings.add(slice_postings);
+        }
+        let mut line = format!("round {}: bare {:.0}/s", round + 1, bare_round.per_sec());
+        for (endpoint, measured) in ENDPOINTS.into_iter().zip(&rounds) {
             line.push_str(&format!(", {endpoint} {:.0}/s", measured.per_sec()));
-            total.add(measured);
         }
-        // Plain journal postings, one DB transaction each, one after another.
-        let end = Instant::now() + Duration::from_secs(args.seconds);
-        let mut round_postings = Measured {
-            elapsed: Duration::from_secs(args.seconds),
-            ..Measured::default()
-        };
-        while Instant::now() < end {
-            let started = Instant::now();
-            store.post_entry(&posting()?, &meta).await?;
-            round_postings.latencies_us.push(micros(started.elapsed()));
-        }
-        round_postings.requests = round_postings.latencies_us.len();
-        round_postings.latencies_us.sort_unstable();
         line.push_str(&format!(
             ", journal postings {:.0}/s",
             round_postings.per_sec()
         ));
-        postings.add(round_postings);
         println!("{line}");
+        bare_result.add(bare_round);
+        for (total, measured) in results.iter_mut().zip(rounds) {
+            total.add(measured);
+        }
+        postings.add(round_postings);
     }
 
     println!(

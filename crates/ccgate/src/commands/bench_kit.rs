@@ -57,68 +57,125 @@ impl std::fmt::Display for Figure {
     }
 }
 
-/// How long each of this process's threads has run on a CPU, from Linux's
-/// `/proc/self/task/*/schedstat`: what a bench's stretch cost in CPU, apart
-/// from how busy or slow a shared machine was meanwhile.
+/// How long each of this process's threads, and each PostgreSQL server
+/// process on this machine, has run on a CPU, from Linux's `schedstat`
+/// files: what a bench's stretch cost in CPU, apart from how busy or slow a
+/// shared machine was meanwhile.
 #[derive(Debug, Clone, Default)]
 pub(super) struct CpuTimes {
-    /// Thread id → (thread name, nanoseconds on a CPU).
-    threads: HashMap<u64, (String, u64)>,
+    /// (process id, thread id) → (who runs it, nanoseconds on a CPU).
+    runners: HashMap<(u32, u64), (Runner, u64)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Runner {
+    /// One of this process's SQLite connection threads.
+    Sqlite,
+    /// Any other thread of this process.
+    ThisProcess,
+    /// A PostgreSQL server process on this machine (its backends, WAL
+    /// writer, checkpointer…: each one thread).
+    Postgres,
 }
 
 /// sqlx runs each SQLite connection on a thread of its own, named so
 /// (truncated by Linux to 15 bytes).
 const SQLITE_THREAD_PREFIX: &str = "sqlx-sqlite";
 
+/// A thread's CPU time so far, in nanoseconds: the first field of its
+/// `schedstat`. `None` if it ended meanwhile.
+fn ran_ns(task: &std::path::Path) -> Option<u64> {
+    std::fs::read_to_string(task.join("schedstat"))
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn name_of(task: &std::path::Path) -> String {
+    std::fs::read_to_string(task.join("comm"))
+        .unwrap_or_default()
+        .trim_end()
+        .to_owned()
+}
+
+/// The numeric entries of a `/proc` directory, with their paths.
+fn numbered(dir: &str) -> Vec<(u64, std::path::PathBuf)> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|entry| {
+                    let number = entry.file_name().to_str()?.parse().ok()?;
+                    Some((number, entry.path()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 impl CpuTimes {
-    /// The times now; `None` where `/proc` does not say (not Linux).
+    /// The times now; `None` where `/proc` does not say (not Linux). A
+    /// thread or process that ends between the listing and its reads is
+    /// left out, as one that ended earlier is.
     pub(super) fn read() -> Option<CpuTimes> {
-        let mut threads = HashMap::new();
-        for entry in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
-            let path = entry.path();
-            let Some(tid) = path
-                .file_name()
-                .and_then(|name| name.to_str())
-                .and_then(|name| name.parse().ok())
-            else {
-                continue;
-            };
-            // A thread may end between the listing and these reads: it is
-            // then left out, as a thread that ended earlier is.
-            let Some(ran_ns) = std::fs::read_to_string(path.join("schedstat"))
-                .ok()
-                .and_then(|stat| stat.split_whitespace().next()?.parse().ok())
-            else {
-                continue;
-            };
-            let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
-            threads.insert(tid, (name.trim_end().to_owned(), ran_ns));
+        let own = numbered("/proc/self/task");
+        if own.is_empty() {
+            return None;
         }
-        Some(CpuTimes { threads })
+        let mut runners = HashMap::new();
+        for (tid, task) in own {
+            let runner = if name_of(&task).starts_with(SQLITE_THREAD_PREFIX) {
+                Runner::Sqlite
+            } else {
+                Runner::ThisProcess
+            };
+            if let Some(ns) = ran_ns(&task) {
+                runners.insert((0, tid), (runner, ns));
+            }
+        }
+        for (pid, process) in numbered("/proc") {
+            let Ok(pid) = u32::try_from(pid) else {
+                continue;
+            };
+            if name_of(&process) == "postgres"
+                && let Some(ns) = ran_ns(&process)
+            {
+                runners.insert((pid, 0), (Runner::Postgres, ns));
+            }
+        }
+        Some(CpuTimes { runners })
     }
 
-    /// What the threads ran since `earlier` (a thread started since then,
+    /// What ran since `earlier` (a thread or process started since then,
     /// all it ran; one that ended meanwhile is not counted).
     pub(super) fn spent_since(&self, earlier: &CpuTimes) -> CpuSpent {
         let mut spent = CpuSpent::default();
-        for (tid, (name, ran_ns)) in &self.threads {
-            let before = earlier.threads.get(tid).map_or(0, |(_, ns)| *ns);
+        for (key, (runner, ran_ns)) in &self.runners {
+            let before = earlier.runners.get(key).map_or(0, |(_, ns)| *ns);
             let ran = Duration::from_nanos(ran_ns.saturating_sub(before));
-            spent.total += ran;
-            if name.starts_with(SQLITE_THREAD_PREFIX) {
-                spent.sqlite += ran;
+            match runner {
+                Runner::Sqlite => {
+                    spent.total += ran;
+                    spent.sqlite += ran;
+                }
+                Runner::ThisProcess => spent.total += ran,
+                Runner::Postgres => spent.postgres += ran,
             }
         }
         spent
     }
 }
 
-/// CPU time spent in a stretch: by the whole process, and by its SQLite
-/// connections' threads.
+/// CPU time spent in a stretch: by this process (of which its SQLite
+/// connections' threads), and by the PostgreSQL server's processes on this
+/// machine.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct CpuSpent {
     pub(super) total: Duration,
     pub(super) sqlite: Duration,
+    pub(super) postgres: Duration,
 }
 
 impl CpuSpent {
@@ -140,6 +197,11 @@ impl CpuSpent {
     pub(super) fn sqlite_micros_each(&self, count: usize) -> f64 {
         self.sqlite.as_secs_f64() * 1e6 / count.max(1) as f64
     }
+
+    /// Microseconds of the local PostgreSQL server's CPU time for each of `count`.
+    pub(super) fn postgres_micros_each(&self, count: usize) -> f64 {
+        self.postgres.as_secs_f64() * 1e6 / count.max(1) as f64
+    }
 }
 
 impl Add for CpuSpent {
@@ -149,6 +211,7 @@ impl Add for CpuSpent {
         CpuSpent {
             total: self.total + other.total,
             sqlite: self.sqlite + other.sqlite,
+            postgres: self.postgres + other.postgres,
         }
     }
 }

@@ -50,9 +50,9 @@ impl BenchCommand {
 fn ignored_database_note(database: &DatabaseArgs) -> Option<&'static str> {
     (database.database_url.is_some() || database.database_schema.is_some()).then_some(
         "note: benches measure scratch databases of their own and do not use --database-url \
-         or --database-schema (CCGATE_DATABASE_URL, CCGATE_DATABASE_SCHEMA); `bench ledger`, \
-         `writes`, `webhooks`, `scale` and `all` take --postgres URL to measure PostgreSQL too, \
-         in a scratch schema",
+         or --database-schema (CCGATE_DATABASE_URL, CCGATE_DATABASE_SCHEMA); `bench assets`, \
+         `ledger`, `writes`, `webhooks`, `scale` and `all` take --postgres URL to measure \
+         PostgreSQL too, in a scratch schema",
     )
 }
 

@@ -46,10 +46,12 @@ pub async fn all(args: &AllBenchArgs) -> anyhow::Result<Vec<Figure>> {
         }
     };
     let assets_quick: &[&str] = &["--seconds", "1", "--rounds", "1", "--warmup-seconds", "0"];
-    let assets = parsed(quick(assets_quick))?;
+    let mut assets: super::bench_assets::BenchArgs = parsed(quick(assets_quick))?;
+    assets.postgres.clone_from(&args.postgres);
     note("assets", super::bench_assets::assets(&assets).await);
     let mut uncached: super::bench_assets::BenchArgs = parsed(quick(assets_quick))?;
     uncached.cache_ttl_ms = 0;
+    uncached.postgres.clone_from(&args.postgres);
     note(
         "assets (uncached)",
         super::bench_assets::assets(&uncached).await,

@@ -11,8 +11,9 @@ use ccgate_ledger::{Account, Amount, JournalEntry, MerchantId};
 use ccgate_store::{EntryMeta, Store, generate_app_id, generate_app_secret};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::bench_kit::{CpuSpent, Figure, Measured, cached, micros, scratch_sqlite, spawn_server};
+use super::bench_kit::{CpuSpent, Figure, Measured, cached, micros, spawn_server};
 use super::unix_now;
+use crate::backend::Backend;
 use crate::config::Settings;
 
 #[derive(Debug, clap::Args)]
@@ -38,6 +39,11 @@ pub struct BenchArgs {
     /// Unmeasured warm-up seconds per target, before the first round.
     #[arg(long, default_value_t = 1)]
     pub warmup_seconds: u64,
+    /// Also measure on this PostgreSQL (e.g.
+    /// `postgres://postgres@127.0.0.1:5432/test`), in a scratch schema
+    /// dropped afterwards.
+    #[arg(long)]
+    pub postgres: Option<String>,
 }
 
 const ASSETS_PATH: &str = "/ccpayment/v1/assets";
@@ -53,8 +59,24 @@ pub async fn assets(args: &BenchArgs) -> anyhow::Result<Vec<Figure>> {
     if args.connections == 0 || args.seconds == 0 || args.rounds == 0 || args.slice_ms == 0 {
         bail!("--connections, --seconds, --rounds and --slice-ms must be at least 1");
     }
-    let (_scratch, sqlite) = scratch_sqlite().await?;
-    let store = cached(&sqlite, args.cache_ttl_ms);
+    super::bench_kit::on_sqlite_then_postgres(
+        args.postgres.as_deref(),
+        "ccgate_assets",
+        |sqlite| measure_on("SQLite", "", sqlite, args),
+        |postgres| measure_on("PostgreSQL", " on PostgreSQL", postgres, args),
+    )
+    .await
+}
+
+/// The whole comparison on one database; each figure's name ends with
+/// `figure_suffix`.
+async fn measure_on<B: Backend>(
+    backend_name: &'static str,
+    figure_suffix: &'static str,
+    backend: B,
+    args: &BenchArgs,
+) -> anyhow::Result<Vec<Figure>> {
+    let store = cached(&backend, args.cache_ttl_ms);
     let app_id = MerchantId::new(generate_app_id(unix_now()));
     let app_secret = generate_app_secret();
     store
@@ -103,8 +125,8 @@ pub async fn assets(args: &BenchArgs) -> anyhow::Result<Vec<Figure>> {
     let round_length = Duration::from_secs(args.seconds);
     let slice = Duration::from_millis(args.slice_ms).min(round_length);
     println!(
-        "ccgate bench assets: {} connections, {} s warm-up, {} rounds of {} s per target \
-         in alternate slices of {} ms, {} cores",
+        "ccgate bench assets on {backend_name}: {} connections, {} s warm-up, {} rounds of {} s \
+         per target in alternate slices of {} ms, {} cores",
         args.connections,
         args.warmup_seconds,
         args.rounds,
@@ -158,16 +180,30 @@ pub async fn assets(args: &BenchArgs) -> anyhow::Result<Vec<Figure>> {
             m.failures
         );
     }
+    // On PostgreSQL its server's processes on this machine count for
+    // `assets` too: they share the cores. The bare route reads nothing.
+    let on_postgres = backend_name != "SQLite";
     let cpu_each = bare_cpu.zip(real_cpu).map(|(bare_cpu, real_cpu)| {
+        let real_count = real_result.requests + real_result.failures;
+        let server_us = if on_postgres {
+            real_cpu.postgres_micros_each(real_count)
+        } else {
+            0.0
+        };
         (
             bare_cpu.micros_each(bare_result.requests + bare_result.failures),
-            real_cpu.micros_each(real_result.requests + real_result.failures),
+            real_cpu.micros_each(real_count) + server_us,
         )
     });
     if let Some((bare_us, real_us)) = cpu_each {
         println!(
-            "CPU a request (this process: client, server, database): bare {bare_us:.1} µs, \
-             assets {real_us:.1} µs; CPU ratio {:.2}",
+            "CPU a request (client, server, database{}): bare {bare_us:.1} µs, assets \
+             {real_us:.1} µs; CPU ratio {:.2}",
+            if on_postgres {
+                ", PostgreSQL's processes on this machine"
+            } else {
+                ""
+            },
             bare_us / real_us
         );
     }
@@ -185,14 +221,26 @@ pub async fn assets(args: &BenchArgs) -> anyhow::Result<Vec<Figure>> {
         "assets"
     };
     let mut figures = vec![
-        Figure::new(format!("{name} requests"), real_result.per_sec(), "/s")
-            .with_ratio(real_result.per_sec() / bare_result.per_sec()),
-        Figure::new(format!("{name} p99"), real_result.percentile_ms(99), "ms"),
+        Figure::new(
+            format!("{name} requests{figure_suffix}"),
+            real_result.per_sec(),
+            "/s",
+        )
+        .with_ratio(real_result.per_sec() / bare_result.per_sec()),
+        Figure::new(
+            format!("{name} p99{figure_suffix}"),
+            real_result.percentile_ms(99),
+            "ms",
+        ),
     ];
     if let Some((bare_us, real_us)) = cpu_each {
         figures.push(
-            Figure::new(format!("{name} CPU a request"), real_us, "µs")
-                .with_ratio(bare_us / real_us),
+            Figure::new(
+                format!("{name} CPU a request{figure_suffix}"),
+                real_us,
+                "µs",
+            )
+            .with_ratio(bare_us / real_us),
         );
     }
     Ok(figures)

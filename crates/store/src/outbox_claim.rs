@@ -29,7 +29,12 @@ use crate::backend::Backend;
 ///   (decisions §38);
 /// - `room` is what each may still take: its share less the claims it holds
 ///   (a claim holds until `claimed_until_ms`; held ones are not due, since a
-///   claim moves `next_attempt_at_ms` to the same moment);
+///   claim moves `next_attempt_at_ms` to the same moment). The claims are
+///   counted from `webhook_outbox_claimed` alone — every path that ends a
+///   claim clears `claimed_until_ms`, so a held one is pending without
+///   saying so — and only as far as the largest share, in index order: an
+///   index scan that stops early (decisions §49). It is materialized so
+///   that each merchant's count runs once;
 /// - `walk` takes each merchant's earliest due webhook, then the next after
 ///   it in (due time, id) order (a row-value seek), until its room is used.
 ///
@@ -106,7 +111,9 @@ pub(crate) fn claim_statement<DB: Backend>() -> String {
 /// and returns their
 /// rows (`outbox.rs` reads them); see `OutboxStore::claim_due_webhooks`. It
 /// runs on `conn`, inside the caller's DB transaction (decisions §27: the
-/// same one that records the attempts that freed the slots).
+/// same one that records the attempts that freed the slots), after
+/// [`Backend::SEEKS_ONLY`], so that its plan is the seeks it is written as
+/// whatever the table's statistics say (decisions §49).
 pub(crate) async fn claim_due_webhooks<DB>(
     conn: &mut DB::Connection,
     now_ms: i64,

@@ -11,7 +11,7 @@ use ccgate_ledger::{Account, Amount, JournalEntry, MerchantId};
 use ccgate_store::{EntryMeta, Store, generate_app_id, generate_app_secret};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::bench_kit::{CpuSpent, Figure, Measured, cached, micros, spawn_server};
+use super::bench_kit::{CpuScope, CpuSpent, Figure, Measured, cached, micros, spawn_server};
 use super::unix_now;
 use crate::backend::Backend;
 use crate::config::Settings;
@@ -141,6 +141,14 @@ async fn measure_on<B: Backend>(
     let mut real_result = Measured::default();
     // The whole process's CPU time (both ends of the HTTP, and the
     // database) while each target is driven: `None` if it cannot be read.
+    // On PostgreSQL its server's processes on this machine count for
+    // `assets` too: they share the cores. The bare route reads nothing.
+    let on_postgres = backend_name != "SQLite";
+    let real_scope = if on_postgres {
+        CpuScope::WithLocalPostgres
+    } else {
+        CpuScope::ThisProcess
+    };
     let mut bare_cpu = Some(CpuSpent::default());
     let mut real_cpu = Some(CpuSpent::default());
     for round in 0..args.rounds {
@@ -148,12 +156,18 @@ async fn measure_on<B: Backend>(
         let mut real_round = Measured::default();
         while bare_round.elapsed < round_length {
             let length = slice.min(round_length - bare_round.elapsed);
-            let (measured, cpu) =
-                CpuSpent::measure(drive(&client, &bare_target, args.connections, length)).await;
+            let (measured, cpu) = CpuSpent::measure(
+                CpuScope::ThisProcess,
+                drive(&client, &bare_target, args.connections, length),
+            )
+            .await;
             bare_round.add(measured);
             bare_cpu = bare_cpu.zip(cpu).map(|(sum, spent)| sum + spent);
-            let (measured, cpu) =
-                CpuSpent::measure(drive(&client, &real_target, args.connections, length)).await;
+            let (measured, cpu) = CpuSpent::measure(
+                real_scope,
+                drive(&client, &real_target, args.connections, length),
+            )
+            .await;
             real_round.add(measured);
             real_cpu = real_cpu.zip(cpu).map(|(sum, spent)| sum + spent);
         }
@@ -180,19 +194,10 @@ async fn measure_on<B: Backend>(
             m.failures
         );
     }
-    // On PostgreSQL its server's processes on this machine count for
-    // `assets` too: they share the cores. The bare route reads nothing.
-    let on_postgres = backend_name != "SQLite";
     let cpu_each = bare_cpu.zip(real_cpu).map(|(bare_cpu, real_cpu)| {
-        let real_count = real_result.requests + real_result.failures;
-        let server_us = if on_postgres {
-            real_cpu.postgres_micros_each(real_count)
-        } else {
-            0.0
-        };
         (
             bare_cpu.micros_each(bare_result.requests + bare_result.failures),
-            real_cpu.micros_each(real_count) + server_us,
+            real_cpu.micros_each(real_result.requests + real_result.failures),
         )
     });
     if let Some((bare_us, real_us)) = cpu_each {

@@ -115,11 +115,21 @@ fn numbered(dir: &str) -> Vec<(u64, std::path::PathBuf)> {
         .unwrap_or_default()
 }
 
+/// Whose CPU times a reading takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CpuScope {
+    /// This process's threads.
+    ThisProcess,
+    /// Those, and the PostgreSQL server's processes on this machine (a
+    /// walk of every process in `/proc`: only where PostgreSQL is measured).
+    WithLocalPostgres,
+}
+
 impl CpuTimes {
-    /// The times now; `None` where `/proc` does not say (not Linux). A
-    /// thread or process that ends between the listing and its reads is
-    /// left out, as one that ended earlier is.
-    pub(super) fn read() -> Option<CpuTimes> {
+    /// The times in `scope` now; `None` where `/proc` does not say (not
+    /// Linux). A thread or process that ends between the listing and its
+    /// reads is left out, as one that ended earlier is.
+    pub(super) fn read(scope: CpuScope) -> Option<CpuTimes> {
         let own = numbered("/proc/self/task");
         if own.is_empty() {
             return None;
@@ -134,6 +144,9 @@ impl CpuTimes {
             if let Some(ns) = ran_ns(&task) {
                 runners.insert((0, tid), (runner, ns));
             }
+        }
+        if scope == CpuScope::ThisProcess {
+            return Some(CpuTimes { runners });
         }
         for (pid, process) in numbered("/proc") {
             let Ok(pid) = u32::try_from(pid) else {
@@ -155,12 +168,10 @@ impl CpuTimes {
         for (key, (runner, ran_ns)) in &self.runners {
             let before = earlier.runners.get(key).map_or(0, |(_, ns)| *ns);
             let ran = Duration::from_nanos(ran_ns.saturating_sub(before));
+            spent.total += ran;
             match runner {
-                Runner::Sqlite => {
-                    spent.total += ran;
-                    spent.sqlite += ran;
-                }
-                Runner::ThisProcess => spent.total += ran,
+                Runner::Sqlite => spent.sqlite += ran,
+                Runner::ThisProcess => {}
                 Runner::Postgres => spent.postgres += ran,
             }
         }
@@ -168,9 +179,9 @@ impl CpuTimes {
     }
 }
 
-/// CPU time spent in a stretch: by this process (of which its SQLite
-/// connections' threads), and by the PostgreSQL server's processes on this
-/// machine.
+/// CPU time spent in a stretch by all a reading's scope took in, and of
+/// that by this process's SQLite connections' threads and by the
+/// PostgreSQL server's processes on this machine.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct CpuSpent {
     pub(super) total: Duration,
@@ -179,16 +190,19 @@ pub(super) struct CpuSpent {
 }
 
 impl CpuSpent {
-    /// `work` while the CPU times are read before and after; `None` for the
-    /// spent time where they cannot be read.
-    pub(super) async fn measure<T>(work: impl Future<Output = T>) -> (T, Option<CpuSpent>) {
-        let before = CpuTimes::read();
+    /// `work` while the CPU times in `scope` are read before and after;
+    /// `None` for the spent time where they cannot be read.
+    pub(super) async fn measure<T>(
+        scope: CpuScope,
+        work: impl Future<Output = T>,
+    ) -> (T, Option<CpuSpent>) {
+        let before = CpuTimes::read(scope);
         let output = work.await;
-        let spent = before.and_then(|before| Some(CpuTimes::read()?.spent_since(&before)));
+        let spent = before.and_then(|before| Some(CpuTimes::read(scope)?.spent_since(&before)));
         (output, spent)
     }
 
-    /// Microseconds of the process's CPU time for each of `count`.
+    /// Microseconds of CPU time (all the scope took in) for each of `count`.
     pub(super) fn micros_each(&self, count: usize) -> f64 {
         self.total.as_secs_f64() * 1e6 / count.max(1) as f64
     }
@@ -399,30 +413,32 @@ mod tests {
 
     #[test]
     fn cpu_times_count_each_thread_and_sqlite_s_apart() {
-        let before = CpuTimes::read().expect("/proc/self/task on Linux");
+        let before = CpuTimes::read(CpuScope::ThisProcess).expect("/proc/self/task on Linux");
         // A thread named as sqlx names its SQLite threads, started after the
         // first reading: all it runs is counted, and counted as SQLite's.
+        let (spun, spun_enough) = std::sync::mpsc::channel();
         let spinner = std::thread::Builder::new()
             .name(format!("{SQLITE_THREAD_PREFIX}-test"))
-            .spawn(|| {
-                let started = std::time::Instant::now();
+            .spawn(move || {
                 let mut spins = 0u64;
-                while started.elapsed() < Duration::from_millis(30) {
+                while spins < 10_000_000 {
                     spins = std::hint::black_box(spins + 1);
                 }
+                spun.send(()).expect("the test waits for the spinner");
                 // Still alive at the second reading: ended threads drop out.
                 std::thread::park();
                 spins
             })
             .expect("spawn the spinner");
-        std::thread::sleep(Duration::from_millis(60));
-        let spent = CpuTimes::read()
+        spun_enough.recv().expect("the spinner spun");
+        let spent = CpuTimes::read(CpuScope::ThisProcess)
             .expect("/proc/self/task on Linux")
             .spent_since(&before);
         spinner.thread().unpark();
         spinner.join().expect("the spinner");
         assert!(spent.sqlite > Duration::ZERO, "{spent:?}");
         assert!(spent.total >= spent.sqlite, "{spent:?}");
+        assert_eq!(spent.postgres, Duration::ZERO, "not read: {spent:?}");
         let doubled = spent + spent;
         assert_eq!(doubled.total, spent.total * 2);
         assert_eq!(doubled.sqlite, spent.sqlite * 2);

@@ -18,7 +18,7 @@ use ccgate_ledger::{Amount, MerchantId, TokenId};
 use ccgate_store::{generate_app_id, generate_app_secret};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::bench_kit::{CpuSpent, Figure};
+use super::bench_kit::{CpuScope, CpuSpent, CpuTimes, Figure};
 use super::{background, unix_now, unix_now_ms};
 use crate::backend::Backend;
 use crate::config::Settings;
@@ -234,10 +234,23 @@ async fn measure_on<B: Backend>(
 
     // Baseline before and after the delivery, so drift in a shared machine's
     // speed hits both sides alike; the figure is their mean.
-    let (bare_before, bare_before_cpu) =
-        CpuSpent::measure(bare_loop(&client, &posts, concurrency, &counts)).await;
+    let (bare_before, bare_before_cpu) = CpuSpent::measure(
+        CpuScope::ThisProcess,
+        bare_loop(&client, &posts, concurrency, &counts),
+    )
+    .await;
     let bare_before = bare_before?;
-    let delivery_cpu_before = super::bench_kit::CpuTimes::read();
+    // On PostgreSQL its server's processes on this machine count for the
+    // delivery too: they share the cores. The bare loop uses no database:
+    // what the server does meanwhile (a vacuum after the delivery) is not
+    // the loop's.
+    let on_postgres = backend_name != "SQLite";
+    let delivery_scope = if on_postgres {
+        CpuScope::WithLocalPostgres
+    } else {
+        CpuScope::ThisProcess
+    };
+    let delivery_cpu_before = CpuTimes::read(delivery_scope);
 
     let before = counts.total();
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -272,7 +285,7 @@ async fn measure_on<B: Backend>(
     };
     let delivery = delivery_started.elapsed();
     let delivery_cpu = delivery_cpu_before
-        .and_then(|before| Some(super::bench_kit::CpuTimes::read()?.spent_since(&before)));
+        .and_then(|before| Some(CpuTimes::read(delivery_scope)?.spent_since(&before)));
     let _ = stop.send(true);
     for task in loops {
         let _ = task.await;
@@ -280,8 +293,11 @@ async fn measure_on<B: Backend>(
     let arrived = counts.total() - before;
     let delivered_per_merchant = counts.per_merchant();
 
-    let (bare_after, bare_after_cpu) =
-        CpuSpent::measure(bare_loop(&client, &posts, concurrency, &counts)).await;
+    let (bare_after, bare_after_cpu) = CpuSpent::measure(
+        CpuScope::ThisProcess,
+        bare_loop(&client, &posts, concurrency, &counts),
+    )
+    .await;
     let bare_after = bare_after?;
     let bare = (bare_before + bare_after) / 2;
     let bare_cpu = bare_before_cpu.zip(bare_after_cpu).map(|(a, b)| a + b);
@@ -325,17 +341,8 @@ async fn measure_on<B: Backend>(
     );
     // What each costs in CPU, apart from how busy the machine was: the
     // ceiling this machine's cores put on delivery, whatever its latencies.
-    // On PostgreSQL its server's processes on this machine count too: they
-    // share the cores. The bare loop uses no database: what the server does
-    // meanwhile (a vacuum after the delivery) is not the loop's.
     let cpu_each = delivery_cpu.zip(bare_cpu).map(|(delivery_cpu, bare_cpu)| {
-        let on_postgres = backend_name != "SQLite";
-        let delivery_us = delivery_cpu.micros_each(count)
-            + if on_postgres {
-                delivery_cpu.postgres_micros_each(count)
-            } else {
-                0.0
-            };
+        let delivery_us = delivery_cpu.micros_each(count);
         let bare_us = bare_cpu.micros_each(count * 2);
         let database = if !on_postgres {
             format!(

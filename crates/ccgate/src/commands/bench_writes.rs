@@ -478,14 +478,14 @@ async fn measure_on<B: Backend>(
     let mut postings = Measured::default();
     let round_length = Duration::from_secs(args.seconds);
     let slice = Duration::from_millis(args.slice_ms).min(round_length);
+    // The bare route is measured with `withdraw`'s bytes, the largest answer.
+    let bare_url = url(bare, WITHDRAW);
     for round in 0..args.rounds {
         let mut bare_round = Measured::default();
         let mut rounds: Vec<Measured> = ENDPOINTS.iter().map(|_| Measured::default()).collect();
         let mut round_postings = Measured::default();
         while bare_round.elapsed < round_length {
             let length = slice.min(round_length - bare_round.elapsed);
-            // The bare route is measured with `withdraw`'s bytes, the largest answer.
-            let bare_url = url(bare, WITHDRAW);
             let measured = drive(
                 &client,
                 &signer,

@@ -56,7 +56,9 @@ function authenticator(secret) {
   return async function nextCode() {
     for (;;) {
       const now = Math.floor(Date.now() / 1000 / 30);
-      const step = Math.max(lastStep + 1, now - 1);
+      // Never the step behind now: a code of it sent as a step ends
+      // reaches the server two steps behind, and is refused.
+      const step = Math.max(lastStep + 1, now);
       if (step <= now + 1) {
         lastStep = step;
         return totp(secret, step);

@@ -64,7 +64,9 @@ impl Authenticator {
     fn next_code(&mut self) -> String {
         loop {
             let now = Authenticator::now_step();
-            let step = (self.last_step + 1).max(now - 1);
+            // Never the step behind now: a code of it sent as a step ends
+            // reaches the server two steps behind, and is refused.
+            let step = (self.last_step + 1).max(now);
             // The upper edge: one step ahead of now.
             if step <= now + 1 {
                 self.last_step = step;

@@ -26,6 +26,10 @@ use crate::master_key::MasterKey;
 use crate::rows::{Columns, balance_from_row, direction_word, seq_number, to_i64};
 use crate::writes::{DepositCredit, EntryMeta};
 
+mod checkpoints;
+
+use checkpoints::Checkpointer;
+
 /// How long a writer waits for another process (the CLI beside `serve`) to
 /// release SQLite's single write lock before giving up.
 const BUSY_TIMEOUT_MS: u64 = 5_000;
@@ -44,6 +48,7 @@ pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
     pub(crate) key: MasterKey,
     inline_reads: Arc<InlineReads>,
+    checkpointer: Arc<Checkpointer>,
 }
 
 /// rusqlite connections, on the SQLite library sqlx links, for the two
@@ -142,7 +147,10 @@ impl SqliteStore {
             .foreign_keys(true)
             // A multi-row statement's journal, written page by page and never
             // read unless it fails, stays out of a file (decisions §46).
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            // Checkpoints run on a thread of their own, not inside the
+            // commit that fills the WAL (decisions §50).
+            .pragma("wal_autocheckpoint", "0");
         let pool = SqlitePoolOptions::new()
             .max_connections(POOL_CONNECTIONS_MAX)
             // A local file does not drop connections; a ping per acquire would
@@ -155,14 +163,17 @@ impl SqliteStore {
                 source,
             })?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        let checkpointer = Checkpointer::start(path, Duration::from_millis(BUSY_TIMEOUT_MS))?;
         Ok(SqliteStore {
             pool,
             key,
             inline_reads: Arc::new(InlineReads::new(path)),
+            checkpointer: Arc::new(checkpointer),
         })
     }
 
     pub async fn close(&self) {
+        self.checkpointer.stop();
         self.inline_reads.close();
         self.pool.close().await;
     }
@@ -577,6 +588,45 @@ mod tests {
                 .await
                 .expect("a store on a fresh file");
         (dir, store)
+    }
+
+    /// The WAL is copied into the database file by the store's checkpoint
+    /// thread, never by a commit (decisions §50): the pool's connections
+    /// checkpoint nothing themselves, and the file still takes in what was
+    /// written, while every connection stays open.
+    #[tokio::test]
+    async fn the_wal_is_checkpointed_beside_the_writers_not_by_them() {
+        let (dir, store) = fresh_store().await;
+        let pool = crate::backend::SqlStore::pool(&store);
+        let automatic: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+            .fetch_one(pool)
+            .await
+            .expect("SQLite says its checkpoint threshold");
+        assert_eq!(automatic, 0, "a commit would checkpoint on its own");
+
+        let file = dir.path().join("store.db");
+        let size = || std::fs::metadata(&file).expect("the database file").len();
+        let before = size();
+        sqlx::query(
+            "CREATE TABLE scratch AS
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000)
+             SELECT i, randomblob(1000) AS filler FROM n",
+        )
+        .execute(pool)
+        .await
+        .expect("4 MB written");
+        // Written to the WAL; in the file once checkpointed (the thread's
+        // turn comes every 100 ms).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while size() < before + 4_000_000 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nothing checkpointed within 10 s: the file is {} bytes, {before} before",
+                size()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        store.close().await;
     }
 
     /// `bill/info` at 100,000 orders took 55 ms when SQLite's planner

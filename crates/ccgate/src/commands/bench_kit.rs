@@ -78,9 +78,11 @@ enum Runner {
     Postgres,
 }
 
-/// sqlx runs each SQLite connection on a thread of its own, named so
-/// (truncated by Linux to 15 bytes).
-const SQLITE_THREAD_PREFIX: &str = "sqlx-sqlite";
+/// What the names of the threads doing SQLite's work share (Linux truncates
+/// them to 15 bytes): sqlx runs each connection on a thread of its own
+/// (`sqlx-sqlite-worker-…`), and the store checkpoints the WAL on one
+/// (`sqlite-checkpoint`).
+const SQLITE_THREAD_NAME: &str = "sqlite";
 
 /// A thread's CPU time so far, in nanoseconds: the first field of its
 /// `schedstat`. `None` if it ended meanwhile.
@@ -136,7 +138,7 @@ impl CpuTimes {
         }
         let mut runners = HashMap::new();
         for (tid, task) in own {
-            let runner = if name_of(&task).starts_with(SQLITE_THREAD_PREFIX) {
+            let runner = if name_of(&task).contains(SQLITE_THREAD_NAME) {
                 Runner::Sqlite
             } else {
                 Runner::ThisProcess
@@ -418,7 +420,7 @@ mod tests {
         // first reading: all it runs is counted, and counted as SQLite's.
         let (spun, spun_enough) = std::sync::mpsc::channel();
         let spinner = std::thread::Builder::new()
-            .name(format!("{SQLITE_THREAD_PREFIX}-test"))
+            .name(format!("{SQLITE_THREAD_NAME}-test"))
             .spawn(move || {
                 let mut spins = 0u64;
                 while spins < 10_000_000 {

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ccgate_api::sign;
 use ccgate_ledger::MerchantId;
 use ccgate_store::{
-    MerchantCredentials, MerchantSettingsStore, OutboxStore, OutboxWebhook, SandboxStore, Store,
-    WebhookAttempt, WebhookClaim, WebhookDialect, WebhookNext,
+    MerchantCredentials, MerchantSettingsStore, OutboxStore, OutboxWebhook, PendingClaim,
+    SandboxStore, Store, WebhookAttempt, WebhookClaim, WebhookDialect, WebhookNext,
 };
 use secrecy::ExposeSecret;
 use tokio::sync::{Notify, OnceCell, broadcast, watch};
@@ -510,11 +510,38 @@ impl WebhookSender {
             spare_slots: free / 2,
         };
         let settled = std::mem::take(&mut flight.settled);
-        let due = self
+        let PendingClaim {
+            webhooks: due,
+            commit,
+        } = self
             .outbox
-            .record_and_claim_webhooks(&settled, &claim)
+            .record_and_claim_pending(&settled, &claim)
             .await?;
         let count = due.len();
+        if self.faults.is_some() {
+            // The sandbox draws each delivery's faults from the store, which
+            // on SQLite waits for the write lock this transaction holds.
+            commit.commit().await?;
+            self.start_runs(flight, due, now_unix_ms).await?;
+        } else {
+            // On their way while the commit syncs (decisions §50): a claim
+            // that then fails to commit is lost, and its webhooks are sent
+            // again (at-least-once, as after a crash); what they answer is
+            // recorded by the next commit all the same.
+            self.start_runs(flight, due, now_unix_ms).await?;
+            commit.commit().await?;
+        }
+        Ok(count)
+    }
+
+    /// Starts delivering `due`, claimed at `now_unix_ms`, in runs (see
+    /// [`WebhookSender::plan_runs`]), each holding its webhooks' slots.
+    async fn start_runs(
+        &self,
+        flight: &mut InFlight,
+        due: Vec<OutboxWebhook>,
+        now_unix_ms: i64,
+    ) -> Result<(), EngineError> {
         let mut targets = Targets::new();
         for webhook in &due {
             targets.entry(webhook.app_id.clone()).or_default();
@@ -537,7 +564,7 @@ impl WebhookSender {
                 settled
             });
         }
-        Ok(count)
+        Ok(())
     }
 
     /// Cuts the deliveries in flight and hands their claims back, due from

@@ -74,8 +74,8 @@ pub use master_key::MasterKey;
 pub use merchant_settings::{MerchantSettings, MerchantSettingsStore};
 pub use orders::{Checkout, ConfirmingPayment, Order, OrderPayment, OrderStore};
 pub use outbox::{
-    OutboxStore, OutboxWebhook, ResendFilter, WebhookAttempt, WebhookClaim, WebhookCounts,
-    WebhookNext, WebhookRow,
+    OutboxStore, OutboxWebhook, PendingClaim, PendingCommit, ResendFilter, WebhookAttempt,
+    WebhookClaim, WebhookCounts, WebhookNext, WebhookRow,
 };
 pub use payouts::{PayoutInsert, PayoutStore, SignedPayout};
 pub use postgres::PgStore;

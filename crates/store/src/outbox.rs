@@ -88,6 +88,51 @@ impl WebhookClaim {
     };
 }
 
+/// Webhooks claimed, and their attempts recorded, by a DB transaction that
+/// has not committed yet: the delivery loop starts sending them, then
+/// commits (decisions §50). Dropped without [`PendingClaim::commit`], the
+/// transaction rolls back: nothing recorded, nothing claimed.
+#[derive(Debug)]
+pub struct PendingClaim {
+    pub webhooks: Vec<OutboxWebhook>,
+    pub commit: PendingCommit,
+}
+
+/// The commit of a [`PendingClaim`].
+#[derive(Debug)]
+pub struct PendingCommit(Option<Box<dyn OpenTransaction>>);
+
+impl PendingCommit {
+    /// Makes the claim and the attempts recorded with it durable.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self.0 {
+            Some(open) => open.commit().await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl PendingClaim {
+    /// Commits, then hands over the webhooks claimed.
+    pub async fn committed(self) -> Result<Vec<OutboxWebhook>, StoreError> {
+        self.commit.commit().await?;
+        Ok(self.webhooks)
+    }
+}
+
+/// A DB transaction kept open past the call that wrote in it.
+#[async_trait]
+trait OpenTransaction: Send + std::fmt::Debug {
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+impl<Db: Database> OpenTransaction for sqlx::Transaction<'static, Db> {
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        Ok((*self).commit().await?)
+    }
+}
+
 /// The outbox by delivery status.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WebhookCounts {
@@ -135,7 +180,23 @@ pub trait OutboxStore: Send + Sync + std::fmt::Debug + 'static {
         &self,
         attempts: &[(i64, WebhookAttempt, WebhookNext)],
         claim: &WebhookClaim,
-    ) -> Result<Vec<OutboxWebhook>, StoreError>;
+    ) -> Result<Vec<OutboxWebhook>, StoreError> {
+        self.record_and_claim_pending(attempts, claim)
+            .await?
+            .committed()
+            .await
+    }
+
+    /// [`OutboxStore::record_and_claim_webhooks`] up to its commit, which
+    /// the caller makes (decisions §50): what it claimed can be on its way
+    /// meanwhile. Until then the transaction holds SQLite's write lock, and
+    /// on PostgreSQL the claimed rows' locks (so another instance's claim
+    /// skips them).
+    async fn record_and_claim_pending(
+        &self,
+        attempts: &[(i64, WebhookAttempt, WebhookNext)],
+        claim: &WebhookClaim,
+    ) -> Result<PendingClaim, StoreError>;
 
     /// A claim alone, no merchant past `per_merchant_max`; see
     /// [`OutboxStore::record_and_claim_webhooks`].
@@ -310,13 +371,16 @@ where
             .await
     }
 
-    async fn record_and_claim_webhooks(
+    async fn record_and_claim_pending(
         &self,
         attempts: &[(i64, WebhookAttempt, WebhookNext)],
         claim: &WebhookClaim,
-    ) -> Result<Vec<OutboxWebhook>, StoreError> {
+    ) -> Result<PendingClaim, StoreError> {
         if attempts.is_empty() && claim.limit == 0 {
-            return Ok(Vec::new());
+            return Ok(PendingClaim {
+                webhooks: Vec::new(),
+                commit: PendingCommit(None),
+            });
         }
         let mut db_tx = self.pool().begin().await?;
         for chunk in attempts.chunks(ATTEMPTS_PER_STATEMENT_MAX) {
@@ -335,8 +399,10 @@ where
             )
             .await?
         };
-        db_tx.commit().await?;
-        claimed_from_rows(&rows)
+        Ok(PendingClaim {
+            webhooks: claimed_from_rows(&rows)?,
+            commit: PendingCommit(Some(Box::new(db_tx))),
+        })
     }
 
     async fn record_resend_call(

@@ -20,14 +20,15 @@ use ccgate_store::{
     DashboardStore, DepositAddress, DepositCredit, DepositRecordFilter, DepositRecords, Derivation,
     DerivationError, DevnetReorg, DevnetStore, EntryMeta, ListingFilter, Listings, MasterKey,
     MerchantSettings, MerchantSettingsStore, MerchantStatus, NewDeposit, NewWebhook, Order,
-    OrderIdHolder, OrderPayment, OrderSearch, OrderStore, OutboxStore, PayoutInsert, PayoutStore,
-    PgStore, ReconcileStore, Recorded, ReorgIncident, ReorgStore, ResendFilter, RollBack,
-    SandboxStore, SecretStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore, SqliteStore,
-    Store, StoreError, StoredClock, Swap, SwapOwner, SwapPolicy, SwapPricing, SwapQuery, SwapQuote,
-    SwapStore, SweepInsert, SweepSettlement, SweepStore, TakenFault, TaskOutcome, TransferFilter,
-    TransferKey, UserBatchTransfer, UserChange, UserTransfer, WalletStore, WebhookAttempt,
-    WebhookClaim, WebhookCounts, WebhookFaults, WebhookNext, Withdrawal, WithdrawalPreflight,
-    WithdrawalStatus, WithdrawalStore, generate_app_id, generate_app_secret, verify_ledger,
+    OrderIdHolder, OrderPayment, OrderSearch, OrderStore, OutboxStore, OutboxWebhook, PayoutInsert,
+    PayoutStore, PgStore, ReconcileStore, Recorded, ReorgIncident, ReorgStore, ResendFilter,
+    RollBack, SandboxStore, SecretStore, SeenTransfer, SignedPayout, SignedSweep, SnapshotStore,
+    SqliteStore, Store, StoreError, StoredClock, Swap, SwapOwner, SwapPolicy, SwapPricing,
+    SwapQuery, SwapQuote, SwapStore, SweepInsert, SweepSettlement, SweepStore, TakenFault,
+    TaskOutcome, TransferFilter, TransferKey, UserBatchTransfer, UserChange, UserTransfer,
+    WalletStore, WebhookAttempt, WebhookClaim, WebhookCounts, WebhookFaults, WebhookNext,
+    Withdrawal, WithdrawalPreflight, WithdrawalStatus, WithdrawalStore, generate_app_id,
+    generate_app_secret, verify_ledger,
 };
 use secrecy::{ExposeSecret, SecretSlice};
 use sqlx::Connection;
@@ -4753,6 +4754,108 @@ where
 }
 
 on_both_backends!(claims_name_each_webhook_s_url);
+
+/// A claim whose commit is still to come (decisions §50): its webhooks are
+/// returned and held from other claims, yet nothing of it is visible or
+/// durable until the commit; dropped uncommitted, it never happened — the
+/// attempts it recorded included.
+async fn a_pending_claim_counts_only_once_committed<S: CreditStore + OutboxStore>(store: &S) {
+    let merchant = MerchantId::new(generate_app_id(NOW));
+    for i in 0..3 {
+        let record_id = format!("pending-{i}");
+        let mut webhook = webhook(&merchant, &record_id, "Withdraw");
+        webhook.created_at_ms = NOW_MS - 100 + i;
+        store
+            .record_seen_transfer(
+                &seen(&format!("0xc{i}"), &record_id, &merchant),
+                Some(&webhook),
+            )
+            .await
+            .unwrap();
+    }
+    let claim = |now_ms| WebhookClaim {
+        now_ms,
+        lease_ms: 30_000,
+        limit: 2,
+        per_merchant_max: 4,
+        spare_slots: 0,
+    };
+    let first = store
+        .record_and_claim_webhooks(&[], &claim(NOW_MS))
+        .await
+        .unwrap();
+    let delivered = (
+        first[0].id,
+        WebhookAttempt {
+            attempt: 1,
+            at_ms: NOW_MS,
+            http_status: Some(200),
+            latency_ms: 1,
+            outcome: "delivered".to_owned(),
+            response_head: "success".to_owned(),
+        },
+        WebhookNext::Delivered,
+    );
+    let ids = |webhooks: &[OutboxWebhook]| webhooks.iter().map(|w| w.id).collect::<Vec<_>>();
+
+    let dropped = store
+        .record_and_claim_pending(std::slice::from_ref(&delivered), &claim(NOW_MS + 1))
+        .await
+        .unwrap();
+    assert_eq!(dropped.webhooks.len(), 1, "the one slot the attempt freed");
+    let (row, log) = store
+        .webhook_with_attempts(first[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (row.status.as_str(), log.len()),
+        ("pending", 0),
+        "uncommitted, the attempt is not seen"
+    );
+    let claimed = dropped.webhooks.clone();
+    drop(dropped);
+    let (row, log) = store
+        .webhook_with_attempts(first[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((row.status.as_str(), log.len()), ("pending", 0));
+
+    let kept = store
+        .record_and_claim_pending(std::slice::from_ref(&delivered), &claim(NOW_MS + 2))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&kept.webhooks),
+        ids(&claimed),
+        "rolled back: the same one again"
+    );
+    let kept_ids = ids(&kept.webhooks);
+    kept.commit.commit().await.unwrap();
+    let (row, log) = store
+        .webhook_with_attempts(first[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((row.status.as_str(), log.len()), ("delivered", 1));
+    let (claimed_row, _) = store
+        .webhook_with_attempts(kept_ids[0])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed_row.next_attempt_at_ms, NOW_MS + 2 + 30_000);
+    // Every webhook is held or delivered now: nothing left to claim.
+    assert!(
+        store
+            .record_and_claim_webhooks(&[], &claim(NOW_MS + 3))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+on_both_backends!(a_pending_claim_counts_only_once_committed);
 
 #[tokio::test]
 async fn sqlite_attempts_and_the_next_claim_commit_together() {

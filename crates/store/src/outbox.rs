@@ -652,13 +652,21 @@ fn attempt_from_row(row: &impl Columns) -> Result<WebhookAttempt, StoreError> {
     })
 }
 
-/// The first bytes of an answer, cut on a character boundary.
+/// The first bytes of an answer, cut on a character boundary, a NUL
+/// replaced: PostgreSQL's text holds none, and one receiver's answer must
+/// not make the whole batch of attempts fail to record (and be sent again).
 fn response_head(attempt: &WebhookAttempt) -> String {
     attempt
         .response_head
         .char_indices()
         .take_while(|(at, _)| *at < RESPONSE_HEAD_BYTES_MAX)
-        .map(|(_, c)| c)
+        .map(|(_, c)| {
+            if c == '\0' {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        })
         .collect()
 }
 

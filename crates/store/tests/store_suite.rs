@@ -4857,6 +4857,63 @@ async fn a_pending_claim_counts_only_once_committed<S: CreditStore + OutboxStore
 
 on_both_backends!(a_pending_claim_counts_only_once_committed);
 
+/// Whatever a receiver answers is logged (its first bytes), on both
+/// backends: a NUL, which PostgreSQL's text cannot hold (the batch of
+/// attempts failed whole, and its webhooks were sent again), is replaced;
+/// quotes, backslashes and any other character come back as sent.
+async fn any_answer_is_logged<S: CreditStore + OutboxStore>(store: &S) {
+    let merchant = MerchantId::new(generate_app_id(NOW));
+    let record_id = "odd-answer";
+    store
+        .record_seen_transfer(
+            &seen("0xd0", record_id, &merchant),
+            Some(&webhook(&merchant, record_id, "Withdraw")),
+        )
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_due_webhooks(NOW_MS, 30_000, 1, 4)
+        .await
+        .unwrap();
+    let answer = "no\0pe \"quoted\" back\\slash \u{1F600}";
+    let attempt = WebhookAttempt {
+        attempt: 1,
+        at_ms: NOW_MS,
+        http_status: None,
+        latency_ms: 3,
+        outcome: "HTTP 500: \"busy\"".to_owned(),
+        response_head: answer.to_owned(),
+    };
+    store
+        .record_webhook_attempts(&[(
+            claimed[0].id,
+            attempt.clone(),
+            WebhookNext::RetryAt {
+                at_ms: NOW_MS + 30_000,
+            },
+        )])
+        .await
+        .unwrap();
+    let (row, log) = store
+        .webhook_with_attempts(claimed[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (row.status.as_str(), row.next_attempt_at_ms),
+        ("pending", NOW_MS + 30_000)
+    );
+    assert_eq!(
+        log,
+        [WebhookAttempt {
+            response_head: answer.replace('\0', "\u{FFFD}"),
+            ..attempt
+        }]
+    );
+}
+
+on_both_backends!(any_answer_is_logged);
+
 #[tokio::test]
 async fn sqlite_attempts_and_the_next_claim_commit_together() {
     let dir = tempfile::tempdir().unwrap();

@@ -90,7 +90,7 @@ impl WebhookClaim {
 
 /// Webhooks claimed, and their attempts recorded, by a DB transaction that
 /// has not committed yet: the delivery loop starts sending them, then
-/// commits (decisions §50). Dropped without [`PendingClaim::commit`], the
+/// commits (decisions §50). Dropped without [`PendingCommit::commit`], the
 /// transaction rolls back: nothing recorded, nothing claimed.
 #[derive(Debug)]
 pub struct PendingClaim {

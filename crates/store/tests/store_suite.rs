@@ -536,6 +536,42 @@ fn webhook(app_id: &MerchantId, record_id: &str, order_type: &'static str) -> Ne
 
 const NOW_MS: i64 = NOW * 1000;
 
+/// Queues `count` withdrawal webhooks of `merchant`, `{prefix}-{i}`, due
+/// one millisecond apart from `NOW_MS - 100` in that order, each with the
+/// seen transfer that made it.
+async fn queue_webhooks<S: CreditStore>(
+    store: &S,
+    merchant: &MerchantId,
+    prefix: &str,
+    count: i64,
+) {
+    for i in 0..count {
+        let record_id = format!("{prefix}-{i}");
+        let mut webhook = webhook(merchant, &record_id, "Withdraw");
+        webhook.created_at_ms = NOW_MS - 100 + i;
+        store
+            .record_seen_transfer(
+                &seen(&format!("0x{prefix}{i}"), &record_id, merchant),
+                Some(&webhook),
+            )
+            .await
+            .unwrap();
+    }
+}
+
+/// Attempt number `attempt`, answered with HTTP 200 and `success`, logged
+/// as `outcome`.
+fn answered_attempt(attempt: u32, outcome: &str) -> WebhookAttempt {
+    WebhookAttempt {
+        attempt,
+        at_ms: NOW_MS,
+        http_status: Some(200),
+        latency_ms: 1,
+        outcome: outcome.to_owned(),
+        response_head: "success".to_owned(),
+    }
+}
+
 /// A permanent address of `merchant`'s user-1 on ETH, made in v2.
 fn permanent_address(merchant: &MerchantId) -> DepositAddress {
     DepositAddress {
@@ -4461,18 +4497,7 @@ async fn claims_take_a_few_per_merchant<S: CreditStore + OutboxStore>(store: &S)
     let flooder = MerchantId::new(generate_app_id(NOW));
     let other = MerchantId::new(generate_app_id(NOW + 1));
     // The flooder's ten fall due before the other's one.
-    for i in 0..10 {
-        let record_id = format!("flood-{i}");
-        let mut webhook = webhook(&flooder, &record_id, "Withdraw");
-        webhook.created_at_ms = NOW_MS - 100 + i;
-        store
-            .record_seen_transfer(
-                &seen(&format!("0xf{i}"), &record_id, &flooder),
-                Some(&webhook),
-            )
-            .await
-            .unwrap();
-    }
+    queue_webhooks(store, &flooder, "flood", 10).await;
     store
         .record_seen_transfer(
             &seen("0xother", "other-0", &other),
@@ -4586,18 +4611,7 @@ async fn claims_take_a_few_per_merchant<S: CreditStore + OutboxStore>(store: &S)
 /// be recorded whole records nothing and claims nothing.
 async fn attempts_and_the_next_claim_commit_together<S: CreditStore + OutboxStore>(store: &S) {
     let merchant = MerchantId::new(generate_app_id(NOW));
-    for i in 0..10 {
-        let record_id = format!("batch-{i}");
-        let mut webhook = webhook(&merchant, &record_id, "Withdraw");
-        webhook.created_at_ms = NOW_MS - 100 + i;
-        store
-            .record_seen_transfer(
-                &seen(&format!("0xb{i}"), &record_id, &merchant),
-                Some(&webhook),
-            )
-            .await
-            .unwrap();
-    }
+    queue_webhooks(store, &merchant, "batch", 10).await;
     let claim = |now_ms| WebhookClaim {
         now_ms,
         lease_ms: 30_000,
@@ -4610,18 +4624,18 @@ async fn attempts_and_the_next_claim_commit_together<S: CreditStore + OutboxStor
         .await
         .unwrap();
     assert_eq!(first.len(), 4, "the merchant's cap: {first:?}");
-    let attempt = |attempt, outcome: &str| WebhookAttempt {
-        attempt,
-        at_ms: NOW_MS,
-        http_status: Some(200),
-        latency_ms: 1,
-        outcome: outcome.to_owned(),
-        response_head: "success".to_owned(),
-    };
     // A batch naming a webhook that does not exist fails whole.
     let broken = [
-        (first[0].id, attempt(1, "delivered"), WebhookNext::Delivered),
-        (i64::MAX, attempt(1, "delivered"), WebhookNext::Delivered),
+        (
+            first[0].id,
+            answered_attempt(1, "delivered"),
+            WebhookNext::Delivered,
+        ),
+        (
+            i64::MAX,
+            answered_attempt(1, "delivered"),
+            WebhookNext::Delivered,
+        ),
     ];
     assert!(
         store
@@ -4638,10 +4652,14 @@ async fn attempts_and_the_next_claim_commit_together<S: CreditStore + OutboxStor
     // Two finished: one delivered, one to retry later. Their two slots are
     // claimed again in the same commit, the next due first.
     let settled = [
-        (first[0].id, attempt(1, "delivered"), WebhookNext::Delivered),
+        (
+            first[0].id,
+            answered_attempt(1, "delivered"),
+            WebhookNext::Delivered,
+        ),
         (
             first[1].id,
-            attempt(1, "HTTP 500"),
+            answered_attempt(1, "HTTP 500"),
             WebhookNext::RetryAt {
                 at_ms: NOW_MS + 60_000,
             },
@@ -4662,7 +4680,7 @@ async fn attempts_and_the_next_claim_commit_together<S: CreditStore + OutboxStor
         (delivered.status.as_str(), delivered.attempts),
         ("delivered", 1)
     );
-    assert_eq!(log, [attempt(1, "delivered")]);
+    assert_eq!(log, [answered_attempt(1, "delivered")]);
     let (retried, log) = store
         .webhook_with_attempts(first[1].id)
         .await
@@ -4672,12 +4690,16 @@ async fn attempts_and_the_next_claim_commit_together<S: CreditStore + OutboxStor
         (retried.status.as_str(), retried.next_attempt_at_ms),
         ("pending", NOW_MS + 60_000)
     );
-    assert_eq!(log, [attempt(1, "HTTP 500")]);
+    assert_eq!(log, [answered_attempt(1, "HTTP 500")]);
     // Attempts alone claim nothing.
     assert!(
         store
             .record_and_claim_webhooks(
-                &[(first[2].id, attempt(1, "delivered"), WebhookNext::Delivered)],
+                &[(
+                    first[2].id,
+                    answered_attempt(1, "delivered"),
+                    WebhookNext::Delivered
+                )],
                 &WebhookClaim::NONE
             )
             .await
@@ -4761,18 +4783,7 @@ on_both_backends!(claims_name_each_webhook_s_url);
 /// attempts it recorded included.
 async fn a_pending_claim_counts_only_once_committed<S: CreditStore + OutboxStore>(store: &S) {
     let merchant = MerchantId::new(generate_app_id(NOW));
-    for i in 0..3 {
-        let record_id = format!("pending-{i}");
-        let mut webhook = webhook(&merchant, &record_id, "Withdraw");
-        webhook.created_at_ms = NOW_MS - 100 + i;
-        store
-            .record_seen_transfer(
-                &seen(&format!("0xc{i}"), &record_id, &merchant),
-                Some(&webhook),
-            )
-            .await
-            .unwrap();
-    }
+    queue_webhooks(store, &merchant, "pending", 3).await;
     let claim = |now_ms| WebhookClaim {
         now_ms,
         lease_ms: 30_000,
@@ -4786,14 +4797,7 @@ async fn a_pending_claim_counts_only_once_committed<S: CreditStore + OutboxStore
         .unwrap();
     let delivered = (
         first[0].id,
-        WebhookAttempt {
-            attempt: 1,
-            at_ms: NOW_MS,
-            http_status: Some(200),
-            latency_ms: 1,
-            outcome: "delivered".to_owned(),
-            response_head: "success".to_owned(),
-        },
+        answered_attempt(1, "delivered"),
         WebhookNext::Delivered,
     );
     let ids = |webhooks: &[OutboxWebhook]| webhooks.iter().map(|w| w.id).collect::<Vec<_>>();

@@ -22,11 +22,11 @@ use crate::StoreError;
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 /// The checkpointing thread; it ends when the store closes or the last
-/// handle to it is dropped.
+/// handle to it is dropped. Nothing is ever sent on the channel: dropping
+/// its sender is the stop.
 #[derive(Debug)]
 pub(super) struct Checkpointer {
-    stop: Mutex<Option<Sender<()>>>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    running: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
 }
 
 impl Checkpointer {
@@ -49,31 +49,25 @@ impl Checkpointer {
                     }
                 }
             })
-            .map_err(|err| StoreError::Corrupt(format!("start the checkpoint thread: {err}")))?;
+            .map_err(StoreError::CheckpointThread)?;
         Ok(Checkpointer {
-            stop: Mutex::new(Some(stop)),
-            thread: Mutex::new(Some(thread)),
+            running: Mutex::new(Some((stop, thread))),
         })
     }
 
     /// Stops the thread and waits for it (at most one checkpoint), so that
     /// its connection is closed when this returns.
     pub(super) fn stop(&self) {
-        drop(
-            self.stop
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take(),
-        );
-        let thread = self
-            .thread
+        let running = self
+            .running
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        if let Some(thread) = thread
-            && thread.join().is_err()
-        {
-            tracing::error!("the SQLite checkpoint thread panicked");
+        if let Some((stop, thread)) = running {
+            drop(stop);
+            if thread.join().is_err() {
+                tracing::error!("the SQLite checkpoint thread panicked");
+            }
         }
     }
 }

@@ -384,7 +384,7 @@ where
         now_unix_secs: i64,
     ) -> Result<Option<DepositAddress>, StoreError> {
         let user_id = permanent_user(address)?;
-        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        let mut db_tx = self.begin_write_with(S::Db::BEGIN_WRITE).await?;
         // The quota's place first, then the counter: on PostgreSQL the
         // counter is the row every address of the family waits on, so it is
         // taken last and held only through the insert and the commit.
@@ -424,7 +424,7 @@ where
         now_unix_secs: i64,
     ) -> Result<DepositAddress, StoreError> {
         let user_id = permanent_user(address)?;
-        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        let mut db_tx = self.begin_write_with(S::Db::BEGIN_WRITE).await?;
         if insert_permanent_row::<S::Db>(&mut db_tx, address, user_id, now_unix_secs).await? {
             count_permanent_addresses_made::<S::Db>(&mut db_tx, &address.app_id, 1).await?;
             if address.wallet_user {
@@ -506,7 +506,7 @@ where
         chains: &[String],
         now_unix_secs: i64,
     ) -> Result<Vec<String>, StoreError> {
-        let mut db_tx = self.pool().begin().await?;
+        let mut db_tx = self.begin_write().await?;
         let mut unbound = Vec::new();
         for chain in chains {
             let updated = sqlx::query(

@@ -19,6 +19,7 @@ use sqlx::{Database, Pool};
 use crate::StoreError;
 use crate::master_key::MasterKey;
 use crate::rows::Columns;
+use crate::write_turn::{WriteConnection, WriteTransaction, WriteTurn, WriteTurns};
 use crate::writes::{DepositCredit, EntryMeta};
 
 /// What the backends do differently under the same SQL.
@@ -169,7 +170,64 @@ pub(crate) trait RowsAffected {
 pub(crate) trait SqlStore: Send + Sync + std::fmt::Debug + 'static {
     type Db: Backend;
 
+    /// Where reads run.
     fn pool(&self) -> &Pool<Self::Db>;
+
+    /// Where writes run, each in its turn: a DB transaction that writes
+    /// through [`SqlStore::begin_write`], a statement that writes through
+    /// [`SqlStore::write_connection`]. On SQLite a pool of its own, whose
+    /// writers take turns ([`SqlStore::write_turns`]) while the readers'
+    /// pool cannot write (decisions §51); on PostgreSQL the one pool.
+    fn writer(&self) -> &Pool<Self::Db>;
+
+    /// The queue a write waits in for its turn; `None` where the database
+    /// orders writers itself.
+    fn write_turns(&self) -> Option<&WriteTurns>;
+
+    /// This write's turn, once the writers before it are done.
+    fn write_turn(&self) -> impl Future<Output = Result<WriteTurn, StoreError>> + Send {
+        async move {
+            match self.write_turns() {
+                Some(turns) => turns.take().await,
+                None => Ok(WriteTurn::NO_WAIT),
+            }
+        }
+    }
+
+    /// A DB transaction that writes, begun in its turn.
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = Result<WriteTransaction<Self::Db>, StoreError>> + Send {
+        async move {
+            let turn = self.write_turn().await?;
+            Ok(WriteTransaction::new(self.writer().begin().await?, turn))
+        }
+    }
+
+    /// [`SqlStore::begin_write`] with the backend's own `BEGIN` statement.
+    fn begin_write_with(
+        &self,
+        statement: &'static str,
+    ) -> impl Future<Output = Result<WriteTransaction<Self::Db>, StoreError>> + Send {
+        async move {
+            let turn = self.write_turn().await?;
+            Ok(WriteTransaction::new(
+                self.writer().begin_with(statement).await?,
+                turn,
+            ))
+        }
+    }
+
+    /// A writer connection in its turn, for statements that write outside a
+    /// DB transaction.
+    fn write_connection(
+        &self,
+    ) -> impl Future<Output = Result<WriteConnection<Self::Db>, StoreError>> + Send {
+        async move {
+            let turn = self.write_turn().await?;
+            Ok(WriteConnection::new(self.writer().acquire().await?, turn))
+        }
+    }
 
     /// A merchant's credentials as stored ([`CREDENTIALS_READ`]): the read
     /// every API request makes. PostgreSQL reads it through its pool;

@@ -209,7 +209,7 @@ where
         tasks: &[BatchTask],
     ) -> Result<BatchWithdrawal, StoreError> {
         let b = batch;
-        let mut db_tx = self.pool().begin().await?;
+        let mut db_tx = self.begin_write().await?;
         // A concurrent create of the same batch_order_id waits on this
         // insert, then writes nothing and reads this batch.
         let inserted = sqlx::query(&format!(
@@ -305,7 +305,7 @@ where
         .bind(execute_at)
         .bind(app_id.as_str())
         .bind(batch_order_id)
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?;
         Ok(())
     }
@@ -316,7 +316,7 @@ where
         batch_order_id: &str,
         tasks: &[BatchTask],
     ) -> Result<Appended, StoreError> {
-        let mut db_tx = self.pool().begin().await?;
+        let mut db_tx = self.begin_write().await?;
         // Written first: it holds the batch's row (the database's write lock
         // on SQLite) against a concurrent append or confirm until commit.
         let open = sqlx::query(
@@ -436,7 +436,7 @@ where
         .bind(batch_order_id)
         .bind(i64::from(position))
         .bind(now)
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?;
         Ok(claimed.rows_affected() == 1)
     }
@@ -467,7 +467,7 @@ where
         .bind(batch_order_id)
         .bind(i64::from(position))
         .bind(claim)
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?;
         Ok(recorded.rows_affected() == 1)
     }
@@ -490,7 +490,7 @@ where
         .bind(app_id.as_str())
         .bind(batch_order_id)
         .bind(i64::from(position))
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?;
         Ok(canceled.rows_affected() == 1)
     }
@@ -532,7 +532,7 @@ where
 /// One task row, at `position` (its own on create, numbered on after the
 /// batch's last on append).
 async fn insert_task<Db>(
-    db_tx: &mut sqlx::Transaction<'_, Db>,
+    conn: &mut Db::Connection,
     app_id: &MerchantId,
     batch_order_id: &str,
     task: &BatchTask,
@@ -566,7 +566,7 @@ where
     .bind(&task.failure)
     .bind(&task.withdrawal_id)
     .bind(task.canceled_at)
-    .execute(&mut **db_tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }

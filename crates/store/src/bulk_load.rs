@@ -47,7 +47,7 @@ where
     for<'q> i64: Encode<'q, S::Db> + Type<S::Db>,
 {
     async fn load_orders(&self, orders: &[(Order, DepositAddress)]) -> Result<(), StoreError> {
-        let mut db_tx = self.pool().begin().await?;
+        let mut db_tx = self.begin_write().await?;
         for chunk in orders.chunks(ROWS_PER_INSERT) {
             let statement = format!(
                 "INSERT INTO orders ({ORDER_COLUMNS}) VALUES {}",
@@ -116,7 +116,7 @@ where
                 "a permanent address needs a user id".into(),
             ));
         }
-        let mut db_tx = self.pool().begin().await?;
+        let mut db_tx = self.begin_write().await?;
         for chunk in addresses.chunks(ROWS_PER_INSERT) {
             let statement = format!(
                 "INSERT INTO deposit_addresses

@@ -240,7 +240,7 @@ where
         created_at_ms: i64,
         audit: &AuditEntry,
     ) -> Result<i64, StoreError> {
-        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        let mut db_tx = self.begin_write_with(S::Db::BEGIN_WRITE).await?;
         let row = sqlx::query(
             "INSERT INTO console_users (email, password_hash, role, app_id, created_at_ms)
              VALUES ($1, $2, $3, $4, $5)
@@ -308,7 +308,7 @@ where
         email: &str,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        let mut db_tx = self.begin_write_with(S::Db::BEGIN_WRITE).await?;
         if let Some(replaced) = replaced_id_hash {
             sqlx::query("DELETE FROM console_sessions WHERE id_hash = $1")
                 .bind(replaced)
@@ -367,7 +367,7 @@ where
         sqlx::query("UPDATE console_sessions SET last_seen_ms = $1 WHERE id_hash = $2")
             .bind(last_seen_ms)
             .bind(id_hash)
-            .execute(self.pool())
+            .execute(&mut *self.write_connection().await?)
             .await?;
         Ok(())
     }
@@ -377,7 +377,7 @@ where
         id_hash: &str,
         audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError> {
-        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        let mut db_tx = self.begin_write_with(S::Db::BEGIN_WRITE).await?;
         let deleted = sqlx::query("DELETE FROM console_sessions WHERE id_hash = $1")
             .bind(id_hash)
             .execute(&mut *db_tx)
@@ -397,7 +397,7 @@ where
         at_ms: i64,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        let mut db_tx = self.begin_write_with(S::Db::BEGIN_WRITE).await?;
         sqlx::query("INSERT INTO console_login_failures (email, ip, at_ms) VALUES ($1, $2, $3)")
             .bind(email)
             .bind(ip)
@@ -434,7 +434,7 @@ where
     }
 
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        let mut conn = self.pool().acquire().await?;
+        let mut conn = self.write_connection().await?;
         insert_audit::<S::Db>(&mut conn, entry).await
     }
 
@@ -463,7 +463,7 @@ where
         disabled_at_ms: Option<i64>,
         audit: &AuditEntry,
     ) -> Result<UserChange, StoreError> {
-        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        let mut db_tx = self.begin_write_with(S::Db::BEGIN_WRITE).await?;
         S::Db::lock_console_users(&mut db_tx).await?;
         // The last-operator rule is in the statement, as for a role change.
         let updated = sqlx::query(
@@ -498,7 +498,7 @@ where
         role: &ConsoleRole,
         audit: &AuditEntry,
     ) -> Result<UserChange, StoreError> {
-        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        let mut db_tx = self.begin_write_with(S::Db::BEGIN_WRITE).await?;
         S::Db::lock_console_users(&mut db_tx).await?;
         // The last-operator rule is in the statement, so the check and the
         // change are one step of the transaction.
@@ -545,7 +545,7 @@ where
         .bind(idle_before_ms)
         .bind(made_before_ms)
         .bind(i64::from(limit))
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?
         .rows_affected();
         let failures = sqlx::query(
@@ -554,7 +554,7 @@ where
         )
         .bind(failures_before_ms)
         .bind(i64::from(limit))
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?
         .rows_affected();
         Ok(sessions + failures)
@@ -642,7 +642,7 @@ where
     for<'a> Option<&'a str>: Encode<'a, S::Db>,
     for<'a> Option<i64>: Encode<'a, S::Db>,
 {
-    let mut db_tx = store.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+    let mut db_tx = store.begin_write_with(S::Db::BEGIN_WRITE).await?;
     let updated = statement.execute(&mut *db_tx).await?;
     if updated.rows_affected() == 0 {
         return Err(StoreError::MerchantNotFound(app_id.to_string()));

@@ -127,7 +127,7 @@ where
         )
         .bind(chain)
         .bind(to_i64(scanned_height, "height")?)
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?;
         Ok(())
     }
@@ -139,7 +139,7 @@ where
         if seen.is_empty() {
             return Ok(Vec::new());
         }
-        let mut db_tx = self.pool().begin().await?;
+        let mut db_tx = self.begin_write().await?;
         let mut recorded = Vec::with_capacity(seen.len());
         for (seen, webhook) in seen {
             let inserted = sqlx::query(
@@ -236,7 +236,7 @@ where
         )
         .bind(chain)
         .bind(to_i64(seen_height, "height")?)
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?;
         Ok(())
     }
@@ -247,7 +247,7 @@ where
         scanned_height: Option<u64>,
         credits: &[DepositCredit],
     ) -> Result<Vec<bool>, StoreError> {
-        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        let mut db_tx = self.begin_write_with(S::Db::BEGIN_WRITE).await?;
         S::Db::lock_credits_of(&mut db_tx, chain).await?;
         let mut fresh = S::Db::uncredited(&mut db_tx, chain, credits).await?;
         mark_repeats_within(credits, &mut fresh);

@@ -288,7 +288,7 @@ where
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         let sealed = self.master_key().seal_text(&totp_owner(user_id), secret)?;
-        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        let mut db_tx = self.begin_write_with(S::Db::BEGIN_WRITE).await?;
         // A confirmed one stays: only a code removes it.
         let written = sqlx::query(
             "INSERT INTO console_totp (user_id, secret_ciphertext, enabled_at_ms, last_step, created_at_ms)
@@ -317,7 +317,7 @@ where
         enable: Option<(i64, &AuditEntry)>,
     ) -> Result<bool, StoreError> {
         let (enable_at_ms, audit) = enable.unzip();
-        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        let mut db_tx = self.begin_write_with(S::Db::BEGIN_WRITE).await?;
         let taken = sqlx::query(
             "UPDATE console_totp
              SET last_step = $2, enabled_at_ms = COALESCE($3, enabled_at_ms)
@@ -345,7 +345,7 @@ where
         user_id: i64,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        let mut db_tx = self.begin_write_with(S::Db::BEGIN_WRITE).await?;
         sqlx::query("DELETE FROM console_totp WHERE user_id = $1")
             .bind(user_id)
             .execute(&mut *db_tx)

@@ -94,7 +94,7 @@ where
         .bind(chain)
         .bind(now_unix_ms)
         .bind(blocks)
-        .fetch_one(self.pool())
+        .fetch_one(&mut *self.write_connection().await?)
         .await?;
         let mined = row.int("mined_blocks")?;
         Ok(DevnetChainState {
@@ -112,7 +112,7 @@ where
         )
         .bind(chain)
         .bind(i64::from(count))
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?;
         Ok(())
     }
@@ -125,7 +125,7 @@ where
              WHERE chain = $1 AND remaining > 0",
         )
         .bind(chain)
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?;
         Ok(taken.rows_affected() == 1)
     }
@@ -145,7 +145,7 @@ where
         .bind(&transfer.memo)
         .bind(transfer.token_id.as_str())
         .bind(transfer.amount.base_units().to_string())
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?;
         Ok(())
     }

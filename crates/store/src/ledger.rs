@@ -197,7 +197,7 @@ where
         audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError> {
         let sealed = self.master_key().seal_text(app_id.as_str(), app_secret)?;
-        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        let mut db_tx = self.begin_write_with(S::Db::BEGIN_WRITE).await?;
         // Names are unique by this check, not by an index: databases made
         // before it may hold duplicates, which stay. One statement, so under
         // SQLite's one writer two creations cannot both pass it (on
@@ -317,7 +317,7 @@ where
     }
 
     async fn post_entry(&self, entry: &JournalEntry, meta: &EntryMeta) -> Result<i64, StoreError> {
-        let mut db_tx = self.pool().begin().await?;
+        let mut db_tx = self.begin_write().await?;
         let entry_id = S::Db::post_entry_in(&mut db_tx, entry, meta).await?;
         db_tx.commit().await?;
         Ok(entry_id)
@@ -335,7 +335,7 @@ where
         .bind(&account.c_id)
         .bind(&account.nickname)
         .bind(now_unix_secs)
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?;
         if inserted.rows_affected() == 0 {
             return Err(StoreError::CwalletExists(account.c_id.clone()));

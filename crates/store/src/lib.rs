@@ -41,6 +41,7 @@ mod swaps;
 mod sweeps;
 mod wallet;
 mod withdrawals;
+mod write_turn;
 mod writes;
 
 pub use addresses::{

@@ -223,7 +223,7 @@ where
         address: &DepositAddress,
         derivation: &Derivation<'_>,
     ) -> Result<Order, StoreError> {
-        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        let mut db_tx = self.begin_write_with(S::Db::BEGIN_WRITE).await?;
         // On PostgreSQL this locks the family's counter until the commit:
         // orders of one chain family take turns from here (decisions §37).
         let (index, pay_address) = derive_next_address::<S::Db>(&mut db_tx, derivation).await?;
@@ -344,7 +344,7 @@ where
         checkout: &Checkout,
         audit: Option<&AuditEntry>,
     ) -> Result<Checkout, StoreError> {
-        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        let mut db_tx = self.begin_write_with(S::Db::BEGIN_WRITE).await?;
         let inserted = sqlx::query(&format!(
             "INSERT INTO checkouts ({CHECKOUT_COLUMNS})
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
@@ -427,7 +427,7 @@ where
         )
         .bind(order_id)
         .bind(key)
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?;
         Ok(updated.rows_affected() == 1)
     }

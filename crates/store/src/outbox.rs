@@ -127,7 +127,7 @@ trait OpenTransaction: Send + std::fmt::Debug {
 }
 
 #[async_trait]
-impl<Db: Database> OpenTransaction for sqlx::Transaction<'static, Db> {
+impl<Db: Database> OpenTransaction for crate::write_turn::WriteTransaction<Db> {
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         Ok((*self).commit().await?)
     }
@@ -358,7 +358,10 @@ where
         for id in ids {
             query = query.bind(*id);
         }
-        Ok(query.execute(self.pool()).await?.rows_affected())
+        Ok(query
+            .execute(&mut *self.write_connection().await?)
+            .await?
+            .rows_affected())
     }
 
     async fn record_webhook_attempt(
@@ -382,7 +385,7 @@ where
                 commit: PendingCommit(None),
             });
         }
-        let mut db_tx = self.pool().begin().await?;
+        let mut db_tx = self.begin_write().await?;
         for chunk in attempts.chunks(ATTEMPTS_PER_STATEMENT_MAX) {
             record_attempts::<S::Db>(&mut db_tx, chunk).await?;
         }
@@ -414,7 +417,7 @@ where
     ) -> Result<bool, StoreError> {
         const MINUTE_MS: i64 = 60_000;
         const DAY_MS: i64 = 86_400_000;
-        let mut db_tx = self.pool().begin().await?;
+        let mut db_tx = self.begin_write().await?;
         S::Db::lock_resend_calls_of(&mut db_tx, app_id).await?;
         sqlx::query("DELETE FROM resend_calls WHERE app_id = $1 AND at_ms < $2")
             .bind(app_id.as_str())
@@ -477,7 +480,7 @@ where
         for record_id in filter.record_ids {
             query = query.bind(record_id);
         }
-        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        let mut db_tx = self.begin_write_with(S::Db::BEGIN_WRITE).await?;
         let queued = query.execute(&mut *db_tx).await?.rows_affected();
         if let Some(audit) = audit {
             insert_audit::<S::Db>(&mut db_tx, audit).await?;

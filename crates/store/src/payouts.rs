@@ -175,7 +175,7 @@ where
         .bind(&payout.raw_tx)
         .bind(payout.created_at_ms)
         .bind(i64::from(payout.replacements))
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?
         .rows_affected();
         if inserted == 1 {
@@ -218,7 +218,7 @@ where
     ) -> Result<bool, StoreError> {
         // The guarded UPDATE comes first: of two instances replacing the same
         // transaction, the second finds it gone and writes nothing.
-        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        let mut db_tx = self.begin_write_with(S::Db::BEGIN_WRITE).await?;
         let replaced = sqlx::query(
             "UPDATE evm_payouts SET txid = $1, raw_tx = $2, created_at_ms = $3,
                  replacements = replacements + 1
@@ -272,7 +272,7 @@ where
         sqlx::query("DELETE FROM evm_payouts WHERE chain = $1 AND payout_id = $2")
             .bind(chain)
             .bind(payout_id)
-            .execute(self.pool())
+            .execute(&mut *self.write_connection().await?)
             .await?;
         Ok(())
     }

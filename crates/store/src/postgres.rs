@@ -189,6 +189,15 @@ impl SqlStore for PgStore {
         &self.pool
     }
 
+    fn writer(&self) -> &Pool<Postgres> {
+        &self.pool
+    }
+
+    /// Row locks order PostgreSQL's writers, across instances too.
+    fn write_turns(&self) -> Option<&crate::write_turn::WriteTurns> {
+        None
+    }
+
     async fn stored_credentials(
         &self,
         app_id: &str,

@@ -234,7 +234,7 @@ where
         .bind(address)
         .bind(to_i64(height, "checked height")?)
         .bind(at_ms)
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?;
         Ok(())
     }
@@ -261,7 +261,7 @@ where
         .bind(at_ms)
         .bind(shortfall.base_units().to_string())
         .bind(to_i64(height, "shortfall height")?)
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?;
         Ok(())
     }

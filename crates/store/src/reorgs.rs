@@ -123,7 +123,7 @@ where
         links: &[BlockLink],
         keep_from_height: u64,
     ) -> Result<(), StoreError> {
-        let mut db_tx = self.pool().begin().await?;
+        let mut db_tx = self.begin_write().await?;
         for link in links {
             sqlx::query(
                 "INSERT INTO chain_block_links (chain, height, hash, parent_hash)
@@ -199,7 +199,7 @@ where
         webhooks: &[NewWebhook],
     ) -> Result<RollBack, StoreError> {
         let fork = to_i64(fork_height, "block height")?;
-        let mut db_tx = self.pool().begin().await?;
+        let mut db_tx = self.begin_write().await?;
         sqlx::query("DELETE FROM chain_block_links WHERE chain = $1 AND height > $2")
             .bind(chain)
             .bind(fork)

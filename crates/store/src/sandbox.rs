@@ -239,7 +239,7 @@ where
         )
         .bind(clock.offset_ms)
         .bind(clock.frozen_at_ms)
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?;
         Ok(())
     }
@@ -283,7 +283,7 @@ where
     async fn apply_devnet_reorg(&self, reorg: &DevnetReorg) -> Result<(), StoreError> {
         let chain = reorg.chain.as_str();
         let before = to_i64(reorg.from_height.saturating_sub(1), "height")?;
-        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        let mut db_tx = self.begin_write_with(S::Db::BEGIN_WRITE).await?;
         for key in &reorg.dropped {
             let log_index = i64::from(key.log_index);
             for table in ["devnet_transfers", "seen_transfers"] {
@@ -398,7 +398,7 @@ where
         .bind(columns.status)
         .bind(columns.remaining)
         .bind(columns.seed)
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await
         .map_err(|e| unknown_merchant(app_id, e))?;
         Ok(())
@@ -407,7 +407,7 @@ where
     async fn clear_webhook_faults(&self, app_id: &MerchantId) -> Result<bool, StoreError> {
         let cleared = sqlx::query("DELETE FROM webhook_faults WHERE app_id = $1")
             .bind(app_id.as_str())
-            .execute(self.pool())
+            .execute(&mut *self.write_connection().await?)
             .await?;
         Ok(cleared.rows_affected() > 0)
     }
@@ -423,14 +423,14 @@ where
              RETURNING {TAKEN_COLUMNS}"
         ))
         .bind(app_id.as_str())
-        .fetch_optional(self.pool())
+        .fetch_optional(&mut *self.write_connection().await?)
         .await?;
         let Some(row) = row else { return Ok(None) };
         let taken = taken_from_row(&row)?;
         if taken.faults.remaining == Some(0) {
             sqlx::query("DELETE FROM webhook_faults WHERE app_id = $1 AND remaining = 0")
                 .bind(app_id.as_str())
-                .execute(self.pool())
+                .execute(&mut *self.write_connection().await?)
                 .await?;
         }
         Ok(Some(taken))

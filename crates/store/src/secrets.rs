@@ -41,7 +41,7 @@ where
         )
         .bind(name)
         .bind(sealed)
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?;
         let stored = sqlx::query("SELECT ciphertext FROM sealed_secrets WHERE name = $1")
             .bind(name)

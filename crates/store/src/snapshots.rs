@@ -42,7 +42,7 @@ impl SnapshotStore for SqliteStore {
         // transaction, and both belong to one connection: all of it happens
         // on this one. Parents and children are replaced together, so
         // references are checked once, over the result, before the commit.
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = crate::backend::SqlStore::write_connection(self).await?;
         sqlx::query("ATTACH DATABASE ? AS snap")
             .bind(source)
             .execute(&mut *conn)

@@ -15,7 +15,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteQueryResult, SqliteSynchronous,
 };
-use sqlx::{Pool, Sqlite};
+use sqlx::{Connection, Pool, Sqlite};
 
 use crate::StoreError;
 use crate::backend::{
@@ -24,6 +24,7 @@ use crate::backend::{
 };
 use crate::master_key::MasterKey;
 use crate::rows::{Columns, balance_from_row, direction_word, seq_number, to_i64};
+use crate::write_turn::WriteTurns;
 use crate::writes::{DepositCredit, EntryMeta};
 
 mod checkpoints;
@@ -36,6 +37,8 @@ const BUSY_TIMEOUT_MS: u64 = 5_000;
 /// SQLite serialises writers anyway; a few connections let reads proceed
 /// alongside one write in WAL mode.
 const POOL_CONNECTIONS_MAX: u32 = 4;
+/// Connections for writes: one in use at a time (decisions §51).
+const WRITER_CONNECTIONS: u32 = 2;
 /// Connections for the reads every API request makes, run on the caller's
 /// thread (decisions §43): as many as the pool, since WAL readers do not
 /// wait for each other or for the writer.
@@ -46,6 +49,11 @@ const INLINE_READ_CONNECTIONS: usize = 4;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
+    /// The writes' connections, used in turn (decisions §51).
+    writer: SqlitePool,
+    write_turns: WriteTurns,
+    /// How each connection is opened; a backup opens one of its own.
+    options: Arc<SqliteConnectOptions>,
     pub(crate) key: MasterKey,
     inline_reads: Arc<InlineReads>,
     checkpointer: Arc<Checkpointer>,
@@ -151,21 +159,36 @@ impl SqliteStore {
             // Checkpoints run on a thread of their own, not inside the
             // commit that fills the WAL (decisions §50).
             .pragma("wal_autocheckpoint", "0");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(POOL_CONNECTIONS_MAX)
+        let opened = |source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        };
+        // One writer at a time holds one of these (decisions §51); the
+        // second lets the next writer start while sqlx checks the last one's
+        // connection on its way back to the pool.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(WRITER_CONNECTIONS)
             // A local file does not drop connections; a ping per acquire would
             // double the cost of every query.
             .test_before_acquire(false)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
-            .map_err(|source| StoreError::Open {
-                path: path.display().to_string(),
-                source,
-            })?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+            .map_err(opened)?;
+        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(POOL_CONNECTIONS_MAX)
+            .test_before_acquire(false)
+            // A write that skipped the writer's queue fails here, loudly,
+            // instead of racing the writer for SQLite's lock.
+            .connect_with(options.clone().pragma("query_only", "true"))
+            .await
+            .map_err(opened)?;
         let checkpointer = Checkpointer::start(path, Duration::from_millis(BUSY_TIMEOUT_MS))?;
         Ok(SqliteStore {
             pool,
+            writer,
+            write_turns: WriteTurns::new(Duration::from_millis(BUSY_TIMEOUT_MS)),
+            options: Arc::new(options),
             key,
             inline_reads: Arc::new(InlineReads::new(path)),
             checkpointer: Arc::new(checkpointer),
@@ -175,6 +198,7 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.checkpointer.stop();
         self.inline_reads.close();
+        self.writer.close().await;
         self.pool.close().await;
     }
 
@@ -185,10 +209,14 @@ impl SqliteStore {
         let target = to.to_str().ok_or_else(|| {
             StoreError::Corrupt(format!("the backup path {} is not UTF-8", to.display()))
         })?;
+        // Neither pool's: the readers may not write a file, and the writer
+        // would hold every write back for the whole copy.
+        let mut connection = SqliteConnection::connect_with(&self.options).await?;
         sqlx::query("VACUUM INTO ?")
             .bind(target)
-            .execute(&self.pool)
+            .execute(&mut connection)
             .await?;
+        connection.close().await?;
         Ok(())
     }
 }
@@ -198,6 +226,14 @@ impl SqlStore for SqliteStore {
 
     fn pool(&self) -> &Pool<Sqlite> {
         &self.pool
+    }
+
+    fn writer(&self) -> &Pool<Sqlite> {
+        &self.writer
+    }
+
+    fn write_turns(&self) -> Option<&WriteTurns> {
+        Some(&self.write_turns)
     }
 
     async fn stored_credentials(
@@ -597,12 +633,16 @@ mod tests {
     #[tokio::test]
     async fn the_wal_is_checkpointed_beside_the_writers_not_by_them() {
         let (dir, store) = fresh_store().await;
-        let pool = crate::backend::SqlStore::pool(&store);
-        let automatic: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
-            .fetch_one(pool)
-            .await
-            .expect("SQLite says its checkpoint threshold");
-        assert_eq!(automatic, 0, "a commit would checkpoint on its own");
+        for pool in [
+            crate::backend::SqlStore::pool(&store),
+            crate::backend::SqlStore::writer(&store),
+        ] {
+            let automatic: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+                .fetch_one(pool)
+                .await
+                .expect("SQLite says its checkpoint threshold");
+            assert_eq!(automatic, 0, "a commit would checkpoint on its own");
+        }
 
         let file = dir.path().join("store.db");
         let size = || std::fs::metadata(&file).expect("the database file").len();
@@ -612,7 +652,7 @@ mod tests {
              WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000)
              SELECT i, randomblob(1000) AS filler FROM n",
         )
-        .execute(pool)
+        .execute(crate::backend::SqlStore::writer(&store))
         .await
         .expect("4 MB written");
         // Written to the WAL; in the file once checkpointed (the thread's
@@ -626,6 +666,65 @@ mod tests {
             );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
+        store.close().await;
+    }
+
+    /// The process's writers take turns (decisions §51): the readers' pool
+    /// cannot write at all, so a write that skipped its turn fails instead
+    /// of meeting the writer at SQLite's lock; concurrent writers in their
+    /// turns all commit, none of them told the database is locked, with the
+    /// busy handler's wait turned off.
+    #[tokio::test]
+    async fn writers_take_turns_and_readers_cannot_write() {
+        use crate::backend::SqlStore;
+
+        let (_dir, store) = fresh_store().await;
+        let create = "CREATE TABLE counted (writer INTEGER, step INTEGER)";
+        let refused = sqlx::query(create).execute(store.pool()).await;
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.to_string().contains("readonly")),
+            "{refused:?}"
+        );
+        sqlx::query(create)
+            .execute(&mut *store.write_connection().await.expect("a turn"))
+            .await
+            .expect("the writer writes");
+
+        // Out of turn, two writer connections meet at SQLite's lock, and
+        // with no busy wait one of them fails at once.
+        let tasks: Vec<_> = (0..32)
+            .map(|n: i64| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut db_tx = store.begin_write().await?;
+                    sqlx::query("PRAGMA busy_timeout = 0")
+                        .execute(&mut *db_tx)
+                        .await?;
+                    for step in [1, 2] {
+                        sqlx::query("INSERT INTO counted (writer, step) VALUES (?, ?)")
+                            .bind(n)
+                            .bind(step)
+                            .execute(&mut *db_tx)
+                            .await?;
+                        tokio::task::yield_now().await;
+                    }
+                    db_tx.commit().await?;
+                    Ok::<(), crate::StoreError>(())
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await
+                .expect("a writer task")
+                .expect("a writer in its turn commits");
+        }
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM counted")
+            .fetch_one(store.pool())
+            .await
+            .expect("the rows written");
+        assert_eq!(rows, 32 * 2);
         store.close().await;
     }
 
@@ -814,7 +913,7 @@ mod tests {
             "INSERT INTO balances (account, coin_id, debits_posted, credits_posted)
              VALUES ('merchant:shop:available', '1280', '5', '12')",
         )
-        .execute(store.pool())
+        .execute(store.writer())
         .await
         .expect("a balance row");
         let shop = "merchant:shop:available";

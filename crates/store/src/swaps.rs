@@ -266,7 +266,7 @@ where
         usage: Option<&DailyUsage>,
     ) -> Result<Swap, StoreError> {
         let terms = &swap.terms;
-        let mut db_tx = self.pool().begin().await?;
+        let mut db_tx = self.begin_write().await?;
         // A concurrent swap with the same merchant order id waits on this
         // insert, then writes nothing and returns this swap.
         let inserted = sqlx::query(&format!(
@@ -355,7 +355,7 @@ where
         .bind(app_id.as_str())
         .bind(i64::from(policy.disabled))
         .bind(policy.daily_limit_usd.clone())
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?;
         Ok(())
     }
@@ -468,7 +468,7 @@ where
 
     async fn save_swap_quote(&self, quote: &SwapQuote, now_ms: i64) -> Result<(), StoreError> {
         let terms = &quote.terms;
-        let mut db_tx = self.pool().begin().await?;
+        let mut db_tx = self.begin_write().await?;
         sqlx::query("DELETE FROM swap_quotes WHERE expires_at_ms <= $1")
             .bind(now_ms)
             .execute(&mut *db_tx)

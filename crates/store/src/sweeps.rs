@@ -179,7 +179,7 @@ where
         .bind(&sweep.raw_tx)
         .bind(&sweep.top_up_payout_id)
         .bind(sweep.created_at_ms)
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?
         .rows_affected();
         if inserted == 1 {
@@ -220,7 +220,7 @@ where
         )
         .bind(chain)
         .bind(sweep_id)
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?;
         Ok(())
     }
@@ -232,7 +232,7 @@ where
         settlement: &SweepSettlement,
         cost_entry: Option<(&JournalEntry, &EntryMeta)>,
     ) -> Result<bool, StoreError> {
-        let mut db_tx = self.pool().begin().await?;
+        let mut db_tx = self.begin_write().await?;
         // Only an open sweep settles: a second settlement finds none, and
         // posts no second cost.
         let updated = sqlx::query(
@@ -331,7 +331,7 @@ where
         .bind(credits)
         .bind(chain)
         .bind(address)
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?;
         Ok(())
     }

@@ -298,7 +298,7 @@ where
         entry: &JournalEntry,
         meta: &EntryMeta,
     ) -> Result<Recorded<UserTransfer>, StoreError> {
-        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        let mut db_tx = self.begin_write_with(S::Db::BEGIN_WRITE).await?;
         let entry_id = S::Db::post_entry_in(&mut db_tx, entry, meta).await?;
         // After the posting, so that on PostgreSQL a concurrent request with
         // the same order id waits here for the first to commit, then finds
@@ -336,7 +336,7 @@ where
         entry: &JournalEntry,
         meta: &EntryMeta,
     ) -> Result<Recorded<UserBatchTransfer>, StoreError> {
-        let mut db_tx = self.pool().begin_with(S::Db::BEGIN_WRITE).await?;
+        let mut db_tx = self.begin_write_with(S::Db::BEGIN_WRITE).await?;
         let entry_id = S::Db::post_entry_in(&mut db_tx, entry, meta).await?;
         let inserted = sqlx::query(
             "INSERT INTO user_batch_transfers

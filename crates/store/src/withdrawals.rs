@@ -342,7 +342,7 @@ where
         audit: Option<&AuditEntry>,
     ) -> Result<Withdrawal, StoreError> {
         let w = withdrawal;
-        let mut db_tx = self.pool().begin().await?;
+        let mut db_tx = self.begin_write().await?;
         if let Some(order_id) = &w.refund_of {
             S::Db::lock_refunds_of(&mut db_tx, order_id).await?;
         }
@@ -544,7 +544,7 @@ where
         };
         sqlx::query(sql)
             .bind(app_id.as_str())
-            .execute(self.pool())
+            .execute(&mut *self.write_connection().await?)
             .await?;
         Ok(())
     }
@@ -555,7 +555,7 @@ where
              WHERE order_id = $1 AND approval = 'waiting' AND status = 'pending'",
         )
         .bind(order_id)
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?;
         Ok(updated.rows_affected() == 1)
     }
@@ -568,7 +568,7 @@ where
         meta: &EntryMeta,
         webhook: &NewWebhook,
     ) -> Result<bool, StoreError> {
-        let mut db_tx = self.pool().begin().await?;
+        let mut db_tx = self.begin_write().await?;
         // As in `resolve_withdrawal`: a concurrent approval or rejection
         // waits for this row, then finds it no longer waiting.
         let updated = sqlx::query(
@@ -589,7 +589,7 @@ where
     }
 
     async fn save_fee_quote(&self, quote: &FeeQuote, now_ms: i64) -> Result<(), StoreError> {
-        let mut db_tx = self.pool().begin().await?;
+        let mut db_tx = self.begin_write().await?;
         sqlx::query("DELETE FROM withdraw_fee_quotes WHERE expires_at_ms <= $1")
             .bind(now_ms)
             .execute(&mut *db_tx)
@@ -730,7 +730,7 @@ where
                 .transpose()?,
         )
         .bind(order_id)
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?;
         Ok(())
     }
@@ -741,7 +741,7 @@ where
         )
         .bind(txid)
         .bind(order_id)
-        .execute(self.pool())
+        .execute(&mut *self.write_connection().await?)
         .await?;
         Ok(())
     }
@@ -755,7 +755,7 @@ where
         meta: &EntryMeta,
         webhook: &NewWebhook,
     ) -> Result<bool, StoreError> {
-        let mut db_tx = self.pool().begin().await?;
+        let mut db_tx = self.begin_write().await?;
         // Only an open withdrawal moves: a concurrent resolution waits for
         // this row (PostgreSQL's row lock, SQLite's write lock), sees it
         // resolved, and finds none.

@@ -34,8 +34,8 @@ use checkpoints::Checkpointer;
 /// How long a writer waits for another process (the CLI beside `serve`) to
 /// release SQLite's single write lock before giving up.
 const BUSY_TIMEOUT_MS: u64 = 5_000;
-/// SQLite serialises writers anyway; a few connections let reads proceed
-/// alongside one write in WAL mode.
+/// The readers' connections: in WAL mode reads proceed alongside the one
+/// write, and beside each other.
 const POOL_CONNECTIONS_MAX: u32 = 4;
 /// Connections for writes: one in use at a time (decisions §51).
 const WRITER_CONNECTIONS: u32 = 2;
@@ -178,8 +178,8 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(POOL_CONNECTIONS_MAX)
             .test_before_acquire(false)
-            // A write that skipped the writer's queue fails here, loudly,
-            // instead of racing the writer for SQLite's lock.
+            // A write that skipped its turn fails here, loudly, instead of
+            // racing the writer for SQLite's lock.
             .connect_with(options.clone().pragma("query_only", "true"))
             .await
             .map_err(opened)?;

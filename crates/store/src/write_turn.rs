@@ -69,7 +69,13 @@ impl<Db: Database> WriteTransaction<Db> {
     }
 
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
-        self.db_tx.commit().await
+        let WriteTransaction { db_tx, _turn: turn } = self;
+        let committed = db_tx.commit().await;
+        drop(turn);
+        // The next writer, woken on this thread, goes next: its turn has
+        // begun and the lock is free.
+        tokio::task::yield_now().await;
+        committed
     }
 
     pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {

@@ -54,6 +54,8 @@ pub enum StoreError {
     Derivation(#[source] crate::addresses::DerivationError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("the database is busy: no turn to write came within {waited_ms} ms")]
+    WriteTurnTimedOut { waited_ms: u128 },
     #[error("start the SQLite checkpoint thread: {0}")]
     CheckpointThread(#[source] std::io::Error),
     #[error("cannot restore this snapshot: {0}")]

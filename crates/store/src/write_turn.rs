@@ -38,7 +38,9 @@ impl WriteTurns {
         tokio::time::timeout(self.patience, Arc::clone(&self.queue).lock_owned())
             .await
             .map(|held| WriteTurn { _held: Some(held) })
-            .map_err(|_| sqlx::Error::PoolTimedOut.into())
+            .map_err(|_| StoreError::WriteTurnTimedOut {
+                waited_ms: self.patience.as_millis(),
+            })
     }
 }
 
@@ -125,5 +127,56 @@ impl<Db: Database> Deref for WriteConnection<Db> {
 impl<Db: Database> DerefMut for WriteConnection<Db> {
     fn deref_mut(&mut self) -> &mut Db::Connection {
         &mut self.connection
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use super::WriteTurns;
+    use crate::StoreError;
+
+    /// A writer whose turn does not come within the patience fails with a
+    /// busy database, and takes its turn once the writer before it is done.
+    #[tokio::test]
+    async fn a_turn_that_does_not_come_in_time_is_a_busy_database() {
+        let turns = WriteTurns::new(Duration::from_millis(20));
+        let held = turns.take().await.expect("the first turn");
+        let late = turns.take().await;
+        assert!(
+            matches!(late, Err(StoreError::WriteTurnTimedOut { waited_ms: 20 })),
+            "{late:?}"
+        );
+        drop(held);
+        turns.take().await.expect("the turn once it is free");
+    }
+
+    /// Writers get their turns in the order they asked for them.
+    #[tokio::test]
+    async fn turns_come_in_arrival_order() {
+        let turns = WriteTurns::new(Duration::from_secs(5));
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let first = turns.take().await.expect("the first turn");
+        let mut waiting = Vec::new();
+        for writer in 0..5 {
+            let before = Arc::strong_count(&turns.queue);
+            let (queued, order) = (turns.clone(), Arc::clone(&order));
+            waiting.push(tokio::spawn(async move {
+                let _turn = queued.take().await.expect("a turn");
+                order.lock().expect("the order").push(writer);
+            }));
+            // Each is waiting (its copy of the queue, and the one its wait
+            // holds) before the next one asks.
+            while Arc::strong_count(&turns.queue) < before + 2 {
+                tokio::task::yield_now().await;
+            }
+        }
+        drop(first);
+        for writer in waiting {
+            writer.await.expect("a writer");
+        }
+        assert_eq!(*order.lock().expect("the order"), [0, 1, 2, 3, 4]);
     }
 }

@@ -73,7 +73,17 @@ where
         chain: &str,
         now_unix_ms: i64,
     ) -> Result<DevnetChainState, StoreError> {
-        self.devnet_mine(chain, 0, now_unix_ms).await
+        // Read first: the deposit watcher asks for every chain's height at
+        // each tick, and a chain that exists needs no write turn.
+        let row =
+            sqlx::query("SELECT genesis_unix_ms, mined_blocks FROM devnet_chains WHERE chain = $1")
+                .bind(chain)
+                .fetch_optional(self.pool())
+                .await?;
+        match row {
+            Some(row) => chain_state(chain, &row),
+            None => self.devnet_mine(chain, 0, now_unix_ms).await,
+        }
     }
 
     async fn devnet_mine(
@@ -96,12 +106,7 @@ where
         .bind(blocks)
         .fetch_one(&mut *self.write_connection().await?)
         .await?;
-        let mined = row.int("mined_blocks")?;
-        Ok(DevnetChainState {
-            genesis_unix_ms: row.int("genesis_unix_ms")?,
-            mined_blocks: u64::try_from(mined)
-                .map_err(|_| StoreError::Corrupt(format!("devnet {chain} mined {mined}")))?,
-        })
+        chain_state(chain, &row)
     }
 
     async fn devnet_fail_next_sends(&self, chain: &str, count: u32) -> Result<(), StoreError> {
@@ -199,5 +204,15 @@ fn transfer_from_row(row: &impl Columns) -> Result<ChainTransfer, StoreError> {
         memo: row.text("memo")?,
         token_id: TokenId::new(row.text("token_id")?),
         amount: parse_amount(&row.text("amount")?)?,
+    })
+}
+
+/// A `devnet_chains` row as the chain's state.
+fn chain_state(chain: &str, row: &impl Columns) -> Result<DevnetChainState, StoreError> {
+    let mined = row.int("mined_blocks")?;
+    Ok(DevnetChainState {
+        genesis_unix_ms: row.int("genesis_unix_ms")?,
+        mined_blocks: u64::try_from(mined)
+            .map_err(|_| StoreError::Corrupt(format!("devnet {chain} mined {mined}")))?,
     })
 }

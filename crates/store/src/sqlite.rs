@@ -728,6 +728,30 @@ mod tests {
         store.close().await;
     }
 
+    /// A devnet chain's state, asked for at every deposit watcher tick, is
+    /// read without a write turn once the chain exists: it comes while
+    /// another write holds the turn.
+    #[tokio::test]
+    async fn an_existing_devnet_chain_is_read_without_a_write_turn() {
+        use crate::DevnetStore;
+        use crate::backend::SqlStore;
+
+        let (_dir, store) = fresh_store().await;
+        let started = store
+            .devnet_chain("TRX", 1_000)
+            .await
+            .expect("the chain starts");
+        let turn = store.write_connection().await.expect("a write turn");
+        // Were it a write, it would wait for the turn held here and fail.
+        let again = store
+            .devnet_chain("TRX", 9_000)
+            .await
+            .expect("the chain's state, read without a write turn");
+        assert_eq!(again, started);
+        drop(turn);
+        store.close().await;
+    }
+
     /// `bill/info` at 100,000 orders took 55 ms when SQLite's planner
     /// walked the merchant's orders by creation time to skip a sort; the
     /// lookup must stay on the merchant-order-id index.

@@ -37,7 +37,7 @@ impl WriteTurns {
     pub(crate) async fn take(&self) -> Result<WriteTurn, StoreError> {
         tokio::time::timeout(self.patience, Arc::clone(&self.queue).lock_owned())
             .await
-            .map(|held| WriteTurn { _held: Some(held) })
+            .map(|held| WriteTurn { held: Some(held) })
             .map_err(|_| StoreError::WriteTurnTimedOut {
                 waited_ms: self.patience.as_millis(),
             })
@@ -47,85 +47,65 @@ impl WriteTurns {
 /// A writer's turn, held until it is dropped; on PostgreSQL an empty one.
 #[derive(Debug)]
 pub(crate) struct WriteTurn {
-    _held: Option<OwnedMutexGuard<()>>,
+    held: Option<OwnedMutexGuard<()>>,
 }
 
 impl WriteTurn {
-    pub(crate) const NO_WAIT: WriteTurn = WriteTurn { _held: None };
+    pub(crate) const NO_WAIT: WriteTurn = WriteTurn { held: None };
+}
+
+/// A writer's connection — a DB transaction, or a pooled connection for
+/// statements outside one — with the turn it holds while it lives. It
+/// stands for its connection, so statements run on `&mut *held`.
+#[derive(Debug)]
+pub(crate) struct InTurn<C> {
+    // Declared first, dropped first: the connection goes back to its pool
+    // before the next writer's turn begins.
+    connection: C,
+    turn: WriteTurn,
 }
 
 /// A DB transaction that writes, holding its turn until it commits or is
-/// dropped (and so rolled back). It stands for its connection, as sqlx's
-/// transaction does, so statements run on `&mut *db_tx`.
-#[derive(Debug)]
-pub(crate) struct WriteTransaction<Db: Database> {
-    // Declared first, dropped first: the connection goes back to its pool
-    // before the next writer's turn begins.
-    db_tx: Transaction<'static, Db>,
-    _turn: WriteTurn,
+/// dropped (and so rolled back).
+pub(crate) type WriteTransaction<Db> = InTurn<Transaction<'static, Db>>;
+
+/// A writer connection for statements that write outside a DB transaction.
+pub(crate) type WriteConnection<Db> = InTurn<PoolConnection<Db>>;
+
+impl<C> InTurn<C> {
+    pub(crate) fn new(connection: C, turn: WriteTurn) -> Self {
+        InTurn { connection, turn }
+    }
 }
 
 impl<Db: Database> WriteTransaction<Db> {
-    pub(crate) fn new(db_tx: Transaction<'static, Db>, turn: WriteTurn) -> Self {
-        WriteTransaction { db_tx, _turn: turn }
-    }
-
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
-        let WriteTransaction { db_tx, _turn: turn } = self;
-        let committed = db_tx.commit().await;
-        drop(turn);
-        // The next writer, woken on this thread, goes next: its turn has
-        // begun and the lock is free.
-        tokio::task::yield_now().await;
+        let InTurn { connection, turn } = self;
+        let committed = connection.commit().await;
+        if turn.held.is_some() {
+            drop(turn);
+            // The next writer, woken on this thread, goes next: its turn
+            // has begun and the lock is free.
+            tokio::task::yield_now().await;
+        }
         committed
     }
 
     pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
-        self.db_tx.rollback().await
+        self.connection.rollback().await
     }
 }
 
-impl<Db: Database> Deref for WriteTransaction<Db> {
-    type Target = Db::Connection;
+impl<C: Deref> Deref for InTurn<C> {
+    type Target = C::Target;
 
-    fn deref(&self) -> &Db::Connection {
-        &self.db_tx
-    }
-}
-
-impl<Db: Database> DerefMut for WriteTransaction<Db> {
-    fn deref_mut(&mut self) -> &mut Db::Connection {
-        &mut self.db_tx
-    }
-}
-
-/// A writer connection for statements outside a DB transaction, holding
-/// its turn while it lives.
-#[derive(Debug)]
-pub(crate) struct WriteConnection<Db: Database> {
-    connection: PoolConnection<Db>,
-    _turn: WriteTurn,
-}
-
-impl<Db: Database> WriteConnection<Db> {
-    pub(crate) fn new(connection: PoolConnection<Db>, turn: WriteTurn) -> Self {
-        WriteConnection {
-            connection,
-            _turn: turn,
-        }
-    }
-}
-
-impl<Db: Database> Deref for WriteConnection<Db> {
-    type Target = Db::Connection;
-
-    fn deref(&self) -> &Db::Connection {
+    fn deref(&self) -> &C::Target {
         &self.connection
     }
 }
 
-impl<Db: Database> DerefMut for WriteConnection<Db> {
-    fn deref_mut(&mut self) -> &mut Db::Connection {
+impl<C: DerefMut> DerefMut for InTurn<C> {
+    fn deref_mut(&mut self) -> &mut C::Target {
         &mut self.connection
     }
 }

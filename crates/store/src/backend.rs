@@ -194,14 +194,12 @@ pub(crate) trait SqlStore: Send + Sync + std::fmt::Debug + 'static {
         }
     }
 
-    /// A DB transaction that writes, begun in its turn.
+    /// A DB transaction that writes, begun in its turn by a plain `BEGIN`
+    /// (what sqlx's `begin` sends on both backends).
     fn begin_write(
         &self,
     ) -> impl Future<Output = Result<WriteTransaction<Self::Db>, StoreError>> + Send {
-        async move {
-            let turn = self.write_turn().await?;
-            Ok(WriteTransaction::new(self.writer().begin().await?, turn))
-        }
+        self.begin_write_with("BEGIN")
     }
 
     /// [`SqlStore::begin_write`] with the backend's own `BEGIN` statement.

@@ -228,21 +228,21 @@ pub(crate) async fn sign_response(
             Bytes::from(ccgate_api::error_body(code, code.default_msg()))
         }
     };
-    let timestamp = unix_now().to_string();
+    // The header values own the texts that were signed: written once, not
+    // formatted and then copied (issue #16 §1).
+    let timestamp = HeaderValue::from(unix_now());
     let signature = sign::sign(
         credentials.app_id.as_str(),
         credentials.app_secret.expose_secret(),
-        &timestamp,
+        timestamp.to_str().unwrap_or_default(),
         &bytes,
     );
     let headers = &mut parts.headers;
     if let Ok(app_id) = HeaderValue::from_str(credentials.app_id.as_str()) {
         headers.insert(APPID, app_id);
     }
-    if let Ok(timestamp) = HeaderValue::from_str(&timestamp) {
-        headers.insert(TIMESTAMP, timestamp);
-    }
-    if let Ok(signature) = HeaderValue::from_str(&signature) {
+    headers.insert(TIMESTAMP, timestamp);
+    if let Ok(signature) = HeaderValue::try_from(signature) {
         headers.insert(SIGN, signature);
     }
     Response::from_parts(parts, Body::from(bytes))

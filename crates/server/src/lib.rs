@@ -223,10 +223,25 @@ struct SequentialRequestId {
 impl MakeRequestId for SequentialRequestId {
     fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
         let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        axum::http::HeaderValue::from_str(&format!("req-{n:x}"))
+        axum::http::HeaderValue::try_from(request_id_text(n))
             .ok()
             .map(RequestId::new)
     }
+}
+
+/// `req-` and `n` in lower-case hex, written into the text the header value
+/// then owns: no formatting machinery and no second copy on every request
+/// (issue #16 §1).
+fn request_id_text(n: u64) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let shown = (u64::BITS - n.leading_zeros()).div_ceil(4).max(1);
+    let mut text = String::with_capacity(4 + 16);
+    text.push_str("req-");
+    for nibble in (0..shown).rev() {
+        let digit = (n >> (nibble * 4)) & 0xf;
+        text.push(char::from(DIGITS[digit as usize]));
+    }
+    text
 }
 
 /// Every v1 endpoint (the path after `/ccpayment/v1/`) and its handler: the
@@ -407,6 +422,28 @@ mod tests {
 
     use super::*;
     use crate::failure::Failure;
+
+    #[test]
+    fn request_ids_are_req_and_the_number_in_lower_case_hex() {
+        let edges = [
+            0,
+            1,
+            9,
+            10,
+            15,
+            16,
+            255,
+            256,
+            0x2a,
+            1 << 32,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
+        let spread = (0..64).map(|shift| (1u64 << shift) | 0x5a5a_5a5a);
+        for n in edges.into_iter().chain(spread) {
+            assert_eq!(request_id_text(n), format!("req-{n:x}"), "{n}");
+        }
+    }
 
     /// The log, as the binary writes it at its default level.
     #[derive(Clone, Default)]

@@ -1,11 +1,13 @@
 //! `ccgate bench assets`: the same load, in the same run, against the real
-//! `assets` endpoint and against a bare axum route that returns a fixed body,
-//! so the printed ratio says what ccgate's pipeline costs on this machine.
+//! `assets` endpoint and against a bare axum route that returns the same
+//! answer (headers and body, fixed), so the printed ratio says what ccgate's
+//! pipeline costs on this machine.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use axum::http::{HeaderName, HeaderValue};
 use axum::routing::post;
 use ccgate_ledger::{Account, Amount, JournalEntry, MerchantId};
 use ccgate_store::{EntryMeta, Store, generate_app_id, generate_app_secret};
@@ -106,14 +108,16 @@ async fn measure_on<B: Backend>(
         app_secret: app_secret.clone(),
     };
 
-    // The baseline answers the very bytes the real endpoint answers.
+    // The baseline answers the very bytes the real endpoint answers, its
+    // headers too: the client parses what either sends, so only the server's
+    // work differs between the two.
     let client = client(args.connections)?;
-    let fixed_body = first_answer(&client, &real_target).await?;
+    let (fixed_headers, fixed_body) = first_answer(&client, &real_target).await?;
     let bare_router = axum::Router::new().route(
         ASSETS_PATH,
         post(move || {
-            let body = fixed_body.clone();
-            async move { ([("content-type", "application/json; charset=utf-8")], body) }
+            let (headers, body) = (fixed_headers.clone(), fixed_body.clone());
+            async move { (headers, body) }
         }),
     );
     let bare = spawn_server(bare_router).await?;
@@ -287,7 +291,12 @@ fn client(connections: usize) -> anyhow::Result<reqwest::Client> {
 }
 
 /// One checked call: the answer must be a success whose signature verifies.
-async fn first_answer(client: &reqwest::Client, target: &Target) -> anyhow::Result<Vec<u8>> {
+/// The real server's answer to one bench request, checked: the headers it
+/// answers with (each a shared value: cloning it copies no bytes) and the body.
+async fn first_answer(
+    client: &reqwest::Client,
+    target: &Target,
+) -> anyhow::Result<([(HeaderName, HeaderValue); 5], axum::body::Bytes)> {
     let response = target
         .request(client)
         .send()
@@ -295,7 +304,20 @@ async fn first_answer(client: &reqwest::Client, target: &Target) -> anyhow::Resu
         .context("call the real server")?;
     let timestamp = header(&response, "timestamp")?;
     let sign = header(&response, "sign")?;
-    let body = response.bytes().await?.to_vec();
+    let answered = |name: &'static str| -> anyhow::Result<(HeaderName, HeaderValue)> {
+        Ok((
+            HeaderName::from_static(name),
+            HeaderValue::from_maybe_shared(axum::body::Bytes::from(header(&response, name)?))?,
+        ))
+    };
+    let headers = [
+        answered("content-type")?,
+        answered("appid")?,
+        answered("timestamp")?,
+        answered("sign")?,
+        answered("x-request-id")?,
+    ];
+    let body = response.bytes().await?;
     if !body.starts_with(br#"{"code":10000,"#) {
         bail!(
             "the real server refused the bench request: {}",
@@ -311,7 +333,7 @@ async fn first_answer(client: &reqwest::Client, target: &Target) -> anyhow::Resu
     ) {
         bail!("the real server's response signature does not verify");
     }
-    Ok(body)
+    Ok((headers, body))
 }
 
 fn header(response: &reqwest::Response, name: &str) -> anyhow::Result<String> {

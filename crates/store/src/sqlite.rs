@@ -752,6 +752,24 @@ mod tests {
         store.close().await;
     }
 
+    /// The bundled SQLite is built without memory statistics (the
+    /// workspace's `.cargo/config.toml`, decisions §52): with them, every
+    /// allocation SQLite makes takes one process-wide mutex.
+    #[tokio::test]
+    async fn the_bundled_sqlite_keeps_no_memory_statistics() {
+        let (_dir, store) = fresh_store().await;
+        let options: Vec<String> = sqlx::query_scalar("PRAGMA compile_options")
+            .fetch_all(&store.pool)
+            .await
+            .expect("the compile options");
+        assert!(
+            options.iter().any(|option| option == "DEFAULT_MEMSTATUS=0"),
+            "SQLite was built with memory statistics (is LIBSQLITE3_FLAGS from \
+             .cargo/config.toml in effect?): {options:?}"
+        );
+        store.close().await;
+    }
+
     /// `bill/info` at 100,000 orders took 55 ms when SQLite's planner
     /// walked the merchant's orders by creation time to skip a sort; the
     /// lookup must stay on the merchant-order-id index.

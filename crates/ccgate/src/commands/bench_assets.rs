@@ -290,9 +290,9 @@ fn client(connections: usize) -> anyhow::Result<reqwest::Client> {
         .context("build the HTTP client")
 }
 
-/// One checked call: the answer must be a success whose signature verifies.
-/// The real server's answer to one bench request, checked: the headers it
-/// answers with (each a shared value: cloning it copies no bytes) and the body.
+/// One checked call to the real server (the answer must be a success whose
+/// signature verifies): the headers it answers with (each a shared value:
+/// cloning it copies no bytes) and the body.
 async fn first_answer(
     client: &reqwest::Client,
     target: &Target,

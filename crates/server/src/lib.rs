@@ -229,18 +229,20 @@ impl MakeRequestId for SequentialRequestId {
     }
 }
 
-/// `req-` and `n` in lower-case hex, written into the text the header value
-/// then owns: no formatting machinery and no second copy on every request
-/// (issue #16 §1).
+/// `req-` and `n` in lower-case hex without leading zeros, written into the
+/// text the header value then owns: no formatting machinery and no second
+/// copy on every request (issue #16 §1).
 fn request_id_text(n: u64) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let shown = (u64::BITS - n.leading_zeros()).div_ceil(4).max(1);
-    let mut text = String::with_capacity(4 + 16);
+    let mut digits = [0u8; 16];
+    // Infallible: eight bytes are sixteen hex digits.
+    let _ = hex::encode_to_slice(n.to_be_bytes(), &mut digits);
+    let first = digits
+        .iter()
+        .position(|&digit| digit != b'0')
+        .unwrap_or(digits.len() - 1);
+    let mut text = String::with_capacity(4 + digits.len() - first);
     text.push_str("req-");
-    for nibble in (0..shown).rev() {
-        let digit = (n >> (nibble * 4)) & 0xf;
-        text.push(char::from(DIGITS[digit as usize]));
-    }
+    text.push_str(std::str::from_utf8(&digits[first..]).unwrap_or("0"));
     text
 }
 

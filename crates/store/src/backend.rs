@@ -19,7 +19,7 @@ use sqlx::{Database, Pool};
 use crate::StoreError;
 use crate::master_key::MasterKey;
 use crate::rows::Columns;
-use crate::write_turn::{WriteConnection, WriteTransaction, WriteTurn, WriteTurns};
+use crate::write_turn::{WriteConnection, WriteTransaction, Writes};
 use crate::writes::{DepositCredit, EntryMeta};
 
 /// What the backends do differently under the same SQL.
@@ -173,26 +173,12 @@ pub(crate) trait SqlStore: Send + Sync + std::fmt::Debug + 'static {
     /// Where reads run.
     fn pool(&self) -> &Pool<Self::Db>;
 
-    /// Where writes run, each in its turn: a DB transaction that writes
-    /// through [`SqlStore::begin_write`], a statement that writes through
-    /// [`SqlStore::write_connection`]. On SQLite a pool of its own, whose
-    /// writers take turns ([`SqlStore::write_turns`]) while the readers'
-    /// pool cannot write (decisions §51); on PostgreSQL the one pool.
-    fn writer(&self) -> &Pool<Self::Db>;
-
-    /// The queue a write waits in for its turn; `None` where the database
-    /// orders writers itself.
-    fn write_turns(&self) -> Option<&WriteTurns>;
-
-    /// This write's turn, once the writers before it are done.
-    fn write_turn(&self) -> impl Future<Output = Result<WriteTurn, StoreError>> + Send {
-        async move {
-            match self.write_turns() {
-                Some(turns) => turns.take().await,
-                None => Ok(WriteTurn::NO_WAIT),
-            }
-        }
-    }
+    /// Where writes run: a DB transaction that writes through
+    /// [`SqlStore::begin_write`], a statement that writes through
+    /// [`SqlStore::write_connection`]. On SQLite one connection of its own,
+    /// which writes take in turns while the readers' pool cannot write
+    /// (decisions §51, §53); on PostgreSQL the one pool.
+    fn writes(&self) -> Writes<'_, Self::Db>;
 
     /// A DB transaction that writes, begun in its turn by a plain `BEGIN`
     /// (what sqlx's `begin` sends on both backends).
@@ -207,13 +193,7 @@ pub(crate) trait SqlStore: Send + Sync + std::fmt::Debug + 'static {
         &self,
         statement: &'static str,
     ) -> impl Future<Output = Result<WriteTransaction<Self::Db>, StoreError>> + Send {
-        async move {
-            let turn = self.write_turn().await?;
-            Ok(WriteTransaction::new(
-                self.writer().begin_with(statement).await?,
-                turn,
-            ))
-        }
+        async move { self.writes().begin(statement).await }
     }
 
     /// A writer connection in its turn, for statements that write outside a
@@ -221,10 +201,7 @@ pub(crate) trait SqlStore: Send + Sync + std::fmt::Debug + 'static {
     fn write_connection(
         &self,
     ) -> impl Future<Output = Result<WriteConnection<Self::Db>, StoreError>> + Send {
-        async move {
-            let turn = self.write_turn().await?;
-            Ok(WriteConnection::new(self.writer().acquire().await?, turn))
-        }
+        async move { self.writes().connection().await }
     }
 
     /// A merchant's credentials as stored ([`CREDENTIALS_READ`]): the read

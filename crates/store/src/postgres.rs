@@ -189,13 +189,10 @@ impl SqlStore for PgStore {
         &self.pool
     }
 
-    fn writer(&self) -> &Pool<Postgres> {
-        &self.pool
-    }
-
-    /// Row locks order PostgreSQL's writers, across instances too.
-    fn write_turns(&self) -> Option<&crate::write_turn::WriteTurns> {
-        None
+    /// Row locks order PostgreSQL's writers, across instances too: a write
+    /// takes any connection of the pool at once.
+    fn writes(&self) -> crate::write_turn::Writes<'_, Postgres> {
+        crate::write_turn::Writes::Pool(&self.pool)
     }
 
     async fn stored_credentials(

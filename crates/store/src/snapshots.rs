@@ -35,9 +35,25 @@ impl SnapshotStore for SqliteStore {
     }
 
     async fn restore_snapshot(&self, from: &Path) -> Result<(), StoreError> {
-        let source = from.to_str().ok_or_else(|| {
-            StoreError::Snapshot(format!("the path {} is not UTF-8", from.display()))
-        })?;
+        let source = from
+            .to_str()
+            .ok_or_else(|| {
+                StoreError::Snapshot(format!("the path {} is not UTF-8", from.display()))
+            })?
+            .to_owned();
+        // On a task of its own: a caller that goes away (a client hanging
+        // up on the admin API) must not leave the writer connection, which
+        // serves every later write (decisions §53), with the snapshot
+        // attached and foreign keys off.
+        let store = self.clone();
+        tokio::spawn(async move { store.restore_attached(&source).await })
+            .await
+            .map_err(|err| StoreError::Snapshot(format!("the restore stopped: {err}")))?
+    }
+}
+
+impl SqliteStore {
+    async fn restore_attached(&self, source: &str) -> Result<(), StoreError> {
         // ATTACH and the foreign-key switch cannot change inside a DB
         // transaction, and both belong to one connection: all of it happens
         // on this one. Parents and children are replaced together, so
@@ -54,7 +70,7 @@ impl SnapshotStore for SqliteStore {
             Ok(_) => copy_attached_snapshot(&mut conn).await,
             Err(e) => Err(e.into()),
         };
-        // Put back whatever happened: the connection returns to the pool.
+        // Put back whatever happened: the connection serves the next write.
         let enforced = sqlx::query("PRAGMA foreign_keys = ON")
             .execute(&mut *conn)
             .await;

@@ -24,7 +24,7 @@ use crate::backend::{
 };
 use crate::master_key::MasterKey;
 use crate::rows::{Columns, balance_from_row, direction_word, seq_number, to_i64};
-use crate::write_turn::WriteTurns;
+use crate::write_turn::{WriteTurns, Writes};
 use crate::writes::{DepositCredit, EntryMeta};
 
 mod checkpoints;
@@ -37,8 +37,6 @@ const BUSY_TIMEOUT_MS: u64 = 5_000;
 /// The readers' connections: in WAL mode reads proceed alongside the one
 /// write, and beside each other.
 const POOL_CONNECTIONS_MAX: u32 = 4;
-/// Connections for writes: one in use at a time (decisions §51).
-const WRITER_CONNECTIONS: u32 = 2;
 /// Connections for the reads every API request makes, run on the caller's
 /// thread (decisions §43): as many as the pool, since WAL readers do not
 /// wait for each other or for the writer.
@@ -49,9 +47,8 @@ const INLINE_READ_CONNECTIONS: usize = 4;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pub(crate) pool: SqlitePool,
-    /// The writes' connections, used in turn (decisions §51).
-    writer: SqlitePool,
-    write_turns: WriteTurns,
+    /// The writes' one connection, taken in turns (decisions §51, §53).
+    write_turns: WriteTurns<Sqlite>,
     /// How each connection is opened; a backup opens one of its own.
     options: Arc<SqliteConnectOptions>,
     pub(crate) key: MasterKey,
@@ -163,18 +160,14 @@ impl SqliteStore {
             path: path.display().to_string(),
             source,
         };
-        // One writer at a time holds one of these (decisions §51); the
-        // second lets the next writer start while sqlx checks the last one's
-        // connection on its way back to the pool.
-        let writer = SqlitePoolOptions::new()
-            .max_connections(WRITER_CONNECTIONS)
-            // A local file does not drop connections; a ping per acquire would
-            // double the cost of every query.
-            .test_before_acquire(false)
-            .connect_with(options.clone())
+        // Every write runs on this one connection, in its turn (decisions
+        // §51, §53).
+        let mut writer = SqliteConnection::connect_with(&options)
             .await
             .map_err(opened)?;
-        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&mut writer)
+            .await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(POOL_CONNECTIONS_MAX)
             .test_before_acquire(false)
@@ -186,8 +179,7 @@ impl SqliteStore {
         let checkpointer = Checkpointer::start(path, Duration::from_millis(BUSY_TIMEOUT_MS))?;
         Ok(SqliteStore {
             pool,
-            writer,
-            write_turns: WriteTurns::new(Duration::from_millis(BUSY_TIMEOUT_MS)),
+            write_turns: WriteTurns::new(writer, Duration::from_millis(BUSY_TIMEOUT_MS)),
             options: Arc::new(options),
             key,
             inline_reads: Arc::new(InlineReads::new(path)),
@@ -198,7 +190,7 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.checkpointer.stop();
         self.inline_reads.close();
-        self.writer.close().await;
+        self.write_turns.close().await;
         self.pool.close().await;
     }
 
@@ -228,12 +220,8 @@ impl SqlStore for SqliteStore {
         &self.pool
     }
 
-    fn writer(&self) -> &Pool<Sqlite> {
-        &self.writer
-    }
-
-    fn write_turns(&self) -> Option<&WriteTurns> {
-        Some(&self.write_turns)
+    fn writes(&self) -> Writes<'_, Sqlite> {
+        Writes::InTurns(&self.write_turns)
     }
 
     async fn stored_credentials(
@@ -633,16 +621,21 @@ mod tests {
     #[tokio::test]
     async fn the_wal_is_checkpointed_beside_the_writers_not_by_them() {
         let (dir, store) = fresh_store().await;
-        for pool in [
-            crate::backend::SqlStore::pool(&store),
-            crate::backend::SqlStore::writer(&store),
-        ] {
-            let automatic: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
-                .fetch_one(pool)
-                .await
-                .expect("SQLite says its checkpoint threshold");
-            assert_eq!(automatic, 0, "a commit would checkpoint on its own");
-        }
+        use crate::backend::SqlStore;
+
+        let reader: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+            .fetch_one(store.pool())
+            .await
+            .expect("SQLite says its checkpoint threshold");
+        let writer: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+            .fetch_one(&mut *store.write_connection().await.expect("a turn"))
+            .await
+            .expect("SQLite says its checkpoint threshold");
+        assert_eq!(
+            (reader, writer),
+            (0, 0),
+            "a commit would checkpoint on its own"
+        );
 
         let file = dir.path().join("store.db");
         let size = || std::fs::metadata(&file).expect("the database file").len();
@@ -652,7 +645,7 @@ mod tests {
              WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000)
              SELECT i, randomblob(1000) AS filler FROM n",
         )
-        .execute(crate::backend::SqlStore::writer(&store))
+        .execute(&mut *store.write_connection().await.expect("a turn"))
         .await
         .expect("4 MB written");
         // Written to the WAL; in the file once checkpointed (the thread's
@@ -726,6 +719,41 @@ mod tests {
             .expect("the rows written");
         assert_eq!(rows, 32 * 2);
         store.close().await;
+    }
+
+    /// Every write runs on the one writer connection (decisions §53): a
+    /// temporary table, which only the connection that made it sees, is
+    /// there for the next write's DB transaction and its next statement,
+    /// and a DB transaction dropped unfinished is rolled back before them.
+    #[tokio::test]
+    async fn writes_share_one_connection_and_a_dropped_transaction_rolls_back() {
+        use crate::backend::SqlStore;
+
+        let (_dir, store) = fresh_store().await;
+        sqlx::query("CREATE TEMP TABLE only_here (n INTEGER)")
+            .execute(&mut *store.write_connection().await.expect("a turn"))
+            .await
+            .expect("a temporary table");
+        let mut abandoned = store.begin_write().await.expect("a DB transaction");
+        sqlx::query("INSERT INTO only_here (n) VALUES (1)")
+            .execute(&mut *abandoned)
+            .await
+            .expect("a row, never committed");
+        drop(abandoned);
+        let mut db_tx = store.begin_write().await.expect("the next DB transaction");
+        sqlx::query("INSERT INTO only_here (n) VALUES (2)")
+            .execute(&mut *db_tx)
+            .await
+            .expect("the same connection's temporary table");
+        db_tx.commit().await.expect("committed");
+        let rows: Vec<i64> = sqlx::query_scalar("SELECT n FROM only_here")
+            .fetch_all(&mut *store.write_connection().await.expect("a turn"))
+            .await
+            .expect("the rows");
+        assert_eq!(rows, [2]);
+        store.close().await;
+        let closed = store.write_connection().await;
+        assert!(closed.is_err(), "{closed:?}");
     }
 
     /// A devnet chain's state, asked for at every deposit watcher tick, is
@@ -955,7 +983,7 @@ mod tests {
             "INSERT INTO balances (account, coin_id, debits_posted, credits_posted)
              VALUES ('merchant:shop:available', '1280', '5', '12')",
         )
-        .execute(store.writer())
+        .execute(&mut *store.write_connection().await.expect("a turn"))
         .await
         .expect("a balance row");
         let shop = "merchant:shop:available";

@@ -1,111 +1,205 @@
-//! Where a write waits its turn (decisions §51). SQLite has one write lock
-//! per file, and two connections of one process that want it at once meet
-//! in SQLite's busy handler, which sleeps 1, 2, 5 … 100 ms between tries:
-//! a writer oversleeps the moment the lock is free and a later one may
-//! overtake it. So on SQLite the process's writes take turns here, in
-//! arrival order (tokio's mutex is fair), and only one at a time holds a
-//! writer connection; PostgreSQL's row locks order its writers, and there
-//! a turn is taken at once.
+//! Where a write waits its turn (decisions §51, §53). SQLite has one write
+//! lock per file, and two connections of one process that want it at once
+//! meet in SQLite's busy handler, which sleeps 1, 2, 5 … 100 ms between
+//! tries: a writer oversleeps the moment the lock is free and a later one
+//! may overtake it. So on SQLite the process's writes take turns here, in
+//! arrival order (tokio's mutex is fair), and the turn is the one writer
+//! connection itself: every write runs on the same connection, whose page
+//! cache stays warm from one write to the next (a connection that sees
+//! another one's commit drops its whole cache). PostgreSQL's row locks
+//! order its writers: there a write takes a pooled connection at once.
 
+use std::borrow::Cow;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
-use sqlx::{Database, Transaction};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use sqlx::{Connection, Database, TransactionManager};
+use tokio::sync::{Mutex, OwnedMappedMutexGuard};
 
 use crate::StoreError;
 
-/// The queue of one process's writers to one database file.
-#[derive(Debug, Clone)]
-pub(crate) struct WriteTurns {
-    queue: Arc<Mutex<()>>,
+/// One process's writer connection to one database file, and the queue of
+/// writes waiting for it.
+pub(crate) struct WriteTurns<Db: Database> {
+    /// `None` once the store is closed.
+    writer: Arc<Mutex<Option<Db::Connection>>>,
     /// How long a writer waits for its turn before it fails, as SQLite's
     /// busy timeout bounds waiting for another process's writer.
     patience: Duration,
 }
 
-impl WriteTurns {
-    pub(crate) fn new(patience: Duration) -> WriteTurns {
+impl<Db: Database> Clone for WriteTurns<Db> {
+    fn clone(&self) -> Self {
         WriteTurns {
-            queue: Arc::new(Mutex::new(())),
+            writer: Arc::clone(&self.writer),
+            patience: self.patience,
+        }
+    }
+}
+
+impl<Db: Database> std::fmt::Debug for WriteTurns<Db> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteTurns")
+            .field("patience", &self.patience)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The writer connection, held for one write's turn.
+type Turn<Db> =
+    OwnedMappedMutexGuard<Option<<Db as Database>::Connection>, <Db as Database>::Connection>;
+
+impl<Db: Database> WriteTurns<Db> {
+    pub(crate) fn new(writer: Db::Connection, patience: Duration) -> WriteTurns<Db> {
+        WriteTurns {
+            writer: Arc::new(Mutex::new(Some(writer))),
             patience,
         }
     }
 
-    pub(crate) async fn take(&self) -> Result<WriteTurn, StoreError> {
-        tokio::time::timeout(self.patience, Arc::clone(&self.queue).lock_owned())
+    /// The writer connection, once the writes before this one are done.
+    async fn take(&self) -> Result<Turn<Db>, StoreError> {
+        let held = tokio::time::timeout(self.patience, Arc::clone(&self.writer).lock_owned())
             .await
-            .map(|held| WriteTurn { held: Some(held) })
             .map_err(|_| StoreError::WriteTurnTimedOut {
                 waited_ms: self.patience.as_millis(),
-            })
+            })?;
+        tokio::sync::OwnedMutexGuard::try_map(held, Option::as_mut)
+            .map_err(|_| StoreError::from(sqlx::Error::PoolClosed))
+    }
+
+    /// Closes the writer connection after the write in its turn, if any;
+    /// the writes still waiting then fail as on a closed pool.
+    pub(crate) async fn close(&self) {
+        let closing = self.writer.lock().await.take();
+        if let Some(writer) = closing
+            && let Err(err) = writer.close().await
+        {
+            tracing::warn!(error = %err, "close the writer connection");
+        }
     }
 }
 
-/// A writer's turn, held until it is dropped; on PostgreSQL an empty one.
-#[derive(Debug)]
-pub(crate) struct WriteTurn {
-    held: Option<OwnedMutexGuard<()>>,
+/// Where a store's writes run.
+pub(crate) enum Writes<'a, Db: Database> {
+    /// One connection, in turns (SQLite).
+    InTurns(&'a WriteTurns<Db>),
+    /// Any connection of the pool, at once (PostgreSQL).
+    Pool(&'a sqlx::Pool<Db>),
 }
 
-impl WriteTurn {
-    pub(crate) const NO_WAIT: WriteTurn = WriteTurn { held: None };
-}
-
-/// A writer's connection — a DB transaction, or a pooled connection for
-/// statements outside one — with the turn it holds while it lives. It
-/// stands for its connection, so statements run on `&mut *held`.
-#[derive(Debug)]
-pub(crate) struct InTurn<C> {
-    // Declared first, dropped first: the connection goes back to its pool
-    // before the next writer's turn begins.
-    connection: C,
-    turn: WriteTurn,
-}
-
-/// A DB transaction that writes, holding its turn until it commits or is
-/// dropped (and so rolled back).
-pub(crate) type WriteTransaction<Db> = InTurn<Transaction<'static, Db>>;
-
-/// A writer connection for statements that write outside a DB transaction.
-pub(crate) type WriteConnection<Db> = InTurn<PoolConnection<Db>>;
-
-impl<C> InTurn<C> {
-    pub(crate) fn new(connection: C, turn: WriteTurn) -> Self {
-        InTurn { connection, turn }
+impl<Db: Database> Writes<'_, Db> {
+    /// A connection for statements that write outside a DB transaction.
+    pub(crate) async fn connection(&self) -> Result<WriteConnection<Db>, StoreError> {
+        Ok(match self {
+            Writes::InTurns(turns) => WriteConnection::InTurn(turns.take().await?),
+            Writes::Pool(pool) => WriteConnection::Pooled(pool.acquire().await?),
+        })
     }
+
+    /// A DB transaction that writes, begun by `statement`.
+    pub(crate) async fn begin(
+        &self,
+        statement: &'static str,
+    ) -> Result<WriteTransaction<Db>, StoreError> {
+        let mut connection = self.connection().await?;
+        Db::TransactionManager::begin(&mut connection, Some(Cow::Borrowed(statement))).await?;
+        Ok(WriteTransaction {
+            connection,
+            open: true,
+        })
+    }
+}
+
+/// A writer connection for statements that write outside a DB transaction:
+/// the writer in its turn, or a pooled one. It stands for its connection,
+/// so statements run on `&mut *connection`.
+pub(crate) enum WriteConnection<Db: Database> {
+    InTurn(Turn<Db>),
+    Pooled(PoolConnection<Db>),
+}
+
+impl<Db: Database> std::fmt::Debug for WriteConnection<Db> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WriteConnection::InTurn(_) => "WriteConnection::InTurn",
+            WriteConnection::Pooled(_) => "WriteConnection::Pooled",
+        })
+    }
+}
+
+impl<Db: Database> Deref for WriteConnection<Db> {
+    type Target = Db::Connection;
+
+    fn deref(&self) -> &Db::Connection {
+        match self {
+            WriteConnection::InTurn(turn) => turn,
+            WriteConnection::Pooled(pooled) => pooled,
+        }
+    }
+}
+
+impl<Db: Database> DerefMut for WriteConnection<Db> {
+    fn deref_mut(&mut self) -> &mut Db::Connection {
+        match self {
+            WriteConnection::InTurn(turn) => turn,
+            WriteConnection::Pooled(pooled) => pooled,
+        }
+    }
+}
+
+/// A DB transaction that writes, holding its connection (and on SQLite its
+/// turn) until it commits or is dropped, and so rolled back — as sqlx's
+/// `Transaction` does, on a connection it does not own.
+#[derive(Debug)]
+pub(crate) struct WriteTransaction<Db: Database> {
+    connection: WriteConnection<Db>,
+    open: bool,
 }
 
 impl<Db: Database> WriteTransaction<Db> {
-    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
-        let InTurn { connection, turn } = self;
-        let committed = connection.commit().await;
-        if turn.held.is_some() {
-            drop(turn);
+    pub(crate) async fn commit(mut self) -> Result<(), sqlx::Error> {
+        Db::TransactionManager::commit(&mut self.connection).await?;
+        self.open = false;
+        let in_turn = matches!(self.connection, WriteConnection::InTurn(_));
+        drop(self);
+        if in_turn {
             // The next writer, woken on this thread, goes next: its turn
             // has begun and the lock is free.
             tokio::task::yield_now().await;
         }
-        committed
+        Ok(())
     }
 
-    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
-        self.connection.rollback().await
+    pub(crate) async fn rollback(mut self) -> Result<(), sqlx::Error> {
+        Db::TransactionManager::rollback(&mut self.connection).await?;
+        self.open = false;
+        Ok(())
     }
 }
 
-impl<C: Deref> Deref for InTurn<C> {
-    type Target = C::Target;
+impl<Db: Database> Drop for WriteTransaction<Db> {
+    fn drop(&mut self) {
+        if self.open {
+            // Queued on the connection: it runs before the next write's
+            // first statement (a pooled connection runs it on its way back).
+            Db::TransactionManager::start_rollback(&mut self.connection);
+        }
+    }
+}
 
-    fn deref(&self) -> &C::Target {
+impl<Db: Database> Deref for WriteTransaction<Db> {
+    type Target = Db::Connection;
+
+    fn deref(&self) -> &Db::Connection {
         &self.connection
     }
 }
 
-impl<C: DerefMut> DerefMut for InTurn<C> {
-    fn deref_mut(&mut self) -> &mut C::Target {
+impl<Db: Database> DerefMut for WriteTransaction<Db> {
+    fn deref_mut(&mut self) -> &mut Db::Connection {
         &mut self.connection
     }
 }
@@ -115,14 +209,23 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
+    use sqlx::{Connection, Sqlite, SqliteConnection};
+
     use super::WriteTurns;
     use crate::StoreError;
+
+    async fn turns(patience: Duration) -> WriteTurns<Sqlite> {
+        let connection = SqliteConnection::connect("sqlite::memory:")
+            .await
+            .expect("an in-memory database");
+        WriteTurns::new(connection, patience)
+    }
 
     /// A writer whose turn does not come within the patience fails with a
     /// busy database, and takes its turn once the writer before it is done.
     #[tokio::test]
     async fn a_turn_that_does_not_come_in_time_is_a_busy_database() {
-        let turns = WriteTurns::new(Duration::from_millis(20));
+        let turns = turns(Duration::from_millis(20)).await;
         let held = turns.take().await.expect("the first turn");
         let late = turns.take().await;
         assert!(
@@ -130,18 +233,19 @@ mod tests {
             "{late:?}"
         );
         drop(held);
-        turns.take().await.expect("the turn once it is free");
+        let turn = turns.take().await.expect("the turn once it is free");
+        drop(turn);
     }
 
     /// Writers get their turns in the order they asked for them.
     #[tokio::test]
     async fn turns_come_in_arrival_order() {
-        let turns = WriteTurns::new(Duration::from_secs(5));
+        let turns = turns(Duration::from_secs(5)).await;
         let order = Arc::new(Mutex::new(Vec::new()));
         let first = turns.take().await.expect("the first turn");
         let mut waiting = Vec::new();
         for writer in 0..5 {
-            let before = Arc::strong_count(&turns.queue);
+            let before = Arc::strong_count(&turns.writer);
             let (queued, order) = (turns.clone(), Arc::clone(&order));
             waiting.push(tokio::spawn(async move {
                 let _turn = queued.take().await.expect("a turn");
@@ -149,7 +253,7 @@ mod tests {
             }));
             // Each is waiting (its copy of the queue, and the one its wait
             // holds) before the next one asks.
-            while Arc::strong_count(&turns.queue) < before + 2 {
+            while Arc::strong_count(&turns.writer) < before + 2 {
                 tokio::task::yield_now().await;
             }
         }

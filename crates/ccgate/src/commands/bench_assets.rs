@@ -13,7 +13,9 @@ use ccgate_ledger::{Account, Amount, JournalEntry, MerchantId};
 use ccgate_store::{EntryMeta, Store, generate_app_id, generate_app_secret};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::bench_kit::{CpuScope, CpuSpent, Figure, Measured, cached, micros, spawn_server};
+use super::bench_kit::{
+    CpuScope, CpuSpent, Figure, Measured, cached, micros, spawn_gateway, spawn_server,
+};
 use super::unix_now;
 use crate::backend::Backend;
 use crate::config::Settings;
@@ -101,7 +103,7 @@ async fn measure_on<B: Backend>(
     }
     let quota = ccgate_engine::addresses::PERMANENT_ADDRESSES_PER_MERCHANT_DEFAULT;
     let (state, _) = super::serve::bench_state(store.clone(), &settings, quota).await?;
-    let real = spawn_server(ccgate_server::router(state)).await?;
+    let real = spawn_gateway(state).await?;
     let real_target = Target {
         url: format!("http://{real}{ASSETS_PATH}"),
         app_id: app_id.to_string(),

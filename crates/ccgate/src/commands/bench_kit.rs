@@ -361,6 +361,25 @@ pub(super) fn micros(elapsed: Duration) -> u64 {
     u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX)
 }
 
+/// Serves the gateway as `ccgate serve` does (`ccgate_server::serve`: its
+/// connection limits and deadlines, around the whole router), in the
+/// background, for as long as the process runs: what a bench measures is
+/// what a merchant reaches.
+pub(super) async fn spawn_gateway(
+    state: ccgate_server::AppState,
+) -> anyhow::Result<std::net::SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    tokio::spawn(ccgate_server::serve(
+        listener,
+        state,
+        std::future::pending(),
+    ));
+    Ok(address)
+}
+
+/// Serves `router` with axum's own `serve`: a bench's baseline or a stand-in
+/// for another party (a webhook receiver, a node).
 pub(super) async fn spawn_server(router: axum::Router) -> anyhow::Result<std::net::SocketAddr> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;

@@ -386,7 +386,7 @@ async fn start<B: Backend>(
 ) -> anyhow::Result<Side> {
     let cached = Arc::new(CachingStore::new(store, Duration::ZERO));
     let (state, _) = super::serve::bench_state(cached, settings, u64::MAX).await?;
-    let api = super::bench_kit::spawn_server(ccgate_server::router(state.clone())).await?;
+    let api = super::bench_kit::spawn_gateway(state.clone()).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let admin = listener.local_addr()?;
     let admin_token = generate_app_secret();

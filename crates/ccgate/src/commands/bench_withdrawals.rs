@@ -75,7 +75,7 @@ pub async fn withdrawals(args: &WithdrawalBenchArgs) -> anyhow::Result<Vec<Figur
 
     let quota = ccgate_engine::addresses::PERMANENT_ADDRESSES_PER_MERCHANT_DEFAULT;
     let (state, _) = super::serve::bench_state(store.clone(), &settings, quota).await?;
-    let address = super::bench_kit::spawn_server(ccgate_server::router(state)).await?;
+    let address = super::bench_kit::spawn_gateway(state).await?;
     let url = format!("http://{address}/ccpayment/v1/withdraw");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.connections)

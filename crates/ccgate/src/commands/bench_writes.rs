@@ -370,7 +370,7 @@ async fn measure_on<B: Backend>(
     let meta = super::bench_kit::adjustment();
     // Every permanent address of the run is new: the quota must not refuse one.
     let (state, _) = super::serve::bench_state(store.clone(), &settings, u64::MAX).await?;
-    let real = super::bench_kit::spawn_server(ccgate_server::router(state)).await?;
+    let real = super::bench_kit::spawn_gateway(state).await?;
     let signer = Arc::new(Signer {
         app_id: merchant.to_string(),
         secret,

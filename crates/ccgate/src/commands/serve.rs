@@ -182,16 +182,22 @@ pub async fn app_state<B: Backend>(
     Ok((services, assembly))
 }
 
-/// The state a bench serves: `serve`'s, with the rate limit off and the
-/// real clock.
+/// The state a bench serves: `serve`'s, with the rate limit off, no cap
+/// of connections per source address (every bench client is on
+/// 127.0.0.1, as if behind one proxy), and the real clock.
 pub async fn bench_state<B: Backend>(
     store: Arc<CachingStore<B>>,
     settings: &Settings,
     address_quota: u64,
 ) -> anyhow::Result<(AppState, Assembly)> {
+    let defaults = ServerConfig::default();
     let config = ServerConfig {
         rate_limit_per_sec: None,
-        ..ServerConfig::default()
+        connections: ccgate_server::ConnectionLimits {
+            connections_per_ip_max: defaults.connections.connections_max,
+            ..defaults.connections.clone()
+        },
+        ..defaults
     };
     let (services, assembly) = app_state(
         store,

@@ -756,6 +756,41 @@ mod tests {
         assert!(closed.is_err(), "{closed:?}");
     }
 
+    /// A snapshot's restore whose caller goes away at its first pause still
+    /// runs to its end: the writer connection, which serves every later
+    /// write (decisions §53), is not left with the snapshot attached.
+    #[tokio::test]
+    async fn a_restore_whose_caller_goes_away_leaves_the_writer_as_it_was() {
+        use crate::SnapshotStore;
+        use crate::backend::SqlStore;
+
+        let (dir, store) = fresh_store().await;
+        let snapshot = dir.path().join("snapshot.db");
+        store.save_snapshot(&snapshot).await.expect("a snapshot");
+        // Polled once, then dropped: the caller hung up.
+        let abandoned =
+            tokio::time::timeout(std::time::Duration::ZERO, store.restore_snapshot(&snapshot))
+                .await;
+        assert!(
+            abandoned.is_err(),
+            "the restore finished at once: {abandoned:?}"
+        );
+        // In line behind the restore, which holds the writer until it is done.
+        let mut writer = store.write_connection().await.expect("the writer's turn");
+        let attached: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_database_list")
+            .fetch_all(&mut *writer)
+            .await
+            .expect("the attached databases");
+        let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&mut *writer)
+            .await
+            .expect("the foreign-key switch");
+        assert!(!attached.iter().any(|name| name == "snap"), "{attached:?}");
+        assert_eq!(foreign_keys, 1);
+        drop(writer);
+        store.close().await;
+    }
+
     /// A devnet chain's state, asked for at every deposit watcher tick, is
     /// read without a write turn once the chain exists: it comes while
     /// another write holds the turn.

@@ -20,11 +20,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::ConnectInfo;
 use axum::http::{Request, Response};
-use axum::routing::future::RouteFuture;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
@@ -81,16 +79,19 @@ impl Default for ConnectionLimits {
     }
 }
 
-/// Serves `router` over HTTP/1.x (1.0 and 1.1) until `shutdown` resolves, then
-/// stops accepting, lets requests in flight finish and closes idle
-/// connections. Handlers see the peer as `ConnectInfo<SocketAddr>`.
-pub async fn serve_router(
+/// Serves `app` (an [`axum::Router`], or the framed [`crate::App`]) over HTTP/1.x
+/// (1.0 and 1.1) until `shutdown` resolves, then stops accepting, lets
+/// requests in flight finish and closes idle connections. Handlers see the
+/// peer as `ConnectInfo<SocketAddr>`.
+pub async fn serve_router<S>(
     listener: TcpListener,
-    router: Router,
+    app: S,
     limits: &ConnectionLimits,
     trusted_proxies: &TrustedProxies,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) {
+) where
+    S: Served,
+{
     let permits = usize::try_from(limits.connections_max)
         .unwrap_or(usize::MAX)
         .min(Semaphore::MAX_PERMITS);
@@ -129,7 +130,7 @@ pub async fn serve_router(
         let connection = Connection {
             stream,
             peer,
-            router: router.clone(),
+            app: app.clone(),
             limits: limits.clone(),
             _slot: slot,
             _ip_slot: ip_slot,
@@ -207,17 +208,35 @@ impl Drop for IpSlot {
     }
 }
 
+/// What [`serve_router`] serves: a service that is always ready (a router,
+/// framed or not), so each request is called without waiting on it.
+pub trait Served:
+    Service<Request<Body>, Response = Response<Body>, Error = Infallible, Future: Send + Unpin>
+    + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S> Served for S where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible, Future: Send + Unpin>
+        + Clone
+        + Send
+        + 'static
+{
+}
+
 /// One accepted connection and the slots it holds while it lives.
-struct Connection {
+struct Connection<S> {
     stream: TcpStream,
     peer: SocketAddr,
-    router: Router,
+    app: S,
     limits: ConnectionLimits,
     _slot: OwnedSemaphorePermit,
     _ip_slot: Option<IpSlot>,
 }
 
-impl Connection {
+impl<S: Served> Connection<S> {
     async fn serve(self, mut closing: watch::Receiver<bool>) {
         let activity = Arc::new(Activity::default());
         let io = TokioIo::new(Deadlines::new(
@@ -226,7 +245,7 @@ impl Connection {
             &self.limits,
         ));
         let service = ConnectionService {
-            router: self.router,
+            app: self.app,
             peer: self.peer,
             activity,
         };
@@ -275,34 +294,38 @@ impl Drop for Answering {
     }
 }
 
-#[derive(Debug, Clone)]
-struct ConnectionService {
-    router: Router,
+#[derive(Clone)]
+struct ConnectionService<S> {
+    app: S,
     peer: SocketAddr,
     activity: Arc<Activity>,
 }
 
-impl hyper::service::Service<Request<Incoming>> for ConnectionService {
+impl<S: Served> hyper::service::Service<Request<Incoming>> for ConnectionService<S> {
     type Response = Response<AnswerBody>;
     type Error = Infallible;
-    type Future = AnswerFuture;
+    type Future = AnswerFuture<S::Future>;
 
-    fn call(&self, mut request: Request<Incoming>) -> AnswerFuture {
+    fn call(&self, request: Request<Incoming>) -> AnswerFuture<S::Future> {
+        let mut request = request.map(Body::new);
         request.extensions_mut().insert(ConnectInfo(self.peer));
         let answering = Answering::begin(&self.activity);
         AnswerFuture {
-            route: self.router.clone().call(request),
+            route: self.app.clone().call(request),
             answering: Some(answering),
         }
     }
 }
 
-struct AnswerFuture {
-    route: RouteFuture<Infallible>,
+struct AnswerFuture<F> {
+    route: F,
     answering: Option<Answering>,
 }
 
-impl Future for AnswerFuture {
+impl<F> Future for AnswerFuture<F>
+where
+    F: Future<Output = Result<Response<Body>, Infallible>> + Unpin,
+{
     type Output = Result<Response<AnswerBody>, Infallible>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {

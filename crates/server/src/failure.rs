@@ -474,8 +474,7 @@ pub(crate) fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_default();
-    // Outside the request layer, which logs other service errors.
-    tracing::error!(panic = %detail, "answer service error: handler panicked");
+    // Logged with its request id as every service error is (`request_frame`).
     Failure::Internal(format!("handler panicked: {detail}")).into_response()
 }
 

@@ -19,17 +19,14 @@ pub mod failure;
 mod metrics;
 pub mod openapi;
 mod rate_limit;
+mod request_frame;
 mod routes;
 pub mod v2;
 
 use std::sync::Arc;
 
 use axum::Router;
-use std::convert::Infallible;
 
-use axum::body::Body;
-use axum::http::{HeaderName, Request};
-use axum::response::Response;
 use axum::routing::{get, post};
 use ccgate_engine::addresses::AddressBook;
 use ccgate_engine::assemble::EngineServices;
@@ -47,12 +44,6 @@ use ccgate_engine::wallets::Wallets;
 use ccgate_engine::withdrawals::Withdrawals;
 use ccgate_ledger::Registry;
 use ccgate_pricefeed::PriceSource;
-use tower::{Layer, Service, ServiceBuilder};
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
-use tower_http::trace::TraceLayer;
 
 pub use admin::admin_router;
 pub use admin_access::AdminAccess;
@@ -64,6 +55,7 @@ pub use connections::{ConnectionLimits, serve_router};
 pub use endpoint::Endpoint;
 pub use metrics::Metrics;
 pub use rate_limit::RateLimit;
+pub use request_frame::{FramedAnswer, RequestFrame};
 
 /// Default request body limit (decisions §1).
 pub const BODY_LIMIT_BYTES_DEFAULT: usize = 64 * 1024;
@@ -212,40 +204,6 @@ impl Services {
     }
 }
 
-const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
-
-/// Request ids that are unique within a process run and cheap to make.
-#[derive(Clone, Default)]
-struct SequentialRequestId {
-    next: Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl MakeRequestId for SequentialRequestId {
-    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
-        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        axum::http::HeaderValue::try_from(request_id_text(n))
-            .ok()
-            .map(RequestId::new)
-    }
-}
-
-/// `req-` and `n` in lower-case hex without leading zeros, written into the
-/// text the header value then owns: no formatting machinery and no second
-/// copy on every request (issue #16 §1).
-fn request_id_text(n: u64) -> String {
-    let mut digits = [0u8; 16];
-    // Infallible: eight bytes are sixteen hex digits.
-    let _ = hex::encode_to_slice(n.to_be_bytes(), &mut digits);
-    let first = digits
-        .iter()
-        .position(|&digit| digit != b'0')
-        .unwrap_or(digits.len() - 1);
-    let mut text = String::with_capacity(4 + digits.len() - first);
-    text.push_str("req-");
-    text.push_str(std::str::from_utf8(&digits[first..]).unwrap_or("0"));
-    text
-}
-
 /// Every v1 endpoint (the path after `/ccpayment/v1/`) and its handler: the
 /// router is built from this table, and the OpenAPI document is checked
 /// against it.
@@ -277,10 +235,15 @@ pub fn v1_routes() -> Vec<(&'static str, Endpoint)> {
     ]
 }
 
+/// The application as [`serve`] serves it: its routes in their
+/// [`RequestFrame`].
+pub type App = RequestFrame<Router>;
+
 /// The whole application: every API route of both dialects, `GET /` (a
 /// page saying what this is), `GET /healthz`, the API description, the hosted
-/// checkout, the dashboard, and envelopes for unknown paths and methods.
-pub fn router(state: AppState) -> Router {
+/// checkout, the dashboard, and envelopes for unknown paths and methods; the
+/// rate limit, request ids and the answers' log around them.
+pub fn router(state: AppState) -> App {
     // Each API route holds its figures, resolved here, once.
     let api = v1_routes()
         .into_iter()
@@ -311,87 +274,13 @@ pub fn router(state: AppState) -> Router {
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .with_state(state.clone());
-    match state.config.rate_limit_per_sec {
-        Some(per_sec) => {
-            let limiter = Arc::new(RateLimit::new(
-                per_sec,
-                state.config.trusted_proxies.clone(),
-            ));
-            with_request_layers(
-                axum::middleware::from_fn_with_state(limiter, rate_limit::limit_by_source)
-                    .layer(app),
-            )
-        }
-        None => with_request_layers(app),
-    }
-}
-
-/// What every request passes through, outermost first: panics answered as
-/// service errors, a request id (made, then copied to the answer), the
-/// request log. They wrap `app` once, as one typed service behind a router's
-/// fallback: `Router::layer` would wrap every route in each of them, and a
-/// wrapped route boxes and clones its service per request (issue #16 §1).
-fn with_request_layers<S>(app: S) -> Router
-where
-    S: Service<Request<Body>, Response = Response, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-{
-    let layered = ServiceBuilder::new()
-        .layer(CatchPanicLayer::custom(failure::panic_response))
-        .layer(SetRequestIdLayer::new(
-            REQUEST_ID_HEADER,
-            SequentialRequestId::default(),
+    let limit = state.config.rate_limit_per_sec.map(|per_sec| {
+        Arc::new(RateLimit::new(
+            per_sec,
+            state.config.trusted_proxies.clone(),
         ))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|request: &Request<Body>| {
-                    // The fields are evaluated only when the span is enabled:
-                    // at the default level a request looks nothing up here.
-                    tracing::debug_span!(
-                        "request",
-                        id = %request
-                            .headers()
-                            .get(&REQUEST_ID_HEADER)
-                            .and_then(|v| v.to_str().ok())
-                            .unwrap_or("-"),
-                        method = %request.method(),
-                        path = %request.uri().path()
-                    )
-                })
-                .on_response(log_answer)
-                .on_failure(()),
-        )
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
-        .service(app);
-    Router::new().fallback_service(layered)
-}
-
-/// Logs an answer. At the default level (`info`) only service errors, with
-/// their hidden detail and the request id: nothing is formatted for a request
-/// that went well. `CCGATE_LOG=ccgate_server=debug` adds a line per request
-/// (in its `request` span: id, method, path).
-fn log_answer(
-    response: &axum::response::Response,
-    latency: std::time::Duration,
-    _span: &tracing::Span,
-) {
-    if let Some(failure::FailureDetail(detail)) = response.extensions().get() {
-        let request_id = response
-            .headers()
-            .get(&REQUEST_ID_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("-");
-        tracing::error!(request_id, error = %detail, "answer service error");
-    }
-    tracing::debug!(
-        status = response.status().as_u16(),
-        latency_us = latency.as_micros(),
-        "answered"
-    );
+    });
+    RequestFrame::new(app, limit)
 }
 
 /// Serves the application until `shutdown` resolves, within the configured
@@ -410,82 +299,4 @@ pub async fn serve(
         shutdown,
     )
     .await;
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use std::io::Write;
-    use std::sync::{Arc, Mutex};
-
-    use axum::body::Body;
-    use tower::ServiceExt;
-
-    use super::*;
-    use crate::failure::Failure;
-
-    #[test]
-    fn request_ids_are_req_and_the_number_in_lower_case_hex() {
-        let edges = [
-            0,
-            1,
-            9,
-            10,
-            15,
-            16,
-            255,
-            256,
-            0x2a,
-            1 << 32,
-            u64::MAX - 1,
-            u64::MAX,
-        ];
-        let spread = (0..64).map(|shift| (1u64 << shift) | 0x5a5a_5a5a);
-        for n in edges.into_iter().chain(spread) {
-            assert_eq!(request_id_text(n), format!("req-{n:x}"), "{n}");
-        }
-    }
-
-    /// The log, as the binary writes it at its default level.
-    #[derive(Clone, Default)]
-    struct Log(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Log {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    #[tokio::test]
-    async fn at_the_default_level_only_service_errors_are_logged_with_their_request_id() {
-        let log = Log::default();
-        let writer = log.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::INFO)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        let _default = tracing::subscriber::set_default(subscriber);
-        let app = with_request_layers(Router::new().route("/ok", get(|| async { "ok" })).route(
-            "/fail",
-            get(|| async { Failure::Internal("the pool is closed".into()) }),
-        ));
-        for path in ["/ok", "/ok", "/fail"] {
-            let request = Request::get(path).body(Body::empty()).unwrap();
-            app.clone().oneshot(request).await.unwrap();
-        }
-        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 1, "{text}");
-        assert!(lines[0].contains("answer service error"), "{text}");
-        assert!(lines[0].contains("the pool is closed"), "{text}");
-        // The third request's id, as its answer's X-Request-Id says.
-        assert!(lines[0].contains("request_id=\"req-2\""), "{text}");
-    }
 }

@@ -3,11 +3,11 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::Next;
+use axum::extract::ConnectInfo;
+use axum::http::Request;
 use axum::response::Response;
 
 use crate::client_ip::{TrustedProxies, client_ip};
@@ -87,21 +87,18 @@ fn refill(bucket: Bucket, now: Instant, per_sec: u32, capacity: u64) -> Bucket {
     }
 }
 
-pub async fn limit_by_source(
-    State(limit): State<Arc<RateLimit>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let source = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| client_ip(info.0.ip(), request.headers(), &limit.trusted_proxies));
-    match source {
-        Some(ip) if !limit.try_acquire(ip, Instant::now()) => Failure::RateLimited {
-            per_sec: limit.per_sec,
-        }
-        .into_response_for(request.uri().path()),
-        _ => next.run(request).await,
+impl RateLimit {
+    /// The refusal of `request` if its client has used up its rate; `None`
+    /// lets it through.
+    pub(crate) fn refusal<B>(&self, request: &Request<B>) -> Option<Response> {
+        let info = request.extensions().get::<ConnectInfo<SocketAddr>>()?;
+        let source = client_ip(info.0.ip(), request.headers(), &self.trusted_proxies);
+        (!self.try_acquire(source, Instant::now())).then(|| {
+            Failure::RateLimited {
+                per_sec: self.per_sec,
+            }
+            .into_response_for(request.uri().path())
+        })
     }
 }
 

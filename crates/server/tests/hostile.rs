@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Once};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, header};
 use ccgate_api::v2::V2Code;
@@ -81,7 +80,7 @@ fn record_panics() {
 
 /// The router, its store and one active merchant.
 struct Gateway {
-    router: Router,
+    router: ccgate_server::App,
     runtime: tokio::runtime::Runtime,
     app_id: String,
     app_secret: String,

@@ -69,6 +69,7 @@ where
     }
 
     fn call(&mut self, request: Request<Body>) -> FramedAnswer<S::Future> {
+        let started = Instant::now();
         let id = match request.headers().get(&REQUEST_ID_HEADER) {
             Some(given) => Some(given.clone()),
             None => self.make_id(),
@@ -99,7 +100,7 @@ where
             answer,
             id,
             span,
-            started: Instant::now(),
+            started,
         }
     }
 }

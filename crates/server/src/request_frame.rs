@@ -33,7 +33,7 @@ pub(crate) const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-requ
 #[derive(Debug, Clone)]
 pub struct RequestFrame<S> {
     inner: S,
-    /// `None`: no rate limit (benchmarks, the sandbox, the admin listener).
+    /// `None`: no rate limit (`serve --no-rate-limit`, the benchmarks).
     limit: Option<Arc<RateLimit>>,
     /// The number of the next request id made here: unique within a
     /// process run and cheap to make.
@@ -350,6 +350,13 @@ mod tests {
                     && line.contains("the handler's own bug")),
             "{lines:?}"
         );
+        // Once, by the answers' log, with the request id.
+        let naming_it: Vec<&String> = lines
+            .iter()
+            .filter(|line| line.contains("own bug"))
+            .collect();
+        assert_eq!(naming_it.len(), 1, "{lines:?}");
+        assert!(naming_it[0].contains("request_id=\"req-0\""), "{lines:?}");
         assert_eq!(call(&app, "/ok", None).await.1, "req-1");
     }
 

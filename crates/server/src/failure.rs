@@ -407,11 +407,6 @@ pub(crate) fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     response
 }
 
-/// The code an answer carries (in its dialect's numbering), kept beside it
-/// for the request metrics.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct AnsweredCode(pub u32);
-
 /// What went wrong behind a service error, which the answer hides: kept
 /// beside it so that the request layer logs it once, with the request id
 /// (`crate::log_answer`).
@@ -435,10 +430,8 @@ impl Failure {
             _ => self.to_string(),
         };
         let mut response = json_response(status, ccgate_api::v2::error_body(code, &message));
-        let extensions = response.extensions_mut();
-        extensions.insert(AnsweredCode(code.number()));
         if let Some(detail) = detail {
-            extensions.insert(detail);
+            response.extensions_mut().insert(detail);
         }
         response
     }
@@ -458,10 +451,10 @@ impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         let mut response =
             json_response(self.http_status(), error_body(self.code(), &self.message()));
-        let extensions = response.extensions_mut();
-        extensions.insert(AnsweredCode(self.code().number()));
         if self.code() == Code::ServiceError {
-            extensions.insert(FailureDetail(self.to_string()));
+            response
+                .extensions_mut()
+                .insert(FailureDetail(self.to_string()));
         }
         response
     }

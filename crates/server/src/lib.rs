@@ -52,7 +52,7 @@ use ccgate_engine::sandbox::Sandbox;
 use ccgate_engine::webhooks::{WebhookFeed, WebhookSender};
 pub use client_ip::{IpNet, TrustedProxies, parse_trusted_proxy};
 pub use connections::{ConnectionLimits, serve_router};
-pub use endpoint::Endpoint;
+pub use endpoint::{ApiDispatch, Dispatched, Endpoint};
 pub use metrics::Metrics;
 pub use rate_limit::RateLimit;
 pub use request_frame::{FramedAnswer, RequestFrame};
@@ -237,7 +237,7 @@ pub fn v1_routes() -> Vec<(&'static str, Endpoint)> {
 
 /// The application as [`serve`] serves it: its routes in their
 /// [`RequestFrame`].
-pub type App = RequestFrame<Router>;
+pub type App = RequestFrame<ApiDispatch>;
 
 /// The whole application: every API route of both dialects, `GET /` (a
 /// page saying what this is), `GET /healthz`, the API description, the hosted
@@ -245,7 +245,7 @@ pub type App = RequestFrame<Router>;
 /// rate limit, request ids and the answers' log around them.
 pub fn router(state: AppState) -> App {
     // Each API route holds its figures, resolved here, once.
-    let api = v1_routes()
+    let endpoints = v1_routes()
         .into_iter()
         .map(|(endpoint, handler)| (format!("/ccpayment/v1/{endpoint}"), handler))
         .chain(
@@ -253,11 +253,12 @@ pub fn router(state: AppState) -> App {
                 .into_iter()
                 .map(|(endpoint, handler)| (format!("{}{endpoint}", v2::PATH_PREFIX), handler)),
         )
-        .fold(Router::new(), |router, (path, handler)| {
+        .map(|(path, handler)| {
             let figures = state.metrics.endpoint(&path);
-            router.route(&path, handler.route(figures))
-        });
-    let app = api
+            (path, handler.answerer(figures))
+        })
+        .collect();
+    let pages = Router::new()
         .route("/", get(routes::home::home))
         .route("/healthz", get(routes::health::healthz))
         .route("/openapi.json", get(routes::docs::openapi_json))
@@ -280,6 +281,7 @@ pub fn router(state: AppState) -> App {
             state.config.trusted_proxies.clone(),
         ))
     });
+    let app = ApiDispatch::new(endpoints, state, pages);
     RequestFrame::new(app, limit)
 }
 

@@ -21,7 +21,6 @@ use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 
 use crate::AppState;
-use crate::failure::AnsweredCode;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -137,13 +136,9 @@ pub(crate) struct EndpointMetrics {
 impl EndpointMetrics {
     /// `answer`, counted and timed once it is ready: every API request of
     /// either dialect, refused signatures too.
-    pub(crate) async fn counted(&self, answer: impl Future<Output = Response>) -> Response {
+    pub(crate) async fn counted(&self, answer: impl Future<Output = (Response, u32)>) -> Response {
         let started = Instant::now();
-        let response = answer.await;
-        let code = response
-            .extensions()
-            .get::<AnsweredCode>()
-            .map_or(Code::ServiceError.number(), |answered| answered.0);
+        let (response, code) = answer.await;
         self.record(started.elapsed(), code);
         response
     }

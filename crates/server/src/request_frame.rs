@@ -69,7 +69,6 @@ where
     }
 
     fn call(&mut self, request: Request<Body>) -> FramedAnswer<S::Future> {
-        let started = Instant::now();
         let id = match request.headers().get(&REQUEST_ID_HEADER) {
             Some(given) => Some(given.clone()),
             None => self.make_id(),
@@ -82,6 +81,8 @@ where
             method = %request.method(),
             path = %request.uri().path()
         );
+        // Only the debug line's latency reads it: no clock read otherwise.
+        let started = (!span.is_disabled()).then(Instant::now);
         let refusal = self
             .limit
             .as_ref()
@@ -111,7 +112,8 @@ pub struct FramedAnswer<F> {
     answer: Answer<F>,
     id: Option<HeaderValue>,
     span: tracing::Span,
-    started: Instant,
+    /// When the request was called, if its answer's debug line is written.
+    started: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -180,7 +182,7 @@ fn request_id_text(n: u64) -> String {
 /// their hidden detail and the request id: nothing is formatted for a request
 /// that went well. `CCGATE_LOG=ccgate_server=debug` adds a line per request
 /// (in its `request` span: id, method, path).
-fn log_answer(response: &Response, started: Instant) {
+fn log_answer(response: &Response, started: Option<Instant>) {
     if let Some(failure::FailureDetail(detail)) = response.extensions().get() {
         let request_id = response
             .headers()
@@ -191,7 +193,7 @@ fn log_answer(response: &Response, started: Instant) {
     }
     tracing::debug!(
         status = response.status().as_u16(),
-        latency_us = started.elapsed().as_micros(),
+        latency_us = started.map(|started| started.elapsed().as_micros()),
         "answered"
     );
 }

@@ -81,6 +81,8 @@ fn record_panics() {
 /// The router, its store and one active merchant.
 struct Gateway {
     router: ccgate_server::App,
+    /// The admin listener's routes, for `/metrics`.
+    admin: axum::Router,
     runtime: tokio::runtime::Runtime,
     app_id: String,
     app_secret: String,
@@ -88,6 +90,9 @@ struct Gateway {
     registry: Registry,
     _data_dir: tempfile::TempDir,
 }
+
+const ADMIN_TOKEN: &str = "hostile-admin-token";
+const ADMIN_LISTENER: &str = "127.0.0.1:9";
 
 /// What came back.
 struct Answer {
@@ -126,8 +131,17 @@ impl Gateway {
             let state = app_state(store, registry.clone()).await;
             (state, app_id, app_secret.expose_secret().to_owned())
         });
+        let admin = ccgate_server::admin_router(
+            state.clone(),
+            ccgate_server::AdminAccess::new(
+                ADMIN_TOKEN.to_owned().into(),
+                ADMIN_LISTENER.parse().unwrap(),
+                &[],
+            ),
+        );
         Gateway {
             router: ccgate_server::router(state),
+            admin,
             runtime,
             app_id,
             app_secret,
@@ -153,6 +167,23 @@ impl Gateway {
             panic!("the server panicked: {panic}");
         }
         answer
+    }
+
+    /// `/metrics` as the admin listener answers it.
+    fn metrics(&self) -> String {
+        let request = Request::get("/metrics")
+            .header(header::HOST, ADMIN_LISTENER)
+            .header(header::AUTHORIZATION, format!("Bearer {ADMIN_TOKEN}"))
+            .body(Body::empty())
+            .unwrap();
+        self.runtime.block_on(async {
+            let response = self.admin.clone().oneshot(request).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            String::from_utf8(body.to_vec()).unwrap()
+        })
     }
 
     fn signature(&self, timestamp: &str, body: &[u8]) -> String {
@@ -334,6 +365,50 @@ fn arbitrary_body() -> impl Strategy<Value = Vec<u8>> {
         proptest::collection::vec(any::<u8>(), 0..2048),
         "[{}\\[\\]\":,0-9a-z\\\\ .eE+-]{0,256}".prop_map(String::into_bytes),
     ]
+}
+
+/// Every API answer is counted under its endpoint and the code it carries,
+/// in either dialect; a wrong method is refused before any endpoint and not
+/// counted as one of its calls.
+#[test]
+fn api_answers_are_counted_by_endpoint_and_code_in_both_dialects() {
+    let gateway = Gateway::start();
+    let ok = gateway.send(gateway.signed("assets", b"{}"));
+    assert_eq!(gateway.envelope(&ok), Code::Success);
+    let mut forged = gateway.signed("assets", b"{}");
+    forged
+        .headers_mut()
+        .insert("Sign", HeaderValue::from_static("00"));
+    let refused = gateway.envelope(&gateway.send(forged));
+    let v2_ok = gateway.send(gateway.signed_v2("getAppCoinAssetList", b"{}"));
+    assert_eq!(gateway.v2_envelope(&v2_ok), V2Code::Success);
+    let v2_bad = gateway.send(gateway.signed_v2("getAppCoinAssetList", b"[1]"));
+    let v2_refused = gateway.v2_envelope(&v2_bad);
+    let wrong_method = gateway.send(
+        Request::get("/ccpayment/v1/assets")
+            .body(Body::empty())
+            .unwrap(),
+    );
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong_method.headers.get(header::ALLOW).unwrap(), "POST");
+
+    let metrics = gateway.metrics();
+    let v2 = "/ccpayment/v2/getAppCoinAssetList";
+    for line in [
+        "ccgate_v1_requests_total{endpoint=\"/ccpayment/v1/assets\",code=\"10000\"} 1".to_owned(),
+        format!(
+            "ccgate_v1_requests_total{{endpoint=\"/ccpayment/v1/assets\",code=\"{}\"}} 1",
+            refused.number()
+        ),
+        "ccgate_v1_request_seconds_count{endpoint=\"/ccpayment/v1/assets\"} 2".to_owned(),
+        format!("ccgate_v1_requests_total{{endpoint=\"{v2}\",code=\"10000\"}} 1"),
+        format!(
+            "ccgate_v1_requests_total{{endpoint=\"{v2}\",code=\"{}\"}} 1",
+            v2_refused.number()
+        ),
+    ] {
+        assert!(metrics.contains(&line), "{line} missing from\n{metrics}");
+    }
 }
 
 #[test]

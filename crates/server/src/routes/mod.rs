@@ -16,7 +16,7 @@ use axum::http::{Method, StatusCode, Uri};
 use axum::response::Response;
 use ccgate_api::success_body;
 
-use crate::failure::{AnsweredCode, Failure, json_response};
+use crate::failure::{Failure, json_response};
 
 pub async fn not_found(uri: Uri) -> Response {
     Failure::RouteNotFound(uri.path().chars().take(200).collect()).into_response_for(uri.path())
@@ -30,9 +30,5 @@ pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
 pub fn success<T: serde::Serialize>(data: &T) -> Result<Response, Failure> {
     let body = success_body(data)
         .map_err(|err| Failure::Internal(format!("serialise the answer: {err}")))?;
-    let mut response = json_response(StatusCode::OK, body);
-    response
-        .extensions_mut()
-        .insert(AnsweredCode(ccgate_api::Code::Success.number()));
-    Ok(response)
+    Ok(json_response(StatusCode::OK, body))
 }

@@ -420,14 +420,22 @@ impl Deadlines {
             Phase::ReadingHead { since } => (since + self.header_read_timeout, "header read"),
             Phase::Idle { since } => (since + self.idle_timeout, "idle"),
         };
-        if self.timer.deadline() != deadline {
+        // A deadline later than the timer's (each next request's) is moved
+        // to only when the timer rings: a busy connection does not re-arm it
+        // for every request, and an early ring costs one wake-up.
+        if deadline < self.timer.deadline() {
             self.timer.as_mut().reset(deadline);
         }
-        ready!(self.timer.as_mut().poll(cx));
-        Poll::Ready(io::Error::new(
-            io::ErrorKind::TimedOut,
-            format!("{what} timeout"),
-        ))
+        loop {
+            ready!(self.timer.as_mut().poll(cx));
+            if deadline <= self.timer.deadline() {
+                return Poll::Ready(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("{what} timeout"),
+                ));
+            }
+            self.timer.as_mut().reset(deadline);
+        }
     }
 }
 

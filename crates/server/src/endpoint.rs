@@ -26,9 +26,8 @@ use tower::Service;
 
 use crate::AppState;
 use crate::auth::{SignedCall, V1_SIGNATURE, V2_SIGNATURE, authenticate, sign_response};
-use crate::failure::Failure;
+use crate::failure::{Failure, V2Failure, V2Result};
 use crate::metrics::EndpointMetrics;
-use crate::v2::{V2Failure, V2Result};
 
 /// An answer on its way, whichever endpoint gives it.
 type Answering = Pin<Box<dyn Future<Output = Response> + Send>>;

@@ -593,3 +593,29 @@ mod tests {
         assert_eq!(Failure::SignatureInvalid.http_status(), 200);
     }
 }
+
+/// A failure answered in the v2 envelope. Handlers return it so that `?`
+/// works on every crate's error, as `Failure` does for v1.
+#[derive(Debug)]
+pub struct V2Failure(pub Failure);
+
+impl IntoResponse for V2Failure {
+    fn into_response(self) -> Response {
+        self.0.into_v2_response()
+    }
+}
+
+macro_rules! v2_failure_from {
+    ($($error:ty),*) => {
+        $(impl From<$error> for V2Failure {
+            fn from(error: $error) -> V2Failure {
+                V2Failure(Failure::from(error))
+            }
+        })*
+    };
+}
+
+v2_failure_from!(Failure, RequestError, EngineError, Rejection, PriceError);
+
+/// What a v2 handler answers.
+pub type V2Result = Result<Response, V2Failure>;

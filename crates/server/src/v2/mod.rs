@@ -21,14 +21,12 @@ mod wallet;
 mod webhooks;
 mod withdrawals;
 
-use axum::response::{IntoResponse, Response};
-use ccgate_api::RequestError;
-use ccgate_engine::{EngineError, Rejection};
-use ccgate_pricefeed::PriceError;
-
 use crate::endpoint::{Endpoint, v2};
 use crate::failure::Failure;
 
+/// What a v2 handler answers, and how it fails (beside `Failure`, which both
+/// dialects' front door uses).
+pub use crate::failure::{V2Failure, V2Result};
 pub use ccgate_api::v2::PATH_PREFIX;
 
 /// How far back a record list looks when `startAt` is not given (v2 spec §1.8).
@@ -175,29 +173,3 @@ pub fn routes() -> Vec<(&'static str, Endpoint)> {
         ),
     ]
 }
-
-/// A failure answered in the v2 envelope. Handlers return it so that `?`
-/// works on every crate's error, as `Failure` does for v1.
-#[derive(Debug)]
-pub struct V2Failure(pub Failure);
-
-impl IntoResponse for V2Failure {
-    fn into_response(self) -> Response {
-        self.0.into_v2_response()
-    }
-}
-
-macro_rules! v2_failure_from {
-    ($($error:ty),*) => {
-        $(impl From<$error> for V2Failure {
-            fn from(error: $error) -> V2Failure {
-                V2Failure(Failure::from(error))
-            }
-        })*
-    };
-}
-
-v2_failure_from!(Failure, RequestError, EngineError, Rejection, PriceError);
-
-/// What a v2 handler answers.
-pub type V2Result = Result<Response, V2Failure>;

@@ -28,6 +28,7 @@ use crate::AppState;
 use crate::auth::{SignedCall, V1_SIGNATURE, V2_SIGNATURE, authenticate, sign_response};
 use crate::failure::{Failure, V2Failure, V2Result};
 use crate::metrics::EndpointMetrics;
+use crate::routes;
 
 /// An answer on its way, whichever endpoint gives it.
 type Answering = Pin<Box<dyn Future<Output = Response> + Send>>;
@@ -170,8 +171,7 @@ impl Service<Request> for ApiDispatch {
         if request.method() == Method::POST {
             return Dispatched::Answering((endpoint.0)(self.state.clone(), request));
         }
-        let mut refusal = Failure::MethodNotAllowed(request.method().to_string())
-            .into_response_for(request.uri().path());
+        let mut refusal = routes::method_refusal(request.method(), request.uri().path());
         refusal
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static("POST"));

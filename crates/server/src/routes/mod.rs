@@ -23,7 +23,12 @@ pub async fn not_found(uri: Uri) -> Response {
 }
 
 pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
-    Failure::MethodNotAllowed(method.to_string()).into_response_for(uri.path())
+    method_refusal(&method, uri.path())
+}
+
+/// The envelope refusing `method` at `path`, in the path's dialect.
+pub(crate) fn method_refusal(method: &Method, path: &str) -> Response {
+    Failure::MethodNotAllowed(method.to_string()).into_response_for(path)
 }
 
 /// A JSON success answer; `endpoint::v1` signs it.

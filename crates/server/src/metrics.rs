@@ -134,8 +134,8 @@ pub(crate) struct EndpointMetrics {
 }
 
 impl EndpointMetrics {
-    /// `answer`, counted and timed once it is ready: every API request of
-    /// either dialect, refused signatures too.
+    /// `answer`, counted under the code it carries and timed once it is
+    /// ready: every API request of either dialect, refused signatures too.
     pub(crate) async fn counted(&self, answer: impl Future<Output = (Response, u32)>) -> Response {
         let started = Instant::now();
         let (response, code) = answer.await;

@@ -79,7 +79,7 @@ pub use outbox::{
     WebhookClaim, WebhookCounts, WebhookNext, WebhookRow,
 };
 pub use payouts::{PayoutInsert, PayoutStore, SignedPayout};
-pub use postgres::PgStore;
+pub use postgres::{PgStore, test_database_url};
 pub use reconciliations::{
     AddressDeposit, ReconcileStore, ReconcileTarget, Shortfall, TOP_UP_PAYOUT_PREFIX,
 };

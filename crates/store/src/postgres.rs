@@ -673,6 +673,14 @@ async fn insert_webhooks<'w>(
     Ok(())
 }
 
+/// The PostgreSQL the test suites run on: `CCGATE_TEST_DATABASE_URL`, else
+/// the CI machines' server (127.0.0.1:5432, user `postgres`, database
+/// `test`), so that every suite looks in the same place.
+pub fn test_database_url() -> String {
+    std::env::var("CCGATE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -680,8 +688,7 @@ mod tests {
     /// The server this test runs against; `None` (skipped) when none answers,
     /// except in CI, where the test fails.
     async fn test_server() -> Option<(String, PgConnection)> {
-        let url = std::env::var("CCGATE_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let url = test_database_url();
         match PgConnection::connect(&url).await {
             Ok(admin) => Some((url, admin)),
             Err(err) => {

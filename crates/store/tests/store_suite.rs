@@ -6076,8 +6076,6 @@ async fn pg_snapshots_are_refused_clearly() {
 
 // PostgreSQL runners.
 
-const PG_DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-
 /// A fresh schema in the shared test database, so tests running at once do not
 /// see each other; dropped when the test ends, passed or failed.
 struct PgSchema {
@@ -6088,8 +6086,7 @@ struct PgSchema {
 impl PgSchema {
     /// `None` (the test is skipped) when no server answers, except in CI.
     async fn new() -> Option<PgSchema> {
-        let url =
-            std::env::var("CCGATE_TEST_DATABASE_URL").unwrap_or_else(|_| PG_DEFAULT_URL.to_owned());
+        let url = ccgate_store::test_database_url();
         let reason =
             match tokio::time::timeout(Duration::from_secs(10), sqlx::PgConnection::connect(&url))
                 .await
@@ -6168,7 +6165,12 @@ impl Drop for PgSchema {
 async fn pg_schema_names_are_checked() {
     for bad in ["", "T_upper", "a;drop", "a b", "\"x\""] {
         assert!(matches!(
-            PgStore::connect_in_schema(PG_DEFAULT_URL, bad, MasterKey::generate()).await,
+            PgStore::connect_in_schema(
+                &ccgate_store::test_database_url(),
+                bad,
+                MasterKey::generate()
+            )
+            .await,
             Err(StoreError::Open { .. })
         ));
     }

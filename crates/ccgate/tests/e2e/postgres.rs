@@ -11,8 +11,7 @@ use crate::support::{Gateway, HttpStub, USDT_ERC20, eventually};
 /// The test database, or `None` (with a message) where there is none; on CI
 /// there must be one.
 pub(crate) fn database_url() -> Option<String> {
-    let url = std::env::var("CCGATE_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let url = ccgate_store::test_database_url();
     if TcpStream::connect("127.0.0.1:5432").is_ok()
         || std::env::var_os("CCGATE_TEST_DATABASE_URL").is_some()
     {

@@ -4199,6 +4199,25 @@ async fn sweeps_are_insert_once_and_settle_once<
     );
     sweep_due_follows_credits(store, &merchant).await;
     reconciliation_reads_and_records(store).await;
+    // A block crediting an address more than once counts each deposit,
+    // also when one statement writes them all.
+    credit_together(
+        store,
+        &merchant,
+        &[("0xA", "0x0a3"), ("0xC", "0x0c2"), ("0xA", "0x0a4")],
+        3,
+    )
+    .await;
+    assert_eq!(
+        store
+            .addresses_due_for_sweep("ETH", 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.address, d.credits))
+            .collect::<Vec<_>>(),
+        [("0xA".to_owned(), 4), ("0xC".to_owned(), 2)]
+    );
     assert!(verify_ledger(store).await.unwrap().mismatches.is_empty());
 }
 
@@ -4211,28 +4230,44 @@ async fn credit_one<S: CreditStore>(
     txid: &str,
     height: u64,
 ) {
-    let transfer = ChainTransfer {
-        to_address: address.into(),
-        ..devnet_transfer(txid, height)
-    };
-    let record_id = format!("record-{txid}");
-    let credit = DepositCredit {
-        deposit: NewDeposit {
-            record_id: record_id.clone(),
-            transfer,
-            app_id: merchant.clone(),
-            user_id: None,
-            order_id: None,
-            coin_id: usdt(),
-            service_fee: Amount::ZERO,
-            credit_amount: Amount::from_base_units(1),
-            credited_at: NOW,
-        },
-        entry: move_units(custody(), Account::MerchantAvailable(merchant.clone()), 1),
-        meta: meta("deposit"),
-        webhook: webhook(merchant, &record_id, "Direct Deposit"),
-    };
-    store.credit_deposits("ETH", None, &[credit]).await.unwrap();
+    credit_together(store, merchant, &[(address, txid)], height).await;
+}
+
+/// Credits one unit per `(address, txid)` in block `height`, all in one
+/// batch (one statement per table: what the deposit watcher writes a block with).
+async fn credit_together<S: CreditStore>(
+    store: &S,
+    merchant: &MerchantId,
+    deposits: &[(&str, &str)],
+    height: u64,
+) {
+    let credits: Vec<DepositCredit> = deposits
+        .iter()
+        .map(|(address, txid)| {
+            let transfer = ChainTransfer {
+                to_address: (*address).into(),
+                ..devnet_transfer(txid, height)
+            };
+            let record_id = format!("record-{txid}");
+            DepositCredit {
+                deposit: NewDeposit {
+                    record_id: record_id.clone(),
+                    transfer,
+                    app_id: merchant.clone(),
+                    user_id: None,
+                    order_id: None,
+                    coin_id: usdt(),
+                    service_fee: Amount::ZERO,
+                    credit_amount: Amount::from_base_units(1),
+                    credited_at: NOW,
+                },
+                entry: move_units(custody(), Account::MerchantAvailable(merchant.clone()), 1),
+                meta: meta("deposit"),
+                webhook: webhook(merchant, &record_id, "Direct Deposit"),
+            }
+        })
+        .collect();
+    store.credit_deposits("ETH", None, &credits).await.unwrap();
 }
 
 /// Every listener hears a commit that queued webhooks, whichever connection
